@@ -1,0 +1,40 @@
+// The one adapter to nlohmann-json: parsing and field access that never throw.
+//
+// nlohmann-json throws on malformed text, on a type mismatch and on invalid UTF-8 when
+// dumping; parley code does not throw, so every access to outside JSON goes through here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "parley/base/status.h"
+
+namespace parley::json {
+
+using Json = nlohmann::json;
+
+// kInvalidArgument "malformed JSON: <reason>" if `text` is not one JSON value. Depth is
+// limited (64) so hostile input cannot exhaust the stack.
+Result<Json> parse(std::string_view text);
+// Like parse, and the value must be an object.
+Result<Json> parse_object(std::string_view text);
+
+// Compact text; invalid UTF-8 in strings is replaced, never thrown.
+std::string dump(const Json& value);
+
+// Field accessors on an object. Missing or wrongly typed fields are kInvalidArgument
+// "field '<key>': <what was expected>".
+Result<std::string> get_string(const Json& object, std::string_view key);
+Result<std::optional<std::string>> get_optional_string(const Json& object, std::string_view key);
+Result<std::uint64_t> get_uint(const Json& object, std::string_view key);
+Result<bool> get_bool(const Json& object, std::string_view key);
+Result<Json> get_object(const Json& object, std::string_view key);
+Result<Json> get_array(const Json& object, std::string_view key);
+// kInvalidArgument naming the first key of `object` not in `allowed`.
+Status check_keys(const Json& object, std::initializer_list<std::string_view> allowed);
+
+}  // namespace parley::json

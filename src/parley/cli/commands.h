@@ -1,0 +1,29 @@
+// The `parley` command line (DESIGN.md "Command line"): one function per group of
+// subcommands, each adding them to the CLI11 app. A subcommand's callback sets
+// `exit_code`: 0 success, 1 error (after printing one line "parley: <reason>" to stderr),
+// 3 `verify` found the record invalid. Usage errors (exit 2) are CLI11's, in main.cc.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "parley/base/status.h"
+
+namespace parley::cli {
+
+// init, bundle, peer add, principal add, line add
+void add_admin_commands(CLI::App& app, int& exit_code);
+// send, inbox, outbox, ack, status (through the running gateway's API)
+void add_client_commands(CLI::App& app, int& exit_code);
+// gateway (the daemon)
+void add_gateway_command(CLI::App& app, int& exit_code);
+// catalog
+void add_catalog_command(CLI::App& app, int& exit_code);
+// demo
+void add_demo_command(CLI::App& app, int& exit_code);
+
+// Prints "parley: <status message>" to stderr and returns 1.
+int fail(const Status& status);
+
+}  // namespace parley::cli

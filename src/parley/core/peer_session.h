@@ -1,0 +1,234 @@
+// PeerSession: one party's traffic with one peer, on all the lines between them. Sans-I/O.
+//
+// The session is fed events stamped with the time the driver observed them (a principal
+// submitted a message, the peer's transaction arrived, the store fsynced a batch, the
+// peer answered our transaction, a deadline passed) and appends the actions they cause
+// (persist these records, send this transaction, answer that request, accept a
+// submission, notify). It owns no socket, file, thread or clock; gateway/driver.cc and
+// sim/ carry out its actions in order.
+//
+// Durability is an ordering of events (DESIGN.md "Durability rules"):
+//  - a submission is Accepted only after the Persist holding it is Persisted;
+//  - a receipt (the Answer to a peer's transaction) is signed only after the Persist
+//    holding that transaction's messages is Persisted;
+//  - the driver applies Persist actions in the order they were emitted, so Persisted(b)
+//    implies every earlier batch is durable too. If a Persist fails, the driver must not
+//    feed Persisted for it (it stops the process; recovery starts from the store).
+//
+// Delivery: outbound messages wait in a queue ordered by precedence (FLASH first), then by
+// sequence number. One transaction is in flight to the peer at a time; an unanswered one is
+// resent unchanged (same tx id: the receiver is idempotent) after a backoff. Per-line
+// sequence numbers let the receiver drop duplicates and detect gaps.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "parley/base/rng.h"
+#include "parley/base/status.h"
+#include "parley/base/time.h"
+#include "parley/catalog/catalog.h"
+#include "parley/core/model.h"
+#include "parley/crypto/crypto.h"
+#include "parley/wire/wire.h"
+
+namespace parley::core {
+
+using RequestId = std::uint64_t;  // assigned by the driver, echoed in answers
+using BatchId = std::uint64_t;    // assigned by the session, increasing
+
+struct SessionConfig {
+  std::string party;  // this party's id
+  crypto::Keys keys;
+  wire::Bundle peer;  // the pinned peer
+  std::vector<Line> lines;  // the lines whose remote party is `peer`
+  Duration retry_min = std::chrono::milliseconds(100);
+  Duration retry_max = std::chrono::seconds(10);
+  std::size_t tx_envelopes_max = 64;
+};
+
+// What the store held when the gateway (re)started; read by the driver via Store::recover.
+struct Recovered {
+  std::map<std::string, std::uint64_t> last_outbound_seq;           // per line
+  std::map<std::string, std::vector<std::uint64_t>> inbound_seqs;   // per line, any order
+  std::vector<MessageRecord> unreceipted;     // outbound, state queued or sent
+  std::vector<MessageRecord> unacknowledged;  // outbound, not "ack", not yet acknowledged
+};
+
+// ---- events ----
+struct Submit {  // a principal asks to send a message
+  RequestId request = 0;
+  std::string line;
+  std::string principal;  // local principal id (already authenticated by the API)
+  Precedence precedence = Precedence::kRoutine;
+  std::string type = "text";
+  wire::Content content;
+  std::optional<std::string> reply_to;
+  std::optional<Time> expires;
+};
+struct Acknowledge {  // a principal acknowledges an inbound message
+  RequestId request = 0;
+  std::string principal;  // local principal id
+  MessageRecord message;  // the inbound message, as read from the store by the driver
+};
+struct TransactionReceived {  // the peer's transaction; TLS-authenticated, else unverified
+  RequestId request = 0;
+  std::string body;
+};
+struct TransactionAnswered {  // the peer answered our transaction `tx`
+  std::string tx;
+  int http_status = 0;
+  std::string body;
+};
+struct TransactionFailed {  // our transaction `tx` got no answer (connect, I/O, timeout)
+  std::string tx;
+  std::string reason;
+};
+struct Persisted {
+  BatchId batch = 0;
+};
+struct TimerFired {};  // next_deadline() has come
+using Event = std::variant<Submit, Acknowledge, TransactionReceived, TransactionAnswered,
+                           TransactionFailed, Persisted, TimerFired>;
+
+// ---- actions ----
+struct Persist {  // make `records` durable, atomically, then feed Persisted{batch}
+  BatchId batch = 0;
+  std::vector<Record> records;
+};
+struct SendTransaction {  // POST `body` to the peer; feed TransactionAnswered/Failed{tx}
+  std::string tx;
+  Precedence precedence = Precedence::kRoutine;  // the highest precedence inside
+  std::string body;
+};
+struct Answer {  // the response to TransactionReceived{request}
+  RequestId request = 0;
+  int http_status = 200;  // 200 with a receipt, 4xx with a refusal
+  std::string body;
+};
+struct Accepted {  // the submission or ack `request` is durable; its message id
+  RequestId request = 0;
+  std::string message_id;
+};
+struct Rejected {  // the submission or ack `request` is refused; nothing changed
+  RequestId request = 0;
+  Status status;
+};
+enum class NoticeKind {
+  kMessageReceived,  // a new inbound message is stored (inbox)
+  kDelivered,        // the peer receipted our message
+  kAcknowledged,     // the peer's principal acknowledged our message
+  kOverdue,          // an ack deadline passed
+  kFrameRefused,     // we refused a peer's transaction (bad signature, malformed, ...)
+  kPeerRefused,      // the peer refused our transaction
+  kLinkTrouble,      // our transaction got no answer; will retry
+};
+std::string_view notice_kind_name(NoticeKind kind);
+struct Notice {
+  NoticeKind kind = NoticeKind::kMessageReceived;
+  std::string message_id;  // may be empty
+  std::string line;        // may be empty
+  std::string text;        // one human-readable line
+};
+struct Notify {
+  Notice notice;
+};
+using Action = std::variant<Persist, SendTransaction, Answer, Accepted, Rejected, Notify>;
+
+struct SessionStats {
+  std::size_t queued = 0;           // outbound, not yet receipted
+  std::optional<Time> oldest_queued;  // created time of the oldest of them
+  std::size_t unacknowledged = 0;   // outbound, receipted or not, not acknowledged
+  std::size_t overdue = 0;
+  std::uint64_t frames_refused = 0;   // peer transactions we refused
+  std::uint64_t transactions_sent = 0;
+  std::uint64_t send_failures = 0;
+  std::optional<Time> last_contact;   // last answer from the peer
+  std::string last_error;             // last link or refusal error, if any
+};
+
+class PeerSession {
+ public:
+  // `catalog` and `rng` must outlive the session. `recovered` is what the store held.
+  PeerSession(SessionConfig config, const catalog::Catalog& catalog, Rng& rng,
+              Recovered recovered);
+
+  // Applies `event`, observed at `now`, and appends the actions it causes to `out`.
+  // Bad peer input yields an Answer with a refusal and a Notify, and changes no other
+  // state: it is not an error of this call. Bad principal input yields Rejected.
+  void handle(const Event& event, Time now, std::vector<Action>& out);
+
+  // When TimerFired is next due (a retry or an ack deadline), if anything is pending.
+  std::optional<Time> next_deadline() const;
+
+  SessionStats stats() const;
+  const SessionConfig& config() const { return config_; }
+
+ private:
+  // Implementation state (see peer_session.cc).
+  struct Outgoing {
+    MessageRecord record;  // state queued or sent; envelope filled
+  };
+  struct InFlight {
+    std::string tx;
+    std::vector<std::string> ids;
+    std::vector<wire::Envelope> envelopes;
+    std::string body;
+    Precedence precedence = Precedence::kRoutine;
+    bool awaiting_answer = false;
+    std::optional<Time> retry_at;
+    Duration backoff{};
+  };
+  struct Unacked {
+    std::string line;
+    Time deadline;
+    bool overdue = false;
+  };
+  // Work that waits for a batch to become durable.
+  struct AfterPersist {
+    std::vector<Action> actions;           // emitted once Persisted
+    std::vector<Outgoing> enqueue;         // joins the queue once Persisted
+    bool sign_receipt = false;             // answer a peer transaction with a receipt
+    RequestId request = 0;
+    wire::ReceiptBody receipt;
+    bool receipt_processed = false;        // our in-flight tx is done; send the next
+  };
+
+  void on_submit(const Submit& e, Time now, std::vector<Action>& out);
+  void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
+  void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
+  void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
+  void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
+  void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
+  void on_timer(Time now, std::vector<Action>& out);
+  void pump(Time now, std::vector<Action>& out);
+  void schedule_retry(Time now, std::string_view reason, std::vector<Action>& out);
+  BatchId persist(std::vector<Record> records, AfterPersist after, std::vector<Action>& out);
+  const Line* find_line(std::string_view id) const;
+  bool may_act_on(const Line& line, std::string_view principal) const;
+  Status refuse(RequestId request, std::string_view envelope_id, std::string_view why, Time now,
+                std::vector<Action>& out);
+
+  SessionConfig config_;
+  const catalog::Catalog& catalog_;
+  Rng& rng_;
+  crypto::SealKey seal_key_{};
+  Status seal_key_status_;
+  std::map<std::string, std::uint64_t> last_outbound_seq_;
+  std::map<std::string, std::set<std::uint64_t>> inbound_seqs_;
+  std::vector<Outgoing> queue_;  // kept sorted by (precedence, seq)
+  std::optional<InFlight> in_flight_;
+  std::map<std::string, Unacked> unacked_;
+  std::set<std::string> acks_pending_;  // inbound ids with an ack not yet durable
+  BatchId next_batch_ = 1;
+  std::map<BatchId, AfterPersist> after_persist_;
+  SessionStats counters_;
+};
+
+}  // namespace parley::core

@@ -1,0 +1,79 @@
+// A gateway's home directory: its config, keys, TLS identity, store and operator token.
+//
+//   DIR/parley.toml        the config (below); written by `parley init`, read with toml++
+//   DIR/keys/sign.key      Ed25519 secret key, base64, mode 0600
+//   DIR/keys/box.key       X25519 secret key, base64, mode 0600
+//   DIR/tls/key.pem        TLS private key, mode 0600
+//   DIR/tls/cert.pem       TLS self-signed certificate (its fingerprint is in the bundle)
+//   DIR/operator.token     the operator's local API credential, mode 0600
+//   DIR/parley.db          the SQLite store (path configurable)
+//
+// parley.toml:
+//   [party]
+//   id = "us-eucom"
+//   lang = "en"
+//   [federation]
+//   listen = ["127.0.0.1:7001"]     # also the addresses published in the bundle
+//   [api]
+//   listen = "127.0.0.1:7080"
+//   [store]
+//   path = "parley.db"             # relative to DIR
+//   [log]
+//   level = "info"                 # trace, debug, info, warn, error
+//
+// A bad config is refused with "<file>:<line>: <reason>" (kInvalidArgument).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "parley/base/status.h"
+#include "parley/crypto/crypto.h"
+#include "parley/net/net.h"
+#include "parley/wire/wire.h"
+
+namespace parley::gateway {
+
+struct Config {
+  std::string party;
+  std::string lang = "en";
+  std::vector<std::string> federation_listen;  // HOST:PORT, primary first
+  std::string api_listen = "127.0.0.1:7080";
+  std::string store_path = "parley.db";        // relative to the home, or absolute
+  std::string log_level = "info";
+};
+
+struct InitOptions {
+  std::filesystem::path home;
+  std::string party;
+  std::vector<std::string> federation = {"127.0.0.1:7001"};
+  std::string api = "127.0.0.1:7080";
+  std::string lang = "en";
+};
+
+struct Home {
+  std::filesystem::path dir;
+  Config config;
+  crypto::Keys keys;
+  net::TlsIdentity tls;
+  std::string tls_fingerprint;
+  std::string operator_token;
+  std::filesystem::path store_path() const;  // config.store_path resolved against dir
+};
+
+// Creates the home: the directory (which must not exist, or be empty), keys, a self-signed
+// TLS certificate, the config, an empty store, and the operator token. Validates every
+// option first (party id, addresses, lang); kAlreadyExists if DIR already holds a home.
+Status init_home(const InitOptions& options);
+
+// Parses and validates parley.toml text; `file` names it in errors.
+Result<Config> parse_config(std::string_view toml_text, const std::string& file);
+
+// Loads everything but the store. kNotFound "no parley home at DIR (run parley init)".
+Result<Home> open_home(const std::filesystem::path& dir);
+
+// This party's public bundle.
+wire::Bundle bundle_of(const Home& home);
+
+}  // namespace parley::gateway

@@ -1,0 +1,130 @@
+// net: the Boost.Asio/Beast shells. Thin, shaped like Beast's examples: a session object
+// per connection, error_code overloads, a timeout on every operation, no protocol
+// decisions (frames are bytes; the core decides what they mean).
+//
+// Threading: everything runs on the io_context the caller gives; handlers are called on
+// that io_context's thread(s). The gateway runs one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parley/base/status.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace parley::net {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, e.g. "/api/v1/messages?box=inbox"
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  std::string peer_fingerprint;  // federation server only: SHA-256 (hex) of the client cert DER
+  std::string remote;            // "ip:port"
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+// A server-sent-events stream handed to the application (GET /api/v1/events).
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // Queues one event ("event: <name>\ndata: <data>\n\n"). False once the client is gone.
+  virtual bool send(const std::string& event, const std::string& data) = 0;
+  virtual bool is_open() const = 0;
+  virtual void close() = 0;
+};
+
+// How a handler answers: exactly once, now or later, on the io_context thread. A handler
+// may instead call `stream()` to turn the response into a server-sent-events stream.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void respond(HttpResponse response) = 0;
+  virtual std::shared_ptr<EventStream> stream() = 0;
+};
+using Handler = std::function<void(HttpRequest request, std::shared_ptr<Responder> responder)>;
+
+struct ServerLimits {
+  std::size_t body_bytes_max = 8 * 1024 * 1024;  // larger requests get 413
+  std::chrono::milliseconds read_timeout{30'000};
+  std::size_t connections_max = 256;
+};
+
+// TLS material for the federation: this party's certificate and key (PEM), and the
+// fingerprints (SHA-256 of the DER, lowercase hex) of the peers it accepts.
+struct TlsIdentity {
+  std::string cert_pem;
+  std::string key_pem;  // secret
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  // The bound endpoint ("127.0.0.1:7001"), e.g. after listening on port 0.
+  virtual std::string local_endpoint() const = 0;
+  // Stops accepting and closes open connections (streams included).
+  virtual void stop() = 0;
+};
+
+// Plain HTTP/1.1 (the API shell, bound to loopback by default). kUnavailable if `host:port`
+// cannot be bound. Malformed HTTP gets 400; an oversize body 413; keep-alive supported.
+Result<std::unique_ptr<Server>> listen_http(boost::asio::io_context& io, const std::string& host,
+                                            std::uint16_t port, Handler handler,
+                                            ServerLimits limits = {});
+
+// HTTP/1.1 over mutual TLS 1.3 (the federation shell). A client must present a certificate
+// whose fingerprint is in `allowed_fingerprints` (else the handshake fails); the handler
+// sees it in HttpRequest::peer_fingerprint. `allowed_fingerprints` is read on each handshake.
+Result<std::unique_ptr<Server>> listen_federation(
+    boost::asio::io_context& io, const std::string& host, std::uint16_t port,
+    const TlsIdentity& identity, std::shared_ptr<const std::vector<std::string>> allowed_fingerprints,
+    Handler handler, ServerLimits limits = {});
+
+// A federation client for one peer: keeps one mutual-TLS 1.3 connection to the first
+// reachable of `addresses` ("host:port"), pinned to `peer_fingerprint` (a certificate with
+// another fingerprint fails the handshake), reconnecting on demand.
+class FederationClient {
+ public:
+  virtual ~FederationClient() = default;
+  using Callback = std::function<void(Result<HttpResponse>)>;
+  // POSTs `body` to `target`. Calls `done` exactly once, on the io thread: the response, or
+  // kUnavailable (connect/handshake/I/O failure or `timeout`). Requests are sent one at a
+  // time in order on the connection.
+  virtual void post(const std::string& target, std::string body, std::chrono::milliseconds timeout,
+                    Callback done) = 0;
+  // Closes the connection; pending callbacks get kUnavailable.
+  virtual void close() = 0;
+};
+std::unique_ptr<FederationClient> make_federation_client(boost::asio::io_context& io,
+                                                         std::vector<std::string> addresses,
+                                                         const TlsIdentity& identity,
+                                                         std::string peer_fingerprint);
+
+// A blocking plain-HTTP client for the CLI: one request, its own io_context. kUnavailable if
+// the server cannot be reached within `timeout`.
+Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,
+                                  const std::string& method, const std::string& target,
+                                  const std::map<std::string, std::string>& headers,
+                                  const std::string& body, std::chrono::milliseconds timeout);
+
+// Makes a self-signed certificate for `common_name` (an Ed25519 key, valid 10 years).
+Result<TlsIdentity> make_self_signed(const std::string& common_name);
+// SHA-256 of the certificate's DER, lowercase hex. kInvalidArgument if not a PEM certificate.
+Result<std::string> cert_fingerprint(const std::string& cert_pem);
+
+}  // namespace parley::net

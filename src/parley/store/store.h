@@ -1,0 +1,56 @@
+// Store: everything a gateway keeps durably. One interface, implemented by sqlite/ (the
+// default, embedded) and later postgres/; one conformance suite (tests/store_conformance)
+// runs against every implementation.
+//
+// Durability contract: apply() returns OK only once its records are durable (fsynced;
+// SQLite WAL with synchronous=FULL) and atomically so: all of them or none. A failed
+// apply leaves the store as it was. Not thread-safe: one gateway thread uses it. Other
+// processes (the CLI) may open the same store concurrently (SQLite WAL, busy timeout).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parley/base/status.h"
+#include "parley/core/model.h"
+#include "parley/core/peer_session.h"
+
+namespace parley::store {
+
+struct MessageQuery {
+  std::optional<core::Direction> direction;
+  std::vector<std::string> lines;  // empty: all lines
+  bool include_acks = false;                // messages of type "ack" are left out unless true
+  std::size_t limit = 1000;                 // newest first
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies `records` atomically and durably. PutMessage of an existing id, or of an
+  // existing (line, direction, seq), is kAlreadyExists and nothing is applied;
+  // UpdateMessage of an unknown id is kNotFound and nothing is applied. I/O failure:
+  // kUnavailable or kDataLoss.
+  virtual Status apply(const std::vector<core::Record>& records) = 0;
+
+  virtual Result<std::optional<core::MessageRecord>> get_message(std::string_view id) = 0;
+  virtual Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) = 0;
+
+  // What core::PeerSession needs at start, for the lines with `peer`.
+  virtual Result<core::Recovered> recover(std::string_view peer) = 0;
+
+  // Configuration. put_* replaces an existing entry with the same id.
+  virtual Status put_peer(const core::Peer& peer) = 0;
+  virtual Result<std::vector<core::Peer>> peers() = 0;
+  virtual Status put_principal(const core::Principal& principal) = 0;
+  virtual Result<std::vector<core::Principal>> principals() = 0;
+  virtual Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) = 0;
+  virtual Status put_line(const core::Line& line) = 0;
+  virtual Result<std::vector<core::Line>> lines() = 0;
+};
+
+}  // namespace parley::store

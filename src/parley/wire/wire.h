@@ -1,0 +1,200 @@
+// wire: the bytes parties exchange, and their parsers. To parse is to validate: a
+// parse_* function either returns a fully checked value or a kInvalidArgument (or
+// kUnauthenticated for a bad signature) Status with one line naming the bad field. No
+// parser here ever CHECKs or throws on outside input; fuzz/ holds one target per parser.
+//
+// Envelope (DSSE-style, DESIGN.md "Envelope and signing"):
+//   {"payload": "<base64 payload JSON>", "sig": "<base64 Ed25519>", "key": "<signer party>"}
+// The signature covers pae(kEnvelopeDomain, payload bytes): no JSON canonicalization.
+//
+// Payload JSON:
+//   {"v":1, "id":"<uuidv7>", "line":"saceur-cgs", "seq":42, "from":"us-eucom/saceur",
+//    "to":"ru-genstaff/cgs", "precedence":"FLASH", "type":"notify.missile-launch",
+//    "created":"2026-11-24T21:00:00.123Z", "expires":null, "reply_to":null, "lang":"en",
+//    "epoch":1, "sealed":"<base64 nonce||ciphertext||tag>", "commitment":"<hex SHA-256>"}
+// The sealed plaintext is salt(32 bytes) || content, where content is the JSON text
+// {"body":{...},"text":"..."}; commitment = SHA-256(salt || content). Associated data for
+// the seal is "<id>\n<line>". Anyone can check a signature without a decryption key; a
+// party can later disclose (salt, content) and anyone can check it against commitment.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parley/base/bytes.h"
+#include "parley/base/status.h"
+#include "parley/base/time.h"
+#include "parley/crypto/crypto.h"
+
+namespace parley::wire {
+
+inline constexpr std::string_view kEnvelopeDomain = "application/vnd.parley.envelope.v1+json";
+inline constexpr std::string_view kReceiptDomain = "application/vnd.parley.receipt.v1+json";
+inline constexpr std::size_t kFrameBytesMax = 4 * 1024 * 1024;     // one transaction
+inline constexpr std::size_t kContentBytesMax = 64 * 1024;          // one message's body+text
+inline constexpr std::size_t kEnvelopesPerTransactionMax = 256;
+
+enum class Precedence { kFlash = 0, kImmediate = 1, kPriority = 2, kRoutine = 3 };
+std::string_view precedence_name(Precedence p);  // "FLASH", ...
+// kInvalidArgument "unknown precedence 'X' (FLASH, IMMEDIATE, PRIORITY, ROUTINE)".
+Result<Precedence> parse_precedence(std::string_view text);
+
+// Identifier rules, shared by every parser and by the CLI:
+// party and principal ids: 1-64 chars of [a-z0-9-], starting with a letter or digit.
+// line ids: the same. A principal address is "party/principal".
+bool is_valid_id(std::string_view id);
+struct Address {
+  std::string party;
+  std::string principal;
+  std::string to_string() const { return party + "/" + principal; }
+  friend bool operator==(const Address&, const Address&) = default;
+};
+Result<Address> parse_address(std::string_view text);
+
+// What a message says, before sealing: the JSON object body and the free text.
+struct Content {
+  std::string body_json = "{}";  // a JSON object, as text
+  std::string text;              // may be empty
+};
+
+// The signed payload, as parsed (and still sealed).
+struct Payload {
+  std::string id;  // uuid
+  std::string line;
+  std::uint64_t seq = 0;  // >= 1
+  Address from;
+  Address to;
+  Precedence precedence = Precedence::kRoutine;
+  std::string type;  // catalog type, e.g. "text", "ack", "notify.missile-launch"
+  Time created;
+  std::optional<Time> expires;
+  std::optional<std::string> reply_to;  // uuid
+  std::string lang = "en";
+  std::uint32_t epoch = 1;
+  Bytes sealed;              // nonce || ciphertext || tag
+  crypto::Digest commitment{};
+};
+
+// A signed envelope: the exact payload bytes, the signature, and the parsed payload.
+struct Envelope {
+  Bytes payload_bytes;
+  std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
+  std::string key;  // signer party id
+  Payload payload;
+};
+
+// What the sender knows before it seals and signs.
+struct Draft {
+  std::string id;
+  std::string line;
+  std::uint64_t seq = 0;
+  Address from;
+  Address to;
+  Precedence precedence = Precedence::kRoutine;
+  std::string type;
+  Time created;
+  std::optional<Time> expires;
+  std::optional<std::string> reply_to;
+  std::string lang = "en";
+  std::uint32_t epoch = 1;
+  Content content;
+};
+
+// Seals draft.content under `seal_key` (a fresh salt and nonce from `rng`), commits to it,
+// encodes the payload JSON and signs it as party `signer`.
+Envelope seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
+                       const crypto::SigningKey& signing_key, std::string_view signer, Rng& rng);
+
+// The envelope as JSON text {"payload":..,"sig":..,"key":..}.
+std::string encode_envelope(const Envelope& envelope);
+// Parses the DSSE JSON, checks the signature with `signer` (the pinned key of the party
+// named in "key", which must equal `signer_party`) before reading one payload field, then
+// parses and validates the payload. Errors: kInvalidArgument (malformed), kUnauthenticated
+// (bad signature, or "key" is not `signer_party`).
+Result<Envelope> open_envelope(std::string_view json, const crypto::VerifyKey& signer,
+                               std::string_view signer_party);
+
+// Decrypts and checks an envelope's content against its commitment. kUnauthenticated if the
+// seal or the commitment fails; kInvalidArgument if the content is not {"body":{..},"text":".."}.
+struct Opened {
+  Content content;
+  Bytes salt;  // 32 bytes, for later disclosure
+};
+Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key);
+
+// A transaction: a batch of envelopes from one party to another, idempotent by id.
+//   {"v":1, "tx":"<uuid>", "from":"us-eucom", "to":"ru-genstaff", "envelopes":[<envelope>...]}
+struct Transaction {
+  std::string id;
+  std::string from;  // party
+  std::string to;    // party
+  std::vector<std::string> envelopes;  // each an encoded envelope (JSON text), not yet verified
+};
+std::string encode_transaction(const Transaction& tx);
+// Validates structure only (ids, sizes, counts <= kEnvelopesPerTransactionMax, total size
+// <= kFrameBytesMax); each envelope is opened separately with open_envelope.
+Result<Transaction> parse_transaction(std::string_view json);
+
+// A receipt: the receiving gateway's signature, made only after the batch is durable.
+//   DSSE {"payload": b64({"v":1,"tx":..,"from":<receiver party>,"to":<sender party>,
+//          "ids":[...], "digest":"<hex SHA-256 over the concatenated envelope payload bytes in
+//          transaction order>", "received":"<time>"}), "sig":.., "key":<receiver party>}
+struct ReceiptBody {
+  std::string tx;
+  std::string from;  // the receiver, who signs
+  std::string to;    // the sender
+  std::vector<std::string> ids;
+  crypto::Digest digest{};
+  Time received;
+};
+struct Receipt {
+  Bytes payload_bytes;
+  std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
+  std::string key;
+  ReceiptBody body;
+};
+// The digest a receipt carries for `envelopes` (in order).
+crypto::Digest receipt_digest(const std::vector<Envelope>& envelopes);
+Receipt sign_receipt(const ReceiptBody& body, const crypto::SigningKey& key);
+std::string encode_receipt(const Receipt& receipt);
+// Signature first (as open_envelope), then the body.
+Result<Receipt> open_receipt(std::string_view json, const crypto::VerifyKey& signer,
+                             std::string_view signer_party);
+
+// A refusal: the receiver's answer to a transaction it will not store.
+//   {"error":"<one line>", "id":"<envelope id or empty>"}
+struct Refusal {
+  std::string error;
+  std::string id;
+};
+std::string encode_refusal(const Refusal& refusal);
+Result<Refusal> parse_refusal(std::string_view json);
+
+// A party's public card, exchanged out of band and then pinned.
+//   {"v":1, "party":"us-eucom", "sign_key":"<b64>", "box_key":"<b64>",
+//    "tls_fingerprint":"<64 lowercase hex: SHA-256 of the certificate DER>",
+//    "federation":["127.0.0.1:7001", ...], "lang":"en"}
+struct Bundle {
+  std::string party;
+  crypto::VerifyKey sign_key;
+  crypto::BoxPublicKey box_key;
+  std::string tls_fingerprint;
+  std::vector<std::string> federation;  // HOST:PORT, primary first; at least one
+  std::string lang = "en";
+};
+std::string encode_bundle(const Bundle& bundle);
+// Every field checked: keys of the right length (and the box key not a low-order point),
+// fingerprint 64 hex, at least one federation address of the form HOST:PORT, port 1-65535.
+Result<Bundle> parse_bundle(std::string_view json);
+
+// "HOST:PORT" or "[v6]:PORT". kInvalidArgument otherwise.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<HostPort> parse_host_port(std::string_view text);
+
+}  // namespace parley::wire
