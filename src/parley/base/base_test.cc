@@ -10,9 +10,13 @@ namespace {
 
 TEST(Base64Test, MatchesRfc4648Vectors) {
   // RFC 4648 §10.
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64_encode(as_bytes(plain)), encoded);
     const Result<Bytes> back = base64_decode(encoded);
@@ -41,7 +45,8 @@ TEST(TimeTest, FormatsAndParsesRfc3339) {
   EXPECT_EQ(format_time(*t), "2026-11-24T21:00:00.123Z");
   EXPECT_EQ(format_time(time_from_unix_ms(0)), "1970-01-01T00:00:00.000Z");
   EXPECT_TRUE(parse_time("2026-11-24T21:00:00Z").is_ok());
-  for (const char* bad : {"2026-02-30T00:00:00Z", "2026-11-24 21:00:00Z", "", "2026-11-24T25:00:00Z"}) {
+  for (const char* bad :
+       {"2026-02-30T00:00:00Z", "2026-11-24 21:00:00Z", "", "2026-11-24T25:00:00Z"}) {
     EXPECT_FALSE(parse_time(bad).is_ok()) << bad;
   }
 }

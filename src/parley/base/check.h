@@ -6,7 +6,7 @@ namespace parley::internal {
 [[noreturn]] void check_failed(const char* condition, const char* file, int line);
 }  // namespace parley::internal
 
-#define PARLEY_CHECK(cond)                                              \
-  do {                                                                  \
+#define PARLEY_CHECK(cond)                                                    \
+  do {                                                                        \
     if (!(cond)) ::parley::internal::check_failed(#cond, __FILE__, __LINE__); \
   } while (false)

@@ -42,7 +42,8 @@ void SeededRng::fill(std::span<std::uint8_t> out) {
   std::size_t i = 0;
   while (i < out.size()) {
     const std::uint64_t v = next();
-    for (int k = 0; k < 8 && i < out.size(); ++k, ++i) out[i] = static_cast<std::uint8_t>(v >> (8 * k));
+    for (int k = 0; k < 8 && i < out.size(); ++k, ++i)
+      out[i] = static_cast<std::uint8_t>(v >> (8 * k));
   }
 }
 

@@ -37,8 +37,12 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return {}; }
-  static Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-  static Status unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+  static Status invalid_argument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
+  static Status unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
   static Status permission_denied(std::string m) {
     return {StatusCode::kPermissionDenied, std::move(m)};
   }
@@ -68,7 +72,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     PARLEY_CHECK(!std::get<Status>(v_).is_ok());
   }
@@ -102,9 +106,9 @@ class [[nodiscard]] Result {
 #define PARLEY_CONCAT_INNER(a, b) a##b
 #define PARLEY_CONCAT(a, b) PARLEY_CONCAT_INNER(a, b)
 
-#define PARLEY_RETURN_IF_ERROR(expr)               \
-  do {                                             \
-    ::parley::Status parley_status_ = (expr);      \
+#define PARLEY_RETURN_IF_ERROR(expr)                    \
+  do {                                                  \
+    ::parley::Status parley_status_ = (expr);           \
     if (!parley_status_.is_ok()) return parley_status_; \
   } while (false)
 

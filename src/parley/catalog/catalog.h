@@ -21,13 +21,13 @@ struct Field {
   std::string name;
   FieldKind kind = FieldKind::kString;
   bool required = true;
-  std::vector<std::string> choices;  // kEnum only
-  std::size_t max_length = 1024;     // kString
+  std::vector<std::string> choices;          // kEnum only
+  std::size_t max_length = 1024;             // kString
   std::map<std::string, std::string> label;  // lang -> label
 };
 
 struct MessageType {
-  std::string id;  // "text", "ack", "notify.missile-launch", ...
+  std::string id;                            // "text", "ack", "notify.missile-launch", ...
   std::map<std::string, std::string> title;  // lang -> title
   std::vector<Field> fields;
   // lang -> template. "{field}" is replaced by the field's rendered value, "{text}" by the

@@ -33,8 +33,8 @@ struct Deadlines {
 // configured on both parties, each from its own side.
 struct Line {
   std::string id;
-  std::string local;               // local principal id
-  wire::Address remote;            // the counterpart
+  std::string local;                    // local principal id
+  wire::Address remote;                 // the counterpart
   std::vector<std::string> alternates;  // local principals who may also read and ack
   std::vector<std::string> observers;   // observer parties (recorded; used by a later issue)
   Deadlines deadlines;
@@ -81,8 +81,8 @@ struct MessageRecord {
   Bytes salt;             // the commitment salt (for later disclosure)
   std::string envelope;   // the signed envelope, JSON text, exactly as sent/received
   MessageState state = MessageState::kQueued;
-  Time ack_deadline;                   // created + the line's deadline for its precedence
-  std::optional<Time> delivered_at;    // outbound: receipt verified; inbound: stored
+  Time ack_deadline;                 // created + the line's deadline for its precedence
+  std::optional<Time> delivered_at;  // outbound: receipt verified; inbound: stored
   std::optional<Time> acknowledged_at;
   std::optional<std::string> acknowledged_by;  // "party/principal"
   std::optional<std::string> ack_id;           // the ack message's id

@@ -46,7 +46,7 @@ using BatchId = std::uint64_t;    // assigned by the session, increasing
 struct SessionConfig {
   std::string party;  // this party's id
   crypto::Keys keys;
-  wire::Bundle peer;  // the pinned peer
+  wire::Bundle peer;        // the pinned peer
   std::vector<Line> lines;  // the lines whose remote party is `peer`
   Duration retry_min = std::chrono::milliseconds(100);
   Duration retry_max = std::chrono::seconds(10);
@@ -55,9 +55,9 @@ struct SessionConfig {
 
 // What the store held when the gateway (re)started; read by the driver via Store::recover.
 struct Recovered {
-  std::map<std::string, std::uint64_t> last_outbound_seq;           // per line
-  std::map<std::string, std::vector<std::uint64_t>> inbound_seqs;   // per line, any order
-  std::vector<MessageRecord> unreceipted;     // outbound, state queued or sent
+  std::map<std::string, std::uint64_t> last_outbound_seq;          // per line
+  std::map<std::string, std::vector<std::uint64_t>> inbound_seqs;  // per line, any order
+  std::vector<MessageRecord> unreceipted;                          // outbound, state queued or sent
   std::vector<MessageRecord> unacknowledged;  // outbound, not "ack", not yet acknowledged
 };
 
@@ -142,22 +142,21 @@ struct Notify {
 using Action = std::variant<Persist, SendTransaction, Answer, Accepted, Rejected, Notify>;
 
 struct SessionStats {
-  std::size_t queued = 0;           // outbound, not yet receipted
+  std::size_t queued = 0;             // outbound, not yet receipted
   std::optional<Time> oldest_queued;  // created time of the oldest of them
-  std::size_t unacknowledged = 0;   // outbound, receipted or not, not acknowledged
+  std::size_t unacknowledged = 0;     // outbound, receipted or not, not acknowledged
   std::size_t overdue = 0;
-  std::uint64_t frames_refused = 0;   // peer transactions we refused
+  std::uint64_t frames_refused = 0;  // peer transactions we refused
   std::uint64_t transactions_sent = 0;
   std::uint64_t send_failures = 0;
-  std::optional<Time> last_contact;   // last answer from the peer
-  std::string last_error;             // last link or refusal error, if any
+  std::optional<Time> last_contact;  // last answer from the peer
+  std::string last_error;            // last link or refusal error, if any
 };
 
 class PeerSession {
  public:
   // `catalog` and `rng` must outlive the session. `recovered` is what the store held.
-  PeerSession(SessionConfig config, const catalog::Catalog& catalog, Rng& rng,
-              Recovered recovered);
+  PeerSession(SessionConfig config, const catalog::Catalog& catalog, Rng& rng, Recovered recovered);
 
   // Applies `event`, observed at `now`, and appends the actions it causes to `out`.
   // Bad peer input yields an Answer with a refusal and a Notify, and changes no other
@@ -192,12 +191,12 @@ class PeerSession {
   };
   // Work that waits for a batch to become durable.
   struct AfterPersist {
-    std::vector<Action> actions;           // emitted once Persisted
-    std::vector<Outgoing> enqueue;         // joins the queue once Persisted
-    bool sign_receipt = false;             // answer a peer transaction with a receipt
+    std::vector<Action> actions;    // emitted once Persisted
+    std::vector<Outgoing> enqueue;  // joins the queue once Persisted
+    bool sign_receipt = false;      // answer a peer transaction with a receipt
     RequestId request = 0;
     wire::ReceiptBody receipt;
-    bool receipt_processed = false;        // our in-flight tx is done; send the next
+    bool receipt_processed = false;  // our in-flight tx is done; send the next
   };
 
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);

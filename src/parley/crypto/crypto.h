@@ -108,10 +108,14 @@ Result<Bytes> open(const SealKey& key, ByteView associated_data, ByteView sealed
 // The AEAD primitives with explicit nonces, for the Wycheproof vectors. Any key or nonce of
 // the wrong size is kInvalidArgument; a failed tag check is kUnauthenticated. `ciphertext`
 // includes the 16-byte tag at its end.
-Result<Bytes> xchacha20poly1305_encrypt(ByteView key, ByteView nonce, ByteView ad, ByteView plaintext);
-Result<Bytes> xchacha20poly1305_decrypt(ByteView key, ByteView nonce, ByteView ad, ByteView ciphertext);
-Result<Bytes> chacha20poly1305_encrypt(ByteView key, ByteView nonce, ByteView ad, ByteView plaintext);
-Result<Bytes> chacha20poly1305_decrypt(ByteView key, ByteView nonce, ByteView ad, ByteView ciphertext);
+Result<Bytes> xchacha20poly1305_encrypt(ByteView key, ByteView nonce, ByteView ad,
+                                        ByteView plaintext);
+Result<Bytes> xchacha20poly1305_decrypt(ByteView key, ByteView nonce, ByteView ad,
+                                        ByteView ciphertext);
+Result<Bytes> chacha20poly1305_encrypt(ByteView key, ByteView nonce, ByteView ad,
+                                       ByteView plaintext);
+Result<Bytes> chacha20poly1305_decrypt(ByteView key, ByteView nonce, ByteView ad,
+                                       ByteView ciphertext);
 
 Digest sha256(ByteView data);
 

@@ -40,7 +40,7 @@ struct Config {
   std::string lang = "en";
   std::vector<std::string> federation_listen;  // HOST:PORT, primary first
   std::string api_listen = "127.0.0.1:7080";
-  std::string store_path = "parley.db";        // relative to the home, or absolute
+  std::string store_path = "parley.db";  // relative to the home, or absolute
   std::string log_level = "info";
 };
 

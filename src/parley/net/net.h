@@ -24,8 +24,8 @@ class io_context;
 namespace parley::net {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query, e.g. "/api/v1/messages?box=inbox"
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // path and query, e.g. "/api/v1/messages?box=inbox"
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
   std::string peer_fingerprint;  // federation server only: SHA-256 (hex) of the client cert DER
@@ -92,8 +92,9 @@ Result<std::unique_ptr<Server>> listen_http(boost::asio::io_context& io, const s
 // sees it in HttpRequest::peer_fingerprint. `allowed_fingerprints` is read on each handshake.
 Result<std::unique_ptr<Server>> listen_federation(
     boost::asio::io_context& io, const std::string& host, std::uint16_t port,
-    const TlsIdentity& identity, std::shared_ptr<const std::vector<std::string>> allowed_fingerprints,
-    Handler handler, ServerLimits limits = {});
+    const TlsIdentity& identity,
+    std::shared_ptr<const std::vector<std::string>> allowed_fingerprints, Handler handler,
+    ServerLimits limits = {});
 
 // A federation client for one peer: keeps one mutual-TLS 1.3 connection to the first
 // reachable of `addresses` ("host:port"), pinned to `peer_fingerprint` (a certificate with

@@ -23,8 +23,8 @@ namespace parley::store {
 struct MessageQuery {
   std::optional<core::Direction> direction;
   std::vector<std::string> lines;  // empty: all lines
-  bool include_acks = false;                // messages of type "ack" are left out unless true
-  std::size_t limit = 1000;                 // newest first
+  bool include_acks = false;       // messages of type "ack" are left out unless true
+  std::size_t limit = 1000;        // newest first
 };
 
 class Store {

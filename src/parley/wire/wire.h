@@ -33,8 +33,8 @@ namespace parley::wire {
 
 inline constexpr std::string_view kEnvelopeDomain = "application/vnd.parley.envelope.v1+json";
 inline constexpr std::string_view kReceiptDomain = "application/vnd.parley.receipt.v1+json";
-inline constexpr std::size_t kFrameBytesMax = 4 * 1024 * 1024;     // one transaction
-inline constexpr std::size_t kContentBytesMax = 64 * 1024;          // one message's body+text
+inline constexpr std::size_t kFrameBytesMax = 4 * 1024 * 1024;  // one transaction
+inline constexpr std::size_t kContentBytesMax = 64 * 1024;      // one message's body+text
 inline constexpr std::size_t kEnvelopesPerTransactionMax = 256;
 
 enum class Precedence { kFlash = 0, kImmediate = 1, kPriority = 2, kRoutine = 3 };
@@ -74,7 +74,7 @@ struct Payload {
   std::optional<std::string> reply_to;  // uuid
   std::string lang = "en";
   std::uint32_t epoch = 1;
-  Bytes sealed;              // nonce || ciphertext || tag
+  Bytes sealed;  // nonce || ciphertext || tag
   crypto::Digest commitment{};
 };
 
@@ -129,8 +129,8 @@ Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_
 //   {"v":1, "tx":"<uuid>", "from":"us-eucom", "to":"ru-genstaff", "envelopes":[<envelope>...]}
 struct Transaction {
   std::string id;
-  std::string from;  // party
-  std::string to;    // party
+  std::string from;                    // party
+  std::string to;                      // party
   std::vector<std::string> envelopes;  // each an encoded envelope (JSON text), not yet verified
 };
 std::string encode_transaction(const Transaction& tx);
