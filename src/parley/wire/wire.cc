@@ -1,1 +1,696 @@
-// placeholder: being written
+#include "parley/wire/wire.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <limits>
+#include <set>
+
+#include "parley/base/json.h"
+#include "parley/base/rng.h"
+
+namespace parley::wire {
+namespace {
+
+using json::Json;
+
+constexpr std::size_t kSaltBytes = 32;
+constexpr std::size_t kSealedBytesMin = crypto::kXNonceBytes + crypto::kTagBytes;
+// Salt, content and the AEAD overhead: anything larger cannot hold valid content.
+constexpr std::size_t kSealedBytesMax = kSealedBytesMin + kSaltBytes + kContentBytesMax;
+constexpr std::size_t kTypeCharsMax = 64;
+constexpr std::size_t kIdCharsMax = 64;
+constexpr std::size_t kHostCharsMax = 253;  // RFC 1035 §2.3.4, as text
+constexpr std::size_t kFederationAddressesMax = 16;
+constexpr std::size_t kRefusalCharsMax = 4096;
+
+Status field_error(std::string_view field, std::string_view what) {
+  return Status::invalid_argument("field '" + std::string(field) + "': " + std::string(what));
+}
+
+// Outside text quoted in an error: short, and printable so the message stays one line.
+std::string quote(std::string_view text) {
+  std::string out;
+  for (const char c : text.substr(0, 40)) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
+  }
+  if (text.size() > 40) out += "...";
+  return "'" + out + "'";
+}
+
+bool is_lower_hex(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Status check_version(const Json& object) {
+  PARLEY_ASSIGN_OR_RETURN(const std::uint64_t v, json::get_uint(object, "v"));
+  if (v != 1) return field_error("v", "unsupported version " + std::to_string(v) + " (expected 1)");
+  return Status::ok();
+}
+
+Result<std::string> get_uuid(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(std::string text, json::get_string(object, key));
+  if (!is_uuid(text)) return field_error(key, "not a lowercase UUID: " + quote(text));
+  return text;
+}
+
+Result<std::string> get_id(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(std::string text, json::get_string(object, key));
+  if (!is_valid_id(text)) {
+    return field_error(key,
+                       "not a valid id (1-64 of [a-z0-9-], not starting with '-'): " + quote(text));
+  }
+  return text;
+}
+
+Result<Address> get_address(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(const std::string text, json::get_string(object, key));
+  auto address = parse_address(text);
+  if (!address.is_ok()) return field_error(key, address.status().message());
+  return address;
+}
+
+Result<Time> get_time(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(const std::string text, json::get_string(object, key));
+  auto time = parse_time(text);
+  if (!time.is_ok()) return field_error(key, time.status().message());
+  return time;
+}
+
+// A field that must be present, holding a string or null.
+Result<std::optional<std::string>> get_nullable_string(const Json& object, std::string_view key) {
+  if (!object.contains(key)) return field_error(key, "missing (use null for none)");
+  return json::get_optional_string(object, key);
+}
+
+Result<std::string> get_lang(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(std::string text, json::get_string(object, key));
+  const bool ok = text.size() >= 2 && text.size() <= 8 &&
+                  std::all_of(text.begin(), text.end(),
+                              [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; });
+  if (!ok) return field_error(key, "not a language tag (2-8 of [a-z-]): " + quote(text));
+  return text;
+}
+
+Result<crypto::Digest> get_digest(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(const std::string text, json::get_string(object, key));
+  if (text.size() != 2 * crypto::kSha256Bytes || !is_lower_hex(text)) {
+    return field_error(key, "expected 64 lowercase hex digits");
+  }
+  PARLEY_ASSIGN_OR_RETURN(const Bytes bytes, hex_decode(text));
+  crypto::Digest digest{};
+  std::copy(bytes.begin(), bytes.end(), digest.begin());
+  return digest;
+}
+
+Result<Bytes> get_base64(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(const std::string text, json::get_string(object, key));
+  auto bytes = base64_decode(text);
+  if (!bytes.is_ok()) return field_error(key, bytes.status().message());
+  return bytes;
+}
+
+bool is_valid_type(std::string_view type) {
+  return !type.empty() && type.size() <= kTypeCharsMax &&
+         std::all_of(type.begin(), type.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+         });
+}
+
+// The DSSE-style wrapper shared by envelopes and receipts, before its signature is checked.
+struct Dsse {
+  Bytes payload;
+  std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
+  std::string key;
+};
+
+// Structure only; `signer_party` must be the one named in "key" (kUnauthenticated if not).
+Result<Dsse> parse_dsse(std::string_view text, std::string_view signer_party) {
+  if (text.size() > kFrameBytesMax) {
+    return Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes");
+  }
+  PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"payload", "sig", "key"}));
+  Dsse dsse;
+  PARLEY_ASSIGN_OR_RETURN(dsse.payload, get_base64(object, "payload"));
+  PARLEY_ASSIGN_OR_RETURN(const Bytes sig, get_base64(object, "sig"));
+  if (sig.size() != crypto::kSignatureBytes) {
+    return field_error("sig", "expected " + std::to_string(crypto::kSignatureBytes) +
+                                  " bytes, got " + std::to_string(sig.size()));
+  }
+  std::copy(sig.begin(), sig.end(), dsse.sig.begin());
+  PARLEY_ASSIGN_OR_RETURN(dsse.key, get_id(object, "key"));
+  if (dsse.key != signer_party) {
+    return Status::unauthenticated("field 'key': signed by " + quote(dsse.key) + ", expected " +
+                                   quote(signer_party));
+  }
+  return dsse;
+}
+
+Result<Dsse> verified_dsse(std::string_view text, std::string_view domain,
+                           const crypto::VerifyKey& signer, std::string_view signer_party) {
+  PARLEY_ASSIGN_OR_RETURN(Dsse dsse, parse_dsse(text, signer_party));
+  PARLEY_RETURN_IF_ERROR(crypto::verify(signer, domain, dsse.payload, dsse.sig));
+  return dsse;
+}
+
+std::string encode_dsse(ByteView payload, ByteView sig, std::string_view key) {
+  Json out = Json::object();
+  out["payload"] = base64_encode(payload);
+  out["sig"] = base64_encode(sig);
+  out["key"] = std::string(key);
+  return json::dump(out);
+}
+
+Bytes associated_data(std::string_view id, std::string_view line) {
+  Bytes ad = to_bytes(id);
+  ad.push_back('\n');
+  ad.insert(ad.end(), line.begin(), line.end());
+  return ad;
+}
+
+crypto::Digest commit(ByteView salt_and_content) { return crypto::sha256(salt_and_content); }
+
+Result<Payload> parse_payload(ByteView bytes) {
+  PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(to_string(bytes)));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(
+      object, {"v", "id", "line", "seq", "from", "to", "precedence", "type", "created", "expires",
+               "reply_to", "lang", "epoch", "sealed", "commitment"}));
+  PARLEY_RETURN_IF_ERROR(check_version(object));
+  Payload p;
+  PARLEY_ASSIGN_OR_RETURN(p.id, get_uuid(object, "id"));
+  PARLEY_ASSIGN_OR_RETURN(p.line, get_id(object, "line"));
+  PARLEY_ASSIGN_OR_RETURN(p.seq, json::get_uint(object, "seq"));
+  if (p.seq < 1) return field_error("seq", "must be at least 1");
+  PARLEY_ASSIGN_OR_RETURN(p.from, get_address(object, "from"));
+  PARLEY_ASSIGN_OR_RETURN(p.to, get_address(object, "to"));
+  PARLEY_ASSIGN_OR_RETURN(const std::string precedence, json::get_string(object, "precedence"));
+  auto parsed_precedence = parse_precedence(precedence);
+  if (!parsed_precedence.is_ok()) {
+    return field_error("precedence", parsed_precedence.status().message());
+  }
+  p.precedence = *parsed_precedence;
+  PARLEY_ASSIGN_OR_RETURN(p.type, json::get_string(object, "type"));
+  if (!is_valid_type(p.type)) {
+    return field_error("type", "not a message type (1-64 of [a-z0-9.-]): " + quote(p.type));
+  }
+  PARLEY_ASSIGN_OR_RETURN(p.created, get_time(object, "created"));
+  PARLEY_ASSIGN_OR_RETURN(const auto expires, get_nullable_string(object, "expires"));
+  if (expires) {
+    auto t = parse_time(*expires);
+    if (!t.is_ok()) return field_error("expires", t.status().message());
+    p.expires = *t;
+  }
+  PARLEY_ASSIGN_OR_RETURN(p.reply_to, get_nullable_string(object, "reply_to"));
+  if (p.reply_to && !is_uuid(*p.reply_to)) {
+    return field_error("reply_to", "not a lowercase UUID: " + quote(*p.reply_to));
+  }
+  PARLEY_ASSIGN_OR_RETURN(p.lang, get_lang(object, "lang"));
+  PARLEY_ASSIGN_OR_RETURN(const std::uint64_t epoch, json::get_uint(object, "epoch"));
+  if (epoch < 1 || epoch > std::numeric_limits<std::uint32_t>::max()) {
+    return field_error("epoch", "must be between 1 and 4294967295");
+  }
+  p.epoch = static_cast<std::uint32_t>(epoch);
+  PARLEY_ASSIGN_OR_RETURN(p.sealed, get_base64(object, "sealed"));
+  if (p.sealed.size() < kSealedBytesMin) {
+    return field_error(
+        "sealed", "shorter than a nonce and a tag (" + std::to_string(p.sealed.size()) + " bytes)");
+  }
+  if (p.sealed.size() > kSealedBytesMax) {
+    return field_error("sealed", "longer than " + std::to_string(kSealedBytesMax) + " bytes");
+  }
+  PARLEY_ASSIGN_OR_RETURN(p.commitment, get_digest(object, "commitment"));
+  return p;
+}
+
+std::string encode_payload(const Payload& p) {
+  Json out = Json::object();
+  out["v"] = 1;
+  out["id"] = p.id;
+  out["line"] = p.line;
+  out["seq"] = p.seq;
+  out["from"] = p.from.to_string();
+  out["to"] = p.to.to_string();
+  out["precedence"] = std::string(precedence_name(p.precedence));
+  out["type"] = p.type;
+  out["created"] = format_time(p.created);
+  out["expires"] = p.expires ? Json(format_time(*p.expires)) : Json(nullptr);
+  out["reply_to"] = p.reply_to ? Json(*p.reply_to) : Json(nullptr);
+  out["lang"] = p.lang;
+  out["epoch"] = p.epoch;
+  out["sealed"] = base64_encode(p.sealed);
+  out["commitment"] = hex_encode(p.commitment);
+  return json::dump(out);
+}
+
+Result<ReceiptBody> parse_receipt_body(ByteView bytes) {
+  PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(to_string(bytes)));
+  PARLEY_RETURN_IF_ERROR(
+      json::check_keys(object, {"v", "tx", "from", "to", "ids", "digest", "received"}));
+  PARLEY_RETURN_IF_ERROR(check_version(object));
+  ReceiptBody body;
+  PARLEY_ASSIGN_OR_RETURN(body.tx, get_uuid(object, "tx"));
+  PARLEY_ASSIGN_OR_RETURN(body.from, get_id(object, "from"));
+  PARLEY_ASSIGN_OR_RETURN(body.to, get_id(object, "to"));
+  PARLEY_ASSIGN_OR_RETURN(const Json ids, json::get_array(object, "ids"));
+  if (ids.size() > kEnvelopesPerTransactionMax) {
+    return field_error("ids", "more than " + std::to_string(kEnvelopesPerTransactionMax));
+  }
+  std::set<std::string> seen;
+  for (const Json& id : ids) {
+    if (!id.is_string() || !is_uuid(id.get_ref<const std::string&>())) {
+      return field_error("ids", "every element must be a lowercase UUID");
+    }
+    const std::string& text = id.get_ref<const std::string&>();
+    if (!seen.insert(text).second) return field_error("ids", "duplicate id " + quote(text));
+    body.ids.push_back(text);
+  }
+  PARLEY_ASSIGN_OR_RETURN(body.digest, get_digest(object, "digest"));
+  PARLEY_ASSIGN_OR_RETURN(body.received, get_time(object, "received"));
+  return body;
+}
+
+std::string encode_receipt_body(const ReceiptBody& body) {
+  Json out = Json::object();
+  out["v"] = 1;
+  out["tx"] = body.tx;
+  out["from"] = body.from;
+  out["to"] = body.to;
+  out["ids"] = body.ids;
+  out["digest"] = hex_encode(body.digest);
+  out["received"] = format_time(body.received);
+  return json::dump(out);
+}
+
+bool is_host_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+
+bool is_ipv6_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+         c == '.';
+}
+
+// A fixed scalar for the low-order check: X25519 clamps it to a multiple of the cofactor 8,
+// so the shared point is all zeros exactly when the peer's point has small order (RFC 7748 §6.1).
+constexpr crypto::BoxSecretKey kProbeSecret{{
+    0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d, 0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45,
+    0xdf, 0x4c, 0x2f, 0x87, 0xeb, 0xc0, 0x99, 0x2a, 0xb1, 0x77, 0xfb, 0xa5, 0x1d, 0xb9, 0x2c, 0x2a,
+}};
+
+}  // namespace
+
+std::string_view precedence_name(Precedence p) {
+  switch (p) {
+    case Precedence::kFlash:
+      return "FLASH";
+    case Precedence::kImmediate:
+      return "IMMEDIATE";
+    case Precedence::kPriority:
+      return "PRIORITY";
+    case Precedence::kRoutine:
+      return "ROUTINE";
+  }
+  return "ROUTINE";
+}
+
+Result<Precedence> parse_precedence(std::string_view text) {
+  if (text == "FLASH") return Precedence::kFlash;
+  if (text == "IMMEDIATE") return Precedence::kImmediate;
+  if (text == "PRIORITY") return Precedence::kPriority;
+  if (text == "ROUTINE") return Precedence::kRoutine;
+  return Status::invalid_argument("unknown precedence " + quote(text) +
+                                  " (FLASH, IMMEDIATE, PRIORITY, ROUTINE)");
+}
+
+bool is_valid_id(std::string_view id) {
+  if (id.empty() || id.size() > kIdCharsMax || id.front() == '-') return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+Result<Address> parse_address(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return Status::invalid_argument("address " + quote(text) + " is not party/principal");
+  }
+  Address address{std::string(text.substr(0, slash)), std::string(text.substr(slash + 1))};
+  if (!is_valid_id(address.party)) {
+    return Status::invalid_argument("address " + quote(text) + ": bad party id");
+  }
+  if (!is_valid_id(address.principal)) {
+    return Status::invalid_argument("address " + quote(text) + ": bad principal id");
+  }
+  return address;
+}
+
+Envelope seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
+                       const crypto::SigningKey& signing_key, std::string_view signer, Rng& rng) {
+  // Drafts come from our own core after validation: a body that is not a JSON object is
+  // our bug, not outside input.
+  auto body = json::parse_object(draft.content.body_json);
+  PARLEY_CHECK(body.is_ok());
+  Json content = Json::object();
+  content["body"] = std::move(*body);
+  content["text"] = draft.content.text;
+  const std::string content_text = json::dump(content);
+
+  Bytes plaintext(kSaltBytes);
+  rng.fill(plaintext);
+  plaintext.insert(plaintext.end(), content_text.begin(), content_text.end());
+
+  Envelope envelope;
+  Payload& p = envelope.payload;
+  p.id = draft.id;
+  p.line = draft.line;
+  p.seq = draft.seq;
+  p.from = draft.from;
+  p.to = draft.to;
+  p.precedence = draft.precedence;
+  p.type = draft.type;
+  p.created = draft.created;
+  p.expires = draft.expires;
+  p.reply_to = draft.reply_to;
+  p.lang = draft.lang;
+  p.epoch = draft.epoch;
+  p.commitment = commit(plaintext);
+  p.sealed = crypto::seal(seal_key, associated_data(draft.id, draft.line), plaintext, rng);
+  crypto::wipe(plaintext);
+
+  envelope.payload_bytes = to_bytes(encode_payload(p));
+  envelope.sig = crypto::sign(signing_key, kEnvelopeDomain, envelope.payload_bytes);
+  envelope.key = std::string(signer);
+  return envelope;
+}
+
+std::string encode_envelope(const Envelope& envelope) {
+  return encode_dsse(envelope.payload_bytes, envelope.sig, envelope.key);
+}
+
+Result<Envelope> open_envelope(std::string_view json, const crypto::VerifyKey& signer,
+                               std::string_view signer_party) {
+  auto dsse = verified_dsse(json, kEnvelopeDomain, signer, signer_party);
+  if (!dsse.is_ok()) return dsse.status().with_context("envelope");
+  auto payload = parse_payload(dsse->payload);
+  if (!payload.is_ok()) return payload.status().with_context("envelope payload");
+  Envelope envelope;
+  envelope.payload_bytes = std::move(dsse->payload);
+  envelope.sig = dsse->sig;
+  envelope.key = std::move(dsse->key);
+  envelope.payload = std::move(*payload);
+  return envelope;
+}
+
+Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key) {
+  auto plaintext =
+      crypto::open(seal_key, associated_data(payload.id, payload.line), payload.sealed);
+  if (!plaintext.is_ok()) return plaintext.status().with_context("sealed content");
+  Bytes& bytes = *plaintext;
+  if (bytes.size() < kSaltBytes) {
+    return Status::invalid_argument("sealed content: shorter than its salt");
+  }
+  const crypto::Digest digest = commit(bytes);
+  if (!constant_time_equal(digest, payload.commitment)) {
+    return Status::unauthenticated("sealed content: commitment mismatch");
+  }
+  const std::size_t content_bytes = bytes.size() - kSaltBytes;
+  if (content_bytes > kContentBytesMax) {
+    return Status::invalid_argument("content: larger than " + std::to_string(kContentBytesMax) +
+                                    " bytes");
+  }
+  Opened opened;
+  opened.salt.assign(bytes.begin(), bytes.begin() + kSaltBytes);
+  auto content = json::parse_object(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()) + kSaltBytes, content_bytes));
+  crypto::wipe(bytes);
+  if (!content.is_ok()) return content.status().with_context("content");
+  if (Status s = json::check_keys(*content, {"body", "text"}); !s.is_ok()) {
+    return s.with_context("content");
+  }
+  auto body = json::get_object(*content, "body");
+  if (!body.is_ok()) return body.status().with_context("content");
+  auto text = json::get_string(*content, "text");
+  if (!text.is_ok()) return text.status().with_context("content");
+  opened.content.body_json = json::dump(*body);
+  opened.content.text = std::move(*text);
+  return opened;
+}
+
+std::string encode_transaction(const Transaction& tx) {
+  // The envelopes are spliced in as JSON values (not re-parsed): each is already JSON text.
+  Json head = Json::object();
+  head["v"] = 1;
+  head["tx"] = tx.id;
+  head["from"] = tx.from;
+  head["to"] = tx.to;
+  std::string out = json::dump(head);
+  out.pop_back();  // the closing '}'
+  out += ",\"envelopes\":[";
+  for (std::size_t i = 0; i < tx.envelopes.size(); ++i) {
+    if (i > 0) out += ',';
+    out += tx.envelopes[i];
+  }
+  out += "]}";
+  return out;
+}
+
+Result<Transaction> parse_transaction(std::string_view text) {
+  const auto fail = [](const Status& s) { return s.with_context("transaction"); };
+  if (text.size() > kFrameBytesMax) {
+    return fail(
+        Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes"));
+  }
+  auto object = json::parse_object(text);
+  if (!object.is_ok()) return fail(object.status());
+  if (Status s = json::check_keys(*object, {"v", "tx", "from", "to", "envelopes"}); !s.is_ok()) {
+    return fail(s);
+  }
+  if (Status s = check_version(*object); !s.is_ok()) return fail(s);
+  Transaction tx;
+  auto id = get_uuid(*object, "tx");
+  if (!id.is_ok()) return fail(id.status());
+  tx.id = std::move(*id);
+  auto from = get_id(*object, "from");
+  if (!from.is_ok()) return fail(from.status());
+  tx.from = std::move(*from);
+  auto to = get_id(*object, "to");
+  if (!to.is_ok()) return fail(to.status());
+  tx.to = std::move(*to);
+  auto envelopes = json::get_array(*object, "envelopes");
+  if (!envelopes.is_ok()) return fail(envelopes.status());
+  if (envelopes->empty()) return fail(field_error("envelopes", "empty"));
+  if (envelopes->size() > kEnvelopesPerTransactionMax) {
+    return fail(
+        field_error("envelopes", "more than " + std::to_string(kEnvelopesPerTransactionMax)));
+  }
+  for (const Json& envelope : *envelopes) {
+    if (!envelope.is_object())
+      return fail(field_error("envelopes", "every element must be an object"));
+    tx.envelopes.push_back(json::dump(envelope));
+  }
+  return tx;
+}
+
+crypto::Digest receipt_digest(const std::vector<Envelope>& envelopes) {
+  crypto::Sha256 hash;
+  for (const Envelope& envelope : envelopes) hash.update(envelope.payload_bytes);
+  return hash.finish();
+}
+
+Receipt sign_receipt(const ReceiptBody& body, const crypto::SigningKey& key) {
+  Receipt receipt;
+  receipt.payload_bytes = to_bytes(encode_receipt_body(body));
+  receipt.sig = crypto::sign(key, kReceiptDomain, receipt.payload_bytes);
+  receipt.key = body.from;
+  receipt.body = body;
+  return receipt;
+}
+
+std::string encode_receipt(const Receipt& receipt) {
+  return encode_dsse(receipt.payload_bytes, receipt.sig, receipt.key);
+}
+
+Result<Receipt> open_receipt(std::string_view json, const crypto::VerifyKey& signer,
+                             std::string_view signer_party) {
+  auto dsse = verified_dsse(json, kReceiptDomain, signer, signer_party);
+  if (!dsse.is_ok()) return dsse.status().with_context("receipt");
+  auto body = parse_receipt_body(dsse->payload);
+  if (!body.is_ok()) return body.status().with_context("receipt payload");
+  if (body->from != dsse->key) {
+    return Status::unauthenticated("receipt payload: field 'from': " + quote(body->from) +
+                                   " is not the signer " + quote(dsse->key));
+  }
+  Receipt receipt;
+  receipt.payload_bytes = std::move(dsse->payload);
+  receipt.sig = dsse->sig;
+  receipt.key = std::move(dsse->key);
+  receipt.body = std::move(*body);
+  return receipt;
+}
+
+std::string encode_refusal(const Refusal& refusal) {
+  // Keep our own refusals acceptable to parse_refusal: one line, bounded.
+  std::string error = refusal.error.substr(0, kRefusalCharsMax);
+  for (char& c : error) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = ' ';
+  }
+  if (error.empty()) error = "refused";
+  Json out = Json::object();
+  out["error"] = error;
+  out["id"] = refusal.id;
+  return json::dump(out);
+}
+
+Result<Refusal> parse_refusal(std::string_view text) {
+  const auto fail = [](const Status& s) { return s.with_context("refusal"); };
+  if (text.size() > kFrameBytesMax) {
+    return fail(
+        Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes"));
+  }
+  auto object = json::parse_object(text);
+  if (!object.is_ok()) return fail(object.status());
+  if (Status s = json::check_keys(*object, {"error", "id"}); !s.is_ok()) return fail(s);
+  Refusal refusal;
+  auto error = json::get_string(*object, "error");
+  if (!error.is_ok()) return fail(error.status());
+  refusal.error = std::move(*error);
+  if (refusal.error.empty() || refusal.error.size() > kRefusalCharsMax) {
+    return fail(field_error("error", "must be 1-" + std::to_string(kRefusalCharsMax) + " bytes"));
+  }
+  if (std::any_of(refusal.error.begin(), refusal.error.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+      })) {
+    return fail(field_error("error", "contains a control character"));
+  }
+  auto id = json::get_string(*object, "id");
+  if (!id.is_ok()) return fail(id.status());
+  refusal.id = std::move(*id);
+  if (!refusal.id.empty() && !is_uuid(refusal.id)) {
+    return fail(field_error("id", "neither empty nor a lowercase UUID: " + quote(refusal.id)));
+  }
+  return refusal;
+}
+
+std::string encode_bundle(const Bundle& bundle) {
+  Json out = Json::object();
+  out["v"] = 1;
+  out["party"] = bundle.party;
+  out["sign_key"] = base64_encode(bundle.sign_key.bytes);
+  out["box_key"] = base64_encode(bundle.box_key.bytes);
+  out["tls_fingerprint"] = bundle.tls_fingerprint;
+  out["federation"] = bundle.federation;
+  out["lang"] = bundle.lang;
+  return json::dump(out);
+}
+
+namespace {
+
+Result<Bundle> parse_bundle_fields(std::string_view text) {
+  if (text.size() > kFrameBytesMax) {
+    return Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes");
+  }
+  PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(
+      object, {"v", "party", "sign_key", "box_key", "tls_fingerprint", "federation", "lang"}));
+  PARLEY_RETURN_IF_ERROR(check_version(object));
+  Bundle bundle;
+  PARLEY_ASSIGN_OR_RETURN(bundle.party, get_id(object, "party"));
+
+  PARLEY_ASSIGN_OR_RETURN(const Bytes sign_key, get_base64(object, "sign_key"));
+  auto verify_key = crypto::verify_key_from_bytes(sign_key);
+  if (!verify_key.is_ok()) {
+    return field_error("sign_key", "expected " + std::to_string(crypto::kSignPublicBytes) +
+                                       " bytes, got " + std::to_string(sign_key.size()));
+  }
+  bundle.sign_key = *verify_key;
+
+  PARLEY_ASSIGN_OR_RETURN(const Bytes box_key, get_base64(object, "box_key"));
+  auto box_public = crypto::box_public_from_bytes(box_key);
+  if (!box_public.is_ok()) {
+    return field_error("box_key", "expected " + std::to_string(crypto::kBoxPublicBytes) +
+                                      " bytes, got " + std::to_string(box_key.size()));
+  }
+  if (!crypto::x25519(kProbeSecret, box_key).is_ok()) {
+    return field_error("box_key", "a low-order point, not a usable key");
+  }
+  bundle.box_key = *box_public;
+
+  PARLEY_ASSIGN_OR_RETURN(bundle.tls_fingerprint, json::get_string(object, "tls_fingerprint"));
+  if (bundle.tls_fingerprint.size() != 2 * crypto::kSha256Bytes ||
+      !is_lower_hex(bundle.tls_fingerprint)) {
+    return field_error("tls_fingerprint", "expected 64 lowercase hex digits");
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(const Json federation, json::get_array(object, "federation"));
+  if (federation.empty()) return field_error("federation", "needs at least one HOST:PORT");
+  if (federation.size() > kFederationAddressesMax) {
+    return field_error("federation", "more than " + std::to_string(kFederationAddressesMax));
+  }
+  for (const Json& address : federation) {
+    if (!address.is_string()) return field_error("federation", "every element must be a string");
+    const std::string& text_address = address.get_ref<const std::string&>();
+    auto host_port = parse_host_port(text_address);
+    if (!host_port.is_ok()) return field_error("federation", host_port.status().message());
+    bundle.federation.push_back(text_address);
+  }
+  PARLEY_ASSIGN_OR_RETURN(bundle.lang, get_lang(object, "lang"));
+  return bundle;
+}
+
+}  // namespace
+
+Result<Bundle> parse_bundle(std::string_view json) {
+  auto bundle = parse_bundle_fields(json);
+  if (!bundle.is_ok()) return bundle.status().with_context("bundle");
+  return bundle;
+}
+
+Result<HostPort> parse_host_port(std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    return Status::invalid_argument("address " + quote(text) + ": " + std::string(why) +
+                                    " (expected HOST:PORT or [V6]:PORT)");
+  };
+  HostPort out;
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return bad("no closing ']'");
+    host = text.substr(1, close - 1);
+    const std::string_view rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') return bad("no port");
+    port = rest.substr(1);
+    if (host.empty() || host.find(':') == std::string_view::npos ||
+        !std::all_of(host.begin(), host.end(), is_ipv6_char)) {
+      return bad("bad IPv6 host");
+    }
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("no port");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.empty()) return bad("empty host");
+    if (!std::all_of(host.begin(), host.end(), is_host_name_char)) return bad("bad host");
+  }
+  if (host.size() > kHostCharsMax) return bad("host too long");
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad("bad port");
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+    return bad("port out of range 1-65535");
+  }
+  out.host = std::string(host);
+  out.port = static_cast<std::uint16_t>(value);
+  return out;
+}
+
+}  // namespace parley::wire

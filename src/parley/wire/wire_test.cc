@@ -1,1 +1,762 @@
-// placeholder: being written
+#include "parley/wire/wire.h"
+
+#include <functional>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "parley/base/json.h"
+#include "parley/base/rng.h"
+
+namespace parley::wire {
+namespace {
+
+using json::Json;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kAlice = "us-eucom";
+constexpr std::string_view kBob = "ru-genstaff";
+
+Time at(std::string_view text) { return *parse_time(text); }
+
+class WireTest : public ::testing::Test {
+ protected:
+  WireTest() : rng_(42), alice_(crypto::generate_keys(rng_)), bob_(crypto::generate_keys(rng_)) {
+    rng_.fill(seal_key_.bytes);
+  }
+
+  Draft draft() {
+    Draft d;
+    d.id = uuid_v7(at("2026-11-24T21:00:00.123Z"), rng_);
+    d.line = "saceur-cgs";
+    d.seq = 42;
+    d.from = {"us-eucom", "saceur"};
+    d.to = {"ru-genstaff", "cgs"};
+    d.precedence = Precedence::kFlash;
+    d.type = "notify.missile-launch";
+    d.created = at("2026-11-24T21:00:00.123Z");
+    d.lang = "en";
+    d.epoch = 3;
+    d.content.body_json = R"({"count":2,"site":"alpha"})";
+    d.content.text = "Two launches from site alpha; not directed at you.";
+    return d;
+  }
+
+  Envelope sealed(const Draft& d) {
+    return seal_and_sign(d, seal_key_, alice_.signing, kAlice, rng_);
+  }
+
+  // A DSSE envelope around arbitrary payload bytes, correctly signed by alice.
+  std::string signed_payload(std::string_view payload,
+                             std::string_view domain = kEnvelopeDomain) const {
+    Json out = Json::object();
+    out["payload"] = base64_encode(as_bytes(payload));
+    out["sig"] = base64_encode(crypto::sign(alice_.signing, domain, as_bytes(payload)));
+    out["key"] = std::string(kAlice);
+    return json::dump(out);
+  }
+
+  // A valid envelope's payload JSON, changed by `edit`, then signed by alice.
+  std::string edited_envelope(const std::function<void(Json&)>& edit) {
+    const Envelope envelope = sealed(draft());
+    Json payload = *json::parse_object(to_string(envelope.payload_bytes));
+    edit(payload);
+    return signed_payload(json::dump(payload));
+  }
+
+  Result<Envelope> open(std::string_view text) const {
+    return open_envelope(text, alice_.verify, kAlice);
+  }
+
+  SeededRng rng_;
+  crypto::Keys alice_;
+  crypto::Keys bob_;
+  crypto::SealKey seal_key_;
+};
+
+// --- envelopes -----------------------------------------------------------------------------
+
+TEST_F(WireTest, EnvelopeRoundTripsThroughEncodeAndOpen) {
+  Draft d = draft();
+  d.expires = at("2026-11-24T21:10:00Z");
+  d.reply_to = uuid_v7(at("2026-11-24T20:00:00Z"), rng_);
+  const Envelope envelope = sealed(d);
+  auto opened = open(encode_envelope(envelope));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  const Payload& p = opened->payload;
+  EXPECT_EQ(p.id, d.id);
+  EXPECT_EQ(p.line, d.line);
+  EXPECT_EQ(p.seq, d.seq);
+  EXPECT_EQ(p.from, d.from);
+  EXPECT_EQ(p.to, d.to);
+  EXPECT_EQ(p.precedence, Precedence::kFlash);
+  EXPECT_EQ(p.type, d.type);
+  EXPECT_EQ(p.created, d.created);
+  EXPECT_EQ(p.expires, d.expires);
+  EXPECT_EQ(p.reply_to, d.reply_to);
+  EXPECT_EQ(p.lang, "en");
+  EXPECT_EQ(p.epoch, 3U);
+  EXPECT_EQ(opened->payload_bytes, envelope.payload_bytes);
+  EXPECT_EQ(opened->sig, envelope.sig);
+  EXPECT_EQ(opened->key, kAlice);
+
+  auto content = open_content(opened->payload, seal_key_);
+  ASSERT_TRUE(content.is_ok()) << content.status().to_string();
+  EXPECT_EQ(content->content.body_json, R"({"count":2,"site":"alpha"})");
+  EXPECT_EQ(content->content.text, d.content.text);
+  EXPECT_EQ(content->salt.size(), 32U);
+}
+
+TEST_F(WireTest, EnvelopeWithoutExpiryOrReplyRoundTripsAsNulls) {
+  const Envelope envelope = sealed(draft());
+  EXPECT_NE(to_string(envelope.payload_bytes).find(R"("expires":null)"), std::string::npos);
+  auto opened = open(encode_envelope(envelope));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_FALSE(opened->payload.expires.has_value());
+  EXPECT_FALSE(opened->payload.reply_to.has_value());
+}
+
+TEST_F(WireTest, BodyTextIsNotVisibleInThePayload) {
+  const Envelope envelope = sealed(draft());
+  EXPECT_EQ(to_string(envelope.payload_bytes).find("alpha"), std::string::npos);
+}
+
+TEST_F(WireTest, EnvelopeWithAnyFlippedByteIsRefused) {
+  const std::string text = encode_envelope(sealed(draft()));
+  ASSERT_TRUE(open(text).is_ok());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::string bad = text;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_FALSE(open(bad).is_ok()) << "flipped byte " << i << " of " << text;
+  }
+}
+
+TEST_F(WireTest, EnvelopeWithAnyFlippedPayloadByteFailsTheSignature) {
+  const Envelope envelope = sealed(draft());
+  for (std::size_t i = 0; i < envelope.payload_bytes.size(); ++i) {
+    Envelope bad = envelope;
+    bad.payload_bytes[i] ^= 0x80;
+    auto opened = open(encode_envelope(bad));
+    ASSERT_FALSE(opened.is_ok()) << "payload byte " << i;
+    EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated) << "payload byte " << i;
+  }
+}
+
+TEST_F(WireTest, EnvelopeWithAnyFlippedSignatureByteIsRefused) {
+  const Envelope envelope = sealed(draft());
+  for (std::size_t i = 0; i < envelope.sig.size(); ++i) {
+    Envelope bad = envelope;
+    bad.sig[i] ^= 0x01;
+    auto opened = open(encode_envelope(bad));
+    ASSERT_FALSE(opened.is_ok()) << "sig byte " << i;
+    EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated) << "sig byte " << i;
+  }
+}
+
+TEST_F(WireTest, EnvelopeCheckedWithTheWrongKeyIsRefused) {
+  auto opened = open_envelope(encode_envelope(sealed(draft())), bob_.verify, kAlice);
+  ASSERT_FALSE(opened.is_ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(WireTest, EnvelopeNamingAnotherPartyAsSignerIsRefused) {
+  Envelope envelope = sealed(draft());
+  // Signed by alice but claiming to be bob: refused whichever key the receiver expects.
+  envelope.key = std::string(kBob);
+  auto as_alice = open(encode_envelope(envelope));
+  ASSERT_FALSE(as_alice.is_ok());
+  EXPECT_EQ(as_alice.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(as_alice.status().message(), HasSubstr("'key'"));
+  auto as_bob = open_envelope(encode_envelope(envelope), bob_.verify, kBob);
+  ASSERT_FALSE(as_bob.is_ok());
+  EXPECT_EQ(as_bob.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(WireTest, SignatureFromTheReceiptDomainDoesNotOpenAnEnvelope) {
+  const Envelope envelope = sealed(draft());
+  auto opened = open(signed_payload(to_string(envelope.payload_bytes), kReceiptDomain));
+  ASSERT_FALSE(opened.is_ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(WireTest, ForgedPayloadIsRefusedBeforeItIsParsed) {
+  // Not even JSON, but unsigned: the answer is about the signature, not the payload.
+  Json out = Json::object();
+  out["payload"] = base64_encode(as_bytes("not json"));
+  out["sig"] = base64_encode(Bytes(64, 7));
+  out["key"] = std::string(kAlice);
+  auto opened = open(json::dump(out));
+  ASSERT_FALSE(opened.is_ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(WireTest, SignedPayloadThatIsNotJsonIsRefusedAsMalformed) {
+  auto opened = open(signed_payload("not json"));
+  ASSERT_FALSE(opened.is_ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(opened.status().message(), HasSubstr("malformed JSON"));
+}
+
+struct DsseCase {
+  std::string name;
+  std::function<void(Json&)> edit;
+  std::string field;
+};
+
+TEST_F(WireTest, MalformedDsseWrapperNamesTheField) {
+  const std::string good = encode_envelope(sealed(draft()));
+  const std::vector<DsseCase> cases = {
+      {"unknown field", [](Json& j) { j["extra"] = 1; }, "'extra'"},
+      {"payload missing", [](Json& j) { j.erase("payload"); }, "'payload'"},
+      {"payload not base64", [](Json& j) { j["payload"] = "!!!!"; }, "'payload'"},
+      {"payload not a string", [](Json& j) { j["payload"] = 5; }, "'payload'"},
+      {"sig bad base64", [](Json& j) { j["sig"] = "abc"; }, "'sig'"},
+      {"sig 63 bytes", [](Json& j) { j["sig"] = base64_encode(Bytes(63, 1)); }, "'sig'"},
+      {"sig 65 bytes", [](Json& j) { j["sig"] = base64_encode(Bytes(65, 1)); }, "'sig'"},
+      {"key missing", [](Json& j) { j.erase("key"); }, "'key'"},
+      {"key invalid", [](Json& j) { j["key"] = "US EUCOM"; }, "'key'"},
+  };
+  for (const DsseCase& c : cases) {
+    Json j = *json::parse_object(good);
+    c.edit(j);
+    auto opened = open(json::dump(j));
+    ASSERT_FALSE(opened.is_ok()) << c.name;
+    EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(opened.status().message(), HasSubstr(c.field)) << c.name;
+  }
+}
+
+TEST_F(WireTest, EnvelopeThatIsNotAnObjectIsRefused) {
+  for (const std::string_view text : {"", "[]", "null", "\"x\"", "{", "{\"payload\":"}) {
+    auto opened = open(text);
+    ASSERT_FALSE(opened.is_ok()) << text;
+    EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument) << text;
+  }
+}
+
+TEST_F(WireTest, EveryMalformedPayloadFieldIsRefusedByName) {
+  const std::vector<DsseCase> cases = {
+      {"v 2", [](Json& j) { j["v"] = 2; }, "'v'"},
+      {"v missing", [](Json& j) { j.erase("v"); }, "'v'"},
+      {"unknown field", [](Json& j) { j["body"] = Json::object(); }, "'body'"},
+      {"id not a uuid", [](Json& j) { j["id"] = "42"; }, "'id'"},
+      {"id uppercase", [](Json& j) { j["id"] = "0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B"; }, "'id'"},
+      {"id missing", [](Json& j) { j.erase("id"); }, "'id'"},
+      {"line empty", [](Json& j) { j["line"] = ""; }, "'line'"},
+      {"line leading dash", [](Json& j) { j["line"] = "-cgs"; }, "'line'"},
+      {"line uppercase", [](Json& j) { j["line"] = "SACEUR"; }, "'line'"},
+      {"line 65 chars", [](Json& j) { j["line"] = std::string(65, 'a'); }, "'line'"},
+      {"seq zero", [](Json& j) { j["seq"] = 0; }, "'seq'"},
+      {"seq negative", [](Json& j) { j["seq"] = -1; }, "'seq'"},
+      {"seq fractional", [](Json& j) { j["seq"] = 1.5; }, "'seq'"},
+      {"seq string", [](Json& j) { j["seq"] = "1"; }, "'seq'"},
+      {"from without principal", [](Json& j) { j["from"] = "us-eucom"; }, "'from'"},
+      {"from empty principal", [](Json& j) { j["from"] = "us-eucom/"; }, "'from'"},
+      {"to two slashes", [](Json& j) { j["to"] = "ru-genstaff/cgs/x"; }, "'to'"},
+      {"to uppercase", [](Json& j) { j["to"] = "RU/cgs"; }, "'to'"},
+      {"precedence unknown", [](Json& j) { j["precedence"] = "URGENT"; }, "'precedence'"},
+      {"precedence lowercase", [](Json& j) { j["precedence"] = "flash"; }, "'precedence'"},
+      {"type empty", [](Json& j) { j["type"] = ""; }, "'type'"},
+      {"type uppercase", [](Json& j) { j["type"] = "Notify"; }, "'type'"},
+      {"type slash", [](Json& j) { j["type"] = "a/b"; }, "'type'"},
+      {"type 65 chars", [](Json& j) { j["type"] = std::string(65, 'a'); }, "'type'"},
+      {"created words", [](Json& j) { j["created"] = "yesterday"; }, "'created'"},
+      {"created offset", [](Json& j) { j["created"] = "2026-11-24T21:00:00+01:00"; }, "'created'"},
+      {"created null", [](Json& j) { j["created"] = nullptr; }, "'created'"},
+      {"expires bad month", [](Json& j) { j["expires"] = "2026-13-01T00:00:00Z"; }, "'expires'"},
+      {"expires missing", [](Json& j) { j.erase("expires"); }, "'expires'"},
+      {"expires number", [](Json& j) { j["expires"] = 5; }, "'expires'"},
+      {"reply_to not a uuid", [](Json& j) { j["reply_to"] = "x"; }, "'reply_to'"},
+      {"reply_to missing", [](Json& j) { j.erase("reply_to"); }, "'reply_to'"},
+      {"lang one char", [](Json& j) { j["lang"] = "e"; }, "'lang'"},
+      {"lang nine chars", [](Json& j) { j["lang"] = "abcdefghi"; }, "'lang'"},
+      {"lang uppercase", [](Json& j) { j["lang"] = "EN"; }, "'lang'"},
+      {"epoch zero", [](Json& j) { j["epoch"] = 0; }, "'epoch'"},
+      {"epoch 2^32", [](Json& j) { j["epoch"] = 4294967296ULL; }, "'epoch'"},
+      {"sealed not base64", [](Json& j) { j["sealed"] = "***="; }, "'sealed'"},
+      {"sealed 39 bytes", [](Json& j) { j["sealed"] = base64_encode(Bytes(39, 1)); }, "'sealed'"},
+      {"sealed too long",
+       [](Json& j) { j["sealed"] = base64_encode(Bytes(40 + 32 + kContentBytesMax + 1, 1)); },
+       "'sealed'"},
+      {"commitment 63 hex", [](Json& j) { j["commitment"] = std::string(63, 'a'); },
+       "'commitment'"},
+      {"commitment uppercase", [](Json& j) { j["commitment"] = std::string(64, 'A'); },
+       "'commitment'"},
+      {"commitment not hex", [](Json& j) { j["commitment"] = std::string(64, 'g'); },
+       "'commitment'"},
+  };
+  for (const DsseCase& c : cases) {
+    auto opened = open(edited_envelope(c.edit));
+    ASSERT_FALSE(opened.is_ok()) << c.name;
+    EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(opened.status().message(), HasSubstr(c.field)) << c.name;
+    EXPECT_THAT(opened.status().message(), HasSubstr("envelope payload")) << c.name;
+    EXPECT_EQ(opened.status().message().find('\n'), std::string::npos) << c.name;
+  }
+}
+
+TEST_F(WireTest, EditedPayloadWithValidFieldsStillOpens) {
+  // The edit helper itself produces openable envelopes: the refusals above are about fields.
+  auto opened = open(edited_envelope([](Json& j) { j["precedence"] = "ROUTINE"; }));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->payload.precedence, Precedence::kRoutine);
+}
+
+// --- content ---------------------------------------------------------------------------------
+
+TEST_F(WireTest, ContentUnderTheWrongSealKeyIsRefused) {
+  const Envelope envelope = sealed(draft());
+  crypto::SealKey other = seal_key_;
+  other.bytes[0] ^= 1;
+  auto content = open_content(envelope.payload, other);
+  ASSERT_FALSE(content.is_ok());
+  EXPECT_EQ(content.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(WireTest, ContentMovedToAnotherLineFailsTheSeal) {
+  const Envelope envelope = sealed(draft());
+  Payload moved = envelope.payload;
+  moved.line = "other-line";
+  auto content = open_content(moved, seal_key_);
+  ASSERT_FALSE(content.is_ok());
+  EXPECT_EQ(content.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(WireTest, CommitmentMismatchIsDetected) {
+  // The sender signs a commitment that does not match what it sealed.
+  const Envelope envelope = sealed(draft());
+  Json payload = *json::parse_object(to_string(envelope.payload_bytes));
+  payload["commitment"] = std::string(64, '0');
+  auto opened = open(signed_payload(json::dump(payload)));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  auto content = open_content(opened->payload, seal_key_);
+  ASSERT_FALSE(content.is_ok());
+  EXPECT_EQ(content.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(content.status().message(), HasSubstr("commitment mismatch"));
+}
+
+TEST_F(WireTest, DisclosedSaltAndContentMatchTheCommitment) {
+  const Envelope envelope = sealed(draft());
+  auto opened = open_content(envelope.payload, seal_key_);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  // A third party rebuilds salt || content from the disclosure and checks the signed hash.
+  Json content = Json::object();
+  content["body"] = *json::parse_object(opened->content.body_json);
+  content["text"] = opened->content.text;
+  Bytes disclosed = opened->salt;
+  const std::string content_text = json::dump(content);
+  disclosed.insert(disclosed.end(), content_text.begin(), content_text.end());
+  EXPECT_EQ(crypto::sha256(disclosed), envelope.payload.commitment);
+  // A different text under the same salt does not.
+  disclosed.back() = '!';
+  EXPECT_NE(crypto::sha256(disclosed), envelope.payload.commitment);
+}
+
+// Seals `content_text` correctly (salt, commitment, AD) into a copy of `payload`.
+Payload with_content(Payload payload, std::string_view content_text, const crypto::SealKey& key,
+                     Rng& rng) {
+  Bytes plaintext(32);
+  rng.fill(plaintext);
+  plaintext.insert(plaintext.end(), content_text.begin(), content_text.end());
+  payload.commitment = crypto::sha256(plaintext);
+  payload.sealed = crypto::seal(key, as_bytes(payload.id + "\n" + payload.line), plaintext, rng);
+  return payload;
+}
+
+TEST_F(WireTest, MalformedContentIsRefusedAsInvalid) {
+  const Payload base = sealed(draft()).payload;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"not json", "hello"},
+      {"array", "[]"},
+      {"body missing", R"({"text":"x"})"},
+      {"text missing", R"({"body":{}})"},
+      {"body an array", R"({"body":[],"text":"x"})"},
+      {"text a number", R"({"body":{},"text":1})"},
+      {"extra field", R"({"body":{},"text":"x","x":1})"},
+  };
+  for (const auto& [name, text] : cases) {
+    auto content = open_content(with_content(base, text, seal_key_, rng_), seal_key_);
+    ASSERT_FALSE(content.is_ok()) << name;
+    EXPECT_EQ(content.status().code(), StatusCode::kInvalidArgument) << name;
+  }
+  auto good =
+      open_content(with_content(base, R"({"body":{},"text":""})", seal_key_, rng_), seal_key_);
+  EXPECT_TRUE(good.is_ok()) << good.status().to_string();
+}
+
+TEST_F(WireTest, OversizedContentIsRefused) {
+  const Payload base = sealed(draft()).payload;
+  const std::string text = R"({"body":{},"text":")" + std::string(kContentBytesMax, 'a') + R"("})";
+  auto content = open_content(with_content(base, text, seal_key_, rng_), seal_key_);
+  ASSERT_FALSE(content.is_ok());
+  EXPECT_EQ(content.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(content.status().message(), HasSubstr("larger than"));
+}
+
+// --- transactions ----------------------------------------------------------------------------
+
+TEST_F(WireTest, TransactionRoundTripsAndItsEnvelopesStillOpen) {
+  Transaction tx;
+  tx.id = uuid_v7(at("2026-11-24T21:00:01Z"), rng_);
+  tx.from = std::string(kAlice);
+  tx.to = std::string(kBob);
+  tx.envelopes = {encode_envelope(sealed(draft())), encode_envelope(sealed(draft()))};
+  auto parsed = parse_transaction(encode_transaction(tx));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->id, tx.id);
+  EXPECT_EQ(parsed->from, tx.from);
+  EXPECT_EQ(parsed->to, tx.to);
+  ASSERT_EQ(parsed->envelopes.size(), 2U);
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto a = open(parsed->envelopes[i]);
+    auto b = open(tx.envelopes[i]);
+    ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+    ASSERT_TRUE(b.is_ok());
+    EXPECT_EQ(a->payload_bytes, b->payload_bytes);
+  }
+}
+
+TEST_F(WireTest, MalformedTransactionNamesTheField) {
+  Transaction tx;
+  tx.id = uuid_v7(at("2026-11-24T21:00:01Z"), rng_);
+  tx.from = std::string(kAlice);
+  tx.to = std::string(kBob);
+  tx.envelopes = {encode_envelope(sealed(draft()))};
+  const std::string good = encode_transaction(tx);
+  ASSERT_TRUE(parse_transaction(good).is_ok());
+  const std::vector<DsseCase> cases = {
+      {"v 2", [](Json& j) { j["v"] = 2; }, "'v'"},
+      {"unknown field", [](Json& j) { j["extra"] = true; }, "'extra'"},
+      {"tx not a uuid", [](Json& j) { j["tx"] = "1"; }, "'tx'"},
+      {"from invalid", [](Json& j) { j["from"] = "Us"; }, "'from'"},
+      {"to missing", [](Json& j) { j.erase("to"); }, "'to'"},
+      {"envelopes not an array", [](Json& j) { j["envelopes"] = Json::object(); }, "'envelopes'"},
+      {"envelopes empty", [](Json& j) { j["envelopes"] = Json::array(); }, "'envelopes'"},
+      {"envelope a string", [](Json& j) { j["envelopes"][0] = "x"; }, "'envelopes'"},
+      {"too many envelopes",
+       [](Json& j) {
+         Json many = Json::array();
+         for (std::size_t i = 0; i <= kEnvelopesPerTransactionMax; ++i)
+           many.push_back(j["envelopes"][0]);
+         j["envelopes"] = many;
+       },
+       "'envelopes'"},
+  };
+  for (const DsseCase& c : cases) {
+    Json j = *json::parse_object(good);
+    c.edit(j);
+    auto parsed = parse_transaction(json::dump(j));
+    ASSERT_FALSE(parsed.is_ok()) << c.name;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.field)) << c.name;
+  }
+}
+
+TEST_F(WireTest, OversizedTransactionIsRefusedBeforeParsing) {
+  const std::string huge = "{\"x\":\"" + std::string(kFrameBytesMax, 'a') + "\"}";
+  auto parsed = parse_transaction(huge);
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_THAT(parsed.status().message(), HasSubstr("larger than"));
+}
+
+// --- receipts --------------------------------------------------------------------------------
+
+class ReceiptTest : public WireTest {
+ protected:
+  ReceiptTest() {
+    envelopes_ = {sealed(draft()), sealed(draft()), sealed(draft())};
+    body_.tx = uuid_v7(at("2026-11-24T21:00:01Z"), rng_);
+    body_.from = std::string(kBob);
+    body_.to = std::string(kAlice);
+    for (const Envelope& e : envelopes_) body_.ids.push_back(e.payload.id);
+    body_.digest = receipt_digest(envelopes_);
+    body_.received = at("2026-11-24T21:00:02.500Z");
+  }
+
+  Result<Receipt> open(std::string_view text) const {
+    return open_receipt(text, bob_.verify, kBob);
+  }
+
+  // The receipt payload changed by `edit`, signed by bob in the receipt domain.
+  std::string edited_receipt(const std::function<void(Json&)>& edit) const {
+    const Receipt receipt = sign_receipt(body_, bob_.signing);
+    Json payload = *json::parse_object(to_string(receipt.payload_bytes));
+    edit(payload);
+    const std::string text = json::dump(payload);
+    Json out = Json::object();
+    out["payload"] = base64_encode(as_bytes(text));
+    out["sig"] = base64_encode(crypto::sign(bob_.signing, kReceiptDomain, as_bytes(text)));
+    out["key"] = std::string(kBob);
+    return json::dump(out);
+  }
+
+  std::vector<Envelope> envelopes_;
+  ReceiptBody body_;
+};
+
+TEST_F(ReceiptTest, ReceiptDigestIsTheHashOfThePayloadsInOrder) {
+  Bytes all;
+  for (const Envelope& e : envelopes_) {
+    all.insert(all.end(), e.payload_bytes.begin(), e.payload_bytes.end());
+  }
+  EXPECT_EQ(receipt_digest(envelopes_), crypto::sha256(all));
+  std::vector<Envelope> reordered = {envelopes_[1], envelopes_[0], envelopes_[2]};
+  EXPECT_NE(receipt_digest(reordered), receipt_digest(envelopes_));
+}
+
+TEST_F(ReceiptTest, ReceiptRoundTrips) {
+  const Receipt receipt = sign_receipt(body_, bob_.signing);
+  EXPECT_EQ(receipt.key, kBob);
+  auto opened = open(encode_receipt(receipt));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->body.tx, body_.tx);
+  EXPECT_EQ(opened->body.from, body_.from);
+  EXPECT_EQ(opened->body.to, body_.to);
+  EXPECT_EQ(opened->body.ids, body_.ids);
+  EXPECT_EQ(opened->body.digest, body_.digest);
+  EXPECT_EQ(opened->body.received, body_.received);
+  EXPECT_EQ(opened->payload_bytes, receipt.payload_bytes);
+  EXPECT_EQ(opened->sig, receipt.sig);
+}
+
+TEST_F(ReceiptTest, ReceiptWithAnyFlippedByteIsRefused) {
+  const std::string text = encode_receipt(sign_receipt(body_, bob_.signing));
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::string bad = text;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_FALSE(open(bad).is_ok()) << "flipped byte " << i;
+  }
+  Receipt receipt = sign_receipt(body_, bob_.signing);
+  receipt.payload_bytes[receipt.payload_bytes.size() / 2] ^= 0x04;
+  auto opened = open(encode_receipt(receipt));
+  ASSERT_FALSE(opened.is_ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(ReceiptTest, ReceiptFromTheWrongKeyOrPartyIsRefused) {
+  const std::string text = encode_receipt(sign_receipt(body_, bob_.signing));
+  auto wrong_key = open_receipt(text, alice_.verify, kBob);
+  ASSERT_FALSE(wrong_key.is_ok());
+  EXPECT_EQ(wrong_key.status().code(), StatusCode::kUnauthenticated);
+  auto wrong_party = open_receipt(text, bob_.verify, kAlice);
+  ASSERT_FALSE(wrong_party.is_ok());
+  EXPECT_EQ(wrong_party.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(wrong_party.status().message(), HasSubstr("'key'"));
+}
+
+TEST_F(ReceiptTest, EnvelopeSignatureDoesNotOpenAsAReceipt) {
+  const Receipt receipt = sign_receipt(body_, bob_.signing);
+  Json out = Json::object();
+  out["payload"] = base64_encode(receipt.payload_bytes);
+  out["sig"] = base64_encode(crypto::sign(bob_.signing, kEnvelopeDomain, receipt.payload_bytes));
+  out["key"] = std::string(kBob);
+  auto opened = open(json::dump(out));
+  ASSERT_FALSE(opened.is_ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(ReceiptTest, ReceiptWhoseBodyNamesAnotherSignerIsRefused) {
+  auto opened = open(edited_receipt([](Json& j) { j["from"] = "nato-shape"; }));
+  ASSERT_FALSE(opened.is_ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(opened.status().message(), HasSubstr("'from'"));
+}
+
+TEST_F(ReceiptTest, MalformedReceiptFieldsAreRefusedByName) {
+  const std::vector<DsseCase> cases = {
+      {"v 0", [](Json& j) { j["v"] = 0; }, "'v'"},
+      {"unknown field", [](Json& j) { j["size"] = 3; }, "'size'"},
+      {"tx not a uuid", [](Json& j) { j["tx"] = "abc"; }, "'tx'"},
+      {"to invalid", [](Json& j) { j["to"] = ""; }, "'to'"},
+      {"ids not an array", [](Json& j) { j["ids"] = "x"; }, "'ids'"},
+      {"id not a uuid", [](Json& j) { j["ids"][0] = "x"; }, "'ids'"},
+      {"id a number", [](Json& j) { j["ids"][0] = 1; }, "'ids'"},
+      {"duplicate id", [](Json& j) { j["ids"][1] = j["ids"][0]; }, "'ids'"},
+      {"digest short", [](Json& j) { j["digest"] = "00"; }, "'digest'"},
+      {"received bad", [](Json& j) { j["received"] = "2026-11-24 21:00:00Z"; }, "'received'"},
+  };
+  for (const DsseCase& c : cases) {
+    auto opened = open(edited_receipt(c.edit));
+    ASSERT_FALSE(opened.is_ok()) << c.name;
+    EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(opened.status().message(), HasSubstr(c.field)) << c.name;
+  }
+}
+
+// --- refusals --------------------------------------------------------------------------------
+
+TEST(RefusalTest, RefusalRoundTrips) {
+  const Refusal refusal{"envelope payload: field 'seq': must be at least 1",
+                        "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"};
+  auto parsed = parse_refusal(encode_refusal(refusal));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->error, refusal.error);
+  EXPECT_EQ(parsed->id, refusal.id);
+}
+
+TEST(RefusalTest, OwnRefusalWithANewlineStillParsesAsOneLine) {
+  auto parsed = parse_refusal(encode_refusal({"bad\nline", ""}));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->error, "bad line");
+  EXPECT_EQ(parsed->id, "");
+}
+
+TEST(RefusalTest, MalformedRefusalIsRefused) {
+  for (const std::string_view text :
+       {R"({"error":"x","id":"1"})", R"({"error":"","id":""})", R"({"error":"x"})",
+        R"({"error":"x","id":"","more":1})", R"({"error":"a\nb","id":""})", "[]"}) {
+    EXPECT_FALSE(parse_refusal(text).is_ok()) << text;
+  }
+}
+
+// --- bundles ---------------------------------------------------------------------------------
+
+class BundleTest : public WireTest {
+ protected:
+  Bundle bundle() const {
+    Bundle b;
+    b.party = std::string(kAlice);
+    b.sign_key = alice_.verify;
+    b.box_key = alice_.box_public;
+    b.tls_fingerprint = hex_encode(crypto::sha256(as_bytes("certificate")));
+    b.federation = {"127.0.0.1:7001", "[::1]:7002", "gw2.eucom.example:443"};
+    b.lang = "en";
+    return b;
+  }
+
+  Result<Bundle> parse_edited(const std::function<void(Json&)>& edit) const {
+    Json j = *json::parse_object(encode_bundle(bundle()));
+    edit(j);
+    return parse_bundle(json::dump(j));
+  }
+};
+
+TEST_F(BundleTest, BundleRoundTrips) {
+  const Bundle b = bundle();
+  auto parsed = parse_bundle(encode_bundle(b));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->party, b.party);
+  EXPECT_EQ(parsed->sign_key, b.sign_key);
+  EXPECT_EQ(parsed->box_key, b.box_key);
+  EXPECT_EQ(parsed->tls_fingerprint, b.tls_fingerprint);
+  EXPECT_EQ(parsed->federation, b.federation);
+  EXPECT_EQ(parsed->lang, b.lang);
+}
+
+Bytes low_order(std::initializer_list<std::uint8_t> head, std::uint8_t last) {
+  Bytes point(32, 0);
+  std::copy(head.begin(), head.end(), point.begin());
+  point[31] = last;
+  return point;
+}
+
+TEST_F(BundleTest, MalformedBundleFieldsAreRefusedByName) {
+  Bytes p_minus_1(32, 0xff);
+  p_minus_1[0] = 0xec;
+  p_minus_1[31] = 0x7f;
+  const Bytes order8 = {0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+                        0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+                        0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00};
+  const std::vector<DsseCase> cases = {
+      {"v 2", [](Json& j) { j["v"] = 2; }, "'v'"},
+      {"unknown field", [](Json& j) { j["name"] = "x"; }, "'name'"},
+      {"party invalid", [](Json& j) { j["party"] = "US EUCOM"; }, "'party'"},
+      {"sign_key bad base64", [](Json& j) { j["sign_key"] = "AAAA*AAA"; }, "'sign_key'"},
+      {"sign_key 31 bytes", [](Json& j) { j["sign_key"] = base64_encode(Bytes(31, 9)); },
+       "'sign_key'"},
+      {"sign_key 33 bytes", [](Json& j) { j["sign_key"] = base64_encode(Bytes(33, 9)); },
+       "'sign_key'"},
+      {"box_key bad base64", [](Json& j) { j["box_key"] = "AAA"; }, "'box_key'"},
+      {"box_key 16 bytes", [](Json& j) { j["box_key"] = base64_encode(Bytes(16, 9)); },
+       "'box_key'"},
+      {"box_key zero", [](Json& j) { j["box_key"] = base64_encode(Bytes(32, 0)); }, "'box_key'"},
+      {"box_key one", [](Json& j) { j["box_key"] = base64_encode(low_order({1}, 0)); },
+       "'box_key'"},
+      {"box_key p-1", [&](Json& j) { j["box_key"] = base64_encode(p_minus_1); }, "'box_key'"},
+      {"box_key order 8", [&](Json& j) { j["box_key"] = base64_encode(order8); }, "'box_key'"},
+      {"fingerprint short", [](Json& j) { j["tls_fingerprint"] = std::string(62, 'a'); },
+       "'tls_fingerprint'"},
+      {"fingerprint uppercase", [](Json& j) { j["tls_fingerprint"] = std::string(64, 'A'); },
+       "'tls_fingerprint'"},
+      {"federation empty", [](Json& j) { j["federation"] = Json::array(); }, "'federation'"},
+      {"federation no port", [](Json& j) { j["federation"][0] = "127.0.0.1"; }, "'federation'"},
+      {"federation port 0", [](Json& j) { j["federation"][0] = "127.0.0.1:0"; }, "'federation'"},
+      {"federation number", [](Json& j) { j["federation"][0] = 7001; }, "'federation'"},
+      {"lang missing", [](Json& j) { j.erase("lang"); }, "'lang'"},
+  };
+  for (const DsseCase& c : cases) {
+    auto parsed = parse_edited(c.edit);
+    ASSERT_FALSE(parsed.is_ok()) << c.name;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.field)) << c.name;
+    EXPECT_THAT(parsed.status().message(), HasSubstr("bundle")) << c.name;
+  }
+}
+
+// --- identifiers and addresses ----------------------------------------------------------------
+
+TEST(HostPortTest, ValidAddressesParse) {
+  auto v4 = parse_host_port("127.0.0.1:7001");
+  ASSERT_TRUE(v4.is_ok());
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 7001);
+  auto v6 = parse_host_port("[::1]:443");
+  ASSERT_TRUE(v6.is_ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 443);
+  auto name = parse_host_port("gw.example:65535");
+  ASSERT_TRUE(name.is_ok());
+  EXPECT_EQ(name->host, "gw.example");
+  EXPECT_EQ(name->port, 65535);
+}
+
+TEST(HostPortTest, MalformedAddressesAreRefused) {
+  for (const std::string_view text :
+       {"", ":80", "host", "host:", "host:0", "host:65536", "host:99999999", "host:+80", "host:80a",
+        "host: 80", "[::1]", "[::1]80", "[]:80", "[::1:80", "::1:80", "ho st:80", "[nothex]:80",
+        "host:-1"}) {
+    auto parsed = parse_host_port(text);
+    ASSERT_FALSE(parsed.is_ok()) << text;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << text;
+  }
+}
+
+TEST(IdTest, IdsFollowTheSharedRule) {
+  EXPECT_TRUE(is_valid_id("us-eucom"));
+  EXPECT_TRUE(is_valid_id("9th-army"));
+  EXPECT_TRUE(is_valid_id(std::string(64, 'a')));
+  EXPECT_FALSE(is_valid_id(""));
+  EXPECT_FALSE(is_valid_id("-x"));
+  EXPECT_FALSE(is_valid_id("Us"));
+  EXPECT_FALSE(is_valid_id("a_b"));
+  EXPECT_FALSE(is_valid_id("a/b"));
+  EXPECT_FALSE(is_valid_id(std::string(65, 'a')));
+}
+
+TEST(IdTest, AddressesParseAsPartySlashPrincipal) {
+  auto a = parse_address("ru-genstaff/cgs");
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(a->party, "ru-genstaff");
+  EXPECT_EQ(a->principal, "cgs");
+  EXPECT_EQ(a->to_string(), "ru-genstaff/cgs");
+  for (const std::string_view text : {"cgs", "/cgs", "ru/", "ru/cgs/x", "RU/cgs", ""}) {
+    EXPECT_FALSE(parse_address(text).is_ok()) << text;
+  }
+}
+
+TEST(PrecedenceTest, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (const Precedence p :
+       {Precedence::kFlash, Precedence::kImmediate, Precedence::kPriority, Precedence::kRoutine}) {
+    auto parsed = parse_precedence(precedence_name(p));
+    ASSERT_TRUE(parsed.is_ok());
+    EXPECT_EQ(*parsed, p);
+  }
+  auto bad = parse_precedence("URGENT");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().message(),
+            "unknown precedence 'URGENT' (FLASH, IMMEDIATE, PRIORITY, ROUTINE)");
+}
+
+}  // namespace
+}  // namespace parley::wire
