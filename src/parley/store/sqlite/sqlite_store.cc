@@ -1,1 +1,740 @@
-// placeholder: being written
+#include "parley/store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "parley/base/json.h"
+
+namespace parley::store {
+namespace {
+
+// Schema versions this binary knows. Version N is reached from N-1 by kMigrations[N-1].
+// A new version appends a migration; an existing one is never edited.
+constexpr const char* kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE messages (
+  id              TEXT NOT NULL UNIQUE,
+  line            TEXT NOT NULL,
+  seq             INTEGER NOT NULL CHECK (seq >= 0),
+  direction       TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+  peer            TEXT NOT NULL,
+  from_party      TEXT NOT NULL,
+  from_principal  TEXT NOT NULL,
+  to_party        TEXT NOT NULL,
+  to_principal    TEXT NOT NULL,
+  precedence      TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  created         INTEGER NOT NULL,
+  expires         INTEGER,
+  reply_to        TEXT,
+  lang            TEXT NOT NULL,
+  body_json       TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  salt            BLOB NOT NULL,
+  envelope        TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'acknowledged',
+                                                 'overdue', 'expired')),
+  ack_deadline    INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  ack_id          TEXT,
+  receipt         TEXT,
+  tx              TEXT,
+  UNIQUE (line, direction, seq)
+);
+CREATE INDEX messages_by_direction_line_created ON messages (direction, line, created);
+CREATE INDEX messages_by_peer ON messages (peer);
+CREATE TABLE peers (
+  party  TEXT PRIMARY KEY NOT NULL,
+  bundle TEXT NOT NULL
+);
+CREATE TABLE principals (
+  id         TEXT PRIMARY KEY NOT NULL,
+  name       TEXT NOT NULL,
+  role       TEXT NOT NULL,
+  token_hash BLOB UNIQUE
+);
+CREATE TABLE lines (
+  id                    TEXT PRIMARY KEY NOT NULL,
+  local                 TEXT NOT NULL,
+  remote_party          TEXT NOT NULL,
+  remote_principal      TEXT NOT NULL,
+  alternates            TEXT NOT NULL,
+  observers             TEXT NOT NULL,
+  deadline_flash_ms     INTEGER NOT NULL,
+  deadline_immediate_ms INTEGER NOT NULL,
+  deadline_priority_ms  INTEGER NOT NULL,
+  deadline_routine_ms   INTEGER NOT NULL
+);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+// Every message column, in the order bind_message and read_message use.
+constexpr const char* kMessageColumns =
+    "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
+    "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx";
+
+Status sqlite_error(sqlite3* db, std::string_view what) {
+  return Status::unavailable(std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+// A prepared statement owned by the store's cache. Statement resets it when done.
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+// One use of a cached statement: binds, steps, and resets on scope exit.
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  void bind_text(int i, std::string_view v) {
+    // A null data pointer would bind NULL; an empty string must stay an empty string.
+    sqlite3_bind_text(stmt_, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void bind_opt_text(int i, const std::optional<std::string>& v) {
+    if (v) {
+      bind_text(i, *v);
+    } else {
+      sqlite3_bind_null(stmt_, i);
+    }
+  }
+  void bind_blob(int i, ByteView v) {
+    if (v.empty()) {
+      sqlite3_bind_zeroblob(stmt_, i, 0);
+    } else {
+      sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+  }
+  void bind_int(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void bind_time(int i, Time t) { bind_int(i, unix_ms(t)); }
+  void bind_opt_time(int i, const std::optional<Time>& t) {
+    if (t) {
+      bind_time(i, *t);
+    } else {
+      sqlite3_bind_null(stmt_, i);
+    }
+  }
+  void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
+
+  // True if a row is ready, false when done; kUnavailable on error.
+  Result<bool> step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return sqlite_error(db_, "sqlite");
+  }
+  // Steps a statement that returns no rows; the raw SQLite code for the caller to map.
+  int exec() { return sqlite3_step(stmt_); }
+
+  bool is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  std::int64_t col_int(int i) const { return sqlite3_column_int64(stmt_, i); }
+  std::string col_text(int i) const {
+    const auto* p = sqlite3_column_text(stmt_, i);
+    const int n = sqlite3_column_bytes(stmt_, i);
+    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+  }
+  std::optional<std::string> col_opt_text(int i) const {
+    if (is_null(i)) return std::nullopt;
+    return col_text(i);
+  }
+  Bytes col_blob(int i) const {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, i));
+    const int n = sqlite3_column_bytes(stmt_, i);
+    return p == nullptr ? Bytes() : Bytes(p, p + n);
+  }
+  Time col_time(int i) const { return time_from_unix_ms(col_int(i)); }
+  std::optional<Time> col_opt_time(int i) const {
+    if (is_null(i)) return std::nullopt;
+    return col_time(i);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+Result<core::Direction> parse_direction(std::string_view text) {
+  if (text == "outbound") return core::Direction::kOutbound;
+  if (text == "inbound") return core::Direction::kInbound;
+  return Status::invalid_argument("unknown direction '" + std::string(text) + "'");
+}
+
+std::string encode_string_array(const std::vector<std::string>& items) {
+  json::Json array = json::Json::array();
+  for (const auto& item : items) array.push_back(item);
+  return json::dump(array);
+}
+
+Result<std::vector<std::string>> parse_string_array(std::string_view text) {
+  PARLEY_ASSIGN_OR_RETURN(json::Json value, json::parse(text));
+  if (!value.is_array()) return Status::invalid_argument("expected a JSON array of strings");
+  std::vector<std::string> out;
+  for (const auto& item : value) {
+    if (!item.is_string()) return Status::invalid_argument("expected a JSON array of strings");
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override {
+    cache_.clear();  // statements are finalized before the connection closes
+    sqlite3_close_v2(db_);
+  }
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Status apply(const std::vector<core::Record>& records) override;
+  Result<std::optional<core::MessageRecord>> get_message(std::string_view id) override;
+  Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) override;
+  Result<core::Recovered> recover(std::string_view peer) override;
+  Status put_peer(const core::Peer& peer) override;
+  Result<std::vector<core::Peer>> peers() override;
+  Status put_principal(const core::Principal& principal) override;
+  Result<std::vector<core::Principal>> principals() override;
+  Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
+  Status put_line(const core::Line& line) override;
+  Result<std::vector<core::Line>> lines() override;
+
+ private:
+  // The cached prepared statement for `sql`.
+  Result<sqlite3_stmt*> prepare(const std::string& sql);
+  Status exec(const char* sql);
+  Status put_message(const core::MessageRecord& m);
+  Status update_message(const core::UpdateMessage& u);
+  // Runs `sql` (selecting kMessageColumns) with `bind` and collects the rows.
+  template <typename Bind>
+  Result<std::vector<core::MessageRecord>> query_messages(const std::string& sql, Bind bind);
+
+  sqlite3* db_;
+  std::map<std::string, StmtPtr> cache_;
+};
+
+Result<sqlite3_stmt*> SqliteStore::prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return it->second.get();
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return sqlite_error(db_, "preparing statement");
+  }
+  cache_.emplace(sql, StmtPtr(stmt));
+  return stmt;
+}
+
+Status SqliteStore::exec(const char* sql) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return sqlite_error(db_, sql);
+  }
+  return Status::ok();
+}
+
+Status SqliteStore::put_message(const core::MessageRecord& m) {
+  if (m.seq > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return Status::invalid_argument("message " + m.id + ": seq out of range");
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare(std::string("INSERT INTO messages (") + kMessageColumns +
+              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"));
+  Statement s(db_, raw);
+  s.bind_text(1, m.id);
+  s.bind_text(2, m.line);
+  s.bind_int(3, static_cast<std::int64_t>(m.seq));
+  s.bind_text(4, core::direction_name(m.direction));
+  s.bind_text(5, m.peer);
+  s.bind_text(6, m.from.party);
+  s.bind_text(7, m.from.principal);
+  s.bind_text(8, m.to.party);
+  s.bind_text(9, m.to.principal);
+  s.bind_text(10, wire::precedence_name(m.precedence));
+  s.bind_text(11, m.type);
+  s.bind_time(12, m.created);
+  s.bind_opt_time(13, m.expires);
+  s.bind_opt_text(14, m.reply_to);
+  s.bind_text(15, m.lang);
+  s.bind_text(16, m.content.body_json);
+  s.bind_text(17, m.content.text);
+  s.bind_blob(18, m.salt);
+  s.bind_text(19, m.envelope);
+  s.bind_text(20, core::state_name(m.state));
+  s.bind_time(21, m.ack_deadline);
+  s.bind_opt_time(22, m.delivered_at);
+  s.bind_opt_time(23, m.acknowledged_at);
+  s.bind_opt_text(24, m.acknowledged_by);
+  s.bind_opt_text(25, m.ack_id);
+  s.bind_opt_text(26, m.receipt);
+  s.bind_opt_text(27, m.tx);
+  const int rc = s.exec();
+  if (rc == SQLITE_DONE) return Status::ok();
+  if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
+    const std::string what = sqlite3_errmsg(db_);
+    if (what.find("messages.id") != std::string::npos) {
+      return Status::already_exists("message " + m.id + " is already stored");
+    }
+    return Status::already_exists("message " + std::to_string(m.seq) + " on line '" + m.line +
+                                  "' (" + std::string(core::direction_name(m.direction)) +
+                                  ") is already stored");
+  }
+  return sqlite_error(db_, "storing message " + m.id);
+}
+
+Status SqliteStore::update_message(const core::UpdateMessage& u) {
+  // An unset optional binds NULL, and COALESCE keeps the stored value.
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("UPDATE messages SET state = ?2, delivered_at = COALESCE(?3, delivered_at), "
+              "acknowledged_at = COALESCE(?4, acknowledged_at), "
+              "acknowledged_by = COALESCE(?5, acknowledged_by), ack_id = COALESCE(?6, ack_id), "
+              "receipt = COALESCE(?7, receipt), tx = COALESCE(?8, tx) WHERE id = ?1"));
+  Statement s(db_, raw);
+  s.bind_text(1, u.id);
+  s.bind_text(2, core::state_name(u.state));
+  s.bind_opt_time(3, u.delivered_at);
+  s.bind_opt_time(4, u.acknowledged_at);
+  s.bind_opt_text(5, u.acknowledged_by);
+  s.bind_opt_text(6, u.ack_id);
+  s.bind_opt_text(7, u.receipt);
+  s.bind_opt_text(8, u.tx);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "updating message " + u.id);
+  if (sqlite3_changes(db_) == 0) return Status::not_found("message " + u.id + " is not stored");
+  return Status::ok();
+}
+
+Status SqliteStore::apply(const std::vector<core::Record>& records) {
+  if (records.empty()) return Status::ok();
+  // IMMEDIATE takes the write lock now (waiting up to the busy timeout for the CLI), so the
+  // batch never fails half way on a lock upgrade. COMMIT is the one fsync of the batch.
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  for (const auto& record : records) {
+    Status status;
+    if (const auto* put = std::get_if<core::PutMessage>(&record)) {
+      status = put_message(put->message);
+    } else {
+      status = update_message(std::get<core::UpdateMessage>(record));
+    }
+    if (!status.is_ok()) {
+      (void)exec("ROLLBACK");
+      return status;
+    }
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Status status = sqlite_error(db_, "committing");
+    if (sqlite3_get_autocommit(db_) == 0) (void)exec("ROLLBACK");
+    return status;
+  }
+  return Status::ok();
+}
+
+template <typename Bind>
+Result<std::vector<core::MessageRecord>> SqliteStore::query_messages(const std::string& sql,
+                                                                     Bind bind) {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw, prepare(sql));
+  Statement s(db_, raw);
+  bind(s);
+  std::vector<core::MessageRecord> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    core::MessageRecord m;
+    m.id = s.col_text(0);
+    const auto bad = [&m](std::string_view field, const Status& status) {
+      return Status::data_loss("stored message " + m.id + ": " + std::string(field) + ": " +
+                               status.message());
+    };
+    m.line = s.col_text(1);
+    m.seq = static_cast<std::uint64_t>(s.col_int(2));
+    auto direction = parse_direction(s.col_text(3));
+    if (!direction.is_ok()) return bad("direction", direction.status());
+    m.direction = *direction;
+    m.peer = s.col_text(4);
+    m.from = {s.col_text(5), s.col_text(6)};
+    m.to = {s.col_text(7), s.col_text(8)};
+    auto precedence = wire::parse_precedence(s.col_text(9));
+    if (!precedence.is_ok()) return bad("precedence", precedence.status());
+    m.precedence = *precedence;
+    m.type = s.col_text(10);
+    m.created = s.col_time(11);
+    m.expires = s.col_opt_time(12);
+    m.reply_to = s.col_opt_text(13);
+    m.lang = s.col_text(14);
+    m.content.body_json = s.col_text(15);
+    m.content.text = s.col_text(16);
+    m.salt = s.col_blob(17);
+    m.envelope = s.col_text(18);
+    auto state = core::parse_state(s.col_text(19));
+    if (!state.is_ok()) return bad("state", state.status());
+    m.state = *state;
+    m.ack_deadline = s.col_time(20);
+    m.delivered_at = s.col_opt_time(21);
+    m.acknowledged_at = s.col_opt_time(22);
+    m.acknowledged_by = s.col_opt_text(23);
+    m.ack_id = s.col_opt_text(24);
+    m.receipt = s.col_opt_text(25);
+    m.tx = s.col_opt_text(26);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<std::optional<core::MessageRecord>> SqliteStore::get_message(std::string_view id) {
+  PARLEY_ASSIGN_OR_RETURN(auto rows, query_messages(std::string("SELECT ") + kMessageColumns +
+                                                        " FROM messages WHERE id = ?1",
+                                                    [id](Statement& s) { s.bind_text(1, id); }));
+  if (rows.empty()) return std::optional<core::MessageRecord>();
+  return std::optional<core::MessageRecord>(std::move(rows.front()));
+}
+
+Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const MessageQuery& query) {
+  // One cached statement per combination of filters, so each can use the index.
+  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE 1";
+  if (query.direction) sql += " AND direction = ?1";
+  if (!query.lines.empty()) sql += " AND line IN (SELECT value FROM json_each(?2))";
+  if (!query.include_acks) sql += " AND type != 'ack'";
+  sql += " ORDER BY created DESC, seq DESC, id DESC LIMIT ?3";
+  const std::int64_t limit =
+      query.limit > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+          ? std::numeric_limits<std::int64_t>::max()
+          : static_cast<std::int64_t>(query.limit);
+  return query_messages(sql, [&query, limit](Statement& s) {
+    if (query.direction) s.bind_text(1, core::direction_name(*query.direction));
+    if (!query.lines.empty()) s.bind_text(2, encode_string_array(query.lines));
+    s.bind_int(3, limit);
+  });
+}
+
+Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
+  // The messages exchanged with `peer`: on its lines, or recorded with it as the peer.
+  const std::string mine = "(peer = ?1 OR line IN (SELECT id FROM lines WHERE remote_party = ?1))";
+  const auto bind_peer = [peer](Statement& s) { s.bind_text(1, peer); };
+  core::Recovered out;
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("SELECT line, MAX(seq) FROM messages WHERE direction = 'outbound' AND " + mine +
+                " GROUP BY line"));
+    Statement s(db_, raw);
+    bind_peer(s);
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      out.last_outbound_seq[s.col_text(0)] = static_cast<std::uint64_t>(s.col_int(1));
+    }
+  }
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("SELECT line, seq FROM messages WHERE direction = 'inbound' AND " + mine +
+                " ORDER BY line, seq"));
+    Statement s(db_, raw);
+    bind_peer(s);
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      out.inbound_seqs[s.col_text(0)].push_back(static_cast<std::uint64_t>(s.col_int(1)));
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      out.unreceipted,
+      query_messages(std::string("SELECT ") + kMessageColumns +
+                         " FROM messages WHERE direction = 'outbound' AND state IN ('queued', "
+                         "'sent') AND " +
+                         mine + " ORDER BY seq, line",
+                     bind_peer));
+  PARLEY_ASSIGN_OR_RETURN(
+      out.unacknowledged,
+      query_messages(std::string("SELECT ") + kMessageColumns +
+                         " FROM messages WHERE direction = 'outbound' AND type != 'ack' AND "
+                         "acknowledged_at IS NULL AND state != 'expired' AND " +
+                         mine + " ORDER BY created, seq, line",
+                     bind_peer));
+  return out;
+}
+
+Status SqliteStore::put_peer(const core::Peer& peer) {
+  const std::string bundle = wire::encode_bundle(peer.bundle);
+  // Stored only if it reads back: peers() must never meet a bundle it cannot parse.
+  Result<wire::Bundle> check = wire::parse_bundle(bundle);
+  if (!check.is_ok()) return check.status().with_context("peer '" + peer.bundle.party + "'");
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("INSERT INTO peers (party, bundle) VALUES (?1, ?2) "
+                                  "ON CONFLICT (party) DO UPDATE SET bundle = excluded.bundle"));
+  Statement s(db_, raw);
+  s.bind_text(1, peer.bundle.party);
+  s.bind_text(2, bundle);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing peer " + peer.bundle.party);
+  return Status::ok();
+}
+
+Result<std::vector<core::Peer>> SqliteStore::peers() {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT party, bundle FROM peers ORDER BY party"));
+  Statement s(db_, raw);
+  std::vector<core::Peer> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    Result<wire::Bundle> bundle = wire::parse_bundle(s.col_text(1));
+    if (!bundle.is_ok()) {
+      return Status::data_loss("stored peer '" + s.col_text(0) + "': " + bundle.status().message());
+    }
+    out.push_back(core::Peer{std::move(bundle).value()});
+  }
+  return out;
+}
+
+Status SqliteStore::put_principal(const core::Principal& principal) {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO principals (id, name, role, token_hash) VALUES (?1, ?2, ?3, ?4) "
+              "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
+              "token_hash = excluded.token_hash"));
+  Statement s(db_, raw);
+  s.bind_text(1, principal.id);
+  s.bind_text(2, principal.name);
+  s.bind_text(3, principal.role);
+  // No token: NULL, which UNIQUE lets many principals share.
+  if (principal.token_hash.empty()) {
+    s.bind_null(4);
+  } else {
+    s.bind_blob(4, principal.token_hash);
+  }
+  if (s.exec() == SQLITE_DONE) return Status::ok();
+  if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
+    return Status::already_exists("principal " + principal.id +
+                                  ": token hash already belongs to another principal");
+  }
+  return sqlite_error(db_, "storing principal " + principal.id);
+}
+
+Result<std::vector<core::Principal>> SqliteStore::principals() {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT id, name, role, token_hash FROM principals ORDER BY id"));
+  Statement s(db_, raw);
+  std::vector<core::Principal> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back({s.col_text(0), s.col_text(1), s.col_text(2), s.col_blob(3)});
+  }
+  return out;
+}
+
+Result<std::optional<core::Principal>> SqliteStore::principal_by_token_hash(ByteView token_hash) {
+  if (token_hash.empty()) return std::optional<core::Principal>();
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT id, name, role, token_hash FROM principals WHERE token_hash = ?1"));
+  Statement s(db_, raw);
+  s.bind_blob(1, token_hash);
+  PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+  if (!row) return std::optional<core::Principal>();
+  return std::optional<core::Principal>(
+      core::Principal{s.col_text(0), s.col_text(1), s.col_text(2), s.col_blob(3)});
+}
+
+Status SqliteStore::put_line(const core::Line& line) {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO lines (id, local, remote_party, remote_principal, alternates, "
+              "observers, deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, "
+              "deadline_routine_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+              "ON CONFLICT (id) DO UPDATE SET local = excluded.local, "
+              "remote_party = excluded.remote_party, "
+              "remote_principal = excluded.remote_principal, alternates = excluded.alternates, "
+              "observers = excluded.observers, deadline_flash_ms = excluded.deadline_flash_ms, "
+              "deadline_immediate_ms = excluded.deadline_immediate_ms, "
+              "deadline_priority_ms = excluded.deadline_priority_ms, "
+              "deadline_routine_ms = excluded.deadline_routine_ms"));
+  Statement s(db_, raw);
+  s.bind_text(1, line.id);
+  s.bind_text(2, line.local);
+  s.bind_text(3, line.remote.party);
+  s.bind_text(4, line.remote.principal);
+  s.bind_text(5, encode_string_array(line.alternates));
+  s.bind_text(6, encode_string_array(line.observers));
+  s.bind_int(7, line.deadlines.flash.count());
+  s.bind_int(8, line.deadlines.immediate.count());
+  s.bind_int(9, line.deadlines.priority.count());
+  s.bind_int(10, line.deadlines.routine.count());
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing line " + line.id);
+  return Status::ok();
+}
+
+Result<std::vector<core::Line>> SqliteStore::lines() {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT id, local, remote_party, remote_principal, alternates, observers, "
+              "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, "
+              "deadline_routine_ms FROM lines ORDER BY id"));
+  Statement s(db_, raw);
+  std::vector<core::Line> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    core::Line line;
+    line.id = s.col_text(0);
+    line.local = s.col_text(1);
+    line.remote = {s.col_text(2), s.col_text(3)};
+    auto alternates = parse_string_array(s.col_text(4));
+    if (!alternates.is_ok()) {
+      return Status::data_loss("stored line '" + line.id +
+                               "': alternates: " + alternates.status().message());
+    }
+    line.alternates = std::move(alternates).value();
+    auto observers = parse_string_array(s.col_text(5));
+    if (!observers.is_ok()) {
+      return Status::data_loss("stored line '" + line.id +
+                               "': observers: " + observers.status().message());
+    }
+    line.observers = std::move(observers).value();
+    line.deadlines.flash = Duration(s.col_int(6));
+    line.deadlines.immediate = Duration(s.col_int(7));
+    line.deadlines.priority = Duration(s.col_int(8));
+    line.deadlines.routine = Duration(s.col_int(9));
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+// Maps a failure while opening: a file SQLite does not recognise is kDataLoss.
+Status open_error(sqlite3* db, const std::string& path, std::string_view what) {
+  const int code = sqlite3_errcode(db);
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+    return Status::data_loss(
+        "'" + path + "' is not a SQLite database (or it is corrupt): " + sqlite3_errmsg(db));
+  }
+  return Status::unavailable("opening store '" + path + "': " + std::string(what) + ": " +
+                             sqlite3_errmsg(db));
+}
+
+Status run(sqlite3* db, const std::string& path, const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return open_error(db, path, sql);
+  }
+  return Status::ok();
+}
+
+// The value of a one-row, one-integer query; nullopt if there is no row.
+Result<std::optional<std::int64_t>> query_int(sqlite3* db, const std::string& path,
+                                              const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return open_error(db, path, sql);
+  }
+  StmtPtr stmt(raw);
+  const int rc = sqlite3_step(raw);
+  if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
+  if (rc != SQLITE_ROW) return open_error(db, path, sql);
+  return std::optional<std::int64_t>(sqlite3_column_int64(raw, 0));
+}
+
+// kDataLoss unless the file is empty, or a SQLite database that is empty or a parley store.
+Status check_is_parley(sqlite3* db, const std::string& path) {
+  PARLEY_ASSIGN_OR_RETURN(
+      const auto has_schema_table,
+      query_int(db, path,
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'parley_schema'"));
+  if (has_schema_table) return Status::ok();
+  PARLEY_ASSIGN_OR_RETURN(const auto objects,
+                          query_int(db, path, "SELECT COUNT(*) FROM sqlite_master"));
+  if (objects && *objects > 0) {
+    return Status::data_loss("'" + path +
+                             "' is a SQLite database but not a parley store (no parley_schema "
+                             "table)");
+  }
+  return Status::ok();
+}
+
+// Checks what the file holds and brings its schema to kSchemaVersion. Runs inside
+// BEGIN IMMEDIATE, so two processes opening a new store do not both create it.
+Status check_and_migrate(sqlite3* db, const std::string& path) {
+  PARLEY_RETURN_IF_ERROR(check_is_parley(db, path));
+  PARLEY_ASSIGN_OR_RETURN(
+      const auto has_schema_table,
+      query_int(db, path,
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'parley_schema'"));
+  int version = 0;
+  if (has_schema_table) {
+    PARLEY_ASSIGN_OR_RETURN(const auto stored,
+                            query_int(db, path, "SELECT MAX(version) FROM parley_schema"));
+    if (!stored || *stored < 1) {
+      return Status::data_loss("'" + path + "' is not a parley store (empty schema version)");
+    }
+    if (*stored > kSchemaVersion) {
+      return Status::data_loss("store '" + path + "' has schema version " +
+                               std::to_string(*stored) + ", newer than this parley understands (" +
+                               std::to_string(kSchemaVersion) + "); upgrade parley");
+    }
+    version = static_cast<int>(*stored);
+  } else {
+    PARLEY_RETURN_IF_ERROR(run(db, path, "CREATE TABLE parley_schema (version INTEGER NOT NULL)"));
+  }
+  for (; version < kSchemaVersion; ++version) {
+    PARLEY_RETURN_IF_ERROR(run(db, path, kMigrations[version]));
+    const std::string record =
+        "DELETE FROM parley_schema; INSERT INTO parley_schema (version) VALUES (" +
+        std::to_string(version + 1) + ")";
+    PARLEY_RETURN_IF_ERROR(run(db, path, record.c_str()));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status status = Status::unavailable("opening store '" + path + "': " +
+                                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_close_v2(db);
+    return status;
+  }
+  // From here the store owns the connection and closes it on every path.
+  auto store = std::make_unique<SqliteStore>(db);
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 5000);
+  // A foreign file is recognised before any pragma changes it.
+  PARLEY_RETURN_IF_ERROR(check_is_parley(db, path));
+  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA journal_mode=WAL"));
+  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA synchronous=FULL"));
+  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA foreign_keys=ON"));
+  PARLEY_RETURN_IF_ERROR(run(db, path, "BEGIN IMMEDIATE"));
+  Status status = check_and_migrate(db, path);
+  if (status.is_ok()) status = run(db, path, "COMMIT");
+  if (!status.is_ok()) {
+    if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace parley::store

@@ -1,0 +1,794 @@
+// The Store conformance suite (parameterized over a factory: SQLite now, PostgreSQL later),
+// then the SQLite-specific tests: foreign files, schema versions, and a SIGKILL mid-apply.
+#include "parley/store/sqlite/sqlite_store.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "parley/base/rng.h"
+#include "parley/crypto/crypto.h"
+#include "parley/store/store.h"
+
+namespace parley::store {
+namespace {
+
+namespace fs = std::filesystem;
+using core::Direction;
+using core::MessageRecord;
+using core::MessageState;
+using core::PutMessage;
+using core::Record;
+using core::UpdateMessage;
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    std::random_device random;
+    path_ =
+        fs::temp_directory_path() / ("parley-store-test-" + std::to_string(::getpid()) + "-" +
+                                     std::to_string(counter++) + "-" + std::to_string(random()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// How the suite gets a Store: each implementation opens "the store kept in `dir`".
+struct StoreFactory {
+  std::string name;
+  std::function<Result<std::unique_ptr<Store>>(const fs::path& dir)> open;
+};
+
+std::string sqlite_path(const fs::path& dir) { return (dir / "parley.db").string(); }
+
+StoreFactory sqlite_factory() {
+  return {"sqlite", [](const fs::path& dir) { return open_sqlite_store(sqlite_path(dir)); }};
+}
+
+Time at(std::int64_t ms) { return time_from_unix_ms(1'800'000'000'000 + ms); }
+
+MessageRecord message(std::string id, std::string line, std::uint64_t seq, Direction direction,
+                      Time created, std::string type = "text") {
+  MessageRecord m;
+  m.id = std::move(id);
+  m.line = std::move(line);
+  m.seq = seq;
+  m.direction = direction;
+  m.peer = "ru-genstaff";
+  m.from = {"us-eucom", "saceur"};
+  m.to = {"ru-genstaff", "cgs"};
+  m.precedence = wire::Precedence::kRoutine;
+  m.type = std::move(type);
+  m.created = created;
+  m.content = {R"({"k":1})", "hello"};
+  m.salt = Bytes(32, 0x5a);
+  m.envelope = R"({"payload":"cA==","sig":"c2ln","key":"us-eucom"})";
+  m.state = MessageState::kQueued;
+  m.ack_deadline = created + std::chrono::hours(6);
+  return m;
+}
+
+MessageRecord every_field_set() {
+  MessageRecord m = message("0190a0b0-0000-7000-8000-000000000001", "saceur-cgs", 42,
+                            Direction::kInbound, at(123));
+  m.peer = "ru-genstaff";
+  m.from = {"ru-genstaff", "cgs"};
+  m.to = {"us-eucom", "saceur"};
+  m.precedence = wire::Precedence::kFlash;
+  m.type = "notify.missile-launch";
+  m.expires = at(999'000);
+  m.reply_to = "0190a0b0-0000-7000-8000-0000000000ff";
+  m.lang = "ru";
+  m.content = {R"({"count":3,"note":"\u00e9"})", "Пуск: три ракеты"};
+  m.salt = Bytes{0, 1, 2, 0, 255, 254};  // embedded zero bytes survive
+  m.envelope = R"({"payload":"eyJ2IjoxfQ==","sig":"AAAA","key":"ru-genstaff"})";
+  m.state = MessageState::kAcknowledged;
+  m.ack_deadline = at(300'123);
+  m.delivered_at = at(200);
+  m.acknowledged_at = at(5'000);
+  m.acknowledged_by = "us-eucom/saceur";
+  m.ack_id = "0190a0b0-0000-7000-8000-0000000000aa";
+  m.receipt = R"({"payload":"cg==","sig":"cw==","key":"us-eucom"})";
+  m.tx = "0190a0b0-0000-7000-8000-0000000000bb";
+  return m;
+}
+
+std::optional<std::int64_t> ms(const std::optional<Time>& t) {
+  if (!t) return std::nullopt;
+  return unix_ms(*t);
+}
+
+void expect_same(const MessageRecord& want, const MessageRecord& got) {
+  EXPECT_EQ(want.id, got.id);
+  EXPECT_EQ(want.line, got.line);
+  EXPECT_EQ(want.seq, got.seq);
+  EXPECT_EQ(want.direction, got.direction);
+  EXPECT_EQ(want.peer, got.peer);
+  EXPECT_EQ(want.from, got.from);
+  EXPECT_EQ(want.to, got.to);
+  EXPECT_EQ(want.precedence, got.precedence);
+  EXPECT_EQ(want.type, got.type);
+  EXPECT_EQ(unix_ms(want.created), unix_ms(got.created));
+  EXPECT_EQ(ms(want.expires), ms(got.expires));
+  EXPECT_EQ(want.reply_to, got.reply_to);
+  EXPECT_EQ(want.lang, got.lang);
+  EXPECT_EQ(want.content.body_json, got.content.body_json);
+  EXPECT_EQ(want.content.text, got.content.text);
+  EXPECT_EQ(want.salt, got.salt);
+  EXPECT_EQ(want.envelope, got.envelope);
+  EXPECT_EQ(want.state, got.state);
+  EXPECT_EQ(unix_ms(want.ack_deadline), unix_ms(got.ack_deadline));
+  EXPECT_EQ(ms(want.delivered_at), ms(got.delivered_at));
+  EXPECT_EQ(ms(want.acknowledged_at), ms(got.acknowledged_at));
+  EXPECT_EQ(want.acknowledged_by, got.acknowledged_by);
+  EXPECT_EQ(want.ack_id, got.ack_id);
+  EXPECT_EQ(want.receipt, got.receipt);
+  EXPECT_EQ(want.tx, got.tx);
+}
+
+std::vector<std::string> ids_of(const std::vector<MessageRecord>& messages) {
+  std::vector<std::string> ids;
+  for (const auto& m : messages) ids.push_back(m.id);
+  return ids;
+}
+
+wire::Bundle bundle(const std::string& party, std::uint64_t seed, std::string federation) {
+  SeededRng rng(seed);
+  const crypto::Keys keys = crypto::generate_keys(rng);
+  wire::Bundle b;
+  b.party = party;
+  b.sign_key = keys.verify;
+  b.box_key = keys.box_public;
+  b.tls_fingerprint = std::string(64, 'a');
+  b.federation = {std::move(federation)};
+  b.lang = "en";
+  return b;
+}
+
+core::Line line(std::string id, std::string remote_party) {
+  core::Line l;
+  l.id = std::move(id);
+  l.local = "saceur";
+  l.remote = {std::move(remote_party), "cgs"};
+  return l;
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  std::unique_ptr<Store> open() {
+    Result<std::unique_ptr<Store>> store = GetParam().open(dir_.path());
+    EXPECT_TRUE(store.is_ok()) << store.status().to_string();
+    if (!store.is_ok()) return nullptr;
+    return std::move(store).value();
+  }
+  void SetUp() override {
+    store_ = open();
+    ASSERT_NE(store_, nullptr);
+  }
+  std::optional<MessageRecord> get(std::string_view id) {
+    Result<std::optional<MessageRecord>> m = store_->get_message(id);
+    EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+    return m.is_ok() ? *m : std::nullopt;
+  }
+  std::vector<MessageRecord> list(const MessageQuery& query) {
+    Result<std::vector<MessageRecord>> messages = store_->list_messages(query);
+    EXPECT_TRUE(messages.is_ok()) << messages.status().to_string();
+    return messages.is_ok() ? *messages : std::vector<MessageRecord>();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformanceTest, MessageWithEveryFieldSetRoundTrips) {
+  const MessageRecord m = every_field_set();
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+  const auto got = get(m.id);
+  ASSERT_TRUE(got.has_value());
+  expect_same(m, *got);
+}
+
+TEST_P(StoreConformanceTest, MessageWithOptionalsUnsetAndEmptyFieldsRoundTrips) {
+  MessageRecord m = message("m-1", "saceur-cgs", 1, Direction::kOutbound, at(0));
+  m.content = {"{}", ""};
+  m.salt = {};
+  m.envelope = "";
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+  const auto got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  expect_same(m, *got);
+  EXPECT_FALSE(got->expires.has_value());
+  EXPECT_FALSE(got->reply_to.has_value());
+  EXPECT_FALSE(got->delivered_at.has_value());
+  EXPECT_FALSE(got->acknowledged_at.has_value());
+  EXPECT_FALSE(got->acknowledged_by.has_value());
+  EXPECT_FALSE(got->ack_id.has_value());
+  EXPECT_FALSE(got->receipt.has_value());
+  EXPECT_FALSE(got->tx.has_value());
+}
+
+TEST_P(StoreConformanceTest, UnknownMessageIsAbsentNotAnError) {
+  EXPECT_FALSE(get("no-such-id").has_value());
+}
+
+TEST_P(StoreConformanceTest, EmptyApplyIsOk) { EXPECT_TRUE(store_->apply({}).is_ok()); }
+
+TEST_P(StoreConformanceTest, DuplicateIdIsRefusedAndNothingOfTheBatchIsApplied) {
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  const Status status =
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))},
+                     PutMessage{message("m-1", "other", 9, Direction::kInbound, at(2))}});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_NE(status.message().find("m-1"), std::string::npos) << status.message();
+  EXPECT_FALSE(get("m-2").has_value());
+  const auto kept = get("m-1");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->line, "l");
+}
+
+TEST_P(StoreConformanceTest, DuplicateLineDirectionSeqIsRefusedAndNothingOfTheBatchIsApplied) {
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  const Status status =
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))},
+                     PutMessage{message("m-3", "l", 1, Direction::kOutbound, at(2))}});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_FALSE(get("m-2").has_value());
+  EXPECT_FALSE(get("m-3").has_value());
+}
+
+TEST_P(StoreConformanceTest, SameSeqInTheOtherDirectionOrOnAnotherLineIsAccepted) {
+  ASSERT_TRUE(store_
+                  ->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))},
+                           PutMessage{message("m-2", "l", 1, Direction::kInbound, at(0))},
+                           PutMessage{message("m-3", "k", 1, Direction::kOutbound, at(0))}})
+                  .is_ok());
+  EXPECT_TRUE(get("m-3").has_value());
+}
+
+TEST_P(StoreConformanceTest, DuplicateWithinOneBatchIsRefusedAndNothingIsApplied) {
+  const Status status =
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))},
+                     PutMessage{message("m-1", "l", 2, Direction::kOutbound, at(0))}});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists);
+  EXPECT_FALSE(get("m-1").has_value());
+}
+
+TEST_P(StoreConformanceTest, UpdateOfUnknownMessageIsNotFoundAndNothingOfTheBatchIsApplied) {
+  UpdateMessage update;
+  update.id = "missing";
+  update.state = MessageState::kSent;
+  const Status status = store_->apply(
+      {PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}, Record{update}});
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.to_string();
+  EXPECT_FALSE(get("m-1").has_value());
+}
+
+TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
+  MessageRecord m = message("m-1", "l", 1, Direction::kOutbound, at(0));
+  m.tx = "tx-1";
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+
+  UpdateMessage delivered;
+  delivered.id = "m-1";
+  delivered.state = MessageState::kDelivered;
+  delivered.delivered_at = at(10);
+  delivered.receipt = "receipt-json";
+  ASSERT_TRUE(store_->apply({delivered}).is_ok());
+  auto got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kDelivered);
+  EXPECT_EQ(ms(got->delivered_at), unix_ms(at(10)));
+  EXPECT_EQ(got->receipt, "receipt-json");
+  EXPECT_EQ(got->tx, "tx-1");  // unset in the update: kept
+  EXPECT_FALSE(got->acknowledged_at.has_value());
+
+  UpdateMessage acked;
+  acked.id = "m-1";
+  acked.state = MessageState::kAcknowledged;
+  acked.acknowledged_at = at(20);
+  acked.acknowledged_by = "ru-genstaff/cgs";
+  acked.ack_id = "ack-1";
+  acked.tx = "tx-2";
+  ASSERT_TRUE(store_->apply({acked}).is_ok());
+  got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kAcknowledged);
+  EXPECT_EQ(ms(got->delivered_at), unix_ms(at(10)));
+  EXPECT_EQ(got->receipt, "receipt-json");
+  EXPECT_EQ(ms(got->acknowledged_at), unix_ms(at(20)));
+  EXPECT_EQ(got->acknowledged_by, "ru-genstaff/cgs");
+  EXPECT_EQ(got->ack_id, "ack-1");
+  EXPECT_EQ(got->tx, "tx-2");
+  // Immutable fields are untouched.
+  EXPECT_EQ(got->envelope, m.envelope);
+  EXPECT_EQ(unix_ms(got->created), unix_ms(m.created));
+}
+
+TEST_P(StoreConformanceTest, PutAndUpdateInOneBatchBothApply) {
+  UpdateMessage sent;
+  sent.id = "m-1";
+  sent.state = MessageState::kSent;
+  sent.tx = "tx-1";
+  ASSERT_TRUE(store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}, sent})
+                  .is_ok());
+  const auto got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kSent);
+  EXPECT_EQ(got->tx, "tx-1");
+}
+
+TEST_P(StoreConformanceTest, ListFiltersByDirectionAndLinesNewestFirstWithoutAcks) {
+  ASSERT_TRUE(
+      store_
+          ->apply({PutMessage{message("out-a1", "a", 1, Direction::kOutbound, at(100))},
+                   PutMessage{message("out-a2", "a", 2, Direction::kOutbound, at(300))},
+                   PutMessage{message("out-a3", "a", 3, Direction::kOutbound, at(300))},
+                   PutMessage{message("out-b1", "b", 1, Direction::kOutbound, at(200))},
+                   PutMessage{message("in-a1", "a", 1, Direction::kInbound, at(250))},
+                   PutMessage{message("in-c1", "c", 1, Direction::kInbound, at(50))},
+                   PutMessage{message("ack-a2", "a", 2, Direction::kInbound, at(400), "ack")}})
+          .is_ok());
+
+  // Newest first by created; equal created: higher seq first.
+  EXPECT_EQ(ids_of(list({})),
+            (std::vector<std::string>{"out-a3", "out-a2", "in-a1", "out-b1", "out-a1", "in-c1"}));
+  MessageQuery with_acks;
+  with_acks.include_acks = true;
+  EXPECT_EQ(ids_of(list(with_acks)).front(), "ack-a2");
+  EXPECT_EQ(list(with_acks).size(), 7U);
+
+  MessageQuery outbound;
+  outbound.direction = Direction::kOutbound;
+  EXPECT_EQ(ids_of(list(outbound)),
+            (std::vector<std::string>{"out-a3", "out-a2", "out-b1", "out-a1"}));
+
+  MessageQuery inbound_on_a;
+  inbound_on_a.direction = Direction::kInbound;
+  inbound_on_a.lines = {"a"};
+  EXPECT_EQ(ids_of(list(inbound_on_a)), (std::vector<std::string>{"in-a1"}));
+  inbound_on_a.include_acks = true;
+  EXPECT_EQ(ids_of(list(inbound_on_a)), (std::vector<std::string>{"ack-a2", "in-a1"}));
+
+  MessageQuery lines_b_c;
+  lines_b_c.lines = {"b", "c"};
+  EXPECT_EQ(ids_of(list(lines_b_c)), (std::vector<std::string>{"out-b1", "in-c1"}));
+
+  MessageQuery limited;
+  limited.limit = 2;
+  EXPECT_EQ(ids_of(list(limited)), (std::vector<std::string>{"out-a3", "out-a2"}));
+
+  MessageQuery unknown_line;
+  unknown_line.lines = {"nope"};
+  EXPECT_TRUE(list(unknown_line).empty());
+}
+
+TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("to-ru-2", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("to-cn", "cn-cmc")).is_ok());
+
+  auto out = [](std::string id, std::string l, std::uint64_t seq, Time created, MessageState state,
+                std::string type = "text") {
+    MessageRecord m =
+        message(std::move(id), std::move(l), seq, Direction::kOutbound, created, std::move(type));
+    m.state = state;
+    return m;
+  };
+  MessageRecord acked = out("o-acked", "to-ru", 1, at(10), MessageState::kAcknowledged);
+  acked.acknowledged_at = at(20);
+  MessageRecord expired = out("o-expired", "to-ru", 2, at(11), MessageState::kExpired);
+  MessageRecord delivered = out("o-delivered", "to-ru", 3, at(30), MessageState::kDelivered);
+  MessageRecord sent = out("o-sent", "to-ru", 5, at(12), MessageState::kSent);
+  MessageRecord queued = out("o-queued", "to-ru", 4, at(40), MessageState::kQueued);
+  MessageRecord ack = out("o-ack", "to-ru", 6, at(5), MessageState::kQueued, "ack");
+  MessageRecord overdue = out("o-overdue", "to-ru-2", 7, at(1), MessageState::kOverdue);
+  // Not a configured line, but recorded with this peer: still its traffic.
+  MessageRecord unlisted = out("o-unlisted", "old-line", 1, at(25), MessageState::kSent);
+  // Another peer's traffic is left out.
+  MessageRecord other = out("o-cn", "to-cn", 9, at(0), MessageState::kQueued);
+  other.peer = "cn-cmc";
+  MessageRecord in1 = message("i-1", "to-ru", 3, Direction::kInbound, at(0));
+  MessageRecord in2 = message("i-2", "to-ru", 1, Direction::kInbound, at(0));
+  MessageRecord in_cn = message("i-cn", "to-cn", 1, Direction::kInbound, at(0));
+  in_cn.peer = "cn-cmc";
+  ASSERT_TRUE(
+      store_
+          ->apply({PutMessage{acked}, PutMessage{expired}, PutMessage{delivered}, PutMessage{sent},
+                   PutMessage{queued}, PutMessage{ack}, PutMessage{overdue}, PutMessage{unlisted},
+                   PutMessage{other}, PutMessage{in1}, PutMessage{in2}, PutMessage{in_cn}})
+          .is_ok());
+
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_EQ(recovered->last_outbound_seq,
+            (std::map<std::string, std::uint64_t>{{"to-ru", 6}, {"to-ru-2", 7}, {"old-line", 1}}));
+  ASSERT_EQ(recovered->inbound_seqs.size(), 1U);
+  std::vector<std::uint64_t> inbound = recovered->inbound_seqs.at("to-ru");
+  std::sort(inbound.begin(), inbound.end());
+  EXPECT_EQ(inbound, (std::vector<std::uint64_t>{1, 3}));
+  // Queued or sent, ascending seq.
+  EXPECT_EQ(ids_of(recovered->unreceipted),
+            (std::vector<std::string>{"o-unlisted", "o-queued", "o-sent", "o-ack"}));
+  // Not acks, not acknowledged, not expired; ascending created.
+  EXPECT_EQ(
+      ids_of(recovered->unacknowledged),
+      (std::vector<std::string>{"o-overdue", "o-sent", "o-unlisted", "o-delivered", "o-queued"}));
+  // Full records, not just ids.
+  expect_same(queued, recovered->unacknowledged.back());
+
+  Result<core::Recovered> nobody = store_->recover("nobody");
+  ASSERT_TRUE(nobody.is_ok());
+  EXPECT_TRUE(nobody->last_outbound_seq.empty());
+  EXPECT_TRUE(nobody->inbound_seqs.empty());
+  EXPECT_TRUE(nobody->unreceipted.empty());
+  EXPECT_TRUE(nobody->unacknowledged.empty());
+}
+
+TEST_P(StoreConformanceTest, PutPeerReplacesTheBundleOfTheSameParty) {
+  ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
+  ASSERT_TRUE(store_->put_peer({bundle("cn-cmc", 2, "127.0.0.1:7002")}).is_ok());
+  const wire::Bundle replaced = bundle("ru-genstaff", 3, "[::1]:7003");
+  ASSERT_TRUE(store_->put_peer({replaced}).is_ok());
+
+  Result<std::vector<core::Peer>> peers = store_->peers();
+  ASSERT_TRUE(peers.is_ok()) << peers.status().to_string();
+  ASSERT_EQ(peers->size(), 2U);
+  const wire::Bundle* ru = nullptr;
+  for (const auto& p : *peers) {
+    if (p.bundle.party == "ru-genstaff") ru = &p.bundle;
+  }
+  ASSERT_NE(ru, nullptr);
+  EXPECT_EQ(ru->sign_key, replaced.sign_key);
+  EXPECT_EQ(ru->box_key, replaced.box_key);
+  EXPECT_EQ(ru->tls_fingerprint, replaced.tls_fingerprint);
+  EXPECT_EQ(ru->federation, replaced.federation);
+  EXPECT_EQ(ru->lang, replaced.lang);
+}
+
+TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHash) {
+  const Bytes hash_a(32, 0xaa);
+  const Bytes hash_b(32, 0xbb);
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash_a}).is_ok());
+  ASSERT_TRUE(store_->put_principal({"duty", "Duty officer", "officer", {}}).is_ok());
+  ASSERT_TRUE(store_->put_principal({"watch", "Watch officer", "officer", {}}).is_ok());
+
+  auto found = store_->principal_by_token_hash(hash_a);
+  ASSERT_TRUE(found.is_ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, "saceur");
+  EXPECT_EQ((*found)->token_hash, hash_a);
+
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR (new)", "commander", hash_b}).is_ok());
+  found = store_->principal_by_token_hash(hash_a);
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+  found = store_->principal_by_token_hash(hash_b);
+  ASSERT_TRUE(found.is_ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->name, "SACEUR (new)");
+
+  found = store_->principal_by_token_hash(Bytes(32, 0xcc));
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+  found = store_->principal_by_token_hash({});
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+
+  Result<std::vector<core::Principal>> all = store_->principals();
+  ASSERT_TRUE(all.is_ok());
+  ASSERT_EQ(all->size(), 3U);
+}
+
+TEST_P(StoreConformanceTest, TokenHashOfAnotherPrincipalIsRefused) {
+  const Bytes hash(32, 0xaa);
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash}).is_ok());
+  const Status status = store_->put_principal({"duty", "Duty", "officer", hash});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+}
+
+TEST_P(StoreConformanceTest, PutLineReplacesEveryField) {
+  ASSERT_TRUE(store_->put_line(line("saceur-cgs", "ru-genstaff")).is_ok());
+  core::Line changed = line("saceur-cgs", "ru-mod");
+  changed.local = "dsaceur";
+  changed.remote.principal = "minister";
+  changed.alternates = {"duty", "watch"};
+  changed.observers = {"un-sg"};
+  changed.deadlines.set(wire::Precedence::kFlash, std::chrono::seconds(90));
+  changed.deadlines.set(wire::Precedence::kRoutine, std::chrono::hours(24));
+  ASSERT_TRUE(store_->put_line(changed).is_ok());
+  ASSERT_TRUE(store_->put_line(line("other", "cn-cmc")).is_ok());
+
+  Result<std::vector<core::Line>> lines = store_->lines();
+  ASSERT_TRUE(lines.is_ok()) << lines.status().to_string();
+  ASSERT_EQ(lines->size(), 2U);
+  const core::Line* got = nullptr;
+  for (const auto& l : *lines) {
+    if (l.id == "saceur-cgs") got = &l;
+  }
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->local, "dsaceur");
+  EXPECT_EQ(got->remote, (wire::Address{"ru-mod", "minister"}));
+  EXPECT_EQ(got->alternates, changed.alternates);
+  EXPECT_EQ(got->observers, changed.observers);
+  EXPECT_EQ(got->deadlines.flash, std::chrono::seconds(90));
+  EXPECT_EQ(got->deadlines.immediate, std::chrono::minutes(30));
+  EXPECT_EQ(got->deadlines.priority, std::chrono::hours(3));
+  EXPECT_EQ(got->deadlines.routine, std::chrono::hours(24));
+}
+
+TEST_P(StoreConformanceTest, ReopeningKeepsEverything) {
+  const MessageRecord m = every_field_set();
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+  ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", Bytes(32, 1)}).is_ok());
+  core::Line l = line("saceur-cgs", "ru-genstaff");
+  l.alternates = {"duty"};
+  ASSERT_TRUE(store_->put_line(l).is_ok());
+  store_.reset();
+
+  store_ = open();
+  ASSERT_NE(store_, nullptr);
+  const auto got = get(m.id);
+  ASSERT_TRUE(got.has_value());
+  expect_same(m, *got);
+  auto peers = store_->peers();
+  ASSERT_TRUE(peers.is_ok());
+  ASSERT_EQ(peers->size(), 1U);
+  EXPECT_EQ(peers->front().bundle.party, "ru-genstaff");
+  auto principal = store_->principal_by_token_hash(Bytes(32, 1));
+  ASSERT_TRUE(principal.is_ok());
+  ASSERT_TRUE(principal->has_value());
+  EXPECT_EQ((*principal)->id, "saceur");
+  auto lines = store_->lines();
+  ASSERT_TRUE(lines.is_ok());
+  ASSERT_EQ(lines->size(), 1U);
+  EXPECT_EQ(lines->front().alternates, l.alternates);
+  // Still refuses what it refused before.
+  EXPECT_EQ(store_->apply({PutMessage{m}}).code(), StatusCode::kAlreadyExists);
+}
+
+TEST_P(StoreConformanceTest, SecondConnectionSeesCommittedData) {
+  std::unique_ptr<Store> second = open();
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  auto seen = second->get_message("m-1");
+  ASSERT_TRUE(seen.is_ok());
+  EXPECT_TRUE(seen->has_value());
+
+  ASSERT_TRUE(second->put_line(line("l", "ru-genstaff")).is_ok());
+  auto lines = store_->lines();
+  ASSERT_TRUE(lines.is_ok());
+  EXPECT_EQ(lines->size(), 1U);
+  // A duplicate is refused whichever connection stored the original.
+  EXPECT_EQ(second->apply({PutMessage{message("m-1", "l", 2, Direction::kOutbound, at(0))}}).code(),
+            StatusCode::kAlreadyExists);
+}
+
+std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
+  return param.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest, ::testing::Values(sqlite_factory()),
+                         factory_name);
+
+// ---- SQLite-specific ----
+
+// Runs `sql` on the file with the raw API; returns the first column of the first row.
+std::string raw_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_exec(
+        db, sql.c_str(),
+        [](void* result, int columns, char** values, char**) {
+          auto* text = static_cast<std::string*>(result);
+          if (columns > 0 && values[0] != nullptr && text->empty()) *text = values[0];
+          return 0;
+        },
+        &out, nullptr);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(SqliteStoreTest, OpenCreatesAWalStoreAtSchemaVersionOne) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  ASSERT_TRUE(open_sqlite_store(path).is_ok());
+  EXPECT_TRUE(fs::exists(path));
+  EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
+}
+
+TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    std::ofstream file(path, std::ios::binary);
+    for (int i = 0; i < 100; ++i) file << "this is a text file, not a database\n";
+  }
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(store.status().message().find("not a SQLite database"), std::string::npos)
+      << store.status().message();
+  EXPECT_NE(store.status().message().find(path), std::string::npos);
+}
+
+TEST(SqliteStoreTest, SqliteDatabaseOfAnotherProgramIsRefusedAsNotAParleyStore) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  raw_sql(path, "CREATE TABLE accounts (id INTEGER)");
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(store.status().message().find("not a parley store"), std::string::npos)
+      << store.status().message();
+  // And it is left as it was.
+  EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "delete");
+}
+
+TEST(SqliteStoreTest, NewerSchemaVersionIsRefusedAsDataLoss) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  ASSERT_TRUE(open_sqlite_store(path).is_ok());
+  raw_sql(path, "UPDATE parley_schema SET version = 2");
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(store.status().message().find("schema version 2"), std::string::npos)
+      << store.status().message();
+}
+
+TEST(SqliteStoreTest, PathInAMissingDirectoryIsUnavailable) {
+  TempDir dir;
+  Result<std::unique_ptr<Store>> store =
+      open_sqlite_store((dir.path() / "missing" / "parley.db").string());
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(SqliteStoreTest, CorruptStoredStateIsDataLossNotACrash) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    auto store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("l", "ru-genstaff")).is_ok());
+  }
+  raw_sql(path, "UPDATE lines SET alternates = '{not json'");
+  auto store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok());
+  auto lines = (*store)->lines();
+  ASSERT_FALSE(lines.is_ok());
+  EXPECT_EQ(lines.status().code(), StatusCode::kDataLoss);
+}
+
+bool read_full(int fd, void* data, std::size_t size) {
+  auto* p = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::read(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string crash_id(int round, std::uint64_t i) {
+  return "r" + std::to_string(round) + "-" + std::to_string(i);
+}
+
+// The child: applies batches (put message i, mark i-1 sent) and reports each OK apply.
+[[noreturn]] void apply_until_killed(const std::string& path, int round, int report_fd) {
+  auto store = open_sqlite_store(path);
+  if (!store.is_ok()) ::_exit(2);
+  for (std::uint64_t i = 1; i < 1'000'000; ++i) {
+    std::vector<Record> batch;
+    batch.push_back(PutMessage{message(crash_id(round, i), "round-" + std::to_string(round), i,
+                                       Direction::kOutbound, at(static_cast<std::int64_t>(i)))});
+    if (i > 1) {
+      UpdateMessage sent;
+      sent.id = crash_id(round, i - 1);
+      sent.state = MessageState::kSent;
+      sent.tx = "tx-" + std::to_string(i);
+      batch.emplace_back(sent);
+    }
+    if (!(*store)->apply(batch).is_ok()) ::_exit(3);
+    if (::write(report_fd, &i, sizeof i) != static_cast<ssize_t>(sizeof i)) ::_exit(4);
+  }
+  ::_exit(0);
+}
+
+TEST(SqliteStoreCrashTest, EveryApplyReportedBeforeSigkillSurvivesIt) {
+  const char* env_seed = std::getenv("PARLEY_SEED");
+  const std::uint64_t seed =
+      env_seed != nullptr ? std::strtoull(env_seed, nullptr, 10) : std::random_device()();
+  SCOPED_TRACE("reproduce: PARLEY_SEED=" + std::to_string(seed));
+  std::mt19937_64 random(seed);
+
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  ASSERT_TRUE(open_sqlite_store(path).is_ok());  // created (and closed) before forking
+
+  for (int round = 0; round < 3; ++round) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      apply_until_killed(path, round, fds[1]);
+    }
+    ::close(fds[1]);
+    const std::uint64_t kill_after = 20 + random() % 40;
+    std::uint64_t reported = 0;
+    std::uint64_t value = 0;
+    while (reported < kill_after && read_full(fds[0], &value, sizeof value)) reported = value;
+    ::kill(pid, SIGKILL);
+    int wait_status = 0;
+    ::waitpid(pid, &wait_status, 0);
+    // Reports written before the kill still count.
+    while (read_full(fds[0], &value, sizeof value)) reported = value;
+    ::close(fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(wait_status))
+        << "the child stopped on its own, exit code " << WEXITSTATUS(wait_status);
+    ASSERT_GE(reported, 20U);
+
+    EXPECT_EQ(raw_sql(path, "PRAGMA integrity_check"), "ok") << "round " << round;
+    auto store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    MessageQuery query;
+    query.lines = {"round-" + std::to_string(round)};
+    query.limit = 1'000'000;
+    auto stored = (*store)->list_messages(query);
+    ASSERT_TRUE(stored.is_ok());
+    // Everything reported, plus at most the one apply that committed but was not reported.
+    EXPECT_GE(stored->size(), reported) << "round " << round;
+    EXPECT_LE(stored->size(), reported + 1) << "round " << round;
+    for (std::uint64_t i = 1; i <= reported; ++i) {
+      auto m = (*store)->get_message(crash_id(round, i));
+      ASSERT_TRUE(m.is_ok());
+      ASSERT_TRUE(m->has_value()) << "round " << round << ": lost reported message " << i;
+      if (i < reported) {
+        EXPECT_EQ((*m)->state, MessageState::kSent) << "round " << round << ", message " << i;
+        EXPECT_EQ((*m)->tx, "tx-" + std::to_string(i + 1));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace parley::store
