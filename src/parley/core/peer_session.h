@@ -27,6 +27,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -163,40 +165,62 @@ class PeerSession {
   // state: it is not an error of this call. Bad principal input yields Rejected.
   void handle(const Event& event, Time now, std::vector<Action>& out);
 
-  // When TimerFired is next due (a retry or an ack deadline), if anything is pending.
+  // When TimerFired is next due (a retry or an ack deadline), if anything is pending. A
+  // time in the past means at once (e.g. messages recovered at start wait to be sent).
   std::optional<Time> next_deadline() const;
 
   SessionStats stats() const;
   const SessionConfig& config() const { return config_; }
 
  private:
-  // Implementation state (see peer_session.cc).
+  // An outbound message not yet receipted (queued, or carried by the in-flight transaction).
   struct Outgoing {
-    MessageRecord record;  // state queued or sent; envelope filled
+    MessageRecord record;
+    Bytes payload_bytes;  // the signed payload, for the receipt digest
+    bool in_flight = false;
   };
+  // Queue order: precedence (FLASH first), then sequence number, then arrival.
+  using QueueKey = std::tuple<int, std::uint64_t, std::uint64_t>;
   struct InFlight {
     std::string tx;
     std::vector<std::string> ids;
-    std::vector<wire::Envelope> envelopes;
+    crypto::Digest digest{};  // what a valid receipt must carry
     std::string body;
     Precedence precedence = Precedence::kRoutine;
-    bool awaiting_answer = false;
     std::optional<Time> retry_at;
-    Duration backoff{};
+    bool receipted = false;  // a valid receipt is being persisted
   };
   struct Unacked {
     std::string line;
+    Precedence precedence = Precedence::kRoutine;
     Time deadline;
     bool overdue = false;
+    bool ack_pending = false;  // the peer's ack is being persisted
+  };
+  // A peer transaction whose records are being persisted; answered once they are.
+  struct InboundBatch {
+    RequestId request = 0;
+    std::string tx;
+    std::vector<std::string> ids;
+    crypto::Digest digest{};
+    std::vector<std::pair<std::string, std::uint64_t>> seqs;  // new (line, seq)
+    std::vector<std::string> new_ids;                         // their message ids
+    std::vector<std::string> acked;                           // our ids the peer acknowledged
+    std::vector<Notice> notices;
   };
   // Work that waits for a batch to become durable.
   struct AfterPersist {
-    std::vector<Action> actions;    // emitted once Persisted
-    std::vector<Outgoing> enqueue;  // joins the queue once Persisted
-    bool sign_receipt = false;      // answer a peer transaction with a receipt
-    RequestId request = 0;
-    wire::ReceiptBody receipt;
-    bool receipt_processed = false;  // our in-flight tx is done; send the next
+    std::vector<Action> actions;  // emitted once Persisted
+    std::vector<Outgoing> enqueue;
+    std::vector<std::pair<std::string, Unacked>> track;  // joins the deadline table
+    std::optional<std::string> receipted_tx;             // our in-flight tx is receipted
+    std::optional<InboundBatch> inbound;
+  };
+  struct Incoming {
+    wire::Envelope envelope;
+    wire::Opened opened;
+    const Line* line = nullptr;
+    std::string json;
   };
 
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
@@ -207,12 +231,22 @@ class PeerSession {
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
   void on_timer(Time now, std::vector<Action>& out);
   void pump(Time now, std::vector<Action>& out);
-  void schedule_retry(Time now, std::string_view reason, std::vector<Action>& out);
-  BatchId persist(std::vector<Record> records, AfterPersist after, std::vector<Action>& out);
+  void schedule_retry(Time now, const std::string& reason, NoticeKind kind,
+                      std::vector<Action>& out);
+  void persist(std::vector<Record> records, std::optional<AfterPersist> after,
+               std::vector<Action>& out);
+  // Seals and signs a new outbound message; the record is ready to Persist.
+  Result<Outgoing> compose(const Line& line, const std::string& principal, const wire::Address& to,
+                           Precedence precedence, const std::string& type,
+                           const wire::Content& content, const std::optional<std::string>& reply_to,
+                           const std::optional<Time>& expires, Time now);
+  void enqueue(Outgoing outgoing);
+  Outgoing* queued(const std::string& id);
+  Status open_incoming(std::string_view json, Incoming& in) const;
   const Line* find_line(std::string_view id) const;
   bool may_act_on(const Line& line, std::string_view principal) const;
-  Status refuse(RequestId request, std::string_view envelope_id, std::string_view why, Time now,
-                std::vector<Action>& out);
+  void refuse(RequestId request, std::string_view envelope_id, const std::string& why,
+              std::vector<Action>& out);
 
   SessionConfig config_;
   const catalog::Catalog& catalog_;
@@ -221,10 +255,17 @@ class PeerSession {
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
   std::map<std::string, std::set<std::uint64_t>> inbound_seqs_;
-  std::vector<Outgoing> queue_;  // kept sorted by (precedence, seq)
+  std::set<std::pair<std::string, std::uint64_t>> pending_inbound_;  // in unpersisted batches
+  std::set<std::string> inbound_ids_;  // received since start (the store holds older ones)
+  std::set<std::string> pending_inbound_ids_;
+  std::map<QueueKey, Outgoing> queue_;
+  std::map<std::string, QueueKey> queue_index_;  // message id -> queue key
+  std::uint64_t next_arrival_ = 0;
   std::optional<InFlight> in_flight_;
+  Duration backoff_{};
+  std::uint64_t failure_streak_ = 0;
   std::map<std::string, Unacked> unacked_;
-  std::set<std::string> acks_pending_;  // inbound ids with an ack not yet durable
+  std::map<std::string, std::string> acks_made_;  // inbound id -> "party/principal" who acked
   BatchId next_batch_ = 1;
   std::map<BatchId, AfterPersist> after_persist_;
   SessionStats counters_;
