@@ -111,6 +111,8 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
           on_failed(e, now, out);
         } else if constexpr (std::is_same_v<E, Persisted>) {
           on_persisted(e, now, out);
+        } else if constexpr (std::is_same_v<E, PersistRefused>) {
+          on_persist_refused(e, now, out);
         } else {
           static_assert(std::is_same_v<E, TimerFired>);
           on_timer(now, out);
@@ -665,6 +667,37 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
     out.push_back(Answer{b.request, 200,
                          wire::encode_receipt(wire::sign_receipt(body, config_.keys.signing))});
     for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
+  }
+}
+
+void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out) {
+  auto it = after_persist_.find(e.batch);
+  if (it == after_persist_.end()) return;  // nothing waited on it (e.g. a "sent" mark)
+  AfterPersist after = std::move(it->second);
+  after_persist_.erase(it);
+  const std::string why = "conflicts with stored messages: " + e.status.message();
+
+  // A principal's submission or ack: nothing was stored, so nothing happened.
+  for (const Action& action : after.actions) {
+    if (const auto* accepted = std::get_if<Accepted>(&action)) {
+      out.push_back(Rejected{accepted->request, Status::internal("not stored: " + why)});
+    }
+  }
+  for (const Outgoing& o : after.enqueue) {
+    if (o.record.type == "ack" && o.record.reply_to) acks_made_.erase(*o.record.reply_to);
+  }
+  // Our receipted transaction could not be recorded: send it again later; the peer's
+  // receiver is idempotent.
+  if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
+    in_flight_->receipted = false;
+    schedule_retry(now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble, out);
+  }
+  // A peer's transaction that reuses stored ids: refused, and nothing of it is kept.
+  if (after.inbound) {
+    const InboundBatch& b = *after.inbound;
+    for (const auto& key : b.seqs) pending_inbound_.erase(key);
+    for (const std::string& id : b.new_ids) pending_inbound_ids_.erase(id);
+    refuse(b.request, "", why, out);
   }
 }
 

@@ -96,8 +96,16 @@ struct Persisted {
   BatchId batch = 0;
 };
 struct TimerFired {};  // next_deadline() has come
+// The store refused `batch` as a whole (kAlreadyExists or kNotFound: it conflicts with what
+// is stored) and applied nothing of it. Only such logical refusals are fed back; an I/O
+// failure stops the process instead. The session undoes what waited on the batch: a peer's
+// transaction is refused, a principal's request rejected.
+struct PersistRefused {
+  BatchId batch = 0;
+  Status status;
+};
 using Event = std::variant<Submit, Acknowledge, TransactionReceived, TransactionAnswered,
-                           TransactionFailed, Persisted, TimerFired>;
+                           TransactionFailed, Persisted, TimerFired, PersistRefused>;
 
 // ---- actions ----
 struct Persist {  // make `records` durable, atomically, then feed Persisted{batch}
@@ -229,6 +237,7 @@ class PeerSession {
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
+  void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
   void on_timer(Time now, std::vector<Action>& out);
   void pump(Time now, std::vector<Action>& out);
   void schedule_retry(Time now, const std::string& reason, NoticeKind kind,

@@ -139,6 +139,12 @@ class Harness {
   }
 
   PeerSession& session(int side) { return *sessions_[side]; }
+  // Feeds `event` to one session and returns its actions without carrying any of them out.
+  std::vector<Action> session_feed_raw(int side, const Event& event) {
+    std::vector<Action> out;
+    sessions_[side]->handle(event, now, out);
+    return out;
+  }
   FakeStore& store(int side) { return stores_[side]; }
   const PartyKeys& keys(int side) const { return side == kUs ? us_ : ru_; }
   Rng& rng() { return rng_; }
@@ -487,6 +493,47 @@ TEST(PeerSessionTest, TransactionWithBadSignatureIsRefusedAndChangesNothing) {
   out = h.feed(kRu, TransactionReceived{6, sent.body});
   ASSERT_EQ(count_of<Persist>(out), 1u);
   EXPECT_EQ(all_of<Persist>(out)[0].records.size(), 1u);
+}
+
+TEST(PeerSessionTest, TransactionTheStoreRefusesIsRefusedAndForgotten) {
+  Harness h;
+  h.link_up = false;
+  h.send(kUs);
+  const SendTransaction sent = all_of<SendTransaction>(h.log[kUs])[0];
+
+  // The store refuses the batch (say, an id it already holds): the peer gets a refusal
+  // instead of a receipt, and nothing of the transaction is remembered.
+  std::vector<Action> out = h.session_feed_raw(kRu, TransactionReceived{7, sent.body});
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  const BatchId batch = all_of<Persist>(out)[0].batch;
+  out = h.session_feed_raw(kRu, PersistRefused{batch, Status::already_exists("id exists")});
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].http_status, 400);
+  EXPECT_EQ(notices_of(out, NoticeKind::kFrameRefused).size(), 1u);
+
+  // Sent again, the same transaction is new again (its seq was not recorded).
+  out = h.session_feed_raw(kRu, TransactionReceived{8, sent.body});
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  EXPECT_EQ(all_of<Persist>(out)[0].records.size(), 1u);
+}
+
+TEST(PeerSessionTest, SubmissionTheStoreRefusesIsRejected) {
+  Harness h;
+  Submit submit;
+  submit.request = 41;
+  submit.line = kLine;
+  submit.principal = "saceur";
+  submit.content.text = "hello";
+  std::vector<Action> out = h.session_feed_raw(kUs, submit);
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  out = h.session_feed_raw(
+      kUs, PersistRefused{all_of<Persist>(out)[0].batch, Status::already_exists("id exists")});
+  const std::vector<Rejected> rejected = all_of<Rejected>(out);
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].request, 41u);
+  EXPECT_EQ(count_of<Accepted>(out), 0u);
+  EXPECT_EQ(count_of<SendTransaction>(out), 0u);
 }
 
 TEST(PeerSessionTest, EnvelopeForUnknownLineIsRefused) {
