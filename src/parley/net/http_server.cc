@@ -1,1 +1,502 @@
-// placeholder: being written
+// The HTTP/1.1 server shell, plain (the API) and over mutual TLS (the federation): one
+// session object per connection, shaped like Beast's advanced server examples.
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "parley/net/internal.h"
+#include "parley/net/net.h"
+
+namespace parley::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr std::uint32_t kHeaderBytesMax = 64 * 1024;
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      std::array<char, 8> buf{};
+      std::snprintf(buf.data(), buf.size(), "\\u%04x", static_cast<unsigned>(c));
+      out += buf.data();
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+HttpResponse error_response(int status, const std::string& message) {
+  HttpResponse response;
+  response.status = status;
+  response.body = "{\"error\":\"" + json_escape(message) + "\"}";
+  return response;
+}
+
+std::string endpoint_string(const tcp::endpoint& endpoint) {
+  const asio::ip::address address = endpoint.address();
+  std::string host = address.to_string();
+  if (address.is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+// "event: <name>\ndata: <line>\n...\n\n" (a multi-line payload becomes several data lines,
+// as the SSE format requires).
+std::string format_event(const std::string& event, const std::string& data) {
+  std::string out;
+  if (!event.empty()) out += "event: " + event + "\n";
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = data.find('\n', start);
+    out += "data: " + data.substr(start, end == std::string::npos ? end : end - start) + "\n";
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  out += "\n";
+  return out;
+}
+
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  // Closes the connection now; pending operations complete with errors.
+  virtual void abort() = 0;
+};
+
+struct ServerState {
+  ServerState(asio::io_context& io_context, std::shared_ptr<asio::ssl::context> tls_context,
+              internal::PeerCheck check, Handler h, ServerLimits l)
+      : io(io_context),
+        acceptor(io_context),
+        backoff(io_context),
+        tls(std::move(tls_context)),
+        peer_check(std::move(check)),
+        handler(std::move(h)),
+        limits(l) {}
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  asio::steady_timer backoff;  // after an accept error (e.g. out of descriptors)
+  std::shared_ptr<asio::ssl::context> tls;
+  internal::PeerCheck peer_check;
+  Handler handler;
+  ServerLimits limits;
+  bool stopped = false;
+  std::uint64_t next_session = 0;
+  std::map<std::uint64_t, std::weak_ptr<SessionBase>> sessions;
+};
+
+template <bool kTls>
+class Session;
+
+// The event stream a handler gets from Responder::stream(). Holds the session weakly: the
+// connection lives as long as its client does, not as long as the application's pointer.
+template <bool kTls>
+class EventStreamImpl final : public EventStream {
+ public:
+  explicit EventStreamImpl(std::weak_ptr<Session<kTls>> session) : session_(std::move(session)) {}
+  bool send(const std::string& event, const std::string& data) override {
+    const auto session = session_.lock();
+    return session && session->sse_send(format_event(event, data));
+  }
+  bool is_open() const override {
+    const auto session = session_.lock();
+    return session && session->sse_open();
+  }
+  void close() override {
+    if (const auto session = session_.lock()) session->sse_close();
+  }
+
+ private:
+  std::weak_ptr<Session<kTls>> session_;
+};
+
+template <bool kTls>
+class ResponderImpl final : public Responder {
+ public:
+  explicit ResponderImpl(std::shared_ptr<Session<kTls>> session) : session_(std::move(session)) {}
+  ResponderImpl(const ResponderImpl&) = delete;
+  ResponderImpl& operator=(const ResponderImpl&) = delete;
+  // No client hangs on a handler that forgot to answer.
+  ~ResponderImpl() override {
+    if (session_) session_->write_response(error_response(500, "internal: no response"));
+  }
+  void respond(HttpResponse response) override {
+    if (!session_) return;  // a second answer: the handler's bug, ignored
+    const auto session = std::move(session_);
+    session->write_response(std::move(response));
+  }
+  std::shared_ptr<EventStream> stream() override {
+    if (!session_) return std::make_shared<EventStreamImpl<kTls>>(std::weak_ptr<Session<kTls>>());
+    const auto session = std::move(session_);
+    return session->open_stream();
+  }
+
+ private:
+  std::shared_ptr<Session<kTls>> session_;  // null once answered
+};
+
+template <bool kTls>
+class Session final : public SessionBase {
+ public:
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+  Session(std::shared_ptr<ServerState> state, std::uint64_t id, tcp::socket socket,
+          std::string remote)
+      : state_(std::move(state)),
+        id_(id),
+        stream_(make_stream(std::move(socket), *state_)),
+        remote_(std::move(remote)) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() override { state_->sessions.erase(id_); }
+
+  void run() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = self()](const error_code& ec) { self->on_handshake(ec); });
+    } else {
+      do_read();
+    }
+  }
+
+  void abort() override {
+    closed_ = true;
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  void write_response(HttpResponse response) {
+    if (closed_ || streaming_) return;
+    auto message = std::make_shared<http::response<http::string_body>>();
+    message->version(version_);
+    const bool valid_status = response.status >= 100 && response.status <= 599;
+    message->result(static_cast<unsigned>(valid_status ? response.status : 500));
+    if (!response.content_type.empty()) {
+      message->set(http::field::content_type, response.content_type);
+    }
+    for (const auto& [name, value] : response.headers) message->set(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keep_alive_);
+    message->prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
+    http::async_write(stream_, *message,
+                      [self = self(), message](const error_code& ec, std::size_t /*bytes*/) {
+                        self->on_write(ec);
+                      });
+  }
+
+  std::shared_ptr<EventStream> open_stream() {
+    auto events = std::make_shared<EventStreamImpl<kTls>>(self());
+    if (closed_ || streaming_) return events;
+    streaming_ = true;
+    keep_alive_ = false;
+    // The body ends when the connection does (RFC 9112 §6.3, item 8).
+    sse_queue_.push_back(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n");
+    // A read stays pending while streaming: it is how we learn the client went away.
+    beast::get_lowest_layer(stream_).expires_never();
+    do_watch();
+    sse_write_next();
+    return events;
+  }
+
+  bool sse_open() const { return streaming_ && !closed_ && !sse_closing_; }
+
+  bool sse_send(std::string frame) {
+    if (!sse_open()) return false;
+    sse_queue_.push_back(std::move(frame));
+    if (!sse_writing_) sse_write_next();
+    return true;
+  }
+
+  void sse_close() {
+    if (!sse_open()) return;
+    sse_closing_ = true;
+    if (!sse_writing_) do_shutdown();
+  }
+
+ private:
+  static Stream make_stream(tcp::socket socket, ServerState& state) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *state.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+
+  void on_handshake(const error_code& ec) {
+    if (ec) return abort();
+    if constexpr (kTls) {
+      // The verify callback already checked the leaf; checking the session's peer
+      // certificate again also covers any path that skipped the callback.
+      X509* peer = SSL_get1_peer_certificate(stream_.native_handle());
+      std::string fingerprint = internal::fingerprint_of(peer);
+      X509_free(peer);
+      if (fingerprint.empty() || !state_->peer_check(fingerprint)) return abort();
+      peer_fingerprint_ = std::move(fingerprint);
+    }
+    do_read();
+  }
+
+  void do_read() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->body_limit(state_->limits.body_bytes_max);
+    parser_->header_limit(kHeaderBytesMax);
+    beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = self()](const error_code& ec, std::size_t /*bytes*/) { self->on_read(ec); });
+  }
+
+  void on_read(const error_code& ec) {
+    if (ec == http::error::end_of_stream) return do_shutdown();
+    if (ec == http::error::body_limit) {
+      return write_error(
+          413, "request body exceeds " + std::to_string(state_->limits.body_bytes_max) + " bytes");
+    }
+    if (ec == http::error::partial_message) return abort();  // the client left mid-request
+    if (ec && ec.category() == http::make_error_code(http::error::bad_method).category()) {
+      return write_error(400, "malformed HTTP request: " + ec.message());
+    }
+    if (ec) return abort();  // timeout, reset, TLS failure: nobody to answer
+
+    http::request<http::string_body> message = parser_->release();
+    parser_.reset();
+    version_ = message.version();
+    keep_alive_ = message.keep_alive();
+
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      auto [it, inserted] = request.headers.emplace(std::move(name), std::string(field.value()));
+      if (!inserted) it->second += ", " + std::string(field.value());
+    }
+    request.body = std::move(message.body());
+    request.peer_fingerprint = peer_fingerprint_;
+    request.remote = remote_;
+    state_->handler(std::move(request), std::make_shared<ResponderImpl<kTls>>(self()));
+  }
+
+  void write_error(int status, const std::string& message) {
+    keep_alive_ = false;  // the rest of the request is unread
+    write_response(error_response(status, message));
+  }
+
+  void on_write(const error_code& ec) {
+    if (ec) return abort();
+    if (!keep_alive_) return do_shutdown();
+    do_read();
+  }
+
+  void do_watch() {
+    stream_.async_read_some(asio::buffer(watch_buffer_),
+                            [self = self()](const error_code& ec, std::size_t /*bytes*/) {
+                              if (ec) return self->abort();  // the client went away
+                              self->do_watch();
+                            });
+  }
+
+  void sse_write_next() {
+    if (closed_) return;
+    sse_writing_ = true;
+    beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
+    asio::async_write(
+        stream_, asio::buffer(sse_queue_.front()),
+        [self = self()](const error_code& ec, std::size_t /*bytes*/) { self->on_sse_write(ec); });
+  }
+
+  void on_sse_write(const error_code& ec) {
+    sse_writing_ = false;
+    if (ec) return abort();
+    sse_queue_.pop_front();
+    if (!sse_queue_.empty()) return sse_write_next();
+    if (sse_closing_) do_shutdown();
+  }
+
+  void do_shutdown() {
+    if (closed_) return;
+    if constexpr (kTls) {
+      closed_ = true;
+      beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
+      stream_.async_shutdown([self = self()](const error_code& /*ec*/) { self->abort(); });
+    } else {
+      // Half-close; the socket closes with the session (or when the watch read ends).
+      closed_ = true;
+      error_code ignored;
+      beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  std::shared_ptr<ServerState> state_;
+  std::uint64_t id_;
+  Stream stream_;
+  std::string remote_;
+  std::string peer_fingerprint_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool closed_ = false;
+  bool streaming_ = false;
+  bool sse_writing_ = false;
+  bool sse_closing_ = false;
+  std::deque<std::string> sse_queue_;
+  std::array<char, 512> watch_buffer_{};
+};
+
+void do_accept(const std::shared_ptr<ServerState>& state);
+
+void on_accept(const std::shared_ptr<ServerState>& state, const error_code& ec,
+               tcp::socket socket) {
+  if (state->stopped || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    state->backoff.expires_after(kAcceptBackoff);
+    state->backoff.async_wait([state](const error_code& wait_ec) {
+      if (!wait_ec && !state->stopped) do_accept(state);
+    });
+    return;
+  }
+  error_code ignored;
+  if (state->sessions.size() >= state->limits.connections_max) {
+    socket.close(ignored);
+  } else {
+    const tcp::endpoint remote = socket.remote_endpoint(ignored);
+    const std::uint64_t id = state->next_session++;
+    if (state->tls) {
+      auto session =
+          std::make_shared<Session<true>>(state, id, std::move(socket), endpoint_string(remote));
+      state->sessions[id] = session;
+      session->run();
+    } else {
+      auto session =
+          std::make_shared<Session<false>>(state, id, std::move(socket), endpoint_string(remote));
+      state->sessions[id] = session;
+      session->run();
+    }
+  }
+  do_accept(state);
+}
+
+void do_accept(const std::shared_ptr<ServerState>& state) {
+  state->acceptor.async_accept([state](const error_code& ec, tcp::socket socket) {
+    on_accept(state, ec, std::move(socket));
+  });
+}
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(std::shared_ptr<ServerState> state, std::string local)
+      : state_(std::move(state)), local_(std::move(local)) {}
+  ServerImpl(const ServerImpl&) = delete;
+  ServerImpl& operator=(const ServerImpl&) = delete;
+  ~ServerImpl() override { stop(); }
+
+  std::string local_endpoint() const override { return local_; }
+
+  void stop() override {
+    if (state_->stopped) return;
+    state_->stopped = true;
+    error_code ignored;
+    state_->acceptor.close(ignored);
+    state_->backoff.cancel();
+    // Copy first: a session released in this loop erases itself from the map.
+    std::vector<std::weak_ptr<SessionBase>> sessions;
+    sessions.reserve(state_->sessions.size());
+    for (const auto& entry : state_->sessions) sessions.push_back(entry.second);
+    for (const auto& weak : sessions) {
+      if (const auto session = weak.lock()) session->abort();
+    }
+  }
+
+ private:
+  std::shared_ptr<ServerState> state_;
+  std::string local_;
+};
+
+}  // namespace
+
+namespace internal {
+
+Result<std::unique_ptr<Server>> listen(asio::io_context& io, const std::string& host,
+                                       std::uint16_t port, std::shared_ptr<asio::ssl::context> tls,
+                                       PeerCheck peer_check, Handler handler, ServerLimits limits) {
+  PARLEY_CHECK(handler);
+  const std::string where = host + ":" + std::to_string(port);
+  error_code ec;
+  tcp::endpoint endpoint;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, port);
+  } else {
+    tcp::resolver resolver(io);
+    const auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return Status::unavailable("cannot listen on " + where + ": " +
+                                 (ec ? describe(ec) : std::string("no address")));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+
+  auto state = std::make_shared<ServerState>(io, std::move(tls), std::move(peer_check),
+                                             std::move(handler), limits);
+  state->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) state->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) state->acceptor.bind(endpoint, ec);
+  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::unavailable("cannot listen on " + where + ": " + describe(ec));
+  const tcp::endpoint bound = state->acceptor.local_endpoint(ec);
+  if (ec) return Status::unavailable("cannot listen on " + where + ": " + describe(ec));
+
+  do_accept(state);
+  return std::unique_ptr<Server>(std::make_unique<ServerImpl>(state, endpoint_string(bound)));
+}
+
+}  // namespace internal
+
+Result<std::unique_ptr<Server>> listen_http(asio::io_context& io, const std::string& host,
+                                            std::uint16_t port, Handler handler,
+                                            ServerLimits limits) {
+  return internal::listen(io, host, port, nullptr, nullptr, std::move(handler), limits);
+}
+
+}  // namespace parley::net

@@ -1,1 +1,563 @@
-// placeholder: being written
+// Tests for the net shells, all on 127.0.0.1 with ports chosen by the kernel. The server's
+// io_context runs in the test thread until a condition holds; blocking clients run in a
+// second thread.
+#include "parley/net/net.h"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+#include "parley/net/internal.h"
+
+namespace parley::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// Runs `io` until `done()` holds; false if it did not within a generous bound (a hang).
+bool run_until(asio::io_context& io, const std::function<bool()>& done) {
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    io.restart();
+    io.run_for(20ms);
+  }
+  return true;
+}
+
+tcp::endpoint endpoint_of(const std::string& address) {
+  const Result<internal::HostPort> parsed = internal::parse_host_port(address);
+  EXPECT_TRUE(parsed.is_ok()) << address;
+  return {asio::ip::make_address(parsed->host), parsed->port};
+}
+
+// Runs `client` in a thread while the test thread serves on `io`; returns when it is done.
+void with_client(asio::io_context& io, const std::function<void()>& client) {
+  std::atomic<bool> done{false};
+  std::thread thread([&] {
+    client();
+    done = true;
+  });
+  EXPECT_TRUE(run_until(io, [&] { return done.load(); }));
+  thread.join();
+}
+
+// A blocking HTTP connection for driving the server from a test thread.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& address) : socket_(io_) {
+    boost::system::error_code ec;
+    socket_.connect(endpoint_of(address), ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+  void write(const std::string& bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+  http::response<http::string_body> read_response() {
+    http::response<http::string_body> response;
+    boost::system::error_code ec;
+    http::read(socket_, buffer_, response, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    return response;
+  }
+  // Reads raw bytes until `text` has appeared `count` times (or the peer closes).
+  std::string read_until_count(const std::string& text, std::size_t count) {
+    std::string seen(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(buffer_.size());
+    while (occurrences(seen, text) < count) {
+      std::array<char, 1024> chunk{};
+      boost::system::error_code ec;
+      const std::size_t n = socket_.read_some(asio::buffer(chunk), ec);
+      if (ec) break;
+      seen.append(chunk.data(), n);
+    }
+    return seen;
+  }
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  static std::size_t occurrences(const std::string& haystack, const std::string& needle) {
+    std::size_t count = 0;
+    for (std::size_t at = haystack.find(needle); at != std::string::npos;
+         at = haystack.find(needle, at + needle.size())) {
+      ++count;
+    }
+    return count;
+  }
+
+  asio::io_context io_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+std::string post_request(const std::string& target, const std::string& body) {
+  return "POST " + target + " HTTP/1.1\r\nHost: test\r\nX-Test-Header: yes\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+HttpResponse body_response(std::string body) {
+  HttpResponse response;
+  response.body = std::move(body);
+  return response;
+}
+
+std::unique_ptr<Server> listen_or_die(asio::io_context& io, Handler handler,
+                                      ServerLimits limits = {}) {
+  Result<std::unique_ptr<Server>> server =
+      listen_http(io, "127.0.0.1", 0, std::move(handler), limits);
+  EXPECT_TRUE(server.is_ok()) << server.status().to_string();
+  return std::move(server).value();
+}
+
+TEST(HttpServerTest, AnswersTwoRequestsOnOneKeptAliveConnection) {
+  asio::io_context io;
+  std::vector<HttpRequest> seen;
+  auto server = listen_or_die(io, [&](HttpRequest request, std::shared_ptr<Responder> responder) {
+    seen.push_back(request);
+    HttpResponse response;
+    response.body = request.method + " " + request.target + " " + request.body;
+    response.headers["X-Reply"] = "1";
+    responder->respond(response);
+    HttpResponse teapot;
+    teapot.status = 418;
+    responder->respond(teapot);  // a second answer is ignored
+  });
+
+  std::vector<http::response<http::string_body>> responses;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write(post_request("/one?x=1", "first"));
+    responses.push_back(client.read_response());
+    client.write(post_request("/two", "second"));
+    responses.push_back(client.read_response());
+  });
+
+  ASSERT_EQ(responses.size(), 2U);
+  EXPECT_EQ(responses[0].result_int(), 200U);
+  EXPECT_EQ(responses[0].body(), "POST /one?x=1 first");
+  EXPECT_EQ(responses[0][http::field::content_type], "application/json");
+  EXPECT_EQ(responses[0]["X-Reply"], "1");
+  EXPECT_TRUE(responses[0].keep_alive());
+  EXPECT_EQ(responses[1].result_int(), 200U);
+  EXPECT_EQ(responses[1].body(), "POST /two second");
+  ASSERT_EQ(seen.size(), 2U);
+  EXPECT_EQ(seen[0].headers["x-test-header"], "yes");
+  EXPECT_EQ(seen[0].remote, seen[1].remote);  // the same connection
+  EXPECT_EQ(seen[0].remote.rfind("127.0.0.1:", 0), 0U);
+  EXPECT_TRUE(seen[0].peer_fingerprint.empty());
+}
+
+TEST(HttpServerTest, OversizeBodyGets413AndNeverReachesTheHandler) {
+  asio::io_context io;
+  int handled = 0;
+  auto server = listen_or_die(
+      io,
+      [&](HttpRequest, std::shared_ptr<Responder> responder) {
+        ++handled;
+        responder->respond({});
+      },
+      ServerLimits{.body_bytes_max = 16});
+
+  http::response<http::string_body> response;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write(post_request("/big", std::string(100, 'x')));
+    response = client.read_response();
+  });
+  EXPECT_EQ(response.result_int(), 413U);
+  EXPECT_NE(response.body().find("\"error\""), std::string::npos) << response.body();
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_EQ(handled, 0);
+}
+
+TEST(HttpServerTest, GarbageBytesGet400) {
+  asio::io_context io;
+  int handled = 0;
+  auto server = listen_or_die(io, [&](HttpRequest, std::shared_ptr<Responder> responder) {
+    ++handled;
+    responder->respond({});
+  });
+
+  http::response<http::string_body> response;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write("this is not http at all\r\n\r\n");
+    response = client.read_response();
+  });
+  EXPECT_EQ(response.result_int(), 400U);
+  EXPECT_NE(response.body().find("malformed HTTP request"), std::string::npos) << response.body();
+  EXPECT_EQ(handled, 0);
+}
+
+TEST(HttpServerTest, ResponderDroppedWithoutAnAnswerGives500) {
+  asio::io_context io;
+  auto server = listen_or_die(io, [](HttpRequest, std::shared_ptr<Responder>) {});
+
+  http::response<http::string_body> response;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write(post_request("/forgotten", ""));
+    response = client.read_response();
+  });
+  EXPECT_EQ(response.result_int(), 500U);
+  EXPECT_EQ(response.body(), R"({"error":"internal: no response"})");
+}
+
+TEST(HttpServerTest, EventStreamDeliversEventsAndClosesWhenTheClientLeaves) {
+  asio::io_context io;
+  std::shared_ptr<EventStream> stream;
+  auto server = listen_or_die(io, [&](HttpRequest, std::shared_ptr<Responder> responder) {
+    stream = responder->stream();
+    EXPECT_TRUE(stream->send("message", "{\"n\":1}"));
+    EXPECT_TRUE(stream->send("message", "two\nlines"));
+    responder->respond({});  // too late: the stream is the answer
+  });
+
+  std::string received;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write("GET /api/v1/events HTTP/1.1\r\nHost: test\r\n\r\n");
+    received = client.read_until_count("\n\n", 2);
+    client.close();
+  });
+  EXPECT_NE(received.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("Content-Type: text/event-stream\r\n"), std::string::npos);
+  EXPECT_NE(received.find("Cache-Control: no-cache\r\n"), std::string::npos);
+  EXPECT_NE(received.find("event: message\ndata: {\"n\":1}\n\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("event: message\ndata: two\ndata: lines\n\n"), std::string::npos)
+      << received;
+
+  ASSERT_TRUE(stream);
+  EXPECT_TRUE(run_until(io, [&] { return !stream->is_open(); }));
+  EXPECT_FALSE(stream->send("message", "after the client left"));
+}
+
+TEST(HttpServerTest, StopClosesAnOpenEventStream) {
+  asio::io_context io;
+  std::shared_ptr<EventStream> stream;
+  auto server = listen_or_die(io, [&](HttpRequest, std::shared_ptr<Responder> responder) {
+    stream = responder->stream();
+    EXPECT_TRUE(stream->send("hello", "1"));
+  });
+
+  std::string received;
+  std::atomic<bool> subscribed{false};
+  std::thread client_thread([&] {
+    RawClient client(server->local_endpoint());
+    client.write("GET /events HTTP/1.1\r\nHost: test\r\n\r\n");
+    received = client.read_until_count("\n\n", 1);
+    subscribed = true;
+    received = client.read_until_count("never", 1);  // returns when the server closes
+  });
+  EXPECT_TRUE(run_until(io, [&] { return subscribed.load(); }));
+  server->stop();
+  EXPECT_TRUE(run_until(io, [&] { return !stream->is_open(); }));
+  client_thread.join();
+  EXPECT_FALSE(stream->send("hello", "2"));
+}
+
+TEST(HttpServerTest, ListeningOnAPortInUseIsUnavailable) {
+  asio::io_context io;
+  auto first = listen_or_die(io, [](HttpRequest, std::shared_ptr<Responder>) {});
+  const tcp::endpoint taken = endpoint_of(first->local_endpoint());
+  Result<std::unique_ptr<Server>> second =
+      listen_http(io, "127.0.0.1", taken.port(), [](HttpRequest, std::shared_ptr<Responder>) {});
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("cannot listen on 127.0.0.1:"), std::string::npos);
+}
+
+TEST(HttpRequestTest, GetsTheServersAnswer) {
+  asio::io_context io;
+  auto server = listen_or_die(io, [](HttpRequest request, std::shared_ptr<Responder> responder) {
+    HttpResponse response;
+    response.status = 201;
+    response.content_type = "text/plain";
+    response.headers["X-Seen"] = request.headers["authorization"];
+    response.body = request.method + ":" + request.body;
+    responder->respond(response);
+  });
+  const tcp::endpoint endpoint = endpoint_of(server->local_endpoint());
+
+  std::optional<Result<HttpResponse>> result;
+  with_client(io, [&] {
+    result = http_request("127.0.0.1", endpoint.port(), "PUT", "/api/v1/x",
+                          {{"Authorization", "Bearer t"}}, "payload", 10s);
+  });
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->is_ok()) << result->status().to_string();
+  EXPECT_EQ((*result)->status, 201);
+  EXPECT_EQ((*result)->content_type, "text/plain");
+  EXPECT_EQ((*result)->headers["x-seen"], "Bearer t");
+  EXPECT_EQ((*result)->body, "PUT:payload");
+}
+
+TEST(HttpRequestTest, TimesOutAgainstAServerThatNeverAnswers) {
+  asio::io_context io;
+  tcp::acceptor silent(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  // Never accepts: the kernel completes the connection, nobody ever reads or answers.
+  const Result<HttpResponse> result =
+      http_request("127.0.0.1", silent.local_endpoint().port(), "GET", "/", {}, "", 200ms);
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(result.status().message().find("cannot reach the gateway API at 127.0.0.1:"),
+            std::string::npos);
+  EXPECT_NE(result.status().message().find("timed out"), std::string::npos)
+      << result.status().message();
+}
+
+// A port that nobody listens on (bound, then released).
+std::uint16_t closed_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+TEST(HttpRequestTest, RefusedConnectionIsUnavailable) {
+  const Result<HttpResponse> result =
+      http_request("127.0.0.1", closed_port(), "GET", "/", {}, "", 10s);
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(result.status().message().find("connection refused"), std::string::npos)
+      << result.status().message();
+}
+
+TEST(TlsTest, SelfSignedCertificateHasAStableSha256Fingerprint) {
+  const Result<TlsIdentity> a = make_self_signed("party-a");
+  const Result<TlsIdentity> b = make_self_signed("party-b");
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  EXPECT_NE(a->cert_pem.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
+  EXPECT_NE(a->key_pem.find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
+  const Result<std::string> fa = cert_fingerprint(a->cert_pem);
+  const Result<std::string> fb = cert_fingerprint(b->cert_pem);
+  ASSERT_TRUE(fa.is_ok() && fb.is_ok());
+  EXPECT_EQ(fa->size(), 64U);
+  EXPECT_EQ(fa->find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(*fa, *cert_fingerprint(a->cert_pem));
+  EXPECT_NE(*fa, *fb);
+}
+
+TEST(TlsTest, FingerprintOfSomethingElseIsInvalidArgument) {
+  EXPECT_EQ(cert_fingerprint("not a certificate").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(cert_fingerprint("").status().code(), StatusCode::kInvalidArgument);
+  const Result<TlsIdentity> a = make_self_signed("party-a");
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(cert_fingerprint(a->key_pem).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Two parties' identities and a federation server of "b" that accepts "a".
+class FederationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = make_self_signed("party-a").value();
+    b_ = make_self_signed("party-b").value();
+    stranger_ = make_self_signed("stranger").value();
+    a_fp_ = cert_fingerprint(a_.cert_pem).value();
+    b_fp_ = cert_fingerprint(b_.cert_pem).value();
+  }
+
+  void listen(Handler handler) {
+    auto allowed = std::make_shared<const std::vector<std::string>>(std::vector{a_fp_});
+    Result<std::unique_ptr<Server>> server =
+        listen_federation(io_, "127.0.0.1", 0, b_, allowed, std::move(handler));
+    ASSERT_TRUE(server.is_ok()) << server.status().to_string();
+    server_ = std::move(server).value();
+  }
+
+  void echo() {
+    listen([this](HttpRequest request, std::shared_ptr<Responder> responder) {
+      seen_.push_back(request);
+      responder->respond(body_response("ack:" + request.body));
+    });
+  }
+
+  // Posts and runs the io_context until the callback has been called.
+  Result<HttpResponse> post(FederationClient& client, const std::string& body,
+                            std::chrono::milliseconds timeout = 10s) {
+    std::optional<Result<HttpResponse>> result;
+    client.post("/federation/v1/transactions", body, timeout,
+                [&](Result<HttpResponse> r) { result.emplace(std::move(r)); });
+    EXPECT_TRUE(run_until(io_, [&] { return result.has_value(); }));
+    if (!result) return Status::internal("no callback");
+    return std::move(*result);
+  }
+
+  asio::io_context io_;
+  TlsIdentity a_, b_, stranger_;
+  std::string a_fp_, b_fp_;
+  std::unique_ptr<Server> server_;
+  std::vector<HttpRequest> seen_;
+};
+
+TEST_F(FederationTest, AllowedClientGetsAnswersAndTheServerSeesItsFingerprint) {
+  echo();
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  const Result<HttpResponse> first = post(*client, "tx-1");
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, "ack:tx-1");
+  const Result<HttpResponse> second = post(*client, "tx-2");
+  ASSERT_TRUE(second.is_ok()) << second.status().to_string();
+  EXPECT_EQ(second->body, "ack:tx-2");
+
+  ASSERT_EQ(seen_.size(), 2U);
+  EXPECT_EQ(seen_[0].peer_fingerprint, a_fp_);
+  EXPECT_EQ(seen_[0].method, "POST");
+  EXPECT_EQ(seen_[0].target, "/federation/v1/transactions");
+  EXPECT_EQ(seen_[0].remote, seen_[1].remote);  // one kept connection
+}
+
+TEST_F(FederationTest, QueuedRequestsAreAnsweredInOrder) {
+  echo();
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  std::vector<std::string> answers;
+  for (int i = 0; i < 5; ++i) {
+    client->post("/t", std::to_string(i), 10s, [&](Result<HttpResponse> r) {
+      answers.push_back(r.is_ok() ? r->body : r.status().to_string());
+    });
+  }
+  ASSERT_TRUE(run_until(io_, [&] { return answers.size() == 5; }));
+  EXPECT_EQ(answers, (std::vector<std::string>{"ack:0", "ack:1", "ack:2", "ack:3", "ack:4"}));
+}
+
+TEST_F(FederationTest, ClientWithAnUnlistedCertificateIsRefused) {
+  echo();
+  const std::string stranger_fp = cert_fingerprint(stranger_.cert_pem).value();
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, stranger_, b_fp_);
+  const Result<HttpResponse> result = post(*client, "tx");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(result.status().message().find(server_->local_endpoint()), std::string::npos)
+      << result.status().message();
+  EXPECT_TRUE(seen_.empty());
+}
+
+TEST_F(FederationTest, ClientPinningAnotherServerFingerprintIsRefused) {
+  echo();
+  const std::string wrong = cert_fingerprint(stranger_.cert_pem).value();
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, wrong);
+  const Result<HttpResponse> result = post(*client, "tx");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(result.status().message(),
+            server_->local_endpoint() + ": certificate fingerprint mismatch");
+  EXPECT_TRUE(seen_.empty());
+}
+
+TEST_F(FederationTest, RefusedConnectionIsUnavailableAndNamesTheAddress) {
+  const std::string address = "127.0.0.1:" + std::to_string(closed_port());
+  auto client = make_federation_client(io_, {address}, a_, b_fp_);
+  const Result<HttpResponse> result = post(*client, "tx");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(result.status().message(), address + ": connection refused");
+}
+
+TEST_F(FederationTest, ClientFallsBackToTheNextAddress) {
+  echo();
+  const std::string dead = "127.0.0.1:" + std::to_string(closed_port());
+  auto client = make_federation_client(io_, {dead, server_->local_endpoint()}, a_, b_fp_);
+  const Result<HttpResponse> result = post(*client, "tx");
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  EXPECT_EQ(result->body, "ack:tx");
+}
+
+TEST_F(FederationTest, ServerStopFailsThePendingRequest) {
+  std::shared_ptr<Responder> held;
+  listen([&](HttpRequest, std::shared_ptr<Responder> responder) { held = std::move(responder); });
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  std::optional<Result<HttpResponse>> result;
+  client->post("/t", "tx", 30s, [&](Result<HttpResponse> r) { result.emplace(std::move(r)); });
+  ASSERT_TRUE(run_until(io_, [&] { return held != nullptr; }));
+  server_->stop();
+  ASSERT_TRUE(run_until(io_, [&] { return result.has_value(); }));
+  ASSERT_FALSE(result->is_ok());
+  EXPECT_EQ(result->status().code(), StatusCode::kUnavailable);
+  held->respond({});  // after the stop: goes nowhere, harmlessly
+}
+
+TEST_F(FederationTest, RequestThatGetsNoAnswerTimesOut) {
+  std::shared_ptr<Responder> held;
+  listen([&](HttpRequest, std::shared_ptr<Responder> responder) { held = std::move(responder); });
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  const Result<HttpResponse> result = post(*client, "tx", 200ms);
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(result.status().message().find("timed out"), std::string::npos)
+      << result.status().message();
+}
+
+TEST_F(FederationTest, CloseFailsPendingRequestsAndTheNextPostReconnects) {
+  echo();
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  std::vector<Result<HttpResponse>> results;
+  client->post("/t", "1", 10s, [&](Result<HttpResponse> r) { results.push_back(std::move(r)); });
+  client->post("/t", "2", 10s, [&](Result<HttpResponse> r) { results.push_back(std::move(r)); });
+  client->close();
+  ASSERT_TRUE(run_until(io_, [&] { return results.size() == 2; }));
+  for (const auto& r : results) EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+
+  const Result<HttpResponse> after = post(*client, "3");
+  ASSERT_TRUE(after.is_ok()) << after.status().to_string();
+  EXPECT_EQ(after->body, "ack:3");
+}
+
+TEST_F(FederationTest, DestroyingTheClientWithRequestsPendingIsSafe) {
+  echo();
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  std::optional<Result<HttpResponse>> result;
+  client->post("/t", "tx", 10s, [&](Result<HttpResponse> r) { result.emplace(std::move(r)); });
+  io_.poll();  // the connection attempt is under way
+  client.reset();
+  ASSERT_TRUE(run_until(io_, [&] { return result.has_value(); }));
+  EXPECT_EQ(result->status().code(), StatusCode::kUnavailable);
+  io_.restart();
+  io_.run_for(50ms);  // let abandoned operations finish (ASan checks their memory use)
+}
+
+TEST_F(FederationTest, ClientReconnectsAfterTheServerDroppedTheConnection) {
+  echo();
+  const std::string address = server_->local_endpoint();
+  auto client = make_federation_client(io_, {address}, a_, b_fp_);
+  ASSERT_TRUE(post(*client, "1").is_ok());
+  server_->stop();  // closes the kept connection
+  const tcp::endpoint endpoint = endpoint_of(address);
+  auto allowed = std::make_shared<const std::vector<std::string>>(std::vector{a_fp_});
+  Result<std::unique_ptr<Server>> again =
+      listen_federation(io_, "127.0.0.1", endpoint.port(), b_, allowed,
+                        [](HttpRequest request, std::shared_ptr<Responder> responder) {
+                          responder->respond(body_response("again:" + request.body));
+                        });
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  io_.restart();
+  io_.poll();  // the client sees the old connection close
+  const Result<HttpResponse> result = post(*client, "2");
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  EXPECT_EQ(result->body, "again:2");
+}
+
+}  // namespace
+}  // namespace parley::net

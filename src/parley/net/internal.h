@@ -1,0 +1,49 @@
+// Helpers shared by the net/ sources only. Boost and OpenSSL types may appear here: this
+// header is never included outside net/ (net.h is the public interface).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+#include <openssl/x509.h>
+
+#include "parley/base/status.h"
+#include "parley/net/net.h"
+
+namespace parley::net::internal {
+
+// SHA-256 of `cert`'s DER, lowercase hex; empty if it cannot be encoded.
+std::string fingerprint_of(X509* cert);
+
+// The most recent OpenSSL error as one line (and clears the error queue).
+std::string openssl_error();
+
+// One line for an I/O error, lowercase ("connection refused", "timed out").
+std::string describe(const boost::system::error_code& ec);
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+// "host:port" or "[v6]:port". kInvalidArgument otherwise.
+Result<HostPort> parse_host_port(const std::string& address);
+
+// Loads this party's certificate and key into `ctx` and restricts it to TLS 1.3.
+// kInvalidArgument naming what is wrong with the identity.
+Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identity);
+
+// Accepts a peer (after the handshake) if its certificate fingerprint is allowed.
+using PeerCheck = std::function<bool(const std::string& fingerprint)>;
+
+// The HTTP/1.1 server behind listen_http (tls == nullptr) and listen_federation (over
+// `tls`, with `peer_check` applied to the client certificate after each handshake).
+Result<std::unique_ptr<Server>> listen(boost::asio::io_context& io, const std::string& host,
+                                       std::uint16_t port,
+                                       std::shared_ptr<boost::asio::ssl::context> tls,
+                                       PeerCheck peer_check, Handler handler, ServerLimits limits);
+
+}  // namespace parley::net::internal
