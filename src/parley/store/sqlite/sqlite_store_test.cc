@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -66,6 +67,9 @@ struct StoreFactory {
   std::string name;
   std::function<Result<std::unique_ptr<Store>>(const fs::path& dir)> open;
 };
+
+// For gtest's messages: the implementation's name rather than the struct's bytes.
+void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
 std::string sqlite_path(const fs::path& dir) { return (dir / "parley.db").string(); }
 
