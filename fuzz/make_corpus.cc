@@ -1,0 +1,120 @@
+// Writes the valid seed inputs of fuzz/corpus/ (hand-written malformed seeds sit beside them):
+//   parley-fuzz-make-corpus /work/main/fuzz/corpus
+// Seeds are deterministic: the keys come from fuzz_fixture.h and all randomness from a seed.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fuzz_fixture.h"
+
+#include "parley/wire/wire.h"
+
+namespace {
+
+using namespace parley;
+
+bool write(const std::filesystem::path& dir, const std::string& name, const std::string& text) {
+  std::filesystem::create_directories(dir);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+wire::Draft draft(Rng& rng, std::uint64_t seq) {
+  wire::Draft d;
+  d.created = *parse_time("2026-11-24T21:00:00.123Z");
+  d.id = uuid_v7(d.created, rng);
+  d.line = "saceur-cgs";
+  d.seq = seq;
+  d.from = {std::string(fuzz::kSender), "saceur"};
+  d.to = {std::string(fuzz::kReceiver), "cgs"};
+  d.precedence = wire::Precedence::kFlash;
+  d.type = "notify.missile-launch";
+  d.content.body_json = R"({"count":2,"site":"alpha","armed":false,"range_km":1500.5})";
+  d.content.text = "Two launches; not directed at you. Две пуски.";
+  return d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+    return 2;
+  }
+  const std::filesystem::path root(argv[1]);
+  const fuzz::Fixture& f = fuzz::fixture();
+  SeededRng rng(7);
+  bool ok = true;
+
+  // Envelopes: whole envelopes, and bare payloads (the target also signs its input).
+  std::vector<wire::Envelope> envelopes;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    wire::Draft d = draft(rng, seq);
+    if (seq == 2) {
+      d.precedence = wire::Precedence::kRoutine;
+      d.type = "text";
+      d.expires = *parse_time("2026-11-25T21:00:00Z");
+      d.reply_to = envelopes.front().payload.id;
+      d.lang = "ru";
+      d.content = {"{}", ""};
+    }
+    envelopes.push_back(wire::seal_and_sign(d, f.seal_key, f.sender.signing, fuzz::kSender, rng));
+  }
+  for (std::size_t i = 0; i < envelopes.size(); ++i) {
+    ok &= write(root / "envelope_fuzz", "valid_envelope_" + std::to_string(i + 1),
+                wire::encode_envelope(envelopes[i]));
+    ok &= write(root / "envelope_fuzz", "valid_payload_" + std::to_string(i + 1),
+                to_string(envelopes[i].payload_bytes));
+  }
+
+  // Transactions.
+  wire::Transaction tx;
+  tx.id = uuid_v7(*parse_time("2026-11-24T21:00:01Z"), rng);
+  tx.from = std::string(fuzz::kSender);
+  tx.to = std::string(fuzz::kReceiver);
+  for (const auto& e : envelopes) tx.envelopes.push_back(wire::encode_envelope(e));
+  ok &= write(root / "transaction_fuzz", "valid_three", wire::encode_transaction(tx));
+  tx.envelopes.resize(1);
+  ok &= write(root / "transaction_fuzz", "valid_one", wire::encode_transaction(tx));
+
+  // Receipts: whole receipts and bare payloads.
+  wire::ReceiptBody body;
+  body.tx = tx.id;
+  body.from = std::string(fuzz::kReceiver);
+  body.to = std::string(fuzz::kSender);
+  for (const auto& e : envelopes) body.ids.push_back(e.payload.id);
+  body.digest = wire::receipt_digest(envelopes);
+  body.received = *parse_time("2026-11-24T21:00:02.500Z");
+  const wire::Receipt receipt = wire::sign_receipt(body, f.receiver.signing);
+  ok &= write(root / "receipt_fuzz", "valid_receipt", wire::encode_receipt(receipt));
+  ok &= write(root / "receipt_fuzz", "valid_payload", to_string(receipt.payload_bytes));
+
+  // Bundles.
+  wire::Bundle bundle;
+  bundle.party = std::string(fuzz::kSender);
+  bundle.sign_key = f.sender.verify;
+  bundle.box_key = f.sender.box_public;
+  bundle.tls_fingerprint = hex_encode(crypto::sha256(as_bytes("certificate DER")));
+  bundle.federation = {"127.0.0.1:7001", "[::1]:7002", "gw-backup.eucom.example:443"};
+  ok &= write(root / "bundle_fuzz", "valid_bundle", wire::encode_bundle(bundle));
+
+  // Refusals.
+  ok &= write(root / "refusal_fuzz", "valid_refusal",
+              wire::encode_refusal({"envelope payload: field 'seq': must be at least 1",
+                                    envelopes.front().payload.id}));
+  ok &= write(root / "refusal_fuzz", "valid_refusal_no_id",
+              wire::encode_refusal({"transaction: field 'tx': not a lowercase UUID", ""}));
+
+  // JSON: every valid seed above is also a JSON seed.
+  ok &= write(root / "json_fuzz", "valid_envelope", wire::encode_envelope(envelopes.front()));
+  ok &= write(root / "json_fuzz", "valid_bundle", wire::encode_bundle(bundle));
+
+  if (!ok) {
+    std::fprintf(stderr, "could not write the corpus under %s\n", argv[1]);
+    return 1;
+  }
+  return 0;
+}
