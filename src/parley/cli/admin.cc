@@ -1,0 +1,508 @@
+// The administration subcommands: init, bundle, peer add, principal add, line add. They act
+// on a home directory directly (no running gateway needed); configuration changes take effect
+// at the next gateway start.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "parley/base/bytes.h"
+#include "parley/cli/commands.h"
+#include "parley/core/model.h"
+#include "parley/crypto/crypto.h"
+#include "parley/gateway/home.h"
+#include "parley/store/sqlite/sqlite_store.h"
+#include "parley/wire/wire.h"
+
+namespace parley::cli {
+namespace {
+
+constexpr std::size_t kBundleBytesMax = 64 * 1024;
+constexpr std::size_t kTokenBytes = 32;
+
+constexpr std::string_view kIdRule =
+    "1-64 characters of a-z, 0-9 and '-', starting with a letter or digit";
+
+// Reads a bundle file (at most kBundleBytesMax). kNotFound / kInvalidArgument naming it.
+Result<std::string> read_small_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return Status::not_found(fmt::format("{}: no such file", path));
+    return Status::invalid_argument(fmt::format("cannot read {}: {}", path, std::strerror(err)));
+  }
+  std::string out;
+  std::array<char, 8192> buf{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return Status::invalid_argument(fmt::format("cannot read {}: {}", path, std::strerror(err)));
+    }
+    if (n == 0) break;
+    out.append(buf.data(), static_cast<std::size_t>(n));
+    if (out.size() > kBundleBytesMax) {
+      ::close(fd);
+      return Status::invalid_argument(
+          fmt::format("{} is too large for a bundle (over {} bytes)", path, kBundleBytesMax));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// A bearer token: 32 random bytes, base64url without padding (43 characters).
+std::string new_token() {
+  crypto::SystemRng rng;
+  std::array<std::uint8_t, kTokenBytes> raw{};
+  rng.fill(raw);
+  std::string s = base64_encode(raw);
+  crypto::wipe(raw);
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+struct OpenedHome {
+  gateway::Home home;
+  std::unique_ptr<store::Store> store;
+};
+
+Result<OpenedHome> open_home_and_store(const std::string& dir) {
+  OpenedHome out;
+  PARLEY_ASSIGN_OR_RETURN(out.home, gateway::open_home(dir));
+  const std::filesystem::path db = out.home.store_path();
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) {
+    // open_sqlite_store would create an empty store: a missing one is a broken home.
+    return Status::data_loss(fmt::format("the store {} is missing", db.string()));
+  }
+  Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
+  if (!store.is_ok()) return store.status().with_context("opening the store");
+  out.store = std::move(store).value();
+  return out;
+}
+
+// ---- init -------------------------------------------------------------------------------
+
+struct InitArgs {
+  std::string home;
+  std::string party;
+  std::vector<std::string> federation = {"127.0.0.1:7001"};
+  std::string api = "127.0.0.1:7080";
+  std::string lang = "en";
+};
+
+int run_init(const InitArgs& args) {
+  gateway::InitOptions options;
+  options.home = args.home;
+  options.party = args.party;
+  options.federation = args.federation;
+  options.api = args.api;
+  options.lang = args.lang;
+  const Status status = gateway::init_home(options);
+  if (!status.is_ok()) return fail(status);
+  std::cout << fmt::format("initialized party {} at {}\n", args.party, args.home)
+            << fmt::format(
+                   "share this party's bundle with its peers: parley bundle --home {} > {}.json\n",
+                   args.home, args.party)
+            << std::flush;
+  return 0;
+}
+
+// ---- bundle -----------------------------------------------------------------------------
+
+int run_bundle(const std::string& dir) {
+  Result<gateway::Home> home = gateway::open_home(dir);
+  if (!home.is_ok()) return fail(home.status());
+  std::cout << wire::encode_bundle(gateway::bundle_of(*home)) << "\n" << std::flush;
+  return 0;
+}
+
+// ---- peer add ---------------------------------------------------------------------------
+
+struct PeerAddArgs {
+  std::string home;
+  std::string bundle_file;
+  bool replace = false;
+};
+
+bool same_bundle(const wire::Bundle& a, const wire::Bundle& b) {
+  return a.party == b.party && a.sign_key == b.sign_key && a.box_key == b.box_key &&
+         a.tls_fingerprint == b.tls_fingerprint && a.federation == b.federation && a.lang == b.lang;
+}
+
+// Pins the bundle in args.bundle_file; returns it.
+Result<wire::Bundle> peer_add(const PeerAddArgs& args) {
+  PARLEY_ASSIGN_OR_RETURN(OpenedHome opened, open_home_and_store(args.home));
+  const std::string context = fmt::format("bundle {}", args.bundle_file);
+  Result<std::string> text = read_small_file(args.bundle_file);
+  if (!text.is_ok()) return text.status().with_context(context);
+  Result<wire::Bundle> parsed = wire::parse_bundle(*text);
+  if (!parsed.is_ok()) {
+    // parse_bundle says "bundle: <reason>"; name the file instead.
+    const Status status = parsed.status();
+    std::string_view reason = status.message();
+    if (reason.substr(0, 8) == "bundle: ") reason.remove_prefix(8);
+    return Status(status.code(), fmt::format("{}: {}", context, reason));
+  }
+  wire::Bundle bundle = std::move(parsed).value();
+
+  const wire::Bundle mine = gateway::bundle_of(opened.home);
+  if (bundle.party == mine.party || bundle.sign_key == mine.sign_key ||
+      bundle.tls_fingerprint == mine.tls_fingerprint) {
+    return Status::invalid_argument(fmt::format(
+        "{} is this party's own bundle ({}): pin the other party's bundle", context, mine.party));
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> peers, opened.store->peers());
+  for (const core::Peer& peer : peers) {
+    if (peer.bundle.party != bundle.party) continue;
+    if (same_bundle(peer.bundle, bundle)) return bundle;  // already pinned as is
+    if (!args.replace) {
+      return Status::already_exists(
+          fmt::format("peer {} is already pinned with a different bundle (check it out of band, "
+                      "then use --replace)",
+                      bundle.party));
+    }
+  }
+  core::Peer peer;
+  peer.bundle = bundle;
+  PARLEY_RETURN_IF_ERROR(opened.store->put_peer(peer));
+  return bundle;
+}
+
+int run_peer_add(const PeerAddArgs& args) {
+  const Result<wire::Bundle> bundle = peer_add(args);
+  if (!bundle.is_ok()) return fail(bundle.status());
+  std::cout << fmt::format("pinned peer {} (fingerprint {})\n", bundle->party,
+                           bundle->tls_fingerprint)
+            << "it takes effect at the next gateway start\n"
+            << std::flush;
+  return 0;
+}
+
+// ---- principal add ----------------------------------------------------------------------
+
+struct PrincipalAddArgs {
+  std::string home;
+  std::string id;
+  std::string name;
+  std::string role;
+};
+
+int run_principal_add(const PrincipalAddArgs& args) {
+  if (!wire::is_valid_id(args.id)) {
+    return fail(
+        Status::invalid_argument(fmt::format("bad principal id '{}' ({})", args.id, kIdRule)));
+  }
+  Result<OpenedHome> opened = open_home_and_store(args.home);
+  if (!opened.is_ok()) return fail(opened.status());
+  Result<std::vector<core::Principal>> existing = opened->store->principals();
+  if (!existing.is_ok()) return fail(existing.status());
+  for (const core::Principal& p : *existing) {
+    if (p.id == args.id) {
+      return fail(Status::already_exists(fmt::format("principal {} already exists", args.id)));
+    }
+  }
+  const std::string token = new_token();
+  core::Principal principal;
+  principal.id = args.id;
+  principal.name = args.name;
+  principal.role = args.role;
+  const crypto::Digest digest = crypto::sha256(as_bytes(token));
+  principal.token_hash.assign(digest.begin(), digest.end());
+  const Status status = opened->store->put_principal(principal);
+  if (!status.is_ok()) return fail(status);
+  std::cout << token << "\n" << std::flush;
+  return 0;
+}
+
+// ---- line add ---------------------------------------------------------------------------
+
+struct LineAddArgs {
+  std::string home;
+  std::string id;
+  std::string local;
+  std::string remote;
+  std::vector<std::string> alternates;
+  std::vector<std::string> observers;
+  std::vector<std::string> deadlines;
+};
+
+Result<core::Line> line_from_args(const LineAddArgs& args) {
+  core::Line line;
+  if (!wire::is_valid_id(args.id)) {
+    return Status::invalid_argument(fmt::format("bad line id '{}' ({})", args.id, kIdRule));
+  }
+  line.id = args.id;
+  if (!wire::is_valid_id(args.local)) {
+    return Status::invalid_argument(
+        fmt::format("bad local principal '{}' ({})", args.local, kIdRule));
+  }
+  line.local = args.local;
+  Result<wire::Address> remote = wire::parse_address(args.remote);
+  if (!remote.is_ok()) {
+    return remote.status().with_context(fmt::format("bad --remote '{}'", args.remote));
+  }
+  line.remote = *remote;
+  for (const std::string& alternate : args.alternates) {
+    if (!wire::is_valid_id(alternate)) {
+      return Status::invalid_argument(
+          fmt::format("bad alternate principal '{}' ({})", alternate, kIdRule));
+    }
+    if (alternate == line.local) {
+      return Status::invalid_argument(
+          fmt::format("alternate '{}' is the line's local principal", alternate));
+    }
+    if (std::find(line.alternates.begin(), line.alternates.end(), alternate) ==
+        line.alternates.end()) {
+      line.alternates.push_back(alternate);
+    }
+  }
+  for (const std::string& observer : args.observers) {
+    if (!wire::is_valid_id(observer)) {
+      return Status::invalid_argument(
+          fmt::format("bad observer party '{}' ({})", observer, kIdRule));
+    }
+    if (std::find(line.observers.begin(), line.observers.end(), observer) == line.observers.end()) {
+      line.observers.push_back(observer);
+    }
+  }
+  std::set<wire::Precedence> seen;
+  for (const std::string& deadline : args.deadlines) {
+    const std::size_t eq = deadline.find('=');
+    if (eq == std::string::npos) {
+      return Status::invalid_argument(fmt::format(
+          "bad --deadline '{}' (expected PRECEDENCE=DURATION, e.g. FLASH=30s)", deadline));
+    }
+    const std::string_view text(deadline);
+    Result<wire::Precedence> precedence = wire::parse_precedence(text.substr(0, eq));
+    if (!precedence.is_ok()) {
+      return precedence.status().with_context(fmt::format("bad --deadline '{}'", deadline));
+    }
+    Result<Duration> duration = parse_duration(text.substr(eq + 1));
+    if (!duration.is_ok()) {
+      return duration.status().with_context(fmt::format("bad --deadline '{}'", deadline));
+    }
+    if (!seen.insert(*precedence).second) {
+      return Status::invalid_argument(
+          fmt::format("--deadline for {} given twice", wire::precedence_name(*precedence)));
+    }
+    line.deadlines.set(*precedence, *duration);
+  }
+  return line;
+}
+
+Status line_add(const LineAddArgs& args) {
+  PARLEY_ASSIGN_OR_RETURN(core::Line line, line_from_args(args));
+  PARLEY_ASSIGN_OR_RETURN(OpenedHome opened, open_home_and_store(args.home));
+  if (line.remote.party == opened.home.config.party) {
+    return Status::invalid_argument(fmt::format(
+        "--remote {} is on this party: a line joins principals of two parties", args.remote));
+  }
+  for (const std::string& observer : line.observers) {
+    if (observer == opened.home.config.party || observer == line.remote.party) {
+      return Status::invalid_argument(
+          fmt::format("observer {} is a party of the line itself", observer));
+    }
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Principal> principals, opened.store->principals());
+  auto has_principal = [&](const std::string& id) {
+    return std::any_of(principals.begin(), principals.end(),
+                       [&](const core::Principal& p) { return p.id == id; });
+  };
+  if (!has_principal(line.local)) {
+    return Status::not_found(fmt::format(
+        "no principal {} on this party (add it with parley principal add)", line.local));
+  }
+  for (const std::string& alternate : line.alternates) {
+    if (!has_principal(alternate)) {
+      return Status::not_found(fmt::format(
+          "no principal {} on this party (add it with parley principal add)", alternate));
+    }
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> peers, opened.store->peers());
+  const bool pinned = std::any_of(peers.begin(), peers.end(), [&](const core::Peer& p) {
+    return p.bundle.party == line.remote.party;
+  });
+  if (!pinned) {
+    return Status::not_found(fmt::format(
+        "party {} is not a pinned peer (pin its bundle with parley peer add)", line.remote.party));
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Line> lines, opened.store->lines());
+  for (const core::Line& existing : lines) {
+    if (existing.id == line.id) {
+      return Status::already_exists(fmt::format("line {} already exists", line.id));
+    }
+  }
+  return opened.store->put_line(line);
+}
+
+int run_line_add(const LineAddArgs& args) {
+  const Status status = line_add(args);
+  if (!status.is_ok()) return fail(status);
+  std::cout << fmt::format("added line {}: {} <-> {}\n", args.id, args.local, args.remote)
+            << "it takes effect at the next gateway start\n"
+            << std::flush;
+  return 0;
+}
+
+CLI::Option* add_home_option(CLI::App* sub, std::string& home) {
+  return sub->add_option("--home", home, "The party's home directory (made by parley init)")
+      ->required()
+      ->type_name("DIR");
+}
+
+}  // namespace
+
+int fail(const Status& status) {
+  std::string line = status.message();
+  if (line.empty()) line = std::string(status_code_name(status.code()));
+  // One line, always: a multi-line reason would break scripts that read stderr.
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::replace(line.begin(), line.end(), '\r', ' ');
+  std::cerr << "parley: " << line << "\n" << std::flush;
+  return 1;
+}
+
+void add_admin_commands(CLI::App& app, int& exit_code) {
+  int* code = &exit_code;
+
+  // init
+  {
+    auto args = std::make_shared<InitArgs>();
+    CLI::App* sub = app.add_subcommand(
+        "init",
+        "Create a party's home directory: signing and box keys, a self-signed TLS certificate, "
+        "the config (parley.toml), an empty store and the operator token. Refuses a directory "
+        "that exists and is not empty.");
+    add_home_option(sub, args->home)
+        ->description("The home directory to create (must not exist, or be empty)");
+    sub->add_option("--party", args->party, "This party's id, e.g. us-eucom (a-z, 0-9, '-')")
+        ->required()
+        ->type_name("ID");
+    sub->add_option("--federation", args->federation,
+                    "Where peers reach this gateway, HOST:PORT (repeat for backups, primary "
+                    "first); published in the bundle")
+        ->allow_extra_args(false)
+        ->type_name("HOST:PORT")
+        ->capture_default_str();
+    sub->add_option("--api", args->api,
+                    "Where the HTTP API for principals listens, HOST:PORT (keep it on loopback)")
+        ->type_name("HOST:PORT")
+        ->capture_default_str();
+    sub->add_option("--lang", args->lang,
+                    "The language this party's principals read messages in (en, ru, ...)")
+        ->type_name("LANG")
+        ->capture_default_str();
+    sub->callback([args, code] { *code = run_init(*args); });
+  }
+
+  // bundle
+  {
+    auto home = std::make_shared<std::string>();
+    CLI::App* sub = app.add_subcommand(
+        "bundle",
+        "Print this party's public bundle (JSON: party, signing and box keys, TLS fingerprint, "
+        "federation addresses) to give to the other party out of band");
+    add_home_option(sub, *home);
+    sub->callback([home, code] { *code = run_bundle(*home); });
+  }
+
+  // peer add
+  {
+    CLI::App* peer = app.add_subcommand("peer", "Manage pinned peers (the other parties)");
+    peer->require_subcommand(1);
+    auto args = std::make_shared<PeerAddArgs>();
+    CLI::App* sub = peer->add_subcommand(
+        "add",
+        "Pin another party from its bundle file, received out of band: its keys and TLS "
+        "fingerprint are trusted from now on. Takes effect at the next gateway start.");
+    add_home_option(sub, args->home);
+    sub->add_option("BUNDLE_FILE", args->bundle_file,
+                    "The peer's bundle (the output of parley bundle on its side)")
+        ->required();
+    sub->add_flag("--replace", args->replace,
+                  "Re-pin a peer that is already pinned with a different bundle (a key change "
+                  "checked out of band)");
+    sub->callback([args, code] { *code = run_peer_add(*args); });
+  }
+
+  // principal add
+  {
+    CLI::App* principal =
+        app.add_subcommand("principal", "Manage principals (people or roles of this party)");
+    principal->require_subcommand(1);
+    auto args = std::make_shared<PrincipalAddArgs>();
+    CLI::App* sub = principal->add_subcommand(
+        "add",
+        "Add a principal and print its API token on stdout (one line, shown once: only its "
+        "SHA-256 is stored)");
+    add_home_option(sub, args->home);
+    sub->add_option("ID", args->id, "The principal's id, e.g. saceur (a-z, 0-9, '-')")->required();
+    sub->add_option("--name", args->name, "A display name, e.g. \"Gen. A. Smith\"")
+        ->type_name("NAME");
+    sub->add_option("--role", args->role, "A role, e.g. \"Supreme Allied Commander\"")
+        ->type_name("ROLE");
+    sub->callback([args, code] { *code = run_principal_add(*args); });
+  }
+
+  // line add
+  {
+    CLI::App* line = app.add_subcommand("line", "Manage lines of contact");
+    line->require_subcommand(1);
+    auto args = std::make_shared<LineAddArgs>();
+    CLI::App* sub = line->add_subcommand(
+        "add",
+        "Add a line of contact between a local principal and a principal of a pinned peer. "
+        "Configure the same line id on both sides. Takes effect at the next gateway start.");
+    add_home_option(sub, args->home);
+    sub->add_option("ID", args->id, "The line's id, e.g. saceur-cgs (the same on both parties)")
+        ->required();
+    sub->add_option("--local", args->local, "The local principal who owns the line")
+        ->required()
+        ->type_name("PRINCIPAL");
+    sub->add_option("--remote", args->remote,
+                    "The counterpart, PARTY/PRINCIPAL; PARTY must be a pinned peer")
+        ->required()
+        ->type_name("PARTY/PRINCIPAL");
+    sub->add_option("--alternate", args->alternates,
+                    "A local principal who may also read and acknowledge, and is alerted on "
+                    "escalation (repeatable)")
+        ->allow_extra_args(false)
+        ->type_name("PRINCIPAL");
+    sub->add_option("--observer", args->observers,
+                    "An allied party that receives read-only copies of the line's traffic "
+                    "(repeatable)")
+        ->allow_extra_args(false)
+        ->type_name("PARTY");
+    sub->add_option("--deadline", args->deadlines,
+                    "The acknowledgment deadline for one precedence, e.g. FLASH=30s (repeatable; "
+                    "defaults FLASH=5m IMMEDIATE=30m PRIORITY=3h ROUTINE=6h)")
+        ->allow_extra_args(false)
+        ->type_name("PRECEDENCE=DURATION");
+    sub->callback([args, code] { *code = run_line_add(*args); });
+  }
+}
+
+}  // namespace parley::cli

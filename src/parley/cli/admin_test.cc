@@ -1,0 +1,454 @@
+// The admin subcommands, run in-process through CLI11 as `parley` would run them.
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "parley/base/json.h"
+#include "parley/cli/commands.h"
+#include "parley/gateway/home.h"
+#include "parley/store/sqlite/sqlite_store.h"
+
+namespace parley::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `parley args...` in-process. Usage errors exit 2 as in main.cc.
+Outcome run(std::vector<std::string> args) {
+  CLI::App app("parley", "parley");
+  app.require_subcommand(1);
+  int exit_code = 0;
+  add_admin_commands(app, exit_code);
+  add_catalog_command(app, exit_code);
+  args.insert(args.begin(), "parley");
+  std::vector<const char*> argv;
+  argv.reserve(args.size());
+  for (const std::string& a : args) argv.push_back(a.c_str());
+
+  Outcome r;
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    r.code = exit_code;
+  } catch (const CLI::ParseError& e) {
+    r.code = e.get_exit_code() == 0 ? 0 : 2;
+  }
+  r.out = ::testing::internal::GetCapturedStdout();
+  r.err = ::testing::internal::GetCapturedStderr();
+  return r;
+}
+
+int count_lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+class AdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "parley-admin-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    us_ = (root_ / "us").string();
+    ru_ = (root_ / "ru").string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Two parties, each with its home; ru's bundle in a file.
+  void init_both() {
+    ASSERT_EQ(run({"init", "--home", us_, "--party", "us-eucom"}).code, 0);
+    ASSERT_EQ(run({"init", "--home", ru_, "--party", "ru-genstaff", "--federation",
+                   "127.0.0.1:7101", "--lang", "ru"})
+                  .code,
+              0);
+    const Outcome bundle = run({"bundle", "--home", ru_});
+    ASSERT_EQ(bundle.code, 0) << bundle.err;
+    ru_bundle_ = write_file("ru.json", bundle.out);
+  }
+
+  std::string write_file(const std::string& name, const std::string& text) {
+    const std::string path = (root_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::unique_ptr<store::Store> open_store(const std::string& home) {
+    Result<std::unique_ptr<store::Store>> s =
+        store::open_sqlite_store((fs::path(home) / "parley.db").string());
+    EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+    return s.is_ok() ? std::move(s).value() : nullptr;
+  }
+
+  std::vector<core::Peer> peers_of(const std::string& home) {
+    auto s = open_store(home);
+    Result<std::vector<core::Peer>> peers = s->peers();
+    EXPECT_TRUE(peers.is_ok());
+    return peers.is_ok() ? *peers : std::vector<core::Peer>{};
+  }
+
+  std::vector<core::Line> lines_of(const std::string& home) {
+    auto s = open_store(home);
+    Result<std::vector<core::Line>> lines = s->lines();
+    EXPECT_TRUE(lines.is_ok());
+    return lines.is_ok() ? *lines : std::vector<core::Line>{};
+  }
+
+  // us pins ru and has principals saceur and duty-officer.
+  void set_up_us_side() {
+    init_both();
+    ASSERT_EQ(run({"peer", "add", "--home", us_, ru_bundle_}).code, 0);
+    ASSERT_EQ(run({"principal", "add", "--home", us_, "saceur"}).code, 0);
+    ASSERT_EQ(run({"principal", "add", "--home", us_, "duty-officer"}).code, 0);
+  }
+
+  // Expects exit 1 with exactly one line "parley: ..." on stderr; returns that line.
+  static std::string expect_failure(const Outcome& r) {
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_THAT(r.err, StartsWith("parley: "));
+    return r.err;
+  }
+
+  fs::path root_;
+  std::string us_;
+  std::string ru_;
+  std::string ru_bundle_;
+};
+
+TEST_F(AdminTest, InitThenBundleRoundTrips) {
+  const Outcome init =
+      run({"init", "--home", us_, "--party", "us-eucom", "--federation", "127.0.0.1:7001",
+           "--federation", "127.0.0.1:7002", "--api", "127.0.0.1:7081"});
+  ASSERT_EQ(init.code, 0) << init.err;
+  EXPECT_THAT(init.out, StartsWith("initialized party us-eucom at " + us_ + "\n"));
+  EXPECT_THAT(init.out, HasSubstr("parley bundle --home " + us_));
+  EXPECT_EQ(init.err, "");
+
+  const Outcome bundle = run({"bundle", "--home", us_});
+  ASSERT_EQ(bundle.code, 0) << bundle.err;
+  Result<wire::Bundle> parsed = wire::parse_bundle(bundle.out);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+
+  Result<gateway::Home> home = gateway::open_home(us_);
+  ASSERT_TRUE(home.is_ok());
+  const wire::Bundle expected = gateway::bundle_of(*home);
+  EXPECT_EQ(parsed->party, "us-eucom");
+  EXPECT_EQ(parsed->sign_key, expected.sign_key);
+  EXPECT_EQ(parsed->box_key, expected.box_key);
+  EXPECT_EQ(parsed->tls_fingerprint, expected.tls_fingerprint);
+  EXPECT_EQ(parsed->federation, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  EXPECT_EQ(home->config.api_listen, "127.0.0.1:7081");
+}
+
+TEST_F(AdminTest, InitWithABadPartyFailsWithOneLineAndWritesNothing) {
+  const std::string err = expect_failure(run({"init", "--home", us_, "--party", "US EUCOM"}));
+  EXPECT_THAT(err, HasSubstr("US EUCOM"));
+  EXPECT_FALSE(fs::exists(us_));
+}
+
+TEST_F(AdminTest, InitOfAnExistingHomeIsRefused) {
+  ASSERT_EQ(run({"init", "--home", us_, "--party", "us-eucom"}).code, 0);
+  const std::string err = expect_failure(run({"init", "--home", us_, "--party", "us-eucom"}));
+  EXPECT_EQ(err, "parley: " + us_ + " already exists and is not empty\n");
+}
+
+TEST_F(AdminTest, InitWithoutPartyIsAUsageError) {
+  EXPECT_EQ(run({"init", "--home", us_}).code, 2);
+  EXPECT_FALSE(fs::exists(us_));
+}
+
+TEST_F(AdminTest, BundleWithoutAHomeFails) {
+  const std::string err = expect_failure(run({"bundle", "--home", us_}));
+  EXPECT_EQ(err, "parley: no parley home at " + us_ + " (run parley init)\n");
+}
+
+TEST_F(AdminTest, PeerAddPinsThePeer) {
+  init_both();
+  const Outcome r = run({"peer", "add", "--home", us_, ru_bundle_});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<gateway::Home> ru = gateway::open_home(ru_);
+  ASSERT_TRUE(ru.is_ok());
+  EXPECT_THAT(r.out,
+              StartsWith("pinned peer ru-genstaff (fingerprint " + ru->tls_fingerprint + ")\n"));
+  const std::vector<core::Peer> peers = peers_of(us_);
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0].bundle.party, "ru-genstaff");
+  EXPECT_EQ(peers[0].bundle.sign_key, ru->keys.verify);
+  EXPECT_EQ(peers[0].bundle.box_key, ru->keys.box_public);
+  EXPECT_EQ(peers[0].bundle.federation, (std::vector<std::string>{"127.0.0.1:7101"}));
+  EXPECT_EQ(peers[0].bundle.lang, "ru");
+
+  // Pinning the same bundle again is harmless.
+  EXPECT_EQ(run({"peer", "add", "--home", us_, ru_bundle_}).code, 0);
+  EXPECT_EQ(peers_of(us_).size(), 1u);
+}
+
+TEST_F(AdminTest, PeerAddWithAMalformedKeyFailsAndStoresNothing) {
+  init_both();
+  Result<json::Json> bundle = json::parse_object(run({"bundle", "--home", ru_}).out);
+  ASSERT_TRUE(bundle.is_ok());
+  (*bundle)["sign_key"] = "AAAA";  // 3 bytes, not 32
+  const std::string file = write_file("bad.json", json::dump(*bundle));
+
+  const std::string err = expect_failure(run({"peer", "add", "--home", us_, file}));
+  EXPECT_THAT(err, StartsWith("parley: bundle " + file + ": field 'sign_key'"));
+  EXPECT_TRUE(peers_of(us_).empty());
+}
+
+TEST_F(AdminTest, PeerAddOfATruncatedOrMissingFileFails) {
+  init_both();
+  const std::string file = write_file("cut.json", "{\"v\":1,\"party\":\"ru-gen");
+  EXPECT_THAT(expect_failure(run({"peer", "add", "--home", us_, file})),
+              StartsWith("parley: bundle " + file + ": "));
+  EXPECT_THAT(expect_failure(run({"peer", "add", "--home", us_, (root_ / "nope.json").string()})),
+              HasSubstr("nope.json"));
+  EXPECT_TRUE(peers_of(us_).empty());
+}
+
+TEST_F(AdminTest, PeerAddOfOurOwnBundleIsRefused) {
+  init_both();
+  const std::string own = write_file("us.json", run({"bundle", "--home", us_}).out);
+  const std::string err = expect_failure(run({"peer", "add", "--home", us_, own}));
+  EXPECT_THAT(err, HasSubstr("own bundle"));
+  EXPECT_TRUE(peers_of(us_).empty());
+}
+
+TEST_F(AdminTest, PeerAddOfAChangedBundleNeedsReplace) {
+  init_both();
+  ASSERT_EQ(run({"peer", "add", "--home", us_, ru_bundle_}).code, 0);
+  // ru re-initialized elsewhere: same party id, new keys.
+  const std::string ru2 = (root_ / "ru2").string();
+  ASSERT_EQ(run({"init", "--home", ru2, "--party", "ru-genstaff"}).code, 0);
+  const std::string changed = write_file("ru2.json", run({"bundle", "--home", ru2}).out);
+
+  expect_failure(run({"peer", "add", "--home", us_, changed}));
+  ASSERT_EQ(peers_of(us_).size(), 1u);
+  Result<gateway::Home> ru = gateway::open_home(ru_);
+  ASSERT_TRUE(ru.is_ok());
+  EXPECT_EQ(peers_of(us_)[0].bundle.sign_key, ru->keys.verify);
+
+  ASSERT_EQ(run({"peer", "add", "--home", us_, changed, "--replace"}).code, 0);
+  Result<gateway::Home> ru_new = gateway::open_home(ru2);
+  ASSERT_TRUE(ru_new.is_ok());
+  ASSERT_EQ(peers_of(us_).size(), 1u);
+  EXPECT_EQ(peers_of(us_)[0].bundle.sign_key, ru_new->keys.verify);
+}
+
+TEST_F(AdminTest, PrincipalAddPrintsATokenAndStoresOnlyItsHash) {
+  init_both();
+  const Outcome r = run(
+      {"principal", "add", "--home", us_, "saceur", "--name", "Gen. A. Smith", "--role", "SACEUR"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(count_lines(r.out), 1);
+  const std::string token = r.out.substr(0, r.out.size() - 1);
+  EXPECT_EQ(token.size(), 43u);
+
+  auto s = open_store(us_);
+  Result<std::vector<core::Principal>> principals = s->principals();
+  ASSERT_TRUE(principals.is_ok());
+  ASSERT_EQ(principals->size(), 1u);
+  const core::Principal& p = (*principals)[0];
+  EXPECT_EQ(p.id, "saceur");
+  EXPECT_EQ(p.name, "Gen. A. Smith");
+  EXPECT_EQ(p.role, "SACEUR");
+  const crypto::Digest digest = crypto::sha256(as_bytes(token));
+  EXPECT_EQ(p.token_hash, Bytes(digest.begin(), digest.end()));
+  Result<std::optional<core::Principal>> found = s->principal_by_token_hash(digest);
+  ASSERT_TRUE(found.is_ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, "saceur");
+  s.reset();
+
+  // The token itself is nowhere in the home.
+  for (const auto& entry : fs::recursive_directory_iterator(us_)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(token), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(AdminTest, PrincipalAddGivesEachPrincipalItsOwnToken) {
+  init_both();
+  const Outcome a = run({"principal", "add", "--home", us_, "saceur"});
+  const Outcome b = run({"principal", "add", "--home", us_, "duty-officer"});
+  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(b.code, 0);
+  EXPECT_NE(a.out, b.out);
+}
+
+TEST_F(AdminTest, PrincipalAddRefusesABadIdAndADuplicate) {
+  init_both();
+  expect_failure(run({"principal", "add", "--home", us_, "Sac/Eur"}));
+  ASSERT_EQ(run({"principal", "add", "--home", us_, "saceur"}).code, 0);
+  const std::string err = expect_failure(run({"principal", "add", "--home", us_, "saceur"}));
+  EXPECT_THAT(err, HasSubstr("already exists"));
+  auto s = open_store(us_);
+  EXPECT_EQ(s->principals()->size(), 1u);
+}
+
+TEST_F(AdminTest, LineAddWithAnUnknownLocalPrincipalIsRefused) {
+  set_up_us_side();
+  const std::string err = expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local",
+                                              "nobody", "--remote", "ru-genstaff/cgs"}));
+  EXPECT_THAT(err, HasSubstr("nobody"));
+  EXPECT_TRUE(lines_of(us_).empty());
+}
+
+TEST_F(AdminTest, LineAddWithAnUnknownAlternateIsRefused) {
+  set_up_us_side();
+  const std::string err = expect_failure(
+      run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+           "ru-genstaff/cgs", "--alternate", "duty-officer", "--alternate", "ghost"}));
+  EXPECT_THAT(err, HasSubstr("ghost"));
+  EXPECT_TRUE(lines_of(us_).empty());
+}
+
+TEST_F(AdminTest, LineAddWithAnUnpinnedPeerIsRefused) {
+  set_up_us_side();
+  const std::string err = expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local",
+                                              "saceur", "--remote", "cn-cmc/chief"}));
+  EXPECT_THAT(err, HasSubstr("cn-cmc is not a pinned peer"));
+  EXPECT_TRUE(lines_of(us_).empty());
+}
+
+TEST_F(AdminTest, LineAddWithABadDeadlineIsRefused) {
+  set_up_us_side();
+  for (const char* deadline : {"FLASH", "URGENT=5m", "FLASH=soon", "FLASH=-5m", "FLASH=0s"}) {
+    const std::string err =
+        expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur",
+                            "--remote", "ru-genstaff/cgs", "--deadline", deadline}));
+    EXPECT_THAT(err, HasSubstr(deadline));
+  }
+  expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+                      "ru-genstaff/cgs", "--deadline", "FLASH=1m", "--deadline", "FLASH=2m"}));
+  EXPECT_TRUE(lines_of(us_).empty());
+}
+
+TEST_F(AdminTest, LineAddWithABadIdOrRemoteIsRefused) {
+  set_up_us_side();
+  expect_failure(run({"line", "add", "--home", us_, "Saceur CGS", "--local", "saceur", "--remote",
+                      "ru-genstaff/cgs"}));
+  expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+                      "ru-genstaff"}));
+  expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+                      "us-eucom/duty-officer"}));
+  EXPECT_TRUE(lines_of(us_).empty());
+}
+
+TEST_F(AdminTest, LineAddStoresTheLineWithItsDeadlines) {
+  set_up_us_side();
+  const Outcome r = run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur",
+                         "--remote", "ru-genstaff/cgs", "--alternate", "duty-officer", "--observer",
+                         "nato-shape", "--deadline", "FLASH=30s", "--deadline", "ROUTINE=1h"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+
+  const std::vector<core::Line> lines = lines_of(us_);
+  ASSERT_EQ(lines.size(), 1u);
+  const core::Line& line = lines[0];
+  EXPECT_EQ(line.id, "saceur-cgs");
+  EXPECT_EQ(line.local, "saceur");
+  EXPECT_EQ(line.remote, (wire::Address{"ru-genstaff", "cgs"}));
+  EXPECT_EQ(line.alternates, (std::vector<std::string>{"duty-officer"}));
+  EXPECT_EQ(line.observers, (std::vector<std::string>{"nato-shape"}));
+  EXPECT_EQ(line.deadlines.flash, std::chrono::seconds(30));
+  EXPECT_EQ(line.deadlines.immediate, std::chrono::minutes(30));  // the default
+  EXPECT_EQ(line.deadlines.priority, std::chrono::hours(3));      // the default
+  EXPECT_EQ(line.deadlines.routine, std::chrono::hours(1));
+
+  // The same id again is refused and the first line is kept.
+  expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "duty-officer",
+                      "--remote", "ru-genstaff/cgs"}));
+  ASSERT_EQ(lines_of(us_).size(), 1u);
+  EXPECT_EQ(lines_of(us_)[0].local, "saceur");
+}
+
+TEST_F(AdminTest, EveryCommandHasHelp) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"init", "--help"},
+                                        {"bundle", "--help"},
+                                        {"peer", "add", "--help"},
+                                        {"principal", "add", "--help"},
+                                        {"line", "add", "--help"},
+                                        {"catalog", "--help"}}) {
+    CLI::App app("parley", "parley");
+    int exit_code = 0;
+    add_admin_commands(app, exit_code);
+    add_catalog_command(app, exit_code);
+    args.insert(args.begin(), "parley");
+    std::vector<const char*> argv;
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    try {
+      app.parse(static_cast<int>(argv.size()), argv.data());
+      ADD_FAILURE() << args[1] << " --help did not ask for help";
+    } catch (const CLI::CallForHelp& e) {
+      CLI::App* sub = app.get_subcommand(args[1]);
+      if (args.size() > 3) sub = sub->get_subcommand(args[2]);
+      const std::string help = sub->help();
+      EXPECT_GT(help.size(), 100u) << help;
+      EXPECT_THAT(help, ::testing::Not(HasSubstr("--home TEXT")));
+    } catch (const CLI::ParseError& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+}
+
+TEST_F(AdminTest, PeerAndLineHelpSayWhenTheyTakeEffect) {
+  CLI::App app("parley", "parley");
+  int exit_code = 0;
+  add_admin_commands(app, exit_code);
+  EXPECT_THAT(app.get_subcommand("peer")->get_subcommand("add")->help(),
+              HasSubstr("next gateway start"));
+  EXPECT_THAT(app.get_subcommand("line")->get_subcommand("add")->help(),
+              HasSubstr("next gateway start"));
+}
+
+TEST(CatalogCommandTest, ListsTypesAndShowsOne) {
+  const Outcome all = run({"catalog"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_THAT(all.out, HasSubstr("notify.missile-launch"));
+  const Outcome one = run({"catalog", "notify.missile-launch"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_THAT(one.out, StartsWith("notify.missile-launch\n"));
+  EXPECT_THAT(one.out, HasSubstr("fields:"));
+  EXPECT_THAT(one.out, HasSubstr("templates:"));
+}
+
+TEST(CatalogCommandTest, JsonParses) {
+  const Outcome all = run({"catalog", "--json"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_TRUE(json::parse(all.out).is_ok()) << all.out;
+  const Outcome one = run({"catalog", "text", "--json"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_TRUE(json::parse_object(one.out).is_ok()) << one.out;
+}
+
+TEST(CatalogCommandTest, UnknownTypeFailsWithOneLine) {
+  const Outcome r = run({"catalog", "notify.alien-invasion"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(count_lines(r.err), 1);
+  EXPECT_THAT(r.err, StartsWith("parley: unknown message type 'notify.alien-invasion'"));
+}
+
+}  // namespace
+}  // namespace parley::cli

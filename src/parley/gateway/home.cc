@@ -1,0 +1,619 @@
+#include "parley/gateway/home.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+
+#include "parley/base/bytes.h"
+#include "parley/store/sqlite/sqlite_store.h"
+
+namespace parley::gateway {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::size_t kConfigBytesMax = 1024 * 1024;
+constexpr std::size_t kSecretFileBytesMax = 64 * 1024;
+constexpr std::size_t kTokenBytes = 32;
+
+constexpr std::string_view kConfigFile = "parley.toml";
+constexpr std::string_view kSignKeyFile = "keys/sign.key";
+constexpr std::string_view kBoxKeyFile = "keys/box.key";
+constexpr std::string_view kTlsKeyFile = "tls/key.pem";
+constexpr std::string_view kTlsCertFile = "tls/cert.pem";
+constexpr std::string_view kTokenFile = "operator.token";
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// ---- config -----------------------------------------------------------------------------
+
+bool is_valid_lang(std::string_view lang) {
+  if (lang.size() < 2 || lang.size() > 8) return false;
+  for (char c : lang) {
+    if (!((c >= 'a' && c <= 'z') || c == '-')) return false;
+  }
+  return true;
+}
+
+bool is_valid_log_level(std::string_view level) {
+  return level == "trace" || level == "debug" || level == "info" || level == "warn" ||
+         level == "error";
+}
+
+Status lang_error(std::string_view lang) {
+  return Status::invalid_argument(
+      fmt::format("bad lang '{}' (2-8 characters of a-z and '-', e.g. en, ru)", lang));
+}
+
+// Errors of one config file, each "<file>:<line>: <reason>".
+class ConfigReader {
+ public:
+  explicit ConfigReader(const std::string& file) : file_(file) {}
+
+  Status error_at(const toml::source_region& where, std::string_view reason) const {
+    return Status::invalid_argument(fmt::format("{}:{}: {}", file_, where.begin.line, reason));
+  }
+
+  // The string at `node`, or an error naming `name`.
+  Result<std::string> string_of(const toml::node& node, std::string_view name) const {
+    const auto* s = node.as_string();
+    if (s == nullptr) {
+      return error_at(node.source(), fmt::format("{} must be a string", name));
+    }
+    return s->get();
+  }
+
+  // Checks that every key of `table` is in `allowed`; `prefix` names the table in errors.
+  Status check_keys(const toml::table& table, std::string_view prefix,
+                    std::initializer_list<std::string_view> allowed) const {
+    for (const auto& [key, node] : table) {
+      bool known = false;
+      for (std::string_view a : allowed) known = known || key.str() == a;
+      if (!known) {
+        const std::string name =
+            prefix.empty() ? std::string(key.str()) : fmt::format("{}.{}", prefix, key.str());
+        std::string list;
+        for (std::string_view a : allowed)
+          list += list.empty() ? std::string(a) : ", " + std::string(a);
+        return error_at(key.source(),
+                        fmt::format("unknown key '{}' (expected one of: {})", name, list));
+      }
+      (void)node;
+    }
+    return Status::ok();
+  }
+
+  // The table at `root[name]`, or nullptr if absent; an error if it is not a table.
+  Result<const toml::table*> table_of(const toml::table& root, std::string_view name) const {
+    const toml::node* node = root.get(name);
+    if (node == nullptr) return static_cast<const toml::table*>(nullptr);
+    const toml::table* table = node->as_table();
+    if (table == nullptr) return error_at(node->source(), fmt::format("{} must be a table", name));
+    return table;
+  }
+
+ private:
+  const std::string& file_;
+};
+
+Result<Config> config_from_table(const toml::table& root, const std::string& file) {
+  const ConfigReader r(file);
+  Config config;
+  PARLEY_RETURN_IF_ERROR(r.check_keys(root, "", {"party", "federation", "api", "store", "log"}));
+
+  // [party]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* party, r.table_of(root, "party"));
+  if (party == nullptr) {
+    return Status::invalid_argument(fmt::format("{}:1: missing table [party]", file));
+  }
+  PARLEY_RETURN_IF_ERROR(r.check_keys(*party, "party", {"id", "lang"}));
+  const toml::node* id = party->get("id");
+  if (id == nullptr) return r.error_at(party->source(), "missing key party.id");
+  PARLEY_ASSIGN_OR_RETURN(config.party, r.string_of(*id, "party.id"));
+  if (!wire::is_valid_id(config.party)) {
+    return r.error_at(id->source(),
+                      fmt::format("bad party.id '{}' (1-64 characters of a-z, 0-9 and '-', "
+                                  "starting with a letter or digit)",
+                                  config.party));
+  }
+  if (const toml::node* lang = party->get("lang")) {
+    PARLEY_ASSIGN_OR_RETURN(config.lang, r.string_of(*lang, "party.lang"));
+    if (!is_valid_lang(config.lang)) {
+      return r.error_at(lang->source(), lang_error(config.lang).message());
+    }
+  }
+
+  // [federation]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* federation, r.table_of(root, "federation"));
+  if (federation == nullptr) {
+    return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
+  }
+  PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation", {"listen"}));
+  const toml::node* listen = federation->get("listen");
+  if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
+  const toml::array* addresses = listen->as_array();
+  if (addresses == nullptr) {
+    return r.error_at(listen->source(), "federation.listen must be an array of \"HOST:PORT\"");
+  }
+  if (addresses->empty()) {
+    return r.error_at(listen->source(), "federation.listen must hold at least one address");
+  }
+  for (const toml::node& element : *addresses) {
+    PARLEY_ASSIGN_OR_RETURN(std::string address,
+                            r.string_of(element, "each federation.listen address"));
+    const Result<wire::HostPort> parsed = wire::parse_host_port(address);
+    if (!parsed.is_ok()) {
+      return r.error_at(element.source(),
+                        fmt::format("federation.listen: {}", parsed.status().message()));
+    }
+    config.federation_listen.push_back(std::move(address));
+  }
+
+  // [api]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* api, r.table_of(root, "api"));
+  if (api != nullptr) {
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*api, "api", {"listen"}));
+    if (const toml::node* api_listen = api->get("listen")) {
+      PARLEY_ASSIGN_OR_RETURN(config.api_listen, r.string_of(*api_listen, "api.listen"));
+      const Result<wire::HostPort> parsed = wire::parse_host_port(config.api_listen);
+      if (!parsed.is_ok()) {
+        return r.error_at(api_listen->source(),
+                          fmt::format("api.listen: {}", parsed.status().message()));
+      }
+    }
+  }
+
+  // [store]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* store, r.table_of(root, "store"));
+  if (store != nullptr) {
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path"}));
+    if (const toml::node* path = store->get("path")) {
+      PARLEY_ASSIGN_OR_RETURN(config.store_path, r.string_of(*path, "store.path"));
+      if (config.store_path.empty() || config.store_path.find('\0') != std::string::npos) {
+        return r.error_at(path->source(), "store.path must be a non-empty path");
+      }
+    }
+  }
+
+  // [log]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* log, r.table_of(root, "log"));
+  if (log != nullptr) {
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*log, "log", {"level"}));
+    if (const toml::node* level = log->get("level")) {
+      PARLEY_ASSIGN_OR_RETURN(config.log_level, r.string_of(*level, "log.level"));
+      if (!is_valid_log_level(config.log_level)) {
+        return r.error_at(
+            level->source(),
+            fmt::format("bad log.level '{}' (trace, debug, info, warn, error)", config.log_level));
+      }
+    }
+  }
+  return config;
+}
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string toml_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", u);
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string config_text(const InitOptions& options) {
+  std::string federation;
+  for (const std::string& address : options.federation) {
+    if (!federation.empty()) federation += ", ";
+    federation += toml_quote(address);
+  }
+  return fmt::format(
+      "# parley gateway configuration, written by `parley init`.\n"
+      "# An unknown key is an error: a typo is never silently ignored.\n"
+      "\n"
+      "[party]\n"
+      "# This party's id (1-64 characters of a-z, 0-9 and '-'); it is in the bundle.\n"
+      "id = {}\n"
+      "# The language messages are rendered in for this party's principals.\n"
+      "lang = {}\n"
+      "\n"
+      "[federation]\n"
+      "# Where peers reach this gateway (mutual TLS), primary first. These are also the\n"
+      "# addresses published in this party's bundle: re-share the bundle after a change.\n"
+      "listen = [{}]\n"
+      "\n"
+      "[api]\n"
+      "# The HTTP API for principals and the console (keep it on loopback or behind a proxy).\n"
+      "listen = {}\n"
+      "\n"
+      "[store]\n"
+      "# The SQLite store, relative to this directory (or absolute).\n"
+      "path = \"parley.db\"\n"
+      "\n"
+      "[log]\n"
+      "# trace, debug, info, warn, error\n"
+      "level = \"info\"\n",
+      toml_quote(options.party), toml_quote(options.lang), federation, toml_quote(options.api));
+}
+
+// ---- files ------------------------------------------------------------------------------
+
+// Creates `path` (which must not exist) with `mode` from the start, writes `content` and
+// fsyncs it: a secret is never readable by others, not even for an instant.
+Status write_new_file(const fs::path& path, std::string_view content, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return Status::unavailable(
+        fmt::format("cannot create {}: {}", path.string(), errno_text(errno)));
+  }
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return Status::unavailable(
+          fmt::format("cannot write {}: {}", path.string(), errno_text(err)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // The umask may have cleared bits of `mode` (fine: only ever fewer permissions).
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::unavailable(fmt::format("cannot fsync {}: {}", path.string(), errno_text(err)));
+  }
+  if (::close(fd) != 0) {
+    return Status::unavailable(
+        fmt::format("cannot close {}: {}", path.string(), errno_text(errno)));
+  }
+  return Status::ok();
+}
+
+Status make_dir(const fs::path& path) {
+  if (::mkdir(path.c_str(), 0700) != 0) {
+    return Status::unavailable(
+        fmt::format("cannot create directory {}: {}", path.string(), errno_text(errno)));
+  }
+  return Status::ok();
+}
+
+// fsyncs a directory so that the entries created in it are durable.
+Status sync_dir(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::unavailable(fmt::format("cannot open {}: {}", path.string(), errno_text(errno)));
+  }
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return Status::unavailable(fmt::format("cannot fsync {}: {}", path.string(), errno_text(err)));
+  }
+  return Status::ok();
+}
+
+// Reads a whole file. With `secret`, refuses a file that the group or others may access
+// (like ssh does for private keys). A missing file is kNotFound; other failures kDataLoss.
+Result<std::string> read_file(const fs::path& path, bool secret, std::size_t bytes_max) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return Status::not_found(fmt::format("{} is missing", path.string()));
+    return Status::data_loss(fmt::format("cannot read {}: {}", path.string(), errno_text(err)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::data_loss(fmt::format("cannot stat {}: {}", path.string(), errno_text(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::data_loss(fmt::format("{} is not a regular file", path.string()));
+  }
+  if (secret && (st.st_mode & 077) != 0) {
+    ::close(fd);
+    return Status::failed_precondition(
+        fmt::format("{} is readable by others (chmod 600)", path.string()));
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > bytes_max) {
+    ::close(fd);
+    return Status::data_loss(fmt::format("{} is too large ({} bytes, at most {})", path.string(),
+                                         st.st_size, bytes_max));
+  }
+  std::string out;
+  std::array<char, 8192> buf{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return Status::data_loss(fmt::format("cannot read {}: {}", path.string(), errno_text(err)));
+    }
+    if (n == 0) break;
+    out.append(buf.data(), static_cast<std::size_t>(n));
+    if (out.size() > bytes_max) {
+      ::close(fd);
+      return Status::data_loss(fmt::format("{} is too large", path.string()));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
+    s.remove_suffix(1);
+  }
+  while (!s.empty() && (s.front() == '\n' || s.front() == '\r' || s.front() == ' ')) {
+    s.remove_prefix(1);
+  }
+  return s;
+}
+
+// Reads a base64 secret key file of exactly `size` bytes.
+Result<Bytes> read_key_file(const fs::path& path, std::size_t size) {
+  Result<std::string> text = read_file(path, /*secret=*/true, kSecretFileBytesMax);
+  if (!text.is_ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return Status::data_loss(text.status().message());
+    }
+    return text.status();
+  }
+  Result<Bytes> bytes = base64_decode(trim(*text));
+  if (!bytes.is_ok()) {
+    return Status::data_loss(
+        fmt::format("{}: not a base64 key: {}", path.string(), bytes.status().message()));
+  }
+  if (bytes->size() != size) {
+    return Status::data_loss(
+        fmt::format("{}: key is {} bytes, expected {}", path.string(), bytes->size(), size));
+  }
+  return std::move(bytes).value();
+}
+
+Result<std::string> read_home_file(const fs::path& path, bool secret) {
+  Result<std::string> text = read_file(path, secret, kSecretFileBytesMax);
+  if (!text.is_ok() && text.status().code() == StatusCode::kNotFound) {
+    return Status::data_loss(text.status().message());
+  }
+  return text;
+}
+
+std::string base64url_no_padding(ByteView data) {
+  std::string s = base64_encode(data);
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+Status validate(const InitOptions& options) {
+  if (options.home.empty()) return Status::invalid_argument("--home must name a directory");
+  if (!wire::is_valid_id(options.party)) {
+    return Status::invalid_argument(
+        fmt::format("bad party id '{}' (1-64 characters of a-z, 0-9 and '-', starting with a "
+                    "letter or digit)",
+                    options.party));
+  }
+  if (options.federation.empty()) {
+    return Status::invalid_argument("at least one federation address is needed");
+  }
+  for (const std::string& address : options.federation) {
+    const Result<wire::HostPort> parsed = wire::parse_host_port(address);
+    if (!parsed.is_ok()) {
+      return parsed.status().with_context("bad --federation");
+    }
+  }
+  const Result<wire::HostPort> api = wire::parse_host_port(options.api);
+  if (!api.is_ok()) {
+    return api.status().with_context("bad --api");
+  }
+  if (!is_valid_lang(options.lang)) return lang_error(options.lang);
+  return Status::ok();
+}
+
+// Writes everything into `dir` (an empty directory, mode 0700).
+Status populate(const InitOptions& options, const fs::path& dir) {
+  PARLEY_RETURN_IF_ERROR(crypto::init());
+  crypto::SystemRng rng;
+  crypto::Keys keys = crypto::generate_keys(rng);
+  PARLEY_ASSIGN_OR_RETURN(net::TlsIdentity tls, net::make_self_signed(options.party));
+  std::array<std::uint8_t, kTokenBytes> token{};
+  rng.fill(token);
+
+  PARLEY_RETURN_IF_ERROR(make_dir(dir / "keys"));
+  PARLEY_RETURN_IF_ERROR(make_dir(dir / "tls"));
+  std::string sign_text = base64_encode(keys.signing.bytes) + "\n";
+  std::string box_text = base64_encode(keys.box_secret.bytes) + "\n";
+  std::string token_text = base64url_no_padding(token) + "\n";
+  Status written = write_new_file(dir / kSignKeyFile, sign_text, 0600);
+  if (written.is_ok()) written = write_new_file(dir / kBoxKeyFile, box_text, 0600);
+  if (written.is_ok()) written = write_new_file(dir / kTlsKeyFile, tls.key_pem, 0600);
+  if (written.is_ok()) written = write_new_file(dir / kTlsCertFile, tls.cert_pem, 0644);
+  if (written.is_ok()) written = write_new_file(dir / kTokenFile, token_text, 0600);
+  crypto::wipe({reinterpret_cast<std::uint8_t*>(sign_text.data()), sign_text.size()});
+  crypto::wipe({reinterpret_cast<std::uint8_t*>(box_text.data()), box_text.size()});
+  crypto::wipe({reinterpret_cast<std::uint8_t*>(token_text.data()), token_text.size()});
+  crypto::wipe(keys.signing.bytes);
+  crypto::wipe(keys.box_secret.bytes);
+  crypto::wipe(token);
+  PARLEY_RETURN_IF_ERROR(written);
+  PARLEY_RETURN_IF_ERROR(sync_dir(dir / "keys"));
+  PARLEY_RETURN_IF_ERROR(sync_dir(dir / "tls"));
+
+  const fs::path db = dir / "parley.db";
+  {
+    Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
+    if (!store.is_ok()) return store.status().with_context("creating the store");
+  }
+  // The store holds plaintext messages: only the owner may read it (the WAL and shared
+  // memory files, if any, too). The home directory is 0700 as well.
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const fs::path file = db.string() + suffix;
+    if (::chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
+      return Status::unavailable(
+          fmt::format("cannot chmod {}: {}", file.string(), errno_text(errno)));
+    }
+  }
+
+  // The config last: a directory with parley.toml is a complete home.
+  PARLEY_RETURN_IF_ERROR(write_new_file(dir / kConfigFile, config_text(options), 0644));
+  return sync_dir(dir);
+}
+
+}  // namespace
+
+fs::path Home::store_path() const {
+  const fs::path path(config.store_path);
+  return path.is_absolute() ? path : dir / path;
+}
+
+Result<Config> parse_config(std::string_view toml_text, const std::string& file) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, file);
+  } catch (const toml::parse_error& e) {
+    return Status::invalid_argument(
+        fmt::format("{}:{}: {}", file, e.source().begin.line, e.description()));
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(fmt::format("{}: {}", file, e.what()));
+  }
+  return config_from_table(root, file);
+}
+
+Status init_home(const InitOptions& options) {
+  PARLEY_RETURN_IF_ERROR(validate(options));
+  const fs::path& dir = options.home;
+
+  bool created = false;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(dir, ec);
+  if (st.type() == fs::file_type::not_found) {
+    PARLEY_RETURN_IF_ERROR(make_dir(dir));
+    created = true;
+  } else if (ec) {
+    return Status::unavailable(fmt::format("cannot use {}: {}", dir.string(), ec.message()));
+  } else if (st.type() != fs::file_type::directory) {
+    return Status::already_exists(
+        fmt::format("{} already exists and is not a directory", dir.string()));
+  } else {
+    const bool empty = fs::is_empty(dir, ec);
+    if (ec)
+      return Status::unavailable(fmt::format("cannot read {}: {}", dir.string(), ec.message()));
+    if (!empty) {
+      return Status::already_exists(
+          fmt::format("{} already exists and is not empty", dir.string()));
+    }
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return Status::unavailable(
+          fmt::format("cannot chmod {}: {}", dir.string(), errno_text(errno)));
+    }
+  }
+
+  Status status = populate(options, dir);
+  if (!status.is_ok()) {
+    // Leave nothing half-made behind: everything in `dir` was created by this call.
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+    if (created) {
+      std::error_code ignored;
+      fs::remove(dir, ignored);
+    }
+    return status;
+  }
+  return Status::ok();
+}
+
+Result<Home> open_home(const fs::path& dir) {
+  Home home;
+  home.dir = dir;
+  const fs::path config_path = dir / kConfigFile;
+  Result<std::string> text = read_file(config_path, /*secret=*/false, kConfigBytesMax);
+  if (!text.is_ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return Status::not_found(fmt::format("no parley home at {} (run parley init)", dir.string()));
+    }
+    return text.status();
+  }
+  PARLEY_ASSIGN_OR_RETURN(home.config, parse_config(*text, config_path.string()));
+
+  PARLEY_RETURN_IF_ERROR(crypto::init());
+  {
+    PARLEY_ASSIGN_OR_RETURN(Bytes sign,
+                            read_key_file(dir / kSignKeyFile, crypto::kSignSecretBytes));
+    Result<crypto::SigningKey> key = crypto::signing_key_from_bytes(sign);
+    crypto::wipe(sign);
+    if (!key.is_ok()) {
+      return Status::data_loss(
+          fmt::format("{}: {}", (dir / kSignKeyFile).string(), key.status().message()));
+    }
+    home.keys.signing = *key;
+    home.keys.verify = crypto::verify_key_of(home.keys.signing);
+  }
+  {
+    PARLEY_ASSIGN_OR_RETURN(Bytes box, read_key_file(dir / kBoxKeyFile, crypto::kBoxSecretBytes));
+    Result<crypto::BoxSecretKey> key = crypto::box_secret_from_bytes(box);
+    crypto::wipe(box);
+    if (!key.is_ok()) {
+      return Status::data_loss(
+          fmt::format("{}: {}", (dir / kBoxKeyFile).string(), key.status().message()));
+    }
+    home.keys.box_secret = *key;
+    home.keys.box_public = crypto::box_public_of(home.keys.box_secret);
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(home.tls.key_pem, read_home_file(dir / kTlsKeyFile, /*secret=*/true));
+  PARLEY_ASSIGN_OR_RETURN(home.tls.cert_pem, read_home_file(dir / kTlsCertFile, /*secret=*/false));
+  Result<std::string> fingerprint = net::cert_fingerprint(home.tls.cert_pem);
+  if (!fingerprint.is_ok()) {
+    return Status::data_loss(
+        fmt::format("{}: {}", (dir / kTlsCertFile).string(), fingerprint.status().message()));
+  }
+  home.tls_fingerprint = *fingerprint;
+
+  PARLEY_ASSIGN_OR_RETURN(std::string token, read_home_file(dir / kTokenFile, /*secret=*/true));
+  home.operator_token = std::string(trim(token));
+  crypto::wipe({reinterpret_cast<std::uint8_t*>(token.data()), token.size()});
+  if (home.operator_token.empty()) {
+    return Status::data_loss(fmt::format("{} is empty", (dir / kTokenFile).string()));
+  }
+  return home;
+}
+
+wire::Bundle bundle_of(const Home& home) {
+  wire::Bundle bundle;
+  bundle.party = home.config.party;
+  bundle.sign_key = home.keys.verify;
+  bundle.box_key = home.keys.box_public;
+  bundle.tls_fingerprint = home.tls_fingerprint;
+  bundle.federation = home.config.federation_listen;
+  bundle.lang = home.config.lang;
+  return bundle;
+}
+
+}  // namespace parley::gateway

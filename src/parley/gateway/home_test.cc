@@ -1,0 +1,352 @@
+#include "parley/gateway/home.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+namespace parley::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class HomeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "parley-home-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    home_ = root_ / "home";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  InitOptions options() const {
+    InitOptions o;
+    o.home = home_;
+    o.party = "us-eucom";
+    o.federation = {"127.0.0.1:7001", "127.0.0.1:7002"};
+    o.api = "127.0.0.1:7080";
+    o.lang = "en";
+    return o;
+  }
+
+  static unsigned mode_of(const fs::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return 07777;
+    return st.st_mode & 07777;
+  }
+
+  static void write(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+  }
+
+  fs::path root_;
+  fs::path home_;
+};
+
+TEST_F(HomeTest, InitThenOpenRoundTrips) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok()) << home.status().to_string();
+
+  EXPECT_EQ(home->config.party, "us-eucom");
+  EXPECT_EQ(home->config.lang, "en");
+  EXPECT_EQ(home->config.federation_listen,
+            (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  EXPECT_EQ(home->config.api_listen, "127.0.0.1:7080");
+  EXPECT_EQ(home->config.log_level, "info");
+  EXPECT_EQ(home->store_path(), home_ / "parley.db");
+  EXPECT_TRUE(fs::exists(home->store_path()));
+
+  EXPECT_EQ(home->keys.verify, crypto::verify_key_of(home->keys.signing));
+  EXPECT_EQ(home->keys.box_public, crypto::box_public_of(home->keys.box_secret));
+  // The keys sign and verify as a pair.
+  const auto sig = crypto::sign(home->keys.signing, "test", as_bytes("hello"));
+  EXPECT_TRUE(crypto::verify(home->keys.verify, "test", as_bytes("hello"), sig).is_ok());
+
+  Result<std::string> fingerprint = net::cert_fingerprint(home->tls.cert_pem);
+  ASSERT_TRUE(fingerprint.is_ok());
+  EXPECT_EQ(home->tls_fingerprint, *fingerprint);
+  EXPECT_FALSE(home->tls.key_pem.empty());
+  EXPECT_EQ(home->operator_token.size(), 43u);  // 32 bytes, base64url without padding
+
+  const wire::Bundle bundle = bundle_of(*home);
+  EXPECT_EQ(bundle.party, "us-eucom");
+  EXPECT_EQ(bundle.sign_key, home->keys.verify);
+  EXPECT_EQ(bundle.box_key, home->keys.box_public);
+  EXPECT_EQ(bundle.tls_fingerprint, home->tls_fingerprint);
+  EXPECT_EQ(bundle.federation, home->config.federation_listen);
+  EXPECT_EQ(bundle.lang, "en");
+  Result<wire::Bundle> reparsed = wire::parse_bundle(wire::encode_bundle(bundle));
+  ASSERT_TRUE(reparsed.is_ok()) << reparsed.status().to_string();
+  EXPECT_EQ(reparsed->sign_key, bundle.sign_key);
+}
+
+TEST_F(HomeTest, TwoHomesGetDifferentKeysAndTokens) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  InitOptions other = options();
+  other.home = root_ / "other";
+  other.party = "ru-genstaff";
+  ASSERT_TRUE(init_home(other).is_ok());
+  Result<Home> a = open_home(home_);
+  Result<Home> b = open_home(other.home);
+  ASSERT_TRUE(a.is_ok());
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_NE(a->keys.verify, b->keys.verify);
+  EXPECT_NE(a->tls_fingerprint, b->tls_fingerprint);
+  EXPECT_NE(a->operator_token, b->operator_token);
+}
+
+TEST_F(HomeTest, SecretFilesAreReadableByTheOwnerOnly) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  EXPECT_EQ(mode_of(home_), 0700u);
+  EXPECT_EQ(mode_of(home_ / "keys/sign.key"), 0600u);
+  EXPECT_EQ(mode_of(home_ / "keys/box.key"), 0600u);
+  EXPECT_EQ(mode_of(home_ / "tls/key.pem"), 0600u);
+  EXPECT_EQ(mode_of(home_ / "operator.token"), 0600u);
+  EXPECT_EQ(mode_of(home_ / "parley.db"), 0600u);
+  EXPECT_EQ(mode_of(home_ / "tls/cert.pem") & 0600u, 0600u);
+}
+
+TEST_F(HomeTest, InitRefusesABadPartyIdAndWritesNothing) {
+  InitOptions o = options();
+  o.party = "US_EUCOM";
+  const Status status = init_home(o);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("US_EUCOM"));
+  EXPECT_FALSE(fs::exists(home_));
+}
+
+TEST_F(HomeTest, InitRefusesABadFederationAddressAndWritesNothing) {
+  InitOptions o = options();
+  o.federation = {"127.0.0.1:7001", "no-port-here"};
+  const Status status = init_home(o);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("no-port-here"));
+  EXPECT_FALSE(fs::exists(home_));
+}
+
+TEST_F(HomeTest, InitRefusesABadApiAddressAndWritesNothing) {
+  InitOptions o = options();
+  o.api = "127.0.0.1:99999";
+  EXPECT_EQ(init_home(o).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(home_));
+}
+
+TEST_F(HomeTest, InitRefusesNoFederationAddressAndABadLang) {
+  InitOptions o = options();
+  o.federation.clear();
+  EXPECT_EQ(init_home(o).code(), StatusCode::kInvalidArgument);
+  o = options();
+  o.lang = "EN";
+  EXPECT_EQ(init_home(o).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(home_));
+}
+
+TEST_F(HomeTest, InitRefusesANonEmptyDirectoryAndLeavesItAlone) {
+  fs::create_directory(home_);
+  write(home_ / "notes.txt", "mine");
+  const Status status = init_home(options());
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(status.message(), home_.string() + " already exists and is not empty");
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(home_)) ++entries;
+  EXPECT_EQ(entries, 1);
+}
+
+TEST_F(HomeTest, InitOfAnExistingHomeIsRefusedAndKeepsItsKeys) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  Result<Home> before = open_home(home_);
+  ASSERT_TRUE(before.is_ok());
+  EXPECT_EQ(init_home(options()).code(), StatusCode::kAlreadyExists);
+  Result<Home> after = open_home(home_);
+  ASSERT_TRUE(after.is_ok());
+  EXPECT_EQ(before->keys.verify, after->keys.verify);
+}
+
+TEST_F(HomeTest, InitIntoAnEmptyDirectoryWorks) {
+  fs::create_directory(home_);
+  ASSERT_TRUE(init_home(options()).is_ok());
+  EXPECT_TRUE(open_home(home_).is_ok());
+  EXPECT_EQ(mode_of(home_), 0700u);
+}
+
+TEST_F(HomeTest, OpenWithoutAHomeIsNotFound) {
+  const Result<Home> home = open_home(home_);
+  EXPECT_EQ(home.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(home.status().message(), "no parley home at " + home_.string() + " (run parley init)");
+}
+
+TEST_F(HomeTest, WorldReadableSigningKeyIsRefused) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  fs::permissions(home_ / "keys/sign.key", fs::perms(0644));
+  const Result<Home> home = open_home(home_);
+  EXPECT_EQ(home.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(home.status().message(),
+            (home_ / "keys/sign.key").string() + " is readable by others (chmod 600)");
+}
+
+TEST_F(HomeTest, GroupReadableTokenAndTlsKeyAreRefused) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  fs::permissions(home_ / "operator.token", fs::perms(0640));
+  EXPECT_EQ(open_home(home_).status().code(), StatusCode::kFailedPrecondition);
+  fs::permissions(home_ / "operator.token", fs::perms(0600));
+  fs::permissions(home_ / "tls/key.pem", fs::perms(0640));
+  EXPECT_THAT(open_home(home_).status().message(), HasSubstr("tls/key.pem"));
+  fs::permissions(home_ / "tls/key.pem", fs::perms(0600));
+  EXPECT_TRUE(open_home(home_).is_ok());
+}
+
+TEST_F(HomeTest, KeyFileOfTheWrongLengthIsDataLossNamingTheFile) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  write(home_ / "keys/box.key", "AAAA\n");  // 3 bytes, not 32
+  const Result<Home> home = open_home(home_);
+  EXPECT_EQ(home.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(home.status().message(), StartsWith((home_ / "keys/box.key").string()));
+}
+
+TEST_F(HomeTest, KeyFileThatIsNotBase64IsDataLossNamingTheFile) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  write(home_ / "keys/sign.key", "not base64 at all!\n");
+  const Result<Home> home = open_home(home_);
+  EXPECT_EQ(home.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(home.status().message(), StartsWith((home_ / "keys/sign.key").string()));
+}
+
+TEST_F(HomeTest, MissingKeyFileIsDataLoss) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  fs::remove(home_ / "keys/sign.key");
+  const Result<Home> home = open_home(home_);
+  EXPECT_EQ(home.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(home.status().message(), HasSubstr("keys/sign.key"));
+}
+
+TEST_F(HomeTest, OpenRefusesAConfigWithATypoNamingFileAndLine) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  std::ofstream(home_ / "parley.toml", std::ios::app) << "lvel = \"debug\"\n";
+  const Result<Home> home = open_home(home_);
+  EXPECT_EQ(home.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(home.status().message(), StartsWith((home_ / "parley.toml").string() + ":"));
+  EXPECT_THAT(home.status().message(), HasSubstr("log.lvel"));
+}
+
+// ---- parse_config -----------------------------------------------------------------------
+
+constexpr std::string_view kGoodConfig = R"(# comment
+[party]
+id = "ru-genstaff"
+lang = "ru"
+
+[federation]
+listen = ["10.0.0.1:7001", "[::1]:7002"]
+
+[api]
+listen = "127.0.0.1:8080"
+
+[store]
+path = "/var/lib/parley/parley.db"
+
+[log]
+level = "debug"
+)";
+
+TEST(ConfigTest, GoodConfigParses) {
+  const Result<Config> config = parse_config(kGoodConfig, "parley.toml");
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->party, "ru-genstaff");
+  EXPECT_EQ(config->lang, "ru");
+  EXPECT_EQ(config->federation_listen, (std::vector<std::string>{"10.0.0.1:7001", "[::1]:7002"}));
+  EXPECT_EQ(config->api_listen, "127.0.0.1:8080");
+  EXPECT_EQ(config->store_path, "/var/lib/parley/parley.db");
+  EXPECT_EQ(config->log_level, "debug");
+}
+
+TEST(ConfigTest, OptionalTablesTakeTheirDefaults) {
+  const Result<Config> config =
+      parse_config("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n", "c.toml");
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->lang, "en");
+  EXPECT_EQ(config->api_listen, "127.0.0.1:7080");
+  EXPECT_EQ(config->store_path, "parley.db");
+  EXPECT_EQ(config->log_level, "info");
+}
+
+void expect_refused_at(std::string_view text, std::string_view prefix, std::string_view what) {
+  const Result<Config> config = parse_config(text, "c.toml");
+  ASSERT_FALSE(config.is_ok()) << text;
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), StartsWith(std::string(prefix))) << text;
+  EXPECT_THAT(config.status().message(), HasSubstr(std::string(what))) << text;
+}
+
+TEST(ConfigTest, UnknownKeyIsRefusedWithItsLine) {
+  expect_refused_at("[party]\nid = \"a\"\nlnag = \"en\"\n[federation]\nlisten = [\"h:1\"]\n",
+                    "c.toml:3: ", "party.lnag");
+}
+
+TEST(ConfigTest, UnknownTableIsRefusedWithItsLine) {
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n\n[feds]\nx = 1\n",
+                    "c.toml:6: ", "feds");
+}
+
+TEST(ConfigTest, WrongTypeIsRefusedWithItsLine) {
+  expect_refused_at("[party]\nid = 42\n[federation]\nlisten = [\"h:1\"]\n",
+                    "c.toml:2: ", "party.id must be a string");
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = \"h:1\"\n",
+                    "c.toml:4: ", "federation.listen");
+  expect_refused_at("party = 1\n", "c.toml:1: ", "party must be a table");
+}
+
+TEST(ConfigTest, BadAddressIsRefusedWithItsLine) {
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = [\n  \"h:1\",\n  \"h\",\n]\n",
+                    "c.toml:6: ", "'h'");
+  expect_refused_at(
+      "[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n[api]\nlisten = \"h:0\"\n",
+      "c.toml:6: ", "api.listen");
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = []\n",
+                    "c.toml:4: ", "at least one");
+}
+
+TEST(ConfigTest, BadValuesAreRefusedWithTheirLine) {
+  expect_refused_at("[party]\nid = \"Bad Id\"\n[federation]\nlisten = [\"h:1\"]\n",
+                    "c.toml:2: ", "party.id");
+  expect_refused_at("[party]\nid = \"a\"\nlang = \"english!\"\n[federation]\nlisten = [\"h:1\"]\n",
+                    "c.toml:3: ", "lang");
+  expect_refused_at(
+      "[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n[log]\nlevel = \"loud\"\n",
+      "c.toml:6: ", "log.level");
+}
+
+TEST(ConfigTest, MissingRequiredEntriesAreRefused) {
+  expect_refused_at("[federation]\nlisten = [\"h:1\"]\n", "c.toml:", "[party]");
+  expect_refused_at("[party]\nlang = \"en\"\n[federation]\nlisten = [\"h:1\"]\n",
+                    "c.toml:", "party.id");
+  expect_refused_at("[party]\nid = \"a\"\n", "c.toml:", "[federation]");
+}
+
+TEST(ConfigTest, TomlSyntaxErrorIsRefusedWithItsLine) {
+  expect_refused_at("[party]\nid = \"a\"\nlang = \n", "c.toml:3: ", "");
+  expect_refused_at("[party]\nid = \"a\"\nid = \"b\"\n", "c.toml:3: ", "");
+}
+
+TEST(ConfigTest, GarbageNeverCrashes) {
+  for (std::string_view text : {std::string_view("\0\0\0", 3), std::string_view("[[[[[["),
+                                std::string_view("a = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1"),
+                                std::string_view("\xff\xfe"), std::string_view("")}) {
+    EXPECT_FALSE(parse_config(text, "c.toml").is_ok());
+  }
+}
+
+}  // namespace
+}  // namespace parley::gateway
