@@ -92,6 +92,13 @@ class RawClient {
     }
     return seen;
   }
+  // True if the server closes the connection without sending anything.
+  bool closed_by_server() {
+    std::array<char, 64> chunk{};
+    boost::system::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(chunk), ec);
+    return n == 0 && (ec == asio::error::eof || ec == asio::error::connection_reset);
+  }
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -276,6 +283,46 @@ TEST(HttpServerTest, StopClosesAnOpenEventStream) {
   EXPECT_TRUE(run_until(io, [&] { return !stream->is_open(); }));
   client_thread.join();
   EXPECT_FALSE(stream->send("hello", "2"));
+}
+
+TEST(HttpServerTest, ConnectionsBeyondTheLimitAreClosed) {
+  asio::io_context io;
+  auto server = listen_or_die(
+      io,
+      [](HttpRequest, std::shared_ptr<Responder> responder) {
+        responder->respond(body_response("ok"));
+      },
+      ServerLimits{.connections_max = 1});
+
+  bool second_closed = false;
+  std::string first_again;
+  with_client(io, [&] {
+    RawClient first(server->local_endpoint());
+    first.write(post_request("/", ""));
+    EXPECT_EQ(first.read_response().body(), "ok");  // `first` holds the only slot
+    RawClient second(server->local_endpoint());
+    second_closed = second.closed_by_server();
+    first.write(post_request("/", ""));
+    first_again = first.read_response().body();
+  });
+  EXPECT_TRUE(second_closed);
+  EXPECT_EQ(first_again, "ok");
+}
+
+TEST(HttpServerTest, SilentConnectionIsClosedAfterTheReadTimeout) {
+  asio::io_context io;
+  int handled = 0;
+  auto server = listen_or_die(
+      io, [&](HttpRequest, std::shared_ptr<Responder>) { ++handled; },
+      ServerLimits{.read_timeout = std::chrono::milliseconds(100)});
+  bool closed = false;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write("GET / HTTP/1.1\r\n");  // and never the rest
+    closed = client.closed_by_server();
+  });
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(handled, 0);
 }
 
 TEST(HttpServerTest, ListeningOnAPortInUseIsUnavailable) {
