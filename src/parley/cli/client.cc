@@ -1,0 +1,199 @@
+// send, inbox, outbox, ack, status: the principal's commands, through the gateway's API.
+#include <iostream>
+#include <memory>
+
+#include "parley/base/json.h"
+#include "parley/cli/api_client.h"
+#include "parley/cli/commands.h"
+
+namespace parley::cli {
+namespace {
+
+using json::Json;
+
+struct Connection {
+  std::string home;
+  std::string as;
+  std::string api;
+  std::string token;
+};
+
+void add_connection_options(CLI::App* cmd, Connection& c, bool as_required_with_home = true) {
+  cmd->add_option("--home", c.home,
+                  "the gateway's home directory (uses the operator's local token)");
+  cmd->add_option("--as", c.as,
+                  as_required_with_home ? "the principal to act as (with --home)"
+                                        : "the principal to act as (optional)");
+  cmd->add_option("--api", c.api,
+                  "the gateway API's URL, e.g. http://127.0.0.1:7080 (with --token)");
+  cmd->add_option("--token", c.token, "a principal's API token (with --api)");
+}
+
+std::string field(const Json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>();
+  return json::dump(*it);
+}
+
+void print_messages(const Json& messages, bool inbox) {
+  if (messages.empty()) {
+    std::cout << (inbox ? "inbox is empty\n" : "outbox is empty\n");
+    return;
+  }
+  for (const Json& m : messages) {
+    std::cout << field(m, "precedence") << "  " << field(m, "state") << "  " << field(m, "created")
+              << "  line " << field(m, "line") << " #" << field(m, "seq") << "\n  id "
+              << field(m, "id") << "\n  " << (inbox ? "from " : "to ")
+              << field(m, inbox ? "from" : "to") << "  type " << field(m, "type") << "\n  "
+              << field(m, "rendered") << "\n";
+    if (m.value("acknowledged_by", Json()).is_string()) {
+      std::cout << "  acknowledged by " << field(m, "acknowledged_by") << " at "
+                << field(m, "acknowledged_at") << "\n";
+    }
+    std::cout << "\n";
+  }
+}
+
+int run_send(const Connection& c, const std::string& line, const std::string& precedence,
+             const std::string& type, const std::string& body, const std::string& text,
+             const std::string& reply_to) {
+  Json request = {{"line", line}, {"precedence", precedence}, {"type", type}, {"text", text}};
+  if (!body.empty()) {
+    Result<Json> parsed = json::parse_object(body);
+    if (!parsed.is_ok()) return fail(parsed.status().with_context("--body"));
+    request["body"] = *parsed;
+  }
+  if (!reply_to.empty()) request["reply_to"] = reply_to;
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages", json::dump(request));
+  if (!answer.is_ok()) return fail(answer.status());
+  std::cout << field(*answer, "id") << "\n";
+  return 0;
+}
+
+int run_box(const Connection& c, const std::string& box, bool as_json) {
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "GET", "/api/v1/messages?box=" + box);
+  if (!answer.is_ok()) return fail(answer.status());
+  const Json messages = answer->value("messages", Json::array());
+  if (as_json) {
+    std::cout << messages.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  } else {
+    print_messages(messages, box == "inbox");
+  }
+  return 0;
+}
+
+int run_ack(const Connection& c, const std::string& id) {
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  if (!target.is_ok()) return fail(target.status());
+  if (id.empty() || id.find_first_of("/?#% ") != std::string::npos) {
+    return fail(Status::invalid_argument("bad message id '" + id + "'"));
+  }
+  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + id + "/ack");
+  if (!answer.is_ok()) return fail(answer.status());
+  std::cout << "acknowledged " << id << " (ack " << field(*answer, "ack_id") << ")\n";
+  return 0;
+}
+
+int run_status(const Connection& c, bool as_json) {
+  ApiTarget target;
+  if (!c.home.empty() && c.as.empty()) {
+    // The operator's view: no principal needed.
+    Result<ApiTarget> t = resolve_api(c.home, "operator", "", "");
+    if (!t.is_ok()) return fail(t.status());
+    target = *t;
+    target.headers.erase("X-Parley-As");
+  } else {
+    Result<ApiTarget> t = resolve_api(c.home, c.as, c.api, c.token);
+    if (!t.is_ok()) return fail(t.status());
+    target = *t;
+  }
+  Result<Json> answer = call_api(target, "GET", "/api/v1/status");
+  if (!answer.is_ok()) return fail(answer.status());
+  if (as_json) {
+    std::cout << answer->dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  const Json& s = *answer;
+  std::cout << "party " << field(s, "party")
+            << (s.value("ready", false) ? " (ready)" : " (not ready)") << "\n";
+  std::cout << "queued " << field(s, "queued") << ", unacknowledged " << field(s, "unacknowledged")
+            << ", overdue " << field(s, "overdue") << "\n";
+  for (const Json& p : s.value("peers", Json::array())) {
+    std::cout << "peer " << field(p, "party") << ": queued " << field(p, "queued") << " (oldest "
+              << field(p, "oldest_queued") << "), unacknowledged " << field(p, "unacknowledged")
+              << ", overdue " << field(p, "overdue") << ", refused frames "
+              << field(p, "frames_refused") << "\n";
+    for (const Json& path : p.value("paths", Json::array())) {
+      std::cout << "  path " << field(path, "address") << " " << field(path, "state")
+                << ", last contact " << field(path, "last_contact");
+      if (path.value("last_error", Json()).is_string()) {
+        std::cout << ", last error: " << field(path, "last_error");
+      }
+      std::cout << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app, int& exit_code) {
+  {
+    auto c = std::make_shared<Connection>();
+    auto line = std::make_shared<std::string>();
+    auto precedence = std::make_shared<std::string>("ROUTINE");
+    auto type = std::make_shared<std::string>("text");
+    auto body = std::make_shared<std::string>();
+    auto text = std::make_shared<std::string>();
+    auto reply_to = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(
+        "send", "Send a message on a line; prints its id once the gateway has stored it durably");
+    add_connection_options(cmd, *c);
+    cmd->add_option("--line", *line, "the line to send on")->required();
+    cmd->add_option("--precedence", *precedence, "FLASH, IMMEDIATE, PRIORITY or ROUTINE")
+        ->capture_default_str();
+    cmd->add_option("--type", *type, "a message type from `parley catalog`")->capture_default_str();
+    cmd->add_option("--body", *body,
+                    "the structured body, a JSON object (see `parley catalog TYPE`)");
+    cmd->add_option("--text", *text, "free text");
+    cmd->add_option("--reply-to", *reply_to, "the id of the message this answers");
+    cmd->callback([=, &exit_code] {
+      exit_code = run_send(*c, *line, *precedence, *type, *body, *text, *reply_to);
+    });
+  }
+  for (const std::string box : {"inbox", "outbox"}) {
+    auto c = std::make_shared<Connection>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand(
+        box, box == "inbox" ? "Messages received on the principal's lines, newest first"
+                            : "Messages the principal's lines sent, with their states");
+    add_connection_options(cmd, *c);
+    cmd->add_flag("--json", *as_json, "print one JSON array");
+    cmd->callback([=, &exit_code] { exit_code = run_box(*c, box, *as_json); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(
+        "ack", "Acknowledge a received message: received and understood (a signed message back)");
+    add_connection_options(cmd, *c);
+    cmd->add_option("MESSAGE_ID", *id, "the id of the received message")->required();
+    cmd->callback([=, &exit_code] { exit_code = run_ack(*c, *id); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand(
+        "status", "Paths, queues, unacknowledged and overdue messages of the running gateway");
+    add_connection_options(cmd, *c, false);
+    cmd->add_flag("--json", *as_json, "print JSON");
+    cmd->callback([=, &exit_code] { exit_code = run_status(*c, *as_json); });
+  }
+}
+
+}  // namespace parley::cli

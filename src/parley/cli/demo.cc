@@ -1,0 +1,353 @@
+// `parley demo`: two parties on loopback, a short scenario, and a check that everything was
+// delivered, receipted and acknowledged. Real gateway processes (this same binary), real
+// TLS, real stores, in a temporary directory removed afterwards.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "parley/base/json.h"
+#include "parley/cli/api_client.h"
+#include "parley/cli/commands.h"
+#include "parley/crypto/crypto.h"
+#include "parley/gateway/home.h"
+#include "parley/store/sqlite/sqlite_store.h"
+
+namespace parley::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json::Json;
+using Clock = std::chrono::steady_clock;
+
+Result<std::uint16_t> free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return Status::unavailable("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return Status::unavailable("cannot find a free loopback port");
+  }
+  const std::uint16_t port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+struct Side {
+  std::string party;
+  std::string principal;
+  std::string lang;
+  fs::path home;
+  std::uint16_t federation_port = 0;
+  std::uint16_t api_port = 0;
+  std::string token;  // the principal's API token
+  pid_t pid = -1;
+  ApiTarget api() const {
+    ApiTarget t;
+    t.host = "127.0.0.1";
+    t.port = api_port;
+    t.headers["Authorization"] = "Bearer " + token;
+    return t;
+  }
+};
+
+std::string new_token() {
+  crypto::SystemRng rng;
+  Bytes b(32);
+  rng.fill(b);
+  return hex_encode(b);
+}
+
+Status configure(Side& side, const Side& other, const wire::Bundle& other_bundle) {
+  PARLEY_ASSIGN_OR_RETURN(gateway::Home home, gateway::open_home(side.home));
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
+                          store::open_sqlite_store(home.store_path().string()));
+  PARLEY_RETURN_IF_ERROR(store->put_peer(core::Peer{other_bundle}));
+  side.token = new_token();
+  core::Principal p;
+  p.id = side.principal;
+  p.name = side.principal;
+  p.role = "principal";
+  const crypto::Digest hash = crypto::sha256(as_bytes(side.token));
+  p.token_hash.assign(hash.begin(), hash.end());
+  PARLEY_RETURN_IF_ERROR(store->put_principal(p));
+  core::Line line;
+  line.id = "hotline";
+  line.local = side.principal;
+  line.remote = {other.party, other.principal};
+  return store->put_line(line);
+}
+
+Status spawn(Side& side, const fs::path& log) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return Status::unavailable("fork failed");
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+      ::dup2(fd, STDERR_FILENO);
+      ::close(fd);
+    }
+    const std::string home = side.home.string();
+    ::execl("/proc/self/exe", "parley", "gateway", "--home", home.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  side.pid = pid;
+  return Status::ok();
+}
+
+// Polls `check` every 50 ms until it holds or `deadline` passes.
+template <typename F>
+bool wait_for(F check, Clock::time_point deadline) {
+  while (Clock::now() < deadline) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return check();
+}
+
+Result<Json> message(const Side& side, const std::string& id) {
+  return call_api(side.api(), "GET", "/api/v1/messages/" + id, "", std::chrono::seconds(5));
+}
+
+std::string state_of(const Side& side, const std::string& id) {
+  Result<Json> m = message(side, id);
+  if (!m.is_ok()) return "?";
+  return m->value("state", std::string("?"));
+}
+
+void stop(Side& side) {
+  if (side.pid <= 0) return;
+  ::kill(side.pid, SIGTERM);
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  int status = 0;
+  while (Clock::now() < deadline) {
+    if (::waitpid(side.pid, &status, WNOHANG) == side.pid) {
+      side.pid = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(side.pid, SIGKILL);
+  ::waitpid(side.pid, &status, 0);
+  side.pid = -1;
+}
+
+void print_inbox(const Side& side) {
+  Result<Json> box = call_api(side.api(), "GET", "/api/v1/messages?box=inbox");
+  std::cout << "\n== " << side.party << "/" << side.principal << " inbox (rendered in " << side.lang
+            << ") ==\n";
+  if (!box.is_ok()) {
+    std::cout << "  (cannot read: " << box.status().message() << ")\n";
+    return;
+  }
+  for (const Json& m : box->value("messages", Json::array())) {
+    std::cout << "  [" << m.value("precedence", "") << "] " << m.value("type", "") << " #"
+              << m.value("seq", 0) << " from " << m.value("from", "") << ", "
+              << m.value("state", "") << "\n    " << m.value("rendered", "") << "\n";
+  }
+}
+
+void print_outbox(const Side& side) {
+  Result<Json> box = call_api(side.api(), "GET", "/api/v1/messages?box=outbox");
+  std::cout << "\n== " << side.party << "/" << side.principal << " outbox ==\n";
+  if (!box.is_ok()) {
+    std::cout << "  (cannot read: " << box.status().message() << ")\n";
+    return;
+  }
+  for (const Json& m : box->value("messages", Json::array())) {
+    std::cout << "  [" << m.value("precedence", "") << "] " << m.value("type", "") << " #"
+              << m.value("seq", 0) << " to " << m.value("to", "") << ": " << m.value("state", "");
+    if (m.value("acknowledged_by", Json()).is_string()) {
+      std::cout << " by " << m["acknowledged_by"].get<std::string>();
+    }
+    std::cout << "\n";
+  }
+}
+
+struct Sent {
+  const Side* from;
+  const Side* to;
+  std::string id;
+  std::string what;
+};
+
+Status scenario(Side& us, Side& ru, bool keep, const fs::path& dir) {
+  const auto deadline = Clock::now() + std::chrono::seconds(25);
+  for (Side* s : {&us, &ru}) {
+    const Side& side = *s;
+    if (!wait_for(
+            [&] {
+              Result<Json> r = call_api(side.api(), "GET", "/readyz", "", std::chrono::seconds(1));
+              return r.is_ok() && r->value("ready", false);
+            },
+            deadline)) {
+      return Status::unavailable("gateway " + side.party + " did not become ready (log: " +
+                                 (dir / (side.party + ".log")).string() + ")");
+    }
+  }
+  std::cout << "both gateways ready: " << us.party
+            << " (federation 127.0.0.1:" << us.federation_port << ") and " << ru.party
+            << " (federation 127.0.0.1:" << ru.federation_port << ")\n";
+
+  const auto send = [&](Side& from, Side& to, Json request, std::string what) -> Result<Sent> {
+    request["line"] = "hotline";
+    PARLEY_ASSIGN_OR_RETURN(Json answer,
+                            call_api(from.api(), "POST", "/api/v1/messages", json::dump(request)));
+    const std::string id = answer.value("id", "");
+    std::cout << from.party << "/" << from.principal << " -> " << to.party << "/" << to.principal
+              << ": " << what << " (" << id << ")\n";
+    return Sent{&from, &to, id, std::move(what)};
+  };
+  std::vector<Sent> sent;
+  {
+    PARLEY_ASSIGN_OR_RETURN(Sent s,
+                            send(us, ru,
+                                 {{"precedence", "ROUTINE"},
+                                  {"type", "text"},
+                                  {"text", "Routine check of the line. Please acknowledge."}},
+                                 "ROUTINE text"));
+    sent.push_back(s);
+  }
+  {
+    PARLEY_ASSIGN_OR_RETURN(Sent s, send(us, ru,
+                                         {{"precedence", "FLASH"},
+                                          {"type", "notify.missile-launch"},
+                                          {"body",
+                                           {{"launch_time", "2026-11-24T21:00:00Z"},
+                                            {"missile_class", "SLBM"},
+                                            {"count", 1},
+                                            {"launch_area", "Barents Sea, 71.5N 38.2E"},
+                                            {"impact_area", "Kura test range"},
+                                            {"test", true}}}},
+                                         "FLASH notify.missile-launch"));
+    sent.push_back(s);
+  }
+  {
+    PARLEY_ASSIGN_OR_RETURN(Sent s, send(ru, us,
+                                         {{"precedence", "IMMEDIATE"},
+                                          {"type", "notify.exercise"},
+                                          {"body",
+                                           {{"name", "Zapad-2026"},
+                                            {"start", "2026-11-25T06:00:00Z"},
+                                            {"end", "2026-11-30T18:00:00Z"},
+                                            {"area", "Western Military District"}}}},
+                                         "IMMEDIATE notify.exercise"));
+    sent.push_back(s);
+  }
+
+  // Delivered: the sender's gateway holds the peer's verified receipt.
+  for (const Sent& s : sent) {
+    if (!wait_for([&] { return state_of(*s.from, s.id) == "delivered"; }, deadline)) {
+      return Status::unavailable(s.what + " was not receipted in time (state " +
+                                 state_of(*s.from, s.id) + ")");
+    }
+    Result<Json> m = message(*s.from, s.id);
+    if (!m.is_ok() || !m->contains("receipt") || (*m)["receipt"].is_null()) {
+      return Status::internal(s.what + " is delivered but has no receipt");
+    }
+    std::cout << "receipted by " << s.to->party << ": " << s.what << "\n";
+  }
+  // Acknowledged by a person on the other side.
+  for (const Sent& s : sent) {
+    PARLEY_ASSIGN_OR_RETURN(Json answer,
+                            call_api(s.to->api(), "POST", "/api/v1/messages/" + s.id + "/ack"));
+    std::cout << s.to->party << "/" << s.to->principal << " acknowledges " << s.what << "\n";
+  }
+  for (const Sent& s : sent) {
+    if (!wait_for([&] { return state_of(*s.from, s.id) == "acknowledged"; }, deadline)) {
+      return Status::unavailable("the acknowledgment of " + s.what + " did not come back in time");
+    }
+  }
+  print_inbox(ru);
+  print_outbox(us);
+  print_inbox(us);
+  print_outbox(ru);
+  std::cout << "\nall " << sent.size()
+            << " messages delivered, receipted and acknowledged on both sides\n";
+  if (keep) std::cout << "homes kept in " << dir.string() << "\n";
+  return Status::ok();
+}
+
+int run_demo(bool keep) {
+  char tmpl[] = "/tmp/parley-demo-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    return fail(Status::unavailable("cannot make a temporary directory"));
+  const fs::path dir = tmpl;
+  Side us;
+  us.party = "us-eucom";
+  us.principal = "saceur";
+  us.lang = "en";
+  us.home = dir / "us-eucom";
+  Side ru;
+  ru.party = "ru-genstaff";
+  ru.principal = "cgs";
+  ru.lang = "ru";
+  ru.home = dir / "ru-genstaff";
+  Status status = [&]() -> Status {
+    for (Side* s : {&us, &ru}) {
+      PARLEY_ASSIGN_OR_RETURN(s->federation_port, free_port());
+      PARLEY_ASSIGN_OR_RETURN(s->api_port, free_port());
+      gateway::InitOptions options;
+      options.home = s->home;
+      options.party = s->party;
+      options.federation = {"127.0.0.1:" + std::to_string(s->federation_port)};
+      options.api = "127.0.0.1:" + std::to_string(s->api_port);
+      options.lang = s->lang;
+      PARLEY_RETURN_IF_ERROR(gateway::init_home(options));
+    }
+    PARLEY_ASSIGN_OR_RETURN(gateway::Home us_home, gateway::open_home(us.home));
+    PARLEY_ASSIGN_OR_RETURN(gateway::Home ru_home, gateway::open_home(ru.home));
+    PARLEY_RETURN_IF_ERROR(configure(us, ru, gateway::bundle_of(ru_home)));
+    PARLEY_RETURN_IF_ERROR(configure(ru, us, gateway::bundle_of(us_home)));
+    std::cout << "parties " << us.party << " and " << ru.party
+              << " initialized; bundles exchanged and pinned; line 'hotline' " << us.principal
+              << " <-> " << ru.party << "/" << ru.principal << "\n";
+    PARLEY_RETURN_IF_ERROR(spawn(us, dir / "us-eucom.log"));
+    PARLEY_RETURN_IF_ERROR(spawn(ru, dir / "ru-genstaff.log"));
+    return scenario(us, ru, keep, dir);
+  }();
+  stop(us);
+  stop(ru);
+  if (!status.is_ok()) {
+    std::cerr << "parley: demo failed: " << status.message() << " (logs kept in " << dir.string()
+              << ")\n";
+    return 1;
+  }
+  if (!keep) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_demo_command(CLI::App& app, int& exit_code) {
+  auto keep = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand(
+      "demo",
+      "Two gateways (us-eucom, ru-genstaff) on loopback in a temporary directory: a ROUTINE "
+      "and a FLASH message one way, an IMMEDIATE one back, acknowledgments both ways. Exits 0 "
+      "only if everything was delivered, receipted and acknowledged.");
+  cmd->add_flag("--keep", *keep, "keep the temporary homes and logs");
+  cmd->callback([keep, &exit_code] { exit_code = run_demo(*keep); });
+}
+
+}  // namespace parley::cli

@@ -1,0 +1,420 @@
+#include "parley/gateway/api.h"
+
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+
+#include "parley/base/json.h"
+#include "parley/crypto/crypto.h"
+
+namespace parley::gateway {
+namespace {
+
+using json::Json;
+
+net::HttpResponse json_response(int status, const Json& body) {
+  net::HttpResponse r;
+  r.status = status;
+  r.body = json::dump(body);
+  return r;
+}
+
+net::HttpResponse error_response(const Status& status) {
+  return json_response(http_status(status.code()), Json{{"error", status.message()}});
+}
+
+Json optional_time(const std::optional<Time>& t) {
+  return t ? Json(format_time(*t)) : Json(nullptr);
+}
+Json optional_string(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
+
+// Splits "/a/b?x=1&y=2" into the path and its query parameters.
+std::pair<std::string, std::map<std::string, std::string>> split_target(const std::string& target) {
+  std::map<std::string, std::string> query;
+  const auto q = target.find('?');
+  if (q == std::string::npos) return {target, query};
+  std::string rest = target.substr(q + 1);
+  std::size_t pos = 0;
+  while (pos <= rest.size()) {
+    std::size_t amp = rest.find('&', pos);
+    if (amp == std::string::npos) amp = rest.size();
+    const std::string pair = rest.substr(pos, amp - pos);
+    const auto eq = pair.find('=');
+    if (!pair.empty()) {
+      query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    }
+    pos = amp + 1;
+  }
+  return {target.substr(0, q), query};
+}
+
+Json line_json(const core::Line& line) {
+  Json deadlines = Json::object();
+  for (const wire::Precedence p : {wire::Precedence::kFlash, wire::Precedence::kImmediate,
+                                   wire::Precedence::kPriority, wire::Precedence::kRoutine}) {
+    deadlines[std::string(wire::precedence_name(p))] =
+        format_duration(line.deadlines.for_precedence(p));
+  }
+  return Json{{"id", line.id},
+              {"local", line.local},
+              {"remote", line.remote.to_string()},
+              {"alternates", line.alternates},
+              {"observers", line.observers},
+              {"deadlines", deadlines}};
+}
+
+Json peers_json(const Driver& driver) {
+  Json peers = Json::array();
+  for (const Driver::PeerView& p : driver.peers()) {
+    Json paths = Json::array();
+    for (const PathHealth& path : p.paths) {
+      paths.push_back(
+          {{"address", path.address},
+           {"state", path.state},
+           {"last_contact", optional_time(path.last_contact)},
+           {"last_error", path.last_error.empty() ? Json(nullptr) : Json(path.last_error)}});
+    }
+    peers.push_back({{"party", p.party},
+                     {"federation", p.federation},
+                     {"paths", paths},
+                     {"queued", p.stats.queued},
+                     {"oldest_queued", optional_time(p.stats.oldest_queued)},
+                     {"unacknowledged", p.stats.unacknowledged},
+                     {"overdue", p.stats.overdue},
+                     {"frames_refused", p.stats.frames_refused},
+                     {"transactions_sent", p.stats.transactions_sent},
+                     {"send_failures", p.stats.send_failures}});
+  }
+  return peers;
+}
+
+class Api {
+ public:
+  explicit Api(Driver& driver) : driver_(driver) {}
+
+  void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
+    auto [path, query] = split_target(request.target);
+    const std::string& method = request.method;
+    const auto respond = [&](net::HttpResponse r) { responder->respond(std::move(r)); };
+
+    if (path == "/healthz" && method == "GET") {
+      return respond(json_response(200, {{"status", "ok"}}));
+    }
+    if (path == "/readyz" && method == "GET") {
+      const bool ready = driver_.ready();
+      return respond(
+          json_response(ready ? 200 : 503, {{"ready", ready}, {"peers", peers_json(driver_)}}));
+    }
+    if (path == "/metrics" && method == "GET") return respond(metrics());
+    if (path.rfind("/api/v1/", 0) != 0) {
+      return respond(error_response(Status::not_found("no such endpoint: " + method + " " + path)));
+    }
+
+    Result<Caller> caller = authenticate(request);
+    if (!caller.is_ok()) return respond(error_response(caller.status()));
+
+    if (path == "/api/v1/status" && method == "GET") return respond(status_view());
+    if (path == "/api/v1/peers" && method == "GET") {
+      return respond(json_response(200, {{"peers", peers_json(driver_)}}));
+    }
+    if (path == "/api/v1/catalog" && method == "GET") {
+      net::HttpResponse r;
+      r.body = driver_.catalog().to_json();
+      return respond(std::move(r));
+    }
+    if (path == "/api/v1/events" && method == "GET") {
+      std::shared_ptr<net::EventStream> stream = responder->stream();
+      if (stream) driver_.subscribe(caller->principal, std::move(stream));
+      return;
+    }
+    // Everything below acts as a principal.
+    if (caller->principal.empty()) {
+      return respond(error_response(Status::invalid_argument(
+          "the operator token needs an X-Parley-As header naming the principal to act as")));
+    }
+    const std::string& principal = caller->principal;
+    if (path == "/api/v1/lines" && method == "GET") {
+      Json lines = Json::array();
+      for (const core::Line& l : driver_.lines_of(principal)) lines.push_back(line_json(l));
+      return respond(json_response(200, {{"lines", lines}}));
+    }
+    if (path == "/api/v1/messages" && method == "POST") {
+      return post_message(principal, request.body, responder);
+    }
+    if (path == "/api/v1/messages" && method == "GET") {
+      return respond(list_messages(principal, query));
+    }
+    constexpr std::string_view kPrefix = "/api/v1/messages/";
+    if (path.rfind(kPrefix, 0) == 0) {
+      std::string rest = path.substr(kPrefix.size());
+      constexpr std::string_view kAck = "/ack";
+      if (rest.size() > kAck.size() && rest.ends_with(kAck) && method == "POST") {
+        rest.resize(rest.size() - kAck.size());
+        return ack(principal, rest, responder);
+      }
+      if (rest.find('/') == std::string::npos && method == "GET") {
+        return respond(get_message(principal, rest));
+      }
+    }
+    return respond(error_response(Status::not_found("no such endpoint: " + method + " " + path)));
+  }
+
+ private:
+  Result<Caller> authenticate(const net::HttpRequest& request) {
+    const auto it = request.headers.find("authorization");
+    if (it == request.headers.end()) {
+      return Status::unauthenticated("missing Authorization: Bearer <token> header");
+    }
+    constexpr std::string_view kBearer = "Bearer ";
+    if (it->second.rfind(kBearer, 0) != 0) {
+      return Status::unauthenticated("the Authorization header must be 'Bearer <token>'");
+    }
+    const std::string token = it->second.substr(kBearer.size());
+    const auto as = request.headers.find("x-parley-as");
+    if (constant_time_equal(as_bytes(token), as_bytes(driver_.home().operator_token))) {
+      Caller caller;
+      caller.operator_token = true;
+      if (as != request.headers.end()) {
+        if (!driver_.principal(as->second)) {
+          return Status::not_found("unknown principal '" + as->second + "'");
+        }
+        caller.principal = as->second;
+      }
+      return caller;
+    }
+    const crypto::Digest hash = crypto::sha256(as_bytes(token));
+    PARLEY_ASSIGN_OR_RETURN(std::optional<core::Principal> principal,
+                            driver_.store().principal_by_token_hash(hash));
+    if (!principal) return Status::unauthenticated("unknown token");
+    if (as != request.headers.end() && as->second != principal->id) {
+      return Status::permission_denied("a principal's token cannot act as another principal");
+    }
+    Caller caller;
+    caller.principal = principal->id;
+    return caller;
+  }
+
+  bool on_line(const std::string& principal, const std::string& line) const {
+    for (const core::Line& l : driver_.lines_of(principal)) {
+      if (l.id == line) return true;
+    }
+    return false;
+  }
+
+  void post_message(const std::string& principal, const std::string& body,
+                    const std::shared_ptr<net::Responder>& responder) {
+    Result<core::Submit> submit = parse_submit(principal, body);
+    if (!submit.is_ok()) return responder->respond(error_response(submit.status()));
+    bool line_exists = false;
+    for (const core::Line& l : driver_.lines()) line_exists = line_exists || l.id == submit->line;
+    if (!line_exists) {
+      return responder->respond(
+          error_response(Status::not_found("unknown line '" + submit->line + "'")));
+    }
+    if (!on_line(principal, submit->line)) {
+      return responder->respond(error_response(Status::permission_denied(
+          "principal '" + principal + "' is not on line '" + submit->line + "'")));
+    }
+    const std::string line = submit->line;
+    driver_.submit(std::move(*submit), [this, responder, line](Result<std::string> id) {
+      if (!id.is_ok()) return responder->respond(error_response(id.status()));
+      Result<std::optional<core::MessageRecord>> stored = driver_.store().get_message(*id);
+      Json out = {{"id", *id}, {"state", "queued"}, {"line", line}};
+      if (stored.is_ok() && stored->has_value()) {
+        out["seq"] = (*stored)->seq;
+        out["state"] = core::state_name((*stored)->state);
+      }
+      responder->respond(json_response(201, out));
+    });
+  }
+
+  Result<core::Submit> parse_submit(const std::string& principal, const std::string& body) {
+    PARLEY_ASSIGN_OR_RETURN(Json j, json::parse_object(body));
+    PARLEY_RETURN_IF_ERROR(
+        json::check_keys(j, {"line", "precedence", "type", "body", "text", "reply_to", "expires"}));
+    core::Submit s;
+    s.principal = principal;
+    PARLEY_ASSIGN_OR_RETURN(s.line, json::get_string(j, "line"));
+    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> precedence,
+                            json::get_optional_string(j, "precedence"));
+    if (precedence) {
+      PARLEY_ASSIGN_OR_RETURN(s.precedence, wire::parse_precedence(*precedence));
+    }
+    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> type, json::get_optional_string(j, "type"));
+    if (type) s.type = *type;
+    if (j.contains("body") && !j["body"].is_null()) {
+      if (!j["body"].is_object()) {
+        return Status::invalid_argument("field 'body': expected a JSON object");
+      }
+      s.content.body_json = json::dump(j["body"]);
+    }
+    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> text, json::get_optional_string(j, "text"));
+    if (text) s.content.text = *text;
+    PARLEY_ASSIGN_OR_RETURN(s.reply_to, json::get_optional_string(j, "reply_to"));
+    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> expires,
+                            json::get_optional_string(j, "expires"));
+    if (expires) {
+      PARLEY_ASSIGN_OR_RETURN(Time t, parse_time(*expires));
+      s.expires = t;
+    }
+    return s;
+  }
+
+  net::HttpResponse list_messages(const std::string& principal,
+                                  const std::map<std::string, std::string>& query) {
+    store::MessageQuery q;
+    const auto box = query.find("box");
+    const std::string which = box == query.end() ? "inbox" : box->second;
+    if (which == "inbox") {
+      q.direction = core::Direction::kInbound;
+    } else if (which == "outbox") {
+      q.direction = core::Direction::kOutbound;
+    } else {
+      return error_response(
+          Status::invalid_argument("box must be 'inbox' or 'outbox', not '" + which + "'"));
+    }
+    const auto limit = query.find("limit");
+    if (limit != query.end()) {
+      std::size_t n = 0;
+      const auto [p, ec] =
+          std::from_chars(limit->second.data(), limit->second.data() + limit->second.size(), n);
+      if (ec != std::errc() || p != limit->second.data() + limit->second.size() || n == 0 ||
+          n > 10'000) {
+        return error_response(Status::invalid_argument("limit must be an integer from 1 to 10000"));
+      }
+      q.limit = n;
+    }
+    for (const core::Line& l : driver_.lines_of(principal)) q.lines.push_back(l.id);
+    Json messages = Json::array();
+    if (!q.lines.empty()) {
+      Result<std::vector<core::MessageRecord>> found = driver_.store().list_messages(q);
+      if (!found.is_ok()) return error_response(found.status());
+      for (const core::MessageRecord& m : *found) {
+        messages.push_back(message_view(m, driver_.catalog(), driver_.home().config.lang));
+      }
+    }
+    return json_response(200, {{"messages", messages}});
+  }
+
+  net::HttpResponse get_message(const std::string& principal, const std::string& id) {
+    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(id);
+    if (!found.is_ok()) return error_response(found.status());
+    // A message on another principal's line is reported as unknown: its existence is
+    // not this principal's business.
+    if (!found->has_value() || !on_line(principal, (*found)->line)) {
+      return error_response(Status::not_found("unknown message '" + id + "'"));
+    }
+    const core::MessageRecord& m = **found;
+    Json view = message_view(m, driver_.catalog(), driver_.home().config.lang);
+    view["receipt"] = nullptr;
+    if (m.receipt) {
+      Result<Json> r = json::parse(*m.receipt);
+      if (r.is_ok()) view["receipt"] = *r;
+    }
+    Result<Json> envelope = json::parse(m.envelope);
+    view["envelope"] = envelope.is_ok() ? *envelope : Json(nullptr);
+    return json_response(200, view);
+  }
+
+  void ack(const std::string& principal, const std::string& id,
+           const std::shared_ptr<net::Responder>& responder) {
+    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(id);
+    if (!found.is_ok()) return responder->respond(error_response(found.status()));
+    if (!found->has_value() || !on_line(principal, (*found)->line)) {
+      return responder->respond(error_response(Status::not_found("unknown message '" + id + "'")));
+    }
+    driver_.acknowledge(principal, id, [responder, id](Result<std::string> ack_id) {
+      if (!ack_id.is_ok()) return responder->respond(error_response(ack_id.status()));
+      responder->respond(
+          json_response(200, {{"id", id}, {"ack_id", *ack_id}, {"state", "acknowledged"}}));
+    });
+  }
+
+  net::HttpResponse status_view() {
+    std::uint64_t queued = 0, unacked = 0, overdue = 0;
+    for (const Driver::PeerView& p : driver_.peers()) {
+      queued += p.stats.queued;
+      unacked += p.stats.unacknowledged;
+      overdue += p.stats.overdue;
+    }
+    return json_response(200, {{"party", driver_.home().config.party},
+                               {"ready", driver_.ready()},
+                               {"peers", peers_json(driver_)},
+                               {"queued", queued},
+                               {"unacknowledged", unacked},
+                               {"overdue", overdue},
+                               {"escalations", Json::array()}});
+  }
+
+  net::HttpResponse metrics() {
+    std::string out;
+    const Counters& c = driver_.counters();
+    out += "# TYPE parley_messages_submitted_total counter\n";
+    out += "parley_messages_submitted_total " + std::to_string(c.messages_submitted) + "\n";
+    out += "# TYPE parley_messages_received_total counter\n";
+    out += "parley_messages_received_total " + std::to_string(c.messages_received) + "\n";
+    out += "# TYPE parley_frames_refused_total counter\n";
+    out += "parley_frames_refused_total " + std::to_string(c.frames_refused) + "\n";
+    const auto per_peer = [&](const std::string& name, const std::string& type, auto value) {
+      out += "# TYPE " + name + " " + type + "\n";
+      for (const Driver::PeerView& p : driver_.peers()) {
+        out += name + "{peer=\"" + p.party + "\"} " + std::to_string(value(p)) + "\n";
+      }
+    };
+    per_peer("parley_queue_depth", "gauge",
+             [](const Driver::PeerView& p) { return p.stats.queued; });
+    per_peer("parley_unacknowledged", "gauge",
+             [](const Driver::PeerView& p) { return p.stats.unacknowledged; });
+    per_peer("parley_overdue", "gauge", [](const Driver::PeerView& p) { return p.stats.overdue; });
+    per_peer("parley_transactions_sent_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.transactions_sent; });
+    per_peer("parley_send_failures_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.send_failures; });
+    per_peer("parley_path_up", "gauge", [](const Driver::PeerView& p) {
+      return p.paths.empty() || p.paths.front().state != "up" ? 0 : 1;
+    });
+    net::HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = std::move(out);
+    return r;
+  }
+
+  Driver& driver_;
+};
+
+}  // namespace
+
+json::Json message_view(const core::MessageRecord& m, const catalog::Catalog& catalog,
+                        const std::string& lang) {
+  Result<Json> body = json::parse_object(m.content.body_json);
+  return Json{{"id", m.id},
+              {"line", m.line},
+              {"seq", m.seq},
+              {"direction", core::direction_name(m.direction)},
+              {"from", m.from.to_string()},
+              {"to", m.to.to_string()},
+              {"precedence", wire::precedence_name(m.precedence)},
+              {"type", m.type},
+              {"state", core::state_name(m.state)},
+              {"created", format_time(m.created)},
+              {"expires", optional_time(m.expires)},
+              {"reply_to", optional_string(m.reply_to)},
+              {"lang", m.lang},
+              {"body", body.is_ok() ? *body : Json::object()},
+              {"text", m.content.text},
+              {"rendered", catalog.render(m.type, m.content.body_json, m.content.text, lang)},
+              {"ack_deadline", format_time(m.ack_deadline)},
+              {"delivered_at", optional_time(m.delivered_at)},
+              {"acknowledged_at", optional_time(m.acknowledged_at)},
+              {"acknowledged_by", optional_string(m.acknowledged_by)},
+              {"ack_id", optional_string(m.ack_id)}};
+}
+
+net::Handler make_api_handler(Driver& driver) {
+  auto api = std::make_shared<Api>(driver);
+  return [api](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
+    api->handle(std::move(request), std::move(responder));
+  };
+}
+
+}  // namespace parley::gateway

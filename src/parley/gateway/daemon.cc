@@ -1,0 +1,43 @@
+#include "parley/gateway/daemon.h"
+
+#include <csignal>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "parley/gateway/api.h"
+#include "parley/gateway/driver.h"
+#include "parley/store/sqlite/sqlite_store.h"
+
+namespace parley::gateway {
+
+Status run_gateway(const std::filesystem::path& home_dir) {
+  PARLEY_ASSIGN_OR_RETURN(Home home, open_home(home_dir));
+  auto logger = spdlog::stderr_color_mt("parley");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [" + home.config.party + "] %v",
+                      spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(home.config.log_level));
+  std::signal(SIGPIPE, SIG_IGN);
+
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
+                          store::open_sqlite_store(home.store_path().string()));
+  boost::asio::io_context io;
+  Driver driver(io, std::move(home), std::move(store));
+  PARLEY_RETURN_IF_ERROR(driver.start(make_api_handler(driver)));
+
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    driver.stop();
+    io.stop();
+  });
+  io.run();
+  spdlog::info("stopped");
+  return Status::ok();
+}
+
+}  // namespace parley::gateway

@@ -1,0 +1,15 @@
+// The gateway daemon (`parley gateway --home DIR`): opens the home and the store, recovers,
+// serves the federation and the API until SIGTERM or SIGINT, then stops accepting and exits.
+#pragma once
+
+#include <filesystem>
+
+#include "parley/base/status.h"
+
+namespace parley::gateway {
+
+// Runs in the foreground until a signal; returns OK after a clean stop. Structured log
+// lines go to stderr.
+Status run_gateway(const std::filesystem::path& home_dir);
+
+}  // namespace parley::gateway

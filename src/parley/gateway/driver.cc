@@ -1,0 +1,372 @@
+#include "parley/gateway/driver.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "parley/base/json.h"
+
+namespace parley::gateway {
+namespace {
+
+constexpr std::string_view kTransactionsTarget = "/federation/v1/transactions";
+constexpr std::chrono::milliseconds kTransactionTimeout{10'000};
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+Driver::Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store)
+    : io_(io),
+      home_(std::move(home)),
+      store_(std::move(store)),
+      catalog_(catalog::Catalog::builtin()),
+      allowed_fingerprints_(std::make_shared<std::vector<std::string>>()) {}
+
+Driver::~Driver() { stop(); }
+
+Time Driver::now() const {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+Status Driver::start(net::Handler api_handler) {
+  PARLEY_ASSIGN_OR_RETURN(lines_, store_->lines());
+  PARLEY_ASSIGN_OR_RETURN(principals_, store_->principals());
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> peers, store_->peers());
+
+  for (const core::Peer& peer : peers) {
+    auto link = std::make_unique<PeerLink>();
+    link->party = peer.bundle.party;
+    link->bundle = peer.bundle;
+    core::SessionConfig config;
+    config.party = home_.config.party;
+    config.keys = home_.keys;
+    config.peer = peer.bundle;
+    for (const core::Line& line : lines_) {
+      if (line.remote.party == peer.bundle.party) config.lines.push_back(line);
+    }
+    PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, store_->recover(peer.bundle.party));
+    spdlog::info("peer {}: {} lines, {} unreceipted, {} unacknowledged", peer.bundle.party,
+                 config.lines.size(), recovered.unreceipted.size(),
+                 recovered.unacknowledged.size());
+    link->session = std::make_unique<core::PeerSession>(std::move(config), catalog_, rng_,
+                                                        std::move(recovered));
+    link->client = net::make_federation_client(io_, peer.bundle.federation, home_.tls,
+                                               peer.bundle.tls_fingerprint);
+    link->timer = std::make_unique<boost::asio::steady_timer>(io_);
+    link->path.address = peer.bundle.federation.empty() ? "" : peer.bundle.federation.front();
+    allowed_fingerprints_->push_back(peer.bundle.tls_fingerprint);
+    links_[peer.bundle.party] = std::move(link);
+  }
+  for (const core::Line& line : lines_) {
+    if (links_.find(line.remote.party) == links_.end()) {
+      spdlog::warn("line {}: remote party {} is not a pinned peer; the line is idle", line.id,
+                   line.remote.party);
+    }
+  }
+
+  for (const std::string& address : home_.config.federation_listen) {
+    PARLEY_ASSIGN_OR_RETURN(wire::HostPort hp, wire::parse_host_port(address));
+    PARLEY_ASSIGN_OR_RETURN(
+        federation_server_,
+        net::listen_federation(
+            io_, hp.host, hp.port, home_.tls, allowed_fingerprints_,
+            [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
+              on_federation_request(std::move(request), std::move(responder));
+            }));
+    break;  // one listener for now: redundant paths come with the fault-tolerance work
+  }
+  PARLEY_ASSIGN_OR_RETURN(wire::HostPort api, wire::parse_host_port(home_.config.api_listen));
+  PARLEY_ASSIGN_OR_RETURN(api_server_,
+                          net::listen_http(io_, api.host, api.port, std::move(api_handler)));
+
+  // Resend whatever the store held unreceipted, arm the deadlines.
+  for (auto& [party, link] : links_) feed(*link, core::TimerFired{});
+  ready_ = true;
+  spdlog::info("party {} ready: federation {}, api {}", home_.config.party, federation_endpoint(),
+               api_endpoint());
+  return Status::ok();
+}
+
+void Driver::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  ready_ = false;
+  if (api_server_) api_server_->stop();
+  if (federation_server_) federation_server_->stop();
+  for (auto& [party, link] : links_) {
+    link->timer->cancel();
+    link->client->close();
+  }
+  for (Subscriber& s : subscribers_) s.stream->close();
+  subscribers_.clear();
+}
+
+std::string Driver::api_endpoint() const {
+  return api_server_ ? api_server_->local_endpoint() : "";
+}
+std::string Driver::federation_endpoint() const {
+  return federation_server_ ? federation_server_->local_endpoint() : "";
+}
+
+std::vector<core::Line> Driver::lines_of(const std::string& principal) const {
+  std::vector<core::Line> out;
+  for (const core::Line& line : lines_) {
+    if (line.local == principal || contains(line.alternates, principal)) out.push_back(line);
+  }
+  return out;
+}
+
+std::optional<core::Principal> Driver::principal(const std::string& id) const {
+  for (const core::Principal& p : principals_) {
+    if (p.id == id) return p;
+  }
+  return std::nullopt;
+}
+
+std::vector<Driver::PeerView> Driver::peers() const {
+  std::vector<PeerView> out;
+  for (const auto& [party, link] : links_) {
+    out.push_back({party, link->bundle.federation, {link->path}, link->session->stats()});
+  }
+  return out;
+}
+
+void Driver::subscribe(std::string principal, std::shared_ptr<net::EventStream> stream) {
+  subscribers_.push_back({std::move(principal), std::move(stream)});
+}
+
+Driver::PeerLink* Driver::link_for_line(const std::string& line) {
+  for (const core::Line& l : lines_) {
+    if (l.id != line) continue;
+    const auto it = links_.find(l.remote.party);
+    return it == links_.end() ? nullptr : it->second.get();
+  }
+  return nullptr;
+}
+
+void Driver::submit(core::Submit submit, Done done) {
+  if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
+  PeerLink* link = link_for_line(submit.line);
+  if (link == nullptr) {
+    bool known = false;
+    for (const core::Line& l : lines_) known = known || l.id == submit.line;
+    return done(known ? Status::failed_precondition("line '" + submit.line + "' has no pinned peer")
+                      : Status::not_found("unknown line '" + submit.line + "'"));
+  }
+  submit.request = next_request_++;
+  pending_principal_[submit.request] = std::move(done);
+  feed(*link, std::move(submit));
+}
+
+void Driver::acknowledge(const std::string& principal, const std::string& message_id, Done done) {
+  if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
+  Result<std::optional<core::MessageRecord>> found = store_->get_message(message_id);
+  if (!found.is_ok()) return done(found.status());
+  if (!found->has_value()) return done(Status::not_found("unknown message '" + message_id + "'"));
+  core::MessageRecord message = std::move(**found);
+  const auto it = links_.find(message.peer);
+  if (it == links_.end()) {
+    return done(Status::failed_precondition("message '" + message_id +
+                                            "' is from a party that is no longer pinned"));
+  }
+  core::Acknowledge ack;
+  ack.request = next_request_++;
+  ack.principal = principal;
+  ack.message = std::move(message);
+  pending_principal_[ack.request] = std::move(done);
+  feed(*it->second, std::move(ack));
+}
+
+void Driver::on_federation_request(net::HttpRequest request,
+                                   std::shared_ptr<net::Responder> responder) {
+  PeerLink* link = nullptr;
+  for (auto& [party, l] : links_) {
+    if (l->bundle.tls_fingerprint == request.peer_fingerprint) link = l.get();
+  }
+  const auto refuse = [&](int status, const std::string& why) {
+    net::HttpResponse response;
+    response.status = status;
+    response.body = wire::encode_refusal({why, ""});
+    responder->respond(std::move(response));
+  };
+  if (link == nullptr) return refuse(403, "unknown peer certificate");
+  if (request.method != "POST" || request.target != kTransactionsTarget) {
+    return refuse(404, "no such federation endpoint: " + request.method + " " + request.target);
+  }
+  if (stopping_) return refuse(503, "the gateway is shutting down");
+  core::TransactionReceived event;
+  event.request = next_request_++;
+  event.body = std::move(request.body);
+  pending_peer_[event.request] = std::move(responder);
+  feed(*link, std::move(event));
+}
+
+void Driver::feed(PeerLink& link, core::Event event) {
+  std::vector<core::Event> queue;
+  queue.push_back(std::move(event));
+  std::vector<core::Action> actions;
+  // Persisted events are fed after the actions of the event that caused them, in order.
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    actions.clear();
+    core::Event current = std::move(queue[i]);
+    link.session->handle(current, now(), actions);
+    for (core::Action& action : actions) carry_out(link, action, queue);
+  }
+  rearm(link);
+}
+
+void Driver::carry_out(PeerLink& link, core::Action& action, std::vector<core::Event>& next) {
+  std::visit(
+      [&](auto& a) {
+        using A = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<A, core::Persist>) {
+          if (a.records.empty()) {
+            next.push_back(core::Persisted{a.batch});
+            return;
+          }
+          const Status status = store_->apply(a.records);
+          if (status.code() == StatusCode::kAlreadyExists ||
+              status.code() == StatusCode::kNotFound) {
+            // A logical conflict (the store applied nothing): the session undoes the batch.
+            spdlog::warn("store refused a batch: {}", status.to_string());
+            next.push_back(core::PersistRefused{a.batch, status});
+            return;
+          }
+          if (!status.is_ok()) {
+            // A batch we cannot make durable must never be acknowledged or receipted, and
+            // the core cannot un-see it: stop here, recover from the store on restart.
+            spdlog::critical("store failed to make a batch durable: {}; stopping",
+                             status.to_string());
+            std::_Exit(70);
+          }
+          next.push_back(core::Persisted{a.batch});
+        } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
+          const std::string party = link.party;
+          const std::string tx = a.tx;
+          link.client->post(
+              std::string(kTransactionsTarget), std::move(a.body), kTransactionTimeout,
+              [this, party, tx](Result<net::HttpResponse> response) {
+                // Deferred so that a client completing inline cannot re-enter feed().
+                boost::asio::post(io_, [this, party, tx, response = std::move(response)]() {
+                  const auto it = links_.find(party);
+                  if (it == links_.end() || stopping_) return;
+                  PeerLink& l = *it->second;
+                  if (response.is_ok()) {
+                    l.path.state = "up";
+                    l.path.last_contact = now();
+                    feed(l, core::TransactionAnswered{tx, response->status, response->body});
+                  } else {
+                    l.path.state = "down";
+                    l.path.last_error = response.status().message();
+                    feed(l, core::TransactionFailed{tx, response.status().message()});
+                  }
+                });
+              });
+        } else if constexpr (std::is_same_v<A, core::Answer>) {
+          const auto it = pending_peer_.find(a.request);
+          if (it == pending_peer_.end()) return;
+          net::HttpResponse response;
+          response.status = a.http_status;
+          response.body = std::move(a.body);
+          it->second->respond(std::move(response));
+          pending_peer_.erase(it);
+        } else if constexpr (std::is_same_v<A, core::Accepted>) {
+          const auto it = pending_principal_.find(a.request);
+          if (it == pending_principal_.end()) return;
+          Done done = std::move(it->second);
+          pending_principal_.erase(it);
+          ++counters_.messages_submitted;
+          done(a.message_id);
+        } else if constexpr (std::is_same_v<A, core::Rejected>) {
+          const auto it = pending_principal_.find(a.request);
+          if (it == pending_principal_.end()) return;
+          Done done = std::move(it->second);
+          pending_principal_.erase(it);
+          done(a.status);
+        } else if constexpr (std::is_same_v<A, core::Notify>) {
+          notify(a.notice);
+        }
+      },
+      action);
+}
+
+void Driver::rearm(PeerLink& link) {
+  const std::optional<Time> at = link.session->next_deadline();
+  if (at == link.timer_at) return;
+  link.timer_at = at;
+  link.timer->cancel();
+  if (!at || stopping_) return;
+  const auto delay = std::max(Duration(0), *at - now());
+  link.timer->expires_after(delay);
+  const std::string party = link.party;
+  link.timer->async_wait([this, party](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    const auto it = links_.find(party);
+    if (it == links_.end()) return;
+    it->second->timer_at.reset();
+    feed(*it->second, core::TimerFired{});
+  });
+}
+
+void Driver::notify(const core::Notice& notice) {
+  const std::string_view kind = core::notice_kind_name(notice.kind);
+  switch (notice.kind) {
+    case core::NoticeKind::kMessageReceived:
+      ++counters_.messages_received;
+      spdlog::info("{}: {}", kind, notice.text);
+      break;
+    case core::NoticeKind::kDelivered:
+    case core::NoticeKind::kAcknowledged:
+      spdlog::info("{}: {}", kind, notice.text);
+      break;
+    case core::NoticeKind::kFrameRefused:
+      ++counters_.frames_refused;
+      spdlog::warn("{}: {}", kind, notice.text);
+      break;
+    case core::NoticeKind::kOverdue:
+    case core::NoticeKind::kPeerRefused:
+    case core::NoticeKind::kLinkTrouble:
+      spdlog::warn("{}: {}", kind, notice.text);
+      break;
+  }
+  json::Json data = {{"kind", kind},
+                     {"message_id", notice.message_id},
+                     {"line", notice.line},
+                     {"text", notice.text}};
+  const std::string payload = json::dump(data);
+  std::string event;
+  switch (notice.kind) {
+    case core::NoticeKind::kMessageReceived:
+      event = "message";
+      break;
+    case core::NoticeKind::kDelivered:
+      event = "delivered";
+      break;
+    case core::NoticeKind::kAcknowledged:
+      event = "acknowledged";
+      break;
+    case core::NoticeKind::kOverdue:
+      event = "overdue";
+      break;
+    case core::NoticeKind::kFrameRefused:
+    case core::NoticeKind::kPeerRefused:
+    case core::NoticeKind::kLinkTrouble:
+      event = "alert";
+      break;
+  }
+  std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
+  for (Subscriber& s : subscribers_) {
+    bool on_line = s.principal.empty();
+    if (!on_line && !notice.line.empty()) {
+      for (const core::Line& l : lines_of(s.principal)) on_line = on_line || l.id == notice.line;
+    }
+    if (on_line) s.stream->send(event, payload);
+  }
+}
+
+}  // namespace parley::gateway

@@ -1,0 +1,144 @@
+// Driver: carries out the core's actions with real I/O, for one gateway.
+//
+// It owns the store, one core::PeerSession per pinned peer, a federation client per peer,
+// the federation and API servers' request bookkeeping, and one timer per peer. Every
+// event is fed to a session stamped with the wall-clock time, and every action the
+// session returns is carried out in order: Persist is applied to the store synchronously
+// (fsync) and, only if that succeeded, fed back as Persisted; SendTransaction goes to the
+// peer's federation client; Answer completes the peer's pending HTTP request; Accepted
+// and Rejected complete a principal's pending API request; Notify is logged and broadcast
+// to event streams. If the store fails to make a batch durable the process stops at once
+// (like PostgreSQL on a failed fsync): nothing is acknowledged for a write that may be
+// lost, and recovery on restart starts from what the store holds.
+//
+// Single-threaded: everything runs on the io_context thread that the daemon runs.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "parley/catalog/catalog.h"
+#include "parley/core/peer_session.h"
+#include "parley/crypto/crypto.h"
+#include "parley/gateway/home.h"
+#include "parley/net/net.h"
+#include "parley/store/store.h"
+
+namespace parley::gateway {
+
+// What a principal (or the operator acting as one) may do and see.
+struct Caller {
+  std::string principal;  // empty: the operator without X-Parley-As (status only)
+  bool operator_token = false;
+};
+
+// Path health of one peer address, derived from the last exchanges with it.
+struct PathHealth {
+  std::string address;
+  std::string state = "unknown";  // up, down, unknown
+  std::optional<Time> last_contact;
+  std::string last_error;
+};
+
+struct Counters {
+  std::uint64_t messages_submitted = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t frames_refused = 0;
+};
+
+class Driver {
+ public:
+  using Done = std::function<void(Result<std::string>)>;  // a message id, or why not
+
+  Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store);
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  // Recovers every peer session from the store and starts the federation server and the
+  // API server (answering with `api_handler`). kUnavailable if a listen address cannot be
+  // bound; store errors as they come.
+  Status start(net::Handler api_handler);
+  // Stops accepting requests and closes connections. Everything accepted is durable.
+  void stop();
+  bool ready() const { return ready_; }
+
+  // Principal requests (from the API). `done` is called once, on the io thread.
+  void submit(core::Submit submit, Done done);
+  void acknowledge(const std::string& principal, const std::string& message_id, Done done);
+
+  store::Store& store() { return *store_; }
+  const Home& home() const { return home_; }
+  const catalog::Catalog& catalog() const { return catalog_; }
+  std::vector<core::Line> lines_of(const std::string& principal) const;
+  const std::vector<core::Line>& lines() const { return lines_; }
+  std::optional<core::Principal> principal(const std::string& id) const;
+
+  struct PeerView {
+    std::string party;
+    std::vector<std::string> federation;
+    std::vector<PathHealth> paths;
+    core::SessionStats stats;
+  };
+  std::vector<PeerView> peers() const;
+  const Counters& counters() const { return counters_; }
+
+  // Event streams: every Notify on one of `principal`'s lines is sent to the stream
+  // (the operator stream, principal empty, gets every notice).
+  void subscribe(std::string principal, std::shared_ptr<net::EventStream> stream);
+
+  std::string api_endpoint() const;
+  std::string federation_endpoint() const;
+
+ private:
+  struct PeerLink {
+    std::string party;
+    wire::Bundle bundle;
+    std::unique_ptr<core::PeerSession> session;
+    std::unique_ptr<net::FederationClient> client;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::optional<Time> timer_at;
+    PathHealth path;
+  };
+  struct Subscriber {
+    std::string principal;
+    std::shared_ptr<net::EventStream> stream;
+  };
+
+  void feed(PeerLink& link, core::Event event);
+  void carry_out(PeerLink& link, core::Action& action, std::vector<core::Event>& next);
+  void rearm(PeerLink& link);
+  void notify(const core::Notice& notice);
+  void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
+  PeerLink* link_for_line(const std::string& line);
+  Time now() const;
+
+  boost::asio::io_context& io_;
+  Home home_;
+  std::unique_ptr<store::Store> store_;
+  const catalog::Catalog& catalog_;
+  crypto::SystemRng rng_;
+  std::vector<core::Line> lines_;
+  std::vector<core::Principal> principals_;
+  std::map<std::string, std::unique_ptr<PeerLink>> links_;  // by party
+  std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;
+  std::unique_ptr<net::Server> federation_server_;
+  std::unique_ptr<net::Server> api_server_;
+  core::RequestId next_request_ = 1;
+  std::map<core::RequestId, Done> pending_principal_;
+  std::map<core::RequestId, std::shared_ptr<net::Responder>> pending_peer_;
+  std::vector<Subscriber> subscribers_;
+  Counters counters_;
+  bool ready_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace parley::gateway

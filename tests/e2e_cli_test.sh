@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Two real `parley gateway` processes on loopback, driven through the CLI and the API:
+# send, inbox, ack, outbox shows acknowledged, status; and bad input at each entry point
+# gets a clear error and changes nothing.
+# Usage: e2e_cli_test.sh PATH_TO_PARLEY
+set -uo pipefail
+
+PARLEY=${1:?usage: e2e_cli_test.sh PATH_TO_PARLEY}
+PARLEY=$(cd "$(dirname "$PARLEY")" && pwd)/$(basename "$PARLEY")
+DIR=$(mktemp -d /tmp/parley-e2e-XXXXXX)
+PIDS=()
+passed=0
+failed=0
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  if [[ $failed -eq 0 ]]; then rm -rf "$DIR"; else echo "kept $DIR for inspection"; fi
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok: $*"; }
+bad() { failed=$((failed + 1)); echo "FAILED: $*"; }
+check() {  # check DESCRIPTION COMMAND...: passes if the command succeeds
+  local what=$1; shift
+  if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
+    echo $((20000 + RANDOM % 20000))
+}
+
+# Polls a command until it succeeds, at most $1 seconds.
+poll() {
+  local limit=$1; shift
+  local end=$((SECONDS + limit))
+  while ((SECONDS < end)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  "$@" >/dev/null 2>&1
+}
+
+US=$DIR/us RU=$DIR/ru
+US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
+
+"$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" --lang en >/dev/null || { bad "init us"; exit 1; }
+"$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" --lang ru >/dev/null || { bad "init ru"; exit 1; }
+"$PARLEY" bundle --home "$US" >"$DIR/us.json"
+"$PARLEY" bundle --home "$RU" >"$DIR/ru.json"
+
+# A bundle with a malformed key is refused with one line, exit 1, and pins nothing.
+jq '.sign_key = "not base64!"' "$DIR/ru.json" >"$DIR/ru-bad.json"
+"$PARLEY" peer add --home "$US" "$DIR/ru-bad.json" 2>"$DIR/err" >/dev/null
+rc=$?
+check "bundle with a malformed key: exit 1" test $rc -eq 1
+check "bundle with a malformed key: one line on stderr naming the field" \
+  bash -c "[[ \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'sign_key' '$DIR/err'"
+
+check "peer add us<-ru" "$PARLEY" peer add --home "$US" "$DIR/ru.json"
+check "peer add ru<-us" "$PARLEY" peer add --home "$RU" "$DIR/us.json"
+SACEUR_TOKEN=$("$PARLEY" principal add --home "$US" saceur --name "SACEUR" --role commander)
+DUTY_TOKEN=$("$PARLEY" principal add --home "$US" duty-officer --role duty)
+CGS_TOKEN=$("$PARLEY" principal add --home "$RU" cgs --name "Chief of the General Staff")
+"$PARLEY" principal add --home "$RU" nobody >/dev/null
+check "line add us" "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs --deadline FLASH=30s
+check "line add ru" "$PARLEY" line add --home "$RU" saceur-cgs --local cgs --remote us-eucom/saceur
+
+"$PARLEY" gateway --home "$US" 2>"$DIR/us.log" &
+PIDS+=($!)
+"$PARLEY" gateway --home "$RU" 2>"$DIR/ru.log" &
+PIDS+=($!)
+check "us gateway ready" poll 20 curl -sf "http://127.0.0.1:$US_API/readyz"
+check "ru gateway ready" poll 20 curl -sf "http://127.0.0.1:$RU_API/readyz"
+
+# --- the happy path through the CLI ---
+BODY='{"launch_time":"2026-11-24T21:00:00Z","missile_class":"ICBM","count":1,"launch_area":"Plesetsk","impact_area":"Kura","test":true}'
+ID=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --precedence FLASH --type notify.missile-launch --body "$BODY")
+check "send prints an id" bash -c "[[ '$ID' =~ ^[0-9a-f-]{36}\$ ]]"
+ROUTINE_ID=$("$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "Routine check of the line")
+check "routine send prints an id" bash -c "[[ '$ROUTINE_ID' =~ ^[0-9a-f-]{36}\$ ]]"
+
+inbox_has() { "$PARLEY" inbox --home "$1" --as "$2" --json | jq -e --arg id "$3" 'map(select(.id == $id)) | length == 1'; }
+state_is() { "$PARLEY" outbox --home "$1" --as "$2" --json | jq -e --arg id "$3" --arg s "$4" 'map(select(.id == $id and .state == $s)) | length == 1'; }
+
+check "FLASH arrives in saceur's inbox" poll 15 inbox_has "$US" saceur "$ID"
+check "outbox shows delivered (receipted)" poll 15 state_is "$RU" cgs "$ID" delivered
+check "inbox --json has the DESIGN fields" bash -c "'$PARLEY' inbox --home '$US' --as saceur --json | jq -e '.[0] | has(\"id\") and has(\"line\") and has(\"seq\") and has(\"from\") and has(\"to\") and has(\"precedence\") and has(\"type\") and has(\"state\") and has(\"created\") and has(\"body\") and has(\"text\") and has(\"rendered\")'"
+check "rendered in the reader's language (en)" bash -c "'$PARLEY' inbox --home '$US' --as saceur --json | jq -e '.[] | select(.type == \"notify.missile-launch\") | .rendered | test(\"Plesetsk\")'"
+check "human inbox output" bash -c "'$PARLEY' inbox --home '$US' --as saceur | grep -q FLASH"
+check "ack by saceur" "$PARLEY" ack --home "$US" --as saceur "$ID"
+check "outbox shows acknowledged" poll 15 state_is "$RU" cgs "$ID" acknowledged
+check "routine message arrives in cgs's inbox" poll 15 inbox_has "$RU" cgs "$ROUTINE_ID"
+check "receipt is in the message view" bash -c "curl -sf -H 'Authorization: Bearer $CGS_TOKEN' http://127.0.0.1:$RU_API/api/v1/messages/$ID | jq -e '.receipt.payload | length > 0'"
+check "status --json shows the peer path up" bash -c "'$PARLEY' status --home '$US' --json | jq -e '.peers[0].party == \"ru-genstaff\" and .peers[0].paths[0].state == \"up\"'"
+check "status (human) works" bash -c "'$PARLEY' status --home '$US' | grep -q 'peer ru-genstaff'"
+
+# --- bad input: each gets a clear error and changes nothing ---
+count_outbox() { curl -s -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages?box=outbox" | jq '.messages | length'; }
+BEFORE=$(count_outbox)
+api_post() {  # api_post TOKEN BODY -> prints "HTTP_STATUS BODY"
+  curl -s -o "$DIR/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+    --data "$2" "http://127.0.0.1:$US_API/api/v1/messages"
+}
+expect_error() {  # expect_error WHAT WANT_STATUS GOT_STATUS
+  if [[ "$3" == "$2" ]] && jq -e '.error | type == "string" and length > 0' "$DIR/resp" >/dev/null; then
+    ok "$1 -> $2 $(jq -r .error "$DIR/resp")"
+  else
+    bad "$1: wanted $2 with a JSON error, got $3 $(cat "$DIR/resp")"
+  fi
+}
+expect_error "malformed JSON" 400 "$(api_post "$SACEUR_TOKEN" '{"line": "saceur-cgs", ')"
+code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -X POST --data '{"line":"saceur-cgs"}' "http://127.0.0.1:$US_API/api/v1/messages")
+expect_error "missing token" 401 "$code"
+expect_error "unknown token" 401 "$(api_post "not-a-token" '{"line":"saceur-cgs","text":"x"}')"
+expect_error "another principal's token (not on the line)" 403 "$(api_post "$DUTY_TOKEN" '{"line":"saceur-cgs","text":"x"}')"
+expect_error "unknown line" 404 "$(api_post "$SACEUR_TOKEN" '{"line":"no-such-line","text":"x"}')"
+expect_error "unknown precedence" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","precedence":"URGENT","text":"x"}')"
+expect_error "body violating the type's schema" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","type":"notify.missile-launch","body":{"count":"many"}}')"
+expect_error "unknown field" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","txt":"x"}')"
+code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages/$ROUTINE_ID" )
+check "a principal's own message is visible" test "$code" = 200
+code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -H "Authorization: Bearer $DUTY_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages/$ROUTINE_ID")
+expect_error "another principal's message" 404 "$code"
+code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages/01890000-0000-7000-8000-000000000000/ack")
+expect_error "ack of an unknown message id (API)" 404 "$code"
+code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages/$ID/ack")
+expect_error "second ack of the same message" 409 "$code"
+"$PARLEY" ack --home "$US" --as saceur 01890000-0000-7000-8000-000000000000 2>"$DIR/err"
+rc=$?
+check "ack of an unknown id via the CLI: exit 1, one line" bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q '^parley: ' '$DIR/err'"
+"$PARLEY" send --home "$US" --as saceur --line saceur-cgs --precedence URGENT 2>"$DIR/err" >/dev/null
+rc=$?
+check "unknown precedence via the CLI: exit 1, one line" bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'URGENT' '$DIR/err'"
+"$PARLEY" send --home "$US" --as saceur 2>"$DIR/err" >/dev/null
+rc=$?
+check "missing --line is a usage error: exit 2" test $rc -eq 2
+check "nothing was added to the outbox by bad requests" test "$(count_outbox)" = "$BEFORE"
+
+# A peer frame with a bad signature, sent over the real mutual-TLS link with ru's own
+# certificate: refused with 400 and a reason, nothing stored, and good traffic continues.
+GOOD=$(curl -s -H "Authorization: Bearer $CGS_TOKEN" "http://127.0.0.1:$RU_API/api/v1/messages/$ID" | jq -c '.envelope')
+FORGED=$(jq -c '.sig = (.sig | sub("^.";"A") | if . == $o then sub("^.";"B") else . end)' --arg o "$(jq -r .sig <<<"$GOOD")" <<<"$GOOD")
+TX=$(jq -cn --argjson e "$FORGED" '{v:1, tx:"01890000-0000-7000-8000-0000000000aa", from:"ru-genstaff", to:"us-eucom", envelopes:[$e]}')
+code=$(curl -sk -o "$DIR/resp" -w '%{http_code}' --cert "$RU/tls/cert.pem" --key "$RU/tls/key.pem" \
+  -X POST --data "$TX" "https://127.0.0.1:$US_FED/federation/v1/transactions")
+expect_error "peer transaction with a bad signature" 400 "$code"
+code=$(curl -sk -o /dev/null -w '%{http_code}' -X POST --data "$TX" "https://127.0.0.1:$US_FED/federation/v1/transactions")
+check "federation refuses a client without a pinned certificate (handshake fails)" test "$code" = 000
+check "refused frame counted in /metrics" bash -c "curl -s http://127.0.0.1:$US_API/metrics | grep -q '^parley_frames_refused_total 1'"
+AFTER_ID=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "still there?")
+check "good traffic keeps flowing after a refused frame" poll 15 inbox_has "$US" saceur "$AFTER_ID"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
