@@ -1,0 +1,91 @@
+// merkle: the RFC 6962 Merkle tree (Certificate Transparency, §2.1) that each party's
+// transcript log is made of. Pure code: hashes, roots, proofs and their verification.
+//
+// Hashing (RFC 6962 §2.1):  MTH({}) = SHA-256()
+//                           leaf    = SHA-256(0x00 || entry)
+//                           node    = SHA-256(0x01 || left || right)
+// with a tree of n leaves split at k, the largest power of two smaller than n.
+// Proofs are as RFC 6962 §2.1.1 (PATH) and §2.1.2 (PROOF), which RFC 9162 §2.1.3-2.1.4
+// restates with the verification algorithms implemented here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "parley/base/bytes.h"
+#include "parley/base/status.h"
+#include "parley/crypto/crypto.h"
+
+namespace parley::ledger {
+
+using Hash = crypto::Digest;
+
+Hash empty_root();                                   // SHA-256 of the empty string
+Hash leaf_hash(ByteView entry);                      // SHA-256(0x00 || entry)
+Hash node_hash(const Hash& left, const Hash& right); // SHA-256(0x01 || left || right)
+
+// The Merkle Tree Hash of `leaves` (leaf hashes, in order). O(n).
+Hash root_of(const std::vector<Hash>& leaves);
+
+// A compact range [0, size): the roots of the perfect subtrees that make up the first
+// `size` leaves, largest (leftmost) first, one per set bit of `size`. O(log n) memory;
+// appending is amortized O(1); the root is O(log n). Enough to keep a log's head without
+// its history.
+class CompactRange {
+ public:
+  CompactRange() = default;
+  // kInvalidArgument unless nodes.size() == popcount(size).
+  static Result<CompactRange> from_nodes(std::uint64_t size, std::vector<Hash> nodes);
+
+  void append(const Hash& leaf);
+  std::uint64_t size() const { return size_; }
+  const std::vector<Hash>& nodes() const { return nodes_; }
+  Hash root() const;  // empty_root() when size is 0
+
+ private:
+  std::uint64_t size_ = 0;
+  std::vector<Hash> nodes_;
+};
+
+// Where proof generation gets the hashes it needs: the hash of the perfect subtree of
+// 2^level leaves starting at leaf index << level, i.e. covering
+// [index * 2^level, (index + 1) * 2^level). Level 0 is a leaf hash. Returns nullopt if it
+// is not available (the proof then fails with kFailedPrecondition).
+using NodeSource = std::function<std::optional<Hash>(unsigned level, std::uint64_t index)>;
+
+// The hash of the subtree over leaves [begin, end) (any range, not only perfect subtrees),
+// as RFC 6962 MTH of D[begin:end], built from perfect subtrees fetched from `source`.
+Result<Hash> range_hash(std::uint64_t begin, std::uint64_t end, const NodeSource& source);
+
+// RFC 6962 §2.1.1: the audit path of leaf `index` in the tree of the first `size` leaves.
+// kInvalidArgument if index >= size.
+Result<std::vector<Hash>> inclusion_proof(std::uint64_t index, std::uint64_t size,
+                                          const NodeSource& source);
+// RFC 9162 §2.1.3.2. kUnauthenticated "inclusion proof does not match the root" on failure,
+// kInvalidArgument for impossible index/size/proof lengths. O(log n).
+Status verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
+                        const std::vector<Hash>& proof, const Hash& root);
+
+// RFC 6962 §2.1.2: the proof that the tree of `old_size` leaves is a prefix of the tree of
+// `new_size` leaves. Empty when old_size == new_size or old_size == 0.
+Result<std::vector<Hash>> consistency_proof(std::uint64_t old_size, std::uint64_t new_size,
+                                            const NodeSource& source);
+// RFC 9162 §2.1.4.2. kUnauthenticated "not consistent" on failure. O(log n).
+Status verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash& old_root,
+                          const Hash& new_root, const std::vector<Hash>& proof);
+
+// A NodeSource over an in-memory vector of leaf hashes (tests, export, small logs):
+// computes subtree hashes on demand (O(2^level) each).
+NodeSource leaves_source(const std::vector<Hash>& leaves);
+
+// A NodeSource for a log whose first `base.size()` leaves are known only through their
+// compact range, followed by `tail` leaf hashes (leaves base.size() .. base.size()+n-1).
+// It answers every node that lies inside the tail, every node of the compact range, and
+// every node that combines the two; nodes that lie entirely inside the base but are not
+// one of its compact-range nodes are unavailable. That is enough for inclusion proofs of
+// tail leaves and for consistency proofs from any size >= base.size().
+NodeSource frontier_source(const CompactRange& base, const std::vector<Hash>& tail);
+
+}  // namespace parley::ledger
