@@ -709,6 +709,11 @@ Status check_and_migrate(sqlite3* db, const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+  return open_sqlite_store(path, SqliteOptions{});
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
+                                                 const SqliteOptions& options) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -725,7 +730,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
   // A foreign file is recognised before any pragma changes it.
   PARLEY_RETURN_IF_ERROR(check_is_parley(db, path));
   PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA journal_mode=WAL"));
-  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA synchronous=FULL"));
+  PARLEY_RETURN_IF_ERROR(run(
+      db, path, options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA foreign_keys=ON"));
   PARLEY_RETURN_IF_ERROR(run(db, path, "BEGIN IMMEDIATE"));
   Status status = check_and_migrate(db, path);

@@ -13,4 +13,15 @@ namespace parley::store {
 // schema is newer than this binary understands.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
 
+struct SqliteOptions {
+  // PRAGMA synchronous=FULL (every commit fsynced: the durability contract of Store). False
+  // means synchronous=OFF: a commit survives the process being killed (the OS keeps the
+  // file's pages) but not the machine losing power. Only for the simulator (sim/), whose
+  // crashes are process crashes, and for tests that want speed.
+  bool synchronous_full = true;
+};
+// As above, with `options`.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
+                                                 const SqliteOptions& options);
+
 }  // namespace parley::store
