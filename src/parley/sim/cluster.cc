@@ -1,0 +1,926 @@
+#include "parley/sim/cluster.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <type_traits>
+#include <variant>
+
+#include "parley/base/check.h"
+#include "parley/catalog/catalog.h"
+#include "parley/store/sqlite/sqlite_store.h"
+
+namespace parley::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr Duration kTransactionTimeout = 10s;  // gateway/driver.cc
+constexpr std::uint64_t kStepsMax = 2'000'000;
+constexpr int kRetriesMax = 3;  // a principal retries a failed request at most this often
+
+template <typename>
+inline constexpr bool kAlwaysFalse = false;
+
+std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub = 0) {
+  return splitmix(splitmix(seed ^ splitmix(stream)) ^ sub);
+}
+
+struct PartySpec {
+  const char* party;
+  const char* federation;
+};
+constexpr PartySpec kParties[] = {
+    {"us-eucom", "10.0.0.1:7001"},
+    {"ru-genstaff", "10.0.0.2:7001"},
+    {"nato-shape", "10.0.0.3:7001"},
+};
+struct LineSpec {
+  const char* id;
+  int a;
+  const char* a_local;
+  const char* a_alternate;
+  int b;
+  const char* b_local;
+  const char* b_alternate;
+};
+constexpr LineSpec kLines[] = {
+    {"saceur-cgs", 0, "saceur", "dsaceur", 1, "cgs", "deputy-cgs"},
+    {"j3-shape", 0, "j3", "saceur", 2, "ops", "deputy-ops"},
+};
+
+std::string event_name(const core::Event& e) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using E = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<E, core::Submit>) {
+          return "Submit #" + std::to_string(v.request) + " " +
+                 std::string(wire::precedence_name(v.precedence)) + " on " + v.line;
+        } else if constexpr (std::is_same_v<E, core::Acknowledge>) {
+          return "Acknowledge #" + std::to_string(v.request) + " " + v.message.id;
+        } else if constexpr (std::is_same_v<E, core::TransactionReceived>) {
+          return "TransactionReceived #" + std::to_string(v.request);
+        } else if constexpr (std::is_same_v<E, core::TransactionAnswered>) {
+          return "TransactionAnswered " + v.tx + " HTTP " + std::to_string(v.http_status);
+        } else if constexpr (std::is_same_v<E, core::TransactionFailed>) {
+          return "TransactionFailed " + v.tx + " (" + v.reason + ")";
+        } else if constexpr (std::is_same_v<E, core::Persisted>) {
+          return "Persisted " + std::to_string(v.batch);
+        } else if constexpr (std::is_same_v<E, core::PersistRefused>) {
+          return "PersistRefused " + std::to_string(v.batch) + " (" + v.status.message() + ")";
+        } else if constexpr (std::is_same_v<E, core::TimerFired>) {
+          return "TimerFired";
+        } else {
+          static_assert(kAlwaysFalse<E>, "sim: a new core::Event kind needs a name here");
+        }
+      },
+      e);
+}
+
+}  // namespace
+
+// ---- Dice ----
+
+std::int64_t Dice::between(std::int64_t lo, std::int64_t hi) {
+  if (hi <= lo) return lo;
+  const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
+  return lo + static_cast<std::int64_t>(next() % span);
+}
+
+Duration Dice::log_duration(Duration lo, Duration hi) {
+  const double a = std::log(static_cast<double>(std::max<std::int64_t>(lo.count(), 1)));
+  const double b = std::log(static_cast<double>(std::max<std::int64_t>(hi.count(), 1)));
+  return Duration(static_cast<std::int64_t>(std::exp(a + uniform() * (b - a))));
+}
+
+Duration Dice::exponential(double per_minute) {
+  if (per_minute <= 0) return std::chrono::hours(24 * 365);
+  const double minutes = -std::log(1.0 - uniform()) / per_minute;
+  return Duration(static_cast<std::int64_t>(minutes * 60'000.0) + 1);
+}
+
+// ---- scenarios ----
+
+Scenario Scenario::standard() {
+  Scenario s;
+  s.three_party_every = 4;
+  s.deadlines.flash = 20s;
+  s.deadlines.immediate = 1min;
+  s.deadlines.priority = 2min;
+  s.deadlines.routine = 4min;
+  return s;
+}
+
+Scenario Scenario::calm() {
+  Scenario s = standard();
+  s.three_party_every = 0;
+  s.faults_scaled_by_seed = false;
+  Faults none;
+  none.drop_request = none.drop_response = none.duplicate_request = none.slow = 0;
+  none.crash_before_apply = none.crash_after_apply = none.apply_fails = 0;
+  none.crashes_per_minute = none.partitions_per_minute = none.clock_jumps_per_minute = 0;
+  s.faults = none;
+  return s;
+}
+
+std::string reproduce_command(std::uint64_t seed) {
+  return "parley-sim --seed=" + std::to_string(seed);
+}
+
+namespace {
+std::atomic<std::uint64_t> current_seed{0};
+std::atomic<bool> running{false};
+
+extern "C" void on_fatal_signal(int signal_number) {
+  if (running.load()) {
+    // Only async-signal-safe calls: format the number by hand, write(2).
+    char text[96] = "\nparley-sim: the run died; reproduce: parley-sim --seed=";
+    std::size_t len = std::strlen(text);
+    char digits[24];
+    std::size_t n = 0;
+    std::uint64_t v = current_seed.load();
+    do {
+      digits[n++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0 && n < sizeof digits);
+    while (n > 0 && len + 2 < sizeof text) text[len++] = digits[--n];
+    text[len++] = '\n';
+    [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, text, len);
+  }
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+}  // namespace
+
+void report_seed_on_abort() {
+  std::signal(SIGABRT, on_fatal_signal);
+  std::signal(SIGSEGV, on_fatal_signal);
+}
+
+Outcome run(const Scenario& scenario, std::uint64_t seed, const Options& options) {
+  current_seed.store(seed);
+  running.store(true);
+  Outcome outcome;
+  {
+    Cluster cluster(scenario, seed, options);
+    outcome = cluster.run();
+  }
+  running.store(false);
+  return outcome;
+}
+
+// ---- Cluster: setup ----
+
+Cluster::Cluster(const Scenario& scenario, std::uint64_t seed, const Options& options)
+    : scenario_(scenario),
+      seed_(seed),
+      options_(options),
+      workload_(derive(seed, 1)),
+      net_(derive(seed, 2)),
+      faults_(derive(seed, 3)) {
+  outcome_.seed = seed;
+  outcome_.trace_digest = 0xcbf29ce484222325ULL;
+  start_ = time_from_unix_ms(1'795'554'000'000);  // 2026-11-24T21:00:00Z
+  now_ = start_;
+  active_end_ = start_ + scenario_.active;
+  settle_end_ = active_end_ + scenario_.settle_max;
+}
+
+Cluster::~Cluster() {
+  for (auto& g : gateways_) {
+    g->links.clear();
+    g->store.reset();
+  }
+  if (!directory_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(directory_, ec);
+  }
+}
+
+void Cluster::mix(std::uint64_t value) {
+  for (int i = 0; i < 8; ++i) {
+    outcome_.trace_digest ^= (value >> (8 * i)) & 0xff;
+    outcome_.trace_digest *= 0x100000001b3ULL;
+  }
+}
+
+void Cluster::trace(const Gateway* g, const std::string& what) {
+  if (!options_.trace) return;
+  const auto ms = (now_ - start_).count();
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "[%8.3fs] ", static_cast<double>(ms) / 1000.0);
+  std::string line = stamp;
+  if (g != nullptr) line += g->party + "#" + std::to_string(g->incarnation) + " ";
+  options_.trace(line + what);
+}
+
+void Cluster::violation(const std::string& invariant, const std::string& detail) {
+  // One report per invariant and detail: a stuck state is not reported a thousand times.
+  if (!violation_keys_.insert(invariant + detail).second) return;
+  outcome_.violations.push_back(invariant + ": " + detail);
+  trace(nullptr, "VIOLATION " + invariant + ": " + detail);
+}
+
+int Cluster::index_of(const std::string& party) const {
+  for (const auto& g : gateways_) {
+    if (g->party == party) return g->index;
+  }
+  PARLEY_CHECK(false);
+  return -1;
+}
+
+void Cluster::at(Time when, std::function<void()> task) {
+  tasks_.emplace(std::make_pair(std::max(when, now_), next_order_++), std::move(task));
+}
+
+Status Cluster::setup() {
+  int parties = scenario_.parties;
+  if (scenario_.three_party_every > 0) {
+    parties =
+        derive(seed_, 4) % static_cast<std::uint64_t>(scenario_.three_party_every) == 0 ? 3 : 2;
+  }
+  parties = std::clamp(parties, 2, 3);
+  outcome_.parties = parties;
+  intensity_ = scenario_.faults_scaled_by_seed ? faults_.uniform() * 2.0 : 1.0;
+
+  std::string base = options_.directory;
+  std::error_code ec;
+  if (base.empty()) {
+    base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : std::filesystem::temp_directory_path(ec);
+    if (ec) return Status::unavailable("no temporary directory: " + ec.message());
+  }
+  static std::uint64_t counter = 0;
+  directory_ = base + "/parley-sim-" + std::to_string(getpid()) + "-" + std::to_string(seed_) +
+               "-" + std::to_string(counter++);
+  std::filesystem::remove_all(directory_, ec);
+  std::filesystem::create_directories(directory_, ec);
+  if (ec) return Status::unavailable("creating " + directory_ + ": " + ec.message());
+
+  for (int i = 0; i < parties; ++i) {
+    auto g = std::make_unique<Gateway>();
+    g->index = i;
+    g->party = kParties[i].party;
+    SeededRng key_rng(derive(seed_, 5, static_cast<std::uint64_t>(i)));
+    g->keys = crypto::generate_keys(key_rng);
+    g->bundle.party = g->party;
+    g->bundle.sign_key = g->keys.verify;
+    g->bundle.box_key = g->keys.box_public;
+    g->bundle.tls_fingerprint = hex_encode(crypto::sha256(as_bytes(g->party)));
+    g->bundle.federation = {kParties[i].federation};
+    g->path = directory_ + "/" + g->party + ".db";
+    gateways_.push_back(std::move(g));
+  }
+  for (const LineSpec& spec : kLines) {
+    if (spec.b >= parties) continue;
+    gateways_[spec.a]->lines.push_back({spec.id, spec.a_local, spec.a_alternate, spec.b});
+    gateways_[spec.b]->lines.push_back({spec.id, spec.b_local, spec.b_alternate, spec.a});
+  }
+
+  // What `parley init`, `peer add`, `principal add` and `line add` write.
+  for (auto& g : gateways_) {
+    PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> s,
+                            store::open_sqlite_store(g->path, {.synchronous_full = false}));
+    std::set<std::string> principals;
+    for (const LineEnd& end : g->lines) {
+      const Gateway& peer = *gateways_[end.peer];
+      PARLEY_RETURN_IF_ERROR(s->put_peer(core::Peer{peer.bundle}));
+      core::Line line;
+      line.id = end.id;
+      line.local = end.local;
+      line.alternates = {end.alternate};
+      for (const LineEnd& other : peer.lines) {
+        if (other.id == end.id) line.remote = wire::Address{peer.party, other.local};
+      }
+      line.deadlines = scenario_.deadlines;
+      PARLEY_RETURN_IF_ERROR(s->put_line(line));
+      principals.insert(end.local);
+      principals.insert(end.alternate);
+    }
+    for (const std::string& id : principals) {
+      core::Principal p;
+      p.id = id;
+      p.name = id;
+      p.role = "principal";
+      const crypto::Digest token = crypto::sha256(as_bytes(g->party + "/" + id));
+      p.token_hash = Bytes(token.begin(), token.end());
+      PARLEY_RETURN_IF_ERROR(s->put_principal(p));
+    }
+  }
+  return Status::ok();
+}
+
+// As Driver::start: configuration and recovery from the store, then TimerFired per peer.
+Status Cluster::start(Gateway& g) {
+  g.restart_pending = false;
+  PARLEY_ASSIGN_OR_RETURN(g.store, store::open_sqlite_store(g.path, {.synchronous_full = false}));
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Line> lines, g.store->lines());
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> peers, g.store->peers());
+  g.rng = std::make_unique<SeededRng>(
+      derive(seed_, 6, static_cast<std::uint64_t>(g.index * 1000 + g.incarnation)));
+  for (const core::Peer& peer : peers) {
+    core::SessionConfig config;
+    config.party = g.party;
+    config.keys = g.keys;
+    config.peer = peer.bundle;
+    for (const core::Line& line : lines) {
+      if (line.remote.party == peer.bundle.party) config.lines.push_back(line);
+    }
+    PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, g.store->recover(peer.bundle.party));
+    Link& link = g.links[peer.bundle.party];
+    link.session = std::make_unique<core::PeerSession>(
+        std::move(config), catalog::Catalog::builtin(), *g.rng, std::move(recovered));
+  }
+  g.up = true;
+  g.started_wall = wall(g);
+  trace(&g, "started");
+  mix(0x5747);
+  const int incarnation = g.incarnation;
+  std::vector<std::string> parties;
+  for (const auto& [party, link] : g.links) parties.push_back(party);
+  for (const std::string& party : parties) {
+    feed(g, party, core::TimerFired{});
+    if (!alive(g, incarnation)) return Status::ok();  // crashed while recovering
+  }
+  poll_inbox(g);
+  return Status::ok();
+}
+
+void Cluster::crash(Gateway& g, const std::string& why) {
+  ++outcome_.stats.crashes;
+  check_escalations(g);
+  trace(&g, "CRASH " + why);
+  mix(0xc4a5);
+  g.up = false;
+  ++g.incarnation;
+  // The principals waiting on the gateway see their connections drop.
+  std::map<core::RequestId, PrincipalRequest> waiting = std::move(g.principal);
+  g.principal.clear();
+  // The peers waiting for our answers see their connections reset.
+  for (const auto& [request, call] : g.peer_requests) {
+    const std::uint64_t id = call;
+    after(delay(), [this, id] { fail_call(id, "connection reset by peer"); });
+  }
+  g.peer_requests.clear();
+  g.links.clear();
+  g.store.reset();
+  g.rng.reset();
+  for (auto& [request, pending] : waiting) principal_error(g, pending);
+  schedule_restart(g);
+}
+
+void Cluster::schedule_restart(Gateway& g) {
+  if (g.restart_pending) return;
+  g.restart_pending = true;
+  const Duration down =
+      faults_on() ? faults_.duration(100ms, std::max(scenario_.faults.down_max, Duration(100ms)))
+                  : faults_.duration(100ms, 2s);
+  const int index = g.index;
+  after(down, [this, index] {
+    Gateway& gw = *gateways_[index];
+    if (gw.up) return;
+    if (Status s = start(gw); !s.is_ok()) {
+      violation("restart-failed", gw.party + ": " + s.to_string());
+      stopped_ = true;
+    }
+  });
+}
+
+void Cluster::schedule_faults() {
+  const Faults& f = scenario_.faults;
+  const double k = intensity_;
+  for (auto& gp : gateways_) {
+    Gateway& g = *gp;
+    const int index = g.index;
+    for (Time t = start_ + faults_.exponential(f.crashes_per_minute * k); t < active_end_;
+         t += faults_.exponential(f.crashes_per_minute * k)) {
+      at(t, [this, index] {
+        Gateway& gw = *gateways_[index];
+        if (gw.up) crash(gw, "at a random instant");
+      });
+    }
+    for (Time t = start_ + faults_.exponential(f.clock_jumps_per_minute * k); t < active_end_;
+         t += faults_.exponential(f.clock_jumps_per_minute * k)) {
+      const bool forward = faults_.chance(0.5);
+      const Duration amount = forward ? faults_.log_duration(1s, f.jump_forward_max)
+                                      : -faults_.duration(1ms, f.jump_back_max);
+      at(t, [this, index, amount] {
+        Gateway& gw = *gateways_[index];
+        ++outcome_.stats.clock_jumps;
+        gw.offset += amount;
+        if (amount > Duration::zero()) gw.forward_jumps.emplace_back(now_, amount);
+        trace(&gw, "clock jumps " + std::string(amount > Duration::zero() ? "+" : "-") +
+                       format_duration(amount > Duration::zero() ? amount : -amount));
+        mix(static_cast<std::uint64_t>(amount.count()));
+      });
+    }
+  }
+  for (int a = 0; a < static_cast<int>(gateways_.size()); ++a) {
+    for (int b = a + 1; b < static_cast<int>(gateways_.size()); ++b) {
+      bool linked = false;
+      for (const LineEnd& end : gateways_[a]->lines) linked = linked || end.peer == b;
+      if (!linked) continue;
+      for (Time t = start_ + faults_.exponential(f.partitions_per_minute * k); t < active_end_;
+           t += faults_.exponential(f.partitions_per_minute * k)) {
+        const Duration length = faults_.duration(100ms, std::max(f.partition_max, Duration(100ms)));
+        const bool refuse = faults_.chance(0.5);
+        at(t, [this, a, b, length, refuse] {
+          ++outcome_.stats.partitions;
+          Partition& p = partitions_[{a, b}];
+          p.until = std::max(p.until, now_ + length);
+          p.refuse = refuse;
+          trace(nullptr, "PARTITION " + gateways_[a]->party + " | " + gateways_[b]->party +
+                             " for " + format_duration(length) +
+                             (refuse ? " (refused)" : " (lost)"));
+          mix(0x9a27);
+        });
+      }
+    }
+  }
+  // The end of the faults: the network heals (the scheduled restarts still happen).
+  at(active_end_, [this] {
+    partitions_.clear();
+    trace(nullptr, "faults stop; the network heals");
+  });
+}
+
+void Cluster::schedule_workload() {
+  const int mean = std::max(scenario_.messages_per_line_direction, 1);
+  for (auto& gp : gateways_) {
+    for (const LineEnd& end : gp->lines) {
+      const int count = static_cast<int>(workload_.between(mean / 2, mean + mean / 2));
+      for (int i = 0; i < count; ++i) {
+        const Time t = start_ + workload_.duration(Duration::zero(), scenario_.active);
+        const int index = gp->index;
+        const std::string line = end.id;
+        at(t, [this, index, line] { submit(index, line, 0); });
+      }
+    }
+  }
+}
+
+Outcome Cluster::run() {
+  if (Status s = setup(); !s.is_ok()) {
+    violation("setup", s.to_string());
+    return outcome_;
+  }
+  for (auto& g : gateways_) {
+    if (Status s = start(*g); !s.is_ok()) {
+      violation("setup", g->party + ": " + s.to_string());
+      return outcome_;
+    }
+  }
+  schedule_faults();
+  schedule_workload();
+
+  while (!tasks_.empty() && !stopped_) {
+    if (tasks_.begin()->first.first > settle_end_) break;
+    auto node = tasks_.extract(tasks_.begin());
+    now_ = node.key().first;
+    node.mapped()();
+  }
+  outcome_.stats.simulated = now_ - start_;
+  if (!stopped_ && !tasks_.empty()) {
+    std::string queued;
+    for (const auto& g : gateways_) {
+      for (const auto& [party, link] : g->links) {
+        queued += " " + g->party + "->" + party + ": " +
+                  std::to_string(link.session->stats().queued) + " queued";
+      }
+    }
+    violation("not-quiescent", "still busy " + format_duration(scenario_.settle_max) +
+                                   " after the faults stopped;" + queued);
+  }
+  if (!stopped_) check_final();
+  return outcome_;
+}
+
+// ---- the driver ----
+
+// As Driver::feed: the event, then the actions it causes in order; Persisted (or
+// PersistRefused) is fed after the actions of the event that caused it.
+void Cluster::feed(Gateway& g, const std::string& peer, core::Event event) {
+  const int incarnation = g.incarnation;
+  std::vector<core::Event> queue;
+  queue.push_back(std::move(event));
+  std::vector<core::Action> actions;
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    if (++outcome_.stats.steps > kStepsMax) {
+      violation("runaway", "more than " + std::to_string(kStepsMax) + " events");
+      stopped_ = true;
+      return;
+    }
+    actions.clear();
+    const core::Event current = std::move(queue[i]);
+    if (options_.trace) trace(&g, "<- " + peer + ": " + event_name(current));
+    mix(static_cast<std::uint64_t>(unix_ms(now_)));
+    mix(static_cast<std::uint64_t>(g.index) << 8 | current.index());
+    g.links.at(peer).session->handle(current, wall(g), actions);
+    for (core::Action& action : actions) {
+      mix(action.index());
+      carry_out(g, peer, action, queue);
+      if (!alive(g, incarnation) || stopped_) return;
+    }
+  }
+  rearm(g, peer);
+  check_escalations(g);
+}
+
+void Cluster::carry_out(Gateway& g, const std::string& peer, core::Action& action,
+                        std::vector<core::Event>& next) {
+  std::visit(
+      [&](auto& a) {
+        using A = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<A, core::Persist>) {
+          persist(g, a, next);
+        } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
+          send_request(g, peer, a);
+        } else if constexpr (std::is_same_v<A, core::Answer>) {
+          answer(g, a);
+        } else if constexpr (std::is_same_v<A, core::Accepted>) {
+          on_accepted(g, a);
+        } else if constexpr (std::is_same_v<A, core::Rejected>) {
+          on_rejected(g, a);
+        } else if constexpr (std::is_same_v<A, core::Notify>) {
+          on_notice(g, a.notice);
+        } else {
+          static_assert(kAlwaysFalse<A>, "sim: a new core::Action kind must be carried out here");
+        }
+      },
+      action);
+}
+
+void Cluster::persist(Gateway& g, core::Persist& p, std::vector<core::Event>& next) {
+  ++outcome_.stats.persists;
+  if (p.records.empty()) {  // as the driver: nothing to write
+    next.push_back(core::Persisted{p.batch});
+    return;
+  }
+  ++g.persists_seen;
+  using K = ScriptedFault::Kind;
+  const Faults& f = scenario_.faults;
+  const bool on = faults_on();
+  const bool before = scripted(K::kCrashBeforeApply, g, g.persists_seen) ||
+                      (on && faults_.chance(f.crash_before_apply * intensity_));
+  const bool fails = scripted(K::kApplyFails, g, g.persists_seen) ||
+                     (on && faults_.chance(f.apply_fails * intensity_));
+  const bool after_apply = scripted(K::kCrashAfterApply, g, g.persists_seen) ||
+                           (on && faults_.chance(f.crash_after_apply * intensity_));
+  if (before) return crash(g, "before applying batch " + std::to_string(p.batch));
+  if (fails) {
+    // The write fails (a failed fsync): the driver stops the process, nothing is
+    // acknowledged, and the store rolled the transaction back.
+    return crash(g, "the write of batch " + std::to_string(p.batch) + " failed; the driver stops");
+  }
+  const Status status = g.store->apply(p.records);
+  if (status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound) {
+    violation("store-refused",
+              g.party + " batch " + std::to_string(p.batch) + ": " + status.to_string());
+    next.push_back(core::PersistRefused{p.batch, status});
+    return;
+  }
+  if (!status.is_ok()) {
+    violation("store-failed", g.party + ": " + status.to_string());
+    return crash(g, "the store failed: " + status.to_string());
+  }
+  observe_applied(g, p.records);
+  if (after_apply) {
+    return crash(g, "after applying batch " + std::to_string(p.batch) + ", before Persisted");
+  }
+  next.push_back(core::Persisted{p.batch});
+}
+
+bool Cluster::scripted(ScriptedFault::Kind kind, const Gateway& g, int count) {
+  for (const ScriptedFault& s : scenario_.faults.scripted) {
+    if (s.kind == kind && s.party == g.party && s.nth == count) return true;
+  }
+  return false;
+}
+
+// As Driver::rearm: the timer waits in true time for (deadline - the wall clock now), so a
+// clock jump while it waits does not move it.
+void Cluster::rearm(Gateway& g, const std::string& peer) {
+  Link& link = g.links.at(peer);
+  const std::optional<Time> when = link.session->next_deadline();
+  const bool due = when && *when <= wall(g);
+  if (when == link.timer_at && !(scenario_.rearm_when_due && due)) return;
+  link.timer_at = when;
+  const std::uint64_t generation = ++link.timer_generation;
+  if (!when) return;
+  const Duration wait = std::max(Duration::zero(), *when - wall(g));
+  const int index = g.index;
+  const int incarnation = g.incarnation;
+  after(wait, [this, index, incarnation, peer, generation] {
+    Gateway& gw = *gateways_[index];
+    if (!alive(gw, incarnation)) return;
+    Link& l = gw.links.at(peer);
+    if (l.timer_generation != generation) return;
+    l.timer_at.reset();
+    feed(gw, peer, core::TimerFired{});
+  });
+}
+
+void Cluster::on_accepted(Gateway& g, const core::Accepted& a) {
+  const auto it = g.principal.find(a.request);
+  if (it == g.principal.end()) return;
+  const PrincipalRequest request = it->second;
+  g.principal.erase(it);
+  ++outcome_.stats.accepted;
+  if (request.ack) ++outcome_.stats.acks_accepted;
+  outcome_.stats.accepted_ids.push_back(a.message_id);
+  accepted_by_[a.message_id] = g.index;
+  trace(&g, std::string(request.ack ? "ack " : "message ") + a.message_id + " Accepted");
+  // DESIGN.md: accepted only after it is durably stored.
+  Result<std::optional<core::MessageRecord>> stored = g.store->get_message(a.message_id);
+  if (!stored.is_ok() || !stored->has_value()) {
+    violation("accepted-before-durable",
+              g.party + " accepted " + a.message_id + " that its store does not hold");
+  }
+  if (request.ack) ack_busy_.erase({g.index, request.target});
+}
+
+void Cluster::on_rejected(Gateway& g, const core::Rejected& r) {
+  const auto it = g.principal.find(r.request);
+  if (it == g.principal.end()) return;
+  const PrincipalRequest request = it->second;
+  g.principal.erase(it);
+  trace(&g, "request #" + std::to_string(r.request) + " Rejected: " + r.status.to_string());
+  if (!request.ack) {
+    violation("submission-rejected", g.party + " rejected a valid submission on " + request.line +
+                                         ": " + r.status.to_string());
+    return;
+  }
+  ack_busy_.erase({g.index, request.target});
+  // After a crash between the ack's write and its Accepted, the principal's retry finds it
+  // acknowledged already: that refusal is right. Any other is not.
+  if (r.status.code() != StatusCode::kAlreadyExists) {
+    violation("ack-rejected",
+              g.party + " rejected the ack of " + request.target + ": " + r.status.to_string());
+  }
+}
+
+void Cluster::on_notice(Gateway& g, const core::Notice& n) {
+  trace(&g, "notice " + std::string(core::notice_kind_name(n.kind)) + ": " + n.text);
+  if (n.kind == core::NoticeKind::kMessageReceived) {
+    ++outcome_.stats.received;
+    if (++received_notices_[{g.index, n.message_id}] > 1) {
+      violation("notified-twice", g.party + " announced message " + n.message_id + " " +
+                                      std::to_string(received_notices_[{g.index, n.message_id}]) +
+                                      " times");
+    }
+    Result<std::optional<core::MessageRecord>> stored = g.store->get_message(n.message_id);
+    if (!stored.is_ok() || !stored->has_value()) {
+      violation("notice-before-durable",
+                g.party + " announced " + n.message_id + " before storing it");
+    }
+    consider_ack(g, n.message_id);
+  } else if (n.kind == core::NoticeKind::kDelivered) {
+    if (++outcome_.stats.delivered_notices[n.message_id] > 1) {
+      violation("notified-twice",
+                g.party + " announced the delivery of " + n.message_id + " " +
+                    std::to_string(outcome_.stats.delivered_notices[n.message_id]) + " times");
+    }
+    Result<std::optional<core::MessageRecord>> stored = g.store->get_message(n.message_id);
+    if (!stored.is_ok() || !stored->has_value() || !(*stored)->receipt) {
+      violation("notice-before-durable", g.party + " announced the delivery of " + n.message_id +
+                                             " before storing its receipt");
+    }
+  } else if (n.kind == core::NoticeKind::kOverdue) {
+    ++outcome_.stats.overdue;
+  }
+}
+
+// ---- the network ----
+
+Duration Cluster::delay() {
+  if (faults_on() && net_.chance(scenario_.faults.slow * intensity_)) {
+    return net_.duration(30ms, std::max(scenario_.faults.slow_max, Duration(30ms)));
+  }
+  return net_.duration(1ms, 30ms);
+}
+
+bool Cluster::partitioned(int a, int b) const {
+  const auto it = partitions_.find({std::min(a, b), std::max(a, b)});
+  return it != partitions_.end() && now_ < it->second.until;
+}
+
+void Cluster::send_request(Gateway& g, const std::string& peer, const core::SendTransaction& s) {
+  const int to = index_of(peer);
+  const std::uint64_t id = next_call_++;
+  calls_[id] = Call{g.index, g.incarnation, to, s.tx, s.body, false};
+  ++outcome_.stats.transactions;
+  ++g.requests_seen;
+  using K = ScriptedFault::Kind;
+  const Faults& f = scenario_.faults;
+  const bool drop = scripted(K::kDropRequest, g, g.requests_seen) ||
+                    (faults_on() && net_.chance(f.drop_request * intensity_));
+  const bool duplicate = scripted(K::kDuplicateRequest, g, g.requests_seen) ||
+                         (faults_on() && net_.chance(f.duplicate_request * intensity_));
+  trace(&g, "-> " + peer + ": transaction " + s.tx + " (call " + std::to_string(id) + ")" +
+                (drop ? " DROPPED" : "") + (duplicate ? " DUPLICATED" : ""));
+  // The federation client gives up after its timeout.
+  after(kTransactionTimeout,
+        [this, id] { fail_call(id, "timeout after " + format_duration(kTransactionTimeout)); });
+  if (partitioned(g.index, to)) {
+    const auto& p = partitions_.at({std::min(g.index, to), std::max(g.index, to)});
+    if (p.refuse) after(delay(), [this, id] { fail_call(id, "connection refused"); });
+    return;
+  }
+  if (drop) {
+    ++outcome_.stats.dropped;
+    return;
+  }
+  after(delay(), [this, id] { deliver_request(id); });
+  if (duplicate) {
+    ++outcome_.stats.duplicated;
+    after(delay(), [this, id] { deliver_request(id); });
+  }
+}
+
+void Cluster::deliver_request(std::uint64_t id) {
+  Call& c = calls_.at(id);
+  Gateway& r = *gateways_[c.to];
+  if (!r.up) {
+    after(delay(), [this, id] { fail_call(id, "connection refused"); });
+    return;
+  }
+  if (partitioned(c.from, c.to)) return;  // lost: the client times out
+  const core::RequestId request = r.next_request++;
+  r.peer_requests[request] = id;
+  feed(r, gateways_[c.from]->party, core::TransactionReceived{request, c.body});
+}
+
+void Cluster::answer(Gateway& g, core::Answer& a) {
+  const auto it = g.peer_requests.find(a.request);
+  if (it == g.peer_requests.end()) return;
+  const std::uint64_t id = it->second;
+  g.peer_requests.erase(it);
+  const Call& c = calls_.at(id);
+  bool drop = false;
+  if (a.http_status == 200) {
+    check_receipt_durable(g, a.body, c.from);
+    ++g.answers_seen;
+    drop = scripted(ScriptedFault::Kind::kDropResponse, g, g.answers_seen);
+  }
+  drop = drop || (faults_on() && net_.chance(scenario_.faults.drop_response * intensity_));
+  trace(&g, "answers call " + std::to_string(id) + " HTTP " + std::to_string(a.http_status) +
+                (drop ? " DROPPED" : ""));
+  if (drop || partitioned(g.index, c.from)) {
+    ++outcome_.stats.dropped;
+    return;  // the client times out
+  }
+  const int status = a.http_status;
+  after(delay(),
+        [this, id, status, body = std::move(a.body)] { answer_arrives(id, status, body); });
+}
+
+void Cluster::answer_arrives(std::uint64_t id, int status, const std::string& body) {
+  Call& c = calls_.at(id);
+  if (c.done) return;
+  c.done = true;
+  Gateway& s = *gateways_[c.from];
+  if (!alive(s, c.from_incarnation)) return;
+  feed(s, gateways_[c.to]->party, core::TransactionAnswered{c.tx, status, body});
+}
+
+void Cluster::fail_call(std::uint64_t id, const std::string& reason) {
+  Call& c = calls_.at(id);
+  if (c.done) return;
+  c.done = true;
+  Gateway& s = *gateways_[c.from];
+  if (!alive(s, c.from_incarnation)) return;
+  feed(s, gateways_[c.to]->party, core::TransactionFailed{c.tx, reason});
+}
+
+// ---- principals ----
+
+void Cluster::submit(int index, const std::string& line, int depth) {
+  Gateway& g = *gateways_[index];
+  ++outcome_.stats.submitted;
+  PrincipalRequest request{false, line, "", depth};
+  if (!g.up) {
+    trace(&g, "principal cannot reach the gateway to send on " + line);
+    principal_error(g, request);
+    return;
+  }
+  const LineEnd* end = nullptr;
+  for (const LineEnd& e : g.lines) {
+    if (e.id == line) end = &e;
+  }
+  PARLEY_CHECK(end != nullptr);
+  static constexpr core::Precedence kPrecedences[] = {
+      core::Precedence::kFlash,    core::Precedence::kImmediate, core::Precedence::kImmediate,
+      core::Precedence::kPriority, core::Precedence::kPriority,  core::Precedence::kRoutine,
+      core::Precedence::kRoutine,  core::Precedence::kRoutine};
+  core::Submit s;
+  s.request = g.next_request++;
+  s.line = line;
+  s.principal = workload_.chance(0.8) ? end->local : end->alternate;
+  s.precedence = kPrecedences[workload_.between(0, 7)];
+  s.type = "text";
+  s.content = wire::Content{"{}", "sim message " + std::to_string(++messages_composed_) + " from " +
+                                      g.party + "/" + s.principal};
+  g.principal[s.request] = request;
+  feed(g, gateways_[end->peer]->party, std::move(s));
+}
+
+void Cluster::consider_ack(Gateway& g, const std::string& id) {
+  auto decided = ack_decided_.find(id);
+  if (decided == ack_decided_.end()) {
+    decided = ack_decided_.emplace(id, workload_.chance(scenario_.ack_probability)).first;
+  }
+  if (!decided->second || !ack_busy_.insert({g.index, id}).second) return;
+  // Most principals answer within seconds, some after the deadline.
+  const Duration wait =
+      workload_.chance(0.7) ? workload_.duration(500ms, 15s) : workload_.duration(15s, 5min);
+  const int index = g.index;
+  after(wait, [this, index, id] { acknowledge(index, id, 0); });
+}
+
+void Cluster::acknowledge(int index, const std::string& id, int depth) {
+  Gateway& g = *gateways_[index];
+  PrincipalRequest request{true, "", id, depth};
+  if (!g.up) {
+    principal_error(g, request);
+    return;
+  }
+  // As Driver::acknowledge: the message is read from the store.
+  Result<std::optional<core::MessageRecord>> found = g.store->get_message(id);
+  if (!found.is_ok() || !found->has_value()) {
+    violation("inbox-lost", g.party + " no longer holds inbound message " + id);
+    ack_busy_.erase({index, id});
+    return;
+  }
+  core::MessageRecord message = std::move(**found);
+  if (message.state == core::MessageState::kAcknowledged || message.acknowledged_by) {
+    ack_busy_.erase({index, id});  // the principal sees it acknowledged already
+    return;
+  }
+  const LineEnd* end = nullptr;
+  for (const LineEnd& e : g.lines) {
+    if (e.id == message.line) end = &e;
+  }
+  PARLEY_CHECK(end != nullptr);
+  request.line = message.line;
+  core::Acknowledge ack;
+  ack.request = g.next_request++;
+  ack.principal = workload_.chance(0.7) ? end->local : end->alternate;
+  const std::string peer = message.peer;
+  ack.message = std::move(message);
+  g.principal[ack.request] = request;
+  feed(g, peer, std::move(ack));
+}
+
+// The principal saw an error (the gateway crashed with the request pending, or was down):
+// it may try again, which is a new request (a new message, for a submission).
+void Cluster::principal_error(Gateway& g, const PrincipalRequest& request) {
+  ++outcome_.stats.principal_errors;
+  const int index = g.index;
+  if (request.ack) ack_busy_.erase({index, request.target});
+  if (request.depth >= kRetriesMax || !workload_.chance(scenario_.resubmit_probability)) return;
+  const Duration wait = workload_.duration(1s, 20s);
+  if (request.ack) {
+    if (!ack_busy_.insert({index, request.target}).second) return;
+    const std::string id = request.target;
+    const int depth = request.depth + 1;
+    after(wait, [this, index, id, depth] { acknowledge(index, id, depth); });
+  } else {
+    const std::string line = request.line;
+    const int depth = request.depth + 1;
+    after(wait, [this, index, line, depth] { submit(index, line, depth); });
+  }
+}
+
+// A principal opening the inbox after the gateway (re)started finds what it was not told
+// about (a message stored just before a crash is never announced).
+void Cluster::poll_inbox(Gateway& g) {
+  store::MessageQuery query;
+  query.direction = core::Direction::kInbound;
+  query.limit = 1'000'000;
+  Result<std::vector<core::MessageRecord>> inbox = g.store->list_messages(query);
+  if (!inbox.is_ok()) {
+    violation("store-failed", g.party + " inbox: " + inbox.status().to_string());
+    return;
+  }
+  // Oldest first, so the workload's draws do not depend on the store's order.
+  std::sort(inbox->begin(), inbox->end(),
+            [](const core::MessageRecord& a, const core::MessageRecord& b) {
+              return std::tie(a.line, a.seq) < std::tie(b.line, b.seq);
+            });
+  for (const core::MessageRecord& m : *inbox) {
+    if (m.state != core::MessageState::kAcknowledged && !m.acknowledged_by) consider_ack(g, m.id);
+  }
+}
+
+}  // namespace parley::sim

@@ -1,0 +1,303 @@
+// The invariants the simulation checks (docs/simulation.md lists them): some as the run goes
+// (an ordering the durability rules forbid is caught the moment it happens), the rest on
+// the stores once the cluster is quiescent.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "parley/base/bytes.h"
+#include "parley/base/json.h"
+#include "parley/crypto/crypto.h"
+#include "parley/sim/cluster.h"
+
+namespace parley::sim {
+namespace {
+
+// What the invariants need of a receipt, verified with the signer's pinned key.
+struct ReceiptFacts {
+  std::string tx;
+  std::string from;  // the receiver, who signed
+  std::string to;    // the sender
+  std::vector<std::string> ids;
+};
+
+constexpr std::string_view kReceiptDomains[] = {
+    "application/vnd.parley.receipt.v2+json",  // ledger/transcript.h, the countersignature
+    "application/vnd.parley.receipt.v1+json",  // the receipt before the transcript
+};
+
+// An independent reading of a receipt (docs/protocol.md): a DSSE object {"payload", "sig",
+// "key"} whose signature by the receiver over crypto::pae(domain, payload) verifies, and
+// whose payload names the transaction, both parties and the ids received. Written against
+// the format rather than with wire's or ledger's parser, so that the check does not share
+// the code it checks, and so that it reads both receipt versions.
+Result<ReceiptFacts> open_receipt_facts(std::string_view text, const crypto::VerifyKey& signer,
+                                        std::string_view signer_party) {
+  PARLEY_ASSIGN_OR_RETURN(const json::Json object, json::parse_object(text));
+  PARLEY_ASSIGN_OR_RETURN(const std::string payload_b64, json::get_string(object, "payload"));
+  PARLEY_ASSIGN_OR_RETURN(const std::string sig_b64, json::get_string(object, "sig"));
+  PARLEY_ASSIGN_OR_RETURN(const std::string key, json::get_string(object, "key"));
+  if (key != signer_party) {
+    return Status::unauthenticated("signed by '" + key + "', not '" + std::string(signer_party) +
+                                   "'");
+  }
+  PARLEY_ASSIGN_OR_RETURN(const Bytes payload, base64_decode(payload_b64));
+  PARLEY_ASSIGN_OR_RETURN(const Bytes sig, base64_decode(sig_b64));
+  Status verified = Status::unauthenticated("no receipt domain");
+  for (std::string_view domain : kReceiptDomains) {
+    verified = crypto::verify(signer, domain, payload, sig);
+    if (verified.is_ok()) break;
+  }
+  PARLEY_RETURN_IF_ERROR(verified);
+  PARLEY_ASSIGN_OR_RETURN(const json::Json body, json::parse_object(to_string(payload)));
+  ReceiptFacts facts;
+  PARLEY_ASSIGN_OR_RETURN(facts.tx, json::get_string(body, "tx"));
+  PARLEY_ASSIGN_OR_RETURN(facts.from, json::get_string(body, "from"));
+  PARLEY_ASSIGN_OR_RETURN(facts.to, json::get_string(body, "to"));
+  PARLEY_ASSIGN_OR_RETURN(const json::Json ids, json::get_array(body, "ids"));
+  for (const json::Json& id : ids) {
+    if (!id.is_string()) return Status::invalid_argument("field 'ids': not all strings");
+    facts.ids.push_back(id.get_ref<const std::string&>());
+  }
+  if (facts.from != signer_party) {
+    return Status::invalid_argument("from '" + facts.from + "', signed by '" +
+                                    std::string(signer_party) + "'");
+  }
+  return facts;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+// Records are the store's business; the sim looks only at the message states it tracks
+// and lets every other kind of record through untouched.
+void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& records) {
+  for (const core::Record& record : records) {
+    if (const auto* put = std::get_if<core::PutMessage>(&record)) {
+      const core::MessageRecord& m = put->message;
+      if (m.direction != core::Direction::kOutbound || m.type == "ack") continue;
+      Tracked t;
+      t.sender = g.index;
+      t.deadline = m.ack_deadline;
+      t.stored_true = now_;
+      tracked_[m.id] = t;
+      unresolved_[g.index].insert(m.id);
+      // Looked at again just after the moment it must be marked by (events of the gateway
+      // look too, and so does the end of the run).
+      const int index = g.index;
+      at(now_ + (escalation_bound(g, t) - wall(g)) + Duration(1),
+         [this, index] { check_escalations(*gateways_[index]); });
+    } else if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
+      auto it = tracked_.find(update->id);
+      if (it == tracked_.end() || it->second.sender != g.index) continue;
+      Tracked& t = it->second;
+      if (update->state == core::MessageState::kAcknowledged && !t.acked) {
+        t.acked = true;
+        if (!t.overdue && !t.reported && wall(g) > escalation_bound(g, t)) {
+          t.reported = true;
+          violation("escalation-late", g.party + " message " + update->id + " (deadline " +
+                                           format_time(t.deadline) + ") was acknowledged at " +
+                                           format_time(wall(g)) +
+                                           " without being marked overdue first");
+        }
+        unresolved_[g.index].erase(update->id);
+      } else if (update->state == core::MessageState::kOverdue && !t.overdue) {
+        t.overdue = true;
+        if (t.acked) {
+          violation("overdue-after-ack", g.party + " marked message " + update->id +
+                                             " overdue after it was acknowledged");
+        }
+        if (wall(g) < t.deadline) {
+          violation("escalation-early", g.party + " marked message " + update->id + " overdue at " +
+                                            format_time(wall(g)) + ", before its deadline " +
+                                            format_time(t.deadline));
+        }
+        if (!t.reported && wall(g) > escalation_bound(g, t)) {
+          t.reported = true;
+          violation("escalation-late", g.party + " marked message " + update->id + " overdue at " +
+                                           format_time(wall(g)) + ", deadline " +
+                                           format_time(t.deadline));
+        }
+        unresolved_[g.index].erase(update->id);
+      }
+    }
+  }
+}
+
+// The latest wall time at which `t` may still be unmarked: one tick after its deadline, or
+// after the gateway's last start if it was down at the deadline, plus every forward clock
+// jump since it was stored (the timer waits in true time, as a steady_timer does).
+Time Cluster::escalation_bound(const Gateway& g, const Tracked& t) const {
+  Time bound = std::max(t.deadline, g.started_wall) + scenario_.timer_tick;
+  for (const auto& [when, amount] : g.forward_jumps) {
+    if (when >= t.stored_true) bound += amount;
+  }
+  return bound;
+}
+
+void Cluster::check_escalations(Gateway& g) {
+  if (!g.up) return;
+  std::set<std::string>& open = unresolved_[g.index];
+  for (auto it = open.begin(); it != open.end();) {
+    Tracked& t = tracked_.at(*it);
+    if (wall(g) > escalation_bound(g, t)) {
+      t.reported = true;
+      violation("escalation-late", g.party + " message " + *it + " (deadline " +
+                                       format_time(t.deadline) + ") is not marked overdue at " +
+                                       format_time(wall(g)));
+      it = open.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// DESIGN.md: a receipt is signed only after the batch is durably stored on the receiver.
+void Cluster::check_receipt_durable(Gateway& receiver, const std::string& body, int sender) {
+  Result<ReceiptFacts> receipt = open_receipt_facts(body, receiver.keys.verify, receiver.party);
+  if (!receipt.is_ok()) {
+    violation("receipt-invalid",
+              receiver.party + " answered " + gateways_[sender]->party +
+                  " with a receipt that does not verify: " + receipt.status().message());
+    return;
+  }
+  for (const std::string& id : receipt->ids) {
+    ++outcome_.stats.receipts_signed[id];
+    Result<std::optional<core::MessageRecord>> stored = receiver.store->get_message(id);
+    if (!stored.is_ok() || !stored->has_value()) {
+      violation("receipt-before-durable",
+                receiver.party + " signed a receipt for " + id + " before storing it");
+    }
+  }
+}
+
+void Cluster::check_final() {
+  const std::size_t n = gateways_.size();
+  std::vector<std::map<std::string, core::MessageRecord>> held(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Gateway& g = *gateways_[i];
+    if (!g.up) {
+      violation("not-quiescent", g.party + " is down at the end of the run");
+      return;
+    }
+    store::MessageQuery all;
+    all.include_acks = true;
+    all.limit = 1'000'000;
+    Result<std::vector<core::MessageRecord>> listed = g.store->list_messages(all);
+    if (!listed.is_ok()) {
+      violation("store-failed", g.party + ": " + listed.status().to_string());
+      return;
+    }
+    // Unique by id and by (line, direction, seq): nothing is stored twice.
+    std::set<std::tuple<std::string, int, std::uint64_t>> keys;
+    std::map<std::string, std::vector<std::uint64_t>> outbound_seqs;
+    for (core::MessageRecord& m : *listed) {
+      if (!keys.insert({m.line, static_cast<int>(m.direction), m.seq}).second) {
+        violation("duplicate-delivery",
+                  g.party + " holds two " + std::string(core::direction_name(m.direction)) +
+                      " messages at " + m.line + " seq " + std::to_string(m.seq));
+      }
+      if (m.direction == core::Direction::kOutbound) outbound_seqs[m.line].push_back(m.seq);
+      const std::string id = m.id;
+      if (!held[i].emplace(id, std::move(m)).second) {
+        violation("duplicate-delivery", g.party + " holds message " + id + " twice");
+      }
+    }
+    // Per line, our sequence numbers are 1..n: none skipped, none reused.
+    for (auto& [line, seqs] : outbound_seqs) {
+      std::sort(seqs.begin(), seqs.end());
+      for (std::size_t k = 0; k < seqs.size(); ++k) {
+        if (seqs[k] != k + 1) {
+          violation("seq-gap", g.party + " line " + line + ": outbound seq " +
+                                   std::to_string(seqs[k]) + " where " + std::to_string(k + 1) +
+                                   " was due");
+          break;
+        }
+      }
+    }
+  }
+
+  for (std::size_t i = 0; i < n; ++i) {
+    Gateway& g = *gateways_[i];
+    for (const auto& [id, m] : held[i]) {
+      const int p = index_of(m.peer);
+      const Gateway& peer = *gateways_[p];
+      if (m.direction == core::Direction::kInbound) {
+        // Per line, the inbound messages are exactly the sender's stored outbound ones.
+        auto theirs = held[p].find(id);
+        if (theirs == held[p].end() || theirs->second.direction != core::Direction::kOutbound) {
+          violation("phantom", g.party + " holds inbound " + id + " that " + peer.party +
+                                   " never stored as sent");
+        }
+        continue;
+      }
+      // Every message its sender stored (Accepted or not: the core resends what it finds in
+      // the store) is stored once by the receiver, unchanged.
+      auto theirs = held[p].find(id);
+      if (theirs == held[p].end()) {
+        const bool accepted = accepted_by_.count(id) > 0;
+        violation("lost", std::string(accepted ? "accepted " : "stored ") + m.type + " " + id +
+                              " from " + g.party + " (" + m.line + " seq " + std::to_string(m.seq) +
+                              ", state " + std::string(core::state_name(m.state)) +
+                              ") never reached " + peer.party);
+        continue;
+      }
+      const core::MessageRecord& in = theirs->second;
+      if (in.direction != core::Direction::kInbound || in.line != m.line || in.seq != m.seq ||
+          in.envelope != m.envelope || in.content.text != m.content.text) {
+        violation("corrupted",
+                  id + " as " + peer.party + " stored it differs from what " + g.party + " sent");
+      }
+      // Receipted, with a receipt by the receiver that covers it.
+      if (m.state == core::MessageState::kQueued || m.state == core::MessageState::kSent ||
+          !m.receipt) {
+        violation("not-delivered", g.party + " " + m.type + " " + id + " is still " +
+                                       std::string(core::state_name(m.state)) +
+                                       (m.receipt ? "" : " without a receipt"));
+      } else {
+        Result<ReceiptFacts> r = open_receipt_facts(*m.receipt, peer.keys.verify, peer.party);
+        if (!r.is_ok()) {
+          violation("receipt-invalid", g.party + " " + id + ": " + r.status().message());
+        } else if (!contains(r->ids, id) || r->to != g.party || (m.tx && r->tx != *m.tx)) {
+          violation("receipt-invalid",
+                    g.party + " " + id + ": the stored receipt is not for this message");
+        }
+      }
+      if (m.type == "ack") {
+        // The acknowledged message, at its sender, is acknowledged by this ack.
+        auto target = m.reply_to ? held[p].find(*m.reply_to) : held[p].end();
+        if (target == held[p].end() || target->second.state != core::MessageState::kAcknowledged ||
+            target->second.ack_id != id) {
+          violation("ack-lost", "ack " + id + " by " + g.party + " of " + m.reply_to.value_or("?") +
+                                    " is not recorded by " + peer.party);
+        }
+        continue;
+      }
+      if (m.state == core::MessageState::kAcknowledged) {
+        auto ack = m.ack_id ? held[i].find(*m.ack_id) : held[i].end();
+        if (ack == held[i].end() || ack->second.reply_to != id) {
+          violation("ack-phantom", g.party + " " + id + " is acknowledged without a stored ack");
+        }
+      } else if (m.state != core::MessageState::kOverdue &&
+                 m.ack_deadline + scenario_.timer_tick < wall(g)) {
+        violation("escalation-missing",
+                  g.party + " " + id + " (deadline " + format_time(m.ack_deadline) + ") is " +
+                      std::string(core::state_name(m.state)) + " at " + format_time(wall(g)));
+      }
+    }
+  }
+  for (const auto& [id, index] : accepted_by_) {
+    auto it = held[index].find(id);
+    if (it == held[index].end() || it->second.direction != core::Direction::kOutbound) {
+      violation("accepted-lost",
+                gateways_[index]->party + " accepted " + id + " but does not hold it");
+    }
+  }
+  for (auto& g : gateways_) check_escalations(*g);
+}
+
+}  // namespace parley::sim

@@ -1,0 +1,142 @@
+// Deterministic simulation of parley gateways: the real core (core::PeerSession) and the real
+// store (SQLite), with only the clock, the network and the disk's failure points simulated.
+//
+// sim::run builds a cluster of two (or three) gateways exactly as `parley gateway` does (keys,
+// one PeerSession per pinned peer, the builtin catalog, store::open_sqlite_store, recovery
+// from the store on every start), drives them with a workload of principals sending and
+// acknowledging messages, injects faults drawn from the seed (dropped, duplicated and
+// reordered transactions and answers, partitions, crashes at any Persist, failed writes,
+// clock jumps), then stops the faults, lets the cluster run to quiescence and checks the
+// invariants (docs/simulation.md lists them). Everything that varies comes from the seed:
+// a seed that fails, fails again, the same way.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "parley/base/time.h"
+#include "parley/core/model.h"
+
+namespace parley::sim {
+
+// A fault forced at a given point (targeted tests): the `nth` (1-based) occurrence of the
+// point at `party`. Persist points count Persist actions with records; network points count
+// SendTransaction actions (a request) or 200 Answers (a response).
+struct ScriptedFault {
+  enum class Kind {
+    kCrashBeforeApply,  // the process dies at a Persist: the batch is lost
+    kCrashAfterApply,   // the batch is durable, the process dies before Persisted
+    kApplyFails,        // the write fails (like a failed fsync): the process stops
+    kDropRequest,       // a transaction is lost on the way to the peer
+    kDropResponse,      // the peer's answer is lost on the way back
+    kDuplicateRequest,  // a transaction reaches the peer twice
+  };
+  Kind kind = Kind::kCrashAfterApply;
+  std::string party;
+  int nth = 1;
+};
+
+// Probabilities (per occurrence) and rates of the faults drawn from the seed while the
+// workload runs. After the active phase no fault is injected.
+struct Faults {
+  double drop_request = 0.03;       // per transaction sent
+  double drop_response = 0.03;      // per answer
+  double duplicate_request = 0.03;  // per transaction sent
+  double slow = 0.05;               // per transaction or answer: up to `slow_max` late
+  Duration slow_max = std::chrono::seconds(3);
+  double crash_before_apply = 0.004;  // per Persist
+  double crash_after_apply = 0.004;   // per Persist
+  double apply_fails = 0.002;         // per Persist
+  double crashes_per_minute = 0.3;    // per gateway, at a random instant
+  Duration down_max = std::chrono::seconds(20);
+  double partitions_per_minute = 0.5;  // per pair of peers
+  Duration partition_max = std::chrono::seconds(40);
+  double clock_jumps_per_minute = 0.3;  // per gateway
+  Duration jump_forward_max = std::chrono::hours(2);
+  Duration jump_back_max = std::chrono::seconds(5);
+  std::vector<ScriptedFault> scripted;
+};
+
+struct Scenario {
+  int parties = 2;  // 2: us-eucom <-> ru-genstaff; 3: plus nato-shape <-> us-eucom
+  // 0: `parties` as given; otherwise one seed in `three_party_every` runs with 3 parties.
+  int three_party_every = 0;
+  Duration active = std::chrono::minutes(3);    // principals submit, faults happen
+  Duration settle_max = std::chrono::hours(3);  // then, until quiescent, at most this
+  int messages_per_line_direction = 8;          // submissions in the active phase (mean)
+  double ack_probability = 0.85;                // a received message is acknowledged
+  double resubmit_probability = 0.6;            // a submission that got an error is retried
+  core::Deadlines deadlines;                    // per line; short so that some expire during a run
+  Faults faults;
+  bool faults_scaled_by_seed = true;  // each seed multiplies the rates by a factor in [0, 2]
+  // Tolerance of the escalation invariant: an overdue mark is due within this of its
+  // deadline (the driver arms a timer at the deadline exactly).
+  Duration timer_tick = std::chrono::milliseconds(10);
+  // How the simulated driver re-arms a session's timer after each event. gateway/driver.cc
+  // (Driver::rearm) skips re-arming when next_deadline() is unchanged; after a forward clock
+  // jump that leaves a timer armed for a deadline already past, which then fires only when
+  // its steady-clock delay runs out, and a deadline added meanwhile is escalated late (the
+  // sim's escalation-late invariant finds this, e.g. seed 9). True: re-arm also when the
+  // armed deadline is already due (the fix proposed for the driver); false: as driver.cc.
+  bool rearm_when_due = true;
+
+  static Scenario standard();  // the thousand-seed suite: faults of every kind
+  static Scenario calm();      // no random faults (scripted ones only)
+};
+
+struct Stats {
+  std::uint64_t steps = 0;  // events fed to sessions
+  std::uint64_t submitted = 0;
+  std::uint64_t accepted = 0;  // submissions and acks Accepted
+  std::uint64_t acks_accepted = 0;
+  std::uint64_t received = 0;  // kMessageReceived notices
+  std::uint64_t transactions = 0;
+  std::uint64_t persists = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t partitions = 0;
+  std::uint64_t clock_jumps = 0;
+  std::uint64_t overdue = 0;
+  std::uint64_t principal_errors = 0;  // requests lost to a crash or a down gateway
+  Duration simulated{};
+  // Per message id: how many kDelivered notices its sender emitted, and how many receipts
+  // (200 Answers) covering it the receiver signed.
+  std::map<std::string, int> delivered_notices;
+  std::map<std::string, int> receipts_signed;
+  std::vector<std::string> accepted_ids;
+};
+
+struct Outcome {
+  std::uint64_t seed = 0;
+  int parties = 2;
+  std::vector<std::string> violations;  // "<invariant>: <detail>", first one first
+  Stats stats;
+  std::uint64_t trace_digest = 0;  // FNV-1a over the run's events: equal runs, equal digests
+  bool ok() const { return violations.empty(); }
+  std::string violation() const { return violations.empty() ? "" : violations.front(); }
+};
+
+struct Options {
+  // Called with one line per event when set (parley-sim --verbose).
+  std::function<void(const std::string&)> trace;
+  // Where the stores live; empty: /dev/shm if writable, else the system temp directory.
+  std::string directory;
+};
+
+// Runs `scenario` under `seed` and checks every invariant. Never throws; a setup failure
+// (no temp directory, a store that cannot open) is reported as a violation "setup: ...".
+Outcome run(const Scenario& scenario, std::uint64_t seed, const Options& options = {});
+
+// The one-line command that reproduces `seed` with parley-sim.
+std::string reproduce_command(std::uint64_t seed);
+
+// Installs a SIGABRT/SIGSEGV handler that prints the reproduction command of the seed being
+// run (a PARLEY_CHECK inside the core aborts the process before run() can report it), then
+// lets the signal take its course. For executables (parley-sim, the sim tests).
+void report_seed_on_abort();
+
+}  // namespace parley::sim
