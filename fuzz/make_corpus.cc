@@ -9,6 +9,8 @@
 
 #include "fuzz_fixture.h"
 
+#include "parley/ledger/merkle.h"
+#include "parley/ledger/transcript.h"
 #include "parley/wire/wire.h"
 
 namespace {
@@ -70,26 +72,46 @@ int main(int argc, char** argv) {
                 to_string(envelopes[i].payload_bytes));
   }
 
-  // Transactions.
+  // Transactions (v2): the three envelopes as the sender's log, its signed head, their
+  // inclusion proofs and a consistency proof from size 1.
+  std::vector<ledger::Hash> leaves;
+  for (const auto& e : envelopes)
+    leaves.push_back(ledger::leaf_hash(as_bytes(wire::encode_envelope(e))));
+  const ledger::NodeSource source = ledger::leaves_source(leaves);
+  const ledger::SignedTreeHead sth =
+      ledger::sign_sth({std::string(fuzz::kSender), std::string(fuzz::kReceiver), leaves.size(),
+                        ledger::root_of(leaves), *parse_time("2026-11-24T21:00:01Z")},
+                       f.sender.signing);
+  ok &= write(root / "receipt_fuzz", "valid_sth", ledger::encode_sth(sth));
   wire::Transaction tx;
   tx.id = uuid_v7(*parse_time("2026-11-24T21:00:01Z"), rng);
   tx.from = std::string(fuzz::kSender);
   tx.to = std::string(fuzz::kReceiver);
-  for (const auto& e : envelopes) tx.envelopes.push_back(wire::encode_envelope(e));
+  tx.sth = ledger::encode_sth(sth);
+  for (std::uint64_t i = 0; i < envelopes.size(); ++i) {
+    tx.entries.push_back({i, wire::encode_envelope(envelopes[i]),
+                          *ledger::inclusion_proof(i, leaves.size(), source)});
+  }
+  tx.consistency.push_back({1, leaves[0], *ledger::consistency_proof(1, leaves.size(), source)});
   ok &= write(root / "transaction_fuzz", "valid_three", wire::encode_transaction(tx));
-  tx.envelopes.resize(1);
+  tx.entries.resize(1);
+  tx.consistency = {{0, ledger::empty_root(), {}}};
   ok &= write(root / "transaction_fuzz", "valid_one", wire::encode_transaction(tx));
 
-  // Receipts: whole receipts and bare payloads.
-  wire::ReceiptBody body;
+  // Receipts (v2): whole receipts and bare payloads.
+  ledger::ReceiptV2Body body;
   body.tx = tx.id;
   body.from = std::string(fuzz::kReceiver);
   body.to = std::string(fuzz::kSender);
-  for (const auto& e : envelopes) body.ids.push_back(e.payload.id);
-  body.digest = wire::receipt_digest(envelopes);
+  body.sth = sth.payload_bytes;
+  body.sth_sig = sth.sig;
+  for (std::uint64_t i = 0; i < envelopes.size(); ++i) {
+    body.ids.push_back(envelopes[i].payload.id);
+    body.indices.push_back(i);
+  }
   body.received = *parse_time("2026-11-24T21:00:02.500Z");
-  const wire::Receipt receipt = wire::sign_receipt(body, f.receiver.signing);
-  ok &= write(root / "receipt_fuzz", "valid_receipt", wire::encode_receipt(receipt));
+  const ledger::ReceiptV2 receipt = ledger::sign_receipt_v2(body, f.receiver.signing);
+  ok &= write(root / "receipt_fuzz", "valid_receipt", ledger::encode_receipt_v2(receipt));
   ok &= write(root / "receipt_fuzz", "valid_payload", to_string(receipt.payload_bytes));
 
   // Bundles.

@@ -88,6 +88,65 @@ struct MessageRecord {
   std::optional<std::string> ack_id;           // the ack message's id
   std::optional<std::string> receipt;          // outbound: the peer's receipt, JSON text
   std::optional<std::string> tx;               // the transaction that carried it
+  // Read-only (filled by the store from log_entries; PutMessage ignores it): the message's
+  // leaf index in the sender's transcript log for this pair of parties.
+  std::optional<std::uint64_t> log_index;
+};
+
+// ---- the transcript (DESIGN.md "Transcript (ledger)", docs/protocol.md "Ledger") ----
+// Each party keeps, per peer, an append-only RFC 6962 log of the envelopes it sent that
+// peer. The records below make it durable: its entries, the signed tree heads (STHs) of
+// both parties' logs with their countersignatures (receipts), the inclusion proofs of
+// messages, and evidence of a peer that rewrote its log.
+
+// One entry of a log: the envelope of `message_id` at leaf `index` of `owner`'s log for
+// the pair (owner, peer). Insert only; the store refuses (kAlreadyExists) another message
+// at an index already held.
+struct LogEntry {
+  std::string owner;
+  std::string peer;
+  std::uint64_t index = 0;
+  std::string message_id;
+  crypto::Digest leaf_hash{};
+};
+
+// A signed tree head of `owner`'s log for (owner, peer), with the other party's receipt
+// (its countersignature, DSSE JSON) if it has one, and, for our own log, the compact range
+// of the tree at that size (the nodes from which later proofs are computed). Upsert by
+// (owner, peer, size): a head with a receipt replaces whatever was stored at that size; a
+// head without one never replaces a countersigned head.
+struct PutHead {
+  std::string owner;
+  std::string peer;
+  std::uint64_t size = 0;
+  crypto::Digest root{};
+  std::string sth;                                      // DSSE JSON
+  std::optional<std::string> receipt;                   // the other party's countersignature
+  std::optional<std::vector<crypto::Digest>> frontier;  // compact-range nodes at `size`
+};
+
+// The inclusion proof of `message_id` (leaf `index`) in the head (size, root) of its
+// sender's log: for an outbound message, the head the peer countersigned; for an inbound
+// one, the head it arrived with. Upsert by message id.
+struct PutInclusion {
+  std::string message_id;
+  std::uint64_t index = 0;
+  std::uint64_t size = 0;
+  crypto::Digest root{};
+  std::vector<crypto::Digest> proof;
+};
+
+// Evidence that `peer` presented two signed heads of its log that cannot both be true
+// (a size already countersigned with another root, or a head that does not extend the one
+// countersigned). Kept forever.
+struct PutEvidence {
+  std::string id;  // uuid
+  std::string peer;
+  std::string kind;    // "fork"
+  std::string detail;  // one line
+  std::string sth_a;   // the head we countersigned (DSSE JSON)
+  std::string sth_b;   // the conflicting head (DSSE JSON)
+  Time at;
 };
 
 // Records: what the core asks the store to make durable, atomically, per Persist action.
@@ -104,6 +163,31 @@ struct UpdateMessage {  // changes the mutable fields of an existing message
   std::optional<std::string> receipt;
   std::optional<std::string> tx;
 };
-using Record = std::variant<PutMessage, UpdateMessage>;
+using Record =
+    std::variant<PutMessage, UpdateMessage, LogEntry, PutHead, PutInclusion, PutEvidence>;
+
+// What the store returns about inclusion of one message (Store::inclusion).
+struct InclusionRecord {
+  std::uint64_t index = 0;
+  std::uint64_t size = 0;
+  crypto::Digest root{};
+  std::vector<crypto::Digest> proof;
+};
+
+// A stored head (Store::heads), oldest first.
+struct HeadRecord {
+  std::uint64_t size = 0;
+  crypto::Digest root{};
+  std::string sth;
+  std::optional<std::string> receipt;
+};
+
+// A stored log entry with its envelope (Store::log_entries), for export.
+struct LogEntryView {
+  std::uint64_t index = 0;
+  std::string message_id;
+  std::string envelope;
+  std::optional<InclusionRecord> inclusion;  // for entries of the peer's log
+};
 
 }  // namespace parley::core

@@ -4,13 +4,81 @@
 #include <utility>
 
 #include "parley/base/check.h"
+#include "parley/ledger/transcript.h"
 
 namespace parley::core {
 
 namespace {
 
-// Room left in a transaction for its own fields around the envelopes.
-constexpr std::size_t kTransactionOverheadBytes = 1024;
+// The transcript's formats (ledger/transcript.h: STH, receipt v2), as the session uses them.
+struct Head {
+  std::string log;
+  std::string peer;
+  std::uint64_t size = 0;
+  ledger::Hash root{};
+  Bytes payload;
+  ledger::Signature sig{};
+};
+struct ReceiptView {
+  std::string tx;
+  std::string from;
+  std::string to;
+  Bytes sth_payload;
+  ledger::Signature sth_sig{};
+  std::vector<std::string> ids;
+  std::vector<std::uint64_t> indices;
+};
+
+Head head_of(ledger::SignedTreeHead sth) {
+  return Head{std::move(sth.head.log), std::move(sth.head.peer),     sth.head.size,
+              sth.head.root,           std::move(sth.payload_bytes), sth.sig};
+}
+
+std::string sign_head(const std::string& log, const std::string& peer, std::uint64_t size,
+                      const ledger::Hash& root, Time now, const crypto::SigningKey& key,
+                      Head& head) {
+  ledger::SignedTreeHead sth = ledger::sign_sth(ledger::TreeHead{log, peer, size, root, now}, key);
+  std::string json = ledger::encode_sth(sth);
+  head = head_of(std::move(sth));
+  return json;
+}
+
+Result<Head> open_head(std::string_view json, const crypto::VerifyKey& key,
+                       const std::string& party) {
+  PARLEY_ASSIGN_OR_RETURN(ledger::SignedTreeHead sth, ledger::open_sth(json, key, party));
+  return head_of(std::move(sth));
+}
+
+std::string sign_countersignature(const std::string& tx, const std::string& from,
+                                  const std::string& to, const Head& head,
+                                  const std::vector<std::string>& ids,
+                                  const std::vector<std::uint64_t>& indices, Time now,
+                                  const crypto::SigningKey& key) {
+  ledger::ReceiptV2Body body;
+  body.tx = tx;
+  body.from = from;
+  body.to = to;
+  body.sth = head.payload;
+  body.sth_sig = head.sig;
+  body.ids = ids;
+  body.indices = indices;
+  body.received = now;
+  return ledger::encode_receipt_v2(ledger::sign_receipt_v2(body, key));
+}
+
+Result<ReceiptView> open_countersignature(std::string_view json, const crypto::VerifyKey& key,
+                                          const std::string& party) {
+  PARLEY_ASSIGN_OR_RETURN(ledger::ReceiptV2 receipt, ledger::open_receipt_v2(json, key, party));
+  ledger::ReceiptV2Body& b = receipt.body;
+  return ReceiptView{std::move(b.tx), std::move(b.from), std::move(b.to),     std::move(b.sth),
+                     b.sth_sig,       std::move(b.ids),  std::move(b.indices)};
+}
+
+// Room left in a transaction for its own fields and its signed head around the entries.
+constexpr std::size_t kTransactionOverheadBytes = 2048;
+constexpr std::size_t kEntryBytes = 64;             // an entry's fields around its envelope
+constexpr std::size_t kConsistencyItemBytes = 160;  // a consistency item's fields
+constexpr std::size_t kProofHashBytes = 67;         // "<64 hex>",
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -52,6 +120,8 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "peer-refused";
     case NoticeKind::kLinkTrouble:
       return "link-trouble";
+    case NoticeKind::kForkDetected:
+      return "fork-detected";
   }
   return "unknown";
 }
@@ -74,6 +144,37 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
     inbound_seqs_[line].insert(seqs.begin(), seqs.end());
   }
+  // The transcript: the frontier of our log and the heads of both logs.
+  RecoveredLedger& l = recovered.ledger;
+  Result<ledger::CompactRange> base =
+      ledger::CompactRange::from_nodes(l.base_size, std::move(l.base_nodes));
+  if (base.is_ok() && l.base_size + l.tail.size() == l.log_size) {
+    own_.base = std::move(*base);
+    own_.tail = std::move(l.tail);
+  } else {
+    // A store that does not hold together cannot be extended without forking the log:
+    // no head is signed until an operator looks (every tx build fails on the root).
+    counters_.last_error = "stored transcript frontier is inconsistent (base " +
+                           std::to_string(l.base_size) + ", " + std::to_string(l.tail.size()) +
+                           " leaves, log size " + std::to_string(l.log_size) + ")";
+  }
+  own_.assigned = l.log_size;
+  own_.durable = l.log_size;
+  own_.countersigned_root = ledger::empty_root();
+  if (l.countersigned) {
+    own_.countersigned_size = l.countersigned->size;
+    own_.countersigned_root = l.countersigned->root;
+  }
+  for (const RecoveredHead& head : l.pending) {
+    if (head.size > own_.countersigned_size) own_.pending[head.size] = head.root;
+  }
+  peer_.root = ledger::empty_root();
+  if (l.peer_head) {
+    peer_.size = l.peer_head->size;
+    peer_.root = l.peer_head->root;
+    peer_.sth = l.peer_head->sth;
+  }
+
   for (MessageRecord& record : recovered.unreceipted) {
     // Our own signature over our own stored envelope: failing here means the store or our
     // keys changed under us. The message cannot be sent as it is; say so, keep the rest.
@@ -84,10 +185,17 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
           "stored message " + record.id + " cannot be resent: " + envelope.status().message();
       continue;
     }
+    if (!record.log_index || *record.log_index >= own_.assigned ||
+        *record.log_index < own_.base.size()) {
+      counters_.last_error = "stored message " + record.id +
+                             " cannot be resent: it has no entry in the transcript frontier";
+      continue;
+    }
     std::uint64_t& last = last_outbound_seq_[record.line];
     last = std::max(last, record.seq);
     if (record.state == MessageState::kSent) record.state = MessageState::kQueued;
-    enqueue(Outgoing{std::move(record), std::move(envelope->payload_bytes)});
+    const std::uint64_t index = *record.log_index;
+    enqueue(Outgoing{std::move(record), index});
   }
   for (const MessageRecord& record : recovered.unacknowledged) {
     unacked_[record.id] = Unacked{record.line, record.precedence, record.ack_deadline,
@@ -130,7 +238,7 @@ std::optional<Time> PeerSession::next_deadline() const {
   };
   if (in_flight_) {
     if (in_flight_->retry_at) consider(*in_flight_->retry_at);
-  } else {
+  } else if (!build_failed_) {
     // Queued work with nothing in flight is due at once (after a restart, before any
     // other event arrives): report the oldest such message's creation time.
     for (const auto& [key, outgoing] : queue_) consider(outgoing.record.created);
@@ -153,6 +261,9 @@ SessionStats PeerSession::stats() const {
   s.unacknowledged = unacked_.size();
   s.overdue = static_cast<std::size_t>(std::count_if(
       unacked_.begin(), unacked_.end(), [](const auto& entry) { return entry.second.overdue; }));
+  s.log_size = own_.durable;
+  s.countersigned_size = own_.countersigned_size;
+  s.peer_log_size = peer_.size;
   return s;
 }
 
@@ -203,7 +314,7 @@ Result<PeerSession::Outgoing> PeerSession::compose(const Line& line, const std::
   r.envelope = wire::encode_envelope(envelope);
   r.state = MessageState::kQueued;
   r.ack_deadline = now + line.deadlines.for_precedence(precedence);
-  return Outgoing{std::move(r), std::move(envelope.payload_bytes)};
+  return Outgoing{std::move(r), 0};
 }
 
 void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out) {
@@ -242,6 +353,7 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
   after.actions.push_back(Accepted{e.request, r.id});
   after.track.emplace_back(r.id, Unacked{r.line, r.precedence, r.ack_deadline});
   std::vector<Record> records{PutMessage{r}};
+  append_to_log(*outgoing, records, after);
   after.enqueue.push_back(std::move(*outgoing));
   persist(std::move(records), std::move(after), out);
 }
@@ -289,6 +401,7 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   acks_made_[m.id] = by;
   AfterPersist after;
   after.actions.push_back(Accepted{e.request, ack_id});
+  append_to_log(*outgoing, records, after);
   after.enqueue.push_back(std::move(*outgoing));
   persist(std::move(records), std::move(after), out);
 }
@@ -332,6 +445,35 @@ void PeerSession::refuse(RequestId request, std::string_view envelope_id, const 
       notice(NoticeKind::kFrameRefused, std::string(envelope_id), "", counters_.last_error)});
 }
 
+std::string PeerSession::check_consistency(const wire::Transaction& tx, std::uint64_t size,
+                                           const ledger::Hash& root, bool& fork) const {
+  fork = false;
+  const std::string& peer = config_.peer.party;
+  // Any tree extends the empty one.
+  if (peer_.size == 0) return "";
+  if (size < peer_.size) {
+    return "head of size " + std::to_string(size) + " is older than the one already " +
+           "countersigned (size " + std::to_string(peer_.size) + ")";
+  }
+  if (size == peer_.size) {
+    if (root == peer_.root) return "";  // the same head again (a resend, or nothing new)
+    fork = true;
+    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
+           " with root " + hex_encode(root) + ", but countersigned size " +
+           std::to_string(peer_.size) + " has root " + hex_encode(peer_.root);
+  }
+  for (const wire::ConsistencyItem& c : tx.consistency) {
+    if (c.from_size != peer_.size || c.from_root != peer_.root) continue;
+    const Status s = ledger::verify_consistency(peer_.size, size, peer_.root, root, c.proof);
+    if (s.is_ok()) return "";
+    fork = true;
+    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
+           " that does not extend the countersigned head of size " + std::to_string(peer_.size) +
+           ": " + s.message();
+  }
+  return "no consistency proof from my last countersigned head size " + std::to_string(peer_.size);
+}
+
 void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
   if (!seal_key_status_.is_ok()) return refuse(e.request, "", seal_key_status_.message(), out);
   Result<wire::Transaction> parsed = wire::parse_transaction(e.body);
@@ -347,18 +489,69 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
                   "transaction to " + quoted(tx.to) + ", expected " + quoted(config_.party), out);
   }
 
+  // The sender's signed head: by the pinned key, of its log for this pair.
+  Result<Head> head = open_head(tx.sth, config_.peer.sign_key, config_.peer.party);
+  if (!head.is_ok()) return refuse(e.request, "", head.status().message(), out);
+  if (head->log != config_.peer.party || head->peer != config_.party) {
+    return refuse(e.request, "",
+                  "signed head of the log " + quoted(head->log) + " for " + quoted(head->peer) +
+                      ", expected " + quoted(config_.peer.party) + " for " + quoted(config_.party),
+                  out);
+  }
+  // It must extend the head we countersigned last (RFC 6962 §2.1.2).
+  bool fork = false;
+  const std::string inconsistent = check_consistency(tx, head->size, head->root, fork);
+  if (!inconsistent.empty()) {
+    if (fork) {
+      ++counters_.forks_detected;
+      PutEvidence evidence;
+      evidence.id = uuid_v7(now, rng_);
+      evidence.peer = config_.peer.party;
+      evidence.kind = "fork";
+      evidence.detail = inconsistent;
+      evidence.sth_a = peer_.sth;
+      evidence.sth_b = tx.sth;
+      evidence.at = now;
+      persist({std::move(evidence)}, std::nullopt, out);
+      out.push_back(Answer{e.request, 400, wire::encode_refusal({inconsistent, ""})});
+      ++counters_.frames_refused;
+      counters_.last_error = inconsistent;
+      out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", inconsistent)});
+      return;
+    }
+    return refuse(e.request, "", inconsistent, out);
+  }
+
   // Everything is checked before anything is touched: one bad envelope refuses the lot.
-  std::vector<Incoming> incoming(tx.envelopes.size());
+  std::vector<Incoming> incoming(tx.entries.size());
   std::set<std::string> ids;
-  for (std::size_t i = 0; i < tx.envelopes.size(); ++i) {
+  for (std::size_t i = 0; i < tx.entries.size(); ++i) {
     Incoming& in = incoming[i];
-    Status s = open_incoming(tx.envelopes[i], in);
+    const wire::TransactionEntry& entry = tx.entries[i];
+    Status s = open_incoming(entry.envelope, in);
     const std::string& id = in.envelope.payload.id;
     if (!s.is_ok()) {
       return refuse(e.request, id, "envelope " + std::to_string(i) + ": " + s.message(), out);
     }
     if (!ids.insert(id).second) {
       return refuse(e.request, id, "envelope " + std::to_string(i) + ": duplicate id " + id, out);
+    }
+    // RFC 6962 §2.1.1: the envelope is leaf `index` of the signed head.
+    s = ledger::verify_inclusion(entry.index, head->size,
+                                 ledger::leaf_hash(as_bytes(entry.envelope)), entry.proof,
+                                 head->root);
+    if (!s.is_ok()) {
+      return refuse(e.request, id,
+                    "envelope " + std::to_string(i) + " (index " + std::to_string(entry.index) +
+                        "): " + s.message(),
+                    out);
+    }
+    const auto known = peer_.ids.find(entry.index);
+    if (known != peer_.ids.end() && known->second != id) {
+      return refuse(e.request, id,
+                    "envelope " + std::to_string(i) + ": index " + std::to_string(entry.index) +
+                        " already holds " + known->second,
+                    out);
     }
   }
 
@@ -386,18 +579,23 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   InboundBatch batch;
   batch.request = e.request;
   batch.tx = tx.id;
-  std::vector<wire::Envelope> envelopes;
-  envelopes.reserve(incoming.size());
+  batch.previous_size = peer_.size;
+  batch.previous_root = peer_.root;
+  batch.previous_sth = peer_.sth;
+  std::vector<std::uint64_t> indices;
   std::vector<Record> records;
   for (std::size_t i = 0; i < incoming.size(); ++i) {
     Incoming& in = incoming[i];
+    const wire::TransactionEntry& entry = tx.entries[i];
     const wire::Payload& p = in.envelope.payload;
     batch.ids.push_back(p.id);
+    indices.push_back(entry.index);
     // A seq above max+1 is a gap: FLASH legitimately overtakes ROUTINE on a line, and the
     // sender resends until receipted, so a gap is never refused or reordered here.
     if (fresh[i]) {
       batch.seqs.emplace_back(p.line, p.seq);
       batch.new_ids.push_back(p.id);
+      batch.indices.emplace_back(entry.index, p.id);
       MessageRecord r;
       r.id = p.id;
       r.line = p.line;
@@ -420,6 +618,9 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
       r.delivered_at = now;
       r.tx = tx.id;
       records.push_back(PutMessage{std::move(r)});
+      records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, p.id,
+                                 ledger::leaf_hash(as_bytes(entry.envelope))});
+      records.push_back(PutInclusion{p.id, entry.index, head->size, head->root, entry.proof});
 
       const std::string precedence(wire::precedence_name(p.precedence));
       if (p.type == "ack") {
@@ -451,11 +652,29 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
                                            " on line " + p.line + " from " + p.from.to_string()));
       }
     }
-    envelopes.push_back(std::move(in.envelope));
   }
-  batch.digest = wire::receipt_digest(envelopes);
+  // The receipt: our countersignature over the sender's head and the entries received.
+  // It is made now so that it is stored with the batch, and released (Answer) only once
+  // the batch is durable.
+  batch.receipt = sign_countersignature(tx.id, config_.party, config_.peer.party, *head, batch.ids,
+                                        indices, now, config_.keys.signing);
+  PutHead put_head;
+  put_head.owner = config_.peer.party;
+  put_head.peer = config_.party;
+  put_head.size = head->size;
+  put_head.root = head->root;
+  put_head.sth = tx.sth;
+  put_head.receipt = batch.receipt;
+  records.push_back(std::move(put_head));
+
   pending_inbound_.insert(batch.seqs.begin(), batch.seqs.end());
   pending_inbound_ids_.insert(batch.new_ids.begin(), batch.new_ids.end());
+  // Later transactions are checked against this head, as if countersigned already: if
+  // the batch is refused, the previous head comes back.
+  peer_.size = head->size;
+  peer_.root = head->root;
+  peer_.sth = tx.sth;
+  for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
 
   AfterPersist after;
   after.inbound = std::move(batch);
@@ -478,42 +697,129 @@ void PeerSession::enqueue(Outgoing outgoing) {
   queue_.emplace(key, std::move(outgoing));
 }
 
+void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records,
+                                AfterPersist& after) {
+  outgoing.index = own_.assigned++;
+  const ledger::Hash leaf = ledger::leaf_hash(as_bytes(outgoing.record.envelope));
+  own_.tail.push_back(leaf);
+  outgoing.record.log_index = outgoing.index;
+  records.push_back(
+      LogEntry{config_.party, config_.peer.party, outgoing.index, outgoing.record.id, leaf});
+  after.log_entry = outgoing.index;
+}
+
+Result<ledger::Hash> PeerSession::own_root(std::uint64_t size) const {
+  if (size == own_.base.size()) return own_.base.root();
+  if (size < own_.base.size() || size > own_.base.size() + own_.tail.size()) {
+    return Status::internal("no root for size " + std::to_string(size) + " of our log (frontier " +
+                            std::to_string(own_.base.size()) + ".." +
+                            std::to_string(own_.base.size() + own_.tail.size()) + ")");
+  }
+  return ledger::range_hash(0, size, ledger::frontier_source(own_.base, own_.tail));
+}
+
+void PeerSession::advance_base(std::uint64_t size) {
+  if (size <= own_.base.size()) return;
+  const std::uint64_t n = std::min<std::uint64_t>(size - own_.base.size(), own_.tail.size());
+  for (std::uint64_t i = 0; i < n; ++i) own_.base.append(own_.tail[i]);
+  own_.tail.erase(own_.tail.begin(), own_.tail.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
 void PeerSession::pump(Time now, std::vector<Action>& out) {
-  if (in_flight_ || queue_.empty()) return;
+  if (in_flight_ || queue_.empty() || build_failed_) return;
   const std::size_t count_max =
       std::min(config_.tx_envelopes_max, wire::kEnvelopesPerTransactionMax);
+  // The head covers every durable entry of our log, also ones still queued: FLASH may
+  // overtake ROUTINE, so the entries carried need not be a prefix.
+  const std::uint64_t size = own_.durable;
+  const ledger::NodeSource source = ledger::frontier_source(own_.base, own_.tail);
+  const auto fail = [&](const Status& status) {
+    // Our own log cannot be proven: a bug or a store that does not hold together. Nothing
+    // is sent (a head we cannot prove could fork the log); the operator is told once.
+    build_failed_ = true;
+    counters_.last_error = "cannot build a transaction: " + status.message();
+    out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
+  };
+  Result<ledger::Hash> root = own_root(size);
+  if (!root.is_ok()) return fail(root.status());
+
   wire::Transaction tx;
   tx.id = uuid_v7(now, rng_);
   tx.from = config_.party;
   tx.to = config_.peer.party;
   InFlight f;
   f.tx = tx.id;
-  std::vector<wire::Envelope> envelopes;  // for wire::receipt_digest: payload bytes suffice
-  std::vector<Record> records;
+  f.size = size;
+  f.root = *root;
   std::size_t bytes = kTransactionOverheadBytes;
+  // Consistency from every head the peer may have countersigned last: the one it did
+  // (C, possibly 0), and each one sent since without an answer (newest first).
+  const auto add_consistency = [&](std::uint64_t from, const ledger::Hash& from_root) {
+    Result<std::vector<ledger::Hash>> proof = ledger::consistency_proof(from, size, source);
+    if (!proof.is_ok()) return proof.status();
+    bytes += kConsistencyItemBytes + kProofHashBytes * proof->size();
+    tx.consistency.push_back({from, from_root, std::move(*proof)});
+    return Status::ok();
+  };
+  if (Status s = add_consistency(own_.countersigned_size, own_.countersigned_root); !s.is_ok()) {
+    return fail(s);
+  }
+  for (auto it = own_.pending.rbegin(); it != own_.pending.rend(); ++it) {
+    if (tx.consistency.size() >= wire::kConsistencyItemsMax) break;
+    if (it->first >= size || it->first <= own_.countersigned_size) continue;
+    if (Status s = add_consistency(it->first, it->second); !s.is_ok()) return fail(s);
+  }
+
+  std::vector<Outgoing*> chosen;
   for (auto& [key, o] : queue_) {
-    if (tx.envelopes.size() >= count_max) break;
-    const std::size_t size = o.record.envelope.size() + 1;
-    if (!tx.envelopes.empty() && bytes + size > wire::kFrameBytesMax) break;
-    bytes += size;
-    if (tx.envelopes.empty()) f.precedence = o.record.precedence;
-    o.in_flight = true;
-    o.record.state = advance(o.record.state, MessageState::kSent);
-    o.record.tx = tx.id;
-    tx.envelopes.push_back(o.record.envelope);
-    f.ids.push_back(o.record.id);
-    envelopes.emplace_back().payload_bytes = o.payload_bytes;
+    if (tx.entries.size() >= count_max) break;
+    if (o.index >= size) continue;  // not durable yet (cannot happen: queued after Persisted)
+    Result<std::vector<ledger::Hash>> proof = ledger::inclusion_proof(o.index, size, source);
+    if (!proof.is_ok()) return fail(proof.status());
+    const std::size_t entry_bytes =
+        o.record.envelope.size() + kEntryBytes + kProofHashBytes * proof->size();
+    if (!tx.entries.empty() && bytes + entry_bytes > wire::kFrameBytesMax) break;
+    bytes += entry_bytes;
+    f.proofs.push_back(*proof);
+    tx.entries.push_back({o.index, o.record.envelope, std::move(*proof)});
+    chosen.push_back(&o);
+  }
+  if (chosen.empty()) return;
+
+  Head head;
+  tx.sth =
+      sign_head(config_.party, config_.peer.party, size, *root, now, config_.keys.signing, head);
+  f.sth = tx.sth;
+  f.sth_payload = std::move(head.payload);
+  f.sth_sig = head.sig;
+  std::vector<Record> records;
+  for (Outgoing* o : chosen) {
+    if (f.ids.empty()) f.precedence = o->record.precedence;
+    o->in_flight = true;
+    o->record.state = advance(o->record.state, MessageState::kSent);
+    o->record.tx = tx.id;
+    f.ids.push_back(o->record.id);
+    f.indices.push_back(o->index);
     UpdateMessage update;
-    update.id = o.record.id;
-    update.state = o.record.state;
-    update.acknowledged_at = o.record.acknowledged_at;
-    update.acknowledged_by = o.record.acknowledged_by;
-    update.ack_id = o.record.ack_id;
+    update.id = o->record.id;
+    update.state = o->record.state;
+    update.acknowledged_at = o->record.acknowledged_at;
+    update.acknowledged_by = o->record.acknowledged_by;
+    update.ack_id = o->record.ack_id;
     update.tx = tx.id;
     records.push_back(std::move(update));
   }
-  PARLEY_CHECK(!tx.envelopes.empty());
-  f.digest = wire::receipt_digest(envelopes);
+  // Our signed head is kept (for the transcript export and for the consistency proofs
+  // after a restart) before the transaction leaves.
+  PutHead put_head;
+  put_head.owner = config_.party;
+  put_head.peer = config_.peer.party;
+  put_head.size = size;
+  put_head.root = *root;
+  put_head.sth = tx.sth;
+  records.push_back(std::move(put_head));
+  if (size > own_.countersigned_size) own_.pending[size] = *root;
+
   f.body = wire::encode_transaction(tx);
   persist(std::move(records), std::nullopt, out);
   out.push_back(SendTransaction{f.tx, f.precedence, f.body});
@@ -556,20 +862,22 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
     return schedule_retry(now, quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
                           NoticeKind::kLinkTrouble, out);
   }
-  Result<wire::Receipt> receipt = wire::open_receipt(e.body, config_.peer.sign_key, peer);
+  Result<ReceiptView> receipt = open_countersignature(e.body, config_.peer.sign_key, peer);
   std::string problem;
   if (!receipt.is_ok()) {
     problem = receipt.status().message();
-  } else if (receipt->body.tx != f.tx) {
-    problem = "it is for transaction " + receipt->body.tx + ", not " + f.tx;
-  } else if (receipt->body.from != peer) {
-    problem = "it is from " + quoted(receipt->body.from) + ", not " + quoted(peer);
-  } else if (receipt->body.to != config_.party) {
-    problem = "it is to " + quoted(receipt->body.to) + ", not " + quoted(config_.party);
-  } else if (receipt->body.ids != f.ids) {
+  } else if (receipt->tx != f.tx) {
+    problem = "it is for transaction " + receipt->tx + ", not " + f.tx;
+  } else if (receipt->from != peer) {
+    problem = "it is from " + quoted(receipt->from) + ", not " + quoted(peer);
+  } else if (receipt->to != config_.party) {
+    problem = "it is to " + quoted(receipt->to) + ", not " + quoted(config_.party);
+  } else if (receipt->ids != f.ids) {
     problem = "its ids are not the transaction's";
-  } else if (receipt->body.digest != f.digest) {
-    problem = "its digest is not the transaction's";
+  } else if (receipt->indices != f.indices) {
+    problem = "its indices are not the transaction's";
+  } else if (receipt->sth_payload != f.sth_payload || receipt->sth_sig != f.sth_sig) {
+    problem = "it does not countersign the head the transaction carried";
   }
   if (!problem.empty()) {
     return schedule_retry(now, "invalid receipt from " + quoted(peer) + ": " + problem,
@@ -577,7 +885,8 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
   }
 
   std::vector<Record> records;
-  for (const std::string& id : f.ids) {
+  for (std::size_t i = 0; i < f.ids.size(); ++i) {
+    const std::string& id = f.ids[i];
     Outgoing* o = queued(id);
     PARLEY_CHECK(o != nullptr);
     o->record.state = advance(o->record.state, MessageState::kDelivered);
@@ -593,7 +902,25 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
     update.receipt = e.body;
     update.tx = f.tx;
     records.push_back(std::move(update));
+    // The message's delivery evidence: this receipt and its inclusion in the head.
+    records.push_back(PutInclusion{id, f.indices[i], f.size, f.root, f.proofs[i]});
   }
+  PutHead head;
+  head.owner = config_.party;
+  head.peer = peer;
+  head.size = f.size;
+  head.root = f.root;
+  head.sth = f.sth;
+  head.receipt = e.body;
+  if (f.size >= own_.base.size() && f.size - own_.base.size() <= own_.tail.size()) {
+    // The compact range at this size: where proofs start from after a restart.
+    ledger::CompactRange range = own_.base;
+    for (std::uint64_t i = own_.base.size(); i < f.size; ++i) {
+      range.append(own_.tail[i - own_.base.size()]);
+    }
+    head.frontier = range.nodes();
+  }
+  records.push_back(std::move(head));
   f.receipted = true;
   f.retry_at.reset();
   AfterPersist after;
@@ -616,12 +943,13 @@ void PeerSession::persist(std::vector<Record> records, std::optional<AfterPersis
   if (after) after_persist_.emplace(batch, std::move(*after));
 }
 
-void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>& out) {
+void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Action>& out) {
   auto it = after_persist_.find(e.batch);
   if (it == after_persist_.end()) return;  // nothing waits on it (or not ours)
   AfterPersist after = std::move(it->second);
   after_persist_.erase(it);
 
+  if (after.log_entry) own_.durable = std::max(own_.durable, *after.log_entry + 1);
   for (auto& [id, u] : after.track) unacked_.emplace(id, std::move(u));
   for (Outgoing& o : after.enqueue) enqueue(std::move(o));
   for (Action& action : after.actions) out.push_back(std::move(action));
@@ -641,6 +969,16 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
       queue_.erase(q);
       queue_index_.erase(index);
     }
+    // The peer countersigned our head: it is C now. Proofs start from there, or from the
+    // lowest entry still unreceipted if FLASH overtook it.
+    if (in_flight_->size > own_.countersigned_size) {
+      own_.countersigned_size = in_flight_->size;
+      own_.countersigned_root = in_flight_->root;
+    }
+    own_.pending.erase(own_.pending.begin(), own_.pending.upper_bound(in_flight_->size));
+    std::uint64_t base = own_.countersigned_size;
+    for (const auto& [key, o] : queue_) base = std::min(base, o.index);
+    advance_base(base);
     in_flight_.reset();
     failure_streak_ = 0;
     backoff_ = Duration::zero();
@@ -657,15 +995,7 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
       inbound_ids_.insert(id);
     }
     for (const std::string& id : b.acked) unacked_.erase(id);
-    wire::ReceiptBody body;
-    body.tx = b.tx;
-    body.from = config_.party;
-    body.to = config_.peer.party;
-    body.ids = b.ids;
-    body.digest = b.digest;
-    body.received = now;
-    out.push_back(Answer{b.request, 200,
-                         wire::encode_receipt(wire::sign_receipt(body, config_.keys.signing))});
+    out.push_back(Answer{b.request, 200, std::move(b.receipt)});
     for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
   }
 }
@@ -686,6 +1016,12 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   for (const Outgoing& o : after.enqueue) {
     if (o.record.type == "ack" && o.record.reply_to) acks_made_.erase(*o.record.reply_to);
   }
+  // Its log entry was not stored: the index is free again. (Batches are applied in order
+  // and a refusal comes back at once, so it is the last index handed out.)
+  if (after.log_entry && *after.log_entry + 1 == own_.assigned && !own_.tail.empty()) {
+    --own_.assigned;
+    own_.tail.pop_back();
+  }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.
   if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
@@ -697,6 +1033,10 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     const InboundBatch& b = *after.inbound;
     for (const auto& key : b.seqs) pending_inbound_.erase(key);
     for (const std::string& id : b.new_ids) pending_inbound_ids_.erase(id);
+    for (const auto& [index, id] : b.indices) peer_.ids.erase(index);
+    peer_.size = b.previous_size;
+    peer_.root = b.previous_root;
+    peer_.sth = b.previous_sth;
     refuse(b.request, "", why, out);
   }
 }

@@ -19,6 +19,16 @@
 // sequence number. One transaction is in flight to the peer at a time; an unanswered one is
 // resent unchanged (same tx id: the receiver is idempotent) after a backoff. Per-line
 // sequence numbers let the receiver drop duplicates and detect gaps.
+//
+// Transcript (DESIGN.md "Transcript (ledger)"; docs/protocol.md): every envelope this party
+// sends the peer (messages and acks) is appended, in the order of durable acceptance, to
+// an RFC 6962 log kept per peer. Each transaction carries a signed tree head (STH) of that
+// log, the inclusion proof of each envelope in it, and consistency proofs from the heads
+// the peer may have countersigned last; the peer's receipt is its signature over our STH
+// and the entries it received. As receiver, the session checks all of that before storing
+// anything, and a peer whose new head does not extend the one we countersigned is refused,
+// reported (kForkDetected) and the two heads are kept as evidence. The session holds only
+// the log's frontier: the compact range at a countersigned size and the leaves after it.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +48,7 @@
 #include "parley/catalog/catalog.h"
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
+#include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
 
 namespace parley::core {
@@ -55,12 +66,35 @@ struct SessionConfig {
   std::size_t tx_envelopes_max = 64;
 };
 
+// A signed tree head as the store keeps it.
+struct RecoveredHead {
+  std::uint64_t size = 0;
+  crypto::Digest root{};
+  std::string sth;  // DSSE JSON
+};
+
+// The transcript state of one pair of parties at start. Nothing here is proportional to
+// the history: a compact range, the leaves after it, and a few heads.
+struct RecoveredLedger {
+  std::uint64_t log_size = 0;  // entries in our log for this peer
+  // The frontier's base: a size our log had when the peer countersigned it, at or below
+  // the lowest index still unreceipted, with its compact range; then the leaf hashes of
+  // the entries [base_size, log_size).
+  std::uint64_t base_size = 0;
+  std::vector<crypto::Digest> base_nodes;
+  std::vector<crypto::Digest> tail;
+  std::optional<RecoveredHead> countersigned;  // our latest head with the peer's receipt
+  std::vector<RecoveredHead> pending;          // our later heads without one, by size
+  std::optional<RecoveredHead> peer_head;      // the peer's latest head we countersigned
+};
+
 // What the store held when the gateway (re)started; read by the driver via Store::recover.
 struct Recovered {
   std::map<std::string, std::uint64_t> last_outbound_seq;          // per line
   std::map<std::string, std::vector<std::uint64_t>> inbound_seqs;  // per line, any order
-  std::vector<MessageRecord> unreceipted;                          // outbound, state queued or sent
+  std::vector<MessageRecord> unreceipted;     // outbound, no receipt yet (whatever its state)
   std::vector<MessageRecord> unacknowledged;  // outbound, not "ack", not yet acknowledged
+  RecoveredLedger ledger;
 };
 
 // ---- events ----
@@ -138,6 +172,7 @@ enum class NoticeKind {
   kFrameRefused,     // we refused a peer's transaction (bad signature, malformed, ...)
   kPeerRefused,      // the peer refused our transaction
   kLinkTrouble,      // our transaction got no answer; will retry
+  kForkDetected,     // the peer presented a head that contradicts one we countersigned
 };
 std::string_view notice_kind_name(NoticeKind kind);
 struct Notice {
@@ -159,8 +194,12 @@ struct SessionStats {
   std::uint64_t frames_refused = 0;  // peer transactions we refused
   std::uint64_t transactions_sent = 0;
   std::uint64_t send_failures = 0;
-  std::optional<Time> last_contact;  // last answer from the peer
-  std::string last_error;            // last link or refusal error, if any
+  std::optional<Time> last_contact;      // last answer from the peer
+  std::string last_error;                // last link or refusal error, if any
+  std::uint64_t log_size = 0;            // entries in our transcript log for this peer
+  std::uint64_t countersigned_size = 0;  // of it, the size the peer countersigned last
+  std::uint64_t peer_log_size = 0;       // the size of the peer's head we countersigned last
+  std::uint64_t forks_detected = 0;      // since start (the store keeps the evidence)
 };
 
 class PeerSession {
@@ -184,7 +223,7 @@ class PeerSession {
   // An outbound message not yet receipted (queued, or carried by the in-flight transaction).
   struct Outgoing {
     MessageRecord record;
-    Bytes payload_bytes;  // the signed payload, for the receipt digest
+    std::uint64_t index = 0;  // its leaf in our log
     bool in_flight = false;
   };
   // Queue order: precedence (FLASH first), then sequence number, then arrival.
@@ -192,11 +231,34 @@ class PeerSession {
   struct InFlight {
     std::string tx;
     std::vector<std::string> ids;
-    crypto::Digest digest{};  // what a valid receipt must carry
+    std::vector<std::uint64_t> indices;
+    std::vector<std::vector<ledger::Hash>> proofs;  // inclusion in the head, per id
+    std::uint64_t size = 0;                         // the head it carries
+    ledger::Hash root{};
+    std::string sth;  // DSSE JSON
+    Bytes sth_payload;
+    std::array<std::uint8_t, crypto::kSignatureBytes> sth_sig{};
     std::string body;
     Precedence precedence = Precedence::kRoutine;
     std::optional<Time> retry_at;
     bool receipted = false;  // a valid receipt is being persisted
+  };
+  // Our log for this peer, as far as proofs need it.
+  struct OwnLog {
+    std::uint64_t assigned = 0;            // entries with an index (durable or being persisted)
+    std::uint64_t durable = 0;             // entries known durable: what a signed head may cover
+    ledger::CompactRange base;             // the first base.size() entries
+    std::vector<ledger::Hash> tail;        // leaf hashes of entries base.size() .. assigned-1
+    std::uint64_t countersigned_size = 0;  // C: the peer's latest receipt covers this head
+    ledger::Hash countersigned_root{};
+    std::map<std::uint64_t, ledger::Hash> pending;  // heads sent since C, no receipt yet
+  };
+  // The peer's log, as far as we countersigned it.
+  struct PeerLog {
+    std::uint64_t size = 0;
+    ledger::Hash root{};
+    std::string sth;  // the countersigned head (DSSE JSON); empty for the empty log
+    std::map<std::uint64_t, std::string> ids;  // index -> envelope id, seen since start
   };
   struct Unacked {
     std::string line;
@@ -210,10 +272,15 @@ class PeerSession {
     RequestId request = 0;
     std::string tx;
     std::vector<std::string> ids;
-    crypto::Digest digest{};
-    std::vector<std::pair<std::string, std::uint64_t>> seqs;  // new (line, seq)
-    std::vector<std::string> new_ids;                         // their message ids
-    std::vector<std::string> acked;                           // our ids the peer acknowledged
+    std::string receipt;  // signed once checked, answered once durable
+    // The peer head before this transaction, restored if the batch is refused.
+    std::uint64_t previous_size = 0;
+    ledger::Hash previous_root{};
+    std::string previous_sth;
+    std::vector<std::pair<std::uint64_t, std::string>> indices;  // new index -> id
+    std::vector<std::pair<std::string, std::uint64_t>> seqs;     // new (line, seq)
+    std::vector<std::string> new_ids;                            // their message ids
+    std::vector<std::string> acked;                              // our ids the peer acknowledged
     std::vector<Notice> notices;
   };
   // Work that waits for a batch to become durable.
@@ -223,6 +290,7 @@ class PeerSession {
     std::vector<std::pair<std::string, Unacked>> track;  // joins the deadline table
     std::optional<std::string> receipted_tx;             // our in-flight tx is receipted
     std::optional<InboundBatch> inbound;
+    std::optional<std::uint64_t> log_entry;  // the index of our log entry in the batch
   };
   struct Incoming {
     wire::Envelope envelope;
@@ -249,6 +317,16 @@ class PeerSession {
                            Precedence precedence, const std::string& type,
                            const wire::Content& content, const std::optional<std::string>& reply_to,
                            const std::optional<Time>& expires, Time now);
+  // Gives `outgoing` the next index of our log and adds its LogEntry to `records`.
+  void append_to_log(Outgoing& outgoing, std::vector<Record>& records, AfterPersist& after);
+  // The root of our log at `size` (base.size() <= size <= assigned).
+  Result<ledger::Hash> own_root(std::uint64_t size) const;
+  // Moves the frontier's base forward to `size` (<= C), dropping the leaves it covers.
+  void advance_base(std::uint64_t size);
+  // Checks the peer's head against the one we countersigned; "" if it extends it.
+  // `fork` is set when the two cannot both be true.
+  std::string check_consistency(const wire::Transaction& tx, std::uint64_t size,
+                                const ledger::Hash& root, bool& fork) const;
   void enqueue(Outgoing outgoing);
   Outgoing* queued(const std::string& id);
   Status open_incoming(std::string_view json, Incoming& in) const;
@@ -277,6 +355,9 @@ class PeerSession {
   std::map<std::string, std::string> acks_made_;  // inbound id -> "party/principal" who acked
   BatchId next_batch_ = 1;
   std::map<BatchId, AfterPersist> after_persist_;
+  OwnLog own_;
+  PeerLog peer_;
+  bool build_failed_ = false;  // our log could not be proven: nothing more is sent
   SessionStats counters_;
 };
 

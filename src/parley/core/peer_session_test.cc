@@ -12,6 +12,8 @@
 #include "parley/base/rng.h"
 #include "parley/catalog/catalog.h"
 #include "parley/crypto/crypto.h"
+#include "parley/ledger/merkle.h"
+#include "parley/ledger/transcript.h"
 #include "parley/wire/wire.h"
 
 namespace parley::core {
@@ -68,6 +70,14 @@ PartyKeys make_party(const std::string& id, std::uint64_t seed) {
 // the test on what the real store would refuse (which would stop the gateway).
 class FakeStore {
  public:
+  struct Head {
+    crypto::Digest root{};
+    std::string sth;
+    std::optional<std::string> receipt;
+    std::optional<std::vector<crypto::Digest>> frontier;
+  };
+  using LogKey = std::pair<std::string, std::string>;  // (owner, peer)
+
   void apply(const std::vector<Record>& records) {
     for (const Record& record : records) {
       if (const auto* put = std::get_if<PutMessage>(&record)) {
@@ -78,19 +88,35 @@ class FakeStore {
               << "duplicate (line, direction, seq) " << m.line << " " << m.seq;
         }
         messages_[m.id] = m;
-      } else {
-        const auto& u = std::get<UpdateMessage>(record);
-        auto it = messages_.find(u.id);
-        EXPECT_NE(it, messages_.end()) << "update of unknown id " << u.id;
+        messages_[m.id].log_index.reset();  // the store fills it from the log entries
+      } else if (const auto* u = std::get_if<UpdateMessage>(&record)) {
+        auto it = messages_.find(u->id);
+        EXPECT_NE(it, messages_.end()) << "update of unknown id " << u->id;
         if (it == messages_.end()) continue;
         MessageRecord& m = it->second;
-        m.state = u.state;
-        if (u.delivered_at) m.delivered_at = u.delivered_at;
-        if (u.acknowledged_at) m.acknowledged_at = u.acknowledged_at;
-        if (u.acknowledged_by) m.acknowledged_by = u.acknowledged_by;
-        if (u.ack_id) m.ack_id = u.ack_id;
-        if (u.receipt) m.receipt = u.receipt;
-        if (u.tx) m.tx = u.tx;
+        m.state = u->state;
+        if (u->delivered_at) m.delivered_at = u->delivered_at;
+        if (u->acknowledged_at) m.acknowledged_at = u->acknowledged_at;
+        if (u->acknowledged_by) m.acknowledged_by = u->acknowledged_by;
+        if (u->ack_id) m.ack_id = u->ack_id;
+        if (u->receipt) m.receipt = u->receipt;
+        if (u->tx) m.tx = u->tx;
+      } else if (const auto* e = std::get_if<LogEntry>(&record)) {
+        auto& log = logs_[{e->owner, e->peer}];
+        EXPECT_EQ(log.count(e->index), 0u) << "index " << e->index << " stored twice";
+        log[e->index] = *e;
+        auto it = messages_.find(e->message_id);
+        EXPECT_NE(it, messages_.end()) << "log entry of unknown message " << e->message_id;
+        if (it != messages_.end()) it->second.log_index = e->index;
+      } else if (const auto* h = std::get_if<PutHead>(&record)) {
+        auto& heads = heads_[{h->owner, h->peer}];
+        auto it = heads.find(h->size);
+        if (it != heads.end() && it->second.receipt && !h->receipt) continue;
+        heads[h->size] = Head{h->root, h->sth, h->receipt, h->frontier};
+      } else if (const auto* i = std::get_if<PutInclusion>(&record)) {
+        inclusion_[i->message_id] = InclusionRecord{i->index, i->size, i->root, i->proof};
+      } else if (const auto* ev = std::get_if<PutEvidence>(&record)) {
+        evidence_.push_back(*ev);
       }
     }
   }
@@ -104,10 +130,71 @@ class FakeStore {
     return n;
   }
   const std::map<std::string, MessageRecord>& messages() const { return messages_; }
+  const std::map<std::uint64_t, LogEntry>& log(const std::string& owner, const std::string& peer) {
+    return logs_[{owner, peer}];
+  }
+  const std::map<std::uint64_t, Head>& heads(const std::string& owner, const std::string& peer) {
+    return heads_[{owner, peer}];
+  }
+  const InclusionRecord* inclusion(const std::string& id) const {
+    auto it = inclusion_.find(id);
+    return it == inclusion_.end() ? nullptr : &it->second;
+  }
+  const std::vector<PutEvidence>& evidence() const { return evidence_; }
+
+  // What Store::recover returns for (me, peer), by the same rules as the SQLite store.
+  Recovered recover(const std::string& me, const std::string& peer) {
+    Recovered r;
+    for (const auto& [id, m] : messages_) {
+      if (m.direction == Direction::kOutbound) {
+        std::uint64_t& last = r.last_outbound_seq[m.line];
+        last = std::max(last, m.seq);
+        if (!m.receipt) r.unreceipted.push_back(m);
+        if (m.type != "ack" && !m.acknowledged_at) r.unacknowledged.push_back(m);
+      } else {
+        r.inbound_seqs[m.line].push_back(m.seq);
+      }
+    }
+    RecoveredLedger& l = r.ledger;
+    const auto& log = logs_[{me, peer}];
+    l.log_size = log.empty() ? 0 : log.rbegin()->first + 1;
+    std::uint64_t lowest = l.log_size;
+    for (const MessageRecord& m : r.unreceipted) lowest = std::min(lowest, *m.log_index);
+    for (const auto& [size, head] : heads_[{me, peer}]) {
+      if (head.receipt) l.countersigned = RecoveredHead{size, head.root, head.sth};
+      if (head.receipt && head.frontier && size <= lowest) {
+        l.base_size = size;
+        l.base_nodes = *head.frontier;
+      }
+    }
+    for (const auto& [size, head] : heads_[{me, peer}]) {
+      if (!head.receipt && size > (l.countersigned ? l.countersigned->size : 0)) {
+        l.pending.push_back(RecoveredHead{size, head.root, head.sth});
+      }
+    }
+    for (auto it = log.lower_bound(l.base_size); it != log.end(); ++it) {
+      l.tail.push_back(it->second.leaf_hash);
+    }
+    for (const auto& [size, head] : heads_[{peer, me}]) {
+      if (head.receipt) l.peer_head = RecoveredHead{size, head.root, head.sth};
+    }
+    return r;
+  }
 
  private:
   std::map<std::string, MessageRecord> messages_;
+  std::map<LogKey, std::map<std::uint64_t, LogEntry>> logs_;
+  std::map<LogKey, std::map<std::uint64_t, Head>> heads_;
+  std::map<std::string, InclusionRecord> inclusion_;
+  std::vector<PutEvidence> evidence_;
 };
+
+template <typename T>
+std::size_t records_of(const Persist& persist) {
+  std::size_t n = 0;
+  for (const Record& r : persist.records) n += std::holds_alternative<T>(r) ? 1 : 0;
+  return n;
+}
 
 // Two parties' sessions with one line between them, and a driver that carries actions
 // between them: Persist -> store and Persisted; SendTransaction -> TransactionReceived on
@@ -139,6 +226,13 @@ class Harness {
   }
 
   PeerSession& session(int side) { return *sessions_[side]; }
+  // Replaces one side's session as after a restart; its store stays.
+  void restart(int side, Recovered recovered, std::size_t tx_envelopes_max = 64) {
+    SessionConfig c = config(side);
+    c.tx_envelopes_max = tx_envelopes_max;
+    sessions_[side] = std::make_unique<PeerSession>(std::move(c), catalog::Catalog::builtin(), rng_,
+                                                    std::move(recovered));
+  }
   // Feeds `event` to one session and returns its actions without carrying any of them out.
   std::vector<Action> session_feed_raw(int side, const Event& event) {
     std::vector<Action> out;
@@ -253,18 +347,56 @@ MessageRecord put_of(const std::vector<Action>& actions) {
   return {};
 }
 
-// A transaction from `sender` (keys/party) with one envelope built from `draft`.
-std::string transaction_body(const PartyKeys& sender, const PartyKeys& receiver,
-                             const wire::Draft& draft, Rng& rng) {
+// A transaction from `sender` carrying `drafts` as the whole of its log (indices 0..n-1),
+// with a consistency proof from each size in `from` (0: the empty log).
+std::string log_transaction(const PartyKeys& sender, const PartyKeys& receiver,
+                            const std::vector<wire::Draft>& drafts, Rng& rng,
+                            const std::vector<std::uint64_t>& from = {0}) {
   const crypto::SealKey seal = *crypto::derive_seal_key(
       sender.keys.box_secret, sender.keys.box_public, receiver.keys.box_public, 1);
-  wire::Envelope envelope = wire::seal_and_sign(draft, seal, sender.keys.signing, sender.id, rng);
+  std::vector<std::string> texts;
+  std::vector<ledger::Hash> leaves;
+  for (const wire::Draft& d : drafts) {
+    texts.push_back(
+        wire::encode_envelope(wire::seal_and_sign(d, seal, sender.keys.signing, sender.id, rng)));
+    leaves.push_back(ledger::leaf_hash(as_bytes(texts.back())));
+  }
+  const ledger::NodeSource source = ledger::leaves_source(leaves);
   wire::Transaction tx;
   tx.id = uuid_v7(time_from_unix_ms(1'795'000'000'000), rng);
   tx.from = sender.id;
   tx.to = receiver.id;
-  tx.envelopes = {wire::encode_envelope(envelope)};
+  tx.sth = ledger::encode_sth(
+      ledger::sign_sth({sender.id, receiver.id, leaves.size(), ledger::root_of(leaves),
+                        time_from_unix_ms(1'795'000'000'000)},
+                       sender.keys.signing));
+  for (std::uint64_t i = 0; i < texts.size(); ++i) {
+    tx.entries.push_back({i, texts[i], *ledger::inclusion_proof(i, leaves.size(), source)});
+  }
+  for (const std::uint64_t size : from) {
+    const std::vector<ledger::Hash> prefix(leaves.begin(),
+                                           leaves.begin() + static_cast<std::ptrdiff_t>(size));
+    tx.consistency.push_back(
+        {size, ledger::root_of(prefix), *ledger::consistency_proof(size, leaves.size(), source)});
+  }
   return wire::encode_transaction(tx);
+}
+
+// A transaction from `sender` with one envelope built from `draft`, the first and only
+// entry of the sender's log.
+std::string transaction_body(const PartyKeys& sender, const PartyKeys& receiver,
+                             const wire::Draft& draft, Rng& rng) {
+  return log_transaction(sender, receiver, {draft}, rng);
+}
+
+// The envelopes a transaction carries, in order.
+std::vector<std::string> envelopes_of(const std::string& body) {
+  std::vector<std::string> out;
+  Result<wire::Transaction> tx = wire::parse_transaction(body);
+  EXPECT_TRUE(tx.is_ok()) << tx.status().to_string();
+  if (!tx.is_ok()) return out;
+  for (const wire::TransactionEntry& e : tx->entries) out.push_back(e.envelope);
+  return out;
 }
 
 wire::Draft draft_from_ru(Rng& rng, std::uint64_t seq) {
@@ -330,8 +462,8 @@ TEST(PeerSessionTest, MessageIsDeliveredAndReceiptedEndToEnd) {
   ASSERT_NE(out, nullptr);
   EXPECT_EQ(out->state, MessageState::kDelivered);
   ASSERT_TRUE(out->receipt.has_value());
-  Result<wire::Receipt> receipt =
-      wire::open_receipt(*out->receipt, h.keys(kRu).keys.verify, "ru-genstaff");
+  Result<ledger::ReceiptV2> receipt =
+      ledger::open_receipt_v2(*out->receipt, h.keys(kRu).keys.verify, "ru-genstaff");
   ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
   EXPECT_EQ(receipt->body.ids, std::vector<std::string>{id});
   EXPECT_EQ(receipt->body.from, "ru-genstaff");
@@ -402,11 +534,10 @@ TEST(PeerSessionTest, FlashIsSentBeforeQueuedRoutine) {
   sent = all_of<SendTransaction>(h.log[kUs]);
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[1].precedence, Precedence::kFlash);
-  Result<wire::Transaction> tx = wire::parse_transaction(sent[1].body);
-  ASSERT_TRUE(tx.is_ok());
-  ASSERT_EQ(tx->envelopes.size(), 21u);
+  const std::vector<std::string> envelopes = envelopes_of(sent[1].body);
+  ASSERT_EQ(envelopes.size(), 21u);
   Result<wire::Envelope> first =
-      wire::open_envelope(tx->envelopes[0], h.keys(kUs).keys.verify, "us-eucom");
+      wire::open_envelope(envelopes[0], h.keys(kUs).keys.verify, "us-eucom");
   ASSERT_TRUE(first.is_ok());
   EXPECT_EQ(first->payload.id, flash);
   EXPECT_EQ(first->payload.seq, 22u);
@@ -426,10 +557,9 @@ TEST(PeerSessionTest, FlashWaitingBehindAFailingTransactionGoesInANewOneAtRetry)
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_NE(sent[0].tx, first.tx);
   EXPECT_EQ(sent[0].precedence, Precedence::kFlash);
-  Result<wire::Transaction> tx = wire::parse_transaction(sent[0].body);
-  ASSERT_TRUE(tx.is_ok());
-  ASSERT_EQ(tx->envelopes.size(), 2u);
-  EXPECT_EQ(wire::open_envelope(tx->envelopes[0], h.keys(kUs).keys.verify, "us-eucom")->payload.id,
+  const std::vector<std::string> envelopes = envelopes_of(sent[0].body);
+  ASSERT_EQ(envelopes.size(), 2u);
+  EXPECT_EQ(wire::open_envelope(envelopes[0], h.keys(kUs).keys.verify, "us-eucom")->payload.id,
             flash);
 
   h.link_up = true;
@@ -470,8 +600,7 @@ TEST(PeerSessionTest, TransactionWithBadSignatureIsRefusedAndChangesNothing) {
   // Flip one character of the first envelope's signature (the envelope may be embedded
   // as an object or as an escaped string).
   std::string body = sent.body;
-  std::size_t sig = body.find("\"sig\"");
-  if (sig == std::string::npos) sig = body.find("sig\\\"");
+  std::size_t sig = body.find("\"sig\"", body.find("\"entries\""));
   ASSERT_NE(sig, std::string::npos);
   std::size_t at = body.find(':', sig);
   ASSERT_NE(at, std::string::npos);
@@ -492,7 +621,7 @@ TEST(PeerSessionTest, TransactionWithBadSignatureIsRefusedAndChangesNothing) {
   // Nothing was recorded: the genuine transaction is still new and stored.
   out = h.feed(kRu, TransactionReceived{6, sent.body});
   ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_EQ(all_of<Persist>(out)[0].records.size(), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 1u);
 }
 
 TEST(PeerSessionTest, TransactionTheStoreRefusesIsRefusedAndForgotten) {
@@ -515,7 +644,7 @@ TEST(PeerSessionTest, TransactionTheStoreRefusesIsRefusedAndForgotten) {
   // Sent again, the same transaction is new again (its seq was not recorded).
   out = h.session_feed_raw(kRu, TransactionReceived{8, sent.body});
   ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_EQ(all_of<Persist>(out)[0].records.size(), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 1u);
 }
 
 TEST(PeerSessionTest, SubmissionTheStoreRefusesIsRejected) {
@@ -584,7 +713,7 @@ TEST(PeerSessionTest, InboundAckWithoutReplyToIsRefused) {
   out =
       h.feed(kUs, TransactionReceived{10, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
   ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_EQ(all_of<Persist>(out)[0].records.size(), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 1u);
 }
 
 TEST(PeerSessionTest, ForeignPartyTransactionIsRefused) {
@@ -642,8 +771,8 @@ TEST(PeerSessionTest, DuplicateTransactionIsReceiptedButStoredOnce) {
   std::vector<Action> second = h.feed(kRu, TransactionReceived{2, sent.body});
   ASSERT_EQ(count_of<Persist>(first), 1u);
   ASSERT_EQ(count_of<Persist>(second), 1u);
-  EXPECT_EQ(all_of<Persist>(first)[0].records.size(), 1u);
-  EXPECT_TRUE(all_of<Persist>(second)[0].records.empty());
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(first)[0]), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(second)[0]), 0u);
 
   h.store(kRu).apply(all_of<Persist>(first)[0].records);
   h.store(kRu).apply(all_of<Persist>(second)[0].records);
@@ -658,7 +787,7 @@ TEST(PeerSessionTest, DuplicateTransactionIsReceiptedButStoredOnce) {
   // A third copy after everything is durable: receipted again, nothing stored.
   std::vector<Action> third = h.feed(kRu, TransactionReceived{3, sent.body});
   ASSERT_EQ(count_of<Persist>(third), 1u);
-  EXPECT_TRUE(all_of<Persist>(third)[0].records.empty());
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(third)[0]), 0u);
   std::vector<Action> a3 = h.feed(kRu, Persisted{all_of<Persist>(third)[0].batch});
   ASSERT_EQ(count_of<Answer>(a3), 1u);
 
@@ -733,25 +862,43 @@ TEST(PeerSessionTest, InvalidReceiptIsNotAccepted) {
   const std::string id = h.send(kUs);
   const SendTransaction sent = all_of<SendTransaction>(h.log[kUs])[0];
 
-  // A receipt signed by us rather than the peer, and a receipt for other ids.
-  wire::ReceiptBody body;
+  // A receipt signed by us rather than the peer, countersigning the head we sent.
+  const Result<wire::Transaction> tx = wire::parse_transaction(sent.body);
+  ASSERT_TRUE(tx.is_ok());
+  const ledger::SignedTreeHead sth = *ledger::parse_sth(tx->sth);
+  ledger::ReceiptV2Body body;
   body.tx = sent.tx;
   body.from = "ru-genstaff";
   body.to = "us-eucom";
+  body.sth = sth.payload_bytes;
+  body.sth_sig = sth.sig;
   body.ids = {id};
+  body.indices = {0};
   body.received = h.now;
   const std::string forged =
-      wire::encode_receipt(wire::sign_receipt(body, h.keys(kUs).keys.signing));
+      ledger::encode_receipt_v2(ledger::sign_receipt_v2(body, h.keys(kUs).keys.signing));
   std::vector<Action> out = h.feed(kUs, TransactionAnswered{sent.tx, 200, forged});
   EXPECT_EQ(count_of<Persist>(out), 0u);
   EXPECT_EQ(notices_of(out, NoticeKind::kPeerRefused).size(), 1u);
 
-  // Signed by the peer, but the digest does not cover what we sent.
+  // Signed by the peer, but over another head of our log (a different signature).
+  ledger::ReceiptV2Body other = body;
+  other.sth_sig[0] ^= 1;
   const std::string wrong =
-      wire::encode_receipt(wire::sign_receipt(body, h.keys(kRu).keys.signing));
+      ledger::encode_receipt_v2(ledger::sign_receipt_v2(other, h.keys(kRu).keys.signing));
   out = h.feed(kUs, TransactionAnswered{sent.tx, 200, wrong});
   EXPECT_EQ(count_of<Persist>(out), 0u);
   EXPECT_EQ(count_of<Notify>(out), 1u);  // the trouble changed: alert again
+  EXPECT_NE(all_of<Notify>(out)[0].notice.text.find("does not countersign"), std::string::npos)
+      << all_of<Notify>(out)[0].notice.text;
+
+  // Signed by the peer, but for another index.
+  other = body;
+  other.indices = {7};
+  out = h.feed(kUs, TransactionAnswered{sent.tx, 200,
+                                        ledger::encode_receipt_v2(ledger::sign_receipt_v2(
+                                            other, h.keys(kRu).keys.signing))});
+  EXPECT_EQ(count_of<Persist>(out), 0u);
 
   out = h.feed(kUs, TransactionAnswered{sent.tx, 200, "{\"garbage\":true}"});
   EXPECT_EQ(count_of<Persist>(out), 0u);
@@ -933,14 +1080,11 @@ TEST(PeerSessionTest, RecoveredQueueIsResentAfterRestart) {
     before.link_up = false;
     ids.push_back(before.send(kUs, Precedence::kRoutine));
     ids.push_back(before.send(kUs, Precedence::kFlash));
-    for (const std::string& id : ids) {
-      const MessageRecord& m = *before.store(kUs).find(id);
-      recovered.unreceipted.push_back(m);
-      recovered.unacknowledged.push_back(m);
-    }
-    recovered.last_outbound_seq[kLine] = 2;
+    recovered = before.store(kUs).recover("us-eucom", "ru-genstaff");
+    EXPECT_EQ(recovered.unreceipted.size(), 2u);
+    EXPECT_EQ(recovered.last_outbound_seq[kLine], 2u);
+    EXPECT_EQ(recovered.ledger.log_size, 2u);
   }
-
   Harness h(recovered, /*seed=*/43);  // same keys, other ids
   ASSERT_TRUE(h.session(kUs).next_deadline().has_value());
   EXPECT_LE(*h.session(kUs).next_deadline(), h.now);  // due at once
@@ -979,7 +1123,7 @@ TEST(PeerSessionTest, RecoveredInboundSeqsAreNotStoredAgain) {
   std::vector<Action> out;
   ru.handle(TransactionReceived{1, sent.body}, h.now, out);
   ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_TRUE(all_of<Persist>(out)[0].records.empty());
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 0u);
 }
 
 TEST(PeerSessionTest, BadPeerBoxKeyRefusesEverything) {
@@ -1014,9 +1158,338 @@ TEST(PeerSessionTest, TransactionsHoldAtMostTxEnvelopesMax) {
   h.deliver(kUs, TimerFired{});
   const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
   ASSERT_GE(sent.size(), 3u);
-  EXPECT_EQ(wire::parse_transaction(sent[2].body)->envelopes.size(), 64u);
+  EXPECT_EQ(envelopes_of(sent[2].body).size(), 64u);
   EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 70u);
   EXPECT_EQ(h.session(kUs).stats().queued, 0u);
+}
+
+// ---- the transcript ----
+
+// Every outbound message of `side` has an inclusion proof that verifies against a head of
+// its log that the other side countersigned (a receipt over exactly that head).
+void expect_every_outbound_message_proven(Harness& h, int side) {
+  const std::string me = side == kUs ? "us-eucom" : "ru-genstaff";
+  const std::string peer = side == kUs ? "ru-genstaff" : "us-eucom";
+  const int other = side == kUs ? kRu : kUs;
+  std::size_t proven = 0;
+  for (const auto& [id, m] : h.store(side).messages()) {
+    if (m.direction != Direction::kOutbound) continue;
+    const InclusionRecord* in = h.store(side).inclusion(id);
+    ASSERT_NE(in, nullptr) << "no inclusion proof for " << id;
+    ASSERT_TRUE(m.log_index.has_value());
+    EXPECT_EQ(in->index, *m.log_index);
+    EXPECT_TRUE(ledger::verify_inclusion(in->index, in->size,
+                                         ledger::leaf_hash(as_bytes(m.envelope)), in->proof,
+                                         in->root)
+                    .is_ok())
+        << id;
+    const auto& heads = h.store(side).heads(me, peer);
+    const auto head = heads.find(in->size);
+    ASSERT_NE(head, heads.end()) << "no head of size " << in->size;
+    ASSERT_TRUE(head->second.receipt.has_value()) << "head " << in->size << " not countersigned";
+    EXPECT_EQ(head->second.root, in->root);
+    Result<ledger::ReceiptV2> receipt =
+        ledger::open_receipt_v2(*head->second.receipt, h.keys(other).keys.verify, peer);
+    ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
+    Result<ledger::TreeHead> countersigned = ledger::parse_sth_payload(receipt->body.sth);
+    ASSERT_TRUE(countersigned.is_ok());
+    EXPECT_EQ(countersigned->size, in->size);
+    EXPECT_EQ(countersigned->root, in->root);
+    ++proven;
+  }
+  EXPECT_GT(proven, 0u);
+}
+
+TEST(PeerSessionTest, ReceiptCountersignsTheSendersHead) {
+  Harness h;
+  h.link_up = false;
+  const std::string id = h.send(kUs, Precedence::kImmediate);
+  const SendTransaction sent = all_of<SendTransaction>(h.log[kUs])[0];
+  h.link_up = true;
+  h.deliver(kUs, TransactionFailed{sent.tx, "timeout"});
+  h.now += 1s;
+  h.deliver(kUs, TimerFired{});
+
+  // The head the transaction carried: our log of one entry, signed by us.
+  Result<wire::Transaction> tx = wire::parse_transaction(sent.body);
+  ASSERT_TRUE(tx.is_ok());
+  Result<ledger::SignedTreeHead> sth =
+      ledger::open_sth(tx->sth, h.keys(kUs).keys.verify, "us-eucom");
+  ASSERT_TRUE(sth.is_ok()) << sth.status().to_string();
+  const MessageRecord& m = *h.store(kUs).find(id);
+  EXPECT_EQ(sth->head.log, "us-eucom");
+  EXPECT_EQ(sth->head.peer, "ru-genstaff");
+  EXPECT_EQ(sth->head.size, 1u);
+  EXPECT_EQ(sth->head.root, ledger::leaf_hash(as_bytes(m.envelope)));
+
+  // The receipt: the peer's one signature over exactly that head and the entry received.
+  ASSERT_EQ(m.state, MessageState::kDelivered);
+  Result<ledger::ReceiptV2> receipt =
+      ledger::open_receipt_v2(*m.receipt, h.keys(kRu).keys.verify, "ru-genstaff");
+  ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
+  EXPECT_EQ(receipt->body.tx, sent.tx);
+  EXPECT_EQ(receipt->body.sth, sth->payload_bytes);
+  EXPECT_EQ(receipt->body.sth_sig, sth->sig);
+  EXPECT_EQ(receipt->body.ids, std::vector<std::string>{id});
+  EXPECT_EQ(receipt->body.indices, std::vector<std::uint64_t>{0});
+
+  // Both sides keep the head with its countersignature; the sender also its frontier.
+  const auto& ours = h.store(kUs).heads("us-eucom", "ru-genstaff");
+  ASSERT_EQ(ours.count(1), 1u);
+  EXPECT_EQ(ours.at(1).receipt, m.receipt);
+  EXPECT_EQ(ours.at(1).frontier, std::vector<crypto::Digest>{sth->head.root});
+  const auto& theirs = h.store(kRu).heads("us-eucom", "ru-genstaff");
+  ASSERT_EQ(theirs.count(1), 1u);
+  EXPECT_EQ(theirs.at(1).sth, tx->sth);
+  EXPECT_EQ(theirs.at(1).receipt, m.receipt);
+  EXPECT_EQ(h.session(kUs).stats().countersigned_size, 1u);
+  EXPECT_EQ(h.session(kRu).stats().peer_log_size, 1u);
+
+  // A receipt that answers the transaction with a receipt for an earlier head of ours is
+  // not taken: the sender keeps its retry.
+  EXPECT_EQ(h.store(kRu).log("us-eucom", "ru-genstaff").at(0).message_id, id);
+}
+
+TEST(PeerSessionTest, InclusionProofOfEveryMessageVerifiesAgainstTheCountersignedHead) {
+  Harness h;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i)
+    ids.push_back(h.send(kUs, i == 3 ? Precedence::kFlash : Precedence::kRoutine));
+  // Batches: with the link down, several messages wait and leave in one transaction.
+  h.link_up = false;
+  for (int i = 0; i < 6; ++i) ids.push_back(h.send(kUs));
+  h.link_up = true;
+  h.deliver(kUs, TransactionFailed{all_of<SendTransaction>(h.log[kUs]).back().tx, "timeout"});
+  h.now += 1s;
+  h.deliver(kUs, TimerFired{});
+  // Acks travel in the other direction, in the peer's own log.
+  for (int i = 0; i < 3; ++i) {
+    h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(ids[i])});
+  }
+  for (int i = 0; i < 2; ++i) h.send(kRu);
+
+  for (const std::string& id : ids) {
+    EXPECT_EQ(h.store(kRu).find(id)->direction, Direction::kInbound);
+  }
+  EXPECT_EQ(h.store(kUs).log("us-eucom", "ru-genstaff").size(), 11u);
+  EXPECT_EQ(h.session(kUs).stats().log_size, 11u);
+  EXPECT_EQ(h.session(kUs).stats().countersigned_size, 11u);
+  expect_every_outbound_message_proven(h, kUs);
+  expect_every_outbound_message_proven(h, kRu);  // 3 acks, 2 messages
+
+  // The receiver keeps each inbound message's proof, and it verifies too.
+  for (const std::string& id : ids) {
+    const InclusionRecord* in = h.store(kRu).inclusion(id);
+    ASSERT_NE(in, nullptr);
+    EXPECT_TRUE(
+        ledger::verify_inclusion(in->index, in->size,
+                                 ledger::leaf_hash(as_bytes(h.store(kRu).find(id)->envelope)),
+                                 in->proof, in->root)
+            .is_ok());
+  }
+  // The peer's log as the receiver holds it is the sender's, entry for entry.
+  const auto& sent = h.store(kUs).log("us-eucom", "ru-genstaff");
+  const auto& received = h.store(kRu).log("us-eucom", "ru-genstaff");
+  ASSERT_EQ(sent.size(), received.size());
+  for (const auto& [index, entry] : sent) {
+    EXPECT_EQ(received.at(index).message_id, entry.message_id);
+    EXPECT_EQ(received.at(index).leaf_hash, entry.leaf_hash);
+  }
+}
+
+TEST(PeerSessionTest, NonExtendingHeadIsDetectedAndEvidenceKept) {
+  Harness h;
+  h.send(kUs);
+  h.send(kUs);
+  ASSERT_EQ(h.session(kRu).stats().peer_log_size, 2u);
+  const std::string countersigned = h.store(kRu).heads("us-eucom", "ru-genstaff").at(2).sth;
+
+  // The sender rewrites its log: two other entries under the same size, signed with its
+  // real key. The receiver countersigned size 2 with another root.
+  std::vector<wire::Draft> rewritten;
+  for (std::uint64_t seq = 1; seq <= 2; ++seq) {
+    wire::Draft d = draft_from_ru(h.rng(), seq);
+    d.from = {"us-eucom", "saceur"};
+    d.to = {"ru-genstaff", "cgs"};
+    d.content.text = "this was never said";
+    rewritten.push_back(d);
+  }
+  const std::string forked = log_transaction(h.keys(kUs), h.keys(kRu), rewritten, h.rng());
+  std::vector<Action> out = h.feed(kRu, TransactionReceived{h.next_request(), forked});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  const std::vector<Notice> alerts = notices_of(out, NoticeKind::kForkDetected);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_NE(alerts[0].text.find("FORK"), std::string::npos) << alerts[0].text;
+  // Only the evidence is stored: both signed heads, kept.
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  EXPECT_EQ(records_of<PutEvidence>(all_of<Persist>(out)[0]), 1u);
+  EXPECT_EQ(all_of<Persist>(out)[0].records.size(), 1u);
+  h.carry(kRu, out);
+  ASSERT_EQ(h.store(kRu).evidence().size(), 1u);
+  const PutEvidence& evidence = h.store(kRu).evidence()[0];
+  EXPECT_EQ(evidence.peer, "us-eucom");
+  EXPECT_EQ(evidence.kind, "fork");
+  EXPECT_EQ(evidence.sth_a, countersigned);
+  EXPECT_EQ(evidence.sth_b, wire::parse_transaction(forked)->sth);
+  EXPECT_EQ(h.session(kRu).stats().forks_detected, 1u);
+  EXPECT_EQ(h.session(kRu).stats().peer_log_size, 2u);  // nothing changed
+
+  // A longer rewritten log whose consistency proof from the countersigned size cannot hold.
+  rewritten.push_back(rewritten.back());
+  rewritten.back().seq = 3;
+  rewritten.back().id = uuid_v7(h.now, h.rng());
+  const std::string longer = log_transaction(h.keys(kUs), h.keys(kRu), rewritten, h.rng(), {0, 2});
+  wire::Transaction tampered = *wire::parse_transaction(longer);
+  // The proof from size 2 is honest for the rewritten log, but claims the countersigned
+  // root: it cannot verify.
+  tampered.consistency[1].from_root = ledger::parse_sth(countersigned)->head.root;
+  out = h.feed(kRu, TransactionReceived{h.next_request(), wire::encode_transaction(tampered)});
+  EXPECT_EQ(notices_of(out, NoticeKind::kForkDetected).size(), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  h.carry(kRu, out);
+  EXPECT_EQ(h.store(kRu).evidence().size(), 2u);
+
+  // The genuine sender's next transaction, with an untampered proof, is still taken; a
+  // tampered copy of it is a fork too.
+  h.link_up = false;
+  const std::string third = h.send(kUs);
+  const SendTransaction genuine = all_of<SendTransaction>(h.log[kUs]).back();
+  wire::Transaction bent = *wire::parse_transaction(genuine.body);
+  ASSERT_EQ(bent.consistency.size(), 1u);
+  ASSERT_EQ(bent.consistency[0].from_size, 2u);
+  ASSERT_FALSE(bent.consistency[0].proof.empty());
+  bent.consistency[0].proof[0][0] ^= 0x01;
+  out = h.feed(kRu, TransactionReceived{h.next_request(), wire::encode_transaction(bent)});
+  EXPECT_EQ(notices_of(out, NoticeKind::kForkDetected).size(), 1u);
+  h.carry(kRu, out);
+  h.link_up = true;
+  h.deliver(kUs, TransactionFailed{genuine.tx, "timeout"});
+  h.now += 1s;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.store(kUs).find(third)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.session(kRu).stats().peer_log_size, 3u);
+}
+
+TEST(PeerSessionTest, StaleResendIsHarmless) {
+  Harness h;
+  h.send(kUs);
+  const SendTransaction first = all_of<SendTransaction>(h.log[kUs]).back();
+  h.send(kUs);
+  const SendTransaction second = all_of<SendTransaction>(h.log[kUs]).back();
+  ASSERT_EQ(h.session(kRu).stats().peer_log_size, 2u);
+
+  // A late copy of the first transaction: its head is older than the one countersigned.
+  std::vector<Action> out = h.feed(kRu, TransactionReceived{h.next_request(), first.body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  EXPECT_NE(wire::parse_refusal(all_of<Answer>(out)[0].body)->error.find("older"),
+            std::string::npos);
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+  EXPECT_TRUE(notices_of(out, NoticeKind::kForkDetected).empty());
+
+  // A copy of the second: the same head again, receipted again, nothing new stored.
+  out = h.feed(kRu, TransactionReceived{h.next_request(), second.body});
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 0u);
+  EXPECT_EQ(records_of<LogEntry>(all_of<Persist>(out)[0]), 0u);
+  h.carry(kRu, out);
+  EXPECT_TRUE(h.store(kRu).evidence().empty());
+  EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 2u);
+
+  // And traffic goes on.
+  const std::string third = h.send(kUs);
+  EXPECT_EQ(h.store(kUs).find(third)->state, MessageState::kDelivered);
+  expect_every_outbound_message_proven(h, kUs);
+}
+
+TEST(PeerSessionTest, RecoveryRestoresTheFrontierWithoutHistory) {
+  Harness h;
+  for (int i = 0; i < 5; ++i) h.send(kUs);
+  h.link_up = false;
+  const std::string sixth = h.send(kUs);    // in flight, its head (size 6) unanswered
+  const std::string seventh = h.send(kUs);  // queued
+
+  const Recovered recovered = h.store(kUs).recover("us-eucom", "ru-genstaff");
+  const RecoveredLedger& l = recovered.ledger;
+  EXPECT_EQ(l.log_size, 7u);
+  ASSERT_TRUE(l.countersigned.has_value());
+  EXPECT_EQ(l.countersigned->size, 5u);
+  // The frontier: the compact range at the countersigned size (one node per set bit of
+  // 5) and the two leaves after it; nothing of the first five entries.
+  EXPECT_EQ(l.base_size, 5u);
+  EXPECT_EQ(l.base_nodes.size(), 2u);
+  EXPECT_EQ(l.tail.size(), 2u);
+  ASSERT_EQ(l.pending.size(), 1u);
+  EXPECT_EQ(l.pending[0].size, 6u);
+  ASSERT_TRUE(l.peer_head.has_value() == false);
+
+  h.restart(kUs, recovered);
+  EXPECT_EQ(h.session(kUs).stats().log_size, 7u);
+  EXPECT_EQ(h.session(kUs).stats().countersigned_size, 5u);
+  h.link_up = true;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.store(kUs).find(sixth)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kUs).find(seventh)->state, MessageState::kDelivered);
+  // Numbering of the log continues where it was.
+  const std::string eighth = h.send(kUs);
+  EXPECT_EQ(h.store(kUs).find(eighth)->log_index, 7u);
+  EXPECT_EQ(h.session(kRu).stats().peer_log_size, 8u);
+  expect_every_outbound_message_proven(h, kUs);
+
+  // The receiver restarts too: it checks the next head against the one it countersigned.
+  h.restart(kRu, h.store(kRu).recover("ru-genstaff", "us-eucom"));
+  EXPECT_EQ(h.session(kRu).stats().peer_log_size, 8u);
+  const std::string ninth = h.send(kUs);
+  EXPECT_EQ(h.store(kUs).find(ninth)->state, MessageState::kDelivered);
+  EXPECT_TRUE(h.store(kRu).evidence().empty());
+}
+
+TEST(PeerSessionTest, FlashOvertakingRoutineStillProvesInclusion) {
+  Harness h;
+  h.restart(kUs, Recovered{}, /*tx_envelopes_max=*/1);
+  h.link_up = false;
+  std::vector<std::string> routine;
+  for (int i = 0; i < 3; ++i) routine.push_back(h.send(kUs));  // the first is in flight
+  const std::string flash = h.send(kUs, Precedence::kFlash);
+  const SendTransaction first = all_of<SendTransaction>(h.log[kUs]).back();
+
+  // The FLASH (index 3) leaves alone in a new transaction; the peer countersigns size 4
+  // while entries 0..2 are not receipted yet.
+  h.link_up = true;
+  h.deliver(kUs, TransactionFailed{first.tx, "timeout"});
+  h.now += 100ms;
+  std::vector<Action> out = h.feed(kUs, TimerFired{});
+  ASSERT_EQ(count_of<SendTransaction>(out), 1u);
+  const SendTransaction flash_tx = all_of<SendTransaction>(out)[0];
+  EXPECT_EQ(envelopes_of(flash_tx.body).size(), 1u);
+  h.link_up = false;
+  h.carry(kUs, out);
+  std::vector<Action> received = h.feed(kRu, TransactionReceived{h.next_request(), flash_tx.body});
+  h.store(kRu).apply(all_of<Persist>(received)[0].records);
+  const Answer answer =
+      all_of<Answer>(h.feed(kRu, Persisted{all_of<Persist>(received)[0].batch}))[0];
+  ASSERT_EQ(answer.http_status, 200) << answer.body;
+  h.deliver(kUs, TransactionAnswered{flash_tx.tx, answer.http_status, answer.body});
+  EXPECT_EQ(h.store(kUs).find(flash)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kUs).find(routine[0])->state, MessageState::kSent);
+  EXPECT_EQ(h.session(kUs).stats().countersigned_size, 4u);
+  EXPECT_EQ(h.store(kUs).inclusion(flash)->size, 4u);
+
+  // A restart now must still be able to prove entries 0..2.
+  Recovered recovered = h.store(kUs).recover("us-eucom", "ru-genstaff");
+  EXPECT_EQ(recovered.ledger.base_size, 0u);
+  EXPECT_EQ(recovered.ledger.tail.size(), 4u);
+  h.restart(kUs, std::move(recovered), /*tx_envelopes_max=*/1);
+
+  // The ROUTINE messages follow, each proven in a head the peer countersigns.
+  h.link_up = true;
+  h.deliver(kUs, TimerFired{});
+  for (const std::string& id : routine) {
+    EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered) << id;
+  }
+  expect_every_outbound_message_proven(h, kUs);
+  EXPECT_TRUE(h.store(kRu).evidence().empty());
 }
 
 }  // namespace

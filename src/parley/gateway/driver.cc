@@ -297,7 +297,9 @@ void Driver::carry_out(PeerLink& link, core::Action& action, std::vector<core::E
 
 void Driver::rearm(PeerLink& link) {
   const std::optional<Time> at = link.session->next_deadline();
-  if (at == link.timer_at) return;
+  // Unchanged and still ahead: the armed timer stands. A deadline already due is armed
+  // again (after a forward clock jump the old timer, in steady time, would fire late).
+  if (at == link.timer_at && !(at && *at <= now())) return;
   link.timer_at = at;
   link.timer->cancel();
   if (!at || stopping_) return;
@@ -333,6 +335,11 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kLinkTrouble:
       spdlog::warn("{}: {}", kind, notice.text);
       break;
+    case core::NoticeKind::kForkDetected:
+      // The peer contradicted a head we countersigned: the evidence is in the store.
+      ++counters_.frames_refused;
+      spdlog::error("{}: {}", kind, notice.text);
+      break;
   }
   json::Json data = {{"kind", kind},
                      {"message_id", notice.message_id},
@@ -356,6 +363,7 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kFrameRefused:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
+    case core::NoticeKind::kForkDetected:
       event = "alert";
       break;
   }

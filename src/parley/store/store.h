@@ -33,15 +33,32 @@ class Store {
 
   // Applies `records` atomically and durably. PutMessage of an existing id, or of an
   // existing (line, direction, seq), is kAlreadyExists and nothing is applied;
-  // UpdateMessage of an unknown id is kNotFound and nothing is applied. I/O failure:
-  // kUnavailable or kDataLoss.
+  // UpdateMessage of an unknown id is kNotFound and nothing is applied; LogEntry at an
+  // index its log already holds is kAlreadyExists. PutHead, PutInclusion and PutEvidence
+  // are upserts (see core/model.h). I/O failure: kUnavailable or kDataLoss.
   virtual Status apply(const std::vector<core::Record>& records) = 0;
 
   virtual Result<std::optional<core::MessageRecord>> get_message(std::string_view id) = 0;
   virtual Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) = 0;
 
-  // What core::PeerSession needs at start, for the lines with `peer`.
+  // What core::PeerSession needs at start, for the lines with `peer`. The transcript part
+  // (Recovered::ledger) is bounded by what is not yet countersigned, never by history.
   virtual Result<core::Recovered> recover(std::string_view peer) = 0;
+
+  // The transcript (core/model.h "the transcript"), for the API and `transcript export`.
+  // The inclusion proof stored for `message_id`, if any.
+  virtual Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) = 0;
+  // The entries of `owner`'s log for (owner, peer) with index >= `from`, in index order, at
+  // most `limit`, each with its envelope and (for a log we received) its inclusion proof.
+  virtual Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner,
+                                                              std::string_view peer,
+                                                              std::uint64_t from,
+                                                              std::size_t limit) = 0;
+  // Every stored head of `owner`'s log for (owner, peer), by size.
+  virtual Result<std::vector<core::HeadRecord>> heads(std::string_view owner,
+                                                      std::string_view peer) = 0;
+  // Fork evidence, oldest first.
+  virtual Result<std::vector<core::PutEvidence>> evidence() = 0;
 
   // Configuration. put_* replaces an existing entry with the same id.
   virtual Status put_peer(const core::Peer& peer) = 0;

@@ -119,7 +119,7 @@ bool is_valid_type(std::string_view type) {
          });
 }
 
-// The DSSE-style wrapper shared by envelopes and receipts, before its signature is checked.
+// The DSSE-style wrapper of envelopes, before its signature is checked.
 struct Dsse {
   Bytes payload;
   std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
@@ -242,45 +242,6 @@ std::string encode_payload(const Payload& p) {
   out["epoch"] = p.epoch;
   out["sealed"] = base64_encode(p.sealed);
   out["commitment"] = hex_encode(p.commitment);
-  return json::dump(out);
-}
-
-Result<ReceiptBody> parse_receipt_body(ByteView bytes) {
-  PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(to_string(bytes)));
-  PARLEY_RETURN_IF_ERROR(
-      json::check_keys(object, {"v", "tx", "from", "to", "ids", "digest", "received"}));
-  PARLEY_RETURN_IF_ERROR(check_version(object));
-  ReceiptBody body;
-  PARLEY_ASSIGN_OR_RETURN(body.tx, get_uuid(object, "tx"));
-  PARLEY_ASSIGN_OR_RETURN(body.from, get_id(object, "from"));
-  PARLEY_ASSIGN_OR_RETURN(body.to, get_id(object, "to"));
-  PARLEY_ASSIGN_OR_RETURN(const Json ids, json::get_array(object, "ids"));
-  if (ids.size() > kEnvelopesPerTransactionMax) {
-    return field_error("ids", "more than " + std::to_string(kEnvelopesPerTransactionMax));
-  }
-  std::set<std::string> seen;
-  for (const Json& id : ids) {
-    if (!id.is_string() || !is_uuid(id.get_ref<const std::string&>())) {
-      return field_error("ids", "every element must be a lowercase UUID");
-    }
-    const std::string& text = id.get_ref<const std::string&>();
-    if (!seen.insert(text).second) return field_error("ids", "duplicate id " + quote(text));
-    body.ids.push_back(text);
-  }
-  PARLEY_ASSIGN_OR_RETURN(body.digest, get_digest(object, "digest"));
-  PARLEY_ASSIGN_OR_RETURN(body.received, get_time(object, "received"));
-  return body;
-}
-
-std::string encode_receipt_body(const ReceiptBody& body) {
-  Json out = Json::object();
-  out["v"] = 1;
-  out["tx"] = body.tx;
-  out["from"] = body.from;
-  out["to"] = body.to;
-  out["ids"] = body.ids;
-  out["digest"] = hex_encode(body.digest);
-  out["received"] = format_time(body.received);
   return json::dump(out);
 }
 
@@ -440,96 +401,138 @@ Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_
   return opened;
 }
 
+namespace {
+
+std::string json_string(std::string_view text) { return json::dump(Json(std::string(text))); }
+
+std::string encode_hashes(const std::vector<crypto::Digest>& hashes) {
+  Json out = Json::array();
+  for (const crypto::Digest& h : hashes) out.push_back(hex_encode(h));
+  return json::dump(out);
+}
+
+Result<std::vector<crypto::Digest>> get_hashes(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(const Json array, json::get_array(object, key));
+  if (array.size() > kProofHashesMax) {
+    return field_error(key, "more than " + std::to_string(kProofHashesMax) + " hashes");
+  }
+  std::vector<crypto::Digest> out;
+  out.reserve(array.size());
+  for (const Json& item : array) {
+    if (!item.is_string()) return field_error(key, "every element must be a hex string");
+    const std::string& text = item.get_ref<const std::string&>();
+    if (text.size() != 2 * crypto::kSha256Bytes || !is_lower_hex(text)) {
+      return field_error(key, "every element must be 64 lowercase hex digits");
+    }
+    const Bytes bytes = *hex_decode(text);
+    crypto::Digest digest{};
+    std::copy(bytes.begin(), bytes.end(), digest.begin());
+    out.push_back(digest);
+  }
+  return out;
+}
+
+Result<TransactionEntry> parse_entry(const Json& item) {
+  if (!item.is_object()) return Status::invalid_argument("not an object");
+  PARLEY_RETURN_IF_ERROR(json::check_keys(item, {"index", "envelope", "proof"}));
+  TransactionEntry entry;
+  PARLEY_ASSIGN_OR_RETURN(entry.index, json::get_uint(item, "index"));
+  if (!item.contains("envelope") || !item["envelope"].is_object()) {
+    return field_error("envelope", "expected an object");
+  }
+  entry.envelope = json::dump(item["envelope"]);
+  PARLEY_ASSIGN_OR_RETURN(entry.proof, get_hashes(item, "proof"));
+  return entry;
+}
+
+Result<ConsistencyItem> parse_consistency_item(const Json& item) {
+  if (!item.is_object()) return Status::invalid_argument("not an object");
+  PARLEY_RETURN_IF_ERROR(json::check_keys(item, {"from_size", "from_root", "proof"}));
+  ConsistencyItem c;
+  PARLEY_ASSIGN_OR_RETURN(c.from_size, json::get_uint(item, "from_size"));
+  PARLEY_ASSIGN_OR_RETURN(c.from_root, get_digest(item, "from_root"));
+  PARLEY_ASSIGN_OR_RETURN(c.proof, get_hashes(item, "proof"));
+  return c;
+}
+
+Result<Transaction> parse_transaction_fields(std::string_view text) {
+  if (text.size() > kFrameBytesMax) {
+    return Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes");
+  }
+  PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
+  PARLEY_RETURN_IF_ERROR(
+      json::check_keys(object, {"v", "tx", "from", "to", "sth", "entries", "consistency"}));
+  PARLEY_ASSIGN_OR_RETURN(const std::uint64_t v, json::get_uint(object, "v"));
+  if (v != 2) return field_error("v", "unsupported version " + std::to_string(v) + " (expected 2)");
+  Transaction tx;
+  PARLEY_ASSIGN_OR_RETURN(tx.id, get_uuid(object, "tx"));
+  PARLEY_ASSIGN_OR_RETURN(tx.from, get_id(object, "from"));
+  PARLEY_ASSIGN_OR_RETURN(tx.to, get_id(object, "to"));
+  if (!object.contains("sth") || !object["sth"].is_object()) {
+    return field_error("sth", "expected a signed tree head (an object)");
+  }
+  tx.sth = json::dump(object["sth"]);
+  PARLEY_ASSIGN_OR_RETURN(const Json entries, json::get_array(object, "entries"));
+  if (entries.empty()) return field_error("entries", "empty");
+  if (entries.size() > kEnvelopesPerTransactionMax) {
+    return field_error("entries", "more than " + std::to_string(kEnvelopesPerTransactionMax));
+  }
+  std::set<std::uint64_t> indices;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto entry = parse_entry(entries[i]);
+    if (!entry.is_ok()) {
+      return field_error("entries",
+                         "element " + std::to_string(i) + ": " + entry.status().message());
+    }
+    if (!indices.insert(entry->index).second) {
+      return field_error("entries", "element " + std::to_string(i) + ": duplicate index " +
+                                        std::to_string(entry->index));
+    }
+    tx.entries.push_back(std::move(*entry));
+  }
+  PARLEY_ASSIGN_OR_RETURN(const Json consistency, json::get_array(object, "consistency"));
+  if (consistency.size() > kConsistencyItemsMax) {
+    return field_error("consistency", "more than " + std::to_string(kConsistencyItemsMax));
+  }
+  for (std::size_t i = 0; i < consistency.size(); ++i) {
+    auto item = parse_consistency_item(consistency[i]);
+    if (!item.is_ok()) {
+      return field_error("consistency",
+                         "element " + std::to_string(i) + ": " + item.status().message());
+    }
+    tx.consistency.push_back(std::move(*item));
+  }
+  return tx;
+}
+
+}  // namespace
+
 std::string encode_transaction(const Transaction& tx) {
-  // The envelopes are spliced in as JSON values (not re-parsed): each is already JSON text.
-  Json head = Json::object();
-  head["v"] = 1;
-  head["tx"] = tx.id;
-  head["from"] = tx.from;
-  head["to"] = tx.to;
-  std::string out = json::dump(head);
-  out.pop_back();  // the closing '}'
-  out += ",\"envelopes\":[";
-  for (std::size_t i = 0; i < tx.envelopes.size(); ++i) {
+  // The sth and the envelopes are spliced in as JSON values (not re-parsed): each is
+  // already JSON text, and an envelope's exact bytes are its leaf in the sender's log.
+  std::string out = "{\"v\":2,\"tx\":" + json_string(tx.id) + ",\"from\":" + json_string(tx.from) +
+                    ",\"to\":" + json_string(tx.to) + ",\"sth\":" + tx.sth + ",\"entries\":[";
+  for (std::size_t i = 0; i < tx.entries.size(); ++i) {
+    const TransactionEntry& e = tx.entries[i];
     if (i > 0) out += ',';
-    out += tx.envelopes[i];
+    out += "{\"index\":" + std::to_string(e.index) + ",\"envelope\":" + e.envelope +
+           ",\"proof\":" + encode_hashes(e.proof) + "}";
+  }
+  out += "],\"consistency\":[";
+  for (std::size_t i = 0; i < tx.consistency.size(); ++i) {
+    const ConsistencyItem& c = tx.consistency[i];
+    if (i > 0) out += ',';
+    out += "{\"from_size\":" + std::to_string(c.from_size) + ",\"from_root\":\"" +
+           hex_encode(c.from_root) + "\",\"proof\":" + encode_hashes(c.proof) + "}";
   }
   out += "]}";
   return out;
 }
 
 Result<Transaction> parse_transaction(std::string_view text) {
-  const auto fail = [](const Status& s) { return s.with_context("transaction"); };
-  if (text.size() > kFrameBytesMax) {
-    return fail(
-        Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes"));
-  }
-  auto object = json::parse_object(text);
-  if (!object.is_ok()) return fail(object.status());
-  if (Status s = json::check_keys(*object, {"v", "tx", "from", "to", "envelopes"}); !s.is_ok()) {
-    return fail(s);
-  }
-  if (Status s = check_version(*object); !s.is_ok()) return fail(s);
-  Transaction tx;
-  auto id = get_uuid(*object, "tx");
-  if (!id.is_ok()) return fail(id.status());
-  tx.id = std::move(*id);
-  auto from = get_id(*object, "from");
-  if (!from.is_ok()) return fail(from.status());
-  tx.from = std::move(*from);
-  auto to = get_id(*object, "to");
-  if (!to.is_ok()) return fail(to.status());
-  tx.to = std::move(*to);
-  auto envelopes = json::get_array(*object, "envelopes");
-  if (!envelopes.is_ok()) return fail(envelopes.status());
-  if (envelopes->empty()) return fail(field_error("envelopes", "empty"));
-  if (envelopes->size() > kEnvelopesPerTransactionMax) {
-    return fail(
-        field_error("envelopes", "more than " + std::to_string(kEnvelopesPerTransactionMax)));
-  }
-  for (const Json& envelope : *envelopes) {
-    if (!envelope.is_object())
-      return fail(field_error("envelopes", "every element must be an object"));
-    tx.envelopes.push_back(json::dump(envelope));
-  }
+  auto tx = parse_transaction_fields(text);
+  if (!tx.is_ok()) return tx.status().with_context("transaction");
   return tx;
-}
-
-crypto::Digest receipt_digest(const std::vector<Envelope>& envelopes) {
-  crypto::Sha256 hash;
-  for (const Envelope& envelope : envelopes) hash.update(envelope.payload_bytes);
-  return hash.finish();
-}
-
-Receipt sign_receipt(const ReceiptBody& body, const crypto::SigningKey& key) {
-  Receipt receipt;
-  receipt.payload_bytes = to_bytes(encode_receipt_body(body));
-  receipt.sig = crypto::sign(key, kReceiptDomain, receipt.payload_bytes);
-  receipt.key = body.from;
-  receipt.body = body;
-  return receipt;
-}
-
-std::string encode_receipt(const Receipt& receipt) {
-  return encode_dsse(receipt.payload_bytes, receipt.sig, receipt.key);
-}
-
-Result<Receipt> open_receipt(std::string_view json, const crypto::VerifyKey& signer,
-                             std::string_view signer_party) {
-  auto dsse = verified_dsse(json, kReceiptDomain, signer, signer_party);
-  if (!dsse.is_ok()) return dsse.status().with_context("receipt");
-  auto body = parse_receipt_body(dsse->payload);
-  if (!body.is_ok()) return body.status().with_context("receipt payload");
-  if (body->from != dsse->key) {
-    return Status::unauthenticated("receipt payload: field 'from': " + quote(body->from) +
-                                   " is not the signer " + quote(dsse->key));
-  }
-  Receipt receipt;
-  receipt.payload_bytes = std::move(dsse->payload);
-  receipt.sig = dsse->sig;
-  receipt.key = std::move(dsse->key);
-  receipt.body = std::move(*body);
-  return receipt;
 }
 
 std::string encode_refusal(const Refusal& refusal) {

@@ -32,7 +32,6 @@
 namespace parley::wire {
 
 inline constexpr std::string_view kEnvelopeDomain = "application/vnd.parley.envelope.v1+json";
-inline constexpr std::string_view kReceiptDomain = "application/vnd.parley.receipt.v1+json";
 inline constexpr std::size_t kFrameBytesMax = 4 * 1024 * 1024;  // one transaction
 inline constexpr std::size_t kContentBytesMax = 64 * 1024;      // one message's body+text
 inline constexpr std::size_t kEnvelopesPerTransactionMax = 256;
@@ -125,44 +124,44 @@ struct Opened {
 };
 Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key);
 
-// A transaction: a batch of envelopes from one party to another, idempotent by id.
-//   {"v":1, "tx":"<uuid>", "from":"us-eucom", "to":"ru-genstaff", "envelopes":[<envelope>...]}
+// A transaction (v2): a batch of envelopes from one party to another, idempotent by id,
+// carrying the sender's signed tree head and the proofs that tie the envelopes to it
+// (docs/protocol.md "Transactions"; the ledger's formats are in ledger/transcript.h):
+//   {"v":2, "tx":"<uuid>", "from":"us-eucom", "to":"ru-genstaff",
+//    "sth":<the sender's signed tree head, a DSSE object>,
+//    "entries":[{"index":i, "envelope":<envelope>, "proof":["<hex>",...]}, ...],
+//    "consistency":[{"from_size":M, "from_root":"<hex>", "proof":["<hex>",...]}, ...]}
+// Each entry is an envelope of the sender's log with its leaf index and its RFC 6962
+// inclusion proof in the tree of the sth; each consistency item proves that the sender's
+// earlier tree of from_size leaves (root from_root) is a prefix of the sth's tree.
+inline constexpr std::size_t kProofHashesMax = 64;       // a path in a tree of < 2^64 leaves
+inline constexpr std::size_t kConsistencyItemsMax = 64;  // heads a receiver may hold
+struct TransactionEntry {
+  std::uint64_t index = 0;
+  std::string envelope;  // the encoded envelope (JSON text), not yet verified
+  std::vector<crypto::Digest> proof;
+};
+struct ConsistencyItem {
+  std::uint64_t from_size = 0;
+  crypto::Digest from_root{};
+  std::vector<crypto::Digest> proof;
+};
 struct Transaction {
   std::string id;
-  std::string from;                    // party
-  std::string to;                      // party
-  std::vector<std::string> envelopes;  // each an encoded envelope (JSON text), not yet verified
+  std::string from;  // party
+  std::string to;    // party
+  std::string sth;   // the sender's signed tree head (DSSE JSON text), not yet verified
+  std::vector<TransactionEntry> entries;
+  std::vector<ConsistencyItem> consistency;
 };
 std::string encode_transaction(const Transaction& tx);
-// Validates structure only (ids, sizes, counts <= kEnvelopesPerTransactionMax, total size
-// <= kFrameBytesMax); each envelope is opened separately with open_envelope.
+// Validates structure only (ids, sizes, counts <= kEnvelopesPerTransactionMax, distinct
+// indices, proofs of at most kProofHashesMax hashes, total size <= kFrameBytesMax); the sth
+// and each envelope are opened separately (ledger::open_sth, open_envelope).
 Result<Transaction> parse_transaction(std::string_view json);
 
-// A receipt: the receiving gateway's signature, made only after the batch is durable.
-//   DSSE {"payload": b64({"v":1,"tx":..,"from":<receiver party>,"to":<sender party>,
-//          "ids":[...], "digest":"<hex SHA-256 over the concatenated envelope payload bytes in
-//          transaction order>", "received":"<time>"}), "sig":.., "key":<receiver party>}
-struct ReceiptBody {
-  std::string tx;
-  std::string from;  // the receiver, who signs
-  std::string to;    // the sender
-  std::vector<std::string> ids;
-  crypto::Digest digest{};
-  Time received;
-};
-struct Receipt {
-  Bytes payload_bytes;
-  std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
-  std::string key;
-  ReceiptBody body;
-};
-// The digest a receipt carries for `envelopes` (in order).
-crypto::Digest receipt_digest(const std::vector<Envelope>& envelopes);
-Receipt sign_receipt(const ReceiptBody& body, const crypto::SigningKey& key);
-std::string encode_receipt(const Receipt& receipt);
-// Signature first (as open_envelope), then the body.
-Result<Receipt> open_receipt(std::string_view json, const crypto::VerifyKey& signer,
-                             std::string_view signer_party);
+// The signed tree head (STH) a transaction carries and the receipt (v2) that answers it
+// are the transcript's formats: ledger/transcript.h.
 
 // A refusal: the receiver's answer to a transaction it will not store.
 //   {"error":"<one line>", "id":"<envelope id or empty>"}

@@ -2,12 +2,14 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -77,6 +79,45 @@ CREATE TABLE lines (
   deadline_routine_ms   INTEGER NOT NULL
 );
 )sql",
+    // 2: the transcript (issue 4): both parties' logs, their signed heads with the
+    // countersignatures, inclusion proofs of messages, and fork evidence.
+    R"sql(
+CREATE TABLE log_entries (
+  owner      TEXT NOT NULL,
+  peer       TEXT NOT NULL,
+  idx        INTEGER NOT NULL CHECK (idx >= 0),
+  message_id TEXT NOT NULL,
+  leaf_hash  BLOB NOT NULL CHECK (length(leaf_hash) = 32),
+  PRIMARY KEY (owner, peer, idx)
+);
+CREATE INDEX log_entries_by_message ON log_entries (message_id);
+CREATE TABLE heads (
+  owner           TEXT NOT NULL,
+  peer            TEXT NOT NULL,
+  size            INTEGER NOT NULL CHECK (size >= 0),
+  root            BLOB NOT NULL CHECK (length(root) = 32),
+  sth_json        TEXT NOT NULL,
+  countersig_json TEXT,
+  frontier_json   TEXT,
+  PRIMARY KEY (owner, peer, size)
+);
+CREATE TABLE inclusion (
+  message_id TEXT PRIMARY KEY NOT NULL,
+  idx        INTEGER NOT NULL CHECK (idx >= 0),
+  size       INTEGER NOT NULL CHECK (size > idx),
+  root       BLOB NOT NULL CHECK (length(root) = 32),
+  proof_json TEXT NOT NULL
+);
+CREATE TABLE evidence (
+  id         TEXT PRIMARY KEY NOT NULL,
+  peer       TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  detail     TEXT NOT NULL,
+  sth_a_json TEXT NOT NULL,
+  sth_b_json TEXT NOT NULL,
+  at         INTEGER NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -85,6 +126,12 @@ constexpr const char* kMessageColumns =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
     "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx";
+// What a query reads: every column, and the message's index in its sender's log.
+constexpr const char* kMessageSelect =
+    "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
+    "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, "
+    "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
 
 Status sqlite_error(sqlite3* db, std::string_view what) {
   return Status::unavailable(std::string(what) + ": " + sqlite3_errmsg(db));
@@ -197,6 +244,40 @@ Result<std::vector<std::string>> parse_string_array(std::string_view text) {
   return out;
 }
 
+std::string encode_hashes(const std::vector<crypto::Digest>& hashes) {
+  json::Json array = json::Json::array();
+  for (const crypto::Digest& h : hashes) array.push_back(hex_encode(h));
+  return json::dump(array);
+}
+
+Result<std::vector<crypto::Digest>> parse_hashes(std::string_view text) {
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<std::string> items, parse_string_array(text));
+  std::vector<crypto::Digest> out;
+  for (const std::string& item : items) {
+    Result<Bytes> bytes = hex_decode(item);
+    if (!bytes.is_ok() || bytes->size() != crypto::kSha256Bytes) {
+      return Status::invalid_argument("expected an array of 64-hex-digit hashes");
+    }
+    crypto::Digest d{};
+    std::copy(bytes->begin(), bytes->end(), d.begin());
+    out.push_back(d);
+  }
+  return out;
+}
+
+Result<crypto::Digest> to_digest(const Bytes& bytes) {
+  if (bytes.size() != crypto::kSha256Bytes) {
+    return Status::invalid_argument("expected a 32-byte hash, got " + std::to_string(bytes.size()));
+  }
+  crypto::Digest d{};
+  std::copy(bytes.begin(), bytes.end(), d.begin());
+  return d;
+}
+
+bool fits_int64(std::uint64_t v) {
+  return v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -218,6 +299,13 @@ class SqliteStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
+  Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner, std::string_view peer,
+                                                      std::uint64_t from,
+                                                      std::size_t limit) override;
+  Result<std::vector<core::HeadRecord>> heads(std::string_view owner,
+                                              std::string_view peer) override;
+  Result<std::vector<core::PutEvidence>> evidence() override;
 
  private:
   // The cached prepared statement for `sql`.
@@ -225,7 +313,15 @@ class SqliteStore final : public Store {
   Status exec(const char* sql);
   Status put_message(const core::MessageRecord& m);
   Status update_message(const core::UpdateMessage& u);
-  // Runs `sql` (selecting kMessageColumns) with `bind` and collects the rows.
+  Status put_log_entry(const core::LogEntry& e);
+  Status put_head(const core::PutHead& h);
+  Status put_inclusion(const core::PutInclusion& i);
+  Status put_evidence(const core::PutEvidence& e);
+  Status recover_ledger(std::string_view peer, core::Recovered& out);
+  // One head row (size, root, sth_json) of `sql` with `bind`, if any.
+  template <typename Bind>
+  Result<std::optional<core::RecoveredHead>> query_head(const std::string& sql, Bind bind);
+  // Runs `sql` (selecting kMessageSelect) with `bind` and collects the rows.
   template <typename Bind>
   Result<std::vector<core::MessageRecord>> query_messages(const std::string& sql, Bind bind);
 
@@ -332,12 +428,25 @@ Status SqliteStore::apply(const std::vector<core::Record>& records) {
   // batch never fails half way on a lock upgrade. COMMIT is the one fsync of the batch.
   PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
   for (const auto& record : records) {
-    Status status;
-    if (const auto* put = std::get_if<core::PutMessage>(&record)) {
-      status = put_message(put->message);
-    } else {
-      status = update_message(std::get<core::UpdateMessage>(record));
-    }
+    const Status status = std::visit(
+        [this](const auto& r) {
+          using R = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<R, core::PutMessage>) {
+            return put_message(r.message);
+          } else if constexpr (std::is_same_v<R, core::UpdateMessage>) {
+            return update_message(r);
+          } else if constexpr (std::is_same_v<R, core::LogEntry>) {
+            return put_log_entry(r);
+          } else if constexpr (std::is_same_v<R, core::PutHead>) {
+            return put_head(r);
+          } else if constexpr (std::is_same_v<R, core::PutInclusion>) {
+            return put_inclusion(r);
+          } else {
+            static_assert(std::is_same_v<R, core::PutEvidence>);
+            return put_evidence(r);
+          }
+        },
+        record);
     if (!status.is_ok()) {
       (void)exec("ROLLBACK");
       return status;
@@ -397,13 +506,14 @@ Result<std::vector<core::MessageRecord>> SqliteStore::query_messages(const std::
     m.ack_id = s.col_opt_text(24);
     m.receipt = s.col_opt_text(25);
     m.tx = s.col_opt_text(26);
+    if (!s.is_null(27)) m.log_index = static_cast<std::uint64_t>(s.col_int(27));
     out.push_back(std::move(m));
   }
   return out;
 }
 
 Result<std::optional<core::MessageRecord>> SqliteStore::get_message(std::string_view id) {
-  PARLEY_ASSIGN_OR_RETURN(auto rows, query_messages(std::string("SELECT ") + kMessageColumns +
+  PARLEY_ASSIGN_OR_RETURN(auto rows, query_messages(std::string("SELECT ") + kMessageSelect +
                                                         " FROM messages WHERE id = ?1",
                                                     [id](Statement& s) { s.bind_text(1, id); }));
   if (rows.empty()) return std::optional<core::MessageRecord>();
@@ -412,7 +522,7 @@ Result<std::optional<core::MessageRecord>> SqliteStore::get_message(std::string_
 
 Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const MessageQuery& query) {
   // One cached statement per combination of filters, so each can use the index.
-  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE 1";
+  std::string sql = std::string("SELECT ") + kMessageSelect + " FROM messages WHERE 1";
   if (query.direction) sql += " AND direction = ?1";
   if (!query.lines.empty()) sql += " AND line IN (SELECT value FROM json_each(?2))";
   if (!query.include_acks) sql += " AND type != 'ack'";
@@ -461,18 +571,314 @@ Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
   }
   PARLEY_ASSIGN_OR_RETURN(
       out.unreceipted,
-      query_messages(std::string("SELECT ") + kMessageColumns +
-                         " FROM messages WHERE direction = 'outbound' AND state IN ('queued', "
-                         "'sent') AND " +
+      query_messages(std::string("SELECT ") + kMessageSelect +
+                         " FROM messages WHERE direction = 'outbound' AND receipt IS NULL AND " +
                          mine + " ORDER BY seq, line",
                      bind_peer));
   PARLEY_ASSIGN_OR_RETURN(
       out.unacknowledged,
-      query_messages(std::string("SELECT ") + kMessageColumns +
+      query_messages(std::string("SELECT ") + kMessageSelect +
                          " FROM messages WHERE direction = 'outbound' AND type != 'ack' AND "
                          "acknowledged_at IS NULL AND state != 'expired' AND " +
                          mine + " ORDER BY created, seq, line",
                      bind_peer));
+  PARLEY_RETURN_IF_ERROR(recover_ledger(peer, out));
+  return out;
+}
+
+Status SqliteStore::put_log_entry(const core::LogEntry& e) {
+  if (!fits_int64(e.index)) return Status::invalid_argument("log index out of range");
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("INSERT INTO log_entries (owner, peer, idx, message_id, "
+                                  "leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)"));
+  Statement s(db_, raw);
+  s.bind_text(1, e.owner);
+  s.bind_text(2, e.peer);
+  s.bind_int(3, static_cast<std::int64_t>(e.index));
+  s.bind_text(4, e.message_id);
+  s.bind_blob(5, e.leaf_hash);
+  const int rc = s.exec();
+  if (rc == SQLITE_DONE) return Status::ok();
+  if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY ||
+      sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
+    return Status::already_exists("entry " + std::to_string(e.index) + " of the log of '" +
+                                  e.owner + "' for '" + e.peer + "' is already stored");
+  }
+  return sqlite_error(db_, "storing log entry " + std::to_string(e.index));
+}
+
+Status SqliteStore::put_head(const core::PutHead& h) {
+  if (!fits_int64(h.size)) return Status::invalid_argument("head size out of range");
+  // A countersigned head is never replaced by one without a countersignature.
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO heads (owner, peer, size, root, sth_json, countersig_json, "
+              "frontier_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+              "ON CONFLICT (owner, peer, size) DO UPDATE SET root = excluded.root, "
+              "sth_json = excluded.sth_json, countersig_json = excluded.countersig_json, "
+              "frontier_json = COALESCE(excluded.frontier_json, heads.frontier_json) "
+              "WHERE excluded.countersig_json IS NOT NULL OR heads.countersig_json IS NULL"));
+  Statement s(db_, raw);
+  s.bind_text(1, h.owner);
+  s.bind_text(2, h.peer);
+  s.bind_int(3, static_cast<std::int64_t>(h.size));
+  s.bind_blob(4, h.root);
+  s.bind_text(5, h.sth);
+  s.bind_opt_text(6, h.receipt);
+  s.bind_opt_text(
+      7, h.frontier ? std::optional<std::string>(encode_hashes(*h.frontier)) : std::nullopt);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing head " + std::to_string(h.size));
+  return Status::ok();
+}
+
+Status SqliteStore::put_inclusion(const core::PutInclusion& i) {
+  if (!fits_int64(i.size) || i.index >= i.size) {
+    return Status::invalid_argument("inclusion of message " + i.message_id + ": index " +
+                                    std::to_string(i.index) + " not below size " +
+                                    std::to_string(i.size));
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO inclusion (message_id, idx, size, root, proof_json) "
+              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (message_id) DO UPDATE SET "
+              "idx = excluded.idx, size = excluded.size, root = excluded.root, "
+              "proof_json = excluded.proof_json"));
+  Statement s(db_, raw);
+  s.bind_text(1, i.message_id);
+  s.bind_int(2, static_cast<std::int64_t>(i.index));
+  s.bind_int(3, static_cast<std::int64_t>(i.size));
+  s.bind_blob(4, i.root);
+  s.bind_text(5, encode_hashes(i.proof));
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing inclusion of " + i.message_id);
+  return Status::ok();
+}
+
+Status SqliteStore::put_evidence(const core::PutEvidence& e) {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO evidence (id, peer, kind, detail, sth_a_json, sth_b_json, at) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING"));
+  Statement s(db_, raw);
+  s.bind_text(1, e.id);
+  s.bind_text(2, e.peer);
+  s.bind_text(3, e.kind);
+  s.bind_text(4, e.detail);
+  s.bind_text(5, e.sth_a);
+  s.bind_text(6, e.sth_b);
+  s.bind_time(7, e.at);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing evidence " + e.id);
+  return Status::ok();
+}
+
+template <typename Bind>
+Result<std::optional<core::RecoveredHead>> SqliteStore::query_head(const std::string& sql,
+                                                                   Bind bind) {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw, prepare(sql));
+  Statement s(db_, raw);
+  bind(s);
+  PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+  if (!row) return std::optional<core::RecoveredHead>();
+  core::RecoveredHead head;
+  head.size = static_cast<std::uint64_t>(s.col_int(0));
+  Result<crypto::Digest> root = to_digest(s.col_blob(1));
+  if (!root.is_ok()) {
+    return Status::data_loss("stored head " + std::to_string(head.size) +
+                             ": root: " + root.status().message());
+  }
+  head.root = *root;
+  head.sth = s.col_text(2);
+  return std::optional<core::RecoveredHead>(std::move(head));
+}
+
+Status SqliteStore::recover_ledger(std::string_view peer, core::Recovered& out) {
+  // Our log for `peer` is the rows with peer = `peer`; the peer's log for us has owner =
+  // `peer`. Every query below reads O(log n) rows or rows not yet countersigned.
+  core::RecoveredLedger& l = out.ledger;
+  const auto bind_peer = [peer](Statement& s) { s.bind_text(1, peer); };
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("SELECT MAX(idx) FROM log_entries WHERE peer = ?1 AND owner != ?1"));
+    Statement s(db_, raw);
+    bind_peer(s);
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (row && !s.is_null(0)) l.log_size = static_cast<std::uint64_t>(s.col_int(0)) + 1;
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      l.countersigned,
+      query_head("SELECT size, root, sth_json FROM heads WHERE peer = ?1 AND owner != ?1 AND "
+                 "countersig_json IS NOT NULL ORDER BY size DESC LIMIT 1",
+                 bind_peer));
+  const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("SELECT size, root, sth_json FROM heads WHERE peer = ?1 AND owner != ?1 AND "
+                "countersig_json IS NULL AND size > ?2 ORDER BY size"));
+    Statement s(db_, raw);
+    bind_peer(s);
+    s.bind_int(2, static_cast<std::int64_t>(c));
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      Result<crypto::Digest> root = to_digest(s.col_blob(1));
+      if (!root.is_ok()) return Status::data_loss("stored head: " + root.status().message());
+      l.pending.push_back({static_cast<std::uint64_t>(s.col_int(0)), *root, s.col_text(2)});
+    }
+  }
+  // The frontier's base: the latest countersigned size at or below every unreceipted
+  // entry (FLASH may have overtaken an older one), with its compact range.
+  std::uint64_t lowest = l.log_size;
+  for (const core::MessageRecord& m : out.unreceipted) {
+    if (m.log_index) lowest = std::min(lowest, *m.log_index);
+  }
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("SELECT size, frontier_json FROM heads WHERE peer = ?1 AND owner != ?1 AND "
+                "countersig_json IS NOT NULL AND frontier_json IS NOT NULL AND size <= ?2 "
+                "ORDER BY size DESC LIMIT 1"));
+    Statement s(db_, raw);
+    bind_peer(s);
+    s.bind_int(2, static_cast<std::int64_t>(std::min(lowest, c)));
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (row) {
+      l.base_size = static_cast<std::uint64_t>(s.col_int(0));
+      Result<std::vector<crypto::Digest>> nodes = parse_hashes(s.col_text(1));
+      if (!nodes.is_ok()) {
+        return Status::data_loss("stored head " + std::to_string(l.base_size) +
+                                 ": frontier: " + nodes.status().message());
+      }
+      l.base_nodes = std::move(*nodes);
+    }
+  }
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT idx, leaf_hash FROM log_entries WHERE peer = ?1 AND "
+                                    "owner != ?1 AND idx >= ?2 ORDER BY idx"));
+    Statement s(db_, raw);
+    bind_peer(s);
+    s.bind_int(2, static_cast<std::int64_t>(l.base_size));
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      const auto index = static_cast<std::uint64_t>(s.col_int(0));
+      Result<crypto::Digest> leaf = to_digest(s.col_blob(1));
+      if (index != l.base_size + l.tail.size() || !leaf.is_ok()) {
+        return Status::data_loss("the log for '" + std::string(peer) + "' has a gap or a bad " +
+                                 "leaf at index " + std::to_string(index));
+      }
+      l.tail.push_back(*leaf);
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(l.peer_head,
+                          query_head("SELECT size, root, sth_json FROM heads WHERE owner = ?1 AND "
+                                     "countersig_json IS NOT NULL ORDER BY size DESC LIMIT 1",
+                                     bind_peer));
+  return Status::ok();
+}
+
+Result<std::optional<core::InclusionRecord>> SqliteStore::inclusion(std::string_view message_id) {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT idx, size, root, proof_json FROM inclusion WHERE message_id = ?1"));
+  Statement s(db_, raw);
+  s.bind_text(1, message_id);
+  PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+  if (!row) return std::optional<core::InclusionRecord>();
+  core::InclusionRecord r;
+  r.index = static_cast<std::uint64_t>(s.col_int(0));
+  r.size = static_cast<std::uint64_t>(s.col_int(1));
+  Result<crypto::Digest> root = to_digest(s.col_blob(2));
+  Result<std::vector<crypto::Digest>> proof = parse_hashes(s.col_text(3));
+  if (!root.is_ok() || !proof.is_ok()) {
+    return Status::data_loss("stored inclusion proof of " + std::string(message_id) +
+                             " is malformed");
+  }
+  r.root = *root;
+  r.proof = std::move(*proof);
+  return std::optional<core::InclusionRecord>(std::move(r));
+}
+
+Result<std::vector<core::LogEntryView>> SqliteStore::log_entries(std::string_view owner,
+                                                                 std::string_view peer,
+                                                                 std::uint64_t from,
+                                                                 std::size_t limit) {
+  if (!fits_int64(from)) return std::vector<core::LogEntryView>();
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT l.idx, l.message_id, m.envelope, i.idx, i.size, i.root, i.proof_json "
+              "FROM log_entries l JOIN messages m ON m.id = l.message_id "
+              "LEFT JOIN inclusion i ON i.message_id = l.message_id "
+              "WHERE l.owner = ?1 AND l.peer = ?2 AND l.idx >= ?3 ORDER BY l.idx LIMIT ?4"));
+  Statement s(db_, raw);
+  s.bind_text(1, owner);
+  s.bind_text(2, peer);
+  s.bind_int(3, static_cast<std::int64_t>(from));
+  s.bind_int(4, fits_int64(limit) ? static_cast<std::int64_t>(limit)
+                                  : std::numeric_limits<std::int64_t>::max());
+  std::vector<core::LogEntryView> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    core::LogEntryView e;
+    e.index = static_cast<std::uint64_t>(s.col_int(0));
+    e.message_id = s.col_text(1);
+    e.envelope = s.col_text(2);
+    if (!s.is_null(3)) {
+      core::InclusionRecord r;
+      r.index = static_cast<std::uint64_t>(s.col_int(3));
+      r.size = static_cast<std::uint64_t>(s.col_int(4));
+      Result<crypto::Digest> root = to_digest(s.col_blob(5));
+      Result<std::vector<crypto::Digest>> proof = parse_hashes(s.col_text(6));
+      if (!root.is_ok() || !proof.is_ok()) {
+        return Status::data_loss("stored inclusion proof of " + e.message_id + " is malformed");
+      }
+      r.root = *root;
+      r.proof = std::move(*proof);
+      e.inclusion = std::move(r);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<core::HeadRecord>> SqliteStore::heads(std::string_view owner,
+                                                         std::string_view peer) {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT size, root, sth_json, countersig_json FROM heads "
+                                  "WHERE owner = ?1 AND peer = ?2 ORDER BY size"));
+  Statement s(db_, raw);
+  s.bind_text(1, owner);
+  s.bind_text(2, peer);
+  std::vector<core::HeadRecord> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    core::HeadRecord h;
+    h.size = static_cast<std::uint64_t>(s.col_int(0));
+    Result<crypto::Digest> root = to_digest(s.col_blob(1));
+    if (!root.is_ok()) return Status::data_loss("stored head: " + root.status().message());
+    h.root = *root;
+    h.sth = s.col_text(2);
+    h.receipt = s.col_opt_text(3);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+Result<std::vector<core::PutEvidence>> SqliteStore::evidence() {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT id, peer, kind, detail, sth_a_json, sth_b_json, at "
+                                  "FROM evidence ORDER BY at, id"));
+  Statement s(db_, raw);
+  std::vector<core::PutEvidence> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back({s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3), s.col_text(4),
+                   s.col_text(5), s.col_time(6)});
+  }
   return out;
 }
 

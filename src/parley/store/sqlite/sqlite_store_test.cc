@@ -411,7 +411,9 @@ TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
   MessageRecord acked = out("o-acked", "to-ru", 1, at(10), MessageState::kAcknowledged);
   acked.acknowledged_at = at(20);
   MessageRecord expired = out("o-expired", "to-ru", 2, at(11), MessageState::kExpired);
+  expired.receipt = "{}";
   MessageRecord delivered = out("o-delivered", "to-ru", 3, at(30), MessageState::kDelivered);
+  delivered.receipt = "{}";
   MessageRecord sent = out("o-sent", "to-ru", 5, at(12), MessageState::kSent);
   MessageRecord queued = out("o-queued", "to-ru", 4, at(40), MessageState::kQueued);
   MessageRecord ack = out("o-ack", "to-ru", 6, at(5), MessageState::kQueued, "ack");
@@ -440,9 +442,11 @@ TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
   std::vector<std::uint64_t> inbound = recovered->inbound_seqs.at("to-ru");
   std::sort(inbound.begin(), inbound.end());
   EXPECT_EQ(inbound, (std::vector<std::uint64_t>{1, 3}));
-  // Queued or sent, ascending seq.
+  // Without a receipt, whatever the state (acknowledged or overdue before the receipt came
+  // back, too), ascending seq.
   EXPECT_EQ(ids_of(recovered->unreceipted),
-            (std::vector<std::string>{"o-unlisted", "o-queued", "o-sent", "o-ack"}));
+            (std::vector<std::string>{"o-unlisted", "o-acked", "o-queued", "o-sent", "o-ack",
+                                      "o-overdue"}));
   // Not acks, not acknowledged, not expired; ascending created.
   EXPECT_EQ(
       ids_of(recovered->unacknowledged),
@@ -599,6 +603,199 @@ TEST_P(StoreConformanceTest, SecondConnectionSeesCommittedData) {
             StatusCode::kAlreadyExists);
 }
 
+// ---- the transcript ----
+
+crypto::Digest hash_of(std::uint64_t i) { return crypto::sha256(as_bytes(std::to_string(i))); }
+
+core::LogEntry entry(std::string owner, std::string peer, std::uint64_t index, std::string id) {
+  return core::LogEntry{std::move(owner), std::move(peer), index, std::move(id), hash_of(index)};
+}
+
+core::PutHead head(std::string owner, std::string peer, std::uint64_t size,
+                   std::optional<std::string> receipt = std::nullopt,
+                   std::optional<std::vector<crypto::Digest>> frontier = std::nullopt) {
+  core::PutHead h;
+  h.owner = std::move(owner);
+  h.peer = std::move(peer);
+  h.size = size;
+  h.root = hash_of(1000 + size);
+  h.sth = "{\"sth\":" + std::to_string(size) + "}";
+  h.receipt = std::move(receipt);
+  h.frontier = std::move(frontier);
+  return h;
+}
+
+TEST_P(StoreConformanceTest, MessageCarriesItsLogIndex) {
+  const MessageRecord m = message("m-1", "l", 1, Direction::kOutbound, at(0));
+  ASSERT_TRUE(store_->apply({PutMessage{m}, entry("us-eucom", "ru-genstaff", 0, "m-1")}).is_ok());
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(0))}}).is_ok());
+  EXPECT_EQ(get("m-1")->log_index, 0U);
+  EXPECT_FALSE(get("m-2")->log_index.has_value());
+}
+
+TEST_P(StoreConformanceTest, LogEntryAtAnIndexAlreadyHeldIsRefusedAndNothingIsApplied) {
+  ASSERT_TRUE(store_
+                  ->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))},
+                           entry("us-eucom", "ru-genstaff", 0, "m-1")})
+                  .is_ok());
+  const Status status =
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(0))},
+                     entry("us-eucom", "ru-genstaff", 0, "m-2")});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_FALSE(get("m-2").has_value());
+  // The same index in the other party's log is another entry.
+  EXPECT_TRUE(store_
+                  ->apply({PutMessage{message("m-3", "l", 1, Direction::kInbound, at(0))},
+                           entry("ru-genstaff", "us-eucom", 0, "m-3")})
+                  .is_ok());
+}
+
+TEST_P(StoreConformanceTest, CountersignedHeadIsNeverReplacedByAnUncountersignedOne) {
+  ASSERT_TRUE(store_->apply({head("us-eucom", "ru-genstaff", 3)}).is_ok());
+  ASSERT_TRUE(store_->apply({head("us-eucom", "ru-genstaff", 1, "r1")}).is_ok());
+  core::PutHead resigned = head("us-eucom", "ru-genstaff", 3);
+  resigned.sth = "{\"sth\":\"3 again\"}";
+  ASSERT_TRUE(store_->apply({resigned}).is_ok());  // replaces: 3 had no receipt
+  ASSERT_TRUE(store_->apply({head("us-eucom", "ru-genstaff", 3, "r3", {{hash_of(7)}})}).is_ok());
+  core::PutHead late = head("us-eucom", "ru-genstaff", 3);
+  late.sth = "{\"sth\":\"3 late\"}";
+  ASSERT_TRUE(store_->apply({late}).is_ok());  // ignored: 3 is countersigned
+  ASSERT_TRUE(store_->apply({head("ru-genstaff", "us-eucom", 2, "mine")}).is_ok());
+
+  Result<std::vector<core::HeadRecord>> heads = store_->heads("us-eucom", "ru-genstaff");
+  ASSERT_TRUE(heads.is_ok()) << heads.status().to_string();
+  ASSERT_EQ(heads->size(), 2U);
+  EXPECT_EQ((*heads)[0].size, 1U);
+  EXPECT_EQ((*heads)[0].receipt, "r1");
+  EXPECT_EQ((*heads)[1].size, 3U);
+  EXPECT_EQ((*heads)[1].sth, "{\"sth\":3}");  // the head its receipt countersigns
+  EXPECT_EQ((*heads)[1].receipt, "r3");
+  EXPECT_EQ((*heads)[1].root, hash_of(1003));
+  EXPECT_EQ(store_->heads("ru-genstaff", "us-eucom")->size(), 1U);
+}
+
+TEST_P(StoreConformanceTest, InclusionAndEvidenceRoundTrip) {
+  EXPECT_FALSE(store_->inclusion("m-1")->has_value());
+  const core::PutInclusion in{"m-1", 2, 5, hash_of(9), {hash_of(1), hash_of(2), hash_of(3)}};
+  ASSERT_TRUE(store_->apply({in}).is_ok());
+  Result<std::optional<core::InclusionRecord>> got = store_->inclusion("m-1");
+  ASSERT_TRUE(got.is_ok() && got->has_value());
+  EXPECT_EQ((*got)->index, 2U);
+  EXPECT_EQ((*got)->size, 5U);
+  EXPECT_EQ((*got)->root, hash_of(9));
+  EXPECT_EQ((*got)->proof, in.proof);
+  // An index not below the size is our bug, refused.
+  EXPECT_FALSE(store_->apply({core::PutInclusion{"m-2", 5, 5, hash_of(9), {}}}).is_ok());
+
+  const core::PutEvidence evidence{"0190a0b0-0000-7000-8000-000000000001",
+                                   "ru-genstaff",
+                                   "fork",
+                                   "FORK: size 2 with another root",
+                                   "{\"a\":1}",
+                                   "{\"b\":2}",
+                                   at(5)};
+  ASSERT_TRUE(store_->apply({evidence}).is_ok());
+  store_.reset();
+  store_ = open();
+  Result<std::vector<core::PutEvidence>> kept = store_->evidence();
+  ASSERT_TRUE(kept.is_ok());
+  ASSERT_EQ(kept->size(), 1U);
+  EXPECT_EQ(kept->front().detail, evidence.detail);
+  EXPECT_EQ(kept->front().sth_a, evidence.sth_a);
+  EXPECT_EQ(kept->front().sth_b, evidence.sth_b);
+  EXPECT_EQ(unix_ms(kept->front().at), unix_ms(evidence.at));
+}
+
+TEST_P(StoreConformanceTest, RecoverReturnsTheTranscriptFrontierNotItsHistory) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  // Our log for ru-genstaff: 7 entries. The peer countersigned sizes 4 and 6; 7 was sent
+  // without an answer. Entry 5 is still unreceipted (a FLASH at 6 overtook it).
+  std::vector<Record> records;
+  for (std::uint64_t i = 0; i < 7; ++i) {
+    MessageRecord m = message("o-" + std::to_string(i), "to-ru", i + 1, Direction::kOutbound,
+                              at(static_cast<std::int64_t>(i)));
+    m.state = i == 5 ? MessageState::kSent : MessageState::kDelivered;
+    if (i != 5) m.receipt = "{}";
+    records.push_back(PutMessage{m});
+    records.push_back(entry("us-eucom", "ru-genstaff", i, m.id));
+  }
+  records.push_back(head("us-eucom", "ru-genstaff", 4, "r4", {{hash_of(40)}}));
+  records.push_back(head("us-eucom", "ru-genstaff", 6, "r6", {{hash_of(40), hash_of(42)}}));
+  records.push_back(head("us-eucom", "ru-genstaff", 7));
+  records.push_back(head("us-eucom", "ru-genstaff", 5));  // older, superseded by 6
+  // The peer's log, as we countersigned it.
+  records.push_back(PutMessage{message("i-0", "to-ru", 1, Direction::kInbound, at(0))});
+  records.push_back(entry("ru-genstaff", "us-eucom", 0, "i-0"));
+  records.push_back(head("ru-genstaff", "us-eucom", 1, "ours-1"));
+  records.push_back(head("ru-genstaff", "us-eucom", 3, "ours-3"));
+  records.push_back(head("ru-genstaff", "us-eucom", 9));  // not countersigned: ignored
+  ASSERT_TRUE(store_->apply(records).is_ok());
+
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  const core::RecoveredLedger& l = recovered->ledger;
+  EXPECT_EQ(l.log_size, 7U);
+  ASSERT_TRUE(l.countersigned.has_value());
+  EXPECT_EQ(l.countersigned->size, 6U);
+  EXPECT_EQ(l.countersigned->root, hash_of(1006));
+  ASSERT_EQ(l.pending.size(), 1U);
+  EXPECT_EQ(l.pending[0].size, 7U);
+  EXPECT_EQ(l.pending[0].sth, "{\"sth\":7}");
+  // The base is at 4, not 6: entry 5 still needs its proof.
+  EXPECT_EQ(l.base_size, 4U);
+  EXPECT_EQ(l.base_nodes, std::vector<crypto::Digest>{hash_of(40)});
+  EXPECT_EQ(l.tail, (std::vector<crypto::Digest>{hash_of(4), hash_of(5), hash_of(6)}));
+  ASSERT_TRUE(l.peer_head.has_value());
+  EXPECT_EQ(l.peer_head->size, 3U);
+  EXPECT_EQ(l.peer_head->root, hash_of(1003));
+  ASSERT_EQ(recovered->unreceipted.size(), 1U);
+  EXPECT_EQ(recovered->unreceipted[0].log_index, 5U);
+
+  // Once entry 5 is receipted too, the base moves up to the countersigned size.
+  core::UpdateMessage done;
+  done.id = "o-5";
+  done.state = MessageState::kDelivered;
+  done.receipt = "{}";
+  ASSERT_TRUE(store_->apply({done}).is_ok());
+  recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok());
+  EXPECT_EQ(recovered->ledger.base_size, 6U);
+  EXPECT_EQ(recovered->ledger.tail, std::vector<crypto::Digest>{hash_of(6)});
+
+  Result<core::Recovered> nobody = store_->recover("nobody");
+  ASSERT_TRUE(nobody.is_ok());
+  EXPECT_EQ(nobody->ledger.log_size, 0U);
+  EXPECT_FALSE(nobody->ledger.countersigned.has_value());
+  EXPECT_FALSE(nobody->ledger.peer_head.has_value());
+}
+
+TEST_P(StoreConformanceTest, LogEntriesAreListedInIndexOrderWithTheirProofs) {
+  std::vector<Record> records;
+  for (std::uint64_t i : {3, 0, 1}) {
+    MessageRecord m = message("i-" + std::to_string(i), "l", i + 1, Direction::kInbound, at(0));
+    m.envelope = "{\"e\":" + std::to_string(i) + "}";
+    records.push_back(PutMessage{m});
+    records.push_back(entry("ru-genstaff", "us-eucom", i, m.id));
+  }
+  records.push_back(core::PutInclusion{"i-3", 3, 4, hash_of(99), {hash_of(2), hash_of(01)}});
+  ASSERT_TRUE(store_->apply(records).is_ok());
+  Result<std::vector<core::LogEntryView>> page =
+      store_->log_entries("ru-genstaff", "us-eucom", 1, 10);
+  ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+  ASSERT_EQ(page->size(), 2U);
+  EXPECT_EQ((*page)[0].index, 1U);
+  EXPECT_EQ((*page)[0].envelope, "{\"e\":1}");
+  EXPECT_FALSE((*page)[0].inclusion.has_value());
+  EXPECT_EQ((*page)[1].index, 3U);
+  EXPECT_EQ((*page)[1].message_id, "i-3");
+  ASSERT_TRUE((*page)[1].inclusion.has_value());
+  EXPECT_EQ((*page)[1].inclusion->size, 4U);
+  EXPECT_EQ((*page)[1].inclusion->proof.size(), 2U);
+  EXPECT_EQ(store_->log_entries("ru-genstaff", "us-eucom", 0, 1)->size(), 1U);
+  EXPECT_TRUE(store_->log_entries("us-eucom", "ru-genstaff", 0, 10)->empty());
+}
+
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
   return param.param.name;
 }
@@ -626,13 +823,37 @@ std::string raw_sql(const std::string& path, const std::string& sql) {
   return out;
 }
 
-TEST(SqliteStoreTest, OpenCreatesAWalStoreAtSchemaVersionOne) {
+TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
+}
+
+TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE(
+        (*store)->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  }
+  // Back to what a schema-1 store holds.
+  raw_sql(path,
+          "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
+          "UPDATE parley_schema SET version = 1");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
+  Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
+  ASSERT_TRUE(m.is_ok() && m->has_value());
+  EXPECT_FALSE((*m)->log_index.has_value());
+  EXPECT_TRUE((*store)->apply({entry("us-eucom", "ru-genstaff", 0, "m-1")}).is_ok());
+  EXPECT_EQ((*(*store)->get_message("m-1"))->log_index, 0U);
 }
 
 TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {
@@ -667,11 +888,11 @@ TEST(SqliteStoreTest, NewerSchemaVersionIsRefusedAsDataLoss) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
-  raw_sql(path, "UPDATE parley_schema SET version = 2");
+  raw_sql(path, "UPDATE parley_schema SET version = 3");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_FALSE(store.is_ok());
   EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(store.status().message().find("schema version 2"), std::string::npos)
+  EXPECT_NE(store.status().message().find("schema version 3"), std::string::npos)
       << store.status().message();
 }
 
