@@ -1,0 +1,139 @@
+#include "parley/core/paths.h"
+
+#include <utility>
+
+#include "parley/base/check.h"
+
+namespace parley::core {
+
+std::string_view path_state_name(PathState state) {
+  switch (state) {
+    case PathState::kUnknown:
+      return "unknown";
+    case PathState::kUp:
+      return "up";
+    case PathState::kDown:
+      return "down";
+  }
+  return "unknown";
+}
+
+PathMonitor::PathMonitor(std::vector<std::string> addresses, PathConfig config) : config_(config) {
+  // Defaults that would make no sense are our own bug (the config parser validates them).
+  PARLEY_CHECK(config_.heartbeat_interval.count() > 0);
+  PARLEY_CHECK(config_.heartbeat_timeout.count() > 0);
+  PARLEY_CHECK(config_.misses_to_down >= 1);
+  PARLEY_CHECK(config_.answers_to_up >= 1);
+  paths_.reserve(addresses.size());
+  for (std::string& address : addresses) {
+    PathStatus status;
+    status.address = std::move(address);
+    paths_.push_back(std::move(status));
+  }
+}
+
+void PathMonitor::handle(const PathEvent& event, Time now, std::vector<PathAction>& out) {
+  std::visit(
+      [&](const auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, HeartbeatDue>) {
+          for (PathIndex i = 0; i < paths_.size(); ++i) {
+            // One heartbeat at a time per path: the driver always reports an outcome (an
+            // answer, an error or the timeout), so an outstanding one is never lost.
+            if (paths_[i].heartbeat_outstanding) continue;
+            paths_[i].heartbeat_outstanding = true;
+            out.push_back(SendHeartbeat{i, config_.heartbeat_timeout});
+          }
+          next_due_ = now + config_.heartbeat_interval;
+        } else if constexpr (std::is_same_v<E, HeartbeatAnswered>) {
+          PARLEY_CHECK(e.path < paths_.size());
+          paths_[e.path].heartbeat_outstanding = false;
+          contact(e.path, now, out);
+        } else if constexpr (std::is_same_v<E, HeartbeatFailed>) {
+          PARLEY_CHECK(e.path < paths_.size());
+          paths_[e.path].heartbeat_outstanding = false;
+          miss(e.path, e.reason, out);
+        } else if constexpr (std::is_same_v<E, TrafficAnswered>) {
+          PARLEY_CHECK(e.path < paths_.size());
+          contact(e.path, now, out);
+        } else if constexpr (std::is_same_v<E, TrafficFailed>) {
+          PARLEY_CHECK(e.path < paths_.size());
+          miss(e.path, e.reason, out);
+        }
+      },
+      event);
+  update_best(out);
+}
+
+void PathMonitor::contact(PathIndex path, Time now, std::vector<PathAction>& out) {
+  PathStatus& p = paths_[path];
+  p.last_contact = now;
+  p.consecutive_misses = 0;
+  ++p.consecutive_answers;
+  switch (p.state) {
+    case PathState::kUp:
+      return;
+    case PathState::kUnknown:
+      set_state(path, PathState::kUp, p.address + " is up", out);
+      return;
+    case PathState::kDown:
+      if (p.consecutive_answers >= config_.answers_to_up) {
+        set_state(path, PathState::kUp,
+                  p.address + " is up again (" + std::to_string(p.consecutive_answers) +
+                      " answers in a row)",
+                  out);
+      }
+      return;
+  }
+}
+
+void PathMonitor::miss(PathIndex path, const std::string& reason, std::vector<PathAction>& out) {
+  PathStatus& p = paths_[path];
+  p.last_error = reason;
+  p.consecutive_answers = 0;
+  ++p.consecutive_misses;
+  if (p.state != PathState::kDown && p.consecutive_misses >= config_.misses_to_down) {
+    set_state(path, PathState::kDown,
+              p.address + " is down: " + std::to_string(p.consecutive_misses) +
+                  " exchanges in a row failed (last: " + reason + ")",
+              out);
+  }
+}
+
+void PathMonitor::set_state(PathIndex path, PathState state, std::string reason,
+                            std::vector<PathAction>& out) {
+  PathStatus& p = paths_[path];
+  out.push_back(PathStateChanged{path, p.state, state, std::move(reason)});
+  p.state = state;
+}
+
+PathIndex PathMonitor::compute_best() const {
+  for (PathIndex i = 0; i < paths_.size(); ++i) {
+    if (paths_[i].state == PathState::kUp) return i;
+  }
+  for (PathIndex i = 0; i < paths_.size(); ++i) {
+    if (paths_[i].state == PathState::kUnknown) return i;
+  }
+  return 0;
+}
+
+void PathMonitor::update_best(std::vector<PathAction>& out) {
+  const PathIndex best = compute_best();
+  if (best == current_) return;
+  const PathStatus& from = paths_[current_];
+  const PathStatus& to = paths_[best];
+  std::string reason;
+  if (best < current_) {
+    reason = "traffic moves back to " + to.address + " (" + std::string(path_state_name(to.state)) +
+             ") from " + from.address + " (" + std::string(path_state_name(from.state)) + ")";
+  } else {
+    reason = "traffic moves from " + from.address + " (" +
+             std::string(path_state_name(from.state)) +
+             (from.last_error.empty() ? "" : ": " + from.last_error) + ") to " + to.address + " (" +
+             std::string(path_state_name(to.state)) + ")";
+  }
+  out.push_back(PathChanged{current_, best, std::move(reason)});
+  current_ = best;
+}
+
+}  // namespace parley::core

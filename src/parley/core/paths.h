@@ -1,0 +1,130 @@
+// PathMonitor: the health of the federation paths to one peer, and which one carries traffic.
+// Sans-I/O.
+//
+// A peer's bundle lists its federation addresses, primary first (DESIGN.md "Federation").
+// Each address is a path. The monitor asks for a heartbeat on every path every
+// `heartbeat_interval`; the driver sends it (POST /federation/v1/heartbeat over mutual TLS)
+// and reports the outcome. Any successful exchange on a path, heartbeat or transaction,
+// counts as contact; a failed one as a miss. A path is
+//   - unknown until its first contact or until it is declared down,
+//   - up after a contact (a down path needs `answers_to_up` consecutive answers, so that a
+//     flapping link does not drag traffic back and forth),
+//   - down after `misses_to_down` consecutive misses.
+// Traffic goes on best_path(): the first path that is up; else the first unknown; else the
+// primary. There is never "no path": when everything is down, traffic keeps trying the
+// primary (and the peer session keeps its own backoff). When best_path() changes, the monitor
+// emits PathChanged, which the driver logs and raises as an alert; every up/down transition
+// of a single path is a PathStateChanged (a backup that dies while the primary is fine is
+// worth an operator's attention too).
+//
+// The monitor owns no socket, timer or clock: time arrives with each event, and the driver
+// feeds HeartbeatDue when next_deadline() has come.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "parley/base/time.h"
+
+namespace parley::core {
+
+using PathIndex = std::size_t;  // position in the peer's federation list; 0 is the primary
+
+enum class PathState { kUnknown, kUp, kDown };
+std::string_view path_state_name(PathState state);  // "unknown", "up", "down"
+
+struct PathConfig {
+  Duration heartbeat_interval = std::chrono::seconds(1);
+  int misses_to_down = 3;  // consecutive misses that mark a path down
+  // How long the driver waits for a heartbeat's answer before reporting HeartbeatFailed.
+  Duration heartbeat_timeout = std::chrono::seconds(1);
+  int answers_to_up = 2;  // consecutive answers that bring a down path back up
+};
+
+// ---- events ----
+struct HeartbeatDue {};  // next_deadline() has come
+struct HeartbeatAnswered {
+  PathIndex path = 0;
+};
+struct HeartbeatFailed {  // no answer within the timeout, or a connect/TLS/I/O error
+  PathIndex path = 0;
+  std::string reason;
+};
+struct TrafficAnswered {  // the peer answered a transaction on `path` (any HTTP status)
+  PathIndex path = 0;
+};
+struct TrafficFailed {  // a transaction on `path` got no answer
+  PathIndex path = 0;
+  std::string reason;
+};
+using PathEvent =
+    std::variant<HeartbeatDue, HeartbeatAnswered, HeartbeatFailed, TrafficAnswered, TrafficFailed>;
+
+// ---- actions ----
+struct SendHeartbeat {  // send one heartbeat on `path`; report Answered/Failed{path}
+  PathIndex path = 0;
+  Duration timeout{};
+};
+struct PathChanged {  // best_path() moved from `from` to `to`
+  PathIndex from = 0;
+  PathIndex to = 0;
+  std::string reason;  // one human-readable line
+};
+struct PathStateChanged {  // one path went up or down
+  PathIndex path = 0;
+  PathState from = PathState::kUnknown;
+  PathState to = PathState::kUnknown;
+  std::string reason;  // one human-readable line
+};
+using PathAction = std::variant<SendHeartbeat, PathChanged, PathStateChanged>;
+
+struct PathStatus {
+  std::string address;
+  PathState state = PathState::kUnknown;
+  std::optional<Time> last_contact;
+  std::string last_error;  // the last miss's reason; kept after recovery
+  int consecutive_misses = 0;
+  int consecutive_answers = 0;
+  bool heartbeat_outstanding = false;  // sent, no outcome reported yet
+};
+
+class PathMonitor {
+ public:
+  using Config = PathConfig;
+
+  // `addresses` is the peer's federation list, primary first (a bundle holds at least one).
+  explicit PathMonitor(std::vector<std::string> addresses, PathConfig config = {});
+
+  // Applies `event`, observed at `now`, and appends the actions it causes to `out`.
+  // HeartbeatDue asks for a heartbeat on every path that has none outstanding and sets the
+  // next deadline to `now + heartbeat_interval`. An event naming a path outside the list
+  // is a bug of the caller (checked).
+  void handle(const PathEvent& event, Time now, std::vector<PathAction>& out);
+
+  // When HeartbeatDue is next due. Before the first HeartbeatDue: the epoch (at once).
+  Time next_deadline() const { return next_due_; }
+
+  // Where traffic goes now: the first up path, else the first unknown, else the primary.
+  PathIndex best_path() const { return current_; }
+
+  const std::vector<PathStatus>& paths() const { return paths_; }
+  const PathConfig& config() const { return config_; }
+
+ private:
+  void contact(PathIndex path, Time now, std::vector<PathAction>& out);
+  void miss(PathIndex path, const std::string& reason, std::vector<PathAction>& out);
+  void set_state(PathIndex path, PathState state, std::string reason, std::vector<PathAction>& out);
+  PathIndex compute_best() const;
+  void update_best(std::vector<PathAction>& out);
+
+  PathConfig config_;
+  std::vector<PathStatus> paths_;
+  Time next_due_{};
+  PathIndex current_ = 0;
+};
+
+}  // namespace parley::core
