@@ -249,18 +249,21 @@ int main(int argc, char** argv) {
 
   std::vector<double> seconds;
   std::vector<double> rss;
+  std::vector<double> cpu_used;  // the gateway's CPU time (user + sys) when it was ready
   double peak = 0;
   for (int i = 0; i < kStarts; ++i) {
     spawn_gateway(us, options.parley);
     const Clock::time_point ready = wait_ready(us, std::chrono::seconds(120));
     const std::optional<double> resident = status_mib(us.pid, "VmRSS");
     const std::optional<double> hwm = status_mib(us.pid, "VmHWM");
-    if (!resident || !hwm) die("cannot read /proc/%d/status", static_cast<int>(us.pid));
+    const std::optional<double> cpu = cpu_seconds(us.pid);
+    if (!resident || !hwm || !cpu) die("cannot read /proc/%d/status", static_cast<int>(us.pid));
     seconds.push_back(micros(ready - us.spawned) / 1e6);
     rss.push_back(*resident);
+    cpu_used.push_back(*cpu);
     peak = std::max(peak, *hwm);
-    progress(strf("start %d: ready after %.3f s, VmRSS %.1f MiB, VmHWM %.1f MiB", i + 1,
-                  seconds.back(), *resident, *hwm));
+    progress(strf("start %d: ready after %.3f s (CPU %.2f s), VmRSS %.1f MiB, VmHWM %.1f MiB",
+                  i + 1, seconds.back(), *cpu, *resident, *hwm));
     stop_gateway(us);
   }
   std::vector<double> sorted_seconds = seconds;
@@ -268,15 +271,19 @@ int main(int argc, char** argv) {
   std::vector<double> sorted_rss = rss;
   std::sort(sorted_rss.begin(), sorted_rss.end());
   std::string all;
-  for (const double s : seconds) all += (all.empty() ? "" : ", ") + strf("%.3f", s);
+  for (std::size_t i = 0; i < seconds.size(); ++i) {
+    all += (all.empty() ? "" : ", ") + strf("%.3f (CPU %.2f)", seconds[i], cpu_used[i]);
+  }
 
   std::vector<Row> rows;
   rows.push_back(
       {"restart." + suffix, percentile(sorted_seconds, 0.5), "s",
-       strf("median of %d starts of `parley gateway` on a store of %zu messages (%.0f MiB, "
-            "both directions, all acknowledged; warm page cache): fork until GET /readyz is "
-            "200 ready; each start: %s s; the fill took %.1f s",
-            kStarts, n, static_cast<double>(db_bytes) / (1 << 20), all.c_str(), fill_seconds),
+       strf(
+           "median of %d starts of `parley gateway` on a store of %zu messages (%.0f MiB, "
+           "both directions, all acknowledged; warm page cache): fork until GET /readyz is "
+           "200 ready; each start, and the gateway's CPU time (user + sys) by then: %s s; the fill "
+           "took %.1f s",
+           kStarts, n, static_cast<double>(db_bytes) / (1 << 20), all.c_str(), fill_seconds),
        ""});
   rows.push_back({"rss." + suffix, percentile(sorted_rss, 0.5), "MiB",
                   strf("VmRSS of the gateway the moment it is ready, median of %d starts; peak "

@@ -43,6 +43,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const char* g_program = "parley-bench";
+bool g_keep = false;  // --keep: scratch directories stay
 
 // Gateways to kill on the way out. A fixed array: the signal handler reads it.
 constexpr std::size_t kMaxGateways = 16;
@@ -191,7 +192,11 @@ void die(const char* fmt, ...) {
   }
   for (const fs::path& dir : g_scratch) {
     std::error_code ec;
-    fs::remove_all(dir, ec);
+    if (g_keep) {
+      std::fprintf(stderr, "%s: kept %s\n", g_program, dir.c_str());
+    } else {
+      fs::remove_all(dir, ec);
+    }
   }
   std::fflush(stderr);
   std::_Exit(1);
@@ -219,6 +224,25 @@ std::string human(double value) {
   return strf("%.3f", value);
 }
 
+namespace {
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += strf("\\u%04x", c);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 void print_rows(const std::vector<Row>& rows, bool json) {
   if (!json) {
     std::printf("| id | value | unit | floor | note |\n| --- | ---: | --- | --- | --- |\n");
@@ -228,13 +252,16 @@ void print_rows(const std::vector<Row>& rows, bool json) {
     }
     return;
   }
-  json::Json out = json::Json::object();
-  for (const Row& row : rows) {
-    json::Json r = {{"value", row.value}, {"unit", row.unit}, {"note", row.note}};
-    if (!row.floor.empty()) r["floor"] = row.floor;
-    out[row.id] = r;
+  // In the order measured (merge.py keeps it), so not through nlohmann's sorted objects.
+  std::printf("{\n");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    std::printf("  %s: {\"value\": %.6g, \"unit\": %s, \"note\": %s", json_string(row.id).c_str(),
+                row.value, json_string(row.unit).c_str(), json_string(row.note).c_str());
+    if (!row.floor.empty()) std::printf(", \"floor\": %s", json_string(row.floor).c_str());
+    std::printf("}%s\n", i + 1 < rows.size() ? "," : "");
   }
-  std::printf("%s\n", out.dump(2).c_str());
+  std::printf("}\n");
 }
 
 double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
@@ -260,15 +287,17 @@ Options parse_options(int argc, char** argv, const char* purpose) {
   options.dir = PARLEY_BENCH_SCRATCH_DIR;
   options.parley = PARLEY_BENCH_PARLEY_BIN;
   const auto usage = [&](std::FILE* out) {
-    std::fprintf(out,
-                 "usage: %s [--quick] [--json] [--samples DIR] [--dir DIR] [--parley PATH]\n"
-                 "  %s\n"
-                 "  --quick        fewer samples, smaller stores\n"
-                 "  --json         one JSON object {id: {value, unit, note, floor}}\n"
-                 "  --samples DIR  also write the raw samples there\n"
-                 "  --dir DIR      where the gateways' homes go (default %s)\n"
-                 "  --parley PATH  the parley binary (default %s)\n",
-                 g_program, purpose, PARLEY_BENCH_SCRATCH_DIR, PARLEY_BENCH_PARLEY_BIN);
+    std::fprintf(
+        out,
+        "usage: %s [--quick] [--json] [--samples DIR] [--dir DIR] [--parley PATH] [--keep]\n"
+        "  %s\n"
+        "  --quick        fewer samples, smaller stores\n"
+        "  --json         one JSON object {id: {value, unit, note, floor}}\n"
+        "  --samples DIR  also write the raw samples there\n"
+        "  --dir DIR      where the gateways' homes go (default %s)\n"
+        "  --parley PATH  the parley binary (default %s)\n"
+        "  --keep         keep the gateways' homes and logs (for diagnosis)\n",
+        g_program, purpose, PARLEY_BENCH_SCRATCH_DIR, PARLEY_BENCH_PARLEY_BIN);
   };
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -276,6 +305,8 @@ Options parse_options(int argc, char** argv, const char* purpose) {
       options.json = true;
     } else if (arg == "--quick") {
       options.quick = true;
+    } else if (arg == "--keep") {
+      options.keep = true;
     } else if ((arg == "--samples" || arg == "--dir" || arg == "--parley") && i + 1 < argc) {
       (arg == "--samples" ? options.samples_dir
        : arg == "--dir"   ? options.dir
@@ -292,6 +323,7 @@ Options parse_options(int argc, char** argv, const char* purpose) {
     die("no parley binary at %s (build the parley target, or pass --parley)",
         options.parley.c_str());
   }
+  g_keep = options.keep;
   if (!options.samples_dir.empty()) {
     std::error_code ec;
     fs::create_directories(options.samples_dir, ec);
@@ -314,7 +346,11 @@ fs::path make_scratch(const std::string& base, const std::string& prefix) {
 
 void remove_scratch(const fs::path& dir) {
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  if (g_keep) {
+    progress("kept " + dir.string());
+  } else {
+    fs::remove_all(dir, ec);
+  }
   std::lock_guard lock(g_scratch_mutex);
   std::erase(g_scratch, dir);
   std::erase_if(g_logs,
@@ -646,6 +682,21 @@ std::optional<double> status_mib(pid_t pid, const std::string& field) {
     }
   }
   return std::nullopt;
+}
+
+std::optional<double> cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const auto paren = stat.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::vector<std::string> f;
+  for (std::string x; fields >> x;) f.push_back(x);
+  // After the name: state (field 3) ... utime is field 14, stime field 15.
+  if (f.size() < 13) return std::nullopt;
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return (std::strtod(f[11].c_str(), nullptr) + std::strtod(f[12].c_str(), nullptr)) / ticks;
 }
 
 }  // namespace parley::bench

@@ -58,11 +58,13 @@ struct Options {
   std::string samples_dir;
   std::string dir;     // scratch directories are made inside it
   std::string parley;  // the parley binary
+  bool keep = false;   // keep the scratch directories (homes, logs)
 };
-// --json, --quick, --samples DIR, --dir DIR, --parley PATH; exits on --help or a bad option.
+// --json, --quick, --samples DIR, --dir DIR, --parley PATH, --keep; exits on --help or a bad
+// option.
 Options parse_options(int argc, char** argv, const char* purpose);
 
-// A fresh directory inside `base`, removed by remove_scratch() and by die().
+// A fresh directory inside `base`, removed by remove_scratch() and by die() (unless --keep).
 std::filesystem::path make_scratch(const std::string& base, const std::string& prefix);
 void remove_scratch(const std::filesystem::path& dir);
 
@@ -163,5 +165,7 @@ Clock::time_point wait_ready(const Party& party, Clock::duration limit);
 void stop_gateway(Party& party);
 // A memory field of /proc/PID/status ("VmRSS", "VmHWM") in MiB.
 std::optional<double> status_mib(pid_t pid, const std::string& field);
+// CPU time `pid` has used so far (user + system), in seconds, from /proc/PID/stat.
+std::optional<double> cpu_seconds(pid_t pid);
 
 }  // namespace parley::bench
