@@ -22,6 +22,8 @@ void add_gateway_command(CLI::App& app, int& exit_code);
 void add_catalog_command(CLI::App& app, int& exit_code);
 // demo
 void add_demo_command(CLI::App& app, int& exit_code);
+// transcript export
+void add_transcript_command(CLI::App& app, int& exit_code);
 
 // Prints "parley: <status message>" to stderr and returns 1.
 int fail(const Status& status);

@@ -83,7 +83,11 @@ Json peers_json(const Driver& driver) {
                      {"overdue", p.stats.overdue},
                      {"frames_refused", p.stats.frames_refused},
                      {"transactions_sent", p.stats.transactions_sent},
-                     {"send_failures", p.stats.send_failures}});
+                     {"send_failures", p.stats.send_failures},
+                     {"log_size", p.stats.log_size},
+                     {"countersigned_size", p.stats.countersigned_size},
+                     {"peer_log_size", p.stats.peer_log_size},
+                     {"forks_detected", p.stats.forks_detected}});
   }
   return peers;
 }
@@ -313,6 +317,19 @@ class Api {
     }
     Result<Json> envelope = json::parse(m.envelope);
     view["envelope"] = envelope.is_ok() ? *envelope : Json(nullptr);
+    // The message's place in its sender's transcript log: for an outbound message, proven
+    // in the head the peer countersigned (the receipt); for an inbound one, in the head it
+    // arrived with.
+    view["proof"] = nullptr;
+    Result<std::optional<core::InclusionRecord>> proof = driver_.store().inclusion(m.id);
+    if (!proof.is_ok()) return error_response(proof.status());
+    if (proof->has_value()) {
+      const core::InclusionRecord& p = **proof;
+      Json path = Json::array();
+      for (const crypto::Digest& h : p.proof) path.push_back(hex_encode(h));
+      view["proof"] =
+          Json{{"index", p.index}, {"size", p.size}, {"root", hex_encode(p.root)}, {"path", path}};
+    }
     return json_response(200, view);
   }
 
@@ -337,12 +354,16 @@ class Api {
       unacked += p.stats.unacknowledged;
       overdue += p.stats.overdue;
     }
+    // Fork evidence kept in the store: a peer that contradicted a head we countersigned.
+    Result<std::vector<core::PutEvidence>> evidence = driver_.store().evidence();
+    if (!evidence.is_ok()) return error_response(evidence.status());
     return json_response(200, {{"party", driver_.home().config.party},
                                {"ready", driver_.ready()},
                                {"peers", peers_json(driver_)},
                                {"queued", queued},
                                {"unacknowledged", unacked},
                                {"overdue", overdue},
+                               {"evidence", evidence->size()},
                                {"escalations", Json::array()}});
   }
 
