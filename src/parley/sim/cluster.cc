@@ -125,6 +125,7 @@ Scenario Scenario::standard() {
 
 Scenario Scenario::calm() {
   Scenario s = standard();
+  s.name = "calm";
   s.three_party_every = 0;
   s.faults_scaled_by_seed = false;
   Faults none;
@@ -135,8 +136,37 @@ Scenario Scenario::calm() {
   return s;
 }
 
+Scenario Scenario::clock_jumps() {
+  Scenario s = calm();
+  s.name = "clock-jumps";
+  s.faults.clock_jumps_per_minute = 3;
+  s.faults.jump_forward_max = 3min;
+  return s;
+}
+
+std::optional<Scenario> Scenario::named(std::string_view name) {
+  if (name == "standard") return standard();
+  if (name == "calm") return calm();
+  if (name == "clock-jumps") return clock_jumps();
+  if (name == "three-party") {
+    Scenario s = standard();
+    s.name = "three-party";
+    s.three_party_every = 0;
+    s.parties = 3;
+    return s;
+  }
+  return std::nullopt;
+}
+
 std::string reproduce_command(std::uint64_t seed) {
   return "parley-sim --seed=" + std::to_string(seed);
+}
+
+std::string reproduce_command(std::uint64_t seed, const Scenario& scenario) {
+  std::string command = reproduce_command(seed);
+  if (scenario.name != "standard") command += " --scenario=" + scenario.name;
+  if (!scenario.rearm_every_event) command += " --driver-rearm-as-is";
+  return command;
 }
 
 namespace {
@@ -609,19 +639,24 @@ bool Cluster::scripted(ScriptedFault::Kind kind, const Gateway& g, int count) {
 }
 
 // As Driver::rearm: the timer waits in true time for (deadline - the wall clock now), so a
-// clock jump while it waits does not move it.
+// clock jump while it waits does not move it. Driver::rearm keeps an armed timer whose
+// deadline is unchanged; with rearm_every_event the delay is computed again after every
+// event (see Scenario::rearm_every_event).
 void Cluster::rearm(Gateway& g, const std::string& peer) {
   Link& link = g.links.at(peer);
   const std::optional<Time> when = link.session->next_deadline();
-  const bool due = when && *when <= wall(g);
-  if (when == link.timer_at && !(scenario_.rearm_when_due && due)) return;
+  const Time fires = when ? now_ + std::max(Duration::zero(), *when - wall(g)) : now_;
+  if (when == link.timer_at &&
+      (!scenario_.rearm_every_event || !when || fires == link.timer_fires)) {
+    return;
+  }
   link.timer_at = when;
+  link.timer_fires = fires;
   const std::uint64_t generation = ++link.timer_generation;
   if (!when) return;
-  const Duration wait = std::max(Duration::zero(), *when - wall(g));
   const int index = g.index;
   const int incarnation = g.incarnation;
-  after(wait, [this, index, incarnation, peer, generation] {
+  at(fires, [this, index, incarnation, peer, generation] {
     Gateway& gw = *gateways_[index];
     if (!alive(gw, incarnation)) return;
     Link& l = gw.links.at(peer);

@@ -72,6 +72,7 @@ class Cluster {
   struct Link {
     std::unique_ptr<core::PeerSession> session;
     std::optional<Time> timer_at;  // wall time the timer is armed for
+    Time timer_fires;              // true time it fires at
     std::uint64_t timer_generation = 0;
   };
   struct PrincipalRequest {

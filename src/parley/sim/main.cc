@@ -31,7 +31,9 @@ bool parse_u64(std::string_view text, std::uint64_t& out) {
 }
 
 int usage(const std::string& why) {
-  std::fprintf(stderr, "parley-sim: %s\nusage: parley-sim [--seed=N] [--seeds=COUNT] [--verbose]\n",
+  std::fprintf(stderr,
+               "parley-sim: %s\nusage: parley-sim [--seed=N] [--seeds=COUNT] [--scenario=NAME] "
+               "[--verbose]\n",
                why.c_str());
   return 2;
 }
@@ -42,7 +44,8 @@ int main(int argc, char** argv) {
   std::uint64_t first = std::random_device()();
   std::uint64_t count = 1;
   bool verbose = false;
-  bool rearm_when_due = true;
+  bool rearm_every_event = true;
+  std::string scenario_name = "standard";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg.rfind("--seed=", 0) == 0) {
@@ -51,16 +54,23 @@ int main(int argc, char** argv) {
       if (!parse_u64(arg.substr(8), count) || count == 0) {
         return usage("--seeds wants a positive number");
       }
+    } else if (arg.rfind("--scenario=", 0) == 0) {
+      scenario_name = std::string(arg.substr(11));
+      if (!parley::sim::Scenario::named(scenario_name)) {
+        return usage("unknown scenario '" + scenario_name +
+                     "' (standard, calm, clock-jumps, three-party)");
+      }
     } else if (arg == "--driver-rearm-as-is") {
-      rearm_when_due = false;
+      rearm_every_event = false;
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
     } else if (arg == "--help" || arg == "-h") {
       std::printf(
           "parley-sim: deterministic simulation of parley gateways under faults\n"
-          "usage: parley-sim [--seed=N] [--seeds=COUNT] [--verbose]\n"
+          "usage: parley-sim [--seed=N] [--seeds=COUNT] [--scenario=NAME] [--verbose]\n"
           "  --seed=N        the first seed (random if not given)\n"
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
+          "  --scenario=NAME standard (default), calm, clock-jumps, three-party\n"
           "  --verbose       print every event and every violation\n"
           "  --driver-rearm-as-is  re-arm timers as gateway/driver.cc does today (see\n"
           "                  docs/simulation.md, \"Findings\")\n");
@@ -71,8 +81,8 @@ int main(int argc, char** argv) {
   }
 
   parley::sim::report_seed_on_abort();
-  parley::sim::Scenario scenario = parley::sim::Scenario::standard();
-  scenario.rearm_when_due = rearm_when_due;
+  parley::sim::Scenario scenario = *parley::sim::Scenario::named(scenario_name);
+  scenario.rearm_every_event = rearm_every_event;
   parley::sim::Options options;
   if (verbose) options.trace = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
 
@@ -111,7 +121,8 @@ int main(int argc, char** argv) {
     if (!outcome.ok()) {
       ++failures;
       std::printf("seed %llu: %s\nreproduce: %s\n", static_cast<unsigned long long>(seed),
-                  outcome.violation().c_str(), parley::sim::reproduce_command(seed).c_str());
+                  outcome.violation().c_str(),
+                  parley::sim::reproduce_command(seed, scenario).c_str());
       std::fflush(stdout);
     }
   }

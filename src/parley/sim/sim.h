@@ -14,7 +14,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parley/base/time.h"
@@ -61,7 +63,8 @@ struct Faults {
 };
 
 struct Scenario {
-  int parties = 2;  // 2: us-eucom <-> ru-genstaff; 3: plus nato-shape <-> us-eucom
+  std::string name = "standard";  // parley-sim --scenario=NAME runs it (see named())
+  int parties = 2;                // 2: us-eucom <-> ru-genstaff; 3: plus nato-shape <-> us-eucom
   // 0: `parties` as given; otherwise one seed in `three_party_every` runs with 3 parties.
   int three_party_every = 0;
   Duration active = std::chrono::minutes(3);    // principals submit, faults happen
@@ -76,15 +79,20 @@ struct Scenario {
   // deadline (the driver arms a timer at the deadline exactly).
   Duration timer_tick = std::chrono::milliseconds(10);
   // How the simulated driver re-arms a session's timer after each event. gateway/driver.cc
-  // (Driver::rearm) skips re-arming when next_deadline() is unchanged; after a forward clock
-  // jump that leaves a timer armed for a deadline already past, which then fires only when
-  // its steady-clock delay runs out, and a deadline added meanwhile is escalated late (the
-  // sim's escalation-late invariant finds this, e.g. seed 9). True: re-arm also when the
-  // armed deadline is already due (the fix proposed for the driver); false: as driver.cc.
-  bool rearm_when_due = true;
+  // (Driver::rearm) keeps the armed timer when next_deadline() is unchanged. The timer waits
+  // in steady time, so after a forward clock jump of J it fires J late by the wall clock,
+  // and a deadline added after the jump but within J of the armed one is escalated late, in
+  // true time too (escalation-late; e.g. `--scenario=clock-jumps --driver-rearm-as-is`,
+  // seed 4). True: re-arm after every event from the wall clock now (the fix proposed for
+  // the driver: cancel and expires_after(deadline - now()) whenever either changed);
+  // false: as driver.cc does today.
+  bool rearm_every_event = true;
 
-  static Scenario standard();  // the thousand-seed suite: faults of every kind
-  static Scenario calm();      // no random faults (scripted ones only)
+  static Scenario standard();     // the thousand-seed suite: faults of every kind
+  static Scenario calm();         // no random faults (scripted ones only)
+  static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back
+  // "standard", "calm", "clock-jumps", "three-party"; nullopt for another name.
+  static std::optional<Scenario> named(std::string_view name);
 };
 
 struct Stats {
@@ -131,8 +139,10 @@ struct Options {
 // (no temp directory, a store that cannot open) is reported as a violation "setup: ...".
 Outcome run(const Scenario& scenario, std::uint64_t seed, const Options& options = {});
 
-// The one-line command that reproduces `seed` with parley-sim.
+// The one-line command that reproduces `seed` (of `scenario`, when it is a named one other
+// than the standard scenario) with parley-sim.
 std::string reproduce_command(std::uint64_t seed);
+std::string reproduce_command(std::uint64_t seed, const Scenario& scenario);
 
 // Installs a SIGABRT/SIGSEGV handler that prints the reproduction command of the seed being
 // run (a PARLEY_CHECK inside the core aborts the process before run() can report it), then
