@@ -91,6 +91,7 @@ CREATE TABLE log_entries (
   PRIMARY KEY (owner, peer, idx)
 );
 CREATE INDEX log_entries_by_message ON log_entries (message_id);
+CREATE INDEX log_entries_by_peer ON log_entries (peer, idx);
 CREATE TABLE heads (
   owner           TEXT NOT NULL,
   peer            TEXT NOT NULL,
@@ -101,6 +102,8 @@ CREATE TABLE heads (
   frontier_json   TEXT,
   PRIMARY KEY (owner, peer, size)
 );
+CREATE INDEX heads_by_peer ON heads (peer, size);
+CREATE INDEX heads_by_owner ON heads (owner, size);
 CREATE TABLE inclusion (
   message_id TEXT PRIMARY KEY NOT NULL,
   idx        INTEGER NOT NULL CHECK (idx >= 0),
@@ -696,13 +699,13 @@ Status SqliteStore::recover_ledger(std::string_view peer, core::Recovered& out) 
   core::RecoveredLedger& l = out.ledger;
   const auto bind_peer = [peer](Statement& s) { s.bind_text(1, peer); };
   {
-    PARLEY_ASSIGN_OR_RETURN(
-        sqlite3_stmt * raw,
-        prepare("SELECT MAX(idx) FROM log_entries WHERE peer = ?1 AND owner != ?1"));
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT idx FROM log_entries WHERE peer = ?1 AND owner != ?1 "
+                                    "ORDER BY idx DESC LIMIT 1"));
     Statement s(db_, raw);
     bind_peer(s);
     PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
-    if (row && !s.is_null(0)) l.log_size = static_cast<std::uint64_t>(s.col_int(0)) + 1;
+    if (row) l.log_size = static_cast<std::uint64_t>(s.col_int(0)) + 1;
   }
   PARLEY_ASSIGN_OR_RETURN(
       l.countersigned,
