@@ -22,9 +22,9 @@ namespace parley::ledger {
 
 using Hash = crypto::Digest;
 
-Hash empty_root();                                   // SHA-256 of the empty string
-Hash leaf_hash(ByteView entry);                      // SHA-256(0x00 || entry)
-Hash node_hash(const Hash& left, const Hash& right); // SHA-256(0x01 || left || right)
+Hash empty_root();                                    // SHA-256 of the empty string
+Hash leaf_hash(ByteView entry);                       // SHA-256(0x00 || entry)
+Hash node_hash(const Hash& left, const Hash& right);  // SHA-256(0x01 || left || right)
 
 // The Merkle Tree Hash of `leaves` (leaf hashes, in order). O(n).
 Hash root_of(const std::vector<Hash>& leaves);
