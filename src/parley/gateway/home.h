@@ -14,6 +14,7 @@
 //   lang = "en"
 //   [federation]
 //   listen = ["127.0.0.1:7001"]     # also the addresses published in the bundle
+//   heartbeat = "1s"                # heartbeat interval on every path to every peer
 //   [api]
 //   listen = "127.0.0.1:7080"
 //   [store]
@@ -24,11 +25,13 @@
 // A bad config is refused with "<file>:<line>: <reason>" (kInvalidArgument).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "parley/base/status.h"
+#include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
 #include "parley/net/net.h"
 #include "parley/wire/wire.h"
@@ -39,6 +42,9 @@ struct Config {
   std::string party;
   std::string lang = "en";
   std::vector<std::string> federation_listen;  // HOST:PORT, primary first
+  // Heartbeats on every federation path (docs/protocol.md "Heartbeats and paths"); a path
+  // that misses 3 in a row is down. 100ms to 10m.
+  Duration heartbeat_interval = std::chrono::seconds(1);
   std::string api_listen = "127.0.0.1:7080";
   std::string store_path = "parley.db";  // relative to the home, or absolute
   std::string log_level = "info";

@@ -66,6 +66,7 @@ TEST_F(HomeTest, InitThenOpenRoundTrips) {
             (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
   EXPECT_EQ(home->config.api_listen, "127.0.0.1:7080");
   EXPECT_EQ(home->config.log_level, "info");
+  EXPECT_EQ(home->config.heartbeat_interval, std::chrono::seconds(1));
   EXPECT_EQ(home->store_path(), home_ / "parley.db");
   EXPECT_TRUE(fs::exists(home->store_path()));
 
@@ -250,6 +251,7 @@ lang = "ru"
 
 [federation]
 listen = ["10.0.0.1:7001", "[::1]:7002"]
+heartbeat = "250ms"
 
 [api]
 listen = "127.0.0.1:8080"
@@ -267,6 +269,7 @@ TEST(ConfigTest, GoodConfigParses) {
   EXPECT_EQ(config->party, "ru-genstaff");
   EXPECT_EQ(config->lang, "ru");
   EXPECT_EQ(config->federation_listen, (std::vector<std::string>{"10.0.0.1:7001", "[::1]:7002"}));
+  EXPECT_EQ(config->heartbeat_interval, std::chrono::milliseconds(250));
   EXPECT_EQ(config->api_listen, "127.0.0.1:8080");
   EXPECT_EQ(config->store_path, "/var/lib/parley/parley.db");
   EXPECT_EQ(config->log_level, "debug");
@@ -280,6 +283,7 @@ TEST(ConfigTest, OptionalTablesTakeTheirDefaults) {
   EXPECT_EQ(config->api_listen, "127.0.0.1:7080");
   EXPECT_EQ(config->store_path, "parley.db");
   EXPECT_EQ(config->log_level, "info");
+  EXPECT_EQ(config->heartbeat_interval, std::chrono::seconds(1));
 }
 
 void expect_refused_at(std::string_view text, std::string_view prefix, std::string_view what) {
@@ -326,6 +330,17 @@ TEST(ConfigTest, BadValuesAreRefusedWithTheirLine) {
   expect_refused_at(
       "[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n[log]\nlevel = \"loud\"\n",
       "c.toml:6: ", "log.level");
+}
+
+TEST(ConfigTest, BadHeartbeatIsRefusedWithItsLine) {
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\nheartbeat = \"soon\"\n",
+                    "c.toml:5: ", "federation.heartbeat");
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\nheartbeat = 1\n",
+                    "c.toml:5: ", "federation.heartbeat must be a string");
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\nheartbeat = \"10ms\"\n",
+                    "c.toml:5: ", "out of range");
+  expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\nheartbeat = \"1d\"\n",
+                    "c.toml:5: ", "out of range");
 }
 
 TEST(ConfigTest, MissingRequiredEntriesAreRefused) {
