@@ -165,22 +165,32 @@ std::string reproduce_command(std::uint64_t seed) {
 std::string reproduce_command(std::uint64_t seed, const Scenario& scenario) {
   std::string command = reproduce_command(seed);
   if (scenario.name != "standard") command += " --scenario=" + scenario.name;
-  if (!scenario.rearm_every_event) command += " --driver-rearm-as-is";
+  switch (scenario.rearm) {
+    case Scenario::Rearm::kWhenChanged:
+      command += " --driver-rearm=when-changed";
+      break;
+    case Scenario::Rearm::kWhenChangedOrDue:
+      command += " --driver-rearm=when-due";
+      break;
+    case Scenario::Rearm::kEveryEvent:
+      break;
+  }
   return command;
 }
 
 namespace {
-std::atomic<std::uint64_t> current_seed{0};
-std::atomic<bool> running{false};
+// Per thread: the thread that aborts is the one whose seed is reported.
+thread_local std::uint64_t current_seed = 0;
+thread_local bool running = false;
 
 extern "C" void on_fatal_signal(int signal_number) {
-  if (running.load()) {
+  if (running) {
     // Only async-signal-safe calls: format the number by hand, write(2).
     char text[96] = "\nparley-sim: the run died; reproduce: parley-sim --seed=";
     std::size_t len = std::strlen(text);
     char digits[24];
     std::size_t n = 0;
-    std::uint64_t v = current_seed.load();
+    std::uint64_t v = current_seed;
     do {
       digits[n++] = static_cast<char>('0' + v % 10);
       v /= 10;
@@ -200,14 +210,14 @@ void report_seed_on_abort() {
 }
 
 Outcome run(const Scenario& scenario, std::uint64_t seed, const Options& options) {
-  current_seed.store(seed);
-  running.store(true);
+  current_seed = seed;
+  running = true;
   Outcome outcome;
   {
     Cluster cluster(scenario, seed, options);
     outcome = cluster.run();
   }
-  running.store(false);
+  running = false;
   return outcome;
 }
 
@@ -291,9 +301,9 @@ Status Cluster::setup() {
     base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : std::filesystem::temp_directory_path(ec);
     if (ec) return Status::unavailable("no temporary directory: " + ec.message());
   }
-  static std::uint64_t counter = 0;
+  static std::atomic<std::uint64_t> counter{0};
   directory_ = base + "/parley-sim-" + std::to_string(getpid()) + "-" + std::to_string(seed_) +
-               "-" + std::to_string(counter++);
+               "-" + std::to_string(counter.fetch_add(1));
   std::filesystem::remove_all(directory_, ec);
   std::filesystem::create_directories(directory_, ec);
   if (ec) return Status::unavailable("creating " + directory_ + ": " + ec.message());
@@ -639,16 +649,22 @@ bool Cluster::scripted(ScriptedFault::Kind kind, const Gateway& g, int count) {
 }
 
 // As Driver::rearm: the timer waits in true time for (deadline - the wall clock now), so a
-// clock jump while it waits does not move it. Driver::rearm keeps an armed timer whose
-// deadline is unchanged; with rearm_every_event the delay is computed again after every
-// event (see Scenario::rearm_every_event).
+// clock jump while it waits does not move it. Scenario::Rearm says when it is re-armed.
 void Cluster::rearm(Gateway& g, const std::string& peer) {
   Link& link = g.links.at(peer);
   const std::optional<Time> when = link.session->next_deadline();
   const Time fires = when ? now_ + std::max(Duration::zero(), *when - wall(g)) : now_;
-  if (when == link.timer_at &&
-      (!scenario_.rearm_every_event || !when || fires == link.timer_fires)) {
-    return;
+  if (when == link.timer_at) {
+    switch (scenario_.rearm) {
+      case Scenario::Rearm::kWhenChanged:
+        return;
+      case Scenario::Rearm::kWhenChangedOrDue:
+        if (!when || *when > wall(g)) return;
+        break;
+      case Scenario::Rearm::kEveryEvent:
+        if (!when || fires == link.timer_fires) return;
+        break;
+    }
   }
   link.timer_at = when;
   link.timer_fires = fires;

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   std::uint64_t first = std::random_device()();
   std::uint64_t count = 1;
   bool verbose = false;
-  bool rearm_every_event = true;
+  parley::sim::Scenario::Rearm rearm = parley::sim::Scenario::Rearm::kEveryEvent;
   std::string scenario_name = "standard";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -60,8 +60,12 @@ int main(int argc, char** argv) {
         return usage("unknown scenario '" + scenario_name +
                      "' (standard, calm, clock-jumps, three-party)");
       }
-    } else if (arg == "--driver-rearm-as-is") {
-      rearm_every_event = false;
+    } else if (arg == "--driver-rearm=when-changed") {
+      rearm = parley::sim::Scenario::Rearm::kWhenChanged;
+    } else if (arg == "--driver-rearm=when-due") {
+      rearm = parley::sim::Scenario::Rearm::kWhenChangedOrDue;
+    } else if (arg == "--driver-rearm=every-event") {
+      rearm = parley::sim::Scenario::Rearm::kEveryEvent;
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -72,8 +76,9 @@ int main(int argc, char** argv) {
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
           "  --scenario=NAME standard (default), calm, clock-jumps, three-party\n"
           "  --verbose       print every event and every violation\n"
-          "  --driver-rearm-as-is  re-arm timers as gateway/driver.cc does today (see\n"
-          "                  docs/simulation.md, \"Findings\")\n");
+          "  --driver-rearm=when-changed|when-due|every-event\n"
+          "                  how the simulated driver re-arms its timers (default\n"
+          "                  every-event; see docs/simulation.md, \"Findings\")\n");
       return 0;
     } else {
       return usage("unknown argument '" + std::string(arg) + "'");
@@ -82,7 +87,7 @@ int main(int argc, char** argv) {
 
   parley::sim::report_seed_on_abort();
   parley::sim::Scenario scenario = *parley::sim::Scenario::named(scenario_name);
-  scenario.rearm_every_event = rearm_every_event;
+  scenario.rearm = rearm;
   parley::sim::Options options;
   if (verbose) options.trace = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
 

@@ -78,15 +78,19 @@ struct Scenario {
   // Tolerance of the escalation invariant: an overdue mark is due within this of its
   // deadline (the driver arms a timer at the deadline exactly).
   Duration timer_tick = std::chrono::milliseconds(10);
-  // How the simulated driver re-arms a session's timer after each event. gateway/driver.cc
-  // (Driver::rearm) keeps the armed timer when next_deadline() is unchanged. The timer waits
-  // in steady time, so after a forward clock jump of J it fires J late by the wall clock,
-  // and a deadline added after the jump but within J of the armed one is escalated late, in
-  // true time too (escalation-late; e.g. `--scenario=clock-jumps --driver-rearm-as-is`,
-  // seed 4). True: re-arm after every event from the wall clock now (the fix proposed for
-  // the driver: cancel and expires_after(deadline - now()) whenever either changed);
-  // false: as driver.cc does today.
-  bool rearm_every_event = true;
+  // How the simulated driver re-arms a session's timer after each event. The timer waits in
+  // steady time, so after a forward clock jump of J an armed timer fires J late by the wall
+  // clock; a deadline added after the jump but within J of the armed one is then escalated
+  // late, in true time too (escalation-late).
+  enum class Rearm {
+    kWhenChanged,       // gateway/driver.cc at first: only if next_deadline() changed
+    kWhenChangedOrDue,  // driver.cc since: also if the armed deadline is already due;
+                        // still late for a deadline added before the stale one is due
+                        // (`--scenario=clock-jumps --driver-rearm=when-due --seed=6`)
+    kEveryEvent,        // the delay is computed again after every event: keeps the
+                        // invariant (the fix proposed for driver.cc)
+  };
+  Rearm rearm = Rearm::kEveryEvent;
 
   static Scenario standard();     // the thousand-seed suite: faults of every kind
   static Scenario calm();         // no random faults (scripted ones only)
