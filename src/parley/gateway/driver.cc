@@ -296,10 +296,10 @@ void Driver::carry_out(PeerLink& link, core::Action& action, std::vector<core::E
 }
 
 void Driver::rearm(PeerLink& link) {
+  // The delay is computed again after every event, even for an unchanged deadline: the
+  // timer waits in steady time, so one kept armed across a wall-clock jump would fire late
+  // (docs/simulation.md, "Findings" 2).
   const std::optional<Time> at = link.session->next_deadline();
-  // Unchanged and still ahead: the armed timer stands. A deadline already due is armed
-  // again (after a forward clock jump the old timer, in steady time, would fire late).
-  if (at == link.timer_at && !(at && *at <= now())) return;
   link.timer_at = at;
   link.timer->cancel();
   if (!at || stopping_) return;
