@@ -5,10 +5,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "parley/base/status.h"
+#include "parley/ledger/transcript.h"
 
 namespace parley::cli {
 
@@ -24,6 +26,20 @@ void add_catalog_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 // transcript export
 void add_transcript_command(CLI::App& app, int& exit_code);
+// verify (offline: an exported transcript)
+void add_verify_command(CLI::App& app, int& exit_code);
+
+// What `parley verify` runs, for parley-bench-transcript too (verify_cmd.cc).
+struct ExportDirectory {
+  ledger::ExportFiles files;         // every file that may belong to an export, read
+  std::vector<std::string> refused;  // "<path>: <why>": symlinks, special files, > 4 GiB, ...
+};
+// Reads OUT_DIR (manifest.json, bundles/, logs/, heads/, proofs/; nothing is followed through
+// a symlink). kNotFound/kInvalidArgument if it is missing, not a directory or has no
+// manifest.json; kUnavailable if it cannot be listed. Files that are refused are listed.
+Result<ExportDirectory> read_export_directory(const std::string& dir);
+// Verifies it, with the independent checks spread over `threads` threads (0: every core).
+ledger::TranscriptReport verify_export(const ExportDirectory& dir, unsigned threads);
 
 // Prints "parley: <status message>" to stderr and returns 1.
 int fail(const Status& status);

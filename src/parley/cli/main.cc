@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   parley::cli::add_catalog_command(app, exit_code);
   parley::cli::add_demo_command(app, exit_code);
   parley::cli::add_transcript_command(app, exit_code);
+  parley::cli::add_verify_command(app, exit_code);
 
   const parley::Status crypto = parley::crypto::init();
   if (!crypto.is_ok()) return parley::cli::fail(crypto);

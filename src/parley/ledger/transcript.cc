@@ -1,6 +1,7 @@
 #include "parley/ledger/transcript.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <utility>
 
@@ -647,6 +648,10 @@ class VerificationPlan {
   std::vector<LogRecord> logs;
   std::vector<std::string> failures;           // structural, in the order found
   std::vector<std::string> manifest_failures;  // reported last
+  // The checks, numbered in this order: the SHA-256 of each file the manifest lists (first,
+  // so that hashing a large file overlaps with the entries), the entries of logs[0] then of
+  // logs[1], the heads' signatures, the countersignatures, the manifest's signature.
+  std::vector<std::string> file_checks;  // paths, listed and present
   std::size_t entry_checks = 0;
   std::vector<std::pair<std::size_t, std::size_t>> head_checks;     // (log, head)
   std::vector<std::pair<std::size_t, std::size_t>> receipt_checks;  // (log, head)
@@ -863,6 +868,11 @@ void VerificationPlan::plan() {
     }
   }
   manifest_check = manifest && exporter_key;
+  if (manifest) {
+    for (const auto& [path, digest] : manifest->manifest.files) {
+      if (files->count(path) > 0) file_checks.push_back(path);
+    }
+  }
 }
 
 PlanPtr plan_verification(const ExportFiles& files) {
@@ -873,41 +883,178 @@ PlanPtr plan_verification(const ExportFiles& files) {
 }
 
 std::size_t check_count(const VerificationPlan& plan) {
-  return plan.entry_checks + plan.head_checks.size() + plan.receipt_checks.size() +
-         (plan.manifest_check ? 1 : 0);
+  return plan.file_checks.size() + plan.entry_checks + plan.head_checks.size() +
+         plan.receipt_checks.size() + (plan.manifest_check ? 1 : 0);
 }
 
 namespace {
 
 // One entry of a log: its line, the envelope's signature by the owner, its leaf hash, and for
 // a partial log its inclusion proof in the head of the size the proof names.
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_base64_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '+' || c == '/' ||
+         c == '=';
+}
+bool is_id_char(char c) { return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-'; }
+
+// Consumes `literal` at the front of `text`.
+bool eat(std::string_view& text, std::string_view literal) {
+  if (!text.starts_with(literal)) return false;
+  text.remove_prefix(literal.size());
+  return true;
+}
+
+// A JSON unsigned integer as the exporter writes it (no sign, no leading zero, no exponent).
+bool eat_uint(std::string_view& text, std::uint64_t& out) {
+  std::size_t n = 0;
+  while (n < text.size() && is_digit(text[n])) ++n;
+  if (n == 0 || (text[0] == '0' && n > 1)) return false;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + n, out);
+  if (ec != std::errc() || ptr != text.data() + n) return false;
+  text.remove_prefix(n);
+  return true;
+}
+
+// Characters up to the next '"', all satisfying `ok`; consumes the closing quote.
+template <typename Pred>
+bool eat_string_body(std::string_view& text, Pred ok) {
+  std::size_t n = 0;
+  while (n < text.size() && text[n] != '"') {
+    if (!ok(text[n])) return false;
+    ++n;
+  }
+  if (n == text.size()) return false;
+  text.remove_prefix(n + 1);
+  return true;
+}
+
+// One line of a log, parsed.
+struct EntryLine {
+  std::uint64_t index = 0;
+  std::string_view text;  // the entry: the envelope's canonical JSON text
+  std::string storage;    // backs `text` when the line was not in canonical form
+  std::string key;        // the envelope's signer
+  std::string_view entry() const { return storage.empty() ? text : storage; }
+};
+
+// The line exactly as encode_log_line writes a canonical envelope:
+//   {"index":I,"envelope":{"key":"K","payload":"P","sig":"S"}}
+// with nothing to escape in K, P and S. Such a line means the same to any JSON parser, so it is
+// read without one (a JSON parse costs about a tenth of an Ed25519 verification); any other
+// line goes to the full parser. nullopt: not in that form.
+std::optional<EntryLine> parse_canonical_entry_line(std::string_view line) {
+  EntryLine out;
+  std::string_view rest = line;
+  if (!eat(rest, "{\"index\":") || !eat_uint(rest, out.index) || !eat(rest, ",\"envelope\":")) {
+    return std::nullopt;
+  }
+  const std::string_view envelope = rest;
+  std::string_view key = rest;
+  if (!eat(rest, "{\"key\":\"")) return std::nullopt;
+  key = rest;
+  if (!eat_string_body(rest, is_id_char)) return std::nullopt;
+  key = key.substr(0, key.size() - rest.size() - 1);
+  if (!eat(rest, ",\"payload\":\"") || !eat_string_body(rest, is_base64_char) ||
+      !eat(rest, ",\"sig\":\"") || !eat_string_body(rest, is_base64_char) || rest != "}}") {
+    return std::nullopt;
+  }
+  out.text = envelope.substr(0, envelope.size() - 1);
+  out.key = std::string(key);
+  return out;
+}
+
+// Any other line: the full parser. `index` is set as soon as it is known, for the message.
+Result<EntryLine> parse_entry_line(std::string_view line, std::optional<std::uint64_t>& index) {
+  if (auto fast = parse_canonical_entry_line(line)) {
+    index = fast->index;
+    return std::move(*fast);
+  }
+  PARLEY_ASSIGN_OR_RETURN(const Json object, parse_line(line));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"index", "envelope"}));
+  EntryLine out;
+  PARLEY_ASSIGN_OR_RETURN(out.index, json::get_uint(object, "index"));
+  index = out.index;
+  PARLEY_ASSIGN_OR_RETURN(const Json envelope, json::get_object(object, "envelope"));
+  if (Status s = json::check_keys(envelope, {"payload", "sig", "key"}); !s.is_ok()) {
+    return s.with_context("envelope");
+  }
+  for (const char* field : {"key", "payload", "sig"}) {
+    const auto it = envelope.find(field);
+    if (it == envelope.end() || !it->is_string()) {
+      return Status::invalid_argument("envelope: field '" + std::string(field) +
+                                      "': expected a string");
+    }
+  }
+  out.key = envelope.find("key")->get<std::string>();
+  // The entry is the envelope's canonical text: json::dump sorts the keys and adds no
+  // whitespace, {"key":..,"payload":..,"sig":..}, as wire::encode_envelope writes it.
+  out.storage = json::dump(envelope);
+  return out;
+}
+
+struct ProofLine {
+  std::uint64_t index = 0;
+  std::uint64_t size = 0;
+  std::vector<Hash> proof;
+};
+
+// {"index":I,"size":N,"proof":["<64 hex>",...]} as encode_proof_line writes it, read without a
+// JSON parser (see parse_canonical_entry_line); nullopt if the line is not in that form.
+std::optional<ProofLine> parse_canonical_proof_line(std::string_view line) {
+  ProofLine out;
+  std::string_view rest = line;
+  if (!eat(rest, "{\"index\":") || !eat_uint(rest, out.index) || !eat(rest, ",\"size\":") ||
+      !eat_uint(rest, out.size) || !eat(rest, ",\"proof\":[")) {
+    return std::nullopt;
+  }
+  constexpr std::size_t kHexChars = 2 * crypto::kSha256Bytes;
+  while (!rest.starts_with("]")) {
+    if (!out.proof.empty() && !eat(rest, ",")) return std::nullopt;
+    if (out.proof.size() == kProofHashesMax || rest.size() < kHexChars + 2 || rest[0] != '"' ||
+        rest[kHexChars + 1] != '"') {
+      return std::nullopt;
+    }
+    auto hash = hash_from_hex(rest.substr(1, kHexChars));
+    if (!hash.is_ok()) return std::nullopt;
+    out.proof.push_back(*hash);
+    rest.remove_prefix(kHexChars + 2);
+  }
+  if (rest != "]}") return std::nullopt;
+  return out;
+}
+
+Result<ProofLine> parse_proof_line(std::string_view line) {
+  if (auto fast = parse_canonical_proof_line(line)) return std::move(*fast);
+  PARLEY_ASSIGN_OR_RETURN(const Json object, parse_line(line));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"index", "size", "proof"}));
+  ProofLine out;
+  PARLEY_ASSIGN_OR_RETURN(out.index, json::get_uint(object, "index"));
+  PARLEY_ASSIGN_OR_RETURN(out.size, json::get_uint(object, "size"));
+  PARLEY_ASSIGN_OR_RETURN(out.proof, get_proof(object, "proof"));
+  return out;
+}
+
+// One entry of a log: its line, the envelope's signature by the owner, its leaf hash, and for
+// a partial log its inclusion proof in the head of the size the proof names.
 CheckResult check_entry(const LogRecord& log, std::size_t k) {
   CheckResult r;
   const std::size_t line = k + 1;
-  std::string item;
+  std::optional<std::uint64_t> index;
+  const auto item = [&] { return index ? entry_item(*index) : std::string(); };
   const auto fail = [&](StatusCode code, const std::string& message) {
-    r.status = Status(code, one_line(where(log.log_file, line, item) + ": " + message));
+    r.status = Status(code, one_line(where(log.log_file, line, item()) + ": " + message));
     return r;
   };
-  auto object = parse_line(log.entry_lines[k]);
-  if (!object.is_ok()) return fail(StatusCode::kInvalidArgument, object.status().message());
-  if (Status s = json::check_keys(*object, {"index", "envelope"}); !s.is_ok()) {
-    return fail(s.code(), s.message());
-  }
-  auto index = json::get_uint(*object, "index");
-  if (!index.is_ok()) return fail(StatusCode::kInvalidArgument, index.status().message());
-  item = entry_item(*index);
-  auto envelope = json::get_object(*object, "envelope");
-  if (!envelope.is_ok()) return fail(StatusCode::kInvalidArgument, envelope.status().message());
-  auto dsse = parse_dsse(*envelope);
-  if (!dsse.is_ok()) return fail(dsse.status().code(), "envelope: " + dsse.status().message());
-  if (dsse->key != log.owner) {
-    return fail(StatusCode::kUnauthenticated, "envelope signed by " + quote(dsse->key) +
+  auto parsed = parse_entry_line(log.entry_lines[k], index);
+  if (!parsed.is_ok()) return fail(parsed.status().code(), parsed.status().message());
+  if (parsed->key != log.owner) {
+    return fail(StatusCode::kUnauthenticated, "envelope signed by " + quote(parsed->key) +
                                                   ", not by the log's owner " + quote(log.owner));
   }
-  const std::string entry = encode_dsse(dsse->payload, dsse->sig, dsse->key);
+  const std::string_view entry = parsed->entry();
   r.entry_known = true;
-  r.index = *index;
+  r.index = parsed->index;
   r.leaf = leaf_hash(as_bytes(entry));
   if (log.owner_key) {  // else the bundle's failure says why nothing of this party is checked
     auto opened = wire::open_envelope(entry, *log.owner_key, log.owner);
@@ -932,37 +1079,25 @@ CheckResult check_entry(const LogRecord& log, std::size_t k) {
                                                   " has no line " + std::to_string(line) + ")");
   }
   const auto proof_fail = [&](StatusCode code, const std::string& message) {
-    r.status = Status(code, one_line(where(log.proofs_file, line, item) + ": " + message));
+    r.status = Status(code, one_line(where(log.proofs_file, line, item()) + ": " + message));
     return r;
   };
-  auto proof_object = parse_line(log.proof_lines[k]);
-  if (!proof_object.is_ok()) {
-    return proof_fail(StatusCode::kInvalidArgument, proof_object.status().message());
-  }
-  if (Status s = json::check_keys(*proof_object, {"index", "size", "proof"}); !s.is_ok()) {
-    return proof_fail(s.code(), s.message());
-  }
-  auto proof_index = json::get_uint(*proof_object, "index");
-  if (!proof_index.is_ok()) {
-    return proof_fail(StatusCode::kInvalidArgument, proof_index.status().message());
-  }
-  if (*proof_index != *index) {
+  auto proof = parse_proof_line(log.proof_lines[k]);
+  if (!proof.is_ok()) return proof_fail(proof.status().code(), proof.status().message());
+  if (proof->index != r.index) {
     return fail(StatusCode::kInvalidArgument, "the proof at " + where(log.proofs_file, line, "") +
-                                                  " is for entry " + std::to_string(*proof_index));
+                                                  " is for entry " + std::to_string(proof->index));
   }
-  auto size = json::get_uint(*proof_object, "size");
-  if (!size.is_ok()) return proof_fail(StatusCode::kInvalidArgument, size.status().message());
-  auto proof = get_proof(*proof_object, "proof");
-  if (!proof.is_ok()) return proof_fail(StatusCode::kInvalidArgument, proof.status().message());
-  const auto root = log.root_by_size.find(*size);
+  const auto root = log.root_by_size.find(proof->size);
   if (root == log.root_by_size.end()) {
     return proof_fail(StatusCode::kInvalidArgument,
-                      "no head of size " + std::to_string(*size) + " in " + log.heads_file);
+                      "no head of size " + std::to_string(proof->size) + " in " + log.heads_file);
   }
-  if (Status s = verify_inclusion(*index, *size, r.leaf, *proof, root->second); !s.is_ok()) {
+  if (Status s = verify_inclusion(r.index, proof->size, r.leaf, proof->proof, root->second);
+      !s.is_ok()) {
     return proof_fail(StatusCode::kUnauthenticated,
                       "inclusion proof does not lead to the root of the head of size " +
-                          std::to_string(*size) + " (" + s.message() + ")");
+                          std::to_string(proof->size) + " (" + s.message() + ")");
   }
   return r;
 }
@@ -970,6 +1105,16 @@ CheckResult check_entry(const LogRecord& log, std::size_t k) {
 }  // namespace
 
 CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
+  if (i < plan.file_checks.size()) {
+    CheckResult r;
+    const std::string& path = plan.file_checks[i];
+    if (crypto::sha256(as_bytes(plan.files->at(path))) != plan.manifest->manifest.files.at(path)) {
+      r.status = Status::data_loss(one_line(path) +
+                                   ": SHA-256 does not match manifest.json (changed after export)");
+    }
+    return r;
+  }
+  i -= plan.file_checks.size();
   if (i < plan.entry_checks) {
     const std::size_t l = i < plan.logs[0].entry_lines.size() ? 0 : 1;
     return check_entry(plan.logs[l], i - plan.logs[l].first_check);
@@ -1010,7 +1155,7 @@ namespace {
 
 // (c) A complete log: indices 0..n-1 in order, and the root at every head's size, all in one
 // pass with a compact range.
-void check_complete_log(const LogRecord& log, const std::vector<CheckResult>& results,
+void check_complete_log(const LogRecord& log, const CheckResult* results,
                         std::vector<std::string>& failures) {
   std::vector<const HeadRecord*> heads;
   for (const HeadRecord& head : log.heads) heads.push_back(&head);
@@ -1057,7 +1202,7 @@ void check_complete_log(const LogRecord& log, const std::vector<CheckResult>& re
 }
 
 // A partial log: indices strictly increasing (each entry's proof was checked on its own).
-void check_partial_log(const LogRecord& log, const std::vector<CheckResult>& results,
+void check_partial_log(const LogRecord& log, const CheckResult* results,
                        std::vector<std::string>& failures) {
   std::optional<std::uint64_t> previous;
   for (std::size_t k = 0; k < log.entry_lines.size(); ++k) {
@@ -1073,7 +1218,7 @@ void check_partial_log(const LogRecord& log, const std::vector<CheckResult>& res
 }
 
 // (d) Each countersignature names entries the log holds, with their ids.
-void check_receipts(const LogRecord& log, const std::vector<CheckResult>& results,
+void check_receipts(const LogRecord& log, const CheckResult* results,
                     std::vector<std::string>& failures) {
   std::vector<std::pair<std::uint64_t, const CheckResult*>> by_index;
   bool all_known = true;  // else an entry named by a receipt may be on an unreadable line
@@ -1119,36 +1264,38 @@ TranscriptReport finish_verification(const VerificationPlan& plan,
   report.exporter = plan.exporter;
   std::vector<std::string> failures = plan.failures;
   std::vector<std::string> manifest_failures = plan.manifest_failures;
+  std::vector<std::string> hash_failures;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i].status.is_ok()) continue;
-    const bool manifest = plan.manifest_check && i + 1 == results.size();
-    (manifest ? manifest_failures : failures).push_back(results[i].status.message());
+    if (i < plan.file_checks.size()) {
+      hash_failures.push_back(results[i].status.message());
+    } else if (plan.manifest_check && i + 1 == results.size()) {
+      manifest_failures.push_back(results[i].status.message());
+    } else {
+      failures.push_back(results[i].status.message());
+    }
   }
   for (const LogRecord& log : plan.logs) {
     ++report.logs;
     report.entries += log.entry_lines.size();
     report.heads += log.heads.size();
     for (const HeadRecord& head : log.heads) report.countersignatures += head.receipt ? 1 : 0;
+    const CheckResult* entries = results.data() + plan.file_checks.size();
     if (log.complete) {
-      check_complete_log(log, results, failures);
+      check_complete_log(log, entries, failures);
     } else {
-      check_partial_log(log, results, failures);
+      check_partial_log(log, entries, failures);
     }
-    check_receipts(log, results, failures);
+    check_receipts(log, entries, failures);
   }
   // (e) Last: the manifest lists exactly the files present, with their SHA-256.
   if (plan.manifest) {
     const auto& listed = plan.manifest->manifest.files;
     for (const auto& [path, contents] : *plan.files) {
       if (path == kManifestPath) continue;
-      const auto it = listed.find(path);
-      if (it == listed.end()) {
+      if (listed.count(path) == 0) {
         manifest_failures.push_back("manifest.json: does not list " + one_line(path) +
                                     ", which is in the export");
-      } else if (crypto::sha256(as_bytes(contents)) != it->second) {
-        manifest_failures.push_back(path +
-                                    ": SHA-256 does not match manifest.json (changed after "
-                                    "export)");
       }
     }
     for (const auto& [path, digest] : listed) {
@@ -1158,6 +1305,7 @@ TranscriptReport finish_verification(const VerificationPlan& plan,
       }
     }
   }
+  manifest_failures.insert(manifest_failures.end(), hash_failures.begin(), hash_failures.end());
   report.failures_total = failures.size() + manifest_failures.size();
   const std::size_t reserved = std::min(manifest_failures.size(), kManifestFailuresReserved);
   const std::size_t keep = std::min(failures.size(), kFailuresMax - reserved);

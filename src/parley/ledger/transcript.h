@@ -172,9 +172,10 @@ struct CheckResult {
   std::array<char, 36> id{};  // the envelope id (a UUID)
 };
 
-// (a) The structural pass: splits and parses every file, and lists the independent checks
-// (one per log entry: parse, envelope signature, leaf hash, and for a partial log the
-// inclusion proof; one per head signature, per countersignature and for the manifest).
+// (a) The structural pass: splits and parses every file, and lists the independent checks:
+// the SHA-256 of each file the manifest lists; one per log entry (parse, envelope signature,
+// leaf hash, and for a partial log the inclusion proof); one per head signature, per
+// countersignature, and the manifest's signature.
 // The plan refers to `files`, which must outlive it.
 class VerificationPlan;
 struct VerificationPlanDeleter {

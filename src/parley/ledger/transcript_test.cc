@@ -273,6 +273,19 @@ TEST(TranscriptFormatTest, SthOpensWithItsOwnersKeyOnly) {
             StatusCode::kUnauthenticated);
 }
 
+TEST(TranscriptFormatTest, SthSignatureIsEd25519OverTheDocumentedPae) {
+  // docs/transcript.md, "DSSE signatures", built by hand rather than with crypto::pae.
+  ExportBuilder x;
+  const SignedTreeHead& sth = x.a_heads()[0].sth;
+  const std::string payload = to_string(sth.payload_bytes);
+  const std::string pae = "DSSEv1 34 application/vnd.parley.sth.v1+json " +
+                          std::to_string(payload.size()) + " " + payload;
+  EXPECT_TRUE(crypto::ed25519_verify(x.a().keys.verify, as_bytes(pae), sth.sig).is_ok());
+  const std::string json = encode_sth(sth);
+  EXPECT_EQ(json, "{\"key\":\"us-eucom\",\"payload\":\"" + base64_encode(sth.payload_bytes) +
+                      "\",\"sig\":\"" + base64_encode(sth.sig) + "\"}");
+}
+
 TEST(TranscriptFormatTest, SthPayloadIsTheDesignedJson) {
   ExportBuilder x;
   auto payload = json::parse_object(to_string(x.a_heads()[0].sth.payload_bytes));
@@ -409,7 +422,8 @@ TEST(TranscriptVerifyTest, ChecksCanRunInAnyOrder) {
   const ExportFiles files = x.files();
   const PlanPtr plan = plan_verification(files);
   const std::size_t n = check_count(*plan);
-  EXPECT_EQ(n, 12u + 6u + 5u + 1u);  // entries, heads, countersignatures, manifest
+  // files, entries, heads, countersignatures, manifest
+  EXPECT_EQ(n, 7u + 12u + 6u + 5u + 1u);
   std::vector<CheckResult> results(n);
   for (std::size_t i = n; i-- > 0;) results[i] = run_check(*plan, i);
   const TranscriptReport report = finish_verification(*plan, results);
@@ -437,6 +451,28 @@ TEST(TranscriptVerifyTest, VerifiesWithoutAManifestButReportsIt) {
   EXPECT_FAILURE(report, "manifest.json: missing");
   EXPECT_EQ(report.exporter, "us-eucom");  // told by the proofs file
   EXPECT_EQ(report.entries, 12u);
+}
+
+TEST(TranscriptVerifyTest, LinesInAnotherJsonLayoutMeanTheSame) {
+  // The verifier reads the exporter's canonical lines without a JSON parser; any other layout
+  // of the same JSON values (here: keys sorted, spaces at the end of each line) must verify alike.
+  ExportBuilder x;
+  ExportFiles files = x.unsigned_files();
+  for (const std::string& path : {kLogA, kLogB, kProofsB, kHeadsA}) {
+    std::string relaid;
+    for (const std::string& line : lines_of(files[path])) {
+      auto object = json::parse_object(line);
+      ASSERT_TRUE(object.is_ok());
+      ASSERT_NE(object->dump(), line);  // the keys in another order
+      relaid += object->dump() + "  \n";
+    }
+    files[path] = relaid;
+  }
+  x.sign(files);
+  const TranscriptReport report = verify_transcript(files);
+  EXPECT_TRUE(report.valid()) << failures_of(report);
+  EXPECT_EQ(report.entries, 12u);
+  EXPECT_EQ(report.countersignatures, 5u);
 }
 
 // ---- every byte matters -----------------------------------------------------------------------

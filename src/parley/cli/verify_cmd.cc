@@ -1,0 +1,234 @@
+// `parley verify OUT_DIR [--json] [--threads N]`: checks an exported transcript offline
+// (DESIGN.md "Transcript (ledger)", docs/transcript.md). The verification itself is pure
+// (ledger/transcript.h); this file reads the directory and spreads the independent checks
+// (signatures, leaf hashes, inclusion proofs, file digests) over threads.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <sys/stat.h>
+
+#include "parley/base/json.h"
+#include "parley/cli/commands.h"
+
+namespace parley::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Checks are handed out in chunks: one check is 50-100 µs, a chunk keeps the shared counter
+// off the profile without starving a thread at the end.
+constexpr std::size_t kChecksPerChunk = 64;
+constexpr std::uint64_t kFileBytesMax = 4ull * 1024 * 1024 * 1024;
+constexpr std::string_view kSubdirectories[] = {"bundles", "logs", "heads", "proofs"};
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+// Reads a regular file without following a symlink. An empty Status text means success.
+Result<std::string> read_regular_file(const fs::path& path, const std::string& name) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ELOOP) return Status::invalid_argument(name + ": a symlink (refused)");
+    return Status::unavailable(name + ": cannot open: " + errno_text(error));
+  }
+  const auto close_fd = [fd] { ::close(fd); };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    close_fd();
+    return Status::unavailable(name + ": cannot stat: " + errno_text(error));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close_fd();
+    return Status::invalid_argument(name + ": not a regular file (refused)");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > kFileBytesMax) {
+    close_fd();
+    return Status::invalid_argument(name + ": larger than 4 GiB (refused)");
+  }
+  std::string contents(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t n = ::read(fd, contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      close_fd();
+      return Status::unavailable(name + ": cannot read: " + errno_text(error));
+    }
+    if (n == 0) {
+      close_fd();
+      return Status::unavailable(name + ": shorter than its size (changed while read)");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  close_fd();
+  return contents;
+}
+
+// Reads `dir` (a subdirectory of the export, or the export itself when `prefix` is empty).
+Status read_directory(const fs::path& dir, const std::string& prefix, ExportDirectory& out) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return Status::unavailable("cannot read " + dir.string() + ": " + ec.message());
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return Status::unavailable("cannot read " + dir.string() + ": " + ec.message());
+    const std::string name = prefix + it->path().filename().string();
+    const fs::file_status status = it->symlink_status(ec);
+    if (ec) {
+      out.refused.push_back(name + ": cannot stat: " + ec.message());
+      continue;
+    }
+    if (fs::is_symlink(status)) {
+      out.refused.push_back(name + ": a symlink (refused)");
+      continue;
+    }
+    if (fs::is_directory(status)) {
+      const bool known = prefix.empty() &&
+                         std::find(std::begin(kSubdirectories), std::end(kSubdirectories), name) !=
+                             std::end(kSubdirectories);
+      if (!known) {
+        out.refused.push_back(name + "/: a directory that is not part of a transcript export");
+        continue;
+      }
+      PARLEY_RETURN_IF_ERROR(read_directory(it->path(), name + "/", out));
+      continue;
+    }
+    if (!ledger::is_export_path(name)) {
+      out.refused.push_back(name + ": not a file of a transcript export");
+      continue;
+    }
+    auto contents = read_regular_file(it->path(), name);
+    if (!contents.is_ok()) {
+      out.refused.push_back(contents.status().message());
+      continue;
+    }
+    out.files.emplace(name, std::move(*contents));
+  }
+  return Status::ok();
+}
+
+struct VerifyArgs {
+  std::string dir;
+  bool json = false;
+  unsigned threads = 0;
+};
+
+int run_verify(const VerifyArgs& args) {
+  auto dir = read_export_directory(args.dir);
+  if (!dir.is_ok()) {
+    std::string line = dir.status().message();
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    std::cerr << "parley: " << line << "\n" << std::flush;
+    return 1;
+  }
+  const ledger::TranscriptReport report = verify_export(*dir, args.threads);
+  for (const std::string& failure : report.failures) std::cerr << failure << "\n";
+  if (report.failures.size() < report.failures_total) {
+    std::cerr << "... and " << report.failures_total - report.failures.size() << " more failures\n";
+  }
+  if (args.json) {
+    json::Json out = json::Json::object();
+    out["valid"] = report.valid();
+    out["parties"] = report.parties;
+    out["exporter"] = report.exporter;
+    out["logs"] = report.logs;
+    out["entries"] = report.entries;
+    out["heads"] = report.heads;
+    out["countersignatures"] = report.countersignatures;
+    out["failures"] = report.failures;
+    out["failures_total"] = report.failures_total;
+    std::cout << json::dump(out) << "\n";
+  } else if (report.valid()) {
+    std::cout << report.summary() << "\n";
+  } else {
+    std::cerr << "parley: " << report.summary() << "\n";
+  }
+  std::cout << std::flush;
+  std::cerr << std::flush;
+  return report.valid() ? 0 : 3;
+}
+
+}  // namespace
+
+Result<ExportDirectory> read_export_directory(const std::string& dir) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (ec || !fs::exists(status))
+    return Status::not_found("cannot read " + dir + ": no such directory");
+  if (!fs::is_directory(status))
+    return Status::invalid_argument("cannot read " + dir + ": not a directory");
+  const fs::file_status manifest =
+      fs::symlink_status(fs::path(dir) / std::string(ledger::kManifestPath), ec);
+  if (ec || !fs::exists(manifest)) {
+    return Status::not_found("cannot read " + dir +
+                             ": no manifest.json (not an exported transcript)");
+  }
+  ExportDirectory out;
+  PARLEY_RETURN_IF_ERROR(read_directory(dir, "", out));
+  return out;
+}
+
+ledger::TranscriptReport verify_export(const ExportDirectory& dir, unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const ledger::PlanPtr plan = ledger::plan_verification(dir.files);
+  const std::size_t n = ledger::check_count(*plan);
+  std::vector<ledger::CheckResult> results(n);
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (;;) {
+      const std::size_t begin = next.fetch_add(kChecksPerChunk, std::memory_order_relaxed);
+      if (begin >= n) return;
+      const std::size_t end = std::min(n, begin + kChecksPerChunk);
+      for (std::size_t i = begin; i < end; ++i) results[i] = ledger::run_check(*plan, i);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads && t < n; ++t) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no more threads: the ones running (and this one) do the work
+    }
+  }
+  work();
+  for (std::thread& thread : pool) thread.join();
+  ledger::TranscriptReport report = ledger::finish_verification(*plan, results);
+  // Files the directory held but that were not read come first: nothing else names them.
+  if (!dir.refused.empty()) {
+    report.failures.insert(report.failures.begin(), dir.refused.begin(), dir.refused.end());
+    report.failures_total += dir.refused.size();
+    if (report.failures.size() > ledger::kFailuresMax) report.failures.resize(ledger::kFailuresMax);
+  }
+  return report;
+}
+
+void add_verify_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<VerifyArgs>();
+  int* code = &exit_code;
+  CLI::App* sub = app.add_subcommand(
+      "verify",
+      "Check an exported transcript offline: every signature, inclusion proof, Merkle root, "
+      "countersignature and file digest. Exit 0 if all are valid, 3 if not, 1 if unreadable");
+  sub->add_option("OUT_DIR", args->dir, "The directory `parley transcript export` wrote")
+      ->required();
+  sub->add_flag("--json", args->json, "Print the result as one JSON object");
+  sub->add_option("--threads", args->threads,
+                  "Threads for the signature checks (default: every core)")
+      ->check(CLI::Range(0u, 1024u));
+  sub->callback([args, code] { *code = run_verify(*args); });
+}
+
+}  // namespace parley::cli
