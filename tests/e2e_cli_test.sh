@@ -93,6 +93,8 @@ check "ack by saceur" "$PARLEY" ack --home "$US" --as saceur "$ID"
 check "outbox shows acknowledged" poll 15 state_is "$RU" cgs "$ID" acknowledged
 check "routine message arrives in cgs's inbox" poll 15 inbox_has "$RU" cgs "$ROUTINE_ID"
 check "receipt is in the message view" bash -c "curl -sf -H 'Authorization: Bearer $CGS_TOKEN' http://127.0.0.1:$RU_API/api/v1/messages/$ID | jq -e '.receipt.payload | length > 0'"
+check "the sender's view has the inclusion proof in the countersigned head" bash -c "curl -sf -H 'Authorization: Bearer $CGS_TOKEN' http://127.0.0.1:$RU_API/api/v1/messages/$ID | jq -e '.proof.index == 0 and .proof.size >= 1 and (.proof.root | length == 64) and (.proof.path | type == \"array\")'"
+check "the receiver's view has the proof it received" bash -c "curl -sf -H 'Authorization: Bearer $SACEUR_TOKEN' http://127.0.0.1:$US_API/api/v1/messages/$ID | jq -e '.proof.index == 0 and .proof.size >= 1'"
 check "status --json shows the peer path up" bash -c "'$PARLEY' status --home '$US' --json | jq -e '.peers[0].party == \"ru-genstaff\" and .peers[0].paths[0].state == \"up\"'"
 check "status (human) works" bash -c "'$PARLEY' status --home '$US' | grep -q 'peer ru-genstaff'"
 
@@ -140,9 +142,13 @@ check "nothing was added to the outbox by bad requests" test "$(count_outbox)" =
 
 # A peer frame with a bad signature, sent over the real mutual-TLS link with ru's own
 # certificate: refused with 400 and a reason, nothing stored, and good traffic continues.
+# The transaction carries ru's real signed head (from an export), so the forged envelope is
+# what gets it refused.
+check "transcript export while the gateway runs" "$PARLEY" transcript export --home "$RU" --peer us-eucom "$DIR/t-early"
+STH=$(tail -n 1 "$DIR/t-early/heads/ru-genstaff.jsonl" | jq -c '.sth')
 GOOD=$(curl -s -H "Authorization: Bearer $CGS_TOKEN" "http://127.0.0.1:$RU_API/api/v1/messages/$ID" | jq -c '.envelope')
 FORGED=$(jq -c '.sig = (.sig | sub("^.";"A") | if . == $o then sub("^.";"B") else . end)' --arg o "$(jq -r .sig <<<"$GOOD")" <<<"$GOOD")
-TX=$(jq -cn --argjson e "$FORGED" '{v:1, tx:"01890000-0000-7000-8000-0000000000aa", from:"ru-genstaff", to:"us-eucom", envelopes:[$e]}')
+TX=$(jq -cn --argjson e "$FORGED" --argjson sth "$STH" '{v:2, tx:"01890000-0000-7000-8000-0000000000aa", from:"ru-genstaff", to:"us-eucom", sth:$sth, entries:[{index:0, envelope:$e, proof:[]}], consistency:[]}')
 code=$(curl -sk -o "$DIR/resp" -w '%{http_code}' --cert "$RU/tls/cert.pem" --key "$RU/tls/key.pem" \
   -X POST --data "$TX" "https://127.0.0.1:$US_FED/federation/v1/transactions")
 expect_error "peer transaction with a bad signature" 400 "$code"
@@ -151,6 +157,38 @@ check "federation refuses a client without a pinned certificate (handshake fails
 check "refused frame counted in /metrics" bash -c "curl -s http://127.0.0.1:$US_API/metrics | grep -q '^parley_frames_refused_total 1'"
 AFTER_ID=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "still there?")
 check "good traffic keeps flowing after a refused frame" poll 15 inbox_has "$US" saceur "$AFTER_ID"
+
+# --- the joint transcript: exported by each side, verified offline ---
+poll 15 state_is "$RU" cgs "$AFTER_ID" delivered >/dev/null
+check "transcript export by us" "$PARLEY" transcript export --home "$US" --peer ru-genstaff "$DIR/t-us"
+check "transcript export by ru" "$PARLEY" transcript export --home "$RU" --peer us-eucom "$DIR/t-ru"
+check "parley verify of us's export: exit 0" "$PARLEY" verify "$DIR/t-us"
+check "parley verify of ru's export: exit 0" "$PARLEY" verify "$DIR/t-ru"
+check "both logs are in each export" bash -c "[[ \$(wc -l <'$DIR/t-us/logs/us-eucom.jsonl') -ge 2 && \$(wc -l <'$DIR/t-us/logs/ru-genstaff.jsonl') -ge 2 && \$(wc -l <'$DIR/t-ru/logs/ru-genstaff.jsonl') -ge 2 ]]"
+"$PARLEY" transcript export --home "$US" --peer ru-genstaff "$DIR/t-us" 2>"$DIR/err" >/dev/null
+rc=$?
+check "export into a non-empty directory: exit 1, one line" bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]]"
+"$PARLEY" transcript export --home "$US" --peer cn-cmc "$DIR/t-none" 2>"$DIR/err" >/dev/null
+rc=$?
+check "export for a party that is not a peer: exit 1" test $rc -eq 1
+cp -r "$DIR/t-us" "$DIR/t-bad"
+# Flip one byte of the first entry's envelope signature.
+python3 - "$DIR/t-bad/logs/us-eucom.jsonl" <<'PY'
+import sys
+path = sys.argv[1]
+data = bytearray(open(path, 'rb').read())
+at = data.index(b'"sig":"') + len(b'"sig":"') + 5
+data[at] = ord('A') if data[at] != ord('A') else ord('B')
+open(path, 'wb').write(bytes(data))
+PY
+"$PARLEY" verify "$DIR/t-bad" >"$DIR/verify.out" 2>&1
+rc=$?
+check "parley verify of a transcript with one flipped byte: exit 3" test $rc -eq 3
+check "the failure names the entry file" grep -q "logs/us-eucom.jsonl" "$DIR/verify.out"
+"$PARLEY" verify "$DIR/no-such-export" >/dev/null 2>&1
+rc=$?
+check "parley verify of a missing directory: exit 1" test $rc -eq 1
+check "status --json counts no fork evidence" bash -c "'$PARLEY' status --home '$US' --json | jq -e '.evidence == 0'"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
