@@ -83,12 +83,11 @@ struct Scenario {
   // clock; a deadline added after the jump but within J of the armed one is then escalated
   // late, in true time too (escalation-late).
   enum class Rearm {
-    kWhenChanged,       // gateway/driver.cc at first: only if next_deadline() changed
-    kWhenChangedOrDue,  // driver.cc since: also if the armed deadline is already due;
+    kWhenChanged,       // driver.cc at first: only if next_deadline() changed
+    kWhenChangedOrDue,  // driver.cc's first fix: also if the armed deadline is already due;
                         // still late for a deadline added before the stale one is due
                         // (`--scenario=clock-jumps --driver-rearm=when-due --seed=6`)
-    kEveryEvent,        // the delay is computed again after every event: keeps the
-                        // invariant (the fix proposed for driver.cc)
+    kEveryEvent,        // driver.cc now: the delay is computed again after every event
   };
   Rearm rearm = Rearm::kEveryEvent;
 
