@@ -11,6 +11,8 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -110,6 +112,34 @@ Status spawn(Side& side, const fs::path& log) {
   }
   side.pid = pid;
   return Status::ok();
+}
+
+// Runs this binary with `args` to completion; its exit code, stdout+stderr in `output`.
+int run_self(const std::vector<std::string>& args, std::string& output) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>("parley"));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv("/proc/self/exe", argv.data());
+    ::_exit(127);
+  }
+  ::close(pipe_fds[1]);
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) output.append(buf, std::size_t(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // Polls `check` every 50 ms until it holds or `deadline` passes.
@@ -281,6 +311,26 @@ Status scenario(Side& us, Side& ru, bool keep, const fs::path& dir) {
   print_outbox(ru);
   std::cout << "\nall " << sent.size()
             << " messages delivered, receipted and acknowledged on both sides\n";
+
+  // The joint transcript: each side exports it from its own store, and it is checked
+  // offline (signatures, inclusion, consistency, countersignatures) as a third party would.
+  std::cout << "\n== the joint transcript ==\n";
+  for (const auto& [self, other] : {std::pair<Side*, Side*>{&us, &ru}, {&ru, &us}}) {
+    const fs::path out = dir / ("transcript-" + self->party);
+    std::string output;
+    if (run_self({"transcript", "export", "--home", self->home.string(), "--peer", other->party,
+                  out.string()},
+                 output) != 0) {
+      return Status::internal("transcript export by " + self->party + " failed: " + output);
+    }
+    output.clear();
+    const int rc = run_self({"verify", out.string()}, output);
+    if (rc != 0) {
+      return Status::internal("the transcript exported by " + self->party +
+                              " does not verify (exit " + std::to_string(rc) + "): " + output);
+    }
+    std::cout << "exported by " << self->party << ", verified offline: " << output;
+  }
   if (keep) std::cout << "homes kept in " << dir.string() << "\n";
   return Status::ok();
 }
@@ -345,7 +395,8 @@ void add_demo_command(CLI::App& app, int& exit_code) {
       "demo",
       "Two gateways (us-eucom, ru-genstaff) on loopback in a temporary directory: a ROUTINE "
       "and a FLASH message one way, an IMMEDIATE one back, acknowledgments both ways. Exits 0 "
-      "only if everything was delivered, receipted and acknowledged.");
+      "only if everything was delivered, receipted and acknowledged, and each side's export of "
+      "the joint transcript verifies offline.");
   cmd->add_flag("--keep", *keep, "keep the temporary homes and logs");
   cmd->callback([keep, &exit_code] { exit_code = run_demo(*keep); });
 }
