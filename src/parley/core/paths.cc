@@ -38,20 +38,31 @@ void PathMonitor::handle(const PathEvent& event, Time now, std::vector<PathActio
         using E = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<E, HeartbeatDue>) {
           for (PathIndex i = 0; i < paths_.size(); ++i) {
-            // One heartbeat at a time per path: the driver always reports an outcome (an
-            // answer, an error or the timeout), so an outstanding one is never lost.
-            if (paths_[i].heartbeat_outstanding) continue;
-            paths_[i].heartbeat_outstanding = true;
-            out.push_back(SendHeartbeat{i, config_.heartbeat_timeout});
+            PathStatus& p = paths_[i];
+            if (p.heartbeat_id != 0) {
+              // The driver's own timeout ends when this one falls due, and either may come
+              // first: judge the heartbeat here rather than skip a beat.
+              if (now - *p.heartbeat_sent < config_.heartbeat_timeout) continue;
+              p.heartbeat_id = 0;
+              miss(i,
+                   "no answer to a heartbeat within " +
+                       std::to_string(config_.heartbeat_timeout.count()) + "ms",
+                   out);
+            }
+            p.heartbeat_id = next_heartbeat_id_++;
+            p.heartbeat_sent = now;
+            out.push_back(SendHeartbeat{i, p.heartbeat_id, config_.heartbeat_timeout});
           }
           next_due_ = now + config_.heartbeat_interval;
         } else if constexpr (std::is_same_v<E, HeartbeatAnswered>) {
           PARLEY_CHECK(e.path < paths_.size());
-          paths_[e.path].heartbeat_outstanding = false;
+          // Even a late answer shows the path carries traffic.
+          if (paths_[e.path].heartbeat_id == e.id) paths_[e.path].heartbeat_id = 0;
           contact(e.path, now, out);
         } else if constexpr (std::is_same_v<E, HeartbeatFailed>) {
           PARLEY_CHECK(e.path < paths_.size());
-          paths_[e.path].heartbeat_outstanding = false;
+          if (paths_[e.path].heartbeat_id != e.id) return;  // already counted as missed
+          paths_[e.path].heartbeat_id = 0;
           miss(e.path, e.reason, out);
         } else if constexpr (std::is_same_v<E, TrafficAnswered>) {
           PARLEY_CHECK(e.path < paths_.size());
@@ -93,6 +104,7 @@ void PathMonitor::miss(PathIndex path, const std::string& reason, std::vector<Pa
   p.consecutive_answers = 0;
   ++p.consecutive_misses;
   if (p.state != PathState::kDown && p.consecutive_misses >= config_.misses_to_down) {
+    ++p.times_down;
     set_state(path, PathState::kDown,
               p.address + " is down: " + std::to_string(p.consecutive_misses) +
                   " exchanges in a row failed (last: " + reason + ")",
@@ -132,7 +144,8 @@ void PathMonitor::update_best(std::vector<PathAction>& out) {
              (from.last_error.empty() ? "" : ": " + from.last_error) + ") to " + to.address + " (" +
              std::string(path_state_name(to.state)) + ")";
   }
-  out.push_back(PathChanged{current_, best, std::move(reason)});
+  const bool alert = from.state == PathState::kDown || (best < current_ && to.times_down > 0);
+  out.push_back(PathChanged{current_, best, std::move(reason), alert});
   current_ = best;
 }
 

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,12 +47,14 @@ struct PathConfig {
 };
 
 // ---- events ----
-struct HeartbeatDue {};  // next_deadline() has come
-struct HeartbeatAnswered {
+struct HeartbeatDue {};     // next_deadline() has come
+struct HeartbeatAnswered {  // the peer answered heartbeat `id` on `path`
   PathIndex path = 0;
+  std::uint64_t id = 0;
 };
-struct HeartbeatFailed {  // no answer within the timeout, or a connect/TLS/I/O error
+struct HeartbeatFailed {  // heartbeat `id`: no answer within its timeout, or an I/O error
   PathIndex path = 0;
+  std::uint64_t id = 0;
   std::string reason;
 };
 struct TrafficAnswered {  // the peer answered a transaction on `path` (any HTTP status)
@@ -65,14 +68,18 @@ using PathEvent =
     std::variant<HeartbeatDue, HeartbeatAnswered, HeartbeatFailed, TrafficAnswered, TrafficFailed>;
 
 // ---- actions ----
-struct SendHeartbeat {  // send one heartbeat on `path`; report Answered/Failed{path}
+struct SendHeartbeat {  // send one heartbeat on `path`; report Answered/Failed{path, id}
   PathIndex path = 0;
+  std::uint64_t id = 0;  // unique per monitor, increasing
   Duration timeout{};
 };
 struct PathChanged {  // best_path() moved from `from` to `to`
   PathIndex from = 0;
   PathIndex to = 0;
   std::string reason;  // one human-readable line
+  // Worth an operator's attention: traffic leaves a path that is down, or returns to one
+  // that had been down. False when the first answers at start merely settle the order.
+  bool alert = true;
 };
 struct PathStateChanged {  // one path went up or down
   PathIndex path = 0;
@@ -89,7 +96,9 @@ struct PathStatus {
   std::string last_error;  // the last miss's reason; kept after recovery
   int consecutive_misses = 0;
   int consecutive_answers = 0;
-  bool heartbeat_outstanding = false;  // sent, no outcome reported yet
+  std::uint64_t times_down = 0;        // transitions to down since start
+  std::uint64_t heartbeat_id = 0;      // the outstanding heartbeat's id; 0: none
+  std::optional<Time> heartbeat_sent;  // when it was asked for
 };
 
 class PathMonitor {
@@ -100,9 +109,11 @@ class PathMonitor {
   explicit PathMonitor(std::vector<std::string> addresses, PathConfig config = {});
 
   // Applies `event`, observed at `now`, and appends the actions it causes to `out`.
-  // HeartbeatDue asks for a heartbeat on every path that has none outstanding and sets the
-  // next deadline to `now + heartbeat_interval`. An event naming a path outside the list
-  // is a bug of the caller (checked).
+  // HeartbeatDue asks for a heartbeat on every path and sets the next deadline to
+  // `now + heartbeat_interval`; a path whose previous heartbeat is still unanswered after
+  // `heartbeat_timeout` counts it as missed first (its late failure is then ignored; a late
+  // answer still counts as contact), and one still within its timeout gets no second one.
+  // An event naming a path outside the list is a bug of the caller (checked).
   void handle(const PathEvent& event, Time now, std::vector<PathAction>& out);
 
   // When HeartbeatDue is next due. Before the first HeartbeatDue: the epoch (at once).
@@ -125,6 +136,7 @@ class PathMonitor {
   std::vector<PathStatus> paths_;
   Time next_due_{};
   PathIndex current_ = 0;
+  std::uint64_t next_heartbeat_id_ = 1;
 };
 
 }  // namespace parley::core

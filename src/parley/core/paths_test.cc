@@ -1,5 +1,6 @@
 #include "parley/core/paths.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,18 @@ class Harness {
     std::vector<PathAction> out;
     monitor_.handle(event, now_, out);
     all_.insert(all_.end(), out.begin(), out.end());
+    for (const SendHeartbeat& hb : all_of<SendHeartbeat>(out)) last_id_[hb.path] = hb.id;
     return out;
   }
+
+  // The outcome of the last heartbeat asked for on `path`.
+  std::vector<PathAction> answer(PathIndex path) {
+    return feed(HeartbeatAnswered{path, last_id_[path]});
+  }
+  std::vector<PathAction> fail(PathIndex path, const std::string& reason) {
+    return feed(HeartbeatFailed{path, last_id_[path], reason});
+  }
+  std::uint64_t last_id(PathIndex path) { return last_id_[path]; }
 
   // Advances to the next deadline and fires HeartbeatDue; returns the heartbeats asked for.
   std::vector<SendHeartbeat> tick() {
@@ -53,9 +64,9 @@ class Harness {
       bool answers = false;
       for (PathIndex p : answering) answers = answers || p == hb.path;
       if (answers) {
-        feed(HeartbeatAnswered{hb.path});
+        feed(HeartbeatAnswered{hb.path, hb.id});
       } else {
-        feed(HeartbeatFailed{hb.path, "timed out after 1000ms"});
+        feed(HeartbeatFailed{hb.path, hb.id, "timed out after 1000ms"});
       }
     }
   }
@@ -72,6 +83,7 @@ class Harness {
   PathMonitor monitor_;
   Time now_ = time_from_unix_ms(1'795'000'000'000);
   std::vector<PathAction> all_;
+  std::map<PathIndex, std::uint64_t> last_id_;
 };
 
 TEST(PathMonitorTest, EveryPathStartsUnknownAndTrafficGoesToThePrimary) {
@@ -94,19 +106,88 @@ TEST(PathMonitorTest, HeartbeatGoesOnEveryPathEveryInterval) {
     EXPECT_EQ(sent[i].timeout, config.heartbeat_timeout);
   }
   EXPECT_EQ(h.monitor().next_deadline(), start + 250ms);
-  for (PathIndex i = 0; i < 3; ++i) h.feed(HeartbeatAnswered{i});
+  for (PathIndex i = 0; i < 3; ++i) h.answer(i);
   EXPECT_EQ(h.tick().size(), 3u);
   EXPECT_EQ(h.now(), start + 250ms);
 }
 
-TEST(PathMonitorTest, OutstandingHeartbeatIsNotDuplicated) {
-  Harness h(2);
+TEST(PathMonitorTest, HeartbeatStillWithinItsTimeoutIsNotDuplicated) {
+  PathConfig config;
+  config.heartbeat_timeout = 1500ms;  // longer than the interval
+  Harness h(2, config);
   ASSERT_EQ(h.tick().size(), 2u);
-  h.feed(HeartbeatAnswered{kBackup});
-  // The primary's heartbeat has no outcome yet: only the backup gets a new one.
-  const std::vector<SendHeartbeat> sent = h.tick();
+  h.answer(kBackup);
+  // The primary's heartbeat has no outcome yet and may still come: only the backup gets a
+  // new one.
+  std::vector<SendHeartbeat> sent = h.tick();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].path, kBackup);
+  EXPECT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 0);
+  h.answer(kBackup);
+  // Now it is 2 s old: a miss, and a new heartbeat.
+  sent = h.tick();
+  EXPECT_EQ(sent.size(), 2u);
+  EXPECT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 1);
+}
+
+TEST(PathMonitorTest, HeartbeatWithNoOutcomeByTheNextBeatIsAMiss) {
+  Harness h(2);
+  h.round({kPrimary, kBackup});
+  // The primary's heartbeats never get an outcome (the driver's timeout races the beat).
+  for (int i = 0; i < 3; ++i) {
+    for (const SendHeartbeat& hb : h.tick()) {
+      if (hb.path == kBackup) h.answer(kBackup);
+    }
+  }
+  EXPECT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 2);
+  EXPECT_EQ(h.state(kPrimary), PathState::kUp);
+  h.tick();
+  EXPECT_EQ(h.state(kPrimary), PathState::kDown);
+  EXPECT_EQ(h.monitor().best_path(), kBackup);
+  EXPECT_NE(h.monitor().paths()[kPrimary].last_error.find("no answer to a heartbeat within 1000ms"),
+            std::string::npos);
+}
+
+TEST(PathMonitorTest, LateFailureOfAHeartbeatAlreadyCountedIsIgnored) {
+  Harness h(1);
+  h.tick();
+  const std::uint64_t first = h.last_id(kPrimary);
+  h.tick();  // the first one is counted as missed
+  ASSERT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 1);
+  h.feed(HeartbeatFailed{kPrimary, first, "timed out after 1000ms"});
+  EXPECT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 1);
+  h.fail(kPrimary, "timed out after 1000ms");  // the current one
+  EXPECT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 2);
+}
+
+TEST(PathMonitorTest, LateAnswerStillCountsAsContact) {
+  Harness h(1);
+  h.tick();
+  const std::uint64_t first = h.last_id(kPrimary);
+  h.tick();
+  ASSERT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 1);
+  h.feed(HeartbeatAnswered{kPrimary, first});
+  EXPECT_EQ(h.monitor().paths()[kPrimary].consecutive_misses, 0);
+  EXPECT_EQ(h.state(kPrimary), PathState::kUp);
+  // The current heartbeat is still awaited: the next beat does not send a second one early.
+  h.advance(1ms);
+  std::vector<PathAction> out;
+  h.monitor().handle(HeartbeatDue{}, h.now(), out);
+  EXPECT_TRUE(all_of<SendHeartbeat>(out).empty());
+}
+
+TEST(PathMonitorTest, HeartbeatIdsAreUniqueAndIncreasing) {
+  Harness h(2);
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    for (const SendHeartbeat& hb : h.tick()) {
+      ids.push_back(hb.id);
+      h.answer(hb.path);
+    }
+  }
+  ASSERT_EQ(ids.size(), 6u);
+  for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_LT(ids[i - 1], ids[i]);
+  EXPECT_GT(ids[0], 0u);
 }
 
 TEST(PathMonitorTest, FirstAnswerMakesAPathUp) {
@@ -150,10 +231,10 @@ TEST(PathMonitorTest, EachUpAndDownTransitionIsReported) {
     for (const PathStateChanged& s : all_of<PathStateChanged>(out)) states.push_back(s);
   };
   h.tick();
-  collect(h.feed(HeartbeatAnswered{kPrimary}));
+  collect(h.answer(kPrimary));
   for (int i = 0; i < 3; ++i) {
     h.tick();
-    collect(h.feed(HeartbeatFailed{kPrimary, "connection refused"}));
+    collect(h.fail(kPrimary, "connection refused"));
   }
   ASSERT_EQ(states.size(), 2u);
   EXPECT_EQ(states[0].from, PathState::kUnknown);
@@ -161,6 +242,33 @@ TEST(PathMonitorTest, EachUpAndDownTransitionIsReported) {
   EXPECT_EQ(states[1].from, PathState::kUp);
   EXPECT_EQ(states[1].to, PathState::kDown);
   EXPECT_NE(states[1].reason.find("connection refused"), std::string::npos) << states[1].reason;
+}
+
+TEST(PathMonitorTest, FirstAnswersSettlingTheOrderAtStartAreNoAlert) {
+  Harness h(2);
+  h.tick();
+  h.answer(kBackup);  // the backup answers first: traffic goes there ...
+  EXPECT_EQ(h.monitor().best_path(), kBackup);
+  h.answer(kPrimary);  // ... and back as soon as the primary answers
+  EXPECT_EQ(h.monitor().best_path(), kPrimary);
+  const std::vector<PathChanged> changes = h.changes();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_FALSE(changes[0].alert);
+  EXPECT_FALSE(changes[1].alert);
+}
+
+TEST(PathMonitorTest, FailoverAndFailbackAreAlerts) {
+  Harness h(2);
+  h.round({kPrimary, kBackup});
+  for (int i = 0; i < 3; ++i) h.round({kBackup});
+  for (int i = 0; i < 2; ++i) h.round({kPrimary, kBackup});
+  const std::vector<PathChanged> changes = h.changes();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].to, kBackup);
+  EXPECT_TRUE(changes[0].alert);
+  EXPECT_EQ(changes[1].to, kPrimary);
+  EXPECT_TRUE(changes[1].alert);
+  EXPECT_EQ(h.monitor().paths()[kPrimary].times_down, 1u);
 }
 
 TEST(PathMonitorTest, OneMissedHeartbeatDoesNotFailOver) {
@@ -239,7 +347,7 @@ TEST(PathMonitorTest, UnknownBackupIsPreferredToADownPrimary) {
   // The backup's heartbeats never report (e.g. still connecting): it stays unknown.
   for (int i = 0; i < 3; ++i) {
     for (const SendHeartbeat& hb : h.tick()) {
-      if (hb.path == kPrimary) h.feed(HeartbeatFailed{kPrimary, "connection refused"});
+      if (hb.path == kPrimary) h.fail(kPrimary, "connection refused");
     }
   }
   EXPECT_EQ(h.state(kPrimary), PathState::kDown);
