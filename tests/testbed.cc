@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -38,25 +41,61 @@ Result<std::uint16_t> free_port() {
   return ntohs(addr.sin_port);
 }
 
+// Replaces the `heartbeat = "..."` line `parley init` wrote in [federation].
+Status set_heartbeat(const fs::path& config, const std::string& heartbeat) {
+  std::ifstream in(config);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  const std::string line = "heartbeat = \"1s\"";
+  const std::size_t at = s.find(line);
+  if (at == std::string::npos) return Status::not_found("no heartbeat line in " + config.string());
+  s.replace(at, line.size(), "heartbeat = \"" + heartbeat + "\"");
+  std::ofstream out(config, std::ios::trunc);
+  out << s;
+  out.close();
+  return out ? Status::ok() : Status::unavailable("cannot write " + config.string());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Testbed>> Testbed::create(const std::string& parley_binary) {
+  return create(parley_binary, TestbedOptions{});
+}
+
+Result<std::unique_ptr<Testbed>> Testbed::create(const std::string& parley_binary,
+                                                 const TestbedOptions& options) {
   std::unique_ptr<Testbed> bed(new Testbed());
   bed->binary_ = parley_binary;
   char tmpl[] = "/tmp/parley-testbed-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return Status::unavailable("mkdtemp failed");
   bed->dir_ = tmpl;
-  bed->parties_[0] = Party{"us-eucom", "saceur", bed->dir_ / "us"};
-  bed->parties_[1] = Party{"ru-genstaff", "cgs", bed->dir_ / "ru"};
+  const auto party = [&](const char* id, const char* principal, const char* dir) {
+    Party p;
+    p.id = id;
+    p.principal = principal;
+    p.home = bed->dir_ / dir;
+    return p;
+  };
+  bed->parties_[0] = party("us-eucom", "saceur", "us");
+  bed->parties_[1] = party("ru-genstaff", "cgs", "ru");
   for (Party& p : bed->parties_) {
-    PARLEY_ASSIGN_OR_RETURN(p.federation_port, free_port());
+    gateway::InitOptions init;
+    init.home = p.home;
+    init.party = p.id;
+    init.federation.clear();
+    for (int i = 0; i < std::max(1, options.federation_addresses); ++i) {
+      PARLEY_ASSIGN_OR_RETURN(const std::uint16_t port, free_port());
+      p.federation_ports.push_back(port);
+      init.federation.push_back("127.0.0.1:" + std::to_string(port));
+    }
+    p.federation_port = p.federation_ports.front();
     PARLEY_ASSIGN_OR_RETURN(p.api_port, free_port());
-    gateway::InitOptions options;
-    options.home = p.home;
-    options.party = p.id;
-    options.federation = {"127.0.0.1:" + std::to_string(p.federation_port)};
-    options.api = "127.0.0.1:" + std::to_string(p.api_port);
-    PARLEY_RETURN_IF_ERROR(gateway::init_home(options));
+    init.api = "127.0.0.1:" + std::to_string(p.api_port);
+    PARLEY_RETURN_IF_ERROR(gateway::init_home(init));
+    if (!options.heartbeat.empty()) {
+      PARLEY_RETURN_IF_ERROR(set_heartbeat(p.home / "parley.toml", options.heartbeat));
+    }
   }
   for (int i = 0; i < 2; ++i) {
     Party& self = bed->parties_[i];
@@ -65,7 +104,9 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const std::string& parley_binar
     PARLEY_ASSIGN_OR_RETURN(gateway::Home home, gateway::open_home(self.home));
     PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                             store::open_sqlite_store(home.store_path().string()));
-    PARLEY_RETURN_IF_ERROR(store->put_peer(core::Peer{gateway::bundle_of(other_home)}));
+    wire::Bundle pinned = gateway::bundle_of(other_home);
+    if (options.edit_pinned_bundle) options.edit_pinned_bundle(self, pinned);
+    PARLEY_RETURN_IF_ERROR(store->put_peer(core::Peer{pinned}));
     crypto::SystemRng rng;
     Bytes token(32);
     rng.fill(token);

@@ -6,13 +6,16 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
 #include "parley/base/json.h"
 #include "parley/base/status.h"
+#include "parley/wire/wire.h"
 
 namespace parley::testing {
 
@@ -20,16 +23,27 @@ struct Party {
   std::string id;
   std::string principal;
   std::filesystem::path home;
-  std::uint16_t federation_port = 0;
+  std::uint16_t federation_port = 0;            // the primary: federation_ports[0]
+  std::vector<std::uint16_t> federation_ports;  // every federation.listen port, primary first
   std::uint16_t api_port = 0;
   std::string token;
   pid_t pid = -1;
+};
+
+struct TestbedOptions {
+  int federation_addresses = 1;  // per party, all on 127.0.0.1
+  std::string heartbeat;         // [federation] heartbeat in both configs; empty: the default
+  // Called before `self` pins `peer`: may rewrite the pinned copy of the peer's bundle (e.g.
+  // its federation addresses, to reach the peer's primary through a proxy).
+  std::function<void(const Party& self, wire::Bundle& peer)> edit_pinned_bundle;
 };
 
 class Testbed {
  public:
   // Makes the two homes (us-eucom/saceur and ru-genstaff/cgs) and pins each other.
   static Result<std::unique_ptr<Testbed>> create(const std::string& parley_binary);
+  static Result<std::unique_ptr<Testbed>> create(const std::string& parley_binary,
+                                                 const TestbedOptions& options);
   ~Testbed();
 
   Party& us() { return parties_[0]; }

@@ -71,6 +71,7 @@ Json peers_json(const Driver& driver) {
       paths.push_back(
           {{"address", path.address},
            {"state", path.state},
+           {"active", path.active},
            {"last_contact", optional_time(path.last_contact)},
            {"last_error", path.last_error.empty() ? Json(nullptr) : Json(path.last_error)}});
     }
@@ -391,9 +392,18 @@ class Api {
              [](const Driver::PeerView& p) { return p.stats.transactions_sent; });
     per_peer("parley_send_failures_total", "counter",
              [](const Driver::PeerView& p) { return p.stats.send_failures; });
-    per_peer("parley_path_up", "gauge", [](const Driver::PeerView& p) {
-      return p.paths.empty() || p.paths.front().state != "up" ? 0 : 1;
-    });
+    // Per path: 1 up, 0 down or unknown (docs/protocol.md "Heartbeats and paths").
+    const auto per_path = [&](const std::string& name, auto value) {
+      out += "# TYPE " + name + " gauge\n";
+      for (const Driver::PeerView& p : driver_.peers()) {
+        for (const PathHealth& path : p.paths) {
+          out += name + "{peer=\"" + p.party + "\",address=\"" + path.address + "\"} " +
+                 std::to_string(value(path)) + "\n";
+        }
+      }
+    };
+    per_path("parley_path_up", [](const PathHealth& path) { return path.state == "up" ? 1 : 0; });
+    per_path("parley_path_active", [](const PathHealth& path) { return path.active ? 1 : 0; });
     net::HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = std::move(out);

@@ -6,12 +6,14 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "parley/base/check.h"
 #include "parley/base/json.h"
 
 namespace parley::gateway {
 namespace {
 
 constexpr std::string_view kTransactionsTarget = "/federation/v1/transactions";
+constexpr std::string_view kHeartbeatTarget = "/federation/v1/heartbeat";
 constexpr std::chrono::milliseconds kTransactionTimeout{10'000};
 
 bool contains(const std::vector<std::string>& v, const std::string& x) {
@@ -55,10 +57,20 @@ Status Driver::start(net::Handler api_handler) {
                  recovered.unacknowledged.size());
     link->session = std::make_unique<core::PeerSession>(std::move(config), catalog_, rng_,
                                                         std::move(recovered));
-    link->client = net::make_federation_client(io_, peer.bundle.federation, home_.tls,
-                                               peer.bundle.tls_fingerprint);
     link->timer = std::make_unique<boost::asio::steady_timer>(io_);
-    link->path.address = peer.bundle.federation.empty() ? "" : peer.bundle.federation.front();
+    // One client per address (and one more for heartbeats), each pinned to that address
+    // alone: which path carries traffic is the PathMonitor's decision, not the client's.
+    for (const std::string& address : peer.bundle.federation) {
+      link->clients.push_back(
+          net::make_federation_client(io_, {address}, home_.tls, peer.bundle.tls_fingerprint));
+      link->heartbeat_clients.push_back(
+          net::make_federation_client(io_, {address}, home_.tls, peer.bundle.tls_fingerprint));
+    }
+    core::PathConfig path_config;
+    path_config.heartbeat_interval = home_.config.heartbeat_interval;
+    path_config.heartbeat_timeout = home_.config.heartbeat_interval;
+    link->paths = std::make_unique<core::PathMonitor>(peer.bundle.federation, path_config);
+    link->heartbeat_timer = std::make_unique<boost::asio::steady_timer>(io_);
     allowed_fingerprints_->push_back(peer.bundle.tls_fingerprint);
     links_[peer.bundle.party] = std::move(link);
   }
@@ -69,16 +81,17 @@ Status Driver::start(net::Handler api_handler) {
     }
   }
 
+  // Every address is a path the peers may use (primary, backup, ...): listen on all.
   for (const std::string& address : home_.config.federation_listen) {
     PARLEY_ASSIGN_OR_RETURN(wire::HostPort hp, wire::parse_host_port(address));
     PARLEY_ASSIGN_OR_RETURN(
-        federation_server_,
+        std::unique_ptr<net::Server> server,
         net::listen_federation(
             io_, hp.host, hp.port, home_.tls, allowed_fingerprints_,
             [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
               on_federation_request(std::move(request), std::move(responder));
             }));
-    break;  // one listener for now: redundant paths come with the fault-tolerance work
+    federation_servers_.push_back(std::move(server));
   }
   PARLEY_ASSIGN_OR_RETURN(wire::HostPort api, wire::parse_host_port(home_.config.api_listen));
   PARLEY_ASSIGN_OR_RETURN(api_server_,
@@ -86,6 +99,7 @@ Status Driver::start(net::Handler api_handler) {
 
   // Resend whatever the store held unreceipted, arm the deadlines.
   for (auto& [party, link] : links_) feed(*link, core::TimerFired{});
+  for (auto& [party, link] : links_) rearm_heartbeat(*link);  // the first heartbeats at once
   ready_ = true;
   spdlog::info("party {} ready: federation {}, api {}", home_.config.party, federation_endpoint(),
                api_endpoint());
@@ -97,10 +111,12 @@ void Driver::stop() {
   stopping_ = true;
   ready_ = false;
   if (api_server_) api_server_->stop();
-  if (federation_server_) federation_server_->stop();
+  for (auto& server : federation_servers_) server->stop();
   for (auto& [party, link] : links_) {
     link->timer->cancel();
-    link->client->close();
+    link->heartbeat_timer->cancel();
+    for (auto& client : link->clients) client->close();
+    for (auto& client : link->heartbeat_clients) client->close();
   }
   for (Subscriber& s : subscribers_) s.stream->close();
   subscribers_.clear();
@@ -110,7 +126,7 @@ std::string Driver::api_endpoint() const {
   return api_server_ ? api_server_->local_endpoint() : "";
 }
 std::string Driver::federation_endpoint() const {
-  return federation_server_ ? federation_server_->local_endpoint() : "";
+  return federation_servers_.empty() ? "" : federation_servers_.front()->local_endpoint();
 }
 
 std::vector<core::Line> Driver::lines_of(const std::string& principal) const {
@@ -131,7 +147,18 @@ std::optional<core::Principal> Driver::principal(const std::string& id) const {
 std::vector<Driver::PeerView> Driver::peers() const {
   std::vector<PeerView> out;
   for (const auto& [party, link] : links_) {
-    out.push_back({party, link->bundle.federation, {link->path}, link->session->stats()});
+    PeerView view{party, link->bundle.federation, {}, link->session->stats()};
+    const std::vector<core::PathStatus>& paths = link->paths->paths();
+    for (core::PathIndex i = 0; i < paths.size(); ++i) {
+      PathHealth health;
+      health.address = paths[i].address;
+      health.state = std::string(core::path_state_name(paths[i].state));
+      health.active = i == link->paths->best_path();
+      health.last_contact = paths[i].last_contact;
+      health.last_error = paths[i].last_error;
+      view.paths.push_back(std::move(health));
+    }
+    out.push_back(std::move(view));
   }
   return out;
 }
@@ -195,6 +222,13 @@ void Driver::on_federation_request(net::HttpRequest request,
     responder->respond(std::move(response));
   };
   if (link == nullptr) return refuse(403, "unknown peer certificate");
+  if (request.method == "POST" && request.target == kHeartbeatTarget) {
+    // docs/protocol.md "Heartbeats and paths": the body is ignored.
+    net::HttpResponse response;
+    response.body =
+        json::dump(json::Json{{"party", home_.config.party}, {"time", format_time(now())}});
+    return responder->respond(std::move(response));
+  }
   if (request.method != "POST" || request.target != kTransactionsTarget) {
     return refuse(404, "no such federation endpoint: " + request.method + " " + request.target);
   }
@@ -248,21 +282,22 @@ void Driver::carry_out(PeerLink& link, core::Action& action, std::vector<core::E
         } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
           const std::string party = link.party;
           const std::string tx = a.tx;
-          link.client->post(
+          const core::PathIndex path = link.paths->best_path();
+          PARLEY_CHECK(path < link.clients.size());
+          link.clients[path]->post(
               std::string(kTransactionsTarget), std::move(a.body), kTransactionTimeout,
-              [this, party, tx](Result<net::HttpResponse> response) {
+              [this, party, tx, path](Result<net::HttpResponse> response) {
                 // Deferred so that a client completing inline cannot re-enter feed().
-                boost::asio::post(io_, [this, party, tx, response = std::move(response)]() {
+                boost::asio::post(io_, [this, party, tx, path, response = std::move(response)]() {
                   const auto it = links_.find(party);
                   if (it == links_.end() || stopping_) return;
                   PeerLink& l = *it->second;
+                  // The path first, so that what the session sends next takes the best one.
                   if (response.is_ok()) {
-                    l.path.state = "up";
-                    l.path.last_contact = now();
+                    feed_paths(l, core::TrafficAnswered{path});
                     feed(l, core::TransactionAnswered{tx, response->status, response->body});
                   } else {
-                    l.path.state = "down";
-                    l.path.last_error = response.status().message();
+                    feed_paths(l, core::TrafficFailed{path, response.status().message()});
                     feed(l, core::TransactionFailed{tx, response.status().message()});
                   }
                 });
@@ -313,6 +348,92 @@ void Driver::rearm(PeerLink& link) {
     it->second->timer_at.reset();
     feed(*it->second, core::TimerFired{});
   });
+}
+
+void Driver::feed_paths(PeerLink& link, const core::PathEvent& event) {
+  std::vector<core::PathAction> actions;
+  link.paths->handle(event, now(), actions);
+  const std::vector<core::PathStatus>& paths = link.paths->paths();
+  for (const core::PathAction& action : actions) {
+    if (const auto* send = std::get_if<core::SendHeartbeat>(&action)) {
+      const std::string party = link.party;
+      const core::PathIndex path = send->path;
+      const std::uint64_t id = send->id;
+      link.heartbeat_clients[path]->post(
+          std::string(kHeartbeatTarget), "{}", send->timeout,
+          [this, party, path, id](Result<net::HttpResponse> response) {
+            // Deferred so that a client completing inline cannot re-enter feed_paths().
+            boost::asio::post(io_, [this, party, path, id, response = std::move(response)]() {
+              const auto it = links_.find(party);
+              if (it == links_.end() || stopping_) return;
+              // Any HTTP answer over the pinned mutual TLS shows the path works.
+              if (response.is_ok()) {
+                feed_paths(*it->second, core::HeartbeatAnswered{path, id});
+              } else {
+                feed_paths(*it->second,
+                           core::HeartbeatFailed{path, id, response.status().message()});
+              }
+            });
+          });
+    } else if (const auto* changed = std::get_if<core::PathChanged>(&action)) {
+      if (changed->alert) {
+        spdlog::warn("path-changed: peer {}: {}", link.party, changed->reason);
+        broadcast_to_peer_streams(link.party, "alert",
+                                  json::dump(json::Json{{"kind", "path_changed"},
+                                                        {"peer", link.party},
+                                                        {"from", paths[changed->from].address},
+                                                        {"to", paths[changed->to].address},
+                                                        {"text", changed->reason}}));
+      } else {
+        // The first answers at start settle the order: worth a line, not an alert.
+        spdlog::info("path-changed: peer {}: {}", link.party, changed->reason);
+      }
+      // A transaction in flight on a path now down would only time out: abandon it, so the
+      // session resends it (same id, the peer is idempotent) on the new path at once.
+      if (paths[changed->from].state == core::PathState::kDown) {
+        link.clients[changed->from]->close();
+      }
+    } else if (const auto* state = std::get_if<core::PathStateChanged>(&action)) {
+      if (state->to == core::PathState::kDown) {
+        spdlog::warn("path-down: peer {}: {}", link.party, state->reason);
+        broadcast_to_peer_streams(link.party, "alert",
+                                  json::dump(json::Json{{"kind", "path_down"},
+                                                        {"peer", link.party},
+                                                        {"address", paths[state->path].address},
+                                                        {"text", state->reason}}));
+      } else {
+        spdlog::info("path-up: peer {}: {}", link.party, state->reason);
+      }
+    }
+  }
+  rearm_heartbeat(link);
+}
+
+void Driver::rearm_heartbeat(PeerLink& link) {
+  // Unlike the session's deadlines, a heartbeat is a period of elapsed time: the timer,
+  // armed once per beat in steady time, stays armed across wall-clock jumps on purpose.
+  const Time at = link.paths->next_deadline();
+  if (link.heartbeat_at == at || stopping_) return;  // armed for that time already
+  link.heartbeat_at = at;
+  link.heartbeat_timer->expires_after(std::max(Duration(0), at - now()));
+  const std::string party = link.party;
+  link.heartbeat_timer->async_wait([this, party](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    const auto it = links_.find(party);
+    if (it == links_.end()) return;
+    it->second->heartbeat_at.reset();
+    feed_paths(*it->second, core::HeartbeatDue{});
+  });
+}
+
+void Driver::broadcast_to_peer_streams(const std::string& peer, const std::string& event,
+                                       const std::string& data) {
+  std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
+  for (Subscriber& s : subscribers_) {
+    bool to_them = s.principal.empty();
+    for (const core::Line& l : lines_of(s.principal)) to_them = to_them || l.remote.party == peer;
+    if (to_them) s.stream->send(event, data);
+  }
 }
 
 void Driver::notify(const core::Notice& notice) {

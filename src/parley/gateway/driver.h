@@ -1,15 +1,19 @@
 // Driver: carries out the core's actions with real I/O, for one gateway.
 //
-// It owns the store, one core::PeerSession per pinned peer, a federation client per peer,
-// the federation and API servers' request bookkeeping, and one timer per peer. Every
-// event is fed to a session stamped with the wall-clock time, and every action the
-// session returns is carried out in order: Persist is applied to the store synchronously
-// (fsync) and, only if that succeeded, fed back as Persisted; SendTransaction goes to the
-// peer's federation client; Answer completes the peer's pending HTTP request; Accepted
-// and Rejected complete a principal's pending API request; Notify is logged and broadcast
-// to event streams. If the store fails to make a batch durable the process stops at once
-// (like PostgreSQL on a failed fsync): nothing is acknowledged for a write that may be
-// lost, and recovery on restart starts from what the store holds.
+// It owns the store, one core::PeerSession and one core::PathMonitor per pinned peer, two
+// federation clients per address of each peer (transactions; heartbeats), the federation
+// and API servers' request bookkeeping, and two timers per peer (the session's deadlines;
+// heartbeats). Every event is fed to a session stamped with the wall-clock time, and every
+// action the session returns is carried out in order: Persist is applied to the store
+// synchronously (fsync) and, only if that succeeded, fed back as Persisted;
+// SendTransaction goes to the client of the peer's best path (PathMonitor::best_path) and
+// its outcome is reported to the monitor as well; Answer completes the peer's pending HTTP
+// request; Accepted and Rejected complete a principal's pending API request; Notify is
+// logged and broadcast to event streams. The monitor's heartbeats go out on every path;
+// its PathChanged and PathStateChanged are logged and raised as "alert" events. If the store fails
+// to make a batch durable the process stops at once (like PostgreSQL on a failed fsync): nothing is
+// acknowledged for a write that may be lost, and recovery on restart starts from what the store
+// holds.
 //
 // Single-threaded: everything runs on the io_context thread that the daemon runs.
 #pragma once
@@ -26,6 +30,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "parley/catalog/catalog.h"
+#include "parley/core/paths.h"
 #include "parley/core/peer_session.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
@@ -40,10 +45,11 @@ struct Caller {
   bool operator_token = false;
 };
 
-// Path health of one peer address, derived from the last exchanges with it.
+// Path health of one peer address, from heartbeats and traffic (core/paths.h).
 struct PathHealth {
   std::string address;
   std::string state = "unknown";  // up, down, unknown
+  bool active = false;            // carries the traffic to the peer now
   std::optional<Time> last_contact;
   std::string last_error;
 };
@@ -96,17 +102,22 @@ class Driver {
   void subscribe(std::string principal, std::shared_ptr<net::EventStream> stream);
 
   std::string api_endpoint() const;
-  std::string federation_endpoint() const;
+  std::string federation_endpoint() const;  // the first (primary) listener's
 
  private:
   struct PeerLink {
     std::string party;
     wire::Bundle bundle;
     std::unique_ptr<core::PeerSession> session;
-    std::unique_ptr<net::FederationClient> client;
     std::unique_ptr<boost::asio::steady_timer> timer;
     std::optional<Time> timer_at;
-    PathHealth path;
+    // Per address of the peer, in bundle order: a client for transactions and one for
+    // heartbeats (a heartbeat never waits behind a transaction on the same connection).
+    std::vector<std::unique_ptr<net::FederationClient>> clients;
+    std::vector<std::unique_ptr<net::FederationClient>> heartbeat_clients;
+    std::unique_ptr<core::PathMonitor> paths;
+    std::unique_ptr<boost::asio::steady_timer> heartbeat_timer;
+    std::optional<Time> heartbeat_at;
   };
   struct Subscriber {
     std::string principal;
@@ -116,6 +127,11 @@ class Driver {
   void feed(PeerLink& link, core::Event event);
   void carry_out(PeerLink& link, core::Action& action, std::vector<core::Event>& next);
   void rearm(PeerLink& link);
+  void feed_paths(PeerLink& link, const core::PathEvent& event);
+  void rearm_heartbeat(PeerLink& link);
+  // Sends an event to the operator's streams and to those of principals with a line to `peer`.
+  void broadcast_to_peer_streams(const std::string& peer, const std::string& event,
+                                 const std::string& data);
   void notify(const core::Notice& notice);
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
   PeerLink* link_for_line(const std::string& line);
@@ -130,7 +146,7 @@ class Driver {
   std::vector<core::Principal> principals_;
   std::map<std::string, std::unique_ptr<PeerLink>> links_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;
-  std::unique_ptr<net::Server> federation_server_;
+  std::vector<std::unique_ptr<net::Server>> federation_servers_;  // one per listen address
   std::unique_ptr<net::Server> api_server_;
   core::RequestId next_request_ = 1;
   std::map<core::RequestId, Done> pending_principal_;
