@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -55,14 +56,23 @@ class TcpProxy {
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   void set_target(std::uint16_t port) { target_ = port; }
-  void cut() { cut_ = true; }
-  void heal() { cut_ = false; }
+  // Both return once the proxy thread acts on the change: no byte is forwarded after cut()
+  // returns.
+  void cut() { set_cut(true); }
+  void heal() { set_cut(false); }
 
  private:
   struct Pair {
     int client = -1;
     int upstream = -1;
   };
+
+  void set_cut(bool cut) {
+    cut_ = cut;
+    while (applied_ != cut && !stop_ && thread_.joinable()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
 
   static void close_pair(const Pair& p) {
     ::close(p.client);
@@ -102,6 +112,7 @@ class TcpProxy {
     bool was_cut = false;
     while (!stop_) {
       const bool cut = cut_;
+      applied_ = cut;
       if (was_cut && !cut) {
         for (int fd : held_) ::close(fd);
         held_.clear();
@@ -116,6 +127,7 @@ class TcpProxy {
         }
       }
       if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      const std::size_t polled = cut ? 0 : pairs_.size();  // fds[1..] are theirs
       if (fds[0].revents & POLLIN) {
         const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client >= 0 && cut) {
@@ -134,6 +146,10 @@ class TcpProxy {
       if (cut) continue;
       std::vector<Pair> alive;
       for (std::size_t i = 0; i < pairs_.size(); ++i) {
+        if (i >= polled) {  // accepted just now: polled from the next round
+          alive.push_back(pairs_[i]);
+          continue;
+        }
         const pollfd& c = fds[1 + 2 * i];
         const pollfd& u = fds[2 + 2 * i];
         bool ok = true;
@@ -156,6 +172,7 @@ class TcpProxy {
   std::uint16_t port_ = 0;
   std::atomic<std::uint16_t> target_{0};
   std::atomic<bool> cut_{false};
+  std::atomic<bool> applied_{false};  // the value of cut_ the proxy thread works with
   std::atomic<bool> stop_{false};
   std::vector<Pair> pairs_;  // the proxy thread's only
   std::vector<int> held_;    // accepted while cut; the proxy thread's only

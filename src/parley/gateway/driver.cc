@@ -41,6 +41,10 @@ Status Driver::start(net::Handler api_handler) {
   PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> peers, store_->peers());
 
   for (const core::Peer& peer : peers) {
+    if (peer.bundle.federation.empty()) {  // a valid bundle has at least one (wire.h)
+      return Status::data_loss("pinned peer '" + peer.bundle.party +
+                               "' has no federation address; pin its bundle again");
+    }
     auto link = std::make_unique<PeerLink>();
     link->party = peer.bundle.party;
     link->bundle = peer.bundle;
