@@ -106,7 +106,7 @@ class FailoverTest : public ::testing::Test {
     bed_->stop(bed_->ru());
     Result<std::unique_ptr<store::Store>> store =
         store::open_sqlite_store((bed_->ru().home / "parley.db").string());
-    EXPECT_TRUE(store.is_ok());
+    EXPECT_TRUE(store.is_ok()) << store.status().to_string();
     if (!store.is_ok()) return {};
     store::MessageQuery query;
     query.direction = core::Direction::kInbound;
