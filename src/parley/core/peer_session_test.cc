@@ -4,7 +4,9 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -76,17 +78,16 @@ class FakeStore {
     std::optional<std::string> receipt;
     std::optional<std::vector<crypto::Digest>> frontier;
   };
-  using LogKey = std::pair<std::string, std::string>;  // (owner, peer)
+  using LogKey = std::pair<std::string, std::string>;           // (owner, peer)
+  std::set<std::tuple<std::string, int, std::uint64_t>> keys_;  // (line, direction, seq)
 
   void apply(const std::vector<Record>& records) {
     for (const Record& record : records) {
       if (const auto* put = std::get_if<PutMessage>(&record)) {
         const MessageRecord& m = put->message;
         EXPECT_EQ(messages_.count(m.id), 0u) << "duplicate id " << m.id;
-        for (const auto& [id, other] : messages_) {
-          EXPECT_FALSE(other.line == m.line && other.direction == m.direction && other.seq == m.seq)
-              << "duplicate (line, direction, seq) " << m.line << " " << m.seq;
-        }
+        EXPECT_TRUE(keys_.emplace(m.line, static_cast<int>(m.direction), m.seq).second)
+            << "duplicate (line, direction, seq) " << m.line << " " << m.seq;
         messages_[m.id] = m;
         messages_[m.id].log_index.reset();  // the store fills it from the log entries
       } else if (const auto* u = std::get_if<UpdateMessage>(&record)) {
@@ -541,6 +542,37 @@ TEST(PeerSessionTest, FlashIsSentBeforeQueuedRoutine) {
   ASSERT_TRUE(first.is_ok());
   EXPECT_EQ(first->payload.id, flash);
   EXPECT_EQ(first->payload.seq, 22u);
+}
+
+TEST(PeerSessionTest, FlashOvertakesTenThousandQueuedRoutine) {
+  Harness h;
+  h.link_up = false;
+  h.send(kUs);  // in flight
+  constexpr int kBacklog = 10'000;
+  for (int i = 0; i < kBacklog; ++i) h.send(kUs);
+  const std::string flash = h.send(kUs, Precedence::kFlash);
+  std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 1u);  // only the first ROUTINE was already on the wire
+
+  h.link_up = true;
+  std::vector<Action> out = h.feed(kRu, TransactionReceived{h.next_request(), sent[0].body});
+  const std::vector<Action> persisted = h.feed(kRu, Persisted{all_of<Persist>(out)[0].batch});
+  const Answer receipt = all_of<Answer>(persisted)[0];
+  h.link_up = false;
+  h.deliver(kUs, TransactionAnswered{sent[0].tx, receipt.http_status, receipt.body});
+
+  // The next frame on the wire starts with the FLASH: none of the 10,000 queued ROUTINE
+  // messages went before it.
+  sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].precedence, Precedence::kFlash);
+  const std::vector<std::string> envelopes = envelopes_of(sent[1].body);
+  ASSERT_FALSE(envelopes.empty());
+  Result<wire::Envelope> first =
+      wire::open_envelope(envelopes[0], h.keys(kUs).keys.verify, "us-eucom");
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_EQ(first->payload.id, flash);
+  EXPECT_EQ(first->payload.precedence, Precedence::kFlash);
 }
 
 TEST(PeerSessionTest, FlashWaitingBehindAFailingTransactionGoesInANewOneAtRetry) {
