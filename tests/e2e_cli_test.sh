@@ -185,6 +185,29 @@ PY
 rc=$?
 check "parley verify of a transcript with one flipped byte: exit 3" test $rc -eq 3
 check "the failure names the entry file" grep -q "logs/us-eucom.jsonl" "$DIR/verify.out"
+# Every file of a real export, one at a time: one byte flipped (at a quarter, the middle and
+# three quarters of the file) is refused with exit 3 and a message naming that file.
+while IFS= read -r file; do
+  rel=${file#"$DIR/t-us/"}
+  size=$(stat -c %s "$file")
+  for frac in 1 2 3; do
+    rm -rf "$DIR/t-flip" && cp -r "$DIR/t-us" "$DIR/t-flip"
+    python3 - "$DIR/t-flip/$rel" $((size * frac / 4)) <<'PY'
+import sys
+path, at = sys.argv[1], int(sys.argv[2])
+data = bytearray(open(path, 'rb').read())
+data[at] ^= 0x01
+open(path, 'wb').write(bytes(data))
+PY
+    "$PARLEY" verify "$DIR/t-flip" >"$DIR/verify.out" 2>&1
+    rc=$?
+    if [[ $rc -eq 3 ]] && grep -qF "$rel" "$DIR/verify.out"; then
+      ok "flipped byte $((size * frac / 4)) of $rel: refused, $(grep -F "$rel" "$DIR/verify.out" | head -1 | cut -c1-120)"
+    else
+      bad "flipped byte $((size * frac / 4)) of $rel: exit $rc, $(head -2 "$DIR/verify.out")"
+    fi
+  done
+done < <(find "$DIR/t-us" -type f | sort)
 "$PARLEY" verify "$DIR/no-such-export" >/dev/null 2>&1
 rc=$?
 check "parley verify of a missing directory: exit 1" test $rc -eq 1
