@@ -130,7 +130,8 @@ int run_status(const Connection& c, bool as_json) {
               << field(p, "frames_refused") << "\n";
     for (const Json& path : p.value("paths", Json::array())) {
       std::cout << "  path " << field(path, "address") << " " << field(path, "state")
-                << ", last contact " << field(path, "last_contact");
+                << (path.value("active", false) ? " (active)" : "") << ", last contact "
+                << field(path, "last_contact");
       if (path.value("last_error", Json()).is_string()) {
         std::cout << ", last error: " << field(path, "last_error");
       }
