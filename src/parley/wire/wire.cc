@@ -8,9 +8,19 @@
 
 #include "parley/base/json.h"
 #include "parley/base/rng.h"
+#include "parley/wire/fields.h"
 
 namespace parley::wire {
 namespace {
+
+using fields::check_version;
+using fields::field_error;
+using fields::get_base64;
+using fields::get_id;
+using fields::get_time;
+using fields::get_uuid;
+using fields::is_lower_hex;
+using fields::quote;
 
 using json::Json;
 
@@ -24,59 +34,11 @@ constexpr std::size_t kHostCharsMax = 253;  // RFC 1035 §2.3.4, as text
 constexpr std::size_t kFederationAddressesMax = 16;
 constexpr std::size_t kRefusalCharsMax = 4096;
 
-Status field_error(std::string_view field, std::string_view what) {
-  return Status::invalid_argument("field '" + std::string(field) + "': " + std::string(what));
-}
-
-// Outside text quoted in an error: short, and printable so the message stays one line.
-std::string quote(std::string_view text) {
-  std::string out;
-  for (const char c : text.substr(0, 40)) {
-    const auto u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
-  }
-  if (text.size() > 40) out += "...";
-  return "'" + out + "'";
-}
-
-bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-Status check_version(const Json& object) {
-  PARLEY_ASSIGN_OR_RETURN(const std::uint64_t v, json::get_uint(object, "v"));
-  if (v != 1) return field_error("v", "unsupported version " + std::to_string(v) + " (expected 1)");
-  return Status::ok();
-}
-
-Result<std::string> get_uuid(const Json& object, std::string_view key) {
-  PARLEY_ASSIGN_OR_RETURN(std::string text, json::get_string(object, key));
-  if (!is_uuid(text)) return field_error(key, "not a lowercase UUID: " + quote(text));
-  return text;
-}
-
-Result<std::string> get_id(const Json& object, std::string_view key) {
-  PARLEY_ASSIGN_OR_RETURN(std::string text, json::get_string(object, key));
-  if (!is_valid_id(text)) {
-    return field_error(key,
-                       "not a valid id (1-64 of [a-z0-9-], not starting with '-'): " + quote(text));
-  }
-  return text;
-}
-
 Result<Address> get_address(const Json& object, std::string_view key) {
   PARLEY_ASSIGN_OR_RETURN(const std::string text, json::get_string(object, key));
   auto address = parse_address(text);
   if (!address.is_ok()) return field_error(key, address.status().message());
   return address;
-}
-
-Result<Time> get_time(const Json& object, std::string_view key) {
-  PARLEY_ASSIGN_OR_RETURN(const std::string text, json::get_string(object, key));
-  auto time = parse_time(text);
-  if (!time.is_ok()) return field_error(key, time.status().message());
-  return time;
 }
 
 // A field that must be present, holding a string or null.
@@ -103,13 +65,6 @@ Result<crypto::Digest> get_digest(const Json& object, std::string_view key) {
   crypto::Digest digest{};
   std::copy(bytes.begin(), bytes.end(), digest.begin());
   return digest;
-}
-
-Result<Bytes> get_base64(const Json& object, std::string_view key) {
-  PARLEY_ASSIGN_OR_RETURN(const std::string text, json::get_string(object, key));
-  auto bytes = base64_decode(text);
-  if (!bytes.is_ok()) return field_error(key, bytes.status().message());
-  return bytes;
 }
 
 bool is_valid_type(std::string_view type) {
