@@ -28,6 +28,7 @@
 #include "parley/base/json.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
+#include "parley/net/net.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 #ifndef PARLEY_BENCH_SCRATCH_DIR
@@ -140,19 +141,9 @@ std::string lower(std::string_view text) {
 }
 
 std::uint16_t free_port() {
-  std::string error;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) die("socket: %s", std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    die("cannot find a free loopback port: %s", std::strerror(errno));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  Result<std::uint16_t> port = net::free_loopback_port();
+  if (!port.is_ok()) die("%s", port.status().message().c_str());
+  return *port;
 }
 
 std::string new_token() {

@@ -10,9 +10,6 @@
 #include <sstream>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "parley/crypto/crypto.h"
@@ -24,22 +21,6 @@ namespace parley::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::uint16_t> free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return Status::unavailable("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return Status::unavailable("cannot find a free loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Replaces the `heartbeat = "..."` line `parley init` wrote in [federation].
 Status set_heartbeat(const fs::path& config, const std::string& heartbeat) {
@@ -85,12 +66,12 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const std::string& parley_binar
     init.party = p.id;
     init.federation.clear();
     for (int i = 0; i < std::max(1, options.federation_addresses); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(const std::uint16_t port, free_port());
+      PARLEY_ASSIGN_OR_RETURN(const std::uint16_t port, net::free_loopback_port());
       p.federation_ports.push_back(port);
       init.federation.push_back("127.0.0.1:" + std::to_string(port));
     }
     p.federation_port = p.federation_ports.front();
-    PARLEY_ASSIGN_OR_RETURN(p.api_port, free_port());
+    PARLEY_ASSIGN_OR_RETURN(p.api_port, net::free_loopback_port());
     init.api = "127.0.0.1:" + std::to_string(p.api_port);
     PARLEY_RETURN_IF_ERROR(gateway::init_home(init));
     if (!options.heartbeat.empty()) {

@@ -14,9 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "parley/base/json.h"
@@ -24,6 +21,7 @@
 #include "parley/cli/commands.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
+#include "parley/net/net.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::cli {
@@ -32,24 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using json::Json;
 using Clock = std::chrono::steady_clock;
-
-Result<std::uint16_t> free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return Status::unavailable("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return Status::unavailable("cannot find a free loopback port");
-  }
-  const std::uint16_t port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 struct Side {
   std::string party;
@@ -352,8 +332,8 @@ int run_demo(bool keep) {
   ru.home = dir / "ru-genstaff";
   Status status = [&]() -> Status {
     for (Side* s : {&us, &ru}) {
-      PARLEY_ASSIGN_OR_RETURN(s->federation_port, free_port());
-      PARLEY_ASSIGN_OR_RETURN(s->api_port, free_port());
+      PARLEY_ASSIGN_OR_RETURN(s->federation_port, net::free_loopback_port());
+      PARLEY_ASSIGN_OR_RETURN(s->api_port, net::free_loopback_port());
       gateway::InitOptions options;
       options.home = s->home;
       options.party = s->party;

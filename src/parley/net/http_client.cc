@@ -152,4 +152,15 @@ Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,
   return response;
 }
 
+Result<std::uint16_t> free_loopback_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io);
+  error_code ec;
+  acceptor.open(tcp::v4(), ec);
+  if (!ec) acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0), ec);
+  const tcp::endpoint bound = ec ? tcp::endpoint() : acceptor.local_endpoint(ec);
+  if (ec) return Status::unavailable("cannot find a free loopback port: " + ec.message());
+  return bound.port();
+}
+
 }  // namespace parley::net

@@ -123,6 +123,10 @@ Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,
                                   const std::map<std::string, std::string>& headers,
                                   const std::string& body, std::chrono::milliseconds timeout);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for
+// demos, tests and benchmarks that start gateways. kUnavailable if none can be had.
+Result<std::uint16_t> free_loopback_port();
+
 // Makes a self-signed certificate for `common_name` (an Ed25519 key, valid 10 years).
 Result<TlsIdentity> make_self_signed(const std::string& common_name);
 // SHA-256 of the certificate's DER, lowercase hex. kInvalidArgument if not a PEM certificate.
