@@ -124,6 +124,10 @@ void Driver::stop() {
   }
   for (Subscriber& s : subscribers_) s.stream->close();
   subscribers_.clear();
+  // Writes still waiting are made durable (nothing was acknowledged for them yet; recovery
+  // picks them up at the next start). Their Persisted events are not fed any more.
+  commit_writes();
+  inbox_.clear();
 }
 
 std::string Driver::api_endpoint() const {
@@ -245,45 +249,78 @@ void Driver::on_federation_request(net::HttpRequest request,
 }
 
 void Driver::feed(PeerLink& link, core::Event event) {
-  std::vector<core::Event> queue;
-  queue.push_back(std::move(event));
-  std::vector<core::Action> actions;
-  // Persisted events are fed after the actions of the event that caused them, in order.
-  for (std::size_t i = 0; i < queue.size(); ++i) {
-    actions.clear();
-    core::Event current = std::move(queue[i]);
-    link.session->handle(current, now(), actions);
-    for (core::Action& action : actions) carry_out(link, action, queue);
-  }
-  rearm(link);
+  inbox_.emplace_back(link.party, std::move(event));
+  drain();
 }
 
-void Driver::carry_out(PeerLink& link, core::Action& action, std::vector<core::Event>& next) {
+void Driver::drain() {
+  if (draining_) return;  // the running drain gets to it, in order
+  draining_ = true;
+  std::set<std::string> fed;
+  std::vector<core::Action> actions;
+  while (!inbox_.empty()) {
+    auto [party, event] = std::move(inbox_.front());
+    inbox_.pop_front();
+    const auto it = links_.find(party);
+    if (it == links_.end()) continue;
+    PeerLink& link = *it->second;
+    fed.insert(party);
+    actions.clear();
+    link.session->handle(event, now(), actions);
+    for (core::Action& action : actions) carry_out(link, action);
+  }
+  draining_ = false;
+  for (const std::string& party : fed) rearm(*links_.at(party));
+  // The group commit runs once the io thread has run what is ready now (more submissions,
+  // more peer transactions): everything they persist meanwhile joins the same fsync.
+  if (!writes_.empty() && !commit_posted_) {
+    commit_posted_ = true;
+    boost::asio::post(io_, [this]() {
+      commit_posted_ = false;
+      commit_writes();
+      drain();
+    });
+  }
+}
+
+void Driver::commit_writes() {
+  if (writes_.empty()) return;
+  std::vector<Write> writes;
+  writes.swap(writes_);
+  std::vector<const std::vector<core::Record>*> batches;
+  batches.reserve(writes.size());
+  for (const Write& w : writes) batches.push_back(&w.records);
+  Result<std::vector<Status>> outcome = store_->apply_group(batches);
+  if (!outcome.is_ok()) {
+    // Batches we cannot make durable must never be acknowledged or receipted, and the
+    // sessions cannot un-see them: stop here, recover from the store on restart.
+    spdlog::critical("store failed to make {} batches durable: {}; stopping", writes.size(),
+                     outcome.status().to_string());
+    std::_Exit(70);
+  }
+  ++counters_.commits;
+  counters_.batches_committed += writes.size();
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const Status& status = (*outcome)[i];
+    if (status.is_ok()) {
+      inbox_.emplace_back(writes[i].party, core::Persisted{writes[i].batch});
+    } else {
+      // A logical conflict (the store applied nothing of it): the session undoes the batch.
+      spdlog::warn("store refused a batch: {}", status.to_string());
+      inbox_.emplace_back(writes[i].party, core::PersistRefused{writes[i].batch, status});
+    }
+  }
+}
+
+void Driver::carry_out(PeerLink& link, core::Action& action) {
   std::visit(
       [&](auto& a) {
         using A = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<A, core::Persist>) {
-          if (a.records.empty()) {
-            next.push_back(core::Persisted{a.batch});
-            return;
-          }
-          const Status status = store_->apply(a.records);
-          if (status.code() == StatusCode::kAlreadyExists ||
-              status.code() == StatusCode::kNotFound) {
-            // A logical conflict (the store applied nothing): the session undoes the batch.
-            spdlog::warn("store refused a batch: {}", status.to_string());
-            next.push_back(core::PersistRefused{a.batch, status});
-            return;
-          }
-          if (!status.is_ok()) {
-            // A batch we cannot make durable must never be acknowledged or receipted, and
-            // the core cannot un-see it: stop here, recover from the store on restart.
-            spdlog::critical("store failed to make a batch durable: {}; stopping",
-                             status.to_string());
-            std::_Exit(70);
-          }
-          next.push_back(core::Persisted{a.batch});
+          writes_.push_back({link.party, a.batch, std::move(a.records)});
         } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
+          // What the transaction carries (its head, the "sent" marks) is durable first.
+          commit_writes();
           const std::string party = link.party;
           const std::string tx = a.tx;
           const core::PathIndex path = link.paths->best_path();

@@ -4,9 +4,13 @@
 // federation clients per address of each peer (transactions; heartbeats), the federation
 // and API servers' request bookkeeping, and two timers per peer (the session's deadlines;
 // heartbeats). Every event is fed to a session stamped with the wall-clock time, and every
-// action the session returns is carried out in order: Persist is applied to the store
-// synchronously (fsync) and, only if that succeeded, fed back as Persisted;
-// SendTransaction goes to the client of the peer's best path (PathMonitor::best_path) and
+// action the session returns is carried out in order. Persist is group-committed: batches
+// wait, in the order emitted (by every session), until the io thread has run what is ready
+// or a transaction is about to leave, then all go to the store in ONE durable transaction
+// (Store::apply_group: one fsync), and each is fed back as Persisted (or PersistRefused for a
+// logical conflict) in that order, so Persisted(b) still implies every earlier batch is
+// durable. A SendTransaction first commits whatever waits (the head it carries is durable
+// before it leaves); it goes to the client of the peer's best path (PathMonitor::best_path) and
 // its outcome is reported to the monitor as well; Answer completes the peer's pending HTTP
 // request; Accepted and Rejected complete a principal's pending API request; Notify is
 // logged and broadcast to event streams. The monitor's heartbeats go out on every path;
@@ -18,6 +22,7 @@
 // Single-threaded: everything runs on the io_context thread that the daemon runs.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,6 +63,8 @@ struct Counters {
   std::uint64_t messages_submitted = 0;
   std::uint64_t messages_received = 0;
   std::uint64_t frames_refused = 0;
+  std::uint64_t commits = 0;            // group commits (store transactions) made
+  std::uint64_t batches_committed = 0;  // Persist batches they carried
 };
 
 class Driver {
@@ -124,8 +131,22 @@ class Driver {
     std::shared_ptr<net::EventStream> stream;
   };
 
+  // A Persist waiting for the next group commit.
+  struct Write {
+    std::string party;
+    core::BatchId batch = 0;
+    std::vector<core::Record> records;
+  };
+
+  // Queues `event` for `link`'s session and, unless already running, feeds every queued
+  // event (and those their actions cause) in order; then re-arms the timers of the sessions
+  // fed and posts a group commit if writes wait.
   void feed(PeerLink& link, core::Event event);
-  void carry_out(PeerLink& link, core::Action& action, std::vector<core::Event>& next);
+  void carry_out(PeerLink& link, core::Action& action);
+  // Applies every waiting write in one store transaction and queues their Persisted (or
+  // PersistRefused) events. Stops the process if the store cannot make them durable.
+  void commit_writes();
+  void drain();
   void rearm(PeerLink& link);
   void feed_paths(PeerLink& link, const core::PathEvent& event);
   void rearm_heartbeat(PeerLink& link);
@@ -153,6 +174,10 @@ class Driver {
   std::map<core::RequestId, std::shared_ptr<net::Responder>> pending_peer_;
   std::vector<Subscriber> subscribers_;
   Counters counters_;
+  std::vector<Write> writes_;                              // in the order emitted
+  std::deque<std::pair<std::string, core::Event>> inbox_;  // by party, in order
+  bool draining_ = false;
+  bool commit_posted_ = false;
   bool ready_ = false;
   bool stopping_ = false;
 };

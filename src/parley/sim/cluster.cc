@@ -22,6 +22,8 @@ using namespace std::chrono_literals;
 
 constexpr Duration kTransactionTimeout = 10s;  // gateway/driver.cc
 constexpr std::uint64_t kStepsMax = 2'000'000;
+// A group commit runs this long after the first write waits, at most (Driver::drain posts it).
+constexpr Duration kCommitDelayMax = 2ms;
 constexpr int kRetriesMax = 3;  // a principal retries a failed request at most this often
 
 template <typename>
@@ -413,6 +415,10 @@ void Cluster::crash(Gateway& g, const std::string& why) {
     after(delay(), [this, id] { fail_call(id, "connection reset by peer"); });
   }
   g.peer_requests.clear();
+  g.inbox.clear();
+  g.writes.clear();  // never committed: as if the process died before the fsync
+  g.draining = false;
+  g.commit_scheduled = false;
   g.links.clear();
   g.store.reset();
   g.rng.reset();
@@ -548,43 +554,70 @@ Outcome Cluster::run() {
 
 // ---- the driver ----
 
-// As Driver::feed: the event, then the actions it causes in order; Persisted (or
-// PersistRefused) is fed after the actions of the event that caused it.
+// As Driver::feed and Driver::drain: events are queued per gateway and fed in order, each
+// followed by the actions it causes; Persist waits for the gateway's next group commit
+// (commit()), which runs a little later (other events may come first, as on the io thread)
+// or at once before a transaction leaves; its Persisted (or PersistRefused) events are
+// queued in batch order.
 void Cluster::feed(Gateway& g, const std::string& peer, core::Event event) {
+  g.inbox.emplace_back(peer, std::move(event));
+  drain(g);
+}
+
+void Cluster::drain(Gateway& g) {
+  if (g.draining) return;  // the running drain gets to it, in order
   const int incarnation = g.incarnation;
-  std::vector<core::Event> queue;
-  queue.push_back(std::move(event));
+  g.draining = true;
+  std::set<std::string> fed;
   std::vector<core::Action> actions;
-  for (std::size_t i = 0; i < queue.size(); ++i) {
+  while (!g.inbox.empty()) {
     if (++outcome_.stats.steps > kStepsMax) {
       violation("runaway", "more than " + std::to_string(kStepsMax) + " events");
       stopped_ = true;
       return;
     }
+    auto [peer, current] = std::move(g.inbox.front());
+    g.inbox.pop_front();
     actions.clear();
-    const core::Event current = std::move(queue[i]);
     if (options_.trace) trace(&g, "<- " + peer + ": " + event_name(current));
     mix(static_cast<std::uint64_t>(unix_ms(now_)));
     mix(static_cast<std::uint64_t>(g.index) << 8 | current.index());
+    fed.insert(peer);
     g.links.at(peer).session->handle(current, wall(g), actions);
     for (core::Action& action : actions) {
       mix(action.index());
-      carry_out(g, peer, action, queue);
-      if (!alive(g, incarnation) || stopped_) return;
+      carry_out(g, peer, action);
+      if (!alive(g, incarnation) || stopped_) return;  // crash() reset the gateway
     }
   }
-  rearm(g, peer);
+  g.draining = false;
+  for (const std::string& peer : fed) rearm(g, peer);
   check_escalations(g);
+  if (!g.writes.empty() && !g.commit_scheduled) {
+    g.commit_scheduled = true;
+    const int index = g.index;
+    after(faults_.duration(Duration::zero(), kCommitDelayMax), [this, index, incarnation] {
+      Gateway& gw = *gateways_[index];
+      if (!alive(gw, incarnation)) return;
+      gw.commit_scheduled = false;
+      commit(gw);
+      if (alive(gw, incarnation) && !stopped_) drain(gw);
+    });
+  }
 }
 
-void Cluster::carry_out(Gateway& g, const std::string& peer, core::Action& action,
-                        std::vector<core::Event>& next) {
+void Cluster::carry_out(Gateway& g, const std::string& peer, core::Action& action) {
   std::visit(
       [&](auto& a) {
         using A = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<A, core::Persist>) {
-          persist(g, a, next);
+          ++outcome_.stats.persists;
+          g.writes.push_back({peer, a.batch, std::move(a.records)});
         } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
+          // As the driver: what the transaction carries is durable before it leaves.
+          const int incarnation = g.incarnation;
+          commit(g);
+          if (!alive(g, incarnation) || stopped_) return;
           send_request(g, peer, a);
         } else if constexpr (std::is_same_v<A, core::Answer>) {
           answer(g, a);
@@ -601,44 +634,56 @@ void Cluster::carry_out(Gateway& g, const std::string& peer, core::Action& actio
       action);
 }
 
-void Cluster::persist(Gateway& g, core::Persist& p, std::vector<core::Event>& next) {
-  ++outcome_.stats.persists;
-  if (p.records.empty()) {  // as the driver: nothing to write
-    next.push_back(core::Persisted{p.batch});
-    return;
-  }
-  ++g.persists_seen;
+// As Driver::commit_writes: every waiting batch in one store transaction.
+void Cluster::commit(Gateway& g) {
+  if (g.writes.empty()) return;
+  std::vector<Write> writes;
+  writes.swap(g.writes);
   using K = ScriptedFault::Kind;
   const Faults& f = scenario_.faults;
   const bool on = faults_on();
-  const bool before = scripted(K::kCrashBeforeApply, g, g.persists_seen) ||
-                      (on && faults_.chance(f.crash_before_apply * intensity_));
-  const bool fails = scripted(K::kApplyFails, g, g.persists_seen) ||
-                     (on && faults_.chance(f.apply_fails * intensity_));
-  const bool after_apply = scripted(K::kCrashAfterApply, g, g.persists_seen) ||
-                           (on && faults_.chance(f.crash_after_apply * intensity_));
-  if (before) return crash(g, "before applying batch " + std::to_string(p.batch));
+  bool before = false;
+  bool fails = false;
+  bool after_apply = false;
+  std::vector<const std::vector<core::Record>*> batches;
+  for (const Write& w : writes) {
+    batches.push_back(&w.records);
+    if (w.records.empty()) continue;
+    ++g.persists_seen;
+    before = before || scripted(K::kCrashBeforeApply, g, g.persists_seen);
+    fails = fails || scripted(K::kApplyFails, g, g.persists_seen);
+    after_apply = after_apply || scripted(K::kCrashAfterApply, g, g.persists_seen);
+  }
+  before = before || (on && faults_.chance(f.crash_before_apply * intensity_));
+  fails = fails || (on && faults_.chance(f.apply_fails * intensity_));
+  after_apply = after_apply || (on && faults_.chance(f.crash_after_apply * intensity_));
+  const std::string what = std::to_string(writes.size()) + " batches (" +
+                           std::to_string(writes.front().batch) + ".." +
+                           std::to_string(writes.back().batch) + ")";
+  if (before) return crash(g, "before committing " + what);
   if (fails) {
     // The write fails (a failed fsync): the driver stops the process, nothing is
     // acknowledged, and the store rolled the transaction back.
-    return crash(g, "the write of batch " + std::to_string(p.batch) + " failed; the driver stops");
+    return crash(g, "the commit of " + what + " failed; the driver stops");
   }
-  const Status status = g.store->apply(p.records);
-  if (status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound) {
-    violation("store-refused",
-              g.party + " batch " + std::to_string(p.batch) + ": " + status.to_string());
-    next.push_back(core::PersistRefused{p.batch, status});
-    return;
+  ++outcome_.stats.commits;
+  Result<std::vector<Status>> outcome = g.store->apply_group(batches);
+  if (!outcome.is_ok()) {
+    violation("store-failed", g.party + ": " + outcome.status().to_string());
+    return crash(g, "the store failed: " + outcome.status().to_string());
   }
-  if (!status.is_ok()) {
-    violation("store-failed", g.party + ": " + status.to_string());
-    return crash(g, "the store failed: " + status.to_string());
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const Status& status = (*outcome)[i];
+    if (status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound) {
+      violation("store-refused",
+                g.party + " batch " + std::to_string(writes[i].batch) + ": " + status.to_string());
+      g.inbox.emplace_back(writes[i].peer, core::PersistRefused{writes[i].batch, status});
+      continue;
+    }
+    observe_applied(g, writes[i].records);
+    g.inbox.emplace_back(writes[i].peer, core::Persisted{writes[i].batch});
   }
-  observe_applied(g, p.records);
-  if (after_apply) {
-    return crash(g, "after applying batch " + std::to_string(p.batch) + ", before Persisted");
-  }
-  next.push_back(core::Persisted{p.batch});
+  if (after_apply) return crash(g, "after committing " + what + ", before Persisted");
 }
 
 bool Cluster::scripted(ScriptedFault::Kind kind, const Gateway& g, int count) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -81,6 +82,12 @@ class Cluster {
     std::string target;  // ack: the inbound message acknowledged
     int depth = 0;       // retries so far
   };
+  // A Persist waiting for the gateway's next group commit.
+  struct Write {
+    std::string peer;
+    core::BatchId batch = 0;
+    std::vector<core::Record> records;
+  };
   struct Gateway {
     int index = 0;
     std::string party;
@@ -103,6 +110,11 @@ class Cluster {
     int requests_seen = 0;
     int answers_seen = 0;
     bool restart_pending = false;
+    // The driver's event queue and group commit (Driver::drain, Driver::commit_writes).
+    std::deque<std::pair<std::string, core::Event>> inbox;
+    std::vector<Write> writes;
+    bool draining = false;
+    bool commit_scheduled = false;
   };
   // A transaction posted by `from` to `to`: completed once, by the first answer or failure.
   struct Call {
@@ -137,10 +149,10 @@ class Cluster {
 
   // ---- the driver (cluster.cc) ----
   void feed(Gateway& g, const std::string& peer, core::Event event);
-  // False if the gateway died carrying out `action`.
-  void carry_out(Gateway& g, const std::string& peer, core::Action& action,
-                 std::vector<core::Event>& next);
-  void persist(Gateway& g, core::Persist& p, std::vector<core::Event>& next);
+  void drain(Gateway& g);
+  // The gateway may have crashed when it returns (alive() tells).
+  void carry_out(Gateway& g, const std::string& peer, core::Action& action);
+  void commit(Gateway& g);
   void rearm(Gateway& g, const std::string& peer);
   void on_notice(Gateway& g, const core::Notice& notice);
   void on_accepted(Gateway& g, const core::Accepted& a);

@@ -106,6 +106,7 @@ struct Stats {
   std::uint64_t received = 0;  // kMessageReceived notices
   std::uint64_t transactions = 0;
   std::uint64_t persists = 0;
+  std::uint64_t commits = 0;  // group commits (each carries one or more persists)
   std::uint64_t crashes = 0;
   std::uint64_t dropped = 0;
   std::uint64_t duplicated = 0;

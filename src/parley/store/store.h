@@ -38,6 +38,14 @@ class Store {
   // are upserts (see core/model.h). I/O failure: kUnavailable or kDataLoss.
   virtual Status apply(const std::vector<core::Record>& records) = 0;
 
+  // Group commit: applies `batches` in order, in one durable transaction (one fsync for
+  // all). Each batch is atomic on its own: the result holds one Status per batch, OK or the
+  // logical refusal apply() would give it (kAlreadyExists, kNotFound), in which case that
+  // batch alone applied nothing and the others still apply. Any other failure (I/O, a bad
+  // record) rolls the whole group back and is returned as the error: nothing was applied.
+  virtual Result<std::vector<Status>> apply_group(
+      const std::vector<const std::vector<core::Record>*>& batches) = 0;
+
   virtual Result<std::optional<core::MessageRecord>> get_message(std::string_view id) = 0;
   virtual Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) = 0;
 

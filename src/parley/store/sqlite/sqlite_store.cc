@@ -292,6 +292,8 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   Status apply(const std::vector<core::Record>& records) override;
+  Result<std::vector<Status>> apply_group(
+      const std::vector<const std::vector<core::Record>*>& batches) override;
   Result<std::optional<core::MessageRecord>> get_message(std::string_view id) override;
   Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) override;
   Result<core::Recovered> recover(std::string_view peer) override;
@@ -314,6 +316,9 @@ class SqliteStore final : public Store {
   // The cached prepared statement for `sql`.
   Result<sqlite3_stmt*> prepare(const std::string& sql);
   Status exec(const char* sql);
+  // One record inside an open transaction; COMMIT (rolled back if it fails).
+  Status apply_record(const core::Record& record);
+  Status commit();
   Status put_message(const core::MessageRecord& m);
   Status update_message(const core::UpdateMessage& u);
   Status put_log_entry(const core::LogEntry& e);
@@ -425,42 +430,87 @@ Status SqliteStore::update_message(const core::UpdateMessage& u) {
   return Status::ok();
 }
 
-Status SqliteStore::apply(const std::vector<core::Record>& records) {
-  if (records.empty()) return Status::ok();
-  // IMMEDIATE takes the write lock now (waiting up to the busy timeout for the CLI), so the
-  // batch never fails half way on a lock upgrade. COMMIT is the one fsync of the batch.
-  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-  for (const auto& record : records) {
-    const Status status = std::visit(
-        [this](const auto& r) {
-          using R = std::decay_t<decltype(r)>;
-          if constexpr (std::is_same_v<R, core::PutMessage>) {
-            return put_message(r.message);
-          } else if constexpr (std::is_same_v<R, core::UpdateMessage>) {
-            return update_message(r);
-          } else if constexpr (std::is_same_v<R, core::LogEntry>) {
-            return put_log_entry(r);
-          } else if constexpr (std::is_same_v<R, core::PutHead>) {
-            return put_head(r);
-          } else if constexpr (std::is_same_v<R, core::PutInclusion>) {
-            return put_inclusion(r);
-          } else {
-            static_assert(std::is_same_v<R, core::PutEvidence>);
-            return put_evidence(r);
-          }
-        },
-        record);
-    if (!status.is_ok()) {
-      (void)exec("ROLLBACK");
-      return status;
-    }
-  }
+Status SqliteStore::apply_record(const core::Record& record) {
+  return std::visit(
+      [this](const auto& r) {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, core::PutMessage>) {
+          return put_message(r.message);
+        } else if constexpr (std::is_same_v<R, core::UpdateMessage>) {
+          return update_message(r);
+        } else if constexpr (std::is_same_v<R, core::LogEntry>) {
+          return put_log_entry(r);
+        } else if constexpr (std::is_same_v<R, core::PutHead>) {
+          return put_head(r);
+        } else if constexpr (std::is_same_v<R, core::PutInclusion>) {
+          return put_inclusion(r);
+        } else {
+          static_assert(std::is_same_v<R, core::PutEvidence>);
+          return put_evidence(r);
+        }
+      },
+      record);
+}
+
+Status SqliteStore::commit() {
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     Status status = sqlite_error(db_, "committing");
     if (sqlite3_get_autocommit(db_) == 0) (void)exec("ROLLBACK");
     return status;
   }
   return Status::ok();
+}
+
+Status SqliteStore::apply(const std::vector<core::Record>& records) {
+  if (records.empty()) return Status::ok();
+  // IMMEDIATE takes the write lock now (waiting up to the busy timeout for the CLI), so the
+  // batch never fails half way on a lock upgrade. COMMIT is the one fsync of the batch.
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  for (const auto& record : records) {
+    if (Status status = apply_record(record); !status.is_ok()) {
+      (void)exec("ROLLBACK");
+      return status;
+    }
+  }
+  return commit();
+}
+
+Result<std::vector<Status>> SqliteStore::apply_group(
+    const std::vector<const std::vector<core::Record>*>& batches) {
+  std::vector<Status> outcome(batches.size());
+  bool any = false;
+  for (const auto* batch : batches) any = any || !batch->empty();
+  if (!any) return outcome;
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  // Each batch under a savepoint: a logical refusal undoes that batch alone.
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    if (batches[i]->empty()) continue;
+    if (Status s = exec("SAVEPOINT batch"); !s.is_ok()) {
+      (void)exec("ROLLBACK");
+      return s;
+    }
+    Status status;
+    for (const auto& record : *batches[i]) {
+      status = apply_record(record);
+      if (!status.is_ok()) break;
+    }
+    if (status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound) {
+      outcome[i] = status;
+      if (Status s = exec("ROLLBACK TO batch"); !s.is_ok()) {
+        (void)exec("ROLLBACK");
+        return s;
+      }
+    } else if (!status.is_ok()) {
+      (void)exec("ROLLBACK");
+      return status;
+    }
+    if (Status s = exec("RELEASE batch"); !s.is_ok()) {
+      (void)exec("ROLLBACK");
+      return s;
+    }
+  }
+  PARLEY_RETURN_IF_ERROR(commit());
+  return outcome;
 }
 
 template <typename Bind>

@@ -297,6 +297,74 @@ TEST_P(StoreConformanceTest, UpdateOfUnknownMessageIsNotFoundAndNothingOfTheBatc
   EXPECT_FALSE(get("m-1").has_value());
 }
 
+TEST_P(StoreConformanceTest, GroupAppliesEveryBatchInOrderAndLaterBatchesSeeEarlierOnes) {
+  UpdateMessage update;
+  update.id = "m-1";
+  update.state = MessageState::kSent;
+  const std::vector<Record> first{PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}};
+  const std::vector<Record> empty;
+  const std::vector<Record> second{Record{update},
+                                   PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))}};
+  Result<std::vector<Status>> outcome = store_->apply_group({&first, &empty, &second});
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  ASSERT_EQ(outcome->size(), 3u);
+  for (const Status& s : *outcome) EXPECT_TRUE(s.is_ok()) << s.to_string();
+  const auto m1 = get("m-1");
+  ASSERT_TRUE(m1.has_value());
+  EXPECT_EQ(m1->state, MessageState::kSent);
+  EXPECT_TRUE(get("m-2").has_value());
+}
+
+TEST_P(StoreConformanceTest, GroupRefusesOneBatchAloneAndAppliesTheOthers) {
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  UpdateMessage unknown;
+  unknown.id = "missing";
+  unknown.state = MessageState::kSent;
+  const std::vector<Record> before{PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))}};
+  const std::vector<Record> duplicate{
+      PutMessage{message("m-3", "l", 3, Direction::kOutbound, at(2))},
+      PutMessage{message("m-1", "other", 9, Direction::kInbound, at(2))}};
+  const std::vector<Record> not_found{
+      PutMessage{message("m-4", "l", 4, Direction::kOutbound, at(3))}, Record{unknown}};
+  const std::vector<Record> after{PutMessage{message("m-5", "l", 5, Direction::kOutbound, at(4))}};
+  Result<std::vector<Status>> outcome =
+      store_->apply_group({&before, &duplicate, &not_found, &after});
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  ASSERT_EQ(outcome->size(), 4u);
+  EXPECT_TRUE((*outcome)[0].is_ok());
+  EXPECT_EQ((*outcome)[1].code(), StatusCode::kAlreadyExists) << (*outcome)[1].to_string();
+  EXPECT_EQ((*outcome)[2].code(), StatusCode::kNotFound) << (*outcome)[2].to_string();
+  EXPECT_TRUE((*outcome)[3].is_ok());
+  EXPECT_TRUE(get("m-2").has_value());
+  EXPECT_FALSE(get("m-3").has_value());  // its batch was refused as a whole
+  EXPECT_FALSE(get("m-4").has_value());
+  EXPECT_TRUE(get("m-5").has_value());
+  // Durable: a second connection (as after a restart) sees the same.
+  store_.reset();
+  store_ = open();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_TRUE(get("m-2").has_value());
+  EXPECT_FALSE(get("m-3").has_value());
+  EXPECT_TRUE(get("m-5").has_value());
+}
+
+TEST_P(StoreConformanceTest, GroupWithABadRecordAppliesNothing) {
+  const std::vector<Record> good{PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}};
+  core::PutInclusion bad;  // index not below size: invalid, not a logical conflict
+  bad.message_id = "m-1";
+  bad.index = 5;
+  bad.size = 5;
+  const std::vector<Record> invalid{Record{bad}};
+  Result<std::vector<Status>> outcome = store_->apply_group({&good, &invalid});
+  ASSERT_FALSE(outcome.is_ok());
+  EXPECT_EQ(outcome.status().code(), StatusCode::kInvalidArgument) << outcome.status().to_string();
+  EXPECT_FALSE(get("m-1").has_value());
+  // The store is usable afterwards.
+  EXPECT_TRUE(store_->apply_group({&good}).is_ok());
+  EXPECT_TRUE(get("m-1").has_value());
+}
+
 TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
   MessageRecord m = message("m-1", "l", 1, Direction::kOutbound, at(0));
   m.tx = "tx-1";
