@@ -142,7 +142,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
 
   last_outbound_seq_ = std::move(recovered.last_outbound_seq);
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
-    inbound_seqs_[line].insert(seqs.begin(), seqs.end());
+    inbound_seqs_.emplace(line, SeqSet(seqs.watermark, seqs.above));
   }
   // The transcript: the frontier of our log and the heads of both logs.
   RecoveredLedger& l = recovered.ledger;
@@ -564,7 +564,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
     const wire::Payload& p = incoming[i].envelope.payload;
     std::pair<std::string, std::uint64_t> key{p.line, p.seq};
     auto seen = inbound_seqs_.find(p.line);
-    const bool repeat = (seen != inbound_seqs_.end() && seen->second.count(p.seq) > 0) ||
+    const bool repeat = (seen != inbound_seqs_.end() && seen->second.contains(p.seq)) ||
                         pending_inbound_.count(key) > 0 || !here.insert(key).second;
     if (repeat) continue;
     if (inbound_ids_.count(p.id) > 0 || pending_inbound_ids_.count(p.id) > 0) {

@@ -47,6 +47,7 @@
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
 #include "parley/core/model.h"
+#include "parley/core/seq_set.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
@@ -88,10 +89,19 @@ struct RecoveredLedger {
   std::optional<RecoveredHead> peer_head;      // the peer's latest head we countersigned
 };
 
+// The inbound seqs stored on one line: every seq in 1..watermark, and those in `above`
+// (each above watermark + 1). Gaps are transient, so `above` is short (core/seq_set.h).
+struct RecoveredSeqs {
+  std::uint64_t watermark = 0;
+  std::vector<std::uint64_t> above;  // ascending
+};
+
 // What the store held when the gateway (re)started; read by the driver via Store::recover.
+// Nothing here is proportional to the history either: the pending messages, and a few
+// numbers per line.
 struct Recovered {
-  std::map<std::string, std::uint64_t> last_outbound_seq;          // per line
-  std::map<std::string, std::vector<std::uint64_t>> inbound_seqs;  // per line, any order
+  std::map<std::string, std::uint64_t> last_outbound_seq;  // per line
+  std::map<std::string, RecoveredSeqs> inbound_seqs;       // per line with inbound messages
   std::vector<MessageRecord> unreceipted;     // outbound, no receipt yet (whatever its state)
   std::vector<MessageRecord> unacknowledged;  // outbound, not "ack", not yet acknowledged
   RecoveredLedger ledger;
@@ -341,7 +351,7 @@ class PeerSession {
   crypto::SealKey seal_key_{};
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
-  std::map<std::string, std::set<std::uint64_t>> inbound_seqs_;
+  std::map<std::string, SeqSet> inbound_seqs_;                       // stored, per line
   std::set<std::pair<std::string, std::uint64_t>> pending_inbound_;  // in unpersisted batches
   std::set<std::string> inbound_ids_;  // received since start (the store holds older ones)
   std::set<std::string> pending_inbound_ids_;
