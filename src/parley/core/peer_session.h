@@ -338,6 +338,12 @@ class PeerSession {
   std::string check_consistency(const wire::Transaction& tx, std::uint64_t size,
                                 const ledger::Hash& root, bool& fork) const;
   void enqueue(Outgoing outgoing);
+  // Adds `u` to unacked_ under `id` unless it is there already, and watches its deadline.
+  void track(const std::string& id, Unacked u);
+  // Removes `id` from unacked_ and deadlines_.
+  void untrack(const std::string& id);
+  // Stops watching `u`'s deadline (before it turns overdue or ack_pending).
+  void unwatch(const std::string& id, const Unacked& u);
   Outgoing* queued(const std::string& id);
   Status open_incoming(std::string_view json, Incoming& in) const;
   const Line* find_line(std::string_view id) const;
@@ -356,12 +362,16 @@ class PeerSession {
   std::set<std::string> inbound_ids_;  // received since start (the store holds older ones)
   std::set<std::string> pending_inbound_ids_;
   std::map<QueueKey, Outgoing> queue_;
+  std::multiset<Time> queued_created_;           // the created time of each queue_ entry
   std::map<std::string, QueueKey> queue_index_;  // message id -> queue key
   std::uint64_t next_arrival_ = 0;
   std::optional<InFlight> in_flight_;
   Duration backoff_{};
   std::uint64_t failure_streak_ = 0;
   std::map<std::string, Unacked> unacked_;
+  // (deadline, id) of every unacked_ entry that is neither overdue nor ack_pending: the
+  // deadlines next_deadline() and on_timer() watch, without walking every unacked message.
+  std::set<std::pair<Time, std::string>> deadlines_;
   std::map<std::string, std::string> acks_made_;  // inbound id -> "party/principal" who acked
   BatchId next_batch_ = 1;
   std::map<BatchId, AfterPersist> after_persist_;

@@ -1078,6 +1078,26 @@ TEST(PeerSessionTest, AckOfAnAckIsRejected) {
   EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kInvalidArgument);
 }
 
+TEST(PeerSessionTest, NextDeadlineIsTheEarliestOfTheMessagesStillAwaitingAnAck) {
+  Harness h;
+  const std::string routine = h.send(kUs, Precedence::kRoutine);
+  const std::string flash = h.send(kUs, Precedence::kFlash);
+  const Time routine_deadline = h.store(kUs).find(routine)->ack_deadline;
+  ASSERT_LT(h.now + 5min, routine_deadline);
+  EXPECT_EQ(h.session(kUs).next_deadline(), h.now + 5min);
+
+  // Acknowledged: its deadline is no longer watched; the ROUTINE one is next.
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(flash)});
+  ASSERT_EQ(h.store(kUs).find(flash)->state, MessageState::kAcknowledged);
+  EXPECT_EQ(h.session(kUs).next_deadline(), routine_deadline);
+
+  // Overdue: not watched either; nothing is left.
+  h.now = routine_deadline;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.store(kUs).find(routine)->state, MessageState::kOverdue);
+  EXPECT_FALSE(h.session(kUs).next_deadline().has_value());
+}
+
 TEST(PeerSessionTest, MissedDeadlineMarksOverdueOnce) {
   Harness h;
   const std::string id = h.send(kUs, Precedence::kFlash);
