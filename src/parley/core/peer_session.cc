@@ -142,7 +142,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
 
   last_outbound_seq_ = std::move(recovered.last_outbound_seq);
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
-    inbound_seqs_[line].insert(seqs.begin(), seqs.end());
+    inbound_seqs_.emplace(line, SeqSet(seqs.watermark, seqs.above));
   }
   // The transcript: the frontier of our log and the heads of both logs.
   RecoveredLedger& l = recovered.ledger;
@@ -198,8 +198,8 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     enqueue(Outgoing{std::move(record), index});
   }
   for (const MessageRecord& record : recovered.unacknowledged) {
-    unacked_[record.id] = Unacked{record.line, record.precedence, record.ack_deadline,
-                                  record.state == MessageState::kOverdue};
+    track(record.id, Unacked{record.line, record.precedence, record.ack_deadline,
+                             record.state == MessageState::kOverdue});
   }
 }
 
@@ -241,11 +241,9 @@ std::optional<Time> PeerSession::next_deadline() const {
   } else if (!build_failed_) {
     // Queued work with nothing in flight is due at once (after a restart, before any
     // other event arrives): report the oldest such message's creation time.
-    for (const auto& [key, outgoing] : queue_) consider(outgoing.record.created);
+    if (!queued_created_.empty()) consider(*queued_created_.begin());
   }
-  for (const auto& [id, u] : unacked_) {
-    if (!u.overdue && !u.ack_pending) consider(u.deadline);
-  }
+  if (!deadlines_.empty()) consider(deadlines_.begin()->first);
   return next;
 }
 
@@ -253,11 +251,7 @@ SessionStats PeerSession::stats() const {
   SessionStats s = counters_;
   s.queued = queue_.size();
   s.oldest_queued.reset();
-  for (const auto& [key, outgoing] : queue_) {
-    if (!s.oldest_queued || outgoing.record.created < *s.oldest_queued) {
-      s.oldest_queued = outgoing.record.created;
-    }
-  }
+  if (!queued_created_.empty()) s.oldest_queued = *queued_created_.begin();
   s.unacknowledged = unacked_.size();
   s.overdue = static_cast<std::size_t>(std::count_if(
       unacked_.begin(), unacked_.end(), [](const auto& entry) { return entry.second.overdue; }));
@@ -564,7 +558,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
     const wire::Payload& p = incoming[i].envelope.payload;
     std::pair<std::string, std::uint64_t> key{p.line, p.seq};
     auto seen = inbound_seqs_.find(p.line);
-    const bool repeat = (seen != inbound_seqs_.end() && seen->second.count(p.seq) > 0) ||
+    const bool repeat = (seen != inbound_seqs_.end() && seen->second.contains(p.seq)) ||
                         pending_inbound_.count(key) > 0 || !here.insert(key).second;
     if (repeat) continue;
     if (inbound_ids_.count(p.id) > 0 || pending_inbound_ids_.count(p.id) > 0) {
@@ -627,6 +621,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
         auto target = unacked_.find(*p.reply_to);
         if (target != unacked_.end() && target->second.line == p.line &&
             !target->second.ack_pending) {
+          unwatch(target->first, target->second);
           target->second.ack_pending = true;
           UpdateMessage update;
           update.id = target->first;
@@ -694,7 +689,26 @@ PeerSession::Outgoing* PeerSession::queued(const std::string& id) {
 void PeerSession::enqueue(Outgoing outgoing) {
   QueueKey key{static_cast<int>(outgoing.record.precedence), outgoing.record.seq, next_arrival_++};
   queue_index_[outgoing.record.id] = key;
+  queued_created_.insert(outgoing.record.created);
   queue_.emplace(key, std::move(outgoing));
+}
+
+void PeerSession::track(const std::string& id, Unacked u) {
+  auto [it, inserted] = unacked_.emplace(id, std::move(u));
+  if (inserted && !it->second.overdue && !it->second.ack_pending) {
+    deadlines_.emplace(it->second.deadline, id);
+  }
+}
+
+void PeerSession::untrack(const std::string& id) {
+  auto it = unacked_.find(id);
+  if (it == unacked_.end()) return;
+  unwatch(id, it->second);
+  unacked_.erase(it);
+}
+
+void PeerSession::unwatch(const std::string& id, const Unacked& u) {
+  deadlines_.erase({u.deadline, id});
 }
 
 void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records,
@@ -950,7 +964,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   after_persist_.erase(it);
 
   if (after.log_entry) own_.durable = std::max(own_.durable, *after.log_entry + 1);
-  for (auto& [id, u] : after.track) unacked_.emplace(id, std::move(u));
+  for (auto& [id, u] : after.track) track(id, std::move(u));
   for (Outgoing& o : after.enqueue) enqueue(std::move(o));
   for (Action& action : after.actions) out.push_back(std::move(action));
 
@@ -966,6 +980,9 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
                           std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
                               " on line " + r.line + " delivered to " + config_.peer.party)});
       }
+      const auto created = queued_created_.find(r.created);
+      PARLEY_CHECK(created != queued_created_.end());
+      queued_created_.erase(created);
       queue_.erase(q);
       queue_index_.erase(index);
     }
@@ -994,7 +1011,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
       pending_inbound_ids_.erase(id);
       inbound_ids_.insert(id);
     }
-    for (const std::string& id : b.acked) unacked_.erase(id);
+    for (const std::string& id : b.acked) untrack(id);
     out.push_back(Answer{b.request, 200, std::move(b.receipt)});
     for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
   }
@@ -1064,8 +1081,17 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
 
   std::vector<Record> records;
   std::vector<Notice> notices;
-  for (auto& [id, u] : unacked_) {
-    if (u.overdue || u.ack_pending || now < u.deadline) continue;
+  // The deadlines that have passed, handled in id order (as unacked_ is ordered).
+  std::vector<std::string> due;
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now;
+       it = deadlines_.erase(it)) {
+    due.push_back(it->second);
+  }
+  std::sort(due.begin(), due.end());
+  for (const std::string& id : due) {
+    auto entry = unacked_.find(id);
+    PARLEY_CHECK(entry != unacked_.end());
+    Unacked& u = entry->second;
     u.overdue = true;
     UpdateMessage update;
     update.id = id;

@@ -47,6 +47,7 @@
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
 #include "parley/core/model.h"
+#include "parley/core/seq_set.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
@@ -88,10 +89,19 @@ struct RecoveredLedger {
   std::optional<RecoveredHead> peer_head;      // the peer's latest head we countersigned
 };
 
+// The inbound seqs stored on one line: every seq in 1..watermark, and those in `above`
+// (each above watermark + 1). Gaps are transient, so `above` is short (core/seq_set.h).
+struct RecoveredSeqs {
+  std::uint64_t watermark = 0;
+  std::vector<std::uint64_t> above;  // ascending
+};
+
 // What the store held when the gateway (re)started; read by the driver via Store::recover.
+// Nothing here is proportional to the history either: the pending messages, and a few
+// numbers per line.
 struct Recovered {
-  std::map<std::string, std::uint64_t> last_outbound_seq;          // per line
-  std::map<std::string, std::vector<std::uint64_t>> inbound_seqs;  // per line, any order
+  std::map<std::string, std::uint64_t> last_outbound_seq;  // per line
+  std::map<std::string, RecoveredSeqs> inbound_seqs;       // per line with inbound messages
   std::vector<MessageRecord> unreceipted;     // outbound, no receipt yet (whatever its state)
   std::vector<MessageRecord> unacknowledged;  // outbound, not "ack", not yet acknowledged
   RecoveredLedger ledger;
@@ -328,6 +338,12 @@ class PeerSession {
   std::string check_consistency(const wire::Transaction& tx, std::uint64_t size,
                                 const ledger::Hash& root, bool& fork) const;
   void enqueue(Outgoing outgoing);
+  // Adds `u` to unacked_ under `id` unless it is there already, and watches its deadline.
+  void track(const std::string& id, Unacked u);
+  // Removes `id` from unacked_ and deadlines_.
+  void untrack(const std::string& id);
+  // Stops watching `u`'s deadline (before it turns overdue or ack_pending).
+  void unwatch(const std::string& id, const Unacked& u);
   Outgoing* queued(const std::string& id);
   Status open_incoming(std::string_view json, Incoming& in) const;
   const Line* find_line(std::string_view id) const;
@@ -341,17 +357,21 @@ class PeerSession {
   crypto::SealKey seal_key_{};
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
-  std::map<std::string, std::set<std::uint64_t>> inbound_seqs_;
+  std::map<std::string, SeqSet> inbound_seqs_;                       // stored, per line
   std::set<std::pair<std::string, std::uint64_t>> pending_inbound_;  // in unpersisted batches
   std::set<std::string> inbound_ids_;  // received since start (the store holds older ones)
   std::set<std::string> pending_inbound_ids_;
   std::map<QueueKey, Outgoing> queue_;
+  std::multiset<Time> queued_created_;           // the created time of each queue_ entry
   std::map<std::string, QueueKey> queue_index_;  // message id -> queue key
   std::uint64_t next_arrival_ = 0;
   std::optional<InFlight> in_flight_;
   Duration backoff_{};
   std::uint64_t failure_streak_ = 0;
   std::map<std::string, Unacked> unacked_;
+  // (deadline, id) of every unacked_ entry that is neither overdue nor ack_pending: the
+  // deadlines next_deadline() and on_timer() watch, without walking every unacked message.
+  std::set<std::pair<Time, std::string>> deadlines_;
   std::map<std::string, std::string> acks_made_;  // inbound id -> "party/principal" who acked
   BatchId next_batch_ = 1;
   std::map<BatchId, AfterPersist> after_persist_;

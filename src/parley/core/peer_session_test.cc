@@ -146,6 +146,7 @@ class FakeStore {
   // What Store::recover returns for (me, peer), by the same rules as the SQLite store.
   Recovered recover(const std::string& me, const std::string& peer) {
     Recovered r;
+    std::map<std::string, SeqSet> inbound;
     for (const auto& [id, m] : messages_) {
       if (m.direction == Direction::kOutbound) {
         std::uint64_t& last = r.last_outbound_seq[m.line];
@@ -153,8 +154,12 @@ class FakeStore {
         if (!m.receipt) r.unreceipted.push_back(m);
         if (m.type != "ack" && !m.acknowledged_at) r.unacknowledged.push_back(m);
       } else {
-        r.inbound_seqs[m.line].push_back(m.seq);
+        inbound[m.line].insert(m.seq);
       }
+    }
+    for (const auto& [line, seqs] : inbound) {
+      r.inbound_seqs[line] = RecoveredSeqs{
+          seqs.watermark(), std::vector<std::uint64_t>(seqs.above().begin(), seqs.above().end())};
     }
     RecoveredLedger& l = r.ledger;
     const auto& log = logs_[{me, peer}];
@@ -1073,6 +1078,26 @@ TEST(PeerSessionTest, AckOfAnAckIsRejected) {
   EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kInvalidArgument);
 }
 
+TEST(PeerSessionTest, NextDeadlineIsTheEarliestOfTheMessagesStillAwaitingAnAck) {
+  Harness h;
+  const std::string routine = h.send(kUs, Precedence::kRoutine);
+  const std::string flash = h.send(kUs, Precedence::kFlash);
+  const Time routine_deadline = h.store(kUs).find(routine)->ack_deadline;
+  ASSERT_LT(h.now + 5min, routine_deadline);
+  EXPECT_EQ(h.session(kUs).next_deadline(), h.now + 5min);
+
+  // Acknowledged: its deadline is no longer watched; the ROUTINE one is next.
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(flash)});
+  ASSERT_EQ(h.store(kUs).find(flash)->state, MessageState::kAcknowledged);
+  EXPECT_EQ(h.session(kUs).next_deadline(), routine_deadline);
+
+  // Overdue: not watched either; nothing is left.
+  h.now = routine_deadline;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.store(kUs).find(routine)->state, MessageState::kOverdue);
+  EXPECT_FALSE(h.session(kUs).next_deadline().has_value());
+}
+
 TEST(PeerSessionTest, MissedDeadlineMarksOverdueOnce) {
   Harness h;
   const std::string id = h.send(kUs, Precedence::kFlash);
@@ -1150,10 +1175,46 @@ TEST(PeerSessionTest, RecoveredInboundSeqsAreNotStoredAgain) {
   // The receiver restarts knowing it already stored seq 1 on the line.
   Harness h;
   Recovered recovered;
-  recovered.inbound_seqs[kLine] = {1};
+  recovered.inbound_seqs[kLine] = RecoveredSeqs{/*watermark=*/1, {}};
   PeerSession ru(h.config(kRu), catalog::Catalog::builtin(), h.rng(), recovered);
   std::vector<Action> out;
   ru.handle(TransactionReceived{1, sent.body}, h.now, out);
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 0u);
+}
+
+TEST(PeerSessionTest, RecoveredWatermarkAndSeqsAboveItDedupeAndTheGapsAreStored) {
+  // The sender holds seqs 1..4 unreceipted and sends them in one transaction after a restart.
+  Harness first;
+  first.link_up = false;
+  for (int i = 0; i < 4; ++i) first.send(kUs);
+  PeerSession sender(first.config(kUs), catalog::Catalog::builtin(), first.rng(),
+                     first.store(kUs).recover("us-eucom", "ru-genstaff"));
+  std::vector<Action> sent;
+  sender.handle(TimerFired{}, first.now, sent);
+  ASSERT_EQ(count_of<SendTransaction>(sent), 1u);
+  const std::string body = all_of<SendTransaction>(sent)[0].body;
+
+  // The receiver restarts having stored 1 (the watermark) and 3 (above a gap).
+  Harness h;
+  Recovered recovered;
+  recovered.inbound_seqs[kLine] = RecoveredSeqs{/*watermark=*/1, {3}};
+  PeerSession ru(h.config(kRu), catalog::Catalog::builtin(), h.rng(), recovered);
+  std::vector<Action> out;
+  ru.handle(TransactionReceived{1, body}, h.now, out);
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  const Persist persist = all_of<Persist>(out)[0];
+  std::vector<std::uint64_t> stored;
+  for (const Record& r : persist.records) {
+    if (const auto* put = std::get_if<PutMessage>(&r)) stored.push_back(put->message.seq);
+  }
+  EXPECT_EQ(stored, (std::vector<std::uint64_t>{2, 4}));
+
+  // Once durable, the gaps are filled: the same transaction again stores nothing.
+  out.clear();
+  ru.handle(Persisted{persist.batch}, h.now, out);
+  out.clear();
+  ru.handle(TransactionReceived{2, body}, h.now, out);
   ASSERT_EQ(count_of<Persist>(out), 1u);
   EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 0u);
 }

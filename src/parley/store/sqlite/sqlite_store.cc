@@ -121,6 +121,19 @@ CREATE TABLE evidence (
   at         INTEGER NOT NULL
 );
 )sql",
+    // 3: start-up reads what is pending, not the history (issue 6). The partial indexes hold
+    // only the rows Store::recover returns (a query uses one only if its WHERE repeats the
+    // index's WHERE); (peer, line, direction, seq) finds the lines of a peer's messages and
+    // the seqs of a line with that peer, and replaces the index on (peer) alone.
+    R"sql(
+CREATE INDEX messages_unreceipted ON messages (line, seq)
+  WHERE direction = 'outbound' AND receipt IS NULL;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS NULL
+    AND state != 'expired';
+CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
+DROP INDEX messages_by_peer;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -326,6 +339,11 @@ class SqliteStore final : public Store {
   Status put_inclusion(const core::PutInclusion& i);
   Status put_evidence(const core::PutEvidence& e);
   Status recover_ledger(std::string_view peer, core::Recovered& out);
+  // The lines of `peer` (see recover), each with whether all of its messages are the peer's.
+  Result<std::map<std::string, bool>> peer_lines(std::string_view peer);
+  // The inbound seqs stored on `line` (only those with `peer` unless `whole_line`), if any.
+  Result<std::optional<core::RecoveredSeqs>> inbound_seqs(const std::string& line,
+                                                          std::string_view peer, bool whole_line);
   // One head row (size, root, sth_json) of `sql` with `bind`, if any.
   template <typename Bind>
   Result<std::optional<core::RecoveredHead>> query_head(const std::string& sql, Bind bind);
@@ -591,48 +609,142 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   });
 }
 
+Result<std::map<std::string, bool>> SqliteStore::peer_lines(std::string_view peer) {
+  // The messages exchanged with `peer` are those on its configured lines (remote_party =
+  // peer; all of the line's messages), and those stored with it as the peer on any other
+  // line (a line since removed or given to another peer; only those messages). The second
+  // kind of line is found by a skip-scan of messages_by_peer_line: each step seeks the
+  // first line after the previous one, so it costs O(lines * log n), not a scan of the
+  // peer's messages.
+  std::map<std::string, bool> lines;
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT id FROM lines WHERE remote_party = ?1"));
+    Statement s(db_, raw);
+    s.bind_text(1, peer);
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      lines[s.col_text(0)] = true;
+    }
+  }
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("WITH RECURSIVE found(line) AS ("
+                "SELECT MIN(line) FROM messages WHERE peer = ?1 "
+                "UNION ALL "
+                "SELECT (SELECT MIN(line) FROM messages WHERE peer = ?1 AND line > found.line) "
+                "FROM found WHERE found.line IS NOT NULL) "
+                "SELECT line FROM found WHERE line IS NOT NULL"));
+    Statement s(db_, raw);
+    s.bind_text(1, peer);
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      lines.emplace(s.col_text(0), false);
+    }
+  }
+  return lines;
+}
+
+Result<std::optional<core::RecoveredSeqs>> SqliteStore::inbound_seqs(const std::string& line,
+                                                                     std::string_view peer,
+                                                                     bool whole_line) {
+  // Seqs are distinct per (line, direction) and start at 1, so if n of them are >= 1 and the
+  // highest is n, they are exactly 1..n. Otherwise the rows are read from the top down
+  // until the rows at or below the current seq number exactly that seq: the seqs above it
+  // are the few of a transient gap. Both use the UNIQUE (line, direction, seq) index (or
+  // messages_by_peer_line), and the count reads index entries only, never the rows.
+  const std::string where =
+      std::string(" FROM messages WHERE line = ?1 AND direction = 'inbound'") +
+      (whole_line ? "" : " AND peer = ?2");
+  const auto bind = [&](Statement& s) {
+    s.bind_text(1, line);
+    if (!whole_line) s.bind_text(2, peer);
+  };
+  std::int64_t count = 0;
+  std::int64_t highest = 0;
+  bool zero = false;
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT COUNT(*), MAX(seq), MIN(seq)" + where));
+    Statement s(db_, raw);
+    bind(s);
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row || s.col_int(0) == 0) return std::optional<core::RecoveredSeqs>();
+    count = s.col_int(0);
+    highest = s.col_int(1);
+    zero = s.col_int(2) == 0;  // never valid on the wire; kept as a member all the same
+  }
+  if (zero) --count;
+  core::RecoveredSeqs seqs;
+  if (count == highest) {
+    seqs.watermark = static_cast<std::uint64_t>(highest);
+  } else {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT seq" + where + " AND seq >= 1 ORDER BY seq DESC"));
+    Statement s(db_, raw);
+    bind(s);
+    std::int64_t at_or_below = count;  // rows with 1 <= seq <= the current row's
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      const std::int64_t seq = s.col_int(0);
+      if (at_or_below == seq) {
+        seqs.watermark = static_cast<std::uint64_t>(seq);
+        break;
+      }
+      seqs.above.push_back(static_cast<std::uint64_t>(seq));
+      --at_or_below;
+    }
+  }
+  if (zero) seqs.above.push_back(0);
+  std::sort(seqs.above.begin(), seqs.above.end());
+  return std::optional<core::RecoveredSeqs>(std::move(seqs));
+}
+
 Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
-  // The messages exchanged with `peer`: on its lines, or recorded with it as the peer.
+  // Everything below reads O(log n) rows per line of the peer, or the rows it returns (the
+  // pending messages, through the partial indexes of schema 3), or the index range of a
+  // line's inbound seqs (inbound_seqs): never the table's rows of the history.
+  PARLEY_ASSIGN_OR_RETURN(const auto lines, peer_lines(peer));
+  core::Recovered out;
+  for (const auto& [line, whole_line] : lines) {
+    const std::string only_peer = whole_line ? "" : " AND peer = ?2";
+    {
+      PARLEY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * raw,
+          prepare("SELECT MAX(seq) FROM messages WHERE line = ?1 AND direction = 'outbound'" +
+                  only_peer));
+      Statement s(db_, raw);
+      s.bind_text(1, line);
+      if (!whole_line) s.bind_text(2, peer);
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (row && !s.is_null(0)) {
+        out.last_outbound_seq[line] = static_cast<std::uint64_t>(s.col_int(0));
+      }
+    }
+    PARLEY_ASSIGN_OR_RETURN(auto seqs, inbound_seqs(line, peer, whole_line));
+    if (seqs) out.inbound_seqs[line] = std::move(*seqs);
+  }
+  // The pending messages of every peer are few: a scan of the partial index reads them and
+  // no others. INDEXED BY makes the plan certain (and fails the statement if it cannot be).
   const std::string mine = "(peer = ?1 OR line IN (SELECT id FROM lines WHERE remote_party = ?1))";
   const auto bind_peer = [peer](Statement& s) { s.bind_text(1, peer); };
-  core::Recovered out;
-  {
-    PARLEY_ASSIGN_OR_RETURN(
-        sqlite3_stmt * raw,
-        prepare("SELECT line, MAX(seq) FROM messages WHERE direction = 'outbound' AND " + mine +
-                " GROUP BY line"));
-    Statement s(db_, raw);
-    bind_peer(s);
-    for (;;) {
-      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
-      if (!row) break;
-      out.last_outbound_seq[s.col_text(0)] = static_cast<std::uint64_t>(s.col_int(1));
-    }
-  }
-  {
-    PARLEY_ASSIGN_OR_RETURN(
-        sqlite3_stmt * raw,
-        prepare("SELECT line, seq FROM messages WHERE direction = 'inbound' AND " + mine +
-                " ORDER BY line, seq"));
-    Statement s(db_, raw);
-    bind_peer(s);
-    for (;;) {
-      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
-      if (!row) break;
-      out.inbound_seqs[s.col_text(0)].push_back(static_cast<std::uint64_t>(s.col_int(1)));
-    }
-  }
   PARLEY_ASSIGN_OR_RETURN(
       out.unreceipted,
       query_messages(std::string("SELECT ") + kMessageSelect +
-                         " FROM messages WHERE direction = 'outbound' AND receipt IS NULL AND " +
+                         " FROM messages INDEXED BY messages_unreceipted WHERE direction = "
+                         "'outbound' AND receipt IS NULL AND " +
                          mine + " ORDER BY seq, line",
                      bind_peer));
   PARLEY_ASSIGN_OR_RETURN(
       out.unacknowledged,
       query_messages(std::string("SELECT ") + kMessageSelect +
-                         " FROM messages WHERE direction = 'outbound' AND type != 'ack' AND "
-                         "acknowledged_at IS NULL AND state != 'expired' AND " +
+                         " FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
+                         "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state != "
+                         "'expired' AND " +
                          mine + " ORDER BY created, seq, line",
                      bind_peer));
   PARLEY_RETURN_IF_ERROR(recover_ledger(peer, out));

@@ -507,9 +507,8 @@ TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
   EXPECT_EQ(recovered->last_outbound_seq,
             (std::map<std::string, std::uint64_t>{{"to-ru", 6}, {"to-ru-2", 7}, {"old-line", 1}}));
   ASSERT_EQ(recovered->inbound_seqs.size(), 1U);
-  std::vector<std::uint64_t> inbound = recovered->inbound_seqs.at("to-ru");
-  std::sort(inbound.begin(), inbound.end());
-  EXPECT_EQ(inbound, (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ(recovered->inbound_seqs.at("to-ru").watermark, 1U);
+  EXPECT_EQ(recovered->inbound_seqs.at("to-ru").above, (std::vector<std::uint64_t>{3}));
   // Without a receipt, whatever the state (acknowledged or overdue before the receipt came
   // back, too), ascending seq.
   EXPECT_EQ(ids_of(recovered->unreceipted),
@@ -528,6 +527,77 @@ TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
   EXPECT_TRUE(nobody->inbound_seqs.empty());
   EXPECT_TRUE(nobody->unreceipted.empty());
   EXPECT_TRUE(nobody->unacknowledged.empty());
+}
+
+// Stores inbound messages with `seqs` on `line` (ids "<line>-<seq>"), recorded with `peer`.
+void put_inbound(Store& store, const std::string& line, const std::vector<std::uint64_t>& seqs,
+                 const std::string& peer = "ru-genstaff") {
+  std::vector<Record> records;
+  for (const std::uint64_t seq : seqs) {
+    MessageRecord m =
+        message(line + "-" + std::to_string(seq), line, seq, Direction::kInbound, at(0));
+    m.peer = peer;
+    records.push_back(PutMessage{std::move(m)});
+  }
+  ASSERT_TRUE(store.apply(records).is_ok());
+}
+
+TEST_P(StoreConformanceTest, RecoverGivesInboundSeqsAsAWatermarkAndTheSeqsAboveAGap) {
+  ASSERT_TRUE(store_->put_line(line("gap", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("whole", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("late-start", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("gap-at-top", "ru-genstaff")).is_ok());
+  put_inbound(*store_, "gap", {8, 1, 2, 3, 5, 7});
+  std::vector<std::uint64_t> many(300);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = i + 1;
+  put_inbound(*store_, "whole", many);
+  put_inbound(*store_, "late-start", {2, 3});  // seq 1 is still on its way
+  put_inbound(*store_, "gap-at-top", {1, 2, 3, 4, 6});
+
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  const auto& seqs = recovered->inbound_seqs;
+  ASSERT_EQ(seqs.size(), 4U);
+  EXPECT_EQ(seqs.at("gap").watermark, 3U);
+  EXPECT_EQ(seqs.at("gap").above, (std::vector<std::uint64_t>{5, 7, 8}));
+  EXPECT_EQ(seqs.at("whole").watermark, 300U);
+  EXPECT_TRUE(seqs.at("whole").above.empty());
+  EXPECT_EQ(seqs.at("late-start").watermark, 0U);
+  EXPECT_EQ(seqs.at("late-start").above, (std::vector<std::uint64_t>{2, 3}));
+  EXPECT_EQ(seqs.at("gap-at-top").watermark, 4U);
+  EXPECT_EQ(seqs.at("gap-at-top").above, (std::vector<std::uint64_t>{6}));
+}
+
+TEST_P(StoreConformanceTest, RecoverFindsTheMessagesOfARemovedOrReassignedLine) {
+  // "removed" is no longer configured; "reassigned" now goes to another peer, which keeps
+  // numbering on it. Each peer recovers the messages stored with it there.
+  ASSERT_TRUE(store_->put_line(line("reassigned", "cn-cmc")).is_ok());
+  put_inbound(*store_, "removed", {1, 2, 4});
+  put_inbound(*store_, "reassigned", {1, 2});
+  put_inbound(*store_, "reassigned", {3}, "cn-cmc");
+  MessageRecord pending = message("o-removed", "removed", 9, Direction::kOutbound, at(1));
+  MessageRecord other = message("o-reassigned", "reassigned", 4, Direction::kOutbound, at(2));
+  other.peer = "cn-cmc";
+  ASSERT_TRUE(store_->apply({PutMessage{pending}, PutMessage{other}}).is_ok());
+
+  Result<core::Recovered> ru = store_->recover("ru-genstaff");
+  ASSERT_TRUE(ru.is_ok()) << ru.status().to_string();
+  EXPECT_EQ(ru->last_outbound_seq, (std::map<std::string, std::uint64_t>{{"removed", 9}}));
+  ASSERT_EQ(ru->inbound_seqs.size(), 2U);
+  EXPECT_EQ(ru->inbound_seqs.at("removed").watermark, 2U);
+  EXPECT_EQ(ru->inbound_seqs.at("removed").above, (std::vector<std::uint64_t>{4}));
+  EXPECT_EQ(ru->inbound_seqs.at("reassigned").watermark, 2U);
+  EXPECT_TRUE(ru->inbound_seqs.at("reassigned").above.empty());
+  EXPECT_EQ(ids_of(ru->unreceipted), (std::vector<std::string>{"o-removed"}));
+  EXPECT_EQ(ids_of(ru->unacknowledged), (std::vector<std::string>{"o-removed"}));
+
+  // The line's configured peer recovers all of it.
+  Result<core::Recovered> cn = store_->recover("cn-cmc");
+  ASSERT_TRUE(cn.is_ok()) << cn.status().to_string();
+  EXPECT_EQ(cn->last_outbound_seq, (std::map<std::string, std::uint64_t>{{"reassigned", 4}}));
+  ASSERT_EQ(cn->inbound_seqs.size(), 1U);
+  EXPECT_EQ(cn->inbound_seqs.at("reassigned").watermark, 3U);
+  EXPECT_EQ(ids_of(cn->unreceipted), (std::vector<std::string>{"o-reassigned"}));
 }
 
 TEST_P(StoreConformanceTest, PutPeerReplacesTheBundleOfTheSameParty) {
@@ -897,7 +967,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
 }
 
 TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
@@ -912,16 +982,109 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   // Back to what a schema-1 store holds.
   raw_sql(path,
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
+          "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
+          "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
           "UPDATE parley_schema SET version = 1");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
   EXPECT_TRUE((*store)->apply({entry("us-eucom", "ru-genstaff", 0, "m-1")}).is_ok());
   EXPECT_EQ((*(*store)->get_message("m-1"))->log_index, 0U);
+}
+
+TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    MessageRecord receipted = message("o-1", "to-ru", 1, Direction::kOutbound, at(0));
+    receipted.receipt = "{}";
+    receipted.acknowledged_at = at(5);
+    MessageRecord pending = message("o-2", "to-ru", 2, Direction::kOutbound, at(1));
+    ASSERT_TRUE((*store)->apply({PutMessage{receipted}, PutMessage{pending}}).is_ok());
+    put_inbound(**store, "to-ru", {1, 2, 3, 5});
+  }
+  // Back to what a schema-2 store holds.
+  raw_sql(path,
+          "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
+          "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
+          "UPDATE parley_schema SET version = 2");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
+  ASSERT_EQ(raw_sql(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_peer'"),
+            "1");
+
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                    "('messages_unreceipted', 'messages_unacknowledged', "
+                    "'messages_by_peer_line')"),
+            "3");
+  EXPECT_EQ(raw_sql(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_peer'"),
+            "0");
+  // The partial indexes were filled from the stored rows.
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT COUNT(*) FROM messages INDEXED BY messages_unreceipted "
+                    "WHERE direction = 'outbound' AND receipt IS NULL"),
+            "1");
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_EQ(recovered->last_outbound_seq.at("to-ru"), 2U);
+  EXPECT_EQ(recovered->inbound_seqs.at("to-ru").watermark, 3U);
+  EXPECT_EQ(recovered->inbound_seqs.at("to-ru").above, (std::vector<std::uint64_t>{5}));
+  EXPECT_EQ(ids_of(recovered->unreceipted), (std::vector<std::string>{"o-2"}));
+  EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-2"}));
+}
+
+TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  ASSERT_TRUE(open_sqlite_store(path).is_ok());
+  // What SQLite plans for the shapes Store::recover uses. A SCAN of messages (the table)
+  // would read the history.
+  const auto plan = [&path](const std::string& sql) {
+    std::string all;
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_exec(
+        db, ("EXPLAIN QUERY PLAN " + sql).c_str(),
+        [](void* result, int columns, char** values, char**) {
+          auto* text = static_cast<std::string*>(result);
+          if (columns >= 4 && values[3] != nullptr) *text += std::string(values[3]) + "\n";
+          return 0;
+        },
+        &all, nullptr);
+    sqlite3_close(db);
+    return all;
+  };
+  const std::string mine =
+      "(peer = 'p' OR line IN (SELECT id FROM lines WHERE remote_party = 'p'))";
+  const std::string unreceipted = plan(
+      "SELECT id FROM messages INDEXED BY messages_unreceipted WHERE direction = "
+      "'outbound' AND receipt IS NULL AND " +
+      mine);
+  EXPECT_NE(unreceipted.find("messages_unreceipted"), std::string::npos) << unreceipted;
+  const std::string unacknowledged = plan(
+      "SELECT id FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
+      "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state != 'expired' AND " +
+      mine);
+  EXPECT_NE(unacknowledged.find("messages_unacknowledged"), std::string::npos) << unacknowledged;
+  const std::string highest =
+      plan("SELECT MAX(seq) FROM messages WHERE line = 'l' AND direction = 'outbound'");
+  EXPECT_NE(highest.find("USING COVERING INDEX"), std::string::npos) << highest;
+  const std::string of_peer = plan(
+      "SELECT COUNT(*), MAX(seq), MIN(seq) FROM messages WHERE line = 'l' AND direction = "
+      "'inbound' AND peer = 'p'");
+  EXPECT_NE(of_peer.find("COVERING INDEX messages_by_peer_line"), std::string::npos) << of_peer;
+  const std::string lines = plan("SELECT MIN(line) FROM messages WHERE peer = 'p' AND line > 'l'");
+  EXPECT_NE(lines.find("messages_by_peer_line"), std::string::npos) << lines;
 }
 
 TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {
@@ -956,11 +1119,11 @@ TEST(SqliteStoreTest, NewerSchemaVersionIsRefusedAsDataLoss) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
-  raw_sql(path, "UPDATE parley_schema SET version = 3");
+  raw_sql(path, "UPDATE parley_schema SET version = 4");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_FALSE(store.is_ok());
   EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(store.status().message().find("schema version 3"), std::string::npos)
+  EXPECT_NE(store.status().message().find("schema version 4"), std::string::npos)
       << store.status().message();
 }
 
