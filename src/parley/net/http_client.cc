@@ -125,6 +125,8 @@ Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,
         if (ec) return fail(ec);
         stream.async_connect(results, [&](const error_code& connect_ec, const tcp::endpoint&) {
           if (connect_ec) return fail(connect_ec);
+          error_code ignored;
+          stream.socket().set_option(tcp::no_delay(true), ignored);
           http::async_write(stream, request, [&](const error_code& write_ec, std::size_t) {
             if (write_ec) return fail(write_ec);
             http::async_read(stream, buffer, parser, [&](const error_code& read_ec, std::size_t) {

@@ -397,6 +397,9 @@ void on_accept(const std::shared_ptr<ServerState>& state, const error_code& ec,
     return;
   }
   error_code ignored;
+  // Small writes (a receipt, a 201, an event) leave at once: with Nagle's algorithm they
+  // would wait for the peer's delayed ACK (40 ms on Linux).
+  socket.set_option(tcp::no_delay(true), ignored);
   if (state->sessions.size() >= state->limits.connections_max) {
     socket.close(ignored);
   } else {
