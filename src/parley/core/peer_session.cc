@@ -348,7 +348,8 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
   after.track.emplace_back(r.id, Unacked{r.line, r.precedence, r.ack_deadline});
   std::vector<Record> records{PutMessage{r}};
   append_to_log(*outgoing, records, after);
-  after.enqueue.push_back(std::move(*outgoing));
+  after.queued.push_back(r.id);
+  enqueue(std::move(*outgoing));  // `r` is gone
   persist(std::move(records), std::move(after), out);
 }
 
@@ -396,7 +397,9 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   AfterPersist after;
   after.actions.push_back(Accepted{e.request, ack_id});
   append_to_log(*outgoing, records, after);
-  after.enqueue.push_back(std::move(*outgoing));
+  after.queued.push_back(ack_id);
+  after.ack_of = m.id;
+  enqueue(std::move(*outgoing));
   persist(std::move(records), std::move(after), out);
 }
 
@@ -686,6 +689,19 @@ PeerSession::Outgoing* PeerSession::queued(const std::string& id) {
   return &it->second;
 }
 
+bool PeerSession::unqueue(const std::string& id) {
+  const auto index = queue_index_.find(id);
+  if (index == queue_index_.end()) return false;
+  const auto q = queue_.find(index->second);
+  PARLEY_CHECK(q != queue_.end());
+  const auto created = queued_created_.find(q->second.record.created);
+  PARLEY_CHECK(created != queued_created_.end());
+  queued_created_.erase(created);
+  queue_.erase(q);
+  queue_index_.erase(index);
+  return true;
+}
+
 void PeerSession::enqueue(Outgoing outgoing) {
   QueueKey key{static_cast<int>(outgoing.record.precedence), outgoing.record.seq, next_arrival_++};
   queue_index_[outgoing.record.id] = key;
@@ -743,9 +759,12 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   if (in_flight_ || queue_.empty() || build_failed_) return;
   const std::size_t count_max =
       std::min(config_.tx_envelopes_max, wire::kEnvelopesPerTransactionMax);
-  // The head covers every durable entry of our log, also ones still queued: FLASH may
-  // overtake ROUTINE, so the entries carried need not be a prefix.
-  const std::uint64_t size = own_.durable;
+  // The head covers every entry of our log, also ones still queued: FLASH may overtake
+  // ROUTINE, so the entries carried need not be a prefix. Entries whose batch is not yet
+  // durable are covered too: the head and the "sent" marks go in a later batch, and the
+  // transaction leaves only once that batch is Persisted (so every earlier one is durable).
+  // A message submitted on an idle line thus costs the sender one commit before it leaves.
+  const std::uint64_t size = own_.assigned;
   const ledger::NodeSource source = ledger::frontier_source(own_.base, own_.tail);
   const auto fail = [&](const Status& status) {
     // Our own log cannot be proven: a bug or a store that does not hold together. Nothing
@@ -787,7 +806,7 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   std::vector<Outgoing*> chosen;
   for (auto& [key, o] : queue_) {
     if (tx.entries.size() >= count_max) break;
-    if (o.index >= size) continue;  // not durable yet (cannot happen: queued after Persisted)
+    if (o.index >= size) continue;  // cannot happen: an index is assigned before queueing
     Result<std::vector<ledger::Hash>> proof = ledger::inclusion_proof(o.index, size, source);
     if (!proof.is_ok()) return fail(proof.status());
     const std::size_t entry_bytes =
@@ -835,8 +854,9 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   if (size > own_.countersigned_size) own_.pending[size] = *root;
 
   f.body = wire::encode_transaction(tx);
-  persist(std::move(records), std::nullopt, out);
-  out.push_back(SendTransaction{f.tx, f.precedence, f.body});
+  AfterPersist after;
+  after.actions.push_back(SendTransaction{f.tx, f.precedence, f.body});
+  persist(std::move(records), std::move(after), out);
   ++counters_.transactions_sent;
   in_flight_ = std::move(f);
 }
@@ -965,8 +985,13 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
 
   if (after.log_entry) own_.durable = std::max(own_.durable, *after.log_entry + 1);
   for (auto& [id, u] : after.track) track(id, std::move(u));
-  for (Outgoing& o : after.enqueue) enqueue(std::move(o));
-  for (Action& action : after.actions) out.push_back(std::move(action));
+  for (Action& action : after.actions) {
+    // A transaction given up before it left (a FLASH overtook it) does not leave.
+    if (const auto* send = std::get_if<SendTransaction>(&action)) {
+      if (!in_flight_ || in_flight_->tx != send->tx) continue;
+    }
+    out.push_back(std::move(action));
+  }
 
   if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
     for (const std::string& id : in_flight_->ids) {
@@ -980,11 +1005,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
                           std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
                               " on line " + r.line + " delivered to " + config_.peer.party)});
       }
-      const auto created = queued_created_.find(r.created);
-      PARLEY_CHECK(created != queued_created_.end());
-      queued_created_.erase(created);
-      queue_.erase(q);
-      queue_index_.erase(index);
+      unqueue(id);
     }
     // The peer countersigned our head: it is C now. Proofs start from there, or from the
     // lowest entry still unreceipted if FLASH overtook it.
@@ -1030,14 +1051,38 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
       out.push_back(Rejected{accepted->request, Status::internal("not stored: " + why)});
     }
   }
-  for (const Outgoing& o : after.enqueue) {
-    if (o.record.type == "ack" && o.record.reply_to) acks_made_.erase(*o.record.reply_to);
+  if (after.ack_of) acks_made_.erase(*after.ack_of);
+  // Its messages were not stored: out of the queue, and out of a transaction built over them
+  // (that one has not left: it waits for a later batch, which cannot apply without them).
+  for (const std::string& id : after.queued) {
+    if (!unqueue(id)) continue;
+    if (in_flight_ &&
+        std::find(in_flight_->ids.begin(), in_flight_->ids.end(), id) != in_flight_->ids.end()) {
+      for (auto& [key, o] : queue_) o.in_flight = false;
+      in_flight_.reset();
+    }
   }
-  // Its log entry was not stored: the index is free again. (Batches are applied in order
-  // and a refusal comes back at once, so it is the last index handed out.)
-  if (after.log_entry && *after.log_entry + 1 == own_.assigned && !own_.tail.empty()) {
-    --own_.assigned;
-    own_.tail.pop_back();
+  // A transaction whose head and "sent" marks could not be stored does not leave.
+  for (const Action& action : after.actions) {
+    const auto* send = std::get_if<SendTransaction>(&action);
+    if (send == nullptr || !in_flight_ || in_flight_->tx != send->tx) continue;
+    for (auto& [key, o] : queue_) o.in_flight = false;
+    in_flight_.reset();
+  }
+  // Its log entry was not stored: the index is free again if it was the last one handed
+  // out. If later entries exist, our log in memory has an entry the store lacks: no head is
+  // signed over it (that would fork the log); the operator restarts from the store.
+  if (after.log_entry) {
+    if (*after.log_entry + 1 == own_.assigned && !own_.tail.empty()) {
+      --own_.assigned;
+      own_.tail.pop_back();
+    } else {
+      build_failed_ = true;
+      counters_.last_error = "log entry " + std::to_string(*after.log_entry) +
+                             " was refused by the store after later entries; restart the "
+                             "gateway to recover from the store";
+      out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
+    }
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.

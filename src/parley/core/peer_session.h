@@ -11,7 +11,10 @@
 //  - a submission is Accepted only after the Persist holding it is Persisted;
 //  - a receipt (the Answer to a peer's transaction) is signed only after the Persist
 //    holding that transaction's messages is Persisted;
-//  - the driver applies Persist actions in the order they were emitted, so Persisted(b)
+//  - a transaction leaves (SendTransaction) only after the Persist holding its signed head
+//    and "sent" marks is Persisted; that batch follows the ones holding its messages;
+//  - the driver applies Persist actions in the order they were emitted (it may group many
+//    into one commit, and other events may be fed before their Persisted), so Persisted(b)
 //    implies every earlier batch is durable too. If a Persist fails, the driver must not
 //    feed Persisted for it (it stops the process; recovery starts from the store).
 //
@@ -256,7 +259,7 @@ class PeerSession {
   // Our log for this peer, as far as proofs need it.
   struct OwnLog {
     std::uint64_t assigned = 0;            // entries with an index (durable or being persisted)
-    std::uint64_t durable = 0;             // entries known durable: what a signed head may cover
+    std::uint64_t durable = 0;             // entries known durable
     ledger::CompactRange base;             // the first base.size() entries
     std::vector<ledger::Hash> tail;        // leaf hashes of entries base.size() .. assigned-1
     std::uint64_t countersigned_size = 0;  // C: the peer's latest receipt covers this head
@@ -296,7 +299,10 @@ class PeerSession {
   // Work that waits for a batch to become durable.
   struct AfterPersist {
     std::vector<Action> actions;  // emitted once Persisted
-    std::vector<Outgoing> enqueue;
+    // Our new messages in the batch: queued at once (a transaction may carry them; it
+    // leaves only once a later batch, so this one too, is durable), unqueued if refused.
+    std::vector<std::string> queued;
+    std::optional<std::string> ack_of;  // the inbound message a new ack acknowledges
     std::vector<std::pair<std::string, Unacked>> track;  // joins the deadline table
     std::optional<std::string> receipted_tx;             // our in-flight tx is receipted
     std::optional<InboundBatch> inbound;
@@ -338,6 +344,8 @@ class PeerSession {
   std::string check_consistency(const wire::Transaction& tx, std::uint64_t size,
                                 const ledger::Hash& root, bool& fork) const;
   void enqueue(Outgoing outgoing);
+  // Takes message `id` out of the queue; false if it is not queued.
+  bool unqueue(const std::string& id);
   // Adds `u` to unacked_ under `id` unless it is there already, and watches its deadline.
   void track(const std::string& id, Unacked u);
   // Removes `id` from unacked_ and deadlines_.

@@ -205,6 +205,20 @@ std::size_t records_of(const Persist& persist) {
 // Two parties' sessions with one line between them, and a driver that carries actions
 // between them: Persist -> store and Persisted; SendTransaction -> TransactionReceived on
 // the other side; Answer -> TransactionAnswered on the sender.
+
+// Makes every Persist in `out` durable in `store`, in order, and feeds `session` its
+// Persisted, appending the actions that causes (and settling those too).
+void settle(PeerSession& session, FakeStore& store, Time now, std::vector<Action>& out) {
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto* p = std::get_if<Persist>(&out[i]);
+    if (p == nullptr) continue;
+    store.apply(p->records);
+    std::vector<Action> more;
+    session.handle(Persisted{p->batch}, now, more);
+    for (Action& a : more) out.push_back(std::move(a));
+  }
+}
+
 class Harness {
  public:
   explicit Harness(Recovered us_recovered = {}, std::uint64_t seed = 42)
@@ -248,6 +262,14 @@ class Harness {
   FakeStore& store(int side) { return stores_[side]; }
   const PartyKeys& keys(int side) const { return side == kUs ? us_ : ru_; }
   Rng& rng() { return rng_; }
+
+  // As feed(), then makes every Persist among the actions durable (in order, as a driver
+  // would) and feeds its Persisted, appending what that causes; nothing else is carried out.
+  std::vector<Action> feed_durable(int side, const Event& event) {
+    std::vector<Action> out = feed(side, event);
+    settle(session(side), stores_[side], now, out);
+    return out;
+  }
 
   // Feeds `event` at now and returns the actions, without carrying them out.
   std::vector<Action> feed(int side, const Event& event) {
@@ -422,7 +444,14 @@ TEST(PeerSessionTest, SubmissionIsAcceptedOnlyAfterItIsPersisted) {
   Harness h;
   Submit s = h.submit_event();
   std::vector<Action> out = h.feed(kUs, s);
-  ASSERT_EQ(count_of<Persist>(out), 1u);
+  // The message, then (the line is idle) the transaction's head and "sent" mark: both
+  // batches can go in one commit; nothing is accepted or sent before they are durable.
+  const std::vector<Persist> persists = all_of<Persist>(out);
+  ASSERT_EQ(persists.size(), 2u);
+  EXPECT_EQ(records_of<PutMessage>(persists[0]), 1u);
+  EXPECT_EQ(records_of<PutHead>(persists[1]), 1u);
+  EXPECT_EQ(records_of<UpdateMessage>(persists[1]), 1u);
+  EXPECT_LT(persists[0].batch, persists[1].batch);
   EXPECT_EQ(count_of<Accepted>(out), 0u);
   EXPECT_EQ(count_of<SendTransaction>(out), 0u);
   const MessageRecord m = put_of(out);
@@ -432,12 +461,14 @@ TEST(PeerSessionTest, SubmissionIsAcceptedOnlyAfterItIsPersisted) {
   EXPECT_EQ(m.ack_deadline, h.now + 6h);
   EXPECT_EQ(m.salt.size(), 32u);
 
-  std::vector<Action> after = h.feed(kUs, Persisted{all_of<Persist>(out)[0].batch});
+  std::vector<Action> after = h.feed(kUs, Persisted{persists[0].batch});
   const std::vector<Accepted> accepted = all_of<Accepted>(after);
   ASSERT_EQ(accepted.size(), 1u);
   EXPECT_EQ(accepted[0].request, s.request);
   EXPECT_EQ(accepted[0].message_id, m.id);
-  EXPECT_EQ(count_of<SendTransaction>(after), 1u);  // and it leaves at once
+  EXPECT_EQ(count_of<SendTransaction>(after), 0u);  // its head is not durable yet
+  after = h.feed(kUs, Persisted{persists[1].batch});
+  EXPECT_EQ(count_of<SendTransaction>(after), 1u);  // and then it leaves at once
 }
 
 TEST(PeerSessionTest, ReceiptIsSignedOnlyAfterTheBatchIsDurable) {
@@ -589,7 +620,7 @@ TEST(PeerSessionTest, FlashWaitingBehindAFailingTransactionGoesInANewOneAtRetry)
   const std::string flash = h.send(kUs, Precedence::kFlash);
 
   h.now += 100ms;
-  std::vector<Action> out = h.feed(kUs, TimerFired{});
+  std::vector<Action> out = h.feed_durable(kUs, TimerFired{});
   const std::vector<SendTransaction> sent = all_of<SendTransaction>(out);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_NE(sent[0].tx, first.tx);
@@ -692,14 +723,23 @@ TEST(PeerSessionTest, SubmissionTheStoreRefusesIsRejected) {
   submit.principal = "saceur";
   submit.content.text = "hello";
   std::vector<Action> out = h.session_feed_raw(kUs, submit);
-  ASSERT_EQ(count_of<Persist>(out), 1u);
-  out = h.session_feed_raw(
-      kUs, PersistRefused{all_of<Persist>(out)[0].batch, Status::already_exists("id exists")});
+  const std::vector<Persist> persists = all_of<Persist>(out);
+  ASSERT_EQ(persists.size(), 2u);  // the message; the transaction built over it
+  out = h.session_feed_raw(kUs,
+                           PersistRefused{persists[0].batch, Status::already_exists("id exists")});
   const std::vector<Rejected> rejected = all_of<Rejected>(out);
   ASSERT_EQ(rejected.size(), 1u);
   EXPECT_EQ(rejected[0].request, 41u);
   EXPECT_EQ(count_of<Accepted>(out), 0u);
   EXPECT_EQ(count_of<SendTransaction>(out), 0u);
+  EXPECT_EQ(h.session(kUs).stats().queued, 0u);
+  // The transaction's batch cannot apply without the message: it never leaves.
+  out = h.session_feed_raw(kUs, PersistRefused{persists[1].batch, Status::not_found("no such")});
+  EXPECT_EQ(count_of<SendTransaction>(out), 0u);
+  // The log index was freed: the next message takes it and is delivered.
+  const std::string next = h.send(kUs);
+  EXPECT_EQ(h.store(kUs).find(next)->log_index, 0u);
+  EXPECT_EQ(h.store(kUs).find(next)->state, MessageState::kDelivered);
 }
 
 TEST(PeerSessionTest, EnvelopeForUnknownLineIsRefused) {
@@ -972,7 +1012,8 @@ TEST(PeerSessionTest, PrincipalNotOnTheLineIsRejected) {
   ASSERT_EQ(count_of<Rejected>(out), 1u);
   EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kPermissionDenied);
   out = h.feed(kUs, h.submit_event("dsaceur"));  // an alternate may send
-  EXPECT_EQ(count_of<Persist>(out), 1u);
+  EXPECT_EQ(count_of<Rejected>(out), 0u);
+  EXPECT_EQ(put_of(out).from.principal, "dsaceur");
 }
 
 TEST(PeerSessionTest, UnknownTypeAndBadBodyAreRejected) {
@@ -1050,7 +1091,8 @@ TEST(PeerSessionTest, DoubleAckIsRejected) {
 
   // The second ack arrives while the first is not yet durable.
   std::vector<Action> first = h.feed(kRu, Acknowledge{h.next_request(), "cgs", inbound});
-  ASSERT_EQ(count_of<Persist>(first), 1u);
+  ASSERT_GE(count_of<Persist>(first), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(first)[0]), 1u);
   std::vector<Action> second = h.feed(kRu, Acknowledge{h.next_request(), "deputy-cgs", inbound});
   ASSERT_EQ(count_of<Rejected>(second), 1u);
   EXPECT_EQ(all_of<Rejected>(second)[0].status.code(), StatusCode::kAlreadyExists);
@@ -1192,6 +1234,7 @@ TEST(PeerSessionTest, RecoveredWatermarkAndSeqsAboveItDedupeAndTheGapsAreStored)
                      first.store(kUs).recover("us-eucom", "ru-genstaff"));
   std::vector<Action> sent;
   sender.handle(TimerFired{}, first.now, sent);
+  settle(sender, first.store(kUs), first.now, sent);
   ASSERT_EQ(count_of<SendTransaction>(sent), 1u);
   const std::string body = all_of<SendTransaction>(sent)[0].body;
 
@@ -1552,7 +1595,7 @@ TEST(PeerSessionTest, FlashOvertakingRoutineStillProvesInclusion) {
   h.link_up = true;
   h.deliver(kUs, TransactionFailed{first.tx, "timeout"});
   h.now += 100ms;
-  std::vector<Action> out = h.feed(kUs, TimerFired{});
+  std::vector<Action> out = h.feed_durable(kUs, TimerFired{});
   ASSERT_EQ(count_of<SendTransaction>(out), 1u);
   const SendTransaction flash_tx = all_of<SendTransaction>(out)[0];
   EXPECT_EQ(envelopes_of(flash_tx.body).size(), 1u);

@@ -319,8 +319,6 @@ void Driver::carry_out(PeerLink& link, core::Action& action) {
         if constexpr (std::is_same_v<A, core::Persist>) {
           writes_.push_back({link.party, a.batch, std::move(a.records)});
         } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
-          // What the transaction carries (its head, the "sent" marks) is durable first.
-          commit_writes();
           const std::string party = link.party;
           const std::string tx = a.tx;
           const core::PathIndex path = link.paths->best_path();

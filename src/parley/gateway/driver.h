@@ -5,12 +5,12 @@
 // and API servers' request bookkeeping, and two timers per peer (the session's deadlines;
 // heartbeats). Every event is fed to a session stamped with the wall-clock time, and every
 // action the session returns is carried out in order. Persist is group-committed: batches
-// wait, in the order emitted (by every session), until the io thread has run what is ready
-// or a transaction is about to leave, then all go to the store in ONE durable transaction
-// (Store::apply_group: one fsync), and each is fed back as Persisted (or PersistRefused for a
-// logical conflict) in that order, so Persisted(b) still implies every earlier batch is
-// durable. A SendTransaction first commits whatever waits (the head it carries is durable
-// before it leaves); it goes to the client of the peer's best path (PathMonitor::best_path) and
+// wait, in the order emitted (by every session), until the io thread has run what is ready,
+// then all go to the store in ONE durable transaction (Store::apply_group: one fsync), and
+// each is fed back as Persisted (or PersistRefused for a logical conflict) in that order, so
+// Persisted(b) still implies every earlier batch is durable (the session emits a
+// SendTransaction only once the batch holding its head is Persisted).
+// SendTransaction goes to the client of the peer's best path (PathMonitor::best_path) and
 // its outcome is reported to the monitor as well; Answer completes the peer's pending HTTP
 // request; Accepted and Rejected complete a principal's pending API request; Notify is
 // logged and broadcast to event streams. The monitor's heartbeats go out on every path;

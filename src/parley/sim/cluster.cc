@@ -556,9 +556,8 @@ Outcome Cluster::run() {
 
 // As Driver::feed and Driver::drain: events are queued per gateway and fed in order, each
 // followed by the actions it causes; Persist waits for the gateway's next group commit
-// (commit()), which runs a little later (other events may come first, as on the io thread)
-// or at once before a transaction leaves; its Persisted (or PersistRefused) events are
-// queued in batch order.
+// (commit()), which runs a little later (other events may come first, as on the io
+// thread); its Persisted (or PersistRefused) events are queued in batch order.
 void Cluster::feed(Gateway& g, const std::string& peer, core::Event event) {
   g.inbox.emplace_back(peer, std::move(event));
   drain(g);
@@ -614,10 +613,6 @@ void Cluster::carry_out(Gateway& g, const std::string& peer, core::Action& actio
           ++outcome_.stats.persists;
           g.writes.push_back({peer, a.batch, std::move(a.records)});
         } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
-          // As the driver: what the transaction carries is durable before it leaves.
-          const int incarnation = g.incarnation;
-          commit(g);
-          if (!alive(g, incarnation) || stopped_) return;
           send_request(g, peer, a);
         } else if constexpr (std::is_same_v<A, core::Answer>) {
           answer(g, a);

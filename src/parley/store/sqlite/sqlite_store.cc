@@ -496,9 +496,20 @@ Status SqliteStore::apply(const std::vector<core::Record>& records) {
 Result<std::vector<Status>> SqliteStore::apply_group(
     const std::vector<const std::vector<core::Record>*>& batches) {
   std::vector<Status> outcome(batches.size());
-  bool any = false;
-  for (const auto* batch : batches) any = any || !batch->empty();
-  if (!any) return outcome;
+  std::size_t non_empty = 0;
+  std::size_t last = 0;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    if (!batches[i]->empty()) ++non_empty, last = i;
+  }
+  if (non_empty == 0) return outcome;
+  if (non_empty == 1) {  // one batch: its own transaction is the savepoint
+    Status status = apply(*batches[last]);
+    if (status.code() != StatusCode::kAlreadyExists && status.code() != StatusCode::kNotFound) {
+      PARLEY_RETURN_IF_ERROR(status);
+    }
+    outcome[last] = std::move(status);
+    return outcome;
+  }
   PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
   // Each batch under a savepoint: a logical refusal undoes that batch alone.
   for (std::size_t i = 0; i < batches.size(); ++i) {
@@ -1304,6 +1315,9 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
   PARLEY_RETURN_IF_ERROR(run(
       db, path, options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA foreign_keys=ON"));
+  // Statement journals (a group commit's savepoints) in memory, not a temporary file opened
+  // and closed on every commit. Durability is the WAL's, not theirs.
+  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA temp_store=MEMORY"));
   PARLEY_RETURN_IF_ERROR(run(db, path, "BEGIN IMMEDIATE"));
   Status status = check_and_migrate(db, path);
   if (status.is_ok()) status = run(db, path, "COMMIT");
