@@ -377,6 +377,10 @@ class Api {
     out += "parley_messages_received_total " + std::to_string(c.messages_received) + "\n";
     out += "# TYPE parley_frames_refused_total counter\n";
     out += "parley_frames_refused_total " + std::to_string(c.frames_refused) + "\n";
+    out += "# TYPE parley_store_commits_total counter\n";
+    out += "parley_store_commits_total " + std::to_string(c.commits) + "\n";
+    out += "# TYPE parley_store_batches_total counter\n";
+    out += "parley_store_batches_total " + std::to_string(c.batches_committed) + "\n";
     const auto per_peer = [&](const std::string& name, const std::string& type, auto value) {
       out += "# TYPE " + name + " " + type + "\n";
       for (const Driver::PeerView& p : driver_.peers()) {
