@@ -633,6 +633,8 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
           update.acknowledged_by = p.from.to_string();
           update.ack_id = p.id;
           if (Outgoing* o = queued(target->first)) {
+            batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
+                                      o->record.acknowledged_by, o->record.ack_id});
             o->record.state = MessageState::kAcknowledged;
             o->record.acknowledged_at = now;
             o->record.acknowledged_by = update.acknowledged_by;
@@ -1096,6 +1098,22 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     for (const auto& key : b.seqs) pending_inbound_.erase(key);
     for (const std::string& id : b.new_ids) pending_inbound_ids_.erase(id);
     for (const auto& [index, id] : b.indices) peer_.ids.erase(index);
+    // The peer's acks in it were not stored: our messages wait for an ack (and their
+    // deadlines) again.
+    for (const std::string& id : b.acked) {
+      auto u = unacked_.find(id);
+      if (u == unacked_.end() || !u->second.ack_pending) continue;
+      u->second.ack_pending = false;
+      if (!u->second.overdue) deadlines_.emplace(u->second.deadline, id);
+    }
+    for (const InboundBatch::AckUndo& undo : b.ack_undo) {
+      if (Outgoing* o = queued(undo.id)) {
+        o->record.state = undo.state;
+        o->record.acknowledged_at = undo.acknowledged_at;
+        o->record.acknowledged_by = undo.acknowledged_by;
+        o->record.ack_id = undo.ack_id;
+      }
+    }
     peer_.size = b.previous_size;
     peer_.root = b.previous_root;
     peer_.sth = b.previous_sth;

@@ -298,6 +298,15 @@ class PeerSession {
     std::vector<std::pair<std::string, std::uint64_t>> seqs;     // new (line, seq)
     std::vector<std::string> new_ids;                            // their message ids
     std::vector<std::string> acked;                              // our ids the peer acknowledged
+    // Of those still queued, the record fields the ack changed, restored if refused.
+    struct AckUndo {
+      std::string id;
+      MessageState state = MessageState::kQueued;
+      std::optional<Time> acknowledged_at;
+      std::optional<std::string> acknowledged_by;
+      std::optional<std::string> ack_id;
+    };
+    std::vector<AckUndo> ack_undo;
     std::vector<Notice> notices;
   };
   // Work that waits for a batch to become durable.

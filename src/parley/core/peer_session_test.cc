@@ -1084,6 +1084,34 @@ TEST(PeerSessionTest, AckOfOwnOutboundMessageIsRejected) {
   EXPECT_EQ(r.status.message(), "cannot acknowledge a message you sent");
 }
 
+TEST(PeerSessionTest, RefusedBatchWithThePeersAckLeavesTheMessageWaitingForAnAck) {
+  Harness h;
+  const std::string id = h.send(kUs);
+  const Time deadline = h.store(kUs).find(id)->ack_deadline;
+  ASSERT_EQ(h.session(kUs).next_deadline(), deadline);
+
+  // The peer acknowledges; its transaction reaches us, and the store refuses our batch.
+  h.link_up = false;
+  const MessageRecord inbound = *h.store(kRu).find(id);
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", inbound});
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kRu]);
+  ASSERT_EQ(sent.size(), 1u);
+  std::vector<Action> out = h.session_feed_raw(kUs, TransactionReceived{901, sent[0].body});
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  EXPECT_EQ(h.session(kUs).next_deadline(), std::nullopt);  // the ack is being stored
+  out = h.session_feed_raw(
+      kUs, PersistRefused{all_of<Persist>(out)[0].batch, Status::already_exists("id exists")});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+
+  // Not acknowledged after all: the deadline is watched again, and escalates when it passes.
+  EXPECT_EQ(h.session(kUs).next_deadline(), deadline);
+  EXPECT_EQ(h.session(kUs).stats().unacknowledged, 1u);
+  h.now = deadline;
+  out = h.session_feed_raw(kUs, TimerFired{});
+  EXPECT_EQ(notices_of(out, NoticeKind::kOverdue).size(), 1u);
+}
+
 TEST(PeerSessionTest, DoubleAckIsRejected) {
   Harness h;
   const std::string id = h.send(kUs);
