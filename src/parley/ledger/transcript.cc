@@ -1012,7 +1012,7 @@ Result<ProofLine> parse_proof_line(std::string_view line) {
 
 // One entry of a log: its line, the envelope's signature by the owner, its leaf hash, and for
 // a partial log its inclusion proof in the head of the size the proof names.
-CheckResult check_entry(const LogRecord& log, std::size_t k) {
+CheckResult check_entry(const LogRecord& log, std::size_t k, InclusionChecker& inclusion) {
   CheckResult r;
   const std::size_t line = k + 1;
   std::optional<std::uint64_t> index;
@@ -1068,7 +1068,7 @@ CheckResult check_entry(const LogRecord& log, std::size_t k) {
     return proof_fail(StatusCode::kInvalidArgument,
                       "no head of size " + std::to_string(proof->size) + " in " + log.heads_file);
   }
-  if (Status s = verify_inclusion(r.index, proof->size, r.leaf, proof->proof, root->second);
+  if (Status s = inclusion.verify(r.index, proof->size, r.leaf, proof->proof, root->second);
       !s.is_ok()) {
     return proof_fail(StatusCode::kUnauthenticated,
                       "inclusion proof does not lead to the root of the head of size " +
@@ -1077,9 +1077,8 @@ CheckResult check_entry(const LogRecord& log, std::size_t k) {
   return r;
 }
 
-}  // namespace
-
-CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
+CheckResult run_one_check(const VerificationPlan& plan, std::size_t i,
+                          InclusionChecker& inclusion) {
   if (i < plan.file_checks.size()) {
     CheckResult r;
     const std::string& path = plan.file_checks[i];
@@ -1092,7 +1091,7 @@ CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
   i -= plan.file_checks.size();
   if (i < plan.entry_checks) {
     const std::size_t l = i < plan.logs[0].entry_lines.size() ? 0 : 1;
-    return check_entry(plan.logs[l], i - plan.logs[l].first_check);
+    return check_entry(plan.logs[l], i - plan.logs[l].first_check, inclusion);
   }
   i -= plan.entry_checks;
   CheckResult r;
@@ -1124,6 +1123,20 @@ CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
                                        plan.exporter + "'s key)");
   }
   return r;
+}
+
+}  // namespace
+
+CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
+  CheckResult r;
+  run_checks(plan, i, i + 1, &r);
+  return r;
+}
+
+void run_checks(const VerificationPlan& plan, std::size_t begin, std::size_t end,
+                CheckResult* out) {
+  InclusionChecker inclusion;
+  for (std::size_t i = begin; i < end; ++i) out[i - begin] = run_one_check(plan, i, inclusion);
 }
 
 namespace {
@@ -1308,7 +1321,7 @@ std::string TranscriptReport::summary() const {
 TranscriptReport verify_transcript(const ExportFiles& files) {
   const PlanPtr plan = plan_verification(files);
   std::vector<CheckResult> results(check_count(*plan));
-  for (std::size_t i = 0; i < results.size(); ++i) results[i] = run_check(*plan, i);
+  run_checks(*plan, 0, results.size(), results.data());
   return finish_verification(*plan, results);
 }
 
