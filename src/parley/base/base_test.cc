@@ -31,6 +31,35 @@ TEST(Base64Test, RefusesMalformedText) {
   }
 }
 
+TEST(Base64Test, RoundTripsEveryLengthAndByte) {
+  for (std::size_t n = 0; n <= 300; ++n) {
+    Bytes data(n);
+    for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<std::uint8_t>(i * 7 + n);
+    const Result<Bytes> back = base64_decode(base64_encode(data));
+    ASSERT_TRUE(back.is_ok()) << n;
+    EXPECT_EQ(*back, data) << n;
+  }
+}
+
+TEST(Base64Test, NamesWhyTextIsRefusedInAnyGroup) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"Zm9v!A==", "invalid base64 character"},
+      {"Zg==Zg==", "invalid base64 character"},
+      {"Zm=vZm9v", "invalid base64 character"},
+      {"Zm9vZ=9v", "invalid base64 character"},
+      {"Zm9vZm9v Zm9", "invalid base64 character"},
+      {"Zm9vZm=v", "base64 padding in the middle"},
+      {"Zm9vZh==", "non-canonical base64"},
+      {"Zm9vZm9=", "non-canonical base64"},
+      {"Zm9vZm9vZ", "base64 length is not a multiple of 4"},
+  };
+  for (const auto& [text, reason] : cases) {
+    const Result<Bytes> decoded = base64_decode(text);
+    ASSERT_FALSE(decoded.is_ok()) << text;
+    EXPECT_EQ(decoded.status().message(), reason) << text;
+  }
+}
+
 TEST(HexTest, RoundTripsAndRefusesBadDigits) {
   const Bytes b = {0x00, 0xab, 0xff};
   EXPECT_EQ(hex_encode(b), "00abff");

@@ -8,14 +8,17 @@ namespace {
 constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int decode_char(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+// Each byte's value as a base64 digit, or -1.
+constexpr std::array<std::int8_t, 256> kDecode = [] {
+  std::array<std::int8_t, 256> table{};
+  table.fill(-1);
+  for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+  }
+  return table;
+}();
+
+int decode_char(char c) { return kDecode[static_cast<unsigned char>(c)]; }
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -58,15 +61,28 @@ Result<Bytes> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) {
     return Status::invalid_argument("base64 length is not a multiple of 4");
   }
-  Bytes out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
+  Bytes out(text.size() / 4 * 3);
+  std::size_t o = 0;
+  // Every group but the last has no padding: four digits, three bytes.
+  const std::size_t body = text.empty() ? 0 : text.size() - 4;
+  for (std::size_t i = 0; i < body; i += 4) {
+    const int v0 = decode_char(text[i]);
+    const int v1 = decode_char(text[i + 1]);
+    const int v2 = decode_char(text[i + 2]);
+    const int v3 = decode_char(text[i + 3]);
+    if ((v0 | v1 | v2 | v3) < 0) return Status::invalid_argument("invalid base64 character");
+    const std::uint32_t n = (std::uint32_t(v0) << 18) | (std::uint32_t(v1) << 12) |
+                            (std::uint32_t(v2) << 6) | std::uint32_t(v3);
+    out[o++] = static_cast<std::uint8_t>(n >> 16);
+    out[o++] = static_cast<std::uint8_t>(n >> 8);
+    out[o++] = static_cast<std::uint8_t>(n);
+  }
+  if (!text.empty()) {
     std::array<int, 4> v{};
     int pad = 0;
     for (int j = 0; j < 4; ++j) {
-      const char c = text[i + j];
-      if (c == '=' && last && j >= 2) {
+      const char c = text[body + j];
+      if (c == '=' && j >= 2) {
         v[j] = 0;
         ++pad;
         continue;
@@ -77,14 +93,15 @@ Result<Bytes> base64_decode(std::string_view text) {
     }
     const std::uint32_t n = (std::uint32_t(v[0]) << 18) | (std::uint32_t(v[1]) << 12) |
                             (std::uint32_t(v[2]) << 6) | std::uint32_t(v[3]);
-    out.push_back(static_cast<std::uint8_t>(n >> 16));
-    if (pad < 2) out.push_back(static_cast<std::uint8_t>(n >> 8));
-    if (pad < 1) out.push_back(static_cast<std::uint8_t>(n));
+    out[o++] = static_cast<std::uint8_t>(n >> 16);
+    if (pad < 2) out[o++] = static_cast<std::uint8_t>(n >> 8);
+    if (pad < 1) out[o++] = static_cast<std::uint8_t>(n);
     // Non-canonical encodings (stray bits under the padding) are refused so that one
     // byte string has exactly one text form.
     if (pad == 1 && (v[2] & 0x3) != 0) return Status::invalid_argument("non-canonical base64");
     if (pad == 2 && (v[1] & 0xf) != 0) return Status::invalid_argument("non-canonical base64");
   }
+  out.resize(o);
   return out;
 }
 

@@ -192,7 +192,7 @@ ledger::TranscriptReport verify_export(const ExportDirectory& dir, unsigned thre
       const std::size_t begin = next.fetch_add(kChecksPerChunk, std::memory_order_relaxed);
       if (begin >= n) return;
       const std::size_t end = std::min(n, begin + kChecksPerChunk);
-      for (std::size_t i = begin; i < end; ++i) results[i] = ledger::run_check(*plan, i);
+      ledger::run_checks(*plan, begin, end, results.data() + begin);
     }
   };
   std::vector<std::thread> pool;

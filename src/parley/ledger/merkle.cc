@@ -198,6 +198,53 @@ Status verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& lea
   return Status::ok();
 }
 
+Status InclusionChecker::verify(std::uint64_t index, std::uint64_t size, const Hash& leaf,
+                                const std::vector<Hash>& proof, const Hash& root) {
+  if (index >= size) return verify_inclusion(index, size, leaf, proof, root);
+  const PathShape shape = path_shape(index, size);
+  if (proof.size() != shape.inner + shape.border) {
+    return verify_inclusion(index, size, leaf, proof, root);  // its refusal, word for word
+  }
+  const bool reuse = valid_ && size == size_ && root == root_ && proof.size() == proof_.size();
+  scratch_.clear();
+  // verify_inclusion's walk (RFC 9162 §2.1.3.2), step for step.
+  std::uint64_t fn = index;
+  std::uint64_t sn = size - 1;
+  Hash r = leaf;
+  for (std::size_t k = 0; k < proof.size(); ++k) {
+    const Hash& p = proof[k];
+    if (sn == 0) return Status::unauthenticated("inclusion proof does not match the root");
+    if ((fn & 1) != 0 || fn == sn) {
+      r = node_hash(p, r);
+      if ((fn & 1) == 0) {
+        while ((fn & 1) == 0 && fn != 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+    } else {
+      r = node_hash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+    if (reuse && steps_[k].fn == fn && steps_[k].sn == sn && steps_[k].r == r &&
+        std::equal(proof.begin() + static_cast<std::ptrdiff_t>(k + 1), proof.end(),
+                   proof_.begin() + static_cast<std::ptrdiff_t>(k + 1))) {
+      return Status::ok();  // the rest is the last walk's, which reached `root`
+    }
+    scratch_.push_back({fn, sn, r});
+  }
+  if (sn != 0 || r != root) {
+    return Status::unauthenticated("inclusion proof does not match the root");
+  }
+  valid_ = true;
+  size_ = size;
+  root_ = root;
+  proof_ = proof;
+  std::swap(steps_, scratch_);
+  return Status::ok();
+}
+
 // RFC 6962 §2.1.2 SUBPROOF, walked from the root down; the proof lists its hashes bottom-up.
 Result<std::vector<Hash>> consistency_proof(std::uint64_t old_size, std::uint64_t new_size,
                                             const NodeSource& source) {

@@ -68,6 +68,32 @@ Result<std::vector<Hash>> inclusion_proof(std::uint64_t index, std::uint64_t siz
 Status verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
                         const std::vector<Hash>& proof, const Hash& root);
 
+// verify_inclusion for many proofs in a row (the entries of a log, in order), with the same
+// result for each. The walk from a leaf to the root is a function of its position, its
+// current hash and the proof hashes still to come; the checker keeps the walk of the last proof
+// that verified, and a proof whose walk reaches a step of that walk with the same position,
+// hash and remaining hashes (against the same root) would repeat the rest of it, so it ends
+// there. Consecutive leaves share most of their paths: about two hashes each instead of
+// log2(size). One per thread.
+class InclusionChecker {
+ public:
+  Status verify(std::uint64_t index, std::uint64_t size, const Hash& leaf,
+                const std::vector<Hash>& proof, const Hash& root);
+
+ private:
+  struct Step {  // the walk's state after one proof hash
+    std::uint64_t fn = 0;
+    std::uint64_t sn = 0;
+    Hash r{};
+  };
+  bool valid_ = false;  // the fields below are a walk that verified
+  std::uint64_t size_ = 0;
+  Hash root_{};
+  std::vector<Hash> proof_;
+  std::vector<Step> steps_;
+  std::vector<Step> scratch_;
+};
+
 // RFC 6962 §2.1.2: the proof that the tree of `old_size` leaves is a prefix of the tree of
 // `new_size` leaves. Empty when old_size == new_size or old_size == 0.
 Result<std::vector<Hash>> consistency_proof(std::uint64_t old_size, std::uint64_t new_size,

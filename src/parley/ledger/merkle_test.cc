@@ -327,6 +327,48 @@ TEST(MerkleTest, TamperedInclusionProofsUpTo64LeavesAllFail) {
   }
 }
 
+// The checker skips the part of a walk the last verified proof already took: every proof, and
+// every tampered one checked right after its neighbour verified (so the skip is in reach),
+// gets exactly verify_inclusion's answer.
+TEST(MerkleTest, InclusionCheckerAnswersAsVerifyInclusionForEveryProofAndTamper) {
+  const std::vector<Hash> leaves = make_leaves(64);
+  const NodeSource source = leaves_source(leaves);
+  InclusionChecker checker;
+  const auto same = [&](std::uint64_t index, std::uint64_t size, const Hash& leaf,
+                        const std::vector<Hash>& proof, const Hash& root) {
+    const Status expected = verify_inclusion(index, size, leaf, proof, root);
+    const Status got = checker.verify(index, size, leaf, proof, root);
+    EXPECT_EQ(got.code(), expected.code());
+    EXPECT_EQ(got.message(), expected.message());
+  };
+  for (std::uint64_t size = 1; size <= 64; ++size) {
+    const Hash root = root_of(slice(leaves, 0, size));
+    for (std::uint64_t index = 0; index < size; ++index) {
+      SCOPED_TRACE("index " + std::to_string(index) + " size " + std::to_string(size));
+      const std::vector<Hash> proof = *inclusion_proof(index, size, source);
+      EXPECT_TRUE(checker.verify(index, size, leaves[index], proof, root).is_ok());
+      for (std::size_t i = 0; i < proof.size(); ++i) {
+        std::vector<Hash> bad = proof;
+        bad[i] = flipped(bad[i], i);
+        same(index, size, leaves[index], bad, root);
+        EXPECT_TRUE(checker.verify(index, size, leaves[index], proof, root).is_ok());
+      }
+      same(index, size, flipped(leaves[index]), proof, root);
+      same(index, size, leaves[index], proof, flipped(root, 31));
+      for (std::uint64_t other = 0; other < size + 2; ++other) {
+        if (other != index) same(other, size, leaves[index], proof, root);
+      }
+      if (index + 1 < size) same(index, size, leaves[index + 1], proof, root);
+      std::vector<Hash> longer = proof;
+      longer.push_back(root);
+      same(index, size, leaves[index], longer, root);
+      if (!proof.empty()) {
+        same(index, size, leaves[index], std::vector<Hash>(proof.begin(), proof.end() - 1), root);
+      }
+    }
+  }
+}
+
 TEST(MerkleTest, InclusionWithIndexNotBelowSizeIsInvalidArgument) {
   const std::vector<Hash> leaves = make_leaves(4);
   const NodeSource source = leaves_source(leaves);

@@ -1,6 +1,7 @@
 #include "parley/ledger/transcript.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <set>
 #include <utility>
@@ -19,7 +20,6 @@ using wire::fields::get_base64;
 using wire::fields::get_id;
 using wire::fields::get_time;
 using wire::fields::get_uuid;
-using wire::fields::is_lower_hex;
 using wire::fields::quote;
 
 using json::Json;
@@ -54,14 +54,24 @@ Result<Signature> get_signature(const Json& object, std::string_view key) {
   return sig;
 }
 
-// 64 lowercase hex digits.
+// The value of a lowercase hex digit, or -1.
+int lower_hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// 64 lowercase hex digits (decoded in place: a proofs file holds millions of them).
 Result<Hash> hash_from_hex(std::string_view text) {
-  if (text.size() != 2 * crypto::kSha256Bytes || !is_lower_hex(text)) {
-    return Status::invalid_argument("expected 64 lowercase hex digits");
-  }
-  PARLEY_ASSIGN_OR_RETURN(const Bytes bytes, hex_decode(text));
+  const auto bad = [] { return Status::invalid_argument("expected 64 lowercase hex digits"); };
   Hash hash{};
-  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  if (text.size() != 2 * hash.size()) return bad();
+  for (std::size_t i = 0; i < hash.size(); ++i) {
+    const int high = lower_hex_value(text[2 * i]);
+    const int low = lower_hex_value(text[2 * i + 1]);
+    if (high < 0 || low < 0) return bad();
+    hash[i] = static_cast<std::uint8_t>(high * 16 + low);
+  }
   return hash;
 }
 
@@ -844,11 +854,24 @@ namespace {
 // One entry of a log: its line, the envelope's signature by the owner, its leaf hash, and for
 // a partial log its inclusion proof in the head of the size the proof names.
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '+' || c == '/' ||
-         c == '=';
+
+// A character class as a table: the scans below run over every byte of a log.
+struct CharClass {
+  std::array<bool, 256> member{};
+  bool operator()(char c) const { return member[static_cast<unsigned char>(c)]; }
+};
+// Lowercase letters and digits, uppercase letters if `upper`, and the characters of `extra`.
+constexpr CharClass char_class(bool upper, std::string_view extra) {
+  CharClass out;
+  const auto add = [&](char c) { out.member[static_cast<unsigned char>(c)] = true; };
+  for (char c = 'a'; c <= 'z'; ++c) add(c);
+  for (char c = '0'; c <= '9'; ++c) add(c);
+  for (char c = 'A'; upper && c <= 'Z'; ++c) add(c);
+  for (const char c : extra) add(c);
+  return out;
 }
-bool is_id_char(char c) { return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-'; }
+constexpr CharClass is_base64_char = char_class(true, "+/=");
+constexpr CharClass is_id_char = char_class(false, "-");
 
 // Consumes `literal` at the front of `text`.
 bool eat(std::string_view& text, std::string_view literal) {
@@ -870,7 +893,7 @@ bool eat_uint(std::string_view& text, std::uint64_t& out) {
 
 // Characters up to the next '"', all satisfying `ok`; consumes the closing quote.
 template <typename Pred>
-bool eat_string_body(std::string_view& text, Pred ok) {
+bool eat_string_body(std::string_view& text, const Pred& ok) {
   std::size_t n = 0;
   while (n < text.size() && text[n] != '"') {
     if (!ok(text[n])) return false;
@@ -989,7 +1012,7 @@ Result<ProofLine> parse_proof_line(std::string_view line) {
 
 // One entry of a log: its line, the envelope's signature by the owner, its leaf hash, and for
 // a partial log its inclusion proof in the head of the size the proof names.
-CheckResult check_entry(const LogRecord& log, std::size_t k) {
+CheckResult check_entry(const LogRecord& log, std::size_t k, InclusionChecker& inclusion) {
   CheckResult r;
   const std::size_t line = k + 1;
   std::optional<std::uint64_t> index;
@@ -1045,7 +1068,7 @@ CheckResult check_entry(const LogRecord& log, std::size_t k) {
     return proof_fail(StatusCode::kInvalidArgument,
                       "no head of size " + std::to_string(proof->size) + " in " + log.heads_file);
   }
-  if (Status s = verify_inclusion(r.index, proof->size, r.leaf, proof->proof, root->second);
+  if (Status s = inclusion.verify(r.index, proof->size, r.leaf, proof->proof, root->second);
       !s.is_ok()) {
     return proof_fail(StatusCode::kUnauthenticated,
                       "inclusion proof does not lead to the root of the head of size " +
@@ -1054,9 +1077,8 @@ CheckResult check_entry(const LogRecord& log, std::size_t k) {
   return r;
 }
 
-}  // namespace
-
-CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
+CheckResult run_one_check(const VerificationPlan& plan, std::size_t i,
+                          InclusionChecker& inclusion) {
   if (i < plan.file_checks.size()) {
     CheckResult r;
     const std::string& path = plan.file_checks[i];
@@ -1069,7 +1091,7 @@ CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
   i -= plan.file_checks.size();
   if (i < plan.entry_checks) {
     const std::size_t l = i < plan.logs[0].entry_lines.size() ? 0 : 1;
-    return check_entry(plan.logs[l], i - plan.logs[l].first_check);
+    return check_entry(plan.logs[l], i - plan.logs[l].first_check, inclusion);
   }
   i -= plan.entry_checks;
   CheckResult r;
@@ -1101,6 +1123,20 @@ CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
                                        plan.exporter + "'s key)");
   }
   return r;
+}
+
+}  // namespace
+
+CheckResult run_check(const VerificationPlan& plan, std::size_t i) {
+  CheckResult r;
+  run_checks(plan, i, i + 1, &r);
+  return r;
+}
+
+void run_checks(const VerificationPlan& plan, std::size_t begin, std::size_t end,
+                CheckResult* out) {
+  InclusionChecker inclusion;
+  for (std::size_t i = begin; i < end; ++i) out[i - begin] = run_one_check(plan, i, inclusion);
 }
 
 namespace {
@@ -1285,7 +1321,7 @@ std::string TranscriptReport::summary() const {
 TranscriptReport verify_transcript(const ExportFiles& files) {
   const PlanPtr plan = plan_verification(files);
   std::vector<CheckResult> results(check_count(*plan));
-  for (std::size_t i = 0; i < results.size(); ++i) results[i] = run_check(*plan, i);
+  run_checks(*plan, 0, results.size(), results.data());
   return finish_verification(*plan, results);
 }
 

@@ -187,6 +187,9 @@ std::size_t check_count(const VerificationPlan& plan);
 // (b) Check number i (0 <= i < check_count). Pure and thread-safe: any number of threads
 // may run distinct (or equal) checks of one plan at once.
 CheckResult run_check(const VerificationPlan& plan, std::size_t i);
+// Checks begin..end-1 into out[0..end-begin), each as run_check would: consecutive entries of
+// a log share most of their inclusion proofs' paths, which a range walks once.
+void run_checks(const VerificationPlan& plan, std::size_t begin, std::size_t end, CheckResult* out);
 
 struct TranscriptReport {
   std::vector<std::string> parties;  // the two parties, exporter first (when known)

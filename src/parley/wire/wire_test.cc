@@ -229,6 +229,38 @@ TEST_F(WireTest, MalformedDsseWrapperNamesTheField) {
   }
 }
 
+// The canonical text of an envelope is read without the JSON parser: every wrapper, valid or
+// malformed, must open (or be refused, with the same reason) exactly as the same JSON written
+// with whitespace, which the full parser reads.
+TEST_F(WireTest, CanonicalWrapperOpensAsTheFullParserReadsIt) {
+  const std::string good = encode_envelope(sealed(draft()));
+  const std::vector<std::function<void(Json&)>> edits = {
+      [](Json&) {},
+      [](Json& j) { j["payload"] = "!!!!"; },
+      [](Json& j) { j["payload"] = "Zm9vYg="; },
+      [](Json& j) { j["payload"] = base64_encode(as_bytes(std::string("{}"))); },
+      [](Json& j) { j["sig"] = "abc"; },
+      [](Json& j) { j["sig"] = base64_encode(Bytes(63, 1)); },
+      [](Json& j) { j["sig"] = base64_encode(Bytes(64, 1)); },
+      [](Json& j) { j["key"] = "ru-genstaff"; },
+      [](Json& j) { j["key"] = "-x"; },
+  };
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    Json j = *json::parse_object(good);
+    edits[i](j);
+    const auto canonical = open(json::dump(j));
+    const auto spaced = open(j.dump(1));
+    ASSERT_EQ(canonical.is_ok(), spaced.is_ok()) << "edit " << i;
+    if (canonical.is_ok()) {
+      EXPECT_EQ(canonical->payload_bytes, spaced->payload_bytes);
+      EXPECT_EQ(canonical->payload.id, spaced->payload.id);
+      continue;
+    }
+    EXPECT_EQ(canonical.status().code(), spaced.status().code()) << "edit " << i;
+    EXPECT_EQ(canonical.status().message(), spaced.status().message()) << "edit " << i;
+  }
+}
+
 TEST_F(WireTest, EnvelopeThatIsNotAnObjectIsRefused) {
   for (const std::string_view text : {"", "[]", "null", "\"x\"", "{", "{\"payload\":"}) {
     auto opened = open(text);
