@@ -225,8 +225,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
                 if (connect_ec) return step_failed(errors, internal::describe(connect_ec));
                 // A transaction's last segment must not wait for the delayed ACK (Nagle).
                 error_code ignored;
-                beast::get_lowest_layer(attempt->stream).socket().set_option(tcp::no_delay(true),
-                                                                             ignored);
+                beast::get_lowest_layer(attempt->stream)
+                    .socket()
+                    .set_option(tcp::no_delay(true), ignored);
                 attempt->stream.async_handshake(
                     ssl::stream_base::client, [self, generation, attempt, errors,
                                                step_failed](const error_code& handshake_ec) {
