@@ -278,6 +278,10 @@ void Driver::drain() {
     boost::asio::post(io_, [this]() {
       commit_posted_ = false;
       commit_writes();
+      if (stopping_) {
+        inbox_.clear();  // as stop(): durable, but nobody is answered any more
+        return;
+      }
       drain();
     });
   }
