@@ -149,8 +149,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   Result<ledger::CompactRange> base =
       ledger::CompactRange::from_nodes(l.base_size, std::move(l.base_nodes));
   if (base.is_ok() && l.base_size + l.tail.size() == l.log_size) {
-    own_.base = std::move(*base);
-    own_.tail = std::move(l.tail);
+    own_.tree = ledger::FrontierTree(std::move(*base), l.tail);
   } else {
     // A store that does not hold together cannot be extended without forking the log:
     // no head is signed until an operator looks (every tx build fails on the root).
@@ -186,7 +185,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
       continue;
     }
     if (!record.log_index || *record.log_index >= own_.assigned ||
-        *record.log_index < own_.base.size()) {
+        *record.log_index < own_.tree.base_size()) {
       counters_.last_error = "stored message " + record.id +
                              " cannot be resent: it has no entry in the transcript frontier";
       continue;
@@ -733,7 +732,7 @@ void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records
                                 AfterPersist& after) {
   outgoing.index = own_.assigned++;
   const ledger::Hash leaf = ledger::leaf_hash(as_bytes(outgoing.record.envelope));
-  own_.tail.push_back(leaf);
+  own_.tree.append(leaf);
   outgoing.record.log_index = outgoing.index;
   records.push_back(
       LogEntry{config_.party, config_.peer.party, outgoing.index, outgoing.record.id, leaf});
@@ -741,21 +740,17 @@ void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records
 }
 
 Result<ledger::Hash> PeerSession::own_root(std::uint64_t size) const {
-  if (size == own_.base.size()) return own_.base.root();
-  if (size < own_.base.size() || size > own_.base.size() + own_.tail.size()) {
+  const ledger::FrontierTree& tree = own_.tree;
+  if (size == tree.base_size()) return tree.base().root();
+  if (size < tree.base_size() || size > tree.size()) {
     return Status::internal("no root for size " + std::to_string(size) + " of our log (frontier " +
-                            std::to_string(own_.base.size()) + ".." +
-                            std::to_string(own_.base.size() + own_.tail.size()) + ")");
+                            std::to_string(tree.base_size()) + ".." + std::to_string(tree.size()) +
+                            ")");
   }
-  return ledger::range_hash(0, size, ledger::frontier_source(own_.base, own_.tail));
+  return ledger::range_hash(0, size, tree.source());
 }
 
-void PeerSession::advance_base(std::uint64_t size) {
-  if (size <= own_.base.size()) return;
-  const std::uint64_t n = std::min<std::uint64_t>(size - own_.base.size(), own_.tail.size());
-  for (std::uint64_t i = 0; i < n; ++i) own_.base.append(own_.tail[i]);
-  own_.tail.erase(own_.tail.begin(), own_.tail.begin() + static_cast<std::ptrdiff_t>(n));
-}
+void PeerSession::advance_base(std::uint64_t size) { own_.tree.advance(size); }
 
 void PeerSession::pump(Time now, std::vector<Action>& out) {
   if (in_flight_ || queue_.empty() || build_failed_) return;
@@ -767,7 +762,7 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   // transaction leaves only once that batch is Persisted (so every earlier one is durable).
   // A message submitted on an idle line thus costs the sender one commit before it leaves.
   const std::uint64_t size = own_.assigned;
-  const ledger::NodeSource source = ledger::frontier_source(own_.base, own_.tail);
+  const ledger::NodeSource source = own_.tree.source();
   const auto fail = [&](const Status& status) {
     // Our own log cannot be proven: a bug or a store that does not hold together. Nothing
     // is sent (a head we cannot prove could fork the log); the operator is told once.
@@ -948,13 +943,9 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
   head.root = f.root;
   head.sth = f.sth;
   head.receipt = e.body;
-  if (f.size >= own_.base.size() && f.size - own_.base.size() <= own_.tail.size()) {
-    // The compact range at this size: where proofs start from after a restart.
-    ledger::CompactRange range = own_.base;
-    for (std::uint64_t i = own_.base.size(); i < f.size; ++i) {
-      range.append(own_.tail[i - own_.base.size()]);
-    }
-    head.frontier = range.nodes();
+  // The compact range at this size: where proofs start from after a restart.
+  if (Result<ledger::CompactRange> range = own_.tree.range_at(f.size); range.is_ok()) {
+    head.frontier = range->nodes();
   }
   records.push_back(std::move(head));
   f.receipted = true;
@@ -1075,9 +1066,9 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
   // signed over it (that would fork the log); the operator restarts from the store.
   if (after.log_entry) {
-    if (*after.log_entry + 1 == own_.assigned && !own_.tail.empty()) {
+    if (*after.log_entry + 1 == own_.assigned && own_.tree.tail_size() > 0) {
       --own_.assigned;
-      own_.tail.pop_back();
+      own_.tree.pop_back();
     } else {
       build_failed_ = true;
       counters_.last_error = "log entry " + std::to_string(*after.log_entry) +

@@ -262,10 +262,11 @@ class PeerSession {
   };
   // Our log for this peer, as far as proofs need it.
   struct OwnLog {
-    std::uint64_t assigned = 0;            // entries with an index (durable or being persisted)
-    std::uint64_t durable = 0;             // entries known durable
-    ledger::CompactRange base;             // the first base.size() entries
-    std::vector<ledger::Hash> tail;        // leaf hashes of entries base.size() .. assigned-1
+    std::uint64_t assigned = 0;  // entries with an index (durable or being persisted)
+    std::uint64_t durable = 0;   // entries known durable
+    // The first tree.base_size() entries as a compact range, then the leaf hashes of the
+    // entries up to assigned-1, with the nodes over them kept up to date.
+    ledger::FrontierTree tree;
     std::uint64_t countersigned_size = 0;  // C: the peer's latest receipt covers this head
     ledger::Hash countersigned_root{};
     std::map<std::uint64_t, ledger::Hash> pending;  // heads sent since C, no receipt yet

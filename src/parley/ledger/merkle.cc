@@ -446,4 +446,138 @@ NodeSource frontier_source(const CompactRange& base, const std::vector<Hash>& ta
   return [frontier](unsigned level, std::uint64_t index) { return frontier->get(level, index); };
 }
 
+namespace {
+
+std::uint64_t ceil_shift(std::uint64_t value, unsigned level) {
+  const std::uint64_t mask = (std::uint64_t{1} << level) - 1;
+  return (value >> level) + ((value & mask) != 0 ? 1 : 0);
+}
+
+}  // namespace
+
+FrontierTree::FrontierTree() : levels_(kLevels), first_(kLevels, 0), straddling_(kLevels) {}
+
+FrontierTree::FrontierTree(CompactRange base, const std::vector<Hash>& tail) : FrontierTree() {
+  base_ = std::move(base);
+  end_ = base_.size();
+  for (unsigned level = 0; level < kLevels; ++level) first_[level] = ceil_shift(end_, level);
+  for (const Hash& leaf : tail) append(leaf);
+}
+
+void FrontierTree::append(const Hash& leaf) {
+  PARLEY_CHECK(end_ != UINT64_MAX);
+  levels_[0].push_back(leaf);
+  ++end_;
+  // Each level whose node ends at the new size gets that node: wholly in the tail, or the
+  // one over the base's end.
+  for (unsigned level = 1; level < kLevels; ++level) {
+    const std::uint64_t mask = (std::uint64_t{1} << level) - 1;
+    if ((end_ & mask) != 0) break;
+    const std::uint64_t index = (end_ >> level) - 1;
+    if ((index << level) >= base_.size()) {
+      const std::optional<Hash> left = get(level - 1, 2 * index);
+      const std::optional<Hash> right = get(level - 1, 2 * index + 1);
+      PARLEY_CHECK(left && right && index == first_[level] + levels_[level].size());
+      levels_[level].push_back(node_hash(*left, *right));
+    } else {
+      set_straddling(level);
+    }
+  }
+}
+
+void FrontierTree::pop_back() {
+  PARLEY_CHECK(end_ > base_.size());
+  for (unsigned level = 1; level < kLevels; ++level) {
+    const std::uint64_t mask = (std::uint64_t{1} << level) - 1;
+    if ((end_ & mask) != 0) break;
+    const std::uint64_t index = (end_ >> level) - 1;
+    if ((index << level) >= base_.size()) {
+      levels_[level].pop_back();
+    } else {
+      straddling_[level].reset();
+    }
+  }
+  levels_[0].pop_back();
+  --end_;
+}
+
+void FrontierTree::advance(std::uint64_t size) {
+  size = std::min(size, end_);
+  if (size <= base_.size()) return;
+  for (std::uint64_t i = base_.size(); i < size; ++i) base_.append(levels_[0][i - first_[0]]);
+  for (unsigned level = 0; level < kLevels; ++level) {
+    const std::uint64_t first = ceil_shift(size, level);
+    const std::uint64_t drop =
+        std::min<std::uint64_t>(first - std::min(first, first_[level]), levels_[level].size());
+    levels_[level].erase(levels_[level].begin(),
+                         levels_[level].begin() + static_cast<std::ptrdiff_t>(drop));
+    first_[level] = first;
+  }
+  // Bottom-up: each straddling node is built from the one below it.
+  for (unsigned level = 1; level < kLevels; ++level) {
+    straddling_[level].reset();
+    set_straddling(level);
+  }
+}
+
+void FrontierTree::set_straddling(unsigned level) {
+  const std::uint64_t mask = (std::uint64_t{1} << level) - 1;
+  const std::uint64_t base = base_.size();
+  if ((base & mask) == 0) return;  // no node of this level straddles the base's end
+  const std::uint64_t index = base >> level;
+  if (index >= (end_ >> level)) return;  // not complete yet
+  const std::optional<Hash> left = get(level - 1, 2 * index);
+  const std::optional<Hash> right = get(level - 1, 2 * index + 1);
+  PARLEY_CHECK(left && right);
+  straddling_[level] = node_hash(*left, *right);
+}
+
+std::optional<Hash> FrontierTree::get(unsigned level, std::uint64_t index) const {
+  if (level >= kLevels || index >= (end_ >> level)) return std::nullopt;
+  const std::uint64_t base = base_.size();
+  const std::uint64_t start = index << level;
+  const std::uint64_t end = start + (std::uint64_t{1} << level);
+  if (start >= base) {
+    const std::deque<Hash>& nodes = levels_[level];
+    PARLEY_CHECK(index >= first_[level] && index - first_[level] < nodes.size());
+    return nodes[index - first_[level]];
+  }
+  if (end <= base) {
+    // A compact-range node: bit `level` of the base size, starting where the higher bits end.
+    if (((base >> level) & 1) == 0 || start != ((base >> level) ^ 1) << level) {
+      return std::nullopt;
+    }
+    const auto above =
+        level >= 63 ? 0 : static_cast<std::size_t>(std::popcount(base >> (level + 1)));
+    return base_.nodes()[above];
+  }
+  return straddling_[level];
+}
+
+NodeSource FrontierTree::source() const {
+  return [this](unsigned level, std::uint64_t index) { return get(level, index); };
+}
+
+Result<CompactRange> FrontierTree::range_at(std::uint64_t size) const {
+  if (size < base_.size() || size > end_) {
+    return Status::invalid_argument("no compact range at size " + std::to_string(size) +
+                                    " (frontier " + std::to_string(base_.size()) + ".." +
+                                    std::to_string(end_) + ")");
+  }
+  std::vector<Hash> nodes;
+  std::uint64_t start = 0;
+  for (int level = 63; level >= 0; --level) {
+    const std::uint64_t width = std::uint64_t{1} << level;
+    if ((size & width) == 0) continue;
+    const std::optional<Hash> node = get(static_cast<unsigned>(level), start >> level);
+    if (!node) {
+      return Status::failed_precondition("node " + std::to_string(level) + "/" +
+                                         std::to_string(start >> level) + " is not available");
+    }
+    nodes.push_back(*node);
+    start += width;
+  }
+  return CompactRange::from_nodes(size, std::move(nodes));
+}
+
 }  // namespace parley::ledger

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -113,5 +114,48 @@ NodeSource leaves_source(const std::vector<Hash>& leaves);
 // one of its compact-range nodes are unavailable. That is enough for inclusion proofs of
 // tail leaves and for consistency proofs from any size >= base.size().
 NodeSource frontier_source(const CompactRange& base, const std::vector<Hash>& tail);
+
+// The nodes frontier_source answers, kept up to date while leaves are appended and the base
+// moves forward, so that a gateway need not rebuild every node of its unreceipted tail for
+// each transaction (that is O(tail) hashes a transaction, and delivery slows as a backlog
+// grows). append() costs O(1) hashes amortized, pop_back() and advance() O(log n) plus the
+// leaves dropped, get() O(1).
+class FrontierTree {
+ public:
+  FrontierTree();
+  // `base`: the compact range of the first base.size() leaves; `tail`: the leaves after it.
+  FrontierTree(CompactRange base, const std::vector<Hash>& tail);
+
+  std::uint64_t base_size() const { return base_.size(); }
+  std::uint64_t size() const { return end_; }  // leaves in the log
+  std::uint64_t tail_size() const { return end_ - base_.size(); }
+  const CompactRange& base() const { return base_; }
+
+  void append(const Hash& leaf);
+  // Removes the last leaf. Requires tail_size() > 0.
+  void pop_back();
+  // Moves the base forward to `size` (clamped to [base_size(), size()]), dropping the nodes
+  // that no longer lie wholly after it.
+  void advance(std::uint64_t size);
+
+  // As frontier_source(base(), the tail) would answer.
+  std::optional<Hash> get(unsigned level, std::uint64_t index) const;
+  // A NodeSource reading this tree: valid while the tree lives and is not changed.
+  NodeSource source() const;
+  // The compact range of the first `size` leaves, base_size() <= size <= size().
+  Result<CompactRange> range_at(std::uint64_t size) const;
+
+ private:
+  static constexpr unsigned kLevels = 64;
+  void set_straddling(unsigned level);
+
+  CompactRange base_;
+  std::uint64_t end_ = 0;
+  // levels_[l]: the nodes of level l wholly inside the tail, from index first_[l] on.
+  std::vector<std::deque<Hash>> levels_;
+  std::vector<std::uint64_t> first_;
+  // straddling_[l]: the node of level l over the base's end, once the log covers it.
+  std::vector<std::optional<Hash>> straddling_;
+};
 
 }  // namespace parley::ledger

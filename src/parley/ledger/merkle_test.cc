@@ -634,6 +634,49 @@ TEST(MerkleTest, FrontierSourceAnswersExactlyTailCompactRangeAndStraddlingNodes)
   }
 }
 
+TEST(MerkleTest, FrontierTreeAnswersAsFrontierSourceThroughAppendsPopsAndAdvances) {
+  constexpr std::uint64_t kLeaves = 300;
+  const std::vector<Hash> leaves = make_leaves(kLeaves);
+  const auto prefix_range = [&](std::uint64_t size) {
+    CompactRange range;
+    for (std::uint64_t i = 0; i < size; ++i) range.append(leaves[i]);
+    return range;
+  };
+  for (std::uint64_t start_base : {0, 1, 5, 8, 13}) {
+    FrontierTree tree(prefix_range(start_base), slice(leaves, start_base, start_base + 3));
+    std::uint64_t state = 0x9e3779b97f4a7c15ULL ^ start_base;
+    for (int step = 0; step < 400; ++step) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      const unsigned roll = static_cast<unsigned>(state >> 60);  // 0..15
+      if (roll < 9 && tree.size() < kLeaves) {
+        tree.append(leaves[tree.size()]);
+      } else if (roll < 11 && tree.tail_size() > 0) {
+        tree.pop_back();
+      } else if (roll < 16) {
+        tree.advance(tree.base_size() + (state >> 40) % (tree.tail_size() + 1));
+      }
+      const std::uint64_t base = tree.base_size();
+      const std::uint64_t end = tree.size();
+      SCOPED_TRACE("step " + std::to_string(step) + ": base " + std::to_string(base) + ", size " +
+                   std::to_string(end));
+      const NodeSource want = frontier_source(prefix_range(base), slice(leaves, base, end));
+      for (const auto& [level, index] : all_nodes(end + 3)) {
+        ASSERT_EQ(tree.get(level, index), want(level, index))
+            << "level " << level << " index " << index;
+      }
+      for (std::uint64_t size = base; size <= end; ++size) {
+        Result<CompactRange> range = tree.range_at(size);
+        ASSERT_TRUE(range.is_ok()) << range.status().to_string();
+        EXPECT_EQ(range->nodes(), prefix_range(size).nodes()) << "size " << size;
+      }
+      EXPECT_FALSE(tree.range_at(end + 1).is_ok());
+      if (base > 0) {
+        EXPECT_FALSE(tree.range_at(base - 1).is_ok());
+      }
+    }
+  }
+}
+
 TEST(MerkleTest, FrontierSourceGivesEveryTailInclusionAndConsistencyProof) {
   constexpr std::uint64_t kMax = 40;
   const std::vector<Hash> leaves = make_leaves(2 * kMax);
