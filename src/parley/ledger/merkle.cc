@@ -159,6 +159,28 @@ Result<std::vector<Hash>> inclusion_proof(std::uint64_t index, std::uint64_t siz
   return path;
 }
 
+namespace {
+
+// One step of RFC 9162 §2.1.3.2's walk: folds proof hash `p` into `r` and moves the
+// position (fn) and last position (sn) up the tree.
+void inclusion_step(std::uint64_t& fn, std::uint64_t& sn, Hash& r, const Hash& p) {
+  if ((fn & 1) != 0 || fn == sn) {
+    r = node_hash(p, r);
+    if ((fn & 1) == 0) {
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    }
+  } else {
+    r = node_hash(r, p);
+  }
+  fn >>= 1;
+  sn >>= 1;
+}
+
+}  // namespace
+
 Status verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
                         const std::vector<Hash>& proof, const Hash& root) {
   if (index >= size) {
@@ -179,19 +201,7 @@ Status verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& lea
   Hash r = leaf;
   for (const Hash& p : proof) {
     if (sn == 0) return Status::unauthenticated("inclusion proof does not match the root");
-    if ((fn & 1) != 0 || fn == sn) {
-      r = node_hash(p, r);
-      if ((fn & 1) == 0) {
-        while ((fn & 1) == 0 && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
-    } else {
-      r = node_hash(r, p);
-    }
-    fn >>= 1;
-    sn >>= 1;
+    inclusion_step(fn, sn, r, p);
   }
   if (sn != 0 || r != root)
     return Status::unauthenticated("inclusion proof does not match the root");
@@ -214,19 +224,7 @@ Status InclusionChecker::verify(std::uint64_t index, std::uint64_t size, const H
   for (std::size_t k = 0; k < proof.size(); ++k) {
     const Hash& p = proof[k];
     if (sn == 0) return Status::unauthenticated("inclusion proof does not match the root");
-    if ((fn & 1) != 0 || fn == sn) {
-      r = node_hash(p, r);
-      if ((fn & 1) == 0) {
-        while ((fn & 1) == 0 && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
-    } else {
-      r = node_hash(r, p);
-    }
-    fn >>= 1;
-    sn >>= 1;
+    inclusion_step(fn, sn, r, p);
     if (reuse && steps_[k].fn == fn && steps_[k].sn == sn && steps_[k].r == r &&
         std::equal(proof.begin() + static_cast<std::ptrdiff_t>(k + 1), proof.end(),
                    proof_.begin() + static_cast<std::ptrdiff_t>(k + 1))) {
