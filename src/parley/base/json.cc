@@ -81,7 +81,14 @@ Result<std::uint64_t> get_uint(const Json& object, std::string_view key) {
   const auto it = object.find(key);
   if (it == object.end()) return field_error(key, "missing");
   if (!it->is_number_unsigned()) return field_error(key, "expected a non-negative integer");
+  if (!is_bounded_uint(*it)) {
+    return field_error(key, "larger than " + std::to_string(kUintMax) + " (2^53 - 1)");
+  }
   return it->get<std::uint64_t>();
+}
+
+bool is_bounded_uint(const Json& value) {
+  return value.is_number_unsigned() && value.get<std::uint64_t>() <= kUintMax;
 }
 
 Result<bool> get_bool(const Json& object, std::string_view key) {

@@ -30,7 +30,15 @@ std::string dump(const Json& value);
 // "field '<key>': <what was expected>".
 Result<std::string> get_string(const Json& object, std::string_view key);
 Result<std::optional<std::string>> get_optional_string(const Json& object, std::string_view key);
+// The largest integer a protocol field may hold: 2^53 - 1. Every reader of parley's JSON
+// (a browser's Number included) reads it exactly, and it fits the stores' signed 64-bit
+// integers, so a peer's number can never overflow a column (docs/protocol.md "Limits").
+inline constexpr std::uint64_t kUintMax = (std::uint64_t{1} << 53) - 1;
+
+// A non-negative integer of at most kUintMax; larger ones are kInvalidArgument.
 Result<std::uint64_t> get_uint(const Json& object, std::string_view key);
+// True if `value` is a JSON integer in [0, kUintMax].
+bool is_bounded_uint(const Json& value);
 Result<bool> get_bool(const Json& object, std::string_view key);
 Result<Json> get_object(const Json& object, std::string_view key);
 Result<Json> get_array(const Json& object, std::string_view key);

@@ -113,8 +113,8 @@ struct LogEntry {
 // A signed tree head of `owner`'s log for (owner, peer), with the other party's receipt
 // (its countersignature, DSSE JSON) if it has one, and, for our own log, the compact range
 // of the tree at that size (the nodes from which later proofs are computed). Upsert by
-// (owner, peer, size): a head with a receipt replaces whatever was stored at that size; a
-// head without one never replaces a countersigned head.
+// (owner, peer, size) while the stored head has no receipt; a countersigned head is never
+// replaced (evidence is written once: the first countersignature of a head stays).
 struct PutHead {
   std::string owner;
   std::string peer;
@@ -146,7 +146,11 @@ struct PutEvidence {
   std::string detail;  // one line
   std::string sth_a;   // the head we countersigned (DSSE JSON)
   std::string sth_b;   // the conflicting head (DSSE JSON)
-  Time at;
+  Time at;             // when first seen
+  // Read-only (filled by the store; a write is one sighting): the same evidence (peer,
+  // kind, sth_a, sth_b) is stored once and counted, never stored again.
+  std::optional<Time> last_seen;
+  std::uint64_t seen = 1;
 };
 
 // Records: what the core asks the store to make durable, atomically, per Persist action.

@@ -172,6 +172,14 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     peer_.size = l.peer_head->size;
     peer_.root = l.peer_head->root;
     peer_.sth = l.peer_head->sth;
+    if (l.peer_head->receipt) {
+      // Our own signature, as stored: unreadable only if the store changed under us, and
+      // then a resent transaction is simply countersigned again.
+      Result<ledger::ReceiptV2> stored = ledger::parse_receipt_v2(*l.peer_head->receipt);
+      if (stored.is_ok()) {
+        peer_.receipts[stored->body.tx] = {l.peer_head->sth, *l.peer_head->receipt, true};
+      }
+    }
   }
 
   for (MessageRecord& record : recovered.unreceipted) {
@@ -470,6 +478,24 @@ std::string PeerSession::check_consistency(const wire::Transaction& tx, std::uin
   return "no consistency proof from my last countersigned head size " + std::to_string(peer_.size);
 }
 
+bool PeerSession::answer_again(const TransactionReceived& e, const wire::Transaction& tx,
+                               std::uint64_t size, const ledger::Hash& root,
+                               std::vector<Action>& out) {
+  if (size != peer_.size || root != peer_.root) return false;
+  const auto it = peer_.receipts.find(tx.id);
+  if (it == peer_.receipts.end() || it->second.sth != tx.sth) return false;
+  if (!it->second.durable) {
+    // Its batch is being stored: the receipt may not leave before it is durable (and
+    // signing another would give the head two countersignatures). The sender retries.
+    out.push_back(Answer{
+        e.request, 503,
+        wire::encode_refusal({"transaction " + tx.id + " is being stored; send it again", ""})});
+    return true;
+  }
+  out.push_back(Answer{e.request, 200, it->second.receipt});
+  return true;
+}
+
 void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
   if (!seal_key_status_.is_ok()) return refuse(e.request, "", seal_key_status_.message(), out);
   Result<wire::Transaction> parsed = wire::parse_transaction(e.body);
@@ -517,6 +543,8 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
     }
     return refuse(e.request, "", inconsistent, out);
   }
+
+  if (answer_again(e, tx, head->size, head->root, out)) return;
 
   // Everything is checked before anything is touched: one bad envelope refuses the lot.
   std::vector<Incoming> incoming(tx.entries.size());
@@ -578,6 +606,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   batch.previous_size = peer_.size;
   batch.previous_root = peer_.root;
   batch.previous_sth = peer_.sth;
+  batch.previous_receipts = peer_.receipts;
   std::vector<std::uint64_t> indices;
   std::vector<Record> records;
   for (std::size_t i = 0; i < incoming.size(); ++i) {
@@ -670,9 +699,13 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   pending_inbound_ids_.insert(batch.new_ids.begin(), batch.new_ids.end());
   // Later transactions are checked against this head, as if countersigned already: if
   // the batch is refused, the previous head comes back.
+  if (head->size != peer_.size || head->root != peer_.root) peer_.receipts.clear();
   peer_.size = head->size;
   peer_.root = head->root;
   peer_.sth = tx.sth;
+  // The first receipt over a head is the one the store keeps (PutHead never replaces a
+  // countersignature); a later transaction over the same head gets its own receipt.
+  peer_.receipts.try_emplace(tx.id, Countersigned{tx.sth, batch.receipt, false});
   for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
 
   AfterPersist after;
@@ -1026,6 +1059,10 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
       inbound_ids_.insert(id);
     }
     for (const std::string& id : b.acked) untrack(id);
+    const auto signed_it = peer_.receipts.find(b.tx);
+    if (signed_it != peer_.receipts.end() && signed_it->second.receipt == b.receipt) {
+      signed_it->second.durable = true;
+    }
     out.push_back(Answer{b.request, 200, std::move(b.receipt)});
     for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
   }
@@ -1036,7 +1073,9 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   if (it == after_persist_.end()) return;  // nothing waited on it (e.g. a "sent" mark)
   AfterPersist after = std::move(it->second);
   after_persist_.erase(it);
-  const std::string why = "conflicts with stored messages: " + e.status.message();
+  // A conflict with what is stored, or a value the store cannot hold (store.h
+  // is_batch_refusal): either way the batch's content, so only its work is undone.
+  const std::string why = "the store refused it: " + e.status.message();
 
   // A principal's submission or ack: nothing was stored, so nothing happened.
   for (const Action& action : after.actions) {
@@ -1108,6 +1147,7 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     peer_.size = b.previous_size;
     peer_.root = b.previous_root;
     peer_.sth = b.previous_sth;
+    peer_.receipts = b.previous_receipts;
     refuse(b.request, "", why, out);
   }
 }

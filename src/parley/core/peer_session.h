@@ -78,7 +78,8 @@ struct SessionConfig {
 struct RecoveredHead {
   std::uint64_t size = 0;
   crypto::Digest root{};
-  std::string sth;  // DSSE JSON
+  std::string sth;                     // DSSE JSON
+  std::optional<std::string> receipt;  // its countersignature, if it has one (JSON)
 };
 
 // The transcript state of one pair of parties at start. Nothing here is proportional to
@@ -271,12 +272,22 @@ class PeerSession {
     ledger::Hash countersigned_root{};
     std::map<std::uint64_t, ledger::Hash> pending;  // heads sent since C, no receipt yet
   };
+  // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.
+  struct Countersigned {
+    std::string sth;      // the transaction's head, exactly (DSSE JSON)
+    std::string receipt;  // what we answered (or will, once durable)
+    bool durable = false;
+  };
   // The peer's log, as far as we countersigned it.
   struct PeerLog {
     std::uint64_t size = 0;
     ledger::Hash root{};
     std::string sth;  // the countersigned head (DSSE JSON); empty for the empty log
     std::map<std::uint64_t, std::string> ids;  // index -> envelope id, seen since start
+    // By transaction id, the receipts signed over this head (after a restart, the one the
+    // store kept). A transaction sent again is answered with the same receipt, so both
+    // parties hold one countersignature per head and a replay rewrites nothing.
+    std::map<std::string, Countersigned> receipts;
   };
   struct Unacked {
     std::string line;
@@ -295,6 +306,7 @@ class PeerSession {
     std::uint64_t previous_size = 0;
     ledger::Hash previous_root{};
     std::string previous_sth;
+    std::map<std::string, Countersigned> previous_receipts;
     std::vector<std::pair<std::uint64_t, std::string>> indices;  // new index -> id
     std::vector<std::pair<std::string, std::uint64_t>> seqs;     // new (line, seq)
     std::vector<std::string> new_ids;                            // their message ids
@@ -332,6 +344,10 @@ class PeerSession {
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
   void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
+  // Answers a transaction already countersigned over the current head with the receipt
+  // signed for it then (503 while that is not yet durable); false if it is not one.
+  bool answer_again(const TransactionReceived& e, const wire::Transaction& tx, std::uint64_t size,
+                    const ledger::Hash& root, std::vector<Action>& out);
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);

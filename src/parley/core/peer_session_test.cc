@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "parley/base/json.h"
 #include "parley/base/rng.h"
 #include "parley/catalog/catalog.h"
 #include "parley/crypto/crypto.h"
@@ -112,7 +114,7 @@ class FakeStore {
       } else if (const auto* h = std::get_if<PutHead>(&record)) {
         auto& heads = heads_[{h->owner, h->peer}];
         auto it = heads.find(h->size);
-        if (it != heads.end() && it->second.receipt && !h->receipt) continue;
+        if (it != heads.end() && it->second.receipt) continue;  // never replaced
         heads[h->size] = Head{h->root, h->sth, h->receipt, h->frontier};
       } else if (const auto* i = std::get_if<PutInclusion>(&record)) {
         inclusion_[i->message_id] = InclusionRecord{i->index, i->size, i->root, i->proof};
@@ -167,7 +169,7 @@ class FakeStore {
     std::uint64_t lowest = l.log_size;
     for (const MessageRecord& m : r.unreceipted) lowest = std::min(lowest, *m.log_index);
     for (const auto& [size, head] : heads_[{me, peer}]) {
-      if (head.receipt) l.countersigned = RecoveredHead{size, head.root, head.sth};
+      if (head.receipt) l.countersigned = RecoveredHead{size, head.root, head.sth, head.receipt};
       if (head.receipt && head.frontier && size <= lowest) {
         l.base_size = size;
         l.base_nodes = *head.frontier;
@@ -175,14 +177,14 @@ class FakeStore {
     }
     for (const auto& [size, head] : heads_[{me, peer}]) {
       if (!head.receipt && size > (l.countersigned ? l.countersigned->size : 0)) {
-        l.pending.push_back(RecoveredHead{size, head.root, head.sth});
+        l.pending.push_back(RecoveredHead{size, head.root, head.sth, std::nullopt});
       }
     }
     for (auto it = log.lower_bound(l.base_size); it != log.end(); ++it) {
       l.tail.push_back(it->second.leaf_hash);
     }
     for (const auto& [size, head] : heads_[{peer, me}]) {
-      if (head.receipt) l.peer_head = RecoveredHead{size, head.root, head.sth};
+      if (head.receipt) l.peer_head = RecoveredHead{size, head.root, head.sth, head.receipt};
     }
     return r;
   }
@@ -837,44 +839,85 @@ TEST(PeerSessionTest, GarbageTransactionIsRefusedWithoutCrashing) {
   }
 }
 
-TEST(PeerSessionTest, DuplicateTransactionIsReceiptedButStoredOnce) {
+// A transaction sent again (its answer was lost, or anyone replays it) is answered with the
+// receipt signed the first time, byte for byte: both parties keep one countersignature of
+// the head, and a replay rewrites no evidence.
+TEST(PeerSessionTest, DuplicateTransactionIsAnsweredWithTheSameReceiptAndStoredOnce) {
   Harness h;
   h.link_up = false;
   const std::string id = h.send(kUs);
   const SendTransaction sent = all_of<SendTransaction>(h.log[kUs])[0];
 
-  // First copy: its batch is not yet durable when the second copy arrives.
+  // First copy: its batch is not yet durable when the second copy arrives, which is told
+  // to come again (no receipt may leave before the batch is durable).
   std::vector<Action> first = h.feed(kRu, TransactionReceived{1, sent.body});
+  h.now += 5ms;
   std::vector<Action> second = h.feed(kRu, TransactionReceived{2, sent.body});
   ASSERT_EQ(count_of<Persist>(first), 1u);
-  ASSERT_EQ(count_of<Persist>(second), 1u);
   EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(first)[0]), 1u);
-  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(second)[0]), 0u);
+  EXPECT_EQ(count_of<Persist>(second), 0u);
+  ASSERT_EQ(count_of<Answer>(second), 1u);
+  EXPECT_EQ(all_of<Answer>(second)[0].request, 2u);
+  EXPECT_EQ(all_of<Answer>(second)[0].http_status, 503);
 
   h.store(kRu).apply(all_of<Persist>(first)[0].records);
-  h.store(kRu).apply(all_of<Persist>(second)[0].records);
   std::vector<Action> a1 = h.feed(kRu, Persisted{all_of<Persist>(first)[0].batch});
-  std::vector<Action> a2 = h.feed(kRu, Persisted{all_of<Persist>(second)[0].batch});
   ASSERT_EQ(count_of<Answer>(a1), 1u);
-  ASSERT_EQ(count_of<Answer>(a2), 1u);
-  EXPECT_EQ(all_of<Answer>(a2)[0].http_status, 200);
+  EXPECT_EQ(all_of<Answer>(a1)[0].http_status, 200);
   EXPECT_EQ(notices_of(a1, NoticeKind::kMessageReceived).size(), 1u);
-  EXPECT_EQ(notices_of(a2, NoticeKind::kMessageReceived).size(), 0u);  // shown once
 
-  // A third copy after everything is durable: receipted again, nothing stored.
+  // A third copy, later, after everything is durable: the same receipt, nothing stored.
+  h.now += 1s;
   std::vector<Action> third = h.feed(kRu, TransactionReceived{3, sent.body});
-  ASSERT_EQ(count_of<Persist>(third), 1u);
-  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(third)[0]), 0u);
-  std::vector<Action> a3 = h.feed(kRu, Persisted{all_of<Persist>(third)[0].batch});
-  ASSERT_EQ(count_of<Answer>(a3), 1u);
+  EXPECT_EQ(count_of<Persist>(third), 0u);
+  ASSERT_EQ(count_of<Answer>(third), 1u);
+  EXPECT_EQ(all_of<Answer>(third)[0].http_status, 200);
+  EXPECT_EQ(all_of<Answer>(third)[0].body, all_of<Answer>(a1)[0].body);
+  EXPECT_EQ(notices_of(third, NoticeKind::kMessageReceived).size(), 0u);  // shown once
+  const auto& heads = h.store(kRu).heads("us-eucom", "ru-genstaff");
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads.begin()->second.receipt, all_of<Answer>(a1)[0].body);
 
-  // Each receipt is valid for the sender.
+  // After a restart the receiver answers the stored receipt too.
+  h.restart(kRu, h.store(kRu).recover("ru-genstaff", "us-eucom"));
+  h.now += 1s;
+  std::vector<Action> fourth = h.feed(kRu, TransactionReceived{4, sent.body});
+  EXPECT_EQ(count_of<Persist>(fourth), 0u);
+  ASSERT_EQ(count_of<Answer>(fourth), 1u);
+  EXPECT_EQ(all_of<Answer>(fourth)[0].body, all_of<Answer>(a1)[0].body);
+
+  // The receipt is valid for the sender.
   std::vector<Action> answered =
-      h.feed(kUs, TransactionAnswered{sent.tx, 200, all_of<Answer>(a3)[0].body});
+      h.feed(kUs, TransactionAnswered{sent.tx, 200, all_of<Answer>(fourth)[0].body});
   ASSERT_EQ(count_of<Persist>(answered), 1u);
   h.carry(kUs, answered);
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered);
   EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 1u);
+}
+
+// Every number a peer sends is bounded where it is parsed (json::kUintMax): a validly signed
+// envelope with seq 2^63 once passed the parser, was refused by the store as out of range,
+// and stopped the receiving gateway. It is refused with a reason, and nothing is persisted.
+TEST(PeerSessionTest, EnvelopeWithASeqTheStoreCannotHoldIsRefusedWithAReason) {
+  for (const std::uint64_t seq :
+       {std::uint64_t{1} << 63, json::kUintMax + 1, std::numeric_limits<std::uint64_t>::max()}) {
+    Harness h;
+    const std::string body =
+        transaction_body(h.keys(kRu), h.keys(kUs), draft_from_ru(h.rng(), seq), h.rng());
+    std::vector<Action> out = h.feed(kUs, TransactionReceived{h.next_request(), body});
+    EXPECT_EQ(count_of<Persist>(out), 0u) << seq;
+    const std::vector<Answer> answers = all_of<Answer>(out);
+    ASSERT_EQ(answers.size(), 1u) << seq;
+    EXPECT_EQ(answers[0].http_status, 400);
+    EXPECT_NE(answers[0].body.find("'seq'"), std::string::npos) << answers[0].body;
+    EXPECT_EQ(notices_of(out, NoticeKind::kFrameRefused).size(), 1u);
+    // Good traffic still flows.
+    const std::string good =
+        transaction_body(h.keys(kRu), h.keys(kUs), draft_from_ru(h.rng(), 1), h.rng());
+    out = h.feed_durable(kUs, TransactionReceived{h.next_request(), good});
+    ASSERT_EQ(count_of<Answer>(out), 1u);
+    EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200);
+  }
 }
 
 TEST(PeerSessionTest, FailedSendIsRetriedWithTheSameTransactionAfterBackoff) {
@@ -1281,13 +1324,17 @@ TEST(PeerSessionTest, RecoveredWatermarkAndSeqsAboveItDedupeAndTheGapsAreStored)
   }
   EXPECT_EQ(stored, (std::vector<std::uint64_t>{2, 4}));
 
-  // Once durable, the gaps are filled: the same transaction again stores nothing.
+  // Once durable, the gaps are filled: the same transaction again stores nothing and is
+  // answered with the same receipt.
   out.clear();
   ru.handle(Persisted{persist.batch}, h.now, out);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const std::string receipt = all_of<Answer>(out)[0].body;
   out.clear();
   ru.handle(TransactionReceived{2, body}, h.now, out);
-  ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 0u);
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].body, receipt);
 }
 
 TEST(PeerSessionTest, BadPeerBoxKeyRefusesEverything) {
@@ -1557,11 +1604,14 @@ TEST(PeerSessionTest, StaleResendIsHarmless) {
   EXPECT_EQ(count_of<Persist>(out), 0u);
   EXPECT_TRUE(notices_of(out, NoticeKind::kForkDetected).empty());
 
-  // A copy of the second: the same head again, receipted again, nothing new stored.
+  // A copy of the second: the same head again, answered with the same receipt, nothing
+  // stored.
   out = h.feed(kRu, TransactionReceived{h.next_request(), second.body});
-  ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 0u);
-  EXPECT_EQ(records_of<LogEntry>(all_of<Persist>(out)[0]), 0u);
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200);
+  EXPECT_EQ(all_of<Answer>(out)[0].body,
+            h.store(kRu).heads("us-eucom", "ru-genstaff").rbegin()->second.receipt);
   h.carry(kRu, out);
   EXPECT_TRUE(h.store(kRu).evidence().empty());
   EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 2u);

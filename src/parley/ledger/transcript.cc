@@ -229,8 +229,9 @@ Result<ReceiptV2Body> parse_receipt_v2_payload(ByteView bytes) {
     }
     const std::string& id = ids[i].get_ref<const std::string&>();
     if (!seen_ids.insert(id).second) return field_error("ids", "duplicate id " + quote(id));
-    if (!indices[i].is_number_unsigned()) {
-      return field_error("indices", "every element must be a non-negative integer");
+    if (!json::is_bounded_uint(indices[i])) {
+      return field_error("indices", "every element must be an integer from 0 to " +
+                                        std::to_string(json::kUintMax));
     }
     const auto index = indices[i].get<std::uint64_t>();
     if (index >= head->size) {
@@ -886,7 +887,7 @@ bool eat_uint(std::string_view& text, std::uint64_t& out) {
   while (n < text.size() && is_digit(text[n])) ++n;
   if (n == 0 || (text[0] == '0' && n > 1)) return false;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + n, out);
-  if (ec != std::errc() || ptr != text.data() + n) return false;
+  if (ec != std::errc() || ptr != text.data() + n || out > json::kUintMax) return false;
   text.remove_prefix(n);
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -312,6 +313,25 @@ TEST(TranscriptFormatTest, SthWithAnUnknownFieldIsRefused) {
   const auto opened = open_sth(encode_sth(sth), x.a().keys.verify, kA);
   EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(opened.status().message().find("extra"), std::string::npos);
+}
+
+TEST(TranscriptFormatTest, SignedHeadSizeAbove2To53Minus1IsRefusedByName) {
+  ExportBuilder x;
+  for (const std::uint64_t size :
+       {json::kUintMax + 1, std::uint64_t{1} << 63, std::numeric_limits<std::uint64_t>::max()}) {
+    auto object = json::parse_object(to_string(x.a_heads()[0].sth.payload_bytes));
+    ASSERT_TRUE(object.is_ok());
+    (*object)["size"] = size;
+    SignedTreeHead sth;
+    sth.payload_bytes = to_bytes(json::dump(*object));
+    sth.sig = crypto::sign(x.a().keys.signing, kSthDomain, sth.payload_bytes);
+    sth.key = std::string(kA);
+    const auto opened = open_sth(encode_sth(sth), x.a().keys.verify, kA);
+    ASSERT_FALSE(opened.is_ok()) << size;
+    EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument) << size;
+    EXPECT_NE(opened.status().message().find("'size'"), std::string::npos)
+        << opened.status().message();
+  }
 }
 
 TEST(TranscriptFormatTest, EmptyHeadMustHaveTheEmptyRoot) {

@@ -669,7 +669,7 @@ void Cluster::commit(Gateway& g) {
   }
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const Status& status = (*outcome)[i];
-    if (status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound) {
+    if (store::is_batch_refusal(status)) {
       violation("store-refused",
                 g.party + " batch " + std::to_string(writes[i].batch) + ": " + status.to_string());
       g.inbox.emplace_back(writes[i].peer, core::PersistRefused{writes[i].batch, status});

@@ -27,6 +27,15 @@ struct MessageQuery {
   std::size_t limit = 1000;        // newest first
 };
 
+// True if `status` refuses one batch for its content (a conflict with what is stored, or a
+// value the store cannot hold, such as a number out of its range), as opposed to a failure
+// of the store itself. The gateway refuses that batch (and the peer transaction or request
+// behind it) and goes on; only a failure of the store stops it.
+inline bool is_batch_refusal(const Status& status) {
+  return status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound ||
+         status.code() == StatusCode::kInvalidArgument;
+}
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -34,15 +43,18 @@ class Store {
   // Applies `records` atomically and durably. PutMessage of an existing id, or of an
   // existing (line, direction, seq), is kAlreadyExists and nothing is applied;
   // UpdateMessage of an unknown id is kNotFound and nothing is applied; LogEntry at an
-  // index its log already holds is kAlreadyExists. PutHead, PutInclusion and PutEvidence
-  // are upserts (see core/model.h). I/O failure: kUnavailable or kDataLoss.
+  // index its log already holds is kAlreadyExists. A value the store cannot hold (a number
+  // above 2^63 - 1, a violated CHECK) is kInvalidArgument and nothing is applied. PutHead,
+  // PutInclusion and PutEvidence are upserts (see core/model.h). I/O failure: kUnavailable
+  // or kDataLoss.
   virtual Status apply(const std::vector<core::Record>& records) = 0;
 
   // Group commit: applies `batches` in order, in one durable transaction (one fsync for
   // all). Each batch is atomic on its own: the result holds one Status per batch, OK or the
-  // logical refusal apply() would give it (kAlreadyExists, kNotFound), in which case that
-  // batch alone applied nothing and the others still apply. Any other failure (I/O, a bad
-  // record) rolls the whole group back and is returned as the error: nothing was applied.
+  // refusal apply() would give it for its content (is_batch_refusal: kAlreadyExists,
+  // kNotFound, kInvalidArgument), in which case that batch alone applied nothing and the
+  // others still apply. Any other failure (I/O, a full disk, a store that cannot be read)
+  // rolls the whole group back and is returned as the error: nothing was applied.
   virtual Result<std::vector<Status>> apply_group(
       const std::vector<const std::vector<core::Record>*>& batches) = 0;
 

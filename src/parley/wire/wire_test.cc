@@ -1,6 +1,8 @@
 #include "parley/wire/wire.h"
 
+#include <algorithm>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -527,6 +529,59 @@ TEST_F(WireTest, MalformedTransactionNamesTheField) {
     ASSERT_FALSE(parsed.is_ok()) << c.name;
     EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << c.name;
     EXPECT_THAT(parsed.status().message(), HasSubstr(c.field)) << c.name;
+  }
+}
+
+// Every number a peer sends is read as at most 2^53 - 1 (json::kUintMax), so no value can
+// overflow the store's signed 64-bit columns (a seq of 2^63 once stopped the receiver).
+// Property: for boundary values and random 64-bit ones, each numeric field either parses to
+// exactly that value, at most kUintMax, or is refused by name.
+TEST_F(WireTest, EveryNumericFieldIsRefusedByNameAbove2To53Minus1) {
+  SeededRng values(7);
+  std::vector<std::uint64_t> candidates{1,
+                                        json::kUintMax - 1,
+                                        json::kUintMax,
+                                        json::kUintMax + 1,
+                                        std::uint64_t{1} << 63,
+                                        (std::uint64_t{1} << 63) - 1,
+                                        std::numeric_limits<std::uint64_t>::max()};
+  for (int i = 0; i < 200; ++i) {
+    std::uint64_t v = 0;
+    values.fill(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(&v), sizeof v));
+    candidates.push_back(std::max<std::uint64_t>(1, v >> (i % 64)));  // every magnitude
+  }
+  const Transaction tx = test_transaction({encode_envelope(sealed(draft()))}, rng_);
+  const Json good_tx = *json::parse_object(encode_transaction(tx));
+  for (const std::uint64_t v : candidates) {
+    const bool fits = v <= json::kUintMax;
+    // The envelope's seq (the field that crashed the receiver).
+    auto opened = open(edited_envelope([v](Json& j) { j["seq"] = v; }));
+    if (fits) {
+      ASSERT_TRUE(opened.is_ok()) << v << ": " << opened.status().to_string();
+      EXPECT_EQ(opened->payload.seq, v);
+    } else {
+      ASSERT_FALSE(opened.is_ok()) << v;
+      EXPECT_THAT(opened.status().message(), HasSubstr("'seq'")) << v;
+      EXPECT_THAT(opened.status().message(), HasSubstr("9007199254740991")) << v;
+    }
+    // A transaction's entry index and consistency size.
+    for (const std::string field : {"index", "from_size"}) {
+      Json j = good_tx;
+      if (field == "index") {
+        j["entries"][0]["index"] = v;
+      } else {
+        j["consistency"][1]["from_size"] = v;
+      }
+      auto parsed = parse_transaction(json::dump(j));
+      if (fits) {
+        ASSERT_TRUE(parsed.is_ok()) << field << " " << v << ": " << parsed.status().to_string();
+        EXPECT_EQ(field == "index" ? parsed->entries[0].index : parsed->consistency[1].from_size,
+                  v);
+      } else {
+        ASSERT_FALSE(parsed.is_ok()) << field << " " << v;
+        EXPECT_THAT(parsed.status().message(), HasSubstr("'" + field + "'")) << v;
+      }
+    }
   }
 }
 

@@ -134,6 +134,23 @@ CREATE INDEX messages_unacknowledged ON messages (line, seq)
 CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
 DROP INDEX messages_by_peer;
 )sql",
+    // 4: evidence is written once (issue 10). The same fork (peer, kind, both heads) seen
+    // again is counted on its first row (seen, last_seen), not stored again; rows an older
+    // binary stored twice are folded into the oldest.
+    R"sql(
+ALTER TABLE evidence ADD COLUMN seen INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE evidence ADD COLUMN last_seen INTEGER;
+UPDATE evidence SET
+  seen = (SELECT count(*) FROM evidence AS e WHERE e.peer = evidence.peer
+            AND e.kind = evidence.kind AND e.sth_a_json = evidence.sth_a_json
+            AND e.sth_b_json = evidence.sth_b_json),
+  last_seen = (SELECT max(e.at) FROM evidence AS e WHERE e.peer = evidence.peer
+            AND e.kind = evidence.kind AND e.sth_a_json = evidence.sth_a_json
+            AND e.sth_b_json = evidence.sth_b_json);
+DELETE FROM evidence WHERE rowid NOT IN
+  (SELECT min(rowid) FROM evidence GROUP BY peer, kind, sth_a_json, sth_b_json);
+CREATE UNIQUE INDEX evidence_once ON evidence (peer, kind, sth_a_json, sth_b_json);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -150,7 +167,17 @@ constexpr const char* kMessageSelect =
     "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
 
 Status sqlite_error(sqlite3* db, std::string_view what) {
-  return Status::unavailable(std::string(what) + ": " + sqlite3_errmsg(db));
+  std::string message = std::string(what) + ": " + sqlite3_errmsg(db);
+  // A violated CHECK or a value too big is the record's fault, not the store's: the batch
+  // is refused alone (store.h is_batch_refusal).
+  switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+      return Status::invalid_argument(std::move(message));
+    default:
+      return Status::unavailable(std::move(message));
+  }
 }
 
 // A prepared statement owned by the store's cache. Statement resets it when done.
@@ -504,9 +531,7 @@ Result<std::vector<Status>> SqliteStore::apply_group(
   if (non_empty == 0) return outcome;
   if (non_empty == 1) {  // one batch: its own transaction is the savepoint
     Status status = apply(*batches[last]);
-    if (status.code() != StatusCode::kAlreadyExists && status.code() != StatusCode::kNotFound) {
-      PARLEY_RETURN_IF_ERROR(status);
-    }
+    if (!store::is_batch_refusal(status)) PARLEY_RETURN_IF_ERROR(status);
     outcome[last] = std::move(status);
     return outcome;
   }
@@ -523,7 +548,7 @@ Result<std::vector<Status>> SqliteStore::apply_group(
       status = apply_record(record);
       if (!status.is_ok()) break;
     }
-    if (status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound) {
+    if (store::is_batch_refusal(status)) {
       outcome[i] = status;
       if (Status s = exec("ROLLBACK TO batch"); !s.is_ok()) {
         (void)exec("ROLLBACK");
@@ -785,7 +810,9 @@ Status SqliteStore::put_log_entry(const core::LogEntry& e) {
 
 Status SqliteStore::put_head(const core::PutHead& h) {
   if (!fits_int64(h.size)) return Status::invalid_argument("head size out of range");
-  // A countersigned head is never replaced by one without a countersignature.
+  // A countersigned head is never replaced, by a head without a countersignature or by
+  // another countersignature of it (a replayed transaction must not rewrite evidence: both
+  // parties keep the first); a head without one may be (re-signed, or countersigned now).
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
       prepare("INSERT INTO heads (owner, peer, size, root, sth_json, countersig_json, "
@@ -793,7 +820,7 @@ Status SqliteStore::put_head(const core::PutHead& h) {
               "ON CONFLICT (owner, peer, size) DO UPDATE SET root = excluded.root, "
               "sth_json = excluded.sth_json, countersig_json = excluded.countersig_json, "
               "frontier_json = COALESCE(excluded.frontier_json, heads.frontier_json) "
-              "WHERE excluded.countersig_json IS NOT NULL OR heads.countersig_json IS NULL"));
+              "WHERE heads.countersig_json IS NULL"));
   Statement s(db_, raw);
   s.bind_text(1, h.owner);
   s.bind_text(2, h.peer);
@@ -832,8 +859,11 @@ Status SqliteStore::put_inclusion(const core::PutInclusion& i) {
 Status SqliteStore::put_evidence(const core::PutEvidence& e) {
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
-      prepare("INSERT INTO evidence (id, peer, kind, detail, sth_a_json, sth_b_json, at) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING"));
+      prepare("INSERT INTO evidence (id, peer, kind, detail, sth_a_json, sth_b_json, at, "
+              "last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT (id) DO NOTHING "
+              "ON CONFLICT (peer, kind, sth_a_json, sth_b_json) DO UPDATE SET "
+              "seen = evidence.seen + 1, "
+              "last_seen = max(COALESCE(evidence.last_seen, evidence.at), excluded.at)"));
   Statement s(db_, raw);
   s.bind_text(1, e.id);
   s.bind_text(2, e.peer);
@@ -863,6 +893,7 @@ Result<std::optional<core::RecoveredHead>> SqliteStore::query_head(const std::st
   }
   head.root = *root;
   head.sth = s.col_text(2);
+  head.receipt = s.col_opt_text(3);
   return std::optional<core::RecoveredHead>(std::move(head));
 }
 
@@ -880,11 +911,11 @@ Status SqliteStore::recover_ledger(std::string_view peer, core::Recovered& out) 
     PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
     if (row) l.log_size = static_cast<std::uint64_t>(s.col_int(0)) + 1;
   }
-  PARLEY_ASSIGN_OR_RETURN(
-      l.countersigned,
-      query_head("SELECT size, root, sth_json FROM heads WHERE peer = ?1 AND owner != ?1 AND "
-                 "countersig_json IS NOT NULL ORDER BY size DESC LIMIT 1",
-                 bind_peer));
+  PARLEY_ASSIGN_OR_RETURN(l.countersigned,
+                          query_head("SELECT size, root, sth_json, countersig_json FROM heads "
+                                     "WHERE peer = ?1 AND owner != ?1 AND "
+                                     "countersig_json IS NOT NULL ORDER BY size DESC LIMIT 1",
+                                     bind_peer));
   const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
   {
     PARLEY_ASSIGN_OR_RETURN(
@@ -899,7 +930,8 @@ Status SqliteStore::recover_ledger(std::string_view peer, core::Recovered& out) 
       if (!row) break;
       Result<crypto::Digest> root = to_digest(s.col_blob(1));
       if (!root.is_ok()) return Status::data_loss("stored head: " + root.status().message());
-      l.pending.push_back({static_cast<std::uint64_t>(s.col_int(0)), *root, s.col_text(2)});
+      l.pending.push_back(
+          {static_cast<std::uint64_t>(s.col_int(0)), *root, s.col_text(2), std::nullopt});
     }
   }
   // The frontier's base: the latest countersigned size at or below every unreceipted
@@ -947,10 +979,11 @@ Status SqliteStore::recover_ledger(std::string_view peer, core::Recovered& out) 
       l.tail.push_back(*leaf);
     }
   }
-  PARLEY_ASSIGN_OR_RETURN(l.peer_head,
-                          query_head("SELECT size, root, sth_json FROM heads WHERE owner = ?1 AND "
-                                     "countersig_json IS NOT NULL ORDER BY size DESC LIMIT 1",
-                                     bind_peer));
+  PARLEY_ASSIGN_OR_RETURN(
+      l.peer_head,
+      query_head("SELECT size, root, sth_json, countersig_json FROM heads WHERE owner = ?1 AND "
+                 "countersig_json IS NOT NULL ORDER BY size DESC LIMIT 1",
+                 bind_peer));
   return Status::ok();
 }
 
@@ -1045,15 +1078,17 @@ Result<std::vector<core::HeadRecord>> SqliteStore::heads(std::string_view owner,
 
 Result<std::vector<core::PutEvidence>> SqliteStore::evidence() {
   PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                          prepare("SELECT id, peer, kind, detail, sth_a_json, sth_b_json, at "
-                                  "FROM evidence ORDER BY at, id"));
+                          prepare("SELECT id, peer, kind, detail, sth_a_json, sth_b_json, at, "
+                                  "COALESCE(last_seen, at), seen FROM evidence ORDER BY at, id"));
   Statement s(db_, raw);
   std::vector<core::PutEvidence> out;
   for (;;) {
     PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
     if (!row) break;
-    out.push_back({s.col_text(0), s.col_text(1), s.col_text(2), s.col_text(3), s.col_text(4),
-                   s.col_text(5), s.col_time(6)});
+    core::PutEvidence e{s.col_text(0), s.col_text(1), s.col_text(2),
+                        s.col_text(3), s.col_text(4), s.col_text(5),
+                        s.col_time(6), s.col_time(7), static_cast<std::uint64_t>(s.col_int(8))};
+    out.push_back(std::move(e));
   }
   return out;
 }
