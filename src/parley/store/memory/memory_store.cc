@@ -102,8 +102,9 @@ class Transaction {
 
  private:
   Status put_message(const MessageRecord& m) {
-    if (!fits_int64(m.seq))
+    if (!fits_int64(m.seq)) {
       return Status::invalid_argument("message " + m.id + ": seq out of range");
+    }
     if (t_.messages.contains(m.id)) {
       return Status::already_exists("message " + m.id + " is already stored");
     }
