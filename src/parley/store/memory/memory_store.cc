@@ -294,45 +294,60 @@ core::RecoveredHead recovered_head(const LogKey& key, const StoredHead& h) {
   return {std::get<2>(key), h.root, h.sth};
 }
 
-// As SqliteStore::recover_ledger: our log for `peer` is the entries and heads with peer =
-// `peer` (and another owner); the peer's log for us has owner = `peer`.
-Status recover_ledger(const Tables& t, std::string_view peer, core::Recovered& out) {
-  core::RecoveredLedger& l = out.ledger;
-  const auto ours = [peer](const LogKey& key) {
-    return std::get<1>(key) == peer && std::get<0>(key) != peer;
-  };
-  for (const auto& [key, entry] : t.log) {
-    if (ours(key)) l.log_size = std::max(l.log_size, std::get<2>(key) + 1);
-  }
-  std::vector<std::pair<LogKey, const StoredHead*>> our_heads;
+// Our log for `peer` is the entries and heads with peer = `peer` (and another owner); the
+// peer's log for us has owner = `peer`.
+bool ours(const LogKey& key, std::string_view peer) {
+  return std::get<1>(key) == peer && std::get<0>(key) != peer;
+}
+
+// Whether `size` is to replace `head` as the one with the highest size so far.
+bool higher(const std::optional<core::RecoveredHead>& head, std::uint64_t size) {
+  return !head || size > head->size;
+}
+
+// The heads of our log for `peer`: the latest countersigned one, the later ones pending
+// (by size), and the peer's latest head we countersigned.
+void recover_heads(const Tables& t, std::string_view peer, core::RecoveredLedger& l) {
   for (const auto& [key, h] : t.heads) {
-    if (ours(key)) our_heads.emplace_back(key, &h);
-  }
-  std::stable_sort(our_heads.begin(), our_heads.end(), [](const auto& a, const auto& b) {
-    return std::get<2>(a.first) < std::get<2>(b.first);
-  });
-  for (const auto& [key, h] : our_heads) {
-    if (h->receipt) l.countersigned = recovered_head(key, *h);
-  }
-  const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
-  for (const auto& [key, h] : our_heads) {
-    if (!h->receipt && std::get<2>(key) > c) l.pending.push_back(recovered_head(key, *h));
-  }
-  // The frontier's base: the latest countersigned size at or below every unreceipted
-  // entry (FLASH may have overtaken an older one), with its compact range.
-  std::uint64_t lowest = l.log_size;
-  for (const MessageRecord& m : out.unreceipted) {
-    if (m.log_index) lowest = std::min(lowest, *m.log_index);
-  }
-  for (const auto& [key, h] : our_heads) {
-    if (h->receipt && h->frontier && std::get<2>(key) <= std::min(lowest, c)) {
-      l.base_size = std::get<2>(key);
-      l.base_nodes = *h->frontier;
+    if (ours(key, peer) && h.receipt && higher(l.countersigned, std::get<2>(key))) {
+      l.countersigned = recovered_head(key, h);
+    }
+    if (std::get<0>(key) == peer && h.receipt && higher(l.peer_head, std::get<2>(key))) {
+      l.peer_head = recovered_head(key, h);
     }
   }
+  const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
+  for (const auto& [key, h] : t.heads) {
+    if (ours(key, peer) && !h.receipt && std::get<2>(key) > c) {
+      l.pending.push_back(recovered_head(key, h));
+    }
+  }
+  std::stable_sort(l.pending.begin(), l.pending.end(),
+                   [](const auto& a, const auto& b) { return a.size < b.size; });
+}
+
+// The frontier's base, the latest countersigned size at or below every unreceipted entry
+// (FLASH may have overtaken an older one) with its compact range; then the leaves after it.
+Status recover_tail(const Tables& t, std::string_view peer, const core::Recovered& recovered,
+                    core::RecoveredLedger& l) {
+  std::uint64_t lowest = l.log_size;
+  for (const MessageRecord& m : recovered.unreceipted) {
+    if (m.log_index) lowest = std::min(lowest, *m.log_index);
+  }
+  const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
+  std::optional<std::uint64_t> base;
+  for (const auto& [key, h] : t.heads) {
+    const std::uint64_t size = std::get<2>(key);
+    if (ours(key, peer) && h.receipt && h.frontier && size <= std::min(lowest, c) &&
+        (!base || size > *base)) {
+      base = size;
+      l.base_nodes = *h.frontier;
+    }
+  }
+  l.base_size = base.value_or(0);
   std::vector<const core::LogEntry*> tail;
   for (const auto& [key, entry] : t.log) {
-    if (ours(key) && entry.index >= l.base_size) tail.push_back(&entry);
+    if (ours(key, peer) && entry.index >= l.base_size) tail.push_back(&entry);
   }
   std::stable_sort(tail.begin(), tail.end(),
                    [](const auto* a, const auto* b) { return a->index < b->index; });
@@ -343,11 +358,17 @@ Status recover_ledger(const Tables& t, std::string_view peer, core::Recovered& o
     }
     l.tail.push_back(entry->leaf_hash);
   }
-  for (const auto& [key, h] : t.heads) {
-    if (std::get<0>(key) != peer || !h.receipt) continue;
-    if (!l.peer_head || std::get<2>(key) > l.peer_head->size) l.peer_head = recovered_head(key, h);
-  }
   return Status::ok();
+}
+
+// As SqliteStore::recover_ledger.
+Status recover_ledger(const Tables& t, std::string_view peer, core::Recovered& out) {
+  core::RecoveredLedger& l = out.ledger;
+  for (const auto& [key, entry] : t.log) {
+    if (ours(key, peer)) l.log_size = std::max(l.log_size, std::get<2>(key) + 1);
+  }
+  recover_heads(t, peer, l);
+  return recover_tail(t, peer, out, l);
 }
 
 }  // namespace
