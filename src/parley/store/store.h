@@ -1,6 +1,7 @@
 // Store: everything a gateway keeps durably. One interface, implemented by sqlite/ (the
-// default, embedded) and later postgres/; one conformance suite (tests/store_conformance)
-// runs against every implementation.
+// default, embedded), memory/ (the simulator's and the fault tests') and later postgres/;
+// one conformance suite (store/store_conformance_test.cc) runs against every implementation.
+// faulty_store.h wraps any of them to fail or crash at its N-th write.
 //
 // Durability contract: apply() returns OK only once its records are durable (fsynced;
 // SQLite WAL with synchronous=FULL) and atomically so: all of them or none. A failed

@@ -1,0 +1,145 @@
+#include "parley/store/faulty_store.h"
+
+#include <string>
+#include <utility>
+
+#include "parley/base/check.h"
+
+namespace parley::store {
+
+FaultyStore::FaultyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {
+  PARLEY_CHECK(inner_ != nullptr);
+}
+
+void FaultyStore::inject(std::uint64_t write, Fault fault) { armed_ = Armed{write, fault}; }
+
+Status FaultyStore::begin_write() {
+  if (crashed_) return crashed_status();
+  ++writes_;
+  const std::string at = "store write " + std::to_string(writes_);
+  if (failing_since_) {
+    return Status::unavailable("injected persistent failure (since store write " +
+                               std::to_string(*failing_since_) + ")");
+  }
+  if (!armed_ || armed_->write != writes_) return Status::ok();
+  switch (armed_->fault) {
+    case Fault::kTransient:
+      return Status::unavailable("injected transient failure at " + at);
+    case Fault::kPersistent:
+      failing_since_ = writes_;
+      return Status::unavailable("injected persistent failure at " + at);
+    case Fault::kCrash:
+      crash();
+      return crashed_status();
+    case Fault::kCrashAfter:
+      crash_after_write_ = true;
+      return Status::ok();
+  }
+  return Status::internal("unknown fault");  // unreachable: the switch covers every Fault
+}
+
+template <typename T>
+T FaultyStore::end_write(T result) {
+  if (!crash_after_write_) return result;
+  crash();
+  return crashed_status();
+}
+
+void FaultyStore::crash() {
+  crashed_ = true;
+  crash_after_write_ = false;
+  inner_.reset();  // as the process's connection dies with it
+}
+
+Status FaultyStore::crashed_status() const {
+  return Status::unavailable("crashed (injected at store write " + std::to_string(writes_) + ")");
+}
+
+Status FaultyStore::check_alive() const { return crashed_ ? crashed_status() : Status::ok(); }
+
+Status FaultyStore::apply(const std::vector<core::Record>& records) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->apply(records));
+}
+
+Result<std::vector<Status>> FaultyStore::apply_group(
+    const std::vector<const std::vector<core::Record>*>& batches) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->apply_group(batches));
+}
+
+Status FaultyStore::put_peer(const core::Peer& peer) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_peer(peer));
+}
+
+Status FaultyStore::put_principal(const core::Principal& principal) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_principal(principal));
+}
+
+Status FaultyStore::put_line(const core::Line& line) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_line(line));
+}
+
+Result<std::optional<core::MessageRecord>> FaultyStore::get_message(std::string_view id) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->get_message(id);
+}
+
+Result<std::vector<core::MessageRecord>> FaultyStore::list_messages(const MessageQuery& query) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->list_messages(query);
+}
+
+Result<core::Recovered> FaultyStore::recover(std::string_view peer) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->recover(peer);
+}
+
+Result<std::optional<core::InclusionRecord>> FaultyStore::inclusion(std::string_view message_id) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->inclusion(message_id);
+}
+
+Result<std::vector<core::LogEntryView>> FaultyStore::log_entries(std::string_view owner,
+                                                                 std::string_view peer,
+                                                                 std::uint64_t from,
+                                                                 std::size_t limit) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->log_entries(owner, peer, from, limit);
+}
+
+Result<std::vector<core::HeadRecord>> FaultyStore::heads(std::string_view owner,
+                                                         std::string_view peer) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->heads(owner, peer);
+}
+
+Result<std::vector<core::PutEvidence>> FaultyStore::evidence() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->evidence();
+}
+
+Result<std::vector<core::Peer>> FaultyStore::peers() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->peers();
+}
+
+Result<std::vector<core::Principal>> FaultyStore::principals() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->principals();
+}
+
+Result<std::optional<core::Principal>> FaultyStore::principal_by_token_hash(ByteView token_hash) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->principal_by_token_hash(token_hash);
+}
+
+Result<std::vector<core::Line>> FaultyStore::lines() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->lines();
+}
+
+}  // namespace parley::store

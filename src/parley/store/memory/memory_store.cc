@@ -1,0 +1,593 @@
+#include "parley/store/memory/memory_store.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "parley/base/check.h"
+
+namespace parley::store {
+namespace {
+
+using core::Direction;
+using core::MessageRecord;
+
+// What SQLite's INTEGER holds; the same numbers are refused as out of range.
+bool fits_int64(std::uint64_t v) {
+  return v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+}
+
+struct StoredHead {
+  crypto::Digest root{};
+  std::string sth;
+  std::optional<std::string> receipt;
+  std::optional<std::vector<crypto::Digest>> frontier;
+};
+
+// (line, direction, seq): unique, as SQLite's UNIQUE (line, direction, seq).
+using SeqKey = std::tuple<std::string, Direction, std::uint64_t>;
+// (owner, peer, index or size): a log entry's or a head's key.
+using LogKey = std::tuple<std::string, std::string, std::uint64_t>;
+
+// The tables of the SQLite schema, with the indexes the queries need.
+struct Tables {
+  std::map<std::string, MessageRecord, std::less<>> messages;  // log_index never set
+  std::map<SeqKey, std::string> by_seq;                        // -> message id
+  std::map<LogKey, core::LogEntry> log;
+  // A message's log index: the first entry stored for it (SQLite's "LIMIT 1" over the
+  // index on message_id reads the oldest row first).
+  std::map<std::string, std::uint64_t, std::less<>> log_index;
+  std::map<LogKey, StoredHead> heads;
+  std::map<std::string, core::InclusionRecord, std::less<>> inclusion;
+  std::map<std::string, core::PutEvidence> evidence;
+  std::map<std::string, wire::Bundle> peers;
+  std::map<std::string, core::Principal> principals;
+  std::map<Bytes, std::string> by_token;  // a non-empty token hash -> its principal's id
+  std::map<std::string, core::Line> lines;
+};
+
+// Changes to the tables that can be undone back to a savepoint, as SQLite's transaction
+// and savepoints: a refused batch leaves nothing behind. Rolls everything back unless
+// committed.
+class Transaction {
+ public:
+  explicit Transaction(Tables& tables) : t_(tables) {}
+  ~Transaction() { rollback_to(0); }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  std::size_t savepoint() const { return undo_.size(); }
+  void rollback_to(std::size_t point) {
+    while (undo_.size() > point) {
+      undo_.back()();
+      undo_.pop_back();
+    }
+  }
+  void commit() { undo_.clear(); }
+
+  Status apply(const core::Record& record) {
+    return std::visit(
+        [this](const auto& r) {
+          using R = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<R, core::PutMessage>) {
+            return put_message(r.message);
+          } else if constexpr (std::is_same_v<R, core::UpdateMessage>) {
+            return update_message(r);
+          } else if constexpr (std::is_same_v<R, core::LogEntry>) {
+            return put_log_entry(r);
+          } else if constexpr (std::is_same_v<R, core::PutHead>) {
+            return put_head(r);
+          } else if constexpr (std::is_same_v<R, core::PutInclusion>) {
+            return put_inclusion(r);
+          } else {
+            static_assert(std::is_same_v<R, core::PutEvidence>);
+            return put_evidence(r);
+          }
+        },
+        record);
+  }
+
+ private:
+  Status put_message(const MessageRecord& m) {
+    if (!fits_int64(m.seq)) {
+      return Status::invalid_argument("message " + m.id + ": seq out of range");
+    }
+    if (t_.messages.contains(m.id)) {
+      return Status::already_exists("message " + m.id + " is already stored");
+    }
+    SeqKey key{m.line, m.direction, m.seq};
+    if (t_.by_seq.contains(key)) {
+      return Status::already_exists("message " + std::to_string(m.seq) + " on line '" + m.line +
+                                    "' (" + std::string(core::direction_name(m.direction)) +
+                                    ") is already stored");
+    }
+    MessageRecord stored = m;
+    stored.log_index.reset();  // read-only: derived from the log on every read
+    t_.messages.emplace(m.id, std::move(stored));
+    t_.by_seq.emplace(key, m.id);
+    undo_.emplace_back([this, id = m.id, key = std::move(key)] {
+      t_.messages.erase(id);
+      t_.by_seq.erase(key);
+    });
+    return Status::ok();
+  }
+
+  Status update_message(const core::UpdateMessage& u) {
+    auto it = t_.messages.find(u.id);
+    if (it == t_.messages.end()) return Status::not_found("message " + u.id + " is not stored");
+    undo_.emplace_back([this, old = it->second] { t_.messages[old.id] = old; });
+    MessageRecord& m = it->second;
+    // An unset field keeps the stored value (SQLite: COALESCE).
+    m.state = u.state;
+    if (u.delivered_at) m.delivered_at = u.delivered_at;
+    if (u.acknowledged_at) m.acknowledged_at = u.acknowledged_at;
+    if (u.acknowledged_by) m.acknowledged_by = u.acknowledged_by;
+    if (u.ack_id) m.ack_id = u.ack_id;
+    if (u.receipt) m.receipt = u.receipt;
+    if (u.tx) m.tx = u.tx;
+    return Status::ok();
+  }
+
+  Status put_log_entry(const core::LogEntry& e) {
+    if (!fits_int64(e.index)) return Status::invalid_argument("log index out of range");
+    LogKey key{e.owner, e.peer, e.index};
+    if (t_.log.contains(key)) {
+      return Status::already_exists("entry " + std::to_string(e.index) + " of the log of '" +
+                                    e.owner + "' for '" + e.peer + "' is already stored");
+    }
+    t_.log.emplace(key, e);
+    const bool first = t_.log_index.emplace(e.message_id, e.index).second;
+    undo_.emplace_back([this, key = std::move(key), id = e.message_id, first] {
+      t_.log.erase(key);
+      if (first) t_.log_index.erase(id);
+    });
+    return Status::ok();
+  }
+
+  Status put_head(const core::PutHead& h) {
+    if (!fits_int64(h.size)) return Status::invalid_argument("head size out of range");
+    LogKey key{h.owner, h.peer, h.size};
+    auto it = t_.heads.find(key);
+    if (it == t_.heads.end()) {
+      t_.heads.emplace(key, StoredHead{h.root, h.sth, h.receipt, h.frontier});
+      undo_.emplace_back([this, key = std::move(key)] { t_.heads.erase(key); });
+      return Status::ok();
+    }
+    // A countersigned head is never replaced (evidence is written once).
+    if (it->second.receipt) return Status::ok();
+    undo_.emplace_back([this, key, old = it->second] { t_.heads[key] = old; });
+    StoredHead& stored = it->second;
+    stored.root = h.root;
+    stored.sth = h.sth;
+    stored.receipt = h.receipt;
+    if (h.frontier) stored.frontier = h.frontier;
+    return Status::ok();
+  }
+
+  Status put_inclusion(const core::PutInclusion& i) {
+    if (!fits_int64(i.size) || i.index >= i.size) {
+      return Status::invalid_argument("inclusion of message " + i.message_id + ": index " +
+                                      std::to_string(i.index) + " not below size " +
+                                      std::to_string(i.size));
+    }
+    auto it = t_.inclusion.find(i.message_id);
+    if (it == t_.inclusion.end()) {
+      undo_.emplace_back([this, id = i.message_id] { t_.inclusion.erase(id); });
+    } else {
+      undo_.emplace_back([this, id = i.message_id, old = it->second] { t_.inclusion[id] = old; });
+    }
+    t_.inclusion[i.message_id] = core::InclusionRecord{i.index, i.size, i.root, i.proof};
+    return Status::ok();
+  }
+
+  // Kept forever, once: the same record again is ignored, and the same evidence (peer,
+  // kind, both heads) under another id is one more sighting of the first row.
+  Status put_evidence(const core::PutEvidence& e) {
+    if (t_.evidence.contains(e.id)) return Status::ok();
+    for (auto& [id, stored] : t_.evidence) {
+      if (std::tie(stored.peer, stored.kind, stored.sth_a, stored.sth_b) !=
+          std::tie(e.peer, e.kind, e.sth_a, e.sth_b)) {
+        continue;
+      }
+      undo_.emplace_back([this, id = id, old = stored] { t_.evidence[id] = old; });
+      ++stored.seen;
+      stored.last_seen = std::max(stored.last_seen.value_or(stored.at), e.at);
+      return Status::ok();
+    }
+    core::PutEvidence first = e;
+    first.seen = 1;
+    first.last_seen = e.at;
+    t_.evidence.emplace(e.id, std::move(first));
+    undo_.emplace_back([this, id = e.id] { t_.evidence.erase(id); });
+    return Status::ok();
+  }
+
+  Tables& t_;
+  std::vector<std::function<void()>> undo_;
+};
+
+MessageRecord with_log_index(const Tables& t, const MessageRecord& m) {
+  MessageRecord out = m;
+  if (auto it = t.log_index.find(m.id); it != t.log_index.end()) out.log_index = it->second;
+  return out;
+}
+
+// The lines of `peer`, each with whether all of its messages are the peer's: its configured
+// lines (all of their messages), and any other line with messages stored with it as the peer
+// (only those messages). As SqliteStore::peer_lines.
+std::map<std::string, bool> peer_lines(const Tables& t, std::string_view peer) {
+  std::map<std::string, bool> lines;
+  for (const auto& [id, line] : t.lines) {
+    if (line.remote.party == peer) lines[id] = true;
+  }
+  for (const auto& [id, m] : t.messages) {
+    if (m.peer == peer) lines.emplace(m.line, false);
+  }
+  return lines;
+}
+
+// The seqs of `line` in `direction`, ascending, only those with `peer` unless `whole_line`.
+std::vector<std::uint64_t> seqs_of(const Tables& t, const std::string& line, Direction direction,
+                                   std::string_view peer, bool whole_line) {
+  std::vector<std::uint64_t> out;
+  for (auto it = t.by_seq.lower_bound(SeqKey{line, direction, 0});
+       it != t.by_seq.end() && std::get<0>(it->first) == line &&
+       std::get<1>(it->first) == direction;
+       ++it) {
+    if (whole_line || t.messages.find(it->second)->second.peer == peer) {
+      out.push_back(std::get<2>(it->first));
+    }
+  }
+  return out;
+}
+
+// The inbound seqs of a line as a watermark and the seqs above it, the same numbers
+// SqliteStore::inbound_seqs computes (a seq 0, never valid on the wire, is kept in `above`).
+std::optional<core::RecoveredSeqs> inbound_seqs(std::vector<std::uint64_t> seqs) {
+  if (seqs.empty()) return std::nullopt;
+  core::RecoveredSeqs out;
+  const bool zero = seqs.front() == 0;
+  if (zero) seqs.erase(seqs.begin());
+  // Every seq in 1..n is stored iff the k-th smallest is k; the first k-th smallest that
+  // is not k starts the seqs above the watermark.
+  std::size_t k = 0;
+  while (k < seqs.size() && seqs[k] == k + 1) ++k;
+  out.watermark = k;
+  out.above.assign(seqs.begin() + static_cast<std::ptrdiff_t>(k), seqs.end());
+  if (zero) out.above.insert(out.above.begin(), 0);
+  return out;
+}
+
+void recover_lines(const Tables& t, std::string_view peer, core::Recovered& out) {
+  for (const auto& [line, whole_line] : peer_lines(t, peer)) {
+    const std::vector<std::uint64_t> sent =
+        seqs_of(t, line, Direction::kOutbound, peer, whole_line);
+    if (!sent.empty()) out.last_outbound_seq[line] = sent.back();
+    auto seqs = inbound_seqs(seqs_of(t, line, Direction::kInbound, peer, whole_line));
+    if (seqs) out.inbound_seqs[line] = std::move(*seqs);
+  }
+}
+
+// The pending outbound messages of `peer`: stored with it, or on a line configured for it.
+void recover_pending(const Tables& t, std::string_view peer, core::Recovered& out) {
+  std::set<std::string, std::less<>> configured;
+  for (const auto& [id, line] : t.lines) {
+    if (line.remote.party == peer) configured.insert(id);
+  }
+  for (const auto& [id, m] : t.messages) {
+    if (m.direction != Direction::kOutbound) continue;
+    if (m.peer != peer && !configured.contains(m.line)) continue;
+    if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
+    if (m.type != "ack" && !m.acknowledged_at && m.state != core::MessageState::kExpired) {
+      out.unacknowledged.push_back(with_log_index(t, m));
+    }
+  }
+  std::sort(out.unreceipted.begin(), out.unreceipted.end(),
+            [](const MessageRecord& a, const MessageRecord& b) {
+              return std::tie(a.seq, a.line) < std::tie(b.seq, b.line);
+            });
+  std::sort(out.unacknowledged.begin(), out.unacknowledged.end(),
+            [](const MessageRecord& a, const MessageRecord& b) {
+              return std::tie(a.created, a.seq, a.line) < std::tie(b.created, b.seq, b.line);
+            });
+}
+
+core::RecoveredHead recovered_head(const LogKey& key, const StoredHead& h) {
+  return {std::get<2>(key), h.root, h.sth, h.receipt};
+}
+
+// Our log for `peer` is the entries and heads with peer = `peer` (and another owner); the
+// peer's log for us has owner = `peer`.
+bool ours(const LogKey& key, std::string_view peer) {
+  return std::get<1>(key) == peer && std::get<0>(key) != peer;
+}
+
+// Whether `size` is to replace `head` as the one with the highest size so far.
+bool higher(const std::optional<core::RecoveredHead>& head, std::uint64_t size) {
+  return !head || size > head->size;
+}
+
+// The heads of our log for `peer`: the latest countersigned one, the later ones pending
+// (by size), and the peer's latest head we countersigned.
+void recover_heads(const Tables& t, std::string_view peer, core::RecoveredLedger& l) {
+  for (const auto& [key, h] : t.heads) {
+    if (ours(key, peer) && h.receipt && higher(l.countersigned, std::get<2>(key))) {
+      l.countersigned = recovered_head(key, h);
+    }
+    if (std::get<0>(key) == peer && h.receipt && higher(l.peer_head, std::get<2>(key))) {
+      l.peer_head = recovered_head(key, h);
+    }
+  }
+  const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
+  for (const auto& [key, h] : t.heads) {
+    if (ours(key, peer) && !h.receipt && std::get<2>(key) > c) {
+      l.pending.push_back(recovered_head(key, h));
+    }
+  }
+  std::stable_sort(l.pending.begin(), l.pending.end(),
+                   [](const auto& a, const auto& b) { return a.size < b.size; });
+}
+
+// The frontier's base, the latest countersigned size at or below every unreceipted entry
+// (FLASH may have overtaken an older one) with its compact range; then the leaves after it.
+Status recover_tail(const Tables& t, std::string_view peer, const core::Recovered& recovered,
+                    core::RecoveredLedger& l) {
+  std::uint64_t lowest = l.log_size;
+  for (const MessageRecord& m : recovered.unreceipted) {
+    if (m.log_index) lowest = std::min(lowest, *m.log_index);
+  }
+  const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
+  std::optional<std::uint64_t> base;
+  for (const auto& [key, h] : t.heads) {
+    const std::uint64_t size = std::get<2>(key);
+    if (ours(key, peer) && h.receipt && h.frontier && size <= std::min(lowest, c) &&
+        (!base || size > *base)) {
+      base = size;
+      l.base_nodes = *h.frontier;
+    }
+  }
+  l.base_size = base.value_or(0);
+  std::vector<const core::LogEntry*> tail;
+  for (const auto& [key, entry] : t.log) {
+    if (ours(key, peer) && entry.index >= l.base_size) tail.push_back(&entry);
+  }
+  std::stable_sort(tail.begin(), tail.end(),
+                   [](const auto* a, const auto* b) { return a->index < b->index; });
+  for (const core::LogEntry* entry : tail) {
+    if (entry->index != l.base_size + l.tail.size()) {
+      return Status::data_loss("the log for '" + std::string(peer) + "' has a gap or a bad " +
+                               "leaf at index " + std::to_string(entry->index));
+    }
+    l.tail.push_back(entry->leaf_hash);
+  }
+  return Status::ok();
+}
+
+// As SqliteStore::recover_ledger.
+Status recover_ledger(const Tables& t, std::string_view peer, core::Recovered& out) {
+  core::RecoveredLedger& l = out.ledger;
+  for (const auto& [key, entry] : t.log) {
+    if (ours(key, peer)) l.log_size = std::max(l.log_size, std::get<2>(key) + 1);
+  }
+  recover_heads(t, peer, l);
+  return recover_tail(t, peer, out, l);
+}
+
+}  // namespace
+
+class MemoryStore::Disk {
+ public:
+  std::mutex mutex;  // each call of each store on this disk runs alone, as one transaction
+  Tables tables;
+};
+
+std::shared_ptr<MemoryStore::Disk> MemoryStore::new_disk() { return std::make_shared<Disk>(); }
+
+MemoryStore::MemoryStore(std::shared_ptr<Disk> disk) : disk_(std::move(disk)) {
+  PARLEY_CHECK(disk_ != nullptr);
+}
+
+MemoryStore::~MemoryStore() = default;
+
+Status MemoryStore::apply(const std::vector<core::Record>& records) {
+  std::lock_guard lock(disk_->mutex);
+  Transaction tx(disk_->tables);
+  for (const core::Record& record : records) {
+    PARLEY_RETURN_IF_ERROR(tx.apply(record));  // the transaction rolls back on the way out
+  }
+  tx.commit();
+  return Status::ok();
+}
+
+Result<std::vector<Status>> MemoryStore::apply_group(
+    const std::vector<const std::vector<core::Record>*>& batches) {
+  std::lock_guard lock(disk_->mutex);
+  Transaction tx(disk_->tables);
+  std::vector<Status> outcome(batches.size());
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const std::size_t savepoint = tx.savepoint();
+    for (const core::Record& record : *batches[i]) {
+      Status status = tx.apply(record);
+      if (status.is_ok()) continue;
+      if (!is_batch_refusal(status)) return status;  // the whole group rolls back
+      outcome[i] = std::move(status);
+      tx.rollback_to(savepoint);  // this batch alone
+      break;
+    }
+  }
+  tx.commit();
+  return outcome;
+}
+
+Result<std::optional<core::MessageRecord>> MemoryStore::get_message(std::string_view id) {
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  auto it = t.messages.find(id);
+  if (it == t.messages.end()) return std::optional<MessageRecord>();
+  return std::optional<MessageRecord>(with_log_index(t, it->second));
+}
+
+Result<std::vector<core::MessageRecord>> MemoryStore::list_messages(const MessageQuery& query) {
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  std::vector<const MessageRecord*> found;
+  for (const auto& [id, m] : t.messages) {
+    if (query.direction && m.direction != *query.direction) continue;
+    if (!query.lines.empty() &&
+        std::find(query.lines.begin(), query.lines.end(), m.line) == query.lines.end()) {
+      continue;
+    }
+    if (!query.include_acks && m.type == "ack") continue;
+    found.push_back(&m);
+  }
+  // Newest first: created, then seq, then id, all descending.
+  std::sort(found.begin(), found.end(), [](const MessageRecord* a, const MessageRecord* b) {
+    return std::tie(b->created, b->seq, b->id) < std::tie(a->created, a->seq, a->id);
+  });
+  if (found.size() > query.limit) found.resize(query.limit);
+  std::vector<MessageRecord> out;
+  out.reserve(found.size());
+  for (const MessageRecord* m : found) out.push_back(with_log_index(t, *m));
+  return out;
+}
+
+Result<core::Recovered> MemoryStore::recover(std::string_view peer) {
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  core::Recovered out;
+  recover_lines(t, peer, out);
+  recover_pending(t, peer, out);
+  PARLEY_RETURN_IF_ERROR(recover_ledger(t, peer, out));
+  return out;
+}
+
+Result<std::optional<core::InclusionRecord>> MemoryStore::inclusion(std::string_view message_id) {
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  auto it = t.inclusion.find(message_id);
+  if (it == t.inclusion.end()) return std::optional<core::InclusionRecord>();
+  return std::optional<core::InclusionRecord>(it->second);
+}
+
+Result<std::vector<core::LogEntryView>> MemoryStore::log_entries(std::string_view owner,
+                                                                 std::string_view peer,
+                                                                 std::uint64_t from,
+                                                                 std::size_t limit) {
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  std::vector<core::LogEntryView> out;
+  if (!fits_int64(from)) return out;
+  for (auto it = t.log.lower_bound(LogKey{owner, peer, from});
+       it != t.log.end() && out.size() < limit && std::get<0>(it->first) == owner &&
+       std::get<1>(it->first) == peer;
+       ++it) {
+    // An entry whose message is not stored is left out (SQLite: an inner join).
+    auto m = t.messages.find(it->second.message_id);
+    if (m == t.messages.end()) continue;
+    core::LogEntryView e{it->second.index, it->second.message_id, m->second.envelope, {}};
+    if (auto i = t.inclusion.find(e.message_id); i != t.inclusion.end()) e.inclusion = i->second;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<core::HeadRecord>> MemoryStore::heads(std::string_view owner,
+                                                         std::string_view peer) {
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  std::vector<core::HeadRecord> out;
+  for (auto it = t.heads.lower_bound(LogKey{owner, peer, 0});
+       it != t.heads.end() && std::get<0>(it->first) == owner && std::get<1>(it->first) == peer;
+       ++it) {
+    out.push_back({std::get<2>(it->first), it->second.root, it->second.sth, it->second.receipt});
+  }
+  return out;
+}
+
+Result<std::vector<core::PutEvidence>> MemoryStore::evidence() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<core::PutEvidence> out;
+  for (const auto& [id, e] : disk_->tables.evidence) out.push_back(e);
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.at, a.id) < std::tie(b.at, b.id);
+  });
+  return out;
+}
+
+Status MemoryStore::put_peer(const core::Peer& peer) {
+  // Kept as it reads back from its encoding, which is what SQLite stores.
+  Result<wire::Bundle> check = wire::parse_bundle(wire::encode_bundle(peer.bundle));
+  if (!check.is_ok()) return check.status().with_context("peer '" + peer.bundle.party + "'");
+  std::lock_guard lock(disk_->mutex);
+  disk_->tables.peers[peer.bundle.party] = std::move(check).value();
+  return Status::ok();
+}
+
+Result<std::vector<core::Peer>> MemoryStore::peers() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<core::Peer> out;
+  for (const auto& [party, bundle] : disk_->tables.peers) out.push_back(core::Peer{bundle});
+  return out;
+}
+
+Status MemoryStore::put_principal(const core::Principal& principal) {
+  std::lock_guard lock(disk_->mutex);
+  Tables& t = disk_->tables;
+  if (!principal.token_hash.empty()) {
+    auto owner = t.by_token.find(principal.token_hash);
+    if (owner != t.by_token.end() && owner->second != principal.id) {
+      return Status::already_exists("principal " + principal.id +
+                                    ": token hash already belongs to another principal");
+    }
+  }
+  if (auto old = t.principals.find(principal.id); old != t.principals.end()) {
+    t.by_token.erase(old->second.token_hash);
+  }
+  t.principals[principal.id] = principal;
+  if (!principal.token_hash.empty()) t.by_token[principal.token_hash] = principal.id;
+  return Status::ok();
+}
+
+Result<std::vector<core::Principal>> MemoryStore::principals() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<core::Principal> out;
+  for (const auto& [id, p] : disk_->tables.principals) out.push_back(p);
+  return out;
+}
+
+Result<std::optional<core::Principal>> MemoryStore::principal_by_token_hash(ByteView token_hash) {
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  if (token_hash.empty()) return std::optional<core::Principal>();
+  auto it = t.by_token.find(Bytes(token_hash.begin(), token_hash.end()));
+  if (it == t.by_token.end()) return std::optional<core::Principal>();
+  return std::optional<core::Principal>(t.principals.at(it->second));
+}
+
+Status MemoryStore::put_line(const core::Line& line) {
+  std::lock_guard lock(disk_->mutex);
+  disk_->tables.lines[line.id] = line;
+  return Status::ok();
+}
+
+Result<std::vector<core::Line>> MemoryStore::lines() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<core::Line> out;
+  for (const auto& [id, line] : disk_->tables.lines) out.push_back(line);
+  return out;
+}
+
+Result<std::unique_ptr<Store>> open_memory_store(std::shared_ptr<MemoryStore::Disk> disk) {
+  return std::unique_ptr<Store>(std::make_unique<MemoryStore>(std::move(disk)));
+}
+
+}  // namespace parley::store

@@ -1,0 +1,877 @@
+// The Store conformance suite: the contract of store.h, one value-parameterized suite run
+// against every implementation (SQLite, the in-memory store, and FaultyStore with no fault
+// armed, which must pass every call through untouched). What only one implementation has
+// (SQLite's files, schema migrations, query plans, a SIGKILL mid-apply) is tested beside it.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "parley/crypto/crypto.h"
+#include "parley/store/faulty_store.h"
+#include "parley/store/memory/memory_store.h"
+#include "parley/store/sqlite/sqlite_store.h"
+#include "parley/store/store.h"
+#include "parley/store/store_test_util.h"
+
+namespace parley::store {
+namespace {
+
+namespace fs = std::filesystem;
+using core::Direction;
+using core::MessageRecord;
+using core::MessageState;
+using core::PutMessage;
+using core::Record;
+using core::UpdateMessage;
+using test::at;
+using test::bundle;
+using test::entry;
+using test::every_field_set;
+using test::expect_same;
+using test::hash_of;
+using test::head;
+using test::ids_of;
+using test::line;
+using test::message;
+using test::ms;
+using test::put_inbound;
+using test::TempDir;
+
+// Opens "the store a test keeps", as often as the test likes: each store opened sees what
+// the others committed, as after a restart or from another process.
+using Opener = std::function<Result<std::unique_ptr<Store>>()>;
+
+// How the suite gets a Store: `make` gives one test's Opener, its state kept in `dir` (or,
+// for an in-memory store, in a Disk of its own).
+struct StoreFactory {
+  std::string name;
+  std::function<Opener(const fs::path& dir)> make;
+};
+
+// For gtest's messages: the implementation's name rather than the struct's bytes.
+void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
+StoreFactory sqlite_factory() {
+  return {"sqlite", [](const fs::path& dir) -> Opener {
+            return [file = test::sqlite_path(dir)] { return open_sqlite_store(file); };
+          }};
+}
+
+StoreFactory memory_factory() {
+  return {"memory", [](const fs::path&) -> Opener {
+            return [disk = MemoryStore::new_disk()] { return open_memory_store(disk); };
+          }};
+}
+
+StoreFactory faulty_memory_factory() {
+  return {"faulty_memory", [](const fs::path&) -> Opener {
+            return [disk = MemoryStore::new_disk()]() -> Result<std::unique_ptr<Store>> {
+              return std::unique_ptr<Store>(
+                  std::make_unique<FaultyStore>(std::make_unique<MemoryStore>(disk)));
+            };
+          }};
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  std::unique_ptr<Store> open() {
+    Result<std::unique_ptr<Store>> store = open_();
+    EXPECT_TRUE(store.is_ok()) << store.status().to_string();
+    if (!store.is_ok()) return nullptr;
+    return std::move(store).value();
+  }
+  void SetUp() override {
+    open_ = GetParam().make(dir_.path());
+    store_ = open();
+    ASSERT_NE(store_, nullptr);
+  }
+  std::optional<MessageRecord> get(std::string_view id) {
+    Result<std::optional<MessageRecord>> m = store_->get_message(id);
+    EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+    return m.is_ok() ? *m : std::nullopt;
+  }
+  std::vector<MessageRecord> list(const MessageQuery& query) {
+    Result<std::vector<MessageRecord>> messages = store_->list_messages(query);
+    EXPECT_TRUE(messages.is_ok()) << messages.status().to_string();
+    return messages.is_ok() ? *messages : std::vector<MessageRecord>();
+  }
+
+  TempDir dir_;
+  Opener open_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformanceTest, MessageWithEveryFieldSetRoundTrips) {
+  const MessageRecord m = every_field_set();
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+  const auto got = get(m.id);
+  ASSERT_TRUE(got.has_value());
+  expect_same(m, *got);
+}
+
+TEST_P(StoreConformanceTest, MessageWithOptionalsUnsetAndEmptyFieldsRoundTrips) {
+  MessageRecord m = message("m-1", "saceur-cgs", 1, Direction::kOutbound, at(0));
+  m.content = {"{}", ""};
+  m.salt = {};
+  m.envelope = "";
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+  const auto got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  expect_same(m, *got);
+  EXPECT_FALSE(got->expires.has_value());
+  EXPECT_FALSE(got->reply_to.has_value());
+  EXPECT_FALSE(got->delivered_at.has_value());
+  EXPECT_FALSE(got->acknowledged_at.has_value());
+  EXPECT_FALSE(got->acknowledged_by.has_value());
+  EXPECT_FALSE(got->ack_id.has_value());
+  EXPECT_FALSE(got->receipt.has_value());
+  EXPECT_FALSE(got->tx.has_value());
+}
+
+TEST_P(StoreConformanceTest, UnknownMessageIsAbsentNotAnError) {
+  EXPECT_FALSE(get("no-such-id").has_value());
+}
+
+TEST_P(StoreConformanceTest, EmptyApplyIsOk) { EXPECT_TRUE(store_->apply({}).is_ok()); }
+
+TEST_P(StoreConformanceTest, DuplicateIdIsRefusedAndNothingOfTheBatchIsApplied) {
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  const Status status =
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))},
+                     PutMessage{message("m-1", "other", 9, Direction::kInbound, at(2))}});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_NE(status.message().find("m-1"), std::string::npos) << status.message();
+  EXPECT_FALSE(get("m-2").has_value());
+  const auto kept = get("m-1");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->line, "l");
+}
+
+TEST_P(StoreConformanceTest, DuplicateLineDirectionSeqIsRefusedAndNothingOfTheBatchIsApplied) {
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  const Status status =
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))},
+                     PutMessage{message("m-3", "l", 1, Direction::kOutbound, at(2))}});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_FALSE(get("m-2").has_value());
+  EXPECT_FALSE(get("m-3").has_value());
+}
+
+TEST_P(StoreConformanceTest, SameSeqInTheOtherDirectionOrOnAnotherLineIsAccepted) {
+  ASSERT_TRUE(store_
+                  ->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))},
+                           PutMessage{message("m-2", "l", 1, Direction::kInbound, at(0))},
+                           PutMessage{message("m-3", "k", 1, Direction::kOutbound, at(0))}})
+                  .is_ok());
+  EXPECT_TRUE(get("m-3").has_value());
+}
+
+TEST_P(StoreConformanceTest, DuplicateWithinOneBatchIsRefusedAndNothingIsApplied) {
+  const Status status =
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))},
+                     PutMessage{message("m-1", "l", 2, Direction::kOutbound, at(0))}});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists);
+  EXPECT_FALSE(get("m-1").has_value());
+}
+
+TEST_P(StoreConformanceTest, UpdateOfUnknownMessageIsNotFoundAndNothingOfTheBatchIsApplied) {
+  UpdateMessage update;
+  update.id = "missing";
+  update.state = MessageState::kSent;
+  const Status status = store_->apply(
+      {PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}, Record{update}});
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.to_string();
+  EXPECT_FALSE(get("m-1").has_value());
+}
+
+TEST_P(StoreConformanceTest, GroupAppliesEveryBatchInOrderAndLaterBatchesSeeEarlierOnes) {
+  UpdateMessage update;
+  update.id = "m-1";
+  update.state = MessageState::kSent;
+  const std::vector<Record> first{PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}};
+  const std::vector<Record> empty;
+  const std::vector<Record> second{Record{update},
+                                   PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))}};
+  Result<std::vector<Status>> outcome = store_->apply_group({&first, &empty, &second});
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  ASSERT_EQ(outcome->size(), 3u);
+  for (const Status& s : *outcome) EXPECT_TRUE(s.is_ok()) << s.to_string();
+  const auto m1 = get("m-1");
+  ASSERT_TRUE(m1.has_value());
+  EXPECT_EQ(m1->state, MessageState::kSent);
+  EXPECT_TRUE(get("m-2").has_value());
+}
+
+TEST_P(StoreConformanceTest, GroupRefusesOneBatchAloneAndAppliesTheOthers) {
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  UpdateMessage unknown;
+  unknown.id = "missing";
+  unknown.state = MessageState::kSent;
+  const std::vector<Record> before{PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))}};
+  const std::vector<Record> duplicate{
+      PutMessage{message("m-3", "l", 3, Direction::kOutbound, at(2))},
+      PutMessage{message("m-1", "other", 9, Direction::kInbound, at(2))}};
+  const std::vector<Record> not_found{
+      PutMessage{message("m-4", "l", 4, Direction::kOutbound, at(3))}, Record{unknown}};
+  const std::vector<Record> after{PutMessage{message("m-5", "l", 5, Direction::kOutbound, at(4))}};
+  Result<std::vector<Status>> outcome =
+      store_->apply_group({&before, &duplicate, &not_found, &after});
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  ASSERT_EQ(outcome->size(), 4u);
+  EXPECT_TRUE((*outcome)[0].is_ok());
+  EXPECT_EQ((*outcome)[1].code(), StatusCode::kAlreadyExists) << (*outcome)[1].to_string();
+  EXPECT_EQ((*outcome)[2].code(), StatusCode::kNotFound) << (*outcome)[2].to_string();
+  EXPECT_TRUE((*outcome)[3].is_ok());
+  EXPECT_TRUE(get("m-2").has_value());
+  EXPECT_FALSE(get("m-3").has_value());  // its batch was refused as a whole
+  EXPECT_FALSE(get("m-4").has_value());
+  EXPECT_TRUE(get("m-5").has_value());
+  // Durable: a second connection (as after a restart) sees the same.
+  store_.reset();
+  store_ = open();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_TRUE(get("m-2").has_value());
+  EXPECT_FALSE(get("m-3").has_value());
+  EXPECT_TRUE(get("m-5").has_value());
+}
+
+// A record the store cannot hold is that batch's fault, not the store's: the batch is
+// refused alone (a peer's seq of 2^63 once stopped the receiving gateway).
+TEST_P(StoreConformanceTest, GroupRefusesABatchWithAValueTheStoreCannotHoldAlone) {
+  const std::vector<Record> good{PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}};
+  core::PutInclusion bad;  // index not below size
+  bad.message_id = "m-1";
+  bad.index = 5;
+  bad.size = 5;
+  const std::vector<Record> invalid{Record{bad}};
+  const std::vector<Record> huge_seq{
+      PutMessage{message("m-2", "l", std::uint64_t{1} << 63, Direction::kInbound, at(0))}};
+  const std::vector<Record> huge_index{
+      core::LogEntry{"ru-genstaff", "us-eucom", std::uint64_t{1} << 63, "m-3", crypto::Digest{}}};
+  const std::vector<Record> later{PutMessage{message("m-4", "l", 2, Direction::kOutbound, at(0))}};
+  Result<std::vector<Status>> outcome =
+      store_->apply_group({&good, &invalid, &huge_seq, &huge_index, &later});
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  ASSERT_EQ(outcome->size(), 5U);
+  EXPECT_TRUE((*outcome)[0].is_ok());
+  for (std::size_t i : {1U, 2U, 3U}) {
+    EXPECT_EQ((*outcome)[i].code(), StatusCode::kInvalidArgument) << i;
+    EXPECT_TRUE(store::is_batch_refusal((*outcome)[i])) << i;
+  }
+  EXPECT_TRUE((*outcome)[4].is_ok());
+  EXPECT_TRUE(get("m-1").has_value());
+  EXPECT_FALSE(get("m-2").has_value());
+  EXPECT_TRUE(get("m-4").has_value());
+  // Alone, such a batch is refused the same way.
+  outcome = store_->apply_group({&huge_seq});
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  EXPECT_EQ((*outcome)[0].code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(get("m-2").has_value());
+}
+
+TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
+  MessageRecord m = message("m-1", "l", 1, Direction::kOutbound, at(0));
+  m.tx = "tx-1";
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+
+  UpdateMessage delivered;
+  delivered.id = "m-1";
+  delivered.state = MessageState::kDelivered;
+  delivered.delivered_at = at(10);
+  delivered.receipt = "receipt-json";
+  ASSERT_TRUE(store_->apply({delivered}).is_ok());
+  auto got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kDelivered);
+  EXPECT_EQ(ms(got->delivered_at), unix_ms(at(10)));
+  EXPECT_EQ(got->receipt, "receipt-json");
+  EXPECT_EQ(got->tx, "tx-1");  // unset in the update: kept
+  EXPECT_FALSE(got->acknowledged_at.has_value());
+
+  UpdateMessage acked;
+  acked.id = "m-1";
+  acked.state = MessageState::kAcknowledged;
+  acked.acknowledged_at = at(20);
+  acked.acknowledged_by = "ru-genstaff/cgs";
+  acked.ack_id = "ack-1";
+  acked.tx = "tx-2";
+  ASSERT_TRUE(store_->apply({acked}).is_ok());
+  got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kAcknowledged);
+  EXPECT_EQ(ms(got->delivered_at), unix_ms(at(10)));
+  EXPECT_EQ(got->receipt, "receipt-json");
+  EXPECT_EQ(ms(got->acknowledged_at), unix_ms(at(20)));
+  EXPECT_EQ(got->acknowledged_by, "ru-genstaff/cgs");
+  EXPECT_EQ(got->ack_id, "ack-1");
+  EXPECT_EQ(got->tx, "tx-2");
+  // Immutable fields are untouched.
+  EXPECT_EQ(got->envelope, m.envelope);
+  EXPECT_EQ(unix_ms(got->created), unix_ms(m.created));
+}
+
+TEST_P(StoreConformanceTest, PutAndUpdateInOneBatchBothApply) {
+  UpdateMessage sent;
+  sent.id = "m-1";
+  sent.state = MessageState::kSent;
+  sent.tx = "tx-1";
+  ASSERT_TRUE(store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}, sent})
+                  .is_ok());
+  const auto got = get("m-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kSent);
+  EXPECT_EQ(got->tx, "tx-1");
+}
+
+TEST_P(StoreConformanceTest, ListFiltersByDirectionAndLinesNewestFirstWithoutAcks) {
+  ASSERT_TRUE(
+      store_
+          ->apply({PutMessage{message("out-a1", "a", 1, Direction::kOutbound, at(100))},
+                   PutMessage{message("out-a2", "a", 2, Direction::kOutbound, at(300))},
+                   PutMessage{message("out-a3", "a", 3, Direction::kOutbound, at(300))},
+                   PutMessage{message("out-b1", "b", 1, Direction::kOutbound, at(200))},
+                   PutMessage{message("in-a1", "a", 1, Direction::kInbound, at(250))},
+                   PutMessage{message("in-c1", "c", 1, Direction::kInbound, at(50))},
+                   PutMessage{message("ack-a2", "a", 2, Direction::kInbound, at(400), "ack")}})
+          .is_ok());
+
+  // Newest first by created; equal created: higher seq first.
+  EXPECT_EQ(ids_of(list({})),
+            (std::vector<std::string>{"out-a3", "out-a2", "in-a1", "out-b1", "out-a1", "in-c1"}));
+  MessageQuery with_acks;
+  with_acks.include_acks = true;
+  EXPECT_EQ(ids_of(list(with_acks)).front(), "ack-a2");
+  EXPECT_EQ(list(with_acks).size(), 7U);
+
+  MessageQuery outbound;
+  outbound.direction = Direction::kOutbound;
+  EXPECT_EQ(ids_of(list(outbound)),
+            (std::vector<std::string>{"out-a3", "out-a2", "out-b1", "out-a1"}));
+
+  MessageQuery inbound_on_a;
+  inbound_on_a.direction = Direction::kInbound;
+  inbound_on_a.lines = {"a"};
+  EXPECT_EQ(ids_of(list(inbound_on_a)), (std::vector<std::string>{"in-a1"}));
+  inbound_on_a.include_acks = true;
+  EXPECT_EQ(ids_of(list(inbound_on_a)), (std::vector<std::string>{"ack-a2", "in-a1"}));
+
+  MessageQuery lines_b_c;
+  lines_b_c.lines = {"b", "c"};
+  EXPECT_EQ(ids_of(list(lines_b_c)), (std::vector<std::string>{"out-b1", "in-c1"}));
+
+  MessageQuery limited;
+  limited.limit = 2;
+  EXPECT_EQ(ids_of(list(limited)), (std::vector<std::string>{"out-a3", "out-a2"}));
+
+  MessageQuery unknown_line;
+  unknown_line.lines = {"nope"};
+  EXPECT_TRUE(list(unknown_line).empty());
+}
+
+TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("to-ru-2", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("to-cn", "cn-cmc")).is_ok());
+
+  auto out = [](std::string id, std::string l, std::uint64_t seq, Time created, MessageState state,
+                std::string type = "text") {
+    MessageRecord m =
+        message(std::move(id), std::move(l), seq, Direction::kOutbound, created, std::move(type));
+    m.state = state;
+    return m;
+  };
+  MessageRecord acked = out("o-acked", "to-ru", 1, at(10), MessageState::kAcknowledged);
+  acked.acknowledged_at = at(20);
+  MessageRecord expired = out("o-expired", "to-ru", 2, at(11), MessageState::kExpired);
+  expired.receipt = "{}";
+  MessageRecord delivered = out("o-delivered", "to-ru", 3, at(30), MessageState::kDelivered);
+  delivered.receipt = "{}";
+  MessageRecord sent = out("o-sent", "to-ru", 5, at(12), MessageState::kSent);
+  MessageRecord queued = out("o-queued", "to-ru", 4, at(40), MessageState::kQueued);
+  MessageRecord ack = out("o-ack", "to-ru", 6, at(5), MessageState::kQueued, "ack");
+  MessageRecord overdue = out("o-overdue", "to-ru-2", 7, at(1), MessageState::kOverdue);
+  // Not a configured line, but recorded with this peer: still its traffic.
+  MessageRecord unlisted = out("o-unlisted", "old-line", 1, at(25), MessageState::kSent);
+  // Another peer's traffic is left out.
+  MessageRecord other = out("o-cn", "to-cn", 9, at(0), MessageState::kQueued);
+  other.peer = "cn-cmc";
+  MessageRecord in1 = message("i-1", "to-ru", 3, Direction::kInbound, at(0));
+  MessageRecord in2 = message("i-2", "to-ru", 1, Direction::kInbound, at(0));
+  MessageRecord in_cn = message("i-cn", "to-cn", 1, Direction::kInbound, at(0));
+  in_cn.peer = "cn-cmc";
+  ASSERT_TRUE(
+      store_
+          ->apply({PutMessage{acked}, PutMessage{expired}, PutMessage{delivered}, PutMessage{sent},
+                   PutMessage{queued}, PutMessage{ack}, PutMessage{overdue}, PutMessage{unlisted},
+                   PutMessage{other}, PutMessage{in1}, PutMessage{in2}, PutMessage{in_cn}})
+          .is_ok());
+
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_EQ(recovered->last_outbound_seq,
+            (std::map<std::string, std::uint64_t>{{"to-ru", 6}, {"to-ru-2", 7}, {"old-line", 1}}));
+  ASSERT_EQ(recovered->inbound_seqs.size(), 1U);
+  EXPECT_EQ(recovered->inbound_seqs.at("to-ru").watermark, 1U);
+  EXPECT_EQ(recovered->inbound_seqs.at("to-ru").above, (std::vector<std::uint64_t>{3}));
+  // Without a receipt, whatever the state (acknowledged or overdue before the receipt came
+  // back, too), ascending seq.
+  EXPECT_EQ(ids_of(recovered->unreceipted),
+            (std::vector<std::string>{"o-unlisted", "o-acked", "o-queued", "o-sent", "o-ack",
+                                      "o-overdue"}));
+  // Not acks, not acknowledged, not expired; ascending created.
+  EXPECT_EQ(
+      ids_of(recovered->unacknowledged),
+      (std::vector<std::string>{"o-overdue", "o-sent", "o-unlisted", "o-delivered", "o-queued"}));
+  // Full records, not just ids.
+  expect_same(queued, recovered->unacknowledged.back());
+
+  Result<core::Recovered> nobody = store_->recover("nobody");
+  ASSERT_TRUE(nobody.is_ok());
+  EXPECT_TRUE(nobody->last_outbound_seq.empty());
+  EXPECT_TRUE(nobody->inbound_seqs.empty());
+  EXPECT_TRUE(nobody->unreceipted.empty());
+  EXPECT_TRUE(nobody->unacknowledged.empty());
+}
+
+TEST_P(StoreConformanceTest, RecoverGivesInboundSeqsAsAWatermarkAndTheSeqsAboveAGap) {
+  ASSERT_TRUE(store_->put_line(line("gap", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("whole", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("late-start", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("gap-at-top", "ru-genstaff")).is_ok());
+  put_inbound(*store_, "gap", {8, 1, 2, 3, 5, 7});
+  std::vector<std::uint64_t> many(300);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = i + 1;
+  put_inbound(*store_, "whole", many);
+  put_inbound(*store_, "late-start", {2, 3});  // seq 1 is still on its way
+  put_inbound(*store_, "gap-at-top", {1, 2, 3, 4, 6});
+
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  const auto& seqs = recovered->inbound_seqs;
+  ASSERT_EQ(seqs.size(), 4U);
+  EXPECT_EQ(seqs.at("gap").watermark, 3U);
+  EXPECT_EQ(seqs.at("gap").above, (std::vector<std::uint64_t>{5, 7, 8}));
+  EXPECT_EQ(seqs.at("whole").watermark, 300U);
+  EXPECT_TRUE(seqs.at("whole").above.empty());
+  EXPECT_EQ(seqs.at("late-start").watermark, 0U);
+  EXPECT_EQ(seqs.at("late-start").above, (std::vector<std::uint64_t>{2, 3}));
+  EXPECT_EQ(seqs.at("gap-at-top").watermark, 4U);
+  EXPECT_EQ(seqs.at("gap-at-top").above, (std::vector<std::uint64_t>{6}));
+}
+
+TEST_P(StoreConformanceTest, RecoverFindsTheMessagesOfARemovedOrReassignedLine) {
+  // "removed" is no longer configured; "reassigned" now goes to another peer, which keeps
+  // numbering on it. Each peer recovers the messages stored with it there.
+  ASSERT_TRUE(store_->put_line(line("reassigned", "cn-cmc")).is_ok());
+  put_inbound(*store_, "removed", {1, 2, 4});
+  put_inbound(*store_, "reassigned", {1, 2});
+  put_inbound(*store_, "reassigned", {3}, "cn-cmc");
+  MessageRecord pending = message("o-removed", "removed", 9, Direction::kOutbound, at(1));
+  MessageRecord other = message("o-reassigned", "reassigned", 4, Direction::kOutbound, at(2));
+  other.peer = "cn-cmc";
+  ASSERT_TRUE(store_->apply({PutMessage{pending}, PutMessage{other}}).is_ok());
+
+  Result<core::Recovered> ru = store_->recover("ru-genstaff");
+  ASSERT_TRUE(ru.is_ok()) << ru.status().to_string();
+  EXPECT_EQ(ru->last_outbound_seq, (std::map<std::string, std::uint64_t>{{"removed", 9}}));
+  ASSERT_EQ(ru->inbound_seqs.size(), 2U);
+  EXPECT_EQ(ru->inbound_seqs.at("removed").watermark, 2U);
+  EXPECT_EQ(ru->inbound_seqs.at("removed").above, (std::vector<std::uint64_t>{4}));
+  EXPECT_EQ(ru->inbound_seqs.at("reassigned").watermark, 2U);
+  EXPECT_TRUE(ru->inbound_seqs.at("reassigned").above.empty());
+  EXPECT_EQ(ids_of(ru->unreceipted), (std::vector<std::string>{"o-removed"}));
+  EXPECT_EQ(ids_of(ru->unacknowledged), (std::vector<std::string>{"o-removed"}));
+
+  // The line's configured peer recovers all of it.
+  Result<core::Recovered> cn = store_->recover("cn-cmc");
+  ASSERT_TRUE(cn.is_ok()) << cn.status().to_string();
+  EXPECT_EQ(cn->last_outbound_seq, (std::map<std::string, std::uint64_t>{{"reassigned", 4}}));
+  ASSERT_EQ(cn->inbound_seqs.size(), 1U);
+  EXPECT_EQ(cn->inbound_seqs.at("reassigned").watermark, 3U);
+  EXPECT_EQ(ids_of(cn->unreceipted), (std::vector<std::string>{"o-reassigned"}));
+}
+
+TEST_P(StoreConformanceTest, PutPeerReplacesTheBundleOfTheSameParty) {
+  ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
+  ASSERT_TRUE(store_->put_peer({bundle("cn-cmc", 2, "127.0.0.1:7002")}).is_ok());
+  const wire::Bundle replaced = bundle("ru-genstaff", 3, "[::1]:7003");
+  ASSERT_TRUE(store_->put_peer({replaced}).is_ok());
+
+  Result<std::vector<core::Peer>> peers = store_->peers();
+  ASSERT_TRUE(peers.is_ok()) << peers.status().to_string();
+  ASSERT_EQ(peers->size(), 2U);
+  const wire::Bundle* ru = nullptr;
+  for (const auto& p : *peers) {
+    if (p.bundle.party == "ru-genstaff") ru = &p.bundle;
+  }
+  ASSERT_NE(ru, nullptr);
+  EXPECT_EQ(ru->sign_key, replaced.sign_key);
+  EXPECT_EQ(ru->box_key, replaced.box_key);
+  EXPECT_EQ(ru->tls_fingerprint, replaced.tls_fingerprint);
+  EXPECT_EQ(ru->federation, replaced.federation);
+  EXPECT_EQ(ru->lang, replaced.lang);
+}
+
+TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHash) {
+  const Bytes hash_a(32, 0xaa);
+  const Bytes hash_b(32, 0xbb);
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash_a}).is_ok());
+  ASSERT_TRUE(store_->put_principal({"duty", "Duty officer", "officer", {}}).is_ok());
+  ASSERT_TRUE(store_->put_principal({"watch", "Watch officer", "officer", {}}).is_ok());
+
+  auto found = store_->principal_by_token_hash(hash_a);
+  ASSERT_TRUE(found.is_ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, "saceur");
+  EXPECT_EQ((*found)->token_hash, hash_a);
+
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR (new)", "commander", hash_b}).is_ok());
+  found = store_->principal_by_token_hash(hash_a);
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+  found = store_->principal_by_token_hash(hash_b);
+  ASSERT_TRUE(found.is_ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->name, "SACEUR (new)");
+
+  found = store_->principal_by_token_hash(Bytes(32, 0xcc));
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+  found = store_->principal_by_token_hash({});
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_FALSE(found->has_value());
+
+  Result<std::vector<core::Principal>> all = store_->principals();
+  ASSERT_TRUE(all.is_ok());
+  ASSERT_EQ(all->size(), 3U);
+}
+
+TEST_P(StoreConformanceTest, TokenHashOfAnotherPrincipalIsRefused) {
+  const Bytes hash(32, 0xaa);
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash}).is_ok());
+  const Status status = store_->put_principal({"duty", "Duty", "officer", hash});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+}
+
+TEST_P(StoreConformanceTest, PutLineReplacesEveryField) {
+  ASSERT_TRUE(store_->put_line(line("saceur-cgs", "ru-genstaff")).is_ok());
+  core::Line changed = line("saceur-cgs", "ru-mod");
+  changed.local = "dsaceur";
+  changed.remote.principal = "minister";
+  changed.alternates = {"duty", "watch"};
+  changed.observers = {"un-sg"};
+  changed.deadlines.set(wire::Precedence::kFlash, std::chrono::seconds(90));
+  changed.deadlines.set(wire::Precedence::kRoutine, std::chrono::hours(24));
+  ASSERT_TRUE(store_->put_line(changed).is_ok());
+  ASSERT_TRUE(store_->put_line(line("other", "cn-cmc")).is_ok());
+
+  Result<std::vector<core::Line>> lines = store_->lines();
+  ASSERT_TRUE(lines.is_ok()) << lines.status().to_string();
+  ASSERT_EQ(lines->size(), 2U);
+  const core::Line* got = nullptr;
+  for (const auto& l : *lines) {
+    if (l.id == "saceur-cgs") got = &l;
+  }
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->local, "dsaceur");
+  EXPECT_EQ(got->remote, (wire::Address{"ru-mod", "minister"}));
+  EXPECT_EQ(got->alternates, changed.alternates);
+  EXPECT_EQ(got->observers, changed.observers);
+  EXPECT_EQ(got->deadlines.flash, std::chrono::seconds(90));
+  EXPECT_EQ(got->deadlines.immediate, std::chrono::minutes(30));
+  EXPECT_EQ(got->deadlines.priority, std::chrono::hours(3));
+  EXPECT_EQ(got->deadlines.routine, std::chrono::hours(24));
+}
+
+TEST_P(StoreConformanceTest, ReopeningKeepsEverything) {
+  const MessageRecord m = every_field_set();
+  ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+  ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
+  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", Bytes(32, 1)}).is_ok());
+  core::Line l = line("saceur-cgs", "ru-genstaff");
+  l.alternates = {"duty"};
+  ASSERT_TRUE(store_->put_line(l).is_ok());
+  store_.reset();
+
+  store_ = open();
+  ASSERT_NE(store_, nullptr);
+  const auto got = get(m.id);
+  ASSERT_TRUE(got.has_value());
+  expect_same(m, *got);
+  auto peers = store_->peers();
+  ASSERT_TRUE(peers.is_ok());
+  ASSERT_EQ(peers->size(), 1U);
+  EXPECT_EQ(peers->front().bundle.party, "ru-genstaff");
+  auto principal = store_->principal_by_token_hash(Bytes(32, 1));
+  ASSERT_TRUE(principal.is_ok());
+  ASSERT_TRUE(principal->has_value());
+  EXPECT_EQ((*principal)->id, "saceur");
+  auto lines = store_->lines();
+  ASSERT_TRUE(lines.is_ok());
+  ASSERT_EQ(lines->size(), 1U);
+  EXPECT_EQ(lines->front().alternates, l.alternates);
+  // Still refuses what it refused before.
+  EXPECT_EQ(store_->apply({PutMessage{m}}).code(), StatusCode::kAlreadyExists);
+}
+
+TEST_P(StoreConformanceTest, SecondConnectionSeesCommittedData) {
+  std::unique_ptr<Store> second = open();
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  auto seen = second->get_message("m-1");
+  ASSERT_TRUE(seen.is_ok());
+  EXPECT_TRUE(seen->has_value());
+
+  ASSERT_TRUE(second->put_line(line("l", "ru-genstaff")).is_ok());
+  auto lines = store_->lines();
+  ASSERT_TRUE(lines.is_ok());
+  EXPECT_EQ(lines->size(), 1U);
+  // A duplicate is refused whichever connection stored the original.
+  EXPECT_EQ(second->apply({PutMessage{message("m-1", "l", 2, Direction::kOutbound, at(0))}}).code(),
+            StatusCode::kAlreadyExists);
+}
+
+// ---- the transcript ----
+TEST_P(StoreConformanceTest, MessageCarriesItsLogIndex) {
+  const MessageRecord m = message("m-1", "l", 1, Direction::kOutbound, at(0));
+  ASSERT_TRUE(store_->apply({PutMessage{m}, entry("us-eucom", "ru-genstaff", 0, "m-1")}).is_ok());
+  ASSERT_TRUE(
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(0))}}).is_ok());
+  EXPECT_EQ(get("m-1")->log_index, 0U);
+  EXPECT_FALSE(get("m-2")->log_index.has_value());
+}
+
+TEST_P(StoreConformanceTest, LogEntryAtAnIndexAlreadyHeldIsRefusedAndNothingIsApplied) {
+  ASSERT_TRUE(store_
+                  ->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))},
+                           entry("us-eucom", "ru-genstaff", 0, "m-1")})
+                  .is_ok());
+  const Status status =
+      store_->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(0))},
+                     entry("us-eucom", "ru-genstaff", 0, "m-2")});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_FALSE(get("m-2").has_value());
+  // The same index in the other party's log is another entry.
+  EXPECT_TRUE(store_
+                  ->apply({PutMessage{message("m-3", "l", 1, Direction::kInbound, at(0))},
+                           entry("ru-genstaff", "us-eucom", 0, "m-3")})
+                  .is_ok());
+}
+
+TEST_P(StoreConformanceTest, CountersignedHeadIsNeverReplaced) {
+  ASSERT_TRUE(store_->apply({head("us-eucom", "ru-genstaff", 3)}).is_ok());
+  ASSERT_TRUE(store_->apply({head("us-eucom", "ru-genstaff", 1, "r1")}).is_ok());
+  core::PutHead resigned = head("us-eucom", "ru-genstaff", 3);
+  resigned.sth = "{\"sth\":\"3 again\"}";
+  ASSERT_TRUE(store_->apply({resigned}).is_ok());  // replaces: 3 had no receipt
+  ASSERT_TRUE(store_->apply({head("us-eucom", "ru-genstaff", 3, "r3", {{hash_of(7)}})}).is_ok());
+  core::PutHead late = head("us-eucom", "ru-genstaff", 3);
+  late.sth = "{\"sth\":\"3 late\"}";
+  ASSERT_TRUE(store_->apply({late}).is_ok());  // ignored: 3 is countersigned
+  // Ignored too: a second countersignature of a countersigned head (a replayed transaction
+  // answered again) never rewrites the evidence both parties hold.
+  core::PutHead replayed = head("us-eucom", "ru-genstaff", 3, "r3 again", {{hash_of(8)}});
+  replayed.sth = "{\"sth\":\"3 replayed\"}";
+  ASSERT_TRUE(store_->apply({replayed}).is_ok());
+  ASSERT_TRUE(store_->apply({head("ru-genstaff", "us-eucom", 2, "mine")}).is_ok());
+
+  Result<std::vector<core::HeadRecord>> heads = store_->heads("us-eucom", "ru-genstaff");
+  ASSERT_TRUE(heads.is_ok()) << heads.status().to_string();
+  ASSERT_EQ(heads->size(), 2U);
+  EXPECT_EQ((*heads)[0].size, 1U);
+  EXPECT_EQ((*heads)[0].receipt, "r1");
+  EXPECT_EQ((*heads)[1].size, 3U);
+  EXPECT_EQ((*heads)[1].sth, "{\"sth\":3}");  // the head its receipt countersigns
+  EXPECT_EQ((*heads)[1].receipt, "r3");
+  EXPECT_EQ((*heads)[1].root, hash_of(1003));
+  EXPECT_EQ(store_->heads("ru-genstaff", "us-eucom")->size(), 1U);
+}
+
+TEST_P(StoreConformanceTest, InclusionAndEvidenceRoundTrip) {
+  EXPECT_FALSE(store_->inclusion("m-1")->has_value());
+  const core::PutInclusion in{"m-1", 2, 5, hash_of(9), {hash_of(1), hash_of(2), hash_of(3)}};
+  ASSERT_TRUE(store_->apply({in}).is_ok());
+  Result<std::optional<core::InclusionRecord>> got = store_->inclusion("m-1");
+  ASSERT_TRUE(got.is_ok() && got->has_value());
+  EXPECT_EQ((*got)->index, 2U);
+  EXPECT_EQ((*got)->size, 5U);
+  EXPECT_EQ((*got)->root, hash_of(9));
+  EXPECT_EQ((*got)->proof, in.proof);
+  // An index not below the size is our bug, refused.
+  EXPECT_FALSE(store_->apply({core::PutInclusion{"m-2", 5, 5, hash_of(9), {}}}).is_ok());
+
+  const core::PutEvidence evidence{"0190a0b0-0000-7000-8000-000000000001",
+                                   "ru-genstaff",
+                                   "fork",
+                                   "FORK: size 2 with another root",
+                                   "{\"a\":1}",
+                                   "{\"b\":2}",
+                                   at(5),
+                                   std::nullopt,
+                                   1};
+  ASSERT_TRUE(store_->apply({evidence}).is_ok());
+  store_.reset();
+  store_ = open();
+  Result<std::vector<core::PutEvidence>> kept = store_->evidence();
+  ASSERT_TRUE(kept.is_ok());
+  ASSERT_EQ(kept->size(), 1U);
+  EXPECT_EQ(kept->front().detail, evidence.detail);
+  EXPECT_EQ(kept->front().sth_a, evidence.sth_a);
+  EXPECT_EQ(kept->front().sth_b, evidence.sth_b);
+  EXPECT_EQ(unix_ms(kept->front().at), unix_ms(evidence.at));
+  EXPECT_EQ(kept->front().seen, 1U);
+  ASSERT_TRUE(kept->front().last_seen.has_value());
+  EXPECT_EQ(unix_ms(*kept->front().last_seen), unix_ms(evidence.at));
+}
+
+// A peer that resends the same conflicting head (every retry, forever) leaves one row,
+// counted with its first and last sighting; a different conflict is a row of its own.
+TEST_P(StoreConformanceTest, SameEvidenceIsStoredOnceAndCounted) {
+  core::PutEvidence fork{"0190a0b0-0000-7000-8000-000000000001",
+                         "ru-genstaff",
+                         "fork",
+                         "FORK: size 2 with another root",
+                         "{\"a\":1}",
+                         "{\"b\":2}",
+                         at(5),
+                         std::nullopt,
+                         1};
+  ASSERT_TRUE(store_->apply({fork}).is_ok());
+  for (int i = 0; i < 5; ++i) {
+    core::PutEvidence again = fork;
+    again.id = "0190a0b0-0000-7000-8000-00000000001" + std::to_string(i);
+    again.detail = "FORK: seen again";
+    again.at = at(10 + i);
+    ASSERT_TRUE(store_->apply({again}).is_ok());
+  }
+  ASSERT_TRUE(store_->apply({fork}).is_ok());  // the very same record again: no sighting
+  core::PutEvidence other = fork;
+  other.id = "0190a0b0-0000-7000-8000-000000000002";
+  other.sth_b = "{\"b\":3}";
+  other.at = at(20);
+  ASSERT_TRUE(store_->apply({other}).is_ok());
+
+  Result<std::vector<core::PutEvidence>> kept = store_->evidence();
+  ASSERT_TRUE(kept.is_ok());
+  ASSERT_EQ(kept->size(), 2U);
+  EXPECT_EQ(kept->front().id, fork.id);
+  EXPECT_EQ(kept->front().detail, fork.detail);  // the first sighting's words
+  EXPECT_EQ(kept->front().seen, 6U);
+  EXPECT_EQ(unix_ms(kept->front().at), unix_ms(at(5)));
+  ASSERT_TRUE(kept->front().last_seen.has_value());
+  EXPECT_EQ(unix_ms(*kept->front().last_seen), unix_ms(at(14)));
+  EXPECT_EQ(kept->back().id, other.id);
+  EXPECT_EQ(kept->back().seen, 1U);
+}
+
+TEST_P(StoreConformanceTest, RecoverReturnsTheTranscriptFrontierNotItsHistory) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  // Our log for ru-genstaff: 7 entries. The peer countersigned sizes 4 and 6; 7 was sent
+  // without an answer. Entry 5 is still unreceipted (a FLASH at 6 overtook it).
+  std::vector<Record> records;
+  for (std::uint64_t i = 0; i < 7; ++i) {
+    MessageRecord m = message("o-" + std::to_string(i), "to-ru", i + 1, Direction::kOutbound,
+                              at(static_cast<std::int64_t>(i)));
+    m.state = i == 5 ? MessageState::kSent : MessageState::kDelivered;
+    if (i != 5) m.receipt = "{}";
+    records.push_back(PutMessage{m});
+    records.push_back(entry("us-eucom", "ru-genstaff", i, m.id));
+  }
+  records.push_back(head("us-eucom", "ru-genstaff", 4, "r4", {{hash_of(40)}}));
+  records.push_back(head("us-eucom", "ru-genstaff", 6, "r6", {{hash_of(40), hash_of(42)}}));
+  records.push_back(head("us-eucom", "ru-genstaff", 7));
+  records.push_back(head("us-eucom", "ru-genstaff", 5));  // older, superseded by 6
+  // The peer's log, as we countersigned it.
+  records.push_back(PutMessage{message("i-0", "to-ru", 1, Direction::kInbound, at(0))});
+  records.push_back(entry("ru-genstaff", "us-eucom", 0, "i-0"));
+  records.push_back(head("ru-genstaff", "us-eucom", 1, "ours-1"));
+  records.push_back(head("ru-genstaff", "us-eucom", 3, "ours-3"));
+  records.push_back(head("ru-genstaff", "us-eucom", 9));  // not countersigned: ignored
+  ASSERT_TRUE(store_->apply(records).is_ok());
+
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  const core::RecoveredLedger& l = recovered->ledger;
+  EXPECT_EQ(l.log_size, 7U);
+  ASSERT_TRUE(l.countersigned.has_value());
+  EXPECT_EQ(l.countersigned->size, 6U);
+  EXPECT_EQ(l.countersigned->root, hash_of(1006));
+  ASSERT_EQ(l.pending.size(), 1U);
+  EXPECT_EQ(l.pending[0].size, 7U);
+  EXPECT_EQ(l.pending[0].sth, "{\"sth\":7}");
+  // The base is at 4, not 6: entry 5 still needs its proof.
+  EXPECT_EQ(l.base_size, 4U);
+  EXPECT_EQ(l.base_nodes, std::vector<crypto::Digest>{hash_of(40)});
+  EXPECT_EQ(l.tail, (std::vector<crypto::Digest>{hash_of(4), hash_of(5), hash_of(6)}));
+  ASSERT_TRUE(l.peer_head.has_value());
+  EXPECT_EQ(l.peer_head->size, 3U);
+  EXPECT_EQ(l.peer_head->root, hash_of(1003));
+  ASSERT_EQ(recovered->unreceipted.size(), 1U);
+  EXPECT_EQ(recovered->unreceipted[0].log_index, 5U);
+
+  // Once entry 5 is receipted too, the base moves up to the countersigned size.
+  core::UpdateMessage done;
+  done.id = "o-5";
+  done.state = MessageState::kDelivered;
+  done.receipt = "{}";
+  ASSERT_TRUE(store_->apply({done}).is_ok());
+  recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok());
+  EXPECT_EQ(recovered->ledger.base_size, 6U);
+  EXPECT_EQ(recovered->ledger.tail, std::vector<crypto::Digest>{hash_of(6)});
+
+  Result<core::Recovered> nobody = store_->recover("nobody");
+  ASSERT_TRUE(nobody.is_ok());
+  EXPECT_EQ(nobody->ledger.log_size, 0U);
+  EXPECT_FALSE(nobody->ledger.countersigned.has_value());
+  EXPECT_FALSE(nobody->ledger.peer_head.has_value());
+}
+
+TEST_P(StoreConformanceTest, LogEntriesAreListedInIndexOrderWithTheirProofs) {
+  std::vector<Record> records;
+  for (std::uint64_t i : {3, 0, 1}) {
+    MessageRecord m = message("i-" + std::to_string(i), "l", i + 1, Direction::kInbound, at(0));
+    m.envelope = "{\"e\":" + std::to_string(i) + "}";
+    records.push_back(PutMessage{m});
+    records.push_back(entry("ru-genstaff", "us-eucom", i, m.id));
+  }
+  records.push_back(core::PutInclusion{"i-3", 3, 4, hash_of(99), {hash_of(2), hash_of(01)}});
+  ASSERT_TRUE(store_->apply(records).is_ok());
+  Result<std::vector<core::LogEntryView>> page =
+      store_->log_entries("ru-genstaff", "us-eucom", 1, 10);
+  ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+  ASSERT_EQ(page->size(), 2U);
+  EXPECT_EQ((*page)[0].index, 1U);
+  EXPECT_EQ((*page)[0].envelope, "{\"e\":1}");
+  EXPECT_FALSE((*page)[0].inclusion.has_value());
+  EXPECT_EQ((*page)[1].index, 3U);
+  EXPECT_EQ((*page)[1].message_id, "i-3");
+  ASSERT_TRUE((*page)[1].inclusion.has_value());
+  EXPECT_EQ((*page)[1].inclusion->size, 4U);
+  EXPECT_EQ((*page)[1].inclusion->proof.size(), 2U);
+  EXPECT_EQ(store_->log_entries("ru-genstaff", "us-eucom", 0, 1)->size(), 1U);
+  EXPECT_TRUE(store_->log_entries("us-eucom", "ru-genstaff", 0, 10)->empty());
+}
+
+std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
+  return param.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
+                         ::testing::Values(sqlite_factory(), memory_factory(),
+                                           faulty_memory_factory()),
+                         factory_name);
+}  // namespace
+}  // namespace parley::store
