@@ -132,6 +132,7 @@ class Cluster {
     Time stored_true;  // when it became durable
     bool acked = false;
     bool overdue = false;
+    bool refused = false;  // the peer refused it: final, no escalation due
     bool reported = false;
   };
   struct Partition {

@@ -105,6 +105,10 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
                                            " without being marked overdue first");
         }
         unresolved_[g.index].erase(update->id);
+      } else if (update->state == core::MessageState::kRefused) {
+        // Final: the peer refused it, so no ack is awaited and no escalation is due.
+        t.refused = true;
+        unresolved_[g.index].erase(update->id);
       } else if (update->state == core::MessageState::kOverdue && !t.overdue) {
         t.overdue = true;
         if (t.acked) {
@@ -247,10 +251,20 @@ void Cluster::check_final() {
         continue;
       }
       const core::MessageRecord& in = theirs->second;
+      // A refused message is kept by its receiver as evidence (its envelope), not opened.
+      const bool refused = m.state == core::MessageState::kRefused;
       if (in.direction != core::Direction::kInbound || in.line != m.line || in.seq != m.seq ||
-          in.envelope != m.envelope || in.content.text != m.content.text) {
+          in.envelope != m.envelope || (!refused && in.content.text != m.content.text)) {
         violation("corrupted",
                   id + " as " + peer.party + " stored it differs from what " + g.party + " sent");
+      }
+      // Both sides agree on a refusal, and on its reason (the receipt carried it).
+      if (refused != (in.state == core::MessageState::kRefused) ||
+          (refused && (!m.refusal || m.refusal != in.refusal))) {
+        violation("refusal-mismatch", g.party + " holds " + id + " as " +
+                                          std::string(core::state_name(m.state)) + ", " +
+                                          peer.party + " as " +
+                                          std::string(core::state_name(in.state)));
       }
       // Receipted, with a receipt by the receiver that covers it.
       if (m.state == core::MessageState::kQueued || m.state == core::MessageState::kSent ||
@@ -267,6 +281,7 @@ void Cluster::check_final() {
                     g.party + " " + id + ": the stored receipt is not for this message");
         }
       }
+      if (refused) continue;  // final: neither acknowledged nor escalated
       if (m.type == "ack") {
         // The acknowledged message, at its sender, is acknowledged by this ack.
         auto target = m.reply_to ? held[p].find(*m.reply_to) : held[p].end();

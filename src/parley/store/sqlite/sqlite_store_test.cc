@@ -122,6 +122,7 @@ MessageRecord every_field_set() {
   m.ack_id = "0190a0b0-0000-7000-8000-0000000000aa";
   m.receipt = R"({"payload":"cg==","sig":"cw==","key":"us-eucom"})";
   m.tx = "0190a0b0-0000-7000-8000-0000000000bb";
+  m.refusal = "unknown line 'x'";
   return m;
 }
 
@@ -156,6 +157,7 @@ void expect_same(const MessageRecord& want, const MessageRecord& got) {
   EXPECT_EQ(want.ack_id, got.ack_id);
   EXPECT_EQ(want.receipt, got.receipt);
   EXPECT_EQ(want.tx, got.tx);
+  EXPECT_EQ(want.refusal, got.refusal);
 }
 
 std::vector<std::string> ids_of(const std::vector<MessageRecord>& messages) {
@@ -404,6 +406,44 @@ TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
   // Immutable fields are untouched.
   EXPECT_EQ(got->envelope, m.envelope);
   EXPECT_EQ(unix_ms(got->created), unix_ms(m.created));
+}
+
+TEST_P(StoreConformanceTest, RefusedStateAndReasonRoundTripAndLeaveTheAckWatch) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  // Inbound: a message we refused, stored with its reason as evidence.
+  MessageRecord in = message("i-refused", "nowhere", 4, Direction::kInbound, at(0));
+  in.state = MessageState::kRefused;
+  in.refusal = "unknown line 'nowhere'";
+  // Outbound: queued, then refused by the peer's receipt.
+  MessageRecord out = message("o-refused", "to-ru", 1, Direction::kOutbound, at(1));
+  ASSERT_TRUE(store_->apply({PutMessage{in}, PutMessage{out}}).is_ok());
+  expect_same(in, *get("i-refused"));
+
+  UpdateMessage refused;
+  refused.id = "o-refused";
+  refused.state = MessageState::kRefused;
+  refused.receipt = "receipt-json";
+  refused.refusal = "unknown line 'to-ru'";
+  ASSERT_TRUE(store_->apply({refused}).is_ok());
+  auto got = get("o-refused");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kRefused);
+  EXPECT_EQ(got->refusal, "unknown line 'to-ru'");
+  EXPECT_EQ(got->receipt, "receipt-json");
+
+  // An update without a reason keeps the stored one.
+  UpdateMessage again;
+  again.id = "o-refused";
+  again.state = MessageState::kRefused;
+  ASSERT_TRUE(store_->apply({again}).is_ok());
+  EXPECT_EQ(get("o-refused")->refusal, "unknown line 'to-ru'");
+
+  // Final: neither resent (it has its receipt) nor watched for an ack; its seq is used.
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_TRUE(recovered->unreceipted.empty());
+  EXPECT_TRUE(recovered->unacknowledged.empty());
+  EXPECT_EQ(recovered->last_outbound_seq.at("to-ru"), 1U);
 }
 
 TEST_P(StoreConformanceTest, PutAndUpdateInOneBatchBothApply) {
@@ -967,7 +1007,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "4");
 }
 
 TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
@@ -988,7 +1028,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "4");
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
@@ -1021,7 +1061,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "4");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_unreceipted', 'messages_unacknowledged', "
@@ -1115,15 +1155,71 @@ TEST(SqliteStoreTest, SqliteDatabaseOfAnotherProgramIsRefusedAsNotAParleyStore) 
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "delete");
 }
 
+TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    MessageRecord pending = message("o-1", "to-ru", 1, Direction::kOutbound, at(0));
+    ASSERT_TRUE((*store)->apply({PutMessage{pending}}).is_ok());
+  }
+  // Back to what a schema-3 store holds: the messages table without 'refused' or refusal.
+  raw_sql(path,
+          "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
+          "CREATE TABLE messages (id TEXT NOT NULL UNIQUE, line TEXT NOT NULL, seq INTEGER NOT "
+          "NULL, direction TEXT NOT NULL, peer TEXT NOT NULL, from_party TEXT NOT NULL, "
+          "from_principal TEXT NOT NULL, to_party TEXT NOT NULL, to_principal TEXT NOT NULL, "
+          "precedence TEXT NOT NULL, type TEXT NOT NULL, created INTEGER NOT NULL, expires "
+          "INTEGER, reply_to TEXT, lang TEXT NOT NULL, body_json TEXT NOT NULL, text TEXT NOT "
+          "NULL, salt BLOB NOT NULL, envelope TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN "
+          "('queued', 'sent', 'delivered', 'acknowledged', 'overdue', 'expired')), ack_deadline "
+          "INTEGER NOT NULL, delivered_at INTEGER, acknowledged_at INTEGER, acknowledged_by TEXT, "
+          "ack_id TEXT, receipt TEXT, tx TEXT, UNIQUE (line, direction, seq)); "
+          "INSERT INTO messages SELECT id, line, seq, direction, peer, from_party, "
+          "from_principal, to_party, to_principal, precedence, type, created, expires, reply_to, "
+          "lang, body_json, text, salt, envelope, state, ack_deadline, delivered_at, "
+          "acknowledged_at, acknowledged_by, ack_id, receipt, tx FROM m3; DROP TABLE m3; "
+          "CREATE INDEX messages_by_direction_line_created ON messages (direction, line, "
+          "created); CREATE INDEX messages_unreceipted ON messages (line, seq) WHERE direction = "
+          "'outbound' AND receipt IS NULL; CREATE INDEX messages_unacknowledged ON messages "
+          "(line, seq) WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS "
+          "NULL AND state != 'expired'; CREATE INDEX messages_by_peer_line ON messages (peer, "
+          "line, direction, seq); UPDATE parley_schema SET version = 3");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
+
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "4");
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                    "('messages_by_direction_line_created', 'messages_unreceipted', "
+                    "'messages_unacknowledged', 'messages_by_peer_line')"),
+            "4");
+  Result<std::optional<MessageRecord>> kept = (*store)->get_message("o-1");
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  EXPECT_FALSE((*kept)->refusal.has_value());
+  UpdateMessage refused;
+  refused.id = "o-1";
+  refused.state = MessageState::kRefused;
+  refused.refusal = "unknown line 'to-ru'";
+  ASSERT_TRUE((*store)->apply({refused}).is_ok());
+  EXPECT_EQ((*(*store)->get_message("o-1"))->refusal, "unknown line 'to-ru'");
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_TRUE(recovered->unacknowledged.empty());
+}
+
 TEST(SqliteStoreTest, NewerSchemaVersionIsRefusedAsDataLoss) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
-  raw_sql(path, "UPDATE parley_schema SET version = 4");
+  raw_sql(path, "UPDATE parley_schema SET version = 5");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_FALSE(store.is_ok());
   EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(store.status().message().find("schema version 4"), std::string::npos)
+  EXPECT_NE(store.status().message().find("schema version 5"), std::string::npos)
       << store.status().message();
 }
 
