@@ -770,9 +770,8 @@ TEST(PeerSessionTest, EnvelopeForUnknownLineIsRefusedAloneAndTheRestIsStoredAndR
   wire::Draft bad = draft_from_ru(h.rng(), 1);
   bad.line = "nowhere";
   const wire::Draft good = draft_from_ru(h.rng(), 1);
-  std::vector<Action> out = h.feed_durable(
-      kUs,
-      TransactionReceived{9, log_transaction(h.keys(kRu), h.keys(kUs), {bad, good}, h.rng())});
+  const std::string body = log_transaction(h.keys(kRu), h.keys(kUs), {bad, good}, h.rng());
+  std::vector<Action> out = h.feed_durable(kUs, TransactionReceived{9, body});
   const std::vector<Answer> answers = all_of<Answer>(out);
   ASSERT_EQ(answers.size(), 1u);
   const ledger::ReceiptV2 receipt = receipt_of(answers[0], h.keys(kUs));
@@ -799,9 +798,7 @@ TEST(PeerSessionTest, EnvelopeForUnknownLineIsRefusedAloneAndTheRestIsStoredAndR
   EXPECT_EQ(h.session(kUs).stats().frames_refused, 0u);
 
   // A resend gets the same refusal, and nothing is stored twice.
-  out = h.feed_durable(
-      kUs,
-      TransactionReceived{10, log_transaction(h.keys(kRu), h.keys(kUs), {bad, good}, h.rng())});
+  out = h.feed_durable(kUs, TransactionReceived{10, body});
   ASSERT_EQ(count_of<Answer>(out), 1u);
   const ledger::ReceiptV2 again = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
   EXPECT_EQ(again.body.refused, receipt.body.refused);
@@ -826,21 +823,21 @@ TEST(PeerSessionTest, InboundAckWithoutReplyToIsRefusedAlone) {
   wire::Draft d = draft_from_ru(h.rng(), 1);
   d.type = "ack";
   d.content = wire::Content{"{}", ""};
-  std::vector<Action> out = h.feed_durable(
-      kUs, TransactionReceived{9, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
-  ASSERT_EQ(count_of<Answer>(out), 1u);
-  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
-  ASSERT_EQ(receipt.body.refused.size(), 1u);
-  EXPECT_NE(receipt.body.refused[0].reason.find("reply_to"), std::string::npos);
-
   wire::Draft ack = draft_from_ru(h.rng(), 2);  // an ack of something we never sent: stored
   ack.type = "ack";
   ack.content = wire::Content{"{}", ""};
   ack.reply_to = uuid_v7(h.now, h.rng());
-  out = h.feed(kUs, TransactionReceived{10, transaction_body(h.keys(kRu), h.keys(kUs), ack,
-                                                              h.rng())});
+  std::vector<Action> out = h.feed(
+      kUs, TransactionReceived{9, log_transaction(h.keys(kRu), h.keys(kUs), {d, ack}, h.rng())});
   ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 2u);  // one refused, one stored
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  ASSERT_EQ(receipt.body.refused.size(), 1u);
+  EXPECT_EQ(receipt.body.refused[0].id, d.id);
+  EXPECT_NE(receipt.body.refused[0].reason.find("reply_to"), std::string::npos);
+  EXPECT_EQ(h.store(kUs).find(ack.id)->state, MessageState::kDelivered);
 }
 
 TEST(PeerSessionTest, ExpiredEnvelopeIsRefusedAlone) {

@@ -1113,7 +1113,8 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
   EXPECT_NE(unreceipted.find("messages_unreceipted"), std::string::npos) << unreceipted;
   const std::string unacknowledged = plan(
       "SELECT id FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
-      "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state != 'expired' AND " +
+      "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state NOT IN ('expired', "
+      "'refused') AND " +
       mine);
   EXPECT_NE(unacknowledged.find("messages_unacknowledged"), std::string::npos) << unacknowledged;
   const std::string highest =
