@@ -1029,6 +1029,8 @@ void Cluster::poll_inbox(Gateway& g) {
               return std::tie(a.line, a.seq) < std::tie(b.line, b.seq);
             });
   for (const core::MessageRecord& m : *inbox) {
+    // A message this gateway refused is evidence, not in the principal's inbox (as the API).
+    if (m.state == core::MessageState::kRefused) continue;
     if (m.state != core::MessageState::kAcknowledged && !m.acknowledged_by) consider_ack(g, m.id);
   }
 }
