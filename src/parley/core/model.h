@@ -61,15 +61,7 @@ std::string_view direction_name(Direction d);  // "outbound", "inbound"
 // body its catalog rejects, ...), with a reason; final, it leaves the queue. Inbound:
 // delivered -> acknowledged (or overdue/expired likewise); refused: a message we refused,
 // kept as evidence of what the peer signed, never shown in an inbox.
-enum class MessageState {
-  kQueued,
-  kSent,
-  kDelivered,
-  kAcknowledged,
-  kOverdue,
-  kExpired,
-  kRefused
-};
+enum class MessageState { kQueued, kSent, kDelivered, kAcknowledged, kOverdue, kExpired, kRefused };
 std::string_view state_name(MessageState s);
 Result<MessageState> parse_state(std::string_view text);
 

@@ -73,8 +73,8 @@ Result<ReceiptView> open_countersignature(std::string_view json, const crypto::V
                                           const std::string& party) {
   PARLEY_ASSIGN_OR_RETURN(ledger::ReceiptV2 receipt, ledger::open_receipt_v2(json, key, party));
   ledger::ReceiptV2Body& b = receipt.body;
-  return ReceiptView{std::move(b.tx),  std::move(b.from),    std::move(b.to),
-                     std::move(b.sth), b.sth_sig,            std::move(b.ids),
+  return ReceiptView{std::move(b.tx),      std::move(b.from),   std::move(b.to),
+                     std::move(b.sth),     b.sth_sig,           std::move(b.ids),
                      std::move(b.indices), std::move(b.refused)};
 }
 
@@ -711,8 +711,7 @@ void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEnt
   const std::string precedence(wire::precedence_name(p.precedence));
   if (p.type == "ack") {
     auto target = unacked_.find(*p.reply_to);
-    if (target != unacked_.end() && target->second.line == p.line &&
-        !target->second.ack_pending) {
+    if (target != unacked_.end() && target->second.line == p.line && !target->second.ack_pending) {
       unwatch(target->first, target->second);
       target->second.ack_pending = true;
       UpdateMessage update;
@@ -737,8 +736,8 @@ void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEnt
     }
   } else {
     batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
-                                   precedence + " " + p.type + " message " + p.id +
-                                       " on line " + p.line + " from " + p.from.to_string()));
+                                   precedence + " " + p.type + " message " + p.id + " on line " +
+                                       p.line + " from " + p.from.to_string()));
   }
 }
 
@@ -1081,11 +1080,11 @@ void PeerSession::on_refused(const std::string& error, Time now, std::vector<Act
   if (refusal_streak_ < kRefusalAlertStreak || (refusal_streak_ & (refusal_streak_ - 1)) != 0) {
     return;
   }
-  out.push_back(Notify{notice(
-      NoticeKind::kRefusalRepeats, "", "",
-      quoted(peer) + " refused our transaction " + std::to_string(refusal_streak_) +
-          " times in a row (" + error + "); " + std::to_string(queue_.size()) +
-          " messages wait: check both parties' configuration and keys")});
+  out.push_back(
+      Notify{notice(NoticeKind::kRefusalRepeats, "", "",
+                    quoted(peer) + " refused our transaction " + std::to_string(refusal_streak_) +
+                        " times in a row (" + error + "); " + std::to_string(queue_.size()) +
+                        " messages wait: check both parties' configuration and keys")});
 }
 
 void PeerSession::on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out) {
@@ -1129,11 +1128,11 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
         // Final: no ack will come, so no deadline is watched.
         ++counters_.messages_refused;
         counters_.last_refusal = r.refusal.value_or("");
-        out.push_back(Notify{notice(NoticeKind::kMessageRefused, r.id, r.line,
-                                    std::string(wire::precedence_name(r.precedence)) + " " +
-                                        r.type + " message " + r.id + " on line " + r.line +
-                                        " refused by " + config_.peer.party + ": " +
-                                        r.refusal.value_or("?"))});
+        out.push_back(
+            Notify{notice(NoticeKind::kMessageRefused, r.id, r.line,
+                          std::string(wire::precedence_name(r.precedence)) + " " + r.type +
+                              " message " + r.id + " on line " + r.line + " refused by " +
+                              config_.peer.party + ": " + r.refusal.value_or("?"))});
       } else if (r.type != "ack") {
         out.push_back(
             Notify{notice(NoticeKind::kDelivered, r.id, r.line,

@@ -229,18 +229,18 @@ struct SessionStats {
   std::uint64_t frames_refused = 0;  // peer transactions we refused
   std::uint64_t transactions_sent = 0;
   std::uint64_t send_failures = 0;
-  std::optional<Time> last_contact;      // last answer from the peer
-  std::string last_error;                // last link or refusal error, if any
-  std::uint64_t log_size = 0;            // entries in our transcript log for this peer
-  std::uint64_t countersigned_size = 0;  // of it, the size the peer countersigned last
-  std::uint64_t peer_log_size = 0;       // the size of the peer's head we countersigned last
-  std::uint64_t forks_detected = 0;      // since start (the store keeps the evidence)
-  std::uint64_t messages_refused = 0;       // ours the peer refused, since start
-  std::uint64_t inbound_refused = 0;        // the peer's messages we refused, since start
-  std::uint64_t transactions_refused = 0;   // ours the peer refused whole, since start
-  std::uint64_t refusal_streak = 0;         // whole refusals in a row now (>= 2: alert)
-  std::string last_refusal;                 // the peer's latest reason, if any
-  std::vector<LineGap> gaps;                // inbound lines with missing seqs, by line
+  std::optional<Time> last_contact;        // last answer from the peer
+  std::string last_error;                  // last link or refusal error, if any
+  std::uint64_t log_size = 0;              // entries in our transcript log for this peer
+  std::uint64_t countersigned_size = 0;    // of it, the size the peer countersigned last
+  std::uint64_t peer_log_size = 0;         // the size of the peer's head we countersigned last
+  std::uint64_t forks_detected = 0;        // since start (the store keeps the evidence)
+  std::uint64_t messages_refused = 0;      // ours the peer refused, since start
+  std::uint64_t inbound_refused = 0;       // the peer's messages we refused, since start
+  std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
+  std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
+  std::string last_refusal;                // the peer's latest reason, if any
+  std::vector<LineGap> gaps;               // inbound lines with missing seqs, by line
 };
 
 class PeerSession {
@@ -402,8 +402,8 @@ class PeerSession {
   void accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
                        InboundBatch& batch, std::vector<Record>& records);
   // Of one fresh envelope refused alone: kept as a refused entry of the peer's log.
-  void refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry,
-                       InboundBatch& batch, std::vector<Record>& records);
+  void refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry, InboundBatch& batch,
+                       std::vector<Record>& records);
   // The peer refused our whole transaction (4xx): retry, and alert when it repeats.
   void on_refused(const std::string& error, Time now, std::vector<Action>& out);
   const Line* find_line(std::string_view id) const;

@@ -760,7 +760,8 @@ TEST(PeerSessionTest, SubmissionTheStoreRefusesIsRejected) {
 // The receipt in `answer`, opened with the receiver's key; fails the test if it does not open.
 ledger::ReceiptV2 receipt_of(const Answer& answer, const PartyKeys& receiver) {
   EXPECT_EQ(answer.http_status, 200) << answer.body;
-  Result<ledger::ReceiptV2> r = ledger::open_receipt_v2(answer.body, receiver.keys.verify, receiver.id);
+  Result<ledger::ReceiptV2> r =
+      ledger::open_receipt_v2(answer.body, receiver.keys.verify, receiver.id);
   EXPECT_TRUE(r.is_ok()) << r.status().to_string();
   return r.is_ok() ? *r : ledger::ReceiptV2{};
 }

@@ -326,8 +326,8 @@ class Api {
         if (m.direction == core::Direction::kInbound && m.state == core::MessageState::kRefused) {
           continue;
         }
-        messages.push_back(with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang),
-                                    m, gaps));
+        messages.push_back(
+            with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps));
       }
     }
     return json_response(200, {{"messages", messages}});

@@ -217,8 +217,8 @@ Result<std::vector<ReceiptRefusal>> parse_refused(const Json& object,
     if (ids.count(id) == 0) return field_error("refused", "id " + quote(id) + " is not in ids");
     if (!seen.insert(id).second) return field_error("refused", "duplicate id " + quote(id));
     if (reason.empty() || reason.size() > kRefusalReasonBytesMax) {
-      return field_error("refused", "a reason must be 1 to " +
-                                        std::to_string(kRefusalReasonBytesMax) + " bytes");
+      return field_error(
+          "refused", "a reason must be 1 to " + std::to_string(kRefusalReasonBytesMax) + " bytes");
     }
     out.push_back({std::move(id), std::move(reason)});
   }
@@ -227,8 +227,8 @@ Result<std::vector<ReceiptRefusal>> parse_refused(const Json& object,
 
 Result<ReceiptV2Body> parse_receipt_v2_payload(ByteView bytes) {
   PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(to_string(bytes)));
-  PARLEY_RETURN_IF_ERROR(json::check_keys(
-      object, {"v", "tx", "from", "to", "sth", "sth_sig", "ids", "indices", "received", "refused"}));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"v", "tx", "from", "to", "sth", "sth_sig", "ids",
+                                                   "indices", "received", "refused"}));
   PARLEY_RETURN_IF_ERROR(check_version(object, 2));
   ReceiptV2Body body;
   PARLEY_ASSIGN_OR_RETURN(body.tx, get_uuid(object, "tx"));

@@ -261,10 +261,9 @@ void Cluster::check_final() {
       // Both sides agree on a refusal, and on its reason (the receipt carried it).
       if (refused != (in.state == core::MessageState::kRefused) ||
           (refused && (!m.refusal || m.refusal != in.refusal))) {
-        violation("refusal-mismatch", g.party + " holds " + id + " as " +
-                                          std::string(core::state_name(m.state)) + ", " +
-                                          peer.party + " as " +
-                                          std::string(core::state_name(in.state)));
+        violation("refusal-mismatch",
+                  g.party + " holds " + id + " as " + std::string(core::state_name(m.state)) +
+                      ", " + peer.party + " as " + std::string(core::state_name(in.state)));
       }
       // Receipted, with a receipt by the receiver that covers it.
       if (m.state == core::MessageState::kQueued || m.state == core::MessageState::kSent ||

@@ -118,7 +118,7 @@ struct Stats {
   std::uint64_t partitions = 0;
   std::uint64_t clock_jumps = 0;
   std::uint64_t overdue = 0;
-  std::uint64_t refused = 0;  // kMessageRefused notices (our message refused by the peer)
+  std::uint64_t refused = 0;           // kMessageRefused notices (our message refused by the peer)
   std::uint64_t principal_errors = 0;  // requests lost to a crash or a down gateway
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts
