@@ -84,6 +84,7 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
       t.sender = g.index;
       t.deadline = m.ack_deadline;
       t.stored_true = now_;
+      t.stored_wall = wall(g);
       tracked_[m.id] = t;
       unresolved_[g.index].insert(m.id);
       // Looked at again just after the moment it must be marked by (events of the gateway
@@ -133,10 +134,12 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
 }
 
 // The latest wall time at which `t` may still be unmarked: one tick after its deadline, or
-// after the gateway's last start if it was down at the deadline, plus every forward clock
-// jump since it was stored (the timer waits in true time, as a steady_timer does).
+// after the gateway's last start if it was down at the deadline, or after it was stored if
+// a forward clock jump between its submission and its write put the deadline behind it
+// (nothing can mark a message before it is stored), plus every forward clock jump since it
+// was stored (the timer waits in true time, as a steady_timer does).
 Time Cluster::escalation_bound(const Gateway& g, const Tracked& t) const {
-  Time bound = std::max(t.deadline, g.started_wall) + scenario_.timer_tick;
+  Time bound = std::max({t.deadline, g.started_wall, t.stored_wall}) + scenario_.timer_tick;
   for (const auto& [when, amount] : g.forward_jumps) {
     if (when >= t.stored_true) bound += amount;
   }
