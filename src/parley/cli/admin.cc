@@ -475,7 +475,9 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
     CLI::App* sub = line->add_subcommand(
         "add",
         "Add a line of contact between a local principal and a principal of a pinned peer. "
-        "Configure the same line id on both sides. Takes effect at the next gateway start.");
+        "Configure the same line id on both sides (the peer's side cannot be checked from here: "
+        "a message on a line the peer lacks is refused by it alone and ends 'refused' in the "
+        "outbox). Takes effect at the next gateway start.");
     add_home_option(sub, args->home);
     sub->add_option("ID", args->id, "The line's id, e.g. saceur-cgs (the same on both parties)")
         ->required();

@@ -51,6 +51,13 @@ void print_messages(const Json& messages, bool inbox) {
       std::cout << "  acknowledged by " << field(m, "acknowledged_by") << " at "
                 << field(m, "acknowledged_at") << "\n";
     }
+    if (m.value("refusal", Json()).is_string()) {
+      std::cout << "  refused by the peer: " << field(m, "refusal") << "\n";
+    }
+    if (m.value("gap_before", 0) > 0) {
+      std::cout << "  " << field(m, "gap_before")
+                << " earlier message(s) on this line have not arrived yet\n";
+    }
     std::cout << "\n";
   }
 }
@@ -122,12 +129,28 @@ int run_status(const Connection& c, bool as_json) {
   std::cout << "party " << field(s, "party")
             << (s.value("ready", false) ? " (ready)" : " (not ready)") << "\n";
   std::cout << "queued " << field(s, "queued") << ", unacknowledged " << field(s, "unacknowledged")
-            << ", overdue " << field(s, "overdue") << "\n";
+            << ", overdue " << field(s, "overdue") << ", refused " << field(s, "refused")
+            << ", missing inbound " << field(s, "missing") << "\n";
   for (const Json& p : s.value("peers", Json::array())) {
     std::cout << "peer " << field(p, "party") << ": queued " << field(p, "queued") << " (oldest "
               << field(p, "oldest_queued") << "), unacknowledged " << field(p, "unacknowledged")
               << ", overdue " << field(p, "overdue") << ", refused frames "
               << field(p, "frames_refused") << "\n";
+    const Json refusals = p.value("refusals", Json::object());
+    if (refusals.value("alert", false)) {
+      std::cout << "  ALERT: the peer refused our transaction " << field(refusals, "streak")
+                << " times in a row: " << field(refusals, "last") << "\n";
+    }
+    if (refusals.value("messages_refused", 0) > 0 || refusals.value("inbound_refused", 0) > 0) {
+      std::cout << "  refused messages: " << field(refusals, "messages_refused")
+                << " of ours by the peer, " << field(refusals, "inbound_refused")
+                << " of the peer's by us; last: " << field(refusals, "last") << "\n";
+    }
+    for (const Json& gap : p.value("gaps", Json::array())) {
+      std::cout << "  gap on line " << field(gap, "line") << ": " << field(gap, "missing")
+                << " missing after #" << field(gap, "received_through") << ": "
+                << field(gap, "missing_seqs") << "\n";
+    }
     for (const Json& path : p.value("paths", Json::array())) {
       std::cout << "  path " << field(path, "address") << " " << field(path, "state")
                 << (path.value("active", false) ? " (active)" : "") << ", last contact "
@@ -171,8 +194,11 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto c = std::make_shared<Connection>();
     auto as_json = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
-        box, box == "inbox" ? "Messages received on the principal's lines, newest first"
-                            : "Messages the principal's lines sent, with their states");
+        box, box == "inbox"
+                 ? "Messages received on the principal's lines, newest first (gap_before: "
+                   "earlier messages of the line not yet arrived)"
+                 : "Messages the principal's lines sent, with their states (queued, sent, "
+                   "delivered, acknowledged, overdue, expired, refused: the peer's reason)");
     add_connection_options(cmd, *c);
     cmd->add_flag("--json", *as_json, "print one JSON array");
     cmd->callback([=, &exit_code] { exit_code = run_box(*c, box, *as_json); });
@@ -190,7 +216,9 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto c = std::make_shared<Connection>();
     auto as_json = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
-        "status", "Paths, queues, unacknowledged and overdue messages of the running gateway");
+        "status",
+        "Paths, queues, unacknowledged and overdue messages, refusals and inbound gaps of the "
+        "running gateway");
     add_connection_options(cmd, *c, false);
     cmd->add_flag("--json", *as_json, "print JSON");
     cmd->callback([=, &exit_code] { exit_code = run_status(*c, *as_json); });

@@ -57,6 +57,8 @@ std::string_view state_name(MessageState s) {
       return "overdue";
     case MessageState::kExpired:
       return "expired";
+    case MessageState::kRefused:
+      return "refused";
   }
   return "queued";
 }
@@ -68,8 +70,10 @@ Result<MessageState> parse_state(std::string_view text) {
   if (text == "acknowledged") return MessageState::kAcknowledged;
   if (text == "overdue") return MessageState::kOverdue;
   if (text == "expired") return MessageState::kExpired;
-  return Status::invalid_argument("unknown state '" + std::string(text) +
-                                  "' (queued, sent, delivered, acknowledged, overdue, expired)");
+  if (text == "refused") return MessageState::kRefused;
+  return Status::invalid_argument(
+      "unknown state '" + std::string(text) +
+      "' (queued, sent, delivered, acknowledged, overdue, expired, refused)");
 }
 
 }  // namespace parley::core

@@ -57,8 +57,11 @@ std::string_view direction_name(Direction d);  // "outbound", "inbound"
 
 // DESIGN.md states. Outbound: queued -> sent -> delivered -> acknowledged, or overdue once
 // the ack deadline passed unacknowledged (overdue -> acknowledged is still possible), or
-// expired. Inbound: delivered -> acknowledged (or overdue/expired likewise).
-enum class MessageState { kQueued, kSent, kDelivered, kAcknowledged, kOverdue, kExpired };
+// expired, or refused: the peer's receipt says it refused this message (unknown line, a
+// body its catalog rejects, ...), with a reason; final, it leaves the queue. Inbound:
+// delivered -> acknowledged (or overdue/expired likewise); refused: a message we refused,
+// kept as evidence of what the peer signed, never shown in an inbox.
+enum class MessageState { kQueued, kSent, kDelivered, kAcknowledged, kOverdue, kExpired, kRefused };
 std::string_view state_name(MessageState s);
 Result<MessageState> parse_state(std::string_view text);
 
@@ -88,6 +91,7 @@ struct MessageRecord {
   std::optional<std::string> ack_id;           // the ack message's id
   std::optional<std::string> receipt;          // outbound: the peer's receipt, JSON text
   std::optional<std::string> tx;               // the transaction that carried it
+  std::optional<std::string> refusal;          // state refused: the reason the receiver gave
   // Read-only (filled by the store from log_entries; PutMessage ignores it): the message's
   // leaf index in the sender's transcript log for this pair of parties.
   std::optional<std::uint64_t> log_index;
@@ -166,6 +170,7 @@ struct UpdateMessage {  // changes the mutable fields of an existing message
   std::optional<std::string> ack_id;
   std::optional<std::string> receipt;
   std::optional<std::string> tx;
+  std::optional<std::string> refusal;
 };
 using Record =
     std::variant<PutMessage, UpdateMessage, LogEntry, PutHead, PutInclusion, PutEvidence>;

@@ -27,6 +27,7 @@ struct ReceiptView {
   ledger::Signature sth_sig{};
   std::vector<std::string> ids;
   std::vector<std::uint64_t> indices;
+  std::vector<ledger::ReceiptRefusal> refused;
 };
 
 Head head_of(ledger::SignedTreeHead sth) {
@@ -52,7 +53,8 @@ Result<Head> open_head(std::string_view json, const crypto::VerifyKey& key,
 std::string sign_countersignature(const std::string& tx, const std::string& from,
                                   const std::string& to, const Head& head,
                                   const std::vector<std::string>& ids,
-                                  const std::vector<std::uint64_t>& indices, Time now,
+                                  const std::vector<std::uint64_t>& indices,
+                                  std::vector<ledger::ReceiptRefusal> refused, Time now,
                                   const crypto::SigningKey& key) {
   ledger::ReceiptV2Body body;
   body.tx = tx;
@@ -63,6 +65,7 @@ std::string sign_countersignature(const std::string& tx, const std::string& from
   body.ids = ids;
   body.indices = indices;
   body.received = now;
+  body.refused = std::move(refused);
   return ledger::encode_receipt_v2(ledger::sign_receipt_v2(body, key));
 }
 
@@ -70,8 +73,9 @@ Result<ReceiptView> open_countersignature(std::string_view json, const crypto::V
                                           const std::string& party) {
   PARLEY_ASSIGN_OR_RETURN(ledger::ReceiptV2 receipt, ledger::open_receipt_v2(json, key, party));
   ledger::ReceiptV2Body& b = receipt.body;
-  return ReceiptView{std::move(b.tx), std::move(b.from), std::move(b.to),     std::move(b.sth),
-                     b.sth_sig,       std::move(b.ids),  std::move(b.indices)};
+  return ReceiptView{std::move(b.tx),      std::move(b.from),   std::move(b.to),
+                     std::move(b.sth),     b.sth_sig,           std::move(b.ids),
+                     std::move(b.indices), std::move(b.refused)};
 }
 
 // Room left in a transaction for its own fields and its signed head around the entries.
@@ -81,6 +85,26 @@ constexpr std::size_t kConsistencyItemBytes = 160;  // a consistency item's fiel
 constexpr std::size_t kProofHashBytes = 67;         // "<64 hex>",
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// A refusal reason as a receipt carries it: one line, at most kRefusalReasonBytesMax bytes
+// (cut at a UTF-8 character boundary).
+std::string refusal_reason(std::string text) {
+  for (char& c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  if (text.size() > ledger::kRefusalReasonBytesMax) {
+    std::size_t end = ledger::kRefusalReasonBytesMax;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    text.resize(end);
+  }
+  if (text.empty()) text = "refused";
+  return text;
+}
+
+// A whole-transaction refusal streak of this length raises kRefusalRepeats (and again at
+// each doubling: an alert that stays news without repeating every retry).
+constexpr std::uint64_t kRefusalAlertStreak = 2;
 
 Notice notice(NoticeKind kind, std::string message_id, std::string line, std::string text) {
   return Notice{kind, std::move(message_id), std::move(line), std::move(text)};
@@ -93,6 +117,7 @@ MessageState advance(MessageState current, MessageState next) {
     case MessageState::kAcknowledged:
     case MessageState::kOverdue:
     case MessageState::kExpired:
+    case MessageState::kRefused:
       return current;
     case MessageState::kQueued:
     case MessageState::kSent:
@@ -122,6 +147,12 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "link-trouble";
     case NoticeKind::kForkDetected:
       return "fork-detected";
+    case NoticeKind::kMessageRefused:
+      return "message-refused";
+    case NoticeKind::kInboundRefused:
+      return "inbound-refused";
+    case NoticeKind::kRefusalRepeats:
+      return "refusal-repeats";
   }
   return "unknown";
 }
@@ -205,6 +236,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     enqueue(Outgoing{std::move(record), index});
   }
   for (const MessageRecord& record : recovered.unacknowledged) {
+    if (record.state == MessageState::kRefused) continue;  // final: no ack will come
     track(record.id, Unacked{record.line, record.precedence, record.ack_deadline,
                              record.state == MessageState::kOverdue});
   }
@@ -265,6 +297,10 @@ SessionStats PeerSession::stats() const {
   s.log_size = own_.durable;
   s.countersigned_size = own_.countersigned_size;
   s.peer_log_size = peer_.size;
+  s.refusal_streak = refusal_streak_;
+  for (const auto& [line, seqs] : inbound_seqs_) {
+    if (seqs.missing() > 0) s.gaps.push_back(LineGap{line, seqs});
+  }
   return s;
 }
 
@@ -413,8 +449,14 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
 // ---- the peer's transactions ----
 
 Status PeerSession::open_incoming(std::string_view json, Incoming& in) const {
+  PARLEY_ASSIGN_OR_RETURN(in.envelope,
+                          wire::open_envelope(json, config_.peer.sign_key, config_.peer.party));
+  in.json = std::string(json);
+  return Status::ok();
+}
+
+Status PeerSession::check_incoming(Incoming& in, Time now) const {
   const std::string& peer = config_.peer.party;
-  PARLEY_ASSIGN_OR_RETURN(in.envelope, wire::open_envelope(json, config_.peer.sign_key, peer));
   const wire::Payload& p = in.envelope.payload;
   if (p.from.party != peer) {
     return Status::permission_denied("envelope from " + quoted(p.from.to_string()) +
@@ -436,7 +478,11 @@ Status PeerSession::open_incoming(std::string_view json, Incoming& in) const {
   PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, seal_key_));
   PARLEY_RETURN_IF_ERROR(catalog_.validate(p.type, in.opened.content.body_json));
   if (p.type == "ack" && !p.reply_to) return Status::invalid_argument("ack without reply_to");
-  in.json = std::string(json);
+  if (p.expires && *p.expires <= now) {
+    // The same words on every resend: a receipt repeats the refusal it gave first.
+    return Status::failed_precondition("expired at " + format_time(*p.expires) +
+                                       " before it arrived");
+  }
   return Status::ok();
 }
 
@@ -546,7 +592,10 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
 
   if (answer_again(e, tx, head->size, head->root, out)) return;
 
-  // Everything is checked before anything is touched: one bad envelope refuses the lot.
+  // Everything is checked before anything is touched. What the peer's signatures and proofs
+  // do not hold together (framing, an envelope's signature, its inclusion) refuses the lot;
+  // what only makes one message unacceptable refuses that message alone (docs/protocol.md
+  // "Refusals"), so one bad line never stalls the others.
   std::vector<Incoming> incoming(tx.entries.size());
   std::set<std::string> ids;
   for (std::size_t i = 0; i < tx.entries.size(); ++i) {
@@ -577,11 +626,13 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
                         " already holds " + known->second,
                     out);
     }
+    if (Status c = check_incoming(in, now); !c.is_ok()) in.refusal = refusal_reason(c.message());
   }
 
   // Which envelopes are new: a (line, seq) already stored, pending, or earlier in this
   // transaction is a repeat. A new (line, seq) under an id we already hold is a forgery or
-  // a peer bug; the store would refuse it, so the transaction is refused here.
+  // a peer bug; the store would refuse it, so the transaction is refused here. A refused
+  // envelope is stored too (as a refused entry): its seq is used, not a gap.
   std::vector<bool> fresh(incoming.size(), false);
   std::set<std::pair<std::string, std::uint64_t>> here;
   for (std::size_t i = 0; i < incoming.size(); ++i) {
@@ -603,89 +654,34 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   InboundBatch batch;
   batch.request = e.request;
   batch.tx = tx.id;
+  batch.head_size = head->size;
+  batch.head_root = head->root;
   batch.previous_size = peer_.size;
   batch.previous_root = peer_.root;
   batch.previous_sth = peer_.sth;
   batch.previous_receipts = peer_.receipts;
   std::vector<std::uint64_t> indices;
+  std::vector<ledger::ReceiptRefusal> refused;
   std::vector<Record> records;
   for (std::size_t i = 0; i < incoming.size(); ++i) {
-    Incoming& in = incoming[i];
+    const Incoming& in = incoming[i];
     const wire::TransactionEntry& entry = tx.entries[i];
-    const wire::Payload& p = in.envelope.payload;
-    batch.ids.push_back(p.id);
+    batch.ids.push_back(in.envelope.payload.id);
     indices.push_back(entry.index);
-    // A seq above max+1 is a gap: FLASH legitimately overtakes ROUTINE on a line, and the
-    // sender resends until receipted, so a gap is never refused or reordered here.
-    if (fresh[i]) {
-      batch.seqs.emplace_back(p.line, p.seq);
-      batch.new_ids.push_back(p.id);
-      batch.indices.emplace_back(entry.index, p.id);
-      MessageRecord r;
-      r.id = p.id;
-      r.line = p.line;
-      r.seq = p.seq;
-      r.direction = Direction::kInbound;
-      r.peer = config_.peer.party;
-      r.from = p.from;
-      r.to = p.to;
-      r.precedence = p.precedence;
-      r.type = p.type;
-      r.created = p.created;
-      r.expires = p.expires;
-      r.reply_to = p.reply_to;
-      r.lang = p.lang;
-      r.content = in.opened.content;
-      r.salt = in.opened.salt;
-      r.envelope = in.json;
-      r.state = MessageState::kDelivered;
-      r.ack_deadline = p.created + in.line->deadlines.for_precedence(p.precedence);
-      r.delivered_at = now;
-      r.tx = tx.id;
-      records.push_back(PutMessage{std::move(r)});
-      records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, p.id,
-                                 ledger::leaf_hash(as_bytes(entry.envelope))});
-      records.push_back(PutInclusion{p.id, entry.index, head->size, head->root, entry.proof});
-
-      const std::string precedence(wire::precedence_name(p.precedence));
-      if (p.type == "ack") {
-        auto target = unacked_.find(*p.reply_to);
-        if (target != unacked_.end() && target->second.line == p.line &&
-            !target->second.ack_pending) {
-          unwatch(target->first, target->second);
-          target->second.ack_pending = true;
-          UpdateMessage update;
-          update.id = target->first;
-          update.state = MessageState::kAcknowledged;
-          update.acknowledged_at = now;
-          update.acknowledged_by = p.from.to_string();
-          update.ack_id = p.id;
-          if (Outgoing* o = queued(target->first)) {
-            batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
-                                      o->record.acknowledged_by, o->record.ack_id});
-            o->record.state = MessageState::kAcknowledged;
-            o->record.acknowledged_at = now;
-            o->record.acknowledged_by = update.acknowledged_by;
-            o->record.ack_id = p.id;
-          }
-          records.push_back(std::move(update));
-          batch.acked.push_back(target->first);
-          batch.notices.push_back(notice(NoticeKind::kAcknowledged, target->first, p.line,
-                                         "message " + target->first + " on line " + p.line +
-                                             " acknowledged by " + p.from.to_string()));
-        }
-      } else {
-        batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
-                                       precedence + " " + p.type + " message " + p.id +
-                                           " on line " + p.line + " from " + p.from.to_string()));
-      }
+    // A refusal is answered on every resend (the checks are deterministic), stored once.
+    if (!in.refusal.empty()) refused.push_back({in.envelope.payload.id, in.refusal});
+    if (!fresh[i]) continue;
+    if (in.refusal.empty()) {
+      accept_incoming(in, entry, now, batch, records);
+    } else {
+      refuse_incoming(in, entry, batch, records);
     }
   }
   // The receipt: our countersignature over the sender's head and the entries received.
   // It is made now so that it is stored with the batch, and released (Answer) only once
   // the batch is durable.
   batch.receipt = sign_countersignature(tx.id, config_.party, config_.peer.party, *head, batch.ids,
-                                        indices, now, config_.keys.signing);
+                                        indices, std::move(refused), now, config_.keys.signing);
   PutHead put_head;
   put_head.owner = config_.peer.party;
   put_head.peer = config_.party;
@@ -711,6 +707,108 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   AfterPersist after;
   after.inbound = std::move(batch);
   persist(std::move(records), std::move(after), out);
+}
+
+void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
+                                  InboundBatch& batch, std::vector<Record>& records) {
+  const wire::Payload& p = in.envelope.payload;
+  batch.seqs.emplace_back(p.line, p.seq);
+  batch.new_ids.push_back(p.id);
+  batch.indices.emplace_back(entry.index, p.id);
+  MessageRecord r;
+  r.id = p.id;
+  r.line = p.line;
+  r.seq = p.seq;
+  r.direction = Direction::kInbound;
+  r.peer = config_.peer.party;
+  r.from = p.from;
+  r.to = p.to;
+  r.precedence = p.precedence;
+  r.type = p.type;
+  r.created = p.created;
+  r.expires = p.expires;
+  r.reply_to = p.reply_to;
+  r.lang = p.lang;
+  r.content = in.opened.content;
+  r.salt = in.opened.salt;
+  r.envelope = in.json;
+  r.state = MessageState::kDelivered;
+  r.ack_deadline = p.created + in.line->deadlines.for_precedence(p.precedence);
+  r.delivered_at = now;
+  r.tx = batch.tx;
+  records.push_back(PutMessage{std::move(r)});
+  records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, p.id,
+                             ledger::leaf_hash(as_bytes(entry.envelope))});
+  records.push_back(PutInclusion{p.id, entry.index, batch.head_size, batch.head_root, entry.proof});
+
+  const std::string precedence(wire::precedence_name(p.precedence));
+  if (p.type == "ack") {
+    auto target = unacked_.find(*p.reply_to);
+    if (target != unacked_.end() && target->second.line == p.line && !target->second.ack_pending) {
+      unwatch(target->first, target->second);
+      target->second.ack_pending = true;
+      UpdateMessage update;
+      update.id = target->first;
+      update.state = MessageState::kAcknowledged;
+      update.acknowledged_at = now;
+      update.acknowledged_by = p.from.to_string();
+      update.ack_id = p.id;
+      if (Outgoing* o = queued(target->first)) {
+        batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
+                                  o->record.acknowledged_by, o->record.ack_id});
+        o->record.state = MessageState::kAcknowledged;
+        o->record.acknowledged_at = now;
+        o->record.acknowledged_by = update.acknowledged_by;
+        o->record.ack_id = p.id;
+      }
+      records.push_back(std::move(update));
+      batch.acked.push_back(target->first);
+      batch.notices.push_back(notice(NoticeKind::kAcknowledged, target->first, p.line,
+                                     "message " + target->first + " on line " + p.line +
+                                         " acknowledged by " + p.from.to_string()));
+    }
+  } else {
+    batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
+                                   precedence + " " + p.type + " message " + p.id + " on line " +
+                                       p.line + " from " + p.from.to_string()));
+  }
+}
+
+void PeerSession::refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry,
+                                  InboundBatch& batch, std::vector<Record>& records) {
+  const wire::Payload& p = in.envelope.payload;
+  batch.seqs.emplace_back(p.line, p.seq);
+  batch.new_ids.push_back(p.id);
+  batch.indices.emplace_back(entry.index, p.id);
+  // Signed evidence of what the peer said, never an inbox message: the envelope as received
+  // and what could be read of it (the body stays sealed if the line is not ours).
+  MessageRecord r;
+  r.id = p.id;
+  r.line = p.line;
+  r.seq = p.seq;
+  r.direction = Direction::kInbound;
+  r.peer = config_.peer.party;
+  r.from = p.from;
+  r.to = p.to;
+  r.precedence = p.precedence;
+  r.type = p.type;
+  r.created = p.created;
+  r.expires = p.expires;
+  r.reply_to = p.reply_to;
+  r.lang = p.lang;
+  r.envelope = in.json;
+  r.state = MessageState::kRefused;
+  r.ack_deadline = p.created;
+  r.tx = batch.tx;
+  r.refusal = in.refusal;
+  records.push_back(PutMessage{std::move(r)});
+  records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, p.id,
+                             ledger::leaf_hash(as_bytes(entry.envelope))});
+  records.push_back(PutInclusion{p.id, entry.index, batch.head_size, batch.head_root, entry.proof});
+  ++counters_.inbound_refused;
+  counters_.last_error = "refused message " + p.id + " on line " + quoted(p.line) + " from " +
+                         quoted(config_.peer.party) + ": " + in.refusal;
+  batch.notices.push_back(notice(NoticeKind::kInboundRefused, p.id, p.line, counters_.last_error));
 }
 
 // ---- our transactions ----
@@ -919,8 +1017,7 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
         refusal.is_ok() ? refusal->error
                         : "HTTP " + std::to_string(e.http_status) + " without a readable refusal";
     if (refusal.is_ok() && !refusal->id.empty()) error += " (envelope " + refusal->id + ")";
-    return schedule_retry(now, quoted(peer) + " refused our transaction: " + error,
-                          NoticeKind::kPeerRefused, out);
+    return on_refused(error, now, out);
   }
   if (e.http_status != 200) {
     return schedule_retry(now, quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
@@ -948,18 +1045,34 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
                           NoticeKind::kPeerRefused, out);
   }
 
+  std::map<std::string, std::string> refused;
+  for (ledger::ReceiptRefusal& r : receipt->refused) refused[r.id] = std::move(r.reason);
+
   std::vector<Record> records;
   for (std::size_t i = 0; i < f.ids.size(); ++i) {
     const std::string& id = f.ids[i];
     Outgoing* o = queued(id);
     PARLEY_CHECK(o != nullptr);
-    o->record.state = advance(o->record.state, MessageState::kDelivered);
-    o->record.delivered_at = now;
+    // A message the peer refused is final: refused with its reason, never delivered. The
+    // receipt that says so is its evidence (the peer signed the refusal).
+    const auto refusal = refused.find(id);
+    std::optional<Time> delivered_at = now;
+    if (refusal != refused.end()) {
+      o->record.state = MessageState::kRefused;
+      o->record.refusal = refusal->second;
+      delivered_at.reset();
+      // Final: no ack will come. Unwatched now, so that no overdue mark follows the refusal.
+      untrack(id);
+    } else {
+      o->record.state = advance(o->record.state, MessageState::kDelivered);
+      o->record.delivered_at = now;
+    }
     o->record.receipt = e.body;
     UpdateMessage update;
     update.id = id;
     update.state = o->record.state;
-    update.delivered_at = now;
+    update.refusal = o->record.refusal;
+    update.delivered_at = delivered_at;
     update.acknowledged_at = o->record.acknowledged_at;
     update.acknowledged_by = o->record.acknowledged_by;
     update.ack_id = o->record.ack_id;
@@ -986,6 +1099,25 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
   AfterPersist after;
   after.receipted_tx = f.tx;
   persist(std::move(records), std::move(after), out);
+}
+
+void PeerSession::on_refused(const std::string& error, Time now, std::vector<Action>& out) {
+  ++counters_.transactions_refused;
+  ++refusal_streak_;
+  counters_.last_refusal = error;
+  const std::string& peer = config_.peer.party;
+  schedule_retry(now, quoted(peer) + " refused our transaction: " + error, NoticeKind::kPeerRefused,
+                 out);
+  // The same transaction (or its successor with the same messages) refused again: retrying
+  // alone will not fix it. Said at the 2nd refusal in a row, then at each doubling.
+  if (refusal_streak_ < kRefusalAlertStreak || (refusal_streak_ & (refusal_streak_ - 1)) != 0) {
+    return;
+  }
+  out.push_back(
+      Notify{notice(NoticeKind::kRefusalRepeats, "", "",
+                    quoted(peer) + " refused our transaction " + std::to_string(refusal_streak_) +
+                        " times in a row (" + error + "); " + std::to_string(queue_.size()) +
+                        " messages wait: check both parties' configuration and keys")});
 }
 
 void PeerSession::on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out) {
@@ -1025,7 +1157,16 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
       if (index == queue_index_.end()) continue;
       auto q = queue_.find(index->second);
       const MessageRecord& r = q->second.record;
-      if (r.type != "ack") {
+      if (r.state == MessageState::kRefused) {
+        // Final: no ack will come, so no deadline is watched.
+        ++counters_.messages_refused;
+        counters_.last_refusal = r.refusal.value_or("");
+        out.push_back(
+            Notify{notice(NoticeKind::kMessageRefused, r.id, r.line,
+                          std::string(wire::precedence_name(r.precedence)) + " " + r.type +
+                              " message " + r.id + " on line " + r.line + " refused by " +
+                              config_.peer.party + ": " + r.refusal.value_or("?"))});
+      } else if (r.type != "ack") {
         out.push_back(
             Notify{notice(NoticeKind::kDelivered, r.id, r.line,
                           std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
@@ -1045,6 +1186,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
     advance_base(base);
     in_flight_.reset();
     failure_streak_ = 0;
+    refusal_streak_ = 0;
     backoff_ = Duration::zero();
   }
 

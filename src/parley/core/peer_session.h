@@ -30,7 +30,16 @@
 // the peer may have countersigned last; the peer's receipt is its signature over our STH
 // and the entries it received. As receiver, the session checks all of that before storing
 // anything, and a peer whose new head does not extend the one we countersigned is refused,
-// reported (kForkDetected) and the two heads are kept as evidence. The session holds only
+// reported (kForkDetected) and the two heads are kept as evidence.
+//
+// Refusal is per message where it can be (docs/protocol.md "Refusals"): a transaction whose
+// framing, head, proofs or envelope signatures fail is refused whole (HTTP 400); otherwise an
+// envelope that cannot be accepted as a message (unknown line, from/to not the line's, a body
+// the catalog rejects, expired, ...) is stored as a refused entry of the peer's log with its
+// reason (evidence of what the peer signed; its seq counts as used, so it is no gap), and the
+// receipt lists it under "refused". The sender marks such a message refused, final, and the
+// rest of its queue keeps flowing. A whole-transaction refusal that repeats is an alert
+// (kRefusalRepeats), not a silent retry loop. The session holds only
 // the log's frontier: the compact range at a countersigned size and the leaves after it.
 #pragma once
 
@@ -191,6 +200,9 @@ enum class NoticeKind {
   kPeerRefused,      // the peer refused our transaction
   kLinkTrouble,      // our transaction got no answer; will retry
   kForkDetected,     // the peer presented a head that contradicts one we countersigned
+  kMessageRefused,   // the peer's receipt refused our message (final, with its reason)
+  kInboundRefused,   // we refused one of the peer's messages (kept as evidence, not inbox)
+  kRefusalRepeats,   // the peer refused our whole transaction again: an operator must look
 };
 std::string_view notice_kind_name(NoticeKind kind);
 struct Notice {
@@ -202,6 +214,12 @@ struct Notice {
 struct Notify {
   Notice notice;
 };
+
+// The inbound seqs of one line that has a gap (SeqSet::missing() > 0).
+struct LineGap {
+  std::string line;
+  SeqSet seqs;
+};
 using Action = std::variant<Persist, SendTransaction, Answer, Accepted, Rejected, Notify>;
 
 struct SessionStats {
@@ -212,12 +230,18 @@ struct SessionStats {
   std::uint64_t frames_refused = 0;  // peer transactions we refused
   std::uint64_t transactions_sent = 0;
   std::uint64_t send_failures = 0;
-  std::optional<Time> last_contact;      // last answer from the peer
-  std::string last_error;                // last link or refusal error, if any
-  std::uint64_t log_size = 0;            // entries in our transcript log for this peer
-  std::uint64_t countersigned_size = 0;  // of it, the size the peer countersigned last
-  std::uint64_t peer_log_size = 0;       // the size of the peer's head we countersigned last
-  std::uint64_t forks_detected = 0;      // since start (the store keeps the evidence)
+  std::optional<Time> last_contact;        // last answer from the peer
+  std::string last_error;                  // last link or refusal error, if any
+  std::uint64_t log_size = 0;              // entries in our transcript log for this peer
+  std::uint64_t countersigned_size = 0;    // of it, the size the peer countersigned last
+  std::uint64_t peer_log_size = 0;         // the size of the peer's head we countersigned last
+  std::uint64_t forks_detected = 0;        // since start (the store keeps the evidence)
+  std::uint64_t messages_refused = 0;      // ours the peer refused, since start
+  std::uint64_t inbound_refused = 0;       // the peer's messages we refused, since start
+  std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
+  std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
+  std::string last_refusal;                // the peer's latest reason, if any
+  std::vector<LineGap> gaps;               // inbound lines with missing seqs, by line
 };
 
 class PeerSession {
@@ -300,6 +324,8 @@ class PeerSession {
   struct InboundBatch {
     RequestId request = 0;
     std::string tx;
+    std::uint64_t head_size = 0;  // the peer's head it carries
+    ledger::Hash head_root{};
     std::vector<std::string> ids;
     std::string receipt;  // signed once checked, answered once durable
     // The peer head before this transaction, restored if the batch is refused.
@@ -339,6 +365,7 @@ class PeerSession {
     wire::Opened opened;
     const Line* line = nullptr;
     std::string json;
+    std::string refusal;  // why this message alone is refused; empty if it is accepted
   };
 
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
@@ -383,7 +410,18 @@ class PeerSession {
   // Stops watching `u`'s deadline (before it turns overdue or ack_pending).
   void unwatch(const std::string& id, const Unacked& u);
   Outgoing* queued(const std::string& id);
+  // The envelope, by the peer's signature: failing, the whole transaction is refused.
   Status open_incoming(std::string_view json, Incoming& in) const;
+  // What refuses this message alone (it is kept as a refused entry of the peer's log).
+  Status check_incoming(Incoming& in, Time now) const;
+  // The inbound records and notices of one fresh envelope of `batch`.
+  void accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
+                       InboundBatch& batch, std::vector<Record>& records);
+  // Of one fresh envelope refused alone: kept as a refused entry of the peer's log.
+  void refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry, InboundBatch& batch,
+                       std::vector<Record>& records);
+  // The peer refused our whole transaction (4xx): retry, and alert when it repeats.
+  void on_refused(const std::string& error, Time now, std::vector<Action>& out);
   const Line* find_line(std::string_view id) const;
   bool may_act_on(const Line& line, std::string_view principal) const;
   void refuse(RequestId request, std::string_view envelope_id, const std::string& why,
@@ -406,6 +444,7 @@ class PeerSession {
   std::optional<InFlight> in_flight_;
   Duration backoff_{};
   std::uint64_t failure_streak_ = 0;
+  std::uint64_t refusal_streak_ = 0;  // whole-transaction refusals since the last receipt
   std::map<std::string, Unacked> unacked_;
   // (deadline, id) of every unacked_ entry that is neither overdue nor ack_pending: the
   // deadlines next_deadline() and on_timer() watch, without walking every unacked message.

@@ -104,6 +104,7 @@ class FakeStore {
         if (u->ack_id) m.ack_id = u->ack_id;
         if (u->receipt) m.receipt = u->receipt;
         if (u->tx) m.tx = u->tx;
+        if (u->refusal) m.refusal = u->refusal;
       } else if (const auto* e = std::get_if<LogEntry>(&record)) {
         auto& log = logs_[{e->owner, e->peer}];
         EXPECT_EQ(log.count(e->index), 0u) << "index " << e->index << " stored twice";
@@ -154,7 +155,9 @@ class FakeStore {
         std::uint64_t& last = r.last_outbound_seq[m.line];
         last = std::max(last, m.seq);
         if (!m.receipt) r.unreceipted.push_back(m);
-        if (m.type != "ack" && !m.acknowledged_at) r.unacknowledged.push_back(m);
+        if (m.type != "ack" && !m.acknowledged_at && m.state != MessageState::kRefused) {
+          r.unacknowledged.push_back(m);
+        }
       } else {
         inbound[m.line].insert(m.seq);
       }
@@ -244,7 +247,18 @@ class Harness {
     line.remote = wire::Address{peer.id, side == kUs ? "cgs" : "saceur"};
     line.alternates = {side == kUs ? "dsaceur" : "deputy-cgs"};
     c.lines = {line};
+    for (const std::string& id : one_sided_[side]) {
+      line.id = id;
+      c.lines.push_back(line);
+    }
     return c;
+  }
+
+  // Configures line `id` (same principals as kLine) on `side` only, as `parley line add` on
+  // one side would; the session is made again (call before any traffic).
+  void add_one_sided_line(int side, const std::string& id) {
+    one_sided_[side].push_back(id);
+    restart(side, Recovered{}, SessionConfig{}.tx_envelopes_max);
   }
 
   PeerSession& session(int side) { return *sessions_[side]; }
@@ -358,6 +372,7 @@ class Harness {
 
   PartyKeys us_;
   PartyKeys ru_;
+  std::vector<std::string> one_sided_[2];
   SeededRng rng_;
   std::unique_ptr<PeerSession> sessions_[2];
   FakeStore stores_[2];
@@ -744,55 +759,222 @@ TEST(PeerSessionTest, SubmissionTheStoreRefusesIsRejected) {
   EXPECT_EQ(h.store(kUs).find(next)->state, MessageState::kDelivered);
 }
 
-TEST(PeerSessionTest, EnvelopeForUnknownLineIsRefused) {
-  Harness h;
-  wire::Draft d = draft_from_ru(h.rng(), 1);
-  d.line = "nowhere";
-  std::vector<Action> out =
-      h.feed(kUs, TransactionReceived{9, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
-  const std::vector<Answer> answers = all_of<Answer>(out);
-  ASSERT_EQ(answers.size(), 1u);
-  EXPECT_EQ(answers[0].http_status, 400);
-  Result<wire::Refusal> refusal = wire::parse_refusal(answers[0].body);
-  ASSERT_TRUE(refusal.is_ok());
-  EXPECT_NE(refusal->error.find("unknown line 'nowhere'"), std::string::npos) << refusal->error;
-  EXPECT_EQ(refusal->id, d.id);
-  EXPECT_EQ(count_of<Persist>(out), 0u);
-
-  // The same envelope on the configured line is accepted: the line was the only fault.
-  d.line = kLine;
-  out =
-      h.feed(kUs, TransactionReceived{10, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
-  EXPECT_EQ(count_of<Persist>(out), 1u);
+// The receipt in `answer`, opened with the receiver's key; fails the test if it does not open.
+ledger::ReceiptV2 receipt_of(const Answer& answer, const PartyKeys& receiver) {
+  EXPECT_EQ(answer.http_status, 200) << answer.body;
+  Result<ledger::ReceiptV2> r =
+      ledger::open_receipt_v2(answer.body, receiver.keys.verify, receiver.id);
+  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+  return r.is_ok() ? *r : ledger::ReceiptV2{};
 }
 
-TEST(PeerSessionTest, EnvelopeToPrincipalNotOnTheLineIsRefused) {
+TEST(PeerSessionTest, EnvelopeForUnknownLineIsRefusedAloneAndTheRestIsStoredAndReceipted) {
+  Harness h;
+  wire::Draft bad = draft_from_ru(h.rng(), 1);
+  bad.line = "nowhere";
+  const wire::Draft good = draft_from_ru(h.rng(), 1);
+  const std::string body = log_transaction(h.keys(kRu), h.keys(kUs), {bad, good}, h.rng());
+  std::vector<Action> out = h.feed_durable(kUs, TransactionReceived{9, body});
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 1u);
+  const ledger::ReceiptV2 receipt = receipt_of(answers[0], h.keys(kUs));
+  // Both are countersigned entries of the peer's log; one is refused, with the reason.
+  EXPECT_EQ(receipt.body.ids, (std::vector<std::string>{bad.id, good.id}));
+  ASSERT_EQ(receipt.body.refused.size(), 1u);
+  EXPECT_EQ(receipt.body.refused[0].id, bad.id);
+  EXPECT_NE(receipt.body.refused[0].reason.find("unknown line 'nowhere'"), std::string::npos)
+      << receipt.body.refused[0].reason;
+
+  const MessageRecord* stored = h.store(kUs).find(good.id);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->state, MessageState::kDelivered);
+  // The refused one is evidence, not an inbox message: refused, with its reason, in the log.
+  const MessageRecord* kept = h.store(kUs).find(bad.id);
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->state, MessageState::kRefused);
+  EXPECT_EQ(kept->refusal, receipt.body.refused[0].reason);
+  EXPECT_EQ(h.store(kUs).log("ru-genstaff", "us-eucom").size(), 2u);
+  EXPECT_NE(h.store(kUs).inclusion(bad.id), nullptr);
+  EXPECT_EQ(notices_of(out, NoticeKind::kMessageReceived).size(), 1u);
+  EXPECT_EQ(notices_of(out, NoticeKind::kInboundRefused).size(), 1u);
+  EXPECT_EQ(h.session(kUs).stats().inbound_refused, 1u);
+  EXPECT_EQ(h.session(kUs).stats().frames_refused, 0u);
+
+  // A resend gets the same refusal, and nothing is stored twice.
+  out = h.feed_durable(kUs, TransactionReceived{10, body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const ledger::ReceiptV2 again = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  EXPECT_EQ(again.body.refused, receipt.body.refused);
+  EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 2u);
+}
+
+TEST(PeerSessionTest, EnvelopeToPrincipalNotOnTheLineIsRefusedAlone) {
   Harness h;
   wire::Draft d = draft_from_ru(h.rng(), 1);
   d.to = {"us-eucom", "cook"};
-  std::vector<Action> out =
-      h.feed(kUs, TransactionReceived{9, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
+  std::vector<Action> out = h.feed_durable(
+      kUs, TransactionReceived{9, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
   ASSERT_EQ(count_of<Answer>(out), 1u);
-  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
-  EXPECT_EQ(count_of<Persist>(out), 0u);
+  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  ASSERT_EQ(receipt.body.refused.size(), 1u);
+  EXPECT_NE(receipt.body.refused[0].reason.find("'cook'"), std::string::npos);
+  EXPECT_EQ(h.store(kUs).find(d.id)->state, MessageState::kRefused);
 }
 
-TEST(PeerSessionTest, InboundAckWithoutReplyToIsRefused) {
+TEST(PeerSessionTest, InboundAckWithoutReplyToIsRefusedAlone) {
   Harness h;
   wire::Draft d = draft_from_ru(h.rng(), 1);
   d.type = "ack";
   d.content = wire::Content{"{}", ""};
-  std::vector<Action> out =
-      h.feed(kUs, TransactionReceived{9, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
-  ASSERT_EQ(count_of<Answer>(out), 1u);
-  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
-  EXPECT_EQ(count_of<Persist>(out), 0u);
-
-  d.reply_to = uuid_v7(h.now, h.rng());  // an ack of something we never sent: stored only
-  out =
-      h.feed(kUs, TransactionReceived{10, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
+  wire::Draft ack = draft_from_ru(h.rng(), 2);  // an ack of something we never sent: stored
+  ack.type = "ack";
+  ack.content = wire::Content{"{}", ""};
+  ack.reply_to = uuid_v7(h.now, h.rng());
+  std::vector<Action> out = h.feed(
+      kUs, TransactionReceived{9, log_transaction(h.keys(kRu), h.keys(kUs), {d, ack}, h.rng())});
   ASSERT_EQ(count_of<Persist>(out), 1u);
-  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 1u);
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(out)[0]), 2u);  // one refused, one stored
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  ASSERT_EQ(receipt.body.refused.size(), 1u);
+  EXPECT_EQ(receipt.body.refused[0].id, d.id);
+  EXPECT_NE(receipt.body.refused[0].reason.find("reply_to"), std::string::npos);
+  EXPECT_EQ(h.store(kUs).find(ack.id)->state, MessageState::kDelivered);
+}
+
+TEST(PeerSessionTest, ExpiredEnvelopeIsRefusedAlone) {
+  Harness h;
+  wire::Draft d = draft_from_ru(h.rng(), 1);
+  d.expires = h.now - 1s;
+  std::vector<Action> out = h.feed_durable(
+      kUs, TransactionReceived{9, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  ASSERT_EQ(receipt.body.refused.size(), 1u);
+  EXPECT_NE(receipt.body.refused[0].reason.find("expired"), std::string::npos);
+}
+
+TEST(PeerSessionTest, RefusedSeqIsNoGapButAMissingSeqIsShown) {
+  Harness h;
+  wire::Draft refused = draft_from_ru(h.rng(), 1);
+  refused.to = {"us-eucom", "cook"};
+  const wire::Draft two = draft_from_ru(h.rng(), 2);
+  const wire::Draft four = draft_from_ru(h.rng(), 4);
+  h.feed_durable(kUs, TransactionReceived{9, log_transaction(h.keys(kRu), h.keys(kUs),
+                                                             {refused, two, four}, h.rng())});
+  // Seq 1 was refused (used, not missing); seq 3 never came.
+  const std::vector<LineGap> gaps = h.session(kUs).stats().gaps;
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].line, kLine);
+  EXPECT_EQ(gaps[0].seqs.watermark(), 2u);
+  EXPECT_EQ(gaps[0].seqs.missing(), 1u);
+  EXPECT_EQ(gaps[0].seqs.missing_seqs(10), (std::vector<std::uint64_t>{3}));
+  EXPECT_EQ(gaps[0].seqs.missing_below(4), 1u);
+  EXPECT_EQ(gaps[0].seqs.missing_below(2), 0u);
+}
+
+TEST(PeerSessionTest, MessageOnALineThePeerLacksIsRefusedAndFlashBehindItLeavesAtOnce) {
+  Harness h;
+  h.add_one_sided_line(kUs, "us-only");
+  h.link_up = false;
+  Submit bad = h.submit_event("saceur", Precedence::kRoutine, "on a line ru does not have");
+  bad.line = "us-only";
+  h.deliver(kUs, bad);
+  std::string bad_id;
+  for (const Accepted& a : all_of<Accepted>(h.log[kUs])) bad_id = a.message_id;
+  ASSERT_FALSE(bad_id.empty());
+  // The FLASH waits behind the transaction in flight, which holds the bad message.
+  const std::string flash = h.send(kUs, Precedence::kFlash);
+  ASSERT_FALSE(flash.empty());
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(envelopes_of(sent[0].body).size(), 1u);
+
+  // ru answers it; from then on the link carries everything at once (no time passes).
+  h.link_up = true;
+  std::vector<Action> ru = h.feed_durable(kRu, TransactionReceived{h.next_request(), sent[0].body});
+  const std::vector<Answer> answers = all_of<Answer>(ru);
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_EQ(answers[0].http_status, 200) << answers[0].body;
+  const std::size_t before = h.log[kUs].size();
+  h.deliver(kUs, TransactionAnswered{sent[0].tx, answers[0].http_status, answers[0].body});
+
+  // The bad message is refused, final, with ru's reason; it waits for no ack.
+  const MessageRecord* refused = h.store(kUs).find(bad_id);
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->state, MessageState::kRefused);
+  ASSERT_TRUE(refused->refusal.has_value());
+  EXPECT_NE(refused->refusal->find("unknown line 'us-only'"), std::string::npos)
+      << *refused->refusal;
+  EXPECT_TRUE(refused->receipt.has_value());  // ru's signed refusal is the evidence
+  std::vector<Action> after(h.log[kUs].begin() + static_cast<std::ptrdiff_t>(before),
+                            h.log[kUs].end());
+  const std::vector<Notice> told = notices_of(after, NoticeKind::kMessageRefused);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].message_id, bad_id);
+  EXPECT_EQ(told[0].line, "us-only");
+  // The FLASH left in the next transaction and was delivered, at the same instant.
+  EXPECT_EQ(h.store(kUs).find(flash)->state, MessageState::kDelivered);
+  ASSERT_NE(h.store(kRu).find(flash), nullptr);
+  EXPECT_EQ(h.store(kRu).find(flash)->state, MessageState::kDelivered);
+  const SessionStats stats = h.session(kUs).stats();
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_EQ(stats.messages_refused, 1u);
+  EXPECT_EQ(stats.unacknowledged, 1u);  // the FLASH only
+  EXPECT_EQ(stats.transactions_refused, 0u);
+  EXPECT_EQ(stats.countersigned_size, 2u);  // the refused entry is countersigned too
+  EXPECT_NE(stats.last_refusal.find("unknown line"), std::string::npos);
+  // The receiver recorded the refusal; its seq on that line is used, not a gap.
+  EXPECT_EQ(h.store(kRu).find(bad_id)->state, MessageState::kRefused);
+  EXPECT_TRUE(h.session(kRu).stats().gaps.empty());
+
+  // Its deadline passes: no overdue mark for a refused message.
+  h.now += 7h;
+  std::vector<Action> timer = h.feed_durable(kUs, TimerFired{});
+  for (const Notice& n : notices_of(timer, NoticeKind::kOverdue)) EXPECT_NE(n.message_id, bad_id);
+  EXPECT_EQ(h.store(kUs).find(bad_id)->state, MessageState::kRefused);
+  // And after a restart it is neither resent nor watched.
+  h.restart(kUs, h.store(kUs).recover("us-eucom", "ru-genstaff"));
+  EXPECT_EQ(h.session(kUs).stats().queued, 0u);
+}
+
+TEST(PeerSessionTest, RepeatedWholeTransactionRefusalRaisesAnAlert) {
+  Harness h;
+  h.link_up = false;
+  h.send(kUs);
+  const SendTransaction sent = all_of<SendTransaction>(h.log[kUs])[0];
+  const std::string refusal = wire::encode_refusal({"bad signature on the head", ""});
+  std::vector<Action> out = h.feed(kUs, TransactionAnswered{sent.tx, 400, refusal});
+  EXPECT_EQ(notices_of(out, NoticeKind::kPeerRefused).size(), 1u);
+  EXPECT_TRUE(notices_of(out, NoticeKind::kRefusalRepeats).empty());  // once may be transient
+
+  std::size_t alerts = 0;
+  for (int attempt = 2; attempt <= 5; ++attempt) {
+    h.now += 20s;
+    out = h.feed(kUs, TimerFired{});
+    ASSERT_EQ(count_of<SendTransaction>(out), 1u);
+    out = h.feed(kUs, TransactionAnswered{sent.tx, 400, refusal});
+    const std::vector<Notice> alert = notices_of(out, NoticeKind::kRefusalRepeats);
+    alerts += alert.size();
+    // At the 2nd refusal in a row and at the 4th (each doubling), naming the reason.
+    EXPECT_EQ(alert.size(), attempt == 2 || attempt == 4 ? 1u : 0u) << "attempt " << attempt;
+    for (const Notice& n : alert) {
+      EXPECT_NE(n.text.find("bad signature on the head"), std::string::npos) << n.text;
+    }
+  }
+  EXPECT_EQ(alerts, 2u);
+  const SessionStats stats = h.session(kUs).stats();
+  EXPECT_EQ(stats.transactions_refused, 5u);
+  EXPECT_EQ(stats.refusal_streak, 5u);
+  EXPECT_EQ(stats.last_refusal, "bad signature on the head");
+
+  // A receipt ends the streak.
+  h.link_up = true;
+  h.now += 20s;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.session(kUs).stats().refusal_streak, 0u);
+  EXPECT_EQ(h.session(kUs).stats().queued, 0u);
 }
 
 TEST(PeerSessionTest, ForeignPartyTransactionIsRefused) {

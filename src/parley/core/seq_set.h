@@ -30,6 +30,14 @@ class SeqSet {
   // The members not in 1..watermark(), ascending (none is watermark() + 1).
   const std::set<std::uint64_t>& above() const { return above_; }
 
+  // Gaps (docs/protocol.md "Sequence numbers"): the seqs above the watermark and below the
+  // highest member that are not members. How many there are (0: no gap).
+  std::uint64_t missing() const;
+  // The first `count_max` of them, ascending.
+  std::vector<std::uint64_t> missing_seqs(std::size_t count_max) const;
+  // How many of them are below `seq`: the messages before it that have not arrived.
+  std::uint64_t missing_below(std::uint64_t seq) const;
+
  private:
   std::uint64_t watermark_ = 0;
   std::set<std::uint64_t> above_;

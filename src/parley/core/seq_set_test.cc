@@ -20,6 +20,28 @@ TEST(SeqSetTest, ContiguousSeqsAreOnlyAWatermark) {
   EXPECT_FALSE(s.contains(1001));
 }
 
+TEST(SeqSetTest, MissingSeqsAreThoseBetweenTheWatermarkAndTheHighestMember) {
+  SeqSet s(3, {5, 8, 9, 12});
+  EXPECT_EQ(s.missing(), 5u);
+  EXPECT_EQ(s.missing_seqs(100), (std::vector<std::uint64_t>{4, 6, 7, 10, 11}));
+  EXPECT_EQ(s.missing_seqs(2), (std::vector<std::uint64_t>{4, 6}));
+  EXPECT_EQ(s.missing_below(1), 0u);
+  EXPECT_EQ(s.missing_below(4), 0u);
+  EXPECT_EQ(s.missing_below(5), 1u);
+  EXPECT_EQ(s.missing_below(8), 3u);
+  EXPECT_EQ(s.missing_below(12), 5u);
+  s.insert(4);
+  s.insert(6);
+  s.insert(7);
+  EXPECT_EQ(s.watermark(), 9u);
+  EXPECT_EQ(s.missing_seqs(100), (std::vector<std::uint64_t>{10, 11}));
+  EXPECT_EQ(SeqSet(7, {}).missing(), 0u);
+  EXPECT_TRUE(SeqSet(7, {}).missing_seqs(10).empty());
+  // Seq 0 (never valid) is kept as a member but is no gap.
+  EXPECT_EQ(SeqSet(0, {0}).missing(), 0u);
+  EXPECT_EQ(SeqSet(0, {0, 3}).missing_seqs(10), (std::vector<std::uint64_t>{1, 2}));
+}
+
 TEST(SeqSetTest, AGapKeepsTheSeqsAboveItUntilItIsFilled) {
   SeqSet s(3, {});
   s.insert(6);

@@ -63,6 +63,30 @@ Json line_json(const core::Line& line) {
               {"deadlines", deadlines}};
 }
 
+// Refusals either way (docs/protocol.md "Refusals"); `alert` while the peer keeps refusing
+// our whole transaction.
+Json refusals_json(const core::SessionStats& s) {
+  return Json{{"messages_refused", s.messages_refused},
+              {"inbound_refused", s.inbound_refused},
+              {"transactions_refused", s.transactions_refused},
+              {"streak", s.refusal_streak},
+              {"alert", s.refusal_streak >= 2},
+              {"last", s.last_refusal.empty() ? Json(nullptr) : Json(s.last_refusal)}};
+}
+
+// The inbound lines with missing seqs: how many, and the first of them.
+constexpr std::size_t kGapSeqsShown = 20;
+Json gaps_json(const core::SessionStats& s) {
+  Json gaps = Json::array();
+  for (const core::LineGap& g : s.gaps) {
+    gaps.push_back(Json{{"line", g.line},
+                        {"received_through", g.seqs.watermark()},
+                        {"missing", g.seqs.missing()},
+                        {"missing_seqs", g.seqs.missing_seqs(kGapSeqsShown)}});
+  }
+  return gaps;
+}
+
 Json peers_json(const Driver& driver) {
   Json peers = Json::array();
   for (const Driver::PeerView& p : driver.peers()) {
@@ -88,7 +112,9 @@ Json peers_json(const Driver& driver) {
                      {"log_size", p.stats.log_size},
                      {"countersigned_size", p.stats.countersigned_size},
                      {"peer_log_size", p.stats.peer_log_size},
-                     {"forks_detected", p.stats.forks_detected}});
+                     {"forks_detected", p.stats.forks_detected},
+                     {"refusals", refusals_json(p.stats)},
+                     {"gaps", gaps_json(p.stats)}});
   }
   return peers;
 }
@@ -294,8 +320,14 @@ class Api {
     if (!q.lines.empty()) {
       Result<std::vector<core::MessageRecord>> found = driver_.store().list_messages(q);
       if (!found.is_ok()) return error_response(found.status());
+      const std::map<std::string, core::SeqSet> gaps = inbound_gaps();
       for (const core::MessageRecord& m : *found) {
-        messages.push_back(message_view(m, driver_.catalog(), driver_.home().config.lang));
+        // A peer's message we refused is evidence, not mail (GET /messages/{id} shows it).
+        if (m.direction == core::Direction::kInbound && m.state == core::MessageState::kRefused) {
+          continue;
+        }
+        messages.push_back(
+            with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps));
       }
     }
     return json_response(200, {{"messages", messages}});
@@ -310,7 +342,8 @@ class Api {
       return error_response(Status::not_found("unknown message '" + id + "'"));
     }
     const core::MessageRecord& m = **found;
-    Json view = message_view(m, driver_.catalog(), driver_.home().config.lang);
+    Json view =
+        with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, inbound_gaps());
     view["receipt"] = nullptr;
     if (m.receipt) {
       Result<Json> r = json::parse(*m.receipt);
@@ -348,12 +381,33 @@ class Api {
     });
   }
 
+  // The inbound seqs of every line with a gap, by line id.
+  std::map<std::string, core::SeqSet> inbound_gaps() const {
+    std::map<std::string, core::SeqSet> gaps;
+    for (const Driver::PeerView& p : driver_.peers()) {
+      for (const core::LineGap& g : p.stats.gaps) gaps.emplace(g.line, g.seqs);
+    }
+    return gaps;
+  }
+
+  // An inbound message's `gap_before`: how many earlier seqs on its line have not arrived
+  // (docs/protocol.md "Sequence numbers"; 0 when the line has no gap below it).
+  static Json with_gap(Json view, const core::MessageRecord& m,
+                       const std::map<std::string, core::SeqSet>& gaps) {
+    if (m.direction != core::Direction::kInbound) return view;
+    const auto g = gaps.find(m.line);
+    view["gap_before"] = g == gaps.end() ? 0 : g->second.missing_below(m.seq);
+    return view;
+  }
+
   net::HttpResponse status_view() {
-    std::uint64_t queued = 0, unacked = 0, overdue = 0;
+    std::uint64_t queued = 0, unacked = 0, overdue = 0, refused = 0, missing = 0;
     for (const Driver::PeerView& p : driver_.peers()) {
       queued += p.stats.queued;
       unacked += p.stats.unacknowledged;
       overdue += p.stats.overdue;
+      refused += p.stats.messages_refused;
+      for (const core::LineGap& g : p.stats.gaps) missing += g.seqs.missing();
     }
     // Fork evidence kept in the store: a peer that contradicted a head we countersigned.
     Result<std::vector<core::PutEvidence>> evidence = driver_.store().evidence();
@@ -364,6 +418,8 @@ class Api {
                                {"queued", queued},
                                {"unacknowledged", unacked},
                                {"overdue", overdue},
+                               {"refused", refused},
+                               {"missing", missing},
                                {"evidence", evidence->size()},
                                {"escalations", Json::array()}});
   }
@@ -396,6 +452,24 @@ class Api {
              [](const Driver::PeerView& p) { return p.stats.transactions_sent; });
     per_peer("parley_send_failures_total", "counter",
              [](const Driver::PeerView& p) { return p.stats.send_failures; });
+    // Refusals (docs/protocol.md "Refusals"): ours refused by the peer, the peer's refused by
+    // us, our whole transactions refused, and the current streak of those (>= 2: alert).
+    per_peer("parley_messages_refused_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.messages_refused; });
+    per_peer("parley_inbound_refused_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.inbound_refused; });
+    per_peer("parley_transactions_refused_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.transactions_refused; });
+    per_peer("parley_refusal_streak", "gauge",
+             [](const Driver::PeerView& p) { return p.stats.refusal_streak; });
+    // Inbound seqs missing per line (a gap): the line's series appears while it has one.
+    out += "# TYPE parley_inbound_missing gauge\n";
+    for (const Driver::PeerView& p : driver_.peers()) {
+      for (const core::LineGap& g : p.stats.gaps) {
+        out += "parley_inbound_missing{peer=\"" + p.party + "\",line=\"" + g.line + "\"} " +
+               std::to_string(g.seqs.missing()) + "\n";
+      }
+    }
     // Per path: 1 up, 0 down or unknown (docs/protocol.md "Heartbeats and paths").
     const auto per_path = [&](const std::string& name, auto value) {
       out += "# TYPE " + name + " gauge\n";
@@ -442,7 +516,8 @@ json::Json message_view(const core::MessageRecord& m, const catalog::Catalog& ca
               {"delivered_at", optional_time(m.delivered_at)},
               {"acknowledged_at", optional_time(m.acknowledged_at)},
               {"acknowledged_by", optional_string(m.acknowledged_by)},
-              {"ack_id", optional_string(m.ack_id)}};
+              {"ack_id", optional_string(m.ack_id)},
+              {"refusal", optional_string(m.refusal)}};
 }
 
 net::Handler make_api_handler(Driver& driver) {

@@ -497,11 +497,17 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kOverdue:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
+    case core::NoticeKind::kMessageRefused:
+    case core::NoticeKind::kInboundRefused:
       spdlog::warn("{}: {}", kind, notice.text);
       break;
     case core::NoticeKind::kForkDetected:
       // The peer contradicted a head we countersigned: the evidence is in the store.
       ++counters_.frames_refused;
+      spdlog::error("{}: {}", kind, notice.text);
+      break;
+    case core::NoticeKind::kRefusalRepeats:
+      // Retrying will not fix it: the two parties' configurations or keys disagree.
       spdlog::error("{}: {}", kind, notice.text);
       break;
   }
@@ -524,7 +530,12 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kOverdue:
       event = "overdue";
       break;
+    case core::NoticeKind::kMessageRefused:
+      event = "refused";
+      break;
     case core::NoticeKind::kFrameRefused:
+    case core::NoticeKind::kInboundRefused:
+    case core::NoticeKind::kRefusalRepeats:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
     case core::NoticeKind::kForkDetected:

@@ -190,13 +190,45 @@ std::string encode_receipt_v2_payload(const ReceiptV2Body& body) {
   out["ids"] = body.ids;
   out["indices"] = body.indices;
   out["received"] = format_time(body.received);
+  // Absent when empty: a receipt that refuses nothing keeps the bytes it always had.
+  if (!body.refused.empty()) {
+    Json refused = Json::array();
+    for (const ReceiptRefusal& r : body.refused) {
+      refused.push_back(Json{{"id", r.id}, {"reason", r.reason}});
+    }
+    out["refused"] = std::move(refused);
+  }
   return json::dump(out);
+}
+
+// The optional "refused" list: each item names one of `ids` (once) and why.
+Result<std::vector<ReceiptRefusal>> parse_refused(const Json& object,
+                                                  const std::set<std::string>& ids) {
+  std::vector<ReceiptRefusal> out;
+  if (!object.contains("refused")) return out;
+  PARLEY_ASSIGN_OR_RETURN(const Json items, json::get_array(object, "refused"));
+  if (items.size() > ids.size()) return field_error("refused", "more items than ids");
+  std::set<std::string> seen;
+  for (const Json& item : items) {
+    if (!item.is_object()) return field_error("refused", "every element must be an object");
+    PARLEY_RETURN_IF_ERROR(json::check_keys(item, {"id", "reason"}));
+    PARLEY_ASSIGN_OR_RETURN(std::string id, get_uuid(item, "id"));
+    PARLEY_ASSIGN_OR_RETURN(std::string reason, json::get_string(item, "reason"));
+    if (ids.count(id) == 0) return field_error("refused", "id " + quote(id) + " is not in ids");
+    if (!seen.insert(id).second) return field_error("refused", "duplicate id " + quote(id));
+    if (reason.empty() || reason.size() > kRefusalReasonBytesMax) {
+      return field_error(
+          "refused", "a reason must be 1 to " + std::to_string(kRefusalReasonBytesMax) + " bytes");
+    }
+    out.push_back({std::move(id), std::move(reason)});
+  }
+  return out;
 }
 
 Result<ReceiptV2Body> parse_receipt_v2_payload(ByteView bytes) {
   PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(to_string(bytes)));
-  PARLEY_RETURN_IF_ERROR(json::check_keys(
-      object, {"v", "tx", "from", "to", "sth", "sth_sig", "ids", "indices", "received"}));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"v", "tx", "from", "to", "sth", "sth_sig", "ids",
+                                                   "indices", "received", "refused"}));
   PARLEY_RETURN_IF_ERROR(check_version(object, 2));
   ReceiptV2Body body;
   PARLEY_ASSIGN_OR_RETURN(body.tx, get_uuid(object, "tx"));
@@ -245,6 +277,7 @@ Result<ReceiptV2Body> parse_receipt_v2_payload(ByteView bytes) {
     body.indices.push_back(index);
   }
   PARLEY_ASSIGN_OR_RETURN(body.received, get_time(object, "received"));
+  PARLEY_ASSIGN_OR_RETURN(body.refused, parse_refused(object, seen_ids));
   return body;
 }
 

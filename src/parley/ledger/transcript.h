@@ -79,7 +79,17 @@ Result<SignedTreeHead> open_sth(std::string_view json, const crypto::VerifyKey& 
 // ---- Receipt v2 (the countersignature) ----
 // Payload {"v":2,"tx":"<uuid>","from":"<receiver>","to":"<sender>",
 //          "sth":"<b64 of the sender's STH payload bytes>","sth_sig":"<b64 of its signature>",
-//          "ids":["<uuid>",...],"indices":[i,...],"received":"<RFC 3339 ms>"}.
+//          "ids":["<uuid>",...],"indices":[i,...],"received":"<RFC 3339 ms>"
+//          [,"refused":[{"id":"<uuid>","reason":"<one line>"},...]]}.
+// "refused" (absent when empty) names the entries of `ids` the receiver refused as messages
+// (unknown line, invalid body, ...): it received and countersigns them as entries of the
+// sender's log, but stored none of them as a message. Its signature makes the refusal evidence.
+inline constexpr std::size_t kRefusalReasonBytesMax = 512;
+struct ReceiptRefusal {
+  std::string id;  // one of the receipt's ids
+  std::string reason;
+  bool operator==(const ReceiptRefusal&) const = default;
+};
 struct ReceiptV2Body {
   std::string tx;
   std::string from;  // the receiver, who signs
@@ -89,6 +99,7 @@ struct ReceiptV2Body {
   std::vector<std::string> ids;        // envelope ids, in transaction order
   std::vector<std::uint64_t> indices;  // their leaf indices, same order
   Time received;
+  std::vector<ReceiptRefusal> refused;  // distinct ids, each in `ids`, in transaction order
 };
 struct ReceiptV2 {
   Bytes payload_bytes;
@@ -101,7 +112,8 @@ ReceiptV2 sign_receipt_v2(const ReceiptV2Body& body, const crypto::SigningKey& k
 std::string encode_receipt_v2(const ReceiptV2& receipt);
 // Structure only: every field typed and checked (ids distinct lowercase UUIDs, as many
 // indices as ids, distinct, each < the embedded STH's size, at most kReceiptIdsMax; the
-// embedded STH payload parses, its log is "to" and its peer is "from"); key == from.
+// embedded STH payload parses, its log is "to" and its peer is "from"; each refused id is
+// one of the ids, once, with a reason of 1..kRefusalReasonBytesMax bytes); key == from.
 Result<ReceiptV2> parse_receipt_v2(std::string_view json);
 Status verify_receipt_v2(const ReceiptV2& receipt, const crypto::VerifyKey& signer);
 // As open_sth: signer first, then fields.

@@ -383,6 +383,31 @@ TEST(TranscriptFormatTest, ReceiptV2NamingAnIndexOutsideItsHeadIsRefused) {
   EXPECT_NE(parsed.status().message().find("indices"), std::string::npos);
 }
 
+TEST(TranscriptFormatTest, ReceiptV2RefusalsRoundTripAndMustNameItsIds) {
+  ExportBuilder x;
+  ReceiptV2Body body = x.a_heads()[0].receipt->body;
+  const std::string before = to_string(sign_receipt_v2(body, x.b().keys.signing).payload_bytes);
+  EXPECT_EQ(before.find("refused"), std::string::npos);  // absent when nothing is refused
+  body.refused = {{body.ids[0], "unknown line 'nowhere'"}};
+  auto opened = open_receipt_v2(encode_receipt_v2(sign_receipt_v2(body, x.b().keys.signing)),
+                                x.b().keys.verify, kB);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->body.refused, body.refused);
+
+  const auto refused_with = [&](std::vector<ReceiptRefusal> refused) {
+    ReceiptV2Body b = x.a_heads()[0].receipt->body;
+    b.refused = std::move(refused);
+    return parse_receipt_v2(encode_receipt_v2(sign_receipt_v2(b, x.b().keys.signing))).status();
+  };
+  EXPECT_EQ(refused_with({{"01890000-0000-7000-8000-000000000000", "x"}}).code(),
+            StatusCode::kInvalidArgument);  // not one of the ids
+  EXPECT_EQ(refused_with({{body.ids[0], "x"}, {body.ids[0], "y"}}).code(),
+            StatusCode::kInvalidArgument);  // twice
+  EXPECT_EQ(refused_with({{body.ids[0], ""}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused_with({{body.ids[0], std::string(kRefusalReasonBytesMax + 1, 'x')}}).code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(TranscriptFormatTest, ManifestRoundTrips) {
   ExportBuilder x;
   const ExportFiles files = x.files();

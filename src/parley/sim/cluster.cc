@@ -146,8 +146,16 @@ Scenario Scenario::clock_jumps() {
   return s;
 }
 
+Scenario Scenario::refusals() {
+  Scenario s = standard();
+  s.name = "refusals";
+  s.one_sided_line = true;
+  return s;
+}
+
 std::optional<Scenario> Scenario::named(std::string_view name) {
   if (name == "standard") return standard();
+  if (name == "refusals") return refusals();
   if (name == "calm") return calm();
   if (name == "clock-jumps") return clock_jumps();
   if (name == "three-party") {
@@ -329,6 +337,9 @@ Status Cluster::setup() {
     gateways_[spec.a]->lines.push_back({spec.id, spec.a_local, spec.a_alternate, spec.b});
     gateways_[spec.b]->lines.push_back({spec.id, spec.b_local, spec.b_alternate, spec.a});
   }
+  if (scenario_.one_sided_line) {
+    gateways_[0]->lines.push_back({"one-sided", "saceur", "dsaceur", 1});
+  }
 
   // What `parley init`, `peer add`, `principal add` and `line add` write.
   for (auto& g : gateways_) {
@@ -344,6 +355,12 @@ Status Cluster::setup() {
       line.alternates = {end.alternate};
       for (const LineEnd& other : peer.lines) {
         if (other.id == end.id) line.remote = wire::Address{peer.party, other.local};
+      }
+      // A line the peer lacks (Scenario::one_sided_line) names a principal of another line.
+      for (const LineEnd& other : peer.lines) {
+        if (line.remote.party.empty() && other.peer == g->index) {
+          line.remote = wire::Address{peer.party, other.local};
+        }
       }
       line.deadlines = scenario_.deadlines;
       PARLEY_RETURN_IF_ERROR(s->put_line(line));
@@ -789,6 +806,8 @@ void Cluster::on_notice(Gateway& g, const core::Notice& n) {
     }
   } else if (n.kind == core::NoticeKind::kOverdue) {
     ++outcome_.stats.overdue;
+  } else if (n.kind == core::NoticeKind::kMessageRefused) {
+    ++outcome_.stats.refused;
   }
 }
 
@@ -1010,6 +1029,8 @@ void Cluster::poll_inbox(Gateway& g) {
               return std::tie(a.line, a.seq) < std::tie(b.line, b.seq);
             });
   for (const core::MessageRecord& m : *inbox) {
+    // A message this gateway refused is evidence, not in the principal's inbox (as the API).
+    if (m.state == core::MessageState::kRefused) continue;
     if (m.state != core::MessageState::kAcknowledged && !m.acknowledged_by) consider_ack(g, m.id);
   }
 }

@@ -130,8 +130,10 @@ class Cluster {
     int sender = 0;
     Time deadline;     // the sender's wall clock
     Time stored_true;  // when it became durable
+    Time stored_wall;  // the sender's wall clock then
     bool acked = false;
     bool overdue = false;
+    bool refused = false;  // the peer refused it: final, no escalation due
     bool reported = false;
   };
   struct Partition {

@@ -84,6 +84,7 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
       t.sender = g.index;
       t.deadline = m.ack_deadline;
       t.stored_true = now_;
+      t.stored_wall = wall(g);
       tracked_[m.id] = t;
       unresolved_[g.index].insert(m.id);
       // Looked at again just after the moment it must be marked by (events of the gateway
@@ -104,6 +105,10 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
                                            format_time(wall(g)) +
                                            " without being marked overdue first");
         }
+        unresolved_[g.index].erase(update->id);
+      } else if (update->state == core::MessageState::kRefused) {
+        // Final: the peer refused it, so no ack is awaited and no escalation is due.
+        t.refused = true;
         unresolved_[g.index].erase(update->id);
       } else if (update->state == core::MessageState::kOverdue && !t.overdue) {
         t.overdue = true;
@@ -129,10 +134,12 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
 }
 
 // The latest wall time at which `t` may still be unmarked: one tick after its deadline, or
-// after the gateway's last start if it was down at the deadline, plus every forward clock
-// jump since it was stored (the timer waits in true time, as a steady_timer does).
+// after the gateway's last start if it was down at the deadline, or after it was stored if
+// a forward clock jump between its submission and its write put the deadline behind it
+// (nothing can mark a message before it is stored), plus every forward clock jump since it
+// was stored (the timer waits in true time, as a steady_timer does).
 Time Cluster::escalation_bound(const Gateway& g, const Tracked& t) const {
-  Time bound = std::max(t.deadline, g.started_wall) + scenario_.timer_tick;
+  Time bound = std::max({t.deadline, g.started_wall, t.stored_wall}) + scenario_.timer_tick;
   for (const auto& [when, amount] : g.forward_jumps) {
     if (when >= t.stored_true) bound += amount;
   }
@@ -247,10 +254,19 @@ void Cluster::check_final() {
         continue;
       }
       const core::MessageRecord& in = theirs->second;
+      // A refused message is kept by its receiver as evidence (its envelope), not opened.
+      const bool refused = m.state == core::MessageState::kRefused;
       if (in.direction != core::Direction::kInbound || in.line != m.line || in.seq != m.seq ||
-          in.envelope != m.envelope || in.content.text != m.content.text) {
+          in.envelope != m.envelope || (!refused && in.content.text != m.content.text)) {
         violation("corrupted",
                   id + " as " + peer.party + " stored it differs from what " + g.party + " sent");
+      }
+      // Both sides agree on a refusal, and on its reason (the receipt carried it).
+      if (refused != (in.state == core::MessageState::kRefused) ||
+          (refused && (!m.refusal || m.refusal != in.refusal))) {
+        violation("refusal-mismatch",
+                  g.party + " holds " + id + " as " + std::string(core::state_name(m.state)) +
+                      ", " + peer.party + " as " + std::string(core::state_name(in.state)));
       }
       // Receipted, with a receipt by the receiver that covers it.
       if (m.state == core::MessageState::kQueued || m.state == core::MessageState::kSent ||
@@ -267,6 +283,7 @@ void Cluster::check_final() {
                     g.party + " " + id + ": the stored receipt is not for this message");
         }
       }
+      if (refused) continue;  // final: neither acknowledged nor escalated
       if (m.type == "ack") {
         // The acknowledged message, at its sender, is acknowledged by this ack.
         auto target = m.reply_to ? held[p].find(*m.reply_to) : held[p].end();

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
           "usage: parley-sim [--seed=N] [--seeds=COUNT] [--scenario=NAME] [--verbose]\n"
           "  --seed=N        the first seed (random if not given)\n"
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
-          "  --scenario=NAME standard (default), calm, clock-jumps, three-party\n"
+          "  --scenario=NAME standard (default), calm, clock-jumps, three-party, refusals\n"
           "  --verbose       print every event and every violation\n"
           "  --driver-rearm=when-changed|when-due|every-event\n"
           "                  how the simulated driver re-arms its timers (default\n"

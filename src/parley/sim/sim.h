@@ -75,6 +75,10 @@ struct Scenario {
   core::Deadlines deadlines;                    // per line; short so that some expire during a run
   Faults faults;
   bool faults_scaled_by_seed = true;  // each seed multiplies the rates by a factor in [0, 2]
+  // Adds a line that only us-eucom has configured (`line add` on one side): ru-genstaff
+  // refuses every message on it alone (docs/protocol.md "Refusals"), and the other lines
+  // must keep flowing.
+  bool one_sided_line = false;
   // Tolerance of the escalation invariant: an overdue mark is due within this of its
   // deadline (the driver arms a timer at the deadline exactly).
   Duration timer_tick = std::chrono::milliseconds(10);
@@ -94,7 +98,8 @@ struct Scenario {
   static Scenario standard();     // the thousand-seed suite: faults of every kind
   static Scenario calm();         // no random faults (scripted ones only)
   static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back
-  // "standard", "calm", "clock-jumps", "three-party"; nullopt for another name.
+  static Scenario refusals();     // standard plus a line configured on one side only
+  // "standard", "calm", "clock-jumps", "three-party", "refusals"; nullopt for another name.
   static std::optional<Scenario> named(std::string_view name);
 };
 
@@ -113,6 +118,7 @@ struct Stats {
   std::uint64_t partitions = 0;
   std::uint64_t clock_jumps = 0;
   std::uint64_t overdue = 0;
+  std::uint64_t refused = 0;           // kMessageRefused notices (our message refused by the peer)
   std::uint64_t principal_errors = 0;  // requests lost to a crash or a down gateway
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts

@@ -202,5 +202,19 @@ TEST(SimulationTest, ThreePartiesKeepEveryInvariant) {
   }
 }
 
+// A line configured on us-eucom only: ru-genstaff refuses each message on it alone, under
+// every fault; the sender ends each one refused (not lost, not escalated) and the other
+// lines keep delivering (every invariant of the standard scenario still holds).
+TEST(SimulationTest, OneSidedLineIsRefusedMessageByMessageUnderFaults) {
+  const Scenario s = Scenario::refusals();
+  std::uint64_t refused = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const Outcome outcome = run(s, seed);
+    refused += outcome.stats.refused;
+    EXPECT_TRUE(outcome.ok()) << "reproduce: " << reproduce_command(seed, s) << describe(outcome);
+  }
+  EXPECT_GT(refused, 20u);
+}
+
 }  // namespace
 }  // namespace parley::sim

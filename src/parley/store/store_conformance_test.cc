@@ -321,6 +321,44 @@ TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
   EXPECT_EQ(unix_ms(got->created), unix_ms(m.created));
 }
 
+TEST_P(StoreConformanceTest, RefusedStateAndReasonRoundTripAndLeaveTheAckWatch) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  // Inbound: a message we refused, stored with its reason as evidence.
+  MessageRecord in = message("i-refused", "nowhere", 4, Direction::kInbound, at(0));
+  in.state = MessageState::kRefused;
+  in.refusal = "unknown line 'nowhere'";
+  // Outbound: queued, then refused by the peer's receipt.
+  MessageRecord out = message("o-refused", "to-ru", 1, Direction::kOutbound, at(1));
+  ASSERT_TRUE(store_->apply({PutMessage{in}, PutMessage{out}}).is_ok());
+  expect_same(in, *get("i-refused"));
+
+  UpdateMessage refused;
+  refused.id = "o-refused";
+  refused.state = MessageState::kRefused;
+  refused.receipt = "receipt-json";
+  refused.refusal = "unknown line 'to-ru'";
+  ASSERT_TRUE(store_->apply({refused}).is_ok());
+  auto got = get("o-refused");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kRefused);
+  EXPECT_EQ(got->refusal, "unknown line 'to-ru'");
+  EXPECT_EQ(got->receipt, "receipt-json");
+
+  // An update without a reason keeps the stored one.
+  UpdateMessage again;
+  again.id = "o-refused";
+  again.state = MessageState::kRefused;
+  ASSERT_TRUE(store_->apply({again}).is_ok());
+  EXPECT_EQ(get("o-refused")->refusal, "unknown line 'to-ru'");
+
+  // Final: neither resent (it has its receipt) nor watched for an ack; its seq is used.
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_TRUE(recovered->unreceipted.empty());
+  EXPECT_TRUE(recovered->unacknowledged.empty());
+  EXPECT_EQ(recovered->last_outbound_seq.at("to-ru"), 1U);
+}
+
 TEST_P(StoreConformanceTest, PutAndUpdateInOneBatchBothApply) {
   UpdateMessage sent;
   sent.id = "m-1";

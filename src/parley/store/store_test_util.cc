@@ -80,6 +80,7 @@ MessageRecord every_field_set() {
   m.ack_id = "0190a0b0-0000-7000-8000-0000000000aa";
   m.receipt = R"({"payload":"cg==","sig":"cw==","key":"us-eucom"})";
   m.tx = "0190a0b0-0000-7000-8000-0000000000bb";
+  m.refusal = "unknown line 'x'";
   return m;
 }
 
@@ -114,6 +115,7 @@ void expect_same(const MessageRecord& want, const MessageRecord& got) {
   EXPECT_EQ(want.ack_id, got.ack_id);
   EXPECT_EQ(want.receipt, got.receipt);
   EXPECT_EQ(want.tx, got.tx);
+  EXPECT_EQ(want.refusal, got.refusal);
 }
 
 std::vector<std::string> ids_of(const std::vector<MessageRecord>& messages) {

@@ -134,6 +134,7 @@ class Transaction {
     if (u.ack_id) m.ack_id = u.ack_id;
     if (u.receipt) m.receipt = u.receipt;
     if (u.tx) m.tx = u.tx;
+    if (u.refusal) m.refusal = u.refusal;
     return Status::ok();
   }
 
@@ -287,7 +288,9 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
     if (m.direction != Direction::kOutbound) continue;
     if (m.peer != peer && !configured.contains(m.line)) continue;
     if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
-    if (m.type != "ack" && !m.acknowledged_at && m.state != core::MessageState::kExpired) {
+    // A refused message is final, as an expired one: no ack is awaited.
+    if (m.type != "ack" && !m.acknowledged_at && m.state != core::MessageState::kExpired &&
+        m.state != core::MessageState::kRefused) {
       out.unacknowledged.push_back(with_log_index(t, m));
     }
   }

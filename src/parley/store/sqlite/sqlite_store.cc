@@ -134,10 +134,64 @@ CREATE INDEX messages_unacknowledged ON messages (line, seq)
 CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
 DROP INDEX messages_by_peer;
 )sql",
-    // 4: evidence is written once (issue 10). The same fork (peer, kind, both heads) seen
-    // again is counted on its first row (seen, last_seen), not stored again; rows an older
-    // binary stored twice are folded into the oldest.
+    // 4 (issue 10), two parts:
+    //  - refusals per message: the state 'refused' and the receiver's reason.
+    //    SQLite cannot change a CHECK constraint in place, so the table is rebuilt (the
+    //    documented 12-step way: new table, copy, drop, rename, indexes again). A refused
+    //    message is final: the partial index of messages awaiting an ack leaves it out.
+    //  - evidence is written once. The same fork (peer, kind, both heads) seen again is
+    //    counted on its first row (seen, last_seen), not stored again; rows an older binary
+    //    stored twice are folded into the oldest.
     R"sql(
+CREATE TABLE messages_v4 (
+  id              TEXT NOT NULL UNIQUE,
+  line            TEXT NOT NULL,
+  seq             INTEGER NOT NULL CHECK (seq >= 0),
+  direction       TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+  peer            TEXT NOT NULL,
+  from_party      TEXT NOT NULL,
+  from_principal  TEXT NOT NULL,
+  to_party        TEXT NOT NULL,
+  to_principal    TEXT NOT NULL,
+  precedence      TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  created         INTEGER NOT NULL,
+  expires         INTEGER,
+  reply_to        TEXT,
+  lang            TEXT NOT NULL,
+  body_json       TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  salt            BLOB NOT NULL,
+  envelope        TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'acknowledged',
+                                                 'overdue', 'expired', 'refused')),
+  ack_deadline    INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  ack_id          TEXT,
+  receipt         TEXT,
+  tx              TEXT,
+  refusal         TEXT,
+  UNIQUE (line, direction, seq)
+);
+INSERT INTO messages_v4 (id, line, seq, direction, peer, from_party, from_principal, to_party,
+  to_principal, precedence, type, created, expires, reply_to, lang, body_json, text, salt,
+  envelope, state, ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt,
+  tx)
+SELECT id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal,
+  precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state,
+  ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx
+FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v4 RENAME TO messages;
+CREATE INDEX messages_by_direction_line_created ON messages (direction, line, created);
+CREATE INDEX messages_unreceipted ON messages (line, seq)
+  WHERE direction = 'outbound' AND receipt IS NULL;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS NULL
+    AND state NOT IN ('expired', 'refused');
+CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
 ALTER TABLE evidence ADD COLUMN seen INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE evidence ADD COLUMN last_seen INTEGER;
 UPDATE evidence SET
@@ -158,12 +212,12 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 constexpr const char* kMessageColumns =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
-    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx";
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal";
 // What a query reads: every column, and the message's index in its sender's log.
 constexpr const char* kMessageSelect =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
-    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, "
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
     "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
 
 Status sqlite_error(sqlite3* db, std::string_view what) {
@@ -410,7 +464,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
       sqlite3_stmt * raw,
       prepare(std::string("INSERT INTO messages (") + kMessageColumns +
               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"));
+              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"));
   Statement s(db_, raw);
   s.bind_text(1, m.id);
   s.bind_text(2, m.line);
@@ -439,6 +493,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
   s.bind_opt_text(25, m.ack_id);
   s.bind_opt_text(26, m.receipt);
   s.bind_opt_text(27, m.tx);
+  s.bind_opt_text(28, m.refusal);
   const int rc = s.exec();
   if (rc == SQLITE_DONE) return Status::ok();
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
@@ -460,7 +515,8 @@ Status SqliteStore::update_message(const core::UpdateMessage& u) {
       prepare("UPDATE messages SET state = ?2, delivered_at = COALESCE(?3, delivered_at), "
               "acknowledged_at = COALESCE(?4, acknowledged_at), "
               "acknowledged_by = COALESCE(?5, acknowledged_by), ack_id = COALESCE(?6, ack_id), "
-              "receipt = COALESCE(?7, receipt), tx = COALESCE(?8, tx) WHERE id = ?1"));
+              "receipt = COALESCE(?7, receipt), tx = COALESCE(?8, tx), "
+              "refusal = COALESCE(?9, refusal) WHERE id = ?1"));
   Statement s(db_, raw);
   s.bind_text(1, u.id);
   s.bind_text(2, core::state_name(u.state));
@@ -470,6 +526,7 @@ Status SqliteStore::update_message(const core::UpdateMessage& u) {
   s.bind_opt_text(6, u.ack_id);
   s.bind_opt_text(7, u.receipt);
   s.bind_opt_text(8, u.tx);
+  s.bind_opt_text(9, u.refusal);
   if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "updating message " + u.id);
   if (sqlite3_changes(db_) == 0) return Status::not_found("message " + u.id + " is not stored");
   return Status::ok();
@@ -613,7 +670,8 @@ Result<std::vector<core::MessageRecord>> SqliteStore::query_messages(const std::
     m.ack_id = s.col_opt_text(24);
     m.receipt = s.col_opt_text(25);
     m.tx = s.col_opt_text(26);
-    if (!s.is_null(27)) m.log_index = static_cast<std::uint64_t>(s.col_int(27));
+    m.refusal = s.col_opt_text(27);
+    if (!s.is_null(28)) m.log_index = static_cast<std::uint64_t>(s.col_int(28));
     out.push_back(std::move(m));
   }
   return out;
@@ -779,8 +837,8 @@ Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
       out.unacknowledged,
       query_messages(std::string("SELECT ") + kMessageSelect +
                          " FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
-                         "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state != "
-                         "'expired' AND " +
+                         "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state NOT "
+                         "IN ('expired', 'refused') AND " +
                          mine + " ORDER BY created, seq, line",
                      bind_peer));
   PARLEY_RETURN_IF_ERROR(recover_ledger(peer, out));

@@ -202,7 +202,8 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
   EXPECT_NE(unreceipted.find("messages_unreceipted"), std::string::npos) << unreceipted;
   const std::string unacknowledged = plan(
       "SELECT id FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
-      "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state != 'expired' AND " +
+      "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state NOT IN ('expired', "
+      "'refused') AND " +
       mine);
   EXPECT_NE(unacknowledged.find("messages_unacknowledged"), std::string::npos) << unacknowledged;
   const std::string highest =
@@ -242,6 +243,63 @@ TEST(SqliteStoreTest, SqliteDatabaseOfAnotherProgramIsRefusedAsNotAParleyStore) 
       << store.status().message();
   // And it is left as it was.
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "delete");
+}
+
+TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    MessageRecord pending = message("o-1", "to-ru", 1, Direction::kOutbound, at(0));
+    ASSERT_TRUE((*store)->apply({PutMessage{pending}}).is_ok());
+  }
+  // Back to what a schema-3 store holds: the messages table without 'refused' or refusal.
+  raw_sql(path,
+          "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
+          "CREATE TABLE messages (id TEXT NOT NULL UNIQUE, line TEXT NOT NULL, seq INTEGER NOT "
+          "NULL, direction TEXT NOT NULL, peer TEXT NOT NULL, from_party TEXT NOT NULL, "
+          "from_principal TEXT NOT NULL, to_party TEXT NOT NULL, to_principal TEXT NOT NULL, "
+          "precedence TEXT NOT NULL, type TEXT NOT NULL, created INTEGER NOT NULL, expires "
+          "INTEGER, reply_to TEXT, lang TEXT NOT NULL, body_json TEXT NOT NULL, text TEXT NOT "
+          "NULL, salt BLOB NOT NULL, envelope TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN "
+          "('queued', 'sent', 'delivered', 'acknowledged', 'overdue', 'expired')), ack_deadline "
+          "INTEGER NOT NULL, delivered_at INTEGER, acknowledged_at INTEGER, acknowledged_by TEXT, "
+          "ack_id TEXT, receipt TEXT, tx TEXT, UNIQUE (line, direction, seq)); "
+          "INSERT INTO messages SELECT id, line, seq, direction, peer, from_party, "
+          "from_principal, to_party, to_principal, precedence, type, created, expires, reply_to, "
+          "lang, body_json, text, salt, envelope, state, ack_deadline, delivered_at, "
+          "acknowledged_at, acknowledged_by, ack_id, receipt, tx FROM m3; DROP TABLE m3; "
+          "CREATE INDEX messages_by_direction_line_created ON messages (direction, line, "
+          "created); CREATE INDEX messages_unreceipted ON messages (line, seq) WHERE direction = "
+          "'outbound' AND receipt IS NULL; CREATE INDEX messages_unacknowledged ON messages "
+          "(line, seq) WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS "
+          "NULL AND state != 'expired'; CREATE INDEX messages_by_peer_line ON messages (peer, "
+          "line, direction, seq); DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN "
+          "seen; ALTER TABLE evidence DROP COLUMN last_seen; UPDATE parley_schema SET version = 3");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
+
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "4");
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                    "('messages_by_direction_line_created', 'messages_unreceipted', "
+                    "'messages_unacknowledged', 'messages_by_peer_line')"),
+            "4");
+  Result<std::optional<MessageRecord>> kept = (*store)->get_message("o-1");
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  EXPECT_FALSE((*kept)->refusal.has_value());
+  UpdateMessage refused;
+  refused.id = "o-1";
+  refused.state = MessageState::kRefused;
+  refused.refusal = "unknown line 'to-ru'";
+  ASSERT_TRUE((*store)->apply({refused}).is_ok());
+  EXPECT_EQ((*(*store)->get_message("o-1"))->refusal, "unknown line 'to-ru'");
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_TRUE(recovered->unacknowledged.empty());
 }
 
 TEST(SqliteStoreTest, NewerSchemaVersionIsRefusedAsDataLoss) {
