@@ -74,7 +74,7 @@ std::string submit(HttpClient& client, const std::string& body) {
 
 // The sender's view of its one peer (GET /api/v1/peers).
 json::Json peer_view(const Party& sender) {
-  HttpClient client(sender.api_port, sender.auth_headers());
+  HttpClient client(sender.api_port, sender.operator_auth_headers());
   const std::optional<Response> r = client.request("GET", "/api/v1/peers");
   if (!r || r->status != 200) die("GET /api/v1/peers failed: %s", client.error().c_str());
   parley::Result<json::Json> view = json::parse_object(r->body);

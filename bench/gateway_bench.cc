@@ -116,7 +116,7 @@ Latency measure_flash(HttpClient& client, DeliveredEvents& events, int warmup, i
 // Waits (bounded) until the sender's gateway has nothing left unreceipted; how many
 // messages are still unreceipted when it stops waiting (0: drained).
 std::uint64_t drain(const Party& sender) {
-  HttpClient client(sender.api_port, sender.auth_headers());
+  HttpClient client(sender.api_port, sender.operator_auth_headers());
   const Clock::time_point deadline = Clock::now() + kDrainTimeout;
   for (;;) {
     const std::optional<Response> r = client.request("GET", "/api/v1/status");

@@ -541,6 +541,9 @@ void DeliveredEvents::keep_ids(bool keep) {
 // ---- gateways ----
 
 std::string Party::auth_headers() const { return "Authorization: Bearer " + token + "\r\n"; }
+std::string Party::operator_auth_headers() const {
+  return "Authorization: Bearer " + operator_token + "\r\n";
+}
 
 namespace {
 

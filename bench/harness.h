@@ -151,6 +151,9 @@ struct Party {
   pid_t pid = -1;
   Clock::time_point spawned{};
   std::string auth_headers() const;  // "Authorization: Bearer <token>\r\n"
+  // The same with the operator token: the gateway-wide views (GET /api/v1/status with every
+  // peer, /api/v1/peers) are the operator's.
+  std::string operator_auth_headers() const;
 };
 
 // Two homes inside `dir` (init_home, bundles exchanged and pinned, a principal with a fresh

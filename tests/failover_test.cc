@@ -68,7 +68,7 @@ class FailoverTest : public ::testing::Test {
   }
 
   Json peer_json() {
-    Result<Json> peers = bed_->call(bed_->us(), "GET", "/api/v1/peers");
+    Result<Json> peers = bed_->call_as_operator(bed_->us(), "GET", "/api/v1/peers");
     if (!peers.is_ok() || !(*peers)["peers"].is_array() || (*peers)["peers"].empty()) {
       return Json::object();
     }

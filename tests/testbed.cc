@@ -83,6 +83,7 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const std::string& parley_binar
     const Party& other = bed->parties_[1 - i];
     PARLEY_ASSIGN_OR_RETURN(gateway::Home other_home, gateway::open_home(other.home));
     PARLEY_ASSIGN_OR_RETURN(gateway::Home home, gateway::open_home(self.home));
+    self.operator_token = home.operator_token;
     PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                             store::open_sqlite_store(home.store_path().string()));
     wire::Bundle pinned = gateway::bundle_of(other_home);
@@ -163,7 +164,19 @@ void Testbed::stop(Party& party) {
 Result<json::Json> Testbed::call(const Party& party, const std::string& method,
                                  const std::string& path, const std::string& body,
                                  std::chrono::milliseconds timeout) {
-  std::map<std::string, std::string> headers = {{"Authorization", "Bearer " + party.token}};
+  return call_with(party.token, party, method, path, body, timeout);
+}
+
+Result<json::Json> Testbed::call_as_operator(const Party& party, const std::string& method,
+                                             const std::string& path, const std::string& body,
+                                             std::chrono::milliseconds timeout) {
+  return call_with(party.operator_token, party, method, path, body, timeout);
+}
+
+Result<json::Json> Testbed::call_with(const std::string& token, const Party& party,
+                                      const std::string& method, const std::string& path,
+                                      const std::string& body, std::chrono::milliseconds timeout) {
+  std::map<std::string, std::string> headers = {{"Authorization", "Bearer " + token}};
   if (!body.empty()) headers["Content-Type"] = "application/json";
   PARLEY_ASSIGN_OR_RETURN(
       net::HttpResponse r,

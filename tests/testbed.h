@@ -26,7 +26,8 @@ struct Party {
   std::uint16_t federation_port = 0;            // the primary: federation_ports[0]
   std::vector<std::uint16_t> federation_ports;  // every federation.listen port, primary first
   std::uint16_t api_port = 0;
-  std::string token;
+  std::string token;           // the principal's
+  std::string operator_token;  // the home's (gateway-wide views: /api/v1/peers, /metrics)
   pid_t pid = -1;
 };
 
@@ -57,10 +58,17 @@ class Testbed {
   Result<json::Json> call(const Party& party, const std::string& method, const std::string& path,
                           const std::string& body = "",
                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The same with the operator token (GET /api/v1/peers is gateway-wide).
+  Result<json::Json> call_as_operator(const Party& party, const std::string& method,
+                                      const std::string& path, const std::string& body = "",
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
   Testbed() = default;
+  Result<json::Json> call_with(const std::string& token, const Party& party,
+                               const std::string& method, const std::string& path,
+                               const std::string& body, std::chrono::milliseconds timeout);
   std::string binary_;
   std::filesystem::path dir_;
   Party parties_[2];

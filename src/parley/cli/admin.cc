@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "parley/base/bytes.h"
+#include "parley/base/text.h"
 #include "parley/cli/commands.h"
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
@@ -381,7 +382,9 @@ int fail(const Status& status) {
   // One line, always: a multi-line reason would break scripts that read stderr.
   std::replace(line.begin(), line.end(), '\n', ' ');
   std::replace(line.begin(), line.end(), '\r', ' ');
-  std::cerr << "parley: " << line << "\n" << std::flush;
+  // A reason may quote a file or an answer from outside (a bundle, an export, the API):
+  // nothing in it reaches the terminal as a control sequence or invalid UTF-8.
+  std::cerr << "parley: " << escape_for_terminal(line) << "\n" << std::flush;
   return 1;
 }
 
@@ -462,7 +465,10 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
     sub->add_option("ID", args->id, "The principal's id, e.g. saceur (a-z, 0-9, '-')")->required();
     sub->add_option("--name", args->name, "A display name, e.g. \"Gen. A. Smith\"")
         ->type_name("NAME");
-    sub->add_option("--role", args->role, "A role, e.g. \"Supreme Allied Commander\"")
+    sub->add_option("--role", args->role,
+                    "A role, e.g. \"Supreme Allied Commander\". The role \"watch\" (exactly) "
+                    "also grants the gateway-wide views: status of every peer, "
+                    "/api/v1/peers, /metrics")
         ->type_name("ROLE");
     sub->callback([args, code] { *code = run_principal_add(*args); });
   }

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "parley/base/json.h"
+#include "parley/base/text.h"
 #include "parley/cli/api_client.h"
 #include "parley/cli/commands.h"
 
@@ -29,11 +30,23 @@ void add_connection_options(CLI::App* cmd, Connection& c, bool as_required_with_
   cmd->add_option("--token", c.token, "a principal's API token (with --api)");
 }
 
+// One field for a human, escaped: message texts, rendered bodies and path errors come from
+// the peer, and none of them may reach the terminal as a control sequence.
 std::string field(const Json& j, const char* key) {
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return "-";
-  if (it->is_string()) return it->get<std::string>();
-  return json::dump(*it);
+  if (it->is_string()) return escape_for_terminal(it->get<std::string>());
+  return escape_for_terminal(json::dump(*it));
+}
+
+// The status of a principal without the watch role (GET /api/v1/status, "scope": "lines").
+void print_line_status(const Json& s) {
+  const Json lines = s.value("lines", Json::array());
+  if (lines.empty()) std::cout << "on no line\n";
+  for (const Json& l : lines) {
+    std::cout << "line " << field(l, "id") << " to " << field(l, "remote") << ": peer "
+              << (l.value("peer_reachable", false) ? "reachable" : "unreachable") << "\n";
+  }
 }
 
 void print_messages(const Json& messages, bool inbox) {
@@ -128,6 +141,10 @@ int run_status(const Connection& c, bool as_json) {
   const Json& s = *answer;
   std::cout << "party " << field(s, "party")
             << (s.value("ready", false) ? " (ready)" : " (not ready)") << "\n";
+  if (s.value("scope", "") == "lines") {
+    print_line_status(s);
+    return 0;
+  }
   std::cout << "queued " << field(s, "queued") << ", unacknowledged " << field(s, "unacknowledged")
             << ", overdue " << field(s, "overdue") << ", refused " << field(s, "refused")
             << ", missing inbound " << field(s, "missing") << "\n";
@@ -218,7 +235,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     CLI::App* cmd = app.add_subcommand(
         "status",
         "Paths, queues, unacknowledged and overdue messages, refusals and inbound gaps of the "
-        "running gateway");
+        "running gateway (with --home: the operator's view; with --token: a principal with the "
+        "role 'watch' gets the same, any other principal only its own lines)");
     add_connection_options(cmd, *c, false);
     cmd->add_flag("--json", *as_json, "print JSON");
     cmd->callback([=, &exit_code] { exit_code = run_status(*c, *as_json); });

@@ -11,7 +11,8 @@ void add_gateway_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "gateway",
       "Run this party's gateway in the foreground (federation and API); SIGTERM stops it "
-      "cleanly. Logs go to stderr.");
+      "cleanly. Logs go to stderr. One gateway per home: a second one on the same home (or "
+      "store) exits 1 naming the pid that holds DIR/gateway.lock.");
   cmd->add_option("--home", *home, "the home directory made by `parley init`")->required();
   cmd->callback([home, &exit_code] {
     const Status status = gateway::run_gateway(*home);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "parley/base/json.h"
+#include "parley/base/text.h"
 #include "parley/cli/commands.h"
 
 namespace parley::cli {
@@ -127,15 +128,18 @@ struct VerifyArgs {
 };
 
 int run_verify(const VerifyArgs& args) {
+  // Every human-readable line goes through escape_for_terminal: failures quote file names and
+  // contents of the export, which a hostile exporter chose (the --json output is escaped by
+  // JSON itself).
   auto dir = read_export_directory(args.dir);
   if (!dir.is_ok()) {
-    std::string line = dir.status().message();
-    std::replace(line.begin(), line.end(), '\n', ' ');
-    std::cerr << "parley: " << line << "\n" << std::flush;
+    std::cerr << "parley: " << escape_for_terminal(dir.status().message()) << "\n" << std::flush;
     return 1;
   }
   const ledger::TranscriptReport report = verify_export(*dir, args.threads);
-  for (const std::string& failure : report.failures) std::cerr << failure << "\n";
+  for (const std::string& failure : report.failures) {
+    std::cerr << escape_for_terminal(failure) << "\n";
+  }
   if (report.failures.size() < report.failures_total) {
     std::cerr << "... and " << report.failures_total - report.failures.size() << " more failures\n";
   }
@@ -152,9 +156,9 @@ int run_verify(const VerifyArgs& args) {
     out["failures_total"] = report.failures_total;
     std::cout << json::dump(out) << "\n";
   } else if (report.valid()) {
-    std::cout << report.summary() << "\n";
+    std::cout << escape_for_terminal(report.summary()) << "\n";
   } else {
-    std::cerr << "parley: " << report.summary() << "\n";
+    std::cerr << "parley: " << escape_for_terminal(report.summary()) << "\n";
   }
   std::cout << std::flush;
   std::cerr << std::flush;

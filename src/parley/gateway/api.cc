@@ -133,10 +133,19 @@ class Api {
     }
     if (path == "/readyz" && method == "GET") {
       const bool ready = driver_.ready();
-      return respond(
-          json_response(ready ? 200 : 503, {{"ready", ready}, {"peers", peers_json(driver_)}}));
+      Json body = {{"ready", ready}};
+      // A probe needs no token; the peers (addresses, queues) only a gateway-wide caller sees.
+      const Result<Caller> caller = authenticate(request);
+      if (caller.is_ok() && caller->gateway_wide) body["peers"] = peers_json(driver_);
+      return respond(json_response(ready ? 200 : 503, body));
     }
-    if (path == "/metrics" && method == "GET") return respond(metrics());
+    if (path == "/metrics" && method == "GET") {
+      const Result<Caller> caller = authenticate(request);
+      if (!caller.is_ok()) return respond(error_response(caller.status()));
+      const Status allowed = gateway_wide_only(*caller, "/metrics");
+      if (!allowed.is_ok()) return respond(error_response(allowed));
+      return respond(metrics());
+    }
     if (path.rfind("/api/v1/", 0) != 0) {
       return respond(error_response(Status::not_found("no such endpoint: " + method + " " + path)));
     }
@@ -144,8 +153,13 @@ class Api {
     Result<Caller> caller = authenticate(request);
     if (!caller.is_ok()) return respond(error_response(caller.status()));
 
-    if (path == "/api/v1/status" && method == "GET") return respond(status_view());
+    if (path == "/api/v1/status" && method == "GET") {
+      if (!caller->gateway_wide) return respond(line_status_view(caller->principal));
+      return respond(status_view());
+    }
     if (path == "/api/v1/peers" && method == "GET") {
+      const Status allowed = gateway_wide_only(*caller, "/api/v1/peers");
+      if (!allowed.is_ok()) return respond(error_response(allowed));
       return respond(json_response(200, {{"peers", peers_json(driver_)}}));
     }
     if (path == "/api/v1/catalog" && method == "GET") {
@@ -205,6 +219,7 @@ class Api {
     if (constant_time_equal(as_bytes(token), as_bytes(driver_.home().operator_token))) {
       Caller caller;
       caller.operator_token = true;
+      caller.gateway_wide = true;
       if (as != request.headers.end()) {
         if (!driver_.principal(as->second)) {
           return Status::not_found("unknown principal '" + as->second + "'");
@@ -222,7 +237,39 @@ class Api {
     }
     Caller caller;
     caller.principal = principal->id;
+    caller.gateway_wide = principal->role == kWatchRole;
     return caller;
+  }
+
+  // The one place that decides who sees gateway-wide state: every peer, its addresses,
+  // queues and overdue counts concern lines a principal may not be on.
+  static Status gateway_wide_only(const Caller& caller, const std::string& what) {
+    if (caller.gateway_wide) return Status::ok();
+    return Status::permission_denied("principal '" + caller.principal + "' may not see " + what +
+                                     " (gateway-wide: the operator token or the role '" +
+                                     std::string(kWatchRole) + "')");
+  }
+
+  // GET /api/v1/status for a principal without the watch role: only the lines it is on, and
+  // of each line's peer only whether the line can reach it now.
+  net::HttpResponse line_status_view(const std::string& principal) const {
+    const std::vector<Driver::PeerView> peers = driver_.peers();
+    Json lines = Json::array();
+    for (const core::Line& l : driver_.lines_of(principal)) {
+      bool reachable = false;
+      for (const Driver::PeerView& p : peers) {
+        if (p.party != l.remote.party) continue;
+        for (const PathHealth& path : p.paths) reachable = reachable || path.state == "up";
+      }
+      lines.push_back({{"id", l.id},
+                       {"local", l.local},
+                       {"remote", l.remote.to_string()},
+                       {"peer_reachable", reachable}});
+    }
+    return json_response(200, {{"party", driver_.home().config.party},
+                               {"ready", driver_.ready()},
+                               {"scope", "lines"},
+                               {"lines", lines}});
   }
 
   bool on_line(const std::string& principal, const std::string& line) const {

@@ -1,6 +1,8 @@
 // The HTTP API shell's routes (DESIGN.md "HTTP API"; docs/openapi.yaml): authentication by
 // bearer token, JSON in and out, one JSON {"error": "..."} line for every refusal. A
-// principal sees and uses only its own lines.
+// principal sees and uses only its own lines; the gateway-wide views (every peer in
+// /api/v1/status, /api/v1/peers, /metrics, the peers in /readyz) are for the operator token
+// and a principal with the role kWatchRole (driver.h).
 #pragma once
 
 #include <string>

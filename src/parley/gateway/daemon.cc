@@ -15,6 +15,9 @@ namespace parley::gateway {
 
 Status run_gateway(const std::filesystem::path& home_dir) {
   PARLEY_ASSIGN_OR_RETURN(Home home, open_home(home_dir));
+  // Before anything that binds a port or opens the store: a second gateway on this home (or
+  // this store) must change nothing. Held until this function returns, i.e. for the process.
+  PARLEY_ASSIGN_OR_RETURN(const HomeLock lock, HomeLock::acquire(home));
   auto logger = spdlog::stderr_color_mt("parley");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [" + home.config.party + "] %v",

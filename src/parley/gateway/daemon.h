@@ -1,5 +1,6 @@
-// The gateway daemon (`parley gateway --home DIR`): opens the home and the store, recovers,
-// serves the federation and the API until SIGTERM or SIGINT, then stops accepting and exits.
+// The gateway daemon (`parley gateway --home DIR`): opens the home, locks it (one gateway per
+// home and per store: HomeLock), opens the store, recovers, serves the federation and the API
+// until SIGTERM or SIGINT, then stops accepting and exits.
 #pragma once
 
 #include <filesystem>
@@ -9,7 +10,8 @@
 namespace parley::gateway {
 
 // Runs in the foreground until a signal; returns OK after a clean stop. Structured log
-// lines go to stderr.
+// lines go to stderr. kFailedPrecondition, before binding or opening anything, if another
+// gateway holds the home or the store.
 Status run_gateway(const std::filesystem::path& home_dir);
 
 }  // namespace parley::gateway

@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -44,10 +45,17 @@
 
 namespace parley::gateway {
 
+// The principal role that grants the gateway-wide views (every peer in GET /api/v1/status,
+// GET /api/v1/peers, /metrics, the peers in /readyz) without the operator's credential: a
+// watch officer's. A principal with any other role sees only its own lines
+// (docs/openapi.yaml, x-parley-access).
+inline constexpr std::string_view kWatchRole = "watch";
+
 // What a principal (or the operator acting as one) may do and see.
 struct Caller {
   std::string principal;  // empty: the operator without X-Parley-As (status only)
   bool operator_token = false;
+  bool gateway_wide = false;  // the operator token, or a principal with the watch role
 };
 
 // Path health of one peer address, from heartbeats and traffic (core/paths.h).

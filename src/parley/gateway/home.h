@@ -7,6 +7,8 @@
 //   DIR/tls/cert.pem       TLS self-signed certificate (its fingerprint is in the bundle)
 //   DIR/operator.token     the operator's local API credential, mode 0600
 //   DIR/parley.db          the SQLite store (path configurable)
+//   DIR/gateway.lock       the running gateway's pid; flock(2)ed while it runs (HomeLock)
+//   STORE.lock             the same beside the store (DIR/parley.db.lock by default)
 //
 // parley.toml:
 //   [party]
@@ -81,5 +83,31 @@ Result<Home> open_home(const std::filesystem::path& dir);
 
 // This party's public bundle.
 wire::Bundle bundle_of(const Home& home);
+
+// One gateway per home and per store: an exclusive flock(2) on DIR/gateway.lock and on
+// STORE.lock (the store path is configurable and may lie outside the home, or be shared by
+// two homes by mistake), each file holding the holder's pid. The kernel releases the locks
+// when the process ends, however it ends (SIGKILL included), so a file left behind never
+// blocks a restart; the files are never removed. Other commands (peer add, principal add,
+// line add, transcript export) do not take it.
+class HomeLock {
+ public:
+  // Takes both locks, without waiting. kFailedPrecondition "... in use by another parley
+  // gateway (pid N holds FILE)" if another process holds one (nothing is then held);
+  // kUnavailable if a lock file cannot be opened, locked or written.
+  static Result<HomeLock> acquire(const Home& home);
+
+  HomeLock(HomeLock&& other) noexcept;
+  HomeLock& operator=(HomeLock&& other) noexcept;
+  HomeLock(const HomeLock&) = delete;
+  HomeLock& operator=(const HomeLock&) = delete;
+  ~HomeLock();  // releases the locks
+
+ private:
+  HomeLock() = default;
+  void release();
+
+  std::vector<int> fds_;
+};
 
 }  // namespace parley::gateway

@@ -1,6 +1,7 @@
 #include "parley/gateway/home.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -320,6 +321,53 @@ TEST(ConfigTest, BadAddressIsRefusedWithItsLine) {
       "c.toml:6: ", "api.listen");
   expect_refused_at("[party]\nid = \"a\"\n[federation]\nlisten = []\n",
                     "c.toml:4: ", "at least one");
+}
+
+TEST_F(HomeTest, OneGatewayLockPerHomeNamingItsHolder) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok());
+  {
+    Result<HomeLock> first = HomeLock::acquire(*home);
+    ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+    std::ifstream pid_file(home_ / "gateway.lock");
+    std::string pid;
+    pid_file >> pid;
+    EXPECT_EQ(pid, std::to_string(::getpid()));
+
+    // flock(2) locks belong to an open file description: a second acquire conflicts even
+    // in the same process, as a second gateway process would.
+    Result<HomeLock> second = HomeLock::acquire(*home);
+    ASSERT_FALSE(second.is_ok());
+    EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_THAT(second.status().message(),
+                HasSubstr("in use by another parley gateway (pid " + std::to_string(::getpid()) +
+                          " holds " + (home_ / "gateway.lock").string() + ")"));
+  }
+  // Released with the lock; the file left behind does not block the next gateway.
+  EXPECT_TRUE(fs::exists(home_ / "gateway.lock"));
+  EXPECT_TRUE(HomeLock::acquire(*home).is_ok());
+}
+
+TEST_F(HomeTest, TheStoreIsLockedTooWhereverItLies) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  InitOptions other = options();
+  other.home = root_ / "other";
+  ASSERT_TRUE(init_home(other).is_ok());
+  Result<Home> a = open_home(home_);
+  Result<Home> b = open_home(other.home);
+  ASSERT_TRUE(a.is_ok());
+  ASSERT_TRUE(b.is_ok());
+  b->config.store_path = a->store_path().string();  // two homes on one store, by mistake
+  Result<HomeLock> first = HomeLock::acquire(*a);
+  ASSERT_TRUE(first.is_ok());
+  Result<HomeLock> second = HomeLock::acquire(*b);
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_THAT(second.status().message(),
+              HasSubstr("the store " + a->store_path().string() + " is in use"));
+  // The refused acquire released the other home's own lock.
+  b->config.store_path = "parley.db";
+  EXPECT_TRUE(HomeLock::acquire(*b).is_ok());
 }
 
 TEST(ConfigTest, BadValuesAreRefusedWithTheirLine) {

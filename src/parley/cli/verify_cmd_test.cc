@@ -1,0 +1,107 @@
+// `parley verify` on a hostile export: what it prints for a human never carries the export's
+// control characters or invalid UTF-8 to the terminal.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "parley/base/text.h"
+#include "parley/cli/commands.h"
+
+namespace parley::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+Outcome run_verify(const std::vector<std::string>& args) {
+  CLI::App app("parley", "parley");
+  int exit_code = 0;
+  add_verify_command(app, exit_code);
+  std::vector<const char*> argv = {"parley", "verify"};
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  Outcome r;
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    r.code = exit_code;
+  } catch (const CLI::ParseError&) {
+    r.code = 2;
+  }
+  r.out = ::testing::internal::GetCapturedStdout();
+  r.err = ::testing::internal::GetCapturedStderr();
+  return r;
+}
+
+// True if every line of `text` is already as escape_for_terminal leaves it (apart from its
+// backslashes, which it doubles): no control character, nothing that is not UTF-8.
+bool is_terminal_safe(const std::string& text) {
+  std::string doubled;
+  for (const char c : text) {
+    if (c == '\n') continue;  // the line ends themselves
+    doubled += c == '\\' ? std::string("\\\\") : std::string(1, c);
+  }
+  std::string without_newlines;
+  for (const char c : text) {
+    if (c != '\n') without_newlines.push_back(c);
+  }
+  return escape_for_terminal(without_newlines) == doubled;
+}
+
+class VerifyCmdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "parley-verify-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  void write(const fs::path& relative, const std::string& text) {
+    fs::create_directories((dir_ / relative).parent_path());
+    std::ofstream out(dir_ / relative, std::ios::binary);
+    out << text;
+  }
+  fs::path dir_;
+};
+
+TEST_F(VerifyCmdTest, HostileFileNamesAndContentsArePrintedEscaped) {
+  // A manifest whose JSON breaks on a byte that is not UTF-8 (the parse error quotes it), and
+  // a file whose name sets the terminal's title, rings its bell and holds a stray byte.
+  write("manifest.json", "{\"exporter\": \"\xff\x1b[2J\"}");
+  write("logs/\x1b]0;pwned\x07\xfe.jsonl", "x\n");
+  const Outcome r = run_verify({dir_.string()});
+  EXPECT_EQ(r.code, 3);
+  const std::string all = r.out + r.err;
+  EXPECT_EQ(all.find('\x1b'), std::string::npos) << all;
+  EXPECT_EQ(all.find('\x07'), std::string::npos) << all;
+  EXPECT_TRUE(is_terminal_safe(all)) << all;
+  EXPECT_THAT(r.err,
+              HasSubstr("logs/\\x1b]0;pwned\\x07\\xfe.jsonl: not a file of a transcript export"));
+  EXPECT_THAT(r.err, HasSubstr("\\xff"));
+}
+
+TEST_F(VerifyCmdTest, AnUnreadableDirectoryIsNamedEscaped) {
+  const Outcome r = run_verify({(dir_ / "no\x1b[31mthere\xc3").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_TRUE(is_terminal_safe(r.err)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no\\x1b[31mthere\\xc3: no such directory"));
+}
+
+}  // namespace
+}  // namespace parley::cli
