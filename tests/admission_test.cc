@@ -25,6 +25,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "parley/net/net.h"
+
 namespace parley::testing {
 namespace {
 
