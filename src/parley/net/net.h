@@ -71,9 +71,10 @@ using Handler = std::function<void(HttpRequest request, std::shared_ptr<Responde
 //   - when `connections_max` are open, a new connection evicts the oldest unadmitted one
 //     that has sent no byte yet, else the oldest unadmitted one; only when every open
 //     connection is admitted is the new one closed at once (refused);
-//   - an unadmitted connection has `admission_timeout` to be admitted (TLS handshake done;
-//     first request head read), or `admission_timeout_pressed` if it arrived when at least
-//     half of `connections_max` were open.
+//   - a new connection has `admission_timeout` (`admission_timeout_pressed` if it arrived
+//     when at least half of `connections_max` were open) to complete its TLS handshake, or
+//     on the plain server to send the first byte of its first request (which then has
+//     `request_timeout` to arrive whole).
 // So a pinned peer's (or a principal's) new connection always gets a slot, however many idle
 // connections others hold, even from the same address.
 struct ServerLimits {
