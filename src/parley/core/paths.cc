@@ -58,7 +58,7 @@ void PathMonitor::handle(const PathEvent& event, Time now, std::vector<PathActio
           PARLEY_CHECK(e.path < paths_.size());
           // Even a late answer shows the path carries traffic.
           if (paths_[e.path].heartbeat_id == e.id) paths_[e.path].heartbeat_id = 0;
-          contact(e.path, now, out);
+          contact(e.path, now, /*proves_traffic=*/false, out);
         } else if constexpr (std::is_same_v<E, HeartbeatFailed>) {
           PARLEY_CHECK(e.path < paths_.size());
           if (paths_[e.path].heartbeat_id != e.id) return;  // already counted as missed
@@ -66,20 +66,28 @@ void PathMonitor::handle(const PathEvent& event, Time now, std::vector<PathActio
           miss(e.path, e.reason, out);
         } else if constexpr (std::is_same_v<E, TrafficAnswered>) {
           PARLEY_CHECK(e.path < paths_.size());
-          contact(e.path, now, out);
+          contact(e.path, now, /*proves_traffic=*/true, out);
         } else if constexpr (std::is_same_v<E, TrafficFailed>) {
           PARLEY_CHECK(e.path < paths_.size());
           miss(e.path, e.reason, out);
+          traffic_miss(e.path, e.reason, now, out);
         }
       },
       event);
   update_best(out);
 }
 
-void PathMonitor::contact(PathIndex path, Time now, std::vector<PathAction>& out) {
+void PathMonitor::contact(PathIndex path, Time now, bool proves_traffic,
+                          std::vector<PathAction>& out) {
   PathStatus& p = paths_[path];
   p.last_contact = now;
   p.consecutive_misses = 0;
+  if (proves_traffic) {
+    p.consecutive_traffic_failures = 0;
+    p.traffic_down_at.reset();
+  } else if (p.traffic_down_at && now - *p.traffic_down_at < config_.traffic_retry_after) {
+    return;  // heartbeats pass, but transactions did not: no proof the path carries traffic
+  }
   ++p.consecutive_answers;
   switch (p.state) {
     case PathState::kUp:
@@ -110,6 +118,27 @@ void PathMonitor::miss(PathIndex path, const std::string& reason, std::vector<Pa
                   " exchanges in a row failed (last: " + reason + ")",
               out);
   }
+}
+
+void PathMonitor::traffic_miss(PathIndex path, const std::string& reason, Time now,
+                               std::vector<PathAction>& out) {
+  PathStatus& p = paths_[path];
+  ++p.consecutive_traffic_failures;
+  if (p.consecutive_traffic_failures < config_.traffic_failures_to_down) return;
+  if (p.state == PathState::kDown) {
+    if (p.traffic_down_at) return;  // already counted
+    // Down for missed heartbeats, and traffic fails too: heartbeats alone must not end it.
+    p.traffic_down_at = now;
+    return;
+  }
+  p.traffic_down_at = now;
+  p.consecutive_answers = 0;
+  ++p.times_down;
+  set_state(
+      path, PathState::kDown,
+      p.address + " is down: " + std::to_string(p.consecutive_traffic_failures) +
+          " transactions in a row got no answer, though heartbeats may pass (last: " + reason + ")",
+      out);
 }
 
 void PathMonitor::set_state(PathIndex path, PathState state, std::string reason,

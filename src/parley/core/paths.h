@@ -9,7 +9,13 @@
 //   - unknown until its first contact or until it is declared down,
 //   - up after a contact (a down path needs `answers_to_up` consecutive answers, so that a
 //     flapping link does not drag traffic back and forth),
-//   - down after `misses_to_down` consecutive misses.
+//   - down after `misses_to_down` consecutive misses,
+//   - down also after `traffic_failures_to_down` consecutive transactions without an answer,
+//     even while its heartbeats are answered: heartbeats ride a long-lived connection and can
+//     pass while no new connection (or no transaction) gets through, e.g. when the peer's
+//     server is flooded with idle connections. Heartbeats alone bring such a path back up
+//     only after `traffic_retry_after` (then one more failed transaction marks it down
+//     again); a transaction answered on it brings it back at once (with `answers_to_up`).
 // Traffic goes on best_path(): the first path that is up; else the first unknown; else the
 // primary. There is never "no path": when everything is down, traffic keeps trying the
 // primary (and the peer session keeps its own backoff). When best_path() changes, the monitor
@@ -44,6 +50,10 @@ struct PathConfig {
   // How long the driver waits for a heartbeat's answer before reporting HeartbeatFailed.
   Duration heartbeat_timeout = std::chrono::seconds(1);
   int answers_to_up = 2;  // consecutive answers that bring a down path back up
+  // Consecutive transactions without an answer that mark a path down, heartbeats or not.
+  int traffic_failures_to_down = 3;
+  // How long heartbeats alone cannot bring back up a path that traffic marked down.
+  Duration traffic_retry_after = std::chrono::seconds(30);
 };
 
 // ---- events ----
@@ -96,9 +106,11 @@ struct PathStatus {
   std::string last_error;  // the last miss's reason; kept after recovery
   int consecutive_misses = 0;
   int consecutive_answers = 0;
-  std::uint64_t times_down = 0;        // transitions to down since start
-  std::uint64_t heartbeat_id = 0;      // the outstanding heartbeat's id; 0: none
-  std::optional<Time> heartbeat_sent;  // when it was asked for
+  int consecutive_traffic_failures = 0;  // reset only by an answered transaction
+  std::optional<Time> traffic_down_at;   // when failed transactions marked it down
+  std::uint64_t times_down = 0;          // transitions to down since start
+  std::uint64_t heartbeat_id = 0;        // the outstanding heartbeat's id; 0: none
+  std::optional<Time> heartbeat_sent;    // when it was asked for
 };
 
 class PathMonitor {
@@ -126,8 +138,11 @@ class PathMonitor {
   const PathConfig& config() const { return config_; }
 
  private:
-  void contact(PathIndex path, Time now, std::vector<PathAction>& out);
+  // `proves_traffic`: a transaction was answered, not just a heartbeat.
+  void contact(PathIndex path, Time now, bool proves_traffic, std::vector<PathAction>& out);
   void miss(PathIndex path, const std::string& reason, std::vector<PathAction>& out);
+  void traffic_miss(PathIndex path, const std::string& reason, Time now,
+                    std::vector<PathAction>& out);
   void set_state(PathIndex path, PathState state, std::string reason, std::vector<PathAction>& out);
   PathIndex compute_best() const;
   void update_best(std::vector<PathAction>& out);

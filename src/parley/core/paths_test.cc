@@ -72,6 +72,7 @@ class Harness {
   }
 
   std::vector<PathChanged> changes() const { return all_of<PathChanged>(all_); }
+  const std::vector<PathAction>& all() const { return all_; }
   void forget() { all_.clear(); }
 
   PathMonitor& monitor() { return monitor_; }
@@ -386,6 +387,69 @@ TEST(PathMonitorTest, TrafficFailureCountsAsAMiss) {
   EXPECT_EQ(h.state(kPrimary), PathState::kDown);
   EXPECT_EQ(h.monitor().paths()[kPrimary].last_error, "127.0.0.1:7001: connection reset");
   EXPECT_EQ(h.monitor().best_path(), kBackup);
+}
+
+// Issue 10: a flooded peer server let heartbeats pass on their long-lived connection while no
+// transaction got through, and the path stayed "up" with nobody alerted.
+TEST(PathMonitorTest, TrafficFailingWhileHeartbeatsPassMarksThePathDown) {
+  Harness h(2);
+  h.round({kPrimary, kBackup});
+  h.forget();
+  for (int i = 0; i < 3; ++i) {
+    h.round({kPrimary, kBackup});
+    h.feed(TrafficFailed{kPrimary, "127.0.0.1:7001: timed out after 10000ms"});
+  }
+  EXPECT_EQ(h.state(kPrimary), PathState::kDown);
+  EXPECT_EQ(h.monitor().best_path(), kBackup);
+  const std::vector<PathStateChanged> downs = all_of<PathStateChanged>(h.all());
+  ASSERT_EQ(downs.size(), 1u);
+  EXPECT_EQ(downs[0].to, PathState::kDown);
+  EXPECT_NE(downs[0].reason.find("3 transactions in a row"), std::string::npos) << downs[0].reason;
+  ASSERT_EQ(h.changes().size(), 1u);
+  EXPECT_TRUE(h.changes()[0].alert);
+}
+
+TEST(PathMonitorTest, FewerTrafficFailuresThanTheThresholdKeepThePathUp) {
+  Harness h(2);
+  h.round({kPrimary, kBackup});
+  for (int i = 0; i < 2; ++i) {
+    h.round({kPrimary, kBackup});
+    h.feed(TrafficFailed{kPrimary, "timed out"});
+  }
+  h.feed(TrafficAnswered{kPrimary});  // an answer starts the count again
+  h.feed(TrafficFailed{kPrimary, "timed out"});
+  h.round({kPrimary, kBackup});
+  EXPECT_EQ(h.state(kPrimary), PathState::kUp);
+  EXPECT_EQ(h.monitor().best_path(), kPrimary);
+}
+
+TEST(PathMonitorTest, HeartbeatsAloneBringATrafficDownPathBackOnlyAfterTheRetryDelay) {
+  Harness h(2);
+  h.round({kPrimary, kBackup});
+  for (int i = 0; i < 3; ++i) h.feed(TrafficFailed{kPrimary, "timed out"});
+  ASSERT_EQ(h.state(kPrimary), PathState::kDown);
+  for (int i = 0; i < 10; ++i) h.round({kPrimary, kBackup});  // 10 s of answered heartbeats
+  EXPECT_EQ(h.state(kPrimary), PathState::kDown);
+  EXPECT_EQ(h.monitor().best_path(), kBackup);
+  h.advance(PathConfig{}.traffic_retry_after);
+  h.round({kPrimary, kBackup});
+  h.round({kPrimary, kBackup});
+  EXPECT_EQ(h.state(kPrimary), PathState::kUp);
+  EXPECT_EQ(h.monitor().best_path(), kPrimary);
+  // On probation: the next transaction that fails marks it down again at once.
+  h.feed(TrafficFailed{kPrimary, "timed out"});
+  EXPECT_EQ(h.state(kPrimary), PathState::kDown);
+}
+
+TEST(PathMonitorTest, AnAnsweredTransactionBringsATrafficDownPathBack) {
+  Harness h(1);
+  h.round({kPrimary});
+  for (int i = 0; i < 3; ++i) h.feed(TrafficFailed{kPrimary, "timed out"});
+  ASSERT_EQ(h.state(kPrimary), PathState::kDown);
+  EXPECT_EQ(h.monitor().best_path(), kPrimary);  // the only path still carries the retries
+  h.feed(TrafficAnswered{kPrimary});
+  h.round({kPrimary});
+  EXPECT_EQ(h.state(kPrimary), PathState::kUp);
 }
 
 TEST(PathMonitorTest, BackupGoingDownIsReportedWithoutMovingTraffic) {

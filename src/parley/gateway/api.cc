@@ -529,10 +529,36 @@ class Api {
     };
     per_path("parley_path_up", [](const PathHealth& path) { return path.state == "up" ? 1 : 0; });
     per_path("parley_path_active", [](const PathHealth& path) { return path.active ? 1 : 0; });
+    admission_metrics(out);
     net::HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = std::move(out);
     return r;
+  }
+
+  // docs/operations.md "Metrics", docs/protocol.md "Admission".
+  void admission_metrics(std::string& out) const {
+    const net::AdmissionStats federation = driver_.federation_admission();
+    const net::AdmissionStats api = driver_.api_admission();
+    out += "# TYPE parley_handshakes_refused_total counter\n";
+    for (std::size_t i = 0; i < net::kHandshakeRefusals; ++i) {
+      out += "parley_handshakes_refused_total{reason=\"" +
+             std::string(net::handshake_refusal_name(static_cast<net::HandshakeRefusal>(i))) +
+             "\"} " + std::to_string(federation.handshakes_refused[i]) + "\n";
+    }
+    const auto per_server = [&](const std::string& name, const std::string& type, auto value) {
+      out += "# TYPE " + name + " " + type + "\n";
+      out += name + "{server=\"federation\"} " + std::to_string(value(federation)) + "\n";
+      out += name + "{server=\"api\"} " + std::to_string(value(api)) + "\n";
+    };
+    per_server("parley_connections_evicted_total", "counter",
+               [](const net::AdmissionStats& s) { return s.connections_evicted; });
+    per_server("parley_connections_refused_total", "counter",
+               [](const net::AdmissionStats& s) { return s.connections_refused; });
+    per_server("parley_requests_timed_out_total", "counter",
+               [](const net::AdmissionStats& s) { return s.requests_timed_out; });
+    per_server("parley_connections_open", "gauge",
+               [](const net::AdmissionStats& s) { return s.connections_open; });
   }
 
   Driver& driver_;

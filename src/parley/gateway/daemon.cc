@@ -6,12 +6,31 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "parley/gateway/api.h"
 #include "parley/gateway/driver.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::gateway {
+
+namespace {
+
+// Each connection is a descriptor, and the servers shed idle ones only once their slots are
+// full (docs/protocol.md "Admission"): the soft limit (often 1024) must not run out first.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the open files limit from {}", before);
+    return;
+  }
+  spdlog::info("open files limit raised from {} to {}", before, limit.rlim_cur);
+}
+
+}  // namespace
 
 Status run_gateway(const std::filesystem::path& home_dir) {
   PARLEY_ASSIGN_OR_RETURN(Home home, open_home(home_dir));
@@ -24,6 +43,7 @@ Status run_gateway(const std::filesystem::path& home_dir) {
                       spdlog::pattern_time_type::utc);
   spdlog::set_level(spdlog::level::from_str(home.config.log_level));
   std::signal(SIGPIPE, SIG_IGN);
+  raise_open_files_limit();
 
   PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                           store::open_sqlite_store(home.store_path().string()));

@@ -20,6 +20,24 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+// docs/protocol.md "Admission": the servers' defaults, with their rate-limited warnings
+// (refused handshakes, evictions) in the log.
+net::ServerLimits server_limits() {
+  net::ServerLimits limits;
+  limits.warn = [](const std::string& line) { spdlog::warn("admission: {}", line); };
+  return limits;
+}
+
+void add(net::AdmissionStats& sum, const net::AdmissionStats& more) {
+  for (std::size_t i = 0; i < sum.handshakes_refused.size(); ++i) {
+    sum.handshakes_refused[i] += more.handshakes_refused[i];
+  }
+  sum.connections_evicted += more.connections_evicted;
+  sum.connections_refused += more.connections_refused;
+  sum.requests_timed_out += more.requests_timed_out;
+  sum.connections_open += more.connections_open;
+}
+
 }  // namespace
 
 Driver::Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store)
@@ -94,12 +112,13 @@ Status Driver::start(net::Handler api_handler) {
             io_, hp.host, hp.port, home_.tls, allowed_fingerprints_,
             [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
               on_federation_request(std::move(request), std::move(responder));
-            }));
+            },
+            server_limits()));
     federation_servers_.push_back(std::move(server));
   }
   PARLEY_ASSIGN_OR_RETURN(wire::HostPort api, wire::parse_host_port(home_.config.api_listen));
-  PARLEY_ASSIGN_OR_RETURN(api_server_,
-                          net::listen_http(io_, api.host, api.port, std::move(api_handler)));
+  PARLEY_ASSIGN_OR_RETURN(api_server_, net::listen_http(io_, api.host, api.port,
+                                                        std::move(api_handler), server_limits()));
 
   // Resend whatever the store held unreceipted, arm the deadlines.
   for (auto& [party, link] : links_) feed(*link, core::TimerFired{});
@@ -135,6 +154,16 @@ std::string Driver::api_endpoint() const {
 }
 std::string Driver::federation_endpoint() const {
   return federation_servers_.empty() ? "" : federation_servers_.front()->local_endpoint();
+}
+
+net::AdmissionStats Driver::federation_admission() const {
+  net::AdmissionStats sum;
+  for (const auto& server : federation_servers_) add(sum, server->admission_stats());
+  return sum;
+}
+
+net::AdmissionStats Driver::api_admission() const {
+  return api_server_ ? api_server_->admission_stats() : net::AdmissionStats{};
 }
 
 std::vector<core::Line> Driver::lines_of(const std::string& principal) const {

@@ -116,6 +116,11 @@ class Driver {
   // (the operator stream, principal empty, gets every notice).
   void subscribe(std::string principal, std::shared_ptr<net::EventStream> stream);
 
+  // Admission counters (net::ServerLimits) of the federation listeners, summed, and of the
+  // API server; for /metrics.
+  net::AdmissionStats federation_admission() const;
+  net::AdmissionStats api_admission() const;
+
   std::string api_endpoint() const;
   std::string federation_endpoint() const;  // the first (primary) listener's
 

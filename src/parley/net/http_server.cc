@@ -21,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -38,6 +39,8 @@ using boost::system::error_code;
 
 constexpr std::uint32_t kHeaderBytesMax = 64 * 1024;
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
+// The first read of a request: whatever the client has sent, up to this much.
+constexpr std::size_t kFirstReadBytes = 4096;
 
 std::string json_escape(const std::string& text) {
   std::string out;
@@ -87,11 +90,46 @@ std::string format_event(const std::string& event, const std::string& data) {
   return out;
 }
 
+// Which handshake failures mean what (docs/operations.md, parley_handshakes_refused_total).
+HandshakeRefusal classify_handshake_error(const error_code& ec, SSL* ssl) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+      case SSL_R_CERTIFICATE_VERIFY_FAILED:
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return HandshakeRefusal::kUnpinnedCertificate;
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_UNSUPPORTED_SSL_VERSION:
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_VERSION_TOO_LOW:
+      case SSL_R_NO_PROTOCOLS_AVAILABLE:
+      case SSL_R_UNKNOWN_PROTOCOL:
+      case SSL_R_HTTP_REQUEST:
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        return HandshakeRefusal::kProtocolVersion;
+      default:
+        break;
+    }
+  }
+  // The verify callback refused the leaf even if the error says something more generic.
+  if (ssl != nullptr && SSL_get_verify_result(ssl) != X509_V_OK) {
+    return HandshakeRefusal::kUnpinnedCertificate;
+  }
+  return HandshakeRefusal::kOther;
+}
+
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
   virtual ~SessionBase() = default;
   // Closes the connection now; pending operations complete with errors.
   virtual void abort() = 0;
+  // Sheds the connection to make room for a newer one (counted; ServerLimits).
+  virtual void evict() = 0;
+  // Not yet admitted (ServerLimits): may be shed for a newer connection.
+  virtual bool unadmitted() const = 0;
+  // Unadmitted and nothing received on it yet: shed first.
+  virtual bool silent() const = 0;
+  virtual const std::string& source() const = 0;  // the client's IP address
+  virtual std::uint64_t id() const = 0;           // its key in ServerState::sessions
 };
 
 struct ServerState {
@@ -103,7 +141,33 @@ struct ServerState {
         tls(std::move(tls_context)),
         peer_check(std::move(check)),
         handler(std::move(h)),
-        limits(l) {}
+        limits(std::move(l)) {}
+
+  // Calls limits.warn with `what` unless a line with the same `key` went out less than
+  // warn_interval ago; the line says how many were held back since.
+  void warn(const std::string& key, const std::string& what) {
+    if (!limits.warn) return;
+    Warned& w = warned[key];
+    ++w.count;
+    const auto at = std::chrono::steady_clock::now();
+    if (w.last && at - *w.last < limits.warn_interval) return;
+    limits.warn((tls ? "federation " : "http ") + local + ": " + std::to_string(w.count) + " " +
+                key + " since the last report; last: " + what);
+    w.last = at;
+    w.count = 0;
+  }
+
+  void refused_handshake(HandshakeRefusal refusal, const std::string& remote,
+                         const std::string& detail) {
+    ++stats.handshakes_refused[static_cast<std::size_t>(refusal)];
+    warn("TLS handshakes refused (" + std::string(handshake_refusal_name(refusal)) + ")",
+         remote + ": " + detail);
+  }
+
+  struct Warned {
+    std::optional<std::chrono::steady_clock::time_point> last;
+    std::uint64_t count = 0;
+  };
 
   asio::io_context& io;
   tcp::acceptor acceptor;
@@ -112,9 +176,13 @@ struct ServerState {
   internal::PeerCheck peer_check;
   Handler handler;
   ServerLimits limits;
+  std::string local;  // the bound endpoint, for log lines
   bool stopped = false;
   std::uint64_t next_session = 0;
+  // By id: ids grow, so the map runs from the oldest connection to the newest.
   std::map<std::uint64_t, std::weak_ptr<SessionBase>> sessions;
+  AdmissionStats stats;
+  std::map<std::string, Warned> warned;
 };
 
 template <bool kTls>
@@ -172,30 +240,61 @@ class Session final : public SessionBase {
  public:
   using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
+  // `pressed`: the server was at least half full when this connection arrived, so it gets
+  // the short admission timeout.
   Session(std::shared_ptr<ServerState> state, std::uint64_t id, tcp::socket socket,
-          std::string remote)
+          std::string remote, std::string source, bool pressed)
       : state_(std::move(state)),
         id_(id),
         stream_(make_stream(std::move(socket), *state_)),
-        remote_(std::move(remote)) {}
+        deadline_(state_->io),
+        remote_(std::move(remote)),
+        source_(std::move(source)),
+        admission_timeout_(pressed ? state_->limits.admission_timeout_pressed
+                                   : state_->limits.admission_timeout) {}
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session() override { state_->sessions.erase(id_); }
 
   void run() {
     if constexpr (kTls) {
-      beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = self()](const error_code& ec) { self->on_handshake(ec); });
+      // The handshake starts when the client's first bytes arrive: until then the
+      // connection is silent, the first to be shed.
+      arm(admission_timeout_, [this] {
+        end_handshake(HandshakeRefusal::kTimeout,
+                      "not admitted within " + std::to_string(admission_timeout_.count()) + "ms");
+      });
+      socket().async_wait(tcp::socket::wait_read,
+                          [self = self()](const error_code& ec) { self->on_first_bytes(ec); });
     } else {
-      do_read();
+      await_request();
     }
   }
 
   void abort() override {
     closed_ = true;
+    disarm();
     beast::get_lowest_layer(stream_).close();
   }
+
+  void evict() override {
+    if (closed_) return;
+    ++state_->stats.connections_evicted;
+    if constexpr (kTls) {
+      end_handshake(HandshakeRefusal::kEvicted, "shed for a newer connection");
+    } else {
+      state_->warn("connections evicted", remote_ + ": shed for a newer connection");
+      abort();
+    }
+  }
+
+  bool unadmitted() const override {
+    if constexpr (kTls) return !admitted_;
+    return phase_ == Phase::kSilent || phase_ == Phase::kHead;
+  }
+  bool silent() const override { return unadmitted() && phase_ == Phase::kSilent; }
+  const std::string& source() const override { return source_; }
+  std::uint64_t id() const override { return id_; }
 
   void write_response(HttpResponse response) {
     if (closed_ || streaming_) return;
@@ -249,6 +348,15 @@ class Session final : public SessionBase {
   }
 
  private:
+  // Where the connection is; Phase::kSilent and kHead are unadmitted on the plain server
+  // (ServerLimits), everything before the handshake's end is on the TLS one.
+  enum class Phase {
+    kSilent,     // waiting for the first byte (of the handshake, or of a request)
+    kHandshake,  // TLS handshake under way
+    kHead,       // reading a request head
+    kBusy,       // reading a body, handling, answering, streaming
+  };
+
   static Stream make_stream(tcp::socket socket, ServerState& state) {
     if constexpr (kTls) {
       return Stream(std::move(socket), *state.tls);
@@ -258,33 +366,133 @@ class Session final : public SessionBase {
   }
 
   std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+
+  // One deadline at a time: `expired` runs when `after` has passed, unless disarmed first.
+  // The timer holds the session weakly: an expired deadline alone keeps nobody alive.
+  template <typename Expired>
+  void arm(std::chrono::milliseconds after, Expired expired) {
+    const std::uint64_t generation = ++deadline_generation_;
+    deadline_.expires_after(after);
+    deadline_.async_wait([weak = std::weak_ptr<SessionBase>(shared_from_this()), generation,
+                          expired](const error_code& ec) {
+      const auto base = weak.lock();
+      if (ec || !base) return;
+      const auto session = std::static_pointer_cast<Session>(base);
+      if (session->closed_ || generation != session->deadline_generation_) return;
+      expired();
+    });
+  }
+  void disarm() {
+    ++deadline_generation_;
+    deadline_.cancel();
+  }
+
+  // Counts and logs a refused TLS handshake, and closes the connection.
+  void end_handshake(HandshakeRefusal refusal, const std::string& detail) {
+    if (closed_) return;
+    state_->refused_handshake(refusal, remote_, detail);
+    abort();
+  }
+
+  void on_first_bytes(const error_code& ec) {
+    if (closed_) return;
+    if (ec) return end_handshake(HandshakeRefusal::kOther, internal::describe(ec));
+    phase_ = Phase::kHandshake;
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_never();  // the admission deadline rules
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = self()](const error_code& hs) { self->on_handshake(hs); });
+    }
+  }
 
   void on_handshake(const error_code& ec) {
-    if (ec) return abort();
+    if (closed_) return;
     if constexpr (kTls) {
+      if (ec) {
+        return end_handshake(classify_handshake_error(ec, stream_.native_handle()),
+                             internal::describe(ec));
+      }
       // The verify callback already checked the leaf; checking the session's peer
       // certificate again also covers any path that skipped the callback.
       X509* peer = SSL_get1_peer_certificate(stream_.native_handle());
       std::string fingerprint = internal::fingerprint_of(peer);
       X509_free(peer);
-      if (fingerprint.empty() || !state_->peer_check(fingerprint)) return abort();
+      if (fingerprint.empty() || !state_->peer_check(fingerprint)) {
+        return end_handshake(HandshakeRefusal::kUnpinnedCertificate,
+                             fingerprint.empty() ? "no client certificate"
+                                                 : "certificate " + fingerprint + " is not pinned");
+      }
       peer_fingerprint_ = std::move(fingerprint);
+      admitted_ = true;
+      disarm();
+      await_request();
     }
-    do_read();
   }
 
-  void do_read() {
+  // Waits for the first byte of the next request: the admission timeout for a plain
+  // connection's first request, the keep-alive read timeout after that.
+  void await_request() {
     if (closed_) return;
+    phase_ = Phase::kSilent;
+    beast::get_lowest_layer(stream_).expires_never();  // our deadline rules reads
+    if (buffer_.size() > 0) return read_request();     // pipelined
+    const bool first = !kTls && requests_ == 0;
+    arm(first ? admission_timeout_ : state_->limits.read_timeout, [this] { abort(); });
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = self()](const error_code& ec, std::size_t bytes) {
+                              self->buffer_.commit(bytes);
+                              self->on_first_request_bytes(ec);
+                            });
+  }
+
+  void on_first_request_bytes(const error_code& ec) {
+    if (closed_) return;
+    if (ec && buffer_.size() == 0) {
+      if (ec == asio::error::eof) return do_shutdown();  // the client is done
+      return abort();
+    }
+    read_request();
+  }
+
+  // Reads one request (head, then body) within the request timeout; 408 if it is not
+  // complete by then.
+  void read_request() {
+    if (closed_) return;
+    phase_ = Phase::kHead;
+    request_timed_out_ = false;
+    arm(state_->limits.request_timeout, [this] {
+      request_timed_out_ = true;
+      error_code ignored;
+      socket().cancel(ignored);  // the read completes with operation_aborted
+    });
     parser_.emplace();
     parser_->body_limit(state_->limits.body_bytes_max);
     parser_->header_limit(kHeaderBytesMax);
-    beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
-    http::async_read(
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = self()](const error_code& ec, std::size_t /*bytes*/) { self->on_read(ec); });
+        [self = self()](const error_code& ec, std::size_t /*bytes*/) { self->on_header(ec); });
+  }
+
+  void on_header(const error_code& ec) {
+    if (closed_) return;
+    if (ec) return on_read(ec);
+    phase_ = Phase::kBusy;  // a complete head: admitted on the plain server
+    ++requests_;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = self()](const error_code& read_ec, std::size_t /*bytes*/) {
+                       self->on_read(read_ec);
+                     });
   }
 
   void on_read(const error_code& ec) {
+    if (closed_) return;
+    disarm();
+    if (request_timed_out_ && ec) {
+      ++state_->stats.requests_timed_out;
+      return write_error(408, "request not complete within " +
+                                  std::to_string(state_->limits.request_timeout.count()) + "ms");
+    }
     if (ec == http::error::end_of_stream) return do_shutdown();
     if (ec == http::error::body_limit) {
       return write_error(
@@ -294,8 +502,9 @@ class Session final : public SessionBase {
     if (ec && ec.category() == http::make_error_code(http::error::bad_method).category()) {
       return write_error(400, "malformed HTTP request: " + ec.message());
     }
-    if (ec) return abort();  // timeout, reset, TLS failure: nobody to answer
+    if (ec) return abort();  // reset, TLS failure: nobody to answer
 
+    phase_ = Phase::kBusy;
     http::request<http::string_body> message = parser_->release();
     parser_.reset();
     version_ = message.version();
@@ -318,6 +527,7 @@ class Session final : public SessionBase {
   }
 
   void write_error(int status, const std::string& message) {
+    phase_ = Phase::kBusy;
     keep_alive_ = false;  // the rest of the request is unread
     write_response(error_response(status, message));
   }
@@ -325,7 +535,7 @@ class Session final : public SessionBase {
   void on_write(const error_code& ec) {
     if (ec) return abort();
     if (!keep_alive_) return do_shutdown();
-    do_read();
+    await_request();
   }
 
   void do_watch() {
@@ -355,6 +565,7 @@ class Session final : public SessionBase {
 
   void do_shutdown() {
     if (closed_) return;
+    disarm();
     if constexpr (kTls) {
       closed_ = true;
       beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
@@ -370,11 +581,19 @@ class Session final : public SessionBase {
   std::shared_ptr<ServerState> state_;
   std::uint64_t id_;
   Stream stream_;
+  asio::steady_timer deadline_;
+  std::uint64_t deadline_generation_ = 0;
   std::string remote_;
+  std::string source_;
+  std::chrono::milliseconds admission_timeout_;
   std::string peer_fingerprint_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  Phase phase_ = Phase::kSilent;
+  std::uint64_t requests_ = 0;  // request heads read
   unsigned version_ = 11;
+  bool admitted_ = false;  // TLS: the handshake completed with a pinned certificate
+  bool request_timed_out_ = false;
   bool keep_alive_ = false;
   bool closed_ = false;
   bool streaming_ = false;
@@ -383,6 +602,46 @@ class Session final : public SessionBase {
   std::deque<std::string> sse_queue_;
   std::array<char, 512> watch_buffer_{};
 };
+
+// The oldest unadmitted session (from `source`, unless empty), preferring a silent one.
+std::shared_ptr<SessionBase> shed_candidate(const ServerState& state, const std::string& source) {
+  std::shared_ptr<SessionBase> oldest;
+  for (const auto& entry : state.sessions) {
+    auto session = entry.second.lock();
+    if (!session || !session->unadmitted()) continue;
+    if (!source.empty() && session->source() != source) continue;
+    if (session->silent()) return session;
+    if (!oldest) oldest = std::move(session);
+  }
+  return oldest;
+}
+
+std::size_t unadmitted_from(const ServerState& state, const std::string& source) {
+  std::size_t count = 0;
+  for (const auto& entry : state.sessions) {
+    const auto session = entry.second.lock();
+    if (session && session->unadmitted() && session->source() == source) ++count;
+  }
+  return count;
+}
+
+void evict(ServerState& state, const std::shared_ptr<SessionBase>& session) {
+  state.sessions.erase(session->id());  // its slot is free now, not when its handlers have run
+  session->evict();
+}
+
+// Admission (ServerLimits): makes room for a new connection from `source`. False if every
+// open connection is admitted and the server is full: the new one must be refused.
+bool make_room(ServerState& state, const std::string& source) {
+  if (unadmitted_from(state, source) >= state.limits.unadmitted_per_source_max) {
+    if (auto oldest = shed_candidate(state, source)) evict(state, oldest);
+  }
+  if (state.sessions.size() < state.limits.connections_max) return true;
+  auto oldest = shed_candidate(state, "");
+  if (!oldest) return false;
+  evict(state, oldest);
+  return true;
+}
 
 void do_accept(const std::shared_ptr<ServerState>& state);
 
@@ -400,21 +659,25 @@ void on_accept(const std::shared_ptr<ServerState>& state, const error_code& ec,
   // Small writes (a receipt, a 201, an event) leave at once: with Nagle's algorithm they
   // would wait for the peer's delayed ACK (40 ms on Linux).
   socket.set_option(tcp::no_delay(true), ignored);
-  if (state->sessions.size() >= state->limits.connections_max) {
+  const tcp::endpoint remote = socket.remote_endpoint(ignored);
+  const std::string source = remote.address().to_string();
+  if (!make_room(*state, source)) {
+    ++state->stats.connections_refused;
+    state->warn("connections refused", endpoint_string(remote) + ": every slot is admitted");
     socket.close(ignored);
   } else {
-    const tcp::endpoint remote = socket.remote_endpoint(ignored);
     const std::uint64_t id = state->next_session++;
+    const bool pressed = 2 * state->sessions.size() >= state->limits.connections_max;
     if (state->tls) {
-      auto session =
-          std::make_shared<Session<true>>(state, id, std::move(socket), endpoint_string(remote));
-      state->sessions[id] = session;
-      session->run();
+      auto tls = std::make_shared<Session<true>>(state, id, std::move(socket),
+                                                 endpoint_string(remote), source, pressed);
+      state->sessions[id] = tls;
+      tls->run();
     } else {
-      auto session =
-          std::make_shared<Session<false>>(state, id, std::move(socket), endpoint_string(remote));
-      state->sessions[id] = session;
-      session->run();
+      auto plain = std::make_shared<Session<false>>(state, id, std::move(socket),
+                                                    endpoint_string(remote), source, pressed);
+      state->sessions[id] = plain;
+      plain->run();
     }
   }
   do_accept(state);
@@ -435,6 +698,12 @@ class ServerImpl final : public Server {
   ~ServerImpl() override { stop(); }
 
   std::string local_endpoint() const override { return local_; }
+
+  AdmissionStats admission_stats() const override {
+    AdmissionStats stats = state_->stats;
+    stats.connections_open = state_->sessions.size();
+    return stats;
+  }
 
   void stop() override {
     if (state_->stopped) return;
@@ -489,12 +758,29 @@ Result<std::unique_ptr<Server>> listen(asio::io_context& io, const std::string& 
   if (ec) return Status::unavailable("cannot listen on " + where + ": " + describe(ec));
   const tcp::endpoint bound = state->acceptor.local_endpoint(ec);
   if (ec) return Status::unavailable("cannot listen on " + where + ": " + describe(ec));
+  state->local = endpoint_string(bound);
 
   do_accept(state);
   return std::unique_ptr<Server>(std::make_unique<ServerImpl>(state, endpoint_string(bound)));
 }
 
 }  // namespace internal
+
+std::string_view handshake_refusal_name(HandshakeRefusal refusal) {
+  switch (refusal) {
+    case HandshakeRefusal::kUnpinnedCertificate:
+      return "unpinned_certificate";
+    case HandshakeRefusal::kProtocolVersion:
+      return "protocol_version";
+    case HandshakeRefusal::kTimeout:
+      return "timeout";
+    case HandshakeRefusal::kEvicted:
+      return "evicted";
+    case HandshakeRefusal::kOther:
+      return "other";
+  }
+  return "other";
+}
 
 Result<std::unique_ptr<Server>> listen_http(asio::io_context& io, const std::string& host,
                                             std::uint16_t port, Handler handler,

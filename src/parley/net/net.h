@@ -6,6 +6,7 @@
 // that io_context's thread(s). The gateway runs one thread.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parley/base/status.h"
@@ -59,10 +61,58 @@ class Responder {
 };
 using Handler = std::function<void(HttpRequest request, std::shared_ptr<Responder> responder)>;
 
+// Connection admission (docs/protocol.md "Admission"). A connection is *unadmitted* until it
+// has proved something: on the federation server, until its mutual TLS handshake completed
+// with a pinned certificate; on the plain server, while it waits for (or is reading) a
+// request head, i.e. not while a request it sent is being handled or streamed. Unadmitted
+// connections are the ones an unauthenticated client can hold, so they are the ones shed:
+//   - a source (IP address) holds at most `unadmitted_per_source_max` of them: its next one
+//     evicts that source's oldest;
+//   - when `connections_max` are open, a new connection evicts the oldest unadmitted one
+//     that has sent no byte yet, else the oldest unadmitted one; only when every open
+//     connection is admitted is the new one closed at once (refused);
+//   - a new connection has `admission_timeout` (`admission_timeout_pressed` if it arrived
+//     when at least half of `connections_max` were open) to complete its TLS handshake, or
+//     on the plain server to send the first byte of its first request (which then has
+//     `request_timeout` to arrive whole).
+// So a pinned peer's (or a principal's) new connection always gets a slot, however many idle
+// connections others hold, even from the same address.
 struct ServerLimits {
   std::size_t body_bytes_max = 8 * 1024 * 1024;  // larger requests get 413
+  // Between requests on a kept-alive connection, and for writing a response.
   std::chrono::milliseconds read_timeout{30'000};
+  // From a request's first byte until its body is read: a request still incomplete then gets
+  // 408 (a JSON reason) and the connection is closed.
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds admission_timeout{10'000};
+  std::chrono::milliseconds admission_timeout_pressed{2'000};
   std::size_t connections_max = 256;
+  std::size_t unadmitted_per_source_max = 64;
+  // Where the server's rate-limited warnings go (refused handshakes, evictions): at most one
+  // line per reason per `warn_interval`, with the count since the previous line. Null: nowhere.
+  std::function<void(const std::string& line)> warn{};
+  std::chrono::milliseconds warn_interval{10'000};
+};
+
+// Why a federation server ended a connection before its TLS handshake admitted it.
+enum class HandshakeRefusal {
+  kUnpinnedCertificate,  // no client certificate, or one whose fingerprint is not pinned
+  kProtocolVersion,      // not TLS 1.3 (e.g. a TLS 1.2 client), or not TLS at all
+  kTimeout,              // not admitted within the admission timeout
+  kEvicted,              // shed to make room (ServerLimits)
+  kOther,                // any other handshake failure (the client left, a bad message)
+};
+inline constexpr std::size_t kHandshakeRefusals = 5;
+// "unpinned_certificate", "protocol_version", "timeout", "evicted", "other".
+std::string_view handshake_refusal_name(HandshakeRefusal refusal);
+
+// A server's admission counters since it started (the gateway's /metrics).
+struct AdmissionStats {
+  std::array<std::uint64_t, kHandshakeRefusals> handshakes_refused{};  // by HandshakeRefusal
+  std::uint64_t connections_evicted = 0;  // unadmitted connections shed for newer ones
+  std::uint64_t connections_refused = 0;  // new connections closed: every slot admitted
+  std::uint64_t requests_timed_out = 0;   // answered 408
+  std::size_t connections_open = 0;
 };
 
 // TLS material for the federation: this party's certificate and key (PEM), and the
@@ -79,6 +129,7 @@ class Server {
   virtual std::string local_endpoint() const = 0;
   // Stops accepting and closes open connections (streams included).
   virtual void stop() = 0;
+  virtual AdmissionStats admission_stats() const = 0;
 };
 
 // Plain HTTP/1.1 (the API shell, bound to loopback by default). kUnavailable if `host:port`

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -285,44 +286,152 @@ TEST(HttpServerTest, StopClosesAnOpenEventStream) {
   EXPECT_FALSE(stream->send("hello", "2"));
 }
 
-TEST(HttpServerTest, ConnectionsBeyondTheLimitAreClosed) {
+TEST(HttpServerTest, ConnectionsBeyondTheLimitAreClosedWhenEverySlotIsAdmitted) {
+  asio::io_context io;
+  std::shared_ptr<Responder> held;
+  std::atomic<bool> handled{false};
+  auto server = listen_or_die(
+      io,
+      [&](HttpRequest, std::shared_ptr<Responder> responder) {
+        held = std::move(responder);
+        handled = true;
+      },
+      ServerLimits{.connections_max = 1});
+
+  bool second_closed = false;
+  std::string first_answer;
+  std::atomic<bool> done{false};
+  std::thread client([&] {
+    RawClient first(server->local_endpoint());
+    first.write(post_request("/", ""));  // handled, not answered: `first` is admitted
+    const auto give_up = std::chrono::steady_clock::now() + 20s;
+    while (!handled && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    RawClient second(server->local_endpoint());
+    second_closed = second.closed_by_server();
+    first_answer = first.read_response().body();
+    done = true;
+  });
+  EXPECT_TRUE(run_until(io, [&] { return held != nullptr; }));
+  EXPECT_TRUE(run_until(io, [&] { return server->admission_stats().connections_refused == 1; }));
+  if (held) held->respond(body_response("ok"));
+  held.reset();
+  EXPECT_TRUE(run_until(io, [&] { return done.load(); }));
+  server->stop();  // a client still blocked on a failure gets an error, and the thread ends
+  client.join();
+  EXPECT_TRUE(second_closed);
+  EXPECT_EQ(first_answer, "ok");
+  EXPECT_EQ(server->admission_stats().connections_evicted, 0u);
+}
+
+TEST(HttpServerTest, PartialHeadGets408AfterTheRequestTimeout) {
+  asio::io_context io;
+  int handled = 0;
+  auto server = listen_or_die(
+      io, [&](HttpRequest, std::shared_ptr<Responder>) { ++handled; },
+      ServerLimits{.read_timeout = 5s, .request_timeout = 100ms});
+  unsigned status = 0;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write("GET / HTTP/1.1\r\n");  // and never the rest
+    status = client.read_response().result_int();
+  });
+  EXPECT_EQ(status, 408u);
+  EXPECT_EQ(handled, 0);
+}
+
+// Issue 10: a truncated body was answered only by closing the connection at the read
+// timeout (30 s by default).
+TEST(HttpServerTest, TruncatedBodyGets408WithAJsonReason) {
+  asio::io_context io;
+  int handled = 0;
+  auto server = listen_or_die(
+      io, [&](HttpRequest, std::shared_ptr<Responder>) { ++handled; },
+      ServerLimits{.read_timeout = 2s, .request_timeout = 200ms});
+  http::response<http::string_body> response;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write(
+        "POST /api/v1/messages HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n{\"li");
+    response = client.read_response();
+  });
+  EXPECT_EQ(response.result_int(), 408u);
+  EXPECT_NE(response.body().find("{\"error\":\"request not complete within 200ms"),
+            std::string::npos)
+      << response.body();
+  EXPECT_EQ(handled, 0);
+  EXPECT_EQ(server->admission_stats().requests_timed_out, 1u);
+}
+
+TEST(HttpServerTest, SilentConnectionIsClosedAfterTheAdmissionTimeout) {
+  asio::io_context io;
+  auto server = listen_or_die(
+      io, [](HttpRequest, std::shared_ptr<Responder>) {},
+      ServerLimits{
+          .read_timeout = 5s, .admission_timeout = 100ms, .admission_timeout_pressed = 100ms});
+  bool closed = false;
+  std::chrono::steady_clock::duration took{};
+  with_client(io, [&] {
+    const auto start = std::chrono::steady_clock::now();
+    RawClient client(server->local_endpoint());
+    closed = client.closed_by_server();
+    took = std::chrono::steady_clock::now() - start;
+  });
+  EXPECT_TRUE(closed);
+  EXPECT_LT(took, 2s);  // the admission timeout, not the keep-alive read timeout
+}
+
+// Issue 10: idle TCP connections holding every slot (30 s each) locked principals out.
+TEST(HttpServerTest, IdleConnectionsFillingEverySlotDoNotLockOutARealClient) {
   asio::io_context io;
   auto server = listen_or_die(
       io,
       [](HttpRequest, std::shared_ptr<Responder> responder) {
         responder->respond(body_response("ok"));
       },
-      ServerLimits{.connections_max = 1});
-
-  bool second_closed = false;
-  std::string first_again;
+      ServerLimits{.connections_max = 8});
+  // Idle connections, all from 127.0.0.1 like the real client: no per-source rule can tell
+  // them apart, only admission can.
+  asio::io_context idle_io;
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 50; ++i) {
+    idle.push_back(std::make_unique<tcp::socket>(idle_io));
+    boost::system::error_code ec;
+    idle.back()->connect(endpoint_of(server->local_endpoint()), ec);
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  const tcp::endpoint endpoint = endpoint_of(server->local_endpoint());
+  Result<HttpResponse> answer = Status::internal("not run");
+  std::chrono::steady_clock::duration took{};
   with_client(io, [&] {
-    RawClient first(server->local_endpoint());
-    first.write(post_request("/", ""));
-    EXPECT_EQ(first.read_response().body(), "ok");  // `first` holds the only slot
-    RawClient second(server->local_endpoint());
-    second_closed = second.closed_by_server();
-    first.write(post_request("/", ""));
-    first_again = first.read_response().body();
+    const auto start = std::chrono::steady_clock::now();
+    answer = http_request(endpoint.address().to_string(), endpoint.port(), "GET", "/healthz", {},
+                          "", 5s);
+    took = std::chrono::steady_clock::now() - start;
   });
-  EXPECT_TRUE(second_closed);
-  EXPECT_EQ(first_again, "ok");
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->body, "ok");
+  EXPECT_LT(took, 2s);
+  const AdmissionStats stats = server->admission_stats();
+  EXPECT_GE(stats.connections_evicted, 43u);  // 51 connections, 8 slots
+  EXPECT_EQ(stats.connections_refused, 0u);
 }
 
-TEST(HttpServerTest, SilentConnectionIsClosedAfterTheReadTimeout) {
+TEST(HttpServerTest, OneSourceHoldsAtMostItsShareOfUnadmittedConnections) {
   asio::io_context io;
-  int handled = 0;
   auto server = listen_or_die(
-      io, [&](HttpRequest, std::shared_ptr<Responder>) { ++handled; },
-      ServerLimits{.read_timeout = std::chrono::milliseconds(100)});
-  bool closed = false;
-  with_client(io, [&] {
-    RawClient client(server->local_endpoint());
-    client.write("GET / HTTP/1.1\r\n");  // and never the rest
-    closed = client.closed_by_server();
-  });
-  EXPECT_TRUE(closed);
-  EXPECT_EQ(handled, 0);
+      io, [](HttpRequest, std::shared_ptr<Responder>) {},
+      ServerLimits{.connections_max = 256, .unadmitted_per_source_max = 4});
+  asio::io_context idle_io;
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 10; ++i) {
+    idle.push_back(std::make_unique<tcp::socket>(idle_io));
+    boost::system::error_code ec;
+    idle.back()->connect(endpoint_of(server->local_endpoint()), ec);
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  EXPECT_TRUE(run_until(io, [&] { return server->admission_stats().connections_evicted == 6; }))
+      << server->admission_stats().connections_evicted;
+  EXPECT_EQ(server->admission_stats().connections_open, 4u);
 }
 
 TEST(HttpServerTest, ListeningOnAPortInUseIsUnavailable) {
@@ -426,19 +535,37 @@ class FederationTest : public ::testing::Test {
     b_fp_ = cert_fingerprint(b_.cert_pem).value();
   }
 
-  void listen(Handler handler) {
+  void listen(Handler handler, ServerLimits limits = {}) {
     auto allowed = std::make_shared<const std::vector<std::string>>(std::vector{a_fp_});
     Result<std::unique_ptr<Server>> server =
-        listen_federation(io_, "127.0.0.1", 0, b_, allowed, std::move(handler));
+        listen_federation(io_, "127.0.0.1", 0, b_, allowed, std::move(handler), limits);
     ASSERT_TRUE(server.is_ok()) << server.status().to_string();
     server_ = std::move(server).value();
   }
 
-  void echo() {
-    listen([this](HttpRequest request, std::shared_ptr<Responder> responder) {
-      seen_.push_back(request);
-      responder->respond(body_response("ack:" + request.body));
-    });
+  void echo(ServerLimits limits = {}) {
+    listen(
+        [this](HttpRequest request, std::shared_ptr<Responder> responder) {
+          seen_.push_back(request);
+          responder->respond(body_response("ack:" + request.body));
+        },
+        std::move(limits));
+  }
+
+  // `n` TCP connections to the server that send nothing (no ClientHello).
+  std::vector<std::unique_ptr<tcp::socket>> idle_connections(int n) {
+    std::vector<std::unique_ptr<tcp::socket>> idle;
+    for (int i = 0; i < n; ++i) {
+      idle.push_back(std::make_unique<tcp::socket>(idle_io_));
+      boost::system::error_code ec;
+      idle.back()->connect(endpoint_of(server_->local_endpoint()), ec);
+      EXPECT_FALSE(ec) << ec.message();
+    }
+    return idle;
+  }
+
+  std::uint64_t refused(HandshakeRefusal reason) const {
+    return server_->admission_stats().handshakes_refused[static_cast<std::size_t>(reason)];
   }
 
   // Posts and runs the io_context until the callback has been called.
@@ -453,6 +580,7 @@ class FederationTest : public ::testing::Test {
   }
 
   asio::io_context io_;
+  asio::io_context idle_io_;  // for connections the test holds but never drives
   TlsIdentity a_, b_, stranger_;
   std::string a_fp_, b_fp_;
   std::unique_ptr<Server> server_;
@@ -500,6 +628,94 @@ TEST_F(FederationTest, ClientWithAnUnlistedCertificateIsRefused) {
   EXPECT_NE(result.status().message().find(server_->local_endpoint()), std::string::npos)
       << result.status().message();
   EXPECT_TRUE(seen_.empty());
+}
+
+// Issue 10: a few thousand idle TCP connections (no ClientHello) held every slot for 30 s,
+// and the pinned peer could not reconnect.
+TEST_F(FederationTest, IdleConnectionsFillingEverySlotDoNotLockOutThePinnedPeer) {
+  echo(ServerLimits{.connections_max = 8});
+  const auto idle = idle_connections(50);
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  const auto start = std::chrono::steady_clock::now();
+  const Result<HttpResponse> result = post(*client, "tx", 5s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  EXPECT_EQ(result->body, "ack:tx");
+  EXPECT_LT(took, 2s);
+  EXPECT_GE(server_->admission_stats().connections_evicted, 43u);
+  EXPECT_EQ(refused(HandshakeRefusal::kEvicted), server_->admission_stats().connections_evicted);
+}
+
+TEST_F(FederationTest, AnAdmittedPeerIsNeverShedForNewcomers) {
+  echo(ServerLimits{.connections_max = 2});
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  ASSERT_TRUE(post(*client, "tx-1").is_ok());
+  const auto idle = idle_connections(20);
+  ASSERT_TRUE(run_until(io_, [&] { return refused(HandshakeRefusal::kEvicted) >= 18; }));
+  const Result<HttpResponse> again = post(*client, "tx-2");
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  ASSERT_EQ(seen_.size(), 2u);
+  EXPECT_EQ(seen_[0].remote, seen_[1].remote);  // the same connection all along
+}
+
+// Issue 10: refused handshakes left no trace, neither a log line nor a metric.
+TEST_F(FederationTest, RefusedHandshakesAreCountedByReasonAndLoggedAtALimitedRate) {
+  std::vector<std::string> warnings;
+  echo(ServerLimits{.admission_timeout = 200ms,
+                    .admission_timeout_pressed = 200ms,
+                    .warn = [&](const std::string& line) { warnings.push_back(line); },
+                    .warn_interval = 1h});
+
+  // Unpinned certificates, three times.
+  for (int i = 0; i < 3; ++i) {
+    auto stranger = make_federation_client(io_, {server_->local_endpoint()}, stranger_, b_fp_);
+    EXPECT_FALSE(post(*stranger, "tx").is_ok());
+  }
+  EXPECT_TRUE(run_until(io_, [&] { return refused(HandshakeRefusal::kUnpinnedCertificate) == 3; }))
+      << refused(HandshakeRefusal::kUnpinnedCertificate);
+
+  // A TLS 1.2 client.
+  asio::ssl::context tls12(asio::ssl::context::tls_client);
+  SSL_CTX_set_max_proto_version(tls12.native_handle(), TLS1_2_VERSION);
+  asio::ssl::stream<tcp::socket> old_client(io_, tls12);
+  old_client.next_layer().connect(endpoint_of(server_->local_endpoint()));
+  bool old_done = false;
+  old_client.async_handshake(asio::ssl::stream_base::client,
+                             [&](const boost::system::error_code&) { old_done = true; });
+  EXPECT_TRUE(run_until(io_, [&] { return old_done; }));
+  EXPECT_TRUE(run_until(io_, [&] { return refused(HandshakeRefusal::kProtocolVersion) == 1; }));
+
+  // Plain HTTP on the TLS port.
+  RawClient plain(server_->local_endpoint());
+  plain.write(post_request("/federation/v1/transactions", "{}"));
+  EXPECT_TRUE(run_until(io_, [&] { return refused(HandshakeRefusal::kProtocolVersion) == 2; }));
+
+  // A connection that never says anything.
+  const auto idle = idle_connections(1);
+  EXPECT_TRUE(run_until(io_, [&] { return refused(HandshakeRefusal::kTimeout) == 1; }));
+
+  EXPECT_TRUE(seen_.empty());
+  EXPECT_EQ(refused(HandshakeRefusal::kEvicted), 0u);
+  // One line per reason within the interval, however many refusals.
+  ASSERT_EQ(warnings.size(), 3u) << ::testing::PrintToString(warnings);
+  EXPECT_NE(warnings[0].find("(unpinned_certificate)"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("(protocol_version)"), std::string::npos) << warnings[1];
+  EXPECT_NE(warnings[2].find("(timeout)"), std::string::npos) << warnings[2];
+}
+
+TEST_F(FederationTest, RefusalLinesCarryTheCountSinceThePreviousLine) {
+  std::vector<std::string> warnings;
+  echo(ServerLimits{.warn = [&](const std::string& line) { warnings.push_back(line); },
+                    .warn_interval = 0ms});
+  for (int i = 0; i < 2; ++i) {
+    auto stranger = make_federation_client(io_, {server_->local_endpoint()}, stranger_, b_fp_);
+    EXPECT_FALSE(post(*stranger, "tx").is_ok());
+  }
+  EXPECT_TRUE(run_until(io_, [&] { return warnings.size() == 2; }));
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[1].find(": 1 TLS handshakes refused (unpinned_certificate)"),
+            std::string::npos)
+      << warnings[1];
 }
 
 TEST_F(FederationTest, ClientPinningAnotherServerFingerprintIsRefused) {
