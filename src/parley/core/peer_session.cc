@@ -323,7 +323,7 @@ Result<PeerSession::Outgoing> PeerSession::compose(const Line& line, const std::
   draft.created = now;
   draft.expires = expires;
   draft.reply_to = reply_to;
-  draft.lang = "en";
+  draft.lang = config_.lang;
   draft.epoch = 1;
   draft.content = content;
   wire::Envelope envelope =

@@ -71,6 +71,9 @@ using BatchId = std::uint64_t;    // assigned by the session, increasing
 
 struct SessionConfig {
   std::string party;  // this party's id
+  // This party's language (the home's `lang`): signed into every envelope it sends, so the
+  // record says in which language its principals wrote the text.
+  std::string lang = "en";
   crypto::Keys keys;
   wire::Bundle peer;        // the pinned peer
   std::vector<Line> lines;  // the lines whose remote party is `peer`

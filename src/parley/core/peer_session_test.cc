@@ -457,6 +457,22 @@ wire::Draft draft_from_ru(Rng& rng, std::uint64_t seq) {
   return d;
 }
 
+// The envelope's "lang" is the party's configured language (it was "en" for every party).
+TEST(PeerSessionTest, EnvelopesCarryThePartysConfiguredLanguage) {
+  Harness h;
+  SessionConfig config = h.config(kRu);
+  config.lang = "ru";
+  PeerSession ru(config, catalog::Catalog::builtin(), h.rng(), Recovered{});
+  std::vector<Action> out;
+  ru.handle(h.submit_event("cgs"), h.now, out);
+  const MessageRecord record = put_of(out);
+  EXPECT_EQ(record.lang, "ru");
+  Result<wire::Envelope> envelope =
+      wire::open_envelope(record.envelope, h.keys(kRu).keys.verify, "ru-genstaff");
+  ASSERT_TRUE(envelope.is_ok()) << envelope.status().to_string();
+  EXPECT_EQ(envelope->payload.lang, "ru");
+}
+
 TEST(PeerSessionTest, SubmissionIsAcceptedOnlyAfterItIsPersisted) {
   Harness h;
   Submit s = h.submit_event();

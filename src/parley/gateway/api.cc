@@ -467,8 +467,7 @@ class Api {
                                {"overdue", overdue},
                                {"refused", refused},
                                {"missing", missing},
-                               {"evidence", evidence->size()},
-                               {"escalations", Json::array()}});
+                               {"evidence", evidence->size()}});
   }
 
   net::HttpResponse metrics() {

@@ -68,6 +68,7 @@ Status Driver::start(net::Handler api_handler) {
     link->bundle = peer.bundle;
     core::SessionConfig config;
     config.party = home_.config.party;
+    config.lang = home_.config.lang;
     config.keys = home_.keys;
     config.peer = peer.bundle;
     for (const core::Line& line : lines_) {
