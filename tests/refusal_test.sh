@@ -8,42 +8,7 @@
 # Usage: refusal_test.sh PATH_TO_PARLEY
 set -uo pipefail
 
-PARLEY=${1:?usage: refusal_test.sh PATH_TO_PARLEY}
-PARLEY=$(cd "$(dirname "$PARLEY")" && pwd)/$(basename "$PARLEY")
-DIR=$(mktemp -d /tmp/parley-refusal-XXXXXX)
-PIDS=()
-passed=0
-failed=0
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  if [[ $failed -eq 0 ]]; then rm -rf "$DIR"; else echo "kept $DIR for inspection"; fi
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok: $*"; }
-bad() { failed=$((failed + 1)); echo "FAILED: $*"; }
-check() {  # check DESCRIPTION COMMAND...: passes if the command succeeds
-  local what=$1; shift
-  if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
-    echo $((20000 + RANDOM % 20000))
-}
-
-# Polls a command until it succeeds, at most $1 seconds (a deadline, not a sleep).
-poll() {
-  local limit=$1; shift
-  local end=$((SECONDS + limit))
-  while ((SECONDS < end)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  "$@" >/dev/null 2>&1
-}
+source "$(dirname "$0")/lib.sh" refusal "$@"
 
 US=$DIR/us RU=$DIR/ru
 US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)

@@ -709,12 +709,8 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   persist(std::move(records), std::move(after), out);
 }
 
-void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
-                                  InboundBatch& batch, std::vector<Record>& records) {
+MessageRecord PeerSession::inbound_record(const Incoming& in, const InboundBatch& batch) const {
   const wire::Payload& p = in.envelope.payload;
-  batch.seqs.emplace_back(p.line, p.seq);
-  batch.new_ids.push_back(p.id);
-  batch.indices.emplace_back(entry.index, p.id);
   MessageRecord r;
   r.id = p.id;
   r.line = p.line;
@@ -729,17 +725,33 @@ void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEnt
   r.expires = p.expires;
   r.reply_to = p.reply_to;
   r.lang = p.lang;
+  r.envelope = in.json;
+  r.tx = batch.tx;
+  return r;
+}
+
+void PeerSession::store_incoming(MessageRecord record, const wire::TransactionEntry& entry,
+                                 InboundBatch& batch, std::vector<Record>& records) {
+  const std::string id = record.id;
+  batch.seqs.emplace_back(record.line, record.seq);
+  batch.new_ids.push_back(id);
+  batch.indices.emplace_back(entry.index, id);
+  records.push_back(PutMessage{std::move(record)});
+  records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, id,
+                             ledger::leaf_hash(as_bytes(entry.envelope))});
+  records.push_back(PutInclusion{id, entry.index, batch.head_size, batch.head_root, entry.proof});
+}
+
+void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
+                                  InboundBatch& batch, std::vector<Record>& records) {
+  const wire::Payload& p = in.envelope.payload;
+  MessageRecord r = inbound_record(in, batch);
   r.content = in.opened.content;
   r.salt = in.opened.salt;
-  r.envelope = in.json;
   r.state = MessageState::kDelivered;
   r.ack_deadline = p.created + in.line->deadlines.for_precedence(p.precedence);
   r.delivered_at = now;
-  r.tx = batch.tx;
-  records.push_back(PutMessage{std::move(r)});
-  records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, p.id,
-                             ledger::leaf_hash(as_bytes(entry.envelope))});
-  records.push_back(PutInclusion{p.id, entry.index, batch.head_size, batch.head_root, entry.proof});
+  store_incoming(std::move(r), entry, batch, records);
 
   const std::string precedence(wire::precedence_name(p.precedence));
   if (p.type == "ack") {
@@ -777,34 +789,13 @@ void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEnt
 void PeerSession::refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry,
                                   InboundBatch& batch, std::vector<Record>& records) {
   const wire::Payload& p = in.envelope.payload;
-  batch.seqs.emplace_back(p.line, p.seq);
-  batch.new_ids.push_back(p.id);
-  batch.indices.emplace_back(entry.index, p.id);
   // Signed evidence of what the peer said, never an inbox message: the envelope as received
   // and what could be read of it (the body stays sealed if the line is not ours).
-  MessageRecord r;
-  r.id = p.id;
-  r.line = p.line;
-  r.seq = p.seq;
-  r.direction = Direction::kInbound;
-  r.peer = config_.peer.party;
-  r.from = p.from;
-  r.to = p.to;
-  r.precedence = p.precedence;
-  r.type = p.type;
-  r.created = p.created;
-  r.expires = p.expires;
-  r.reply_to = p.reply_to;
-  r.lang = p.lang;
-  r.envelope = in.json;
+  MessageRecord r = inbound_record(in, batch);
   r.state = MessageState::kRefused;
   r.ack_deadline = p.created;
-  r.tx = batch.tx;
   r.refusal = in.refusal;
-  records.push_back(PutMessage{std::move(r)});
-  records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, p.id,
-                             ledger::leaf_hash(as_bytes(entry.envelope))});
-  records.push_back(PutInclusion{p.id, entry.index, batch.head_size, batch.head_root, entry.proof});
+  store_incoming(std::move(r), entry, batch, records);
   ++counters_.inbound_refused;
   counters_.last_error = "refused message " + p.id + " on line " + quoted(p.line) + " from " +
                          quoted(config_.peer.party) + ": " + in.refusal;

@@ -417,6 +417,12 @@ class PeerSession {
   Status open_incoming(std::string_view json, Incoming& in) const;
   // What refuses this message alone (it is kept as a refused entry of the peer's log).
   Status check_incoming(Incoming& in, Time now) const;
+  // The fields of an inbound record that every stored envelope has, accepted or refused.
+  MessageRecord inbound_record(const Incoming& in, const InboundBatch& batch) const;
+  // Adds `record`, its log entry and its inclusion proof to `records`, and notes them in
+  // `batch` (undone if the store refuses the batch).
+  void store_incoming(MessageRecord record, const wire::TransactionEntry& entry,
+                      InboundBatch& batch, std::vector<Record>& records);
   // The inbound records and notices of one fresh envelope of `batch`.
   void accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
                        InboundBatch& batch, std::vector<Record>& records);
