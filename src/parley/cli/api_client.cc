@@ -38,9 +38,12 @@ Result<ApiTarget> resolve_api(const std::string& home, const std::string& as,
     }
     if (as.empty()) return Status::invalid_argument("--as PRINCIPAL is required with --home");
     PARLEY_ASSIGN_OR_RETURN(gateway::Home h, gateway::open_home(home));
-    PARLEY_ASSIGN_OR_RETURN(wire::HostPort hp, wire::parse_host_port(h.config.api_listen));
-    target.host = hp.host == "0.0.0.0" ? "127.0.0.1" : hp.host == "::" ? "::1" : hp.host;
-    target.port = hp.port;
+    // Read through the Result (not PARLEY_ASSIGN_OR_RETURN into a local): GCC 12 at -O2
+    // warns, wrongly, that the moved-into HostPort may be used uninitialized.
+    const Result<wire::HostPort> hp = wire::parse_host_port(h.config.api_listen);
+    if (!hp.is_ok()) return hp.status();
+    target.host = hp->host == "0.0.0.0" ? "127.0.0.1" : hp->host == "::" ? "::1" : hp->host;
+    target.port = hp->port;
     target.headers["Authorization"] = "Bearer " + h.operator_token;
     target.headers["X-Parley-As"] = as;
     return target;
