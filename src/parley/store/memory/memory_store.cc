@@ -33,6 +33,10 @@ struct StoredHead {
   std::optional<std::vector<crypto::Digest>> frontier;
 };
 
+std::string token_key(ByteView token_hash) {
+  return std::string(token_hash.begin(), token_hash.end());
+}
+
 // (line, direction, seq): unique, as SQLite's UNIQUE (line, direction, seq).
 using SeqKey = std::tuple<std::string, Direction, std::uint64_t>;
 // (owner, peer, index or size): a log entry's or a head's key.
@@ -51,7 +55,9 @@ struct Tables {
   std::map<std::string, core::PutEvidence> evidence;
   std::map<std::string, wire::Bundle> peers;
   std::map<std::string, core::Principal> principals;
-  std::map<Bytes, std::string> by_token;  // a non-empty token hash -> its principal's id
+  // A non-empty token hash (its bytes as a string: GCC 12 -O2 warns, wrongly, on a map keyed
+  // by a byte vector) -> its principal's id.
+  std::map<std::string, std::string> by_token;
   std::map<std::string, core::Line> lines;
 };
 
@@ -546,17 +552,17 @@ Status MemoryStore::put_principal(const core::Principal& principal) {
   std::lock_guard lock(disk_->mutex);
   Tables& t = disk_->tables;
   if (!principal.token_hash.empty()) {
-    auto owner = t.by_token.find(principal.token_hash);
+    auto owner = t.by_token.find(token_key(principal.token_hash));
     if (owner != t.by_token.end() && owner->second != principal.id) {
       return Status::already_exists("principal " + principal.id +
                                     ": token hash already belongs to another principal");
     }
   }
   if (auto old = t.principals.find(principal.id); old != t.principals.end()) {
-    t.by_token.erase(old->second.token_hash);
+    t.by_token.erase(token_key(old->second.token_hash));
   }
   t.principals[principal.id] = principal;
-  if (!principal.token_hash.empty()) t.by_token[principal.token_hash] = principal.id;
+  if (!principal.token_hash.empty()) t.by_token[token_key(principal.token_hash)] = principal.id;
   return Status::ok();
 }
 
@@ -571,7 +577,7 @@ Result<std::optional<core::Principal>> MemoryStore::principal_by_token_hash(Byte
   std::lock_guard lock(disk_->mutex);
   const Tables& t = disk_->tables;
   if (token_hash.empty()) return std::optional<core::Principal>();
-  auto it = t.by_token.find(Bytes(token_hash.begin(), token_hash.end()));
+  auto it = t.by_token.find(token_key(token_hash));
   if (it == t.by_token.end()) return std::optional<core::Principal>();
   return std::optional<core::Principal>(t.principals.at(it->second));
 }
