@@ -1,23 +1,20 @@
-// Driver: carries out the core's actions with real I/O, for one gateway.
+// Driver: carries out one gateway's core::Node with real I/O.
 //
-// It owns the store, one core::PeerSession and one core::PathMonitor per pinned peer, two
-// federation clients per address of each peer (transactions; heartbeats), the federation
-// and API servers' request bookkeeping, and two timers per peer (the session's deadlines;
-// heartbeats). Every event is fed to a session stamped with the wall-clock time, and every
-// action the session returns is carried out in order. Persist is group-committed: batches
-// wait, in the order emitted (by every session), until the io thread has run what is ready,
-// then all go to the store in ONE durable transaction (Store::apply_group: one fsync), and
-// each is fed back as Persisted (or PersistRefused for a logical conflict) in that order, so
-// Persisted(b) still implies every earlier batch is durable (the session emits a
-// SendTransaction only once the batch holding its head is Persisted).
-// SendTransaction goes to the client of the peer's best path (PathMonitor::best_path) and
-// its outcome is reported to the monitor as well; Answer completes the peer's pending HTTP
-// request; Accepted and Rejected complete a principal's pending API request; Notify is
-// logged and broadcast to event streams. The monitor's heartbeats go out on every path;
-// its PathChanged and PathStateChanged are logged and raised as "alert" events. If the store fails
-// to make a batch durable the process stops at once (like PostgreSQL on a failed fsync): nothing is
-// acknowledged for a write that may be lost, and recovery on restart starts from what the store
-// holds.
+// The node (core/node.h) decides everything: the sessions with every peer, path health and
+// choice, group commit, the bookkeeping of requests. The driver turns I/O into the node's
+// events, stamped with the wall-clock time, and its actions into I/O: Commit goes to the
+// store in ONE durable transaction (Store::apply_group: one fsync) and comes back as
+// Committed; Post goes to the federation client of the chosen path, PostHeartbeat to that
+// path's heartbeat client (a heartbeat never waits behind a transaction on the same
+// connection), AbandonPath closes the path's transaction client; Answer completes the peer's
+// pending HTTP request, Accepted and Rejected a principal's pending API request; PeerNotice
+// and PathNotice are logged and broadcast to event streams. ScheduleCommit is answered with
+// CommitDue once the io thread has run what is ready (so everything persisted meanwhile joins
+// the same fsync). One steady timer waits for the node's next deadline, its delay computed
+// again after every event (a timer kept armed across a wall-clock jump would fire late:
+// docs/simulation.md, "Findings" 2). If the store fails to make a commit durable the process
+// stops at once (like PostgreSQL on a failed fsync): nothing is acknowledged for a write that
+// may be lost, and recovery on restart starts from what the store holds.
 //
 // Single-threaded: everything runs on the io_context thread that the daemon runs.
 #pragma once
@@ -36,8 +33,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "parley/catalog/catalog.h"
-#include "parley/core/paths.h"
-#include "parley/core/peer_session.h"
+#include "parley/core/node.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
 #include "parley/net/net.h"
@@ -67,13 +63,7 @@ struct PathHealth {
   std::string last_error;
 };
 
-struct Counters {
-  std::uint64_t messages_submitted = 0;
-  std::uint64_t messages_received = 0;
-  std::uint64_t frames_refused = 0;
-  std::uint64_t commits = 0;            // group commits (store transactions) made
-  std::uint64_t batches_committed = 0;  // Persist batches they carried
-};
+using Counters = core::NodeCounters;
 
 class Driver {
  public:
@@ -110,7 +100,7 @@ class Driver {
     core::SessionStats stats;
   };
   std::vector<PeerView> peers() const;
-  const Counters& counters() const { return counters_; }
+  Counters counters() const { return node_ ? node_->counters() : Counters{}; }
 
   // Event streams: every Notify on one of `principal`'s lines is sent to the stream
   // (the operator stream, principal empty, gets every notice).
@@ -125,50 +115,30 @@ class Driver {
   std::string federation_endpoint() const;  // the first (primary) listener's
 
  private:
-  struct PeerLink {
-    std::string party;
-    wire::Bundle bundle;
-    std::unique_ptr<core::PeerSession> session;
-    std::unique_ptr<boost::asio::steady_timer> timer;
-    std::optional<Time> timer_at;
-    // Per address of the peer, in bundle order: a client for transactions and one for
-    // heartbeats (a heartbeat never waits behind a transaction on the same connection).
-    std::vector<std::unique_ptr<net::FederationClient>> clients;
-    std::vector<std::unique_ptr<net::FederationClient>> heartbeat_clients;
-    std::unique_ptr<core::PathMonitor> paths;
-    std::unique_ptr<boost::asio::steady_timer> heartbeat_timer;
-    std::optional<Time> heartbeat_at;
+  // Per address of a peer, in bundle order: a client for transactions and one for heartbeats.
+  struct Clients {
+    std::vector<std::unique_ptr<net::FederationClient>> transactions;
+    std::vector<std::unique_ptr<net::FederationClient>> heartbeats;
   };
   struct Subscriber {
     std::string principal;
     std::shared_ptr<net::EventStream> stream;
   };
 
-  // A Persist waiting for the next group commit.
-  struct Write {
-    std::string party;
-    core::BatchId batch = 0;
-    std::vector<core::Record> records;
-  };
-
-  // Queues `event` for `link`'s session and, unless already running, feeds every queued
-  // event (and those their actions cause) in order; then re-arms the timers of the sessions
-  // fed and posts a group commit if writes wait.
-  void feed(PeerLink& link, core::Event event);
-  void carry_out(PeerLink& link, core::Action& action);
-  // Applies every waiting write in one store transaction and queues their Persisted (or
-  // PersistRefused) events. Stops the process if the store cannot make them durable.
-  void commit_writes();
-  void drain();
-  void rearm(PeerLink& link);
-  void feed_paths(PeerLink& link, const core::PathEvent& event);
-  void rearm_heartbeat(PeerLink& link);
+  // Queues `event` and, unless the node is being fed already, feeds every queued event (and
+  // those their actions cause) in order; then re-arms the timer.
+  void feed(core::NodeEvent event);
+  void carry_out(core::NodeAction& action);
+  void commit(core::Commit& commit);
+  void post(const core::Post& post);
+  void post_heartbeat(const core::PostHeartbeat& beat);
+  void rearm();
   // Sends an event to the operator's streams and to those of principals with a line to `peer`.
   void broadcast_to_peer_streams(const std::string& peer, const std::string& event,
                                  const std::string& data);
   void notify(const core::Notice& notice);
+  void on_path_notice(const core::PathNotice& notice);
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
-  PeerLink* link_for_line(const std::string& line);
   Time now() const;
 
   boost::asio::io_context& io_;
@@ -178,19 +148,19 @@ class Driver {
   crypto::SystemRng rng_;
   std::vector<core::Line> lines_;
   std::vector<core::Principal> principals_;
-  std::map<std::string, std::unique_ptr<PeerLink>> links_;  // by party
+  std::unique_ptr<core::Node> node_;
+  std::map<std::string, Clients> clients_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;
   std::vector<std::unique_ptr<net::Server>> federation_servers_;  // one per listen address
   std::unique_ptr<net::Server> api_server_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
   core::RequestId next_request_ = 1;
   std::map<core::RequestId, Done> pending_principal_;
   std::map<core::RequestId, std::shared_ptr<net::Responder>> pending_peer_;
   std::vector<Subscriber> subscribers_;
-  Counters counters_;
-  std::vector<Write> writes_;                              // in the order emitted
-  std::deque<std::pair<std::string, core::Event>> inbox_;  // by party, in order
-  bool draining_ = false;
-  bool commit_posted_ = false;
+  std::deque<core::NodeEvent> inbox_;  // fed in order
+  std::vector<core::NodeAction> actions_;
+  bool feeding_ = false;
   bool ready_ = false;
   bool stopping_ = false;
 };

@@ -20,10 +20,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Duration kTransactionTimeout = 10s;  // gateway/driver.cc
 constexpr std::uint64_t kStepsMax = 2'000'000;
-// A group commit runs this long after the first write waits, at most (Driver::drain posts it).
+// CommitDue comes this long after ScheduleCommit, at most (Driver posts it on the io thread).
 constexpr Duration kCommitDelayMax = 2ms;
+// A commit's sync completes this long after the disk got it, at most.
+constexpr Duration kSyncMax = 3ms;
+constexpr std::size_t kPaths = 2;  // federation addresses per party: primary and backup
 constexpr int kRetriesMax = 3;  // a principal retries a failed request at most this often
 
 template <typename>
@@ -42,12 +44,13 @@ std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub
 
 struct PartySpec {
   const char* party;
-  const char* federation;
+  const char* lang;
+  const char* federation[kPaths];
 };
 constexpr PartySpec kParties[] = {
-    {"us-eucom", "10.0.0.1:7001"},
-    {"ru-genstaff", "10.0.0.2:7001"},
-    {"nato-shape", "10.0.0.3:7001"},
+    {"us-eucom", "en", {"10.0.0.1:7001", "10.0.1.1:7001"}},
+    {"ru-genstaff", "ru", {"10.0.0.2:7001", "10.0.1.2:7001"}},
+    {"nato-shape", "en", {"10.0.0.3:7001", "10.0.1.3:7001"}},
 };
 struct LineSpec {
   const char* id;
@@ -63,29 +66,38 @@ constexpr LineSpec kLines[] = {
     {"j3-shape", 0, "j3", "saceur", 2, "ops", "deputy-ops"},
 };
 
-std::string event_name(const core::Event& e) {
+std::string event_name(const core::NodeEvent& e) {
   return std::visit(
       [](const auto& v) -> std::string {
         using E = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<E, core::Submit>) {
+        if constexpr (std::is_same_v<E, core::Start>) {
+          return "Start";
+        } else if constexpr (std::is_same_v<E, core::Tick>) {
+          return "Tick";
+        } else if constexpr (std::is_same_v<E, core::Submit>) {
           return "Submit #" + std::to_string(v.request) + " " +
                  std::string(wire::precedence_name(v.precedence)) + " on " + v.line;
         } else if constexpr (std::is_same_v<E, core::Acknowledge>) {
           return "Acknowledge #" + std::to_string(v.request) + " " + v.message.id;
-        } else if constexpr (std::is_same_v<E, core::TransactionReceived>) {
-          return "TransactionReceived #" + std::to_string(v.request);
-        } else if constexpr (std::is_same_v<E, core::TransactionAnswered>) {
-          return "TransactionAnswered " + v.tx + " HTTP " + std::to_string(v.http_status);
-        } else if constexpr (std::is_same_v<E, core::TransactionFailed>) {
-          return "TransactionFailed " + v.tx + " (" + v.reason + ")";
-        } else if constexpr (std::is_same_v<E, core::Persisted>) {
-          return "Persisted " + std::to_string(v.batch);
-        } else if constexpr (std::is_same_v<E, core::PersistRefused>) {
-          return "PersistRefused " + std::to_string(v.batch) + " (" + v.status.message() + ")";
-        } else if constexpr (std::is_same_v<E, core::TimerFired>) {
-          return "TimerFired";
+        } else if constexpr (std::is_same_v<E, core::PeerTransaction>) {
+          return "PeerTransaction #" + std::to_string(v.request);
+        } else if constexpr (std::is_same_v<E, core::PostAnswered>) {
+          return "PostAnswered " + v.party + " path " + std::to_string(v.path) + " " + v.tx +
+                 " HTTP " + std::to_string(v.http_status);
+        } else if constexpr (std::is_same_v<E, core::PostFailed>) {
+          return "PostFailed " + v.party + " path " + std::to_string(v.path) + " " + v.tx + " (" +
+                 v.reason + ")";
+        } else if constexpr (std::is_same_v<E, core::HeartbeatAnsweredOn>) {
+          return "HeartbeatAnswered " + v.party + " path " + std::to_string(v.path);
+        } else if constexpr (std::is_same_v<E, core::HeartbeatFailedOn>) {
+          return "HeartbeatFailed " + v.party + " path " + std::to_string(v.path) + " (" +
+                 v.reason + ")";
+        } else if constexpr (std::is_same_v<E, core::CommitDue>) {
+          return "CommitDue";
+        } else if constexpr (std::is_same_v<E, core::Committed>) {
+          return "Committed " + std::to_string(v.commit);
         } else {
-          static_assert(kAlwaysFalse<E>, "sim: a new core::Event kind needs a name here");
+          static_assert(kAlwaysFalse<E>, "sim: a new core::NodeEvent kind needs a name here");
         }
       },
       e);
@@ -175,16 +187,6 @@ std::string reproduce_command(std::uint64_t seed) {
 std::string reproduce_command(std::uint64_t seed, const Scenario& scenario) {
   std::string command = reproduce_command(seed);
   if (scenario.name != "standard") command += " --scenario=" + scenario.name;
-  switch (scenario.rearm) {
-    case Scenario::Rearm::kWhenChanged:
-      command += " --driver-rearm=when-changed";
-      break;
-    case Scenario::Rearm::kWhenChangedOrDue:
-      command += " --driver-rearm=when-due";
-      break;
-    case Scenario::Rearm::kEveryEvent:
-      break;
-  }
   return command;
 }
 
@@ -250,7 +252,7 @@ Cluster::Cluster(const Scenario& scenario, std::uint64_t seed, const Options& op
 
 Cluster::~Cluster() {
   for (auto& g : gateways_) {
-    g->links.clear();
+    g->node.reset();
     g->store.reset();
   }
   if (!directory_.empty()) {
@@ -291,8 +293,10 @@ int Cluster::index_of(const std::string& party) const {
   return -1;
 }
 
-void Cluster::at(Time when, std::function<void()> task) {
-  tasks_.emplace(std::make_pair(std::max(when, now_), next_order_++), std::move(task));
+void Cluster::at(Time when, std::function<void()> task, bool background) {
+  tasks_.emplace(std::make_pair(std::max(when, now_), next_order_++),
+                 Task{std::move(task), background});
+  if (!background) ++work_tasks_;
 }
 
 Status Cluster::setup() {
@@ -322,13 +326,15 @@ Status Cluster::setup() {
     auto g = std::make_unique<Gateway>();
     g->index = i;
     g->party = kParties[i].party;
+    g->lang = kParties[i].lang;
     SeededRng key_rng(derive(seed_, 5, static_cast<std::uint64_t>(i)));
     g->keys = crypto::generate_keys(key_rng);
     g->bundle.party = g->party;
     g->bundle.sign_key = g->keys.verify;
     g->bundle.box_key = g->keys.box_public;
     g->bundle.tls_fingerprint = hex_encode(crypto::sha256(as_bytes(g->party)));
-    g->bundle.federation = {kParties[i].federation};
+    g->bundle.federation.assign(std::begin(kParties[i].federation),
+                                std::end(kParties[i].federation));
     g->path = directory_ + "/" + g->party + ".db";
     gateways_.push_back(std::move(g));
   }
@@ -380,38 +386,32 @@ Status Cluster::setup() {
   return Status::ok();
 }
 
-// As Driver::start: configuration and recovery from the store, then TimerFired per peer.
+// As Driver::start: configuration and recovery from the store, then Start.
 Status Cluster::start(Gateway& g) {
   g.restart_pending = false;
   PARLEY_ASSIGN_OR_RETURN(g.store, store::open_sqlite_store(g.path, {.synchronous_full = false}));
-  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Line> lines, g.store->lines());
-  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> peers, g.store->peers());
+  core::NodeConfig config;
+  config.party = g.party;
+  config.lang = g.lang;
+  config.keys = g.keys;
+  PARLEY_ASSIGN_OR_RETURN(config.lines, g.store->lines());
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> pinned, g.store->peers());
+  std::vector<core::NodePeer> peers;
+  for (const core::Peer& peer : pinned) {
+    PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, g.store->recover(peer.bundle.party));
+    peers.push_back({peer.bundle, std::move(recovered)});
+  }
   g.rng = std::make_unique<SeededRng>(
       derive(seed_, 6, static_cast<std::uint64_t>(g.index * 1000 + g.incarnation)));
-  for (const core::Peer& peer : peers) {
-    core::SessionConfig config;
-    config.party = g.party;
-    config.keys = g.keys;
-    config.peer = peer.bundle;
-    for (const core::Line& line : lines) {
-      if (line.remote.party == peer.bundle.party) config.lines.push_back(line);
-    }
-    PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, g.store->recover(peer.bundle.party));
-    Link& link = g.links[peer.bundle.party];
-    link.session = std::make_unique<core::PeerSession>(
-        std::move(config), catalog::Catalog::builtin(), *g.rng, std::move(recovered));
-  }
+  g.node = std::make_unique<core::Node>(std::move(config), catalog::Catalog::builtin(), *g.rng,
+                                        std::move(peers));
   g.up = true;
   g.started_wall = wall(g);
   trace(&g, "started");
   mix(0x5747);
   const int incarnation = g.incarnation;
-  std::vector<std::string> parties;
-  for (const auto& [party, link] : g.links) parties.push_back(party);
-  for (const std::string& party : parties) {
-    feed(g, party, core::TimerFired{});
-    if (!alive(g, incarnation)) return Status::ok();  // crashed while recovering
-  }
+  feed(g, core::Start{});
+  if (!alive(g, incarnation)) return Status::ok();  // crashed while recovering
   poll_inbox(g);
   return Status::ok();
 }
@@ -433,10 +433,23 @@ void Cluster::crash(Gateway& g, const std::string& why) {
   }
   g.peer_requests.clear();
   g.inbox.clear();
-  g.writes.clear();  // never committed: as if the process died before the fsync
-  g.draining = false;
-  g.commit_scheduled = false;
-  g.links.clear();
+  g.feeding = false;
+  g.timer_at.reset();
+  ++g.timer_generation;
+  if (g.disk) {
+    // The process died (or the power went) while the commit was being synced: it is lost,
+    // unless its sync completed just before. Either way nothing was told of it.
+    std::vector<Status> statuses;
+    if (faults_.chance(0.5)) {
+      trace(&g, "the commit on the disk made it before the crash");
+      apply(g, statuses);
+    } else {
+      trace(&g, "the commit on the disk is lost");
+      ++outcome_.stats.commits_lost;
+    }
+    g.disk.reset();
+  }
+  g.node.reset();
   g.store.reset();
   g.rng.reset();
   for (auto& [request, pending] : waiting) principal_error(g, pending);
@@ -498,15 +511,22 @@ void Cluster::schedule_faults() {
            t += faults_.exponential(f.partitions_per_minute * k)) {
         const Duration length = faults_.duration(100ms, std::max(f.partition_max, Duration(100ms)));
         const bool refuse = faults_.chance(0.5);
-        at(t, [this, a, b, length, refuse] {
+        // Both paths, or one while the other works (cut: refused; black hole: lost).
+        const bool both = faults_.chance(0.5);
+        const auto one = static_cast<std::size_t>(faults_.between(0, kPaths - 1));
+        at(t, [this, a, b, length, refuse, both, one] {
           ++outcome_.stats.partitions;
-          Partition& p = partitions_[{a, b}];
-          p.until = std::max(p.until, now_ + length);
-          p.refuse = refuse;
-          trace(nullptr, "PARTITION " + gateways_[a]->party + " | " + gateways_[b]->party +
-                             " for " + format_duration(length) +
-                             (refuse ? " (refused)" : " (lost)"));
-          mix(0x9a27);
+          std::vector<Partition>& paths = partitions_[{a, b}];
+          paths.resize(kPaths);
+          for (std::size_t i = 0; i < kPaths; ++i) {
+            if (!both && i != one) continue;
+            paths[i].until = std::max(paths[i].until, now_ + length);
+            paths[i].refuse = refuse;
+          }
+          trace(nullptr, "PARTITION " + gateways_[a]->party + " | " + gateways_[b]->party + " " +
+                             (both ? "every path" : "path " + std::to_string(one)) + " for " +
+                             format_duration(length) + (refuse ? " (refused)" : " (lost)"));
+          mix(0x9a27 + (both ? kPaths : one));
         });
       }
     }
@@ -547,19 +567,22 @@ Outcome Cluster::run() {
   schedule_faults();
   schedule_workload();
 
-  while (!tasks_.empty() && !stopped_) {
+  // Heartbeats never stop: the run is over when only background tasks are left.
+  while (work_tasks_ > 0 && !stopped_) {
     if (tasks_.begin()->first.first > settle_end_) break;
     auto node = tasks_.extract(tasks_.begin());
     now_ = node.key().first;
-    node.mapped()();
+    if (!node.mapped().background) --work_tasks_;
+    node.mapped().run();
   }
   outcome_.stats.simulated = now_ - start_;
-  if (!stopped_ && !tasks_.empty()) {
+  if (!stopped_ && work_tasks_ > 0) {
     std::string queued;
     for (const auto& g : gateways_) {
-      for (const auto& [party, link] : g->links) {
-        queued += " " + g->party + "->" + party + ": " +
-                  std::to_string(link.session->stats().queued) + " queued";
+      if (!g->node) continue;
+      for (const core::Node::PeerView& peer : g->node->peers()) {
+        queued += " " + g->party + "->" + peer.party + ": " +
+                  std::to_string(peer.session->stats().queued) + " queued";
       }
     }
     violation("not-quiescent", "still busy " + format_duration(scenario_.settle_max) +
@@ -571,131 +594,141 @@ Outcome Cluster::run() {
 
 // ---- the driver ----
 
-// As Driver::feed and Driver::drain: events are queued per gateway and fed in order, each
-// followed by the actions it causes; Persist waits for the gateway's next group commit
-// (commit()), which runs a little later (other events may come first, as on the io
-// thread); its Persisted (or PersistRefused) events are queued in batch order.
-void Cluster::feed(Gateway& g, const std::string& peer, core::Event event) {
-  g.inbox.emplace_back(peer, std::move(event));
-  drain(g);
-}
-
-void Cluster::drain(Gateway& g) {
-  if (g.draining) return;  // the running drain gets to it, in order
+// As Driver::feed: events are fed to the node in order, each with the actions it causes;
+// an event that an action causes (a commit's Committed) is queued and fed after.
+void Cluster::feed(Gateway& g, core::NodeEvent event) {
+  g.inbox.push_back(std::move(event));
+  if (g.feeding) return;  // the running feed gets to it, in order
   const int incarnation = g.incarnation;
-  g.draining = true;
-  std::set<std::string> fed;
-  std::vector<core::Action> actions;
+  g.feeding = true;
+  std::vector<core::NodeAction> actions;
   while (!g.inbox.empty()) {
     if (++outcome_.stats.steps > kStepsMax) {
       violation("runaway", "more than " + std::to_string(kStepsMax) + " events");
       stopped_ = true;
       return;
     }
-    auto [peer, current] = std::move(g.inbox.front());
+    core::NodeEvent next = std::move(g.inbox.front());
     g.inbox.pop_front();
-    actions.clear();
-    if (options_.trace) trace(&g, "<- " + peer + ": " + event_name(current));
+    if (options_.trace) trace(&g, "<- " + event_name(next));
     mix(static_cast<std::uint64_t>(unix_ms(now_)));
-    mix(static_cast<std::uint64_t>(g.index) << 8 | current.index());
-    fed.insert(peer);
-    g.links.at(peer).session->handle(current, wall(g), actions);
-    for (core::Action& action : actions) {
+    mix(static_cast<std::uint64_t>(g.index) << 8 | next.index());
+    actions.clear();
+    g.node->handle(std::move(next), wall(g), actions);
+    for (core::NodeAction& action : actions) {
       mix(action.index());
-      carry_out(g, peer, action);
+      carry_out(g, action);
       if (!alive(g, incarnation) || stopped_) return;  // crash() reset the gateway
     }
   }
-  g.draining = false;
-  for (const std::string& peer : fed) rearm(g, peer);
+  g.feeding = false;
+  rearm(g);
   check_escalations(g);
-  if (!g.writes.empty() && !g.commit_scheduled) {
-    g.commit_scheduled = true;
-    const int index = g.index;
-    after(faults_.duration(Duration::zero(), kCommitDelayMax), [this, index, incarnation] {
-      Gateway& gw = *gateways_[index];
-      if (!alive(gw, incarnation)) return;
-      gw.commit_scheduled = false;
-      commit(gw);
-      if (alive(gw, incarnation) && !stopped_) drain(gw);
-    });
-  }
 }
 
-void Cluster::carry_out(Gateway& g, const std::string& peer, core::Action& action) {
+void Cluster::carry_out(Gateway& g, core::NodeAction& action) {
+  const int index = g.index;
+  const int incarnation = g.incarnation;
   std::visit(
       [&](auto& a) {
         using A = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<A, core::Persist>) {
-          ++outcome_.stats.persists;
-          g.writes.push_back({peer, a.batch, std::move(a.records)});
-        } else if constexpr (std::is_same_v<A, core::SendTransaction>) {
-          send_request(g, peer, a);
+        if constexpr (std::is_same_v<A, core::ScheduleCommit>) {
+          after(faults_.duration(Duration::zero(), kCommitDelayMax), [this, index, incarnation] {
+            Gateway& gw = *gateways_[index];
+            if (alive(gw, incarnation)) feed(gw, core::CommitDue{});
+          });
+        } else if constexpr (std::is_same_v<A, core::Commit>) {
+          write(g, a);
+        } else if constexpr (std::is_same_v<A, core::Post>) {
+          send_request(g, a);
+        } else if constexpr (std::is_same_v<A, core::PostHeartbeat>) {
+          send_heartbeat(g, a);
+        } else if constexpr (std::is_same_v<A, core::AbandonPath>) {
+          abandon(g, a);
         } else if constexpr (std::is_same_v<A, core::Answer>) {
           answer(g, a);
         } else if constexpr (std::is_same_v<A, core::Accepted>) {
           on_accepted(g, a);
         } else if constexpr (std::is_same_v<A, core::Rejected>) {
           on_rejected(g, a);
-        } else if constexpr (std::is_same_v<A, core::Notify>) {
+        } else if constexpr (std::is_same_v<A, core::PeerNotice>) {
           on_notice(g, a.notice);
+        } else if constexpr (std::is_same_v<A, core::PathNotice>) {
+          if (a.kind == core::PathNotice::Kind::kChanged) ++outcome_.stats.path_changes;
+          trace(&g, "path notice (" + a.party + "): " + a.text);
         } else {
-          static_assert(kAlwaysFalse<A>, "sim: a new core::Action kind must be carried out here");
+          static_assert(kAlwaysFalse<A>, "sim: a new core::NodeAction kind must be carried out here");
         }
       },
       action);
 }
 
-// As Driver::commit_writes: every waiting batch in one store transaction.
-void Cluster::commit(Gateway& g) {
-  if (g.writes.empty()) return;
-  std::vector<Write> writes;
-  writes.swap(g.writes);
+// As Driver::commit, but the disk takes a moment: the node goes on meanwhile, and a crash (or
+// a power loss) before the sync completes loses the commit, or not (crash()).
+void Cluster::write(Gateway& g, core::Commit& commit) {
   using K = ScriptedFault::Kind;
   const Faults& f = scenario_.faults;
   const bool on = faults_on();
   bool before = false;
   bool fails = false;
   bool after_apply = false;
-  std::vector<const std::vector<core::Record>*> batches;
-  for (const Write& w : writes) {
-    batches.push_back(&w.records);
-    if (w.records.empty()) continue;
+  for (const core::CommitBatch& b : commit.batches) {
+    ++outcome_.stats.persists;
+    if (b.records.empty()) continue;
     ++g.persists_seen;
     before = before || scripted(K::kCrashBeforeApply, g, g.persists_seen);
     fails = fails || scripted(K::kApplyFails, g, g.persists_seen);
     after_apply = after_apply || scripted(K::kCrashAfterApply, g, g.persists_seen);
   }
+  ++outcome_.stats.commits;
   before = before || (on && faults_.chance(f.crash_before_apply * intensity_));
   fails = fails || (on && faults_.chance(f.apply_fails * intensity_));
   after_apply = after_apply || (on && faults_.chance(f.crash_after_apply * intensity_));
-  const std::string what = std::to_string(writes.size()) + " batches (" +
-                           std::to_string(writes.front().batch) + ".." +
-                           std::to_string(writes.back().batch) + ")";
-  if (before) return crash(g, "before committing " + what);
+  const std::string what = "commit " + std::to_string(commit.id) + " (" +
+                           std::to_string(commit.batches.size()) + " batches)";
+  if (before) return crash(g, "before " + what);
   if (fails) {
     // The write fails (a failed fsync): the driver stops the process, nothing is
     // acknowledged, and the store rolled the transaction back.
-    return crash(g, "the commit of " + what + " failed; the driver stops");
+    return crash(g, what + " failed; the driver stops");
   }
-  ++outcome_.stats.commits;
+  g.disk = std::move(commit);
+  const int index = g.index;
+  const int incarnation = g.incarnation;
+  after(faults_.duration(Duration::zero(), kSyncMax), [this, index, incarnation, after_apply] {
+    Gateway& gw = *gateways_[index];
+    if (alive(gw, incarnation)) sync_done(gw, after_apply);
+  });
+}
+
+bool Cluster::apply(Gateway& g, std::vector<Status>& statuses) {
+  const core::Commit& commit = *g.disk;
+  std::vector<const std::vector<core::Record>*> batches;
+  for (const core::CommitBatch& b : commit.batches) batches.push_back(&b.records);
   Result<std::vector<Status>> outcome = g.store->apply_group(batches);
   if (!outcome.is_ok()) {
     violation("store-failed", g.party + ": " + outcome.status().to_string());
-    return crash(g, "the store failed: " + outcome.status().to_string());
+    return false;
   }
-  for (std::size_t i = 0; i < writes.size(); ++i) {
-    const Status& status = (*outcome)[i];
-    if (store::is_batch_refusal(status)) {
-      violation("store-refused",
-                g.party + " batch " + std::to_string(writes[i].batch) + ": " + status.to_string());
-      g.inbox.emplace_back(writes[i].peer, core::PersistRefused{writes[i].batch, status});
+  statuses = std::move(*outcome);
+  for (std::size_t i = 0; i < statuses.size(); ++i) {
+    if (store::is_batch_refusal(statuses[i])) {
+      violation("store-refused", g.party + " batch " + std::to_string(commit.batches[i].batch) +
+                                     ": " + statuses[i].to_string());
       continue;
     }
-    observe_applied(g, writes[i].records);
-    g.inbox.emplace_back(writes[i].peer, core::Persisted{writes[i].batch});
+    observe_applied(g, commit.batches[i].records);
   }
-  if (after_apply) return crash(g, "after committing " + what + ", before Persisted");
+  return true;
+}
+
+void Cluster::sync_done(Gateway& g, bool crash_after) {
+  std::vector<Status> statuses;
+  if (!apply(g, statuses)) return crash(g, "the store failed");
+  const core::CommitId id = g.disk->id;
+  g.disk.reset();
+  if (crash_after) return crash(g, "after commit " + std::to_string(id) + ", before Committed");
+  feed(g, core::Committed{id, std::move(statuses)});
 }
 
 bool Cluster::scripted(ScriptedFault::Kind kind, const Gateway& g, int count) {
@@ -705,38 +738,32 @@ bool Cluster::scripted(ScriptedFault::Kind kind, const Gateway& g, int count) {
   return false;
 }
 
-// As Driver::rearm: the timer waits in true time for (deadline - the wall clock now), so a
-// clock jump while it waits does not move it. Scenario::Rearm says when it is re-armed.
-void Cluster::rearm(Gateway& g, const std::string& peer) {
-  Link& link = g.links.at(peer);
-  const std::optional<Time> when = link.session->next_deadline();
+// As Driver::rearm: after every event, the timer waits in true time for (the node's deadline
+// - the wall clock now), so a clock jump while it waits does not move it.
+void Cluster::rearm(Gateway& g) {
+  const std::optional<Time> when = g.node->next_deadline();
   const Time fires = when ? now_ + std::max(Duration::zero(), *when - wall(g)) : now_;
-  if (when == link.timer_at) {
-    switch (scenario_.rearm) {
-      case Scenario::Rearm::kWhenChanged:
-        return;
-      case Scenario::Rearm::kWhenChangedOrDue:
-        if (!when || *when > wall(g)) return;
-        break;
-      case Scenario::Rearm::kEveryEvent:
-        if (!when || fires == link.timer_fires) return;
-        break;
-    }
+  // Only heartbeats due: the timer does not keep the run going.
+  const bool background = !g.node->next_work_deadline() && !g.node->committing();
+  if (when == g.timer_at && (!when || (fires == g.timer_fires && background == g.timer_background))) {
+    return;  // armed for that very moment already
   }
-  link.timer_at = when;
-  link.timer_fires = fires;
-  const std::uint64_t generation = ++link.timer_generation;
+  g.timer_at = when;
+  g.timer_fires = fires;
+  g.timer_background = background;
+  const std::uint64_t generation = ++g.timer_generation;
   if (!when) return;
   const int index = g.index;
   const int incarnation = g.incarnation;
-  at(fires, [this, index, incarnation, peer, generation] {
-    Gateway& gw = *gateways_[index];
-    if (!alive(gw, incarnation)) return;
-    Link& l = gw.links.at(peer);
-    if (l.timer_generation != generation) return;
-    l.timer_at.reset();
-    feed(gw, peer, core::TimerFired{});
-  });
+  at(
+      fires,
+      [this, index, incarnation, generation] {
+        Gateway& gw = *gateways_[index];
+        if (!alive(gw, incarnation) || gw.timer_generation != generation) return;
+        gw.timer_at.reset();
+        feed(gw, core::Tick{});
+      },
+      background);
 }
 
 void Cluster::on_accepted(Gateway& g, const core::Accepted& a) {
@@ -820,15 +847,17 @@ Duration Cluster::delay() {
   return net_.duration(1ms, 30ms);
 }
 
-bool Cluster::partitioned(int a, int b) const {
+const Cluster::Partition* Cluster::partition(int a, int b, core::PathIndex path) const {
   const auto it = partitions_.find({std::min(a, b), std::max(a, b)});
-  return it != partitions_.end() && now_ < it->second.until;
+  if (it == partitions_.end() || path >= it->second.size()) return nullptr;
+  const Partition& p = it->second[path];
+  return now_ < p.until ? &p : nullptr;
 }
 
-void Cluster::send_request(Gateway& g, const std::string& peer, const core::SendTransaction& s) {
-  const int to = index_of(peer);
+void Cluster::send_request(Gateway& g, const core::Post& post) {
+  const int to = index_of(post.party);
   const std::uint64_t id = next_call_++;
-  calls_[id] = Call{g.index, g.incarnation, to, s.tx, s.body, false};
+  calls_[id] = Call{g.index, g.incarnation, to, post.path, post.tx, post.body, 0, false};
   ++outcome_.stats.transactions;
   ++g.requests_seen;
   using K = ScriptedFault::Kind;
@@ -837,14 +866,15 @@ void Cluster::send_request(Gateway& g, const std::string& peer, const core::Send
                     (faults_on() && net_.chance(f.drop_request * intensity_));
   const bool duplicate = scripted(K::kDuplicateRequest, g, g.requests_seen) ||
                          (faults_on() && net_.chance(f.duplicate_request * intensity_));
-  trace(&g, "-> " + peer + ": transaction " + s.tx + " (call " + std::to_string(id) + ")" +
-                (drop ? " DROPPED" : "") + (duplicate ? " DUPLICATED" : ""));
+  trace(&g, "-> " + post.party + " path " + std::to_string(post.path) + ": transaction " + post.tx +
+                " (call " + std::to_string(id) + ")" + (drop ? " DROPPED" : "") +
+                (duplicate ? " DUPLICATED" : ""));
   // The federation client gives up after its timeout.
-  after(kTransactionTimeout,
-        [this, id] { fail_call(id, "timeout after " + format_duration(kTransactionTimeout)); });
-  if (partitioned(g.index, to)) {
-    const auto& p = partitions_.at({std::min(g.index, to), std::max(g.index, to)});
-    if (p.refuse) after(delay(), [this, id] { fail_call(id, "connection refused"); });
+  after(post.timeout, [this, id, timeout = post.timeout] {
+    fail_call(id, "timeout after " + format_duration(timeout));
+  });
+  if (const Partition* p = partition(g.index, to, post.path)) {
+    if (p->refuse) after(delay(), [this, id] { fail_call(id, "connection refused"); });
     return;
   }
   if (drop) {
@@ -858,6 +888,36 @@ void Cluster::send_request(Gateway& g, const std::string& peer, const core::Send
   }
 }
 
+// Heartbeats keep no run going (background), and see the network's partitions and the
+// peer's crashes, not its random drops (those are the transactions' business).
+void Cluster::send_heartbeat(Gateway& g, const core::PostHeartbeat& beat) {
+  const int to = index_of(beat.party);
+  const std::uint64_t id = next_call_++;
+  calls_[id] = Call{g.index, g.incarnation, to, beat.path, "", "", beat.id, false};
+  after(
+      beat.timeout,
+      [this, id, timeout = beat.timeout] {
+        fail_call(id, "timeout after " + format_duration(timeout));
+      },
+      true);
+  if (const Partition* p = partition(g.index, to, beat.path)) {
+    if (p->refuse) after(delay(), [this, id] { fail_call(id, "connection refused"); }, true);
+    return;
+  }
+  after(delay(), [this, id] { deliver_heartbeat(id); }, true);
+}
+
+void Cluster::deliver_heartbeat(std::uint64_t id) {
+  const Call& c = calls_.at(id);
+  if (!gateways_[c.to]->up) {
+    after(delay(), [this, id] { fail_call(id, "connection refused"); }, true);
+    return;
+  }
+  if (partition(c.from, c.to, c.path) != nullptr) return;  // lost: the client times out
+  // The peer's driver answers a heartbeat itself (Driver::on_federation_request).
+  after(delay(), [this, id] { answer_arrives(id, 200, "{}"); }, true);
+}
+
 void Cluster::deliver_request(std::uint64_t id) {
   Call& c = calls_.at(id);
   Gateway& r = *gateways_[c.to];
@@ -865,10 +925,10 @@ void Cluster::deliver_request(std::uint64_t id) {
     after(delay(), [this, id] { fail_call(id, "connection refused"); });
     return;
   }
-  if (partitioned(c.from, c.to)) return;  // lost: the client times out
+  if (partition(c.from, c.to, c.path) != nullptr) return;  // lost: the client times out
   const core::RequestId request = r.next_request++;
   r.peer_requests[request] = id;
-  feed(r, gateways_[c.from]->party, core::TransactionReceived{request, c.body});
+  feed(r, core::PeerTransaction{request, gateways_[c.from]->bundle.tls_fingerprint, c.body});
 }
 
 void Cluster::answer(Gateway& g, core::Answer& a) {
@@ -886,7 +946,7 @@ void Cluster::answer(Gateway& g, core::Answer& a) {
   drop = drop || (faults_on() && net_.chance(scenario_.faults.drop_response * intensity_));
   trace(&g, "answers call " + std::to_string(id) + " HTTP " + std::to_string(a.http_status) +
                 (drop ? " DROPPED" : ""));
-  if (drop || partitioned(g.index, c.from)) {
+  if (drop || partition(g.index, c.from, c.path) != nullptr) {
     ++outcome_.stats.dropped;
     return;  // the client times out
   }
@@ -901,7 +961,9 @@ void Cluster::answer_arrives(std::uint64_t id, int status, const std::string& bo
   c.done = true;
   Gateway& s = *gateways_[c.from];
   if (!alive(s, c.from_incarnation)) return;
-  feed(s, gateways_[c.to]->party, core::TransactionAnswered{c.tx, status, body});
+  const std::string& peer = gateways_[c.to]->party;
+  if (c.heartbeat != 0) return feed(s, core::HeartbeatAnsweredOn{peer, c.path, c.heartbeat});
+  feed(s, core::PostAnswered{peer, c.path, c.tx, status, body});
 }
 
 void Cluster::fail_call(std::uint64_t id, const std::string& reason) {
@@ -910,7 +972,24 @@ void Cluster::fail_call(std::uint64_t id, const std::string& reason) {
   c.done = true;
   Gateway& s = *gateways_[c.from];
   if (!alive(s, c.from_incarnation)) return;
-  feed(s, gateways_[c.to]->party, core::TransactionFailed{c.tx, reason});
+  const std::string& peer = gateways_[c.to]->party;
+  if (c.heartbeat != 0) return feed(s, core::HeartbeatFailedOn{peer, c.path, c.heartbeat, reason});
+  feed(s, core::PostFailed{peer, c.path, c.tx, reason});
+}
+
+// As Driver: closing the path's transaction client fails what is in flight on it, a moment
+// later (the client's completion is posted to the io thread).
+void Cluster::abandon(Gateway& g, const core::AbandonPath& a) {
+  const int to = index_of(a.party);
+  for (const auto& [id, c] : calls_) {
+    if (c.done || c.heartbeat != 0 || c.from != g.index || c.from_incarnation != g.incarnation ||
+        c.to != to || c.path != a.path) {
+      continue;
+    }
+    const std::uint64_t call = id;
+    trace(&g, "abandons call " + std::to_string(call) + " on path " + std::to_string(a.path));
+    after(Duration::zero(), [this, call] { fail_call(call, "abandoned: the path is down"); });
+  }
 }
 
 // ---- principals ----
@@ -942,7 +1021,7 @@ void Cluster::submit(int index, const std::string& line, int depth) {
   s.content = wire::Content{"{}", "sim message " + std::to_string(++messages_composed_) + " from " +
                                       g.party + "/" + s.principal};
   g.principal[s.request] = request;
-  feed(g, gateways_[end->peer]->party, std::move(s));
+  feed(g, std::move(s));
 }
 
 void Cluster::consider_ack(Gateway& g, const std::string& id) {
@@ -986,10 +1065,9 @@ void Cluster::acknowledge(int index, const std::string& id, int depth) {
   core::Acknowledge ack;
   ack.request = g.next_request++;
   ack.principal = workload_.chance(0.7) ? end->local : end->alternate;
-  const std::string peer = message.peer;
   ack.message = std::move(message);
   g.principal[ack.request] = request;
-  feed(g, peer, std::move(ack));
+  feed(g, std::move(ack));
 }
 
 // The principal saw an error (the gateway crashed with the request pending, or was down):

@@ -1,17 +1,21 @@
-// Cluster: the simulated equivalent of gateway/driver.cc, for several gateways at once.
+// Cluster: several gateways, each the very core::Node that `parley gateway` runs, carried out
+// over a simulated network, disk and clock.
 //
 // Each simulated gateway is built as `parley gateway` builds itself (Driver::start): its
-// configuration is read from its own SQLite store, one core::PeerSession per pinned peer is
-// recovered from that store, and every event is fed to a session stamped with the gateway's
-// clock while every action is carried out in order (Persist -> store, then Persisted;
-// SendTransaction -> the simulated network; Answer -> the peer's pending request; Accepted
-// and Rejected -> the principal's pending request; Notify -> the principal's event stream).
-// What is simulated is only what lies outside the process: the passing of time (one
-// scheduler in "true" time; each gateway's wall clock is true time plus an offset that
-// clock jumps change), the network (delays, drops, duplicates, partitions, connection
-// resets, the federation client's 10 s timeout) and the failure points of the disk and the
-// process (a crash before or after a batch is applied, a failed write, a crash at any
-// instant, then a restart that recovers from the store).
+// configuration is read from its own SQLite store, one core::NodePeer per pinned peer is
+// recovered from that store, and the core::Node is fed events stamped with the gateway's
+// clock. Its actions are carried out as gateway/driver.cc carries them out, with simulated
+// I/O: Commit goes to the store after a simulated sync delay, then Committed; Post and
+// PostHeartbeat go to the simulated network on the path the node chose; AbandonPath fails
+// what is in flight on that path; Answer goes back to the peer; Accepted and Rejected to the
+// principal; notices to the principal's event stream. What is simulated is only what lies
+// outside the process: the passing of time (one scheduler in "true" time; each gateway's wall
+// clock is true time plus an offset that clock jumps change), the network (two paths per
+// pair of peers; delays, drops, duplicates, partitions of one path or of both, refused or
+// silent, connection resets, the clients' timeouts) and the failure points of the disk and
+// the process (a crash before or after a commit, a failed write, a crash or power loss at any
+// instant, which loses a commit whose sync had not completed, then a restart that recovers
+// from the store).
 //
 // Internal to sim/: use sim::run (sim.h).
 #pragma once
@@ -28,7 +32,7 @@
 #include <vector>
 
 #include "parley/base/rng.h"
-#include "parley/core/peer_session.h"
+#include "parley/core/node.h"
 #include "parley/crypto/crypto.h"
 #include "parley/sim/sim.h"
 #include "parley/store/store.h"
@@ -70,34 +74,23 @@ class Cluster {
     std::string alternate;
     int peer = 0;  // gateway index
   };
-  struct Link {
-    std::unique_ptr<core::PeerSession> session;
-    std::optional<Time> timer_at;  // wall time the timer is armed for
-    Time timer_fires;              // true time it fires at
-    std::uint64_t timer_generation = 0;
-  };
   struct PrincipalRequest {
     bool ack = false;
     std::string line;
     std::string target;  // ack: the inbound message acknowledged
     int depth = 0;       // retries so far
   };
-  // A Persist waiting for the gateway's next group commit.
-  struct Write {
-    std::string peer;
-    core::BatchId batch = 0;
-    std::vector<core::Record> records;
-  };
   struct Gateway {
     int index = 0;
     std::string party;
+    std::string lang;
     crypto::Keys keys;
     wire::Bundle bundle;
     std::vector<LineEnd> lines;
     std::string path;  // the store file
     std::unique_ptr<store::Store> store;
     std::unique_ptr<SeededRng> rng;
-    std::map<std::string, Link> links;  // by peer party
+    std::unique_ptr<core::Node> node;
     bool up = false;
     int incarnation = 0;
     Duration offset{};  // wall clock - true time
@@ -110,19 +103,27 @@ class Cluster {
     int requests_seen = 0;
     int answers_seen = 0;
     bool restart_pending = false;
-    // The driver's event queue and group commit (Driver::drain, Driver::commit_writes).
-    std::deque<std::pair<std::string, core::Event>> inbox;
-    std::vector<Write> writes;
-    bool draining = false;
-    bool commit_scheduled = false;
+    // As Driver::feed: events queued while the node is being fed are fed after, in order.
+    std::deque<core::NodeEvent> inbox;
+    bool feeding = false;
+    // As Driver::rearm: one timer for the node's next deadline.
+    std::optional<Time> timer_at;  // wall time it is armed for
+    Time timer_fires;              // true time it fires at
+    bool timer_background = false;
+    std::uint64_t timer_generation = 0;
+    // A commit handed to the disk whose sync has not completed yet.
+    std::optional<core::Commit> disk;
   };
   // A transaction posted by `from` to `to`: completed once, by the first answer or failure.
+  // A heartbeat (`heartbeat` != 0, its id) likewise.
   struct Call {
     int from = 0;
     int from_incarnation = 0;
     int to = 0;
+    core::PathIndex path = 0;
     std::string tx;
     std::string body;
+    std::uint64_t heartbeat = 0;
     bool done = false;
   };
   // An outbound message (not an ack) stored by its sender, for the escalation invariant.
@@ -150,23 +151,29 @@ class Cluster {
   void schedule_workload();
 
   // ---- the driver (cluster.cc) ----
-  void feed(Gateway& g, const std::string& peer, core::Event event);
-  void drain(Gateway& g);
-  // The gateway may have crashed when it returns (alive() tells).
-  void carry_out(Gateway& g, const std::string& peer, core::Action& action);
-  void commit(Gateway& g);
-  void rearm(Gateway& g, const std::string& peer);
+  // The gateway may have crashed when these return (alive() tells).
+  void feed(Gateway& g, core::NodeEvent event);
+  void carry_out(Gateway& g, core::NodeAction& action);
+  void write(Gateway& g, core::Commit& commit);
+  void sync_done(Gateway& g, bool crash_after);
+  // Applies the commit on the disk to the store; false if the store failed (a violation).
+  bool apply(Gateway& g, std::vector<Status>& statuses);
+  void rearm(Gateway& g);
   void on_notice(Gateway& g, const core::Notice& notice);
   void on_accepted(Gateway& g, const core::Accepted& a);
   void on_rejected(Gateway& g, const core::Rejected& r);
 
   // ---- the network (cluster.cc) ----
-  void send_request(Gateway& g, const std::string& peer, const core::SendTransaction& s);
+  void send_request(Gateway& g, const core::Post& post);
+  void send_heartbeat(Gateway& g, const core::PostHeartbeat& beat);
   void deliver_request(std::uint64_t call);
+  void deliver_heartbeat(std::uint64_t call);
   void answer(Gateway& g, core::Answer& a);
   void answer_arrives(std::uint64_t call, int status, const std::string& body);
   void fail_call(std::uint64_t call, const std::string& reason);
-  bool partitioned(int a, int b) const;
+  void abandon(Gateway& g, const core::AbandonPath& a);
+  // The partition between `a` and `b` on `path` now, if there is one.
+  const Partition* partition(int a, int b, core::PathIndex path) const;
   Duration delay();
 
   // ---- principals (cluster.cc) ----
@@ -185,8 +192,12 @@ class Cluster {
   void violation(const std::string& invariant, const std::string& detail);
 
   // ---- scheduling ----
-  void at(Time when, std::function<void()> task);
-  void after(Duration delay, std::function<void()> task) { at(now_ + delay, std::move(task)); }
+  // A background task (heartbeats, a timer with no work due) does not keep the run going:
+  // the run is quiescent when only background tasks are left.
+  void at(Time when, std::function<void()> task, bool background = false);
+  void after(Duration delay, std::function<void()> task, bool background = false) {
+    at(now_ + delay, std::move(task), background);
+  }
   Time wall(const Gateway& g) const { return now_ + g.offset; }
   bool alive(const Gateway& g, int incarnation) const {
     return g.up && g.incarnation == incarnation;
@@ -213,12 +224,18 @@ class Cluster {
   Time active_end_;
   Time settle_end_;
   std::uint64_t next_order_ = 0;
-  std::map<std::pair<Time, std::uint64_t>, std::function<void()>> tasks_;
+  struct Task {
+    std::function<void()> run;
+    bool background = false;
+  };
+  std::map<std::pair<Time, std::uint64_t>, Task> tasks_;
+  std::size_t work_tasks_ = 0;  // tasks_ that are not background
   bool stopped_ = false;
 
   std::uint64_t next_call_ = 1;
   std::map<std::uint64_t, Call> calls_;
-  std::map<std::pair<int, int>, Partition> partitions_;  // (low index, high index)
+  // (low index, high index) -> per path
+  std::map<std::pair<int, int>, std::vector<Partition>> partitions_;
 
   int messages_composed_ = 0;
   std::map<std::string, bool> ack_decided_;         // inbound id -> will be acknowledged

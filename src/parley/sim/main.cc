@@ -44,7 +44,6 @@ int main(int argc, char** argv) {
   std::uint64_t first = std::random_device()();
   std::uint64_t count = 1;
   bool verbose = false;
-  parley::sim::Scenario::Rearm rearm = parley::sim::Scenario::Rearm::kEveryEvent;
   std::string scenario_name = "standard";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -58,14 +57,8 @@ int main(int argc, char** argv) {
       scenario_name = std::string(arg.substr(11));
       if (!parley::sim::Scenario::named(scenario_name)) {
         return usage("unknown scenario '" + scenario_name +
-                     "' (standard, calm, clock-jumps, three-party)");
+                     "' (standard, calm, clock-jumps, three-party, refusals)");
       }
-    } else if (arg == "--driver-rearm=when-changed") {
-      rearm = parley::sim::Scenario::Rearm::kWhenChanged;
-    } else if (arg == "--driver-rearm=when-due") {
-      rearm = parley::sim::Scenario::Rearm::kWhenChangedOrDue;
-    } else if (arg == "--driver-rearm=every-event") {
-      rearm = parley::sim::Scenario::Rearm::kEveryEvent;
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -75,10 +68,7 @@ int main(int argc, char** argv) {
           "  --seed=N        the first seed (random if not given)\n"
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
           "  --scenario=NAME standard (default), calm, clock-jumps, three-party, refusals\n"
-          "  --verbose       print every event and every violation\n"
-          "  --driver-rearm=when-changed|when-due|every-event\n"
-          "                  how the simulated driver re-arms its timers (default\n"
-          "                  every-event; see docs/simulation.md, \"Findings\")\n");
+          "  --verbose       print every event and every violation\n");
       return 0;
     } else {
       return usage("unknown argument '" + std::string(arg) + "'");
@@ -87,7 +77,6 @@ int main(int argc, char** argv) {
 
   parley::sim::report_seed_on_abort();
   parley::sim::Scenario scenario = *parley::sim::Scenario::named(scenario_name);
-  scenario.rearm = rearm;
   parley::sim::Options options;
   if (verbose) options.trace = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
 

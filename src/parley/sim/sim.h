@@ -1,14 +1,15 @@
-// Deterministic simulation of parley gateways: the real core (core::PeerSession) and the real
-// store (SQLite), with only the clock, the network and the disk's failure points simulated.
+// Deterministic simulation of parley gateways: the very core::Node that `parley gateway` runs
+// and the real store (SQLite), with only the clock, the network and the disk simulated.
 //
 // sim::run builds a cluster of two (or three) gateways exactly as `parley gateway` does (keys,
-// one PeerSession per pinned peer, the builtin catalog, store::open_sqlite_store, recovery
-// from the store on every start), drives them with a workload of principals sending and
-// acknowledging messages, injects faults drawn from the seed (dropped, duplicated and
-// reordered transactions and answers, partitions, crashes at any Persist, failed writes,
-// clock jumps), then stops the faults, lets the cluster run to quiescence and checks the
-// invariants (docs/simulation.md lists them). Everything that varies comes from the seed:
-// a seed that fails, fails again, the same way.
+// one core::Node over every pinned peer, the builtin catalog, store::open_sqlite_store,
+// recovery from the store on every start), drives them with a workload of principals sending
+// and acknowledging messages, injects faults drawn from the seed (dropped, duplicated and
+// reordered transactions and answers, partitions of one path or of both, crashes at any
+// commit, failed writes, crashes and power losses at any instant, clock jumps), then stops the
+// faults, lets the cluster run to quiescence and checks the invariants (docs/simulation.md
+// lists them). Everything that varies comes from the seed: a seed that fails, fails again, the
+// same way.
 #pragma once
 
 #include <cstdint>
@@ -52,9 +53,9 @@ struct Faults {
   double crash_before_apply = 0.004;  // per Persist
   double crash_after_apply = 0.004;   // per Persist
   double apply_fails = 0.002;         // per Persist
-  double crashes_per_minute = 0.3;    // per gateway, at a random instant
+  double crashes_per_minute = 0.3;    // per gateway, at a random instant (or a power loss)
   Duration down_max = std::chrono::seconds(20);
-  double partitions_per_minute = 0.5;  // per pair of peers
+  double partitions_per_minute = 0.5;  // per pair of peers: both paths, or one of them
   Duration partition_max = std::chrono::seconds(40);
   double clock_jumps_per_minute = 0.3;  // per gateway
   Duration jump_forward_max = std::chrono::hours(2);
@@ -82,19 +83,6 @@ struct Scenario {
   // Tolerance of the escalation invariant: an overdue mark is due within this of its
   // deadline (the driver arms a timer at the deadline exactly).
   Duration timer_tick = std::chrono::milliseconds(10);
-  // How the simulated driver re-arms a session's timer after each event. The timer waits in
-  // steady time, so after a forward clock jump of J an armed timer fires J late by the wall
-  // clock; a deadline added after the jump but within J of the armed one is then escalated
-  // late, in true time too (escalation-late).
-  enum class Rearm {
-    kWhenChanged,       // driver.cc at first: only if next_deadline() changed
-    kWhenChangedOrDue,  // driver.cc's first fix: also if the armed deadline is already due;
-                        // still late for a deadline added before the stale one is due
-                        // (`--scenario=clock-jumps --driver-rearm=when-due --seed=6`)
-    kEveryEvent,        // driver.cc now: the delay is computed again after every event
-  };
-  Rearm rearm = Rearm::kEveryEvent;
-
   static Scenario standard();     // the thousand-seed suite: faults of every kind
   static Scenario calm();         // no random faults (scripted ones only)
   static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back
@@ -117,6 +105,8 @@ struct Stats {
   std::uint64_t duplicated = 0;
   std::uint64_t partitions = 0;
   std::uint64_t clock_jumps = 0;
+  std::uint64_t path_changes = 0;  // a node moved a peer's traffic to another path
+  std::uint64_t commits_lost = 0;  // a crash or power loss before the commit's sync completed
   std::uint64_t overdue = 0;
   std::uint64_t refused = 0;           // kMessageRefused notices (our message refused by the peer)
   std::uint64_t principal_errors = 0;  // requests lost to a crash or a down gateway

@@ -1,0 +1,296 @@
+#include "parley/core/node.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "parley/base/check.h"
+
+namespace parley::core {
+namespace {
+
+template <typename>
+inline constexpr bool kAlwaysFalse = false;
+
+std::optional<Time> earliest(std::optional<Time> a, std::optional<Time> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+}  // namespace
+
+struct Node::Peer {
+  std::string party;
+  wire::Bundle bundle;
+  std::unique_ptr<PeerSession> session;
+  std::unique_ptr<PathMonitor> paths;
+};
+
+Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
+           std::vector<NodePeer> peers)
+    : config_(std::move(config)) {
+  for (NodePeer& p : peers) {
+    PARLEY_CHECK(!p.bundle.federation.empty());
+    auto peer = std::make_unique<Peer>();
+    peer->party = p.bundle.party;
+    peer->bundle = p.bundle;
+    SessionConfig session;
+    session.party = config_.party;
+    session.lang = config_.lang;
+    session.keys = config_.keys;
+    session.peer = p.bundle;
+    for (const Line& line : config_.lines) {
+      if (line.remote.party == p.bundle.party) session.lines.push_back(line);
+    }
+    peer->session =
+        std::make_unique<PeerSession>(std::move(session), catalog, rng, std::move(p.recovered));
+    peer->paths = std::make_unique<PathMonitor>(p.bundle.federation, config_.paths);
+    peers_[peer->party] = std::move(peer);
+  }
+}
+
+Node::~Node() = default;
+
+Node::Peer* Node::find(const std::string& party) {
+  const auto it = peers_.find(party);
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
+const PeerSession* Node::session(const std::string& party) const {
+  const auto it = peers_.find(party);
+  return it == peers_.end() ? nullptr : it->second->session.get();
+}
+
+std::optional<std::string> Node::party_of_fingerprint(const std::string& fingerprint) const {
+  for (const auto& [party, peer] : peers_) {
+    if (peer->bundle.tls_fingerprint == fingerprint) return party;
+  }
+  return std::nullopt;
+}
+
+std::vector<Node::PeerView> Node::peers() const {
+  std::vector<PeerView> out;
+  for (const auto& [party, peer] : peers_) {
+    out.push_back({party, &peer->bundle, peer->session.get(), peer->paths.get()});
+  }
+  return out;
+}
+
+std::optional<Time> Node::next_work_deadline() const {
+  std::optional<Time> at;
+  for (const auto& [party, peer] : peers_) at = earliest(at, peer->session->next_deadline());
+  return at;
+}
+
+std::optional<Time> Node::next_deadline() const {
+  if (!started_) return std::nullopt;
+  std::optional<Time> at = next_work_deadline();
+  for (const auto& [party, peer] : peers_) at = earliest(at, peer->paths->next_deadline());
+  return at;
+}
+
+void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
+  std::visit(
+      [&](auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, Start>) {
+          started_ = true;
+          on_tick(now, true, out);
+        } else if constexpr (std::is_same_v<E, Tick>) {
+          on_tick(now, false, out);
+        } else if constexpr (std::is_same_v<E, Submit>) {
+          route_submit(std::move(e), out);
+        } else if constexpr (std::is_same_v<E, Acknowledge>) {
+          route_acknowledge(std::move(e), out);
+        } else if constexpr (std::is_same_v<E, PeerTransaction>) {
+          on_peer_transaction(std::move(e), out);
+        } else if constexpr (std::is_same_v<E, PostAnswered>) {
+          on_post_outcome(e.party, e.path, TrafficAnswered{e.path},
+                          TransactionAnswered{e.tx, e.http_status, std::move(e.body)}, now, out);
+        } else if constexpr (std::is_same_v<E, PostFailed>) {
+          on_post_outcome(e.party, e.path, TrafficFailed{e.path, e.reason},
+                          TransactionFailed{e.tx, e.reason}, now, out);
+        } else if constexpr (std::is_same_v<E, HeartbeatAnsweredOn>) {
+          if (Peer* peer = find(e.party)) feed_paths(*peer, HeartbeatAnswered{e.path, e.id}, now, out);
+        } else if constexpr (std::is_same_v<E, HeartbeatFailedOn>) {
+          if (Peer* peer = find(e.party)) {
+            feed_paths(*peer, HeartbeatFailed{e.path, e.id, e.reason}, now, out);
+          }
+        } else if constexpr (std::is_same_v<E, CommitDue>) {
+          on_commit_due(out);
+        } else if constexpr (std::is_same_v<E, Committed>) {
+          on_committed(e, out);
+        } else {
+          static_assert(kAlwaysFalse<E>, "Node: a new NodeEvent kind needs handling here");
+        }
+      },
+      event);
+  drain(now, out);
+  if (!writes_.empty() && !commit_scheduled_ && !commit_) {
+    commit_scheduled_ = true;
+    out.emplace_back(ScheduleCommit{});
+  }
+}
+
+void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {
+  const auto line = std::find_if(config_.lines.begin(), config_.lines.end(),
+                                 [&](const Line& l) { return l.id == submit.line; });
+  if (line == config_.lines.end()) {
+    out.emplace_back(Rejected{submit.request, Status::not_found("unknown line '" + submit.line + "'")});
+    return;
+  }
+  if (find(line->remote.party) == nullptr) {
+    out.emplace_back(Rejected{
+        submit.request, Status::failed_precondition("line '" + submit.line + "' has no pinned peer")});
+    return;
+  }
+  inbox_.emplace_back(line->remote.party, std::move(submit));
+}
+
+void Node::route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out) {
+  if (find(ack.message.peer) == nullptr) {
+    out.emplace_back(Rejected{ack.request,
+                              Status::failed_precondition("message '" + ack.message.id +
+                                                          "' is from a party that is no longer pinned")});
+    return;
+  }
+  std::string party = ack.message.peer;
+  inbox_.emplace_back(std::move(party), std::move(ack));
+}
+
+void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) {
+  const std::optional<std::string> party = party_of_fingerprint(e.fingerprint);
+  if (!party) {
+    out.emplace_back(Answer{e.request, 403, wire::encode_refusal({"unknown peer certificate", ""})});
+    return;
+  }
+  inbox_.emplace_back(*party, TransactionReceived{e.request, std::move(e.body)});
+}
+
+void Node::on_post_outcome(const std::string& party, PathIndex path, PathEvent path_event,
+                           Event event, Time now, std::vector<NodeAction>& out) {
+  Peer* peer = find(party);
+  if (peer == nullptr) return;
+  // The path first, so that what the session sends next takes the best one.
+  if (path < peer->paths->paths().size()) feed_paths(*peer, path_event, now, out);
+  inbox_.emplace_back(party, std::move(event));
+}
+
+void Node::on_tick(Time now, bool start, std::vector<NodeAction>& out) {
+  for (auto& [party, peer] : peers_) {
+    // At start every session runs once: it resends whatever the store held unreceipted.
+    const std::optional<Time> due = peer->session->next_deadline();
+    if (start || (due && *due <= now)) inbox_.emplace_back(party, TimerFired{});
+  }
+  for (auto& [party, peer] : peers_) {
+    if (peer->paths->next_deadline() <= now) feed_paths(*peer, HeartbeatDue{}, now, out);
+  }
+}
+
+void Node::on_commit_due(std::vector<NodeAction>& out) {
+  commit_scheduled_ = false;
+  if (writes_.empty() || commit_) return;
+  Commit commit;
+  commit.id = next_commit_++;
+  for (const CommitBatch& w : writes_) in_commit_.emplace_back(w.party, w.batch);
+  commit.batches.swap(writes_);
+  commit_ = commit.id;
+  ++counters_.commits;
+  counters_.batches_committed += commit.batches.size();
+  out.emplace_back(std::move(commit));
+}
+
+void Node::on_committed(const Committed& e, std::vector<NodeAction>&) {
+  // A Committed that does not match the Commit in flight is the driver's bug.
+  PARLEY_CHECK(commit_ && e.commit == *commit_ && e.batches.size() == in_commit_.size());
+  for (std::size_t i = 0; i < in_commit_.size(); ++i) {
+    auto& [party, batch] = in_commit_[i];
+    if (e.batches[i].is_ok()) {
+      inbox_.emplace_back(party, Persisted{batch});
+    } else {
+      // Refused alone (the store applied nothing of it): the session undoes the batch.
+      inbox_.emplace_back(party, PersistRefused{batch, e.batches[i]});
+    }
+  }
+  commit_.reset();
+  in_commit_.clear();
+}
+
+void Node::drain(Time now, std::vector<NodeAction>& out) {
+  std::vector<Action> actions;
+  while (!inbox_.empty()) {
+    auto [party, event] = std::move(inbox_.front());
+    inbox_.pop_front();
+    Peer* peer = find(party);
+    if (peer == nullptr) continue;
+    actions.clear();
+    peer->session->handle(event, now, actions);
+    for (Action& action : actions) carry_out(*peer, action, out);
+  }
+}
+
+void Node::carry_out(Peer& peer, Action& action, std::vector<NodeAction>& out) {
+  std::visit(
+      [&](auto& a) {
+        using A = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<A, Persist>) {
+          writes_.push_back({peer.party, a.batch, std::move(a.records)});
+        } else if constexpr (std::is_same_v<A, SendTransaction>) {
+          // The path is chosen as the transaction leaves: the best one now.
+          out.emplace_back(Post{peer.party, peer.paths->best_path(), std::move(a.tx), a.precedence,
+                                std::move(a.body), config_.transaction_timeout});
+        } else if constexpr (std::is_same_v<A, Accepted>) {
+          ++counters_.messages_submitted;
+          out.emplace_back(std::move(a));
+        } else if constexpr (std::is_same_v<A, Answer> || std::is_same_v<A, Rejected>) {
+          out.emplace_back(std::move(a));
+        } else if constexpr (std::is_same_v<A, Notify>) {
+          count(a.notice);
+          out.emplace_back(PeerNotice{peer.party, std::move(a.notice)});
+        } else {
+          static_assert(kAlwaysFalse<A>, "Node: a new session Action kind needs carrying out here");
+        }
+      },
+      action);
+}
+
+void Node::feed_paths(Peer& peer, const PathEvent& event, Time now, std::vector<NodeAction>& out) {
+  std::vector<PathAction> actions;
+  peer.paths->handle(event, now, actions);
+  const std::vector<PathStatus>& paths = peer.paths->paths();
+  for (const PathAction& action : actions) {
+    if (const auto* send = std::get_if<SendHeartbeat>(&action)) {
+      out.emplace_back(PostHeartbeat{peer.party, send->path, send->id, send->timeout});
+    } else if (const auto* changed = std::get_if<PathChanged>(&action)) {
+      out.emplace_back(PathNotice{peer.party, PathNotice::Kind::kChanged, changed->alert,
+                                  paths[changed->to].address, paths[changed->from].address,
+                                  changed->reason});
+      // A transaction in flight on a path now down would only time out: abandon it, so the
+      // session resends it (same id, the peer is idempotent) on the new path at once.
+      if (paths[changed->from].state == PathState::kDown) {
+        out.emplace_back(AbandonPath{peer.party, changed->from});
+      }
+    } else if (const auto* state = std::get_if<PathStateChanged>(&action)) {
+      const bool down = state->to == PathState::kDown;
+      out.emplace_back(PathNotice{peer.party,
+                                  down ? PathNotice::Kind::kDown : PathNotice::Kind::kUp, down,
+                                  paths[state->path].address, "", state->reason});
+    }
+  }
+}
+
+void Node::count(const Notice& notice) {
+  switch (notice.kind) {
+    case NoticeKind::kMessageReceived:
+      ++counters_.messages_received;
+      break;
+    case NoticeKind::kFrameRefused:
+    case NoticeKind::kForkDetected:
+      ++counters_.frames_refused;
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace parley::core

@@ -1,0 +1,231 @@
+// Node: one gateway's whole behaviour, with every peer. Sans-I/O.
+//
+// The node holds one PeerSession and one PathMonitor per pinned peer, the queue of events
+// they are fed, the group commit of their Persist actions, and the choice of the path that
+// carries each transaction. It is fed NodeEvents stamped with the time the driver observed
+// them and appends NodeActions; it owns no socket, thread, file or clock. `parley gateway`
+// (gateway/driver.cc) carries out its actions with Asio, SQLite and the system clock;
+// the simulator (sim/cluster.cc) carries out the same actions over a simulated network,
+// disk and clock. Whatever the node decides is therefore decided identically in both.
+//
+// Group commit: a session's Persist joins the node's waiting writes, and the node asks once
+// for a commit (ScheduleCommit). The driver feeds CommitDue once it has run what is ready
+// (more submissions and peer transactions join the same commit); the node answers with one
+// Commit holding every waiting batch in the order the sessions emitted them, and waits for
+// Committed before it asks again. The driver applies a Commit in ONE durable store
+// transaction and feeds Committed with one status per batch: ok, or a logical refusal of
+// that batch alone (store::is_batch_refusal). The node feeds each batch's session Persisted
+// (or PersistRefused) in batch order, so Persisted(b) still implies that every earlier batch
+// is durable. If the store cannot make a commit durable, the driver must not feed Committed
+// (it stops the process; recovery starts from the store).
+//
+// Paths: a transaction goes on the peer's best path (PathMonitor::best_path) at the moment
+// it leaves; its outcome is reported to the monitor before the session, so that what the
+// session sends next takes the path the outcome chose. When traffic leaves a path that is
+// down, the node abandons that path's transaction in flight (AbandonPath): it would only time
+// out, and the session resends it at once, with the same id, on the new path.
+//
+// Events are handled in the order fed, each with the actions it causes; the driver must not
+// feed an event from inside the handling of another (it queues it and feeds it after).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "parley/base/rng.h"
+#include "parley/base/status.h"
+#include "parley/base/time.h"
+#include "parley/catalog/catalog.h"
+#include "parley/core/model.h"
+#include "parley/core/paths.h"
+#include "parley/core/peer_session.h"
+#include "parley/crypto/crypto.h"
+#include "parley/wire/wire.h"
+
+namespace parley::core {
+
+using CommitId = std::uint64_t;
+
+struct NodeConfig {
+  std::string party;
+  std::string lang = "en";  // SessionConfig::lang
+  crypto::Keys keys;
+  std::vector<Line> lines;  // every configured line; a line to an unpinned party is idle
+  PathConfig paths;
+  Duration transaction_timeout = std::chrono::seconds(10);  // a Post unanswered after this fails
+};
+
+// One pinned peer and what the store held for it at start.
+struct NodePeer {
+  wire::Bundle bundle;
+  Recovered recovered;
+};
+
+// ---- events ----
+// Also events: Submit (routed by its line) and Acknowledge (routed by the message's peer),
+// from core/peer_session.h.
+struct Start {};  // once, first: resend what the store held unreceipted, first heartbeats
+struct Tick {};   // next_deadline() has come
+struct PeerTransaction {  // a peer's transaction, from the TLS peer `fingerprint`
+  RequestId request = 0;
+  std::string fingerprint;
+  std::string body;
+};
+struct PostAnswered {  // the peer answered Post{party, path, tx}
+  std::string party;
+  PathIndex path = 0;
+  std::string tx;
+  int http_status = 0;
+  std::string body;
+};
+struct PostFailed {  // Post{party, path, tx} got no answer (connect, I/O, timeout, abandoned)
+  std::string party;
+  PathIndex path = 0;
+  std::string tx;
+  std::string reason;
+};
+struct HeartbeatAnsweredOn {  // the peer answered PostHeartbeat{party, path, id}
+  std::string party;
+  PathIndex path = 0;
+  std::uint64_t id = 0;
+};
+struct HeartbeatFailedOn {
+  std::string party;
+  PathIndex path = 0;
+  std::uint64_t id = 0;
+  std::string reason;
+};
+struct CommitDue {};  // the driver ran what was ready after ScheduleCommit
+struct Committed {    // Commit{commit} is durable, but for the batches refused (by position)
+  CommitId commit = 0;
+  std::vector<Status> batches;
+};
+using NodeEvent = std::variant<Start, Tick, Submit, Acknowledge, PeerTransaction, PostAnswered,
+                               PostFailed, HeartbeatAnsweredOn, HeartbeatFailedOn, CommitDue,
+                               Committed>;
+
+// ---- actions ----
+struct ScheduleCommit {};  // feed CommitDue once what is ready now has run
+struct CommitBatch {
+  std::string party;  // the session that emitted it
+  BatchId batch = 0;
+  std::vector<Record> records;
+};
+struct Commit {  // apply every batch in one durable transaction; feed Committed{id}
+  CommitId id = 0;
+  std::vector<CommitBatch> batches;
+};
+struct Post {  // POST the transaction to `party` on `path`; feed PostAnswered or PostFailed
+  std::string party;
+  PathIndex path = 0;
+  std::string tx;
+  Precedence precedence = Precedence::kRoutine;  // the highest inside
+  std::string body;
+  Duration timeout{};
+};
+struct PostHeartbeat {  // feed HeartbeatAnsweredOn or HeartbeatFailedOn
+  std::string party;
+  PathIndex path = 0;
+  std::uint64_t id = 0;
+  Duration timeout{};
+};
+struct AbandonPath {  // fail at once whatever is in flight to `party` on `path`
+  std::string party;
+  PathIndex path = 0;
+};
+struct PeerNotice {  // Notify a session emitted
+  std::string party;
+  Notice notice;
+};
+struct PathNotice {  // a path went up or down, or traffic moved to another path
+  enum class Kind { kChanged, kDown, kUp };
+  std::string party;
+  Kind kind = Kind::kChanged;
+  bool alert = false;    // worth an operator's attention (else a log line)
+  std::string address;   // the path (kDown, kUp) or the one traffic moved to (kChanged)
+  std::string previous;  // kChanged: the path traffic left
+  std::string text;      // one human-readable line
+};
+// Answer, Accepted and Rejected as in core/peer_session.h.
+using NodeAction = std::variant<ScheduleCommit, Commit, Post, PostHeartbeat, AbandonPath, Answer,
+                                Accepted, Rejected, PeerNotice, PathNotice>;
+
+struct NodeCounters {
+  std::uint64_t messages_submitted = 0;  // submissions and acks Accepted
+  std::uint64_t messages_received = 0;
+  std::uint64_t frames_refused = 0;
+  std::uint64_t commits = 0;            // group commits made
+  std::uint64_t batches_committed = 0;  // batches they carried
+};
+
+class Node {
+ public:
+  // `catalog` and `rng` must outlive the node. Peers without a federation address are a
+  // bug of the caller (a valid bundle has one).
+  Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng, std::vector<NodePeer> peers);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Applies `event`, observed at `now`, and appends the actions it causes to `out`. Bad
+  // input from a principal yields Rejected, from a peer an Answer with a refusal.
+  void handle(NodeEvent event, Time now, std::vector<NodeAction>& out);
+
+  // When Tick is next due: the earliest session deadline or heartbeat. Before Start: none.
+  std::optional<Time> next_deadline() const;
+  // The earliest session deadline alone (work pending: a retry, a resend, an ack deadline).
+  std::optional<Time> next_work_deadline() const;
+  // Writes wait for a commit, or a commit is being applied.
+  bool committing() const { return !writes_.empty() || commit_.has_value(); }
+
+  struct PeerView {
+    std::string party;
+    const wire::Bundle* bundle = nullptr;
+    const PeerSession* session = nullptr;
+    const PathMonitor* paths = nullptr;
+  };
+  std::vector<PeerView> peers() const;  // by party
+  const PeerSession* session(const std::string& party) const;
+  const NodeConfig& config() const { return config_; }
+  const NodeCounters& counters() const { return counters_; }
+  // The pinned peer whose TLS certificate has `fingerprint`, if any.
+  std::optional<std::string> party_of_fingerprint(const std::string& fingerprint) const;
+
+ private:
+  struct Peer;
+  using Queued = std::pair<std::string, Event>;  // by party
+
+  void route_submit(Submit submit, std::vector<NodeAction>& out);
+  void route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out);
+  void on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out);
+  void on_post_outcome(const std::string& party, PathIndex path, PathEvent path_event, Event event,
+                       Time now, std::vector<NodeAction>& out);
+  void on_commit_due(std::vector<NodeAction>& out);
+  void on_committed(const Committed& e, std::vector<NodeAction>& out);
+  void on_tick(Time now, bool start, std::vector<NodeAction>& out);
+  // Feeds every queued session event, in order, with the actions each causes.
+  void drain(Time now, std::vector<NodeAction>& out);
+  void carry_out(Peer& peer, Action& action, std::vector<NodeAction>& out);
+  void feed_paths(Peer& peer, const PathEvent& event, Time now, std::vector<NodeAction>& out);
+  void count(const Notice& notice);
+  Peer* find(const std::string& party);
+
+  NodeConfig config_;
+  std::map<std::string, std::unique_ptr<Peer>> peers_;  // by party
+  std::deque<Queued> inbox_;
+  std::vector<CommitBatch> writes_;  // waiting for the next commit, in the order emitted
+  bool commit_scheduled_ = false;    // ScheduleCommit emitted, CommitDue not yet fed
+  std::optional<CommitId> commit_;   // emitted, not yet Committed
+  std::vector<std::pair<std::string, BatchId>> in_commit_;  // its batches, in order
+  CommitId next_commit_ = 1;
+  bool started_ = false;
+  NodeCounters counters_;
+};
+
+}  // namespace parley::core
