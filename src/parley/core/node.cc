@@ -111,7 +111,8 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
           on_post_outcome(e.party, e.path, TrafficFailed{e.path, e.reason},
                           TransactionFailed{e.tx, e.reason}, now, out);
         } else if constexpr (std::is_same_v<E, HeartbeatAnsweredOn>) {
-          if (Peer* peer = find(e.party)) feed_paths(*peer, HeartbeatAnswered{e.path, e.id}, now, out);
+          if (Peer* peer = find(e.party))
+            feed_paths(*peer, HeartbeatAnswered{e.path, e.id}, now, out);
         } else if constexpr (std::is_same_v<E, HeartbeatFailedOn>) {
           if (Peer* peer = find(e.party)) {
             feed_paths(*peer, HeartbeatFailed{e.path, e.id, e.reason}, now, out);
@@ -136,12 +137,13 @@ void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {
   const auto line = std::find_if(config_.lines.begin(), config_.lines.end(),
                                  [&](const Line& l) { return l.id == submit.line; });
   if (line == config_.lines.end()) {
-    out.emplace_back(Rejected{submit.request, Status::not_found("unknown line '" + submit.line + "'")});
+    out.emplace_back(
+        Rejected{submit.request, Status::not_found("unknown line '" + submit.line + "'")});
     return;
   }
   if (find(line->remote.party) == nullptr) {
-    out.emplace_back(Rejected{
-        submit.request, Status::failed_precondition("line '" + submit.line + "' has no pinned peer")});
+    out.emplace_back(Rejected{submit.request, Status::failed_precondition("line '" + submit.line +
+                                                                          "' has no pinned peer")});
     return;
   }
   inbox_.emplace_back(line->remote.party, std::move(submit));
@@ -149,9 +151,9 @@ void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {
 
 void Node::route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out) {
   if (find(ack.message.peer) == nullptr) {
-    out.emplace_back(Rejected{ack.request,
-                              Status::failed_precondition("message '" + ack.message.id +
-                                                          "' is from a party that is no longer pinned")});
+    out.emplace_back(Rejected{
+        ack.request, Status::failed_precondition("message '" + ack.message.id +
+                                                 "' is from a party that is no longer pinned")});
     return;
   }
   std::string party = ack.message.peer;
@@ -161,7 +163,8 @@ void Node::route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out) {
 void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) {
   const std::optional<std::string> party = party_of_fingerprint(e.fingerprint);
   if (!party) {
-    out.emplace_back(Answer{e.request, 403, wire::encode_refusal({"unknown peer certificate", ""})});
+    out.emplace_back(
+        Answer{e.request, 403, wire::encode_refusal({"unknown peer certificate", ""})});
     return;
   }
   inbox_.emplace_back(*party, TransactionReceived{e.request, std::move(e.body)});

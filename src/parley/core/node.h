@@ -70,8 +70,8 @@ struct NodePeer {
 // ---- events ----
 // Also events: Submit (routed by its line) and Acknowledge (routed by the message's peer),
 // from core/peer_session.h.
-struct Start {};  // once, first: resend what the store held unreceipted, first heartbeats
-struct Tick {};   // next_deadline() has come
+struct Start {};          // once, first: resend what the store held unreceipted, first heartbeats
+struct Tick {};           // next_deadline() has come
 struct PeerTransaction {  // a peer's transaction, from the TLS peer `fingerprint`
   RequestId request = 0;
   std::string fingerprint;
@@ -106,9 +106,9 @@ struct Committed {    // Commit{commit} is durable, but for the batches refused 
   CommitId commit = 0;
   std::vector<Status> batches;
 };
-using NodeEvent = std::variant<Start, Tick, Submit, Acknowledge, PeerTransaction, PostAnswered,
-                               PostFailed, HeartbeatAnsweredOn, HeartbeatFailedOn, CommitDue,
-                               Committed>;
+using NodeEvent =
+    std::variant<Start, Tick, Submit, Acknowledge, PeerTransaction, PostAnswered, PostFailed,
+                 HeartbeatAnsweredOn, HeartbeatFailedOn, CommitDue, Committed>;
 
 // ---- actions ----
 struct ScheduleCommit {};  // feed CommitDue once what is ready now has run

@@ -313,8 +313,8 @@ void Driver::commit(core::Commit& commit) {
   if (!outcome.is_ok()) {
     // Batches we cannot make durable must never be acknowledged or receipted, and the
     // node cannot un-see them: stop here, recover from the store on restart.
-    spdlog::critical("store failed to make {} batches durable: {}; stopping",
-                     commit.batches.size(), outcome.status().to_string());
+    spdlog::critical("store failed to make {} batches durable: {}; stopping", commit.batches.size(),
+                     outcome.status().to_string());
     std::_Exit(70);
   }
   for (const Status& status : *outcome) {

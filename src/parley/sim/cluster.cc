@@ -26,7 +26,7 @@ constexpr Duration kCommitDelayMax = 2ms;
 // A commit's sync completes this long after the disk got it, at most.
 constexpr Duration kSyncMax = 3ms;
 constexpr std::size_t kPaths = 2;  // federation addresses per party: primary and backup
-constexpr int kRetriesMax = 3;  // a principal retries a failed request at most this often
+constexpr int kRetriesMax = 3;     // a principal retries a failed request at most this often
 
 template <typename>
 inline constexpr bool kAlwaysFalse = false;
@@ -407,6 +407,7 @@ Status Cluster::start(Gateway& g) {
                                         std::move(peers));
   g.up = true;
   g.started_wall = wall(g);
+  g.started_true = now_;
   trace(&g, "started");
   mix(0x5747);
   const int incarnation = g.incarnation;
@@ -432,6 +433,7 @@ void Cluster::crash(Gateway& g, const std::string& why) {
     after(delay(), [this, id] { fail_call(id, "connection reset by peer"); });
   }
   g.peer_requests.clear();
+  g.seen.clear();
   g.inbox.clear();
   g.feeding = false;
   g.timer_at.reset();
@@ -520,6 +522,7 @@ void Cluster::schedule_faults() {
           paths.resize(kPaths);
           for (std::size_t i = 0; i < kPaths; ++i) {
             if (!both && i != one) continue;
+            if (paths[i].until <= now_) paths[i].since = now_;
             paths[i].until = std::max(paths[i].until, now_ + length);
             paths[i].refuse = refuse;
           }
@@ -657,7 +660,8 @@ void Cluster::carry_out(Gateway& g, core::NodeAction& action) {
           if (a.kind == core::PathNotice::Kind::kChanged) ++outcome_.stats.path_changes;
           trace(&g, "path notice (" + a.party + "): " + a.text);
         } else {
-          static_assert(kAlwaysFalse<A>, "sim: a new core::NodeAction kind must be carried out here");
+          static_assert(kAlwaysFalse<A>,
+                        "sim: a new core::NodeAction kind must be carried out here");
         }
       },
       action);
@@ -745,7 +749,8 @@ void Cluster::rearm(Gateway& g) {
   const Time fires = when ? now_ + std::max(Duration::zero(), *when - wall(g)) : now_;
   // Only heartbeats due: the timer does not keep the run going.
   const bool background = !g.node->next_work_deadline() && !g.node->committing();
-  if (when == g.timer_at && (!when || (fires == g.timer_fires && background == g.timer_background))) {
+  if (when == g.timer_at &&
+      (!when || (fires == g.timer_fires && background == g.timer_background))) {
     return;  // armed for that very moment already
   }
   g.timer_at = when;
@@ -860,6 +865,7 @@ void Cluster::send_request(Gateway& g, const core::Post& post) {
   calls_[id] = Call{g.index, g.incarnation, to, post.path, post.tx, post.body, 0, false};
   ++outcome_.stats.transactions;
   ++g.requests_seen;
+  check_path_choice(g, to, post.path);
   using K = ScriptedFault::Kind;
   const Faults& f = scenario_.faults;
   const bool drop = scripted(K::kDropRequest, g, g.requests_seen) ||
@@ -901,21 +907,26 @@ void Cluster::send_heartbeat(Gateway& g, const core::PostHeartbeat& beat) {
       },
       true);
   if (const Partition* p = partition(g.index, to, beat.path)) {
-    if (p->refuse) after(delay(), [this, id] { fail_call(id, "connection refused"); }, true);
+    if (p->refuse)
+      after(
+          delay(), [this, id] { fail_call(id, "connection refused"); }, true);
     return;
   }
-  after(delay(), [this, id] { deliver_heartbeat(id); }, true);
+  after(
+      delay(), [this, id] { deliver_heartbeat(id); }, true);
 }
 
 void Cluster::deliver_heartbeat(std::uint64_t id) {
   const Call& c = calls_.at(id);
   if (!gateways_[c.to]->up) {
-    after(delay(), [this, id] { fail_call(id, "connection refused"); }, true);
+    after(
+        delay(), [this, id] { fail_call(id, "connection refused"); }, true);
     return;
   }
   if (partition(c.from, c.to, c.path) != nullptr) return;  // lost: the client times out
   // The peer's driver answers a heartbeat itself (Driver::on_federation_request).
-  after(delay(), [this, id] { answer_arrives(id, 200, "{}"); }, true);
+  after(
+      delay(), [this, id] { answer_arrives(id, 200, "{}"); }, true);
 }
 
 void Cluster::deliver_request(std::uint64_t id) {
@@ -961,6 +972,7 @@ void Cluster::answer_arrives(std::uint64_t id, int status, const std::string& bo
   c.done = true;
   Gateway& s = *gateways_[c.from];
   if (!alive(s, c.from_incarnation)) return;
+  seen_on(s, c.to, c.path, true);
   const std::string& peer = gateways_[c.to]->party;
   if (c.heartbeat != 0) return feed(s, core::HeartbeatAnsweredOn{peer, c.path, c.heartbeat});
   feed(s, core::PostAnswered{peer, c.path, c.tx, status, body});
@@ -972,6 +984,7 @@ void Cluster::fail_call(std::uint64_t id, const std::string& reason) {
   c.done = true;
   Gateway& s = *gateways_[c.from];
   if (!alive(s, c.from_incarnation)) return;
+  seen_on(s, c.to, c.path, false);
   const std::string& peer = gateways_[c.to]->party;
   if (c.heartbeat != 0) return feed(s, core::HeartbeatFailedOn{peer, c.path, c.heartbeat, reason});
   feed(s, core::PostFailed{peer, c.path, c.tx, reason});

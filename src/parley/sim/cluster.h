@@ -98,6 +98,7 @@ class Cluster {
     std::map<core::RequestId, PrincipalRequest> principal;
     std::map<core::RequestId, std::uint64_t> peer_requests;  // -> call id
     Time started_wall;                                       // wall time of the last start
+    Time started_true;                                       // true time of the last start
     std::vector<std::pair<Time, Duration>> forward_jumps;    // true time, amount
     int persists_seen = 0;
     int requests_seen = 0;
@@ -113,6 +114,12 @@ class Cluster {
     std::uint64_t timer_generation = 0;
     // A commit handed to the disk whose sync has not completed yet.
     std::optional<core::Commit> disk;
+    // What this incarnation saw of each (peer index, path): for the failover invariant.
+    struct PathSeen {
+      std::optional<Time> last_failure;
+      std::vector<Time> answers;  // the last two
+    };
+    std::map<std::pair<int, core::PathIndex>, PathSeen> seen;
   };
   // A transaction posted by `from` to `to`: completed once, by the first answer or failure.
   // A heartbeat (`heartbeat` != 0, its id) likewise.
@@ -138,6 +145,7 @@ class Cluster {
     bool reported = false;
   };
   struct Partition {
+    Time since;  // when it began (extensions keep it)
     Time until;
     bool refuse = false;  // connections refused at once, else silently lost
   };
@@ -189,6 +197,10 @@ class Cluster {
   void check_escalations(Gateway& g);
   void check_receipt_durable(Gateway& receiver, const std::string& body, int sender);
   void check_final();
+  // A transaction leaves on `path` to `to`: it must not be a path cut for a long while when
+  // another path to that peer has been answering all along (failover-late).
+  void check_path_choice(const Gateway& g, int to, core::PathIndex path);
+  void seen_on(Gateway& g, int to, core::PathIndex path, bool answered);
   void violation(const std::string& invariant, const std::string& detail);
 
   // ---- scheduling ----

@@ -163,6 +163,43 @@ void Cluster::check_escalations(Gateway& g) {
   }
 }
 
+namespace {
+using namespace std::chrono_literals;
+// A path cut this long is down for any monitor (core/paths.h: 3 missed heartbeats, 1 s apart).
+constexpr Duration kDownAfter = 10s;
+// A path with no failure for this long cannot be held down by failed traffic any more
+// (PathConfig::traffic_retry_after, 30 s).
+constexpr Duration kCleanFor = 31s;
+}  // namespace
+
+void Cluster::seen_on(Gateway& g, int to, core::PathIndex path, bool answered) {
+  Gateway::PathSeen& seen = g.seen[{to, path}];
+  if (!answered) {
+    seen.last_failure = now_;
+    return;
+  }
+  seen.answers.push_back(now_);
+  if (seen.answers.size() > 2) seen.answers.erase(seen.answers.begin());
+}
+
+// Judged on what the network truly did, not on what the node believes: the path was cut
+// kDownAfter ago, and another path answered twice lately and failed nothing for kCleanFor.
+void Cluster::check_path_choice(const Gateway& g, int to, core::PathIndex path) {
+  const Partition* cut = partition(g.index, to, path);
+  if (cut == nullptr || now_ - cut->since < kDownAfter) return;
+  for (const auto& [key, seen] : g.seen) {
+    if (key.first != to || key.second == path || partition(g.index, to, key.second)) continue;
+    const bool clean = !seen.last_failure || now_ - *seen.last_failure > kCleanFor;
+    const bool answering = seen.answers.size() == 2 && now_ - seen.answers.front() < kDownAfter;
+    if (clean && answering && now_ - g.started_true > kCleanFor) {
+      violation("failover-late", g.party + " sent a transaction to " + gateways_[to]->party +
+                                     " on path " + std::to_string(path) + ", cut for " +
+                                     format_duration(now_ - cut->since) + ", while path " +
+                                     std::to_string(key.second) + " answers");
+    }
+  }
+}
+
 // DESIGN.md: a receipt is signed only after the batch is durably stored on the receiver.
 void Cluster::check_receipt_durable(Gateway& receiver, const std::string& body, int sender) {
   Result<ReceiptFacts> receipt = open_receipt_facts(body, receiver.keys.verify, receiver.party);

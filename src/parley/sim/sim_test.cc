@@ -69,10 +69,14 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
 
   std::uint64_t accepted = 0;
   std::uint64_t crashes = 0;
+  std::uint64_t path_changes = 0;
+  std::uint64_t commits_lost = 0;
   int failures = 0;
   for (const Outcome& outcome : outcomes) {
     accepted += outcome.stats.accepted;
     crashes += outcome.stats.crashes;
+    path_changes += outcome.stats.path_changes;
+    commits_lost += outcome.stats.commits_lost;
     if (!outcome.ok() && ++failures <= 10) {
       ADD_FAILURE() << "seed " << outcome.seed << ": " << outcome.violation()
                     << "\nreproduce: " << reproduce_command(outcome.seed) << describe(outcome);
@@ -85,6 +89,8 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
       seconds > 0 ? static_cast<double>(count) / seconds : 0.0, failures);
   // The faults really happened: a run without them would prove little.
   EXPECT_GT(crashes, count / 4);
+  EXPECT_GT(path_changes, count / 4);  // traffic moved between a peer's two paths
+  EXPECT_GT(commits_lost, 0u);         // a crash or power loss caught a commit unsynced
 }
 
 TEST(SimulationTest, SameSeedRunsTheSameWay) {

@@ -1,0 +1,292 @@
+// The node as the driver and the simulator see it: two real nodes (us-eucom and ru-genstaff)
+// wired by hand, every action carried out by the test, so that routing, group commit and path
+// choice are checked on the node's own outputs.
+#include "parley/core/node.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "parley/base/rng.h"
+#include "parley/catalog/catalog.h"
+#include "parley/crypto/crypto.h"
+#include "parley/wire/wire.h"
+
+namespace parley::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kLine[] = "saceur-cgs";
+
+template <typename T>
+std::vector<T> all_of(const std::vector<NodeAction>& actions) {
+  std::vector<T> found;
+  for (const NodeAction& a : actions) {
+    if (const T* t = std::get_if<T>(&a)) found.push_back(*t);
+  }
+  return found;
+}
+
+struct Side {
+  std::string party;
+  crypto::Keys keys;
+  wire::Bundle bundle;
+};
+
+Side make_side(const std::string& party, std::uint64_t seed, const std::string& fingerprint) {
+  SeededRng rng(seed);
+  Side s;
+  s.party = party;
+  s.keys = crypto::generate_keys(rng);
+  s.bundle.party = party;
+  s.bundle.sign_key = s.keys.verify;
+  s.bundle.box_key = s.keys.box_public;
+  s.bundle.tls_fingerprint = fingerprint;
+  s.bundle.federation = {party + "-primary:7001", party + "-backup:7001"};
+  return s;
+}
+
+Line make_line(const std::string& local, const std::string& remote_party,
+               const std::string& remote) {
+  Line line;
+  line.id = kLine;
+  line.local = local;
+  line.remote = wire::Address{remote_party, remote};
+  return line;
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  NodeTest()
+      : us_(make_side("us-eucom", 1, std::string(64, 'a'))),
+        ru_(make_side("ru-genstaff", 2, std::string(64, 'b'))),
+        rng_(7) {}
+
+  std::unique_ptr<Node> make_node(const Side& self, const Side& peer, const std::string& local,
+                                  const std::string& remote, std::vector<Line> extra = {}) {
+    NodeConfig config;
+    config.party = self.party;
+    config.keys = self.keys;
+    config.lines = {make_line(local, peer.party, remote)};
+    for (Line& l : extra) config.lines.push_back(std::move(l));
+    std::vector<NodePeer> peers;
+    peers.push_back({peer.bundle, Recovered{}});
+    auto node = std::make_unique<Node>(std::move(config), catalog::Catalog::builtin(), rng_,
+                                       std::move(peers));
+    std::vector<NodeAction> out;
+    node->handle(Start{}, now_, out);
+    return node;
+  }
+
+  Submit submit(RequestId request, Precedence precedence = Precedence::kRoutine) {
+    Submit s;
+    s.request = request;
+    s.line = kLine;
+    s.principal = "saceur";
+    s.precedence = precedence;
+    s.content = wire::Content{"{}", "message " + std::to_string(request)};
+    return s;
+  }
+
+  // Commits whatever the node asks for, every batch durable, until it asks for nothing more.
+  void commit_all(Node& node, std::vector<NodeAction>& out) {
+    for (int round = 0; round < 10; ++round) {
+      if (all_of<ScheduleCommit>(out).empty()) return;
+      std::vector<NodeAction> more;
+      node.handle(CommitDue{}, now_, more);
+      const std::vector<Commit> commits = all_of<Commit>(more);
+      ASSERT_EQ(commits.size(), 1u);
+      out.insert(out.end(), more.begin(), more.end());
+      more.clear();
+      node.handle(Committed{commits[0].id, std::vector<Status>(commits[0].batches.size())}, now_,
+                  more);
+      out = more;
+    }
+  }
+
+  Side us_;
+  Side ru_;
+  SeededRng rng_;
+  Time now_ = time_from_unix_ms(1'795'554'000'000);
+};
+
+TEST_F(NodeTest, ASubmissionOnAnUnknownLineOrAnUnpinnedPeerIsRejectedAndChangesNothing) {
+  Line idle = make_line("saceur", "nato-shape", "ops");
+  idle.id = "idle";
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs", {idle});
+  std::vector<NodeAction> out;
+  Submit unknown = submit(1);
+  unknown.line = "no-such-line";
+  node->handle(unknown, now_, out);
+  Submit unpinned = submit(2);
+  unpinned.line = "idle";
+  node->handle(unpinned, now_, out);
+  const std::vector<Rejected> rejected = all_of<Rejected>(out);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].request, 1u);
+  EXPECT_EQ(rejected[0].status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(rejected[1].request, 2u);
+  EXPECT_EQ(rejected[1].status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
+  EXPECT_FALSE(node->committing());
+}
+
+TEST_F(NodeTest, ATransactionFromAnUnknownCertificateIsRefusedWith403) {
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs");
+  std::vector<NodeAction> out;
+  node->handle(PeerTransaction{9, std::string(64, 'c'), "{}"}, now_, out);
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].request, 9u);
+  EXPECT_EQ(answers[0].http_status, 403);
+}
+
+// Group commit: every batch waiting when CommitDue comes goes in one Commit, in the order the
+// sessions emitted them; no second commit is asked for while one is being applied; Committed
+// releases the submissions in order.
+TEST_F(NodeTest, WritesWaitingWhenTheCommitIsDueGoInOneCommitInOrder) {
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs");
+  std::vector<NodeAction> out;
+  node->handle(submit(1), now_, out);
+  node->handle(submit(2, Precedence::kFlash), now_, out);
+  EXPECT_EQ(all_of<ScheduleCommit>(out).size(), 1u);  // asked for once
+  EXPECT_TRUE(all_of<Accepted>(out).empty());         // nothing is durable yet
+  out.clear();
+  node->handle(CommitDue{}, now_, out);
+  const std::vector<Commit> commits = all_of<Commit>(out);
+  ASSERT_EQ(commits.size(), 1u);
+  // Message 1, the head of the transaction carrying it, message 2.
+  ASSERT_EQ(commits[0].batches.size(), 3u);
+  for (std::size_t i = 1; i < commits[0].batches.size(); ++i) {
+    EXPECT_LT(commits[0].batches[i - 1].batch, commits[0].batches[i].batch);
+  }
+  // While it is applied, a third submission waits: no second commit is asked for.
+  out.clear();
+  node->handle(submit(3), now_, out);
+  EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
+  EXPECT_TRUE(node->committing());
+  out.clear();
+  node->handle(Committed{commits[0].id, std::vector<Status>(3)}, now_, out);
+  const std::vector<Accepted> accepted = all_of<Accepted>(out);
+  ASSERT_EQ(accepted.size(), 2u);
+  EXPECT_EQ(accepted[0].request, 1u);
+  EXPECT_EQ(accepted[1].request, 2u);
+  EXPECT_EQ(all_of<ScheduleCommit>(out).size(), 1u);  // now the third one's turn
+  EXPECT_EQ(node->counters().commits, 1u);
+  EXPECT_EQ(node->counters().batches_committed, 3u);
+}
+
+TEST_F(NodeTest, ABatchTheStoreRefusesRejectsItsSubmissionAlone) {
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs");
+  std::vector<NodeAction> out;
+  node->handle(submit(1), now_, out);
+  node->handle(submit(2), now_, out);
+  out.clear();
+  node->handle(CommitDue{}, now_, out);
+  const std::vector<Commit> commits = all_of<Commit>(out);
+  ASSERT_EQ(commits.size(), 1u);
+  ASSERT_EQ(commits[0].batches.size(), 3u);  // message 1, the head carrying it, message 2
+  out.clear();
+  std::vector<Status> statuses(3);
+  statuses[2] = Status::already_exists("conflict");
+  node->handle(Committed{commits[0].id, statuses}, now_, out);
+  const std::vector<Rejected> rejected = all_of<Rejected>(out);
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].request, 2u);
+  const std::vector<Accepted> accepted = all_of<Accepted>(out);
+  ASSERT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(accepted[0].request, 1u);
+}
+
+// The message crosses from one node to the other through the actions alone, and the receipt
+// comes back: the whole of what a driver does, with no I/O.
+TEST_F(NodeTest, AMessageIsDeliveredAndReceiptedBetweenTwoNodes) {
+  std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs");
+  std::unique_ptr<Node> ru = make_node(ru_, us_, "cgs", "saceur");
+  std::vector<NodeAction> out;
+  us->handle(submit(1, Precedence::kFlash), now_, out);
+  commit_all(*us, out);
+  const std::vector<Post> posts = all_of<Post>(out);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].party, "ru-genstaff");
+  EXPECT_EQ(posts[0].precedence, Precedence::kFlash);
+  EXPECT_EQ(posts[0].timeout, NodeConfig{}.transaction_timeout);
+
+  std::vector<NodeAction> at_ru;
+  ru->handle(PeerTransaction{5, us_.bundle.tls_fingerprint, posts[0].body}, now_, at_ru);
+  EXPECT_TRUE(all_of<Answer>(at_ru).empty());  // the receipt waits for the commit
+  commit_all(*ru, at_ru);
+  const std::vector<Answer> answers = all_of<Answer>(at_ru);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].request, 5u);
+  ASSERT_EQ(answers[0].http_status, 200) << answers[0].body;
+  EXPECT_EQ(ru->counters().messages_received, 1u);
+
+  out.clear();
+  us->handle(PostAnswered{"ru-genstaff", posts[0].path, posts[0].tx, 200, answers[0].body}, now_,
+             out);
+  commit_all(*us, out);
+  bool delivered = false;
+  for (const PeerNotice& n : all_of<PeerNotice>(out)) {
+    delivered = delivered || n.notice.kind == NoticeKind::kDelivered;
+  }
+  EXPECT_TRUE(delivered);
+  EXPECT_EQ(us->session("ru-genstaff")->stats().queued, 0u);
+}
+
+// Path choice: traffic takes the best path as it leaves; when the primary goes down under
+// it, the transaction in flight there is abandoned and the next one takes the backup.
+TEST_F(NodeTest, TrafficLeavesADownPathAndAbandonsWhatIsInFlightOnIt) {
+  std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs");
+  std::vector<NodeAction> out;
+  // Both paths answer their first heartbeats: both up, the primary carries the traffic.
+  us->handle(HeartbeatAnsweredOn{"ru-genstaff", 0, 1}, now_, out);
+  us->handle(HeartbeatAnsweredOn{"ru-genstaff", 1, 2}, now_, out);
+  out.clear();
+  us->handle(submit(1), now_, out);
+  commit_all(*us, out);
+  std::vector<Post> posts = all_of<Post>(out);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].path, 0u);
+
+  // The primary's heartbeats fail until it is down; the backup keeps answering.
+  out.clear();
+  const int misses = PathConfig{}.misses_to_down;
+  for (int i = 0; i < misses; ++i) {
+    now_ += 1s;
+    std::vector<NodeAction> tick;
+    us->handle(Tick{}, now_, tick);
+    for (const PostHeartbeat& beat : all_of<PostHeartbeat>(tick)) {
+      if (beat.path == 0) {
+        us->handle(HeartbeatFailedOn{"ru-genstaff", 0, beat.id, "connection refused"}, now_, out);
+      } else {
+        us->handle(HeartbeatAnsweredOn{"ru-genstaff", 1, beat.id}, now_, out);
+      }
+    }
+  }
+  const std::vector<AbandonPath> abandoned = all_of<AbandonPath>(out);
+  ASSERT_EQ(abandoned.size(), 1u);
+  EXPECT_EQ(abandoned[0].party, "ru-genstaff");
+  EXPECT_EQ(abandoned[0].path, 0u);
+  bool alerted = false;
+  for (const PathNotice& n : all_of<PathNotice>(out)) {
+    alerted = alerted || (n.kind == PathNotice::Kind::kChanged && n.alert &&
+                          n.address == "ru-genstaff-backup:7001");
+  }
+  EXPECT_TRUE(alerted);
+
+  // The abandoned transaction fails; the session sends it again, now on the backup.
+  out.clear();
+  us->handle(PostFailed{"ru-genstaff", 0, posts[0].tx, "abandoned: the path is down"}, now_, out);
+  now_ += 11s;  // past any retry backoff
+  us->handle(Tick{}, now_, out);
+  commit_all(*us, out);
+  posts = all_of<Post>(out);
+  ASSERT_FALSE(posts.empty());
+  EXPECT_EQ(posts.back().path, 1u);
+}
+
+}  // namespace
+}  // namespace parley::core
