@@ -4,8 +4,9 @@
 // A peer's bundle lists its federation addresses, primary first (DESIGN.md "Federation").
 // Each address is a path. The monitor asks for a heartbeat on every path every
 // `heartbeat_interval`; the node (core/node.h) turns that into PostHeartbeat, the driver sends
-// it (POST /federation/v1/heartbeat over mutual TLS) and reports the outcome. Any successful exchange on a path, heartbeat or transaction,
-// counts as contact; a failed one as a miss. A path is
+// it (POST /federation/v1/heartbeat over mutual TLS) and reports the outcome. Any successful
+// exchange on a path, heartbeat or transaction, counts as contact; a failed one as a miss. A path
+// is
 //   - unknown until its first contact or until it is declared down,
 //   - up after a contact (a down path needs `answers_to_up` consecutive answers, so that a
 //     flapping link does not drag traffic back and forth),
