@@ -165,7 +165,23 @@ Scenario Scenario::refusals() {
   return s;
 }
 
+Scenario Scenario::reference() {
+  Scenario s = calm();
+  s.name = "reference";
+  s.ack_probability = 1.0;
+  s.active = 10s;
+  using P = core::Precedence;
+  // us-eucom cannot reach ru-genstaff for the first 3 s: its ROUTINE messages queue, and the
+  // FLASH submitted last leaves first once the path heals.
+  s.partitions = {{0s, 3s}};
+  s.submissions = {{100ms, 0, P::kRoutine},  {200ms, 0, P::kRoutine}, {300ms, 0, P::kRoutine},
+                   {1s, 0, P::kFlash},       {4s, 1, P::kImmediate},  {4100ms, 1, P::kRoutine},
+                   {5s, 0, P::kPriority}};
+  return s;
+}
+
 std::optional<Scenario> Scenario::named(std::string_view name) {
+  if (name == "reference") return reference();
   if (name == "standard") return standard();
   if (name == "refusals") return refusals();
   if (name == "calm") return calm();
@@ -534,6 +550,13 @@ void Cluster::schedule_faults() {
       }
     }
   }
+  for (const ScriptedPartition& p : scenario_.partitions) {
+    at(start_ + p.from, [this, p] {
+      std::vector<Partition>& paths = partitions_[{0, 1}];
+      paths.assign(kPaths, Partition{now_, start_ + p.until, true});
+      trace(nullptr, "PARTITION (scripted) every path until " + format_duration(p.until));
+    });
+  }
   // The end of the faults: the network heals (the scheduled restarts still happen).
   at(active_end_, [this] {
     partitions_.clear();
@@ -542,6 +565,15 @@ void Cluster::schedule_faults() {
 }
 
 void Cluster::schedule_workload() {
+  if (!scenario_.submissions.empty()) {
+    for (const ScriptedSubmission& sub : scenario_.submissions) {
+      const int index = sub.from;
+      const std::string line = gateways_[index]->lines.front().id;
+      const core::Precedence precedence = sub.precedence;
+      at(start_ + sub.at, [this, index, line, precedence] { submit(index, line, 0, precedence); });
+    }
+    return;
+  }
   const int mean = std::max(scenario_.messages_per_line_direction, 1);
   for (auto& gp : gateways_) {
     for (const LineEnd& end : gp->lines) {
@@ -684,7 +716,11 @@ void Cluster::write(Gateway& g, core::Commit& commit) {
     fails = fails || scripted(K::kApplyFails, g, g.persists_seen);
     after_apply = after_apply || scripted(K::kCrashAfterApply, g, g.persists_seen);
   }
-  ++outcome_.stats.commits;
+  const bool at_k = ++outcome_.stats.commits == scenario_.write_fault.at;
+  using W = WriteFault::Kind;
+  before = before || (at_k && scenario_.write_fault.kind == W::kCrashBefore);
+  fails = fails || (at_k && scenario_.write_fault.kind == W::kFail);
+  after_apply = after_apply || (at_k && scenario_.write_fault.kind == W::kCrashAfter);
   before = before || (on && faults_.chance(f.crash_before_apply * intensity_));
   fails = fails || (on && faults_.chance(f.apply_fails * intensity_));
   after_apply = after_apply || (on && faults_.chance(f.crash_after_apply * intensity_));
@@ -1007,7 +1043,8 @@ void Cluster::abandon(Gateway& g, const core::AbandonPath& a) {
 
 // ---- principals ----
 
-void Cluster::submit(int index, const std::string& line, int depth) {
+void Cluster::submit(int index, const std::string& line, int depth,
+                     std::optional<core::Precedence> precedence) {
   Gateway& g = *gateways_[index];
   ++outcome_.stats.submitted;
   PrincipalRequest request{false, line, "", depth};
@@ -1029,7 +1066,7 @@ void Cluster::submit(int index, const std::string& line, int depth) {
   s.request = g.next_request++;
   s.line = line;
   s.principal = workload_.chance(0.8) ? end->local : end->alternate;
-  s.precedence = kPrecedences[workload_.between(0, 7)];
+  s.precedence = precedence ? *precedence : kPrecedences[workload_.between(0, 7)];
   s.type = "text";
   s.content = wire::Content{"{}", "sim message " + std::to_string(++messages_composed_) + " from " +
                                       g.party + "/" + s.principal};

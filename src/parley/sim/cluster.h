@@ -185,7 +185,9 @@ class Cluster {
   Duration delay();
 
   // ---- principals (cluster.cc) ----
-  void submit(int gateway, const std::string& line, int depth);
+  // `precedence`: a scripted submission's; else drawn from the workload.
+  void submit(int gateway, const std::string& line, int depth,
+              std::optional<core::Precedence> precedence = std::nullopt);
   void acknowledge(int gateway, const std::string& id, int depth);
   void consider_ack(Gateway& g, const std::string& id);
   void principal_error(Gateway& g, const PrincipalRequest& request);

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
       scenario_name = std::string(arg.substr(11));
       if (!parley::sim::Scenario::named(scenario_name)) {
         return usage("unknown scenario '" + scenario_name +
-                     "' (standard, calm, clock-jumps, three-party, refusals)");
+                     "' (standard, calm, clock-jumps, three-party, refusals, reference)");
       }
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
           "usage: parley-sim [--seed=N] [--seeds=COUNT] [--scenario=NAME] [--verbose]\n"
           "  --seed=N        the first seed (random if not given)\n"
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
-          "  --scenario=NAME standard (default), calm, clock-jumps, three-party, refusals\n"
+          "  --scenario=NAME standard (default), calm, clock-jumps, three-party, refusals,\n"
+          "                  reference\n"
           "  --verbose       print every event and every violation\n");
       return 0;
     } else {

@@ -42,6 +42,31 @@ struct ScriptedFault {
   int nth = 1;
 };
 
+// A fault at the `at`-th store write (1-based): every Commit that reaches any gateway's disk
+// is one write, in the order they reach it. For the every-write loop (Scenario::reference).
+struct WriteFault {
+  enum class Kind {
+    kCrashBefore,  // the process dies as the write reaches the disk: nothing of it is applied
+    kCrashAfter,   // the write is durable, the process dies before Committed
+    kFail,         // the write fails (a failed fsync): the driver stops the process
+  };
+  Kind kind = Kind::kCrashBefore;
+  std::uint64_t at = 0;  // 0: none
+};
+
+// A submission at a fixed time (Scenario::submissions), on the first line of `from`.
+struct ScriptedSubmission {
+  Duration at{};
+  int from = 0;  // gateway index: 0 us-eucom, 1 ru-genstaff
+  core::Precedence precedence = core::Precedence::kRoutine;
+};
+
+// Every path between gateways 0 and 1 refuses connections from `from` to `until`.
+struct ScriptedPartition {
+  Duration from{};
+  Duration until{};
+};
+
 // Probabilities (per occurrence) and rates of the faults drawn from the seed while the
 // workload runs. After the active phase no fault is injected.
 struct Faults {
@@ -76,6 +101,10 @@ struct Scenario {
   core::Deadlines deadlines;                    // per line; short so that some expire during a run
   Faults faults;
   bool faults_scaled_by_seed = true;  // each seed multiplies the rates by a factor in [0, 2]
+  // When not empty, these are the workload instead of the random submissions.
+  std::vector<ScriptedSubmission> submissions;
+  std::vector<ScriptedPartition> partitions;
+  WriteFault write_fault;
   // Adds a line that only us-eucom has configured (`line add` on one side): ru-genstaff
   // refuses every message on it alone (docs/protocol.md "Refusals"), and the other lines
   // must keep flowing.
@@ -87,6 +116,10 @@ struct Scenario {
   static Scenario calm();         // no random faults (scripted ones only)
   static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back
   static Scenario refusals();     // standard plus a line configured on one side only
+  // The every-write loop's: two parties, messages both ways, every one acknowledged, ROUTINE
+  // queued behind a peer that cannot be reached and a FLASH that overtakes them; no random
+  // fault (WriteFault adds the one under test).
+  static Scenario reference();
   // "standard", "calm", "clock-jumps", "three-party", "refusals"; nullopt for another name.
   static std::optional<Scenario> named(std::string_view name);
 };
