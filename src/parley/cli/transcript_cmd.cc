@@ -29,6 +29,7 @@
 #include "parley/gateway/home.h"
 #include "parley/ledger/transcript.h"
 #include "parley/store/sqlite/sqlite_store.h"
+#include "parley/store/transcript_export.h"
 #include "parley/wire/wire.h"
 
 namespace parley::cli {
@@ -36,21 +37,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kPageEntries = 10'000;  // log entries read from the store at once
-
 struct ExportArgs {
   std::string home;
   std::string peer;
   std::string out_dir;
 };
 
-// One file of the export, written as it is hashed.
-class ExportFile {
+// The export's files, written under `root`.
+class DirectorySink final : public store::ExportSink {
  public:
-  ExportFile(const fs::path& root, std::string relative)
-      : relative_(std::move(relative)), path_(root / relative_) {}
+  explicit DirectorySink(fs::path root) : root_(std::move(root)) {}
 
-  Status open() {
+  Status open(const std::string& relative) override {
+    path_ = root_ / relative;
     std::error_code ec;
     fs::create_directories(path_.parent_path(), ec);
     if (ec) {
@@ -61,39 +60,21 @@ class ExportFile {
     if (!out_) return Status::unavailable("cannot write " + path_.string());
     return Status::ok();
   }
-  void write(std::string_view text) {
-    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
-    hash_.update(as_bytes(text));
+  void write(std::string_view bytes) override {
+    out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
-  void line(std::string_view text) {
-    write(text);
-    write("\n");
-  }
-  // Flushes and closes; the file's SHA-256.
-  Result<crypto::Digest> close() {
+  Status close() override {
     out_.flush();
     if (!out_) return Status::unavailable("writing " + path_.string() + " failed");
     out_.close();
-    return hash_.finish();
+    return Status::ok();
   }
-  const std::string& relative() const { return relative_; }
 
  private:
-  std::string relative_;
+  fs::path root_;
   fs::path path_;
   std::ofstream out_;
-  crypto::Sha256 hash_;
 };
-
-// Writes `text` (and a final newline) as `relative`, recording its hash in `files`.
-Status write_whole(const fs::path& root, const std::string& relative, std::string_view text,
-                   std::map<std::string, crypto::Digest>& files) {
-  ExportFile file(root, relative);
-  PARLEY_RETURN_IF_ERROR(file.open());
-  file.line(text);
-  PARLEY_ASSIGN_OR_RETURN(files[relative], file.close());
-  return Status::ok();
-}
 
 Status prepare_out_dir(const fs::path& dir) {
   std::error_code ec;
@@ -126,76 +107,12 @@ Status run_export_steps(const ExportArgs& args) {
   if (!opened.is_ok()) return opened.status().with_context("opening the store");
   store::Store& store = **opened;
 
-  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Peer> peers, store.peers());
-  const core::Peer* pinned = nullptr;
-  for (const core::Peer& p : peers) {
-    if (p.bundle.party == peer) pinned = &p;
-  }
-  if (pinned == nullptr) return Status::not_found("'" + peer + "' is not a pinned peer");
-
   const fs::path root(args.out_dir);
   PARLEY_RETURN_IF_ERROR(prepare_out_dir(root));
-  std::map<std::string, crypto::Digest> files;
-
-  PARLEY_RETURN_IF_ERROR(write_whole(root, ledger::bundle_path(me),
-                                     wire::encode_bundle(gateway::bundle_of(home)), files));
-  PARLEY_RETURN_IF_ERROR(
-      write_whole(root, ledger::bundle_path(peer), wire::encode_bundle(pinned->bundle), files));
-
-  // Heads first, then entries: every head exported covers only entries that are exported
-  // too, whatever the running gateway appends in between.
-  for (const auto& [owner, other] : {std::pair{me, peer}, std::pair{peer, me}}) {
-    PARLEY_ASSIGN_OR_RETURN(const std::vector<core::HeadRecord> heads, store.heads(owner, other));
-    std::set<std::uint64_t> sizes;
-    ExportFile heads_file(root, ledger::heads_path(owner));
-    PARLEY_RETURN_IF_ERROR(heads_file.open());
-    for (const core::HeadRecord& h : heads) {
-      heads_file.line(ledger::encode_head_line(h.sth, h.receipt));
-      sizes.insert(h.size);
-    }
-    PARLEY_ASSIGN_OR_RETURN(files[heads_file.relative()], heads_file.close());
-
-    // Our log is complete; the peer's holds what we received, each entry with its proof in
-    // the head it came with.
-    const bool ours = owner == me;
-    ExportFile log_file(root, ledger::log_path(owner));
-    PARLEY_RETURN_IF_ERROR(log_file.open());
-    std::optional<ExportFile> proofs_file;
-    if (!ours) {
-      proofs_file.emplace(root, ledger::proofs_path(owner));
-      PARLEY_RETURN_IF_ERROR(proofs_file->open());
-    }
-    std::uint64_t from = 0;
-    for (;;) {
-      PARLEY_ASSIGN_OR_RETURN(const std::vector<core::LogEntryView> page,
-                              store.log_entries(owner, other, from, kPageEntries));
-      for (const core::LogEntryView& e : page) {
-        if (!ours) {
-          if (!e.inclusion || sizes.count(e.inclusion->size) == 0) continue;
-          proofs_file->line(
-              ledger::encode_proof_line(e.index, e.inclusion->size, e.inclusion->proof));
-        }
-        log_file.line(ledger::encode_log_line(e.index, e.envelope));
-      }
-      if (page.size() < kPageEntries) break;
-      from = page.back().index + 1;
-    }
-    PARLEY_ASSIGN_OR_RETURN(files[log_file.relative()], log_file.close());
-    if (proofs_file) {
-      PARLEY_ASSIGN_OR_RETURN(files[proofs_file->relative()], proofs_file->close());
-    }
-  }
-
-  ledger::Manifest manifest;
-  manifest.exporter = me;
-  manifest.parties = {me, peer};
-  manifest.files = std::move(files);
-  manifest.created =
-      std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  std::map<std::string, crypto::Digest> none;
-  PARLEY_RETURN_IF_ERROR(write_whole(
-      root, std::string(ledger::kManifestPath),
-      ledger::encode_manifest(ledger::sign_manifest(manifest, home.keys.signing)), none));
+  DirectorySink sink(root);
+  PARLEY_RETURN_IF_ERROR(store::export_transcript(
+      store, gateway::bundle_of(home), home.keys.signing, peer,
+      std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()), sink));
   std::cout << "exported the transcript of " << me << " and " << peer << " to " << root.string()
             << "\n"
             << std::flush;

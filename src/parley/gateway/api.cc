@@ -283,16 +283,8 @@ class Api {
                     const std::shared_ptr<net::Responder>& responder) {
     Result<core::Submit> submit = parse_submit(principal, body);
     if (!submit.is_ok()) return responder->respond(error_response(submit.status()));
-    bool line_exists = false;
-    for (const core::Line& l : driver_.lines()) line_exists = line_exists || l.id == submit->line;
-    if (!line_exists) {
-      return responder->respond(
-          error_response(Status::not_found("unknown line '" + submit->line + "'")));
-    }
-    if (!on_line(principal, submit->line)) {
-      return responder->respond(error_response(Status::permission_denied(
-          "principal '" + principal + "' is not on line '" + submit->line + "'")));
-    }
+    // Whether the line exists and the principal may send on it is the core's decision
+    // (core::Node, core::PeerSession): its Rejected comes back as 404 or 403.
     const std::string line = submit->line;
     driver_.submit(std::move(*submit), [this, responder, line](Result<std::string> id) {
       if (!id.is_ok()) return responder->respond(error_response(id.status()));

@@ -174,8 +174,8 @@ Scenario Scenario::reference() {
   // us-eucom cannot reach ru-genstaff for the first 3 s: its ROUTINE messages queue, and the
   // FLASH submitted last leaves first once the path heals.
   s.partitions = {{0s, 3s}};
-  s.submissions = {{100ms, 0, P::kRoutine},  {200ms, 0, P::kRoutine}, {300ms, 0, P::kRoutine},
-                   {1s, 0, P::kFlash},       {4s, 1, P::kImmediate},  {4100ms, 1, P::kRoutine},
+  s.submissions = {{100ms, 0, P::kRoutine}, {200ms, 0, P::kRoutine}, {300ms, 0, P::kRoutine},
+                   {1s, 0, P::kFlash},      {4s, 1, P::kImmediate},  {4100ms, 1, P::kRoutine},
                    {5s, 0, P::kPriority}};
   return s;
 }

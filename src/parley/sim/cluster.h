@@ -199,6 +199,7 @@ class Cluster {
   void check_escalations(Gateway& g);
   void check_receipt_durable(Gateway& receiver, const std::string& body, int sender);
   void check_final();
+  void check_transcripts();
   // A transaction leaves on `path` to `to`: it must not be a path cut for a long while when
   // another path to that peer has been answering all along (failover-late).
   void check_path_choice(const Gateway& g, int to, core::PathIndex path);

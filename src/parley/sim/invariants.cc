@@ -10,6 +10,7 @@
 #include "parley/base/json.h"
 #include "parley/crypto/crypto.h"
 #include "parley/sim/cluster.h"
+#include "parley/store/transcript_export.h"
 
 namespace parley::sim {
 namespace {
@@ -352,6 +353,33 @@ void Cluster::check_final() {
     }
   }
   for (auto& g : gateways_) check_escalations(*g);
+  check_transcripts();
+}
+
+// Each party's export of its transcript with each peer passes what `parley verify` runs:
+// signatures, Merkle roots, inclusion proofs, countersignatures, the manifest.
+void Cluster::check_transcripts() {
+  for (auto& gp : gateways_) {
+    Gateway& g = *gp;
+    std::set<std::string> peers;
+    for (const LineEnd& end : g.lines) peers.insert(gateways_[end.peer]->party);
+    for (const std::string& peer : peers) {
+      store::MemorySink sink;
+      const Status exported =
+          store::export_transcript(*g.store, g.bundle, g.keys.signing, peer, wall(g), sink);
+      if (!exported.is_ok()) {
+        violation("transcript-export", g.party + " with " + peer + ": " + exported.to_string());
+        continue;
+      }
+      const ledger::TranscriptReport report = ledger::verify_transcript(sink.files());
+      ++outcome_.stats.transcripts_verified;
+      if (!report.valid()) {
+        violation("transcript-invalid",
+                  g.party + " with " + peer + ": " + report.summary() +
+                      (report.failures.empty() ? "" : "; first: " + report.failures[0]));
+      }
+    }
+  }
 }
 
 }  // namespace parley::sim

@@ -71,12 +71,14 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
   std::uint64_t crashes = 0;
   std::uint64_t path_changes = 0;
   std::uint64_t commits_lost = 0;
+  std::uint64_t transcripts = 0;
   int failures = 0;
   for (const Outcome& outcome : outcomes) {
     accepted += outcome.stats.accepted;
     crashes += outcome.stats.crashes;
     path_changes += outcome.stats.path_changes;
     commits_lost += outcome.stats.commits_lost;
+    transcripts += outcome.stats.transcripts_verified;
     if (!outcome.ok() && ++failures <= 10) {
       ADD_FAILURE() << "seed " << outcome.seed << ": " << outcome.violation()
                     << "\nreproduce: " << reproduce_command(outcome.seed) << describe(outcome);
@@ -91,6 +93,7 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
   EXPECT_GT(crashes, count / 4);
   EXPECT_GT(path_changes, count / 4);  // traffic moved between a peer's two paths
   EXPECT_GT(commits_lost, 0u);         // a crash or power loss caught a commit unsynced
+  EXPECT_GE(transcripts, 2 * count);   // every party's transcript was exported and verified
 }
 
 TEST(SimulationTest, SameSeedRunsTheSameWay) {
@@ -175,8 +178,8 @@ TEST(SimulationTest, EveryWriteOfTheReferenceScenarioCrashedOrFailedLosesNothing
   const std::uint64_t n = clean.stats.commits;
   ASSERT_GT(n, 10u);
   int runs = 0;
-  for (const auto kind : {WriteFault::Kind::kCrashBefore, WriteFault::Kind::kCrashAfter,
-                          WriteFault::Kind::kFail}) {
+  for (const auto kind :
+       {WriteFault::Kind::kCrashBefore, WriteFault::Kind::kCrashAfter, WriteFault::Kind::kFail}) {
     for (std::uint64_t k = 1; k <= n; ++k) {
       Scenario s = reference;
       s.write_fault = {kind, k};
