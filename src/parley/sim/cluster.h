@@ -171,7 +171,7 @@ class Cluster {
   void on_accepted(Gateway& g, const core::Accepted& a);
   void on_rejected(Gateway& g, const core::Rejected& r);
 
-  // ---- the network (cluster.cc) ----
+  // ---- the network (network.cc) ----
   void send_request(Gateway& g, const core::Post& post);
   void send_heartbeat(Gateway& g, const core::PostHeartbeat& beat);
   void deliver_request(std::uint64_t call);
@@ -184,7 +184,7 @@ class Cluster {
   const Partition* partition(int a, int b, core::PathIndex path) const;
   Duration delay();
 
-  // ---- principals (cluster.cc) ----
+  // ---- principals (principals.cc) ----
   // `precedence`: a scripted submission's; else drawn from the workload.
   void submit(int gateway, const std::string& line, int depth,
               std::optional<core::Precedence> precedence = std::nullopt);
