@@ -40,18 +40,30 @@ void add(net::AdmissionStats& sum, const net::AdmissionStats& more) {
 
 }  // namespace
 
-Driver::Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store)
+Time SystemClock::now() const {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+void SystemClock::arm(Duration delay, std::function<void()> fire) {
+  timer_.cancel();
+  timer_.expires_after(delay);
+  timer_.async_wait([fire = std::move(fire)](const boost::system::error_code& ec) {
+    if (!ec) fire();
+  });
+}
+
+Driver::Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store,
+               std::unique_ptr<Clock> clock)
     : io_(io),
       home_(std::move(home)),
       store_(std::move(store)),
       catalog_(catalog::Catalog::builtin()),
-      allowed_fingerprints_(std::make_shared<std::vector<std::string>>()) {}
+      allowed_fingerprints_(std::make_shared<std::vector<std::string>>()),
+      clock_(clock ? std::move(clock) : std::make_unique<SystemClock>(io)) {}
 
 Driver::~Driver() { stop(); }
 
-Time Driver::now() const {
-  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
+Time Driver::now() const { return clock_->now(); }
 
 Status Driver::start(net::Handler api_handler) {
   PARLEY_ASSIGN_OR_RETURN(lines_, store_->lines());
@@ -94,7 +106,6 @@ Status Driver::start(net::Handler api_handler) {
     }
   }
   node_ = std::make_unique<core::Node>(std::move(config), catalog_, rng_, std::move(peers));
-  timer_ = std::make_unique<boost::asio::steady_timer>(io_);
 
   // Every address is a path the peers may use (primary, backup, ...): listen on all.
   for (const std::string& address : home_.config.federation_listen) {
@@ -127,7 +138,7 @@ void Driver::stop() {
   ready_ = false;
   if (api_server_) api_server_->stop();
   for (auto& server : federation_servers_) server->stop();
-  if (timer_) timer_->cancel();
+  clock_->cancel();
   for (auto& [party, clients] : clients_) {
     for (auto& client : clients.transactions) client->close();
     for (auto& client : clients.heartbeats) client->close();
@@ -368,13 +379,11 @@ void Driver::rearm() {
   // The delay is computed again after every event, even for an unchanged deadline: the
   // timer waits in steady time, so one kept armed across a wall-clock jump would fire late
   // (docs/simulation.md, "Findings" 2).
-  timer_->cancel();
+  clock_->cancel();
   const std::optional<Time> at = node_->next_deadline();
   if (!at || stopping_) return;
-  timer_->expires_after(std::max(Duration(0), *at - now()));
-  timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
-    feed(core::Tick{});
+  clock_->arm(std::max(Duration(0), *at - now()), [this]() {
+    if (!stopping_) feed(core::Tick{});
   });
 }
 

@@ -65,11 +65,37 @@ struct PathHealth {
 
 using Counters = core::NodeCounters;
 
+// The driver's time: the wall clock its events are stamped with, and the one timer that waits
+// for the node's next deadline. SystemClock (system_clock, an Asio steady_timer) is what the
+// daemon uses; an in-process test gives the driver a clock it moves by hand.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Time now() const = 0;
+  // Calls `fire` on the io thread once `delay` has passed, unless cancelled or armed again
+  // first (arming replaces what was armed).
+  virtual void arm(Duration delay, std::function<void()> fire) = 0;
+  virtual void cancel() = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  explicit SystemClock(boost::asio::io_context& io) : timer_(io) {}
+  Time now() const override;
+  void arm(Duration delay, std::function<void()> fire) override;
+  void cancel() override { timer_.cancel(); }
+
+ private:
+  boost::asio::steady_timer timer_;
+};
+
 class Driver {
  public:
   using Done = std::function<void(Result<std::string>)>;  // a message id, or why not
 
-  Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store);
+  // `clock`: null for the SystemClock.
+  Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store,
+         std::unique_ptr<Clock> clock = nullptr);
   ~Driver();
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
@@ -153,7 +179,7 @@ class Driver {
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;
   std::vector<std::unique_ptr<net::Server>> federation_servers_;  // one per listen address
   std::unique_ptr<net::Server> api_server_;
-  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::unique_ptr<Clock> clock_;
   core::RequestId next_request_ = 1;
   std::map<core::RequestId, Done> pending_principal_;
   std::map<core::RequestId, std::shared_ptr<net::Responder>> pending_peer_;

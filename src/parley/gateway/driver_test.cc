@@ -1,0 +1,256 @@
+// The driver and the API in one process: two gateways (us-eucom, ru-genstaff) on one
+// io_context, federating over real mutual TLS on loopback, each with its real SQLite store; the
+// API is called through its handler (no HTTP client), and us-eucom's clock is moved by hand.
+#include "parley/gateway/driver.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "parley/base/json.h"
+#include "parley/gateway/api.h"
+#include "parley/gateway/home.h"
+#include "parley/store/sqlite/sqlite_store.h"
+
+namespace parley::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A loopback port free now (the kernel's choice; the gateway binds it right after).
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return 0;
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A wall clock and timer moved by the test: advance() moves the time and fires the timer if
+// it is due (on the io thread, as a steady_timer would).
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(boost::asio::io_context& io) : io_(io) {}
+  Time now() const override { return now_; }
+  void arm(Duration delay, std::function<void()> fire) override {
+    due_ = now_ + delay;
+    fire_ = std::move(fire);
+    post_if_due();
+  }
+  void cancel() override { fire_ = nullptr; }
+  void advance(Duration by) {
+    now_ += by;
+    post_if_due();
+  }
+
+ private:
+  void post_if_due() {
+    if (!fire_ || due_ > now_) return;
+    boost::asio::post(io_, [fire = std::move(fire_)]() { fire(); });
+    fire_ = nullptr;
+  }
+  boost::asio::io_context& io_;
+  Time now_ = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  Time due_{};
+  std::function<void()> fire_;
+};
+
+class CapturingResponder final : public net::Responder {
+ public:
+  void respond(net::HttpResponse response) override { response_ = std::move(response); }
+  std::shared_ptr<net::EventStream> stream() override { return nullptr; }
+  const std::optional<net::HttpResponse>& response() const { return response_; }
+
+ private:
+  std::optional<net::HttpResponse> response_;
+};
+
+struct Gateway {
+  Home home;
+  std::string token;  // the principal's
+  std::unique_ptr<Driver> driver;
+  net::Handler api;
+};
+
+class DriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("parley-driver-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    ASSERT_NO_FATAL_FAILURE(make_home("us-eucom", us_));
+    ASSERT_NO_FATAL_FAILURE(make_home("ru-genstaff", ru_));
+    ASSERT_NO_FATAL_FAILURE(configure(us_, ru_, "saceur", "cgs", "us-token-0123456789"));
+    ASSERT_NO_FATAL_FAILURE(configure(ru_, us_, "cgs", "saceur", "ru-token-0123456789"));
+    auto clock = std::make_unique<ManualClock>(io_);
+    clock_ = clock.get();
+    ASSERT_NO_FATAL_FAILURE(start(us_, std::move(clock)));
+    ASSERT_NO_FATAL_FAILURE(start(ru_, nullptr));
+  }
+
+  void TearDown() override {
+    for (Gateway* g : {&us_, &ru_}) {
+      if (g->driver) g->driver->stop();
+    }
+    io_.run_for(100ms);  // let the closed connections finish
+    us_.driver.reset();
+    ru_.driver.reset();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  void make_home(const std::string& party, Gateway& g) {
+    InitOptions o;
+    o.home = root_ / party;
+    o.party = party;
+    o.federation = {"127.0.0.1:" + std::to_string(free_port())};
+    o.api = "127.0.0.1:" + std::to_string(free_port());
+    ASSERT_TRUE(init_home(o).is_ok());
+    Result<Home> home = open_home(o.home);
+    ASSERT_TRUE(home.is_ok()) << home.status().to_string();
+    g.home = std::move(*home);
+  }
+
+  // What `parley peer add`, `principal add` and `line add` write.
+  static void configure(Gateway& g, const Gateway& peer, const std::string& local,
+                        const std::string& remote, const std::string& token) {
+    Result<std::unique_ptr<store::Store>> s =
+        store::open_sqlite_store(g.home.store_path().string());
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    ASSERT_TRUE((*s)->put_peer(core::Peer{bundle_of(peer.home)}).is_ok());
+    core::Principal p;
+    p.id = local;
+    p.name = local;
+    p.role = "principal";
+    const crypto::Digest hash = crypto::sha256(as_bytes(token));
+    p.token_hash = Bytes(hash.begin(), hash.end());
+    ASSERT_TRUE((*s)->put_principal(p).is_ok());
+    core::Line line;
+    line.id = "saceur-cgs";
+    line.local = local;
+    line.remote = wire::Address{peer.home.config.party, remote};
+    ASSERT_TRUE((*s)->put_line(line).is_ok());
+    g.token = token;
+  }
+
+  void start(Gateway& g, std::unique_ptr<Clock> clock) {
+    Result<std::unique_ptr<store::Store>> s =
+        store::open_sqlite_store(g.home.store_path().string());
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    g.driver = std::make_unique<Driver>(io_, g.home, std::move(*s), std::move(clock));
+    g.api = make_api_handler(*g.driver);
+    const Status started = g.driver->start(g.api);
+    ASSERT_TRUE(started.is_ok()) << started.to_string();
+  }
+
+  // Runs the io_context until `done` holds, for at most 20 s.
+  bool run_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.run_one_for(50ms);
+    }
+    return true;
+  }
+
+  // One API request through the handler, as principal `g.token`; its response.
+  net::HttpResponse call(Gateway& g, const std::string& method, const std::string& target,
+                         const std::string& body = "") {
+    net::HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.headers["authorization"] = "Bearer " + g.token;
+    request.body = body;
+    request.remote = "127.0.0.1:1";
+    auto responder = std::make_shared<CapturingResponder>();
+    g.api(std::move(request), responder);
+    if (!run_until([&] { return responder->response().has_value(); })) {
+      ADD_FAILURE() << method << " " << target << ": no response";
+      return {};
+    }
+    return *responder->response();
+  }
+
+  std::string state_of(Gateway& g, const std::string& id) {
+    const net::HttpResponse r = call(g, "GET", "/api/v1/messages/" + id);
+    Result<json::Json> j = json::parse_object(r.body);
+    if (r.status != 200 || !j.is_ok()) return "HTTP " + std::to_string(r.status) + " " + r.body;
+    return j->value("state", "");
+  }
+
+  fs::path root_;
+  boost::asio::io_context io_;
+  ManualClock* clock_ = nullptr;
+  Gateway us_;
+  Gateway ru_;
+};
+
+TEST_F(DriverTest, AMessageIsDeliveredAndGoesOverdueWhenTheClockPassesItsDeadline) {
+  const net::HttpResponse posted =
+      call(us_, "POST", "/api/v1/messages",
+           R"({"line":"saceur-cgs","precedence":"FLASH","text":"hold fire"})");
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  Result<json::Json> j = json::parse_object(posted.body);
+  ASSERT_TRUE(j.is_ok());
+  const std::string id = j->value("id", "");
+  ASSERT_FALSE(id.empty());
+
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
+  EXPECT_EQ(ru_.driver->counters().messages_received, 1u);
+  EXPECT_EQ(us_.driver->counters().messages_submitted, 1u);
+
+  // Nobody acknowledges it; the FLASH deadline (5 minutes) passes on us-eucom's clock alone.
+  clock_->advance(6min);
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "overdue"; })) << state_of(us_, id);
+}
+
+// Whether the line exists and the principal may send on it is the core's decision; the API
+// answers with it.
+TEST_F(DriverTest, TheCoreDecidesTheLineAndTheAPIReportsIt) {
+  const net::HttpResponse unknown =
+      call(us_, "POST", "/api/v1/messages", R"({"line":"no-such-line","text":"x"})");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_NE(unknown.body.find("unknown line"), std::string::npos) << unknown.body;
+
+  // A second principal of us-eucom, on no line.
+  Gateway clerk;
+  clerk.api = us_.api;
+  clerk.token = "clerk-token-0123456789";
+  {
+    // The driver holds the store; a principal added through it is what `principal add` does.
+    core::Principal p;
+    p.id = "clerk";
+    p.name = "clerk";
+    p.role = "principal";
+    const crypto::Digest hash = crypto::sha256(as_bytes(clerk.token));
+    p.token_hash = Bytes(hash.begin(), hash.end());
+    ASSERT_TRUE(us_.driver->store().put_principal(p).is_ok());
+  }
+  const net::HttpResponse denied =
+      call(clerk, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","text":"x"})");
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(us_.driver->counters().messages_submitted, 0u);
+}
+
+}  // namespace
+}  // namespace parley::gateway
