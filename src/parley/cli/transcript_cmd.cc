@@ -27,7 +27,9 @@
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
-#include "parley/ledger/transcript.h"
+#include "parley/ledger/export.h"
+#include "parley/ledger/formats.h"
+#include "parley/ledger/verify.h"
 #include "parley/store/sqlite/sqlite_store.h"
 #include "parley/wire/wire.h"
 

@@ -278,7 +278,6 @@ Result<T> in_context(Result<T> result, std::string_view context) {
 
 }  // namespace
 
-
 // The value of a lowercase hex digit, or -1.
 int lower_hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -352,7 +351,8 @@ Result<SignedTreeHead> open_sth(std::string_view json, const crypto::VerifyKey& 
                                 std::string_view signer_party) {
   PARLEY_ASSIGN_OR_RETURN(
       wire::Dsse dsse,
-      in_context(wire::open_dsse(json, kSthDomain, signer, signer_party, kDocumentBytesMax), "sth"));
+      in_context(wire::open_dsse(json, kSthDomain, signer, signer_party, kDocumentBytesMax),
+                 "sth"));
   return sth_from_dsse(std::move(dsse));
 }
 

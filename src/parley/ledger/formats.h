@@ -18,8 +18,11 @@
 #include <string_view>
 #include <vector>
 
+// Declarations only: nlohmann/json.hpp (base/json.h) is heavy and brings <iomanip>, whose
+// std::quoted would then be found by ADL in every file that includes this header.
+#include <nlohmann/json_fwd.hpp>
+
 #include "parley/base/bytes.h"
-#include "parley/base/json.h"
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
@@ -67,7 +70,7 @@ Result<TreeHead> parse_sth_payload(ByteView payload);
 // Structure only (DSSE wrapper and payload, key == log); no signature check.
 Result<SignedTreeHead> parse_sth(std::string_view json);
 // The same for a head already parsed as part of a larger JSON value (a line of heads/).
-Result<SignedTreeHead> parse_sth_object(const json::Json& object);
+Result<SignedTreeHead> parse_sth_object(const nlohmann::json& object);
 // The signature alone: kUnauthenticated "bad signature" if it does not verify.
 Status verify_sth(const SignedTreeHead& sth, const crypto::VerifyKey& signer);
 // Parses the wrapper, checks "key" == signer_party and the signature with `signer` before
@@ -115,7 +118,7 @@ std::string encode_receipt_v2(const ReceiptV2& receipt);
 // embedded STH payload parses, its log is "to" and its peer is "from"; each refused id is
 // one of the ids, once, with a reason of 1..kRefusalReasonBytesMax bytes); key == from.
 Result<ReceiptV2> parse_receipt_v2(std::string_view json);
-Result<ReceiptV2> parse_receipt_v2_object(const json::Json& object);
+Result<ReceiptV2> parse_receipt_v2_object(const nlohmann::json& object);
 Status verify_receipt_v2(const ReceiptV2& receipt, const crypto::VerifyKey& signer);
 // As open_sth: signer first, then fields.
 Result<ReceiptV2> open_receipt_v2(std::string_view json, const crypto::VerifyKey& signer,

@@ -15,15 +15,50 @@ using wire::fields::quote;
 // How many manifest failures keep a place in a report whose other failures overflow.
 constexpr std::size_t kManifestFailuresReserved = 20;
 
+// The inclusion proof of entry k of a partial log (already parsed into r: index, leaf), on
+// the same line of the proofs file, in the head of the size the proof names. A failure is
+// reported at the proofs file's line, or at the log's line if the proof is for another entry.
+Status check_entry_proof(const LogRecord& log, std::size_t k, const CheckResult& r,
+                         InclusionChecker& inclusion) {
+  const std::size_t line = k + 1;
+  const auto fail = [&](StatusCode code, const std::string& message) {
+    return Status(code, where(log.proofs_file, line, entry_item(r.index)) + ": " + message);
+  };
+  if (k >= log.proof_lines.size()) {
+    return Status::invalid_argument(where(log.log_file, line, entry_item(r.index)) +
+                                    ": no inclusion proof (" + log.proofs_file + " has no line " +
+                                    std::to_string(line) + ")");
+  }
+  auto proof = parse_proof_line(log.proof_lines[k]);
+  if (!proof.is_ok()) return fail(proof.status().code(), proof.status().message());
+  if (proof->index != r.index) {
+    return Status::invalid_argument(where(log.log_file, line, entry_item(r.index)) +
+                                    ": the proof at " + where(log.proofs_file, line, "") +
+                                    " is for entry " + std::to_string(proof->index));
+  }
+  const auto root = log.root_by_size.find(proof->size);
+  if (root == log.root_by_size.end()) {
+    return fail(StatusCode::kInvalidArgument,
+                "no head of size " + std::to_string(proof->size) + " in " + log.heads_file);
+  }
+  if (Status s = inclusion.verify(r.index, proof->size, r.leaf, proof->proof, root->second);
+      !s.is_ok()) {
+    return fail(StatusCode::kUnauthenticated,
+                "inclusion proof does not lead to the root of the head of size " +
+                    std::to_string(proof->size) + " (" + s.message() + ")");
+  }
+  return Status::ok();
+}
+
 // One entry of a log: its line, the envelope's signature by the owner, its leaf hash, and for
-// a partial log its inclusion proof in the head of the size the proof names.
+// a partial log its inclusion proof.
 CheckResult check_entry(const LogRecord& log, std::size_t k, InclusionChecker& inclusion) {
   CheckResult r;
   const std::size_t line = k + 1;
   std::optional<std::uint64_t> index;
-  const auto item = [&] { return index ? entry_item(*index) : std::string(); };
   const auto fail = [&](StatusCode code, const std::string& message) {
-    r.status = Status(code, one_line(where(log.log_file, line, item()) + ": " + message));
+    const std::string item = index ? entry_item(*index) : std::string();
+    r.status = Status(code, one_line(where(log.log_file, line, item) + ": " + message));
     return r;
   };
   auto parsed = parse_log_line(log.entry_lines[k], index);
@@ -52,32 +87,8 @@ CheckResult check_entry(const LogRecord& log, std::size_t k, InclusionChecker& i
     std::copy_n(opened->payload.id.begin(), r.id.size(), r.id.begin());
   }
   if (log.complete) return r;
-
-  // The inclusion proof on the same line of the proofs file.
-  if (k >= log.proof_lines.size()) {
-    return fail(StatusCode::kInvalidArgument, "no inclusion proof (" + log.proofs_file +
-                                                  " has no line " + std::to_string(line) + ")");
-  }
-  const auto proof_fail = [&](StatusCode code, const std::string& message) {
-    r.status = Status(code, one_line(where(log.proofs_file, line, item()) + ": " + message));
-    return r;
-  };
-  auto proof = parse_proof_line(log.proof_lines[k]);
-  if (!proof.is_ok()) return proof_fail(proof.status().code(), proof.status().message());
-  if (proof->index != r.index) {
-    return fail(StatusCode::kInvalidArgument, "the proof at " + where(log.proofs_file, line, "") +
-                                                  " is for entry " + std::to_string(proof->index));
-  }
-  const auto root = log.root_by_size.find(proof->size);
-  if (root == log.root_by_size.end()) {
-    return proof_fail(StatusCode::kInvalidArgument,
-                      "no head of size " + std::to_string(proof->size) + " in " + log.heads_file);
-  }
-  if (Status s = inclusion.verify(r.index, proof->size, r.leaf, proof->proof, root->second);
-      !s.is_ok()) {
-    return proof_fail(StatusCode::kUnauthenticated,
-                      "inclusion proof does not lead to the root of the head of size " +
-                          std::to_string(proof->size) + " (" + s.message() + ")");
+  if (Status s = check_entry_proof(log, k, r, inclusion); !s.is_ok()) {
+    r.status = Status(s.code(), one_line(s.message()));
   }
   return r;
 }

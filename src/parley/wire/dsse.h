@@ -24,8 +24,11 @@
 #include <string>
 #include <string_view>
 
+// Declarations only: nlohmann/json.hpp (base/json.h) is heavy and brings <iomanip>, whose
+// std::quoted would then be found by ADL in every file that includes this header.
+#include <nlohmann/json_fwd.hpp>
+
 #include "parley/base/bytes.h"
-#include "parley/base/json.h"
 #include "parley/base/status.h"
 #include "parley/crypto/crypto.h"
 
@@ -56,7 +59,7 @@ std::string encode_dsse(ByteView payload, ByteView sig, std::string_view key);
 Result<Dsse> parse_dsse(std::string_view text, std::size_t text_bytes_max);
 // The same, for a document already parsed as part of a larger JSON value (a head line).
 // kInvalidArgument "expected a JSON object" if `object` is not one.
-Result<Dsse> parse_dsse_object(const json::Json& object);
+Result<Dsse> parse_dsse_object(const nlohmann::json& object);
 
 // The signature alone: kUnauthenticated "bad signature" unless dsse.sig is `signer`'s over
 // pae(domain, dsse.payload).
