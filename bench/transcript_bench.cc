@@ -37,8 +37,10 @@
 #include "parley/base/rng.h"
 #include "parley/cli/commands.h"
 #include "parley/crypto/crypto.h"
+#include "parley/ledger/export.h"
+#include "parley/ledger/formats.h"
 #include "parley/ledger/merkle.h"
-#include "parley/ledger/transcript.h"
+#include "parley/ledger/verify.h"
 #include "parley/wire/wire.h"
 
 namespace {

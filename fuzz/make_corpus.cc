@@ -9,8 +9,8 @@
 
 #include "fuzz_fixture.h"
 
+#include "parley/ledger/formats.h"
 #include "parley/ledger/merkle.h"
-#include "parley/ledger/transcript.h"
 #include "parley/wire/wire.h"
 
 namespace {

@@ -8,7 +8,7 @@
 
 #include "fuzz_fixture.h"
 
-#include "parley/ledger/transcript.h"
+#include "parley/ledger/formats.h"
 
 namespace {
 

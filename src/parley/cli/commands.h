@@ -10,7 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "parley/base/status.h"
-#include "parley/ledger/transcript.h"
+#include "parley/ledger/verify.h"
 
 namespace parley::cli {
 

@@ -22,6 +22,7 @@
 #include "parley/base/json.h"
 #include "parley/base/text.h"
 #include "parley/cli/commands.h"
+#include "parley/ledger/export.h"
 
 namespace parley::cli {
 namespace {

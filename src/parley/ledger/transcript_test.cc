@@ -520,6 +520,29 @@ TEST(TranscriptVerifyTest, LinesInAnotherJsonLayoutMeanTheSame) {
   EXPECT_EQ(report.countersignatures, 5u);
 }
 
+TEST(TranscriptVerifyTest, EscapedCharactersInEnvelopesAndHeadsMeanTheirValue) {
+  // "\u0065" is 'e': the same signer, the same heads. The fast readers (wire/dsse.h and the log
+  // line reader) must leave such lines to the JSON parser, whose leaf is the canonical text.
+  ExportBuilder x;
+  ExportFiles files = x.unsigned_files();
+  const std::string plain = "\"key\":\"us-eucom\"";
+  const std::string escaped = "\"key\":\"us-\\u0065ucom\"";
+  for (const std::string& path : {kLogA, kHeadsA}) {
+    std::string& text = files[path];
+    std::size_t replaced = 0;
+    for (std::size_t at = text.find(plain); at != std::string::npos; at = text.find(plain, at)) {
+      text.replace(at, plain.size(), escaped);
+      ++replaced;
+    }
+    ASSERT_GT(replaced, 0u) << path;
+  }
+  x.sign(files);
+  const TranscriptReport report = verify_transcript(files);
+  EXPECT_TRUE(report.valid()) << failures_of(report);
+  EXPECT_EQ(report.entries, 12u);
+  EXPECT_EQ(report.heads, x.a_heads().size() + x.b_heads().size());
+}
+
 // ---- every byte matters -----------------------------------------------------------------------
 
 // The line (1-based) holding byte `pos`.

@@ -1,5 +1,5 @@
 // The joint transcript of two parties, read from one party's store (docs/protocol.md
-// "Transcript export"; the byte-level format is ledger/transcript.h):
+// "Transcript export"; the byte-level format is ledger/export.h and ledger/formats.h):
 //   bundles/<party>.json   both parties' bundles
 //   logs/<owner>.jsonl     each party's log for this pair (ours complete, the peer's as far as
 //                          we received it)

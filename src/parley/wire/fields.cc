@@ -43,12 +43,17 @@ Result<std::string> get_uuid(const Json& object, std::string_view key) {
   return text;
 }
 
-Result<std::string> get_id(const Json& object, std::string_view key) {
-  PARLEY_ASSIGN_OR_RETURN(std::string text, json::get_string(object, key));
+Status check_id(std::string_view field, std::string_view text) {
   if (!is_valid_id(text)) {
-    return field_error(key,
+    return field_error(field,
                        "not a valid id (1-64 of [a-z0-9-], not starting with '-'): " + quote(text));
   }
+  return Status::ok();
+}
+
+Result<std::string> get_id(const Json& object, std::string_view key) {
+  PARLEY_ASSIGN_OR_RETURN(std::string text, json::get_string(object, key));
+  PARLEY_RETURN_IF_ERROR(check_id(key, text));
   return text;
 }
 

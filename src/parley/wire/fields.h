@@ -20,6 +20,8 @@ Status field_error(std::string_view field, std::string_view what);
 // that the message stays one printable line.
 std::string quote(std::string_view text);
 bool is_lower_hex(std::string_view text);
+// kInvalidArgument "field '<field>': not a valid id (...)" unless wire::is_valid_id(text).
+Status check_id(std::string_view field, std::string_view text);
 
 // "v" must be the unsigned integer `expected`.
 Status check_version(const json::Json& object, std::uint64_t expected = 1);

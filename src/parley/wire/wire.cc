@@ -9,6 +9,7 @@
 
 #include "parley/base/json.h"
 #include "parley/base/rng.h"
+#include "parley/wire/dsse.h"
 #include "parley/wire/fields.h"
 
 namespace parley::wire {
@@ -73,116 +74,6 @@ bool is_valid_type(std::string_view type) {
          std::all_of(type.begin(), type.end(), [](char c) {
            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
          });
-}
-
-// The DSSE-style wrapper of envelopes, before its signature is checked.
-struct Dsse {
-  Bytes payload;
-  std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
-  std::string key;
-};
-
-// The three strings of an envelope in its canonical text, {"key":"K","payload":"P","sig":"S"}
-// (what encode_envelope writes), K a valid id and P, S of base64 characters only.
-struct CanonicalDsse {
-  std::string_view key;
-  std::string_view payload;
-  std::string_view sig;
-};
-
-// Such a text holds nothing escaped and means the same to any JSON parser, so it is read
-// without one (for an envelope, a JSON parse costs about a tenth of its Ed25519 verification).
-// nullopt: any other text, which the full parser reads.
-std::optional<CanonicalDsse> split_canonical_dsse(std::string_view text) {
-  static constexpr std::array<bool, 256> kBase64 = [] {
-    std::array<bool, 256> table{};
-    for (const char c :
-         std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")) {
-      table[static_cast<unsigned char>(c)] = true;
-    }
-    return table;
-  }();
-  const auto is_base64_char = [](char c) { return kBase64[static_cast<unsigned char>(c)]; };
-  // The string after `prefix` up to the next '"', all of base64 characters; advances `rest`
-  // past its closing quote.
-  const auto take = [&](std::string_view& rest, std::string_view prefix, std::string_view& out) {
-    if (!rest.starts_with(prefix)) return false;
-    rest.remove_prefix(prefix.size());
-    const std::size_t end = rest.find('"');
-    if (end == std::string_view::npos) return false;
-    out = rest.substr(0, end);
-    rest.remove_prefix(end + 1);
-    return std::all_of(out.begin(), out.end(), is_base64_char);
-  };
-  CanonicalDsse out;
-  std::string_view rest = text;
-  if (!rest.starts_with("{\"key\":\"")) return std::nullopt;
-  rest.remove_prefix(8);
-  const std::size_t key_end = rest.find('"');
-  if (key_end == std::string_view::npos) return std::nullopt;
-  out.key = rest.substr(0, key_end);
-  if (!is_valid_id(out.key)) return std::nullopt;
-  rest.remove_prefix(key_end + 1);
-  if (!take(rest, ",\"payload\":\"", out.payload) || !take(rest, ",\"sig\":\"", out.sig) ||
-      rest != "}") {
-    return std::nullopt;
-  }
-  return out;
-}
-
-// Structure only; `signer_party` must be the one named in "key" (kUnauthenticated if not).
-Result<Dsse> parse_dsse(std::string_view text, std::string_view signer_party) {
-  if (text.size() > kFrameBytesMax) {
-    return Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes");
-  }
-  Dsse dsse;
-  Bytes sig;
-  const auto check_sig_size = [&]() -> Status {
-    if (sig.size() != crypto::kSignatureBytes) {
-      return field_error("sig", "expected " + std::to_string(crypto::kSignatureBytes) +
-                                    " bytes, got " + std::to_string(sig.size()));
-    }
-    return Status::ok();
-  };
-  if (const auto canonical = split_canonical_dsse(text)) {
-    const auto decode = [](std::string_view key, std::string_view digits) -> Result<Bytes> {
-      auto bytes = base64_decode(digits);
-      if (!bytes.is_ok()) return field_error(key, bytes.status().message());
-      return bytes;
-    };
-    PARLEY_ASSIGN_OR_RETURN(dsse.payload, decode("payload", canonical->payload));
-    PARLEY_ASSIGN_OR_RETURN(sig, decode("sig", canonical->sig));
-    PARLEY_RETURN_IF_ERROR(check_sig_size());
-    dsse.key = std::string(canonical->key);
-  } else {
-    PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
-    PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"payload", "sig", "key"}));
-    PARLEY_ASSIGN_OR_RETURN(dsse.payload, get_base64(object, "payload"));
-    PARLEY_ASSIGN_OR_RETURN(sig, get_base64(object, "sig"));
-    PARLEY_RETURN_IF_ERROR(check_sig_size());
-    PARLEY_ASSIGN_OR_RETURN(dsse.key, get_id(object, "key"));
-  }
-  std::copy(sig.begin(), sig.end(), dsse.sig.begin());
-  if (dsse.key != signer_party) {
-    return Status::unauthenticated("field 'key': signed by " + quote(dsse.key) + ", expected " +
-                                   quote(signer_party));
-  }
-  return dsse;
-}
-
-Result<Dsse> verified_dsse(std::string_view text, std::string_view domain,
-                           const crypto::VerifyKey& signer, std::string_view signer_party) {
-  PARLEY_ASSIGN_OR_RETURN(Dsse dsse, parse_dsse(text, signer_party));
-  PARLEY_RETURN_IF_ERROR(crypto::verify(signer, domain, dsse.payload, dsse.sig));
-  return dsse;
-}
-
-std::string encode_dsse(ByteView payload, ByteView sig, std::string_view key) {
-  Json out = Json::object();
-  out["payload"] = base64_encode(payload);
-  out["sig"] = base64_encode(sig);
-  out["key"] = std::string(key);
-  return json::dump(out);
 }
 
 Bytes associated_data(std::string_view id, std::string_view line) {
@@ -363,9 +254,10 @@ Envelope seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
   p.sealed = crypto::seal(seal_key, associated_data(draft.id, draft.line), plaintext, rng);
   crypto::wipe(plaintext);
 
-  envelope.payload_bytes = to_bytes(encode_payload(p));
-  envelope.sig = crypto::sign(signing_key, kEnvelopeDomain, envelope.payload_bytes);
-  envelope.key = std::string(signer);
+  Dsse dsse = sign_dsse(kEnvelopeDomain, to_bytes(encode_payload(p)), signing_key, signer);
+  envelope.payload_bytes = std::move(dsse.payload);
+  envelope.sig = dsse.sig;
+  envelope.key = std::move(dsse.key);
   return envelope;
 }
 
@@ -375,7 +267,7 @@ std::string encode_envelope(const Envelope& envelope) {
 
 Result<Envelope> open_envelope(std::string_view json, const crypto::VerifyKey& signer,
                                std::string_view signer_party) {
-  auto dsse = verified_dsse(json, kEnvelopeDomain, signer, signer_party);
+  auto dsse = open_dsse(json, kEnvelopeDomain, signer, signer_party, kFrameBytesMax);
   if (!dsse.is_ok()) return dsse.status().with_context("envelope");
   auto payload = parse_payload(dsse->payload);
   if (!payload.is_ok()) return payload.status().with_context("envelope payload");

@@ -3,8 +3,9 @@
 // kUnauthenticated for a bad signature) Status with one line naming the bad field. No
 // parser here ever CHECKs or throws on outside input; fuzz/ holds one target per parser.
 //
-// Envelope (DSSE-style, DESIGN.md "Envelope and signing"):
-//   {"payload": "<base64 payload JSON>", "sig": "<base64 Ed25519>", "key": "<signer party>"}
+// Envelope (DSSE, DESIGN.md "Envelope and signing"; the wrapper is dsse.h's, shared with the
+// ledger's signed documents):
+//   {"key": "<signer party>", "payload": "<base64 payload JSON>", "sig": "<base64 Ed25519>"}
 // The signature covers pae(kEnvelopeDomain, payload bytes): no JSON canonicalization.
 //
 // Payload JSON:
@@ -107,7 +108,7 @@ struct Draft {
 Envelope seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
                        const crypto::SigningKey& signing_key, std::string_view signer, Rng& rng);
 
-// The envelope as JSON text {"payload":..,"sig":..,"key":..}.
+// The envelope as its canonical DSSE text {"key":..,"payload":..,"sig":..} (dsse.h).
 std::string encode_envelope(const Envelope& envelope);
 // Parses the DSSE JSON, checks the signature with `signer` (the pinned key of the party
 // named in "key", which must equal `signer_party`) before reading one payload field, then
@@ -126,7 +127,7 @@ Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_
 
 // A transaction (v2): a batch of envelopes from one party to another, idempotent by id,
 // carrying the sender's signed tree head and the proofs that tie the envelopes to it
-// (docs/protocol.md "Transactions"; the ledger's formats are in ledger/transcript.h):
+// (docs/protocol.md "Transactions"; the ledger's formats are in ledger/formats.h):
 //   {"v":2, "tx":"<uuid>", "from":"us-eucom", "to":"ru-genstaff",
 //    "sth":<the sender's signed tree head, a DSSE object>,
 //    "entries":[{"index":i, "envelope":<envelope>, "proof":["<hex>",...]}, ...],
@@ -161,7 +162,7 @@ std::string encode_transaction(const Transaction& tx);
 Result<Transaction> parse_transaction(std::string_view json);
 
 // The signed tree head (STH) a transaction carries and the receipt (v2) that answers it
-// are the transcript's formats: ledger/transcript.h.
+// are the transcript's formats: ledger/formats.h.
 
 // A refusal: the receiver's answer to a transaction it will not store.
 //   {"error":"<one line>", "id":"<envelope id or empty>"}
