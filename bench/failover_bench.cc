@@ -2,10 +2,10 @@
 // through a deep backlog (issue 5).
 //
 // Two `parley gateway` processes (this build's binary) on loopback, set up as `parley demo`
-// does, except that the receiver listens on two federation addresses and the sender pins
-// them as two TCP proxies run by this program (tests/tcp_proxy.h): the primary path and the
-// backup path. Cutting a proxy black-holes its path (connections stay open, nothing is
-// forwarded), as a dead link looks to TCP. "Delivered" is the sender's `delivered` event
+// does (parley/launch/launch.h), except that the receiver listens on two federation addresses
+// and the sender pins them as two TCP proxies run by this program (tests/tcp_proxy.h): the
+// primary path and the backup path. Cutting a proxy black-holes its path (connections stay open,
+// nothing is forwarded), as a dead link looks to TCP. "Delivered" is the sender's `delivered` event
 // (GET /api/v1/events), read the moment it arrives: the peer's receipt is verified and
 // durably recorded.
 //
@@ -24,10 +24,8 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,8 +34,7 @@
 #include "tcp_proxy.h"
 
 #include "parley/base/json.h"
-#include "parley/gateway/home.h"
-#include "parley/store/sqlite/sqlite_store.h"
+#include "parley/wire/wire.h"
 
 namespace {
 
@@ -74,7 +71,7 @@ std::string submit(HttpClient& client, const std::string& body) {
 
 // The sender's view of its one peer (GET /api/v1/peers).
 json::Json peer_view(const Party& sender) {
-  HttpClient client(sender.api_port, sender.operator_auth_headers());
+  HttpClient client(sender.api_port, operator_auth_headers(sender));
   const std::optional<Response> r = client.request("GET", "/api/v1/peers");
   if (!r || r->status != 200) die("GET /api/v1/peers failed: %s", client.error().c_str());
   parley::Result<json::Json> view = json::parse_object(r->body);
@@ -106,43 +103,26 @@ void wait_peer(const Party& sender, Pred ok, Clock::duration limit, const char* 
   }
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+std::uint16_t port_of(const std::string& address) {
+  const parley::Result<parley::wire::HostPort> parsed = parley::wire::parse_host_port(address);
+  if (!parsed.is_ok()) die("%s", parsed.status().message().c_str());
+  return parsed->port;
 }
 
-// The receiver listens on a second federation address; the sender pins the receiver's two
-// addresses as the two proxies, which forward to them.
-void route_through(Party& sender, const Party& receiver, TcpProxy& primary, TcpProxy& backup) {
-  const fs::path config = receiver.home / "parley.toml";
-  std::string text = read_file(config);
-  const std::string primary_address = "127.0.0.1:" + std::to_string(receiver.federation_port);
-  const std::string listen = "listen = [\"" + primary_address + "\"]";
-  const std::size_t at = text.find(listen);
-  if (at == std::string::npos) die("no federation.listen line in %s", config.c_str());
-  const std::uint16_t backup_port = [] {
-    TcpProxy probe;  // a free loopback port: bound, then released when `probe` goes
-    return probe.port();
-  }();
-  const std::string backup_address = "127.0.0.1:" + std::to_string(backup_port);
-  text.replace(at, listen.size(),
-               "listen = [\"" + primary_address + "\", \"" + backup_address + "\"]");
-  std::ofstream(config, std::ios::trunc) << text;
-
-  parley::Result<parley::gateway::Home> home = parley::gateway::open_home(receiver.home);
-  if (!home.is_ok()) die("%s", home.status().to_string().c_str());
-  parley::wire::Bundle bundle = parley::gateway::bundle_of(*home);
-  if (bundle.federation.size() != 2) die("the receiver's config did not take two addresses");
-  primary.set_target(receiver.federation_port);
-  backup.set_target(backup_port);
-  bundle.federation = {primary.address(), backup.address()};
-  parley::Result<std::unique_ptr<parley::store::Store>> store =
-      parley::store::open_sqlite_store((sender.home / "parley.db").string());
-  if (!store.is_ok()) die("%s", store.status().to_string().c_str());
-  const parley::Status status = (*store)->put_peer(parley::core::Peer{bundle});
-  if (!status.is_ok()) die("re-pinning the receiver: %s", status.to_string().c_str());
+// The receiver listens on two federation addresses; the sender pins them as the two proxies,
+// which forward to them.
+parley::launch::PairOptions routed_through(TcpProxy& primary, TcpProxy& backup) {
+  parley::launch::PairOptions options;
+  options.second.federation_addresses = 2;
+  options.edit_pinned_bundle = [&primary, &backup](const Party& self,
+                                                   parley::wire::Bundle& receiver) {
+    if (self.id != "us-eucom") return;
+    if (receiver.federation.size() != 2) die("the receiver's bundle does not have two addresses");
+    primary.set_target(port_of(receiver.federation[0]));
+    backup.set_target(port_of(receiver.federation[1]));
+    receiver.federation = {primary.address(), backup.address()};
+  };
+  return options;
 }
 
 double median(std::vector<double> v) {
@@ -171,8 +151,7 @@ int main(int argc, char** argv) {
   if (!primary.ok() || !backup.ok()) die("cannot listen on 127.0.0.1 for the proxies");
   Party sender;
   Party receiver;
-  init_pair(scratch, sender, receiver);
-  route_through(sender, receiver, primary, backup);
+  init_pair(scratch, sender, receiver, routed_through(primary, backup));
   spawn_gateway(receiver, options.parley);
   spawn_gateway(sender, options.parley);
   wait_ready(receiver, std::chrono::seconds(20));
@@ -192,7 +171,7 @@ int main(int argc, char** argv) {
     std::vector<std::pair<Clock::time_point, std::string>> sent;  // POST start, id
     std::atomic<bool> stop{false};
     std::thread traffic([&] {
-      HttpClient client(sender.api_port, sender.auth_headers());
+      HttpClient client(sender.api_port, auth_headers(sender));
       const std::string body = message_body("ROUTINE");
       while (!stop) {
         const Clock::time_point t0 = Clock::now();
@@ -263,7 +242,7 @@ int main(int argc, char** argv) {
     const Clock::time_point limit = Clock::now() + std::chrono::seconds(120);
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&] {
-        HttpClient client(sender.api_port, sender.auth_headers());
+        HttpClient client(sender.api_port, auth_headers(sender));
         const std::string body = message_body("ROUTINE");
         while (tickets.fetch_add(1) < backlog) {
           if (Clock::now() > limit) die("submitting the backlog took more than 120 s");
@@ -282,7 +261,7 @@ int main(int argc, char** argv) {
         delivered_before) {
       die("nothing was delivered within 60 s of the heal");
     }
-    HttpClient client(sender.api_port, sender.auth_headers());
+    HttpClient client(sender.api_port, auth_headers(sender));
     const std::string body = message_body("FLASH");
     std::vector<double> us;
     std::vector<double> behind;

@@ -234,11 +234,11 @@ int main(int argc, char** argv) {
   {
     parley::Result<parley::gateway::Home> home = parley::gateway::open_home(us.home);
     if (!home.is_ok()) die("%s", home.status().to_string().c_str());
-    const Pool pool = make_pool({us.party, us.principal}, {them.party, them.principal});
+    const Pool pool = make_pool({us.id, us.principal}, {them.id, them.principal});
     parley::Result<std::unique_ptr<parley::store::Store>> store =
         parley::store::open_sqlite_store(home->store_path().string());
     if (!store.is_ok()) die("%s", store.status().to_string().c_str());
-    fill(**store, n, {us.party, us.principal}, {them.party, them.principal}, pool);
+    fill(**store, n, {us.id, us.principal}, {them.id, them.principal}, pool);
     store->reset();  // closed: a clean shutdown, as before a restart
     std::error_code ec;
     db_bytes = fs::file_size(home->store_path(), ec);

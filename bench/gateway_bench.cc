@@ -116,7 +116,7 @@ Latency measure_flash(HttpClient& client, DeliveredEvents& events, int warmup, i
 // Waits (bounded) until the sender's gateway has nothing left unreceipted; how many
 // messages are still unreceipted when it stops waiting (0: drained).
 std::uint64_t drain(const Party& sender) {
-  HttpClient client(sender.api_port, sender.operator_auth_headers());
+  HttpClient client(sender.api_port, operator_auth_headers(sender));
   const Clock::time_point deadline = Clock::now() + kDrainTimeout;
   for (;;) {
     const std::optional<Response> r = client.request("GET", "/api/v1/status");
@@ -183,7 +183,7 @@ Throughput measure_throughput(const Pair& pair, DeliveredEvents& events, int sen
   std::vector<std::thread> threads;
   for (int t = 0; t < senders; ++t) {
     threads.emplace_back([&] {
-      HttpClient client(pair.sender.api_port, pair.sender.auth_headers());
+      HttpClient client(pair.sender.api_port, auth_headers(pair.sender));
       while (tickets.fetch_add(1) < total) {
         if (Clock::now() >= stop_at) {
           time_up = true;
@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
   Pair pair = start_pair(scratch, "latency", options.parley);
   {
     DeliveredEvents events(pair.sender.api_port, pair.sender.operator_token);
-    HttpClient client(pair.sender.api_port, pair.sender.auth_headers());
+    HttpClient client(pair.sender.api_port, auth_headers(pair.sender));
     const int n = quick ? 500 : 5000;
     const Clock::duration limit = quick ? std::chrono::seconds(30) : std::chrono::seconds(150);
 
@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
     const std::string routine = message_body("ROUTINE");
     for (int t = 0; t < kFloodSenders; ++t) {
       flood.emplace_back([&] {
-        HttpClient c(pair.sender.api_port, pair.sender.auth_headers());
+        HttpClient c(pair.sender.api_port, auth_headers(pair.sender));
         while (!stop) {
           submit(c, routine);
           ++flood_sent;

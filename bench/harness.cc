@@ -1,6 +1,5 @@
 #include "harness.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,16 +19,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 
 #include "parley/base/json.h"
-#include "parley/crypto/crypto.h"
-#include "parley/gateway/home.h"
-#include "parley/net/net.h"
-#include "parley/store/sqlite/sqlite_store.h"
 
 #ifndef PARLEY_BENCH_SCRATCH_DIR
 #define PARLEY_BENCH_SCRATCH_DIR "."
@@ -138,19 +132,6 @@ std::string lower(std::string_view text) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-std::uint16_t free_port() {
-  Result<std::uint16_t> port = net::free_loopback_port();
-  if (!port.is_ok()) die("%s", port.status().message().c_str());
-  return *port;
-}
-
-std::string new_token() {
-  crypto::SystemRng rng;
-  Bytes b(32);
-  rng.fill(b);
-  return hex_encode(b);
 }
 
 }  // namespace
@@ -540,131 +521,48 @@ void DeliveredEvents::keep_ids(bool keep) {
 
 // ---- gateways ----
 
-std::string Party::auth_headers() const { return "Authorization: Bearer " + token + "\r\n"; }
-std::string Party::operator_auth_headers() const {
-  return "Authorization: Bearer " + operator_token + "\r\n";
+std::string auth_headers(const Party& party) {
+  return "Authorization: Bearer " + party.token + "\r\n";
+}
+std::string operator_auth_headers(const Party& party) {
+  return "Authorization: Bearer " + party.operator_token + "\r\n";
 }
 
-namespace {
-
-void configure(Party& side, const Party& other, const wire::Bundle& other_bundle) {
-  Result<gateway::Home> home = gateway::open_home(side.home);
-  if (!home.is_ok()) die("%s", home.status().to_string().c_str());
-  side.operator_token = home->operator_token;
-  Result<std::unique_ptr<store::Store>> opened =
-      store::open_sqlite_store(home->store_path().string());
-  if (!opened.is_ok()) die("%s", opened.status().to_string().c_str());
-  store::Store& store = **opened;
-  Status status = store.put_peer(core::Peer{other_bundle});
-  side.token = new_token();
-  core::Principal p;
-  p.id = side.principal;
-  p.name = side.principal;
-  p.role = "principal";
-  const crypto::Digest hash = crypto::sha256(as_bytes(side.token));
-  p.token_hash.assign(hash.begin(), hash.end());
-  if (status.is_ok()) status = store.put_principal(p);
-  core::Line line;
-  line.id = "hotline";
-  line.local = side.principal;
-  line.remote = {other.party, other.principal};
-  if (status.is_ok()) status = store.put_line(line);
-  if (!status.is_ok()) die("configuring %s: %s", side.party.c_str(), status.to_string().c_str());
-}
-
-}  // namespace
-
-void init_pair(const fs::path& dir, Party& a, Party& b) {
-  a.party = "us-eucom";
-  a.principal = "saceur";
-  a.home = dir / a.party;
-  b.party = "ru-genstaff";
-  b.principal = "cgs";
-  b.home = dir / b.party;
-  for (Party* p : {&a, &b}) {
-    p->api_port = free_port();
-    p->federation_port = free_port();
-    gateway::InitOptions options;
-    options.home = p->home;
-    options.party = p->party;
-    options.federation = {"127.0.0.1:" + std::to_string(p->federation_port)};
-    options.api = "127.0.0.1:" + std::to_string(p->api_port);
-    const Status status = gateway::init_home(options);
-    if (!status.is_ok()) die("init %s: %s", p->party.c_str(), status.to_string().c_str());
-  }
-  Result<gateway::Home> a_home = gateway::open_home(a.home);
-  Result<gateway::Home> b_home = gateway::open_home(b.home);
-  if (!a_home.is_ok() || !b_home.is_ok()) die("cannot open the homes just made");
-  configure(a, b, gateway::bundle_of(*b_home));
-  configure(b, a, gateway::bundle_of(*a_home));
+void init_pair(const fs::path& dir, Party& a, Party& b, const launch::PairOptions& options) {
+  Result<std::pair<Party, Party>> pair = launch::create_pair(dir, options);
+  if (!pair.is_ok()) die("%s", pair.status().to_string().c_str());
+  a = std::move(pair->first);
+  b = std::move(pair->second);
 }
 
 void spawn_gateway(Party& party, const std::string& parley_bin) {
-  const std::string home = party.home.string();
-  const std::string log = (party.home / "gateway.log").string();
   {
     std::lock_guard lock(g_scratch_mutex);
-    g_logs.push_back(log);
+    g_logs.push_back(party.log);
   }
-  const pid_t parent = ::getpid();
-  party.spawned = Clock::now();
-  const pid_t pid = ::fork();
-  if (pid < 0) die("fork: %s", std::strerror(errno));
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) ::dup2(fd, STDERR_FILENO);
-    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-      ::dup2(null, STDIN_FILENO);
-      ::dup2(null, STDOUT_FILENO);
-    }
-    ::execl(parley_bin.c_str(), "parley", "gateway", "--home", home.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  party.pid = pid;
-  remember_gateway(pid);
+  launch::SpawnOptions options;
+  options.parley_binary = parley_bin;
+  options.kill_with_parent = true;  // spawned from the main thread, which outlives them
+  const Status spawned = launch::spawn(party, options);
+  if (!spawned.is_ok()) die("%s", spawned.message().c_str());
+  remember_gateway(party.pid);
 }
 
-Clock::time_point wait_ready(const Party& party, Clock::duration limit) {
-  const Clock::time_point deadline = Clock::now() + limit;
-  for (;;) {
-    HttpClient client(party.api_port, "");
-    const std::optional<Response> r = client.request("GET", "/readyz");
-    const Clock::time_point now = Clock::now();
-    if (r && r->status == 200) return now;
-    int status = 0;
-    if (::waitpid(party.pid, &status, WNOHANG) == party.pid) {
-      forget_gateway(party.pid);
-      die("gateway %s exited (status %d) before it was ready", party.party.c_str(), status);
-    }
-    if (now > deadline) die("gateway %s was not ready in time", party.party.c_str());
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+Clock::time_point wait_ready(Party& party, Clock::duration limit) {
+  const pid_t pid = party.pid;
+  Result<Clock::time_point> ready =
+      launch::wait_ready(party, Clock::now() + limit, std::chrono::milliseconds(1));
+  if (!ready.is_ok()) {
+    if (party.pid != pid) forget_gateway(pid);  // exited, already reaped
+    die("%s", ready.status().message().c_str());
   }
+  return *ready;
 }
 
 void stop_gateway(Party& party) {
-  if (party.pid <= 0) return;
-  ::kill(party.pid, SIGTERM);
-  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(5);
-  int status = 0;
-  bool gone = false;
-  while (Clock::now() < deadline) {
-    if (::waitpid(party.pid, &status, WNOHANG) == party.pid) {
-      gone = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!gone) {
-    ::kill(party.pid, SIGKILL);
-    ::waitpid(party.pid, &status, 0);
-  }
-  forget_gateway(party.pid);
-  party.pid = -1;
+  const pid_t pid = party.pid;
+  launch::stop(party);
+  forget_gateway(pid);
 }
 
 std::optional<double> status_mib(pid_t pid, const std::string& field) {

@@ -22,6 +22,8 @@
 
 #include <sys/types.h>
 
+#include "parley/launch/launch.h"
+
 namespace parley::bench {
 
 using Clock = std::chrono::steady_clock;
@@ -140,30 +142,25 @@ class DeliveredEvents {
 
 // ---- gateways ----
 
-struct Party {
-  std::string party;
-  std::string principal;
-  std::filesystem::path home;
-  std::uint16_t api_port = 0;
-  std::uint16_t federation_port = 0;
-  std::string token;           // the principal's API token
-  std::string operator_token;  // the home's operator token
-  pid_t pid = -1;
-  Clock::time_point spawned{};
-  std::string auth_headers() const;  // "Authorization: Bearer <token>\r\n"
-  // The same with the operator token: the gateway-wide views (GET /api/v1/status with every
-  // peer, /api/v1/peers) are the operator's.
-  std::string operator_auth_headers() const;
-};
+// A party of the pair and its gateway (parley/launch/launch.h: the launcher `parley demo` and
+// the real-process tests use too).
+using Party = launch::Party;
+std::string auth_headers(const Party& party);  // "Authorization: Bearer <token>\r\n"
+// The same with the operator token: the gateway-wide views (GET /api/v1/status with every
+// peer, /api/v1/peers) are the operator's.
+std::string operator_auth_headers(const Party& party);
 
-// Two homes inside `dir` (init_home, bundles exchanged and pinned, a principal with a fresh
-// token on each side, line "hotline" between them), as `parley demo` sets them up.
-void init_pair(const std::filesystem::path& dir, Party& a, Party& b);
-// Starts `parley gateway --home` for `party`, stderr to HOME/gateway.log.
+// Two homes inside `dir` (bundles exchanged and pinned, a principal with a fresh token on
+// each side, line "hotline" between them, logs DIR/PARTY.log): a = us-eucom, b = ru-genstaff,
+// as `parley demo` sets them up. `options` as launch::create_pair's; die() on any failure.
+void init_pair(const std::filesystem::path& dir, Party& a, Party& b,
+               const launch::PairOptions& options = {});
+// Starts `parley gateway --home` for `party`, stderr appended to party.log; it dies with this
+// process.
 void spawn_gateway(Party& party, const std::string& parley_bin);
 // Polls GET /readyz (every millisecond) until it answers 200 ready; the moment it did, or
 // die() naming the log once `limit` passed or the process exited.
-Clock::time_point wait_ready(const Party& party, Clock::duration limit);
+Clock::time_point wait_ready(Party& party, Clock::duration limit);
 // SIGTERM, then SIGKILL after 5 s.
 void stop_gateway(Party& party);
 // A memory field of /proc/PID/status ("VmRSS", "VmHWM") in MiB.

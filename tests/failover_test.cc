@@ -50,7 +50,8 @@ class FailoverTest : public ::testing::Test {
   void start(bool proxy_backup) {
     ASSERT_TRUE(primary_.ok() && backup_.ok()) << "cannot listen on 127.0.0.1";
     TestbedOptions options;
-    options.federation_addresses = 2;
+    options.first.federation_addresses = 2;
+    options.second.federation_addresses = 2;
     options.edit_pinned_bundle = [this, proxy_backup](const Party& self, wire::Bundle& peer) {
       if (self.id != "us-eucom" || peer.federation.size() != 2) return;
       primary_.set_target(port_of(peer.federation[0]));

@@ -1,43 +1,24 @@
 // Testbed: two real `parley gateway` processes on loopback, for tests that kill, restart
-// and count. Each party has a home in a temporary directory, one principal, and the line
+// and count, set up by the launcher (parley/launch/launch.h) that `parley demo` and bench/
+// use too. Each party has a home in a temporary directory, one principal, and the line
 // "hotline" to the other party. Gateways are child processes of the test; they are
 // killed when the Testbed is destroyed.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
-#include <optional>
+#include <memory>
 #include <string>
-#include <vector>
-
-#include <sys/types.h>
 
 #include "parley/base/json.h"
 #include "parley/base/status.h"
-#include "parley/wire/wire.h"
+#include "parley/launch/launch.h"
 
 namespace parley::testing {
 
-struct Party {
-  std::string id;
-  std::string principal;
-  std::filesystem::path home;
-  std::uint16_t federation_port = 0;            // the primary: federation_ports[0]
-  std::vector<std::uint16_t> federation_ports;  // every federation.listen port, primary first
-  std::uint16_t api_port = 0;
-  std::string token;           // the principal's
-  std::string operator_token;  // the home's (gateway-wide views: /api/v1/peers, /metrics)
-  pid_t pid = -1;
-};
-
-struct TestbedOptions {
-  int federation_addresses = 1;  // per party, all on 127.0.0.1
-  std::string heartbeat;         // [federation] heartbeat in both configs; empty: the default
-  // Called before `self` pins `peer`: may rewrite the pinned copy of the peer's bundle (e.g.
-  // its federation addresses, to reach the peer's primary through a proxy).
-  std::function<void(const Party& self, wire::Bundle& peer)> edit_pinned_bundle;
-};
+using Party = launch::Party;
+// Party ids, federation addresses per party, heartbeat, the pinned-bundle hook, log dir.
+using TestbedOptions = launch::PairOptions;
 
 class Testbed {
  public:
@@ -47,12 +28,12 @@ class Testbed {
                                                  const TestbedOptions& options);
   ~Testbed();
 
-  Party& us() { return parties_[0]; }
-  Party& ru() { return parties_[1]; }
+  Party& us() { return parties_.first; }
+  Party& ru() { return parties_.second; }
 
   Status start(Party& party);    // spawn `parley gateway` and wait for /readyz
   void kill_hard(Party& party);  // SIGKILL, reaped
-  void stop(Party& party);       // SIGTERM, reaped
+  void stop(Party& party);       // SIGTERM, reaped (SIGKILL if it has not exited in 30 s)
 
   // One API call as the party's principal; JSON answer or the error.
   Result<json::Json> call(const Party& party, const std::string& method, const std::string& path,
@@ -69,9 +50,9 @@ class Testbed {
   Result<json::Json> call_with(const std::string& token, const Party& party,
                                const std::string& method, const std::string& path,
                                const std::string& body, std::chrono::milliseconds timeout);
-  std::string binary_;
+  launch::SpawnOptions spawn_;
   std::filesystem::path dir_;
-  Party parties_[2];
+  std::pair<Party, Party> parties_;
 };
 
 }  // namespace parley::testing

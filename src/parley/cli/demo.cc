@@ -1,8 +1,6 @@
 // `parley demo`: two parties on loopback, a short scenario, and a check that everything was
 // delivered, receipted and acknowledged. Real gateway processes (this same binary), real
 // TLS, real stores, in a temporary directory removed afterwards.
-#include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,10 +17,7 @@
 #include "parley/base/json.h"
 #include "parley/cli/api_client.h"
 #include "parley/cli/commands.h"
-#include "parley/crypto/crypto.h"
-#include "parley/gateway/home.h"
-#include "parley/net/net.h"
-#include "parley/store/sqlite/sqlite_store.h"
+#include "parley/launch/launch.h"
 
 namespace parley::cli {
 namespace {
@@ -31,67 +26,14 @@ namespace fs = std::filesystem;
 using json::Json;
 using Clock = std::chrono::steady_clock;
 
-struct Side {
-  std::string party;
-  std::string principal;
-  std::string lang;
-  fs::path home;
-  std::uint16_t federation_port = 0;
-  std::uint16_t api_port = 0;
-  std::string token;  // the principal's API token
-  pid_t pid = -1;
-  ApiTarget api() const {
-    ApiTarget t;
-    t.host = "127.0.0.1";
-    t.port = api_port;
-    t.headers["Authorization"] = "Bearer " + token;
-    return t;
-  }
-};
+using Side = launch::Party;
 
-std::string new_token() {
-  crypto::SystemRng rng;
-  Bytes b(32);
-  rng.fill(b);
-  return hex_encode(b);
-}
-
-Status configure(Side& side, const Side& other, const wire::Bundle& other_bundle) {
-  PARLEY_ASSIGN_OR_RETURN(gateway::Home home, gateway::open_home(side.home));
-  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
-                          store::open_sqlite_store(home.store_path().string()));
-  PARLEY_RETURN_IF_ERROR(store->put_peer(core::Peer{other_bundle}));
-  side.token = new_token();
-  core::Principal p;
-  p.id = side.principal;
-  p.name = side.principal;
-  p.role = "principal";
-  const crypto::Digest hash = crypto::sha256(as_bytes(side.token));
-  p.token_hash.assign(hash.begin(), hash.end());
-  PARLEY_RETURN_IF_ERROR(store->put_principal(p));
-  core::Line line;
-  line.id = "hotline";
-  line.local = side.principal;
-  line.remote = {other.party, other.principal};
-  return store->put_line(line);
-}
-
-Status spawn(Side& side, const fs::path& log) {
-  const pid_t pid = ::fork();
-  if (pid < 0) return Status::unavailable("fork failed");
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, STDERR_FILENO);
-      ::close(fd);
-    }
-    const std::string home = side.home.string();
-    ::execl("/proc/self/exe", "parley", "gateway", "--home", home.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  side.pid = pid;
-  return Status::ok();
+ApiTarget api_of(const Side& side) {
+  ApiTarget t;
+  t.host = "127.0.0.1";
+  t.port = side.api_port;
+  t.headers["Authorization"] = "Bearer " + side.token;
+  return t;
 }
 
 // Runs this binary with `args` to completion; its exit code, stdout+stderr in `output`.
@@ -133,7 +75,7 @@ bool wait_for(F check, Clock::time_point deadline) {
 }
 
 Result<Json> message(const Side& side, const std::string& id) {
-  return call_api(side.api(), "GET", "/api/v1/messages/" + id, "", std::chrono::seconds(5));
+  return call_api(api_of(side), "GET", "/api/v1/messages/" + id, "", std::chrono::seconds(5));
 }
 
 std::string state_of(const Side& side, const std::string& id) {
@@ -142,26 +84,9 @@ std::string state_of(const Side& side, const std::string& id) {
   return m->value("state", std::string("?"));
 }
 
-void stop(Side& side) {
-  if (side.pid <= 0) return;
-  ::kill(side.pid, SIGTERM);
-  const auto deadline = Clock::now() + std::chrono::seconds(5);
-  int status = 0;
-  while (Clock::now() < deadline) {
-    if (::waitpid(side.pid, &status, WNOHANG) == side.pid) {
-      side.pid = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(side.pid, SIGKILL);
-  ::waitpid(side.pid, &status, 0);
-  side.pid = -1;
-}
-
 void print_inbox(const Side& side) {
-  Result<Json> box = call_api(side.api(), "GET", "/api/v1/messages?box=inbox");
-  std::cout << "\n== " << side.party << "/" << side.principal << " inbox (rendered in " << side.lang
+  Result<Json> box = call_api(api_of(side), "GET", "/api/v1/messages?box=inbox");
+  std::cout << "\n== " << side.id << "/" << side.principal << " inbox (rendered in " << side.lang
             << ") ==\n";
   if (!box.is_ok()) {
     std::cout << "  (cannot read: " << box.status().message() << ")\n";
@@ -175,8 +100,8 @@ void print_inbox(const Side& side) {
 }
 
 void print_outbox(const Side& side) {
-  Result<Json> box = call_api(side.api(), "GET", "/api/v1/messages?box=outbox");
-  std::cout << "\n== " << side.party << "/" << side.principal << " outbox ==\n";
+  Result<Json> box = call_api(api_of(side), "GET", "/api/v1/messages?box=outbox");
+  std::cout << "\n== " << side.id << "/" << side.principal << " outbox ==\n";
   if (!box.is_ok()) {
     std::cout << "  (cannot read: " << box.status().message() << ")\n";
     return;
@@ -200,29 +125,18 @@ struct Sent {
 
 Status scenario(Side& us, Side& ru, bool keep, const fs::path& dir) {
   const auto deadline = Clock::now() + std::chrono::seconds(25);
-  for (Side* s : {&us, &ru}) {
-    const Side& side = *s;
-    if (!wait_for(
-            [&] {
-              Result<Json> r = call_api(side.api(), "GET", "/readyz", "", std::chrono::seconds(1));
-              return r.is_ok() && r->value("ready", false);
-            },
-            deadline)) {
-      return Status::unavailable("gateway " + side.party + " did not become ready (log: " +
-                                 (dir / (side.party + ".log")).string() + ")");
-    }
-  }
-  std::cout << "both gateways ready: " << us.party
-            << " (federation 127.0.0.1:" << us.federation_port << ") and " << ru.party
-            << " (federation 127.0.0.1:" << ru.federation_port << ")\n";
+  for (Side* side : {&us, &ru})
+    PARLEY_RETURN_IF_ERROR(launch::wait_ready(*side, deadline).status());
+  std::cout << "both gateways ready: " << us.id << " (federation 127.0.0.1:" << us.federation_port
+            << ") and " << ru.id << " (federation 127.0.0.1:" << ru.federation_port << ")\n";
 
   const auto send = [&](Side& from, Side& to, Json request, std::string what) -> Result<Sent> {
     request["line"] = "hotline";
-    PARLEY_ASSIGN_OR_RETURN(Json answer,
-                            call_api(from.api(), "POST", "/api/v1/messages", json::dump(request)));
+    PARLEY_ASSIGN_OR_RETURN(
+        Json answer, call_api(api_of(from), "POST", "/api/v1/messages", json::dump(request)));
     const std::string id = answer.value("id", "");
-    std::cout << from.party << "/" << from.principal << " -> " << to.party << "/" << to.principal
-              << ": " << what << " (" << id << ")\n";
+    std::cout << from.id << "/" << from.principal << " -> " << to.id << "/" << to.principal << ": "
+              << what << " (" << id << ")\n";
     return Sent{&from, &to, id, std::move(what)};
   };
   std::vector<Sent> sent;
@@ -272,13 +186,13 @@ Status scenario(Side& us, Side& ru, bool keep, const fs::path& dir) {
     if (!m.is_ok() || !m->contains("receipt") || (*m)["receipt"].is_null()) {
       return Status::internal(s.what + " is delivered but has no receipt");
     }
-    std::cout << "receipted by " << s.to->party << ": " << s.what << "\n";
+    std::cout << "receipted by " << s.to->id << ": " << s.what << "\n";
   }
   // Acknowledged by a person on the other side.
   for (const Sent& s : sent) {
     PARLEY_ASSIGN_OR_RETURN(Json answer,
-                            call_api(s.to->api(), "POST", "/api/v1/messages/" + s.id + "/ack"));
-    std::cout << s.to->party << "/" << s.to->principal << " acknowledges " << s.what << "\n";
+                            call_api(api_of(*s.to), "POST", "/api/v1/messages/" + s.id + "/ack"));
+    std::cout << s.to->id << "/" << s.to->principal << " acknowledges " << s.what << "\n";
   }
   for (const Sent& s : sent) {
     if (!wait_for([&] { return state_of(*s.from, s.id) == "acknowledged"; }, deadline)) {
@@ -296,20 +210,20 @@ Status scenario(Side& us, Side& ru, bool keep, const fs::path& dir) {
   // offline (signatures, inclusion, consistency, countersignatures) as a third party would.
   std::cout << "\n== the joint transcript ==\n";
   for (const auto& [self, other] : {std::pair<Side*, Side*>{&us, &ru}, {&ru, &us}}) {
-    const fs::path out = dir / ("transcript-" + self->party);
+    const fs::path out = dir / ("transcript-" + self->id);
     std::string output;
-    if (run_self({"transcript", "export", "--home", self->home.string(), "--peer", other->party,
+    if (run_self({"transcript", "export", "--home", self->home.string(), "--peer", other->id,
                   out.string()},
                  output) != 0) {
-      return Status::internal("transcript export by " + self->party + " failed: " + output);
+      return Status::internal("transcript export by " + self->id + " failed: " + output);
     }
     output.clear();
     const int rc = run_self({"verify", out.string()}, output);
     if (rc != 0) {
-      return Status::internal("the transcript exported by " + self->party +
-                              " does not verify (exit " + std::to_string(rc) + "): " + output);
+      return Status::internal("the transcript exported by " + self->id + " does not verify (exit " +
+                              std::to_string(rc) + "): " + output);
     }
-    std::cout << "exported by " << self->party << ", verified offline: " << output;
+    std::cout << "exported by " << self->id << ", verified offline: " << output;
   }
   if (keep) std::cout << "homes kept in " << dir.string() << "\n";
   return Status::ok();
@@ -320,41 +234,27 @@ int run_demo(bool keep) {
   if (::mkdtemp(tmpl) == nullptr)
     return fail(Status::unavailable("cannot make a temporary directory"));
   const fs::path dir = tmpl;
+  launch::PairOptions options;
+  options.first = {"us-eucom", "saceur", "en", 1};
+  options.second = {"ru-genstaff", "cgs", "ru", 1};
   Side us;
-  us.party = "us-eucom";
-  us.principal = "saceur";
-  us.lang = "en";
-  us.home = dir / "us-eucom";
   Side ru;
-  ru.party = "ru-genstaff";
-  ru.principal = "cgs";
-  ru.lang = "ru";
-  ru.home = dir / "ru-genstaff";
   Status status = [&]() -> Status {
-    for (Side* s : {&us, &ru}) {
-      PARLEY_ASSIGN_OR_RETURN(s->federation_port, net::free_loopback_port());
-      PARLEY_ASSIGN_OR_RETURN(s->api_port, net::free_loopback_port());
-      gateway::InitOptions options;
-      options.home = s->home;
-      options.party = s->party;
-      options.federation = {"127.0.0.1:" + std::to_string(s->federation_port)};
-      options.api = "127.0.0.1:" + std::to_string(s->api_port);
-      options.lang = s->lang;
-      PARLEY_RETURN_IF_ERROR(gateway::init_home(options));
-    }
-    PARLEY_ASSIGN_OR_RETURN(gateway::Home us_home, gateway::open_home(us.home));
-    PARLEY_ASSIGN_OR_RETURN(gateway::Home ru_home, gateway::open_home(ru.home));
-    PARLEY_RETURN_IF_ERROR(configure(us, ru, gateway::bundle_of(ru_home)));
-    PARLEY_RETURN_IF_ERROR(configure(ru, us, gateway::bundle_of(us_home)));
-    std::cout << "parties " << us.party << " and " << ru.party
+    PARLEY_ASSIGN_OR_RETURN(auto pair, launch::create_pair(dir, options));
+    us = std::move(pair.first);
+    ru = std::move(pair.second);
+    std::cout << "parties " << us.id << " and " << ru.id
               << " initialized; bundles exchanged and pinned; line 'hotline' " << us.principal
-              << " <-> " << ru.party << "/" << ru.principal << "\n";
-    PARLEY_RETURN_IF_ERROR(spawn(us, dir / "us-eucom.log"));
-    PARLEY_RETURN_IF_ERROR(spawn(ru, dir / "ru-genstaff.log"));
+              << " <-> " << ru.id << "/" << ru.principal << "\n";
+    // The gateways are this very binary.
+    launch::SpawnOptions spawn;
+    spawn.parley_binary = "/proc/self/exe";
+    PARLEY_RETURN_IF_ERROR(launch::spawn(us, spawn));
+    PARLEY_RETURN_IF_ERROR(launch::spawn(ru, spawn));
     return scenario(us, ru, keep, dir);
   }();
-  stop(us);
-  stop(ru);
+  launch::stop(us);
+  launch::stop(ru);
   if (!status.is_ok()) {
     std::cerr << "parley: demo failed: " << status.message() << " (logs kept in " << dir.string()
               << ")\n";

@@ -25,6 +25,7 @@
 
 #include "parley/net/internal.h"
 #include "parley/net/net.h"
+#include "parley/wire/wire.h"
 
 namespace parley::net {
 namespace {
@@ -179,7 +180,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     }
     const std::string& address = addresses_[index];
     attempt_address_ = address;
-    const Result<internal::HostPort> host_port = internal::parse_host_port(address);
+    const Result<wire::HostPort> host_port = wire::parse_host_port(address);
     if (!host_port.is_ok()) {
       errors.push_back(host_port.status().message());
       return connect(index + 1, std::move(errors));

@@ -46,36 +46,6 @@ std::string describe(const error_code& ec) {
   return message;
 }
 
-Result<HostPort> parse_host_port(const std::string& address) {
-  std::string host;
-  std::string port;
-  if (!address.empty() && address.front() == '[') {
-    const std::size_t close = address.find("]:");
-    if (close == std::string::npos) {
-      return Status::invalid_argument("address '" + address + "' is not [host]:port");
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const std::size_t colon = address.rfind(':');
-    if (colon == std::string::npos) {
-      return Status::invalid_argument("address '" + address + "' is not host:port");
-    }
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-  }
-  if (host.empty()) return Status::invalid_argument("address '" + address + "' has no host");
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    return Status::invalid_argument("address '" + address + "' has no valid port");
-  }
-  const unsigned long number = std::stoul(port);
-  if (number == 0 || number > 65535) {
-    return Status::invalid_argument("address '" + address + "' has port out of range");
-  }
-  return HostPort{host, static_cast<std::uint16_t>(number)};
-}
-
 }  // namespace internal
 
 Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,

@@ -25,13 +25,6 @@ std::string openssl_error();
 // One line for an I/O error, lowercase ("connection refused", "timed out").
 std::string describe(const boost::system::error_code& ec);
 
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
-// "host:port" or "[v6]:port". kInvalidArgument otherwise.
-Result<HostPort> parse_host_port(const std::string& address);
-
 // Loads this party's certificate and key into `ctx` and restricts it to TLS 1.3.
 // kInvalidArgument naming what is wrong with the identity.
 Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identity);

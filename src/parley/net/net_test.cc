@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "parley/net/internal.h"
+#include "parley/wire/wire.h"
 
 namespace parley::net {
 namespace {
@@ -44,7 +45,7 @@ bool run_until(asio::io_context& io, const std::function<bool()>& done) {
 }
 
 tcp::endpoint endpoint_of(const std::string& address) {
-  const Result<internal::HostPort> parsed = internal::parse_host_port(address);
+  const Result<wire::HostPort> parsed = wire::parse_host_port(address);
   EXPECT_TRUE(parsed.is_ok()) << address;
   return {asio::ip::make_address(parsed->host), parsed->port};
 }

@@ -190,7 +190,11 @@ std::string encode_bundle(const Bundle& bundle);
 // fingerprint 64 hex, at least one federation address of the form HOST:PORT, port 1-65535.
 Result<Bundle> parse_bundle(std::string_view json);
 
-// "HOST:PORT" or "[v6]:PORT". kInvalidArgument otherwise.
+// The one parser of addresses in parley: bundles, parley.toml, the CLI's --federation, --api
+// and --api URL, the federation client and the tests all read HOST:PORT here (wire is the
+// lowest layer that reads one, and every other user sits above it). "HOST:PORT" (a name or
+// IPv4 address) or "[V6]:PORT"; port 1-65535 in decimal digits. kInvalidArgument saying what
+// is wrong (no port, empty host, bad port, port out of range, ...) otherwise.
 struct HostPort {
   std::string host;
   std::uint16_t port = 0;

@@ -730,6 +730,43 @@ TEST(HostPortTest, MalformedAddressesAreRefused) {
   }
 }
 
+TEST(HostPortTest, IPv4AndNameAndBracketedIPv6KeepTheirHostAndPort) {
+  struct Case {
+    std::string_view text;
+    std::string_view host;
+    std::uint16_t port;
+  };
+  for (const Case& c :
+       {Case{"127.0.0.1:1", "127.0.0.1", 1}, Case{"10.0.0.2:65535", "10.0.0.2", 65535},
+        Case{"[::1]:7001", "::1", 7001}, Case{"[fe80::1:2]:80", "fe80::1:2", 80},
+        Case{"gw-1.example.org:8443", "gw-1.example.org", 8443}}) {
+    auto parsed = parse_host_port(c.text);
+    ASSERT_TRUE(parsed.is_ok()) << c.text << ": " << parsed.status().to_string();
+    EXPECT_EQ(parsed->host, c.host) << c.text;
+    EXPECT_EQ(parsed->port, c.port) << c.text;
+  }
+}
+
+TEST(HostPortTest, EachRefusalSaysWhy) {
+  struct Case {
+    std::string_view text;
+    std::string_view why;
+  };
+  for (const Case& c :
+       {Case{"127.0.0.1", "no port"}, Case{"[::1]", "no port"}, Case{"[::1]:", "bad port"},
+        Case{"127.0.0.1:", "bad port"}, Case{"127.0.0.1:0", "out of range"},
+        Case{"127.0.0.1:65536", "out of range"}, Case{"127.0.0.1:7o01", "bad port"},
+        Case{"127.0.0.1:0x50", "bad port"}, Case{":7001", "empty host"},
+        Case{"[]:7001", "bad IPv6 host"}, Case{"[::1:7001", "no closing ']'"},
+        Case{"::1:7001", "bad host"}}) {
+    auto parsed = parse_host_port(c.text);
+    ASSERT_FALSE(parsed.is_ok()) << c.text;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << c.text;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.why)) << c.text;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(std::string(c.text))) << c.text;
+  }
+}
+
 TEST(IdTest, IdsFollowTheSharedRule) {
   EXPECT_TRUE(is_valid_id("us-eucom"));
   EXPECT_TRUE(is_valid_id("9th-army"));
