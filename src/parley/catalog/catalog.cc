@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -109,7 +110,7 @@ std::string unknown_member(const Json& body, const Json* schema, const std::vect
 
 // valijson's sentence for one violation, said in terms of the field and its schema.
 std::string pointed(const MessageType& type, const Json& body, const Violation& v) {
-  const Json* s = schema_at(type.schema, v.path);
+  const Json* s = schema_at(*type.schema, v.path);
   const std::string& what = v.what;
   if (starts_with(what, "Missing required property '")) {
     const std::size_t open = what.find('\'');
@@ -259,7 +260,7 @@ void collect_fields(const Json& schema, const std::string& prefix, std::vector<F
   }
   for (const auto& [key, sub] : (*object)["properties"].items()) {
     const std::string path = prefix.empty() ? key : prefix + "." + key;
-    out.push_back({path, required.count(key) != 0, sub});
+    out.push_back({path, required.count(key) != 0, std::make_shared<const Json>(sub)});
     if (sub.is_object()) collect_fields(sub, path, out);
   }
 }
@@ -289,7 +290,7 @@ Status check_body(const MessageType& type, const Json& body) {
     return Status::invalid_argument(pointed(type, body, most_specific(violations)));
   }
   std::vector<std::string> path;
-  PARLEY_RETURN_IF_ERROR(check_times(type.schema, body, path));
+  PARLEY_RETURN_IF_ERROR(check_times(*type.schema, body, path));
   for (const Rule& rule : type.rules) PARLEY_RETURN_IF_ERROR(check_rule(rule, body));
   return Status::ok();
 }
@@ -331,7 +332,7 @@ Json rules_json(const std::vector<Rule>& rules) {
 
 Json type_json(const MessageType& t) {
   return Json{{"type", t.id},         {"version", t.version},     {"title", t.title},
-              {"schema", t.schema},   {"example", t.example},     {"labels", t.labels},
+              {"schema", *t.schema},   {"example", *t.example},     {"labels", t.labels},
               {"values", t.values},   {"templates", t.templates}, {"rules", rules_json(t.rules)}};
 }
 

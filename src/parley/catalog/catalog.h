@@ -10,15 +10,21 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "parley/base/json.h"
+#include <nlohmann/json_fwd.hpp>
+
 #include "parley/base/status.h"
 #include "parley/catalog/schema.h"
 
 namespace parley::catalog {
+
+// A JSON value of the catalog (nlohmann::json, declared only: including nlohmann/json.hpp
+// here would pull <iomanip> into every user of the catalog). Shared and never changed.
+using JsonValue = std::shared_ptr<const nlohmann::json>;
 
 // One file of a catalog: its name ("notify.exercise.v1.json") and its bytes.
 struct SourceFile {
@@ -31,7 +37,7 @@ struct SourceFile {
 struct Field {
   std::string path;
   bool required = false;  // by its parent object (the body, or an enclosing object field)
-  json::Json schema;
+  JsonValue schema;
 };
 
 // A cross-field rule beside the schema (JSON Schema cannot compare two values): the time
@@ -47,7 +53,7 @@ struct MessageType {
   std::string id;  // "text", "ack", "notify.missile-launch", ...
   int version = 1;
   PerLanguage title;
-  json::Json schema;  // the JSON Schema of the body, as written in the file
+  JsonValue schema;  // the JSON Schema of the body, as written in the file
   std::vector<Field> fields;
   std::map<std::string, PerLanguage> labels;  // lang -> field path -> label
   // lang -> field path -> value -> word ("decline" -> "отклонено"); a value without a
@@ -57,7 +63,7 @@ struct MessageType {
   // a literal brace; "[[...]]" is dropped when a field it names is absent.
   PerLanguage templates;
   std::vector<Rule> rules;
-  json::Json example;  // a valid body
+  JsonValue example;  // a valid body
   CompiledSchema compiled;
 };
 

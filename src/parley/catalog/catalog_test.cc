@@ -78,7 +78,7 @@ TEST(CatalogTest, MissileLaunchKeepsItsV1FieldsRequired) {
   }
   ASSERT_NE(window_end, nullptr);
   EXPECT_TRUE(window_end->required);  // within the optional window
-  EXPECT_EQ(window_end->schema["format"], "date-time");
+  EXPECT_EQ((*window_end->schema)["format"], "date-time");
 }
 
 // --- golden renderings --------------------------------------------------------------------
@@ -365,43 +365,43 @@ TEST(CatalogValidateTest, ErrorsNameTheFieldByItsPathFromTheBody) {
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << json::dump(body);
     return s.message();
   };
-  json::Json launch = cat().find("notify.missile-launch")->example;
+  json::Json launch = *cat().find("notify.missile-launch")->example;
   launch["launch_window"]["end"] = launch["launch_window"]["start"];
   EXPECT_EQ(refused("notify.missile-launch", launch),
             "body.launch_window.end: must be after start");
   launch["launch_window"].erase("end");
   EXPECT_EQ(refused("notify.missile-launch", launch),
             "body.launch_window.end: missing (required by notify.missile-launch)");
-  launch = cat().find("notify.missile-launch")->example;
+  launch = *cat().find("notify.missile-launch")->example;
   launch["launch_point"]["alt"] = 3;
   EXPECT_EQ(refused("notify.missile-launch", launch),
             "body.launch_point.alt: unknown field (not in the schema of notify.missile-launch)");
-  launch = cat().find("notify.missile-launch")->example;
+  launch = *cat().find("notify.missile-launch")->example;
   launch["launch_point"]["lat"] = 91;
   EXPECT_EQ(refused("notify.missile-launch", launch), "body.launch_point.lat: must be at most 90");
   launch["launch_point"]["lat"] = "71.5";
   EXPECT_EQ(refused("notify.missile-launch", launch),
             "body.launch_point.lat: expected a number");
 
-  json::Json sea = cat().find("notify.maritime-encounter")->example;
+  json::Json sea = *cat().find("notify.maritime-encounter")->example;
   sea["vessels"][1].erase("flag");
   EXPECT_EQ(refused("notify.maritime-encounter", sea),
             "body.vessels[1].flag: missing (required by notify.maritime-encounter)");
-  sea = cat().find("notify.maritime-encounter")->example;
+  sea = *cat().find("notify.maritime-encounter")->example;
   sea["vessels"].erase(1);
   EXPECT_EQ(refused("notify.maritime-encounter", sea), "body.vessels: fewer than 2 items");
 
-  json::Json exercise = cat().find("notify.exercise")->example;
+  json::Json exercise = *cat().find("notify.exercise")->example;
   exercise["end"] = "2026-09-01T00:00:00Z";  // before start
   EXPECT_EQ(refused("notify.exercise", exercise), "body.end: must be after start");
-  exercise = cat().find("notify.exercise")->example;
+  exercise = *cat().find("notify.exercise")->example;
   exercise["start"] = "2026-09-10T06:00:00+03:00";
   EXPECT_EQ(refused("notify.exercise", exercise),
             "body.start: expected an RFC 3339 UTC time like \"2026-11-24T21:00:00Z\"");
 }
 
 TEST(CatalogValidateTest, ACounterProposalNeedsItsCounter) {
-  json::Json response = cat().find("response.deconfliction")->example;
+  json::Json response = *cat().find("response.deconfliction")->example;
   response.erase("counter");
   const Status s = cat().validate("response.deconfliction", json::dump(response));
   EXPECT_EQ(s.message(), "body.counter: missing (required by response.deconfliction)");
@@ -421,17 +421,17 @@ TEST(CatalogEveryTypeTest, ExampleValidatesAndRoundTrips) {
   ASSERT_EQ(all->size(), cat().types().size());
   for (std::size_t i = 0; i < cat().types().size(); ++i) {
     const MessageType& t = cat().types()[i];
-    const std::string text = json::dump(t.example);
+    const std::string text = json::dump(*t.example);
     EXPECT_TRUE(cat().validate(t.id, text).is_ok()) << t.id << ": " << cat().validate(t.id, text).to_string();
     auto again = json::parse_object(text);
     ASSERT_TRUE(again.is_ok()) << t.id;
-    EXPECT_EQ(*again, t.example) << t.id;
+    EXPECT_EQ(*again, *t.example) << t.id;
     EXPECT_EQ(json::dump(*again), text) << t.id;
     const json::Json& listed = (*all)[i];
     EXPECT_EQ(listed["type"], t.id);
     EXPECT_EQ(listed["version"], t.version);
-    EXPECT_EQ(listed["example"], t.example) << t.id;
-    EXPECT_EQ(listed["schema"], t.schema) << t.id;
+    EXPECT_EQ(listed["example"], *t.example) << t.id;
+    EXPECT_EQ(listed["schema"], *t.schema) << t.id;
     EXPECT_EQ(listed["title"]["ru"], t.title.at("ru")) << t.id;
     EXPECT_TRUE(cat().validate(t.id, json::dump(listed["example"])).is_ok()) << t.id;
     auto one = json::parse_object(cat().type_to_json(t));
@@ -442,7 +442,7 @@ TEST(CatalogEveryTypeTest, ExampleValidatesAndRoundTrips) {
 
 TEST(CatalogEveryTypeTest, ExampleRendersInEnglishAndRussianFromOneBody) {
   for (const MessageType& t : cat().types()) {
-    const std::string body = json::dump(t.example);
+    const std::string body = json::dump(*t.example);
     const std::string en = cat().render(t.id, body, "free text", "en");
     const std::string ru = cat().render(t.id, body, "free text", "ru");
     EXPECT_FALSE(en.empty()) << t.id;
@@ -464,7 +464,7 @@ TEST(CatalogEveryTypeTest, MissingRequiredFieldIsRefusedByName) {
     int checked = 0;
     for (const Field& f : t.fields) {
       if (!f.required || f.path.find('.') != std::string::npos) continue;
-      json::Json body = t.example;
+      json::Json body = *t.example;
       body.erase(f.path);
       const Status s = cat().validate(t.id, json::dump(body));
       EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << t.id << " without " << f.path;
@@ -487,8 +487,8 @@ struct OutOfRange {
 std::vector<OutOfRange> out_of_range(const MessageType& t) {
   std::vector<OutOfRange> out;
   for (const Field& f : t.fields) {
-    if (f.path.find('.') != std::string::npos || !t.example.contains(f.path)) continue;
-    const json::Json& s = f.schema;
+    if (f.path.find('.') != std::string::npos || !t.example->contains(f.path)) continue;
+    const json::Json& s = *f.schema;
     const std::string at = "body." + f.path + ": ";
     if (s.contains("maximum")) {
       const auto beside = [](const json::Json& bound, int step) {
@@ -518,7 +518,7 @@ TEST(CatalogEveryTypeTest, OutOfRangeValueIsRefusedByName) {
     const bool fieldless = t.id == "text" || t.id == "ack";
     EXPECT_EQ(cases.empty(), fieldless) << t.id;
     for (const OutOfRange& c : cases) {
-      json::Json body = t.example;
+      json::Json body = *t.example;
       body[c.path] = c.value;
       const Status s = cat().validate(t.id, json::dump(body));
       EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << t.id << " " << json::dump(body);
@@ -530,10 +530,10 @@ TEST(CatalogEveryTypeTest, OutOfRangeValueIsRefusedByName) {
 TEST(CatalogEveryTypeTest, WrongTypeIsRefusedByName) {
   for (const MessageType& t : cat().types()) {
     for (const Field& f : t.fields) {
-      if (f.path.find('.') != std::string::npos || !t.example.contains(f.path)) continue;
-      json::Json body = t.example;
+      if (f.path.find('.') != std::string::npos || !t.example->contains(f.path)) continue;
+      json::Json body = *t.example;
       // A string where anything else is expected, and an object where a string is.
-      const bool string = f.schema.value("type", "") == "string";
+      const bool string = f.schema->value("type", "") == "string";
       body[f.path] = string ? json::Json::object() : json::Json("1");
       const Status s = cat().validate(t.id, json::dump(body));
       EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << t.id << "." << f.path;

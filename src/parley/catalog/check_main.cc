@@ -10,7 +10,7 @@ int main() {
   const std::vector<parley::catalog::SourceFile> files = parley::catalog::embedded_type_files();
   const parley::Result<parley::catalog::Catalog> loaded = parley::catalog::Catalog::load(files);
   if (!loaded.is_ok()) {
-    std::fprintf(stderr, "parley-catalog-check: src/parley/catalog/types: %s\n",
+    std::fprintf(stderr, "parley-catalog-check: %s\n",
                  loaded.status().message().c_str());
     return 1;
   }

@@ -1,9 +1,11 @@
 // Catalog::load: reading a file set and refusing any file that would let a type mean
 // different things to the two sides (a schema valijson reads differently from the standard,
 // a language without a template, a template naming no field, an example the type refuses).
+#include <memory>
 #include <set>
 #include <utility>
 
+#include "parley/base/json.h"
 #include "parley/catalog/catalog.h"
 #include "parley/catalog/embedded.h"
 #include "parley/catalog/internal.h"
@@ -55,21 +57,21 @@ Result<PerLanguage> read_texts(const Json& j, std::string_view what) {
 }
 
 Status check_schema(const CompiledSchema& meta, MessageType& t) {
-  const std::vector<Violation> violations = meta.validate(t.schema);
+  const std::vector<Violation> violations = meta.validate(*t.schema);
   if (!violations.empty()) {
     std::string where = "schema";
     for (const std::string& step : violations.front().path) where += "." + step;
     return Status::invalid_argument(where + ": not valid JSON Schema draft 7 (" +
                                     violations.front().what + ")");
   }
-  if (t.schema.value("$schema", Json()) != kDraft7) {
+  if (t.schema->value("$schema", Json()) != kDraft7) {
     return Status::invalid_argument("schema.$schema must be \"" + std::string(kDraft7) + "\"");
   }
-  if (t.schema.value("type", Json()) != "object") {
+  if (t.schema->value("type", Json()) != "object") {
     return Status::invalid_argument("schema.type must be \"object\": a body is a JSON object");
   }
-  PARLEY_ASSIGN_OR_RETURN(t.compiled, CompiledSchema::compile(t.schema));
-  t.fields = internal::fields_of(t.schema);
+  PARLEY_ASSIGN_OR_RETURN(t.compiled, CompiledSchema::compile(*t.schema));
+  t.fields = internal::fields_of(*t.schema);
   return Status::ok();
 }
 
@@ -121,14 +123,14 @@ Status read_values(const Json& j, MessageType& t) {
     if (!fields.is_object()) return Status::invalid_argument("values." + lang + ": expected an object");
     for (const auto& [path, words] : fields.items()) {
       const Field* f = internal::find_field(t, path);
-      if (f == nullptr || !f->schema.contains("enum")) {
+      if (f == nullptr || !f->schema->contains("enum")) {
         return Status::invalid_argument("values." + lang + "." + path + ": not an enum field");
       }
       PARLEY_ASSIGN_OR_RETURN(t.values[lang][path],
                               read_texts(words, "values." + lang + "." + path));
       for (const auto& [value, word] : t.values[lang][path]) {
         bool listed = false;
-        for (const Json& c : f->schema["enum"]) listed = listed || c == value;
+        for (const Json& c : (*f->schema)["enum"]) listed = listed || c == value;
         if (!listed) {
           return Status::invalid_argument("values." + lang + "." + path + "." + value +
                                           ": not one of the field's values");
@@ -150,7 +152,7 @@ Status read_rules(const Json& j, MessageType& t) {
     PARLEY_ASSIGN_OR_RETURN(rule.after, json::get_string(r, "after"));
     for (const std::string& path : {rule.field, rule.after}) {
       const Field* f = internal::find_field(t, path);
-      if (f == nullptr || !internal::is_time(f->schema)) {
+      if (f == nullptr || !internal::is_time(*f->schema)) {
         return Status::invalid_argument("rules: " + path + " is not a date-time field");
       }
     }
@@ -171,16 +173,16 @@ Result<MessageType> read_type(const CompiledSchema& meta, const SourceFile& file
   PARLEY_ASSIGN_OR_RETURN(t.title, read_texts(j.value("title", Json()), "title"));
   if (t.title.count("en") == 0) return Status::invalid_argument("title: no en (the fallback)");
   PARLEY_ASSIGN_OR_RETURN(t.templates, read_texts(j.value("templates", Json()), "templates"));
-  t.schema = j.value("schema", Json());
+  t.schema = std::make_shared<const Json>(j.value("schema", Json()));
   PARLEY_RETURN_IF_ERROR(check_schema(meta, t));
   PARLEY_RETURN_IF_ERROR(check_labels(j.value("labels", Json()), t));
   PARLEY_RETURN_IF_ERROR(check_templates(t));
   PARLEY_RETURN_IF_ERROR(read_values(j.value("values", Json()), t));
   PARLEY_RETURN_IF_ERROR(read_rules(j.value("rules", Json()), t));
   if (!j.contains("example")) return Status::invalid_argument("no example");
-  t.example = j["example"];
-  if (!t.example.is_object()) return Status::invalid_argument("example: expected an object");
-  PARLEY_RETURN_IF_ERROR(internal::check_body(t, t.example).with_context("example"));
+  if (!j["example"].is_object()) return Status::invalid_argument("example: expected an object");
+  t.example = std::make_shared<const Json>(j["example"]);
+  PARLEY_RETURN_IF_ERROR(internal::check_body(t, *t.example).with_context("example"));
   return t;
 }
 

@@ -2,6 +2,7 @@
 // body's fields. It never fails: what the peer sent is shown, whatever it holds.
 #include <utility>
 
+#include "parley/base/json.h"
 #include "parley/catalog/catalog.h"
 #include "parley/catalog/internal.h"
 

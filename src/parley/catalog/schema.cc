@@ -27,7 +27,7 @@ std::vector<std::string> path_of(const std::vector<std::string>& context) {
 
 }  // namespace
 
-Result<CompiledSchema> CompiledSchema::compile(const json::Json& schema) {
+Result<CompiledSchema> CompiledSchema::compile(const nlohmann::json& schema) {
   if (!schema.is_object() && !schema.is_boolean()) {
     return Status::invalid_argument("a schema must be a JSON object or a boolean");
   }
@@ -44,7 +44,7 @@ Result<CompiledSchema> CompiledSchema::compile(const json::Json& schema) {
   }
 }
 
-std::vector<Violation> CompiledSchema::validate(const json::Json& value) const {
+std::vector<Violation> CompiledSchema::validate(const nlohmann::json& value) const {
   std::vector<Violation> out;
   try {
     valijson::Validator validator(valijson::Validator::kStrongTypes);

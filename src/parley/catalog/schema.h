@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "parley/base/json.h"
+#include <nlohmann/json_fwd.hpp>
+
 #include "parley/base/status.h"
 
 namespace valijson {
@@ -31,12 +32,12 @@ class CompiledSchema {
   // Compiles a draft-07 JSON Schema document (an object, or true / false). $ref may point only inside `schema` (remote
   // documents are never fetched). kInvalidArgument with valijson's reason if valijson
   // cannot use it (an unknown type name, a keyword of the wrong kind, a dangling $ref, ...).
-  static Result<CompiledSchema> compile(const json::Json& schema);
+  static Result<CompiledSchema> compile(const nlohmann::json& schema);
 
   // Every violation of the schema by `value`, in valijson's order (a property's own
   // failures before the failures they cause in its parents); empty if `value` is valid.
   // Strong types: "1" is not a number, 1.0 is not an integer only if it has a fraction.
-  std::vector<Violation> validate(const json::Json& value) const;
+  std::vector<Violation> validate(const nlohmann::json& value) const;
 
  private:
   std::shared_ptr<const valijson::Schema> schema_;
