@@ -22,9 +22,8 @@ constexpr std::string_view kTimeExpected =
 std::string where(const std::vector<std::string>& path) {
   std::string out = "body";
   for (const std::string& step : path) {
-    const bool index = !step.empty() && std::all_of(step.begin(), step.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    const bool index = !step.empty() && std::all_of(step.begin(), step.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
     out += index ? "[" + step + "]" : "." + step;
   }
   return out;
@@ -97,7 +96,8 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 // The unknown members of the object at `path`, for additionalProperties: false.
-std::string unknown_member(const Json& body, const Json* schema, const std::vector<std::string>& path) {
+std::string unknown_member(const Json& body, const Json* schema,
+                           const std::vector<std::string>& path) {
   const Json* v = value_at(body, path);
   if (v == nullptr || !v->is_object() || schema == nullptr) return "";
   const Json empty = Json::object();
@@ -132,7 +132,7 @@ std::string pointed(const MessageType& type, const Json& body, const Violation& 
   if (starts_with(what, "Value type not permitted")) return at + expected_kind(s);
   if (starts_with(what, "Failed to match against any enum values")) {
     const Json* value = value_at(body, v.path);
-    const std::string shown = value == nullptr ? "?"
+    const std::string shown = value == nullptr     ? "?"
                               : value->is_string() ? "'" + value->get<std::string>() + "'"
                                                    : json::dump(*value);
     return at + shown + " is not one of " + choices_of(s);
@@ -173,10 +173,9 @@ const Violation& most_specific(const std::vector<Violation>& violations) {
     return starts_with(v.what, "Value type not permitted") ? 2 : 1;
   };
   for (const Violation& v : violations) {
-    const bool better =
-        (rank(*best) == 0 && rank(v) != 0) ||
-        (rank(v) != 0 && v.path.size() > best->path.size()) ||
-        (rank(v) > rank(*best) && v.path.size() == best->path.size());
+    const bool better = (rank(*best) == 0 && rank(v) != 0) ||
+                        (rank(v) != 0 && v.path.size() > best->path.size()) ||
+                        (rank(v) > rank(*best) && v.path.size() == best->path.size());
     if (better) best = &v;
   }
   return *best;
@@ -227,8 +226,8 @@ Status check_rule(const Rule& rule, const Json& body) {
   if (l > e) return Status::ok();
   const std::vector<std::string> field = steps(rule.field);
   std::vector<std::string> other = steps(rule.after);
-  const bool siblings = field.size() == other.size() &&
-                        std::equal(field.begin(), field.end() - 1, other.begin());
+  const bool siblings =
+      field.size() == other.size() && std::equal(field.begin(), field.end() - 1, other.begin());
   const std::string name = siblings ? other.back() : where(other);
   return Status::invalid_argument(where(field) + ": must be after " + name);
 }
@@ -331,9 +330,9 @@ Json rules_json(const std::vector<Rule>& rules) {
 }
 
 Json type_json(const MessageType& t) {
-  return Json{{"type", t.id},         {"version", t.version},     {"title", t.title},
-              {"schema", *t.schema},   {"example", *t.example},     {"labels", t.labels},
-              {"values", t.values},   {"templates", t.templates}, {"rules", rules_json(t.rules)}};
+  return Json{{"type", t.id},        {"version", t.version},     {"title", t.title},
+              {"schema", *t.schema}, {"example", *t.example},    {"labels", t.labels},
+              {"values", t.values},  {"templates", t.templates}, {"rules", rules_json(t.rules)}};
 }
 
 }  // namespace

@@ -36,10 +36,16 @@ StatusCode code_of(std::string_view type, std::string_view body) {
 // --- the catalog itself -------------------------------------------------------------------
 
 const std::vector<std::string>& required_types() {
-  static const std::vector<std::string> ids = {
-      "text", "ack", "test", "notify.exercise", "notify.missile-launch", "notify.incident",
-      "notify.aircraft-intercept", "notify.maritime-encounter", "request.deconfliction",
-      "response.deconfliction"};
+  static const std::vector<std::string> ids = {"text",
+                                               "ack",
+                                               "test",
+                                               "notify.exercise",
+                                               "notify.missile-launch",
+                                               "notify.incident",
+                                               "notify.aircraft-intercept",
+                                               "notify.maritime-encounter",
+                                               "request.deconfliction",
+                                               "response.deconfliction"};
   return ids;
 }
 
@@ -263,7 +269,8 @@ TEST(CatalogValidateTest, EveryMissingRequiredFieldIsNamed) {
     body.erase(name);
     const Status s = cat().validate("notify.missile-launch", json::dump(body));
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << name;
-    EXPECT_NE(s.message().find(std::string("body.") + name + ": missing"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(std::string("body.") + name + ": missing"), std::string::npos)
+        << s.message();
     EXPECT_NE(s.message().find("missing"), std::string::npos) << s.message();
   }
 }
@@ -358,7 +365,6 @@ TEST(CatalogValidateTest, TextBodyTakesNoFields) {
   EXPECT_EQ(code_of("text", R"({"text":"hi"})"), StatusCode::kInvalidArgument);
 }
 
-
 TEST(CatalogValidateTest, ErrorsNameTheFieldByItsPathFromTheBody) {
   const auto refused = [](std::string_view type, const json::Json& body) {
     const Status s = cat().validate(type, json::dump(body));
@@ -380,8 +386,7 @@ TEST(CatalogValidateTest, ErrorsNameTheFieldByItsPathFromTheBody) {
   launch["launch_point"]["lat"] = 91;
   EXPECT_EQ(refused("notify.missile-launch", launch), "body.launch_point.lat: must be at most 90");
   launch["launch_point"]["lat"] = "71.5";
-  EXPECT_EQ(refused("notify.missile-launch", launch),
-            "body.launch_point.lat: expected a number");
+  EXPECT_EQ(refused("notify.missile-launch", launch), "body.launch_point.lat: expected a number");
 
   json::Json sea = *cat().find("notify.maritime-encounter")->example;
   sea["vessels"][1].erase("flag");
@@ -422,7 +427,8 @@ TEST(CatalogEveryTypeTest, ExampleValidatesAndRoundTrips) {
   for (std::size_t i = 0; i < cat().types().size(); ++i) {
     const MessageType& t = cat().types()[i];
     const std::string text = json::dump(*t.example);
-    EXPECT_TRUE(cat().validate(t.id, text).is_ok()) << t.id << ": " << cat().validate(t.id, text).to_string();
+    EXPECT_TRUE(cat().validate(t.id, text).is_ok())
+        << t.id << ": " << cat().validate(t.id, text).to_string();
     auto again = json::parse_object(text);
     ASSERT_TRUE(again.is_ok()) << t.id;
     EXPECT_EQ(*again, *t.example) << t.id;
@@ -495,10 +501,10 @@ std::vector<OutOfRange> out_of_range(const MessageType& t) {
         if (bound.is_number_integer()) return json::Json(bound.get<std::int64_t>() + step);
         return json::Json(bound.get<double>() + step);
       };
-      out.push_back({f.path, beside(s["maximum"], 1),
-                     at + "must be at most " + json::dump(s["maximum"])});
-      out.push_back({f.path, beside(s["minimum"], -1),
-                     at + "must be at least " + json::dump(s["minimum"])});
+      out.push_back(
+          {f.path, beside(s["maximum"], 1), at + "must be at most " + json::dump(s["maximum"])});
+      out.push_back(
+          {f.path, beside(s["minimum"], -1), at + "must be at least " + json::dump(s["minimum"])});
     } else if (s.contains("enum")) {
       out.push_back({f.path, "none-such", at + "'none-such' is not one of"});
     } else if (s.contains("maxLength") && !s.contains("format")) {
@@ -575,7 +581,8 @@ TEST(CatalogLoadTest, AGoodFileLoadsAndAddsAType) {
   const Result<Catalog> c = Catalog::load({{"notify.drill.v1.json", text}});
   ASSERT_TRUE(c.is_ok()) << c.status().to_string();
   EXPECT_EQ(c->render("notify.drill", R"({"count":3})", "", "ru"), "ТРЕНИРОВКА x3");
-  EXPECT_EQ(c->validate("notify.drill", R"({"count":0})").message(), "body.count: must be at least 1");
+  EXPECT_EQ(c->validate("notify.drill", R"({"count":0})").message(),
+            "body.count: must be at least 1");
 }
 
 TEST(CatalogLoadTest, BrokenFilesAreRefusedWithAClearMessage) {
@@ -584,8 +591,9 @@ TEST(CatalogLoadTest, BrokenFilesAreRefusedWithAClearMessage) {
               HasSubstr("catalog file notify.drill.v1.json: schema.properties.count"));
   EXPECT_THAT(load_error(broken(R"("minimum": 1)", R"("minimum": "one")")),
               HasSubstr("schema.properties.count.minimum: not valid JSON Schema draft 7"));
-  EXPECT_THAT(load_error(broken(R"("example": {"count": 2})", R"("example": {"count": 0})")),
-              HasSubstr("catalog file notify.drill.v1.json: example: body.count: must be at least 1"));
+  EXPECT_THAT(
+      load_error(broken(R"("example": {"count": 2})", R"("example": {"count": 0})")),
+      HasSubstr("catalog file notify.drill.v1.json: example: body.count: must be at least 1"));
   EXPECT_THAT(load_error(broken("x{count}\", \"ru\"", "x{cnt}\", \"ru\"")),
               HasSubstr("templates.en: {cnt} is not a field"));
   EXPECT_THAT(load_error(broken(R"(, "ru": {"count": "Количество"})", "")),
@@ -598,9 +606,11 @@ TEST(CatalogLoadTest, BrokenFilesAreRefusedWithAClearMessage) {
               HasSubstr("must be named notify.drill.v1.json"));
   EXPECT_THAT(load_error(broken(R"("type": "object")", R"("type": "array")")),
               HasSubstr("schema.type must be \"object\""));
-  EXPECT_THAT(load_error("{\"type\": "), HasSubstr("catalog file notify.drill.v1.json: malformed JSON"));
+  EXPECT_THAT(load_error("{\"type\": "),
+              HasSubstr("catalog file notify.drill.v1.json: malformed JSON"));
   const std::string text(kGoodFile);
-  const Result<Catalog> twice = Catalog::load({{"notify.drill.v1.json", text}, {"notify.drill.v1.json", text}});
+  const Result<Catalog> twice =
+      Catalog::load({{"notify.drill.v1.json", text}, {"notify.drill.v1.json", text}});
   ASSERT_FALSE(twice.is_ok());
   EXPECT_THAT(twice.status().message(), HasSubstr("a second version of notify.drill"));
 }
@@ -612,7 +622,8 @@ TEST(CatalogJsonTest, EachElementHasTypeVersionTitleSchemaAndExample) {
   ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
   ASSERT_TRUE(doc->is_array());
   for (const json::Json& t : *doc) {
-    for (const char* key : {"type", "version", "title", "schema", "example", "templates", "labels"}) {
+    for (const char* key :
+         {"type", "version", "title", "schema", "example", "templates", "labels"}) {
       EXPECT_TRUE(t.contains(key)) << key << " in " << t["type"];
     }
     EXPECT_EQ(t["schema"]["$schema"], "http://json-schema.org/draft-07/schema#");

@@ -10,8 +10,7 @@ int main() {
   const std::vector<parley::catalog::SourceFile> files = parley::catalog::embedded_type_files();
   const parley::Result<parley::catalog::Catalog> loaded = parley::catalog::Catalog::load(files);
   if (!loaded.is_ok()) {
-    std::fprintf(stderr, "parley-catalog-check: %s\n",
-                 loaded.status().message().c_str());
+    std::fprintf(stderr, "parley-catalog-check: %s\n", loaded.status().message().c_str());
     return 1;
   }
   std::printf("parley-catalog-check: %zu types, languages:", loaded->types().size());

@@ -49,7 +49,8 @@ Result<PerLanguage> read_texts(const Json& j, std::string_view what) {
   PerLanguage out;
   for (const auto& [lang, text] : j.items()) {
     if (!text.is_string() || text.get<std::string>().empty()) {
-      return Status::invalid_argument(std::string(what) + "." + lang + ": expected a non-empty string");
+      return Status::invalid_argument(std::string(what) + "." + lang +
+                                      ": expected a non-empty string");
     }
     out[lang] = text.get<std::string>();
   }
@@ -83,8 +84,8 @@ Status check_labels(const Json& j, MessageType& t) {
   }
   for (const auto& [lang, labels] : j.items()) {
     if (t.title.count(lang) == 0) return Status::invalid_argument("title: no " + lang);
-    PARLEY_ASSIGN_OR_RETURN(t.labels[lang], labels.empty() ? PerLanguage{}
-                                                           : read_texts(labels, "labels." + lang));
+    PARLEY_ASSIGN_OR_RETURN(t.labels[lang],
+                            labels.empty() ? PerLanguage{} : read_texts(labels, "labels." + lang));
     for (const Field& f : t.fields) {
       if (t.labels[lang].count(f.path) == 0) {
         return Status::invalid_argument("labels." + lang + ": no label for " + f.path);
@@ -120,7 +121,8 @@ Status read_values(const Json& j, MessageType& t) {
   if (!j.is_object()) return Status::invalid_argument("values: expected an object");
   for (const auto& [lang, fields] : j.items()) {
     if (t.title.count(lang) == 0) return Status::invalid_argument("values: no title in " + lang);
-    if (!fields.is_object()) return Status::invalid_argument("values." + lang + ": expected an object");
+    if (!fields.is_object())
+      return Status::invalid_argument("values." + lang + ": expected an object");
     for (const auto& [path, words] : fields.items()) {
       const Field* f = internal::find_field(t, path);
       if (f == nullptr || !f->schema->contains("enum")) {
@@ -163,8 +165,8 @@ Status read_rules(const Json& j, MessageType& t) {
 
 Result<MessageType> read_type(const CompiledSchema& meta, const SourceFile& file) {
   PARLEY_ASSIGN_OR_RETURN(Json j, json::parse_object(file.text));
-  PARLEY_RETURN_IF_ERROR(json::check_keys(
-      j, {"type", "version", "title", "schema", "labels", "values", "templates", "rules", "example"}));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(j, {"type", "version", "title", "schema", "labels",
+                                              "values", "templates", "rules", "example"}));
   MessageType t;
   PARLEY_ASSIGN_OR_RETURN(t.id, json::get_string(j, "type"));
   PARLEY_ASSIGN_OR_RETURN(const std::uint64_t version, json::get_uint(j, "version"));

@@ -29,9 +29,10 @@ struct Violation {
 
 class CompiledSchema {
  public:
-  // Compiles a draft-07 JSON Schema document (an object, or true / false). $ref may point only inside `schema` (remote
-  // documents are never fetched). kInvalidArgument with valijson's reason if valijson
-  // cannot use it (an unknown type name, a keyword of the wrong kind, a dangling $ref, ...).
+  // Compiles a draft-07 JSON Schema document (an object, or true / false). $ref may point only
+  // inside `schema` (remote documents are never fetched). kInvalidArgument with valijson's reason
+  // if valijson cannot use it (an unknown type name, a keyword of the wrong kind, a dangling $ref,
+  // ...).
   static Result<CompiledSchema> compile(const nlohmann::json& schema);
 
   // Every violation of the schema by `value`, in valijson's order (a property's own

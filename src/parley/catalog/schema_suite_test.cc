@@ -19,13 +19,33 @@ namespace parley::catalog {
 namespace {
 
 const std::vector<std::string>& keyword_files() {
-  static const std::vector<std::string> files = {
-      "additionalProperties", "allOf",     "anyOf",        "boolean_schema", "const",
-      "default",              "definitions", "enum",       "if-then-else",   "items",
-      "maxItems",             "maxLength", "maxProperties", "maximum",       "minItems",
-      "minLength",            "minProperties", "minimum",  "not",            "pattern",
-      "properties",           "propertyNames", "ref",      "required",       "type",
-      "uniqueItems",          "optional/format/date-time"};
+  static const std::vector<std::string> files = {"additionalProperties",
+                                                 "allOf",
+                                                 "anyOf",
+                                                 "boolean_schema",
+                                                 "const",
+                                                 "default",
+                                                 "definitions",
+                                                 "enum",
+                                                 "if-then-else",
+                                                 "items",
+                                                 "maxItems",
+                                                 "maxLength",
+                                                 "maxProperties",
+                                                 "maximum",
+                                                 "minItems",
+                                                 "minLength",
+                                                 "minProperties",
+                                                 "minimum",
+                                                 "not",
+                                                 "pattern",
+                                                 "properties",
+                                                 "propertyNames",
+                                                 "ref",
+                                                 "required",
+                                                 "type",
+                                                 "uniqueItems",
+                                                 "optional/format/date-time"};
   return files;
 }
 
@@ -51,8 +71,8 @@ const std::set<std::string>& known_divergences() {
     // valijson 1.0 bug: the schema `false` at the root accepts everything (nested, as
     // additionalProperties: false, it refuses, as additionalProperties.json shows). The
     // catalog's roots are objects ("type": "object").
-    for (const char* value : {"number", "string", "boolean true", "boolean false", "null",
-                              "object", "empty object", "array", "empty array"}) {
+    for (const char* value : {"number", "string", "boolean true", "boolean false", "null", "object",
+                              "empty object", "array", "empty array"}) {
       known.insert(std::string("boolean_schema / boolean schema 'false' / ") + value +
                    " is invalid");
     }
@@ -90,7 +110,8 @@ TEST_P(SchemaSuiteTest, ValijsonAsConfiguredAgreesWithTheSuite) {
       // A schema valijson cannot use is reported as a disagreement of each of its cases.
       const bool known = known_divergences().count(id) != 0;
       EXPECT_NE(agrees, known) << (known ? "now agrees, drop it from the list: " : "disagrees: ")
-                               << id << (schema.is_ok() ? "" : " (" + schema.status().message() + ")");
+                               << id
+                               << (schema.is_ok() ? "" : " (" + schema.status().message() + ")");
       ++cases;
     }
   }

@@ -430,7 +430,8 @@ TEST(CatalogCommandTest, ListsTypesAndShowsOne) {
   EXPECT_THAT(all.out, HasSubstr("response.deconfliction"));
   const Outcome one = run({"catalog", "notify.missile-launch"});
   ASSERT_EQ(one.code, 0) << one.err;
-  EXPECT_THAT(one.out, StartsWith("notify.missile-launch (version 1): Missile launch notification\n"));
+  EXPECT_THAT(one.out,
+              StartsWith("notify.missile-launch (version 1): Missile launch notification\n"));
   EXPECT_THAT(one.out, HasSubstr("fields:"));
   EXPECT_THAT(one.out, HasSubstr("  launch_window.end: window closes (date-time (RFC 3339, UTC), "
                                  "required)"));

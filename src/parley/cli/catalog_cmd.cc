@@ -40,12 +40,28 @@ struct Words {
   const char* hint;
 };
 
-constexpr Words kEnglish = {"version",  "fields",     "none",     "required",
-                            "optional", "one of",     "rules",    "must be after",
-                            "templates", "example",   "(parley catalog TYPE shows a type)"};
-constexpr Words kRussian = {"версия",      "поля",      "нет",         "обязательное",
-                            "необязательное", "одно из", "правила",     "должно быть позже, чем",
-                            "шаблоны",     "пример",    "(parley catalog ТИП показывает тип)"};
+constexpr Words kEnglish = {"version",
+                            "fields",
+                            "none",
+                            "required",
+                            "optional",
+                            "one of",
+                            "rules",
+                            "must be after",
+                            "templates",
+                            "example",
+                            "(parley catalog TYPE shows a type)"};
+constexpr Words kRussian = {"версия",
+                            "поля",
+                            "нет",
+                            "обязательное",
+                            "необязательное",
+                            "одно из",
+                            "правила",
+                            "должно быть позже, чем",
+                            "шаблоны",
+                            "пример",
+                            "(parley catalog ТИП показывает тип)"};
 
 const Words& words_for(std::string_view lang) { return lang == "ru" ? kRussian : kEnglish; }
 
@@ -68,7 +84,8 @@ std::string describe_schema(const Json& s, const Words& w) {
   if (s.contains("enum")) {
     std::string choices;
     for (const Json& c : s["enum"]) {
-      choices += (choices.empty() ? "" : " | ") + (c.is_string() ? c.get<std::string>() : json::dump(c));
+      choices +=
+          (choices.empty() ? "" : " | ") + (c.is_string() ? c.get<std::string>() : json::dump(c));
     }
     return fmt::format("{} {}", w.one_of, choices);
   }
@@ -93,7 +110,8 @@ void print_type(const catalog::MessageType& type, const std::string& lang) {
                            in_lang(type.title, lang));
   std::cout << w.fields << ":" << (type.fields.empty() ? fmt::format(" {}\n", w.none) : "\n");
   for (const catalog::Field& f : type.fields) {
-    const std::size_t depth = static_cast<std::size_t>(std::count(f.path.begin(), f.path.end(), '.'));
+    const std::size_t depth =
+        static_cast<std::size_t>(std::count(f.path.begin(), f.path.end(), '.'));
     std::cout << fmt::format("{}{}: {} ({}, {})\n", std::string(2 + 2 * depth, ' '), f.path,
                              label_of(type, lang, f.path), describe_schema(*f.schema, w),
                              f.required ? w.required : w.optional);
