@@ -86,6 +86,10 @@ expect_error "unknown line" 404 "$(api_post "$SACEUR_TOKEN" '{"line":"no-such-li
 expect_error "unknown precedence" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","precedence":"URGENT","text":"x"}')"
 expect_error "body violating the type's schema" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","type":"notify.missile-launch","body":{"count":"many"}}')"
 expect_error "unknown field" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","txt":"x"}')"
+expect_error "a launch window that ends before it starts" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","type":"notify.missile-launch","body":{"launch_time":"2026-11-24T21:00:00Z","missile_class":"ICBM","count":1,"launch_area":"a","impact_area":"b","test":true,"launch_window":{"start":"2026-11-24T22:00:00Z","end":"2026-11-24T20:00:00Z"}}}')"
+check "the API's schema error names the field" jq -e '.error | test("body.launch_window.end: must be after start")' "$DIR/resp"
+check "GET /api/v1/catalog is parley catalog --json" bash -c "diff <(curl -sf -H 'Authorization: Bearer $SACEUR_TOKEN' http://127.0.0.1:$US_API/api/v1/catalog | jq -S .) <('$PARLEY' catalog --json | jq -S .)"
+check "the catalog lists response.deconfliction with an example" bash -c "'$PARLEY' catalog --json | jq -e '.[] | select(.type == \"response.deconfliction\") | .example.decision'"
 code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages/$ROUTINE_ID" )
 check "a principal's own message is visible" test "$code" = 200
 code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -H "Authorization: Bearer $DUTY_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages/$ROUTINE_ID")

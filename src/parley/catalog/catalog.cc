@@ -1,326 +1,302 @@
 #include "parley/catalog/catalog.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <set>
 #include <utility>
 
-#include "parley/base/json.h"
 #include "parley/base/time.h"
+#include "parley/catalog/internal.h"
 
 namespace parley::catalog {
+namespace internal {
 namespace {
 
 using json::Json;
 
-constexpr std::string_view kFallbackLang = "en";
-constexpr std::string_view kMissing = "\u2014";  // an em dash for an absent optional field
+constexpr std::string_view kTimeExpected =
+    "expected an RFC 3339 UTC time like \"2026-11-24T21:00:00Z\"";
 
-using Labels = std::map<std::string, std::string>;
-
-Field field(std::string name, FieldKind kind, Labels label, bool required = true) {
-  Field f;
-  f.name = std::move(name);
-  f.kind = kind;
-  f.required = required;
-  f.label = std::move(label);
-  return f;
-}
-
-Field enum_field(std::string name, std::vector<std::string> choices, Labels label) {
-  Field f = field(std::move(name), FieldKind::kEnum, std::move(label));
-  f.choices = std::move(choices);
-  return f;
-}
-
-std::vector<MessageType> builtin_types() {
-  std::vector<MessageType> types;
-
-  types.push_back({
-      .id = "text",
-      .title = {{"en", "Free text"}, {"ru", "Свободный текст"}},
-      .fields = {},
-      .templates = {{"en", "{text}"}, {"ru", "{text}"}},
-  });
-
-  // An ack's reply_to names what it acknowledges, so its body is {}.
-  types.push_back({
-      .id = "ack",
-      .title = {{"en", "Acknowledgment"}, {"ru", "Подтверждение"}},
-      .fields = {},
-      .templates = {{"en", "Acknowledged."}, {"ru", "Принято."}},
-  });
-
-  types.push_back({
-      .id = "notify.missile-launch",
-      .title = {{"en", "Missile launch notification"}, {"ru", "Уведомление о пуске ракет"}},
-      .fields =
-          {
-              field("launch_time", FieldKind::kTime,
-                    {{"en", "Launch time"}, {"ru", "Время пуска"}}),
-              enum_field("missile_class",
-                         {"ICBM", "SLBM", "IRBM", "MRBM", "SRBM", "cruise", "hypersonic-glide",
-                          "space-launch"},
-                         {{"en", "Missile class"}, {"ru", "Класс ракеты"}}),
-              field("count", FieldKind::kInteger,
-                    {{"en", "Number of missiles"}, {"ru", "Количество ракет"}}),
-              field("launch_area", FieldKind::kString,
-                    {{"en", "Launch area"}, {"ru", "Район пуска"}}),
-              field("impact_area", FieldKind::kString,
-                    {{"en", "Impact area"}, {"ru", "Район падения"}}),
-              field("test", FieldKind::kBoolean,
-                    {{"en", "Test launch"}, {"ru", "Испытательный пуск"}}),
-          },
-      .templates =
-          {
-              {"en",
-               "MISSILE LAUNCH NOTIFICATION: {count} {missile_class} launch(es) at {launch_time} "
-               "from {launch_area} toward {impact_area}. Test launch: {test}."},
-              {"ru",
-               "УВЕДОМЛЕНИЕ О ПУСКЕ РАКЕТ: пуск ракет класса {missile_class} в количестве "
-               "{count} в {launch_time} из района {launch_area} в направлении района "
-               "{impact_area}. Испытательный пуск: {test}."},
-          },
-  });
-
-  types.push_back({
-      .id = "notify.exercise",
-      .title = {{"en", "Exercise notification"}, {"ru", "Уведомление об учениях"}},
-      .fields =
-          {
-              field("name", FieldKind::kString,
-                    {{"en", "Exercise name"}, {"ru", "Название учения"}}),
-              field("start", FieldKind::kTime, {{"en", "Start"}, {"ru", "Начало"}}),
-              field("end", FieldKind::kTime, {{"en", "End"}, {"ru", "Окончание"}}),
-              field("area", FieldKind::kString, {{"en", "Area"}, {"ru", "Район"}}),
-              field("forces", FieldKind::kString,
-                    {{"en", "Forces involved"}, {"ru", "Привлекаемые силы"}},
-                    /*required=*/false),
-              field("participants", FieldKind::kInteger,
-                    {{"en", "Number of participants"}, {"ru", "Численность участников"}},
-                    /*required=*/false),
-          },
-      .templates =
-          {
-              {"en",
-               "EXERCISE NOTIFICATION: exercise \"{name}\" from {start} to {end} in {area}. "
-               "Forces involved: {forces}. Participants: {participants}."},
-              {"ru",
-               "УВЕДОМЛЕНИЕ ОБ УЧЕНИЯХ: учение «{name}» с {start} по {end} в районе {area}. "
-               "Привлекаемые силы: {forces}. Численность участников: {participants}."},
-          },
-  });
-
-  Field description =
-      field("description", FieldKind::kString, {{"en", "Description"}, {"ru", "Описание"}});
-  description.max_length = 4000;
-  types.push_back({
-      .id = "notify.incident",
-      .title = {{"en", "Incident notification"}, {"ru", "Уведомление об инциденте"}},
-      .fields =
-          {
-              field("time", FieldKind::kTime, {{"en", "Time"}, {"ru", "Время"}}),
-              field("area", FieldKind::kString, {{"en", "Area"}, {"ru", "Район"}}),
-              enum_field("kind",
-                         {"air-intercept", "maritime-encounter", "border-violation", "cyber",
-                          "accident", "other"},
-                         {{"en", "Kind of incident"}, {"ru", "Вид инцидента"}}),
-              description,
-              field("casualties", FieldKind::kInteger,
-                    {{"en", "Casualties"}, {"ru", "Число пострадавших"}}, /*required=*/false),
-          },
-      .templates =
-          {
-              {"en",
-               "INCIDENT NOTIFICATION: {kind} incident at {time} in {area}. Description: "
-               "{description}. Casualties: {casualties}."},
-              {"ru",
-               "УВЕДОМЛЕНИЕ ОБ ИНЦИДЕНТЕ: инцидент вида {kind} в {time} в районе {area}. "
-               "Описание: {description}. Число пострадавших: {casualties}."},
-          },
-  });
-
-  types.push_back({
-      .id = "request.deconfliction",
-      .title = {{"en", "Deconfliction request"}, {"ru", "Запрос о деконфликтинге"}},
-      .fields =
-          {
-              field("area", FieldKind::kString, {{"en", "Area"}, {"ru", "Район"}}),
-              field("start", FieldKind::kTime, {{"en", "Start"}, {"ru", "Начало"}}),
-              field("end", FieldKind::kTime, {{"en", "End"}, {"ru", "Окончание"}}),
-              field("activity", FieldKind::kString,
-                    {{"en", "Planned activity"}, {"ru", "Планируемая деятельность"}}),
-              field("altitude_band", FieldKind::kString,
-                    {{"en", "Altitude band"}, {"ru", "Диапазон высот"}}, /*required=*/false),
-              field("respond_by", FieldKind::kTime, {{"en", "Respond by"}, {"ru", "Ответить до"}},
-                    /*required=*/false),
-          },
-      .templates =
-          {
-              {"en",
-               "DECONFLICTION REQUEST: planned activity \"{activity}\" in {area} from {start} to "
-               "{end}, altitude band {altitude_band}. Please respond by {respond_by}."},
-              {"ru",
-               "ЗАПРОС О ДЕКОНФЛИКТИНГЕ: планируемая деятельность «{activity}» в районе {area} "
-               "с {start} по {end}, диапазон высот {altitude_band}. Просим ответить до "
-               "{respond_by}."},
-          },
-  });
-
-  return types;
-}
-
-// The entry of `m` for `lang`, else for "en", else the first, else "".
-std::string localized(const std::map<std::string, std::string>& m, std::string_view lang) {
-  if (auto it = m.find(std::string(lang)); it != m.end()) return it->second;
-  if (auto it = m.find(std::string(kFallbackLang)); it != m.end()) return it->second;
-  return m.empty() ? std::string() : m.begin()->second;
-}
-
-// Unicode code points in valid UTF-8 (nlohmann has already rejected invalid UTF-8).
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (const char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-Status field_error(const Field& f, const std::string& what) {
-  return Status::invalid_argument("field '" + f.name + "': " + what);
-}
-
-Status check_value(const Field& f, const Json& v) {
-  switch (f.kind) {
-    case FieldKind::kString:
-      if (!v.is_string()) return field_error(f, "expected a string");
-      if (utf8_length(v.get_ref<const std::string&>()) > f.max_length) {
-        return field_error(f, "longer than " + std::to_string(f.max_length) + " characters");
-      }
-      return Status::ok();
-    case FieldKind::kInteger:
-      if (!v.is_number_integer()) return field_error(f, "expected an integer");
-      return Status::ok();
-    case FieldKind::kNumber:
-      if (!v.is_number()) return field_error(f, "expected a number");
-      return Status::ok();
-    case FieldKind::kBoolean:
-      if (!v.is_boolean()) return field_error(f, "expected true or false");
-      return Status::ok();
-    case FieldKind::kTime:
-      if (!v.is_string() || !parse_time(v.get_ref<const std::string&>()).is_ok()) {
-        return field_error(f, "expected an RFC 3339 UTC time like \"2026-11-24T21:00:00Z\"");
-      }
-      return Status::ok();
-    case FieldKind::kEnum: {
-      if (!v.is_string()) return field_error(f, "expected one of the choices (a string)");
-      const auto& s = v.get_ref<const std::string&>();
-      for (const auto& c : f.choices) {
-        if (c == s) return Status::ok();
-      }
-      std::string choices;
-      for (const auto& c : f.choices) choices += (choices.empty() ? "" : ", ") + c;
-      return field_error(f, "'" + s + "' is not one of " + choices);
-    }
-  }
-  return field_error(f, "unknown kind");
-}
-
-std::string render_bool(bool b, std::string_view lang) {
-  if (lang == "ru") return b ? "да" : "нет";
-  return b ? "yes" : "no";
-}
-
-// Never fails: a value of the wrong kind renders as its JSON text.
-std::string render_value(const Field& f, const Json* v, std::string_view lang) {
-  if (v == nullptr || v->is_null()) return std::string(kMissing);
-  if (v->is_string()) return v->get<std::string>();
-  if (f.kind == FieldKind::kBoolean && v->is_boolean()) return render_bool(v->get<bool>(), lang);
-  return json::dump(*v);
-}
-
-// Expands "{name}" from `values`, "{{" as "{"; an unknown placeholder stays as written.
-std::string expand(std::string_view tmpl, const std::map<std::string, std::string>& values) {
-  std::string out;
-  out.reserve(tmpl.size() * 2);
-  for (std::size_t i = 0; i < tmpl.size();) {
-    if (tmpl[i] != '{') {
-      out += tmpl[i++];
-      continue;
-    }
-    if (i + 1 < tmpl.size() && tmpl[i + 1] == '{') {
-      out += '{';
-      i += 2;
-      continue;
-    }
-    const std::size_t close = tmpl.find('}', i + 1);
-    if (close == std::string_view::npos) {
-      out += tmpl.substr(i);
-      break;
-    }
-    const std::string name(tmpl.substr(i + 1, close - i - 1));
-    if (auto it = values.find(name); it != values.end()) {
-      out += it->second;
-    } else {
-      out += tmpl.substr(i, close - i + 1);
-    }
-    i = close + 1;
+// "body", "body.launch_window.end", "body.vessels[1].flag": where a principal finds it.
+std::string where(const std::vector<std::string>& path) {
+  std::string out = "body";
+  for (const std::string& step : path) {
+    const bool index = !step.empty() && std::all_of(step.begin(), step.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+    out += index ? "[" + step + "]" : "." + step;
   }
   return out;
 }
 
-std::string with_text(std::string head, std::string_view text) {
-  if (text.empty()) return head + ".";
-  return head + ": " + std::string(text);
+// The subschema at a violation's path (indices step into "items"), or nullptr.
+const Json* schema_at(const Json& schema, const std::vector<std::string>& path) {
+  const Json* s = &schema;
+  for (const std::string& step : path) {
+    if (const auto props = s->find("properties");
+        props != s->end() && props->is_object() && props->contains(step)) {
+      s = &(*props)[step];
+    } else if (const auto items = s->find("items"); items != s->end() && items->is_object()) {
+      s = &*items;
+    } else {
+      return nullptr;
+    }
+  }
+  return s;
 }
 
-Json type_json(const MessageType& type) {
-  Json fields = Json::array();
-  for (const auto& f : type.fields) {
-    Json jf = {
-        {"name", f.name},
-        {"kind", std::string(field_kind_name(f.kind))},
-        {"required", f.required},
-        {"label", f.label},
-    };
-    if (f.kind == FieldKind::kEnum) jf["choices"] = f.choices;
-    if (f.kind == FieldKind::kString) jf["max_length"] = f.max_length;
-    fields.push_back(std::move(jf));
+// The value at a violation's path, or nullptr.
+const Json* value_at(const Json& value, const std::vector<std::string>& path) {
+  const Json* v = &value;
+  for (const std::string& step : path) {
+    if (v->is_object() && v->contains(step)) {
+      v = &(*v)[step];
+    } else if (v->is_array()) {
+      const std::size_t i = std::strtoull(step.c_str(), nullptr, 10);
+      if (i >= v->size()) return nullptr;
+      v = &(*v)[i];
+    } else {
+      return nullptr;
+    }
   }
-  return Json{
-      {"id", type.id},
-      {"title", type.title},
-      {"fields", std::move(fields)},
-      {"templates", type.templates},
+  return v;
+}
+
+std::string keyword(const Json* schema, const char* key) {
+  if (schema == nullptr || !schema->contains(key)) return "?";
+  return json::dump((*schema)[key]);
+}
+
+std::string expected_kind(const Json* schema) {
+  if (schema != nullptr && is_time(*schema)) return std::string(kTimeExpected);
+  const std::string type =
+      schema != nullptr && schema->contains("type") && (*schema)["type"].is_string()
+          ? (*schema)["type"].get<std::string>()
+          : "";
+  if (type == "integer") return "expected an integer";
+  if (type == "number") return "expected a number";
+  if (type == "string") return "expected a string";
+  if (type == "boolean") return "expected true or false";
+  if (type == "object") return "expected an object";
+  if (type == "array") return "expected an array";
+  return "a value of the wrong type";
+}
+
+std::string choices_of(const Json* schema) {
+  std::string out;
+  if (schema == nullptr || !schema->contains("enum")) return out;
+  for (const Json& c : (*schema)["enum"]) {
+    out += (out.empty() ? "" : ", ") + (c.is_string() ? c.get<std::string>() : json::dump(c));
+  }
+  return out;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The unknown members of the object at `path`, for additionalProperties: false.
+std::string unknown_member(const Json& body, const Json* schema,
+                           const std::vector<std::string>& path) {
+  const Json* v = value_at(body, path);
+  if (v == nullptr || !v->is_object() || schema == nullptr) return "";
+  const Json empty = Json::object();
+  const Json& props = schema->contains("properties") ? (*schema)["properties"] : empty;
+  for (const auto& [key, value] : v->items()) {
+    if (!props.contains(key)) return key;
+  }
+  return "";
+}
+
+// valijson's sentence for one violation, said in terms of the field and its schema.
+std::string pointed(const MessageType& type, const Json& body, const Violation& v) {
+  const Json* s = schema_at(*type.schema, v.path);
+  const std::string& what = v.what;
+  if (starts_with(what, "Missing required property '")) {
+    const std::size_t open = what.find('\'');
+    const std::string name = what.substr(open + 1, what.rfind('\'') - open - 1);
+    std::vector<std::string> path = v.path;
+    path.push_back(name);
+    return where(path) + ": missing (required by " + type.id + ")";
+  }
+  if (starts_with(what, "Failed to validate against additional properties") ||
+      starts_with(what, "Object contains a property that could not be validated")) {
+    const std::string key = unknown_member(body, s, v.path);
+    if (!key.empty()) {
+      std::vector<std::string> path = v.path;
+      path.push_back(key);
+      return where(path) + ": unknown field (not in the schema of " + type.id + ")";
+    }
+  }
+  const std::string at = where(v.path) + ": ";
+  if (starts_with(what, "Value type not permitted")) return at + expected_kind(s);
+  if (starts_with(what, "Failed to match against any enum values")) {
+    const Json* value = value_at(body, v.path);
+    const std::string shown = value == nullptr     ? "?"
+                              : value->is_string() ? "'" + value->get<std::string>() + "'"
+                                                   : json::dump(*value);
+    return at + shown + " is not one of " + choices_of(s);
+  }
+  if (starts_with(what, "Expected number greater than")) {
+    return at + "must be at least " + keyword(s, "minimum");
+  }
+  if (starts_with(what, "Expected number less than")) {
+    return at + "must be at most " + keyword(s, "maximum");
+  }
+  if (starts_with(what, "String should be no more than")) {
+    return at + "longer than " + keyword(s, "maxLength") + " characters";
+  }
+  if (starts_with(what, "String should be no fewer than")) {
+    return at + "shorter than " + keyword(s, "minLength") + " character(s)";
+  }
+  if (starts_with(what, "Array should contain no more than")) {
+    return at + "more than " + keyword(s, "maxItems") + " items";
+  }
+  if (starts_with(what, "Array should contain no fewer than")) {
+    return at + "fewer than " + keyword(s, "minItems") + " items";
+  }
+  if (starts_with(what, "Object should have no fewer than")) {
+    return at + "fewer than " + keyword(s, "minProperties") + " entries";
+  }
+  if (s != nullptr && is_time(*s)) return at + std::string(kTimeExpected);
+  return at + what;
+}
+
+// valijson reports the summaries of failed parents ("Failed to validate against ...") too;
+// the deepest specific one says most.
+const Violation& most_specific(const std::vector<Violation>& violations) {
+  const Violation* best = &violations.front();
+  // 0: a parent's summary; 1: a specific failure; 2: the wrong type, which explains any
+  // other failure at the same path (an object is "not one of" the choices, too).
+  const auto rank = [](const Violation& v) {
+    if (starts_with(v.what, "Failed to validate")) return 0;
+    return starts_with(v.what, "Value type not permitted") ? 2 : 1;
   };
+  for (const Violation& v : violations) {
+    const bool better = (rank(*best) == 0 && rank(v) != 0) ||
+                        (rank(v) != 0 && v.path.size() > best->path.size()) ||
+                        (rank(v) > rank(*best) && v.path.size() == best->path.size());
+    if (better) best = &v;
+  }
+  return *best;
+}
+
+// Splits "a.b.c" into its steps.
+std::vector<std::string> steps(std::string_view path) {
+  std::vector<std::string> out;
+  while (true) {
+    const std::size_t dot = path.find('.');
+    out.emplace_back(path.substr(0, dot));
+    if (dot == std::string_view::npos) return out;
+    path.remove_prefix(dot + 1);
+  }
+}
+
+// parley's times are UTC with a "Z" (base/time.h); format date-time alone allows offsets.
+Status check_times(const Json& schema, const Json& value, std::vector<std::string>& path) {
+  if (is_time(schema)) {
+    if (value.is_string() && parse_time(value.get<std::string>()).is_ok()) return Status::ok();
+    return Status::invalid_argument(where(path) + ": " + std::string(kTimeExpected));
+  }
+  if (value.is_object() && schema.contains("properties") && schema["properties"].is_object()) {
+    for (const auto& [key, sub] : schema["properties"].items()) {
+      if (!value.contains(key)) continue;
+      path.push_back(key);
+      PARLEY_RETURN_IF_ERROR(check_times(sub, value[key], path));
+      path.pop_back();
+    }
+  }
+  if (value.is_array() && schema.contains("items") && schema["items"].is_object()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      path.push_back(std::to_string(i));
+      PARLEY_RETURN_IF_ERROR(check_times(schema["items"], value[i], path));
+      path.pop_back();
+    }
+  }
+  return Status::ok();
+}
+
+Status check_rule(const Rule& rule, const Json& body) {
+  const Json* later = at_path(body, rule.field);
+  const Json* earlier = at_path(body, rule.after);
+  if (later == nullptr || earlier == nullptr) return Status::ok();
+  // check_times ran first: both are valid times.
+  const Time l = parse_time(later->get<std::string>()).value();
+  const Time e = parse_time(earlier->get<std::string>()).value();
+  if (l > e) return Status::ok();
+  const std::vector<std::string> field = steps(rule.field);
+  std::vector<std::string> other = steps(rule.after);
+  const bool siblings =
+      field.size() == other.size() && std::equal(field.begin(), field.end() - 1, other.begin());
+  const std::string name = siblings ? other.back() : where(other);
+  return Status::invalid_argument(where(field) + ": must be after " + name);
 }
 
 }  // namespace
 
-std::string_view field_kind_name(FieldKind kind) {
-  switch (kind) {
-    case FieldKind::kString:
-      return "string";
-    case FieldKind::kInteger:
-      return "integer";
-    case FieldKind::kNumber:
-      return "number";
-    case FieldKind::kBoolean:
-      return "boolean";
-    case FieldKind::kTime:
-      return "time";
-    case FieldKind::kEnum:
-      return "enum";
+const Json* at_path(const Json& value, std::string_view path) {
+  const Json* v = &value;
+  for (const std::string& step : steps(path)) {
+    if (!v->is_object()) return nullptr;
+    const auto it = v->find(step);
+    if (it == v->end() || it->is_null()) return nullptr;
+    v = &*it;
   }
-  return "unknown";
+  return v;
 }
 
-const Catalog& Catalog::builtin() {
-  static const Catalog catalog = [] {
-    Catalog c;
-    c.types_ = builtin_types();
-    return c;
-  }();
-  return catalog;
+namespace {
+
+void collect_fields(const Json& schema, const std::string& prefix, std::vector<Field>& out) {
+  const Json* object = &schema;
+  if (schema.contains("items") && schema["items"].is_object()) object = &schema["items"];
+  if (!object->contains("properties") || !(*object)["properties"].is_object()) return;
+  std::set<std::string> required;
+  if (object->contains("required") && (*object)["required"].is_array()) {
+    for (const Json& r : (*object)["required"]) {
+      if (r.is_string()) required.insert(r.get<std::string>());
+    }
+  }
+  for (const auto& [key, sub] : (*object)["properties"].items()) {
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    out.push_back({path, required.count(key) != 0, std::make_shared<const Json>(sub)});
+    if (sub.is_object()) collect_fields(sub, path, out);
+  }
 }
+
+}  // namespace
+
+std::vector<Field> fields_of(const Json& schema) {
+  std::vector<Field> out;
+  collect_fields(schema, "", out);
+  return out;
+}
+
+const Field* find_field(const MessageType& type, std::string_view path) {
+  for (const Field& f : type.fields) {
+    if (f.path == path) return &f;
+  }
+  return nullptr;
+}
+
+bool is_time(const Json& schema) {
+  return schema.is_object() && schema.value("format", Json()) == "date-time";
+}
+
+Status check_body(const MessageType& type, const Json& body) {
+  const std::vector<Violation> violations = type.compiled.validate(body);
+  if (!violations.empty()) {
+    return Status::invalid_argument(pointed(type, body, most_specific(violations)));
+  }
+  std::vector<std::string> path;
+  PARLEY_RETURN_IF_ERROR(check_times(*type.schema, body, path));
+  for (const Rule& rule : type.rules) PARLEY_RETURN_IF_ERROR(check_rule(rule, body));
+  return Status::ok();
+}
+
+}  // namespace internal
+
+using json::Json;
 
 const MessageType* Catalog::find(std::string_view type) const {
   for (const auto& t : types_) {
@@ -342,56 +318,24 @@ Status Catalog::validate(std::string_view type, std::string_view body_json) cons
   if (t == nullptr) return Status::not_found("unknown message type '" + std::string(type) + "'");
   Result<Json> parsed = json::parse_object(body_json);
   if (!parsed.is_ok()) return parsed.status().with_context("body of " + t->id);
-  const Json& body = *parsed;
-  for (const auto& [key, value] : body.items()) {
-    bool known = false;
-    for (const auto& f : t->fields) known = known || f.name == key;
-    if (!known) {
-      return Status::invalid_argument("unknown field '" + key + "' in the body of " + t->id);
-    }
-  }
-  for (const auto& f : t->fields) {
-    const auto it = body.find(f.name);
-    if (it == body.end()) {
-      if (f.required) return field_error(f, "missing (required by " + t->id + ")");
-      continue;
-    }
-    PARLEY_RETURN_IF_ERROR(check_value(f, *it));
-  }
-  return Status::ok();
+  return internal::check_body(*t, *parsed);
 }
 
-std::string Catalog::render(std::string_view type, std::string_view body_json,
-                            std::string_view text, std::string_view lang) const {
-  const MessageType* t = find(type);
-  if (t == nullptr) {
-    if (lang == "ru") {
-      return with_text("Сообщение неизвестного типа «" + std::string(type) + "»", text);
-    }
-    return with_text("Message of unknown type '" + std::string(type) + "'", text);
-  }
-  // The language every part of the rendering uses: `lang` if the type speaks it, else "en".
-  const std::string_view used = t->templates.count(std::string(lang)) != 0 ? lang : kFallbackLang;
+namespace {
 
-  Json body = Json::object();
-  if (body_json.find_first_not_of(" \t\r\n") != std::string_view::npos) {
-    Result<Json> parsed = json::parse_object(body_json);
-    if (!parsed.is_ok()) {
-      const std::string title = localized(t->title, used);
-      if (used == "ru") return with_text(title + " (содержимое не удалось прочитать)", text);
-      return with_text(title + " (the body could not be read)", text);
-    }
-    body = std::move(parsed).value();
-  }
-
-  std::map<std::string, std::string> values;
-  for (const auto& f : t->fields) {
-    const auto it = body.find(f.name);
-    values[f.name] = render_value(f, it == body.end() ? nullptr : &*it, used);
-  }
-  values["text"] = std::string(text);
-  return expand(localized(t->templates, used), values);
+Json rules_json(const std::vector<Rule>& rules) {
+  Json out = Json::array();
+  for (const Rule& r : rules) out.push_back({{"field", r.field}, {"after", r.after}});
+  return out;
 }
+
+Json type_json(const MessageType& t) {
+  return Json{{"type", t.id},        {"version", t.version},     {"title", t.title},
+              {"schema", *t.schema}, {"example", *t.example},    {"labels", t.labels},
+              {"values", t.values},  {"templates", t.templates}, {"rules", rules_json(t.rules)}};
+}
+
+}  // namespace
 
 std::string Catalog::type_to_json(const MessageType& type) const {
   return json::dump(type_json(type));
@@ -400,7 +344,7 @@ std::string Catalog::type_to_json(const MessageType& type) const {
 std::string Catalog::to_json() const {
   Json types = Json::array();
   for (const auto& t : types_) types.push_back(type_json(t));
-  return json::dump(Json{{"types", std::move(types)}});
+  return json::dump(types);
 }
 
 }  // namespace parley::catalog

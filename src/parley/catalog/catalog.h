@@ -1,54 +1,93 @@
 // catalog: the message types principals exchange, their schemas, and their renderings.
 //
 // DESIGN.md fact 3: words are ambiguous across languages, so notifications are structured
-// data with schemas, rendered by each side in its own language from the same fields. A new
-// notification type is data here (a schema and a template per language), no core change.
+// data with schemas, rendered by each side in its own language from the same fields. The
+// types are data: one file per type and version (types/<type>.v<N>.json), holding a JSON
+// Schema (draft 7) for the body, a title, field labels and a template per language, value
+// words per language, cross-field rules and a valid example. CMake embeds the directory in
+// the binary (embedded.h), so a gateway never reads a catalog file at run time, and a
+// build-time check refuses a broken file set. Adding a type or a language is adding data.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "parley/base/status.h"
+#include "parley/catalog/schema.h"
 
 namespace parley::catalog {
 
-enum class FieldKind { kString, kInteger, kNumber, kBoolean, kTime, kEnum };
-std::string_view field_kind_name(FieldKind kind);
+// A JSON value of the catalog (nlohmann::json, declared only: including nlohmann/json.hpp
+// here would pull <iomanip> into every user of the catalog). Shared and never changed.
+using JsonValue = std::shared_ptr<const nlohmann::json>;
 
-struct Field {
+// One file of a catalog: its name ("notify.exercise.v1.json") and its bytes.
+struct SourceFile {
   std::string name;
-  FieldKind kind = FieldKind::kString;
-  bool required = true;
-  std::vector<std::string> choices;          // kEnum only
-  std::size_t max_length = 1024;             // kString
-  std::map<std::string, std::string> label;  // lang -> label
+  std::string_view text;
 };
 
+// A field of a type's body: its dotted path from the body's root ("launch_window.end"; an
+// array's items share the array's path) and its subschema.
+struct Field {
+  std::string path;
+  bool required = false;  // by its parent object (the body, or an enclosing object field)
+  JsonValue schema;
+};
+
+// A cross-field rule beside the schema (JSON Schema cannot compare two values): the time
+// at `field` must be later than the time at `after`, when both are present.
+struct Rule {
+  std::string field;
+  std::string after;
+};
+
+using PerLanguage = std::map<std::string, std::string>;  // lang -> text
+
 struct MessageType {
-  std::string id;                            // "text", "ack", "notify.missile-launch", ...
-  std::map<std::string, std::string> title;  // lang -> title
+  std::string id;  // "text", "ack", "notify.missile-launch", ...
+  int version = 1;
+  PerLanguage title;
+  JsonValue schema;  // the JSON Schema of the body, as written in the file
   std::vector<Field> fields;
-  // lang -> template. "{field}" is replaced by the field's rendered value, "{text}" by the
-  // free text; "{{" is a literal brace.
-  std::map<std::string, std::string> templates;
+  std::map<std::string, PerLanguage> labels;  // lang -> field path -> label
+  // lang -> field path -> value -> word ("decline" -> "отклонено"); a value without a
+  // word renders as written.
+  std::map<std::string, std::map<std::string, PerLanguage>> values;
+  // lang -> template: "{path}" is the field's rendered value, "{text}" the free text, "{{"
+  // a literal brace; "[[...]]" is dropped when a field it names is absent.
+  PerLanguage templates;
+  std::vector<Rule> rules;
+  JsonValue example;  // a valid body
+  CompiledSchema compiled;
 };
 
 class Catalog {
  public:
-  // The built-in catalog: text, ack, notify.missile-launch, notify.exercise,
-  // notify.incident, request.deconfliction, in en and ru.
+  // The built-in catalog: the files of src/parley/catalog/types, embedded at build time.
+  // The build refuses a broken file set, so a failure here is a parley bug (a CHECK).
   static const Catalog& builtin();
+
+  // Reads and checks a file set: each file parses, is named <type>.v<version>.json, has a
+  // draft-07 schema (checked against the draft-07 meta-schema, then compiled by valijson)
+  // of an object body, a title, a label for every field and a template in each language,
+  // templates, words and rules that name only fields, and an example the type accepts.
+  // kInvalidArgument naming the file and what is wrong.
+  static Result<Catalog> load(const std::vector<SourceFile>& files);
 
   const MessageType* find(std::string_view type) const;
   const std::vector<MessageType>& types() const { return types_; }
   std::vector<std::string> languages() const;
 
-  // Checks `body_json` (a JSON object as text) against `type`'s schema: no unknown field,
-  // every required field present with the right kind, enum values among the choices,
-  // strings within max_length. kInvalidArgument naming the field; kNotFound for an
-  // unknown type.
+  // Checks `body_json` (a JSON object as text) against `type`'s schema and rules.
+  // kInvalidArgument with one pointed error naming the field by its path from the body
+  // ("body.launch_window.end: must be after start", "body.count: must be at most 1000");
+  // kNotFound for an unknown type.
   Status validate(std::string_view type, std::string_view body_json) const;
 
   // The message in `lang` (falling back to "en"), from the type's template. Never fails:
@@ -56,7 +95,9 @@ class Catalog {
   std::string render(std::string_view type, std::string_view body_json, std::string_view text,
                      std::string_view lang) const;
 
-  // The catalog as JSON (for `parley catalog --json` and GET /api/v1/catalog).
+  // The catalog as a JSON array, one object per type: type, version, title, schema,
+  // example, labels, values, templates, rules (`parley catalog --json`, GET
+  // /api/v1/catalog).
   std::string to_json() const;
   std::string type_to_json(const MessageType& type) const;
 

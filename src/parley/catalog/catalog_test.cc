@@ -1,7 +1,11 @@
 #include "parley/catalog/catalog.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "parley/base/json.h"
@@ -31,55 +35,56 @@ StatusCode code_of(std::string_view type, std::string_view body) {
 
 // --- the catalog itself -------------------------------------------------------------------
 
-TEST(CatalogTest, BuiltinHasTheSixTypesInEnglishAndRussian) {
-  for (const char* id : {"text", "ack", "notify.missile-launch", "notify.exercise",
-                         "notify.incident", "request.deconfliction"}) {
+const std::vector<std::string>& required_types() {
+  static const std::vector<std::string> ids = {"text",
+                                               "ack",
+                                               "test",
+                                               "notify.exercise",
+                                               "notify.missile-launch",
+                                               "notify.incident",
+                                               "notify.aircraft-intercept",
+                                               "notify.maritime-encounter",
+                                               "request.deconfliction",
+                                               "response.deconfliction"};
+  return ids;
+}
+
+TEST(CatalogTest, BuiltinHasTheRequiredTypesInEnglishAndRussian) {
+  for (const std::string& id : required_types()) {
     const MessageType* t = cat().find(id);
     ASSERT_NE(t, nullptr) << id;
     EXPECT_EQ(t->id, id);
+    EXPECT_EQ(t->version, 1) << id;
     EXPECT_EQ(t->templates.count("en"), 1U) << id;
     EXPECT_EQ(t->templates.count("ru"), 1U) << id;
     EXPECT_EQ(t->title.count("ru"), 1U) << id;
     for (const auto& f : t->fields) {
-      EXPECT_EQ(f.label.count("en"), 1U) << id << "." << f.name;
-      EXPECT_EQ(f.label.count("ru"), 1U) << id << "." << f.name;
+      EXPECT_EQ(t->labels.at("en").count(f.path), 1U) << id << "." << f.path;
+      EXPECT_EQ(t->labels.at("ru").count(f.path), 1U) << id << "." << f.path;
     }
   }
-  EXPECT_EQ(cat().types().size(), 6U);
+  EXPECT_EQ(cat().types().size(), required_types().size());
   EXPECT_EQ(cat().find("notify.nothing"), nullptr);
   EXPECT_EQ(cat().languages(), (std::vector<std::string>{"en", "ru"}));
 }
 
-TEST(CatalogTest, EveryTemplatePlaceholderNamesAFieldOrText) {
-  for (const auto& t : cat().types()) {
-    for (const auto& [lang, tmpl] : t.templates) {
-      for (std::size_t i = tmpl.find('{'); i != std::string::npos; i = tmpl.find('{', i + 1)) {
-        const std::size_t close = tmpl.find('}', i);
-        ASSERT_NE(close, std::string::npos) << t.id << " " << lang;
-        const std::string name = tmpl.substr(i + 1, close - i - 1);
-        bool known = name == "text";
-        for (const auto& f : t.fields) known = known || f.name == name;
-        EXPECT_TRUE(known) << t.id << " " << lang << " {" << name << "}";
-      }
-    }
-  }
-}
-
-TEST(CatalogTest, MissileLaunchSchemaIsAsSpecified) {
+TEST(CatalogTest, MissileLaunchKeepsItsV1FieldsRequired) {
   const MessageType* t = cat().find("notify.missile-launch");
   ASSERT_NE(t, nullptr);
-  ASSERT_EQ(t->fields.size(), 6U);
-  for (const auto& f : t->fields) EXPECT_TRUE(f.required) << f.name;
-  EXPECT_EQ(t->fields[0].name, "launch_time");
-  EXPECT_EQ(t->fields[0].kind, FieldKind::kTime);
-  EXPECT_EQ(t->fields[1].name, "missile_class");
-  EXPECT_EQ(t->fields[1].kind, FieldKind::kEnum);
-  EXPECT_EQ(t->fields[1].choices,
-            (std::vector<std::string>{"ICBM", "SLBM", "IRBM", "MRBM", "SRBM", "cruise",
-                                      "hypersonic-glide", "space-launch"}));
-  EXPECT_EQ(t->fields[2].kind, FieldKind::kInteger);
-  EXPECT_EQ(t->fields[5].name, "test");
-  EXPECT_EQ(t->fields[5].kind, FieldKind::kBoolean);
+  std::vector<std::string> required;
+  for (const Field& f : t->fields) {
+    if (f.required && f.path.find('.') == std::string::npos) required.push_back(f.path);
+  }
+  std::sort(required.begin(), required.end());
+  EXPECT_EQ(required, (std::vector<std::string>{"count", "impact_area", "launch_area",
+                                                "launch_time", "missile_class", "test"}));
+  const Field* window_end = nullptr;
+  for (const Field& f : t->fields) {
+    if (f.path == "launch_window.end") window_end = &f;
+  }
+  ASSERT_NE(window_end, nullptr);
+  EXPECT_TRUE(window_end->required);  // within the optional window
+  EXPECT_EQ((*window_end->schema)["format"], "date-time");
 }
 
 // --- golden renderings --------------------------------------------------------------------
@@ -205,8 +210,8 @@ TEST(CatalogRenderTest, WrongKindValuesRenderWithoutFailing) {
   const std::string body = R"({"launch_time":5,"missile_class":["x"],"count":"two",)"
                            R"("launch_area":null,"impact_area":{"a":1},"test":"maybe"})";
   EXPECT_EQ(cat().render("notify.missile-launch", body, "", "en"),
-            "MISSILE LAUNCH NOTIFICATION: two [\"x\"] launch(es) at 5 from \u2014 toward "
-            "{\"a\":1}. Test launch: maybe.");
+            "MISSILE LAUNCH NOTIFICATION: two x launch(es) at 5 from \u2014 toward a 1. Test "
+            "launch: maybe.");
 }
 
 TEST(CatalogRenderTest, FreeTextIsDataNotATemplate) {
@@ -246,7 +251,7 @@ TEST(CatalogValidateTest, UnknownTypeIsNotFound) {
 TEST(CatalogValidateTest, AckWithAFieldIsRefused) {
   const Status s = cat().validate("ack", R"({"of":"0190a1b2-0000-7000-8000-000000000000"})");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("'of'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("body.of: unknown field"), std::string::npos) << s.message();
 }
 
 TEST(CatalogValidateTest, UnknownFieldIsNamed) {
@@ -264,7 +269,8 @@ TEST(CatalogValidateTest, EveryMissingRequiredFieldIsNamed) {
     body.erase(name);
     const Status s = cat().validate("notify.missile-launch", json::dump(body));
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << name;
-    EXPECT_NE(s.message().find(std::string("'") + name + "'"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(std::string("body.") + name + ": missing"), std::string::npos)
+        << s.message();
     EXPECT_NE(s.message().find("missing"), std::string::npos) << s.message();
   }
 }
@@ -287,7 +293,7 @@ TEST(CatalogValidateTest, WrongKindIsRefused) {
   EXPECT_EQ(code_of("notify.missile-launch", with("launch_time", 1700000000)),
             StatusCode::kInvalidArgument);
   const Status s = cat().validate("notify.missile-launch", with("count", "2"));
-  EXPECT_NE(s.message().find("'count'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("body.count: expected an integer"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("integer"), std::string::npos) << s.message();
 }
 
@@ -359,47 +365,269 @@ TEST(CatalogValidateTest, TextBodyTakesNoFields) {
   EXPECT_EQ(code_of("text", R"({"text":"hi"})"), StatusCode::kInvalidArgument);
 }
 
-// --- JSON ---------------------------------------------------------------------------------
+TEST(CatalogValidateTest, ErrorsNameTheFieldByItsPathFromTheBody) {
+  const auto refused = [](std::string_view type, const json::Json& body) {
+    const Status s = cat().validate(type, json::dump(body));
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << json::dump(body);
+    return s.message();
+  };
+  json::Json launch = *cat().find("notify.missile-launch")->example;
+  launch["launch_window"]["end"] = launch["launch_window"]["start"];
+  EXPECT_EQ(refused("notify.missile-launch", launch),
+            "body.launch_window.end: must be after start");
+  launch["launch_window"].erase("end");
+  EXPECT_EQ(refused("notify.missile-launch", launch),
+            "body.launch_window.end: missing (required by notify.missile-launch)");
+  launch = *cat().find("notify.missile-launch")->example;
+  launch["launch_point"]["alt"] = 3;
+  EXPECT_EQ(refused("notify.missile-launch", launch),
+            "body.launch_point.alt: unknown field (not in the schema of notify.missile-launch)");
+  launch = *cat().find("notify.missile-launch")->example;
+  launch["launch_point"]["lat"] = 91;
+  EXPECT_EQ(refused("notify.missile-launch", launch), "body.launch_point.lat: must be at most 90");
+  launch["launch_point"]["lat"] = "71.5";
+  EXPECT_EQ(refused("notify.missile-launch", launch), "body.launch_point.lat: expected a number");
 
-TEST(CatalogJsonTest, ToJsonListsEveryTypeWithItsSchema) {
-  auto doc = json::parse_object(cat().to_json());
-  ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
-  const json::Json& types = (*doc)["types"];
-  ASSERT_TRUE(types.is_array());
-  ASSERT_EQ(types.size(), 6U);
-  const json::Json* launch = nullptr;
-  for (const auto& t : types) {
-    if (t["id"] == "notify.missile-launch") launch = &t;
-  }
-  ASSERT_NE(launch, nullptr);
-  EXPECT_EQ((*launch)["title"]["en"], "Missile launch notification");
-  EXPECT_EQ((*launch)["title"]["ru"], "Уведомление о пуске ракет");
-  EXPECT_TRUE((*launch)["templates"].contains("ru"));
-  const json::Json& fields = (*launch)["fields"];
-  ASSERT_EQ(fields.size(), 6U);
-  EXPECT_EQ(fields[0]["name"], "launch_time");
-  EXPECT_EQ(fields[0]["kind"], "time");
-  EXPECT_EQ(fields[0]["required"], true);
-  EXPECT_EQ(fields[0]["label"]["ru"], "Время пуска");
-  EXPECT_FALSE(fields[0].contains("choices"));
-  EXPECT_FALSE(fields[0].contains("max_length"));
-  EXPECT_EQ(fields[1]["kind"], "enum");
-  EXPECT_EQ(fields[1]["choices"].size(), 8U);
-  EXPECT_EQ(fields[3]["kind"], "string");
-  EXPECT_EQ(fields[3]["max_length"], 1024);
+  json::Json sea = *cat().find("notify.maritime-encounter")->example;
+  sea["vessels"][1].erase("flag");
+  EXPECT_EQ(refused("notify.maritime-encounter", sea),
+            "body.vessels[1].flag: missing (required by notify.maritime-encounter)");
+  sea = *cat().find("notify.maritime-encounter")->example;
+  sea["vessels"].erase(1);
+  EXPECT_EQ(refused("notify.maritime-encounter", sea), "body.vessels: fewer than 2 items");
 
-  auto one = json::parse_object(cat().type_to_json(*cat().find("notify.missile-launch")));
-  ASSERT_TRUE(one.is_ok());
-  EXPECT_EQ(*one, *launch);
+  json::Json exercise = *cat().find("notify.exercise")->example;
+  exercise["end"] = "2026-09-01T00:00:00Z";  // before start
+  EXPECT_EQ(refused("notify.exercise", exercise), "body.end: must be after start");
+  exercise = *cat().find("notify.exercise")->example;
+  exercise["start"] = "2026-09-10T06:00:00+03:00";
+  EXPECT_EQ(refused("notify.exercise", exercise),
+            "body.start: expected an RFC 3339 UTC time like \"2026-11-24T21:00:00Z\"");
 }
 
-TEST(CatalogJsonTest, FieldKindNames) {
-  EXPECT_EQ(field_kind_name(FieldKind::kString), "string");
-  EXPECT_EQ(field_kind_name(FieldKind::kInteger), "integer");
-  EXPECT_EQ(field_kind_name(FieldKind::kNumber), "number");
-  EXPECT_EQ(field_kind_name(FieldKind::kBoolean), "boolean");
-  EXPECT_EQ(field_kind_name(FieldKind::kTime), "time");
-  EXPECT_EQ(field_kind_name(FieldKind::kEnum), "enum");
+TEST(CatalogValidateTest, ACounterProposalNeedsItsCounter) {
+  json::Json response = *cat().find("response.deconfliction")->example;
+  response.erase("counter");
+  const Status s = cat().validate("response.deconfliction", json::dump(response));
+  EXPECT_EQ(s.message(), "body.counter: missing (required by response.deconfliction)");
+  response["decision"] = "accept";
+  EXPECT_TRUE(cat().validate("response.deconfliction", json::dump(response)).is_ok());
+  response["decision"] = "maybe";
+  EXPECT_EQ(cat().validate("response.deconfliction", json::dump(response)).message(),
+            "body.decision: 'maybe' is not one of accept, decline, counter");
+}
+
+// --- every type ---------------------------------------------------------------------------
+
+TEST(CatalogEveryTypeTest, ExampleValidatesAndRoundTrips) {
+  auto all = json::parse(cat().to_json());
+  ASSERT_TRUE(all.is_ok());
+  ASSERT_TRUE(all->is_array());
+  ASSERT_EQ(all->size(), cat().types().size());
+  for (std::size_t i = 0; i < cat().types().size(); ++i) {
+    const MessageType& t = cat().types()[i];
+    const std::string text = json::dump(*t.example);
+    EXPECT_TRUE(cat().validate(t.id, text).is_ok())
+        << t.id << ": " << cat().validate(t.id, text).to_string();
+    auto again = json::parse_object(text);
+    ASSERT_TRUE(again.is_ok()) << t.id;
+    EXPECT_EQ(*again, *t.example) << t.id;
+    EXPECT_EQ(json::dump(*again), text) << t.id;
+    const json::Json& listed = (*all)[i];
+    EXPECT_EQ(listed["type"], t.id);
+    EXPECT_EQ(listed["version"], t.version);
+    EXPECT_EQ(listed["example"], *t.example) << t.id;
+    EXPECT_EQ(listed["schema"], *t.schema) << t.id;
+    EXPECT_EQ(listed["title"]["ru"], t.title.at("ru")) << t.id;
+    EXPECT_TRUE(cat().validate(t.id, json::dump(listed["example"])).is_ok()) << t.id;
+    auto one = json::parse_object(cat().type_to_json(t));
+    ASSERT_TRUE(one.is_ok());
+    EXPECT_EQ(*one, listed) << t.id;
+  }
+}
+
+TEST(CatalogEveryTypeTest, ExampleRendersInEnglishAndRussianFromOneBody) {
+  for (const MessageType& t : cat().types()) {
+    const std::string body = json::dump(*t.example);
+    const std::string en = cat().render(t.id, body, "free text", "en");
+    const std::string ru = cat().render(t.id, body, "free text", "ru");
+    EXPECT_FALSE(en.empty()) << t.id;
+    EXPECT_NE(en.find_first_not_of(" ."), std::string::npos) << t.id;
+    // Every field of the example is present, so nothing renders as absent, and no
+    // placeholder is left unexpanded.
+    EXPECT_EQ(en.find("\u2014"), std::string::npos) << t.id << ": " << en;
+    EXPECT_EQ(ru.find("\u2014"), std::string::npos) << t.id << ": " << ru;
+    EXPECT_EQ(en.find('{'), std::string::npos) << t.id << ": " << en;
+    EXPECT_EQ(ru.find('{'), std::string::npos) << t.id << ": " << ru;
+    if (t.fields.empty()) continue;
+    EXPECT_NE(en, ru) << t.id;
+    EXPECT_NE(ru.find_first_of("АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЩЭЮЯ"), std::string::npos) << ru;
+  }
+}
+
+TEST(CatalogEveryTypeTest, MissingRequiredFieldIsRefusedByName) {
+  for (const MessageType& t : cat().types()) {
+    int checked = 0;
+    for (const Field& f : t.fields) {
+      if (!f.required || f.path.find('.') != std::string::npos) continue;
+      json::Json body = *t.example;
+      body.erase(f.path);
+      const Status s = cat().validate(t.id, json::dump(body));
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << t.id << " without " << f.path;
+      EXPECT_EQ(s.message(), "body." + f.path + ": missing (required by " + t.id + ")");
+      ++checked;
+    }
+    const bool fieldless = t.id == "text" || t.id == "ack";
+    EXPECT_EQ(checked == 0, fieldless) << t.id << ": every type but text and ack requires a field";
+  }
+}
+
+// A value outside the range its schema allows, for one field of the example: the first
+// with a maximum, an enum or a maximum length.
+struct OutOfRange {
+  std::string path;
+  json::Json value;
+  std::string expected;  // the message
+};
+
+std::vector<OutOfRange> out_of_range(const MessageType& t) {
+  std::vector<OutOfRange> out;
+  for (const Field& f : t.fields) {
+    if (f.path.find('.') != std::string::npos || !t.example->contains(f.path)) continue;
+    const json::Json& s = *f.schema;
+    const std::string at = "body." + f.path + ": ";
+    if (s.contains("maximum")) {
+      const auto beside = [](const json::Json& bound, int step) {
+        if (bound.is_number_integer()) return json::Json(bound.get<std::int64_t>() + step);
+        return json::Json(bound.get<double>() + step);
+      };
+      out.push_back(
+          {f.path, beside(s["maximum"], 1), at + "must be at most " + json::dump(s["maximum"])});
+      out.push_back(
+          {f.path, beside(s["minimum"], -1), at + "must be at least " + json::dump(s["minimum"])});
+    } else if (s.contains("enum")) {
+      out.push_back({f.path, "none-such", at + "'none-such' is not one of"});
+    } else if (s.contains("maxLength") && !s.contains("format")) {
+      const std::size_t n = s["maxLength"].get<std::size_t>();
+      out.push_back({f.path, std::string(n + 1, 'x'),
+                     at + "longer than " + std::to_string(n) + " characters"});
+    } else if (s.contains("maxItems")) {
+      out.push_back({f.path, json::Json::array(), at + "fewer than "});
+    }
+  }
+  return out;
+}
+
+TEST(CatalogEveryTypeTest, OutOfRangeValueIsRefusedByName) {
+  for (const MessageType& t : cat().types()) {
+    const std::vector<OutOfRange> cases = out_of_range(t);
+    const bool fieldless = t.id == "text" || t.id == "ack";
+    EXPECT_EQ(cases.empty(), fieldless) << t.id;
+    for (const OutOfRange& c : cases) {
+      json::Json body = *t.example;
+      body[c.path] = c.value;
+      const Status s = cat().validate(t.id, json::dump(body));
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << t.id << " " << json::dump(body);
+      EXPECT_EQ(s.message().rfind(c.expected, 0), 0U) << t.id << ": " << s.message();
+    }
+  }
+}
+
+TEST(CatalogEveryTypeTest, WrongTypeIsRefusedByName) {
+  for (const MessageType& t : cat().types()) {
+    for (const Field& f : t.fields) {
+      if (f.path.find('.') != std::string::npos || !t.example->contains(f.path)) continue;
+      json::Json body = *t.example;
+      // A string where anything else is expected, and an object where a string is.
+      const bool string = f.schema->value("type", "") == "string";
+      body[f.path] = string ? json::Json::object() : json::Json("1");
+      const Status s = cat().validate(t.id, json::dump(body));
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << t.id << "." << f.path;
+      EXPECT_EQ(s.message().rfind("body." + f.path + ": expected ", 0), 0U) << s.message();
+    }
+  }
+}
+
+// --- loading a file set -------------------------------------------------------------------
+
+constexpr std::string_view kGoodFile = R"({
+  "type": "notify.drill", "version": 1,
+  "title": {"en": "Drill", "ru": "Тренировка"},
+  "schema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+             "properties": {"count": {"type": "integer", "minimum": 1}},
+             "required": ["count"], "additionalProperties": false},
+  "labels": {"en": {"count": "Count"}, "ru": {"count": "Количество"}},
+  "templates": {"en": "DRILL x{count}", "ru": "ТРЕНИРОВКА x{count}"},
+  "example": {"count": 2}
+})";
+
+// kGoodFile with `from` replaced by `to` (which must occur).
+std::string broken(std::string_view from, std::string_view to) {
+  std::string text(kGoodFile);
+  const std::size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string load_error(const std::string& text, std::string name = "notify.drill.v1.json") {
+  const Result<Catalog> c = Catalog::load({{std::move(name), text}});
+  EXPECT_FALSE(c.is_ok());
+  return c.is_ok() ? "" : c.status().message();
+}
+
+TEST(CatalogLoadTest, AGoodFileLoadsAndAddsAType) {
+  const std::string text(kGoodFile);
+  const Result<Catalog> c = Catalog::load({{"notify.drill.v1.json", text}});
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->render("notify.drill", R"({"count":3})", "", "ru"), "ТРЕНИРОВКА x3");
+  EXPECT_EQ(c->validate("notify.drill", R"({"count":0})").message(),
+            "body.count: must be at least 1");
+}
+
+TEST(CatalogLoadTest, BrokenFilesAreRefusedWithAClearMessage) {
+  using ::testing::HasSubstr;
+  EXPECT_THAT(load_error(broken(R"("type": "integer")", R"("type": "integr")")),
+              HasSubstr("catalog file notify.drill.v1.json: schema.properties.count"));
+  EXPECT_THAT(load_error(broken(R"("minimum": 1)", R"("minimum": "one")")),
+              HasSubstr("schema.properties.count.minimum: not valid JSON Schema draft 7"));
+  EXPECT_THAT(
+      load_error(broken(R"("example": {"count": 2})", R"("example": {"count": 0})")),
+      HasSubstr("catalog file notify.drill.v1.json: example: body.count: must be at least 1"));
+  EXPECT_THAT(load_error(broken("x{count}\", \"ru\"", "x{cnt}\", \"ru\"")),
+              HasSubstr("templates.en: {cnt} is not a field"));
+  EXPECT_THAT(load_error(broken(R"(, "ru": {"count": "Количество"})", "")),
+              HasSubstr("labels: no ru"));
+  EXPECT_THAT(load_error(broken(R"("ru": "ТРЕНИРОВКА x{count}")", R"("de": "Übung")")),
+              HasSubstr("templates: no ru"));
+  EXPECT_THAT(load_error(broken("DRILL x{count}", "DRILL [[x{count}")),
+              HasSubstr("templates.en: \"[[\" without \"]]\""));
+  EXPECT_THAT(load_error(std::string(kGoodFile), "notify.drill.json"),
+              HasSubstr("must be named notify.drill.v1.json"));
+  EXPECT_THAT(load_error(broken(R"("type": "object")", R"("type": "array")")),
+              HasSubstr("schema.type must be \"object\""));
+  EXPECT_THAT(load_error("{\"type\": "),
+              HasSubstr("catalog file notify.drill.v1.json: malformed JSON"));
+  const std::string text(kGoodFile);
+  const Result<Catalog> twice =
+      Catalog::load({{"notify.drill.v1.json", text}, {"notify.drill.v1.json", text}});
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_THAT(twice.status().message(), HasSubstr("a second version of notify.drill"));
+}
+
+// --- JSON ---------------------------------------------------------------------------------
+
+TEST(CatalogJsonTest, EachElementHasTypeVersionTitleSchemaAndExample) {
+  auto doc = json::parse(cat().to_json());
+  ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
+  ASSERT_TRUE(doc->is_array());
+  for (const json::Json& t : *doc) {
+    for (const char* key :
+         {"type", "version", "title", "schema", "example", "templates", "labels"}) {
+      EXPECT_TRUE(t.contains(key)) << key << " in " << t["type"];
+    }
+    EXPECT_EQ(t["schema"]["$schema"], "http://json-schema.org/draft-07/schema#");
+  }
 }
 
 }  // namespace

@@ -427,20 +427,61 @@ TEST(CatalogCommandTest, ListsTypesAndShowsOne) {
   const Outcome all = run({"catalog"});
   ASSERT_EQ(all.code, 0) << all.err;
   EXPECT_THAT(all.out, HasSubstr("notify.missile-launch"));
+  EXPECT_THAT(all.out, HasSubstr("response.deconfliction"));
   const Outcome one = run({"catalog", "notify.missile-launch"});
   ASSERT_EQ(one.code, 0) << one.err;
-  EXPECT_THAT(one.out, StartsWith("notify.missile-launch\n"));
+  EXPECT_THAT(one.out,
+              StartsWith("notify.missile-launch (version 1): Missile launch notification\n"));
   EXPECT_THAT(one.out, HasSubstr("fields:"));
+  EXPECT_THAT(one.out, HasSubstr("  launch_window.end: window closes (date-time (RFC 3339, UTC), "
+                                 "required)"));
+  EXPECT_THAT(one.out, HasSubstr("count: Number of missiles (integer 1..1000, required)"));
+  EXPECT_THAT(one.out, HasSubstr("launch_window.end must be after launch_window.start"));
   EXPECT_THAT(one.out, HasSubstr("templates:"));
+  EXPECT_THAT(one.out, HasSubstr("example:"));
 }
 
-TEST(CatalogCommandTest, JsonParses) {
+TEST(CatalogCommandTest, ShowsATypeInTheReadersLanguage) {
+  const Outcome ru = run({"catalog", "notify.missile-launch", "--lang", "ru"});
+  ASSERT_EQ(ru.code, 0) << ru.err;
+  EXPECT_THAT(ru.out, StartsWith("notify.missile-launch (версия 1): Уведомление о пуске ракет\n"));
+  EXPECT_THAT(ru.out, HasSubstr("missile_class: Класс ракеты (одно из ICBM | SLBM"));
+  EXPECT_THAT(ru.out, HasSubstr("-> УВЕДОМЛЕНИЕ О ПУСКЕ РАКЕТ"));
+  const Outcome list = run({"catalog", "--lang", "ru"});
+  EXPECT_THAT(list.out, HasSubstr("Уведомление об учениях"));
+}
+
+TEST_F(AdminTest, CatalogReadsInTheHomesLanguage) {
+  init_both();
+  const Outcome ru = run({"catalog", "notify.exercise", "--home", ru_});
+  ASSERT_EQ(ru.code, 0) << ru.err;
+  EXPECT_THAT(ru.out, HasSubstr("Уведомление об учениях"));
+  const Outcome us = run({"catalog", "notify.exercise", "--home", us_});
+  EXPECT_THAT(us.out, HasSubstr("Exercise notification"));
+  const Outcome chosen = run({"catalog", "notify.exercise", "--home", ru_, "--lang", "en"});
+  EXPECT_THAT(chosen.out, HasSubstr("Exercise notification"));
+  const Outcome nowhere = run({"catalog", "--home", (root_ / "none").string()});
+  EXPECT_EQ(nowhere.code, 1);
+}
+
+TEST(CatalogCommandTest, JsonIsAnArrayOfTypesWithSchemaAndExample) {
   const Outcome all = run({"catalog", "--json"});
   ASSERT_EQ(all.code, 0) << all.err;
-  EXPECT_TRUE(json::parse(all.out).is_ok()) << all.out;
+  const Result<json::Json> doc = json::parse(all.out);
+  ASSERT_TRUE(doc.is_ok()) << all.out;
+  ASSERT_TRUE(doc->is_array());
+  EXPECT_GE(doc->size(), 10u);
+  for (const json::Json& t : *doc) {
+    for (const char* key : {"type", "version", "title", "schema", "example"}) {
+      EXPECT_TRUE(t.contains(key)) << key;
+    }
+    EXPECT_TRUE(t["title"].contains("ru"));
+  }
   const Outcome one = run({"catalog", "text", "--json"});
   ASSERT_EQ(one.code, 0) << one.err;
-  EXPECT_TRUE(json::parse_object(one.out).is_ok()) << one.out;
+  const Result<json::Json> text = json::parse_object(one.out);
+  ASSERT_TRUE(text.is_ok()) << one.out;
+  EXPECT_EQ((*text)["type"], "text");
 }
 
 TEST(CatalogCommandTest, UnknownTypeFailsWithOneLine) {

@@ -1,0 +1,170 @@
+// Catalog::render: a message in the reader's language, from the type's template and the
+// body's fields. It never fails: what the peer sent is shown, whatever it holds.
+#include <utility>
+
+#include "parley/base/json.h"
+#include "parley/catalog/catalog.h"
+#include "parley/catalog/internal.h"
+
+namespace parley::catalog {
+namespace {
+
+using json::Json;
+
+constexpr std::string_view kFallbackLang = "en";
+constexpr std::string_view kMissing = "\u2014";  // an em dash for an absent optional field
+
+// The entry of `m` for `lang`, else for "en", else the first, else "".
+std::string localized(const PerLanguage& m, std::string_view lang) {
+  if (auto it = m.find(std::string(lang)); it != m.end()) return it->second;
+  if (auto it = m.find(std::string(kFallbackLang)); it != m.end()) return it->second;
+  return m.empty() ? std::string() : m.begin()->second;
+}
+
+std::string with_text(std::string head, std::string_view text) {
+  if (text.empty()) return head + ".";
+  return head + ": " + std::string(text);
+}
+
+struct Reader {
+  const MessageType& type;
+  std::string_view lang;
+
+  std::string word(const std::string& path, const std::string& value) const {
+    const auto l = type.values.find(std::string(lang));
+    if (l == type.values.end()) return value;
+    const auto f = l->second.find(path);
+    if (f == l->second.end()) return value;
+    const auto w = f->second.find(value);
+    return w == f->second.end() ? value : w->second;
+  }
+
+  std::string label(const std::string& path, const std::string& key) const {
+    const auto l = type.labels.find(std::string(lang));
+    if (l == type.labels.end()) return key;
+    const auto it = l->second.find(path);
+    return it == l->second.end() ? key : it->second;
+  }
+
+  // Scalars as written (enum values in the reader's words, booleans as yes/no), an
+  // object as "label value, ...", an array's items joined by "; ". A value of the wrong
+  // kind renders too: it is the peer's, shown as sent.
+  std::string value(const std::string& path, const Json& v) const {
+    if (v.is_string()) return word(path, v.get<std::string>());
+    if (v.is_boolean()) {
+      if (lang == "ru") return v.get<bool>() ? "да" : "нет";
+      return v.get<bool>() ? "yes" : "no";
+    }
+    if (v.is_object()) {
+      std::string out;
+      for (const auto& [key, member] : v.items()) {
+        const std::string sub = path + "." + key;
+        out += (out.empty() ? "" : ", ") + label(sub, key) + " " + value(sub, member);
+      }
+      return out;
+    }
+    if (v.is_array()) {
+      std::string out;
+      for (const Json& item : v) out += (out.empty() ? "" : "; ") + value(path, item);
+      return out;
+    }
+    return json::dump(v);
+  }
+};
+
+// Expands `tmpl` from `body`; `absent` is set when a placeholder names an absent field.
+std::string expand(std::string_view tmpl, const Reader& reader, const Json& body,
+                   std::string_view text, bool& absent) {
+  std::string out;
+  for (std::size_t i = 0; i < tmpl.size();) {
+    if (tmpl.substr(i, 2) == "{{") {
+      out += '{';
+      i += 2;
+    } else if (tmpl.substr(i, 2) == "[[") {
+      // load() checked the brackets balance and do not nest.
+      const std::size_t close = tmpl.find("]]", i + 2);
+      bool section_absent = false;
+      const std::string section =
+          expand(tmpl.substr(i + 2, close - i - 2), reader, body, text, section_absent);
+      if (!section_absent) out += section;
+      i = close + 2;
+    } else if (tmpl[i] == '{') {
+      const std::size_t close = tmpl.find('}', i + 1);
+      const std::string name(tmpl.substr(i + 1, close - i - 1));
+      const Json* v = name == "text" ? nullptr : internal::at_path(body, name);
+      if (name == "text") {
+        out += text;
+      } else if (v == nullptr) {
+        absent = true;
+        out += kMissing;
+      } else {
+        out += reader.value(name, *v);
+      }
+      i = close + 1;
+    } else {
+      out += tmpl[i++];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace internal {
+
+Result<std::vector<std::string>> placeholders(std::string_view tmpl) {
+  std::vector<std::string> out;
+  bool in_section = false;
+  for (std::size_t i = 0; i < tmpl.size();) {
+    if (tmpl.substr(i, 2) == "{{") {
+      i += 2;
+    } else if (tmpl.substr(i, 2) == "[[" || tmpl.substr(i, 2) == "]]") {
+      const bool opens = tmpl[i] == '[';
+      if (opens == in_section) {
+        return Status::invalid_argument(opens ? "\"[[\" inside a section (they do not nest)"
+                                              : "\"]]\" without \"[[\"");
+      }
+      in_section = opens;
+      i += 2;
+    } else if (tmpl[i] == '{') {
+      const std::size_t close = tmpl.find('}', i + 1);
+      if (close == std::string_view::npos) return Status::invalid_argument("unclosed '{'");
+      out.emplace_back(tmpl.substr(i + 1, close - i - 1));
+      i = close + 1;
+    } else {
+      ++i;
+    }
+  }
+  if (in_section) return Status::invalid_argument("\"[[\" without \"]]\"");
+  return out;
+}
+
+}  // namespace internal
+
+std::string Catalog::render(std::string_view type, std::string_view body_json,
+                            std::string_view text, std::string_view lang) const {
+  const MessageType* t = find(type);
+  if (t == nullptr) {
+    if (lang == "ru") {
+      return with_text("Сообщение неизвестного типа «" + std::string(type) + "»", text);
+    }
+    return with_text("Message of unknown type '" + std::string(type) + "'", text);
+  }
+  // The language every part of the rendering uses: `lang` if the type speaks it, else "en".
+  const std::string_view used = t->templates.count(std::string(lang)) != 0 ? lang : kFallbackLang;
+
+  Json body = Json::object();
+  if (body_json.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+    Result<Json> parsed = json::parse_object(body_json);
+    if (!parsed.is_ok()) {
+      const std::string title = localized(t->title, used);
+      if (used == "ru") return with_text(title + " (содержимое не удалось прочитать)", text);
+      return with_text(title + " (the body could not be read)", text);
+    }
+    body = std::move(parsed).value();
+  }
+  bool absent = false;
+  return expand(localized(t->templates, used), Reader{*t, used}, body, text, absent);
+}
+
+}  // namespace parley::catalog
