@@ -4,103 +4,18 @@
 #include <utility>
 
 #include "parley/base/check.h"
+#include "parley/core/message_state.h"
+#include "parley/core/transcript_view.h"
 #include "parley/ledger/transcript.h"
 
 namespace parley::core {
 
 namespace {
-
-// The transcript's formats (ledger/transcript.h: STH, receipt v2), as the session uses them.
-struct Head {
-  std::string log;
-  std::string peer;
-  std::uint64_t size = 0;
-  ledger::Hash root{};
-  Bytes payload;
-  ledger::Signature sig{};
-};
-struct ReceiptView {
-  std::string tx;
-  std::string from;
-  std::string to;
-  Bytes sth_payload;
-  ledger::Signature sth_sig{};
-  std::vector<std::string> ids;
-  std::vector<std::uint64_t> indices;
-  std::vector<ledger::ReceiptRefusal> refused;
-};
-
-Head head_of(ledger::SignedTreeHead sth) {
-  return Head{std::move(sth.head.log), std::move(sth.head.peer),     sth.head.size,
-              sth.head.root,           std::move(sth.payload_bytes), sth.sig};
-}
-
-std::string sign_head(const std::string& log, const std::string& peer, std::uint64_t size,
-                      const ledger::Hash& root, Time now, const crypto::SigningKey& key,
-                      Head& head) {
-  ledger::SignedTreeHead sth = ledger::sign_sth(ledger::TreeHead{log, peer, size, root, now}, key);
-  std::string json = ledger::encode_sth(sth);
-  head = head_of(std::move(sth));
-  return json;
-}
-
-Result<Head> open_head(std::string_view json, const crypto::VerifyKey& key,
-                       const std::string& party) {
-  PARLEY_ASSIGN_OR_RETURN(ledger::SignedTreeHead sth, ledger::open_sth(json, key, party));
-  return head_of(std::move(sth));
-}
-
-std::string sign_countersignature(const std::string& tx, const std::string& from,
-                                  const std::string& to, const Head& head,
-                                  const std::vector<std::string>& ids,
-                                  const std::vector<std::uint64_t>& indices,
-                                  std::vector<ledger::ReceiptRefusal> refused, Time now,
-                                  const crypto::SigningKey& key) {
-  ledger::ReceiptV2Body body;
-  body.tx = tx;
-  body.from = from;
-  body.to = to;
-  body.sth = head.payload;
-  body.sth_sig = head.sig;
-  body.ids = ids;
-  body.indices = indices;
-  body.received = now;
-  body.refused = std::move(refused);
-  return ledger::encode_receipt_v2(ledger::sign_receipt_v2(body, key));
-}
-
-Result<ReceiptView> open_countersignature(std::string_view json, const crypto::VerifyKey& key,
-                                          const std::string& party) {
-  PARLEY_ASSIGN_OR_RETURN(ledger::ReceiptV2 receipt, ledger::open_receipt_v2(json, key, party));
-  ledger::ReceiptV2Body& b = receipt.body;
-  return ReceiptView{std::move(b.tx),      std::move(b.from),   std::move(b.to),
-                     std::move(b.sth),     b.sth_sig,           std::move(b.ids),
-                     std::move(b.indices), std::move(b.refused)};
-}
-
 // Room left in a transaction for its own fields and its signed head around the entries.
 constexpr std::size_t kTransactionOverheadBytes = 2048;
 constexpr std::size_t kEntryBytes = 64;             // an entry's fields around its envelope
 constexpr std::size_t kConsistencyItemBytes = 160;  // a consistency item's fields
 constexpr std::size_t kProofHashBytes = 67;         // "<64 hex>",
-
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-// A refusal reason as a receipt carries it: one line, at most kRefusalReasonBytesMax bytes
-// (cut at a UTF-8 character boundary).
-std::string refusal_reason(std::string text) {
-  for (char& c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = '?';
-  }
-  if (text.size() > ledger::kRefusalReasonBytesMax) {
-    std::size_t end = ledger::kRefusalReasonBytesMax;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-    text.resize(end);
-  }
-  if (text.empty()) text = "refused";
-  return text;
-}
 
 // A whole-transaction refusal streak of this length raises kRefusalRepeats (and again at
 // each doubling: an alert that stays news without repeating every retry).
@@ -109,24 +24,6 @@ constexpr std::uint64_t kRefusalAlertStreak = 2;
 Notice notice(NoticeKind kind, std::string message_id, std::string line, std::string text) {
   return Notice{kind, std::move(message_id), std::move(line), std::move(text)};
 }
-
-// The state a message keeps when a lesser event (sent, receipted) reaches it: an
-// acknowledgment or a missed deadline is never overwritten by progress in delivery.
-MessageState advance(MessageState current, MessageState next) {
-  switch (current) {
-    case MessageState::kAcknowledged:
-    case MessageState::kOverdue:
-    case MessageState::kExpired:
-    case MessageState::kRefused:
-      return current;
-    case MessageState::kQueued:
-    case MessageState::kSent:
-    case MessageState::kDelivered:
-      return next;
-  }
-  return next;
-}
-
 }  // namespace
 
 std::string_view notice_kind_name(NoticeKind kind) {
@@ -231,12 +128,14 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     }
     std::uint64_t& last = last_outbound_seq_[record.line];
     last = std::max(last, record.seq);
-    if (record.state == MessageState::kSent) record.state = MessageState::kQueued;
+    // Expired before a receipt: final, never sent again.
+    if (record.state == MessageState::kExpired) continue;
     const std::uint64_t index = *record.log_index;
     enqueue(Outgoing{std::move(record), index});
   }
   for (const MessageRecord& record : recovered.unacknowledged) {
-    if (record.state == MessageState::kRefused) continue;  // final: no ack will come
+    // Final: no ack will come.
+    if (record.state == MessageState::kRefused || record.state == MessageState::kExpired) continue;
     track(record.id, Unacked{record.line, record.precedence, record.ack_deadline,
                              record.state == MessageState::kOverdue});
   }
@@ -266,7 +165,9 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
         }
       },
       event);
-  // Whatever the event, queued work (e.g. recovered at start) leaves as soon as it can.
+  // Whatever the event, a message past its `expires` is not sent, and queued work (e.g.
+  // recovered at start) leaves as soon as it can.
+  expire(now, out);
   pump(now, out);
 }
 
@@ -283,6 +184,7 @@ std::optional<Time> PeerSession::next_deadline() const {
     if (!queued_created_.empty()) consider(*queued_created_.begin());
   }
   if (!deadlines_.empty()) consider(deadlines_.begin()->first);
+  if (!expiries_.empty()) consider(expiries_.begin()->first);
   return next;
 }
 
@@ -759,21 +661,19 @@ void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEnt
     if (target != unacked_.end() && target->second.line == p.line && !target->second.ack_pending) {
       unwatch(target->first, target->second);
       target->second.ack_pending = true;
-      UpdateMessage update;
-      update.id = target->first;
-      update.state = MessageState::kAcknowledged;
-      update.acknowledged_at = now;
-      update.acknowledged_by = p.from.to_string();
-      update.ack_id = p.id;
-      if (Outgoing* o = queued(target->first)) {
+      MessageChange change(MessageEvent::kAcknowledged, now);
+      change.acknowledged_by = p.from.to_string();
+      change.ack_id = p.id;
+      // Not queued: receipted, so delivered or overdue (the store keeps the other fields).
+      MessageRecord receipted;
+      receipted.id = target->first;
+      receipted.state = MessageState::kDelivered;
+      Outgoing* o = queued(target->first);
+      if (o != nullptr) {
         batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
                                   o->record.acknowledged_by, o->record.ack_id});
-        o->record.state = MessageState::kAcknowledged;
-        o->record.acknowledged_at = now;
-        o->record.acknowledged_by = update.acknowledged_by;
-        o->record.ack_id = p.id;
       }
-      records.push_back(std::move(update));
+      records.push_back(transition(o != nullptr ? o->record : receipted, change));
       batch.acked.push_back(target->first);
       batch.notices.push_back(notice(NoticeKind::kAcknowledged, target->first, p.line,
                                      "message " + target->first + " on line " + p.line +
@@ -812,6 +712,41 @@ PeerSession::Outgoing* PeerSession::queued(const std::string& id) {
   return &it->second;
 }
 
+PeerSession::Outgoing* PeerSession::carried(const std::string& id) {
+  if (Outgoing* o = queued(id)) return o;
+  if (!in_flight_) return nullptr;
+  auto it = in_flight_->expired.find(id);
+  return it == in_flight_->expired.end() ? nullptr : &it->second;
+}
+
+void PeerSession::expire(Time now, std::vector<Action>& out) {
+  std::vector<Record> records;
+  while (!expiries_.empty() && expiries_.begin()->first <= now) {
+    const std::string id = expiries_.begin()->second;
+    Outgoing* o = queued(id);
+    PARLEY_CHECK(o != nullptr);
+    if (next_state(o->record.state, MessageEvent::kExpired) == o->record.state) {
+      expiries_.erase(expiries_.begin());  // acknowledged already: it did arrive
+      continue;
+    }
+    records.push_back(transition(o->record, MessageChange(MessageEvent::kExpired, now)));
+    untrack(id);  // final: no ack deadline is watched
+    ++counters_.messages_expired;
+    const MessageRecord& r = o->record;
+    out.push_back(Notify{notice(NoticeKind::kMessageRefused, id, r.line,
+                                std::string(wire::precedence_name(r.precedence)) + " " + r.type +
+                                    " message " + id + " on line " + r.line + " expired at " +
+                                    format_time(*r.expires) + " before " + config_.peer.party +
+                                    " receipted it; it is not sent any more")});
+    Outgoing gone = *o;
+    unqueue(id);
+    // Carried by the transaction in flight: the peer may have it already, so its answer
+    // still decides (a receipt wins; a refusal keeps it expired).
+    if (gone.in_flight && in_flight_) in_flight_->expired.emplace(id, std::move(gone));
+  }
+  if (!records.empty()) persist(std::move(records), std::nullopt, out);
+}
+
 bool PeerSession::unqueue(const std::string& id) {
   const auto index = queue_index_.find(id);
   if (index == queue_index_.end()) return false;
@@ -820,6 +755,7 @@ bool PeerSession::unqueue(const std::string& id) {
   const auto created = queued_created_.find(q->second.record.created);
   PARLEY_CHECK(created != queued_created_.end());
   queued_created_.erase(created);
+  if (q->second.record.expires) expiries_.erase({*q->second.record.expires, id});
   queue_.erase(q);
   queue_index_.erase(index);
   return true;
@@ -829,6 +765,7 @@ void PeerSession::enqueue(Outgoing outgoing) {
   QueueKey key{static_cast<int>(outgoing.record.precedence), outgoing.record.seq, next_arrival_++};
   queue_index_[outgoing.record.id] = key;
   queued_created_.insert(outgoing.record.created);
+  if (outgoing.record.expires) expiries_.emplace(*outgoing.record.expires, outgoing.record.id);
   queue_.emplace(key, std::move(outgoing));
 }
 
@@ -944,22 +881,14 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   f.sth = tx.sth;
   f.sth_payload = std::move(head.payload);
   f.sth_sig = head.sig;
+  // The messages stay queued: they are sent only once the peer answers the transaction
+  // (mark_reached), a fact about the peer, not about us having built it.
   std::vector<Record> records;
   for (Outgoing* o : chosen) {
     if (f.ids.empty()) f.precedence = o->record.precedence;
     o->in_flight = true;
-    o->record.state = advance(o->record.state, MessageState::kSent);
-    o->record.tx = tx.id;
     f.ids.push_back(o->record.id);
     f.indices.push_back(o->index);
-    UpdateMessage update;
-    update.id = o->record.id;
-    update.state = o->record.state;
-    update.acknowledged_at = o->record.acknowledged_at;
-    update.acknowledged_by = o->record.acknowledged_by;
-    update.ack_id = o->record.ack_id;
-    update.tx = tx.id;
-    records.push_back(std::move(update));
   }
   // Our signed head is kept (for the transcript export and for the consistency proofs
   // after a restart) before the transaction leaves.
@@ -1000,9 +929,9 @@ void PeerSession::schedule_retry(Time now, const std::string& reason, NoticeKind
 void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out) {
   counters_.last_contact = now;
   if (!in_flight_ || in_flight_->tx != e.tx || in_flight_->receipted) return;  // stale
-  InFlight& f = *in_flight_;
   const std::string& peer = config_.peer.party;
   if (e.http_status >= 400 && e.http_status < 500) {
+    mark_reached(now, out);
     Result<wire::Refusal> refusal = wire::parse_refusal(e.body);
     std::string error =
         refusal.is_ok() ? refusal->error
@@ -1011,75 +940,95 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
     return on_refused(error, now, out);
   }
   if (e.http_status != 200) {
+    mark_reached(now, out);
     return schedule_retry(now, quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
                           NoticeKind::kLinkTrouble, out);
   }
   Result<ReceiptView> receipt = open_countersignature(e.body, config_.peer.sign_key, peer);
-  std::string problem;
-  if (!receipt.is_ok()) {
-    problem = receipt.status().message();
-  } else if (receipt->tx != f.tx) {
-    problem = "it is for transaction " + receipt->tx + ", not " + f.tx;
-  } else if (receipt->from != peer) {
-    problem = "it is from " + quoted(receipt->from) + ", not " + quoted(peer);
-  } else if (receipt->to != config_.party) {
-    problem = "it is to " + quoted(receipt->to) + ", not " + quoted(config_.party);
-  } else if (receipt->ids != f.ids) {
-    problem = "its ids are not the transaction's";
-  } else if (receipt->indices != f.indices) {
-    problem = "its indices are not the transaction's";
-  } else if (receipt->sth_payload != f.sth_payload || receipt->sth_sig != f.sth_sig) {
-    problem = "it does not countersign the head the transaction carried";
-  }
+  const std::string problem =
+      receipt.is_ok() ? receipt_problem(*receipt) : receipt.status().message();
   if (!problem.empty()) {
+    mark_reached(now, out);
     return schedule_retry(now, "invalid receipt from " + quoted(peer) + ": " + problem,
                           NoticeKind::kPeerRefused, out);
   }
+  apply_receipt(std::move(*receipt), e.body, now, out);
+}
 
+std::string PeerSession::receipt_problem(const ReceiptView& receipt) const {
+  const InFlight& f = *in_flight_;
+  const std::string& peer = config_.peer.party;
+  if (receipt.tx != f.tx) return "it is for transaction " + receipt.tx + ", not " + f.tx;
+  if (receipt.from != peer) return "it is from " + quoted(receipt.from) + ", not " + quoted(peer);
+  if (receipt.to != config_.party) {
+    return "it is to " + quoted(receipt.to) + ", not " + quoted(config_.party);
+  }
+  if (receipt.ids != f.ids) return "its ids are not the transaction's";
+  if (receipt.indices != f.indices) return "its indices are not the transaction's";
+  if (receipt.sth_payload != f.sth_payload || receipt.sth_sig != f.sth_sig) {
+    return "it does not countersign the head the transaction carried";
+  }
+  return "";
+}
+
+void PeerSession::mark_reached(Time now, std::vector<Action>& out) {
+  InFlight& f = *in_flight_;
+  if (f.reached) return;
+  f.reached = true;
+  std::vector<Record> records;
+  for (const std::string& id : f.ids) {
+    Outgoing* o = carried(id);
+    if (o == nullptr) continue;
+    const MessageState before = o->record.state;
+    MessageChange change(MessageEvent::kReachedPeer, now);
+    change.tx = f.tx;
+    UpdateMessage update = transition(o->record, change);
+    if (o->record.state != before) records.push_back(std::move(update));
+  }
+  if (!records.empty()) persist(std::move(records), std::nullopt, out);
+}
+
+void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Time now,
+                                std::vector<Action>& out) {
+  InFlight& f = *in_flight_;
   std::map<std::string, std::string> refused;
-  for (ledger::ReceiptRefusal& r : receipt->refused) refused[r.id] = std::move(r.reason);
+  for (ledger::ReceiptRefusal& r : receipt.refused) refused[r.id] = std::move(r.reason);
 
   std::vector<Record> records;
   for (std::size_t i = 0; i < f.ids.size(); ++i) {
     const std::string& id = f.ids[i];
-    Outgoing* o = queued(id);
+    Outgoing* o = carried(id);
     PARLEY_CHECK(o != nullptr);
+    const MessageState before = o->record.state;
     // A message the peer refused is final: refused with its reason, never delivered. The
     // receipt that says so is its evidence (the peer signed the refusal).
     const auto refusal = refused.find(id);
-    std::optional<Time> delivered_at = now;
+    MessageChange change(MessageEvent::kReceipted, now);
+    change.tx = f.tx;
+    change.receipt = body;
     if (refusal != refused.end()) {
-      o->record.state = MessageState::kRefused;
-      o->record.refusal = refusal->second;
-      delivered_at.reset();
-      // Final: no ack will come. Unwatched now, so that no overdue mark follows the refusal.
-      untrack(id);
-    } else {
-      o->record.state = advance(o->record.state, MessageState::kDelivered);
-      o->record.delivered_at = now;
+      change.event = MessageEvent::kRefusedByPeer;
+      change.refusal = refusal->second;
     }
-    o->record.receipt = e.body;
-    UpdateMessage update;
-    update.id = id;
-    update.state = o->record.state;
-    update.refusal = o->record.refusal;
-    update.delivered_at = delivered_at;
-    update.acknowledged_at = o->record.acknowledged_at;
-    update.acknowledged_by = o->record.acknowledged_by;
-    update.ack_id = o->record.ack_id;
-    update.receipt = e.body;
-    update.tx = f.tx;
-    records.push_back(std::move(update));
+    records.push_back(transition(o->record, change));
+    const MessageState after = o->record.state;
+    if (after == MessageState::kRefused || after == MessageState::kExpired) {
+      untrack(id);  // final: no ack will come, so no overdue mark follows
+    } else if (before == MessageState::kExpired) {
+      // The receiver took it before it expired by its clock: the receipt wins, and the
+      // message waits for its ack again.
+      track(id, Unacked{o->record.line, o->record.precedence, o->record.ack_deadline});
+    }
     // The message's delivery evidence: this receipt and its inclusion in the head.
     records.push_back(PutInclusion{id, f.indices[i], f.size, f.root, f.proofs[i]});
   }
   PutHead head;
   head.owner = config_.party;
-  head.peer = peer;
+  head.peer = config_.peer.party;
   head.size = f.size;
   head.root = f.root;
   head.sth = f.sth;
-  head.receipt = e.body;
+  head.receipt = body;
   // The compact range at this size: where proofs start from after a restart.
   if (Result<ledger::CompactRange> range = own_.tree.range_at(f.size); range.is_ok()) {
     head.frontier = range->nodes();
@@ -1144,11 +1093,12 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
 
   if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
     for (const std::string& id : in_flight_->ids) {
-      auto index = queue_index_.find(id);
-      if (index == queue_index_.end()) continue;
-      auto q = queue_.find(index->second);
-      const MessageRecord& r = q->second.record;
-      if (r.state == MessageState::kRefused) {
+      const Outgoing* o = carried(id);
+      if (o == nullptr) continue;
+      const MessageRecord& r = o->record;
+      if (r.state == MessageState::kExpired) {
+        // Said when it expired; the receipt refused it (the peer's clock agreed).
+      } else if (r.state == MessageState::kRefused) {
         // Final: no ack will come, so no deadline is watched.
         ++counters_.messages_refused;
         counters_.last_refusal = r.refusal.value_or("");
@@ -1320,11 +1270,13 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
     PARLEY_CHECK(entry != unacked_.end());
     Unacked& u = entry->second;
     u.overdue = true;
-    UpdateMessage update;
-    update.id = id;
-    update.state = MessageState::kOverdue;
-    if (Outgoing* o = queued(id)) o->record.state = MessageState::kOverdue;
-    records.push_back(std::move(update));
+    // Not queued: receipted, so delivered (a refused or acknowledged one is not watched).
+    MessageRecord receipted;
+    receipted.id = id;
+    receipted.state = MessageState::kDelivered;
+    Outgoing* o = queued(id);
+    records.push_back(transition(o != nullptr ? o->record : receipted,
+                                 MessageChange(MessageEvent::kDeadlinePassed, now)));
     const Line* line = find_line(u.line);
     const Duration within =
         line != nullptr ? line->deadlines.for_precedence(u.precedence) : Duration::zero();

@@ -61,6 +61,7 @@
 #include "parley/core/model.h"
 #include "parley/core/recovered.h"
 #include "parley/core/seq_set.h"
+#include "parley/core/transcript_view.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
@@ -201,6 +202,7 @@ struct SessionStats {
   std::uint64_t forks_detected = 0;        // since start (the store keeps the evidence)
   std::uint64_t messages_refused = 0;      // ours the peer refused, since start
   std::uint64_t inbound_refused = 0;       // the peer's messages we refused, since start
+  std::uint64_t messages_expired = 0;      // ours whose `expires` passed unreceipted, since start
   std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
   std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
   std::string last_refusal;                // the peer's latest reason, if any
@@ -247,6 +249,10 @@ class PeerSession {
     Precedence precedence = Precedence::kRoutine;
     std::optional<Time> retry_at;
     bool receipted = false;  // a valid receipt is being persisted
+    bool reached = false;    // the peer answered it: its messages are sent
+    // Its messages whose `expires` passed while it was in flight: out of the queue, but the
+    // answer to this transaction still decides what became of them (a receipt wins).
+    std::map<std::string, Outgoing> expired;
   };
   // Our log for this peer, as far as proofs need it.
   struct OwnLog {
@@ -340,6 +346,15 @@ class PeerSession {
                     const ledger::Hash& root, std::vector<Action>& out);
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
+  // Why `receipt` is not the in-flight transaction's; "" if it is.
+  std::string receipt_problem(const ReceiptView& receipt) const;
+  // The peer answered the in-flight transaction: its messages are sent (stored once).
+  void mark_reached(Time now, std::vector<Action>& out);
+  // A valid receipt for the in-flight transaction: its messages' fates, and the head.
+  void apply_receipt(ReceiptView receipt, const std::string& body, Time now,
+                     std::vector<Action>& out);
+  // Our messages whose `expires` has passed before a receipt become expired (final).
+  void expire(Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
   void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
   void on_timer(Time now, std::vector<Action>& out);
@@ -373,6 +388,8 @@ class PeerSession {
   // Stops watching `u`'s deadline (before it turns overdue or ack_pending).
   void unwatch(const std::string& id, const Unacked& u);
   Outgoing* queued(const std::string& id);
+  // A message of the in-flight transaction: queued, or expired while in flight.
+  Outgoing* carried(const std::string& id);
   // The envelope, by the peer's signature: failing, the whole transaction is refused.
   Status open_incoming(std::string_view json, Incoming& in) const;
   // What refuses this message alone (it is kept as a refused entry of the peer's log).
@@ -407,8 +424,9 @@ class PeerSession {
   std::set<std::string> inbound_ids_;  // received since start (the store holds older ones)
   std::set<std::string> pending_inbound_ids_;
   std::map<QueueKey, Outgoing> queue_;
-  std::multiset<Time> queued_created_;           // the created time of each queue_ entry
-  std::map<std::string, QueueKey> queue_index_;  // message id -> queue key
+  std::multiset<Time> queued_created_;               // the created time of each queue_ entry
+  std::map<std::string, QueueKey> queue_index_;      // message id -> queue key
+  std::set<std::pair<Time, std::string>> expiries_;  // (expires, id) of queued messages
   std::uint64_t next_arrival_ = 0;
   std::optional<InFlight> in_flight_;
   Duration backoff_{};
