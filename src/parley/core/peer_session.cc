@@ -70,7 +70,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
 
   last_outbound_seq_ = std::move(recovered.last_outbound_seq);
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
-    inbound_seqs_.emplace(line, SeqSet(seqs.watermark, seqs.above));
+    peer_.seqs.emplace(line, SeqSet(seqs.watermark, seqs.above));
   }
   // The transcript: the frontier of our log and the heads of both logs.
   RecoveredLedger& l = recovered.ledger;
@@ -200,7 +200,7 @@ SessionStats PeerSession::stats() const {
   s.countersigned_size = own_.countersigned_size;
   s.peer_log_size = peer_.size;
   s.refusal_streak = refusal_streak_;
-  for (const auto& [line, seqs] : inbound_seqs_) {
+  for (const auto& [line, seqs] : peer_.seqs) {
     if (seqs.missing() > 0) s.gaps.push_back(LineGap{line, seqs});
   }
   return s;
@@ -350,44 +350,6 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
 
 // ---- the peer's transactions ----
 
-Status PeerSession::open_incoming(std::string_view json, Incoming& in) const {
-  PARLEY_ASSIGN_OR_RETURN(in.envelope,
-                          wire::open_envelope(json, config_.peer.sign_key, config_.peer.party));
-  in.json = std::string(json);
-  return Status::ok();
-}
-
-Status PeerSession::check_incoming(Incoming& in, Time now) const {
-  const std::string& peer = config_.peer.party;
-  const wire::Payload& p = in.envelope.payload;
-  if (p.from.party != peer) {
-    return Status::permission_denied("envelope from " + quoted(p.from.to_string()) +
-                                     ", not from party " + quoted(peer));
-  }
-  if (p.to.party != config_.party) {
-    return Status::permission_denied("envelope to " + quoted(p.to.to_string()) + ", not to party " +
-                                     quoted(config_.party));
-  }
-  in.line = find_line(p.line);
-  if (in.line == nullptr) return Status::not_found("unknown line " + quoted(p.line));
-  if (in.line->remote.party != peer) {
-    return Status::permission_denied("line " + quoted(p.line) + " is not with " + quoted(peer));
-  }
-  if (!may_act_on(*in.line, p.to.principal)) {
-    return Status::permission_denied("principal " + quoted(p.to.principal) + " is not on line " +
-                                     quoted(p.line));
-  }
-  PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, seal_key_));
-  PARLEY_RETURN_IF_ERROR(catalog_.validate(p.type, in.opened.content.body_json));
-  if (p.type == "ack" && !p.reply_to) return Status::invalid_argument("ack without reply_to");
-  if (p.expires && *p.expires <= now) {
-    // The same words on every resend: a receipt repeats the refusal it gave first.
-    return Status::failed_precondition("expired at " + format_time(*p.expires) +
-                                       " before it arrived");
-  }
-  return Status::ok();
-}
-
 void PeerSession::refuse(RequestId request, std::string_view envelope_id, const std::string& why,
                          std::vector<Action>& out) {
   out.push_back(Answer{request, 400, wire::encode_refusal({why, std::string(envelope_id)})});
@@ -397,167 +359,62 @@ void PeerSession::refuse(RequestId request, std::string_view envelope_id, const 
       notice(NoticeKind::kFrameRefused, std::string(envelope_id), "", counters_.last_error)});
 }
 
-std::string PeerSession::check_consistency(const wire::Transaction& tx, std::uint64_t size,
-                                           const ledger::Hash& root, bool& fork) const {
-  fork = false;
-  const std::string& peer = config_.peer.party;
-  // Any tree extends the empty one.
-  if (peer_.size == 0) return "";
-  if (size < peer_.size) {
-    return "head of size " + std::to_string(size) + " is older than the one already " +
-           "countersigned (size " + std::to_string(peer_.size) + ")";
-  }
-  if (size == peer_.size) {
-    if (root == peer_.root) return "";  // the same head again (a resend, or nothing new)
-    fork = true;
-    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
-           " with root " + hex_encode(root) + ", but countersigned size " +
-           std::to_string(peer_.size) + " has root " + hex_encode(peer_.root);
-  }
-  for (const wire::ConsistencyItem& c : tx.consistency) {
-    if (c.from_size != peer_.size || c.from_root != peer_.root) continue;
-    const Status s = ledger::verify_consistency(peer_.size, size, peer_.root, root, c.proof);
-    if (s.is_ok()) return "";
-    fork = true;
-    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
-           " that does not extend the countersigned head of size " + std::to_string(peer_.size) +
-           ": " + s.message();
-  }
-  return "no consistency proof from my last countersigned head size " + std::to_string(peer_.size);
-}
-
-bool PeerSession::answer_again(const TransactionReceived& e, const wire::Transaction& tx,
-                               std::uint64_t size, const ledger::Hash& root,
+bool PeerSession::answer_again(RequestId request, const VerifiedBatch& batch,
                                std::vector<Action>& out) {
-  if (size != peer_.size || root != peer_.root) return false;
-  const auto it = peer_.receipts.find(tx.id);
-  if (it == peer_.receipts.end() || it->second.sth != tx.sth) return false;
+  if (batch.head.size != peer_.size || batch.head.root != peer_.root) return false;
+  const auto it = peer_.receipts.find(batch.tx);
+  if (it == peer_.receipts.end() || it->second.sth != batch.sth) return false;
   if (!it->second.durable) {
     // Its batch is being stored: the receipt may not leave before it is durable (and
     // signing another would give the head two countersignatures). The sender retries.
     out.push_back(Answer{
-        e.request, 503,
-        wire::encode_refusal({"transaction " + tx.id + " is being stored; send it again", ""})});
+        request, 503,
+        wire::encode_refusal({"transaction " + batch.tx + " is being stored; send it again", ""})});
     return true;
   }
-  out.push_back(Answer{e.request, 200, it->second.receipt});
+  out.push_back(Answer{request, 200, it->second.receipt});
   return true;
+}
+
+void PeerSession::on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
+                          std::vector<Action>& out) {
+  ++counters_.forks_detected;
+  PutEvidence evidence;
+  evidence.id = uuid_v7(now, rng_);
+  evidence.peer = config_.peer.party;
+  evidence.kind = "fork";
+  evidence.detail = refusal.why;
+  evidence.sth_a = peer_.sth;
+  evidence.sth_b = refusal.sth;
+  evidence.at = now;
+  persist({std::move(evidence)}, std::nullopt, out);
+  out.push_back(Answer{request, 400, wire::encode_refusal({refusal.why, ""})});
+  ++counters_.frames_refused;
+  counters_.last_error = refusal.why;
+  out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", refusal.why)});
 }
 
 void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
   if (!seal_key_status_.is_ok()) return refuse(e.request, "", seal_key_status_.message(), out);
-  Result<wire::Transaction> parsed = wire::parse_transaction(e.body);
-  if (!parsed.is_ok()) return refuse(e.request, "", parsed.status().message(), out);
-  const wire::Transaction& tx = *parsed;
-  if (tx.from != config_.peer.party) {
-    return refuse(
-        e.request, "",
-        "transaction from " + quoted(tx.from) + ", expected " + quoted(config_.peer.party), out);
+  // Everything is checked before anything is touched (core/verify_transaction.h).
+  const Verified verified = verify_transaction(e.body, context(), peer_, now);
+  if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
+    if (refused->fork) return on_fork(e.request, *refused, now, out);
+    return refuse(e.request, refused->envelope_id, refused->why, out);
   }
-  if (tx.to != config_.party) {
-    return refuse(e.request, "",
-                  "transaction to " + quoted(tx.to) + ", expected " + quoted(config_.party), out);
-  }
+  const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
+  if (answer_again(e.request, batch, out)) return;
+  store_transaction(e.request, batch, now, out);
+}
 
-  // The sender's signed head: by the pinned key, of its log for this pair.
-  Result<Head> head = open_head(tx.sth, config_.peer.sign_key, config_.peer.party);
-  if (!head.is_ok()) return refuse(e.request, "", head.status().message(), out);
-  if (head->log != config_.peer.party || head->peer != config_.party) {
-    return refuse(e.request, "",
-                  "signed head of the log " + quoted(head->log) + " for " + quoted(head->peer) +
-                      ", expected " + quoted(config_.peer.party) + " for " + quoted(config_.party),
-                  out);
-  }
-  // It must extend the head we countersigned last (RFC 6962 §2.1.2).
-  bool fork = false;
-  const std::string inconsistent = check_consistency(tx, head->size, head->root, fork);
-  if (!inconsistent.empty()) {
-    if (fork) {
-      ++counters_.forks_detected;
-      PutEvidence evidence;
-      evidence.id = uuid_v7(now, rng_);
-      evidence.peer = config_.peer.party;
-      evidence.kind = "fork";
-      evidence.detail = inconsistent;
-      evidence.sth_a = peer_.sth;
-      evidence.sth_b = tx.sth;
-      evidence.at = now;
-      persist({std::move(evidence)}, std::nullopt, out);
-      out.push_back(Answer{e.request, 400, wire::encode_refusal({inconsistent, ""})});
-      ++counters_.frames_refused;
-      counters_.last_error = inconsistent;
-      out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", inconsistent)});
-      return;
-    }
-    return refuse(e.request, "", inconsistent, out);
-  }
-
-  if (answer_again(e, tx, head->size, head->root, out)) return;
-
-  // Everything is checked before anything is touched. What the peer's signatures and proofs
-  // do not hold together (framing, an envelope's signature, its inclusion) refuses the lot;
-  // what only makes one message unacceptable refuses that message alone (docs/protocol.md
-  // "Refusals"), so one bad line never stalls the others.
-  std::vector<Incoming> incoming(tx.entries.size());
-  std::set<std::string> ids;
-  for (std::size_t i = 0; i < tx.entries.size(); ++i) {
-    Incoming& in = incoming[i];
-    const wire::TransactionEntry& entry = tx.entries[i];
-    Status s = open_incoming(entry.envelope, in);
-    const std::string& id = in.envelope.payload.id;
-    if (!s.is_ok()) {
-      return refuse(e.request, id, "envelope " + std::to_string(i) + ": " + s.message(), out);
-    }
-    if (!ids.insert(id).second) {
-      return refuse(e.request, id, "envelope " + std::to_string(i) + ": duplicate id " + id, out);
-    }
-    // RFC 6962 §2.1.1: the envelope is leaf `index` of the signed head.
-    s = ledger::verify_inclusion(entry.index, head->size,
-                                 ledger::leaf_hash(as_bytes(entry.envelope)), entry.proof,
-                                 head->root);
-    if (!s.is_ok()) {
-      return refuse(e.request, id,
-                    "envelope " + std::to_string(i) + " (index " + std::to_string(entry.index) +
-                        "): " + s.message(),
-                    out);
-    }
-    const auto known = peer_.ids.find(entry.index);
-    if (known != peer_.ids.end() && known->second != id) {
-      return refuse(e.request, id,
-                    "envelope " + std::to_string(i) + ": index " + std::to_string(entry.index) +
-                        " already holds " + known->second,
-                    out);
-    }
-    if (Status c = check_incoming(in, now); !c.is_ok()) in.refusal = refusal_reason(c.message());
-  }
-
-  // Which envelopes are new: a (line, seq) already stored, pending, or earlier in this
-  // transaction is a repeat. A new (line, seq) under an id we already hold is a forgery or
-  // a peer bug; the store would refuse it, so the transaction is refused here. A refused
-  // envelope is stored too (as a refused entry): its seq is used, not a gap.
-  std::vector<bool> fresh(incoming.size(), false);
-  std::set<std::pair<std::string, std::uint64_t>> here;
-  for (std::size_t i = 0; i < incoming.size(); ++i) {
-    const wire::Payload& p = incoming[i].envelope.payload;
-    std::pair<std::string, std::uint64_t> key{p.line, p.seq};
-    auto seen = inbound_seqs_.find(p.line);
-    const bool repeat = (seen != inbound_seqs_.end() && seen->second.contains(p.seq)) ||
-                        pending_inbound_.count(key) > 0 || !here.insert(key).second;
-    if (repeat) continue;
-    if (inbound_ids_.count(p.id) > 0 || pending_inbound_ids_.count(p.id) > 0) {
-      return refuse(e.request, p.id,
-                    "envelope " + std::to_string(i) + ": id " + p.id +
-                        " was already received as another message",
-                    out);
-    }
-    fresh[i] = true;
-  }
-
+void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
+                                    std::vector<Action>& out) {
+  const Head& head = verified.head;
   InboundBatch batch;
-  batch.request = e.request;
-  batch.tx = tx.id;
-  batch.head_size = head->size;
-  batch.head_root = head->root;
+  batch.request = request;
+  batch.tx = verified.tx;
+  batch.head_size = head.size;
+  batch.head_root = head.root;
   batch.previous_size = peer_.size;
   batch.previous_root = peer_.root;
   batch.previous_sth = peer_.sth;
@@ -565,45 +422,44 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   std::vector<std::uint64_t> indices;
   std::vector<ledger::ReceiptRefusal> refused;
   std::vector<Record> records;
-  for (std::size_t i = 0; i < incoming.size(); ++i) {
-    const Incoming& in = incoming[i];
-    const wire::TransactionEntry& entry = tx.entries[i];
+  for (const VerifiedEnvelope& in : verified.envelopes) {
     batch.ids.push_back(in.envelope.payload.id);
-    indices.push_back(entry.index);
+    indices.push_back(in.index);
     // A refusal is answered on every resend (the checks are deterministic), stored once.
     if (!in.refusal.empty()) refused.push_back({in.envelope.payload.id, in.refusal});
-    if (!fresh[i]) continue;
+    if (!in.fresh) continue;
     if (in.refusal.empty()) {
-      accept_incoming(in, entry, now, batch, records);
+      accept_incoming(in, now, batch, records);
     } else {
-      refuse_incoming(in, entry, batch, records);
+      refuse_incoming(in, batch, records);
     }
   }
   // The receipt: our countersignature over the sender's head and the entries received.
   // It is made now so that it is stored with the batch, and released (Answer) only once
   // the batch is durable.
-  batch.receipt = sign_countersignature(tx.id, config_.party, config_.peer.party, *head, batch.ids,
-                                        indices, std::move(refused), now, config_.keys.signing);
+  batch.receipt =
+      sign_countersignature(verified.tx, config_.party, config_.peer.party, head, batch.ids,
+                            indices, std::move(refused), now, config_.keys.signing);
   PutHead put_head;
   put_head.owner = config_.peer.party;
   put_head.peer = config_.party;
-  put_head.size = head->size;
-  put_head.root = head->root;
-  put_head.sth = tx.sth;
+  put_head.size = head.size;
+  put_head.root = head.root;
+  put_head.sth = verified.sth;
   put_head.receipt = batch.receipt;
   records.push_back(std::move(put_head));
 
-  pending_inbound_.insert(batch.seqs.begin(), batch.seqs.end());
-  pending_inbound_ids_.insert(batch.new_ids.begin(), batch.new_ids.end());
+  peer_.pending_seqs.insert(batch.seqs.begin(), batch.seqs.end());
+  peer_.pending_ids.insert(batch.new_ids.begin(), batch.new_ids.end());
   // Later transactions are checked against this head, as if countersigned already: if
   // the batch is refused, the previous head comes back.
-  if (head->size != peer_.size || head->root != peer_.root) peer_.receipts.clear();
-  peer_.size = head->size;
-  peer_.root = head->root;
-  peer_.sth = tx.sth;
+  if (head.size != peer_.size || head.root != peer_.root) peer_.receipts.clear();
+  peer_.size = head.size;
+  peer_.root = head.root;
+  peer_.sth = verified.sth;
   // The first receipt over a head is the one the store keeps (PutHead never replaces a
   // countersignature); a later transaction over the same head gets its own receipt.
-  peer_.receipts.try_emplace(tx.id, Countersigned{tx.sth, batch.receipt, false});
+  peer_.receipts.try_emplace(verified.tx, Countersigned{verified.sth, batch.receipt, false});
   for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
 
   AfterPersist after;
@@ -611,7 +467,8 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   persist(std::move(records), std::move(after), out);
 }
 
-MessageRecord PeerSession::inbound_record(const Incoming& in, const InboundBatch& batch) const {
+MessageRecord PeerSession::inbound_record(const VerifiedEnvelope& in,
+                                          const InboundBatch& batch) const {
   const wire::Payload& p = in.envelope.payload;
   MessageRecord r;
   r.id = p.id;
@@ -632,20 +489,20 @@ MessageRecord PeerSession::inbound_record(const Incoming& in, const InboundBatch
   return r;
 }
 
-void PeerSession::store_incoming(MessageRecord record, const wire::TransactionEntry& entry,
+void PeerSession::store_incoming(MessageRecord record, const VerifiedEnvelope& in,
                                  InboundBatch& batch, std::vector<Record>& records) {
   const std::string id = record.id;
   batch.seqs.emplace_back(record.line, record.seq);
   batch.new_ids.push_back(id);
-  batch.indices.emplace_back(entry.index, id);
+  batch.indices.emplace_back(in.index, id);
   records.push_back(PutMessage{std::move(record)});
-  records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, id,
-                             ledger::leaf_hash(as_bytes(entry.envelope))});
-  records.push_back(PutInclusion{id, entry.index, batch.head_size, batch.head_root, entry.proof});
+  records.push_back(LogEntry{config_.peer.party, config_.party, in.index, id,
+                             ledger::leaf_hash(as_bytes(in.json))});
+  records.push_back(PutInclusion{id, in.index, batch.head_size, batch.head_root, in.proof});
 }
 
-void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
-                                  InboundBatch& batch, std::vector<Record>& records) {
+void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundBatch& batch,
+                                  std::vector<Record>& records) {
   const wire::Payload& p = in.envelope.payload;
   MessageRecord r = inbound_record(in, batch);
   r.content = in.opened.content;
@@ -653,7 +510,7 @@ void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEnt
   r.state = MessageState::kDelivered;
   r.ack_deadline = p.created + in.line->deadlines.for_precedence(p.precedence);
   r.delivered_at = now;
-  store_incoming(std::move(r), entry, batch, records);
+  store_incoming(std::move(r), in, batch, records);
 
   const std::string precedence(wire::precedence_name(p.precedence));
   if (p.type == "ack") {
@@ -686,8 +543,8 @@ void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEnt
   }
 }
 
-void PeerSession::refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry,
-                                  InboundBatch& batch, std::vector<Record>& records) {
+void PeerSession::refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batch,
+                                  std::vector<Record>& records) {
   const wire::Payload& p = in.envelope.payload;
   // Signed evidence of what the peer said, never an inbox message: the envelope as received
   // and what could be read of it (the body stays sealed if the line is not ours).
@@ -695,7 +552,7 @@ void PeerSession::refuse_incoming(const Incoming& in, const wire::TransactionEnt
   r.state = MessageState::kRefused;
   r.ack_deadline = p.created;
   r.refusal = in.refusal;
-  store_incoming(std::move(r), entry, batch, records);
+  store_incoming(std::move(r), in, batch, records);
   ++counters_.inbound_refused;
   counters_.last_error = "refused message " + p.id + " on line " + quoted(p.line) + " from " +
                          quoted(config_.peer.party) + ": " + in.refusal;
@@ -1134,12 +991,12 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   if (after.inbound) {
     InboundBatch& b = *after.inbound;
     for (const auto& key : b.seqs) {
-      pending_inbound_.erase(key);
-      inbound_seqs_[key.first].insert(key.second);
+      peer_.pending_seqs.erase(key);
+      peer_.seqs[key.first].insert(key.second);
     }
     for (const std::string& id : b.new_ids) {
-      pending_inbound_ids_.erase(id);
-      inbound_ids_.insert(id);
+      peer_.pending_ids.erase(id);
+      peer_.stored_ids.insert(id);
     }
     for (const std::string& id : b.acked) untrack(id);
     const auto signed_it = peer_.receipts.find(b.tx);
@@ -1208,8 +1065,8 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // A peer's transaction that reuses stored ids: refused, and nothing of it is kept.
   if (after.inbound) {
     const InboundBatch& b = *after.inbound;
-    for (const auto& key : b.seqs) pending_inbound_.erase(key);
-    for (const std::string& id : b.new_ids) pending_inbound_ids_.erase(id);
+    for (const auto& key : b.seqs) peer_.pending_seqs.erase(key);
+    for (const std::string& id : b.new_ids) peer_.pending_ids.erase(id);
     for (const auto& [index, id] : b.indices) peer_.ids.erase(index);
     // The peer's acks in it were not stored: our messages wait for an ack (and their
     // deadlines) again.
@@ -1287,22 +1144,6 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
   }
   if (!records.empty()) persist(std::move(records), std::nullopt, out);
   for (Notice& n : notices) out.push_back(Notify{std::move(n)});
-}
-
-// ---- configuration ----
-
-const Line* PeerSession::find_line(std::string_view id) const {
-  for (const Line& line : config_.lines) {
-    if (line.id == id) return &line;
-  }
-  return nullptr;
-}
-
-bool PeerSession::may_act_on(const Line& line, std::string_view principal) const {
-  if (principal.empty()) return false;
-  if (line.local == principal) return true;
-  return std::find(line.alternates.begin(), line.alternates.end(), principal) !=
-         line.alternates.end();
 }
 
 }  // namespace parley::core

@@ -62,6 +62,7 @@
 #include "parley/core/recovered.h"
 #include "parley/core/seq_set.h"
 #include "parley/core/transcript_view.h"
+#include "parley/core/verify_transaction.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
@@ -271,12 +272,9 @@ class PeerSession {
     std::string receipt;  // what we answered (or will, once durable)
     bool durable = false;
   };
-  // The peer's log, as far as we countersigned it.
-  struct PeerLog {
-    std::uint64_t size = 0;
-    ledger::Hash root{};
+  // The peer's log, as far as we countersigned it, and the messages we hold of it.
+  struct PeerLog : PeerState {
     std::string sth;  // the countersigned head (DSSE JSON); empty for the empty log
-    std::map<std::uint64_t, std::string> ids;  // index -> envelope id, seen since start
     // By transaction id, the receipts signed over this head (after a restart, the one the
     // store kept). A transaction sent again is answered with the same receipt, so both
     // parties hold one countersignature per head and a replay rewrites nothing.
@@ -329,21 +327,23 @@ class PeerSession {
     std::optional<InboundBatch> inbound;
     std::optional<std::uint64_t> log_entry;  // the index of our log entry in the batch
   };
-  struct Incoming {
-    wire::Envelope envelope;
-    wire::Opened opened;
-    const Line* line = nullptr;
-    std::string json;
-    std::string refusal;  // why this message alone is refused; empty if it is accepted
-  };
 
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
   void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
   // Answers a transaction already countersigned over the current head with the receipt
   // signed for it then (503 while that is not yet durable); false if it is not one.
-  bool answer_again(const TransactionReceived& e, const wire::Transaction& tx, std::uint64_t size,
-                    const ledger::Hash& root, std::vector<Action>& out);
+  bool answer_again(RequestId request, const VerifiedBatch& batch, std::vector<Action>& out);
+  // The peer presented a head that contradicts the one we countersigned: kept as evidence.
+  void on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
+               std::vector<Action>& out);
+  // Stores a verified transaction's new messages and our receipt; answered once durable.
+  void store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
+                         std::vector<Action>& out);
+  // What verification needs of us.
+  PeerContext context() const {
+    return PeerContext{config_.party, config_.peer, config_.lines, seal_key_, catalog_};
+  }
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
   // Why `receipt` is not the in-flight transaction's; "" if it is.
@@ -374,10 +374,6 @@ class PeerSession {
   Result<ledger::Hash> own_root(std::uint64_t size) const;
   // Moves the frontier's base forward to `size` (<= C), dropping the leaves it covers.
   void advance_base(std::uint64_t size);
-  // Checks the peer's head against the one we countersigned; "" if it extends it.
-  // `fork` is set when the two cannot both be true.
-  std::string check_consistency(const wire::Transaction& tx, std::uint64_t size,
-                                const ledger::Hash& root, bool& fork) const;
   void enqueue(Outgoing outgoing);
   // Takes message `id` out of the queue; false if it is not queued.
   bool unqueue(const std::string& id);
@@ -390,26 +386,24 @@ class PeerSession {
   Outgoing* queued(const std::string& id);
   // A message of the in-flight transaction: queued, or expired while in flight.
   Outgoing* carried(const std::string& id);
-  // The envelope, by the peer's signature: failing, the whole transaction is refused.
-  Status open_incoming(std::string_view json, Incoming& in) const;
-  // What refuses this message alone (it is kept as a refused entry of the peer's log).
-  Status check_incoming(Incoming& in, Time now) const;
   // The fields of an inbound record that every stored envelope has, accepted or refused.
-  MessageRecord inbound_record(const Incoming& in, const InboundBatch& batch) const;
+  MessageRecord inbound_record(const VerifiedEnvelope& in, const InboundBatch& batch) const;
   // Adds `record`, its log entry and its inclusion proof to `records`, and notes them in
   // `batch` (undone if the store refuses the batch).
-  void store_incoming(MessageRecord record, const wire::TransactionEntry& entry,
-                      InboundBatch& batch, std::vector<Record>& records);
+  void store_incoming(MessageRecord record, const VerifiedEnvelope& in, InboundBatch& batch,
+                      std::vector<Record>& records);
   // The inbound records and notices of one fresh envelope of `batch`.
-  void accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
-                       InboundBatch& batch, std::vector<Record>& records);
+  void accept_incoming(const VerifiedEnvelope& in, Time now, InboundBatch& batch,
+                       std::vector<Record>& records);
   // Of one fresh envelope refused alone: kept as a refused entry of the peer's log.
-  void refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry, InboundBatch& batch,
+  void refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batch,
                        std::vector<Record>& records);
   // The peer refused our whole transaction (4xx): retry, and alert when it repeats.
   void on_refused(const std::string& error, Time now, std::vector<Action>& out);
-  const Line* find_line(std::string_view id) const;
-  bool may_act_on(const Line& line, std::string_view principal) const;
+  const Line* find_line(std::string_view id) const { return core::find_line(config_.lines, id); }
+  bool may_act_on(const Line& line, std::string_view principal) const {
+    return core::may_act_on(line, principal);
+  }
   void refuse(RequestId request, std::string_view envelope_id, const std::string& why,
               std::vector<Action>& out);
 
@@ -419,10 +413,6 @@ class PeerSession {
   crypto::SealKey seal_key_{};
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
-  std::map<std::string, SeqSet> inbound_seqs_;                       // stored, per line
-  std::set<std::pair<std::string, std::uint64_t>> pending_inbound_;  // in unpersisted batches
-  std::set<std::string> inbound_ids_;  // received since start (the store holds older ones)
-  std::set<std::string> pending_inbound_ids_;
   std::map<QueueKey, Outgoing> queue_;
   std::multiset<Time> queued_created_;               // the created time of each queue_ entry
   std::map<std::string, QueueKey> queue_index_;      // message id -> queue key
