@@ -72,40 +72,23 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
     peer_.seqs.emplace(line, SeqSet(seqs.watermark, seqs.above));
   }
-  // The transcript: the frontier of our log and the heads of both logs.
+  // The transcript: the frontier of our log and the heads of both logs. A store that does
+  // not hold together cannot be extended without forking the log: no head is signed until
+  // an operator looks (every tx build fails on the root).
   RecoveredLedger& l = recovered.ledger;
-  Result<ledger::CompactRange> base =
-      ledger::CompactRange::from_nodes(l.base_size, std::move(l.base_nodes));
-  if (base.is_ok() && l.base_size + l.tail.size() == l.log_size) {
-    own_.tree = ledger::FrontierTree(std::move(*base), l.tail);
-  } else {
-    // A store that does not hold together cannot be extended without forking the log:
-    // no head is signed until an operator looks (every tx build fails on the root).
-    counters_.last_error = "stored transcript frontier is inconsistent (base " +
-                           std::to_string(l.base_size) + ", " + std::to_string(l.tail.size()) +
-                           " leaves, log size " + std::to_string(l.log_size) + ")";
-  }
-  own_.assigned = l.log_size;
-  own_.durable = l.log_size;
-  own_.countersigned_root = ledger::empty_root();
-  if (l.countersigned) {
-    own_.countersigned_size = l.countersigned->size;
-    own_.countersigned_root = l.countersigned->root;
-  }
-  for (const RecoveredHead& head : l.pending) {
-    if (head.size > own_.countersigned_size) own_.pending[head.size] = head.root;
-  }
+  const std::optional<RecoveredHead> peer_head = std::move(l.peer_head);
+  if (Status s = own_.recover(std::move(l)); !s.is_ok()) counters_.last_error = s.message();
   peer_.root = ledger::empty_root();
-  if (l.peer_head) {
-    peer_.size = l.peer_head->size;
-    peer_.root = l.peer_head->root;
-    peer_.sth = l.peer_head->sth;
-    if (l.peer_head->receipt) {
+  if (peer_head) {
+    peer_.size = peer_head->size;
+    peer_.root = peer_head->root;
+    peer_.sth = peer_head->sth;
+    if (peer_head->receipt) {
       // Our own signature, as stored: unreadable only if the store changed under us, and
       // then a resent transaction is simply countersigned again.
-      Result<ledger::ReceiptV2> stored = ledger::parse_receipt_v2(*l.peer_head->receipt);
+      Result<ledger::ReceiptV2> stored = ledger::parse_receipt_v2(*peer_head->receipt);
       if (stored.is_ok()) {
-        peer_.receipts[stored->body.tx] = {l.peer_head->sth, *l.peer_head->receipt, true};
+        peer_.receipts[stored->body.tx] = {peer_head->sth, *peer_head->receipt, true};
       }
     }
   }
@@ -120,8 +103,8 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
           "stored message " + record.id + " cannot be resent: " + envelope.status().message();
       continue;
     }
-    if (!record.log_index || *record.log_index >= own_.assigned ||
-        *record.log_index < own_.tree.base_size()) {
+    if (!record.log_index || *record.log_index >= own_.assigned() ||
+        *record.log_index < own_.base_size()) {
       counters_.last_error = "stored message " + record.id +
                              " cannot be resent: it has no entry in the transcript frontier";
       continue;
@@ -196,8 +179,8 @@ SessionStats PeerSession::stats() const {
   s.unacknowledged = unacked_.size();
   s.overdue = static_cast<std::size_t>(std::count_if(
       unacked_.begin(), unacked_.end(), [](const auto& entry) { return entry.second.overdue; }));
-  s.log_size = own_.durable;
-  s.countersigned_size = own_.countersigned_size;
+  s.log_size = own_.durable();
+  s.countersigned_size = own_.countersigned_size();
   s.peer_log_size = peer_.size;
   s.refusal_streak = refusal_streak_;
   for (const auto& [line, seqs] : peer_.seqs) {
@@ -646,91 +629,38 @@ void PeerSession::unwatch(const std::string& id, const Unacked& u) {
 
 void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records,
                                 AfterPersist& after) {
-  outgoing.index = own_.assigned++;
   const ledger::Hash leaf = ledger::leaf_hash(as_bytes(outgoing.record.envelope));
-  own_.tree.append(leaf);
+  outgoing.index = own_.append(leaf);
   outgoing.record.log_index = outgoing.index;
   records.push_back(
       LogEntry{config_.party, config_.peer.party, outgoing.index, outgoing.record.id, leaf});
   after.log_entry = outgoing.index;
 }
 
-Result<ledger::Hash> PeerSession::own_root(std::uint64_t size) const {
-  const ledger::FrontierTree& tree = own_.tree;
-  if (size == tree.base_size()) return tree.base().root();
-  if (size < tree.base_size() || size > tree.size()) {
-    return Status::internal("no root for size " + std::to_string(size) + " of our log (frontier " +
-                            std::to_string(tree.base_size()) + ".." + std::to_string(tree.size()) +
-                            ")");
-  }
-  return ledger::range_hash(0, size, tree.source());
-}
-
-void PeerSession::advance_base(std::uint64_t size) { own_.tree.advance(size); }
-
 void PeerSession::pump(Time now, std::vector<Action>& out) {
   if (in_flight_ || queue_.empty() || build_failed_) return;
-  const std::size_t count_max =
-      std::min(config_.tx_envelopes_max, wire::kEnvelopesPerTransactionMax);
   // The head covers every entry of our log, also ones still queued: FLASH may overtake
   // ROUTINE, so the entries carried need not be a prefix. Entries whose batch is not yet
-  // durable are covered too: the head and the "sent" marks go in a later batch, and the
-  // transaction leaves only once that batch is Persisted (so every earlier one is durable).
-  // A message submitted on an idle line thus costs the sender one commit before it leaves.
-  const std::uint64_t size = own_.assigned;
-  const ledger::NodeSource source = own_.tree.source();
-  const auto fail = [&](const Status& status) {
-    // Our own log cannot be proven: a bug or a store that does not hold together. Nothing
-    // is sent (a head we cannot prove could fork the log); the operator is told once.
-    build_failed_ = true;
-    counters_.last_error = "cannot build a transaction: " + status.message();
-    out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
-  };
-  Result<ledger::Hash> root = own_root(size);
-  if (!root.is_ok()) return fail(root.status());
-
+  // durable are covered too: the head goes in a later batch, and the transaction leaves
+  // only once that batch is Persisted (so every earlier one is durable). A message
+  // submitted on an idle line thus costs the sender one commit before it leaves.
+  const std::uint64_t size = own_.assigned();
+  Result<ledger::Hash> root = own_.root(size);
+  if (!root.is_ok()) return build_failed(root.status(), out);
+  Result<std::vector<wire::ConsistencyItem>> consistency =
+      own_.consistency_items(size, wire::kConsistencyItemsMax);
+  if (!consistency.is_ok()) return build_failed(consistency.status(), out);
   wire::Transaction tx;
   tx.id = uuid_v7(now, rng_);
   tx.from = config_.party;
   tx.to = config_.peer.party;
+  tx.consistency = std::move(*consistency);
   InFlight f;
   f.tx = tx.id;
   f.size = size;
   f.root = *root;
-  std::size_t bytes = kTransactionOverheadBytes;
-  // Consistency from every head the peer may have countersigned last: the one it did
-  // (C, possibly 0), and each one sent since without an answer (newest first).
-  const auto add_consistency = [&](std::uint64_t from, const ledger::Hash& from_root) {
-    Result<std::vector<ledger::Hash>> proof = ledger::consistency_proof(from, size, source);
-    if (!proof.is_ok()) return proof.status();
-    bytes += kConsistencyItemBytes + kProofHashBytes * proof->size();
-    tx.consistency.push_back({from, from_root, std::move(*proof)});
-    return Status::ok();
-  };
-  if (Status s = add_consistency(own_.countersigned_size, own_.countersigned_root); !s.is_ok()) {
-    return fail(s);
-  }
-  for (auto it = own_.pending.rbegin(); it != own_.pending.rend(); ++it) {
-    if (tx.consistency.size() >= wire::kConsistencyItemsMax) break;
-    if (it->first >= size || it->first <= own_.countersigned_size) continue;
-    if (Status s = add_consistency(it->first, it->second); !s.is_ok()) return fail(s);
-  }
-
-  std::vector<Outgoing*> chosen;
-  for (auto& [key, o] : queue_) {
-    if (tx.entries.size() >= count_max) break;
-    if (o.index >= size) continue;  // cannot happen: an index is assigned before queueing
-    Result<std::vector<ledger::Hash>> proof = ledger::inclusion_proof(o.index, size, source);
-    if (!proof.is_ok()) return fail(proof.status());
-    const std::size_t entry_bytes =
-        o.record.envelope.size() + kEntryBytes + kProofHashBytes * proof->size();
-    if (!tx.entries.empty() && bytes + entry_bytes > wire::kFrameBytesMax) break;
-    bytes += entry_bytes;
-    f.proofs.push_back(*proof);
-    tx.entries.push_back({o.index, o.record.envelope, std::move(*proof)});
-    chosen.push_back(&o);
-  }
-  if (chosen.empty()) return;
+  if (Status s = choose_entries(tx, f); !s.is_ok()) return build_failed(s, out);
+  if (f.ids.empty()) return;
 
   Head head;
   tx.sth =
@@ -738,32 +668,56 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   f.sth = tx.sth;
   f.sth_payload = std::move(head.payload);
   f.sth_sig = head.sig;
-  // The messages stay queued: they are sent only once the peer answers the transaction
-  // (mark_reached), a fact about the peer, not about us having built it.
-  std::vector<Record> records;
-  for (Outgoing* o : chosen) {
-    if (f.ids.empty()) f.precedence = o->record.precedence;
-    o->in_flight = true;
-    f.ids.push_back(o->record.id);
-    f.indices.push_back(o->index);
-  }
   // Our signed head is kept (for the transcript export and for the consistency proofs
-  // after a restart) before the transaction leaves.
+  // after a restart) before the transaction leaves. The messages stay queued: they are
+  // sent only once the peer answers (mark_reached), a fact about the peer, not about us.
   PutHead put_head;
   put_head.owner = config_.party;
   put_head.peer = config_.peer.party;
   put_head.size = size;
   put_head.root = *root;
   put_head.sth = tx.sth;
-  records.push_back(std::move(put_head));
-  if (size > own_.countersigned_size) own_.pending[size] = *root;
+  own_.sent_head(size, *root);
 
   f.body = wire::encode_transaction(tx);
   AfterPersist after;
   after.actions.push_back(SendTransaction{f.tx, f.precedence, f.body});
-  persist(std::move(records), std::move(after), out);
+  persist({std::move(put_head)}, std::move(after), out);
   ++counters_.transactions_sent;
   in_flight_ = std::move(f);
+}
+
+Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
+  const std::size_t count_max =
+      std::min(config_.tx_envelopes_max, wire::kEnvelopesPerTransactionMax);
+  std::size_t bytes = kTransactionOverheadBytes;
+  for (const wire::ConsistencyItem& c : tx.consistency) {
+    bytes += kConsistencyItemBytes + kProofHashBytes * c.proof.size();
+  }
+  for (auto& [key, o] : queue_) {
+    if (tx.entries.size() >= count_max) break;
+    if (o.index >= f.size) continue;  // cannot happen: an index is assigned before queueing
+    Result<std::vector<ledger::Hash>> proof = own_.inclusion_proof(o.index, f.size);
+    if (!proof.is_ok()) return proof.status();
+    const std::size_t entry_bytes =
+        o.record.envelope.size() + kEntryBytes + kProofHashBytes * proof->size();
+    if (!tx.entries.empty() && bytes + entry_bytes > wire::kFrameBytesMax) break;
+    bytes += entry_bytes;
+    if (f.ids.empty()) f.precedence = o.record.precedence;
+    o.in_flight = true;
+    f.ids.push_back(o.record.id);
+    f.indices.push_back(o.index);
+    f.proofs.push_back(*proof);
+    tx.entries.push_back({o.index, o.record.envelope, std::move(*proof)});
+  }
+  return Status::ok();
+}
+
+void PeerSession::build_failed(const Status& status, std::vector<Action>& out) {
+  // A bug or a store that does not hold together: a head we cannot prove could fork the log.
+  build_failed_ = true;
+  counters_.last_error = "cannot build a transaction: " + status.message();
+  out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
 }
 
 void PeerSession::schedule_retry(Time now, const std::string& reason, NoticeKind kind,
@@ -887,7 +841,7 @@ void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Ti
   head.sth = f.sth;
   head.receipt = body;
   // The compact range at this size: where proofs start from after a restart.
-  if (Result<ledger::CompactRange> range = own_.tree.range_at(f.size); range.is_ok()) {
+  if (Result<ledger::CompactRange> range = own_.range_at(f.size); range.is_ok()) {
     head.frontier = range->nodes();
   }
   records.push_back(std::move(head));
@@ -938,7 +892,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   AfterPersist after = std::move(it->second);
   after_persist_.erase(it);
 
-  if (after.log_entry) own_.durable = std::max(own_.durable, *after.log_entry + 1);
+  if (after.log_entry) own_.mark_durable(*after.log_entry);
   for (auto& [id, u] : after.track) track(id, std::move(u));
   for (Action& action : after.actions) {
     // A transaction given up before it left (a FLASH overtook it) does not leave.
@@ -974,14 +928,9 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
     }
     // The peer countersigned our head: it is C now. Proofs start from there, or from the
     // lowest entry still unreceipted if FLASH overtook it.
-    if (in_flight_->size > own_.countersigned_size) {
-      own_.countersigned_size = in_flight_->size;
-      own_.countersigned_root = in_flight_->root;
-    }
-    own_.pending.erase(own_.pending.begin(), own_.pending.upper_bound(in_flight_->size));
-    std::uint64_t base = own_.countersigned_size;
-    for (const auto& [key, o] : queue_) base = std::min(base, o.index);
-    advance_base(base);
+    std::uint64_t lowest = own_.assigned();
+    for (const auto& [key, o] : queue_) lowest = std::min(lowest, o.index);
+    own_.countersigned(in_flight_->size, in_flight_->root, lowest);
     in_flight_.reset();
     failure_streak_ = 0;
     refusal_streak_ = 0;
@@ -1045,10 +994,7 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
   // signed over it (that would fork the log); the operator restarts from the store.
   if (after.log_entry) {
-    if (*after.log_entry + 1 == own_.assigned && own_.tree.tail_size() > 0) {
-      --own_.assigned;
-      own_.tree.pop_back();
-    } else {
+    if (!own_.take_back(*after.log_entry)) {
       build_failed_ = true;
       counters_.last_error = "log entry " + std::to_string(*after.log_entry) +
                              " was refused by the store after later entries; restart the "

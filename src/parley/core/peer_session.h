@@ -59,6 +59,7 @@
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
 #include "parley/core/model.h"
+#include "parley/core/own_log.h"
 #include "parley/core/recovered.h"
 #include "parley/core/seq_set.h"
 #include "parley/core/transcript_view.h"
@@ -255,17 +256,6 @@ class PeerSession {
     // answer to this transaction still decides what became of them (a receipt wins).
     std::map<std::string, Outgoing> expired;
   };
-  // Our log for this peer, as far as proofs need it.
-  struct OwnLog {
-    std::uint64_t assigned = 0;  // entries with an index (durable or being persisted)
-    std::uint64_t durable = 0;   // entries known durable
-    // The first tree.base_size() entries as a compact range, then the leaf hashes of the
-    // entries up to assigned-1, with the nodes over them kept up to date.
-    ledger::FrontierTree tree;
-    std::uint64_t countersigned_size = 0;  // C: the peer's latest receipt covers this head
-    ledger::Hash countersigned_root{};
-    std::map<std::uint64_t, ledger::Hash> pending;  // heads sent since C, no receipt yet
-  };
   // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.
   struct Countersigned {
     std::string sth;      // the transaction's head, exactly (DSSE JSON)
@@ -359,6 +349,11 @@ class PeerSession {
   void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
   void on_timer(Time now, std::vector<Action>& out);
   void pump(Time now, std::vector<Action>& out);
+  // Puts the first queued messages that fit into `tx` (its consistency items already in),
+  // proven against the head `f` carries. An error if our log cannot prove them.
+  Status choose_entries(wire::Transaction& tx, InFlight& f);
+  // Our own log cannot be proven: nothing more is sent; the operator is told once.
+  void build_failed(const Status& status, std::vector<Action>& out);
   void schedule_retry(Time now, const std::string& reason, NoticeKind kind,
                       std::vector<Action>& out);
   void persist(std::vector<Record> records, std::optional<AfterPersist> after,
@@ -370,10 +365,6 @@ class PeerSession {
                            const std::optional<Time>& expires, Time now);
   // Gives `outgoing` the next index of our log and adds its LogEntry to `records`.
   void append_to_log(Outgoing& outgoing, std::vector<Record>& records, AfterPersist& after);
-  // The root of our log at `size` (base.size() <= size <= assigned).
-  Result<ledger::Hash> own_root(std::uint64_t size) const;
-  // Moves the frontier's base forward to `size` (<= C), dropping the leaves it covers.
-  void advance_base(std::uint64_t size);
   void enqueue(Outgoing outgoing);
   // Takes message `id` out of the queue; false if it is not queued.
   bool unqueue(const std::string& id);
