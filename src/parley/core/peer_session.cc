@@ -114,7 +114,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     // Expired before a receipt: final, never sent again.
     if (record.state == MessageState::kExpired) continue;
     const std::uint64_t index = *record.log_index;
-    enqueue(Outgoing{std::move(record), index});
+    outbox_.enqueue(Outgoing{std::move(record), index});
   }
   for (const MessageRecord& record : recovered.unacknowledged) {
     // Final: no ack will come.
@@ -159,23 +159,22 @@ std::optional<Time> PeerSession::next_deadline() const {
   auto consider = [&next](Time t) {
     if (!next || t < *next) next = t;
   };
-  if (in_flight_) {
-    if (in_flight_->retry_at) consider(*in_flight_->retry_at);
+  if (const InFlight* f = outbox_.in_flight()) {
+    if (f->retry_at) consider(*f->retry_at);
   } else if (!build_failed_) {
     // Queued work with nothing in flight is due at once (after a restart, before any
     // other event arrives): report the oldest such message's creation time.
-    if (!queued_created_.empty()) consider(*queued_created_.begin());
+    if (const std::optional<Time> oldest = outbox_.oldest_created()) consider(*oldest);
   }
   if (!deadlines_.empty()) consider(deadlines_.begin()->first);
-  if (!expiries_.empty()) consider(expiries_.begin()->first);
+  if (const auto expiry = outbox_.next_expiry()) consider(expiry->first);
   return next;
 }
 
 SessionStats PeerSession::stats() const {
   SessionStats s = counters_;
-  s.queued = queue_.size();
-  s.oldest_queued.reset();
-  if (!queued_created_.empty()) s.oldest_queued = *queued_created_.begin();
+  s.queued = outbox_.size();
+  s.oldest_queued = outbox_.oldest_created();
   s.unacknowledged = unacked_.size();
   s.overdue = static_cast<std::size_t>(std::count_if(
       unacked_.begin(), unacked_.end(), [](const auto& entry) { return entry.second.overdue; }));
@@ -191,12 +190,11 @@ SessionStats PeerSession::stats() const {
 
 // ---- principals ----
 
-Result<PeerSession::Outgoing> PeerSession::compose(const Line& line, const std::string& principal,
-                                                   const wire::Address& to, Precedence precedence,
-                                                   const std::string& type,
-                                                   const wire::Content& content,
-                                                   const std::optional<std::string>& reply_to,
-                                                   const std::optional<Time>& expires, Time now) {
+Result<Outgoing> PeerSession::compose(const Line& line, const std::string& principal,
+                                      const wire::Address& to, Precedence precedence,
+                                      const std::string& type, const wire::Content& content,
+                                      const std::optional<std::string>& reply_to,
+                                      const std::optional<Time>& expires, Time now) {
   wire::Draft draft;
   draft.id = uuid_v7(now, rng_);
   draft.line = line.id;
@@ -277,7 +275,7 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
   std::vector<Record> records{PutMessage{r}};
   append_to_log(*outgoing, records, after);
   after.queued.push_back(r.id);
-  enqueue(std::move(*outgoing));  // `r` is gone
+  outbox_.enqueue(std::move(*outgoing));  // `r` is gone
   persist(std::move(records), std::move(after), out);
 }
 
@@ -327,7 +325,7 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   append_to_log(*outgoing, records, after);
   after.queued.push_back(ack_id);
   after.ack_of = m.id;
-  enqueue(std::move(*outgoing));
+  outbox_.enqueue(std::move(*outgoing));
   persist(std::move(records), std::move(after), out);
 }
 
@@ -508,7 +506,7 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
       MessageRecord receipted;
       receipted.id = target->first;
       receipted.state = MessageState::kDelivered;
-      Outgoing* o = queued(target->first);
+      Outgoing* o = outbox_.queued(target->first);
       if (o != nullptr) {
         batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
                                   o->record.acknowledged_by, o->record.ack_id});
@@ -544,29 +542,14 @@ void PeerSession::refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batc
 
 // ---- our transactions ----
 
-PeerSession::Outgoing* PeerSession::queued(const std::string& id) {
-  auto index = queue_index_.find(id);
-  if (index == queue_index_.end()) return nullptr;
-  auto it = queue_.find(index->second);
-  PARLEY_CHECK(it != queue_.end());
-  return &it->second;
-}
-
-PeerSession::Outgoing* PeerSession::carried(const std::string& id) {
-  if (Outgoing* o = queued(id)) return o;
-  if (!in_flight_) return nullptr;
-  auto it = in_flight_->expired.find(id);
-  return it == in_flight_->expired.end() ? nullptr : &it->second;
-}
-
 void PeerSession::expire(Time now, std::vector<Action>& out) {
   std::vector<Record> records;
-  while (!expiries_.empty() && expiries_.begin()->first <= now) {
-    const std::string id = expiries_.begin()->second;
-    Outgoing* o = queued(id);
+  for (auto due = outbox_.next_expiry(); due && due->first <= now; due = outbox_.next_expiry()) {
+    const std::string& id = due->second;
+    Outgoing* o = outbox_.queued(id);
     PARLEY_CHECK(o != nullptr);
     if (next_state(o->record.state, MessageEvent::kExpired) == o->record.state) {
-      expiries_.erase(expiries_.begin());  // acknowledged already: it did arrive
+      outbox_.unwatch_expiry(id);  // acknowledged already: it did arrive
       continue;
     }
     records.push_back(transition(o->record, MessageChange(MessageEvent::kExpired, now)));
@@ -578,35 +561,11 @@ void PeerSession::expire(Time now, std::vector<Action>& out) {
                                     " message " + id + " on line " + r.line + " expired at " +
                                     format_time(*r.expires) + " before " + config_.peer.party +
                                     " receipted it; it is not sent any more")});
-    Outgoing gone = *o;
-    unqueue(id);
     // Carried by the transaction in flight: the peer may have it already, so its answer
     // still decides (a receipt wins; a refusal keeps it expired).
-    if (gone.in_flight && in_flight_) in_flight_->expired.emplace(id, std::move(gone));
+    outbox_.set_aside(id);
   }
   if (!records.empty()) persist(std::move(records), std::nullopt, out);
-}
-
-bool PeerSession::unqueue(const std::string& id) {
-  const auto index = queue_index_.find(id);
-  if (index == queue_index_.end()) return false;
-  const auto q = queue_.find(index->second);
-  PARLEY_CHECK(q != queue_.end());
-  const auto created = queued_created_.find(q->second.record.created);
-  PARLEY_CHECK(created != queued_created_.end());
-  queued_created_.erase(created);
-  if (q->second.record.expires) expiries_.erase({*q->second.record.expires, id});
-  queue_.erase(q);
-  queue_index_.erase(index);
-  return true;
-}
-
-void PeerSession::enqueue(Outgoing outgoing) {
-  QueueKey key{static_cast<int>(outgoing.record.precedence), outgoing.record.seq, next_arrival_++};
-  queue_index_[outgoing.record.id] = key;
-  queued_created_.insert(outgoing.record.created);
-  if (outgoing.record.expires) expiries_.emplace(*outgoing.record.expires, outgoing.record.id);
-  queue_.emplace(key, std::move(outgoing));
 }
 
 void PeerSession::track(const std::string& id, Unacked u) {
@@ -638,7 +597,7 @@ void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records
 }
 
 void PeerSession::pump(Time now, std::vector<Action>& out) {
-  if (in_flight_ || queue_.empty() || build_failed_) return;
+  if (outbox_.in_flight() != nullptr || outbox_.empty() || build_failed_) return;
   // The head covers every entry of our log, also ones still queued: FLASH may overtake
   // ROUTINE, so the entries carried need not be a prefix. Entries whose batch is not yet
   // durable are covered too: the head goes in a later batch, and the transaction leaves
@@ -684,7 +643,7 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   after.actions.push_back(SendTransaction{f.tx, f.precedence, f.body});
   persist({std::move(put_head)}, std::move(after), out);
   ++counters_.transactions_sent;
-  in_flight_ = std::move(f);
+  outbox_.start(std::move(f));
 }
 
 Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
@@ -694,7 +653,7 @@ Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
   for (const wire::ConsistencyItem& c : tx.consistency) {
     bytes += kConsistencyItemBytes + kProofHashBytes * c.proof.size();
   }
-  for (auto& [key, o] : queue_) {
+  for (auto& [key, o] : outbox_.queue()) {
     if (tx.entries.size() >= count_max) break;
     if (o.index >= f.size) continue;  // cannot happen: an index is assigned before queueing
     Result<std::vector<ledger::Hash>> proof = own_.inclusion_proof(o.index, f.size);
@@ -722,24 +681,25 @@ void PeerSession::build_failed(const Status& status, std::vector<Action>& out) {
 
 void PeerSession::schedule_retry(Time now, const std::string& reason, NoticeKind kind,
                                  std::vector<Action>& out) {
-  PARLEY_CHECK(in_flight_.has_value());
+  InFlight* f = outbox_.in_flight();
+  PARLEY_CHECK(f != nullptr);
   ++counters_.send_failures;
   backoff_ = failure_streak_ == 0 ? config_.retry_min : std::min(backoff_ * 2, config_.retry_max);
   const bool news = failure_streak_ == 0 || reason != counters_.last_error;
   ++failure_streak_;
   counters_.last_error = reason;
-  in_flight_->retry_at = now + backoff_;
+  f->retry_at = now + backoff_;
   // One alert per streak (or when the trouble changes), not one per retry.
   if (news) {
-    out.push_back(Notify{notice(
-        kind, "", "",
-        reason + "; retrying transaction " + in_flight_->tx + " in " + format_duration(backoff_))});
+    out.push_back(Notify{
+        notice(kind, "", "",
+               reason + "; retrying transaction " + f->tx + " in " + format_duration(backoff_))});
   }
 }
 
 void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out) {
   counters_.last_contact = now;
-  if (!in_flight_ || in_flight_->tx != e.tx || in_flight_->receipted) return;  // stale
+  if (!outbox_.in_flight_is(e.tx) || outbox_.in_flight()->receipted) return;  // stale
   const std::string& peer = config_.peer.party;
   if (e.http_status >= 400 && e.http_status < 500) {
     mark_reached(now, out);
@@ -767,7 +727,7 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
 }
 
 std::string PeerSession::receipt_problem(const ReceiptView& receipt) const {
-  const InFlight& f = *in_flight_;
+  const InFlight& f = *outbox_.in_flight();
   const std::string& peer = config_.peer.party;
   if (receipt.tx != f.tx) return "it is for transaction " + receipt.tx + ", not " + f.tx;
   if (receipt.from != peer) return "it is from " + quoted(receipt.from) + ", not " + quoted(peer);
@@ -783,12 +743,12 @@ std::string PeerSession::receipt_problem(const ReceiptView& receipt) const {
 }
 
 void PeerSession::mark_reached(Time now, std::vector<Action>& out) {
-  InFlight& f = *in_flight_;
+  InFlight& f = *outbox_.in_flight();
   if (f.reached) return;
   f.reached = true;
   std::vector<Record> records;
   for (const std::string& id : f.ids) {
-    Outgoing* o = carried(id);
+    Outgoing* o = outbox_.carried(id);
     if (o == nullptr) continue;
     const MessageState before = o->record.state;
     MessageChange change(MessageEvent::kReachedPeer, now);
@@ -801,14 +761,14 @@ void PeerSession::mark_reached(Time now, std::vector<Action>& out) {
 
 void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Time now,
                                 std::vector<Action>& out) {
-  InFlight& f = *in_flight_;
+  InFlight& f = *outbox_.in_flight();
   std::map<std::string, std::string> refused;
   for (ledger::ReceiptRefusal& r : receipt.refused) refused[r.id] = std::move(r.reason);
 
   std::vector<Record> records;
   for (std::size_t i = 0; i < f.ids.size(); ++i) {
     const std::string& id = f.ids[i];
-    Outgoing* o = carried(id);
+    Outgoing* o = outbox_.carried(id);
     PARLEY_CHECK(o != nullptr);
     const MessageState before = o->record.state;
     // A message the peer refused is final: refused with its reason, never delivered. The
@@ -867,12 +827,12 @@ void PeerSession::on_refused(const std::string& error, Time now, std::vector<Act
   out.push_back(
       Notify{notice(NoticeKind::kRefusalRepeats, "", "",
                     quoted(peer) + " refused our transaction " + std::to_string(refusal_streak_) +
-                        " times in a row (" + error + "); " + std::to_string(queue_.size()) +
+                        " times in a row (" + error + "); " + std::to_string(outbox_.size()) +
                         " messages wait: check both parties' configuration and keys")});
 }
 
 void PeerSession::on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out) {
-  if (!in_flight_ || in_flight_->tx != e.tx || in_flight_->receipted) return;  // stale
+  if (!outbox_.in_flight_is(e.tx) || outbox_.in_flight()->receipted) return;  // stale
   schedule_retry(now, "no answer from " + quoted(config_.peer.party) + ": " + e.reason,
                  NoticeKind::kLinkTrouble, out);
 }
@@ -897,14 +857,15 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   for (Action& action : after.actions) {
     // A transaction given up before it left (a FLASH overtook it) does not leave.
     if (const auto* send = std::get_if<SendTransaction>(&action)) {
-      if (!in_flight_ || in_flight_->tx != send->tx) continue;
+      if (!outbox_.in_flight_is(send->tx)) continue;
     }
     out.push_back(std::move(action));
   }
 
-  if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
-    for (const std::string& id : in_flight_->ids) {
-      const Outgoing* o = carried(id);
+  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
+    const InFlight& f = *outbox_.in_flight();
+    for (const std::string& id : f.ids) {
+      const Outgoing* o = outbox_.carried(id);
       if (o == nullptr) continue;
       const MessageRecord& r = o->record;
       if (r.state == MessageState::kExpired) {
@@ -924,14 +885,12 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
                           std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
                               " on line " + r.line + " delivered to " + config_.peer.party)});
       }
-      unqueue(id);
+      outbox_.unqueue(id);
     }
     // The peer countersigned our head: it is C now. Proofs start from there, or from the
     // lowest entry still unreceipted if FLASH overtook it.
-    std::uint64_t lowest = own_.assigned();
-    for (const auto& [key, o] : queue_) lowest = std::min(lowest, o.index);
-    own_.countersigned(in_flight_->size, in_flight_->root, lowest);
-    in_flight_.reset();
+    own_.countersigned(f.size, f.root, outbox_.lowest_index(own_.assigned()));
+    outbox_.end_in_flight();
     failure_streak_ = 0;
     refusal_streak_ = 0;
     backoff_ = Duration::zero();
@@ -976,19 +935,17 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // Its messages were not stored: out of the queue, and out of a transaction built over them
   // (that one has not left: it waits for a later batch, which cannot apply without them).
   for (const std::string& id : after.queued) {
-    if (!unqueue(id)) continue;
-    if (in_flight_ &&
-        std::find(in_flight_->ids.begin(), in_flight_->ids.end(), id) != in_flight_->ids.end()) {
-      for (auto& [key, o] : queue_) o.in_flight = false;
-      in_flight_.reset();
+    if (!outbox_.unqueue(id)) continue;
+    const InFlight* f = outbox_.in_flight();
+    if (f != nullptr && std::find(f->ids.begin(), f->ids.end(), id) != f->ids.end()) {
+      outbox_.end_in_flight();
     }
   }
   // A transaction whose head and "sent" marks could not be stored does not leave.
   for (const Action& action : after.actions) {
     const auto* send = std::get_if<SendTransaction>(&action);
-    if (send == nullptr || !in_flight_ || in_flight_->tx != send->tx) continue;
-    for (auto& [key, o] : queue_) o.in_flight = false;
-    in_flight_.reset();
+    if (send == nullptr || !outbox_.in_flight_is(send->tx)) continue;
+    outbox_.end_in_flight();
   }
   // Its log entry was not stored: the index is free again if it was the last one handed
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
@@ -1004,8 +961,8 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.
-  if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
-    in_flight_->receipted = false;
+  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
+    outbox_.in_flight()->receipted = false;
     schedule_retry(now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble, out);
   }
   // A peer's transaction that reuses stored ids: refused, and nothing of it is kept.
@@ -1023,7 +980,7 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
       if (!u->second.overdue) deadlines_.emplace(u->second.deadline, id);
     }
     for (const InboundBatch::AckUndo& undo : b.ack_undo) {
-      if (Outgoing* o = queued(undo.id)) {
+      if (Outgoing* o = outbox_.queued(undo.id)) {
         o->record.state = undo.state;
         o->record.acknowledged_at = undo.acknowledged_at;
         o->record.acknowledged_by = undo.acknowledged_by;
@@ -1040,25 +997,23 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
 
 // ---- time ----
 
-void PeerSession::on_timer(Time now, std::vector<Action>& out) {
-  if (in_flight_ && in_flight_->retry_at && now >= *in_flight_->retry_at) {
-    in_flight_->retry_at.reset();
-    bool flash_waits = false;
-    for (const auto& [key, o] : queue_) {
-      if (o.record.precedence == Precedence::kFlash && !o.in_flight) flash_waits = true;
-    }
-    if (flash_waits && in_flight_->precedence != Precedence::kFlash) {
-      // FLASH is never queued behind lower precedence: give up this transaction and send a
-      // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
-      // the old transaction's answer, if any, is stale.
-      for (auto& [key, o] : queue_) o.in_flight = false;
-      in_flight_.reset();
-    } else {
-      out.push_back(SendTransaction{in_flight_->tx, in_flight_->precedence, in_flight_->body});
-      ++counters_.transactions_sent;
-    }
+void PeerSession::resend_due(Time now, std::vector<Action>& out) {
+  InFlight* f = outbox_.in_flight();
+  if (f == nullptr || !f->retry_at || now < *f->retry_at) return;
+  f->retry_at.reset();
+  if (outbox_.flash_waits() && f->precedence != Precedence::kFlash) {
+    // FLASH is never queued behind lower precedence: give up this transaction and send a
+    // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
+    // the old transaction's answer, if any, is stale.
+    outbox_.end_in_flight();
+    return;
   }
+  out.push_back(SendTransaction{f->tx, f->precedence, f->body});
+  ++counters_.transactions_sent;
+}
 
+void PeerSession::on_timer(Time now, std::vector<Action>& out) {
+  resend_due(now, out);
   std::vector<Record> records;
   std::vector<Notice> notices;
   // The deadlines that have passed, handled in id order (as unacked_ is ordered).
@@ -1077,7 +1032,7 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
     MessageRecord receipted;
     receipted.id = id;
     receipted.state = MessageState::kDelivered;
-    Outgoing* o = queued(id);
+    Outgoing* o = outbox_.queued(id);
     records.push_back(transition(o != nullptr ? o->record : receipted,
                                  MessageChange(MessageEvent::kDeadlinePassed, now)));
     const Line* line = find_line(u.line);

@@ -59,6 +59,7 @@
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
 #include "parley/core/model.h"
+#include "parley/core/outbox.h"
 #include "parley/core/own_log.h"
 #include "parley/core/recovered.h"
 #include "parley/core/seq_set.h"
@@ -229,33 +230,6 @@ class PeerSession {
   const SessionConfig& config() const { return config_; }
 
  private:
-  // An outbound message not yet receipted (queued, or carried by the in-flight transaction).
-  struct Outgoing {
-    MessageRecord record;
-    std::uint64_t index = 0;  // its leaf in our log
-    bool in_flight = false;
-  };
-  // Queue order: precedence (FLASH first), then sequence number, then arrival.
-  using QueueKey = std::tuple<int, std::uint64_t, std::uint64_t>;
-  struct InFlight {
-    std::string tx;
-    std::vector<std::string> ids;
-    std::vector<std::uint64_t> indices;
-    std::vector<std::vector<ledger::Hash>> proofs;  // inclusion in the head, per id
-    std::uint64_t size = 0;                         // the head it carries
-    ledger::Hash root{};
-    std::string sth;  // DSSE JSON
-    Bytes sth_payload;
-    std::array<std::uint8_t, crypto::kSignatureBytes> sth_sig{};
-    std::string body;
-    Precedence precedence = Precedence::kRoutine;
-    std::optional<Time> retry_at;
-    bool receipted = false;  // a valid receipt is being persisted
-    bool reached = false;    // the peer answered it: its messages are sent
-    // Its messages whose `expires` passed while it was in flight: out of the queue, but the
-    // answer to this transaction still decides what became of them (a receipt wins).
-    std::map<std::string, Outgoing> expired;
-  };
   // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.
   struct Countersigned {
     std::string sth;      // the transaction's head, exactly (DSSE JSON)
@@ -348,6 +322,8 @@ class PeerSession {
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
   void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
   void on_timer(Time now, std::vector<Action>& out);
+  // The transaction in flight, unanswered, is due again: resent, or given up for a FLASH.
+  void resend_due(Time now, std::vector<Action>& out);
   void pump(Time now, std::vector<Action>& out);
   // Puts the first queued messages that fit into `tx` (its consistency items already in),
   // proven against the head `f` carries. An error if our log cannot prove them.
@@ -365,18 +341,12 @@ class PeerSession {
                            const std::optional<Time>& expires, Time now);
   // Gives `outgoing` the next index of our log and adds its LogEntry to `records`.
   void append_to_log(Outgoing& outgoing, std::vector<Record>& records, AfterPersist& after);
-  void enqueue(Outgoing outgoing);
-  // Takes message `id` out of the queue; false if it is not queued.
-  bool unqueue(const std::string& id);
   // Adds `u` to unacked_ under `id` unless it is there already, and watches its deadline.
   void track(const std::string& id, Unacked u);
   // Removes `id` from unacked_ and deadlines_.
   void untrack(const std::string& id);
   // Stops watching `u`'s deadline (before it turns overdue or ack_pending).
   void unwatch(const std::string& id, const Unacked& u);
-  Outgoing* queued(const std::string& id);
-  // A message of the in-flight transaction: queued, or expired while in flight.
-  Outgoing* carried(const std::string& id);
   // The fields of an inbound record that every stored envelope has, accepted or refused.
   MessageRecord inbound_record(const VerifiedEnvelope& in, const InboundBatch& batch) const;
   // Adds `record`, its log entry and its inclusion proof to `records`, and notes them in
@@ -404,12 +374,7 @@ class PeerSession {
   crypto::SealKey seal_key_{};
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
-  std::map<QueueKey, Outgoing> queue_;
-  std::multiset<Time> queued_created_;               // the created time of each queue_ entry
-  std::map<std::string, QueueKey> queue_index_;      // message id -> queue key
-  std::set<std::pair<Time, std::string>> expiries_;  // (expires, id) of queued messages
-  std::uint64_t next_arrival_ = 0;
-  std::optional<InFlight> in_flight_;
+  Outbox outbox_;
   Duration backoff_{};
   std::uint64_t failure_streak_ = 0;
   std::uint64_t refusal_streak_ = 0;  // whole-transaction refusals since the last receipt
