@@ -415,7 +415,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
 
 void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out) {
   auto it = after_persist_.find(e.batch);
-  if (it == after_persist_.end()) return;  // nothing waited on it (e.g. a "sent" mark)
+  if (it == after_persist_.end()) return;  // nothing waited on it (e.g. an overdue mark)
   AfterPersist after = std::move(it->second);
   after_persist_.erase(it);
   // A conflict with what is stored, or a value the store cannot hold (store.h
@@ -438,7 +438,7 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
       outbox_.end_in_flight();
     }
   }
-  // A transaction whose head and "sent" marks could not be stored does not leave.
+  // A transaction whose head could not be stored does not leave.
   for (const Action& action : after.actions) {
     const auto* send = std::get_if<SendTransaction>(&action);
     if (send == nullptr || !outbox_.in_flight_is(send->tx)) continue;

@@ -12,16 +12,22 @@
 //  - a receipt (the Answer to a peer's transaction) is signed only after the Persist
 //    holding that transaction's messages is Persisted;
 //  - a transaction leaves (SendTransaction) only after the Persist holding its signed head
-//    and "sent" marks is Persisted; that batch follows the ones holding its messages;
+//    is Persisted; that batch follows the ones holding its messages. Its messages become
+//    "sent" (a store write) only once the peer answers it (core/message_state.h);
 //  - the driver applies Persist actions in the order they were emitted (it may group many
 //    into one commit, and other events may be fed before their Persisted), so Persisted(b)
 //    implies every earlier batch is durable too. If a Persist fails, the driver must not
 //    feed Persisted for it (it stops the process; recovery starts from the store).
 //
 // Delivery: outbound messages wait in a queue ordered by precedence (FLASH first), then by
-// sequence number. One transaction is in flight to the peer at a time; an unanswered one is
-// resent unchanged (same tx id: the receiver is idempotent) after a backoff. Per-line
-// sequence numbers let the receiver drop duplicates and detect gaps.
+// sequence number (core/outbox.h). One transaction is in flight to the peer at a time; an
+// unanswered one is resent unchanged (same tx id: the receiver is idempotent) after a
+// backoff. Per-line sequence numbers let the receiver drop duplicates and detect gaps. A
+// message whose `expires` passes before a receipt becomes expired (final, not sent again);
+// if it was in flight, the answer to that transaction still decides (a receipt wins).
+// Verification of the peer's transactions is core/verify_transaction.h; our log for the
+// peer, core/own_log.h. The definitions are split by role: peer_session.cc (start,
+// principals, durability, time), peer_session_receive.cc, peer_session_send.cc.
 //
 // Transcript (DESIGN.md "Transcript (ledger)"; docs/protocol.md): every envelope this party
 // sends the peer (messages and acks) is appended, in the order of durable acceptance, to
