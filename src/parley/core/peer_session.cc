@@ -435,6 +435,8 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     if (!outbox_.unqueue(id)) continue;
     const InFlight* f = outbox_.in_flight();
     if (f != nullptr && std::find(f->ids.begin(), f->ids.end(), id) != f->ids.end()) {
+      // Its messages that expired in flight are dropped with it: final, not watched.
+      for (const auto& [dropped, gone] : outbox_.in_flight()->expired) untrack(dropped);
       outbox_.end_in_flight();
     }
   }
@@ -442,6 +444,8 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   for (const Action& action : after.actions) {
     const auto* send = std::get_if<SendTransaction>(&action);
     if (send == nullptr || !outbox_.in_flight_is(send->tx)) continue;
+    // Its messages that expired in flight are dropped with it: final, not watched.
+    for (const auto& [dropped, gone] : outbox_.in_flight()->expired) untrack(dropped);
     outbox_.end_in_flight();
   }
   // Its log entry was not stored: the index is free again if it was the last one handed
@@ -477,7 +481,7 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
       if (!u->second.overdue) deadlines_.emplace(u->second.deadline, id);
     }
     for (const InboundBatch::AckUndo& undo : b.ack_undo) {
-      if (Outgoing* o = outbox_.queued(undo.id)) {
+      if (Outgoing* o = outbox_.carried(undo.id)) {
         o->record.state = undo.state;
         o->record.acknowledged_at = undo.acknowledged_at;
         o->record.acknowledged_by = undo.acknowledged_by;
@@ -502,6 +506,8 @@ void PeerSession::resend_due(Time now, std::vector<Action>& out) {
     // FLASH is never queued behind lower precedence: give up this transaction and send a
     // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
     // the old transaction's answer, if any, is stale.
+    // Its messages that expired in flight are dropped with it: final, not watched.
+    for (const auto& [dropped, gone] : outbox_.in_flight()->expired) untrack(dropped);
     outbox_.end_in_flight();
     return;
   }

@@ -191,7 +191,7 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
       MessageRecord receipted;
       receipted.id = target->first;
       receipted.state = MessageState::kDelivered;
-      Outgoing* o = outbox_.queued(target->first);
+      Outgoing* o = outbox_.carried(target->first);
       if (o != nullptr) {
         batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
                                   o->record.acknowledged_by, o->record.ack_id});

@@ -27,7 +27,13 @@ void PeerSession::expire(Time now, std::vector<Action>& out) {
       continue;
     }
     records.push_back(transition(o->record, MessageChange(MessageEvent::kExpired, now)));
-    untrack(id);  // final: no ack deadline is watched
+    if (!o->in_flight) {
+      untrack(id);  // final: no ack deadline is watched
+    } else if (auto u = unacked_.find(id); u != unacked_.end()) {
+      // Its transaction's answer decides; meanwhile no deadline is watched, but an ack
+      // from the peer (who then has it) is still taken.
+      unwatch(id, u->second);
+    }
     ++counters_.messages_expired;
     const MessageRecord& r = o->record;
     out.push_back(Notify{notice(NoticeKind::kMessageRefused, id, r.line,
@@ -244,7 +250,12 @@ void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Ti
     } else if (before == MessageState::kExpired) {
       // The receiver took it before it expired by its clock: the receipt wins, and the
       // message waits for its ack again.
-      track(id, Unacked{o->record.line, o->record.precedence, o->record.ack_deadline});
+      auto u = unacked_.find(id);
+      if (u == unacked_.end()) {
+        track(id, Unacked{o->record.line, o->record.precedence, o->record.ack_deadline});
+      } else if (!u->second.overdue && !u->second.ack_pending) {
+        deadlines_.emplace(u->second.deadline, id);
+      }
     }
     // The message's delivery evidence: this receipt and its inclusion in the head.
     records.push_back(PutInclusion{id, f.indices[i], f.size, f.root, f.proofs[i]});

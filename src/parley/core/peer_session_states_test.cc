@@ -146,5 +146,37 @@ TEST(PeerSessionTest, ReceiptArrivingAfterTheExpiryWinsOverIt) {
   EXPECT_EQ(h.session(kUs).stats().unacknowledged, 1u);
 }
 
+TEST(PeerSessionTest, AckOfAMessageThatExpiredInFlightIsTakenAndTheRecordSaysSo) {
+  Harness h;
+  h.link_up = false;
+  const std::string id = send_expiring(h, 1min);
+  const SendTransaction sent = all_of<SendTransaction>(h.log[kUs])[0];
+  std::vector<Action> received = h.feed_durable(kRu, TransactionReceived{900, sent.body});
+  ASSERT_EQ(all_of<Answer>(received)[0].http_status, 200);  // ru has it; the answer is lost
+  h.deliver(kUs, TransactionFailed{sent.tx, "timeout"});
+  h.now += 2min;
+  h.deliver(kUs, TimerFired{});
+  h.deliver(kUs, TransactionFailed{sent.tx, "timeout"});
+  EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kExpired);
+
+  // ru's principal acknowledges it; the ack reaches us before the receipt does.
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(id)});
+  const std::vector<SendTransaction> from_ru = all_of<SendTransaction>(h.log[kRu]);
+  ASSERT_FALSE(from_ru.empty());
+  h.feed_durable(kUs, TransactionReceived{901, from_ru.back().body});
+  EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kAcknowledged);
+
+  // Then the receipt: still acknowledged, nothing awaited, never overdue.
+  h.link_up = true;
+  h.now += 10s;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_TRUE(h.store(kUs).find(id)->receipt.has_value());
+  EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kAcknowledged);
+  EXPECT_EQ(h.session(kUs).stats().unacknowledged, 0u);
+  h.now += 7h;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kAcknowledged);
+}
+
 }  // namespace
 }  // namespace parley::core
