@@ -421,7 +421,17 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // A conflict with what is stored, or a value the store cannot hold (store.h
   // is_batch_refusal): either way the batch's content, so only its work is undone.
   const std::string why = "the store refused it: " + e.status.message();
+  undo_outbound(after, why, now, out);
+  if (after.inbound) undo_inbound(*after.inbound, why, out);
+}
 
+void PeerSession::give_up_in_flight() {
+  for (const auto& [id, gone] : outbox_.in_flight()->expired) untrack(id);
+  outbox_.end_in_flight();
+}
+
+void PeerSession::undo_outbound(const AfterPersist& after, const std::string& why, Time now,
+                                std::vector<Action>& out) {
   // A principal's submission or ack: nothing was stored, so nothing happened.
   for (const Action& action : after.actions) {
     if (const auto* accepted = std::get_if<Accepted>(&action)) {
@@ -435,30 +445,23 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     if (!outbox_.unqueue(id)) continue;
     const InFlight* f = outbox_.in_flight();
     if (f != nullptr && std::find(f->ids.begin(), f->ids.end(), id) != f->ids.end()) {
-      // Its messages that expired in flight are dropped with it: final, not watched.
-      for (const auto& [dropped, gone] : outbox_.in_flight()->expired) untrack(dropped);
-      outbox_.end_in_flight();
+      give_up_in_flight();
     }
   }
   // A transaction whose head could not be stored does not leave.
   for (const Action& action : after.actions) {
     const auto* send = std::get_if<SendTransaction>(&action);
-    if (send == nullptr || !outbox_.in_flight_is(send->tx)) continue;
-    // Its messages that expired in flight are dropped with it: final, not watched.
-    for (const auto& [dropped, gone] : outbox_.in_flight()->expired) untrack(dropped);
-    outbox_.end_in_flight();
+    if (send != nullptr && outbox_.in_flight_is(send->tx)) give_up_in_flight();
   }
   // Its log entry was not stored: the index is free again if it was the last one handed
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
   // signed over it (that would fork the log); the operator restarts from the store.
-  if (after.log_entry) {
-    if (!own_.take_back(*after.log_entry)) {
-      build_failed_ = true;
-      counters_.last_error = "log entry " + std::to_string(*after.log_entry) +
-                             " was refused by the store after later entries; restart the "
-                             "gateway to recover from the store";
-      out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
-    }
+  if (after.log_entry && !own_.take_back(*after.log_entry)) {
+    build_failed_ = true;
+    counters_.last_error = "log entry " + std::to_string(*after.log_entry) +
+                           " was refused by the store after later entries; restart the "
+                           "gateway to recover from the store";
+    out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.
@@ -466,34 +469,34 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     outbox_.in_flight()->receipted = false;
     schedule_retry(now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble, out);
   }
-  // A peer's transaction that reuses stored ids: refused, and nothing of it is kept.
-  if (after.inbound) {
-    const InboundBatch& b = *after.inbound;
-    for (const auto& key : b.seqs) peer_.pending_seqs.erase(key);
-    for (const std::string& id : b.new_ids) peer_.pending_ids.erase(id);
-    for (const auto& [index, id] : b.indices) peer_.ids.erase(index);
-    // The peer's acks in it were not stored: our messages wait for an ack (and their
-    // deadlines) again.
-    for (const std::string& id : b.acked) {
-      auto u = unacked_.find(id);
-      if (u == unacked_.end() || !u->second.ack_pending) continue;
-      u->second.ack_pending = false;
-      if (!u->second.overdue) deadlines_.emplace(u->second.deadline, id);
-    }
-    for (const InboundBatch::AckUndo& undo : b.ack_undo) {
-      if (Outgoing* o = outbox_.carried(undo.id)) {
-        o->record.state = undo.state;
-        o->record.acknowledged_at = undo.acknowledged_at;
-        o->record.acknowledged_by = undo.acknowledged_by;
-        o->record.ack_id = undo.ack_id;
-      }
-    }
-    peer_.size = b.previous_size;
-    peer_.root = b.previous_root;
-    peer_.sth = b.previous_sth;
-    peer_.receipts = b.previous_receipts;
-    refuse(b.request, "", why, out);
+}
+
+void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
+                               std::vector<Action>& out) {
+  for (const auto& key : b.seqs) peer_.pending_seqs.erase(key);
+  for (const std::string& id : b.new_ids) peer_.pending_ids.erase(id);
+  for (const auto& [index, id] : b.indices) peer_.ids.erase(index);
+  // The peer's acks in it were not stored: our messages wait for an ack (and their
+  // deadlines) again.
+  for (const std::string& id : b.acked) {
+    auto u = unacked_.find(id);
+    if (u == unacked_.end() || !u->second.ack_pending) continue;
+    u->second.ack_pending = false;
+    if (!u->second.overdue) deadlines_.emplace(u->second.deadline, id);
   }
+  for (const InboundBatch::AckUndo& undo : b.ack_undo) {
+    if (Outgoing* o = outbox_.carried(undo.id)) {
+      o->record.state = undo.state;
+      o->record.acknowledged_at = undo.acknowledged_at;
+      o->record.acknowledged_by = undo.acknowledged_by;
+      o->record.ack_id = undo.ack_id;
+    }
+  }
+  peer_.size = b.previous_size;
+  peer_.root = b.previous_root;
+  peer_.sth = b.previous_sth;
+  peer_.receipts = b.previous_receipts;
+  refuse(b.request, "", why, out);
 }
 
 // ---- time ----
@@ -506,9 +509,7 @@ void PeerSession::resend_due(Time now, std::vector<Action>& out) {
     // FLASH is never queued behind lower precedence: give up this transaction and send a
     // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
     // the old transaction's answer, if any, is stale.
-    // Its messages that expired in flight are dropped with it: final, not watched.
-    for (const auto& [dropped, gone] : outbox_.in_flight()->expired) untrack(dropped);
-    outbox_.end_in_flight();
+    give_up_in_flight();
     return;
   }
   out.push_back(SendTransaction{f->tx, f->precedence, f->body});

@@ -327,6 +327,14 @@ class PeerSession {
   void expire(Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
   void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
+  // Of a refused batch: our own work that waited on it (submissions, acks, a transaction).
+  void undo_outbound(const AfterPersist& after, const std::string& why, Time now,
+                     std::vector<Action>& out);
+  // Of a refused batch: the peer's transaction in it is refused, and nothing of it is kept.
+  void undo_inbound(const InboundBatch& b, const std::string& why, std::vector<Action>& out);
+  // The transaction in flight is given up (it did not leave, or a FLASH overtakes it); its
+  // messages that expired in flight go with it (final, no longer watched).
+  void give_up_in_flight();
   void on_timer(Time now, std::vector<Action>& out);
   // The transaction in flight, unanswered, is due again: resent, or given up for a FLASH.
   void resend_due(Time now, std::vector<Action>& out);
