@@ -77,7 +77,7 @@ void print_messages(const Json& messages, bool inbox) {
 
 int run_send(const Connection& c, const std::string& line, const std::string& precedence,
              const std::string& type, const std::string& body, const std::string& text,
-             const std::string& reply_to) {
+             const std::string& reply_to, const std::string& expires) {
   Json request = {{"line", line}, {"precedence", precedence}, {"type", type}, {"text", text}};
   if (!body.empty()) {
     Result<Json> parsed = json::parse_object(body);
@@ -85,6 +85,7 @@ int run_send(const Connection& c, const std::string& line, const std::string& pr
     request["body"] = *parsed;
   }
   if (!reply_to.empty()) request["reply_to"] = reply_to;
+  if (!expires.empty()) request["expires"] = expires;
   Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
   if (!target.is_ok()) return fail(target.status());
   Result<Json> answer = call_api(*target, "POST", "/api/v1/messages", json::dump(request));
@@ -192,6 +193,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto body = std::make_shared<std::string>();
     auto text = std::make_shared<std::string>();
     auto reply_to = std::make_shared<std::string>();
+    auto expires = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
         "send", "Send a message on a line; prints its id once the gateway has stored it durably");
     add_connection_options(cmd, *c);
@@ -203,8 +205,11 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "the structured body, a JSON object (see `parley catalog TYPE`)");
     cmd->add_option("--text", *text, "free text");
     cmd->add_option("--reply-to", *reply_to, "the id of the message this answers");
+    cmd->add_option("--expires", *expires,
+                    "a UTC time (2026-11-24T21:00:00Z) after which the message is no longer "
+                    "worth delivering: not receipted by then, it becomes expired and is not sent");
     cmd->callback([=, &exit_code] {
-      exit_code = run_send(*c, *line, *precedence, *type, *body, *text, *reply_to);
+      exit_code = run_send(*c, *line, *precedence, *type, *body, *text, *reply_to, *expires);
     });
   }
   for (const std::string box : {"inbox", "outbox"}) {

@@ -4,130 +4,14 @@
 #include <utility>
 
 #include "parley/base/check.h"
+#include "parley/core/message_state.h"
+#include "parley/core/session_internal.h"
+#include "parley/core/transcript_view.h"
 #include "parley/ledger/transcript.h"
 
 namespace parley::core {
 
-namespace {
-
-// The transcript's formats (ledger/transcript.h: STH, receipt v2), as the session uses them.
-struct Head {
-  std::string log;
-  std::string peer;
-  std::uint64_t size = 0;
-  ledger::Hash root{};
-  Bytes payload;
-  ledger::Signature sig{};
-};
-struct ReceiptView {
-  std::string tx;
-  std::string from;
-  std::string to;
-  Bytes sth_payload;
-  ledger::Signature sth_sig{};
-  std::vector<std::string> ids;
-  std::vector<std::uint64_t> indices;
-  std::vector<ledger::ReceiptRefusal> refused;
-};
-
-Head head_of(ledger::SignedTreeHead sth) {
-  return Head{std::move(sth.head.log), std::move(sth.head.peer),     sth.head.size,
-              sth.head.root,           std::move(sth.payload_bytes), sth.sig};
-}
-
-std::string sign_head(const std::string& log, const std::string& peer, std::uint64_t size,
-                      const ledger::Hash& root, Time now, const crypto::SigningKey& key,
-                      Head& head) {
-  ledger::SignedTreeHead sth = ledger::sign_sth(ledger::TreeHead{log, peer, size, root, now}, key);
-  std::string json = ledger::encode_sth(sth);
-  head = head_of(std::move(sth));
-  return json;
-}
-
-Result<Head> open_head(std::string_view json, const crypto::VerifyKey& key,
-                       const std::string& party) {
-  PARLEY_ASSIGN_OR_RETURN(ledger::SignedTreeHead sth, ledger::open_sth(json, key, party));
-  return head_of(std::move(sth));
-}
-
-std::string sign_countersignature(const std::string& tx, const std::string& from,
-                                  const std::string& to, const Head& head,
-                                  const std::vector<std::string>& ids,
-                                  const std::vector<std::uint64_t>& indices,
-                                  std::vector<ledger::ReceiptRefusal> refused, Time now,
-                                  const crypto::SigningKey& key) {
-  ledger::ReceiptV2Body body;
-  body.tx = tx;
-  body.from = from;
-  body.to = to;
-  body.sth = head.payload;
-  body.sth_sig = head.sig;
-  body.ids = ids;
-  body.indices = indices;
-  body.received = now;
-  body.refused = std::move(refused);
-  return ledger::encode_receipt_v2(ledger::sign_receipt_v2(body, key));
-}
-
-Result<ReceiptView> open_countersignature(std::string_view json, const crypto::VerifyKey& key,
-                                          const std::string& party) {
-  PARLEY_ASSIGN_OR_RETURN(ledger::ReceiptV2 receipt, ledger::open_receipt_v2(json, key, party));
-  ledger::ReceiptV2Body& b = receipt.body;
-  return ReceiptView{std::move(b.tx),      std::move(b.from),   std::move(b.to),
-                     std::move(b.sth),     b.sth_sig,           std::move(b.ids),
-                     std::move(b.indices), std::move(b.refused)};
-}
-
-// Room left in a transaction for its own fields and its signed head around the entries.
-constexpr std::size_t kTransactionOverheadBytes = 2048;
-constexpr std::size_t kEntryBytes = 64;             // an entry's fields around its envelope
-constexpr std::size_t kConsistencyItemBytes = 160;  // a consistency item's fields
-constexpr std::size_t kProofHashBytes = 67;         // "<64 hex>",
-
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-// A refusal reason as a receipt carries it: one line, at most kRefusalReasonBytesMax bytes
-// (cut at a UTF-8 character boundary).
-std::string refusal_reason(std::string text) {
-  for (char& c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = '?';
-  }
-  if (text.size() > ledger::kRefusalReasonBytesMax) {
-    std::size_t end = ledger::kRefusalReasonBytesMax;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-    text.resize(end);
-  }
-  if (text.empty()) text = "refused";
-  return text;
-}
-
-// A whole-transaction refusal streak of this length raises kRefusalRepeats (and again at
-// each doubling: an alert that stays news without repeating every retry).
-constexpr std::uint64_t kRefusalAlertStreak = 2;
-
-Notice notice(NoticeKind kind, std::string message_id, std::string line, std::string text) {
-  return Notice{kind, std::move(message_id), std::move(line), std::move(text)};
-}
-
-// The state a message keeps when a lesser event (sent, receipted) reaches it: an
-// acknowledgment or a missed deadline is never overwritten by progress in delivery.
-MessageState advance(MessageState current, MessageState next) {
-  switch (current) {
-    case MessageState::kAcknowledged:
-    case MessageState::kOverdue:
-    case MessageState::kExpired:
-    case MessageState::kRefused:
-      return current;
-    case MessageState::kQueued:
-    case MessageState::kSent:
-    case MessageState::kDelivered:
-      return next;
-  }
-  return next;
-}
-
-}  // namespace
+using namespace internal;  // the session's own helpers (session_internal.h)
 
 std::string_view notice_kind_name(NoticeKind kind) {
   switch (kind) {
@@ -173,42 +57,25 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
 
   last_outbound_seq_ = std::move(recovered.last_outbound_seq);
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
-    inbound_seqs_.emplace(line, SeqSet(seqs.watermark, seqs.above));
+    peer_.seqs.emplace(line, SeqSet(seqs.watermark, seqs.above));
   }
-  // The transcript: the frontier of our log and the heads of both logs.
+  // The transcript: the frontier of our log and the heads of both logs. A store that does
+  // not hold together cannot be extended without forking the log: no head is signed until
+  // an operator looks (every tx build fails on the root).
   RecoveredLedger& l = recovered.ledger;
-  Result<ledger::CompactRange> base =
-      ledger::CompactRange::from_nodes(l.base_size, std::move(l.base_nodes));
-  if (base.is_ok() && l.base_size + l.tail.size() == l.log_size) {
-    own_.tree = ledger::FrontierTree(std::move(*base), l.tail);
-  } else {
-    // A store that does not hold together cannot be extended without forking the log:
-    // no head is signed until an operator looks (every tx build fails on the root).
-    counters_.last_error = "stored transcript frontier is inconsistent (base " +
-                           std::to_string(l.base_size) + ", " + std::to_string(l.tail.size()) +
-                           " leaves, log size " + std::to_string(l.log_size) + ")";
-  }
-  own_.assigned = l.log_size;
-  own_.durable = l.log_size;
-  own_.countersigned_root = ledger::empty_root();
-  if (l.countersigned) {
-    own_.countersigned_size = l.countersigned->size;
-    own_.countersigned_root = l.countersigned->root;
-  }
-  for (const RecoveredHead& head : l.pending) {
-    if (head.size > own_.countersigned_size) own_.pending[head.size] = head.root;
-  }
+  const std::optional<RecoveredHead> peer_head = std::move(l.peer_head);
+  if (Status s = own_.recover(std::move(l)); !s.is_ok()) counters_.last_error = s.message();
   peer_.root = ledger::empty_root();
-  if (l.peer_head) {
-    peer_.size = l.peer_head->size;
-    peer_.root = l.peer_head->root;
-    peer_.sth = l.peer_head->sth;
-    if (l.peer_head->receipt) {
+  if (peer_head) {
+    peer_.size = peer_head->size;
+    peer_.root = peer_head->root;
+    peer_.sth = peer_head->sth;
+    if (peer_head->receipt) {
       // Our own signature, as stored: unreadable only if the store changed under us, and
       // then a resent transaction is simply countersigned again.
-      Result<ledger::ReceiptV2> stored = ledger::parse_receipt_v2(*l.peer_head->receipt);
+      Result<ledger::ReceiptV2> stored = ledger::parse_receipt_v2(*peer_head->receipt);
       if (stored.is_ok()) {
-        peer_.receipts[stored->body.tx] = {l.peer_head->sth, *l.peer_head->receipt, true};
+        peer_.receipts[stored->body.tx] = {peer_head->sth, *peer_head->receipt, true};
       }
     }
   }
@@ -223,20 +90,22 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
           "stored message " + record.id + " cannot be resent: " + envelope.status().message();
       continue;
     }
-    if (!record.log_index || *record.log_index >= own_.assigned ||
-        *record.log_index < own_.tree.base_size()) {
+    if (!record.log_index || *record.log_index >= own_.assigned() ||
+        *record.log_index < own_.base_size()) {
       counters_.last_error = "stored message " + record.id +
                              " cannot be resent: it has no entry in the transcript frontier";
       continue;
     }
     std::uint64_t& last = last_outbound_seq_[record.line];
     last = std::max(last, record.seq);
-    if (record.state == MessageState::kSent) record.state = MessageState::kQueued;
+    // Expired before a receipt: final, never sent again.
+    if (record.state == MessageState::kExpired) continue;
     const std::uint64_t index = *record.log_index;
-    enqueue(Outgoing{std::move(record), index});
+    outbox_.enqueue(Outgoing{std::move(record), index});
   }
   for (const MessageRecord& record : recovered.unacknowledged) {
-    if (record.state == MessageState::kRefused) continue;  // final: no ack will come
+    // Final: no ack will come.
+    if (record.state == MessageState::kRefused || record.state == MessageState::kExpired) continue;
     track(record.id, Unacked{record.line, record.precedence, record.ack_deadline,
                              record.state == MessageState::kOverdue});
   }
@@ -266,7 +135,9 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
         }
       },
       event);
-  // Whatever the event, queued work (e.g. recovered at start) leaves as soon as it can.
+  // Whatever the event, a message past its `expires` is not sent, and queued work (e.g.
+  // recovered at start) leaves as soon as it can.
+  expire(now, out);
   pump(now, out);
 }
 
@@ -275,30 +146,30 @@ std::optional<Time> PeerSession::next_deadline() const {
   auto consider = [&next](Time t) {
     if (!next || t < *next) next = t;
   };
-  if (in_flight_) {
-    if (in_flight_->retry_at) consider(*in_flight_->retry_at);
+  if (const InFlight* f = outbox_.in_flight()) {
+    if (f->retry_at) consider(*f->retry_at);
   } else if (!build_failed_) {
     // Queued work with nothing in flight is due at once (after a restart, before any
     // other event arrives): report the oldest such message's creation time.
-    if (!queued_created_.empty()) consider(*queued_created_.begin());
+    if (const std::optional<Time> oldest = outbox_.oldest_created()) consider(*oldest);
   }
   if (!deadlines_.empty()) consider(deadlines_.begin()->first);
+  if (const auto expiry = outbox_.next_expiry()) consider(expiry->first);
   return next;
 }
 
 SessionStats PeerSession::stats() const {
   SessionStats s = counters_;
-  s.queued = queue_.size();
-  s.oldest_queued.reset();
-  if (!queued_created_.empty()) s.oldest_queued = *queued_created_.begin();
+  s.queued = outbox_.size();
+  s.oldest_queued = outbox_.oldest_created();
   s.unacknowledged = unacked_.size();
   s.overdue = static_cast<std::size_t>(std::count_if(
       unacked_.begin(), unacked_.end(), [](const auto& entry) { return entry.second.overdue; }));
-  s.log_size = own_.durable;
-  s.countersigned_size = own_.countersigned_size;
+  s.log_size = own_.durable();
+  s.countersigned_size = own_.countersigned_size();
   s.peer_log_size = peer_.size;
   s.refusal_streak = refusal_streak_;
-  for (const auto& [line, seqs] : inbound_seqs_) {
+  for (const auto& [line, seqs] : peer_.seqs) {
     if (seqs.missing() > 0) s.gaps.push_back(LineGap{line, seqs});
   }
   return s;
@@ -306,12 +177,11 @@ SessionStats PeerSession::stats() const {
 
 // ---- principals ----
 
-Result<PeerSession::Outgoing> PeerSession::compose(const Line& line, const std::string& principal,
-                                                   const wire::Address& to, Precedence precedence,
-                                                   const std::string& type,
-                                                   const wire::Content& content,
-                                                   const std::optional<std::string>& reply_to,
-                                                   const std::optional<Time>& expires, Time now) {
+Result<Outgoing> PeerSession::compose(const Line& line, const std::string& principal,
+                                      const wire::Address& to, Precedence precedence,
+                                      const std::string& type, const wire::Content& content,
+                                      const std::optional<std::string>& reply_to,
+                                      const std::optional<Time>& expires, Time now) {
   wire::Draft draft;
   draft.id = uuid_v7(now, rng_);
   draft.line = line.id;
@@ -392,7 +262,7 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
   std::vector<Record> records{PutMessage{r}};
   append_to_log(*outgoing, records, after);
   after.queued.push_back(r.id);
-  enqueue(std::move(*outgoing));  // `r` is gone
+  outbox_.enqueue(std::move(*outgoing));  // `r` is gone
   persist(std::move(records), std::move(after), out);
 }
 
@@ -442,394 +312,8 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   append_to_log(*outgoing, records, after);
   after.queued.push_back(ack_id);
   after.ack_of = m.id;
-  enqueue(std::move(*outgoing));
+  outbox_.enqueue(std::move(*outgoing));
   persist(std::move(records), std::move(after), out);
-}
-
-// ---- the peer's transactions ----
-
-Status PeerSession::open_incoming(std::string_view json, Incoming& in) const {
-  PARLEY_ASSIGN_OR_RETURN(in.envelope,
-                          wire::open_envelope(json, config_.peer.sign_key, config_.peer.party));
-  in.json = std::string(json);
-  return Status::ok();
-}
-
-Status PeerSession::check_incoming(Incoming& in, Time now) const {
-  const std::string& peer = config_.peer.party;
-  const wire::Payload& p = in.envelope.payload;
-  if (p.from.party != peer) {
-    return Status::permission_denied("envelope from " + quoted(p.from.to_string()) +
-                                     ", not from party " + quoted(peer));
-  }
-  if (p.to.party != config_.party) {
-    return Status::permission_denied("envelope to " + quoted(p.to.to_string()) + ", not to party " +
-                                     quoted(config_.party));
-  }
-  in.line = find_line(p.line);
-  if (in.line == nullptr) return Status::not_found("unknown line " + quoted(p.line));
-  if (in.line->remote.party != peer) {
-    return Status::permission_denied("line " + quoted(p.line) + " is not with " + quoted(peer));
-  }
-  if (!may_act_on(*in.line, p.to.principal)) {
-    return Status::permission_denied("principal " + quoted(p.to.principal) + " is not on line " +
-                                     quoted(p.line));
-  }
-  PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, seal_key_));
-  PARLEY_RETURN_IF_ERROR(catalog_.validate(p.type, in.opened.content.body_json));
-  if (p.type == "ack" && !p.reply_to) return Status::invalid_argument("ack without reply_to");
-  if (p.expires && *p.expires <= now) {
-    // The same words on every resend: a receipt repeats the refusal it gave first.
-    return Status::failed_precondition("expired at " + format_time(*p.expires) +
-                                       " before it arrived");
-  }
-  return Status::ok();
-}
-
-void PeerSession::refuse(RequestId request, std::string_view envelope_id, const std::string& why,
-                         std::vector<Action>& out) {
-  out.push_back(Answer{request, 400, wire::encode_refusal({why, std::string(envelope_id)})});
-  ++counters_.frames_refused;
-  counters_.last_error = "refused a transaction from " + quoted(config_.peer.party) + ": " + why;
-  out.push_back(Notify{
-      notice(NoticeKind::kFrameRefused, std::string(envelope_id), "", counters_.last_error)});
-}
-
-std::string PeerSession::check_consistency(const wire::Transaction& tx, std::uint64_t size,
-                                           const ledger::Hash& root, bool& fork) const {
-  fork = false;
-  const std::string& peer = config_.peer.party;
-  // Any tree extends the empty one.
-  if (peer_.size == 0) return "";
-  if (size < peer_.size) {
-    return "head of size " + std::to_string(size) + " is older than the one already " +
-           "countersigned (size " + std::to_string(peer_.size) + ")";
-  }
-  if (size == peer_.size) {
-    if (root == peer_.root) return "";  // the same head again (a resend, or nothing new)
-    fork = true;
-    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
-           " with root " + hex_encode(root) + ", but countersigned size " +
-           std::to_string(peer_.size) + " has root " + hex_encode(peer_.root);
-  }
-  for (const wire::ConsistencyItem& c : tx.consistency) {
-    if (c.from_size != peer_.size || c.from_root != peer_.root) continue;
-    const Status s = ledger::verify_consistency(peer_.size, size, peer_.root, root, c.proof);
-    if (s.is_ok()) return "";
-    fork = true;
-    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
-           " that does not extend the countersigned head of size " + std::to_string(peer_.size) +
-           ": " + s.message();
-  }
-  return "no consistency proof from my last countersigned head size " + std::to_string(peer_.size);
-}
-
-bool PeerSession::answer_again(const TransactionReceived& e, const wire::Transaction& tx,
-                               std::uint64_t size, const ledger::Hash& root,
-                               std::vector<Action>& out) {
-  if (size != peer_.size || root != peer_.root) return false;
-  const auto it = peer_.receipts.find(tx.id);
-  if (it == peer_.receipts.end() || it->second.sth != tx.sth) return false;
-  if (!it->second.durable) {
-    // Its batch is being stored: the receipt may not leave before it is durable (and
-    // signing another would give the head two countersignatures). The sender retries.
-    out.push_back(Answer{
-        e.request, 503,
-        wire::encode_refusal({"transaction " + tx.id + " is being stored; send it again", ""})});
-    return true;
-  }
-  out.push_back(Answer{e.request, 200, it->second.receipt});
-  return true;
-}
-
-void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
-  if (!seal_key_status_.is_ok()) return refuse(e.request, "", seal_key_status_.message(), out);
-  Result<wire::Transaction> parsed = wire::parse_transaction(e.body);
-  if (!parsed.is_ok()) return refuse(e.request, "", parsed.status().message(), out);
-  const wire::Transaction& tx = *parsed;
-  if (tx.from != config_.peer.party) {
-    return refuse(
-        e.request, "",
-        "transaction from " + quoted(tx.from) + ", expected " + quoted(config_.peer.party), out);
-  }
-  if (tx.to != config_.party) {
-    return refuse(e.request, "",
-                  "transaction to " + quoted(tx.to) + ", expected " + quoted(config_.party), out);
-  }
-
-  // The sender's signed head: by the pinned key, of its log for this pair.
-  Result<Head> head = open_head(tx.sth, config_.peer.sign_key, config_.peer.party);
-  if (!head.is_ok()) return refuse(e.request, "", head.status().message(), out);
-  if (head->log != config_.peer.party || head->peer != config_.party) {
-    return refuse(e.request, "",
-                  "signed head of the log " + quoted(head->log) + " for " + quoted(head->peer) +
-                      ", expected " + quoted(config_.peer.party) + " for " + quoted(config_.party),
-                  out);
-  }
-  // It must extend the head we countersigned last (RFC 6962 §2.1.2).
-  bool fork = false;
-  const std::string inconsistent = check_consistency(tx, head->size, head->root, fork);
-  if (!inconsistent.empty()) {
-    if (fork) {
-      ++counters_.forks_detected;
-      PutEvidence evidence;
-      evidence.id = uuid_v7(now, rng_);
-      evidence.peer = config_.peer.party;
-      evidence.kind = "fork";
-      evidence.detail = inconsistent;
-      evidence.sth_a = peer_.sth;
-      evidence.sth_b = tx.sth;
-      evidence.at = now;
-      persist({std::move(evidence)}, std::nullopt, out);
-      out.push_back(Answer{e.request, 400, wire::encode_refusal({inconsistent, ""})});
-      ++counters_.frames_refused;
-      counters_.last_error = inconsistent;
-      out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", inconsistent)});
-      return;
-    }
-    return refuse(e.request, "", inconsistent, out);
-  }
-
-  if (answer_again(e, tx, head->size, head->root, out)) return;
-
-  // Everything is checked before anything is touched. What the peer's signatures and proofs
-  // do not hold together (framing, an envelope's signature, its inclusion) refuses the lot;
-  // what only makes one message unacceptable refuses that message alone (docs/protocol.md
-  // "Refusals"), so one bad line never stalls the others.
-  std::vector<Incoming> incoming(tx.entries.size());
-  std::set<std::string> ids;
-  for (std::size_t i = 0; i < tx.entries.size(); ++i) {
-    Incoming& in = incoming[i];
-    const wire::TransactionEntry& entry = tx.entries[i];
-    Status s = open_incoming(entry.envelope, in);
-    const std::string& id = in.envelope.payload.id;
-    if (!s.is_ok()) {
-      return refuse(e.request, id, "envelope " + std::to_string(i) + ": " + s.message(), out);
-    }
-    if (!ids.insert(id).second) {
-      return refuse(e.request, id, "envelope " + std::to_string(i) + ": duplicate id " + id, out);
-    }
-    // RFC 6962 §2.1.1: the envelope is leaf `index` of the signed head.
-    s = ledger::verify_inclusion(entry.index, head->size,
-                                 ledger::leaf_hash(as_bytes(entry.envelope)), entry.proof,
-                                 head->root);
-    if (!s.is_ok()) {
-      return refuse(e.request, id,
-                    "envelope " + std::to_string(i) + " (index " + std::to_string(entry.index) +
-                        "): " + s.message(),
-                    out);
-    }
-    const auto known = peer_.ids.find(entry.index);
-    if (known != peer_.ids.end() && known->second != id) {
-      return refuse(e.request, id,
-                    "envelope " + std::to_string(i) + ": index " + std::to_string(entry.index) +
-                        " already holds " + known->second,
-                    out);
-    }
-    if (Status c = check_incoming(in, now); !c.is_ok()) in.refusal = refusal_reason(c.message());
-  }
-
-  // Which envelopes are new: a (line, seq) already stored, pending, or earlier in this
-  // transaction is a repeat. A new (line, seq) under an id we already hold is a forgery or
-  // a peer bug; the store would refuse it, so the transaction is refused here. A refused
-  // envelope is stored too (as a refused entry): its seq is used, not a gap.
-  std::vector<bool> fresh(incoming.size(), false);
-  std::set<std::pair<std::string, std::uint64_t>> here;
-  for (std::size_t i = 0; i < incoming.size(); ++i) {
-    const wire::Payload& p = incoming[i].envelope.payload;
-    std::pair<std::string, std::uint64_t> key{p.line, p.seq};
-    auto seen = inbound_seqs_.find(p.line);
-    const bool repeat = (seen != inbound_seqs_.end() && seen->second.contains(p.seq)) ||
-                        pending_inbound_.count(key) > 0 || !here.insert(key).second;
-    if (repeat) continue;
-    if (inbound_ids_.count(p.id) > 0 || pending_inbound_ids_.count(p.id) > 0) {
-      return refuse(e.request, p.id,
-                    "envelope " + std::to_string(i) + ": id " + p.id +
-                        " was already received as another message",
-                    out);
-    }
-    fresh[i] = true;
-  }
-
-  InboundBatch batch;
-  batch.request = e.request;
-  batch.tx = tx.id;
-  batch.head_size = head->size;
-  batch.head_root = head->root;
-  batch.previous_size = peer_.size;
-  batch.previous_root = peer_.root;
-  batch.previous_sth = peer_.sth;
-  batch.previous_receipts = peer_.receipts;
-  std::vector<std::uint64_t> indices;
-  std::vector<ledger::ReceiptRefusal> refused;
-  std::vector<Record> records;
-  for (std::size_t i = 0; i < incoming.size(); ++i) {
-    const Incoming& in = incoming[i];
-    const wire::TransactionEntry& entry = tx.entries[i];
-    batch.ids.push_back(in.envelope.payload.id);
-    indices.push_back(entry.index);
-    // A refusal is answered on every resend (the checks are deterministic), stored once.
-    if (!in.refusal.empty()) refused.push_back({in.envelope.payload.id, in.refusal});
-    if (!fresh[i]) continue;
-    if (in.refusal.empty()) {
-      accept_incoming(in, entry, now, batch, records);
-    } else {
-      refuse_incoming(in, entry, batch, records);
-    }
-  }
-  // The receipt: our countersignature over the sender's head and the entries received.
-  // It is made now so that it is stored with the batch, and released (Answer) only once
-  // the batch is durable.
-  batch.receipt = sign_countersignature(tx.id, config_.party, config_.peer.party, *head, batch.ids,
-                                        indices, std::move(refused), now, config_.keys.signing);
-  PutHead put_head;
-  put_head.owner = config_.peer.party;
-  put_head.peer = config_.party;
-  put_head.size = head->size;
-  put_head.root = head->root;
-  put_head.sth = tx.sth;
-  put_head.receipt = batch.receipt;
-  records.push_back(std::move(put_head));
-
-  pending_inbound_.insert(batch.seqs.begin(), batch.seqs.end());
-  pending_inbound_ids_.insert(batch.new_ids.begin(), batch.new_ids.end());
-  // Later transactions are checked against this head, as if countersigned already: if
-  // the batch is refused, the previous head comes back.
-  if (head->size != peer_.size || head->root != peer_.root) peer_.receipts.clear();
-  peer_.size = head->size;
-  peer_.root = head->root;
-  peer_.sth = tx.sth;
-  // The first receipt over a head is the one the store keeps (PutHead never replaces a
-  // countersignature); a later transaction over the same head gets its own receipt.
-  peer_.receipts.try_emplace(tx.id, Countersigned{tx.sth, batch.receipt, false});
-  for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
-
-  AfterPersist after;
-  after.inbound = std::move(batch);
-  persist(std::move(records), std::move(after), out);
-}
-
-MessageRecord PeerSession::inbound_record(const Incoming& in, const InboundBatch& batch) const {
-  const wire::Payload& p = in.envelope.payload;
-  MessageRecord r;
-  r.id = p.id;
-  r.line = p.line;
-  r.seq = p.seq;
-  r.direction = Direction::kInbound;
-  r.peer = config_.peer.party;
-  r.from = p.from;
-  r.to = p.to;
-  r.precedence = p.precedence;
-  r.type = p.type;
-  r.created = p.created;
-  r.expires = p.expires;
-  r.reply_to = p.reply_to;
-  r.lang = p.lang;
-  r.envelope = in.json;
-  r.tx = batch.tx;
-  return r;
-}
-
-void PeerSession::store_incoming(MessageRecord record, const wire::TransactionEntry& entry,
-                                 InboundBatch& batch, std::vector<Record>& records) {
-  const std::string id = record.id;
-  batch.seqs.emplace_back(record.line, record.seq);
-  batch.new_ids.push_back(id);
-  batch.indices.emplace_back(entry.index, id);
-  records.push_back(PutMessage{std::move(record)});
-  records.push_back(LogEntry{config_.peer.party, config_.party, entry.index, id,
-                             ledger::leaf_hash(as_bytes(entry.envelope))});
-  records.push_back(PutInclusion{id, entry.index, batch.head_size, batch.head_root, entry.proof});
-}
-
-void PeerSession::accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
-                                  InboundBatch& batch, std::vector<Record>& records) {
-  const wire::Payload& p = in.envelope.payload;
-  MessageRecord r = inbound_record(in, batch);
-  r.content = in.opened.content;
-  r.salt = in.opened.salt;
-  r.state = MessageState::kDelivered;
-  r.ack_deadline = p.created + in.line->deadlines.for_precedence(p.precedence);
-  r.delivered_at = now;
-  store_incoming(std::move(r), entry, batch, records);
-
-  const std::string precedence(wire::precedence_name(p.precedence));
-  if (p.type == "ack") {
-    auto target = unacked_.find(*p.reply_to);
-    if (target != unacked_.end() && target->second.line == p.line && !target->second.ack_pending) {
-      unwatch(target->first, target->second);
-      target->second.ack_pending = true;
-      UpdateMessage update;
-      update.id = target->first;
-      update.state = MessageState::kAcknowledged;
-      update.acknowledged_at = now;
-      update.acknowledged_by = p.from.to_string();
-      update.ack_id = p.id;
-      if (Outgoing* o = queued(target->first)) {
-        batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
-                                  o->record.acknowledged_by, o->record.ack_id});
-        o->record.state = MessageState::kAcknowledged;
-        o->record.acknowledged_at = now;
-        o->record.acknowledged_by = update.acknowledged_by;
-        o->record.ack_id = p.id;
-      }
-      records.push_back(std::move(update));
-      batch.acked.push_back(target->first);
-      batch.notices.push_back(notice(NoticeKind::kAcknowledged, target->first, p.line,
-                                     "message " + target->first + " on line " + p.line +
-                                         " acknowledged by " + p.from.to_string()));
-    }
-  } else {
-    batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
-                                   precedence + " " + p.type + " message " + p.id + " on line " +
-                                       p.line + " from " + p.from.to_string()));
-  }
-}
-
-void PeerSession::refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry,
-                                  InboundBatch& batch, std::vector<Record>& records) {
-  const wire::Payload& p = in.envelope.payload;
-  // Signed evidence of what the peer said, never an inbox message: the envelope as received
-  // and what could be read of it (the body stays sealed if the line is not ours).
-  MessageRecord r = inbound_record(in, batch);
-  r.state = MessageState::kRefused;
-  r.ack_deadline = p.created;
-  r.refusal = in.refusal;
-  store_incoming(std::move(r), entry, batch, records);
-  ++counters_.inbound_refused;
-  counters_.last_error = "refused message " + p.id + " on line " + quoted(p.line) + " from " +
-                         quoted(config_.peer.party) + ": " + in.refusal;
-  batch.notices.push_back(notice(NoticeKind::kInboundRefused, p.id, p.line, counters_.last_error));
-}
-
-// ---- our transactions ----
-
-PeerSession::Outgoing* PeerSession::queued(const std::string& id) {
-  auto index = queue_index_.find(id);
-  if (index == queue_index_.end()) return nullptr;
-  auto it = queue_.find(index->second);
-  PARLEY_CHECK(it != queue_.end());
-  return &it->second;
-}
-
-bool PeerSession::unqueue(const std::string& id) {
-  const auto index = queue_index_.find(id);
-  if (index == queue_index_.end()) return false;
-  const auto q = queue_.find(index->second);
-  PARLEY_CHECK(q != queue_.end());
-  const auto created = queued_created_.find(q->second.record.created);
-  PARLEY_CHECK(created != queued_created_.end());
-  queued_created_.erase(created);
-  queue_.erase(q);
-  queue_index_.erase(index);
-  return true;
-}
-
-void PeerSession::enqueue(Outgoing outgoing) {
-  QueueKey key{static_cast<int>(outgoing.record.precedence), outgoing.record.seq, next_arrival_++};
-  queue_index_[outgoing.record.id] = key;
-  queued_created_.insert(outgoing.record.created);
-  queue_.emplace(key, std::move(outgoing));
 }
 
 void PeerSession::track(const std::string& id, Unacked u) {
@@ -850,273 +334,6 @@ void PeerSession::unwatch(const std::string& id, const Unacked& u) {
   deadlines_.erase({u.deadline, id});
 }
 
-void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records,
-                                AfterPersist& after) {
-  outgoing.index = own_.assigned++;
-  const ledger::Hash leaf = ledger::leaf_hash(as_bytes(outgoing.record.envelope));
-  own_.tree.append(leaf);
-  outgoing.record.log_index = outgoing.index;
-  records.push_back(
-      LogEntry{config_.party, config_.peer.party, outgoing.index, outgoing.record.id, leaf});
-  after.log_entry = outgoing.index;
-}
-
-Result<ledger::Hash> PeerSession::own_root(std::uint64_t size) const {
-  const ledger::FrontierTree& tree = own_.tree;
-  if (size == tree.base_size()) return tree.base().root();
-  if (size < tree.base_size() || size > tree.size()) {
-    return Status::internal("no root for size " + std::to_string(size) + " of our log (frontier " +
-                            std::to_string(tree.base_size()) + ".." + std::to_string(tree.size()) +
-                            ")");
-  }
-  return ledger::range_hash(0, size, tree.source());
-}
-
-void PeerSession::advance_base(std::uint64_t size) { own_.tree.advance(size); }
-
-void PeerSession::pump(Time now, std::vector<Action>& out) {
-  if (in_flight_ || queue_.empty() || build_failed_) return;
-  const std::size_t count_max =
-      std::min(config_.tx_envelopes_max, wire::kEnvelopesPerTransactionMax);
-  // The head covers every entry of our log, also ones still queued: FLASH may overtake
-  // ROUTINE, so the entries carried need not be a prefix. Entries whose batch is not yet
-  // durable are covered too: the head and the "sent" marks go in a later batch, and the
-  // transaction leaves only once that batch is Persisted (so every earlier one is durable).
-  // A message submitted on an idle line thus costs the sender one commit before it leaves.
-  const std::uint64_t size = own_.assigned;
-  const ledger::NodeSource source = own_.tree.source();
-  const auto fail = [&](const Status& status) {
-    // Our own log cannot be proven: a bug or a store that does not hold together. Nothing
-    // is sent (a head we cannot prove could fork the log); the operator is told once.
-    build_failed_ = true;
-    counters_.last_error = "cannot build a transaction: " + status.message();
-    out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
-  };
-  Result<ledger::Hash> root = own_root(size);
-  if (!root.is_ok()) return fail(root.status());
-
-  wire::Transaction tx;
-  tx.id = uuid_v7(now, rng_);
-  tx.from = config_.party;
-  tx.to = config_.peer.party;
-  InFlight f;
-  f.tx = tx.id;
-  f.size = size;
-  f.root = *root;
-  std::size_t bytes = kTransactionOverheadBytes;
-  // Consistency from every head the peer may have countersigned last: the one it did
-  // (C, possibly 0), and each one sent since without an answer (newest first).
-  const auto add_consistency = [&](std::uint64_t from, const ledger::Hash& from_root) {
-    Result<std::vector<ledger::Hash>> proof = ledger::consistency_proof(from, size, source);
-    if (!proof.is_ok()) return proof.status();
-    bytes += kConsistencyItemBytes + kProofHashBytes * proof->size();
-    tx.consistency.push_back({from, from_root, std::move(*proof)});
-    return Status::ok();
-  };
-  if (Status s = add_consistency(own_.countersigned_size, own_.countersigned_root); !s.is_ok()) {
-    return fail(s);
-  }
-  for (auto it = own_.pending.rbegin(); it != own_.pending.rend(); ++it) {
-    if (tx.consistency.size() >= wire::kConsistencyItemsMax) break;
-    if (it->first >= size || it->first <= own_.countersigned_size) continue;
-    if (Status s = add_consistency(it->first, it->second); !s.is_ok()) return fail(s);
-  }
-
-  std::vector<Outgoing*> chosen;
-  for (auto& [key, o] : queue_) {
-    if (tx.entries.size() >= count_max) break;
-    if (o.index >= size) continue;  // cannot happen: an index is assigned before queueing
-    Result<std::vector<ledger::Hash>> proof = ledger::inclusion_proof(o.index, size, source);
-    if (!proof.is_ok()) return fail(proof.status());
-    const std::size_t entry_bytes =
-        o.record.envelope.size() + kEntryBytes + kProofHashBytes * proof->size();
-    if (!tx.entries.empty() && bytes + entry_bytes > wire::kFrameBytesMax) break;
-    bytes += entry_bytes;
-    f.proofs.push_back(*proof);
-    tx.entries.push_back({o.index, o.record.envelope, std::move(*proof)});
-    chosen.push_back(&o);
-  }
-  if (chosen.empty()) return;
-
-  Head head;
-  tx.sth =
-      sign_head(config_.party, config_.peer.party, size, *root, now, config_.keys.signing, head);
-  f.sth = tx.sth;
-  f.sth_payload = std::move(head.payload);
-  f.sth_sig = head.sig;
-  std::vector<Record> records;
-  for (Outgoing* o : chosen) {
-    if (f.ids.empty()) f.precedence = o->record.precedence;
-    o->in_flight = true;
-    o->record.state = advance(o->record.state, MessageState::kSent);
-    o->record.tx = tx.id;
-    f.ids.push_back(o->record.id);
-    f.indices.push_back(o->index);
-    UpdateMessage update;
-    update.id = o->record.id;
-    update.state = o->record.state;
-    update.acknowledged_at = o->record.acknowledged_at;
-    update.acknowledged_by = o->record.acknowledged_by;
-    update.ack_id = o->record.ack_id;
-    update.tx = tx.id;
-    records.push_back(std::move(update));
-  }
-  // Our signed head is kept (for the transcript export and for the consistency proofs
-  // after a restart) before the transaction leaves.
-  PutHead put_head;
-  put_head.owner = config_.party;
-  put_head.peer = config_.peer.party;
-  put_head.size = size;
-  put_head.root = *root;
-  put_head.sth = tx.sth;
-  records.push_back(std::move(put_head));
-  if (size > own_.countersigned_size) own_.pending[size] = *root;
-
-  f.body = wire::encode_transaction(tx);
-  AfterPersist after;
-  after.actions.push_back(SendTransaction{f.tx, f.precedence, f.body});
-  persist(std::move(records), std::move(after), out);
-  ++counters_.transactions_sent;
-  in_flight_ = std::move(f);
-}
-
-void PeerSession::schedule_retry(Time now, const std::string& reason, NoticeKind kind,
-                                 std::vector<Action>& out) {
-  PARLEY_CHECK(in_flight_.has_value());
-  ++counters_.send_failures;
-  backoff_ = failure_streak_ == 0 ? config_.retry_min : std::min(backoff_ * 2, config_.retry_max);
-  const bool news = failure_streak_ == 0 || reason != counters_.last_error;
-  ++failure_streak_;
-  counters_.last_error = reason;
-  in_flight_->retry_at = now + backoff_;
-  // One alert per streak (or when the trouble changes), not one per retry.
-  if (news) {
-    out.push_back(Notify{notice(
-        kind, "", "",
-        reason + "; retrying transaction " + in_flight_->tx + " in " + format_duration(backoff_))});
-  }
-}
-
-void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out) {
-  counters_.last_contact = now;
-  if (!in_flight_ || in_flight_->tx != e.tx || in_flight_->receipted) return;  // stale
-  InFlight& f = *in_flight_;
-  const std::string& peer = config_.peer.party;
-  if (e.http_status >= 400 && e.http_status < 500) {
-    Result<wire::Refusal> refusal = wire::parse_refusal(e.body);
-    std::string error =
-        refusal.is_ok() ? refusal->error
-                        : "HTTP " + std::to_string(e.http_status) + " without a readable refusal";
-    if (refusal.is_ok() && !refusal->id.empty()) error += " (envelope " + refusal->id + ")";
-    return on_refused(error, now, out);
-  }
-  if (e.http_status != 200) {
-    return schedule_retry(now, quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
-                          NoticeKind::kLinkTrouble, out);
-  }
-  Result<ReceiptView> receipt = open_countersignature(e.body, config_.peer.sign_key, peer);
-  std::string problem;
-  if (!receipt.is_ok()) {
-    problem = receipt.status().message();
-  } else if (receipt->tx != f.tx) {
-    problem = "it is for transaction " + receipt->tx + ", not " + f.tx;
-  } else if (receipt->from != peer) {
-    problem = "it is from " + quoted(receipt->from) + ", not " + quoted(peer);
-  } else if (receipt->to != config_.party) {
-    problem = "it is to " + quoted(receipt->to) + ", not " + quoted(config_.party);
-  } else if (receipt->ids != f.ids) {
-    problem = "its ids are not the transaction's";
-  } else if (receipt->indices != f.indices) {
-    problem = "its indices are not the transaction's";
-  } else if (receipt->sth_payload != f.sth_payload || receipt->sth_sig != f.sth_sig) {
-    problem = "it does not countersign the head the transaction carried";
-  }
-  if (!problem.empty()) {
-    return schedule_retry(now, "invalid receipt from " + quoted(peer) + ": " + problem,
-                          NoticeKind::kPeerRefused, out);
-  }
-
-  std::map<std::string, std::string> refused;
-  for (ledger::ReceiptRefusal& r : receipt->refused) refused[r.id] = std::move(r.reason);
-
-  std::vector<Record> records;
-  for (std::size_t i = 0; i < f.ids.size(); ++i) {
-    const std::string& id = f.ids[i];
-    Outgoing* o = queued(id);
-    PARLEY_CHECK(o != nullptr);
-    // A message the peer refused is final: refused with its reason, never delivered. The
-    // receipt that says so is its evidence (the peer signed the refusal).
-    const auto refusal = refused.find(id);
-    std::optional<Time> delivered_at = now;
-    if (refusal != refused.end()) {
-      o->record.state = MessageState::kRefused;
-      o->record.refusal = refusal->second;
-      delivered_at.reset();
-      // Final: no ack will come. Unwatched now, so that no overdue mark follows the refusal.
-      untrack(id);
-    } else {
-      o->record.state = advance(o->record.state, MessageState::kDelivered);
-      o->record.delivered_at = now;
-    }
-    o->record.receipt = e.body;
-    UpdateMessage update;
-    update.id = id;
-    update.state = o->record.state;
-    update.refusal = o->record.refusal;
-    update.delivered_at = delivered_at;
-    update.acknowledged_at = o->record.acknowledged_at;
-    update.acknowledged_by = o->record.acknowledged_by;
-    update.ack_id = o->record.ack_id;
-    update.receipt = e.body;
-    update.tx = f.tx;
-    records.push_back(std::move(update));
-    // The message's delivery evidence: this receipt and its inclusion in the head.
-    records.push_back(PutInclusion{id, f.indices[i], f.size, f.root, f.proofs[i]});
-  }
-  PutHead head;
-  head.owner = config_.party;
-  head.peer = peer;
-  head.size = f.size;
-  head.root = f.root;
-  head.sth = f.sth;
-  head.receipt = e.body;
-  // The compact range at this size: where proofs start from after a restart.
-  if (Result<ledger::CompactRange> range = own_.tree.range_at(f.size); range.is_ok()) {
-    head.frontier = range->nodes();
-  }
-  records.push_back(std::move(head));
-  f.receipted = true;
-  f.retry_at.reset();
-  AfterPersist after;
-  after.receipted_tx = f.tx;
-  persist(std::move(records), std::move(after), out);
-}
-
-void PeerSession::on_refused(const std::string& error, Time now, std::vector<Action>& out) {
-  ++counters_.transactions_refused;
-  ++refusal_streak_;
-  counters_.last_refusal = error;
-  const std::string& peer = config_.peer.party;
-  schedule_retry(now, quoted(peer) + " refused our transaction: " + error, NoticeKind::kPeerRefused,
-                 out);
-  // The same transaction (or its successor with the same messages) refused again: retrying
-  // alone will not fix it. Said at the 2nd refusal in a row, then at each doubling.
-  if (refusal_streak_ < kRefusalAlertStreak || (refusal_streak_ & (refusal_streak_ - 1)) != 0) {
-    return;
-  }
-  out.push_back(
-      Notify{notice(NoticeKind::kRefusalRepeats, "", "",
-                    quoted(peer) + " refused our transaction " + std::to_string(refusal_streak_) +
-                        " times in a row (" + error + "); " + std::to_string(queue_.size()) +
-                        " messages wait: check both parties' configuration and keys")});
-}
-
-void PeerSession::on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out) {
-  if (!in_flight_ || in_flight_->tx != e.tx || in_flight_->receipted) return;  // stale
-  schedule_retry(now, "no answer from " + quoted(config_.peer.party) + ": " + e.reason,
-                 NoticeKind::kLinkTrouble, out);
-}
-
 // ---- durability ----
 
 void PeerSession::persist(std::vector<Record> records, std::optional<AfterPersist> after,
@@ -1132,23 +349,25 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   AfterPersist after = std::move(it->second);
   after_persist_.erase(it);
 
-  if (after.log_entry) own_.durable = std::max(own_.durable, *after.log_entry + 1);
+  if (after.log_entry) own_.mark_durable(*after.log_entry);
   for (auto& [id, u] : after.track) track(id, std::move(u));
   for (Action& action : after.actions) {
     // A transaction given up before it left (a FLASH overtook it) does not leave.
     if (const auto* send = std::get_if<SendTransaction>(&action)) {
-      if (!in_flight_ || in_flight_->tx != send->tx) continue;
+      if (!outbox_.in_flight_is(send->tx)) continue;
     }
     out.push_back(std::move(action));
   }
 
-  if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
-    for (const std::string& id : in_flight_->ids) {
-      auto index = queue_index_.find(id);
-      if (index == queue_index_.end()) continue;
-      auto q = queue_.find(index->second);
-      const MessageRecord& r = q->second.record;
-      if (r.state == MessageState::kRefused) {
+  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
+    const InFlight& f = *outbox_.in_flight();
+    for (const std::string& id : f.ids) {
+      const Outgoing* o = outbox_.carried(id);
+      if (o == nullptr) continue;
+      const MessageRecord& r = o->record;
+      if (r.state == MessageState::kExpired) {
+        // Said when it expired; the receipt refused it (the peer's clock agreed).
+      } else if (r.state == MessageState::kRefused) {
         // Final: no ack will come, so no deadline is watched.
         ++counters_.messages_refused;
         counters_.last_refusal = r.refusal.value_or("");
@@ -1163,19 +382,12 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
                           std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
                               " on line " + r.line + " delivered to " + config_.peer.party)});
       }
-      unqueue(id);
+      outbox_.unqueue(id);
     }
     // The peer countersigned our head: it is C now. Proofs start from there, or from the
     // lowest entry still unreceipted if FLASH overtook it.
-    if (in_flight_->size > own_.countersigned_size) {
-      own_.countersigned_size = in_flight_->size;
-      own_.countersigned_root = in_flight_->root;
-    }
-    own_.pending.erase(own_.pending.begin(), own_.pending.upper_bound(in_flight_->size));
-    std::uint64_t base = own_.countersigned_size;
-    for (const auto& [key, o] : queue_) base = std::min(base, o.index);
-    advance_base(base);
-    in_flight_.reset();
+    own_.countersigned(f.size, f.root, outbox_.lowest_index(own_.assigned()));
+    outbox_.end_in_flight();
     failure_streak_ = 0;
     refusal_streak_ = 0;
     backoff_ = Duration::zero();
@@ -1184,12 +396,12 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   if (after.inbound) {
     InboundBatch& b = *after.inbound;
     for (const auto& key : b.seqs) {
-      pending_inbound_.erase(key);
-      inbound_seqs_[key.first].insert(key.second);
+      peer_.pending_seqs.erase(key);
+      peer_.seqs[key.first].insert(key.second);
     }
     for (const std::string& id : b.new_ids) {
-      pending_inbound_ids_.erase(id);
-      inbound_ids_.insert(id);
+      peer_.pending_ids.erase(id);
+      peer_.stored_ids.insert(id);
     }
     for (const std::string& id : b.acked) untrack(id);
     const auto signed_it = peer_.receipts.find(b.tx);
@@ -1203,13 +415,23 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
 
 void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out) {
   auto it = after_persist_.find(e.batch);
-  if (it == after_persist_.end()) return;  // nothing waited on it (e.g. a "sent" mark)
+  if (it == after_persist_.end()) return;  // nothing waited on it (e.g. an overdue mark)
   AfterPersist after = std::move(it->second);
   after_persist_.erase(it);
   // A conflict with what is stored, or a value the store cannot hold (store.h
   // is_batch_refusal): either way the batch's content, so only its work is undone.
   const std::string why = "the store refused it: " + e.status.message();
+  undo_outbound(after, why, now, out);
+  if (after.inbound) undo_inbound(*after.inbound, why, out);
+}
 
+void PeerSession::give_up_in_flight() {
+  for (const auto& [id, gone] : outbox_.in_flight()->expired) untrack(id);
+  outbox_.end_in_flight();
+}
+
+void PeerSession::undo_outbound(const AfterPersist& after, const std::string& why, Time now,
+                                std::vector<Action>& out) {
   // A principal's submission or ack: nothing was stored, so nothing happened.
   for (const Action& action : after.actions) {
     if (const auto* accepted = std::get_if<Accepted>(&action)) {
@@ -1220,92 +442,82 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // Its messages were not stored: out of the queue, and out of a transaction built over them
   // (that one has not left: it waits for a later batch, which cannot apply without them).
   for (const std::string& id : after.queued) {
-    if (!unqueue(id)) continue;
-    if (in_flight_ &&
-        std::find(in_flight_->ids.begin(), in_flight_->ids.end(), id) != in_flight_->ids.end()) {
-      for (auto& [key, o] : queue_) o.in_flight = false;
-      in_flight_.reset();
+    if (!outbox_.unqueue(id)) continue;
+    const InFlight* f = outbox_.in_flight();
+    if (f != nullptr && std::find(f->ids.begin(), f->ids.end(), id) != f->ids.end()) {
+      give_up_in_flight();
     }
   }
-  // A transaction whose head and "sent" marks could not be stored does not leave.
+  // A transaction whose head could not be stored does not leave.
   for (const Action& action : after.actions) {
     const auto* send = std::get_if<SendTransaction>(&action);
-    if (send == nullptr || !in_flight_ || in_flight_->tx != send->tx) continue;
-    for (auto& [key, o] : queue_) o.in_flight = false;
-    in_flight_.reset();
+    if (send != nullptr && outbox_.in_flight_is(send->tx)) give_up_in_flight();
   }
   // Its log entry was not stored: the index is free again if it was the last one handed
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
   // signed over it (that would fork the log); the operator restarts from the store.
-  if (after.log_entry) {
-    if (*after.log_entry + 1 == own_.assigned && own_.tree.tail_size() > 0) {
-      --own_.assigned;
-      own_.tree.pop_back();
-    } else {
-      build_failed_ = true;
-      counters_.last_error = "log entry " + std::to_string(*after.log_entry) +
-                             " was refused by the store after later entries; restart the "
-                             "gateway to recover from the store";
-      out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
-    }
+  if (after.log_entry && !own_.take_back(*after.log_entry)) {
+    build_failed_ = true;
+    counters_.last_error = "log entry " + std::to_string(*after.log_entry) +
+                           " was refused by the store after later entries; restart the "
+                           "gateway to recover from the store";
+    out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.
-  if (after.receipted_tx && in_flight_ && in_flight_->tx == *after.receipted_tx) {
-    in_flight_->receipted = false;
+  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
+    outbox_.in_flight()->receipted = false;
     schedule_retry(now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble, out);
   }
-  // A peer's transaction that reuses stored ids: refused, and nothing of it is kept.
-  if (after.inbound) {
-    const InboundBatch& b = *after.inbound;
-    for (const auto& key : b.seqs) pending_inbound_.erase(key);
-    for (const std::string& id : b.new_ids) pending_inbound_ids_.erase(id);
-    for (const auto& [index, id] : b.indices) peer_.ids.erase(index);
-    // The peer's acks in it were not stored: our messages wait for an ack (and their
-    // deadlines) again.
-    for (const std::string& id : b.acked) {
-      auto u = unacked_.find(id);
-      if (u == unacked_.end() || !u->second.ack_pending) continue;
-      u->second.ack_pending = false;
-      if (!u->second.overdue) deadlines_.emplace(u->second.deadline, id);
-    }
-    for (const InboundBatch::AckUndo& undo : b.ack_undo) {
-      if (Outgoing* o = queued(undo.id)) {
-        o->record.state = undo.state;
-        o->record.acknowledged_at = undo.acknowledged_at;
-        o->record.acknowledged_by = undo.acknowledged_by;
-        o->record.ack_id = undo.ack_id;
-      }
-    }
-    peer_.size = b.previous_size;
-    peer_.root = b.previous_root;
-    peer_.sth = b.previous_sth;
-    peer_.receipts = b.previous_receipts;
-    refuse(b.request, "", why, out);
+}
+
+void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
+                               std::vector<Action>& out) {
+  for (const auto& key : b.seqs) peer_.pending_seqs.erase(key);
+  for (const std::string& id : b.new_ids) peer_.pending_ids.erase(id);
+  for (const auto& [index, id] : b.indices) peer_.ids.erase(index);
+  // The peer's acks in it were not stored: our messages wait for an ack (and their
+  // deadlines) again.
+  for (const std::string& id : b.acked) {
+    auto u = unacked_.find(id);
+    if (u == unacked_.end() || !u->second.ack_pending) continue;
+    u->second.ack_pending = false;
+    if (!u->second.overdue) deadlines_.emplace(u->second.deadline, id);
   }
+  for (const InboundBatch::AckUndo& undo : b.ack_undo) {
+    if (Outgoing* o = outbox_.carried(undo.id)) {
+      o->record.state = undo.state;
+      o->record.acknowledged_at = undo.acknowledged_at;
+      o->record.acknowledged_by = undo.acknowledged_by;
+      o->record.ack_id = undo.ack_id;
+    }
+  }
+  peer_.size = b.previous_size;
+  peer_.root = b.previous_root;
+  peer_.sth = b.previous_sth;
+  peer_.receipts = b.previous_receipts;
+  refuse(b.request, "", why, out);
 }
 
 // ---- time ----
 
-void PeerSession::on_timer(Time now, std::vector<Action>& out) {
-  if (in_flight_ && in_flight_->retry_at && now >= *in_flight_->retry_at) {
-    in_flight_->retry_at.reset();
-    bool flash_waits = false;
-    for (const auto& [key, o] : queue_) {
-      if (o.record.precedence == Precedence::kFlash && !o.in_flight) flash_waits = true;
-    }
-    if (flash_waits && in_flight_->precedence != Precedence::kFlash) {
-      // FLASH is never queued behind lower precedence: give up this transaction and send a
-      // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
-      // the old transaction's answer, if any, is stale.
-      for (auto& [key, o] : queue_) o.in_flight = false;
-      in_flight_.reset();
-    } else {
-      out.push_back(SendTransaction{in_flight_->tx, in_flight_->precedence, in_flight_->body});
-      ++counters_.transactions_sent;
-    }
+void PeerSession::resend_due(Time now, std::vector<Action>& out) {
+  InFlight* f = outbox_.in_flight();
+  if (f == nullptr || !f->retry_at || now < *f->retry_at) return;
+  f->retry_at.reset();
+  if (outbox_.flash_waits() && f->precedence != Precedence::kFlash) {
+    // FLASH is never queued behind lower precedence: give up this transaction and send a
+    // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
+    // the old transaction's answer, if any, is stale.
+    give_up_in_flight();
+    return;
   }
+  out.push_back(SendTransaction{f->tx, f->precedence, f->body});
+  ++counters_.transactions_sent;
+}
 
+void PeerSession::on_timer(Time now, std::vector<Action>& out) {
+  resend_due(now, out);
   std::vector<Record> records;
   std::vector<Notice> notices;
   // The deadlines that have passed, handled in id order (as unacked_ is ordered).
@@ -1320,11 +532,13 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
     PARLEY_CHECK(entry != unacked_.end());
     Unacked& u = entry->second;
     u.overdue = true;
-    UpdateMessage update;
-    update.id = id;
-    update.state = MessageState::kOverdue;
-    if (Outgoing* o = queued(id)) o->record.state = MessageState::kOverdue;
-    records.push_back(std::move(update));
+    // Not queued: receipted, so delivered (a refused or acknowledged one is not watched).
+    MessageRecord receipted;
+    receipted.id = id;
+    receipted.state = MessageState::kDelivered;
+    Outgoing* o = outbox_.queued(id);
+    records.push_back(transition(o != nullptr ? o->record : receipted,
+                                 MessageChange(MessageEvent::kDeadlinePassed, now)));
     const Line* line = find_line(u.line);
     const Duration within =
         line != nullptr ? line->deadlines.for_precedence(u.precedence) : Duration::zero();
@@ -1335,22 +549,6 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
   }
   if (!records.empty()) persist(std::move(records), std::nullopt, out);
   for (Notice& n : notices) out.push_back(Notify{std::move(n)});
-}
-
-// ---- configuration ----
-
-const Line* PeerSession::find_line(std::string_view id) const {
-  for (const Line& line : config_.lines) {
-    if (line.id == id) return &line;
-  }
-  return nullptr;
-}
-
-bool PeerSession::may_act_on(const Line& line, std::string_view principal) const {
-  if (principal.empty()) return false;
-  if (line.local == principal) return true;
-  return std::find(line.alternates.begin(), line.alternates.end(), principal) !=
-         line.alternates.end();
 }
 
 }  // namespace parley::core

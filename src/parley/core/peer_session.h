@@ -12,16 +12,22 @@
 //  - a receipt (the Answer to a peer's transaction) is signed only after the Persist
 //    holding that transaction's messages is Persisted;
 //  - a transaction leaves (SendTransaction) only after the Persist holding its signed head
-//    and "sent" marks is Persisted; that batch follows the ones holding its messages;
+//    is Persisted; that batch follows the ones holding its messages. Its messages become
+//    "sent" (a store write) only once the peer answers it (core/message_state.h);
 //  - the driver applies Persist actions in the order they were emitted (it may group many
 //    into one commit, and other events may be fed before their Persisted), so Persisted(b)
 //    implies every earlier batch is durable too. If a Persist fails, the driver must not
 //    feed Persisted for it (it stops the process; recovery starts from the store).
 //
 // Delivery: outbound messages wait in a queue ordered by precedence (FLASH first), then by
-// sequence number. One transaction is in flight to the peer at a time; an unanswered one is
-// resent unchanged (same tx id: the receiver is idempotent) after a backoff. Per-line
-// sequence numbers let the receiver drop duplicates and detect gaps.
+// sequence number (core/outbox.h). One transaction is in flight to the peer at a time; an
+// unanswered one is resent unchanged (same tx id: the receiver is idempotent) after a
+// backoff. Per-line sequence numbers let the receiver drop duplicates and detect gaps. A
+// message whose `expires` passes before a receipt becomes expired (final, not sent again);
+// if it was in flight, the answer to that transaction still decides (a receipt wins).
+// Verification of the peer's transactions is core/verify_transaction.h; our log for the
+// peer, core/own_log.h. The definitions are split by role: peer_session.cc (start,
+// principals, durability, time), peer_session_receive.cc, peer_session_send.cc.
 //
 // Transcript (DESIGN.md "Transcript (ledger)"; docs/protocol.md): every envelope this party
 // sends the peer (messages and acks) is appended, in the order of durable acceptance, to
@@ -59,7 +65,12 @@
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
 #include "parley/core/model.h"
+#include "parley/core/outbox.h"
+#include "parley/core/own_log.h"
+#include "parley/core/recovered.h"
 #include "parley/core/seq_set.h"
+#include "parley/core/transcript_view.h"
+#include "parley/core/verify_transaction.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
@@ -84,47 +95,6 @@ struct SessionConfig {
   // proof before it answers): 16 halved flash.flood against 64 for ~10% less throughput
   // (bench/README.md).
   std::size_t tx_envelopes_max = 16;
-};
-
-// A signed tree head as the store keeps it.
-struct RecoveredHead {
-  std::uint64_t size = 0;
-  crypto::Digest root{};
-  std::string sth;                     // DSSE JSON
-  std::optional<std::string> receipt;  // its countersignature, if it has one (JSON)
-};
-
-// The transcript state of one pair of parties at start. Nothing here is proportional to
-// the history: a compact range, the leaves after it, and a few heads.
-struct RecoveredLedger {
-  std::uint64_t log_size = 0;  // entries in our log for this peer
-  // The frontier's base: a size our log had when the peer countersigned it, at or below
-  // the lowest index still unreceipted, with its compact range; then the leaf hashes of
-  // the entries [base_size, log_size).
-  std::uint64_t base_size = 0;
-  std::vector<crypto::Digest> base_nodes;
-  std::vector<crypto::Digest> tail;
-  std::optional<RecoveredHead> countersigned;  // our latest head with the peer's receipt
-  std::vector<RecoveredHead> pending;          // our later heads without one, by size
-  std::optional<RecoveredHead> peer_head;      // the peer's latest head we countersigned
-};
-
-// The inbound seqs stored on one line: every seq in 1..watermark, and those in `above`
-// (each above watermark + 1). Gaps are transient, so `above` is short (core/seq_set.h).
-struct RecoveredSeqs {
-  std::uint64_t watermark = 0;
-  std::vector<std::uint64_t> above;  // ascending
-};
-
-// What the store held when the gateway (re)started; read by the driver via Store::recover.
-// Nothing here is proportional to the history either: the pending messages, and a few
-// numbers per line.
-struct Recovered {
-  std::map<std::string, std::uint64_t> last_outbound_seq;  // per line
-  std::map<std::string, RecoveredSeqs> inbound_seqs;       // per line with inbound messages
-  std::vector<MessageRecord> unreceipted;     // outbound, no receipt yet (whatever its state)
-  std::vector<MessageRecord> unacknowledged;  // outbound, not "ack", not yet acknowledged
-  RecoveredLedger ledger;
 };
 
 // ---- events ----
@@ -241,6 +211,7 @@ struct SessionStats {
   std::uint64_t forks_detected = 0;        // since start (the store keeps the evidence)
   std::uint64_t messages_refused = 0;      // ours the peer refused, since start
   std::uint64_t inbound_refused = 0;       // the peer's messages we refused, since start
+  std::uint64_t messages_expired = 0;      // ours whose `expires` passed unreceipted, since start
   std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
   std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
   std::string last_refusal;                // the peer's latest reason, if any
@@ -265,52 +236,15 @@ class PeerSession {
   const SessionConfig& config() const { return config_; }
 
  private:
-  // An outbound message not yet receipted (queued, or carried by the in-flight transaction).
-  struct Outgoing {
-    MessageRecord record;
-    std::uint64_t index = 0;  // its leaf in our log
-    bool in_flight = false;
-  };
-  // Queue order: precedence (FLASH first), then sequence number, then arrival.
-  using QueueKey = std::tuple<int, std::uint64_t, std::uint64_t>;
-  struct InFlight {
-    std::string tx;
-    std::vector<std::string> ids;
-    std::vector<std::uint64_t> indices;
-    std::vector<std::vector<ledger::Hash>> proofs;  // inclusion in the head, per id
-    std::uint64_t size = 0;                         // the head it carries
-    ledger::Hash root{};
-    std::string sth;  // DSSE JSON
-    Bytes sth_payload;
-    std::array<std::uint8_t, crypto::kSignatureBytes> sth_sig{};
-    std::string body;
-    Precedence precedence = Precedence::kRoutine;
-    std::optional<Time> retry_at;
-    bool receipted = false;  // a valid receipt is being persisted
-  };
-  // Our log for this peer, as far as proofs need it.
-  struct OwnLog {
-    std::uint64_t assigned = 0;  // entries with an index (durable or being persisted)
-    std::uint64_t durable = 0;   // entries known durable
-    // The first tree.base_size() entries as a compact range, then the leaf hashes of the
-    // entries up to assigned-1, with the nodes over them kept up to date.
-    ledger::FrontierTree tree;
-    std::uint64_t countersigned_size = 0;  // C: the peer's latest receipt covers this head
-    ledger::Hash countersigned_root{};
-    std::map<std::uint64_t, ledger::Hash> pending;  // heads sent since C, no receipt yet
-  };
   // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.
   struct Countersigned {
     std::string sth;      // the transaction's head, exactly (DSSE JSON)
     std::string receipt;  // what we answered (or will, once durable)
     bool durable = false;
   };
-  // The peer's log, as far as we countersigned it.
-  struct PeerLog {
-    std::uint64_t size = 0;
-    ledger::Hash root{};
+  // The peer's log, as far as we countersigned it, and the messages we hold of it.
+  struct PeerLog : PeerState {
     std::string sth;  // the countersigned head (DSSE JSON); empty for the empty log
-    std::map<std::uint64_t, std::string> ids;  // index -> envelope id, seen since start
     // By transaction id, the receipts signed over this head (after a restart, the one the
     // store kept). A transaction sent again is answered with the same receipt, so both
     // parties hold one countersignature per head and a replay rewrites nothing.
@@ -363,27 +297,53 @@ class PeerSession {
     std::optional<InboundBatch> inbound;
     std::optional<std::uint64_t> log_entry;  // the index of our log entry in the batch
   };
-  struct Incoming {
-    wire::Envelope envelope;
-    wire::Opened opened;
-    const Line* line = nullptr;
-    std::string json;
-    std::string refusal;  // why this message alone is refused; empty if it is accepted
-  };
 
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
   void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
   // Answers a transaction already countersigned over the current head with the receipt
   // signed for it then (503 while that is not yet durable); false if it is not one.
-  bool answer_again(const TransactionReceived& e, const wire::Transaction& tx, std::uint64_t size,
-                    const ledger::Hash& root, std::vector<Action>& out);
+  bool answer_again(RequestId request, const VerifiedBatch& batch, std::vector<Action>& out);
+  // The peer presented a head that contradicts the one we countersigned: kept as evidence.
+  void on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
+               std::vector<Action>& out);
+  // Stores a verified transaction's new messages and our receipt; answered once durable.
+  void store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
+                         std::vector<Action>& out);
+  // What verification needs of us.
+  PeerContext context() const {
+    return PeerContext{config_.party, config_.peer, config_.lines, seal_key_, catalog_};
+  }
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
+  // Why `receipt` is not the in-flight transaction's; "" if it is.
+  std::string receipt_problem(const ReceiptView& receipt) const;
+  // The peer answered the in-flight transaction: its messages are sent (stored once).
+  void mark_reached(Time now, std::vector<Action>& out);
+  // A valid receipt for the in-flight transaction: its messages' fates, and the head.
+  void apply_receipt(ReceiptView receipt, const std::string& body, Time now,
+                     std::vector<Action>& out);
+  // Our messages whose `expires` has passed before a receipt become expired (final).
+  void expire(Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
   void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
+  // Of a refused batch: our own work that waited on it (submissions, acks, a transaction).
+  void undo_outbound(const AfterPersist& after, const std::string& why, Time now,
+                     std::vector<Action>& out);
+  // Of a refused batch: the peer's transaction in it is refused, and nothing of it is kept.
+  void undo_inbound(const InboundBatch& b, const std::string& why, std::vector<Action>& out);
+  // The transaction in flight is given up (it did not leave, or a FLASH overtakes it); its
+  // messages that expired in flight go with it (final, no longer watched).
+  void give_up_in_flight();
   void on_timer(Time now, std::vector<Action>& out);
+  // The transaction in flight, unanswered, is due again: resent, or given up for a FLASH.
+  void resend_due(Time now, std::vector<Action>& out);
   void pump(Time now, std::vector<Action>& out);
+  // Puts the first queued messages that fit into `tx` (its consistency items already in),
+  // proven against the head `f` carries. An error if our log cannot prove them.
+  Status choose_entries(wire::Transaction& tx, InFlight& f);
+  // Our own log cannot be proven: nothing more is sent; the operator is told once.
+  void build_failed(const Status& status, std::vector<Action>& out);
   void schedule_retry(Time now, const std::string& reason, NoticeKind kind,
                       std::vector<Action>& out);
   void persist(std::vector<Record> records, std::optional<AfterPersist> after,
@@ -395,44 +355,30 @@ class PeerSession {
                            const std::optional<Time>& expires, Time now);
   // Gives `outgoing` the next index of our log and adds its LogEntry to `records`.
   void append_to_log(Outgoing& outgoing, std::vector<Record>& records, AfterPersist& after);
-  // The root of our log at `size` (base.size() <= size <= assigned).
-  Result<ledger::Hash> own_root(std::uint64_t size) const;
-  // Moves the frontier's base forward to `size` (<= C), dropping the leaves it covers.
-  void advance_base(std::uint64_t size);
-  // Checks the peer's head against the one we countersigned; "" if it extends it.
-  // `fork` is set when the two cannot both be true.
-  std::string check_consistency(const wire::Transaction& tx, std::uint64_t size,
-                                const ledger::Hash& root, bool& fork) const;
-  void enqueue(Outgoing outgoing);
-  // Takes message `id` out of the queue; false if it is not queued.
-  bool unqueue(const std::string& id);
   // Adds `u` to unacked_ under `id` unless it is there already, and watches its deadline.
   void track(const std::string& id, Unacked u);
   // Removes `id` from unacked_ and deadlines_.
   void untrack(const std::string& id);
   // Stops watching `u`'s deadline (before it turns overdue or ack_pending).
   void unwatch(const std::string& id, const Unacked& u);
-  Outgoing* queued(const std::string& id);
-  // The envelope, by the peer's signature: failing, the whole transaction is refused.
-  Status open_incoming(std::string_view json, Incoming& in) const;
-  // What refuses this message alone (it is kept as a refused entry of the peer's log).
-  Status check_incoming(Incoming& in, Time now) const;
   // The fields of an inbound record that every stored envelope has, accepted or refused.
-  MessageRecord inbound_record(const Incoming& in, const InboundBatch& batch) const;
+  MessageRecord inbound_record(const VerifiedEnvelope& in, const InboundBatch& batch) const;
   // Adds `record`, its log entry and its inclusion proof to `records`, and notes them in
   // `batch` (undone if the store refuses the batch).
-  void store_incoming(MessageRecord record, const wire::TransactionEntry& entry,
-                      InboundBatch& batch, std::vector<Record>& records);
+  void store_incoming(MessageRecord record, const VerifiedEnvelope& in, InboundBatch& batch,
+                      std::vector<Record>& records);
   // The inbound records and notices of one fresh envelope of `batch`.
-  void accept_incoming(const Incoming& in, const wire::TransactionEntry& entry, Time now,
-                       InboundBatch& batch, std::vector<Record>& records);
+  void accept_incoming(const VerifiedEnvelope& in, Time now, InboundBatch& batch,
+                       std::vector<Record>& records);
   // Of one fresh envelope refused alone: kept as a refused entry of the peer's log.
-  void refuse_incoming(const Incoming& in, const wire::TransactionEntry& entry, InboundBatch& batch,
+  void refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batch,
                        std::vector<Record>& records);
   // The peer refused our whole transaction (4xx): retry, and alert when it repeats.
   void on_refused(const std::string& error, Time now, std::vector<Action>& out);
-  const Line* find_line(std::string_view id) const;
-  bool may_act_on(const Line& line, std::string_view principal) const;
+  const Line* find_line(std::string_view id) const { return core::find_line(config_.lines, id); }
+  bool may_act_on(const Line& line, std::string_view principal) const {
+    return core::may_act_on(line, principal);
+  }
   void refuse(RequestId request, std::string_view envelope_id, const std::string& why,
               std::vector<Action>& out);
 
@@ -442,15 +388,7 @@ class PeerSession {
   crypto::SealKey seal_key_{};
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
-  std::map<std::string, SeqSet> inbound_seqs_;                       // stored, per line
-  std::set<std::pair<std::string, std::uint64_t>> pending_inbound_;  // in unpersisted batches
-  std::set<std::string> inbound_ids_;  // received since start (the store holds older ones)
-  std::set<std::string> pending_inbound_ids_;
-  std::map<QueueKey, Outgoing> queue_;
-  std::multiset<Time> queued_created_;           // the created time of each queue_ entry
-  std::map<std::string, QueueKey> queue_index_;  // message id -> queue key
-  std::uint64_t next_arrival_ = 0;
-  std::optional<InFlight> in_flight_;
+  Outbox outbox_;
   Duration backoff_{};
   std::uint64_t failure_streak_ = 0;
   std::uint64_t refusal_streak_ = 0;  // whole-transaction refusals since the last receipt

@@ -17,7 +17,7 @@
 
 #include "parley/base/status.h"
 #include "parley/core/model.h"
-#include "parley/core/peer_session.h"
+#include "parley/core/recovered.h"
 
 namespace parley::store {
 

@@ -1,0 +1,48 @@
+// The state machine of an outbound message (docs/protocol.md "States"), in one function.
+//
+// Every change of an outbound message's state goes through transition(): it changes the
+// record the session holds in memory and returns the UpdateMessage that makes the same
+// change durable, so the two cannot disagree. Pure: the time of the change is a value.
+//
+//   queued --reached the peer--> sent --receipted--> delivered --acked--> acknowledged
+//   queued/sent --expires passed--> expired (final unless a receipt arrives: it wins)
+//   queued/sent/expired --receipt refuses it--> refused (expired stays expired)
+//   queued/sent/delivered --ack deadline passed--> overdue (an ack still wins)
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "parley/base/time.h"
+#include "parley/core/model.h"
+
+namespace parley::core {
+
+enum class MessageEvent {
+  kReachedPeer,     // a transaction carrying it was answered by the peer (any HTTP answer)
+  kReceipted,       // the peer's valid receipt lists it as received
+  kRefusedByPeer,   // the peer's valid receipt lists it as refused (with a reason)
+  kAcknowledged,    // the peer's principal acknowledged it
+  kDeadlinePassed,  // its ack deadline passed unacknowledged
+  kExpired,         // its `expires` passed before a receipt
+};
+
+struct MessageChange {
+  MessageChange(MessageEvent e, Time t) : event(e), at(t) {}
+  MessageEvent event;
+  Time at;
+  std::optional<std::string> tx;               // the transaction that carried it
+  std::optional<std::string> receipt;          // kReceipted, kRefusedByPeer
+  std::optional<std::string> refusal;          // kRefusedByPeer
+  std::optional<std::string> acknowledged_by;  // kAcknowledged
+  std::optional<std::string> ack_id;           // kAcknowledged
+};
+
+// The state `current` becomes on `event` (unchanged when the event does not apply to it).
+MessageState next_state(MessageState current, MessageEvent event);
+
+// Applies `change` to `record` and returns the update that stores the same change. Fields
+// the change does not touch are left unset in the update (the store keeps them).
+UpdateMessage transition(MessageRecord& record, const MessageChange& change);
+
+}  // namespace parley::core

@@ -1,0 +1,92 @@
+#include "parley/core/message_state.h"
+
+#include <gtest/gtest.h>
+
+namespace parley::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Time kAt = time_from_unix_ms(1'795'000'000'000);
+
+MessageRecord record_in(MessageState state) {
+  MessageRecord r;
+  r.id = "m1";
+  r.state = state;
+  return r;
+}
+
+TEST(MessageStateTest, SentOnlyFromQueued) {
+  EXPECT_EQ(next_state(MessageState::kQueued, MessageEvent::kReachedPeer), MessageState::kSent);
+  EXPECT_EQ(next_state(MessageState::kOverdue, MessageEvent::kReachedPeer), MessageState::kOverdue);
+  EXPECT_EQ(next_state(MessageState::kExpired, MessageEvent::kReachedPeer), MessageState::kExpired);
+}
+
+TEST(MessageStateTest, ExpiryEndsOnlyAnUnreceiptedMessage) {
+  for (MessageState s : {MessageState::kQueued, MessageState::kSent, MessageState::kOverdue}) {
+    EXPECT_EQ(next_state(s, MessageEvent::kExpired), MessageState::kExpired);
+  }
+  for (MessageState s :
+       {MessageState::kDelivered, MessageState::kAcknowledged, MessageState::kRefused}) {
+    EXPECT_EQ(next_state(s, MessageEvent::kExpired), s);
+  }
+}
+
+TEST(MessageStateTest, AReceiptWinsOverAnExpiryButARefusalKeepsIt) {
+  EXPECT_EQ(next_state(MessageState::kExpired, MessageEvent::kReceipted), MessageState::kDelivered);
+  EXPECT_EQ(next_state(MessageState::kExpired, MessageEvent::kRefusedByPeer),
+            MessageState::kExpired);
+  EXPECT_EQ(next_state(MessageState::kSent, MessageEvent::kRefusedByPeer), MessageState::kRefused);
+}
+
+TEST(MessageStateTest, ProgressNeverOverwritesAnAckOrAMissedDeadline) {
+  EXPECT_EQ(next_state(MessageState::kAcknowledged, MessageEvent::kReceipted),
+            MessageState::kAcknowledged);
+  EXPECT_EQ(next_state(MessageState::kOverdue, MessageEvent::kReceipted), MessageState::kOverdue);
+  EXPECT_EQ(next_state(MessageState::kOverdue, MessageEvent::kAcknowledged),
+            MessageState::kAcknowledged);
+  EXPECT_EQ(next_state(MessageState::kAcknowledged, MessageEvent::kDeadlinePassed),
+            MessageState::kAcknowledged);
+}
+
+TEST(MessageStateTest, TheUpdateStoresWhatTheRecordBecame) {
+  MessageRecord r = record_in(MessageState::kSent);
+  MessageChange change(MessageEvent::kReceipted, kAt);
+  change.tx = "tx-1";
+  change.receipt = "{}";
+  const UpdateMessage u = transition(r, change);
+  EXPECT_EQ(r.state, MessageState::kDelivered);
+  EXPECT_EQ(u.id, "m1");
+  EXPECT_EQ(u.state, r.state);
+  EXPECT_EQ(u.delivered_at, kAt);
+  EXPECT_EQ(r.delivered_at, kAt);
+  EXPECT_EQ(u.receipt, r.receipt);
+  EXPECT_EQ(u.tx, "tx-1");
+  EXPECT_FALSE(u.acknowledged_at.has_value());  // untouched: the store keeps its value
+}
+
+TEST(MessageStateTest, AnAckRecordsWhoAndWhich) {
+  MessageRecord r = record_in(MessageState::kOverdue);
+  MessageChange change(MessageEvent::kAcknowledged, kAt + 1s);
+  change.acknowledged_by = "ru-genstaff/cgs";
+  change.ack_id = "a1";
+  const UpdateMessage u = transition(r, change);
+  EXPECT_EQ(r.state, MessageState::kAcknowledged);
+  EXPECT_EQ(u.acknowledged_by, "ru-genstaff/cgs");
+  EXPECT_EQ(r.ack_id, "a1");
+  EXPECT_EQ(u.acknowledged_at, kAt + 1s);
+}
+
+TEST(MessageStateTest, ARefusalKeepsItsReason) {
+  MessageRecord r = record_in(MessageState::kExpired);
+  MessageChange change(MessageEvent::kRefusedByPeer, kAt);
+  change.refusal = "expired at ... before it arrived";
+  const UpdateMessage u = transition(r, change);
+  EXPECT_EQ(u.state, MessageState::kExpired);
+  EXPECT_EQ(r.refusal, change.refusal);
+  EXPECT_EQ(u.refusal, change.refusal);
+  EXPECT_FALSE(u.delivered_at.has_value());
+}
+
+}  // namespace
+}  // namespace parley::core

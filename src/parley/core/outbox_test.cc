@@ -1,0 +1,95 @@
+#include "parley/core/outbox.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace parley::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Time kT0 = time_from_unix_ms(1'795'000'000'000);
+
+Outgoing message(const std::string& id, Precedence precedence, std::uint64_t seq, Time created,
+                 std::optional<Time> expires = std::nullopt) {
+  Outgoing o;
+  o.record.id = id;
+  o.record.precedence = precedence;
+  o.record.seq = seq;
+  o.record.created = created;
+  o.record.expires = expires;
+  o.index = seq;
+  return o;
+}
+
+std::vector<std::string> order(const Outbox& outbox) {
+  std::vector<std::string> ids;
+  for (const auto& [key, o] : outbox.queue()) ids.push_back(o.record.id);
+  return ids;
+}
+
+TEST(OutboxTest, FlashFirstThenBySequence) {
+  Outbox outbox;
+  outbox.enqueue(message("r2", Precedence::kRoutine, 2, kT0));
+  outbox.enqueue(message("r1", Precedence::kRoutine, 1, kT0 + 1s));
+  outbox.enqueue(message("f3", Precedence::kFlash, 3, kT0 + 2s));
+  EXPECT_EQ(order(outbox), (std::vector<std::string>{"f3", "r1", "r2"}));
+  EXPECT_EQ(outbox.oldest_created(), kT0);
+  EXPECT_EQ(outbox.lowest_index(99), 1u);
+  ASSERT_TRUE(outbox.unqueue("r2"));
+  EXPECT_FALSE(outbox.unqueue("r2"));
+  EXPECT_EQ(outbox.oldest_created(), kT0 + 1s);
+  EXPECT_EQ(outbox.queued("r2"), nullptr);
+}
+
+TEST(OutboxTest, TheEarliestExpiryIsWatchedWhileQueued) {
+  Outbox outbox;
+  outbox.enqueue(message("a", Precedence::kRoutine, 1, kT0, kT0 + 10min));
+  outbox.enqueue(message("b", Precedence::kRoutine, 2, kT0, kT0 + 5min));
+  outbox.enqueue(message("c", Precedence::kRoutine, 3, kT0));
+  ASSERT_TRUE(outbox.next_expiry().has_value());
+  EXPECT_EQ(outbox.next_expiry()->second, "b");
+  outbox.unqueue("b");
+  EXPECT_EQ(outbox.next_expiry()->second, "a");
+  outbox.unwatch_expiry("a");
+  EXPECT_FALSE(outbox.next_expiry().has_value());
+  EXPECT_EQ(outbox.size(), 2u);
+}
+
+TEST(OutboxTest, AMessageSetAsideInFlightIsStillCarriedUntilTheTransactionEnds) {
+  Outbox outbox;
+  outbox.enqueue(message("a", Precedence::kRoutine, 1, kT0, kT0 + 1min));
+  outbox.enqueue(message("b", Precedence::kRoutine, 2, kT0));
+  outbox.queued("a")->in_flight = true;
+  outbox.queued("b")->in_flight = true;
+  InFlight f;
+  f.tx = "tx-1";
+  f.ids = {"a", "b"};
+  outbox.start(std::move(f));
+  EXPECT_TRUE(outbox.in_flight_is("tx-1"));
+
+  outbox.set_aside("a");
+  EXPECT_EQ(outbox.queued("a"), nullptr);
+  ASSERT_NE(outbox.carried("a"), nullptr);  // the answer to tx-1 still decides its fate
+  EXPECT_EQ(outbox.size(), 1u);
+  EXPECT_FALSE(outbox.next_expiry().has_value());
+
+  outbox.end_in_flight();
+  EXPECT_EQ(outbox.carried("a"), nullptr);
+  EXPECT_EQ(outbox.in_flight(), nullptr);
+  EXPECT_FALSE(outbox.queued("b")->in_flight);  // goes again in the next transaction
+}
+
+TEST(OutboxTest, AFlashWaitsOnlyIfTheTransactionInFlightDoesNotCarryIt) {
+  Outbox outbox;
+  outbox.enqueue(message("r", Precedence::kRoutine, 1, kT0));
+  EXPECT_FALSE(outbox.flash_waits());
+  outbox.enqueue(message("f", Precedence::kFlash, 2, kT0));
+  EXPECT_TRUE(outbox.flash_waits());
+  outbox.queued("f")->in_flight = true;
+  EXPECT_FALSE(outbox.flash_waits());
+}
+
+}  // namespace
+}  // namespace parley::core

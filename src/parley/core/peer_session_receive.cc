@@ -1,0 +1,228 @@
+// PeerSession, as the receiver of the peer's transactions: verified by
+// core/verify_transaction, stored with our receipt, answered once durable.
+#include <algorithm>
+#include <utility>
+
+#include "parley/base/check.h"
+#include "parley/core/message_state.h"
+#include "parley/core/peer_session.h"
+#include "parley/core/session_internal.h"
+#include "parley/core/transcript_view.h"
+#include "parley/ledger/transcript.h"
+
+namespace parley::core {
+
+using namespace internal;  // the session's own helpers (session_internal.h)
+
+// ---- the peer's transactions ----
+
+void PeerSession::refuse(RequestId request, std::string_view envelope_id, const std::string& why,
+                         std::vector<Action>& out) {
+  out.push_back(Answer{request, 400, wire::encode_refusal({why, std::string(envelope_id)})});
+  ++counters_.frames_refused;
+  counters_.last_error = "refused a transaction from " + quoted(config_.peer.party) + ": " + why;
+  out.push_back(Notify{
+      notice(NoticeKind::kFrameRefused, std::string(envelope_id), "", counters_.last_error)});
+}
+
+bool PeerSession::answer_again(RequestId request, const VerifiedBatch& batch,
+                               std::vector<Action>& out) {
+  if (batch.head.size != peer_.size || batch.head.root != peer_.root) return false;
+  const auto it = peer_.receipts.find(batch.tx);
+  if (it == peer_.receipts.end() || it->second.sth != batch.sth) return false;
+  if (!it->second.durable) {
+    // Its batch is being stored: the receipt may not leave before it is durable (and
+    // signing another would give the head two countersignatures). The sender retries.
+    out.push_back(Answer{
+        request, 503,
+        wire::encode_refusal({"transaction " + batch.tx + " is being stored; send it again", ""})});
+    return true;
+  }
+  out.push_back(Answer{request, 200, it->second.receipt});
+  return true;
+}
+
+void PeerSession::on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
+                          std::vector<Action>& out) {
+  ++counters_.forks_detected;
+  PutEvidence evidence;
+  evidence.id = uuid_v7(now, rng_);
+  evidence.peer = config_.peer.party;
+  evidence.kind = "fork";
+  evidence.detail = refusal.why;
+  evidence.sth_a = peer_.sth;
+  evidence.sth_b = refusal.sth;
+  evidence.at = now;
+  persist({std::move(evidence)}, std::nullopt, out);
+  out.push_back(Answer{request, 400, wire::encode_refusal({refusal.why, ""})});
+  ++counters_.frames_refused;
+  counters_.last_error = refusal.why;
+  out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", refusal.why)});
+}
+
+void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
+  if (!seal_key_status_.is_ok()) return refuse(e.request, "", seal_key_status_.message(), out);
+  // Everything is checked before anything is touched (core/verify_transaction.h).
+  const Verified verified = verify_transaction(e.body, context(), peer_, now);
+  if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
+    if (refused->fork) return on_fork(e.request, *refused, now, out);
+    return refuse(e.request, refused->envelope_id, refused->why, out);
+  }
+  const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
+  if (answer_again(e.request, batch, out)) return;
+  store_transaction(e.request, batch, now, out);
+}
+
+void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
+                                    std::vector<Action>& out) {
+  const Head& head = verified.head;
+  InboundBatch batch;
+  batch.request = request;
+  batch.tx = verified.tx;
+  batch.head_size = head.size;
+  batch.head_root = head.root;
+  batch.previous_size = peer_.size;
+  batch.previous_root = peer_.root;
+  batch.previous_sth = peer_.sth;
+  batch.previous_receipts = peer_.receipts;
+  std::vector<std::uint64_t> indices;
+  std::vector<ledger::ReceiptRefusal> refused;
+  std::vector<Record> records;
+  for (const VerifiedEnvelope& in : verified.envelopes) {
+    batch.ids.push_back(in.envelope.payload.id);
+    indices.push_back(in.index);
+    // A refusal is answered on every resend (the checks are deterministic), stored once.
+    if (!in.refusal.empty()) refused.push_back({in.envelope.payload.id, in.refusal});
+    if (!in.fresh) continue;
+    if (in.refusal.empty()) {
+      accept_incoming(in, now, batch, records);
+    } else {
+      refuse_incoming(in, batch, records);
+    }
+  }
+  // The receipt: our countersignature over the sender's head and the entries received.
+  // It is made now so that it is stored with the batch, and released (Answer) only once
+  // the batch is durable.
+  batch.receipt =
+      sign_countersignature(verified.tx, config_.party, config_.peer.party, head, batch.ids,
+                            indices, std::move(refused), now, config_.keys.signing);
+  PutHead put_head;
+  put_head.owner = config_.peer.party;
+  put_head.peer = config_.party;
+  put_head.size = head.size;
+  put_head.root = head.root;
+  put_head.sth = verified.sth;
+  put_head.receipt = batch.receipt;
+  records.push_back(std::move(put_head));
+
+  peer_.pending_seqs.insert(batch.seqs.begin(), batch.seqs.end());
+  peer_.pending_ids.insert(batch.new_ids.begin(), batch.new_ids.end());
+  // Later transactions are checked against this head, as if countersigned already: if
+  // the batch is refused, the previous head comes back.
+  if (head.size != peer_.size || head.root != peer_.root) peer_.receipts.clear();
+  peer_.size = head.size;
+  peer_.root = head.root;
+  peer_.sth = verified.sth;
+  // The first receipt over a head is the one the store keeps (PutHead never replaces a
+  // countersignature); a later transaction over the same head gets its own receipt.
+  peer_.receipts.try_emplace(verified.tx, Countersigned{verified.sth, batch.receipt, false});
+  for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
+
+  AfterPersist after;
+  after.inbound = std::move(batch);
+  persist(std::move(records), std::move(after), out);
+}
+
+MessageRecord PeerSession::inbound_record(const VerifiedEnvelope& in,
+                                          const InboundBatch& batch) const {
+  const wire::Payload& p = in.envelope.payload;
+  MessageRecord r;
+  r.id = p.id;
+  r.line = p.line;
+  r.seq = p.seq;
+  r.direction = Direction::kInbound;
+  r.peer = config_.peer.party;
+  r.from = p.from;
+  r.to = p.to;
+  r.precedence = p.precedence;
+  r.type = p.type;
+  r.created = p.created;
+  r.expires = p.expires;
+  r.reply_to = p.reply_to;
+  r.lang = p.lang;
+  r.envelope = in.json;
+  r.tx = batch.tx;
+  return r;
+}
+
+void PeerSession::store_incoming(MessageRecord record, const VerifiedEnvelope& in,
+                                 InboundBatch& batch, std::vector<Record>& records) {
+  const std::string id = record.id;
+  batch.seqs.emplace_back(record.line, record.seq);
+  batch.new_ids.push_back(id);
+  batch.indices.emplace_back(in.index, id);
+  records.push_back(PutMessage{std::move(record)});
+  records.push_back(LogEntry{config_.peer.party, config_.party, in.index, id,
+                             ledger::leaf_hash(as_bytes(in.json))});
+  records.push_back(PutInclusion{id, in.index, batch.head_size, batch.head_root, in.proof});
+}
+
+void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundBatch& batch,
+                                  std::vector<Record>& records) {
+  const wire::Payload& p = in.envelope.payload;
+  MessageRecord r = inbound_record(in, batch);
+  r.content = in.opened.content;
+  r.salt = in.opened.salt;
+  r.state = MessageState::kDelivered;
+  r.ack_deadline = p.created + in.line->deadlines.for_precedence(p.precedence);
+  r.delivered_at = now;
+  store_incoming(std::move(r), in, batch, records);
+
+  const std::string precedence(wire::precedence_name(p.precedence));
+  if (p.type == "ack") {
+    auto target = unacked_.find(*p.reply_to);
+    if (target != unacked_.end() && target->second.line == p.line && !target->second.ack_pending) {
+      unwatch(target->first, target->second);
+      target->second.ack_pending = true;
+      MessageChange change(MessageEvent::kAcknowledged, now);
+      change.acknowledged_by = p.from.to_string();
+      change.ack_id = p.id;
+      // Not queued: receipted, so delivered or overdue (the store keeps the other fields).
+      MessageRecord receipted;
+      receipted.id = target->first;
+      receipted.state = MessageState::kDelivered;
+      Outgoing* o = outbox_.carried(target->first);
+      if (o != nullptr) {
+        batch.ack_undo.push_back({target->first, o->record.state, o->record.acknowledged_at,
+                                  o->record.acknowledged_by, o->record.ack_id});
+      }
+      records.push_back(transition(o != nullptr ? o->record : receipted, change));
+      batch.acked.push_back(target->first);
+      batch.notices.push_back(notice(NoticeKind::kAcknowledged, target->first, p.line,
+                                     "message " + target->first + " on line " + p.line +
+                                         " acknowledged by " + p.from.to_string()));
+    }
+  } else {
+    batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
+                                   precedence + " " + p.type + " message " + p.id + " on line " +
+                                       p.line + " from " + p.from.to_string()));
+  }
+}
+
+void PeerSession::refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batch,
+                                  std::vector<Record>& records) {
+  const wire::Payload& p = in.envelope.payload;
+  // Signed evidence of what the peer said, never an inbox message: the envelope as received
+  // and what could be read of it (the body stays sealed if the line is not ours).
+  MessageRecord r = inbound_record(in, batch);
+  r.state = MessageState::kRefused;
+  r.ack_deadline = p.created;
+  r.refusal = in.refusal;
+  store_incoming(std::move(r), in, batch, records);
+  ++counters_.inbound_refused;
+  counters_.last_error = "refused message " + p.id + " on line " + quoted(p.line) + " from " +
+                         quoted(config_.peer.party) + ": " + in.refusal;
+  batch.notices.push_back(notice(NoticeKind::kInboundRefused, p.id, p.line, counters_.last_error));
+}
+
+}  // namespace parley::core

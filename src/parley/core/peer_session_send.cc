@@ -1,0 +1,307 @@
+// PeerSession, as the sender: our messages' log entries, the transaction in flight, the
+// peer's answers (receipts, refusals) and expiry.
+#include <algorithm>
+#include <utility>
+
+#include "parley/base/check.h"
+#include "parley/core/message_state.h"
+#include "parley/core/peer_session.h"
+#include "parley/core/session_internal.h"
+#include "parley/core/transcript_view.h"
+#include "parley/ledger/transcript.h"
+
+namespace parley::core {
+
+using namespace internal;  // the session's own helpers (session_internal.h)
+
+// ---- our transactions ----
+
+void PeerSession::expire(Time now, std::vector<Action>& out) {
+  std::vector<Record> records;
+  for (auto due = outbox_.next_expiry(); due && due->first <= now; due = outbox_.next_expiry()) {
+    const std::string& id = due->second;
+    Outgoing* o = outbox_.queued(id);
+    PARLEY_CHECK(o != nullptr);
+    if (next_state(o->record.state, MessageEvent::kExpired) == o->record.state) {
+      outbox_.unwatch_expiry(id);  // acknowledged already: it did arrive
+      continue;
+    }
+    records.push_back(transition(o->record, MessageChange(MessageEvent::kExpired, now)));
+    if (!o->in_flight) {
+      untrack(id);  // final: no ack deadline is watched
+    } else if (auto u = unacked_.find(id); u != unacked_.end()) {
+      // Its transaction's answer decides; meanwhile no deadline is watched, but an ack
+      // from the peer (who then has it) is still taken.
+      unwatch(id, u->second);
+    }
+    ++counters_.messages_expired;
+    const MessageRecord& r = o->record;
+    out.push_back(Notify{notice(NoticeKind::kMessageRefused, id, r.line,
+                                std::string(wire::precedence_name(r.precedence)) + " " + r.type +
+                                    " message " + id + " on line " + r.line + " expired at " +
+                                    format_time(*r.expires) + " before " + config_.peer.party +
+                                    " receipted it; it is not sent any more")});
+    // Carried by the transaction in flight: the peer may have it already, so its answer
+    // still decides (a receipt wins; a refusal keeps it expired).
+    outbox_.set_aside(id);
+  }
+  if (!records.empty()) persist(std::move(records), std::nullopt, out);
+}
+
+void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records,
+                                AfterPersist& after) {
+  const ledger::Hash leaf = ledger::leaf_hash(as_bytes(outgoing.record.envelope));
+  outgoing.index = own_.append(leaf);
+  outgoing.record.log_index = outgoing.index;
+  records.push_back(
+      LogEntry{config_.party, config_.peer.party, outgoing.index, outgoing.record.id, leaf});
+  after.log_entry = outgoing.index;
+}
+
+void PeerSession::pump(Time now, std::vector<Action>& out) {
+  if (outbox_.in_flight() != nullptr || outbox_.empty() || build_failed_) return;
+  // The head covers every entry of our log, also ones still queued: FLASH may overtake
+  // ROUTINE, so the entries carried need not be a prefix. Entries whose batch is not yet
+  // durable are covered too: the head goes in a later batch, and the transaction leaves
+  // only once that batch is Persisted (so every earlier one is durable). A message
+  // submitted on an idle line thus costs the sender one commit before it leaves.
+  const std::uint64_t size = own_.assigned();
+  Result<ledger::Hash> root = own_.root(size);
+  if (!root.is_ok()) return build_failed(root.status(), out);
+  Result<std::vector<wire::ConsistencyItem>> consistency =
+      own_.consistency_items(size, wire::kConsistencyItemsMax);
+  if (!consistency.is_ok()) return build_failed(consistency.status(), out);
+  wire::Transaction tx;
+  tx.id = uuid_v7(now, rng_);
+  tx.from = config_.party;
+  tx.to = config_.peer.party;
+  tx.consistency = std::move(*consistency);
+  InFlight f;
+  f.tx = tx.id;
+  f.size = size;
+  f.root = *root;
+  if (Status s = choose_entries(tx, f); !s.is_ok()) return build_failed(s, out);
+  if (f.ids.empty()) return;
+
+  Head head;
+  tx.sth =
+      sign_head(config_.party, config_.peer.party, size, *root, now, config_.keys.signing, head);
+  f.sth = tx.sth;
+  f.sth_payload = std::move(head.payload);
+  f.sth_sig = head.sig;
+  // Our signed head is kept (for the transcript export and for the consistency proofs
+  // after a restart) before the transaction leaves. The messages stay queued: they are
+  // sent only once the peer answers (mark_reached), a fact about the peer, not about us.
+  PutHead put_head;
+  put_head.owner = config_.party;
+  put_head.peer = config_.peer.party;
+  put_head.size = size;
+  put_head.root = *root;
+  put_head.sth = tx.sth;
+  own_.sent_head(size, *root);
+
+  f.body = wire::encode_transaction(tx);
+  AfterPersist after;
+  after.actions.push_back(SendTransaction{f.tx, f.precedence, f.body});
+  persist({std::move(put_head)}, std::move(after), out);
+  ++counters_.transactions_sent;
+  outbox_.start(std::move(f));
+}
+
+Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
+  const std::size_t count_max =
+      std::min(config_.tx_envelopes_max, wire::kEnvelopesPerTransactionMax);
+  std::size_t bytes = kTransactionOverheadBytes;
+  for (const wire::ConsistencyItem& c : tx.consistency) {
+    bytes += kConsistencyItemBytes + kProofHashBytes * c.proof.size();
+  }
+  for (auto& [key, o] : outbox_.queue()) {
+    if (tx.entries.size() >= count_max) break;
+    if (o.index >= f.size) continue;  // cannot happen: an index is assigned before queueing
+    Result<std::vector<ledger::Hash>> proof = own_.inclusion_proof(o.index, f.size);
+    if (!proof.is_ok()) return proof.status();
+    const std::size_t entry_bytes =
+        o.record.envelope.size() + kEntryBytes + kProofHashBytes * proof->size();
+    if (!tx.entries.empty() && bytes + entry_bytes > wire::kFrameBytesMax) break;
+    bytes += entry_bytes;
+    if (f.ids.empty()) f.precedence = o.record.precedence;
+    o.in_flight = true;
+    f.ids.push_back(o.record.id);
+    f.indices.push_back(o.index);
+    f.proofs.push_back(*proof);
+    tx.entries.push_back({o.index, o.record.envelope, std::move(*proof)});
+  }
+  return Status::ok();
+}
+
+void PeerSession::build_failed(const Status& status, std::vector<Action>& out) {
+  // A bug or a store that does not hold together: a head we cannot prove could fork the log.
+  build_failed_ = true;
+  counters_.last_error = "cannot build a transaction: " + status.message();
+  out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
+}
+
+void PeerSession::schedule_retry(Time now, const std::string& reason, NoticeKind kind,
+                                 std::vector<Action>& out) {
+  InFlight* f = outbox_.in_flight();
+  PARLEY_CHECK(f != nullptr);
+  ++counters_.send_failures;
+  backoff_ = failure_streak_ == 0 ? config_.retry_min : std::min(backoff_ * 2, config_.retry_max);
+  const bool news = failure_streak_ == 0 || reason != counters_.last_error;
+  ++failure_streak_;
+  counters_.last_error = reason;
+  f->retry_at = now + backoff_;
+  // One alert per streak (or when the trouble changes), not one per retry.
+  if (news) {
+    out.push_back(Notify{
+        notice(kind, "", "",
+               reason + "; retrying transaction " + f->tx + " in " + format_duration(backoff_))});
+  }
+}
+
+void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out) {
+  counters_.last_contact = now;
+  if (!outbox_.in_flight_is(e.tx) || outbox_.in_flight()->receipted) return;  // stale
+  const std::string& peer = config_.peer.party;
+  if (e.http_status >= 400 && e.http_status < 500) {
+    mark_reached(now, out);
+    Result<wire::Refusal> refusal = wire::parse_refusal(e.body);
+    std::string error =
+        refusal.is_ok() ? refusal->error
+                        : "HTTP " + std::to_string(e.http_status) + " without a readable refusal";
+    if (refusal.is_ok() && !refusal->id.empty()) error += " (envelope " + refusal->id + ")";
+    return on_refused(error, now, out);
+  }
+  if (e.http_status != 200) {
+    mark_reached(now, out);
+    return schedule_retry(now, quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
+                          NoticeKind::kLinkTrouble, out);
+  }
+  Result<ReceiptView> receipt = open_countersignature(e.body, config_.peer.sign_key, peer);
+  const std::string problem =
+      receipt.is_ok() ? receipt_problem(*receipt) : receipt.status().message();
+  if (!problem.empty()) {
+    mark_reached(now, out);
+    return schedule_retry(now, "invalid receipt from " + quoted(peer) + ": " + problem,
+                          NoticeKind::kPeerRefused, out);
+  }
+  apply_receipt(std::move(*receipt), e.body, now, out);
+}
+
+std::string PeerSession::receipt_problem(const ReceiptView& receipt) const {
+  const InFlight& f = *outbox_.in_flight();
+  const std::string& peer = config_.peer.party;
+  if (receipt.tx != f.tx) return "it is for transaction " + receipt.tx + ", not " + f.tx;
+  if (receipt.from != peer) return "it is from " + quoted(receipt.from) + ", not " + quoted(peer);
+  if (receipt.to != config_.party) {
+    return "it is to " + quoted(receipt.to) + ", not " + quoted(config_.party);
+  }
+  if (receipt.ids != f.ids) return "its ids are not the transaction's";
+  if (receipt.indices != f.indices) return "its indices are not the transaction's";
+  if (receipt.sth_payload != f.sth_payload || receipt.sth_sig != f.sth_sig) {
+    return "it does not countersign the head the transaction carried";
+  }
+  return "";
+}
+
+void PeerSession::mark_reached(Time now, std::vector<Action>& out) {
+  InFlight& f = *outbox_.in_flight();
+  if (f.reached) return;
+  f.reached = true;
+  std::vector<Record> records;
+  for (const std::string& id : f.ids) {
+    Outgoing* o = outbox_.carried(id);
+    if (o == nullptr) continue;
+    const MessageState before = o->record.state;
+    MessageChange change(MessageEvent::kReachedPeer, now);
+    change.tx = f.tx;
+    UpdateMessage update = transition(o->record, change);
+    if (o->record.state != before) records.push_back(std::move(update));
+  }
+  if (!records.empty()) persist(std::move(records), std::nullopt, out);
+}
+
+void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Time now,
+                                std::vector<Action>& out) {
+  InFlight& f = *outbox_.in_flight();
+  std::map<std::string, std::string> refused;
+  for (ledger::ReceiptRefusal& r : receipt.refused) refused[r.id] = std::move(r.reason);
+
+  std::vector<Record> records;
+  for (std::size_t i = 0; i < f.ids.size(); ++i) {
+    const std::string& id = f.ids[i];
+    Outgoing* o = outbox_.carried(id);
+    PARLEY_CHECK(o != nullptr);
+    const MessageState before = o->record.state;
+    // A message the peer refused is final: refused with its reason, never delivered. The
+    // receipt that says so is its evidence (the peer signed the refusal).
+    const auto refusal = refused.find(id);
+    MessageChange change(MessageEvent::kReceipted, now);
+    change.tx = f.tx;
+    change.receipt = body;
+    if (refusal != refused.end()) {
+      change.event = MessageEvent::kRefusedByPeer;
+      change.refusal = refusal->second;
+    }
+    records.push_back(transition(o->record, change));
+    const MessageState after = o->record.state;
+    if (after == MessageState::kRefused || after == MessageState::kExpired) {
+      untrack(id);  // final: no ack will come, so no overdue mark follows
+    } else if (before == MessageState::kExpired) {
+      // The receiver took it before it expired by its clock: the receipt wins, and the
+      // message waits for its ack again.
+      auto u = unacked_.find(id);
+      if (u == unacked_.end()) {
+        track(id, Unacked{o->record.line, o->record.precedence, o->record.ack_deadline});
+      } else if (!u->second.overdue && !u->second.ack_pending) {
+        deadlines_.emplace(u->second.deadline, id);
+      }
+    }
+    // The message's delivery evidence: this receipt and its inclusion in the head.
+    records.push_back(PutInclusion{id, f.indices[i], f.size, f.root, f.proofs[i]});
+  }
+  PutHead head;
+  head.owner = config_.party;
+  head.peer = config_.peer.party;
+  head.size = f.size;
+  head.root = f.root;
+  head.sth = f.sth;
+  head.receipt = body;
+  // The compact range at this size: where proofs start from after a restart.
+  if (Result<ledger::CompactRange> range = own_.range_at(f.size); range.is_ok()) {
+    head.frontier = range->nodes();
+  }
+  records.push_back(std::move(head));
+  f.receipted = true;
+  f.retry_at.reset();
+  AfterPersist after;
+  after.receipted_tx = f.tx;
+  persist(std::move(records), std::move(after), out);
+}
+
+void PeerSession::on_refused(const std::string& error, Time now, std::vector<Action>& out) {
+  ++counters_.transactions_refused;
+  ++refusal_streak_;
+  counters_.last_refusal = error;
+  const std::string& peer = config_.peer.party;
+  schedule_retry(now, quoted(peer) + " refused our transaction: " + error, NoticeKind::kPeerRefused,
+                 out);
+  // The same transaction (or its successor with the same messages) refused again: retrying
+  // alone will not fix it. Said at the 2nd refusal in a row, then at each doubling.
+  if (refusal_streak_ < kRefusalAlertStreak || (refusal_streak_ & (refusal_streak_ - 1)) != 0) {
+    return;
+  }
+  out.push_back(
+      Notify{notice(NoticeKind::kRefusalRepeats, "", "",
+                    quoted(peer) + " refused our transaction " + std::to_string(refusal_streak_) +
+                        " times in a row (" + error + "); " + std::to_string(outbox_.size()) +
+                        " messages wait: check both parties' configuration and keys")});
+}
+
+void PeerSession::on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out) {
+  if (!outbox_.in_flight_is(e.tx) || outbox_.in_flight()->receipted) return;  // stale
+  schedule_retry(now, "no answer from " + quoted(config_.peer.party) + ": " + e.reason,
+                 NoticeKind::kLinkTrouble, out);
+}
+
+}  // namespace parley::core

@@ -1,0 +1,210 @@
+#include "parley/core/verify_transaction.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+namespace parley::core {
+
+namespace {
+
+TransactionRefusal refusal(std::string why, std::string envelope_id = "") {
+  return TransactionRefusal{std::move(why), std::move(envelope_id), false, ""};
+}
+
+std::string envelope_at(std::size_t i) { return "envelope " + std::to_string(i); }
+
+// The transaction's parties and the sender's head: by the pinned key, of its log for us.
+Result<Head> check_header(const PeerContext& c, const wire::Transaction& tx) {
+  if (tx.from != c.peer.party) {
+    return Status::permission_denied("transaction from " + quoted(tx.from) + ", expected " +
+                                     quoted(c.peer.party));
+  }
+  if (tx.to != c.party) {
+    return Status::permission_denied("transaction to " + quoted(tx.to) + ", expected " +
+                                     quoted(c.party));
+  }
+  PARLEY_ASSIGN_OR_RETURN(Head head, open_head(tx.sth, c.peer.sign_key, c.peer.party));
+  if (head.log != c.peer.party || head.peer != c.party) {
+    return Status::permission_denied("signed head of the log " + quoted(head.log) + " for " +
+                                     quoted(head.peer) + ", expected " + quoted(c.peer.party) +
+                                     " for " + quoted(c.party));
+  }
+  return head;
+}
+
+// What refuses this message alone (it is kept as a refused entry of the peer's log).
+Status check_message(const PeerContext& c, VerifiedEnvelope& in, Time now) {
+  const std::string& peer = c.peer.party;
+  const wire::Payload& p = in.envelope.payload;
+  if (p.from.party != peer) {
+    return Status::permission_denied("envelope from " + quoted(p.from.to_string()) +
+                                     ", not from party " + quoted(peer));
+  }
+  if (p.to.party != c.party) {
+    return Status::permission_denied("envelope to " + quoted(p.to.to_string()) + ", not to party " +
+                                     quoted(c.party));
+  }
+  const Line* line = find_line(c.lines, p.line);
+  if (line == nullptr) return Status::not_found("unknown line " + quoted(p.line));
+  if (line->remote.party != peer) {
+    return Status::permission_denied("line " + quoted(p.line) + " is not with " + quoted(peer));
+  }
+  if (!may_act_on(*line, p.to.principal)) {
+    return Status::permission_denied("principal " + quoted(p.to.principal) + " is not on line " +
+                                     quoted(p.line));
+  }
+  PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, c.seal_key));
+  PARLEY_RETURN_IF_ERROR(c.catalog.validate(p.type, in.opened.content.body_json));
+  if (p.type == "ack" && !p.reply_to) return Status::invalid_argument("ack without reply_to");
+  if (p.expires && *p.expires <= now) {
+    // The same words on every resend: a receipt repeats the refusal it gave first.
+    return Status::failed_precondition("expired at " + format_time(*p.expires) +
+                                       " before it arrived");
+  }
+  in.line = line;
+  return Status::ok();
+}
+
+// Entry `i`: its envelope by the peer's signature, its inclusion in the head, its index
+// not holding another envelope already. Failing, the whole transaction is refused.
+std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(const PeerContext& c,
+                                                                const PeerState& state,
+                                                                const Head& head,
+                                                                wire::TransactionEntry& entry,
+                                                                std::size_t i) {
+  Result<wire::Envelope> envelope =
+      wire::open_envelope(entry.envelope, c.peer.sign_key, c.peer.party);
+  if (!envelope.is_ok()) return refusal(envelope_at(i) + ": " + envelope.status().message());
+  const std::string id = envelope->payload.id;
+  // RFC 6962 §2.1.1: the envelope is leaf `index` of the signed head.
+  const Status s = ledger::verify_inclusion(
+      entry.index, head.size, ledger::leaf_hash(as_bytes(entry.envelope)), entry.proof, head.root);
+  if (!s.is_ok()) {
+    return refusal(envelope_at(i) + " (index " + std::to_string(entry.index) + "): " + s.message(),
+                   id);
+  }
+  const auto known = state.ids.find(entry.index);
+  if (known != state.ids.end() && known->second != id) {
+    return refusal(envelope_at(i) + ": index " + std::to_string(entry.index) + " already holds " +
+                       known->second,
+                   id);
+  }
+  VerifiedEnvelope in;
+  in.envelope = std::move(*envelope);
+  in.json = std::move(entry.envelope);
+  in.index = entry.index;
+  in.proof = std::move(entry.proof);
+  return in;
+}
+
+// Which envelopes are new: a (line, seq) already stored, pending, or earlier in this
+// transaction is a repeat. A new (line, seq) under an id we already hold is a forgery or a
+// peer bug; the store would refuse it, so the transaction is refused. A refused envelope is
+// new too (it is stored as a refused entry): its seq is used, not a gap.
+std::optional<TransactionRefusal> mark_fresh(const PeerState& state,
+                                             std::vector<VerifiedEnvelope>& envelopes) {
+  std::set<std::pair<std::string, std::uint64_t>> here;
+  for (std::size_t i = 0; i < envelopes.size(); ++i) {
+    const wire::Payload& p = envelopes[i].envelope.payload;
+    std::pair<std::string, std::uint64_t> key{p.line, p.seq};
+    auto seen = state.seqs.find(p.line);
+    const bool repeat = (seen != state.seqs.end() && seen->second.contains(p.seq)) ||
+                        state.pending_seqs.count(key) > 0 || !here.insert(key).second;
+    if (repeat) continue;
+    if (state.stored_ids.count(p.id) > 0 || state.pending_ids.count(p.id) > 0) {
+      return refusal(envelope_at(i) + ": id " + p.id + " was already received as another message",
+                     p.id);
+    }
+    envelopes[i].fresh = true;
+  }
+  return std::nullopt;
+}
+
+// Every entry verified, or the refusal of the whole transaction.
+std::optional<TransactionRefusal> verify_entries(const PeerContext& c, const PeerState& state,
+                                                 wire::Transaction& tx, VerifiedBatch& batch,
+                                                 Time now) {
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < tx.entries.size(); ++i) {
+    auto verified = verify_entry(c, state, batch.head, tx.entries[i], i);
+    if (auto* refused = std::get_if<TransactionRefusal>(&verified)) return std::move(*refused);
+    VerifiedEnvelope& in = std::get<VerifiedEnvelope>(verified);
+    const std::string id = in.envelope.payload.id;
+    if (!ids.insert(id).second) return refusal(envelope_at(i) + ": duplicate id " + id, id);
+    if (Status m = check_message(c, in, now); !m.is_ok()) in.refusal = refusal_reason(m.message());
+    batch.envelopes.push_back(std::move(in));
+  }
+  return mark_fresh(state, batch.envelopes);
+}
+
+}  // namespace
+
+const Line* find_line(const std::vector<Line>& lines, std::string_view id) {
+  for (const Line& line : lines) {
+    if (line.id == id) return &line;
+  }
+  return nullptr;
+}
+
+bool may_act_on(const Line& line, std::string_view principal) {
+  if (principal.empty()) return false;
+  if (line.local == principal) return true;
+  return std::find(line.alternates.begin(), line.alternates.end(), principal) !=
+         line.alternates.end();
+}
+
+std::string check_consistency(const PeerContext& context, const PeerState& state,
+                              const wire::Transaction& tx, std::uint64_t size,
+                              const ledger::Hash& root, bool& fork) {
+  fork = false;
+  const std::string& peer = context.peer.party;
+  if (state.size == 0) return "";  // any tree extends the empty one
+  if (size < state.size) {
+    return "head of size " + std::to_string(size) + " is older than the one already " +
+           "countersigned (size " + std::to_string(state.size) + ")";
+  }
+  if (size == state.size) {
+    if (root == state.root) return "";  // the same head again (a resend, or nothing new)
+    fork = true;
+    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
+           " with root " + hex_encode(root) + ", but countersigned size " +
+           std::to_string(state.size) + " has root " + hex_encode(state.root);
+  }
+  for (const wire::ConsistencyItem& item : tx.consistency) {
+    if (item.from_size != state.size || item.from_root != state.root) continue;
+    const Status s = ledger::verify_consistency(state.size, size, state.root, root, item.proof);
+    if (s.is_ok()) return "";
+    fork = true;
+    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
+           " that does not extend the countersigned head of size " + std::to_string(state.size) +
+           ": " + s.message();
+  }
+  return "no consistency proof from my last countersigned head size " + std::to_string(state.size);
+}
+
+Verified verify_transaction(std::string_view body, const PeerContext& context,
+                            const PeerState& state, Time now) {
+  Result<wire::Transaction> parsed = wire::parse_transaction(body);
+  if (!parsed.is_ok()) return refusal(parsed.status().message());
+  wire::Transaction& tx = *parsed;
+  Result<Head> head = check_header(context, tx);
+  if (!head.is_ok()) return refusal(head.status().message());
+  // It must extend the head we countersigned last (RFC 6962 §2.1.2).
+  bool fork = false;
+  std::string inconsistent = check_consistency(context, state, tx, head->size, head->root, fork);
+  if (!inconsistent.empty()) {
+    return TransactionRefusal{std::move(inconsistent), "", fork, fork ? tx.sth : ""};
+  }
+
+  VerifiedBatch batch;
+  batch.tx = tx.id;
+  batch.sth = tx.sth;
+  batch.head = std::move(*head);
+  if (std::optional<TransactionRefusal> r = verify_entries(context, state, tx, batch, now)) {
+    return std::move(*r);
+  }
+  return batch;
+}
+
+}  // namespace parley::core

@@ -1,0 +1,103 @@
+// Verification of a peer's transaction: one pure function from the bytes to a verified
+// batch or a refusal (docs/protocol.md "Transactions", "Refusals").
+//
+// The transaction is parsed once, then checked in order, each check on values the one
+// before established: its framing and parties; the sender's signed tree head (by the
+// pinned key, of its log for this pair); that head extends the one we countersigned last
+// (RFC 6962 §2.1.2); each envelope's signature and its inclusion in the head (§2.1.1);
+// whether each envelope is new. What the peer's signatures and proofs do not hold together
+// refuses the whole transaction; what only makes one message unacceptable (unknown line,
+// from/to not the line's, a body the catalog rejects, expired) refuses that message alone,
+// and the batch carries the reason. The session gets a value it can trust and only decides
+// what to store. No I/O, no clock: `now` is a value.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "parley/base/time.h"
+#include "parley/catalog/catalog.h"
+#include "parley/core/model.h"
+#include "parley/core/seq_set.h"
+#include "parley/core/transcript_view.h"
+#include "parley/crypto/crypto.h"
+#include "parley/ledger/merkle.h"
+#include "parley/wire/wire.h"
+
+namespace parley::core {
+
+// Who we are and whom we pinned: what a peer's transaction is verified against. The
+// references must outlive the call (and the VerifiedBatch, which points into `lines`).
+struct PeerContext {
+  const std::string& party;  // ours
+  const wire::Bundle& peer;  // the pinned peer: its party id and keys
+  const std::vector<Line>& lines;
+  const crypto::SealKey& seal_key;  // of this pair of parties
+  const catalog::Catalog& catalog;
+};
+
+// Our state of the peer's log: the head we countersigned last, and which of its entries
+// and messages we hold (stored, or in a batch being stored).
+struct PeerState {
+  std::uint64_t size = 0;
+  ledger::Hash root = ledger::empty_root();
+  std::map<std::uint64_t, std::string> ids;  // index -> envelope id, seen since start
+  std::map<std::string, SeqSet> seqs;        // stored inbound seqs, per line
+  std::set<std::pair<std::string, std::uint64_t>> pending_seqs;  // (line, seq) being stored
+  std::set<std::string> stored_ids;   // message ids received since start (the store has older)
+  std::set<std::string> pending_ids;  // message ids being stored
+};
+
+// One envelope of a verified transaction.
+struct VerifiedEnvelope {
+  wire::Envelope envelope;          // its signature checked
+  std::string json;                 // exactly as received
+  std::uint64_t index = 0;          // its leaf in the sender's log
+  std::vector<ledger::Hash> proof;  // its inclusion in the head, verified
+  wire::Opened opened;              // its content; set when it is accepted
+  const Line* line = nullptr;       // its line; set when it is accepted
+  std::string refusal;              // why this message alone is refused; empty if accepted
+  bool fresh = false;               // not held yet: to be stored (accepted or as a refused entry)
+};
+
+struct VerifiedBatch {
+  std::string tx;   // its id
+  std::string sth;  // the sender's signed head, exactly as received (DSSE JSON)
+  Head head;        // the same, opened
+  std::vector<VerifiedEnvelope> envelopes;
+};
+
+// The whole transaction is refused: answered 400 with `why` (and the envelope's id, if one
+// is to blame). `fork`: the head contradicts one we countersigned; keep both as evidence.
+struct TransactionRefusal {
+  std::string why;
+  std::string envelope_id;
+  bool fork = false;
+  std::string sth;  // with `fork`: the conflicting head (DSSE JSON)
+};
+
+using Verified = std::variant<VerifiedBatch, TransactionRefusal>;
+
+// Verifies `body`, a transaction the peer posted, observed at `now`.
+Verified verify_transaction(std::string_view body, const PeerContext& context,
+                            const PeerState& state, Time now);
+
+// Checks the peer's head (size, root) against the one we countersigned; "" if it extends
+// it, else why not, with `fork` set when the two heads cannot both be true.
+std::string check_consistency(const PeerContext& context, const PeerState& state,
+                              const wire::Transaction& tx, std::uint64_t size,
+                              const ledger::Hash& root, bool& fork);
+
+// The line `id` of `lines`, or nullptr.
+const Line* find_line(const std::vector<Line>& lines, std::string_view id);
+
+// Whether `principal` is the line's local principal or one of its alternates.
+bool may_act_on(const Line& line, std::string_view principal);
+
+}  // namespace parley::core
