@@ -37,6 +37,8 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "inbound-refused";
     case NoticeKind::kRefusalRepeats:
       return "refusal-repeats";
+    case NoticeKind::kMessageExpired:
+      return "message-expired";
   }
   return "unknown";
 }

@@ -176,6 +176,7 @@ enum class NoticeKind {
   kMessageRefused,   // the peer's receipt refused our message (final, with its reason)
   kInboundRefused,   // we refused one of the peer's messages (kept as evidence, not inbox)
   kRefusalRepeats,   // the peer refused our whole transaction again: an operator must look
+  kMessageExpired,   // our message's `expires` passed before the peer receipted it (final)
 };
 std::string_view notice_kind_name(NoticeKind kind);
 struct Notice {

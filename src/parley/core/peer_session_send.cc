@@ -36,7 +36,7 @@ void PeerSession::expire(Time now, std::vector<Action>& out) {
     }
     ++counters_.messages_expired;
     const MessageRecord& r = o->record;
-    out.push_back(Notify{notice(NoticeKind::kMessageRefused, id, r.line,
+    out.push_back(Notify{notice(NoticeKind::kMessageExpired, id, r.line,
                                 std::string(wire::precedence_name(r.precedence)) + " " + r.type +
                                     " message " + id + " on line " + r.line + " expired at " +
                                     format_time(*r.expires) + " before " + config_.peer.party +

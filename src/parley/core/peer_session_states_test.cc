@@ -66,9 +66,10 @@ TEST(PeerSessionTest, QueuedMessagePastItsExpiryIsExpiredAndNotSent) {
   h.now += 1min;
   std::vector<Action> out = h.feed_durable(kUs, TimerFired{});
   EXPECT_EQ(h.store(kUs).find(late)->state, MessageState::kExpired);
-  bool told = false;
-  for (const Notify& n : all_of<Notify>(out)) told = told || n.notice.message_id == late;
-  EXPECT_TRUE(told);
+  const std::vector<Notice> told = notices_of(out, NoticeKind::kMessageExpired);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].message_id, late);
+  EXPECT_EQ(h.session(kUs).stats().messages_expired, 1u);
   EXPECT_EQ(h.session(kUs).stats().queued, 1u);
   EXPECT_EQ(h.session(kUs).stats().unacknowledged, 1u);  // its ack deadline is not watched
 

@@ -440,12 +440,13 @@ class Api {
   }
 
   net::HttpResponse status_view() {
-    std::uint64_t queued = 0, unacked = 0, overdue = 0, refused = 0, missing = 0;
+    std::uint64_t queued = 0, unacked = 0, overdue = 0, refused = 0, expired = 0, missing = 0;
     for (const Driver::PeerView& p : driver_.peers()) {
       queued += p.stats.queued;
       unacked += p.stats.unacknowledged;
       overdue += p.stats.overdue;
       refused += p.stats.messages_refused;
+      expired += p.stats.messages_expired;
       for (const core::LineGap& g : p.stats.gaps) missing += g.seqs.missing();
     }
     // Fork evidence kept in the store: a peer that contradicted a head we countersigned.
@@ -458,6 +459,7 @@ class Api {
                                {"unacknowledged", unacked},
                                {"overdue", overdue},
                                {"refused", refused},
+                               {"expired", expired},
                                {"missing", missing},
                                {"evidence", evidence->size()}});
   }
@@ -494,6 +496,8 @@ class Api {
     // us, our whole transactions refused, and the current streak of those (>= 2: alert).
     per_peer("parley_messages_refused_total", "counter",
              [](const Driver::PeerView& p) { return p.stats.messages_refused; });
+    per_peer("parley_messages_expired_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.messages_expired; });
     per_peer("parley_inbound_refused_total", "counter",
              [](const Driver::PeerView& p) { return p.stats.inbound_refused; });
     per_peer("parley_transactions_refused_total", "counter",

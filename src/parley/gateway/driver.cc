@@ -432,6 +432,7 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
     case core::NoticeKind::kMessageRefused:
+    case core::NoticeKind::kMessageExpired:
     case core::NoticeKind::kInboundRefused:
       spdlog::warn("{}: {}", kind, notice.text);
       break;
@@ -465,6 +466,9 @@ void Driver::notify(const core::Notice& notice) {
       break;
     case core::NoticeKind::kMessageRefused:
       event = "refused";
+      break;
+    case core::NoticeKind::kMessageExpired:
+      event = "expired";
       break;
     case core::NoticeKind::kFrameRefused:
     case core::NoticeKind::kInboundRefused:

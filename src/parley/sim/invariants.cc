@@ -107,8 +107,9 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
                                            " without being marked overdue first");
         }
         unresolved_[g.index].erase(update->id);
-      } else if (update->state == core::MessageState::kRefused) {
-        // Final: the peer refused it, so no ack is awaited and no escalation is due.
+      } else if (update->state == core::MessageState::kRefused ||
+                 update->state == core::MessageState::kExpired) {
+        // Final: the peer refused it (or it expired first), so no escalation is due.
         t.refused = true;
         unresolved_[g.index].erase(update->id);
       } else if (update->state == core::MessageState::kOverdue && !t.overdue) {
