@@ -259,7 +259,7 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
   const MessageRecord& r = outgoing->record;
 
   AfterPersist after;
-  after.actions.push_back(Accepted{e.request, r.id});
+  after.actions.push_back(Accepted{e.request, r.id, r.line, r.seq, r.state});
   after.track.emplace_back(r.id, Unacked{r.line, r.precedence, r.ack_deadline});
   std::vector<Record> records{PutMessage{r}};
   append_to_log(*outgoing, records, after);
@@ -310,7 +310,8 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
 
   acks_made_[m.id] = by;
   AfterPersist after;
-  after.actions.push_back(Accepted{e.request, ack_id});
+  after.actions.push_back(Accepted{e.request, ack_id, outgoing->record.line, outgoing->record.seq,
+                                   outgoing->record.state});
   append_to_log(*outgoing, records, after);
   after.queued.push_back(ack_id);
   after.ack_of = m.id;

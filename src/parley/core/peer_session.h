@@ -156,9 +156,12 @@ struct Answer {  // the response to TransactionReceived{request}
   int http_status = 200;  // 200 with a receipt, 4xx with a refusal
   std::string body;
 };
-struct Accepted {  // the submission or ack `request` is durable; its message id
+struct Accepted {  // the submission or ack `request` is durable: what the principal is told
   RequestId request = 0;
-  std::string message_id;
+  std::string message_id;  // the new message's (for an ack, the ack's)
+  std::string line;
+  std::uint64_t seq = 0;                       // its sequence number on the line
+  MessageState state = MessageState::kQueued;  // its state when it became durable
 };
 struct Rejected {  // the submission or ack `request` is refused; nothing changed
   RequestId request = 0;

@@ -285,16 +285,13 @@ class Api {
     if (!submit.is_ok()) return responder->respond(error_response(submit.status()));
     // Whether the line exists and the principal may send on it is the core's decision
     // (core::Node, core::PeerSession): its Rejected comes back as 404 or 403.
-    const std::string line = submit->line;
-    driver_.submit(std::move(*submit), [this, responder, line](Result<std::string> id) {
-      if (!id.is_ok()) return responder->respond(error_response(id.status()));
-      Result<std::optional<core::MessageRecord>> stored = driver_.store().get_message(*id);
-      Json out = {{"id", *id}, {"state", "queued"}, {"line", line}};
-      if (stored.is_ok() && stored->has_value()) {
-        out["seq"] = (*stored)->seq;
-        out["state"] = core::state_name((*stored)->state);
-      }
-      responder->respond(json_response(201, out));
+    // The core's Accepted says what to answer: the store is not read back.
+    driver_.submit(std::move(*submit), [responder](Result<core::Accepted> accepted) {
+      if (!accepted.is_ok()) return responder->respond(error_response(accepted.status()));
+      responder->respond(json_response(201, {{"id", accepted->message_id},
+                                             {"state", core::state_name(accepted->state)},
+                                             {"line", accepted->line},
+                                             {"seq", accepted->seq}}));
     });
   }
 
@@ -413,10 +410,10 @@ class Api {
     if (!found->has_value() || !on_line(principal, (*found)->line)) {
       return responder->respond(error_response(Status::not_found("unknown message '" + id + "'")));
     }
-    driver_.acknowledge(principal, id, [responder, id](Result<std::string> ack_id) {
-      if (!ack_id.is_ok()) return responder->respond(error_response(ack_id.status()));
+    driver_.acknowledge(principal, id, [responder, id](Result<core::Accepted> ack) {
+      if (!ack.is_ok()) return responder->respond(error_response(ack.status()));
       responder->respond(
-          json_response(200, {{"id", id}, {"ack_id", *ack_id}, {"state", "acknowledged"}}));
+          json_response(200, {{"id", id}, {"ack_id", ack->message_id}, {"state", "acknowledged"}}));
     });
   }
 

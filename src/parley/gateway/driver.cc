@@ -303,7 +303,7 @@ void Driver::carry_out(core::NodeAction& action) {
           Done done = std::move(it->second);
           pending_principal_.erase(it);
           if constexpr (std::is_same_v<A, core::Accepted>) {
-            done(a.message_id);
+            done(std::move(a));
           } else {
             done(a.status);
           }

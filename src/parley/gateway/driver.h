@@ -91,7 +91,8 @@ class SystemClock final : public Clock {
 
 class Driver {
  public:
-  using Done = std::function<void(Result<std::string>)>;  // a message id, or why not
+  // What the core accepted (the message id, its line, seq and state), or why not.
+  using Done = std::function<void(Result<core::Accepted>)>;
 
   // `clock`: null for the SystemClock.
   Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store,

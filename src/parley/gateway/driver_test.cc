@@ -214,6 +214,10 @@ TEST_F(DriverTest, AMessageIsDeliveredAndGoesOverdueWhenTheClockPassesItsDeadlin
   ASSERT_TRUE(j.is_ok());
   const std::string id = j->value("id", "");
   ASSERT_FALSE(id.empty());
+  // What the core accepted, not read back from the store: the first message on the line.
+  EXPECT_EQ(j->value("seq", 0), 1);
+  EXPECT_EQ(j->value("state", ""), "queued");
+  EXPECT_EQ(j->value("line", ""), "saceur-cgs");
 
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
   EXPECT_EQ(ru_.driver->counters().messages_received, 1u);
