@@ -143,7 +143,7 @@ Scenario Scenario::calm() {
   s.faults_scaled_by_seed = false;
   Faults none;
   none.drop_request = none.drop_response = none.duplicate_request = none.slow = 0;
-  none.crash_before_apply = none.crash_after_apply = none.apply_fails = 0;
+  none.crash_before_apply = none.crash_after_apply = none.apply_fails = none.power_loss = 0;
   none.crashes_per_minute = none.partitions_per_minute = none.clock_jumps_per_minute = 0;
   s.faults = none;
   return s;
@@ -734,10 +734,18 @@ void Cluster::write(Gateway& g, core::Commit& commit) {
   g.disk = std::move(commit);
   const int index = g.index;
   const int incarnation = g.incarnation;
-  after(faults_.duration(Duration::zero(), kSyncMax), [this, index, incarnation, after_apply] {
+  const Duration sync = faults_.duration(Duration(1), kSyncMax);
+  after(sync, [this, index, incarnation, after_apply] {
     Gateway& gw = *gateways_[index];
     if (alive(gw, incarnation)) sync_done(gw, after_apply);
   });
+  if (on && faults_.chance(f.power_loss * intensity_)) {
+    // Strictly inside the sync: the commit is on its way to the disk, not yet durable.
+    after(faults_.duration(Duration::zero(), sync - Duration(1)), [this, index, incarnation] {
+      Gateway& gw = *gateways_[index];
+      if (alive(gw, incarnation)) crash(gw, "power loss while a commit is being synced");
+    });
+  }
 }
 
 bool Cluster::apply(Gateway& g, std::vector<Status>& statuses) {

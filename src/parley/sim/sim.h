@@ -78,7 +78,10 @@ struct Faults {
   double crash_before_apply = 0.004;  // per Persist
   double crash_after_apply = 0.004;   // per Persist
   double apply_fails = 0.002;         // per Persist
-  double crashes_per_minute = 0.3;    // per gateway, at a random instant (or a power loss)
+  // The power goes (or the process dies) while a commit's sync is under way: the commit is
+  // lost, or made durable just before; the gateway restarts from the store.
+  double power_loss = 0.004;        // per commit
+  double crashes_per_minute = 0.3;  // per gateway, at a random instant (or a power loss)
   Duration down_max = std::chrono::seconds(20);
   double partitions_per_minute = 0.5;  // per pair of peers: both paths, or one of them
   Duration partition_max = std::chrono::seconds(40);

@@ -85,9 +85,11 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
     }
   }
   std::printf(
-      "%llu seeds, %llu messages and acks accepted, %llu crashes, %.1f seeds/s, %d failed\n",
+      "%llu seeds, %llu messages and acks accepted, %llu crashes, %llu path changes, %llu "
+      "commits lost, %llu transcripts verified, %.1f seeds/s, %d failed\n",
       static_cast<unsigned long long>(count), static_cast<unsigned long long>(accepted),
-      static_cast<unsigned long long>(crashes),
+      static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(path_changes),
+      static_cast<unsigned long long>(commits_lost), static_cast<unsigned long long>(transcripts),
       seconds > 0 ? static_cast<double>(count) / seconds : 0.0, failures);
   // The faults really happened: a run without them would prove little.
   EXPECT_GT(crashes, count / 4);
