@@ -169,9 +169,10 @@ namespace {
 using namespace std::chrono_literals;
 // A path cut this long is down for any monitor (core/paths.h: 3 missed heartbeats, 1 s apart).
 constexpr Duration kDownAfter = 10s;
-// A path with no failure for this long cannot be held down by failed traffic any more
-// (PathConfig::traffic_retry_after, 30 s).
-constexpr Duration kCleanFor = 31s;
+// A path with no failure for this long cannot be held down by failed traffic any more:
+// PathConfig::traffic_retry_after (30 s), then answers_to_up (2) heartbeats a second apart,
+// and a heartbeat's timeout of slack (seed 9027 came back up 31.5 s after its last failure).
+constexpr Duration kCleanFor = 35s;
 }  // namespace
 
 void Cluster::seen_on(Gateway& g, int to, core::PathIndex path, bool answered) {
