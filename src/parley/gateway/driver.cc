@@ -8,6 +8,7 @@
 
 #include "parley/base/check.h"
 #include "parley/base/json.h"
+#include "parley/store/node_recovery.h"
 
 namespace parley::gateway {
 namespace {
@@ -66,27 +67,21 @@ Driver::~Driver() { stop(); }
 Time Driver::now() const { return clock_->now(); }
 
 Status Driver::start(net::Handler api_handler) {
-  PARLEY_ASSIGN_OR_RETURN(lines_, store_->lines());
+  PARLEY_ASSIGN_OR_RETURN(store::NodeRecovery recovery, store::recover_node(*store_));
   PARLEY_ASSIGN_OR_RETURN(principals_, store_->principals());
-  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> pinned, store_->peers());
+  lines_ = recovery.lines;
 
   core::NodeConfig config;
   config.party = home_.config.party;
   config.lang = home_.config.lang;
   config.keys = home_.keys;
-  config.lines = lines_;
+  config.lines = std::move(recovery.lines);
   config.paths.heartbeat_interval = home_.config.heartbeat_interval;
   config.paths.heartbeat_timeout = home_.config.heartbeat_interval;
   config.transaction_timeout = kTransactionTimeout;
-  std::vector<core::NodePeer> peers;
-  for (const core::Peer& peer : pinned) {
-    if (peer.bundle.federation.empty()) {  // a valid bundle has at least one (wire.h)
-      return Status::data_loss("pinned peer '" + peer.bundle.party +
-                               "' has no federation address; pin its bundle again");
-    }
-    PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, store_->recover(peer.bundle.party));
+  for (const core::NodePeer& peer : recovery.peers) {
     spdlog::info("peer {}: {} unreceipted, {} unacknowledged", peer.bundle.party,
-                 recovered.unreceipted.size(), recovered.unacknowledged.size());
+                 peer.recovered.unreceipted.size(), peer.recovered.unacknowledged.size());
     // One client per address (and one more for heartbeats), each pinned to that address
     // alone: which path carries traffic is the node's decision, not the client's.
     Clients& clients = clients_[peer.bundle.party];
@@ -97,7 +92,6 @@ Status Driver::start(net::Handler api_handler) {
           net::make_federation_client(io_, {address}, home_.tls, peer.bundle.tls_fingerprint));
     }
     allowed_fingerprints_->push_back(peer.bundle.tls_fingerprint);
-    peers.push_back({peer.bundle, std::move(recovered)});
   }
   for (const core::Line& line : lines_) {
     if (clients_.find(line.remote.party) == clients_.end()) {
@@ -105,7 +99,8 @@ Status Driver::start(net::Handler api_handler) {
                    line.remote.party);
     }
   }
-  node_ = std::make_unique<core::Node>(std::move(config), catalog_, rng_, std::move(peers));
+  node_ =
+      std::make_unique<core::Node>(std::move(config), catalog_, rng_, std::move(recovery.peers));
 
   // Every address is a path the peers may use (primary, backup, ...): listen on all.
   for (const std::string& address : home_.config.federation_listen) {

@@ -13,6 +13,7 @@
 
 #include "parley/base/check.h"
 #include "parley/catalog/catalog.h"
+#include "parley/store/node_recovery.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::sim {
@@ -401,21 +402,17 @@ Status Cluster::setup() {
   return Status::ok();
 }
 
-// As Driver::start: configuration and recovery from the store, then Start.
+// The daemon's start (store::recover_node, then Start), on this gateway's own store.
 Status Cluster::start(Gateway& g) {
   g.restart_pending = false;
   PARLEY_ASSIGN_OR_RETURN(g.store, store::open_sqlite_store(g.path, {.synchronous_full = false}));
+  PARLEY_ASSIGN_OR_RETURN(store::NodeRecovery recovery, store::recover_node(*g.store));
   core::NodeConfig config;
   config.party = g.party;
   config.lang = g.lang;
   config.keys = g.keys;
-  PARLEY_ASSIGN_OR_RETURN(config.lines, g.store->lines());
-  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Peer> pinned, g.store->peers());
-  std::vector<core::NodePeer> peers;
-  for (const core::Peer& peer : pinned) {
-    PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, g.store->recover(peer.bundle.party));
-    peers.push_back({peer.bundle, std::move(recovered)});
-  }
+  config.lines = std::move(recovery.lines);
+  std::vector<core::NodePeer> peers = std::move(recovery.peers);
   g.rng = std::make_unique<SeededRng>(
       derive(seed_, 6, static_cast<std::uint64_t>(g.index * 1000 + g.incarnation)));
   g.node = std::make_unique<core::Node>(std::move(config), catalog::Catalog::builtin(), *g.rng,
