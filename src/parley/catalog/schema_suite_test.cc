@@ -45,7 +45,9 @@ const std::vector<std::string>& keyword_files() {
                                                  "required",
                                                  "type",
                                                  "uniqueItems",
-                                                 "optional/format/date-time"};
+                                                 "optional/format/date-time",
+                                                 "optional/format/date",
+                                                 "optional/format/time"};
   return files;
 }
 
@@ -126,6 +128,42 @@ INSTANTIATE_TEST_SUITE_P(Draft7, SchemaSuiteTest, ::testing::ValuesIn(keyword_fi
                            }
                            return name;
                          });
+
+}  // namespace
+}  // namespace parley::catalog
+
+namespace parley::catalog {
+namespace {
+
+// The formats checked outside valijson (schema.h) are found below the root too, through
+// "properties" and "items", and reported at the failing value's path.
+TEST(CompiledSchemaTest, DateTimeIsCheckedInNestedPropertiesAndItems) {
+  const Result<json::Json> schema = json::parse(R"({
+    "type": "object",
+    "properties": {
+      "window": {"type": "object", "properties": {"start": {"type": "string",
+                                                           "format": "date-time"}}},
+      "times": {"type": "array", "items": {"type": "string", "format": "date-time"}}
+    }})");
+  ASSERT_TRUE(schema.is_ok());
+  const Result<CompiledSchema> compiled = CompiledSchema::compile(*schema);
+  ASSERT_TRUE(compiled.is_ok()) << compiled.status().to_string();
+
+  const Result<json::Json> good = json::parse(
+      R"({"window": {"start": "2026-02-28T23:59:60Z"}, "times": ["2024-02-29T00:00:00+03:00"]})");
+  ASSERT_TRUE(good.is_ok());
+  EXPECT_TRUE(compiled->validate(*good).empty());
+
+  const Result<json::Json> bad = json::parse(
+      R"({"window": {"start": "2026-02-29T10:00:00Z"}, "times": ["2026-01-01T10:00:00Z", "x"]})");
+  ASSERT_TRUE(bad.is_ok());
+  const std::vector<Violation> violations = compiled->validate(*bad);
+  ASSERT_EQ(violations.size(), 2u);
+  // In the schema's property order (nlohmann's objects are sorted by name).
+  EXPECT_EQ(violations[0].path, (std::vector<std::string>{"times", "1"}));
+  EXPECT_EQ(violations[1].path, (std::vector<std::string>{"window", "start"}));
+  EXPECT_EQ(violations[1].what, "String should be a valid date-time");
+}
 
 }  // namespace
 }  // namespace parley::catalog

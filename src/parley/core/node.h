@@ -26,7 +26,8 @@
 // out, and the session resends it at once, with the same id, on the new path.
 //
 // Events are handled in the order fed, each with the actions it causes; the driver must not
-// feed an event from inside the handling of another (it queues it and feeds it after).
+// feed an event from inside the handling of another (it queues it and feeds it after:
+// node_feed.h).
 #pragma once
 
 #include <cstdint>

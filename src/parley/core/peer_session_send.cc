@@ -36,11 +36,14 @@ void PeerSession::expire(Time now, std::vector<Action>& out) {
     }
     ++counters_.messages_expired;
     const MessageRecord& r = o->record;
-    out.push_back(Notify{notice(NoticeKind::kMessageExpired, id, r.line,
-                                std::string(wire::precedence_name(r.precedence)) + " " + r.type +
-                                    " message " + id + " on line " + r.line + " expired at " +
-                                    format_time(*r.expires) + " before " + config_.peer.party +
-                                    " receipted it; it is not sent any more")});
+    const std::string text = std::string(wire::precedence_name(r.precedence)) + " " + r.type +
+                             " message " + id + " on line " + r.line + " expired at " +
+                             format_time(*r.expires) + " before " + config_.peer.party +
+                             " receipted it; it is not sent any more";
+    // Constructed in place: pushing a temporary Action here draws a GCC 12 -O2
+    // -Wmaybe-uninitialized false positive on the variant's move in release builds.
+    out.emplace_back(std::in_place_type<Notify>,
+                     notice(NoticeKind::kMessageExpired, id, r.line, text));
     // Carried by the transaction in flight: the peer may have it already, so its answer
     // still decides (a receipt wins; a refusal keeps it expired).
     outbox_.set_aside(id);

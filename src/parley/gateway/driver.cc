@@ -142,7 +142,7 @@ void Driver::stop() {
   subscribers_.clear();
   // Writes still waiting are made durable (nothing was acknowledged for them yet; recovery
   // picks them up at the next start). Nothing is fed after that commit (feed, stopping).
-  if (node_ && !feeding_) feed(core::CommitDue{});
+  if (node_ && !feed_.draining()) feed(core::CommitDue{});
 }
 
 std::string Driver::api_endpoint() const {
@@ -252,19 +252,14 @@ void Driver::on_federation_request(net::HttpRequest request,
 }
 
 void Driver::feed(core::NodeEvent event) {
-  inbox_.push_back(std::move(event));
-  if (feeding_) return;  // the running feed gets to it, in order
-  feeding_ = true;
-  while (!inbox_.empty()) {
-    core::NodeEvent next = std::move(inbox_.front());
-    inbox_.pop_front();
+  if (!feed_.push(std::move(event))) return;  // the running drain gets to it, in order
+  while (std::optional<core::NodeEvent> next = feed_.next()) {
     // Once stopping, only the last commit runs: nobody is answered any more.
-    if (stopping_ && !std::holds_alternative<core::CommitDue>(next)) continue;
+    if (stopping_ && !std::holds_alternative<core::CommitDue>(*next)) continue;
     actions_.clear();
-    node_->handle(std::move(next), now(), actions_);
+    node_->handle(std::move(*next), now(), actions_);
     for (core::NodeAction& action : actions_) carry_out(action);
   }
-  feeding_ = false;
   rearm();
 }
 

@@ -34,6 +34,7 @@
 
 #include "parley/catalog/catalog.h"
 #include "parley/core/node.h"
+#include "parley/core/node_feed.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
 #include "parley/net/net.h"
@@ -185,9 +186,8 @@ class Driver {
   std::map<core::RequestId, Done> pending_principal_;
   std::map<core::RequestId, std::shared_ptr<net::Responder>> pending_peer_;
   std::vector<Subscriber> subscribers_;
-  std::deque<core::NodeEvent> inbox_;  // fed in order
+  core::NodeFeed feed_;  // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
-  bool feeding_ = false;
   bool ready_ = false;
   bool stopping_ = false;
 };

@@ -446,8 +446,7 @@ void Cluster::crash(Gateway& g, const std::string& why) {
   }
   g.peer_requests.clear();
   g.seen.clear();
-  g.inbox.clear();
-  g.feeding = false;
+  g.feed.reset();
   g.timer_at.reset();
   ++g.timer_generation;
   if (g.disk) {
@@ -625,34 +624,30 @@ Outcome Cluster::run() {
 
 // ---- the driver ----
 
-// As Driver::feed: events are fed to the node in order, each with the actions it causes;
-// an event that an action causes (a commit's Committed) is queued and fed after.
+// Events are fed to the node through its NodeFeed, as the daemon's driver feeds them: in
+// order, each with the actions it causes; an event that an action causes (a commit's
+// Committed) is queued and fed after.
 void Cluster::feed(Gateway& g, core::NodeEvent event) {
-  g.inbox.push_back(std::move(event));
-  if (g.feeding) return;  // the running feed gets to it, in order
+  if (!g.feed.push(std::move(event))) return;  // the running drain gets to it, in order
   const int incarnation = g.incarnation;
-  g.feeding = true;
   std::vector<core::NodeAction> actions;
-  while (!g.inbox.empty()) {
+  while (std::optional<core::NodeEvent> next = g.feed.next()) {
     if (++outcome_.stats.steps > kStepsMax) {
       violation("runaway", "more than " + std::to_string(kStepsMax) + " events");
       stopped_ = true;
       return;
     }
-    core::NodeEvent next = std::move(g.inbox.front());
-    g.inbox.pop_front();
-    if (options_.trace) trace(&g, "<- " + event_name(next));
+    if (options_.trace) trace(&g, "<- " + event_name(*next));
     mix(static_cast<std::uint64_t>(unix_ms(now_)));
-    mix(static_cast<std::uint64_t>(g.index) << 8 | next.index());
+    mix(static_cast<std::uint64_t>(g.index) << 8 | next->index());
     actions.clear();
-    g.node->handle(std::move(next), wall(g), actions);
+    g.node->handle(std::move(*next), wall(g), actions);
     for (core::NodeAction& action : actions) {
       mix(action.index());
       carry_out(g, action);
       if (!alive(g, incarnation) || stopped_) return;  // crash() reset the gateway
     }
   }
-  g.feeding = false;
   rearm(g);
   check_escalations(g);
 }
@@ -695,8 +690,9 @@ void Cluster::carry_out(Gateway& g, core::NodeAction& action) {
       action);
 }
 
-// As Driver::commit, but the disk takes a moment: the node goes on meanwhile, and a crash (or
-// a power loss) before the sync completes loses the commit, or not (crash()).
+// The simulated disk carries out a Commit (the daemon applies it in one SQLite transaction),
+// but it takes a moment: the node goes on meanwhile, and a crash (or a power loss) before the
+// sync completes loses the commit, or not (crash()).
 void Cluster::write(Gateway& g, core::Commit& commit) {
   using K = ScriptedFault::Kind;
   const Faults& f = scenario_.faults;
@@ -782,8 +778,9 @@ bool Cluster::scripted(ScriptedFault::Kind kind, const Gateway& g, int count) {
   return false;
 }
 
-// As Driver::rearm: after every event, the timer waits in true time for (the node's deadline
-// - the wall clock now), so a clock jump while it waits does not move it.
+// The simulated timer, armed after every event as the daemon arms its one timer: it waits in
+// true time for (the node's deadline - the wall clock now), so a clock jump while it waits
+// does not move it.
 void Cluster::rearm(Gateway& g) {
   const std::optional<Time> when = g.node->next_deadline();
   const Time fires = when ? now_ + std::max(Duration::zero(), *when - wall(g)) : now_;

@@ -33,6 +33,7 @@
 
 #include "parley/base/rng.h"
 #include "parley/core/node.h"
+#include "parley/core/node_feed.h"
 #include "parley/crypto/crypto.h"
 #include "parley/sim/sim.h"
 #include "parley/store/store.h"
@@ -104,10 +105,8 @@ class Cluster {
     int requests_seen = 0;
     int answers_seen = 0;
     bool restart_pending = false;
-    // As Driver::feed: events queued while the node is being fed are fed after, in order.
-    std::deque<core::NodeEvent> inbox;
-    bool feeding = false;
-    // As Driver::rearm: one timer for the node's next deadline.
+    core::NodeFeed feed;  // the node is fed in order, as the daemon's driver feeds it
+    // One timer for the node's next deadline (rearm).
     std::optional<Time> timer_at;  // wall time it is armed for
     Time timer_fires;              // true time it fires at
     bool timer_background = false;

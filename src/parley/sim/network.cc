@@ -155,8 +155,9 @@ void Cluster::fail_call(std::uint64_t id, const std::string& reason) {
   feed(s, core::PostFailed{peer, c.path, c.tx, reason});
 }
 
-// As Driver: closing the path's transaction client fails what is in flight on it, a moment
-// later (the client's completion is posted to the io thread).
+// The simulated network carries out AbandonPath as the daemon's closing of the path's
+// transaction client does: what is in flight on it fails a moment later (the client's
+// completion is posted to the io thread).
 void Cluster::abandon(Gateway& g, const core::AbandonPath& a) {
   const int to = index_of(a.party);
   for (const auto& [id, c] : calls_) {
