@@ -134,6 +134,23 @@ check "transcript export by us" "$PARLEY" transcript export --home "$US" --peer 
 check "transcript export by ru" "$PARLEY" transcript export --home "$RU" --peer us-eucom "$DIR/t-ru"
 check "parley verify of us's export: exit 0" "$PARLEY" verify "$DIR/t-us"
 check "parley verify of ru's export: exit 0" "$PARLEY" verify "$DIR/t-ru"
+"$PARLEY" verify "$DIR/t-us" >"$DIR/verify.out" 2>&1
+check "verify without --pin says the keys were taken from the export" \
+  grep -q "ru-genstaff: signing key .* (taken from the export" "$DIR/verify.out"
+check "verify --pin with both parties' real bundles: exit 0" \
+  "$PARLEY" verify "$DIR/t-us" --pin "$DIR/us.json" --pin "$DIR/ru.json"
+# A bundle of another ru-genstaff (other keys), as a forger would make: the export does not
+# hold those keys, so a reader who pinned them is told.
+"$PARLEY" init --home "$DIR/forger" --party ru-genstaff --federation 127.0.0.1:1 >/dev/null
+"$PARLEY" bundle --home "$DIR/forger" >"$DIR/forged.json"
+"$PARLEY" verify "$DIR/t-us" --pin "$DIR/forged.json" >"$DIR/verify.out" 2>&1
+rc=$?
+check "verify --pin with a swapped bundle: exit 3" test $rc -eq 3
+check "the failure names the party's bundle and the key" \
+  grep -q "bundles/ru-genstaff.json: the signing key of ru-genstaff is not the pinned one" "$DIR/verify.out"
+"$PARLEY" verify "$DIR/t-us" --pin "$DIR/no-such.json" 2>"$DIR/err" >/dev/null
+rc=$?
+check "verify --pin with a missing file: exit 1, one line" bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]]"
 check "both logs are in each export" bash -c "[[ \$(wc -l <'$DIR/t-us/logs/us-eucom.jsonl') -ge 2 && \$(wc -l <'$DIR/t-us/logs/ru-genstaff.jsonl') -ge 2 && \$(wc -l <'$DIR/t-ru/logs/ru-genstaff.jsonl') -ge 2 ]]"
 "$PARLEY" transcript export --home "$US" --peer ru-genstaff "$DIR/t-us" 2>"$DIR/err" >/dev/null
 rc=$?

@@ -1,7 +1,12 @@
-// `parley verify OUT_DIR [--json] [--threads N]`: checks an exported transcript offline
-// (DESIGN.md "Transcript (ledger)", docs/transcript.md). The verification itself is pure
-// (ledger/transcript.h); this file reads the directory and spreads the independent checks
-// (signatures, leaf hashes, inclusion proofs, file digests) over threads.
+// `parley verify OUT_DIR [--pin BUNDLE]... [--json] [--threads N]`: checks an exported
+// transcript offline (DESIGN.md "Transcript (ledger)", docs/transcript.md). The verification
+// itself is pure (ledger/verify.h); this file reads the directory, spreads the independent
+// checks (signatures, leaf hashes, inclusion proofs, file digests) over threads, and compares
+// the keys the export carries with the bundles the reader pinned.
+//
+// An export is checked against the keys in its own bundles/: a forger who re-signs everything
+// with keys of his own makes a consistent export. So verify says whose keys it used, and with
+// --pin it refuses (exit 3) an export whose bundle of a pinned party holds other keys.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -19,10 +25,12 @@
 
 #include <sys/stat.h>
 
+#include "parley/base/bytes.h"
 #include "parley/base/json.h"
 #include "parley/base/text.h"
 #include "parley/cli/commands.h"
 #include "parley/ledger/export.h"
+#include "parley/wire/wire.h"
 
 namespace parley::cli {
 namespace {
@@ -124,20 +132,96 @@ Status read_directory(const fs::path& dir, const std::string& prefix, ExportDire
 
 struct VerifyArgs {
   std::string dir;
+  std::vector<std::string> pins;  // bundle files
   bool json = false;
   unsigned threads = 0;
 };
+
+std::string key_hex(const crypto::VerifyKey& key) {
+  return hex_encode(ByteView(key.bytes.data(), key.bytes.size()));
+}
+
+// The bundles of the export's parties, as the verification read them (those that parse).
+std::map<std::string, wire::Bundle> export_bundles(const ExportDirectory& dir,
+                                                   const std::vector<std::string>& parties) {
+  std::map<std::string, wire::Bundle> out;
+  for (const std::string& party : parties) {
+    const auto it = dir.files.find(ledger::bundle_path(party));
+    if (it == dir.files.end()) continue;
+    Result<wire::Bundle> bundle = wire::parse_bundle(it->second);
+    if (bundle.is_ok()) out.emplace(party, std::move(bundle).value());
+  }
+  return out;
+}
+
+// Reads every --pin file; an unreadable or malformed one is an error of the command (exit 1).
+Result<std::vector<wire::Bundle>> read_pins(const std::vector<std::string>& files) {
+  std::vector<wire::Bundle> pins;
+  for (const std::string& file : files) {
+    PARLEY_ASSIGN_OR_RETURN(const std::string text, read_regular_file(file, "--pin " + file));
+    Result<wire::Bundle> bundle = wire::parse_bundle(text);
+    if (!bundle.is_ok()) return bundle.status().with_context("--pin " + file);
+    pins.push_back(std::move(bundle).value());
+  }
+  return pins;
+}
+
+// One failure per pinned party whose bundle in the export is missing or holds other keys.
+std::vector<std::string> check_pins(const std::vector<wire::Bundle>& pins,
+                                    const std::map<std::string, wire::Bundle>& in_export) {
+  std::vector<std::string> failures;
+  for (const wire::Bundle& pin : pins) {
+    const std::string path = ledger::bundle_path(pin.party);
+    const auto it = in_export.find(pin.party);
+    if (it == in_export.end()) {
+      failures.push_back(path + ": the export holds no readable bundle of the pinned party " +
+                         pin.party);
+    } else if (it->second.sign_key != pin.sign_key) {
+      failures.push_back(path + ": the signing key of " + pin.party +
+                         " is not the pinned one (pinned " + key_hex(pin.sign_key) + ", export " +
+                         key_hex(it->second.sign_key) + ")");
+    } else if (it->second.box_key.bytes != pin.box_key.bytes) {
+      failures.push_back(path + ": the box key of " + pin.party + " is not the pinned one");
+    }
+  }
+  return failures;
+}
+
+// Says whose keys were checked: pinned ones, or the export's own (which prove nothing alone).
+void print_keys(const std::map<std::string, wire::Bundle>& keys,
+                const std::vector<wire::Bundle>& pins) {
+  for (const auto& [party, bundle] : keys) {
+    const bool pinned = std::any_of(pins.begin(), pins.end(),
+                                    [&](const wire::Bundle& p) { return p.party == party; });
+    std::cout << escape_for_terminal(party) << ": signing key " << key_hex(bundle.sign_key)
+              << (pinned ? " (pinned: it matches the bundle you gave)"
+                         : " (taken from the export: compare it with a bundle you trust, or "
+                           "give it with --pin)")
+              << "\n";
+  }
+}
 
 int run_verify(const VerifyArgs& args) {
   // Every human-readable line goes through escape_for_terminal: failures quote file names and
   // contents of the export, which a hostile exporter chose (the --json output is escaped by
   // JSON itself).
+  const Result<std::vector<wire::Bundle>> pins = read_pins(args.pins);
+  if (!pins.is_ok()) {
+    std::cerr << "parley: " << escape_for_terminal(pins.status().message()) << "\n" << std::flush;
+    return 1;
+  }
   auto dir = read_export_directory(args.dir);
   if (!dir.is_ok()) {
     std::cerr << "parley: " << escape_for_terminal(dir.status().message()) << "\n" << std::flush;
     return 1;
   }
-  const ledger::TranscriptReport report = verify_export(*dir, args.threads);
+  ledger::TranscriptReport report = verify_export(*dir, args.threads);
+  const std::map<std::string, wire::Bundle> keys = export_bundles(*dir, report.parties);
+  for (std::string& failure : check_pins(*pins, keys)) {
+    ++report.failures_total;
+    if (report.failures.size() < ledger::kFailuresMax)
+      report.failures.push_back(std::move(failure));
+  }
   for (const std::string& failure : report.failures) {
     std::cerr << escape_for_terminal(failure) << "\n";
   }
@@ -155,9 +239,14 @@ int run_verify(const VerifyArgs& args) {
     out["countersignatures"] = report.countersignatures;
     out["failures"] = report.failures;
     out["failures_total"] = report.failures_total;
+    out["keys"] = json::Json::object();
+    for (const auto& [party, bundle] : keys) out["keys"][party] = key_hex(bundle.sign_key);
+    out["pinned"] = json::Json::array();
+    for (const wire::Bundle& pin : *pins) out["pinned"].push_back(pin.party);
     std::cout << json::dump(out) << "\n";
   } else if (report.valid()) {
     std::cout << escape_for_terminal(report.summary()) << "\n";
+    print_keys(keys, *pins);
   } else {
     std::cerr << "parley: " << escape_for_terminal(report.summary()) << "\n";
   }
@@ -226,9 +315,14 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "verify",
       "Check an exported transcript offline: every signature, inclusion proof, Merkle root, "
-      "countersignature and file digest. Exit 0 if all are valid, 3 if not, 1 if unreadable");
+      "countersignature and file digest, against the keys in the export's bundles, which it "
+      "prints; with --pin, those keys must be the pinned ones. Exit 0 if all are valid, 3 if "
+      "not, 1 if unreadable");
   sub->add_option("OUT_DIR", args->dir, "The directory `parley transcript export` wrote")
       ->required();
+  sub->add_option("--pin", args->pins,
+                  "A party's bundle you trust (`parley bundle` output), repeatable: the export's "
+                  "bundle of that party must hold the same keys, or verify fails (exit 3)");
   sub->add_flag("--json", args->json, "Print the result as one JSON object");
   sub->add_option("--threads", args->threads,
                   "Threads for the signature checks (default: every core)")
