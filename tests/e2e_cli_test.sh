@@ -135,6 +135,10 @@ check "transcript export by ru" "$PARLEY" transcript export --home "$RU" --peer 
 check "parley verify of us's export: exit 0" "$PARLEY" verify "$DIR/t-us"
 check "parley verify of ru's export: exit 0" "$PARLEY" verify "$DIR/t-ru"
 "$PARLEY" verify "$DIR/t-us" >"$DIR/verify.out" 2>&1
+check "parley --version names the version, commit and protocol" \
+  bash -c "'$PARLEY' --version | grep -Eq '^parley [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{12}\+?|unknown), protocol 2\)$'"
+check "GET /api/v1/version gives the same" \
+  bash -c "curl -s -H 'Authorization: Bearer $(cat "$US/operator.token")' http://127.0.0.1:$US_API/api/v1/version | jq -e '.protocol == 2 and (.version | test(\"^[0-9.]+$\")) and (.commit | length > 0)'"
 check "verify without --pin says the keys were taken from the export" \
   grep -q "ru-genstaff: signing key .* (taken from the export" "$DIR/verify.out"
 check "verify --pin with both parties' real bundles: exit 0" \

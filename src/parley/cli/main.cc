@@ -1,9 +1,12 @@
 // parley: the one binary. Subcommands per DESIGN.md "Command line"; exit codes: 0 success,
 // 1 error, 2 usage error, 3 `verify` found the record invalid.
 #include <iostream>
+#include <string>
 
+#include "parley/base/version.h"
 #include "parley/cli/commands.h"
 #include "parley/crypto/crypto.h"
+#include "parley/wire/wire.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -12,6 +15,11 @@ int main(int argc, char** argv) {
       "acknowledged by a person."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show the help of every subcommand");
+  app.set_version_flag("--version",
+                       "parley " + std::string(parley::version()) + " (commit " +
+                           std::string(parley::build_commit()) + ", protocol " +
+                           std::to_string(parley::wire::kProtocolVersion) + ")",
+                       "Print the version, the commit it was built from and the protocol version");
   int exit_code = 0;
   parley::cli::add_admin_commands(app, exit_code);
   parley::cli::add_gateway_command(app, exit_code);

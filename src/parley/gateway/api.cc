@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include "parley/base/json.h"
+#include "parley/base/version.h"
 #include "parley/crypto/crypto.h"
+#include "parley/wire/wire.h"
 
 namespace parley::gateway {
 namespace {
@@ -161,6 +163,11 @@ class Api {
       const Status allowed = gateway_wide_only(*caller, "/api/v1/peers");
       if (!allowed.is_ok()) return respond(error_response(allowed));
       return respond(json_response(200, {{"peers", peers_json(driver_)}}));
+    }
+    if (path == "/api/v1/version" && method == "GET") {
+      return respond(json_response(200, {{"version", std::string(version())},
+                                         {"commit", std::string(build_commit())},
+                                         {"protocol", wire::kProtocolVersion}}));
     }
     if (path == "/api/v1/catalog" && method == "GET") {
       net::HttpResponse r;

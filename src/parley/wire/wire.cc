@@ -376,7 +376,10 @@ Result<Transaction> parse_transaction_fields(std::string_view text) {
   PARLEY_RETURN_IF_ERROR(
       json::check_keys(object, {"v", "tx", "from", "to", "sth", "entries", "consistency"}));
   PARLEY_ASSIGN_OR_RETURN(const std::uint64_t v, json::get_uint(object, "v"));
-  if (v != 2) return field_error("v", "unsupported version " + std::to_string(v) + " (expected 2)");
+  if (v != kProtocolVersion) {
+    return field_error("v", "unsupported version " + std::to_string(v) + " (expected " +
+                                std::to_string(kProtocolVersion) + ")");
+  }
   Transaction tx;
   PARLEY_ASSIGN_OR_RETURN(tx.id, get_uuid(object, "tx"));
   PARLEY_ASSIGN_OR_RETURN(tx.from, get_id(object, "from"));
@@ -423,8 +426,9 @@ Result<Transaction> parse_transaction_fields(std::string_view text) {
 std::string encode_transaction(const Transaction& tx) {
   // The sth and the envelopes are spliced in as JSON values (not re-parsed): each is
   // already JSON text, and an envelope's exact bytes are its leaf in the sender's log.
-  std::string out = "{\"v\":2,\"tx\":" + json_string(tx.id) + ",\"from\":" + json_string(tx.from) +
-                    ",\"to\":" + json_string(tx.to) + ",\"sth\":" + tx.sth + ",\"entries\":[";
+  std::string out = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"tx\":" + json_string(tx.id) +
+                    ",\"from\":" + json_string(tx.from) + ",\"to\":" + json_string(tx.to) +
+                    ",\"sth\":" + tx.sth + ",\"entries\":[";
   for (std::size_t i = 0; i < tx.entries.size(); ++i) {
     const TransactionEntry& e = tx.entries[i];
     if (i > 0) out += ',';

@@ -125,6 +125,10 @@ struct Opened {
 };
 Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key);
 
+// The federation protocol's version: the "v" of every transaction (docs/protocol.md). A
+// gateway takes only its own version; `parley --version` and GET /api/v1/version report it.
+inline constexpr int kProtocolVersion = 2;
+
 // A transaction (v2): a batch of envelopes from one party to another, idempotent by id,
 // carrying the sender's signed tree head and the proofs that tie the envelopes to it
 // (docs/protocol.md "Transactions"; the ledger's formats are in ledger/formats.h):
