@@ -47,6 +47,7 @@ struct PartySpec {
   std::string principal;
   std::string lang = "en";
   int federation_addresses = 1;  // federation.listen addresses on 127.0.0.1 (at least 1)
+  std::string store_url;         // a PostgreSQL database for its store; empty: SQLite
 };
 
 struct PairOptions {
