@@ -51,8 +51,8 @@ struct PartySpec {
 };
 
 struct PairOptions {
-  PartySpec first{"us-eucom", "saceur", "en", 1};
-  PartySpec second{"ru-genstaff", "cgs", "en", 1};
+  PartySpec first{"us-eucom", "saceur", "en", 1, ""};
+  PartySpec second{"ru-genstaff", "cgs", "en", 1, ""};
   std::string heartbeat;  // [federation] heartbeat in both configs; empty: the default
   // Called before `self` pins `peer`: may rewrite the pinned copy of the peer's bundle (e.g.
   // its federation addresses, to reach the peer through a proxy).
