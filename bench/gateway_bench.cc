@@ -330,8 +330,8 @@ int main(int argc, char** argv) {
     constexpr int kSenders = 16;
     const std::size_t total = quick ? 2000 : 20000;
     const Clock::duration limit = quick ? std::chrono::seconds(6) : std::chrono::seconds(30);
-    progress(strf("receipted.throughput.%d.pg: PostgreSQL stores, up to %zu messages", kSenders,
-                  total));
+    progress(
+        strf("receipted.throughput.%d.pg: PostgreSQL stores, up to %zu messages", kSenders, total));
     parley::launch::PairOptions pg;
     for (parley::launch::PartySpec* spec : {&pg.first, &pg.second}) {
       parley::Result<std::string> url = parley::store::test::fresh_postgres_schema();

@@ -303,8 +303,8 @@ TEST(ConfigTest, StoreUrlChoosesPostgresAndIsExclusiveWithPath) {
   EXPECT_EQ(config->store_url, "postgresql://parley@db:5432/parley");
   expect_refused_at(std::string(kHead) + "[store]\npath = \"p.db\"\nurl = \"postgresql:///x\"\n",
                     "c.toml:7: ", "store.url and store.path are exclusive");
-  expect_refused_at(std::string(kHead) + "[store]\nurl = \"mysql://db/x\"\n", "c.toml:6: ",
-                    "store.url must be a postgresql:// URL");
+  expect_refused_at(std::string(kHead) + "[store]\nurl = \"mysql://db/x\"\n",
+                    "c.toml:6: ", "store.url must be a postgresql:// URL");
 }
 
 TEST(ConfigTest, UnknownKeyIsRefusedWithItsLine) {

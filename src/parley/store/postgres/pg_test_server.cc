@@ -1,7 +1,6 @@
 // The PostgreSQL server of the store tests (pg_test_server.h).
 #include "parley/store/postgres/pg_test_server.h"
 
-#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <array>
@@ -13,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include <libpq-fe.h>
+
 #ifndef PARLEY_PG_TEST_SERVER
 #error "PARLEY_PG_TEST_SERVER must name scripts/pg_test_server"
 #endif
@@ -20,9 +21,7 @@
 namespace parley::store::test {
 namespace {
 
-std::string own_server_dir() {
-  return "/tmp/parley-pg-test-" + std::to_string(::getpid());
-}
+std::string own_server_dir() { return "/tmp/parley-pg-test-" + std::to_string(::getpid()); }
 
 void stop_own_server() {
   const std::string command = std::string(PARLEY_PG_TEST_SERVER) + " stop " + own_server_dir();
@@ -70,8 +69,7 @@ Result<std::string> postgres_server_url() {
 Result<std::string> fresh_postgres_schema() {
   static std::atomic<int> counter{0};
   PARLEY_ASSIGN_OR_RETURN(const std::string server, postgres_server_url());
-  const std::string schema =
-      "t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string schema = "t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
   PARLEY_RETURN_IF_ERROR(postgres_sql(server, "CREATE SCHEMA " + schema).status());
   const char separator = server.find('?') == std::string::npos ? '?' : '&';
   return server + separator + "options=-csearch_path%3D" + schema;

@@ -1,7 +1,5 @@
 #include "parley/store/postgres/postgres_store.h"
 
-#include <libpq-fe.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -15,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <libpq-fe.h>
 
 #include "parley/base/json.h"
 
@@ -465,8 +465,9 @@ Result<PgResult> PostgresStore::run(const std::string& sql, const Params& params
   constraint_.clear();
   if (params.has_nul()) {
     sqlstate_ = "22021";
-    return Status::invalid_argument("a text value holds a NUL character, which PostgreSQL "
-                                    "cannot store");
+    return Status::invalid_argument(
+        "a text value holds a NUL character, which PostgreSQL "
+        "cannot store");
   }
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
@@ -720,8 +721,8 @@ Result<std::vector<core::MessageRecord>> PostgresStore::list_messages(const Mess
   }
   if (!query.lines.empty()) {
     p.text(encode_string_array(query.lines));
-    sql += " AND line IN (SELECT jsonb_array_elements_text($" + std::to_string(p.size()) +
-           "::jsonb))";
+    sql +=
+        " AND line IN (SELECT jsonb_array_elements_text($" + std::to_string(p.size()) + "::jsonb))";
   }
   if (!query.include_acks) sql += " AND type != 'ack'";
   p.integer(fits_int64(query.limit) ? static_cast<std::int64_t>(query.limit)
@@ -762,8 +763,9 @@ Result<std::optional<core::RecoveredSeqs>> PostgresStore::inbound_seqs(const std
   // if n of them are >= 1 and the highest is n they are exactly 1..n; otherwise the rows are
   // read from the top down until the rows at or below the current seq number exactly that
   // seq, and the seqs above it are the few of a transient gap.
-  const std::string where = std::string(" FROM messages WHERE line = $1 AND direction = "
-                                        "'inbound'") +
+  const std::string where = std::string(
+                                " FROM messages WHERE line = $1 AND direction = "
+                                "'inbound'") +
                             (whole_line ? "" : " AND peer = $2");
   Params p;
   p.text(line);
@@ -772,7 +774,8 @@ Result<std::optional<core::RecoveredSeqs>> PostgresStore::inbound_seqs(const std
   std::int64_t highest = 0;
   bool zero = false;
   {
-    PARLEY_ASSIGN_OR_RETURN(const PgResult r, run("SELECT COUNT(*), MAX(seq), MIN(seq)" + where, p));
+    PARLEY_ASSIGN_OR_RETURN(const PgResult r,
+                            run("SELECT COUNT(*), MAX(seq), MIN(seq)" + where, p));
     const Row s(r.get(), 0);
     if (PQntuples(r.get()) == 0 || s.integer(0) == 0) return std::optional<core::RecoveredSeqs>();
     count = s.integer(0);
@@ -792,11 +795,11 @@ Result<std::optional<core::RecoveredSeqs>> PostgresStore::inbound_seqs(const std
     for (bool found = false; !found;) {
       Params q = p;
       q.integer(below);
-      PARLEY_ASSIGN_OR_RETURN(const PgResult r,
-                              run("SELECT seq" + where + " AND seq >= 1 AND seq < $" +
-                                      std::to_string(q.size()) + " ORDER BY seq DESC LIMIT " +
-                                      std::to_string(kPage),
-                                  q));
+      PARLEY_ASSIGN_OR_RETURN(
+          const PgResult r,
+          run("SELECT seq" + where + " AND seq >= 1 AND seq < $" + std::to_string(q.size()) +
+                  " ORDER BY seq DESC LIMIT " + std::to_string(kPage),
+              q));
       if (PQntuples(r.get()) == 0) break;
       for (int i = 0; i < PQntuples(r.get()) && !found; ++i) {
         const std::int64_t seq = Row(r.get(), i).integer(0);
@@ -867,10 +870,10 @@ Status PostgresStore::put_log_entry(const core::LogEntry& e) {
   p.integer(static_cast<std::int64_t>(e.index));
   p.text(e.message_id);
   p.bytes(e.leaf_hash);
-  Result<PgResult> r = run(
-      "INSERT INTO log_entries (owner, peer, idx, message_id, leaf_hash) "
-      "VALUES ($1, $2, $3, $4, $5)",
-      p);
+  Result<PgResult> r =
+      run("INSERT INTO log_entries (owner, peer, idx, message_id, leaf_hash) "
+          "VALUES ($1, $2, $3, $4, $5)",
+          p);
   if (r.is_ok()) return Status::ok();
   if (sqlstate_ == "23505") {
     return Status::already_exists("entry " + std::to_string(e.index) + " of the log of '" +
@@ -915,12 +918,12 @@ Status PostgresStore::put_inclusion(const core::PutInclusion& i) {
   p.integer(static_cast<std::int64_t>(i.size));
   p.bytes(i.root);
   p.text(encode_hashes(i.proof));
-  Result<PgResult> r = run(
-      "INSERT INTO inclusion (message_id, idx, size, root, proof_json) "
-      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO UPDATE SET "
-      "idx = excluded.idx, size = excluded.size, root = excluded.root, "
-      "proof_json = excluded.proof_json",
-      p);
+  Result<PgResult> r =
+      run("INSERT INTO inclusion (message_id, idx, size, root, proof_json) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO UPDATE SET "
+          "idx = excluded.idx, size = excluded.size, root = excluded.root, "
+          "proof_json = excluded.proof_json",
+          p);
   if (!r.is_ok()) return r.status().with_context("storing inclusion of " + i.message_id);
   return Status::ok();
 }
@@ -937,14 +940,14 @@ Status PostgresStore::put_evidence(const core::PutEvidence& e) {
   p.text(e.sth_a);
   p.text(e.sth_b);
   p.time(e.at);
-  Result<PgResult> r = run(
-      "INSERT INTO evidence (id, peer, kind, detail, sth_a_json, sth_b_json, at, last_seen) "
-      "SELECT $1, $2, $3, $4, $5, $6, $7, $7 "
-      "WHERE NOT EXISTS (SELECT 1 FROM evidence WHERE id = $1) "
-      "ON CONFLICT (peer, kind, sth_a_json, sth_b_json) DO UPDATE SET "
-      "seen = evidence.seen + 1, "
-      "last_seen = GREATEST(COALESCE(evidence.last_seen, evidence.at), excluded.at)",
-      p);
+  Result<PgResult> r =
+      run("INSERT INTO evidence (id, peer, kind, detail, sth_a_json, sth_b_json, at, last_seen) "
+          "SELECT $1, $2, $3, $4, $5, $6, $7, $7 "
+          "WHERE NOT EXISTS (SELECT 1 FROM evidence WHERE id = $1) "
+          "ON CONFLICT (peer, kind, sth_a_json, sth_b_json) DO UPDATE SET "
+          "seen = evidence.seen + 1, "
+          "last_seen = GREATEST(COALESCE(evidence.last_seen, evidence.at), excluded.at)",
+          p);
   if (!r.is_ok()) return r.status().with_context("storing evidence " + e.id);
   return Status::ok();
 }
@@ -1171,10 +1174,10 @@ Status PostgresStore::put_peer(const core::Peer& peer) {
   Params p;
   p.text(peer.bundle.party);
   p.text(bundle);
-  Result<PgResult> r = run(
-      "INSERT INTO peers (party, bundle) VALUES ($1, $2) "
-      "ON CONFLICT (party) DO UPDATE SET bundle = excluded.bundle",
-      p);
+  Result<PgResult> r =
+      run("INSERT INTO peers (party, bundle) VALUES ($1, $2) "
+          "ON CONFLICT (party) DO UPDATE SET bundle = excluded.bundle",
+          p);
   if (!r.is_ok()) return r.status().with_context("storing peer " + peer.bundle.party);
   return Status::ok();
 }
@@ -1205,11 +1208,11 @@ Status PostgresStore::put_principal(const core::Principal& principal) {
   } else {
     p.bytes(principal.token_hash);
   }
-  Result<PgResult> r = run(
-      "INSERT INTO principals (id, name, role, token_hash) VALUES ($1, $2, $3, $4) "
-      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
-      "token_hash = excluded.token_hash",
-      p);
+  Result<PgResult> r =
+      run("INSERT INTO principals (id, name, role, token_hash) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
+          "token_hash = excluded.token_hash",
+          p);
   if (r.is_ok()) return Status::ok();
   if (sqlstate_ == "23505") {
     return Status::already_exists("principal " + principal.id +
@@ -1230,8 +1233,7 @@ Result<std::vector<core::Principal>> PostgresStore::principals() {
   return out;
 }
 
-Result<std::optional<core::Principal>> PostgresStore::principal_by_token_hash(
-    ByteView token_hash) {
+Result<std::optional<core::Principal>> PostgresStore::principal_by_token_hash(ByteView token_hash) {
   if (token_hash.empty()) return std::optional<core::Principal>();
   Params p;
   p.bytes(token_hash);
@@ -1256,18 +1258,18 @@ Status PostgresStore::put_line(const core::Line& line) {
   p.integer(line.deadlines.immediate.count());
   p.integer(line.deadlines.priority.count());
   p.integer(line.deadlines.routine.count());
-  Result<PgResult> r = run(
-      "INSERT INTO lines (id, local, remote_party, remote_principal, alternates, observers, "
-      "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-      "ON CONFLICT (id) DO UPDATE SET local = excluded.local, "
-      "remote_party = excluded.remote_party, remote_principal = excluded.remote_principal, "
-      "alternates = excluded.alternates, observers = excluded.observers, "
-      "deadline_flash_ms = excluded.deadline_flash_ms, "
-      "deadline_immediate_ms = excluded.deadline_immediate_ms, "
-      "deadline_priority_ms = excluded.deadline_priority_ms, "
-      "deadline_routine_ms = excluded.deadline_routine_ms",
-      p);
+  Result<PgResult> r =
+      run("INSERT INTO lines (id, local, remote_party, remote_principal, alternates, observers, "
+          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+          "ON CONFLICT (id) DO UPDATE SET local = excluded.local, "
+          "remote_party = excluded.remote_party, remote_principal = excluded.remote_principal, "
+          "alternates = excluded.alternates, observers = excluded.observers, "
+          "deadline_flash_ms = excluded.deadline_flash_ms, "
+          "deadline_immediate_ms = excluded.deadline_immediate_ms, "
+          "deadline_priority_ms = excluded.deadline_priority_ms, "
+          "deadline_routine_ms = excluded.deadline_routine_ms",
+          p);
   if (!r.is_ok()) return r.status().with_context("storing line " + line.id);
   return Status::ok();
 }
@@ -1333,9 +1335,9 @@ Result<int> stored_version(PostgresStore& store, const std::string& where) {
       return Status::data_loss(where +
                                " holds tables but not a parley store (no parley_schema table)");
     }
-    PARLEY_RETURN_IF_ERROR(store.exec(
-        "CREATE TABLE parley_schema (version INTEGER NOT NULL); "
-        "INSERT INTO parley_schema (version) VALUES (0)"));
+    PARLEY_RETURN_IF_ERROR(
+        store.exec("CREATE TABLE parley_schema (version INTEGER NOT NULL); "
+                   "INSERT INTO parley_schema (version) VALUES (0)"));
     return 0;
   }
   PARLEY_ASSIGN_OR_RETURN(const auto stored,
