@@ -13,6 +13,9 @@
 //                   accepted.
 //   receipted.throughput.K   1 KiB ROUTINE messages from K concurrent senders, each on its
 //                   own connection: delivered (receipted) messages per second.
+//   receipted.throughput.16.pg   the same with 16 senders, both gateways' stores in
+//                   PostgreSQL (a throwaway PostgreSQL 15 server on a Unix socket, started
+//                   by scripts/pg_test_server; each gateway a schema of its own).
 //
 // Every phase is bounded in count and in time; the gateways are killed at the end, or on
 // any failure. See README.md.
@@ -27,6 +30,7 @@
 #include "harness.h"
 
 #include "parley/base/json.h"
+#include "parley/store/postgres/pg_test_server.h"
 
 namespace {
 
@@ -144,11 +148,12 @@ struct Pair {
   Party receiver;
 };
 
-Pair start_pair(const fs::path& scratch, const std::string& name, const std::string& parley) {
+Pair start_pair(const fs::path& scratch, const std::string& name, const std::string& parley,
+                const parley::launch::PairOptions& options = {}) {
   Pair pair;
   pair.dir = scratch / name;
   fs::create_directories(pair.dir);
-  init_pair(pair.dir, pair.sender, pair.receiver);
+  init_pair(pair.dir, pair.sender, pair.receiver, options);
   spawn_gateway(pair.receiver, parley);
   spawn_gateway(pair.sender, parley);
   wait_ready(pair.receiver, std::chrono::seconds(20));
@@ -319,6 +324,36 @@ int main(int argc, char** argv) {
   write_lines(options.samples_dir, "receipted_throughput",
               "receipted_throughput: concurrent senders, receipted messages per second",
               throughput_lines);
+
+  // ---- the same with 16 senders, both stores in PostgreSQL ----
+  {
+    constexpr int kSenders = 16;
+    const std::size_t total = quick ? 2000 : 20000;
+    const Clock::duration limit = quick ? std::chrono::seconds(6) : std::chrono::seconds(30);
+    progress(
+        strf("receipted.throughput.%d.pg: PostgreSQL stores, up to %zu messages", kSenders, total));
+    parley::launch::PairOptions pg;
+    for (parley::launch::PartySpec* spec : {&pg.first, &pg.second}) {
+      parley::Result<std::string> url = parley::store::test::fresh_postgres_schema();
+      if (!url.is_ok()) die("%s", url.status().to_string().c_str());
+      spec->store_url = *url;
+    }
+    Pair tp = start_pair(scratch, "throughput-pg", options.parley, pg);
+    Throughput result;
+    {
+      DeliveredEvents events(tp.sender.api_port, tp.sender.operator_token);
+      events.keep_ids(false);
+      result = measure_throughput(tp, events, kSenders, total, limit);
+    }
+    stop_pair(tp);
+    rows.push_back(
+        {strf("receipted.throughput.%d.pg", kSenders), result.per_second(), "msgs/s",
+         strf("as receipted.throughput.%d, both gateways' stores in PostgreSQL 15 (one local "
+              "server, Unix socket, synchronous_commit on, fsync on); %zu messages in %.2f s%s",
+              kSenders, result.delivered, result.seconds,
+              result.hit_time_limit ? " (time limit)" : ""),
+         "floor.receipted_throughput"});
+  }
 
   remove_scratch(scratch);
   print_rows(rows, options.json);

@@ -23,7 +23,6 @@
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
-#include "parley/store/sqlite/sqlite_store.h"
 #include "parley/wire/wire.h"
 
 namespace parley::cli {
@@ -88,14 +87,8 @@ struct OpenedHome {
 Result<OpenedHome> open_home_and_store(const std::string& dir) {
   OpenedHome out;
   PARLEY_ASSIGN_OR_RETURN(out.home, gateway::open_home(dir));
-  const std::filesystem::path db = out.home.store_path();
-  std::error_code ec;
-  if (!std::filesystem::exists(db, ec)) {
-    // open_sqlite_store would create an empty store: a missing one is a broken home.
-    return Status::data_loss(fmt::format("the store {} is missing", db.string()));
-  }
-  Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
-  if (!store.is_ok()) return store.status().with_context("opening the store");
+  Result<std::unique_ptr<store::Store>> store = gateway::open_store(out.home);
+  if (!store.is_ok()) return store.status();
   out.store = std::move(store).value();
   return out;
 }
@@ -108,6 +101,7 @@ struct InitArgs {
   std::vector<std::string> federation = {"127.0.0.1:7001"};
   std::string api = "127.0.0.1:7080";
   std::string lang = "en";
+  std::string store;
 };
 
 int run_init(const InitArgs& args) {
@@ -117,6 +111,7 @@ int run_init(const InitArgs& args) {
   options.federation = args.federation;
   options.api = args.api;
   options.lang = args.lang;
+  options.store_url = args.store;
   const Status status = gateway::init_home(options);
   if (!status.is_ok()) return fail(status);
   std::cout << fmt::format("initialized party {} at {}\n", args.party, args.home)
@@ -418,6 +413,10 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
                     "The language this party's principals read messages in (en, ru, ...)")
         ->type_name("LANG")
         ->capture_default_str();
+    sub->add_option("--store", args->store,
+                    "A PostgreSQL database for the store, postgresql://USER@HOST:PORT/DB (its "
+                    "schema is created now); default: SQLite in the home (parley.db)")
+        ->type_name("URL");
     sub->callback([args, code] { *code = run_init(*args); });
   }
 

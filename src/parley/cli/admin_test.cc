@@ -22,6 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 struct Outcome {
@@ -163,6 +164,29 @@ TEST_F(AdminTest, InitThenBundleRoundTrips) {
 TEST_F(AdminTest, InitWithABadPartyFailsWithOneLineAndWritesNothing) {
   const std::string err = expect_failure(run({"init", "--home", us_, "--party", "US EUCOM"}));
   EXPECT_THAT(err, HasSubstr("US EUCOM"));
+  EXPECT_FALSE(fs::exists(us_));
+}
+
+// --store names a PostgreSQL database (tests against a real server are in
+// admin_pg_test.cc); a bad URL or an unreachable server fails init on one line, leaving no
+// home behind.
+TEST_F(AdminTest, InitWithAMalformedStoreUrlFailsWithOneLineAndWritesNothing) {
+  const std::string err = expect_failure(
+      run({"init", "--home", us_, "--party", "us-eucom", "--store", "postgresql://%zz@/parley"}));
+  EXPECT_THAT(err, StartsWith("parley: creating the store: malformed store URL"));
+  EXPECT_FALSE(fs::exists(us_));
+  const std::string not_pg = expect_failure(
+      run({"init", "--home", us_, "--party", "us-eucom", "--store", "mysql://db/parley"}));
+  EXPECT_THAT(not_pg, HasSubstr("bad --store 'mysql://db/parley'"));
+  EXPECT_FALSE(fs::exists(us_));
+}
+
+TEST_F(AdminTest, InitWithAnUnreachableStoreFailsWithOneLineAndWritesNothing) {
+  const std::string err = expect_failure(
+      run({"init", "--home", us_, "--party", "us-eucom", "--store",
+           "postgresql://parley:s3cret@/parley?host=/nonexistent-parley-dir&connect_timeout=2"}));
+  EXPECT_THAT(err, StartsWith("parley: creating the store: cannot connect to PostgreSQL"));
+  EXPECT_THAT(err, Not(HasSubstr("s3cret")));
   EXPECT_FALSE(fs::exists(us_));
 }
 

@@ -235,8 +235,8 @@ int run_demo(bool keep) {
     return fail(Status::unavailable("cannot make a temporary directory"));
   const fs::path dir = tmpl;
   launch::PairOptions options;
-  options.first = {"us-eucom", "saceur", "en", 1};
-  options.second = {"ru-genstaff", "cgs", "ru", 1};
+  options.first = {"us-eucom", "saceur", "en", 1, ""};
+  options.second = {"ru-genstaff", "cgs", "ru", 1, ""};
   Side us;
   Side ru;
   Status status = [&]() -> Status {

@@ -30,7 +30,6 @@
 #include "parley/ledger/export.h"
 #include "parley/ledger/formats.h"
 #include "parley/ledger/verify.h"
-#include "parley/store/sqlite/sqlite_store.h"
 #include "parley/store/transcript_export.h"
 #include "parley/wire/wire.h"
 
@@ -102,12 +101,8 @@ Status run_export_steps(const ExportArgs& args) {
   const std::string me = home.config.party;
   const std::string& peer = args.peer;
   if (peer == me) return Status::invalid_argument("--peer is this party itself");
-  const fs::path db = home.store_path();
-  std::error_code ec;
-  if (!fs::exists(db, ec)) return Status::data_loss("the store " + db.string() + " is missing");
-  Result<std::unique_ptr<store::Store>> opened = store::open_sqlite_store(db.string());
-  if (!opened.is_ok()) return opened.status().with_context("opening the store");
-  store::Store& store = **opened;
+  PARLEY_ASSIGN_OR_RETURN(const std::unique_ptr<store::Store> opened, gateway::open_store(home));
+  store::Store& store = *opened;
 
   const fs::path root(args.out_dir);
   PARLEY_RETURN_IF_ERROR(prepare_out_dir(root));

@@ -10,7 +10,6 @@
 
 #include "parley/gateway/api.h"
 #include "parley/gateway/driver.h"
-#include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::gateway {
 
@@ -46,7 +45,7 @@ Status run_gateway(const std::filesystem::path& home_dir) {
   raise_open_files_limit();
 
   PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
-                          store::open_sqlite_store(home.store_path().string()));
+                          open_store(home, /*create_sqlite=*/true));
   boost::asio::io_context io;
   Driver driver(io, std::move(home), std::move(store));
   PARLEY_RETURN_IF_ERROR(driver.start(make_api_handler(driver)));

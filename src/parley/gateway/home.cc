@@ -16,6 +16,7 @@
 #include <toml++/toml.h>
 
 #include "parley/base/bytes.h"
+#include "parley/store/postgres/postgres_store.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::gateway {
@@ -192,11 +193,23 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   // [store]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* store, r.table_of(root, "store"));
   if (store != nullptr) {
-    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path"}));
-    if (const toml::node* path = store->get("path")) {
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path", "url"}));
+    const toml::node* path = store->get("path");
+    if (path != nullptr) {
       PARLEY_ASSIGN_OR_RETURN(config.store_path, r.string_of(*path, "store.path"));
       if (config.store_path.empty() || config.store_path.find('\0') != std::string::npos) {
         return r.error_at(path->source(), "store.path must be a non-empty path");
+      }
+    }
+    if (const toml::node* url = store->get("url")) {
+      if (path != nullptr) {
+        return r.error_at(url->source(),
+                          "store.url and store.path are exclusive (PostgreSQL or SQLite)");
+      }
+      PARLEY_ASSIGN_OR_RETURN(config.store_url, r.string_of(*url, "store.url"));
+      if (!store::is_postgres_url(config.store_url) ||
+          config.store_url.find('\0') != std::string::npos) {
+        return r.error_at(url->source(), "store.url must be a postgresql:// URL");
       }
     }
   }
@@ -235,6 +248,18 @@ std::string toml_quote(std::string_view s) {
   return out;
 }
 
+// The [store] table's body: SQLite in the home, or the PostgreSQL database given to init.
+std::string store_config_text(const InitOptions& options) {
+  if (options.store_url.empty()) {
+    return "# The SQLite store, relative to this directory (or absolute). For PostgreSQL,\n"
+           "# replace this with url = \"postgresql://...\" (docs/operations.md).\n"
+           "path = \"parley.db\"\n";
+  }
+  return "# The PostgreSQL store (docs/operations.md \"PostgreSQL store\").\n"
+         "url = " +
+         toml_quote(options.store_url) + "\n";
+}
+
 std::string config_text(const InitOptions& options) {
   std::string federation;
   for (const std::string& address : options.federation) {
@@ -264,13 +289,13 @@ std::string config_text(const InitOptions& options) {
       "listen = {}\n"
       "\n"
       "[store]\n"
-      "# The SQLite store, relative to this directory (or absolute).\n"
-      "path = \"parley.db\"\n"
+      "{}"
       "\n"
       "[log]\n"
       "# trace, debug, info, warn, error\n"
       "level = \"info\"\n",
-      toml_quote(options.party), toml_quote(options.lang), federation, toml_quote(options.api));
+      toml_quote(options.party), toml_quote(options.lang), federation, toml_quote(options.api),
+      store_config_text(options));
 }
 
 // ---- files ------------------------------------------------------------------------------
@@ -452,6 +477,10 @@ Status validate(const InitOptions& options) {
     return api.status().with_context("bad --api");
   }
   if (!is_valid_lang(options.lang)) return lang_error(options.lang);
+  if (!options.store_url.empty() && !store::is_postgres_url(options.store_url)) {
+    return Status::invalid_argument(
+        fmt::format("bad --store '{}': a postgresql:// URL", options.store_url));
+  }
   return Status::ok();
 }
 
@@ -484,6 +513,14 @@ Status populate(const InitOptions& options, const fs::path& dir) {
   PARLEY_RETURN_IF_ERROR(sync_dir(dir / "keys"));
   PARLEY_RETURN_IF_ERROR(sync_dir(dir / "tls"));
 
+  if (!options.store_url.empty()) {
+    // The schema is created (or an existing parley store migrated) now, so that a bad URL or
+    // an unreachable server fails init, not the first start.
+    Result<std::unique_ptr<store::Store>> store = store::open_postgres_store(options.store_url);
+    if (!store.is_ok()) return store.status().with_context("creating the store");
+    PARLEY_RETURN_IF_ERROR(write_new_file(dir / kConfigFile, config_text(options), 0644));
+    return sync_dir(dir);
+  }
   const fs::path db = dir / "parley.db";
   {
     Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
@@ -509,6 +546,27 @@ Status populate(const InitOptions& options, const fs::path& dir) {
 fs::path Home::store_path() const {
   const fs::path path(config.store_path);
   return path.is_absolute() ? path : dir / path;
+}
+
+std::string Home::store_location() const {
+  return config.store_url.empty() ? store_path().string() : config.store_url;
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_sqlite) {
+  if (!home.config.store_url.empty()) {
+    Result<std::unique_ptr<store::Store>> store = store::open_postgres_store(home.config.store_url);
+    if (!store.is_ok()) return store.status().with_context("opening the store");
+    return store;
+  }
+  const fs::path db = home.store_path();
+  std::error_code ec;
+  if (!create_sqlite && !fs::exists(db, ec)) {
+    // open_sqlite_store would create an empty store: a missing one is a broken home.
+    return Status::data_loss(fmt::format("the store {} is missing", db.string()));
+  }
+  Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
+  if (!store.is_ok()) return store.status().with_context("opening the store");
+  return store;
 }
 
 Result<Config> parse_config(std::string_view toml_text, const std::string& file) {
@@ -689,6 +747,7 @@ Result<HomeLock> HomeLock::acquire(const Home& home) {
   PARLEY_ASSIGN_OR_RETURN(const int home_fd,
                           lock_exclusively(home.dir / kLockFile, "the home " + home.dir.string()));
   lock.fds_.push_back(home_fd);
+  if (!home.config.store_url.empty()) return lock;
   fs::path store_lock = home.store_path();
   store_lock += ".lock";
   PARLEY_ASSIGN_OR_RETURN(const int store_fd,

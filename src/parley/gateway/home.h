@@ -6,9 +6,10 @@
 //   DIR/tls/key.pem        TLS private key, mode 0600
 //   DIR/tls/cert.pem       TLS self-signed certificate (its fingerprint is in the bundle)
 //   DIR/operator.token     the operator's local API credential, mode 0600
-//   DIR/parley.db          the SQLite store (path configurable)
+//   DIR/parley.db          the SQLite store (path configurable), unless [store] url names a
+//                          PostgreSQL database
 //   DIR/gateway.lock       the running gateway's pid; flock(2)ed while it runs (HomeLock)
-//   STORE.lock             the same beside the store (DIR/parley.db.lock by default)
+//   STORE.lock             the same beside a SQLite store (DIR/parley.db.lock by default)
 //
 // parley.toml:
 //   [party]
@@ -20,7 +21,8 @@
 //   [api]
 //   listen = "127.0.0.1:7080"
 //   [store]
-//   path = "parley.db"             # relative to DIR
+//   path = "parley.db"             # SQLite (the default), relative to DIR; or, not both:
+//   url = "postgresql://parley@db.example:5432/parley"   # PostgreSQL (libpq URL)
 //   [log]
 //   level = "info"                 # trace, debug, info, warn, error
 //
@@ -29,6 +31,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,7 @@
 #include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
 #include "parley/net/net.h"
+#include "parley/store/store.h"
 #include "parley/wire/wire.h"
 
 namespace parley::gateway {
@@ -49,6 +53,7 @@ struct Config {
   Duration heartbeat_interval = std::chrono::seconds(1);
   std::string api_listen = "127.0.0.1:7080";
   std::string store_path = "parley.db";  // relative to the home, or absolute
+  std::string store_url;                 // a PostgreSQL URL; empty: SQLite at store_path
   std::string log_level = "info";
 };
 
@@ -58,6 +63,7 @@ struct InitOptions {
   std::vector<std::string> federation = {"127.0.0.1:7001"};
   std::string api = "127.0.0.1:7080";
   std::string lang = "en";
+  std::string store_url;  // a PostgreSQL URL (parley init --store); empty: SQLite in the home
 };
 
 struct Home {
@@ -68,7 +74,16 @@ struct Home {
   std::string tls_fingerprint;
   std::string operator_token;
   std::filesystem::path store_path() const;  // config.store_path resolved against dir
+  // Where the store is, for messages: the SQLite path, or the PostgreSQL URL (config.store_url
+  // is written by the operator; a password in it is theirs to keep out of the file).
+  std::string store_location() const;
 };
+
+// Opens the home's store: PostgreSQL if config.store_url is set, else SQLite at
+// store_path(). A missing SQLite file is a broken home (kDataLoss: `parley init` creates it)
+// unless `create_sqlite` (the daemon, which always created it). Errors as open_sqlite_store
+// and open_postgres_store give them, prefixed "opening the store: ".
+Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_sqlite = false);
 
 // Creates the home: the directory (which must not exist, or be empty), keys, a self-signed
 // TLS certificate, the config, an empty store, and the operator token. Validates every
@@ -84,9 +99,10 @@ Result<Home> open_home(const std::filesystem::path& dir);
 // This party's public bundle.
 wire::Bundle bundle_of(const Home& home);
 
-// One gateway per home and per store: an exclusive flock(2) on DIR/gateway.lock and on
-// STORE.lock (the store path is configurable and may lie outside the home, or be shared by
-// two homes by mistake), each file holding the holder's pid. The kernel releases the locks
+// One gateway per home and per store: an exclusive flock(2) on DIR/gateway.lock and, for a
+// SQLite store, on STORE.lock (the store path is configurable and may lie outside the home,
+// or be shared by two homes by mistake), each file holding the holder's pid. A PostgreSQL
+// store has no file to lock: only the home is locked. The kernel releases the locks
 // when the process ends, however it ends (SIGKILL included), so a file left behind never
 // blocks a restart; the files are never removed. Other commands (peer add, principal add,
 // line add, transcript export) do not take it.

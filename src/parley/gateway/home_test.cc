@@ -295,6 +295,18 @@ void expect_refused_at(std::string_view text, std::string_view prefix, std::stri
   EXPECT_THAT(config.status().message(), HasSubstr(std::string(what))) << text;
 }
 
+TEST(ConfigTest, StoreUrlChoosesPostgresAndIsExclusiveWithPath) {
+  constexpr std::string_view kHead = "[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n";
+  const Result<Config> config = parse_config(
+      std::string(kHead) + "[store]\nurl = \"postgresql://parley@db:5432/parley\"\n", "c.toml");
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->store_url, "postgresql://parley@db:5432/parley");
+  expect_refused_at(std::string(kHead) + "[store]\npath = \"p.db\"\nurl = \"postgresql:///x\"\n",
+                    "c.toml:7: ", "store.url and store.path are exclusive");
+  expect_refused_at(std::string(kHead) + "[store]\nurl = \"mysql://db/x\"\n",
+                    "c.toml:6: ", "store.url must be a postgresql:// URL");
+}
+
 TEST(ConfigTest, UnknownKeyIsRefusedWithItsLine) {
   expect_refused_at("[party]\nid = \"a\"\nlnag = \"en\"\n[federation]\nlisten = [\"h:1\"]\n",
                     "c.toml:3: ", "party.lnag");

@@ -16,7 +16,6 @@
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
 #include "parley/net/net.h"
-#include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::launch {
 namespace {
@@ -64,6 +63,7 @@ Result<Party> init_party(const fs::path& dir, const PartySpec& spec, const PairO
   init.home = party.home;
   init.party = spec.id;
   init.lang = spec.lang;
+  init.store_url = spec.store_url;
   init.federation.clear();
   for (int i = 0; i < std::max(1, spec.federation_addresses); ++i) {
     PARLEY_ASSIGN_OR_RETURN(const std::uint16_t port, net::free_loopback_port());
@@ -85,8 +85,7 @@ Status configure(Party& self, const Party& other, const PairOptions& options) {
   PARLEY_ASSIGN_OR_RETURN(gateway::Home other_home, gateway::open_home(other.home));
   PARLEY_ASSIGN_OR_RETURN(gateway::Home home, gateway::open_home(self.home));
   self.operator_token = home.operator_token;
-  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
-                          store::open_sqlite_store(home.store_path().string()));
+  PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, gateway::open_store(home));
   wire::Bundle pinned = gateway::bundle_of(other_home);
   if (options.edit_pinned_bundle) options.edit_pinned_bundle(self, pinned);
   PARLEY_RETURN_IF_ERROR(store->put_peer(core::Peer{pinned}));

@@ -47,11 +47,12 @@ struct PartySpec {
   std::string principal;
   std::string lang = "en";
   int federation_addresses = 1;  // federation.listen addresses on 127.0.0.1 (at least 1)
+  std::string store_url;         // a PostgreSQL database for its store; empty: SQLite
 };
 
 struct PairOptions {
-  PartySpec first{"us-eucom", "saceur", "en", 1};
-  PartySpec second{"ru-genstaff", "cgs", "en", 1};
+  PartySpec first{"us-eucom", "saceur", "en", 1, ""};
+  PartySpec second{"ru-genstaff", "cgs", "en", 1, ""};
   std::string heartbeat;  // [federation] heartbeat in both configs; empty: the default
   // Called before `self` pins `peer`: may rewrite the pinned copy of the peer's bundle (e.g.
   // its federation addresses, to reach the peer through a proxy).

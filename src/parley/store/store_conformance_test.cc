@@ -1,7 +1,13 @@
 // The Store conformance suite: the contract of store.h, one value-parameterized suite run
-// against every implementation (SQLite, the in-memory store, and FaultyStore with no fault
-// armed, which must pass every call through untouched). What only one implementation has
-// (SQLite's files, schema migrations, query plans, a SIGKILL mid-apply) is tested beside it.
+// against every implementation (SQLite, the in-memory store, FaultyStore with no fault
+// armed, which must pass every call through untouched, and PostgreSQL). What only one
+// implementation has (SQLite's files, schema migrations, query plans, a SIGKILL mid-apply)
+// is tested beside it.
+//
+// This file builds two binaries: parley_store_conformance_test (SQLite, memory, faulty) and,
+// with PARLEY_CONFORMANCE_POSTGRES, parley_store_conformance_pg_test (PostgreSQL), which
+// needs a real server (CTest's fixture "postgres", store/postgres/pg_test_server.h) and
+// FAILS, never skips, without one.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -17,6 +23,10 @@
 #include "parley/crypto/crypto.h"
 #include "parley/store/faulty_store.h"
 #include "parley/store/memory/memory_store.h"
+#ifdef PARLEY_CONFORMANCE_POSTGRES
+#include "parley/store/postgres/pg_test_server.h"
+#include "parley/store/postgres/postgres_store.h"
+#endif
 #include "parley/store/sqlite/sqlite_store.h"
 #include "parley/store/store.h"
 #include "parley/store/store_test_util.h"
@@ -59,19 +69,19 @@ struct StoreFactory {
 // For gtest's messages: the implementation's name rather than the struct's bytes.
 void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
-StoreFactory sqlite_factory() {
+[[maybe_unused]] StoreFactory sqlite_factory() {
   return {"sqlite", [](const fs::path& dir) -> Opener {
             return [file = test::sqlite_path(dir)] { return open_sqlite_store(file); };
           }};
 }
 
-StoreFactory memory_factory() {
+[[maybe_unused]] StoreFactory memory_factory() {
   return {"memory", [](const fs::path&) -> Opener {
             return [disk = MemoryStore::new_disk()] { return open_memory_store(disk); };
           }};
 }
 
-StoreFactory faulty_memory_factory() {
+[[maybe_unused]] StoreFactory faulty_memory_factory() {
   return {"faulty_memory", [](const fs::path&) -> Opener {
             return [disk = MemoryStore::new_disk()]() -> Result<std::unique_ptr<Store>> {
               return std::unique_ptr<Store>(
@@ -79,6 +89,20 @@ StoreFactory faulty_memory_factory() {
             };
           }};
 }
+
+#ifdef PARLEY_CONFORMANCE_POSTGRES
+// Each test gets a fresh schema on the test server; a store opened again (a restart, a
+// second connection) connects to the same schema.
+StoreFactory postgres_factory() {
+  return {"postgres", [](const fs::path&) -> Opener {
+            Result<std::string> url = test::fresh_postgres_schema();
+            return [url]() -> Result<std::unique_ptr<Store>> {
+              if (!url.is_ok()) return url.status();
+              return open_postgres_store(*url);
+            };
+          }};
+}
+#endif
 
 class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
  protected:
@@ -907,9 +931,14 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
   return param.param.name;
 }
 
+#ifdef PARLEY_CONFORMANCE_POSTGRES
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest, ::testing::Values(postgres_factory()),
+                         factory_name);
+#else
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
                          ::testing::Values(sqlite_factory(), memory_factory(),
                                            faulty_memory_factory()),
                          factory_name);
+#endif
 }  // namespace
 }  // namespace parley::store

@@ -312,6 +312,9 @@ TEST(SqliteStoreTest, NewerSchemaVersionIsRefusedAsDataLoss) {
   EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(store.status().message().find("schema version 99"), std::string::npos)
       << store.status().message();
+  // It names the binary's version too, and changes nothing.
+  EXPECT_NE(store.status().message().find("(4)"), std::string::npos) << store.status().message();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "99");
 }
 
 TEST(SqliteStoreTest, PathInAMissingDirectoryIsUnavailable) {

@@ -1,0 +1,176 @@
+// The PostgreSQL-specific tests of the PostgreSQL store, against a real server
+// (pg_test_server.h): schema migrations from an old version, a newer schema refused and left
+// untouched, URLs that are malformed or unreachable, a database that is not a parley store,
+// and values PostgreSQL cannot hold. The contract of store.h is the conformance suite's.
+#include "parley/store/postgres/postgres_store.h"
+
+#include <memory>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "parley/store/postgres/pg_test_server.h"
+#include "parley/store/store_test_util.h"
+
+namespace parley::store {
+namespace {
+
+using core::Direction;
+using core::MessageState;
+using core::PutMessage;
+using core::UpdateMessage;
+using test::at;
+using test::message;
+using test::postgres_sql;
+using ::testing::HasSubstr;
+
+std::string fresh_url() {
+  Result<std::string> url = test::fresh_postgres_schema();
+  EXPECT_TRUE(url.is_ok()) << url.status().to_string();
+  return url.is_ok() ? *url : std::string("postgresql:///unavailable");
+}
+
+std::string sql(const std::string& url, const std::string& text) {
+  Result<std::string> out = postgres_sql(url, text);
+  EXPECT_TRUE(out.is_ok()) << out.status().to_string();
+  return out.is_ok() ? *out : std::string();
+}
+
+TEST(PostgresStoreTest, NewStoreIsAtTheNewestSchemaVersion) {
+  const std::string url = fresh_url();
+  ASSERT_TRUE(open_postgres_store(url).is_ok());
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
+            std::to_string(postgres_schema_version()));
+  EXPECT_EQ(sql(url, "SELECT count(*) FROM parley_schema"), "1");
+}
+
+// A store of schema 1 (as an older parley left it, rows included) is brought to the newest
+// version at open, one migration after the other, and its rows read back.
+TEST(PostgresStoreTest, OldSchemaVersionMigratesAndKeepsItsRows) {
+  const std::string url = fresh_url();
+  ASSERT_TRUE(open_postgres_store(url, {.migrate_to_version = 1}).is_ok());
+  ASSERT_EQ(sql(url, "SELECT version FROM parley_schema"), "1");
+  sql(url,
+      "INSERT INTO messages (id, line, seq, direction, peer, from_party, from_principal, "
+      "to_party, to_principal, precedence, type, created, lang, body_json, text, salt, envelope, "
+      "state, ack_deadline) VALUES ('o-1', 'to-ru', 1, 'outbound', 'ru-genstaff', 'us-eucom', "
+      "'saceur', 'ru-genstaff', 'cgs', 'ROUTINE', 'text', 1, 'en', '{}', 'hi', '\\x00ff', '{}', "
+      "'queued', 2)");
+  ASSERT_EQ(sql(url, "SELECT to_regclass('log_entries')::text"), "");  // schema 2's table
+
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
+            std::to_string(postgres_schema_version()));
+  Result<std::optional<core::MessageRecord>> kept = (*store)->get_message("o-1");
+  ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->content.text, "hi");
+  EXPECT_EQ((*kept)->salt, (Bytes{0x00, 0xff}));
+}
+
+// Schema 4 allows the state 'refused' (a CHECK rewritten in place) and folds repeated
+// evidence into its oldest row.
+TEST(PostgresStoreTest, MigrationToFourAllowsRefusedAndFoldsRepeatedEvidence) {
+  const std::string url = fresh_url();
+  ASSERT_TRUE(open_postgres_store(url, {.migrate_to_version = 3}).is_ok());
+  sql(url,
+      "INSERT INTO evidence (id, peer, kind, detail, sth_a_json, sth_b_json, at) VALUES "
+      "('e-1', 'ru', 'fork', 'd', 'a', 'b', 10), ('e-2', 'ru', 'fork', 'd', 'a', 'b', 30), "
+      "('e-3', 'ru', 'fork', 'd', 'a', 'b', 20)");
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  Result<std::vector<core::PutEvidence>> evidence = (*store)->evidence();
+  ASSERT_TRUE(evidence.is_ok());
+  ASSERT_EQ(evidence->size(), 1U);
+  EXPECT_EQ(evidence->front().id, "e-1");
+  EXPECT_EQ(evidence->front().seen, 3U);
+  ASSERT_TRUE(evidence->front().last_seen.has_value());
+  EXPECT_EQ(unix_ms(*evidence->front().last_seen), 30);
+
+  ASSERT_TRUE(
+      (*store)->apply({PutMessage{message("o-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  UpdateMessage refused;
+  refused.id = "o-1";
+  refused.state = MessageState::kRefused;
+  refused.refusal = "unknown line 'l'";
+  ASSERT_TRUE((*store)->apply({refused}).is_ok());
+  EXPECT_EQ((*(*store)->get_message("o-1"))->refusal, "unknown line 'l'");
+}
+
+// A schema newer than this binary is refused, naming both versions, and nothing is changed.
+TEST(PostgresStoreTest, NewerSchemaIsRefusedNamingBothVersionsAndLeftUntouched) {
+  const std::string url = fresh_url();
+  {
+    Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    ASSERT_TRUE(
+        (*store)->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+  }
+  sql(url, "UPDATE parley_schema SET version = 99; CREATE TABLE from_the_future (x INT)");
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(store.status().message(), HasSubstr("schema version 99"));
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("(" + std::to_string(postgres_schema_version()) + ")"));
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"), "99");
+  EXPECT_EQ(sql(url, "SELECT count(*) FROM messages"), "1");
+  EXPECT_EQ(sql(url, "SELECT to_regclass('from_the_future')::text"), "from_the_future");
+}
+
+TEST(PostgresStoreTest, DatabaseWithOtherTablesIsNotAParleyStore) {
+  const std::string url = fresh_url();
+  sql(url, "CREATE TABLE payroll (id INT)");
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(store.status().message(), HasSubstr("not a parley store"));
+  EXPECT_EQ(sql(url, "SELECT to_regclass('parley_schema')::text"), "");
+}
+
+TEST(PostgresStoreTest, MalformedUrlIsInvalidArgument) {
+  Result<std::unique_ptr<Store>> store = open_postgres_store("postgresql://%zz@/parley");
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store.status().message(), HasSubstr("malformed store URL"));
+  EXPECT_EQ(store.status().message().find('\n'), std::string::npos);
+}
+
+TEST(PostgresStoreTest, UnreachableServerIsUnavailableOnOneLineWithoutThePassword) {
+  Result<std::unique_ptr<Store>> store = open_postgres_store(
+      "postgresql://parley:s3cret@/parley?host=/nonexistent-parley-socket-dir&connect_timeout=2");
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(store.status().message(), HasSubstr("cannot connect to PostgreSQL"));
+  EXPECT_THAT(store.status().message(), HasSubstr("/nonexistent-parley-socket-dir"));
+  EXPECT_EQ(store.status().message().find("s3cret"), std::string::npos);
+  EXPECT_EQ(store.status().message().find('\n'), std::string::npos);
+}
+
+// PostgreSQL's text cannot hold a NUL character (libpq would cut the value at it): the batch
+// is refused as a value the store cannot hold, never stored truncated.
+TEST(PostgresStoreTest, TextWithANulCharacterIsRefusedNotTruncated) {
+  Result<std::unique_ptr<Store>> store = open_postgres_store(fresh_url());
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  core::MessageRecord m = message("m-1", "l", 1, Direction::kInbound, at(0));
+  m.content.text = std::string("before\0after", 12);
+  const Status status = (*store)->apply({PutMessage{m}});
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.to_string();
+  EXPECT_TRUE(is_batch_refusal(status));
+  EXPECT_FALSE((*(*store)->get_message("m-1")).has_value());
+}
+
+// Two connections opening an empty database at once create the schema once.
+TEST(PostgresStoreTest, TwoStoresOpeningOneDatabaseMigrateItOnce) {
+  const std::string url = fresh_url();
+  Result<std::unique_ptr<Store>> a = open_postgres_store(url);
+  Result<std::unique_ptr<Store>> b = open_postgres_store(url);
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT count(*) FROM parley_schema"), "1");
+}
+
+}  // namespace
+}  // namespace parley::store
