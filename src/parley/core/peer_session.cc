@@ -610,8 +610,8 @@ void PeerSession::mark_inbound_overdue(Time now, std::vector<Action>& out) {
                                     id + " on line " + a.line + " from " + a.from.to_string() +
                                     " not acknowledged here within " + format_duration(within))});
   }
-  // Stored before the notices are acted on elsewhere; a restart before it is durable marks
-  // the message again (the store still says delivered), which is still once in the record.
+  // The mark is stored: recovered as overdue, it is not marked again. Should the gateway stop
+  // before this batch is durable, the next start marks it (the record still says delivered).
   persist(std::move(records), std::nullopt, out);
 }
 
