@@ -80,15 +80,15 @@ Pool make_pool(const wire::Address& from, const wire::Address& to) {
     draft.type = "text";
     draft.created = now;
     draft.content = wire::Content{"{}", text_of(text_length(i))};
-    pool.text_envelopes.push_back(
-        wire::encode_envelope(wire::seal_and_sign(draft, seal_key, keys.signing, from.party, rng)));
+    pool.text_envelopes.push_back(wire::encode_envelope(
+        wire::seal_and_sign(draft, seal_key, keys.signing, from.party, rng).envelope));
     wire::Draft ack = draft;
     ack.id = parley::uuid_v7(now, rng);
     ack.type = "ack";
     ack.reply_to = draft.id;
     ack.content = wire::Content{"{}", ""};
-    pool.ack_envelopes.push_back(
-        wire::encode_envelope(wire::seal_and_sign(ack, seal_key, keys.signing, from.party, rng)));
+    pool.ack_envelopes.push_back(wire::encode_envelope(
+        wire::seal_and_sign(ack, seal_key, keys.signing, from.party, rng).envelope));
     // A receipt-shaped DSSE object of a v2 receipt's size: 8 ids, a digest and the
     // receiver's signed tree head inside, signed. (Its exact format is the ledger's.)
     parley::json::Json ids = parley::json::Json::array();

@@ -252,7 +252,7 @@ Log make_log(const Party& from, const Party& to, const crypto::SealKey& seal, st
     draft.type = "text";
     draft.content.text = "message " + std::to_string(i);
     const wire::Envelope envelope =
-        wire::seal_and_sign(draft, seal, from.keys.signing, from.id, rng);
+        wire::seal_and_sign(draft, seal, from.keys.signing, from.id, rng).envelope;
     log.entries[i] = wire::encode_envelope(envelope);
     log.ids[i] = envelope.payload.id;
     log.leaves[i] = ledger::leaf_hash(parley::as_bytes(log.entries[i]));

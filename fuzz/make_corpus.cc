@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
       d.lang = "ru";
       d.content = {"{}", ""};
     }
-    envelopes.push_back(wire::seal_and_sign(d, f.seal_key, f.sender.signing, fuzz::kSender, rng));
+    envelopes.push_back(
+        wire::seal_and_sign(d, f.seal_key, f.sender.signing, fuzz::kSender, rng).envelope);
   }
   for (std::size_t i = 0; i < envelopes.size(); ++i) {
     ok &= write(root / "envelope_fuzz", "valid_envelope_" + std::to_string(i + 1),

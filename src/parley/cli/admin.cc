@@ -238,6 +238,7 @@ struct LineAddArgs {
   std::string local;
   std::string remote;
   std::vector<std::string> alternates;
+  std::vector<std::string> remote_alternates;
   std::vector<std::string> observers;
   std::vector<std::string> deadlines;
 };
@@ -270,6 +271,20 @@ Result<core::Line> line_from_args(const LineAddArgs& args) {
     if (std::find(line.alternates.begin(), line.alternates.end(), alternate) ==
         line.alternates.end()) {
       line.alternates.push_back(alternate);
+    }
+  }
+  for (const std::string& alternate : args.remote_alternates) {
+    if (!wire::is_valid_id(alternate)) {
+      return Status::invalid_argument(
+          fmt::format("bad remote alternate principal '{}' ({})", alternate, kIdRule));
+    }
+    if (alternate == line.remote.principal) {
+      return Status::invalid_argument(
+          fmt::format("remote alternate '{}' is the line's remote principal", alternate));
+    }
+    if (std::find(line.remote_alternates.begin(), line.remote_alternates.end(), alternate) ==
+        line.remote_alternates.end()) {
+      line.remote_alternates.push_back(alternate);
     }
   }
   for (const std::string& observer : args.observers) {
@@ -496,6 +511,12 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
     sub->add_option("--alternate", args->alternates,
                     "A local principal who may also read and acknowledge, and is alerted on "
                     "escalation (repeatable)")
+        ->allow_extra_args(false)
+        ->type_name("PRINCIPAL");
+    sub->add_option("--remote-alternate", args->remote_alternates,
+                    "A principal of the remote party who may also write on the line (one of "
+                    "its alternates there; repeatable). The peer's messages on the line must be "
+                    "from --remote or one of these; any other is refused")
         ->allow_extra_args(false)
         ->type_name("PRINCIPAL");
     sub->add_option("--observer", args->observers,

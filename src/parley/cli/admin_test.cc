@@ -380,11 +380,40 @@ TEST_F(AdminTest, LineAddWithABadIdOrRemoteIsRefused) {
   EXPECT_TRUE(lines_of(us_).empty());
 }
 
+TEST_F(AdminTest, LineAddRefusesABadRemoteAlternate) {
+  set_up_us_side();
+  expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+                      "ru-genstaff/cgs", "--remote-alternate", "Bad Id"}));
+  const std::string err =
+      expect_failure(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur",
+                          "--remote", "ru-genstaff/cgs", "--remote-alternate", "cgs"}));
+  EXPECT_THAT(err, HasSubstr("is the line's remote principal"));
+  EXPECT_TRUE(lines_of(us_).empty());
+}
+
 TEST_F(AdminTest, LineAddStoresTheLineWithItsDeadlines) {
   set_up_us_side();
-  const Outcome r = run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur",
-                         "--remote", "ru-genstaff/cgs", "--alternate", "duty-officer", "--observer",
-                         "nato-shape", "--deadline", "FLASH=30s", "--deadline", "ROUTINE=1h"});
+  const Outcome r = run({"line",
+                         "add",
+                         "--home",
+                         us_,
+                         "saceur-cgs",
+                         "--local",
+                         "saceur",
+                         "--remote",
+                         "ru-genstaff/cgs",
+                         "--alternate",
+                         "duty-officer",
+                         "--remote-alternate",
+                         "deputy-cgs",
+                         "--remote-alternate",
+                         "deputy-cgs",
+                         "--observer",
+                         "nato-shape",
+                         "--deadline",
+                         "FLASH=30s",
+                         "--deadline",
+                         "ROUTINE=1h"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
 
@@ -395,6 +424,7 @@ TEST_F(AdminTest, LineAddStoresTheLineWithItsDeadlines) {
   EXPECT_EQ(line.local, "saceur");
   EXPECT_EQ(line.remote, (wire::Address{"ru-genstaff", "cgs"}));
   EXPECT_EQ(line.alternates, (std::vector<std::string>{"duty-officer"}));
+  EXPECT_EQ(line.remote_alternates, (std::vector<std::string>{"deputy-cgs"}));  // once
   EXPECT_EQ(line.observers, (std::vector<std::string>{"nato-shape"}));
   EXPECT_EQ(line.deadlines.flash, std::chrono::seconds(30));
   EXPECT_EQ(line.deadlines.immediate, std::chrono::minutes(30));  // the default

@@ -149,6 +149,9 @@ int run_status(const Connection& c, bool as_json) {
   std::cout << "queued " << field(s, "queued") << ", unacknowledged " << field(s, "unacknowledged")
             << ", overdue " << field(s, "overdue") << ", refused " << field(s, "refused")
             << ", missing inbound " << field(s, "missing") << "\n";
+  // The receiving side: the peers' messages our principals have not acknowledged yet.
+  std::cout << "inbound unacknowledged " << field(s, "inbound_unacknowledged") << ", overdue "
+            << field(s, "inbound_overdue") << "\n";
   for (const Json& p : s.value("peers", Json::array())) {
     std::cout << "peer " << field(p, "party") << ": queued " << field(p, "queued") << " (oldest "
               << field(p, "oldest_queued") << "), unacknowledged " << field(p, "unacknowledged")
@@ -229,7 +232,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto c = std::make_shared<Connection>();
     auto id = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
-        "ack", "Acknowledge a received message: received and understood (a signed message back)");
+        "ack",
+        "Acknowledge a received message: received and understood (a signed message back to its "
+        "writer); also after its deadline (state overdue). Fails if the message is unknown, not "
+        "on a line of yours, or acknowledged already");
     add_connection_options(cmd, *c);
     cmd->add_option("MESSAGE_ID", *id, "the id of the received message")->required();
     cmd->callback([=, &exit_code] { exit_code = run_ack(*c, *id); });
@@ -239,7 +245,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto as_json = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
         "status",
-        "Paths, queues, unacknowledged and overdue messages, refusals and inbound gaps of the "
+        "Paths, queues, unacknowledged and overdue messages (ours and the peers'), refusals and "
+        "inbound gaps of the "
         "running gateway (with --home: the operator's view; with --token: a principal with the "
         "role 'watch' gets the same, any other principal only its own lines)");
     add_connection_options(cmd, *c, false);

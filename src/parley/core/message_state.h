@@ -8,6 +8,9 @@
 //   queued/sent --expires passed--> expired (final unless a receipt arrives: it wins)
 //   queued/sent/expired --receipt refuses it--> refused (expired stays expired)
 //   queued/sent/delivered --ack deadline passed--> overdue (an ack still wins)
+//
+// The receiver's record of the peer's message takes the last two steps too: delivered
+// --our principal acked--> acknowledged; delivered --ack deadline passed--> overdue.
 #pragma once
 
 #include <optional>
@@ -22,7 +25,7 @@ enum class MessageEvent {
   kReachedPeer,     // a transaction carrying it was answered by the peer (any HTTP answer)
   kReceipted,       // the peer's valid receipt lists it as received
   kRefusedByPeer,   // the peer's valid receipt lists it as refused (with a reason)
-  kAcknowledged,    // the peer's principal acknowledged it
+  kAcknowledged,    // acknowledged: by the peer's principal (ours), by ours (the peer's)
   kDeadlinePassed,  // its ack deadline passed unacknowledged
   kExpired,         // its `expires` passed before a receipt
 };

@@ -36,7 +36,10 @@ struct Line {
   std::string local;                    // local principal id
   wire::Address remote;                 // the counterpart
   std::vector<std::string> alternates;  // local principals who may also read and ack
-  std::vector<std::string> observers;   // observer parties (recorded; used by a later issue)
+  // The remote party's alternates on this line (its `alternates`, as configured there): a
+  // peer's envelope on the line must be from `remote` or from one of these.
+  std::vector<std::string> remote_alternates;
+  std::vector<std::string> observers;  // observer parties (recorded; used by a later issue)
   Deadlines deadlines;
 };
 

@@ -150,14 +150,15 @@ void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {
 }
 
 void Node::route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out) {
-  if (find(ack.message.peer) == nullptr) {
-    out.emplace_back(Rejected{
-        ack.request, Status::failed_precondition("message '" + ack.message.id +
-                                                 "' is from a party that is no longer pinned")});
+  // The session that holds the message answers (404, 403, 409 or the ack itself); an id
+  // none holds is unknown (core/inbound_acks.h says what is held).
+  for (auto& [party, peer] : peers_) {
+    if (!peer->session->holds(ack.message_id)) continue;
+    inbox_.emplace_back(party, std::move(ack));
     return;
   }
-  std::string party = ack.message.peer;
-  inbox_.emplace_back(std::move(party), std::move(ack));
+  out.emplace_back(
+      Rejected{ack.request, Status::not_found("unknown message '" + ack.message_id + "'")});
 }
 
 void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) {

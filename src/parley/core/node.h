@@ -69,8 +69,8 @@ struct NodePeer {
 };
 
 // ---- events ----
-// Also events: Submit (routed by its line) and Acknowledge (routed by the message's peer),
-// from core/peer_session.h.
+// Also events: Submit (routed by its line) and Acknowledge (routed to the session holding the
+// message, else refused as unknown), from core/peer_session.h.
 struct Start {};          // once, first: resend what the store held unreceipted, first heartbeats
 struct Tick {};           // next_deadline() has come
 struct PeerTransaction {  // a peer's transaction, from the TLS peer `fingerprint`

@@ -90,8 +90,10 @@ class NodeTest : public ::testing::Test {
     return s;
   }
 
-  // Commits whatever the node asks for, every batch durable, until it asks for nothing more.
-  void commit_all(Node& node, std::vector<NodeAction>& out) {
+  // Commits whatever the node asks for, every batch durable, until it asks for nothing more;
+  // `out` ends with the last round's actions, `every` (if given) gets every round's.
+  void commit_all(Node& node, std::vector<NodeAction>& out,
+                  std::vector<NodeAction>* every = nullptr) {
     for (int round = 0; round < 10; ++round) {
       if (all_of<ScheduleCommit>(out).empty()) return;
       std::vector<NodeAction> more;
@@ -102,6 +104,7 @@ class NodeTest : public ::testing::Test {
       more.clear();
       node.handle(Committed{commits[0].id, std::vector<Status>(commits[0].batches.size())}, now_,
                   more);
+      if (every != nullptr) every->insert(every->end(), more.begin(), more.end());
       out = more;
     }
   }
@@ -234,6 +237,43 @@ TEST_F(NodeTest, AMessageIsDeliveredAndReceiptedBetweenTwoNodes) {
   }
   EXPECT_TRUE(delivered);
   EXPECT_EQ(us->session("ru-genstaff")->stats().queued, 0u);
+}
+
+// Issue 11: an ack names the message by id; the node finds the session that holds it, and
+// the receiving node's next deadline includes the deadlines of the peer's messages it holds.
+TEST_F(NodeTest, AnAckByIdIsRoutedToTheSessionHoldingTheMessageAndAnUnknownIdIsNotFound) {
+  std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs");
+  std::unique_ptr<Node> ru = make_node(ru_, us_, "cgs", "saceur");
+  std::vector<NodeAction> out;
+  us->handle(submit(1, Precedence::kFlash), now_, out);
+  commit_all(*us, out);
+  const std::vector<Post> posts = all_of<Post>(out);
+  ASSERT_EQ(posts.size(), 1u);
+  std::vector<NodeAction> at_ru;
+  ru->handle(PeerTransaction{5, us_.bundle.tls_fingerprint, posts[0].body}, now_, at_ru);
+  commit_all(*ru, at_ru);
+  std::string id;
+  for (const PeerNotice& n : all_of<PeerNotice>(at_ru)) {
+    if (n.notice.kind == NoticeKind::kMessageReceived) id = n.notice.message_id;
+  }
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(ru->session("us-eucom")->stats().inbound_unacknowledged, 1u);
+  // The FLASH deadline (5 min) is the receiving node's work too (heartbeats aside).
+  EXPECT_EQ(ru->next_work_deadline(), now_ + 5min);
+
+  at_ru.clear();
+  ru->handle(Acknowledge{7, "cgs", "0190a0a0-0000-7000-8000-000000000000"}, now_, at_ru);
+  ASSERT_EQ(all_of<Rejected>(at_ru).size(), 1u);
+  EXPECT_EQ(all_of<Rejected>(at_ru)[0].status.code(), StatusCode::kNotFound);
+  EXPECT_FALSE(ru->committing());
+
+  at_ru.clear();
+  ru->handle(Acknowledge{8, "cgs", id}, now_, at_ru);
+  std::vector<NodeAction> every;
+  commit_all(*ru, at_ru, &every);
+  ASSERT_EQ(all_of<Accepted>(every).size(), 1u);
+  EXPECT_EQ(all_of<Accepted>(every)[0].request, 8u);
+  EXPECT_EQ(ru->session("us-eucom")->stats().inbound_unacknowledged, 0u);
 }
 
 // Path choice: traffic takes the best path as it leaves; when the primary goes down under

@@ -37,6 +37,14 @@ Outgoing* Outbox::queued(const std::string& id) {
   return &it->second;
 }
 
+const Outgoing* Outbox::queued(const std::string& id) const {
+  auto index = index_.find(id);
+  if (index == index_.end()) return nullptr;
+  auto it = queue_.find(index->second);
+  PARLEY_CHECK(it != queue_.end());
+  return &it->second;
+}
+
 Outgoing* Outbox::carried(const std::string& id) {
   if (Outgoing* o = queued(id)) return o;
   if (!in_flight_) return nullptr;

@@ -64,6 +64,7 @@ class Outbox {
   bool unqueue(const std::string& id);
   // The queued message `id`, or nullptr.
   Outgoing* queued(const std::string& id);
+  const Outgoing* queued(const std::string& id) const;
   // A message of the in-flight transaction: queued, or set aside (expired) in flight.
   Outgoing* carried(const std::string& id);
   // Takes queued message `id` out of the queue; if the transaction in flight carries it,

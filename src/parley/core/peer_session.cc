@@ -23,6 +23,8 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "acknowledged";
     case NoticeKind::kOverdue:
       return "overdue";
+    case NoticeKind::kInboundOverdue:
+      return "inbound-overdue";
     case NoticeKind::kFrameRefused:
       return "frame-refused";
     case NoticeKind::kPeerRefused:
@@ -111,6 +113,13 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     track(record.id, Unacked{record.line, record.precedence, record.ack_deadline,
                              record.state == MessageState::kOverdue});
   }
+  // The peer's messages awaiting our ack: one already past its deadline but not yet marked
+  // (the gateway was down) is marked at the first timer, which Node's Start fires at once.
+  for (const MessageRecord& record : recovered.inbound_unacknowledged) {
+    inbound_.watch(record.id,
+                   AwaitingAck{record.line, record.from, record.precedence, record.ack_deadline,
+                               record.state == MessageState::kOverdue, std::nullopt});
+  }
 }
 
 void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out) {
@@ -156,6 +165,7 @@ std::optional<Time> PeerSession::next_deadline() const {
     if (const std::optional<Time> oldest = outbox_.oldest_created()) consider(*oldest);
   }
   if (!deadlines_.empty()) consider(deadlines_.begin()->first);
+  if (const std::optional<Time> inbound = inbound_.next_deadline()) consider(*inbound);
   if (const auto expiry = outbox_.next_expiry()) consider(expiry->first);
   return next;
 }
@@ -167,6 +177,8 @@ SessionStats PeerSession::stats() const {
   s.unacknowledged = unacked_.size();
   s.overdue = static_cast<std::size_t>(std::count_if(
       unacked_.begin(), unacked_.end(), [](const auto& entry) { return entry.second.overdue; }));
+  s.inbound_unacknowledged = inbound_.waiting();
+  s.inbound_overdue = inbound_.overdue();
   s.log_size = own_.durable();
   s.countersigned_size = own_.countersigned_size();
   s.peer_log_size = peer_.size;
@@ -179,11 +191,11 @@ SessionStats PeerSession::stats() const {
 
 // ---- principals ----
 
-Result<Outgoing> PeerSession::compose(const Line& line, const std::string& principal,
-                                      const wire::Address& to, Precedence precedence,
-                                      const std::string& type, const wire::Content& content,
-                                      const std::optional<std::string>& reply_to,
-                                      const std::optional<Time>& expires, Time now) {
+Outgoing PeerSession::compose(const Line& line, const std::string& principal,
+                              const wire::Address& to, Precedence precedence,
+                              const std::string& type, const wire::Content& content,
+                              const std::optional<std::string>& reply_to,
+                              const std::optional<Time>& expires, Time now) {
   wire::Draft draft;
   draft.id = uuid_v7(now, rng_);
   draft.line = line.id;
@@ -198,11 +210,8 @@ Result<Outgoing> PeerSession::compose(const Line& line, const std::string& princ
   draft.lang = config_.lang;
   draft.epoch = 1;
   draft.content = content;
-  wire::Envelope envelope =
+  wire::Sealed sealed =
       wire::seal_and_sign(draft, seal_key_, config_.keys.signing, config_.party, rng_);
-  // The salt is inside the seal; reopening our own envelope is the way to keep it.
-  Result<wire::Opened> opened = wire::open_content(envelope.payload, seal_key_);
-  if (!opened.is_ok()) return opened.status().with_context("sealing message");
 
   MessageRecord r;
   r.id = draft.id;
@@ -219,8 +228,8 @@ Result<Outgoing> PeerSession::compose(const Line& line, const std::string& princ
   r.reply_to = reply_to;
   r.lang = draft.lang;
   r.content = content;
-  r.salt = std::move(opened->salt);
-  r.envelope = wire::encode_envelope(envelope);
+  r.salt = std::move(sealed.salt);  // kept for disclosure (DESIGN.md "Envelope and signing")
+  r.envelope = wire::encode_envelope(sealed.envelope);
   r.state = MessageState::kQueued;
   r.ack_deadline = now + line.deadlines.for_precedence(precedence);
   return Outgoing{std::move(r), 0};
@@ -253,69 +262,92 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
                                            " is not after now (" + format_time(now) + ")"));
   }
 
-  Result<Outgoing> outgoing = compose(*line, e.principal, line->remote, e.precedence, e.type,
-                                      e.content, e.reply_to, e.expires, now);
-  if (!outgoing.is_ok()) return reject(outgoing.status());
-  const MessageRecord& r = outgoing->record;
+  Outgoing outgoing = compose(*line, e.principal, line->remote, e.precedence, e.type, e.content,
+                              e.reply_to, e.expires, now);
+  const MessageRecord& r = outgoing.record;
 
   AfterPersist after;
   after.actions.push_back(Accepted{e.request, r.id, r.line, r.seq, r.state});
   after.track.emplace_back(r.id, Unacked{r.line, r.precedence, r.ack_deadline});
   std::vector<Record> records{PutMessage{r}};
-  append_to_log(*outgoing, records, after);
+  append_to_log(outgoing, records, after);
   after.queued.push_back(r.id);
-  outbox_.enqueue(std::move(*outgoing));  // `r` is gone
+  outbox_.enqueue(std::move(outgoing));  // `r` is gone
   persist(std::move(records), std::move(after), out);
 }
 
-void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out) {
-  auto reject = [&](Status status) { out.push_back(Rejected{e.request, std::move(status)}); };
-  const MessageRecord& m = e.message;
-  if (!seal_key_status_.is_ok()) return reject(seal_key_status_);
-  if (m.direction == Direction::kOutbound) {
-    return reject(Status::invalid_argument("cannot acknowledge a message you sent"));
+bool PeerSession::holds(std::string_view id) const {
+  const std::string key(id);
+  return inbound_.holds(id) || unacked_.count(key) > 0 || outbox_.queued(key) != nullptr;
+}
+
+Status PeerSession::may_acknowledge(const Acknowledge& e) const {
+  const std::string& id = e.message_id;
+  const AwaitingAck* awaiting = inbound_.awaiting(id);
+  const SettledInbound* settled = inbound_.settled(id);
+  std::string line_id;
+  if (awaiting != nullptr) {
+    line_id = awaiting->line;
+  } else if (settled != nullptr) {
+    line_id = settled->line;
+  } else if (const auto u = unacked_.find(id); u != unacked_.end()) {
+    line_id = u->second.line;
+  } else if (const Outgoing* o = outbox_.queued(id)) {
+    line_id = o->record.line;  // one of our acks, not yet receipted
+  } else {
+    return Status::not_found("unknown message " + quoted(id));
   }
-  const Line* line = find_line(m.line);
-  if (line == nullptr || m.peer != config_.peer.party) {
-    return reject(Status::not_found("unknown line " + quoted(m.line) + " with " +
-                                    quoted(config_.peer.party)));
-  }
+  const Line* line = find_line(line_id);
+  if (line == nullptr) return Status::not_found("unknown line " + quoted(line_id));
   if (!may_act_on(*line, e.principal)) {
-    return reject(Status::permission_denied("principal " + quoted(e.principal) +
-                                            " may not acknowledge on line " + quoted(m.line)));
+    return Status::permission_denied("principal " + quoted(e.principal) +
+                                     " may not acknowledge on line " + quoted(line_id));
   }
-  if (auto made = acks_made_.find(m.id); made != acks_made_.end()) {
-    return reject(Status::already_exists("already acknowledged by " + made->second));
+  if (awaiting != nullptr && awaiting->ack_by) {
+    return Status::already_exists("already acknowledged by " + *awaiting->ack_by);
   }
-  if (m.state == MessageState::kAcknowledged || m.acknowledged_by) {
-    return reject(
-        Status::already_exists("already acknowledged by " + m.acknowledged_by.value_or("?")));
+  if (settled != nullptr) {
+    if (settled->why.rfind("already acknowledged", 0) == 0) {
+      return Status::already_exists(settled->why);
+    }
+    return Status::failed_precondition("message " + quoted(id) +
+                                       " awaits no acknowledgment: " + settled->why);
   }
-  if (m.type == "ack") return reject(Status::invalid_argument("an ack is not acknowledged"));
+  if (awaiting == nullptr) {
+    return Status::failed_precondition("message " + quoted(id) +
+                                       " is one we sent: only its receiver acknowledges it");
+  }
+  return Status::ok();
+}
 
-  Result<Outgoing> outgoing = compose(*line, e.principal, m.from, m.precedence, "ack",
-                                      wire::Content{"{}", ""}, m.id, std::nullopt, now);
-  if (!outgoing.is_ok()) return reject(outgoing.status());
+void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out) {
+  if (!seal_key_status_.is_ok()) return out.push_back(Rejected{e.request, seal_key_status_});
+  if (Status s = may_acknowledge(e); !s.is_ok()) {
+    return out.push_back(Rejected{e.request, std::move(s)});
+  }
+  const AwaitingAck& a = *inbound_.awaiting(e.message_id);
+  Outgoing outgoing = compose(*find_line(a.line), e.principal, a.from, a.precedence, "ack",
+                              wire::Content{"{}", ""}, e.message_id, std::nullopt, now);
   const std::string by = config_.party + "/" + e.principal;
-  const std::string ack_id = outgoing->record.id;
+  const std::string ack_id = outgoing.record.id;
+  // The inbound message as the store holds it (delivered or overdue): the one transition
+  // function yields its update; the fields it does not set stay as stored.
+  MessageRecord target;
+  target.id = e.message_id;
+  target.state = a.overdue ? MessageState::kOverdue : MessageState::kDelivered;
+  MessageChange change(MessageEvent::kAcknowledged, now);
+  change.acknowledged_by = by;
+  change.ack_id = ack_id;
+  std::vector<Record> records{PutMessage{outgoing.record}, transition(target, change)};
 
-  UpdateMessage update;
-  update.id = m.id;
-  update.state = MessageState::kAcknowledged;
-  update.delivered_at = m.delivered_at;
-  update.acknowledged_at = now;
-  update.acknowledged_by = by;
-  update.ack_id = ack_id;
-  std::vector<Record> records{PutMessage{outgoing->record}, update};
-
-  acks_made_[m.id] = by;
+  inbound_.ack_pending(e.message_id, by);
   AfterPersist after;
-  after.actions.push_back(Accepted{e.request, ack_id, outgoing->record.line, outgoing->record.seq,
-                                   outgoing->record.state});
-  append_to_log(*outgoing, records, after);
+  after.actions.push_back(Accepted{e.request, ack_id, outgoing.record.line, outgoing.record.seq,
+                                   outgoing.record.state});
+  append_to_log(outgoing, records, after);
   after.queued.push_back(ack_id);
-  after.ack_of = m.id;
-  outbox_.enqueue(std::move(*outgoing));
+  after.ack_of = e.message_id;
+  outbox_.enqueue(std::move(outgoing));
   persist(std::move(records), std::move(after), out);
 }
 
@@ -353,6 +385,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   after_persist_.erase(it);
 
   if (after.log_entry) own_.mark_durable(*after.log_entry);
+  if (after.ack_of) inbound_.ack_durable(*after.ack_of);
   for (auto& [id, u] : after.track) track(id, std::move(u));
   for (Action& action : after.actions) {
     // A transaction given up before it left (a FLASH overtook it) does not leave.
@@ -407,6 +440,8 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
       peer_.stored_ids.insert(id);
     }
     for (const std::string& id : b.acked) untrack(id);
+    for (auto& [id, awaiting] : b.awaiting) inbound_.watch(id, std::move(awaiting));
+    for (auto& [id, settled] : b.settled) inbound_.settle(id, std::move(settled));
     const auto signed_it = peer_.receipts.find(b.tx);
     if (signed_it != peer_.receipts.end() && signed_it->second.receipt == b.receipt) {
       signed_it->second.durable = true;
@@ -441,7 +476,7 @@ void PeerSession::undo_outbound(const AfterPersist& after, const std::string& wh
       out.push_back(Rejected{accepted->request, Status::internal("not stored: " + why)});
     }
   }
-  if (after.ack_of) acks_made_.erase(*after.ack_of);
+  if (after.ack_of) inbound_.ack_failed(*after.ack_of);
   // Its messages were not stored: out of the queue, and out of a transaction built over them
   // (that one has not left: it waits for a later batch, which cannot apply without them).
   for (const std::string& id : after.queued) {
@@ -552,6 +587,32 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
   }
   if (!records.empty()) persist(std::move(records), std::nullopt, out);
   for (Notice& n : notices) out.push_back(Notify{std::move(n)});
+  mark_inbound_overdue(now, out);
+}
+
+void PeerSession::mark_inbound_overdue(Time now, std::vector<Action>& out) {
+  const std::vector<std::string> due = inbound_.take_due(now);
+  if (due.empty()) return;
+  std::vector<Record> records;
+  for (const std::string& id : due) {
+    const AwaitingAck& a = *inbound_.awaiting(id);
+    // Watched only while delivered, not acknowledged: the store holds it so.
+    MessageRecord stored;
+    stored.id = id;
+    stored.state = MessageState::kDelivered;
+    records.push_back(transition(stored, MessageChange(MessageEvent::kDeadlinePassed, now)));
+    ++counters_.inbound_overdue_marked;
+    const Line* line = find_line(a.line);
+    const Duration within =
+        line != nullptr ? line->deadlines.for_precedence(a.precedence) : Duration::zero();
+    out.push_back(Notify{notice(NoticeKind::kInboundOverdue, id, a.line,
+                                std::string(wire::precedence_name(a.precedence)) + " message " +
+                                    id + " on line " + a.line + " from " + a.from.to_string() +
+                                    " not acknowledged here within " + format_duration(within))});
+  }
+  // The mark is stored: recovered as overdue, it is not marked again. Should the gateway stop
+  // before this batch is durable, the next start marks it (the record still says delivered).
+  persist(std::move(records), std::nullopt, out);
 }
 
 }  // namespace parley::core

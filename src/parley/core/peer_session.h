@@ -64,6 +64,7 @@
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
+#include "parley/core/inbound_acks.h"
 #include "parley/core/model.h"
 #include "parley/core/outbox.h"
 #include "parley/core/own_log.h"
@@ -110,8 +111,8 @@ struct Submit {  // a principal asks to send a message
 };
 struct Acknowledge {  // a principal acknowledges an inbound message
   RequestId request = 0;
-  std::string principal;  // local principal id
-  MessageRecord message;  // the inbound message, as read from the store by the driver
+  std::string principal;   // local principal id (already authenticated by the API)
+  std::string message_id;  // the core finds the message itself (core/inbound_acks.h)
 };
 struct TransactionReceived {  // the peer's transaction; TLS-authenticated, else unverified
   RequestId request = 0;
@@ -171,7 +172,8 @@ enum class NoticeKind {
   kMessageReceived,  // a new inbound message is stored (inbox)
   kDelivered,        // the peer receipted our message
   kAcknowledged,     // the peer's principal acknowledged our message
-  kOverdue,          // an ack deadline passed
+  kOverdue,          // the ack deadline of our message passed (the peer did not ack it)
+  kInboundOverdue,   // the ack deadline of the peer's message passed (we did not ack it)
   kFrameRefused,     // we refused a peer's transaction (bad signature, malformed, ...)
   kPeerRefused,      // the peer refused our transaction
   kLinkTrouble,      // our transaction got no answer; will retry
@@ -204,7 +206,10 @@ struct SessionStats {
   std::optional<Time> oldest_queued;  // created time of the oldest of them
   std::size_t unacknowledged = 0;     // outbound, receipted or not, not acknowledged
   std::size_t overdue = 0;
-  std::uint64_t frames_refused = 0;  // peer transactions we refused
+  std::size_t inbound_unacknowledged = 0;    // the peer's messages awaiting our ack
+  std::size_t inbound_overdue = 0;           // of them, past their deadline
+  std::uint64_t inbound_overdue_marked = 0;  // inbound messages marked overdue, since start
+  std::uint64_t frames_refused = 0;          // peer transactions we refused
   std::uint64_t transactions_sent = 0;
   std::uint64_t send_failures = 0;
   std::optional<Time> last_contact;        // last answer from the peer
@@ -238,6 +243,9 @@ class PeerSession {
 
   SessionStats stats() const;
   const SessionConfig& config() const { return config_; }
+  // Whether an Acknowledge of `id` is this session's to answer: a message it holds in
+  // memory (the peer's, awaiting an ack or settled since start; ours, not yet acknowledged).
+  bool holds(std::string_view id) const;
 
  private:
   // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.
@@ -278,6 +286,9 @@ class PeerSession {
     std::vector<std::pair<std::string, std::uint64_t>> seqs;     // new (line, seq)
     std::vector<std::string> new_ids;                            // their message ids
     std::vector<std::string> acked;                              // our ids the peer acknowledged
+    // The peer's new messages: awaiting our ack (watched once durable), or not (settled).
+    std::vector<std::pair<std::string, AwaitingAck>> awaiting;
+    std::vector<std::pair<std::string, SettledInbound>> settled;
     // Of those still queued, the record fields the ack changed, restored if refused.
     struct AckUndo {
       std::string id;
@@ -304,6 +315,12 @@ class PeerSession {
 
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
+  // Whether `e` may acknowledge its message: kNotFound (not held), kPermissionDenied (the
+  // principal is not on its line), kAlreadyExists (acknowledged already), kFailedPrecondition
+  // (not a message of the peer's awaiting an ack: ours, an ack, refused).
+  Status may_acknowledge(const Acknowledge& e) const;
+  // The peer's messages whose ack deadline passed: overdue, stored and notified once.
+  void mark_inbound_overdue(Time now, std::vector<Action>& out);
   void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
   // Answers a transaction already countersigned over the current head with the receipt
   // signed for it then (503 while that is not yet durable); false if it is not one.
@@ -353,10 +370,10 @@ class PeerSession {
   void persist(std::vector<Record> records, std::optional<AfterPersist> after,
                std::vector<Action>& out);
   // Seals and signs a new outbound message; the record is ready to Persist.
-  Result<Outgoing> compose(const Line& line, const std::string& principal, const wire::Address& to,
-                           Precedence precedence, const std::string& type,
-                           const wire::Content& content, const std::optional<std::string>& reply_to,
-                           const std::optional<Time>& expires, Time now);
+  Outgoing compose(const Line& line, const std::string& principal, const wire::Address& to,
+                   Precedence precedence, const std::string& type, const wire::Content& content,
+                   const std::optional<std::string>& reply_to, const std::optional<Time>& expires,
+                   Time now);
   // Gives `outgoing` the next index of our log and adds its LogEntry to `records`.
   void append_to_log(Outgoing& outgoing, std::vector<Record>& records, AfterPersist& after);
   // Adds `u` to unacked_ under `id` unless it is there already, and watches its deadline.
@@ -400,7 +417,7 @@ class PeerSession {
   // (deadline, id) of every unacked_ entry that is neither overdue nor ack_pending: the
   // deadlines next_deadline() and on_timer() watch, without walking every unacked message.
   std::set<std::pair<Time, std::string>> deadlines_;
-  std::map<std::string, std::string> acks_made_;  // inbound id -> "party/principal" who acked
+  InboundAcks inbound_;  // the peer's messages awaiting our ack, and their deadlines
   BatchId next_batch_ = 1;
   std::map<BatchId, AfterPersist> after_persist_;
   OwnLog own_;

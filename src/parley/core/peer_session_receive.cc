@@ -202,7 +202,12 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
                                      "message " + target->first + " on line " + p.line +
                                          " acknowledged by " + p.from.to_string()));
     }
+    batch.settled.emplace_back(p.id, SettledInbound{p.line, "it is an acknowledgment"});
   } else {
+    batch.awaiting.emplace_back(
+        p.id, AwaitingAck{p.line, p.from, p.precedence,
+                          p.created + in.line->deadlines.for_precedence(p.precedence), false,
+                          std::nullopt});
     batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
                                    precedence + " " + p.type + " message " + p.id + " on line " +
                                        p.line + " from " + p.from.to_string()));
@@ -219,6 +224,7 @@ void PeerSession::refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batc
   r.ack_deadline = p.created;
   r.refusal = in.refusal;
   store_incoming(std::move(r), in, batch, records);
+  batch.settled.emplace_back(p.id, SettledInbound{p.line, "we refused it: " + in.refusal});
   ++counters_.inbound_refused;
   counters_.last_error = "refused message " + p.id + " on line " + quoted(p.line) + " from " +
                          quoted(config_.peer.party) + ": " + in.refusal;

@@ -161,7 +161,7 @@ TEST(PeerSessionTest, AckOfAMessageThatExpiredInFlightIsTakenAndTheRecordSaysSo)
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kExpired);
 
   // ru's principal acknowledges it; the ack reaches us before the receipt does.
-  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(id)});
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", id});
   const std::vector<SendTransaction> from_ru = all_of<SendTransaction>(h.log[kRu]);
   ASSERT_FALSE(from_ru.empty());
   h.feed_durable(kUs, TransactionReceived{901, from_ru.back().body});

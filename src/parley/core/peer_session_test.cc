@@ -1,11 +1,14 @@
 // PeerSession: principals submit and acknowledge, messages travel and are receipted, FLASH
 // first, deadlines. The harness is session_harness.h.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "parley/core/session_harness.h"
 
 namespace parley::core {
 namespace {
+
+using ::testing::HasSubstr;
 
 // The envelope's "lang" is the party's configured language (it was "en" for every party).
 TEST(PeerSessionTest, EnvelopesCarryThePartysConfiguredLanguage) {
@@ -109,7 +112,7 @@ TEST(PeerSessionTest, AckTravelsBackAndMarksTheMessageAcknowledged) {
   const std::string id = h.send(kUs, Precedence::kFlash);
   const MessageRecord inbound = *h.store(kRu).find(id);
 
-  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", inbound});
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", inbound.id});
   const std::vector<Accepted> accepted = all_of<Accepted>(h.log[kRu]);
   ASSERT_EQ(accepted.size(), 1u);
   const std::string ack_id = accepted[0].message_id;
@@ -233,7 +236,7 @@ TEST(PeerSessionTest, AckArrivingBeforeTheReceiptKeepsTheMessageAcknowledged) {
 
   // The peer acknowledges, and its ack reaches us before our receipt does.
   h.link_up = true;
-  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(id)});
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", id});
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kAcknowledged);
 
   h.deliver(kUs, TransactionAnswered{sent.tx, receipt.http_status, receipt.body});
@@ -399,11 +402,11 @@ TEST(PeerSessionTest, AlternateMayAcknowledgeButOtherPrincipalMayNot) {
   const std::string id = h.send(kUs, Precedence::kPriority);
   const MessageRecord inbound = *h.store(kRu).find(id);
 
-  std::vector<Action> out = h.feed(kRu, Acknowledge{h.next_request(), "cook", inbound});
+  std::vector<Action> out = h.feed(kRu, Acknowledge{h.next_request(), "cook", inbound.id});
   ASSERT_EQ(count_of<Rejected>(out), 1u);
   EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kPermissionDenied);
 
-  h.deliver(kRu, Acknowledge{h.next_request(), "deputy-cgs", inbound});
+  h.deliver(kRu, Acknowledge{h.next_request(), "deputy-cgs", inbound.id});
   EXPECT_EQ(h.store(kRu).find(id)->acknowledged_by, "ru-genstaff/deputy-cgs");
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kAcknowledged);
   EXPECT_EQ(h.store(kUs).find(id)->acknowledged_by, "ru-genstaff/deputy-cgs");
@@ -412,12 +415,12 @@ TEST(PeerSessionTest, AlternateMayAcknowledgeButOtherPrincipalMayNot) {
 TEST(PeerSessionTest, AckOfOwnOutboundMessageIsRejected) {
   Harness h;
   const std::string id = h.send(kUs);
-  std::vector<Action> out =
-      h.feed(kUs, Acknowledge{h.next_request(), "saceur", *h.store(kUs).find(id)});
+  std::vector<Action> out = h.feed(kUs, Acknowledge{h.next_request(), "saceur", id});
   ASSERT_EQ(out.size(), 1u);
   const Rejected r = std::get<Rejected>(out[0]);
-  EXPECT_EQ(r.status.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status.message(), "cannot acknowledge a message you sent");
+  EXPECT_EQ(r.status.code(), StatusCode::kFailedPrecondition);  // 409
+  EXPECT_EQ(r.status.message(),
+            "message '" + id + "' is one we sent: only its receiver acknowledges it");
 }
 
 TEST(PeerSessionTest, RefusedBatchWithThePeersAckLeavesTheMessageWaitingForAnAck) {
@@ -429,7 +432,7 @@ TEST(PeerSessionTest, RefusedBatchWithThePeersAckLeavesTheMessageWaitingForAnAck
   // The peer acknowledges; its transaction reaches us, and the store refuses our batch.
   h.link_up = false;
   const MessageRecord inbound = *h.store(kRu).find(id);
-  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", inbound});
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", inbound.id});
   const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kRu]);
   ASSERT_EQ(sent.size(), 1u);
   std::vector<Action> out = h.session_feed_raw(kUs, TransactionReceived{901, sent[0].body});
@@ -454,10 +457,10 @@ TEST(PeerSessionTest, DoubleAckIsRejected) {
   const MessageRecord inbound = *h.store(kRu).find(id);
 
   // The second ack arrives while the first is not yet durable.
-  std::vector<Action> first = h.feed(kRu, Acknowledge{h.next_request(), "cgs", inbound});
+  std::vector<Action> first = h.feed(kRu, Acknowledge{h.next_request(), "cgs", inbound.id});
   ASSERT_GE(count_of<Persist>(first), 1u);
   EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(first)[0]), 1u);
-  std::vector<Action> second = h.feed(kRu, Acknowledge{h.next_request(), "deputy-cgs", inbound});
+  std::vector<Action> second = h.feed(kRu, Acknowledge{h.next_request(), "deputy-cgs", inbound.id});
   ASSERT_EQ(count_of<Rejected>(second), 1u);
   EXPECT_EQ(all_of<Rejected>(second)[0].status.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(all_of<Rejected>(second)[0].status.message(),
@@ -465,8 +468,7 @@ TEST(PeerSessionTest, DoubleAckIsRejected) {
   h.carry(kRu, first);
 
   // And once the store says so.
-  std::vector<Action> third =
-      h.feed(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(id)});
+  std::vector<Action> third = h.feed(kRu, Acknowledge{h.next_request(), "cgs", id});
   ASSERT_EQ(count_of<Rejected>(third), 1u);
   EXPECT_EQ(all_of<Rejected>(third)[0].status.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 1u);  // one ack travelled
@@ -475,13 +477,14 @@ TEST(PeerSessionTest, DoubleAckIsRejected) {
 TEST(PeerSessionTest, AckOfAnAckIsRejected) {
   Harness h;
   const std::string id = h.send(kUs);
-  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(id)});
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", id});
   const std::string ack_id = all_of<Accepted>(h.log[kRu])[0].message_id;
   const MessageRecord* ack = h.store(kUs).find(ack_id);
   ASSERT_NE(ack, nullptr);
-  std::vector<Action> out = h.feed(kUs, Acknowledge{h.next_request(), "saceur", *ack});
+  std::vector<Action> out = h.feed(kUs, Acknowledge{h.next_request(), "saceur", ack_id});
   ASSERT_EQ(count_of<Rejected>(out), 1u);
-  EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kFailedPrecondition);  // 409
+  EXPECT_THAT(all_of<Rejected>(out)[0].status.message(), HasSubstr("it is an acknowledgment"));
 }
 
 TEST(PeerSessionTest, NextDeadlineIsTheEarliestOfTheMessagesStillAwaitingAnAck) {
@@ -493,7 +496,7 @@ TEST(PeerSessionTest, NextDeadlineIsTheEarliestOfTheMessagesStillAwaitingAnAck) 
   EXPECT_EQ(h.session(kUs).next_deadline(), h.now + 5min);
 
   // Acknowledged: its deadline is no longer watched; the ROUTINE one is next.
-  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(flash)});
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", flash});
   ASSERT_EQ(h.store(kUs).find(flash)->state, MessageState::kAcknowledged);
   EXPECT_EQ(h.session(kUs).next_deadline(), routine_deadline);
 
@@ -529,7 +532,7 @@ TEST(PeerSessionTest, MissedDeadlineMarksOverdueOnce) {
   EXPECT_TRUE(notices_of(out, NoticeKind::kOverdue).empty());
 
   // Acknowledgment is still possible after the deadline.
-  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", *h.store(kRu).find(id)});
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", id});
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kAcknowledged);
   EXPECT_EQ(h.session(kUs).stats().overdue, 0u);
 }

@@ -52,6 +52,9 @@ struct Recovered {
   std::map<std::string, RecoveredSeqs> inbound_seqs;       // per line with inbound messages
   std::vector<MessageRecord> unreceipted;     // outbound, no receipt yet (whatever its state)
   std::vector<MessageRecord> unacknowledged;  // outbound, not "ack", not yet acknowledged
+  // Inbound, not "ack", not yet acknowledged by us (delivered or overdue): the receiving
+  // node watches their deadlines and finds them when a principal acknowledges one.
+  std::vector<MessageRecord> inbound_unacknowledged;
   RecoveredLedger ledger;
 };
 

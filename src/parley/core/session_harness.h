@@ -165,6 +165,10 @@ class FakeStore {
         }
       } else {
         inbound[m.line].insert(m.seq);
+        if (m.type != "ack" && !m.acknowledged_at &&
+            (m.state == MessageState::kDelivered || m.state == MessageState::kOverdue)) {
+          r.inbound_unacknowledged.push_back(m);
+        }
       }
     }
     for (const auto& [line, seqs] : inbound) {
@@ -251,6 +255,7 @@ class Harness {
     line.local = side == kUs ? "saceur" : "cgs";
     line.remote = wire::Address{peer.id, side == kUs ? "cgs" : "saceur"};
     line.alternates = {side == kUs ? "dsaceur" : "deputy-cgs"};
+    line.remote_alternates = {side == kUs ? "deputy-cgs" : "dsaceur"};
     c.lines = {line};
     for (const std::string& id : one_sided_[side]) {
       line.id = id;
@@ -407,8 +412,8 @@ inline std::string log_transaction(const PartyKeys& sender, const PartyKeys& rec
   std::vector<std::string> texts;
   std::vector<ledger::Hash> leaves;
   for (const wire::Draft& d : drafts) {
-    texts.push_back(
-        wire::encode_envelope(wire::seal_and_sign(d, seal, sender.keys.signing, sender.id, rng)));
+    texts.push_back(wire::encode_envelope(
+        wire::seal_and_sign(d, seal, sender.keys.signing, sender.id, rng).envelope));
     leaves.push_back(ledger::leaf_hash(as_bytes(texts.back())));
   }
   const ledger::NodeSource source = ledger::leaves_source(leaves);

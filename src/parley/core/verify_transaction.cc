@@ -50,6 +50,13 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in, Time now) {
   if (line->remote.party != peer) {
     return Status::permission_denied("line " + quoted(p.line) + " is not with " + quoted(peer));
   }
+  // Signed by the peer's key, but a principal of the peer's that is not on this line: the
+  // peer's gateway let someone write who may not (issue 12: "a forged from").
+  if (!may_write_to_us(*line, p.from.principal)) {
+    return Status::permission_denied("envelope from " + quoted(p.from.to_string()) +
+                                     ", neither the remote principal of line " + quoted(p.line) +
+                                     " nor one of its remote alternates");
+  }
   if (!may_act_on(*line, p.to.principal)) {
     return Status::permission_denied("principal " + quoted(p.to.principal) + " is not on line " +
                                      quoted(p.line));
@@ -152,6 +159,13 @@ bool may_act_on(const Line& line, std::string_view principal) {
   if (line.local == principal) return true;
   return std::find(line.alternates.begin(), line.alternates.end(), principal) !=
          line.alternates.end();
+}
+
+bool may_write_to_us(const Line& line, std::string_view principal) {
+  if (principal.empty()) return false;
+  if (line.remote.principal == principal) return true;
+  return std::find(line.remote_alternates.begin(), line.remote_alternates.end(), principal) !=
+         line.remote_alternates.end();
 }
 
 std::string check_consistency(const PeerContext& context, const PeerState& state,

@@ -7,7 +7,8 @@
 // (RFC 6962 §2.1.2); each envelope's signature and its inclusion in the head (§2.1.1);
 // whether each envelope is new. What the peer's signatures and proofs do not hold together
 // refuses the whole transaction; what only makes one message unacceptable (unknown line,
-// from/to not the line's, a body the catalog rejects, expired) refuses that message alone,
+// from/to not the line's: `from` must be the line's remote principal or one of its remote
+// alternates; a body the catalog rejects, expired) refuses that message alone,
 // and the batch carries the reason. The session gets a value it can trust and only decides
 // what to store. No I/O, no clock: `now` is a value.
 #pragma once
@@ -99,5 +100,9 @@ const Line* find_line(const std::vector<Line>& lines, std::string_view id);
 
 // Whether `principal` is the line's local principal or one of its alternates.
 bool may_act_on(const Line& line, std::string_view principal);
+
+// Whether `principal` (of the line's remote party) is the line's remote principal or one of
+// its remote alternates: who may write to us on the line.
+bool may_write_to_us(const Line& line, std::string_view principal);
 
 }  // namespace parley::core

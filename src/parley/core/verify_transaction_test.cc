@@ -71,8 +71,8 @@ class VerifyTransactionTest : public ::testing::Test {
     std::vector<std::string> texts;
     std::vector<ledger::Hash> leaves;
     for (const wire::Draft& d : drafts) {
-      texts.push_back(
-          wire::encode_envelope(wire::seal_and_sign(d, seal, ru_.keys.signing, ru_.id, rng_)));
+      texts.push_back(wire::encode_envelope(
+          wire::seal_and_sign(d, seal, ru_.keys.signing, ru_.id, rng_).envelope));
       leaves.push_back(ledger::leaf_hash(as_bytes(texts.back())));
     }
     const ledger::NodeSource source = ledger::leaves_source(leaves);

@@ -61,6 +61,7 @@ Json line_json(const core::Line& line) {
               {"local", line.local},
               {"remote", line.remote.to_string()},
               {"alternates", line.alternates},
+              {"remote_alternates", line.remote_alternates},
               {"observers", line.observers},
               {"deadlines", deadlines}};
 }
@@ -108,6 +109,8 @@ Json peers_json(const Driver& driver) {
                      {"oldest_queued", optional_time(p.stats.oldest_queued)},
                      {"unacknowledged", p.stats.unacknowledged},
                      {"overdue", p.stats.overdue},
+                     {"inbound_unacknowledged", p.stats.inbound_unacknowledged},
+                     {"inbound_overdue", p.stats.inbound_overdue},
                      {"frames_refused", p.stats.frames_refused},
                      {"transactions_sent", p.stats.transactions_sent},
                      {"send_failures", p.stats.send_failures},
@@ -412,11 +415,8 @@ class Api {
 
   void ack(const std::string& principal, const std::string& id,
            const std::shared_ptr<net::Responder>& responder) {
-    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(id);
-    if (!found.is_ok()) return responder->respond(error_response(found.status()));
-    if (!found->has_value() || !on_line(principal, (*found)->line)) {
-      return responder->respond(error_response(Status::not_found("unknown message '" + id + "'")));
-    }
+    // The core decides: 404 unknown, 403 not on the message's line, 409 acknowledged already
+    // or not the peer's message awaiting an ack (core::PeerSession::may_acknowledge).
     driver_.acknowledge(principal, id, [responder, id](Result<core::Accepted> ack) {
       if (!ack.is_ok()) return responder->respond(error_response(ack.status()));
       responder->respond(
@@ -445,10 +445,13 @@ class Api {
 
   net::HttpResponse status_view() {
     std::uint64_t queued = 0, unacked = 0, overdue = 0, refused = 0, expired = 0, missing = 0;
+    std::uint64_t inbound_unacked = 0, inbound_overdue = 0;
     for (const Driver::PeerView& p : driver_.peers()) {
       queued += p.stats.queued;
       unacked += p.stats.unacknowledged;
       overdue += p.stats.overdue;
+      inbound_unacked += p.stats.inbound_unacknowledged;
+      inbound_overdue += p.stats.inbound_overdue;
       refused += p.stats.messages_refused;
       expired += p.stats.messages_expired;
       for (const core::LineGap& g : p.stats.gaps) missing += g.seqs.missing();
@@ -462,6 +465,8 @@ class Api {
                                {"queued", queued},
                                {"unacknowledged", unacked},
                                {"overdue", overdue},
+                               {"inbound_unacknowledged", inbound_unacked},
+                               {"inbound_overdue", inbound_overdue},
                                {"refused", refused},
                                {"expired", expired},
                                {"missing", missing},
@@ -492,6 +497,14 @@ class Api {
     per_peer("parley_unacknowledged", "gauge",
              [](const Driver::PeerView& p) { return p.stats.unacknowledged; });
     per_peer("parley_overdue", "gauge", [](const Driver::PeerView& p) { return p.stats.overdue; });
+    // The receiving side (docs/protocol.md "Acknowledgment deadlines"): the peer's messages
+    // awaiting our ack, those of them overdue now, and the overdue marks made since start.
+    per_peer("parley_inbound_unacknowledged", "gauge",
+             [](const Driver::PeerView& p) { return p.stats.inbound_unacknowledged; });
+    per_peer("parley_inbound_overdue", "gauge",
+             [](const Driver::PeerView& p) { return p.stats.inbound_overdue; });
+    per_peer("parley_inbound_overdue_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.inbound_overdue_marked; });
     per_peer("parley_transactions_sent_total", "counter",
              [](const Driver::PeerView& p) { return p.stats.transactions_sent; });
     per_peer("parley_send_failures_total", "counter",

@@ -210,13 +210,11 @@ void Driver::submit(core::Submit submit, Done done) {
 
 void Driver::acknowledge(const std::string& principal, const std::string& message_id, Done done) {
   if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
-  Result<std::optional<core::MessageRecord>> found = store_->get_message(message_id);
-  if (!found.is_ok()) return done(found.status());
-  if (!found->has_value()) return done(Status::not_found("unknown message '" + message_id + "'"));
+  // The core finds the message and decides (404, 403, 409): the store is not read here.
   core::Acknowledge ack;
   ack.request = next_request_++;
   ack.principal = principal;
-  ack.message = std::move(**found);
+  ack.message_id = message_id;
   pending_principal_[ack.request] = std::move(done);
   feed(std::move(ack));
 }
@@ -419,6 +417,7 @@ void Driver::notify(const core::Notice& notice) {
       break;
     case core::NoticeKind::kFrameRefused:
     case core::NoticeKind::kOverdue:
+    case core::NoticeKind::kInboundOverdue:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
     case core::NoticeKind::kMessageRefused:
@@ -452,6 +451,7 @@ void Driver::notify(const core::Notice& notice) {
       event = "acknowledged";
       break;
     case core::NoticeKind::kOverdue:
+    case core::NoticeKind::kInboundOverdue:  // `kind` tells which side did not acknowledge
       event = "overdue";
       break;
     case core::NoticeKind::kMessageRefused:

@@ -100,8 +100,10 @@ class DriverTest : public ::testing::Test {
     fs::create_directories(root_);
     ASSERT_NO_FATAL_FAILURE(make_home("us-eucom", us_));
     ASSERT_NO_FATAL_FAILURE(make_home("ru-genstaff", ru_));
-    ASSERT_NO_FATAL_FAILURE(configure(us_, ru_, "saceur", "cgs", "us-token-0123456789"));
-    ASSERT_NO_FATAL_FAILURE(configure(ru_, us_, "cgs", "saceur", "ru-token-0123456789"));
+    ASSERT_NO_FATAL_FAILURE(
+        configure(us_, ru_, {"saceur", "dsaceur"}, {"cgs", "deputy-cgs"}, "us-token-0123456789"));
+    ASSERT_NO_FATAL_FAILURE(
+        configure(ru_, us_, {"cgs", "deputy-cgs"}, {"saceur", "dsaceur"}, "ru-token-0123456789"));
     auto clock = std::make_unique<ManualClock>(io_);
     clock_ = clock.get();
     ASSERT_NO_FATAL_FAILURE(start(us_, std::move(clock)));
@@ -131,26 +133,46 @@ class DriverTest : public ::testing::Test {
     g.home = std::move(*home);
   }
 
-  // What `parley peer add`, `principal add` and `line add` write.
-  static void configure(Gateway& g, const Gateway& peer, const std::string& local,
-                        const std::string& remote, const std::string& token) {
+  // A principal and its token, as `parley principal add` writes them.
+  static void add_principal(store::Store& s, const std::string& id, const std::string& token) {
+    core::Principal p;
+    p.id = id;
+    p.name = id;
+    p.role = "principal";
+    const crypto::Digest hash = crypto::sha256(as_bytes(token));
+    p.token_hash = Bytes(hash.begin(), hash.end());
+    ASSERT_TRUE(s.put_principal(p).is_ok());
+  }
+
+  // What `parley peer add`, `principal add` and `line add --alternate --remote-alternate`
+  // write: the line's principal and alternate on each side ({principal, alternate}); the
+  // alternate's token is "alt-" + `token`.
+  static void configure(Gateway& g, const Gateway& peer,
+                        const std::pair<std::string, std::string>& local,
+                        const std::pair<std::string, std::string>& remote,
+                        const std::string& token) {
     Result<std::unique_ptr<store::Store>> s =
         store::open_sqlite_store(g.home.store_path().string());
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
     ASSERT_TRUE((*s)->put_peer(core::Peer{bundle_of(peer.home)}).is_ok());
-    core::Principal p;
-    p.id = local;
-    p.name = local;
-    p.role = "principal";
-    const crypto::Digest hash = crypto::sha256(as_bytes(token));
-    p.token_hash = Bytes(hash.begin(), hash.end());
-    ASSERT_TRUE((*s)->put_principal(p).is_ok());
+    ASSERT_NO_FATAL_FAILURE(add_principal(**s, local.first, token));
+    ASSERT_NO_FATAL_FAILURE(add_principal(**s, local.second, "alt-" + token));
     core::Line line;
     line.id = "saceur-cgs";
-    line.local = local;
-    line.remote = wire::Address{peer.home.config.party, remote};
+    line.local = local.first;
+    line.alternates = {local.second};
+    line.remote = wire::Address{peer.home.config.party, remote.first};
+    line.remote_alternates = {remote.second};
     ASSERT_TRUE((*s)->put_line(line).is_ok());
     g.token = token;
+  }
+
+  // Acting through `g`'s API with another token (an alternate, the operator, ...).
+  static Gateway as(const Gateway& g, std::string token) {
+    Gateway other;
+    other.api = g.api;
+    other.token = std::move(token);
+    return other;
   }
 
   void start(Gateway& g, std::unique_ptr<Clock> clock) {
@@ -189,6 +211,20 @@ class DriverTest : public ::testing::Test {
       return {};
     }
     return *responder->response();
+  }
+
+  // The id in a 201 or 200 answer's JSON ("" if none).
+  static std::string id_of(const net::HttpResponse& r, const std::string& field = "id") {
+    Result<json::Json> j = json::parse_object(r.body);
+    return j.is_ok() ? j->value(field, "") : "";
+  }
+
+  // A number in GET /api/v1/status (as the operator), or -1.
+  std::int64_t status_number(Gateway& g, const std::string& field) {
+    Gateway op = as(g, g.home.operator_token);
+    const net::HttpResponse r = call(op, "GET", "/api/v1/status");
+    Result<json::Json> j = json::parse_object(r.body);
+    return r.status == 200 && j.is_ok() ? j->value(field, std::int64_t{-1}) : -1;
   }
 
   std::string state_of(Gateway& g, const std::string& id) {
@@ -254,6 +290,63 @@ TEST_F(DriverTest, TheCoreDecidesTheLineAndTheAPIReportsIt) {
       call(clerk, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","text":"x"})");
   EXPECT_EQ(denied.status, 403) << denied.body;
   EXPECT_EQ(us_.driver->counters().messages_submitted, 0u);
+}
+
+// Issue 11: an alternate writes on the line, the peer (told its alternates with
+// --remote-alternate) accepts it, and the peer's alternate acknowledges it by id; 404, 403
+// and 409 come from the core.
+TEST_F(DriverTest, AnAlternateSendsThePeerAcceptsItAndItsAlternateAcknowledgesById) {
+  Gateway dsaceur = as(us_, "alt-us-token-0123456789");
+  const net::HttpResponse posted = call(dsaceur, "POST", "/api/v1/messages",
+                                        R"({"line":"saceur-cgs","precedence":"IMMEDIATE"})");
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string id = id_of(posted);
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
+  EXPECT_EQ(state_of(ru_, id), "delivered");
+  EXPECT_EQ(status_number(ru_, "inbound_unacknowledged"), 1);
+
+  Gateway deputy = as(ru_, "alt-ru-token-0123456789");
+  const net::HttpResponse unknown =
+      call(deputy, "POST", "/api/v1/messages/0190a0a0-0000-7000-8000-000000000000/ack");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  Gateway cook = as(ru_, "cook-token-0123456789");
+  ASSERT_NO_FATAL_FAILURE(add_principal(ru_.driver->store(), "cook", cook.token));
+  const net::HttpResponse denied = call(cook, "POST", "/api/v1/messages/" + id + "/ack");
+  EXPECT_EQ(denied.status, 403) << denied.body;
+
+  const net::HttpResponse acked = call(deputy, "POST", "/api/v1/messages/" + id + "/ack");
+  ASSERT_EQ(acked.status, 200) << acked.body;
+  EXPECT_EQ(id_of(acked), id);
+  EXPECT_FALSE(id_of(acked, "ack_id").empty());
+  const net::HttpResponse again = call(ru_, "POST", "/api/v1/messages/" + id + "/ack");
+  EXPECT_EQ(again.status, 409) << again.body;
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "acknowledged"; })) << state_of(us_, id);
+  EXPECT_EQ(status_number(ru_, "inbound_unacknowledged"), 0);
+}
+
+// Issue 11: the receiving gateway watches the deadline of what it holds; us-eucom's clock
+// alone passes the FLASH deadline of ru-genstaff's message.
+TEST_F(DriverTest, TheReceiverMarksAnUnacknowledgedMessageOverdueAndCountsIt) {
+  const net::HttpResponse posted =
+      call(ru_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","precedence":"FLASH"})");
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string id = id_of(posted);
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
+
+  clock_->advance(6min);
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "overdue"; })) << state_of(us_, id);
+  EXPECT_EQ(status_number(us_, "inbound_overdue"), 1);
+  Gateway op = as(us_, us_.home.operator_token);
+  const net::HttpResponse metrics = call(op, "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("parley_inbound_overdue_total{peer=\"ru-genstaff\"} 1"),
+            std::string::npos)
+      << metrics.body;
+
+  // An ack after the deadline still works.
+  const net::HttpResponse acked = call(us_, "POST", "/api/v1/messages/" + id + "/ack");
+  ASSERT_EQ(acked.status, 200) << acked.body;
+  EXPECT_EQ(state_of(us_, id), "acknowledged");
+  EXPECT_EQ(status_number(us_, "inbound_overdue"), 0);
 }
 
 }  // namespace

@@ -211,7 +211,7 @@ class ExportBuilder {
     draft.type = "text";
     draft.content.text = "message " + std::to_string(seq);
     const wire::Envelope envelope =
-        wire::seal_and_sign(draft, seal_, from.keys.signing, from.id, rng_);
+        wire::seal_and_sign(draft, seal_, from.keys.signing, from.id, rng_).envelope;
     log.push_back(wire::encode_envelope(envelope));
     leaves.push_back(leaf_hash(as_bytes(log.back())));
   }

@@ -78,7 +78,7 @@ std::string event_name(const core::NodeEvent& e) {
           return "Submit #" + std::to_string(v.request) + " " +
                  std::string(wire::precedence_name(v.precedence)) + " on " + v.line;
         } else if constexpr (std::is_same_v<E, core::Acknowledge>) {
-          return "Acknowledge #" + std::to_string(v.request) + " " + v.message.id;
+          return "Acknowledge #" + std::to_string(v.request) + " " + v.message_id;
         } else if constexpr (std::is_same_v<E, core::PeerTransaction>) {
           return "PeerTransaction #" + std::to_string(v.request);
         } else if constexpr (std::is_same_v<E, core::PostAnswered>) {
@@ -376,7 +376,10 @@ Status Cluster::setup() {
       line.local = end.local;
       line.alternates = {end.alternate};
       for (const LineEnd& other : peer.lines) {
-        if (other.id == end.id) line.remote = wire::Address{peer.party, other.local};
+        if (other.id == end.id) {
+          line.remote = wire::Address{peer.party, other.local};
+          line.remote_alternates = {other.alternate};  // `line add --remote-alternate`
+        }
       }
       // A line the peer lacks (Scenario::one_sided_line) names a principal of another line.
       for (const LineEnd& other : peer.lines) {

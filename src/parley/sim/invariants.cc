@@ -334,6 +334,16 @@ void Cluster::check_final() {
         }
         continue;
       }
+      // The receiver watches the same deadline (issue 11): past it, the message is
+      // acknowledged there or marked overdue there.
+      if (in.state != core::MessageState::kAcknowledged &&
+          in.state != core::MessageState::kOverdue &&
+          in.ack_deadline + scenario_.timer_tick < wall(peer)) {
+        violation("inbound-escalation-missing", peer.party + " inbound " + id + " (deadline " +
+                                                    format_time(in.ack_deadline) + ") is " +
+                                                    std::string(core::state_name(in.state)) +
+                                                    " at " + format_time(wall(peer)));
+      }
       if (m.state == core::MessageState::kAcknowledged) {
         auto ack = m.ack_id ? held[i].find(*m.ack_id) : held[i].end();
         if (ack == held[i].end() || ack->second.reply_to != id) {

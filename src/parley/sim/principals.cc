@@ -65,7 +65,8 @@ void Cluster::acknowledge(int index, const std::string& id, int depth) {
     principal_error(g, request);
     return;
   }
-  // As Driver::acknowledge: the message is read from the store.
+  // The principal reads its inbox (the store) to see whether the message awaits an ack and on
+  // which line; the node finds the message itself (Acknowledge names only its id).
   Result<std::optional<core::MessageRecord>> found = g.store->get_message(id);
   if (!found.is_ok() || !found->has_value()) {
     violation("inbox-lost", g.party + " no longer holds inbound message " + id);
@@ -86,7 +87,7 @@ void Cluster::acknowledge(int index, const std::string& id, int depth) {
   core::Acknowledge ack;
   ack.request = g.next_request++;
   ack.principal = workload_.chance(0.7) ? end->local : end->alternate;
-  ack.message = std::move(message);
+  ack.message_id = message.id;
   g.principal[ack.request] = request;
   feed(g, std::move(ack));
 }

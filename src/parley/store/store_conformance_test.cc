@@ -506,6 +506,39 @@ TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
   EXPECT_TRUE(nobody->unacknowledged.empty());
 }
 
+// The receiving side's pending work (issue 11): the peer's messages awaiting our ack, with
+// their deadlines; not acks, not acknowledged, not refused; overdue ones too.
+TEST_P(StoreConformanceTest, RecoverReturnsThePeersMessagesAwaitingOurAck) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  auto in = [](std::string id, std::uint64_t seq, Time created, MessageState state,
+               std::string type = "text") {
+    MessageRecord m =
+        message(std::move(id), "to-ru", seq, Direction::kInbound, created, std::move(type));
+    m.state = state;
+    return m;
+  };
+  MessageRecord waiting = in("i-waiting", 1, at(20), MessageState::kDelivered);
+  MessageRecord overdue = in("i-overdue", 2, at(10), MessageState::kOverdue);
+  MessageRecord acked = in("i-acked", 3, at(5), MessageState::kAcknowledged);
+  acked.acknowledged_at = at(30);
+  MessageRecord ack = in("i-ack", 4, at(6), MessageState::kDelivered, "ack");
+  MessageRecord refused = in("i-refused", 5, at(7), MessageState::kRefused);
+  MessageRecord other = in("i-cn", 6, at(8), MessageState::kDelivered);
+  other.peer = "cn-cmc";
+  other.line = "to-cn";
+  ASSERT_TRUE(store_
+                  ->apply({PutMessage{waiting}, PutMessage{overdue}, PutMessage{acked},
+                           PutMessage{ack}, PutMessage{refused}, PutMessage{other}})
+                  .is_ok());
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  // Ascending created; full records (the deadline, who wrote it).
+  EXPECT_EQ(ids_of(recovered->inbound_unacknowledged),
+            (std::vector<std::string>{"i-overdue", "i-waiting"}));
+  expect_same(waiting, recovered->inbound_unacknowledged.back());
+  EXPECT_TRUE(recovered->unacknowledged.empty());  // outbound only
+}
+
 TEST_P(StoreConformanceTest, RecoverGivesInboundSeqsAsAWatermarkAndTheSeqsAboveAGap) {
   ASSERT_TRUE(store_->put_line(line("gap", "ru-genstaff")).is_ok());
   ASSERT_TRUE(store_->put_line(line("whole", "ru-genstaff")).is_ok());
@@ -632,6 +665,7 @@ TEST_P(StoreConformanceTest, PutLineReplacesEveryField) {
   changed.local = "dsaceur";
   changed.remote.principal = "minister";
   changed.alternates = {"duty", "watch"};
+  changed.remote_alternates = {"deputy-minister"};
   changed.observers = {"un-sg"};
   changed.deadlines.set(wire::Precedence::kFlash, std::chrono::seconds(90));
   changed.deadlines.set(wire::Precedence::kRoutine, std::chrono::hours(24));
@@ -649,6 +683,7 @@ TEST_P(StoreConformanceTest, PutLineReplacesEveryField) {
   EXPECT_EQ(got->local, "dsaceur");
   EXPECT_EQ(got->remote, (wire::Address{"ru-mod", "minister"}));
   EXPECT_EQ(got->alternates, changed.alternates);
+  EXPECT_EQ(got->remote_alternates, changed.remote_alternates);
   EXPECT_EQ(got->observers, changed.observers);
   EXPECT_EQ(got->deadlines.flash, std::chrono::seconds(90));
   EXPECT_EQ(got->deadlines.immediate, std::chrono::minutes(30));

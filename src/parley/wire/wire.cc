@@ -221,8 +221,8 @@ Result<Address> parse_address(std::string_view text) {
   return address;
 }
 
-Envelope seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
-                       const crypto::SigningKey& signing_key, std::string_view signer, Rng& rng) {
+Sealed seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
+                     const crypto::SigningKey& signing_key, std::string_view signer, Rng& rng) {
   // Drafts come from our own core after validation: a body that is not a JSON object is
   // our bug, not outside input.
   auto body = json::parse_object(draft.content.body_json);
@@ -252,13 +252,14 @@ Envelope seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
   p.epoch = draft.epoch;
   p.commitment = commit(plaintext);
   p.sealed = crypto::seal(seal_key, associated_data(draft.id, draft.line), plaintext, rng);
+  Bytes salt(plaintext.begin(), plaintext.begin() + kSaltBytes);
   crypto::wipe(plaintext);
 
   Dsse dsse = sign_dsse(kEnvelopeDomain, to_bytes(encode_payload(p)), signing_key, signer);
   envelope.payload_bytes = std::move(dsse.payload);
   envelope.sig = dsse.sig;
   envelope.key = std::move(dsse.key);
-  return envelope;
+  return Sealed{std::move(envelope), std::move(salt)};
 }
 
 std::string encode_envelope(const Envelope& envelope) {

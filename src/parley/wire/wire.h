@@ -103,10 +103,18 @@ struct Draft {
   Content content;
 };
 
+// What seal_and_sign made: the signed envelope, and the commitment salt it drew. The salt
+// travels only inside the seal; the sender keeps it to disclose the body later (to an ally,
+// an arbiter), so it is handed back here rather than by opening our own seal again.
+struct Sealed {
+  Envelope envelope;
+  Bytes salt;  // kSaltBytes
+};
+
 // Seals draft.content under `seal_key` (a fresh salt and nonce from `rng`), commits to it,
 // encodes the payload JSON and signs it as party `signer`.
-Envelope seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
-                       const crypto::SigningKey& signing_key, std::string_view signer, Rng& rng);
+Sealed seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
+                     const crypto::SigningKey& signing_key, std::string_view signer, Rng& rng);
 
 // The envelope as its canonical DSSE text {"key":..,"payload":..,"sig":..} (dsse.h).
 std::string encode_envelope(const Envelope& envelope);

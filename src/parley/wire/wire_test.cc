@@ -46,7 +46,7 @@ class WireTest : public ::testing::Test {
   }
 
   Envelope sealed(const Draft& d) {
-    return seal_and_sign(d, seal_key_, alice_.signing, kAlice, rng_);
+    return seal_and_sign(d, seal_key_, alice_.signing, kAlice, rng_).envelope;
   }
 
   // A DSSE envelope around arbitrary payload bytes, correctly signed by alice.
@@ -370,6 +370,18 @@ TEST_F(WireTest, CommitmentMismatchIsDetected) {
   ASSERT_FALSE(content.is_ok());
   EXPECT_EQ(content.status().code(), StatusCode::kUnauthenticated);
   EXPECT_THAT(content.status().message(), HasSubstr("commitment mismatch"));
+}
+
+TEST_F(WireTest, TheSealReturnsTheSaltItSealed) {
+  // The sender keeps the salt for disclosure: the seal hands it back, the same 32 bytes the
+  // receiver finds inside the seal, and fresh for every message.
+  const Sealed first = seal_and_sign(draft(), seal_key_, alice_.signing, kAlice, rng_);
+  const Sealed second = seal_and_sign(draft(), seal_key_, alice_.signing, kAlice, rng_);
+  auto opened = open_content(first.envelope.payload, seal_key_);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(first.salt.size(), 32U);
+  EXPECT_EQ(first.salt, opened->salt);
+  EXPECT_NE(first.salt, second.salt);
 }
 
 TEST_F(WireTest, DisclosedSaltAndContentMatchTheCommitment) {

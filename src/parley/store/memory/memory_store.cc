@@ -284,15 +284,23 @@ void recover_lines(const Tables& t, std::string_view peer, core::Recovered& out)
   }
 }
 
-// The pending outbound messages of `peer`: stored with it, or on a line configured for it.
+// The pending messages of `peer` (stored with it, or on a line configured for it): outbound
+// ones unreceipted or awaiting an ack, inbound ones awaiting our ack.
 void recover_pending(const Tables& t, std::string_view peer, core::Recovered& out) {
   std::set<std::string, std::less<>> configured;
   for (const auto& [id, line] : t.lines) {
     if (line.remote.party == peer) configured.insert(id);
   }
   for (const auto& [id, m] : t.messages) {
-    if (m.direction != Direction::kOutbound) continue;
     if (m.peer != peer && !configured.contains(m.line)) continue;
+    if (m.direction == Direction::kInbound) {
+      // Awaiting an ack: the receiving node watches its deadline.
+      if (m.type != "ack" && !m.acknowledged_at &&
+          (m.state == core::MessageState::kDelivered || m.state == core::MessageState::kOverdue)) {
+        out.inbound_unacknowledged.push_back(with_log_index(t, m));
+      }
+      continue;
+    }
     if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
     // A refused message is final, as an expired one: no ack is awaited.
     if (m.type != "ack" && !m.acknowledged_at && m.state != core::MessageState::kExpired &&
@@ -304,10 +312,11 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
             [](const MessageRecord& a, const MessageRecord& b) {
               return std::tie(a.seq, a.line) < std::tie(b.seq, b.line);
             });
-  std::sort(out.unacknowledged.begin(), out.unacknowledged.end(),
-            [](const MessageRecord& a, const MessageRecord& b) {
-              return std::tie(a.created, a.seq, a.line) < std::tie(b.created, b.seq, b.line);
-            });
+  const auto by_created = [](const MessageRecord& a, const MessageRecord& b) {
+    return std::tie(a.created, a.seq, a.line) < std::tie(b.created, b.seq, b.line);
+  };
+  std::sort(out.unacknowledged.begin(), out.unacknowledged.end(), by_created);
+  std::sort(out.inbound_unacknowledged.begin(), out.inbound_unacknowledged.end(), by_created);
 }
 
 core::RecoveredHead recovered_head(const LogKey& key, const StoredHead& h) {

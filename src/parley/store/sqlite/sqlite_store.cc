@@ -205,6 +205,17 @@ DELETE FROM evidence WHERE rowid NOT IN
   (SELECT min(rowid) FROM evidence GROUP BY peer, kind, sth_a_json, sth_b_json);
 CREATE UNIQUE INDEX evidence_once ON evidence (peer, kind, sth_a_json, sth_b_json);
 )sql",
+    // 5 (issue 11): the receiver's side of acknowledgment and authorization.
+    //  - the inbound messages awaiting an ack are read at start (the receiving node watches
+    //    their deadlines): a partial index holds exactly those rows, as for outbound ones;
+    //  - a line knows the remote party's alternates (a peer's envelope must be from the
+    //    line's remote principal or one of them), a JSON array like `alternates`.
+    R"sql(
+CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
+  WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL
+    AND state IN ('delivered', 'overdue');
+ALTER TABLE lines ADD COLUMN remote_alternates TEXT NOT NULL DEFAULT '[]';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -841,6 +852,14 @@ Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
                          "IN ('expired', 'refused') AND " +
                          mine + " ORDER BY created, seq, line",
                      bind_peer));
+  PARLEY_ASSIGN_OR_RETURN(
+      out.inbound_unacknowledged,
+      query_messages(std::string("SELECT ") + kMessageSelect +
+                         " FROM messages INDEXED BY messages_inbound_unacknowledged WHERE "
+                         "direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL AND "
+                         "state IN ('delivered', 'overdue') AND " +
+                         mine + " ORDER BY created, seq, line",
+                     bind_peer));
   PARLEY_RETURN_IF_ERROR(recover_ledger(peer, out));
   return out;
 }
@@ -1238,14 +1257,16 @@ Status SqliteStore::put_line(const core::Line& line) {
       sqlite3_stmt * raw,
       prepare("INSERT INTO lines (id, local, remote_party, remote_principal, alternates, "
               "observers, deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, "
-              "deadline_routine_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+              "deadline_routine_ms, remote_alternates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+              "?9, ?10, ?11) "
               "ON CONFLICT (id) DO UPDATE SET local = excluded.local, "
               "remote_party = excluded.remote_party, "
               "remote_principal = excluded.remote_principal, alternates = excluded.alternates, "
               "observers = excluded.observers, deadline_flash_ms = excluded.deadline_flash_ms, "
               "deadline_immediate_ms = excluded.deadline_immediate_ms, "
               "deadline_priority_ms = excluded.deadline_priority_ms, "
-              "deadline_routine_ms = excluded.deadline_routine_ms"));
+              "deadline_routine_ms = excluded.deadline_routine_ms, "
+              "remote_alternates = excluded.remote_alternates"));
   Statement s(db_, raw);
   s.bind_text(1, line.id);
   s.bind_text(2, line.local);
@@ -1257,6 +1278,7 @@ Status SqliteStore::put_line(const core::Line& line) {
   s.bind_int(8, line.deadlines.immediate.count());
   s.bind_int(9, line.deadlines.priority.count());
   s.bind_int(10, line.deadlines.routine.count());
+  s.bind_text(11, encode_string_array(line.remote_alternates));
   if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing line " + line.id);
   return Status::ok();
 }
@@ -1266,7 +1288,7 @@ Result<std::vector<core::Line>> SqliteStore::lines() {
       sqlite3_stmt * raw,
       prepare("SELECT id, local, remote_party, remote_principal, alternates, observers, "
               "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, "
-              "deadline_routine_ms FROM lines ORDER BY id"));
+              "deadline_routine_ms, remote_alternates FROM lines ORDER BY id"));
   Statement s(db_, raw);
   std::vector<core::Line> out;
   for (;;) {
@@ -1292,6 +1314,12 @@ Result<std::vector<core::Line>> SqliteStore::lines() {
     line.deadlines.immediate = Duration(s.col_int(7));
     line.deadlines.priority = Duration(s.col_int(8));
     line.deadlines.routine = Duration(s.col_int(9));
+    auto remote_alternates = parse_string_array(s.col_text(10));
+    if (!remote_alternates.is_ok()) {
+      return Status::data_loss("stored line '" + line.id +
+                               "': remote alternates: " + remote_alternates.status().message());
+    }
+    line.remote_alternates = std::move(remote_alternates).value();
     out.push_back(std::move(line));
   }
   return out;
