@@ -167,6 +167,15 @@ DELETE FROM evidence a USING evidence b
     AND a.sth_b_json = b.sth_b_json AND (b.at, b.id) < (a.at, a.id);
 CREATE UNIQUE INDEX evidence_once ON evidence (peer, kind, sth_a_json, sth_b_json);
 )sql",
+    // 5 (as SQLite's 5): the inbound messages awaiting an ack, read at start (the receiving
+    // node watches their deadlines), in a partial index; a line knows the remote party's
+    // alternates (a JSON array, as `alternates`).
+    R"sql(
+CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
+  WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL
+    AND state IN ('delivered', 'overdue');
+ALTER TABLE lines ADD COLUMN remote_alternates TEXT NOT NULL DEFAULT '[]';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -858,6 +867,13 @@ Result<core::Recovered> PostgresStore::recover(std::string_view peer) {
                          "acknowledged_at IS NULL AND state NOT IN ('expired', 'refused') AND " +
                          mine + " ORDER BY created, seq, line",
                      p));
+  PARLEY_ASSIGN_OR_RETURN(
+      out.inbound_unacknowledged,
+      query_messages(std::string("SELECT ") + kMessageSelect +
+                         " FROM messages WHERE direction = 'inbound' AND type != 'ack' AND "
+                         "acknowledged_at IS NULL AND state IN ('delivered', 'overdue') AND " +
+                         mine + " ORDER BY created, seq, line",
+                     p));
   PARLEY_RETURN_IF_ERROR(recover_ledger(peer, out));
   return out;
 }
@@ -1258,17 +1274,19 @@ Status PostgresStore::put_line(const core::Line& line) {
   p.integer(line.deadlines.immediate.count());
   p.integer(line.deadlines.priority.count());
   p.integer(line.deadlines.routine.count());
+  p.text(encode_string_array(line.remote_alternates));
   Result<PgResult> r =
       run("INSERT INTO lines (id, local, remote_party, remote_principal, alternates, observers, "
-          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms, "
+          "remote_alternates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
           "ON CONFLICT (id) DO UPDATE SET local = excluded.local, "
           "remote_party = excluded.remote_party, remote_principal = excluded.remote_principal, "
           "alternates = excluded.alternates, observers = excluded.observers, "
           "deadline_flash_ms = excluded.deadline_flash_ms, "
           "deadline_immediate_ms = excluded.deadline_immediate_ms, "
           "deadline_priority_ms = excluded.deadline_priority_ms, "
-          "deadline_routine_ms = excluded.deadline_routine_ms",
+          "deadline_routine_ms = excluded.deadline_routine_ms, "
+          "remote_alternates = excluded.remote_alternates",
           p);
   if (!r.is_ok()) return r.status().with_context("storing line " + line.id);
   return Status::ok();
@@ -1278,8 +1296,8 @@ Result<std::vector<core::Line>> PostgresStore::lines() {
   PARLEY_ASSIGN_OR_RETURN(
       const PgResult r,
       run("SELECT id, local, remote_party, remote_principal, alternates, observers, "
-          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms "
-          "FROM lines ORDER BY id",
+          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms, "
+          "remote_alternates FROM lines ORDER BY id",
           Params()));
   std::vector<core::Line> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
@@ -1304,6 +1322,12 @@ Result<std::vector<core::Line>> PostgresStore::lines() {
     line.deadlines.immediate = Duration(s.integer(7));
     line.deadlines.priority = Duration(s.integer(8));
     line.deadlines.routine = Duration(s.integer(9));
+    auto remote_alternates = parse_string_array(s.text(10));
+    if (!remote_alternates.is_ok()) {
+      return Status::data_loss("stored line '" + line.id +
+                               "': remote alternates: " + remote_alternates.status().message());
+    }
+    line.remote_alternates = std::move(remote_alternates).value();
     out.push_back(std::move(line));
   }
   return out;
