@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
   files[ledger::heads_path(fuzz::kSender)] = head_line + "\n";
   files[ledger::log_path(fuzz::kReceiver)] = "";
   files[ledger::heads_path(fuzz::kReceiver)] = "";
+  files[ledger::proofs_path(fuzz::kReceiver)] = "";
   ledger::Manifest manifest;
   manifest.exporter = std::string(fuzz::kSender);
   manifest.parties = {std::string(fuzz::kSender), std::string(fuzz::kReceiver)};
@@ -182,8 +183,9 @@ int main(int argc, char** argv) {
   std::string packed = "x";
   for (const auto& [path, contents] : files) packed += path + '\0' + contents + '\0';
   ok &= write(root / "transcript_fuzz", "valid_export", packed);
-  if (!ledger::verify_transcript(files).valid()) {
-    std::fprintf(stderr, "the seed export does not verify\n");
+  const ledger::TranscriptReport report = ledger::verify_transcript(files);
+  for (const std::string& failure : report.failures) {
+    std::fprintf(stderr, "the seed export does not verify: %s\n", failure.c_str());
     ok = false;
   }
 
