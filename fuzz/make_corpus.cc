@@ -9,8 +9,9 @@
 
 #include "fuzz_fixture.h"
 
-#include "parley/ledger/formats.h"
-#include "parley/ledger/merkle.h"
+#include "parley/base/json.h"
+#include "parley/catalog/catalog.h"
+#include "parley/ledger/transcript.h"
 #include "parley/wire/wire.h"
 
 namespace {
@@ -134,6 +135,91 @@ int main(int argc, char** argv) {
   // JSON: every valid seed above is also a JSON seed.
   ok &= write(root / "json_fuzz", "valid_envelope", wire::encode_envelope(envelopes.front()));
   ok &= write(root / "json_fuzz", "valid_bundle", wire::encode_bundle(bundle));
+
+  // Heads: the signed head, and its payload alone.
+  ok &= write(root / "head_fuzz", "valid_sth", ledger::encode_sth(sth));
+  ok &= write(root / "head_fuzz", "valid_payload", to_string(sth.payload_bytes));
+
+  // Transcript files: one line of each kind ('l', 'h', 'p' prefixes), the manifest ('m'),
+  // and a whole export ('x'): the sender's complete log of three entries with its head and
+  // the receiver's receipt, the receiver's empty log, both bundles, the signed manifest.
+  const std::string log_line = ledger::encode_log_line(0, wire::encode_envelope(envelopes[0]));
+  const std::string head_line =
+      ledger::encode_head_line(ledger::encode_sth(sth), ledger::encode_receipt_v2(receipt));
+  ok &= write(root / "transcript_fuzz", "valid_log_line", "l" + log_line);
+  ok &= write(root / "transcript_fuzz", "valid_head_line", "h" + head_line);
+  ok &= write(root / "transcript_fuzz", "valid_head_line_no_receipt",
+              "h" + ledger::encode_head_line(ledger::encode_sth(sth), std::nullopt));
+  ok &= write(root / "transcript_fuzz", "valid_proof_line",
+              "p" + ledger::encode_proof_line(1, leaves.size(),
+                                              *ledger::inclusion_proof(1, leaves.size(), source)));
+  wire::Bundle receiver_bundle = bundle;
+  receiver_bundle.party = std::string(fuzz::kReceiver);
+  receiver_bundle.sign_key = f.receiver.verify;
+  receiver_bundle.box_key = f.receiver.box_public;
+  receiver_bundle.tls_fingerprint = hex_encode(crypto::sha256(as_bytes("receiver DER")));
+  ledger::ExportFiles files;
+  files[ledger::bundle_path(fuzz::kSender)] = wire::encode_bundle(bundle);
+  files[ledger::bundle_path(fuzz::kReceiver)] = wire::encode_bundle(receiver_bundle);
+  std::string sender_log;
+  for (std::size_t i = 0; i < envelopes.size(); ++i) {
+    sender_log += ledger::encode_log_line(i, wire::encode_envelope(envelopes[i])) + "\n";
+  }
+  files[ledger::log_path(fuzz::kSender)] = sender_log;
+  files[ledger::heads_path(fuzz::kSender)] = head_line + "\n";
+  files[ledger::log_path(fuzz::kReceiver)] = "";
+  files[ledger::heads_path(fuzz::kReceiver)] = "";
+  files[ledger::proofs_path(fuzz::kReceiver)] = "";
+  ledger::Manifest manifest;
+  manifest.exporter = std::string(fuzz::kSender);
+  manifest.parties = {std::string(fuzz::kSender), std::string(fuzz::kReceiver)};
+  manifest.created = *parse_time("2026-11-24T21:05:00Z");
+  for (const auto& [path, contents] : files) {
+    manifest.files[path] = crypto::sha256(as_bytes(contents));
+  }
+  const std::string manifest_text =
+      ledger::encode_manifest(ledger::sign_manifest(manifest, f.sender.signing));
+  ok &= write(root / "transcript_fuzz", "valid_manifest", "m" + manifest_text);
+  files[std::string(ledger::kManifestPath)] = manifest_text;
+  std::string packed = "x";
+  for (const auto& [path, contents] : files) packed += path + '\0' + contents + '\0';
+  ok &= write(root / "transcript_fuzz", "valid_export", packed);
+  const ledger::TranscriptReport report = ledger::verify_transcript(files);
+  for (const std::string& failure : report.failures) {
+    std::fprintf(stderr, "the seed export does not verify: %s\n", failure.c_str());
+    ok = false;
+  }
+
+  // Merkle: an inclusion proof (mode 0) and a consistency proof (mode 1) that verify, and a
+  // tree of 64 leaves with a few sizes (mode 2). Big-endian sizes, as merkle_fuzz.cc reads.
+  const auto u64 = [](std::uint64_t v) {
+    std::string out;
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+    return out;
+  };
+  const auto hash_text = [](const ledger::Hash& h) { return std::string(h.begin(), h.end()); };
+  std::string inclusion = std::string(1, '\0') + u64(1) + u64(leaves.size()) +
+                          hash_text(leaves[1]) + hash_text(ledger::root_of(leaves));
+  for (const ledger::Hash& h : *ledger::inclusion_proof(1, leaves.size(), source)) {
+    inclusion += hash_text(h);
+  }
+  ok &= write(root / "merkle_fuzz", "valid_inclusion", inclusion);
+  std::string consistency = std::string(1, '\1') + u64(1) + u64(leaves.size()) +
+                            hash_text(leaves[0]) + hash_text(ledger::root_of(leaves));
+  for (const ledger::Hash& h : *ledger::consistency_proof(1, leaves.size(), source)) {
+    consistency += hash_text(h);
+  }
+  ok &= write(root / "merkle_fuzz", "valid_consistency", consistency);
+  ok &=
+      write(root / "merkle_fuzz", "tree_64", std::string("\2\100") + "abcdefghijklmnopqrstuvwxyz");
+
+  // Catalog: each built-in type's example, the first byte naming the type by its index.
+  const catalog::Catalog& types = catalog::Catalog::builtin();
+  for (std::size_t i = 0; i < types.types().size(); ++i) {
+    const catalog::MessageType& type = types.types()[i];
+    ok &= write(root / "catalog_fuzz", "valid_" + type.id,
+                std::string(1, static_cast<char>(i)) + json::dump(*type.example));
+  }
 
   if (!ok) {
     std::fprintf(stderr, "could not write the corpus under %s\n", argv[1]);

@@ -1,12 +1,11 @@
 #include "parley/gateway/api.h"
 
-#include <charconv>
-
 #include <spdlog/spdlog.h>
 
 #include "parley/base/json.h"
 #include "parley/base/version.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/requests.h"
 #include "parley/wire/wire.h"
 
 namespace parley::gateway {
@@ -29,26 +28,6 @@ Json optional_time(const std::optional<Time>& t) {
   return t ? Json(format_time(*t)) : Json(nullptr);
 }
 Json optional_string(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
-
-// Splits "/a/b?x=1&y=2" into the path and its query parameters.
-std::pair<std::string, std::map<std::string, std::string>> split_target(const std::string& target) {
-  std::map<std::string, std::string> query;
-  const auto q = target.find('?');
-  if (q == std::string::npos) return {target, query};
-  std::string rest = target.substr(q + 1);
-  std::size_t pos = 0;
-  while (pos <= rest.size()) {
-    std::size_t amp = rest.find('&', pos);
-    if (amp == std::string::npos) amp = rest.size();
-    const std::string pair = rest.substr(pos, amp - pos);
-    const auto eq = pair.find('=');
-    if (!pair.empty()) {
-      query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
-    }
-    pos = amp + 1;
-  }
-  return {target.substr(0, q), query};
-}
 
 Json line_json(const core::Line& line) {
   Json deadlines = Json::object();
@@ -129,7 +108,8 @@ class Api {
   explicit Api(Driver& driver) : driver_(driver) {}
 
   void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
-    auto [path, query] = split_target(request.target);
+    const Target target = split_target(request.target);
+    const std::string& path = target.path;
     const std::string& method = request.method;
     const auto respond = [&](net::HttpResponse r) { responder->respond(std::move(r)); };
 
@@ -197,16 +177,13 @@ class Api {
       return post_message(principal, request.body, responder);
     }
     if (path == "/api/v1/messages" && method == "GET") {
-      return respond(list_messages(principal, query));
+      return respond(list_messages(principal, target.query));
     }
     constexpr std::string_view kPrefix = "/api/v1/messages/";
     if (path.rfind(kPrefix, 0) == 0) {
-      std::string rest = path.substr(kPrefix.size());
-      constexpr std::string_view kAck = "/ack";
-      if (rest.size() > kAck.size() && rest.ends_with(kAck) && method == "POST") {
-        rest.resize(rest.size() - kAck.size());
-        return ack(principal, rest, responder);
-      }
+      const std::string rest = path.substr(kPrefix.size());
+      const std::optional<std::string> ack_id = ack_message_id(rest);
+      if (ack_id && method == "POST") return ack(principal, *ack_id, responder);
       if (rest.find('/') == std::string::npos && method == "GET") {
         return respond(get_message(principal, rest));
       }
@@ -305,62 +282,26 @@ class Api {
     });
   }
 
-  Result<core::Submit> parse_submit(const std::string& principal, const std::string& body) {
-    PARLEY_ASSIGN_OR_RETURN(Json j, json::parse_object(body));
-    PARLEY_RETURN_IF_ERROR(
-        json::check_keys(j, {"line", "precedence", "type", "body", "text", "reply_to", "expires"}));
+  static Result<core::Submit> parse_submit(const std::string& principal, const std::string& body) {
+    PARLEY_ASSIGN_OR_RETURN(MessageRequest m, parse_message_request(body));
     core::Submit s;
     s.principal = principal;
-    PARLEY_ASSIGN_OR_RETURN(s.line, json::get_string(j, "line"));
-    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> precedence,
-                            json::get_optional_string(j, "precedence"));
-    if (precedence) {
-      PARLEY_ASSIGN_OR_RETURN(s.precedence, wire::parse_precedence(*precedence));
-    }
-    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> type, json::get_optional_string(j, "type"));
-    if (type) s.type = *type;
-    if (j.contains("body") && !j["body"].is_null()) {
-      if (!j["body"].is_object()) {
-        return Status::invalid_argument("field 'body': expected a JSON object");
-      }
-      s.content.body_json = json::dump(j["body"]);
-    }
-    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> text, json::get_optional_string(j, "text"));
-    if (text) s.content.text = *text;
-    PARLEY_ASSIGN_OR_RETURN(s.reply_to, json::get_optional_string(j, "reply_to"));
-    PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> expires,
-                            json::get_optional_string(j, "expires"));
-    if (expires) {
-      PARLEY_ASSIGN_OR_RETURN(Time t, parse_time(*expires));
-      s.expires = t;
-    }
+    s.line = std::move(m.line);
+    s.precedence = m.precedence;
+    s.type = std::move(m.type);
+    s.content = std::move(m.content);
+    s.reply_to = std::move(m.reply_to);
+    s.expires = m.expires;
     return s;
   }
 
   net::HttpResponse list_messages(const std::string& principal,
                                   const std::map<std::string, std::string>& query) {
+    const Result<MessageListRequest> request = parse_message_list(query);
+    if (!request.is_ok()) return error_response(request.status());
     store::MessageQuery q;
-    const auto box = query.find("box");
-    const std::string which = box == query.end() ? "inbox" : box->second;
-    if (which == "inbox") {
-      q.direction = core::Direction::kInbound;
-    } else if (which == "outbox") {
-      q.direction = core::Direction::kOutbound;
-    } else {
-      return error_response(
-          Status::invalid_argument("box must be 'inbox' or 'outbox', not '" + which + "'"));
-    }
-    const auto limit = query.find("limit");
-    if (limit != query.end()) {
-      std::size_t n = 0;
-      const auto [p, ec] =
-          std::from_chars(limit->second.data(), limit->second.data() + limit->second.size(), n);
-      if (ec != std::errc() || p != limit->second.data() + limit->second.size() || n == 0 ||
-          n > 10'000) {
-        return error_response(Status::invalid_argument("limit must be an integer from 1 to 10000"));
-      }
-      q.limit = n;
-    }
+    q.direction = request->outbox ? core::Direction::kOutbound : core::Direction::kInbound;
+    if (request->limit) q.limit = *request->limit;
     for (const core::Line& l : driver_.lines_of(principal)) q.lines.push_back(l.id);
     Json messages = Json::array();
     if (!q.lines.empty()) {

@@ -11,7 +11,7 @@
 //   DIR/gateway.lock       the running gateway's pid; flock(2)ed while it runs (HomeLock)
 //   STORE.lock             the same beside a SQLite store (DIR/parley.db.lock by default)
 //
-// parley.toml:
+// parley.toml (config.h reads it):
 //   [party]
 //   id = "us-eucom"
 //   lang = "en"
@@ -38,24 +38,12 @@
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/config.h"
 #include "parley/net/net.h"
 #include "parley/store/store.h"
 #include "parley/wire/wire.h"
 
 namespace parley::gateway {
-
-struct Config {
-  std::string party;
-  std::string lang = "en";
-  std::vector<std::string> federation_listen;  // HOST:PORT, primary first
-  // Heartbeats on every federation path (docs/protocol.md "Heartbeats and paths"); a path
-  // that misses 3 in a row is down. 100ms to 10m.
-  Duration heartbeat_interval = std::chrono::seconds(1);
-  std::string api_listen = "127.0.0.1:7080";
-  std::string store_path = "parley.db";  // relative to the home, or absolute
-  std::string store_url;                 // a PostgreSQL URL; empty: SQLite at store_path
-  std::string log_level = "info";
-};
 
 struct InitOptions {
   std::filesystem::path home;
@@ -89,9 +77,6 @@ Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_s
 // TLS certificate, the config, an empty store, and the operator token. Validates every
 // option first (party id, addresses, lang); kAlreadyExists if DIR already holds a home.
 Status init_home(const InitOptions& options);
-
-// Parses and validates parley.toml text; `file` names it in errors.
-Result<Config> parse_config(std::string_view toml_text, const std::string& file);
 
 // Loads everything but the store. kNotFound "no parley home at DIR (run parley init)".
 Result<Home> open_home(const std::filesystem::path& dir);

@@ -1,0 +1,68 @@
+// libFuzzer target: what the HTTP API reads from a principal's request (gateway/requests.h).
+// The first byte picks the parser, the rest is its input:
+//   'm'   the body of POST /api/v1/messages (parse_message_request);
+//   't'   a request target: split_target, the query of GET /api/v1/messages
+//         (parse_message_list) and the id of POST /api/v1/messages/<id>/ack;
+//   other both, on the whole input.
+// A message request that parses must encode and parse again to an equal request; a target
+// splits into a path that is a prefix of it, and a list query is in range.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz_fixture.h"
+
+#include "parley/gateway/requests.h"
+
+namespace {
+
+using namespace parley;
+
+void check_message(std::string_view body) {
+  auto request = gateway::parse_message_request(body);
+  if (!request.is_ok()) {
+    fuzz::require(request.status().code() == StatusCode::kInvalidArgument);
+    return;
+  }
+  auto again = gateway::parse_message_request(gateway::encode_message_request(*request));
+  fuzz::require(again.is_ok() && again->line == request->line &&
+                again->precedence == request->precedence && again->type == request->type &&
+                again->content.body_json == request->content.body_json &&
+                again->content.text == request->content.text &&
+                again->reply_to == request->reply_to && again->expires == request->expires);
+}
+
+void check_target(std::string_view text) {
+  const gateway::Target target = gateway::split_target(text);
+  fuzz::require(text.starts_with(target.path) && target.path.find('?') == std::string::npos);
+  auto list = gateway::parse_message_list(target.query);
+  if (list.is_ok() && list->limit) {
+    fuzz::require(*list->limit >= 1 && *list->limit <= gateway::kListLimitMax);
+  }
+  constexpr std::string_view kPrefix = "/api/v1/messages/";
+  if (target.path.starts_with(kPrefix)) {
+    const std::string_view rest = std::string_view(target.path).substr(kPrefix.size());
+    auto id = gateway::ack_message_id(rest);
+    fuzz::require(!id || (!id->empty() && rest == *id + "/ack"));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = fuzz::as_text(data, size);
+  if (text.empty()) return 0;
+  const std::string_view rest = text.substr(1);
+  switch (text.front()) {
+    case 'm':
+      check_message(rest);
+      break;
+    case 't':
+      check_target(rest);
+      break;
+    default:
+      check_message(text);
+      check_target(text);
+  }
+  return 0;
+}

@@ -1,0 +1,255 @@
+#include "parley/gateway/config.h"
+
+#include <exception>
+#include <initializer_list>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "parley/wire/wire.h"
+
+namespace parley::gateway {
+namespace {
+
+bool is_valid_lang(std::string_view lang) {
+  if (lang.size() < 2 || lang.size() > 8) return false;
+  for (char c : lang) {
+    if (!((c >= 'a' && c <= 'z') || c == '-')) return false;
+  }
+  return true;
+}
+
+bool is_valid_log_level(std::string_view level) {
+  return level == "trace" || level == "debug" || level == "info" || level == "warn" ||
+         level == "error";
+}
+
+// Errors of one config file, each "<file>:<line>: <reason>".
+class ConfigReader {
+ public:
+  explicit ConfigReader(const std::string& file) : file_(file) {}
+
+  Status error_at(const toml::source_region& where, std::string_view reason) const {
+    return Status::invalid_argument(fmt::format("{}:{}: {}", file_, where.begin.line, reason));
+  }
+
+  // The string at `node`, or an error naming `name`.
+  Result<std::string> string_of(const toml::node& node, std::string_view name) const {
+    const auto* s = node.as_string();
+    if (s == nullptr) {
+      return error_at(node.source(), fmt::format("{} must be a string", name));
+    }
+    return s->get();
+  }
+
+  // Checks that every key of `table` is in `allowed`; `prefix` names the table in errors.
+  Status check_keys(const toml::table& table, std::string_view prefix,
+                    std::initializer_list<std::string_view> allowed) const {
+    for (const auto& [key, node] : table) {
+      bool known = false;
+      for (std::string_view a : allowed) known = known || key.str() == a;
+      if (!known) {
+        const std::string name =
+            prefix.empty() ? std::string(key.str()) : fmt::format("{}.{}", prefix, key.str());
+        std::string list;
+        for (std::string_view a : allowed)
+          list += list.empty() ? std::string(a) : ", " + std::string(a);
+        return error_at(key.source(),
+                        fmt::format("unknown key '{}' (expected one of: {})", name, list));
+      }
+      (void)node;
+    }
+    return Status::ok();
+  }
+
+  // The table at `root[name]`, or nullptr if absent; an error if it is not a table.
+  Result<const toml::table*> table_of(const toml::table& root, std::string_view name) const {
+    const toml::node* node = root.get(name);
+    if (node == nullptr) return static_cast<const toml::table*>(nullptr);
+    const toml::table* table = node->as_table();
+    if (table == nullptr) return error_at(node->source(), fmt::format("{} must be a table", name));
+    return table;
+  }
+
+ private:
+  const std::string& file_;
+};
+
+Result<Config> config_from_table(const toml::table& root, const std::string& file) {
+  const ConfigReader r(file);
+  Config config;
+  PARLEY_RETURN_IF_ERROR(r.check_keys(root, "", {"party", "federation", "api", "store", "log"}));
+
+  // [party]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* party, r.table_of(root, "party"));
+  if (party == nullptr) {
+    return Status::invalid_argument(fmt::format("{}:1: missing table [party]", file));
+  }
+  PARLEY_RETURN_IF_ERROR(r.check_keys(*party, "party", {"id", "lang"}));
+  const toml::node* id = party->get("id");
+  if (id == nullptr) return r.error_at(party->source(), "missing key party.id");
+  PARLEY_ASSIGN_OR_RETURN(config.party, r.string_of(*id, "party.id"));
+  if (!wire::is_valid_id(config.party)) {
+    return r.error_at(id->source(),
+                      fmt::format("bad party.id '{}' (1-64 characters of a-z, 0-9 and '-', "
+                                  "starting with a letter or digit)",
+                                  config.party));
+  }
+  if (const toml::node* lang = party->get("lang")) {
+    PARLEY_ASSIGN_OR_RETURN(config.lang, r.string_of(*lang, "party.lang"));
+    const Status lang_ok = check_lang(config.lang);
+    if (!lang_ok.is_ok()) return r.error_at(lang->source(), lang_ok.message());
+  }
+
+  // [federation]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* federation, r.table_of(root, "federation"));
+  if (federation == nullptr) {
+    return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
+  }
+  PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation", {"listen", "heartbeat"}));
+  const toml::node* listen = federation->get("listen");
+  if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
+  const toml::array* addresses = listen->as_array();
+  if (addresses == nullptr) {
+    return r.error_at(listen->source(), "federation.listen must be an array of \"HOST:PORT\"");
+  }
+  if (addresses->empty()) {
+    return r.error_at(listen->source(), "federation.listen must hold at least one address");
+  }
+  for (const toml::node& element : *addresses) {
+    PARLEY_ASSIGN_OR_RETURN(std::string address,
+                            r.string_of(element, "each federation.listen address"));
+    const Result<wire::HostPort> parsed = wire::parse_host_port(address);
+    if (!parsed.is_ok()) {
+      return r.error_at(element.source(),
+                        fmt::format("federation.listen: {}", parsed.status().message()));
+    }
+    config.federation_listen.push_back(std::move(address));
+  }
+  if (const toml::node* heartbeat = federation->get("heartbeat")) {
+    PARLEY_ASSIGN_OR_RETURN(const std::string text,
+                            r.string_of(*heartbeat, "federation.heartbeat"));
+    const Result<Duration> interval = parse_duration(text);
+    if (!interval.is_ok()) {
+      return r.error_at(heartbeat->source(),
+                        fmt::format("federation.heartbeat: {}", interval.status().message()));
+    }
+    if (*interval < std::chrono::milliseconds(100) || *interval > std::chrono::minutes(10)) {
+      return r.error_at(
+          heartbeat->source(),
+          fmt::format("federation.heartbeat '{}' is out of range (100ms to 10m)", text));
+    }
+    config.heartbeat_interval = *interval;
+  }
+
+  // [api]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* api, r.table_of(root, "api"));
+  if (api != nullptr) {
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*api, "api", {"listen"}));
+    if (const toml::node* api_listen = api->get("listen")) {
+      PARLEY_ASSIGN_OR_RETURN(config.api_listen, r.string_of(*api_listen, "api.listen"));
+      const Result<wire::HostPort> parsed = wire::parse_host_port(config.api_listen);
+      if (!parsed.is_ok()) {
+        return r.error_at(api_listen->source(),
+                          fmt::format("api.listen: {}", parsed.status().message()));
+      }
+    }
+  }
+
+  // [store]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* store, r.table_of(root, "store"));
+  if (store != nullptr) {
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path", "url"}));
+    const toml::node* path = store->get("path");
+    if (path != nullptr) {
+      PARLEY_ASSIGN_OR_RETURN(config.store_path, r.string_of(*path, "store.path"));
+      if (config.store_path.empty() || config.store_path.find('\0') != std::string::npos) {
+        return r.error_at(path->source(), "store.path must be a non-empty path");
+      }
+    }
+    if (const toml::node* url = store->get("url")) {
+      if (path != nullptr) {
+        return r.error_at(url->source(),
+                          "store.url and store.path are exclusive (PostgreSQL or SQLite)");
+      }
+      PARLEY_ASSIGN_OR_RETURN(config.store_url, r.string_of(*url, "store.url"));
+      // As store::is_postgres_url (this library stays free of the store's).
+      const bool postgres = config.store_url.rfind("postgresql://", 0) == 0 ||
+                            config.store_url.rfind("postgres://", 0) == 0;
+      if (!postgres || config.store_url.find('\0') != std::string::npos) {
+        return r.error_at(url->source(), "store.url must be a postgresql:// URL");
+      }
+    }
+  }
+
+  // [log]
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* log, r.table_of(root, "log"));
+  if (log != nullptr) {
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*log, "log", {"level"}));
+    if (const toml::node* level = log->get("level")) {
+      PARLEY_ASSIGN_OR_RETURN(config.log_level, r.string_of(*level, "log.level"));
+      if (!is_valid_log_level(config.log_level)) {
+        return r.error_at(
+            level->source(),
+            fmt::format("bad log.level '{}' (trace, debug, info, warn, error)", config.log_level));
+      }
+    }
+  }
+  return config;
+}
+
+}  // namespace
+
+Status check_lang(std::string_view lang) {
+  if (is_valid_lang(lang)) return Status::ok();
+  return Status::invalid_argument(
+      fmt::format("bad lang '{}' (2-8 characters of a-z and '-', e.g. en, ru)", lang));
+}
+
+std::string toml_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", u);
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+Result<Config> parse_config(std::string_view toml_text, const std::string& file) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, file);
+  } catch (const toml::parse_error& e) {
+    return Status::invalid_argument(
+        fmt::format("{}:{}: {}", file, e.source().begin.line, e.description()));
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(fmt::format("{}: {}", file, e.what()));
+  }
+  return config_from_table(root, file);
+}
+
+std::string encode_config(const Config& config) {
+  std::string federation;
+  for (const std::string& address : config.federation_listen) {
+    if (!federation.empty()) federation += ", ";
+    federation += toml_quote(address);
+  }
+  const std::string store = config.store_url.empty() ? "path = " + toml_quote(config.store_path)
+                                                     : "url = " + toml_quote(config.store_url);
+  return fmt::format(
+      "[party]\nid = {}\nlang = {}\n[federation]\nlisten = [{}]\nheartbeat = {}\n"
+      "[api]\nlisten = {}\n[store]\n{}\n[log]\nlevel = {}\n",
+      toml_quote(config.party), toml_quote(config.lang), federation,
+      toml_quote(format_duration(config.heartbeat_interval)), toml_quote(config.api_listen), store,
+      toml_quote(config.log_level));
+}
+
+}  // namespace parley::gateway

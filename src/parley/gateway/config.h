@@ -1,0 +1,59 @@
+// config: parley.toml, the gateway's config file (home.h lists the whole home directory).
+//
+//   [party]
+//   id = "us-eucom"
+//   lang = "en"
+//   [federation]
+//   listen = ["127.0.0.1:7001"]     # also the addresses published in the bundle
+//   heartbeat = "1s"                # heartbeat interval on every path to every peer
+//   [api]
+//   listen = "127.0.0.1:7080"
+//   [store]
+//   path = "parley.db"             # relative to DIR; or, exclusive with path:
+//   url = "postgresql://..."       # a PostgreSQL store (docs/operations.md)
+//   [log]
+//   level = "info"                 # trace, debug, info, warn, error
+//
+// The file is outside input (an operator edits it), so it has its own small library with
+// no sockets or store behind it: fuzz/config_fuzz.cc feeds it arbitrary text. toml++ stays
+// in config.cc (the adapter that catches its exceptions).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parley/base/status.h"
+#include "parley/base/time.h"
+
+namespace parley::gateway {
+
+struct Config {
+  std::string party;
+  std::string lang = "en";
+  std::vector<std::string> federation_listen;  // HOST:PORT, primary first
+  // Heartbeats on every federation path (docs/protocol.md "Heartbeats and paths"); a path
+  // that misses 3 in a row is down. 100ms to 10m.
+  Duration heartbeat_interval = std::chrono::seconds(1);
+  std::string api_listen = "127.0.0.1:7080";
+  std::string store_path = "parley.db";  // relative to the home, or absolute
+  std::string store_url;                 // a PostgreSQL URL; empty: SQLite at store_path
+  std::string log_level = "info";
+};
+
+// Parses and validates parley.toml text; `file` names it in errors. A bad config is refused
+// with "<file>:<line>: <reason>" (kInvalidArgument); an unknown key is an error.
+Result<Config> parse_config(std::string_view toml_text, const std::string& file);
+
+// `config` as parley.toml text, every key written, no comments: parse_config reads it back
+// to an equal Config (the fuzz target checks that round trip).
+std::string encode_config(const Config& config);
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string toml_quote(std::string_view s);
+
+// kInvalidArgument unless `lang` is 2-8 characters of a-z and '-' ("en", "ru").
+Status check_lang(std::string_view lang);
+
+}  // namespace parley::gateway

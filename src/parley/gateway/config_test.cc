@@ -1,0 +1,44 @@
+#include "parley/gateway/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace parley::gateway {
+namespace {
+
+using ::testing::StartsWith;
+
+// parse_config's refusals are in home_test.cc (ConfigTest); these cover encode_config, the
+// round trip fuzz/config_fuzz.cc checks on every config it finds.
+
+TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
+  Config config;
+  config.party = "ru-genstaff";
+  config.lang = "ru";
+  config.federation_listen = {"10.0.0.1:7001", "[::1]:7002"};
+  config.heartbeat_interval = std::chrono::milliseconds(1500);
+  config.api_listen = "127.0.0.1:8080";
+  config.store_path = "/var/lib/parley/\"quoted\\path\"\x01.db";
+  config.log_level = "warn";
+  const Result<Config> again = parse_config(encode_config(config), "c.toml");
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string() << "\n" << encode_config(config);
+  EXPECT_EQ(again->party, config.party);
+  EXPECT_EQ(again->lang, config.lang);
+  EXPECT_EQ(again->federation_listen, config.federation_listen);
+  EXPECT_EQ(again->heartbeat_interval, config.heartbeat_interval);
+  EXPECT_EQ(again->api_listen, config.api_listen);
+  EXPECT_EQ(again->store_path, config.store_path);
+  EXPECT_EQ(again->log_level, config.log_level);
+}
+
+TEST(ConfigEncodeTest, TomlQuoteEscapesQuotesBackslashesAndControls) {
+  EXPECT_EQ(toml_quote("a\"b\\c\n\x7f"), "\"a\\\"b\\\\c\\u000A\\u007F\"");
+}
+
+TEST(ConfigEncodeTest, BadLangIsRefusedByName) {
+  EXPECT_TRUE(check_lang("en").is_ok());
+  EXPECT_THAT(check_lang("EN").message(), StartsWith("bad lang 'EN'"));
+}
+
+}  // namespace
+}  // namespace parley::gateway
