@@ -6,6 +6,7 @@
 
 #include "parley/base/json.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/meetings_api.h"
 
 namespace parley::gateway {
 namespace {
@@ -121,7 +122,7 @@ Json peers_json(const Driver& driver) {
 
 class Api {
  public:
-  explicit Api(Driver& driver) : driver_(driver) {}
+  explicit Api(Driver& driver) : driver_(driver), meetings_(driver) {}
 
   void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
     auto [path, query] = split_target(request.target);
@@ -185,6 +186,9 @@ class Api {
     }
     if (path == "/api/v1/messages" && method == "POST") {
       return post_message(principal, request.body, responder);
+    }
+    if (MeetingsApi::owns(path)) {
+      return meetings_.handle(principal, method, path, request.body, responder);
     }
     if (path == "/api/v1/messages" && method == "GET") {
       return respond(list_messages(principal, query));
@@ -554,6 +558,7 @@ class Api {
   }
 
   Driver& driver_;
+  MeetingsApi meetings_;
 };
 
 }  // namespace
