@@ -41,13 +41,11 @@ Json slots_json(const std::vector<std::string>& slots) {
 
 void print_meeting(const Json& m) {
   std::cout << field(m, "id") << "  " << field(m, "state") << "  \"" << field(m, "title")
-            << "\"  line " << field(m, "line") << "  proposed by " << field(m, "proposer")
-            << "\n";
+            << "\"  line " << field(m, "line") << "  proposed by " << field(m, "proposer") << "\n";
   if (m.value("slot", Json()).is_string()) std::cout << "  slot: " << field(m, "slot") << "\n";
   const Json offered = m.value("offered", Json::object());
   if (!offered.value("slots", Json::array()).empty()) {
-    std::cout << "  offered by " << field(offered, "by") << ": " << field(offered, "slots")
-              << "\n";
+    std::cout << "  offered by " << field(offered, "by") << ": " << field(offered, "slots") << "\n";
   }
   for (const Json& item : m.value("agenda", Json::array())) {
     std::cout << "  agenda: " << field(Json{{"v", item}}, "v") << "\n";

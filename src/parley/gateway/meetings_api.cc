@@ -5,6 +5,7 @@
 
 #include "parley/core/model.h"
 #include "parley/store/store.h"
+#include "parley/wire/wire.h"
 
 namespace parley::gateway {
 namespace {
@@ -84,7 +85,8 @@ Status take_envelope_options(Json& request, std::string& precedence, std::string
     if (std::string_view(key) == "precedence") precedence = std::move(value);
     if (std::string_view(key) == "text") text = std::move(value);
     if (std::string_view(key) == "line") {
-      if (line == nullptr) return Status::invalid_argument("field 'line': the meeting's line is fixed");
+      if (line == nullptr)
+        return Status::invalid_argument("field 'line': the meeting's line is fixed");
       *line = std::move(value);
     }
   }
@@ -131,9 +133,9 @@ Result<meetings::Book> MeetingsApi::book_of(const std::string& principal) const 
   for (const core::MessageRecord& m : stored) {
     if (meetings::is_meeting_type(m.type) && in_record(m)) messages.push_back(meeting_message(m));
   }
-  for (const auto& [key, m] : *pending_) {
+  for (const auto& entry : *pending_) {
     for (const std::string& line : q.lines) {
-      if (m.line == line) messages.push_back(m);
+      if (entry.second.line == line) messages.push_back(entry.second);
     }
   }
   meetings::sort_for_replay(messages);

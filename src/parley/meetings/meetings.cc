@@ -151,8 +151,8 @@ Result<Meeting> accept(Meeting m, const Message& msg, const Json& body) {
   }
   PARLEY_ASSIGN_OR_RETURN(const Time slot, time_of(body, "slot"));
   if (std::find(m.offered.begin(), m.offered.end(), slot) == m.offered.end()) {
-    return refuse(m, "slot " + format_time(slot) + " was not offered (offered: " +
-                         slots_text(m.offered) + ")");
+    return refuse(m, "slot " + format_time(slot) +
+                         " was not offered (offered: " + slots_text(m.offered) + ")");
   }
   m.slot = slot;
   m.offered.clear();
@@ -233,8 +233,8 @@ Result<Meeting> sign(Meeting m, const Message& msg, const Json& body) {
 
 Result<Meeting> action_done(Meeting m, const Message& msg, const Json& body) {
   if (m.state == State::kCancelled || m.state == State::kDeclined) {
-    return refuse(m, "it was " + std::string(state_name(m.state)) +
-                         ": its action items cannot be completed");
+    return refuse(
+        m, "it was " + std::string(state_name(m.state)) + ": its action items cannot be completed");
   }
   PARLEY_ASSIGN_OR_RETURN(const std::string id, json::get_string(body, "action"));
   const auto a =
@@ -273,12 +273,9 @@ Json minutes_json(const Meeting& m) {
     return Json{{"hash", nullptr}, {"signed_by", Json::array()}, {"final", false}};
   }
   Result<Json> body = json::parse_object(m.minutes->body_json);
-  return Json{{"hash", m.minutes->hash},
-              {"signed_by", m.minutes->signed_by},
-              {"final", m.minutes->final},
-              {"by", m.minutes->by},
-              {"at", format_time(m.minutes->at)},
-              {"body", body.is_ok() ? *body : Json(nullptr)}};
+  return Json{{"hash", m.minutes->hash},          {"signed_by", m.minutes->signed_by},
+              {"final", m.minutes->final},        {"by", m.minutes->by},
+              {"at", format_time(m.minutes->at)}, {"body", body.is_ok() ? *body : Json(nullptr)}};
 }
 
 Json series_json(const Meeting& m) {
@@ -466,8 +463,7 @@ json::Json to_json(const Meeting& m, const std::vector<Refusal>& refusals, Time 
   Json refused = Json::array();
   for (const Refusal& r : refusals) {
     if (r.meeting != m.id) continue;
-    refused.push_back(
-        {{"id", r.message_id}, {"type", r.type}, {"by", r.by}, {"reason", r.reason}});
+    refused.push_back({{"id", r.message_id}, {"type", r.type}, {"by", r.by}, {"reason", r.reason}});
   }
   std::size_t overdue = 0;
   std::size_t reminders = 0;
@@ -481,12 +477,13 @@ json::Json to_json(const Meeting& m, const std::vector<Refusal>& refusals, Time 
               {"title", m.title},
               {"state", state_name(m.state)},
               {"proposer", m.proposer},
-              {"parties", {m.proposer_party, m.other_party}},
+              {"parties", Json::array({m.proposer_party, m.other_party})},
               {"participants", m.participants},
               {"agenda", m.agenda},
               {"series", series_json(m)},
-              {"offered", {{"slots", times_json(m.offered)},
-                           {"by", m.offered.empty() ? Json(nullptr) : Json(m.offered_by)}}},
+              {"offered",
+               {{"slots", times_json(m.offered)},
+                {"by", m.offered.empty() ? Json(nullptr) : Json(m.offered_by)}}},
               {"slot", optional_time(m.slot)},
               {"minutes", minutes_json(m)},
               {"actions", actions_json(m, now, remind_before)},

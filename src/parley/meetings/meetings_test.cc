@@ -6,8 +6,8 @@
 namespace parley::meetings {
 namespace {
 
-using ::testing::HasSubstr;
 using json::Json;
+using ::testing::HasSubstr;
 
 constexpr std::string_view kUs = "us-eucom";
 constexpr std::string_view kRu = "ru-genstaff";
@@ -67,12 +67,13 @@ class Line {
 
   static Json minutes(std::string_view due = "2026-04-01T00:00:00Z",
                       std::string_view notes = "agreed") {
-    return {{"items",
-             {{{"agenda_item", "exercises"},
-               {"notes", notes},
-               {"decisions", {"exchange calendars"}},
-               {"actions",
-                {{{"id", "a1"}, {"text", "send the calendar"}, {"owner", "cgs"}, {"due", due}}}}}}}};
+    return {
+        {"items",
+         {{{"agenda_item", "exercises"},
+           {"notes", notes},
+           {"decisions", {"exchange calendars"}},
+           {"actions",
+            {{{"id", "a1"}, {"text", "send the calendar"}, {"owner", "cgs"}, {"due", due}}}}}}}};
   }
 
   const Meeting& get(const std::string& id) const {
