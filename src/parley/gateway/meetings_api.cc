@@ -33,7 +33,9 @@ std::vector<std::string> split_path(std::string_view rest) {
   while (pos < rest.size()) {
     std::size_t slash = rest.find('/', pos);
     if (slash == std::string_view::npos) slash = rest.size();
-    parts.emplace_back(rest.substr(pos, slash - pos));
+    // "/{id}/accept" after the root: the leading slash makes no empty segment.
+    if (slash > pos) parts.emplace_back(rest.substr(pos, slash - pos));
+    if (slash == pos && pos != 0) parts.emplace_back();
     pos = slash + 1;
   }
   return parts;
