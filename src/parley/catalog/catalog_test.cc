@@ -45,7 +45,16 @@ const std::vector<std::string>& required_types() {
                                                "notify.aircraft-intercept",
                                                "notify.maritime-encounter",
                                                "request.deconfliction",
-                                               "response.deconfliction"};
+                                               "response.deconfliction",
+                                               "meeting.propose",
+                                               "meeting.counter",
+                                               "meeting.accept",
+                                               "meeting.decline",
+                                               "meeting.reschedule",
+                                               "meeting.cancel",
+                                               "meeting.minutes",
+                                               "meeting.sign",
+                                               "meeting.action-done"};
   return ids;
 }
 

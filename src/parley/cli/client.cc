@@ -6,20 +6,13 @@
 #include "parley/base/text.h"
 #include "parley/cli/api_client.h"
 #include "parley/cli/commands.h"
+#include "parley/cli/connection.h"
 
 namespace parley::cli {
-namespace {
 
 using json::Json;
 
-struct Connection {
-  std::string home;
-  std::string as;
-  std::string api;
-  std::string token;
-};
-
-void add_connection_options(CLI::App* cmd, Connection& c, bool as_required_with_home = true) {
+void add_connection_options(CLI::App* cmd, Connection& c, bool as_required_with_home) {
   cmd->add_option("--home", c.home,
                   "the gateway's home directory (uses the operator's local token)");
   cmd->add_option("--as", c.as,
@@ -30,14 +23,14 @@ void add_connection_options(CLI::App* cmd, Connection& c, bool as_required_with_
   cmd->add_option("--token", c.token, "a principal's API token (with --api)");
 }
 
-// One field for a human, escaped: message texts, rendered bodies and path errors come from
-// the peer, and none of them may reach the terminal as a control sequence.
 std::string field(const Json& j, const char* key) {
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return "-";
   if (it->is_string()) return escape_for_terminal(it->get<std::string>());
   return escape_for_terminal(json::dump(*it));
 }
+
+namespace {
 
 // The status of a principal without the watch role (GET /api/v1/status, "scope": "lines").
 void print_line_status(const Json& s) {

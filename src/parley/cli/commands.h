@@ -18,6 +18,8 @@ namespace parley::cli {
 void add_admin_commands(CLI::App& app, int& exit_code);
 // send, inbox, outbox, ack, status (through the running gateway's API)
 void add_client_commands(CLI::App& app, int& exit_code);
+// meeting propose|counter|accept|decline|reschedule|cancel|minutes|sign|action|list|show
+void add_meeting_command(CLI::App& app, int& exit_code);
 // gateway (the daemon)
 void add_gateway_command(CLI::App& app, int& exit_code);
 // catalog

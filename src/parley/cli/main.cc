@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   parley::cli::add_admin_commands(app, exit_code);
   parley::cli::add_gateway_command(app, exit_code);
   parley::cli::add_client_commands(app, exit_code);
+  parley::cli::add_meeting_command(app, exit_code);
   parley::cli::add_catalog_command(app, exit_code);
   parley::cli::add_demo_command(app, exit_code);
   parley::cli::add_transcript_command(app, exit_code);

@@ -5,6 +5,7 @@
 #include "parley/base/json.h"
 #include "parley/base/version.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/meetings_api.h"
 #include "parley/gateway/requests.h"
 #include "parley/wire/wire.h"
 
@@ -105,7 +106,7 @@ Json peers_json(const Driver& driver) {
 
 class Api {
  public:
-  explicit Api(Driver& driver) : driver_(driver) {}
+  explicit Api(Driver& driver) : driver_(driver), meetings_(driver) {}
 
   void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
     const Target target = split_target(request.target);
@@ -175,6 +176,9 @@ class Api {
     }
     if (path == "/api/v1/messages" && method == "POST") {
       return post_message(principal, request.body, responder);
+    }
+    if (MeetingsApi::owns(path)) {
+      return meetings_.handle(principal, method, path, request.body, responder);
     }
     if (path == "/api/v1/messages" && method == "GET") {
       return respond(list_messages(principal, target.query));
@@ -515,6 +519,7 @@ class Api {
   }
 
   Driver& driver_;
+  MeetingsApi meetings_;
 };
 
 }  // namespace

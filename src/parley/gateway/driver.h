@@ -142,6 +142,10 @@ class Driver {
   std::string api_endpoint() const;
   std::string federation_endpoint() const;  // the first (primary) listener's
 
+  // The driver's clock: the time its events are stamped with (views that depend on the time,
+  // such as overdue meeting action items, use it too).
+  Time now() const;
+
  private:
   // Per address of a peer, in bundle order: a client for transactions and one for heartbeats.
   struct Clients {
@@ -167,7 +171,6 @@ class Driver {
   void notify(const core::Notice& notice);
   void on_path_notice(const core::PathNotice& notice);
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
-  Time now() const;
 
   boost::asio::io_context& io_;
   Home home_;

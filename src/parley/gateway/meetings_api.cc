@@ -1,0 +1,268 @@
+#include "parley/gateway/meetings_api.h"
+
+#include <utility>
+#include <vector>
+
+#include "parley/core/model.h"
+#include "parley/store/store.h"
+#include "parley/wire/wire.h"
+
+namespace parley::gateway {
+namespace {
+
+using json::Json;
+
+constexpr std::string_view kRoot = "/api/v1/meetings";
+// A view replays at most this many messages of the principal's lines (newest first).
+constexpr std::size_t kReplayMessagesMax = 100'000;
+
+net::HttpResponse json_response(int status, const Json& body) {
+  net::HttpResponse r;
+  r.status = status;
+  r.body = json::dump(body);
+  return r;
+}
+
+net::HttpResponse error_response(const Status& status) {
+  return json_response(http_status(status.code()), Json{{"error", status.message()}});
+}
+
+std::vector<std::string> split_path(std::string_view rest) {
+  std::vector<std::string> parts;
+  std::size_t pos = 0;
+  while (pos < rest.size()) {
+    std::size_t slash = rest.find('/', pos);
+    if (slash == std::string_view::npos) slash = rest.size();
+    // "/{id}/accept" after the root: the leading slash makes no empty segment.
+    if (slash > pos) parts.emplace_back(rest.substr(pos, slash - pos));
+    if (slash == pos && pos != 0) parts.emplace_back();
+    pos = slash + 1;
+  }
+  return parts;
+}
+
+// The message type of a POST /api/v1/meetings/{id}/{verb}, or "".
+std::string type_of_verb(const std::string& verb) {
+  for (const std::string_view type :
+       {meetings::kCounter, meetings::kAccept, meetings::kDecline, meetings::kReschedule,
+        meetings::kCancel, meetings::kMinutes, meetings::kSign}) {
+    if (type.substr(type.find('.') + 1) == verb) return std::string(type);
+  }
+  return "";
+}
+
+// Whether a stored message belongs to the record both sides replay: a message we refused
+// from the peer, and one of ours the peer refused or that expired unsent, never reached the
+// other side.
+bool in_record(const core::MessageRecord& m) {
+  return m.state != core::MessageState::kRefused && m.state != core::MessageState::kExpired;
+}
+
+meetings::Message meeting_message(const core::MessageRecord& m) {
+  meetings::Message out;
+  out.id = m.id;
+  out.line = m.line;
+  out.from_party = m.from.party;
+  out.from_principal = m.from.principal;
+  out.to_party = m.to.party;
+  out.created = m.created;
+  out.type = m.type;
+  out.reply_to = m.reply_to;
+  out.body_json = m.content.body_json;
+  return out;
+}
+
+// Splits a request object into the step's body and its envelope options (the keys "line",
+// "precedence" and "text" are the envelope's; every other key is the body's).
+Status take_envelope_options(Json& request, std::string& precedence, std::string& text,
+                             std::string* line) {
+  for (const char* key : {"precedence", "text", "line"}) {
+    const auto it = request.find(key);
+    if (it == request.end()) continue;
+    if (!it->is_string()) {
+      return Status::invalid_argument("field '" + std::string(key) + "': expected a string");
+    }
+    std::string value = it->get<std::string>();
+    request.erase(it);
+    if (std::string_view(key) == "precedence") precedence = std::move(value);
+    if (std::string_view(key) == "text") text = std::move(value);
+    if (std::string_view(key) == "line") {
+      if (line == nullptr)
+        return Status::invalid_argument("field 'line': the meeting's line is fixed");
+      *line = std::move(value);
+    }
+  }
+  return Status::ok();
+}
+
+Result<Json> request_object(const std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
+  return json::parse_object(body);
+}
+
+}  // namespace
+
+bool MeetingsApi::owns(const std::string& path) {
+  return path == kRoot || path.rfind(std::string(kRoot) + "/", 0) == 0;
+}
+
+void MeetingsApi::handle(const std::string& principal, const std::string& method,
+                         const std::string& path, const std::string& body,
+                         const std::shared_ptr<net::Responder>& responder) {
+  const std::vector<std::string> parts = split_path(std::string_view(path).substr(kRoot.size()));
+  const auto respond = [&](net::HttpResponse r) { responder->respond(std::move(r)); };
+  if (parts.empty() && method == "GET") return respond(list(principal));
+  if (parts.empty() && method == "POST") return propose(principal, body, responder);
+  if (parts.size() == 1 && method == "GET") return respond(show(principal, parts[0]));
+  if (parts.size() == 2 && method == "POST" && !type_of_verb(parts[1]).empty()) {
+    return act(principal, parts[0], parts[1], body, responder);
+  }
+  if (parts.size() == 4 && method == "POST" && parts[1] == "actions" && parts[3] == "done") {
+    return act(principal, parts[0], "actions/" + parts[2], body, responder);
+  }
+  respond(error_response(Status::not_found("no such endpoint: " + method + " " + path)));
+}
+
+Result<meetings::Book> MeetingsApi::book_of(const std::string& principal) const {
+  store::MessageQuery q;
+  for (const core::Line& l : driver_.lines_of(principal)) q.lines.push_back(l.id);
+  meetings::Book book;
+  if (q.lines.empty()) return book;
+  q.limit = kReplayMessagesMax;
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::MessageRecord> stored,
+                          driver_.store().list_messages(q));
+  std::vector<meetings::Message> messages;
+  for (const core::MessageRecord& m : stored) {
+    if (meetings::is_meeting_type(m.type) && in_record(m)) messages.push_back(meeting_message(m));
+  }
+  for (const auto& entry : *pending_) {
+    for (const std::string& line : q.lines) {
+      if (entry.second.line == line) messages.push_back(entry.second);
+    }
+  }
+  meetings::sort_for_replay(messages);
+  // A refused step is kept in the book's refusals (shown with its meeting), not an error here.
+  for (const meetings::Message& m : messages) (void)book.apply(m);
+  return book;
+}
+
+net::HttpResponse MeetingsApi::list(const std::string& principal) const {
+  Result<meetings::Book> book = book_of(principal);
+  if (!book.is_ok()) return error_response(book.status());
+  Json out = Json::array();
+  const Time now = driver_.now();
+  for (const meetings::Meeting* m : book->meetings()) {
+    out.push_back(meetings::to_json(*m, book->refusals(), now));
+  }
+  return json_response(200, {{"meetings", out}});
+}
+
+net::HttpResponse MeetingsApi::show(const std::string& principal, const std::string& id) const {
+  Result<meetings::Book> book = book_of(principal);
+  if (!book.is_ok()) return error_response(book.status());
+  const meetings::Meeting* m = book->find(id);
+  if (m == nullptr) return error_response(Status::not_found("unknown meeting '" + id + "'"));
+  return json_response(200, meetings::to_json(*m, book->refusals(), driver_.now()));
+}
+
+void MeetingsApi::propose(const std::string& principal, const std::string& body,
+                          const std::shared_ptr<net::Responder>& responder) {
+  Result<Json> request = request_object(body);
+  if (!request.is_ok()) return responder->respond(error_response(request.status()));
+  Step step;
+  step.type = meetings::kPropose;
+  const Status options = take_envelope_options(*request, step.precedence, step.text, &step.line);
+  if (!options.is_ok()) return responder->respond(error_response(options));
+  if (step.line.empty()) {
+    return responder->respond(error_response(Status::invalid_argument("field 'line': missing")));
+  }
+  step.body = std::move(request).value();
+  Result<meetings::Book> book = book_of(principal);
+  if (!book.is_ok()) return responder->respond(error_response(book.status()));
+  send(principal, *book, std::move(step), responder);
+}
+
+void MeetingsApi::act(const std::string& principal, const std::string& id, const std::string& verb,
+                      const std::string& body, const std::shared_ptr<net::Responder>& responder) {
+  Result<meetings::Book> book = book_of(principal);
+  if (!book.is_ok()) return responder->respond(error_response(book.status()));
+  const meetings::Meeting* m = book->find(id);
+  if (m == nullptr) {
+    return responder->respond(error_response(Status::not_found("unknown meeting '" + id + "'")));
+  }
+  Result<Json> request = request_object(body);
+  if (!request.is_ok()) return responder->respond(error_response(request.status()));
+  Step step;
+  step.line = m->line;
+  step.meeting = id;
+  const Status options = take_envelope_options(*request, step.precedence, step.text, nullptr);
+  if (!options.is_ok()) return responder->respond(error_response(options));
+  step.body = std::move(request).value();
+  if (verb.rfind("actions/", 0) == 0) {
+    step.type = meetings::kActionDone;
+    step.body["action"] = verb.substr(std::string_view("actions/").size());
+  } else {
+    step.type = type_of_verb(verb);
+  }
+  // Signing without a hash signs the current minutes (the answer says which).
+  if (step.type == meetings::kSign && !step.body.contains("minutes_hash") && m->minutes) {
+    step.body["minutes_hash"] = m->minutes->hash;
+  }
+  send(principal, *book, std::move(step), responder);
+}
+
+void MeetingsApi::send(const std::string& principal, const meetings::Book& book, Step step,
+                       const std::shared_ptr<net::Responder>& responder) {
+  const auto fail = [&](const Status& s) { responder->respond(error_response(s)); };
+  const core::Line* line = nullptr;
+  const std::vector<core::Line> lines = driver_.lines_of(principal);
+  for (const core::Line& l : lines) {
+    if (l.id == step.line) line = &l;
+  }
+  if (line == nullptr) return fail(Status::not_found("unknown line '" + step.line + "'"));
+  meetings::Message candidate;
+  const std::uint64_t key = next_pending_++;
+  candidate.id = "pending-" + std::to_string(key);
+  candidate.line = step.line;
+  candidate.from_party = driver_.home().config.party;
+  candidate.from_principal = principal;
+  candidate.to_party = line->remote.party;
+  candidate.created = driver_.now();
+  candidate.type = step.type;
+  candidate.reply_to = step.meeting;
+  candidate.body_json = json::dump(step.body);
+  // The workflow first (409 with its reason), then the catalog's pointed body errors.
+  if (Status s = book.check(candidate); !s.is_ok()) return fail(s);
+  if (Status s = driver_.catalog().validate(step.type, candidate.body_json); !s.is_ok()) {
+    return fail(s);
+  }
+  core::Submit submit;
+  submit.principal = principal;
+  submit.line = step.line;
+  Result<wire::Precedence> precedence = wire::parse_precedence(step.precedence);
+  if (!precedence.is_ok()) return fail(precedence.status());
+  submit.precedence = *precedence;
+  submit.type = step.type;
+  submit.content.body_json = candidate.body_json;
+  submit.content.text = step.text;
+  submit.reply_to = step.meeting;
+  Json answer = {{"type", step.type}, {"line", step.line}};
+  if (step.type == meetings::kMinutes) {
+    answer["minutes_hash"] = meetings::minutes_hash(candidate.body_json).value();
+  }
+  if (step.type == meetings::kSign) answer["minutes_hash"] = step.body["minutes_hash"];
+  if (step.meeting) answer["meeting"] = *step.meeting;
+  pending_->emplace(key, std::move(candidate));
+  driver_.submit(std::move(submit), [pending = pending_, key, responder,
+                                     answer = std::move(answer)](Result<core::Accepted> a) mutable {
+    pending->erase(key);
+    if (!a.is_ok()) return responder->respond(error_response(a.status()));
+    answer["id"] = a->message_id;
+    if (!answer.contains("meeting")) answer["meeting"] = a->message_id;
+    answer["seq"] = a->seq;
+    answer["state"] = core::state_name(a->state);
+    responder->respond(json_response(201, answer));
+  });
+}
+
+}  // namespace parley::gateway
