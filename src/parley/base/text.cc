@@ -90,4 +90,15 @@ std::string escape_for_terminal(std::string_view text) {
   return out;
 }
 
+std::string single_quoted(std::string_view s) {
+  // Appended piece by piece: "'" + std::string(s) + "'" draws a GCC 12 -O2 -Wrestrict false
+  // positive (GCC bug 105651) in release builds.
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '\'';
+  out += s;
+  out += '\'';
+  return out;
+}
+
 }  // namespace parley

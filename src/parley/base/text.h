@@ -20,4 +20,7 @@ namespace parley {
 // raw byte below 0x20 or 0x7f.
 std::string escape_for_terminal(std::string_view text);
 
+// `s` between single quotes, as error messages name a value: single_quoted("x") is "'x'".
+std::string single_quoted(std::string_view s);
+
 }  // namespace parley

@@ -53,7 +53,8 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   if (key.is_ok()) {
     seal_key_ = *key;
   } else {
-    seal_key_status_ = key.status().with_context("peer " + quoted(config_.peer.party) + " box key");
+    seal_key_status_ =
+        key.status().with_context("peer " + single_quoted(config_.peer.party) + " box key");
   }
   if (config_.tx_envelopes_max == 0) config_.tx_envelopes_max = 1;
   if (config_.retry_min <= Duration::zero()) config_.retry_min = Duration(1);
@@ -239,10 +240,10 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
   auto reject = [&](Status status) { out.push_back(Rejected{e.request, std::move(status)}); };
   if (!seal_key_status_.is_ok()) return reject(seal_key_status_);
   const Line* line = find_line(e.line);
-  if (line == nullptr) return reject(Status::not_found("unknown line " + quoted(e.line)));
+  if (line == nullptr) return reject(Status::not_found("unknown line " + single_quoted(e.line)));
   if (!may_act_on(*line, e.principal)) {
-    return reject(Status::permission_denied("principal " + quoted(e.principal) +
-                                            " may not send on line " + quoted(e.line)));
+    return reject(Status::permission_denied("principal " + single_quoted(e.principal) +
+                                            " may not send on line " + single_quoted(e.line)));
   }
   if (e.type == "ack") {
     return reject(
@@ -255,7 +256,8 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
         " bytes, more than " + std::to_string(wire::kContentBytesMax)));
   }
   if (e.reply_to && !is_uuid(*e.reply_to)) {
-    return reject(Status::invalid_argument("reply_to " + quoted(*e.reply_to) + " is not a uuid"));
+    return reject(
+        Status::invalid_argument("reply_to " + single_quoted(*e.reply_to) + " is not a uuid"));
   }
   if (e.expires && *e.expires <= now) {
     return reject(Status::invalid_argument("expires " + format_time(*e.expires) +
@@ -295,13 +297,13 @@ Status PeerSession::may_acknowledge(const Acknowledge& e) const {
   } else if (const Outgoing* o = outbox_.queued(id)) {
     line_id = o->record.line;  // one of our acks, not yet receipted
   } else {
-    return Status::not_found("unknown message " + quoted(id));
+    return Status::not_found("unknown message " + single_quoted(id));
   }
   const Line* line = find_line(line_id);
-  if (line == nullptr) return Status::not_found("unknown line " + quoted(line_id));
+  if (line == nullptr) return Status::not_found("unknown line " + single_quoted(line_id));
   if (!may_act_on(*line, e.principal)) {
-    return Status::permission_denied("principal " + quoted(e.principal) +
-                                     " may not acknowledge on line " + quoted(line_id));
+    return Status::permission_denied("principal " + single_quoted(e.principal) +
+                                     " may not acknowledge on line " + single_quoted(line_id));
   }
   if (awaiting != nullptr && awaiting->ack_by) {
     return Status::already_exists("already acknowledged by " + *awaiting->ack_by);
@@ -310,11 +312,11 @@ Status PeerSession::may_acknowledge(const Acknowledge& e) const {
     if (settled->why.rfind("already acknowledged", 0) == 0) {
       return Status::already_exists(settled->why);
     }
-    return Status::failed_precondition("message " + quoted(id) +
+    return Status::failed_precondition("message " + single_quoted(id) +
                                        " awaits no acknowledgment: " + settled->why);
   }
   if (awaiting == nullptr) {
-    return Status::failed_precondition("message " + quoted(id) +
+    return Status::failed_precondition("message " + single_quoted(id) +
                                        " is one we sent: only its receiver acknowledges it");
   }
   return Status::ok();

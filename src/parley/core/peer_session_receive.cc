@@ -20,7 +20,8 @@ void PeerSession::refuse(RequestId request, std::string_view envelope_id, const 
                          std::vector<Action>& out) {
   out.push_back(Answer{request, 400, wire::encode_refusal({why, std::string(envelope_id)})});
   ++counters_.frames_refused;
-  counters_.last_error = "refused a transaction from " + quoted(config_.peer.party) + ": " + why;
+  counters_.last_error =
+      "refused a transaction from " + single_quoted(config_.peer.party) + ": " + why;
   out.push_back(Notify{
       notice(NoticeKind::kFrameRefused, std::string(envelope_id), "", counters_.last_error)});
 }
@@ -226,8 +227,8 @@ void PeerSession::refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batc
   store_incoming(std::move(r), in, batch, records);
   batch.settled.emplace_back(p.id, SettledInbound{p.line, "we refused it: " + in.refusal});
   ++counters_.inbound_refused;
-  counters_.last_error = "refused message " + p.id + " on line " + quoted(p.line) + " from " +
-                         quoted(config_.peer.party) + ": " + in.refusal;
+  counters_.last_error = "refused message " + p.id + " on line " + single_quoted(p.line) +
+                         " from " + single_quoted(config_.peer.party) + ": " + in.refusal;
   batch.notices.push_back(notice(NoticeKind::kInboundRefused, p.id, p.line, counters_.last_error));
 }
 

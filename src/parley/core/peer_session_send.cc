@@ -177,7 +177,8 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
   }
   if (e.http_status != 200) {
     mark_reached(now, out);
-    return schedule_retry(now, quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
+    return schedule_retry(now,
+                          single_quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
                           NoticeKind::kLinkTrouble, out);
   }
   Result<ReceiptView> receipt = open_countersignature(e.body, config_.peer.sign_key, peer);
@@ -185,7 +186,7 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
       receipt.is_ok() ? receipt_problem(*receipt) : receipt.status().message();
   if (!problem.empty()) {
     mark_reached(now, out);
-    return schedule_retry(now, "invalid receipt from " + quoted(peer) + ": " + problem,
+    return schedule_retry(now, "invalid receipt from " + single_quoted(peer) + ": " + problem,
                           NoticeKind::kPeerRefused, out);
   }
   apply_receipt(std::move(*receipt), e.body, now, out);
@@ -195,9 +196,10 @@ std::string PeerSession::receipt_problem(const ReceiptView& receipt) const {
   const InFlight& f = *outbox_.in_flight();
   const std::string& peer = config_.peer.party;
   if (receipt.tx != f.tx) return "it is for transaction " + receipt.tx + ", not " + f.tx;
-  if (receipt.from != peer) return "it is from " + quoted(receipt.from) + ", not " + quoted(peer);
+  if (receipt.from != peer)
+    return "it is from " + single_quoted(receipt.from) + ", not " + single_quoted(peer);
   if (receipt.to != config_.party) {
-    return "it is to " + quoted(receipt.to) + ", not " + quoted(config_.party);
+    return "it is to " + single_quoted(receipt.to) + ", not " + single_quoted(config_.party);
   }
   if (receipt.ids != f.ids) return "its ids are not the transaction's";
   if (receipt.indices != f.indices) return "its indices are not the transaction's";
@@ -287,23 +289,23 @@ void PeerSession::on_refused(const std::string& error, Time now, std::vector<Act
   ++refusal_streak_;
   counters_.last_refusal = error;
   const std::string& peer = config_.peer.party;
-  schedule_retry(now, quoted(peer) + " refused our transaction: " + error, NoticeKind::kPeerRefused,
-                 out);
+  schedule_retry(now, single_quoted(peer) + " refused our transaction: " + error,
+                 NoticeKind::kPeerRefused, out);
   // The same transaction (or its successor with the same messages) refused again: retrying
   // alone will not fix it. Said at the 2nd refusal in a row, then at each doubling.
   if (refusal_streak_ < kRefusalAlertStreak || (refusal_streak_ & (refusal_streak_ - 1)) != 0) {
     return;
   }
-  out.push_back(
-      Notify{notice(NoticeKind::kRefusalRepeats, "", "",
-                    quoted(peer) + " refused our transaction " + std::to_string(refusal_streak_) +
-                        " times in a row (" + error + "); " + std::to_string(outbox_.size()) +
-                        " messages wait: check both parties' configuration and keys")});
+  out.push_back(Notify{notice(NoticeKind::kRefusalRepeats, "", "",
+                              single_quoted(peer) + " refused our transaction " +
+                                  std::to_string(refusal_streak_) + " times in a row (" + error +
+                                  "); " + std::to_string(outbox_.size()) +
+                                  " messages wait: check both parties' configuration and keys")});
 }
 
 void PeerSession::on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out) {
   if (!outbox_.in_flight_is(e.tx) || outbox_.in_flight()->receipted) return;  // stale
-  schedule_retry(now, "no answer from " + quoted(config_.peer.party) + ": " + e.reason,
+  schedule_retry(now, "no answer from " + single_quoted(config_.peer.party) + ": " + e.reason,
                  NoticeKind::kLinkTrouble, out);
 }
 

@@ -56,17 +56,6 @@ Result<ReceiptView> open_countersignature(std::string_view json, const crypto::V
                      std::move(b.indices), std::move(b.refused)};
 }
 
-std::string quoted(std::string_view s) {
-  // Appended piece by piece: "'" + std::string(s) + "'" draws a GCC 12 -O2 -Wrestrict false
-  // positive (GCC bug 105651) in release builds.
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '\'';
-  out += s;
-  out += '\'';
-  return out;
-}
-
 std::string refusal_reason(std::string text) {
   for (char& c : text) {
     const auto u = static_cast<unsigned char>(c);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "parley/base/status.h"
+#include "parley/base/text.h"  // single_quoted(), which the core's error texts use
 #include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/transcript.h"
@@ -55,9 +56,6 @@ std::string sign_countersignature(const std::string& tx, const std::string& from
 // Opens `party`'s receipt by its pinned `key`.
 Result<ReceiptView> open_countersignature(std::string_view json, const crypto::VerifyKey& key,
                                           const std::string& party);
-
-// `s` in single quotes, as error texts quote names.
-std::string quoted(std::string_view s);
 
 // A refusal reason as a receipt carries it: one line, at most kRefusalReasonBytesMax bytes
 // (cut at a UTF-8 character boundary).

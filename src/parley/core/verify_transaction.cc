@@ -17,18 +17,18 @@ std::string envelope_at(std::size_t i) { return "envelope " + std::to_string(i);
 // The transaction's parties and the sender's head: by the pinned key, of its log for us.
 Result<Head> check_header(const PeerContext& c, const wire::Transaction& tx) {
   if (tx.from != c.peer.party) {
-    return Status::permission_denied("transaction from " + quoted(tx.from) + ", expected " +
-                                     quoted(c.peer.party));
+    return Status::permission_denied("transaction from " + single_quoted(tx.from) + ", expected " +
+                                     single_quoted(c.peer.party));
   }
   if (tx.to != c.party) {
-    return Status::permission_denied("transaction to " + quoted(tx.to) + ", expected " +
-                                     quoted(c.party));
+    return Status::permission_denied("transaction to " + single_quoted(tx.to) + ", expected " +
+                                     single_quoted(c.party));
   }
   PARLEY_ASSIGN_OR_RETURN(Head head, open_head(tx.sth, c.peer.sign_key, c.peer.party));
   if (head.log != c.peer.party || head.peer != c.party) {
-    return Status::permission_denied("signed head of the log " + quoted(head.log) + " for " +
-                                     quoted(head.peer) + ", expected " + quoted(c.peer.party) +
-                                     " for " + quoted(c.party));
+    return Status::permission_denied(
+        "signed head of the log " + single_quoted(head.log) + " for " + single_quoted(head.peer) +
+        ", expected " + single_quoted(c.peer.party) + " for " + single_quoted(c.party));
   }
   return head;
 }
@@ -38,28 +38,29 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in, Time now) {
   const std::string& peer = c.peer.party;
   const wire::Payload& p = in.envelope.payload;
   if (p.from.party != peer) {
-    return Status::permission_denied("envelope from " + quoted(p.from.to_string()) +
-                                     ", not from party " + quoted(peer));
+    return Status::permission_denied("envelope from " + single_quoted(p.from.to_string()) +
+                                     ", not from party " + single_quoted(peer));
   }
   if (p.to.party != c.party) {
-    return Status::permission_denied("envelope to " + quoted(p.to.to_string()) + ", not to party " +
-                                     quoted(c.party));
+    return Status::permission_denied("envelope to " + single_quoted(p.to.to_string()) +
+                                     ", not to party " + single_quoted(c.party));
   }
   const Line* line = find_line(c.lines, p.line);
-  if (line == nullptr) return Status::not_found("unknown line " + quoted(p.line));
+  if (line == nullptr) return Status::not_found("unknown line " + single_quoted(p.line));
   if (line->remote.party != peer) {
-    return Status::permission_denied("line " + quoted(p.line) + " is not with " + quoted(peer));
+    return Status::permission_denied("line " + single_quoted(p.line) + " is not with " +
+                                     single_quoted(peer));
   }
   // Signed by the peer's key, but a principal of the peer's that is not on this line: the
   // peer's gateway let someone write who may not (issue 12: "a forged from").
   if (!may_write_to_us(*line, p.from.principal)) {
-    return Status::permission_denied("envelope from " + quoted(p.from.to_string()) +
-                                     ", neither the remote principal of line " + quoted(p.line) +
-                                     " nor one of its remote alternates");
+    return Status::permission_denied("envelope from " + single_quoted(p.from.to_string()) +
+                                     ", neither the remote principal of line " +
+                                     single_quoted(p.line) + " nor one of its remote alternates");
   }
   if (!may_act_on(*line, p.to.principal)) {
-    return Status::permission_denied("principal " + quoted(p.to.principal) + " is not on line " +
-                                     quoted(p.line));
+    return Status::permission_denied("principal " + single_quoted(p.to.principal) +
+                                     " is not on line " + single_quoted(p.line));
   }
   PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, c.seal_key));
   PARLEY_RETURN_IF_ERROR(c.catalog.validate(p.type, in.opened.content.body_json));
@@ -181,7 +182,7 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
   if (size == state.size) {
     if (root == state.root) return "";  // the same head again (a resend, or nothing new)
     fork = true;
-    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
+    return "FORK: " + single_quoted(peer) + " signed a head of size " + std::to_string(size) +
            " with root " + hex_encode(root) + ", but countersigned size " +
            std::to_string(state.size) + " has root " + hex_encode(state.root);
   }
@@ -190,7 +191,7 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
     const Status s = ledger::verify_consistency(state.size, size, state.root, root, item.proof);
     if (s.is_ok()) return "";
     fork = true;
-    return "FORK: " + quoted(peer) + " signed a head of size " + std::to_string(size) +
+    return "FORK: " + single_quoted(peer) + " signed a head of size " + std::to_string(size) +
            " that does not extend the countersigned head of size " + std::to_string(state.size) +
            ": " + s.message();
   }

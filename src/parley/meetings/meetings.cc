@@ -5,14 +5,13 @@
 #include <utility>
 
 #include "parley/base/bytes.h"
+#include "parley/base/text.h"
 #include "parley/crypto/crypto.h"
 
 namespace parley::meetings {
 namespace {
 
 using json::Json;
-
-std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // ---- reading bodies (the catalog checked them; a body that is not its type's is still
 // refused here, never trusted) ----
@@ -88,7 +87,7 @@ Result<std::vector<Action>> actions_of(const Json& minutes) {
       // The id is how `meeting action ID ITEM --done` names the item: it must be unambiguous.
       if (!ids.insert(action.id).second) {
         return Status::invalid_argument("body.items.actions: two action items with id " +
-                                        in_quotes(action.id));
+                                        single_quoted(action.id));
       }
       out.push_back(std::move(action));
     }
@@ -239,8 +238,9 @@ Result<Meeting> action_done(Meeting m, const Message& msg, const Json& body) {
   PARLEY_ASSIGN_OR_RETURN(const std::string id, json::get_string(body, "action"));
   const auto a =
       std::find_if(m.actions.begin(), m.actions.end(), [&](const Action& x) { return x.id == id; });
-  if (a == m.actions.end()) return refuse(m, "its minutes have no action item " + in_quotes(id));
-  if (a->done) return refuse(m, "action item " + in_quotes(id) + " is already done");
+  if (a == m.actions.end())
+    return refuse(m, "its minutes have no action item " + single_quoted(id));
+  if (a->done) return refuse(m, "action item " + single_quoted(id) + " is already done");
   a->done = true;
   a->done_at = msg.created;
   a->done_by = msg.from_party + "/" + msg.from_principal;
@@ -366,8 +366,8 @@ Status Book::check(const Message& msg) const {
   }
   const Meeting* m = find(*msg.reply_to);
   if (m == nullptr || m->line != msg.line) {
-    return Status::not_found("unknown meeting " + in_quotes(*msg.reply_to) + " on line " +
-                             in_quotes(msg.line));
+    return Status::not_found("unknown meeting " + single_quoted(*msg.reply_to) + " on line " +
+                             single_quoted(msg.line));
   }
   if (msg.from_party != m->proposer_party && msg.from_party != m->other_party) {
     return Status::permission_denied("party " + msg.from_party + " is not a party to meeting " +
