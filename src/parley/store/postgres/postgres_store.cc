@@ -17,9 +17,19 @@
 #include <libpq-fe.h>
 
 #include "parley/base/json.h"
+#include "parley/store/columns.h"
 
 namespace parley::store {
 namespace {
+
+// The encodings of stored columns, shared with the SQLite store (store/columns.h).
+using columns::encode_hashes;
+using columns::encode_string_array;
+using columns::fits_int64;
+using columns::parse_direction;
+using columns::parse_hashes;
+using columns::parse_string_array;
+using columns::to_digest;
 
 // Schema versions this binary knows, numbered as the SQLite store's (sqlite_store.cc) so
 // that "schema version N" means the same tables in both. Version N is reached from N-1 by
@@ -210,10 +220,6 @@ std::string first_line(const char* text) {
   return s.empty() ? "unknown error" : s;
 }
 
-bool fits_int64(std::uint64_t v) {
-  return v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-}
-
 // The parameters of one statement. Text goes in text format, bytes in binary format (bytea
 // needs no escaping then). PostgreSQL's text cannot hold a NUL character, and libpq would cut
 // a text parameter at one: such a value is refused (kInvalidArgument), never truncated.
@@ -312,59 +318,6 @@ class Row {
   const PGresult* r_;
   int row_;
 };
-
-Result<core::Direction> parse_direction(std::string_view text) {
-  if (text == "outbound") return core::Direction::kOutbound;
-  if (text == "inbound") return core::Direction::kInbound;
-  return Status::invalid_argument("unknown direction '" + std::string(text) + "'");
-}
-
-std::string encode_string_array(const std::vector<std::string>& items) {
-  json::Json array = json::Json::array();
-  for (const auto& item : items) array.push_back(item);
-  return json::dump(array);
-}
-
-Result<std::vector<std::string>> parse_string_array(std::string_view text) {
-  PARLEY_ASSIGN_OR_RETURN(json::Json value, json::parse(text));
-  if (!value.is_array()) return Status::invalid_argument("expected a JSON array of strings");
-  std::vector<std::string> out;
-  for (const auto& item : value) {
-    if (!item.is_string()) return Status::invalid_argument("expected a JSON array of strings");
-    out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
-std::string encode_hashes(const std::vector<crypto::Digest>& hashes) {
-  json::Json array = json::Json::array();
-  for (const crypto::Digest& h : hashes) array.push_back(hex_encode(h));
-  return json::dump(array);
-}
-
-Result<std::vector<crypto::Digest>> parse_hashes(std::string_view text) {
-  PARLEY_ASSIGN_OR_RETURN(const std::vector<std::string> items, parse_string_array(text));
-  std::vector<crypto::Digest> out;
-  for (const std::string& item : items) {
-    Result<Bytes> bytes = hex_decode(item);
-    if (!bytes.is_ok() || bytes->size() != crypto::kSha256Bytes) {
-      return Status::invalid_argument("expected an array of 64-hex-digit hashes");
-    }
-    crypto::Digest d{};
-    std::copy(bytes->begin(), bytes->end(), d.begin());
-    out.push_back(d);
-  }
-  return out;
-}
-
-Result<crypto::Digest> to_digest(const Bytes& bytes) {
-  if (bytes.size() != crypto::kSha256Bytes) {
-    return Status::invalid_argument("expected a 32-byte hash, got " + std::to_string(bytes.size()));
-  }
-  crypto::Digest d{};
-  std::copy(bytes.begin(), bytes.end(), d.begin());
-  return d;
-}
 
 // Where `url` points, for messages: never its password.
 std::string describe(const std::string& url) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parley/base/json.h"
+#include "parley/store/columns.h"
 
 namespace parley::store {
 namespace {
@@ -329,62 +330,14 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
-Result<core::Direction> parse_direction(std::string_view text) {
-  if (text == "outbound") return core::Direction::kOutbound;
-  if (text == "inbound") return core::Direction::kInbound;
-  return Status::invalid_argument("unknown direction '" + std::string(text) + "'");
-}
-
-std::string encode_string_array(const std::vector<std::string>& items) {
-  json::Json array = json::Json::array();
-  for (const auto& item : items) array.push_back(item);
-  return json::dump(array);
-}
-
-Result<std::vector<std::string>> parse_string_array(std::string_view text) {
-  PARLEY_ASSIGN_OR_RETURN(json::Json value, json::parse(text));
-  if (!value.is_array()) return Status::invalid_argument("expected a JSON array of strings");
-  std::vector<std::string> out;
-  for (const auto& item : value) {
-    if (!item.is_string()) return Status::invalid_argument("expected a JSON array of strings");
-    out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
-std::string encode_hashes(const std::vector<crypto::Digest>& hashes) {
-  json::Json array = json::Json::array();
-  for (const crypto::Digest& h : hashes) array.push_back(hex_encode(h));
-  return json::dump(array);
-}
-
-Result<std::vector<crypto::Digest>> parse_hashes(std::string_view text) {
-  PARLEY_ASSIGN_OR_RETURN(const std::vector<std::string> items, parse_string_array(text));
-  std::vector<crypto::Digest> out;
-  for (const std::string& item : items) {
-    Result<Bytes> bytes = hex_decode(item);
-    if (!bytes.is_ok() || bytes->size() != crypto::kSha256Bytes) {
-      return Status::invalid_argument("expected an array of 64-hex-digit hashes");
-    }
-    crypto::Digest d{};
-    std::copy(bytes->begin(), bytes->end(), d.begin());
-    out.push_back(d);
-  }
-  return out;
-}
-
-Result<crypto::Digest> to_digest(const Bytes& bytes) {
-  if (bytes.size() != crypto::kSha256Bytes) {
-    return Status::invalid_argument("expected a 32-byte hash, got " + std::to_string(bytes.size()));
-  }
-  crypto::Digest d{};
-  std::copy(bytes.begin(), bytes.end(), d.begin());
-  return d;
-}
-
-bool fits_int64(std::uint64_t v) {
-  return v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-}
+// The encodings of stored columns, shared with the PostgreSQL store (store/columns.h).
+using columns::encode_hashes;
+using columns::encode_string_array;
+using columns::fits_int64;
+using columns::parse_direction;
+using columns::parse_hashes;
+using columns::parse_string_array;
+using columns::to_digest;
 
 class SqliteStore final : public Store {
  public:
