@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "parley/base/status.h"
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
+#include "parley/wire/wire.h"
 
 namespace parley::store::columns {
 
@@ -23,5 +25,63 @@ Result<std::vector<crypto::Digest>> parse_hashes(std::string_view text);
 Result<crypto::Digest> to_digest(const Bytes& bytes);
 // True if `v` fits a signed 64-bit column.
 bool fits_int64(std::uint64_t v);
+
+// Every message column, in the order the stores bind them and read_message reads them.
+inline constexpr const char* kMessageColumns =
+    "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
+    "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal";
+// What a message query selects: every column, and the message's index in its sender's log.
+inline constexpr const char* kMessageSelect =
+    "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
+    "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
+    "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
+
+// One row of a query selecting kMessageSelect, as a record; kDataLoss naming the message and
+// the field if a stored value does not parse. `Row` is a store's row reader: text(i),
+// opt_text(i), integer(i), bytes(i), time(i), opt_time(i) and is_null(i) of column i.
+template <typename Row>
+Result<core::MessageRecord> read_message(const Row& s) {
+  core::MessageRecord m;
+  m.id = s.text(0);
+  const auto bad = [&m](std::string_view field, const Status& status) {
+    return Status::data_loss("stored message " + m.id + ": " + std::string(field) + ": " +
+                             status.message());
+  };
+  m.line = s.text(1);
+  m.seq = static_cast<std::uint64_t>(s.integer(2));
+  auto direction = parse_direction(s.text(3));
+  if (!direction.is_ok()) return bad("direction", direction.status());
+  m.direction = *direction;
+  m.peer = s.text(4);
+  m.from = {s.text(5), s.text(6)};
+  m.to = {s.text(7), s.text(8)};
+  auto precedence = wire::parse_precedence(s.text(9));
+  if (!precedence.is_ok()) return bad("precedence", precedence.status());
+  m.precedence = *precedence;
+  m.type = s.text(10);
+  m.created = s.time(11);
+  m.expires = s.opt_time(12);
+  m.reply_to = s.opt_text(13);
+  m.lang = s.text(14);
+  m.content.body_json = s.text(15);
+  m.content.text = s.text(16);
+  m.salt = s.bytes(17);
+  m.envelope = s.text(18);
+  auto state = core::parse_state(s.text(19));
+  if (!state.is_ok()) return bad("state", state.status());
+  m.state = *state;
+  m.ack_deadline = s.time(20);
+  m.delivered_at = s.opt_time(21);
+  m.acknowledged_at = s.opt_time(22);
+  m.acknowledged_by = s.opt_text(23);
+  m.ack_id = s.opt_text(24);
+  m.receipt = s.opt_text(25);
+  m.tx = s.opt_text(26);
+  m.refusal = s.opt_text(27);
+  if (!s.is_null(28)) m.log_index = static_cast<std::uint64_t>(s.integer(28));
+  return m;
+}
 
 }  // namespace parley::store::columns

@@ -1,0 +1,158 @@
+// The PostgreSQL store: the configuration tables (peers, principals, lines).
+
+#include "parley/store/postgres/internal.h"
+
+namespace parley::store::postgres_detail {
+
+Status PostgresStore::put_peer(const core::Peer& peer) {
+  const std::string bundle = wire::encode_bundle(peer.bundle);
+  // Stored only if it reads back: peers() must never meet a bundle it cannot parse.
+  Result<wire::Bundle> check = wire::parse_bundle(bundle);
+  if (!check.is_ok()) return check.status().with_context("peer '" + peer.bundle.party + "'");
+  Params p;
+  p.text(peer.bundle.party);
+  p.text(bundle);
+  Result<PgResult> r =
+      run("INSERT INTO peers (party, bundle) VALUES ($1, $2) "
+          "ON CONFLICT (party) DO UPDATE SET bundle = excluded.bundle",
+          p);
+  if (!r.is_ok()) return r.status().with_context("storing peer " + peer.bundle.party);
+  return Status::ok();
+}
+
+Result<std::vector<core::Peer>> PostgresStore::peers() {
+  PARLEY_ASSIGN_OR_RETURN(const PgResult r,
+                          run("SELECT party, bundle FROM peers ORDER BY party", Params()));
+  std::vector<core::Peer> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    Result<wire::Bundle> bundle = wire::parse_bundle(s.text(1));
+    if (!bundle.is_ok()) {
+      return Status::data_loss("stored peer '" + s.text(0) + "': " + bundle.status().message());
+    }
+    out.push_back(core::Peer{std::move(bundle).value()});
+  }
+  return out;
+}
+
+Status PostgresStore::put_principal(const core::Principal& principal) {
+  Params p;
+  p.text(principal.id);
+  p.text(principal.name);
+  p.text(principal.role);
+  // No token: NULL, which UNIQUE lets many principals share.
+  if (principal.token_hash.empty()) {
+    p.null();
+  } else {
+    p.bytes(principal.token_hash);
+  }
+  Result<PgResult> r =
+      run("INSERT INTO principals (id, name, role, token_hash) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
+          "token_hash = excluded.token_hash",
+          p);
+  if (r.is_ok()) return Status::ok();
+  if (sqlstate_ == "23505") {
+    return Status::already_exists("principal " + principal.id +
+                                  ": token hash already belongs to another principal");
+  }
+  return r.status().with_context("storing principal " + principal.id);
+}
+
+Result<std::vector<core::Principal>> PostgresStore::principals() {
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT id, name, role, token_hash FROM principals ORDER BY id", Params()));
+  std::vector<core::Principal> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    out.push_back({s.text(0), s.text(1), s.text(2), s.is_null(3) ? Bytes() : s.bytes(3)});
+  }
+  return out;
+}
+
+Result<std::optional<core::Principal>> PostgresStore::principal_by_token_hash(ByteView token_hash) {
+  if (token_hash.empty()) return std::optional<core::Principal>();
+  Params p;
+  p.bytes(token_hash);
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT id, name, role, token_hash FROM principals WHERE token_hash = $1", p));
+  if (PQntuples(r.get()) == 0) return std::optional<core::Principal>();
+  const Row s(r.get(), 0);
+  return std::optional<core::Principal>(
+      core::Principal{s.text(0), s.text(1), s.text(2), s.bytes(3)});
+}
+
+Status PostgresStore::put_line(const core::Line& line) {
+  Params p;
+  p.text(line.id);
+  p.text(line.local);
+  p.text(line.remote.party);
+  p.text(line.remote.principal);
+  p.text(encode_string_array(line.alternates));
+  p.text(encode_string_array(line.observers));
+  p.integer(line.deadlines.flash.count());
+  p.integer(line.deadlines.immediate.count());
+  p.integer(line.deadlines.priority.count());
+  p.integer(line.deadlines.routine.count());
+  p.text(encode_string_array(line.remote_alternates));
+  Result<PgResult> r =
+      run("INSERT INTO lines (id, local, remote_party, remote_principal, alternates, observers, "
+          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms, "
+          "remote_alternates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+          "ON CONFLICT (id) DO UPDATE SET local = excluded.local, "
+          "remote_party = excluded.remote_party, remote_principal = excluded.remote_principal, "
+          "alternates = excluded.alternates, observers = excluded.observers, "
+          "deadline_flash_ms = excluded.deadline_flash_ms, "
+          "deadline_immediate_ms = excluded.deadline_immediate_ms, "
+          "deadline_priority_ms = excluded.deadline_priority_ms, "
+          "deadline_routine_ms = excluded.deadline_routine_ms, "
+          "remote_alternates = excluded.remote_alternates",
+          p);
+  if (!r.is_ok()) return r.status().with_context("storing line " + line.id);
+  return Status::ok();
+}
+
+Result<std::vector<core::Line>> PostgresStore::lines() {
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT id, local, remote_party, remote_principal, alternates, observers, "
+          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms, "
+          "remote_alternates FROM lines ORDER BY id",
+          Params()));
+  std::vector<core::Line> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    core::Line line;
+    line.id = s.text(0);
+    line.local = s.text(1);
+    line.remote = {s.text(2), s.text(3)};
+    auto alternates = parse_string_array(s.text(4));
+    if (!alternates.is_ok()) {
+      return Status::data_loss("stored line '" + line.id +
+                               "': alternates: " + alternates.status().message());
+    }
+    line.alternates = std::move(alternates).value();
+    auto observers = parse_string_array(s.text(5));
+    if (!observers.is_ok()) {
+      return Status::data_loss("stored line '" + line.id +
+                               "': observers: " + observers.status().message());
+    }
+    line.observers = std::move(observers).value();
+    line.deadlines.flash = Duration(s.integer(6));
+    line.deadlines.immediate = Duration(s.integer(7));
+    line.deadlines.priority = Duration(s.integer(8));
+    line.deadlines.routine = Duration(s.integer(9));
+    auto remote_alternates = parse_string_array(s.text(10));
+    if (!remote_alternates.is_ok()) {
+      return Status::data_loss("stored line '" + line.id +
+                               "': remote alternates: " + remote_alternates.status().message());
+    }
+    line.remote_alternates = std::move(remote_alternates).value();
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+}  // namespace parley::store::postgres_detail

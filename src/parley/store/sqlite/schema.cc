@@ -1,0 +1,336 @@
+// The SQLite store: the schema's versions and migrations, and opening a store.
+#include "parley/store/sqlite/internal.h"
+#include "parley/store/sqlite/sqlite_store.h"
+
+namespace parley::store {
+namespace {
+
+using sqlite_detail::SqliteStore;
+using sqlite_detail::StmtPtr;
+
+// Schema versions this binary knows. Version N is reached from N-1 by kMigrations[N-1].
+// A new version appends a migration; an existing one is never edited.
+constexpr const char* kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE messages (
+  id              TEXT NOT NULL UNIQUE,
+  line            TEXT NOT NULL,
+  seq             INTEGER NOT NULL CHECK (seq >= 0),
+  direction       TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+  peer            TEXT NOT NULL,
+  from_party      TEXT NOT NULL,
+  from_principal  TEXT NOT NULL,
+  to_party        TEXT NOT NULL,
+  to_principal    TEXT NOT NULL,
+  precedence      TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  created         INTEGER NOT NULL,
+  expires         INTEGER,
+  reply_to        TEXT,
+  lang            TEXT NOT NULL,
+  body_json       TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  salt            BLOB NOT NULL,
+  envelope        TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'acknowledged',
+                                                 'overdue', 'expired')),
+  ack_deadline    INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  ack_id          TEXT,
+  receipt         TEXT,
+  tx              TEXT,
+  UNIQUE (line, direction, seq)
+);
+CREATE INDEX messages_by_direction_line_created ON messages (direction, line, created);
+CREATE INDEX messages_by_peer ON messages (peer);
+CREATE TABLE peers (
+  party  TEXT PRIMARY KEY NOT NULL,
+  bundle TEXT NOT NULL
+);
+CREATE TABLE principals (
+  id         TEXT PRIMARY KEY NOT NULL,
+  name       TEXT NOT NULL,
+  role       TEXT NOT NULL,
+  token_hash BLOB UNIQUE
+);
+CREATE TABLE lines (
+  id                    TEXT PRIMARY KEY NOT NULL,
+  local                 TEXT NOT NULL,
+  remote_party          TEXT NOT NULL,
+  remote_principal      TEXT NOT NULL,
+  alternates            TEXT NOT NULL,
+  observers             TEXT NOT NULL,
+  deadline_flash_ms     INTEGER NOT NULL,
+  deadline_immediate_ms INTEGER NOT NULL,
+  deadline_priority_ms  INTEGER NOT NULL,
+  deadline_routine_ms   INTEGER NOT NULL
+);
+)sql",
+    // 2: the transcript (issue 4): both parties' logs, their signed heads with the
+    // countersignatures, inclusion proofs of messages, and fork evidence.
+    R"sql(
+CREATE TABLE log_entries (
+  owner      TEXT NOT NULL,
+  peer       TEXT NOT NULL,
+  idx        INTEGER NOT NULL CHECK (idx >= 0),
+  message_id TEXT NOT NULL,
+  leaf_hash  BLOB NOT NULL CHECK (length(leaf_hash) = 32),
+  PRIMARY KEY (owner, peer, idx)
+);
+CREATE INDEX log_entries_by_message ON log_entries (message_id);
+CREATE INDEX log_entries_by_peer ON log_entries (peer, idx);
+CREATE TABLE heads (
+  owner           TEXT NOT NULL,
+  peer            TEXT NOT NULL,
+  size            INTEGER NOT NULL CHECK (size >= 0),
+  root            BLOB NOT NULL CHECK (length(root) = 32),
+  sth_json        TEXT NOT NULL,
+  countersig_json TEXT,
+  frontier_json   TEXT,
+  PRIMARY KEY (owner, peer, size)
+);
+CREATE INDEX heads_by_peer ON heads (peer, size);
+CREATE INDEX heads_by_owner ON heads (owner, size);
+CREATE TABLE inclusion (
+  message_id TEXT PRIMARY KEY NOT NULL,
+  idx        INTEGER NOT NULL CHECK (idx >= 0),
+  size       INTEGER NOT NULL CHECK (size > idx),
+  root       BLOB NOT NULL CHECK (length(root) = 32),
+  proof_json TEXT NOT NULL
+);
+CREATE TABLE evidence (
+  id         TEXT PRIMARY KEY NOT NULL,
+  peer       TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  detail     TEXT NOT NULL,
+  sth_a_json TEXT NOT NULL,
+  sth_b_json TEXT NOT NULL,
+  at         INTEGER NOT NULL
+);
+)sql",
+    // 3: start-up reads what is pending, not the history (issue 6). The partial indexes hold
+    // only the rows Store::recover returns (a query uses one only if its WHERE repeats the
+    // index's WHERE); (peer, line, direction, seq) finds the lines of a peer's messages and
+    // the seqs of a line with that peer, and replaces the index on (peer) alone.
+    R"sql(
+CREATE INDEX messages_unreceipted ON messages (line, seq)
+  WHERE direction = 'outbound' AND receipt IS NULL;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS NULL
+    AND state != 'expired';
+CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
+DROP INDEX messages_by_peer;
+)sql",
+    // 4 (issue 10), two parts:
+    //  - refusals per message: the state 'refused' and the receiver's reason.
+    //    SQLite cannot change a CHECK constraint in place, so the table is rebuilt (the
+    //    documented 12-step way: new table, copy, drop, rename, indexes again). A refused
+    //    message is final: the partial index of messages awaiting an ack leaves it out.
+    //  - evidence is written once. The same fork (peer, kind, both heads) seen again is
+    //    counted on its first row (seen, last_seen), not stored again; rows an older binary
+    //    stored twice are folded into the oldest.
+    R"sql(
+CREATE TABLE messages_v4 (
+  id              TEXT NOT NULL UNIQUE,
+  line            TEXT NOT NULL,
+  seq             INTEGER NOT NULL CHECK (seq >= 0),
+  direction       TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+  peer            TEXT NOT NULL,
+  from_party      TEXT NOT NULL,
+  from_principal  TEXT NOT NULL,
+  to_party        TEXT NOT NULL,
+  to_principal    TEXT NOT NULL,
+  precedence      TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  created         INTEGER NOT NULL,
+  expires         INTEGER,
+  reply_to        TEXT,
+  lang            TEXT NOT NULL,
+  body_json       TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  salt            BLOB NOT NULL,
+  envelope        TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'acknowledged',
+                                                 'overdue', 'expired', 'refused')),
+  ack_deadline    INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  ack_id          TEXT,
+  receipt         TEXT,
+  tx              TEXT,
+  refusal         TEXT,
+  UNIQUE (line, direction, seq)
+);
+INSERT INTO messages_v4 (id, line, seq, direction, peer, from_party, from_principal, to_party,
+  to_principal, precedence, type, created, expires, reply_to, lang, body_json, text, salt,
+  envelope, state, ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt,
+  tx)
+SELECT id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal,
+  precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state,
+  ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx
+FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v4 RENAME TO messages;
+CREATE INDEX messages_by_direction_line_created ON messages (direction, line, created);
+CREATE INDEX messages_unreceipted ON messages (line, seq)
+  WHERE direction = 'outbound' AND receipt IS NULL;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS NULL
+    AND state NOT IN ('expired', 'refused');
+CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
+ALTER TABLE evidence ADD COLUMN seen INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE evidence ADD COLUMN last_seen INTEGER;
+UPDATE evidence SET
+  seen = (SELECT count(*) FROM evidence AS e WHERE e.peer = evidence.peer
+            AND e.kind = evidence.kind AND e.sth_a_json = evidence.sth_a_json
+            AND e.sth_b_json = evidence.sth_b_json),
+  last_seen = (SELECT max(e.at) FROM evidence AS e WHERE e.peer = evidence.peer
+            AND e.kind = evidence.kind AND e.sth_a_json = evidence.sth_a_json
+            AND e.sth_b_json = evidence.sth_b_json);
+DELETE FROM evidence WHERE rowid NOT IN
+  (SELECT min(rowid) FROM evidence GROUP BY peer, kind, sth_a_json, sth_b_json);
+CREATE UNIQUE INDEX evidence_once ON evidence (peer, kind, sth_a_json, sth_b_json);
+)sql",
+    // 5 (issue 11): the receiver's side of acknowledgment and authorization.
+    //  - the inbound messages awaiting an ack are read at start (the receiving node watches
+    //    their deadlines): a partial index holds exactly those rows, as for outbound ones;
+    //  - a line knows the remote party's alternates (a peer's envelope must be from the
+    //    line's remote principal or one of them), a JSON array like `alternates`.
+    R"sql(
+CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
+  WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL
+    AND state IN ('delivered', 'overdue');
+ALTER TABLE lines ADD COLUMN remote_alternates TEXT NOT NULL DEFAULT '[]';
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+// Maps a failure while opening: a file SQLite does not recognise is kDataLoss.
+Status open_error(sqlite3* db, const std::string& path, std::string_view what) {
+  const int code = sqlite3_errcode(db);
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+    return Status::data_loss(
+        "'" + path + "' is not a SQLite database (or it is corrupt): " + sqlite3_errmsg(db));
+  }
+  return Status::unavailable("opening store '" + path + "': " + std::string(what) + ": " +
+                             sqlite3_errmsg(db));
+}
+
+Status run(sqlite3* db, const std::string& path, const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return open_error(db, path, sql);
+  }
+  return Status::ok();
+}
+
+// The value of a one-row, one-integer query; nullopt if there is no row.
+Result<std::optional<std::int64_t>> query_int(sqlite3* db, const std::string& path,
+                                              const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return open_error(db, path, sql);
+  }
+  StmtPtr stmt(raw);
+  const int rc = sqlite3_step(raw);
+  if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
+  if (rc != SQLITE_ROW) return open_error(db, path, sql);
+  return std::optional<std::int64_t>(sqlite3_column_int64(raw, 0));
+}
+
+// kDataLoss unless the file is empty, or a SQLite database that is empty or a parley store.
+Status check_is_parley(sqlite3* db, const std::string& path) {
+  PARLEY_ASSIGN_OR_RETURN(
+      const auto has_schema_table,
+      query_int(db, path,
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'parley_schema'"));
+  if (has_schema_table) return Status::ok();
+  PARLEY_ASSIGN_OR_RETURN(const auto objects,
+                          query_int(db, path, "SELECT COUNT(*) FROM sqlite_master"));
+  if (objects && *objects > 0) {
+    return Status::data_loss("'" + path +
+                             "' is a SQLite database but not a parley store (no parley_schema "
+                             "table)");
+  }
+  return Status::ok();
+}
+
+// Checks what the file holds and brings its schema to kSchemaVersion. Runs inside
+// BEGIN IMMEDIATE, so two processes opening a new store do not both create it.
+Status check_and_migrate(sqlite3* db, const std::string& path) {
+  PARLEY_RETURN_IF_ERROR(check_is_parley(db, path));
+  PARLEY_ASSIGN_OR_RETURN(
+      const auto has_schema_table,
+      query_int(db, path,
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'parley_schema'"));
+  int version = 0;
+  if (has_schema_table) {
+    PARLEY_ASSIGN_OR_RETURN(const auto stored,
+                            query_int(db, path, "SELECT MAX(version) FROM parley_schema"));
+    if (!stored || *stored < 1) {
+      return Status::data_loss("'" + path + "' is not a parley store (empty schema version)");
+    }
+    if (*stored > kSchemaVersion) {
+      return Status::data_loss("store '" + path + "' has schema version " +
+                               std::to_string(*stored) + ", newer than this parley understands (" +
+                               std::to_string(kSchemaVersion) + "); upgrade parley");
+    }
+    version = static_cast<int>(*stored);
+  } else {
+    PARLEY_RETURN_IF_ERROR(run(db, path, "CREATE TABLE parley_schema (version INTEGER NOT NULL)"));
+  }
+  for (; version < kSchemaVersion; ++version) {
+    PARLEY_RETURN_IF_ERROR(run(db, path, kMigrations[version]));
+    const std::string record =
+        "DELETE FROM parley_schema; INSERT INTO parley_schema (version) VALUES (" +
+        std::to_string(version + 1) + ")";
+    PARLEY_RETURN_IF_ERROR(run(db, path, record.c_str()));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+  return open_sqlite_store(path, SqliteOptions{});
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
+                                                 const SqliteOptions& options) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status status = Status::unavailable("opening store '" + path + "': " +
+                                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_close_v2(db);
+    return status;
+  }
+  // From here the store owns the connection and closes it on every path.
+  auto store = std::make_unique<SqliteStore>(db);
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 5000);
+  // A foreign file is recognised before any pragma changes it.
+  PARLEY_RETURN_IF_ERROR(check_is_parley(db, path));
+  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA journal_mode=WAL"));
+  PARLEY_RETURN_IF_ERROR(run(
+      db, path, options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
+  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA foreign_keys=ON"));
+  // Statement journals (a group commit's savepoints) in memory, not a temporary file opened
+  // and closed on every commit. Durability is the WAL's, not theirs.
+  PARLEY_RETURN_IF_ERROR(run(db, path, "PRAGMA temp_store=MEMORY"));
+  PARLEY_RETURN_IF_ERROR(run(db, path, "BEGIN IMMEDIATE"));
+  Status status = check_and_migrate(db, path);
+  if (status.is_ok()) status = run(db, path, "COMMIT");
+  if (!status.is_ok()) {
+    if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace parley::store
