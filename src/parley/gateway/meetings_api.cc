@@ -13,7 +13,7 @@ namespace {
 using json::Json;
 
 constexpr std::string_view kRoot = "/api/v1/meetings";
-// A view replays at most this many messages of the principal's lines (newest first).
+// A view replays at most this many meeting steps of the principal's lines (newest first).
 constexpr std::size_t kReplayMessagesMax = 100'000;
 
 net::HttpResponse json_response(int status, const Json& body) {
@@ -128,6 +128,9 @@ Result<meetings::Book> MeetingsApi::book_of(const std::string& principal) const 
   for (const core::Line& l : driver_.lines_of(principal)) q.lines.push_back(l.id);
   meetings::Book book;
   if (q.lines.empty()) return book;
+  // Only the meeting steps are read (the store filters by type), not every message of the
+  // lines: this runs on the gateway's one thread, ahead of whatever else is waiting.
+  for (const std::string_view t : meetings::kMeetingTypes) q.types.emplace_back(t);
   q.limit = kReplayMessagesMax;
   PARLEY_ASSIGN_OR_RETURN(std::vector<core::MessageRecord> stored,
                           driver_.store().list_messages(q));

@@ -308,8 +308,7 @@ Json actions_json(const Meeting& m, Time now, Duration remind_before) {
 }  // namespace
 
 bool is_meeting_type(std::string_view type) {
-  for (const std::string_view t : {kPropose, kCounter, kAccept, kDecline, kReschedule, kCancel,
-                                   kMinutes, kSign, kActionDone}) {
+  for (const std::string_view t : kMeetingTypes) {
     if (type == t) return true;
   }
   return false;

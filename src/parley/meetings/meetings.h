@@ -34,7 +34,10 @@ inline constexpr std::string_view kMinutes = "meeting.minutes";
 inline constexpr std::string_view kSign = "meeting.sign";
 inline constexpr std::string_view kActionDone = "meeting.action-done";
 
-// True for the nine types above: the messages a Book reads.
+// The nine types above: the messages a Book reads.
+inline constexpr std::string_view kMeetingTypes[] = {
+    kPropose, kCounter, kAccept, kDecline, kReschedule, kCancel, kMinutes, kSign, kActionDone};
+// True for the nine types above.
 bool is_meeting_type(std::string_view type);
 
 // How long before an action item falls due it is reported as a reminder.

@@ -24,6 +24,7 @@ namespace parley::store {
 struct MessageQuery {
   std::optional<core::Direction> direction;
   std::vector<std::string> lines;  // empty: all lines
+  std::vector<std::string> types;  // empty: every type (acks as include_acks says)
   bool include_acks = false;       // messages of type "ack" are left out unless true
   std::size_t limit = 1000;        // newest first
 };

@@ -396,6 +396,26 @@ TEST_P(StoreConformanceTest, PutAndUpdateInOneBatchBothApply) {
   EXPECT_EQ(got->tx, "tx-1");
 }
 
+TEST_P(StoreConformanceTest, ListFiltersByType) {
+  ASSERT_TRUE(
+      store_
+          ->apply(
+              {PutMessage{message("text-1", "a", 1, Direction::kOutbound, at(100))},
+               PutMessage{
+                   message("prop-1", "a", 2, Direction::kOutbound, at(200), "meeting.propose")},
+               PutMessage{message("sign-1", "a", 1, Direction::kInbound, at(300), "meeting.sign")},
+               PutMessage{message("ack-1", "a", 2, Direction::kInbound, at(400), "ack")}})
+          .is_ok());
+  MessageQuery meetings;
+  meetings.types = {"meeting.propose", "meeting.sign"};
+  EXPECT_EQ(ids_of(list(meetings)), (std::vector<std::string>{"sign-1", "prop-1"}));
+  MessageQuery acks;
+  acks.types = {"ack"};
+  EXPECT_TRUE(list(acks).empty());  // acks stay out unless include_acks
+  acks.include_acks = true;
+  EXPECT_EQ(ids_of(list(acks)), (std::vector<std::string>{"ack-1"}));
+}
+
 TEST_P(StoreConformanceTest, ListFiltersByDirectionAndLinesNewestFirstWithoutAcks) {
   ASSERT_TRUE(
       store_

@@ -464,6 +464,10 @@ Result<std::vector<core::MessageRecord>> MemoryStore::list_messages(const Messag
         std::find(query.lines.begin(), query.lines.end(), m.line) == query.lines.end()) {
       continue;
     }
+    if (!query.types.empty() &&
+        std::find(query.types.begin(), query.types.end(), m.type) == query.types.end()) {
+      continue;
+    }
     if (!query.include_acks && m.type == "ack") continue;
     found.push_back(&m);
   }

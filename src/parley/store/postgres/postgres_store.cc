@@ -266,6 +266,11 @@ Result<std::vector<core::MessageRecord>> PostgresStore::list_messages(const Mess
     sql +=
         " AND line IN (SELECT jsonb_array_elements_text($" + std::to_string(p.size()) + "::jsonb))";
   }
+  if (!query.types.empty()) {
+    p.text(encode_string_array(query.types));
+    sql +=
+        " AND type IN (SELECT jsonb_array_elements_text($" + std::to_string(p.size()) + "::jsonb))";
+  }
   if (!query.include_acks) sql += " AND type != 'ack'";
   p.integer(fits_int64(query.limit) ? static_cast<std::int64_t>(query.limit)
                                     : std::numeric_limits<std::int64_t>::max());

@@ -220,6 +220,7 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   std::string sql = std::string("SELECT ") + kMessageSelect + " FROM messages WHERE 1";
   if (query.direction) sql += " AND direction = ?1";
   if (!query.lines.empty()) sql += " AND line IN (SELECT value FROM json_each(?2))";
+  if (!query.types.empty()) sql += " AND type IN (SELECT value FROM json_each(?4))";
   if (!query.include_acks) sql += " AND type != 'ack'";
   sql += " ORDER BY created DESC, seq DESC, id DESC LIMIT ?3";
   const std::int64_t limit =
@@ -230,6 +231,7 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
     if (query.direction) s.bind_text(1, core::direction_name(*query.direction));
     if (!query.lines.empty()) s.bind_text(2, encode_string_array(query.lines));
     s.bind_int(3, limit);
+    if (!query.types.empty()) s.bind_text(4, encode_string_array(query.types));
   });
 }
 
