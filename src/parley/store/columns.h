@@ -84,4 +84,60 @@ Result<core::MessageRecord> read_message(const Row& s) {
   return m;
 }
 
+// The line columns, in the order read_line reads them.
+inline constexpr const char* kLineColumns =
+    "id, local, remote_party, remote_principal, alternates, observers, deadline_flash_ms, "
+    "deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms, remote_alternates";
+
+// One row of kLineColumns as a line; kDataLoss naming the line and the field if a stored
+// list does not parse. `Row` as for read_message.
+template <typename Row>
+Result<core::Line> read_line(const Row& s) {
+  core::Line line;
+  line.id = s.text(0);
+  line.local = s.text(1);
+  line.remote = {s.text(2), s.text(3)};
+  const auto list = [&](int column, std::string_view field,
+                        std::vector<std::string>& into) -> Status {
+    Result<std::vector<std::string>> items = parse_string_array(s.text(column));
+    if (!items.is_ok()) {
+      return Status::data_loss("stored line '" + line.id + "': " + std::string(field) + ": " +
+                               items.status().message());
+    }
+    into = std::move(items).value();
+    return Status::ok();
+  };
+  PARLEY_RETURN_IF_ERROR(list(4, "alternates", line.alternates));
+  PARLEY_RETURN_IF_ERROR(list(5, "observers", line.observers));
+  line.deadlines.flash = Duration(s.integer(6));
+  line.deadlines.immediate = Duration(s.integer(7));
+  line.deadlines.priority = Duration(s.integer(8));
+  line.deadlines.routine = Duration(s.integer(9));
+  PARLEY_RETURN_IF_ERROR(list(10, "remote alternates", line.remote_alternates));
+  return line;
+}
+
+// One row of (idx, message_id, envelope, and the inclusion proof's idx, size, root, proof,
+// all NULL when none is stored) as a log entry; kDataLoss if the stored proof is malformed.
+template <typename Row>
+Result<core::LogEntryView> read_log_entry_view(const Row& s) {
+  core::LogEntryView e;
+  e.index = static_cast<std::uint64_t>(s.integer(0));
+  e.message_id = s.text(1);
+  e.envelope = s.text(2);
+  if (s.is_null(3)) return e;
+  core::InclusionRecord r;
+  r.index = static_cast<std::uint64_t>(s.integer(3));
+  r.size = static_cast<std::uint64_t>(s.integer(4));
+  Result<crypto::Digest> root = to_digest(s.bytes(5));
+  Result<std::vector<crypto::Digest>> proof = parse_hashes(s.text(6));
+  if (!root.is_ok() || !proof.is_ok()) {
+    return Status::data_loss("stored inclusion proof of " + e.message_id + " is malformed");
+  }
+  r.root = *root;
+  r.proof = std::move(*proof);
+  e.inclusion = std::move(r);
+  return e;
+}
+
 }  // namespace parley::store::columns

@@ -117,39 +117,11 @@ Status PostgresStore::put_line(const core::Line& line) {
 Result<std::vector<core::Line>> PostgresStore::lines() {
   PARLEY_ASSIGN_OR_RETURN(
       const PgResult r,
-      run("SELECT id, local, remote_party, remote_principal, alternates, observers, "
-          "deadline_flash_ms, deadline_immediate_ms, deadline_priority_ms, deadline_routine_ms, "
-          "remote_alternates FROM lines ORDER BY id",
-          Params()));
+      run(std::string("SELECT ") + columns::kLineColumns + " FROM lines ORDER BY id", Params()));
   std::vector<core::Line> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     const Row s(r.get(), i);
-    core::Line line;
-    line.id = s.text(0);
-    line.local = s.text(1);
-    line.remote = {s.text(2), s.text(3)};
-    auto alternates = parse_string_array(s.text(4));
-    if (!alternates.is_ok()) {
-      return Status::data_loss("stored line '" + line.id +
-                               "': alternates: " + alternates.status().message());
-    }
-    line.alternates = std::move(alternates).value();
-    auto observers = parse_string_array(s.text(5));
-    if (!observers.is_ok()) {
-      return Status::data_loss("stored line '" + line.id +
-                               "': observers: " + observers.status().message());
-    }
-    line.observers = std::move(observers).value();
-    line.deadlines.flash = Duration(s.integer(6));
-    line.deadlines.immediate = Duration(s.integer(7));
-    line.deadlines.priority = Duration(s.integer(8));
-    line.deadlines.routine = Duration(s.integer(9));
-    auto remote_alternates = parse_string_array(s.text(10));
-    if (!remote_alternates.is_ok()) {
-      return Status::data_loss("stored line '" + line.id +
-                               "': remote alternates: " + remote_alternates.status().message());
-    }
-    line.remote_alternates = std::move(remote_alternates).value();
+    PARLEY_ASSIGN_OR_RETURN(core::Line line, columns::read_line(s));
     out.push_back(std::move(line));
   }
   return out;

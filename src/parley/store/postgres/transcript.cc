@@ -137,23 +137,7 @@ Result<std::vector<core::LogEntryView>> PostgresStore::log_entries(std::string_v
   std::vector<core::LogEntryView> out;
   for (int row = 0; row < PQntuples(r.get()); ++row) {
     const Row s(r.get(), row);
-    core::LogEntryView e;
-    e.index = static_cast<std::uint64_t>(s.integer(0));
-    e.message_id = s.text(1);
-    e.envelope = s.text(2);
-    if (!s.is_null(3)) {
-      core::InclusionRecord rec;
-      rec.index = static_cast<std::uint64_t>(s.integer(3));
-      rec.size = static_cast<std::uint64_t>(s.integer(4));
-      Result<crypto::Digest> root = to_digest(s.bytes(5));
-      Result<std::vector<crypto::Digest>> proof = parse_hashes(s.text(6));
-      if (!root.is_ok() || !proof.is_ok()) {
-        return Status::data_loss("stored inclusion proof of " + e.message_id + " is malformed");
-      }
-      rec.root = *root;
-      rec.proof = std::move(*proof);
-      e.inclusion = std::move(rec);
-    }
+    PARLEY_ASSIGN_OR_RETURN(core::LogEntryView e, columns::read_log_entry_view(s));
     out.push_back(std::move(e));
   }
   return out;
