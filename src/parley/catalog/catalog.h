@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,25 @@ struct MessageType {
   CompiledSchema compiled;
 };
 
+// Type -> version: what two gateways compare (docs/protocol.md "Heartbeats and paths").
+using Versions = std::map<std::string, int, std::less<>>;
+
+// How a peer's catalog differs from ours, by type name (sorted); all empty if it does not.
+struct Difference {
+  std::vector<std::string> only_here;      // types the peer does not know
+  std::vector<std::string> only_there;     // types we do not know (shown raw if it sends one)
+  std::vector<std::string> other_version;  // "notify.exercise: 1 here, 2 there"
+  bool same() const { return only_here.empty() && only_there.empty() && other_version.empty(); }
+  bool operator==(const Difference&) const = default;
+};
+Difference compare(const Versions& ours, const Versions& theirs);
+
+// A peer's versions from its JSON object {"type": version, ...}: at most kVersionsMax
+// types, each named as a catalog type is (1-64 of a-z 0-9 . -), each version 1 to 2^31-1.
+inline constexpr std::size_t kVersionsMax = 4096;
+Result<Versions> parse_versions(const nlohmann::json& object);
+nlohmann::json versions_json(const Versions& versions);
+
 class Catalog {
  public:
   // The built-in catalog: the files of src/parley/catalog/types, embedded at build time.
@@ -84,14 +104,25 @@ class Catalog {
   const std::vector<MessageType>& types() const { return types_; }
   std::vector<std::string> languages() const;
 
+  // Each type's version, as a gateway tells its peer (the heartbeat's answer).
+  Versions versions() const;
+
   // Checks `body_json` (a JSON object as text) against `type`'s schema and rules.
   // kInvalidArgument with one pointed error naming the field by its path from the body
   // ("body.launch_window.end: must be after start", "body.count: must be at most 1000");
   // kNotFound for an unknown type.
   Status validate(std::string_view type, std::string_view body_json) const;
 
+  // Why a stored message is shown raw, or nothing if it renders from its type: its type is
+  // not in this catalog, or its body does not match this catalog's version of the type (the
+  // sender's catalog is another version; the receiver stores such a message, never drops it).
+  std::optional<std::string> shown_raw_because(std::string_view type,
+                                               std::string_view body_json) const;
+
   // The message in `lang` (falling back to "en"), from the type's template. Never fails:
-  // an unknown type or unparsable body renders as a plain description.
+  // an unknown type renders raw (the body as received) after a plain description, an
+  // unparsable body as a description, a body of another version from the template as far
+  // as its fields go (shown_raw_because says why it may mislead).
   std::string render(std::string_view type, std::string_view body_json, std::string_view text,
                      std::string_view lang) const;
 

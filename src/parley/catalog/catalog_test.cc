@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 
 namespace parley::catalog {
 namespace {
+
+using ::testing::HasSubstr;
 
 const Catalog& cat() { return Catalog::builtin(); }
 
@@ -200,12 +203,60 @@ TEST(CatalogRenderTest, UnknownLanguageFallsBackToEnglish) {
             cat().render("notify.missile-launch", kLaunch, "", "en"));
 }
 
-TEST(CatalogRenderTest, UnknownTypeRendersAsAPlainDescription) {
-  EXPECT_EQ(cat().render("notify.ufo", "{}", "", "en"), "Message of unknown type 'notify.ufo'.");
-  EXPECT_EQ(cat().render("notify.ufo", "{}", "lights over Murmansk", "en"),
-            "Message of unknown type 'notify.ufo': lights over Murmansk");
+TEST(CatalogRenderTest, UnknownTypeRendersRawWithAWarning) {
+  EXPECT_EQ(cat().render("notify.ufo", "{}", "", "en"),
+            "Message of unknown type 'notify.ufo', shown raw.");
+  EXPECT_EQ(cat().render("notify.ufo", R"({"lights":3})", "over Murmansk", "en"),
+            R"(Message of unknown type 'notify.ufo', shown raw {"lights":3}: over Murmansk)");
   EXPECT_EQ(cat().render("notify.ufo", "{}", "", "ru"),
-            "Сообщение неизвестного типа «notify.ufo».");
+            "Сообщение неизвестного типа «notify.ufo», как получено.");
+  EXPECT_THAT(cat().shown_raw_because("notify.ufo", "{}").value_or(""),
+              HasSubstr("'notify.ufo' is not in this gateway's catalog"));
+}
+
+// A body of another version of a type we know (the sender's catalog is newer or older).
+TEST(CatalogRenderTest, BodyOurVersionRefusesComesWithTheReason) {
+  const std::string body = R"({"launch_time":"2026-11-24T21:00:00Z","stage_count":3})";
+  const std::optional<std::string> why = cat().shown_raw_because("notify.missile-launch", body);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_THAT(*why, HasSubstr("version 1 of 'notify.missile-launch'"));
+  EXPECT_FALSE(cat().shown_raw_because("notify.missile-launch", kLaunch).has_value());
+  EXPECT_FALSE(cat().shown_raw_because("text", "").has_value());
+}
+
+TEST(CatalogVersionsTest, PeersCompareTypeByType) {
+  const Versions ours = cat().versions();
+  EXPECT_EQ(ours.at("text"), 1);
+  EXPECT_EQ(ours.size(), cat().types().size());
+  EXPECT_TRUE(compare(ours, ours).same());
+
+  Versions theirs = ours;
+  theirs.erase("notify.incident");
+  theirs["notify.space-debris"] = 1;
+  theirs["text"] = 2;
+  const Difference d = compare(ours, theirs);
+  EXPECT_FALSE(d.same());
+  EXPECT_EQ(d.only_here, std::vector<std::string>{"notify.incident"});
+  EXPECT_EQ(d.only_there, std::vector<std::string>{"notify.space-debris"});
+  EXPECT_EQ(d.other_version, std::vector<std::string>{"text: 1 here, 2 there"});
+
+  // What one gateway writes, the other reads back.
+  Result<Versions> read = parse_versions(versions_json(theirs));
+  ASSERT_TRUE(read.is_ok()) << read.status().to_string();
+  EXPECT_EQ(*read, theirs);
+}
+
+TEST(CatalogVersionsTest, MalformedVersionsAreRefusedWithAReason) {
+  for (const char* text :
+       {R"([])", R"({"Text": 1})", R"({"": 1})", R"({"text": 0})", R"({"text": -1})",
+        R"({"text": 1.5})", R"({"text": "1"})", R"({"text": 2147483648})"}) {
+    Result<Versions> read = parse_versions(json::Json::parse(text));
+    EXPECT_FALSE(read.is_ok()) << text;
+    EXPECT_THAT(read.status().message(), HasSubstr("catalog")) << text;
+  }
+  json::Json many = json::Json::object();
+  for (std::size_t i = 0; i <= kVersionsMax; ++i) many["t" + std::to_string(i)] = 1;
+  EXPECT_FALSE(parse_versions(many).is_ok());
 }
 
 TEST(CatalogRenderTest, UnreadableBodyRendersAsAPlainDescription) {

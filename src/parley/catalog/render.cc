@@ -26,6 +26,12 @@ std::string with_text(std::string head, std::string_view text) {
   return head + ": " + std::string(text);
 }
 
+// " {body}" as received, or "" for an empty body.
+std::string raw_body(std::string_view body_json) {
+  if (body_json.find_first_not_of(" \t\r\n{}") == std::string_view::npos) return "";
+  return " " + std::string(body_json);
+}
+
 struct Reader {
   const MessageType& type;
   std::string_view lang;
@@ -146,9 +152,13 @@ std::string Catalog::render(std::string_view type, std::string_view body_json,
   const MessageType* t = find(type);
   if (t == nullptr) {
     if (lang == "ru") {
-      return with_text("Сообщение неизвестного типа «" + std::string(type) + "»", text);
+      return with_text("Сообщение неизвестного типа «" + std::string(type) + "», как получено" +
+                           raw_body(body_json),
+                       text);
     }
-    return with_text("Message of unknown type '" + std::string(type) + "'", text);
+    return with_text(
+        "Message of unknown type '" + std::string(type) + "', shown raw" + raw_body(body_json),
+        text);
   }
   // The language every part of the rendering uses: `lang` if the type speaks it, else "en".
   const std::string_view used = t->templates.count(std::string(lang)) != 0 ? lang : kFallbackLang;
@@ -165,6 +175,22 @@ std::string Catalog::render(std::string_view type, std::string_view body_json,
   }
   bool absent = false;
   return expand(localized(t->templates, used), Reader{*t, used}, body, text, absent);
+}
+
+std::optional<std::string> Catalog::shown_raw_because(std::string_view type,
+                                                      std::string_view body_json) const {
+  const MessageType* t = find(type);
+  if (t == nullptr) {
+    return "type '" + std::string(type) +
+           "' is not in this gateway's catalog: the message is shown as received";
+  }
+  // An empty body is read as {} (as render does).
+  const bool empty = body_json.find_first_not_of(" \t\r\n") == std::string_view::npos;
+  Status valid = validate(type, empty ? std::string_view("{}") : body_json);
+  if (valid.is_ok()) return std::nullopt;
+  return "the body does not match version " + std::to_string(t->version) + " of '" +
+         std::string(type) + "' in this gateway's catalog (" + valid.message() +
+         "): the message is shown as received";
 }
 
 }  // namespace parley::catalog

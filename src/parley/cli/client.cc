@@ -42,6 +42,29 @@ void print_line_status(const Json& s) {
   }
 }
 
+// "catalog: same as ours", or how it differs (docs/protocol.md "Heartbeats and paths").
+void print_peer_catalog(const Json& c) {
+  if (!c.is_object()) return;
+  if (!c.value("known", false)) {
+    std::cout << "  WARNING: the peer's catalog is unknown: " << field(c, "error") << "\n";
+    return;
+  }
+  if (c.value("same", false)) {
+    std::cout << "  catalog: same as ours\n";
+    return;
+  }
+  const auto list = [&](const char* key) {
+    std::string out;
+    for (const Json& t : c.value(key, Json::array())) {
+      out += (out.empty() ? "" : ", ") + (t.is_string() ? t.get<std::string>() : t.dump());
+    }
+    return out.empty() ? std::string("none") : out;
+  };
+  std::cout << "  WARNING: the peer's catalog differs from ours (such messages are shown raw): "
+            << "only here " << list("only_here") << "; only there " << list("only_there")
+            << "; other versions " << list("other_version") << "\n";
+}
+
 void print_messages(const Json& messages, bool inbox) {
   if (messages.empty()) {
     std::cout << (inbox ? "inbox is empty\n" : "outbox is empty\n");
@@ -59,6 +82,9 @@ void print_messages(const Json& messages, bool inbox) {
     }
     if (m.value("refusal", Json()).is_string()) {
       std::cout << "  refused by the peer: " << field(m, "refusal") << "\n";
+    }
+    if (m.value("warning", Json()).is_string()) {
+      std::cout << "  WARNING: " << field(m, "warning") << "\n";
     }
     if (m.value("gap_before", 0) > 0) {
       std::cout << "  " << field(m, "gap_before")
@@ -165,6 +191,7 @@ int run_status(const Connection& c, bool as_json) {
                 << " missing after #" << field(gap, "received_through") << ": "
                 << field(gap, "missing_seqs") << "\n";
     }
+    print_peer_catalog(p.value("catalog", Json()));
     for (const Json& path : p.value("paths", Json::array())) {
       std::cout << "  path " << field(path, "address") << " " << field(path, "state")
                 << (path.value("active", false) ? " (active)" : "") << ", last contact "

@@ -116,6 +116,84 @@ void print_outbox(const Side& side) {
   }
 }
 
+// The meeting `id` as `side` shows it, or null if it cannot be read.
+Json meeting_of(const Side& side, const std::string& id) {
+  Result<Json> m =
+      call_api(api_of(side), "GET", "/api/v1/meetings/" + id, "", std::chrono::seconds(5));
+  return m.is_ok() ? *m : Json();
+}
+
+// Polls until both sides show meeting `id` satisfying `holds`.
+template <typename F>
+Status until_both(const Side& a, const Side& b, const std::string& id, const std::string& what,
+                  F holds, Clock::time_point deadline) {
+  for (const Side* side : {&a, &b}) {
+    if (!wait_for([&] { return holds(meeting_of(*side, id)); }, deadline)) {
+      return Status::unavailable("the meeting did not reach '" + what + "' on " + side->id +
+                                 " in time: " + json::dump(meeting_of(*side, id)));
+    }
+  }
+  std::cout << "  both sides see the meeting " << what << "\n";
+  return Status::ok();
+}
+
+// One meeting step by `side` (POST /api/v1/meetings/{id}/{step}); its answer.
+Result<Json> meeting_step(const Side& side, const std::string& id, const std::string& step,
+                          const Json& request) {
+  std::cout << side.id << "/" << side.principal << ": meeting " << step << "\n";
+  return call_api(api_of(side), "POST", "/api/v1/meetings/" + id + "/" + step, json::dump(request));
+}
+
+// A meeting from proposal to minutes signed by both sides, every step a signed message on
+// the line (so each is in the transcript exported afterwards).
+Status meeting_scenario(const Side& us, const Side& ru) {
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  const std::string slot = "2026-12-10T09:00:00Z";
+  std::cout << "\n== a meeting ==\n";
+  PARLEY_ASSIGN_OR_RETURN(
+      Json proposed,
+      call_api(api_of(us), "POST", "/api/v1/meetings",
+               json::dump(Json{{"line", "hotline"},
+                               {"title", "Staff talks: incidents at sea"},
+                               {"slots", {slot, "2026-12-11T09:00:00Z"}},
+                               {"agenda", {"notification of exercises", "incidents at sea"}}})));
+  const std::string id = proposed.value("meeting", proposed.value("id", ""));
+  std::cout << us.id << "/" << us.principal << ": meeting proposed (" << id << ")\n";
+  const auto state_is = [](const char* state) {
+    return [state](const Json& m) { return m.is_object() && m.value("state", "") == state; };
+  };
+  PARLEY_RETURN_IF_ERROR(until_both(us, ru, id, "proposed", state_is("proposed"), deadline));
+  PARLEY_RETURN_IF_ERROR(meeting_step(ru, id, "accept", {{"slot", slot}}).status());
+  PARLEY_RETURN_IF_ERROR(until_both(us, ru, id, "scheduled", state_is("scheduled"), deadline));
+  const Json minutes = {
+      {"held_at", slot},
+      {"attendees", {us.id + "/" + us.principal, ru.id + "/" + ru.principal}},
+      {"items",
+       {{{"agenda_item", "notification of exercises"},
+         {"decisions", {"exchange exercise calendars quarterly"}},
+         {"actions",
+          {{{"id", "a1"},
+            {"text", "send the first quarter's exercise calendar"},
+            {"owner", ru.id + "/" + ru.principal},
+            {"due", "2027-01-15T00:00:00Z"}}}}},
+        {{"agenda_item", "incidents at sea"}, {"decisions", {"keep 500 m separation"}}}}}};
+  PARLEY_ASSIGN_OR_RETURN(Json drafted, meeting_step(us, id, "minutes", minutes));
+  const std::string hash = drafted.value("minutes_hash", "");
+  const auto minutes_are = [&](bool final) {
+    return [&hash, final](const Json& m) {
+      return m.is_object() && m.contains("minutes") && m["minutes"].is_object() &&
+             m["minutes"].value("hash", "") == hash && m["minutes"].value("final", !final) == final;
+    };
+  };
+  PARLEY_RETURN_IF_ERROR(until_both(us, ru, id, "held, minutes " + hash.substr(0, 12) + "...",
+                                    minutes_are(false), deadline));
+  PARLEY_RETURN_IF_ERROR(meeting_step(ru, id, "sign", {{"minutes_hash", hash}}).status());
+  PARLEY_RETURN_IF_ERROR(meeting_step(us, id, "sign", {{"minutes_hash", hash}}).status());
+  PARLEY_RETURN_IF_ERROR(
+      until_both(us, ru, id, "with minutes signed by both (final)", minutes_are(true), deadline));
+  return Status::ok();
+}
+
 struct Sent {
   const Side* from;
   const Side* to;
@@ -199,12 +277,14 @@ Status scenario(Side& us, Side& ru, bool keep, const fs::path& dir) {
       return Status::unavailable("the acknowledgment of " + s.what + " did not come back in time");
     }
   }
+  PARLEY_RETURN_IF_ERROR(meeting_scenario(us, ru));
   print_inbox(ru);
   print_outbox(us);
   print_inbox(us);
   print_outbox(ru);
   std::cout << "\nall " << sent.size()
-            << " messages delivered, receipted and acknowledged on both sides\n";
+            << " messages delivered, receipted and acknowledged on both sides; the meeting's "
+               "minutes signed by both\n";
 
   // The joint transcript: each side exports it from its own store, and it is checked
   // offline (signatures, inclusion, consistency, countersignatures) as a third party would.
@@ -274,9 +354,10 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "demo",
       "Two gateways (us-eucom, ru-genstaff) on loopback in a temporary directory: a ROUTINE "
-      "and a FLASH message one way, an IMMEDIATE one back, acknowledgments both ways. Exits 0 "
-      "only if everything was delivered, receipted and acknowledged, and each side's export of "
-      "the joint transcript verifies offline.");
+      "and a FLASH notification one way (read in Russian on the other side), an IMMEDIATE one "
+      "back, acknowledgments both ways, and a meeting from proposal to minutes signed by both. "
+      "Exits 0 only if everything was delivered, receipted and acknowledged, the minutes are "
+      "final on both sides, and each side's export of the joint transcript verifies offline.");
   cmd->add_flag("--keep", *keep, "keep the temporary homes and logs");
   cmd->callback([keep, &exit_code] { exit_code = run_demo(*keep); });
 }

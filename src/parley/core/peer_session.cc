@@ -205,6 +205,10 @@ Outgoing PeerSession::compose(const Line& line, const std::string& principal,
   draft.to = to;
   draft.precedence = precedence;
   draft.type = type;
+  // Submissions were validated against this catalog, so the type is in it.
+  if (const catalog::MessageType* t = catalog_.find(type)) {
+    draft.type_version = static_cast<std::uint32_t>(t->version);
+  }
   draft.created = now;
   draft.expires = expires;
   draft.reply_to = reply_to;

@@ -93,6 +93,42 @@ TEST(PeerSessionTest, ExpiredEnvelopeIsRefusedAlone) {
   EXPECT_NE(receipt.body.refused[0].reason.find("expired"), std::string::npos);
 }
 
+// DESIGN.md, the catalog: a message of a type or version this gateway does not know is stored
+// and shown raw, never dropped; a body its own version of the type refuses is refused.
+TEST(PeerSessionTest, AnotherCatalogsMessageIsStoredButABodyOurVersionRefusesIsRefused) {
+  Harness h;
+  wire::Draft unknown = draft_from_ru(h.rng(), 1);
+  unknown.type = "notify.space-debris";
+  unknown.type_version = 1;
+  unknown.content = wire::Content{R"({"orbit":"LEO"})", ""};
+  wire::Draft newer = draft_from_ru(h.rng(), 2);  // a later version of a type we hold
+  newer.type = "text";
+  newer.type_version = 7;
+  newer.content = wire::Content{R"({"classification":"none"})", "hello"};
+  wire::Draft bad = draft_from_ru(h.rng(), 3);  // the same version as ours: refused
+  bad.type = "text";
+  bad.type_version = 1;
+  bad.content = newer.content;
+  wire::Draft unsaid = draft_from_ru(h.rng(), 4);  // no version said: ours
+  unsaid.type = "text";
+  unsaid.content = newer.content;
+  const std::string body =
+      log_transaction(h.keys(kRu), h.keys(kUs), {unknown, newer, bad, unsaid}, h.rng());
+  std::vector<Action> out = h.feed_durable(kUs, TransactionReceived{9, body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  ASSERT_EQ(receipt.body.refused.size(), 2u);
+  EXPECT_EQ(receipt.body.refused[0].id, bad.id);
+  EXPECT_EQ(receipt.body.refused[1].id, unsaid.id);
+  for (const wire::Draft* d : {&unknown, &newer}) {
+    const MessageRecord* stored = h.store(kUs).find(d->id);
+    ASSERT_NE(stored, nullptr);
+    EXPECT_EQ(stored->state, MessageState::kDelivered) << d->type;
+    EXPECT_EQ(stored->content.body_json, d->content.body_json);
+  }
+  EXPECT_EQ(h.store(kUs).find(bad.id)->state, MessageState::kRefused);
+}
+
 TEST(PeerSessionTest, RefusedSeqIsNoGapButAMissingSeqIsShown) {
   Harness h;
   wire::Draft refused = draft_from_ru(h.rng(), 1);

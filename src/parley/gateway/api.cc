@@ -70,6 +70,18 @@ Json gaps_json(const core::SessionStats& s) {
   return gaps;
 }
 
+// How the peer's catalog differs from ours (docs/protocol.md "Heartbeats and paths"): null
+// before its first heartbeat answer.
+Json catalog_json(const Driver::PeerView& p) {
+  if (!p.catalog_error.empty()) return {{"known", false}, {"error", p.catalog_error}};
+  if (!p.catalog) return nullptr;
+  return {{"known", true},
+          {"same", p.catalog->same()},
+          {"only_here", p.catalog->only_here},
+          {"only_there", p.catalog->only_there},
+          {"other_version", p.catalog->other_version}};
+}
+
 Json peers_json(const Driver& driver) {
   Json peers = Json::array();
   for (const Driver::PeerView& p : driver.peers()) {
@@ -99,7 +111,8 @@ Json peers_json(const Driver& driver) {
                      {"peer_log_size", p.stats.peer_log_size},
                      {"forks_detected", p.stats.forks_detected},
                      {"refusals", refusals_json(p.stats)},
-                     {"gaps", gaps_json(p.stats)}});
+                     {"gaps", gaps_json(p.stats)},
+                     {"catalog", catalog_json(p)}});
   }
   return peers;
 }
@@ -466,6 +479,14 @@ class Api {
              [](const Driver::PeerView& p) { return p.stats.transactions_refused; });
     per_peer("parley_refusal_streak", "gauge",
              [](const Driver::PeerView& p) { return p.stats.refusal_streak; });
+    // 1 while the peer's last heartbeat answer showed a catalog unlike ours (or none we
+    // could read); 0 when it is the same; absent before the first answer.
+    out += "# TYPE parley_peer_catalog_differs gauge\n";
+    for (const Driver::PeerView& p : driver_.peers()) {
+      if (!p.catalog && p.catalog_error.empty()) continue;
+      const bool same = p.catalog && p.catalog->same();
+      out += "parley_peer_catalog_differs{peer=\"" + p.party + "\"} " + (same ? "0" : "1") + "\n";
+    }
     // Inbound seqs missing per line (a gap): the line's series appears while it has one.
     out += "# TYPE parley_inbound_missing gauge\n";
     for (const Driver::PeerView& p : driver_.peers()) {
@@ -543,6 +564,7 @@ json::Json message_view(const core::MessageRecord& m, const catalog::Catalog& ca
               {"body", body.is_ok() ? *body : Json::object()},
               {"text", m.content.text},
               {"rendered", catalog.render(m.type, m.content.body_json, m.content.text, lang)},
+              {"warning", optional_string(catalog.shown_raw_because(m.type, m.content.body_json))},
               {"ack_deadline", format_time(m.ack_deadline)},
               {"delivered_at", optional_time(m.delivered_at)},
               {"acknowledged_at", optional_time(m.acknowledged_at)},

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "parley/base/check.h"
@@ -54,11 +55,11 @@ void SystemClock::arm(Duration delay, std::function<void()> fire) {
 }
 
 Driver::Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store,
-               std::unique_ptr<Clock> clock)
+               std::unique_ptr<Clock> clock, const catalog::Catalog& catalog)
     : io_(io),
       home_(std::move(home)),
       store_(std::move(store)),
-      catalog_(catalog::Catalog::builtin()),
+      catalog_(catalog),
       allowed_fingerprints_(std::make_shared<std::vector<std::string>>()),
       clock_(clock ? std::move(clock) : std::make_unique<SystemClock>(io)) {}
 
@@ -181,7 +182,11 @@ std::vector<Driver::PeerView> Driver::peers() const {
   std::vector<PeerView> out;
   if (!node_) return out;
   for (const core::Node::PeerView& peer : node_->peers()) {
-    PeerView view{peer.party, peer.bundle->federation, {}, peer.session->stats()};
+    PeerView view{peer.party, peer.bundle->federation, {}, peer.session->stats(), {}, {}};
+    if (const auto it = peer_catalogs_.find(peer.party); it != peer_catalogs_.end()) {
+      view.catalog = it->second.difference;
+      view.catalog_error = it->second.error;
+    }
     const std::vector<core::PathStatus>& paths = peer.paths->paths();
     for (core::PathIndex i = 0; i < paths.size(); ++i) {
       PathHealth health;
@@ -234,7 +239,9 @@ void Driver::on_federation_request(net::HttpRequest request,
     // docs/protocol.md "Heartbeats and paths": the body is ignored.
     net::HttpResponse response;
     response.body =
-        json::dump(json::Json{{"party", home_.config.party}, {"time", format_time(now())}});
+        json::dump(json::Json{{"party", home_.config.party},
+                              {"time", format_time(now())},
+                              {"catalog", catalog::versions_json(catalog_.versions())}});
     return responder->respond(std::move(response));
   }
   if (request.method != "POST" || request.target != kTransactionsTarget) {
@@ -355,12 +362,43 @@ void Driver::post_heartbeat(const core::PostHeartbeat& beat) {
           if (stopping_) return;
           // Any HTTP answer over the pinned mutual TLS shows the path works.
           if (response.is_ok()) {
+            note_peer_catalog(party, response->body);
             feed(core::HeartbeatAnsweredOn{party, path, id});
           } else {
             feed(core::HeartbeatFailedOn{party, path, id, response.status().message()});
           }
         });
       });
+}
+
+void Driver::note_peer_catalog(const std::string& party, const std::string& answer) {
+  PeerCatalog seen;
+  Result<json::Json> object = json::parse_object(answer);
+  Result<catalog::Versions> versions = !object.is_ok() ? Result<catalog::Versions>(object.status())
+                                       : !object->contains("catalog")
+                                           ? Result<catalog::Versions>(Status::invalid_argument(
+                                                 "the heartbeat's answer has no catalog"))
+                                           : catalog::parse_versions((*object)["catalog"]);
+  if (versions.is_ok()) {
+    seen.difference = catalog::compare(catalog_.versions(), *versions);
+  } else {
+    seen.error = versions.status().message();
+  }
+  PeerCatalog& known = peer_catalogs_[party];
+  if (known.difference == seen.difference && known.error == seen.error) return;
+  if (!seen.error.empty()) {
+    spdlog::warn("peer {}: its catalog is unknown: {}", party, seen.error);
+  } else if (seen.difference->same()) {
+    spdlog::info("peer {}: same catalog as ours", party);
+  } else {
+    const catalog::Difference& d = *seen.difference;
+    spdlog::warn(
+        "peer {}: its catalog differs from ours (messages of a type or version one side lacks "
+        "are shown raw there): only here [{}], only there [{}], other versions [{}]",
+        party, fmt::join(d.only_here, ", "), fmt::join(d.only_there, ", "),
+        fmt::join(d.other_version, ", "));
+  }
+  known = std::move(seen);
 }
 
 void Driver::rearm() {

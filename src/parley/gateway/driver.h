@@ -96,8 +96,10 @@ class Driver {
   using Done = std::function<void(Result<core::Accepted>)>;
 
   // `clock`: null for the SystemClock.
+  // `catalog` is the built-in one but in tests of two gateways whose catalogs differ.
   Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::Store> store,
-         std::unique_ptr<Clock> clock = nullptr);
+         std::unique_ptr<Clock> clock = nullptr,
+         const catalog::Catalog& catalog = catalog::Catalog::builtin());
   ~Driver();
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
@@ -126,6 +128,10 @@ class Driver {
     std::vector<std::string> federation;
     std::vector<PathHealth> paths;
     core::SessionStats stats;
+    // How the peer's catalog differs from ours, as its last heartbeat answer said; none
+    // before the first answer. `catalog_error`: why the last answer's catalog was unreadable.
+    std::optional<catalog::Difference> catalog;
+    std::string catalog_error;
   };
   std::vector<PeerView> peers() const;
   Counters counters() const { return node_ ? node_->counters() : Counters{}; }
@@ -164,6 +170,9 @@ class Driver {
   void commit(core::Commit& commit);
   void post(const core::Post& post);
   void post_heartbeat(const core::PostHeartbeat& beat);
+  // Reads the peer's catalog versions from a heartbeat's answer, compares them with ours and
+  // logs a change: a warning when they differ, once per change, not per heartbeat.
+  void note_peer_catalog(const std::string& party, const std::string& answer);
   void rearm();
   // Sends an event to the operator's streams and to those of principals with a line to `peer`.
   void broadcast_to_peer_streams(const std::string& peer, const std::string& event,
@@ -189,7 +198,12 @@ class Driver {
   std::map<core::RequestId, Done> pending_principal_;
   std::map<core::RequestId, std::shared_ptr<net::Responder>> pending_peer_;
   std::vector<Subscriber> subscribers_;
-  core::NodeFeed feed_;  // the node is fed in order (node_feed.h)
+  struct PeerCatalog {
+    std::optional<catalog::Difference> difference;
+    std::string error;
+  };
+  std::map<std::string, PeerCatalog> peer_catalogs_;  // by party
+  core::NodeFeed feed_;                               // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
   bool ready_ = false;
   bool stopping_ = false;

@@ -17,7 +17,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "parley/base/check.h"
 #include "parley/base/json.h"
+#include "parley/catalog/embedded.h"
 #include "parley/gateway/api.h"
 #include "parley/gateway/home.h"
 #include "parley/store/sqlite/sqlite_store.h"
@@ -89,6 +91,31 @@ struct Gateway {
   std::unique_ptr<Driver> driver;
   net::Handler api;
 };
+
+// The built-in catalog and one type more, "notify.space-debris" (a copy of "text"): a peer
+// upgraded before us.
+const catalog::Catalog& wider_catalog() {
+  static const std::string extra = [] {
+    for (const catalog::SourceFile& f : catalog::embedded_type_files()) {
+      if (f.name != "text.v1.json") continue;
+      std::string text(f.text);
+      const std::string from = R"("type": "text")";
+      const std::size_t at = text.find(from);
+      PARLEY_CHECK(at != std::string::npos);
+      return text.replace(at, from.size(), R"("type": "notify.space-debris")");
+    }
+    PARLEY_CHECK(false);
+    return std::string();
+  }();
+  static const catalog::Catalog wider = [] {
+    std::vector<catalog::SourceFile> files = catalog::embedded_type_files();
+    files.push_back({"notify.space-debris.v1.json", extra});
+    Result<catalog::Catalog> loaded = catalog::Catalog::load(files);
+    PARLEY_CHECK(loaded.is_ok());
+    return std::move(*loaded);
+  }();
+  return wider;
+}
 
 class DriverTest : public ::testing::Test {
  protected:
@@ -175,11 +202,12 @@ class DriverTest : public ::testing::Test {
     return other;
   }
 
-  void start(Gateway& g, std::unique_ptr<Clock> clock) {
+  void start(Gateway& g, std::unique_ptr<Clock> clock,
+             const catalog::Catalog& catalog = catalog::Catalog::builtin()) {
     Result<std::unique_ptr<store::Store>> s =
         store::open_sqlite_store(g.home.store_path().string());
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
-    g.driver = std::make_unique<Driver>(io_, g.home, std::move(*s), std::move(clock));
+    g.driver = std::make_unique<Driver>(io_, g.home, std::move(*s), std::move(clock), catalog);
     g.api = make_api_handler(*g.driver);
     const Status started = g.driver->start(g.api);
     ASSERT_TRUE(started.is_ok()) << started.to_string();
@@ -347,6 +375,57 @@ TEST_F(DriverTest, TheReceiverMarksAnUnacknowledgedMessageOverdueAndCountsIt) {
   ASSERT_EQ(acked.status, 200) << acked.body;
   EXPECT_EQ(state_of(us_, id), "acknowledged");
   EXPECT_EQ(status_number(us_, "inbound_overdue"), 0);
+}
+
+}  // namespace
+}  // namespace parley::gateway
+
+namespace parley::gateway {
+namespace {
+
+// Issue 13: two gateways compare catalogs in every heartbeat's answer and say how they
+// differ (status, /metrics); a message of a type the receiver lacks is stored and shown raw
+// with a warning, never refused.
+TEST_F(DriverTest, PeersWithDifferentCatalogsSayHowAndAnUnknownTypeIsShownRaw) {
+  ru_.driver->stop();
+  io_.run_for(100ms);
+  ru_.driver.reset();
+  ASSERT_NO_FATAL_FAILURE(start(ru_, nullptr, wider_catalog()));
+  const auto difference = [](Gateway& g) -> std::optional<catalog::Difference> {
+    const std::vector<Driver::PeerView> peers = g.driver->peers();
+    return peers.size() == 1 ? peers[0].catalog : std::nullopt;
+  };
+  ASSERT_TRUE(run_until([&] {
+    clock_->advance(2s);  // us-eucom's heartbeats run on the test's clock
+    return difference(us_).has_value() && difference(ru_).has_value();
+  }));
+  EXPECT_EQ(difference(us_)->only_there, std::vector<std::string>{"notify.space-debris"});
+  EXPECT_TRUE(difference(us_)->only_here.empty());
+  EXPECT_EQ(difference(ru_)->only_here, std::vector<std::string>{"notify.space-debris"});
+
+  Gateway op = as(us_, us_.home.operator_token);
+  Result<json::Json> status = json::parse_object(call(op, "GET", "/api/v1/status").body);
+  ASSERT_TRUE(status.is_ok());
+  const json::Json c = (*status)["peers"][0]["catalog"];
+  EXPECT_EQ(c.value("same", true), false) << c.dump();
+  EXPECT_EQ(c["only_there"], json::Json::array({"notify.space-debris"})) << c.dump();
+  EXPECT_NE(
+      call(op, "GET", "/metrics").body.find("parley_peer_catalog_differs{peer=\"ru-genstaff\"} 1"),
+      std::string::npos);
+
+  const net::HttpResponse posted = call(
+      ru_, "POST", "/api/v1/messages",
+      R"({"line":"saceur-cgs","type":"notify.space-debris","text":"debris over the Barents Sea"})");
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string id = id_of(posted);
+  ASSERT_TRUE(run_until([&] { return state_of(ru_, id) == "delivered"; })) << state_of(ru_, id);
+  Result<json::Json> shown = json::parse_object(call(us_, "GET", "/api/v1/messages/" + id).body);
+  ASSERT_TRUE(shown.is_ok());
+  EXPECT_EQ(shown->value("state", ""), "delivered");
+  EXPECT_NE(shown->value("warning", "").find("not in this gateway's catalog"), std::string::npos)
+      << shown->dump();
+  EXPECT_NE(shown->value("rendered", "").find("shown raw"), std::string::npos) << shown->dump();
+  EXPECT_NE(shown->value("rendered", "").find("debris over the Barents Sea"), std::string::npos);
 }
 
 }  // namespace

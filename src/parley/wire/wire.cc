@@ -88,8 +88,8 @@ crypto::Digest commit(ByteView salt_and_content) { return crypto::sha256(salt_an
 Result<Payload> parse_payload(ByteView bytes) {
   PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(to_string(bytes)));
   PARLEY_RETURN_IF_ERROR(json::check_keys(
-      object, {"v", "id", "line", "seq", "from", "to", "precedence", "type", "created", "expires",
-               "reply_to", "lang", "epoch", "sealed", "commitment"}));
+      object, {"v", "id", "line", "seq", "from", "to", "precedence", "type", "type_version",
+               "created", "expires", "reply_to", "lang", "epoch", "sealed", "commitment"}));
   PARLEY_RETURN_IF_ERROR(check_version(object));
   Payload p;
   PARLEY_ASSIGN_OR_RETURN(p.id, get_uuid(object, "id"));
@@ -107,6 +107,13 @@ Result<Payload> parse_payload(ByteView bytes) {
   PARLEY_ASSIGN_OR_RETURN(p.type, json::get_string(object, "type"));
   if (!is_valid_type(p.type)) {
     return field_error("type", "not a message type (1-64 of [a-z0-9.-]): " + quote(p.type));
+  }
+  if (object.contains("type_version")) {
+    PARLEY_ASSIGN_OR_RETURN(const std::uint64_t version, json::get_uint(object, "type_version"));
+    if (version < 1 || version > std::numeric_limits<std::uint32_t>::max()) {
+      return field_error("type_version", "must be between 1 and 4294967295");
+    }
+    p.type_version = static_cast<std::uint32_t>(version);
   }
   PARLEY_ASSIGN_OR_RETURN(p.created, get_time(object, "created"));
   PARLEY_ASSIGN_OR_RETURN(const auto expires, get_nullable_string(object, "expires"));
@@ -147,6 +154,7 @@ std::string encode_payload(const Payload& p) {
   out["to"] = p.to.to_string();
   out["precedence"] = std::string(precedence_name(p.precedence));
   out["type"] = p.type;
+  if (p.type_version != 0) out["type_version"] = p.type_version;
   out["created"] = format_time(p.created);
   out["expires"] = p.expires ? Json(format_time(*p.expires)) : Json(nullptr);
   out["reply_to"] = p.reply_to ? Json(*p.reply_to) : Json(nullptr);
@@ -245,6 +253,7 @@ Sealed seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
   p.to = draft.to;
   p.precedence = draft.precedence;
   p.type = draft.type;
+  p.type_version = draft.type_version;
   p.created = draft.created;
   p.expires = draft.expires;
   p.reply_to = draft.reply_to;

@@ -69,6 +69,9 @@ struct Payload {
   Address to;
   Precedence precedence = Precedence::kRoutine;
   std::string type;  // catalog type, e.g. "text", "ack", "notify.missile-launch"
+  // The version of `type` in the sender's catalog; 0 when the payload does not say (then
+  // the receiver checks the body against its own version alone).
+  std::uint32_t type_version = 0;
   Time created;
   std::optional<Time> expires;
   std::optional<std::string> reply_to;  // uuid
@@ -95,6 +98,7 @@ struct Draft {
   Address to;
   Precedence precedence = Precedence::kRoutine;
   std::string type;
+  std::uint32_t type_version = 0;  // 0: not written into the payload
   Time created;
   std::optional<Time> expires;
   std::optional<std::string> reply_to;

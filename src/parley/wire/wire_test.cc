@@ -119,6 +119,22 @@ TEST_F(WireTest, EnvelopeWithoutExpiryOrReplyRoundTripsAsNulls) {
   EXPECT_FALSE(opened->payload.reply_to.has_value());
 }
 
+TEST_F(WireTest, TypeVersionIsSignedWhenGivenAndAbsentOtherwise) {
+  const Envelope plain = sealed(draft());
+  EXPECT_EQ(to_string(plain.payload_bytes).find("type_version"), std::string::npos);
+  auto opened = open(encode_envelope(plain));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->payload.type_version, 0U);
+
+  Draft d = draft();
+  d.type_version = 3;
+  const Envelope versioned = sealed(d);
+  EXPECT_NE(to_string(versioned.payload_bytes).find(R"("type_version":3)"), std::string::npos);
+  opened = open(encode_envelope(versioned));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->payload.type_version, 3U);
+}
+
 TEST_F(WireTest, BodyTextIsNotVisibleInThePayload) {
   const Envelope envelope = sealed(draft());
   EXPECT_EQ(to_string(envelope.payload_bytes).find("alpha"), std::string::npos);
@@ -297,6 +313,9 @@ TEST_F(WireTest, EveryMalformedPayloadFieldIsRefusedByName) {
       {"type uppercase", [](Json& j) { j["type"] = "Notify"; }, "'type'"},
       {"type slash", [](Json& j) { j["type"] = "a/b"; }, "'type'"},
       {"type 65 chars", [](Json& j) { j["type"] = std::string(65, 'a'); }, "'type'"},
+      {"type_version zero", [](Json& j) { j["type_version"] = 0; }, "'type_version'"},
+      {"type_version 2^32", [](Json& j) { j["type_version"] = 4294967296ULL; }, "'type_version'"},
+      {"type_version string", [](Json& j) { j["type_version"] = "1"; }, "'type_version'"},
       {"created words", [](Json& j) { j["created"] = "yesterday"; }, "'created'"},
       {"created offset", [](Json& j) { j["created"] = "2026-11-24T21:00:00+01:00"; }, "'created'"},
       {"created null", [](Json& j) { j["created"] = nullptr; }, "'created'"},
