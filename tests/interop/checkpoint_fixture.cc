@@ -6,7 +6,6 @@
 //
 // Usage: parley-interop-fixture OUT_DIR. Keys and entries are fixed (seeded), so the output
 // is the same on every run. The files are described in checkpoint_check.go.
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -21,7 +20,6 @@
 
 namespace {
 
-using parley::Bytes;
 using parley::Result;
 using parley::Status;
 namespace ledger = parley::ledger;
@@ -61,12 +59,12 @@ std::vector<std::string> make_entries(const crypto::Keys& owner) {
 }
 
 struct Log {
-  crypto::Keys keys = ::keys(101);
+  crypto::Keys owner = keys(101);
   std::string origin = ledger::origin_of("us-eucom", "ru-genstaff");
   std::vector<std::string> entries;
   std::vector<ledger::Hash> leaves;
 
-  Log() : entries(make_entries(keys)) {
+  Log() : entries(make_entries(owner)) {
     for (const std::string& entry : entries)
       leaves.push_back(ledger::leaf_hash(parley::as_bytes(entry)));
   }
@@ -74,7 +72,7 @@ struct Log {
     return {leaves.begin(), leaves.begin() + static_cast<std::ptrdiff_t>(size)};
   }
   std::string checkpoint(std::uint64_t size) const {
-    return ledger::sign_checkpoint({origin, size, ledger::root_of(first(size)), {}}, keys.signing,
+    return ledger::sign_checkpoint({origin, size, ledger::root_of(first(size)), {}}, owner.signing,
                                    origin);
   }
   Result<std::string> add_checkpoint(std::uint64_t old_size, std::uint64_t size) const {
@@ -94,10 +92,10 @@ struct Log {
 // The witness cosigns size 13, then the final size: its answer is appended to the checkpoint.
 Result<std::string> cosigned_checkpoint(const Log& log, const ledger::WitnessIdentity& witness) {
   std::map<std::string, ledger::NoteVerifier, std::less<>> logs{
-      {log.origin, {log.origin, ledger::kNoteKeyEd25519, log.keys.verify}}};
+      {log.origin, {log.origin, ledger::kNoteKeyEd25519, log.owner.verify}}};
   std::map<std::string, ledger::WitnessView, std::less<>> views;
-  for (const auto& [old_size, size] :
-       {std::pair<std::uint64_t, std::uint64_t>{0, 13}, {13, kSize}}) {
+  using Step = std::pair<std::uint64_t, std::uint64_t>;
+  for (const auto& [old_size, size] : {Step{0, 13}, Step{13, kSize}}) {
     PARLEY_ASSIGN_OR_RETURN(const std::string body, log.add_checkpoint(old_size, size));
     const ledger::WitnessAnswer answer =
         ledger::add_checkpoint(body, logs, views, witness, kWitnessTime);
@@ -117,7 +115,7 @@ Status write_fixture(const std::string& dir) {
   const ledger::WitnessIdentity witness{"parley.example/nato-shape", witness_keys.signing};
   bool ok = write_file(
       dir, "log.vkey",
-      ledger::encode_verifier_key({log.origin, ledger::kNoteKeyEd25519, log.keys.verify}) + "\n");
+      ledger::encode_verifier_key({log.origin, ledger::kNoteKeyEd25519, log.owner.verify}) + "\n");
   ok &= write_file(dir, "witness.vkey",
                    ledger::encode_verifier_key(
                        {witness.name, ledger::kNoteKeyCosignature, witness_keys.verify}) +

@@ -1,6 +1,7 @@
 #include "parley/ledger/checkpoint.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 #include <utility>
@@ -30,11 +31,11 @@ std::optional<std::pair<char32_t, std::size_t>> decode_utf8(std::string_view tex
     std::size_t length;
     char32_t min;
   };
-  static constexpr Form kForms[] = {
-      {0xE0, 0xC0, 0x1F, 2, 0x80}, {0xF0, 0xE0, 0x0F, 3, 0x800}, {0xF8, 0xF0, 0x07, 4, 0x10000}};
-  const auto* form = std::find_if(std::begin(kForms), std::end(kForms),
-                                  [&](const Form& f) { return (first & f.mask) == f.lead; });
-  if (form == std::end(kForms)) return std::nullopt;
+  static constexpr std::array<Form, 3> kForms = {
+      {{0xE0, 0xC0, 0x1F, 2, 0x80}, {0xF0, 0xE0, 0x0F, 3, 0x800}, {0xF8, 0xF0, 0x07, 4, 0x10000}}};
+  const auto form = std::find_if(kForms.begin(), kForms.end(),
+                                 [&](const Form& f) { return (first & f.mask) == f.lead; });
+  if (form == kForms.end()) return std::nullopt;
   const std::size_t length = form->length;
   const char32_t min = form->min;
   char32_t cp = first & form->bits;
@@ -168,7 +169,7 @@ bool is_valid_key_name(std::string_view name) {
 std::uint32_t note_key_id(std::string_view name, std::uint8_t type, const crypto::VerifyKey& key) {
   crypto::Sha256 sha;
   sha.update(as_bytes(name));
-  const std::uint8_t separator[] = {'\n', type};
+  const std::array<std::uint8_t, 2> separator = {'\n', type};
   sha.update(separator);
   sha.update(key.bytes);
   const crypto::Digest digest = sha.finish();

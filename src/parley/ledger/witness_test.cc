@@ -65,14 +65,14 @@ TEST(WitnessTest, RequestRoundTripsAndIsParsedStrictly) {
   auto parsed = parse_add_checkpoint(body);
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
   EXPECT_EQ(parsed->old_size, 3U);
-  EXPECT_EQ(parsed->proof.size(), 3U);
+  EXPECT_EQ(parsed->proof.size(), 4U);  // RFC 6962 §2.1.2: PROOF(3, D[7]) = [c, d, g, l]
   EXPECT_EQ(encode_add_checkpoint(*parsed), body);
   EXPECT_EQ(body.substr(0, 6), "old 3\n");
 
   const std::string note = h.checkpoint(7);
   for (const std::string& bad :
        {"old 03\n\n" + note, "old -1\n\n" + note, "new 3\n\n" + note, "old 3\nAAAA\n\n" + note,
-        "old 3\n" + note, "old 3\n\n", std::string("old 3")}) {
+        "old 3\n" + note, std::string("old 3\n\n"), std::string("old 3")}) {
     EXPECT_FALSE(parse_add_checkpoint(bad).is_ok()) << bad;
   }
   std::string many = "old 1\n";
@@ -203,6 +203,7 @@ TEST(WitnessTest, EmptyTreeNeedsTheEmptyRootAndNoProof) {
       sign_checkpoint({h.origin, 0, leaf_hash(as_bytes("x")), {}}, h.log_keys.signing, h.origin);
   WitnessHarness fresh;
   EXPECT_EQ(fresh.submit(encode_add_checkpoint({0, {}, wrong_root})).http_status, 422);
+  h.grow(3);
   EXPECT_EQ(fresh.submit(encode_add_checkpoint({0, {h.leaves[0]}, h.checkpoint(3)})).http_status,
             422);
 }
