@@ -35,7 +35,8 @@ struct WitnessHarness {
       leaves.push_back(leaf_hash(as_bytes("entry " + std::to_string(leaves.size()))));
     }
   }
-  std::vector<Hash> first(std::uint64_t size) const {
+  std::vector<Hash> first(std::uint64_t size) {
+    grow(size);
     return {leaves.begin(), leaves.begin() + static_cast<std::ptrdiff_t>(size)};
   }
   std::string checkpoint(std::uint64_t size) {
