@@ -3,7 +3,8 @@
 # gateway off its home and its store.
 # - GET /api/v1/status, /api/v1/peers, /metrics and the peers of /readyz are gateway-wide: the
 #   operator token and a principal with the role "watch" see them; any other principal sees in
-#   status only its own lines, and gets 403 for /peers and /metrics.
+#   status only its own lines, and gets 403 for /peers and /metrics. The same goes for
+#   /api/v1/peers/PARTY/checkpoint, the C2SP checkpoint of our log for the peer.
 # - A second gateway on the same home (other ports), or on another home sharing the store,
 #   exits non-zero at once with one line naming the pid that holds the lock; the first still
 #   serves; once the first has stopped, a gateway starts on the home again.
@@ -78,6 +79,15 @@ for who in operator watch; do
     "[[ \$(curl -s -o '$DIR/metrics' -w '%{http_code}' -H 'Authorization: Bearer $token' http://127.0.0.1:$US_API/metrics) == 200 ]] && grep -q '^parley_queue_depth{peer=\"ru-genstaff\"}' '$DIR/metrics'"
 done
 check "operator: parley status --home prints the peer" bash -c "'$PARLEY' status --home '$US' | grep -q 'peer ru-genstaff'"
+
+# --- the latest head of our log for a peer as a C2SP checkpoint (gateway-wide) ---
+expect "on a line: the checkpoint is 403" 403 "$SACEUR" /api/v1/peers/ru-genstaff/checkpoint
+expect "operator: no checkpoint for an unknown peer" 404 "$OPERATOR" /api/v1/peers/nato-shape/checkpoint
+# Nothing sent yet: size 0 and SHA-256() as the root, signed under the log's origin.
+check "operator: the checkpoint is a signed note of the empty log" bash -c \
+  "[[ \$(curl -s -o '$DIR/body' -w '%{http_code}' -H 'Authorization: Bearer $OPERATOR' http://127.0.0.1:$US_API/api/v1/peers/ru-genstaff/checkpoint) == 200 ]] && printf 'parley.example/us-eucom/ru-genstaff\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n' | cmp -s -n 84 - '$DIR/body' && sed -n 5p '$DIR/body' | grep -q '^— parley.example/us-eucom/ru-genstaff [A-Za-z0-9+/]\{91\}=\$'"
+check "the bundle carries the note verifier key" bash -c \
+  "'$PARLEY' bundle --home '$US' | jq -e '.note_key | startswith(\"parley.example/us-eucom+\")' >/dev/null"
 
 # --- no token: liveness and readiness only ---
 expect "no token: /metrics is 401" 401 "" /metrics

@@ -1,5 +1,8 @@
 #include "parley/gateway/api.h"
 
+#include <algorithm>
+#include <optional>
+
 #include <spdlog/spdlog.h>
 
 #include "parley/base/json.h"
@@ -7,6 +10,7 @@
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/meetings_api.h"
 #include "parley/gateway/requests.h"
+#include "parley/ledger/checkpoint.h"
 #include "parley/wire/wire.h"
 
 namespace parley::gateway {
@@ -161,6 +165,11 @@ class Api {
       if (!allowed.is_ok()) return respond(error_response(allowed));
       return respond(json_response(200, {{"peers", peers_json(driver_)}}));
     }
+    if (const std::optional<std::string> peer = checkpoint_peer(path); peer && method == "GET") {
+      const Status allowed = gateway_wide_only(*caller, "/api/v1/peers/PARTY/checkpoint");
+      if (!allowed.is_ok()) return respond(error_response(allowed));
+      return respond(checkpoint(*peer));
+    }
     if (path == "/api/v1/version" && method == "GET") {
       return respond(json_response(200, {{"version", std::string(version())},
                                          {"commit", std::string(build_commit())},
@@ -209,6 +218,44 @@ class Api {
   }
 
  private:
+  // PARTY of "/api/v1/peers/PARTY/checkpoint".
+  static std::optional<std::string> checkpoint_peer(std::string_view path) {
+    constexpr std::string_view kPeers = "/api/v1/peers/";
+    constexpr std::string_view kCheckpoint = "/checkpoint";
+    if (path.size() <= kPeers.size() + kCheckpoint.size() || path.rfind(kPeers, 0) != 0 ||
+        path.substr(path.size() - kCheckpoint.size()) != kCheckpoint) {
+      return std::nullopt;
+    }
+    const std::string_view party =
+        path.substr(kPeers.size(), path.size() - kPeers.size() - kCheckpoint.size());
+    if (party.find('/') != std::string_view::npos) return std::nullopt;
+    return std::string(party);
+  }
+
+  // The latest head of our log for `peer` as a C2SP checkpoint (docs/transcript.md
+  // "Checkpoints"): the stored head's size and root, signed under the log's origin.
+  net::HttpResponse checkpoint(const std::string& peer) {
+    const std::vector<Driver::PeerView> peers = driver_.peers();
+    if (std::none_of(peers.begin(), peers.end(),
+                     [&](const Driver::PeerView& p) { return p.party == peer; })) {
+      return error_response(Status::not_found("unknown peer '" + peer + "'"));
+    }
+    const std::string& me = driver_.home().config.party;
+    Result<std::vector<core::HeadRecord>> heads = driver_.store().heads(me, peer);
+    if (!heads.is_ok()) return error_response(heads.status());
+    ledger::Checkpoint head{ledger::origin_of(me, peer), 0, ledger::empty_root(), {}};
+    const auto latest = std::max_element(
+        heads->begin(), heads->end(), [](const auto& a, const auto& b) { return a.size < b.size; });
+    if (latest != heads->end()) {
+      head.size = latest->size;
+      head.root = latest->root;
+    }
+    net::HttpResponse r;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = ledger::sign_checkpoint(head, driver_.home().keys.signing, head.origin);
+    return r;
+  }
+
   Result<Caller> authenticate(const net::HttpRequest& request) {
     const auto it = request.headers.find("authorization");
     if (it == request.headers.end()) {

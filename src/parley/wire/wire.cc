@@ -516,7 +516,20 @@ std::string encode_bundle(const Bundle& bundle) {
   out["tls_fingerprint"] = bundle.tls_fingerprint;
   out["federation"] = bundle.federation;
   out["lang"] = bundle.lang;
+  out["note_key"] = bundle_note_key(bundle);
   return json::dump(out);
+}
+
+std::string bundle_note_key(const Bundle& bundle) {
+  constexpr std::uint8_t kEd25519 = 0x01;  // signed-note key type
+  const std::string name = "parley.example/" + bundle.party;
+  Bytes key{kEd25519};
+  key.insert(key.end(), bundle.sign_key.bytes.begin(), bundle.sign_key.bytes.end());
+  // signed-note: key ID = SHA-256(name || 0x0A || type || public key)[:4].
+  Bytes hashed = to_bytes(name + "\n");
+  hashed.insert(hashed.end(), key.begin(), key.end());
+  const crypto::Digest digest = crypto::sha256(hashed);
+  return name + "+" + hex_encode(ByteView(digest).first(4)) + "+" + base64_encode(key);
 }
 
 namespace {
@@ -527,7 +540,8 @@ Result<Bundle> parse_bundle_fields(std::string_view text) {
   }
   PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
   PARLEY_RETURN_IF_ERROR(json::check_keys(
-      object, {"v", "party", "sign_key", "box_key", "tls_fingerprint", "federation", "lang"}));
+      object,
+      {"v", "party", "sign_key", "box_key", "tls_fingerprint", "federation", "lang", "note_key"}));
   PARLEY_RETURN_IF_ERROR(check_version(object));
   Bundle bundle;
   PARLEY_ASSIGN_OR_RETURN(bundle.party, get_id(object, "party"));
@@ -570,6 +584,12 @@ Result<Bundle> parse_bundle_fields(std::string_view text) {
     bundle.federation.push_back(text_address);
   }
   PARLEY_ASSIGN_OR_RETURN(bundle.lang, get_lang(object, "lang"));
+  if (object.contains("note_key")) {
+    PARLEY_ASSIGN_OR_RETURN(const std::string note_key, json::get_string(object, "note_key"));
+    if (note_key != bundle_note_key(bundle)) {
+      return field_error("note_key", "is not the verifier key of the party and sign_key");
+    }
+  }
   return bundle;
 }
 

@@ -192,7 +192,9 @@ Result<Refusal> parse_refusal(std::string_view json);
 // A party's public card, exchanged out of band and then pinned.
 //   {"v":1, "party":"us-eucom", "sign_key":"<b64>", "box_key":"<b64>",
 //    "tls_fingerprint":"<64 lowercase hex: SHA-256 of the certificate DER>",
-//    "federation":["127.0.0.1:7001", ...], "lang":"en"}
+//    "federation":["127.0.0.1:7001", ...], "lang":"en", "note_key":"<verifier key>"}
+// "note_key" (absent from bundles written before it) is bundle_note_key(): encode_bundle
+// writes it and parse_bundle refuses one that differs, so it is no field of its own.
 struct Bundle {
   std::string party;
   crypto::VerifyKey sign_key;
@@ -202,6 +204,11 @@ struct Bundle {
   std::string lang = "en";
 };
 std::string encode_bundle(const Bundle& bundle);
+// The party's C2SP signed-note verifier key, "parley.example/<party>+<key ID>+base64(0x01 ||
+// sign_key)" (docs/transcript.md "Checkpoints"): the key that signs the checkpoints of its
+// logs, each under that log's origin, "parley.example/<party>/<peer>". ledger/checkpoint.h
+// computes the same (its test holds them equal); wire sits below ledger.
+std::string bundle_note_key(const Bundle& bundle);
 // Every field checked: keys of the right length (and the box key not a low-order point),
 // fingerprint 64 hex, at least one federation address of the form HOST:PORT, port 1-65535.
 Result<Bundle> parse_bundle(std::string_view json);

@@ -683,6 +683,18 @@ TEST_F(BundleTest, BundleRoundTrips) {
   EXPECT_EQ(parsed->lang, b.lang);
 }
 
+TEST_F(BundleTest, BundleCarriesTheNoteVerifierKeyAndOldBundlesWithoutItParse) {
+  const Bundle b = bundle();
+  const Json j = *json::parse_object(encode_bundle(b));
+  ASSERT_TRUE(j.contains("note_key"));
+  const std::string note_key = j["note_key"].get<std::string>();
+  EXPECT_EQ(note_key.rfind("parley.example/" + b.party + "+", 0), 0U) << note_key;
+  EXPECT_EQ(note_key, bundle_note_key(b));
+  auto old = parse_edited([](Json& edited) { edited.erase("note_key"); });
+  ASSERT_TRUE(old.is_ok()) << old.status().to_string();
+  EXPECT_EQ(old->sign_key, b.sign_key);
+}
+
 Bytes low_order(std::initializer_list<std::uint8_t> head, std::uint8_t last) {
   Bytes point(32, 0);
   std::copy(head.begin(), head.end(), point.begin());
@@ -723,6 +735,10 @@ TEST_F(BundleTest, MalformedBundleFieldsAreRefusedByName) {
       {"federation port 0", [](Json& j) { j["federation"][0] = "127.0.0.1:0"; }, "'federation'"},
       {"federation number", [](Json& j) { j["federation"][0] = 7001; }, "'federation'"},
       {"lang missing", [](Json& j) { j.erase("lang"); }, "'lang'"},
+      {"note_key of another key", [](Json& j) { j["sign_key"] = base64_encode(Bytes(32, 9)); },
+       "'note_key'"},
+      {"note_key of another party", [](Json& j) { j["party"] = "ru-genstaff"; }, "'note_key'"},
+      {"note_key not a string", [](Json& j) { j["note_key"] = 1; }, "'note_key'"},
   };
   for (const DsseCase& c : cases) {
     auto parsed = parse_edited(c.edit);

@@ -1,0 +1,69 @@
+// libFuzzer target: the C2SP formats of ledger/checkpoint.h and ledger/witness.h, which read
+// what any witness or log on the network sends: signed notes, checkpoint texts, verifier
+// keys and tlog-witness add-checkpoint requests. Each parser is strict, so what parses
+// re-encodes to the very same bytes; and the witness's decision never fails, cosigns only a
+// checkpoint signed by the pinned key, and answers with one of the spec's status codes.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "fuzz_fixture.h"
+
+#include "parley/ledger/checkpoint.h"
+#include "parley/ledger/witness.h"
+
+namespace {
+
+using namespace parley;
+
+void check_parsers(std::string_view text) {
+  if (auto note = ledger::parse_note(text); note.is_ok()) {
+    fuzz::require(ledger::encode_note(*note) == text);
+  }
+  if (auto checkpoint = ledger::parse_checkpoint_text(text); checkpoint.is_ok()) {
+    fuzz::require(ledger::checkpoint_text(*checkpoint) == text);
+  }
+  if (auto key = ledger::parse_verifier_key(text); key.is_ok()) {
+    fuzz::require(ledger::encode_verifier_key(*key) == text);
+  }
+  if (auto request = ledger::parse_add_checkpoint(text); request.is_ok()) {
+    fuzz::require(ledger::encode_add_checkpoint(*request) == text);
+  }
+}
+
+void check_witness(std::string_view body) {
+  const fuzz::Fixture& f = fuzz::fixture();
+  const std::string origin = ledger::origin_of(fuzz::kSender, fuzz::kReceiver);
+  const std::map<std::string, ledger::NoteVerifier, std::less<>> logs{
+      {origin, {origin, ledger::kNoteKeyEd25519, f.sender.verify}}};
+  const std::map<std::string, ledger::WitnessView, std::less<>> views;
+  const ledger::WitnessIdentity witness{"parley.example/nato-shape", f.receiver.signing};
+  const ledger::WitnessAnswer answer = ledger::add_checkpoint(body, logs, views, witness, 1);
+  const int s = answer.http_status;
+  fuzz::require(s == 200 || s == 400 || s == 403 || s == 404 || s == 409 || s == 422);
+  fuzz::require((s == 200) == answer.new_view.has_value());
+  if (s != 200) return;
+  auto opened = ledger::open_checkpoint(answer.new_view->checkpoint, logs.begin()->second);
+  fuzz::require(opened.is_ok() && opened->checkpoint.origin == origin &&
+                opened->checkpoint.size == answer.new_view->size);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = fuzz::as_text(data, size);
+  check_parsers(text);
+  check_witness(text);
+  // The input as a checkpoint text the log signed: the witness's signature checks pass and
+  // the request's other checks are reached.
+  if (ledger::parse_checkpoint_text(text).is_ok()) {
+    const fuzz::Fixture& f = fuzz::fixture();
+    auto checkpoint = ledger::parse_checkpoint_text(text);
+    const std::string note =
+        ledger::sign_checkpoint(*checkpoint, f.sender.signing, checkpoint->origin);
+    check_witness(ledger::encode_add_checkpoint({0, {}, note}));
+  }
+  return 0;
+}
