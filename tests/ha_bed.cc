@@ -46,8 +46,7 @@ Status configure_instance(const fs::path& home, const std::string& listen,
 }  // namespace
 
 Result<std::unique_ptr<HaBed>> HaBed::create(const std::string& parley_binary,
-                                             const std::string& pg_url,
-                                             const std::string& lease) {
+                                             const std::string& pg_url, const std::string& lease) {
   std::unique_ptr<HaBed> ha(new HaBed());
   ha->parley_binary_ = parley_binary;
   ha->pg_url_ = pg_url;
@@ -73,10 +72,10 @@ Result<std::unique_ptr<HaBed>> HaBed::create(const std::string& parley_binary,
   if (ec) return Status::unavailable("cannot copy the home: " + ec.message());
   const std::vector<std::string> advertise = {loopback(ha->a_.federation_port),
                                               loopback(ha->b_.federation_port)};
-  PARLEY_RETURN_IF_ERROR(configure_instance(ha->a_.home, advertise[0], advertise,
-                                            loopback(ha->a_.api_port), lease));
-  PARLEY_RETURN_IF_ERROR(configure_instance(ha->b_.home, advertise[1], advertise,
-                                            loopback(ha->b_.api_port), lease));
+  PARLEY_RETURN_IF_ERROR(
+      configure_instance(ha->a_.home, advertise[0], advertise, loopback(ha->a_.api_port), lease));
+  PARLEY_RETURN_IF_ERROR(
+      configure_instance(ha->b_.home, advertise[1], advertise, loopback(ha->b_.api_port), lease));
   return ha;
 }
 
@@ -92,8 +91,8 @@ Status HaBed::spawn(Party& party) {
 }
 
 std::pair<int, json::Json> HaBed::readyz(const Party& party) {
-  Result<net::HttpResponse> r = net::http_request("127.0.0.1", party.api_port, "GET", "/readyz",
-                                                  {}, "", std::chrono::milliseconds(1000));
+  Result<net::HttpResponse> r = net::http_request("127.0.0.1", party.api_port, "GET", "/readyz", {},
+                                                  "", std::chrono::milliseconds(1000));
   if (!r.is_ok()) return {0, json::Json::object()};
   Result<json::Json> body = json::parse(r->body);
   return {r->status, body.is_ok() ? *body : json::Json::object()};
@@ -113,14 +112,16 @@ Result<Party*> HaBed::wait_active(std::chrono::milliseconds limit) {
 
 Status HaBed::wait_standby(const Party& party, std::chrono::milliseconds limit) {
   const auto deadline = Clock::now() + limit;
+  std::pair<int, json::Json> last;
   do {
-    const auto [status, body] = readyz(party);
-    if (status == 503 && body.value("role", "") == "standby") return Status::ok();
+    last = readyz(party);
+    if (last.first == 503 && last.second.value("role", "") == "standby") return Status::ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   } while (Clock::now() < deadline);
-  return Status::unavailable("instance on api port " + std::to_string(party.api_port) +
-                             " did not answer /readyz as a standby (log: " + party.log.string() +
-                             ")");
+  return Status::unavailable(
+      "instance on api port " + std::to_string(party.api_port) +
+      " did not answer /readyz as a standby (last: " + std::to_string(last.first) + " " +
+      json::dump(last.second) + "; log: " + party.log.string() + ")");
 }
 
 Status HaBed::wait_drained(std::chrono::milliseconds limit) {

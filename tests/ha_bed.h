@@ -22,8 +22,7 @@ class HaBed {
  public:
   // `lease`: the instances' [store] lease ("2s"). `pg_url`: the shared schema.
   static Result<std::unique_ptr<HaBed>> create(const std::string& parley_binary,
-                                               const std::string& pg_url,
-                                               const std::string& lease);
+                                               const std::string& pg_url, const std::string& lease);
   ~HaBed();
 
   Party& a() { return a_; }

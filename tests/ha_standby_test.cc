@@ -14,6 +14,7 @@
 
 #include "ha_bed.h"
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "parley/store/postgres/pg_test_server.h"
 #include "parley/store/postgres/postgres_store.h"
@@ -177,6 +178,24 @@ std::string rows_written_by(const std::string& url, pid_t pid) {
   return n.is_ok() ? *n : "error: " + n.status().to_string();
 }
 
+// How process `pid` (a child) ended, or "running", for a failure's message.
+std::string exit_of(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) return "running";
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  return "exit " + std::to_string(WEXITSTATUS(status));
+}
+
+// The database's sessions, for a failure's message.
+std::string sessions(const std::string& url) {
+  Result<std::string> rows = store::test::postgres_sql(
+      url,
+      "SELECT string_agg(application_name || ' [' || state || coalesce(' wait ' || "
+      "wait_event_type || '/' || wait_event, '') || '] ' || left(query, 80), E'\n') "
+      "FROM pg_stat_activity WHERE backend_type = 'client backend'");
+  return rows.is_ok() ? *rows : rows.status().to_string();
+}
+
 Status install_audit(const std::string& url) {
   std::string sql =
       "CREATE TABLE ha_audit (app TEXT, tbl TEXT, at TIMESTAMPTZ DEFAULT clock_timestamp());"
@@ -184,8 +203,8 @@ Status install_audit(const std::string& url) {
       "INSERT INTO ha_audit (app, tbl) VALUES (current_setting('application_name'), "
       "TG_TABLE_NAME); RETURN NULL; END $$ LANGUAGE plpgsql;";
   for (const char* table : {"messages", "log_entries", "heads", "inclusion", "evidence"}) {
-    sql += std::string("CREATE TRIGGER ha_audit_") + table + " AFTER INSERT OR UPDATE ON " +
-           table + " FOR EACH ROW EXECUTE FUNCTION ha_audit_row();";
+    sql += std::string("CREATE TRIGGER ha_audit_") + table + " AFTER INSERT OR UPDATE ON " + table +
+           " FOR EACH ROW EXECUTE FUNCTION ha_audit_row();";
   }
   return store::test::postgres_sql(url, sql).status();
 }
@@ -213,7 +232,9 @@ TEST_F(HaStandbyTest, ADeposedActiveThatComesBackWritesNothingAndStandsBy) {
 
   ASSERT_EQ(::kill(a, SIGCONT), 0);
   const Status standby = ha_->wait_standby(ha_->a(), 30s);
-  EXPECT_TRUE(standby.is_ok()) << standby.to_string() << "\n" << ha_->log_of(ha_->a());
+  EXPECT_TRUE(standby.is_ok()) << standby.to_string() << "\n"
+                               << ha_->log_of(ha_->a()) << "\nsessions: " << sessions(ha_->pg_url())
+                               << "\nexit: " << exit_of(a);
   EXPECT_TRUE(eventually([&] { return contains(ha_->log_of(ha_->a()), "stepping down"); }, 30s))
       << ha_->log_of(ha_->a());
   for (int n = 0; n < 10; ++n) {

@@ -144,7 +144,8 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   if (federation == nullptr) {
     return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
   }
-  PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation", {"listen", "advertise", "heartbeat"}));
+  PARLEY_RETURN_IF_ERROR(
+      r.check_keys(*federation, "federation", {"listen", "advertise", "heartbeat"}));
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
   PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
@@ -153,10 +154,10 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
                             r.addresses_of(*advertise, "federation.advertise"));
   }
   if (const toml::node* heartbeat = federation->get("heartbeat")) {
-    PARLEY_ASSIGN_OR_RETURN(config.heartbeat_interval,
-                            r.duration_of(*heartbeat, "federation.heartbeat",
-                                          std::chrono::milliseconds(100), std::chrono::minutes(10),
-                                          "100ms to 10m"));
+    PARLEY_ASSIGN_OR_RETURN(
+        config.heartbeat_interval,
+        r.duration_of(*heartbeat, "federation.heartbeat", std::chrono::milliseconds(100),
+                      std::chrono::minutes(10), "100ms to 10m"));
   }
 
   // [api]
@@ -198,9 +199,9 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
       }
     }
     if (const toml::node* lease = store->get("lease")) {
-      PARLEY_ASSIGN_OR_RETURN(config.lease, r.duration_of(*lease, "store.lease",
-                                                          std::chrono::seconds(1),
-                                                          std::chrono::minutes(10), "1s to 10m"));
+      PARLEY_ASSIGN_OR_RETURN(config.lease,
+                              r.duration_of(*lease, "store.lease", std::chrono::seconds(1),
+                                            std::chrono::minutes(10), "1s to 10m"));
     }
   }
 

@@ -323,9 +323,8 @@ void Driver::commit(core::Commit& commit) {
     // store, step down and let the active of the lease recover: lease.h).
     if (store_failure_) {
       failed_ = true;
-      boost::asio::post(io_, [handler = store_failure_, status = outcome.status()]() {
-        handler(status);
-      });
+      boost::asio::post(
+          io_, [handler = store_failure_, status = outcome.status()]() { handler(status); });
       return;
     }
     spdlog::critical("store failed to make {} batches durable: {}; stopping", commit.batches.size(),

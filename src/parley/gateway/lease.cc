@@ -133,7 +133,7 @@ Status Instance::become_active(std::uint64_t epoch) {
   if (shared) {
     driver_->on_store_failure([this](const Status& status) {
       step_down(store::is_fenced(status) ? status.message()
-                                  : "the store failed a commit: " + status.to_string());
+                                         : "the store failed a commit: " + status.to_string());
     });
     spdlog::info("active: took the lease at epoch {}; recovering from the store", epoch);
   }
@@ -169,7 +169,8 @@ Status Instance::serve_standby() {
                        [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
                          answer_standby(request, *responder);
                        }));
-  spdlog::info("standby: api {} answers 503; no federation listener", standby_api_->local_endpoint());
+  spdlog::info("standby: api {} answers 503; no federation listener",
+               standby_api_->local_endpoint());
   return Status::ok();
 }
 

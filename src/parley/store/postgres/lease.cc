@@ -32,16 +32,15 @@ Result<std::optional<std::uint64_t>> PostgresStore::take_lease(std::string_view 
   // and a row's writer can be told (the standby tests audit it so).
   Params name;
   name.text(holder.substr(0, 63));  // NAMEDATALEN - 1
-  PARLEY_RETURN_IF_ERROR(
-      run("SELECT set_config('application_name', $1, false)", name).status());
+  PARLEY_RETURN_IF_ERROR(run("SELECT set_config('application_name', $1, false)", name).status());
   Params p;
   p.text(holder);
   p.integer(ms_of(ttl));
-  Result<PgResult> r = run(
-      "UPDATE lease SET holder = $1, epoch = epoch + 1, "
-      "expires = clock_timestamp() + $2::bigint * interval '1 millisecond' "
-      "WHERE id = 1 AND expires < clock_timestamp() RETURNING epoch",
-      p);
+  Result<PgResult> r =
+      run("UPDATE lease SET holder = $1, epoch = epoch + 1, "
+          "expires = clock_timestamp() + $2::bigint * interval '1 millisecond' "
+          "WHERE id = 1 AND expires < clock_timestamp() RETURNING epoch",
+          p);
   // 55P03: the row is locked by a write of the active gateway that outlived lock_timeout
   // (it is paused, or slow): not taken this time.
   if (!r.is_ok() && sqlstate_ == "55P03") return std::optional<std::uint64_t>();

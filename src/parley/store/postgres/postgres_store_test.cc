@@ -232,8 +232,7 @@ TEST(PostgresLeaseTest, AFencedStoreWritesNothingOnceAnotherHolderTookTheLease) 
 
   expire_lease(url);
   ASSERT_EQ(*b->take_lease("b", kTtl), std::optional<std::uint64_t>(2));
-  const Status single =
-      a->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))}});
+  const Status single = a->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))}});
   EXPECT_TRUE(is_fenced(single)) << single.to_string();
   EXPECT_FALSE(is_batch_refusal(single));
   EXPECT_THAT(single.message(), HasSubstr("epoch 2 (held by b)"));

@@ -82,9 +82,9 @@ TEST(SqliteStoreTest, ASqliteStoreIsNeverSharedAndAlwaysTheLeaseHolder) {
   EXPECT_EQ(*(*store)->take_lease("b", std::chrono::seconds(1)), std::optional<std::uint64_t>(1));
   EXPECT_TRUE(*(*store)->renew_lease("a", 1, std::chrono::seconds(1)));
   (*store)->fence(7);
-  EXPECT_TRUE((*store)->apply({core::PutMessage{test::message("m-1", "l", 1,
-                                                              core::Direction::kOutbound,
-                                                              test::at(0))}})
+  EXPECT_TRUE((*store)
+                  ->apply({core::PutMessage{
+                      test::message("m-1", "l", 1, core::Direction::kOutbound, test::at(0))}})
                   .is_ok());
 }
 
