@@ -62,6 +62,44 @@ class ConfigReader {
     return Status::ok();
   }
 
+  // The non-empty array of "HOST:PORT" at `node`, or an error naming `name`.
+  Result<std::vector<std::string>> addresses_of(const toml::node& node,
+                                                std::string_view name) const {
+    const toml::array* addresses = node.as_array();
+    if (addresses == nullptr) {
+      return error_at(node.source(), fmt::format("{} must be an array of \"HOST:PORT\"", name));
+    }
+    if (addresses->empty()) {
+      return error_at(node.source(), fmt::format("{} must hold at least one address", name));
+    }
+    std::vector<std::string> out;
+    for (const toml::node& element : *addresses) {
+      PARLEY_ASSIGN_OR_RETURN(std::string address,
+                              string_of(element, fmt::format("each {} address", name)));
+      const Result<wire::HostPort> parsed = wire::parse_host_port(address);
+      if (!parsed.is_ok()) {
+        return error_at(element.source(), fmt::format("{}: {}", name, parsed.status().message()));
+      }
+      out.push_back(std::move(address));
+    }
+    return out;
+  }
+
+  // The duration string at `node` ("1s"), within [min, max] (`range` says so in errors).
+  Result<Duration> duration_of(const toml::node& node, std::string_view name, Duration min,
+                               Duration max, std::string_view range) const {
+    PARLEY_ASSIGN_OR_RETURN(const std::string text, string_of(node, name));
+    const Result<Duration> value = parse_duration(text);
+    if (!value.is_ok()) {
+      return error_at(node.source(), fmt::format("{}: {}", name, value.status().message()));
+    }
+    if (*value < min || *value > max) {
+      return error_at(node.source(),
+                      fmt::format("{} '{}' is out of range ({})", name, text, range));
+    }
+    return *value;
+  }
+
   // The table at `root[name]`, or nullptr if absent; an error if it is not a table.
   Result<const toml::table*> table_of(const toml::table& root, std::string_view name) const {
     const toml::node* node = root.get(name);
@@ -106,40 +144,20 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   if (federation == nullptr) {
     return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
   }
-  PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation", {"listen", "heartbeat"}));
+  PARLEY_RETURN_IF_ERROR(
+      r.check_keys(*federation, "federation", {"listen", "advertise", "heartbeat"}));
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
-  const toml::array* addresses = listen->as_array();
-  if (addresses == nullptr) {
-    return r.error_at(listen->source(), "federation.listen must be an array of \"HOST:PORT\"");
-  }
-  if (addresses->empty()) {
-    return r.error_at(listen->source(), "federation.listen must hold at least one address");
-  }
-  for (const toml::node& element : *addresses) {
-    PARLEY_ASSIGN_OR_RETURN(std::string address,
-                            r.string_of(element, "each federation.listen address"));
-    const Result<wire::HostPort> parsed = wire::parse_host_port(address);
-    if (!parsed.is_ok()) {
-      return r.error_at(element.source(),
-                        fmt::format("federation.listen: {}", parsed.status().message()));
-    }
-    config.federation_listen.push_back(std::move(address));
+  PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
+  if (const toml::node* advertise = federation->get("advertise")) {
+    PARLEY_ASSIGN_OR_RETURN(config.federation_advertise,
+                            r.addresses_of(*advertise, "federation.advertise"));
   }
   if (const toml::node* heartbeat = federation->get("heartbeat")) {
-    PARLEY_ASSIGN_OR_RETURN(const std::string text,
-                            r.string_of(*heartbeat, "federation.heartbeat"));
-    const Result<Duration> interval = parse_duration(text);
-    if (!interval.is_ok()) {
-      return r.error_at(heartbeat->source(),
-                        fmt::format("federation.heartbeat: {}", interval.status().message()));
-    }
-    if (*interval < std::chrono::milliseconds(100) || *interval > std::chrono::minutes(10)) {
-      return r.error_at(
-          heartbeat->source(),
-          fmt::format("federation.heartbeat '{}' is out of range (100ms to 10m)", text));
-    }
-    config.heartbeat_interval = *interval;
+    PARLEY_ASSIGN_OR_RETURN(
+        config.heartbeat_interval,
+        r.duration_of(*heartbeat, "federation.heartbeat", std::chrono::milliseconds(100),
+                      std::chrono::minutes(10), "100ms to 10m"));
   }
 
   // [api]
@@ -159,7 +177,7 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   // [store]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* store, r.table_of(root, "store"));
   if (store != nullptr) {
-    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path", "url"}));
+    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path", "url", "lease"}));
     const toml::node* path = store->get("path");
     if (path != nullptr) {
       PARLEY_ASSIGN_OR_RETURN(config.store_path, r.string_of(*path, "store.path"));
@@ -179,6 +197,11 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
       if (!postgres || config.store_url.find('\0') != std::string::npos) {
         return r.error_at(url->source(), "store.url must be a postgresql:// URL");
       }
+    }
+    if (const toml::node* lease = store->get("lease")) {
+      PARLEY_ASSIGN_OR_RETURN(config.lease,
+                              r.duration_of(*lease, "store.lease", std::chrono::seconds(1),
+                                            std::chrono::minutes(10), "1s to 10m"));
     }
   }
 
@@ -242,14 +265,21 @@ std::string encode_config(const Config& config) {
     if (!federation.empty()) federation += ", ";
     federation += toml_quote(address);
   }
+  // Empty means "as listen": written only when set, so that the round trip keeps it empty.
+  std::string advertise;
+  for (const std::string& address : config.federation_advertise) {
+    advertise += advertise.empty() ? "advertise = [" : ", ";
+    advertise += toml_quote(address);
+  }
+  if (!advertise.empty()) advertise += "]\n";
   const std::string store = config.store_url.empty() ? "path = " + toml_quote(config.store_path)
                                                      : "url = " + toml_quote(config.store_url);
   return fmt::format(
-      "[party]\nid = {}\nlang = {}\n[federation]\nlisten = [{}]\nheartbeat = {}\n"
-      "[api]\nlisten = {}\n[store]\n{}\n[log]\nlevel = {}\n",
-      toml_quote(config.party), toml_quote(config.lang), federation,
+      "[party]\nid = {}\nlang = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
+      "[api]\nlisten = {}\n[store]\n{}\nlease = {}\n[log]\nlevel = {}\n",
+      toml_quote(config.party), toml_quote(config.lang), federation, advertise,
       toml_quote(format_duration(config.heartbeat_interval)), toml_quote(config.api_listen), store,
-      toml_quote(config.log_level));
+      toml_quote(format_duration(config.lease)), toml_quote(config.log_level));
 }
 
 }  // namespace parley::gateway

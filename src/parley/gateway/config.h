@@ -4,13 +4,16 @@
 //   id = "us-eucom"
 //   lang = "en"
 //   [federation]
-//   listen = ["127.0.0.1:7001"]     # also the addresses published in the bundle
+//   listen = ["127.0.0.1:7001"]     # where this instance listens
+//   advertise = ["a:7001", "b:7001"]  # the bundle's addresses; default: listen (a standby
+//                                   # pair lists both instances: docs/operations.md)
 //   heartbeat = "1s"                # heartbeat interval on every path to every peer
 //   [api]
 //   listen = "127.0.0.1:7080"
 //   [store]
 //   path = "parley.db"             # relative to DIR; or, exclusive with path:
 //   url = "postgresql://..."       # a PostgreSQL store (docs/operations.md)
+//   lease = "10s"                  # PostgreSQL: the active gateway's lease (standby pairs)
 //   [log]
 //   level = "info"                 # trace, debug, info, warn, error
 //
@@ -33,12 +36,18 @@ struct Config {
   std::string party;
   std::string lang = "en";
   std::vector<std::string> federation_listen;  // HOST:PORT, primary first
+  // The addresses the bundle publishes, primary first; empty: federation_listen. Instances of
+  // one party sharing a PostgreSQL store each listen on their own and advertise them all.
+  std::vector<std::string> federation_advertise;
   // Heartbeats on every federation path (docs/protocol.md "Heartbeats and paths"); a path
   // that misses 3 in a row is down. 100ms to 10m.
   Duration heartbeat_interval = std::chrono::seconds(1);
   std::string api_listen = "127.0.0.1:7080";
   std::string store_path = "parley.db";  // relative to the home, or absolute
   std::string store_url;                 // a PostgreSQL URL; empty: SQLite at store_path
+  // How long the active gateway's lease on a PostgreSQL store lasts unrenewed (renewed every
+  // third of it); a standby takes over once it expired. 1s to 10m. Unused with SQLite.
+  Duration lease = std::chrono::seconds(10);
   std::string log_level = "info";
 };
 

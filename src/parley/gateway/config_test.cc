@@ -16,6 +16,8 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   config.party = "ru-genstaff";
   config.lang = "ru";
   config.federation_listen = {"10.0.0.1:7001", "[::1]:7002"};
+  config.federation_advertise = {"10.0.0.1:7001", "10.0.0.2:7001"};
+  config.lease = std::chrono::seconds(3);
   config.heartbeat_interval = std::chrono::milliseconds(1500);
   config.api_listen = "127.0.0.1:8080";
   config.store_path = "/var/lib/parley/\"quoted\\path\"\x01.db";
@@ -25,10 +27,24 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   EXPECT_EQ(again->party, config.party);
   EXPECT_EQ(again->lang, config.lang);
   EXPECT_EQ(again->federation_listen, config.federation_listen);
+  EXPECT_EQ(again->federation_advertise, config.federation_advertise);
+  EXPECT_EQ(again->lease, config.lease);
   EXPECT_EQ(again->heartbeat_interval, config.heartbeat_interval);
   EXPECT_EQ(again->api_listen, config.api_listen);
   EXPECT_EQ(again->store_path, config.store_path);
   EXPECT_EQ(again->log_level, config.log_level);
+}
+
+TEST(ConfigEncodeTest, AdvertiseDefaultsToListenAndLeaseIsBounded) {
+  const std::string base = "[party]\nid = \"p\"\n[federation]\nlisten = [\"127.0.0.1:1\"]\n";
+  const Result<Config> plain = parse_config(base, "c.toml");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  EXPECT_TRUE(plain->federation_advertise.empty());
+  EXPECT_EQ(plain->lease, std::chrono::seconds(10));
+  EXPECT_THAT(parse_config(base + "[store]\nlease = \"500ms\"\n", "c.toml").status().message(),
+              StartsWith("c.toml:6: store.lease '500ms' is out of range (1s to 10m)"));
+  EXPECT_THAT(parse_config(base + "advertise = []\n", "c.toml").status().message(),
+              StartsWith("c.toml:5: federation.advertise must hold at least one address"));
 }
 
 TEST(ConfigEncodeTest, TomlQuoteEscapesQuotesBackslashesAndControls) {

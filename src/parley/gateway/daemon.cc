@@ -8,8 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
-#include "parley/gateway/api.h"
-#include "parley/gateway/driver.h"
+#include "parley/gateway/lease.h"
 
 namespace parley::gateway {
 
@@ -47,14 +46,17 @@ Status run_gateway(const std::filesystem::path& home_dir) {
   PARLEY_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                           open_store(home, /*create_sqlite=*/true));
   boost::asio::io_context io;
-  Driver driver(io, std::move(home), std::move(store));
-  PARLEY_RETURN_IF_ERROR(driver.start(make_api_handler(driver)));
+  // Active at once on SQLite; on a shared (PostgreSQL) store, active or standby as the lease
+  // says (lease.h).
+  const std::string holder = lease_holder_name(home);
+  Instance instance(io, std::move(home), std::move(store), holder);
+  PARLEY_RETURN_IF_ERROR(instance.start());
 
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
-    driver.stop();
+    instance.stop();
     io.stop();
   });
   io.run();

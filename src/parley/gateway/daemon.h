@@ -1,6 +1,8 @@
 // The gateway daemon (`parley gateway --home DIR`): opens the home, locks it (one gateway per
-// home and per store: HomeLock), opens the store, recovers, serves the federation and the API
-// until SIGTERM or SIGINT, then stops accepting and exits.
+// home and per SQLite store: HomeLock), opens the store, recovers, serves the federation and
+// the API until SIGTERM or SIGINT, then stops accepting and exits. On a PostgreSQL store shared
+// by several instances of the party, it serves only while it holds the store's lease, and
+// stands by otherwise (lease.h).
 #pragma once
 
 #include <filesystem>

@@ -143,7 +143,12 @@ void Driver::stop() {
   subscribers_.clear();
   // Writes still waiting are made durable (nothing was acknowledged for them yet; recovery
   // picks them up at the next start). Nothing is fed after that commit (feed, stopping).
-  if (node_ && !feed_.draining()) feed(core::CommitDue{});
+  if (node_ && !feed_.draining() && !failed_) feed(core::CommitDue{});
+}
+
+void Driver::abandon() {
+  failed_ = true;
+  stop();
 }
 
 std::string Driver::api_endpoint() const {
@@ -257,8 +262,10 @@ void Driver::on_federation_request(net::HttpRequest request,
 }
 
 void Driver::feed(core::NodeEvent event) {
+  if (failed_) return;
   if (!feed_.push(std::move(event))) return;  // the running drain gets to it, in order
   while (std::optional<core::NodeEvent> next = feed_.next()) {
+    if (failed_) return;  // the node cannot un-see a failed commit: it is fed nothing more
     // Once stopping, only the last commit runs: nobody is answered any more.
     if (stopping_ && !std::holds_alternative<core::CommitDue>(*next)) continue;
     actions_.clear();
@@ -269,6 +276,7 @@ void Driver::feed(core::NodeEvent event) {
 }
 
 void Driver::carry_out(core::NodeAction& action) {
+  if (failed_) return;
   std::visit(
       [&](auto& a) {
         using A = std::decay_t<decltype(a)>;
@@ -318,7 +326,14 @@ void Driver::commit(core::Commit& commit) {
   Result<std::vector<Status>> outcome = store_->apply_group(batches);
   if (!outcome.is_ok()) {
     // Batches we cannot make durable must never be acknowledged or receipted, and the
-    // node cannot un-see them: stop here, recover from the store on restart.
+    // node cannot un-see them: stop here, recover from the store on restart (or, on a shared
+    // store, step down and let the active of the lease recover: lease.h).
+    if (store_failure_) {
+      failed_ = true;
+      boost::asio::post(
+          io_, [handler = store_failure_, status = outcome.status()]() { handler(status); });
+      return;
+    }
     spdlog::critical("store failed to make {} batches durable: {}; stopping", commit.batches.size(),
                      outcome.status().to_string());
     std::_Exit(70);

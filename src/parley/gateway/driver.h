@@ -14,7 +14,9 @@
 // again after every event (a timer kept armed across a wall-clock jump would fire late:
 // docs/simulation.md, "Findings" 2). If the store fails to make a commit durable the process
 // stops at once (like PostgreSQL on a failed fsync): nothing is acknowledged for a write that
-// may be lost, and recovery on restart starts from what the store holds.
+// may be lost, and recovery on restart starts from what the store holds. On a shared store the
+// gateway steps down instead (on_store_failure; lease.h), which is the same thing without the
+// restart.
 //
 // Single-threaded: everything runs on the io_context thread that the daemon runs.
 #pragma once
@@ -110,6 +112,17 @@ class Driver {
   Status start(net::Handler api_handler);
   // Stops accepting requests and closes connections. Everything accepted is durable.
   void stop();
+  // Stops as stop() does, without the last commit: the store is no longer this gateway's (a
+  // standby took the lease over). What was not committed is lost to this process only; it was
+  // acknowledged to nobody, and the new active recovers from the store.
+  void abandon();
+  // Called (on the io thread, once) when the store fails to make a commit durable or refuses
+  // it as fenced (store::is_fenced). Without a handler the process exits at once (status 70)
+  // and recovers from the store at the next start; a gateway on a shared store steps down
+  // instead (lease.h). Either way the driver feeds its node nothing more.
+  void on_store_failure(std::function<void(const Status&)> handler) {
+    store_failure_ = std::move(handler);
+  }
   bool ready() const { return ready_; }
 
   // Principal requests (from the API). `done` is called once, on the io thread.
@@ -205,8 +218,10 @@ class Driver {
   std::map<std::string, PeerCatalog> peer_catalogs_;  // by party
   core::NodeFeed feed_;                               // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
+  std::function<void(const Status&)> store_failure_;
   bool ready_ = false;
   bool stopping_ = false;
+  bool failed_ = false;  // a commit failed: nothing more is fed or carried out
 };
 
 }  // namespace parley::gateway

@@ -464,7 +464,8 @@ wire::Bundle bundle_of(const Home& home) {
   bundle.sign_key = home.keys.verify;
   bundle.box_key = home.keys.box_public;
   bundle.tls_fingerprint = home.tls_fingerprint;
-  bundle.federation = home.config.federation_listen;
+  bundle.federation = home.config.federation_advertise.empty() ? home.config.federation_listen
+                                                               : home.config.federation_advertise;
   bundle.lang = home.config.lang;
   return bundle;
 }

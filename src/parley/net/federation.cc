@@ -254,9 +254,13 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     connection->parser.emplace();
     connection->parser->body_limit(kResponseBytesMax);
     current_->message.set(http::field::host, connection->address);
+    // The write reads the request's message until it completes, which may be after close() or
+    // a timeout released current_ (the socket is closed then, and the write ends with an
+    // error): the handler keeps the request alive until then.
     http::async_write(connection->stream, current_->message,
-                      [self = shared_from_this(), generation = generation_, connection](
-                          const error_code& ec, std::size_t) {
+                      [self = shared_from_this(), generation = generation_, connection,
+                       request = current_](const error_code& ec, std::size_t) {
+                        (void)request;
                         if (generation != self->generation_) return;
                         if (ec) return self->io_failed(connection, ec);
                         http::async_read(

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "parley/base/status.h"
+#include "parley/base/time.h"
 #include "parley/core/model.h"
 #include "parley/core/recovered.h"
 
@@ -36,6 +37,13 @@ struct MessageQuery {
 inline bool is_batch_refusal(const Status& status) {
   return status.code() == StatusCode::kAlreadyExists || status.code() == StatusCode::kNotFound ||
          status.code() == StatusCode::kInvalidArgument;
+}
+
+// True if `status` is apply()'s or apply_group()'s refusal of a fenced write: the store's
+// lease is no longer at the epoch this store was fenced to (Store::fence), so another gateway
+// is active. Nothing was applied; the writer must step down, not retry.
+inline bool is_fenced(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition;
 }
 
 class Store {
@@ -90,6 +98,41 @@ class Store {
   virtual Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) = 0;
   virtual Status put_line(const core::Line& line) = 0;
   virtual Result<std::vector<core::Line>> lines() = 0;
+
+  // The lease: which of several gateways sharing this store is active (docs/operations.md
+  // "Standby gateways"). One lease per store, with a holder, an epoch that grows by one at
+  // every takeover, and an expiry on the database's clock (so that the gateways' clocks do
+  // not matter). A store only one process can use (SQLite, memory) is never shared: the
+  // defaults below answer "always the holder, epoch 1" and fence nothing.
+
+  // True if several gateways may share this store, so that a lease decides who is active.
+  virtual bool shared() const { return false; }
+  // Takes the lease for `holder` (an instance's name) if it is free or expired, for `ttl`:
+  // the new epoch. nullopt if another holder's lease is current. kUnavailable on I/O failure.
+  virtual Result<std::optional<std::uint64_t>> take_lease(std::string_view holder, Duration ttl) {
+    (void)holder;
+    (void)ttl;
+    return std::optional<std::uint64_t>(1);
+  }
+  // Extends the lease `holder` took at `epoch` by `ttl` from now (even if it expired, as long
+  // as nobody took it since). false if another holder or epoch has it: `holder` was deposed.
+  virtual Result<bool> renew_lease(std::string_view holder, std::uint64_t epoch, Duration ttl) {
+    (void)holder;
+    (void)epoch;
+    (void)ttl;
+    return true;
+  }
+  // Lets the lease `holder` holds at `epoch` expire now, so that a standby takes over at once
+  // (a clean stop). Nothing if `holder` no longer holds it.
+  virtual Status release_lease(std::string_view holder, std::uint64_t epoch) {
+    (void)holder;
+    (void)epoch;
+    return Status::ok();
+  }
+  // From now on apply() and apply_group() check, inside their transaction, that the lease is
+  // still at `epoch`, and refuse everything (is_fenced) if it is not: a gateway deposed while
+  // it was paused cannot write after another one took over.
+  virtual void fence(std::uint64_t epoch) { (void)epoch; }
 };
 
 }  // namespace parley::store

@@ -3,6 +3,7 @@
 //   recovery.cc        what a node starts from (Store::recover), reading only what is pending
 //   transcript.cc      the transcript: log entries, heads, inclusion proofs, evidence
 //   tables.cc          peers, principals and lines
+//   lease.cc           the lease of standby gateways and the fencing of writes
 //   schema.cc          the schema's migrations and opening a store (open_postgres_store)
 // libpq's header stays in store/postgres/ (CMakeLists.txt).
 #pragma once
@@ -177,6 +178,11 @@ class PostgresStore final : public Store {
   Result<std::vector<core::HeadRecord>> heads(std::string_view owner,
                                               std::string_view peer) override;
   Result<std::vector<core::PutEvidence>> evidence() override;
+  bool shared() const override { return true; }
+  Result<std::optional<std::uint64_t>> take_lease(std::string_view holder, Duration ttl) override;
+  Result<bool> renew_lease(std::string_view holder, std::uint64_t epoch, Duration ttl) override;
+  Status release_lease(std::string_view holder, std::uint64_t epoch) override;
+  void fence(std::uint64_t epoch) override { fenced_epoch_ = epoch; }
 
   // A statement without parameters (BEGIN, COMMIT, a migration); kUnavailable on failure.
   Status exec(const char* sql);
@@ -186,6 +192,10 @@ class PostgresStore final : public Store {
 
  private:
   Status error_of(const PGresult* r, std::string_view what);
+  Status set_session_timeouts(Duration ttl);
+  // BEGIN, then the fence check (lease.cc): a fenced store's write transactions start so.
+  Status begin();
+  Status check_fence();
   Status apply_record(const core::Record& record);
   Status commit();
   Status rollback_and(Status status);
@@ -208,6 +218,7 @@ class PostgresStore final : public Store {
   std::map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::string sqlstate_;
   std::string constraint_;
+  std::optional<std::uint64_t> fenced_epoch_;  // set by fence(): every write checks the lease
 };
 
 }  // namespace parley::store::postgres_detail

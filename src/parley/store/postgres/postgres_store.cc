@@ -183,9 +183,15 @@ Status PostgresStore::commit() {
   return Status::unavailable(status.message());
 }
 
+Status PostgresStore::begin() {
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN"));
+  if (Status fence = check_fence(); !fence.is_ok()) return rollback_and(fence);
+  return Status::ok();
+}
+
 Status PostgresStore::apply(const std::vector<core::Record>& records) {
   if (records.empty()) return Status::ok();
-  PARLEY_RETURN_IF_ERROR(exec("BEGIN"));
+  PARLEY_RETURN_IF_ERROR(begin());
   for (const auto& record : records) {
     if (Status status = apply_record(record); !status.is_ok()) return rollback_and(status);
   }
@@ -207,7 +213,7 @@ Result<std::vector<Status>> PostgresStore::apply_group(
     outcome[last] = std::move(status);
     return outcome;
   }
-  PARLEY_RETURN_IF_ERROR(exec("BEGIN"));
+  PARLEY_RETURN_IF_ERROR(begin());
   // Each batch under a savepoint: a refusal undoes that batch alone (and clears the
   // transaction's aborted state, so the next batch runs).
   for (std::size_t i = 0; i < batches.size(); ++i) {

@@ -172,5 +172,82 @@ TEST(PostgresStoreTest, TwoStoresOpeningOneDatabaseMigrateItOnce) {
   EXPECT_EQ(sql(url, "SELECT count(*) FROM parley_schema"), "1");
 }
 
+// ---- the lease of standby gateways (lease.cc) ----
+
+constexpr Duration kTtl = std::chrono::seconds(30);
+
+std::unique_ptr<Store> open_or_fail(const std::string& url) {
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  EXPECT_TRUE(store.is_ok()) << store.status().to_string();
+  return store.is_ok() ? std::move(*store) : nullptr;
+}
+
+// Expires the current lease without waiting for it (the database's clock decides).
+void expire_lease(const std::string& url) {
+  sql(url, "UPDATE lease SET expires = clock_timestamp() - interval '1 second'");
+}
+
+TEST(PostgresLeaseTest, OneHolderAtATimeAndATakeoverBumpsTheEpoch) {
+  const std::string url = fresh_url();
+  std::unique_ptr<Store> a = open_or_fail(url);
+  std::unique_ptr<Store> b = open_or_fail(url);
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(a->shared());
+  Result<std::optional<std::uint64_t>> taken = a->take_lease("a", kTtl);
+  ASSERT_TRUE(taken.is_ok()) << taken.status().to_string();
+  ASSERT_EQ(*taken, std::optional<std::uint64_t>(1));
+  EXPECT_EQ(*b->take_lease("b", kTtl), std::nullopt);  // a's lease is current
+  EXPECT_TRUE(*a->renew_lease("a", 1, kTtl));
+
+  expire_lease(url);
+  EXPECT_TRUE(*a->renew_lease("a", 1, kTtl));  // expired, but nobody took it: still a's
+  expire_lease(url);
+  EXPECT_EQ(*b->take_lease("b", kTtl), std::optional<std::uint64_t>(2));
+  EXPECT_FALSE(*a->renew_lease("a", 1, kTtl));  // deposed
+  EXPECT_EQ(sql(url, "SELECT holder || ' ' || epoch FROM lease"), "b 2");
+}
+
+TEST(PostgresLeaseTest, AReleasedLeaseIsTakenAtOnce) {
+  const std::string url = fresh_url();
+  std::unique_ptr<Store> a = open_or_fail(url);
+  std::unique_ptr<Store> b = open_or_fail(url);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(*a->take_lease("a", kTtl), std::optional<std::uint64_t>(1));
+  ASSERT_TRUE(a->release_lease("a", 1).is_ok());
+  EXPECT_EQ(*b->take_lease("b", kTtl), std::optional<std::uint64_t>(2));
+  ASSERT_TRUE(a->release_lease("a", 1).is_ok());  // no longer a's: changes nothing
+  EXPECT_EQ(*a->take_lease("a", kTtl), std::nullopt);
+}
+
+// A deposed active (paused past its lease while another took over) writes nothing: neither a
+// single batch nor a group commit, and the refusal is a fencing one (the gateway steps down).
+TEST(PostgresLeaseTest, AFencedStoreWritesNothingOnceAnotherHolderTookTheLease) {
+  const std::string url = fresh_url();
+  std::unique_ptr<Store> a = open_or_fail(url);
+  std::unique_ptr<Store> b = open_or_fail(url);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(*a->take_lease("a", kTtl), std::optional<std::uint64_t>(1));
+  a->fence(1);
+  ASSERT_TRUE(a->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
+
+  expire_lease(url);
+  ASSERT_EQ(*b->take_lease("b", kTtl), std::optional<std::uint64_t>(2));
+  const Status single = a->apply({PutMessage{message("m-2", "l", 2, Direction::kOutbound, at(1))}});
+  EXPECT_TRUE(is_fenced(single)) << single.to_string();
+  EXPECT_FALSE(is_batch_refusal(single));
+  EXPECT_THAT(single.message(), HasSubstr("epoch 2 (held by b)"));
+  const std::vector<core::Record> one = {
+      PutMessage{message("m-3", "l", 3, Direction::kOutbound, at(2))}};
+  const std::vector<core::Record> two = {
+      PutMessage{message("m-4", "l", 4, Direction::kOutbound, at(3))}};
+  const Result<std::vector<Status>> group = a->apply_group({&one, &two});
+  ASSERT_FALSE(group.is_ok());
+  EXPECT_TRUE(is_fenced(group.status())) << group.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT string_agg(id, ',' ORDER BY id) FROM messages"), "m-1");
+
+  b->fence(2);  // the new active writes as before
+  EXPECT_TRUE(b->apply({PutMessage{message("m-5", "l", 5, Direction::kOutbound, at(4))}}).is_ok());
+}
+
 }  // namespace
 }  // namespace parley::store

@@ -167,6 +167,18 @@ CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
     AND state IN ('delivered', 'overdue');
 ALTER TABLE lines ADD COLUMN remote_alternates TEXT NOT NULL DEFAULT '[]';
 )sql",
+    // 6 (as SQLite's 6): the lease that makes one of the gateways sharing this database the
+    // active one (lease.cc; docs/operations.md "Standby gateways"). One row; the epoch grows
+    // by one at every takeover; the expiry is on the database's clock.
+    R"sql(
+CREATE TABLE lease (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  holder  TEXT NOT NULL,
+  epoch   BIGINT NOT NULL,
+  expires TIMESTAMPTZ NOT NULL
+);
+INSERT INTO lease (id, holder, epoch, expires) VALUES (1, '', 0, '-infinity');
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -206,6 +206,18 @@ CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
     AND state IN ('delivered', 'overdue');
 ALTER TABLE lines ADD COLUMN remote_alternates TEXT NOT NULL DEFAULT '[]';
 )sql",
+    // 6 (issue 18): the lease of standby gateways. Only a PostgreSQL store is shared by
+    // several gateways; SQLite has the same table so that version 6 means the same tables in
+    // both, and never uses it (one process holds a SQLite store: HomeLock).
+    R"sql(
+CREATE TABLE lease (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  holder  TEXT NOT NULL,
+  epoch   INTEGER NOT NULL,
+  expires INTEGER NOT NULL
+);
+INSERT INTO lease (id, holder, epoch, expires) VALUES (1, '', 0, 0);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -68,7 +68,24 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
+}
+
+// One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
+// lease's holder, and fencing changes nothing (store.h "The lease").
+TEST(SqliteStoreTest, ASqliteStoreIsNeverSharedAndAlwaysTheLeaseHolder) {
+  TempDir dir;
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(sqlite_path(dir.path()));
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_FALSE((*store)->shared());
+  EXPECT_EQ(*(*store)->take_lease("a", std::chrono::seconds(1)), std::optional<std::uint64_t>(1));
+  EXPECT_EQ(*(*store)->take_lease("b", std::chrono::seconds(1)), std::optional<std::uint64_t>(1));
+  EXPECT_TRUE(*(*store)->renew_lease("a", 1, std::chrono::seconds(1)));
+  (*store)->fence(7);
+  EXPECT_TRUE((*store)
+                  ->apply({core::PutMessage{
+                      test::message("m-1", "l", 1, core::Direction::kOutbound, test::at(0))}})
+                  .is_ok());
 }
 
 TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
@@ -83,7 +100,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   // Back to what a schema-1 store holds.
   raw_sql(path,
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
-          "ALTER TABLE lines DROP COLUMN remote_alternates; "
+          "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
           "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
@@ -91,7 +108,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
@@ -116,7 +133,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
   // Back to what a schema-2 store holds.
   raw_sql(path,
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
-          "ALTER TABLE lines DROP COLUMN remote_alternates; "
+          "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
           "ALTER TABLE evidence DROP COLUMN last_seen; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
@@ -128,7 +145,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_unreceipted', 'messages_unacknowledged', "
@@ -157,7 +174,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
   // What a schema-3 store holds after a peer resent one conflicting head three times.
   raw_sql(path,
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
-          "ALTER TABLE lines DROP COLUMN remote_alternates; "
+          "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
           "ALTER TABLE evidence DROP COLUMN last_seen; UPDATE parley_schema SET version = 3; "
           "INSERT INTO evidence VALUES ('e-1', 'ru', 'fork', 'first', '{a}', '{b}', 1000); "
@@ -166,7 +183,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "INSERT INTO evidence VALUES ('e-4', 'ru', 'fork', 'other', '{a}', '{c}', 2500)");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   Result<std::vector<core::PutEvidence>> kept = (*store)->evidence();
   ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
   ASSERT_EQ(kept->size(), 2U);
@@ -264,7 +281,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
   // Back to what a schema-3 store holds: the messages table without 'refused' or refusal.
   raw_sql(path,
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
-          "ALTER TABLE lines DROP COLUMN remote_alternates; "
+          "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
           "CREATE TABLE messages (id TEXT NOT NULL UNIQUE, line TEXT NOT NULL, seq INTEGER NOT "
           "NULL, direction TEXT NOT NULL, peer TEXT NOT NULL, from_party TEXT NOT NULL, "
@@ -290,7 +307,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_by_direction_line_created', 'messages_unreceipted', "
