@@ -1,6 +1,7 @@
 #include "parley/gateway/daemon.h"
 
 #include <csignal>
+#include <functional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -50,13 +51,25 @@ Status run_gateway(const std::filesystem::path& home_dir) {
   Driver driver(io, std::move(home), std::move(store));
   PARLEY_RETURN_IF_ERROR(driver.start(make_api_handler(driver)));
 
+  boost::asio::signal_set hangups(io, SIGHUP);
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
     driver.stop();
+    hangups.cancel();
     io.stop();
   });
+  // SIGHUP reloads principals, lines and the roster (Driver::reload), as often as it comes.
+  std::function<void()> wait_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reloading the directory");
+      (void)driver.reload();  // logged either way; a refused reload keeps the running one
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   io.run();
   spdlog::info("stopped");
   return Status::ok();

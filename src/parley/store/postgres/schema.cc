@@ -167,6 +167,25 @@ CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
     AND state IN ('delivered', 'overdue');
 ALTER TABLE lines ADD COLUMN remote_alternates TEXT NOT NULL DEFAULT '[]';
 )sql",
+    // 6 (as SQLite's 6, issue 12): token expiry and revocation (unix ms; NULL: never, not
+    // revoked), the duty roster, and the audit trail of directory changes.
+    R"sql(
+ALTER TABLE principals ADD COLUMN token_expires BIGINT;
+ALTER TABLE principals ADD COLUMN revoked_at BIGINT;
+CREATE TABLE roster (
+  role      TEXT COLLATE "C" NOT NULL,
+  principal TEXT COLLATE "C" NOT NULL,
+  from_ms   BIGINT NOT NULL,
+  to_ms     BIGINT NOT NULL CHECK (to_ms > from_ms),
+  PRIMARY KEY (role, from_ms)
+);
+CREATE TABLE directory_changes (
+  seq    BIGSERIAL PRIMARY KEY,
+  at     BIGINT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -68,7 +68,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
 }
 
 TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
@@ -91,7 +91,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
@@ -128,7 +128,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_unreceipted', 'messages_unacknowledged', "
@@ -166,7 +166,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "INSERT INTO evidence VALUES ('e-4', 'ru', 'fork', 'other', '{a}', '{c}', 2500)");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   Result<std::vector<core::PutEvidence>> kept = (*store)->evidence();
   ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
   ASSERT_EQ(kept->size(), 2U);
@@ -290,7 +290,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "5");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_by_direction_line_created', 'messages_unreceipted', "
