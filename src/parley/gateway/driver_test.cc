@@ -131,9 +131,24 @@ class DriverTest : public ::testing::Test {
     o.federation = {"127.0.0.1:" + std::to_string(free_port())};
     o.api = "127.0.0.1:" + std::to_string(free_port());
     ASSERT_TRUE(init_home(o).is_ok());
+    // The tests poll the API with a clock that stands still: no rate limit, unless a test
+    // sets one (set_burst).
+    ASSERT_NO_FATAL_FAILURE(set_burst(o.home, 100000));
     Result<Home> home = open_home(o.home);
     ASSERT_TRUE(home.is_ok()) << home.status().to_string();
     g.home = std::move(*home);
+  }
+
+  // Sets api.principal_burst in the home's parley.toml.
+  static void set_burst(const fs::path& home, int burst) {
+    const fs::path toml = home / "parley.toml";
+    std::stringstream text;
+    text << std::ifstream(toml).rdbuf();
+    std::string config = text.str();
+    const std::size_t at = config.find("principal_burst = ");
+    ASSERT_NE(at, std::string::npos) << config;
+    config.replace(at, config.find('\n', at) - at, "principal_burst = " + std::to_string(burst));
+    std::ofstream(toml, std::ios::trunc) << config;
   }
 
   // A principal and its token, as `parley principal add` writes them.
@@ -373,7 +388,8 @@ TEST_F(DriverTest, ARevokedTokenIsRefusedByTheRunningGateway) {
   EXPECT_NE(refused.body.find("the token of principal 'saceur' was revoked"), std::string::npos)
       << refused.body;
   // The alternate's token is another principal's: still good.
-  EXPECT_EQ(call(as(us_, "alt-us-token-0123456789"), "GET", "/api/v1/lines").status, 200);
+  Gateway dsaceur = as(us_, "alt-us-token-0123456789");
+  EXPECT_EQ(call(dsaceur, "GET", "/api/v1/lines").status, 200);
 }
 
 TEST_F(DriverTest, AnExpiredTokenIsRefused) {
@@ -387,9 +403,12 @@ TEST_F(DriverTest, AnExpiredTokenIsRefused) {
   EXPECT_NE(refused.body.find("expired at"), std::string::npos) << refused.body;
 }
 
-// A principal's burst beyond api.principal_burst (20 by default) gets 429 with Retry-After
-// until its bucket refills (10 per second); the operator token is not limited.
+// A principal's burst beyond api.principal_burst gets 429 with Retry-After until its bucket
+// refills (api.principal_rate, 10 per second); the operator token is not limited.
 TEST_F(DriverTest, ABurstOfRequestsGets429WithRetryAfter) {
+  ASSERT_NO_FATAL_FAILURE(set_burst(us_.home.dir, 20));
+  Gateway op = as(us_, us_.home.operator_token);
+  ASSERT_EQ(call(op, "POST", "/api/v1/admin/reload").status, 200);
   int ok = 0;
   std::optional<net::HttpResponse> limited;
   for (int i = 0; i < 40 && !limited; ++i) {  // bounded: 40 requests at most
@@ -405,7 +424,6 @@ TEST_F(DriverTest, ABurstOfRequestsGets429WithRetryAfter) {
   EXPECT_NE(body->value("error", "").find("over its rate limit"), std::string::npos);
   EXPECT_EQ(body->value("retry_after", 0), 1);
 
-  Gateway op = as(us_, us_.home.operator_token);
   for (int i = 0; i < 30; ++i) ASSERT_EQ(call(op, "GET", "/api/v1/status").status, 200);
   clock_->advance(1s);
   EXPECT_EQ(call(us_, "GET", "/api/v1/lines").status, 200);

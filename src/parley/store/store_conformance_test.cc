@@ -50,6 +50,7 @@ using test::hash_of;
 using test::head;
 using test::ids_of;
 using test::line;
+using test::principal;
 using test::message;
 using test::ms;
 using test::put_inbound;
@@ -641,9 +642,9 @@ TEST_P(StoreConformanceTest, PutPeerReplacesTheBundleOfTheSameParty) {
 TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHash) {
   const Bytes hash_a(32, 0xaa);
   const Bytes hash_b(32, 0xbb);
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash_a}).is_ok());
-  ASSERT_TRUE(store_->put_principal({"duty", "Duty officer", "officer", {}}).is_ok());
-  ASSERT_TRUE(store_->put_principal({"watch", "Watch officer", "officer", {}}).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR", "commander", hash_a)).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("duty", "Duty officer", "officer", {})).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("watch", "Watch officer", "officer", {})).is_ok());
 
   auto found = store_->principal_by_token_hash(hash_a);
   ASSERT_TRUE(found.is_ok());
@@ -651,7 +652,7 @@ TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHa
   EXPECT_EQ((*found)->id, "saceur");
   EXPECT_EQ((*found)->token_hash, hash_a);
 
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR (new)", "commander", hash_b}).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR (new)", "commander", hash_b)).is_ok());
   found = store_->principal_by_token_hash(hash_a);
   ASSERT_TRUE(found.is_ok());
   EXPECT_FALSE(found->has_value());
@@ -674,14 +675,14 @@ TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHa
 
 TEST_P(StoreConformanceTest, TokenHashOfAnotherPrincipalIsRefused) {
   const Bytes hash(32, 0xaa);
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash}).is_ok());
-  const Status status = store_->put_principal({"duty", "Duty", "officer", hash});
+  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR", "commander", hash)).is_ok());
+  const Status status = store_->put_principal(principal("duty", "Duty", "officer", hash));
   EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
 }
 
 // Issue 12: a token's expiry and revocation are kept with it and read back by both reads.
 TEST_P(StoreConformanceTest, PrincipalKeepsItsTokenExpiryAndRevocation) {
-  core::Principal p{"saceur", "SACEUR", "commander", Bytes(32, 0xaa)};
+  core::Principal p = principal("saceur", "SACEUR", "commander", Bytes(32, 0xaa));
   p.token_expires = time_from_unix_ms(1'800'000'000'000);
   ASSERT_TRUE(store_->put_principal(p).is_ok());
   auto found = store_->principal_by_token_hash(p.token_hash);
@@ -790,7 +791,7 @@ TEST_P(StoreConformanceTest, ReopeningKeepsEverything) {
   const MessageRecord m = every_field_set();
   ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
   ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", Bytes(32, 1)}).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR", "commander", Bytes(32, 1))).is_ok());
   core::Line l = line("saceur-cgs", "ru-genstaff");
   l.alternates = {"duty"};
   ASSERT_TRUE(store_->put_line(l).is_ok());

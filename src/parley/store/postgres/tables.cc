@@ -103,8 +103,7 @@ Result<std::optional<core::Principal>> PostgresStore::principal_by_token_hash(By
           p));
   if (PQntuples(r.get()) == 0) return std::optional<core::Principal>();
   const Row s(r.get(), 0);
-  return std::optional<core::Principal>(
-      core::Principal{s.text(0), s.text(1), s.text(2), s.bytes(3)});
+  return std::optional<core::Principal>(read_principal(s));
 }
 
 Status PostgresStore::put_line(const core::Line& line) {
