@@ -1,6 +1,11 @@
 #include "parley/cli/directory.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 
@@ -66,7 +71,26 @@ Status record_change(store::Store& store, const std::string& action, const std::
   return store.log_change({now, action, detail});
 }
 
+namespace {
+
+// Whether a gateway holds the home's lock (gateway::HomeLock) now. Asked before the API is
+// called, so that whatever else listens on the configured port is never told to reload.
+bool gateway_runs(const gateway::Home& home) {
+  const int fd = ::open((home.dir / "gateway.lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // also drops the shared lock, if it was taken
+  return held;
+}
+
+}  // namespace
+
 int tell_gateway(const gateway::Home& home, std::ostream& out) {
+  if (!gateway_runs(home)) {
+    out << "the gateway is not running: the change takes effect at its next start\n"
+        << std::flush;
+    return 0;
+  }
   Result<wire::HostPort> api = wire::parse_host_port(home.config.api_listen);
   if (!api.is_ok()) return fail(api.status());
   const std::map<std::string, std::string> headers = {
@@ -75,9 +99,8 @@ int tell_gateway(const gateway::Home& home, std::ostream& out) {
                                                   "/api/v1/admin/reload", headers, "",
                                                   std::chrono::seconds(10));
   if (!r.is_ok()) {
-    out << "the gateway is not running: the change takes effect at its next start\n"
-        << std::flush;
-    return 0;
+    return fail(r.status().with_context(
+        "stored, but the running gateway could not be told to reload (send it SIGHUP)"));
   }
   if (r->status == 200) {
     out << "the running gateway reloaded it\n" << std::flush;

@@ -323,7 +323,8 @@ void add_principal_commands(CLI::App* principal, int& exit_code) {
     sub->add_option("--expires", *expires,
                     "How long the new token is valid, e.g. 90d, 12h, or 'never' (default 90d)")
         ->type_name("DURATION");
-    sub->add_flag("--rotate", "Accepted for DESIGN.md's form (rotating is what this does)");
+    sub->add_flag("--rotate")->description(
+        "Accepted for DESIGN.md's form (rotating is what this command does)");
     sub->callback([=] { *code = run_principal_token(*home, *id, *expires); });
   }
 }

@@ -82,6 +82,9 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   }
   // Back to what a schema-1 store holds.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
@@ -115,6 +118,9 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
   }
   // Back to what a schema-2 store holds.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -156,6 +162,9 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   // What a schema-3 store holds after a peer resent one conflicting head three times.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -263,6 +272,9 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
   }
   // Back to what a schema-3 store holds: the messages table without 'refused' or refusal.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "ALTER TABLE lines DROP COLUMN remote_alternates; "
           "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
