@@ -343,9 +343,9 @@ Result<gateway::Home> line_add(const LineAddArgs& args) {
     }
   }
   PARLEY_RETURN_IF_ERROR(opened.store->put_line(line));
-  PARLEY_RETURN_IF_ERROR(record_change(*opened.store, "line.add",
-                                       fmt::format("{}: {} <-> {}", line.id, line.local,
-                                                   line.remote.to_string())));
+  PARLEY_RETURN_IF_ERROR(
+      record_change(*opened.store, "line.add",
+                    fmt::format("{}: {} <-> {}", line.id, line.local, line.remote.to_string())));
   return opened.home;
 }
 

@@ -521,8 +521,8 @@ TEST_F(AdminTest, PrincipalListRevokeAndTokenAreLogged) {
   ASSERT_TRUE(changes.is_ok());
   std::vector<std::string> actions;
   for (const core::DirectoryChange& c : *changes) actions.push_back(c.action);
-  EXPECT_EQ(actions, (std::vector<std::string>{"principal.add", "principal.add",
-                                               "principal.revoke", "principal.token"}));
+  EXPECT_EQ(actions, (std::vector<std::string>{"principal.add", "principal.add", "principal.revoke",
+                                               "principal.token"}));
 }
 
 // Issue 12: shifts are read on the party's clocks; overlaps and unknown principals are
@@ -544,20 +544,20 @@ TEST_F(AdminTest, RosterSetRefusesOverlapsAndShowShowsWhoIsOnDuty) {
                    "--from", "2026-12-01T08:00", "--to", "2026-12-01T20:00"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("from 2026-12-01T08:00:00+01:00 to 2026-12-01T20:00:00+01:00"));
-  EXPECT_THAT(expect_failure(run({"roster", "set", "--home", us_, "duty-officer", "--principal",
-                                  "duty-officer", "--from", "2026-12-01T19:00", "--to",
-                                  "2026-12-02T08:00"})),
+  EXPECT_THAT(expect_failure(
+                  run({"roster", "set", "--home", us_, "duty-officer", "--principal",
+                       "duty-officer", "--from", "2026-12-01T19:00", "--to", "2026-12-02T08:00"})),
               HasSubstr("overlaps"));
-  EXPECT_THAT(expect_failure(run({"roster", "set", "--home", us_, "duty-officer", "--principal",
-                                  "nobody", "--from", "2026-12-02T08:00", "--to",
-                                  "2026-12-02T09:00"})),
-              HasSubstr("no principal nobody"));
-  EXPECT_THAT(expect_failure(run({"roster", "set", "--home", us_, "duty-officer", "--principal",
-                                  "saceur", "--from", "2026-12-03T08:00", "--to",
-                                  "2026-12-03T08:00"})),
-              HasSubstr("must end after it begins"));
-  r = run({"roster", "set", "--home", us_, "duty-officer", "--principal", "duty-officer",
-           "--from", "2026-12-01T20:00", "--to", "2026-12-02T08:00"});
+  EXPECT_THAT(
+      expect_failure(run({"roster", "set", "--home", us_, "duty-officer", "--principal", "nobody",
+                          "--from", "2026-12-02T08:00", "--to", "2026-12-02T09:00"})),
+      HasSubstr("no principal nobody"));
+  EXPECT_THAT(
+      expect_failure(run({"roster", "set", "--home", us_, "duty-officer", "--principal", "saceur",
+                          "--from", "2026-12-03T08:00", "--to", "2026-12-03T08:00"})),
+      HasSubstr("must end after it begins"));
+  r = run({"roster", "set", "--home", us_, "duty-officer", "--principal", "duty-officer", "--from",
+           "2026-12-01T20:00", "--to", "2026-12-02T08:00"});
   ASSERT_EQ(r.code, 0) << r.err;
 
   r = run({"roster", "show", "--home", us_, "duty-officer", "--at", "2026-12-01T20:00", "--json"});

@@ -1,7 +1,6 @@
 #include "parley/cli/directory.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <array>
@@ -10,6 +9,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <sys/file.h>
 
 #include "parley/base/bytes.h"
 #include "parley/base/json.h"
@@ -52,13 +52,11 @@ Result<std::optional<Time>> token_expiry(std::string_view text) {
     return lifetime.status().with_context(
         fmt::format("bad --expires '{}' (a duration such as 90d or 12h, or never)", text));
   }
-  const Time now =
-      std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const Time now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
   return std::optional<Time>(now + *lifetime);
 }
 
-void set_token(core::Principal& principal, const std::string& token,
-               std::optional<Time> expires) {
+void set_token(core::Principal& principal, const std::string& token, std::optional<Time> expires) {
   const crypto::Digest digest = crypto::sha256(as_bytes(token));
   principal.token_hash.assign(digest.begin(), digest.end());
   principal.token_expires = expires;
@@ -66,8 +64,7 @@ void set_token(core::Principal& principal, const std::string& token,
 }
 
 Status record_change(store::Store& store, const std::string& action, const std::string& detail) {
-  const Time now =
-      std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const Time now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
   return store.log_change({now, action, detail});
 }
 
@@ -87,17 +84,15 @@ bool gateway_runs(const gateway::Home& home) {
 
 int tell_gateway(const gateway::Home& home, std::ostream& out) {
   if (!gateway_runs(home)) {
-    out << "the gateway is not running: the change takes effect at its next start\n"
-        << std::flush;
+    out << "the gateway is not running: the change takes effect at its next start\n" << std::flush;
     return 0;
   }
   Result<wire::HostPort> api = wire::parse_host_port(home.config.api_listen);
   if (!api.is_ok()) return fail(api.status());
   const std::map<std::string, std::string> headers = {
       {"Authorization", "Bearer " + home.operator_token}};
-  Result<net::HttpResponse> r = net::http_request(api->host, api->port, "POST",
-                                                  "/api/v1/admin/reload", headers, "",
-                                                  std::chrono::seconds(10));
+  Result<net::HttpResponse> r = net::http_request(
+      api->host, api->port, "POST", "/api/v1/admin/reload", headers, "", std::chrono::seconds(10));
   if (!r.is_ok()) {
     return fail(r.status().with_context(
         "stored, but the running gateway could not be told to reload (send it SIGHUP)"));

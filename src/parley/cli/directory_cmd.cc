@@ -24,7 +24,9 @@ namespace {
 
 using json::Json;
 
-Time now() { return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
+Time now() {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
 
 CLI::Option* home_option(CLI::App* sub, std::string& home) {
   return sub->add_option("--home", home, "The party's home directory (made by parley init)")
@@ -125,8 +127,7 @@ int run_principal_token(const std::string& dir, const std::string& id,
 
 // ---- line show | list --------------------------------------------------------------------
 
-constexpr wire::Precedence kPrecedences[] = {wire::Precedence::kFlash,
-                                             wire::Precedence::kImmediate,
+constexpr wire::Precedence kPrecedences[] = {wire::Precedence::kFlash, wire::Precedence::kImmediate,
                                              wire::Precedence::kPriority,
                                              wire::Precedence::kRoutine};
 
@@ -167,16 +168,17 @@ void print_line(const core::Line& line) {
     const std::string d = format_duration(line.deadlines.for_precedence(p));
     deadlines += fmt::format("{}{} {}", deadlines.empty() ? "" : ", ", wire::precedence_name(p), d);
     if (line.deadlines.for_precedence(p) != defaults.for_precedence(p)) {
-      overrides += fmt::format("{}{}={}", overrides.empty() ? "" : ", ", wire::precedence_name(p), d);
+      overrides +=
+          fmt::format("{}{}={}", overrides.empty() ? "" : ", ", wire::precedence_name(p), d);
     }
   }
-  std::cout << escape_for_terminal(fmt::format(
-                   "line {}\n  local:             {}\n  alternates:        {}\n"
-                   "  remote:            {}\n  remote alternates: {}\n  observers:         {}\n"
-                   "  deadlines:         {}\n  overrides:         {}\n",
-                   line.id, line.local, joined(line.alternates), line.remote.to_string(),
-                   joined(line.remote_alternates), joined(line.observers), deadlines,
-                   overrides.empty() ? "none (the defaults)" : overrides));
+  std::cout << escape_for_terminal(
+      fmt::format("line {}\n  local:             {}\n  alternates:        {}\n"
+                  "  remote:            {}\n  remote alternates: {}\n  observers:         {}\n"
+                  "  deadlines:         {}\n  overrides:         {}\n",
+                  line.id, line.local, joined(line.alternates), line.remote.to_string(),
+                  joined(line.remote_alternates), joined(line.observers), deadlines,
+                  overrides.empty() ? "none (the defaults)" : overrides));
 }
 
 int run_line_view(const std::string& dir, const std::string& id, bool as_json) {
@@ -185,8 +187,8 @@ int run_line_view(const std::string& dir, const std::string& id, bool as_json) {
   Result<std::vector<core::Line>> lines = opened->store->lines();
   if (!lines.is_ok()) return fail(lines.status());
   if (!id.empty()) {
-    const auto it = std::find_if(lines->begin(), lines->end(),
-                                 [&](const core::Line& l) { return l.id == id; });
+    const auto it =
+        std::find_if(lines->begin(), lines->end(), [&](const core::Line& l) { return l.id == id; });
     if (it == lines->end()) return fail(Status::not_found(fmt::format("no line {}", id)));
     *lines = {*it};
   }
@@ -233,10 +235,10 @@ Result<gateway::Home> roster_set(const RosterArgs& args) {
   roster.push_back(shift);
   PARLEY_RETURN_IF_ERROR(core::check_roster(roster, principals));
   PARLEY_RETURN_IF_ERROR(opened.store->put_roster(args.role, core::shifts_of(roster, args.role)));
-  PARLEY_RETURN_IF_ERROR(record_change(
-      *opened.store, "roster.set",
-      fmt::format("{}: {} {}..{}", args.role, args.principal, format_time(shift.from),
-                  format_time(shift.to))));
+  PARLEY_RETURN_IF_ERROR(
+      record_change(*opened.store, "roster.set",
+                    fmt::format("{}: {} {}..{}", args.role, args.principal, format_time(shift.from),
+                                format_time(shift.to))));
   std::cout << fmt::format("{} is on duty for {} from {} to {}\n", args.principal, args.role,
                            core::format_zone_time(zone, shift.from),
                            core::format_zone_time(zone, shift.to))
@@ -293,8 +295,9 @@ void add_principal_commands(CLI::App* principal, int& exit_code) {
     auto home = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);
     CLI::App* sub = principal->add_subcommand(
-        "list", "List the principals: id, name, role, token state (active, expired, revoked) "
-                "and expiry");
+        "list",
+        "List the principals: id, name, role, token state (active, expired, revoked) "
+        "and expiry");
     home_option(sub, *home);
     sub->add_flag("--json", *as_json, "One JSON array");
     sub->callback([=] { *code = run_principal_list(*home, *as_json); });
@@ -323,8 +326,8 @@ void add_principal_commands(CLI::App* principal, int& exit_code) {
     sub->add_option("--expires", *expires,
                     "How long the new token is valid, e.g. 90d, 12h, or 'never' (default 90d)")
         ->type_name("DURATION");
-    sub->add_flag("--rotate")->description(
-        "Accepted for DESIGN.md's form (rotating is what this command does)");
+    sub->add_flag("--rotate")
+        ->description("Accepted for DESIGN.md's form (rotating is what this command does)");
     sub->callback([=] { *code = run_principal_token(*home, *id, *expires); });
   }
 }
@@ -357,8 +360,9 @@ void add_line_view_commands(CLI::App* line, int& exit_code) {
 void add_roster_command(CLI::App& app, int& exit_code) {
   int* code = &exit_code;
   CLI::App* roster = app.add_subcommand(
-      "roster", "The duty roster: who is on duty for a role, from when to when (in the party's "
-                "time zone, parley.toml party.timezone)");
+      "roster",
+      "The duty roster: who is on duty for a role, from when to when (in the party's "
+      "time zone, parley.toml party.timezone)");
   roster->require_subcommand(1);
   {
     auto args = std::make_shared<RosterArgs>();

@@ -16,8 +16,7 @@ bool before(const Shift& a, const Shift& b) {
 }
 
 std::string shift_text(const Shift& s) {
-  return fmt::format("{} {} {}..{}", s.role, s.principal, format_time(s.from),
-                     format_time(s.to));
+  return fmt::format("{} {} {}..{}", s.role, s.principal, format_time(s.from), format_time(s.to));
 }
 
 }  // namespace
@@ -43,8 +42,8 @@ Status check_roster(const std::vector<Shift>& roster, const std::vector<Principa
           fmt::format("shift {}: no principal {} on this party", shift_text(s), s.principal));
     }
     if (i > 0 && sorted[i - 1].role == s.role && s.from < sorted[i - 1].to) {
-      return Status::invalid_argument(fmt::format("shift {} overlaps shift {}", shift_text(s),
-                                                  shift_text(sorted[i - 1])));
+      return Status::invalid_argument(
+          fmt::format("shift {} overlaps shift {}", shift_text(s), shift_text(sorted[i - 1])));
     }
   }
   return Status::ok();
@@ -60,8 +59,8 @@ Status check_directory(const std::vector<Line>& lines, const Directory& director
     }
     for (const std::string& alternate : line.alternates) {
       if (known.count(alternate) == 0) {
-        return Status::invalid_argument(fmt::format(
-            "line {}: alternate {} is no principal of this party", line.id, alternate));
+        return Status::invalid_argument(
+            fmt::format("line {}: alternate {} is no principal of this party", line.id, alternate));
       }
     }
   }

@@ -78,10 +78,10 @@ TEST(RosterTest, InvalidRostersAreRefusedWithTheReason) {
   s = check_roster({{"Duty Officer", "alice", t, t + hours(1)}}, p);
   EXPECT_NE(s.message().find("bad role"), std::string::npos) << s.message();
   // The same hours in two roles are no overlap.
-  EXPECT_TRUE(check_roster({{"duty-officer", "alice", t, t + hours(8)},
-                            {"watch", "alice", t, t + hours(8)}},
-                           p)
-                  .is_ok());
+  EXPECT_TRUE(
+      check_roster(
+          {{"duty-officer", "alice", t, t + hours(8)}, {"watch", "alice", t, t + hours(8)}}, p)
+          .is_ok());
 }
 
 TEST(RosterTest, ShiftsAcrossDaylightSavingChangesLastWhatTheClocksSay) {
@@ -160,8 +160,7 @@ TEST(RosterTest, TheNodeTakesAValidDirectoryAndRefusesAnInvalidOne) {
   ASSERT_EQ(out.size(), 1u);
   const Status refused = std::get<Reconfigured>(out[0]).status;
   EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(refused.message().find("no principal saceur"), std::string::npos)
-      << refused.message();
+  EXPECT_NE(refused.message().find("no principal saceur"), std::string::npos) << refused.message();
   EXPECT_EQ(node.on_duty("duty-officer", t + hours(5))->principal, "alice");
   EXPECT_TRUE(node.config().lines.empty());
 }

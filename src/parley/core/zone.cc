@@ -157,9 +157,9 @@ Result<Time> local_to_utc(const ZoneRules& zone, Time wall) {
     if (!found || t < *found) found = t;
   }
   if (!found) {
-    return Status::invalid_argument(fmt::format(
-        "{} does not exist in {} (its clocks are set forward then)",
-        format_time(wall).substr(0, 16), zone.name));
+    return Status::invalid_argument(
+        fmt::format("{} does not exist in {} (its clocks are set forward then)",
+                    format_time(wall).substr(0, 16), zone.name));
   }
   return *found;
 }

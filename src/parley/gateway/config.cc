@@ -1,7 +1,7 @@
 #include "parley/gateway/config.h"
 
-#include <exception>
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <optional>
 

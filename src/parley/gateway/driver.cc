@@ -1,7 +1,5 @@
 #include "parley/gateway/driver.h"
 
-#include "parley/gateway/zone_file.h"
-
 #include <chrono>
 #include <cstdlib>
 
@@ -10,6 +8,7 @@
 
 #include "parley/base/check.h"
 #include "parley/base/json.h"
+#include "parley/gateway/zone_file.h"
 #include "parley/store/node_recovery.h"
 
 namespace parley::gateway {

@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -449,8 +449,8 @@ TEST_F(DriverTest, ARosterAndALineChangeTakeEffectWithoutARestart) {
   line.remote = wire::Address{"ru-genstaff", "cgs"};
   ASSERT_TRUE((*cli)->put_line(line).is_ok());
   const Time now = clock_->now();
-  ASSERT_TRUE((*cli)->put_roster("duty-officer", {{"duty-officer", "clerk", now - 1h, now + 8h}})
-                  .is_ok());
+  ASSERT_TRUE(
+      (*cli)->put_roster("duty-officer", {{"duty-officer", "clerk", now - 1h, now + 8h}}).is_ok());
   r = call(clerk, "POST", "/api/v1/messages", R"({"line":"clerk-cgs","text":"x"})");
   EXPECT_EQ(r.status, 404) << r.body;  // not yet reloaded
 
@@ -494,15 +494,16 @@ TEST_F(DriverTest, AnInvalidReloadIsRefusedAndKeepsTheRunningDirectory) {
   const auto line = 1 + std::count(good.begin(), good.begin() + good.find(key), '\n');
   net::HttpResponse r = call(op, "POST", "/api/v1/admin/reload");
   EXPECT_EQ(r.status, 400) << r.body;
-  EXPECT_NE(r.body.find("parley.toml:" + std::to_string(line) +
-                        ": party.timezone: unknown time zone"),
-            std::string::npos)
+  EXPECT_NE(
+      r.body.find("parley.toml:" + std::to_string(line) + ": party.timezone: unknown time zone"),
+      std::string::npos)
       << r.body;
   std::ofstream(toml, std::ios::trunc) << good;
 
   // An overlapping roster, written past the CLI's check: refused by the core.
-  ASSERT_TRUE((*cli)->put_roster("duty-officer", {{"duty-officer", "saceur", now - 1h, now + 8h},
-                                                  {"duty-officer", "dsaceur", now, now + 2h}})
+  ASSERT_TRUE((*cli)
+                  ->put_roster("duty-officer", {{"duty-officer", "saceur", now - 1h, now + 8h},
+                                                {"duty-officer", "dsaceur", now, now + 2h}})
                   .is_ok());
   r = call(op, "POST", "/api/v1/admin/reload");
   EXPECT_EQ(r.status, 400) << r.body;

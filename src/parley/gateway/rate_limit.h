@@ -39,7 +39,8 @@ class RateLimiter {
       return std::nullopt;
     }
     const double wait_s = (1.0 - b.tokens) / rate_;
-    return std::max(Duration(1), std::chrono::ceil<Duration>(std::chrono::duration<double>(wait_s)));
+    return std::max(Duration(1),
+                    std::chrono::ceil<Duration>(std::chrono::duration<double>(wait_s)));
   }
 
  private:

@@ -48,8 +48,8 @@ Result<core::ZoneRules> load_zone(const std::string& name) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status::invalid_argument(fmt::format(
-        "unknown time zone '{}' (no {}; an IANA name such as Europe/Brussels, or UTC+01:00)",
-        name, path));
+        "unknown time zone '{}' (no {}; an IANA name such as Europe/Brussels, or UTC+01:00)", name,
+        path));
   }
   std::string bytes;
   bytes.resize(kZoneFileBytesMax + 1);

@@ -5,8 +5,8 @@
 //
 // What counts as a write: every call of apply, apply_group, put_peer, put_principal,
 // put_line, put_roster and log_change, numbered from 1 in the order made, whatever it holds
-// (an empty batch too) and however it ends (refused, failed). Reads are not writes. After a crash nothing more is
-// counted.
+// (an empty batch too) and however it ends (refused, failed). Reads are not writes. After a crash
+// nothing more is counted.
 //
 // A crash models the process dying: the inner store (and with it the connection or the
 // MemoryStore handle) is dropped, and every later call, reads included, is kUnavailable.

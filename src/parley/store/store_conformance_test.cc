@@ -50,9 +50,9 @@ using test::hash_of;
 using test::head;
 using test::ids_of;
 using test::line;
-using test::principal;
 using test::message;
 using test::ms;
+using test::principal;
 using test::put_inbound;
 using test::TempDir;
 
@@ -652,7 +652,8 @@ TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHa
   EXPECT_EQ((*found)->id, "saceur");
   EXPECT_EQ((*found)->token_hash, hash_a);
 
-  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR (new)", "commander", hash_b)).is_ok());
+  ASSERT_TRUE(
+      store_->put_principal(principal("saceur", "SACEUR (new)", "commander", hash_b)).is_ok());
   found = store_->principal_by_token_hash(hash_a);
   ASSERT_TRUE(found.is_ok());
   EXPECT_FALSE(found->has_value());
@@ -729,8 +730,8 @@ TEST_P(StoreConformanceTest, PutRosterReplacesTheShiftsOfOneRole) {
   ASSERT_EQ(roster->size(), 2U);
   EXPECT_EQ((*roster)[0].principal, "dave");
   // Two shifts of a role starting together: refused, nothing changed.
-  const Status clash = store_->put_roster("watch", {{"watch", "carol", hours(0), hours(1)},
-                                                    {"watch", "erin", hours(0), hours(2)}});
+  const Status clash = store_->put_roster(
+      "watch", {{"watch", "carol", hours(0), hours(1)}, {"watch", "erin", hours(0), hours(2)}});
   EXPECT_EQ(clash.code(), StatusCode::kAlreadyExists) << clash.to_string();
   roster = store_->roster();
   ASSERT_TRUE(roster.is_ok());
@@ -791,7 +792,8 @@ TEST_P(StoreConformanceTest, ReopeningKeepsEverything) {
   const MessageRecord m = every_field_set();
   ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
   ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
-  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR", "commander", Bytes(32, 1))).is_ok());
+  ASSERT_TRUE(
+      store_->put_principal(principal("saceur", "SACEUR", "commander", Bytes(32, 1))).is_ok());
   core::Line l = line("saceur-cgs", "ru-genstaff");
   l.alternates = {"duty"};
   ASSERT_TRUE(store_->put_line(l).is_ok());

@@ -219,9 +219,8 @@ Status SqliteStore::log_change(const core::DirectoryChange& change) {
 }
 
 Result<std::vector<core::DirectoryChange>> SqliteStore::changes() {
-  PARLEY_ASSIGN_OR_RETURN(
-      sqlite3_stmt * raw,
-      prepare("SELECT at, action, detail FROM directory_changes ORDER BY seq"));
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT at, action, detail FROM directory_changes ORDER BY seq"));
   Statement s(db_, raw);
   std::vector<core::DirectoryChange> out;
   for (;;) {
