@@ -23,6 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 again->federation_listen == config->federation_listen &&
                 again->heartbeat_interval == config->heartbeat_interval &&
                 again->api_listen == config->api_listen &&
-                again->store_path == config->store_path && again->log_level == config->log_level);
+                again->store_path == config->store_path && again->log_level == config->log_level &&
+                again->timezone == config->timezone &&
+                again->principal_rate == config->principal_rate &&
+                again->principal_burst == config->principal_burst);
   return 0;
 }

@@ -1,6 +1,7 @@
 // The administration subcommands: init, bundle, peer add, principal add, line add. They act
-// on a home directory directly (no running gateway needed); configuration changes take effect
-// at the next gateway start.
+// on a home directory directly (no running gateway needed). A pinned peer takes effect at the
+// next gateway start; principals and lines are reloaded by a running gateway, which they ask
+// to (cli/directory.h). The rest of the directory is directory_cmd.cc.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "parley/base/bytes.h"
 #include "parley/base/text.h"
 #include "parley/cli/commands.h"
+#include "parley/cli/directory.h"
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
@@ -29,7 +31,6 @@ namespace parley::cli {
 namespace {
 
 constexpr std::size_t kBundleBytesMax = 64 * 1024;
-constexpr std::size_t kTokenBytes = 32;
 
 constexpr std::string_view kIdRule =
     "1-64 characters of a-z, 0-9 and '-', starting with a letter or digit";
@@ -61,35 +62,6 @@ Result<std::string> read_small_file(const std::string& path) {
     }
   }
   ::close(fd);
-  return out;
-}
-
-// A bearer token: 32 random bytes, base64url without padding (43 characters).
-std::string new_token() {
-  crypto::SystemRng rng;
-  std::array<std::uint8_t, kTokenBytes> raw{};
-  rng.fill(raw);
-  std::string s = base64_encode(raw);
-  crypto::wipe(raw);
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return s;
-}
-
-struct OpenedHome {
-  gateway::Home home;
-  std::unique_ptr<store::Store> store;
-};
-
-Result<OpenedHome> open_home_and_store(const std::string& dir) {
-  OpenedHome out;
-  PARLEY_ASSIGN_OR_RETURN(out.home, gateway::open_home(dir));
-  Result<std::unique_ptr<store::Store>> store = gateway::open_store(out.home);
-  if (!store.is_ok()) return store.status();
-  out.store = std::move(store).value();
   return out;
 }
 
@@ -201,6 +173,7 @@ struct PrincipalAddArgs {
   std::string id;
   std::string name;
   std::string role;
+  std::string expires = std::string(kTokenLifetime);
 };
 
 int run_principal_add(const PrincipalAddArgs& args) {
@@ -217,17 +190,20 @@ int run_principal_add(const PrincipalAddArgs& args) {
       return fail(Status::already_exists(fmt::format("principal {} already exists", args.id)));
     }
   }
+  Result<std::optional<Time>> expires = token_expiry(args.expires);
+  if (!expires.is_ok()) return fail(expires.status());
   const std::string token = new_token();
   core::Principal principal;
   principal.id = args.id;
   principal.name = args.name;
   principal.role = args.role;
-  const crypto::Digest digest = crypto::sha256(as_bytes(token));
-  principal.token_hash.assign(digest.begin(), digest.end());
-  const Status status = opened->store->put_principal(principal);
+  set_token(principal, token, *expires);
+  Status status = opened->store->put_principal(principal);
+  if (status.is_ok()) status = record_change(*opened->store, "principal.add", args.id);
   if (!status.is_ok()) return fail(status);
   std::cout << token << "\n" << std::flush;
-  return 0;
+  // stdout is the token alone (scripts capture it); what the gateway did goes to stderr.
+  return tell_gateway(opened->home, std::cerr);
 }
 
 // ---- line add ---------------------------------------------------------------------------
@@ -321,7 +297,7 @@ Result<core::Line> line_from_args(const LineAddArgs& args) {
   return line;
 }
 
-Status line_add(const LineAddArgs& args) {
+Result<gateway::Home> line_add(const LineAddArgs& args) {
   PARLEY_ASSIGN_OR_RETURN(core::Line line, line_from_args(args));
   PARLEY_ASSIGN_OR_RETURN(OpenedHome opened, open_home_and_store(args.home));
   if (line.remote.party == opened.home.config.party) {
@@ -366,16 +342,19 @@ Status line_add(const LineAddArgs& args) {
       return Status::already_exists(fmt::format("line {} already exists", line.id));
     }
   }
-  return opened.store->put_line(line);
+  PARLEY_RETURN_IF_ERROR(opened.store->put_line(line));
+  PARLEY_RETURN_IF_ERROR(
+      record_change(*opened.store, "line.add",
+                    fmt::format("{}: {} <-> {}", line.id, line.local, line.remote.to_string())));
+  return opened.home;
 }
 
 int run_line_add(const LineAddArgs& args) {
-  const Status status = line_add(args);
-  if (!status.is_ok()) return fail(status);
+  const Result<gateway::Home> home = line_add(args);
+  if (!home.is_ok()) return fail(home.status());
   std::cout << fmt::format("added line {}: {} <-> {}\n", args.id, args.local, args.remote)
-            << "it takes effect at the next gateway start\n"
             << std::flush;
-  return 0;
+  return tell_gateway(*home, std::cout);
 }
 
 CLI::Option* add_home_option(CLI::App* sub, std::string& home) {
@@ -474,17 +453,22 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
     CLI::App* sub = principal->add_subcommand(
         "add",
         "Add a principal and print its API token on stdout (one line, shown once: only its "
-        "SHA-256 is stored)");
+        "SHA-256 is stored). A running gateway reloads its directory at once.");
     add_home_option(sub, args->home);
     sub->add_option("ID", args->id, "The principal's id, e.g. saceur (a-z, 0-9, '-')")->required();
     sub->add_option("--name", args->name, "A display name, e.g. \"Gen. A. Smith\"")
         ->type_name("NAME");
     sub->add_option("--role", args->role,
-                    "A role, e.g. \"Supreme Allied Commander\". The role \"watch\" (exactly) "
-                    "also grants the gateway-wide views: status of every peer, "
-                    "/api/v1/peers, /metrics")
+                    "A role, e.g. \"duty-officer\" (the duty roster is per role: parley roster "
+                    "set). The role \"watch\" (exactly) also grants the gateway-wide views: "
+                    "status of every peer, /api/v1/peers, /metrics")
         ->type_name("ROLE");
+    sub->add_option("--expires", args->expires,
+                    "How long the token is valid, e.g. 90d, 12h, or 'never' (default 90d); "
+                    "parley principal token issues a new one")
+        ->type_name("DURATION");
     sub->callback([args, code] { *code = run_principal_add(*args); });
+    add_principal_commands(principal, exit_code);
   }
 
   // line add
@@ -497,7 +481,8 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
         "Add a line of contact between a local principal and a principal of a pinned peer. "
         "Configure the same line id on both sides (the peer's side cannot be checked from here: "
         "a message on a line the peer lacks is refused by it alone and ends 'refused' in the "
-        "outbox). Takes effect at the next gateway start.");
+        "outbox). A running gateway reloads its lines at once, without a restart (or at its "
+        "next start if it is not running).");
     add_home_option(sub, args->home);
     sub->add_option("ID", args->id, "The line's id, e.g. saceur-cgs (the same on both parties)")
         ->required();
@@ -530,7 +515,9 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
         ->allow_extra_args(false)
         ->type_name("PRECEDENCE=DURATION");
     sub->callback([args, code] { *code = run_line_add(*args); });
+    add_line_view_commands(line, exit_code);
   }
+  add_roster_command(app, exit_code);
 }
 
 }  // namespace parley::cli

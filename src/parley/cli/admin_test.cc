@@ -444,6 +444,13 @@ TEST_F(AdminTest, EveryCommandHasHelp) {
                                         {"peer", "add", "--help"},
                                         {"principal", "add", "--help"},
                                         {"line", "add", "--help"},
+                                        {"line", "show", "--help"},
+                                        {"line", "list", "--help"},
+                                        {"principal", "list", "--help"},
+                                        {"principal", "revoke", "--help"},
+                                        {"principal", "token", "--help"},
+                                        {"roster", "set", "--help"},
+                                        {"roster", "show", "--help"},
                                         {"catalog", "--help"}}) {
     CLI::App app("parley", "parley");
     int exit_code = 0;
@@ -473,8 +480,127 @@ TEST_F(AdminTest, PeerAndLineHelpSayWhenTheyTakeEffect) {
   add_admin_commands(app, exit_code);
   EXPECT_THAT(app.get_subcommand("peer")->get_subcommand("add")->help(),
               HasSubstr("next gateway start"));
+  // Lines, principals and the roster are reloaded by a running gateway (issue 12).
   EXPECT_THAT(app.get_subcommand("line")->get_subcommand("add")->help(),
-              HasSubstr("next gateway start"));
+              HasSubstr("without a restart"));
+}
+
+// Issue 12: principal list shows each token's state; revoke and token change it, and every
+// change is in the store's audit trail.
+TEST_F(AdminTest, PrincipalListRevokeAndTokenAreLogged) {
+  set_up_us_side();
+  Outcome r = run({"principal", "list", "--home", us_, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<json::Json> list = json::parse(r.out);
+  ASSERT_TRUE(list.is_ok() && list->is_array() && list->size() == 2) << r.out;
+  EXPECT_EQ((*list)[1]["id"], "saceur");
+  EXPECT_EQ((*list)[1]["token"], "active");
+  EXPECT_TRUE((*list)[1]["token_expires"].is_string());  // 90 days by default
+  EXPECT_TRUE((*list)[1]["revoked_at"].is_null());
+
+  r = run({"principal", "revoke", "--home", us_, "saceur"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("revoked principal saceur"));
+  EXPECT_THAT(r.out, HasSubstr("the gateway is not running"));
+  r = run({"principal", "list", "--home", us_});
+  EXPECT_THAT(r.out, HasSubstr("revoked"));
+  expect_failure(run({"principal", "revoke", "--home", us_, "nobody"}));
+
+  r = run({"principal", "token", "--home", us_, "saceur", "--expires", "never"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(count_lines(r.out), 1) << r.out;  // the token alone
+  r = run({"principal", "list", "--home", us_, "--json"});
+  list = json::parse(r.out);
+  ASSERT_TRUE(list.is_ok()) << r.out;
+  EXPECT_EQ((*list)[1]["token"], "active");
+  EXPECT_TRUE((*list)[1]["token_expires"].is_null());
+  expect_failure(run({"principal", "add", "--home", us_, "clerk", "--expires", "soon"}));
+
+  auto s = open_store(us_);
+  Result<std::vector<core::DirectoryChange>> changes = s->changes();
+  ASSERT_TRUE(changes.is_ok());
+  std::vector<std::string> actions;
+  for (const core::DirectoryChange& c : *changes) actions.push_back(c.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"principal.add", "principal.add", "principal.revoke",
+                                               "principal.token"}));
+}
+
+// Issue 12: shifts are read on the party's clocks; overlaps and unknown principals are
+// refused with the reason; a hand-over goes to the next shift.
+TEST_F(AdminTest, RosterSetRefusesOverlapsAndShowShowsWhoIsOnDuty) {
+  set_up_us_side();
+  const fs::path toml = fs::path(us_) / "parley.toml";
+  std::string config;
+  {
+    std::ifstream in(toml);
+    config.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string key = "timezone = \"UTC\"";
+  ASSERT_NE(config.find(key), std::string::npos);
+  config.replace(config.find(key), key.size(), "timezone = \"Europe/Brussels\"");
+  std::ofstream(toml, std::ios::trunc) << config;
+
+  Outcome r = run({"roster", "set", "--home", us_, "duty-officer", "--principal", "saceur",
+                   "--from", "2026-12-01T08:00", "--to", "2026-12-01T20:00"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("from 2026-12-01T08:00:00+01:00 to 2026-12-01T20:00:00+01:00"));
+  EXPECT_THAT(expect_failure(
+                  run({"roster", "set", "--home", us_, "duty-officer", "--principal",
+                       "duty-officer", "--from", "2026-12-01T19:00", "--to", "2026-12-02T08:00"})),
+              HasSubstr("overlaps"));
+  EXPECT_THAT(
+      expect_failure(run({"roster", "set", "--home", us_, "duty-officer", "--principal", "nobody",
+                          "--from", "2026-12-02T08:00", "--to", "2026-12-02T09:00"})),
+      HasSubstr("no principal nobody"));
+  EXPECT_THAT(
+      expect_failure(run({"roster", "set", "--home", us_, "duty-officer", "--principal", "saceur",
+                          "--from", "2026-12-03T08:00", "--to", "2026-12-03T08:00"})),
+      HasSubstr("must end after it begins"));
+  r = run({"roster", "set", "--home", us_, "duty-officer", "--principal", "duty-officer", "--from",
+           "2026-12-01T20:00", "--to", "2026-12-02T08:00"});
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  r = run({"roster", "show", "--home", us_, "duty-officer", "--at", "2026-12-01T20:00", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<json::Json> shown = json::parse_object(r.out);
+  ASSERT_TRUE(shown.is_ok()) << r.out;
+  EXPECT_EQ((*shown)["on_duty"], "duty-officer");
+  EXPECT_EQ((*shown)["timezone"], "Europe/Brussels");
+  ASSERT_EQ((*shown)["shifts"].size(), 2u);
+  EXPECT_EQ((*shown)["shifts"][0]["principal"], "saceur");
+  EXPECT_EQ((*shown)["shifts"][0]["from"], "2026-12-01T08:00:00+01:00");
+  r = run({"roster", "show", "--home", us_, "duty-officer", "--at", "2026-12-01T19:59:59"});
+  EXPECT_THAT(r.out, HasSubstr("on duty at 2026-12-01T19:59:59+01:00: saceur"));
+  r = run({"roster", "show", "--home", us_, "duty-officer", "--at", "2026-12-02T08:00"});
+  EXPECT_THAT(r.out, HasSubstr(": nobody"));
+}
+
+TEST_F(AdminTest, LineShowGivesBothSidesAndTheDeadlineOverrides) {
+  set_up_us_side();
+  ASSERT_EQ(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+                 "ru-genstaff/cgs", "--alternate", "duty-officer", "--remote-alternate",
+                 "deputy-cgs", "--deadline", "FLASH=30s"})
+                .code,
+            0);
+  Outcome r = run({"line", "show", "--home", us_, "saceur-cgs", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<json::Json> line = json::parse_object(r.out);
+  ASSERT_TRUE(line.is_ok()) << r.out;
+  EXPECT_EQ((*line)["local"], "saceur");
+  EXPECT_EQ((*line)["alternates"][0], "duty-officer");
+  EXPECT_EQ((*line)["remote_party"], "ru-genstaff");
+  EXPECT_EQ((*line)["remote_principal"], "cgs");
+  EXPECT_EQ((*line)["remote_alternates"][0], "deputy-cgs");
+  EXPECT_EQ((*line)["deadlines"]["FLASH"], "30s");
+  EXPECT_EQ((*line)["deadlines"]["IMMEDIATE"], "30m");
+  EXPECT_EQ((*line)["deadline_overrides"], json::Json({{"FLASH", "30s"}}));
+  r = run({"line", "show", "--home", us_, "saceur-cgs"});
+  EXPECT_THAT(r.out, HasSubstr("overrides:         FLASH=30s"));
+  r = run({"line", "list", "--home", us_, "--json"});
+  Result<json::Json> all = json::parse(r.out);
+  ASSERT_TRUE(all.is_ok() && all->is_array() && all->size() == 1) << r.out;
+  EXPECT_THAT(expect_failure(run({"line", "show", "--home", us_, "nope"})),
+              HasSubstr("no line nope"));
 }
 
 TEST(CatalogCommandTest, ListsTypesAndShowsOne) {

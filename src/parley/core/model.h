@@ -48,6 +48,27 @@ struct Principal {
   std::string name;
   std::string role;
   Bytes token_hash;  // SHA-256 of the bearer token; the token itself is never stored
+  // The token is refused from this instant on (parley principal add --expires); none: never.
+  std::optional<Time> token_expires;
+  // Revoked (parley principal revoke): its token is refused from then on, at once.
+  std::optional<Time> revoked_at;
+};
+
+// One shift of the duty roster (core/roster.h): `principal` is on duty for `role` during
+// [from, to).
+struct Shift {
+  std::string role;
+  std::string principal;
+  Time from;
+  Time to;
+};
+
+// One change to the directory (principals, lines, the roster), kept by the store as its
+// audit trail: when, what ("principal.revoke", "roster.set", ...) and on what, one line.
+struct DirectoryChange {
+  Time at;
+  std::string action;
+  std::string detail;
 };
 
 // A pinned peer: its bundle as given out of band.

@@ -117,6 +117,8 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
           if (Peer* peer = find(e.party)) {
             feed_paths(*peer, HeartbeatFailed{e.path, e.id, e.reason}, now, out);
           }
+        } else if constexpr (std::is_same_v<E, Reconfigure>) {
+          on_reconfigure(std::move(e), out);
         } else if constexpr (std::is_same_v<E, CommitDue>) {
           on_commit_due(out);
         } else if constexpr (std::is_same_v<E, Committed>) {
@@ -131,6 +133,22 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
     commit_scheduled_ = true;
     out.emplace_back(ScheduleCommit{});
   }
+}
+
+void Node::on_reconfigure(Reconfigure e, std::vector<NodeAction>& out) {
+  Status status = check_directory(e.lines, e.directory);
+  if (status.is_ok()) {
+    config_.lines = std::move(e.lines);
+    config_.directory = std::move(e.directory);
+    for (auto& [party, peer] : peers_) {
+      std::vector<Line> lines;
+      for (const Line& line : config_.lines) {
+        if (line.remote.party == party) lines.push_back(line);
+      }
+      peer->session->set_lines(std::move(lines));
+    }
+  }
+  out.emplace_back(Reconfigured{std::move(status)});
 }
 
 void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {

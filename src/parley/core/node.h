@@ -46,6 +46,7 @@
 #include "parley/core/model.h"
 #include "parley/core/paths.h"
 #include "parley/core/peer_session.h"
+#include "parley/core/roster.h"
 #include "parley/crypto/crypto.h"
 #include "parley/wire/wire.h"
 
@@ -58,6 +59,7 @@ struct NodeConfig {
   std::string lang = "en";  // SessionConfig::lang
   crypto::Keys keys;
   std::vector<Line> lines;  // every configured line; a line to an unpinned party is idle
+  Directory directory;      // principals, the duty roster, the time zone (core/roster.h)
   PathConfig paths;
   Duration transaction_timeout = std::chrono::seconds(10);  // a Post unanswered after this fails
 };
@@ -102,6 +104,15 @@ struct HeartbeatFailedOn {
   std::uint64_t id = 0;
   std::string reason;
 };
+// The directory changed (SIGHUP, POST /api/v1/admin/reload): new lines and a new directory,
+// checked by the core (check_directory). Valid, they replace the old ones at once for every
+// session (sessions, messages and deadlines in flight are kept; a message on a line that is
+// gone keeps the deadline it had); invalid, nothing changes. Answered with Reconfigured.
+// Peers are not reloaded: a newly pinned peer needs a restart.
+struct Reconfigure {
+  std::vector<Line> lines;
+  Directory directory;
+};
 struct CommitDue {};  // the driver ran what was ready after ScheduleCommit
 struct Committed {    // Commit{commit} is durable, but for the batches refused (by position)
   CommitId commit = 0;
@@ -109,7 +120,7 @@ struct Committed {    // Commit{commit} is durable, but for the batches refused 
 };
 using NodeEvent =
     std::variant<Start, Tick, Submit, Acknowledge, PeerTransaction, PostAnswered, PostFailed,
-                 HeartbeatAnsweredOn, HeartbeatFailedOn, CommitDue, Committed>;
+                 HeartbeatAnsweredOn, HeartbeatFailedOn, Reconfigure, CommitDue, Committed>;
 
 // ---- actions ----
 struct ScheduleCommit {};  // feed CommitDue once what is ready now has run
@@ -153,9 +164,12 @@ struct PathNotice {  // a path went up or down, or traffic moved to another path
   std::string previous;  // kChanged: the path traffic left
   std::string text;      // one human-readable line
 };
+struct Reconfigured {  // the answer to Reconfigure: OK, or why it was refused (nothing changed)
+  Status status;
+};
 // Answer, Accepted and Rejected as in core/peer_session.h.
 using NodeAction = std::variant<ScheduleCommit, Commit, Post, PostHeartbeat, AbandonPath, Answer,
-                                Accepted, Rejected, PeerNotice, PathNotice>;
+                                Accepted, Rejected, PeerNotice, PathNotice, Reconfigured>;
 
 struct NodeCounters {
   std::uint64_t messages_submitted = 0;  // submissions and acks Accepted
@@ -194,6 +208,10 @@ class Node {
   std::vector<PeerView> peers() const;  // by party
   const PeerSession* session(const std::string& party) const;
   const NodeConfig& config() const { return config_; }
+  // Who is on duty for `role` at `at` (core/roster.h), by the directory in force.
+  std::optional<Shift> on_duty(std::string_view role, Time at) const {
+    return core::on_duty(config_.directory.roster, role, at);
+  }
   const NodeCounters& counters() const { return counters_; }
   // The pinned peer whose TLS certificate has `fingerprint`, if any.
   std::optional<std::string> party_of_fingerprint(const std::string& fingerprint) const;
@@ -210,6 +228,7 @@ class Node {
   void on_commit_due(std::vector<NodeAction>& out);
   void on_committed(const Committed& e, std::vector<NodeAction>& out);
   void on_tick(Time now, bool start, std::vector<NodeAction>& out);
+  void on_reconfigure(Reconfigure e, std::vector<NodeAction>& out);
   // Feeds every queued session event, in order, with the actions each causes.
   void drain(Time now, std::vector<NodeAction>& out);
   void carry_out(Peer& peer, Action& action, std::vector<NodeAction>& out);

@@ -243,6 +243,10 @@ class PeerSession {
 
   SessionStats stats() const;
   const SessionConfig& config() const { return config_; }
+  // The lines with the peer changed (Node's Reconfigure): what is decided from now on (who
+  // may send, acknowledge, which peer envelopes are accepted) follows `lines`; messages and
+  // deadlines already held are kept.
+  void set_lines(std::vector<Line> lines) { config_.lines = std::move(lines); }
   // Whether an Acknowledge of `id` is this session's to answer: a message it holds in
   // memory (the peer's, awaiting an ack or settled since start; ours, not yet acknowledged).
   bool holds(std::string_view id) const;

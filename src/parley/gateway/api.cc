@@ -8,6 +8,7 @@
 #include "parley/base/json.h"
 #include "parley/base/version.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/directory_api.h"
 #include "parley/gateway/meetings_api.h"
 #include "parley/gateway/requests.h"
 #include "parley/ledger/checkpoint.h"
@@ -123,7 +124,7 @@ Json peers_json(const Driver& driver) {
 
 class Api {
  public:
-  explicit Api(Driver& driver) : driver_(driver), meetings_(driver) {}
+  explicit Api(Driver& driver) : driver_(driver), meetings_(driver), directory_(driver) {}
 
   void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
     const Target target = split_target(request.target);
@@ -155,6 +156,10 @@ class Api {
 
     Result<Caller> caller = authenticate(request);
     if (!caller.is_ok()) return respond(error_response(caller.status()));
+    if (auto limited = directory_.rate_limited(*caller)) return respond(std::move(*limited));
+    if (DirectoryApi::owns(path)) {
+      return respond(directory_.handle(*caller, method, path, target.query));
+    }
 
     if (path == "/api/v1/status" && method == "GET") {
       if (!caller->gateway_wide) return respond(line_status_view(caller->principal));
@@ -283,6 +288,7 @@ class Api {
     PARLEY_ASSIGN_OR_RETURN(std::optional<core::Principal> principal,
                             driver_.store().principal_by_token_hash(hash));
     if (!principal) return Status::unauthenticated("unknown token");
+    PARLEY_RETURN_IF_ERROR(check_token(*principal, driver_.now()));
     if (as != request.headers.end() && as->second != principal->id) {
       return Status::permission_denied("a principal's token cannot act as another principal");
     }
@@ -588,6 +594,7 @@ class Api {
 
   Driver& driver_;
   MeetingsApi meetings_;
+  DirectoryApi directory_;
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "parley/gateway/config.h"
 
+#include <cstdint>
 #include <exception>
 #include <initializer_list>
+#include <optional>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -113,6 +115,29 @@ class ConfigReader {
   const std::string& file_;
 };
 
+// api.principal_rate (a number, requests per second, 0.01 to 100000) and
+// api.principal_burst (an integer, 1 to 100000).
+Status read_rate_limit(const ConfigReader& r, const toml::table& api, Config& config) {
+  if (const toml::node* rate = api.get("principal_rate")) {
+    const std::optional<double> v = rate->value<double>();
+    if (!v || !(*v >= 0.01 && *v <= 100000)) {
+      return r.error_at(rate->source(),
+                        "api.principal_rate must be a number of requests per second, 0.01 to "
+                        "100000");
+    }
+    config.principal_rate = *v;
+  }
+  if (const toml::node* burst = api.get("principal_burst")) {
+    const std::optional<std::int64_t> v =
+        burst->is_integer() ? burst->value<std::int64_t>() : std::nullopt;
+    if (!v || *v < 1 || *v > 100000) {
+      return r.error_at(burst->source(), "api.principal_burst must be an integer, 1 to 100000");
+    }
+    config.principal_burst = static_cast<int>(*v);
+  }
+  return Status::ok();
+}
+
 Result<Config> config_from_table(const toml::table& root, const std::string& file) {
   const ConfigReader r(file);
   Config config;
@@ -123,7 +148,7 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   if (party == nullptr) {
     return Status::invalid_argument(fmt::format("{}:1: missing table [party]", file));
   }
-  PARLEY_RETURN_IF_ERROR(r.check_keys(*party, "party", {"id", "lang"}));
+  PARLEY_RETURN_IF_ERROR(r.check_keys(*party, "party", {"id", "lang", "timezone"}));
   const toml::node* id = party->get("id");
   if (id == nullptr) return r.error_at(party->source(), "missing key party.id");
   PARLEY_ASSIGN_OR_RETURN(config.party, r.string_of(*id, "party.id"));
@@ -137,6 +162,12 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
     PARLEY_ASSIGN_OR_RETURN(config.lang, r.string_of(*lang, "party.lang"));
     const Status lang_ok = check_lang(config.lang);
     if (!lang_ok.is_ok()) return r.error_at(lang->source(), lang_ok.message());
+  }
+  if (const toml::node* timezone = party->get("timezone")) {
+    PARLEY_ASSIGN_OR_RETURN(config.timezone, r.string_of(*timezone, "party.timezone"));
+    const Status zone_ok = check_timezone_name(config.timezone);
+    if (!zone_ok.is_ok()) return r.error_at(timezone->source(), zone_ok.message());
+    config.timezone_line = static_cast<int>(timezone->source().begin.line);
   }
 
   // [federation]
@@ -163,7 +194,9 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   // [api]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* api, r.table_of(root, "api"));
   if (api != nullptr) {
-    PARLEY_RETURN_IF_ERROR(r.check_keys(*api, "api", {"listen"}));
+    PARLEY_RETURN_IF_ERROR(
+        r.check_keys(*api, "api", {"listen", "principal_rate", "principal_burst"}));
+    PARLEY_RETURN_IF_ERROR(read_rate_limit(r, *api, config));
     if (const toml::node* api_listen = api->get("listen")) {
       PARLEY_ASSIGN_OR_RETURN(config.api_listen, r.string_of(*api_listen, "api.listen"));
       const Result<wire::HostPort> parsed = wire::parse_host_port(config.api_listen);
@@ -229,6 +262,21 @@ Status check_lang(std::string_view lang) {
       fmt::format("bad lang '{}' (2-8 characters of a-z and '-', e.g. en, ru)", lang));
 }
 
+Status check_timezone_name(std::string_view name) {
+  const Status bad = Status::invalid_argument(fmt::format(
+      "bad timezone '{}' (an IANA name such as Europe/Brussels, UTC, or UTC+01:00)", name));
+  if (name.empty() || name.size() > 64 || name.front() == '/' ||
+      name.find("..") != std::string_view::npos) {
+    return bad;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '+' || c == '/' || c == ':';
+    if (!ok) return bad;
+  }
+  return Status::ok();
+}
+
 std::string toml_quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
@@ -275,10 +323,12 @@ std::string encode_config(const Config& config) {
   const std::string store = config.store_url.empty() ? "path = " + toml_quote(config.store_path)
                                                      : "url = " + toml_quote(config.store_url);
   return fmt::format(
-      "[party]\nid = {}\nlang = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
-      "[api]\nlisten = {}\n[store]\n{}\nlease = {}\n[log]\nlevel = {}\n",
-      toml_quote(config.party), toml_quote(config.lang), federation, advertise,
-      toml_quote(format_duration(config.heartbeat_interval)), toml_quote(config.api_listen), store,
+      "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
+      "[api]\nlisten = {}\nprincipal_rate = {}\nprincipal_burst = {}\n[store]\n{}\nlease = {}\n"
+      "[log]\nlevel = {}\n",
+      toml_quote(config.party), toml_quote(config.lang), toml_quote(config.timezone), federation,
+      advertise, toml_quote(format_duration(config.heartbeat_interval)),
+      toml_quote(config.api_listen), config.principal_rate, config.principal_burst, store,
       toml_quote(format_duration(config.lease)), toml_quote(config.log_level));
 }
 

@@ -3,6 +3,8 @@
 //   [party]
 //   id = "us-eucom"
 //   lang = "en"
+//   timezone = "Europe/Brussels"    # the duty roster's clocks: an IANA zone, "UTC" (the
+//                                   # default) or a fixed offset "UTC+01:00"
 //   [federation]
 //   listen = ["127.0.0.1:7001"]     # where this instance listens
 //   advertise = ["a:7001", "b:7001"]  # the bundle's addresses; default: listen (a standby
@@ -10,6 +12,8 @@
 //   heartbeat = "1s"                # heartbeat interval on every path to every peer
 //   [api]
 //   listen = "127.0.0.1:7080"
+//   principal_rate = 10             # requests per second per principal (token bucket) ...
+//   principal_burst = 20            # ... of this many; beyond: 429 with Retry-After
 //   [store]
 //   path = "parley.db"             # relative to DIR; or, exclusive with path:
 //   url = "postgresql://..."       # a PostgreSQL store (docs/operations.md)
@@ -35,6 +39,10 @@ namespace parley::gateway {
 struct Config {
   std::string party;
   std::string lang = "en";
+  // The party's time zone for the duty roster (core/zone.h): "UTC", "UTC+HH:MM"/"UTC-HH:MM",
+  // or an IANA name the gateway looks up in the system's tzdata (gateway/zone_file.h).
+  std::string timezone = "UTC";
+  int timezone_line = 0;  // where parley.toml sets it, for errors about the zone; 0: default
   std::vector<std::string> federation_listen;  // HOST:PORT, primary first
   // The addresses the bundle publishes, primary first; empty: federation_listen. Instances of
   // one party sharing a PostgreSQL store each listen on their own and advertise them all.
@@ -43,6 +51,10 @@ struct Config {
   // that misses 3 in a row is down. 100ms to 10m.
   Duration heartbeat_interval = std::chrono::seconds(1);
   std::string api_listen = "127.0.0.1:7080";
+  // The API's rate limit per principal (the operator token is not limited): a token bucket
+  // refilled at `principal_rate` per second, holding at most `principal_burst`.
+  double principal_rate = 10;
+  int principal_burst = 20;
   std::string store_path = "parley.db";  // relative to the home, or absolute
   std::string store_url;                 // a PostgreSQL URL; empty: SQLite at store_path
   // How long the active gateway's lease on a PostgreSQL store lasts unrenewed (renewed every
@@ -61,6 +73,10 @@ std::string encode_config(const Config& config);
 
 // A TOML basic string: quotes, backslashes and control characters escaped.
 std::string toml_quote(std::string_view s);
+
+// kInvalidArgument unless `name` may name a time zone: "UTC", "UTC+HH:MM", "UTC-HH:MM", or
+// an IANA name (letters, digits, '_', '-', '+', '/'; no "..", not absolute; 1-64 chars).
+Status check_timezone_name(std::string_view name);
 
 // kInvalidArgument unless `lang` is 2-8 characters of a-z and '-' ("en", "ru").
 Status check_lang(std::string_view lang);

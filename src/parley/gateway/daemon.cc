@@ -1,6 +1,7 @@
 #include "parley/gateway/daemon.h"
 
 #include <csignal>
+#include <functional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -52,13 +53,29 @@ Status run_gateway(const std::filesystem::path& home_dir) {
   Instance instance(io, std::move(home), std::move(store), holder);
   PARLEY_RETURN_IF_ERROR(instance.start());
 
+  boost::asio::signal_set hangups(io, SIGHUP);
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
     instance.stop();
+    hangups.cancel();
     io.stop();
   });
+  // SIGHUP reloads principals, lines and the roster (Driver::reload), as often as it comes.
+  std::function<void()> wait_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (Driver* driver = instance.driver()) {
+        spdlog::info("SIGHUP: reloading the directory");
+        (void)driver->reload();  // logged either way; a refused reload keeps the running one
+      } else {
+        spdlog::info("SIGHUP: standing by; the directory is read when this instance takes over");
+      }
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   io.run();
   spdlog::info("stopped");
   return Status::ok();

@@ -9,6 +9,7 @@
 
 #include "parley/base/check.h"
 #include "parley/base/json.h"
+#include "parley/gateway/zone_file.h"
 #include "parley/store/node_recovery.h"
 
 namespace parley::gateway {
@@ -71,12 +72,16 @@ Status Driver::start(net::Handler api_handler) {
   PARLEY_ASSIGN_OR_RETURN(store::NodeRecovery recovery, store::recover_node(*store_));
   PARLEY_ASSIGN_OR_RETURN(principals_, store_->principals());
   lines_ = recovery.lines;
+  PARLEY_ASSIGN_OR_RETURN(zone_, load_zone(home_.config, (home_.dir / "parley.toml").string()));
 
   core::NodeConfig config;
   config.party = home_.config.party;
   config.lang = home_.config.lang;
   config.keys = home_.keys;
   config.lines = std::move(recovery.lines);
+  config.directory.principals = principals_;
+  PARLEY_ASSIGN_OR_RETURN(config.directory.roster, store_->roster());
+  config.directory.zone = zone_;
   config.paths.heartbeat_interval = home_.config.heartbeat_interval;
   config.paths.heartbeat_timeout = home_.config.heartbeat_interval;
   config.transaction_timeout = kTransactionTimeout;
@@ -166,6 +171,48 @@ net::AdmissionStats Driver::federation_admission() const {
 
 net::AdmissionStats Driver::api_admission() const {
   return api_server_ ? api_server_->admission_stats() : net::AdmissionStats{};
+}
+
+Status Driver::reload() {
+  const Status status = reload_directory();
+  if (status.is_ok()) {
+    spdlog::info("audit: directory reloaded: {} principals, {} lines, time zone {}",
+                 principals_.size(), lines_.size(), zone_.name);
+  } else {
+    spdlog::error("audit: reload refused, the running directory is kept: {}", status.message());
+  }
+  return status;
+}
+
+Status Driver::reload_directory() {
+  if (!node_) return Status::failed_precondition("the gateway is not started");
+  const std::string file = (home_.dir / "parley.toml").string();
+  PARLEY_ASSIGN_OR_RETURN(const Home fresh, open_home(home_.dir));
+  PARLEY_ASSIGN_OR_RETURN(core::ZoneRules zone, load_zone(fresh.config, file));
+  core::Reconfigure reconfigure;
+  PARLEY_ASSIGN_OR_RETURN(reconfigure.lines, store_->lines());
+  PARLEY_ASSIGN_OR_RETURN(reconfigure.directory.principals, store_->principals());
+  PARLEY_ASSIGN_OR_RETURN(reconfigure.directory.roster, store_->roster());
+  reconfigure.directory.zone = zone;
+  std::vector<core::Line> lines = reconfigure.lines;
+  std::vector<core::Principal> principals = reconfigure.directory.principals;
+  reconfigured_.reset();
+  feed(std::move(reconfigure));
+  if (!reconfigured_) return Status::internal("the node did not answer the reload");
+  PARLEY_RETURN_IF_ERROR(*reconfigured_);
+  lines_ = std::move(lines);
+  principals_ = std::move(principals);
+  zone_ = std::move(zone);
+  home_.config.timezone = fresh.config.timezone;
+  home_.config.timezone_line = fresh.config.timezone_line;
+  home_.config.principal_rate = fresh.config.principal_rate;
+  home_.config.principal_burst = fresh.config.principal_burst;
+  return Status::ok();
+}
+
+std::optional<core::Shift> Driver::on_duty(std::string_view role, Time at) const {
+  if (!node_) return std::nullopt;
+  return node_->on_duty(role, at);
 }
 
 std::vector<core::Line> Driver::lines_of(const std::string& principal) const {
@@ -314,6 +361,8 @@ void Driver::carry_out(core::NodeAction& action) {
           notify(a.notice);
         } else if constexpr (std::is_same_v<A, core::PathNotice>) {
           on_path_notice(a);
+        } else if constexpr (std::is_same_v<A, core::Reconfigured>) {
+          reconfigured_ = std::move(a.status);
         }
       },
       action);

@@ -125,6 +125,18 @@ class Driver {
   }
   bool ready() const { return ready_; }
 
+  // Reloads the directory without a restart (SIGHUP, POST /api/v1/admin/reload): reads
+  // parley.toml again (its time zone and the API's rate limit; other keys need a restart)
+  // and the principals, lines and roster from the store, and feeds them to the node as one
+  // core::Reconfigure, which checks them. Sessions, queues and connections are kept. An
+  // invalid config ("parley.toml:LINE: reason") or directory is refused (kInvalidArgument),
+  // logged, and the running one kept. Every outcome is an audit line in the log.
+  Status reload();
+  // Who is on duty for `role` at `at`, by the directory in force (the node's answer).
+  std::optional<core::Shift> on_duty(std::string_view role, Time at) const;
+  // The party's time zone in force (parley.toml party.timezone).
+  const core::ZoneRules& zone() const { return zone_; }
+
   // Principal requests (from the API). `done` is called once, on the io thread.
   void submit(core::Submit submit, Done done);
   void acknowledge(const std::string& principal, const std::string& message_id, Done done);
@@ -135,6 +147,7 @@ class Driver {
   std::vector<core::Line> lines_of(const std::string& principal) const;
   const std::vector<core::Line>& lines() const { return lines_; }
   std::optional<core::Principal> principal(const std::string& id) const;
+  const std::vector<core::Principal>& principals() const { return principals_; }
 
   struct PeerView {
     std::string party;
@@ -193,6 +206,8 @@ class Driver {
   void notify(const core::Notice& notice);
   void on_path_notice(const core::PathNotice& notice);
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
+  // What reload() does, without its audit line.
+  Status reload_directory();
 
   boost::asio::io_context& io_;
   Home home_;
@@ -201,6 +216,8 @@ class Driver {
   crypto::SystemRng rng_;
   std::vector<core::Line> lines_;
   std::vector<core::Principal> principals_;
+  core::ZoneRules zone_;
+  std::optional<Status> reconfigured_;  // the node's last Reconfigured
   std::unique_ptr<core::Node> node_;
   std::map<std::string, Clients> clients_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;

@@ -5,10 +5,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -155,9 +158,24 @@ class DriverTest : public ::testing::Test {
     o.federation = {"127.0.0.1:" + std::to_string(free_port())};
     o.api = "127.0.0.1:" + std::to_string(free_port());
     ASSERT_TRUE(init_home(o).is_ok());
+    // The tests poll the API with a clock that stands still: no rate limit, unless a test
+    // sets one (set_burst).
+    ASSERT_NO_FATAL_FAILURE(set_burst(o.home, 100000));
     Result<Home> home = open_home(o.home);
     ASSERT_TRUE(home.is_ok()) << home.status().to_string();
     g.home = std::move(*home);
+  }
+
+  // Sets api.principal_burst in the home's parley.toml.
+  static void set_burst(const fs::path& home, int burst) {
+    const fs::path toml = home / "parley.toml";
+    std::stringstream text;
+    text << std::ifstream(toml).rdbuf();
+    std::string config = text.str();
+    const std::size_t at = config.find("principal_burst = ");
+    ASSERT_NE(at, std::string::npos) << config;
+    config.replace(at, config.find('\n', at) - at, "principal_burst = " + std::to_string(burst));
+    std::ofstream(toml, std::ios::trunc) << config;
   }
 
   // A principal and its token, as `parley principal add` writes them.
@@ -375,6 +393,152 @@ TEST_F(DriverTest, TheReceiverMarksAnUnacknowledgedMessageOverdueAndCountsIt) {
   ASSERT_EQ(acked.status, 200) << acked.body;
   EXPECT_EQ(state_of(us_, id), "acknowledged");
   EXPECT_EQ(status_number(us_, "inbound_overdue"), 0);
+}
+
+// Issue 12: what `parley principal revoke` writes (through its own connection to the store,
+// as the CLI does) is refused by the running gateway at the next request.
+TEST_F(DriverTest, ARevokedTokenIsRefusedByTheRunningGateway) {
+  ASSERT_EQ(call(us_, "GET", "/api/v1/lines").status, 200);
+  Result<std::unique_ptr<store::Store>> cli =
+      store::open_sqlite_store(us_.home.store_path().string());
+  ASSERT_TRUE(cli.is_ok()) << cli.status().to_string();
+  Result<std::vector<core::Principal>> all = (*cli)->principals();
+  ASSERT_TRUE(all.is_ok());
+  core::Principal saceur;
+  for (const core::Principal& p : *all) {
+    if (p.id == "saceur") saceur = p;
+  }
+  saceur.revoked_at = clock_->now();
+  ASSERT_TRUE((*cli)->put_principal(saceur).is_ok());
+
+  const net::HttpResponse refused = call(us_, "GET", "/api/v1/lines");
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_NE(refused.body.find("the token of principal 'saceur' was revoked"), std::string::npos)
+      << refused.body;
+  // The alternate's token is another principal's: still good.
+  Gateway dsaceur = as(us_, "alt-us-token-0123456789");
+  EXPECT_EQ(call(dsaceur, "GET", "/api/v1/lines").status, 200);
+}
+
+TEST_F(DriverTest, AnExpiredTokenIsRefused) {
+  core::Principal saceur = *us_.driver->principal("saceur");
+  saceur.token_expires = clock_->now() + 1h;
+  ASSERT_TRUE(us_.driver->store().put_principal(saceur).is_ok());
+  ASSERT_EQ(call(us_, "GET", "/api/v1/lines").status, 200);
+  clock_->advance(1h);
+  const net::HttpResponse refused = call(us_, "GET", "/api/v1/lines");
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_NE(refused.body.find("expired at"), std::string::npos) << refused.body;
+}
+
+// A principal's burst beyond api.principal_burst gets 429 with Retry-After until its bucket
+// refills (api.principal_rate, 10 per second); the operator token is not limited.
+TEST_F(DriverTest, ABurstOfRequestsGets429WithRetryAfter) {
+  ASSERT_NO_FATAL_FAILURE(set_burst(us_.home.dir, 20));
+  Gateway op = as(us_, us_.home.operator_token);
+  ASSERT_EQ(call(op, "POST", "/api/v1/admin/reload").status, 200);
+  int ok = 0;
+  std::optional<net::HttpResponse> limited;
+  for (int i = 0; i < 40 && !limited; ++i) {  // bounded: 40 requests at most
+    net::HttpResponse r = call(us_, "GET", "/api/v1/lines");
+    if (r.status == 200) ++ok;
+    if (r.status == 429) limited = std::move(r);
+  }
+  ASSERT_TRUE(limited.has_value());
+  EXPECT_EQ(ok, 20);
+  EXPECT_EQ(limited->headers["Retry-After"], "1");
+  Result<json::Json> body = json::parse_object(limited->body);
+  ASSERT_TRUE(body.is_ok()) << limited->body;
+  EXPECT_NE(body->value("error", "").find("over its rate limit"), std::string::npos);
+  EXPECT_EQ(body->value("retry_after", 0), 1);
+
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(call(op, "GET", "/api/v1/status").status, 200);
+  clock_->advance(1s);
+  EXPECT_EQ(call(us_, "GET", "/api/v1/lines").status, 200);
+}
+
+// Issue 12: a new principal, its line and a roster shift, written to the store as the CLI
+// writes them, take effect at the reload, without a restart: the session with the peer is
+// kept.
+TEST_F(DriverTest, ARosterAndALineChangeTakeEffectWithoutARestart) {
+  const std::string duty = "/api/v1/roster?role=duty-officer";
+  net::HttpResponse r = call(us_, "GET", duty);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"on_duty\":null"), std::string::npos) << r.body;
+
+  Gateway clerk = as(us_, "clerk-token-0123456789");
+  Result<std::unique_ptr<store::Store>> cli =
+      store::open_sqlite_store(us_.home.store_path().string());
+  ASSERT_TRUE(cli.is_ok()) << cli.status().to_string();
+  ASSERT_NO_FATAL_FAILURE(add_principal(**cli, "clerk", clerk.token));
+  core::Line line;
+  line.id = "clerk-cgs";
+  line.local = "clerk";
+  line.remote = wire::Address{"ru-genstaff", "cgs"};
+  ASSERT_TRUE((*cli)->put_line(line).is_ok());
+  const Time now = clock_->now();
+  ASSERT_TRUE(
+      (*cli)->put_roster("duty-officer", {{"duty-officer", "clerk", now - 1h, now + 8h}}).is_ok());
+  r = call(clerk, "POST", "/api/v1/messages", R"({"line":"clerk-cgs","text":"x"})");
+  EXPECT_EQ(r.status, 404) << r.body;  // not yet reloaded
+
+  Gateway op = as(us_, us_.home.operator_token);
+  r = call(op, "POST", "/api/v1/admin/reload");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call(us_, "GET", duty);
+  EXPECT_NE(r.body.find("\"on_duty\":\"clerk\""), std::string::npos) << r.body;
+  r = call(clerk, "POST", "/api/v1/messages", R"({"line":"clerk-cgs","text":"x"})");
+  EXPECT_EQ(r.status, 201) << r.body;
+  // The line that was there still works, over the same session.
+  r = call(us_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","text":"still here"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = id_of(r);
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
+}
+
+// Issue 12: a reload with an invalid parley.toml or an invalid directory is refused with the
+// reason and the running directory is kept; only the operator may reload.
+TEST_F(DriverTest, AnInvalidReloadIsRefusedAndKeepsTheRunningDirectory) {
+  Result<std::unique_ptr<store::Store>> cli =
+      store::open_sqlite_store(us_.home.store_path().string());
+  ASSERT_TRUE(cli.is_ok());
+  const Time now = clock_->now();
+  ASSERT_TRUE(
+      (*cli)->put_roster("duty-officer", {{"duty-officer", "saceur", now - 1h, now + 8h}}).is_ok());
+  Gateway op = as(us_, us_.home.operator_token);
+  ASSERT_EQ(call(op, "POST", "/api/v1/admin/reload").status, 200);
+  EXPECT_EQ(call(us_, "POST", "/api/v1/admin/reload").status, 403);
+
+  // A zone tzdata does not have, at its line of parley.toml.
+  const fs::path toml = us_.home.dir / "parley.toml";
+  std::stringstream text;
+  text << std::ifstream(toml).rdbuf();
+  const std::string good = text.str();
+  const std::string key = "timezone = \"UTC\"";
+  ASSERT_NE(good.find(key), std::string::npos) << good;
+  std::string bad = good;
+  bad.replace(bad.find(key), key.size(), "timezone = \"Mars/Olympus_Mons\"");
+  std::ofstream(toml, std::ios::trunc) << bad;
+  const auto line = 1 + std::count(good.begin(), good.begin() + good.find(key), '\n');
+  net::HttpResponse r = call(op, "POST", "/api/v1/admin/reload");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(
+      r.body.find("parley.toml:" + std::to_string(line) + ": party.timezone: unknown time zone"),
+      std::string::npos)
+      << r.body;
+  std::ofstream(toml, std::ios::trunc) << good;
+
+  // An overlapping roster, written past the CLI's check: refused by the core.
+  ASSERT_TRUE((*cli)
+                  ->put_roster("duty-officer", {{"duty-officer", "saceur", now - 1h, now + 8h},
+                                                {"duty-officer", "dsaceur", now, now + 2h}})
+                  .is_ok());
+  r = call(op, "POST", "/api/v1/admin/reload");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("overlaps"), std::string::npos) << r.body;
+  r = call(us_, "GET", "/api/v1/roster?role=duty-officer");
+  EXPECT_NE(r.body.find("\"on_duty\":\"saceur\""), std::string::npos) << r.body;
+  EXPECT_EQ(us_.driver->zone().name, "UTC");
 }
 
 }  // namespace

@@ -54,6 +54,8 @@ class Instance {
   void stop();
 
   bool active() const { return driver_ != nullptr; }
+  // The active instance's driver; null while standing by.
+  Driver* driver() { return driver_.get(); }
 
  private:
   void arm(Duration delay);

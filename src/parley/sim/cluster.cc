@@ -92,6 +92,8 @@ std::string event_name(const core::NodeEvent& e) {
         } else if constexpr (std::is_same_v<E, core::HeartbeatFailedOn>) {
           return "HeartbeatFailed " + v.party + " path " + std::to_string(v.path) + " (" +
                  v.reason + ")";
+        } else if constexpr (std::is_same_v<E, core::Reconfigure>) {
+          return "Reconfigure " + std::to_string(v.lines.size()) + " lines";
         } else if constexpr (std::is_same_v<E, core::CommitDue>) {
           return "CommitDue";
         } else if constexpr (std::is_same_v<E, core::Committed>) {
@@ -685,6 +687,8 @@ void Cluster::carry_out(Gateway& g, core::NodeAction& action) {
         } else if constexpr (std::is_same_v<A, core::PathNotice>) {
           if (a.kind == core::PathNotice::Kind::kChanged) ++outcome_.stats.path_changes;
           trace(&g, "path notice (" + a.party + "): " + a.text);
+        } else if constexpr (std::is_same_v<A, core::Reconfigured>) {
+          trace(&g, "reconfigured: " + (a.status.is_ok() ? "ok" : a.status.message()));
         } else {
           static_assert(kAlwaysFalse<A>,
                         "sim: a new core::NodeAction kind must be carried out here");

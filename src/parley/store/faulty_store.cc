@@ -142,4 +142,24 @@ Result<std::vector<core::Line>> FaultyStore::lines() {
   return inner_->lines();
 }
 
+Status FaultyStore::put_roster(std::string_view role, const std::vector<core::Shift>& shifts) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_roster(role, shifts));
+}
+
+Result<std::vector<core::Shift>> FaultyStore::roster() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->roster();
+}
+
+Status FaultyStore::log_change(const core::DirectoryChange& change) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->log_change(change));
+}
+
+Result<std::vector<core::DirectoryChange>> FaultyStore::changes() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->changes();
+}
+
 }  // namespace parley::store

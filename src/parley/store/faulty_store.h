@@ -3,10 +3,10 @@
 // test covers every point where the disk can fail: run a scenario once to count its N
 // writes (writes()), then N times with a crash at write k, and N times with write k failing.
 //
-// What counts as a write: every call of apply, apply_group, put_peer, put_principal and
-// put_line, numbered from 1 in the order made, whatever it holds (an empty batch too) and
-// however it ends (refused, failed). Reads are not writes. After a crash nothing more is
-// counted.
+// What counts as a write: every call of apply, apply_group, put_peer, put_principal,
+// put_line, put_roster and log_change, numbered from 1 in the order made, whatever it holds
+// (an empty batch too) and however it ends (refused, failed). Reads are not writes. After a crash
+// nothing more is counted.
 //
 // A crash models the process dying: the inner store (and with it the connection or the
 // MemoryStore handle) is dropped, and every later call, reads included, is kUnavailable.
@@ -62,6 +62,10 @@ class FaultyStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) override;
+  Result<std::vector<core::Shift>> roster() override;
+  Status log_change(const core::DirectoryChange& change) override;
+  Result<std::vector<core::DirectoryChange>> changes() override;
 
  private:
   struct Armed {

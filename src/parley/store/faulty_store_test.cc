@@ -24,6 +24,7 @@ using core::Record;
 using test::at;
 using test::line;
 using test::message;
+using test::principal;
 
 Record put(const std::string& id, std::uint64_t seq) {
   return PutMessage{message(id, "l", seq, Direction::kOutbound, at(0))};
@@ -52,8 +53,8 @@ TEST_F(FaultyStoreTest, EveryApplyGroupAndConfigPutIsAWriteAndNoReadIs) {
   ASSERT_TRUE(store_.apply({put("m-1", 1)}).is_ok());              // 2
   ASSERT_TRUE(store_.apply_group({&batch}).is_ok());               // 3
   ASSERT_TRUE(store_.put_line(line("l", "ru-genstaff")).is_ok());  // 4
-  ASSERT_TRUE(store_.put_peer({test::bundle("ru-genstaff", 1, "127.0.0.1:1")}).is_ok());  // 5
-  ASSERT_TRUE(store_.put_principal({"saceur", "SACEUR", "commander", {}}).is_ok());       // 6
+  ASSERT_TRUE(store_.put_peer({test::bundle("ru-genstaff", 1, "127.0.0.1:1")}).is_ok());      // 5
+  ASSERT_TRUE(store_.put_principal(principal("saceur", "SACEUR", "commander", {})).is_ok());  // 6
   EXPECT_EQ(store_.apply({put("m-1", 9)}).code(), StatusCode::kAlreadyExists);  // 7: refused
   EXPECT_EQ(store_.writes(), 7U);
 
@@ -180,9 +181,7 @@ class Scenario {
       [](Store& s) { return s.apply({put("m-1", 1)}); },
       group,
       sent,
-      [](Store& s) {
-        return s.put_principal({"saceur", "SACEUR", "commander", {}});
-      },
+      [](Store& s) { return s.put_principal(principal("saceur", "SACEUR", "commander", {})); },
       [](Store& s) { return s.apply({put("m-4", 4)}); },
   };
 };

@@ -99,6 +99,17 @@ class Store {
   virtual Status put_line(const core::Line& line) = 0;
   virtual Result<std::vector<core::Line>> lines() = 0;
 
+  // The duty roster (core/roster.h). put_roster replaces every shift of `role` with `shifts`
+  // (all of that role; empty clears it) atomically; it does not check them (the caller runs
+  // core::check_roster first). roster() gives every shift, by role, then start.
+  virtual Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) = 0;
+  virtual Result<std::vector<core::Shift>> roster() = 0;
+
+  // The directory's audit trail: one row per change to principals, lines and the roster
+  // (the CLI writes them; the gateway logs what it reloads). Appended; oldest first.
+  virtual Status log_change(const core::DirectoryChange& change) = 0;
+  virtual Result<std::vector<core::DirectoryChange>> changes() = 0;
+
   // The lease: which of several gateways sharing this store is active (docs/operations.md
   // "Standby gateways"). One lease per store, with a holder, an epoch that grows by one at
   // every takeover, and an expiry on the database's clock (so that the gateways' clocks do

@@ -52,6 +52,7 @@ using test::ids_of;
 using test::line;
 using test::message;
 using test::ms;
+using test::principal;
 using test::put_inbound;
 using test::TempDir;
 
@@ -641,9 +642,9 @@ TEST_P(StoreConformanceTest, PutPeerReplacesTheBundleOfTheSameParty) {
 TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHash) {
   const Bytes hash_a(32, 0xaa);
   const Bytes hash_b(32, 0xbb);
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash_a}).is_ok());
-  ASSERT_TRUE(store_->put_principal({"duty", "Duty officer", "officer", {}}).is_ok());
-  ASSERT_TRUE(store_->put_principal({"watch", "Watch officer", "officer", {}}).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR", "commander", hash_a)).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("duty", "Duty officer", "officer", {})).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("watch", "Watch officer", "officer", {})).is_ok());
 
   auto found = store_->principal_by_token_hash(hash_a);
   ASSERT_TRUE(found.is_ok());
@@ -651,7 +652,8 @@ TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHa
   EXPECT_EQ((*found)->id, "saceur");
   EXPECT_EQ((*found)->token_hash, hash_a);
 
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR (new)", "commander", hash_b}).is_ok());
+  ASSERT_TRUE(
+      store_->put_principal(principal("saceur", "SACEUR (new)", "commander", hash_b)).is_ok());
   found = store_->principal_by_token_hash(hash_a);
   ASSERT_TRUE(found.is_ok());
   EXPECT_FALSE(found->has_value());
@@ -674,9 +676,84 @@ TEST_P(StoreConformanceTest, PutPrincipalReplacesAndTokenLookupFindsTheCurrentHa
 
 TEST_P(StoreConformanceTest, TokenHashOfAnotherPrincipalIsRefused) {
   const Bytes hash(32, 0xaa);
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", hash}).is_ok());
-  const Status status = store_->put_principal({"duty", "Duty", "officer", hash});
+  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR", "commander", hash)).is_ok());
+  const Status status = store_->put_principal(principal("duty", "Duty", "officer", hash));
   EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+}
+
+// Issue 12: a token's expiry and revocation are kept with it and read back by both reads.
+TEST_P(StoreConformanceTest, PrincipalKeepsItsTokenExpiryAndRevocation) {
+  core::Principal p = principal("saceur", "SACEUR", "commander", Bytes(32, 0xaa));
+  p.token_expires = time_from_unix_ms(1'800'000'000'000);
+  ASSERT_TRUE(store_->put_principal(p).is_ok());
+  auto found = store_->principal_by_token_hash(p.token_hash);
+  ASSERT_TRUE(found.is_ok() && found->has_value());
+  EXPECT_EQ((*found)->token_expires, p.token_expires);
+  EXPECT_FALSE((*found)->revoked_at.has_value());
+
+  p.revoked_at = time_from_unix_ms(1'790'000'000'123);
+  ASSERT_TRUE(store_->put_principal(p).is_ok());
+  Result<std::vector<core::Principal>> all = store_->principals();
+  ASSERT_TRUE(all.is_ok());
+  ASSERT_EQ(all->size(), 1U);
+  EXPECT_EQ(all->front().revoked_at, p.revoked_at);
+  EXPECT_EQ(all->front().token_expires, p.token_expires);
+  p.token_expires.reset();
+  ASSERT_TRUE(store_->put_principal(p).is_ok());
+  found = store_->principal_by_token_hash(p.token_hash);
+  ASSERT_TRUE(found.is_ok() && found->has_value());
+  EXPECT_FALSE((*found)->token_expires.has_value());
+}
+
+// Issue 12: put_roster replaces one role's shifts and leaves the other roles alone.
+TEST_P(StoreConformanceTest, PutRosterReplacesTheShiftsOfOneRole) {
+  const Time t0 = time_from_unix_ms(1'790'000'000'000);
+  const auto hours = [&](int h) { return t0 + std::chrono::hours(h); };
+  ASSERT_TRUE(store_
+                  ->put_roster("duty-officer", {{"duty-officer", "alice", hours(8), hours(16)},
+                                                {"duty-officer", "bob", hours(0), hours(8)}})
+                  .is_ok());
+  ASSERT_TRUE(store_->put_roster("watch", {{"watch", "carol", hours(0), hours(24)}}).is_ok());
+  Result<std::vector<core::Shift>> roster = store_->roster();
+  ASSERT_TRUE(roster.is_ok());
+  ASSERT_EQ(roster->size(), 3U);
+  EXPECT_EQ((*roster)[0].principal, "bob");  // by role, then start
+  EXPECT_EQ((*roster)[1].principal, "alice");
+  EXPECT_EQ((*roster)[1].from, hours(8));
+  EXPECT_EQ((*roster)[1].to, hours(16));
+  EXPECT_EQ((*roster)[2].role, "watch");
+
+  ASSERT_TRUE(
+      store_->put_roster("duty-officer", {{"duty-officer", "dave", hours(0), hours(12)}}).is_ok());
+  roster = store_->roster();
+  ASSERT_TRUE(roster.is_ok());
+  ASSERT_EQ(roster->size(), 2U);
+  EXPECT_EQ((*roster)[0].principal, "dave");
+  // Two shifts of a role starting together: refused, nothing changed.
+  const Status clash = store_->put_roster(
+      "watch", {{"watch", "carol", hours(0), hours(1)}, {"watch", "erin", hours(0), hours(2)}});
+  EXPECT_EQ(clash.code(), StatusCode::kAlreadyExists) << clash.to_string();
+  roster = store_->roster();
+  ASSERT_TRUE(roster.is_ok());
+  ASSERT_EQ(roster->size(), 2U);
+  EXPECT_EQ((*roster)[1].to, hours(24));
+  ASSERT_TRUE(store_->put_roster("watch", {}).is_ok());
+  roster = store_->roster();
+  ASSERT_TRUE(roster.is_ok());
+  EXPECT_EQ(roster->size(), 1U);
+}
+
+TEST_P(StoreConformanceTest, DirectoryChangesAreKeptInOrder) {
+  const Time t = time_from_unix_ms(1'790'000'000'000);
+  ASSERT_TRUE(store_->log_change({t, "principal.add", "saceur"}).is_ok());
+  ASSERT_TRUE(store_->log_change({t, "principal.revoke", "saceur"}).is_ok());
+  Result<std::vector<core::DirectoryChange>> changes = store_->changes();
+  ASSERT_TRUE(changes.is_ok());
+  ASSERT_EQ(changes->size(), 2U);
+  EXPECT_EQ((*changes)[0].action, "principal.add");
+  EXPECT_EQ((*changes)[1].action, "principal.revoke");
+  EXPECT_EQ((*changes)[1].detail, "saceur");
+  EXPECT_EQ((*changes)[1].at, t);
 }
 
 TEST_P(StoreConformanceTest, PutLineReplacesEveryField) {
@@ -715,7 +792,8 @@ TEST_P(StoreConformanceTest, ReopeningKeepsEverything) {
   const MessageRecord m = every_field_set();
   ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
   ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
-  ASSERT_TRUE(store_->put_principal({"saceur", "SACEUR", "commander", Bytes(32, 1)}).is_ok());
+  ASSERT_TRUE(
+      store_->put_principal(principal("saceur", "SACEUR", "commander", Bytes(32, 1))).is_ok());
   core::Line l = line("saceur-cgs", "ru-genstaff");
   l.alternates = {"duty"};
   ASSERT_TRUE(store_->put_line(l).is_ok());

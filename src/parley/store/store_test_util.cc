@@ -178,4 +178,13 @@ core::PutHead head(std::string owner, std::string peer, std::uint64_t size,
   return h;
 }
 
+core::Principal principal(std::string id, std::string name, std::string role, Bytes token_hash) {
+  core::Principal p;
+  p.id = std::move(id);
+  p.name = std::move(name);
+  p.role = std::move(role);
+  p.token_hash = std::move(token_hash);
+  return p;
+}
+
 }  // namespace parley::store::test

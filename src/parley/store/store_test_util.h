@@ -50,6 +50,9 @@ wire::Bundle bundle(const std::string& party, std::uint64_t seed, std::string fe
 // A line from saceur to `remote_party`/cgs.
 core::Line line(std::string id, std::string remote_party);
 
+// A principal with a token hash (empty: none), no expiry, not revoked.
+core::Principal principal(std::string id, std::string name, std::string role, Bytes token_hash);
+
 // Stores inbound messages with `seqs` on `line` (ids "<line>-<seq>"), recorded with `peer`.
 void put_inbound(Store& store, const std::string& line, const std::vector<std::uint64_t>& seqs,
                  const std::string& peer = "ru-genstaff");

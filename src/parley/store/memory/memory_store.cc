@@ -59,6 +59,8 @@ struct Tables {
   // by a byte vector) -> its principal's id.
   std::map<std::string, std::string> by_token;
   std::map<std::string, core::Line> lines;
+  std::map<std::pair<std::string, Time>, core::Shift> roster;  // by (role, from)
+  std::vector<core::DirectoryChange> changes;
 };
 
 // Changes to the tables that can be undone back to a savepoint, as SQLite's transaction
@@ -606,6 +608,44 @@ Result<std::vector<core::Line>> MemoryStore::lines() {
   std::vector<core::Line> out;
   for (const auto& [id, line] : disk_->tables.lines) out.push_back(line);
   return out;
+}
+
+Status MemoryStore::put_roster(std::string_view role, const std::vector<core::Shift>& shifts) {
+  std::lock_guard lock(disk_->mutex);
+  auto& roster = disk_->tables.roster;
+  std::map<std::pair<std::string, Time>, core::Shift> kept;
+  for (auto& [key, shift] : roster) {
+    if (shift.role != role) kept.emplace(key, shift);
+  }
+  for (const core::Shift& shift : shifts) {
+    if (shift.role != role) {
+      return Status::invalid_argument("shift of role " + shift.role + " given for role " +
+                                      std::string(role));
+    }
+    if (!kept.emplace(std::make_pair(shift.role, shift.from), shift).second) {
+      return Status::already_exists("two shifts of role " + shift.role + " start together");
+    }
+  }
+  roster = std::move(kept);
+  return Status::ok();
+}
+
+Result<std::vector<core::Shift>> MemoryStore::roster() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<core::Shift> out;
+  for (const auto& [key, shift] : disk_->tables.roster) out.push_back(shift);
+  return out;
+}
+
+Status MemoryStore::log_change(const core::DirectoryChange& change) {
+  std::lock_guard lock(disk_->mutex);
+  disk_->tables.changes.push_back(change);
+  return Status::ok();
+}
+
+Result<std::vector<core::DirectoryChange>> MemoryStore::changes() {
+  std::lock_guard lock(disk_->mutex);
+  return disk_->tables.changes;
 }
 
 Result<std::unique_ptr<Store>> open_memory_store(std::shared_ptr<MemoryStore::Disk> disk) {

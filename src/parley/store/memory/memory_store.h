@@ -51,6 +51,10 @@ class MemoryStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) override;
+  Result<std::vector<core::Shift>> roster() override;
+  Status log_change(const core::DirectoryChange& change) override;
+  Result<std::vector<core::DirectoryChange>> changes() override;
 
  private:
   std::shared_ptr<Disk> disk_;

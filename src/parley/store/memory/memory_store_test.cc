@@ -55,7 +55,8 @@ class Writer {
   core::Principal principal() {
     Bytes token;
     if (!chance(4)) token = Bytes(32, static_cast<std::uint8_t>(pick(3)));
-    return {"p" + std::to_string(pick(3)), "name " + std::to_string(pick(9)), "officer", token};
+    return test::principal("p" + std::to_string(pick(3)), "name " + std::to_string(pick(9)),
+                           "officer", token);
   }
   core::Peer peer() {
     const std::uint64_t which = pick(2);

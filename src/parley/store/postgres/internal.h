@@ -171,6 +171,10 @@ class PostgresStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) override;
+  Result<std::vector<core::Shift>> roster() override;
+  Status log_change(const core::DirectoryChange& change) override;
+  Result<std::vector<core::DirectoryChange>> changes() override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
   Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner, std::string_view peer,
                                                       std::uint64_t from,

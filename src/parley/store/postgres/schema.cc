@@ -179,6 +179,25 @@ CREATE TABLE lease (
 );
 INSERT INTO lease (id, holder, epoch, expires) VALUES (1, '', 0, '-infinity');
 )sql",
+    // 7 (as SQLite's 7, issue 12): token expiry and revocation (unix ms; NULL: never, not
+    // revoked), the duty roster, and the audit trail of directory changes.
+    R"sql(
+ALTER TABLE principals ADD COLUMN token_expires BIGINT;
+ALTER TABLE principals ADD COLUMN revoked_at BIGINT;
+CREATE TABLE roster (
+  role      TEXT COLLATE "C" NOT NULL,
+  principal TEXT COLLATE "C" NOT NULL,
+  from_ms   BIGINT NOT NULL,
+  to_ms     BIGINT NOT NULL CHECK (to_ms > from_ms),
+  PRIMARY KEY (role, from_ms)
+);
+CREATE TABLE directory_changes (
+  seq    BIGSERIAL PRIMARY KEY,
+  at     BIGINT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -3,6 +3,21 @@
 #include "parley/store/postgres/internal.h"
 
 namespace parley::store::postgres_detail {
+namespace {
+
+// A row of (id, name, role, token_hash, token_expires, revoked_at).
+core::Principal read_principal(const Row& s) {
+  core::Principal p;
+  p.id = s.text(0);
+  p.name = s.text(1);
+  p.role = s.text(2);
+  p.token_hash = s.is_null(3) ? Bytes() : s.bytes(3);
+  p.token_expires = s.opt_time(4);
+  p.revoked_at = s.opt_time(5);
+  return p;
+}
+
+}  // namespace
 
 Status PostgresStore::put_peer(const core::Peer& peer) {
   const std::string bundle = wire::encode_bundle(peer.bundle);
@@ -46,10 +61,14 @@ Status PostgresStore::put_principal(const core::Principal& principal) {
   } else {
     p.bytes(principal.token_hash);
   }
+  p.opt_time(principal.token_expires);
+  p.opt_time(principal.revoked_at);
   Result<PgResult> r =
-      run("INSERT INTO principals (id, name, role, token_hash) VALUES ($1, $2, $3, $4) "
+      run("INSERT INTO principals (id, name, role, token_hash, token_expires, revoked_at) "
+          "VALUES ($1, $2, $3, $4, $5, $6) "
           "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
-          "token_hash = excluded.token_hash",
+          "token_hash = excluded.token_hash, token_expires = excluded.token_expires, "
+          "revoked_at = excluded.revoked_at",
           p);
   if (r.is_ok()) return Status::ok();
   if (sqlstate_ == "23505") {
@@ -62,11 +81,13 @@ Status PostgresStore::put_principal(const core::Principal& principal) {
 Result<std::vector<core::Principal>> PostgresStore::principals() {
   PARLEY_ASSIGN_OR_RETURN(
       const PgResult r,
-      run("SELECT id, name, role, token_hash FROM principals ORDER BY id", Params()));
+      run("SELECT id, name, role, token_hash, token_expires, revoked_at FROM principals "
+          "ORDER BY id",
+          Params()));
   std::vector<core::Principal> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     const Row s(r.get(), i);
-    out.push_back({s.text(0), s.text(1), s.text(2), s.is_null(3) ? Bytes() : s.bytes(3)});
+    out.push_back(read_principal(s));
   }
   return out;
 }
@@ -77,11 +98,12 @@ Result<std::optional<core::Principal>> PostgresStore::principal_by_token_hash(By
   p.bytes(token_hash);
   PARLEY_ASSIGN_OR_RETURN(
       const PgResult r,
-      run("SELECT id, name, role, token_hash FROM principals WHERE token_hash = $1", p));
+      run("SELECT id, name, role, token_hash, token_expires, revoked_at FROM principals "
+          "WHERE token_hash = $1",
+          p));
   if (PQntuples(r.get()) == 0) return std::optional<core::Principal>();
   const Row s(r.get(), 0);
-  return std::optional<core::Principal>(
-      core::Principal{s.text(0), s.text(1), s.text(2), s.bytes(3)});
+  return std::optional<core::Principal>(read_principal(s));
 }
 
 Status PostgresStore::put_line(const core::Line& line) {
@@ -123,6 +145,78 @@ Result<std::vector<core::Line>> PostgresStore::lines() {
     const Row s(r.get(), i);
     PARLEY_ASSIGN_OR_RETURN(core::Line line, columns::read_line(s));
     out.push_back(std::move(line));
+  }
+  return out;
+}
+
+}  // namespace parley::store::postgres_detail
+
+namespace parley::store::postgres_detail {
+
+Status PostgresStore::put_roster(std::string_view role, const std::vector<core::Shift>& shifts) {
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN"));
+  Params clear;
+  clear.text(role);
+  if (Result<PgResult> r = run("DELETE FROM roster WHERE role = $1", clear); !r.is_ok()) {
+    return rollback_and(r.status().with_context("clearing the roster"));
+  }
+  for (const core::Shift& shift : shifts) {
+    if (shift.role != role) {
+      return rollback_and(Status::invalid_argument("shift of role " + shift.role +
+                                                   " given for role " + std::string(role)));
+    }
+    Params p;
+    p.text(shift.role);
+    p.text(shift.principal);
+    p.time(shift.from);
+    p.time(shift.to);
+    Result<PgResult> r =
+        run("INSERT INTO roster (role, principal, from_ms, to_ms) VALUES ($1, $2, $3, $4)", p);
+    if (r.is_ok()) continue;
+    if (sqlstate_ == "23505") {
+      return rollback_and(
+          Status::already_exists("two shifts of role " + shift.role + " start together"));
+    }
+    if (sqlstate_ == "23514") {
+      return rollback_and(
+          Status::invalid_argument("shift of role " + shift.role + " ends before it begins"));
+    }
+    return rollback_and(r.status().with_context("storing the roster"));
+  }
+  return commit();
+}
+
+Result<std::vector<core::Shift>> PostgresStore::roster() {
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT role, principal, from_ms, to_ms FROM roster ORDER BY role, from_ms", Params()));
+  std::vector<core::Shift> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    out.push_back({s.text(0), s.text(1), s.time(2), s.time(3)});
+  }
+  return out;
+}
+
+Status PostgresStore::log_change(const core::DirectoryChange& change) {
+  Params p;
+  p.time(change.at);
+  p.text(change.action);
+  p.text(change.detail);
+  Result<PgResult> r =
+      run("INSERT INTO directory_changes (at, action, detail) VALUES ($1, $2, $3)", p);
+  if (!r.is_ok()) return r.status().with_context("logging a directory change");
+  return Status::ok();
+}
+
+Result<std::vector<core::DirectoryChange>> PostgresStore::changes() {
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT at, action, detail FROM directory_changes ORDER BY seq", Params()));
+  std::vector<core::DirectoryChange> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    out.push_back({s.time(0), s.text(1), s.text(2)});
   }
   return out;
 }

@@ -218,6 +218,26 @@ CREATE TABLE lease (
 );
 INSERT INTO lease (id, holder, epoch, expires) VALUES (1, '', 0, 0);
 )sql",
+    // 7 (issue 12): the directory. A principal's token has an expiry and can be revoked
+    // (unix ms; NULL: never, not revoked); the duty roster, one row per shift [from, to);
+    // the audit trail of changes to principals, lines and the roster.
+    R"sql(
+ALTER TABLE principals ADD COLUMN token_expires INTEGER;
+ALTER TABLE principals ADD COLUMN revoked_at INTEGER;
+CREATE TABLE roster (
+  role      TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  from_ms   INTEGER NOT NULL,
+  to_ms     INTEGER NOT NULL CHECK (to_ms > from_ms),
+  PRIMARY KEY (role, from_ms)
+);
+CREATE TABLE directory_changes (
+  seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+  at     INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -68,7 +68,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "7");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -99,6 +99,9 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   }
   // Back to what a schema-1 store holds.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
@@ -108,7 +111,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "7");
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
@@ -132,6 +135,9 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
   }
   // Back to what a schema-2 store holds.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -145,7 +151,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "7");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_unreceipted', 'messages_unacknowledged', "
@@ -173,6 +179,9 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   // What a schema-3 store holds after a peer resent one conflicting head three times.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -183,7 +192,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "INSERT INTO evidence VALUES ('e-4', 'ru', 'fork', 'other', '{a}', '{c}', 2500)");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "7");
   Result<std::vector<core::PutEvidence>> kept = (*store)->evidence();
   ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
   ASSERT_EQ(kept->size(), 2U);
@@ -280,6 +289,9 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
   }
   // Back to what a schema-3 store holds: the messages table without 'refused' or refusal.
   raw_sql(path,
+          "ALTER TABLE principals DROP COLUMN token_expires; "
+          "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
+          "DROP TABLE directory_changes; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
@@ -307,7 +319,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "6");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "7");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_by_direction_line_created', 'messages_unreceipted', "

@@ -3,6 +3,21 @@
 #include "parley/store/sqlite/internal.h"
 
 namespace parley::store::sqlite_detail {
+namespace {
+
+// A row of (id, name, role, token_hash, token_expires, revoked_at).
+core::Principal read_principal(const Statement& s) {
+  core::Principal p;
+  p.id = s.text(0);
+  p.name = s.text(1);
+  p.role = s.text(2);
+  p.token_hash = s.bytes(3);
+  p.token_expires = s.opt_time(4);
+  p.revoked_at = s.opt_time(5);
+  return p;
+}
+
+}  // namespace
 
 Status SqliteStore::put_peer(const core::Peer& peer) {
   const std::string bundle = wire::encode_bundle(peer.bundle);
@@ -39,9 +54,11 @@ Result<std::vector<core::Peer>> SqliteStore::peers() {
 Status SqliteStore::put_principal(const core::Principal& principal) {
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
-      prepare("INSERT INTO principals (id, name, role, token_hash) VALUES (?1, ?2, ?3, ?4) "
+      prepare("INSERT INTO principals (id, name, role, token_hash, token_expires, revoked_at) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
               "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
-              "token_hash = excluded.token_hash"));
+              "token_hash = excluded.token_hash, token_expires = excluded.token_expires, "
+              "revoked_at = excluded.revoked_at"));
   Statement s(db_, raw);
   s.bind_text(1, principal.id);
   s.bind_text(2, principal.name);
@@ -52,6 +69,8 @@ Status SqliteStore::put_principal(const core::Principal& principal) {
   } else {
     s.bind_blob(4, principal.token_hash);
   }
+  s.bind_opt_time(5, principal.token_expires);
+  s.bind_opt_time(6, principal.revoked_at);
   if (s.exec() == SQLITE_DONE) return Status::ok();
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
     return Status::already_exists("principal " + principal.id +
@@ -62,13 +81,14 @@ Status SqliteStore::put_principal(const core::Principal& principal) {
 
 Result<std::vector<core::Principal>> SqliteStore::principals() {
   PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                          prepare("SELECT id, name, role, token_hash FROM principals ORDER BY id"));
+                          prepare("SELECT id, name, role, token_hash, token_expires, revoked_at "
+                                  "FROM principals ORDER BY id"));
   Statement s(db_, raw);
   std::vector<core::Principal> out;
   for (;;) {
     PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
     if (!row) break;
-    out.push_back({s.text(0), s.text(1), s.text(2), s.bytes(3)});
+    out.push_back(read_principal(s));
   }
   return out;
 }
@@ -77,13 +97,13 @@ Result<std::optional<core::Principal>> SqliteStore::principal_by_token_hash(Byte
   if (token_hash.empty()) return std::optional<core::Principal>();
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
-      prepare("SELECT id, name, role, token_hash FROM principals WHERE token_hash = ?1"));
+      prepare("SELECT id, name, role, token_hash, token_expires, revoked_at FROM principals "
+              "WHERE token_hash = ?1"));
   Statement s(db_, raw);
   s.bind_blob(1, token_hash);
   PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
   if (!row) return std::optional<core::Principal>();
-  return std::optional<core::Principal>(
-      core::Principal{s.text(0), s.text(1), s.text(2), s.bytes(3)});
+  return std::optional<core::Principal>(read_principal(s));
 }
 
 Status SqliteStore::put_line(const core::Line& line) {
@@ -128,6 +148,85 @@ Result<std::vector<core::Line>> SqliteStore::lines() {
     if (!row) break;
     PARLEY_ASSIGN_OR_RETURN(core::Line line, columns::read_line(s));
     out.push_back(std::move(line));
+  }
+  return out;
+}
+
+}  // namespace parley::store::sqlite_detail
+
+namespace parley::store::sqlite_detail {
+
+Status SqliteStore::put_roster(std::string_view role, const std::vector<core::Shift>& shifts) {
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  Status status = [&]() -> Status {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * clear, prepare("DELETE FROM roster WHERE role = ?1"));
+    Statement c(db_, clear);
+    c.bind_text(1, role);
+    if (c.exec() != SQLITE_DONE) return sqlite_error(db_, "clearing the roster");
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("INSERT INTO roster (role, principal, from_ms, to_ms) VALUES (?1, ?2, ?3, ?4)"));
+    for (const core::Shift& shift : shifts) {
+      if (shift.role != role) {
+        return Status::invalid_argument("shift of role " + shift.role + " given for role " +
+                                        std::string(role));
+      }
+      Statement s(db_, raw);
+      s.bind_text(1, shift.role);
+      s.bind_text(2, shift.principal);
+      s.bind_time(3, shift.from);
+      s.bind_time(4, shift.to);
+      if (s.exec() == SQLITE_DONE) continue;
+      if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return Status::already_exists("two shifts of role " + shift.role + " start together");
+      }
+      if (sqlite3_errcode(db_) == SQLITE_CONSTRAINT) {
+        return Status::invalid_argument("shift of role " + shift.role + " ends before it begins");
+      }
+      return sqlite_error(db_, "storing the roster");
+    }
+    return Status::ok();
+  }();
+  if (status.is_ok()) return commit();
+  (void)exec("ROLLBACK");
+  return status;
+}
+
+Result<std::vector<core::Shift>> SqliteStore::roster() {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT role, principal, from_ms, to_ms FROM roster ORDER BY role, from_ms"));
+  Statement s(db_, raw);
+  std::vector<core::Shift> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back({s.text(0), s.text(1), s.time(2), s.time(3)});
+  }
+  return out;
+}
+
+Status SqliteStore::log_change(const core::DirectoryChange& change) {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO directory_changes (at, action, detail) VALUES (?1, ?2, ?3)"));
+  Statement s(db_, raw);
+  s.bind_time(1, change.at);
+  s.bind_text(2, change.action);
+  s.bind_text(3, change.detail);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "logging a directory change");
+  return Status::ok();
+}
+
+Result<std::vector<core::DirectoryChange>> SqliteStore::changes() {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT at, action, detail FROM directory_changes ORDER BY seq"));
+  Statement s(db_, raw);
+  std::vector<core::DirectoryChange> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back({s.time(0), s.text(1), s.text(2)});
   }
   return out;
 }

@@ -1,0 +1,404 @@
+// The directory's commands beyond `add` (DESIGN.md "Command line"; issue 12): principal
+// list|revoke|token, line show|list, roster set|show. They act on the home's store directly;
+// those that change it log the change in the store's audit trail and ask a running gateway
+// to reload (cli/directory.h).
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "parley/base/json.h"
+#include "parley/base/text.h"
+#include "parley/cli/commands.h"
+#include "parley/cli/directory.h"
+#include "parley/core/roster.h"
+#include "parley/core/zone.h"
+#include "parley/gateway/zone_file.h"
+
+namespace parley::cli {
+namespace {
+
+using json::Json;
+
+Time now() {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+CLI::Option* home_option(CLI::App* sub, std::string& home) {
+  return sub->add_option("--home", home, "The party's home directory (made by parley init)")
+      ->required()
+      ->type_name("DIR");
+}
+
+Json optional_time(const std::optional<Time>& t) {
+  return t ? Json(format_time(*t)) : Json(nullptr);
+}
+
+Result<core::Principal> find_principal(store::Store& store, const std::string& id) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Principal> all, store.principals());
+  for (core::Principal& p : all) {
+    if (p.id == id) return std::move(p);
+  }
+  return Status::not_found(fmt::format("no principal {} on this party", id));
+}
+
+// ---- principal list | revoke | token --------------------------------------------------
+
+std::string token_state(const core::Principal& p, Time at) {
+  if (p.revoked_at) return "revoked";
+  if (p.token_expires && *p.token_expires <= at) return "expired";
+  return "active";
+}
+
+int run_principal_list(const std::string& dir, bool as_json) {
+  Result<OpenedHome> opened = open_home_and_store(dir);
+  if (!opened.is_ok()) return fail(opened.status());
+  Result<std::vector<core::Principal>> all = opened->store->principals();
+  if (!all.is_ok()) return fail(all.status());
+  const Time at = now();
+  if (as_json) {
+    Json out = Json::array();
+    for (const core::Principal& p : *all) {
+      out.push_back(Json{{"id", p.id},
+                         {"name", p.name},
+                         {"role", p.role},
+                         {"token_expires", optional_time(p.token_expires)},
+                         {"revoked_at", optional_time(p.revoked_at)},
+                         {"token", token_state(p, at)}});
+    }
+    std::cout << json::dump(out) << "\n" << std::flush;
+    return 0;
+  }
+  std::cout << fmt::format("{:<20} {:<24} {:<20} {:<8} {}\n", "ID", "NAME", "ROLE", "TOKEN",
+                           "EXPIRES");
+  for (const core::Principal& p : *all) {
+    std::cout << escape_for_terminal(fmt::format(
+                     "{:<20} {:<24} {:<20} {:<8} {}", p.id, p.name.empty() ? "-" : p.name,
+                     p.role.empty() ? "-" : p.role, token_state(p, at),
+                     p.token_expires ? format_time(*p.token_expires) : "never"))
+              << "\n";
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+int run_principal_revoke(const std::string& dir, const std::string& id) {
+  Result<OpenedHome> opened = open_home_and_store(dir);
+  if (!opened.is_ok()) return fail(opened.status());
+  Result<core::Principal> p = find_principal(*opened->store, id);
+  if (!p.is_ok()) return fail(p.status());
+  if (p->revoked_at) {
+    std::cout << fmt::format("principal {} was revoked already, at {}\n", id,
+                             format_time(*p->revoked_at))
+              << std::flush;
+    return 0;
+  }
+  p->revoked_at = now();
+  Status status = opened->store->put_principal(*p);
+  if (status.is_ok()) status = record_change(*opened->store, "principal.revoke", id);
+  if (!status.is_ok()) return fail(status);
+  // The gateway reads a token's principal from the store on every request: the token is
+  // refused from now on, reloaded or not.
+  std::cout << fmt::format("revoked principal {}: its token is refused from now on\n", id)
+            << std::flush;
+  return tell_gateway(opened->home, std::cout);
+}
+
+int run_principal_token(const std::string& dir, const std::string& id,
+                        const std::string& expires_text) {
+  Result<OpenedHome> opened = open_home_and_store(dir);
+  if (!opened.is_ok()) return fail(opened.status());
+  Result<core::Principal> p = find_principal(*opened->store, id);
+  if (!p.is_ok()) return fail(p.status());
+  Result<std::optional<Time>> expires = token_expiry(expires_text);
+  if (!expires.is_ok()) return fail(expires.status());
+  const std::string token = new_token();
+  set_token(*p, token, *expires);
+  Status status = opened->store->put_principal(*p);
+  if (status.is_ok()) status = record_change(*opened->store, "principal.token", id);
+  if (!status.is_ok()) return fail(status);
+  std::cout << token << "\n" << std::flush;
+  return tell_gateway(opened->home, std::cerr);
+}
+
+// ---- line show | list --------------------------------------------------------------------
+
+constexpr wire::Precedence kPrecedences[] = {wire::Precedence::kFlash, wire::Precedence::kImmediate,
+                                             wire::Precedence::kPriority,
+                                             wire::Precedence::kRoutine};
+
+Json line_json(const core::Line& line) {
+  const core::Deadlines defaults;
+  Json deadlines = Json::object();
+  Json overrides = Json::object();
+  for (const wire::Precedence p : kPrecedences) {
+    const std::string name(wire::precedence_name(p));
+    deadlines[name] = format_duration(line.deadlines.for_precedence(p));
+    if (line.deadlines.for_precedence(p) != defaults.for_precedence(p)) {
+      overrides[name] = format_duration(line.deadlines.for_precedence(p));
+    }
+  }
+  return Json{{"id", line.id},
+              {"local", line.local},
+              {"alternates", line.alternates},
+              {"remote", line.remote.to_string()},
+              {"remote_party", line.remote.party},
+              {"remote_principal", line.remote.principal},
+              {"remote_alternates", line.remote_alternates},
+              {"observers", line.observers},
+              {"deadlines", deadlines},
+              {"deadline_overrides", overrides}};
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  if (items.empty()) return "-";
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+void print_line(const core::Line& line) {
+  const core::Deadlines defaults;
+  std::string deadlines, overrides;
+  for (const wire::Precedence p : kPrecedences) {
+    const std::string d = format_duration(line.deadlines.for_precedence(p));
+    deadlines += fmt::format("{}{} {}", deadlines.empty() ? "" : ", ", wire::precedence_name(p), d);
+    if (line.deadlines.for_precedence(p) != defaults.for_precedence(p)) {
+      overrides +=
+          fmt::format("{}{}={}", overrides.empty() ? "" : ", ", wire::precedence_name(p), d);
+    }
+  }
+  std::cout << escape_for_terminal(
+      fmt::format("line {}\n  local:             {}\n  alternates:        {}\n"
+                  "  remote:            {}\n  remote alternates: {}\n  observers:         {}\n"
+                  "  deadlines:         {}\n  overrides:         {}\n",
+                  line.id, line.local, joined(line.alternates), line.remote.to_string(),
+                  joined(line.remote_alternates), joined(line.observers), deadlines,
+                  overrides.empty() ? "none (the defaults)" : overrides));
+}
+
+int run_line_view(const std::string& dir, const std::string& id, bool as_json) {
+  Result<OpenedHome> opened = open_home_and_store(dir);
+  if (!opened.is_ok()) return fail(opened.status());
+  Result<std::vector<core::Line>> lines = opened->store->lines();
+  if (!lines.is_ok()) return fail(lines.status());
+  if (!id.empty()) {
+    const auto it =
+        std::find_if(lines->begin(), lines->end(), [&](const core::Line& l) { return l.id == id; });
+    if (it == lines->end()) return fail(Status::not_found(fmt::format("no line {}", id)));
+    *lines = {*it};
+  }
+  if (as_json) {
+    Json out = Json::array();
+    for (const core::Line& l : *lines) out.push_back(line_json(l));
+    std::cout << json::dump(id.empty() ? out : out.front()) << "\n" << std::flush;
+    return 0;
+  }
+  for (const core::Line& l : *lines) print_line(l);
+  std::cout << std::flush;
+  return 0;
+}
+
+// ---- roster set | show -------------------------------------------------------------------
+
+struct RosterArgs {
+  std::string home;
+  std::string role;
+  std::string principal;
+  std::string from;
+  std::string to;
+  std::string at;
+  bool json = false;
+};
+
+Result<core::ZoneRules> zone_of(const gateway::Home& home) {
+  return gateway::load_zone(home.config, (home.dir / "parley.toml").string());
+}
+
+Result<gateway::Home> roster_set(const RosterArgs& args) {
+  PARLEY_ASSIGN_OR_RETURN(OpenedHome opened, open_home_and_store(args.home));
+  PARLEY_ASSIGN_OR_RETURN(const core::ZoneRules zone, zone_of(opened.home));
+  core::Shift shift{args.role, args.principal, {}, {}};
+  Result<Time> from = core::parse_zone_time(args.from, zone);
+  if (!from.is_ok()) return from.status().with_context("--from");
+  Result<Time> to = core::parse_zone_time(args.to, zone);
+  if (!to.is_ok()) return to.status().with_context("--to");
+  shift.from = *from;
+  shift.to = *to;
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::Shift> roster, opened.store->roster());
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Principal> principals,
+                          opened.store->principals());
+  roster.push_back(shift);
+  PARLEY_RETURN_IF_ERROR(core::check_roster(roster, principals));
+  PARLEY_RETURN_IF_ERROR(opened.store->put_roster(args.role, core::shifts_of(roster, args.role)));
+  PARLEY_RETURN_IF_ERROR(
+      record_change(*opened.store, "roster.set",
+                    fmt::format("{}: {} {}..{}", args.role, args.principal, format_time(shift.from),
+                                format_time(shift.to))));
+  std::cout << fmt::format("{} is on duty for {} from {} to {}\n", args.principal, args.role,
+                           core::format_zone_time(zone, shift.from),
+                           core::format_zone_time(zone, shift.to))
+            << std::flush;
+  return std::move(opened.home);
+}
+
+int run_roster_show(const RosterArgs& args) {
+  Result<OpenedHome> opened = open_home_and_store(args.home);
+  if (!opened.is_ok()) return fail(opened.status());
+  Result<core::ZoneRules> zone = zone_of(opened->home);
+  if (!zone.is_ok()) return fail(zone.status());
+  Time at = now();
+  if (!args.at.empty()) {
+    Result<Time> parsed = core::parse_zone_time(args.at, *zone);
+    if (!parsed.is_ok()) return fail(parsed.status().with_context("--at"));
+    at = *parsed;
+  }
+  Result<std::vector<core::Shift>> roster = opened->store->roster();
+  if (!roster.is_ok()) return fail(roster.status());
+  const std::vector<core::Shift> shifts = core::shifts_of(*roster, args.role);
+  const std::optional<core::Shift> duty = core::on_duty(shifts, args.role, at);
+  if (args.json) {
+    Json list = Json::array();
+    for (const core::Shift& s : shifts) {
+      list.push_back(Json{{"principal", s.principal},
+                          {"from", core::format_zone_time(*zone, s.from)},
+                          {"to", core::format_zone_time(*zone, s.to)}});
+    }
+    std::cout << json::dump(Json{{"role", args.role},
+                                 {"timezone", zone->name},
+                                 {"at", core::format_zone_time(*zone, at)},
+                                 {"on_duty", duty ? Json(duty->principal) : Json(nullptr)},
+                                 {"shifts", list}})
+              << "\n"
+              << std::flush;
+    return 0;
+  }
+  std::cout << fmt::format("role {} ({}): on duty at {}: {}\n", args.role, zone->name,
+                           core::format_zone_time(*zone, at), duty ? duty->principal : "nobody");
+  for (const core::Shift& s : shifts) {
+    std::cout << fmt::format("  {} .. {}  {}\n", core::format_zone_time(*zone, s.from),
+                             core::format_zone_time(*zone, s.to), s.principal);
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+void add_principal_commands(CLI::App* principal, int& exit_code) {
+  int* code = &exit_code;
+  {
+    auto home = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* sub = principal->add_subcommand(
+        "list",
+        "List the principals: id, name, role, token state (active, expired, revoked) "
+        "and expiry");
+    home_option(sub, *home);
+    sub->add_flag("--json", *as_json, "One JSON array");
+    sub->callback([=] { *code = run_principal_list(*home, *as_json); });
+  }
+  {
+    auto home = std::make_shared<std::string>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* sub = principal->add_subcommand(
+        "revoke",
+        "Revoke a principal's token: refused from now on, by a running gateway too (401). "
+        "parley principal token issues a new one");
+    home_option(sub, *home);
+    sub->add_option("ID", *id, "The principal")->required();
+    sub->callback([=] { *code = run_principal_revoke(*home, *id); });
+  }
+  {
+    auto home = std::make_shared<std::string>();
+    auto id = std::make_shared<std::string>();
+    auto expires = std::make_shared<std::string>(kTokenLifetime);
+    CLI::App* sub = principal->add_subcommand(
+        "token",
+        "Issue a new API token for a principal and print it on stdout (shown once); the old "
+        "token stops working at once, and a revoked principal is usable again");
+    home_option(sub, *home);
+    sub->add_option("ID", *id, "The principal")->required();
+    sub->add_option("--expires", *expires,
+                    "How long the new token is valid, e.g. 90d, 12h, or 'never' (default 90d)")
+        ->type_name("DURATION");
+    sub->add_flag("--rotate")
+        ->description("Accepted for DESIGN.md's form (rotating is what this command does)");
+    sub->callback([=] { *code = run_principal_token(*home, *id, *expires); });
+  }
+}
+
+void add_line_view_commands(CLI::App* line, int& exit_code) {
+  int* code = &exit_code;
+  {
+    auto home = std::make_shared<std::string>();
+    auto id = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* sub = line->add_subcommand(
+        "show",
+        "Show a line: local principal and alternates, the remote party's principal and "
+        "alternates, observers, acknowledgment deadlines and the overrides of the defaults");
+    home_option(sub, *home);
+    sub->add_option("ID", *id, "The line")->required();
+    sub->add_flag("--json", *as_json, "One JSON object");
+    sub->callback([=] { *code = run_line_view(*home, *id, *as_json); });
+  }
+  {
+    auto home = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* sub = line->add_subcommand("list", "Show every line, as parley line show does");
+    home_option(sub, *home);
+    sub->add_flag("--json", *as_json, "One JSON array");
+    sub->callback([=] { *code = run_line_view(*home, "", *as_json); });
+  }
+}
+
+void add_roster_command(CLI::App& app, int& exit_code) {
+  int* code = &exit_code;
+  CLI::App* roster = app.add_subcommand(
+      "roster",
+      "The duty roster: who is on duty for a role, from when to when (in the party's "
+      "time zone, parley.toml party.timezone)");
+  roster->require_subcommand(1);
+  {
+    auto args = std::make_shared<RosterArgs>();
+    CLI::App* sub = roster->add_subcommand(
+        "set",
+        "Put a principal on duty for a role during [FROM, TO): a shift. Consecutive shifts "
+        "hand over (at TO the next one's principal is on duty); overlapping shifts, TO <= FROM "
+        "and unknown principals are refused with the reason. A running gateway reloads it.");
+    home_option(sub, args->home);
+    sub->add_option("ROLE", args->role, "The role, e.g. duty-officer")->required();
+    sub->add_option("--principal", args->principal, "Who is on duty")
+        ->required()
+        ->type_name("PRINCIPAL");
+    sub->add_option("--from", args->from,
+                    "Start, YYYY-MM-DDTHH:MM on the party's clocks (or with Z or +HH:MM)")
+        ->required()
+        ->type_name("TIME");
+    sub->add_option("--to", args->to, "End (excluded), in the same forms")
+        ->required()
+        ->type_name("TIME");
+    sub->callback([args, code] {
+      const Result<gateway::Home> home = roster_set(*args);
+      *code = home.is_ok() ? tell_gateway(*home, std::cout) : fail(home.status());
+    });
+  }
+  {
+    auto args = std::make_shared<RosterArgs>();
+    CLI::App* sub = roster->add_subcommand(
+        "show", "Show a role's shifts on the party's clocks and who is on duty (now, or --at)");
+    home_option(sub, args->home);
+    sub->add_option("ROLE", args->role, "The role")->required();
+    sub->add_option("--at", args->at, "The time to ask about (default: now)")->type_name("TIME");
+    sub->add_flag("--json", args->json,
+                  "One JSON object: role, timezone, at, on_duty, shifts (principal, from, to)");
+    sub->callback([args, code] { *code = run_roster_show(*args); });
+  }
+}
+
+}  // namespace parley::cli
