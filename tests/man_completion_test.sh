@@ -34,26 +34,28 @@ options_of() {
   section "Options:" | sed -n 's/^  \(-[^ ]*\( [A-Z:=/_]*\)*\).*/\1/p' | grep -o -- '--[a-z][a-z-]*'
 }
 
-# check_command "meeting propose": its options here, its subcommands recursively.
+# check_command "parley meeting propose": its options here, its subcommands recursively.
 check_command() {
   local command=$1 help sub option
   # shellcheck disable=SC2086
-  help=$("$PARLEY" $command --help 2>&1) || { bad "parley $command --help fails"; return; }
-  if [[ -n $command ]]; then
-    if grep -qF -- "parley $command" <<<"$man_text"; then ok; else bad "man/parley.1 does not name 'parley $command'"; fi
+  help=$("$PARLEY" ${command#parley} --help 2>&1) || { bad "$command --help fails"; return; }
+  if [[ $command != parley ]]; then
+    if grep -qF -- "$command" <<<"$man_text"; then ok; else bad "man/parley.1 does not name '$command'"; fi
   fi
   if [[ -z ${_parley_options[$command]+set} ]]; then
-    bad "the completion has no options for '${command:-parley}'"
+    bad "the completion has no options for '$command'"
   fi
   while read -r option; do
     [[ -z $option ]] && continue
-    if [[ " ${_parley_options[$command]-} " == *" $option "* ]]; then ok; else bad "the completion lacks '$option' of '${command:-parley}'"; fi
-    if grep -qF -- "$option" <<<"$man_text"; then ok; else bad "man/parley.1 does not name '$option' (of '${command:-parley}')"; fi
+    # Every command has these; the completion offers them everywhere.
+    [[ $option == --help || $option == --help-all ]] && continue
+    if [[ " ${_parley_options[$command]-} " == *" $option "* ]]; then ok; else bad "the completion lacks '$option' of '$command'"; fi
+    if grep -qF -- "$option" <<<"$man_text"; then ok; else bad "man/parley.1 does not name '$option' (of '$command')"; fi
   done < <(options_of <<<"$help")
   while read -r sub; do
     [[ -z $sub ]] && continue
-    if [[ " ${_parley_subcommands[$command]-} " == *" $sub "* ]]; then ok; else bad "the completion lacks subcommand '$sub' of '${command:-parley}'"; fi
-    check_command "${command:+$command }$sub"
+    if [[ " ${_parley_subcommands[$command]-} " == *" $sub "* ]]; then ok; else bad "the completion lacks subcommand '$sub' of '$command'"; fi
+    check_command "$command $sub"
   done < <(subcommands_of <<<"$help")
 }
 
@@ -61,7 +63,7 @@ top=$("$PARLEY" --help 2>&1)
 if [[ $(subcommands_of <<<"$top" | wc -l) -lt 10 ]]; then
   bad "could not read the subcommands of parley --help (has CLI11's help format changed?)"
 fi
-check_command ""
+check_command parley
 
 # The config keys: every name in a check_keys({...}) list of config.cc.
 keys=$(grep -o 'check_keys([^;]*{[^}]*}' "$SRC/src/parley/gateway/config.cc" | grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
