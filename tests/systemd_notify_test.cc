@@ -3,9 +3,8 @@
 // WatchdogSec=), and reads what the gateway says (sd_notify(3)): READY=1 once it serves, with
 // /readyz already answering 200; WATCHDOG=1 again and again from its event loop; STOPPING=1
 // on SIGTERM. packaging/parley.service relies on all three.
+#include <poll.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,7 +15,8 @@
 
 #include "testbed.h"
 #include <gtest/gtest.h>
-#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "parley/net/net.h"
 
@@ -49,7 +49,8 @@ class NotifySocket {
   // The next datagram, or nullopt once `deadline` passed.
   std::optional<std::string> receive(Clock::time_point deadline) const {
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left <= 0ms) return std::nullopt;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;

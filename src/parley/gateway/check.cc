@@ -50,6 +50,15 @@ std::optional<struct stat> stat_of(const fs::path& path) {
   return st;
 }
 
+// `dir/relative` exists and only its owner may use it (`chmod` names the fix: "700", "600").
+CheckResult check_private(const fs::path& dir, std::string_view relative, std::string_view chmod) {
+  const fs::path path = dir / relative;
+  const std::string name = fmt::format("mode {}", relative);
+  const std::optional<struct stat> st = stat_of(path);
+  if (!st) return fail(name, path.string() + " is missing");
+  return check_file_mode(name, st->st_mode, 077, fmt::format("chmod {} {}", chmod, path.string()));
+}
+
 // The home itself and every file whose mode matters (home.h). False if there is no home.
 bool check_modes(const fs::path& dir, std::vector<CheckResult>& out) {
   const std::optional<struct stat> home = stat_of(dir);
@@ -57,28 +66,10 @@ bool check_modes(const fs::path& dir, std::vector<CheckResult>& out) {
     out.push_back(fail("home", fmt::format("{} is not a directory (parley init)", dir.string())));
     return false;
   }
-  out.push_back(check_file_mode("mode " + dir.string(), home->st_mode, 077,
-                                "chmod 700 " + dir.string()));
-  for (std::string_view sub : kPrivateDirs) {
-    const fs::path path = dir / sub;
-    const std::optional<struct stat> st = stat_of(path);
-    if (!st) {
-      out.push_back(fail(fmt::format("mode {}", sub), path.string() + " is missing"));
-      continue;
-    }
-    out.push_back(
-        check_file_mode(fmt::format("mode {}", sub), st->st_mode, 077, "chmod 700 " + path.string()));
-  }
-  for (std::string_view file : kSecretFiles) {
-    const fs::path path = dir / file;
-    const std::optional<struct stat> st = stat_of(path);
-    if (!st) {
-      out.push_back(fail(fmt::format("mode {}", file), path.string() + " is missing"));
-      continue;
-    }
-    out.push_back(check_file_mode(fmt::format("mode {}", file), st->st_mode, 077,
-                                  "chmod 600 " + path.string()));
-  }
+  out.push_back(
+      check_file_mode("mode " + dir.string(), home->st_mode, 077, "chmod 700 " + dir.string()));
+  for (std::string_view sub : kPrivateDirs) out.push_back(check_private(dir, sub, "700"));
+  for (std::string_view file : kSecretFiles) out.push_back(check_private(dir, file, "600"));
   return true;
 }
 
@@ -111,10 +102,10 @@ std::optional<Config> check_config(const fs::path& dir, std::vector<CheckResult>
     out.push_back(fail("config", config.status().message()));
     return std::nullopt;
   }
-  out.push_back(ok("config", fmt::format("{} parses: party {}, federation {}, api {}",
-                                         path.string(), config->party,
-                                         fmt::join(config->federation_listen, " "),
-                                         config->api_listen)));
+  out.push_back(
+      ok("config",
+         fmt::format("{} parses: party {}, federation {}, api {}", path.string(), config->party,
+                     fmt::join(config->federation_listen, " "), config->api_listen)));
   return std::move(config).value();
 }
 
@@ -128,9 +119,8 @@ void check_certificate(const Home& home, std::vector<CheckResult>& out,
   const auto as_time = [](std::chrono::system_clock::time_point t) {
     return std::chrono::time_point_cast<Duration>(t);
   };
-  out.push_back(check_certificate_dates(as_time(validity->not_before),
-                                        as_time(validity->not_after), wall_now(),
-                                        options.expiry_warn));
+  out.push_back(check_certificate_dates(as_time(validity->not_before), as_time(validity->not_after),
+                                        wall_now(), options.expiry_warn));
 }
 
 void check_store_mode(const Home& home, std::vector<CheckResult>& out) {
@@ -224,8 +214,8 @@ void check_peers(const Home& home, const CheckOptions& options, std::vector<Chec
     out.push_back(fail("store", "cannot read the pinned peers: " + peers.status().message()));
     return;
   }
-  out.push_back(ok("store", fmt::format("{} opens; {} peer(s) pinned", home.store_location(),
-                                        peers->size())));
+  out.push_back(ok(
+      "store", fmt::format("{} opens; {} peer(s) pinned", home.store_location(), peers->size())));
   if (peers->empty()) {
     out.push_back(warn("peers", "no peer pinned yet (parley peer add --home DIR BUNDLE_FILE)"));
   }
@@ -276,15 +266,15 @@ CheckResult check_certificate_dates(Time not_before, Time not_after, Time now,
                                     Duration warn_within) {
   const std::string name = "tls certificate";
   if (now < not_before) {
-    return fail(name, fmt::format("not valid before {} (is this clock right?)",
-                                  format_time(not_before)));
+    return fail(name,
+                fmt::format("not valid before {} (is this clock right?)", format_time(not_before)));
   }
   if (now >= not_after) {
     return fail(name, fmt::format("expired on {} (parley rotate, then re-share the bundle)",
                                   format_time(not_after)));
   }
-  const std::string when = fmt::format("expires {}, in {}", format_time(not_after),
-                                       days_text(not_after - now));
+  const std::string when =
+      fmt::format("expires {}, in {}", format_time(not_after), days_text(not_after - now));
   if (not_after - now < warn_within) return warn(name, when + " (parley rotate soon)");
   return ok(name, when);
 }
@@ -292,8 +282,8 @@ CheckResult check_certificate_dates(Time not_before, Time not_after, Time now,
 CheckResult check_clock_skew(const std::string& peer, Duration skew, const CheckOptions& options) {
   const std::string name = fmt::format("peer {} clock", peer);
   const Duration size = skew < Duration::zero() ? -skew : skew;
-  const std::string text =
-      fmt::format("{} is {} ms {} ours", peer, size.count(), skew < Duration::zero() ? "behind" : "ahead of");
+  const std::string text = fmt::format("{} is {} ms {} ours", peer, size.count(),
+                                       skew < Duration::zero() ? "behind" : "ahead of");
   if (size >= options.skew_fail) return fail(name, text + " (check NTP on both sides)");
   if (size >= options.skew_warn) return warn(name, text + " (check NTP)");
   return ok(name, text);

@@ -82,7 +82,8 @@ TEST_F(CheckTest, AnOpenHomeDirectoryFails) {
 }
 
 TEST_F(CheckTest, ABadConfigFailsWithFileAndLineAndStopsThere) {
-  std::ofstream(home_ / "parley.toml", std::ios::trunc) << "[party]\nid = \"us-eucom\"\nbogus = 1\n";
+  std::ofstream(home_ / "parley.toml", std::ios::trunc)
+      << "[party]\nid = \"us-eucom\"\nbogus = 1\n";
   const std::vector<CheckResult> results = check_home(home_, CheckOptions{});
   const CheckResult config = find(results, "config");
   EXPECT_EQ(config.level, CheckLevel::kFail);

@@ -283,8 +283,7 @@ Status write_config(const InitOptions& options, const fs::path& dir) {
     ec = std::error_code(errno, std::generic_category());
   }
   if (ec) {
-    return Status::unavailable(fmt::format("cannot link {} to {}: {}",
-                                           (dir / kConfigFile).string(),
+    return Status::unavailable(fmt::format("cannot link {} to {}: {}", (dir / kConfigFile).string(),
                                            options.config_file.string(), ec.message()));
   }
   return Status::ok();
