@@ -1,4 +1,4 @@
-# The Debian package (`scripts/package`: a release build of `parley`, then `cpack -G DEB`).
+# The Debian package parley-gateway (`scripts/package`: a release build of `parley`, then `cpack -G DEB`).
 #
 #   /usr/bin/parley
 #   /lib/systemd/system/parley.service       Type=notify, hardened (packaging/parley.service)
@@ -38,12 +38,15 @@ endforeach()
 add_custom_target(man_pages ALL DEPENDS ${man_pages})
 
 set(CPACK_GENERATOR DEB)
-set(CPACK_PACKAGE_NAME parley)
+# Debian already has a package "parley" (KDE's vocabulary trainer, also /usr/bin/parley):
+# ours is parley-gateway, and the two cannot be installed together.
+set(CPACK_PACKAGE_NAME parley-gateway)
+set(CPACK_DEBIAN_PACKAGE_CONFLICTS "parley")
 set(CPACK_PACKAGE_VENDOR parley)
 set(CPACK_PACKAGE_CONTACT "parley maintainers <dev@parley>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "crisis-communication gateway between commands that do not trust each other")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}\n Two gateways federate over mutual TLS 1.3 and exchange signed, sealed,\n precedence-ranked messages with receipts, acknowledgments and a Merkle\n transcript that both sides sign and anyone can verify offline.")
+    "Two gateways federate over mutual TLS 1.3 and exchange signed, sealed,\n precedence-ranked messages with receipts, acknowledgments and a Merkle\n transcript that both sides sign and anyone can verify offline.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
