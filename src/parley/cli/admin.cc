@@ -74,9 +74,14 @@ struct InitArgs {
   std::string api = "127.0.0.1:7080";
   std::string lang = "en";
   std::string store;
+  std::string config;
 };
 
 int run_init(const InitArgs& args) {
+  if (args.party.empty() == args.config.empty()) {
+    std::cerr << "parley: init needs --party ID or --config FILE (not both)\n";
+    return 2;
+  }
   gateway::InitOptions options;
   options.home = args.home;
   options.party = args.party;
@@ -84,12 +89,15 @@ int run_init(const InitArgs& args) {
   options.api = args.api;
   options.lang = args.lang;
   options.store_url = args.store;
+  options.config_file = args.config;
   const Status status = gateway::init_home(options);
   if (!status.is_ok()) return fail(status);
-  std::cout << fmt::format("initialized party {} at {}\n", args.party, args.home)
+  const bool from_file = args.party.empty();
+  std::cout << fmt::format("initialized party {} at {}\n",
+                           from_file ? "from " + args.config : args.party, args.home)
             << fmt::format(
                    "share this party's bundle with its peers: parley bundle --home {} > {}.json\n",
-                   args.home, args.party)
+                   args.home, from_file ? "bundle" : args.party)
             << std::flush;
   return 0;
 }
@@ -390,8 +398,8 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
         "that exists and is not empty.");
     add_home_option(sub, args->home)
         ->description("The home directory to create (must not exist, or be empty)");
-    sub->add_option("--party", args->party, "This party's id, e.g. us-eucom (a-z, 0-9, '-')")
-        ->required()
+    sub->add_option("--party", args->party,
+                    "This party's id, e.g. us-eucom (a-z, 0-9, '-'); required unless --config")
         ->type_name("ID");
     sub->add_option("--federation", args->federation,
                     "Where peers reach this gateway, HOST:PORT (repeat for backups, primary "
@@ -411,6 +419,10 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
                     "A PostgreSQL database for the store, postgresql://USER@HOST:PORT/DB (its "
                     "schema is created now); default: SQLite in the home (parley.db)")
         ->type_name("URL");
+    sub->add_option("--config", args->config,
+                    "Use this existing parley.toml (e.g. the package's /etc/parley/parley.toml) "
+                    "instead of the options above: DIR/parley.toml becomes a symlink to it")
+        ->type_name("FILE");
     sub->callback([args, code] { *code = run_init(*args); });
   }
 

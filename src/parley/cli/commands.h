@@ -30,6 +30,8 @@ void add_demo_command(CLI::App& app, int& exit_code);
 void add_transcript_command(CLI::App& app, int& exit_code);
 // verify (offline: an exported transcript)
 void add_verify_command(CLI::App& app, int& exit_code);
+// check (a home's self-test: gateway/check.h)
+void add_check_command(CLI::App& app, int& exit_code);
 
 // What `parley verify` runs, for parley-bench-transcript too (verify_cmd.cc).
 struct ExportDirectory {

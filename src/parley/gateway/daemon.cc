@@ -5,11 +5,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include "parley/gateway/api.h"
+#include "parley/gateway/driver.h"
 #include "parley/gateway/lease.h"
+#include "parley/gateway/systemd.h"
 
 namespace parley::gateway {
 
@@ -27,6 +31,16 @@ void raise_open_files_limit() {
     return;
   }
   spdlog::info("open files limit raised from {} to {}", before, limit.rlim_cur);
+}
+
+// Pings systemd's watchdog from the event loop itself, every `interval`: a loop that stops
+// turning (a handler stuck forever) stops the pings, and systemd restarts the service.
+void ping_watchdog(boost::asio::steady_timer& timer, std::chrono::microseconds interval) {
+  systemd::notify_watchdog();
+  timer.expires_after(interval);
+  timer.async_wait([&timer, interval](const boost::system::error_code& ec) {
+    if (!ec) ping_watchdog(timer, interval);
+  });
 }
 
 }  // namespace
@@ -52,12 +66,23 @@ Status run_gateway(const std::filesystem::path& home_dir) {
   const std::string holder = lease_holder_name(home);
   Instance instance(io, std::move(home), std::move(store), holder);
   PARLEY_RETURN_IF_ERROR(instance.start());
+  // Only now, with recovery done and the servers listening (/readyz answers 200), or
+  // standing by (a standby is up as it should be: systemd must not restart it).
+  if (Driver* driver = instance.driver()) {
+    systemd::notify_ready("serving federation " + driver->federation_endpoint() + ", api " +
+                          driver->api_endpoint());
+  } else {
+    systemd::notify_ready("standing by: another instance holds the lease");
+  }
+  boost::asio::steady_timer watchdog(io);
+  if (const auto interval = systemd::watchdog_ping_interval()) ping_watchdog(watchdog, *interval);
 
   boost::asio::signal_set hangups(io, SIGHUP);
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
+    systemd::notify_stopping();
     instance.stop();
     hangups.cancel();
     io.stop();

@@ -279,6 +279,39 @@ Status validate(const InitOptions& options) {
   return Status::ok();
 }
 
+// DIR/parley.toml: written from the options, or a symlink to the operator's config file.
+Status write_config(const InitOptions& options, const fs::path& dir) {
+  if (options.config_file.empty()) {
+    return write_new_file(dir / kConfigFile, config_text(options), 0644);
+  }
+  std::error_code ec;
+  const fs::path target = fs::absolute(options.config_file, ec);
+  if (!ec && ::symlink(target.c_str(), (dir / kConfigFile).c_str()) != 0) {
+    ec = std::error_code(errno, std::generic_category());
+  }
+  if (ec) {
+    return Status::unavailable(fmt::format("cannot link {} to {}: {}", (dir / kConfigFile).string(),
+                                           options.config_file.string(), ec.message()));
+  }
+  return Status::ok();
+}
+
+// `parley init --config FILE`: the options are those of FILE.
+Result<InitOptions> with_config_file(InitOptions options) {
+  if (options.config_file.empty()) return options;
+  const std::string file = options.config_file.string();
+  PARLEY_ASSIGN_OR_RETURN(const std::string text,
+                          read_file(options.config_file, /*secret=*/false, kConfigBytesMax));
+  PARLEY_ASSIGN_OR_RETURN(const Config config, parse_config(text, file));
+  options.party = config.party;
+  options.federation = config.federation_listen;
+  options.api = config.api_listen;
+  options.lang = config.lang;
+  options.store_url = config.store_url;
+  options.store_path = config.store_path;
+  return options;
+}
+
 // Writes everything into `dir` (an empty directory, mode 0700).
 Status populate(const InitOptions& options, const fs::path& dir) {
   PARLEY_RETURN_IF_ERROR(crypto::init());
@@ -313,10 +346,11 @@ Status populate(const InitOptions& options, const fs::path& dir) {
     // an unreachable server fails init, not the first start.
     Result<std::unique_ptr<store::Store>> store = store::open_postgres_store(options.store_url);
     if (!store.is_ok()) return store.status().with_context("creating the store");
-    PARLEY_RETURN_IF_ERROR(write_new_file(dir / kConfigFile, config_text(options), 0644));
+    PARLEY_RETURN_IF_ERROR(write_config(options, dir));
     return sync_dir(dir);
   }
-  const fs::path db = dir / "parley.db";
+  const fs::path db = fs::path(options.store_path).is_absolute() ? fs::path(options.store_path)
+                                                                 : dir / options.store_path;
   {
     Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
     if (!store.is_ok()) return store.status().with_context("creating the store");
@@ -332,7 +366,7 @@ Status populate(const InitOptions& options, const fs::path& dir) {
   }
 
   // The config last: a directory with parley.toml is a complete home.
-  PARLEY_RETURN_IF_ERROR(write_new_file(dir / kConfigFile, config_text(options), 0644));
+  PARLEY_RETURN_IF_ERROR(write_config(options, dir));
   return sync_dir(dir);
 }
 
@@ -364,7 +398,8 @@ Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_s
   return store;
 }
 
-Status init_home(const InitOptions& options) {
+Status init_home(const InitOptions& given) {
+  PARLEY_ASSIGN_OR_RETURN(const InitOptions options, with_config_file(given));
   PARLEY_RETURN_IF_ERROR(validate(options));
   const fs::path& dir = options.home;
 

@@ -1,6 +1,7 @@
 // A gateway's home directory: its config, keys, TLS identity, store and operator token.
 //
-//   DIR/parley.toml        the config (below); written by `parley init`, read with toml++
+//   DIR/parley.toml        the config (below); written by `parley init`, read with toml++;
+//                          or a symlink to the file given to `parley init --config`
 //   DIR/keys/sign.key      Ed25519 secret key, base64, mode 0600
 //   DIR/keys/box.key       X25519 secret key, base64, mode 0600
 //   DIR/tls/key.pem        TLS private key, mode 0600
@@ -52,6 +53,12 @@ struct InitOptions {
   std::string api = "127.0.0.1:7080";
   std::string lang = "en";
   std::string store_url;  // a PostgreSQL URL (parley init --store); empty: SQLite in the home
+  std::string store_path = "parley.db";  // the SQLite store, relative to the home or absolute
+  // `parley init --config FILE`: an existing parley.toml (the Debian package's conffile,
+  // /etc/parley/parley.toml) to use instead of writing one. The options above are then read
+  // from it, and DIR/parley.toml is made a symlink to its absolute path, so that the file
+  // the operator (and dpkg) keeps is the one the gateway reads.
+  std::filesystem::path config_file;
 };
 
 struct Home {
@@ -76,6 +83,7 @@ Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_s
 // Creates the home: the directory (which must not exist, or be empty), keys, a self-signed
 // TLS certificate, the config, an empty store, and the operator token. Validates every
 // option first (party id, addresses, lang); kAlreadyExists if DIR already holds a home.
+// With `config_file`, its errors as parse_config gives them ("<file>:<line>: <reason>").
 Status init_home(const InitOptions& options);
 
 // Loads everything but the store. kNotFound "no parley home at DIR (run parley init)".

@@ -423,5 +423,41 @@ TEST(ConfigTest, GarbageNeverCrashes) {
   }
 }
 
+TEST_F(HomeTest, InitWithAConfigFileLinksToItAndTakesItsSettings) {
+  // The Debian package's flow: the operator edits /etc/parley/parley.toml (a conffile),
+  // then `parley init --config` makes the home around it.
+  const fs::path config = root_ / "etc-parley.toml";
+  write(config,
+        "[party]\nid = \"nato-shape\"\nlang = \"ru\"\n[federation]\n"
+        "listen = [\"127.0.0.1:7101\", \"127.0.0.1:7102\"]\nheartbeat = \"2s\"\n"
+        "[api]\nlisten = \"127.0.0.1:7180\"\n");
+  InitOptions o;
+  o.home = home_;
+  o.config_file = config;
+  ASSERT_TRUE(init_home(o).is_ok());
+
+  EXPECT_TRUE(fs::is_symlink(home_ / "parley.toml"));
+  EXPECT_EQ(fs::read_symlink(home_ / "parley.toml"), fs::absolute(config));
+  const Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok()) << home.status().message();
+  EXPECT_EQ(home->config.party, "nato-shape");
+  EXPECT_EQ(home->config.lang, "ru");
+  EXPECT_EQ(home->config.federation_listen.size(), 2U);
+  EXPECT_EQ(home->config.heartbeat_interval, std::chrono::seconds(2));
+  EXPECT_TRUE(fs::exists(home_ / "parley.db"));
+}
+
+TEST_F(HomeTest, InitWithABadConfigFileNamesItsLineAndLeavesNothing) {
+  const fs::path config = root_ / "parley.toml";
+  write(config, "[party]\nid = \"CHANGE-ME\"\n[federation]\nlisten = [\"127.0.0.1:7101\"]\n");
+  InitOptions o;
+  o.home = home_;
+  o.config_file = config;
+  const Status status = init_home(o);
+  ASSERT_FALSE(status.is_ok());
+  EXPECT_THAT(status.message(), StartsWith(config.string() + ":2: bad party.id 'CHANGE-ME'"));
+  EXPECT_FALSE(fs::exists(home_));
+}
+
 }  // namespace
 }  // namespace parley::gateway

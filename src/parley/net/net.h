@@ -182,5 +182,12 @@ Result<std::uint16_t> free_loopback_port();
 Result<TlsIdentity> make_self_signed(const std::string& common_name);
 // SHA-256 of the certificate's DER, lowercase hex. kInvalidArgument if not a PEM certificate.
 Result<std::string> cert_fingerprint(const std::string& cert_pem);
+// The certificate's validity (notBefore, notAfter), for `parley check`. kInvalidArgument if
+// not a PEM certificate or if a date cannot be read.
+struct CertValidity {
+  std::chrono::system_clock::time_point not_before;
+  std::chrono::system_clock::time_point not_after;
+};
+Result<CertValidity> cert_validity(const std::string& cert_pem);
 
 }  // namespace parley::net

@@ -1,6 +1,7 @@
 // Certificates and TLS contexts with OpenSSL 3: self-signed Ed25519 identities, pinned
 // SHA-256 fingerprints, TLS 1.3-only contexts.
 #include <array>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -172,7 +173,9 @@ Result<TlsIdentity> make_self_signed(const std::string& common_name) {
   return identity;
 }
 
-Result<std::string> cert_fingerprint(const std::string& cert_pem) {
+namespace {
+
+Result<X509Ptr> read_certificate(const std::string& cert_pem) {
   if (cert_pem.size() > static_cast<std::size_t>(INT32_MAX)) {
     return Status::invalid_argument("not a PEM certificate: too large");
   }
@@ -183,9 +186,33 @@ Result<std::string> cert_fingerprint(const std::string& cert_pem) {
     ERR_clear_error();
     return Status::invalid_argument("not a PEM certificate");
   }
+  return cert;
+}
+
+Result<std::chrono::system_clock::time_point> time_of(const ASN1_TIME* time) {
+  std::tm tm{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
+    ERR_clear_error();
+    return Status::invalid_argument("certificate has an unreadable validity date");
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+}  // namespace
+
+Result<std::string> cert_fingerprint(const std::string& cert_pem) {
+  PARLEY_ASSIGN_OR_RETURN(X509Ptr cert, read_certificate(cert_pem));
   std::string fingerprint = internal::fingerprint_of(cert.get());
   if (fingerprint.empty()) return Status::invalid_argument("certificate cannot be DER-encoded");
   return fingerprint;
+}
+
+Result<CertValidity> cert_validity(const std::string& cert_pem) {
+  PARLEY_ASSIGN_OR_RETURN(X509Ptr cert, read_certificate(cert_pem));
+  CertValidity validity;
+  PARLEY_ASSIGN_OR_RETURN(validity.not_before, time_of(X509_get0_notBefore(cert.get())));
+  PARLEY_ASSIGN_OR_RETURN(validity.not_after, time_of(X509_get0_notAfter(cert.get())));
+  return validity;
 }
 
 }  // namespace parley::net
