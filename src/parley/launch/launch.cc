@@ -31,9 +31,10 @@ std::string new_token() {
   return hex_encode(token);
 }
 
-// Replaces the `heartbeat = "1s"` line `parley init` wrote in [federation]: the one setting
-// the launcher needs that init has no option for.
-Status set_heartbeat(const fs::path& config, const std::string& heartbeat) {
+// Replaces `line`, as `parley init` wrote it, with `replacement`: settings the launcher needs
+// that init has no option for.
+Status replace_config_line(const fs::path& config, const std::string& line,
+                           const std::string& replacement) {
   std::string text;
   {
     std::ifstream in(config);
@@ -41,10 +42,9 @@ Status set_heartbeat(const fs::path& config, const std::string& heartbeat) {
     buffer << in.rdbuf();
     text = buffer.str();
   }
-  const std::string line = "heartbeat = \"1s\"";
   const std::size_t at = text.find(line);
-  if (at == std::string::npos) return Status::not_found("no heartbeat line in " + config.string());
-  text.replace(at, line.size(), "heartbeat = \"" + heartbeat + "\"");
+  if (at == std::string::npos) return Status::not_found("no '" + line + "' in " + config.string());
+  text.replace(at, line.size(), replacement);
   std::ofstream out(config, std::ios::trunc);
   out << text;
   out.close();
@@ -74,9 +74,17 @@ Result<Party> init_party(const fs::path& dir, const PartySpec& spec, const PairO
   PARLEY_ASSIGN_OR_RETURN(party.api_port, net::free_loopback_port());
   init.api = loopback(party.api_port);
   PARLEY_RETURN_IF_ERROR(gateway::init_home(init));
+  const fs::path config = party.home / "parley.toml";
   if (!options.heartbeat.empty()) {
-    PARLEY_RETURN_IF_ERROR(set_heartbeat(party.home / "parley.toml", options.heartbeat));
+    PARLEY_RETURN_IF_ERROR(replace_config_line(config, "heartbeat = \"1s\"",
+                                               "heartbeat = \"" + options.heartbeat + "\""));
   }
+  PARLEY_RETURN_IF_ERROR(
+      replace_config_line(config, "principal_rate = 10\n",
+                          "principal_rate = " + std::to_string(options.principal_rate) + "\n"));
+  PARLEY_RETURN_IF_ERROR(
+      replace_config_line(config, "principal_burst = 20\n",
+                          "principal_burst = " + std::to_string(options.principal_burst) + "\n"));
   return party;
 }
 

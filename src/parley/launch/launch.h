@@ -54,6 +54,12 @@ struct PairOptions {
   PartySpec first{"us-eucom", "saceur", "en", 1, ""};
   PartySpec second{"ru-genstaff", "cgs", "en", 1, ""};
   std::string heartbeat;  // [federation] heartbeat in both configs; empty: the default
+  // [api] principal_rate and principal_burst in both configs: the launched principals are
+  // load generators (the benchmarks, the crash and failover tests send thousands of
+  // messages a second with one token), not people; the default of `parley init` (10 a
+  // second) would refuse them with 429.
+  int principal_rate = 100000;
+  int principal_burst = 100000;
   // Called before `self` pins `peer`: may rewrite the pinned copy of the peer's bundle (e.g.
   // its federation addresses, to reach the peer through a proxy).
   std::function<void(const Party& self, wire::Bundle& peer)> edit_pinned_bundle;
