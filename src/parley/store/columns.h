@@ -12,6 +12,7 @@
 #include "parley/base/bytes.h"
 #include "parley/base/status.h"
 #include "parley/core/model.h"
+#include "parley/core/recovered.h"
 #include "parley/crypto/crypto.h"
 #include "parley/wire/wire.h"
 
@@ -117,6 +118,24 @@ Result<core::Line> read_line(const Row& s) {
   return line;
 }
 
+// Columns first .. first+3 of a row, (idx, size, root, proof_json) of the inclusion table, as
+// the inclusion proof of `message_id`; kDataLoss if the stored root or proof is malformed.
+template <typename Row>
+Result<core::InclusionRecord> read_inclusion(const Row& s, int first, std::string_view message_id) {
+  core::InclusionRecord r;
+  r.index = static_cast<std::uint64_t>(s.integer(first));
+  r.size = static_cast<std::uint64_t>(s.integer(first + 1));
+  Result<crypto::Digest> root = to_digest(s.bytes(first + 2));
+  Result<std::vector<crypto::Digest>> proof = parse_hashes(s.text(first + 3));
+  if (!root.is_ok() || !proof.is_ok()) {
+    return Status::data_loss("stored inclusion proof of " + std::string(message_id) +
+                             " is malformed");
+  }
+  r.root = *root;
+  r.proof = std::move(*proof);
+  return r;
+}
+
 // One row of (idx, message_id, envelope, and the inclusion proof's idx, size, root, proof,
 // all NULL when none is stored) as a log entry; kDataLoss if the stored proof is malformed.
 template <typename Row>
@@ -126,18 +145,22 @@ Result<core::LogEntryView> read_log_entry_view(const Row& s) {
   e.message_id = s.text(1);
   e.envelope = s.text(2);
   if (s.is_null(3)) return e;
-  core::InclusionRecord r;
-  r.index = static_cast<std::uint64_t>(s.integer(3));
-  r.size = static_cast<std::uint64_t>(s.integer(4));
-  Result<crypto::Digest> root = to_digest(s.bytes(5));
-  Result<std::vector<crypto::Digest>> proof = parse_hashes(s.text(6));
-  if (!root.is_ok() || !proof.is_ok()) {
-    return Status::data_loss("stored inclusion proof of " + e.message_id + " is malformed");
-  }
-  r.root = *root;
-  r.proof = std::move(*proof);
-  e.inclusion = std::move(r);
+  PARLEY_ASSIGN_OR_RETURN(e.inclusion, read_inclusion(s, 3, e.message_id));
   return e;
+}
+
+// One row of (idx, leaf_hash) of the peer's log above the recovered frontier's base, read in
+// index order: appended to `l.tail`; kDataLoss if an index is missing or a leaf malformed.
+template <typename Row>
+Status append_tail_leaf(const Row& s, std::string_view peer, core::RecoveredLedger& l) {
+  const auto index = static_cast<std::uint64_t>(s.integer(0));
+  Result<crypto::Digest> leaf = to_digest(s.bytes(1));
+  if (index != l.base_size + l.tail.size() || !leaf.is_ok()) {
+    return Status::data_loss("the log for '" + std::string(peer) + "' has a gap or a bad " +
+                             "leaf at index " + std::to_string(index));
+  }
+  l.tail.push_back(*leaf);
+  return Status::ok();
 }
 
 }  // namespace parley::store::columns

@@ -101,18 +101,8 @@ Result<std::optional<core::InclusionRecord>> PostgresStore::inclusion(std::strin
       const PgResult r,
       run("SELECT idx, size, root, proof_json FROM inclusion WHERE message_id = $1", p));
   if (PQntuples(r.get()) == 0) return std::optional<core::InclusionRecord>();
-  const Row s(r.get(), 0);
-  core::InclusionRecord rec;
-  rec.index = static_cast<std::uint64_t>(s.integer(0));
-  rec.size = static_cast<std::uint64_t>(s.integer(1));
-  Result<crypto::Digest> root = to_digest(s.bytes(2));
-  Result<std::vector<crypto::Digest>> proof = parse_hashes(s.text(3));
-  if (!root.is_ok() || !proof.is_ok()) {
-    return Status::data_loss("stored inclusion proof of " + std::string(message_id) +
-                             " is malformed");
-  }
-  rec.root = *root;
-  rec.proof = std::move(*proof);
+  PARLEY_ASSIGN_OR_RETURN(core::InclusionRecord rec,
+                          columns::read_inclusion(Row(r.get(), 0), 0, message_id));
   return std::optional<core::InclusionRecord>(std::move(rec));
 }
 

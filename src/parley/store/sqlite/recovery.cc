@@ -227,13 +227,7 @@ Status SqliteStore::recover_ledger(std::string_view peer, core::Recovered& out) 
     for (;;) {
       PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
       if (!row) break;
-      const auto index = static_cast<std::uint64_t>(s.integer(0));
-      Result<crypto::Digest> leaf = to_digest(s.bytes(1));
-      if (index != l.base_size + l.tail.size() || !leaf.is_ok()) {
-        return Status::data_loss("the log for '" + std::string(peer) + "' has a gap or a bad " +
-                                 "leaf at index " + std::to_string(index));
-      }
-      l.tail.push_back(*leaf);
+      PARLEY_RETURN_IF_ERROR(columns::append_tail_leaf(s, peer, l));
     }
   }
   PARLEY_ASSIGN_OR_RETURN(

@@ -101,17 +101,7 @@ Result<std::optional<core::InclusionRecord>> SqliteStore::inclusion(std::string_
   s.bind_text(1, message_id);
   PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
   if (!row) return std::optional<core::InclusionRecord>();
-  core::InclusionRecord r;
-  r.index = static_cast<std::uint64_t>(s.integer(0));
-  r.size = static_cast<std::uint64_t>(s.integer(1));
-  Result<crypto::Digest> root = to_digest(s.bytes(2));
-  Result<std::vector<crypto::Digest>> proof = parse_hashes(s.text(3));
-  if (!root.is_ok() || !proof.is_ok()) {
-    return Status::data_loss("stored inclusion proof of " + std::string(message_id) +
-                             " is malformed");
-  }
-  r.root = *root;
-  r.proof = std::move(*proof);
+  PARLEY_ASSIGN_OR_RETURN(core::InclusionRecord r, columns::read_inclusion(s, 0, message_id));
   return std::optional<core::InclusionRecord>(std::move(r));
 }
 
