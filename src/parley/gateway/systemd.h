@@ -4,7 +4,8 @@
 //
 // Every call does nothing when the process was not started by systemd with a notify socket
 // (NOTIFY_SOCKET unset): `parley gateway` run by hand, by tests or by `parley demo` behaves
-// exactly as before. libsystemd stays in systemd.cc.
+// exactly as before, and never loads libsystemd (systemd.cc opens it only when a service
+// manager listens).
 #pragma once
 
 #include <chrono>

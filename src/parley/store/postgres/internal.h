@@ -26,6 +26,7 @@
 
 #include "parley/base/json.h"
 #include "parley/store/columns.h"
+#include "parley/store/postgres/libpq.h"
 #include "parley/store/store.h"
 
 namespace parley::store::postgres_detail {

@@ -14,6 +14,8 @@
 
 #include <libpq-fe.h>
 
+#include "parley/store/postgres/libpq.h"
+
 #ifndef PARLEY_PG_TEST_SERVER
 #error "PARLEY_PG_TEST_SERVER must name scripts/pg_test_server"
 #endif
@@ -76,6 +78,7 @@ Result<std::string> fresh_postgres_schema() {
 }
 
 Result<std::string> postgres_sql(const std::string& url, const std::string& sql) {
+  PARLEY_RETURN_IF_ERROR(load_libpq());
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), &PQfinish);
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
     return Status::unavailable("cannot connect to " + url + ": " +

@@ -309,6 +309,7 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url,
   if (!is_postgres_url(url)) {
     return Status::invalid_argument("store URL must start with postgresql://");
   }
+  PARLEY_RETURN_IF_ERROR(load_libpq());
   char* error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
   if (parsed == nullptr) {
