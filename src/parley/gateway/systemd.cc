@@ -32,9 +32,10 @@ std::optional<Api> load() {
   if (api.notify == nullptr || api.watchdog_enabled == nullptr) {
     // The unit (Type=notify) will time out the start: say why in the journal.
     const char* reason = ::dlerror();
-    spdlog::error("NOTIFY_SOCKET is set but libsystemd.so.0 cannot be used ({}): systemd "
-                  "is not told that the gateway is ready (install libsystemd0)",
-                  reason != nullptr ? reason : "sd_notify missing");
+    spdlog::error(
+        "NOTIFY_SOCKET is set but libsystemd.so.0 cannot be used ({}): systemd "
+        "is not told that the gateway is ready (install libsystemd0)",
+        reason != nullptr ? reason : "sd_notify missing");
     return std::nullopt;
   }
   return api;
