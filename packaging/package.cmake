@@ -46,7 +46,7 @@ set(CPACK_PACKAGE_VENDOR parley)
 set(CPACK_PACKAGE_CONTACT "parley maintainers <dev@parley>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "crisis-communication gateway between commands that do not trust each other")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "Two gateways federate over mutual TLS 1.3 and exchange signed, sealed,\n precedence-ranked messages with receipts, acknowledgments and a Merkle\n transcript that both sides sign and anyone can verify offline.")
+    "Two gateways federate over mutual TLS 1.3 and exchange signed, sealed,\nprecedence-ranked messages with receipts, acknowledgments and a Merkle\ntranscript that both sides sign and anyone can verify offline.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
