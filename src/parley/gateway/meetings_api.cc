@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "parley/core/model.h"
+#include "parley/meetings/replay.h"
 #include "parley/store/store.h"
 #include "parley/wire/wire.h"
 
@@ -49,27 +50,6 @@ std::string type_of_verb(const std::string& verb) {
     if (type.substr(type.find('.') + 1) == verb) return std::string(type);
   }
   return "";
-}
-
-// Whether a stored message belongs to the record both sides replay: a message we refused
-// from the peer, and one of ours the peer refused or that expired unsent, never reached the
-// other side.
-bool in_record(const core::MessageRecord& m) {
-  return m.state != core::MessageState::kRefused && m.state != core::MessageState::kExpired;
-}
-
-meetings::Message meeting_message(const core::MessageRecord& m) {
-  meetings::Message out;
-  out.id = m.id;
-  out.line = m.line;
-  out.from_party = m.from.party;
-  out.from_principal = m.from.principal;
-  out.to_party = m.to.party;
-  out.created = m.created;
-  out.type = m.type;
-  out.reply_to = m.reply_to;
-  out.body_json = m.content.body_json;
-  return out;
 }
 
 // Splits a request object into the step's body and its envelope options (the keys "line",
@@ -126,27 +106,21 @@ void MeetingsApi::handle(const std::string& principal, const std::string& method
 Result<meetings::Book> MeetingsApi::book_of(const std::string& principal) const {
   store::MessageQuery q;
   for (const core::Line& l : driver_.lines_of(principal)) q.lines.push_back(l.id);
-  meetings::Book book;
-  if (q.lines.empty()) return book;
+  if (q.lines.empty()) return meetings::Book();
   // Only the meeting steps are read (the store filters by type), not every message of the
   // lines: this runs on the gateway's one thread, ahead of whatever else is waiting.
   for (const std::string_view t : meetings::kMeetingTypes) q.types.emplace_back(t);
   q.limit = kReplayMessagesMax;
   PARLEY_ASSIGN_OR_RETURN(std::vector<core::MessageRecord> stored,
                           driver_.store().list_messages(q));
-  std::vector<meetings::Message> messages;
-  for (const core::MessageRecord& m : stored) {
-    if (meetings::is_meeting_type(m.type) && in_record(m)) messages.push_back(meeting_message(m));
-  }
+  std::vector<meetings::Message> pending;
   for (const auto& entry : *pending_) {
     for (const std::string& line : q.lines) {
-      if (entry.second.line == line) messages.push_back(entry.second);
+      if (entry.second.line == line) pending.push_back(entry.second);
     }
   }
-  meetings::sort_for_replay(messages);
   // A refused step is kept in the book's refusals (shown with its meeting), not an error here.
-  for (const meetings::Message& m : messages) (void)book.apply(m);
-  return book;
+  return meetings::replay(stored, std::move(pending));
 }
 
 net::HttpResponse MeetingsApi::list(const std::string& principal) const {

@@ -623,7 +623,10 @@ Outcome Cluster::run() {
     violation("not-quiescent", "still busy " + format_duration(scenario_.settle_max) +
                                    " after the faults stopped;" + queued);
   }
-  if (!stopped_) check_final();
+  if (!stopped_) {
+    check_final();
+    check_meetings();
+  }
   return outcome_;
 }
 

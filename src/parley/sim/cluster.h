@@ -35,6 +35,7 @@
 #include "parley/core/node.h"
 #include "parley/core/node_feed.h"
 #include "parley/crypto/crypto.h"
+#include "parley/meetings/meetings.h"
 #include "parley/sim/sim.h"
 #include "parley/store/store.h"
 #include "parley/wire/wire.h"
@@ -192,6 +193,15 @@ class Cluster {
   void principal_error(Gateway& g, const PrincipalRequest& request);
   void poll_inbox(Gateway& g);
 
+  // ---- meetings (meetings.cc) ----
+  // The book of `line` as `g`'s store holds it, replayed as the gateway's API does.
+  Result<meetings::Book> meeting_book(Gateway& g, const std::string& line);
+  // Makes `s` the next meeting step a principal of `g` would take on `line`; false if there is
+  // none to take now (then `s` stays free text).
+  bool meeting_step(Gateway& g, const std::string& line, core::Submit& s);
+  // At the end: both ends of every line replay their records to the same book.
+  void check_meetings();
+
   // ---- invariants (invariants.cc) ----
   void observe_applied(Gateway& g, const std::vector<core::Record>& records);
   Time escalation_bound(const Gateway& g, const Tracked& t) const;
@@ -227,6 +237,8 @@ class Cluster {
   Options options_;
   Outcome outcome_;
   Dice workload_;
+  std::uint64_t meetings_proposed_ = 0;
+  std::uint64_t minutes_drafted_ = 0;
   Dice net_;
   Dice faults_;
   double intensity_ = 1.0;  // the seed's multiplier of the fault rates

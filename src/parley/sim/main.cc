@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
   std::uint64_t accepted = 0;
   std::uint64_t crashes = 0;
   std::uint64_t steps = 0;
+  std::uint64_t meeting_steps = 0;
+  std::uint64_t meetings = 0;
   const auto began = std::chrono::steady_clock::now();
   for (std::uint64_t k = 0; k < count; ++k) {
     const std::uint64_t seed = first + k;
@@ -92,6 +94,8 @@ int main(int argc, char** argv) {
     accepted += outcome.stats.accepted;
     crashes += outcome.stats.crashes;
     steps += outcome.stats.steps;
+    meeting_steps += outcome.stats.meeting_steps;
+    meetings += outcome.stats.meetings;
     if (verbose) {
       const auto& s = outcome.stats;
       std::printf(
@@ -125,10 +129,11 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   std::printf(
       "%llu seeds from %llu: %llu failed; %llu messages and acks accepted, %llu crashes, "
-      "%llu events; %.1f seeds/s\n",
+      "%llu events; %llu meeting steps, %llu meetings alike on both sides; %.1f seeds/s\n",
       static_cast<unsigned long long>(count), static_cast<unsigned long long>(first),
       static_cast<unsigned long long>(failures), static_cast<unsigned long long>(accepted),
       static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(steps),
+      static_cast<unsigned long long>(meeting_steps), static_cast<unsigned long long>(meetings),
       seconds > 0 ? static_cast<double>(count) / seconds : 0.0);
   return failures == 0 ? 0 : 1;
 }

@@ -38,9 +38,13 @@ void Cluster::submit(int index, const std::string& line, int depth,
   s.line = line;
   s.principal = workload_.chance(0.8) ? end->local : end->alternate;
   s.precedence = precedence ? *precedence : kPrecedences[workload_.between(0, 7)];
-  s.type = "text";
-  s.content = wire::Content{"{}", "sim message " + std::to_string(++messages_composed_) + " from " +
-                                      g.party + "/" + s.principal};
+  const bool meeting = scenario_.submissions.empty() &&
+                       workload_.chance(scenario_.meeting_probability) && meeting_step(g, line, s);
+  if (!meeting) {
+    s.type = "text";
+    s.content = wire::Content{"{}", "sim message " + std::to_string(++messages_composed_) +
+                                        " from " + g.party + "/" + s.principal};
+  }
   g.principal[s.request] = request;
   feed(g, std::move(s));
 }

@@ -101,7 +101,9 @@ struct Scenario {
   int messages_per_line_direction = 8;          // submissions in the active phase (mean)
   double ack_probability = 0.85;                // a received message is acknowledged
   double resubmit_probability = 0.6;            // a submission that got an error is retried
-  core::Deadlines deadlines;                    // per line; short so that some expire during a run
+  // A random submission is a meeting step instead of free text (sim/meetings.cc).
+  double meeting_probability = 0.25;
+  core::Deadlines deadlines;  // per line; short so that some expire during a run
   Faults faults;
   bool faults_scaled_by_seed = true;  // each seed multiplies the rates by a factor in [0, 2]
   // When not empty, these are the workload instead of the random submissions.
@@ -141,8 +143,10 @@ struct Stats {
   std::uint64_t duplicated = 0;
   std::uint64_t partitions = 0;
   std::uint64_t clock_jumps = 0;
-  std::uint64_t path_changes = 0;  // a node moved a peer's traffic to another path
-  std::uint64_t commits_lost = 0;  // a crash or power loss before the commit's sync completed
+  std::uint64_t path_changes = 0;   // a node moved a peer's traffic to another path
+  std::uint64_t commits_lost = 0;   // a crash or power loss before the commit's sync completed
+  std::uint64_t meeting_steps = 0;  // submissions that were meeting steps
+  std::uint64_t meetings = 0;       // meetings both sides' books agree on at the end
   std::uint64_t transcripts_verified = 0;  // exports checked at the end (one per party and line)
   std::uint64_t overdue = 0;
   std::uint64_t refused = 0;           // kMessageRefused notices (our message refused by the peer)

@@ -235,3 +235,26 @@ TEST(SimulationTest, OneSidedLineIsRefusedMessageByMessageUnderFaults) {
 
 }  // namespace
 }  // namespace parley::sim
+
+namespace parley::sim {
+namespace {
+
+// Issue 13: meetings under faults. A quarter of the submissions are meeting steps taken on
+// each side's own lagging view; at the end both sides' books of every line agree
+// (meetings-diverge), and the runs really held meetings, not only proposals.
+TEST(SimulationTest, MeetingsEndInTheSameStateOnBothSidesUnderFaults) {
+  const Scenario s = Scenario::standard();
+  std::uint64_t steps = 0;
+  std::uint64_t meetings = 0;
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    const Outcome outcome = run(s, seed);
+    steps += outcome.stats.meeting_steps;
+    meetings += outcome.stats.meetings;
+    EXPECT_TRUE(outcome.ok()) << "reproduce: " << reproduce_command(seed, s) << describe(outcome);
+  }
+  EXPECT_GT(steps, 100u);
+  EXPECT_GT(meetings, 30u);
+}
+
+}  // namespace
+}  // namespace parley::sim
