@@ -97,6 +97,30 @@ TEST(PeerSessionInboundTest, TheReceiverMarksAnUnacknowledgedMessageOverdueOnceA
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kAcknowledged);
 }
 
+// A sender whose clock runs two hours ahead signs `created` two hours in our future: the
+// receiver's deadline runs from the message's arrival by its own clock, not from that.
+TEST(PeerSessionInboundTest, ASenderClockAheadCannotPutOffTheReceiversDeadline) {
+  Harness h;
+  const Time arrival = h.now;
+  h.now = arrival + 2h;  // us-eucom's clock when it composes
+  Submit s = h.submit_event("saceur", Precedence::kFlash);
+  std::vector<Action> out = h.feed(kUs, s);  // composed and signed; carried out below
+  h.now = arrival;                           // ru-genstaff's clock when the transaction arrives
+  h.carry(kUs, std::move(out));
+  const Accepted* accepted = nullptr;
+  for (const Action& a : h.log[kUs]) {
+    if (const auto* x = std::get_if<Accepted>(&a); x && x->request == s.request) accepted = x;
+  }
+  ASSERT_NE(accepted, nullptr);
+  const std::string id = accepted->message_id;
+  ASSERT_NE(h.store(kRu).find(id), nullptr);
+  EXPECT_EQ(h.store(kUs).find(id)->ack_deadline, arrival + 2h + 5min);  // the sender's clock
+  EXPECT_EQ(h.store(kRu).find(id)->ack_deadline, arrival + 5min);
+  EXPECT_EQ(h.session(kRu).next_deadline(), arrival + 5min);
+  h.now = arrival + 5min;
+  EXPECT_EQ(notices_of(h.feed_durable(kRu, TimerFired{}), NoticeKind::kInboundOverdue).size(), 1u);
+}
+
 TEST(PeerSessionInboundTest, AnAckBeingStoredStopsTheInboundDeadline) {
   Harness h;
   const std::string id = h.send(kUs, Precedence::kFlash);

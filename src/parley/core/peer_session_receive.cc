@@ -171,11 +171,15 @@ void PeerSession::store_incoming(MessageRecord record, const VerifiedEnvelope& i
 void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundBatch& batch,
                                   std::vector<Record>& records) {
   const wire::Payload& p = in.envelope.payload;
+  // From the earlier of the signed creation time and our arrival time, by our clock: a peer
+  // whose clock runs ahead cannot put our escalation off (by hours, after a forward jump); one
+  // that runs behind brings it forward, never later than the sender's own.
+  const Time deadline = std::min(p.created, now) + in.line->deadlines.for_precedence(p.precedence);
   MessageRecord r = inbound_record(in, batch);
   r.content = in.opened.content;
   r.salt = in.opened.salt;
   r.state = MessageState::kDelivered;
-  r.ack_deadline = p.created + in.line->deadlines.for_precedence(p.precedence);
+  r.ack_deadline = deadline;
   r.delivered_at = now;
   store_incoming(std::move(r), in, batch, records);
 
@@ -206,9 +210,7 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
     batch.settled.emplace_back(p.id, SettledInbound{p.line, "it is an acknowledgment"});
   } else {
     batch.awaiting.emplace_back(
-        p.id, AwaitingAck{p.line, p.from, p.precedence,
-                          p.created + in.line->deadlines.for_precedence(p.precedence), false,
-                          std::nullopt});
+        p.id, AwaitingAck{p.line, p.from, p.precedence, deadline, false, std::nullopt});
     batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
                                    precedence + " " + p.type + " message " + p.id + " on line " +
                                        p.line + " from " + p.from.to_string()));
