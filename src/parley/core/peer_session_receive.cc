@@ -208,7 +208,7 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
     batch.awaiting.emplace_back(
         p.id, AwaitingAck{p.line, p.from, p.precedence,
                           p.created + in.line->deadlines.for_precedence(p.precedence), false,
-                          std::nullopt});
+                          std::nullopt, p.to.principal});
     batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
                                    precedence + " " + p.type + " message " + p.id + " on line " +
                                        p.line + " from " + p.from.to_string()));
