@@ -26,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 again->store_path == config->store_path && again->log_level == config->log_level &&
                 again->timezone == config->timezone &&
                 again->principal_rate == config->principal_rate &&
-                again->principal_burst == config->principal_burst);
+                again->principal_burst == config->principal_burst &&
+                again->realert == config->realert);
   return 0;
 }

@@ -160,6 +160,13 @@ class Driver {
     std::string catalog_error;
   };
   std::vector<PeerView> peers() const;
+  // Every message awaiting an acknowledgment, on both sides, with its escalation (who was
+  // alerted, when, the next step): by peer, then as PeerSession::escalation_view orders them.
+  struct EscalationView {
+    std::string peer;
+    core::EscalationView escalation;
+  };
+  std::vector<EscalationView> escalations() const;
   Counters counters() const { return node_ ? node_->counters() : Counters{}; }
 
   // Event streams: every Notify on one of `principal`'s lines is sent to the stream

@@ -88,7 +88,17 @@ std::string config_text(const InitOptions& options) {
       "\n"
       "[log]\n"
       "# trace, debug, info, warn, error\n"
-      "level = \"info\"\n",
+      "level = \"info\"\n"
+      "\n"
+      "[escalation]\n"
+      "# Once a message's acknowledgment deadline passed, the next principal of its chain\n"
+      "# (the addressee, the line's alternates in order, the duty officer of the addressee's\n"
+      "# role) is alerted this often per precedence, then all of them again until someone\n"
+      "# acknowledges; the sender is told as often (1s to 24h).\n"
+      "flash = \"1m\"\n"
+      "immediate = \"5m\"\n"
+      "priority = \"30m\"\n"
+      "routine = \"1h\"\n",
       toml_quote(options.party), toml_quote(options.lang), federation, toml_quote(options.api),
       store_config_text(options));
 }
