@@ -77,6 +77,7 @@ class NodeEscalationTest : public ::testing::Test {
     us_line.remote_alternates = {"deputy", "chief"};
     us.lines = {us_line};
     us.directory.principals = {principal("saceur", "commander")};
+    us_config_ = us;
     us_ = make_node(std::move(us), ru_side_);
 
     // ru-genstaff: cgs, alternates deputy then chief; the duty officer of cgs's role.
@@ -92,12 +93,14 @@ class NodeEscalationTest : public ::testing::Test {
     ru.directory.principals = {principal("cgs", "commander"), principal("deputy", "staff"),
                                principal("chief", "staff"), principal("watch-1", "commander")};
     ru.directory.roster = {Shift{"commander", "watch-1", t0_ - 1h, t0_ + 24h}};
+    ru_config_ = ru;
     ru_ = make_node(std::move(ru), us_side_);
   }
 
-  std::unique_ptr<Node> make_node(NodeConfig config, const Side& peer) {
+  std::unique_ptr<Node> make_node(NodeConfig config, const Side& peer,
+                                  Recovered recovered = {}) {
     std::vector<NodePeer> peers;
-    peers.push_back({peer.bundle, Recovered{}});
+    peers.push_back({peer.bundle, std::move(recovered)});
     auto node = std::make_unique<Node>(std::move(config), catalog::Catalog::builtin(), rng_,
                                        std::move(peers));
     std::vector<NodeAction> out;
@@ -183,6 +186,8 @@ class NodeEscalationTest : public ::testing::Test {
   SeededRng rng_;
   const Time t0_ = time_from_unix_ms(1'795'554'000'000);
   Time now_ = t0_;
+  NodeConfig us_config_;
+  NodeConfig ru_config_;
   std::unique_ptr<Node> us_;
   std::unique_ptr<Node> ru_;
   RequestId request_ = 0;
@@ -256,6 +261,40 @@ TEST_F(NodeEscalationTest, AnAckByAnAlternateAtMinuteSixEndsItOnBothSides) {
   EXPECT_TRUE(us_alerts_.empty());
   EXPECT_FALSE(us_->session("ru-genstaff")->next_alert());
   EXPECT_FALSE(ru_->session("us-eucom")->next_alert());
+}
+
+// Escalations survive a restart with no table of their own: the node rebuilds them from the
+// store's overdue, unacknowledged messages, and its first step catches up with every step
+// that fell due while it was down (one alert), then keeps the cadence from the deadline.
+TEST_F(NodeEscalationTest, ARestartRebuildsItFromTheStoredOverdueMessages) {
+  MessageRecord stored;
+  stored.id = "0190a0a0-0000-7000-8000-000000000001";
+  stored.line = kLine;
+  stored.seq = 1;
+  stored.direction = Direction::kInbound;
+  stored.peer = "us-eucom";
+  stored.from = wire::Address{"us-eucom", "saceur"};
+  stored.to = wire::Address{"ru-genstaff", "cgs"};
+  stored.precedence = Precedence::kFlash;
+  stored.type = "text";
+  stored.created = t0_ - 7min - 30s;
+  stored.ack_deadline = t0_ - 2min - 30s;
+  stored.state = MessageState::kOverdue;
+  Recovered at_ru;
+  at_ru.inbound_unacknowledged.push_back(stored);
+  id_ = stored.id;
+
+  std::vector<NodePeer> peers;
+  peers.push_back({us_side_.bundle, std::move(at_ru)});
+  auto restarted =
+      std::make_unique<Node>(ru_config_, catalog::Catalog::builtin(), rng_, std::move(peers));
+  EXPECT_EQ(restarted->session("us-eucom")->stats().escalations, 1u);
+  note(ru_alerts_, run(*restarted, Start{}));  // at t0, 2.5 minutes past the deadline
+  ASSERT_EQ(ru_alerts_, (std::vector<Names>{{"cgs", "deputy", "chief"}}));
+  ru_alerts_.clear();
+  now_ = t0_ + 30s;  // deadline + 3 minutes: the duty officer's step
+  note(ru_alerts_, run(*restarted, Tick{}));
+  EXPECT_EQ(ru_alerts_, (std::vector<Names>{{"watch-1"}}));
 }
 
 }  // namespace
