@@ -13,8 +13,8 @@ using namespace std::chrono_literals;
 const Time kDeadline = time_from_unix_ms(1'795'554'300'000);
 
 EscalationStart flash_chain() {
-  return EscalationStart{"saceur-cgs", Precedence::kFlash, EscalationSide::kReceiver, kDeadline,
-                         {"cgs", "deputy", "chief"}, "commander"};
+  return EscalationStart{"saceur-cgs", Precedence::kFlash,         EscalationSide::kReceiver,
+                         kDeadline,    {"cgs", "deputy", "chief"}, "commander"};
 }
 
 std::vector<Shift> roster() {
@@ -88,8 +88,12 @@ TEST(EscalationsTest, NobodyOnDutyOrAnOfficerInTheChainAddsNoStep) {
   EXPECT_EQ(alerted_at(e, kDeadline + 3min), (Names{"cgs", "deputy", "chief"}));
 
   Escalations sender;  // the sending side: the sender alone, again every cadence
-  sender.start("m2", EscalationStart{"saceur-cgs", Precedence::kImmediate, EscalationSide::kSender,
-                                     kDeadline, {"saceur"}, ""});
+  sender.start("m2", EscalationStart{"saceur-cgs",
+                                     Precedence::kImmediate,
+                                     EscalationSide::kSender,
+                                     kDeadline,
+                                     {"saceur"},
+                                     ""});
   EXPECT_EQ(alerted_at(sender, kDeadline), Names{"saceur"});
   EXPECT_TRUE(alerted_at(sender, kDeadline + 4min).empty());  // IMMEDIATE: every 5 minutes
   EXPECT_EQ(alerted_at(sender, kDeadline + 5min), Names{"saceur"});

@@ -97,8 +97,7 @@ class NodeEscalationTest : public ::testing::Test {
     ru_ = make_node(std::move(ru), us_side_);
   }
 
-  std::unique_ptr<Node> make_node(NodeConfig config, const Side& peer,
-                                  Recovered recovered = {}) {
+  std::unique_ptr<Node> make_node(NodeConfig config, const Side& peer, Recovered recovered = {}) {
     std::vector<NodePeer> peers;
     peers.push_back({peer.bundle, std::move(recovered)});
     auto node = std::make_unique<Node>(std::move(config), catalog::Catalog::builtin(), rng_,

@@ -114,8 +114,8 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     // Final: no ack will come.
     if (record.state == MessageState::kRefused || record.state == MessageState::kExpired) continue;
     const bool overdue = record.state == MessageState::kOverdue;
-    Unacked u{record.line, record.precedence, record.ack_deadline, overdue, false,
-              record.from.principal};
+    Unacked u{record.line, record.precedence,    record.ack_deadline, overdue,
+              false,       record.from.principal};
     // Overdue before the restart: its escalation runs again, caught up at the first timer.
     if (overdue) escalate_sent(record.id, u);
     track(record.id, std::move(u));
@@ -287,8 +287,8 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
 
   AfterPersist after;
   after.actions.push_back(Accepted{e.request, r.id, r.line, r.seq, r.state});
-  after.track.emplace_back(r.id,
-                           Unacked{r.line, r.precedence, r.ack_deadline, false, false, e.principal});
+  after.track.emplace_back(
+      r.id, Unacked{r.line, r.precedence, r.ack_deadline, false, false, e.principal});
   std::vector<Record> records{PutMessage{r}};
   append_to_log(outgoing, records, after);
   after.queued.push_back(r.id);

@@ -451,7 +451,7 @@ class PeerSession {
   // (deadline, id) of every unacked_ entry that is neither overdue nor ack_pending: the
   // deadlines next_deadline() and on_timer() watch, without walking every unacked message.
   std::set<std::pair<Time, std::string>> deadlines_;
-  InboundAcks inbound_;  // the peer's messages awaiting our ack, and their deadlines
+  InboundAcks inbound_;      // the peer's messages awaiting our ack, and their deadlines
   Escalations escalations_;  // of the overdue ones, both sides
   BatchId next_batch_ = 1;
   std::map<BatchId, AfterPersist> after_persist_;

@@ -102,10 +102,10 @@ Json escalation_json(const Driver::EscalationView& view) {
 Json escalations_json(const Driver& driver, const std::vector<core::Line>* lines) {
   Json out = Json::array();
   for (const Driver::EscalationView& view : driver.escalations()) {
-    const bool shown = lines == nullptr || std::any_of(lines->begin(), lines->end(),
-                                                       [&](const core::Line& l) {
-                                                         return l.id == view.escalation.line;
-                                                       });
+    const bool shown =
+        lines == nullptr || std::any_of(lines->begin(), lines->end(), [&](const core::Line& l) {
+          return l.id == view.escalation.line;
+        });
     if (shown) out.push_back(escalation_json(view));
   }
   return out;

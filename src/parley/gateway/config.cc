@@ -141,7 +141,8 @@ Status read_rate_limit(const ConfigReader& r, const toml::table& api, Config& co
 Result<Config> config_from_table(const toml::table& root, const std::string& file) {
   const ConfigReader r(file);
   Config config;
-  PARLEY_RETURN_IF_ERROR(r.check_keys(root, "", {"party", "federation", "api", "store", "log", "escalation"}));
+  PARLEY_RETURN_IF_ERROR(
+      r.check_keys(root, "", {"party", "federation", "api", "store", "log", "escalation"}));
 
   // [party]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* party, r.table_of(root, "party"));
@@ -255,19 +256,18 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   // [escalation]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* escalation, r.table_of(root, "escalation"));
   if (escalation != nullptr) {
-    PARLEY_RETURN_IF_ERROR(r.check_keys(*escalation, "escalation",
-                                        {"flash", "immediate", "priority", "routine"}));
-    const std::pair<const char*, Duration*> cadences[] = {
-        {"flash", &config.realert.flash},
-        {"immediate", &config.realert.immediate},
-        {"priority", &config.realert.priority},
-        {"routine", &config.realert.routine}};
+    PARLEY_RETURN_IF_ERROR(
+        r.check_keys(*escalation, "escalation", {"flash", "immediate", "priority", "routine"}));
+    const std::pair<const char*, Duration*> cadences[] = {{"flash", &config.realert.flash},
+                                                          {"immediate", &config.realert.immediate},
+                                                          {"priority", &config.realert.priority},
+                                                          {"routine", &config.realert.routine}};
     for (const auto& [key, value] : cadences) {
       const toml::node* node = escalation->get(key);
       if (node == nullptr) continue;
-      PARLEY_ASSIGN_OR_RETURN(*value, r.duration_of(*node, std::string("escalation.") + key,
-                                                    std::chrono::seconds(1), std::chrono::hours(24),
-                                                    "1s to 24h"));
+      PARLEY_ASSIGN_OR_RETURN(
+          *value, r.duration_of(*node, std::string("escalation.") + key, std::chrono::seconds(1),
+                                std::chrono::hours(24), "1s to 24h"));
     }
   }
   return config;

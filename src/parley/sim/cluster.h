@@ -146,10 +146,10 @@ class Cluster {
   // A message one gateway must escalate (core/escalation.h) once its deadline passes
   // unacknowledged there: an outbound one at its sender, an inbound one at its receiver.
   struct AlertWatch {
-    Tracked t;                      // the deadline, when it was stored (t.sender: the gateway)
-    bool alerted = false;           // a kEscalation notice named it
-    bool final = false;             // refused or expired: no escalation is due
-    std::optional<Time> acked_true; // when an ack became durable there (true time)
+    Tracked t;                       // the deadline, when it was stored (t.sender: the gateway)
+    bool alerted = false;            // a kEscalation notice named it
+    bool final = false;              // refused or expired: no escalation is due
+    std::optional<Time> acked_true;  // when an ack became durable there (true time)
   };
   struct Partition {
     Time since;  // when it began (extensions keep it)
@@ -268,7 +268,7 @@ class Cluster {
   std::map<std::string, int> accepted_by_;          // accepted id (message or ack) -> gateway
   std::map<std::pair<int, std::string>, int> received_notices_;
   std::map<std::string, Tracked> tracked_;
-  std::map<int, std::set<std::string>> unresolved_;  // per gateway, tracked ids
+  std::map<int, std::set<std::string>> unresolved_;                // per gateway, tracked ids
   std::map<std::pair<int, std::string>, AlertWatch> alert_watch_;  // (gateway, id)
   std::map<int, std::set<std::string>> alert_open_;  // per gateway: not yet alerted, acked, final
   std::set<std::string> violation_keys_;

@@ -196,9 +196,9 @@ void Cluster::observe_alert(Gateway& g, const core::Notice& n) {
                                             format_time(w.t.deadline));
   }
   if (w.acked_true && now_ > *w.acked_true + scenario_.timer_tick) {
-    violation("escalation-after-ack",
-              g.party + " still alerted for " + n.message_id + " " +
-                  format_duration(now_ - *w.acked_true) + " after its ack was durable there");
+    violation("escalation-after-ack", g.party + " still alerted for " + n.message_id + " " +
+                                          format_duration(now_ - *w.acked_true) +
+                                          " after its ack was durable there");
   }
 }
 
@@ -209,8 +209,8 @@ void Cluster::check_escalations(Gateway& g) {
     const AlertWatch& w = alert_watch_.at({g.index, *it});
     if (wall(g) > escalation_bound(g, w.t)) {
       violation("escalation-alert-late", g.party + " message " + *it + " (deadline " +
-                                             format_time(w.t.deadline) + ") has alerted nobody at " +
-                                             format_time(wall(g)));
+                                             format_time(w.t.deadline) +
+                                             ") has alerted nobody at " + format_time(wall(g)));
       it = waiting.erase(it);
     } else {
       ++it;
