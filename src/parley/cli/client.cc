@@ -302,7 +302,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto as_json = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
         "status",
-        "Paths, queues, unacknowledged and overdue messages (ours and the peers'), refusals and "
+        "Paths, queues, unacknowledged and overdue messages (ours and the peers') with their "
+        "escalations (time left or overdue, who was alerted when, the next alert), refusals and "
         "inbound gaps of the "
         "running gateway (with --home: the operator's view; with --token: a principal with the "
         "role 'watch' gets the same, any other principal only its own lines)");
