@@ -110,6 +110,12 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     const std::uint64_t index = *record.log_index;
     outbox_.enqueue(Outgoing{std::move(record), index});
   }
+  watch_recovered(recovered);
+}
+
+// The messages awaiting an ack at start, both sides: their deadlines watched again, and the
+// escalations of those already overdue running again (caught up at the first timer).
+void PeerSession::watch_recovered(const Recovered& recovered) {
   for (const MessageRecord& record : recovered.unacknowledged) {
     // Final: no ack will come.
     if (record.state == MessageState::kRefused || record.state == MessageState::kExpired) continue;

@@ -341,6 +341,7 @@ class PeerSession {
     std::optional<std::uint64_t> log_entry;  // the index of our log entry in the batch
   };
 
+  void watch_recovered(const Recovered& recovered);
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
   // Whether `e` may acknowledge its message: kNotFound (not held), kPermissionDenied (the

@@ -138,6 +138,27 @@ Status read_rate_limit(const ConfigReader& r, const toml::table& api, Config& co
   return Status::ok();
 }
 
+// [escalation]: each precedence's re-alert cadence (core/escalation.h), 1s to 24h.
+Status read_escalation(const ConfigReader& r, const toml::table& root, Config& config) {
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* escalation, r.table_of(root, "escalation"));
+  if (escalation != nullptr) {
+    PARLEY_RETURN_IF_ERROR(
+        r.check_keys(*escalation, "escalation", {"flash", "immediate", "priority", "routine"}));
+    const std::pair<const char*, Duration*> cadences[] = {{"flash", &config.realert.flash},
+                                                          {"immediate", &config.realert.immediate},
+                                                          {"priority", &config.realert.priority},
+                                                          {"routine", &config.realert.routine}};
+    for (const auto& [key, value] : cadences) {
+      const toml::node* node = escalation->get(key);
+      if (node == nullptr) continue;
+      PARLEY_ASSIGN_OR_RETURN(
+          *value, r.duration_of(*node, std::string("escalation.") + key, std::chrono::seconds(1),
+                                std::chrono::hours(24), "1s to 24h"));
+    }
+  }
+  return Status::ok();
+}
+
 Result<Config> config_from_table(const toml::table& root, const std::string& file) {
   const ConfigReader r(file);
   Config config;
@@ -253,23 +274,7 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
     }
   }
 
-  // [escalation]
-  PARLEY_ASSIGN_OR_RETURN(const toml::table* escalation, r.table_of(root, "escalation"));
-  if (escalation != nullptr) {
-    PARLEY_RETURN_IF_ERROR(
-        r.check_keys(*escalation, "escalation", {"flash", "immediate", "priority", "routine"}));
-    const std::pair<const char*, Duration*> cadences[] = {{"flash", &config.realert.flash},
-                                                          {"immediate", &config.realert.immediate},
-                                                          {"priority", &config.realert.priority},
-                                                          {"routine", &config.realert.routine}};
-    for (const auto& [key, value] : cadences) {
-      const toml::node* node = escalation->get(key);
-      if (node == nullptr) continue;
-      PARLEY_ASSIGN_OR_RETURN(
-          *value, r.duration_of(*node, std::string("escalation.") + key, std::chrono::seconds(1),
-                                std::chrono::hours(24), "1s to 24h"));
-    }
-  }
+  PARLEY_RETURN_IF_ERROR(read_escalation(r, root, config));
   return config;
 }
 

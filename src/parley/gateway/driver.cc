@@ -595,6 +595,11 @@ void Driver::notify(const core::Notice& notice) {
       event = "alert";
       break;
   }
+  send_to_subscribers(notice, event, payload);
+}
+
+void Driver::send_to_subscribers(const core::Notice& notice, const std::string& event,
+                                 const std::string& payload) {
   std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
   for (Subscriber& s : subscribers_) {
     bool on_line = s.principal.empty();

@@ -86,10 +86,6 @@ std::string config_text(const InitOptions& options) {
       "[store]\n"
       "{}"
       "\n"
-      "[log]\n"
-      "# trace, debug, info, warn, error\n"
-      "level = \"info\"\n"
-      "\n"
       "[escalation]\n"
       "# Once a message's acknowledgment deadline passed, the next principal of its chain\n"
       "# (the addressee, the line's alternates in order, the duty officer of the addressee's\n"
@@ -98,7 +94,11 @@ std::string config_text(const InitOptions& options) {
       "flash = \"1m\"\n"
       "immediate = \"5m\"\n"
       "priority = \"30m\"\n"
-      "routine = \"1h\"\n",
+      "routine = \"1h\"\n"
+      "\n"
+      "[log]\n"
+      "# trace, debug, info, warn, error\n"
+      "level = \"info\"\n",
       toml_quote(options.party), toml_quote(options.lang), federation, toml_quote(options.api),
       store_config_text(options));
 }
