@@ -19,13 +19,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   auto again = gateway::parse_config(gateway::encode_config(*config), file);
-  fuzz::require(again.is_ok() && again->party == config->party && again->lang == config->lang &&
-                again->federation_listen == config->federation_listen &&
-                again->heartbeat_interval == config->heartbeat_interval &&
-                again->api_listen == config->api_listen &&
-                again->store_path == config->store_path && again->log_level == config->log_level &&
-                again->timezone == config->timezone &&
-                again->principal_rate == config->principal_rate &&
-                again->principal_burst == config->principal_burst);
+  fuzz::require(
+      again.is_ok() && again->party == config->party && again->lang == config->lang &&
+      again->federation_listen == config->federation_listen &&
+      again->heartbeat_interval == config->heartbeat_interval &&
+      again->api_listen == config->api_listen && again->store_path == config->store_path &&
+      again->log_level == config->log_level && again->timezone == config->timezone &&
+      again->principal_rate == config->principal_rate &&
+      again->principal_burst == config->principal_burst && again->realert == config->realert);
   return 0;
 }

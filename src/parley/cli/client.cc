@@ -4,6 +4,7 @@
 
 #include "parley/base/json.h"
 #include "parley/base/text.h"
+#include "parley/base/time.h"
 #include "parley/cli/api_client.h"
 #include "parley/cli/commands.h"
 #include "parley/cli/connection.h"
@@ -63,6 +64,40 @@ void print_peer_catalog(const Json& c) {
   std::cout << "  WARNING: the peer's catalog differs from ours (such messages are shown raw): "
             << "only here " << list("only_here") << "; only there " << list("only_there")
             << "; other versions " << list("other_version") << "\n";
+}
+
+// "in 4m" or "overdue by 1m30s": `deadline` against the gateway's clock when it answered.
+std::string time_left(const Json& status, const Json& e) {
+  const Result<Time> now = parse_time(status.value("time", ""));
+  const Result<Time> deadline = parse_time(e.value("deadline", ""));
+  if (!now.is_ok() || !deadline.is_ok()) return "deadline " + field(e, "deadline");
+  if (*deadline > *now) return "due in " + format_duration(*deadline - *now);
+  return "OVERDUE by " + format_duration(*now - *deadline);
+}
+
+// Each message awaiting an acknowledgment (docs/openapi.yaml Escalation): the time left or
+// how long overdue, who was alerted and when, and the next alert.
+void print_escalations(const Json& s) {
+  const Json escalations = s.value("escalations", Json::array());
+  if (escalations.empty()) return;
+  std::cout << "awaiting acknowledgment:\n";
+  for (const Json& e : escalations) {
+    const bool sender = e.value("side", "") == "sender";
+    std::cout << "  " << field(e, "precedence") << " " << field(e, "message_id") << " line "
+              << field(e, "line") << (sender ? " (sent, awaits " : " (received from ")
+              << field(e, "peer") << (sender ? "'s ack)" : ", awaits ours)") << ": "
+              << time_left(s, e) << "\n";
+    for (const Json& a : e.value("alerted", Json::array())) {
+      std::cout << "    alerted " << field(a, "principal") << " at " << field(a, "at");
+      if (a.value("alerts", 1) > 1) {
+        std::cout << " (" << field(a, "alerts") << " times, last " << field(a, "last") << ")";
+      }
+      std::cout << "\n";
+    }
+    if (e.value("next_alert", Json()).is_string()) {
+      std::cout << "    next alert " << field(e, "next_alert") << "\n";
+    }
+  }
 }
 
 void print_messages(const Json& messages, bool inbox) {
@@ -163,6 +198,7 @@ int run_status(const Connection& c, bool as_json) {
             << (s.value("ready", false) ? " (ready)" : " (not ready)") << "\n";
   if (s.value("scope", "") == "lines") {
     print_line_status(s);
+    print_escalations(s);
     return 0;
   }
   std::cout << "queued " << field(s, "queued") << ", unacknowledged " << field(s, "unacknowledged")
@@ -202,6 +238,7 @@ int run_status(const Connection& c, bool as_json) {
       std::cout << "\n";
     }
   }
+  print_escalations(s);
   return 0;
 }
 
@@ -265,7 +302,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto as_json = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
         "status",
-        "Paths, queues, unacknowledged and overdue messages (ours and the peers'), refusals and "
+        "Paths, queues, unacknowledged and overdue messages (ours and the peers') with their "
+        "escalations (time left or overdue, who was alerted when, the next alert), refusals and "
         "inbound gaps of the "
         "running gateway (with --home: the operator's view; with --token: a principal with the "
         "role 'watch' gets the same, any other principal only its own lines)");

@@ -39,6 +39,7 @@ struct AwaitingAck {
   Time deadline;                      // the record's ack_deadline
   bool overdue = false;               // the deadline passed; marked (stored, notified) once
   std::optional<std::string> ack_by;  // an ack by "party/principal" is being stored
+  std::string addressee = {};         // the envelope's `to` principal: alerted first
 };
 
 // An inbound message that awaits no acknowledgment (any more), since start.
@@ -75,6 +76,7 @@ class InboundAcks {
   std::optional<Time> next_deadline() const;
 
   std::size_t waiting() const { return awaiting_.size(); }
+  const std::map<std::string, AwaitingAck, std::less<>>& all_awaiting() const { return awaiting_; }
   std::size_t overdue() const;
 
  private:

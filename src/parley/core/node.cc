@@ -39,6 +39,8 @@ Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
     session.lang = config_.lang;
     session.keys = config_.keys;
     session.peer = p.bundle;
+    session.realert = config_.realert;
+    session.directory = config_.directory;
     for (const Line& line : config_.lines) {
       if (line.remote.party == p.bundle.party) session.lines.push_back(line);
     }
@@ -85,7 +87,10 @@ std::optional<Time> Node::next_work_deadline() const {
 std::optional<Time> Node::next_deadline() const {
   if (!started_) return std::nullopt;
   std::optional<Time> at = next_work_deadline();
-  for (const auto& [party, peer] : peers_) at = earliest(at, peer->paths->next_deadline());
+  for (const auto& [party, peer] : peers_) {
+    at = earliest(at, peer->paths->next_deadline());
+    at = earliest(at, peer->session->next_alert());
+  }
   return at;
 }
 
@@ -146,6 +151,7 @@ void Node::on_reconfigure(Reconfigure e, std::vector<NodeAction>& out) {
         if (line.remote.party == party) lines.push_back(line);
       }
       peer->session->set_lines(std::move(lines));
+      peer->session->set_directory(config_.directory);
     }
   }
   out.emplace_back(Reconfigured{std::move(status)});
@@ -201,7 +207,8 @@ void Node::on_post_outcome(const std::string& party, PathIndex path, PathEvent p
 void Node::on_tick(Time now, bool start, std::vector<NodeAction>& out) {
   for (auto& [party, peer] : peers_) {
     // At start every session runs once: it resends whatever the store held unreceipted.
-    const std::optional<Time> due = peer->session->next_deadline();
+    const std::optional<Time> due =
+        earliest(peer->session->next_deadline(), peer->session->next_alert());
     if (start || (due && *due <= now)) inbox_.emplace_back(party, TimerFired{});
   }
   for (auto& [party, peer] : peers_) {

@@ -62,6 +62,7 @@ struct NodeConfig {
   Directory directory;      // principals, the duty roster, the time zone (core/roster.h)
   PathConfig paths;
   Duration transaction_timeout = std::chrono::seconds(10);  // a Post unanswered after this fails
+  Cadences realert;  // each precedence's escalation step (core/escalation.h; parley.toml)
 };
 
 // One pinned peer and what the store held for it at start.
@@ -192,9 +193,11 @@ class Node {
   // input from a principal yields Rejected, from a peer an Answer with a refusal.
   void handle(NodeEvent event, Time now, std::vector<NodeAction>& out);
 
-  // When Tick is next due: the earliest session deadline or heartbeat. Before Start: none.
+  // When Tick is next due: the earliest session deadline, escalation step or heartbeat.
+  // Before Start: none.
   std::optional<Time> next_deadline() const;
-  // The earliest session deadline alone (work pending: a retry, a resend, an ack deadline).
+  // The earliest session deadline alone (work pending: a retry, a resend, an ack deadline;
+  // not an escalation's next re-alert, which recurs until someone acknowledges).
   std::optional<Time> next_work_deadline() const;
   // Writes wait for a commit, or a commit is being applied.
   bool committing() const { return !writes_.empty() || commit_.has_value(); }

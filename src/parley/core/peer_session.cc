@@ -41,13 +41,15 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "refusal-repeats";
     case NoticeKind::kMessageExpired:
       return "message-expired";
+    case NoticeKind::kEscalation:
+      return "escalation";
   }
   return "unknown";
 }
 
 PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, Rng& rng,
                          Recovered recovered)
-    : config_(std::move(config)), catalog_(catalog), rng_(rng) {
+    : config_(std::move(config)), catalog_(catalog), rng_(rng), escalations_(config_.realert) {
   Result<crypto::SealKey> key = crypto::derive_seal_key(
       config_.keys.box_secret, config_.keys.box_public, config_.peer.box_key, /*epoch=*/1);
   if (key.is_ok()) {
@@ -108,18 +110,34 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     const std::uint64_t index = *record.log_index;
     outbox_.enqueue(Outgoing{std::move(record), index});
   }
+  watch_recovered(recovered);
+}
+
+// The messages awaiting an ack at start, both sides: their deadlines watched again, and the
+// escalations of those already overdue running again (caught up at the first timer).
+void PeerSession::watch_recovered(const Recovered& recovered) {
   for (const MessageRecord& record : recovered.unacknowledged) {
     // Final: no ack will come.
     if (record.state == MessageState::kRefused || record.state == MessageState::kExpired) continue;
-    track(record.id, Unacked{record.line, record.precedence, record.ack_deadline,
-                             record.state == MessageState::kOverdue});
+    const bool overdue = record.state == MessageState::kOverdue;
+    Unacked u{record.line, record.precedence,    record.ack_deadline, overdue,
+              false,       record.from.principal};
+    // Overdue before the restart: its escalation runs again, caught up at the first timer.
+    if (overdue) escalate_sent(record.id, u);
+    track(record.id, std::move(u));
   }
   // The peer's messages awaiting our ack: one already past its deadline but not yet marked
   // (the gateway was down) is marked at the first timer, which Node's Start fires at once.
   for (const MessageRecord& record : recovered.inbound_unacknowledged) {
-    inbound_.watch(record.id,
-                   AwaitingAck{record.line, record.from, record.precedence, record.ack_deadline,
-                               record.state == MessageState::kOverdue, std::nullopt});
+    AwaitingAck a{record.line,
+                  record.from,
+                  record.precedence,
+                  record.ack_deadline,
+                  record.state == MessageState::kOverdue,
+                  std::nullopt,
+                  record.to.principal};
+    if (a.overdue) escalate_received(record.id, a);
+    inbound_.watch(record.id, std::move(a));
   }
 }
 
@@ -184,6 +202,7 @@ SessionStats PeerSession::stats() const {
   s.countersigned_size = own_.countersigned_size();
   s.peer_log_size = peer_.size;
   s.refusal_streak = refusal_streak_;
+  s.escalations = escalations_.size();
   for (const auto& [line, seqs] : peer_.seqs) {
     if (seqs.missing() > 0) s.gaps.push_back(LineGap{line, seqs});
   }
@@ -274,7 +293,8 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
 
   AfterPersist after;
   after.actions.push_back(Accepted{e.request, r.id, r.line, r.seq, r.state});
-  after.track.emplace_back(r.id, Unacked{r.line, r.precedence, r.ack_deadline});
+  after.track.emplace_back(
+      r.id, Unacked{r.line, r.precedence, r.ack_deadline, false, false, e.principal});
   std::vector<Record> records{PutMessage{r}};
   append_to_log(outgoing, records, after);
   after.queued.push_back(r.id);
@@ -365,6 +385,7 @@ void PeerSession::track(const std::string& id, Unacked u) {
 }
 
 void PeerSession::untrack(const std::string& id) {
+  escalations_.stop(id);  // acknowledged, or final: nobody needs alerting any more
   auto it = unacked_.find(id);
   if (it == unacked_.end()) return;
   unwatch(id, it->second);
@@ -391,7 +412,10 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   after_persist_.erase(it);
 
   if (after.log_entry) own_.mark_durable(*after.log_entry);
-  if (after.ack_of) inbound_.ack_durable(*after.ack_of);
+  if (after.ack_of) {
+    inbound_.ack_durable(*after.ack_of);
+    escalations_.stop(*after.ack_of);  // one of our principals acknowledged it
+  }
   for (auto& [id, u] : after.track) track(id, std::move(u));
   for (Action& action : after.actions) {
     // A transaction given up before it left (a FLASH overtook it) does not leave.
@@ -576,6 +600,7 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
     PARLEY_CHECK(entry != unacked_.end());
     Unacked& u = entry->second;
     u.overdue = true;
+    escalate_sent(id, u);
     // Not queued: receipted, so delivered (a refused or acknowledged one is not watched).
     MessageRecord receipted;
     receipted.id = id;
@@ -594,6 +619,7 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
   if (!records.empty()) persist(std::move(records), std::nullopt, out);
   for (Notice& n : notices) out.push_back(Notify{std::move(n)});
   mark_inbound_overdue(now, out);
+  raise_alerts(now, out);
 }
 
 void PeerSession::mark_inbound_overdue(Time now, std::vector<Action>& out) {
@@ -602,6 +628,7 @@ void PeerSession::mark_inbound_overdue(Time now, std::vector<Action>& out) {
   std::vector<Record> records;
   for (const std::string& id : due) {
     const AwaitingAck& a = *inbound_.awaiting(id);
+    escalate_received(id, a);
     // Watched only while delivered, not acknowledged: the store holds it so.
     MessageRecord stored;
     stored.id = id;
@@ -619,6 +646,82 @@ void PeerSession::mark_inbound_overdue(Time now, std::vector<Action>& out) {
   // The mark is stored: recovered as overdue, it is not marked again. Should the gateway stop
   // before this batch is durable, the next start marks it (the record still says delivered).
   persist(std::move(records), std::nullopt, out);
+}
+
+// ---- escalation ----
+
+void PeerSession::escalate_sent(const std::string& id, const Unacked& u) {
+  EscalationStart start{u.line, u.precedence, EscalationSide::kSender, u.deadline, {u.sender}, ""};
+  if (u.sender.empty()) {
+    const Line* line = find_line(u.line);
+    start.chain = {line != nullptr ? line->local : config_.party};
+  }
+  escalations_.start(id, std::move(start));
+}
+
+void PeerSession::escalate_received(const std::string& id, const AwaitingAck& a) {
+  EscalationStart start{a.line, a.precedence, EscalationSide::kReceiver, a.deadline, {}, ""};
+  const auto add = [&start](const std::string& p) {
+    if (!p.empty() && std::find(start.chain.begin(), start.chain.end(), p) == start.chain.end()) {
+      start.chain.push_back(p);
+    }
+  };
+  add(a.addressee);
+  // The line as configured now: its principal, then its alternates in order.
+  if (const Line* line = find_line(a.line)) {
+    add(line->local);
+    for (const std::string& alternate : line->alternates) add(alternate);
+  }
+  // A message on a line removed since, to nobody we know: the operator's own principal
+  // still hears of it through the alert (its text names the message); the chain names no one.
+  if (start.chain.empty()) start.chain.push_back(a.addressee.empty() ? a.line : a.addressee);
+  for (const Principal& p : config_.directory.principals) {
+    if (p.id == start.chain.front()) start.duty_role = p.role;
+  }
+  escalations_.start(id, std::move(start));
+}
+
+void PeerSession::raise_alerts(Time now, std::vector<Action>& out) {
+  for (Alert& a : escalations_.take_due(now, config_.directory.roster)) {
+    ++counters_.escalation_alerts;
+    const bool sender = a.side == EscalationSide::kSender;
+    std::string who;
+    for (const std::string& p : a.principals) who += (who.empty() ? "" : ", ") + p;
+    Notice n = notice(NoticeKind::kEscalation, a.message_id, a.line,
+                      std::string(wire::precedence_name(a.precedence)) + " message " +
+                          a.message_id + " on line " + a.line +
+                          (sender ? " not acknowledged by " + config_.peer.party
+                                  : " from " + config_.peer.party + " not acknowledged here") +
+                          ", overdue by " + format_duration(now - a.deadline) + ": alerting " +
+                          who + (a.repeat ? " (again)" : ""));
+    n.alerted = std::move(a.principals);
+    n.side = a.side;
+    out.push_back(Notify{std::move(n)});
+  }
+}
+
+std::vector<EscalationView> PeerSession::escalation_view() const {
+  std::vector<EscalationView> views;
+  const auto view = [&](const std::string& id, const std::string& line, Precedence precedence,
+                        EscalationSide side, Time deadline, bool overdue, bool ack_pending) {
+    EscalationView v{id, line, precedence, side, deadline, overdue, {}, std::nullopt};
+    if (const Escalation* e = escalations_.find(id)) {
+      v.alerted = e->alerted;
+      v.next_alert = e->next_alert;
+    } else if (!overdue) {
+      v.next_alert = deadline;
+    }
+    if (ack_pending) v.next_alert.reset();
+    views.push_back(std::move(v));
+  };
+  for (const auto& [id, u] : unacked_) {
+    view(id, u.line, u.precedence, EscalationSide::kSender, u.deadline, u.overdue, u.ack_pending);
+  }
+  for (const auto& [id, a] : inbound_.all_awaiting()) {
+    view(id, a.line, a.precedence, EscalationSide::kReceiver, a.deadline, a.overdue,
+         a.ack_by.has_value());
+  }
+  return views;
 }
 
 }  // namespace parley::core

@@ -64,11 +64,13 @@
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
+#include "parley/core/escalation.h"
 #include "parley/core/inbound_acks.h"
 #include "parley/core/model.h"
 #include "parley/core/outbox.h"
 #include "parley/core/own_log.h"
 #include "parley/core/recovered.h"
+#include "parley/core/roster.h"
 #include "parley/core/seq_set.h"
 #include "parley/core/transcript_view.h"
 #include "parley/core/verify_transaction.h"
@@ -96,6 +98,11 @@ struct SessionConfig {
   // proof before it answers): 16 halved flash.flood against 64 for ~10% less throughput
   // (bench/README.md).
   std::size_t tx_envelopes_max = 16;
+  // The escalation of an overdue message (core/escalation.h): its re-alert cadence per
+  // precedence, and the directory its receiving-side chain ends in (the addressee's role's
+  // duty officer, from the roster).
+  Cadences realert;
+  Directory directory;
 };
 
 // ---- events ----
@@ -182,6 +189,7 @@ enum class NoticeKind {
   kInboundRefused,   // we refused one of the peer's messages (kept as evidence, not inbox)
   kRefusalRepeats,   // the peer refused our whole transaction again: an operator must look
   kMessageExpired,   // our message's `expires` passed before the peer receipted it (final)
+  kEscalation,       // an overdue message's escalation alerts principals (`alerted`, `side`)
 };
 std::string_view notice_kind_name(NoticeKind kind);
 struct Notice {
@@ -189,6 +197,9 @@ struct Notice {
   std::string message_id;  // may be empty
   std::string line;        // may be empty
   std::string text;        // one human-readable line
+  // kEscalation: the principals this alert is for, and which side's escalation it is.
+  std::vector<std::string> alerted = {};
+  std::optional<EscalationSide> side = std::nullopt;
 };
 struct Notify {
   Notice notice;
@@ -225,6 +236,8 @@ struct SessionStats {
   std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
   std::string last_refusal;                // the peer's latest reason, if any
   std::vector<LineGap> gaps;               // inbound lines with missing seqs, by line
+  std::size_t escalations = 0;             // running now, both sides (core/escalation.h)
+  std::uint64_t escalation_alerts = 0;     // kEscalation notices raised, since start
 };
 
 class PeerSession {
@@ -240,6 +253,13 @@ class PeerSession {
   // When TimerFired is next due (a retry or an ack deadline), if anything is pending. A
   // time in the past means at once (e.g. messages recovered at start wait to be sent).
   std::optional<Time> next_deadline() const;
+  // When TimerFired is next due for a running escalation's next step (core/escalation.h),
+  // if any. Apart from next_deadline(): an escalation re-alerts until someone acknowledges,
+  // so it is no work that ends (the simulator's quiescence ignores it, as heartbeats).
+  std::optional<Time> next_alert() const { return escalations_.next_alert(); }
+  // Every message awaiting an acknowledgment, both sides, with its escalation: by side
+  // (sender first), then id.
+  std::vector<EscalationView> escalation_view() const;
 
   SessionStats stats() const;
   const SessionConfig& config() const { return config_; }
@@ -247,6 +267,9 @@ class PeerSession {
   // may send, acknowledge, which peer envelopes are accepted) follows `lines`; messages and
   // deadlines already held are kept.
   void set_lines(std::vector<Line> lines) { config_.lines = std::move(lines); }
+  // The directory changed (Node's Reconfigure): chains started from now on, and the duty
+  // officer of every next step, follow it.
+  void set_directory(Directory directory) { config_.directory = std::move(directory); }
   // Whether an Acknowledge of `id` is this session's to answer: a message it holds in
   // memory (the peer's, awaiting an ack or settled since start; ours, not yet acknowledged).
   bool holds(std::string_view id) const;
@@ -272,6 +295,7 @@ class PeerSession {
     Time deadline;
     bool overdue = false;
     bool ack_pending = false;  // the peer's ack is being persisted
+    std::string sender = {};   // our principal who sent it: told when it is overdue
   };
   // A peer transaction whose records are being persisted; answered once they are.
   struct InboundBatch {
@@ -317,6 +341,7 @@ class PeerSession {
     std::optional<std::uint64_t> log_entry;  // the index of our log entry in the batch
   };
 
+  void watch_recovered(const Recovered& recovered);
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
   // Whether `e` may acknowledge its message: kNotFound (not held), kPermissionDenied (the
@@ -325,6 +350,12 @@ class PeerSession {
   Status may_acknowledge(const Acknowledge& e) const;
   // The peer's messages whose ack deadline passed: overdue, stored and notified once.
   void mark_inbound_overdue(Time now, std::vector<Action>& out);
+  // Starts the escalation of our overdue message `id` (the sender is told), or of the peer's
+  // (the addressee, the line's other principals, the duty officer of the addressee's role).
+  void escalate_sent(const std::string& id, const Unacked& u);
+  void escalate_received(const std::string& id, const AwaitingAck& a);
+  // Raises the escalation steps due at `now`, one kEscalation notice per message.
+  void raise_alerts(Time now, std::vector<Action>& out);
   void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
   // Answers a transaction already countersigned over the current head with the receipt
   // signed for it then (503 while that is not yet durable); false if it is not one.
@@ -421,7 +452,8 @@ class PeerSession {
   // (deadline, id) of every unacked_ entry that is neither overdue nor ack_pending: the
   // deadlines next_deadline() and on_timer() watch, without walking every unacked message.
   std::set<std::pair<Time, std::string>> deadlines_;
-  InboundAcks inbound_;  // the peer's messages awaiting our ack, and their deadlines
+  InboundAcks inbound_;      // the peer's messages awaiting our ack, and their deadlines
+  Escalations escalations_;  // of the overdue ones, both sides
   BatchId next_batch_ = 1;
   std::map<BatchId, AfterPersist> after_persist_;
   OwnLog own_;

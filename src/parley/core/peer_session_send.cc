@@ -257,7 +257,8 @@ void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Ti
       // message waits for its ack again.
       auto u = unacked_.find(id);
       if (u == unacked_.end()) {
-        track(id, Unacked{o->record.line, o->record.precedence, o->record.ack_deadline});
+        track(id, Unacked{o->record.line, o->record.precedence, o->record.ack_deadline, false,
+                          false, o->record.from.principal});
       } else if (!u->second.overdue && !u->second.ack_pending) {
         deadlines_.emplace(u->second.deadline, id);
       }

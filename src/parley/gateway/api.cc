@@ -77,6 +77,40 @@ Json gaps_json(const core::SessionStats& s) {
 
 // How the peer's catalog differs from ours (docs/protocol.md "Heartbeats and paths"): null
 // before its first heartbeat answer.
+// docs/openapi.yaml Escalation: one message awaiting an acknowledgment, and who was alerted.
+Json escalation_json(const Driver::EscalationView& view) {
+  const core::EscalationView& e = view.escalation;
+  Json alerted = Json::array();
+  for (const core::AlertedPrincipal& a : e.alerted) {
+    alerted.push_back({{"principal", a.principal},
+                       {"at", format_time(a.at)},
+                       {"last", format_time(a.last)},
+                       {"alerts", a.alerts}});
+  }
+  return {{"message_id", e.message_id},
+          {"peer", view.peer},
+          {"line", e.line},
+          {"precedence", wire::precedence_name(e.precedence)},
+          {"side", core::escalation_side_name(e.side)},
+          {"deadline", format_time(e.deadline)},
+          {"overdue", e.overdue},
+          {"alerted", alerted},
+          {"next_alert", optional_time(e.next_alert)}};
+}
+
+// The escalations of the messages on `lines` (all of them if `lines` is null).
+Json escalations_json(const Driver& driver, const std::vector<core::Line>* lines) {
+  Json out = Json::array();
+  for (const Driver::EscalationView& view : driver.escalations()) {
+    const bool shown =
+        lines == nullptr || std::any_of(lines->begin(), lines->end(), [&](const core::Line& l) {
+          return l.id == view.escalation.line;
+        });
+    if (shown) out.push_back(escalation_json(view));
+  }
+  return out;
+}
+
 Json catalog_json(const Driver::PeerView& p) {
   if (!p.catalog_error.empty()) return {{"known", false}, {"error", p.catalog_error}};
   if (!p.catalog) return nullptr;
@@ -323,10 +357,13 @@ class Api {
                        {"remote", l.remote.to_string()},
                        {"peer_reachable", reachable}});
     }
+    const std::vector<core::Line> mine = driver_.lines_of(principal);
     return json_response(200, {{"party", driver_.home().config.party},
                                {"ready", driver_.ready()},
+                               {"time", format_time(driver_.now())},
                                {"scope", "lines"},
-                               {"lines", lines}});
+                               {"lines", lines},
+                               {"escalations", escalations_json(driver_, &mine)}});
   }
 
   bool on_line(const std::string& principal, const std::string& line) const {
@@ -481,7 +518,9 @@ class Api {
                                {"refused", refused},
                                {"expired", expired},
                                {"missing", missing},
-                               {"evidence", evidence->size()}});
+                               {"evidence", evidence->size()},
+                               {"time", format_time(driver_.now())},
+                               {"escalations", escalations_json(driver_, nullptr)}});
   }
 
   net::HttpResponse metrics() {
@@ -516,6 +555,11 @@ class Api {
              [](const Driver::PeerView& p) { return p.stats.inbound_overdue; });
     per_peer("parley_inbound_overdue_total", "counter",
              [](const Driver::PeerView& p) { return p.stats.inbound_overdue_marked; });
+    // Escalations (docs/protocol.md "Escalation"): running now, and alerts raised since start.
+    per_peer("parley_escalations", "gauge",
+             [](const Driver::PeerView& p) { return p.stats.escalations; });
+    per_peer("parley_escalation_alerts_total", "counter",
+             [](const Driver::PeerView& p) { return p.stats.escalation_alerts; });
     per_peer("parley_transactions_sent_total", "counter",
              [](const Driver::PeerView& p) { return p.stats.transactions_sent; });
     per_peer("parley_send_failures_total", "counter",

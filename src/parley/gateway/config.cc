@@ -138,10 +138,32 @@ Status read_rate_limit(const ConfigReader& r, const toml::table& api, Config& co
   return Status::ok();
 }
 
+// [escalation]: each precedence's re-alert cadence (core/escalation.h), 1s to 24h.
+Status read_escalation(const ConfigReader& r, const toml::table& root, Config& config) {
+  PARLEY_ASSIGN_OR_RETURN(const toml::table* escalation, r.table_of(root, "escalation"));
+  if (escalation != nullptr) {
+    PARLEY_RETURN_IF_ERROR(
+        r.check_keys(*escalation, "escalation", {"flash", "immediate", "priority", "routine"}));
+    const std::pair<const char*, Duration*> cadences[] = {{"flash", &config.realert.flash},
+                                                          {"immediate", &config.realert.immediate},
+                                                          {"priority", &config.realert.priority},
+                                                          {"routine", &config.realert.routine}};
+    for (const auto& [key, value] : cadences) {
+      const toml::node* node = escalation->get(key);
+      if (node == nullptr) continue;
+      PARLEY_ASSIGN_OR_RETURN(
+          *value, r.duration_of(*node, std::string("escalation.") + key, std::chrono::seconds(1),
+                                std::chrono::hours(24), "1s to 24h"));
+    }
+  }
+  return Status::ok();
+}
+
 Result<Config> config_from_table(const toml::table& root, const std::string& file) {
   const ConfigReader r(file);
   Config config;
-  PARLEY_RETURN_IF_ERROR(r.check_keys(root, "", {"party", "federation", "api", "store", "log"}));
+  PARLEY_RETURN_IF_ERROR(
+      r.check_keys(root, "", {"party", "federation", "api", "store", "log", "escalation"}));
 
   // [party]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* party, r.table_of(root, "party"));
@@ -251,6 +273,8 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
       }
     }
   }
+
+  PARLEY_RETURN_IF_ERROR(read_escalation(r, root, config));
   return config;
 }
 
@@ -325,11 +349,15 @@ std::string encode_config(const Config& config) {
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
       "[api]\nlisten = {}\nprincipal_rate = {}\nprincipal_burst = {}\n[store]\n{}\nlease = {}\n"
-      "[log]\nlevel = {}\n",
+      "[log]\nlevel = {}\n[escalation]\nflash = {}\nimmediate = {}\npriority = {}\nroutine = {}\n",
       toml_quote(config.party), toml_quote(config.lang), toml_quote(config.timezone), federation,
       advertise, toml_quote(format_duration(config.heartbeat_interval)),
       toml_quote(config.api_listen), config.principal_rate, config.principal_burst, store,
-      toml_quote(format_duration(config.lease)), toml_quote(config.log_level));
+      toml_quote(format_duration(config.lease)), toml_quote(config.log_level),
+      toml_quote(format_duration(config.realert.flash)),
+      toml_quote(format_duration(config.realert.immediate)),
+      toml_quote(format_duration(config.realert.priority)),
+      toml_quote(format_duration(config.realert.routine)));
 }
 
 }  // namespace parley::gateway

@@ -20,6 +20,11 @@
 //   lease = "10s"                  # PostgreSQL: the active gateway's lease (standby pairs)
 //   [log]
 //   level = "info"                 # trace, debug, info, warn, error
+//   [escalation]                   # an overdue message's re-alert cadence, per precedence
+//   flash = "1m"                   # (core/escalation.h; 1s to 24h): the next person in
+//   immediate = "5m"               # the chain is alerted after this long, then everyone
+//   priority = "30m"               # again at this cadence until someone acknowledges
+//   routine = "1h"
 //
 // The file is outside input (an operator edits it), so it has its own small library with
 // no sockets or store behind it: fuzz/config_fuzz.cc feeds it arbitrary text. toml++ stays
@@ -61,6 +66,16 @@ struct Config {
   // third of it); a standby takes over once it expired. 1s to 10m. Unused with SQLite.
   Duration lease = std::chrono::seconds(10);
   std::string log_level = "info";
+  // [escalation]: each precedence's step of a running escalation (core::Cadences, whose
+  // defaults these are).
+  struct Realert {
+    Duration flash = std::chrono::minutes(1);
+    Duration immediate = std::chrono::minutes(5);
+    Duration priority = std::chrono::minutes(30);
+    Duration routine = std::chrono::hours(1);
+    bool operator==(const Realert&) const = default;
+  };
+  Realert realert;
 };
 
 // Parses and validates parley.toml text; `file` names it in errors. A bad config is refused

@@ -22,6 +22,8 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   config.api_listen = "127.0.0.1:8080";
   config.store_path = "/var/lib/parley/\"quoted\\path\"\x01.db";
   config.log_level = "warn";
+  config.realert.flash = std::chrono::seconds(30);
+  config.realert.routine = std::chrono::hours(2);
   const Result<Config> again = parse_config(encode_config(config), "c.toml");
   ASSERT_TRUE(again.is_ok()) << again.status().to_string() << "\n" << encode_config(config);
   EXPECT_EQ(again->party, config.party);
@@ -33,6 +35,22 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   EXPECT_EQ(again->api_listen, config.api_listen);
   EXPECT_EQ(again->store_path, config.store_path);
   EXPECT_EQ(again->log_level, config.log_level);
+  EXPECT_EQ(again->realert, config.realert);
+}
+
+TEST(ConfigEncodeTest, EscalationCadencesDefaultPerPrecedenceAndAreBounded) {
+  const std::string base = "[party]\nid = \"p\"\n[federation]\nlisten = [\"127.0.0.1:1\"]\n";
+  const Result<Config> plain = parse_config(base, "c.toml");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->realert.flash, std::chrono::minutes(1));  // DESIGN.md: FLASH every minute
+  const Result<Config> set = parse_config(base + "[escalation]\nflash = \"20s\"\n", "c.toml");
+  ASSERT_TRUE(set.is_ok()) << set.status().to_string();
+  EXPECT_EQ(set->realert.flash, std::chrono::seconds(20));
+  EXPECT_EQ(set->realert.immediate, std::chrono::minutes(5));
+  EXPECT_THAT(parse_config(base + "[escalation]\nflash = \"500ms\"\n", "c.toml").status().message(),
+              StartsWith("c.toml:6: escalation.flash '500ms' is out of range (1s to 24h)"));
+  EXPECT_THAT(parse_config(base + "[escalation]\nurgent = \"1m\"\n", "c.toml").status().message(),
+              StartsWith("c.toml:6: unknown key"));
 }
 
 TEST(ConfigEncodeTest, AdvertiseDefaultsToListenAndLeaseIsBounded) {

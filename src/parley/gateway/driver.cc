@@ -1,5 +1,6 @@
 #include "parley/gateway/driver.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -85,6 +86,10 @@ Status Driver::start(net::Handler api_handler) {
   config.paths.heartbeat_interval = home_.config.heartbeat_interval;
   config.paths.heartbeat_timeout = home_.config.heartbeat_interval;
   config.transaction_timeout = kTransactionTimeout;
+  config.realert.flash = home_.config.realert.flash;
+  config.realert.immediate = home_.config.realert.immediate;
+  config.realert.priority = home_.config.realert.priority;
+  config.realert.routine = home_.config.realert.routine;
   for (const core::NodePeer& peer : recovery.peers) {
     spdlog::info("peer {}: {} unreceipted, {} unacknowledged", peer.bundle.party,
                  peer.recovered.unreceipted.size(), peer.recovered.unacknowledged.size());
@@ -250,6 +255,17 @@ std::vector<Driver::PeerView> Driver::peers() const {
       view.paths.push_back(std::move(health));
     }
     out.push_back(std::move(view));
+  }
+  return out;
+}
+
+std::vector<Driver::EscalationView> Driver::escalations() const {
+  std::vector<EscalationView> out;
+  if (!node_) return out;
+  for (const core::Node::PeerView& peer : node_->peers()) {
+    for (core::EscalationView& e : peer.session->escalation_view()) {
+      out.push_back({peer.party, std::move(e)});
+    }
   }
   return out;
 }
@@ -525,6 +541,7 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kMessageRefused:
     case core::NoticeKind::kMessageExpired:
     case core::NoticeKind::kInboundRefused:
+    case core::NoticeKind::kEscalation:
       spdlog::warn("{}: {}", kind, notice.text);
       break;
     case core::NoticeKind::kForkDetected:
@@ -540,6 +557,10 @@ void Driver::notify(const core::Notice& notice) {
                      {"message_id", notice.message_id},
                      {"line", notice.line},
                      {"text", notice.text}};
+  if (notice.side) {
+    data["side"] = core::escalation_side_name(*notice.side);
+    data["alerted"] = notice.alerted;
+  }
   const std::string payload = json::dump(data);
   std::string event;
   switch (notice.kind) {
@@ -562,6 +583,9 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kMessageExpired:
       event = "expired";
       break;
+    case core::NoticeKind::kEscalation:
+      event = "escalation";
+      break;
     case core::NoticeKind::kFrameRefused:
     case core::NoticeKind::kInboundRefused:
     case core::NoticeKind::kRefusalRepeats:
@@ -571,12 +595,20 @@ void Driver::notify(const core::Notice& notice) {
       event = "alert";
       break;
   }
+  send_to_subscribers(notice, event, payload);
+}
+
+void Driver::send_to_subscribers(const core::Notice& notice, const std::string& event,
+                                 const std::string& payload) {
   std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
   for (Subscriber& s : subscribers_) {
     bool on_line = s.principal.empty();
     if (!on_line && !notice.line.empty()) {
       for (const core::Line& l : lines_of(s.principal)) on_line = on_line || l.id == notice.line;
     }
+    // An escalation reaches whom it alerts, on the line or not (the duty officer).
+    on_line = on_line || std::find(notice.alerted.begin(), notice.alerted.end(), s.principal) !=
+                             notice.alerted.end();
     if (on_line) s.stream->send(event, payload);
   }
 }

@@ -160,6 +160,13 @@ class Driver {
     std::string catalog_error;
   };
   std::vector<PeerView> peers() const;
+  // Every message awaiting an acknowledgment, on both sides, with its escalation (who was
+  // alerted, when, the next step): by peer, then as PeerSession::escalation_view orders them.
+  struct EscalationView {
+    std::string peer;
+    core::EscalationView escalation;
+  };
+  std::vector<EscalationView> escalations() const;
   Counters counters() const { return node_ ? node_->counters() : Counters{}; }
 
   // Event streams: every Notify on one of `principal`'s lines is sent to the stream
@@ -203,6 +210,10 @@ class Driver {
   // Sends an event to the operator's streams and to those of principals with a line to `peer`.
   void broadcast_to_peer_streams(const std::string& peer, const std::string& event,
                                  const std::string& data);
+  // To the streams of the notice's line's principals, of the principals it alerts (an
+  // escalation), and the operator's.
+  void send_to_subscribers(const core::Notice& notice, const std::string& event,
+                           const std::string& payload);
   void notify(const core::Notice& notice);
   void on_path_notice(const core::PathNotice& notice);
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);

@@ -887,6 +887,8 @@ void Cluster::on_notice(Gateway& g, const core::Notice& n) {
     ++outcome_.stats.overdue;
   } else if (n.kind == core::NoticeKind::kMessageRefused) {
     ++outcome_.stats.refused;
+  } else if (n.kind == core::NoticeKind::kEscalation) {
+    observe_alert(g, n);
   }
 }
 

@@ -144,6 +144,14 @@ class Cluster {
     bool refused = false;  // the peer refused it: final, no escalation due
     bool reported = false;
   };
+  // A message one gateway must escalate (core/escalation.h) once its deadline passes
+  // unacknowledged there: an outbound one at its sender, an inbound one at its receiver.
+  struct AlertWatch {
+    Tracked t;                       // the deadline, when it was stored (t.sender: the gateway)
+    bool alerted = false;            // a kEscalation notice named it
+    bool final = false;              // refused or expired: no escalation is due
+    std::optional<Time> acked_true;  // when an ack became durable there (true time)
+  };
   struct Partition {
     Time since;  // when it began (extensions keep it)
     Time until;
@@ -205,6 +213,9 @@ class Cluster {
   // ---- invariants (invariants.cc) ----
   void observe_applied(Gateway& g, const std::vector<core::Record>& records);
   Time escalation_bound(const Gateway& g, const Tracked& t) const;
+  void watch_alerts(Gateway& g, const core::MessageRecord& m);
+  void observe_alert_update(Gateway& g, const core::UpdateMessage& update);
+  void observe_alert(Gateway& g, const core::Notice& notice);
   void check_escalations(Gateway& g);
   void check_receipt_durable(Gateway& receiver, const std::string& body, int sender);
   void check_final();
@@ -269,7 +280,9 @@ class Cluster {
   std::map<std::string, int> accepted_by_;          // accepted id (message or ack) -> gateway
   std::map<std::pair<int, std::string>, int> received_notices_;
   std::map<std::string, Tracked> tracked_;
-  std::map<int, std::set<std::string>> unresolved_;  // per gateway, tracked ids
+  std::map<int, std::set<std::string>> unresolved_;                // per gateway, tracked ids
+  std::map<std::pair<int, std::string>, AlertWatch> alert_watch_;  // (gateway, id)
+  std::map<int, std::set<std::string>> alert_open_;  // per gateway: not yet alerted, acked, final
   std::set<std::string> violation_keys_;
 };
 

@@ -78,6 +78,10 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 // and lets every other kind of record through untouched.
 void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& records) {
   for (const core::Record& record : records) {
+    if (const auto* put = std::get_if<core::PutMessage>(&record)) watch_alerts(g, put->message);
+    if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
+      observe_alert_update(g, *update);
+    }
     if (const auto* put = std::get_if<core::PutMessage>(&record)) {
       const core::MessageRecord& m = put->message;
       if (m.direction != core::Direction::kOutbound || m.type == "ack") continue;
@@ -148,8 +152,70 @@ Time Cluster::escalation_bound(const Gateway& g, const Tracked& t) const {
   return bound;
 }
 
+// Issue 12: every message either side stores, but acks and refusals, must be escalated there
+// (a kEscalation notice naming it) within one timer tick of its deadline, unacknowledged.
+void Cluster::watch_alerts(Gateway& g, const core::MessageRecord& m) {
+  if (m.type == "ack" || m.state == core::MessageState::kRefused) return;
+  AlertWatch w;
+  w.t.sender = g.index;
+  w.t.deadline = m.ack_deadline;
+  w.t.stored_true = now_;
+  w.t.stored_wall = wall(g);
+  if (!alert_watch_.emplace(std::make_pair(g.index, m.id), w).second) return;
+  alert_open_[g.index].insert(m.id);
+  const int index = g.index;
+  at(now_ + (escalation_bound(g, w.t) - wall(g)) + Duration(1),
+     [this, index] { check_escalations(*gateways_[index]); });
+}
+
+void Cluster::observe_alert_update(Gateway& g, const core::UpdateMessage& update) {
+  const auto it = alert_watch_.find({g.index, update.id});
+  if (it == alert_watch_.end()) return;
+  AlertWatch& w = it->second;
+  if (update.state == core::MessageState::kAcknowledged && !w.acked_true) {
+    w.acked_true = now_;
+    alert_open_[g.index].erase(update.id);
+  } else if (update.state == core::MessageState::kRefused ||
+             update.state == core::MessageState::kExpired) {
+    w.final = true;
+    alert_open_[g.index].erase(update.id);
+  }
+}
+
+// An escalation alert: never before the deadline, never a tick after an ack became durable.
+void Cluster::observe_alert(Gateway& g, const core::Notice& n) {
+  ++outcome_.stats.escalation_alerts;
+  const auto it = alert_watch_.find({g.index, n.message_id});
+  if (it == alert_watch_.end()) return;
+  AlertWatch& w = it->second;
+  w.alerted = true;
+  alert_open_[g.index].erase(n.message_id);
+  if (wall(g) < w.t.deadline) {
+    violation("escalation-alert-early", g.party + " alerted for " + n.message_id + " at " +
+                                            format_time(wall(g)) + ", before its deadline " +
+                                            format_time(w.t.deadline));
+  }
+  if (w.acked_true && now_ > *w.acked_true + scenario_.timer_tick) {
+    violation("escalation-after-ack", g.party + " still alerted for " + n.message_id + " " +
+                                          format_duration(now_ - *w.acked_true) +
+                                          " after its ack was durable there");
+  }
+}
+
 void Cluster::check_escalations(Gateway& g) {
   if (!g.up) return;
+  std::set<std::string>& waiting = alert_open_[g.index];
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    const AlertWatch& w = alert_watch_.at({g.index, *it});
+    if (wall(g) > escalation_bound(g, w.t)) {
+      violation("escalation-alert-late", g.party + " message " + *it + " (deadline " +
+                                             format_time(w.t.deadline) +
+                                             ") has alerted nobody at " + format_time(wall(g)));
+      it = waiting.erase(it);
+    } else {
+      ++it;
+    }
+  }
   std::set<std::string>& open = unresolved_[g.index];
   for (auto it = open.begin(); it != open.end();) {
     Tracked& t = tracked_.at(*it);

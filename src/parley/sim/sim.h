@@ -149,8 +149,9 @@ struct Stats {
   std::uint64_t meetings = 0;       // meetings both sides' books agree on at the end
   std::uint64_t transcripts_verified = 0;  // exports checked at the end (one per party and line)
   std::uint64_t overdue = 0;
-  std::uint64_t refused = 0;           // kMessageRefused notices (our message refused by the peer)
-  std::uint64_t principal_errors = 0;  // requests lost to a crash or a down gateway
+  std::uint64_t escalation_alerts = 0;  // kEscalation notices, both sides
+  std::uint64_t refused = 0;            // kMessageRefused notices (our message refused by the peer)
+  std::uint64_t principal_errors = 0;   // requests lost to a crash or a down gateway
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts
   // (200 Answers) covering it the receiver signed.

@@ -115,6 +115,7 @@ TEST(SimulationTest, CalmRunDeliversAndReceiptsEveryMessageOnce) {
   EXPECT_GT(outcome.stats.accepted, 10u);
   EXPECT_GT(outcome.stats.acks_accepted, 0u);
   EXPECT_GT(outcome.stats.overdue, 0u);  // some principals answer after the deadline
+  EXPECT_GT(outcome.stats.escalation_alerts, outcome.stats.overdue);  // both sides escalate
   for (const std::string& id : outcome.stats.accepted_ids) {
     const auto it = outcome.stats.receipts_signed.find(id);
     EXPECT_TRUE(it != outcome.stats.receipts_signed.end() && it->second == 1) << id;
