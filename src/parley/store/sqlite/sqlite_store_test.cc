@@ -101,7 +101,8 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   raw_sql(path,
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
-          "DROP TABLE directory_changes; "
+          "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
+          "DROP TABLE cosignatures; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
@@ -137,7 +138,8 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
   raw_sql(path,
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
-          "DROP TABLE directory_changes; "
+          "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
+          "DROP TABLE cosignatures; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -181,7 +183,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
   raw_sql(path,
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
-          "DROP TABLE directory_changes; "
+          "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
+          "DROP TABLE cosignatures; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -291,7 +294,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
   raw_sql(path,
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
-          "DROP TABLE directory_changes; "
+          "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
+          "DROP TABLE cosignatures; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
