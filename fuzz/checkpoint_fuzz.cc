@@ -1,6 +1,7 @@
 // libFuzzer target: the C2SP formats of ledger/checkpoint.h and ledger/witness.h, which read
 // what any witness or log on the network sends: signed notes, checkpoint texts, verifier
-// keys and tlog-witness add-checkpoint requests. Each parser is strict, so what parses
+// keys, tlog-witness add-checkpoint requests and tlog-policy files (ledger/policy.h: what a
+// reader of an export gives `parley verify --policy`). Each parser is strict, so what parses
 // re-encodes to the very same bytes; and the witness's decision never fails, cosigns only a
 // checkpoint signed by the pinned key, and answers with one of the spec's status codes.
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include "fuzz_fixture.h"
 
 #include "parley/ledger/checkpoint.h"
+#include "parley/ledger/policy.h"
 #include "parley/ledger/witness.h"
 
 namespace {
@@ -30,6 +32,20 @@ void check_parsers(std::string_view text) {
   }
   if (auto request = ledger::parse_add_checkpoint(text); request.is_ok()) {
     fuzz::require(ledger::encode_add_checkpoint(*request) == text);
+  }
+  // A policy that parses is consistent: its quorum and every group member are defined, and
+  // checking a note against it never fails other than by saying it is not met.
+  if (auto policy = ledger::parse_policy(text); policy.is_ok()) {
+    fuzz::require(!policy->quorum.empty());
+    for (const ledger::Policy::Group& g : policy->groups) {
+      fuzz::require(g.threshold >= 1 && g.threshold <= g.members.size());
+    }
+    const fuzz::Fixture& f = fuzz::fixture();
+    const std::string origin = ledger::origin_of(fuzz::kSender, fuzz::kReceiver);
+    auto note = ledger::parse_note(
+        ledger::sign_checkpoint({origin, 1, ledger::empty_root(), {}}, f.sender.signing, origin));
+    const Status met = ledger::check_policy(*policy, *note);
+    fuzz::require(met.is_ok() || met.code() == StatusCode::kFailedPrecondition);
   }
 }
 

@@ -174,6 +174,25 @@ int run_ack(const Connection& c, const std::string& id) {
   return 0;
 }
 
+// This gateway as a witness (the logs it cosigned, every split view with both signed heads)
+// and the cosignatures its observers gave its logs.
+void print_witness_status(const Json& w) {
+  for (const Json& split : w.value("split_views", Json::array())) {
+    std::cout << "ALERT: SPLIT VIEW of " << field(split, "origin") << " (" << field(split, "kind")
+              << "), seen " << field(split, "seen") << "\n  the head it had cosigned:\n"
+              << split.value("witnessed", "") << "  the head that contradicts it:\n"
+              << split.value("offered", "");
+  }
+  for (const Json& v : w.value("witnessed", Json::array())) {
+    std::cout << "witnessing " << field(v, "origin") << ": cosigned size " << field(v, "size")
+              << "\n";
+  }
+  for (const Json& c : w.value("cosignatures", Json::array())) {
+    std::cout << "cosigned by " << field(c, "witness") << ": " << field(c, "origin") << " at size "
+              << field(c, "size") << "\n";
+  }
+}
+
 int run_status(const Connection& c, bool as_json) {
   ApiTarget target;
   if (!c.home.empty() && c.as.empty()) {
@@ -207,6 +226,7 @@ int run_status(const Connection& c, bool as_json) {
   // The receiving side: the peers' messages our principals have not acknowledged yet.
   std::cout << "inbound unacknowledged " << field(s, "inbound_unacknowledged") << ", overdue "
             << field(s, "inbound_overdue") << "\n";
+  print_witness_status(s.value("witness", Json::object()));
   for (const Json& p : s.value("peers", Json::array())) {
     std::cout << "peer " << field(p, "party") << ": queued " << field(p, "queued") << " (oldest "
               << field(p, "oldest_queued") << "), unacknowledged " << field(p, "unacknowledged")

@@ -18,6 +18,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -30,6 +31,8 @@
 #include "parley/base/text.h"
 #include "parley/cli/commands.h"
 #include "parley/ledger/export.h"
+#include "parley/ledger/policy.h"
+#include "parley/ledger/witnessed.h"
 #include "parley/wire/wire.h"
 
 namespace parley::cli {
@@ -41,7 +44,8 @@ namespace fs = std::filesystem;
 // off the profile without starving a thread at the end.
 constexpr std::size_t kChecksPerChunk = 64;
 constexpr std::uint64_t kFileBytesMax = 4ull * 1024 * 1024 * 1024;
-constexpr std::string_view kSubdirectories[] = {"bundles", "logs", "heads", "proofs"};
+constexpr std::string_view kSubdirectories[] = {"bundles", "logs", "heads", "proofs",
+                                                "checkpoints"};
 
 std::string errno_text(int error) { return std::strerror(error); }
 
@@ -116,7 +120,7 @@ Status read_directory(const fs::path& dir, const std::string& prefix, ExportDire
       PARLEY_RETURN_IF_ERROR(read_directory(it->path(), name + "/", out));
       continue;
     }
-    if (!ledger::is_export_path(name)) {
+    if (!ledger::is_export_path(name) && !ledger::is_checkpoint_path(name)) {
       out.refused.push_back(name + ": not a file of a transcript export");
       continue;
     }
@@ -133,6 +137,7 @@ Status read_directory(const fs::path& dir, const std::string& prefix, ExportDire
 struct VerifyArgs {
   std::string dir;
   std::vector<std::string> pins;  // bundle files
+  std::string policy;             // a C2SP tlog-policy file, or empty
   bool json = false;
   unsigned threads = 0;
 };
@@ -201,6 +206,66 @@ void print_keys(const std::map<std::string, wire::Bundle>& keys,
   }
 }
 
+// The cosigning keys verify can check: the policy's witnesses, and each pinned party's party
+// key as a cosigner (type 0x04 under "parley.example/<party>", as a parley witness signs).
+std::vector<ledger::NoteVerifier> witness_keys(const std::vector<wire::Bundle>& pins,
+                                               const std::optional<ledger::Policy>& policy) {
+  std::vector<ledger::NoteVerifier> keys;
+  const auto add = [&](ledger::NoteVerifier key) {
+    const bool known = std::any_of(keys.begin(), keys.end(), [&](const ledger::NoteVerifier& k) {
+      return k.name == key.name && k.id() == key.id();
+    });
+    if (!known) keys.push_back(std::move(key));
+  };
+  if (policy) {
+    for (const ledger::Policy::Witness& w : policy->witnesses) add(w.key);
+  }
+  for (const wire::Bundle& pin : pins) {
+    add({ledger::party_key_name(pin.party), ledger::kNoteKeyCosignature, pin.sign_key});
+  }
+  return keys;
+}
+
+Result<std::optional<ledger::Policy>> read_policy(const std::string& file) {
+  if (file.empty()) return std::optional<ledger::Policy>();
+  PARLEY_ASSIGN_OR_RETURN(const std::string text, read_regular_file(file, "--policy " + file));
+  Result<ledger::Policy> policy = ledger::parse_policy(text);
+  if (!policy.is_ok()) return policy.status().with_context("--policy " + file);
+  return std::optional<ledger::Policy>(std::move(policy).value());
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+json::Json witnessed_json(const ledger::WitnessReport& w) {
+  json::Json logs = json::Json::array();
+  for (const ledger::WitnessedLog& log : w.logs) {
+    logs.push_back(
+        {{"owner", log.owner},
+         {"origin", log.origin},
+         {"size", log.checkpoint ? json::Json(log.checkpoint->size) : json::Json()},
+         {"cosigners", log.cosigners},
+         {"policy", log.policy.is_ok() ? json::Json("met") : json::Json(log.policy.message())}});
+  }
+  return logs;
+}
+
+void print_witnessed(const ledger::WitnessReport& w, bool with_policy) {
+  for (const ledger::WitnessedLog& log : w.logs) {
+    if (!log.checkpoint) continue;
+    std::cout << "checkpoint " << escape_for_terminal(log.origin) << " at size "
+              << log.checkpoint->size << ": "
+              << (log.cosigners.empty()
+                      ? std::string("no cosignature it can check")
+                      : "cosigned by " + escape_for_terminal(joined(log.cosigners)))
+              << "\n";
+  }
+  if (with_policy && w.policy_met) std::cout << "policy: met\n";
+}
+
 int run_verify(const VerifyArgs& args) {
   // Every human-readable line goes through escape_for_terminal: failures quote file names and
   // contents of the export, which a hostile exporter chose (the --json output is escaped by
@@ -208,6 +273,11 @@ int run_verify(const VerifyArgs& args) {
   const Result<std::vector<wire::Bundle>> pins = read_pins(args.pins);
   if (!pins.is_ok()) {
     std::cerr << "parley: " << escape_for_terminal(pins.status().message()) << "\n" << std::flush;
+    return 1;
+  }
+  const Result<std::optional<ledger::Policy>> policy = read_policy(args.policy);
+  if (!policy.is_ok()) {
+    std::cerr << "parley: " << escape_for_terminal(policy.status().message()) << "\n" << std::flush;
     return 1;
   }
   auto dir = read_export_directory(args.dir);
@@ -221,6 +291,20 @@ int run_verify(const VerifyArgs& args) {
     ++report.failures_total;
     if (report.failures.size() < ledger::kFailuresMax)
       report.failures.push_back(std::move(failure));
+  }
+  const ledger::WitnessReport witnessed = ledger::verify_witnessed(
+      dir->files, report.parties, witness_keys(*pins, *policy), *policy ? &**policy : nullptr);
+  for (std::string failure : witnessed.failures) {
+    ++report.failures_total;
+    if (report.failures.size() < ledger::kFailuresMax)
+      report.failures.push_back(std::move(failure));
+  }
+  for (const ledger::WitnessedLog& log : witnessed.logs) {
+    if (log.policy.is_ok()) continue;
+    ++report.failures_total;
+    if (report.failures.size() < ledger::kFailuresMax) {
+      report.failures.push_back(log.origin + ": " + log.policy.message());
+    }
   }
   for (const std::string& failure : report.failures) {
     std::cerr << escape_for_terminal(failure) << "\n";
@@ -241,12 +325,15 @@ int run_verify(const VerifyArgs& args) {
     out["failures_total"] = report.failures_total;
     out["keys"] = json::Json::object();
     for (const auto& [party, bundle] : keys) out["keys"][party] = key_hex(bundle.sign_key);
+    out["checkpoints"] = witnessed_json(witnessed);
+    out["policy"] = !*policy ? json::Json() : json::Json(witnessed.policy_met ? "met" : "not met");
     out["pinned"] = json::Json::array();
     for (const wire::Bundle& pin : *pins) out["pinned"].push_back(pin.party);
     std::cout << json::dump(out) << "\n";
   } else if (report.valid()) {
     std::cout << escape_for_terminal(report.summary()) << "\n";
     print_keys(keys, *pins);
+    print_witnessed(witnessed, policy->has_value());
   } else {
     std::cerr << "parley: " << escape_for_terminal(report.summary()) << "\n";
   }
@@ -316,13 +403,18 @@ void add_verify_command(CLI::App& app, int& exit_code) {
       "verify",
       "Check an exported transcript offline: every signature, inclusion proof, Merkle root, "
       "countersignature and file digest, against the keys in the export's bundles, which it "
-      "prints; with --pin, those keys must be the pinned ones. Exit 0 if all are valid, 3 if "
+      "prints; with --pin, those keys must be the pinned ones; the cosigned checkpoints, with "
+      "the witnesses' keys of --policy and --pin. Exit 0 if all are valid, 3 if "
       "not, 1 if unreadable");
   sub->add_option("OUT_DIR", args->dir, "The directory `parley transcript export` wrote")
       ->required();
   sub->add_option("--pin", args->pins,
                   "A party's bundle you trust (`parley bundle` output), repeatable: the export's "
                   "bundle of that party must hold the same keys, or verify fails (exit 3)");
+  sub->add_option("--policy", args->policy,
+                  "A C2SP tlog-policy file (log, witness, group, quorum lines): each log it "
+                  "lists (every log if none) must have a checkpoint in the export cosigned by "
+                  "its quorum, or verify fails (exit 3)");
   sub->add_flag("--json", args->json, "Print the result as one JSON object");
   sub->add_option("--threads", args->threads,
                   "Threads for the signature checks (default: every core)")

@@ -507,7 +507,10 @@ class Api {
     // Fork evidence kept in the store: a peer that contradicted a head we countersigned.
     Result<std::vector<core::PutEvidence>> evidence = driver_.store().evidence();
     if (!evidence.is_ok()) return error_response(evidence.status());
+    Result<Json> witness = witness_json();
+    if (!witness.is_ok()) return error_response(witness.status());
     return json_response(200, {{"party", driver_.home().config.party},
+                               {"witness", *witness},
                                {"ready", driver_.ready()},
                                {"peers", peers_json(driver_)},
                                {"queued", queued},
@@ -523,6 +526,37 @@ class Api {
                                {"escalations", escalations_json(driver_, nullptr)}});
   }
 
+  // This gateway as a witness (the views it cosigned, every split view it saw with both signed
+  // notes) and as a log (the cosignatures its observers answered): docs/openapi.yaml Status.
+  Result<Json> witness_json() {
+    PARLEY_ASSIGN_OR_RETURN(const std::vector<store::WitnessedCheckpoint> views,
+                            driver_.store().witnessed());
+    PARLEY_ASSIGN_OR_RETURN(const std::vector<store::SplitViewRecord> splits,
+                            driver_.split_views());
+    PARLEY_ASSIGN_OR_RETURN(const std::vector<store::CosignatureRecord> cosigned,
+                            driver_.store().cosignatures());
+    Json witnessed = Json::array();
+    for (const store::WitnessedCheckpoint& v : views) {
+      witnessed.push_back({{"origin", v.origin}, {"size", v.size}});
+    }
+    Json split_views = Json::array();
+    for (const store::SplitViewRecord& s : splits) {
+      split_views.push_back({{"origin", s.origin},
+                             {"kind", s.kind},
+                             {"witnessed", s.witnessed},
+                             {"offered", s.offered},
+                             {"seen", format_time(s.seen)}});
+    }
+    Json cosignatures = Json::array();
+    for (const store::CosignatureRecord& c : cosigned) {
+      cosignatures.push_back({{"origin", c.origin}, {"witness", c.witness}, {"size", c.size}});
+    }
+    return Json{{"witnessed", witnessed},
+                {"split_views", split_views},
+                {"alert", !splits.empty()},
+                {"cosignatures", cosignatures}};
+  }
+
   net::HttpResponse metrics() {
     std::string out;
     const Counters& c = driver_.counters();
@@ -534,6 +568,15 @@ class Api {
     out += "parley_frames_refused_total " + std::to_string(c.frames_refused) + "\n";
     out += "# TYPE parley_store_commits_total counter\n";
     out += "parley_store_commits_total " + std::to_string(c.commits) + "\n";
+    // Witnessing (witness.h): split views seen as an observer since start, and our
+    // submissions of checkpoints to observers.
+    out += "# TYPE parley_split_views_total counter\n";
+    out += "parley_split_views_total " + std::to_string(driver_.split_views_seen()) + "\n";
+    const CheckpointSubmitter::Stats w = driver_.witness_submissions();
+    out += "# TYPE parley_checkpoints_submitted_total counter\n";
+    out += "parley_checkpoints_submitted_total " + std::to_string(w.submitted) + "\n";
+    out += "# TYPE parley_checkpoints_cosigned_total counter\n";
+    out += "parley_checkpoints_cosigned_total " + std::to_string(w.cosigned) + "\n";
     out += "# TYPE parley_store_batches_total counter\n";
     out += "parley_store_batches_total " + std::to_string(c.batches_committed) + "\n";
     const auto per_peer = [&](const std::string& name, const std::string& type, auto value) {

@@ -104,6 +104,10 @@ Status Driver::start(net::Handler api_handler) {
     }
     allowed_fingerprints_->push_back(peer.bundle.tls_fingerprint);
   }
+  for (const core::NodePeer& peer : recovery.peers) pinned_.push_back(peer.bundle);
+  witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
+  submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_.config.party, home_.keys.signing,
+                                                     home_.tls, *store_);
   for (const core::Line& line : lines_) {
     if (clients_.find(line.remote.party) == clients_.end()) {
       spdlog::warn("line {}: remote party {} is not a pinned peer; the line is idle", line.id,
@@ -151,6 +155,7 @@ void Driver::stop() {
   }
   for (Subscriber& s : subscribers_) s.stream->close();
   subscribers_.clear();
+  if (submitter_) submitter_->close();
   // Writes still waiting are made durable (nothing was acknowledged for them yet; recovery
   // picks them up at the next start). Nothing is fed after that commit (feed, stopping).
   if (node_ && !feed_.draining() && !failed_) feed(core::CommitDue{});
@@ -312,6 +317,9 @@ void Driver::on_federation_request(net::HttpRequest request,
                               {"catalog", catalog::versions_json(catalog_.versions())}});
     return responder->respond(std::move(response));
   }
+  if (request.method == "POST" && request.target == kAddCheckpointTarget) {
+    return on_add_checkpoint(request, *responder);
+  }
   if (request.method != "POST" || request.target != kTransactionsTarget) {
     return refuse(404, "no such federation endpoint: " + request.method + " " + request.target);
   }
@@ -406,7 +414,53 @@ void Driver::commit(core::Commit& commit) {
   for (const Status& status : *outcome) {
     if (!status.is_ok()) spdlog::warn("store refused a batch: {}", status.to_string());
   }
+  submit_checkpoints(commit, *outcome);
   feed(core::Committed{commit.id, std::move(*outcome)});
+}
+
+void Driver::submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome) {
+  const std::string& me = home_.config.party;
+  for (std::size_t i = 0; i < commit.batches.size() && i < outcome.size(); ++i) {
+    if (!outcome[i].is_ok()) continue;
+    for (const core::Record& record : commit.batches[i].records) {
+      const auto* head = std::get_if<core::PutHead>(&record);
+      if (head == nullptr || head->owner != me) continue;
+      std::vector<wire::Bundle> observers;
+      for (const core::Line& line : lines_) {
+        if (line.remote.party != head->peer) continue;
+        for (const wire::Bundle& b : pinned_) {
+          const bool named = contains(line.observers, b.party);
+          const bool known = std::any_of(observers.begin(), observers.end(),
+                                         [&](const wire::Bundle& o) { return o.party == b.party; });
+          if (named && !known) observers.push_back(b);
+        }
+      }
+      if (!observers.empty()) submitter_->head_moved(head->peer, head->size, head->root, observers);
+    }
+  }
+}
+
+void Driver::on_add_checkpoint(const net::HttpRequest& request, net::Responder& responder) {
+  const WitnessReply reply =
+      answer_add_checkpoint(*store_, witness_identity(home_.config.party, home_.keys.signing),
+                            witnessed_logs_, request.body, now());
+  if (reply.split_view) {
+    const store::SplitViewRecord& split = *reply.split_view;
+    ++split_views_seen_;
+    spdlog::error("SPLIT VIEW of {} ({}), submitted by {}: held\n{}offered\n{}", split.origin,
+                  split.kind, node_->party_of_fingerprint(request.peer_fingerprint).value_or("?"),
+                  split.witnessed, split.offered);
+    const std::string data = json::dump(json::Json{{"origin", split.origin},
+                                                   {"kind", split.kind},
+                                                   {"witnessed", split.witnessed},
+                                                   {"offered", split.offered},
+                                                   {"seen", format_time(split.seen)}});
+    std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
+    for (Subscriber& s : subscribers_) {
+      if (s.principal.empty()) s.stream->send("split-view", data);
+    }
+  }
+  responder.respond(reply.response);
 }
 
 void Driver::post(const core::Post& post) {

@@ -39,6 +39,7 @@
 #include "parley/core/node_feed.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
+#include "parley/gateway/witness.h"
 #include "parley/net/net.h"
 #include "parley/store/store.h"
 
@@ -178,6 +179,14 @@ class Driver {
   net::AdmissionStats federation_admission() const;
   net::AdmissionStats api_admission() const;
 
+  // Witnessing (witness.h): the split views this gateway saw as an observer (stored, oldest
+  // first; the count since start for /metrics), and what its submitter did.
+  Result<std::vector<store::SplitViewRecord>> split_views() { return store_->split_views(); }
+  std::uint64_t split_views_seen() const { return split_views_seen_; }
+  CheckpointSubmitter::Stats witness_submissions() const {
+    return submitter_ ? submitter_->stats() : CheckpointSubmitter::Stats{};
+  }
+
   std::string api_endpoint() const;
   std::string federation_endpoint() const;  // the first (primary) listener's
 
@@ -217,6 +226,10 @@ class Driver {
   void notify(const core::Notice& notice);
   void on_path_notice(const core::PathNotice& notice);
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
+  // POST /add-checkpoint: this gateway as a witness (witness.h); a split view is an alert.
+  void on_add_checkpoint(const net::HttpRequest& request, net::Responder& responder);
+  // After a commit: the heads of our logs it stored go to the observers of their lines.
+  void submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome);
   // What reload() does, without its audit line.
   Status reload_directory();
 
@@ -247,6 +260,10 @@ class Driver {
   core::NodeFeed feed_;                               // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
   std::function<void(const Status&)> store_failure_;
+  std::vector<wire::Bundle> pinned_;  // every pinned peer's bundle, from the store at start
+  std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs_;
+  std::unique_ptr<CheckpointSubmitter> submitter_;
+  std::uint64_t split_views_seen_ = 0;
   bool ready_ = false;
   bool stopping_ = false;
   bool failed_ = false;  // a commit failed: nothing more is fed or carried out

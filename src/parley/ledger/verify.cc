@@ -4,6 +4,7 @@
 
 #include "parley/base/check.h"
 #include "parley/ledger/verify_plan.h"
+#include "parley/ledger/witnessed.h"
 #include "parley/wire/fields.h"
 #include "parley/wire/wire.h"
 
@@ -296,7 +297,7 @@ TranscriptReport finish_verification(const VerificationPlan& plan,
   if (plan.manifest) {
     const auto& listed = plan.manifest->manifest.files;
     for (const auto& [path, contents] : *plan.files) {
-      if (path == kManifestPath) continue;
+      if (path == kManifestPath || is_checkpoint_path(path)) continue;
       if (listed.count(path) == 0) {
         manifest_failures.push_back("manifest.json: does not list " + one_line(path) +
                                     ", which is in the export");

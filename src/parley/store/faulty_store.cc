@@ -162,4 +162,34 @@ Result<std::vector<core::DirectoryChange>> FaultyStore::changes() {
   return inner_->changes();
 }
 
+Result<std::vector<WitnessedCheckpoint>> FaultyStore::witnessed() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->witnessed();
+}
+
+Result<bool> FaultyStore::put_witnessed(const WitnessedCheckpoint& view, std::uint64_t old_size) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_witnessed(view, old_size));
+}
+
+Status FaultyStore::put_split_view(const SplitViewRecord& split) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_split_view(split));
+}
+
+Result<std::vector<SplitViewRecord>> FaultyStore::split_views() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->split_views();
+}
+
+Status FaultyStore::put_cosignature(const CosignatureRecord& cosignature) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_cosignature(cosignature));
+}
+
+Result<std::vector<CosignatureRecord>> FaultyStore::cosignatures() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->cosignatures();
+}
+
 }  // namespace parley::store

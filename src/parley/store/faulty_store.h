@@ -66,6 +66,12 @@ class FaultyStore final : public Store {
   Result<std::vector<core::Shift>> roster() override;
   Status log_change(const core::DirectoryChange& change) override;
   Result<std::vector<core::DirectoryChange>> changes() override;
+  Result<std::vector<WitnessedCheckpoint>> witnessed() override;
+  Result<bool> put_witnessed(const WitnessedCheckpoint& view, std::uint64_t old_size) override;
+  Status put_split_view(const SplitViewRecord& split) override;
+  Result<std::vector<SplitViewRecord>> split_views() override;
+  Status put_cosignature(const CosignatureRecord& cosignature) override;
+  Result<std::vector<CosignatureRecord>> cosignatures() override;
 
  private:
   struct Armed {

@@ -9,6 +9,8 @@
 // processes (the CLI) may open the same store concurrently (SQLite WAL, busy timeout).
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +47,39 @@ inline bool is_batch_refusal(const Status& status) {
 inline bool is_fenced(const Status& status) {
   return status.code() == StatusCode::kFailedPrecondition;
 }
+
+// The largest integer a store holds (SQLite's INTEGER, PostgreSQL's BIGINT).
+inline constexpr std::uint64_t kStoredIntMax =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+// ---- Witnessing (docs/transcript.md "Checkpoints and witnesses") ----
+// The latest checkpoint this gateway, as a witness (tlog-witness), cosigned for one origin.
+struct WitnessedCheckpoint {
+  std::string origin;
+  std::uint64_t size = 0;
+  std::string checkpoint;  // the signed note as the log sent it
+  bool operator==(const WitnessedCheckpoint&) const = default;
+};
+// Two signed checkpoints of one origin that cannot both be true (ledger::SplitView), kept as
+// evidence by the witness that saw them.
+struct SplitViewRecord {
+  std::string origin;
+  std::string kind;       // ledger::split_view_kind_name
+  std::string witnessed;  // the signed note the witness held
+  std::string offered;    // the signed note that contradicts it
+  Time seen;
+  bool operator==(const SplitViewRecord&) const = default;
+};
+// A witness's cosignature on a checkpoint of one of our logs or of our peer's (collected
+// when we submitted it).
+struct CosignatureRecord {
+  std::string origin;
+  std::string witness;  // the cosignature's key name
+  std::uint64_t size = 0;
+  std::string checkpoint;  // the signed note the witness cosigned (the log's signature only)
+  std::string signature;   // the witness's cosignature line(s), "— <name> <base64>\n"
+  bool operator==(const CosignatureRecord&) const = default;
+};
 
 class Store {
  public:
@@ -109,6 +144,20 @@ class Store {
   // (the CLI writes them; the gateway logs what it reloads). Appended; oldest first.
   virtual Status log_change(const core::DirectoryChange& change) = 0;
   virtual Result<std::vector<core::DirectoryChange>> changes() = 0;
+
+  // Witnessing. witnessed() gives the latest cosigned checkpoint of every origin, by origin.
+  virtual Result<std::vector<WitnessedCheckpoint>> witnessed() = 0;
+  // Compare-and-set, as tlog-witness asks: stores `view` as the latest of its origin only if
+  // the size stored for it is `old_size` (none stored counts as 0), atomically with that
+  // check. false (nothing changed) if another size is stored.
+  virtual Result<bool> put_witnessed(const WitnessedCheckpoint& view, std::uint64_t old_size) = 0;
+  // Keeps `split` (once: the same origin and notes again change nothing).
+  virtual Status put_split_view(const SplitViewRecord& split) = 0;
+  virtual Result<std::vector<SplitViewRecord>> split_views() = 0;  // oldest first
+  // Keeps `cosignature` as the latest of its (origin, witness), unless one of a larger size
+  // is kept already (answers may arrive out of order).
+  virtual Status put_cosignature(const CosignatureRecord& cosignature) = 0;
+  virtual Result<std::vector<CosignatureRecord>> cosignatures() = 0;  // by origin, witness
 
   // The lease: which of several gateways sharing this store is active (docs/operations.md
   // "Standby gateways"). One lease per store, with a holder, an epoch that grows by one at

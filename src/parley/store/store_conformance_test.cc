@@ -756,6 +756,65 @@ TEST_P(StoreConformanceTest, DirectoryChangesAreKeptInOrder) {
   EXPECT_EQ((*changes)[1].at, t);
 }
 
+// tlog-witness: the witness's view moves only from the size it holds, atomically with the check.
+TEST_P(StoreConformanceTest, WitnessedCheckpointMovesOnlyFromTheSizeItHolds) {
+  const std::string origin = "parley.example/us-eucom/ru-genstaff";
+  EXPECT_TRUE(store_->witnessed()->empty());
+  EXPECT_FALSE(*store_->put_witnessed({origin, 3, "note-3"}, 2));  // none held: size 0
+  EXPECT_TRUE(store_->witnessed()->empty());
+  EXPECT_TRUE(*store_->put_witnessed({origin, 3, "note-3"}, 0));
+  EXPECT_FALSE(*store_->put_witnessed({origin, 5, "stale"}, 0));  // a racing first request
+  EXPECT_FALSE(*store_->put_witnessed({origin, 5, "stale"}, 4));
+  EXPECT_TRUE(*store_->put_witnessed({origin, 5, "note-5"}, 3));
+  EXPECT_TRUE(*store_->put_witnessed({"parley.example/ru-genstaff/us-eucom", 1, "other"}, 0));
+
+  const std::unique_ptr<Store> again = open();  // durable, as after a restart
+  ASSERT_NE(again, nullptr);
+  const Result<std::vector<WitnessedCheckpoint>> views = again->witnessed();
+  ASSERT_TRUE(views.is_ok()) << views.status().to_string();
+  ASSERT_EQ(views->size(), 2U);
+  EXPECT_EQ((*views)[0], (WitnessedCheckpoint{"parley.example/ru-genstaff/us-eucom", 1, "other"}));
+  EXPECT_EQ((*views)[1], (WitnessedCheckpoint{origin, 5, "note-5"}));
+  EXPECT_EQ(again->put_witnessed({origin, kStoredIntMax + 1, "x"}, 5).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, SplitViewsAreKeptOnceEachInOrder) {
+  const Time t = time_from_unix_ms(1'790'000'000'000);
+  const SplitViewRecord first{"o/a", "same-size-other-root", "held\n", "offered\n", t};
+  const SplitViewRecord second{"o/b", "not-an-extension", "held-b", "offered-b",
+                               t + std::chrono::milliseconds(5)};
+  ASSERT_TRUE(store_->put_split_view(first).is_ok());
+  ASSERT_TRUE(store_->put_split_view(second).is_ok());
+  ASSERT_TRUE(store_->put_split_view(first).is_ok());  // the same evidence again
+  const std::unique_ptr<Store> again = open();
+  ASSERT_NE(again, nullptr);
+  const Result<std::vector<SplitViewRecord>> splits = again->split_views();
+  ASSERT_TRUE(splits.is_ok()) << splits.status().to_string();
+  ASSERT_EQ(splits->size(), 2U);
+  EXPECT_EQ((*splits)[0], first);
+  EXPECT_EQ((*splits)[1], second);
+}
+
+TEST_P(StoreConformanceTest, TheLatestCosignatureOfEachWitnessIsKept) {
+  const std::string origin = "parley.example/us-eucom/ru-genstaff";
+  ASSERT_TRUE(
+      store_->put_cosignature({origin, "parley.example/nato-shape", 4, "c4", "s4"}).is_ok());
+  ASSERT_TRUE(
+      store_->put_cosignature({origin, "parley.example/nato-shape", 6, "c6", "s6"}).is_ok());
+  // A late answer for an older size does not replace the newer one.
+  ASSERT_TRUE(
+      store_->put_cosignature({origin, "parley.example/nato-shape", 5, "c5", "s5"}).is_ok());
+  ASSERT_TRUE(store_->put_cosignature({origin, "parley.example/un", 2, "c2", "s2"}).is_ok());
+  const std::unique_ptr<Store> again = open();
+  ASSERT_NE(again, nullptr);
+  const Result<std::vector<CosignatureRecord>> kept = again->cosignatures();
+  ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
+  ASSERT_EQ(kept->size(), 2U);
+  EXPECT_EQ((*kept)[0], (CosignatureRecord{origin, "parley.example/nato-shape", 6, "c6", "s6"}));
+  EXPECT_EQ((*kept)[1], (CosignatureRecord{origin, "parley.example/un", 2, "c2", "s2"}));
+}
+
 TEST_P(StoreConformanceTest, PutLineReplacesEveryField) {
   ASSERT_TRUE(store_->put_line(line("saceur-cgs", "ru-genstaff")).is_ok());
   core::Line changed = line("saceur-cgs", "ru-mod");

@@ -6,6 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "parley/ledger/checkpoint.h"
+#include "parley/ledger/witnessed.h"
+
 namespace parley::store {
 namespace {
 
@@ -82,6 +85,30 @@ Status export_log(Store& store, const std::string& owner, const std::string& oth
   return proofs_file.close(files);
 }
 
+// checkpoints/<owner>.note: the largest checkpoint of the log that a witness cosigned and whose
+// head the export holds (`head_sizes`), with the cosignatures of every witness at that size.
+// Not in the manifest (ledger/witnessed.h): cosignatures are the witnesses' statements.
+Status export_checkpoint(const std::vector<CosignatureRecord>& cosigned, const std::string& owner,
+                         const std::string& other, const std::set<std::uint64_t>& head_sizes,
+                         ExportSink& sink) {
+  const std::string origin = ledger::origin_of(owner, other);
+  const CosignatureRecord* latest = nullptr;
+  for (const CosignatureRecord& c : cosigned) {
+    if (c.origin != origin || head_sizes.count(c.size) == 0) continue;
+    if (latest == nullptr || c.size > latest->size) latest = &c;
+  }
+  if (latest == nullptr) return Status::ok();
+  std::string note = latest->checkpoint;
+  for (const CosignatureRecord& c : cosigned) {
+    if (c.origin == origin && c.size == latest->size && c.checkpoint == latest->checkpoint) {
+      note += c.signature;
+    }
+  }
+  PARLEY_RETURN_IF_ERROR(sink.open(ledger::checkpoint_path(owner)));
+  sink.write(note);
+  return sink.close();
+}
+
 }  // namespace
 
 Status MemorySink::open(const std::string& relative) {
@@ -109,9 +136,10 @@ Status export_transcript(Store& store, const wire::Bundle& mine, const crypto::S
       write_whole(sink, ledger::bundle_path(me), wire::encode_bundle(mine), files));
   PARLEY_RETURN_IF_ERROR(
       write_whole(sink, ledger::bundle_path(peer), wire::encode_bundle(pinned->bundle), files));
+  std::map<std::string, std::set<std::uint64_t>> exported_sizes;  // by owner
   for (const auto& [owner, other] : {std::pair{me, peer}, std::pair{peer, me}}) {
     PARLEY_ASSIGN_OR_RETURN(const std::vector<core::HeadRecord> heads, store.heads(owner, other));
-    std::set<std::uint64_t> sizes;
+    std::set<std::uint64_t>& sizes = exported_sizes[owner];
     File heads_file(sink, ledger::heads_path(owner));
     PARLEY_RETURN_IF_ERROR(heads_file.open());
     for (const core::HeadRecord& h : heads) {
@@ -120,6 +148,11 @@ Status export_transcript(Store& store, const wire::Bundle& mine, const crypto::S
     }
     PARLEY_RETURN_IF_ERROR(heads_file.close(files));
     PARLEY_RETURN_IF_ERROR(export_log(store, owner, other, owner == me, sizes, sink, files));
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<CosignatureRecord> cosigned, store.cosignatures());
+  for (const auto& [owner, other] : {std::pair{me, peer}, std::pair{peer, me}}) {
+    PARLEY_RETURN_IF_ERROR(export_checkpoint(cosigned, owner, other, exported_sizes[owner], sink));
   }
 
   ledger::Manifest manifest;

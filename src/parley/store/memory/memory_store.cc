@@ -61,6 +61,9 @@ struct Tables {
   std::map<std::string, core::Line> lines;
   std::map<std::pair<std::string, Time>, core::Shift> roster;  // by (role, from)
   std::vector<core::DirectoryChange> changes;
+  std::map<std::string, WitnessedCheckpoint, std::less<>> witnessed;  // by origin
+  std::vector<SplitViewRecord> split_views;
+  std::map<std::pair<std::string, std::string>, CosignatureRecord> cosignatures;
 };
 
 // Changes to the tables that can be undone back to a savepoint, as SQLite's transaction
@@ -646,6 +649,60 @@ Status MemoryStore::log_change(const core::DirectoryChange& change) {
 Result<std::vector<core::DirectoryChange>> MemoryStore::changes() {
   std::lock_guard lock(disk_->mutex);
   return disk_->tables.changes;
+}
+
+Result<std::vector<WitnessedCheckpoint>> MemoryStore::witnessed() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<WitnessedCheckpoint> out;
+  for (const auto& [origin, view] : disk_->tables.witnessed) out.push_back(view);
+  return out;
+}
+
+Result<bool> MemoryStore::put_witnessed(const WitnessedCheckpoint& view, std::uint64_t old_size) {
+  if (view.size > kStoredIntMax || old_size > kStoredIntMax) {
+    return Status::invalid_argument("a witnessed size above 2^63 - 1");
+  }
+  std::lock_guard lock(disk_->mutex);
+  auto& witnessed = disk_->tables.witnessed;
+  const auto it = witnessed.find(view.origin);
+  const std::uint64_t stored = it == witnessed.end() ? 0 : it->second.size;
+  if (stored != old_size) return false;
+  witnessed[view.origin] = view;
+  return true;
+}
+
+Status MemoryStore::put_split_view(const SplitViewRecord& split) {
+  std::lock_guard lock(disk_->mutex);
+  auto& splits = disk_->tables.split_views;
+  const bool known = std::any_of(splits.begin(), splits.end(), [&](const SplitViewRecord& s) {
+    return s.origin == split.origin && s.witnessed == split.witnessed && s.offered == split.offered;
+  });
+  if (!known) splits.push_back(split);
+  return Status::ok();
+}
+
+Result<std::vector<SplitViewRecord>> MemoryStore::split_views() {
+  std::lock_guard lock(disk_->mutex);
+  return disk_->tables.split_views;
+}
+
+Status MemoryStore::put_cosignature(const CosignatureRecord& cosignature) {
+  if (cosignature.size > kStoredIntMax) {
+    return Status::invalid_argument("a cosigned size above 2^63 - 1");
+  }
+  std::lock_guard lock(disk_->mutex);
+  const auto key = std::make_pair(cosignature.origin, cosignature.witness);
+  auto& kept = disk_->tables.cosignatures;
+  const auto it = kept.find(key);
+  if (it == kept.end() || it->second.size <= cosignature.size) kept[key] = cosignature;
+  return Status::ok();
+}
+
+Result<std::vector<CosignatureRecord>> MemoryStore::cosignatures() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<CosignatureRecord> out;
+  for (const auto& [key, c] : disk_->tables.cosignatures) out.push_back(c);
+  return out;
 }
 
 Result<std::unique_ptr<Store>> open_memory_store(std::shared_ptr<MemoryStore::Disk> disk) {

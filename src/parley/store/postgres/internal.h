@@ -176,6 +176,12 @@ class PostgresStore final : public Store {
   Result<std::vector<core::Shift>> roster() override;
   Status log_change(const core::DirectoryChange& change) override;
   Result<std::vector<core::DirectoryChange>> changes() override;
+  Result<std::vector<WitnessedCheckpoint>> witnessed() override;
+  Result<bool> put_witnessed(const WitnessedCheckpoint& view, std::uint64_t old_size) override;
+  Status put_split_view(const SplitViewRecord& split) override;
+  Result<std::vector<SplitViewRecord>> split_views() override;
+  Status put_cosignature(const CosignatureRecord& cosignature) override;
+  Result<std::vector<CosignatureRecord>> cosignatures() override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
   Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner, std::string_view peer,
                                                       std::uint64_t from,

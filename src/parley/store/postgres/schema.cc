@@ -198,6 +198,32 @@ CREATE TABLE directory_changes (
   detail TEXT NOT NULL
 );
 )sql",
+    // 8 (as SQLite's 8, issue 14): witnessing (the latest checkpoint cosigned per origin, the
+    // split views seen) and the cosignatures collected.
+    R"sql(
+CREATE TABLE witnessed (
+  origin     TEXT COLLATE "C" PRIMARY KEY,
+  size       BIGINT NOT NULL CHECK (size >= 0),
+  checkpoint TEXT NOT NULL
+);
+CREATE TABLE split_views (
+  seq       BIGSERIAL PRIMARY KEY,
+  origin    TEXT COLLATE "C" NOT NULL,
+  kind      TEXT NOT NULL,
+  witnessed TEXT NOT NULL,
+  offered   TEXT NOT NULL,
+  seen      BIGINT NOT NULL,
+  UNIQUE (origin, witnessed, offered)
+);
+CREATE TABLE cosignatures (
+  origin     TEXT COLLATE "C" NOT NULL,
+  witness    TEXT COLLATE "C" NOT NULL,
+  size       BIGINT NOT NULL CHECK (size >= 0),
+  checkpoint TEXT NOT NULL,
+  signature  TEXT NOT NULL,
+  PRIMARY KEY (origin, witness)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -222,3 +222,99 @@ Result<std::vector<core::DirectoryChange>> PostgresStore::changes() {
 }
 
 }  // namespace parley::store::postgres_detail
+
+namespace parley::store::postgres_detail {
+
+Result<std::vector<WitnessedCheckpoint>> PostgresStore::witnessed() {
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT origin, size, checkpoint FROM witnessed ORDER BY origin", Params()));
+  std::vector<WitnessedCheckpoint> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    out.push_back({s.text(0), static_cast<std::uint64_t>(s.integer(1)), s.text(2)});
+  }
+  return out;
+}
+
+Result<bool> PostgresStore::put_witnessed(const WitnessedCheckpoint& view, std::uint64_t old_size) {
+  if (view.size > kStoredIntMax || old_size > kStoredIntMax) {
+    return Status::invalid_argument("a witnessed size above 2^63 - 1");
+  }
+  Params p;
+  p.text(view.origin);
+  p.integer(static_cast<std::int64_t>(view.size));
+  p.text(view.checkpoint);
+  if (old_size != 0) p.integer(static_cast<std::int64_t>(old_size));
+  // One statement each way: the check of the old size and the write are one atomic step
+  // (two witnesses' requests racing on one origin: one of them updates nothing).
+  const std::string sql =
+      old_size == 0
+          ? "INSERT INTO witnessed (origin, size, checkpoint) VALUES ($1, $2, $3) "
+            "ON CONFLICT (origin) DO UPDATE SET size = excluded.size, "
+            "checkpoint = excluded.checkpoint WHERE witnessed.size = 0"
+          : "UPDATE witnessed SET size = $2, checkpoint = $3 WHERE origin = $1 AND size = $4";
+  PARLEY_ASSIGN_OR_RETURN(const PgResult r, run(sql, p));
+  return std::string_view(PQcmdTuples(r.get())) == "1";
+}
+
+Status PostgresStore::put_split_view(const SplitViewRecord& split) {
+  Params p;
+  p.text(split.origin);
+  p.text(split.kind);
+  p.text(split.witnessed);
+  p.text(split.offered);
+  p.time(split.seen);
+  Result<PgResult> r =
+      run("INSERT INTO split_views (origin, kind, witnessed, offered, seen) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (origin, witnessed, offered) DO NOTHING",
+          p);
+  if (!r.is_ok()) return r.status().with_context("storing a split view of " + split.origin);
+  return Status::ok();
+}
+
+Result<std::vector<SplitViewRecord>> PostgresStore::split_views() {
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT origin, kind, witnessed, offered, seen FROM split_views ORDER BY seq", Params()));
+  std::vector<SplitViewRecord> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.time(4)});
+  }
+  return out;
+}
+
+Status PostgresStore::put_cosignature(const CosignatureRecord& c) {
+  if (c.size > kStoredIntMax) return Status::invalid_argument("a cosigned size above 2^63 - 1");
+  Params p;
+  p.text(c.origin);
+  p.text(c.witness);
+  p.integer(static_cast<std::int64_t>(c.size));
+  p.text(c.checkpoint);
+  p.text(c.signature);
+  Result<PgResult> r =
+      run("INSERT INTO cosignatures (origin, witness, size, checkpoint, signature) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (origin, witness) DO UPDATE SET "
+          "size = excluded.size, checkpoint = excluded.checkpoint, "
+          "signature = excluded.signature WHERE cosignatures.size <= excluded.size",
+          p);
+  if (!r.is_ok()) return r.status().with_context("storing a cosignature of " + c.origin);
+  return Status::ok();
+}
+
+Result<std::vector<CosignatureRecord>> PostgresStore::cosignatures() {
+  PARLEY_ASSIGN_OR_RETURN(const PgResult r, run("SELECT origin, witness, size, checkpoint, "
+                                                "signature FROM cosignatures "
+                                                "ORDER BY origin, witness",
+                                                Params()));
+  std::vector<CosignatureRecord> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    out.push_back(
+        {s.text(0), s.text(1), static_cast<std::uint64_t>(s.integer(2)), s.text(3), s.text(4)});
+  }
+  return out;
+}
+
+}  // namespace parley::store::postgres_detail

@@ -238,6 +238,33 @@ CREATE TABLE directory_changes (
   detail TEXT NOT NULL
 );
 )sql",
+    // 8 (issue 14): witnessing. As a witness, the latest checkpoint cosigned per origin and
+    // the split views seen (both signed notes); as a log, the cosignatures collected, the
+    // latest per (origin, witness).
+    R"sql(
+CREATE TABLE witnessed (
+  origin     TEXT PRIMARY KEY,
+  size       INTEGER NOT NULL CHECK (size >= 0),
+  checkpoint TEXT NOT NULL
+);
+CREATE TABLE split_views (
+  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  origin    TEXT NOT NULL,
+  kind      TEXT NOT NULL,
+  witnessed TEXT NOT NULL,
+  offered   TEXT NOT NULL,
+  seen      INTEGER NOT NULL,
+  UNIQUE (origin, witnessed, offered)
+);
+CREATE TABLE cosignatures (
+  origin     TEXT NOT NULL,
+  witness    TEXT NOT NULL,
+  size       INTEGER NOT NULL CHECK (size >= 0),
+  checkpoint TEXT NOT NULL,
+  signature  TEXT NOT NULL,
+  PRIMARY KEY (origin, witness)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

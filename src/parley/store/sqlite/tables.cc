@@ -232,3 +232,104 @@ Result<std::vector<core::DirectoryChange>> SqliteStore::changes() {
 }
 
 }  // namespace parley::store::sqlite_detail
+
+namespace parley::store::sqlite_detail {
+
+Result<std::vector<WitnessedCheckpoint>> SqliteStore::witnessed() {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT origin, size, checkpoint FROM witnessed ORDER BY origin"));
+  Statement s(db_, raw);
+  std::vector<WitnessedCheckpoint> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back({s.text(0), static_cast<std::uint64_t>(s.integer(1)), s.text(2)});
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::put_witnessed(const WitnessedCheckpoint& view, std::uint64_t old_size) {
+  if (view.size > kStoredIntMax || old_size > kStoredIntMax) {
+    return Status::invalid_argument("a witnessed size above 2^63 - 1");
+  }
+  // One statement each way, so the check of the old size and the write are one atomic step.
+  const char* sql =
+      old_size == 0
+          ? "INSERT INTO witnessed (origin, size, checkpoint) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (origin) DO UPDATE SET size = excluded.size, "
+            "checkpoint = excluded.checkpoint WHERE witnessed.size = 0"
+          : "UPDATE witnessed SET size = ?2, checkpoint = ?3 WHERE origin = ?1 AND size = ?4";
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw, prepare(sql));
+  Statement s(db_, raw);
+  s.bind_text(1, view.origin);
+  s.bind_int(2, static_cast<std::int64_t>(view.size));
+  s.bind_text(3, view.checkpoint);
+  if (old_size != 0) s.bind_int(4, static_cast<std::int64_t>(old_size));
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing the witnessed " + view.origin);
+  return sqlite3_changes(db_) == 1;
+}
+
+Status SqliteStore::put_split_view(const SplitViewRecord& split) {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO split_views (origin, kind, witnessed, offered, seen) "
+              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (origin, witnessed, offered) DO NOTHING"));
+  Statement s(db_, raw);
+  s.bind_text(1, split.origin);
+  s.bind_text(2, split.kind);
+  s.bind_text(3, split.witnessed);
+  s.bind_text(4, split.offered);
+  s.bind_time(5, split.seen);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing a split view of " + split.origin);
+  return Status::ok();
+}
+
+Result<std::vector<SplitViewRecord>> SqliteStore::split_views() {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT origin, kind, witnessed, offered, seen FROM split_views ORDER BY seq"));
+  Statement s(db_, raw);
+  std::vector<SplitViewRecord> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.time(4)});
+  }
+  return out;
+}
+
+Status SqliteStore::put_cosignature(const CosignatureRecord& c) {
+  if (c.size > kStoredIntMax) return Status::invalid_argument("a cosigned size above 2^63 - 1");
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO cosignatures (origin, witness, size, checkpoint, signature) "
+              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (origin, witness) DO UPDATE SET "
+              "size = excluded.size, checkpoint = excluded.checkpoint, "
+              "signature = excluded.signature WHERE cosignatures.size <= excluded.size"));
+  Statement s(db_, raw);
+  s.bind_text(1, c.origin);
+  s.bind_text(2, c.witness);
+  s.bind_int(3, static_cast<std::int64_t>(c.size));
+  s.bind_text(4, c.checkpoint);
+  s.bind_text(5, c.signature);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing a cosignature of " + c.origin);
+  return Status::ok();
+}
+
+Result<std::vector<CosignatureRecord>> SqliteStore::cosignatures() {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT origin, witness, size, checkpoint, signature "
+                                  "FROM cosignatures ORDER BY origin, witness"));
+  Statement s(db_, raw);
+  std::vector<CosignatureRecord> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(
+        {s.text(0), s.text(1), static_cast<std::uint64_t>(s.integer(2)), s.text(3), s.text(4)});
+  }
+  return out;
+}
+
+}  // namespace parley::store::sqlite_detail

@@ -1,0 +1,122 @@
+// witness: the gateway's part in witnessing (docs/transcript.md "Checkpoints and witnesses";
+// C2SP tlog-witness), both ways:
+//   - as an observer of other parties' lines, it is their witness: answer_add_checkpoint
+//     reads its view of the origin, lets ledger::add_checkpoint decide (pure), persists the
+//     new view with a compare-and-set on the old size, keeps the evidence of a split view,
+//     and answers (POST /add-checkpoint on the federation port, from pinned peers only);
+//   - as a log, it submits the checkpoints of its logs to the observers of their lines
+//     (CheckpointSubmitter) and keeps the cosignatures they answer.
+// Single-threaded: the driver's io thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "parley/base/status.h"
+#include "parley/base/time.h"
+#include "parley/crypto/crypto.h"
+#include "parley/ledger/checkpoint.h"
+#include "parley/ledger/witness.h"
+#include "parley/net/net.h"
+#include "parley/store/store.h"
+#include "parley/wire/wire.h"
+
+namespace parley::gateway {
+
+// The federation path of the witness endpoint (tlog-witness: "<prefix>/add-checkpoint", with
+// an empty prefix).
+inline constexpr std::string_view kAddCheckpointTarget = "/add-checkpoint";
+
+// The origins `me` witnesses and their log keys: the logs of every pinned party with every
+// other pinned party and with `me` (origin_of(A, B), A's sign_key, key type 0x01).
+std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs(
+    std::string_view me, const std::vector<wire::Bundle>& pinned);
+
+// This party's cosigning identity: its party key name ("parley.example/<party>") and its
+// Ed25519 key, used with key type 0x04. `cosigner_key` is the verifier key others pin.
+ledger::WitnessIdentity witness_identity(std::string_view party, const crypto::SigningKey& key);
+ledger::NoteVerifier cosigner_key(std::string_view party, const crypto::VerifyKey& key);
+
+struct WitnessReply {
+  net::HttpResponse response;
+  std::optional<store::SplitViewRecord> split_view;  // newly seen evidence, already stored
+};
+// Answers one add-checkpoint request: the spec's status codes for bad input (nothing
+// stored), 200 with the cosignature line after the new view is durable. A store failure is
+// a 503 (nothing cosigned). Never a crash.
+WitnessReply answer_add_checkpoint(
+    store::Store& store, const ledger::WitnessIdentity& witness,
+    const std::map<std::string, ledger::NoteVerifier, std::less<>>& logs, std::string_view body,
+    Time now);
+
+// Submits our logs' checkpoints to the observers of their lines. Each observer is a pinned
+// peer; one connection each. Per (log, observer) one request at a time: a head that moves
+// meanwhile is submitted when the answer is in. 409 with the witness's size: submitted again
+// at once from that size (tlog-witness), at most kConflictRetries times in a row; a failure
+// to reach the observer: again after 1, 2, 4, ... s, at most kRetries times, then at the next
+// move of the head. Nothing here waits for delivery or delays it.
+class CheckpointSubmitter {
+ public:
+  static constexpr int kRetries = 5;
+  static constexpr int kConflictRetries = 3;
+
+  CheckpointSubmitter(boost::asio::io_context& io, std::string me, crypto::SigningKey key,
+                      net::TlsIdentity tls, store::Store& store);
+  ~CheckpointSubmitter();
+  CheckpointSubmitter(const CheckpointSubmitter&) = delete;
+  CheckpointSubmitter& operator=(const CheckpointSubmitter&) = delete;
+
+  // Our log for `peer` now has `size` entries with root `root`; `observers` (pinned bundles)
+  // witness it.
+  void head_moved(const std::string& peer, std::uint64_t size, const ledger::Hash& root,
+                  const std::vector<wire::Bundle>& observers);
+  void close();
+
+  // What was submitted and answered, for status and tests.
+  struct Stats {
+    std::uint64_t submitted = 0;
+    std::uint64_t cosigned = 0;
+    std::uint64_t conflicts = 0;
+    std::uint64_t failures = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Target {  // one log at one observer
+    std::string peer;
+    wire::Bundle observer;
+    std::uint64_t size = 0;  // the head to submit
+    ledger::Hash root{};
+    std::uint64_t witness_size = 0;  // what we believe the witness holds
+    bool in_flight = false;
+    int failures = 0;
+    int conflicts = 0;
+    std::unique_ptr<boost::asio::steady_timer> retry;
+  };
+  void submit(Target& target);
+  void answered(Target& target, std::uint64_t size, const std::string& note,
+                Result<net::HttpResponse> response);
+  Result<std::string> request_body(const Target& target, const std::string& note);
+
+  boost::asio::io_context& io_;
+  std::string me_;
+  crypto::SigningKey key_;
+  net::TlsIdentity tls_;
+  store::Store& store_;
+  std::map<std::string, std::unique_ptr<net::FederationClient>> clients_;  // by observer
+  std::map<std::pair<std::string, std::string>, Target> targets_;          // by (peer, observer)
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Stats stats_;
+};
+
+}  // namespace parley::gateway
