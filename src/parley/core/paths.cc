@@ -152,8 +152,14 @@ void PathMonitor::set_state(PathIndex path, PathState state, std::string reason,
 
 int PathMonitor::misses_allowed(PathIndex path) const {
   if (path != current_) return config_.misses_to_down;
+  const std::optional<Time>& last = paths_[path].last_contact;
   for (PathIndex i = 0; i < paths_.size(); ++i) {
-    if (i != path && paths_[i].state == PathState::kUp) {
+    const PathStatus& other = paths_[i];
+    if (i == path || other.state != PathState::kUp || !other.last_contact) continue;
+    // The other path answered at least a period after this one last did: the peer is alive
+    // and this path alone is silent. A peer too busy to answer (a long commit, a starved
+    // CPU) stalls every path alike, and must not make traffic flap between them.
+    if (!last || *other.last_contact - *last >= config_.heartbeat_interval) {
       return std::min(config_.misses_to_failover, config_.misses_to_down);
     }
   }

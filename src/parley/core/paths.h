@@ -11,8 +11,10 @@
 //   - up after a contact (a down path needs `answers_to_up` consecutive answers, so that a
 //     flapping link does not drag traffic back and forth),
 //   - down after `misses_to_down` consecutive misses; the path carrying traffic already after
-//     `misses_to_failover` while another path is up (traffic has somewhere better to go, and
-//     each further heartbeat period waited costs every message in flight),
+//     `misses_to_failover` while another path is up and answered at least a heartbeat period
+//     after this one last did (traffic has somewhere better to go, and each further period
+//     waited costs every message in flight; a peer too busy to answer stalls every path alike
+//     and gets the full `misses_to_down`),
 //   - down also after `traffic_failures_to_down` consecutive transactions without an answer,
 //     even while its heartbeats are answered: heartbeats ride a long-lived connection and can
 //     pass while no new connection (or no transaction) gets through, e.g. when the peer's

@@ -255,6 +255,20 @@ TEST(PathMonitorTest, OneMissAndOneFailedTransactionMoveTrafficToAnUpBackup) {
   EXPECT_EQ(h.monitor().best_path(), kBackup);
 }
 
+// Under load on a 200ms heartbeat, a receiver busy draining a backlog answered neither path in
+// time: the early failover moved traffic back and forth and delayed a FLASH behind a backlog.
+TEST(PathMonitorTest, APeerThatAnswersNoPathGetsTheFullThreeMisses) {
+  Harness h(2);
+  h.round({kPrimary, kBackup});
+  h.round({});
+  h.round({});
+  EXPECT_EQ(h.state(kPrimary), PathState::kUp);
+  EXPECT_EQ(h.monitor().best_path(), kPrimary);
+  EXPECT_TRUE(h.changes().empty());
+  h.round({});
+  EXPECT_EQ(h.state(kPrimary), PathState::kDown);
+}
+
 // With nowhere better to go, a path is down only after misses_to_down: sooner would only
 // raise the alert sooner.
 TEST(PathMonitorTest, WithNoOtherPathUpTheCarryingPathIsDownAfterThreeMisses) {
