@@ -60,6 +60,9 @@ def main():
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--meta", default="{}", help="JSON object describing the run")
     parser.add_argument("--compare", help="a previous latest.json")
+    parser.add_argument("--partial", action="store_true",
+                        help="some programs did not run (bench/run --only): a floor row that "
+                             "was not measured shows '-' instead of failing")
     parser.add_argument("inputs", nargs="+", help="one JSON file per measurement program")
     args = parser.parse_args()
 
@@ -80,10 +83,11 @@ def main():
         floor_value, floor_ratio = "-", "-"
         floor_id = row.get("floor")
         if floor_id:
-            if floor_id not in rows:
+            if floor_id in rows:
+                floor_value = human(rows[floor_id]["value"])
+                floor_ratio = ratio(row["value"], rows[floor_id]["value"])
+            elif not args.partial:
                 fail(f"row {row_id!r} names floor {floor_id!r}, which no program measured")
-            floor_value = human(rows[floor_id]["value"])
-            floor_ratio = ratio(row["value"], rows[floor_id]["value"])
         cells = [row_id, human(row["value"]), row.get("unit", ""), floor_value, floor_ratio]
         if previous is not None:
             old = previous.get(row_id)

@@ -1,5 +1,6 @@
 #include "parley/core/paths.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "parley/base/check.h"
@@ -23,6 +24,7 @@ PathMonitor::PathMonitor(std::vector<std::string> addresses, PathConfig config) 
   PARLEY_CHECK(config_.heartbeat_interval.count() > 0);
   PARLEY_CHECK(config_.heartbeat_timeout.count() > 0);
   PARLEY_CHECK(config_.misses_to_down >= 1);
+  PARLEY_CHECK(config_.misses_to_failover >= 1);
   PARLEY_CHECK(config_.answers_to_up >= 1);
   paths_.reserve(addresses.size());
   for (std::string& address : addresses) {
@@ -111,7 +113,7 @@ void PathMonitor::miss(PathIndex path, const std::string& reason, std::vector<Pa
   p.last_error = reason;
   p.consecutive_answers = 0;
   ++p.consecutive_misses;
-  if (p.state != PathState::kDown && p.consecutive_misses >= config_.misses_to_down) {
+  if (p.state != PathState::kDown && p.consecutive_misses >= misses_allowed(path)) {
     ++p.times_down;
     set_state(path, PathState::kDown,
               p.address + " is down: " + std::to_string(p.consecutive_misses) +
@@ -146,6 +148,23 @@ void PathMonitor::set_state(PathIndex path, PathState state, std::string reason,
   PathStatus& p = paths_[path];
   out.push_back(PathStateChanged{path, p.state, state, std::move(reason)});
   p.state = state;
+}
+
+int PathMonitor::misses_allowed(PathIndex path) const {
+  if (path != current_) return config_.misses_to_down;
+  const std::optional<Time>& last = paths_[path].last_contact;
+  for (PathIndex i = 0; i < paths_.size(); ++i) {
+    const PathStatus& other = paths_[i];
+    if (i == path || other.state != PathState::kUp || !other.last_contact) continue;
+    // The other path answered at least a period after this one last did: the peer is alive
+    // and this path alone is silent. A peer too busy to answer (a long commit, a starved
+    // CPU) stalls every path alike, and must not make traffic flap between them.
+    if (!last || *other.last_contact - *last >= config_.heartbeat_interval) {
+      return std::min(config_.misses_to_failover, config_.misses_to_down);
+    }
+  }
+  // Nowhere better to go: marking the path down sooner would only raise the alert sooner.
+  return config_.misses_to_down;
 }
 
 PathIndex PathMonitor::compute_best() const {

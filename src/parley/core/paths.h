@@ -10,7 +10,11 @@
 //   - unknown until its first contact or until it is declared down,
 //   - up after a contact (a down path needs `answers_to_up` consecutive answers, so that a
 //     flapping link does not drag traffic back and forth),
-//   - down after `misses_to_down` consecutive misses,
+//   - down after `misses_to_down` consecutive misses; the path carrying traffic already after
+//     `misses_to_failover` while another path is up and answered at least a heartbeat period
+//     after this one last did (traffic has somewhere better to go, and each further period
+//     waited costs every message in flight; a peer too busy to answer stalls every path alike
+//     and gets the full `misses_to_down`),
 //   - down also after `traffic_failures_to_down` consecutive transactions without an answer,
 //     even while its heartbeats are answered: heartbeats ride a long-lived connection and can
 //     pass while no new connection (or no transaction) gets through, e.g. when the peer's
@@ -48,6 +52,10 @@ std::string_view path_state_name(PathState state);  // "unknown", "up", "down"
 struct PathConfig {
   Duration heartbeat_interval = std::chrono::seconds(1);
   int misses_to_down = 3;  // consecutive misses that mark a path down
+  // Consecutive misses that mark the path carrying traffic down while another path is up:
+  // fewer than `misses_to_down`, so that a cut moves traffic within two heartbeat periods
+  // (under a second at [federation] heartbeat = "200ms") and not three or four.
+  int misses_to_failover = 2;
   // How long the driver waits for a heartbeat's answer before reporting HeartbeatFailed.
   Duration heartbeat_timeout = std::chrono::seconds(1);
   int answers_to_up = 2;  // consecutive answers that bring a down path back up
@@ -146,6 +154,8 @@ class PathMonitor {
                     std::vector<PathAction>& out);
   void set_state(PathIndex path, PathState state, std::string reason, std::vector<PathAction>& out);
   PathIndex compute_best() const;
+  // How many consecutive misses mark `path` down now (misses_to_failover or misses_to_down).
+  int misses_allowed(PathIndex path) const;
   void update_best(std::vector<PathAction>& out);
 
   PathConfig config_;

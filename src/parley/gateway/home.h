@@ -18,7 +18,7 @@
 //   lang = "en"
 //   [federation]
 //   listen = ["127.0.0.1:7001"]     # also the addresses published in the bundle
-//   heartbeat = "1s"                # heartbeat interval on every path to every peer
+//   heartbeat = "200ms"             # heartbeat interval on every path to every peer
 //   [api]
 //   listen = "127.0.0.1:7080"
 //   [store]

@@ -67,7 +67,7 @@ TEST_F(HomeTest, InitThenOpenRoundTrips) {
             (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
   EXPECT_EQ(home->config.api_listen, "127.0.0.1:7080");
   EXPECT_EQ(home->config.log_level, "info");
-  EXPECT_EQ(home->config.heartbeat_interval, std::chrono::seconds(1));
+  EXPECT_EQ(home->config.heartbeat_interval, std::chrono::milliseconds(200));
   EXPECT_EQ(home->store_path(), home_ / "parley.db");
   EXPECT_TRUE(fs::exists(home->store_path()));
 
@@ -284,7 +284,7 @@ TEST(ConfigTest, OptionalTablesTakeTheirDefaults) {
   EXPECT_EQ(config->api_listen, "127.0.0.1:7080");
   EXPECT_EQ(config->store_path, "parley.db");
   EXPECT_EQ(config->log_level, "info");
-  EXPECT_EQ(config->heartbeat_interval, std::chrono::seconds(1));
+  EXPECT_EQ(config->heartbeat_interval, std::chrono::milliseconds(200));
 }
 
 void expect_refused_at(std::string_view text, std::string_view prefix, std::string_view what) {

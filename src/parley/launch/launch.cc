@@ -13,7 +13,9 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/config.h"
 #include "parley/gateway/home.h"
 #include "parley/net/net.h"
 
@@ -76,8 +78,11 @@ Result<Party> init_party(const fs::path& dir, const PartySpec& spec, const PairO
   PARLEY_RETURN_IF_ERROR(gateway::init_home(init));
   const fs::path config = party.home / "parley.toml";
   if (!options.heartbeat.empty()) {
-    PARLEY_RETURN_IF_ERROR(replace_config_line(config, "heartbeat = \"1s\"",
-                                               "heartbeat = \"" + options.heartbeat + "\""));
+    // The line init_home wrote: the default interval.
+    const std::string written =
+        "heartbeat = \"" + format_duration(gateway::Config{}.heartbeat_interval) + "\"";
+    PARLEY_RETURN_IF_ERROR(
+        replace_config_line(config, written, "heartbeat = \"" + options.heartbeat + "\""));
   }
   PARLEY_RETURN_IF_ERROR(
       replace_config_line(config, "principal_rate = 10\n",
