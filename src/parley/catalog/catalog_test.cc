@@ -255,7 +255,8 @@ TEST(CatalogVersionsTest, MalformedVersionsAreRefusedWithAReason) {
     EXPECT_THAT(read.status().message(), HasSubstr("catalog")) << text;
   }
   json::Json many = json::Json::object();
-  for (std::size_t i = 0; i <= kVersionsMax; ++i) many["t" + std::to_string(i)] = 1;
+  for (std::size_t i = 0; i <= kVersionsMax; ++i)
+    many[std::string("t").append(std::to_string(i))] = 1;
   EXPECT_FALSE(parse_versions(many).is_ok());
 }
 

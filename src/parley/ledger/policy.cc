@@ -78,7 +78,9 @@ class Parser {
   template <typename Bad>
   Status new_name(std::string_view name, const Bad& bad) {
     if (name == kNone) return bad("'none' is predefined");
-    if (defined_.count(std::string(name)) > 0) return bad("'" + std::string(name) + "' twice");
+    // Appended, not "'" + std::string(name) + ...: GCC 12 -O3 warns (-Wrestrict, a false positive).
+    if (defined_.count(std::string(name)) > 0)
+      return bad(std::string("'").append(name) + "' twice");
     return Status::ok();
   }
 
