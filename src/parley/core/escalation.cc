@@ -7,37 +7,6 @@
 
 namespace parley::core {
 
-Duration Cadences::for_precedence(Precedence p) const {
-  switch (p) {
-    case Precedence::kFlash:
-      return flash;
-    case Precedence::kImmediate:
-      return immediate;
-    case Precedence::kPriority:
-      return priority;
-    case Precedence::kRoutine:
-      return routine;
-  }
-  return routine;
-}
-
-void Cadences::set(Precedence p, Duration d) {
-  switch (p) {
-    case Precedence::kFlash:
-      flash = d;
-      return;
-    case Precedence::kImmediate:
-      immediate = d;
-      return;
-    case Precedence::kPriority:
-      priority = d;
-      return;
-    case Precedence::kRoutine:
-      routine = d;
-      return;
-  }
-}
-
 std::string_view escalation_side_name(EscalationSide side) {
   switch (side) {
     case EscalationSide::kSender:

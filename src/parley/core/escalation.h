@@ -35,13 +35,10 @@ namespace parley::core {
 
 // How often a running escalation takes its next step, per precedence (parley.toml
 // [escalation]; docs/operations.md). DESIGN.md: FLASH "re-alert every minute".
-struct Cadences {
-  Duration flash = std::chrono::minutes(1);
-  Duration immediate = std::chrono::minutes(5);
-  Duration priority = std::chrono::minutes(30);
-  Duration routine = std::chrono::hours(1);
-  Duration for_precedence(Precedence p) const;
-  void set(Precedence p, Duration d);
+struct Cadences : PerPrecedence {
+  Cadences()
+      : PerPrecedence{std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(30),
+                      std::chrono::hours(1)} {}
 };
 
 enum class EscalationSide { kSender, kReceiver };

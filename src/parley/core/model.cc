@@ -2,7 +2,7 @@
 
 namespace parley::core {
 
-Duration Deadlines::for_precedence(Precedence p) const {
+Duration PerPrecedence::for_precedence(Precedence p) const {
   switch (p) {
     case Precedence::kFlash:
       return flash;
@@ -16,7 +16,7 @@ Duration Deadlines::for_precedence(Precedence p) const {
   return routine;
 }
 
-void Deadlines::set(Precedence p, Duration d) {
+void PerPrecedence::set(Precedence p, Duration d) {
   switch (p) {
     case Precedence::kFlash:
       flash = d;

@@ -19,14 +19,22 @@ namespace parley::core {
 
 using wire::Precedence;
 
-// The acknowledgment deadline for each precedence (DESIGN.md defaults: 5m, 30m, 3h, 6h).
-struct Deadlines {
-  Duration flash = std::chrono::minutes(5);
-  Duration immediate = std::chrono::minutes(30);
-  Duration priority = std::chrono::hours(3);
-  Duration routine = std::chrono::hours(6);
+// A duration for each precedence: the acknowledgment deadlines below, the escalation's
+// re-alert cadences (core/escalation.h).
+struct PerPrecedence {
+  Duration flash;
+  Duration immediate;
+  Duration priority;
+  Duration routine;
   Duration for_precedence(Precedence p) const;
   void set(Precedence p, Duration d);
+};
+
+// The acknowledgment deadline for each precedence (DESIGN.md defaults: 5m, 30m, 3h, 6h).
+struct Deadlines : PerPrecedence {
+  Deadlines()
+      : PerPrecedence{std::chrono::minutes(5), std::chrono::minutes(30), std::chrono::hours(3),
+                      std::chrono::hours(6)} {}
 };
 
 // A standing channel between a local principal and a remote one. The same line id is

@@ -11,6 +11,7 @@
 #include "parley/gateway/directory_api.h"
 #include "parley/gateway/meetings_api.h"
 #include "parley/gateway/requests.h"
+#include "parley/gateway/responses.h"
 #include "parley/ledger/checkpoint.h"
 #include "parley/wire/wire.h"
 
@@ -18,17 +19,6 @@ namespace parley::gateway {
 namespace {
 
 using json::Json;
-
-net::HttpResponse json_response(int status, const Json& body) {
-  net::HttpResponse r;
-  r.status = status;
-  r.body = json::dump(body);
-  return r;
-}
-
-net::HttpResponse error_response(const Status& status) {
-  return json_response(http_status(status.code()), Json{{"error", status.message()}});
-}
 
 Json optional_time(const std::optional<Time>& t) {
   return t ? Json(format_time(*t)) : Json(nullptr);

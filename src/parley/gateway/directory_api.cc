@@ -4,22 +4,12 @@
 
 #include "parley/base/json.h"
 #include "parley/core/zone.h"
+#include "parley/gateway/responses.h"
 
 namespace parley::gateway {
 namespace {
 
 using json::Json;
-
-net::HttpResponse json_response(int status, const Json& body) {
-  net::HttpResponse r;
-  r.status = status;
-  r.body = json::dump(body);
-  return r;
-}
-
-net::HttpResponse error_response(const Status& status) {
-  return json_response(http_status(status.code()), Json{{"error", status.message()}});
-}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "parley/core/model.h"
+#include "parley/gateway/responses.h"
 #include "parley/meetings/replay.h"
 #include "parley/store/store.h"
 #include "parley/wire/wire.h"
@@ -16,17 +17,6 @@ using json::Json;
 constexpr std::string_view kRoot = "/api/v1/meetings";
 // A view replays at most this many meeting steps of the principal's lines (newest first).
 constexpr std::size_t kReplayMessagesMax = 100'000;
-
-net::HttpResponse json_response(int status, const Json& body) {
-  net::HttpResponse r;
-  r.status = status;
-  r.body = json::dump(body);
-  return r;
-}
-
-net::HttpResponse error_response(const Status& status) {
-  return json_response(http_status(status.code()), Json{{"error", status.message()}});
-}
 
 std::vector<std::string> split_path(std::string_view rest) {
   std::vector<std::string> parts;
