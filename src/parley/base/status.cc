@@ -23,6 +23,8 @@ std::string_view status_code_name(StatusCode code) {
       return "FAILED_PRECONDITION";
     case StatusCode::kUnavailable:
       return "UNAVAILABLE";
+    case StatusCode::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
     case StatusCode::kDataLoss:
       return "DATA_LOSS";
     case StatusCode::kInternal:
@@ -47,6 +49,7 @@ int http_status(StatusCode code) {
     case StatusCode::kFailedPrecondition:
       return 409;
     case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
       return 503;
     case StatusCode::kDataLoss:
     case StatusCode::kInternal:

@@ -23,6 +23,7 @@ enum class StatusCode {
   kAlreadyExists,       // 409
   kFailedPrecondition,  // 409: the system is not in a state to do this
   kUnavailable,         // 503: try again later
+  kResourceExhausted,   // 503: out of disk (or another resource) until someone frees it
   kDataLoss,            // 500: stored data is corrupt
   kInternal,            // 500: our bug
 };
@@ -52,6 +53,9 @@ class [[nodiscard]] Status {
     return {StatusCode::kFailedPrecondition, std::move(m)};
   }
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status resource_exhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
   static Status data_loss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 

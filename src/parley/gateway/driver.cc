@@ -161,8 +161,23 @@ void Driver::stop() {
   if (node_ && !feed_.draining() && !failed_) feed(core::CommitDue{});
 }
 
-void Driver::abandon() {
+void Driver::abandon(const std::string& why) {
   failed_ = true;
+  // Answered before the connections close, so that the client learns why rather than seeing
+  // the connection drop; nothing of theirs was stored.
+  std::map<core::RequestId, Done> principals = std::move(pending_principal_);
+  pending_principal_.clear();
+  for (auto& [request, done] : principals) {
+    done(Status::unavailable(why + "; the message was not stored: send it again later"));
+  }
+  std::map<core::RequestId, std::shared_ptr<net::Responder>> peers = std::move(pending_peer_);
+  pending_peer_.clear();
+  for (auto& [request, responder] : peers) {
+    net::HttpResponse response;
+    response.status = 503;
+    response.body = wire::encode_refusal({why, ""});
+    responder->respond(std::move(response));
+  }
   stop();
 }
 
@@ -400,7 +415,8 @@ void Driver::commit(core::Commit& commit) {
   if (!outcome.is_ok()) {
     // Batches we cannot make durable must never be acknowledged or receipted, and the
     // node cannot un-see them: stop here, recover from the store on restart (or, on a shared
-    // store, step down and let the active of the lease recover: lease.h).
+    // store, step down and let the active of the lease recover; on a full disk, hold until
+    // there is room and recover then: lease.h).
     if (store_failure_) {
       failed_ = true;
       boost::asio::post(

@@ -16,7 +16,7 @@
 // stops at once (like PostgreSQL on a failed fsync): nothing is acknowledged for a write that
 // may be lost, and recovery on restart starts from what the store holds. On a shared store the
 // gateway steps down instead (on_store_failure; lease.h), which is the same thing without the
-// restart.
+// restart; on a full disk it holds until there is room, then recovers (lease.h).
 //
 // Single-threaded: everything runs on the io_context thread that the daemon runs.
 #pragma once
@@ -115,12 +115,14 @@ class Driver {
   void stop();
   // Stops as stop() does, without the last commit: the store is no longer this gateway's (a
   // standby took the lease over). What was not committed is lost to this process only; it was
-  // acknowledged to nobody, and the new active recovers from the store.
-  void abandon();
+  // acknowledged to nobody, and the new active recovers from the store. Requests still
+  // waiting for a commit are answered first, 503 with `why` (their messages were not stored).
+  void abandon(const std::string& why);
   // Called (on the io thread, once) when the store fails to make a commit durable or refuses
   // it as fenced (store::is_fenced). Without a handler the process exits at once (status 70)
-  // and recovers from the store at the next start; a gateway on a shared store steps down
-  // instead (lease.h). Either way the driver feeds its node nothing more.
+  // and recovers from the store at the next start; the daemon's Instance steps down (a shared
+  // store) or holds for disk space (store::is_disk_full) instead (lease.h). Either way the
+  // driver feeds its node nothing more.
   void on_store_failure(std::function<void(const Status&)> handler) {
     store_failure_ = std::move(handler);
   }

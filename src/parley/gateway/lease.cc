@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -54,7 +57,8 @@ Instance::Instance(boost::asio::io_context& io, Home home, std::unique_ptr<store
 Instance::~Instance() { stop(); }
 
 Status Instance::start() {
-  if (!store_->shared()) return become_active(1);  // SQLite: always the holder, nothing to renew
+  shared_ = store_->shared();
+  if (!shared_) return become_active(1);  // SQLite: always the holder, nothing to renew
   spdlog::info("store shared: lease of {} as '{}'", format_duration(lease_), holder_);
   PARLEY_ASSIGN_OR_RETURN(const bool taken, try_take());
   if (!taken) PARLEY_RETURN_IF_ERROR(serve_standby());
@@ -84,6 +88,10 @@ void Instance::arm(Duration delay) {
 
 void Instance::tick() {
   if (stopping_) return;
+  if (!shared_) {
+    if (!driver_) try_resume();
+    return;
+  }
   if (driver_) {
     renew();
   } else {
@@ -128,15 +136,9 @@ Status Instance::become_active(std::uint64_t epoch) {
     standby_api_->stop();  // its port is the active API's
     retired_servers_.push_back(std::move(standby_api_));
   }
-  const bool shared = store_->shared();
   driver_ = std::make_unique<Driver>(io_, home_, std::move(store_));
-  if (shared) {
-    driver_->on_store_failure([this](const Status& status) {
-      step_down(store::is_fenced(status) ? status.message()
-                                         : "the store failed a commit: " + status.to_string());
-    });
-    spdlog::info("active: took the lease at epoch {}; recovering from the store", epoch);
-  }
+  driver_->on_store_failure([this](const Status& status) { on_store_failure(status); });
+  if (shared_) spdlog::info("active: took the lease at epoch {}; recovering from the store", epoch);
   // Recovery as at any start: what is pending, read from the store after the lease was taken,
   // so it includes every write of the previous active.
   return driver_->start(make_api_handler(*driver_));
@@ -151,14 +153,71 @@ void Instance::renew() {
   }
 }
 
+void Instance::on_store_failure(const Status& status) {
+  if (shared_) {
+    return step_down(store::is_fenced(status) ? status.message()
+                                              : "the store failed a commit: " + status.to_string());
+  }
+  if (store::is_disk_full(status)) return hold(status);
+  // Not a full disk: the write may have reached the file, or an fsync failed and the page
+  // cache no longer says what the disk holds. Only a restart's recovery is safe.
+  spdlog::critical("the store failed to make a commit durable: {}; stopping", status.to_string());
+  std::_Exit(70);
+}
+
 void Instance::step_down(const std::string& why) {
   if (!driver_ || stopping_) return;
   spdlog::error("stepping down (epoch {}): {}; standing by", epoch_, why);
-  driver_->abandon();
+  retire_driver("stepping down: " + why);
+}
+
+void Instance::hold(const Status& status) {
+  if (!driver_ || stopping_) return;
+  held_ = "the disk is full: " + status.message();
+  spdlog::error(
+      "ALERT: {}; holding: new messages and peer transactions are refused (503) until {} MiB "
+      "are free on {} (nothing that was not stored was acknowledged or receipted)",
+      held_, kResumeFreeBytes / (1024 * 1024), home_.store_path().parent_path().string());
+  retire_driver(held_);
+  hold_retry_ = std::chrono::seconds(1);
+  arm(hold_retry_);
+}
+
+void Instance::retire_driver(const std::string& why) {
+  driver_->abandon(why);
   retired_drivers_.push_back(std::move(driver_));
   epoch_ = 0;
   const Status serving = serve_standby();
   if (!serving.is_ok()) spdlog::error("standby: {}", serving.to_string());
+}
+
+void Instance::try_resume() {
+  const auto again = [this] {
+    hold_retry_ = std::min<Duration>(hold_retry_ * 2, std::chrono::seconds(30));
+    arm(hold_retry_);
+  };
+  std::error_code ec;
+  const std::filesystem::space_info space =
+      std::filesystem::space(home_.store_path().parent_path(), ec);
+  if (ec || space.available < kResumeFreeBytes) return again();
+  if (!store_) {
+    Result<std::unique_ptr<store::Store>> opened = open_store(home_);
+    if (!opened.is_ok()) {
+      spdlog::warn("holding: cannot open the store again: {}", opened.status().to_string());
+      return again();
+    }
+    store_ = std::move(*opened);
+  }
+  spdlog::info("{} MiB free on {}: recovering from the store", space.available / (1024 * 1024),
+               home_.store_path().parent_path().string());
+  const Status started = become_active(1);
+  if (!started.is_ok()) {
+    spdlog::error("holding: starting again failed: {}", started.to_string());
+    if (driver_) retire_driver(held_);
+    return again();
+  }
+  spdlog::info("resumed after a full disk: serving again");
+  held_.clear();
 }
 
 Status Instance::serve_standby() {
@@ -169,8 +228,8 @@ Status Instance::serve_standby() {
                        [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
                          answer_standby(request, *responder);
                        }));
-  spdlog::info("standby: api {} answers 503; no federation listener",
-               standby_api_->local_endpoint());
+  spdlog::info("{}: api {} answers 503; no federation listener",
+               held_.empty() ? "standby" : "holding", standby_api_->local_endpoint());
   return Status::ok();
 }
 
@@ -178,6 +237,17 @@ void Instance::answer_standby(const net::HttpRequest& request, net::Responder& r
   const std::string path = request.target.substr(0, request.target.find('?'));
   if (request.method == "GET" && path == "/healthz") {
     return responder.respond(json_answer(200, {{"status", "ok"}}));
+  }
+  if (!held_.empty()) {
+    const std::string why =
+        held_ + "; this gateway of " + home_.config.party +
+        " refuses new messages until space is freed, then resumes by itself (docs/operations.md, "
+        "\"A full disk\")";
+    if (request.method == "GET" && path == "/readyz") {
+      return responder.respond(
+          json_answer(503, {{"ready", false}, {"role", "held"}, {"error", why}}));
+    }
+    return responder.respond(json_answer(503, {{"error", why}}));
   }
   if (request.method == "GET" && path == "/readyz") {
     json::Json body = {{"ready", false}, {"role", "standby"}};

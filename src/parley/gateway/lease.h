@@ -13,8 +13,17 @@
 // An active that loses the lease (a renewal finds another epoch, or a write is refused as
 // fenced, or the store fails) steps down: its driver is abandoned (nothing more is written or
 // sent; what it had not committed was acknowledged to nobody) and it stands by again. With a
-// store only one process can use (SQLite), the instance is active at once, renews nothing, and
-// a failed commit ends the process as it always did.
+// store only one process can use (SQLite), the instance is active at once and renews nothing.
+//
+// A full disk (SQLite): a commit that fails for want of space (store::is_disk_full: the write
+// failed, nothing of it reached the file) abandons the driver as a step-down does and holds:
+// the API answers 503 with the reason (/readyz too), the federation port is closed, so the
+// peer keeps its messages queued and its path to us shows down; nothing that was not stored
+// was acknowledged or receipted. Once the store's file system has kResumeFreeBytes free again,
+// checked every second and then less often (up to every 30 s), the instance recovers from the
+// store as at any start and serves again. Any other failed commit (an I/O error, a failed
+// fsync, after which the page cache can no longer be trusted) ends the process (status 70) as
+// the driver always did; systemd restarts it and recovery starts from what the store holds.
 //
 // Single-threaded: everything runs on the io_context thread that the daemon runs.
 #pragma once
@@ -54,6 +63,8 @@ class Instance {
   void stop();
 
   bool active() const { return driver_ != nullptr; }
+  // Why a SQLite instance holds (a full disk); empty while it serves.
+  const std::string& held() const { return held_; }
   // The active instance's driver; null while standing by.
   Driver* driver() { return driver_.get(); }
 
@@ -66,6 +77,10 @@ class Instance {
   Status become_active(std::uint64_t epoch);
   void renew();
   void step_down(const std::string& why);
+  void on_store_failure(const Status& status);
+  void hold(const Status& status);
+  void try_resume();
+  void retire_driver(const std::string& why);
   Status serve_standby();
   void answer_standby(const net::HttpRequest& request, net::Responder& responder) const;
 
@@ -83,8 +98,15 @@ class Instance {
   boost::asio::steady_timer timer_;
   std::uint64_t epoch_ = 0;
   std::string last_error_;  // why the last takeover attempt failed, for /readyz
+  bool shared_ = false;     // the store is shared (PostgreSQL): lease, standby, takeover
+  std::string held_;        // a SQLite instance holding for disk space: why (for the API)
+  Duration hold_retry_{};   // the next look at the free space, doubling up to 30 s
   bool stopping_ = false;
 };
+
+// How much free space a held instance waits for before it serves again: enough for many
+// commits, so that it does not hold again at the first one.
+inline constexpr std::uintmax_t kResumeFreeBytes = 16 * 1024 * 1024;
 
 // The name of this instance in the lease: "pid PID api HOST:PORT host HOSTNAME".
 std::string lease_holder_name(const Home& home);

@@ -41,6 +41,13 @@ inline bool is_batch_refusal(const Status& status) {
          status.code() == StatusCode::kInvalidArgument;
 }
 
+// True if `status` is a write that failed for want of disk space (SQLITE_FULL, PostgreSQL's
+// disk_full): nothing of it was applied, and unlike an I/O error on fsync it is safe to try
+// again once there is room (gateway/lease.h "A full disk").
+inline bool is_disk_full(const Status& status) {
+  return status.code() == StatusCode::kResourceExhausted;
+}
+
 // True if `status` is apply()'s or apply_group()'s refusal of a fenced write: the store's
 // lease is no longer at the epoch this store was fenced to (Store::fence), so another gateway
 // is active. Nothing was applied; the writer must step down, not retry.

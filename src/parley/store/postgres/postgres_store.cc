@@ -29,6 +29,7 @@ Status PostgresStore::error_of(const PGresult* r, std::string_view what) {
   if (sqlstate_.rfind("22", 0) == 0 || sqlstate_.rfind("23", 0) == 0) {
     return Status::invalid_argument(std::move(message));
   }
+  if (sqlstate_ == "53100") return Status::resource_exhausted(std::move(message));  // disk_full
   return Status::unavailable(std::move(message));
 }
 

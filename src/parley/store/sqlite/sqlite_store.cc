@@ -14,6 +14,10 @@ Status sqlite_error(sqlite3* db, std::string_view what) {
     case SQLITE_TOOBIG:
     case SQLITE_MISMATCH:
       return Status::invalid_argument(std::move(message));
+    // Nothing of the transaction was written (the write itself failed, before any fsync):
+    // the gateway may wait for space and go on (store.h is_disk_full).
+    case SQLITE_FULL:
+      return Status::resource_exhausted(std::move(message));
     default:
       return Status::unavailable(std::move(message));
   }
