@@ -8,8 +8,9 @@
 namespace parley::core {
 namespace {
 
+// Only instantiated by a static_assert that fails: Clang sees no use of it otherwise.
 template <typename>
-inline constexpr bool kAlwaysFalse = false;
+[[maybe_unused]] inline constexpr bool kAlwaysFalse = false;
 
 std::optional<Time> earliest(std::optional<Time> a, std::optional<Time> b) {
   if (!a) return b;

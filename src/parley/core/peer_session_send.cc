@@ -43,7 +43,7 @@ void PeerSession::expire(Time now, std::vector<Action>& out) {
     // Constructed in place: pushing a temporary Action here draws a GCC 12 -O2
     // -Wmaybe-uninitialized false positive on the variant's move in release builds.
     out.emplace_back(std::in_place_type<Notify>,
-                     notice(NoticeKind::kMessageExpired, id, r.line, text));
+                     Notify{notice(NoticeKind::kMessageExpired, id, r.line, text)});
     // Carried by the transaction in flight: the peer may have it already, so its answer
     // still decides (a receipt wins; a refusal keeps it expired).
     outbox_.set_aside(id);

@@ -24,7 +24,7 @@ std::uint64_t seed_from_env() {
 std::uint64_t seeds_from_env() {
   const char* env = std::getenv("PARLEY_SIM_SEEDS");
   const std::uint64_t n = env != nullptr ? std::strtoull(env, nullptr, 10) : 0;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(PARLEY_SANITIZED)
   constexpr std::uint64_t kDefault = 200;
 #else
   constexpr std::uint64_t kDefault = 1000;
