@@ -588,7 +588,6 @@ void Driver::notify(const core::Notice& notice) {
       spdlog::info("{}: {}", kind, notice.text);
       break;
     case core::NoticeKind::kFrameRefused:
-    case core::NoticeKind::kOverdue:
     case core::NoticeKind::kInboundOverdue:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
@@ -614,6 +613,7 @@ void Driver::notify(const core::Notice& notice) {
   if (notice.side) {
     data["side"] = core::escalation_side_name(*notice.side);
     data["alerted"] = notice.alerted;
+    data["first"] = notice.first;
   }
   const std::string payload = json::dump(data);
   std::string event;
@@ -627,8 +627,7 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kAcknowledged:
       event = "acknowledged";
       break;
-    case core::NoticeKind::kOverdue:
-    case core::NoticeKind::kInboundOverdue:  // `kind` tells which side did not acknowledge
+    case core::NoticeKind::kInboundOverdue:  // ours: the escalation's first alert says it
       event = "overdue";
       break;
     case core::NoticeKind::kMessageRefused:
