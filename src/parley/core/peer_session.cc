@@ -714,7 +714,8 @@ void PeerSession::add_evidence(const std::string& id, EscalationSide side, Time 
   if (l == nullptr || from.empty() || to.principal.empty()) return;
   json::Json alerted = json::Json::array();
   if (const Escalation* e = escalations_.find(id)) {
-    for (const AlertedPrincipal& p : e->alerted) alerted.push_back(config_.party + "/" + p.principal);
+    for (const AlertedPrincipal& p : e->alerted)
+      alerted.push_back(config_.party + "/" + p.principal);
   }
   if (alerted.empty()) alerted.push_back(config_.party + "/" + from);
   const json::Json body = {{"message", id},

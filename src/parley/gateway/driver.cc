@@ -297,6 +297,11 @@ void Driver::acknowledge(const std::string& principal, const std::string& messag
   feed(std::move(ack));
 }
 
+void Driver::show(const std::string& principal, const std::string& message_id) {
+  if (stopping_ || principal.empty()) return;  // the operator is no principal on a line
+  feed(core::Show{principal, message_id});
+}
+
 void Driver::on_federation_request(net::HttpRequest request,
                                    std::shared_ptr<net::Responder> responder) {
   const auto refuse = [&](int status, const std::string& why) {

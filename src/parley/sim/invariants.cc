@@ -208,9 +208,9 @@ void Cluster::observe_evidence(Gateway& g, const std::vector<core::Record>& reco
       continue;
     }
     if (w->second.acked_true) {
-      violation("evidence-after-ack",
-                g.party + " wrote evidence of " + target + " " +
-                    format_duration(now_ - *w->second.acked_true) + " after its ack was durable");
+      violation("evidence-after-ack", g.party + " wrote evidence of " + target + " " +
+                                          format_duration(now_ - *w->second.acked_true) +
+                                          " after its ack was durable");
     }
     if (m.created < w->second.t.deadline) {
       violation("evidence-early", g.party + " observed " + target + " unacknowledged at " +

@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(s.clock_jumps),
           static_cast<unsigned long long>(s.overdue),
           static_cast<unsigned long long>(s.escalation_alerts),
-          static_cast<unsigned long long>(s.evidence), static_cast<long long>(s.simulated.count() / 1000));
+          static_cast<unsigned long long>(s.evidence),
+          static_cast<long long>(s.simulated.count() / 1000));
       for (const std::string& v : outcome.violations) {
         std::printf("  violation: %s\n", v.c_str());
       }

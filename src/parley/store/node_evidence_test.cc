@@ -14,10 +14,12 @@
 #include "parley/base/json.h"
 #include "parley/base/rng.h"
 #include "parley/catalog/catalog.h"
+#include "parley/core/message_state.h"
 #include "parley/core/node.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/verify.h"
 #include "parley/store/memory/memory_store.h"
+#include "parley/store/node_recovery.h"
 #include "parley/store/transcript_export.h"
 
 namespace parley::store {
@@ -70,14 +72,19 @@ core::Principal principal(const std::string& id, const std::string& role) {
 }
 
 // The evidence.unacknowledged messages `store` holds, by direction.
-std::vector<core::MessageRecord> evidence_in(Store& store, core::Direction direction) {
+std::vector<core::MessageRecord> entries_in(Store& store, core::Direction direction,
+                                            std::string_view type) {
   MessageQuery query;
   query.direction = direction;
-  query.types = {std::string(core::kEvidenceUnacknowledgedType)};
+  query.types = {std::string(type)};
   query.include_acks = true;
   Result<std::vector<core::MessageRecord>> found = store.list_messages(query);
   EXPECT_TRUE(found.is_ok());
   return found.is_ok() ? *found : std::vector<core::MessageRecord>{};
+}
+
+std::vector<core::MessageRecord> evidence_in(Store& store, core::Direction direction) {
+  return entries_in(store, direction, core::kEvidenceUnacknowledgedType);
 }
 
 class NodeEvidenceTest : public ::testing::Test {
@@ -98,8 +105,7 @@ class NodeEvidenceTest : public ::testing::Test {
     ru_line.remote = wire::Address{"us-eucom", "saceur"};
     ru_line.alternates = {"deputy"};
     ru_.config.lines = {ru_line};
-    ru_.config.directory.principals = {principal("cgs", "commander"),
-                                       principal("deputy", "staff")};
+    ru_.config.directory.principals = {principal("cgs", "commander"), principal("deputy", "staff")};
     // Pinned, as `parley peer add` does: the export takes the peer's bundle from the store.
     EXPECT_TRUE(MemoryStore(us_.disk).put_peer(core::Peer{ru_.bundle}).is_ok());
     EXPECT_TRUE(MemoryStore(ru_.disk).put_peer(core::Peer{us_.bundle}).is_ok());
@@ -112,10 +118,11 @@ class NodeEvidenceTest : public ::testing::Test {
     p.store = std::make_unique<MemoryStore>(p.disk);
     Result<core::Recovered> recovered = p.store->recover(peer.id);
     ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+    ASSERT_TRUE(recover_shown(*p.store, *recovered).is_ok());
     std::vector<core::NodePeer> peers;
     peers.push_back({peer.bundle, std::move(*recovered)});
-    p.node = std::make_unique<core::Node>(p.config, catalog::Catalog::builtin(), rng_,
-                                          std::move(peers));
+    p.node =
+        std::make_unique<core::Node>(p.config, catalog::Catalog::builtin(), rng_, std::move(peers));
     run(p, core::Start{});
   }
 
@@ -155,8 +162,8 @@ class NodeEvidenceTest : public ::testing::Test {
         const std::vector<core::Answer> answers = all_of<core::Answer>(there);
         ASSERT_EQ(answers.size(), 1u);
         ASSERT_EQ(answers[0].http_status, 200) << answers[0].body;
-        std::vector<NodeAction> back = run(
-            from, core::PostAnswered{post.party, post.path, post.tx, 200, answers[0].body});
+        std::vector<NodeAction> back =
+            run(from, core::PostAnswered{post.party, post.path, post.tx, 200, answers[0].body});
         actions.insert(actions.end(), back.begin(), back.end());
       }
     }
@@ -184,7 +191,8 @@ class NodeEvidenceTest : public ::testing::Test {
 
   ledger::TranscriptReport verify_export(Party& p, const Party& peer, ledger::ExportFiles* out) {
     MemorySink sink;
-    const Status exported = export_transcript(*p.store, p.bundle, p.keys.signing, peer.id, now_, sink);
+    const Status exported =
+        export_transcript(*p.store, p.bundle, p.keys.signing, peer.id, now_, sink);
     EXPECT_TRUE(exported.is_ok()) << exported.to_string();
     if (out != nullptr) *out = sink.files();
     return ledger::verify_transcript(sink.files());
@@ -209,7 +217,8 @@ TEST_F(NodeEvidenceTest, AnUnacknowledgedFlashLeavesOneCountersignedEntryOnEachS
 
   // Each side wrote one, naming the message, its deadline, when and whom it alerted.
   for (Party* p : {&us_, &ru_}) {
-    const std::vector<core::MessageRecord> ours = evidence_in(*p->store, core::Direction::kOutbound);
+    const std::vector<core::MessageRecord> ours =
+        evidence_in(*p->store, core::Direction::kOutbound);
     ASSERT_EQ(ours.size(), 1u) << p->id;
     const core::MessageRecord& e = ours[0];
     EXPECT_EQ(e.reply_to, id);
@@ -274,6 +283,40 @@ TEST_F(NodeEvidenceTest, AnEditedObservedTimeFailsVerificationAtItsLine) {
   EXPECT_FALSE(report.valid());
   ASSERT_FALSE(report.failures.empty());
   EXPECT_THAT(report.failures[0], ::testing::StartsWith("logs/us-eucom.jsonl line 2 (entry 1)"));
+}
+
+// The stage "shown": the first read by a principal on the line sends the sender a signed
+// stage.shown entry, once, even across a restart; a read by someone not on the line, or
+// of a message already shown, sends nothing. The sender's stages show its signed time.
+TEST_F(NodeEvidenceTest, TheFirstReadByAPrincipalOnTheLineIsTheStageShownOnce) {
+  const std::string id = send_flash();
+  const auto shown_at_us = [&] {
+    return entries_in(*us_.store, core::Direction::kInbound, core::kStageShownType);
+  };
+  carry(ru_, us_, run(ru_, core::Show{"watch-1", id}));  // not on the line
+  carry(us_, ru_, run(us_, core::Show{"saceur", id}));   // ours: the sender reads its own
+  EXPECT_TRUE(shown_at_us().empty());
+
+  now_ = t0_ + 1min;
+  carry(ru_, us_, run(ru_, core::Show{"deputy", id}));
+  ASSERT_EQ(shown_at_us().size(), 1u);
+  EXPECT_EQ(shown_at_us()[0].reply_to, id);
+  EXPECT_EQ(shown_at_us()[0].from.to_string(), "ru-genstaff/deputy");
+  now_ = t0_ + 2min;
+  carry(ru_, us_, run(ru_, core::Show{"cgs", id}));
+  start(ru_, us_);
+  carry(ru_, us_, run(ru_, core::Show{"cgs", id}));
+  EXPECT_EQ(shown_at_us().size(), 1u);
+
+  Result<std::optional<core::MessageRecord>> sent = us_.store->get_message(id);
+  ASSERT_TRUE(sent.is_ok() && sent->has_value());
+  Result<std::vector<core::MessageRecord>> replies = us_.store->replies_to({id});
+  ASSERT_TRUE(replies.is_ok());
+  const core::Stages stages = core::stages_of(**sent, *replies);
+  EXPECT_EQ(stages.stored, t0_);
+  EXPECT_EQ(stages.shown, t0_ + 1min);
+  EXPECT_FALSE(stages.acknowledged.has_value());
+  EXPECT_FALSE(stages.answered.has_value());
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ struct MessageQuery {
   // Messages of the protocol's own types (core::is_protocol_type: acks, evidence, stages)
   // are left out unless true.
   bool include_acks = false;
-  std::size_t limit = 1000;        // newest first
+  std::size_t limit = 1000;  // newest first
 };
 
 // True if `status` refuses one batch for its content (a conflict with what is stored, or a

@@ -309,8 +309,7 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
     if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
     // A refused message is final, as an expired one: no ack is awaited.
     if (!core::is_protocol_type(m.type) && !m.acknowledged_at &&
-        m.state != core::MessageState::kExpired &&
-        m.state != core::MessageState::kRefused) {
+        m.state != core::MessageState::kExpired && m.state != core::MessageState::kRefused) {
       out.unacknowledged.push_back(with_log_index(t, m));
     }
   }
