@@ -389,7 +389,8 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
 
 void PeerSession::on_show(const Show& e, Time now, std::vector<Action>& out) {
   const AwaitingAck* a = inbound_.awaiting(e.message_id);
-  if (a == nullptr || a->shown || !seal_key_status_.is_ok()) return;
+  // Shown before it is acknowledged, or never: an ack being stored settles it.
+  if (a == nullptr || a->shown || a->ack_by || !seal_key_status_.is_ok()) return;
   const Line* line = find_line(a->line);
   if (line == nullptr || !may_act_on(*line, e.principal)) return;
   inbound_.mark_shown(e.message_id);

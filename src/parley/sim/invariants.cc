@@ -191,6 +191,11 @@ void Cluster::observe_alert_update(Gateway& g, const core::UpdateMessage& update
 void Cluster::observe_evidence(Gateway& g, const std::vector<core::Record>& records) {
   for (const core::Record& record : records) {
     const auto* put = std::get_if<core::PutMessage>(&record);
+    if (put != nullptr && put->message.type == core::kStageShownType &&
+        put->message.direction == core::Direction::kOutbound) {
+      observe_shown(g, put->message);
+      continue;
+    }
     if (put == nullptr || put->message.type != core::kEvidenceUnacknowledgedType ||
         put->message.direction != core::Direction::kOutbound) {
       continue;
@@ -229,6 +234,31 @@ void Cluster::observe_evidence(Gateway& g, const std::vector<core::Record>& reco
     violation("evidence-missing",
               g.party + " marked " + update->id + " overdue without writing its evidence");
   }
+}
+
+// The stage "shown": written once per message by its receiver, for a message it holds from
+// the peer, before an ack of it was durable there.
+void Cluster::observe_shown(Gateway& g, const core::MessageRecord& m) {
+  ++outcome_.stats.shown;
+  const std::string target = m.reply_to.value_or("");
+  if (++shown_of_[{g.index, target}] > 1) {
+    violation("shown-twice", g.party + " wrote the stage shown of " + target + " again");
+  }
+  const auto w = alert_watch_.find({g.index, target});
+  if (w == alert_watch_.end() || !received_by(g, target)) {
+    violation("shown-phantom", g.party + " wrote the stage shown of " + target +
+                                   ", no message of the peer's it holds");
+    return;
+  }
+  if (w->second.acked_true) {
+    violation("shown-after-ack",
+              g.party + " wrote the stage shown of " + target + " after its ack was durable");
+  }
+}
+
+bool Cluster::received_by(Gateway& g, const std::string& id) {
+  Result<std::optional<core::MessageRecord>> stored = g.store->get_message(id);
+  return stored.is_ok() && stored->has_value() && (*stored)->direction == core::Direction::kInbound;
 }
 
 // An escalation alert: never before the deadline, never a tick after an ack became durable.
