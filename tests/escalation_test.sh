@@ -5,7 +5,11 @@
 # show it overdue with its escalation (ru: the addressee cgs, then the alternates deputy and
 # chief in order, then watch-1, the roster's duty officer for cgs's role; us: the sender
 # saceur), and so do the text status, /metrics and the logs. The alternate deputy acknowledges
-# and the escalation is gone on both sides; us's outbox shows it acknowledged.
+# and the escalation is gone on both sides; us's outbox shows it acknowledged. Silence is
+# evidence: each side's log holds one signed evidence.unacknowledged entry for the FLASH,
+# countersigned, in both exports, which verify. The four stages: the alternate deputy reads
+# the FLASH first (shown), acknowledges it, and cgs answers it (a reply naming it): us's
+# `outbox --json` then shows stored, shown, acknowledged and answered, each with its time.
 # Usage: escalation_test.sh PATH_TO_PARLEY
 set -uo pipefail
 
@@ -45,8 +49,18 @@ check "ru gateway ready" poll 20 curl -sf "http://127.0.0.1:$RU_API/readyz"
 
 ID=$("$PARLEY" send --home "$US" --as saceur --line saceur-cgs --precedence FLASH --text "launch detected, confirm")
 check "FLASH send answers with an id" bash -c "[[ '$ID' =~ ^[0-9a-f-]{36}\$ ]]"
-inbox_has() { "$PARLEY" inbox --home "$RU" --as cgs --json | jq -e --arg id "$ID" 'map(select(.id == $id)) | length == 1'; }
-check "the FLASH reaches ru" poll 10 inbox_has
+# stage HOME NAME JQ_TEST: the FLASH's stage NAME in HOME's outbox (as saceur) passes JQ_TEST.
+stage() {
+  "$PARLEY" outbox --home "$US" --as saceur --json | jq -e --arg id "$ID" ".[] | select(.id == \$id) | .stages.$1 | $2"
+}
+check "us: the outbox shows no stage but stored, before anyone at ru read it" \
+  poll 10 bash -c "'$PARLEY' outbox --home '$US' --as saceur --json | jq -e --arg id '$ID' '.[] | select(.id == \$id) | .stages | (.stored | type == \"string\") and .shown == null and .acknowledged == null and .answered == null'"
+# The alternate deputy is the first on the line to read it: its stage shown.
+inbox_has() { "$PARLEY" inbox --home "$RU" --as deputy --json | jq -e --arg id "$ID" 'map(select(.id == $id)) | length == 1'; }
+check "the FLASH reaches ru (deputy reads its inbox)" poll 10 inbox_has
+check "us: the outbox shows it shown" poll 10 stage shown 'type == "string"'
+SHOWN=$("$PARLEY" outbox --home "$US" --as saceur --json | jq -r --arg id "$ID" '.[] | select(.id == $id) | .stages.shown')
+"$PARLEY" inbox --home "$RU" --as cgs --json >/dev/null  # a second read shows nothing new
 
 # escalation HOME SIDE JQ_TEST: the message's escalation on that side passes JQ_TEST.
 escalation() {
@@ -84,6 +98,30 @@ check "us: the escalation is gone" poll 10 gone "$US"
 check "us: the outbox shows it acknowledged by deputy" bash -c "'$PARLEY' outbox --home '$US' --as saceur --json | jq -e --arg id '$ID' '.[] | select(.id == \$id) | .state == \"acknowledged\" and .acknowledged_by == \"ru-genstaff/deputy\"'"
 check "ru /metrics: no escalation runs" poll 10 metric_is "$RU" parley_escalations 0
 check "us /metrics: no escalation runs" poll 10 metric_is "$US" parley_escalations 0
+
+# The four stages: cgs answers the FLASH; us's outbox then shows every stage with its time.
+check "us: the outbox shows it acknowledged (stage)" stage acknowledged 'type == "string"'
+check "us: a second read did not move the stage shown" stage shown "(. == \"$SHOWN\")"
+check "cgs answers the FLASH" "$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --reply-to "$ID" --text "confirmed: exercise"
+check "us: the outbox shows all four stages, in order" \
+  poll 10 bash -c "'$PARLEY' outbox --home '$US' --as saceur --json | jq -e --arg id '$ID' '.[] | select(.id == \$id) | .stages | [.stored, .shown, .acknowledged, .answered] | all(type == \"string\") and .[0] <= .[2] and .[1] <= .[3]'"
+check "ru: its evidence and stage entries are in nobody's outbox or inbox" \
+  bash -c "'$PARLEY' outbox --home '$RU' --as cgs --json | jq -e 'map(select(.type | test(\"^(evidence|stage)[.]\"))) | length == 0'"
+
+# Silence as evidence: each side's export holds one evidence.unacknowledged entry of its own
+# for the FLASH and one of the peer's, countersigned; both exports verify.
+evidence_entries() {  # evidence_entries EXPORT OWNER: the owner's evidence entries naming the FLASH
+  jq -r '.envelope.payload | @base64d | fromjson | select(.type == "evidence.unacknowledged") | .reply_to' "$1/logs/$2.jsonl" | grep -c "^$ID\$"
+}
+check "us: transcript export" "$PARLEY" transcript export --home "$US" --peer ru-genstaff "$DIR/t-us"
+check "ru: transcript export" "$PARLEY" transcript export --home "$RU" --peer us-eucom "$DIR/t-ru"
+for t in t-us t-ru; do
+  check "$t: one evidence entry by us-eucom" test "$(evidence_entries "$DIR/$t" us-eucom)" = 1
+  check "$t: one evidence entry by ru-genstaff" test "$(evidence_entries "$DIR/$t" ru-genstaff)" = 1
+  check "$t: parley verify accepts it" "$PARLEY" verify "$DIR/$t"
+done
+check "us: the peer's receipt covers us's evidence entry" \
+  bash -c "jq -e -s 'map(select(.receipt != null)) | last | .sth.payload | @base64d | fromjson | .size >= 2' '$DIR/t-us/heads/us-eucom.jsonl'"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

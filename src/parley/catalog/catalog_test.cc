@@ -41,6 +41,8 @@ StatusCode code_of(std::string_view type, std::string_view body) {
 const std::vector<std::string>& required_types() {
   static const std::vector<std::string> ids = {"text",
                                                "ack",
+                                               "evidence.unacknowledged",
+                                               "stage.shown",
                                                "test",
                                                "notify.exercise",
                                                "notify.missile-launch",

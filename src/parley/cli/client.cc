@@ -298,9 +298,12 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     CLI::App* cmd = app.add_subcommand(
         box, box == "inbox"
                  ? "Messages received on the principal's lines, newest first (gap_before: "
-                   "earlier messages of the line not yet arrived)"
+                   "earlier messages of the line not yet arrived); listing them shows them "
+                   "to the principal: the sender is sent their signed stage 'shown', once"
                  : "Messages the principal's lines sent, with their states (queued, sent, "
-                   "delivered, acknowledged, overdue, expired, refused: the peer's reason)");
+                   "delivered, acknowledged, overdue, expired, refused: the peer's reason) "
+                   "and, with --json, their signed stages (stored, shown, acknowledged, "
+                   "answered) with times");
     add_connection_options(cmd, *c);
     cmd->add_flag("--json", *as_json, "print one JSON array");
     cmd->callback([=, &exit_code] { exit_code = run_box(*c, box, *as_json); });

@@ -84,7 +84,7 @@ std::vector<Alert> Escalations::take_due(Time now, const std::vector<Shift>& ros
     // now >= next_alert >= deadline: at least the step that was due.
     const auto last = static_cast<std::uint64_t>((now - e.deadline) / cadence);
     const std::uint64_t slots = e.chain.size() + (e.duty_role.empty() ? 0 : 1);
-    Alert a{id, e.line, e.precedence, e.side, e.deadline, {}, last, false};
+    Alert a{id, e.line, e.precedence, e.side, e.deadline, {}, last, false, e.steps == 0};
     for (std::uint64_t k = e.steps; k <= last; ++k) {
       add_unique(a.principals, step_principals(e, k, roster, now));
       // Every step past the chain alerts the same principals: one is enough.

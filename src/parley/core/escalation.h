@@ -79,6 +79,7 @@ struct Alert {
   std::vector<std::string> principals;  // alerted by this alert, in chain order
   std::uint64_t step = 0;               // the last step it takes (0: the first)
   bool repeat = false;                  // the chain was exhausted: everyone again
+  bool first = false;                   // the escalation's first alert
 };
 
 // One message awaiting an acknowledgment as `parley status` shows it (docs/openapi.yaml,

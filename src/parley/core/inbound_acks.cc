@@ -42,6 +42,11 @@ void InboundAcks::ack_failed(const std::string& id) {
   if (!it->second.overdue) deadlines_.emplace(it->second.deadline, id);
 }
 
+void InboundAcks::mark_shown(const std::string& id) {
+  const auto it = awaiting_.find(id);
+  if (it != awaiting_.end()) it->second.shown = true;
+}
+
 void InboundAcks::ack_durable(const std::string& id) {
   const auto it = awaiting_.find(id);
   if (it == awaiting_.end()) return;

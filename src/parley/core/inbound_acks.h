@@ -40,6 +40,7 @@ struct AwaitingAck {
   bool overdue = false;               // the deadline passed; marked (stored, notified) once
   std::optional<std::string> ack_by;  // an ack by "party/principal" is being stored
   std::string addressee = {};         // the envelope's `to` principal: alerted first
+  bool shown = false;                 // our stage.shown entry for it is written (or being)
 };
 
 // An inbound message that awaits no acknowledgment (any more), since start.
@@ -68,6 +69,8 @@ class InboundAcks {
   void ack_failed(const std::string& id);
   // That ack is durable: `id` is settled, acknowledged by whom ack_pending said.
   void ack_durable(const std::string& id);
+  // `id` (awaiting) was shown to a principal: its stage.shown entry is being written.
+  void mark_shown(const std::string& id);
 
   // The ids whose deadline is at or before `now`, in id order, each now overdue: each is
   // returned once in its life.

@@ -85,4 +85,22 @@ UpdateMessage transition(MessageRecord& record, const MessageChange& change) {
   return update;
 }
 
+Stages stages_of(const MessageRecord& message, const std::vector<MessageRecord>& replies) {
+  Stages s;
+  if (message.state != MessageState::kRefused) s.stored = message.delivered_at;
+  s.acknowledged = message.acknowledged_at;
+  const auto earliest = [](std::optional<Time>& at, Time t) {
+    if (!at || t < *at) at = t;
+  };
+  for (const MessageRecord& r : replies) {
+    if (r.reply_to != message.id || r.direction == message.direction) continue;
+    if (r.type == kStageShownType) {
+      earliest(s.shown, r.created);
+    } else if (!is_protocol_type(r.type) && r.state != MessageState::kRefused) {
+      earliest(s.answered, r.created);
+    }
+  }
+  return s;
+}
+
 }  // namespace parley::core

@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "parley/base/time.h"
 #include "parley/core/model.h"
@@ -47,5 +48,20 @@ MessageState next_state(MessageState current, MessageEvent event);
 // Applies `change` to `record` and returns the update that stores the same change. Fields
 // the change does not touch are left unset in the update (the store keeps them).
 UpdateMessage transition(MessageRecord& record, const MessageChange& change);
+
+// The four signed stages of a message (DESIGN.md, docs/protocol.md "Stages"), each the time
+// it was reached, none if not yet. Each is signed by the receiving party: stored, its
+// receipt (kept as delivered_at); shown, its stage.shown entry (the entry's created); acknowledged,
+// its ack (acknowledged_at); answered, its first message replying to it that is no protocol
+// entry (the reply's created).
+struct Stages {
+  std::optional<Time> stored;
+  std::optional<Time> shown;
+  std::optional<Time> acknowledged;
+  std::optional<Time> answered;
+};
+// The stages of `message` from the messages that name it in reply_to (Store::replies_to):
+// only those written by the party that received it (the other direction) count.
+Stages stages_of(const MessageRecord& message, const std::vector<MessageRecord>& replies);
 
 }  // namespace parley::core

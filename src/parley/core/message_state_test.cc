@@ -88,5 +88,37 @@ TEST(MessageStateTest, ARefusalKeepsItsReason) {
   EXPECT_FALSE(u.delivered_at.has_value());
 }
 
+// docs/protocol.md "Stages": each signed by the party that received the message; the peer's
+// reply that is no protocol entry answers it, its own acks and our replies do not.
+TEST(MessageStateTest, StagesComeFromTheReceiptTheAckAndTheReceiversReplies) {
+  MessageRecord m = record_in(MessageState::kAcknowledged);
+  m.direction = Direction::kOutbound;
+  m.delivered_at = kAt + 1s;
+  m.acknowledged_at = kAt + 5s;
+  EXPECT_FALSE(stages_of(m, {}).shown.has_value());
+  EXPECT_FALSE(stages_of(m, {}).answered.has_value());
+  const auto reply = [&](std::string_view type, Direction d, Time created) {
+    MessageRecord r;
+    r.id = std::string(type) + format_time(created);
+    r.reply_to = m.id;
+    r.type = type;
+    r.direction = d;
+    r.created = created;
+    return r;
+  };
+  const std::vector<MessageRecord> replies = {
+      reply("ack", Direction::kInbound, kAt + 4s),
+      reply("text", Direction::kOutbound, kAt + 2s),  // ours: no answer
+      reply("evidence.unacknowledged", Direction::kInbound, kAt + 3s),
+      reply("stage.shown", Direction::kInbound, kAt + 3s),
+      reply("text", Direction::kInbound, kAt + 9s),
+      reply("notify.incident", Direction::kInbound, kAt + 7s)};
+  const Stages s = stages_of(m, replies);
+  EXPECT_EQ(s.stored, kAt + 1s);
+  EXPECT_EQ(s.shown, kAt + 3s);
+  EXPECT_EQ(s.acknowledged, kAt + 5s);
+  EXPECT_EQ(s.answered, kAt + 7s);  // the first
+}
+
 }  // namespace
 }  // namespace parley::core

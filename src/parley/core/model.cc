@@ -33,6 +33,10 @@ void PerPrecedence::set(Precedence p, Duration d) {
   }
 }
 
+bool is_protocol_type(std::string_view type) {
+  return type == kAckType || type == kEvidenceUnacknowledgedType || type == kStageShownType;
+}
+
 std::string_view direction_name(Direction d) {
   switch (d) {
     case Direction::kOutbound:

@@ -97,6 +97,15 @@ enum class MessageState { kQueued, kSent, kDelivered, kAcknowledged, kOverdue, k
 std::string_view state_name(MessageState s);
 Result<MessageState> parse_state(std::string_view text);
 
+// The protocol's own message types, written by a gateway rather than submitted by a
+// principal: an acknowledgment (on a principal's behalf), the evidence that a deadline passed
+// unacknowledged, the stage "shown" (docs/protocol.md "Evidence of silence", "Stages"). None
+// awaits an acknowledgment or shows in an inbox or outbox; each names its message in reply_to.
+inline constexpr std::string_view kAckType = "ack";
+inline constexpr std::string_view kEvidenceUnacknowledgedType = "evidence.unacknowledged";
+inline constexpr std::string_view kStageShownType = "stage.shown";
+bool is_protocol_type(std::string_view type);
+
 // One message as this gateway keeps it (both directions; acks are messages of type "ack").
 struct MessageRecord {
   std::string id;

@@ -108,6 +108,8 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
           route_submit(std::move(e), out);
         } else if constexpr (std::is_same_v<E, Acknowledge>) {
           route_acknowledge(std::move(e), out);
+        } else if constexpr (std::is_same_v<E, Show>) {
+          route_show(std::move(e));
         } else if constexpr (std::is_same_v<E, PeerTransaction>) {
           on_peer_transaction(std::move(e), out);
         } else if constexpr (std::is_same_v<E, PostAnswered>) {
@@ -184,6 +186,14 @@ void Node::route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out) {
   }
   out.emplace_back(
       Rejected{ack.request, Status::not_found("unknown message '" + ack.message_id + "'")});
+}
+
+void Node::route_show(Show show) {
+  for (auto& [party, peer] : peers_) {
+    if (!peer->session->holds(show.message_id)) continue;
+    inbox_.emplace_back(party, std::move(show));
+    return;
+  }
 }
 
 void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) {

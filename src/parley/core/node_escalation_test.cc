@@ -158,11 +158,16 @@ class NodeEscalationTest : public ::testing::Test {
     }
   }
 
-  // Advances both clocks to t0 + `at` and lets each node's timer fire.
+  // Advances both clocks to t0 + `at` and lets each node's timer fire; what a timer sends
+  // (each side's evidence.unacknowledged entry) reaches the other side.
   void tick_at(Duration at) {
     now_ = t0_ + at;
-    note(us_alerts_, run(*us_, Tick{}));
-    note(ru_alerts_, run(*ru_, Tick{}));
+    const std::vector<NodeAction> us = run(*us_, Tick{});
+    note(us_alerts_, us);
+    carry(*us_, us_side_, *ru_, us);
+    const std::vector<NodeAction> ru = run(*ru_, Tick{});
+    note(ru_alerts_, ru);
+    carry(*ru_, ru_side_, *us_, ru);
   }
 
   // us-eucom/saceur sends a FLASH at t0; ru-genstaff stores and receipts it.

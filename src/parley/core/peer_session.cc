@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "parley/base/check.h"
+#include "parley/base/json.h"
 #include "parley/core/message_state.h"
 #include "parley/core/session_internal.h"
 #include "parley/core/transcript_view.h"
@@ -21,8 +22,6 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "delivered";
     case NoticeKind::kAcknowledged:
       return "acknowledged";
-    case NoticeKind::kOverdue:
-      return "overdue";
     case NoticeKind::kInboundOverdue:
       return "inbound-overdue";
     case NoticeKind::kFrameRefused:
@@ -117,8 +116,11 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
 // escalations of those already overdue running again (caught up at the first timer).
 void PeerSession::watch_recovered(const Recovered& recovered) {
   for (const MessageRecord& record : recovered.unacknowledged) {
-    // Final: no ack will come.
-    if (record.state == MessageState::kRefused || record.state == MessageState::kExpired) continue;
+    // Final: no ack will come. Our evidence and stages await none (a store may list them).
+    if (record.state == MessageState::kRefused || record.state == MessageState::kExpired ||
+        is_protocol_type(record.type)) {
+      continue;
+    }
     const bool overdue = record.state == MessageState::kOverdue;
     Unacked u{record.line, record.precedence,    record.ack_deadline, overdue,
               false,       record.from.principal};
@@ -129,13 +131,15 @@ void PeerSession::watch_recovered(const Recovered& recovered) {
   // The peer's messages awaiting our ack: one already past its deadline but not yet marked
   // (the gateway was down) is marked at the first timer, which Node's Start fires at once.
   for (const MessageRecord& record : recovered.inbound_unacknowledged) {
+    if (is_protocol_type(record.type)) continue;  // the peer's evidence and stages await none
     AwaitingAck a{record.line,
                   record.from,
                   record.precedence,
                   record.ack_deadline,
                   record.state == MessageState::kOverdue,
                   std::nullopt,
-                  record.to.principal};
+                  record.to.principal,
+                  recovered.shown.count(record.id) > 0};
     if (a.overdue) escalate_received(record.id, a);
     inbound_.watch(record.id, std::move(a));
   }
@@ -149,6 +153,8 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
           on_submit(e, now, out);
         } else if constexpr (std::is_same_v<E, Acknowledge>) {
           on_acknowledge(e, now, out);
+        } else if constexpr (std::is_same_v<E, Show>) {
+          on_show(e, now, out);
         } else if constexpr (std::is_same_v<E, TransactionReceived>) {
           on_transaction(e, now, out);
         } else if constexpr (std::is_same_v<E, TransactionAnswered>) {
@@ -268,9 +274,13 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
     return reject(Status::permission_denied("principal " + single_quoted(e.principal) +
                                             " may not send on line " + single_quoted(e.line)));
   }
-  if (e.type == "ack") {
+  if (e.type == kAckType) {
     return reject(
         Status::invalid_argument("type 'ack' is not submitted: acknowledge the message instead"));
+  }
+  if (is_protocol_type(e.type)) {
+    return reject(Status::invalid_argument("type " + single_quoted(e.type) +
+                                           " is written by the gateway, not submitted"));
   }
   if (Status s = catalog_.validate(e.type, e.content.body_json); !s.is_ok()) return reject(s);
   if (e.content.body_json.size() + e.content.text.size() > wire::kContentBytesMax) {
@@ -377,6 +387,23 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   persist(std::move(records), std::move(after), out);
 }
 
+void PeerSession::on_show(const Show& e, Time now, std::vector<Action>& out) {
+  const AwaitingAck* a = inbound_.awaiting(e.message_id);
+  // Shown before it is acknowledged, or never: an ack being stored settles it.
+  if (a == nullptr || a->shown || a->ack_by || !seal_key_status_.is_ok()) return;
+  const Line* line = find_line(a->line);
+  if (line == nullptr || !may_act_on(*line, e.principal)) return;
+  inbound_.mark_shown(e.message_id);
+  const json::Json body = {{"message", e.message_id},
+                           {"shown", format_time(now)},
+                           {"by", config_.party + "/" + e.principal}};
+  std::vector<Record> records;
+  AfterPersist after;
+  add_protocol_entry(a->line, e.principal, a->from, a->precedence, kStageShownType, e.message_id,
+                     json::dump(body), now, records, after);
+  persist(std::move(records), std::move(after), out);
+}
+
 void PeerSession::track(const std::string& id, Unacked u) {
   auto [it, inserted] = unacked_.emplace(id, std::move(u));
   if (inserted && !it->second.overdue && !it->second.ack_pending) {
@@ -411,7 +438,7 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
   AfterPersist after = std::move(it->second);
   after_persist_.erase(it);
 
-  if (after.log_entry) own_.mark_durable(*after.log_entry);
+  for (const std::uint64_t index : after.log_entries) own_.mark_durable(index);
   if (after.ack_of) {
     inbound_.ack_durable(*after.ack_of);
     escalations_.stop(*after.ack_of);  // one of our principals acknowledged it
@@ -524,12 +551,14 @@ void PeerSession::undo_outbound(const AfterPersist& after, const std::string& wh
   // Its log entry was not stored: the index is free again if it was the last one handed
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
   // signed over it (that would fork the log); the operator restarts from the store.
-  if (after.log_entry && !own_.take_back(*after.log_entry)) {
+  for (auto it = after.log_entries.rbegin(); it != after.log_entries.rend(); ++it) {
+    if (own_.take_back(*it)) continue;
     build_failed_ = true;
-    counters_.last_error = "log entry " + std::to_string(*after.log_entry) +
+    counters_.last_error = "log entry " + std::to_string(*it) +
                            " was refused by the store after later entries; restart the "
                            "gateway to recover from the store";
     out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
+    break;
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.
@@ -587,7 +616,23 @@ void PeerSession::resend_due(Time now, std::vector<Action>& out) {
 void PeerSession::on_timer(Time now, std::vector<Action>& out) {
   resend_due(now, out);
   std::vector<Record> records;
-  std::vector<Notice> notices;
+  const std::vector<std::string> sent = mark_overdue(now, records);
+  const std::vector<std::string> received = mark_inbound_overdue(now, records, out);
+  // The first alerts first, so that each evidence entry names whom they alerted.
+  raise_alerts(now, out);
+  if (records.empty()) return;
+  AfterPersist after;
+  for (const std::string& id : sent) add_evidence(id, EscalationSide::kSender, now, records, after);
+  for (const std::string& id : received) {
+    add_evidence(id, EscalationSide::kReceiver, now, records, after);
+  }
+  // The marks are stored with their evidence: recovered as overdue, a message is neither
+  // marked nor evidenced again. Should the gateway stop before this batch is durable, the
+  // next start marks it (the record still says delivered) and writes the evidence then.
+  persist(std::move(records), std::move(after), out);
+}
+
+std::vector<std::string> PeerSession::mark_overdue(Time now, std::vector<Record>& records) {
   // The deadlines that have passed, handled in id order (as unacked_ is ordered).
   std::vector<std::string> due;
   for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now;
@@ -600,6 +645,7 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
     PARLEY_CHECK(entry != unacked_.end());
     Unacked& u = entry->second;
     u.overdue = true;
+    // The sender is told by the escalation's first step (no notice of its own: one event).
     escalate_sent(id, u);
     // Not queued: receipted, so delivered (a refused or acknowledged one is not watched).
     MessageRecord receipted;
@@ -608,24 +654,13 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
     Outgoing* o = outbox_.queued(id);
     records.push_back(transition(o != nullptr ? o->record : receipted,
                                  MessageChange(MessageEvent::kDeadlinePassed, now)));
-    const Line* line = find_line(u.line);
-    const Duration within =
-        line != nullptr ? line->deadlines.for_precedence(u.precedence) : Duration::zero();
-    notices.push_back(notice(NoticeKind::kOverdue, id, u.line,
-                             std::string(wire::precedence_name(u.precedence)) + " message " + id +
-                                 " on line " + u.line + " not acknowledged within " +
-                                 format_duration(within)));
   }
-  if (!records.empty()) persist(std::move(records), std::nullopt, out);
-  for (Notice& n : notices) out.push_back(Notify{std::move(n)});
-  mark_inbound_overdue(now, out);
-  raise_alerts(now, out);
+  return due;
 }
 
-void PeerSession::mark_inbound_overdue(Time now, std::vector<Action>& out) {
+std::vector<std::string> PeerSession::mark_inbound_overdue(Time now, std::vector<Record>& records,
+                                                           std::vector<Action>& out) {
   const std::vector<std::string> due = inbound_.take_due(now);
-  if (due.empty()) return;
-  std::vector<Record> records;
   for (const std::string& id : due) {
     const AwaitingAck& a = *inbound_.awaiting(id);
     escalate_received(id, a);
@@ -643,9 +678,67 @@ void PeerSession::mark_inbound_overdue(Time now, std::vector<Action>& out) {
                                     id + " on line " + a.line + " from " + a.from.to_string() +
                                     " not acknowledged here within " + format_duration(within))});
   }
-  // The mark is stored: recovered as overdue, it is not marked again. Should the gateway stop
-  // before this batch is durable, the next start marks it (the record still says delivered).
-  persist(std::move(records), std::nullopt, out);
+  return due;
+}
+
+// ---- evidence ----
+
+void PeerSession::add_evidence(const std::string& id, EscalationSide side, Time now,
+                               std::vector<Record>& records, AfterPersist& after) {
+  // Without the agreed key nothing can be sealed to the peer (the operator was told).
+  if (!seal_key_status_.is_ok()) return;
+  std::string line;
+  std::string from;
+  wire::Address to;
+  Precedence precedence = Precedence::kRoutine;
+  Time deadline;
+  if (side == EscalationSide::kSender) {
+    const Unacked& u = unacked_.at(id);
+    line = u.line;
+    from = u.sender;
+    const Line* l = find_line(u.line);
+    if (from.empty() && l != nullptr) from = l->local;
+    to = l != nullptr ? l->remote : wire::Address{config_.peer.party, ""};
+    precedence = u.precedence;
+    deadline = u.deadline;
+  } else {
+    const AwaitingAck& a = *inbound_.awaiting(id);
+    line = a.line;
+    from = a.addressee;
+    to = a.from;
+    precedence = a.precedence;
+    deadline = a.deadline;
+  }
+  // A line removed since, or a principal we no longer know: no envelope the peer would
+  // accept can be written (the escalation still alerts).
+  const Line* l = find_line(line);
+  if (l == nullptr || from.empty() || to.principal.empty()) return;
+  json::Json alerted = json::Json::array();
+  if (const Escalation* e = escalations_.find(id)) {
+    for (const AlertedPrincipal& p : e->alerted)
+      alerted.push_back(config_.party + "/" + p.principal);
+  }
+  if (alerted.empty()) alerted.push_back(config_.party + "/" + from);
+  const json::Json body = {{"message", id},
+                           {"side", escalation_side_name(side)},
+                           {"deadline", format_time(deadline)},
+                           {"observed", format_time(now)},
+                           {"alerted", std::move(alerted)}};
+  add_protocol_entry(line, from, to, precedence, kEvidenceUnacknowledgedType, id, json::dump(body),
+                     now, records, after);
+}
+
+void PeerSession::add_protocol_entry(const std::string& line_id, const std::string& from,
+                                     const wire::Address& to, Precedence precedence,
+                                     std::string_view type, const std::string& about,
+                                     const std::string& body_json, Time now,
+                                     std::vector<Record>& records, AfterPersist& after) {
+  Outgoing outgoing = compose(*find_line(line_id), from, to, precedence, std::string(type),
+                              wire::Content{body_json, ""}, about, std::nullopt, now);
+  records.push_back(PutMessage{outgoing.record});
+  append_to_log(outgoing, records, after);
+  after.queued.push_back(outgoing.record.id);
+  outbox_.enqueue(std::move(outgoing));
 }
 
 // ---- escalation ----
@@ -696,6 +789,7 @@ void PeerSession::raise_alerts(Time now, std::vector<Action>& out) {
                           who + (a.repeat ? " (again)" : ""));
     n.alerted = std::move(a.principals);
     n.side = a.side;
+    n.first = a.first;
     out.push_back(Notify{std::move(n)});
   }
 }

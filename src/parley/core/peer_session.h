@@ -121,6 +121,15 @@ struct Acknowledge {  // a principal acknowledges an inbound message
   std::string principal;   // local principal id (already authenticated by the API)
   std::string message_id;  // the core finds the message itself (core/inbound_acks.h)
 };
+// A principal read a message through the API or CLI (an inbox listing, `parley show`). The
+// first read of one of the peer's messages awaiting our ack by a principal on its line is its
+// stage "shown": a signed stage.shown entry goes to the peer, once (docs/protocol.md
+// "Stages"). Anything else (ours, not held, read before, not on the line) changes nothing
+// and is answered by nothing.
+struct Show {
+  std::string principal;  // local principal id (already authenticated by the API)
+  std::string message_id;
+};
 struct TransactionReceived {  // the peer's transaction; TLS-authenticated, else unverified
   RequestId request = 0;
   std::string body;
@@ -146,7 +155,7 @@ struct PersistRefused {
   BatchId batch = 0;
   Status status;
 };
-using Event = std::variant<Submit, Acknowledge, TransactionReceived, TransactionAnswered,
+using Event = std::variant<Submit, Acknowledge, Show, TransactionReceived, TransactionAnswered,
                            TransactionFailed, Persisted, TimerFired, PersistRefused>;
 
 // ---- actions ----
@@ -179,7 +188,6 @@ enum class NoticeKind {
   kMessageReceived,  // a new inbound message is stored (inbox)
   kDelivered,        // the peer receipted our message
   kAcknowledged,     // the peer's principal acknowledged our message
-  kOverdue,          // the ack deadline of our message passed (the peer did not ack it)
   kInboundOverdue,   // the ack deadline of the peer's message passed (we did not ack it)
   kFrameRefused,     // we refused a peer's transaction (bad signature, malformed, ...)
   kPeerRefused,      // the peer refused our transaction
@@ -189,7 +197,9 @@ enum class NoticeKind {
   kInboundRefused,   // we refused one of the peer's messages (kept as evidence, not inbox)
   kRefusalRepeats,   // the peer refused our whole transaction again: an operator must look
   kMessageExpired,   // our message's `expires` passed before the peer receipted it (final)
-  kEscalation,       // an overdue message's escalation alerts principals (`alerted`, `side`)
+  // An overdue message's escalation alerts principals (`alerted`, `side`). On our side, the
+  // first one (`first`) is what tells the sender its message went overdue.
+  kEscalation,
 };
 std::string_view notice_kind_name(NoticeKind kind);
 struct Notice {
@@ -200,6 +210,7 @@ struct Notice {
   // kEscalation: the principals this alert is for, and which side's escalation it is.
   std::vector<std::string> alerted = {};
   std::optional<EscalationSide> side = std::nullopt;
+  bool first = false;  // kEscalation: the escalation's first alert (the message just went overdue)
 };
 struct Notify {
   Notice notice;
@@ -338,18 +349,35 @@ class PeerSession {
     std::vector<std::pair<std::string, Unacked>> track;  // joins the deadline table
     std::optional<std::string> receipted_tx;             // our in-flight tx is receipted
     std::optional<InboundBatch> inbound;
-    std::optional<std::uint64_t> log_entry;  // the index of our log entry in the batch
+    std::vector<std::uint64_t> log_entries;  // the indices of our log entries in the batch
   };
 
   void watch_recovered(const Recovered& recovered);
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
+  void on_show(const Show& e, Time now, std::vector<Action>& out);
   // Whether `e` may acknowledge its message: kNotFound (not held), kPermissionDenied (the
   // principal is not on its line), kAlreadyExists (acknowledged already), kFailedPrecondition
   // (not a message of the peer's awaiting an ack: ours, an ack, refused).
   Status may_acknowledge(const Acknowledge& e) const;
-  // The peer's messages whose ack deadline passed: overdue, stored and notified once.
-  void mark_inbound_overdue(Time now, std::vector<Action>& out);
+  // Our messages whose ack deadline passed: overdue (the update added to `records`); their ids.
+  std::vector<std::string> mark_overdue(Time now, std::vector<Record>& records);
+  // The peer's messages whose ack deadline passed: overdue (the update added to `records`)
+  // and notified once; their ids.
+  std::vector<std::string> mark_inbound_overdue(Time now, std::vector<Record>& records,
+                                                std::vector<Action>& out);
+  // Our signed evidence.unacknowledged entry for `id`, just marked overdue on `side` (after
+  // its first alert, which it names): its record and log entry join `records`, the batch of
+  // the overdue mark, so that a message recovered overdue has its evidence already and none
+  // is ever written twice (docs/protocol.md "Evidence of silence").
+  void add_evidence(const std::string& id, EscalationSide side, Time now,
+                    std::vector<Record>& records, AfterPersist& after);
+  // Queues one of our protocol entries (evidence, a stage) for the peer: a message of type
+  // `type` on `line_id`, from our principal `from` to `to`, naming `about` in reply_to.
+  void add_protocol_entry(const std::string& line_id, const std::string& from,
+                          const wire::Address& to, Precedence precedence, std::string_view type,
+                          const std::string& about, const std::string& body_json, Time now,
+                          std::vector<Record>& records, AfterPersist& after);
   // Starts the escalation of our overdue message `id` (the sender is told), or of the peer's
   // (the addressee, the line's other principals, the duty officer of the addressee's role).
   void escalate_sent(const std::string& id, const Unacked& u);

@@ -76,7 +76,9 @@ TEST(PeerSessionInboundTest, TheReceiverMarksAnUnacknowledgedMessageOverdueOnceA
   h.now = deadline - 1s;
   EXPECT_TRUE(h.feed(kRu, TimerFired{}).empty());
   h.now = deadline;
-  std::vector<Action> out = h.feed_durable(kRu, TimerFired{});
+  // Carried to us-eucom: the mark's batch holds ru's evidence entry, which travels at once.
+  std::vector<Action> out = h.feed(kRu, TimerFired{});
+  h.carry(kRu, out);
   const std::vector<Notice> overdue = notices_of(out, NoticeKind::kInboundOverdue);
   ASSERT_EQ(overdue.size(), 1u);
   EXPECT_EQ(overdue[0].message_id, id);

@@ -208,6 +208,10 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
                                          " acknowledged by " + p.from.to_string()));
     }
     batch.settled.emplace_back(p.id, SettledInbound{p.line, "it is an acknowledgment"});
+  } else if (is_protocol_type(p.type)) {
+    // The peer's evidence or stage: a signed entry of its log we hold and countersign; the
+    // stores derive the stages from it (reply_to); nobody acknowledges it.
+    batch.settled.emplace_back(p.id, SettledInbound{p.line, "it is the peer's " + p.type});
   } else {
     batch.awaiting.emplace_back(p.id, AwaitingAck{p.line, p.from, p.precedence, deadline, false,
                                                   std::nullopt, p.to.principal});

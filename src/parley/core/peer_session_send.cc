@@ -58,7 +58,7 @@ void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records
   outgoing.record.log_index = outgoing.index;
   records.push_back(
       LogEntry{config_.party, config_.peer.party, outgoing.index, outgoing.record.id, leaf});
-  after.log_entry = outgoing.index;
+  after.log_entries.push_back(outgoing.index);
 }
 
 void PeerSession::pump(Time now, std::vector<Action>& out) {

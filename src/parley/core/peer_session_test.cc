@@ -448,7 +448,7 @@ TEST(PeerSessionTest, RefusedBatchWithThePeersAckLeavesTheMessageWaitingForAnAck
   EXPECT_EQ(h.session(kUs).stats().unacknowledged, 1u);
   h.now = deadline;
   out = h.session_feed_raw(kUs, TimerFired{});
-  EXPECT_EQ(notices_of(out, NoticeKind::kOverdue).size(), 1u);
+  EXPECT_EQ(overdue_notices(out).size(), 1u);
 }
 
 TEST(PeerSessionTest, DoubleAckIsRejected) {
@@ -518,18 +518,19 @@ TEST(PeerSessionTest, MissedDeadlineMarksOverdueOnce) {
 
   h.now += 1min;
   h.deliver(kUs, TimerFired{});
-  const std::vector<Notice> overdue = notices_of(h.log[kUs], NoticeKind::kOverdue);
+  const std::vector<Notice> overdue = overdue_notices(h.log[kUs]);
   ASSERT_EQ(overdue.size(), 1u);
   EXPECT_EQ(overdue[0].message_id, id);
-  EXPECT_EQ(overdue[0].text,
-            "FLASH message " + id + " on line saceur-cgs not acknowledged within 5m");
+  EXPECT_EQ(overdue[0].text, "FLASH message " + id +
+                                 " on line saceur-cgs not acknowledged by ru-genstaff, overdue by "
+                                 "0ms: alerting saceur");
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kOverdue);
   EXPECT_EQ(h.session(kUs).stats().overdue, 1u);
   EXPECT_FALSE(h.session(kUs).next_deadline().has_value());
 
   h.now += 1min;
   out = h.feed(kUs, TimerFired{});
-  EXPECT_TRUE(notices_of(out, NoticeKind::kOverdue).empty());
+  EXPECT_TRUE(overdue_notices(out).empty());
 
   // Acknowledgment is still possible after the deadline.
   h.deliver(kRu, Acknowledge{h.next_request(), "cgs", id});

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ struct Recovered {
   // Inbound, not "ack", not yet acknowledged by us (delivered or overdue): the receiving
   // node watches their deadlines and finds them when a principal acknowledges one.
   std::vector<MessageRecord> inbound_unacknowledged;
+  // Of those, the ids we sent a stage.shown entry for already (store/node_recovery.h): they
+  // are shown once, and a restart must not show them again.
+  std::set<std::string> shown;
   RecoveredLedger ledger;
 };
 

@@ -55,6 +55,16 @@ inline std::vector<Notice> notices_of(const std::vector<Action>& actions, Notice
   return found;
 }
 
+// The notices that told a sender its message went overdue: the first alert of the escalation
+// of one of our messages.
+inline std::vector<Notice> overdue_notices(const std::vector<Action>& actions) {
+  std::vector<Notice> found;
+  for (const Notice& n : notices_of(actions, NoticeKind::kEscalation)) {
+    if (n.first && n.side == EscalationSide::kSender) found.push_back(n);
+  }
+  return found;
+}
+
 struct PartyKeys {
   std::string id;
   crypto::Keys keys;

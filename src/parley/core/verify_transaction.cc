@@ -81,7 +81,9 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in, Time now) {
   }
   PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, c.seal_key));
   PARLEY_RETURN_IF_ERROR(check_body(c.catalog, p, in.opened.content.body_json));
-  if (p.type == "ack" && !p.reply_to) return Status::invalid_argument("ack without reply_to");
+  if (is_protocol_type(p.type) && !p.reply_to) {
+    return Status::invalid_argument(p.type + " without reply_to");
+  }
   if (p.expires && *p.expires <= now) {
     // The same words on every resend: a receipt repeats the refusal it gave first.
     return Status::failed_precondition("expired at " + format_time(*p.expires) +

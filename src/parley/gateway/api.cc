@@ -7,6 +7,7 @@
 
 #include "parley/base/json.h"
 #include "parley/base/version.h"
+#include "parley/core/message_state.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/directory_api.h"
 #include "parley/gateway/meetings_api.h"
@@ -405,13 +406,18 @@ class Api {
       Result<std::vector<core::MessageRecord>> found = driver_.store().list_messages(q);
       if (!found.is_ok()) return error_response(found.status());
       const std::map<std::string, core::SeqSet> gaps = inbound_gaps();
+      Result<std::map<std::string, core::Stages>> stages = stages_of(*found);
+      if (!stages.is_ok()) return error_response(stages.status());
       for (const core::MessageRecord& m : *found) {
         // A peer's message we refused is evidence, not mail (GET /messages/{id} shows it).
         if (m.direction == core::Direction::kInbound && m.state == core::MessageState::kRefused) {
           continue;
         }
-        messages.push_back(
-            with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps));
+        Json view =
+            with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps);
+        view["stages"] = stages_json((*stages)[m.id]);
+        messages.push_back(std::move(view));
+        if (m.direction == core::Direction::kInbound) driver_.show(principal, m.id);
       }
     }
     return json_response(200, {{"messages", messages}});
@@ -435,6 +441,10 @@ class Api {
     }
     Result<Json> envelope = json::parse(m.envelope);
     view["envelope"] = envelope.is_ok() ? *envelope : Json(nullptr);
+    Result<std::map<std::string, core::Stages>> stages = stages_of({m});
+    if (!stages.is_ok()) return error_response(stages.status());
+    view["stages"] = stages_json((*stages)[m.id]);
+    if (m.direction == core::Direction::kInbound) driver_.show(principal, m.id);
     // The message's place in its sender's transcript log: for an outbound message, proven
     // in the head the peer countersigned (the receipt); for an inbound one, in the head it
     // arrived with.
@@ -460,6 +470,33 @@ class Api {
       responder->respond(
           json_response(200, {{"id", id}, {"ack_id", ack->message_id}, {"state", "acknowledged"}}));
     });
+  }
+
+  // The stages of each of `messages` (core::stages_of), by id, from the messages naming them.
+  Result<std::map<std::string, core::Stages>> stages_of(
+      const std::vector<core::MessageRecord>& messages) {
+    std::map<std::string, std::vector<core::MessageRecord>> replies;
+    for (std::size_t from = 0; from < messages.size(); from += store::Store::kRepliesIdsMax) {
+      std::vector<std::string> ids;
+      for (std::size_t i = from; i < messages.size() && ids.size() < store::Store::kRepliesIdsMax;
+           ++i) {
+        ids.push_back(messages[i].id);
+      }
+      PARLEY_ASSIGN_OR_RETURN(std::vector<core::MessageRecord> found,
+                              driver_.store().replies_to(ids));
+      for (core::MessageRecord& r : found) replies[*r.reply_to].push_back(std::move(r));
+    }
+    std::map<std::string, core::Stages> out;
+    for (const core::MessageRecord& m : messages) out[m.id] = core::stages_of(m, replies[m.id]);
+    return out;
+  }
+
+  // docs/openapi.yaml MessageStages: each stage's time, null if not reached yet.
+  static Json stages_json(const core::Stages& s) {
+    return Json{{"stored", optional_time(s.stored)},
+                {"shown", optional_time(s.shown)},
+                {"acknowledged", optional_time(s.acknowledged)},
+                {"answered", optional_time(s.answered)}};
   }
 
   // The inbound seqs of every line with a gap, by line id.

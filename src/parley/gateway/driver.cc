@@ -312,6 +312,11 @@ void Driver::acknowledge(const std::string& principal, const std::string& messag
   feed(std::move(ack));
 }
 
+void Driver::show(const std::string& principal, const std::string& message_id) {
+  if (stopping_ || principal.empty()) return;  // the operator is no principal on a line
+  feed(core::Show{principal, message_id});
+}
+
 void Driver::on_federation_request(net::HttpRequest request,
                                    std::shared_ptr<net::Responder> responder) {
   const auto refuse = [&](int status, const std::string& why) {
@@ -604,7 +609,6 @@ void Driver::notify(const core::Notice& notice) {
       spdlog::info("{}: {}", kind, notice.text);
       break;
     case core::NoticeKind::kFrameRefused:
-    case core::NoticeKind::kOverdue:
     case core::NoticeKind::kInboundOverdue:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
@@ -630,6 +634,7 @@ void Driver::notify(const core::Notice& notice) {
   if (notice.side) {
     data["side"] = core::escalation_side_name(*notice.side);
     data["alerted"] = notice.alerted;
+    data["first"] = notice.first;
   }
   const std::string payload = json::dump(data);
   std::string event;
@@ -643,8 +648,7 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kAcknowledged:
       event = "acknowledged";
       break;
-    case core::NoticeKind::kOverdue:
-    case core::NoticeKind::kInboundOverdue:  // `kind` tells which side did not acknowledge
+    case core::NoticeKind::kInboundOverdue:  // ours: the escalation's first alert says it
       event = "overdue";
       break;
     case core::NoticeKind::kMessageRefused:

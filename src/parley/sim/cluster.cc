@@ -79,6 +79,8 @@ std::string event_name(const core::NodeEvent& e) {
                  std::string(wire::precedence_name(v.precedence)) + " on " + v.line;
         } else if constexpr (std::is_same_v<E, core::Acknowledge>) {
           return "Acknowledge #" + std::to_string(v.request) + " " + v.message_id;
+        } else if constexpr (std::is_same_v<E, core::Show>) {
+          return "Show " + v.principal + " " + v.message_id;
         } else if constexpr (std::is_same_v<E, core::PeerTransaction>) {
           return "PeerTransaction #" + std::to_string(v.request);
         } else if constexpr (std::is_same_v<E, core::PostAnswered>) {
@@ -883,11 +885,11 @@ void Cluster::on_notice(Gateway& g, const core::Notice& n) {
       violation("notice-before-durable", g.party + " announced the delivery of " + n.message_id +
                                              " before storing its receipt");
     }
-  } else if (n.kind == core::NoticeKind::kOverdue) {
-    ++outcome_.stats.overdue;
   } else if (n.kind == core::NoticeKind::kMessageRefused) {
     ++outcome_.stats.refused;
   } else if (n.kind == core::NoticeKind::kEscalation) {
+    // Our message's first alert is what told its sender it went overdue.
+    if (n.first && n.side == core::EscalationSide::kSender) ++outcome_.stats.overdue;
     observe_alert(g, n);
   }
 }

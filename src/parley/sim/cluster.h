@@ -214,6 +214,10 @@ class Cluster {
   void observe_applied(Gateway& g, const std::vector<core::Record>& records);
   Time escalation_bound(const Gateway& g, const Tracked& t) const;
   void watch_alerts(Gateway& g, const core::MessageRecord& m);
+  // Issue 12's evidence of silence, as each batch applies (invariants.cc).
+  void observe_evidence(Gateway& g, const std::vector<core::Record>& records);
+  void observe_shown(Gateway& g, const core::MessageRecord& m);
+  bool received_by(Gateway& g, const std::string& id);
   void observe_alert_update(Gateway& g, const core::UpdateMessage& update);
   void observe_alert(Gateway& g, const core::Notice& notice);
   void check_escalations(Gateway& g);
@@ -283,6 +287,8 @@ class Cluster {
   std::map<int, std::set<std::string>> unresolved_;                // per gateway, tracked ids
   std::map<std::pair<int, std::string>, AlertWatch> alert_watch_;  // (gateway, id)
   std::map<int, std::set<std::string>> alert_open_;  // per gateway: not yet alerted, acked, final
+  std::map<std::pair<int, std::string>, int> evidence_of_;  // (gateway, id): entries written
+  std::map<std::pair<int, std::string>, int> shown_of_;     // (gateway, id): stage.shown written
   std::set<std::string> violation_keys_;
 };
 

@@ -77,6 +77,7 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 // Records are the store's business; the sim looks only at the message states it tracks
 // and lets every other kind of record through untouched.
 void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& records) {
+  observe_evidence(g, records);
   for (const core::Record& record : records) {
     if (const auto* put = std::get_if<core::PutMessage>(&record)) watch_alerts(g, put->message);
     if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
@@ -84,7 +85,7 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
     }
     if (const auto* put = std::get_if<core::PutMessage>(&record)) {
       const core::MessageRecord& m = put->message;
-      if (m.direction != core::Direction::kOutbound || m.type == "ack") continue;
+      if (m.direction != core::Direction::kOutbound || core::is_protocol_type(m.type)) continue;
       Tracked t;
       t.sender = g.index;
       t.deadline = m.ack_deadline;
@@ -155,7 +156,7 @@ Time Cluster::escalation_bound(const Gateway& g, const Tracked& t) const {
 // Issue 12: every message either side stores, but acks and refusals, must be escalated there
 // (a kEscalation notice naming it) within one timer tick of its deadline, unacknowledged.
 void Cluster::watch_alerts(Gateway& g, const core::MessageRecord& m) {
-  if (m.type == "ack" || m.state == core::MessageState::kRefused) return;
+  if (core::is_protocol_type(m.type) || m.state == core::MessageState::kRefused) return;
   AlertWatch w;
   w.t.sender = g.index;
   w.t.deadline = m.ack_deadline;
@@ -180,6 +181,84 @@ void Cluster::observe_alert_update(Gateway& g, const core::UpdateMessage& update
     w.final = true;
     alert_open_[g.index].erase(update.id);
   }
+}
+
+// Issue 12, silence as evidence: a gateway writes one evidence.unacknowledged entry for each
+// message it holds whose deadline passed unacknowledged there, in the batch that marks it
+// overdue, so the escalation-late invariant (marked within a tick of the deadline) bounds it
+// too; it names a message that really was unacknowledged then (no ack durable there before
+// it, and its observed time not before the deadline), and is never written twice.
+void Cluster::observe_evidence(Gateway& g, const std::vector<core::Record>& records) {
+  for (const core::Record& record : records) {
+    const auto* put = std::get_if<core::PutMessage>(&record);
+    if (put != nullptr && put->message.type == core::kStageShownType &&
+        put->message.direction == core::Direction::kOutbound) {
+      observe_shown(g, put->message);
+      continue;
+    }
+    if (put == nullptr || put->message.type != core::kEvidenceUnacknowledgedType ||
+        put->message.direction != core::Direction::kOutbound) {
+      continue;
+    }
+    const core::MessageRecord& m = put->message;
+    ++outcome_.stats.evidence;
+    const std::string target = m.reply_to.value_or("");
+    if (++evidence_of_[{g.index, target}] > 1) {
+      violation("evidence-twice", g.party + " wrote evidence of " + target + " again");
+    }
+    const auto w = alert_watch_.find({g.index, target});
+    if (w == alert_watch_.end()) {
+      violation("evidence-phantom", g.party + " wrote evidence of " + target + ", a message it " +
+                                        "does not hold awaiting an ack");
+      continue;
+    }
+    if (w->second.acked_true) {
+      violation("evidence-after-ack", g.party + " wrote evidence of " + target + " " +
+                                          format_duration(now_ - *w->second.acked_true) +
+                                          " after its ack was durable");
+    }
+    if (m.created < w->second.t.deadline) {
+      violation("evidence-early", g.party + " observed " + target + " unacknowledged at " +
+                                      format_time(m.created) + ", before its deadline " +
+                                      format_time(w->second.t.deadline));
+    }
+  }
+  for (const core::Record& record : records) {
+    const auto* update = std::get_if<core::UpdateMessage>(&record);
+    // An overdue message updated again (e.g. receipted while overdue) had its evidence then.
+    if (update == nullptr || update->state != core::MessageState::kOverdue ||
+        evidence_of_.count({g.index, update->id}) > 0 ||
+        alert_watch_.count({g.index, update->id}) == 0) {
+      continue;
+    }
+    violation("evidence-missing",
+              g.party + " marked " + update->id + " overdue without writing its evidence");
+  }
+}
+
+// The stage "shown": written once per message by its receiver, for a message it holds from
+// the peer, before an ack of it was durable there.
+void Cluster::observe_shown(Gateway& g, const core::MessageRecord& m) {
+  ++outcome_.stats.shown;
+  const std::string target = m.reply_to.value_or("");
+  if (++shown_of_[{g.index, target}] > 1) {
+    violation("shown-twice", g.party + " wrote the stage shown of " + target + " again");
+  }
+  const auto w = alert_watch_.find({g.index, target});
+  if (w == alert_watch_.end() || !received_by(g, target)) {
+    violation("shown-phantom", g.party + " wrote the stage shown of " + target +
+                                   ", no message of the peer's it holds");
+    return;
+  }
+  if (w->second.acked_true) {
+    violation("shown-after-ack",
+              g.party + " wrote the stage shown of " + target + " after its ack was durable");
+  }
+}
+
+bool Cluster::received_by(Gateway& g, const std::string& id) {
+  Result<std::optional<core::MessageRecord>> stored = g.store->get_message(id);
+  return stored.is_ok() && stored->has_value() && (*stored)->direction == core::Direction::kInbound;
 }
 
 // An escalation alert: never before the deadline, never a tick after an ack became durable.
@@ -400,6 +479,7 @@ void Cluster::check_final() {
         }
         continue;
       }
+      if (core::is_protocol_type(m.type)) continue;  // evidence: checked as it was written
       // The receiver watches the same deadline (issue 11): past it, the message is
       // acknowledged there or marked overdue there.
       if (in.state != core::MessageState::kAcknowledged &&

@@ -101,8 +101,9 @@ int main(int argc, char** argv) {
       std::printf(
           "seed %llu: %d parties, %llu submitted, %llu accepted (%llu acks), %llu received, "
           "%llu transactions, %llu persists, %llu crashes, %llu dropped, %llu duplicated, "
-          "%llu partitions, %llu clock jumps, %llu overdue, %llu escalation alerts, %lld s "
-          "simulated\n",
+          "%llu partitions, %llu clock jumps, %llu overdue, %llu escalation alerts, %llu evidence, "
+          "%llu shown, "
+          "%lld s simulated\n",
           static_cast<unsigned long long>(seed), outcome.parties,
           static_cast<unsigned long long>(s.submitted), static_cast<unsigned long long>(s.accepted),
           static_cast<unsigned long long>(s.acks_accepted),
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(s.clock_jumps),
           static_cast<unsigned long long>(s.overdue),
           static_cast<unsigned long long>(s.escalation_alerts),
+          static_cast<unsigned long long>(s.evidence), static_cast<unsigned long long>(s.shown),
           static_cast<long long>(s.simulated.count() / 1000));
       for (const std::string& v : outcome.violations) {
         std::printf("  violation: %s\n", v.c_str());

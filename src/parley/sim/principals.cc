@@ -93,6 +93,8 @@ void Cluster::acknowledge(int index, const std::string& id, int depth) {
   ack.principal = workload_.chance(0.7) ? end->local : end->alternate;
   ack.message_id = message.id;
   g.principal[ack.request] = request;
+  // It read the message before acknowledging it: the stage "shown" (once, the core decides).
+  feed(g, core::Show{ack.principal, ack.message_id});
   feed(g, std::move(ack));
 }
 

@@ -150,6 +150,8 @@ struct Stats {
   std::uint64_t transcripts_verified = 0;  // exports checked at the end (one per party and line)
   std::uint64_t overdue = 0;
   std::uint64_t escalation_alerts = 0;  // kEscalation notices, both sides
+  std::uint64_t evidence = 0;           // evidence.unacknowledged entries written, both sides
+  std::uint64_t shown = 0;              // stage.shown entries written
   std::uint64_t refused = 0;            // kMessageRefused notices (our message refused by the peer)
   std::uint64_t principal_errors = 0;   // requests lost to a crash or a down gateway
   Duration simulated{};

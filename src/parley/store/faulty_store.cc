@@ -93,6 +93,12 @@ Result<std::vector<core::MessageRecord>> FaultyStore::list_messages(const Messag
   return inner_->list_messages(query);
 }
 
+Result<std::vector<core::MessageRecord>> FaultyStore::replies_to(
+    const std::vector<std::string>& ids) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->replies_to(ids);
+}
+
 Result<core::Recovered> FaultyStore::recover(std::string_view peer) {
   PARLEY_RETURN_IF_ERROR(check_alive());
   return inner_->recover(peer);

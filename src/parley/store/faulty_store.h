@@ -47,6 +47,7 @@ class FaultyStore final : public Store {
       const std::vector<const std::vector<core::Record>*>& batches) override;
   Result<std::optional<core::MessageRecord>> get_message(std::string_view id) override;
   Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) override;
+  Result<std::vector<core::MessageRecord>> replies_to(const std::vector<std::string>& ids) override;
   Result<core::Recovered> recover(std::string_view peer) override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
   Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner, std::string_view peer,

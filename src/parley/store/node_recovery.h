@@ -3,6 +3,7 @@
 // the simulator (Cluster::start) both start from exactly this.
 #pragma once
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,27 @@ struct NodeRecovery {
   std::vector<core::NodePeer> peers;
 };
 
+// Which of the peer's messages awaiting our ack we sent a stage.shown entry for already
+// (core::Recovered::shown): those naming them in reply_to, read by the index on reply_to.
+inline Status recover_shown(Store& store, core::Recovered& recovered) {
+  std::vector<std::string> ids;
+  const auto flush = [&]() -> Status {
+    PARLEY_ASSIGN_OR_RETURN(std::vector<core::MessageRecord> replies, store.replies_to(ids));
+    for (const core::MessageRecord& r : replies) {
+      if (r.direction == core::Direction::kOutbound && r.type == core::kStageShownType) {
+        recovered.shown.insert(*r.reply_to);
+      }
+    }
+    ids.clear();
+    return Status::ok();
+  };
+  for (const core::MessageRecord& m : recovered.inbound_unacknowledged) {
+    ids.push_back(m.id);
+    if (ids.size() == Store::kRepliesIdsMax) PARLEY_RETURN_IF_ERROR(flush());
+  }
+  return ids.empty() ? Status::ok() : flush();
+}
+
 // kDataLoss for a pinned peer with no federation address (a valid bundle has one); store
 // errors as they come.
 inline Result<NodeRecovery> recover_node(Store& store) {
@@ -29,6 +51,7 @@ inline Result<NodeRecovery> recover_node(Store& store) {
                                "' has no federation address; pin its bundle again");
     }
     PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, store.recover(peer.bundle.party));
+    PARLEY_RETURN_IF_ERROR(recover_shown(store, recovered));
     out.peers.push_back({std::move(peer.bundle), std::move(recovered)});
   }
   return out;

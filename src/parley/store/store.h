@@ -24,12 +24,18 @@
 
 namespace parley::store {
 
+// core::is_protocol_type as SQL: the types a listing leaves out unless include_acks.
+inline constexpr const char* kProtocolTypesSql =
+    "('ack', 'evidence.unacknowledged', 'stage.shown')";
+
 struct MessageQuery {
   std::optional<core::Direction> direction;
   std::vector<std::string> lines;  // empty: all lines
   std::vector<std::string> types;  // empty: every type (acks as include_acks says)
-  bool include_acks = false;       // messages of type "ack" are left out unless true
-  std::size_t limit = 1000;        // newest first
+  // Messages of the protocol's own types (core::is_protocol_type: acks, evidence, stages)
+  // are left out unless true.
+  bool include_acks = false;
+  std::size_t limit = 1000;  // newest first
 };
 
 // True if `status` refuses one batch for its content (a conflict with what is stored, or a
@@ -112,6 +118,13 @@ class Store {
 
   virtual Result<std::optional<core::MessageRecord>> get_message(std::string_view id) = 0;
   virtual Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) = 0;
+  // The messages, of any type and either direction, whose reply_to is one of `ids` (at most
+  // kRepliesIdsMax; more is kInvalidArgument): the acks, evidence, stages and answers that
+  // name them, from which their stages are derived (core::stages_of). Oldest first (created,
+  // then id).
+  static constexpr std::size_t kRepliesIdsMax = 1000;
+  virtual Result<std::vector<core::MessageRecord>> replies_to(
+      const std::vector<std::string>& ids) = 0;
 
   // What core::PeerSession needs at start, for the lines with `peer`. The transcript part
   // (Recovered::ledger) is bounded by what is not yet countersigned, never by history.

@@ -417,6 +417,47 @@ TEST_P(StoreConformanceTest, ListFiltersByType) {
   EXPECT_EQ(ids_of(list(acks)), (std::vector<std::string>{"ack-1"}));
 }
 
+// Issue 12: evidence and stage entries are the protocol's own, listed only with include_acks;
+// replies_to finds every message naming one of the ids, oldest first.
+TEST_P(StoreConformanceTest, RepliesToFindsWhatNamesAMessageAndListsLeaveProtocolEntriesOut) {
+  const auto naming = [](core::MessageRecord m, std::string target) {
+    m.reply_to = std::move(target);
+    return m;
+  };
+  ASSERT_TRUE(
+      store_
+          ->apply(
+              {PutMessage{message("flash", "a", 1, Direction::kOutbound, at(100))},
+               PutMessage{message("other", "a", 2, Direction::kOutbound, at(110))},
+               PutMessage{naming(
+                   message("shown", "a", 1, Direction::kInbound, at(300), "stage.shown"), "flash")},
+               PutMessage{naming(message("evidence", "a", 2, Direction::kInbound, at(200),
+                                         "evidence.unacknowledged"),
+                                 "flash")},
+               PutMessage{naming(message("answer", "a", 3, Direction::kInbound, at(400)), "flash")},
+               PutMessage{naming(message("mine", "a", 3, Direction::kOutbound, at(500),
+                                         "evidence.unacknowledged"),
+                                 "other")}})
+          .is_ok());
+  Result<std::vector<MessageRecord>> replies = store_->replies_to({"flash"});
+  ASSERT_TRUE(replies.is_ok()) << replies.status().to_string();
+  EXPECT_EQ(ids_of(*replies), (std::vector<std::string>{"evidence", "shown", "answer"}));
+  replies = store_->replies_to({"flash", "other", "nope"});
+  ASSERT_TRUE(replies.is_ok());
+  EXPECT_EQ(replies->size(), 4u);
+  replies = store_->replies_to({});
+  ASSERT_TRUE(replies.is_ok());
+  EXPECT_TRUE(replies->empty());
+  EXPECT_EQ(
+      store_->replies_to(std::vector<std::string>(Store::kRepliesIdsMax + 1, "x")).status().code(),
+      StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(ids_of(list({})), (std::vector<std::string>{"answer", "other", "flash"}));
+  MessageQuery all;
+  all.include_acks = true;
+  EXPECT_EQ(list(all).size(), 6u);
+}
+
 TEST_P(StoreConformanceTest, ListFiltersByDirectionAndLinesNewestFirstWithoutAcks) {
   ASSERT_TRUE(
       store_

@@ -300,7 +300,7 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
     if (m.peer != peer && !configured.contains(m.line)) continue;
     if (m.direction == Direction::kInbound) {
       // Awaiting an ack: the receiving node watches its deadline.
-      if (m.type != "ack" && !m.acknowledged_at &&
+      if (!core::is_protocol_type(m.type) && !m.acknowledged_at &&
           (m.state == core::MessageState::kDelivered || m.state == core::MessageState::kOverdue)) {
         out.inbound_unacknowledged.push_back(with_log_index(t, m));
       }
@@ -308,8 +308,8 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
     }
     if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
     // A refused message is final, as an expired one: no ack is awaited.
-    if (m.type != "ack" && !m.acknowledged_at && m.state != core::MessageState::kExpired &&
-        m.state != core::MessageState::kRefused) {
+    if (!core::is_protocol_type(m.type) && !m.acknowledged_at &&
+        m.state != core::MessageState::kExpired && m.state != core::MessageState::kRefused) {
       out.unacknowledged.push_back(with_log_index(t, m));
     }
   }
@@ -473,7 +473,7 @@ Result<std::vector<core::MessageRecord>> MemoryStore::list_messages(const Messag
         std::find(query.types.begin(), query.types.end(), m.type) == query.types.end()) {
       continue;
     }
-    if (!query.include_acks && m.type == "ack") continue;
+    if (!query.include_acks && core::is_protocol_type(m.type)) continue;
     found.push_back(&m);
   }
   // Newest first: created, then seq, then id, all descending.
@@ -481,6 +481,27 @@ Result<std::vector<core::MessageRecord>> MemoryStore::list_messages(const Messag
     return std::tie(b->created, b->seq, b->id) < std::tie(a->created, a->seq, a->id);
   });
   if (found.size() > query.limit) found.resize(query.limit);
+  std::vector<MessageRecord> out;
+  out.reserve(found.size());
+  for (const MessageRecord* m : found) out.push_back(with_log_index(t, *m));
+  return out;
+}
+
+Result<std::vector<core::MessageRecord>> MemoryStore::replies_to(
+    const std::vector<std::string>& ids) {
+  if (ids.size() > kRepliesIdsMax) {
+    return Status::invalid_argument("more than " + std::to_string(kRepliesIdsMax) + " ids");
+  }
+  std::lock_guard lock(disk_->mutex);
+  const Tables& t = disk_->tables;
+  const std::set<std::string, std::less<>> wanted(ids.begin(), ids.end());
+  std::vector<const MessageRecord*> found;
+  for (const auto& [id, m] : t.messages) {
+    if (m.reply_to && wanted.contains(*m.reply_to)) found.push_back(&m);
+  }
+  std::sort(found.begin(), found.end(), [](const MessageRecord* a, const MessageRecord* b) {
+    return std::tie(a->created, a->id) < std::tie(b->created, b->id);
+  });
   std::vector<MessageRecord> out;
   out.reserve(found.size());
   for (const MessageRecord* m : found) out.push_back(with_log_index(t, *m));

@@ -278,11 +278,26 @@ Result<std::vector<core::MessageRecord>> PostgresStore::list_messages(const Mess
     sql +=
         " AND type IN (SELECT jsonb_array_elements_text($" + std::to_string(p.size()) + "::jsonb))";
   }
-  if (!query.include_acks) sql += " AND type != 'ack'";
+  if (!query.include_acks) sql += std::string(" AND type NOT IN ") + kProtocolTypesSql;
   p.integer(fits_int64(query.limit) ? static_cast<std::int64_t>(query.limit)
                                     : std::numeric_limits<std::int64_t>::max());
   sql += " ORDER BY created DESC, seq DESC, id DESC LIMIT $" + std::to_string(p.size());
   return query_messages(sql, p);
+}
+
+Result<std::vector<core::MessageRecord>> PostgresStore::replies_to(
+    const std::vector<std::string>& ids) {
+  if (ids.size() > kRepliesIdsMax) {
+    return Status::invalid_argument("more than " + std::to_string(kRepliesIdsMax) + " ids");
+  }
+  if (ids.empty()) return std::vector<core::MessageRecord>{};
+  Params p;
+  p.text(encode_string_array(ids));
+  // messages_by_reply_to (migration 9) finds each id's few replies.
+  return query_messages(std::string("SELECT ") + kMessageSelect +
+                            " FROM messages WHERE reply_to IN "
+                            "(SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY created, id",
+                        p);
 }
 
 }  // namespace parley::store::postgres_detail

@@ -224,6 +224,10 @@ CREATE TABLE cosignatures (
   PRIMARY KEY (origin, witness)
 );
 )sql",
+    // 9 (as SQLite's 9, issue 12): messages by reply_to (their stages, evidence).
+    R"sql(
+CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -138,6 +138,7 @@ class SqliteStore final : public Store {
       const std::vector<const std::vector<core::Record>*>& batches) override;
   Result<std::optional<core::MessageRecord>> get_message(std::string_view id) override;
   Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) override;
+  Result<std::vector<core::MessageRecord>> replies_to(const std::vector<std::string>& ids) override;
   Result<core::Recovered> recover(std::string_view peer) override;
   Status put_peer(const core::Peer& peer) override;
   Result<std::vector<core::Peer>> peers() override;

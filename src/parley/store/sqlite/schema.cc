@@ -265,6 +265,12 @@ CREATE TABLE cosignatures (
   PRIMARY KEY (origin, witness)
 );
 )sql",
+    // 9 (issue 12): a message's stages are derived from the messages that name it in
+    // reply_to (its ack, the peer's stage.shown, an answer; evidence of silence), and start-up
+    // asks which awaiting messages were shown already: an index finds them by reply_to.
+    R"sql(
+CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -225,7 +225,7 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   if (query.direction) sql += " AND direction = ?1";
   if (!query.lines.empty()) sql += " AND line IN (SELECT value FROM json_each(?2))";
   if (!query.types.empty()) sql += " AND type IN (SELECT value FROM json_each(?4))";
-  if (!query.include_acks) sql += " AND type != 'ack'";
+  if (!query.include_acks) sql += std::string(" AND type NOT IN ") + kProtocolTypesSql;
   sql += " ORDER BY created DESC, seq DESC, id DESC LIMIT ?3";
   const std::int64_t limit =
       query.limit > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
@@ -237,6 +237,19 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
     s.bind_int(3, limit);
     if (!query.types.empty()) s.bind_text(4, encode_string_array(query.types));
   });
+}
+
+Result<std::vector<core::MessageRecord>> SqliteStore::replies_to(
+    const std::vector<std::string>& ids) {
+  if (ids.size() > kRepliesIdsMax) {
+    return Status::invalid_argument("more than " + std::to_string(kRepliesIdsMax) + " ids");
+  }
+  if (ids.empty()) return std::vector<core::MessageRecord>{};
+  // messages_by_reply_to (migration 9) finds each id's few replies.
+  return query_messages(std::string("SELECT ") + kMessageSelect +
+                            " FROM messages WHERE reply_to IN (SELECT value FROM json_each(?1))"
+                            " ORDER BY created, id",
+                        [&ids](Statement& s) { s.bind_text(1, encode_string_array(ids)); });
 }
 
 }  // namespace parley::store::sqlite_detail

@@ -68,7 +68,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -102,7 +102,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
@@ -112,7 +112,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
@@ -141,7 +141,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -155,7 +155,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_unreceipted', 'messages_unacknowledged', "
@@ -186,7 +186,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -197,7 +197,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "INSERT INTO evidence VALUES ('e-4', 'ru', 'fork', 'other', '{a}', '{c}', 2500)");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   Result<std::vector<core::PutEvidence>> kept = (*store)->evidence();
   ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
   ASSERT_EQ(kept->size(), 2U);
@@ -297,7 +297,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
@@ -325,7 +325,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_by_direction_line_created', 'messages_unreceipted', "
