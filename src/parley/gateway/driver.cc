@@ -90,6 +90,8 @@ Status Driver::start(net::Handler api_handler) {
   config.realert.immediate = home_.config.realert.immediate;
   config.realert.priority = home_.config.realert.priority;
   config.realert.routine = home_.config.realert.routine;
+  message_lines_ = std::make_unique<store::StoredMessageLines>(*store_);
+  config.messages = message_lines_.get();
   for (const core::NodePeer& peer : recovery.peers) {
     spdlog::info("peer {}: {} unreceipted, {} unacknowledged", peer.bundle.party,
                  peer.recovered.unreceipted.size(), peer.recovered.unacknowledged.size());

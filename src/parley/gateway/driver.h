@@ -41,6 +41,7 @@
 #include "parley/gateway/home.h"
 #include "parley/gateway/witness.h"
 #include "parley/net/net.h"
+#include "parley/store/message_lines.h"
 #include "parley/store/store.h"
 
 namespace parley::gateway {
@@ -242,6 +243,8 @@ class Driver {
   std::vector<core::Principal> principals_;
   core::ZoneRules zone_;
   std::optional<Status> reconfigured_;  // the node's last Reconfigured
+  // The node's MessageLines (core/translation.h): the lines of stored messages, from store_.
+  std::unique_ptr<store::StoredMessageLines> message_lines_;
   std::unique_ptr<core::Node> node_;
   std::map<std::string, Clients> clients_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;
