@@ -111,6 +111,11 @@ void print_messages(const Json& messages, bool inbox) {
               << field(m, "id") << "\n  " << (inbox ? "from " : "to ")
               << field(m, inbox ? "from" : "to") << "  type " << field(m, "type") << "\n  "
               << field(m, "rendered") << "\n";
+    // Beside the original, marked as a translation and by whom (core/translation.h).
+    for (const Json& t : m.value("translations", Json::array())) {
+      std::cout << "  translation (" << field(t, "language") << ") by " << field(t, "from") << ": "
+                << field(t, "text") << "\n";
+    }
     if (m.value("acknowledged_by", Json()).is_string()) {
       std::cout << "  acknowledged by " << field(m, "acknowledged_by") << " at "
                 << field(m, "acknowledged_at") << "\n";

@@ -147,6 +147,10 @@ class Driver {
   const Home& home() const { return home_; }
   const catalog::Catalog& catalog() const { return catalog_; }
   std::vector<core::Line> lines_of(const std::string& principal) const;
+  // The lines whose messages `principal` may read: the lines it is on and, for a translator
+  // (core/translation.h), every line of this party. Reading only: what it may write there is
+  // the core's decision (a translation of a message on the line, nothing else).
+  std::vector<core::Line> lines_read_by(const std::string& principal) const;
   const std::vector<core::Line>& lines() const { return lines_; }
   std::optional<core::Principal> principal(const std::string& id) const;
   const std::vector<core::Principal>& principals() const { return principals_; }
