@@ -289,7 +289,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--body", *body,
                     "the structured body, a JSON object (see `parley catalog TYPE`)");
     cmd->add_option("--text", *text, "free text");
-    cmd->add_option("--reply-to", *reply_to, "the id of the message this answers");
+    cmd->add_option("--reply-to", *reply_to,
+                    "the id of the message this answers, or translates (--type translation "
+                    "--body '{\"language\": \"en\"}' --text TRANSLATION: a translator's "
+                    "message, shown under the original)");
     cmd->add_option("--expires", *expires,
                     "a UTC time (2026-11-24T21:00:00Z) after which the message is no longer "
                     "worth delivering: not receipted by then, it becomes expired and is not sent");

@@ -437,8 +437,10 @@ class Api {
         if (m.direction == core::Direction::kInbound && m.state == core::MessageState::kRefused) {
           continue;
         }
-        // A translation is shown under the message it translates when that one is listed.
-        if (m.type == catalog::kTranslationType && m.reply_to && listed.count(*m.reply_to) > 0) {
+        // A translation is shown under the message it translates when that one is listed
+        // (one the peer refused is not: it stays in the outbox with its reason).
+        if (m.type == catalog::kTranslationType && m.state != core::MessageState::kRefused &&
+            m.reply_to && listed.count(*m.reply_to) > 0) {
           continue;
         }
         Json view = message_view(m, driver_.catalog(), driver_.home().config.lang);
