@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   bundle.tls_fingerprint = hex_encode(crypto::sha256(as_bytes("certificate DER")));
   bundle.federation = {"127.0.0.1:7001", "[::1]:7002", "gw-backup.eucom.example:443"};
   ok &= write(root / "bundle_fuzz", "valid_bundle", wire::encode_bundle(bundle));
+  wire::Bundle with_translators = bundle;  // v2: the party's translators
+  with_translators.translators = {"interpreter", "linguist"};
+  ok &= write(root / "bundle_fuzz", "valid_bundle_v2", wire::encode_bundle(with_translators));
 
   // Refusals.
   ok &= write(root / "refusal_fuzz", "valid_refusal",

@@ -305,6 +305,12 @@ const MessageType* Catalog::find(std::string_view type) const {
   return nullptr;
 }
 
+bool Catalog::needs_ack(std::string_view type) const {
+  if (const MessageType* t = find(type)) return t->needs_ack;
+  // The protocol's own type, even in a catalog (a test's) that does not list it.
+  return type != kAckType;
+}
+
 std::vector<std::string> Catalog::languages() const {
   std::set<std::string> langs;
   for (const auto& t : types_) {
@@ -330,9 +336,16 @@ Json rules_json(const std::vector<Rule>& rules) {
 }
 
 Json type_json(const MessageType& t) {
-  return Json{{"type", t.id},        {"version", t.version},     {"title", t.title},
-              {"schema", *t.schema}, {"example", *t.example},    {"labels", t.labels},
-              {"values", t.values},  {"templates", t.templates}, {"rules", rules_json(t.rules)}};
+  return Json{{"type", t.id},
+              {"version", t.version},
+              {"title", t.title},
+              {"schema", *t.schema},
+              {"example", *t.example},
+              {"labels", t.labels},
+              {"values", t.values},
+              {"templates", t.templates},
+              {"rules", rules_json(t.rules)},
+              {"needs_ack", t.needs_ack}};
 }
 
 }  // namespace

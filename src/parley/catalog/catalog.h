@@ -27,6 +27,11 @@ namespace parley::catalog {
 // here would pull <iomanip> into every user of the catalog). Shared and never changed.
 using JsonValue = std::shared_ptr<const nlohmann::json>;
 
+// The protocol's own types: an acknowledgment (the core acts on it), and a translation of a
+// message's free text by a translator (core/translation.h).
+inline constexpr std::string_view kAckType = "ack";
+inline constexpr std::string_view kTranslationType = "translation";
+
 // One file of a catalog: its name ("notify.exercise.v1.json") and its bytes.
 struct SourceFile {
   std::string name;
@@ -65,6 +70,11 @@ struct MessageType {
   PerLanguage templates;
   std::vector<Rule> rules;
   JsonValue example;  // a valid body
+  // Whether a message of this type asks the addressee for an acknowledgment (its deadline
+  // is watched and escalated; the file's "needs_ack", true unless it says false). False for
+  // an ack itself and for a translation (a reader's aid: a deadline on it would escalate
+  // for nothing while the original's own deadline runs).
+  bool needs_ack = true;
   CompiledSchema compiled;
 };
 
@@ -101,6 +111,9 @@ class Catalog {
   static Result<Catalog> load(const std::vector<SourceFile>& files);
 
   const MessageType* find(std::string_view type) const;
+  // Whether a message of `type` asks for an acknowledgment (MessageType::needs_ack). A type
+  // this catalog does not know does: a message from a newer peer is never left unwatched.
+  bool needs_ack(std::string_view type) const;
   const std::vector<MessageType>& types() const { return types_; }
   std::vector<std::string> languages() const;
 

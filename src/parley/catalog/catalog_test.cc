@@ -59,7 +59,8 @@ const std::vector<std::string>& required_types() {
                                                "meeting.cancel",
                                                "meeting.minutes",
                                                "meeting.sign",
-                                               "meeting.action-done"};
+                                               "meeting.action-done",
+                                               "translation"};
   return ids;
 }
 
@@ -116,6 +117,31 @@ TEST(CatalogRenderTest, AckRendersInEnglish) {
 
 TEST(CatalogRenderTest, AckRendersInRussian) {
   EXPECT_EQ(cat().render("ack", "{}", "", "ru"), "Принято.");
+}
+
+TEST(CatalogRenderTest, TranslationRendersItsLanguageAndText) {
+  EXPECT_EQ(cat().render("translation", R"({"language":"en"})", "Launch at 21:00.", "en"),
+            "Translation (en): Launch at 21:00.");
+  EXPECT_EQ(cat().render("translation", R"({"language":"en"})", "Launch at 21:00.", "ru"),
+            "Перевод (en): Launch at 21:00.");
+}
+
+// An acknowledgment and a translation ask for no acknowledgment of their own; every other
+// type does, and so does a type this catalog does not know (a newer peer's).
+TEST(CatalogTest, OnlyAcksAndTranslationsNeedNoAck) {
+  for (const MessageType& t : cat().types()) {
+    EXPECT_EQ(t.needs_ack, t.id != "ack" && t.id != "translation") << t.id;
+    EXPECT_EQ(cat().needs_ack(t.id), t.needs_ack) << t.id;
+  }
+  EXPECT_TRUE(cat().needs_ack("notify.unheard-of"));
+  EXPECT_FALSE(cat().needs_ack(kAckType));
+  EXPECT_NE(cat().to_json().find(R"("needs_ack":false)"), std::string::npos);
+}
+
+TEST(CatalogValidateTest, TranslationNeedsALanguage) {
+  EXPECT_TRUE(cat().validate("translation", R"({"language":"ru"})").is_ok());
+  EXPECT_FALSE(cat().validate("translation", "{}").is_ok());
+  EXPECT_FALSE(cat().validate("translation", R"({"language":"English"})").is_ok());
 }
 
 TEST(CatalogRenderTest, MissileLaunchRendersInEnglish) {

@@ -165,8 +165,9 @@ Status read_rules(const Json& j, MessageType& t) {
 
 Result<MessageType> read_type(const CompiledSchema& meta, const SourceFile& file) {
   PARLEY_ASSIGN_OR_RETURN(Json j, json::parse_object(file.text));
-  PARLEY_RETURN_IF_ERROR(json::check_keys(j, {"type", "version", "title", "schema", "labels",
-                                              "values", "templates", "rules", "example"}));
+  PARLEY_RETURN_IF_ERROR(
+      json::check_keys(j, {"type", "version", "title", "schema", "labels", "values", "templates",
+                           "rules", "example", "needs_ack"}));
   MessageType t;
   PARLEY_ASSIGN_OR_RETURN(t.id, json::get_string(j, "type"));
   PARLEY_ASSIGN_OR_RETURN(const std::uint64_t version, json::get_uint(j, "version"));
@@ -181,6 +182,9 @@ Result<MessageType> read_type(const CompiledSchema& meta, const SourceFile& file
   PARLEY_RETURN_IF_ERROR(check_templates(t));
   PARLEY_RETURN_IF_ERROR(read_values(j.value("values", Json()), t));
   PARLEY_RETURN_IF_ERROR(read_rules(j.value("rules", Json()), t));
+  if (j.contains("needs_ack")) {
+    PARLEY_ASSIGN_OR_RETURN(t.needs_ack, json::get_bool(j, "needs_ack"));
+  }
   if (!j.contains("example")) return Status::invalid_argument("no example");
   if (!j["example"].is_object()) return Status::invalid_argument("example: expected an object");
   t.example = std::make_shared<const Json>(j["example"]);

@@ -23,6 +23,7 @@
 #include "parley/cli/commands.h"
 #include "parley/cli/directory.h"
 #include "parley/core/model.h"
+#include "parley/core/translation.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
 #include "parley/wire/wire.h"
@@ -104,10 +105,24 @@ int run_init(const InitArgs& args) {
 
 // ---- bundle -----------------------------------------------------------------------------
 
+// This party's bundle, with its translators (the principals of the role, not revoked): the
+// peer accepts their translations (core/translation.h).
+Result<wire::Bundle> bundle_with_translators(const std::string& dir) {
+  PARLEY_ASSIGN_OR_RETURN(OpenedHome opened, open_home_and_store(dir));
+  wire::Bundle bundle = gateway::bundle_of(opened.home);
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Principal> principals,
+                          opened.store->principals());
+  for (const core::Principal& p : principals) {
+    if (p.role == core::kTranslatorRole && !p.revoked_at) bundle.translators.push_back(p.id);
+  }
+  std::sort(bundle.translators.begin(), bundle.translators.end());
+  return bundle;
+}
+
 int run_bundle(const std::string& dir) {
-  Result<gateway::Home> home = gateway::open_home(dir);
-  if (!home.is_ok()) return fail(home.status());
-  std::cout << wire::encode_bundle(gateway::bundle_of(*home)) << "\n" << std::flush;
+  const Result<wire::Bundle> bundle = bundle_with_translators(dir);
+  if (!bundle.is_ok()) return fail(bundle.status());
+  std::cout << wire::encode_bundle(*bundle) << "\n" << std::flush;
   return 0;
 }
 
@@ -121,7 +136,8 @@ struct PeerAddArgs {
 
 bool same_bundle(const wire::Bundle& a, const wire::Bundle& b) {
   return a.party == b.party && a.sign_key == b.sign_key && a.box_key == b.box_key &&
-         a.tls_fingerprint == b.tls_fingerprint && a.federation == b.federation && a.lang == b.lang;
+         a.tls_fingerprint == b.tls_fingerprint && a.federation == b.federation &&
+         a.lang == b.lang && a.translators == b.translators;
 }
 
 // Pins the bundle in args.bundle_file; returns it.
@@ -473,7 +489,10 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
     sub->add_option("--role", args->role,
                     "A role, e.g. \"duty-officer\" (the duty roster is per role: parley roster "
                     "set). The role \"watch\" (exactly) also grants the gateway-wide views: "
-                    "status of every peer, /api/v1/peers, /metrics")
+                    "status of every peer, /api/v1/peers, /metrics. The role \"translator\" "
+                    "reads every line of the party and may send on it only a translation "
+                    "(--type translation --reply-to ID); the party's bundle lists its "
+                    "translators, so give the peer the bundle again")
         ->type_name("ROLE");
     sub->add_option("--expires", args->expires,
                     "How long the token is valid, e.g. 90d, 12h, or 'never' (default 90d); "

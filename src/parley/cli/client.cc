@@ -111,6 +111,11 @@ void print_messages(const Json& messages, bool inbox) {
               << field(m, "id") << "\n  " << (inbox ? "from " : "to ")
               << field(m, inbox ? "from" : "to") << "  type " << field(m, "type") << "\n  "
               << field(m, "rendered") << "\n";
+    // Beside the original, marked as a translation and by whom (core/translation.h).
+    for (const Json& t : m.value("translations", Json::array())) {
+      std::cout << "  translation (" << field(t, "language") << ") by " << field(t, "from") << ": "
+                << field(t, "text") << "\n";
+    }
     if (m.value("acknowledged_by", Json()).is_string()) {
       std::cout << "  acknowledged by " << field(m, "acknowledged_by") << " at "
                 << field(m, "acknowledged_at") << "\n";
@@ -284,7 +289,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--body", *body,
                     "the structured body, a JSON object (see `parley catalog TYPE`)");
     cmd->add_option("--text", *text, "free text");
-    cmd->add_option("--reply-to", *reply_to, "the id of the message this answers");
+    cmd->add_option("--reply-to", *reply_to,
+                    "the id of the message this answers, or translates (--type translation "
+                    "--body '{\"language\": \"en\"}' --text TRANSLATION: a translator's "
+                    "message, shown under the original)");
     cmd->add_option("--expires", *expires,
                     "a UTC time (2026-11-24T21:00:00Z) after which the message is no longer "
                     "worth delivering: not receipted by then, it becomes expired and is not sent");

@@ -117,6 +117,10 @@ struct MessageRecord {
   wire::Address to;
   Precedence precedence = Precedence::kRoutine;
   std::string type;
+  // Whether it asks for an acknowledgment, decided once when the record is made, from this
+  // gateway's catalog (catalog::Catalog::needs_ack): false for an ack and a translation. Only
+  // a message that does is ever watched for one (the store recovers only those).
+  bool needs_ack = true;
   Time created;
   std::optional<Time> expires;
   std::optional<std::string> reply_to;

@@ -42,6 +42,7 @@ Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
     session.peer = p.bundle;
     session.realert = config_.realert;
     session.directory = config_.directory;
+    session.messages = config_.messages;
     for (const Line& line : config_.lines) {
       if (line.remote.party == p.bundle.party) session.lines.push_back(line);
     }

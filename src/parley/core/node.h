@@ -63,6 +63,7 @@ struct NodeConfig {
   PathConfig paths;
   Duration transaction_timeout = std::chrono::seconds(10);  // a Post unanswered after this fails
   Cadences realert;  // each precedence's escalation step (core/escalation.h; parley.toml)
+  const MessageLines* messages = nullptr;  // SessionConfig::messages; must outlive the node
 };
 
 // One pinned peer and what the store held for it at start.

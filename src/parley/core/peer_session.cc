@@ -253,6 +253,7 @@ Outgoing PeerSession::compose(const Line& line, const std::string& principal,
   r.to = draft.to;
   r.precedence = precedence;
   r.type = type;
+  r.needs_ack = catalog_.needs_ack(type);
   r.created = now;
   r.expires = expires;
   r.reply_to = reply_to;
@@ -270,7 +271,7 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
   if (!seal_key_status_.is_ok()) return reject(seal_key_status_);
   const Line* line = find_line(e.line);
   if (line == nullptr) return reject(Status::not_found("unknown line " + single_quoted(e.line)));
-  if (!may_act_on(*line, e.principal)) {
+  if (!may_act_on(*line, e.principal) && !is_translator(e.principal)) {
     return reject(Status::permission_denied("principal " + single_quoted(e.principal) +
                                             " may not send on line " + single_quoted(e.line)));
   }
@@ -296,6 +297,7 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
     return reject(Status::invalid_argument("expires " + format_time(*e.expires) +
                                            " is not after now (" + format_time(now) + ")"));
   }
+  if (Status s = may_submit(*line, e); !s.is_ok()) return reject(s);
 
   Outgoing outgoing = compose(*line, e.principal, line->remote, e.precedence, e.type, e.content,
                               e.reply_to, e.expires, now);
@@ -303,13 +305,32 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
 
   AfterPersist after;
   after.actions.push_back(Accepted{e.request, r.id, r.line, r.seq, r.state});
-  after.track.emplace_back(
-      r.id, Unacked{r.line, r.precedence, r.ack_deadline, false, false, e.principal});
+  if (r.needs_ack) {
+    after.track.emplace_back(
+        r.id, Unacked{r.line, r.precedence, r.ack_deadline, false, false, e.principal});
+  }
   std::vector<Record> records{PutMessage{r}};
   append_to_log(outgoing, records, after);
   after.queued.push_back(r.id);
   outbox_.enqueue(std::move(outgoing));  // `r` is gone
   persist(std::move(records), std::move(after), out);
+}
+
+Status PeerSession::may_submit(const Line& line, const Submit& e) const {
+  const Writer writer{"principal " + single_quoted(e.principal), may_act_on(line, e.principal),
+                      is_translator(e.principal)};
+  std::optional<std::string> reply_line;
+  if (e.type == catalog::kTranslationType && e.reply_to && config_.messages != nullptr) {
+    PARLEY_ASSIGN_OR_RETURN(reply_line, config_.messages->line_of(*e.reply_to));
+  }
+  return may_write(writer, line.id, e.type, e.reply_to, reply_line);
+}
+
+bool PeerSession::is_translator(std::string_view id) const {
+  for (const Principal& p : config_.directory.principals) {
+    if (p.id == id) return p.role == kTranslatorRole && !p.revoked_at;
+  }
+  return false;
 }
 
 bool PeerSession::holds(std::string_view id) const {

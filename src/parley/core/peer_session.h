@@ -73,6 +73,7 @@
 #include "parley/core/roster.h"
 #include "parley/core/seq_set.h"
 #include "parley/core/transcript_view.h"
+#include "parley/core/translation.h"
 #include "parley/core/verify_transaction.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
@@ -103,6 +104,10 @@ struct SessionConfig {
   // duty officer, from the roster).
   Cadences realert;
   Directory directory;
+  // Where a translation's reply_to is looked up (core/translation.h); must outlive the
+  // session. Null: no message is known stored, so no translation is sent or accepted but of
+  // a message in the same transaction.
+  const MessageLines* messages = nullptr;
 };
 
 // ---- events ----
@@ -354,6 +359,11 @@ class PeerSession {
 
   void watch_recovered(const Recovered& recovered);
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
+  // Whether e.principal may write e's message on `line` (core/translation.h): one of the
+  // line's principals, or a translator sending a translation of a message on the line.
+  Status may_submit(const Line& line, const Submit& e) const;
+  // Whether our principal `id` has the translator role, by the directory in force.
+  bool is_translator(std::string_view id) const;
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
   void on_show(const Show& e, Time now, std::vector<Action>& out);
   // Whether `e` may acknowledge its message: kNotFound (not held), kPermissionDenied (the
@@ -396,7 +406,8 @@ class PeerSession {
                          std::vector<Action>& out);
   // What verification needs of us.
   PeerContext context() const {
-    return PeerContext{config_.party, config_.peer, config_.lines, seal_key_, catalog_};
+    return PeerContext{config_.party, config_.peer, config_.lines,
+                       seal_key_,     catalog_,     config_.messages};
   }
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);

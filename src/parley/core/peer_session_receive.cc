@@ -147,6 +147,7 @@ MessageRecord PeerSession::inbound_record(const VerifiedEnvelope& in,
   r.to = p.to;
   r.precedence = p.precedence;
   r.type = p.type;
+  r.needs_ack = catalog_.needs_ack(p.type);
   r.created = p.created;
   r.expires = p.expires;
   r.reply_to = p.reply_to;
@@ -184,7 +185,7 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
   store_incoming(std::move(r), in, batch, records);
 
   const std::string precedence(wire::precedence_name(p.precedence));
-  if (p.type == "ack") {
+  if (p.type == catalog::kAckType) {
     auto target = unacked_.find(*p.reply_to);
     if (target != unacked_.end() && target->second.line == p.line && !target->second.ack_pending) {
       unwatch(target->first, target->second);
@@ -212,6 +213,13 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
     // The peer's evidence or stage: a signed entry of its log we hold and countersign; the
     // stores derive the stages from it (reply_to); nobody acknowledges it.
     batch.settled.emplace_back(p.id, SettledInbound{p.line, "it is the peer's " + p.type});
+  } else if (!catalog_.needs_ack(p.type)) {
+    // A translation: a reader's aid, beside the original whose own deadline runs.
+    batch.settled.emplace_back(
+        p.id, SettledInbound{p.line, "a " + p.type + " asks for no acknowledgment"});
+    batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
+                                   precedence + " " + p.type + " message " + p.id + " on line " +
+                                       p.line + " from " + p.from.to_string()));
   } else {
     batch.awaiting.emplace_back(p.id, AwaitingAck{p.line, p.from, p.precedence, deadline, false,
                                                   std::nullopt, p.to.principal});

@@ -256,7 +256,7 @@ void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Ti
       // The receiver took it before it expired by its clock: the receipt wins, and the
       // message waits for its ack again.
       auto u = unacked_.find(id);
-      if (u == unacked_.end()) {
+      if (u == unacked_.end() && o->record.needs_ack) {
         track(id, Unacked{o->record.line, o->record.precedence, o->record.ack_deadline, false,
                           false, o->record.from.principal});
       } else if (!u->second.overdue && !u->second.ack_pending) {

@@ -169,13 +169,13 @@ class FakeStore {
         std::uint64_t& last = r.last_outbound_seq[m.line];
         last = std::max(last, m.seq);
         if (!m.receipt) r.unreceipted.push_back(m);
-        if (m.type != "ack" && !m.acknowledged_at && m.state != MessageState::kRefused &&
+        if (m.needs_ack && !m.acknowledged_at && m.state != MessageState::kRefused &&
             m.state != MessageState::kExpired) {
           r.unacknowledged.push_back(m);
         }
       } else {
         inbound[m.line].insert(m.seq);
-        if (m.type != "ack" && !m.acknowledged_at &&
+        if (m.needs_ack && !m.acknowledged_at &&
             (m.state == MessageState::kDelivered || m.state == MessageState::kOverdue)) {
           r.inbound_unacknowledged.push_back(m);
         }
@@ -219,6 +219,26 @@ class FakeStore {
   std::vector<PutEvidence> evidence_;
 };
 
+// MessageLines (core/translation.h) from a FakeStore, as store::StoredMessageLines answers
+// from the gateway's store.
+class FakeMessageLines final : public MessageLines {
+ public:
+  explicit FakeMessageLines(const FakeStore& store) : store_(store) {}
+  Result<std::optional<std::string>> line_of(std::string_view id) const override {
+    if (unavailable) return Status::unavailable("the store is not answering");
+    const MessageRecord* m = store_.find(std::string(id));
+    return m == nullptr ? std::nullopt : std::optional<std::string>(m->line);
+  }
+  bool unavailable = false;  // a test's store that cannot answer now
+
+ private:
+  const FakeStore& store_;
+};
+
+// Each party's translator (core/translation.h): in its directory, and in its bundle as the
+// other party pinned it.
+constexpr char kTranslator[] = "interpreter";
+
 template <typename T>
 std::size_t records_of(const Persist& persist) {
   std::size_t n = 0;
@@ -260,6 +280,12 @@ class Harness {
     c.party = me.id;
     c.keys = me.keys;
     c.peer = peer.bundle;
+    c.peer.translators = {kTranslator};
+    Principal translator;
+    translator.id = kTranslator;
+    translator.role = std::string(kTranslatorRole);
+    c.directory.principals = {translator};
+    c.messages = &message_lines_[side];
     Line line;
     line.id = kLine;
     line.local = side == kUs ? "saceur" : "cgs";
@@ -296,6 +322,7 @@ class Harness {
     return out;
   }
   FakeStore& store(int side) { return stores_[side]; }
+  FakeMessageLines& message_lines(int side) { return message_lines_[side]; }
   const PartyKeys& keys(int side) const { return side == kUs ? us_ : ru_; }
   Rng& rng() { return rng_; }
 
@@ -396,6 +423,7 @@ class Harness {
   SeededRng rng_;
   std::unique_ptr<PeerSession> sessions_[2];
   FakeStore stores_[2];
+  FakeMessageLines message_lines_[2] = {FakeMessageLines(stores_[0]), FakeMessageLines(stores_[1])};
   std::deque<Action> pending_[2];
   std::map<RequestId, std::string> requests_[2];  // receiver side: request -> sender's tx
   RequestId next_request_ = 1;

@@ -50,8 +50,14 @@ Status check_body(const catalog::Catalog& catalog, const wire::Payload& p, std::
   return other_version ? Status::ok() : valid;
 }
 
+bool is_peer_translator(const wire::Bundle& peer, std::string_view principal) {
+  return std::binary_search(peer.translators.begin(), peer.translators.end(), principal);
+}
+
 // What refuses this message alone (it is kept as a refused entry of the peer's log).
-Status check_message(const PeerContext& c, VerifiedEnvelope& in, Time now) {
+// `reply_line`: the line of the message its reply_to names, if a translation's and known.
+Status check_message(const PeerContext& c, VerifiedEnvelope& in,
+                     const std::optional<std::string>& reply_line, Time now) {
   const std::string& peer = c.peer.party;
   const wire::Payload& p = in.envelope.payload;
   if (p.from.party != peer) {
@@ -69,8 +75,12 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in, Time now) {
                                      single_quoted(peer));
   }
   // Signed by the peer's key, but a principal of the peer's that is not on this line: the
-  // peer's gateway let someone write who may not (issue 12: "a forged from").
-  if (!may_write_to_us(*line, p.from.principal)) {
+  // peer's gateway let someone write who may not (issue 12: "a forged from"). The peer's
+  // translators may write translations only (checked below, once the type is known good).
+  const Writer writer{"envelope from " + single_quoted(p.from.to_string()),
+                      may_write_to_us(*line, p.from.principal),
+                      is_peer_translator(c.peer, p.from.principal)};
+  if (!writer.on_line && !writer.translator) {
     return Status::permission_denied("envelope from " + single_quoted(p.from.to_string()) +
                                      ", neither the remote principal of line " +
                                      single_quoted(p.line) + " nor one of its remote alternates");
@@ -84,6 +94,7 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in, Time now) {
   if (is_protocol_type(p.type) && !p.reply_to) {
     return Status::invalid_argument(p.type + " without reply_to");
   }
+  PARLEY_RETURN_IF_ERROR(may_write(writer, p.line, p.type, p.reply_to, reply_line));
   if (p.expires && *p.expires <= now) {
     // The same words on every resend: a receipt repeats the refusal it gave first.
     return Status::failed_precondition("expired at " + format_time(*p.expires) +
@@ -148,6 +159,22 @@ std::optional<TransactionRefusal> mark_fresh(const PeerState& state,
   return std::nullopt;
 }
 
+// The line of the message a translation's reply_to names: one accepted earlier in this
+// transaction, or one the store holds. nullopt if it is no translation or names nothing
+// known; an error if the store cannot say now (the whole transaction is refused, and sent
+// again: a refusal of the message alone would be final).
+Result<std::optional<std::string>> reply_line(const PeerContext& c, const VerifiedBatch& batch,
+                                              const wire::Payload& p) {
+  if (p.type != catalog::kTranslationType || !p.reply_to) return std::optional<std::string>();
+  for (const VerifiedEnvelope& earlier : batch.envelopes) {
+    if (earlier.envelope.payload.id == *p.reply_to && earlier.refusal.empty()) {
+      return std::optional<std::string>(earlier.envelope.payload.line);
+    }
+  }
+  if (c.messages == nullptr) return std::optional<std::string>();
+  return c.messages->line_of(*p.reply_to);
+}
+
 // Every entry verified, or the refusal of the whole transaction.
 std::optional<TransactionRefusal> verify_entries(const PeerContext& c, const PeerState& state,
                                                  wire::Transaction& tx, VerifiedBatch& batch,
@@ -159,7 +186,11 @@ std::optional<TransactionRefusal> verify_entries(const PeerContext& c, const Pee
     VerifiedEnvelope& in = std::get<VerifiedEnvelope>(verified);
     const std::string id = in.envelope.payload.id;
     if (!ids.insert(id).second) return refusal(envelope_at(i) + ": duplicate id " + id, id);
-    if (Status m = check_message(c, in, now); !m.is_ok()) in.refusal = refusal_reason(m.message());
+    Result<std::optional<std::string>> replied = reply_line(c, batch, in.envelope.payload);
+    if (!replied.is_ok()) return refusal(envelope_at(i) + ": " + replied.status().message(), id);
+    if (Status m = check_message(c, in, *replied, now); !m.is_ok()) {
+      in.refusal = refusal_reason(m.message());
+    }
     batch.envelopes.push_back(std::move(in));
   }
   return mark_fresh(state, batch.envelopes);

@@ -8,7 +8,9 @@
 // whether each envelope is new. What the peer's signatures and proofs do not hold together
 // refuses the whole transaction; what only makes one message unacceptable (unknown line,
 // from/to not the line's: `from` must be the line's remote principal or one of its remote
-// alternates; a body the catalog rejects, expired) refuses that message alone,
+// alternates, or one of the peer's translators (its bundle) sending a translation of a message
+// on the line, core/translation.h; a body the catalog rejects, expired) refuses that message
+// alone,
 // and the batch carries the reason. The session gets a value it can trust and only decides
 // what to store. No I/O, no clock: `now` is a value.
 #pragma once
@@ -27,6 +29,7 @@
 #include "parley/core/model.h"
 #include "parley/core/seq_set.h"
 #include "parley/core/transcript_view.h"
+#include "parley/core/translation.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
@@ -41,6 +44,8 @@ struct PeerContext {
   const std::vector<Line>& lines;
   const crypto::SealKey& seal_key;  // of this pair of parties
   const catalog::Catalog& catalog;
+  // Where a translation's reply_to is looked up (core/translation.h); null: nowhere.
+  const MessageLines* messages = nullptr;
 };
 
 // Our state of the peer's log: the head we countersigned last, and which of its entries

@@ -1,7 +1,9 @@
 #include "parley/gateway/api.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -147,6 +149,26 @@ Json peers_json(const Driver& driver) {
   return peers;
 }
 
+// docs/openapi.yaml Translation: a translation as shown beside the message it translates.
+Json translation_json(const core::MessageRecord& t) {
+  const Result<Json> body = json::parse_object(t.content.body_json);
+  const bool has_language =
+      body.is_ok() && body->contains("language") && (*body)["language"].is_string();
+  return {{"id", t.id},
+          {"from", t.from.to_string()},
+          {"language", has_language ? (*body)["language"] : Json(nullptr)},
+          {"text", t.content.text},
+          {"created", format_time(t.created)}};
+}
+
+// By the id of the message translated: its translations, oldest first.
+using Translations = std::map<std::string, std::vector<Json>>;
+
+Json translations_of(const Translations& all, const std::string& id) {
+  const auto found = all.find(id);
+  return found == all.end() ? Json::array() : Json(found->second);
+}
+
 class Api {
  public:
   explicit Api(Driver& driver) : driver_(driver), meetings_(driver), directory_(driver) {}
@@ -223,7 +245,7 @@ class Api {
     const std::string& principal = caller->principal;
     if (path == "/api/v1/lines" && method == "GET") {
       Json lines = Json::array();
-      for (const core::Line& l : driver_.lines_of(principal)) lines.push_back(line_json(l));
+      for (const core::Line& l : driver_.lines_read_by(principal)) lines.push_back(line_json(l));
       return respond(json_response(200, {{"lines", lines}}));
     }
     if (path == "/api/v1/messages" && method == "POST") {
@@ -337,7 +359,7 @@ class Api {
   net::HttpResponse line_status_view(const std::string& principal) const {
     const std::vector<Driver::PeerView> peers = driver_.peers();
     Json lines = Json::array();
-    for (const core::Line& l : driver_.lines_of(principal)) {
+    for (const core::Line& l : driver_.lines_read_by(principal)) {
       bool reachable = false;
       for (const Driver::PeerView& p : peers) {
         if (p.party != l.remote.party) continue;
@@ -348,7 +370,7 @@ class Api {
                        {"remote", l.remote.to_string()},
                        {"peer_reachable", reachable}});
     }
-    const std::vector<core::Line> mine = driver_.lines_of(principal);
+    const std::vector<core::Line> mine = driver_.lines_read_by(principal);
     return json_response(200, {{"party", driver_.home().config.party},
                                {"ready", driver_.ready()},
                                {"time", format_time(driver_.now())},
@@ -357,8 +379,9 @@ class Api {
                                {"escalations", escalations_json(driver_, &mine)}});
   }
 
+  // Whether `principal` may read the messages of `line` (on it, or a translator).
   bool on_line(const std::string& principal, const std::string& line) const {
-    for (const core::Line& l : driver_.lines_of(principal)) {
+    for (const core::Line& l : driver_.lines_read_by(principal)) {
       if (l.id == line) return true;
     }
     return false;
@@ -400,11 +423,15 @@ class Api {
     store::MessageQuery q;
     q.direction = request->outbox ? core::Direction::kOutbound : core::Direction::kInbound;
     if (request->limit) q.limit = *request->limit;
-    for (const core::Line& l : driver_.lines_of(principal)) q.lines.push_back(l.id);
+    for (const core::Line& l : driver_.lines_read_by(principal)) q.lines.push_back(l.id);
     Json messages = Json::array();
     if (!q.lines.empty()) {
       Result<std::vector<core::MessageRecord>> found = driver_.store().list_messages(q);
       if (!found.is_ok()) return error_response(found.status());
+      Result<Translations> translations = translations_on(q.lines);
+      if (!translations.is_ok()) return error_response(translations.status());
+      std::set<std::string> listed;
+      for (const core::MessageRecord& m : *found) listed.insert(m.id);
       const std::map<std::string, core::SeqSet> gaps = inbound_gaps();
       Result<std::map<std::string, core::Stages>> stages = stages_of(*found);
       if (!stages.is_ok()) return error_response(stages.status());
@@ -413,14 +440,37 @@ class Api {
         if (m.direction == core::Direction::kInbound && m.state == core::MessageState::kRefused) {
           continue;
         }
+        // A translation is shown under the message it translates when that one is listed
+        // (one the peer refused is not: it stays in the outbox with its reason).
+        if (m.type == catalog::kTranslationType && m.state != core::MessageState::kRefused &&
+            m.reply_to && listed.count(*m.reply_to) > 0) {
+          continue;
+        }
         Json view =
             with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps);
         view["stages"] = stages_json((*stages)[m.id]);
+        view["translations"] = translations_of(*translations, m.id);
         messages.push_back(std::move(view));
         if (m.direction == core::Direction::kInbound) driver_.show(principal, m.id);
       }
     }
     return json_response(200, {{"messages", messages}});
+  }
+
+  // The translations (core/translation.h) stored on `lines`, either way, by the id of the
+  // message each translates, oldest first; a peer's translation we refused is left out.
+  Result<Translations> translations_on(const std::vector<std::string>& lines) {
+    store::MessageQuery q;
+    q.lines = lines;
+    q.types = {std::string(catalog::kTranslationType)};
+    PARLEY_ASSIGN_OR_RETURN(const std::vector<core::MessageRecord> found,
+                            driver_.store().list_messages(q));
+    Translations out;
+    for (auto t = found.rbegin(); t != found.rend(); ++t) {  // the store gives newest first
+      if (t->state == core::MessageState::kRefused || !t->reply_to) continue;
+      out[*t->reply_to].push_back(translation_json(*t));
+    }
+    return out;
   }
 
   net::HttpResponse get_message(const std::string& principal, const std::string& id) {
@@ -434,6 +484,9 @@ class Api {
     const core::MessageRecord& m = **found;
     Json view =
         with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, inbound_gaps());
+    Result<Translations> translations = translations_on({m.line});
+    if (!translations.is_ok()) return error_response(translations.status());
+    view["translations"] = translations_of(*translations, m.id);
     view["receipt"] = nullptr;
     if (m.receipt) {
       Result<Json> r = json::parse(*m.receipt);

@@ -90,6 +90,8 @@ Status Driver::start(net::Handler api_handler) {
   config.realert.immediate = home_.config.realert.immediate;
   config.realert.priority = home_.config.realert.priority;
   config.realert.routine = home_.config.realert.routine;
+  message_lines_ = std::make_unique<store::StoredMessageLines>(*store_);
+  config.messages = message_lines_.get();
   for (const core::NodePeer& peer : recovery.peers) {
     spdlog::info("peer {}: {} unreceipted, {} unacknowledged", peer.bundle.party,
                  peer.recovered.unreceipted.size(), peer.recovered.unacknowledged.size());
@@ -246,6 +248,12 @@ std::vector<core::Line> Driver::lines_of(const std::string& principal) const {
     if (line.local == principal || contains(line.alternates, principal)) out.push_back(line);
   }
   return out;
+}
+
+std::vector<core::Line> Driver::lines_read_by(const std::string& id) const {
+  const std::optional<core::Principal> p = principal(id);
+  if (p && p->role == core::kTranslatorRole && !p->revoked_at) return lines_;
+  return lines_of(id);
 }
 
 std::optional<core::Principal> Driver::principal(const std::string& id) const {
@@ -595,7 +603,9 @@ void Driver::broadcast_to_peer_streams(const std::string& peer, const std::strin
   std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
   for (Subscriber& s : subscribers_) {
     bool to_them = s.principal.empty();
-    for (const core::Line& l : lines_of(s.principal)) to_them = to_them || l.remote.party == peer;
+    for (const core::Line& l : lines_read_by(s.principal)) {
+      to_them = to_them || l.remote.party == peer;
+    }
     if (to_them) s.stream->send(event, data);
   }
 }
@@ -678,7 +688,9 @@ void Driver::send_to_subscribers(const core::Notice& notice, const std::string& 
   for (Subscriber& s : subscribers_) {
     bool on_line = s.principal.empty();
     if (!on_line && !notice.line.empty()) {
-      for (const core::Line& l : lines_of(s.principal)) on_line = on_line || l.id == notice.line;
+      for (const core::Line& l : lines_read_by(s.principal)) {
+        on_line = on_line || l.id == notice.line;
+      }
     }
     // An escalation reaches whom it alerts, on the line or not (the duty officer).
     on_line = on_line || std::find(notice.alerted.begin(), notice.alerted.end(), s.principal) !=

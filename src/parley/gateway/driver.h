@@ -41,6 +41,7 @@
 #include "parley/gateway/home.h"
 #include "parley/gateway/witness.h"
 #include "parley/net/net.h"
+#include "parley/store/message_lines.h"
 #include "parley/store/store.h"
 
 namespace parley::gateway {
@@ -151,6 +152,10 @@ class Driver {
   const Home& home() const { return home_; }
   const catalog::Catalog& catalog() const { return catalog_; }
   std::vector<core::Line> lines_of(const std::string& principal) const;
+  // The lines whose messages `principal` may read: the lines it is on and, for a translator
+  // (core/translation.h), every line of this party. Reading only: what it may write there is
+  // the core's decision (a translation of a message on the line, nothing else).
+  std::vector<core::Line> lines_read_by(const std::string& principal) const;
   const std::vector<core::Line>& lines() const { return lines_; }
   std::optional<core::Principal> principal(const std::string& id) const;
   const std::vector<core::Principal>& principals() const { return principals_; }
@@ -247,6 +252,8 @@ class Driver {
   std::vector<core::Principal> principals_;
   core::ZoneRules zone_;
   std::optional<Status> reconfigured_;  // the node's last Reconfigured
+  // The node's MessageLines (core/translation.h): the lines of stored messages, from store_.
+  std::unique_ptr<store::StoredMessageLines> message_lines_;
   std::unique_ptr<core::Node> node_;
   std::map<std::string, Clients> clients_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;

@@ -419,6 +419,8 @@ Status Cluster::start(Gateway& g) {
   config.lang = g.lang;
   config.keys = g.keys;
   config.lines = std::move(recovery.lines);
+  g.message_lines = std::make_unique<store::StoredMessageLines>(*g.store);
+  config.messages = g.message_lines.get();
   std::vector<core::NodePeer> peers = std::move(recovery.peers);
   g.rng = std::make_unique<SeededRng>(
       derive(seed_, 6, static_cast<std::uint64_t>(g.index * 1000 + g.incarnation)));

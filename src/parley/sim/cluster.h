@@ -37,6 +37,7 @@
 #include "parley/crypto/crypto.h"
 #include "parley/meetings/meetings.h"
 #include "parley/sim/sim.h"
+#include "parley/store/message_lines.h"
 #include "parley/store/store.h"
 #include "parley/wire/wire.h"
 
@@ -91,6 +92,7 @@ class Cluster {
     std::vector<LineEnd> lines;
     std::string path;  // the store file
     std::unique_ptr<store::Store> store;
+    std::unique_ptr<store::StoredMessageLines> message_lines;  // the node's, from `store`
     std::unique_ptr<SeededRng> rng;
     std::unique_ptr<core::Node> node;
     bool up = false;

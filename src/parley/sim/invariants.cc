@@ -85,7 +85,7 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
     }
     if (const auto* put = std::get_if<core::PutMessage>(&record)) {
       const core::MessageRecord& m = put->message;
-      if (m.direction != core::Direction::kOutbound || core::is_protocol_type(m.type)) continue;
+      if (m.direction != core::Direction::kOutbound || !m.needs_ack) continue;
       Tracked t;
       t.sender = g.index;
       t.deadline = m.ack_deadline;
@@ -153,10 +153,11 @@ Time Cluster::escalation_bound(const Gateway& g, const Tracked& t) const {
   return bound;
 }
 
-// Issue 12: every message either side stores, but acks and refusals, must be escalated there
+// Issue 12: every message either side stores that asks for an ack (not an ack, not a
+// translation), but refusals, must be escalated there
 // (a kEscalation notice naming it) within one timer tick of its deadline, unacknowledged.
 void Cluster::watch_alerts(Gateway& g, const core::MessageRecord& m) {
-  if (core::is_protocol_type(m.type) || m.state == core::MessageState::kRefused) return;
+  if (!m.needs_ack || m.state == core::MessageState::kRefused) return;
   AlertWatch w;
   w.t.sender = g.index;
   w.t.deadline = m.ack_deadline;

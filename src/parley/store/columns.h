@@ -31,13 +31,14 @@ bool fits_int64(std::uint64_t v);
 inline constexpr const char* kMessageColumns =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
-    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal";
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
+    "needs_ack";
 // What a message query selects: every column, and the message's index in its sender's log.
 inline constexpr const char* kMessageSelect =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
     "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
-    "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
+    "needs_ack, (SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
 
 // One row of a query selecting kMessageSelect, as a record; kDataLoss naming the message and
 // the field if a stored value does not parse. `Row` is a store's row reader: text(i),
@@ -81,7 +82,8 @@ Result<core::MessageRecord> read_message(const Row& s) {
   m.receipt = s.opt_text(25);
   m.tx = s.opt_text(26);
   m.refusal = s.opt_text(27);
-  if (!s.is_null(28)) m.log_index = static_cast<std::uint64_t>(s.integer(28));
+  m.needs_ack = s.integer(28) != 0;
+  if (!s.is_null(29)) m.log_index = static_cast<std::uint64_t>(s.integer(29));
   return m;
 }
 

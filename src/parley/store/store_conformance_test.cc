@@ -601,6 +601,28 @@ TEST_P(StoreConformanceTest, RecoverReturnsThePeersMessagesAwaitingOurAck) {
   EXPECT_TRUE(recovered->unacknowledged.empty());  // outbound only
 }
 
+// Whether a message asks for an ack is kept with it (the core decides it from the catalog):
+// one that asks for none (a translation) is never recovered as awaiting one, either way.
+TEST_P(StoreConformanceTest, MessageThatNeedsNoAckIsKeptSoAndNeverRecoveredAsAwaitingOne) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  MessageRecord in = message("i-tr", "to-ru", 1, Direction::kInbound, at(1), "translation");
+  in.state = MessageState::kDelivered;
+  in.reply_to = "o-text";
+  MessageRecord out = message("o-tr", "to-ru", 1, Direction::kOutbound, at(2), "translation");
+  MessageRecord text = message("o-text", "to-ru", 2, Direction::kOutbound, at(3));
+  ASSERT_FALSE(in.needs_ack);
+  ASSERT_TRUE(text.needs_ack);
+  ASSERT_TRUE(store_->apply({PutMessage{in}, PutMessage{out}, PutMessage{text}}).is_ok());
+  Result<std::optional<MessageRecord>> kept = store_->get_message("i-tr");
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  expect_same(in, **kept);
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_TRUE(recovered->inbound_unacknowledged.empty());
+  EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-text"}));
+  EXPECT_EQ(ids_of(recovered->unreceipted), (std::vector<std::string>{"o-tr", "o-text"}));
+}
+
 TEST_P(StoreConformanceTest, RecoverGivesInboundSeqsAsAWatermarkAndTheSeqsAboveAGap) {
   ASSERT_TRUE(store_->put_line(line("gap", "ru-genstaff")).is_ok());
   ASSERT_TRUE(store_->put_line(line("whole", "ru-genstaff")).is_ok());

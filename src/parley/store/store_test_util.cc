@@ -49,6 +49,8 @@ MessageRecord message(std::string id, std::string line, std::uint64_t seq, Direc
   m.to = {"ru-genstaff", "cgs"};
   m.precedence = wire::Precedence::kRoutine;
   m.type = std::move(type);
+  // As the core decides it from the catalog: an ack and a translation ask for no ack.
+  m.needs_ack = m.type != "ack" && m.type != "translation";
   m.created = created;
   m.content = {R"({"k":1})", "hello"};
   m.salt = Bytes(32, 0x5a);
@@ -116,6 +118,7 @@ void expect_same(const MessageRecord& want, const MessageRecord& got) {
   EXPECT_EQ(want.receipt, got.receipt);
   EXPECT_EQ(want.tx, got.tx);
   EXPECT_EQ(want.refusal, got.refusal);
+  EXPECT_EQ(want.needs_ack, got.needs_ack);
 }
 
 std::vector<std::string> ids_of(const std::vector<MessageRecord>& messages) {

@@ -34,7 +34,8 @@ std::string sqlite_path(const fs::path& dir);
 // A fixed instant plus `ms` milliseconds.
 Time at(std::int64_t ms);
 
-// A queued message from us-eucom/saceur to ru-genstaff/cgs with the fields a store must keep.
+// A queued message from us-eucom/saceur to ru-genstaff/cgs with the fields a store must keep
+// (needs_ack as the built-in catalog says for `type`).
 core::MessageRecord message(std::string id, std::string line, std::uint64_t seq,
                             core::Direction direction, Time created, std::string type = "text");
 // A message with every optional field set and awkward contents (zero bytes, non-ASCII).

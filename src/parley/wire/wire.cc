@@ -509,7 +509,7 @@ Result<Refusal> parse_refusal(std::string_view text) {
 
 std::string encode_bundle(const Bundle& bundle) {
   Json out = Json::object();
-  out["v"] = 1;
+  out["v"] = bundle.translators.empty() ? 1 : 2;
   out["party"] = bundle.party;
   out["sign_key"] = base64_encode(bundle.sign_key.bytes);
   out["box_key"] = base64_encode(bundle.box_key.bytes);
@@ -517,6 +517,7 @@ std::string encode_bundle(const Bundle& bundle) {
   out["federation"] = bundle.federation;
   out["lang"] = bundle.lang;
   out["note_key"] = bundle_note_key(bundle);
+  if (!bundle.translators.empty()) out["translators"] = bundle.translators;
   return json::dump(out);
 }
 
@@ -534,15 +535,41 @@ std::string bundle_note_key(const Bundle& bundle) {
 
 namespace {
 
+// Version 2's translators: distinct principal ids, at least one (a party without any writes a
+// v1 bundle), at most kBundleTranslatorsMax, sorted as encode_bundle is given them.
+Result<std::vector<std::string>> get_translators(const Json& object) {
+  PARLEY_ASSIGN_OR_RETURN(const Json list, json::get_array(object, "translators"));
+  if (list.empty()) return field_error("translators", "empty (a bundle without any is v1)");
+  if (list.size() > kBundleTranslatorsMax) {
+    return field_error("translators", "more than " + std::to_string(kBundleTranslatorsMax));
+  }
+  std::vector<std::string> out;
+  for (const Json& item : list) {
+    if (!item.is_string() || !is_valid_id(item.get_ref<const std::string&>())) {
+      return field_error("translators", "every element must be a principal id");
+    }
+    out.push_back(item.get<std::string>());
+  }
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end()) {
+    return field_error("translators", "a principal is listed twice");
+  }
+  return out;
+}
+
 Result<Bundle> parse_bundle_fields(std::string_view text) {
   if (text.size() > kFrameBytesMax) {
     return Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes");
   }
   PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
-  PARLEY_RETURN_IF_ERROR(json::check_keys(
-      object,
-      {"v", "party", "sign_key", "box_key", "tls_fingerprint", "federation", "lang", "note_key"}));
-  PARLEY_RETURN_IF_ERROR(check_version(object));
+  PARLEY_RETURN_IF_ERROR(
+      json::check_keys(object, {"v", "party", "sign_key", "box_key", "tls_fingerprint",
+                                "federation", "lang", "note_key", "translators"}));
+  PARLEY_ASSIGN_OR_RETURN(const std::uint64_t version, json::get_uint(object, "v"));
+  if (version != 1 && version != 2) {
+    return field_error("v",
+                       "unsupported version " + std::to_string(version) + " (expected 1 or 2)");
+  }
   Bundle bundle;
   PARLEY_ASSIGN_OR_RETURN(bundle.party, get_id(object, "party"));
 
@@ -589,6 +616,11 @@ Result<Bundle> parse_bundle_fields(std::string_view text) {
     if (note_key != bundle_note_key(bundle)) {
       return field_error("note_key", "is not the verifier key of the party and sign_key");
     }
+  }
+  if (version == 2) {
+    PARLEY_ASSIGN_OR_RETURN(bundle.translators, get_translators(object));
+  } else if (object.contains("translators")) {
+    return field_error("translators", "not in a v1 bundle (v2 lists translators)");
   }
   return bundle;
 }

@@ -195,6 +195,11 @@ Result<Refusal> parse_refusal(std::string_view json);
 //    "federation":["127.0.0.1:7001", ...], "lang":"en", "note_key":"<verifier key>"}
 // "note_key" (absent from bundles written before it) is bundle_note_key(): encode_bundle
 // writes it and parse_bundle refuses one that differs, so it is no field of its own.
+// Version 2 adds "translators": ["interpreter", ...], the party's principals with the
+// translator role (core/translation.h), whose translations the peer accepts on any line with
+// this party. encode_bundle writes v2 only for a party that has translators, so the bundle of
+// one that has none is the v1 bundle it always was; parse_bundle reads both.
+inline constexpr std::size_t kBundleTranslatorsMax = 64;
 struct Bundle {
   std::string party;
   crypto::VerifyKey sign_key;
@@ -202,6 +207,7 @@ struct Bundle {
   std::string tls_fingerprint;
   std::vector<std::string> federation;  // HOST:PORT, primary first; at least one
   std::string lang = "en";
+  std::vector<std::string> translators;  // principal ids, sorted, distinct (v2)
 };
 std::string encode_bundle(const Bundle& bundle);
 // The party's C2SP signed-note verifier key, "parley.example/<party>+<key ID>+base64(0x01 ||

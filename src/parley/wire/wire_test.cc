@@ -695,6 +695,19 @@ TEST_F(BundleTest, BundleCarriesTheNoteVerifierKeyAndOldBundlesWithoutItParse) {
   EXPECT_EQ(old->sign_key, b.sign_key);
 }
 
+// A party with translators publishes them in a v2 bundle; one without keeps writing v1.
+TEST_F(BundleTest, TranslatorsMakeAV2BundleThatRoundTrips) {
+  EXPECT_EQ((*json::parse_object(encode_bundle(bundle())))["v"], 1);
+  Bundle b = bundle();
+  b.translators = {"interpreter", "linguist"};
+  const std::string text = encode_bundle(b);
+  EXPECT_EQ((*json::parse_object(text))["v"], 2);
+  auto parsed = parse_bundle(text);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->translators, b.translators);
+  EXPECT_EQ(parsed->sign_key, b.sign_key);
+}
+
 Bytes low_order(std::initializer_list<std::uint8_t> head, std::uint8_t last) {
   Bytes point(32, 0);
   std::copy(head.begin(), head.end(), point.begin());
@@ -710,7 +723,27 @@ TEST_F(BundleTest, MalformedBundleFieldsAreRefusedByName) {
                         0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
                         0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00};
   const std::vector<DsseCase> cases = {
-      {"v 2", [](Json& j) { j["v"] = 2; }, "'v'"},
+      {"v 3", [](Json& j) { j["v"] = 3; }, "'v'"},
+      {"v 2 without translators", [](Json& j) { j["v"] = 2; }, "'translators'"},
+      {"translators in v1", [](Json& j) { j["translators"] = {"interpreter"}; }, "'translators'"},
+      {"translators empty",
+       [](Json& j) {
+         j["v"] = 2;
+         j["translators"] = Json::array();
+       },
+       "'translators'"},
+      {"translator twice",
+       [](Json& j) {
+         j["v"] = 2;
+         j["translators"] = {"interpreter", "interpreter"};
+       },
+       "'translators'"},
+      {"translator not an id",
+       [](Json& j) {
+         j["v"] = 2;
+         j["translators"] = {"Chief Interpreter"};
+       },
+       "'translators'"},
       {"unknown field", [](Json& j) { j["name"] = "x"; }, "'name'"},
       {"party invalid", [](Json& j) { j["party"] = "US EUCOM"; }, "'party'"},
       {"sign_key bad base64", [](Json& j) { j["sign_key"] = "AAAA*AAA"; }, "'sign_key'"},

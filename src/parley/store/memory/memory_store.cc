@@ -300,7 +300,7 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
     if (m.peer != peer && !configured.contains(m.line)) continue;
     if (m.direction == Direction::kInbound) {
       // Awaiting an ack: the receiving node watches its deadline.
-      if (!core::is_protocol_type(m.type) && !m.acknowledged_at &&
+      if (m.needs_ack && !m.acknowledged_at &&
           (m.state == core::MessageState::kDelivered || m.state == core::MessageState::kOverdue)) {
         out.inbound_unacknowledged.push_back(with_log_index(t, m));
       }
@@ -308,8 +308,8 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
     }
     if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
     // A refused message is final, as an expired one: no ack is awaited.
-    if (!core::is_protocol_type(m.type) && !m.acknowledged_at &&
-        m.state != core::MessageState::kExpired && m.state != core::MessageState::kRefused) {
+    if (m.needs_ack && !m.acknowledged_at && m.state != core::MessageState::kExpired &&
+        m.state != core::MessageState::kRefused) {
       out.unacknowledged.push_back(with_log_index(t, m));
     }
   }

@@ -98,10 +98,11 @@ Status PostgresStore::put_message(const core::MessageRecord& m) {
   p.opt_text(m.receipt);
   p.opt_text(m.tx);
   p.opt_text(m.refusal);
+  p.integer(m.needs_ack ? 1 : 0);
   Result<PgResult> r = run(std::string("INSERT INTO messages (") + kMessageColumns +
                                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
                                "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, "
-                               "$27, $28)",
+                               "$27, $28, $29)",
                            p);
   if (r.is_ok()) return Status::ok();
   if (sqlstate_ == "23505" && constraint_ == "messages_id_key") {

@@ -99,6 +99,30 @@ TEST(PostgresStoreTest, MigrationToFourAllowsRefusedAndFoldsRepeatedEvidence) {
   EXPECT_EQ((*(*store)->get_message("o-1"))->refusal, "unknown line 'l'");
 }
 
+// Schema 10 keeps whether a message asks for an ack: rows stored before it say what they
+// meant then (every type but 'ack' does), and recovery reads the column.
+TEST(PostgresStoreTest, MigrationToTenKeepsWhetherAMessageNeedsAnAck) {
+  const std::string url = fresh_url();
+  ASSERT_TRUE(open_postgres_store(url, {.migrate_to_version = 8}).is_ok());
+  for (const char* row : {"('o-1', 1, 'text')", "('o-2', 2, 'ack')"}) {
+    sql(url, std::string("INSERT INTO messages (id, seq, type, line, direction, peer, from_party, "
+                         "from_principal, to_party, to_principal, precedence, created, lang, "
+                         "body_json, text, salt, envelope, state, ack_deadline) SELECT v.*, "
+                         "'to-ru', 'outbound', 'ru-genstaff', 'us-eucom', 'saceur', "
+                         "'ru-genstaff', 'cgs', 'ROUTINE', 1, 'en', '{}', '', '\\x00', '{}', "
+                         "'sent', 2 FROM (VALUES ") +
+                 row + ") AS v");
+  }
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT string_agg(id || ':' || needs_ack, ',' ORDER BY id) FROM messages"),
+            "o-1:1,o-2:0");
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  ASSERT_EQ(recovered->unacknowledged.size(), 1U);
+  EXPECT_EQ(recovered->unacknowledged[0].id, "o-1");
+}
+
 // A schema newer than this binary is refused, naming both versions, and nothing is changed.
 TEST(PostgresStoreTest, NewerSchemaIsRefusedNamingBothVersionsAndLeftUntouched) {
   const std::string url = fresh_url();

@@ -128,14 +128,14 @@ Result<core::Recovered> PostgresStore::recover(std::string_view peer) {
   PARLEY_ASSIGN_OR_RETURN(
       out.unacknowledged,
       query_messages(std::string("SELECT ") + kMessageSelect +
-                         " FROM messages WHERE direction = 'outbound' AND type != 'ack' AND "
+                         " FROM messages WHERE direction = 'outbound' AND needs_ack = 1 AND "
                          "acknowledged_at IS NULL AND state NOT IN ('expired', 'refused') AND " +
                          mine + " ORDER BY created, seq, line",
                      p));
   PARLEY_ASSIGN_OR_RETURN(
       out.inbound_unacknowledged,
       query_messages(std::string("SELECT ") + kMessageSelect +
-                         " FROM messages WHERE direction = 'inbound' AND type != 'ack' AND "
+                         " FROM messages WHERE direction = 'inbound' AND needs_ack = 1 AND "
                          "acknowledged_at IS NULL AND state IN ('delivered', 'overdue') AND " +
                          mine + " ORDER BY created, seq, line",
                      p));

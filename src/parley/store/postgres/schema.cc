@@ -228,6 +228,24 @@ CREATE TABLE cosignatures (
     R"sql(
 CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
 )sql",
+    // 10 (as SQLite's 10, issue 13): whether a message asks for an acknowledgment is the
+    // catalog's word (needs_ack, 0 or 1 as in SQLite so that both stores read one column),
+    // no longer "every type but 'ack'"; the partial indexes of the messages awaiting an ack
+    // follow it.
+    R"sql(
+ALTER TABLE messages ADD COLUMN needs_ack SMALLINT NOT NULL DEFAULT 1
+  CHECK (needs_ack IN (0, 1));
+UPDATE messages SET needs_ack = 0
+  WHERE type = 'ack' OR type LIKE 'evidence.%' OR type LIKE 'stage.%';
+DROP INDEX messages_unacknowledged;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL
+    AND state NOT IN ('expired', 'refused');
+DROP INDEX messages_inbound_unacknowledged;
+CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
+  WHERE direction = 'inbound' AND needs_ack = 1 AND acknowledged_at IS NULL
+    AND state IN ('delivered', 'overdue');
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

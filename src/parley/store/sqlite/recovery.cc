@@ -138,7 +138,7 @@ Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
       out.unacknowledged,
       query_messages(std::string("SELECT ") + kMessageSelect +
                          " FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
-                         "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state NOT "
+                         "'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND state NOT "
                          "IN ('expired', 'refused') AND " +
                          mine + " ORDER BY created, seq, line",
                      bind_peer));
@@ -146,7 +146,7 @@ Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
       out.inbound_unacknowledged,
       query_messages(std::string("SELECT ") + kMessageSelect +
                          " FROM messages INDEXED BY messages_inbound_unacknowledged WHERE "
-                         "direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL AND "
+                         "direction = 'inbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND "
                          "state IN ('delivered', 'overdue') AND " +
                          mine + " ORDER BY created, seq, line",
                      bind_peer));

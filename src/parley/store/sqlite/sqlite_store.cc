@@ -51,7 +51,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
       sqlite3_stmt * raw,
       prepare(std::string("INSERT INTO messages (") + kMessageColumns +
               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"));
+              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"));
   Statement s(db_, raw);
   s.bind_text(1, m.id);
   s.bind_text(2, m.line);
@@ -81,6 +81,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
   s.bind_opt_text(26, m.receipt);
   s.bind_opt_text(27, m.tx);
   s.bind_opt_text(28, m.refusal);
+  s.bind_int(29, m.needs_ack ? 1 : 0);
   const int rc = s.exec();
   if (rc == SQLITE_DONE) return Status::ok();
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {

@@ -62,13 +62,20 @@ std::string raw_sql(const std::string& path, const std::string& sql) {
   return out;
 }
 
+// The version a new store gets: what every migration test expects to end at.
+std::string current_schema_version() {
+  TempDir fresh;
+  EXPECT_TRUE(open_sqlite_store(sqlite_path(fresh.path())).is_ok());
+  return raw_sql(sqlite_path(fresh.path()), "SELECT version FROM parley_schema");
+}
+
 TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "10");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -112,7 +119,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
@@ -155,7 +162,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_unreceipted', 'messages_unacknowledged', "
@@ -197,7 +204,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "INSERT INTO evidence VALUES ('e-4', 'ru', 'fork', 'other', '{a}', '{c}', 2500)");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
   Result<std::vector<core::PutEvidence>> kept = (*store)->evidence();
   ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
   ASSERT_EQ(kept->size(), 2U);
@@ -207,6 +214,41 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
   EXPECT_EQ(unix_ms(*kept->front().last_seen), 3000);
   EXPECT_EQ(kept->back().id, "e-4");
   EXPECT_EQ(kept->back().seen, 1U);
+}
+
+// Schema 10 keeps whether a message asks for an ack (needs_ack): the rows of a schema-9 store
+// say what they meant then, every type but 'ack' does, and recovery reads the column.
+TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    ASSERT_TRUE(
+        (*store)
+            ->apply({PutMessage{message("o-1", "to-ru", 1, Direction::kOutbound, at(0))},
+                     PutMessage{message("o-2", "to-ru", 2, Direction::kOutbound, at(1), "ack")}})
+            .is_ok());
+  }
+  raw_sql(path,
+          "DROP INDEX messages_unacknowledged; DROP INDEX messages_inbound_unacknowledged; "
+          "ALTER TABLE messages DROP COLUMN needs_ack; "
+          "CREATE INDEX messages_unacknowledged ON messages (line, seq) WHERE direction = "
+          "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state NOT IN "
+          "('expired', 'refused'); CREATE INDEX messages_inbound_unacknowledged ON messages "
+          "(line, seq) WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL "
+          "AND state IN ('delivered', 'overdue'); UPDATE parley_schema SET version = 9");
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT group_concat(id || ':' || needs_ack, ',') FROM "
+                    "(SELECT id, needs_ack FROM messages ORDER BY id)"),
+            "o-1:1,o-2:0");
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-1"}));
 }
 
 TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
@@ -239,7 +281,7 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
   EXPECT_NE(unreceipted.find("messages_unreceipted"), std::string::npos) << unreceipted;
   const std::string unacknowledged = plan(
       "SELECT id FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
-      "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state NOT IN ('expired', "
+      "'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND state NOT IN ('expired', "
       "'refused') AND " +
       mine);
   EXPECT_NE(unacknowledged.find("messages_unacknowledged"), std::string::npos) << unacknowledged;
@@ -325,7 +367,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_by_direction_line_created', 'messages_unreceipted', "
