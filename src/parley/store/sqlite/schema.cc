@@ -265,6 +265,17 @@ CREATE TABLE cosignatures (
   PRIMARY KEY (origin, witness)
 );
 )sql",
+    // 9 (issue 16): full-text search. messages_fts holds each message's searchable text
+    // (store/search.h: its free text and the string values of its body), under the message's
+    // rowid, written with the message; the messages stored before are indexed here.
+    R"sql(
+CREATE VIRTUAL TABLE messages_fts USING fts5(words, tokenize = 'unicode61 remove_diacritics 0');
+INSERT INTO messages_fts (rowid, words)
+  SELECT rowid, text || CASE WHEN json_valid(body_json) THEN
+    COALESCE((SELECT group_concat(' ' || value, '') FROM json_tree(messages.body_json)
+              WHERE type = 'text'), '') ELSE '' END
+  FROM messages;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
