@@ -93,8 +93,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
 
 Status SqliteStore::index_message(const core::MessageRecord& m) {
   PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                          prepare("INSERT INTO messages_fts (rowid, words) "
-                                  "VALUES ((SELECT rowid FROM messages WHERE id = ?1), ?2)"));
+                          prepare("INSERT INTO messages_fts (id, words) VALUES (?1, ?2)"));
   Statement s(db_, raw);
   s.bind_text(1, m.id);
   s.bind_text(2, searchable_text(m.content));
@@ -263,7 +262,7 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   if (query.since) sql += " AND created >= " + integer(unix_ms(*query.since));
   if (query.until) sql += " AND created < " + integer(unix_ms(*query.until));
   if (!query.words.empty()) {
-    sql += " AND rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH " +
+    sql += " AND id IN (SELECT id FROM messages_fts WHERE messages_fts MATCH " +
            text(fts5_query(query.words)) + ")";
   }
   if (!query.id_prefix.empty()) {

@@ -1,6 +1,7 @@
 // The SQLite-specific tests of SqliteStore: foreign files, schema versions and migrations,
 // query plans, and a SIGKILL mid-apply. The Store contract itself is tested by the
 // conformance suite (store/store_conformance_test.cc), against SQLite among others.
+#include "parley/store/search.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 #include <signal.h>
@@ -68,7 +69,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -102,7 +103,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
@@ -112,7 +113,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   Result<std::optional<MessageRecord>> m = (*store)->get_message("m-1");
   ASSERT_TRUE(m.is_ok() && m->has_value());
   EXPECT_FALSE((*m)->log_index.has_value());
@@ -120,6 +121,33 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   EXPECT_EQ((*(*store)->get_message("m-1"))->log_index, 0U);
   // Migration 8: the witness's views move from nothing.
   EXPECT_TRUE(*(*store)->put_witnessed({"parley.example/a/b", 1, "note"}, 0));
+}
+
+TEST(SqliteStoreTest, SchemaEightStoreIsMigratedAndItsMessagesAreFoundBySearch) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    MessageRecord m = message("m-1", "l", 1, Direction::kInbound, at(0));
+    m.content = {R"({"area":{"name":"Kola Peninsula"},"list":["Murmansk"]})", "Exercise Zapad"};
+    ASSERT_TRUE((*store)->apply({PutMessage{m}}).is_ok());
+  }
+  // Back to what a schema-8 store holds: no index.
+  raw_sql(path, "DROP TABLE messages_fts; UPDATE parley_schema SET version = 8");
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
+  for (const char* words : {"zapad", "kola peninsula", "MURMANSK"}) {
+    MessageQuery q;
+    q.words = search_words(words);
+    Result<std::vector<MessageRecord>> found = (*store)->list_messages(q);
+    ASSERT_TRUE(found.is_ok()) << found.status().to_string();
+    EXPECT_EQ(ids_of(*found), (std::vector<std::string>{"m-1"})) << words;
+  }
+  MessageQuery key_only;
+  key_only.words = search_words("area");  // a key, not text
+  EXPECT_TRUE((*(*store)->list_messages(key_only)).empty());
 }
 
 TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
@@ -141,7 +169,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -155,7 +183,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_unreceipted', 'messages_unacknowledged', "
@@ -186,7 +214,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -197,7 +225,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "INSERT INTO evidence VALUES ('e-4', 'ru', 'fork', 'other', '{a}', '{c}', 2500)");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   Result<std::vector<core::PutEvidence>> kept = (*store)->evidence();
   ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
   ASSERT_EQ(kept->size(), 2U);
@@ -297,7 +325,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
-          "DROP TABLE cosignatures; "
+          "DROP TABLE cosignatures; DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
@@ -325,7 +353,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "8");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "9");
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                     "('messages_by_direction_line_created', 'messages_unreceipted', "
