@@ -185,8 +185,7 @@ std::string query_escape(const std::string& text) {
   return out;
 }
 
-int run_box(const Connection& c, const std::string& box, const BoxFilters& filters,
-            bool as_json) {
+int run_box(const Connection& c, const std::string& box, const BoxFilters& filters, bool as_json) {
   std::map<std::string, std::string> query = {{"box", box}};
   for (const auto& [name, value] : filters) {
     if (!value.empty()) query[name] = value;
@@ -269,9 +268,11 @@ int run_show(const Connection& c, const std::string& id, bool as_json) {
             << field(m, "direction") << ")\n  id " << field(m, "id") << "\n  from "
             << field(m, "from") << " to " << field(m, "to") << "\n  ack deadline "
             << field(m, "ack_deadline") << (left.empty() ? "" : " (" + left + ")") << "\n";
-  if (m.value("reply_to", Json()).is_string()) std::cout << "  reply to " << field(m, "reply_to") << "\n";
+  if (m.value("reply_to", Json()).is_string())
+    std::cout << "  reply to " << field(m, "reply_to") << "\n";
   std::cout << "  " << field(m, "rendered") << "\n";
-  if (m.value("warning", Json()).is_string()) std::cout << "  WARNING: " << field(m, "warning") << "\n";
+  if (m.value("warning", Json()).is_string())
+    std::cout << "  WARNING: " << field(m, "warning") << "\n";
   print_timeline(m);
   print_evidence(m);
   return 0;
@@ -429,15 +430,17 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--state", (*filters)["state"],
                     "only this state: queued, sent, delivered, acknowledged, overdue, expired, "
                     "refused");
-    cmd->add_option("--from", (*filters)["from"], "only from this sender: PARTY or PARTY/PRINCIPAL");
+    cmd->add_option("--from", (*filters)["from"],
+                    "only from this sender: PARTY or PARTY/PRINCIPAL");
     cmd->add_option("--since", (*filters)["since"],
                     "only messages created at or after this UTC time (2026-11-24T21:00:00Z)");
     cmd->add_option("--until", (*filters)["until"], "only messages created before this UTC time");
     cmd->add_option("--search", (*filters)["search"],
                     "only messages whose text or body holds every one of these words (whole "
                     "words, any case)");
-    cmd->add_option("--limit", (*filters)["limit"], "at most this many messages (1 to 10000; "
-                                                    "default 1000)");
+    cmd->add_option("--limit", (*filters)["limit"],
+                    "at most this many messages (1 to 10000; "
+                    "default 1000)");
     cmd->add_option("--cursor", (*filters)["cursor"],
                     "the next page: the cursor the previous page printed ('more: --cursor C')");
     cmd->add_flag("--json", *as_json, "print one JSON array (a next page's cursor: on stderr)");
@@ -457,7 +460,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("MESSAGE_ID", *id,
                     "the message's id, or any unique prefix of it of at least 8 hex digits")
         ->required();
-    cmd->add_flag("--json", *as_json, "print the message as JSON, the receipt and envelope in full");
+    cmd->add_flag("--json", *as_json,
+                  "print the message as JSON, the receipt and envelope in full");
     cmd->callback([=, &exit_code] { exit_code = run_show(*c, *id, *as_json); });
   }
   {

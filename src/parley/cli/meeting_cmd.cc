@@ -27,7 +27,7 @@ using json::Json;
 // refusals of a meeting step exit 1.
 int fail_answer(const Status& status) {
   return status.message().find("is ambiguous") != std::string::npos ? fail_usage(status)
-                                                                      : fail(status);
+                                                                    : fail(status);
 }
 
 // A meeting id or action item as one path segment of the API.

@@ -374,8 +374,7 @@ class Api {
     if (submit->reply_to) {
       Result<std::string> reply_to = message_id(principal, *submit->reply_to);
       if (!reply_to.is_ok()) {
-        return responder->respond(
-            error_response(reply_to.status().with_context("reply_to")));
+        return responder->respond(error_response(reply_to.status().with_context("reply_to")));
       }
       submit->reply_to = *reply_to;
     }
@@ -438,12 +437,14 @@ class Api {
       }
       const std::map<std::string, core::SeqSet> gaps = inbound_gaps();
       for (const core::MessageRecord& m : *found) {
-        Json view = with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps);
+        Json view =
+            with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps);
         view["time_left_ms"] = time_left_ms(m, now);
         messages.push_back(std::move(view));
       }
     }
-    return json_response(200, {{"messages", messages}, {"next_cursor", next}, {"time", format_time(now)}});
+    return json_response(
+        200, {{"messages", messages}, {"next_cursor", next}, {"time", format_time(now)}});
   }
 
   net::HttpResponse get_message(const std::string& principal, const std::string& text) {

@@ -83,19 +83,19 @@ Json message_timeline(const core::MessageRecord& m, Time now) {
                            format_time(m.ack_deadline)));
   if (outbound && m.tx) steps.push_back(step(std::nullopt, "sent", "in transaction " + *m.tx));
   if (m.delivered_at) {
-    steps.push_back(outbound ? step(m.delivered_at, "delivered",
-                                    "the peer stored it: its receipt is verified and kept")
-                             : step(m.delivered_at, "received",
-                                    "stored here and receipted to " + m.peer));
+    steps.push_back(
+        outbound ? step(m.delivered_at, "delivered",
+                        "the peer stored it: its receipt is verified and kept")
+                 : step(m.delivered_at, "received", "stored here and receipted to " + m.peer));
   }
   const std::optional<Time> overdue = overdue_at(m, now);
   if (overdue) {
     steps.push_back(step(overdue, "overdue", "not acknowledged by its deadline"));
   }
   if (m.acknowledged_at) {
-    steps.push_back(step(m.acknowledged_at, "acknowledged",
-                         "by " + m.acknowledged_by.value_or("?") + " (ack " +
-                             m.ack_id.value_or("?") + ")"));
+    steps.push_back(
+        step(m.acknowledged_at, "acknowledged",
+             "by " + m.acknowledged_by.value_or("?") + " (ack " + m.ack_id.value_or("?") + ")"));
   }
   if (m.state == core::MessageState::kExpired) {
     steps.push_back(step(m.expires, "expired", "not receipted before it expired"));

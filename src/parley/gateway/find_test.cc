@@ -34,9 +34,8 @@ class FindTest : public ::testing::Test {
                     .is_ok());
   }
   static core::Record put(std::string id, std::string line, std::uint64_t seq) {
-    return core::PutMessage{
-        store::test::message(std::move(id), std::move(line), seq, Direction::kInbound,
-                             store::test::at(100))};
+    return core::PutMessage{store::test::message(std::move(id), std::move(line), seq,
+                                                 Direction::kInbound, store::test::at(100))};
   }
   std::unique_ptr<store::Store> store_;
 };
@@ -62,8 +61,7 @@ TEST_F(FindTest, AUniquePrefixOrAFullIdNamesItsMessage) {
 }
 
 TEST_F(FindTest, APrefixMatchingNothingOnTheCallersLinesIsNotFound) {
-  EXPECT_EQ(resolve_message_id(*store_, {"a"}, "77770000").status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(resolve_message_id(*store_, {"a"}, "77770000").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(resolve_message_id(*store_, {"a", "b"}, "12345678").status().code(),
             StatusCode::kNotFound);
   EXPECT_EQ(resolve_message_id(*store_, {}, "0190a0b0").status().code(), StatusCode::kNotFound);
@@ -73,8 +71,8 @@ TEST_F(FindTest, APrefixMatchingNothingOnTheCallersLinesIsNotFound) {
 }
 
 TEST(FindTimelineTest, AnOutboundMessageAcknowledgedLateShowsEachStepInOrder) {
-  core::MessageRecord m = store::test::message("id", "a", 1, Direction::kOutbound,
-                                               store::test::at(1'000));
+  core::MessageRecord m =
+      store::test::message("id", "a", 1, Direction::kOutbound, store::test::at(1'000));
   m.ack_deadline = store::test::at(5'000);
   m.tx = "tx-1";
   m.delivered_at = store::test::at(2'000);
@@ -85,8 +83,8 @@ TEST(FindTimelineTest, AnOutboundMessageAcknowledgedLateShowsEachStepInOrder) {
   const json::Json timeline = message_timeline(m, store::test::at(10'000));
   std::vector<std::string> events;
   for (const json::Json& step : timeline) events.push_back(step["event"].get<std::string>());
-  EXPECT_EQ(events, (std::vector<std::string>{"created", "sent", "delivered", "overdue",
-                                              "acknowledged"}));
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"created", "sent", "delivered", "overdue", "acknowledged"}));
   EXPECT_EQ(timeline[3]["at"], format_time(store::test::at(5'000)));
   EXPECT_THAT(timeline[4]["detail"].get<std::string>(),
               AllOf(HasSubstr("ru-genstaff/cgs"), HasSubstr("ack-1")));
@@ -94,8 +92,8 @@ TEST(FindTimelineTest, AnOutboundMessageAcknowledgedLateShowsEachStepInOrder) {
 }
 
 TEST(FindTimelineTest, AWaitingMessageHasTimeLeftUntilItsDeadlineThenIsOverdue) {
-  core::MessageRecord m = store::test::message("id", "a", 1, Direction::kInbound,
-                                               store::test::at(1'000));
+  core::MessageRecord m =
+      store::test::message("id", "a", 1, Direction::kInbound, store::test::at(1'000));
   m.ack_deadline = store::test::at(5'000);
   m.delivered_at = store::test::at(1'500);
   m.state = MessageState::kDelivered;

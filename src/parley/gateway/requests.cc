@@ -34,7 +34,6 @@ std::string percent_decode(std::string_view text) {
 
 }  // namespace
 
-
 Target split_target(std::string_view target) {
   Target out;
   const std::size_t q = target.find('?');
@@ -106,8 +105,7 @@ Result<std::size_t> parse_limit(const std::string& text) {
   std::size_t n = 0;
   const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || p != text.data() + text.size() || n == 0 || n > kListLimitMax) {
-    return Status::invalid_argument("limit must be an integer from 1 to 10000, not '" + text +
-                                    "'");
+    return Status::invalid_argument("limit must be an integer from 1 to 10000, not '" + text + "'");
   }
   return n;
 }

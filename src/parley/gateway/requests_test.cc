@@ -83,7 +83,8 @@ TEST(RequestsTest, MessageListAcceptsOnlyKnownBoxesAndLimitsInRange) {
 }
 
 TEST(RequestsTest, TargetPercentDecodesNamesAndValues) {
-  const Target t = split_target("/m?search=Northern+Shield%21&since=2026-11-24T21%3A00%3A00Z&bad=%zz%4");
+  const Target t =
+      split_target("/m?search=Northern+Shield%21&since=2026-11-24T21%3A00%3A00Z&bad=%zz%4");
   EXPECT_EQ(t.query.at("search"), "Northern Shield!");
   EXPECT_EQ(t.query.at("since"), "2026-11-24T21:00:00Z");
   EXPECT_EQ(t.query.at("bad"), "%zz%4");  // malformed escapes stay as they are
@@ -122,11 +123,16 @@ TEST(RequestsTest, MessageListReadsEveryFilter) {
 
 TEST(RequestsTest, MessageListRefusesEveryBadValueNamingIt) {
   const std::map<std::string, std::string> bad[] = {
-      {{"precedence", "URGENT"}},   {{"state", "lost"}},
-      {{"since", "yesterday"}},     {{"until", "2026-11-24"}},
-      {{"search", " ,;- "}},        {{"cursor", "zz"}},
-      {{"from", "/cgs"}},           {{"from", "a/b/c"}},
-      {{"line", ""}},               {{"colour", "red"}},
+      {{"precedence", "URGENT"}},
+      {{"state", "lost"}},
+      {{"since", "yesterday"}},
+      {{"until", "2026-11-24"}},
+      {{"search", " ,;- "}},
+      {{"cursor", "zz"}},
+      {{"from", "/cgs"}},
+      {{"from", "a/b/c"}},
+      {{"line", ""}},
+      {{"colour", "red"}},
       {{"since", "2026-11-25T00:00:00Z"}, {"until", "2026-11-24T00:00:00Z"}},
   };
   for (const auto& query : bad) {
@@ -145,8 +151,9 @@ TEST(RequestsTest, CursorRoundTripsAndRefusesWhatItDidNotGive) {
   const Result<store::MessageKey> back = parse_cursor(cursor);
   ASSERT_TRUE(back.is_ok()) << back.status().to_string();
   EXPECT_EQ(*back, key);
-  for (const std::string& bad : {std::string(""), std::string("abc"), hex_encode(as_bytes("v2 1 2 3 x")),
-                                hex_encode(as_bytes("v1 7 2 3 x")), hex_encode(as_bytes("v1 1 2 3"))}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("abc"), hex_encode(as_bytes("v2 1 2 3 x")),
+        hex_encode(as_bytes("v1 7 2 3 x")), hex_encode(as_bytes("v1 1 2 3"))}) {
     EXPECT_FALSE(parse_cursor(bad).is_ok()) << bad;
   }
 }

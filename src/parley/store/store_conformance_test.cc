@@ -487,11 +487,11 @@ TEST_P(StoreConformanceTest, ListByPrecedenceGivesFlashFirstThenNewestFirst) {
                   .is_ok());
   MessageQuery q;
   q.order = MessageOrder::kPrecedence;
-  EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"f-new", "f-old", "i-mid", "p-new",
-                                                       "r-new", "r-old"}));
+  EXPECT_EQ(ids_of(list(q)),
+            (std::vector<std::string>{"f-new", "f-old", "i-mid", "p-new", "r-new", "r-old"}));
   q.order = MessageOrder::kNewest;
-  EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"f-new", "r-new", "i-mid", "p-new",
-                                                       "f-old", "r-old"}));
+  EXPECT_EQ(ids_of(list(q)),
+            (std::vector<std::string>{"f-new", "r-new", "i-mid", "p-new", "f-old", "r-old"}));
 }
 
 TEST_P(StoreConformanceTest, ListFiltersByPrecedenceStateSenderAndTime) {
@@ -522,8 +522,7 @@ TEST_P(StoreConformanceTest, ListFiltersByPrecedenceStateSenderAndTime) {
 
   MessageQuery by_principal;
   by_principal.from = wire::Address{party, principal};
-  EXPECT_EQ(ids_of(list(by_principal)),
-            (std::vector<std::string>{"refused", "routine", "flash"}));
+  EXPECT_EQ(ids_of(list(by_principal)), (std::vector<std::string>{"refused", "routine", "flash"}));
   MessageQuery by_party;
   by_party.from = wire::Address{other_sender.from.party, ""};
   EXPECT_EQ(list(by_party).size(), other_sender.from.party == party ? 4U : 1U);
@@ -538,8 +537,7 @@ TEST_P(StoreConformanceTest, ListFiltersByPrecedenceStateSenderAndTime) {
 
   MessageQuery without_refused;
   without_refused.include_refused_inbound = false;
-  EXPECT_EQ(ids_of(list(without_refused)),
-            (std::vector<std::string>{"other", "routine", "flash"}));
+  EXPECT_EQ(ids_of(list(without_refused)), (std::vector<std::string>{"other", "routine", "flash"}));
 }
 
 TEST_P(StoreConformanceTest, SearchFindsEveryWordOfTheTextOrTheBodyAsWholeWordsInAnyCase) {
@@ -548,8 +546,7 @@ TEST_P(StoreConformanceTest, SearchFindsEveryWordOfTheTextOrTheBodyAsWholeWordsI
   MessageRecord in_body = ranked("in-body", 2, core::Precedence::kRoutine, 200);
   in_body.content.body_json = R"({"name":"Northern Star","area":{"region":"Barents sea"},"n":7})";
   MessageRecord none = ranked("none", 3, core::Precedence::kRoutine, 300, "nothing to see");
-  ASSERT_TRUE(
-      store_->apply({PutMessage{in_text}, PutMessage{in_body}, PutMessage{none}}).is_ok());
+  ASSERT_TRUE(store_->apply({PutMessage{in_text}, PutMessage{in_body}, PutMessage{none}}).is_ok());
 
   const auto search = [this](std::string_view words) {
     MessageQuery q;
@@ -558,9 +555,9 @@ TEST_P(StoreConformanceTest, SearchFindsEveryWordOfTheTextOrTheBodyAsWholeWordsI
   };
   EXPECT_EQ(search("northern"), (std::vector<std::string>{"in-body", "in-text"}));
   EXPECT_EQ(search("SHIELD dawn"), (std::vector<std::string>{"in-text"}));  // every word
-  EXPECT_EQ(search("barents"), (std::vector<std::string>{"in-body"}));     // nested value
-  EXPECT_TRUE(search("north").empty());      // whole words only
-  EXPECT_TRUE(search("region").empty());     // keys are not text
+  EXPECT_EQ(search("barents"), (std::vector<std::string>{"in-body"}));      // nested value
+  EXPECT_TRUE(search("north").empty());                                     // whole words only
+  EXPECT_TRUE(search("region").empty());                                    // keys are not text
   EXPECT_TRUE(search("northern see").empty());
   EXPECT_TRUE(search("shield star").empty());  // all words in one message
 

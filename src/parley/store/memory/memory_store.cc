@@ -99,8 +99,9 @@ bool selected(const Tables& t, const MessageQuery& query, const MessageRecord& m
       m.state == core::MessageState::kRefused) {
     return false;
   }
-  if (query.from && (m.from.party != query.from->party ||
-                     (!query.from->principal.empty() && m.from.principal != query.from->principal))) {
+  if (query.from &&
+      (m.from.party != query.from->party ||
+       (!query.from->principal.empty() && m.from.principal != query.from->principal))) {
     return false;
   }
   if ((query.since && m.created < *query.since) || (query.until && m.created >= *query.until)) {
@@ -111,7 +112,6 @@ bool selected(const Tables& t, const MessageQuery& query, const MessageRecord& m
   const auto indexed = t.words.find(m.id);
   return indexed != t.words.end() && has_words(indexed->second, query.words);
 }
-
 
 // Changes to the tables that can be undone back to a savepoint, as SQLite's transaction
 // and savepoints: a refused batch leaves nothing behind. Rolls everything back unless

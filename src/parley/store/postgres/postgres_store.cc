@@ -282,22 +282,24 @@ Result<std::vector<core::MessageRecord>> PostgresStore::list_messages(const Mess
            text(encode_string_array(query.types)) + "::jsonb))";
   }
   if (!query.include_acks) sql += " AND type != 'ack'";
-  if (query.precedence) sql += " AND precedence = " + text(wire::precedence_name(*query.precedence));
+  if (query.precedence)
+    sql += " AND precedence = " + text(wire::precedence_name(*query.precedence));
   if (query.state) sql += " AND state = " + text(core::state_name(*query.state));
   if (!query.include_refused_inbound) {
     sql += " AND NOT (direction = 'inbound' AND state = 'refused')";
   }
   if (query.from) {
     sql += " AND from_party = " + text(query.from->party);
-    if (!query.from->principal.empty()) sql += " AND from_principal = " + text(query.from->principal);
+    if (!query.from->principal.empty())
+      sql += " AND from_principal = " + text(query.from->principal);
   }
   if (query.since) sql += " AND created >= " + integer(unix_ms(*query.since));
   if (query.until) sql += " AND created < " + integer(unix_ms(*query.until));
   if (!query.words.empty()) {
     std::string words;
     for (const std::string& w : query.words) words += (words.empty() ? "" : " ") + w;
-    sql += " AND to_tsvector('simple', search_text) @@ plainto_tsquery('simple', " + text(words) +
-           ")";
+    sql +=
+        " AND to_tsvector('simple', search_text) @@ plainto_tsquery('simple', " + text(words) + ")";
   }
   if (!query.id_prefix.empty()) {
     const std::string prefix = text(query.id_prefix);

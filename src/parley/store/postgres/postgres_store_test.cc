@@ -116,7 +116,8 @@ TEST(PostgresStoreTest, SchemaEightStoreIsMigratedAndItsMessagesAreFoundBySearch
       "UPDATE parley_schema SET version = 8");
   Result<std::unique_ptr<Store>> store = open_postgres_store(url);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"), std::to_string(postgres_schema_version()));
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
+            std::to_string(postgres_schema_version()));
   for (const char* words : {"zapad", "kola peninsula", "MURMANSK"}) {
     MessageQuery q;
     q.words = search_words(words);

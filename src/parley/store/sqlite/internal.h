@@ -122,9 +122,9 @@ using columns::fits_int64;
 using columns::kMessageColumns;
 using columns::kMessageSelect;
 using columns::kPrecedenceRank;
-using columns::prefix_end;
 using columns::parse_hashes;
 using columns::parse_string_array;
+using columns::prefix_end;
 using columns::to_digest;
 
 class SqliteStore final : public Store {

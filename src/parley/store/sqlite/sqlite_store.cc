@@ -240,12 +240,15 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   const auto integer = [&param](std::int64_t v) {
     return param([v](Statement& s, int i) { s.bind_int(i, v); });
   };
-  if (query.direction) sql += " AND direction = " + text(std::string(core::direction_name(*query.direction)));
+  if (query.direction)
+    sql += " AND direction = " + text(std::string(core::direction_name(*query.direction)));
   if (!query.lines.empty()) {
-    sql += " AND line IN (SELECT value FROM json_each(" + text(encode_string_array(query.lines)) + "))";
+    sql += " AND line IN (SELECT value FROM json_each(" + text(encode_string_array(query.lines)) +
+           "))";
   }
   if (!query.types.empty()) {
-    sql += " AND type IN (SELECT value FROM json_each(" + text(encode_string_array(query.types)) + "))";
+    sql += " AND type IN (SELECT value FROM json_each(" + text(encode_string_array(query.types)) +
+           "))";
   }
   if (!query.include_acks) sql += " AND type != 'ack'";
   if (query.precedence) {
@@ -257,7 +260,8 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   }
   if (query.from) {
     sql += " AND from_party = " + text(query.from->party);
-    if (!query.from->principal.empty()) sql += " AND from_principal = " + text(query.from->principal);
+    if (!query.from->principal.empty())
+      sql += " AND from_principal = " + text(query.from->principal);
   }
   if (query.since) sql += " AND created >= " + integer(unix_ms(*query.since));
   if (query.until) sql += " AND created < " + integer(unix_ms(*query.until));

@@ -1,7 +1,6 @@
 // The SQLite-specific tests of SqliteStore: foreign files, schema versions and migrations,
 // query plans, and a SIGKILL mid-apply. The Store contract itself is tested by the
 // conformance suite (store/store_conformance_test.cc), against SQLite among others.
-#include "parley/store/search.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 #include <signal.h>
@@ -21,6 +20,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "parley/store/search.h"
 #include "parley/store/store.h"
 #include "parley/store/store_test_util.h"
 
