@@ -23,7 +23,12 @@ std::string percent_decode(std::string_view text) {
     } else if (text[i] == '%' && i + 2 < text.size() &&
                std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      const auto digit = [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c))
+                   ? c - '0'
+                   : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+      };
+      out += static_cast<char>(digit(text[i + 1]) * 16 + digit(text[i + 2]));
       i += 2;
     } else {
       out += text[i];
