@@ -70,12 +70,18 @@ struct Tables {
   std::map<std::pair<std::string, std::string>, CosignatureRecord> cosignatures;
 };
 
-// True if `a` sorts before `b` in `order` (store.h MessageOrder).
-bool before(MessageOrder order, const MessageKey& a, const MessageKey& b) {
+// The fields of a message's sort key (store.h MessageKey), by reference: sorting copies no id.
+auto key_fields(const MessageKey& k) { return std::tie(k.created, k.seq, k.id); }
+auto key_fields(const MessageRecord& m) { return std::tie(m.created, m.seq, m.id); }
+
+// True if `a` sorts before `b` in `order` (store.h MessageOrder); each a MessageKey or a
+// MessageRecord.
+template <typename A, typename B>
+bool before(MessageOrder order, const A& a, const B& b) {
   if (order == MessageOrder::kPrecedence && a.precedence != b.precedence) {
     return precedence_rank(a.precedence) < precedence_rank(b.precedence);
   }
-  return std::tie(b.created, b.seq, b.id) < std::tie(a.created, a.seq, a.id);
+  return key_fields(b) < key_fields(a);
 }
 
 // True if every word of `words` is among `indexed` (sorted).
@@ -107,7 +113,7 @@ bool selected(const Tables& t, const MessageQuery& query, const MessageRecord& m
   if ((query.since && m.created < *query.since) || (query.until && m.created >= *query.until)) {
     return false;
   }
-  if (query.after && !before(query.order, *query.after, message_key(m))) return false;
+  if (query.after && !before(query.order, *query.after, m)) return false;
   if (query.words.empty()) return true;
   const auto indexed = t.words.find(m.id);
   return indexed != t.words.end() && has_words(indexed->second, query.words);
@@ -520,7 +526,7 @@ Result<std::vector<core::MessageRecord>> MemoryStore::list_messages(const Messag
     if (selected(t, query, it->second)) found.push_back(&it->second);
   }
   std::sort(found.begin(), found.end(), [&query](const MessageRecord* a, const MessageRecord* b) {
-    return before(query.order, message_key(*a), message_key(*b));
+    return before(query.order, *a, *b);
   });
   if (found.size() > query.limit) found.resize(query.limit);
   std::vector<MessageRecord> out;
