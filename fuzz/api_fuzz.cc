@@ -2,7 +2,8 @@
 // The first byte picks the parser, the rest is its input:
 //   'm'   the body of POST /api/v1/messages (parse_message_request);
 //   't'   a request target: split_target, the query of GET /api/v1/messages
-//         (parse_message_list) and the id of POST /api/v1/messages/<id>/ack;
+//         (parse_message_list, parse_cursor), message ids or prefixes (parse_id_or_prefix)
+//         and the id of POST /api/v1/messages/<id>/ack;
 //   other both, on the whole input.
 // A message request that parses must encode and parse again to an equal request; a target
 // splits into a path that is a prefix of it, and a list query is in range.
@@ -38,6 +39,16 @@ void check_target(std::string_view text) {
   auto list = gateway::parse_message_list(target.query);
   if (list.is_ok() && list->limit) {
     fuzz::require(*list->limit >= 1 && *list->limit <= gateway::kListLimitMax);
+  }
+  // A cursor that parses is one the server could have given: it encodes back to itself.
+  for (const auto& [name, value] : target.query) {
+    auto key = gateway::parse_cursor(value);
+    if (key.is_ok()) {
+      auto again = gateway::parse_cursor(gateway::encode_cursor(*key));
+      fuzz::require(again.is_ok() && *again == *key);
+    }
+    auto id = gateway::parse_id_or_prefix(value);
+    fuzz::require(!id.is_ok() || id->size() == value.size());
   }
   constexpr std::string_view kPrefix = "/api/v1/messages/";
   if (target.path.starts_with(kPrefix)) {

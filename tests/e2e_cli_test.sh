@@ -63,6 +63,81 @@ check "the receiver's view has the proof it received" bash -c "curl -sf -H 'Auth
 check "status --json shows the peer path up" bash -c "'$PARLEY' status --home '$US' --json | jq -e '.peers[0].party == \"ru-genstaff\" and .peers[0].paths[0].state == \"up\"'"
 check "status (human) works" bash -c "'$PARLEY' status --home '$US' | grep -q 'peer ru-genstaff'"
 
+# --- find and read: order, filters, search, paging, show, id prefixes ---
+SHIELD_ID=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --precedence PRIORITY --text "Exercise Northern Shield starts at dawn")
+WEATHER_ID=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "Weather report: calm sea")
+check "the exercise notice arrives" poll 15 inbox_has "$US" saceur "$SHIELD_ID"
+check "the weather report arrives" poll 15 inbox_has "$US" saceur "$WEATHER_ID"
+inbox_ids() { "$PARLEY" inbox --home "$US" --as saceur --json "$@" | jq -c 'map(.id)'; }
+check "the inbox lists FLASH first, then PRIORITY, then ROUTINE" \
+  bash -c "'$PARLEY' inbox --home '$US' --as saceur --json | jq -e 'map(.precedence) as \$p | \$p[0] == \"FLASH\" and (\$p | index(\"PRIORITY\")) < (\$p | index(\"ROUTINE\"))'"
+check "each inbox entry has its deadline and time left (or null once acknowledged)" \
+  bash -c "'$PARLEY' inbox --home '$US' --as saceur --json | jq -e 'all(.[]; has(\"ack_deadline\") and has(\"time_left_ms\")) and (map(select(.id == \"$ID\"))[0].time_left_ms == null) and (map(select(.id == \"$SHIELD_ID\"))[0].time_left_ms > 0)'"
+check "the human inbox shows the time left" bash -c "'$PARLEY' inbox --home '$US' --as saceur | grep -q 'ack deadline .* (due in '"
+check "--precedence PRIORITY" test "$(inbox_ids --precedence PRIORITY)" = "[\"$SHIELD_ID\"]"
+check "--type notify.missile-launch" test "$(inbox_ids --type notify.missile-launch)" = "[\"$ID\"]"
+check "--state acknowledged" test "$(inbox_ids --state acknowledged)" = "[\"$ID\"]"
+check "--line saceur-cgs: every message" test "$(inbox_ids --line saceur-cgs)" = "$(inbox_ids)"
+check "--line of nobody's: none" test "$(inbox_ids --line no-such-line)" = "[]"
+check "--from the sender" test "$(inbox_ids --from ru-genstaff/cgs)" = "$(inbox_ids)"
+check "--from another principal: none" test "$(inbox_ids --from ru-genstaff/nobody)" = "[]"
+check "--since the future: none" test "$(inbox_ids --since 2099-01-01T00:00:00Z)" = "[]"
+check "--until the past: none" test "$(inbox_ids --until 2000-01-01T00:00:00Z)" = "[]"
+check "--since and --until around now: every message" \
+  test "$(inbox_ids --since 2000-01-01T00:00:00Z --until 2099-01-01T00:00:00Z)" = "$(inbox_ids)"
+check "--search finds a word of a body, in any case" test "$(inbox_ids --search 'northern SHIELD')" = "[\"$SHIELD_ID\"]"
+check "--search needs every word" test "$(inbox_ids --search 'shield weather')" = "[]"
+check "--search finds a word of a structured body" test "$(inbox_ids --search plesetsk)" = "[\"$ID\"]"
+# Paging: one message a page, following the cursor, gives every message once, in order.
+pages=() cursor=""
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  "$PARLEY" inbox --home "$US" --as saceur --json --limit 1 ${cursor:+--cursor "$cursor"} >"$DIR/page" 2>"$DIR/more"
+  pages+=("$(jq -r '.[].id' "$DIR/page")")
+  cursor=$(sed -n 's/^parley: more: --cursor //p' "$DIR/more")
+  [[ -z $cursor ]] && break
+done
+check "paging with --limit 1 returns every message once, in order" \
+  test "$(printf '%s\n' "${pages[@]}" | jq -R . | jq -sc .)" = "$(inbox_ids)"
+# Bad values are usage errors: exit 2 and one line.
+for args in "--precedence URGENT" "--state lost" "--since yesterday" "--limit 0" "--limit 10001" "--cursor zz" "--search ,;"; do
+  # shellcheck disable=SC2086
+  "$PARLEY" inbox --home "$US" --as saceur $args >/dev/null 2>"$DIR/err"
+  rc=$?
+  check "inbox $args: exit 2, one line" bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 ]]"
+done
+code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages?state=lost")
+expect_error "a bad state in the API's query" 400 "$code"
+code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages?search=northern+shield")
+check "the API's search (a + is a space)" bash -c "[[ $code == 200 ]] && jq -e '.messages | map(.id) == [\"$SHIELD_ID\"]' '$DIR/resp'"
+# show: the timeline and the evidence, by a unique prefix (a UUIDv7 starts with its time:
+# its first 18 characters hold the millisecond and 12 random bits).
+check "show by a unique prefix prints the timeline and the evidence" \
+  bash -c "'$PARLEY' show --home '$US' --as saceur '${ID:0:18}' | tee '$DIR/show' | grep -q '^timeline:' && grep -q 'received: ' '$DIR/show' && grep -q 'acknowledged: by us-eucom/saceur' '$DIR/show' && grep -q '^evidence:' '$DIR/show'"
+check "show --json: the sender's timeline has created, sent, delivered, acknowledged" \
+  bash -c "'$PARLEY' show --home '$RU' --as cgs '$ID' --json | jq -e '[.timeline[].event] == [\"created\", \"sent\", \"delivered\", \"acknowledged\"] and (.receipt.payload | length > 0)'"
+check "ack by a unique prefix" "$PARLEY" ack --home "$US" --as saceur "${SHIELD_ID:0:23}"
+check "the acknowledged notice shows so" bash -c "'$PARLEY' show --home '$US' --as saceur '$SHIELD_ID' --json | jq -e '.state == \"acknowledged\"'"
+# The messages of one minute share their first 8 digits: that prefix names several.
+common=$(python3 -c 'import os,sys; print(os.path.commonprefix(sys.argv[1:]))' "$ID" "$WEATHER_ID")
+if [[ ${#common} -ge 8 ]]; then
+  "$PARLEY" show --home "$US" --as saceur "${common:0:8}" >/dev/null 2>"$DIR/err"
+  rc=$?
+  check "an ambiguous prefix: exit 2, one line listing the candidates" \
+    bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q ambiguous '$DIR/err' && grep -q '$ID' '$DIR/err' && grep -q '$WEATHER_ID' '$DIR/err'"
+  code=$(curl -s -o "$DIR/resp" -w '%{http_code}' -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages/${common:0:8}")
+  expect_error "an ambiguous prefix (API)" 400 "$code"
+else
+  ok "an ambiguous prefix: not tested, the two messages straddle a 65-second boundary"
+fi
+"$PARLEY" show --home "$US" --as saceur 0123456 >/dev/null 2>"$DIR/err"
+rc=$?
+check "a prefix of 7 digits: exit 2" test $rc -eq 2
+"$PARLEY" show --home "$US" --as saceur 00000000 >/dev/null 2>"$DIR/err"
+rc=$?
+check "a prefix no message has: exit 1, unknown" bash -c "[[ $rc -eq 1 ]] && grep -q 'no message' '$DIR/err'"
+check "a prefix of another principal's message is unknown to it" \
+  bash -c "! '$PARLEY' show --home '$US' --as duty-officer '${ID:0:18}' 2>/dev/null"
+
 # --- bad input: each gets a clear error and changes nothing ---
 count_outbox() { curl -s -H "Authorization: Bearer $SACEUR_TOKEN" "http://127.0.0.1:$US_API/api/v1/messages?box=outbox" | jq '.messages | length'; }
 BEFORE=$(count_outbox)

@@ -401,6 +401,16 @@ int fail(const Status& status) {
   return 1;
 }
 
+int fail_usage(const Status& status) {
+  (void)fail(status);
+  return 2;
+}
+
+int fail_request(const Status& status) {
+  const int code = fail(status);
+  return status.code() == StatusCode::kInvalidArgument ? 2 : code;
+}
+
 void add_admin_commands(CLI::App& app, int& exit_code) {
   int* code = &exit_code;
 

@@ -1,5 +1,8 @@
-// send, inbox, outbox, ack, status: the principal's commands, through the gateway's API.
+// send, inbox, outbox, show, ack, status: the principal's commands, through the gateway's API.
+#include <cctype>
+#include <cstdint>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "parley/base/json.h"
@@ -8,6 +11,7 @@
 #include "parley/cli/api_client.h"
 #include "parley/cli/commands.h"
 #include "parley/cli/connection.h"
+#include "parley/gateway/requests.h"
 
 namespace parley::cli {
 
@@ -100,17 +104,28 @@ void print_escalations(const Json& s) {
   }
 }
 
+// "due in 4m", "OVERDUE by 1m30s" or "" (it awaits no ack): a message's time_left_ms.
+std::string due(const Json& m) {
+  const auto it = m.find("time_left_ms");
+  if (it == m.end() || !it->is_number_integer()) return "";
+  const std::int64_t left = it->get<std::int64_t>();
+  if (left > 0) return "due in " + format_duration(Duration(left));
+  return "OVERDUE by " + format_duration(Duration(-left));
+}
+
 void print_messages(const Json& messages, bool inbox) {
   if (messages.empty()) {
     std::cout << (inbox ? "inbox is empty\n" : "outbox is empty\n");
     return;
   }
   for (const Json& m : messages) {
+    const std::string left = due(m);
     std::cout << field(m, "precedence") << "  " << field(m, "state") << "  " << field(m, "created")
               << "  line " << field(m, "line") << " #" << field(m, "seq") << "\n  id "
               << field(m, "id") << "\n  " << (inbox ? "from " : "to ")
-              << field(m, inbox ? "from" : "to") << "  type " << field(m, "type") << "\n  "
-              << field(m, "rendered") << "\n";
+              << field(m, inbox ? "from" : "to") << "  type " << field(m, "type")
+              << "  ack deadline " << field(m, "ack_deadline")
+              << (left.empty() ? "" : " (" + left + ")") << "\n  " << field(m, "rendered") << "\n";
     // Beside the original, marked as a translation and by whom (core/translation.h).
     for (const Json& t : m.value("translations", Json::array())) {
       std::cout << "  translation (" << field(t, "language") << ") by " << field(t, "from") << ": "
@@ -153,29 +168,130 @@ int run_send(const Connection& c, const std::string& line, const std::string& pr
   return 0;
 }
 
-int run_box(const Connection& c, const std::string& box, bool as_json) {
+// The filters of `parley inbox|outbox`, as the API's query parameters (requests.h
+// MessageListRequest), by name; an empty value is left out.
+using BoxFilters = std::map<std::string, std::string>;
+
+// `text` percent-encoded for a query value: everything but unreserved characters (RFC 3986
+// §2.3).
+std::string query_escape(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    }
+  }
+  return out;
+}
+
+int run_box(const Connection& c, const std::string& box, const BoxFilters& filters, bool as_json) {
+  std::map<std::string, std::string> query = {{"box", box}};
+  for (const auto& [name, value] : filters) {
+    if (!value.empty()) query[name] = value;
+  }
+  // Checked here as the gateway checks it: a bad value is a usage error (exit 2).
+  if (Result<gateway::MessageListRequest> ok = gateway::parse_message_list(query); !ok.is_ok()) {
+    return fail_usage(ok.status());
+  }
   Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
   if (!target.is_ok()) return fail(target.status());
-  Result<Json> answer = call_api(*target, "GET", "/api/v1/messages?box=" + box);
-  if (!answer.is_ok()) return fail(answer.status());
+  std::string path = "/api/v1/messages";
+  char sep = '?';
+  for (const auto& [name, value] : query) {
+    path += sep + name + "=" + query_escape(value);
+    sep = '&';
+  }
+  Result<Json> answer = call_api(*target, "GET", path);
+  if (!answer.is_ok()) return fail_request(answer.status());
   const Json messages = answer->value("messages", Json::array());
+  const Json next = answer->value("next_cursor", Json());
   if (as_json) {
     std::cout << messages.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    // stdout stays one JSON array: where the next page starts goes to stderr.
+    if (next.is_string()) std::cerr << "parley: more: --cursor " << next.get<std::string>() << "\n";
   } else {
     print_messages(messages, box == "inbox");
+    if (next.is_string()) std::cout << "more: --cursor " << next.get<std::string>() << "\n";
   }
   return 0;
 }
 
-int run_ack(const Connection& c, const std::string& id) {
+// A message id for a path: refused here (exit 2) if it could not be one or a prefix of one.
+Result<std::string> id_argument(const std::string& id) {
+  if (id.empty() || id.find_first_of("/?#% ") != std::string::npos) {
+    return Status::invalid_argument("bad message id '" + id + "'");
+  }
+  return id;
+}
+
+void print_timeline(const Json& m) {
+  std::cout << "timeline:\n";
+  for (const Json& s : m.value("timeline", Json::array())) {
+    std::cout << "  " << (s.value("at", Json()).is_string() ? field(s, "at") : std::string(24, ' '))
+              << "  " << field(s, "event") << ": " << field(s, "detail") << "\n";
+  }
+}
+
+void print_evidence(const Json& m) {
+  std::cout << "evidence:\n";
+  const Json receipt = m.value("receipt", Json());
+  std::cout << "  receipt: "
+            << (receipt.is_null() ? std::string("none")
+                                  : "kept (" + std::to_string(json::dump(receipt).size()) +
+                                        " bytes; --json shows it)")
+            << "\n  ack: " << field(m, "ack_id") << "\n";
+  const Json proof = m.value("proof", Json());
+  if (proof.is_object()) {
+    std::cout << "  transcript: leaf " << field(proof, "index") << " of the head of size "
+              << field(proof, "size") << ", root " << field(proof, "root") << "\n";
+  } else {
+    std::cout << "  transcript: no inclusion proof yet\n";
+  }
+}
+
+int run_show(const Connection& c, const std::string& id, bool as_json) {
+  Result<std::string> checked = id_argument(id);
+  if (!checked.is_ok()) return fail_usage(checked.status());
   Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
   if (!target.is_ok()) return fail(target.status());
-  if (id.empty() || id.find_first_of("/?#% ") != std::string::npos) {
-    return fail(Status::invalid_argument("bad message id '" + id + "'"));
+  Result<Json> answer = call_api(*target, "GET", "/api/v1/messages/" + *checked);
+  if (!answer.is_ok()) return fail_request(answer.status());
+  const Json& m = *answer;
+  if (as_json) {
+    std::cout << m.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    return 0;
   }
-  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + id + "/ack");
-  if (!answer.is_ok()) return fail(answer.status());
-  std::cout << "acknowledged " << id << " (ack " << field(*answer, "ack_id") << ")\n";
+  const std::string left = due(m);
+  std::cout << field(m, "precedence") << "  " << field(m, "state") << "  " << field(m, "type")
+            << "  line " << field(m, "line") << " #" << field(m, "seq") << " ("
+            << field(m, "direction") << ")\n  id " << field(m, "id") << "\n  from "
+            << field(m, "from") << " to " << field(m, "to") << "\n  ack deadline "
+            << field(m, "ack_deadline") << (left.empty() ? "" : " (" + left + ")") << "\n";
+  if (m.value("reply_to", Json()).is_string())
+    std::cout << "  reply to " << field(m, "reply_to") << "\n";
+  std::cout << "  " << field(m, "rendered") << "\n";
+  if (m.value("warning", Json()).is_string())
+    std::cout << "  WARNING: " << field(m, "warning") << "\n";
+  print_timeline(m);
+  print_evidence(m);
+  return 0;
+}
+
+int run_ack(const Connection& c, const std::string& id) {
+  Result<std::string> checked = id_argument(id);
+  if (!checked.is_ok()) return fail_usage(checked.status());
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + *checked + "/ack");
+  if (!answer.is_ok()) return fail_request(answer.status());
+  std::cout << "acknowledged " << field(*answer, "id") << " (ack " << field(*answer, "ack_id")
+            << ")\n";
   return 0;
 }
 
@@ -290,7 +406,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "the structured body, a JSON object (see `parley catalog TYPE`)");
     cmd->add_option("--text", *text, "free text");
     cmd->add_option("--reply-to", *reply_to,
-                    "the id of the message this answers, or translates (--type translation "
+                    "the id of the message this answers, or a unique prefix of it (at least 8 "
+                    "hex digits); or the message a translation translates (--type translation "
                     "--body '{\"language\": \"en\"}' --text TRANSLATION: a translator's "
                     "message, shown under the original)");
     cmd->add_option("--expires", *expires,
@@ -303,18 +420,59 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   for (const std::string box : {"inbox", "outbox"}) {
     auto c = std::make_shared<Connection>();
     auto as_json = std::make_shared<bool>(false);
+    auto filters = std::make_shared<BoxFilters>();
     CLI::App* cmd = app.add_subcommand(
         box, box == "inbox"
-                 ? "Messages received on the principal's lines, newest first (gap_before: "
-                   "earlier messages of the line not yet arrived); listing them shows them "
-                   "to the principal: the sender is sent their signed stage 'shown', once"
-                 : "Messages the principal's lines sent, with their states (queued, sent, "
-                   "delivered, acknowledged, overdue, expired, refused: the peer's reason) "
-                   "and, with --json, their signed stages (stored, shown, acknowledged, "
-                   "answered) with times");
+                 ? "Messages received on the principal's lines, by precedence (FLASH first), "
+                   "then newest first, each with its state, ack deadline and the time left or "
+                   "how long overdue (gap_before: earlier messages of the line not yet arrived); "
+                   "listing them shows them to the principal: the sender is sent their signed "
+                   "stage 'shown', once"
+                 : "Messages the principal's lines sent, by precedence (FLASH first), then newest "
+                   "first, with their states (queued, sent, delivered, acknowledged, overdue, "
+                   "expired, refused: the peer's reason), ack deadlines and time left, and, with "
+                   "--json, their signed stages (stored, shown, acknowledged, answered) with times");
     add_connection_options(cmd, *c);
-    cmd->add_flag("--json", *as_json, "print one JSON array");
-    cmd->callback([=, &exit_code] { exit_code = run_box(*c, box, *as_json); });
+    cmd->add_option("--line", (*filters)["line"], "only this line");
+    cmd->add_option("--precedence", (*filters)["precedence"],
+                    "only this precedence: FLASH, IMMEDIATE, PRIORITY or ROUTINE");
+    cmd->add_option("--type", (*filters)["type"], "only this message type (ack: the acks)");
+    cmd->add_option("--state", (*filters)["state"],
+                    "only this state: queued, sent, delivered, acknowledged, overdue, expired, "
+                    "refused");
+    cmd->add_option("--from", (*filters)["from"],
+                    "only from this sender: PARTY or PARTY/PRINCIPAL");
+    cmd->add_option("--since", (*filters)["since"],
+                    "only messages created at or after this UTC time (2026-11-24T21:00:00Z)");
+    cmd->add_option("--until", (*filters)["until"], "only messages created before this UTC time");
+    cmd->add_option("--search", (*filters)["search"],
+                    "only messages whose text or body holds every one of these words (whole "
+                    "words, any case)");
+    cmd->add_option("--limit", (*filters)["limit"],
+                    "at most this many messages (1 to 10000; "
+                    "default 1000)");
+    cmd->add_option("--cursor", (*filters)["cursor"],
+                    "the next page: the cursor the previous page printed ('more: --cursor C')");
+    cmd->add_flag("--json", *as_json, "print one JSON array (a next page's cursor: on stderr)");
+    cmd->callback([=, &exit_code] { exit_code = run_box(*c, box, *filters, *as_json); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand(
+        "show",
+        "One message of the principal's lines: its state, ack deadline and time left, its "
+        "timeline (created, sent, delivered or received, overdue, acknowledged, expired, "
+        "refused, each with its time) and its evidence (the peer's receipt, the ack, its "
+        "inclusion proof in the transcript)");
+    add_connection_options(cmd, *c);
+    cmd->add_option("MESSAGE_ID", *id,
+                    "the message's id, or any unique prefix of it of at least 8 hex digits")
+        ->required();
+    cmd->add_flag("--json", *as_json,
+                  "print the message as JSON, the receipt and envelope in full");
+    cmd->callback([=, &exit_code] { exit_code = run_show(*c, *id, *as_json); });
   }
   {
     auto c = std::make_shared<Connection>();
@@ -325,7 +483,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
         "writer); also after its deadline (state overdue). Fails if the message is unknown, not "
         "on a line of yours, or acknowledged already");
     add_connection_options(cmd, *c);
-    cmd->add_option("MESSAGE_ID", *id, "the id of the received message")->required();
+    cmd->add_option("MESSAGE_ID", *id,
+                    "the id of the received message, or any unique prefix of it of at least 8 hex "
+                    "digits (an ambiguous one is refused with the candidates)")
+        ->required();
     cmd->callback([=, &exit_code] { exit_code = run_ack(*c, *id); });
   }
   {

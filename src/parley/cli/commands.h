@@ -1,7 +1,8 @@
 // The `parley` command line (DESIGN.md "Command line"): one function per group of
 // subcommands, each adding them to the CLI11 app. A subcommand's callback sets
 // `exit_code`: 0 success, 1 error (after printing one line "parley: <reason>" to stderr),
-// 3 `verify` found the record invalid. Usage errors (exit 2) are CLI11's, in main.cc.
+// 2 a value the user gave cannot be right (fail_usage; CLI11's own usage errors are in
+// main.cc), 3 `verify` found the record invalid.
 #pragma once
 
 #include <string>
@@ -47,5 +48,10 @@ ledger::TranscriptReport verify_export(const ExportDirectory& dir, unsigned thre
 
 // Prints "parley: <status message>" to stderr and returns 1.
 int fail(const Status& status);
+// The same, for a value the user gave that cannot be right (a usage error): returns 2.
+int fail_usage(const Status& status);
+// The same for the gateway's answer to a request: 2 if it refused a value the user gave
+// (HTTP 400: a bad filter, an ambiguous id prefix), else 1.
+int fail_request(const Status& status);
 
 }  // namespace parley::cli

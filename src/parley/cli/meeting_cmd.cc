@@ -17,7 +17,18 @@
 namespace parley::cli {
 namespace {
 
+constexpr const char* kMeetingIdHelp =
+    "the meeting's id, or any unique prefix of it of at least 8 hex digits (an ambiguous one is "
+    "refused with the candidates, exit 2)";
+
 using json::Json;
+
+// An ambiguous id prefix is a usage error (exit 2), as for message ids; the gateway's other
+// refusals of a meeting step exit 1.
+int fail_answer(const Status& status) {
+  return status.message().find("is ambiguous") != std::string::npos ? fail_usage(status)
+                                                                    : fail(status);
+}
 
 // A meeting id or action item as one path segment of the API.
 Status check_segment(const std::string& what, const std::string& value) {
@@ -72,7 +83,7 @@ int run_read(const Connection& c, const std::string& id, bool as_json) {
     if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail(s);
   }
   Result<Json> answer = call(c, "GET", "/api/v1/meetings" + (id.empty() ? "" : "/" + id));
-  if (!answer.is_ok()) return fail(answer.status());
+  if (!answer.is_ok()) return fail_answer(answer.status());
   const Json shown = id.empty() ? answer->value("meetings", Json::array()) : *answer;
   if (as_json) {
     std::cout << shown.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
@@ -86,7 +97,7 @@ int run_read(const Connection& c, const std::string& id, bool as_json) {
 // POSTs one step; prints `print` of the answer ("id" or "minutes_hash").
 int run_step(const Connection& c, const std::string& path, const Json& body, const char* print) {
   Result<Json> answer = call(c, "POST", path, body);
-  if (!answer.is_ok()) return fail(answer.status());
+  if (!answer.is_ok()) return fail_answer(answer.status());
   std::cout << field(*answer, print) << "\n";
   return 0;
 }
@@ -216,7 +227,7 @@ void add_verbs(CLI::App* meeting, int& exit_code) {
     auto a = std::make_shared<StepArgs>();
     CLI::App* cmd = meeting->add_subcommand(verb, help + "; prints the message's id");
     add_connection_options(cmd, a->c);
-    cmd->add_option("ID", a->id, "the meeting's id")->required();
+    cmd->add_option("ID", a->id, kMeetingIdHelp)->required();
     cmd->add_option("--slot", a->slots, "a start time, UTC (2026-03-03T09:00:00Z)");
     if (verb == "decline" || verb == "cancel") {
       a->reason = "no reason given";
@@ -240,7 +251,7 @@ void add_record_commands(CLI::App* meeting, int& exit_code) {
         "Record the minutes of a scheduled meeting from a JSON file (see `parley catalog "
         "meeting.minutes`); prints the minutes hash, which both sides sign");
     add_connection_options(cmd, *c);
-    cmd->add_option("ID", *id, "the meeting's id")->required();
+    cmd->add_option("ID", *id, kMeetingIdHelp)->required();
     cmd->add_option("--file", *file, "the minutes, a JSON object")->required();
     cmd->callback([=, &exit_code] { exit_code = run_minutes(*c, *id, *file); });
   }
@@ -253,7 +264,7 @@ void add_record_commands(CLI::App* meeting, int& exit_code) {
         "Sign the meeting's current minutes (final once both parties signed the same hash); "
         "prints the hash signed");
     add_connection_options(cmd, *c);
-    cmd->add_option("ID", *id, "the meeting's id")->required();
+    cmd->add_option("ID", *id, kMeetingIdHelp)->required();
     cmd->add_option("--hash", *hash, "sign only if these are the current minutes");
     cmd->callback([=, &exit_code] { exit_code = run_sign(*c, *id, *hash); });
   }
@@ -266,7 +277,7 @@ void add_record_commands(CLI::App* meeting, int& exit_code) {
     CLI::App* cmd = meeting->add_subcommand(
         "action", "Mark an action item of the minutes done; prints the message's id");
     add_connection_options(cmd, *c);
-    cmd->add_option("ID", *id, "the meeting's id")->required();
+    cmd->add_option("ID", *id, kMeetingIdHelp)->required();
     cmd->add_option("ITEM", *item, "the action item's id in the minutes")->required();
     cmd->add_flag("--done", *done, "the item is done");
     cmd->add_option("--note", *note, "a note to the other side");
@@ -285,7 +296,7 @@ void add_reads(CLI::App* meeting, int& exit_code) {
                   : "One meeting: state, slot, agenda, minutes and who signed them, action items "
                     "(reminder before due, overdue after), refused steps");
     add_connection_options(cmd, *c);
-    if (read == "show") cmd->add_option("ID", *id, "the meeting's id")->required();
+    if (read == "show") cmd->add_option("ID", *id, kMeetingIdHelp)->required();
     cmd->add_flag("--json", *as_json, read == "list" ? "print one JSON array" : "print JSON");
     cmd->callback([=, &exit_code] { exit_code = run_read(*c, *id, *as_json); });
   }

@@ -12,6 +12,7 @@
 #include "parley/core/message_state.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/directory_api.h"
+#include "parley/gateway/find.h"
 #include "parley/gateway/meetings_api.h"
 #include "parley/gateway/requests.h"
 #include "parley/gateway/responses.h"
@@ -22,6 +23,9 @@ namespace parley::gateway {
 namespace {
 
 using json::Json;
+
+// The length of a message id (a UUID, 8-4-4-4-12 hex digits): anything shorter is a prefix.
+constexpr std::size_t kFullIdSize = 36;
 
 Json optional_time(const std::optional<Time>& t) {
   return t ? Json(format_time(*t)) : Json(nullptr);
@@ -391,6 +395,13 @@ class Api {
                     const std::shared_ptr<net::Responder>& responder) {
     Result<core::Submit> submit = parse_submit(principal, body);
     if (!submit.is_ok()) return responder->respond(error_response(submit.status()));
+    if (submit->reply_to) {
+      Result<std::string> reply_to = message_id(principal, *submit->reply_to);
+      if (!reply_to.is_ok()) {
+        return responder->respond(error_response(reply_to.status().with_context("reply_to")));
+      }
+      submit->reply_to = *reply_to;
+    }
     // Whether the line exists and the principal may send on it is the core's decision
     // (core::Node, core::PeerSession): its Rejected comes back as 404 or 403.
     // The core's Accepted says what to answer: the store is not read back.
@@ -416,21 +427,41 @@ class Api {
     return s;
   }
 
+  std::vector<std::string> line_ids(const std::string& principal) const {
+    std::vector<std::string> ids;
+    for (const core::Line& l : driver_.lines_read_by(principal)) ids.push_back(l.id);
+    return ids;
+  }
+
+  // The message a principal names by its id or a unique prefix of it (find.h): a full id
+  // is taken as it is, so that the core still decides about a message on another line.
+  Result<std::string> message_id(const std::string& principal, const std::string& text) {
+    if (text.size() == kFullIdSize) return text;
+    return resolve_message_id(driver_.store(), line_ids(principal), text);
+  }
+
+  // One page of a box (requests.h MessageListRequest): by precedence, then newest first; a
+  // next_cursor while more follow.
   net::HttpResponse list_messages(const std::string& principal,
                                   const std::map<std::string, std::string>& query) {
     const Result<MessageListRequest> request = parse_message_list(query);
     if (!request.is_ok()) return error_response(request.status());
-    store::MessageQuery q;
-    q.direction = request->outbox ? core::Direction::kOutbound : core::Direction::kInbound;
-    if (request->limit) q.limit = *request->limit;
-    for (const core::Line& l : driver_.lines_read_by(principal)) q.lines.push_back(l.id);
+    store::MessageQuery q = message_query(*request, line_ids(principal));
+    const std::size_t limit = q.limit;
+    ++q.limit;  // one more than asked: whether another page follows
+    const Time now = driver_.now();
     Json messages = Json::array();
+    Json next = nullptr;
     if (!q.lines.empty()) {
       Result<std::vector<core::MessageRecord>> found = driver_.store().list_messages(q);
       if (!found.is_ok()) return error_response(found.status());
       Result<Translations> translations = translations_on(q.lines);
       if (!translations.is_ok()) return error_response(translations.status());
-      std::set<std::string> listed;
+      if (found->size() > limit) {
+        found->resize(limit);
+        next = encode_cursor(store::message_key(found->back()));
+      }
+      std::set<std::string> listed;  // on this page
       for (const core::MessageRecord& m : *found) listed.insert(m.id);
       const std::map<std::string, core::SeqSet> gaps = inbound_gaps();
       Result<std::map<std::string, core::Stages>> stages = stages_of(*found);
@@ -448,13 +479,15 @@ class Api {
         }
         Json view =
             with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps);
+        view["time_left_ms"] = time_left_ms(m, now);
         view["stages"] = stages_json((*stages)[m.id]);
         view["translations"] = translations_of(*translations, m.id);
         messages.push_back(std::move(view));
         if (m.direction == core::Direction::kInbound) driver_.show(principal, m.id);
       }
     }
-    return json_response(200, {{"messages", messages}});
+    return json_response(
+        200, {{"messages", messages}, {"next_cursor", next}, {"time", format_time(now)}});
   }
 
   // The translations (core/translation.h) stored on `lines`, either way, by the id of the
@@ -473,20 +506,26 @@ class Api {
     return out;
   }
 
-  net::HttpResponse get_message(const std::string& principal, const std::string& id) {
-    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(id);
+  net::HttpResponse get_message(const std::string& principal, const std::string& text) {
+    Result<std::string> id = message_id(principal, text);
+    if (!id.is_ok()) return error_response(id.status());
+    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(*id);
     if (!found.is_ok()) return error_response(found.status());
     // A message on another principal's line is reported as unknown: its existence is
     // not this principal's business.
     if (!found->has_value() || !on_line(principal, (*found)->line)) {
-      return error_response(Status::not_found("unknown message '" + id + "'"));
+      return error_response(Status::not_found("unknown message '" + text + "'"));
     }
     const core::MessageRecord& m = **found;
+    const Time now = driver_.now();
     Json view =
         with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, inbound_gaps());
     Result<Translations> translations = translations_on({m.line});
     if (!translations.is_ok()) return error_response(translations.status());
     view["translations"] = translations_of(*translations, m.id);
+    view["time"] = format_time(now);
+    view["time_left_ms"] = time_left_ms(m, now);
+    view["timeline"] = message_timeline(m, now);
     view["receipt"] = nullptr;
     if (m.receipt) {
       Result<Json> r = json::parse(*m.receipt);
@@ -514,8 +553,11 @@ class Api {
     return json_response(200, view);
   }
 
-  void ack(const std::string& principal, const std::string& id,
+  void ack(const std::string& principal, const std::string& text,
            const std::shared_ptr<net::Responder>& responder) {
+    Result<std::string> resolved = message_id(principal, text);
+    if (!resolved.is_ok()) return responder->respond(error_response(resolved.status()));
+    const std::string& id = *resolved;
     // The core decides: 404 unknown, 403 not on the message's line, 409 acknowledged already
     // or not the peer's message awaiting an ack (core::PeerSession::may_acknowledge).
     driver_.acknowledge(principal, id, [responder, id](Result<core::Accepted> ack) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "parley/core/model.h"
+#include "parley/gateway/requests.h"
 #include "parley/gateway/responses.h"
 #include "parley/meetings/replay.h"
 #include "parley/store/store.h"
@@ -124,12 +125,37 @@ net::HttpResponse MeetingsApi::list(const std::string& principal) const {
   return json_response(200, {{"meetings", out}});
 }
 
+namespace {
+
+// The meeting `id` names in `book`: the one with that id, else the only one whose id (its
+// proposal's message id) starts with it, a prefix of at least 8 hex digits (requests.h
+// parse_id_or_prefix). kInvalidArgument listing the candidates if several do; kNotFound if
+// none does.
+Result<const meetings::Meeting*> find_meeting(const meetings::Book& book, const std::string& id) {
+  if (const meetings::Meeting* m = book.find(id)) return m;
+  const Status unknown = Status::not_found("unknown meeting '" + id + "'");
+  const Result<std::string> prefix = parse_id_or_prefix(id);
+  if (!prefix.is_ok()) return unknown;
+  std::vector<const meetings::Meeting*> found;
+  for (const meetings::Meeting* m : book.meetings()) {
+    if (m->id.starts_with(*prefix)) found.push_back(m);
+  }
+  if (found.empty()) return unknown;
+  if (found.size() == 1) return found.front();
+  std::string candidates;
+  for (const meetings::Meeting* m : found) candidates += (candidates.empty() ? "" : ", ") + m->id;
+  return Status::invalid_argument("the meeting id prefix '" + id + "' is ambiguous: it matches " +
+                                  candidates + "; give more of the id");
+}
+
+}  // namespace
+
 net::HttpResponse MeetingsApi::show(const std::string& principal, const std::string& id) const {
   Result<meetings::Book> book = book_of(principal);
   if (!book.is_ok()) return error_response(book.status());
-  const meetings::Meeting* m = book->find(id);
-  if (m == nullptr) return error_response(Status::not_found("unknown meeting '" + id + "'"));
-  return json_response(200, meetings::to_json(*m, book->refusals(), driver_.now()));
+  Result<const meetings::Meeting*> m = find_meeting(*book, id);
+  if (!m.is_ok()) return error_response(m.status());
+  return json_response(200, meetings::to_json(**m, book->refusals(), driver_.now()));
 }
 
 void MeetingsApi::propose(const std::string& principal, const std::string& body,
@@ -153,15 +179,14 @@ void MeetingsApi::act(const std::string& principal, const std::string& id, const
                       const std::string& body, const std::shared_ptr<net::Responder>& responder) {
   Result<meetings::Book> book = book_of(principal);
   if (!book.is_ok()) return responder->respond(error_response(book.status()));
-  const meetings::Meeting* m = book->find(id);
-  if (m == nullptr) {
-    return responder->respond(error_response(Status::not_found("unknown meeting '" + id + "'")));
-  }
+  Result<const meetings::Meeting*> found = find_meeting(*book, id);
+  if (!found.is_ok()) return responder->respond(error_response(found.status()));
+  const meetings::Meeting* m = *found;
   Result<Json> request = request_object(body);
   if (!request.is_ok()) return responder->respond(error_response(request.status()));
   Step step;
   step.line = m->line;
-  step.meeting = id;
+  step.meeting = m->id;
   const Status options = take_envelope_options(*request, step.precedence, step.text, nullptr);
   if (!options.is_ok()) return responder->respond(error_response(options));
   step.body = std::move(request).value();

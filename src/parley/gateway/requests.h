@@ -9,16 +9,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "parley/base/status.h"
 #include "parley/base/time.h"
+#include "parley/core/model.h"
+#include "parley/store/store.h"
 #include "parley/wire/wire.h"
 
 namespace parley::gateway {
 
 // A request target split at '?': the path, and the query's parameters ("a=1&b" gives
-// a -> "1", b -> ""; the last of a repeated name wins). No percent-decoding: no parameter
-// of the API needs it.
+// a -> "1", b -> ""; the last of a repeated name wins). Names and values are
+// percent-decoded ('+' is a space, as in a form); a malformed escape stays as it is.
 struct Target {
   std::string path;
   std::map<std::string, std::string> query;
@@ -43,14 +46,44 @@ Result<MessageRequest> parse_message_request(std::string_view body);
 // The body a client sends for `request`; parse_message_request reads it back as equal.
 std::string encode_message_request(const MessageRequest& request);
 
-// The query of GET /api/v1/messages: box=inbox|outbox (default inbox), limit=1..10000.
+// The query of GET /api/v1/messages (docs/openapi.yaml): box=inbox|outbox (default inbox),
+// limit=1..10000 (default 1000), the filters line, precedence, type, state, from (PARTY or
+// PARTY/PRINCIPAL), since and until (RFC 3339: created at or after, before), search (words,
+// all of which must occur: store/search.h), and cursor (a page's next_cursor). Messages come
+// by precedence (FLASH first), then newest first.
 struct MessageListRequest {
   bool outbox = false;
   std::optional<std::size_t> limit;
+  std::optional<std::string> line;
+  std::optional<wire::Precedence> precedence;
+  std::optional<std::string> type;
+  std::optional<core::MessageState> state;
+  std::optional<wire::Address> from;
+  std::optional<Time> since;
+  std::optional<Time> until;
+  std::vector<std::string> words;  // of `search`
+  std::optional<store::MessageKey> cursor;
 };
 inline constexpr std::size_t kListLimitMax = 10'000;
-// kInvalidArgument for another box or a limit that is not an integer in range.
+// kInvalidArgument naming the parameter for an unknown one, another box, a limit that is not
+// an integer in range, an unknown precedence or state, a time that is not RFC 3339, since
+// not before until, a search without a word, or a cursor this server did not give.
 Result<MessageListRequest> parse_message_list(const std::map<std::string, std::string>& query);
+// The store query for `request` on `lines` (the caller's).
+store::MessageQuery message_query(const MessageListRequest& request,
+                                  const std::vector<std::string>& lines);
+
+// A cursor: where a listing stopped (store::MessageKey), opaque to clients: the hex of
+// "v1 <precedence> <created ms> <seq> <id>". parse_cursor: kInvalidArgument if `text` is not
+// one.
+std::string encode_cursor(const store::MessageKey& key);
+Result<store::MessageKey> parse_cursor(std::string_view text);
+
+// A message id as a principal may give it: the full id, or a prefix of at least
+// kIdPrefixMin hex digits (dashes as in the id are allowed). Lower-cased. kInvalidArgument if
+// `text` is neither.
+inline constexpr std::size_t kIdPrefixMin = 8;
+Result<std::string> parse_id_or_prefix(std::string_view text);
 
 // The message id of ".../messages/<id>/ack" (POST) given the path after "/api/v1/messages/",
 // or nullopt if `rest` is not "<id>/ack" with a non-empty id.

@@ -3,10 +3,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "parley/base/bytes.h"
+
 namespace parley::gateway {
 namespace {
 
 using ::testing::HasSubstr;
+
+// The value, or the error as text: what EXPECT_EQ can compare and print.
+std::string got(const Result<std::string>& r) {
+  return r.is_ok() ? *r : "error: " + r.status().to_string();
+}
 
 TEST(RequestsTest, MessageRequestReadsEveryField) {
   const Result<MessageRequest> m = parse_message_request(
@@ -73,6 +80,90 @@ TEST(RequestsTest, MessageListAcceptsOnlyKnownBoxesAndLimitsInRange) {
     EXPECT_FALSE(parse_message_list({{"limit", bad}}).is_ok()) << bad;
   }
   EXPECT_THAT(parse_message_list({{"box", "trash"}}).status().message(), HasSubstr("trash"));
+}
+
+TEST(RequestsTest, TargetPercentDecodesNamesAndValues) {
+  const Target t =
+      split_target("/m?search=Northern+Shield%21&since=2026-11-24T21%3A00%3A00Z&bad=%zz%4");
+  EXPECT_EQ(t.query.at("search"), "Northern Shield!");
+  EXPECT_EQ(t.query.at("since"), "2026-11-24T21:00:00Z");
+  EXPECT_EQ(t.query.at("bad"), "%zz%4");  // malformed escapes stay as they are
+}
+
+TEST(RequestsTest, MessageListReadsEveryFilter) {
+  const Result<MessageListRequest> r = parse_message_list({{"box", "outbox"},
+                                                           {"line", "saceur-cgs"},
+                                                           {"precedence", "FLASH"},
+                                                           {"type", "notify.exercise"},
+                                                           {"state", "overdue"},
+                                                           {"from", "ru-genstaff/cgs"},
+                                                           {"since", "2026-11-24T21:00:00Z"},
+                                                           {"until", "2026-11-25T21:00:00Z"},
+                                                           {"search", "Northern, SHIELD"}});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->line, "saceur-cgs");
+  EXPECT_EQ(r->precedence, wire::Precedence::kFlash);
+  EXPECT_EQ(r->type, "notify.exercise");
+  EXPECT_EQ(r->state, core::MessageState::kOverdue);
+  ASSERT_TRUE(r->from.has_value());
+  EXPECT_EQ(r->from->to_string(), "ru-genstaff/cgs");
+  EXPECT_EQ(r->words, (std::vector<std::string>{"northern", "shield"}));
+  const store::MessageQuery q = message_query(*r, {"saceur-cgs", "other"});
+  EXPECT_EQ(q.order, store::MessageOrder::kPrecedence);
+  EXPECT_EQ(q.lines, (std::vector<std::string>{"saceur-cgs"}));
+  EXPECT_EQ(q.direction, core::Direction::kOutbound);
+  EXPECT_EQ(q.since, r->since);
+  EXPECT_EQ(q.until, r->until);
+  // A line not the caller's selects nothing rather than every line.
+  MessageListRequest foreign;
+  foreign.line = "not-mine";
+  EXPECT_EQ(message_query(foreign, {"saceur-cgs"}).lines, (std::vector<std::string>{""}));
+  EXPECT_EQ(parse_message_list({{"from", "ru-genstaff"}})->from->principal, "");
+}
+
+TEST(RequestsTest, MessageListRefusesEveryBadValueNamingIt) {
+  const std::map<std::string, std::string> bad[] = {
+      {{"precedence", "URGENT"}},
+      {{"state", "lost"}},
+      {{"since", "yesterday"}},
+      {{"until", "2026-11-24"}},
+      {{"search", " ,;- "}},
+      {{"cursor", "zz"}},
+      {{"from", "/cgs"}},
+      {{"from", "a/b/c"}},
+      {{"line", ""}},
+      {{"colour", "red"}},
+      {{"since", "2026-11-25T00:00:00Z"}, {"until", "2026-11-24T00:00:00Z"}},
+  };
+  for (const auto& query : bad) {
+    const Result<MessageListRequest> r = parse_message_list(query);
+    ASSERT_FALSE(r.is_ok()) << query.begin()->first;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(r.status().message(), HasSubstr(query.begin()->first));
+  }
+}
+
+TEST(RequestsTest, CursorRoundTripsAndRefusesWhatItDidNotGive) {
+  const store::MessageKey key{wire::Precedence::kImmediate, time_from_unix_ms(1'700'000'000'123),
+                              42, "0190a0b0-0000-7000-8000-000000000001"};
+  const std::string cursor = encode_cursor(key);
+  EXPECT_EQ(cursor.find_first_not_of("0123456789abcdef"), std::string::npos);  // URL-safe
+  const Result<store::MessageKey> back = parse_cursor(cursor);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(*back, key);
+  for (const std::string& bad :
+       {std::string(""), std::string("abc"), hex_encode(as_bytes("v2 1 2 3 x")),
+        hex_encode(as_bytes("v1 7 2 3 x")), hex_encode(as_bytes("v1 1 2 3"))}) {
+    EXPECT_FALSE(parse_cursor(bad).is_ok()) << bad;
+  }
+}
+
+TEST(RequestsTest, IdOrPrefixNeedsEightHexDigits) {
+  EXPECT_EQ(got(parse_id_or_prefix("0190A0B0")), "0190a0b0");
+  EXPECT_EQ(got(parse_id_or_prefix("0190a0b0-0000-7")), "0190a0b0-0000-7");
+  for (const char* bad : {"0190a0b", "", "0190a0bz", "ghijklmn", "0190a0b0/ack"}) {
+    EXPECT_FALSE(parse_id_or_prefix(bad).is_ok()) << bad;
+  }
 }
 
 TEST(RequestsTest, AckIdIsThePathBeforeSlashAck) {

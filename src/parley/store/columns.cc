@@ -60,6 +60,14 @@ Result<crypto::Digest> to_digest(const Bytes& bytes) {
   return d;
 }
 
+std::optional<std::string> prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
+  if (end.empty()) return std::nullopt;
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
 bool fits_int64(std::uint64_t v) {
   return v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 }

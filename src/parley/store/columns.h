@@ -27,6 +27,16 @@ Result<crypto::Digest> to_digest(const Bytes& bytes);
 // True if `v` fits a signed 64-bit column.
 bool fits_int64(std::uint64_t v);
 
+// A message's precedence as a number, FLASH 0 .. ROUTINE 3 (store.h precedence_rank), for
+// ORDER BY in MessageOrder::kPrecedence.
+inline constexpr const char* kPrecedenceRank =
+    "(CASE precedence WHEN 'FLASH' THEN 0 WHEN 'IMMEDIATE' THEN 1 WHEN 'PRIORITY' THEN 2 "
+    "ELSE 3 END)";
+
+// The smallest string greater than every string that starts with `prefix` (bytes compared
+// as unsigned), or nullopt if there is none ("" or all 0xFF): the end of a prefix's range.
+std::optional<std::string> prefix_end(std::string_view prefix);
+
 // Every message column, in the order the stores bind them and read_message reads them.
 inline constexpr const char* kMessageColumns =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "

@@ -28,6 +28,28 @@ namespace parley::store {
 inline constexpr const char* kProtocolTypesSql =
     "('ack', 'evidence.unacknowledged', 'stage.shown')";
 
+// The order of a listing. kNewest: created, then seq, then id, all descending. kPrecedence:
+// FLASH first, then IMMEDIATE, PRIORITY, ROUTINE, each newest first as kNewest.
+enum class MessageOrder { kNewest, kPrecedence };
+
+// Where a listing stopped: the sort key of the last message of a page. A query with
+// `after` gives the messages strictly after it in its order. Paging by key, not by offset,
+// returns every message once even while others are stored: the key of a message never
+// changes, and a message stored meanwhile sorts either before the key (not seen by this
+// walk) or after it (seen once).
+struct MessageKey {
+  core::Precedence precedence = core::Precedence::kRoutine;  // used by kPrecedence only
+  Time created;
+  std::uint64_t seq = 0;
+  std::string id;
+  bool operator==(const MessageKey&) const = default;
+};
+inline MessageKey message_key(const core::MessageRecord& m) {
+  return {m.precedence, m.created, m.seq, m.id};
+}
+// 0 for FLASH .. 3 for ROUTINE: the order of MessageOrder::kPrecedence.
+inline int precedence_rank(core::Precedence p) { return static_cast<int>(p); }
+
 struct MessageQuery {
   std::optional<core::Direction> direction;
   std::vector<std::string> lines;  // empty: all lines
@@ -35,7 +57,21 @@ struct MessageQuery {
   // Messages of the protocol's own types (core::is_protocol_type: acks, evidence, stages)
   // are left out unless true.
   bool include_acks = false;
-  std::size_t limit = 1000;  // newest first
+  std::size_t limit = 1000;
+  MessageOrder order = MessageOrder::kNewest;
+  std::optional<core::Precedence> precedence;
+  std::optional<core::MessageState> state;
+  bool include_refused_inbound = true;  // false: a peer's message we refused is left out
+  // The sender: its party, and its principal if `from.principal` is not empty.
+  std::optional<wire::Address> from;
+  std::optional<Time> since;  // created at or after
+  std::optional<Time> until;  // created before
+  // Every one of these words (store/search.h search_words) is a word of the message's
+  // searchable text; empty: no search.
+  std::vector<std::string> words;
+  // Ids that start with this ("" : any); the stores compare bytes.
+  std::string id_prefix;
+  std::optional<MessageKey> after;  // the messages after this key in `order`
 };
 
 // True if `status` refuses one batch for its content (a conflict with what is stored, or a

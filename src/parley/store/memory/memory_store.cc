@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parley/base/check.h"
+#include "parley/store/search.h"
 
 namespace parley::store {
 namespace {
@@ -46,6 +47,9 @@ using LogKey = std::tuple<std::string, std::string, std::uint64_t>;
 struct Tables {
   std::map<std::string, MessageRecord, std::less<>> messages;  // log_index never set
   std::map<SeqKey, std::string> by_seq;                        // -> message id
+  // The words of each message's searchable text (store/search.h), indexed when it is stored
+  // as SQLite's messages_fts: id -> its words, sorted and unique.
+  std::map<std::string, std::vector<std::string>, std::less<>> words;
   std::map<LogKey, core::LogEntry> log;
   // A message's log index: the first entry stored for it (SQLite's "LIMIT 1" over the
   // index on message_id reads the oldest row first).
@@ -65,6 +69,55 @@ struct Tables {
   std::vector<SplitViewRecord> split_views;
   std::map<std::pair<std::string, std::string>, CosignatureRecord> cosignatures;
 };
+
+// The fields of a message's sort key (store.h MessageKey), by reference: sorting copies no id.
+auto key_fields(const MessageKey& k) { return std::tie(k.created, k.seq, k.id); }
+auto key_fields(const MessageRecord& m) { return std::tie(m.created, m.seq, m.id); }
+
+// True if `a` sorts before `b` in `order` (store.h MessageOrder); each a MessageKey or a
+// MessageRecord.
+template <typename A, typename B>
+bool before(MessageOrder order, const A& a, const B& b) {
+  if (order == MessageOrder::kPrecedence && a.precedence != b.precedence) {
+    return precedence_rank(a.precedence) < precedence_rank(b.precedence);
+  }
+  return key_fields(b) < key_fields(a);
+}
+
+// True if every word of `words` is among `indexed` (sorted).
+bool has_words(const std::vector<std::string>& indexed, const std::vector<std::string>& words) {
+  return std::all_of(words.begin(), words.end(), [&indexed](const std::string& w) {
+    return std::binary_search(indexed.begin(), indexed.end(), w);
+  });
+}
+
+// True if `m` is one of the messages `query` asks for (all but its order and limit).
+bool selected(const Tables& t, const MessageQuery& query, const MessageRecord& m) {
+  const auto among = [](const std::vector<std::string>& set, const std::string& v) {
+    return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+  };
+  if (query.direction && m.direction != *query.direction) return false;
+  if (!among(query.lines, m.line) || !among(query.types, m.type)) return false;
+  if (!query.include_acks && core::is_protocol_type(m.type)) return false;
+  if (query.precedence && m.precedence != *query.precedence) return false;
+  if (query.state && m.state != *query.state) return false;
+  if (!query.include_refused_inbound && m.direction == Direction::kInbound &&
+      m.state == core::MessageState::kRefused) {
+    return false;
+  }
+  if (query.from &&
+      (m.from.party != query.from->party ||
+       (!query.from->principal.empty() && m.from.principal != query.from->principal))) {
+    return false;
+  }
+  if ((query.since && m.created < *query.since) || (query.until && m.created >= *query.until)) {
+    return false;
+  }
+  if (query.after && !before(query.order, *query.after, m)) return false;
+  if (query.words.empty()) return true;
+  const auto indexed = t.words.find(m.id);
+  return indexed != t.words.end() && has_words(indexed->second, query.words);
+}
 
 // Changes to the tables that can be undone back to a savepoint, as SQLite's transaction
 // and savepoints: a refused batch leaves nothing behind. Rolls everything back unless
@@ -125,9 +178,14 @@ class Transaction {
     stored.log_index.reset();  // read-only: derived from the log on every read
     t_.messages.emplace(m.id, std::move(stored));
     t_.by_seq.emplace(key, m.id);
+    std::vector<std::string> words = search_words(searchable_text(m.content));
+    std::sort(words.begin(), words.end());
+    words.erase(std::unique(words.begin(), words.end()), words.end());
+    t_.words.emplace(m.id, std::move(words));
     undo_.emplace_back([this, id = m.id, key = std::move(key)] {
       t_.messages.erase(id);
       t_.by_seq.erase(key);
+      t_.words.erase(id);
     });
     return Status::ok();
   }
@@ -463,22 +521,12 @@ Result<std::vector<core::MessageRecord>> MemoryStore::list_messages(const Messag
   std::lock_guard lock(disk_->mutex);
   const Tables& t = disk_->tables;
   std::vector<const MessageRecord*> found;
-  for (const auto& [id, m] : t.messages) {
-    if (query.direction && m.direction != *query.direction) continue;
-    if (!query.lines.empty() &&
-        std::find(query.lines.begin(), query.lines.end(), m.line) == query.lines.end()) {
-      continue;
-    }
-    if (!query.types.empty() &&
-        std::find(query.types.begin(), query.types.end(), m.type) == query.types.end()) {
-      continue;
-    }
-    if (!query.include_acks && core::is_protocol_type(m.type)) continue;
-    found.push_back(&m);
+  for (auto it = t.messages.lower_bound(query.id_prefix);
+       it != t.messages.end() && it->first.starts_with(query.id_prefix); ++it) {
+    if (selected(t, query, it->second)) found.push_back(&it->second);
   }
-  // Newest first: created, then seq, then id, all descending.
-  std::sort(found.begin(), found.end(), [](const MessageRecord* a, const MessageRecord* b) {
-    return std::tie(b->created, b->seq, b->id) < std::tie(a->created, a->seq, a->id);
+  std::sort(found.begin(), found.end(), [&query](const MessageRecord* a, const MessageRecord* b) {
+    return before(query.order, *a, *b);
   });
   if (found.size() > query.limit) found.resize(query.limit);
   std::vector<MessageRecord> out;

@@ -27,6 +27,7 @@
 #include "parley/base/json.h"
 #include "parley/store/columns.h"
 #include "parley/store/postgres/libpq.h"
+#include "parley/store/search.h"
 #include "parley/store/store.h"
 
 namespace parley::store::postgres_detail {
@@ -37,6 +38,7 @@ using columns::encode_string_array;
 using columns::fits_int64;
 using columns::kMessageColumns;
 using columns::kMessageSelect;
+using columns::kPrecedenceRank;
 using columns::parse_hashes;
 using columns::parse_string_array;
 using columns::to_digest;

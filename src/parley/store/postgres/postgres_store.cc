@@ -99,10 +99,11 @@ Status PostgresStore::put_message(const core::MessageRecord& m) {
   p.opt_text(m.tx);
   p.opt_text(m.refusal);
   p.integer(m.needs_ack ? 1 : 0);
+  p.text(searchable_text(m.content));
   Result<PgResult> r = run(std::string("INSERT INTO messages (") + kMessageColumns +
-                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                               "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, "
-                               "$27, $28, $29)",
+                               ", search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                               "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
+                               "$24, $25, $26, $27, $28, $29, $30)",
                            p);
   if (r.is_ok()) return Status::ok();
   if (sqlstate_ == "23505" && constraint_ == "messages_id_key") {
@@ -264,25 +265,65 @@ Result<std::optional<core::MessageRecord>> PostgresStore::get_message(std::strin
 Result<std::vector<core::MessageRecord>> PostgresStore::list_messages(const MessageQuery& query) {
   // One prepared statement per combination of filters, so each can use its index.
   Params p;
+  const auto text = [&p](std::string_view v) {
+    p.text(v);
+    return "$" + std::to_string(p.size());
+  };
+  const auto integer = [&p](std::int64_t v) {
+    p.integer(v);
+    return "$" + std::to_string(p.size());
+  };
   std::string sql = std::string("SELECT ") + kMessageSelect + " FROM messages WHERE TRUE";
-  if (query.direction) {
-    p.text(core::direction_name(*query.direction));
-    sql += " AND direction = $" + std::to_string(p.size());
-  }
+  if (query.direction) sql += " AND direction = " + text(core::direction_name(*query.direction));
   if (!query.lines.empty()) {
-    p.text(encode_string_array(query.lines));
-    sql +=
-        " AND line IN (SELECT jsonb_array_elements_text($" + std::to_string(p.size()) + "::jsonb))";
+    sql += " AND line IN (SELECT jsonb_array_elements_text(" +
+           text(encode_string_array(query.lines)) + "::jsonb))";
   }
   if (!query.types.empty()) {
-    p.text(encode_string_array(query.types));
-    sql +=
-        " AND type IN (SELECT jsonb_array_elements_text($" + std::to_string(p.size()) + "::jsonb))";
+    sql += " AND type IN (SELECT jsonb_array_elements_text(" +
+           text(encode_string_array(query.types)) + "::jsonb))";
   }
   if (!query.include_acks) sql += std::string(" AND type NOT IN ") + kProtocolTypesSql;
-  p.integer(fits_int64(query.limit) ? static_cast<std::int64_t>(query.limit)
-                                    : std::numeric_limits<std::int64_t>::max());
-  sql += " ORDER BY created DESC, seq DESC, id DESC LIMIT $" + std::to_string(p.size());
+  if (query.precedence)
+    sql += " AND precedence = " + text(wire::precedence_name(*query.precedence));
+  if (query.state) sql += " AND state = " + text(core::state_name(*query.state));
+  if (!query.include_refused_inbound) {
+    sql += " AND NOT (direction = 'inbound' AND state = 'refused')";
+  }
+  if (query.from) {
+    sql += " AND from_party = " + text(query.from->party);
+    if (!query.from->principal.empty())
+      sql += " AND from_principal = " + text(query.from->principal);
+  }
+  if (query.since) sql += " AND created >= " + integer(unix_ms(*query.since));
+  if (query.until) sql += " AND created < " + integer(unix_ms(*query.until));
+  if (!query.words.empty()) {
+    std::string words;
+    for (const std::string& w : query.words) words += (words.empty() ? "" : " ") + w;
+    sql +=
+        " AND to_tsvector('simple', search_text) @@ plainto_tsquery('simple', " + text(words) + ")";
+  }
+  if (!query.id_prefix.empty()) {
+    const std::string prefix = text(query.id_prefix);
+    sql += " AND id >= " + prefix + " AND starts_with(id, " + prefix + ")";
+  }
+  const bool by_rank = query.order == MessageOrder::kPrecedence;
+  if (query.after) {
+    const std::string older = "(created, seq, id) < (" + integer(unix_ms(query.after->created)) +
+                              ", " + integer(static_cast<std::int64_t>(query.after->seq)) + ", " +
+                              text(query.after->id) + ")";
+    if (by_rank) {
+      const std::string rank = integer(precedence_rank(query.after->precedence));
+      sql += std::string(" AND (") + kPrecedenceRank + " > " + rank + " OR (" + kPrecedenceRank +
+             " = " + rank + " AND " + older + "))";
+    } else {
+      sql += " AND " + older;
+    }
+  }
+  sql += std::string(" ORDER BY ") + (by_rank ? std::string(kPrecedenceRank) + ", " : "") +
+         "created DESC, seq DESC, id DESC LIMIT " +
+         integer(fits_int64(query.limit) ? static_cast<std::int64_t>(query.limit)
+                                         : std::numeric_limits<std::int64_t>::max());
   return query_messages(sql, p);
 }
 

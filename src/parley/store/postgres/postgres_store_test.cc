@@ -11,12 +11,14 @@
 #include <gtest/gtest.h>
 
 #include "parley/store/postgres/pg_test_server.h"
+#include "parley/store/search.h"
 #include "parley/store/store_test_util.h"
 
 namespace parley::store {
 namespace {
 
 using core::Direction;
+using core::MessageRecord;
 using core::MessageState;
 using core::PutMessage;
 using core::UpdateMessage;
@@ -121,6 +123,36 @@ TEST(PostgresStoreTest, MigrationToTenKeepsWhetherAMessageNeedsAnAck) {
   ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
   ASSERT_EQ(recovered->unacknowledged.size(), 1U);
   EXPECT_EQ(recovered->unacknowledged[0].id, "o-1");
+}
+
+// Migration 11 fills search_text for the messages stored before it, so search finds them.
+TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
+  const std::string url = fresh_url();
+  {
+    Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    MessageRecord m = message("m-1", "l", 1, Direction::kInbound, at(0));
+    m.content = {R"({"area":{"name":"Kola Peninsula"},"list":["Murmansk"]})", "Exercise Zapad"};
+    ASSERT_TRUE((*store)->apply({PutMessage{m}}).is_ok());
+  }
+  sql(url,
+      "DROP INDEX messages_search; ALTER TABLE messages DROP COLUMN search_text; "
+      "UPDATE parley_schema SET version = 10");
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
+            std::to_string(postgres_schema_version()));
+  for (const char* words : {"zapad", "kola peninsula", "MURMANSK"}) {
+    MessageQuery q;
+    q.words = search_words(words);
+    Result<std::vector<MessageRecord>> found = (*store)->list_messages(q);
+    ASSERT_TRUE(found.is_ok()) << found.status().to_string();
+    ASSERT_EQ(found->size(), 1U) << words;
+    EXPECT_EQ(found->front().id, "m-1");
+  }
+  MessageQuery key_only;
+  key_only.words = search_words("area");  // a key, not text
+  EXPECT_TRUE((*(*store)->list_messages(key_only)).empty());
 }
 
 // A schema newer than this binary is refused, naming both versions, and nothing is changed.

@@ -246,6 +246,19 @@ CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
   WHERE direction = 'inbound' AND needs_ack = 1 AND acknowledged_at IS NULL
     AND state IN ('delivered', 'overdue');
 )sql",
+    // 11 (as SQLite's 11, issue 16): full-text search with PostgreSQL's own text search.
+    // search_text is each message's searchable text (store/search.h: its free text and the
+    // string values of its body), written with the message; the messages stored before are
+    // filled in here. The configuration 'simple' lower-cases and neither stems nor drops stop
+    // words, as SQLite's unicode61 and the memory store.
+    R"sql(
+ALTER TABLE messages ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+UPDATE messages SET search_text = text || COALESCE(
+  (SELECT string_agg(' ' || (v #>> '{}'), '')
+     FROM jsonb_path_query(NULLIF(body_json, '')::jsonb, 'strict $.**') AS v
+    WHERE jsonb_typeof(v) = 'string'), '');
+CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple', search_text));
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "parley/base/json.h"
 #include "parley/store/columns.h"
+#include "parley/store/search.h"
 #include "parley/store/store.h"
 
 namespace parley::store::sqlite_detail {
@@ -119,8 +121,10 @@ using columns::encode_string_array;
 using columns::fits_int64;
 using columns::kMessageColumns;
 using columns::kMessageSelect;
+using columns::kPrecedenceRank;
 using columns::parse_hashes;
 using columns::parse_string_array;
+using columns::prefix_end;
 using columns::to_digest;
 
 class SqliteStore final : public Store {
@@ -173,6 +177,8 @@ class SqliteStore final : public Store {
   Status apply_record(const core::Record& record);
   Status commit();
   Status put_message(const core::MessageRecord& m);
+  // Adds `m`, just stored, to messages_fts (store/search.h searchable_text).
+  Status index_message(const core::MessageRecord& m);
   Status update_message(const core::UpdateMessage& u);
   Status put_log_entry(const core::LogEntry& e);
   Status put_head(const core::PutHead& h);

@@ -289,6 +289,19 @@ CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
   WHERE direction = 'inbound' AND needs_ack = 1 AND acknowledged_at IS NULL
     AND state IN ('delivered', 'overdue');
 )sql",
+    // 11 (issue 16): full-text search. messages_fts holds each message's searchable text
+    // (store/search.h: its free text and the string values of its body) with its id (not its
+    // rowid: VACUUM may renumber the rowids of a table without an INTEGER PRIMARY KEY),
+    // written with the message; the messages stored before are indexed here.
+    R"sql(
+CREATE VIRTUAL TABLE messages_fts USING fts5(id UNINDEXED, words,
+                                             tokenize = 'unicode61 remove_diacritics 0');
+INSERT INTO messages_fts (id, words)
+  SELECT id, text || CASE WHEN json_valid(body_json) THEN
+    COALESCE((SELECT group_concat(' ' || value, '') FROM json_tree(messages.body_json)
+              WHERE type = 'text'), '') ELSE '' END
+  FROM messages;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -83,7 +83,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
   s.bind_opt_text(28, m.refusal);
   s.bind_int(29, m.needs_ack ? 1 : 0);
   const int rc = s.exec();
-  if (rc == SQLITE_DONE) return Status::ok();
+  if (rc == SQLITE_DONE) return index_message(m);
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
     const std::string what = sqlite3_errmsg(db_);
     if (what.find("messages.id") != std::string::npos) {
@@ -94,6 +94,16 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
                                   ") is already stored");
   }
   return sqlite_error(db_, "storing message " + m.id);
+}
+
+Status SqliteStore::index_message(const core::MessageRecord& m) {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("INSERT INTO messages_fts (id, words) VALUES (?1, ?2)"));
+  Statement s(db_, raw);
+  s.bind_text(1, m.id);
+  s.bind_text(2, searchable_text(m.content));
+  if (s.exec() == SQLITE_DONE) return Status::ok();
+  return sqlite_error(db_, "indexing message " + m.id);
 }
 
 Status SqliteStore::update_message(const core::UpdateMessage& u) {
@@ -223,20 +233,72 @@ Result<std::optional<core::MessageRecord>> SqliteStore::get_message(std::string_
 Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const MessageQuery& query) {
   // One cached statement per combination of filters, so each can use the index.
   std::string sql = std::string("SELECT ") + kMessageSelect + " FROM messages WHERE 1";
-  if (query.direction) sql += " AND direction = ?1";
-  if (!query.lines.empty()) sql += " AND line IN (SELECT value FROM json_each(?2))";
-  if (!query.types.empty()) sql += " AND type IN (SELECT value FROM json_each(?4))";
+  std::vector<std::function<void(Statement&)>> binds;
+  const auto param = [&binds](std::function<void(Statement&, int)> bind) {
+    const int i = static_cast<int>(binds.size()) + 1;
+    binds.emplace_back([bind = std::move(bind), i](Statement& s) { bind(s, i); });
+    return "?" + std::to_string(i);
+  };
+  const auto text = [&param](std::string v) {
+    return param([v = std::move(v)](Statement& s, int i) { s.bind_text(i, v); });
+  };
+  const auto integer = [&param](std::int64_t v) {
+    return param([v](Statement& s, int i) { s.bind_int(i, v); });
+  };
+  if (query.direction)
+    sql += " AND direction = " + text(std::string(core::direction_name(*query.direction)));
+  if (!query.lines.empty()) {
+    sql += " AND line IN (SELECT value FROM json_each(" + text(encode_string_array(query.lines)) +
+           "))";
+  }
+  if (!query.types.empty()) {
+    sql += " AND type IN (SELECT value FROM json_each(" + text(encode_string_array(query.types)) +
+           "))";
+  }
   if (!query.include_acks) sql += std::string(" AND type NOT IN ") + kProtocolTypesSql;
-  sql += " ORDER BY created DESC, seq DESC, id DESC LIMIT ?3";
-  const std::int64_t limit =
-      query.limit > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
-          ? std::numeric_limits<std::int64_t>::max()
-          : static_cast<std::int64_t>(query.limit);
-  return query_messages(sql, [&query, limit](Statement& s) {
-    if (query.direction) s.bind_text(1, core::direction_name(*query.direction));
-    if (!query.lines.empty()) s.bind_text(2, encode_string_array(query.lines));
-    s.bind_int(3, limit);
-    if (!query.types.empty()) s.bind_text(4, encode_string_array(query.types));
+  if (query.precedence) {
+    sql += " AND precedence = " + text(std::string(wire::precedence_name(*query.precedence)));
+  }
+  if (query.state) sql += " AND state = " + text(std::string(core::state_name(*query.state)));
+  if (!query.include_refused_inbound) {
+    sql += " AND NOT (direction = 'inbound' AND state = 'refused')";
+  }
+  if (query.from) {
+    sql += " AND from_party = " + text(query.from->party);
+    if (!query.from->principal.empty())
+      sql += " AND from_principal = " + text(query.from->principal);
+  }
+  if (query.since) sql += " AND created >= " + integer(unix_ms(*query.since));
+  if (query.until) sql += " AND created < " + integer(unix_ms(*query.until));
+  if (!query.words.empty()) {
+    sql += " AND id IN (SELECT id FROM messages_fts WHERE messages_fts MATCH " +
+           text(fts5_query(query.words)) + ")";
+  }
+  if (!query.id_prefix.empty()) {
+    sql += " AND id >= " + text(query.id_prefix);
+    if (const std::optional<std::string> end = prefix_end(query.id_prefix)) {
+      sql += " AND id < " + text(*end);
+    }
+  }
+  const bool by_rank = query.order == MessageOrder::kPrecedence;
+  if (query.after) {
+    const std::string older = "(created, seq, id) < (" + integer(unix_ms(query.after->created)) +
+                              ", " + integer(static_cast<std::int64_t>(query.after->seq)) + ", " +
+                              text(query.after->id) + ")";
+    if (by_rank) {
+      const std::string rank = integer(precedence_rank(query.after->precedence));
+      sql += std::string(" AND (") + kPrecedenceRank + " > " + rank + " OR (" + kPrecedenceRank +
+             " = " + rank + " AND " + older + "))";
+    } else {
+      sql += " AND " + older;
+    }
+  }
+  sql += std::string(" ORDER BY ") + (by_rank ? std::string(kPrecedenceRank) + ", " : "") +
+         "created DESC, seq DESC, id DESC LIMIT " +
+         integer(fits_int64(query.limit) ? static_cast<std::int64_t>(query.limit)
+                                         : std::numeric_limits<std::int64_t>::max());
+  return query_messages(sql, [&binds](Statement& s) {
+    for (const auto& bind : binds) bind(s);
   });
 }
 

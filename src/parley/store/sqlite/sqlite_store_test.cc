@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "parley/store/search.h"
 #include "parley/store/store.h"
 #include "parley/store/store_test_util.h"
 
@@ -75,7 +76,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "10");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "11");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -110,6 +111,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
           "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
+          "DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
@@ -127,6 +129,33 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   EXPECT_EQ((*(*store)->get_message("m-1"))->log_index, 0U);
   // Migration 8: the witness's views move from nothing.
   EXPECT_TRUE(*(*store)->put_witnessed({"parley.example/a/b", 1, "note"}, 0));
+}
+
+TEST(SqliteStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    MessageRecord m = message("m-1", "l", 1, Direction::kInbound, at(0));
+    m.content = {R"({"area":{"name":"Kola Peninsula"},"list":["Murmansk"]})", "Exercise Zapad"};
+    ASSERT_TRUE((*store)->apply({PutMessage{m}}).is_ok());
+  }
+  // Back to what a schema-10 store holds: no index.
+  raw_sql(path, "DROP TABLE messages_fts; UPDATE parley_schema SET version = 10");
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
+  for (const char* words : {"zapad", "kola peninsula", "MURMANSK"}) {
+    MessageQuery q;
+    q.words = search_words(words);
+    Result<std::vector<MessageRecord>> found = (*store)->list_messages(q);
+    ASSERT_TRUE(found.is_ok()) << found.status().to_string();
+    EXPECT_EQ(ids_of(*found), (std::vector<std::string>{"m-1"})) << words;
+  }
+  MessageQuery key_only;
+  key_only.words = search_words("area");  // a key, not text
+  EXPECT_TRUE((*(*store)->list_messages(key_only)).empty());
 }
 
 TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
@@ -149,6 +178,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
           "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
+          "DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -194,6 +224,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
           "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
+          "DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
@@ -238,7 +269,8 @@ TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) 
           "'outbound' AND type != 'ack' AND acknowledged_at IS NULL AND state NOT IN "
           "('expired', 'refused'); CREATE INDEX messages_inbound_unacknowledged ON messages "
           "(line, seq) WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL "
-          "AND state IN ('delivered', 'overdue'); UPDATE parley_schema SET version = 9");
+          "AND state IN ('delivered', 'overdue'); DROP TABLE messages_fts; "
+          "UPDATE parley_schema SET version = 9");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
@@ -340,6 +372,7 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
           "DROP TABLE cosignatures; DROP INDEX IF EXISTS messages_by_reply_to; "
+          "DROP TABLE messages_fts; "
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "CREATE TABLE m3 AS SELECT * FROM messages; DROP TABLE messages; "
