@@ -196,8 +196,9 @@ std::vector<std::string> check_pins(const std::vector<wire::Bundle>& pins,
 void print_keys(const std::map<std::string, wire::Bundle>& keys,
                 const std::vector<wire::Bundle>& pins) {
   for (const auto& [party, bundle] : keys) {
+    const std::string& name = party;  // Clang 14 does not capture structured bindings
     const bool pinned = std::any_of(pins.begin(), pins.end(),
-                                    [&](const wire::Bundle& p) { return p.party == party; });
+                                    [&](const wire::Bundle& p) { return p.party == name; });
     std::cout << escape_for_terminal(party) << ": signing key " << key_hex(bundle.sign_key)
               << (pinned ? " (pinned: it matches the bundle you gave)"
                          : " (taken from the export: compare it with a bundle you trust, or "
