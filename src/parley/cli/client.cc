@@ -422,16 +422,17 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto as_json = std::make_shared<bool>(false);
     auto filters = std::make_shared<BoxFilters>();
     CLI::App* cmd = app.add_subcommand(
-        box, box == "inbox"
-                 ? "Messages received on the principal's lines, by precedence (FLASH first), "
-                   "then newest first, each with its state, ack deadline and the time left or "
-                   "how long overdue (gap_before: earlier messages of the line not yet arrived); "
-                   "listing them shows them to the principal: the sender is sent their signed "
-                   "stage 'shown', once"
-                 : "Messages the principal's lines sent, by precedence (FLASH first), then newest "
-                   "first, with their states (queued, sent, delivered, acknowledged, overdue, "
-                   "expired, refused: the peer's reason), ack deadlines and time left, and, with "
-                   "--json, their signed stages (stored, shown, acknowledged, answered) with times");
+        box,
+        box == "inbox"
+            ? "Messages received on the principal's lines, by precedence (FLASH first), "
+              "then newest first, each with its state, ack deadline and the time left or "
+              "how long overdue (gap_before: earlier messages of the line not yet arrived); "
+              "listing them shows them to the principal: the sender is sent their signed "
+              "stage 'shown', once"
+            : "Messages the principal's lines sent, by precedence (FLASH first), then newest "
+              "first, with their states (queued, sent, delivered, acknowledged, overdue, "
+              "expired, refused: the peer's reason), ack deadlines and time left, and, with "
+              "--json, their signed stages (stored, shown, acknowledged, answered) with times");
     add_connection_options(cmd, *c);
     cmd->add_option("--line", (*filters)["line"], "only this line");
     cmd->add_option("--precedence", (*filters)["precedence"],
