@@ -1,5 +1,7 @@
 #include "parley/core/message_state.h"
 
+#include "parley/catalog/catalog.h"
+
 namespace parley::core {
 
 namespace {
@@ -96,7 +98,9 @@ Stages stages_of(const MessageRecord& message, const std::vector<MessageRecord>&
     if (r.reply_to != message.id || r.direction == message.direction) continue;
     if (r.type == kStageShownType) {
       earliest(s.shown, r.created);
-    } else if (!is_protocol_type(r.type) && r.state != MessageState::kRefused) {
+    } else if (!is_protocol_type(r.type) && r.type != catalog::kTranslationType &&
+               r.state != MessageState::kRefused) {
+      // A translation names the message it translates in reply_to too, but answers nothing.
       earliest(s.answered, r.created);
     }
   }

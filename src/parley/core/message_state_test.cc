@@ -89,7 +89,8 @@ TEST(MessageStateTest, ARefusalKeepsItsReason) {
 }
 
 // docs/protocol.md "Stages": each signed by the party that received the message; the peer's
-// reply that is no protocol entry answers it, its own acks and our replies do not.
+// reply that is no protocol entry answers it, its own acks, its translations and our replies
+// do not.
 TEST(MessageStateTest, StagesComeFromTheReceiptTheAckAndTheReceiversReplies) {
   MessageRecord m = record_in(MessageState::kAcknowledged);
   m.direction = Direction::kOutbound;
@@ -111,6 +112,7 @@ TEST(MessageStateTest, StagesComeFromTheReceiptTheAckAndTheReceiversReplies) {
       reply("text", Direction::kOutbound, kAt + 2s),  // ours: no answer
       reply("evidence.unacknowledged", Direction::kInbound, kAt + 3s),
       reply("stage.shown", Direction::kInbound, kAt + 3s),
+      reply("translation", Direction::kInbound, kAt + 6s),  // beside it, not an answer
       reply("text", Direction::kInbound, kAt + 9s),
       reply("notify.incident", Direction::kInbound, kAt + 7s)};
   const Stages s = stages_of(m, replies);

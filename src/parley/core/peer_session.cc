@@ -116,9 +116,9 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
 // escalations of those already overdue running again (caught up at the first timer).
 void PeerSession::watch_recovered(const Recovered& recovered) {
   for (const MessageRecord& record : recovered.unacknowledged) {
-    // Final: no ack will come. Our evidence and stages await none (a store may list them).
+    // Final: no ack will come. Acks, translations, evidence and stages await none.
     if (record.state == MessageState::kRefused || record.state == MessageState::kExpired ||
-        is_protocol_type(record.type)) {
+        !record.needs_ack) {
       continue;
     }
     const bool overdue = record.state == MessageState::kOverdue;
@@ -131,7 +131,7 @@ void PeerSession::watch_recovered(const Recovered& recovered) {
   // The peer's messages awaiting our ack: one already past its deadline but not yet marked
   // (the gateway was down) is marked at the first timer, which Node's Start fires at once.
   for (const MessageRecord& record : recovered.inbound_unacknowledged) {
-    if (is_protocol_type(record.type)) continue;  // the peer's evidence and stages await none
+    if (!record.needs_ack) continue;  // the peer's evidence, stages, translations await none
     AwaitingAck a{record.line,
                   record.from,
                   record.precedence,

@@ -165,12 +165,16 @@ Json translation_json(const core::MessageRecord& t) {
           {"created", format_time(t.created)}};
 }
 
-// By the id of the message translated: its translations, oldest first.
-using Translations = std::map<std::string, std::vector<Json>>;
-
-Json translations_of(const Translations& all, const std::string& id) {
-  const auto found = all.find(id);
-  return found == all.end() ? Json::array() : Json(found->second);
+// The translations among a message's replies (Store::replies_to, oldest first); a peer's
+// translation we refused is left out.
+Json translations_json(const std::vector<core::MessageRecord>& replies) {
+  Json out = Json::array();
+  for (const core::MessageRecord& r : replies) {
+    if (r.type == catalog::kTranslationType && r.state != core::MessageState::kRefused) {
+      out.push_back(translation_json(r));
+    }
+  }
+  return out;
 }
 
 class Api {
@@ -455,8 +459,6 @@ class Api {
     if (!q.lines.empty()) {
       Result<std::vector<core::MessageRecord>> found = driver_.store().list_messages(q);
       if (!found.is_ok()) return error_response(found.status());
-      Result<Translations> translations = translations_on(q.lines);
-      if (!translations.is_ok()) return error_response(translations.status());
       if (found->size() > limit) {
         found->resize(limit);
         next = encode_cursor(store::message_key(found->back()));
@@ -464,8 +466,8 @@ class Api {
       std::set<std::string> listed;  // on this page
       for (const core::MessageRecord& m : *found) listed.insert(m.id);
       const std::map<std::string, core::SeqSet> gaps = inbound_gaps();
-      Result<std::map<std::string, core::Stages>> stages = stages_of(*found);
-      if (!stages.is_ok()) return error_response(stages.status());
+      Result<Replies> replies = replies_of(*found);
+      if (!replies.is_ok()) return error_response(replies.status());
       for (const core::MessageRecord& m : *found) {
         // A peer's message we refused is evidence, not mail (GET /messages/{id} shows it).
         if (m.direction == core::Direction::kInbound && m.state == core::MessageState::kRefused) {
@@ -480,30 +482,15 @@ class Api {
         Json view =
             with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, gaps);
         view["time_left_ms"] = time_left_ms(m, now);
-        view["stages"] = stages_json((*stages)[m.id]);
-        view["translations"] = translations_of(*translations, m.id);
+        const std::vector<core::MessageRecord>& named = (*replies)[m.id];
+        view["stages"] = stages_json(core::stages_of(m, named));
+        view["translations"] = translations_json(named);
         messages.push_back(std::move(view));
         if (m.direction == core::Direction::kInbound) driver_.show(principal, m.id);
       }
     }
     return json_response(
         200, {{"messages", messages}, {"next_cursor", next}, {"time", format_time(now)}});
-  }
-
-  // The translations (core/translation.h) stored on `lines`, either way, by the id of the
-  // message each translates, oldest first; a peer's translation we refused is left out.
-  Result<Translations> translations_on(const std::vector<std::string>& lines) {
-    store::MessageQuery q;
-    q.lines = lines;
-    q.types = {std::string(catalog::kTranslationType)};
-    PARLEY_ASSIGN_OR_RETURN(const std::vector<core::MessageRecord> found,
-                            driver_.store().list_messages(q));
-    Translations out;
-    for (auto t = found.rbegin(); t != found.rend(); ++t) {  // the store gives newest first
-      if (t->state == core::MessageState::kRefused || !t->reply_to) continue;
-      out[*t->reply_to].push_back(translation_json(*t));
-    }
-    return out;
   }
 
   net::HttpResponse get_message(const std::string& principal, const std::string& text) {
@@ -520,9 +507,6 @@ class Api {
     const Time now = driver_.now();
     Json view =
         with_gap(message_view(m, driver_.catalog(), driver_.home().config.lang), m, inbound_gaps());
-    Result<Translations> translations = translations_on({m.line});
-    if (!translations.is_ok()) return error_response(translations.status());
-    view["translations"] = translations_of(*translations, m.id);
     view["time"] = format_time(now);
     view["time_left_ms"] = time_left_ms(m, now);
     view["timeline"] = message_timeline(m, now);
@@ -533,9 +517,10 @@ class Api {
     }
     Result<Json> envelope = json::parse(m.envelope);
     view["envelope"] = envelope.is_ok() ? *envelope : Json(nullptr);
-    Result<std::map<std::string, core::Stages>> stages = stages_of({m});
-    if (!stages.is_ok()) return error_response(stages.status());
-    view["stages"] = stages_json((*stages)[m.id]);
+    Result<Replies> replies = replies_of({m});
+    if (!replies.is_ok()) return error_response(replies.status());
+    view["stages"] = stages_json(core::stages_of(m, (*replies)[m.id]));
+    view["translations"] = translations_json((*replies)[m.id]);
     if (m.direction == core::Direction::kInbound) driver_.show(principal, m.id);
     // The message's place in its sender's transcript log: for an outbound message, proven
     // in the head the peer countersigned (the receipt); for an inbound one, in the head it
@@ -567,10 +552,11 @@ class Api {
     });
   }
 
-  // The stages of each of `messages` (core::stages_of), by id, from the messages naming them.
-  Result<std::map<std::string, core::Stages>> stages_of(
-      const std::vector<core::MessageRecord>& messages) {
-    std::map<std::string, std::vector<core::MessageRecord>> replies;
+  // By message id: the messages naming it in reply_to (Store::replies_to, oldest first), from
+  // which its stages (core::stages_of) and its translations are derived.
+  using Replies = std::map<std::string, std::vector<core::MessageRecord>>;
+  Result<Replies> replies_of(const std::vector<core::MessageRecord>& messages) {
+    Replies replies;
     for (std::size_t from = 0; from < messages.size(); from += store::Store::kRepliesIdsMax) {
       std::vector<std::string> ids;
       for (std::size_t i = from; i < messages.size() && ids.size() < store::Store::kRepliesIdsMax;
@@ -581,9 +567,7 @@ class Api {
                               driver_.store().replies_to(ids));
       for (core::MessageRecord& r : found) replies[*r.reply_to].push_back(std::move(r));
     }
-    std::map<std::string, core::Stages> out;
-    for (const core::MessageRecord& m : messages) out[m.id] = core::stages_of(m, replies[m.id]);
-    return out;
+    return replies;
   }
 
   // docs/openapi.yaml MessageStages: each stage's time, null if not reached yet.
