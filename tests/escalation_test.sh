@@ -24,10 +24,7 @@ for home in "$US" "$RU"; do
   sed -i 's/^flash = "1m"$/flash = "2s"/' "$home/parley.toml"
   check "$(basename "$home")'s parley.toml sets the FLASH cadence" grep -qx 'flash = "2s"' "$home/parley.toml"
 done
-"$PARLEY" bundle --home "$US" >"$DIR/us.json"
-"$PARLEY" bundle --home "$RU" >"$DIR/ru.json"
-check "peer add us<-ru" "$PARLEY" peer add --home "$US" "$DIR/ru.json"
-check "peer add ru<-us" "$PARLEY" peer add --home "$RU" "$DIR/us.json"
+federate "$US" "$RU"
 "$PARLEY" principal add --home "$US" saceur --role commander >/dev/null
 "$PARLEY" principal add --home "$RU" cgs --role commander >/dev/null
 "$PARLEY" principal add --home "$RU" deputy --role staff >/dev/null

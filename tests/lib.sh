@@ -1,7 +1,7 @@
 # Shared by the shell tests that run real `parley gateway` processes on loopback: sourced
 # as `source "$(dirname "$0")/lib.sh" NAME PATH_TO_PARLEY`. Sets PARLEY (absolute), DIR (a
 # fresh directory, removed at exit unless a check failed), PIDS (processes to stop at exit)
-# and the counters, and defines ok, bad, check, free_port and poll.
+# and the counters, and defines ok, bad, check, free_port, federate and poll.
 # shellcheck shell=bash
 
 _lib_name=${1:?lib.sh: a test name}
@@ -29,6 +29,15 @@ check() {  # check DESCRIPTION COMMAND...: passes if the command succeeds
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
     echo $((20000 + RANDOM % 20000))
+}
+
+# Pins two parties' bundles in each other's home (peer add both ways, each a check); the
+# bundles stay in DIR/us.json and DIR/ru.json. federate US_HOME RU_HOME
+federate() {
+  "$PARLEY" bundle --home "$1" >"$DIR/us.json" || bad "bundle of $1"
+  "$PARLEY" bundle --home "$2" >"$DIR/ru.json" || bad "bundle of $2"
+  check "peer add us<-ru" "$PARLEY" peer add --home "$1" "$DIR/ru.json"
+  check "peer add ru<-us" "$PARLEY" peer add --home "$2" "$DIR/us.json"
 }
 
 # Polls a command until it succeeds, at most $1 seconds (a deadline, not a sleep).

@@ -14,10 +14,7 @@ US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
 
 "$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" --lang en >/dev/null || { bad "init us"; exit 1; }
 "$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" --lang ru >/dev/null || { bad "init ru"; exit 1; }
-"$PARLEY" bundle --home "$US" >"$DIR/us.json"
-"$PARLEY" bundle --home "$RU" >"$DIR/ru.json"
-"$PARLEY" peer add --home "$US" "$DIR/ru.json" >/dev/null
-"$PARLEY" peer add --home "$RU" "$DIR/us.json" >/dev/null
+federate "$US" "$RU"
 SACEUR_TOKEN=$("$PARLEY" principal add --home "$US" saceur --name "SACEUR")
 "$PARLEY" principal add --home "$RU" cgs --name "Chief of the General Staff" >/dev/null
 "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs >/dev/null

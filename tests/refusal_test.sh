@@ -14,10 +14,7 @@ US=$DIR/us RU=$DIR/ru
 US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
 "$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
 "$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" >/dev/null || { bad "init ru"; exit 1; }
-"$PARLEY" bundle --home "$US" >"$DIR/us.json"
-"$PARLEY" bundle --home "$RU" >"$DIR/ru.json"
-check "peer add us<-ru" "$PARLEY" peer add --home "$US" "$DIR/ru.json"
-check "peer add ru<-us" "$PARLEY" peer add --home "$RU" "$DIR/us.json"
+federate "$US" "$RU"
 "$PARLEY" principal add --home "$US" saceur >/dev/null
 "$PARLEY" principal add --home "$RU" cgs >/dev/null
 check "line add us saceur-cgs" "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs
