@@ -20,8 +20,14 @@ void append_code_point_escape(std::string& out, std::uint32_t code_point) {
 
 bool is_continuation(unsigned char byte) { return (byte & 0xc0) == 0x80; }
 
-// The length of the well-formed UTF-8 sequence starting at `text[i]` (RFC 3629 §4, Table 3-7
-// of the Unicode standard), 0 if there is none, and its code point.
+// Characters that are valid but change how a terminal shows the rest of the line.
+bool hides_or_reorders(std::uint32_t c) {
+  return (c >= 0x80 && c <= 0x9f) || c == 0x200e || c == 0x200f || c == 0x2028 || c == 0x2029 ||
+         (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+}  // namespace
+
 std::size_t utf8_sequence(std::string_view text, std::size_t i, std::uint32_t& code_point) {
   const auto at = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
   const unsigned char lead = at(0);
@@ -49,13 +55,23 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i, std::uint32_t& c
   return length;
 }
 
-// Characters that are valid but change how a terminal shows the rest of the line.
-bool hides_or_reorders(std::uint32_t c) {
-  return (c >= 0x80 && c <= 0x9f) || c == 0x200e || c == 0x200f || c == 0x2028 || c == 0x2029 ||
-         (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+void append_utf8(std::string& out, std::uint32_t code_point) {
+  if (code_point < 0x80) {
+    out += static_cast<char>(code_point);
+  } else if (code_point < 0x800) {
+    out += static_cast<char>(0xc0 | (code_point >> 6));
+    out += static_cast<char>(0x80 | (code_point & 0x3f));
+  } else if (code_point < 0x10000) {
+    out += static_cast<char>(0xe0 | (code_point >> 12));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (code_point & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (code_point >> 18));
+    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (code_point & 0x3f));
+  }
 }
-
-}  // namespace
 
 std::string escape_for_terminal(std::string_view text) {
   std::string out;

@@ -5,6 +5,8 @@
 // differently from what it says; printed escaped, every byte is visible and unambiguous.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,6 +21,15 @@ namespace parley {
 // (U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) as "\uNNNN". The result never holds a
 // raw byte below 0x20 or 0x7f.
 std::string escape_for_terminal(std::string_view text);
+
+// The length of the well-formed multi-byte UTF-8 sequence starting at `text[i]` (RFC 3629
+// §4, Table 3-7 of the Unicode standard: no overlong forms, no surrogates, nothing above
+// U+10FFFF), and its code point; 0 if there is none there (ASCII included: one byte, below
+// 0x80, is its own code point).
+std::size_t utf8_sequence(std::string_view text, std::size_t i, std::uint32_t& code_point);
+
+// Appends the UTF-8 encoding of `code_point` (at most U+10FFFF) to `out`.
+void append_utf8(std::string& out, std::uint32_t code_point);
 
 // `s` between single quotes, as error messages name a value: single_quoted("x") is "'x'".
 std::string single_quoted(std::string_view s);

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "parley/base/json.h"
+#include "parley/base/text.h"
 
 namespace parley::store {
 namespace {
@@ -17,50 +18,14 @@ void append_strings(const json::Json& j, std::string& out) {
   }
 }
 
-// One UTF-8 character of `text` at `pos`: its code point and length (a malformed byte
-// counts as one character of its own value).
+// One character of `text` at `pos`: its code point and length (base/text.h utf8_sequence; a
+// byte of no well-formed sequence counts as one character of its own value).
 std::pair<std::uint32_t, std::size_t> decode(std::string_view text, std::size_t pos) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char b = byte(pos);
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if (b < 0x80) return {b, 1};
-  if ((b & 0xE0) == 0xC0) {
-    n = 2;
-    cp = b & 0x1Fu;
-  } else if ((b & 0xF0) == 0xE0) {
-    n = 3;
-    cp = b & 0x0Fu;
-  } else if ((b & 0xF8) == 0xF0) {
-    n = 4;
-    cp = b & 0x07u;
-  } else {
-    return {b, 1};
-  }
-  if (pos + n > text.size()) return {b, 1};
-  for (std::size_t i = 1; i < n; ++i) {
-    if ((byte(pos + i) & 0xC0) != 0x80) return {b, 1};
-    cp = (cp << 6) | (byte(pos + i) & 0x3Fu);
-  }
-  return {cp, n};
-}
-
-void encode(std::uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  const auto b = static_cast<unsigned char>(text[pos]);
+  std::uint32_t cp = b;
+  if (b < 0x80) return {cp, 1};
+  const std::size_t n = utf8_sequence(text, pos, cp);
+  return n == 0 ? std::pair<std::uint32_t, std::size_t>{b, 1} : std::pair{cp, n};
 }
 
 // Part of a word: ASCII letters and digits, and any other character but the punctuation
@@ -99,7 +64,7 @@ std::vector<std::string> search_words(std::string_view text) {
     const auto [cp, n] = decode(text, pos);
     pos += n;
     if (is_word_char(cp)) {
-      encode(to_lower(cp), word);
+      append_utf8(word, to_lower(cp));
     } else if (!word.empty()) {
       words.push_back(std::move(word));
       word.clear();
