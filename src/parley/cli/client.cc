@@ -172,24 +172,6 @@ int run_send(const Connection& c, const std::string& line, const std::string& pr
 // MessageListRequest), by name; an empty value is left out.
 using BoxFilters = std::map<std::string, std::string>;
 
-// `text` percent-encoded for a query value: everything but unreserved characters (RFC 3986
-// §2.3).
-std::string query_escape(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xF];
-    }
-  }
-  return out;
-}
-
 int run_box(const Connection& c, const std::string& box, const BoxFilters& filters, bool as_json) {
   std::map<std::string, std::string> query = {{"box", box}};
   for (const auto& [name, value] : filters) {
@@ -201,13 +183,7 @@ int run_box(const Connection& c, const std::string& box, const BoxFilters& filte
   }
   Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
   if (!target.is_ok()) return fail(target.status());
-  std::string path = "/api/v1/messages";
-  char sep = '?';
-  for (const auto& [name, value] : query) {
-    path += sep + name + "=" + query_escape(value);
-    sep = '&';
-  }
-  Result<Json> answer = call_api(*target, "GET", path);
+  Result<Json> answer = call_api(*target, "GET", gateway::join_target("/api/v1/messages", query));
   if (!answer.is_ok()) return fail_request(answer.status());
   const Json messages = answer->value("messages", Json::array());
   const Json next = answer->value("next_cursor", Json());

@@ -91,6 +91,31 @@ Result<MessageRequest> parse_message_request(std::string_view body) {
   return m;
 }
 
+std::string join_target(std::string path, const std::map<std::string, std::string>& query) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const auto escape = [&path](const std::string& text) {
+    for (const char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+        path += c;
+      } else {
+        path += '%';
+        path += kHex[u >> 4];
+        path += kHex[u & 0xF];
+      }
+    }
+  };
+  char separator = '?';
+  for (const auto& [name, value] : query) {
+    path += separator;
+    escape(name);
+    path += '=';
+    escape(value);
+    separator = '&';
+  }
+  return path;
+}
+
 std::string encode_message_request(const MessageRequest& request) {
   json::Json j = json::Json::object();
   j["line"] = request.line;

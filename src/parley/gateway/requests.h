@@ -27,6 +27,9 @@ struct Target {
   std::map<std::string, std::string> query;
 };
 Target split_target(std::string_view target);
+// `path` with `query` appended as split_target reads it back: "?name=value&..." with every
+// byte but RFC 3986's unreserved characters percent-encoded; `path` alone if `query` is empty.
+std::string join_target(std::string path, const std::map<std::string, std::string>& query);
 
 // The body of POST /api/v1/messages:
 //   {"line": "...", "precedence": "FLASH", "type": "notify.exercise", "body": {...},

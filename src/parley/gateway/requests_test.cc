@@ -1,5 +1,9 @@
 #include "parley/gateway/requests.h"
 
+#include <algorithm>
+#include <map>
+#include <string>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -88,6 +92,20 @@ TEST(RequestsTest, TargetPercentDecodesNamesAndValues) {
   EXPECT_EQ(t.query.at("search"), "Northern Shield!");
   EXPECT_EQ(t.query.at("since"), "2026-11-24T21:00:00Z");
   EXPECT_EQ(t.query.at("bad"), "%zz%4");  // malformed escapes stay as they are
+}
+
+TEST(RequestsTest, JoinedTargetSplitsBackToTheSameQuery) {
+  const std::map<std::string, std::string> query = {{"search", "a&b=c d+e %41"},
+                                                    {"from", "ru-genstaff/cgs"},
+                                                    {"q?#", "\xd0\x9a\xd0\xbe\xd0\xbb\xd0\xb0"}};
+  const std::string target = join_target("/api/v1/messages", query);
+  // A space or '+' left raw would come back as a space; '&' and '=' would split the values.
+  EXPECT_EQ(target.find_first_of(" +"), std::string::npos) << target;
+  EXPECT_EQ(std::count(target.begin(), target.end(), '&'), 2) << target;
+  const Target back = split_target(target);
+  EXPECT_EQ(back.path, "/api/v1/messages");
+  EXPECT_EQ(back.query, query);
+  EXPECT_EQ(join_target("/x", {}), "/x");
 }
 
 TEST(RequestsTest, MessageListReadsEveryFilter) {
