@@ -1,5 +1,4 @@
 // send, inbox, outbox, show, ack, status: the principal's commands, through the gateway's API.
-#include <cctype>
 #include <cstdint>
 #include <iostream>
 #include <map>
