@@ -74,13 +74,6 @@ std::vector<std::string> search_words(std::string_view text) {
   return words;
 }
 
-bool matches_search(std::string_view text, const std::vector<std::string>& words) {
-  const std::vector<std::string> have = search_words(text);
-  return std::all_of(words.begin(), words.end(), [&have](const std::string& w) {
-    return std::find(have.begin(), have.end(), w) != have.end();
-  });
-}
-
 std::string fts5_query(const std::vector<std::string>& words) {
   std::string out;
   for (const std::string& w : words) {

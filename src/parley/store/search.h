@@ -24,9 +24,6 @@ std::string searchable_text(const wire::Content& content);
 // separates words.
 std::vector<std::string> search_words(std::string_view text);
 
-// True if every word of `words` (as search_words gives them) is a word of `text`.
-bool matches_search(std::string_view text, const std::vector<std::string>& words);
-
 // `words` as an FTS5 query: each word a quoted string, all of them required.
 std::string fts5_query(const std::vector<std::string>& words);
 
