@@ -1,7 +1,7 @@
 #include "parley/store/search.h"
 
-#include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "parley/base/json.h"
 #include "parley/base/text.h"
