@@ -8,6 +8,7 @@
 
 #include "parley/base/bytes.h"
 #include "parley/base/json.h"
+#include "parley/base/text.h"
 #include "parley/store/search.h"
 
 namespace parley::gateway {
@@ -279,8 +280,8 @@ Result<std::string> parse_id_or_prefix(std::string_view text) {
     id += lower;
   }
   if (hex < kIdPrefixMin) {
-    return Status::invalid_argument("'" + std::string(text.substr(0, 80)) +
-                                    "' is not a message id nor a prefix of one (at least " +
+    return Status::invalid_argument(single_quoted(text.substr(0, 80)) +
+                                    " is not a message id nor a prefix of one (at least " +
                                     std::to_string(kIdPrefixMin) + " hex digits)");
   }
   return id;

@@ -237,7 +237,9 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   const auto param = [&binds](std::function<void(Statement&, int)> bind) {
     const int i = static_cast<int>(binds.size()) + 1;
     binds.emplace_back([bind = std::move(bind), i](Statement& s) { bind(s, i); });
-    return "?" + std::to_string(i);
+    std::string name = "?";  // appended: "?" + std::string draws GCC 12 -O3's -Wrestrict
+    name += std::to_string(i);
+    return name;
   };
   const auto text = [&param](std::string v) {
     return param([v = std::move(v)](Statement& s, int i) { s.bind_text(i, v); });
