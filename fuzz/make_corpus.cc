@@ -209,9 +209,8 @@ int main(int argc, char** argv) {
   ok &= write(root / "merkle_fuzz", "valid_inclusion", inclusion);
   std::string consistency = std::string(1, '\1') + u64(1) + u64(leaves.size()) +
                             hash_text(leaves[0]) + hash_text(ledger::root_of(leaves));
-  for (const ledger::Hash& h : *ledger::consistency_proof(1, leaves.size(), source)) {
-    consistency += hash_text(h);
-  }
+  const auto consistency_path = ledger::consistency_proof(1, leaves.size(), source);
+  for (const ledger::Hash& h : *consistency_path) consistency += hash_text(h);
   ok &= write(root / "merkle_fuzz", "valid_consistency", consistency);
   ok &=
       write(root / "merkle_fuzz", "tree_64", std::string("\2\100") + "abcdefghijklmnopqrstuvwxyz");

@@ -19,6 +19,8 @@ SACEUR_TOKEN=$("$PARLEY" principal add --home "$US" saceur --name "SACEUR")
 "$PARLEY" principal add --home "$RU" cgs --name "Chief of the General Staff" >/dev/null
 "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs >/dev/null
 "$PARLEY" line add --home "$RU" saceur-cgs --local cgs --remote us-eucom/saceur >/dev/null
+# ru's interpreter: on no line, reads every line of its party, meetings included.
+"$PARLEY" principal add --home "$RU" interpreter --name "Duty interpreter" --role translator >/dev/null
 
 "$PARLEY" gateway --home "$US" 2>"$DIR/us.log" &
 PIDS+=($!)
@@ -87,6 +89,12 @@ EOF
 HASH=$(us minutes "$ID" --file "$DIR/minutes.json")
 check "minutes print the minutes hash (SHA-256 of the canonical minutes)" bash -c "[[ '$HASH' == \$(jq -cS . '$DIR/minutes.json' | tr -d '\n' | sha256sum | cut -d' ' -f1) ]]"
 on_both "held, minutes $HASH unsigned" ".state == \"held\" and .minutes.hash == \"$HASH\" and .minutes.signed_by == [] and .minutes.final == false and (.actions | length) == 1"
+# a1 fell due on 2026-04-01: each side raises the overdue alert by itself, once.
+for side in us ru; do
+  check "$side's gateway alerts that action a1 is overdue" poll 10 grep -q "action-overdue: action item a1 of meeting \"Staff talks\" ($ID)" "$DIR/$side.log"
+done
+check "ru's translator sees the meeting and its minutes" shown_by "$RU" interpreter "$ID" ".minutes.hash == \"$HASH\""
+refused "a step by ru's translator" "takes no step" "$PARLEY" meeting sign --home "$RU" --as interpreter "$ID"
 check "ru signs" ru sign "$ID" --hash "$HASH"
 on_both "signed by ru only, not final" '.minutes.signed_by == ["ru-genstaff"] and .minutes.final == false'
 refused "us signing a hash that is not the current minutes" "is not that of the current minutes" us sign "$ID" --hash "$(printf '%064d' 0)"
@@ -98,6 +106,7 @@ on_both "final: both parties signed $HASH" '.minutes.signed_by == ["ru-genstaff"
 check "ru marks action a1 done" ru action "$ID" a1 --done --note "sent"
 on_both "action a1 done by ru" '.actions[0].id == "a1" and .actions[0].done == true and .actions[0].done_by == "ru-genstaff/cgs" and .actions[0].owner == "ru-genstaff/cgs" and .actions[0].due == "2026-04-01T00:00:00.000Z"'
 refused "marking a1 done again" "already done" us action "$ID" a1 --done
+check "each side raised the overdue alert once and no reminder" bash -c "[[ \$(grep -c 'action-overdue: action item a1' '$DIR/us.log') == 1 && \$(grep -c 'action-overdue: action item a1' '$DIR/ru.log') == 1 ]] && ! grep -q action-reminder '$DIR/us.log' '$DIR/ru.log'"
 check "both sides show the same meeting" bash -c "diff <('$PARLEY' meeting show --home '$US' --as saceur '$ID' --json | jq -S 'del(.actions[].status, .overdue, .reminders)') <('$PARLEY' meeting show --home '$RU' --as cgs '$ID' --json | jq -S 'del(.actions[].status, .overdue, .reminders)')"
 check "human show" bash -c "'$PARLEY' meeting show --home '$US' --as saceur '$ID' | grep -q 'signed by .*(final)'"
 

@@ -216,6 +216,7 @@ struct Notice {
   std::vector<std::string> alerted = {};
   std::optional<EscalationSide> side = std::nullopt;
   bool first = false;  // kEscalation: the escalation's first alert (the message just went overdue)
+  std::string type = {};  // kMessageReceived: the message's catalog type
 };
 struct Notify {
   Notice notice;

@@ -220,12 +220,14 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
     batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
                                    precedence + " " + p.type + " message " + p.id + " on line " +
                                        p.line + " from " + p.from.to_string()));
+    batch.notices.back().type = p.type;
   } else {
     batch.awaiting.emplace_back(p.id, AwaitingAck{p.line, p.from, p.precedence, deadline, false,
                                                   std::nullopt, p.to.principal});
     batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
                                    precedence + " " + p.type + " message " + p.id + " on line " +
                                        p.line + " from " + p.from.to_string()));
+    batch.notices.back().type = p.type;
   }
 }
 

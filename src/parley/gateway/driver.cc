@@ -11,6 +11,7 @@
 #include "parley/base/check.h"
 #include "parley/base/json.h"
 #include "parley/gateway/zone_file.h"
+#include "parley/meetings/replay.h"
 #include "parley/store/node_recovery.h"
 
 namespace parley::gateway {
@@ -136,7 +137,9 @@ Status Driver::start(net::Handler api_handler) {
   PARLEY_ASSIGN_OR_RETURN(api_server_, net::listen_http(io_, api.host, api.port,
                                                         std::move(api_handler), server_limits()));
 
-  // Resend whatever the store held unreceipted, the first heartbeats, arm the deadlines.
+  // Resend whatever the store held unreceipted, the first heartbeats, arm the deadlines; the
+  // action items of the meetings are looked at once the timer runs.
+  actions_due_ = now();
   feed(core::Start{});
   ready_ = true;
   spdlog::info("party {} ready: federation {}, api {}", home_.config.party, federation_endpoint(),
@@ -305,6 +308,13 @@ void Driver::subscribe(std::string principal, std::shared_ptr<net::EventStream> 
 void Driver::submit(core::Submit submit, Done done) {
   if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
   submit.request = next_request_++;
+  if (meetings::is_meeting_type(submit.type)) {
+    // A stored step may change the action items (new minutes, an item done): look again.
+    done = [this, done = std::move(done)](Result<core::Accepted> accepted) {
+      if (accepted.is_ok()) actions_due_ = now();
+      done(std::move(accepted));
+    };
+  }
   pending_principal_[submit.request] = std::move(done);
   feed(std::move(submit));
 }
@@ -569,11 +579,75 @@ void Driver::rearm() {
   // timer waits in steady time, so one kept armed across a wall-clock jump would fire late
   // (docs/simulation.md, "Findings" 2).
   clock_->cancel();
-  const std::optional<Time> at = node_->next_deadline();
-  if (!at || stopping_) return;
+  std::optional<Time> at = node_->next_deadline();
+  if (actions_due_) at = at ? std::min(*at, *actions_due_) : actions_due_;
+  if (!at || stopping_ || failed_) return;
   clock_->arm(std::max(Duration(0), *at - now()), [this]() {
-    if (!stopping_) feed(core::Tick{});
+    if (stopping_ || failed_) return;
+    if (actions_due_ && *actions_due_ <= now()) check_actions();
+    feed(core::Tick{});
   });
+}
+
+Result<meetings::Book> Driver::meetings_of(const std::vector<std::string>& lines,
+                                           std::vector<meetings::Message> pending) const {
+  // At most this many meeting steps (the newest) are replayed: a bound on the work done on
+  // the gateway's one thread (a line's meetings are a few steps a month).
+  constexpr std::size_t kReplayMessagesMax = 100'000;
+  if (lines.empty()) return meetings::Book();
+  store::MessageQuery q;
+  q.lines = lines;
+  // Only the meeting steps are read (the store filters by type), not every message of the
+  // lines: this runs on the gateway's one thread, ahead of whatever else is waiting.
+  for (const std::string_view t : meetings::kMeetingTypes) q.types.emplace_back(t);
+  q.limit = kReplayMessagesMax;
+  PARLEY_ASSIGN_OR_RETURN(std::vector<core::MessageRecord> stored, store_->list_messages(q));
+  // A refused step is kept in the book's refusals (shown with its meeting), not an error here.
+  return meetings::replay(stored, std::move(pending));
+}
+
+void Driver::check_actions() {
+  std::vector<std::string> ids;
+  for (const core::Line& l : lines_) ids.push_back(l.id);
+  const Result<meetings::Book> book = meetings_of(ids);
+  if (!book.is_ok()) {
+    spdlog::warn("action items: cannot read the meetings: {}; trying again in a minute",
+                 book.status().to_string());
+    actions_due_ = now() + std::chrono::minutes(1);
+    return;
+  }
+  for (const meetings::ActionAlert& alert : action_watch_.check(*book, now())) {
+    alert_action(alert);
+  }
+  actions_due_ = action_watch_.next();
+}
+
+void Driver::alert_action(const meetings::ActionAlert& alert) {
+  const bool overdue = alert.status == meetings::Due::kOverdue;
+  const meetings::Action& a = alert.action;
+  const std::string text =
+      fmt::format("action item {} of meeting \"{}\" ({}) on line {}, owned by {}: \"{}\" {} {}",
+                  a.id, alert.title, alert.meeting, alert.line, a.owner, a.text,
+                  overdue ? "was due" : "falls due", format_time(a.due));
+  const std::string_view kind = overdue ? "action-overdue" : "action-reminder";
+  spdlog::warn("{}: {}", kind, text);
+  core::Notice notice;
+  notice.line = alert.line;
+  notice.text = text;
+  // The owner, when it is one of ours ("party/principal"), is alerted on the line or not.
+  const std::string mine = home_.config.party + "/";
+  if (a.owner.rfind(mine, 0) == 0) notice.alerted = {a.owner.substr(mine.size())};
+  const json::Json data = {{"kind", overdue ? "action_overdue" : "action_reminder"},
+                           {"meeting", alert.meeting},
+                           {"title", alert.title},
+                           {"line", alert.line},
+                           {"action", a.id},
+                           {"action_text", a.text},
+                           {"owner", a.owner},
+                           {"due", format_time(a.due)},
+                           {"status", meetings::due_name(alert.status)},
+                           {"text", text}};
+  send_to_subscribers(notice, "action", json::dump(data));
 }
 
 void Driver::on_path_notice(const core::PathNotice& n) {
@@ -614,6 +688,10 @@ void Driver::notify(const core::Notice& notice) {
   const std::string_view kind = core::notice_kind_name(notice.kind);
   switch (notice.kind) {
     case core::NoticeKind::kMessageReceived:
+      // The peer's meeting step may change the action items: look again.
+      if (meetings::is_meeting_type(notice.type)) actions_due_ = now();
+      spdlog::info("{}: {}", kind, notice.text);
+      break;
     case core::NoticeKind::kDelivered:
     case core::NoticeKind::kAcknowledged:
       spdlog::info("{}: {}", kind, notice.text);

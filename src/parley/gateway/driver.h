@@ -40,6 +40,8 @@
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
 #include "parley/gateway/witness.h"
+#include "parley/meetings/alerts.h"
+#include "parley/meetings/meetings.h"
 #include "parley/net/net.h"
 #include "parley/store/message_lines.h"
 #include "parley/store/store.h"
@@ -204,6 +206,12 @@ class Driver {
   // such as overdue meeting action items, use it too).
   Time now() const;
 
+  // The meetings of `lines`: their stored meeting steps, both directions, with `pending`
+  // (steps submitted and not stored yet), replayed (meetings/replay.h). Reads only the
+  // meeting types from the store.
+  Result<meetings::Book> meetings_of(const std::vector<std::string>& lines,
+                                     std::vector<meetings::Message> pending = {}) const;
+
  private:
   // Per address of a peer, in bundle order: a client for transactions and one for heartbeats.
   struct Clients {
@@ -242,6 +250,12 @@ class Driver {
   void submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome);
   // What reload() does, without its audit line.
   Status reload_directory();
+  // Pushed alerts for meeting action items (meetings/alerts.h): reads the meetings of every
+  // line and logs and broadcasts (SSE `action`) each new reminder and overdue item. Runs at
+  // start, after a meeting step is stored (ours accepted, the peer's received) and when the
+  // next item changes status (actions_due_, which the timer waits for beside the node).
+  void check_actions();
+  void alert_action(const meetings::ActionAlert& alert);
 
   boost::asio::io_context& io_;
   Home home_;
@@ -276,6 +290,8 @@ class Driver {
   std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs_;
   std::unique_ptr<CheckpointSubmitter> submitter_;
   std::uint64_t split_views_seen_ = 0;
+  meetings::ActionWatch action_watch_;
+  std::optional<Time> actions_due_;  // when check_actions() must run next
   bool ready_ = false;
   bool stopping_ = false;
   bool failed_ = false;  // a commit failed: nothing more is fed or carried out

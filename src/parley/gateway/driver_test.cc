@@ -78,6 +78,26 @@ class ManualClock final : public Clock {
   std::function<void()> fire_;
 };
 
+// An event stream that keeps what it was sent.
+class CapturingStream final : public net::EventStream {
+ public:
+  bool send(const std::string& event, const std::string& data) override {
+    events.emplace_back(event, data);
+    return true;
+  }
+  bool is_open() const override { return true; }
+  void close() override {}
+  // The data of the events named `name`, in order.
+  std::vector<json::Json> named(const std::string& name) const {
+    std::vector<json::Json> out;
+    for (const auto& [event, data] : events) {
+      if (event == name) out.push_back(json::parse_object(data).value());
+    }
+    return out;
+  }
+  std::vector<std::pair<std::string, std::string>> events;
+};
+
 class CapturingResponder final : public net::Responder {
  public:
   void respond(net::HttpResponse response) override { response_ = std::move(response); }
@@ -590,6 +610,70 @@ TEST_F(DriverTest, PeersWithDifferentCatalogsSayHowAndAnUnknownTypeIsShownRaw) {
       << shown->dump();
   EXPECT_NE(shown->value("rendered", "").find("shown raw"), std::string::npos) << shown->dump();
   EXPECT_NE(shown->value("rendered", "").find("debris over the Barents Sea"), std::string::npos);
+}
+
+// Issue 13: an action item of signed-off minutes raises a reminder before it falls due and an
+// overdue alert after, each once, pushed to its line's streams (SSE `action`) without anyone
+// asking; an item done raises nothing more.
+TEST_F(DriverTest, AnActionItemIsRemindedThenAlertedOverdueOnceEachUntilDone) {
+  auto stream = std::make_shared<CapturingStream>();
+  us_.driver->subscribe("saceur", stream);
+  const net::HttpResponse proposed =
+      call(us_, "POST", "/api/v1/meetings",
+           R"({"line":"saceur-cgs","title":"Staff talks","slots":["2026-03-03T09:00:00Z"]})");
+  ASSERT_EQ(proposed.status, 201) << proposed.body;
+  const std::string meeting = id_of(proposed, "meeting");
+  const std::string meetings = "/api/v1/meetings/" + meeting;
+  const auto state = [&](Gateway& g) {
+    const net::HttpResponse r = call(g, "GET", meetings);
+    return r.status == 200 ? json::parse_object(r.body).value().value("state", "") : r.body;
+  };
+  ASSERT_TRUE(run_until([&] { return state(ru_) == "proposed"; })) << state(ru_);
+  ASSERT_EQ(call(ru_, "POST", meetings + "/accept", R"({"slot":"2026-03-03T09:00:00Z"})").status,
+            201);
+  ASSERT_TRUE(run_until([&] { return state(us_) == "scheduled"; })) << state(us_);
+
+  // us-eucom's clock stands still while ru-genstaff's runs: move it past ru's accept, or the
+  // minutes would sort before it on replay (docs/protocol.md "Meetings").
+  clock_->advance(1min);
+  // An item due 100 hours from now on us-eucom's clock: no reminder yet (72 hours ahead).
+  const Time due = clock_->now() + 100h;
+  const json::Json minutes = {{"items",
+                               {{{"agenda_item", "exercises"},
+                                 {"actions",
+                                  {{{"id", "a1"},
+                                    {"text", "send the exercise calendar"},
+                                    {"owner", "us-eucom/saceur"},
+                                    {"due", format_time(due)}}}}}}}};
+  ASSERT_EQ(call(us_, "POST", meetings + "/minutes", json::dump(minutes)).status, 201);
+  ASSERT_TRUE(run_until([&] { return state(us_) == "held"; })) << state(us_);
+  io_.run_for(50ms);
+  EXPECT_TRUE(stream->named("action").empty());
+
+  clock_->advance(29h);  // due in 71 hours
+  ASSERT_TRUE(run_until([&] { return stream->named("action").size() == 1; }));
+  const json::Json reminder = stream->named("action")[0];
+  EXPECT_EQ(reminder.value("kind", ""), "action_reminder");
+  EXPECT_EQ(reminder.value("status", ""), "reminder");
+  EXPECT_EQ(reminder.value("meeting", ""), meeting);
+  EXPECT_EQ(reminder.value("action", ""), "a1");
+  EXPECT_EQ(reminder.value("owner", ""), "us-eucom/saceur");
+  EXPECT_EQ(reminder.value("due", ""), format_time(due));
+  EXPECT_EQ(reminder.value("line", ""), "saceur-cgs");
+
+  clock_->advance(70h);  // due in one hour: the reminder is not raised again
+  io_.run_for(50ms);
+  EXPECT_EQ(stream->named("action").size(), 1U);
+
+  clock_->advance(2h);  // an hour past due
+  ASSERT_TRUE(run_until([&] { return stream->named("action").size() == 2; }));
+  EXPECT_EQ(stream->named("action")[1].value("kind", ""), "action_overdue");
+  EXPECT_EQ(stream->named("action")[1].value("status", ""), "overdue");
+
+  ASSERT_EQ(call(us_, "POST", meetings + "/actions/a1/done", "{}").status, 201);
+  clock_->advance(48h);
+  io_.run_for(100ms);
+  EXPECT_EQ(stream->named("action").size(), 2U);
 }
 
 }  // namespace

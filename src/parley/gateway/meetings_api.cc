@@ -16,8 +16,6 @@ namespace {
 using json::Json;
 
 constexpr std::string_view kRoot = "/api/v1/meetings";
-// A view replays at most this many meeting steps of the principal's lines (newest first).
-constexpr std::size_t kReplayMessagesMax = 100'000;
 
 std::vector<std::string> split_path(std::string_view rest) {
   std::vector<std::string> parts;
@@ -95,23 +93,16 @@ void MeetingsApi::handle(const std::string& principal, const std::string& method
 }
 
 Result<meetings::Book> MeetingsApi::book_of(const std::string& principal) const {
-  store::MessageQuery q;
-  for (const core::Line& l : driver_.lines_of(principal)) q.lines.push_back(l.id);
-  if (q.lines.empty()) return meetings::Book();
-  // Only the meeting steps are read (the store filters by type), not every message of the
-  // lines: this runs on the gateway's one thread, ahead of whatever else is waiting.
-  for (const std::string_view t : meetings::kMeetingTypes) q.types.emplace_back(t);
-  q.limit = kReplayMessagesMax;
-  PARLEY_ASSIGN_OR_RETURN(std::vector<core::MessageRecord> stored,
-                          driver_.store().list_messages(q));
+  // A translator reads the meetings of every line of its party, as it reads their messages.
+  std::vector<std::string> lines;
+  for (const core::Line& l : driver_.lines_read_by(principal)) lines.push_back(l.id);
   std::vector<meetings::Message> pending;
   for (const auto& entry : *pending_) {
-    for (const std::string& line : q.lines) {
+    for (const std::string& line : lines) {
       if (entry.second.line == line) pending.push_back(entry.second);
     }
   }
-  // A refused step is kept in the book's refusals (shown with its meeting), not an error here.
-  return meetings::replay(stored, std::move(pending));
+  return driver_.meetings_of(lines, std::move(pending));
 }
 
 net::HttpResponse MeetingsApi::list(const std::string& principal) const {
@@ -211,7 +202,16 @@ void MeetingsApi::send(const std::string& principal, const meetings::Book& book,
   for (const core::Line& l : lines) {
     if (l.id == step.line) line = &l;
   }
-  if (line == nullptr) return fail(Status::not_found("unknown line '" + step.line + "'"));
+  if (line == nullptr) {
+    for (const core::Line& l : driver_.lines_read_by(principal)) {
+      if (l.id != step.line) continue;
+      return fail(Status::permission_denied(
+          "a translator reads the meetings of every line of its party but takes no step in "
+          "them: '" +
+          principal + "' is not on line '" + step.line + "'"));
+    }
+    return fail(Status::not_found("unknown line '" + step.line + "'"));
+  }
   meetings::Message candidate;
   const std::uint64_t key = next_pending_++;
   candidate.id = "pending-" + std::to_string(key);

@@ -41,7 +41,8 @@ class MeetingsApi {
     std::string text;
   };
 
-  // The meetings of `principal`'s lines: stored messages, and the steps being stored.
+  // The meetings of the lines `principal` reads (Driver::lines_read_by: a translator's are
+  // every line of its party): stored messages, and the steps being stored.
   Result<meetings::Book> book_of(const std::string& principal) const;
   net::HttpResponse list(const std::string& principal) const;
   net::HttpResponse show(const std::string& principal, const std::string& id) const;

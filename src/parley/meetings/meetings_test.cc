@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "parley/meetings/alerts.h"
+
 namespace parley::meetings {
 namespace {
 
@@ -499,6 +501,77 @@ TEST(MeetingsTest, ReplayOrderIsTheSameWhateverTheArrivalOrder) {
             json::dump(to_json(*b.find(id), b.refusals(), at(kSlotA))));
   // ru's accept sorts first, then us cancels the scheduled meeting.
   EXPECT_EQ(a.find(id)->state, State::kCancelled);
+}
+
+// --- pushed alerts for action items (alerts.h) ---------------------------------------------
+
+TEST(ActionWatchTest, RemindsOnceThenAlertsOverdueOnceThenNothingOnceDone) {
+  Line l;
+  const std::string id = l.scheduled();
+  l.held(id, "2026-04-01T00:00:00Z");
+  ActionWatch watch;  // reminders 72 h ahead
+  EXPECT_TRUE(watch.check(l.book, at("2026-03-20T00:00:00Z")).empty());
+  EXPECT_EQ(watch.next(), at("2026-03-29T00:00:00Z"));
+
+  std::vector<ActionAlert> alerts = watch.check(l.book, at("2026-03-29T00:00:00Z"));
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].status, Due::kReminder);
+  EXPECT_EQ(alerts[0].meeting, id);
+  EXPECT_EQ(alerts[0].title, "Staff talks");
+  EXPECT_EQ(alerts[0].line, "saceur-cgs");
+  EXPECT_EQ(alerts[0].action.id, "a1");
+  EXPECT_EQ(alerts[0].action.owner, "cgs");
+  EXPECT_TRUE(watch.check(l.book, at("2026-03-30T00:00:00Z")).empty());  // once
+  EXPECT_EQ(watch.next(), at("2026-04-01T00:00:00Z") + Duration(1));
+
+  EXPECT_TRUE(watch.check(l.book, at("2026-04-01T00:00:00Z")).empty());  // due, not yet overdue
+  alerts = watch.check(l.book, at("2026-04-01T00:00:00.001Z"));
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].status, Due::kOverdue);
+  EXPECT_TRUE(watch.check(l.book, at("2026-04-05T00:00:00Z")).empty());  // once
+  EXPECT_FALSE(watch.next().has_value());  // nothing changes by itself any more
+
+  ASSERT_TRUE(l.send(kRu, kActionDone, {{"action", "a1"}}, id).is_ok());
+  EXPECT_TRUE(watch.check(l.book, at("2026-04-06T00:00:00Z")).empty());
+  EXPECT_FALSE(watch.next().has_value());
+}
+
+TEST(ActionWatchTest, AnItemFirstSeenOverdueGetsOnlyTheOverdueAlert) {
+  Line l;
+  const std::string id = l.scheduled();
+  l.held(id, "2026-04-01T00:00:00Z");
+  ActionWatch watch;
+  const std::vector<ActionAlert> alerts = watch.check(l.book, at("2026-05-01T00:00:00Z"));
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].status, Due::kOverdue);
+  // A new watch (a restarted gateway) raises it again: it is still outstanding.
+  EXPECT_EQ(ActionWatch().check(l.book, at("2026-05-01T00:00:00Z")).size(), 1U);
+}
+
+TEST(ActionWatchTest, MinutesThatMoveTheDueTimeMakeANewItem) {
+  Line l;
+  const std::string id = l.scheduled();
+  l.held(id, "2026-04-01T00:00:00Z");
+  ActionWatch watch(std::chrono::hours(24));
+  ASSERT_EQ(watch.check(l.book, at("2026-03-31T12:00:00Z")).size(), 1U);  // reminder
+  l.held(id, "2026-04-10T00:00:00Z", "deadline extended");
+  EXPECT_TRUE(watch.check(l.book, at("2026-04-02T00:00:00Z")).empty());  // open again
+  EXPECT_EQ(watch.next(), at("2026-04-09T00:00:00Z"));
+  const std::vector<ActionAlert> alerts = watch.check(l.book, at("2026-04-09T00:00:00Z"));
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].status, Due::kReminder);
+  EXPECT_EQ(alerts[0].action.due, at("2026-04-10T00:00:00Z"));
+}
+
+TEST(ActionWatchTest, MeetingsWithoutOpenItemsGiveNothing) {
+  Line l;
+  l.scheduled();
+  const std::string held = l.scheduled();
+  l.held(held);
+  ASSERT_TRUE(l.send(kRu, kActionDone, {{"action", "a1"}}, held).is_ok());
+  ActionWatch watch;
+  EXPECT_TRUE(watch.check(l.book, at("2026-05-01T00:00:00Z")).empty());
+  EXPECT_FALSE(watch.next().has_value());
 }
 
 }  // namespace
