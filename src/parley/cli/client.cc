@@ -348,6 +348,9 @@ int run_status(const Connection& c, bool as_json) {
       std::cout << "  path " << field(path, "address") << " " << field(path, "state")
                 << (path.value("active", false) ? " (active)" : "") << ", last contact "
                 << field(path, "last_contact");
+      if (const Json beat = path.value("last_heartbeat", Json()); beat.is_object()) {
+        std::cout << ", last signed heartbeat " << field(beat, "time") << " (its clock)";
+      }
       if (path.value("last_error", Json()).is_string()) {
         std::cout << ", last error: " << field(path, "last_error");
       }

@@ -118,6 +118,17 @@ Json catalog_json(const Driver::PeerView& p) {
           {"other_version", p.catalog->other_version}};
 }
 
+// A path's last signed heartbeat answer (docs/protocol.md "Heartbeats and paths"): the
+// peer's time, ours when it came, and the signed payload and signature anyone holding the
+// peer's bundle can check; null before the first.
+Json signed_contact_json(const std::optional<SignedContact>& c) {
+  if (!c) return nullptr;
+  return {{"time", format_time(c->time)},
+          {"received", format_time(c->received)},
+          {"payload", c->answer.payload},
+          {"signature", c->answer.signature}};
+}
+
 Json peers_json(const Driver& driver) {
   Json peers = Json::array();
   for (const Driver::PeerView& p : driver.peers()) {
@@ -128,7 +139,8 @@ Json peers_json(const Driver& driver) {
            {"state", path.state},
            {"active", path.active},
            {"last_contact", optional_time(path.last_contact)},
-           {"last_error", path.last_error.empty() ? Json(nullptr) : Json(path.last_error)}});
+           {"last_error", path.last_error.empty() ? Json(nullptr) : Json(path.last_error)},
+           {"last_heartbeat", signed_contact_json(path.last_heartbeat)}});
     }
     peers.push_back({{"party", p.party},
                      {"federation", p.federation},

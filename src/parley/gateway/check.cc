@@ -17,6 +17,7 @@
 #include "parley/base/json.h"
 #include "parley/gateway/home.h"
 #include "parley/net/net.h"
+#include "parley/wire/heartbeat.h"
 
 namespace parley::gateway {
 namespace fs = std::filesystem;
@@ -134,22 +135,28 @@ void check_store_mode(const Home& home, std::vector<CheckResult>& out) {
   out.push_back(check_file_mode("mode store", st->st_mode, 077, "chmod 600 " + path.string()));
 }
 
-// One heartbeat on one path: the answer, and when it was sent and received.
+// One signed heartbeat on one path: the answer, and when it was sent and received.
 struct Probe {
   Result<net::HttpResponse> answer = Status::unavailable("no answer");
+  std::string request;  // the signed payload the answer must name
   Time sent;
   Time received;
 };
 
-Probe probe_path(const Home& home, const std::string& address, const std::string& fingerprint,
+Probe probe_path(const Home& home, const wire::Bundle& peer, const std::string& address,
                  std::chrono::milliseconds timeout) {
   Probe probe;
   boost::asio::io_context io;
   const std::unique_ptr<net::FederationClient> client =
-      net::make_federation_client(io, {address}, home.tls, fingerprint);
+      net::make_federation_client(io, {address}, home.tls, peer.tls_fingerprint);
   probe.sent = wall_now();
+  crypto::SystemRng rng;
+  const std::string body = wire::sign_heartbeat(
+      wire::make_heartbeat(home.config.party, peer.party, address, probe.sent, rng),
+      home.keys.signing);
+  probe.request = wire::parse_signed_heartbeat(body).value().payload;
   probe.answer = Status::unavailable(fmt::format("no answer within {} ms", timeout.count()));
-  client->post(std::string(kHeartbeatTarget), "{}", timeout, [&probe](Result<net::HttpResponse> r) {
+  client->post(std::string(kHeartbeatTarget), body, timeout, [&probe](Result<net::HttpResponse> r) {
     probe.answer = std::move(r);
     probe.received = wall_now();
   });
@@ -159,17 +166,16 @@ Probe probe_path(const Home& home, const std::string& address, const std::string
   return probe;
 }
 
-// The heartbeat answer's time minus the middle of our round trip, or why there is none.
-Result<Duration> skew_of(const Probe& probe, const std::string& party) {
-  PARLEY_ASSIGN_OR_RETURN(const json::Json body, json::parse_object(probe.answer->body));
-  PARLEY_ASSIGN_OR_RETURN(const std::string answered_as, json::get_string(body, "party"));
-  if (answered_as != party) {
-    return Status::invalid_argument(fmt::format("answered as party {}", answered_as));
-  }
-  PARLEY_ASSIGN_OR_RETURN(const std::string time_text, json::get_string(body, "time"));
-  PARLEY_ASSIGN_OR_RETURN(const Time peer_time, parse_time(time_text));
+// The signed answer's time minus the middle of our round trip, or why there is none (an
+// answer the peer's pinned key did not sign, or to another request).
+Result<Duration> skew_of(const Probe& probe, const Home& home, const wire::Bundle& peer) {
+  PARLEY_ASSIGN_OR_RETURN(const wire::SignedHeartbeat signed_answer,
+                          wire::parse_signed_heartbeat(probe.answer->body));
+  PARLEY_ASSIGN_OR_RETURN(const wire::HeartbeatAnswer answer,
+                          wire::open_heartbeat_answer(signed_answer, peer.sign_key, peer.party,
+                                                      home.config.party, probe.request));
   const Time middle = probe.sent + (probe.received - probe.sent) / 2;
-  return peer_time - middle;
+  return answer.time - middle;
 }
 
 // Each path of `peer`; the clock from the first that answered.
@@ -178,7 +184,7 @@ void check_paths(const Home& home, const wire::Bundle& peer, const CheckOptions&
   std::optional<CheckResult> clock;
   for (const std::string& address : peer.federation) {
     const std::string name = fmt::format("peer {} path {}", peer.party, address);
-    const Probe probe = probe_path(home, address, peer.tls_fingerprint, options.probe_timeout);
+    const Probe probe = probe_path(home, peer, address, options.probe_timeout);
     if (!probe.answer.is_ok()) {
       out.push_back(fail(name, fmt::format("unreachable: {} (is the peer's gateway up, and does "
                                            "it pin this party's bundle?)",
@@ -190,7 +196,7 @@ void check_paths(const Home& home, const wire::Bundle& peer, const CheckOptions&
                                            probe.answer->body)));
       continue;
     }
-    const Result<Duration> skew = skew_of(probe, peer.party);
+    const Result<Duration> skew = skew_of(probe, home, peer);
     if (!skew.is_ok()) {
       out.push_back(fail(name, "bad heartbeat answer: " + skew.status().message()));
       continue;

@@ -283,6 +283,11 @@ std::vector<Driver::PeerView> Driver::peers() const {
       health.active = i == peer.paths->best_path();
       health.last_contact = paths[i].last_contact;
       health.last_error = paths[i].last_error;
+      if (const auto party = signed_contacts_.find(peer.party); party != signed_contacts_.end()) {
+        if (const auto it = party->second.find(i); it != party->second.end()) {
+          health.last_heartbeat = it->second;
+        }
+      }
       view.paths.push_back(std::move(health));
     }
     out.push_back(std::move(view));
@@ -347,13 +352,8 @@ void Driver::on_federation_request(net::HttpRequest request,
     return refuse(403, "unknown peer certificate");
   }
   if (request.method == "POST" && request.target == kHeartbeatTarget) {
-    // docs/protocol.md "Heartbeats and paths": the body is ignored.
-    net::HttpResponse response;
-    response.body =
-        json::dump(json::Json{{"party", home_.config.party},
-                              {"time", format_time(now())},
-                              {"catalog", catalog::versions_json(catalog_.versions())}});
-    return responder->respond(std::move(response));
+    return answer_heartbeat(*node_->party_of_fingerprint(request.peer_fingerprint), request,
+                            *responder);
   }
   if (request.method == "POST" && request.target == kAddCheckpointTarget) {
     return on_add_checkpoint(request, *responder);
@@ -527,31 +527,97 @@ void Driver::post_heartbeat(const core::PostHeartbeat& beat) {
   const std::string party = beat.party;
   const core::PathIndex path = beat.path;
   const std::uint64_t id = beat.id;
-  clients_.at(party).heartbeats.at(path)->post(
-      std::string(kHeartbeatTarget), "{}", beat.timeout,
-      [this, party, path, id](Result<net::HttpResponse> response) {
+  net::FederationClient& client = *clients_.at(party).heartbeats.at(path);
+  const wire::Bundle* bundle = pinned_bundle(party);  // the clients were made from it
+  const std::string address = bundle != nullptr ? bundle->federation.at(path) : "";
+  const std::string body = wire::sign_heartbeat(
+      wire::make_heartbeat(home_.config.party, party, address, now(), rng_), home_.keys.signing);
+  // What the answer must name: the digest of exactly this payload.
+  std::string request = wire::parse_signed_heartbeat(body).value().payload;
+  client.post(
+      std::string(kHeartbeatTarget), body, beat.timeout,
+      [this, party, path, id, request = std::move(request)](Result<net::HttpResponse> response) {
         // Deferred so that a client completing inline cannot re-enter feed().
-        boost::asio::post(io_, [this, party, path, id, response = std::move(response)]() {
+        boost::asio::post(io_, [this, party, path, id, request = std::move(request),
+                                response = std::move(response)]() {
           if (stopping_) return;
-          // Any HTTP answer over the pinned mutual TLS shows the path works.
-          if (response.is_ok()) {
-            note_peer_catalog(party, response->body);
+          // A path is up when the peer answered this heartbeat, signed, over the pinned TLS.
+          const Status taken = response.is_ok()
+                                   ? take_heartbeat_answer(party, path, request, *response)
+                                   : response.status();
+          if (taken.is_ok()) {
             feed(core::HeartbeatAnsweredOn{party, path, id});
           } else {
-            feed(core::HeartbeatFailedOn{party, path, id, response.status().message()});
+            feed(core::HeartbeatFailedOn{party, path, id, taken.message()});
           }
         });
       });
 }
 
-void Driver::note_peer_catalog(const std::string& party, const std::string& answer) {
+const wire::Bundle* Driver::pinned_bundle(const std::string& party) const {
+  for (const core::Node::PeerView& peer : node_->peers()) {
+    if (peer.party == party) return peer.bundle;
+  }
+  return nullptr;
+}
+
+Status Driver::take_heartbeat_answer(const std::string& party, core::PathIndex path,
+                                     const std::string& request,
+                                     const net::HttpResponse& response) {
+  if (response.status != 200) {
+    return Status::unavailable(fmt::format("the heartbeat got HTTP {}: {}", response.status,
+                                           response.body.substr(0, 200)));
+  }
+  const wire::Bundle* bundle = pinned_bundle(party);
+  if (bundle == nullptr) return Status::not_found("peer " + party + " is not pinned");
+  Result<wire::SignedHeartbeat> signed_answer = wire::parse_signed_heartbeat(response.body);
+  Result<wire::HeartbeatAnswer> answer =
+      signed_answer.is_ok() ? wire::open_heartbeat_answer(*signed_answer, bundle->sign_key, party,
+                                                          home_.config.party, request)
+                            : Result<wire::HeartbeatAnswer>(signed_answer.status());
+  if (!answer.is_ok()) {
+    return Status::unauthenticated("the heartbeat's answer is not one the peer signed: " +
+                                   answer.status().message());
+  }
+  signed_contacts_[party][path] = SignedContact{answer->time, now(), std::move(*signed_answer)};
+  note_peer_catalog(party, answer->catalog);
+  return Status::ok();
+}
+
+void Driver::answer_heartbeat(const std::string& party, const net::HttpRequest& request,
+                              net::Responder& responder) {
+  const wire::Bundle* bundle = pinned_bundle(party);
+  Result<wire::SignedHeartbeat> beat = wire::parse_signed_heartbeat(request.body);
+  const Status opened =
+      bundle == nullptr ? Status::not_found("peer " + party + " is not pinned")
+      : !beat.is_ok()
+          ? beat.status()
+          : wire::open_heartbeat(*beat, bundle->sign_key, party, home_.config.party).status();
+  net::HttpResponse response;
+  if (!opened.is_ok()) {
+    std::string& last = heartbeat_refusals_[party];
+    if (last != opened.message()) {  // once per reason, not five times a second
+      spdlog::warn("peer {}: heartbeat refused: {}", party, opened.to_string());
+      last = opened.message();
+    }
+    response.status = opened.code() == StatusCode::kUnauthenticated ? 403 : 400;
+    response.body = wire::encode_refusal({"heartbeat refused: " + opened.message(), ""});
+    return responder.respond(std::move(response));
+  }
+  heartbeat_refusals_.erase(party);
+  wire::HeartbeatAnswer answer;
+  answer.from = home_.config.party;
+  answer.to = party;
+  answer.time = now();
+  answer.request = wire::heartbeat_digest(beat->payload);
+  answer.catalog = catalog::versions_json(catalog_.versions());
+  response.body = wire::sign_heartbeat_answer(answer, home_.keys.signing);
+  responder.respond(std::move(response));
+}
+
+void Driver::note_peer_catalog(const std::string& party, const json::Json& catalog) {
   PeerCatalog seen;
-  Result<json::Json> object = json::parse_object(answer);
-  Result<catalog::Versions> versions = !object.is_ok() ? Result<catalog::Versions>(object.status())
-                                       : !object->contains("catalog")
-                                           ? Result<catalog::Versions>(Status::invalid_argument(
-                                                 "the heartbeat's answer has no catalog"))
-                                           : catalog::parse_versions((*object)["catalog"]);
+  Result<catalog::Versions> versions = catalog::parse_versions(catalog);
   if (versions.is_ok()) {
     seen.difference = catalog::compare(catalog_.versions(), *versions);
   } else {

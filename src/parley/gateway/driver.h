@@ -45,6 +45,7 @@
 #include "parley/net/net.h"
 #include "parley/store/message_lines.h"
 #include "parley/store/store.h"
+#include "parley/wire/heartbeat.h"
 
 namespace parley::gateway {
 
@@ -61,6 +62,14 @@ struct Caller {
   bool gateway_wide = false;  // the operator token, or a principal with the watch role
 };
 
+// The last heartbeat answer a peer signed on one path (wire/heartbeat.h): evidence that its
+// gateway was up and held its key at `time` (its clock), after our request.
+struct SignedContact {
+  Time time{};      // the peer's clock, as it signed
+  Time received{};  // ours, when the answer came
+  wire::SignedHeartbeat answer;
+};
+
 // Path health of one peer address, from heartbeats and traffic (core/paths.h).
 struct PathHealth {
   std::string address;
@@ -68,6 +77,7 @@ struct PathHealth {
   bool active = false;            // carries the traffic to the peer now
   std::optional<Time> last_contact;
   std::string last_error;
+  std::optional<SignedContact> last_heartbeat;
 };
 
 using Counters = core::NodeCounters;
@@ -230,9 +240,18 @@ class Driver {
   void commit(core::Commit& commit);
   void post(const core::Post& post);
   void post_heartbeat(const core::PostHeartbeat& beat);
+  // The node's pinned bundle of `party`; null if it pins none.
+  const wire::Bundle* pinned_bundle(const std::string& party) const;
+  // The peer's signed answer to our heartbeat `request` (wire/heartbeat.h): kept as the path's
+  // last signed heartbeat, its catalog compared with ours; or why it is no answer.
+  Status take_heartbeat_answer(const std::string& party, core::PathIndex path,
+                               const std::string& request, const net::HttpResponse& response);
+  // POST /federation/v1/heartbeat from `party`: answered, signed, if its signature verifies.
+  void answer_heartbeat(const std::string& party, const net::HttpRequest& request,
+                        net::Responder& responder);
   // Reads the peer's catalog versions from a heartbeat's answer, compares them with ours and
   // logs a change: a warning when they differ, once per change, not per heartbeat.
-  void note_peer_catalog(const std::string& party, const std::string& answer);
+  void note_peer_catalog(const std::string& party, const json::Json& catalog);
   void rearm();
   // Sends an event to the operator's streams and to those of principals with a line to `peer`.
   void broadcast_to_peer_streams(const std::string& peer, const std::string& event,
@@ -283,7 +302,11 @@ class Driver {
     std::string error;
   };
   std::map<std::string, PeerCatalog> peer_catalogs_;  // by party
-  core::NodeFeed feed_;                               // the node is fed in order (node_feed.h)
+  // The last signed heartbeat answer per party and path.
+  std::map<std::string, std::map<core::PathIndex, SignedContact>> signed_contacts_;
+  // Why the last heartbeat from each party was refused (logged once per reason).
+  std::map<std::string, std::string> heartbeat_refusals_;
+  core::NodeFeed feed_;  // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
   std::function<void(const Status&)> store_failure_;
   std::vector<wire::Bundle> pinned_;  // every pinned peer's bundle, from the store at start

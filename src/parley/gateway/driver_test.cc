@@ -20,12 +20,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "parley/base/bytes.h"
 #include "parley/base/check.h"
 #include "parley/base/json.h"
 #include "parley/catalog/embedded.h"
 #include "parley/gateway/api.h"
 #include "parley/gateway/home.h"
 #include "parley/store/sqlite/sqlite_store.h"
+#include "parley/wire/heartbeat.h"
 
 namespace parley::gateway {
 namespace {
@@ -674,6 +676,56 @@ TEST_F(DriverTest, AnActionItemIsRemindedThenAlertedOverdueOnceEachUntilDone) {
   clock_->advance(48h);
   io_.run_for(100ms);
   EXPECT_EQ(stream->named("action").size(), 2U);
+}
+
+// Issue 12: heartbeats are signed both ways. The path keeps the peer's last signed answer,
+// which its pinned key verifies; a heartbeat that is unsigned, signed by another key, or
+// claims another sender is refused by the receiving gateway.
+TEST_F(DriverTest, HeartbeatsAreSignedBothWaysAndTheLastAnswerIsShownAsEvidence) {
+  Gateway op = as(us_, us_.home.operator_token);
+  json::Json beat;
+  ASSERT_TRUE(run_until([&] {
+    clock_->advance(1s);  // us-eucom's heartbeats run on the test's clock
+    const net::HttpResponse r = call(op, "GET", "/api/v1/peers");
+    const Result<json::Json> j = json::parse_object(r.body);
+    if (r.status != 200 || !j.is_ok()) return false;
+    beat = (*j)["peers"][0]["paths"][0]["last_heartbeat"];
+    return beat.is_object();
+  }));
+  const std::string payload = beat.value("payload", "");
+  const Bytes signature = base64_decode(beat.value("signature", "")).value();
+  const wire::Bundle ru = bundle_of(ru_.home);
+  EXPECT_TRUE(
+      crypto::verify(ru.sign_key, wire::kHeartbeatAnswerDomain, as_bytes(payload), signature)
+          .is_ok());
+  EXPECT_FALSE(crypto::verify(bundle_of(us_.home).sign_key, wire::kHeartbeatAnswerDomain,
+                              as_bytes(payload), signature)
+                   .is_ok());
+  const json::Json signed_payload = json::parse_object(payload).value();
+  EXPECT_EQ(signed_payload.value("from", ""), "ru-genstaff");
+  EXPECT_EQ(signed_payload.value("to", ""), "us-eucom");
+  EXPECT_EQ(signed_payload.value("time", ""), beat.value("time", ""));
+
+  // Straight at ru-genstaff's federation port, over us-eucom's pinned TLS.
+  const std::unique_ptr<net::FederationClient> client =
+      net::make_federation_client(io_, {ru.federation[0]}, us_.home.tls, ru.tls_fingerprint);
+  const auto post = [&](const std::string& body) {
+    std::optional<Result<net::HttpResponse>> got;
+    client->post("/federation/v1/heartbeat", body, 5s,
+                 [&](Result<net::HttpResponse> r) { got = std::move(r); });
+    EXPECT_TRUE(run_until([&] { return got.has_value(); }));
+    return got && got->is_ok() ? (*got)->status : -1;
+  };
+  crypto::SystemRng rng;
+  const wire::Heartbeat fresh =
+      wire::make_heartbeat("us-eucom", "ru-genstaff", ru.federation[0], clock_->now(), rng);
+  EXPECT_EQ(post(wire::sign_heartbeat(fresh, us_.home.keys.signing)), 200);
+  EXPECT_EQ(post("{}"), 400);  // unsigned, as parley sent before
+  EXPECT_EQ(post(wire::sign_heartbeat(fresh, ru_.home.keys.signing)), 403);  // another key
+  wire::Heartbeat other = fresh;
+  other.from = "cn-cmc";  // signed by us-eucom, claiming another sender
+  EXPECT_EQ(post(wire::sign_heartbeat(other, us_.home.keys.signing)), 400);
+  client->close();
 }
 
 }  // namespace
