@@ -383,6 +383,12 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
     return out.push_back(Rejected{e.request, std::move(s)});
   }
   const AwaitingAck& a = *inbound_.awaiting(e.message_id);
+  std::vector<Record> records;
+  AfterPersist after;
+  // Acknowledged without a read that wrote its stage "shown" (`parley ack ID` straight away):
+  // the ack shows it was shown, so its stage.shown entry goes first, in the same batch, and
+  // every acknowledged message has all its signed stages.
+  if (!a.shown) add_shown_entry(e.message_id, a, e.principal, now, records, after);
   Outgoing outgoing = compose(*find_line(a.line), e.principal, a.from, a.precedence, "ack",
                               wire::Content{"{}", ""}, e.message_id, std::nullopt, now);
   const std::string by = config_.party + "/" + e.principal;
@@ -395,10 +401,10 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   MessageChange change(MessageEvent::kAcknowledged, now);
   change.acknowledged_by = by;
   change.ack_id = ack_id;
-  std::vector<Record> records{PutMessage{outgoing.record}, transition(target, change)};
+  records.push_back(PutMessage{outgoing.record});
+  records.push_back(transition(target, change));
 
   inbound_.ack_pending(e.message_id, by);
-  AfterPersist after;
   after.actions.push_back(Accepted{e.request, ack_id, outgoing.record.line, outgoing.record.seq,
                                    outgoing.record.state});
   append_to_log(outgoing, records, after);
@@ -414,15 +420,20 @@ void PeerSession::on_show(const Show& e, Time now, std::vector<Action>& out) {
   if (a == nullptr || a->shown || a->ack_by || !seal_key_status_.is_ok()) return;
   const Line* line = find_line(a->line);
   if (line == nullptr || !may_act_on(*line, e.principal)) return;
-  inbound_.mark_shown(e.message_id);
-  const json::Json body = {{"message", e.message_id},
-                           {"shown", format_time(now)},
-                           {"by", config_.party + "/" + e.principal}};
   std::vector<Record> records;
   AfterPersist after;
-  add_protocol_entry(a->line, e.principal, a->from, a->precedence, kStageShownType, e.message_id,
-                     json::dump(body), now, records, after);
+  add_shown_entry(e.message_id, *a, e.principal, now, records, after);
   persist(std::move(records), std::move(after), out);
+}
+
+void PeerSession::add_shown_entry(const std::string& id, const AwaitingAck& a,
+                                  const std::string& principal, Time now,
+                                  std::vector<Record>& records, AfterPersist& after) {
+  inbound_.mark_shown(id);
+  const json::Json body = {
+      {"message", id}, {"shown", format_time(now)}, {"by", config_.party + "/" + principal}};
+  add_protocol_entry(a.line, principal, a.from, a.precedence, kStageShownType, id, json::dump(body),
+                     now, records, after);
 }
 
 void PeerSession::track(const std::string& id, Unacked u) {

@@ -367,6 +367,10 @@ class PeerSession {
   bool is_translator(std::string_view id) const;
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
   void on_show(const Show& e, Time now, std::vector<Action>& out);
+  // Our signed stage.shown entry for the peer's message `id` (awaiting `a`), shown to our
+  // `principal` at `now`: marked shown, its records added to the batch.
+  void add_shown_entry(const std::string& id, const AwaitingAck& a, const std::string& principal,
+                       Time now, std::vector<Record>& records, AfterPersist& after);
   // Whether `e` may acknowledge its message: kNotFound (not held), kPermissionDenied (the
   // principal is not on its line), kAlreadyExists (acknowledged already), kFailedPrecondition
   // (not a message of the peer's awaiting an ack: ours, an ack, refused).

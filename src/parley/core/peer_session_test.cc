@@ -459,7 +459,8 @@ TEST(PeerSessionTest, DoubleAckIsRejected) {
   // The second ack arrives while the first is not yet durable.
   std::vector<Action> first = h.feed(kRu, Acknowledge{h.next_request(), "cgs", inbound.id});
   ASSERT_GE(count_of<Persist>(first), 1u);
-  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(first)[0]), 1u);
+  // Acknowledged unread: its stage.shown entry, then the ack (docs/protocol.md "Stages").
+  EXPECT_EQ(records_of<PutMessage>(all_of<Persist>(first)[0]), 2u);
   std::vector<Action> second = h.feed(kRu, Acknowledge{h.next_request(), "deputy-cgs", inbound.id});
   ASSERT_EQ(count_of<Rejected>(second), 1u);
   EXPECT_EQ(all_of<Rejected>(second)[0].status.code(), StatusCode::kAlreadyExists);
@@ -471,7 +472,8 @@ TEST(PeerSessionTest, DoubleAckIsRejected) {
   std::vector<Action> third = h.feed(kRu, Acknowledge{h.next_request(), "cgs", id});
   ASSERT_EQ(count_of<Rejected>(third), 1u);
   EXPECT_EQ(all_of<Rejected>(third)[0].status.code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 1u);  // one ack travelled
+  // One ack travelled, after the stage shown.
+  EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 2u);
 }
 
 TEST(PeerSessionTest, AckOfAnAckIsRejected) {

@@ -197,6 +197,16 @@ void Cluster::observe_evidence(Gateway& g, const std::vector<core::Record>& reco
       observe_shown(g, put->message);
       continue;
     }
+    // Every ack we write follows our stage.shown entry of its message (in its batch or before).
+    if (put != nullptr && put->message.type == core::kAckType &&
+        put->message.direction == core::Direction::kOutbound) {
+      const std::string target = put->message.reply_to.value_or("");
+      if (shown_of_.count({g.index, target}) == 0) {
+        violation("acked-not-shown",
+                  g.party + " acknowledged " + target + " without its stage shown");
+      }
+      continue;
+    }
     if (put == nullptr || put->message.type != core::kEvidenceUnacknowledgedType ||
         put->message.direction != core::Direction::kOutbound) {
       continue;

@@ -318,5 +318,43 @@ TEST_F(NodeEvidenceTest, TheFirstReadByAPrincipalOnTheLineIsTheStageShownOnce) {
   EXPECT_FALSE(stages.answered.has_value());
 }
 
+// Acknowledged unread (`parley ack ID` straight away): the ack shows it was shown, so the
+// receiver writes the stage.shown entry first, in the ack's batch; the sender holds all four
+// stages but answered, shown and acknowledged at the ack's time; both exports verify.
+TEST_F(NodeEvidenceTest, AnAckWithoutAReadWritesTheStageShownFirst) {
+  const std::string id = send_flash();
+  now_ = t0_ + 30s;
+  core::Acknowledge ack;
+  ack.request = ++request_;
+  ack.principal = "deputy";
+  ack.message_id = id;
+  const std::vector<NodeAction> acked = run(ru_, std::move(ack));
+  ASSERT_EQ(all_of<core::Accepted>(acked).size(), 1u);
+  carry(ru_, us_, acked);
+  const std::vector<core::MessageRecord> shown =
+      entries_in(*us_.store, core::Direction::kInbound, core::kStageShownType);
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0].reply_to, id);
+  EXPECT_EQ(shown[0].from.to_string(), "ru-genstaff/deputy");
+  // Before the ack on the line: the sender's log of ru holds the stage, then the ack.
+  const std::vector<core::MessageRecord> acks =
+      entries_in(*us_.store, core::Direction::kInbound, core::kAckType);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_LT(shown[0].seq, acks[0].seq);
+
+  Result<std::optional<core::MessageRecord>> sent = us_.store->get_message(id);
+  ASSERT_TRUE(sent.is_ok() && sent->has_value());
+  Result<std::vector<core::MessageRecord>> replies = us_.store->replies_to({id});
+  ASSERT_TRUE(replies.is_ok());
+  const core::Stages stages = core::stages_of(**sent, *replies);
+  EXPECT_EQ(stages.shown, t0_ + 30s);
+  EXPECT_TRUE(stages.acknowledged.has_value());
+  // A read after the ack writes nothing more.
+  carry(ru_, us_, run(ru_, core::Show{"cgs", id}));
+  EXPECT_EQ(entries_in(*us_.store, core::Direction::kInbound, core::kStageShownType).size(), 1u);
+  EXPECT_TRUE(verify_export(us_, ru_, nullptr).valid());
+  EXPECT_TRUE(verify_export(ru_, us_, nullptr).valid());
+}
+
 }  // namespace
 }  // namespace parley::store
