@@ -946,10 +946,29 @@ json::Json message_view(const core::MessageRecord& m, const catalog::Catalog& ca
               {"refusal", optional_string(m.refusal)}};
 }
 
+namespace {
+
+// Every API answer tells the browser not to guess its type (a JSON error is never run as a
+// script or shown as a page); the console's own answers add their policy (console.h).
+class NoSniffResponder final : public net::Responder {
+ public:
+  explicit NoSniffResponder(std::shared_ptr<net::Responder> inner) : inner_(std::move(inner)) {}
+  void respond(net::HttpResponse response) override {
+    response.headers.emplace("X-Content-Type-Options", "nosniff");
+    inner_->respond(std::move(response));
+  }
+  std::shared_ptr<net::EventStream> stream() override { return inner_->stream(); }
+
+ private:
+  std::shared_ptr<net::Responder> inner_;
+};
+
+}  // namespace
+
 net::Handler make_api_handler(Driver& driver) {
   auto api = std::make_shared<Api>(driver);
   return [api](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
-    api->handle(std::move(request), std::move(responder));
+    api->handle(std::move(request), std::make_shared<NoSniffResponder>(std::move(responder)));
   };
 }
 
