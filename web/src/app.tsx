@@ -16,6 +16,15 @@ interface Box {
   fetchedAt: number; // Date.now() when time_left_ms was computed by the gateway
 }
 
+// Which box an event concerns (docs/openapi.yaml /api/v1/events); both if not listed.
+const boxOf: Record<string, "inbox" | "outbox"> = {
+  message: "inbox",
+  delivered: "outbox",
+  acknowledged: "outbox",
+  refused: "outbox",
+  expired: "outbox",
+};
+
 const settled = new Set(["acknowledged", "answered", "expired", "refused"]);
 const notAcked = new Set(["ack", "stage.shown", "translation"]);
 
@@ -209,9 +218,10 @@ export function App() {
   const [, setTick] = useState(0);
   const alerted = useRef<Set<string>>(new Set());
 
-  const chooseLang = (l: Lang) => {
+  // The party's language unless the officer chose one with the switch (remembered).
+  const chooseLang = (l: Lang, remember = true) => {
     setLang(l);
-    localStorage.setItem("parley.lang", l);
+    if (remember) localStorage.setItem("parley.lang", l);
     document.documentElement.lang = l;
   };
 
@@ -222,12 +232,18 @@ export function App() {
     setNotice(reason);
   };
 
-  const refresh = async () => {
+  // Reads the boxes again (both, or the one an event concerns: a message arriving is news
+  // for the inbox only, and the alert should not wait for the outbox).
+  const refresh = async (only?: "inbox" | "outbox") => {
     try {
-      const [i, o] = await Promise.all([api.listMessages("inbox"), api.listMessages("outbox")]);
-      const now = Date.now();
-      setInbox({ messages: i.messages, fetchedAt: now });
-      setOutbox({ messages: o.messages, fetchedAt: now });
+      await Promise.all(
+        (["inbox", "outbox"] as const)
+          .filter((box) => only === undefined || box === only)
+          .map(async (box) => {
+            const list = await api.listMessages(box);
+            (box === "inbox" ? setInbox : setOutbox)({ messages: list.messages, fetchedAt: Date.now() });
+          }),
+      );
       setError("");
     } catch (e) {
       if (e instanceof api.ApiError && e.status === 401) return ended(t(lang, "sessionEnded"));
@@ -241,7 +257,7 @@ export function App() {
       .getSession()
       .then((s) => {
         setSession(s);
-        if (!localStorage.getItem("parley.lang")) chooseLang(asLang(s.lang));
+        if (!localStorage.getItem("parley.lang")) chooseLang(asLang(s.lang), false);
       })
       .catch(() => setSession(null));
   }, []);
@@ -250,7 +266,7 @@ export function App() {
     if (!session) return;
     void refresh();
     const feed = connectEvents(
-      () => void refresh(),
+      (name) => void refresh(boxOf[name]),
       (state) => {
         setLive(state);
         // After a disconnection the gateway may have restarted (and the session with it).
@@ -325,6 +341,7 @@ export function App() {
           notice={notice}
           onSignedIn={(s) => {
             setNotice("");
+            if (!localStorage.getItem("parley.lang")) chooseLang(asLang(s.lang), false);
             setSession(s);
           }}
         />
