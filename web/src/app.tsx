@@ -48,17 +48,31 @@ function Time({ iso, lang }: { iso: string | null; lang: Lang }) {
   );
 }
 
+// The FLASH tone's audio context: made once, at the officer's first click (browsers let a
+// page play sound only after a user gesture, and making one can hold the page's thread for a
+// moment, which must not be when a FLASH arrives).
+let audio: AudioContext | null = null;
+function primeAudio() {
+  try {
+    audio ??= new AudioContext();
+    void audio.resume();
+  } catch {
+    audio = null;
+  }
+}
+document.addEventListener("pointerdown", primeAudio, { once: true });
+document.addEventListener("keydown", primeAudio, { once: true });
+
 function beep() {
   try {
-    const context = new AudioContext();
-    const oscillator = context.createOscillator();
-    const gain = context.createGain();
+    if (!audio) return; // no gesture yet: the visible alert remains
+    const oscillator = audio.createOscillator();
+    const gain = audio.createGain();
     oscillator.frequency.value = 880;
     gain.gain.value = 0.2;
-    oscillator.connect(gain).connect(context.destination);
+    oscillator.connect(gain).connect(audio.destination);
     oscillator.start();
-    oscillator.stop(context.currentTime + 0.6);
-    oscillator.onended = () => void context.close();
+    oscillator.stop(audio.currentTime + 0.6);
   } catch {
     // No audio output: the visible alert remains.
   }

@@ -132,12 +132,41 @@ try {
     await us.getByLabel("Precedence").selectOption("FLASH");
     await us.getByLabel("Type", { exact: true }).selectOption("text");
     await us.getByLabel("Free text").fill(words);
+    // A second listener on ru's page, for the figures only: when the event itself arrives.
+    // And when the alert enters the page (Playwright's own polling may wait behind the
+    // alert's tone: creating an AudioContext can hold the page's thread for a while).
+    await ru.evaluate((text) => {
+      window.parleyEventAt = new Promise((resolve) => {
+        const source = new EventSource("/api/v1/events");
+        source.addEventListener("message", () => {
+          resolve(Date.now());
+          source.close();
+        });
+      });
+      window.parleyAlertAt = new Promise((resolve) => {
+        const observer = new MutationObserver(() => {
+          const alert = document.querySelector(".flash-alert");
+          if (alert && alert.textContent.includes(text)) {
+            resolve(Date.now());
+            observer.disconnect();
+          }
+        });
+        observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+      });
+    }, words);
     const before = Date.now();
     await us.getByRole("button", { name: "Send" }).click();
     flashId = (await us.locator("[data-sent-id]").getAttribute("data-sent-id")) ?? "";
+    const sentAt = Date.now();
     const alert = ru.locator(".flash-alert li").filter({ hasText: words });
     await alert.waitFor();
-    console.log(`figure: FLASH from us's Send to ru's alert: ${Date.now() - before} ms`);
+    const shownAt = Date.now();
+    const eventAt = await ru.evaluate(() => window.parleyEventAt);
+    const alertAt = await ru.evaluate(() => window.parleyAlertAt);
+    console.log(
+      `figure: FLASH on us's Send: us answered ${sentAt - before} ms, ru's event ${eventAt - before} ms, ` +
+        `ru's alert in the page ${alertAt - before} ms, seen by the test ${shownAt - before} ms`,
+    );
   });
   expect("the FLASH shows live in ru's alert", sent && flashId !== "");
   expect("ru's alert is an ARIA alert", (await ru.locator(".flash-alert").getAttribute("role")) === "alert");
