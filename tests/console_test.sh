@@ -22,7 +22,8 @@ check "line add ru" "$PARLEY" line add --home "$RU" saceur-cgs --local cgs --rem
 "$PARLEY" gateway --home "$US" 2>"$DIR/us.log" &
 PIDS+=($!)
 "$PARLEY" gateway --home "$RU" 2>"$DIR/ru.log" &
-PIDS+=($!)
+RU_PID=$!
+PIDS+=("$RU_PID")
 check "us gateway ready" poll 30 curl -sf "http://127.0.0.1:$US_API/readyz"
 check "ru gateway ready" poll 30 curl -sf "http://127.0.0.1:$RU_API/readyz"
 
@@ -30,6 +31,7 @@ check "ru gateway ready" poll 30 curl -sf "http://127.0.0.1:$RU_API/readyz"
 # if any failed; every wait in it has a deadline, and the whole of it 120 s.
 if US_URL="http://127.0.0.1:$US_API" RU_URL="http://127.0.0.1:$RU_API" \
   US_TOKEN="$US_TOKEN" RU_TOKEN="$RU_TOKEN" CHROMIUM=/usr/bin/chromium \
+  PARLEY="$PARLEY" RU_HOME="$RU" RU_PID="$RU_PID" RU_LOG="$DIR/ru-restarted.log" \
   timeout 120 node "$WEB/tests/console.test.mjs"; then
   ok "console in chromium"
 else

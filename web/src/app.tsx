@@ -283,8 +283,9 @@ export function App() {
       (name) => void refresh(boxOf[name]),
       (state) => {
         setLive(state);
-        // After a disconnection the gateway may have restarted (and the session with it).
-        if (state === "connected") void refresh();
+        // Catch up on what was missed; and a gateway that restarted has ended the session
+        // (sessions live in its memory): the refresh's 401 brings the sign-in back.
+        if (state !== "connecting") void refresh();
       },
     );
     const tick = setInterval(() => setTick((n) => n + 1), 1000);

@@ -16,9 +16,15 @@
 //   - a state-changing request from the page without the CSRF header is refused (403);
 //   - a request without the session cookie is refused (401);
 //   - sign-out ends the session on the server: the old cookie is refused afterwards (401);
+//   - ru's gateway stops: the page says it is disconnected; it starts again: the page finds
+//     by itself that the restart ended its session and asks to sign in again, and that works;
 //   - no Content-Security-Policy violation and no script error on any page.
 // Env: US_URL, RU_URL (the gateways' APIs), US_TOKEN, RU_TOKEN (saceur's and cgs's tokens),
-// CHROMIUM (default /usr/bin/chromium). Exit 0 if every check passed.
+// CHROMIUM (default /usr/bin/chromium); for the restart: PARLEY (the binary), RU_HOME, RU_PID
+// (ru's running gateway) and RU_LOG (where the restarted one logs; it is stopped at the end).
+// Exit 0 if every check passed.
+import { spawn } from "node:child_process";
+import { openSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const env = (name) => {
@@ -58,6 +64,7 @@ async function step(what, fn) {
 }
 
 const problems = []; // CSP violations and script errors, from every page
+let restarted = null; // ru's gateway as restarted by this test
 function watch(page, side) {
   page.setDefaultTimeout(WAIT_MS);
   page.on("pageerror", (e) => problems.push(`${side}: script error: ${e.message}`));
@@ -251,9 +258,25 @@ try {
     expect("the old cookie is refused after sign-out (401)", after.status === 401, String(after.status));
   });
 
+  // --- ru's gateway restarts under its console ---
+  await step("a gateway restart", async () => {
+    process.kill(Number(env("RU_PID")), "SIGTERM");
+    await ru.locator('[data-live="disconnected"]').waitFor();
+    ok("the page says it is disconnected");
+    restarted = spawn(env("PARLEY"), ["gateway", "--home", env("RU_HOME")], {
+      stdio: ["ignore", "ignore", openSync(env("RU_LOG"), "a")],
+    });
+    // The page retries by itself; the restarted gateway knows no session (memory only).
+    await ru.locator("main.sign-in .notice").waitFor({ timeout: 30_000 });
+    ok("after the restart the page asks to sign in again, saying why");
+    await signIn(ru, RU_URL, RU_TOKEN, "cgs");
+    ok("signing in again works and the feed is live");
+  });
+
   expect("no Content-Security-Policy violation or script error", problems.length === 0, problems.join("; "));
 } finally {
   await browser.close();
+  restarted?.kill("SIGTERM");
 }
 console.log(`console.test.mjs: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
