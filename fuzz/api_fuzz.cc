@@ -1,6 +1,8 @@
 // libFuzzer target: what the HTTP API reads from a principal's request (gateway/requests.h).
 // The first byte picks the parser, the rest is its input:
 //   'm'   the body of POST /api/v1/messages (parse_message_request);
+//   's'   the body of POST /api/v1/session (parse_sign_in) and a Cookie header
+//         (cookie_value: gateway/sessions.h);
 //   't'   a request target: split_target, the query of GET /api/v1/messages
 //         (parse_message_list, parse_cursor), message ids or prefixes (parse_id_or_prefix)
 //         and the id of POST /api/v1/messages/<id>/ack;
@@ -14,6 +16,7 @@
 #include "fuzz_fixture.h"
 
 #include "parley/gateway/requests.h"
+#include "parley/gateway/sessions.h"
 
 namespace {
 
@@ -58,6 +61,17 @@ void check_target(std::string_view text) {
   }
 }
 
+// A sign-in body gives a token of 1 to 512 bytes or kInvalidArgument; a cookie's value is a
+// part of the header without a ';' (a cookie cannot end another one early).
+void check_session(std::string_view text) {
+  auto token = gateway::parse_sign_in(text);
+  fuzz::require(token.is_ok() ? !token->empty() && token->size() <= 512
+                              : token.status().code() == StatusCode::kInvalidArgument);
+  auto value = gateway::cookie_value(text, gateway::kSessionCookie);
+  fuzz::require(!value || (value->find(';') == std::string::npos &&
+                           text.find(*value) != std::string_view::npos));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -71,9 +85,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 't':
       check_target(rest);
       break;
+    case 's':
+      check_session(rest);
+      break;
     default:
       check_message(text);
       check_target(text);
+      check_session(text);
   }
   return 0;
 }

@@ -11,11 +11,13 @@
 #include "parley/base/version.h"
 #include "parley/core/message_state.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/console.h"
 #include "parley/gateway/directory_api.h"
 #include "parley/gateway/find.h"
 #include "parley/gateway/meetings_api.h"
 #include "parley/gateway/requests.h"
 #include "parley/gateway/responses.h"
+#include "parley/gateway/sessions.h"
 #include "parley/ledger/checkpoint.h"
 #include "parley/wire/wire.h"
 
@@ -191,7 +193,8 @@ Json translations_json(const std::vector<core::MessageRecord>& replies) {
 
 class Api {
  public:
-  explicit Api(Driver& driver) : driver_(driver), meetings_(driver), directory_(driver) {}
+  explicit Api(Driver& driver)
+      : driver_(driver), meetings_(driver), directory_(driver), sessions_(session_rng_) {}
 
   void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
     const Target target = split_target(request.target);
@@ -210,6 +213,13 @@ class Api {
       if (caller.is_ok() && caller->gateway_wide) body["peers"] = peers_json(driver_);
       return respond(json_response(ready ? 200 : 503, body));
     }
+    if (is_console_path(path)) return respond(console_response(method, path));
+    if (path == "/" && (method == "GET" || method == "HEAD")) {
+      net::HttpResponse r = json_response(302, {{"console", "/console/"}});
+      r.headers["Location"] = "/console/";
+      return respond(std::move(r));
+    }
+    if (path == kSessionPath) return session(request, responder);
     if (path == "/metrics" && method == "GET") {
       const Result<Caller> caller = authenticate(request);
       if (!caller.is_ok()) return respond(error_response(caller.status()));
@@ -290,6 +300,67 @@ class Api {
   }
 
  private:
+  static constexpr std::string_view kSessionPath = "/api/v1/session";
+
+  // /api/v1/session (docs/openapi.yaml, sessions.h): POST signs in with a principal's token
+  // and sets the session cookie, GET describes the cookie's session (its CSRF token
+  // included: only a page of this origin can read it), DELETE signs out.
+  void session(const net::HttpRequest& request, const std::shared_ptr<net::Responder>& responder) {
+    net::HttpResponse r = session_answer(request);
+    r.headers["Cache-Control"] = "no-store";
+    responder->respond(std::move(r));
+  }
+
+  net::HttpResponse session_answer(const net::HttpRequest& request) {
+    if (request.method == "POST") return sign_in(request);
+    if (request.method != "GET" && request.method != "DELETE") {
+      return error_response(Status::not_found("no such endpoint: " + request.method + " " +
+                                              std::string(kSessionPath)));
+    }
+    const Result<Session> found = cookie_session(request);
+    if (!found.is_ok()) return error_response(found.status());
+    if (request.method == "GET") return json_response(200, session_json(*found));
+    const std::optional<std::string> cookies = header(request, "cookie");
+    sessions_.end(cookie_value(cookies.value_or(""), kSessionCookie).value_or(""));
+    spdlog::info("console sign-out: principal {} from {}", found->principal, request.remote);
+    net::HttpResponse r = json_response(200, {{"signed_out", true}});
+    r.headers["Set-Cookie"] = cleared_session_cookie(request.tls);
+    return r;
+  }
+
+  net::HttpResponse sign_in(const net::HttpRequest& request) {
+    const Status same_origin = check_same_origin(origin_of(request));
+    if (!same_origin.is_ok()) return error_response(same_origin);
+    const Result<std::string> token = parse_sign_in(request.body);
+    if (!token.is_ok()) return error_response(token.status());
+    if (constant_time_equal(as_bytes(*token), as_bytes(driver_.home().operator_token))) {
+      return error_response(Status::permission_denied(
+          "the console signs in a principal: the operator token is for the CLI"));
+    }
+    const crypto::Digest hash = crypto::sha256(as_bytes(*token));
+    const Result<core::Principal> principal = principal_by_token(hash);
+    if (!principal.is_ok()) return error_response(principal.status());
+    const Time now = driver_.now();
+    const Result<NewSession> started = sessions_.start(principal->id, hash, now);
+    if (!started.is_ok()) return error_response(started.status());
+    spdlog::info("console sign-in: principal {} from {}", principal->id, request.remote);
+    net::HttpResponse r = json_response(
+        201, session_json(Session{principal->id, hash, started->csrf, now, started->expires}));
+    r.headers["Set-Cookie"] = session_cookie(*started, now, request.tls);
+    return r;
+  }
+
+  // docs/openapi.yaml ConsoleSession.
+  Json session_json(const Session& s) const {
+    const std::optional<core::Principal> principal = driver_.principal(s.principal);
+    return {{"principal", s.principal},
+            {"name", principal ? principal->name : std::string()},
+            {"party", driver_.home().config.party},
+            {"lang", driver_.home().config.lang},
+            {"expires", format_time(s.expires)},
+            {"csrf", s.csrf}};
+  }
+
   // PARTY of "/api/v1/peers/PARTY/checkpoint".
   static std::optional<std::string> checkpoint_peer(std::string_view path) {
     constexpr std::string_view kPeers = "/api/v1/peers/";
@@ -328,10 +399,66 @@ class Api {
     return r;
   }
 
+  static std::optional<std::string> header(const net::HttpRequest& request,
+                                           const std::string& name) {
+    const auto it = request.headers.find(name);
+    if (it == request.headers.end()) return std::nullopt;
+    return it->second;
+  }
+
+  static RequestOrigin origin_of(const net::HttpRequest& request) {
+    return RequestOrigin{request.method,
+                         header(request, "host"),
+                         header(request, "origin"),
+                         header(request, "sec-fetch-site"),
+                         header(request, std::string(kCsrfHeader)),
+                         request.tls};
+  }
+
+  // The principal whose token hashes to `hash`, if that token may be used now (not revoked,
+  // not expired): kUnauthenticated otherwise.
+  Result<core::Principal> principal_by_token(const crypto::Digest& hash) {
+    PARLEY_ASSIGN_OR_RETURN(std::optional<core::Principal> principal,
+                            driver_.store().principal_by_token_hash(hash));
+    if (!principal) return Status::unauthenticated("unknown token");
+    PARLEY_RETURN_IF_ERROR(check_token(*principal, driver_.now()));
+    return *std::move(principal);
+  }
+
+  // The console session of the request's cookie, checked against the CSRF rules
+  // (sessions.h) and against its principal's token, which may have been revoked or rotated
+  // since sign-in (the session then ends).
+  Result<Session> cookie_session(const net::HttpRequest& request) {
+    const std::optional<std::string> cookies = header(request, "cookie");
+    const std::optional<std::string> id =
+        cookies ? cookie_value(*cookies, kSessionCookie) : std::nullopt;
+    if (!id) {
+      return Status::unauthenticated(
+          "missing Authorization: Bearer <token> header (or a console session cookie)");
+    }
+    PARLEY_ASSIGN_OR_RETURN(Session session, sessions_.find(*id, driver_.now()));
+    PARLEY_RETURN_IF_ERROR(check_cookie_request(session, origin_of(request)));
+    const Result<core::Principal> principal = principal_by_token(session.token_hash);
+    if (!principal.is_ok() || principal->id != session.principal) {
+      sessions_.end(*id);
+      return Status::unauthenticated("the session's token is no longer valid: sign in again");
+    }
+    return session;
+  }
+
   Result<Caller> authenticate(const net::HttpRequest& request) {
     const auto it = request.headers.find("authorization");
     if (it == request.headers.end()) {
-      return Status::unauthenticated("missing Authorization: Bearer <token> header");
+      PARLEY_ASSIGN_OR_RETURN(const Session session, cookie_session(request));
+      const std::optional<std::string> as = header(request, "x-parley-as");
+      if (as && *as != session.principal) {
+        return Status::permission_denied("a principal's session cannot act as another principal");
+      }
+      const std::optional<core::Principal> principal = driver_.principal(session.principal);
+      Caller caller;
+      caller.principal = session.principal;
+      caller.gateway_wide = principal && principal->role == kWatchRole;
+      return caller;
     }
     constexpr std::string_view kBearer = "Bearer ";
     if (it->second.rfind(kBearer, 0) != 0) {
@@ -351,17 +478,14 @@ class Api {
       }
       return caller;
     }
-    const crypto::Digest hash = crypto::sha256(as_bytes(token));
-    PARLEY_ASSIGN_OR_RETURN(std::optional<core::Principal> principal,
-                            driver_.store().principal_by_token_hash(hash));
-    if (!principal) return Status::unauthenticated("unknown token");
-    PARLEY_RETURN_IF_ERROR(check_token(*principal, driver_.now()));
-    if (as != request.headers.end() && as->second != principal->id) {
+    PARLEY_ASSIGN_OR_RETURN(const core::Principal principal,
+                            principal_by_token(crypto::sha256(as_bytes(token))));
+    if (as != request.headers.end() && as->second != principal.id) {
       return Status::permission_denied("a principal's token cannot act as another principal");
     }
     Caller caller;
-    caller.principal = principal->id;
-    caller.gateway_wide = principal->role == kWatchRole;
+    caller.principal = principal.id;
+    caller.gateway_wide = principal.role == kWatchRole;
     return caller;
   }
 
@@ -800,6 +924,8 @@ class Api {
   Driver& driver_;
   MeetingsApi meetings_;
   DirectoryApi directory_;
+  crypto::SystemRng session_rng_;
+  Sessions sessions_;
 };
 
 }  // namespace
@@ -832,10 +958,29 @@ json::Json message_view(const core::MessageRecord& m, const catalog::Catalog& ca
               {"refusal", optional_string(m.refusal)}};
 }
 
+namespace {
+
+// Every API answer tells the browser not to guess its type (a JSON error is never run as a
+// script or shown as a page); the console's own answers add their policy (console.h).
+class NoSniffResponder final : public net::Responder {
+ public:
+  explicit NoSniffResponder(std::shared_ptr<net::Responder> inner) : inner_(std::move(inner)) {}
+  void respond(net::HttpResponse response) override {
+    response.headers.emplace("X-Content-Type-Options", "nosniff");
+    inner_->respond(std::move(response));
+  }
+  std::shared_ptr<net::EventStream> stream() override { return inner_->stream(); }
+
+ private:
+  std::shared_ptr<net::Responder> inner_;
+};
+
+}  // namespace
+
 net::Handler make_api_handler(Driver& driver) {
   auto api = std::make_shared<Api>(driver);
   return [api](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
-    api->handle(std::move(request), std::move(responder));
+    api->handle(std::move(request), std::make_shared<NoSniffResponder>(std::move(responder)));
   };
 }
 

@@ -281,6 +281,48 @@ class DriverTest : public ::testing::Test {
     return *responder->response();
   }
 
+  // One API request through `g`'s handler as it is given (no token added); its response.
+  net::HttpResponse send(Gateway& g, net::HttpRequest request) {
+    request.remote = "127.0.0.1:1";
+    auto responder = std::make_shared<CapturingResponder>();
+    const std::string what = request.method + " " + request.target;
+    g.api(std::move(request), responder);
+    if (!run_until([&] { return responder->response().has_value(); })) {
+      ADD_FAILURE() << what << ": no response";
+      return {};
+    }
+    return *responder->response();
+  }
+
+  // A request as the console page sends it: same origin, with the session cookie `cookie`
+  // and, if not empty, the CSRF token `csrf`.
+  static net::HttpRequest from_console(const std::string& method, const std::string& target,
+                                       const std::string& cookie, const std::string& csrf,
+                                       const std::string& body = "") {
+    net::HttpRequest r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    r.headers["host"] = "127.0.0.1:7180";
+    if (method != "GET") r.headers["origin"] = "http://127.0.0.1:7180";
+    r.headers["sec-fetch-site"] = "same-origin";
+    if (!cookie.empty()) r.headers["cookie"] = "lang=en; parley_session=" + cookie;
+    if (!csrf.empty()) r.headers["x-parley-csrf"] = csrf;
+    return r;
+  }
+
+  // Signs in with `token` as the console does: the cookie's value and the CSRF token.
+  std::pair<std::string, std::string> sign_in(Gateway& g, const std::string& token) {
+    const net::HttpResponse r =
+        send(g, from_console("POST", "/api/v1/session", "", "", R"({"token":")" + token + "\"}"));
+    EXPECT_EQ(r.status, 201) << r.body;
+    const auto cookie = r.headers.find("Set-Cookie");
+    if (cookie == r.headers.end()) return {};
+    const std::string& set = cookie->second;
+    const std::size_t start = set.find('=') + 1;
+    return {set.substr(start, set.find(';') - start), id_of(r, "csrf")};
+  }
+
   // The id in a 201 or 200 answer's JSON ("" if none).
   static std::string id_of(const net::HttpResponse& r, const std::string& field = "id") {
     Result<json::Json> j = json::parse_object(r.body);
@@ -726,6 +768,104 @@ TEST_F(DriverTest, HeartbeatsAreSignedBothWaysAndTheLastAnswerIsShownAsEvidence)
   other.from = "cn-cmc";  // signed by us-eucom, claiming another sender
   EXPECT_EQ(post(wire::sign_heartbeat(other, us_.home.keys.signing)), 400);
   client->close();
+}
+
+}  // namespace
+}  // namespace parley::gateway
+
+namespace parley::gateway {
+namespace {
+
+// Issue 19: the console's session cookie stands in for the token, under the CSRF rules.
+TEST_F(DriverTest, AConsoleSessionCookieActsAsItsPrincipalUnderTheCsrfRules) {
+  const net::HttpResponse signed_in = send(
+      us_, from_console("POST", "/api/v1/session", "", "", R"({"token":")" + us_.token + "\"}"));
+  ASSERT_EQ(signed_in.status, 201) << signed_in.body;
+  const std::string& set_cookie = signed_in.headers.at("Set-Cookie");
+  EXPECT_NE(set_cookie.find("; HttpOnly"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("; SameSite=Strict"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("; Max-Age=43200"), std::string::npos) << set_cookie;
+  EXPECT_EQ(signed_in.body.find(us_.token), std::string::npos) << "the token is not echoed";
+  EXPECT_EQ(id_of(signed_in, "principal"), "saceur");
+  const auto [cookie, csrf] = sign_in(us_, us_.token);
+  ASSERT_FALSE(cookie.empty());
+  ASSERT_FALSE(csrf.empty());
+
+  // Reads need the cookie only.
+  EXPECT_EQ(send(us_, from_console("GET", "/api/v1/lines", cookie, "")).status, 200);
+  const net::HttpResponse session = send(us_, from_console("GET", "/api/v1/session", cookie, ""));
+  ASSERT_EQ(session.status, 200) << session.body;
+  EXPECT_EQ(id_of(session, "csrf"), csrf);
+
+  // A state change needs the CSRF token and the API's own origin.
+  const std::string body =
+      R"({"line":"saceur-cgs","precedence":"FLASH","text":"from the console"})";
+  const net::HttpResponse no_csrf =
+      send(us_, from_console("POST", "/api/v1/messages", cookie, "", body));
+  EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
+  EXPECT_NE(no_csrf.body.find("X-Parley-CSRF"), std::string::npos) << no_csrf.body;
+  net::HttpRequest other_site = from_console("POST", "/api/v1/messages", cookie, csrf, body);
+  other_site.headers["origin"] = "http://evil.example";
+  EXPECT_EQ(send(us_, std::move(other_site)).status, 403);
+  EXPECT_EQ(send(us_, from_console("POST", "/api/v1/messages", cookie, "f00", body)).status, 403);
+  EXPECT_EQ(us_.driver->counters().messages_submitted, 0U) << "a refused request changes nothing";
+  const net::HttpResponse sent =
+      send(us_, from_console("POST", "/api/v1/messages", cookie, csrf, body));
+  EXPECT_EQ(sent.status, 201) << sent.body;
+
+  // A session cannot act as another principal.
+  net::HttpRequest as_other = from_console("GET", "/api/v1/lines", cookie, "");
+  as_other.headers["x-parley-as"] = "dsaceur";
+  EXPECT_EQ(send(us_, std::move(as_other)).status, 403);
+
+  // Sign-out ends it on the gateway: the same cookie is refused afterwards.
+  EXPECT_EQ(send(us_, from_console("DELETE", "/api/v1/session", cookie, "")).status, 403);
+  const net::HttpResponse out = send(us_, from_console("DELETE", "/api/v1/session", cookie, csrf));
+  ASSERT_EQ(out.status, 200) << out.body;
+  EXPECT_NE(out.headers.at("Set-Cookie").find("Max-Age=0"), std::string::npos);
+  const net::HttpResponse after = send(us_, from_console("GET", "/api/v1/lines", cookie, ""));
+  EXPECT_EQ(after.status, 401) << after.body;
+}
+
+TEST_F(DriverTest, SignInRefusesTheOperatorTokenAnUnknownTokenAndAnotherOrigin) {
+  EXPECT_EQ(send(us_, from_console("POST", "/api/v1/session", "", "",
+                                   R"({"token":")" + us_.home.operator_token + "\"}"))
+                .status,
+            403);
+  EXPECT_EQ(
+      send(us_, from_console("POST", "/api/v1/session", "", "", R"({"token":"nope"})")).status,
+      401);
+  net::HttpRequest other =
+      from_console("POST", "/api/v1/session", "", "", R"({"token":")" + us_.token + "\"}");
+  other.headers["origin"] = "http://evil.example";
+  const net::HttpResponse refused = send(us_, std::move(other));
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(refused.headers.count("Set-Cookie"), 0U);
+  EXPECT_EQ(send(us_, from_console("POST", "/api/v1/session", "", "", "{}")).status, 400);
+  // Without a cookie or a token: 401 with the reason.
+  const net::HttpResponse anonymous = send(us_, from_console("GET", "/api/v1/lines", "", ""));
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_NE(anonymous.body.find("\"error\""), std::string::npos) << anonymous.body;
+  EXPECT_EQ(send(us_, from_console("GET", "/api/v1/lines", "not-a-session", "")).status, 401);
+}
+
+TEST_F(DriverTest, ARevokedTokenEndsItsConsoleSessions) {
+  const auto [cookie, csrf] = sign_in(us_, us_.token);
+  ASSERT_EQ(send(us_, from_console("GET", "/api/v1/lines", cookie, "")).status, 200);
+  core::Principal saceur = *us_.driver->principal("saceur");
+  saceur.revoked_at = clock_->now();
+  ASSERT_TRUE(us_.driver->store().put_principal(saceur).is_ok());
+  const net::HttpResponse refused = send(us_, from_console("GET", "/api/v1/lines", cookie, ""));
+  EXPECT_EQ(refused.status, 401) << refused.body;
+}
+
+TEST_F(DriverTest, AConsoleSessionExpiresAfterTwelveHours) {
+  const auto [cookie, csrf] = sign_in(us_, us_.token);
+  clock_->advance(11h);
+  ASSERT_EQ(send(us_, from_console("GET", "/api/v1/lines", cookie, "")).status, 200);
+  clock_->advance(1h);
+  const net::HttpResponse expired = send(us_, from_console("GET", "/api/v1/lines", cookie, ""));
+  EXPECT_EQ(expired.status, 401) << expired.body;
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ struct HttpRequest {
   std::string body;
   std::string peer_fingerprint;  // federation server only: SHA-256 (hex) of the client cert DER
   std::string remote;            // "ip:port"
+  bool tls = false;              // arrived over TLS (the session cookie is then Secure)
 };
 
 struct HttpResponse {
