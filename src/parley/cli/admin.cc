@@ -177,6 +177,8 @@ Result<wire::Bundle> peer_add(const PeerAddArgs& args) {
   core::Peer peer;
   peer.bundle = bundle;
   PARLEY_RETURN_IF_ERROR(opened.store->put_peer(peer));
+  PARLEY_RETURN_IF_ERROR(record_change(*opened.store, args.replace ? "peer.replace" : "peer.add",
+                                       bundle.party + ": " + bundle.tls_fingerprint));
   return bundle;
 }
 
@@ -480,6 +482,7 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
                   "Re-pin a peer that is already pinned with a different bundle (a key change "
                   "checked out of band)");
     sub->callback([args, code] { *code = run_peer_add(*args); });
+    add_peer_commands(peer, exit_code);
   }
 
   // principal add
