@@ -191,6 +191,18 @@ TEST_F(AdminTest, InitWithAnUnreachableStoreFailsWithOneLineAndWritesNothing) {
   EXPECT_FALSE(fs::exists(us_));
 }
 
+// Issue 16: a language no catalog template is written in is a usage error, not a silent
+// fallback to English; nothing is written.
+TEST_F(AdminTest, InitWithALanguageNoTemplateKnowsIsAUsageError) {
+  const Outcome r = run({"init", "--home", us_, "--party", "us-eucom", "--lang", "fr"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--lang fr: no catalog template is written in it"));
+  EXPECT_THAT(r.err, HasSubstr("en, ru"));
+  EXPECT_FALSE(fs::exists(us_));
+  EXPECT_EQ(run({"init", "--home", us_, "--party", "us-eucom", "--lang", "ru"}).code, 0);
+}
+
 TEST_F(AdminTest, InitOfAnExistingHomeIsRefused) {
   ASSERT_EQ(run({"init", "--home", us_, "--party", "us-eucom"}).code, 0);
   const std::string err = expect_failure(run({"init", "--home", us_, "--party", "us-eucom"}));

@@ -343,8 +343,9 @@ TEST_F(DriverTest, TheCoreDecidesTheLineAndTheAPIReportsIt) {
 // and 409 come from the core.
 TEST_F(DriverTest, AnAlternateSendsThePeerAcceptsItAndItsAlternateAcknowledgesById) {
   Gateway dsaceur = as(us_, "alt-us-token-0123456789");
-  const net::HttpResponse posted = call(dsaceur, "POST", "/api/v1/messages",
-                                        R"({"line":"saceur-cgs","precedence":"IMMEDIATE"})");
+  const net::HttpResponse posted =
+      call(dsaceur, "POST", "/api/v1/messages",
+           R"({"line":"saceur-cgs","precedence":"IMMEDIATE","text":"x"})");
   ASSERT_EQ(posted.status, 201) << posted.body;
   const std::string id = id_of(posted);
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
@@ -373,8 +374,8 @@ TEST_F(DriverTest, AnAlternateSendsThePeerAcceptsItAndItsAlternateAcknowledgesBy
 // Issue 11: the receiving gateway watches the deadline of what it holds; us-eucom's clock
 // alone passes the FLASH deadline of ru-genstaff's message.
 TEST_F(DriverTest, TheReceiverMarksAnUnacknowledgedMessageOverdueAndCountsIt) {
-  const net::HttpResponse posted =
-      call(ru_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","precedence":"FLASH"})");
+  const net::HttpResponse posted = call(ru_, "POST", "/api/v1/messages",
+                                        R"({"line":"saceur-cgs","precedence":"FLASH","text":"x"})");
   ASSERT_EQ(posted.status, 201) << posted.body;
   const std::string id = id_of(posted);
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
