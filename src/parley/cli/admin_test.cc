@@ -559,7 +559,9 @@ TEST_F(AdminTest, LineRemoveRefusesALineWithMessagesInFlight) {
   EXPECT_THAT(err, HasSubstr(m.id + ", ROUTINE to the peer, queued, not yet receipted"));
 
   // Receipted, but its acknowledgment is awaited: still in flight.
-  core::UpdateMessage delivered{m.id, core::MessageState::kDelivered};
+  core::UpdateMessage delivered;
+  delivered.id = m.id;
+  delivered.state = core::MessageState::kDelivered;
   delivered.delivered_at = store::test::at(5);
   ASSERT_TRUE(open_store(us_)->apply({delivered}).is_ok());
   err = expect_failure(run({"line", "remove", "--home", us_, "saceur-cgs"}));
@@ -567,7 +569,9 @@ TEST_F(AdminTest, LineRemoveRefusesALineWithMessagesInFlight) {
   EXPECT_EQ(lines_of(us_).size(), 1U);
 
   // Acknowledged; a delivered message that asks for no ack is done too.
-  core::UpdateMessage acked{m.id, core::MessageState::kAcknowledged};
+  core::UpdateMessage acked;
+  acked.id = m.id;
+  acked.state = core::MessageState::kAcknowledged;
   acked.delivered_at = store::test::at(5);
   acked.acknowledged_at = store::test::at(6);
   acked.acknowledged_by = "ru-genstaff/cgs";
@@ -608,8 +612,17 @@ TEST_F(AdminTest, PeerAndPrincipalRemoveRefuseWhatALineStillNames) {
   EXPECT_EQ((*list)[0]["sign_key"].get<std::string>().size(), 64U);
   r = run({"peer", "show", "--home", us_, "ru-genstaff"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("peer ru-genstaff"));
-  EXPECT_THAT(r.out, HasSubstr("127.0.0.1:7101"));
+  EXPECT_THAT(r.out, StartsWith("peer ru-genstaff\n"));
+  EXPECT_THAT(r.out, HasSubstr("\n  federation:      127.0.0.1:7101\n"));
+  EXPECT_EQ(count_lines(r.out), 7) << r.out;  // one value a line, not one escaped line
+  r = run({"principal", "show", "--home", us_, "duty-officer"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\n  lines:   saceur-cgs\n"));
+  EXPECT_EQ(count_lines(r.out), 7) << r.out;
+  r = run({"line", "show", "--home", us_, "saceur-cgs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\n  alternates:        duty-officer\n"));
+  EXPECT_EQ(count_lines(r.out), 8) << r.out;
   expect_failure(run({"peer", "show", "--home", us_, "cn-cmc"}));
 
   std::string err = expect_failure(run({"peer", "remove", "--home", us_, "ru-genstaff"}));

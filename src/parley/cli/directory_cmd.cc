@@ -184,13 +184,15 @@ int run_principal_show(const std::string& dir, const std::string& id, bool as_js
               << std::flush;
     return 0;
   }
-  std::cout << escape_for_terminal(fmt::format(
+  // Each value escaped on its own: the line breaks are ours.
+  const auto e = [](std::string_view v) { return escape_for_terminal(v); };
+  std::cout << fmt::format(
                    "principal {}\n  name:    {}\n  role:    {}\n  token:   {} (expires {})\n"
                    "  revoked: {}\n  lines:   {}\n  roster:  {}\n",
-                   p->id, p->name.empty() ? "-" : p->name, p->role.empty() ? "-" : p->role, state,
-                   p->token_expires ? format_time(*p->token_expires) : "never",
-                   p->revoked_at ? format_time(*p->revoked_at) : "no", joined(on_lines),
-                   joined(roles)))
+                   e(p->id), e(p->name.empty() ? "-" : p->name), e(p->role.empty() ? "-" : p->role),
+                   state, p->token_expires ? format_time(*p->token_expires) : "never",
+                   p->revoked_at ? format_time(*p->revoked_at) : "no", e(joined(on_lines)),
+                   e(joined(roles)))
             << std::flush;
   return 0;
 }
@@ -258,13 +260,16 @@ void print_line(const core::Line& line) {
           fmt::format("{}{}={}", overrides.empty() ? "" : ", ", wire::precedence_name(p), d);
     }
   }
-  std::cout << escape_for_terminal(
-      fmt::format("line {}\n  local:             {}\n  alternates:        {}\n"
-                  "  remote:            {}\n  remote alternates: {}\n  observers:         {}\n"
-                  "  deadlines:         {}\n  overrides:         {}\n",
-                  line.id, line.local, joined(line.alternates), line.remote.to_string(),
-                  joined(line.remote_alternates), joined(line.observers), deadlines,
-                  overrides.empty() ? "none (the defaults)" : overrides));
+  // Each value escaped on its own: the line breaks are ours (escaping the whole text printed
+  // them as \x0a).
+  const auto e = [](std::string_view v) { return escape_for_terminal(v); };
+  std::cout << fmt::format(
+      "line {}\n  local:             {}\n  alternates:        {}\n"
+      "  remote:            {}\n  remote alternates: {}\n  observers:         {}\n"
+      "  deadlines:         {}\n  overrides:         {}\n",
+      e(line.id), e(line.local), e(joined(line.alternates)), e(line.remote.to_string()),
+      e(joined(line.remote_alternates)), e(joined(line.observers)), deadlines,
+      overrides.empty() ? "none (the defaults)" : overrides);
 }
 
 int run_line_view(const std::string& dir, const std::string& id, bool as_json) {

@@ -63,11 +63,13 @@ Json peer_json(const wire::Bundle& b, const std::vector<std::string>& lines) {
 }
 
 void print_peer(const wire::Bundle& b, const std::vector<std::string>& lines) {
-  std::cout << escape_for_terminal(
-      fmt::format("peer {}\n  signing key:     {}\n  TLS fingerprint: {}\n  federation:      {}\n"
-                  "  language:        {}\n  translators:     {}\n  lines:           {}\n",
-                  b.party, key_hex(b.sign_key), b.tls_fingerprint, joined(b.federation), b.lang,
-                  joined(b.translators), joined(lines)));
+  // Each value escaped on its own (a bundle comes from outside): the line breaks are ours.
+  const auto e = [](std::string_view v) { return escape_for_terminal(v); };
+  std::cout << fmt::format(
+      "peer {}\n  signing key:     {}\n  TLS fingerprint: {}\n  federation:      {}\n"
+      "  language:        {}\n  translators:     {}\n  lines:           {}\n",
+      e(b.party), key_hex(b.sign_key), e(b.tls_fingerprint), e(joined(b.federation)), e(b.lang),
+      e(joined(b.translators)), e(joined(lines)));
 }
 
 // `party` empty: every peer (list); else that one (show, kNotFound if it is not pinned).

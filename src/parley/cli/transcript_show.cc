@@ -159,23 +159,26 @@ Json entry_json(const Entry& e) {
   return j;
 }
 
+// One line per field; each value from the export escaped on its own (text from outside can
+// hold control characters or line breaks), the line breaks are ours.
 void print_entry(const Entry& e) {
+  const auto esc = [](std::string_view v) { return escape_for_terminal(v); };
   if (!e.payload) {
-    std::cout << escape_for_terminal(fmt::format("  #{} INVALID: {}\n", e.index, e.problem));
+    std::cout << fmt::format("  #{} INVALID: {}\n", e.index, esc(e.problem));
     return;
   }
   const wire::Payload& p = *e.payload;
-  std::string out =
-      fmt::format("  #{} {} {} -> {} {} {} (line {}, seq {}{})\n", e.index, format_time(p.created),
-                  p.from.to_string(), p.to.to_string(), wire::precedence_name(p.precedence), p.type,
-                  p.line, p.seq, p.reply_to ? ", reply to " + *p.reply_to : "");
+  std::cout << fmt::format("  #{} {} {} -> {} {} {} (line {}, seq {}{})\n", e.index,
+                           format_time(p.created), esc(p.from.to_string()), esc(p.to.to_string()),
+                           wire::precedence_name(p.precedence), esc(p.type), esc(p.line), p.seq,
+                           p.reply_to ? ", reply to " + esc(*p.reply_to) : "");
   if (e.content) {
-    if (e.content->body_json != "{}") out += "     body: " + e.content->body_json + "\n";
-    if (!e.content->text.empty()) out += "     text: " + e.content->text + "\n";
+    if (e.content->body_json != "{}")
+      std::cout << "     body: " << esc(e.content->body_json) << "\n";
+    if (!e.content->text.empty()) std::cout << "     text: " << esc(e.content->text) << "\n";
   } else {
-    out += fmt::format("     {}; commitment {}\n", e.sealed_note, commitment_hex(p));
+    std::cout << fmt::format("     {}; commitment {}\n", esc(e.sealed_note), commitment_hex(p));
   }
-  std::cout << escape_for_terminal(out);
 }
 
 // The entries of logs/<owner>.jsonl, in file order (bounded by the file's lines).
@@ -211,8 +214,8 @@ int run_show(const ShowArgs& args) {
   for (const std::string& owner : parties->ids) {
     const std::vector<Entry> entries = read_log(*dir, owner, *parties, home);
     if (!args.json) {
-      std::cout << escape_for_terminal(
-          fmt::format("log of {} ({} entries)\n", owner, entries.size()));
+      std::cout << "log of " << escape_for_terminal(owner) << " (" << entries.size()
+                << " entries)\n";
     }
     for (const Entry& e : entries) {
       invalid = invalid || !e.payload;

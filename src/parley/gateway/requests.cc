@@ -82,18 +82,18 @@ Result<MessageRequest> parse_message_request(std::string_view body) {
   }
   PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> text, json::get_optional_string(j, "text"));
   if (text) m.content.text = *text;
-  const bool blank = m.content.text.find_first_not_of(" \t\r\n") == std::string::npos;
-  if (blank && (m.content.body_json.empty() || m.content.body_json == "{}")) {
-    return Status::invalid_argument(
-        "an empty message: give it a text (field 'text', parley send --text) or a body "
-        "(field 'body', parley send --body)");
-  }
   PARLEY_ASSIGN_OR_RETURN(m.reply_to, json::get_optional_string(j, "reply_to"));
   PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> expires,
                           json::get_optional_string(j, "expires"));
   if (expires) {
     PARLEY_ASSIGN_OR_RETURN(Time t, parse_time(*expires));
     m.expires = t;
+  }
+  const bool blank = m.content.text.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank && (m.content.body_json.empty() || m.content.body_json == "{}")) {
+    return Status::invalid_argument(
+        "an empty message: give it a text (field 'text', parley send --text) or a body "
+        "(field 'body', parley send --body)");
   }
   return m;
 }
