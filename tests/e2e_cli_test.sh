@@ -192,7 +192,7 @@ expect_error "an empty message (API)" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"
 rc=$?
 check "a reply to an unknown id via the CLI: exit 2, one line" bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'reply_to: no message on your lines' '$DIR/err'"
 expect_error "a reply to an unknown id (API)" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","text":"re","reply_to":"01890000-0000-7000-8000-000000000000"}')"
-expect_error "a reply to another principal's message (API)" 400 "$(api_post "$DUTY_TOKEN" '{"line":"saceur-cgs","text":"re","reply_to":"'"$ID"'"}')"
+expect_error "a reply from a principal not on the line (the core's 403)" 403 "$(api_post "$DUTY_TOKEN" '{"line":"saceur-cgs","text":"re","reply_to":"'"$ID"'"}')"
 "$PARLEY" send --home "$US" --as saceur 2>"$DIR/err" >/dev/null
 rc=$?
 check "missing --line is a usage error: exit 2" test $rc -eq 2
