@@ -26,7 +26,11 @@ check "line add us clerk-cgs" "$PARLEY" line add --home "$US" clerk-cgs --local 
 rc=$?
 check "init --lang fr: exit 2, one line naming the catalog's languages, no home" \
   bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 && ! -e '$DIR/fr' ]] && grep -q 'no catalog template is written in it (the catalog.s languages: en, ru)' '$DIR/err'"
-for args in "peer" "peer remove --home $US" "line remove --home $US" "principal show --home $US" "transcript show"; do
+MID=01890000-0000-7000-8000-000000000000
+for args in "peer" "peer remove --home $US" "line remove --home $US" "principal show --home $US" "transcript show" \
+  "meeting counter --home $US --as saceur $MID" "meeting accept --home $US --as saceur $MID --slot 2026-03-03T09:00:00Z --slot 2026-03-04T09:00:00Z" \
+  "meeting decline --home $US --as saceur $MID --slot 2026-03-03T09:00:00Z" "meeting action --home $US --as saceur $MID a1" \
+  "meeting show --home $US --as saceur a?b"; do
   # shellcheck disable=SC2086
   "$PARLEY" $args >/dev/null 2>"$DIR/err"
   rc=$?
