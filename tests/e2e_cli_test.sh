@@ -178,7 +178,21 @@ rc=$?
 check "ack of an unknown id via the CLI: exit 1, one line" bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q '^parley: ' '$DIR/err'"
 "$PARLEY" send --home "$US" --as saceur --line saceur-cgs --precedence URGENT 2>"$DIR/err" >/dev/null
 rc=$?
-check "unknown precedence via the CLI: exit 1, one line" bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'URGENT' '$DIR/err'"
+check "unknown precedence via the CLI: exit 2 (a usage error), one line" bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'URGENT' '$DIR/err'"
+# An empty message (no text, no body) and a reply to a message nobody has are refused: exit 2
+# through the CLI, 400 through the API, nothing stored.
+"$PARLEY" send --home "$US" --as saceur --line saceur-cgs 2>"$DIR/err" >/dev/null
+rc=$?
+check "an empty message via the CLI: exit 2, one line" bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'an empty message' '$DIR/err'"
+"$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "  " 2>"$DIR/err" >/dev/null
+rc=$?
+check "a blank text via the CLI: exit 2" test $rc -eq 2
+expect_error "an empty message (API)" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","body":{}}')"
+"$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "re" --reply-to 01890000-0000-7000-8000-000000000000 2>"$DIR/err" >/dev/null
+rc=$?
+check "a reply to an unknown id via the CLI: exit 2, one line" bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'reply_to: no message on your lines' '$DIR/err'"
+expect_error "a reply to an unknown id (API)" 400 "$(api_post "$SACEUR_TOKEN" '{"line":"saceur-cgs","text":"re","reply_to":"01890000-0000-7000-8000-000000000000"}')"
+expect_error "a reply from a principal not on the line (the core's 403)" 403 "$(api_post "$DUTY_TOKEN" '{"line":"saceur-cgs","text":"re","reply_to":"'"$ID"'"}')"
 "$PARLEY" send --home "$US" --as saceur 2>"$DIR/err" >/dev/null
 rc=$?
 check "missing --line is a usage error: exit 2" test $rc -eq 2

@@ -60,8 +60,12 @@ refused() {
 tr_send() { "$PARLEY" send --home "$RU" --as interpreter --line saceur-cgs "$@"; }
 refused "a translator's plain text" "is a translator" tr_send --text "hello"
 refused "a translation without reply_to" "reply_to" tr_send --type translation --body '{"language":"ru"}' --text "x"
-refused "a translation of a message that is not on the line" "no message on line" \
-  tr_send --type translation --body '{"language":"ru"}' --text "x" --reply-to 01890000-0000-7000-8000-000000000000
+# A reply_to that names no message the translator can see is a usage error (exit 2), refused
+# by the API before the core sees it.
+tr_send --type translation --body '{"language":"ru"}' --text "x" --reply-to 01890000-0000-7000-8000-000000000000 >"$DIR/out" 2>"$DIR/err"
+rc=$?
+check "a translation of a message no line has: exit 2, one line naming reply_to" \
+  bash -c "[[ $rc -eq 2 && \$(wc -l <'$DIR/err') -eq 1 && ! -s '$DIR/out' ]] && grep -q 'reply_to: no message on your lines' '$DIR/err'"
 refused "a translator acknowledging the FLASH" "may not acknowledge" \
   "$PARLEY" ack --home "$RU" --as interpreter "$FLASH"
 refused "a translation by a principal who is no translator" "may not send on line" \

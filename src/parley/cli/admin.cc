@@ -20,6 +20,7 @@
 
 #include "parley/base/bytes.h"
 #include "parley/base/text.h"
+#include "parley/catalog/catalog.h"
 #include "parley/cli/commands.h"
 #include "parley/cli/directory.h"
 #include "parley/core/model.h"
@@ -82,6 +83,19 @@ int run_init(const InitArgs& args) {
   if (args.party.empty() == args.config.empty()) {
     std::cerr << "parley: init needs --party ID or --config FILE (not both)\n";
     return 2;
+  }
+  if (args.config.empty()) {
+    // A language no catalog template is written in would render every message in the
+    // fallback (English) while the party believes it reads its own: refused, with the choice.
+    const std::vector<std::string> langs = catalog::Catalog::builtin().languages();
+    if (std::find(langs.begin(), langs.end(), args.lang) == langs.end()) {
+      std::string known;
+      for (const std::string& l : langs) known += (known.empty() ? "" : ", ") + l;
+      return fail_usage(Status::invalid_argument(fmt::format(
+          "--lang {}: no catalog template is written in it (the catalog's languages: {}); "
+          "messages would be rendered in en: give one of those",
+          args.lang, known)));
+    }
   }
   gateway::InitOptions options;
   options.home = args.home;
@@ -177,6 +191,8 @@ Result<wire::Bundle> peer_add(const PeerAddArgs& args) {
   core::Peer peer;
   peer.bundle = bundle;
   PARLEY_RETURN_IF_ERROR(opened.store->put_peer(peer));
+  PARLEY_RETURN_IF_ERROR(record_change(*opened.store, args.replace ? "peer.replace" : "peer.add",
+                                       bundle.party + ": " + bundle.tls_fingerprint));
   return bundle;
 }
 
@@ -438,7 +454,8 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
         ->type_name("HOST:PORT")
         ->capture_default_str();
     sub->add_option("--lang", args->lang,
-                    "The language this party's principals read messages in (en, ru, ...)")
+                    "The language this party's principals read messages in: one the "
+                    "catalog's templates are written in (en, ru); any other is refused")
         ->type_name("LANG")
         ->capture_default_str();
     sub->add_option("--store", args->store,
@@ -480,6 +497,7 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
                   "Re-pin a peer that is already pinned with a different bundle (a key change "
                   "checked out of band)");
     sub->callback([args, code] { *code = run_peer_add(*args); });
+    add_peer_commands(peer, exit_code);
   }
 
   // principal add

@@ -16,6 +16,7 @@
 #include "parley/cli/commands.h"
 #include "parley/gateway/home.h"
 #include "parley/store/sqlite/sqlite_store.h"
+#include "parley/store/store_test_util.h"
 
 namespace parley::cli {
 namespace {
@@ -188,6 +189,18 @@ TEST_F(AdminTest, InitWithAnUnreachableStoreFailsWithOneLineAndWritesNothing) {
   EXPECT_THAT(err, StartsWith("parley: creating the store: cannot connect to PostgreSQL"));
   EXPECT_THAT(err, Not(HasSubstr("s3cret")));
   EXPECT_FALSE(fs::exists(us_));
+}
+
+// Issue 16: a language no catalog template is written in is a usage error, not a silent
+// fallback to English; nothing is written.
+TEST_F(AdminTest, InitWithALanguageNoTemplateKnowsIsAUsageError) {
+  const Outcome r = run({"init", "--home", us_, "--party", "us-eucom", "--lang", "fr"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--lang fr: no catalog template is written in it"));
+  EXPECT_THAT(r.err, HasSubstr("en, ru"));
+  EXPECT_FALSE(fs::exists(us_));
+  EXPECT_EQ(run({"init", "--home", us_, "--party", "us-eucom", "--lang", "ru"}).code, 0);
 }
 
 TEST_F(AdminTest, InitOfAnExistingHomeIsRefused) {
@@ -521,8 +534,140 @@ TEST_F(AdminTest, PrincipalListRevokeAndTokenAreLogged) {
   ASSERT_TRUE(changes.is_ok());
   std::vector<std::string> actions;
   for (const core::DirectoryChange& c : *changes) actions.push_back(c.action);
-  EXPECT_EQ(actions, (std::vector<std::string>{"principal.add", "principal.add", "principal.revoke",
-                                               "principal.token"}));
+  EXPECT_EQ(actions, (std::vector<std::string>{"peer.add", "principal.add", "principal.add",
+                                               "principal.revoke", "principal.token"}));
+}
+
+// Issue 16: a line with a message in flight (not yet receipted, or awaiting its ack) is not
+// removed; once every message on it is done it is, the removal is logged, and its messages
+// stay in the store.
+TEST_F(AdminTest, LineRemoveRefusesALineWithMessagesInFlight) {
+  set_up_us_side();
+  ASSERT_EQ(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+                 "ru-genstaff/cgs"})
+                .code,
+            0);
+  const core::MessageRecord m =
+      store::test::message("01900000-0000-7000-8000-000000000001", "saceur-cgs", 1,
+                           core::Direction::kOutbound, store::test::at(0));
+  const core::MessageRecord translation =
+      store::test::message("01900000-0000-7000-8000-000000000002", "saceur-cgs", 2,
+                           core::Direction::kInbound, store::test::at(1), "translation");
+  ASSERT_TRUE(open_store(us_)->apply({core::PutMessage{m}}).is_ok());
+  std::string err = expect_failure(run({"line", "remove", "--home", us_, "saceur-cgs"}));
+  EXPECT_THAT(err, HasSubstr("line saceur-cgs has messages in flight"));
+  EXPECT_THAT(err, HasSubstr(m.id + ", ROUTINE to the peer, queued, not yet receipted"));
+
+  // Receipted, but its acknowledgment is awaited: still in flight.
+  core::UpdateMessage delivered;
+  delivered.id = m.id;
+  delivered.state = core::MessageState::kDelivered;
+  delivered.delivered_at = store::test::at(5);
+  ASSERT_TRUE(open_store(us_)->apply({delivered}).is_ok());
+  err = expect_failure(run({"line", "remove", "--home", us_, "saceur-cgs"}));
+  EXPECT_THAT(err, HasSubstr(m.id + ", ROUTINE to the peer, awaiting its acknowledgment"));
+  EXPECT_EQ(lines_of(us_).size(), 1U);
+
+  // Acknowledged; a delivered message that asks for no ack is done too.
+  core::UpdateMessage acked;
+  acked.id = m.id;
+  acked.state = core::MessageState::kAcknowledged;
+  acked.delivered_at = store::test::at(5);
+  acked.acknowledged_at = store::test::at(6);
+  acked.acknowledged_by = "ru-genstaff/cgs";
+  core::MessageRecord received = translation;
+  received.state = core::MessageState::kDelivered;
+  received.delivered_at = store::test::at(7);
+  ASSERT_TRUE(open_store(us_)->apply({acked, core::PutMessage{received}}).is_ok());
+  const Outcome r = run({"line", "remove", "--home", us_, "saceur-cgs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("removed line saceur-cgs"));
+  EXPECT_TRUE(lines_of(us_).empty());
+  auto s = open_store(us_);
+  Result<std::optional<core::MessageRecord>> kept = s->get_message(m.id);
+  ASSERT_TRUE(kept.is_ok() && kept->has_value()) << "the line's messages stay";
+  Result<std::vector<core::DirectoryChange>> changes = s->changes();
+  ASSERT_TRUE(changes.is_ok() && !changes->empty());
+  EXPECT_EQ(changes->back().action, "line.remove");
+  EXPECT_EQ(changes->back().detail, "saceur-cgs");
+
+  expect_failure(run({"line", "remove", "--home", us_, "saceur-cgs"}));  // gone
+  EXPECT_EQ(run({"line", "remove", "--home", us_}).code, 2);             // no ID: usage
+}
+
+// Issue 16: a peer that a line names, and a principal that a line or the roster names, are
+// not removed; once nothing names them they are, each removal logged.
+TEST_F(AdminTest, PeerAndPrincipalRemoveRefuseWhatALineStillNames) {
+  set_up_us_side();
+  ASSERT_EQ(run({"line", "add", "--home", us_, "saceur-cgs", "--local", "saceur", "--remote",
+                 "ru-genstaff/cgs", "--alternate", "duty-officer"})
+                .code,
+            0);
+  Outcome r = run({"peer", "list", "--home", us_, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<json::Json> list = json::parse(r.out);
+  ASSERT_TRUE(list.is_ok() && list->is_array() && list->size() == 1) << r.out;
+  EXPECT_EQ((*list)[0]["party"], "ru-genstaff");
+  EXPECT_EQ((*list)[0]["lines"], json::Json::array({"saceur-cgs"}));
+  EXPECT_EQ((*list)[0]["sign_key"].get<std::string>().size(), 64U);
+  r = run({"peer", "show", "--home", us_, "ru-genstaff"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("peer ru-genstaff\n"));
+  EXPECT_THAT(r.out, HasSubstr("\n  federation:      127.0.0.1:7101\n"));
+  EXPECT_EQ(count_lines(r.out), 7) << r.out;  // one value a line, not one escaped line
+  r = run({"principal", "show", "--home", us_, "duty-officer"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\n  lines:   saceur-cgs\n"));
+  EXPECT_EQ(count_lines(r.out), 7) << r.out;
+  r = run({"line", "show", "--home", us_, "saceur-cgs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\n  alternates:        duty-officer\n"));
+  EXPECT_EQ(count_lines(r.out), 8) << r.out;
+  expect_failure(run({"peer", "show", "--home", us_, "cn-cmc"}));
+
+  std::string err = expect_failure(run({"peer", "remove", "--home", us_, "ru-genstaff"}));
+  EXPECT_THAT(err, HasSubstr("peer ru-genstaff still has lines: saceur-cgs"));
+  err = expect_failure(run({"principal", "remove", "--home", us_, "duty-officer"}));
+  EXPECT_THAT(err, HasSubstr("principal duty-officer is still on the line(s) saceur-cgs"));
+  r = run({"principal", "show", "--home", us_, "duty-officer", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<json::Json> shown = json::parse(r.out);
+  ASSERT_TRUE(shown.is_ok()) << r.out;
+  EXPECT_EQ((*shown)["lines"], json::Json::array({"saceur-cgs"}));
+  EXPECT_EQ((*shown)["token"], "active");
+  EXPECT_EQ(peers_of(us_).size(), 1U);
+
+  ASSERT_EQ(run({"line", "remove", "--home", us_, "saceur-cgs"}).code, 0);
+  r = run({"principal", "remove", "--home", us_, "duty-officer"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("its token is refused from now on"));
+  r = run({"peer", "remove", "--home", us_, "ru-genstaff"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("takes effect at the next gateway start"));
+  EXPECT_TRUE(peers_of(us_).empty());
+  expect_failure(run({"principal", "show", "--home", us_, "duty-officer"}));
+  expect_failure(run({"peer", "remove", "--home", us_, "ru-genstaff"}));
+
+  auto s = open_store(us_);
+  Result<std::vector<core::DirectoryChange>> changes = s->changes();
+  ASSERT_TRUE(changes.is_ok());
+  std::vector<std::string> actions;
+  for (const core::DirectoryChange& c : *changes) actions.push_back(c.action);
+  EXPECT_EQ(actions,
+            (std::vector<std::string>{"peer.add", "principal.add", "principal.add", "line.add",
+                                      "line.remove", "principal.remove", "peer.remove"}));
+}
+
+// Issue 16: a principal on the duty roster is not removed until its shifts are cleared.
+TEST_F(AdminTest, PrincipalRemoveRefusesAPrincipalOnTheRoster) {
+  set_up_us_side();
+  ASSERT_EQ(run({"roster", "set", "--home", us_, "duty", "--principal", "duty-officer", "--from",
+                 "2026-12-01T08:00Z", "--to", "2026-12-01T20:00Z"})
+                .code,
+            0);
+  const std::string err =
+      expect_failure(run({"principal", "remove", "--home", us_, "duty-officer"}));
+  EXPECT_THAT(err, HasSubstr("on the duty roster of duty"));
 }
 
 // Issue 12: shifts are read on the party's clocks; overlaps and unknown principals are

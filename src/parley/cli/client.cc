@@ -162,7 +162,9 @@ int run_send(const Connection& c, const std::string& line, const std::string& pr
   Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
   if (!target.is_ok()) return fail(target.status());
   Result<Json> answer = call_api(*target, "POST", "/api/v1/messages", json::dump(request));
-  if (!answer.is_ok()) return fail(answer.status());
+  // A value the gateway refuses (400: an empty message, a reply_to it does not know, a body
+  // the type's schema refuses) is a usage error, exit 2.
+  if (!answer.is_ok()) return fail_request(answer.status());
   std::cout << field(*answer, "id") << "\n";
   return 0;
 }

@@ -27,8 +27,10 @@ void add_gateway_command(CLI::App& app, int& exit_code);
 void add_catalog_command(CLI::App& app, int& exit_code);
 // demo
 void add_demo_command(CLI::App& app, int& exit_code);
-// transcript export
+// transcript export|show
 void add_transcript_command(CLI::App& app, int& exit_code);
+// transcript show, under `transcript` (transcript_show.cc)
+void add_transcript_show_command(CLI::App* transcript, int& exit_code);
 // verify (offline: an exported transcript)
 void add_verify_command(CLI::App& app, int& exit_code);
 // check (a home's self-test: gateway/check.h)

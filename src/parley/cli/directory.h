@@ -45,9 +45,11 @@ Status record_change(store::Store& store, const std::string& action, const std::
 // takes effect at its next start). 0, or 1 after printing why the running gateway refused it.
 int tell_gateway(const gateway::Home& home, std::ostream& out);
 
-// principal list|revoke|token, under `principal` (directory_cmd.cc).
+// peer list|show|remove, under `peer` (peer_cmd.cc).
+void add_peer_commands(CLI::App* peer, int& exit_code);
+// principal list|show|remove|revoke|token, under `principal` (directory_cmd.cc).
 void add_principal_commands(CLI::App* principal, int& exit_code);
-// line show|list, under `line`.
+// line show|list|remove, under `line`.
 void add_line_view_commands(CLI::App* line, int& exit_code);
 // roster set|show.
 void add_roster_command(CLI::App& app, int& exit_code);

@@ -1,7 +1,9 @@
-// The directory's commands beyond `add` (DESIGN.md "Command line"; issue 12): principal
-// list|revoke|token, line show|list, roster set|show. They act on the home's store directly;
-// those that change it log the change in the store's audit trail and ask a running gateway
-// to reload (cli/directory.h).
+// The directory's commands beyond `add` (DESIGN.md "Command line"; issues 12 and 16):
+// principal list|show|remove|revoke|token, line show|list|remove, roster set|show. They act on
+// the home's store directly; those that change it log the change in the store's audit trail
+// and ask a running gateway to reload (cli/directory.h). A removal that would leave something
+// naming what is gone (a line naming a principal, a message in flight on a line) is refused
+// with what is in the way.
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include "parley/cli/directory.h"
 #include "parley/core/roster.h"
 #include "parley/core/zone.h"
+#include "parley/gateway/find.h"
 #include "parley/gateway/zone_file.h"
 
 namespace parley::cli {
@@ -125,7 +128,99 @@ int run_principal_token(const std::string& dir, const std::string& id,
   return tell_gateway(opened->home, std::cerr);
 }
 
-// ---- line show | list --------------------------------------------------------------------
+// The lines `id` is on: as the local principal or an alternate.
+std::vector<std::string> lines_of(const std::vector<core::Line>& lines, const std::string& id) {
+  std::vector<std::string> out;
+  for (const core::Line& l : lines) {
+    if (l.local == id ||
+        std::find(l.alternates.begin(), l.alternates.end(), id) != l.alternates.end()) {
+      out.push_back(l.id);
+    }
+  }
+  return out;
+}
+
+// The roles whose duty roster names `id`.
+std::vector<std::string> roster_roles_of(const std::vector<core::Shift>& roster,
+                                         const std::string& id) {
+  std::vector<std::string> out;
+  for (const core::Shift& s : roster) {
+    if (s.principal == id && std::find(out.begin(), out.end(), s.role) == out.end()) {
+      out.push_back(s.role);
+    }
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  if (items.empty()) return "-";
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+int run_principal_show(const std::string& dir, const std::string& id, bool as_json) {
+  Result<OpenedHome> opened = open_home_and_store(dir);
+  if (!opened.is_ok()) return fail(opened.status());
+  Result<core::Principal> p = find_principal(*opened->store, id);
+  if (!p.is_ok()) return fail(p.status());
+  Result<std::vector<core::Line>> lines = opened->store->lines();
+  if (!lines.is_ok()) return fail(lines.status());
+  Result<std::vector<core::Shift>> roster = opened->store->roster();
+  if (!roster.is_ok()) return fail(roster.status());
+  const std::vector<std::string> on_lines = lines_of(*lines, id);
+  const std::vector<std::string> roles = roster_roles_of(*roster, id);
+  const std::string state = token_state(*p, now());
+  if (as_json) {
+    std::cout << json::dump(Json{{"id", p->id},
+                                 {"name", p->name},
+                                 {"role", p->role},
+                                 {"token_expires", optional_time(p->token_expires)},
+                                 {"revoked_at", optional_time(p->revoked_at)},
+                                 {"token", state},
+                                 {"lines", on_lines},
+                                 {"roster", roles}})
+              << "\n"
+              << std::flush;
+    return 0;
+  }
+  // Each value escaped on its own: the line breaks are ours.
+  const auto e = [](std::string_view v) { return escape_for_terminal(v); };
+  std::cout << fmt::format(
+                   "principal {}\n  name:    {}\n  role:    {}\n  token:   {} (expires {})\n"
+                   "  revoked: {}\n  lines:   {}\n  roster:  {}\n",
+                   e(p->id), e(p->name.empty() ? "-" : p->name), e(p->role.empty() ? "-" : p->role),
+                   state, p->token_expires ? format_time(*p->token_expires) : "never",
+                   p->revoked_at ? format_time(*p->revoked_at) : "no", e(joined(on_lines)),
+                   e(joined(roles)))
+            << std::flush;
+  return 0;
+}
+
+// Removes principal `id` unless a line or the duty roster names it.
+Result<gateway::Home> principal_remove(const std::string& dir, const std::string& id) {
+  PARLEY_ASSIGN_OR_RETURN(OpenedHome opened, open_home_and_store(dir));
+  PARLEY_RETURN_IF_ERROR(find_principal(*opened.store, id).status());
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Line> lines, opened.store->lines());
+  const std::vector<std::string> on_lines = lines_of(lines, id);
+  if (!on_lines.empty()) {
+    return Status::failed_precondition(
+        fmt::format("principal {} is still on the line(s) {}: remove those lines first "
+                    "(parley line remove)",
+                    id, joined(on_lines)));
+  }
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Shift> roster, opened.store->roster());
+  const std::vector<std::string> roles = roster_roles_of(roster, id);
+  if (!roles.empty()) {
+    return Status::failed_precondition(fmt::format(
+        "principal {} is on the duty roster of {}: clear those shifts first", id, joined(roles)));
+  }
+  PARLEY_RETURN_IF_ERROR(opened.store->remove_principal(id));
+  PARLEY_RETURN_IF_ERROR(record_change(*opened.store, "principal.remove", id));
+  return std::move(opened.home);
+}
+
+// ---- line show | list | remove -----------------------------------------------------------
 
 constexpr wire::Precedence kPrecedences[] = {wire::Precedence::kFlash, wire::Precedence::kImmediate,
                                              wire::Precedence::kPriority,
@@ -154,13 +249,6 @@ Json line_json(const core::Line& line) {
               {"deadline_overrides", overrides}};
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  if (items.empty()) return "-";
-  std::string out;
-  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
-}
-
 void print_line(const core::Line& line) {
   const core::Deadlines defaults;
   std::string deadlines, overrides;
@@ -172,13 +260,16 @@ void print_line(const core::Line& line) {
           fmt::format("{}{}={}", overrides.empty() ? "" : ", ", wire::precedence_name(p), d);
     }
   }
-  std::cout << escape_for_terminal(
-      fmt::format("line {}\n  local:             {}\n  alternates:        {}\n"
-                  "  remote:            {}\n  remote alternates: {}\n  observers:         {}\n"
-                  "  deadlines:         {}\n  overrides:         {}\n",
-                  line.id, line.local, joined(line.alternates), line.remote.to_string(),
-                  joined(line.remote_alternates), joined(line.observers), deadlines,
-                  overrides.empty() ? "none (the defaults)" : overrides));
+  // Each value escaped on its own: the line breaks are ours (escaping the whole text printed
+  // them as \x0a).
+  const auto e = [](std::string_view v) { return escape_for_terminal(v); };
+  std::cout << fmt::format(
+      "line {}\n  local:             {}\n  alternates:        {}\n"
+      "  remote:            {}\n  remote alternates: {}\n  observers:         {}\n"
+      "  deadlines:         {}\n  overrides:         {}\n",
+      e(line.id), e(line.local), e(joined(line.alternates)), e(line.remote.to_string()),
+      e(joined(line.remote_alternates)), e(joined(line.observers)), deadlines,
+      overrides.empty() ? "none (the defaults)" : overrides);
 }
 
 int run_line_view(const std::string& dir, const std::string& id, bool as_json) {
@@ -201,6 +292,63 @@ int run_line_view(const std::string& dir, const std::string& id, bool as_json) {
   for (const core::Line& l : *lines) print_line(l);
   std::cout << std::flush;
   return 0;
+}
+
+// A message on a line is in flight until the peer receipted it (it is no longer queued or
+// sent) and, if it asks for one, it is acknowledged (gateway::awaits_ack), either way.
+bool in_flight(const core::MessageRecord& m) {
+  return m.state == core::MessageState::kQueued || m.state == core::MessageState::kSent ||
+         gateway::awaits_ack(m);
+}
+
+// The first message in flight on `line`, if any. Walks the messages of each state that can
+// be in flight a page at a time (bounded: at most kPages pages of kPage).
+Result<std::optional<core::MessageRecord>> first_in_flight(store::Store& store,
+                                                           const std::string& line) {
+  constexpr std::size_t kPage = 500;
+  constexpr int kPages = 10'000;
+  for (const core::MessageState state :
+       {core::MessageState::kQueued, core::MessageState::kSent, core::MessageState::kOverdue,
+        core::MessageState::kDelivered}) {
+    store::MessageQuery q;
+    q.lines = {line};
+    q.include_acks = true;
+    q.state = state;
+    q.limit = kPage;
+    for (int page = 0; page < kPages; ++page) {
+      PARLEY_ASSIGN_OR_RETURN(const std::vector<core::MessageRecord> found, store.list_messages(q));
+      for (const core::MessageRecord& m : found) {
+        if (in_flight(m)) return std::optional<core::MessageRecord>(m);
+      }
+      if (found.size() < kPage) break;
+      q.after = store::message_key(found.back());
+    }
+  }
+  return std::optional<core::MessageRecord>();
+}
+
+// Removes line `id` unless a message on it is in flight.
+Result<gateway::Home> line_remove(const std::string& dir, const std::string& id) {
+  PARLEY_ASSIGN_OR_RETURN(OpenedHome opened, open_home_and_store(dir));
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Line> lines, opened.store->lines());
+  if (std::none_of(lines.begin(), lines.end(), [&](const core::Line& l) { return l.id == id; })) {
+    return Status::not_found(fmt::format("no line {}", id));
+  }
+  PARLEY_ASSIGN_OR_RETURN(const std::optional<core::MessageRecord> busy,
+                          first_in_flight(*opened.store, id));
+  if (busy) {
+    return Status::failed_precondition(fmt::format(
+        "line {} has messages in flight (such as {}, {} {}, {}): it can be removed once every "
+        "message on it is receipted and acknowledged (parley outbox, parley inbox)",
+        id, busy->id, wire::precedence_name(busy->precedence),
+        busy->direction == core::Direction::kOutbound ? "to the peer" : "from the peer",
+        busy->state == core::MessageState::kQueued || busy->state == core::MessageState::kSent
+            ? std::string(core::state_name(busy->state)) + ", not yet receipted"
+            : "awaiting its acknowledgment"));
+  }
+  PARLEY_RETURN_IF_ERROR(opened.store->remove_line(id));
+  PARLEY_RETURN_IF_ERROR(record_change(*opened.store, "line.remove", id));
+  return std::move(opened.home);
 }
 
 // ---- roster set | show -------------------------------------------------------------------
@@ -330,10 +478,64 @@ void add_principal_commands(CLI::App* principal, int& exit_code) {
         ->description("Accepted for DESIGN.md's form (rotating is what this command does)");
     sub->callback([=] { *code = run_principal_token(*home, *id, *expires); });
   }
+  {
+    auto home = std::make_shared<std::string>();
+    auto id = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* sub = principal->add_subcommand(
+        "show",
+        "Show a principal: name, role, token state and expiry, revocation, the lines it is on "
+        "and the roles whose duty roster names it");
+    home_option(sub, *home);
+    sub->add_option("ID", *id, "The principal")->required();
+    sub->add_flag("--json", *as_json, "One JSON object");
+    sub->callback([=] { *code = run_principal_show(*home, *id, *as_json); });
+  }
+  {
+    auto home = std::make_shared<std::string>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* sub = principal->add_subcommand(
+        "remove",
+        "Remove a principal: its token is refused at once, by a running gateway too (401). "
+        "Refused while a line names it (local or alternate) or the duty roster does. Its "
+        "messages stay in the store. Logged");
+    home_option(sub, *home);
+    sub->add_option("ID", *id, "The principal")->required();
+    sub->callback([=] {
+      const Result<gateway::Home> removed = principal_remove(*home, *id);
+      if (!removed.is_ok()) {
+        *code = fail(removed.status());
+        return;
+      }
+      std::cout << fmt::format("removed principal {}: its token is refused from now on\n", *id)
+                << std::flush;
+      *code = tell_gateway(*removed, std::cout);
+    });
+  }
 }
 
 void add_line_view_commands(CLI::App* line, int& exit_code) {
   int* code = &exit_code;
+  {
+    auto home = std::make_shared<std::string>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* sub = line->add_subcommand(
+        "remove",
+        "Remove a line. Refused while a message on it is in flight (not yet receipted by the "
+        "peer, or awaiting its acknowledgment on either side): it names one. Its messages and "
+        "transcript stay in the store. Logged; a running gateway reloads its lines at once");
+    home_option(sub, *home);
+    sub->add_option("ID", *id, "The line")->required();
+    sub->callback([=] {
+      const Result<gateway::Home> removed = line_remove(*home, *id);
+      if (!removed.is_ok()) {
+        *code = fail(removed.status());
+        return;
+      }
+      std::cout << fmt::format("removed line {}\n", *id) << std::flush;
+      *code = tell_gateway(*removed, std::cout);
+    });
+  }
   {
     auto home = std::make_shared<std::string>();
     auto id = std::make_shared<std::string>();

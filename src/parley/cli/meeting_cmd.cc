@@ -80,7 +80,7 @@ void print_meeting(const Json& m) {
 
 int run_read(const Connection& c, const std::string& id, bool as_json) {
   if (!id.empty()) {
-    if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail(s);
+    if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail_usage(s);
   }
   Result<Json> answer = call(c, "GET", "/api/v1/meetings" + (id.empty() ? "" : "/" + id));
   if (!answer.is_ok()) return fail_answer(answer.status());
@@ -122,13 +122,15 @@ Result<std::string> only_slot(const Connection& c, const std::string& id) {
 }
 
 int run_verb(const StepArgs& a, const std::string& verb) {
-  if (Status s = check_segment("meeting id", a.id); !s.is_ok()) return fail(s);
+  if (Status s = check_segment("meeting id", a.id); !s.is_ok()) return fail_usage(s);
   Json body = Json::object();
   if (verb == "counter" || verb == "reschedule") {
-    if (a.slots.empty()) return fail(Status::invalid_argument(verb + " needs --slot TIME"));
+    if (a.slots.empty()) return fail_usage(Status::invalid_argument(verb + " needs --slot TIME"));
     body["slots"] = slots_json(a.slots);
   } else if (verb == "accept") {
-    if (a.slots.size() > 1) return fail(Status::invalid_argument("accept takes one --slot"));
+    if (a.slots.size() > 1) {
+      return fail_usage(Status::invalid_argument("accept takes one --slot"));
+    }
     std::string slot = a.slots.empty() ? "" : a.slots[0];
     if (slot.empty()) {
       Result<std::string> only = only_slot(a.c, a.id);
@@ -137,7 +139,7 @@ int run_verb(const StepArgs& a, const std::string& verb) {
     }
     body["slot"] = slot;
   } else if (!a.slots.empty()) {
-    return fail(Status::invalid_argument(verb + " takes no --slot"));
+    return fail_usage(Status::invalid_argument(verb + " takes no --slot"));
   }
   if (!a.reason.empty()) body["reason"] = a.reason;
   if (!a.note.empty()) body["note"] = a.note;
@@ -145,7 +147,7 @@ int run_verb(const StepArgs& a, const std::string& verb) {
 }
 
 int run_minutes(const Connection& c, const std::string& id, const std::string& file) {
-  if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail(s);
+  if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail_usage(s);
   std::ifstream in(file, std::ios::binary);
   if (!in) return fail(Status::not_found("cannot read " + file));
   std::ostringstream text;
@@ -156,7 +158,7 @@ int run_minutes(const Connection& c, const std::string& id, const std::string& f
 }
 
 int run_sign(const Connection& c, const std::string& id, const std::string& hash) {
-  if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail(s);
+  if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail_usage(s);
   Json body = Json::object();
   if (!hash.empty()) body["minutes_hash"] = hash;
   return run_step(c, "/api/v1/meetings/" + id + "/sign", body, "minutes_hash");
@@ -164,9 +166,9 @@ int run_sign(const Connection& c, const std::string& id, const std::string& hash
 
 int run_action(const Connection& c, const std::string& id, const std::string& item, bool done,
                const std::string& note) {
-  if (!done) return fail(Status::invalid_argument("say what happened to the item: --done"));
-  if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail(s);
-  if (Status s = check_segment("action item", item); !s.is_ok()) return fail(s);
+  if (!done) return fail_usage(Status::invalid_argument("say what happened to the item: --done"));
+  if (Status s = check_segment("meeting id", id); !s.is_ok()) return fail_usage(s);
+  if (Status s = check_segment("action item", item); !s.is_ok()) return fail_usage(s);
   Json body = Json::object();
   if (!note.empty()) body["note"] = note;
   return run_step(c, "/api/v1/meetings/" + id + "/actions/" + item + "/done", body, "id");

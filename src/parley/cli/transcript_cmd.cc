@@ -141,6 +141,7 @@ void add_transcript_command(CLI::App& app, int& exit_code) {
       ->type_name("PARTY");
   sub->add_option("OUT_DIR", args->out_dir, "A new (or empty) directory")->required();
   sub->callback([args, code] { *code = run_export(*args); });
+  add_transcript_show_command(transcript, exit_code);
 }
 
 }  // namespace parley::cli

@@ -535,10 +535,19 @@ class Api {
                     const std::shared_ptr<net::Responder>& responder) {
     Result<core::Submit> submit = parse_submit(principal, body);
     if (!submit.is_ok()) return responder->respond(error_response(submit.status()));
-    if (submit->reply_to) {
-      Result<std::string> reply_to = message_id(principal, *submit->reply_to);
+    // On a line the principal reads, reply_to is always looked up, a full id too: a reply to a
+    // message it cannot see (none has that id on its lines) is a mistake of the request,
+    // refused before anything is stored (400). On any other line the core refuses the message
+    // itself (404 or 403), which says more.
+    if (submit->reply_to && on_line(principal, submit->line)) {
+      Result<std::string> reply_to =
+          resolve_message_id(driver_.store(), line_ids(principal), *submit->reply_to);
       if (!reply_to.is_ok()) {
-        return responder->respond(error_response(reply_to.status().with_context("reply_to")));
+        Status status = reply_to.status();
+        if (status.code() == StatusCode::kNotFound) {
+          status = Status::invalid_argument(std::string(status.message()));
+        }
+        return responder->respond(error_response(status.with_context("reply_to")));
       }
       submit->reply_to = *reply_to;
     }

@@ -374,6 +374,36 @@ TEST_F(DriverTest, AMessageIsDeliveredAndGoesOverdueWhenTheClockPassesItsDeadlin
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "overdue"; })) << state_of(us_, id);
 }
 
+// Issue 16: an empty message, and a reply_to that names no message on the principal's lines
+// (a full id too), are refused with 400 and the reason; nothing is submitted. A reply to a
+// message it has, by a unique prefix, is taken with the full id.
+TEST_F(DriverTest, AnEmptyMessageAndAReplyToNoKnownMessageAreRefusedAndNothingIsSubmitted) {
+  const net::HttpResponse empty =
+      call(us_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","text":"  "})");
+  EXPECT_EQ(empty.status, 400) << empty.body;
+  EXPECT_NE(empty.body.find("an empty message"), std::string::npos) << empty.body;
+  const net::HttpResponse unknown = call(
+      us_, "POST", "/api/v1/messages",
+      R"({"line":"saceur-cgs","text":"re","reply_to":"01890000-0000-7000-8000-000000000000"})");
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_NE(unknown.body.find("reply_to: no message on your lines"), std::string::npos)
+      << unknown.body;
+  EXPECT_EQ(us_.driver->counters().messages_submitted, 0u);
+
+  const net::HttpResponse first =
+      call(us_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","text":"first"})");
+  ASSERT_EQ(first.status, 201) << first.body;
+  const std::string id = id_of(first);
+  const net::HttpResponse reply =
+      call(us_, "POST", "/api/v1/messages",
+           R"({"line":"saceur-cgs","text":"second","reply_to":")" + id.substr(0, 18) + R"("})");
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  Result<std::optional<core::MessageRecord>> stored = us_.driver->store().get_message(id_of(reply));
+  ASSERT_TRUE(stored.is_ok() && stored->has_value());
+  EXPECT_EQ((*stored)->reply_to, id);
+  EXPECT_EQ(us_.driver->counters().messages_submitted, 2u);
+}
+
 // Whether the line exists and the principal may send on it is the core's decision; the API
 // answers with it.
 TEST_F(DriverTest, TheCoreDecidesTheLineAndTheAPIReportsIt) {
@@ -407,8 +437,9 @@ TEST_F(DriverTest, TheCoreDecidesTheLineAndTheAPIReportsIt) {
 // and 409 come from the core.
 TEST_F(DriverTest, AnAlternateSendsThePeerAcceptsItAndItsAlternateAcknowledgesById) {
   Gateway dsaceur = as(us_, "alt-us-token-0123456789");
-  const net::HttpResponse posted = call(dsaceur, "POST", "/api/v1/messages",
-                                        R"({"line":"saceur-cgs","precedence":"IMMEDIATE"})");
+  const net::HttpResponse posted =
+      call(dsaceur, "POST", "/api/v1/messages",
+           R"({"line":"saceur-cgs","precedence":"IMMEDIATE","text":"x"})");
   ASSERT_EQ(posted.status, 201) << posted.body;
   const std::string id = id_of(posted);
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
@@ -437,8 +468,8 @@ TEST_F(DriverTest, AnAlternateSendsThePeerAcceptsItAndItsAlternateAcknowledgesBy
 // Issue 11: the receiving gateway watches the deadline of what it holds; us-eucom's clock
 // alone passes the FLASH deadline of ru-genstaff's message.
 TEST_F(DriverTest, TheReceiverMarksAnUnacknowledgedMessageOverdueAndCountsIt) {
-  const net::HttpResponse posted =
-      call(ru_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","precedence":"FLASH"})");
+  const net::HttpResponse posted = call(ru_, "POST", "/api/v1/messages",
+                                        R"({"line":"saceur-cgs","precedence":"FLASH","text":"x"})");
   ASSERT_EQ(posted.status, 201) << posted.body;
   const std::string id = id_of(posted);
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);

@@ -89,6 +89,12 @@ Result<MessageRequest> parse_message_request(std::string_view body) {
     PARLEY_ASSIGN_OR_RETURN(Time t, parse_time(*expires));
     m.expires = t;
   }
+  const bool blank = m.content.text.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank && (m.content.body_json.empty() || m.content.body_json == "{}")) {
+    return Status::invalid_argument(
+        "an empty message: give it a text (field 'text', parley send --text) or a body "
+        "(field 'body', parley send --body)");
+  }
   return m;
 }
 

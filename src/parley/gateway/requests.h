@@ -34,7 +34,8 @@ std::string join_target(std::string path, const std::map<std::string, std::strin
 // The body of POST /api/v1/messages:
 //   {"line": "...", "precedence": "FLASH", "type": "notify.exercise", "body": {...},
 //    "text": "...", "reply_to": "<id>", "expires": "<RFC 3339>"}
-// Only `line` is required; precedence defaults to ROUTINE, type to "text", body to {}.
+// `line` is required, and a text that is not blank or a body that is not empty: an empty
+// message is refused. precedence defaults to ROUTINE, type to "text", body to {}.
 struct MessageRequest {
   std::string line;
   wire::Precedence precedence = wire::Precedence::kRoutine;
@@ -44,7 +45,8 @@ struct MessageRequest {
   std::optional<Time> expires;
 };
 // kInvalidArgument naming the field for a body that is not such an object (an unknown key
-// included). Whether the line, type and body are acceptable is the core's decision.
+// included), or saying the message is empty (no text but blanks, no body or {}). Whether the
+// line, type and body are acceptable is the core's decision.
 Result<MessageRequest> parse_message_request(std::string_view body);
 // The body a client sends for `request`; parse_message_request reads it back as equal.
 std::string encode_message_request(const MessageRequest& request);

@@ -34,7 +34,7 @@ TEST(RequestsTest, MessageRequestReadsEveryField) {
 }
 
 TEST(RequestsTest, MessageRequestDefaultsAndRoundTrips) {
-  const Result<MessageRequest> m = parse_message_request(R"({"line":"l","body":null})");
+  const Result<MessageRequest> m = parse_message_request(R"({"line":"l","body":null,"text":"x"})");
   ASSERT_TRUE(m.is_ok()) << m.status().to_string();
   EXPECT_EQ(m->precedence, wire::Precedence::kRoutine);
   EXPECT_EQ(m->type, "text");
@@ -58,6 +58,19 @@ TEST(RequestsTest, BadMessageRequestsAreRefusedByField) {
   EXPECT_THAT(refused(R"({"line":"l","body":[]})"), HasSubstr("body"));
   EXPECT_THAT(refused(R"({"line":"l","expires":"tomorrow"})"), HasSubstr("tomorrow"));
   EXPECT_FALSE(parse_message_request("[1,2").is_ok());
+}
+
+// Issue 16: a message with nothing in it is refused, not sent.
+TEST(RequestsTest, AnEmptyMessageIsRefused) {
+  for (const std::string_view body :
+       {R"({"line":"l"})", R"({"line":"l","text":""})", R"({"line":"l","text":" \n\t"})",
+        R"({"line":"l","body":{}})", R"({"line":"l","body":null,"text":"  "})"}) {
+    const Result<MessageRequest> m = parse_message_request(body);
+    EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument) << body;
+    EXPECT_THAT(m.status().message(), HasSubstr("an empty message")) << body;
+  }
+  EXPECT_TRUE(parse_message_request(R"({"line":"l","text":"."})").is_ok());
+  EXPECT_TRUE(parse_message_request(R"({"line":"l","body":{"a":1}})").is_ok());
 }
 
 TEST(RequestsTest, TargetSplitsIntoPathAndQuery) {

@@ -83,6 +83,21 @@ Status FaultyStore::put_line(const core::Line& line) {
   return end_write(inner_->put_line(line));
 }
 
+Status FaultyStore::remove_peer(std::string_view party) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->remove_peer(party));
+}
+
+Status FaultyStore::remove_principal(std::string_view id) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->remove_principal(id));
+}
+
+Status FaultyStore::remove_line(std::string_view id) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->remove_line(id));
+}
+
 Result<std::optional<core::MessageRecord>> FaultyStore::get_message(std::string_view id) {
   PARLEY_RETURN_IF_ERROR(check_alive());
   return inner_->get_message(id);

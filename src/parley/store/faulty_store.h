@@ -4,9 +4,9 @@
 // writes (writes()), then N times with a crash at write k, and N times with write k failing.
 //
 // What counts as a write: every call of apply, apply_group, put_peer, put_principal,
-// put_line, put_roster and log_change, numbered from 1 in the order made, whatever it holds
-// (an empty batch too) and however it ends (refused, failed). Reads are not writes. After a crash
-// nothing more is counted.
+// put_line, remove_peer, remove_principal, remove_line, put_roster and log_change, numbered
+// from 1 in the order made, whatever it holds (an empty batch too) and however it ends
+// (refused, failed). Reads are not writes. After a crash nothing more is counted.
 //
 // A crash models the process dying: the inner store (and with it the connection or the
 // MemoryStore handle) is dropped, and every later call, reads included, is kUnavailable.
@@ -63,6 +63,9 @@ class FaultyStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Status remove_peer(std::string_view party) override;
+  Status remove_principal(std::string_view id) override;
+  Status remove_line(std::string_view id) override;
   Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) override;
   Result<std::vector<core::Shift>> roster() override;
   Status log_change(const core::DirectoryChange& change) override;

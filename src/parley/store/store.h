@@ -189,6 +189,13 @@ class Store {
   virtual Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) = 0;
   virtual Status put_line(const core::Line& line) = 0;
   virtual Result<std::vector<core::Line>> lines() = 0;
+  // Remove the peer (by party), the principal or the line with this id: kNotFound if there
+  // is none. Nothing else is removed or checked (messages, logs, the roster stay as they
+  // are): the caller refuses a removal that would leave something naming what is gone
+  // (cli/directory_cmd.cc, cli/peer_cmd.cc).
+  virtual Status remove_peer(std::string_view party) = 0;
+  virtual Status remove_principal(std::string_view id) = 0;
+  virtual Status remove_line(std::string_view id) = 0;
 
   // The duty roster (core/roster.h). put_roster replaces every shift of `role` with `shifts`
   // (all of that role; empty clears it) atomically; it does not check them (the caller runs

@@ -930,6 +930,46 @@ TEST_P(StoreConformanceTest, PrincipalKeepsItsTokenExpiryAndRevocation) {
   EXPECT_FALSE((*found)->token_expires.has_value());
 }
 
+// Issue 16: remove_* take one entry out of the directory (its token with a principal) and
+// leave the others; removing what is not there is kNotFound and changes nothing.
+TEST_P(StoreConformanceTest, RemoveTakesOutOnePeerPrincipalOrLineAndItsToken) {
+  const Bytes hash(32, 0xaa);
+  ASSERT_TRUE(store_->put_peer({bundle("ru-genstaff", 1, "127.0.0.1:7001")}).is_ok());
+  ASSERT_TRUE(store_->put_peer({bundle("cn-cmc", 2, "127.0.0.1:7002")}).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("saceur", "SACEUR", "commander", hash)).is_ok());
+  ASSERT_TRUE(store_->put_principal(principal("duty", "Duty", "officer", {})).is_ok());
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  ASSERT_TRUE(store_->put_line(line("to-cn", "cn-cmc")).is_ok());
+
+  EXPECT_TRUE(store_->remove_peer("cn-cmc").is_ok());
+  EXPECT_TRUE(store_->remove_principal("saceur").is_ok());
+  EXPECT_TRUE(store_->remove_line("to-cn").is_ok());
+
+  Result<std::vector<core::Peer>> peers = store_->peers();
+  ASSERT_TRUE(peers.is_ok());
+  ASSERT_EQ(peers->size(), 1U);
+  EXPECT_EQ(peers->front().bundle.party, "ru-genstaff");
+  Result<std::vector<core::Principal>> principals = store_->principals();
+  ASSERT_TRUE(principals.is_ok());
+  ASSERT_EQ(principals->size(), 1U);
+  EXPECT_EQ(principals->front().id, "duty");
+  auto by_token = store_->principal_by_token_hash(hash);
+  ASSERT_TRUE(by_token.is_ok());
+  EXPECT_FALSE(by_token->has_value()) << "a removed principal's token still finds it";
+  Result<std::vector<core::Line>> lines = store_->lines();
+  ASSERT_TRUE(lines.is_ok());
+  ASSERT_EQ(lines->size(), 1U);
+  EXPECT_EQ(lines->front().id, "to-ru");
+
+  EXPECT_EQ(store_->remove_peer("cn-cmc").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->remove_principal("nobody").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->remove_line("to-cn").code(), StatusCode::kNotFound);
+  // The token hash is free again: another principal may hold it.
+  EXPECT_TRUE(store_->put_principal(principal("watch", "Watch", "officer", hash)).is_ok());
+  ASSERT_EQ(store_->peers()->size(), 1U);
+  ASSERT_EQ(store_->lines()->size(), 1U);
+}
+
 // Issue 12: put_roster replaces one role's shifts and leaves the other roles alone.
 TEST_P(StoreConformanceTest, PutRosterReplacesTheShiftsOfOneRole) {
   const Time t0 = time_from_unix_ms(1'790'000'000'000);

@@ -682,6 +682,32 @@ Result<std::vector<core::Line>> MemoryStore::lines() {
   return out;
 }
 
+Status MemoryStore::remove_peer(std::string_view party) {
+  std::lock_guard lock(disk_->mutex);
+  if (disk_->tables.peers.erase(std::string(party)) == 0) {
+    return Status::not_found("no peer " + std::string(party));
+  }
+  return Status::ok();
+}
+
+Status MemoryStore::remove_principal(std::string_view id) {
+  std::lock_guard lock(disk_->mutex);
+  Tables& t = disk_->tables;
+  const auto it = t.principals.find(std::string(id));
+  if (it == t.principals.end()) return Status::not_found("no principal " + std::string(id));
+  if (!it->second.token_hash.empty()) t.by_token.erase(token_key(it->second.token_hash));
+  t.principals.erase(it);
+  return Status::ok();
+}
+
+Status MemoryStore::remove_line(std::string_view id) {
+  std::lock_guard lock(disk_->mutex);
+  if (disk_->tables.lines.erase(std::string(id)) == 0) {
+    return Status::not_found("no line " + std::string(id));
+  }
+  return Status::ok();
+}
+
 Status MemoryStore::put_roster(std::string_view role, const std::vector<core::Shift>& shifts) {
   std::lock_guard lock(disk_->mutex);
   auto& roster = disk_->tables.roster;

@@ -52,6 +52,9 @@ class MemoryStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Status remove_peer(std::string_view party) override;
+  Status remove_principal(std::string_view id) override;
+  Status remove_line(std::string_view id) override;
   Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) override;
   Result<std::vector<core::Shift>> roster() override;
   Status log_change(const core::DirectoryChange& change) override;

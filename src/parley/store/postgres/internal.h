@@ -175,6 +175,9 @@ class PostgresStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Status remove_peer(std::string_view party) override;
+  Status remove_principal(std::string_view id) override;
+  Status remove_line(std::string_view id) override;
   Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) override;
   Result<std::vector<core::Shift>> roster() override;
   Status log_change(const core::DirectoryChange& change) override;
@@ -210,6 +213,8 @@ class PostgresStore final : public Store {
   // BEGIN, then the fence check (lease.cc): a fenced store's write transactions start so.
   Status begin();
   Status check_fence();
+  // DELETE `sql` ($1/?1: `id`) of one row: kNotFound, naming `what`, if there was none.
+  Status remove_row(const char* sql, std::string_view id, std::string_view what);
   Status apply_record(const core::Record& record);
   Status commit();
   Status rollback_and(Status status);

@@ -149,6 +149,30 @@ Result<std::vector<core::Line>> PostgresStore::lines() {
   return out;
 }
 
+Status PostgresStore::remove_row(const char* sql, std::string_view id, std::string_view what) {
+  Params p;
+  p.text(id);
+  Result<PgResult> r = run(sql, p);
+  if (!r.is_ok())
+    return r.status().with_context("removing " + std::string(what) + " " + std::string(id));
+  if (std::string_view(PQcmdTuples(r->get())) == "0") {
+    return Status::not_found("no " + std::string(what) + " " + std::string(id));
+  }
+  return Status::ok();
+}
+
+Status PostgresStore::remove_peer(std::string_view party) {
+  return remove_row("DELETE FROM peers WHERE party = $1", party, "peer");
+}
+
+Status PostgresStore::remove_principal(std::string_view id) {
+  return remove_row("DELETE FROM principals WHERE id = $1", id, "principal");
+}
+
+Status PostgresStore::remove_line(std::string_view id) {
+  return remove_row("DELETE FROM lines WHERE id = $1", id, "line");
+}
+
 }  // namespace parley::store::postgres_detail
 
 namespace parley::store::postgres_detail {

@@ -151,6 +151,9 @@ class SqliteStore final : public Store {
   Result<std::optional<core::Principal>> principal_by_token_hash(ByteView token_hash) override;
   Status put_line(const core::Line& line) override;
   Result<std::vector<core::Line>> lines() override;
+  Status remove_peer(std::string_view party) override;
+  Status remove_principal(std::string_view id) override;
+  Status remove_line(std::string_view id) override;
   Status put_roster(std::string_view role, const std::vector<core::Shift>& shifts) override;
   Result<std::vector<core::Shift>> roster() override;
   Status log_change(const core::DirectoryChange& change) override;
@@ -173,6 +176,8 @@ class SqliteStore final : public Store {
   // The cached prepared statement for `sql`.
   Result<sqlite3_stmt*> prepare(const std::string& sql);
   Status exec(const char* sql);
+  // DELETE `sql` ($1/?1: `id`) of one row: kNotFound, naming `what`, if there was none.
+  Status remove_row(const char* sql, std::string_view id, std::string_view what);
   // One record inside an open transaction; COMMIT (rolled back if it fails).
   Status apply_record(const core::Record& record);
   Status commit();

@@ -152,6 +152,29 @@ Result<std::vector<core::Line>> SqliteStore::lines() {
   return out;
 }
 
+Status SqliteStore::remove_row(const char* sql, std::string_view id, std::string_view what) {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw, prepare(sql));
+  Statement s(db_, raw);
+  s.bind_text(1, id);
+  if (s.exec() != SQLITE_DONE)
+    return sqlite_error(db_, "removing " + std::string(what) + " " + std::string(id));
+  if (sqlite3_changes(db_) == 0)
+    return Status::not_found("no " + std::string(what) + " " + std::string(id));
+  return Status::ok();
+}
+
+Status SqliteStore::remove_peer(std::string_view party) {
+  return remove_row("DELETE FROM peers WHERE party = ?1", party, "peer");
+}
+
+Status SqliteStore::remove_principal(std::string_view id) {
+  return remove_row("DELETE FROM principals WHERE id = ?1", id, "principal");
+}
+
+Status SqliteStore::remove_line(std::string_view id) {
+  return remove_row("DELETE FROM lines WHERE id = ?1", id, "line");
+}
+
 }  // namespace parley::store::sqlite_detail
 
 namespace parley::store::sqlite_detail {
