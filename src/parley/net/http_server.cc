@@ -326,8 +326,9 @@ class Session final : public SessionBase {
     }
     for (const auto& [name, value] : response.headers) message->set(name, value);
     message->body() = std::move(response.body);
-    if constexpr (kTls)
+    if constexpr (kTls) {
       message->set(http::field::strict_transport_security, kStrictTransportSecurity);
+    }
     message->keep_alive(keep_alive_);
     message->prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
@@ -426,8 +427,8 @@ class Session final : public SessionBase {
     if (closed_) return;
     if (ec) return end_handshake(HandshakeRefusal::kOther, internal::describe(ec));
     phase_ = Phase::kHandshake;
-    if (!mutual() && !starts_with_tls_record()) return refuse_plain_http();
     if constexpr (kTls) {
+      if (!mutual() && !starts_with_tls_record()) return refuse_plain_http();
       beast::get_lowest_layer(stream_).expires_never();  // the admission deadline rules
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = self()](const error_code& hs) { self->on_handshake(hs); });
@@ -443,7 +444,9 @@ class Session final : public SessionBase {
   }
 
   // A client that speaks plain HTTP to the https API (e.g. a URL with http://) is told so in
-  // plain HTTP, as nginx does, then the connection is closed.
+  // plain HTTP, as nginx does, then the connection is closed once the client has closed its
+  // side (or the admission timeout passed): closing with its request unread would reset the
+  // connection, and the reset can destroy the answer before the client reads it.
   void refuse_plain_http() {
     state_->refused_handshake(HandshakeRefusal::kProtocolVersion, remote_, "plain HTTP");
     static const std::string kAnswer = [] {
@@ -452,13 +455,23 @@ class Session final : public SessionBase {
       return "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     }();
-    arm(state_->limits.read_timeout, [this] { abort(); });
+    arm(admission_timeout_, [this] { abort(); });
     asio::async_write(socket(), asio::buffer(kAnswer),
-                      [self = self()](const error_code& /*ec*/, std::size_t /*bytes*/) {
+                      [self = self()](const error_code& ec, std::size_t /*bytes*/) {
+                        if (ec) return self->abort();
                         error_code ignored;
                         self->socket().shutdown(tcp::socket::shutdown_send, ignored);
-                        self->abort();
+                        self->drain();
                       });
+  }
+
+  // Reads and drops whatever the client still sends, until it closes (or the deadline).
+  void drain() {
+    socket().async_read_some(asio::buffer(watch_buffer_),
+                             [self = self()](const error_code& ec, std::size_t /*bytes*/) {
+                               if (ec) return self->abort();
+                               self->drain();
+                             });
   }
 
   void on_handshake(const error_code& ec) {
