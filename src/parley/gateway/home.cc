@@ -347,7 +347,8 @@ std::string this_host_name() {
   return dns ? host : std::string();
 }
 
-// The API's certificate and key (config.api_tls): they must be there and match.
+// The API's certificate and key (config.api_tls): both must be there (whether they match is
+// checked when the gateway starts serving them: net::listen_https).
 Status load_api_tls(Home& home) {
   PARLEY_ASSIGN_OR_RETURN(home.api_tls.cert_pem,
                           read_home_file(home.api_cert_path(), /*secret=*/false));
