@@ -270,8 +270,8 @@ CheckResult check_file_mode(std::string_view name, unsigned mode, unsigned forbi
                           (mode & forbidden & 0022) != 0 ? "writable" : "readable", fix));
 }
 
-CheckResult check_certificate_dates(Time not_before, Time not_after, Time now,
-                                    Duration warn_within, bool api) {
+CheckResult check_certificate_dates(Time not_before, Time not_after, Time now, Duration warn_within,
+                                    bool api) {
   const std::string name = api ? "api tls certificate" : "tls certificate";
   const std::string renew = api ? "renew it: docs/operations.md, \"TLS on the API\""
                                 : "parley rotate, then re-share the bundle";
