@@ -27,6 +27,7 @@
 #include "parley/core/translation.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/home.h"
+#include "parley/net/net.h"
 #include "parley/wire/wire.h"
 
 namespace parley::cli {
@@ -74,6 +75,7 @@ struct InitArgs {
   std::string party;
   std::vector<std::string> federation = {"127.0.0.1:7001"};
   std::string api = "127.0.0.1:7080";
+  bool api_tls = false;
   std::string lang = "en";
   std::string store;
   std::string config;
@@ -102,14 +104,35 @@ int run_init(const InitArgs& args) {
   options.party = args.party;
   options.federation = args.federation;
   options.api = args.api;
+  options.api_tls = args.api_tls;
   options.lang = args.lang;
   options.store_url = args.store;
   options.config_file = args.config;
   const Status status = gateway::init_home(options);
   if (!status.is_ok()) return fail(status);
   const bool from_file = args.party.empty();
+  // The API certificate init made (or the operator's, if --config names one): its pin.
+  Result<gateway::Home> home = gateway::open_home(args.home);
+  if (!home.is_ok()) return fail(home.status());
+  std::string api_line;
+  if (home->config.api_tls) {
+    api_line = fmt::format(
+        "the API is https://{} (TLS 1.3); its certificate's SHA-256 fingerprint, for "
+        "principals to pin (--api-pin):\n{}\n",
+        home->config.api_listen, home->api_fingerprint);
+  } else {
+    const Result<std::string> cert = read_small_file(home->api_cert_path().string());
+    const Result<std::string> fingerprint =
+        cert.is_ok() ? net::cert_fingerprint(*cert) : cert.status();
+    api_line = fmt::format(
+        "the API is http://{} (plain HTTP, loopback only); with [api] tls = true it serves "
+        "{}, SHA-256 fingerprint {}\n",
+        home->config.api_listen, home->api_cert_path().string(),
+        fingerprint.is_ok() ? *fingerprint : fingerprint.status().message());
+  }
   std::cout << fmt::format("initialized party {} at {}\n",
                            from_file ? "from " + args.config : args.party, args.home)
+            << api_line
             << fmt::format(
                    "share this party's bundle with its peers: parley bundle --home {} > {}.json\n",
                    args.home, from_file ? "bundle" : args.party)
@@ -450,9 +473,14 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
         ->type_name("HOST:PORT")
         ->capture_default_str();
     sub->add_option("--api", args->api,
-                    "Where the HTTP API for principals listens, HOST:PORT (keep it on loopback)")
+                    "Where the HTTP API for principals listens, HOST:PORT: plain HTTP on "
+                    "loopback, HTTPS (TLS 1.3) on any other address")
         ->type_name("HOST:PORT")
         ->capture_default_str();
+    sub->add_flag("--api-tls", args->api_tls,
+                  "Serve the API over TLS 1.3 (api.tls = true) even on loopback; it always is on "
+                  "any other address. init makes the API's self-signed certificate either way and "
+                  "prints its fingerprint for pinning");
     sub->add_option("--lang", args->lang,
                     "The language this party's principals read messages in: one the "
                     "catalog's templates are written in (en, ru); any other is refused")

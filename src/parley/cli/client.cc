@@ -23,8 +23,14 @@ void add_connection_options(CLI::App* cmd, Connection& c, bool as_required_with_
                   as_required_with_home ? "the principal to act as (with --home)"
                                         : "the principal to act as (optional)");
   cmd->add_option("--api", c.api,
-                  "the gateway API's URL, e.g. http://127.0.0.1:7080 (with --token)");
+                  "the gateway API's URL, e.g. http://127.0.0.1:7080 or https://gw.example:7443 "
+                  "(with --token)");
   cmd->add_option("--token", c.token, "a principal's API token (with --api)");
+  cmd->add_option("--api-pin", c.api_pin,
+                  "with an https --api URL: the SHA-256 fingerprint of the API's certificate "
+                  "(parley init printed it); a server with another certificate is refused at the "
+                  "handshake. Without it, the system's trusted CAs decide")
+      ->type_name("SHA256");
 }
 
 std::string field(const Json& j, const char* key) {
@@ -159,7 +165,7 @@ int run_send(const Connection& c, const std::string& line, const std::string& pr
   }
   if (!reply_to.empty()) request["reply_to"] = reply_to;
   if (!expires.empty()) request["expires"] = expires;
-  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
   if (!target.is_ok()) return fail(target.status());
   Result<Json> answer = call_api(*target, "POST", "/api/v1/messages", json::dump(request));
   // A value the gateway refuses (400: an empty message, a reply_to it does not know, a body
@@ -182,7 +188,7 @@ int run_box(const Connection& c, const std::string& box, const BoxFilters& filte
   if (Result<gateway::MessageListRequest> ok = gateway::parse_message_list(query); !ok.is_ok()) {
     return fail_usage(ok.status());
   }
-  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
   if (!target.is_ok()) return fail(target.status());
   Result<Json> answer = call_api(*target, "GET", gateway::join_target("/api/v1/messages", query));
   if (!answer.is_ok()) return fail_request(answer.status());
@@ -235,7 +241,7 @@ void print_evidence(const Json& m) {
 int run_show(const Connection& c, const std::string& id, bool as_json) {
   Result<std::string> checked = id_argument(id);
   if (!checked.is_ok()) return fail_usage(checked.status());
-  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
   if (!target.is_ok()) return fail(target.status());
   Result<Json> answer = call_api(*target, "GET", "/api/v1/messages/" + *checked);
   if (!answer.is_ok()) return fail_request(answer.status());
@@ -263,7 +269,7 @@ int run_show(const Connection& c, const std::string& id, bool as_json) {
 int run_ack(const Connection& c, const std::string& id) {
   Result<std::string> checked = id_argument(id);
   if (!checked.is_ok()) return fail_usage(checked.status());
-  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token);
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
   if (!target.is_ok()) return fail(target.status());
   Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + *checked + "/ack");
   if (!answer.is_ok()) return fail_request(answer.status());
@@ -295,12 +301,12 @@ int run_status(const Connection& c, bool as_json) {
   ApiTarget target;
   if (!c.home.empty() && c.as.empty()) {
     // The operator's view: no principal needed.
-    Result<ApiTarget> t = resolve_api(c.home, "operator", "", "");
+    Result<ApiTarget> t = resolve_api(c.home, "operator", "", "", c.api_pin);
     if (!t.is_ok()) return fail(t.status());
     target = *t;
     target.headers.erase("X-Parley-As");
   } else {
-    Result<ApiTarget> t = resolve_api(c.home, c.as, c.api, c.token);
+    Result<ApiTarget> t = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
     if (!t.is_ok()) return fail(t.status());
     target = *t;
   }

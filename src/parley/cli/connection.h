@@ -17,9 +17,10 @@ struct Connection {
   std::string as;
   std::string api;
   std::string token;
+  std::string api_pin;  // with an https `api`: the certificate's SHA-256 fingerprint
 };
 
-// Adds --home, --as, --api and --token to `cmd`, filling `c`.
+// Adds --home, --as, --api, --token and --api-pin to `cmd`, filling `c`.
 void add_connection_options(CLI::App* cmd, Connection& c, bool as_required_with_home = true);
 
 // One field for a human, escaped: message texts, rendered bodies and path errors come from

@@ -13,6 +13,7 @@
 
 #include "parley/base/bytes.h"
 #include "parley/base/json.h"
+#include "parley/cli/api_client.h"
 #include "parley/cli/commands.h"
 #include "parley/crypto/crypto.h"
 #include "parley/net/net.h"
@@ -87,12 +88,8 @@ int tell_gateway(const gateway::Home& home, std::ostream& out) {
     out << "the gateway is not running: the change takes effect at its next start\n" << std::flush;
     return 0;
   }
-  Result<wire::HostPort> api = wire::parse_host_port(home.config.api_listen);
-  if (!api.is_ok()) return fail(api.status());
-  const std::map<std::string, std::string> headers = {
-      {"Authorization", "Bearer " + home.operator_token}};
-  Result<net::HttpResponse> r = net::http_request(
-      api->host, api->port, "POST", "/api/v1/admin/reload", headers, "", std::chrono::seconds(10));
+  Result<net::HttpResponse> r =
+      send_api(operator_target(home), "POST", "/api/v1/admin/reload", "", std::chrono::seconds(10));
   if (!r.is_ok()) {
     return fail(r.status().with_context(
         "stored, but the running gateway could not be told to reload (send it SIGHUP)"));

@@ -40,7 +40,7 @@ Status check_segment(const std::string& what, const std::string& value) {
 
 Result<Json> call(const Connection& c, const std::string& method, const std::string& path,
                   const Json& body = Json()) {
-  PARLEY_ASSIGN_OR_RETURN(ApiTarget target, resolve_api(c.home, c.as, c.api, c.token));
+  PARLEY_ASSIGN_OR_RETURN(ApiTarget target, resolve_api(c.home, c.as, c.api, c.token, c.api_pin));
   return call_api(target, method, path, body.is_null() ? "" : json::dump(body));
 }
 

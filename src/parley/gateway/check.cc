@@ -122,6 +122,14 @@ void check_certificate(const Home& home, std::vector<CheckResult>& out,
   };
   out.push_back(check_certificate_dates(as_time(validity->not_before), as_time(validity->not_after),
                                         wall_now(), options.expiry_warn));
+  if (!home.config.api_tls) return;
+  const Result<net::CertValidity> api = net::cert_validity(home.api_tls.cert_pem);
+  if (!api.is_ok()) {
+    out.push_back(fail("api tls certificate", api.status().message()));
+    return;
+  }
+  out.push_back(check_certificate_dates(as_time(api->not_before), as_time(api->not_after),
+                                        wall_now(), options.expiry_warn, /*api=*/true));
 }
 
 void check_store_mode(const Home& home, std::vector<CheckResult>& out) {
@@ -268,20 +276,21 @@ CheckResult check_file_mode(std::string_view name, unsigned mode, unsigned forbi
                           (mode & forbidden & 0022) != 0 ? "writable" : "readable", fix));
 }
 
-CheckResult check_certificate_dates(Time not_before, Time not_after, Time now,
-                                    Duration warn_within) {
-  const std::string name = "tls certificate";
+CheckResult check_certificate_dates(Time not_before, Time not_after, Time now, Duration warn_within,
+                                    bool api) {
+  const std::string name = api ? "api tls certificate" : "tls certificate";
+  const std::string renew = api ? "renew it: docs/operations.md, \"TLS on the API\""
+                                : "parley rotate, then re-share the bundle";
   if (now < not_before) {
     return fail(name,
                 fmt::format("not valid before {} (is this clock right?)", format_time(not_before)));
   }
   if (now >= not_after) {
-    return fail(name, fmt::format("expired on {} (parley rotate, then re-share the bundle)",
-                                  format_time(not_after)));
+    return fail(name, fmt::format("expired on {} ({})", format_time(not_after), renew));
   }
   const std::string when =
       fmt::format("expires {}, in {}", format_time(not_after), days_text(not_after - now));
-  if (not_after - now < warn_within) return warn(name, when + " (parley rotate soon)");
+  if (not_after - now < warn_within) return warn(name, when + " (" + renew + ")");
   return ok(name, when);
 }
 

@@ -48,8 +48,10 @@ std::vector<CheckResult> check_home(const std::filesystem::path& dir, const Chec
 bool any_failed(const std::vector<CheckResult>& results);
 
 // The single checks that need no files or sockets (check_test.cc covers them).
-CheckResult check_certificate_dates(Time not_before, Time not_after, Time now,
-                                    Duration warn_within);
+// `api`: the API's certificate ("api tls certificate", renewed as docs/operations.md says)
+// rather than the federation's ("tls certificate", renewed by parley rotate).
+CheckResult check_certificate_dates(Time not_before, Time not_after, Time now, Duration warn_within,
+                                    bool api = false);
 CheckResult check_clock_skew(const std::string& peer, Duration skew, const CheckOptions& options);
 // `own` is this party's bundle: a pinned bundle that is ours, or shares our keys or
 // certificate, or lists an address twice, is refused.

@@ -110,6 +110,18 @@ TEST(CheckDatesTest, WarnsUnderThirtyDaysAndFailsWhenExpiredOrNotYetValid) {
             CheckLevel::kFail);
 }
 
+TEST(CheckDatesTest, TheApiCertificateHasItsOwnLineAndRenewal) {
+  const Duration warn = std::chrono::days(30);
+  const CheckResult expired =
+      check_certificate_dates(kNow - 9 * kDay, kNow - kDay, kNow, warn, /*api=*/true);
+  EXPECT_EQ(expired.level, CheckLevel::kFail);
+  EXPECT_EQ(expired.name, "api tls certificate");
+  EXPECT_THAT(expired.detail, HasSubstr("TLS on the API"));
+  const CheckResult federation = check_certificate_dates(kNow - 9 * kDay, kNow - kDay, kNow, warn);
+  EXPECT_EQ(federation.name, "tls certificate");
+  EXPECT_THAT(federation.detail, HasSubstr("parley rotate"));
+}
+
 TEST(CheckSkewTest, WarnsFromTwoSecondsAndFailsFromThirty) {
   const CheckOptions options;
   EXPECT_EQ(check_clock_skew("ru", std::chrono::milliseconds(-1999), options).level,

@@ -1,5 +1,6 @@
 #include "parley/gateway/config.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <initializer_list>
@@ -138,6 +139,50 @@ Status read_rate_limit(const ConfigReader& r, const toml::table& api, Config& co
   return Status::ok();
 }
 
+// A path in [api] (cert, key): a non-empty string without NUL.
+Result<std::string> path_of(const ConfigReader& r, const toml::node& node, std::string_view name) {
+  PARLEY_ASSIGN_OR_RETURN(std::string path, r.string_of(node, name));
+  if (path.empty() || path.find('\0') != std::string::npos) {
+    return r.error_at(node.source(), fmt::format("{} must be a non-empty path", name));
+  }
+  return path;
+}
+
+// [api]: listen, tls, cert, key and the rate limit. Plain HTTP only on loopback (DESIGN.md
+// "HTTP API"): a listen address elsewhere without tls = true is refused here, so that no
+// gateway ever starts that way and `parley check` says why.
+Status read_api(const ConfigReader& r, const toml::table& api, Config& config) {
+  PARLEY_RETURN_IF_ERROR(r.check_keys(
+      api, "api", {"listen", "tls", "cert", "key", "principal_rate", "principal_burst"}));
+  PARLEY_RETURN_IF_ERROR(read_rate_limit(r, api, config));
+  if (const toml::node* tls = api.get("tls")) {
+    const std::optional<bool> on = tls->is_boolean() ? tls->value<bool>() : std::nullopt;
+    if (!on) return r.error_at(tls->source(), "api.tls must be true or false");
+    config.api_tls = *on;
+  }
+  if (const toml::node* cert = api.get("cert")) {
+    PARLEY_ASSIGN_OR_RETURN(config.api_cert, path_of(r, *cert, "api.cert"));
+  }
+  if (const toml::node* key = api.get("key")) {
+    PARLEY_ASSIGN_OR_RETURN(config.api_key, path_of(r, *key, "api.key"));
+  }
+  const toml::node* listen = api.get("listen");
+  if (listen == nullptr) return Status::ok();
+  PARLEY_ASSIGN_OR_RETURN(config.api_listen, r.string_of(*listen, "api.listen"));
+  const Result<wire::HostPort> parsed = wire::parse_host_port(config.api_listen);
+  if (!parsed.is_ok()) {
+    return r.error_at(listen->source(), fmt::format("api.listen: {}", parsed.status().message()));
+  }
+  if (!config.api_tls && !is_loopback_host(parsed->host)) {
+    return r.error_at(listen->source(),
+                      fmt::format("api.listen '{}' is not a loopback address: the API is served "
+                                  "there only over TLS (set api.tls = true; docs/operations.md, "
+                                  "\"TLS on the API\")",
+                                  config.api_listen));
+  }
+  return Status::ok();
+}
+
 // [escalation]: each precedence's re-alert cadence (core/escalation.h), 1s to 24h.
 Status read_escalation(const ConfigReader& r, const toml::table& root, Config& config) {
   PARLEY_ASSIGN_OR_RETURN(const toml::table* escalation, r.table_of(root, "escalation"));
@@ -216,17 +261,7 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   // [api]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* api, r.table_of(root, "api"));
   if (api != nullptr) {
-    PARLEY_RETURN_IF_ERROR(
-        r.check_keys(*api, "api", {"listen", "principal_rate", "principal_burst"}));
-    PARLEY_RETURN_IF_ERROR(read_rate_limit(r, *api, config));
-    if (const toml::node* api_listen = api->get("listen")) {
-      PARLEY_ASSIGN_OR_RETURN(config.api_listen, r.string_of(*api_listen, "api.listen"));
-      const Result<wire::HostPort> parsed = wire::parse_host_port(config.api_listen);
-      if (!parsed.is_ok()) {
-        return r.error_at(api_listen->source(),
-                          fmt::format("api.listen: {}", parsed.status().message()));
-      }
-    }
+    PARLEY_RETURN_IF_ERROR(read_api(r, *api, config));
   }
 
   // [store]
@@ -279,6 +314,28 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
 }
 
 }  // namespace
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  // Four decimal octets, the first 127.
+  if (host.substr(0, 4) != "127.") return false;
+  int octets = 0;
+  std::size_t i = 0;
+  while (i <= host.size()) {
+    const std::size_t end = std::min(host.find('.', i), host.size());
+    const std::string_view octet = host.substr(i, end - i);
+    if (octet.empty() || octet.size() > 3) return false;
+    int value = 0;
+    for (char c : octet) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    if (value > 255) return false;
+    ++octets;
+    i = end + 1;
+  }
+  return octets == 4;
+}
 
 Status check_lang(std::string_view lang) {
   if (is_valid_lang(lang)) return Status::ok();
@@ -348,11 +405,13 @@ std::string encode_config(const Config& config) {
                                                      : "url = " + toml_quote(config.store_url);
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
-      "[api]\nlisten = {}\nprincipal_rate = {}\nprincipal_burst = {}\n[store]\n{}\nlease = {}\n"
+      "[api]\nlisten = {}\ntls = {}\ncert = {}\nkey = {}\nprincipal_rate = {}\nprincipal_burst = "
+      "{}\n[store]\n{}\nlease = {}\n"
       "[log]\nlevel = {}\n[escalation]\nflash = {}\nimmediate = {}\npriority = {}\nroutine = {}\n",
       toml_quote(config.party), toml_quote(config.lang), toml_quote(config.timezone), federation,
       advertise, toml_quote(format_duration(config.heartbeat_interval)),
-      toml_quote(config.api_listen), config.principal_rate, config.principal_burst, store,
+      toml_quote(config.api_listen), config.api_tls, toml_quote(config.api_cert),
+      toml_quote(config.api_key), config.principal_rate, config.principal_burst, store,
       toml_quote(format_duration(config.lease)), toml_quote(config.log_level),
       toml_quote(format_duration(config.realert.flash)),
       toml_quote(format_duration(config.realert.immediate)),

@@ -11,7 +11,10 @@
 //                                   # pair lists both instances: docs/operations.md)
 //   heartbeat = "200ms"             # heartbeat interval on every path to every peer
 //   [api]
-//   listen = "127.0.0.1:7080"
+//   listen = "127.0.0.1:7080"       # plain HTTP only on loopback; anywhere else tls = true
+//   tls = true                      # HTTPS (TLS 1.3) with the certificate and key below
+//   cert = "tls/api-cert.pem"       # relative to DIR, or absolute; `parley init` makes these
+//   key = "tls/api-key.pem"         # (self-signed); or the operator's own (PEM)
 //   principal_rate = 10             # requests per second per principal (token bucket) ...
 //   principal_burst = 20            # ... of this many; beyond: 429 with Retry-After
 //   [store]
@@ -58,6 +61,12 @@ struct Config {
   // to 10m.
   Duration heartbeat_interval = std::chrono::milliseconds(200);
   std::string api_listen = "127.0.0.1:7080";
+  // The API over TLS 1.3 (docs/operations.md "TLS on the API"): required when api_listen is
+  // not a loopback address, allowed on loopback. The certificate and key (PEM) are paths
+  // relative to the home, or absolute.
+  bool api_tls = false;
+  std::string api_cert = "tls/api-cert.pem";
+  std::string api_key = "tls/api-key.pem";
   // The API's rate limit per principal (the operator token is not limited): a token bucket
   // refilled at `principal_rate` per second, holding at most `principal_burst`.
   double principal_rate = 10;
@@ -94,6 +103,10 @@ std::string toml_quote(std::string_view s);
 // kInvalidArgument unless `name` may name a time zone: "UTC", "UTC+HH:MM", "UTC-HH:MM", or
 // an IANA name (letters, digits, '_', '-', '+', '/'; no "..", not absolute; 1-64 chars).
 Status check_timezone_name(std::string_view name);
+
+// Whether `host` (as wire::parse_host_port gives it) names only this machine: "localhost", an
+// IPv4 address in 127.0.0.0/8, or ::1. A wildcard (0.0.0.0, ::) or any other name is not.
+bool is_loopback_host(std::string_view host);
 
 // kInvalidArgument unless `lang` is 2-8 characters of a-z and '-' ("en", "ru").
 Status check_lang(std::string_view lang);

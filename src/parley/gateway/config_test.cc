@@ -19,7 +19,10 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   config.federation_advertise = {"10.0.0.1:7001", "10.0.0.2:7001"};
   config.lease = std::chrono::seconds(3);
   config.heartbeat_interval = std::chrono::milliseconds(1500);
-  config.api_listen = "127.0.0.1:8080";
+  config.api_listen = "10.0.0.1:8443";
+  config.api_tls = true;
+  config.api_cert = "/etc/parley/api \"cert\".pem";
+  config.api_key = "tls/key\x02.pem";
   config.store_path = "/var/lib/parley/\"quoted\\path\"\x01.db";
   config.log_level = "warn";
   config.realert.flash = std::chrono::seconds(30);
@@ -33,6 +36,9 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   EXPECT_EQ(again->lease, config.lease);
   EXPECT_EQ(again->heartbeat_interval, config.heartbeat_interval);
   EXPECT_EQ(again->api_listen, config.api_listen);
+  EXPECT_EQ(again->api_tls, config.api_tls);
+  EXPECT_EQ(again->api_cert, config.api_cert);
+  EXPECT_EQ(again->api_key, config.api_key);
   EXPECT_EQ(again->store_path, config.store_path);
   EXPECT_EQ(again->log_level, config.log_level);
   EXPECT_EQ(again->realert, config.realert);
@@ -72,6 +78,67 @@ TEST(ConfigEncodeTest, TomlQuoteEscapesQuotesBackslashesAndControls) {
 TEST(ConfigEncodeTest, BadLangIsRefusedByName) {
   EXPECT_TRUE(check_lang("en").is_ok());
   EXPECT_THAT(check_lang("EN").message(), StartsWith("bad lang 'EN'"));
+}
+
+// Plain HTTP only on loopback (DESIGN.md "HTTP API"): anywhere else the API needs TLS, and a
+// config that says otherwise is refused at the listen line, so no gateway starts with it.
+TEST(ConfigApiTlsTest, PlainHttpIsRefusedOffLoopback) {
+  for (const char* listen : {"0.0.0.0:7080", "[::]:7080", "10.1.2.3:7080", "gw.example:7080",
+                             "128.0.0.1:7080", "127.0.0.1.example:7080"}) {
+    const std::string text =
+        std::string("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n") +
+        "[api]\nlisten = \"" + listen + "\"\n";
+    const Result<Config> config = parse_config(text, "c.toml");
+    ASSERT_FALSE(config.is_ok()) << listen;
+    EXPECT_THAT(config.status().message(), StartsWith("c.toml:6: api.listen")) << listen;
+    EXPECT_THAT(config.status().message(), ::testing::HasSubstr("api.tls = true")) << listen;
+    const Result<Config> with_tls = parse_config(text + "tls = true\n", "c.toml");
+    ASSERT_TRUE(with_tls.is_ok()) << listen << ": " << with_tls.status().to_string();
+    EXPECT_TRUE(with_tls->api_tls);
+  }
+}
+
+TEST(ConfigApiTlsTest, LoopbackMayBePlainOrTls) {
+  for (const char* listen : {"127.0.0.1:7080", "127.1.2.3:7080", "[::1]:7080", "localhost:7080"}) {
+    const std::string text =
+        std::string("[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n") +
+        "[api]\nlisten = \"" + listen + "\"\n";
+    const Result<Config> plain = parse_config(text, "c.toml");
+    ASSERT_TRUE(plain.is_ok()) << listen << ": " << plain.status().to_string();
+    EXPECT_FALSE(plain->api_tls);
+    EXPECT_EQ(plain->api_cert, "tls/api-cert.pem");
+    EXPECT_EQ(plain->api_key, "tls/api-key.pem");
+    const Result<Config> tls =
+        parse_config(text + "tls = true\ncert = \"/etc/c.pem\"\nkey = \"k.pem\"\n", "c.toml");
+    ASSERT_TRUE(tls.is_ok()) << listen << ": " << tls.status().to_string();
+    EXPECT_TRUE(tls->api_tls);
+    EXPECT_EQ(tls->api_cert, "/etc/c.pem");
+    EXPECT_EQ(tls->api_key, "k.pem");
+  }
+}
+
+TEST(ConfigApiTlsTest, BadTlsKeysAreRefusedWithTheirLine) {
+  const std::string head = "[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n[api]\n";
+  const Result<Config> not_bool = parse_config(head + "tls = \"yes\"\n", "c.toml");
+  ASSERT_FALSE(not_bool.is_ok());
+  EXPECT_THAT(not_bool.status().message(), StartsWith("c.toml:6: api.tls must be true or false"));
+  const Result<Config> empty_cert = parse_config(head + "cert = \"\"\n", "c.toml");
+  ASSERT_FALSE(empty_cert.is_ok());
+  EXPECT_THAT(empty_cert.status().message(), StartsWith("c.toml:6: api.cert must be"));
+}
+
+TEST(ConfigApiTlsTest, LoopbackHostsAreExactly127Slash8AndOne) {
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("127.255.255.254"));
+  EXPECT_TRUE(is_loopback_host("::1"));
+  EXPECT_TRUE(is_loopback_host("localhost"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.256"));
+  EXPECT_FALSE(is_loopback_host("127.0.0"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.nip.io"));
+  EXPECT_FALSE(is_loopback_host("0.0.0.0"));
+  EXPECT_FALSE(is_loopback_host("::"));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_host(""));
 }
 
 }  // namespace

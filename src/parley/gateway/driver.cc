@@ -133,9 +133,8 @@ Status Driver::start(net::Handler api_handler) {
             server_limits()));
     federation_servers_.push_back(std::move(server));
   }
-  PARLEY_ASSIGN_OR_RETURN(wire::HostPort api, wire::parse_host_port(home_.config.api_listen));
-  PARLEY_ASSIGN_OR_RETURN(api_server_, net::listen_http(io_, api.host, api.port,
-                                                        std::move(api_handler), server_limits()));
+  PARLEY_ASSIGN_OR_RETURN(api_server_,
+                          listen_api(io_, home_, std::move(api_handler), server_limits()));
 
   // Resend whatever the store held unreceipted, the first heartbeats, arm the deadlines; the
   // action items of the meetings are looked at once the timer runs.
@@ -145,6 +144,22 @@ Status Driver::start(net::Handler api_handler) {
   spdlog::info("party {} ready: federation {}, api {}", home_.config.party, federation_endpoint(),
                api_endpoint());
   return Status::ok();
+}
+
+Result<std::unique_ptr<net::Server>> listen_api(boost::asio::io_context& io, const Home& home,
+                                                net::Handler handler, net::ServerLimits limits) {
+  PARLEY_ASSIGN_OR_RETURN(const wire::HostPort api, wire::parse_host_port(home.config.api_listen));
+  if (!home.config.api_tls) {
+    return net::listen_http(io, api.host, api.port, std::move(handler), std::move(limits));
+  }
+  Result<std::unique_ptr<net::Server>> server = net::listen_https(
+      io, api.host, api.port, home.api_tls, std::move(handler), std::move(limits));
+  if (!server.is_ok() && server.status().code() == StatusCode::kInvalidArgument) {
+    return server.status().with_context(fmt::format("the API's TLS identity ({}, {})",
+                                                    home.api_cert_path().string(),
+                                                    home.api_key_path().string()));
+  }
+  return server;
 }
 
 void Driver::stop() {

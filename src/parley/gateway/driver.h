@@ -320,4 +320,12 @@ class Driver {
   bool failed_ = false;  // a commit failed: nothing more is fed or carried out
 };
 
+// Listens for the API where the home says (config.api_listen): HTTPS with the home's API
+// certificate when config.api_tls, else plain HTTP (which parse_config allows on loopback
+// only). Errors as net::listen_https and net::listen_http give them; an unusable certificate
+// or key names the files.
+Result<std::unique_ptr<net::Server>> listen_api(boost::asio::io_context& io, const Home& home,
+                                                net::Handler handler,
+                                                net::ServerLimits limits = {});
+
 }  // namespace parley::gateway

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -31,6 +33,9 @@ constexpr std::string_view kSignKeyFile = "keys/sign.key";
 constexpr std::string_view kBoxKeyFile = "keys/box.key";
 constexpr std::string_view kTlsKeyFile = "tls/key.pem";
 constexpr std::string_view kTlsCertFile = "tls/cert.pem";
+// Config's defaults for api.key and api.cert.
+constexpr std::string_view kApiKeyFile = "tls/api-key.pem";
+constexpr std::string_view kApiCertFile = "tls/api-cert.pem";
 constexpr std::string_view kTokenFile = "operator.token";
 constexpr std::string_view kLockFile = "gateway.lock";
 
@@ -77,8 +82,15 @@ std::string config_text(const InitOptions& options) {
       "heartbeat = \"200ms\"\n"
       "\n"
       "[api]\n"
-      "# The HTTP API for principals and the console (keep it on loopback or behind a proxy).\n"
+      "# The HTTP API for principals and the console. Plain HTTP only on loopback: anywhere\n"
+      "# else tls must be true (docs/operations.md \"TLS on the API\").\n"
       "listen = {}\n"
+      "# HTTPS (TLS 1.3 only) with this certificate and key, relative to this directory or\n"
+      "# absolute: the self-signed pair `parley init` made (principals pin its fingerprint,\n"
+      "# which init printed), or your own.\n"
+      "tls = {}\n"
+      "cert = \"tls/api-cert.pem\"\n"
+      "key = \"tls/api-key.pem\"\n"
       "# Each principal may make principal_rate requests per second, in bursts of\n"
       "# principal_burst; beyond that: 429 with Retry-After. The operator token is not limited.\n"
       "principal_rate = 10\n"
@@ -101,7 +113,7 @@ std::string config_text(const InitOptions& options) {
       "# trace, debug, info, warn, error\n"
       "level = \"info\"\n",
       toml_quote(options.party), toml_quote(options.lang), federation, toml_quote(options.api),
-      store_config_text(options));
+      options.api_tls, store_config_text(options));
 }
 
 // ---- files ------------------------------------------------------------------------------
@@ -317,10 +329,38 @@ Result<InitOptions> with_config_file(InitOptions options) {
   options.party = config.party;
   options.federation = config.federation_listen;
   options.api = config.api_listen;
+  options.api_tls = config.api_tls;
   options.lang = config.lang;
   options.store_url = config.store_url;
   options.store_path = config.store_path;
   return options;
+}
+
+// This machine's name, for the API certificate (empty if it has none or is not a DNS name).
+std::string this_host_name() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0) return {};
+  const std::string host(name.data());
+  const bool dns = std::all_of(host.begin(), host.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '.';
+  });
+  return dns ? host : std::string();
+}
+
+// The API's certificate and key (config.api_tls): both must be there (whether they match is
+// checked when the gateway starts serving them: net::listen_https).
+Status load_api_tls(Home& home) {
+  PARLEY_ASSIGN_OR_RETURN(home.api_tls.cert_pem,
+                          read_home_file(home.api_cert_path(), /*secret=*/false));
+  PARLEY_ASSIGN_OR_RETURN(home.api_tls.key_pem,
+                          read_home_file(home.api_key_path(), /*secret=*/true));
+  Result<std::string> fingerprint = net::cert_fingerprint(home.api_tls.cert_pem);
+  if (!fingerprint.is_ok()) {
+    return Status::data_loss(
+        fmt::format("{}: {}", home.api_cert_path().string(), fingerprint.status().message()));
+  }
+  home.api_fingerprint = *fingerprint;
+  return Status::ok();
 }
 
 // Writes everything into `dir` (an empty directory, mode 0700).
@@ -329,6 +369,10 @@ Status populate(const InitOptions& options, const fs::path& dir) {
   crypto::SystemRng rng;
   crypto::Keys keys = crypto::generate_keys(rng);
   PARLEY_ASSIGN_OR_RETURN(net::TlsIdentity tls, net::make_self_signed(options.party));
+  PARLEY_ASSIGN_OR_RETURN(const wire::HostPort api, wire::parse_host_port(options.api));
+  PARLEY_ASSIGN_OR_RETURN(
+      net::TlsIdentity api_tls,
+      net::make_server_certificate(options.party, api_certificate_names(api, this_host_name())));
   std::array<std::uint8_t, kTokenBytes> token{};
   rng.fill(token);
 
@@ -341,6 +385,8 @@ Status populate(const InitOptions& options, const fs::path& dir) {
   if (written.is_ok()) written = write_new_file(dir / kBoxKeyFile, box_text, 0600);
   if (written.is_ok()) written = write_new_file(dir / kTlsKeyFile, tls.key_pem, 0600);
   if (written.is_ok()) written = write_new_file(dir / kTlsCertFile, tls.cert_pem, 0644);
+  if (written.is_ok()) written = write_new_file(dir / kApiKeyFile, api_tls.key_pem, 0600);
+  if (written.is_ok()) written = write_new_file(dir / kApiCertFile, api_tls.cert_pem, 0644);
   if (written.is_ok()) written = write_new_file(dir / kTokenFile, token_text, 0600);
   crypto::wipe({reinterpret_cast<std::uint8_t*>(sign_text.data()), sign_text.size()});
   crypto::wipe({reinterpret_cast<std::uint8_t*>(box_text.data()), box_text.size()});
@@ -388,6 +434,32 @@ fs::path Home::store_path() const {
   return path.is_absolute() ? path : dir / path;
 }
 
+fs::path Home::api_cert_path() const {
+  const fs::path path(config.api_cert);
+  return path.is_absolute() ? path : dir / path;
+}
+
+fs::path Home::api_key_path() const {
+  const fs::path path(config.api_key);
+  return path.is_absolute() ? path : dir / path;
+}
+
+std::vector<std::string> api_certificate_names(const wire::HostPort& api,
+                                               const std::string& hostname) {
+  std::vector<std::string> names;
+  const auto add = [&names](const std::string& name) {
+    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
+    }
+  };
+  if (api.host != "0.0.0.0" && api.host != "::") add(api.host);
+  add("localhost");
+  add("127.0.0.1");
+  add("::1");
+  add(hostname);
+  return names;
+}
+
 std::string Home::store_location() const {
   return config.store_url.empty() ? store_path().string() : config.store_url;
 }
@@ -410,8 +482,11 @@ Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_s
 }
 
 Status init_home(const InitOptions& given) {
-  PARLEY_ASSIGN_OR_RETURN(const InitOptions options, with_config_file(given));
+  PARLEY_ASSIGN_OR_RETURN(InitOptions options, with_config_file(given));
   PARLEY_RETURN_IF_ERROR(validate(options));
+  // Plain HTTP only on loopback (config.h): anywhere else the API is HTTPS from the start.
+  const Result<wire::HostPort> api = wire::parse_host_port(options.api);
+  if (api.is_ok() && !is_loopback_host(api->host)) options.api_tls = true;
   const fs::path& dir = options.home;
 
   bool created = false;
@@ -501,6 +576,8 @@ Result<Home> open_home(const fs::path& dir) {
         fmt::format("{}: {}", (dir / kTlsCertFile).string(), fingerprint.status().message()));
   }
   home.tls_fingerprint = *fingerprint;
+
+  if (home.config.api_tls) PARLEY_RETURN_IF_ERROR(load_api_tls(home));
 
   PARLEY_ASSIGN_OR_RETURN(std::string token, read_home_file(dir / kTokenFile, /*secret=*/true));
   home.operator_token = std::string(trim(token));

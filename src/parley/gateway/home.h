@@ -6,6 +6,10 @@
 //   DIR/keys/box.key       X25519 secret key, base64, mode 0600
 //   DIR/tls/key.pem        TLS private key, mode 0600
 //   DIR/tls/cert.pem       TLS self-signed certificate (its fingerprint is in the bundle)
+//   DIR/tls/api-key.pem    the API's TLS private key (ECDSA P-256), mode 0600
+//   DIR/tls/api-cert.pem   the API's self-signed certificate, served when [api] tls = true
+//                          (unless [api] cert/key name the operator's own); principals pin
+//                          its fingerprint (`parley init` prints it)
 //   DIR/operator.token     the operator's local API credential, mode 0600
 //   DIR/parley.db          the SQLite store (path configurable), unless [store] url names a
 //                          PostgreSQL database
@@ -20,7 +24,8 @@
 //   listen = ["127.0.0.1:7001"]     # also the addresses published in the bundle
 //   heartbeat = "200ms"             # heartbeat interval on every path to every peer
 //   [api]
-//   listen = "127.0.0.1:7080"
+//   listen = "127.0.0.1:7080"       # plain HTTP on loopback only; elsewhere tls = true
+//   tls = false                     # HTTPS (TLS 1.3) with cert/key (config.h)
 //   [store]
 //   path = "parley.db"             # SQLite (the default), relative to DIR; or, not both:
 //   url = "postgresql://parley@db.example:5432/parley"   # PostgreSQL (libpq URL)
@@ -51,6 +56,9 @@ struct InitOptions {
   std::string party;
   std::vector<std::string> federation = {"127.0.0.1:7001"};
   std::string api = "127.0.0.1:7080";
+  // Serve the API over TLS (api.tls = true) even on loopback; always so when `api` is not a
+  // loopback address.
+  bool api_tls = false;
   std::string lang = "en";
   std::string store_url;  // a PostgreSQL URL (parley init --store); empty: SQLite in the home
   std::string store_path = "parley.db";  // the SQLite store, relative to the home or absolute
@@ -67,12 +75,24 @@ struct Home {
   crypto::Keys keys;
   net::TlsIdentity tls;
   std::string tls_fingerprint;
+  // The API's certificate and key, and the certificate's SHA-256 fingerprint, when
+  // config.api_tls (empty otherwise).
+  net::TlsIdentity api_tls;
+  std::string api_fingerprint;
   std::string operator_token;
   std::filesystem::path store_path() const;  // config.store_path resolved against dir
   // Where the store is, for messages: the SQLite path, or the PostgreSQL URL (config.store_url
   // is written by the operator; a password in it is theirs to keep out of the file).
   std::string store_location() const;
+  // config.api_cert and config.api_key resolved against dir.
+  std::filesystem::path api_cert_path() const;
+  std::filesystem::path api_key_path() const;
 };
+
+// The names the API certificate `parley init` makes is valid for: the host of `api` (unless a
+// wildcard), localhost, 127.0.0.1, ::1 and `hostname` (this machine's name, if not empty).
+std::vector<std::string> api_certificate_names(const wire::HostPort& api,
+                                               const std::string& hostname);
 
 // Opens the home's store: PostgreSQL if config.store_url is set, else SQLite at
 // store_path(). A missing SQLite file is a broken home (kDataLoss: `parley init` creates it)
@@ -81,12 +101,16 @@ struct Home {
 Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_sqlite = false);
 
 // Creates the home: the directory (which must not exist, or be empty), keys, a self-signed
-// TLS certificate, the config, an empty store, and the operator token. Validates every
+// TLS certificate for the federation and another for the API (the API's is made even when it
+// stays plain HTTP on loopback, so that turning api.tls on needs nothing else), the config, an
+// empty store, and the operator token. Validates every
 // option first (party id, addresses, lang); kAlreadyExists if DIR already holds a home.
 // With `config_file`, its errors as parse_config gives them ("<file>:<line>: <reason>").
 Status init_home(const InitOptions& options);
 
-// Loads everything but the store. kNotFound "no parley home at DIR (run parley init)".
+// Loads everything but the store (the API's certificate and key only when config.api_tls;
+// kDataLoss naming the file if one is missing or unusable). kNotFound "no parley home at DIR
+// (run parley init)".
 Result<Home> open_home(const std::filesystem::path& dir);
 
 // This party's public bundle.

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -55,6 +56,46 @@ class HomeTest : public ::testing::Test {
   fs::path root_;
   fs::path home_;
 };
+
+// Plain HTTP only on loopback: init on another address writes api.tls = true, and the API's
+// certificate (made either way) is loaded and pinned by its fingerprint.
+TEST_F(HomeTest, InitOffLoopbackServesTheApiOverTlsWithItsOwnCertificate) {
+  InitOptions o = options();
+  o.api = "0.0.0.0:7443";
+  ASSERT_TRUE(init_home(o).is_ok());
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok()) << home.status().to_string();
+  EXPECT_TRUE(home->config.api_tls);
+  EXPECT_EQ(home->api_cert_path(), home_ / "tls/api-cert.pem");
+  EXPECT_EQ(mode_of(home_ / "tls/api-key.pem"), 0600u);
+  std::ifstream in(home_ / "tls/api-cert.pem");
+  const std::string cert((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(home->api_fingerprint, *net::cert_fingerprint(cert));
+  EXPECT_NE(home->api_fingerprint, home->tls_fingerprint);  // not the federation's
+
+  // A missing certificate is a broken home, named.
+  fs::remove(home_ / "tls/api-cert.pem");
+  const Result<Home> broken = open_home(home_);
+  ASSERT_FALSE(broken.is_ok());
+  EXPECT_THAT(broken.status().message(), HasSubstr("api-cert.pem"));
+}
+
+TEST_F(HomeTest, InitOnLoopbackStaysPlainButMakesTheApiCertificate) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok()) << home.status().to_string();
+  EXPECT_FALSE(home->config.api_tls);
+  EXPECT_TRUE(home->api_fingerprint.empty());
+  EXPECT_TRUE(fs::exists(home_ / "tls/api-cert.pem"));
+  EXPECT_EQ(mode_of(home_ / "tls/api-key.pem"), 0600u);
+}
+
+TEST(ApiCertificateNamesTest, TheListenHostUnlessAWildcardThenLoopbackAndTheHostName) {
+  EXPECT_EQ(api_certificate_names({"10.0.0.5", 7443}, "gw1"),
+            (std::vector<std::string>{"10.0.0.5", "localhost", "127.0.0.1", "::1", "gw1"}));
+  EXPECT_EQ(api_certificate_names({"0.0.0.0", 7443}, ""),
+            (std::vector<std::string>{"localhost", "127.0.0.1", "::1"}));
+}
 
 TEST_F(HomeTest, InitThenOpenRoundTrips) {
   ASSERT_TRUE(init_home(options()).is_ok());

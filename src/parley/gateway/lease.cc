@@ -221,13 +221,12 @@ void Instance::try_resume() {
 }
 
 Status Instance::serve_standby() {
-  PARLEY_ASSIGN_OR_RETURN(const wire::HostPort api, wire::parse_host_port(home_.config.api_listen));
   PARLEY_ASSIGN_OR_RETURN(
       standby_api_,
-      net::listen_http(io_, api.host, api.port,
-                       [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
-                         answer_standby(request, *responder);
-                       }));
+      listen_api(io_, home_,
+                 [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
+                   answer_standby(request, *responder);
+                 }));
   spdlog::info("{}: api {} answers 503; no federation listener",
                held_.empty() ? "standby" : "holding", standby_api_->local_endpoint());
   return Status::ok();

@@ -41,6 +41,19 @@ constexpr std::uint32_t kHeaderBytesMax = 64 * 1024;
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 // The first read of a request: whatever the client has sent, up to this much.
 constexpr std::size_t kFirstReadBytes = 4096;
+// Every TLS record, the ClientHello's first included, starts with its content type; a
+// handshake record is 22 (RFC 8446 §5.1).
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+// RFC 6797: browsers that saw it over TLS never try this host over plain HTTP for a year.
+constexpr const char* kStrictTransportSecurity = "max-age=31536000";
+// The API's answers are data, never a page to render, frame or sniff; a handler that serves a
+// page (the console) sets its own Content-Security-Policy, which replaces this one.
+constexpr std::pair<const char*, const char*> kApiSecurityHeaders[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+    {"Referrer-Policy", "no-referrer"},
+};
 
 std::string json_escape(const std::string& text) {
   std::string out;
@@ -151,8 +164,11 @@ struct ServerState {
     ++w.count;
     const auto at = std::chrono::steady_clock::now();
     if (w.last && at - *w.last < limits.warn_interval) return;
-    limits.warn((tls ? "federation " : "http ") + local + ": " + std::to_string(w.count) + " " +
-                key + " since the last report; last: " + what);
+    limits.warn(std::string(!tls         ? "http "
+                            : peer_check ? "federation "
+                                         : "https ") +
+                local + ": " + std::to_string(w.count) + " " + key +
+                " since the last report; last: " + what);
     w.last = at;
     w.count = 0;
   }
@@ -289,8 +305,8 @@ class Session final : public SessionBase {
   }
 
   bool unadmitted() const override {
-    if constexpr (kTls) return !admitted_;
-    return phase_ == Phase::kSilent || phase_ == Phase::kHead;
+    if (mutual()) return !admitted_;
+    return phase_ == Phase::kSilent || phase_ == Phase::kHandshake || phase_ == Phase::kHead;
   }
   bool silent() const override { return unadmitted() && phase_ == Phase::kSilent; }
   const std::string& source() const override { return source_; }
@@ -305,8 +321,14 @@ class Session final : public SessionBase {
     if (!response.content_type.empty()) {
       message->set(http::field::content_type, response.content_type);
     }
+    if (!mutual()) {  // the API: what a browser must not do with its answers, unless it says
+      for (const auto& [name, value] : kApiSecurityHeaders) message->set(name, value);
+    }
     for (const auto& [name, value] : response.headers) message->set(name, value);
     message->body() = std::move(response.body);
+    if constexpr (kTls) {
+      message->set(http::field::strict_transport_security, kStrictTransportSecurity);
+    }
     message->keep_alive(keep_alive_);
     message->prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(state_->limits.read_timeout);
@@ -323,8 +345,12 @@ class Session final : public SessionBase {
     keep_alive_ = false;
     // The body ends when the connection does (RFC 9112 §6.3, item 8).
     sse_queue_.push_back(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n");
+        std::string(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            "X-Accel-Buffering: no\r\nConnection: close\r\n") +
+        (kTls ? std::string("Strict-Transport-Security: ") + kStrictTransportSecurity + "\r\n"
+              : std::string()) +
+        "\r\n");
     // A read stays pending while streaming: it is how we learn the client went away.
     beast::get_lowest_layer(stream_).expires_never();
     do_watch();
@@ -366,6 +392,8 @@ class Session final : public SessionBase {
   }
 
   std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  // Mutual TLS (the federation): admitted by a pinned client certificate, not by a request.
+  bool mutual() const { return kTls && static_cast<bool>(state_->peer_check); }
   tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
 
   // One deadline at a time: `expired` runs when `after` has passed, unless disarmed first.
@@ -400,10 +428,50 @@ class Session final : public SessionBase {
     if (ec) return end_handshake(HandshakeRefusal::kOther, internal::describe(ec));
     phase_ = Phase::kHandshake;
     if constexpr (kTls) {
+      if (!mutual() && !starts_with_tls_record()) return refuse_plain_http();
       beast::get_lowest_layer(stream_).expires_never();  // the admission deadline rules
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = self()](const error_code& hs) { self->on_handshake(hs); });
     }
+  }
+
+  // The client's first byte is that of a TLS record (it is there: the socket was readable).
+  bool starts_with_tls_record() {
+    unsigned char first = 0;
+    error_code ec;
+    const std::size_t n = socket().receive(asio::buffer(&first, 1), tcp::socket::message_peek, ec);
+    return ec || n != 1 || first == kTlsHandshakeRecord;  // errors: the handshake will say
+  }
+
+  // A client that speaks plain HTTP to the https API (e.g. a URL with http://) is told so in
+  // plain HTTP, as nginx does, then the connection is closed once the client has closed its
+  // side (or the admission timeout passed): closing with its request unread would reset the
+  // connection, and the reset can destroy the answer before the client reads it.
+  void refuse_plain_http() {
+    state_->refused_handshake(HandshakeRefusal::kProtocolVersion, remote_, "plain HTTP");
+    static const std::string kAnswer = [] {
+      const std::string body =
+          "{\"error\":\"this port speaks HTTPS (TLS 1.3) only: use an https:// URL\"}";
+      return "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    }();
+    arm(admission_timeout_, [this] { abort(); });
+    asio::async_write(socket(), asio::buffer(kAnswer),
+                      [self = self()](const error_code& ec, std::size_t /*bytes*/) {
+                        if (ec) return self->abort();
+                        error_code ignored;
+                        self->socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        self->drain();
+                      });
+  }
+
+  // Reads and drops whatever the client still sends, until it closes (or the deadline).
+  void drain() {
+    socket().async_read_some(asio::buffer(watch_buffer_),
+                             [self = self()](const error_code& ec, std::size_t /*bytes*/) {
+                               if (ec) return self->abort();
+                               self->drain();
+                             });
   }
 
   void on_handshake(const error_code& ec) {
@@ -412,6 +480,10 @@ class Session final : public SessionBase {
       if (ec) {
         return end_handshake(classify_handshake_error(ec, stream_.native_handle()),
                              internal::describe(ec));
+      }
+      if (!mutual()) {  // no client certificate: a request admits it, as on the plain server
+        disarm();
+        return await_request();
       }
       // The verify callback already checked the leaf; checking the session's peer
       // certificate again also covers any path that skipped the callback.
@@ -437,7 +509,7 @@ class Session final : public SessionBase {
     phase_ = Phase::kSilent;
     beast::get_lowest_layer(stream_).expires_never();  // our deadline rules reads
     if (buffer_.size() > 0) return read_request();     // pipelined
-    const bool first = !kTls && requests_ == 0;
+    const bool first = !mutual() && requests_ == 0;
     arm(first ? admission_timeout_ : state_->limits.read_timeout, [this] { abort(); });
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = self()](const error_code& ec, std::size_t bytes) {
@@ -523,6 +595,7 @@ class Session final : public SessionBase {
     request.body = std::move(message.body());
     request.peer_fingerprint = peer_fingerprint_;
     request.remote = remote_;
+    request.tls = kTls;
     state_->handler(std::move(request), std::make_shared<ResponderImpl<kTls>>(self()));
   }
 
@@ -786,6 +859,14 @@ Result<std::unique_ptr<Server>> listen_http(asio::io_context& io, const std::str
                                             std::uint16_t port, Handler handler,
                                             ServerLimits limits) {
   return internal::listen(io, host, port, nullptr, nullptr, std::move(handler), limits);
+}
+
+Result<std::unique_ptr<Server>> listen_https(asio::io_context& io, const std::string& host,
+                                             std::uint16_t port, const TlsIdentity& identity,
+                                             Handler handler, ServerLimits limits) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, identity));
+  return internal::listen(io, host, port, std::move(context), nullptr, std::move(handler), limits);
 }
 
 }  // namespace parley::net

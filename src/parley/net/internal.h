@@ -25,7 +25,11 @@ std::string openssl_error();
 // One line for an I/O error, lowercase ("connection refused", "timed out").
 std::string describe(const boost::system::error_code& ec);
 
-// Loads this party's certificate and key into `ctx` and restricts it to TLS 1.3.
+// Restricts `ctx` to TLS 1.3 with strong AEAD suites and groups, no resumption, no compression
+// and no renegotiation (docs/operations.md "TLS settings"). kInternal if OpenSSL refuses.
+Status restrict_to_tls13(boost::asio::ssl::context& ctx);
+
+// restrict_to_tls13, then loads this party's certificate and key into `ctx`.
 // kInvalidArgument naming what is wrong with the identity.
 Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identity);
 

@@ -32,7 +32,9 @@ struct HttpRequest {
   std::string body;
   std::string peer_fingerprint;  // federation server only: SHA-256 (hex) of the client cert DER
   std::string remote;            // "ip:port"
-  bool tls = false;              // arrived over TLS (the session cookie is then Secure)
+  // The request came over TLS (listen_https, listen_federation): a console session's cookie
+  // is then Secure.
+  bool tls = false;
 };
 
 struct HttpResponse {
@@ -139,6 +141,15 @@ Result<std::unique_ptr<Server>> listen_http(boost::asio::io_context& io, const s
                                             std::uint16_t port, Handler handler,
                                             ServerLimits limits = {});
 
+// HTTP/1.1 over TLS 1.3 with `identity`'s certificate and no client certificate (the API shell
+// on anything but loopback: docs/operations.md "TLS on the API"). The TLS settings are the
+// federation's (configure_tls13). A client that speaks plain HTTP to it gets a plain 400 with
+// a JSON reason and the connection is closed; every response carries Strict-Transport-Security.
+// kInvalidArgument if the identity is unusable, kUnavailable if `host:port` cannot be bound.
+Result<std::unique_ptr<Server>> listen_https(boost::asio::io_context& io, const std::string& host,
+                                             std::uint16_t port, const TlsIdentity& identity,
+                                             Handler handler, ServerLimits limits = {});
+
 // HTTP/1.1 over mutual TLS 1.3 (the federation shell). A client must present a certificate
 // whose fingerprint is in `allowed_fingerprints` (else the handshake fails); the handler
 // sees it in HttpRequest::peer_fingerprint. `allowed_fingerprints` is read on each handshake.
@@ -168,19 +179,37 @@ std::unique_ptr<FederationClient> make_federation_client(boost::asio::io_context
                                                          const TlsIdentity& identity,
                                                          std::string peer_fingerprint);
 
-// A blocking plain-HTTP client for the CLI: one request, its own io_context. kUnavailable if
-// the server cannot be reached within `timeout`.
+// How http_request speaks TLS 1.3 to an https API.
+struct ClientTls {
+  // SHA-256 of the certificate the server must present (64 hex digits, any case): the pin is
+  // the trust, as on the federation. Empty: the system's trusted CAs and the host name decide
+  // (an API certificate the operator had signed by a CA).
+  std::string pinned_fingerprint;
+};
+
+// A blocking HTTP client for the CLI: one request, its own io_context; over TLS 1.3 if `tls`
+// is given. kUnavailable if the server cannot be reached within `timeout`, or if the TLS
+// handshake fails (a certificate that is not the pinned one is refused at the handshake, and
+// the error names both fingerprints).
 Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,
                                   const std::string& method, const std::string& target,
                                   const std::map<std::string, std::string>& headers,
-                                  const std::string& body, std::chrono::milliseconds timeout);
+                                  const std::string& body, std::chrono::milliseconds timeout,
+                                  const std::optional<ClientTls>& tls = std::nullopt);
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for
 // demos, tests and benchmarks that start gateways. kUnavailable if none can be had.
 Result<std::uint16_t> free_loopback_port();
 
-// Makes a self-signed certificate for `common_name` (an Ed25519 key, valid 10 years).
+// Makes a self-signed certificate for `common_name` (an Ed25519 key, valid 825 days), the
+// federation's identity.
 Result<TlsIdentity> make_self_signed(const std::string& common_name);
+// Makes a self-signed server certificate for the API: an ECDSA P-256 key (every browser and
+// TLS client takes it; Ed25519 certificates are refused by Chromium and Firefox), valid 825
+// days, key usage digitalSignature, extended key usage serverAuth, and `names` (IP addresses
+// or DNS names) as its subjectAltName. kInvalidArgument if a name is neither.
+Result<TlsIdentity> make_server_certificate(const std::string& common_name,
+                                            const std::vector<std::string>& names);
 // SHA-256 of the certificate's DER, lowercase hex. kInvalidArgument if not a PEM certificate.
 Result<std::string> cert_fingerprint(const std::string& cert_pem);
 // The certificate's validity (notBefore, notAfter), for `parley check`. kInvalidArgument if

@@ -3,7 +3,9 @@
 // second thread.
 #include "parley/net/net.h"
 
+#include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,7 +21,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "parley/net/internal.h"
 #include "parley/wire/wire.h"
@@ -30,6 +35,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -824,6 +830,176 @@ TEST_F(FederationTest, ClientReconnectsAfterTheServerDroppedTheConnection) {
   const Result<HttpResponse> result = post(*client, "2");
   ASSERT_TRUE(result.is_ok()) << result.status().to_string();
   EXPECT_EQ(result->body, "again:2");
+}
+
+// ---- HTTPS (the API off loopback) ---------------------------------------------------------
+
+struct HttpsFixture {
+  HttpsFixture() {
+    Result<TlsIdentity> made = make_server_certificate("us-eucom", {"127.0.0.1", "localhost"});
+    EXPECT_TRUE(made.is_ok()) << made.status().to_string();
+    identity = *made;
+    fingerprint = *cert_fingerprint(identity.cert_pem);
+    Result<std::unique_ptr<Server>> listening = listen_https(
+        io, "127.0.0.1", 0, identity, [this](HttpRequest request, std::shared_ptr<Responder> r) {
+          HttpResponse response;
+          response.body = request.method + (request.tls ? " over tls" : " plain");
+          if (request.target == "/events") {
+            stream = r->stream();
+            stream->send("hello", "over tls");
+            return;
+          }
+          r->respond(response);
+        });
+    EXPECT_TRUE(listening.is_ok()) << listening.status().to_string();
+    server = std::move(*listening);
+    port = endpoint_of(server->local_endpoint()).port();
+  }
+  Result<HttpResponse> get(const std::optional<ClientTls>& tls) {
+    Result<HttpResponse> result = Status::internal("not run");
+    with_client(io,
+                [&] { result = http_request("127.0.0.1", port, "GET", "/x", {}, "", 10s, tls); });
+    return result;
+  }
+  asio::io_context io;
+  TlsIdentity identity;
+  std::string fingerprint;
+  std::unique_ptr<Server> server;
+  std::uint16_t port = 0;
+  std::shared_ptr<EventStream> stream;
+};
+
+TEST(HttpsTest, PinnedClientGetsTheAnswerWithStrictTransportSecurity) {
+  HttpsFixture f;
+  const Result<HttpResponse> answer = f.get(ClientTls{f.fingerprint});
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->body, "GET over tls");
+  EXPECT_EQ(answer->headers.at("strict-transport-security"), "max-age=31536000");
+  EXPECT_EQ(answer->headers.at("x-content-type-options"), "nosniff");
+  // The pin is compared case-insensitively (operators paste what tools print).
+  std::string upper = f.fingerprint;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_TRUE(f.get(ClientTls{upper}).is_ok());
+}
+
+TEST(HttpsTest, AnotherCertificateThanThePinnedOneIsRefusedAtTheHandshake) {
+  HttpsFixture f;
+  const std::string wrong(64, 'a');
+  const Result<HttpResponse> answer = f.get(ClientTls{wrong});
+  ASSERT_FALSE(answer.is_ok());
+  EXPECT_EQ(answer.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(answer.status().message().find("the server's TLS certificate " + f.fingerprint +
+                                           " is not the pinned " + wrong),
+            std::string::npos)
+      << answer.status().message();
+  EXPECT_EQ(answer.status().message().find('\n'), std::string::npos);
+}
+
+TEST(HttpsTest, WithoutAPinASelfSignedCertificateFailsTheSystemsTrust) {
+  HttpsFixture f;
+  const Result<HttpResponse> answer = f.get(ClientTls{});
+  ASSERT_FALSE(answer.is_ok());
+  EXPECT_NE(answer.status().message().find("TLS handshake failed"), std::string::npos)
+      << answer.status().message();
+}
+
+TEST(HttpsTest, PlainHttpToTheTlsPortGetsA400ThatSaysHttps) {
+  HttpsFixture f;
+  const Result<HttpResponse> answer = f.get(std::nullopt);
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->status, 400);
+  EXPECT_NE(answer->body.find("use an https:// URL"), std::string::npos) << answer->body;
+  EXPECT_EQ(f.server->admission_stats()
+                .handshakes_refused[static_cast<std::size_t>(HandshakeRefusal::kProtocolVersion)],
+            1u);
+}
+
+TEST(HttpsTest, PinnedTlsClientToAPlainPortFailsTheHandshake) {
+  asio::io_context io;
+  auto server = listen_or_die(
+      io, [](HttpRequest, std::shared_ptr<Responder> r) { r->respond(HttpResponse{}); });
+  Result<HttpResponse> answer = Status::internal("not run");
+  with_client(io, [&] {
+    answer = http_request("127.0.0.1", endpoint_of(server->local_endpoint()).port(), "GET", "/", {},
+                          "", 10s, ClientTls{std::string(64, 'a')});
+  });
+  ASSERT_FALSE(answer.is_ok());
+  EXPECT_NE(answer.status().message().find("TLS handshake failed"), std::string::npos)
+      << answer.status().message();
+}
+
+TEST(HttpsTest, ServerSentEventsFlowOverTls) {
+  HttpsFixture f;
+  ssl::context context(ssl::context::tls_client);
+  beast::ssl_stream<beast::tcp_stream> stream(f.io, context);
+  stream.set_verify_mode(ssl::verify_none);
+  std::string received;
+  bool failed = false;
+  std::string request = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::array<char, 1024> buffer{};
+  std::function<void()> read_more = [&] {
+    stream.async_read_some(asio::buffer(buffer),
+                           [&](const boost::system::error_code& ec, std::size_t n) {
+                             if (ec) {
+                               failed = true;
+                               return;
+                             }
+                             received.append(buffer.data(), n);
+                             read_more();
+                           });
+  };
+  beast::get_lowest_layer(stream).async_connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port),
+      [&](const boost::system::error_code& ec) {
+        if (ec) return void(failed = true);
+        stream.async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& hs) {
+          if (hs) return void(failed = true);
+          asio::async_write(stream, asio::buffer(request),
+                            [&](const boost::system::error_code& w, std::size_t) {
+                              if (w) return void(failed = true);
+                              read_more();
+                            });
+        });
+      });
+  ASSERT_TRUE(run_until(f.io, [&] {
+    return failed || received.find("data: over tls\n\n") != std::string::npos;
+  })) << received;
+  EXPECT_FALSE(failed);
+  EXPECT_NE(received.find("Content-Type: text/event-stream"), std::string::npos) << received;
+  EXPECT_NE(received.find("Strict-Transport-Security: max-age=31536000"), std::string::npos);
+  EXPECT_NE(received.find("event: hello\ndata: over tls\n\n"), std::string::npos) << received;
+  beast::get_lowest_layer(stream).close();
+}
+
+TEST(TlsTest, ServerCertificateIsP256WithItsNamesAndAtMost825Days) {
+  Result<TlsIdentity> made = make_server_certificate("us-eucom", {"10.0.0.7", "gw.example", "::1"});
+  ASSERT_TRUE(made.is_ok()) << made.status().to_string();
+  const Result<CertValidity> validity = cert_validity(made->cert_pem);
+  ASSERT_TRUE(validity.is_ok());
+  EXPECT_LE(validity->not_after - validity->not_before, std::chrono::hours(24 * 825));
+  EXPECT_GE(validity->not_after - validity->not_before, std::chrono::hours(24 * 820));
+  BIO* bio = BIO_new_mem_buf(made->cert_pem.data(), static_cast<int>(made->cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(EVP_PKEY_get_base_id(X509_get0_pubkey(cert)), EVP_PKEY_EC);
+  EXPECT_EQ(X509_check_ip_asc(cert, "10.0.0.7", 0), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert, "::1", 0), 1);
+  EXPECT_EQ(X509_check_host(cert, "gw.example", 0, 0, nullptr), 1);
+  EXPECT_NE(X509_check_host(cert, "other.example", 0, 0, nullptr), 1);
+  X509_free(cert);
+
+  const Result<TlsIdentity> bad = make_server_certificate("us-eucom", {"not a name"});
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(TlsTest, FederationCertificateIsValidAtMost825Days) {
+  Result<TlsIdentity> made = make_self_signed("us-eucom");
+  ASSERT_TRUE(made.is_ok());
+  const Result<CertValidity> validity = cert_validity(made->cert_pem);
+  ASSERT_TRUE(validity.is_ok());
+  EXPECT_LE(validity->not_after - validity->not_before, std::chrono::hours(24 * 825));
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
 // Certificates and TLS contexts with OpenSSL 3: self-signed Ed25519 identities, pinned
 // SHA-256 fingerprints, TLS 1.3-only contexts.
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <ctime>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include <arpa/inet.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <openssl/bio.h>
@@ -45,8 +50,18 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, ExtFree>;
 
-constexpr long kTenYearsSeconds = 10L * 366 * 24 * 3600;
 constexpr long kOneDaySeconds = 24L * 3600;
+// 825 days from notBefore to notAfter, the day of slack included: the longest a TLS server
+// certificate may be valid for Apple's platforms (also for self-signed and locally trusted
+// ones), and what testssl.sh accepts without a finding. A pinned certificate is not refused
+// when it expires (the pin is the trust), but `parley check` says so (docs/operations.md).
+constexpr long kValiditySeconds = 824L * kOneDaySeconds;
+
+// TLS 1.3's AEAD suites without the CCM ones, strongest first (the server's order wins), and
+// the key-exchange groups: X25519 first, then the NIST curves browsers also offer.
+constexpr const char* kCipherSuites =
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+constexpr const char* kGroups = "X25519:P-256:P-384";
 
 std::string bio_to_string(BIO* bio) {
   char* data = nullptr;
@@ -87,7 +102,7 @@ std::string fingerprint_of(X509* cert) {
   return hex_encode(ByteView(digest.data(), digest_size));
 }
 
-Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identity) {
+Status restrict_to_tls13(boost::asio::ssl::context& ctx) {
   SSL_CTX* native = ctx.native_handle();
   if (SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION) != 1 ||
       SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1) {
@@ -97,7 +112,20 @@ Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identi
   // of the allowed fingerprints takes effect on the next connection.
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(native, 0);
-  SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+  // TLS 1.3 has neither compression nor renegotiation; saying so keeps it true should the
+  // version range ever widen.
+  SSL_CTX_set_options(native, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_set_ciphersuites(native, kCipherSuites) != 1 ||
+      SSL_CTX_set1_groups_list(native, kGroups) != 1) {
+    return Status::internal("cannot set the TLS 1.3 cipher suites and groups: " + openssl_error());
+  }
+  return Status::ok();
+}
+
+Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identity) {
+  PARLEY_RETURN_IF_ERROR(restrict_to_tls13(ctx));
+  SSL_CTX* native = ctx.native_handle();
 
   boost::system::error_code ec;
   ctx.use_certificate_chain(boost::asio::buffer(identity.cert_pem), ec);
@@ -113,10 +141,21 @@ Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identi
 
 }  // namespace internal
 
-Result<TlsIdentity> make_self_signed(const std::string& common_name) {
-  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-  if (!key) return self_signed_failed("generating an Ed25519 key");
+namespace {
 
+// Adds the extension `nid` with `value` (OpenSSL's config syntax) to `cert`.
+bool add_extension(X509* cert, int nid, const std::string& value) {
+  X509V3_CTX v3{};
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
+  ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()));
+  return ext && X509_add_ext(cert, ext.get(), -1) == 1;
+}
+
+// A self-signed certificate for `common_name` over a new `key`, with `extensions` (nid,
+// value) beside basicConstraints CA:FALSE; valid for kValiditySeconds from a day ago.
+Result<TlsIdentity> self_signed(const std::string& common_name, PkeyPtr key,
+                                const std::vector<std::pair<int, std::string>>& extensions) {
   X509Ptr cert(X509_new());
   if (!cert || X509_set_version(cert.get(), 2) != 1) return self_signed_failed("X509_new");
 
@@ -134,7 +173,7 @@ Result<TlsIdentity> make_self_signed(const std::string& common_name) {
 
   // A day of slack before now for clocks that lag ours.
   if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -kOneDaySeconds) == nullptr ||
-      X509_gmtime_adj(X509_getm_notAfter(cert.get()), kTenYearsSeconds) == nullptr) {
+      X509_gmtime_adj(X509_getm_notAfter(cert.get()), kValiditySeconds) == nullptr) {
     return self_signed_failed("validity");
   }
   if (X509_set_pubkey(cert.get(), key.get()) != 1) return self_signed_failed("public key");
@@ -149,16 +188,19 @@ Result<TlsIdentity> make_self_signed(const std::string& common_name) {
   }
   if (X509_set_issuer_name(cert.get(), name) != 1) return self_signed_failed("issuer name");
 
-  X509V3_CTX v3{};
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);
-  ExtPtr basic(X509V3_EXT_conf_nid(nullptr, &v3, NID_basic_constraints, "critical,CA:FALSE"));
-  if (!basic || X509_add_ext(cert.get(), basic.get(), -1) != 1) {
+  if (!add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE")) {
     return self_signed_failed("basicConstraints");
+  }
+  for (const auto& [nid, value] : extensions) {
+    if (!add_extension(cert.get(), nid, value)) {
+      return Status::invalid_argument("certificate extension '" + value +
+                                      "': " + internal::openssl_error());
+    }
   }
 
   // Ed25519 signs the message itself (RFC 8410 §6): no separate digest.
-  if (X509_sign(cert.get(), key.get(), nullptr) <= 0) return self_signed_failed("signing");
+  const EVP_MD* digest = EVP_PKEY_id(key.get()) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
+  if (X509_sign(cert.get(), key.get(), digest) <= 0) return self_signed_failed("signing");
 
   BioPtr cert_bio(BIO_new(BIO_s_mem()));
   BioPtr key_bio(BIO_new(BIO_s_mem()));
@@ -171,6 +213,42 @@ Result<TlsIdentity> make_self_signed(const std::string& common_name) {
   identity.cert_pem = bio_to_string(cert_bio.get());
   identity.key_pem = bio_to_string(key_bio.get());
   return identity;
+}
+
+bool is_ip_address(const std::string& name) {
+  std::array<unsigned char, 16> buf{};
+  return inet_pton(AF_INET, name.c_str(), buf.data()) == 1 ||
+         inet_pton(AF_INET6, name.c_str(), buf.data()) == 1;
+}
+
+}  // namespace
+
+Result<TlsIdentity> make_self_signed(const std::string& common_name) {
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (!key) return self_signed_failed("generating an Ed25519 key");
+  return self_signed(common_name, std::move(key), {});
+}
+
+Result<TlsIdentity> make_server_certificate(const std::string& common_name,
+                                            const std::vector<std::string>& names) {
+  std::string alt_names;
+  for (const std::string& name : names) {
+    const bool ip = is_ip_address(name);
+    const bool dns = !name.empty() && name.size() <= 253 &&
+                     std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                       return std::isalnum(c) != 0 || c == '-' || c == '.';
+                     });
+    if (!ip && !dns) {
+      return Status::invalid_argument("'" + name + "' is neither an IP address nor a DNS name");
+    }
+    alt_names += (alt_names.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + name;
+  }
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (!key) return self_signed_failed("generating a P-256 key");
+  std::vector<std::pair<int, std::string>> extensions = {
+      {NID_key_usage, "critical,digitalSignature"}, {NID_ext_key_usage, "serverAuth"}};
+  if (!alt_names.empty()) extensions.emplace_back(NID_subject_alt_name, alt_names);
+  return self_signed(common_name, std::move(key), extensions);
 }
 
 namespace {
