@@ -150,14 +150,16 @@ check "API on 0.0.0.0 without TLS: one line with file:line and the reason" bash 
 # CA's certificate; parley's are self-signed and pinned, so revocation is the peer (or the
 # principal) changing the pin, and a CRL or OCSP address in the certificate would point at
 # nothing. It is the only finding tolerated, and only with exactly that text.
-testssl_port() {  # testssl_port NAME PORT CA_FILE [EXTRA OPTION...]
+testssl_scan() {  # testssl_scan NAME PORT CA_FILE [EXTRA OPTION...]: one scan, its JSON
   local name=$1 port=$2 ca=$3; shift 3
   local start=$SECONDS
   timeout 600 "$TESTSSL" --quiet --warnings off --nodns none --color 0 --add-ca "$ca" \
     --connect-timeout 10 --openssl-timeout 10 --jsonfile "$DIR/testssl-$name.json" \
     -p -s -S -R -C "$@" "127.0.0.1:$port" >"$DIR/testssl-$name.txt" 2>&1
-  local rc=$?
-  echo "testssl.sh on the $name port took $((SECONDS - start)) s (exit $rc)"
+  echo "testssl.sh on the $name port took $((SECONDS - start)) s (exit $?)"
+}
+testssl_judge() {  # testssl_judge NAME: the checks of its scan's findings
+  local name=$1
   local json=$DIR/testssl-$name.json
   check "testssl $name: ran and saw TLS 1.3 offered" \
     jq -e 'any(.[]; .id == "TLS1_3" and (.finding | test("^offered")))' "$json"
@@ -188,8 +190,15 @@ testssl_port() {  # testssl_port NAME PORT CA_FILE [EXTRA OPTION...]
     bad "testssl $name: findings: $(tr '\n' ';' <<<"$findings")"
   fi
 }
-testssl_port api "$US_API" "$US/tls/api-cert.pem" -h
-testssl_port federation "$US_FED" "$US/tls/cert.pem"
+# The two scans run at once: most of testssl.sh's time is its own start-up and the
+# handshakes it waits for, not CPU.
+testssl_scan api "$US_API" "$US/tls/api-cert.pem" -h &
+SCANS=($!)
+testssl_scan federation "$US_FED" "$US/tls/cert.pem" &
+SCANS+=($!)
+wait "${SCANS[@]}"  # not a bare wait: the gateways run in the background too
+testssl_judge api
+testssl_judge federation
 # What -S cannot see on the federation port without a client certificate.
 check "federation certificate: Ed25519, valid at most 825 days" bash -c "
   openssl x509 -in '$US/tls/cert.pem' -noout -text | grep -q 'Public Key Algorithm: ED25519' &&

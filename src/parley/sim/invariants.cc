@@ -3,6 +3,7 @@
 // the stores once the cluster is quiescent.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -72,6 +73,19 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+// The `created` of the evidence.unacknowledged entry about `id` among `records` (the batch
+// that marks `id` overdue holds one: the time the gateway observed the deadline pass).
+std::optional<Time> evidence_time(const std::vector<core::Record>& records, const std::string& id) {
+  for (const core::Record& record : records) {
+    const auto* put = std::get_if<core::PutMessage>(&record);
+    if (put != nullptr && put->message.type == core::kEvidenceUnacknowledgedType &&
+        put->message.direction == core::Direction::kOutbound && put->message.reply_to == id) {
+      return put->message.created;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 // Records are the store's business; the sim looks only at the message states it tracks
@@ -123,15 +137,19 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
           violation("overdue-after-ack", g.party + " marked message " + update->id +
                                              " overdue after it was acknowledged");
         }
-        if (wall(g) < t.deadline) {
+        // When the gateway marked it: the observed time of the evidence entry its batch holds
+        // (the batch is seen here when its commit completes, and the gateway's clock may have
+        // jumped since), else the gateway's clock now.
+        const Time marked = evidence_time(records, update->id).value_or(wall(g));
+        if (marked < t.deadline) {
           violation("escalation-early", g.party + " marked message " + update->id + " overdue at " +
-                                            format_time(wall(g)) + ", before its deadline " +
+                                            format_time(marked) + ", before its deadline " +
                                             format_time(t.deadline));
         }
-        if (!t.reported && wall(g) > escalation_bound(g, t)) {
+        if (!t.reported && marked > escalation_bound(g, t)) {
           t.reported = true;
           violation("escalation-late", g.party + " marked message " + update->id + " overdue at " +
-                                           format_time(wall(g)) + ", deadline " +
+                                           format_time(marked) + ", deadline " +
                                            format_time(t.deadline));
         }
         unresolved_[g.index].erase(update->id);
