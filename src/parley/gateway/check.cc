@@ -159,10 +159,11 @@ Probe probe_path(const Home& home, const wire::Bundle& peer, const std::string& 
       net::make_federation_client(io, {address}, home.tls, peer.tls_fingerprint);
   probe.sent = wall_now();
   crypto::SystemRng rng;
-  const std::string body = wire::sign_heartbeat(
+  const wire::SignedHeartbeat signed_beat = wire::sign_heartbeat(
       wire::make_heartbeat(home.config.party, peer.party, address, probe.sent, rng),
       home.keys.signing);
-  probe.request = wire::parse_signed_heartbeat(body).value().payload;
+  const std::string body = wire::encode_signed_heartbeat(signed_beat);
+  probe.request = signed_beat.payload;
   probe.answer = Status::unavailable(fmt::format("no answer within {} ms", timeout.count()));
   client->post(std::string(kHeartbeatTarget), body, timeout, [&probe](Result<net::HttpResponse> r) {
     probe.answer = std::move(r);

@@ -545,10 +545,11 @@ void Driver::post_heartbeat(const core::PostHeartbeat& beat) {
   net::FederationClient& client = *clients_.at(party).heartbeats.at(path);
   const wire::Bundle* bundle = pinned_bundle(party);  // the clients were made from it
   const std::string address = bundle != nullptr ? bundle->federation.at(path) : "";
-  const std::string body = wire::sign_heartbeat(
+  wire::SignedHeartbeat signed_beat = wire::sign_heartbeat(
       wire::make_heartbeat(home_.config.party, party, address, now(), rng_), home_.keys.signing);
+  const std::string body = wire::encode_signed_heartbeat(signed_beat);
   // What the answer must name: the digest of exactly this payload.
-  std::string request = wire::parse_signed_heartbeat(body).value().payload;
+  std::string request = std::move(signed_beat.payload);
   client.post(
       std::string(kHeartbeatTarget), body, beat.timeout,
       [this, party, path, id, request = std::move(request)](Result<net::HttpResponse> response) {
@@ -626,7 +627,8 @@ void Driver::answer_heartbeat(const std::string& party, const net::HttpRequest& 
   answer.time = now();
   answer.request = wire::heartbeat_digest(beat->payload);
   answer.catalog = catalog::versions_json(catalog_.versions());
-  response.body = wire::sign_heartbeat_answer(answer, home_.keys.signing);
+  response.body =
+      wire::encode_signed_heartbeat(wire::sign_heartbeat_answer(answer, home_.keys.signing));
   responder.respond(std::move(response));
 }
 

@@ -792,12 +792,15 @@ TEST_F(DriverTest, HeartbeatsAreSignedBothWaysAndTheLastAnswerIsShownAsEvidence)
   crypto::SystemRng rng;
   const wire::Heartbeat fresh =
       wire::make_heartbeat("us-eucom", "ru-genstaff", ru.federation[0], clock_->now(), rng);
-  EXPECT_EQ(post(wire::sign_heartbeat(fresh, us_.home.keys.signing)), 200);
+  EXPECT_EQ(post(wire::encode_signed_heartbeat(wire::sign_heartbeat(fresh, us_.home.keys.signing))),
+            200);
   EXPECT_EQ(post("{}"), 400);  // unsigned, as parley sent before
-  EXPECT_EQ(post(wire::sign_heartbeat(fresh, ru_.home.keys.signing)), 403);  // another key
+  EXPECT_EQ(post(wire::encode_signed_heartbeat(wire::sign_heartbeat(fresh, ru_.home.keys.signing))),
+            403);  // another key
   wire::Heartbeat other = fresh;
   other.from = "cn-cmc";  // signed by us-eucom, claiming another sender
-  EXPECT_EQ(post(wire::sign_heartbeat(other, us_.home.keys.signing)), 400);
+  EXPECT_EQ(post(wire::encode_signed_heartbeat(wire::sign_heartbeat(other, us_.home.keys.signing))),
+            400);
   client->close();
 }
 

@@ -19,12 +19,11 @@ bool is_lower_hex(std::string_view s, std::size_t length) {
   return true;
 }
 
-std::string sign_payload(const json::Json& payload, std::string_view domain,
-                         const crypto::SigningKey& key) {
+SignedHeartbeat sign_payload(const json::Json& payload, std::string_view domain,
+                             const crypto::SigningKey& key) {
   std::string text = json::dump(payload);
   const auto signature = crypto::sign(key, domain, as_bytes(text));
-  return json::dump(
-      json::Json{{"payload", std::move(text)}, {"signature", base64_encode(signature)}});
+  return SignedHeartbeat{std::move(text), base64_encode(signature)};
 }
 
 // The payload's JSON if `key` signed it under `domain`, with v 1 and the expected parties.
@@ -59,7 +58,11 @@ Heartbeat make_heartbeat(std::string from, std::string to, std::string path, Tim
   return Heartbeat{std::move(from), std::move(to), std::move(path), now, hex_encode(nonce)};
 }
 
-std::string sign_heartbeat(const Heartbeat& beat, const crypto::SigningKey& key) {
+std::string encode_signed_heartbeat(const SignedHeartbeat& s) {
+  return json::dump(json::Json{{"payload", s.payload}, {"signature", s.signature}});
+}
+
+SignedHeartbeat sign_heartbeat(const Heartbeat& beat, const crypto::SigningKey& key) {
   return sign_payload({{"v", 1},
                        {"from", beat.from},
                        {"to", beat.to},
@@ -69,7 +72,8 @@ std::string sign_heartbeat(const Heartbeat& beat, const crypto::SigningKey& key)
                       kHeartbeatDomain, key);
 }
 
-std::string sign_heartbeat_answer(const HeartbeatAnswer& answer, const crypto::SigningKey& key) {
+SignedHeartbeat sign_heartbeat_answer(const HeartbeatAnswer& answer,
+                                      const crypto::SigningKey& key) {
   return sign_payload({{"v", 1},
                        {"from", answer.from},
                        {"to", answer.to},

@@ -56,9 +56,11 @@ struct HeartbeatAnswer {
 // A heartbeat from `from` to `to`, sent to `path` at `now`, with a fresh nonce from `rng`.
 Heartbeat make_heartbeat(std::string from, std::string to, std::string path, Time now, Rng& rng);
 
-// The body of a heartbeat (or an answer) signed with `key`.
-std::string sign_heartbeat(const Heartbeat& beat, const crypto::SigningKey& key);
-std::string sign_heartbeat_answer(const HeartbeatAnswer& answer, const crypto::SigningKey& key);
+// A heartbeat (or an answer) signed with `key`: the payload as signed, and its signature.
+SignedHeartbeat sign_heartbeat(const Heartbeat& beat, const crypto::SigningKey& key);
+SignedHeartbeat sign_heartbeat_answer(const HeartbeatAnswer& answer, const crypto::SigningKey& key);
+// The body that carries `s`: {"payload", "signature"}.
+std::string encode_signed_heartbeat(const SignedHeartbeat& s);
 
 // Reads a body: {"payload", "signature"}, nothing else, within kHeartbeatBytesMax.
 // kInvalidArgument saying what is wrong.

@@ -26,7 +26,7 @@ class HeartbeatTest : public ::testing::Test {
     a.time = at("2026-12-02T10:00:00.250Z");
     a.request = heartbeat_digest(request.payload);
     a.catalog = {{"text", 1}};
-    return sign_heartbeat_answer(a, ru_.signing);
+    return encode_signed_heartbeat(sign_heartbeat_answer(a, ru_.signing));
   }
 
   SeededRng rng_;
@@ -35,7 +35,7 @@ class HeartbeatTest : public ::testing::Test {
 };
 
 TEST_F(HeartbeatTest, ASignedHeartbeatAndItsAnswerOpenWithThePinnedKeys) {
-  const std::string body = sign_heartbeat(beat(), us_.signing);
+  const std::string body = encode_signed_heartbeat(sign_heartbeat(beat(), us_.signing));
   const SignedHeartbeat s = parse_signed_heartbeat(body).value();
   const Result<Heartbeat> opened = open_heartbeat(s, us_.verify, "us-eucom", "ru-genstaff");
   ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
@@ -52,7 +52,8 @@ TEST_F(HeartbeatTest, ASignedHeartbeatAndItsAnswerOpenWithThePinnedKeys) {
 }
 
 TEST_F(HeartbeatTest, AnotherKeyOrAnEditedPayloadIsABadSignature) {
-  const SignedHeartbeat s = parse_signed_heartbeat(sign_heartbeat(beat(), us_.signing)).value();
+  const SignedHeartbeat s =
+      parse_signed_heartbeat(encode_signed_heartbeat(sign_heartbeat(beat(), us_.signing))).value();
   EXPECT_EQ(open_heartbeat(s, ru_.verify, "us-eucom", "ru-genstaff").status().code(),
             StatusCode::kUnauthenticated);
   SignedHeartbeat edited = s;
@@ -68,7 +69,7 @@ TEST_F(HeartbeatTest, AnotherKeyOrAnEditedPayloadIsABadSignature) {
 }
 
 TEST_F(HeartbeatTest, OtherPartiesOrAnAnswerToAnotherRequestAreRefused) {
-  const std::string body = sign_heartbeat(beat(), us_.signing);
+  const std::string body = encode_signed_heartbeat(sign_heartbeat(beat(), us_.signing));
   const SignedHeartbeat s = parse_signed_heartbeat(body).value();
   EXPECT_EQ(open_heartbeat(s, us_.verify, "us-eucom", "cn-cmc").status().code(),
             StatusCode::kInvalidArgument);
@@ -76,7 +77,8 @@ TEST_F(HeartbeatTest, OtherPartiesOrAnAnswerToAnotherRequestAreRefused) {
   // Replayed to a later heartbeat: bound to the first one's payload.
   Heartbeat later = beat();
   later.nonce = std::string(32, 'b');
-  const SignedHeartbeat second = parse_signed_heartbeat(sign_heartbeat(later, us_.signing)).value();
+  const SignedHeartbeat second =
+      parse_signed_heartbeat(encode_signed_heartbeat(sign_heartbeat(later, us_.signing))).value();
   const Result<HeartbeatAnswer> replayed =
       open_heartbeat_answer(a, ru_.verify, "ru-genstaff", "us-eucom", second.payload);
   EXPECT_EQ(replayed.status().code(), StatusCode::kInvalidArgument);
@@ -88,7 +90,8 @@ TEST_F(HeartbeatTest, EachHeartbeatHasAFreshNonce) {
   const Heartbeat b = make_heartbeat("us-eucom", "ru-genstaff", "h:1", Time{}, rng_);
   EXPECT_EQ(a.nonce.size(), 32U);
   EXPECT_NE(a.nonce, b.nonce);
-  const SignedHeartbeat s = parse_signed_heartbeat(sign_heartbeat(a, us_.signing)).value();
+  const SignedHeartbeat s =
+      parse_signed_heartbeat(encode_signed_heartbeat(sign_heartbeat(a, us_.signing))).value();
   EXPECT_TRUE(open_heartbeat(s, us_.verify, "us-eucom", "ru-genstaff").is_ok());
 }
 
@@ -102,7 +105,8 @@ TEST_F(HeartbeatTest, MalformedBodiesAreRefusedWithAReason) {
   Heartbeat short_nonce = beat();
   short_nonce.nonce = "abc";
   const SignedHeartbeat s =
-      parse_signed_heartbeat(sign_heartbeat(short_nonce, us_.signing)).value();
+      parse_signed_heartbeat(encode_signed_heartbeat(sign_heartbeat(short_nonce, us_.signing)))
+          .value();
   EXPECT_EQ(open_heartbeat(s, us_.verify, "us-eucom", "ru-genstaff").status().code(),
             StatusCode::kInvalidArgument);
 }
