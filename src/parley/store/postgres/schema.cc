@@ -259,6 +259,11 @@ UPDATE messages SET search_text = text || COALESCE(
     WHERE jsonb_typeof(v) = 'string'), '');
 CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple', search_text));
 )sql",
+    // 12 (as SQLite's 12): messages by type, then line (the meeting steps of a line,
+    // `inbox --type`).
+    R"sql(
+CREATE INDEX messages_by_type_line ON messages (type, line);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

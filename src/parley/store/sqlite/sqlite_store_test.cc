@@ -76,7 +76,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "11");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "12");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -142,7 +142,9 @@ TEST(SqliteStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
     ASSERT_TRUE((*store)->apply({PutMessage{m}}).is_ok());
   }
   // Back to what a schema-10 store holds: no index.
-  raw_sql(path, "DROP TABLE messages_fts; UPDATE parley_schema SET version = 10");
+  raw_sql(path,
+          "DROP TABLE messages_fts; DROP INDEX messages_by_type_line; "
+          "UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
@@ -270,7 +272,7 @@ TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) 
           "('expired', 'refused'); CREATE INDEX messages_inbound_unacknowledged ON messages "
           "(line, seq) WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL "
           "AND state IN ('delivered', 'overdue'); DROP TABLE messages_fts; "
-          "UPDATE parley_schema SET version = 9");
+          "DROP INDEX messages_by_type_line; UPDATE parley_schema SET version = 9");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
@@ -326,6 +328,13 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
   EXPECT_NE(of_peer.find("COVERING INDEX messages_by_peer_line"), std::string::npos) << of_peer;
   const std::string lines = plan("SELECT MIN(line) FROM messages WHERE peer = 'p' AND line > 'l'");
   EXPECT_NE(lines.find("messages_by_peer_line"), std::string::npos) << lines;
+  // The meeting steps of a line (Driver::meetings_of: list_messages with lines and types), at
+  // start and after every meeting step: by the type index, not a scan.
+  const std::string steps = plan(
+      "SELECT id FROM messages WHERE 1 AND line IN (SELECT value FROM json_each('[\"l\"]')) "
+      "AND type IN (SELECT value FROM json_each('[\"meeting.propose\", \"meeting.sign\"]')) "
+      "ORDER BY created DESC, seq DESC, id DESC LIMIT 100000");
+  EXPECT_NE(steps.find("USING INDEX messages_by_type_line"), std::string::npos) << steps;
 }
 
 TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {
