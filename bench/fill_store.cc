@@ -175,6 +175,7 @@ void fill(parley::store::Store& store, std::size_t n, const wire::Address& us,
     sent.ack_id = their_ack.id;
     sent.receipt = pool.receipts[k];
     their_ack.type = "ack";
+    their_ack.needs_ack = false;  // as the catalog says of an ack: none is awaited
     their_ack.precedence = sent.precedence;
     their_ack.reply_to = sent.id;
     their_ack.envelope = pool.ack_envelopes[k];
@@ -195,6 +196,7 @@ void fill(parley::store::Store& store, std::size_t n, const wire::Address& us,
     got.acknowledged_by = us.to_string();
     got.ack_id = our_ack.id;
     our_ack.type = "ack";
+    our_ack.needs_ack = false;
     our_ack.precedence = got.precedence;
     our_ack.reply_to = got.id;
     our_ack.envelope = pool.ack_envelopes[(k + 5) % kPoolSize];
