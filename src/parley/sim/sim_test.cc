@@ -21,7 +21,8 @@ std::uint64_t seed_from_env() {
 }
 
 // 1,000 seeds; under ASan+UBSan 60 unless PARLEY_SIM_SEEDS says: the sanitized build is
-// about six times slower, and the debug build of the same test suite runs the 1,000.
+// about six times slower, and the GCC build of the same test (scripts/test's first tree) runs
+// the 1,000.
 std::uint64_t seeds_from_env() {
   const char* env = std::getenv("PARLEY_SIM_SEEDS");
   const std::uint64_t n = env != nullptr ? std::strtoull(env, nullptr, 10) : 0;
