@@ -235,6 +235,25 @@ TEST(SimulationTest, OneSidedLineIsRefusedMessageByMessageUnderFaults) {
   EXPECT_GT(refused, 20u);
 }
 
+// Issue 12, the line test: every line sends its automatic test every 15 s; each is answered
+// by the peer's gateway within its 10 s deadline while the link is up (line-test-late), every
+// one is answered in the end (line-test-unanswered), no principal's ack of one is accepted
+// (test-acked-by-principal; the principals try, and are refused), and the line to an unpinned
+// party carries nothing (sent-without-peer). The scripted partition leaves tests unanswered
+// past their deadline: they alert like any message (the escalation invariants).
+TEST(SimulationTest, LineTestsAreAnsweredByTheGatewaysOnTime) {
+  const Scenario s = Scenario::line_tests();
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    const Outcome outcome = run(s, seed);
+    EXPECT_TRUE(outcome.ok()) << "reproduce: " << reproduce_command(seed, s) << describe(outcome);
+    // 3 minutes of activity, one line, a test from each side every 15 s (fewer while the
+    // partition holds one unanswered).
+    EXPECT_GT(outcome.stats.tests_sent, 10u) << "seed " << seed;
+    EXPECT_EQ(outcome.stats.tests_answered, outcome.stats.tests_sent) << "seed " << seed;
+    EXPECT_GT(outcome.stats.escalation_alerts, 0u) << "seed " << seed;
+  }
+}
+
 }  // namespace
 }  // namespace parley::sim
 
