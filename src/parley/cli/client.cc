@@ -55,6 +55,8 @@ void print_line_test(const Json& t) {
       std::cout << ", answered " << field(t, "answered");
     } else if (t.value("overdue", false)) {
       std::cout << ", ALERT: NOT ANSWERED, due " << field(t, "answer_due");
+    } else if (t.value("refused", false)) {
+      std::cout << ", ALERT: REFUSED by the peer (outbox --type test says why)";
     } else {
       std::cout << ", awaiting the peer's answer (due " << field(t, "answer_due") << ")";
     }

@@ -66,6 +66,8 @@ struct LineTestView {
   // While unanswered and watched (filled by the session): its deadline, and whether it passed.
   std::optional<Time> answer_due;
   bool overdue = false;
+  // Final without an answer: the peer refused it (e.g. the line is not configured there).
+  bool refused = false;
   std::optional<Time> next_due;  // none: before the session first ran, or tests are off
   std::uint64_t skipped = 0;     // tests not started since start: the previous was unanswered
 };

@@ -222,10 +222,12 @@ SessionStats PeerSession::stats() const {
   }
   s.tests = tests_.view(config_.lines);
   for (LineTestView& t : s.tests) {
-    if (!t.message_id) continue;
+    if (!t.message_id || t.answered) continue;
     if (const auto u = unacked_.find(*t.message_id); u != unacked_.end()) {
       t.answer_due = u->second.deadline;
       t.overdue = u->second.overdue;
+    } else if (outbox_.queued(*t.message_id) == nullptr) {
+      t.refused = true;  // neither watched nor queued, never answered: final (refused)
     }
   }
   return s;
@@ -593,34 +595,36 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
     backoff_ = Duration::zero();
   }
 
-  if (after.inbound) {
-    InboundBatch& b = *after.inbound;
-    for (const auto& key : b.seqs) {
-      peer_.pending_seqs.erase(key);
-      peer_.seqs[key.first].insert(key.second);
-    }
-    for (const std::string& id : b.new_ids) {
-      peer_.pending_ids.erase(id);
-      peer_.stored_ids.insert(id);
-    }
-    for (const std::string& id : b.acked) {
-      tests_.answered(id, now);
-      untrack(id);
-    }
-    for (auto& [id, awaiting] : b.awaiting) {
-      const bool automatic = awaiting.automatic;
-      inbound_.watch(id, std::move(awaiting));
-      // Stored: our gateway answers the peer's automatic test at once (core/line_test.h).
-      if (automatic) answer_test(id, now, out);
-    }
-    for (auto& [id, settled] : b.settled) inbound_.settle(id, std::move(settled));
-    const auto signed_it = peer_.receipts.find(b.tx);
-    if (signed_it != peer_.receipts.end() && signed_it->second.receipt == b.receipt) {
-      signed_it->second.durable = true;
-    }
-    out.push_back(Answer{b.request, 200, std::move(b.receipt)});
-    for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
+  if (after.inbound) inbound_durable(*after.inbound, now, out);
+}
+
+void PeerSession::inbound_durable(InboundBatch& b, Time now, std::vector<Action>& out) {
+  for (const auto& key : b.seqs) {
+    peer_.pending_seqs.erase(key);
+    peer_.seqs[key.first].insert(key.second);
   }
+  for (const std::string& id : b.new_ids) {
+    peer_.pending_ids.erase(id);
+    peer_.stored_ids.insert(id);
+  }
+  for (const std::string& id : b.acked) {
+    tests_.answered(id, now);
+    untrack(id);
+  }
+  std::vector<std::string> tests;
+  for (auto& [id, awaiting] : b.awaiting) {
+    if (awaiting.automatic) tests.push_back(id);
+    inbound_.watch(id, std::move(awaiting));
+  }
+  for (auto& [id, settled] : b.settled) inbound_.settle(id, std::move(settled));
+  const auto signed_it = peer_.receipts.find(b.tx);
+  if (signed_it != peer_.receipts.end() && signed_it->second.receipt == b.receipt) {
+    signed_it->second.durable = true;
+  }
+  out.push_back(Answer{b.request, 200, std::move(b.receipt)});
+  for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
+  // Stored: our gateway answers the peer's automatic tests at once (core/line_test.h).
+  for (const std::string& id : tests) answer_test(id, now, out);
 }
 
 void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out) {

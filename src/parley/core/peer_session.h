@@ -445,6 +445,8 @@ class PeerSession {
   // Our messages whose `expires` has passed before a receipt become expired (final).
   void expire(Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
+  // The peer's transaction `b` is durable: its messages are held, our receipt answers it.
+  void inbound_durable(InboundBatch& b, Time now, std::vector<Action>& out);
   void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
   // Of a refused batch: our own work that waited on it (submissions, acks, a transaction).
   void undo_outbound(const AfterPersist& after, const std::string& why, Time now,

@@ -146,6 +146,7 @@ Json line_test_json(const core::LineTestView& t) {
           {"answered", optional_time(t.answered)},
           {"answer_due", optional_time(t.answer_due)},
           {"overdue", t.overdue},
+          {"refused", t.refused},
           {"next_due", optional_time(t.next_due)},
           {"skipped", t.skipped}};
 }
