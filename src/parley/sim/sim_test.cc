@@ -238,8 +238,9 @@ TEST(SimulationTest, OneSidedLineIsRefusedMessageByMessageUnderFaults) {
 // Issue 12, the line test: every line sends its automatic test every 15 s; each is answered
 // by the peer's gateway within its 10 s deadline while the link is up (line-test-late), every
 // one is answered in the end (line-test-unanswered), no principal's ack of one is accepted
-// (test-acked-by-principal; the principals try, and are refused), and the line to an unpinned
-// party carries nothing (sent-without-peer). The scripted partition leaves tests unanswered
+// (test-acked-by-principal: the workload's principals consider every message they receive;
+// they find a test acknowledged already, or are refused), and the line to an unpinned party
+// carries nothing (sent-without-peer). The scripted partition leaves tests unanswered
 // past their deadline: they alert like any message (the escalation invariants).
 TEST(SimulationTest, LineTestsAreAnsweredByTheGatewaysOnTime) {
   const Scenario s = Scenario::line_tests();
