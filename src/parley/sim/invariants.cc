@@ -314,10 +314,12 @@ void Cluster::check_tests() {
       continue;
     }
     if (!scenario_.tests_answered_on_time) continue;
-    const Time due = t.stored_true + scenario_.test_answer_within;
+    // Not the structured binding inside the lambda (Clang 14 cannot capture one).
+    const Time stored = t.stored_true;
+    const Time due = stored + scenario_.test_answer_within;
     const bool touched = std::any_of(
         scenario_.partitions.begin(), scenario_.partitions.end(), [&](const ScriptedPartition& p) {
-          return t.stored_true < start_ + p.until + kHealing && due > start_ + p.from;
+          return stored < start_ + p.until + kHealing && due > start_ + p.from;
         });
     if (!touched && *t.answered_true > due) {
       violation("line-test-late", party + " automatic test " + id + " answered " +
