@@ -86,11 +86,19 @@ class NodeLineTestTest : public ::testing::Test, protected NodePair {
   }
 
   // us-eucom's timer at t0 + `at`; its transactions reach ru-genstaff (and the answers come
-  // back) only if `link_up`.
+  // back) if `link_up`, else each fails at once (connection refused) and is retried later.
   std::vector<NodeAction> tick_us(Duration at, bool link_up = true) {
     now_ = t0_ + at;
     std::vector<NodeAction> actions = run(*us_, Tick{});
-    if (link_up) carry(*us_, us_side_, *ru_, ru_side_, actions);
+    if (link_up) {
+      carry(*us_, us_side_, *ru_, ru_side_, actions);
+    } else {
+      for (const Post& post : all_of<Post>(actions)) {
+        const std::vector<NodeAction> failed =
+            run(*us_, PostFailed{post.party, post.path, post.tx, "connection refused"});
+        actions.insert(actions.end(), failed.begin(), failed.end());
+      }
+    }
     return actions;
   }
 
