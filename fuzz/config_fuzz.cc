@@ -23,6 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       again.is_ok() && again->party == config->party && again->lang == config->lang &&
       again->federation_listen == config->federation_listen &&
       again->heartbeat_interval == config->heartbeat_interval &&
+      again->test_interval == config->test_interval &&
+      again->test_answer_within == config->test_answer_within &&
       again->api_listen == config->api_listen && again->api_tls == config->api_tls &&
       again->api_cert == config->api_cert && again->api_key == config->api_key &&
       again->store_path == config->store_path && again->log_level == config->log_level &&

@@ -65,8 +65,8 @@ if [[ $(subcommands_of <<<"$top" | wc -l) -lt 10 ]]; then
 fi
 check_command parley
 
-# The config keys: every name in a check_keys({...}) list of config.cc.
-keys=$(grep -o 'check_keys([^;]*{[^}]*}' "$SRC/src/parley/gateway/config.cc" | grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
+# The config keys: every name in a check_keys({...}) list of config.cc (a call may span lines).
+keys=$(tr '\n' ' ' <"$SRC/src/parley/gateway/config.cc" | grep -o 'check_keys([^;]*{[^}]*}' | grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
 [[ $(wc -w <<<"$keys") -ge 10 ]] || bad "could not read the config keys from config.cc"
 for key in $keys; do
   if grep -Eq "^\.(SH \"\[$key\]|BR $key )" "$CONFIG_MAN"; then ok; else bad "man/parley.toml.5 does not document '$key'"; fi

@@ -42,6 +42,36 @@ std::string field(const Json& j, const char* key) {
 
 namespace {
 
+// One line's automatic test (docs/openapi.yaml LineTest): the last one sent, its answer or
+// how late it is, and the next one due.
+void print_line_test(const Json& t) {
+  if (!t.is_object()) return;
+  std::cout << "  line test on " << field(t, "line") << ": ";
+  if (t.value("sequence", 0) == 0) {
+    std::cout << "none sent yet";
+  } else {
+    std::cout << "#" << field(t, "sequence") << " sent " << field(t, "sent");
+    if (t.value("answered", Json()).is_string()) {
+      std::cout << ", answered " << field(t, "answered");
+    } else if (t.value("overdue", false)) {
+      std::cout << ", ALERT: NOT ANSWERED, due " << field(t, "answer_due");
+    } else if (t.value("refused", false)) {
+      std::cout << ", ALERT: REFUSED by the peer (outbox --type test says why)";
+    } else {
+      std::cout << ", awaiting the peer's answer (due " << field(t, "answer_due") << ")";
+    }
+  }
+  if (t.value("next_due", Json()).is_string()) {
+    std::cout << "; next " << field(t, "next_due");
+  } else {
+    std::cout << "; automatic tests are off";
+  }
+  if (t.value("skipped", 0) > 0) {
+    std::cout << " (" << field(t, "skipped") << " not started while one was unanswered)";
+  }
+  std::cout << "\n";
+}
+
 // The status of a principal without the watch role (GET /api/v1/status, "scope": "lines").
 void print_line_status(const Json& s) {
   const Json lines = s.value("lines", Json::array());
@@ -49,6 +79,7 @@ void print_line_status(const Json& s) {
   for (const Json& l : lines) {
     std::cout << "line " << field(l, "id") << " to " << field(l, "remote") << ": peer "
               << (l.value("peer_reachable", false) ? "reachable" : "unreachable") << "\n";
+    print_line_test(l.value("test", Json()));
   }
 }
 
@@ -352,6 +383,7 @@ int run_status(const Connection& c, bool as_json) {
                 << field(gap, "missing_seqs") << "\n";
     }
     print_peer_catalog(p.value("catalog", Json()));
+    for (const Json& t : p.value("tests", Json::array())) print_line_test(t);
     for (const Json& path : p.value("paths", Json::array())) {
       std::cout << "  path " << field(path, "address") << " " << field(path, "state")
                 << (path.value("active", false) ? " (active)" : "") << ", last contact "

@@ -41,6 +41,8 @@ struct AwaitingAck {
   std::optional<std::string> ack_by;  // an ack by "party/principal" is being stored
   std::string addressee = {};         // the envelope's `to` principal: alerted first
   bool shown = false;                 // our stage.shown entry for it is written (or being)
+  // An automatic line test (core/line_test.h): our gateway answers it, never a principal.
+  bool automatic = false;
 };
 
 // An inbound message that awaits no acknowledgment (any more), since start.

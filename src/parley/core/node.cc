@@ -43,6 +43,7 @@ Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
     session.realert = config_.realert;
     session.directory = config_.directory;
     session.messages = config_.messages;
+    session.tests = config_.tests;
     for (const Line& line : config_.lines) {
       if (line.remote.party == p.bundle.party) session.lines.push_back(line);
     }
@@ -92,6 +93,7 @@ std::optional<Time> Node::next_deadline() const {
   for (const auto& [party, peer] : peers_) {
     at = earliest(at, peer->paths->next_deadline());
     at = earliest(at, peer->session->next_alert());
+    at = earliest(at, peer->session->next_test());
   }
   return at;
 }
@@ -156,6 +158,8 @@ void Node::on_reconfigure(Reconfigure e, std::vector<NodeAction>& out) {
       }
       peer->session->set_lines(std::move(lines));
       peer->session->set_directory(config_.directory);
+      // A line new to the session gets its line test scheduled (core/line_test.h).
+      if (started_) inbox_.emplace_back(party, TimerFired{});
     }
   }
   out.emplace_back(Reconfigured{std::move(status)});
@@ -220,7 +224,8 @@ void Node::on_tick(Time now, bool start, std::vector<NodeAction>& out) {
   for (auto& [party, peer] : peers_) {
     // At start every session runs once: it resends whatever the store held unreceipted.
     const std::optional<Time> due =
-        earliest(peer->session->next_deadline(), peer->session->next_alert());
+        earliest(earliest(peer->session->next_deadline(), peer->session->next_alert()),
+                 peer->session->next_test());
     if (start || (due && *due <= now)) inbox_.emplace_back(party, TimerFired{});
   }
   for (auto& [party, peer] : peers_) {

@@ -64,6 +64,9 @@ struct NodeConfig {
   Duration transaction_timeout = std::chrono::seconds(10);  // a Post unanswered after this fails
   Cadences realert;  // each precedence's escalation step (core/escalation.h; parley.toml)
   const MessageLines* messages = nullptr;  // SessionConfig::messages; must outlive the node
+  // The automatic line test on every line with a pinned peer (core/line_test.h; parley.toml
+  // [federation] test_interval, test_answer_within). Off unless the interval is set.
+  TestConfig tests;
 };
 
 // One pinned peer and what the store held for it at start.
@@ -195,11 +198,12 @@ class Node {
   // input from a principal yields Rejected, from a peer an Answer with a refusal.
   void handle(NodeEvent event, Time now, std::vector<NodeAction>& out);
 
-  // When Tick is next due: the earliest session deadline, escalation step or heartbeat.
-  // Before Start: none.
+  // When Tick is next due: the earliest session deadline, escalation step, line test or
+  // heartbeat. Before Start: none.
   std::optional<Time> next_deadline() const;
   // The earliest session deadline alone (work pending: a retry, a resend, an ack deadline;
-  // not an escalation's next re-alert, which recurs until someone acknowledges).
+  // not an escalation's next re-alert, which recurs until someone acknowledges, nor a line's
+  // next automatic test, which recurs for ever).
   std::optional<Time> next_work_deadline() const;
   // Writes wait for a commit, or a commit is being applied.
   bool committing() const { return !writes_.empty() || commit_.has_value(); }

@@ -13,6 +13,7 @@
 #include "parley/base/rng.h"
 #include "parley/catalog/catalog.h"
 #include "parley/core/node.h"
+#include "parley/core/node_pair.h"
 #include "parley/crypto/crypto.h"
 #include "parley/wire/wire.h"
 
@@ -24,48 +25,9 @@ using Names = std::vector<std::string>;
 
 constexpr char kLine[] = "saceur-cgs";
 
-template <typename T>
-std::vector<T> all_of(const std::vector<NodeAction>& actions) {
-  std::vector<T> found;
-  for (const NodeAction& a : actions) {
-    if (const T* t = std::get_if<T>(&a)) found.push_back(*t);
-  }
-  return found;
-}
-
-struct Side {
-  std::string party;
-  crypto::Keys keys;
-  wire::Bundle bundle;
-};
-
-Side make_side(const std::string& party, std::uint64_t seed, const std::string& fingerprint) {
-  SeededRng rng(seed);
-  Side s;
-  s.party = party;
-  s.keys = crypto::generate_keys(rng);
-  s.bundle.party = party;
-  s.bundle.sign_key = s.keys.verify;
-  s.bundle.box_key = s.keys.box_public;
-  s.bundle.tls_fingerprint = fingerprint;
-  s.bundle.federation = {party + "-primary:7001"};
-  return s;
-}
-
-Principal principal(const std::string& id, const std::string& role) {
-  Principal p;
-  p.id = id;
-  p.name = id;
-  p.role = role;
-  return p;
-}
-
-class NodeEscalationTest : public ::testing::Test {
+class NodeEscalationTest : public ::testing::Test, protected NodePair {
  protected:
-  NodeEscalationTest()
-      : us_side_(make_side("us-eucom", 1, std::string(64, 'a'))),
-        ru_side_(make_side("ru-genstaff", 2, std::string(64, 'b'))),
-        rng_(7) {
+  NodeEscalationTest() {
     // us-eucom: saceur's line to cgs, whose alternates may acknowledge.
     NodeConfig us;
     us.party = us_side_.party;
@@ -97,56 +59,9 @@ class NodeEscalationTest : public ::testing::Test {
     ru_ = make_node(std::move(ru), us_side_);
   }
 
-  std::unique_ptr<Node> make_node(NodeConfig config, const Side& peer, Recovered recovered = {}) {
-    std::vector<NodePeer> peers;
-    peers.push_back({peer.bundle, std::move(recovered)});
-    auto node = std::make_unique<Node>(std::move(config), catalog::Catalog::builtin(), rng_,
-                                       std::move(peers));
-    std::vector<NodeAction> out;
-    node->handle(Start{}, now_, out);
-    return node;
-  }
-
-  // Feeds `event`, then commits whatever the node asks for until it asks for nothing more;
-  // returns every action of every round.
-  std::vector<NodeAction> run(Node& node, NodeEvent event) {
-    std::vector<NodeAction> every;
-    std::vector<NodeAction> out;
-    node.handle(std::move(event), now_, out);
-    for (int round = 0; round < 10; ++round) {
-      every.insert(every.end(), out.begin(), out.end());
-      if (all_of<ScheduleCommit>(out).empty()) break;
-      std::vector<NodeAction> more;
-      node.handle(CommitDue{}, now_, more);
-      const std::vector<Commit> commits = all_of<Commit>(more);
-      EXPECT_EQ(commits.size(), 1u);
-      every.insert(every.end(), more.begin(), more.end());
-      out.clear();
-      node.handle(Committed{commits[0].id, std::vector<Status>(commits[0].batches.size())}, now_,
-                  out);
-    }
-    return every;
-  }
-
-  // Carries every Post of `from` to `to` and its answer back, until neither has one.
-  void carry(Node& from, const Side& from_side, Node& to, std::vector<NodeAction> actions) {
-    for (int hop = 0; hop < 10; ++hop) {
-      const std::vector<Post> posts = all_of<Post>(actions);
-      if (posts.empty()) return;
-      actions.clear();
-      for (const Post& post : posts) {
-        const std::vector<NodeAction> there =
-            run(to, PeerTransaction{++request_, from_side.bundle.tls_fingerprint, post.body});
-        const std::vector<Answer> answers = all_of<Answer>(there);
-        ASSERT_EQ(answers.size(), 1u);
-        ASSERT_EQ(answers[0].http_status, 200) << answers[0].body;
-        note(&to == us_.get() ? us_alerts_ : ru_alerts_, there);
-        std::vector<NodeAction> back = run(
-            from, PostAnswered{post.party, post.path, post.tx, 200, std::move(answers[0].body)});
-        note(&from == us_.get() ? us_alerts_ : ru_alerts_, back);
-        actions.insert(actions.end(), back.begin(), back.end());
-      }
-    }
+  void observe(Node& node, const std::vector<NodeAction>& actions) override {
+    if (&node == us_.get()) note(us_alerts_, actions);
+    if (&node == ru_.get()) note(ru_alerts_, actions);
   }
 
   // Notes the escalation alerts among `actions`: who was alerted, by message.
@@ -164,10 +79,10 @@ class NodeEscalationTest : public ::testing::Test {
     now_ = t0_ + at;
     const std::vector<NodeAction> us = run(*us_, Tick{});
     note(us_alerts_, us);
-    carry(*us_, us_side_, *ru_, us);
+    carry(*us_, us_side_, *ru_, ru_side_, us);
     const std::vector<NodeAction> ru = run(*ru_, Tick{});
     note(ru_alerts_, ru);
-    carry(*ru_, ru_side_, *us_, ru);
+    carry(*ru_, ru_side_, *us_, us_side_, ru);
   }
 
   // us-eucom/saceur sends a FLASH at t0; ru-genstaff stores and receipts it.
@@ -181,20 +96,14 @@ class NodeEscalationTest : public ::testing::Test {
     const std::vector<NodeAction> sent = run(*us_, std::move(s));
     ASSERT_EQ(all_of<Accepted>(sent).size(), 1u);
     id_ = all_of<Accepted>(sent)[0].message_id;
-    carry(*us_, us_side_, *ru_, sent);
+    carry(*us_, us_side_, *ru_, ru_side_, sent);
     ASSERT_EQ(ru_->session("us-eucom")->stats().inbound_unacknowledged, 1u);
   }
 
-  Side us_side_;
-  Side ru_side_;
-  SeededRng rng_;
-  const Time t0_ = time_from_unix_ms(1'795'554'000'000);
-  Time now_ = t0_;
   NodeConfig us_config_;
   NodeConfig ru_config_;
   std::unique_ptr<Node> us_;
   std::unique_ptr<Node> ru_;
-  RequestId request_ = 0;
   std::string id_;
   std::vector<Names> us_alerts_;
   std::vector<Names> ru_alerts_;
@@ -256,7 +165,7 @@ TEST_F(NodeEscalationTest, AnAckByAnAlternateAtMinuteSixEndsItOnBothSides) {
   EXPECT_TRUE(ru_->session("us-eucom")->escalation_view().empty());
   // The ack crosses to us-eucom, which ends its side's escalation as it stores it.
   EXPECT_EQ(us_->session("ru-genstaff")->stats().escalations, 1u);
-  carry(*ru_, ru_side_, *us_, acked);
+  carry(*ru_, ru_side_, *us_, us_side_, acked);
   EXPECT_EQ(us_->session("ru-genstaff")->stats().escalations, 0u);
   EXPECT_TRUE(us_->session("ru-genstaff")->escalation_view().empty());
 

@@ -48,7 +48,11 @@ std::string_view notice_kind_name(NoticeKind kind) {
 
 PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, Rng& rng,
                          Recovered recovered)
-    : config_(std::move(config)), catalog_(catalog), rng_(rng), escalations_(config_.realert) {
+    : config_(std::move(config)),
+      catalog_(catalog),
+      rng_(rng),
+      escalations_(config_.realert),
+      tests_(config_.tests) {
   Result<crypto::SealKey> key = crypto::derive_seal_key(
       config_.keys.box_secret, config_.keys.box_public, config_.peer.box_key, /*epoch=*/1);
   if (key.is_ok()) {
@@ -110,6 +114,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     outbox_.enqueue(Outgoing{std::move(record), index});
   }
   watch_recovered(recovered);
+  for (auto& [line, test] : recovered.line_tests) tests_.recover(line, std::move(test));
 }
 
 // The messages awaiting an ack at start, both sides: their deadlines watched again, and the
@@ -140,6 +145,9 @@ void PeerSession::watch_recovered(const Recovered& recovered) {
                   std::nullopt,
                   record.to.principal,
                   recovered.shown.count(record.id) > 0};
+    // An automatic test we had not answered yet (stopped before the answer was durable).
+    a.automatic = automatic_test_sequence(record.type, record.content.body_json).has_value();
+    if (a.automatic) answers_due_.insert(record.id);
     if (a.overdue) escalate_received(record.id, a);
     inbound_.watch(record.id, std::move(a));
   }
@@ -211,6 +219,16 @@ SessionStats PeerSession::stats() const {
   s.escalations = escalations_.size();
   for (const auto& [line, seqs] : peer_.seqs) {
     if (seqs.missing() > 0) s.gaps.push_back(LineGap{line, seqs});
+  }
+  s.tests = tests_.view(config_.lines);
+  for (LineTestView& t : s.tests) {
+    if (!t.message_id || t.answered) continue;
+    if (const auto u = unacked_.find(*t.message_id); u != unacked_.end()) {
+      t.answer_due = u->second.deadline;
+      t.overdue = u->second.overdue;
+    } else if (outbox_.queued(*t.message_id) == nullptr) {
+      t.refused = true;  // neither watched nor queued, never answered: final (refused)
+    }
   }
   return s;
 }
@@ -284,6 +302,10 @@ void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out)
                                            " is written by the gateway, not submitted"));
   }
   if (Status s = catalog_.validate(e.type, e.content.body_json); !s.is_ok()) return reject(s);
+  if (automatic_test_sequence(e.type, e.content.body_json)) {
+    return reject(Status::invalid_argument(
+        "an automatic test (\"automatic\": true) is sent by the gateway, not submitted"));
+  }
   if (e.content.body_json.size() + e.content.text.size() > wire::kContentBytesMax) {
     return reject(Status::invalid_argument(
         "body and text are " + std::to_string(e.content.body_json.size() + e.content.text.size()) +
@@ -360,6 +382,10 @@ Status PeerSession::may_acknowledge(const Acknowledge& e) const {
     return Status::permission_denied("principal " + single_quoted(e.principal) +
                                      " may not acknowledge on line " + single_quoted(line_id));
   }
+  if (awaiting != nullptr && awaiting->automatic) {
+    return Status::failed_precondition("message " + single_quoted(id) +
+                                       " is an automatic line test: the gateway answers it");
+  }
   if (awaiting != nullptr && awaiting->ack_by) {
     return Status::already_exists("already acknowledged by " + *awaiting->ack_by);
   }
@@ -382,21 +408,26 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   if (Status s = may_acknowledge(e); !s.is_ok()) {
     return out.push_back(Rejected{e.request, std::move(s)});
   }
-  const AwaitingAck& a = *inbound_.awaiting(e.message_id);
+  write_ack(e.message_id, e.principal, e.request, now, out);
+}
+
+void PeerSession::write_ack(const std::string& id, const std::string& principal,
+                            std::optional<RequestId> request, Time now, std::vector<Action>& out) {
+  const AwaitingAck& a = *inbound_.awaiting(id);
   std::vector<Record> records;
   AfterPersist after;
   // Acknowledged without a read that wrote its stage "shown" (`parley ack ID` straight away):
   // the ack shows it was shown, so its stage.shown entry goes first, in the same batch, and
-  // every acknowledged message has all its signed stages.
-  if (!a.shown) add_shown_entry(e.message_id, a, e.principal, now, records, after);
-  Outgoing outgoing = compose(*find_line(a.line), e.principal, a.from, a.precedence, "ack",
-                              wire::Content{"{}", ""}, e.message_id, std::nullopt, now);
-  const std::string by = config_.party + "/" + e.principal;
+  // every message a principal acknowledged has all its signed stages.
+  if (request && !a.shown) add_shown_entry(id, a, principal, now, records, after);
+  Outgoing outgoing = compose(*find_line(a.line), principal, a.from, a.precedence, "ack",
+                              wire::Content{"{}", ""}, id, std::nullopt, now);
+  const std::string by = config_.party + "/" + principal;
   const std::string ack_id = outgoing.record.id;
   // The inbound message as the store holds it (delivered or overdue): the one transition
   // function yields its update; the fields it does not set stay as stored.
   MessageRecord target;
-  target.id = e.message_id;
+  target.id = id;
   target.state = a.overdue ? MessageState::kOverdue : MessageState::kDelivered;
   MessageChange change(MessageEvent::kAcknowledged, now);
   change.acknowledged_by = by;
@@ -404,14 +435,60 @@ void PeerSession::on_acknowledge(const Acknowledge& e, Time now, std::vector<Act
   records.push_back(PutMessage{outgoing.record});
   records.push_back(transition(target, change));
 
-  inbound_.ack_pending(e.message_id, by);
-  after.actions.push_back(Accepted{e.request, ack_id, outgoing.record.line, outgoing.record.seq,
-                                   outgoing.record.state});
+  inbound_.ack_pending(id, by);
+  if (request) {
+    after.actions.push_back(Accepted{*request, ack_id, outgoing.record.line, outgoing.record.seq,
+                                     outgoing.record.state});
+  }
   append_to_log(outgoing, records, after);
   after.queued.push_back(ack_id);
-  after.ack_of = e.message_id;
+  after.ack_of = id;
   outbox_.enqueue(std::move(outgoing));
   persist(std::move(records), std::move(after), out);
+}
+
+// ---- line tests (core/line_test.h) ----
+
+void PeerSession::send_tests(Time now, std::vector<Action>& out) {
+  if (!tests_.enabled() || !seal_key_status_.is_ok() || build_failed_) return;
+  // Queued behind an outage, or delivered and not answered: the line's test is running.
+  const auto unanswered = [this](const std::string& id) {
+    return unacked_.count(id) > 0 || outbox_.queued(id) != nullptr;
+  };
+  for (const std::string& line_id : tests_.take_due(config_.lines, now, unanswered)) {
+    const Line* line = find_line(line_id);
+    if (line == nullptr || line->local.empty()) continue;
+    const std::uint64_t sequence = tests_.next_sequence(line_id);
+    // ROUTINE: a test never delays a message a person wrote, and a line too busy to carry
+    // ROUTINE within `answer_within` is worth an alert. Its deadline is the test's own.
+    Outgoing outgoing =
+        compose(*line, line->local, line->remote, Precedence::kRoutine, std::string(kTestType),
+                wire::Content{automatic_test_body(sequence), ""}, std::nullopt, std::nullopt, now);
+    outgoing.record.ack_deadline = now + tests_.config().answer_within;
+    const MessageRecord& r = outgoing.record;
+    const std::string id = r.id;
+    tests_.sent(line_id, sequence, id, now);
+    ++counters_.tests_sent;
+    AfterPersist after;
+    after.track.emplace_back(
+        id, Unacked{r.line, r.precedence, r.ack_deadline, false, false, line->local});
+    std::vector<Record> records{PutMessage{r}};
+    append_to_log(outgoing, records, after);
+    after.queued.push_back(id);
+    outbox_.enqueue(std::move(outgoing));  // `r` is gone
+    persist(std::move(records), std::move(after), out);
+  }
+}
+
+void PeerSession::answer_test(const std::string& id, Time now, std::vector<Action>& out) {
+  const AwaitingAck* a = inbound_.awaiting(id);
+  if (a == nullptr || !a->automatic || a->ack_by || !seal_key_status_.is_ok()) return;
+  const Line* line = find_line(a->line);
+  if (line == nullptr) return;  // a line removed since: nobody here may write on it
+  // On behalf of the principal it was addressed to, as a person's ack would be.
+  const std::string principal = may_act_on(*line, a->addressee) ? a->addressee : line->local;
+  ++counters_.tests_answered;
+  write_ack(id, principal, std::nullopt, now, out);
 }
 
 void PeerSession::on_show(const Show& e, Time now, std::vector<Action>& out) {
@@ -464,7 +541,7 @@ void PeerSession::persist(std::vector<Record> records, std::optional<AfterPersis
   if (after) after_persist_.emplace(batch, std::move(*after));
 }
 
-void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Action>& out) {
+void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>& out) {
   auto it = after_persist_.find(e.batch);
   if (it == after_persist_.end()) return;  // nothing waits on it (or not ours)
   AfterPersist after = std::move(it->second);
@@ -518,26 +595,36 @@ void PeerSession::on_persisted(const Persisted& e, Time /*now*/, std::vector<Act
     backoff_ = Duration::zero();
   }
 
-  if (after.inbound) {
-    InboundBatch& b = *after.inbound;
-    for (const auto& key : b.seqs) {
-      peer_.pending_seqs.erase(key);
-      peer_.seqs[key.first].insert(key.second);
-    }
-    for (const std::string& id : b.new_ids) {
-      peer_.pending_ids.erase(id);
-      peer_.stored_ids.insert(id);
-    }
-    for (const std::string& id : b.acked) untrack(id);
-    for (auto& [id, awaiting] : b.awaiting) inbound_.watch(id, std::move(awaiting));
-    for (auto& [id, settled] : b.settled) inbound_.settle(id, std::move(settled));
-    const auto signed_it = peer_.receipts.find(b.tx);
-    if (signed_it != peer_.receipts.end() && signed_it->second.receipt == b.receipt) {
-      signed_it->second.durable = true;
-    }
-    out.push_back(Answer{b.request, 200, std::move(b.receipt)});
-    for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
+  if (after.inbound) inbound_durable(*after.inbound, now, out);
+}
+
+void PeerSession::inbound_durable(InboundBatch& b, Time now, std::vector<Action>& out) {
+  for (const auto& key : b.seqs) {
+    peer_.pending_seqs.erase(key);
+    peer_.seqs[key.first].insert(key.second);
   }
+  for (const std::string& id : b.new_ids) {
+    peer_.pending_ids.erase(id);
+    peer_.stored_ids.insert(id);
+  }
+  for (const std::string& id : b.acked) {
+    tests_.answered(id, now);
+    untrack(id);
+  }
+  std::vector<std::string> tests;
+  for (auto& [id, awaiting] : b.awaiting) {
+    if (awaiting.automatic) tests.push_back(id);
+    inbound_.watch(id, std::move(awaiting));
+  }
+  for (auto& [id, settled] : b.settled) inbound_.settle(id, std::move(settled));
+  const auto signed_it = peer_.receipts.find(b.tx);
+  if (signed_it != peer_.receipts.end() && signed_it->second.receipt == b.receipt) {
+    signed_it->second.durable = true;
+  }
+  out.push_back(Answer{b.request, 200, std::move(b.receipt)});
+  for (Notice& n : b.notices) out.push_back(Notify{std::move(n)});
+  // Stored: our gateway answers the peer's automatic tests at once (core/line_test.h).
+  for (const std::string& id : tests) answer_test(id, now, out);
 }
 
 void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out) {
@@ -647,6 +734,8 @@ void PeerSession::resend_due(Time now, std::vector<Action>& out) {
 
 void PeerSession::on_timer(Time now, std::vector<Action>& out) {
   resend_due(now, out);
+  for (const std::string& id : std::exchange(answers_due_, {})) answer_test(id, now, out);
+  send_tests(now, out);
   std::vector<Record> records;
   const std::vector<std::string> sent = mark_overdue(now, records);
   const std::vector<std::string> received = mark_inbound_overdue(now, records, out);

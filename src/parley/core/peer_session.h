@@ -66,6 +66,7 @@
 #include "parley/catalog/catalog.h"
 #include "parley/core/escalation.h"
 #include "parley/core/inbound_acks.h"
+#include "parley/core/line_test.h"
 #include "parley/core/model.h"
 #include "parley/core/outbox.h"
 #include "parley/core/own_log.h"
@@ -108,6 +109,8 @@ struct SessionConfig {
   // session. Null: no message is known stored, so no translation is sent or accepted but of
   // a message in the same transaction.
   const MessageLines* messages = nullptr;
+  // The automatic line test (core/line_test.h): how often, and how soon it must be answered.
+  TestConfig tests;
 };
 
 // ---- events ----
@@ -255,6 +258,9 @@ struct SessionStats {
   std::vector<LineGap> gaps;               // inbound lines with missing seqs, by line
   std::size_t escalations = 0;             // running now, both sides (core/escalation.h)
   std::uint64_t escalation_alerts = 0;     // kEscalation notices raised, since start
+  std::uint64_t tests_sent = 0;            // automatic line tests we sent, since start
+  std::uint64_t tests_answered = 0;        // the peer's automatic tests we answered, since start
+  std::vector<LineTestView> tests;         // per line with the peer (core/line_test.h)
 };
 
 class PeerSession {
@@ -274,6 +280,9 @@ class PeerSession {
   // if any. Apart from next_deadline(): an escalation re-alerts until someone acknowledges,
   // so it is no work that ends (the simulator's quiescence ignores it, as heartbeats).
   std::optional<Time> next_alert() const { return escalations_.next_alert(); }
+  // When TimerFired is next due for a line's next automatic test (core/line_test.h), if
+  // any. Apart from next_deadline() too: tests recur for as long as the line exists.
+  std::optional<Time> next_test() const { return tests_.next_due(config_.lines); }
   // Every message awaiting an acknowledgment, both sides, with its escalation: by side
   // (sender first), then id.
   std::vector<EscalationView> escalation_view() const;
@@ -366,6 +375,16 @@ class PeerSession {
   // Whether our principal `id` has the translator role, by the directory in force.
   bool is_translator(std::string_view id) const;
   void on_acknowledge(const Acknowledge& e, Time now, std::vector<Action>& out);
+  // Writes our ack of the peer's message `id` (awaiting, no ack pending) by our `principal`.
+  // A principal's (`request`): its stage.shown entry first if it was not shown, and Accepted
+  // once durable. The gateway's own answer to an automatic test (no request): neither, as no
+  // person saw it.
+  void write_ack(const std::string& id, const std::string& principal,
+                 std::optional<RequestId> request, Time now, std::vector<Action>& out);
+  // Line tests (core/line_test.h): ours that are due are composed and queued; the peer's
+  // automatic test `id` is answered at once, by our gateway for the line's principal.
+  void send_tests(Time now, std::vector<Action>& out);
+  void answer_test(const std::string& id, Time now, std::vector<Action>& out);
   void on_show(const Show& e, Time now, std::vector<Action>& out);
   // Our signed stage.shown entry for the peer's message `id` (awaiting `a`), shown to our
   // `principal` at `now`: marked shown, its records added to the batch.
@@ -426,6 +445,8 @@ class PeerSession {
   // Our messages whose `expires` has passed before a receipt become expired (final).
   void expire(Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
+  // The peer's transaction `b` is durable: its messages are held, our receipt answers it.
+  void inbound_durable(InboundBatch& b, Time now, std::vector<Action>& out);
   void on_persist_refused(const PersistRefused& e, Time now, std::vector<Action>& out);
   // Of a refused batch: our own work that waited on it (submissions, acks, a transaction).
   void undo_outbound(const AfterPersist& after, const std::string& why, Time now,
@@ -504,6 +525,10 @@ class PeerSession {
   PeerLog peer_;
   bool build_failed_ = false;  // our log could not be proven: nothing more is sent
   SessionStats counters_;
+  LineTests tests_;
+  // The peer's automatic tests recovered unanswered (a stop before our answer was durable):
+  // answered at the first timer.
+  std::set<std::string> answers_due_;
 };
 
 }  // namespace parley::core

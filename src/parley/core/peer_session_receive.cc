@@ -222,8 +222,11 @@ void PeerSession::accept_incoming(const VerifiedEnvelope& in, Time now, InboundB
                                        p.line + " from " + p.from.to_string()));
     batch.notices.back().type = p.type;
   } else {
-    batch.awaiting.emplace_back(p.id, AwaitingAck{p.line, p.from, p.precedence, deadline, false,
-                                                  std::nullopt, p.to.principal});
+    AwaitingAck awaiting{p.line, p.from,       p.precedence,  deadline,
+                         false,  std::nullopt, p.to.principal};
+    // An automatic line test: our gateway answers it once it is stored (core/line_test.h).
+    awaiting.automatic = automatic_test_sequence(p.type, in.opened.content.body_json).has_value();
+    batch.awaiting.emplace_back(p.id, std::move(awaiting));
     batch.notices.push_back(notice(NoticeKind::kMessageReceived, p.id, p.line,
                                    precedence + " " + p.type + " message " + p.id + " on line " +
                                        p.line + " from " + p.from.to_string()));

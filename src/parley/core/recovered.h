@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/core/line_test.h"
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
 
@@ -59,6 +60,9 @@ struct Recovered {
   // Of those, the ids we sent a stage.shown entry for already (store/node_recovery.h): they
   // are shown once, and a restart must not show them again.
   std::set<std::string> shown;
+  // Per line, the last automatic test we sent (store/node_recovery.h): the line tests'
+  // numbering and schedule continue from it (core/line_test.h).
+  std::map<std::string, RecoveredTest> line_tests;
   RecoveredLedger ledger;
 };
 

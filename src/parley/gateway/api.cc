@@ -386,14 +386,19 @@ class Api {
     Json lines = Json::array();
     for (const core::Line& l : driver_.lines_read_by(principal)) {
       bool reachable = false;
+      Json test = nullptr;  // the line's automatic test (none: no pinned peer)
       for (const Driver::PeerView& p : peers) {
         if (p.party != l.remote.party) continue;
         for (const PathHealth& path : p.paths) reachable = reachable || path.state == "up";
+        for (const core::LineTestView& t : p.stats.tests) {
+          if (t.line == l.id) test = line_test_json(t);
+        }
       }
       lines.push_back({{"id", l.id},
                        {"local", l.local},
                        {"remote", l.remote.to_string()},
-                       {"peer_reachable", reachable}});
+                       {"peer_reachable", reachable},
+                       {"test", test}});
     }
     const std::vector<core::Line> mine = driver_.lines_read_by(principal);
     return json_response(200, {{"party", driver_.home().config.party},

@@ -116,6 +116,31 @@ class ConfigReader {
   const std::string& file_;
 };
 
+// federation.test_interval ("0" or 0 for none, or 1s to 7d) and federation.test_answer_within (1s
+// to 1d).
+Status read_line_test(const ConfigReader& r, const toml::table& federation, Config& config) {
+  if (const toml::node* interval = federation.get("test_interval")) {
+    // "0" or 0: off.
+    const bool zero = (interval->is_string() && interval->as_string()->get() == "0") ||
+                      (interval->is_integer() && interval->as_integer()->get() == 0);
+    if (zero) {
+      config.test_interval = Duration::zero();
+    } else {
+      PARLEY_ASSIGN_OR_RETURN(
+          config.test_interval,
+          r.duration_of(*interval, "federation.test_interval", std::chrono::seconds(1),
+                        std::chrono::days(7), "\"0\" for none, or 1s to 7d"));
+    }
+  }
+  if (const toml::node* within = federation.get("test_answer_within")) {
+    PARLEY_ASSIGN_OR_RETURN(
+        config.test_answer_within,
+        r.duration_of(*within, "federation.test_answer_within", std::chrono::seconds(1),
+                      std::chrono::days(1), "1s to 1d"));
+  }
+  return Status::ok();
+}
+
 // api.principal_rate (a number, requests per second, 0.01 to 100000) and
 // api.principal_burst (an integer, 1 to 100000).
 Status read_rate_limit(const ConfigReader& r, const toml::table& api, Config& config) {
@@ -243,7 +268,8 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
     return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
   }
   PARLEY_RETURN_IF_ERROR(
-      r.check_keys(*federation, "federation", {"listen", "advertise", "heartbeat"}));
+      r.check_keys(*federation, "federation",
+                   {"listen", "advertise", "heartbeat", "test_interval", "test_answer_within"}));
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
   PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
@@ -257,6 +283,7 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
         r.duration_of(*heartbeat, "federation.heartbeat", std::chrono::milliseconds(100),
                       std::chrono::minutes(10), "100ms to 10m"));
   }
+  PARLEY_RETURN_IF_ERROR(read_line_test(r, *federation, config));
 
   // [api]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* api, r.table_of(root, "api"));
@@ -405,13 +432,17 @@ std::string encode_config(const Config& config) {
                                                      : "url = " + toml_quote(config.store_url);
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
+      "test_interval = {}\ntest_answer_within = {}\n"
       "[api]\nlisten = {}\ntls = {}\ncert = {}\nkey = {}\nprincipal_rate = {}\nprincipal_burst = "
       "{}\n[store]\n{}\nlease = {}\n"
       "[log]\nlevel = {}\n[escalation]\nflash = {}\nimmediate = {}\npriority = {}\nroutine = {}\n",
       toml_quote(config.party), toml_quote(config.lang), toml_quote(config.timezone), federation,
       advertise, toml_quote(format_duration(config.heartbeat_interval)),
-      toml_quote(config.api_listen), config.api_tls, toml_quote(config.api_cert),
-      toml_quote(config.api_key), config.principal_rate, config.principal_burst, store,
+      toml_quote(config.test_interval == Duration::zero() ? std::string("0")
+                                                          : format_duration(config.test_interval)),
+      toml_quote(format_duration(config.test_answer_within)), toml_quote(config.api_listen),
+      config.api_tls, toml_quote(config.api_cert), toml_quote(config.api_key),
+      config.principal_rate, config.principal_burst, store,
       toml_quote(format_duration(config.lease)), toml_quote(config.log_level),
       toml_quote(format_duration(config.realert.flash)),
       toml_quote(format_duration(config.realert.immediate)),

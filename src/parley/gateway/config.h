@@ -10,6 +10,8 @@
 //   advertise = ["a:7001", "b:7001"]  # the bundle's addresses; default: listen (a standby
 //                                   # pair lists both instances: docs/operations.md)
 //   heartbeat = "200ms"             # heartbeat interval on every path to every peer
+//   test_interval = "1h"            # each line's automatic test message; "0": none
+//   test_answer_within = "1m"       # the peer gateway's answer is due within this
 //   [api]
 //   listen = "127.0.0.1:7080"       # plain HTTP only on loopback; anywhere else tls = true
 //   tls = true                      # HTTPS (TLS 1.3) with the certificate and key below
@@ -60,6 +62,12 @@ struct Config {
   // at 200ms a cut primary is left within a second (issue 15; it was 1s, and 4.1 s). 100ms
   // to 10m.
   Duration heartbeat_interval = std::chrono::milliseconds(200);
+  // The automatic test message on every line (core/line_test.h; docs/protocol.md "The line
+  // test"): one every `test_interval` (1s to 7d; zero, written "0": none), hourly by
+  // default as the Moscow-Washington link tested its circuits, answered by the peer's gateway
+  // within `test_answer_within` (1s to 1d) or it is overdue and alerts.
+  Duration test_interval = std::chrono::hours(1);
+  Duration test_answer_within = std::chrono::minutes(1);
   std::string api_listen = "127.0.0.1:7080";
   // The API over TLS 1.3 (docs/operations.md "TLS on the API"): required when api_listen is
   // not a loopback address, allowed on loopback. The certificate and key (PEM) are paths

@@ -27,6 +27,8 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   config.log_level = "warn";
   config.realert.flash = std::chrono::seconds(30);
   config.realert.routine = std::chrono::hours(2);
+  config.test_interval = std::chrono::minutes(30);
+  config.test_answer_within = std::chrono::seconds(45);
   const Result<Config> again = parse_config(encode_config(config), "c.toml");
   ASSERT_TRUE(again.is_ok()) << again.status().to_string() << "\n" << encode_config(config);
   EXPECT_EQ(again->party, config.party);
@@ -42,6 +44,49 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   EXPECT_EQ(again->store_path, config.store_path);
   EXPECT_EQ(again->log_level, config.log_level);
   EXPECT_EQ(again->realert, config.realert);
+  EXPECT_EQ(again->test_interval, config.test_interval);
+  EXPECT_EQ(again->test_answer_within, config.test_answer_within);
+  // No tests at all is written "0", and reads back as none.
+  config.test_interval = Duration::zero();
+  const Result<Config> off = parse_config(encode_config(config), "c.toml");
+  ASSERT_TRUE(off.is_ok()) << off.status().to_string();
+  EXPECT_EQ(off->test_interval, Duration::zero());
+}
+
+// Issue 12, the line test (core/line_test.h): hourly by default, answered within a minute;
+// "0" (or 0) turns it off; anything else out of range or malformed is refused at start, with
+// one line naming the file, the line and the key.
+TEST(ConfigEncodeTest, LineTestDefaultsHourlyAndIsBounded) {
+  const std::string base = "[party]\nid = \"p\"\n[federation]\nlisten = [\"127.0.0.1:1\"]\n";
+  const Result<Config> plain = parse_config(base, "c.toml");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->test_interval, std::chrono::hours(1));
+  EXPECT_EQ(plain->test_answer_within, std::chrono::minutes(1));
+  const Result<Config> set =
+      parse_config(base + "test_interval = \"2s\"\ntest_answer_within = \"3s\"\n", "c.toml");
+  ASSERT_TRUE(set.is_ok()) << set.status().to_string();
+  EXPECT_EQ(set->test_interval, std::chrono::seconds(2));
+  EXPECT_EQ(set->test_answer_within, std::chrono::seconds(3));
+  for (const char* off : {"test_interval = \"0\"\n", "test_interval = 0\n"}) {
+    const Result<Config> none = parse_config(base + off, "c.toml");
+    ASSERT_TRUE(none.is_ok()) << off << none.status().to_string();
+    EXPECT_EQ(none->test_interval, Duration::zero()) << off;
+  }
+  EXPECT_EQ(parse_config(base + "test_interval = \"500ms\"\n", "c.toml").status().message(),
+            "c.toml:5: federation.test_interval '500ms' is out of range (\"0\" for none, or 1s "
+            "to 7d)");
+  EXPECT_EQ(parse_config(base + "test_interval = \"8d\"\n", "c.toml").status().message(),
+            "c.toml:5: federation.test_interval '8d' is out of range (\"0\" for none, or 1s to "
+            "7d)");
+  EXPECT_THAT(parse_config(base + "test_interval = \"hourly\"\n", "c.toml").status().message(),
+              StartsWith("c.toml:5: federation.test_interval: bad duration 'hourly'"));
+  EXPECT_THAT(parse_config(base + "test_interval = 3600\n", "c.toml").status().message(),
+              StartsWith("c.toml:5: federation.test_interval must be a string"));
+  EXPECT_THAT(parse_config(base + "test_answer_within = \"0\"\n", "c.toml").status().message(),
+              StartsWith("c.toml:5: federation.test_answer_within: bad duration '0'"));
+  EXPECT_THAT(
+      parse_config(base + "test_answer_within = \"2d\"\n", "c.toml").status().message(),
+      StartsWith("c.toml:5: federation.test_answer_within '2d' is out of range (1s to 1d)"));
 }
 
 TEST(ConfigEncodeTest, EscalationCadencesDefaultPerPrecedenceAndAreBounded) {

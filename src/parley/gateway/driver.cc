@@ -91,6 +91,8 @@ Status Driver::start(net::Handler api_handler) {
   config.realert.immediate = home_.config.realert.immediate;
   config.realert.priority = home_.config.realert.priority;
   config.realert.routine = home_.config.realert.routine;
+  config.tests.interval = home_.config.test_interval;
+  config.tests.answer_within = home_.config.test_answer_within;
   message_lines_ = std::make_unique<store::StoredMessageLines>(*store_);
   config.messages = message_lines_.get();
   for (const core::NodePeer& peer : recovery.peers) {

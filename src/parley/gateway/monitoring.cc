@@ -1,5 +1,6 @@
 #include "parley/gateway/monitoring.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -137,6 +138,19 @@ void admission_metrics(const Driver& driver, std::string& out) {
 
 }  // namespace
 
+Json line_test_json(const core::LineTestView& t) {
+  return {{"line", t.line},
+          {"sequence", t.sequence},
+          {"message_id", t.message_id ? Json(*t.message_id) : Json(nullptr)},
+          {"sent", optional_time(t.sent)},
+          {"answered", optional_time(t.answered)},
+          {"answer_due", optional_time(t.answer_due)},
+          {"overdue", t.overdue},
+          {"refused", t.refused},
+          {"next_due", optional_time(t.next_due)},
+          {"skipped", t.skipped}};
+}
+
 // The escalations of the messages on `lines` (all of them if `lines` is null).
 Json escalations_json(const Driver& driver, const std::vector<core::Line>* lines) {
   Json out = Json::array();
@@ -163,6 +177,8 @@ Json peers_json(const Driver& driver) {
            {"last_error", path.last_error.empty() ? Json(nullptr) : Json(path.last_error)},
            {"last_heartbeat", signed_contact_json(path.last_heartbeat)}});
     }
+    Json tests = Json::array();
+    for (const core::LineTestView& t : p.stats.tests) tests.push_back(line_test_json(t));
     peers.push_back({{"party", p.party},
                      {"federation", p.federation},
                      {"paths", paths},
@@ -181,6 +197,9 @@ Json peers_json(const Driver& driver) {
                      {"forks_detected", p.stats.forks_detected},
                      {"refusals", refusals_json(p.stats)},
                      {"gaps", gaps_json(p.stats)},
+                     {"tests", tests},
+                     {"tests_sent", p.stats.tests_sent},
+                     {"tests_answered", p.stats.tests_answered},
                      {"catalog", catalog_json(p)}});
   }
   return peers;
@@ -254,6 +273,16 @@ net::HttpResponse metrics_view(const Driver& driver) {
   per_peer("parley_unacknowledged", "gauge",
            [](const Driver::PeerView& p) { return p.stats.unacknowledged; });
   per_peer("parley_overdue", "gauge", [](const Driver::PeerView& p) { return p.stats.overdue; });
+  // The line test (docs/protocol.md "The line test"): lines whose last automatic test the
+  // peer's gateway did not answer in time (an alert), and the tests sent and answered.
+  per_peer("parley_line_tests_overdue", "gauge", [](const Driver::PeerView& p) {
+    return std::count_if(p.stats.tests.begin(), p.stats.tests.end(),
+                         [](const core::LineTestView& t) { return t.overdue; });
+  });
+  per_peer("parley_line_tests_sent_total", "counter",
+           [](const Driver::PeerView& p) { return p.stats.tests_sent; });
+  per_peer("parley_line_tests_answered_total", "counter",
+           [](const Driver::PeerView& p) { return p.stats.tests_answered; });
   // The receiving side (docs/protocol.md "Acknowledgment deadlines"): the peer's messages
   // awaiting our ack, those of them overdue now, and the overdue marks made since start.
   per_peer("parley_inbound_unacknowledged", "gauge",

@@ -13,6 +13,8 @@
 
 namespace parley::gateway {
 
+// docs/openapi.yaml LineTest: one line's automatic test (core/line_test.h).
+json::Json line_test_json(const core::LineTestView& test);
 // docs/openapi.yaml Peer, one per pinned peer.
 json::Json peers_json(const Driver& driver);
 // The escalations of the messages on `lines` (all of them if `lines` is null).

@@ -185,8 +185,22 @@ Scenario Scenario::reference() {
   return s;
 }
 
+Scenario Scenario::line_tests() {
+  Scenario s = calm();
+  s.name = "line-tests";
+  s.test_interval = 15s;
+  s.test_answer_within = 10s;
+  s.tests_answered_on_time = true;
+  s.unpinned_line = true;
+  // Both paths cut for 40 s: the tests due meanwhile go unanswered, alert, and are answered
+  // once the link heals; no new test piles up behind the one queued.
+  s.partitions = {{70s, 110s}};
+  return s;
+}
+
 std::optional<Scenario> Scenario::named(std::string_view name) {
   if (name == "reference") return reference();
+  if (name == "line-tests") return line_tests();
   if (name == "standard") return standard();
   if (name == "refusals") return refusals();
   if (name == "calm") return calm();
@@ -397,6 +411,15 @@ Status Cluster::setup() {
       principals.insert(end.local);
       principals.insert(end.alternate);
     }
+    if (scenario_.unpinned_line && g->index == 0) {
+      // `line add` to a party whose bundle nobody pinned: the node has no session for it.
+      core::Line line;
+      line.id = kUnpinnedLine;
+      line.local = g->lines.front().local;
+      line.remote = wire::Address{"xx-unpinned", "nobody"};
+      line.deadlines = scenario_.deadlines;
+      PARLEY_RETURN_IF_ERROR(s->put_line(line));
+    }
     for (const std::string& id : principals) {
       core::Principal p;
       p.id = id;
@@ -422,6 +445,8 @@ Status Cluster::start(Gateway& g) {
   config.lines = std::move(recovery.lines);
   g.message_lines = std::make_unique<store::StoredMessageLines>(*g.store);
   config.messages = g.message_lines.get();
+  config.tests.interval = scenario_.test_interval;
+  config.tests.answer_within = scenario_.test_answer_within;
   std::vector<core::NodePeer> peers = std::move(recovery.peers);
   g.rng = std::make_unique<SeededRng>(
       derive(seed_, 6, static_cast<std::uint64_t>(g.index * 1000 + g.incarnation)));
@@ -631,6 +656,7 @@ Outcome Cluster::run() {
   if (!stopped_) {
     check_final();
     check_meetings();
+    check_tests();
   }
   return outcome_;
 }
@@ -840,6 +866,11 @@ void Cluster::on_accepted(Gateway& g, const core::Accepted& a) {
               g.party + " accepted " + a.message_id + " that its store does not hold");
   }
   if (request.ack) ack_busy_.erase({g.index, request.target});
+  // Issue 12: the gateway answers an automatic test; a person never does.
+  if (request.ack && automatic_test_at(g, request.target)) {
+    violation("test-acked-by-principal",
+              g.party + " accepted a principal's ack of automatic test " + request.target);
+  }
 }
 
 void Cluster::on_rejected(Gateway& g, const core::Rejected& r) {
@@ -854,6 +885,11 @@ void Cluster::on_rejected(Gateway& g, const core::Rejected& r) {
     return;
   }
   ack_busy_.erase({g.index, request.target});
+  // A principal who tries to acknowledge an automatic test is told the gateway answers it.
+  if (r.status.code() == StatusCode::kFailedPrecondition && automatic_test_at(g, request.target)) {
+    ++outcome_.stats.tests_refused_acks;
+    return;
+  }
   // After a crash between the ack's write and its Accepted, the principal's retry finds it
   // acknowledged already: that refusal is right. Any other is not.
   if (r.status.code() != StatusCode::kAlreadyExists) {

@@ -69,6 +69,9 @@ class Cluster {
 
   Outcome run();
 
+  // Scenario::unpinned_line's line, from us-eucom to a party it never pinned.
+  static constexpr const char* kUnpinnedLine = "to-unpinned";
+
  private:
   // One side of a line, as configured on one gateway.
   struct LineEnd {
@@ -154,6 +157,12 @@ class Cluster {
     bool final = false;              // refused or expired: no escalation is due
     std::optional<Time> acked_true;  // when an ack became durable there (true time)
   };
+  // An automatic line test stored by its sender (invariant line-test-unanswered).
+  struct TestWatch {
+    int sender = 0;
+    Time stored_true;
+    std::optional<Time> answered_true;  // when the peer's ack became durable at the sender
+  };
   struct Partition {
     Time since;  // when it began (extensions keep it)
     Time until;
@@ -219,6 +228,11 @@ class Cluster {
   // Issue 12's evidence of silence, as each batch applies (invariants.cc).
   void observe_evidence(Gateway& g, const std::vector<core::Record>& records);
   void observe_shown(Gateway& g, const core::MessageRecord& m);
+  // Issue 12's line test (core/line_test.h), as each batch applies, and at the end.
+  void observe_tests(Gateway& g, const std::vector<core::Record>& records);
+  void check_tests();
+  // Whether `id` is, in g's store, one of the peer's automatic tests.
+  bool automatic_test_at(Gateway& g, const std::string& id);
   bool received_by(Gateway& g, const std::string& id);
   void observe_alert_update(Gateway& g, const core::UpdateMessage& update);
   void observe_alert(Gateway& g, const core::Notice& notice);
@@ -291,6 +305,7 @@ class Cluster {
   std::map<int, std::set<std::string>> alert_open_;  // per gateway: not yet alerted, acked, final
   std::map<std::pair<int, std::string>, int> evidence_of_;  // (gateway, id): entries written
   std::map<std::pair<int, std::string>, int> shown_of_;     // (gateway, id): stage.shown written
+  std::map<std::string, TestWatch> tests_;                  // automatic tests, by id
   std::set<std::string> violation_keys_;
 };
 

@@ -92,6 +92,7 @@ std::optional<Time> evidence_time(const std::vector<core::Record>& records, cons
 // and lets every other kind of record through untouched.
 void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& records) {
   observe_evidence(g, records);
+  observe_tests(g, records);
   for (const core::Record& record : records) {
     if (const auto* put = std::get_if<core::PutMessage>(&record)) watch_alerts(g, put->message);
     if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
@@ -219,7 +220,8 @@ void Cluster::observe_evidence(Gateway& g, const std::vector<core::Record>& reco
     if (put != nullptr && put->message.type == core::kAckType &&
         put->message.direction == core::Direction::kOutbound) {
       const std::string target = put->message.reply_to.value_or("");
-      if (shown_of_.count({g.index, target}) == 0) {
+      // The gateway's own answer to an automatic test: no person was shown it.
+      if (shown_of_.count({g.index, target}) == 0 && !automatic_test_at(g, target)) {
         violation("acked-not-shown",
                   g.party + " acknowledged " + target + " without its stage shown");
       }
@@ -262,6 +264,69 @@ void Cluster::observe_evidence(Gateway& g, const std::vector<core::Record>& reco
     }
     violation("evidence-missing",
               g.party + " marked " + update->id + " overdue without writing its evidence");
+  }
+}
+
+// Issue 12, the line test (core/line_test.h): nothing is ever sent on a line whose peer is not
+// pinned (sent-without-peer); each automatic test a gateway stores is watched until the
+// peer's ack of it is durable there.
+void Cluster::observe_tests(Gateway& g, const std::vector<core::Record>& records) {
+  for (const core::Record& record : records) {
+    if (const auto* put = std::get_if<core::PutMessage>(&record)) {
+      const core::MessageRecord& m = put->message;
+      if (m.direction != core::Direction::kOutbound) continue;
+      if (m.line == kUnpinnedLine) {
+        violation("sent-without-peer",
+                  g.party + " wrote " + m.type + " " + m.id + " on " + m.line + ", unpinned");
+      }
+      if (!core::automatic_test_sequence(m.type, m.content.body_json)) continue;
+      if (tests_.emplace(m.id, TestWatch{g.index, now_, std::nullopt}).second) {
+        ++outcome_.stats.tests_sent;
+      }
+    } else if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
+      const auto it = tests_.find(update->id);
+      if (it == tests_.end() || it->second.sender != g.index || it->second.answered_true ||
+          update->state != core::MessageState::kAcknowledged) {
+        continue;
+      }
+      it->second.answered_true = now_;
+      ++outcome_.stats.tests_answered;
+    }
+  }
+}
+
+bool Cluster::automatic_test_at(Gateway& g, const std::string& id) {
+  Result<std::optional<core::MessageRecord>> stored = g.store->get_message(id);
+  return stored.is_ok() && stored->has_value() &&
+         (*stored)->direction == core::Direction::kInbound &&
+         core::automatic_test_sequence((*stored)->type, (*stored)->content.body_json);
+}
+
+// At the end: every automatic test was answered (the run is quiescent, the network healed),
+// and, where the scenario says so, within its deadline unless a scripted partition touched
+// it (the link was down, or had just healed and the retry backoff still held it).
+void Cluster::check_tests() {
+  constexpr Duration kHealing = std::chrono::seconds(15);
+  for (const auto& [id, t] : tests_) {
+    const std::string& party = gateways_[t.sender]->party;
+    if (!t.answered_true) {
+      violation("line-test-unanswered", party + " automatic test " + id + " never answered");
+      continue;
+    }
+    if (!scenario_.tests_answered_on_time) continue;
+    // Not the structured binding inside the lambda (Clang 14 cannot capture one).
+    const Time stored = t.stored_true;
+    const Time due = stored + scenario_.test_answer_within;
+    const bool touched = std::any_of(
+        scenario_.partitions.begin(), scenario_.partitions.end(), [&](const ScriptedPartition& p) {
+          return stored < start_ + p.until + kHealing && due > start_ + p.from;
+        });
+    if (!touched && *t.answered_true > due) {
+      violation("line-test-late", party + " automatic test " + id + " answered " +
+                                      format_duration(*t.answered_true - t.stored_true) +
+                                      " after it was sent, deadline " +
+                                      format_duration(scenario_.test_answer_within));
+    }
   }
 }
 

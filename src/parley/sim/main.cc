@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
       scenario_name = std::string(arg.substr(11));
       if (!parley::sim::Scenario::named(scenario_name)) {
         return usage("unknown scenario '" + scenario_name +
-                     "' (standard, calm, clock-jumps, three-party, refusals, reference)");
+                     "' (standard, calm, clock-jumps, three-party, refusals, reference, "
+                     "line-tests)");
       }
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
@@ -68,7 +69,7 @@ int main(int argc, char** argv) {
           "  --seed=N        the first seed (random if not given)\n"
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
           "  --scenario=NAME standard (default), calm, clock-jumps, three-party, refusals,\n"
-          "                  reference\n"
+          "                  reference, line-tests\n"
           "  --verbose       print every event and every violation\n");
       return 0;
     } else {

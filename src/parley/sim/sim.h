@@ -117,6 +117,15 @@ struct Scenario {
   // Tolerance of the escalation invariant: an overdue mark is due within this of its
   // deadline (the driver arms a timer at the deadline exactly).
   Duration timer_tick = std::chrono::milliseconds(10);
+  // The automatic line test (core/line_test.h) on every line; zero: none.
+  Duration test_interval{};
+  Duration test_answer_within = std::chrono::seconds(10);
+  // Invariant line-test-unanswered: every automatic test is answered within
+  // test_answer_within unless a partition touched it (for scenarios without random faults).
+  bool tests_answered_on_time = false;
+  // us-eucom has a line to a party nobody pinned (`line add` before `peer add`): nothing may
+  // ever be sent on it (invariant sent-without-peer), tests included.
+  bool unpinned_line = false;
   static Scenario standard();     // the thousand-seed suite: faults of every kind
   static Scenario calm();         // no random faults (scripted ones only)
   static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back
@@ -125,7 +134,11 @@ struct Scenario {
   // queued behind a peer that cannot be reached and a FLASH that overtakes them; no random
   // fault (WriteFault adds the one under test).
   static Scenario reference();
-  // "standard", "calm", "clock-jumps", "three-party", "refusals"; nullopt for another name.
+  // Calm, with a line test every 15 s on every line, a partition that leaves one unanswered,
+  // and a line without a pinned peer.
+  static Scenario line_tests();
+  // "standard", "calm", "clock-jumps", "three-party", "refusals", "reference", "line-tests";
+  // nullopt for another name.
   static std::optional<Scenario> named(std::string_view name);
 };
 
@@ -154,6 +167,9 @@ struct Stats {
   std::uint64_t shown = 0;              // stage.shown entries written
   std::uint64_t refused = 0;            // kMessageRefused notices (our message refused by the peer)
   std::uint64_t principal_errors = 0;   // requests lost to a crash or a down gateway
+  std::uint64_t tests_sent = 0;         // automatic line tests stored by their senders
+  std::uint64_t tests_answered = 0;     // of them, answered (the peer's ack stored)
+  std::uint64_t tests_refused_acks = 0;  // principals' acks of an automatic test, refused
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts
   // (200 Answers) covering it the receiver signed.

@@ -3,7 +3,9 @@
 // the simulator (Cluster::start) both start from exactly this.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,6 +41,41 @@ inline Status recover_shown(Store& store, core::Recovered& recovered) {
   return ids.empty() ? Status::ok() : flush();
 }
 
+// Per line with `peer`, the last automatic test we sent (core::Recovered::line_tests): the
+// newest outbound `test` whose body says "automatic", read newest first by the index on
+// (type, line). Tests a principal sent by hand are passed over; after kTestPagesMax pages of
+// them without an automatic one, the line's tests start again from number 1.
+inline constexpr std::size_t kTestPageSize = 64;
+inline constexpr std::size_t kTestPagesMax = 64;
+inline Status recover_line_tests(Store& store, const std::vector<core::Line>& lines,
+                                 std::string_view peer, core::Recovered& recovered) {
+  for (const core::Line& line : lines) {
+    if (line.remote.party != peer) continue;
+    MessageQuery query;
+    query.direction = core::Direction::kOutbound;
+    query.lines = {line.id};
+    query.types = {std::string(core::kTestType)};
+    query.limit = kTestPageSize;
+    for (std::size_t page = 0; page < kTestPagesMax; ++page) {
+      PARLEY_ASSIGN_OR_RETURN(const std::vector<core::MessageRecord> tests,
+                              store.list_messages(query));
+      const auto automatic = std::find_if(tests.begin(), tests.end(), [](const auto& m) {
+        return core::automatic_test_sequence(m.type, m.content.body_json).has_value();
+      });
+      if (automatic != tests.end()) {
+        recovered.line_tests[line.id] = core::RecoveredTest{
+            automatic->id,
+            *core::automatic_test_sequence(automatic->type, automatic->content.body_json),
+            automatic->created, automatic->acknowledged_at};
+        break;
+      }
+      if (tests.size() < kTestPageSize) break;
+      query.after = message_key(tests.back());
+    }
+  }
+  return Status::ok();
+}
+
 // kDataLoss for a pinned peer with no federation address (a valid bundle has one); store
 // errors as they come.
 inline Result<NodeRecovery> recover_node(Store& store) {
@@ -52,6 +89,7 @@ inline Result<NodeRecovery> recover_node(Store& store) {
     }
     PARLEY_ASSIGN_OR_RETURN(core::Recovered recovered, store.recover(peer.bundle.party));
     PARLEY_RETURN_IF_ERROR(recover_shown(store, recovered));
+    PARLEY_RETURN_IF_ERROR(recover_line_tests(store, out.lines, peer.bundle.party, recovered));
     out.peers.push_back({std::move(peer.bundle), std::move(recovered)});
   }
   return out;
