@@ -257,7 +257,7 @@ try {
 
   const ctx = { browser, us, ru, usContext, US_URL, WATCH_TOKEN, AXE, SHOTS, BUNDLES, viewport, flashId, step, ok, bad, expect, watch, signIn };
   mkdirSync(SHOTS, { recursive: true });
-  await more.escalation(ctx);
+  ctx.immediateId = await more.escalation(ctx);
   await more.evidence(ctx);
   await more.meetings(ctx);
   await more.monitoring(ctx);

@@ -89,8 +89,18 @@ async function verifyAltered(page, id, alter) {
   }
 }
 
-export async function evidence({ us, ru, flashId, BUNDLES, step, expect }) {
+export async function evidence({ us, ru, flashId, immediateId, BUNDLES, step, expect }) {
   const all = ["envelope", "leaf", "inclusion", "countersignature", "sth", "listed"];
+  await step("verify here: a later message, whose proof has an audit path", async () => {
+    await openEvidence(us, "outbox", immediateId);
+    const hashes = await us.locator('[aria-label="Audit path"] li').count();
+    const { verdict, checks } = await verifyHere(us);
+    expect(
+      `us: every check passes for a proof of ${hashes} hashes`,
+      hashes > 0 && verdict === "pass" && all.every((c) => checks[c] === "ok"),
+      JSON.stringify(checks),
+    );
+  });
   await step("verify here: the FLASH's evidence on us (our message)", async () => {
     await openEvidence(us, "outbox", flashId);
     const { verdict, checks } = await verifyHere(us);
