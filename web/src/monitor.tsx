@@ -5,7 +5,7 @@
 // (whether each line's peer is reachable) and their escalations: the API decides.
 import type { Escalation, Peer, Status, WitnessStatus } from "./api";
 import { t, tDynamic, type Lang } from "./i18n";
-import { Time, short } from "./ui";
+import { Time } from "./ui";
 
 export function EscalationProgress({ e, lang }: { e: Escalation; lang: Lang }) {
   return (
@@ -62,7 +62,7 @@ function Escalations({ list, lang }: { list: Escalation[]; lang: Lang }) {
           <tbody>
             {list.map((e) => (
               <tr data-escalation-row={e.message_id}>
-                <td class="mono">{short(e.message_id)}</td>
+                <td class="mono wrap">{e.message_id}</td>
                 <td>{e.line}</td>
                 <td>{e.precedence}</td>
                 <td>

@@ -11,6 +11,3 @@ export function Time({ iso, lang }: { iso: string | null | undefined; lang: Lang
     </span>
   );
 }
-
-// The first 8 hex digits of a message or meeting id (the CLI accepts such a prefix).
-export const short = (id: string) => id.slice(0, 8);
