@@ -66,14 +66,16 @@ escalation() {
 }
 check "ru: the receiver's escalation alerts the addressee at the deadline" \
   poll 10 escalation "$RU" receiver '.overdue and .line == "saceur-cgs" and .precedence == "FLASH" and .alerted[0].principal == "cgs"'
+check "ru: the escalation names the next to alert, the alternate deputy" \
+  escalation "$RU" receiver '[.alerted[].principal] != ["cgs"] or .next == ["deputy"]'
 check "ru: then the alternates in order, then the duty officer" \
-  poll 20 escalation "$RU" receiver '[.alerted[].principal] == ["cgs", "deputy", "chief", "watch-1"] and (.next_alert | type == "string")'
+  poll 20 escalation "$RU" receiver '[.alerted[].principal] == ["cgs", "deputy", "chief", "watch-1"] and (.next_alert | type == "string") and .next == ["cgs", "deputy", "chief", "watch-1"]'
 check "ru: then everyone again" poll 10 escalation "$RU" receiver '.alerted[0].alerts >= 2'
 check "us: the sender's escalation tells saceur" \
   poll 10 escalation "$US" sender '.overdue and .deadline != null and [.alerted[].principal] == ["saceur"] and .peer == "ru-genstaff"'
 check "us: the outbox shows it overdue" bash -c "'$PARLEY' outbox --home '$US' --as saceur --json | jq -e --arg id '$ID' '.[] | select(.id == \$id) | .state == \"overdue\"'"
-check "ru: the text status shows how long overdue and who was alerted" \
-  bash -c "'$PARLEY' status --home '$RU' | grep -q 'OVERDUE by' && '$PARLEY' status --home '$RU' | grep -q 'alerted watch-1 at'"
+check "ru: the text status shows how long overdue, who was alerted and who is next" \
+  bash -c "'$PARLEY' status --home '$RU' | grep -q 'OVERDUE by' && '$PARLEY' status --home '$RU' | grep -q 'alerted watch-1 at' && '$PARLEY' status --home '$RU' | grep -q 'next alert .*: cgs, deputy, chief, watch-1'"
 check "ru: a principal on the line sees it in its own status" \
   bash -c "'$PARLEY' status --home '$RU' --as deputy --json | jq -e --arg id '$ID' '.escalations | map(select(.message_id == \$id)) | length == 1'"
 metric() {  # metric HOME NAME: the value of NAME (one peer) on HOME's /metrics

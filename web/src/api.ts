@@ -2,6 +2,7 @@
 // origin, authenticated by the HttpOnly session cookie. Requests that change state carry
 // the session's CSRF token (from GET /api/v1/session) in X-Parley-CSRF; the browser adds
 // Origin itself.
+import type { Evidence } from "./verify";
 
 export class ApiError extends Error {
   constructor(
@@ -188,4 +189,147 @@ export interface NewMessage {
 
 export function send(message: NewMessage): Promise<{ id: string; state: string }> {
   return call("POST", "/api/v1/messages", message);
+}
+
+// ---- monitoring (GET /api/v1/status; docs/openapi.yaml Status, LineStatus, Escalation) ----
+
+export interface Escalation {
+  message_id: string;
+  peer: string;
+  line: string;
+  precedence: Precedence;
+  side: "sender" | "receiver";
+  deadline: string;
+  overdue: boolean;
+  alerted: { principal: string; at: string; last: string; alerts: number }[];
+  next_alert: string | null;
+  next: string[];
+}
+
+export interface SignedContact {
+  time: string;
+  received: string;
+  payload: string;
+  signature: string;
+}
+
+export interface Path {
+  address: string;
+  state: "up" | "down" | "unknown";
+  active: boolean;
+  last_contact: string | null;
+  last_error: string | null;
+  last_heartbeat: SignedContact | null;
+}
+
+export interface Peer {
+  party: string;
+  paths: Path[];
+  queued: number;
+  oldest_queued: string | null;
+  unacknowledged: number;
+  overdue: number;
+  inbound_unacknowledged?: number;
+  inbound_overdue?: number;
+  log_size?: number;
+  countersigned_size?: number;
+  peer_log_size?: number;
+  forks_detected?: number;
+}
+
+export interface WitnessStatus {
+  witnessed: { origin: string; size: number }[];
+  split_views: { origin: string; kind: string; witnessed: string; offered: string; seen: string }[];
+  alert: boolean;
+  cosignatures: { origin: string; witness: string; size: number }[];
+}
+
+// The whole gateway (the role watch) or only the caller's lines (scope "lines").
+export interface Status {
+  party: string;
+  ready: boolean;
+  time: string;
+  scope?: "lines";
+  escalations: Escalation[];
+  lines?: { id: string; local: string; remote: string; peer_reachable: boolean }[];
+  peers?: Peer[];
+  witness?: WitnessStatus;
+  evidence?: number;
+}
+
+export function status(): Promise<Status> {
+  return call<Status>("GET", "/api/v1/status");
+}
+
+// ---- evidence (GET /api/v1/messages/{id}/evidence) ----
+
+export function evidence(id: string): Promise<Evidence> {
+  return call("GET", `/api/v1/messages/${encodeURIComponent(id)}/evidence`);
+}
+
+// ---- meetings (docs/openapi.yaml, tag meetings) ----
+
+export interface ActionItem {
+  id: string;
+  text?: string;
+  owner: string;
+  agenda_item?: string;
+  due: string;
+  done: boolean;
+  done_at?: string | null;
+  done_by?: string | null;
+  status: "open" | "reminder" | "overdue" | "done";
+}
+
+export interface Meeting {
+  id: string;
+  line: string;
+  title: string;
+  state: "proposed" | "countered" | "scheduled" | "declined" | "cancelled" | "held";
+  proposer?: string;
+  parties?: string[];
+  agenda: string[];
+  offered?: { slots: string[]; by: string | null };
+  slot: string | null;
+  minutes: {
+    hash: string | null;
+    signed_by: string[];
+    final: boolean;
+    by?: string;
+    at?: string;
+    body?: Record<string, unknown>;
+  };
+  actions: ActionItem[];
+  refused?: { id: string; type: string; by: string; reason: string }[];
+}
+
+export interface MeetingStepAnswer {
+  id: string;
+  meeting: string;
+  type: string;
+  state: string;
+  minutes_hash?: string;
+}
+
+export async function meetings(): Promise<Meeting[]> {
+  return (await call<{ meetings: Meeting[] }>("GET", "/api/v1/meetings")).meetings;
+}
+
+export function proposeMeeting(request: {
+  line: string;
+  title: string;
+  slots: string[];
+  agenda?: string[];
+}): Promise<MeetingStepAnswer> {
+  return call("POST", "/api/v1/meetings", request);
+}
+
+export type MeetingStep = "counter" | "accept" | "decline" | "reschedule" | "cancel" | "minutes" | "sign";
+
+export function meetingStep(id: string, step: MeetingStep, body: Record<string, unknown>): Promise<MeetingStepAnswer> {
+  return call("POST", `/api/v1/meetings/${encodeURIComponent(id)}/${step}`, body);
+}
+
+export function actionDone(id: string, item: string): Promise<MeetingStepAnswer> {
+  return call("POST", `/api/v1/meetings/${encodeURIComponent(id)}/actions/${encodeURIComponent(item)}/done`, {});
 }

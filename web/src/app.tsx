@@ -1,15 +1,21 @@
-// The console: sign-in, then the inbox, the outbox and compose, kept live by the event
-// stream. A FLASH awaiting acknowledgment stays in an alert at the top until it is
+// The console: sign-in, then the inbox, the outbox, compose, meetings and the gateway's
+// state (escalations, paths, witnesses), kept live by the event stream, and the evidence of
+// one message. A FLASH awaiting acknowledgment stays in an alert at the top until it is
 // acknowledged.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import * as api from "./api";
-import type { Message, SessionInfo } from "./api";
+import type { Escalation, Message, SessionInfo, Status } from "./api";
 import { Compose } from "./compose";
+import { EvidenceView } from "./evidence";
 import { connectEvents, type LiveState } from "./events";
 import { asLang, langs, t, tDynamic, type Lang } from "./i18n";
-import { duration, local, utc } from "./time";
+import { Meetings } from "./meetings";
+import { EscalationProgress, Monitor } from "./monitor";
+import { duration } from "./time";
+import { Time } from "./ui";
 
-type View = "inbox" | "outbox" | "compose";
+export type View = "inbox" | "outbox" | "compose" | "meetings" | "status" | "evidence";
+export const navViews = ["inbox", "outbox", "compose", "meetings", "status"] as const;
 
 interface Box {
   messages: Message[];
@@ -37,15 +43,6 @@ export function chipState(m: Message): string {
 
 function canAcknowledge(m: Message): boolean {
   return m.direction === "inbound" && !notAcked.has(m.type) && (m.state === "delivered" || m.state === "overdue");
-}
-
-function Time({ iso, lang }: { iso: string | null; lang: Lang }) {
-  if (!iso) return <span class="muted">{t(lang, "notYet")}</span>;
-  return (
-    <span>
-      <time dateTime={iso}>{utc(iso)}</time> <span class="muted">({t(lang, "local")}: {local(iso, lang)})</span>
-    </span>
-  );
 }
 
 // The FLASH tone's audio context: made once, at the officer's first click (browsers let a
@@ -88,14 +85,24 @@ function Countdown({ m, box, lang }: { m: Message; box: Box; lang: Lang }) {
   );
 }
 
-function MessageItem(props: { m: Message; box: Box; lang: Lang; onAck: (id: string) => void; busy: boolean }) {
+interface ItemProps {
+  box: Box;
+  lang: Lang;
+  onAck: (id: string) => void;
+  onEvidence: (id: string) => void;
+  escalations: Map<string, Escalation>;
+}
+
+function MessageItem(props: ItemProps & { m: Message; busy: boolean }) {
   const { m, box, lang } = props;
+  const escalation = props.escalations.get(m.id);
   const chip = chipState(m);
   return (
     <li class={`message precedence-${m.precedence.toLowerCase()}`} data-message-id={m.id}>
       <div class="message-head">
         <span class={`precedence precedence-${m.precedence.toLowerCase()}`}>{m.precedence}</span>
-        <span class={`chip state-${chip}`} data-state={chip} aria-label={`${t(lang, "state")}: ${tDynamic(lang, `state_${chip}`)}`}>
+        <span class={`chip state-${chip}`} data-state={chip}>
+          <span class="visually-hidden">{t(lang, "state")}: </span>
           {tDynamic(lang, `state_${chip}`)}
         </span>
         <span class="type">{m.type}</span>
@@ -123,7 +130,7 @@ function MessageItem(props: { m: Message; box: Box; lang: Lang; onAck: (id: stri
           </ul>
         </div>
       ) : null}
-      <dl class="stages" aria-label={t(lang, "stages")}>
+      <dl class="stages">
         <dt>{t(lang, "created")}</dt>
         <dd>
           <Time iso={m.created} lang={lang} />
@@ -142,6 +149,15 @@ function MessageItem(props: { m: Message; box: Box; lang: Lang; onAck: (id: stri
         </dd>
       </dl>
       <Countdown m={m} box={box} lang={lang} />
+      {escalation ? <EscalationProgress e={escalation} lang={lang} /> : null}
+      <button
+        type="button"
+        class="evidence-open"
+        aria-label={`${t(lang, "evidence")}: ${m.precedence} ${m.type} ${t(lang, "from")} ${m.from}`}
+        onClick={() => props.onEvidence(m.id)}
+      >
+        {t(lang, "evidence")}
+      </button>{" "}
       {canAcknowledge(m) ? (
         <button
           type="button"
@@ -157,14 +173,22 @@ function MessageItem(props: { m: Message; box: Box; lang: Lang; onAck: (id: stri
   );
 }
 
-function MessageList(props: { box: Box | null; lang: Lang; onAck: (id: string) => void; busy: Set<string>; label: string }) {
+function MessageList(props: Omit<ItemProps, "box"> & { box: Box | null; busy: Set<string>; label: string }) {
   const { box, lang } = props;
   if (!box) return <p>{t(lang, "loading")}</p>;
   if (box.messages.length === 0) return <p>{t(lang, "empty")}</p>;
   return (
     <ul class="messages" aria-label={props.label}>
       {box.messages.map((m) => (
-        <MessageItem m={m} box={box} lang={lang} onAck={props.onAck} busy={props.busy.has(m.id)} />
+        <MessageItem
+          m={m}
+          box={box}
+          lang={lang}
+          onAck={props.onAck}
+          onEvidence={props.onEvidence}
+          escalations={props.escalations}
+          busy={props.busy.has(m.id)}
+        />
       ))}
     </ul>
   );
@@ -225,6 +249,10 @@ export function App() {
   const [view, setView] = useState<View>("inbox");
   const [inbox, setInbox] = useState<Box | null>(null);
   const [outbox, setOutbox] = useState<Box | null>(null);
+  const [status, setStatus] = useState<Status | null>(null);
+  const [evidenceId, setEvidenceId] = useState("");
+  const [backTo, setBackTo] = useState<View>("inbox");
+  const [events, setEvents] = useState(0);
   const [live, setLive] = useState<LiveState>("connecting");
   const [notice, setNotice] = useState("");
   const [error, setError] = useState("");
@@ -243,21 +271,43 @@ export function App() {
     setSession(null);
     setInbox(null);
     setOutbox(null);
+    setStatus(null);
     setNotice(reason);
   };
 
   // Reads the boxes again (both, or the one an event concerns: a message arriving is news
   // for the inbox only, and the alert should not wait for the outbox).
+  // One reading at a time: what is asked for meanwhile is read once right after (a burst of
+  // events must not become a burst of requests against the principal's rate limit).
+  const reading = useRef<{ busy: boolean; next: Set<"inbox" | "outbox" | "all"> }>({ busy: false, next: new Set() });
   const refresh = async (only?: "inbox" | "outbox") => {
+    const r = reading.current;
+    if (r.busy) {
+      r.next.add(only ?? "all");
+      return;
+    }
+    r.busy = true;
     try {
-      await Promise.all(
-        (["inbox", "outbox"] as const)
+      await read(only);
+    } finally {
+      r.busy = false;
+      const next = r.next;
+      r.next = new Set();
+      if (next.size > 0) void refresh(next.has("all") || next.size > 1 ? undefined : [...next][0] as "inbox" | "outbox");
+    }
+  };
+  const read = async (only?: "inbox" | "outbox") => {
+    try {
+      await Promise.all([
+        ...(["inbox", "outbox"] as const)
           .filter((box) => only === undefined || box === only)
           .map(async (box) => {
             const list = await api.listMessages(box);
             (box === "inbox" ? setInbox : setOutbox)({ messages: list.messages, fetchedAt: Date.now() });
           }),
-      );
+        // The escalations (and, for the watch, paths and witnesses) after the boxes' news.
+        api.status().then(setStatus),
+      ]);
       setError("");
     } catch (e) {
       if (e instanceof api.ApiError && e.status === 401) return ended(t(lang, "sessionEnded"));
@@ -280,7 +330,10 @@ export function App() {
     if (!session) return;
     void refresh();
     const feed = connectEvents(
-      (name) => void refresh(boxOf[name]),
+      (name) => {
+        setEvents((n) => n + 1);
+        void refresh(boxOf[name]);
+      },
       (state) => {
         setLive(state);
         // Catch up on what was missed; and a gateway that restarted has ended the session
@@ -289,13 +342,22 @@ export function App() {
       },
     );
     const tick = setInterval(() => setTick((n) => n + 1), 1000);
-    const poll = setInterval(() => void refresh(), 15000);
+    // The paths' heartbeats and the escalations' alerts change without an event to a
+    // principal: the state is read again every few seconds.
+    const poll = setInterval(() => void refresh(), 5000);
     return () => {
       feed.close();
       clearInterval(tick);
       clearInterval(poll);
     };
   }, [session]);
+
+  const escalations = useMemo(() => new Map((status?.escalations ?? []).map((e) => [e.message_id, e])), [status]);
+  const openEvidence = (id: string) => {
+    setEvidenceId(id);
+    setBackTo(view);
+    setView("evidence");
+  };
 
   const flashes = useMemo(
     () =>
@@ -405,7 +467,7 @@ export function App() {
         </section>
       ) : null}
       <nav aria-label={t(lang, "views")}>
-        {(["inbox", "outbox", "compose"] as const).map((v) => (
+        {navViews.map((v) => (
           <button type="button" aria-current={v === view ? "page" : undefined} onClick={() => setView(v)} data-view={v}>
             {t(lang, v)}
           </button>
@@ -417,13 +479,23 @@ export function App() {
         </p>
       ) : null}
       <main>
-        {view === "inbox" ? (
-          <MessageList box={inbox} lang={lang} onAck={(id) => void acknowledge(id)} busy={busy} label={t(lang, "inbox")} />
-        ) : null}
-        {view === "outbox" ? (
-          <MessageList box={outbox} lang={lang} onAck={(id) => void acknowledge(id)} busy={busy} label={t(lang, "outbox")} />
+        {view === "inbox" || view === "outbox" ? (
+          <MessageList
+            box={view === "inbox" ? inbox : outbox}
+            lang={lang}
+            onAck={(id) => void acknowledge(id)}
+            onEvidence={openEvidence}
+            escalations={escalations}
+            busy={busy}
+            label={t(lang, view)}
+          />
         ) : null}
         {view === "compose" ? <Compose lang={lang} onSent={() => void refresh()} onEnded={() => ended(t(lang, "sessionEnded"))} /> : null}
+        {view === "meetings" ? <Meetings lang={lang} party={session.party} events={events} onEnded={() => ended(t(lang, "sessionEnded"))} /> : null}
+        {view === "status" ? <Monitor status={status} lang={lang} /> : null}
+        {view === "evidence" && evidenceId ? (
+          <EvidenceView id={evidenceId} lang={lang} onBack={() => setView(backTo)} onEnded={() => ended(t(lang, "sessionEnded"))} />
+        ) : null}
       </main>
     </>
   );

@@ -12,6 +12,23 @@
 //   - compose a notification from the form generated from its schema: an invalid form is
 //     refused with the field's message (nothing sent), the gateway's refusal is shown with
 //     its reason, and a valid one is sent;
+//   - escalation progress: an IMMEDIATE (deadline 3 s on this line) left unacknowledged shows
+//     on ru's inbox who was alerted (cgs) and who is next (the alternate deputy), and on us's
+//     outbox that the sender was told;
+//   - evidence: "verify here" passes for the FLASH on both sides (our message and the peer's),
+//     in the browser, also with the parties' bundles pasted in (their keys instead of the
+//     gateway's), and fails with another key for ru; the evidence altered on its way to the
+//     page (a byte of the envelope, a hash of the proof, the countersignature, a key) fails
+//     the check it concerns;
+//   - meetings: us proposes, ru accepts a slot, us records minutes with an action item due on
+//     a date, both sides see the same minutes hash (the page computes it too) and sign it,
+//     and both show the minutes final;
+//   - path health and witnesses on the watch officer's console (the role watch): the path to
+//     ru-genstaff up with its last signed heartbeat, the backlog, nato-shape's cosignature of
+//     our log, no split view; a commander sees only whether its line's peer is reachable;
+//   - keyboard: the views are reached with Tab and Enter;
+//   - axe-core (injected by the test) finds no serious or critical violation on any view, in
+//     English and in Russian, and a screenshot of each is written to SHOTS;
 //   - the Russian switch changes the interface's words;
 //   - a state-changing request from the page without the CSRF header is refused (403);
 //   - a request without the session cookie is refused (401);
@@ -20,12 +37,16 @@
 //     by itself that the restart ended its session and asks to sign in again, and that works;
 //   - no Content-Security-Policy violation and no script error on any page.
 // Env: US_URL, RU_URL (the gateways' APIs), US_TOKEN, RU_TOKEN (saceur's and cgs's tokens),
-// CHROMIUM (default /usr/bin/chromium); for the restart: PARLEY (the binary), RU_HOME, RU_PID
-// (ru's running gateway) and RU_LOG (where the restarted one logs; it is stopped at the end).
+// WATCH_TOKEN (us's watch-1, role watch), AXE (axe-core's axe.min.js), SHOTS (the directory
+// for the screenshots), BUNDLES (the directory of the parties' bundles us.json, ru.json and
+// nato.json), CHROMIUM (default /usr/bin/chromium); for the restart: PARLEY (the
+// binary), RU_HOME, RU_PID (ru's running gateway) and RU_LOG (where the restarted one logs;
+// it is stopped at the end).
 // Exit 0 if every check passed.
 import { spawn } from "node:child_process";
-import { openSync } from "node:fs";
+import { mkdirSync, openSync } from "node:fs";
 import { chromium } from "playwright-core";
+import * as more from "./console.views.mjs";
 
 const env = (name) => {
   const value = process.env[name];
@@ -39,7 +60,13 @@ const US_URL = env("US_URL");
 const RU_URL = env("RU_URL");
 const US_TOKEN = env("US_TOKEN");
 const RU_TOKEN = env("RU_TOKEN");
+const WATCH_TOKEN = env("WATCH_TOKEN");
+const AXE = env("AXE");
+const SHOTS = env("SHOTS");
+const BUNDLES = env("BUNDLES");
 const WAIT_MS = 10_000; // every wait's deadline
+// A fixed viewport: the screenshots are small and the same size every time.
+const viewport = { width: 1100, height: 760 };
 
 let passed = 0;
 let failed = 0;
@@ -111,8 +138,11 @@ try {
   });
 
   // --- sign in on both sides ---
-  const usContext = await browser.newContext();
-  const ruContext = await browser.newContext();
+  // axe-core is added to every page of the contexts whose views it checks, by the browser
+  // before the page's own scripts (outside the page's Content-Security-Policy).
+  const usContext = await browser.newContext({ viewport });
+  await usContext.addInitScript({ path: AXE });
+  const ruContext = await browser.newContext({ viewport });
   const us = await usContext.newPage();
   const ru = await ruContext.newPage();
   watch(us, "us");
@@ -224,6 +254,15 @@ try {
     await ru.locator(`li[data-message-id="${id}"]`).waitFor();
     ok("the notification reached ru's inbox");
   });
+
+  const ctx = { browser, us, ru, usContext, US_URL, WATCH_TOKEN, AXE, SHOTS, BUNDLES, viewport, flashId, step, ok, bad, expect, watch, signIn };
+  mkdirSync(SHOTS, { recursive: true });
+  ctx.immediateId = await more.escalation(ctx);
+  await more.evidence(ctx);
+  await more.meetings(ctx);
+  await more.monitoring(ctx);
+  await more.keyboard(ctx);
+  await more.screenshotsAndAxe(ctx);
 
   // --- the Russian switch ---
   await step("the interface switches to Russian", async () => {

@@ -116,7 +116,7 @@ std::string time_left(const Json& status, const Json& e) {
 }
 
 // Each message awaiting an acknowledgment (docs/openapi.yaml Escalation): the time left or
-// how long overdue, who was alerted and when, and the next alert.
+// how long overdue, who was alerted and when, and the next alert and whom it alerts.
 void print_escalations(const Json& s) {
   const Json escalations = s.value("escalations", Json::array());
   if (escalations.empty()) return;
@@ -135,7 +135,13 @@ void print_escalations(const Json& s) {
       std::cout << "\n";
     }
     if (e.value("next_alert", Json()).is_string()) {
-      std::cout << "    next alert " << field(e, "next_alert") << "\n";
+      std::cout << "    next alert " << field(e, "next_alert");
+      std::string next;
+      for (const Json& p : e.value("next", Json::array())) {
+        if (p.is_string()) next += (next.empty() ? "" : ", ") + p.get<std::string>();
+      }
+      if (!next.empty()) std::cout << ": " << next;
+      std::cout << "\n";
     }
   }
 }

@@ -93,6 +93,9 @@ struct EscalationView {
   bool overdue = false;
   std::vector<AlertedPrincipal> alerted;
   std::optional<Time> next_alert;  // none once an acknowledgment is being stored
+  // Whom the next alert alerts (step_principals at next_alert; before the deadline, the
+  // addressee or the sender); empty when none is due.
+  std::vector<std::string> next;
 };
 
 // The principals step `step` of `e` alerts, the duty officer looked up in `roster` at `at`.

@@ -4,6 +4,7 @@
 // the line's alternates in order, then the roster's duty officer for the addressee's role,
 // a minute apart, then everyone every minute; the sending node tells the sender every
 // minute. An acknowledgment by an alternate ends both.
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -115,6 +116,9 @@ TEST_F(NodeEscalationTest, AnUnacknowledgedFlashAlertsTheChainInOrderEveryMinute
   tick_at(5min - 1ms);
   EXPECT_TRUE(ru_alerts_.empty());
   EXPECT_TRUE(us_alerts_.empty());
+  // Before the deadline the view names whom the first alert will alert.
+  EXPECT_EQ(ru_->session("us-eucom")->escalation_view().at(0).next, Names{"cgs"});
+  EXPECT_EQ(us_->session("ru-genstaff")->escalation_view().at(0).next, Names{"saceur"});
   // Deadline: the addressee on the receiving side, the sender on the sending side.
   const std::vector<Names> expected_ru = {
       {"cgs"}, {"deputy"}, {"chief"}, {"watch-1"}, {"cgs", "deputy", "chief", "watch-1"}};
@@ -122,6 +126,10 @@ TEST_F(NodeEscalationTest, AnUnacknowledgedFlashAlertsTheChainInOrderEveryMinute
     tick_at(5min + minute * 1min);
     ASSERT_EQ(ru_alerts_.size(), 1u) << "minute " << 5 + minute;
     EXPECT_EQ(ru_alerts_[0], expected_ru[minute]) << "minute " << 5 + minute;
+    // The view names the next step's principals: the chain's next, then all of it again.
+    EXPECT_EQ(ru_->session("us-eucom")->escalation_view().at(0).next,
+              expected_ru[std::min(minute + 1, 4)])
+        << "minute " << 5 + minute;
     ASSERT_EQ(us_alerts_.size(), 1u) << "minute " << 5 + minute;
     EXPECT_EQ(us_alerts_[0], Names{"saceur"});
     ru_alerts_.clear();

@@ -917,24 +917,32 @@ void PeerSession::raise_alerts(Time now, std::vector<Action>& out) {
 
 std::vector<EscalationView> PeerSession::escalation_view() const {
   std::vector<EscalationView> views;
+  // `first`: whom the escalation's first step alerts (the sender, or the addressee).
   const auto view = [&](const std::string& id, const std::string& line, Precedence precedence,
-                        EscalationSide side, Time deadline, bool overdue, bool ack_pending) {
-    EscalationView v{id, line, precedence, side, deadline, overdue, {}, std::nullopt};
+                        EscalationSide side, Time deadline, bool overdue, bool ack_pending,
+                        const std::string& first) {
+    EscalationView v{id, line, precedence, side, deadline, overdue, {}, std::nullopt, {}};
     if (const Escalation* e = escalations_.find(id)) {
       v.alerted = e->alerted;
       v.next_alert = e->next_alert;
+      v.next = step_principals(*e, e->steps, config_.directory.roster, e->next_alert);
     } else if (!overdue) {
       v.next_alert = deadline;
+      if (!first.empty()) v.next = {first};
     }
-    if (ack_pending) v.next_alert.reset();
+    if (ack_pending) {
+      v.next_alert.reset();
+      v.next.clear();
+    }
     views.push_back(std::move(v));
   };
   for (const auto& [id, u] : unacked_) {
-    view(id, u.line, u.precedence, EscalationSide::kSender, u.deadline, u.overdue, u.ack_pending);
+    view(id, u.line, u.precedence, EscalationSide::kSender, u.deadline, u.overdue, u.ack_pending,
+         u.sender);
   }
   for (const auto& [id, a] : inbound_.all_awaiting()) {
     view(id, a.line, a.precedence, EscalationSide::kReceiver, a.deadline, a.overdue,
-         a.ack_by.has_value());
+         a.ack_by.has_value(), a.addressee);
   }
   return views;
 }

@@ -13,6 +13,7 @@
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/console.h"
 #include "parley/gateway/directory_api.h"
+#include "parley/gateway/evidence.h"
 #include "parley/gateway/find.h"
 #include "parley/gateway/meetings_api.h"
 #include "parley/gateway/monitoring.h"
@@ -173,6 +174,8 @@ class Api {
       const std::string rest = path.substr(kPrefix.size());
       const std::optional<std::string> ack_id = ack_message_id(rest);
       if (ack_id && method == "POST") return ack(principal, *ack_id, responder);
+      const std::optional<std::string> evidence_id = evidence_message_id(rest);
+      if (evidence_id && method == "GET") return respond(evidence(principal, *evidence_id));
       if (rest.find('/') == std::string::npos && method == "GET") {
         return respond(get_message(principal, rest));
       }
@@ -567,6 +570,19 @@ class Api {
           Json{{"index", p.index}, {"size", p.size}, {"root", hex_encode(p.root)}, {"path", path}};
     }
     return json_response(200, view);
+  }
+
+  // GET /api/v1/messages/{id}/evidence (evidence.h): found as get_message finds it; reading
+  // the evidence is not the message's stage "shown" (its body is not in it).
+  net::HttpResponse evidence(const std::string& principal, const std::string& text) {
+    Result<std::string> id = message_id(principal, text);
+    if (!id.is_ok()) return error_response(id.status());
+    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(*id);
+    if (!found.is_ok()) return error_response(found.status());
+    if (!found->has_value() || !on_line(principal, (*found)->line)) {
+      return error_response(Status::not_found("unknown message '" + text + "'"));
+    }
+    return evidence_view(driver_, **found);
   }
 
   void ack(const std::string& principal, const std::string& text,

@@ -26,8 +26,11 @@
 #include "parley/catalog/embedded.h"
 #include "parley/gateway/api.h"
 #include "parley/gateway/home.h"
+#include "parley/ledger/formats.h"
+#include "parley/ledger/merkle.h"
 #include "parley/store/sqlite/sqlite_store.h"
 #include "parley/wire/heartbeat.h"
+#include "parley/wire/wire.h"
 
 namespace parley::gateway {
 namespace {
@@ -463,6 +466,88 @@ TEST_F(DriverTest, AnAlternateSendsThePeerAcceptsItAndItsAlternateAcknowledgesBy
   EXPECT_EQ(again.status, 409) << again.body;
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "acknowledged"; })) << state_of(us_, id);
   EXPECT_EQ(status_number(ru_, "inbound_unacknowledged"), 0);
+}
+
+// Checks one side's GET /api/v1/messages/{id}/evidence as a third party would (with the
+// ledger's and crypto's own functions): the envelope signed by the log's owner, its log entry
+// in the proven head, the other party's countersignature over the owner's signed head of that
+// size, both with the keys the answer names, which must be the parties' own.
+void expect_evidence_holds(const json::Json& e, const std::string& id, const std::string& owner,
+                           const std::string& peer, const crypto::VerifyKey& owner_key,
+                           const crypto::VerifyKey& peer_key) {
+  ASSERT_EQ(e.value("id", ""), id);
+  ASSERT_EQ(e["log"].value("owner", ""), owner);
+  ASSERT_EQ(e["log"].value("peer", ""), peer);
+  EXPECT_EQ(e["keys"].value(owner, ""), base64_encode(owner_key.bytes));
+  EXPECT_EQ(e["keys"].value(peer, ""), base64_encode(peer_key.bytes));
+  const json::Json& env = e["envelope"];
+  ASSERT_EQ(env.value("key", ""), owner);
+  const Bytes payload = base64_decode(env.value("payload", "")).value();
+  EXPECT_TRUE(crypto::verify(owner_key, wire::kEnvelopeDomain, payload,
+                             base64_decode(env.value("sig", "")).value())
+                  .is_ok());
+  const std::string entry = R"({"key":")" + env.value("key", "") + R"(","payload":")" +
+                            env.value("payload", "") + R"(","sig":")" + env.value("sig", "") +
+                            "\"}";
+  const json::Json& proof = e["proof"];
+  ASSERT_TRUE(proof.is_object()) << e.dump();
+  std::vector<ledger::Hash> path;
+  for (const json::Json& h : proof["path"]) {
+    const Bytes b = hex_decode(h.get<std::string>()).value();
+    ledger::Hash hash{};
+    std::copy(b.begin(), b.end(), hash.begin());
+    path.push_back(hash);
+  }
+  const Bytes root_bytes = hex_decode(proof.value("root", "")).value();
+  ledger::Hash root{};
+  std::copy(root_bytes.begin(), root_bytes.end(), root.begin());
+  const std::uint64_t size = proof.value("size", std::uint64_t{0});
+  EXPECT_TRUE(ledger::verify_inclusion(proof.value("index", std::uint64_t{0}), size,
+                                       ledger::leaf_hash(as_bytes(entry)), path, root)
+                  .is_ok());
+  const json::Json& receipt = e["countersignature"];
+  ASSERT_TRUE(receipt.is_object()) << e.dump();
+  ASSERT_EQ(receipt.value("key", ""), peer);
+  const Bytes receipt_payload = base64_decode(receipt.value("payload", "")).value();
+  EXPECT_TRUE(crypto::verify(peer_key, ledger::kReceiptV2Domain, receipt_payload,
+                             base64_decode(receipt.value("sig", "")).value())
+                  .is_ok());
+  const json::Json r = json::parse_object(to_string(receipt_payload)).value();
+  const Bytes sth = base64_decode(r.value("sth", "")).value();
+  EXPECT_TRUE(crypto::verify(owner_key, ledger::kSthDomain, sth,
+                             base64_decode(r.value("sth_sig", "")).value())
+                  .is_ok());
+  const json::Json head = json::parse_object(to_string(sth)).value();
+  EXPECT_EQ(head.value("size", std::uint64_t{0}), size);
+  EXPECT_EQ(head.value("root", ""), proof.value("root", ""));
+  EXPECT_NE(std::find(r["ids"].begin(), r["ids"].end(), json::Json(id)), r["ids"].end());
+}
+
+// Issue 19: the evidence of one message, on both sides: everything checks with the parties'
+// own keys; an unknown id, or a principal not on the message's line, gets 404.
+TEST_F(DriverTest, TheEvidenceOfAMessageChecksOnBothSidesWithThePartiesKeys) {
+  const net::HttpResponse posted = call(us_, "POST", "/api/v1/messages",
+                                        R"({"line":"saceur-cgs","precedence":"FLASH","text":"x"})");
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string id = id_of(posted);
+  ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
+  const crypto::VerifyKey us_key = us_.home.keys.verify;
+  const crypto::VerifyKey ru_key = ru_.home.keys.verify;
+  for (Gateway* g : {&us_, &ru_}) {
+    const net::HttpResponse r = call(*g, "GET", "/api/v1/messages/" + id + "/evidence");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json::Json e = json::parse_object(r.body).value();
+    EXPECT_EQ(e.value("direction", ""), g == &us_ ? "outbound" : "inbound");
+    SCOPED_TRACE(g == &us_ ? "us-eucom" : "ru-genstaff");
+    expect_evidence_holds(e, id, "us-eucom", "ru-genstaff", us_key, ru_key);
+  }
+  const net::HttpResponse unknown =
+      call(us_, "GET", "/api/v1/messages/0190a0a0-0000-7000-8000-000000000000/evidence");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  Gateway cook = as(ru_, "cook-token-0123456789");
+  ASSERT_NO_FATAL_FAILURE(add_principal(ru_.driver->store(), "cook", cook.token));
+  const net::HttpResponse hidden = call(cook, "GET", "/api/v1/messages/" + id + "/evidence");
+  EXPECT_EQ(hidden.status, 404) << hidden.body;
 }
 
 // Issue 11: the receiving gateway watches the deadline of what it holds; us-eucom's clock

@@ -55,7 +55,8 @@ Json escalation_json(const Driver::EscalationView& view) {
           {"deadline", format_time(e.deadline)},
           {"overdue", e.overdue},
           {"alerted", alerted},
-          {"next_alert", optional_time(e.next_alert)}};
+          {"next_alert", optional_time(e.next_alert)},
+          {"next", e.next}};
 }
 
 // How the peer's catalog differs from ours (docs/protocol.md "Heartbeats and paths"): null

@@ -293,10 +293,26 @@ Result<std::string> parse_id_or_prefix(std::string_view text) {
   return id;
 }
 
+namespace {
+
+// The id of "<id><suffix>" with a non-empty id holding no '/', or nullopt.
+std::optional<std::string> id_before(std::string_view rest, std::string_view suffix) {
+  if (rest.size() <= suffix.size() || !rest.ends_with(suffix)) return std::nullopt;
+  const std::string_view id = rest.substr(0, rest.size() - suffix.size());
+  if (id.find('/') != std::string_view::npos) return std::nullopt;
+  return std::string(id);
+}
+
+}  // namespace
+
 std::optional<std::string> ack_message_id(std::string_view rest) {
   constexpr std::string_view kAck = "/ack";
   if (rest.size() <= kAck.size() || !rest.ends_with(kAck)) return std::nullopt;
   return std::string(rest.substr(0, rest.size() - kAck.size()));
+}
+
+std::optional<std::string> evidence_message_id(std::string_view rest) {
+  return id_before(rest, "/evidence");
 }
 
 }  // namespace parley::gateway

@@ -204,5 +204,13 @@ TEST(RequestsTest, AckIdIsThePathBeforeSlashAck) {
   EXPECT_FALSE(ack_message_id("abc/ack/").has_value());
 }
 
+TEST(RequestsTest, EvidenceIdIsThePathBeforeSlashEvidence) {
+  EXPECT_EQ(evidence_message_id("abc/evidence"), "abc");
+  EXPECT_FALSE(evidence_message_id("/evidence").has_value());
+  EXPECT_FALSE(evidence_message_id("abc").has_value());
+  EXPECT_FALSE(evidence_message_id("abc/evidence/").has_value());
+  EXPECT_FALSE(evidence_message_id("a/b/evidence").has_value());
+}
+
 }  // namespace
 }  // namespace parley::gateway
