@@ -15,6 +15,12 @@ US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
 "$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
 "$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" >/dev/null || { bad "init ru"; exit 1; }
 federate "$US" "$RU"
+# The checker sends a few dozen requests per principal within seconds: no rate limit here (it
+# is documented, 429, on every /api/v1/ operation but the session's).
+for home in "$US" "$RU"; do
+  sed -i 's/^principal_burst = .*/principal_burst = 100000/' "$home/parley.toml"
+  grep -q '^principal_burst = 100000$' "$home/parley.toml" || bad "principal_burst not set in $home/parley.toml"
+done
 SACEUR=$("$PARLEY" principal add --home "$US" saceur)
 WATCH=$("$PARLEY" principal add --home "$US" watch-1 --role watch)
 CGS=$("$PARLEY" principal add --home "$RU" cgs)
