@@ -60,12 +60,40 @@ def _unique_mapping(loader, node, deep=False):
 UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+SCHEMAS = {}  # the document's components/schemas, raw: allOf members are merged from them
+
+
+def merged_all_of(schema):
+    """An allOf of object schemas (a $ref to one and more properties: MessageDetail) as ONE
+    object schema with every member's properties and required, so that closing it (below)
+    closes the whole; None if a member is not an object schema."""
+    members = []
+    for member in schema["allOf"]:
+        while "$ref" in member:
+            member = SCHEMAS[member["$ref"].split("/")[-1]]
+        if member.get("type") != "object" and "properties" not in member:
+            return None
+        members.append(member)
+    out = {"type": "object", "properties": {}, "required": []}
+    for member in members:
+        out["properties"].update(member.get("properties", {}))
+        out["required"] += [r for r in member.get("required", []) if r not in out["required"]]
+    for key, value in schema.items():
+        if key != "allOf":
+            out[key] = value
+    return out
+
+
 def to_json_schema(schema):
     """OpenAPI 3.0 Schema Object -> JSON Schema (draft 7): nullable, no examples, closed objects."""
     if isinstance(schema, list):
         return [to_json_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
+    if "allOf" in schema:
+        merged = merged_all_of(schema)
+        if merged is not None:
+            schema = merged
     out = {}
     for key, value in schema.items():
         if key in ("example", "examples", "nullable", "discriminator", "xml", "externalDocs",
@@ -91,6 +119,7 @@ class Document:
     def __init__(self, path):
         with open(path, encoding="utf-8") as f:
             self.doc = yaml.load(f, Loader=UniqueKeyLoader)
+        SCHEMAS.update(self.doc["components"]["schemas"])
         self.root = {"components": {"schemas": {
             name: to_json_schema(s) for name, s in self.doc["components"]["schemas"].items()}}}
         self.resolver = jsonschema.RefResolver.from_schema(self.root)
