@@ -18,7 +18,7 @@ namespace parley::core {
 // Upper bounds in milliseconds: 100 ms .. 6 h. FLASH's target is 10 min, IMMEDIATE's 30 min,
 // PRIORITY's 3 h, ROUTINE's 6 h.
 inline constexpr std::array<std::int64_t, 17> kDeliveryBucketsMs = {
-    100,     250,     500,       1'000,     2'500,     5'000,     10'000,     30'000,    60'000,
+    100,     250,     500,     1'000,     2'500,     5'000,     10'000,     30'000,    60'000,
     120'000, 300'000, 600'000, 1'800'000, 3'600'000, 7'200'000, 10'800'000, 21'600'000};
 
 struct DeliveryHistogram {
@@ -30,8 +30,8 @@ struct DeliveryHistogram {
 
   // Counts one delivery that took `took` (a negative one, a clock that stepped back, as 0).
   void observe(Duration took) {
-    const std::int64_t ms =
-        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+    const std::int64_t ms = std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
     std::size_t i = 0;
     while (i < kDeliveryBucketsMs.size() && ms > kDeliveryBucketsMs[i]) ++i;
     ++counts[i];

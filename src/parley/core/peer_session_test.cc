@@ -311,8 +311,9 @@ TEST(PeerSessionTest, TransactionWithBadSignatureIsRefusedAndChangesNothing) {
   EXPECT_EQ(count_of<Persist>(out), 0u);
   EXPECT_EQ(notices_of(out, NoticeKind::kFrameRefused).size(), 1u);
   EXPECT_EQ(h.session(kRu).stats().frames_refused, 1u);
-  EXPECT_EQ(h.session(kRu).stats().frames_refused_by[static_cast<std::size_t>(
-                FrameRefusal::kBadEnvelope)],
+  EXPECT_EQ(h.session(kRu)
+                .stats()
+                .frames_refused_by[static_cast<std::size_t>(FrameRefusal::kBadEnvelope)],
             1u);
 
   // Nothing was recorded: the genuine transaction is still new and stored.

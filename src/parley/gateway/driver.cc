@@ -350,12 +350,14 @@ Result<std::vector<net::ServerEvent>> Driver::stream_start(
     if (dropped || unknown) {
       const std::uint64_t id = dropped ? page.first - 1 : page.last;
       const std::string text =
-          dropped ? fmt::format("the events {} to {} are no longer kept (the gateway keeps the "
-                                "newest {}): some were missed; read the boxes again",
-                                after + 1, page.first - 1, store::kEventsKept)
-                  : fmt::format("event {} is unknown here (the newest is {}): read the boxes "
-                                "again",
-                                after, page.last);
+          dropped ? fmt::format(
+                        "the events {} to {} are no longer kept (the gateway keeps the "
+                        "newest {}): some were missed; read the boxes again",
+                        after + 1, page.first - 1, store::kEventsKept)
+                  : fmt::format(
+                        "event {} is unknown here (the newest is {}): read the boxes "
+                        "again",
+                        after, page.last);
       out.push_back({std::to_string(id), "reset",
                      json::dump(json::Json{{"kind", "events-lost"},
                                            {"last_event_id", after},
@@ -369,10 +371,11 @@ Result<std::vector<net::ServerEvent>> Driver::stream_start(
   // Id 0 when the store keeps no event yet: a client that resumes from it is sent every one.
   const std::string newest = std::to_string(page.last);
   if (out.empty() || out.back().id != newest) {
-    out.push_back({newest, "stream",
-                   json::dump(json::Json{{"kind", "stream-open"},
-                                         {"last_event_id", page.last},
-                                         {"text", "live from event " + std::to_string(page.last)}})});
+    out.push_back(
+        {newest, "stream",
+         json::dump(json::Json{{"kind", "stream-open"},
+                               {"last_event_id", page.last},
+                               {"text", "live from event " + std::to_string(page.last)}})});
   }
   return out;
 }
@@ -390,9 +393,10 @@ void Driver::flush_events() {
   // write for all of them.
   const Status stored = store_->append_events(events);
   if (!stored.is_ok()) {
-    spdlog::error("events: cannot store {} events ({}): sent live without an id, a client that "
-                  "reconnects will not be sent them",
-                  events.size(), stored.to_string());
+    spdlog::error(
+        "events: cannot store {} events ({}): sent live without an id, a client that "
+        "reconnects will not be sent them",
+        events.size(), stored.to_string());
   }
   std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
   for (const store::EventRecord& e : events) {

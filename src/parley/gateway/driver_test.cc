@@ -107,8 +107,8 @@ class CapturingStream final : public net::EventStream {
   // The id of the event named `name` about `message_id` ("" if none).
   std::string id_of(const std::string& name, const std::string& message_id) const {
     for (const net::ServerEvent& e : events) {
-      if (e.event == name && json::parse_object(e.data).value().value("message_id", "") ==
-                                 message_id) {
+      if (e.event == name &&
+          json::parse_object(e.data).value().value("message_id", "") == message_id) {
         return e.id;
       }
     }

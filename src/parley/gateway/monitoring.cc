@@ -179,8 +179,8 @@ void admission_metrics(const Driver& driver, MetricsText& m) {
                std::string(net::handshake_refusal_name(static_cast<net::HandshakeRefusal>(i)))}},
              federation.handshakes_refused[i]);
   }
-  const auto per_server = [&](std::string_view name, std::string_view type,
-                              std::string_view help, auto value) {
+  const auto per_server = [&](std::string_view name, std::string_view type, std::string_view help,
+                              auto value) {
     m.family(name, type, help);
     m.sample(name, {{"server", "federation"}}, value(federation));
     m.sample(name, {{"server", "api"}}, value(api));
@@ -342,10 +342,11 @@ net::HttpResponse metrics_view(const Driver& driver) {
            "Transactions of the peer refused, by reason, since start.");
   for (const Driver::PeerView& p : peers) {
     for (std::size_t i = 0; i < core::kFrameRefusals; ++i) {
-      m.sample("parley_frames_refused_total",
-               {{"peer", p.party},
-                {"reason", std::string(core::frame_refusal_name(static_cast<core::FrameRefusal>(i)))}},
-               p.stats.frames_refused_by[i]);
+      m.sample(
+          "parley_frames_refused_total",
+          {{"peer", p.party},
+           {"reason", std::string(core::frame_refusal_name(static_cast<core::FrameRefusal>(i)))}},
+          p.stats.frames_refused_by[i]);
     }
   }
   const auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help,
@@ -360,8 +361,8 @@ net::HttpResponse metrics_view(const Driver& driver) {
            "Age of the oldest of our messages to the peer not yet receipted; 0 if none.",
            [now](const Driver::PeerView& p) {
              if (!p.stats.oldest_queued) return 0.0;
-             const auto age =
-                 std::chrono::duration_cast<std::chrono::milliseconds>(now - *p.stats.oldest_queued);
+             const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 now - *p.stats.oldest_queued);
              return std::max(0.0, static_cast<double>(age.count()) / 1000);
            });
   delivery_metrics(peers, m);

@@ -1064,8 +1064,8 @@ TEST_P(StoreConformanceTest, SplitViewsAreKeptOnceEachInOrder) {
 TEST_P(StoreConformanceTest, EventsGetConsecutiveIdsThatSurviveAReopenAndTheOldestAreDropped) {
   const Time t = time_from_unix_ms(1'790'000'000'000);
   std::vector<EventRecord> first(2);
-  first[0] = EventRecord{0, t, "message", R"({"kind":"message-received"})", "saceur-cgs", "", {},
-                         false};
+  first[0] =
+      EventRecord{0, t, "message", R"({"kind":"message-received"})", "saceur-cgs", "", {}, false};
   first[1] = EventRecord{0, t, "alert", "{}", "", "ru-genstaff", {"duty", "cgs"}, false};
   ASSERT_TRUE(store_->append_events(first).is_ok());
   EXPECT_EQ(first[0].id, 1U);
@@ -1094,7 +1094,8 @@ TEST_P(StoreConformanceTest, EventsGetConsecutiveIdsThatSurviveAReopenAndTheOlde
   EXPECT_EQ(page->last, 3U);
 
   // Beyond kEventsKept the oldest go; ids go on.
-  std::vector<EventRecord> many(kEventsKept, EventRecord{0, t, "message", "{}", "l", "", {}, false});
+  std::vector<EventRecord> many(kEventsKept,
+                                EventRecord{0, t, "message", "{}", "l", "", {}, false});
   ASSERT_TRUE(store_->append_events(many).is_ok());
   EXPECT_EQ(many.front().id, 4U);
   EXPECT_EQ(many.back().id, kEventsKept + 3);

@@ -351,8 +351,7 @@ Status PostgresStore::append_events(std::vector<EventRecord>& events) {
   }
   Result<PgResult> newest = run("SELECT COALESCE(MAX(id), 0) FROM events", Params());
   if (!newest.is_ok()) return rollback_and(newest.status());
-  const std::uint64_t last =
-      static_cast<std::uint64_t>(Row(newest->get(), 0).integer(0));
+  const std::uint64_t last = static_cast<std::uint64_t>(Row(newest->get(), 0).integer(0));
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventRecord& e = events[i];
     Params p;
