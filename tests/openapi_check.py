@@ -61,6 +61,15 @@ UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, 
 
 
 SCHEMAS = {}  # the document's components/schemas, raw: allOf members are merged from them
+# OpenAPI 3.0's Schema Object keywords: any other key (but x-*) is a mistake of the document,
+# such as `{description: a, or b}` in YAML's flow style, which makes a key "or b".
+KEYWORDS = {
+    "type", "properties", "required", "items", "enum", "format", "description", "nullable",
+    "example", "allOf", "oneOf", "anyOf", "not", "additionalProperties", "minimum", "maximum",
+    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "pattern",
+    "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "default", "$ref",
+    "title", "readOnly", "writeOnly", "deprecated", "discriminator", "xml", "externalDocs"}
+reported_keywords = set()
 
 
 def merged_all_of(schema):
@@ -90,6 +99,10 @@ def to_json_schema(schema):
         return [to_json_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
+    for key in schema:
+        if key not in KEYWORDS and not str(key).startswith("x-") and key not in reported_keywords:
+            reported_keywords.add(key)
+            fail(f"docs/openapi.yaml: {key!r} is no schema keyword (in {str(schema)[:120]})")
     if "allOf" in schema:
         merged = merged_all_of(schema)
         if merged is not None:
