@@ -434,11 +434,14 @@ def main():
            what="(the operator token)")
     c.call("POST", "/api/v1/session", us, headers=origin, body={"token": "nobody-0123456789"},
            expect=401)
-    status, _, _, response = request(us, "POST", "/api/v1/session",
-                                     dict(origin, **{"Content-Type": "application/json"}),
-                                     json.dumps({"token": saceur}))
+    # A session of its own for the rest (its cookie and its CSRF token belong together).
+    _, _, raw, response = request(us, "POST", "/api/v1/session",
+                                  dict(origin, **{"Content-Type": "application/json"}),
+                                  json.dumps({"token": saceur}))
     cookie = (response.getheader("Set-Cookie") or "").split(";")[0]
-    csrf = (signed or {}).get("csrf", "")
+    csrf = json.loads(raw or b"{}").get("csrf", "")
+    if not cookie or not csrf or not signed:
+        fail(f"sign-in gave no session cookie or CSRF token: {raw[:200]!r}")
     same = {"Host": us, "Sec-Fetch-Site": "same-origin", "Cookie": cookie}
     c.call("GET", "/api/v1/session", us, headers=same, expect=200)
     c.call("GET", "/api/v1/session", us, headers={"Host": us}, expect=401, what="(no cookie)")
