@@ -368,15 +368,12 @@ Result<std::vector<net::ServerEvent>> Driver::stream_start(
       if (may_see(principal, e)) out.push_back({std::to_string(e.id), e.name, e.data});
     }
   }
-  // Id 0 when the store keeps no event yet: a client that resumes from it is sent every one.
-  const std::string newest = std::to_string(page.last);
-  if (out.empty() || out.back().id != newest) {
-    out.push_back(
-        {newest, "stream",
-         json::dump(json::Json{{"kind", "stream-open"},
-                               {"last_event_id", page.last},
-                               {"text", "live from event " + std::to_string(page.last)}})});
-  }
+  // Always last, with the newest id (0 when the store keeps no event yet: a client that resumes
+  // from it is sent every one), even if the replay ended with that id.
+  out.push_back({std::to_string(page.last), "stream",
+                 json::dump(json::Json{{"kind", "stream-open"},
+                                       {"last_event_id", page.last},
+                                       {"text", "live from event " + std::to_string(page.last)}})});
   return out;
 }
 

@@ -1066,8 +1066,9 @@ TEST_F(DriverTest, EventIdsComeFromTheStoreAndLastEventIdResumesWithNothingMisse
   EXPECT_NE(refused.body.find("Last-Event-ID"), std::string::npos) << refused.body;
   std::shared_ptr<CapturingStream> future = events(ru_, "99999999");
   ASSERT_TRUE(future);
-  ASSERT_EQ(future->events.size(), 1U);
+  ASSERT_EQ(future->events.size(), 2U);
   EXPECT_EQ(future->events[0].event, "reset");
+  EXPECT_EQ(future->events[1].event, "stream");
   EXPECT_EQ(future->named("reset")[0].value("kind", ""), "events-lost");
   EXPECT_GE(event_number(future->events[0].id), event_number(third->id_of("message", m5)));
 
