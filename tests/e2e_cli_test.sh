@@ -212,7 +212,7 @@ code=$(curl -sk -o "$DIR/resp" -w '%{http_code}' --cert "$RU/tls/cert.pem" --key
 expect_error "peer transaction with a bad signature" 400 "$code"
 code=$(curl -sk -o /dev/null -w '%{http_code}' -X POST --data "$TX" "https://127.0.0.1:$US_FED/federation/v1/transactions")
 check "federation refuses a client without a pinned certificate (handshake fails)" test "$code" = 000
-check "refused frame counted in /metrics" bash -c "curl -s -H 'Authorization: Bearer $(cat "$US/operator.token")' http://127.0.0.1:$US_API/metrics | grep -q '^parley_frames_refused_total 1'"
+check "refused frame counted in /metrics, with its reason" bash -c "curl -s -H 'Authorization: Bearer $(cat "$US/operator.token")' http://127.0.0.1:$US_API/metrics | awk '/^parley_frames_refused_total\\{peer=\"ru-genstaff\",reason=\"[a-z_]+\"\\} /{n+=\$2} END{exit !(n == 1)}'"
 check "group commits counted in /metrics (batches >= commits > 0)" bash -c "curl -s -H 'Authorization: Bearer $(cat "$US/operator.token")' http://127.0.0.1:$US_API/metrics | awk '/^parley_store_commits_total /{c=\$2} /^parley_store_batches_total /{b=\$2} END{exit !(c > 0 && b >= c)}'"
 AFTER_ID=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "still there?")
 check "good traffic keeps flowing after a refused frame" poll 15 inbox_has "$US" saceur "$AFTER_ID"

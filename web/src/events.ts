@@ -1,5 +1,6 @@
 // The live feed: GET /api/v1/events (server-sent events) with the session cookie. The
-// browser's EventSource reconnects by itself after a network error; when the gateway
+// browser's EventSource reconnects by itself after a network error, sending the id of the
+// last event it got (Last-Event-ID), so that the gateway sends what it missed; when the gateway
 // answers with an error instead (a restart ended the session: 401) it gives up, so this
 // retries on its own, at most every few seconds, and reports each state change.
 
@@ -14,6 +15,9 @@ const eventNames = [
   "expired",
   "escalation",
   "alert",
+  // Events the page missed are no longer kept (GET /api/v1/events, Last-Event-ID): the
+  // boxes are read again.
+  "reset",
 ];
 
 export interface LiveFeed {

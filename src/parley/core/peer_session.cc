@@ -579,6 +579,9 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
                               " message " + r.id + " on line " + r.line + " refused by " +
                               config_.peer.party + ": " + r.refusal.value_or("?"))});
       } else if (r.type != "ack") {
+        if (!is_protocol_type(r.type)) {
+          counters_.delivery[static_cast<std::size_t>(r.precedence)].observe(now - r.created);
+        }
         out.push_back(
             Notify{notice(NoticeKind::kDelivered, r.id, r.line,
                           std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
@@ -712,7 +715,7 @@ void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
   peer_.root = b.previous_root;
   peer_.sth = b.previous_sth;
   peer_.receipts = b.previous_receipts;
-  refuse(b.request, "", why, out);
+  refuse(b.request, FrameRefusal::kStoreRefused, "", why, out);
 }
 
 // ---- time ----

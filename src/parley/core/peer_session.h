@@ -49,6 +49,7 @@
 // the log's frontier: the compact range at a countersigned size and the leaves after it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -64,6 +65,7 @@
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
+#include "parley/core/delivery_histogram.h"
 #include "parley/core/escalation.h"
 #include "parley/core/inbound_acks.h"
 #include "parley/core/line_test.h"
@@ -241,6 +243,12 @@ struct SessionStats {
   std::size_t inbound_overdue = 0;           // of them, past their deadline
   std::uint64_t inbound_overdue_marked = 0;  // inbound messages marked overdue, since start
   std::uint64_t frames_refused = 0;          // peer transactions we refused
+  // Of them, by why (core/verify_transaction.h FrameRefusal), since start.
+  std::array<std::uint64_t, kFrameRefusals> frames_refused_by{};
+  // The time from accepting each of our messages (its `created`) to its receipt being
+  // durable here, by precedence (FLASH first), since start; acks and the protocol's own
+  // entries are not counted.
+  std::array<DeliveryHistogram, 4> delivery{};
   std::uint64_t transactions_sent = 0;
   std::uint64_t send_failures = 0;
   std::optional<Time> last_contact;        // last answer from the peer
@@ -500,8 +508,8 @@ class PeerSession {
   bool may_act_on(const Line& line, std::string_view principal) const {
     return core::may_act_on(line, principal);
   }
-  void refuse(RequestId request, std::string_view envelope_id, const std::string& why,
-              std::vector<Action>& out);
+  void refuse(RequestId request, FrameRefusal reason, std::string_view envelope_id,
+              const std::string& why, std::vector<Action>& out);
 
   SessionConfig config_;
   const catalog::Catalog& catalog_;

@@ -16,10 +16,11 @@ using namespace internal;  // the session's own helpers (session_internal.h)
 
 // ---- the peer's transactions ----
 
-void PeerSession::refuse(RequestId request, std::string_view envelope_id, const std::string& why,
-                         std::vector<Action>& out) {
+void PeerSession::refuse(RequestId request, FrameRefusal reason, std::string_view envelope_id,
+                         const std::string& why, std::vector<Action>& out) {
   out.push_back(Answer{request, 400, wire::encode_refusal({why, std::string(envelope_id)})});
   ++counters_.frames_refused;
+  ++counters_.frames_refused_by[static_cast<std::size_t>(reason)];
   counters_.last_error =
       "refused a transaction from " + single_quoted(config_.peer.party) + ": " + why;
   out.push_back(Notify{
@@ -57,17 +58,20 @@ void PeerSession::on_fork(RequestId request, const TransactionRefusal& refusal, 
   persist({std::move(evidence)}, std::nullopt, out);
   out.push_back(Answer{request, 400, wire::encode_refusal({refusal.why, ""})});
   ++counters_.frames_refused;
+  ++counters_.frames_refused_by[static_cast<std::size_t>(FrameRefusal::kFork)];
   counters_.last_error = refusal.why;
   out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", refusal.why)});
 }
 
 void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
-  if (!seal_key_status_.is_ok()) return refuse(e.request, "", seal_key_status_.message(), out);
+  if (!seal_key_status_.is_ok()) {
+    return refuse(e.request, FrameRefusal::kUnavailable, "", seal_key_status_.message(), out);
+  }
   // Everything is checked before anything is touched (core/verify_transaction.h).
   const Verified verified = verify_transaction(e.body, context(), peer_, now);
   if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
     if (refused->fork) return on_fork(e.request, *refused, now, out);
-    return refuse(e.request, refused->envelope_id, refused->why, out);
+    return refuse(e.request, refused->reason, refused->envelope_id, refused->why, out);
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
   if (answer_again(e.request, batch, out)) return;

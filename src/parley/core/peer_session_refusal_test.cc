@@ -273,6 +273,10 @@ TEST(PeerSessionTest, ForeignPartyTransactionIsRefused) {
   EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
   EXPECT_EQ(count_of<Persist>(out), 0u);
   EXPECT_EQ(h.session(kUs).stats().frames_refused, 2u);
+  // Both are refused for their head: the parties, then the head's signature.
+  EXPECT_EQ(
+      h.session(kUs).stats().frames_refused_by[static_cast<std::size_t>(FrameRefusal::kBadHead)],
+      2u);
 }
 
 TEST(PeerSessionTest, TransactionFromThePeerToAnotherPartyIsRefused) {

@@ -225,6 +225,45 @@ TEST(PeerSessionTest, FlashWaitingBehindAFailingTransactionGoesInANewOneAtRetry)
   EXPECT_EQ(count_of<Persist>(h.feed(kUs, TransactionAnswered{first.tx, 503, ""})), 0u);
 }
 
+// Issue 16 (/metrics parley_delivery_seconds): the time from accepting a message to its
+// receipt being durable is counted in its precedence's histogram; the ack the peer sends back
+// is not a delivery of ours.
+TEST(PeerSessionTest, DeliveryTimeIsCountedByPrecedenceFromAcceptanceToTheDurableReceipt) {
+  Harness h;
+  h.link_up = false;
+  const std::string flash = h.send(kUs, Precedence::kFlash);
+  const SendTransaction first = all_of<SendTransaction>(h.log[kUs])[0];
+  h.deliver(kUs, TransactionFailed{first.tx, "timeout"});
+  h.now += 45s;  // the link comes back 45 s after the FLASH was accepted
+  h.link_up = true;
+  std::vector<Action> out = h.feed_durable(kUs, TimerFired{});
+  h.carry(kUs, out);
+  ASSERT_EQ(h.store(kUs).find(flash)->state, MessageState::kDelivered);
+  const std::string routine = h.send(kUs, Precedence::kRoutine);  // at once: 0 s
+  ASSERT_EQ(h.store(kUs).find(routine)->state, MessageState::kDelivered);
+
+  const SessionStats stats = h.session(kUs).stats();
+  const DeliveryHistogram& f = stats.delivery[static_cast<std::size_t>(Precedence::kFlash)];
+  EXPECT_EQ(f.count, 1u);
+  EXPECT_EQ(f.sum_ms, 45'000);
+  // 45 s falls in (30 s, 60 s]: the bucket bounded by 60 s alone.
+  for (std::size_t i = 0; i < f.counts.size(); ++i) {
+    const bool in = i < kDeliveryBucketsMs.size() && kDeliveryBucketsMs[i] == 60'000;
+    EXPECT_EQ(f.counts[i], in ? 1u : 0u) << "bucket " << i;
+  }
+  const DeliveryHistogram& r = stats.delivery[static_cast<std::size_t>(Precedence::kRoutine)];
+  EXPECT_EQ(r.count, 1u);
+  EXPECT_EQ(r.counts[0], 1u);
+  EXPECT_EQ(stats.delivery[static_cast<std::size_t>(Precedence::kImmediate)].count, 0u);
+
+  // ru acknowledges the FLASH: its ack (a FLASH too) is receipted by us, and not counted as
+  // a delivery of ru's.
+  h.deliver(kRu, Acknowledge{h.next_request(), "cgs", flash});
+  ASSERT_EQ(h.store(kUs).find(flash)->state, MessageState::kAcknowledged);
+  EXPECT_EQ(h.session(kRu).stats().delivery[static_cast<std::size_t>(Precedence::kFlash)].count,
+            0u);
+}
+
 TEST(PeerSessionTest, AckArrivingBeforeTheReceiptKeepsTheMessageAcknowledged) {
   Harness h;
   h.link_up = false;
@@ -272,6 +311,10 @@ TEST(PeerSessionTest, TransactionWithBadSignatureIsRefusedAndChangesNothing) {
   EXPECT_EQ(count_of<Persist>(out), 0u);
   EXPECT_EQ(notices_of(out, NoticeKind::kFrameRefused).size(), 1u);
   EXPECT_EQ(h.session(kRu).stats().frames_refused, 1u);
+  EXPECT_EQ(h.session(kRu)
+                .stats()
+                .frames_refused_by[static_cast<std::size_t>(FrameRefusal::kBadEnvelope)],
+            1u);
 
   // Nothing was recorded: the genuine transaction is still new and stored.
   out = h.feed(kRu, TransactionReceived{6, sent.body});

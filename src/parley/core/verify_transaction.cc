@@ -8,8 +8,8 @@ namespace parley::core {
 
 namespace {
 
-TransactionRefusal refusal(std::string why, std::string envelope_id = "") {
-  return TransactionRefusal{std::move(why), std::move(envelope_id), false, ""};
+TransactionRefusal refusal(FrameRefusal reason, std::string why, std::string envelope_id = "") {
+  return TransactionRefusal{std::move(why), std::move(envelope_id), false, "", reason};
 }
 
 std::string envelope_at(std::size_t i) { return "envelope " + std::to_string(i); }
@@ -113,18 +113,22 @@ std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(const PeerContex
                                                                 std::size_t i) {
   Result<wire::Envelope> envelope =
       wire::open_envelope(entry.envelope, c.peer.sign_key, c.peer.party);
-  if (!envelope.is_ok()) return refusal(envelope_at(i) + ": " + envelope.status().message());
+  if (!envelope.is_ok()) {
+    return refusal(FrameRefusal::kBadEnvelope, envelope_at(i) + ": " + envelope.status().message());
+  }
   const std::string id = envelope->payload.id;
   // RFC 6962 §2.1.1: the envelope is leaf `index` of the signed head.
   const Status s = ledger::verify_inclusion(
       entry.index, head.size, ledger::leaf_hash(as_bytes(entry.envelope)), entry.proof, head.root);
   if (!s.is_ok()) {
-    return refusal(envelope_at(i) + " (index " + std::to_string(entry.index) + "): " + s.message(),
+    return refusal(FrameRefusal::kBadInclusion,
+                   envelope_at(i) + " (index " + std::to_string(entry.index) + "): " + s.message(),
                    id);
   }
   const auto known = state.ids.find(entry.index);
   if (known != state.ids.end() && known->second != id) {
-    return refusal(envelope_at(i) + ": index " + std::to_string(entry.index) + " already holds " +
+    return refusal(FrameRefusal::kConflict,
+                   envelope_at(i) + ": index " + std::to_string(entry.index) + " already holds " +
                        known->second,
                    id);
   }
@@ -151,7 +155,8 @@ std::optional<TransactionRefusal> mark_fresh(const PeerState& state,
                         state.pending_seqs.count(key) > 0 || !here.insert(key).second;
     if (repeat) continue;
     if (state.stored_ids.count(p.id) > 0 || state.pending_ids.count(p.id) > 0) {
-      return refusal(envelope_at(i) + ": id " + p.id + " was already received as another message",
+      return refusal(FrameRefusal::kConflict,
+                     envelope_at(i) + ": id " + p.id + " was already received as another message",
                      p.id);
     }
     envelopes[i].fresh = true;
@@ -185,9 +190,14 @@ std::optional<TransactionRefusal> verify_entries(const PeerContext& c, const Pee
     if (auto* refused = std::get_if<TransactionRefusal>(&verified)) return std::move(*refused);
     VerifiedEnvelope& in = std::get<VerifiedEnvelope>(verified);
     const std::string id = in.envelope.payload.id;
-    if (!ids.insert(id).second) return refusal(envelope_at(i) + ": duplicate id " + id, id);
+    if (!ids.insert(id).second) {
+      return refusal(FrameRefusal::kConflict, envelope_at(i) + ": duplicate id " + id, id);
+    }
     Result<std::optional<std::string>> replied = reply_line(c, batch, in.envelope.payload);
-    if (!replied.is_ok()) return refusal(envelope_at(i) + ": " + replied.status().message(), id);
+    if (!replied.is_ok()) {
+      return refusal(FrameRefusal::kUnavailable, envelope_at(i) + ": " + replied.status().message(),
+                     id);
+    }
     if (Status m = check_message(c, in, *replied, now); !m.is_ok()) {
       in.refusal = refusal_reason(m.message());
     }
@@ -197,6 +207,30 @@ std::optional<TransactionRefusal> verify_entries(const PeerContext& c, const Pee
 }
 
 }  // namespace
+
+std::string_view frame_refusal_name(FrameRefusal reason) {
+  switch (reason) {
+    case FrameRefusal::kMalformed:
+      return "malformed";
+    case FrameRefusal::kBadHead:
+      return "bad_head";
+    case FrameRefusal::kInconsistent:
+      return "inconsistent";
+    case FrameRefusal::kFork:
+      return "fork";
+    case FrameRefusal::kBadEnvelope:
+      return "bad_envelope";
+    case FrameRefusal::kBadInclusion:
+      return "bad_inclusion";
+    case FrameRefusal::kConflict:
+      return "conflict";
+    case FrameRefusal::kUnavailable:
+      return "unavailable";
+    case FrameRefusal::kStoreRefused:
+      return "store_refused";
+  }
+  return "malformed";
+}
 
 const Line* find_line(const std::vector<Line>& lines, std::string_view id) {
   for (const Line& line : lines) {
@@ -251,15 +285,16 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
 Verified verify_transaction(std::string_view body, const PeerContext& context,
                             const PeerState& state, Time now) {
   Result<wire::Transaction> parsed = wire::parse_transaction(body);
-  if (!parsed.is_ok()) return refusal(parsed.status().message());
+  if (!parsed.is_ok()) return refusal(FrameRefusal::kMalformed, parsed.status().message());
   wire::Transaction& tx = *parsed;
   Result<Head> head = check_header(context, tx);
-  if (!head.is_ok()) return refusal(head.status().message());
+  if (!head.is_ok()) return refusal(FrameRefusal::kBadHead, head.status().message());
   // It must extend the head we countersigned last (RFC 6962 §2.1.2).
   bool fork = false;
   std::string inconsistent = check_consistency(context, state, tx, head->size, head->root, fork);
   if (!inconsistent.empty()) {
-    return TransactionRefusal{std::move(inconsistent), "", fork, fork ? tx.sth : ""};
+    return TransactionRefusal{std::move(inconsistent), "", fork, fork ? tx.sth : "",
+                              fork ? FrameRefusal::kFork : FrameRefusal::kInconsistent};
   }
 
   VerifiedBatch batch;

@@ -81,11 +81,30 @@ struct VerifiedBatch {
 
 // The whole transaction is refused: answered 400 with `why` (and the envelope's id, if one
 // is to blame). `fork`: the head contradicts one we countersigned; keep both as evidence.
+// Why a peer's transaction was refused, as /metrics counts it (parley_frames_refused_total's
+// `reason`): a small fixed set, where TransactionRefusal::why is the full sentence.
+enum class FrameRefusal {
+  kMalformed,     // not a transaction (framing, JSON, fields)
+  kBadHead,       // the parties or the signed head are not the pinned peer's for us
+  kInconsistent,  // the head does not extend the one we countersigned (no proof, older)
+  kFork,          // the head contradicts the one we countersigned (evidence kept)
+  kBadEnvelope,   // an envelope's signature or payload
+  kBadInclusion,  // an envelope is not in the signed head
+  kConflict,      // an index or an id already holds another envelope, an id twice
+  kUnavailable,   // we cannot verify it now (no seal key agreed, the store cannot say)
+  kStoreRefused,  // verified, but the store refused the batch
+};
+inline constexpr std::size_t kFrameRefusals = 9;
+// "malformed", "bad_head", "inconsistent", "fork", "bad_envelope", "bad_inclusion",
+// "conflict", "unavailable", "store_refused".
+std::string_view frame_refusal_name(FrameRefusal reason);
+
 struct TransactionRefusal {
   std::string why;
   std::string envelope_id;
   bool fork = false;
   std::string sth;  // with `fork`: the conflicting head (DSSE JSON)
+  FrameRefusal reason = FrameRefusal::kMalformed;
 };
 
 using Verified = std::variant<VerifiedBatch, TransactionRefusal>;

@@ -140,6 +140,7 @@ TEST_F(VerifyTransactionTest, AnEnvelopeNotInTheSignedHeadRefusesTheWholeTransac
   ASSERT_NE(refused, nullptr);
   EXPECT_FALSE(refused->fork);
   EXPECT_NE(refused->why.find("envelope 0"), std::string::npos) << refused->why;
+  EXPECT_EQ(refused->reason, FrameRefusal::kBadInclusion);
 }
 
 TEST_F(VerifyTransactionTest, ATransactionForAnotherPartyIsRefused) {
@@ -148,8 +149,11 @@ TEST_F(VerifyTransactionTest, ATransactionForAnotherPartyIsRefused) {
   const Verified v = verify(tx);
   ASSERT_TRUE(std::holds_alternative<TransactionRefusal>(v));
   EXPECT_NE(std::get<TransactionRefusal>(v).why.find("cn-cmc"), std::string::npos);
+  EXPECT_EQ(std::get<TransactionRefusal>(v).reason, FrameRefusal::kBadHead);
   const Verified garbage = verify_transaction("{\"v\":", context(), state_, kNow);
-  EXPECT_TRUE(std::holds_alternative<TransactionRefusal>(garbage));
+  ASSERT_TRUE(std::holds_alternative<TransactionRefusal>(garbage));
+  EXPECT_EQ(std::get<TransactionRefusal>(garbage).reason, FrameRefusal::kMalformed);
+  EXPECT_EQ(frame_refusal_name(FrameRefusal::kMalformed), "malformed");
 }
 
 TEST_F(VerifyTransactionTest, AHeadContradictingTheCountersignedOneIsAFork) {
@@ -160,6 +164,7 @@ TEST_F(VerifyTransactionTest, AHeadContradictingTheCountersignedOneIsAFork) {
   const auto* refused = std::get_if<TransactionRefusal>(&v);
   ASSERT_NE(refused, nullptr);
   EXPECT_TRUE(refused->fork);
+  EXPECT_EQ(refused->reason, FrameRefusal::kFork);
   EXPECT_EQ(refused->sth, tx.sth);  // the evidence: the conflicting head as signed
 }
 
@@ -175,6 +180,7 @@ TEST_F(VerifyTransactionTest, AHeadWithoutAProofFromTheCountersignedOneIsRefused
   const auto* refused = std::get_if<TransactionRefusal>(&v);
   ASSERT_NE(refused, nullptr);
   EXPECT_FALSE(refused->fork);
+  EXPECT_EQ(refused->reason, FrameRefusal::kInconsistent);
   EXPECT_NE(refused->why.find("no consistency proof"), std::string::npos) << refused->why;
 }
 
@@ -194,6 +200,7 @@ TEST_F(VerifyTransactionTest, ASeqAlreadyHeldIsARepeatAndAReusedIdIsRefused) {
   v = verify(transaction({again}));
   ASSERT_TRUE(std::holds_alternative<TransactionRefusal>(v));
   EXPECT_EQ(std::get<TransactionRefusal>(v).envelope_id, one.id);
+  EXPECT_EQ(std::get<TransactionRefusal>(v).reason, FrameRefusal::kConflict);
 }
 
 }  // namespace

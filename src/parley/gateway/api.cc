@@ -145,9 +145,7 @@ class Api {
       return respond(std::move(r));
     }
     if (path == "/api/v1/events" && method == "GET") {
-      std::shared_ptr<net::EventStream> stream = responder->stream();
-      if (stream) driver_.subscribe(caller->principal, std::move(stream));
-      return;
+      return events(caller->principal, request, *responder);
     }
     // Everything below acts as a principal.
     if (caller->principal.empty()) {
@@ -243,6 +241,41 @@ class Api {
             {"lang", driver_.home().config.lang},
             {"expires", format_time(s.expires)},
             {"csrf", s.csrf}};
+  }
+
+  // GET /api/v1/events (Driver::stream_start): what the client missed since its
+  // Last-Event-ID, then live. A Last-Event-ID that is no id this stream sends is refused
+  // (400) before the stream opens.
+  void events(const std::string& principal, const net::HttpRequest& request,
+              net::Responder& responder) {
+    std::optional<std::uint64_t> last;
+    if (const std::optional<std::string> id = header(request, "last-event-id");
+        id && !id->empty()) {
+      last = parse_event_id(*id);
+      if (!last) {
+        return responder.respond(error_response(Status::invalid_argument(
+            "Last-Event-ID must be the id of an event of this stream (a decimal number), not '" +
+            id->substr(0, 40) + "'")));
+      }
+    }
+    Result<std::vector<net::ServerEvent>> start = driver_.stream_start(principal, last);
+    if (!start.is_ok()) return responder.respond(error_response(start.status()));
+    std::shared_ptr<net::EventStream> stream = responder.stream();
+    if (!stream) return;
+    for (const net::ServerEvent& e : *start) stream->send(e);
+    driver_.subscribe(principal, std::move(stream));
+  }
+
+  // An event id as the stream sends them: 1 to 19 decimal digits, at most kStoredIntMax.
+  static std::optional<std::uint64_t> parse_event_id(const std::string& text) {
+    if (text.empty() || text.size() > 19) return std::nullopt;
+    std::uint64_t value = 0;
+    for (const char c : text) {
+      if (c < '0' || c > '9') return std::nullopt;
+      value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (value > store::kStoredIntMax) return std::nullopt;
+    return value;
   }
 
   // PARTY of "/api/v1/peers/PARTY/checkpoint".

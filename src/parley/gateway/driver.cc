@@ -327,6 +327,85 @@ void Driver::subscribe(std::string principal, std::shared_ptr<net::EventStream> 
   subscribers_.push_back({std::move(principal), std::move(stream)});
 }
 
+bool Driver::may_see(const std::string& principal, const store::EventRecord& event) const {
+  if (principal.empty()) return true;
+  if (event.operator_only) return false;
+  if (contains(event.alerted, principal)) return true;
+  for (const core::Line& l : lines_read_by(principal)) {
+    if (!event.line.empty() && l.id == event.line) return true;
+    if (!event.peer.empty() && l.remote.party == event.peer) return true;
+  }
+  return false;
+}
+
+Result<std::vector<net::ServerEvent>> Driver::stream_start(
+    const std::string& principal, std::optional<std::uint64_t> last_event_id) {
+  std::vector<net::ServerEvent> out;
+  const std::uint64_t after = last_event_id.value_or(0);
+  // Every kept event after `after` is read at once (at most kEventsKept): the replay and the
+  // start of the live stream then happen with nothing else run in between.
+  PARLEY_ASSIGN_OR_RETURN(store::EventPage page,
+                          store_->events_after(after, last_event_id ? store::kEventsKept : 0));
+  if (last_event_id) {
+    const bool dropped = after + 1 < page.first;
+    const bool unknown = after > page.last;
+    if (dropped || unknown) {
+      const std::uint64_t id = dropped ? page.first - 1 : page.last;
+      const std::string text =
+          dropped ? fmt::format(
+                        "the events {} to {} are no longer kept (the gateway keeps the "
+                        "newest {}): some were missed; read the boxes again",
+                        after + 1, page.first - 1, store::kEventsKept)
+                  : fmt::format(
+                        "event {} is unknown here (the newest is {}): read the boxes "
+                        "again",
+                        after, page.last);
+      out.push_back({std::to_string(id), "reset",
+                     json::dump(json::Json{{"kind", "events-lost"},
+                                           {"last_event_id", after},
+                                           {"resume_from", id},
+                                           {"text", text}})});
+    }
+    for (const store::EventRecord& e : page.events) {
+      if (may_see(principal, e)) out.push_back({std::to_string(e.id), e.name, e.data});
+    }
+  }
+  // Always last, with the newest id (0 when the store keeps no event yet: a client that resumes
+  // from it is sent every one), even if the replay ended with that id.
+  out.push_back({std::to_string(page.last), "stream",
+                 json::dump(json::Json{{"kind", "stream-open"},
+                                       {"last_event_id", page.last},
+                                       {"text", "live from event " + std::to_string(page.last)}})});
+  return out;
+}
+
+void Driver::publish(store::EventRecord event) {
+  event.time = now();
+  events_pending_.push_back(std::move(event));
+}
+
+void Driver::flush_events() {
+  if (events_pending_.empty()) return;
+  std::vector<store::EventRecord> events = std::move(events_pending_);
+  events_pending_.clear();
+  // Stored first, so that a client that reconnects gets it even if it missed it live; one
+  // write for all of them.
+  const Status stored = store_->append_events(events);
+  if (!stored.is_ok()) {
+    spdlog::error(
+        "events: cannot store {} events ({}): sent live without an id, a client that "
+        "reconnects will not be sent them",
+        events.size(), stored.to_string());
+  }
+  std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
+  for (const store::EventRecord& e : events) {
+    const net::ServerEvent event{stored.is_ok() ? std::to_string(e.id) : "", e.name, e.data};
+    for (Subscriber& s : subscribers_) {
+      if (may_see(s.principal, e)) s.stream->send(event);
+    }
+  }
+}
+
 void Driver::submit(core::Submit submit, Done done) {
   if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
   submit.request = next_request_++;
@@ -398,6 +477,7 @@ void Driver::feed(core::NodeEvent event) {
     node_->handle(std::move(*next), now(), actions_);
     for (core::NodeAction& action : actions_) carry_out(action);
   }
+  flush_events();
   rearm();
 }
 
@@ -511,10 +591,12 @@ void Driver::on_add_checkpoint(const net::HttpRequest& request, net::Responder& 
                                                    {"witnessed", split.witnessed},
                                                    {"offered", split.offered},
                                                    {"seen", format_time(split.seen)}});
-    std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
-    for (Subscriber& s : subscribers_) {
-      if (s.principal.empty()) s.stream->send("split-view", data);
-    }
+    store::EventRecord event;
+    event.name = "split-view";
+    event.data = data;
+    event.operator_only = true;
+    publish(std::move(event));
+    flush_events();
   }
   responder.respond(reply.response);
 }
@@ -670,6 +752,7 @@ void Driver::rearm() {
   clock_->arm(std::max(Duration(0), *at - now()), [this]() {
     if (stopping_ || failed_) return;
     if (actions_due_ && *actions_due_ <= now()) check_actions();
+    flush_events();
     feed(core::Tick{});
   });
 }
@@ -732,7 +815,7 @@ void Driver::alert_action(const meetings::ActionAlert& alert) {
                            {"due", format_time(a.due)},
                            {"status", meetings::due_name(alert.status)},
                            {"text", text}};
-  send_to_subscribers(notice, "action", json::dump(data));
+  publish_notice(notice, "action", json::dump(data));
 }
 
 void Driver::on_path_notice(const core::PathNotice& n) {
@@ -754,19 +837,11 @@ void Driver::on_path_notice(const core::PathNotice& n) {
     data["kind"] = "path_down";
     data["address"] = n.address;
   }
-  broadcast_to_peer_streams(n.party, "alert", json::dump(data));
-}
-
-void Driver::broadcast_to_peer_streams(const std::string& peer, const std::string& event,
-                                       const std::string& data) {
-  std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
-  for (Subscriber& s : subscribers_) {
-    bool to_them = s.principal.empty();
-    for (const core::Line& l : lines_read_by(s.principal)) {
-      to_them = to_them || l.remote.party == peer;
-    }
-    if (to_them) s.stream->send(event, data);
-  }
+  store::EventRecord event;
+  event.name = "alert";
+  event.data = json::dump(data);
+  event.peer = n.party;
+  publish(std::move(event));
 }
 
 void Driver::notify(const core::Notice& notice) {
@@ -842,24 +917,17 @@ void Driver::notify(const core::Notice& notice) {
       event = "alert";
       break;
   }
-  send_to_subscribers(notice, event, payload);
+  publish_notice(notice, event, payload);
 }
 
-void Driver::send_to_subscribers(const core::Notice& notice, const std::string& event,
-                                 const std::string& payload) {
-  std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
-  for (Subscriber& s : subscribers_) {
-    bool on_line = s.principal.empty();
-    if (!on_line && !notice.line.empty()) {
-      for (const core::Line& l : lines_read_by(s.principal)) {
-        on_line = on_line || l.id == notice.line;
-      }
-    }
-    // An escalation reaches whom it alerts, on the line or not (the duty officer).
-    on_line = on_line || std::find(notice.alerted.begin(), notice.alerted.end(), s.principal) !=
-                             notice.alerted.end();
-    if (on_line) s.stream->send(event, payload);
-  }
+void Driver::publish_notice(const core::Notice& notice, const std::string& event,
+                            const std::string& payload) {
+  store::EventRecord record;
+  record.name = event;
+  record.data = payload;
+  record.line = notice.line;
+  record.alerted = notice.alerted;
+  publish(std::move(record));
 }
 
 }  // namespace parley::gateway

@@ -21,6 +21,7 @@
 // Single-threaded: everything runs on the io_context thread that the daemon runs.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -192,9 +193,24 @@ class Driver {
   std::vector<EscalationView> escalations() const;
   Counters counters() const { return node_ ? node_->counters() : Counters{}; }
 
-  // Event streams: every Notify on one of `principal`'s lines is sent to the stream
-  // (the operator stream, principal empty, gets every notice).
+  // Event streams (docs/openapi.yaml GET /api/v1/events). Every event the gateway raises (a
+  // notice of the node, a path alert, an action item, a split view) is stored first
+  // (Store::append_events, which gives it its id) and then sent to each open stream whose
+  // principal may see it (may_see; the operator's stream, principal empty, sees every one).
+  //
+  // stream_start: what a new stream of `principal` is sent before it goes live, read from the
+  // store. With `last_event_id` (the client's Last-Event-ID), every event after it that the
+  // principal may see, oldest first, preceded by a `reset` event if some of them are no
+  // longer kept (or the id is newer than any: another store's); then, always, a `stream`
+  // event with the newest id, so that a client that saw nothing yet can resume from there.
+  // Store errors as they come. subscribe: the stream gets every event from now on. Called
+  // one after the other on the io thread, nothing is sent twice or missed in between.
+  Result<std::vector<net::ServerEvent>> stream_start(const std::string& principal,
+                                                     std::optional<std::uint64_t> last_event_id);
   void subscribe(std::string principal, std::shared_ptr<net::EventStream> stream);
+  // Whether `principal` ("": the operator) may see `event`: on a line it reads, to a peer of
+  // one of its lines, or alerting it by name; an operator-only event to the operator alone.
+  bool may_see(const std::string& principal, const store::EventRecord& event) const;
 
   // Admission counters (net::ServerLimits) of the federation listeners, summed, and of the
   // API server; for /metrics.
@@ -253,13 +269,15 @@ class Driver {
   // logs a change: a warning when they differ, once per change, not per heartbeat.
   void note_peer_catalog(const std::string& party, const json::Json& catalog);
   void rearm();
-  // Sends an event to the operator's streams and to those of principals with a line to `peer`.
-  void broadcast_to_peer_streams(const std::string& peer, const std::string& event,
-                                 const std::string& data);
-  // To the streams of the notice's line's principals, of the principals it alerts (an
-  // escalation), and the operator's.
-  void send_to_subscribers(const core::Notice& notice, const std::string& event,
-                           const std::string& payload);
+  // Queues `event` (its time set now) for flush_events, which stores what is queued in one
+  // write and sends each event to the streams that may see it. The driver flushes after
+  // every feed of the node and after each other source of events has run.
+  void publish(store::EventRecord event);
+  void flush_events();
+  // The event of a notice: to the notice's line's principals, to the principals it alerts
+  // (an escalation), and to the operator.
+  void publish_notice(const core::Notice& notice, const std::string& event,
+                      const std::string& payload);
   void notify(const core::Notice& notice);
   void on_path_notice(const core::PathNotice& notice);
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
@@ -297,6 +315,7 @@ class Driver {
   std::map<core::RequestId, Done> pending_principal_;
   std::map<core::RequestId, std::shared_ptr<net::Responder>> pending_peer_;
   std::vector<Subscriber> subscribers_;
+  std::vector<store::EventRecord> events_pending_;  // published, not yet flushed
   struct PeerCatalog {
     std::optional<catalog::Difference> difference;
     std::string error;

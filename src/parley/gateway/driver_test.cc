@@ -83,24 +83,59 @@ class ManualClock final : public Clock {
   std::function<void()> fire_;
 };
 
-// An event stream that keeps what it was sent.
+// An event stream that keeps what it was sent until the test closes it (a client gone).
 class CapturingStream final : public net::EventStream {
  public:
-  bool send(const std::string& event, const std::string& data) override {
-    events.emplace_back(event, data);
+  bool send(const net::ServerEvent& event) override {
+    if (!open) return false;
+    events.push_back(event);
     return true;
   }
-  bool is_open() const override { return true; }
-  void close() override {}
+  bool is_open() const override { return open; }
+  void close() override { open = false; }
   // The data of the events named `name`, in order.
   std::vector<json::Json> named(const std::string& name) const {
     std::vector<json::Json> out;
-    for (const auto& [event, data] : events) {
-      if (event == name) out.push_back(json::parse_object(data).value());
+    for (const net::ServerEvent& e : events) {
+      if (e.event == name) out.push_back(json::parse_object(e.data).value());
     }
     return out;
   }
-  std::vector<std::pair<std::string, std::string>> events;
+  // The message_id of each event named `name`, in order.
+  std::vector<std::string> message_ids(const std::string& name) const {
+    std::vector<std::string> out;
+    for (const json::Json& data : named(name)) out.push_back(data.value("message_id", ""));
+    return out;
+  }
+  // The id of the event named `name` about `message_id` ("" if none).
+  std::string id_of(const std::string& name, const std::string& message_id) const {
+    for (const net::ServerEvent& e : events) {
+      if (e.event == name &&
+          json::parse_object(e.data).value().value("message_id", "") == message_id) {
+        return e.id;
+      }
+    }
+    return "";
+  }
+  std::vector<net::ServerEvent> events;
+  bool open = true;
+};
+
+// A responder whose stream() is a CapturingStream (GET /api/v1/events through the handler).
+class StreamingResponder final : public net::Responder {
+ public:
+  void respond(net::HttpResponse response) override { response_ = std::move(response); }
+  std::shared_ptr<net::EventStream> stream() override {
+    opened_ = true;
+    return stream_;
+  }
+  const std::optional<net::HttpResponse>& response() const { return response_; }
+  std::shared_ptr<CapturingStream> opened() const { return opened_ ? stream_ : nullptr; }
+
+ private:
+  std::optional<net::HttpResponse> response_;
+  std::shared_ptr<CapturingStream> stream_ = std::make_shared<CapturingStream>();
+  bool opened_ = false;
 };
 
 class CapturingResponder final : public net::Responder {
@@ -282,6 +317,22 @@ class DriverTest : public ::testing::Test {
       return {};
     }
     return *responder->response();
+  }
+
+  // GET /api/v1/events through `g`'s handler as `g.token`, with a Last-Event-ID header unless
+  // `last_event_id` is empty: the stream, or null if the API answered instead (in `refused`).
+  std::shared_ptr<CapturingStream> events(Gateway& g, const std::string& last_event_id,
+                                          net::HttpResponse* refused = nullptr) {
+    net::HttpRequest request;
+    request.method = "GET";
+    request.target = "/api/v1/events";
+    request.headers["authorization"] = "Bearer " + g.token;
+    if (!last_event_id.empty()) request.headers["last-event-id"] = last_event_id;
+    request.remote = "127.0.0.1:1";
+    auto responder = std::make_shared<StreamingResponder>();
+    g.api(std::move(request), responder);
+    if (responder->response() && refused != nullptr) *refused = *responder->response();
+    return responder->opened();
   }
 
   // One API request through `g`'s handler as it is given (no token added); its response.
@@ -985,6 +1036,149 @@ TEST_F(DriverTest, AConsoleSessionExpiresAfterTwelveHours) {
   clock_->advance(1h);
   const net::HttpResponse expired = send(us_, from_console("GET", "/api/v1/lines", cookie, ""));
   EXPECT_EQ(expired.status, 401) << expired.body;
+}
+
+}  // namespace
+}  // namespace parley::gateway
+
+namespace parley::gateway {
+namespace {
+
+// The numeric value of an event id ("" and garbage: 0).
+std::uint64_t event_number(const std::string& id) {
+  std::uint64_t n = 0;
+  for (const char c : id) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+// Every event has an id, each one greater than the one before.
+void expect_increasing_ids(const CapturingStream& stream) {
+  std::uint64_t last = 0;
+  for (const net::ServerEvent& e : stream.events) {
+    ASSERT_FALSE(e.id.empty()) << e.event << " " << e.data;
+    const std::uint64_t n = event_number(e.id);
+    if (e.event != "stream" && e.event != "reset") {
+      EXPECT_GT(n, last) << e.event << " " << e.data;
+    }
+    last = std::max(last, n);
+  }
+}
+
+// Issue 16: every event has an id the store gave it; a client that reconnects with
+// Last-Event-ID is sent every event it missed, once, then the live ones, across a restart of
+// the gateway too; only what the principal may see; an id no longer kept (or unknown) gets a
+// reset event; a malformed one is refused before the stream opens.
+TEST_F(DriverTest, EventIdsComeFromTheStoreAndLastEventIdResumesWithNothingMissedOrDoubled) {
+  const auto send = [&](const std::string& text) {
+    const net::HttpResponse r =
+        call(us_, "POST", "/api/v1/messages",
+             R"({"line":"saceur-cgs","precedence":"ROUTINE","text":")" + text + "\"}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return id_of(r);
+  };
+  const auto delivered = [&](const std::string& id) {
+    return run_until([&] { return state_of(us_, id) == "delivered"; });
+  };
+
+  std::shared_ptr<CapturingStream> first = events(ru_, "");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->events.size(), 1U);
+  EXPECT_EQ(first->events[0].event, "stream");
+  const std::string m1 = send("one");
+  ASSERT_TRUE(run_until([&] { return first->message_ids("message").size() == 1; }));
+  EXPECT_EQ(first->message_ids("message"), std::vector<std::string>{m1});
+  const std::string seen = first->id_of("message", m1);
+  ASSERT_GT(event_number(seen), 0U);
+
+  first->close();  // the client goes away; two messages arrive meanwhile
+  const std::string m2 = send("two");
+  const std::string m3 = send("three");
+  ASSERT_TRUE(delivered(m2));
+  ASSERT_TRUE(delivered(m3));
+  EXPECT_EQ(first->message_ids("message").size(), 1U);
+
+  std::shared_ptr<CapturingStream> second = events(ru_, seen);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->message_ids("message"), (std::vector<std::string>{m2, m3}));
+  ASSERT_FALSE(second->events.empty());
+  EXPECT_EQ(second->events.back().event, "stream");
+  EXPECT_GT(event_number(second->id_of("message", m2)), event_number(seen));
+  const std::string m4 = send("four");  // live
+  ASSERT_TRUE(run_until([&] { return second->message_ids("message").size() == 3; }));
+  io_.run_for(50ms);
+  EXPECT_EQ(second->message_ids("message"), (std::vector<std::string>{m2, m3, m4}));
+  expect_increasing_ids(*second);
+  const std::string seen4 = second->id_of("message", m4);
+
+  // A restart of ru-genstaff: the ids go on from the store, and the resume still works.
+  second->close();
+  ru_.driver->stop();
+  io_.run_for(100ms);
+  ru_.driver.reset();
+  ASSERT_NO_FATAL_FAILURE(start(ru_, nullptr));
+  const std::string m5 = send("five");
+  ASSERT_TRUE(delivered(m5));
+  std::shared_ptr<CapturingStream> third = events(ru_, seen4);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->message_ids("message"), std::vector<std::string>{m5});
+  EXPECT_GT(event_number(third->id_of("message", m5)), event_number(seen4));
+  expect_increasing_ids(*third);
+
+  // The operator's stream sees all five from the start; a principal on no line none of them.
+  Gateway op = as(ru_, ru_.home.operator_token);
+  std::shared_ptr<CapturingStream> all = events(op, "0");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->message_ids("message"), (std::vector<std::string>{m1, m2, m3, m4, m5}));
+  {
+    Result<std::unique_ptr<store::Store>> s =
+        store::open_sqlite_store(ru_.home.store_path().string());
+    ASSERT_TRUE(s.is_ok());
+    ASSERT_NO_FATAL_FAILURE(add_principal(**s, "clerk", "clerk-token-0123456789"));
+  }
+  Gateway clerk = as(ru_, "clerk-token-0123456789");
+  std::shared_ptr<CapturingStream> none = events(clerk, "0");
+  ASSERT_TRUE(none);
+  ASSERT_EQ(none->events.size(), 1U);
+  EXPECT_EQ(none->events[0].event, "stream");
+
+  // A malformed id is refused; an id newer than any gets a reset to the newest.
+  net::HttpResponse refused;
+  EXPECT_FALSE(events(ru_, "12abc", &refused));
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("Last-Event-ID"), std::string::npos) << refused.body;
+  std::shared_ptr<CapturingStream> future = events(ru_, "99999999");
+  ASSERT_TRUE(future);
+  ASSERT_EQ(future->events.size(), 2U);
+  EXPECT_EQ(future->events[0].event, "reset");
+  EXPECT_EQ(future->events[1].event, "stream");
+  EXPECT_EQ(future->named("reset")[0].value("kind", ""), "events-lost");
+  EXPECT_GE(event_number(future->events[0].id), event_number(third->id_of("message", m5)));
+
+  // More events than a store keeps since `seen`: a reset says where the replay resumes.
+  {
+    Result<std::unique_ptr<store::Store>> s =
+        store::open_sqlite_store(ru_.home.store_path().string());
+    ASSERT_TRUE(s.is_ok());
+    std::vector<store::EventRecord> filler(store::kEventsKept, store::EventRecord{});
+    for (store::EventRecord& e : filler) {
+      e.name = "split-view";
+      e.data = "{}";
+      e.operator_only = true;
+    }
+    ASSERT_TRUE((*s)->append_events(filler).is_ok());
+  }
+  std::shared_ptr<CapturingStream> late = events(ru_, seen);
+  ASSERT_TRUE(late);
+  ASSERT_EQ(late->events.size(), 2U);
+  EXPECT_EQ(late->events[0].event, "reset");
+  const json::Json reset = late->named("reset")[0];
+  EXPECT_EQ(reset.value("last_event_id", std::uint64_t{0}), event_number(seen));
+  EXPECT_EQ(late->events[0].id, std::to_string(reset.value("resume_from", std::uint64_t{0})));
+  EXPECT_GT(event_number(late->events[0].id), event_number(seen4));
+  EXPECT_EQ(late->events[1].event, "stream");
 }
 
 }  // namespace

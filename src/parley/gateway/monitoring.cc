@@ -1,10 +1,17 @@
 #include "parley/gateway/monitoring.h"
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "parley/core/delivery_histogram.h"
+#include "parley/core/verify_transaction.h"
 #include "parley/gateway/responses.h"
 
 namespace parley::gateway {
@@ -112,29 +119,115 @@ Result<Json> witness_json(Driver& driver) {
               {"cosignatures", cosignatures}};
 }
 
-// docs/operations.md "Metrics", docs/protocol.md "Admission".
-void admission_metrics(const Driver& driver, std::string& out) {
+// Prometheus text format 0.0.4 (prometheus.io, "Exposition formats"): each family's HELP and
+// TYPE lines once, before its samples; label values escaped.
+class MetricsText {
+ public:
+  using Labels = std::vector<std::pair<std::string_view, std::string>>;
+
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  }
+  template <typename Value>
+  void sample(std::string_view name, const Labels& labels, Value value) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (i > 0) out_ += ',';
+        out_ += fmt::format("{}=\"{}\"", labels[i].first, escaped(labels[i].second));
+      }
+      out_ += '}';
+    }
+    out_ += fmt::format(" {}\n", value);
+  }
+  // One family of one sample without labels.
+  template <typename Value>
+  void single(std::string_view name, std::string_view type, std::string_view help, Value value) {
+    family(name, type, help);
+    sample(name, {}, value);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  // A label value: backslash, double quote and line feed escaped.
+  static std::string escaped(std::string_view value) {
+    std::string out;
+    for (const char c : value) {
+      if (c == '\\' || c == '"') {
+        out += '\\';
+        out += c;
+      } else if (c == '\n') {
+        out += "\\n";
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+  std::string out_;
+};
+
+// docs/operations.md "Monitoring", docs/protocol.md "Admission".
+void admission_metrics(const Driver& driver, MetricsText& m) {
   const net::AdmissionStats federation = driver.federation_admission();
   const net::AdmissionStats api = driver.api_admission();
-  out += "# TYPE parley_handshakes_refused_total counter\n";
+  m.family("parley_handshakes_refused_total", "counter",
+           "TLS handshakes the federation server refused, by reason, since start.");
   for (std::size_t i = 0; i < net::kHandshakeRefusals; ++i) {
-    out += "parley_handshakes_refused_total{reason=\"" +
-           std::string(net::handshake_refusal_name(static_cast<net::HandshakeRefusal>(i))) +
-           "\"} " + std::to_string(federation.handshakes_refused[i]) + "\n";
+    m.sample("parley_handshakes_refused_total",
+             {{"reason",
+               std::string(net::handshake_refusal_name(static_cast<net::HandshakeRefusal>(i)))}},
+             federation.handshakes_refused[i]);
   }
-  const auto per_server = [&](const std::string& name, const std::string& type, auto value) {
-    out += "# TYPE " + name + " " + type + "\n";
-    out += name + "{server=\"federation\"} " + std::to_string(value(federation)) + "\n";
-    out += name + "{server=\"api\"} " + std::to_string(value(api)) + "\n";
+  const auto per_server = [&](std::string_view name, std::string_view type, std::string_view help,
+                              auto value) {
+    m.family(name, type, help);
+    m.sample(name, {{"server", "federation"}}, value(federation));
+    m.sample(name, {{"server", "api"}}, value(api));
   };
   per_server("parley_connections_evicted_total", "counter",
+             "Unadmitted connections shed for newer ones, since start.",
              [](const net::AdmissionStats& s) { return s.connections_evicted; });
   per_server("parley_connections_refused_total", "counter",
+             "New connections closed at once because every slot was admitted, since start.",
              [](const net::AdmissionStats& s) { return s.connections_refused; });
   per_server("parley_requests_timed_out_total", "counter",
+             "Requests answered 408 (not whole within the request timeout), since start.",
              [](const net::AdmissionStats& s) { return s.requests_timed_out; });
-  per_server("parley_connections_open", "gauge",
+  per_server("parley_connections_open", "gauge", "Connections open now.",
              [](const net::AdmissionStats& s) { return s.connections_open; });
+}
+
+// parley_delivery_seconds: our messages' time from acceptance to a durable receipt, by
+// precedence, summed over the peers (core/delivery_histogram.h; cumulative buckets).
+void delivery_metrics(const std::vector<Driver::PeerView>& peers, MetricsText& m) {
+  m.family("parley_delivery_seconds", "histogram",
+           "Time from accepting one of our messages to its receipt being durable here, by "
+           "precedence, since start.");
+  for (std::size_t p = 0; p < 4; ++p) {
+    core::DeliveryHistogram sum;
+    for (const Driver::PeerView& peer : peers) {
+      const core::DeliveryHistogram& h = peer.stats.delivery[p];
+      for (std::size_t i = 0; i < h.counts.size(); ++i) sum.counts[i] += h.counts[i];
+      sum.sum_ms += h.sum_ms;
+      sum.count += h.count;
+    }
+    const std::string precedence(wire::precedence_name(static_cast<wire::Precedence>(p)));
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < core::kDeliveryBucketsMs.size(); ++i) {
+      cumulative += sum.counts[i];
+      m.sample("parley_delivery_seconds_bucket",
+               {{"precedence", precedence},
+                {"le", fmt::format("{}", static_cast<double>(core::kDeliveryBucketsMs[i]) / 1000)}},
+               cumulative);
+    }
+    m.sample("parley_delivery_seconds_bucket", {{"precedence", precedence}, {"le", "+Inf"}},
+             sum.count);
+    m.sample("parley_delivery_seconds_sum", {{"precedence", precedence}},
+             static_cast<double>(sum.sum_ms) / 1000);
+    m.sample("parley_delivery_seconds_count", {{"precedence", precedence}}, sum.count);
+  }
 }
 
 }  // namespace
@@ -242,109 +335,147 @@ net::HttpResponse status_view(Driver& driver) {
 }
 
 net::HttpResponse metrics_view(const Driver& driver) {
-  std::string out;
+  MetricsText m;
   const Counters& c = driver.counters();
   const std::vector<Driver::PeerView> peers = driver.peers();  // once, for every series
-  out += "# TYPE parley_messages_submitted_total counter\n";
-  out += "parley_messages_submitted_total " + std::to_string(c.messages_submitted) + "\n";
-  out += "# TYPE parley_messages_received_total counter\n";
-  out += "parley_messages_received_total " + std::to_string(c.messages_received) + "\n";
-  out += "# TYPE parley_frames_refused_total counter\n";
-  out += "parley_frames_refused_total " + std::to_string(c.frames_refused) + "\n";
-  out += "# TYPE parley_store_commits_total counter\n";
-  out += "parley_store_commits_total " + std::to_string(c.commits) + "\n";
+  m.single("parley_messages_submitted_total", "counter",
+           "Messages and acks of our principals accepted (stored), since start.",
+           c.messages_submitted);
+  m.single("parley_messages_received_total", "counter",
+           "Messages of the peers received and stored, since start.", c.messages_received);
+  m.single("parley_store_commits_total", "counter",
+           "Group commits (one durable write each), since start.", c.commits);
+  m.single("parley_store_batches_total", "counter", "Batches those commits carried, since start.",
+           c.batches_committed);
   // Witnessing (witness.h): split views seen as an observer since start, and our
   // submissions of checkpoints to observers.
-  out += "# TYPE parley_split_views_total counter\n";
-  out += "parley_split_views_total " + std::to_string(driver.split_views_seen()) + "\n";
+  m.single("parley_split_views_total", "counter",
+           "Split views this gateway saw as an observer, since start.", driver.split_views_seen());
   const CheckpointSubmitter::Stats w = driver.witness_submissions();
-  out += "# TYPE parley_checkpoints_submitted_total counter\n";
-  out += "parley_checkpoints_submitted_total " + std::to_string(w.submitted) + "\n";
-  out += "# TYPE parley_checkpoints_cosigned_total counter\n";
-  out += "parley_checkpoints_cosigned_total " + std::to_string(w.cosigned) + "\n";
-  out += "# TYPE parley_store_batches_total counter\n";
-  out += "parley_store_batches_total " + std::to_string(c.batches_committed) + "\n";
-  const auto per_peer = [&](const std::string& name, const std::string& type, auto value) {
-    out += "# TYPE " + name + " " + type + "\n";
-    for (const Driver::PeerView& p : peers) {
-      out += name + "{peer=\"" + p.party + "\"} " + std::to_string(value(p)) + "\n";
+  m.single("parley_checkpoints_submitted_total", "counter",
+           "Checkpoints of our logs submitted to observers, since start.", w.submitted);
+  m.single("parley_checkpoints_cosigned_total", "counter",
+           "Cosignatures observers answered, since start.", w.cosigned);
+  // The peer's transactions we refused, by why (core/verify_transaction.h FrameRefusal).
+  m.family("parley_frames_refused_total", "counter",
+           "Transactions of the peer refused, by reason, since start.");
+  for (const Driver::PeerView& p : peers) {
+    for (std::size_t i = 0; i < core::kFrameRefusals; ++i) {
+      m.sample(
+          "parley_frames_refused_total",
+          {{"peer", p.party},
+           {"reason", std::string(core::frame_refusal_name(static_cast<core::FrameRefusal>(i)))}},
+          p.stats.frames_refused_by[i]);
     }
+  }
+  const auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help,
+                            auto value) {
+    m.family(name, type, help);
+    for (const Driver::PeerView& p : peers) m.sample(name, {{"peer", p.party}}, value(p));
   };
-  per_peer("parley_queue_depth", "gauge", [](const Driver::PeerView& p) { return p.stats.queued; });
+  per_peer("parley_queue_depth", "gauge", "Our messages to the peer not yet receipted.",
+           [](const Driver::PeerView& p) { return p.stats.queued; });
+  const Time now = driver.now();
+  per_peer("parley_queue_oldest_age_seconds", "gauge",
+           "Age of the oldest of our messages to the peer not yet receipted; 0 if none.",
+           [now](const Driver::PeerView& p) {
+             if (!p.stats.oldest_queued) return 0.0;
+             const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 now - *p.stats.oldest_queued);
+             return std::max(0.0, static_cast<double>(age.count()) / 1000);
+           });
+  delivery_metrics(peers, m);
   per_peer("parley_unacknowledged", "gauge",
+           "Our messages to the peer not acknowledged yet, receipted or not.",
            [](const Driver::PeerView& p) { return p.stats.unacknowledged; });
-  per_peer("parley_overdue", "gauge", [](const Driver::PeerView& p) { return p.stats.overdue; });
+  per_peer("parley_overdue", "gauge", "Of them, past their acknowledgment deadline.",
+           [](const Driver::PeerView& p) { return p.stats.overdue; });
   // The line test (docs/protocol.md "The line test"): lines whose last automatic test the
   // peer's gateway did not answer in time (an alert), and the tests sent and answered.
-  per_peer("parley_line_tests_overdue", "gauge", [](const Driver::PeerView& p) {
-    return std::count_if(p.stats.tests.begin(), p.stats.tests.end(),
-                         [](const core::LineTestView& t) { return t.overdue; });
-  });
+  per_peer("parley_line_tests_overdue", "gauge",
+           "Lines whose last automatic test the peer's gateway did not answer in time.",
+           [](const Driver::PeerView& p) {
+             return std::count_if(p.stats.tests.begin(), p.stats.tests.end(),
+                                  [](const core::LineTestView& t) { return t.overdue; });
+           });
   per_peer("parley_line_tests_sent_total", "counter",
+           "Automatic line tests sent to the peer, since start.",
            [](const Driver::PeerView& p) { return p.stats.tests_sent; });
   per_peer("parley_line_tests_answered_total", "counter",
+           "Automatic line tests the peer's gateway answered, since start.",
            [](const Driver::PeerView& p) { return p.stats.tests_answered; });
   // The receiving side (docs/protocol.md "Acknowledgment deadlines"): the peer's messages
   // awaiting our ack, those of them overdue now, and the overdue marks made since start.
   per_peer("parley_inbound_unacknowledged", "gauge",
+           "The peer's messages awaiting an acknowledgment of ours.",
            [](const Driver::PeerView& p) { return p.stats.inbound_unacknowledged; });
-  per_peer("parley_inbound_overdue", "gauge",
+  per_peer("parley_inbound_overdue", "gauge", "Of them, past their acknowledgment deadline.",
            [](const Driver::PeerView& p) { return p.stats.inbound_overdue; });
   per_peer("parley_inbound_overdue_total", "counter",
+           "The peer's messages marked overdue here, since start.",
            [](const Driver::PeerView& p) { return p.stats.inbound_overdue_marked; });
   // Escalations (docs/protocol.md "Escalation"): running now, and alerts raised since start.
-  per_peer("parley_escalations", "gauge",
+  per_peer("parley_escalations", "gauge", "Escalations running now, both sides.",
            [](const Driver::PeerView& p) { return p.stats.escalations; });
-  per_peer("parley_escalation_alerts_total", "counter",
+  per_peer("parley_escalation_alerts_total", "counter", "Escalation alerts raised, since start.",
            [](const Driver::PeerView& p) { return p.stats.escalation_alerts; });
   per_peer("parley_transactions_sent_total", "counter",
+           "Transactions sent to the peer, resends included, since start.",
            [](const Driver::PeerView& p) { return p.stats.transactions_sent; });
   per_peer("parley_send_failures_total", "counter",
+           "Transactions that got no answer (link or timeout), since start.",
            [](const Driver::PeerView& p) { return p.stats.send_failures; });
   // Refusals (docs/protocol.md "Refusals"): ours refused by the peer, the peer's refused by
   // us, our whole transactions refused, and the current streak of those (>= 2: alert).
   per_peer("parley_messages_refused_total", "counter",
+           "Our messages the peer refused (final), since start.",
            [](const Driver::PeerView& p) { return p.stats.messages_refused; });
   per_peer("parley_messages_expired_total", "counter",
+           "Our messages whose expiry passed before a receipt, since start.",
            [](const Driver::PeerView& p) { return p.stats.messages_expired; });
   per_peer("parley_inbound_refused_total", "counter",
+           "The peer's messages we refused, since start.",
            [](const Driver::PeerView& p) { return p.stats.inbound_refused; });
   per_peer("parley_transactions_refused_total", "counter",
+           "Our whole transactions the peer refused, since start.",
            [](const Driver::PeerView& p) { return p.stats.transactions_refused; });
   per_peer("parley_refusal_streak", "gauge",
+           "Whole refusals of our transactions in a row now (2 or more: an alert).",
            [](const Driver::PeerView& p) { return p.stats.refusal_streak; });
   // 1 while the peer's last heartbeat answer showed a catalog unlike ours (or none we
   // could read); 0 when it is the same; absent before the first answer.
-  out += "# TYPE parley_peer_catalog_differs gauge\n";
+  m.family("parley_peer_catalog_differs", "gauge",
+           "1 while the peer's catalog differs from ours (or is unreadable), 0 when the same.");
   for (const Driver::PeerView& p : peers) {
     if (!p.catalog && p.catalog_error.empty()) continue;
     const bool same = p.catalog && p.catalog->same();
-    out += "parley_peer_catalog_differs{peer=\"" + p.party + "\"} " + (same ? "0" : "1") + "\n";
+    m.sample("parley_peer_catalog_differs", {{"peer", p.party}}, same ? 0 : 1);
   }
   // Inbound seqs missing per line (a gap): the line's series appears while it has one.
-  out += "# TYPE parley_inbound_missing gauge\n";
+  m.family("parley_inbound_missing", "gauge",
+           "Seqs of the peer's messages on the line not received yet below the newest.");
   for (const Driver::PeerView& p : peers) {
     for (const core::LineGap& g : p.stats.gaps) {
-      out += "parley_inbound_missing{peer=\"" + p.party + "\",line=\"" + g.line + "\"} " +
-             std::to_string(g.seqs.missing()) + "\n";
+      m.sample("parley_inbound_missing", {{"peer", p.party}, {"line", g.line}}, g.seqs.missing());
     }
   }
   // Per path: 1 up, 0 down or unknown (docs/protocol.md "Heartbeats and paths").
-  const auto per_path = [&](const std::string& name, auto value) {
-    out += "# TYPE " + name + " gauge\n";
+  const auto per_path = [&](std::string_view name, std::string_view help, auto value) {
+    m.family(name, "gauge", help);
     for (const Driver::PeerView& p : peers) {
       for (const PathHealth& path : p.paths) {
-        out += name + "{peer=\"" + p.party + "\",address=\"" + path.address + "\"} " +
-               std::to_string(value(path)) + "\n";
+        m.sample(name, {{"peer", p.party}, {"address", path.address}}, value(path));
       }
     }
   };
-  per_path("parley_path_up", [](const PathHealth& path) { return path.state == "up" ? 1 : 0; });
-  per_path("parley_path_active", [](const PathHealth& path) { return path.active ? 1 : 0; });
-  admission_metrics(driver, out);
+  per_path("parley_path_up", "1 while the path to the peer answers heartbeats, else 0.",
+           [](const PathHealth& path) { return path.state == "up" ? 1 : 0; });
+  per_path("parley_path_active", "1 for the path that carries the traffic to the peer now.",
+           [](const PathHealth& path) { return path.active ? 1 : 0; });
+  admission_metrics(driver, m);
   net::HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
-  r.body = std::move(out);
+  r.body = m.take();
   return r;
 }
 

@@ -87,11 +87,20 @@ std::string endpoint_string(const tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
-// "event: <name>\ndata: <line>\n...\n\n" (a multi-line payload becomes several data lines,
-// as the SSE format requires).
-std::string format_event(const std::string& event, const std::string& data) {
+// A field value on one line: an id or an event name with a line break would end its field
+// early and start another.
+std::string one_line(std::string text) {
+  std::erase_if(text, [](char c) { return c == '\n' || c == '\r'; });
+  return text;
+}
+
+// "id: <id>\nevent: <name>\ndata: <line>\n...\n\n" (a multi-line payload becomes several
+// data lines, as the SSE format requires).
+std::string format_event(const ServerEvent& e) {
   std::string out;
-  if (!event.empty()) out += "event: " + event + "\n";
+  if (!e.id.empty()) out += "id: " + one_line(e.id) + "\n";
+  if (!e.event.empty()) out += "event: " + one_line(e.event) + "\n";
+  const std::string& data = e.data;
   std::size_t start = 0;
   while (true) {
     const std::size_t end = data.find('\n', start);
@@ -210,9 +219,9 @@ template <bool kTls>
 class EventStreamImpl final : public EventStream {
  public:
   explicit EventStreamImpl(std::weak_ptr<Session<kTls>> session) : session_(std::move(session)) {}
-  bool send(const std::string& event, const std::string& data) override {
+  bool send(const ServerEvent& event) override {
     const auto session = session_.lock();
-    return session && session->sse_send(format_event(event, data));
+    return session && session->sse_send(format_event(event));
   }
   bool is_open() const override {
     const auto session = session_.lock();
@@ -355,6 +364,7 @@ class Session final : public SessionBase {
     beast::get_lowest_layer(stream_).expires_never();
     do_watch();
     sse_write_next();
+    keep_alive_later();
     return events;
   }
 
@@ -371,6 +381,14 @@ class Session final : public SessionBase {
     if (!sse_open()) return;
     sse_closing_ = true;
     if (!sse_writing_) do_shutdown();
+  }
+
+  // A comment every sse_keepalive while the stream is open (the session's one deadline is
+  // free while it streams; do_shutdown disarms it).
+  void keep_alive_later() {
+    arm(state_->limits.sse_keepalive, [this] {
+      if (sse_send(": keep-alive\n\n")) keep_alive_later();
+    });
   }
 
  private:

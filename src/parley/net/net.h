@@ -44,12 +44,23 @@ struct HttpResponse {
   std::string body;
 };
 
-// A server-sent-events stream handed to the application (GET /api/v1/events).
+// One server-sent event (WHATWG HTML "Server-sent events"): "id: <id>\nevent: <event>\n
+// data: <data>\n\n"; no id line if `id` is empty (line breaks in `id` or `event` are dropped,
+// a multi-line `data` becomes several data lines).
+struct ServerEvent {
+  std::string id;
+  std::string event;
+  std::string data;
+};
+
+// A server-sent-events stream handed to the application (GET /api/v1/events). While it is
+// open the server writes a comment (": keep-alive") every ServerLimits::sse_keepalive, so
+// that proxies and clients can tell an idle stream from a dead one.
 class EventStream {
  public:
   virtual ~EventStream() = default;
-  // Queues one event ("event: <name>\ndata: <data>\n\n"). False once the client is gone.
-  virtual bool send(const std::string& event, const std::string& data) = 0;
+  // Queues one event. False once the client is gone.
+  virtual bool send(const ServerEvent& event) = 0;
   virtual bool is_open() const = 0;
   virtual void close() = 0;
 };
@@ -89,6 +100,8 @@ struct ServerLimits {
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds admission_timeout{10'000};
   std::chrono::milliseconds admission_timeout_pressed{2'000};
+  // How often an idle-or-not event stream gets a ": keep-alive" comment.
+  std::chrono::milliseconds sse_keepalive{15'000};
   std::size_t connections_max = 256;
   std::size_t unadmitted_per_source_max = 64;
   // Where the server's rate-limited warnings go (refused handshakes, evictions): at most one

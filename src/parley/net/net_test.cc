@@ -245,8 +245,8 @@ TEST(HttpServerTest, EventStreamDeliversEventsAndClosesWhenTheClientLeaves) {
   std::shared_ptr<EventStream> stream;
   auto server = listen_or_die(io, [&](HttpRequest, std::shared_ptr<Responder> responder) {
     stream = responder->stream();
-    EXPECT_TRUE(stream->send("message", "{\"n\":1}"));
-    EXPECT_TRUE(stream->send("message", "two\nlines"));
+    EXPECT_TRUE(stream->send({"7", "message", "{\"n\":1}"}));
+    EXPECT_TRUE(stream->send({"", "message", "two\nlines"}));
     responder->respond({});  // too late: the stream is the answer
   });
 
@@ -260,13 +260,41 @@ TEST(HttpServerTest, EventStreamDeliversEventsAndClosesWhenTheClientLeaves) {
   EXPECT_NE(received.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << received;
   EXPECT_NE(received.find("Content-Type: text/event-stream\r\n"), std::string::npos);
   EXPECT_NE(received.find("Cache-Control: no-cache\r\n"), std::string::npos);
-  EXPECT_NE(received.find("event: message\ndata: {\"n\":1}\n\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("id: 7\nevent: message\ndata: {\"n\":1}\n\n"), std::string::npos)
+      << received;
   EXPECT_NE(received.find("event: message\ndata: two\ndata: lines\n\n"), std::string::npos)
       << received;
 
   ASSERT_TRUE(stream);
   EXPECT_TRUE(run_until(io, [&] { return !stream->is_open(); }));
-  EXPECT_FALSE(stream->send("message", "after the client left"));
+  EXPECT_FALSE(stream->send({"8", "message", "after the client left"}));
+}
+
+TEST(HttpServerTest, AnEventStreamGetsAKeepAliveCommentEveryIntervalAndIdsStayOnOneLine) {
+  asio::io_context io;
+  std::shared_ptr<EventStream> stream;
+  ServerLimits limits;
+  limits.sse_keepalive = 50ms;
+  auto server = listen_or_die(
+      io,
+      [&](HttpRequest, std::shared_ptr<Responder> responder) {
+        stream = responder->stream();
+        EXPECT_TRUE(stream->send({"1\n2", "a\rb", "x"}));
+      },
+      limits);
+
+  std::string received;
+  with_client(io, [&] {
+    RawClient client(server->local_endpoint());
+    client.write("GET /api/v1/events HTTP/1.1\r\nHost: test\r\n\r\n");
+    // The event, then at least two comments: the keep-alive is re-armed after each.
+    received = client.read_until_count(": keep-alive\n\n", 2);
+    client.close();
+  });
+  EXPECT_NE(received.find("id: 12\nevent: ab\ndata: x\n\n"), std::string::npos) << received;
+  const std::size_t first = received.find(": keep-alive\n\n");
+  ASSERT_NE(first, std::string::npos) << received;
+  EXPECT_NE(received.find(": keep-alive\n\n", first + 1), std::string::npos) << received;
 }
 
 TEST(HttpServerTest, StopClosesAnOpenEventStream) {
@@ -274,7 +302,7 @@ TEST(HttpServerTest, StopClosesAnOpenEventStream) {
   std::shared_ptr<EventStream> stream;
   auto server = listen_or_die(io, [&](HttpRequest, std::shared_ptr<Responder> responder) {
     stream = responder->stream();
-    EXPECT_TRUE(stream->send("hello", "1"));
+    EXPECT_TRUE(stream->send({"", "hello", "1"}));
   });
 
   std::string received;
@@ -290,7 +318,7 @@ TEST(HttpServerTest, StopClosesAnOpenEventStream) {
   server->stop();
   EXPECT_TRUE(run_until(io, [&] { return !stream->is_open(); }));
   client_thread.join();
-  EXPECT_FALSE(stream->send("hello", "2"));
+  EXPECT_FALSE(stream->send({"", "hello", "2"}));
 }
 
 TEST(HttpServerTest, ConnectionsBeyondTheLimitAreClosedWhenEverySlotIsAdmitted) {
@@ -846,7 +874,7 @@ struct HttpsFixture {
           response.body = request.method + (request.tls ? " over tls" : " plain");
           if (request.target == "/events") {
             stream = r->stream();
-            stream->send("hello", "over tls");
+            stream->send({"", "hello", "over tls"});
             return;
           }
           r->respond(response);

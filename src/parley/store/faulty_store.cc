@@ -213,4 +213,14 @@ Result<std::vector<CosignatureRecord>> FaultyStore::cosignatures() {
   return inner_->cosignatures();
 }
 
+Status FaultyStore::append_events(std::vector<EventRecord>& events) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->append_events(events));
+}
+
+Result<EventPage> FaultyStore::events_after(std::uint64_t after, std::size_t limit) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->events_after(after, limit);
+}
+
 }  // namespace parley::store

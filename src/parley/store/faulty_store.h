@@ -76,6 +76,8 @@ class FaultyStore final : public Store {
   Result<std::vector<SplitViewRecord>> split_views() override;
   Status put_cosignature(const CosignatureRecord& cosignature) override;
   Result<std::vector<CosignatureRecord>> cosignatures() override;
+  Status append_events(std::vector<EventRecord>& events) override;
+  Result<EventPage> events_after(std::uint64_t after, std::size_t limit) override;
 
  private:
   struct Armed {

@@ -130,6 +130,33 @@ struct CosignatureRecord {
   bool operator==(const CosignatureRecord&) const = default;
 };
 
+// ---- Events (docs/openapi.yaml GET /api/v1/events; docs/operations.md "Events") ----
+// One event of the API's server-sent-events stream, kept so that a client that reconnects
+// with Last-Event-ID is sent what it missed, across a restart of the gateway too.
+struct EventRecord {
+  std::uint64_t id = 0;  // given by append_events: 1, 2, 3, ... in the order appended
+  Time time;
+  std::string name;  // the SSE event name: message, delivered, alert, ...
+  std::string data;  // one line of JSON
+  // Who may see it (gateway/driver.h Driver::may_see): the operator always; a principal that
+  // reads `line`, that has a line to `peer`, or that is one of `alerted`; nobody else, and
+  // only the operator if `operator_only`.
+  std::string line;
+  std::string peer;
+  std::vector<std::string> alerted;
+  bool operator_only = false;
+  bool operator==(const EventRecord&) const = default;
+};
+// How many events a store keeps: appending more drops the oldest.
+inline constexpr std::uint64_t kEventsKept = 10'000;
+// What events_after found: the events, and the ids of the oldest and newest events kept
+// (0 and 0 if none is).
+struct EventPage {
+  std::vector<EventRecord> events;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -221,6 +248,14 @@ class Store {
   // is kept already (answers may arrive out of order).
   virtual Status put_cosignature(const CosignatureRecord& cosignature) = 0;
   virtual Result<std::vector<CosignatureRecord>> cosignatures() = 0;  // by origin, witness
+
+  // Events. append_events gives `events` the next ids (the newest id kept plus one, so ids
+  // are consecutive and never reused, a restart included), stores them durably in one
+  // transaction with their ids set, and drops the oldest beyond kEventsKept. On failure
+  // nothing is stored and the ids are left as they were. events_after gives the events
+  // with an id above `after`, oldest first, at most `limit`.
+  virtual Status append_events(std::vector<EventRecord>& events) = 0;
+  virtual Result<EventPage> events_after(std::uint64_t after, std::size_t limit) = 0;
 
   // The lease: which of several gateways sharing this store is active (docs/operations.md
   // "Standby gateways"). One lease per store, with a holder, an epoch that grows by one at

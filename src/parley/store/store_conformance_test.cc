@@ -1061,6 +1061,54 @@ TEST_P(StoreConformanceTest, SplitViewsAreKeptOnceEachInOrder) {
   EXPECT_EQ((*splits)[1], second);
 }
 
+TEST_P(StoreConformanceTest, EventsGetConsecutiveIdsThatSurviveAReopenAndTheOldestAreDropped) {
+  const Time t = time_from_unix_ms(1'790'000'000'000);
+  std::vector<EventRecord> first(2);
+  first[0] =
+      EventRecord{0, t, "message", R"({"kind":"message-received"})", "saceur-cgs", "", {}, false};
+  first[1] = EventRecord{0, t, "alert", "{}", "", "ru-genstaff", {"duty", "cgs"}, false};
+  ASSERT_TRUE(store_->append_events(first).is_ok());
+  EXPECT_EQ(first[0].id, 1U);
+  EXPECT_EQ(first[1].id, 2U);
+
+  // Another connection (a restart) goes on from the newest id and reads what was stored.
+  const std::unique_ptr<Store> again = open();
+  ASSERT_NE(again, nullptr);
+  std::vector<EventRecord> third{EventRecord{0, t, "split-view", "{}", "", "", {}, true}};
+  ASSERT_TRUE(again->append_events(third).is_ok());
+  EXPECT_EQ(third[0].id, 3U);
+  Result<EventPage> page = again->events_after(1, 10);
+  ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+  EXPECT_EQ(page->first, 1U);
+  EXPECT_EQ(page->last, 3U);
+  ASSERT_EQ(page->events.size(), 2U);
+  EXPECT_EQ(page->events[0], first[1]);
+  EXPECT_EQ(page->events[1], third[0]);
+  page = again->events_after(0, 1);  // the limit
+  ASSERT_TRUE(page.is_ok());
+  ASSERT_EQ(page->events.size(), 1U);
+  EXPECT_EQ(page->events[0], first[0]);
+  page = again->events_after(3, 10);
+  ASSERT_TRUE(page.is_ok());
+  EXPECT_TRUE(page->events.empty());
+  EXPECT_EQ(page->last, 3U);
+
+  // Beyond kEventsKept the oldest go; ids go on.
+  std::vector<EventRecord> many(kEventsKept,
+                                EventRecord{0, t, "message", "{}", "l", "", {}, false});
+  ASSERT_TRUE(store_->append_events(many).is_ok());
+  EXPECT_EQ(many.front().id, 4U);
+  EXPECT_EQ(many.back().id, kEventsKept + 3);
+  page = store_->events_after(0, 2);
+  ASSERT_TRUE(page.is_ok());
+  EXPECT_EQ(page->first, 4U);
+  EXPECT_EQ(page->last, kEventsKept + 3);
+  ASSERT_EQ(page->events.size(), 2U);
+  EXPECT_EQ(page->events[0].id, 4U);
+  std::vector<EventRecord> none;
+  EXPECT_TRUE(store_->append_events(none).is_ok());
+}
+
 TEST_P(StoreConformanceTest, TheLatestCosignatureOfEachWitnessIsKept) {
   const std::string origin = "parley.example/us-eucom/ru-genstaff";
   ASSERT_TRUE(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -68,6 +69,8 @@ struct Tables {
   std::map<std::string, WitnessedCheckpoint, std::less<>> witnessed;  // by origin
   std::vector<SplitViewRecord> split_views;
   std::map<std::pair<std::string, std::string>, CosignatureRecord> cosignatures;
+  std::deque<EventRecord> events;  // the newest kEventsKept, oldest first
+  std::uint64_t last_event = 0;    // the newest id given (kept or dropped since)
 };
 
 // The fields of a message's sort key (store.h MessageKey), by reference: sorting copies no id.
@@ -802,6 +805,34 @@ Result<std::vector<CosignatureRecord>> MemoryStore::cosignatures() {
 
 Result<std::unique_ptr<Store>> open_memory_store(std::shared_ptr<MemoryStore::Disk> disk) {
   return std::unique_ptr<Store>(std::make_unique<MemoryStore>(std::move(disk)));
+}
+
+Status MemoryStore::append_events(std::vector<EventRecord>& events) {
+  std::lock_guard lock(disk_->mutex);
+  Tables& t = disk_->tables;
+  // Ids are never reused: the newest id given plus one (the store keeps at least that one).
+  std::uint64_t next = t.last_event;
+  for (EventRecord& e : events) {
+    e.id = ++next;
+    t.events.push_back(e);
+  }
+  t.last_event = next;
+  while (t.events.size() > kEventsKept) t.events.pop_front();
+  return Status::ok();
+}
+
+Result<EventPage> MemoryStore::events_after(std::uint64_t after, std::size_t limit) {
+  std::lock_guard lock(disk_->mutex);
+  const std::deque<EventRecord>& kept = disk_->tables.events;
+  EventPage page;
+  if (kept.empty()) return page;
+  page.first = kept.front().id;
+  page.last = kept.back().id;
+  for (const EventRecord& e : kept) {
+    if (page.events.size() >= limit) break;
+    if (e.id > after) page.events.push_back(e);
+  }
+  return page;
 }
 
 }  // namespace parley::store

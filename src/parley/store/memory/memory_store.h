@@ -65,6 +65,8 @@ class MemoryStore final : public Store {
   Result<std::vector<SplitViewRecord>> split_views() override;
   Status put_cosignature(const CosignatureRecord& cosignature) override;
   Result<std::vector<CosignatureRecord>> cosignatures() override;
+  Status append_events(std::vector<EventRecord>& events) override;
+  Result<EventPage> events_after(std::uint64_t after, std::size_t limit) override;
 
  private:
   std::shared_ptr<Disk> disk_;

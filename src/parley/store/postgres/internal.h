@@ -188,6 +188,8 @@ class PostgresStore final : public Store {
   Result<std::vector<SplitViewRecord>> split_views() override;
   Status put_cosignature(const CosignatureRecord& cosignature) override;
   Result<std::vector<CosignatureRecord>> cosignatures() override;
+  Status append_events(std::vector<EventRecord>& events) override;
+  Result<EventPage> events_after(std::uint64_t after, std::size_t limit) override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
   Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner, std::string_view peer,
                                                       std::uint64_t from,

@@ -264,6 +264,19 @@ CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple', search
     R"sql(
 CREATE INDEX messages_by_type_line ON messages (type, line);
 )sql",
+    // 13 (as SQLite's 13, issue 16): the API's event stream, the newest kEventsKept events.
+    R"sql(
+CREATE TABLE events (
+  id            BIGINT PRIMARY KEY CHECK (id > 0),
+  time          BIGINT NOT NULL,
+  name          TEXT NOT NULL,
+  data          TEXT NOT NULL,
+  line          TEXT COLLATE "C" NOT NULL,
+  peer          TEXT COLLATE "C" NOT NULL,
+  alerted       TEXT NOT NULL,
+  operator_only BIGINT NOT NULL CHECK (operator_only IN (0, 1))
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -341,4 +341,75 @@ Result<std::vector<CosignatureRecord>> PostgresStore::cosignatures() {
   return out;
 }
 
+Status PostgresStore::append_events(std::vector<EventRecord>& events) {
+  if (events.empty()) return Status::ok();
+  // Fenced as the message writes are: a deposed gateway adds nothing to the stream.
+  PARLEY_RETURN_IF_ERROR(begin());
+  // The lock makes "the newest id plus one" safe against another writer of the same store.
+  if (Status s = exec("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"); !s.is_ok()) {
+    return rollback_and(s);
+  }
+  Result<PgResult> newest = run("SELECT COALESCE(MAX(id), 0) FROM events", Params());
+  if (!newest.is_ok()) return rollback_and(newest.status());
+  const std::uint64_t last = static_cast<std::uint64_t>(Row(newest->get(), 0).integer(0));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventRecord& e = events[i];
+    Params p;
+    p.integer(static_cast<std::int64_t>(last + 1 + i));
+    p.time(e.time);
+    p.text(e.name);
+    p.text(e.data);
+    p.text(e.line);
+    p.text(e.peer);
+    p.text(encode_string_array(e.alerted));
+    p.integer(e.operator_only ? 1 : 0);
+    Result<PgResult> r =
+        run("INSERT INTO events (id, time, name, data, line, peer, alerted, operator_only) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            p);
+    if (!r.is_ok()) return rollback_and(r.status().with_context("storing an event"));
+  }
+  const std::uint64_t newest_id = last + events.size();
+  if (newest_id > kEventsKept) {
+    Params p;
+    p.integer(static_cast<std::int64_t>(newest_id - kEventsKept));
+    Result<PgResult> r = run("DELETE FROM events WHERE id <= $1", p);
+    if (!r.is_ok()) return rollback_and(r.status().with_context("dropping old events"));
+  }
+  PARLEY_RETURN_IF_ERROR(commit());
+  for (std::size_t i = 0; i < events.size(); ++i) events[i].id = last + 1 + i;
+  return Status::ok();
+}
+
+Result<EventPage> PostgresStore::events_after(std::uint64_t after, std::size_t limit) {
+  EventPage page;
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult bounds,
+      run("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM events", Params()));
+  page.first = static_cast<std::uint64_t>(Row(bounds.get(), 0).integer(0));
+  page.last = static_cast<std::uint64_t>(Row(bounds.get(), 0).integer(1));
+  Params p;
+  p.integer(static_cast<std::int64_t>(std::min<std::uint64_t>(after, kStoredIntMax)));
+  p.integer(static_cast<std::int64_t>(std::min<std::uint64_t>(limit, kStoredIntMax)));
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT id, time, name, data, line, peer, alerted, operator_only FROM events "
+          "WHERE id > $1 ORDER BY id LIMIT $2",
+          p));
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    EventRecord e;
+    e.id = static_cast<std::uint64_t>(s.integer(0));
+    e.time = s.time(1);
+    e.name = s.text(2);
+    e.data = s.text(3);
+    e.line = s.text(4);
+    e.peer = s.text(5);
+    PARLEY_ASSIGN_OR_RETURN(e.alerted, parse_string_array(s.text(6)));
+    e.operator_only = s.integer(7) != 0;
+    page.events.push_back(std::move(e));
+  }
+  return page;
+}
+
 }  // namespace parley::store::postgres_detail

@@ -309,6 +309,21 @@ INSERT INTO messages_fts (id, words)
     R"sql(
 CREATE INDEX messages_by_type_line ON messages (type, line);
 )sql",
+    // 13 (issue 16): the API's event stream (store.h EventRecord), kept so that a client
+    // reconnecting with Last-Event-ID is sent what it missed; the newest kEventsKept rows.
+    // `alerted` is a JSON array of principal ids.
+    R"sql(
+CREATE TABLE events (
+  id            INTEGER PRIMARY KEY CHECK (id > 0),
+  time          INTEGER NOT NULL,
+  name          TEXT NOT NULL,
+  data          TEXT NOT NULL,
+  line          TEXT NOT NULL,
+  peer          TEXT NOT NULL,
+  alerted       TEXT NOT NULL,
+  operator_only INTEGER NOT NULL CHECK (operator_only IN (0, 1))
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

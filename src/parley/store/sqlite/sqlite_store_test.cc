@@ -76,7 +76,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "12");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "13");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -117,7 +117,7 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
           "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
-          "UPDATE parley_schema SET version = 1");
+          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 1");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
@@ -144,7 +144,7 @@ TEST(SqliteStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
   // Back to what a schema-10 store holds: no index.
   raw_sql(path,
           "DROP TABLE messages_fts; DROP INDEX messages_by_type_line; "
-          "UPDATE parley_schema SET version = 10");
+          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
@@ -187,7 +187,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
           "ALTER TABLE evidence DROP COLUMN last_seen; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
           "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
-          "UPDATE parley_schema SET version = 2");
+          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 2");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
   ASSERT_EQ(raw_sql(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_peer'"),
             "1");
@@ -230,7 +230,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
-          "ALTER TABLE evidence DROP COLUMN last_seen; UPDATE parley_schema SET version = 3; "
+          "ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; UPDATE "
+          "parley_schema SET version = 3; "
           "INSERT INTO evidence VALUES ('e-1', 'ru', 'fork', 'first', '{a}', '{b}', 1000); "
           "INSERT INTO evidence VALUES ('e-2', 'ru', 'fork', 'again', '{a}', '{b}', 2000); "
           "INSERT INTO evidence VALUES ('e-3', 'ru', 'fork', 'again', '{a}', '{b}', 3000); "
@@ -272,7 +273,8 @@ TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) 
           "('expired', 'refused'); CREATE INDEX messages_inbound_unacknowledged ON messages "
           "(line, seq) WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL "
           "AND state IN ('delivered', 'overdue'); DROP TABLE messages_fts; "
-          "DROP INDEX messages_by_type_line; UPDATE parley_schema SET version = 9");
+          "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; UPDATE parley_schema SET "
+          "version = 9");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
@@ -404,7 +406,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
           "(line, seq) WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS "
           "NULL AND state != 'expired'; CREATE INDEX messages_by_peer_line ON messages (peer, "
           "line, direction, seq); DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN "
-          "seen; ALTER TABLE evidence DROP COLUMN last_seen; UPDATE parley_schema SET version = 3");
+          "seen; ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; UPDATE "
+          "parley_schema SET version = 3");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
 
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);

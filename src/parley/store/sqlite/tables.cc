@@ -355,4 +355,87 @@ Result<std::vector<CosignatureRecord>> SqliteStore::cosignatures() {
   return out;
 }
 
+Status SqliteStore::append_events(std::vector<EventRecord>& events) {
+  if (events.empty()) return Status::ok();
+  // Prepared before the transaction, so that a failure inside it is one to roll back.
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * newest_id,
+                          prepare("SELECT COALESCE(MAX(id), 0) FROM events"));
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * insert,
+      prepare("INSERT INTO events (id, time, name, data, line, peer, alerted, operator_only) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * drop, prepare("DELETE FROM events WHERE id <= ?1"));
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  const auto fail = [&](Status status) {
+    (void)exec("ROLLBACK");
+    return status;
+  };
+  std::uint64_t last = 0;
+  {
+    Statement s(db_, newest_id);
+    const Result<bool> row = s.step();
+    if (!row.is_ok()) return fail(row.status());
+    last = *row ? static_cast<std::uint64_t>(s.integer(0)) : 0;
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventRecord& e = events[i];
+    Statement s(db_, insert);
+    s.bind_int(1, static_cast<std::int64_t>(last + 1 + i));
+    s.bind_time(2, e.time);
+    s.bind_text(3, e.name);
+    s.bind_text(4, e.data);
+    s.bind_text(5, e.line);
+    s.bind_text(6, e.peer);
+    s.bind_text(7, encode_string_array(e.alerted));
+    s.bind_int(8, e.operator_only ? 1 : 0);
+    if (s.exec() != SQLITE_DONE) return fail(sqlite_error(db_, "storing an event"));
+  }
+  const std::uint64_t newest = last + events.size();
+  if (newest > kEventsKept) {
+    Statement s(db_, drop);
+    s.bind_int(1, static_cast<std::int64_t>(newest - kEventsKept));
+    if (s.exec() != SQLITE_DONE) return fail(sqlite_error(db_, "dropping old events"));
+  }
+  PARLEY_RETURN_IF_ERROR(commit());
+  for (std::size_t i = 0; i < events.size(); ++i) events[i].id = last + 1 + i;
+  return Status::ok();
+}
+
+Result<EventPage> SqliteStore::events_after(std::uint64_t after, std::size_t limit) {
+  EventPage page;
+  {
+    PARLEY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        prepare("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM events"));
+    Statement s(db_, raw);
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (row) {
+      page.first = static_cast<std::uint64_t>(s.integer(0));
+      page.last = static_cast<std::uint64_t>(s.integer(1));
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT id, time, name, data, line, peer, alerted, operator_only FROM events "
+              "WHERE id > ?1 ORDER BY id LIMIT ?2"));
+  Statement s(db_, raw);
+  s.bind_int(1, static_cast<std::int64_t>(std::min<std::uint64_t>(after, kStoredIntMax)));
+  s.bind_int(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, kStoredIntMax)));
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    EventRecord e;
+    e.id = static_cast<std::uint64_t>(s.integer(0));
+    e.time = s.time(1);
+    e.name = s.text(2);
+    e.data = s.text(3);
+    e.line = s.text(4);
+    e.peer = s.text(5);
+    PARLEY_ASSIGN_OR_RETURN(e.alerted, parse_string_array(s.text(6)));
+    e.operator_only = s.integer(7) != 0;
+    page.events.push_back(std::move(e));
+  }
+  return page;
+}
+
 }  // namespace parley::store::sqlite_detail
