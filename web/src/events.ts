@@ -12,6 +12,7 @@ const eventNames = [
   "overdue",
   "refused",
   "expired",
+  "cancelled",
   "escalation",
   "alert",
 ];

@@ -1,4 +1,5 @@
-// send, inbox, outbox, show, ack, status: the principal's commands, through the gateway's API.
+// send, inbox, outbox, show, ack, cancel, status: the principal's commands, through the
+// gateway's API.
 #include <cstdint>
 #include <iostream>
 #include <map>
@@ -140,6 +141,10 @@ void print_messages(const Json& messages, bool inbox) {
       std::cout << "  acknowledged by " << field(m, "acknowledged_by") << " at "
                 << field(m, "acknowledged_at") << "\n";
     }
+    if (m.value("cancelled_by", Json()).is_string()) {
+      std::cout << "  cancelled by " << field(m, "cancelled_by") << " at "
+                << field(m, "cancelled_at") << ": never sent\n";
+    }
     if (m.value("refusal", Json()).is_string()) {
       std::cout << "  refused by the peer: " << field(m, "refusal") << "\n";
     }
@@ -275,6 +280,18 @@ int run_ack(const Connection& c, const std::string& id) {
   if (!answer.is_ok()) return fail_request(answer.status());
   std::cout << "acknowledged " << field(*answer, "id") << " (ack " << field(*answer, "ack_id")
             << ")\n";
+  return 0;
+}
+
+int run_cancel(const Connection& c, const std::string& id) {
+  Result<std::string> checked = id_argument(id);
+  if (!checked.is_ok()) return fail_usage(checked.status());
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + *checked + "/cancel");
+  if (!answer.is_ok()) return fail_request(answer.status());
+  std::cout << "cancelled " << field(*answer, "id") << " (line " << field(*answer, "line") << " #"
+            << field(*answer, "seq") << "): it will never be sent\n";
   return 0;
 }
 
@@ -417,7 +434,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
               "stage 'shown', once"
             : "Messages the principal's lines sent, by precedence (FLASH first), then newest "
               "first, with their states (queued, sent, delivered, acknowledged, overdue, "
-              "expired, refused: the peer's reason), ack deadlines and time left, and, with "
+              "expired, refused: the peer's reason, cancelled), ack deadlines and time left, and, "
+              "with "
               "--json, their signed stages (stored, shown, acknowledged, answered) with times");
     add_connection_options(cmd, *c);
     cmd->add_option("--line", (*filters)["line"], "only this line");
@@ -426,7 +444,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--type", (*filters)["type"], "only this message type (ack: the acks)");
     cmd->add_option("--state", (*filters)["state"],
                     "only this state: queued, sent, delivered, acknowledged, overdue, expired, "
-                    "refused");
+                    "refused, cancelled");
     cmd->add_option("--from", (*filters)["from"],
                     "only from this sender: PARTY or PARTY/PRINCIPAL");
     cmd->add_option("--since", (*filters)["since"],
@@ -475,6 +493,21 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "digits (an ambiguous one is refused with the candidates)")
         ->required();
     cmd->callback([=, &exit_code] { exit_code = run_ack(*c, *id); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(
+        "cancel",
+        "Cancel a message you sent that is still queued: it becomes 'cancelled' and is never "
+        "sent. Only its sender or a principal of its line may; refused (exit 1) once a "
+        "transaction has carried it to the peer (sent, delivered, or on its way)");
+    add_connection_options(cmd, *c);
+    cmd->add_option("MESSAGE_ID", *id,
+                    "the id of the queued message, or any unique prefix of it of at least 8 hex "
+                    "digits (an ambiguous one is refused with the candidates)")
+        ->required();
+    cmd->callback([=, &exit_code] { exit_code = run_cancel(*c, *id); });
   }
   {
     auto c = std::make_shared<Connection>();

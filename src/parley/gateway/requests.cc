@@ -299,4 +299,10 @@ std::optional<std::string> ack_message_id(std::string_view rest) {
   return std::string(rest.substr(0, rest.size() - kAck.size()));
 }
 
+std::optional<std::string> cancel_message_id(std::string_view rest) {
+  constexpr std::string_view kCancel = "/cancel";
+  if (rest.size() <= kCancel.size() || !rest.ends_with(kCancel)) return std::nullopt;
+  return std::string(rest.substr(0, rest.size() - kCancel.size()));
+}
+
 }  // namespace parley::gateway

@@ -93,5 +93,8 @@ Result<std::string> parse_id_or_prefix(std::string_view text);
 // The message id of ".../messages/<id>/ack" (POST) given the path after "/api/v1/messages/",
 // or nullopt if `rest` is not "<id>/ack" with a non-empty id.
 std::optional<std::string> ack_message_id(std::string_view rest);
+// The id (or prefix) in "<id>/cancel", the rest of a /api/v1/messages/ path; nullopt if it
+// is not that.
+std::optional<std::string> cancel_message_id(std::string_view rest);
 
 }  // namespace parley::gateway
