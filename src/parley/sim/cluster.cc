@@ -832,6 +832,7 @@ void Cluster::on_accepted(Gateway& g, const core::Accepted& a) {
   g.principal.erase(it);
   if (request.cancel) {
     ++outcome_.stats.cancelled;
+    outcome_.stats.cancelled_ids.push_back(request.target);
     cancelled_.insert(request.target);
     trace(&g, "message " + request.target + " cancelled");
     Result<std::optional<core::MessageRecord>> stored = g.store->get_message(request.target);

@@ -165,6 +165,7 @@ struct Stats {
   std::map<std::string, int> delivered_notices;
   std::map<std::string, int> receipts_signed;
   std::vector<std::string> accepted_ids;
+  std::vector<std::string> cancelled_ids;  // of them, those whose Cancel was Accepted
 };
 
 struct Outcome {
