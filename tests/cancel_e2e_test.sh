@@ -99,5 +99,19 @@ check "ru holds the carried message and the later one, not the cancelled one" \
   bash -c "'$PARLEY' inbox --home '$RU' --as cgs --json | jq -e --arg c '$CARRIED' --arg w '$WAITING' --arg l '$LAST' '(map(.id) | index(\$c) != null and index(\$l) != null and index(\$w) == null)'"
 check "the cancelled message is still cancelled" test "$(state_of "$WAITING")" = cancelled
 
+# --- ru reads in Russian: the notification's enum value and time, and the CLI's labels ---
+INCIDENT=$("$PARLEY" send --home "$US" --as saceur --line saceur-cgs --type notify.incident \
+  --body '{"kind": "air-intercept", "time": "2026-05-01T12:30:00Z", "area": "Baltic Sea", "description": "Su-27 and RC-135", "casualties": 0}')
+incident_delivered() { test "$(state_of "$INCIDENT")" = delivered; }
+check "the incident is delivered" poll 20 incident_delivered
+check "ru's rendering: the kind in Russian, the time in Russian with UTC" \
+  bash -c "'$PARLEY' inbox --home '$RU' --as cgs --json | jq -e --arg id '$INCIDENT' '.[] | select(.id == \$id) | .rendered | test(\"инцидент вида перехват в воздухе в 1 мая 2026 г., 12:30 UTC в районе Baltic Sea\")'"
+check "us's rendering keeps them as written" \
+  bash -c "'$PARLEY' outbox --home '$US' --as saceur --json | jq -e --arg id '$INCIDENT' '.[] | select(.id == \$id) | .rendered | test(\"air-intercept incident at 2026-05-01T12:30:00Z\")'"
+check "ru's inbox labels its messages in Russian" \
+  bash -c "'$PARLEY' inbox --home '$RU' --as cgs | grep -q '^  от us-eucom/saceur  тип notify.incident  срок подтверждения '"
+check "us's outbox labels them in English, the cancelled one with who cancelled it" \
+  bash -c "'$PARLEY' outbox --home '$US' --as saceur >'$DIR/outbox' && grep -q '^  to ru-genstaff/cgs  type text  ack deadline ' '$DIR/outbox' && grep -q '^  cancelled by us-eucom/dsaceur at .*: never sent$' '$DIR/outbox'"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

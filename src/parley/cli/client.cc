@@ -110,51 +110,123 @@ void print_escalations(const Json& s) {
   }
 }
 
+// The labels `parley inbox|outbox|show` print around a message, in the party's language
+// where the catalog's templates are written in it (en, ru; init refuses any other): the
+// rendered message is in that language already, so its frame is too. The values (states,
+// types, addresses, times) are the API's, as written.
+struct Labels {
+  const char* inbox_empty;
+  const char* outbox_empty;
+  const char* line;
+  const char* from;
+  const char* to;
+  const char* type;
+  const char* ack_deadline;
+  const char* due_in;
+  const char* overdue_by;
+  const char* translation;  // "translation (LANG) by ADDR: TEXT"
+  const char* by;
+  const char* acknowledged_by;
+  const char* cancelled_by;
+  const char* never_sent;
+  const char* at;
+  const char* refused;
+  const char* warning;
+  const char* gap;
+  const char* reply_to;
+};
+
+constexpr Labels kEnglish = {"inbox is empty",
+                             "outbox is empty",
+                             "line",
+                             "from",
+                             "to",
+                             "type",
+                             "ack deadline",
+                             "due in",
+                             "OVERDUE by",
+                             "translation",
+                             "by",
+                             "acknowledged by",
+                             "cancelled by",
+                             "never sent",
+                             "at",
+                             "refused by the peer",
+                             "WARNING",
+                             "earlier message(s) on this line have not arrived yet",
+                             "reply to"};
+constexpr Labels kRussian = {"входящих нет",
+                             "исходящих нет",
+                             "линия",
+                             "от",
+                             "кому",
+                             "тип",
+                             "срок подтверждения",
+                             "осталось",
+                             "ПРОСРОЧЕНО на",
+                             "перевод",
+                             "автор",
+                             "подтвердил",
+                             "отменил",
+                             "не отправлено",
+                             "в",
+                             "отклонено другой стороной",
+                             "ВНИМАНИЕ",
+                             "более ранних сообщений этой линии ещё не получено",
+                             "ответ на"};
+
+const Labels& labels_for(const std::string& lang) { return lang == "ru" ? kRussian : kEnglish; }
+
 // "due in 4m", "OVERDUE by 1m30s" or "" (it awaits no ack): a message's time_left_ms.
-std::string due(const Json& m) {
+std::string due(const Json& m, const Labels& l = kEnglish) {
   const auto it = m.find("time_left_ms");
   if (it == m.end() || !it->is_number_integer()) return "";
   const std::int64_t left = it->get<std::int64_t>();
-  if (left > 0) return "due in " + format_duration(Duration(left));
-  return "OVERDUE by " + format_duration(Duration(-left));
+  if (left > 0) return std::string(l.due_in) + " " + format_duration(Duration(left));
+  return std::string(l.overdue_by) + " " + format_duration(Duration(-left));
 }
 
-void print_messages(const Json& messages, bool inbox) {
+// What follows a message's first lines in inbox, outbox and show: its translations, who
+// acknowledged or cancelled it, the peer's refusal, a warning, a gap before it.
+void print_message_notes(const Json& m, const Labels& l) {
+  // Beside the original, marked as a translation and by whom (core/translation.h).
+  for (const Json& t : m.value("translations", Json::array())) {
+    std::cout << "  " << l.translation << " (" << field(t, "language") << ") " << l.by << " "
+              << field(t, "from") << ": " << field(t, "text") << "\n";
+  }
+  if (m.value("acknowledged_by", Json()).is_string()) {
+    std::cout << "  " << l.acknowledged_by << " " << field(m, "acknowledged_by") << " " << l.at
+              << " " << field(m, "acknowledged_at") << "\n";
+  }
+  if (m.value("cancelled_by", Json()).is_string()) {
+    std::cout << "  " << l.cancelled_by << " " << field(m, "cancelled_by") << " " << l.at << " "
+              << field(m, "cancelled_at") << ": " << l.never_sent << "\n";
+  }
+  if (m.value("refusal", Json()).is_string()) {
+    std::cout << "  " << l.refused << ": " << field(m, "refusal") << "\n";
+  }
+  if (m.value("warning", Json()).is_string()) {
+    std::cout << "  " << l.warning << ": " << field(m, "warning") << "\n";
+  }
+  if (m.value("gap_before", 0) > 0) {
+    std::cout << "  " << field(m, "gap_before") << " " << l.gap << "\n";
+  }
+}
+
+void print_messages(const Json& messages, bool inbox, const Labels& l) {
   if (messages.empty()) {
-    std::cout << (inbox ? "inbox is empty\n" : "outbox is empty\n");
+    std::cout << (inbox ? l.inbox_empty : l.outbox_empty) << "\n";
     return;
   }
   for (const Json& m : messages) {
-    const std::string left = due(m);
+    const std::string left = due(m, l);
     std::cout << field(m, "precedence") << "  " << field(m, "state") << "  " << field(m, "created")
-              << "  line " << field(m, "line") << " #" << field(m, "seq") << "\n  id "
-              << field(m, "id") << "\n  " << (inbox ? "from " : "to ")
-              << field(m, inbox ? "from" : "to") << "  type " << field(m, "type")
-              << "  ack deadline " << field(m, "ack_deadline")
+              << "  " << l.line << " " << field(m, "line") << " #" << field(m, "seq") << "\n  id "
+              << field(m, "id") << "\n  " << (inbox ? l.from : l.to) << " "
+              << field(m, inbox ? "from" : "to") << "  " << l.type << " " << field(m, "type")
+              << "  " << l.ack_deadline << " " << field(m, "ack_deadline")
               << (left.empty() ? "" : " (" + left + ")") << "\n  " << field(m, "rendered") << "\n";
-    // Beside the original, marked as a translation and by whom (core/translation.h).
-    for (const Json& t : m.value("translations", Json::array())) {
-      std::cout << "  translation (" << field(t, "language") << ") by " << field(t, "from") << ": "
-                << field(t, "text") << "\n";
-    }
-    if (m.value("acknowledged_by", Json()).is_string()) {
-      std::cout << "  acknowledged by " << field(m, "acknowledged_by") << " at "
-                << field(m, "acknowledged_at") << "\n";
-    }
-    if (m.value("cancelled_by", Json()).is_string()) {
-      std::cout << "  cancelled by " << field(m, "cancelled_by") << " at "
-                << field(m, "cancelled_at") << ": never sent\n";
-    }
-    if (m.value("refusal", Json()).is_string()) {
-      std::cout << "  refused by the peer: " << field(m, "refusal") << "\n";
-    }
-    if (m.value("warning", Json()).is_string()) {
-      std::cout << "  WARNING: " << field(m, "warning") << "\n";
-    }
-    if (m.value("gap_before", 0) > 0) {
-      std::cout << "  " << field(m, "gap_before")
-                << " earlier message(s) on this line have not arrived yet\n";
-    }
+    print_message_notes(m, l);
     std::cout << "\n";
   }
 }
@@ -204,7 +276,7 @@ int run_box(const Connection& c, const std::string& box, const BoxFilters& filte
     // stdout stays one JSON array: where the next page starts goes to stderr.
     if (next.is_string()) std::cerr << "parley: more: --cursor " << next.get<std::string>() << "\n";
   } else {
-    print_messages(messages, box == "inbox");
+    print_messages(messages, box == "inbox", labels_for(target->lang));
     if (next.is_string()) std::cout << "more: --cursor " << next.get<std::string>() << "\n";
   }
   return 0;
@@ -255,17 +327,17 @@ int run_show(const Connection& c, const std::string& id, bool as_json) {
     std::cout << m.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return 0;
   }
-  const std::string left = due(m);
+  const Labels& l = labels_for(target->lang);
+  const std::string left = due(m, l);
   std::cout << field(m, "precedence") << "  " << field(m, "state") << "  " << field(m, "type")
-            << "  line " << field(m, "line") << " #" << field(m, "seq") << " ("
-            << field(m, "direction") << ")\n  id " << field(m, "id") << "\n  from "
-            << field(m, "from") << " to " << field(m, "to") << "\n  ack deadline "
-            << field(m, "ack_deadline") << (left.empty() ? "" : " (" + left + ")") << "\n";
+            << "  " << l.line << " " << field(m, "line") << " #" << field(m, "seq") << " ("
+            << field(m, "direction") << ")\n  id " << field(m, "id") << "\n  " << l.from << " "
+            << field(m, "from") << " " << l.to << " " << field(m, "to") << "\n  " << l.ack_deadline
+            << " " << field(m, "ack_deadline") << (left.empty() ? "" : " (" + left + ")") << "\n";
   if (m.value("reply_to", Json()).is_string())
-    std::cout << "  reply to " << field(m, "reply_to") << "\n";
+    std::cout << "  " << l.reply_to << " " << field(m, "reply_to") << "\n";
   std::cout << "  " << field(m, "rendered") << "\n";
-  if (m.value("warning", Json()).is_string())
-    std::cout << "  WARNING: " << field(m, "warning") << "\n";
+  print_message_notes(m, l);
   print_timeline(m);
   print_evidence(m);
   return 0;

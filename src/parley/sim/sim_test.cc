@@ -126,7 +126,7 @@ TEST(SimulationTest, CalmRunDeliversAndReceiptsEveryMessageOnce) {
   EXPECT_GT(outcome.stats.overdue, 0u);  // some principals answer after the deadline
   EXPECT_GT(outcome.stats.escalation_alerts, outcome.stats.overdue);  // both sides escalate
   const std::set<std::string> cancelled(outcome.stats.cancelled_ids.begin(),
-                                         outcome.stats.cancelled_ids.end());
+                                        outcome.stats.cancelled_ids.end());
   for (const std::string& id : outcome.stats.accepted_ids) {
     const auto it = outcome.stats.receipts_signed.find(id);
     if (cancelled.count(id) > 0) {
