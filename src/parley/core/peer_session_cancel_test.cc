@@ -1,5 +1,7 @@
 // PeerSession: cancelling a queued message (docs/protocol.md "Cancellation"): granted only
 // while no transaction has carried it, final, never sent afterwards, also after a restart.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "parley/core/session_harness.h"
@@ -38,6 +40,10 @@ TwoQueued two_queued(Harness& h) {
   t.waiting = h.send(kUs);
   EXPECT_FALSE(t.carried.empty());
   EXPECT_FALSE(t.waiting.empty());
+  // The transaction got no answer: it is resent (unchanged) after a backoff.
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  EXPECT_EQ(sent.size(), 1u);
+  if (!sent.empty()) h.deliver(kUs, TransactionFailed{sent.back().tx, "connection refused"});
   return t;
 }
 
