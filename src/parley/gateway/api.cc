@@ -619,6 +619,14 @@ class Api {
           "message '" + m.id + "' was cancelled already, by " + m.cancelled_by.value_or("?") +
           (m.cancelled_at ? " at " + format_time(*m.cancelled_at) : std::string()));
     }
+    if (m.state == core::MessageState::kExpired || m.state == core::MessageState::kRefused) {
+      return Status::failed_precondition("message '" + m.id + "' is " +
+                                         std::string(core::state_name(m.state)) +
+                                         (m.state == core::MessageState::kExpired
+                                              ? " (its expiry passed before a receipt)"
+                                              : " (by the peer: " + m.refusal.value_or("?") + ")") +
+                                         ": it is final already");
+    }
     if (m.state != core::MessageState::kQueued && m.state != core::MessageState::kOverdue) {
       return Status::failed_precondition("message '" + m.id + "' has left: it is " +
                                          std::string(core::state_name(m.state)) +
