@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "parley/base/json.h"
+#include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
 #include "parley/catalog/internal.h"
 
