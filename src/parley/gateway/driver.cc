@@ -352,12 +352,12 @@ void Driver::acknowledge(const std::string& principal, const std::string& messag
 
 void Driver::cancel(const std::string& principal, const std::string& message_id, Done done) {
   if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
-  core::Cancel cancel;
-  cancel.request = next_request_++;
-  cancel.principal = principal;
-  cancel.message_id = message_id;
-  pending_principal_[cancel.request] = std::move(done);
-  feed(std::move(cancel));
+  core::Cancel event;
+  event.request = next_request_++;
+  event.principal = principal;
+  event.message_id = message_id;
+  pending_principal_[event.request] = std::move(done);
+  feed(std::move(event));
 }
 
 void Driver::show(const std::string& principal, const std::string& message_id) {
