@@ -53,7 +53,7 @@ status=$(curl -s -o "$DIR/body" -w '%{http_code}' -X POST -H "Authorization: Bea
   -H "X-Parley-As: saceur" "http://127.0.0.1:$US_API/api/v1/messages/$CARRIED/cancel")
 check "POST .../cancel of the message in flight: 409 with a JSON reason" \
   bash -c "[[ '$status' == 409 ]] && jq -e '.error | test(\"has left\")' '$DIR/body'"
-"$PARLEY" cancel --home "$US" --as clerk "${WAITING:0:8}" >/dev/null 2>"$DIR/err"
+"$PARLEY" cancel --home "$US" --as clerk "${WAITING:0:23}" >/dev/null 2>"$DIR/err"
 rc=$?
 check "cancel by a principal not on the line: exit 1" test $rc -eq 1
 state_of() { "$PARLEY" outbox --home "$US" --as saceur --json | jq -r --arg id "$1" '.[] | select(.id == $id) | .state'; }
@@ -61,7 +61,7 @@ check "the waiting message is still queued" test "$(state_of "$WAITING")" = queu
 check "the carried message is still queued" test "$(state_of "$CARRIED")" = queued
 
 # --- the waiting message is cancelled, by its line's alternate, by a prefix ---
-"$PARLEY" cancel --home "$US" --as dsaceur "${WAITING:0:8}" >"$DIR/out" 2>"$DIR/err"
+"$PARLEY" cancel --home "$US" --as dsaceur "${WAITING:0:23}" >"$DIR/out" 2>"$DIR/err"
 rc=$?
 check "cancel of the waiting message by a prefix: exit 0, it names the message" \
   bash -c "[[ $rc -eq 0 ]] && grep -q '^cancelled $WAITING ' '$DIR/out'"

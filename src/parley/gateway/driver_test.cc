@@ -494,7 +494,7 @@ TEST_F(DriverTest, AQueuedMessageIsCancelledOverTheApiAndNeverReachesThePeer) {
   EXPECT_EQ(state_of(us_, second), "queued");
 
   const net::HttpResponse cancelled =
-      call(us_, "POST", "/api/v1/messages/" + second.substr(0, 8) + "/cancel");
+      call(us_, "POST", "/api/v1/messages/" + second.substr(0, 23) + "/cancel");
   ASSERT_EQ(cancelled.status, 200) << cancelled.body;
   EXPECT_EQ(id_of(cancelled), second);
   EXPECT_EQ(id_of(cancelled, "state"), "cancelled");
