@@ -90,7 +90,7 @@ check "the message carried before the restart is still refused: exit 1" \
 PIDS+=($!)
 check "ru gateway ready" poll 20 curl -sf "http://127.0.0.1:$RU_API/readyz"
 delivered() { test "$(state_of "$CARRIED")" = delivered; }
-check "the carried message is delivered" poll 20 delivered
+check "the carried message is delivered" poll 30 delivered
 # One more message after it: it is delivered too (so anything queued before it has left).
 LAST=$("$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "Talks at 09:00")
 last_delivered() { test "$(state_of "$LAST")" = delivered; }
