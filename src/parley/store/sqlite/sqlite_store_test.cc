@@ -76,7 +76,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "12");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "13");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -388,7 +388,7 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
   const std::string unacknowledged = plan(
       "SELECT id FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
       "'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND state NOT IN ('expired', "
-      "'refused') AND " +
+      "'refused', 'cancelled') AND " +
       mine);
   EXPECT_NE(unacknowledged.find("messages_unacknowledged"), std::string::npos) << unacknowledged;
   const std::string highest =
