@@ -87,7 +87,7 @@ beside() {  # beside HOME AS BOX: BOX shows the FLASH with the translation under
 check "us reads the translation beside its FLASH (outbox --json)" poll 15 beside "$US" saceur outbox
 check "ru's cgs reads it beside the FLASH (inbox --json)" poll 15 beside "$RU" cgs inbox
 check "us's text outbox marks it under the original" bash -c "'$PARLEY' outbox --home '$US' --as saceur | grep -A1 -F 'Unscheduled launch' | grep -qF 'translation (ru) by ru-genstaff/interpreter: $TEXT'"
-check "ru's text inbox marks it under the original" bash -c "'$PARLEY' inbox --home '$RU' --as cgs | grep -qF 'translation (ru) by ru-genstaff/interpreter: $TEXT'"
+check "ru's text inbox marks it under the original, in Russian (ru's language)" bash -c "'$PARLEY' inbox --home '$RU' --as cgs | grep -qF 'перевод (ru) автор ru-genstaff/interpreter: $TEXT'"
 get_flash() {  # GET /api/v1/messages/{id} as us's saceur, with the operator's credential
   curl -sf -H "Authorization: Bearer $(cat "$US/operator.token")" -H 'X-Parley-As: saceur' \
     "http://127.0.0.1:$US_API/api/v1/messages/$FLASH"

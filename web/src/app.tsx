@@ -29,9 +29,10 @@ const boxOf: Record<string, "inbox" | "outbox"> = {
   acknowledged: "outbox",
   refused: "outbox",
   expired: "outbox",
+  cancelled: "outbox",
 };
 
-const settled = new Set(["acknowledged", "answered", "expired", "refused"]);
+const settled = new Set(["acknowledged", "answered", "expired", "refused", "cancelled"]);
 const notAcked = new Set(["ack", "stage.shown", "translation"]);
 
 // The chip: the state, refined by the stages the gateway reports.

@@ -13,6 +13,7 @@ const eventNames = [
   "overdue",
   "refused",
   "expired",
+  "cancelled",
   "escalation",
   "alert",
   // Events the page missed are no longer kept (GET /api/v1/events, Last-Event-ID): the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -157,8 +158,8 @@ TEST(CatalogRenderTest, MissileLaunchRendersInEnglish) {
 
 TEST(CatalogRenderTest, MissileLaunchRendersInRussian) {
   EXPECT_EQ(cat().render("notify.missile-launch", kLaunch, "", "ru"),
-            "УВЕДОМЛЕНИЕ О ПУСКЕ РАКЕТ: пуск ракет класса ICBM в количестве 2 в "
-            "2026-11-24T21:00:00Z из района Plesetsk в направлении района Kura range. "
+            "УВЕДОМЛЕНИЕ О ПУСКЕ РАКЕТ: пуск ракет класса МБР в количестве 2 в "
+            "24 ноября 2026 г., 21:00 UTC из района Plesetsk в направлении района Kura range. "
             "Испытательный пуск: да.");
 }
 
@@ -170,8 +171,8 @@ TEST(CatalogRenderTest, NonTestLaunchRendersNoInEachLanguage) {
             "MISSILE LAUNCH NOTIFICATION: 1 SLBM launch(es) at 2026-11-24T21:00:00Z from "
             "Barents Sea toward Chizha. Test launch: no.");
   EXPECT_EQ(cat().render("notify.missile-launch", body, "", "ru"),
-            "УВЕДОМЛЕНИЕ О ПУСКЕ РАКЕТ: пуск ракет класса SLBM в количестве 1 в "
-            "2026-11-24T21:00:00Z из района Barents Sea в направлении района Chizha. "
+            "УВЕДОМЛЕНИЕ О ПУСКЕ РАКЕТ: пуск ракет класса БРПЛ в количестве 1 в "
+            "24 ноября 2026 г., 21:00 UTC из района Barents Sea в направлении района Chizha. "
             "Испытательный пуск: нет.");
 }
 
@@ -184,8 +185,8 @@ TEST(CatalogRenderTest, ExerciseRendersInEnglish) {
 
 TEST(CatalogRenderTest, ExerciseRendersInRussian) {
   EXPECT_EQ(cat().render("notify.exercise", kExercise, "", "ru"),
-            "УВЕДОМЛЕНИЕ ОБ УЧЕНИЯХ: учение «Zapad-2026» с 2026-09-10T06:00:00Z по "
-            "2026-09-16T18:00:00Z в районе Western MD. Привлекаемые силы: 2 divisions. "
+            "УВЕДОМЛЕНИЕ ОБ УЧЕНИЯХ: учение «Zapad-2026» с 10 сентября 2026 г., 06:00 UTC по "
+            "16 сентября 2026 г., 18:00 UTC в районе Western MD. Привлекаемые силы: 2 divisions. "
             "Численность участников: 12000.");
 }
 
@@ -196,8 +197,8 @@ TEST(CatalogRenderTest, MissingOptionalFieldsRenderAsADash) {
             "EXERCISE NOTIFICATION: exercise \"Steadfast Noon\" from 2026-10-14T00:00:00Z to "
             "2026-10-24T00:00:00Z in North Sea. Forces involved: \u2014. Participants: \u2014.");
   EXPECT_EQ(cat().render("notify.exercise", body, "", "ru"),
-            "УВЕДОМЛЕНИЕ ОБ УЧЕНИЯХ: учение «Steadfast Noon» с 2026-10-14T00:00:00Z по "
-            "2026-10-24T00:00:00Z в районе North Sea. Привлекаемые силы: \u2014. "
+            "УВЕДОМЛЕНИЕ ОБ УЧЕНИЯХ: учение «Steadfast Noon» с 14 октября 2026 г., 00:00 UTC по "
+            "24 октября 2026 г., 00:00 UTC в районе North Sea. Привлекаемые силы: \u2014. "
             "Численность участников: \u2014.");
 }
 
@@ -209,9 +210,56 @@ TEST(CatalogRenderTest, IncidentRendersInEnglish) {
 
 TEST(CatalogRenderTest, IncidentRendersInRussian) {
   EXPECT_EQ(cat().render("notify.incident", kIncident, "", "ru"),
-            "УВЕДОМЛЕНИЕ ОБ ИНЦИДЕНТЕ: инцидент вида air-intercept в 2026-05-01T12:30:00.250Z "
-            "в районе Baltic Sea. Описание: Su-27 intercepted an RC-135 at 30 m. "
+            "УВЕДОМЛЕНИЕ ОБ ИНЦИДЕНТЕ: инцидент вида перехват в воздухе в 1 мая 2026 г., "
+            "12:30:00,250 UTC в районе Baltic Sea. Описание: Su-27 intercepted an RC-135 at 30 m. "
             "Число пострадавших: 0.");
+}
+
+// Issue 16: the Russian rendering translates enum values through the catalog's `values` and
+// writes times in Russian with UTC kept visible; the English one keeps both as written.
+TEST(CatalogRenderTest, RussianRenderingTranslatesEnumValuesAndWritesTimesInRussian) {
+  const std::string body =
+      R"({"kind":"border-violation","time":"2026-01-03T07:05:09Z","area":"Narva river",)"
+      R"("description":"patrol boat crossed the line","casualties":0})";
+  EXPECT_EQ(cat().render("notify.incident", body, "", "ru"),
+            "УВЕДОМЛЕНИЕ ОБ ИНЦИДЕНТЕ: инцидент вида нарушение границы в 3 января 2026 г., "
+            "07:05:09 UTC в районе Narva river. Описание: patrol boat crossed the line. "
+            "Число пострадавших: 0.");
+  EXPECT_EQ(cat().render("notify.incident", body, "", "en"),
+            "INCIDENT NOTIFICATION: border-violation incident at 2026-01-03T07:05:09Z in Narva "
+            "river. Description: patrol boat crossed the line. Casualties: 0.");
+  // Every enum value of every type has a Russian word.
+  for (const MessageType& t : cat().types()) {
+    for (const Field& f : t.fields) {
+      const json::Json& schema = f.schema->contains("items") ? (*f.schema)["items"] : *f.schema;
+      if (!schema.contains("enum")) continue;
+      for (const json::Json& value : schema["enum"]) {
+        const auto ru = t.values.find("ru");
+        ASSERT_NE(ru, t.values.end()) << t.id << " has enums but no Russian values";
+        const auto words = ru->second.find(f.path);
+        ASSERT_NE(words, ru->second.end()) << t.id << " " << f.path;
+        EXPECT_EQ(words->second.count(value.get<std::string>()), 1U)
+            << t.id << " " << f.path << " " << value;
+      }
+    }
+  }
+  // The examples render their times in Russian.
+  for (const std::string& type :
+       {std::string("notify.missile-launch"), std::string("notify.exercise"),
+        std::string("notify.incident"), std::string("notify.aircraft-intercept"),
+        std::string("response.deconfliction")}) {
+    const MessageType* t = cat().find(type);
+    ASSERT_NE(t, nullptr) << type;
+    const std::string example = t->example->dump();
+    const std::string ru = cat().render(type, example, "", "ru");
+    EXPECT_FALSE(std::regex_search(ru, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:)"))) << ru;
+    EXPECT_NE(ru.find(" UTC"), std::string::npos) << ru;
+  }
+  // A value that is not parley's time form (a peer's body, shown raw) is shown as written.
+  EXPECT_NE(cat()
+                .render("notify.incident", R"({"kind":"cyber","time":"yesterday"})", "", "ru")
+                .find("в yesterday"),
+            std::string::npos);
 }
 
 TEST(CatalogRenderTest, DeconflictionRendersInEnglish) {
@@ -224,8 +272,8 @@ TEST(CatalogRenderTest, DeconflictionRendersInEnglish) {
 TEST(CatalogRenderTest, DeconflictionRendersInRussian) {
   EXPECT_EQ(cat().render("request.deconfliction", kDeconfliction, "", "ru"),
             "ЗАПРОС О ДЕКОНФЛИКТИНГЕ: планируемая деятельность «naval gunnery» в районе Eastern "
-            "Mediterranean с 2026-03-01T00:00:00Z по 2026-03-02T00:00:00Z, диапазон высот "
-            "0-3000 m. Просим ответить до 2026-02-28T12:00:00Z.");
+            "Mediterranean с 1 марта 2026 г., 00:00 UTC по 2 марта 2026 г., 00:00 UTC, диапазон "
+            "высот 0-3000 m. Просим ответить до 28 февраля 2026 г., 12:00 UTC.");
 }
 
 TEST(CatalogRenderTest, UnknownLanguageFallsBackToEnglish) {

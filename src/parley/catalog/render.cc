@@ -1,8 +1,10 @@
 // Catalog::render: a message in the reader's language, from the type's template and the
 // body's fields. It never fails: what the peer sent is shown, whatever it holds.
+#include <array>
 #include <utility>
 
 #include "parley/base/json.h"
+#include "parley/base/time.h"
 #include "parley/catalog/catalog.h"
 #include "parley/catalog/internal.h"
 
@@ -36,9 +38,47 @@ std::string raw_body(std::string_view body_json) {
   return out;
 }
 
+// The number written in `digits` (ASCII digits only, as format_time writes them).
+int number(std::string_view digits) {
+  int n = 0;
+  for (const char c : digits) n = n * 10 + (c - '0');
+  return n;
+}
+
+// A time field's value in the reader's language, UTC kept visible. Russian: "24 ноября
+// 2026 г., 21:00 UTC" (seconds, and milliseconds, only when not zero). Other languages, and a
+// value that is not parley's time form (a peer's, shown raw), as written (RFC 3339, UTC).
+std::string localized_time(std::string_view lang, const std::string& value) {
+  if (lang != "ru") return value;
+  const Result<Time> t = parse_time(value);
+  if (!t.is_ok()) return value;
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "января", "февраля", "марта",    "апреля",  "мая",    "июня",
+      "июля",   "августа", "сентября", "октября", "ноября", "декабря"};
+  const std::string iso = format_time(*t);  // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const int month = number(std::string_view(iso).substr(5, 2));
+  std::string clock = iso.substr(11, 5);
+  if (iso.substr(17, 6) != "00.000") {
+    clock += ":" + iso.substr(17, 2);
+    if (iso.substr(20, 3) != "000") clock += "," + iso.substr(20, 3);
+  }
+  return std::to_string(number(std::string_view(iso).substr(8, 2))) + " " +
+         std::string(kMonths[static_cast<std::size_t>(month - 1)]) + " " + iso.substr(0, 4) +
+         " г., " + clock + " UTC";
+}
+
 struct Reader {
   const MessageType& type;
   std::string_view lang;
+
+  // Whether the field at `path` holds times: a date-time, or an array of them.
+  bool is_time_field(const std::string& path) const {
+    const Field* f = internal::find_field(type, path);
+    if (f == nullptr || !f->schema) return false;
+    const Json& schema = *f->schema;
+    if (internal::is_time(schema)) return true;
+    return schema.is_object() && schema.contains("items") && internal::is_time(schema["items"]);
+  }
 
   std::string word(const std::string& path, const std::string& value) const {
     const auto l = type.values.find(std::string(lang));
@@ -56,11 +96,14 @@ struct Reader {
     return it == l->second.end() ? key : it->second;
   }
 
-  // Scalars as written (enum values in the reader's words, booleans as yes/no), an
-  // object as "label value, ...", an array's items joined by "; ". A value of the wrong
-  // kind renders too: it is the peer's, shown as sent.
+  // Scalars as written (enum values in the reader's words, times in the reader's form,
+  // booleans as yes/no), an object as "label value, ...", an array's items joined by "; ".
+  // A value of the wrong kind renders too: it is the peer's, shown as sent.
   std::string value(const std::string& path, const Json& v) const {
-    if (v.is_string()) return word(path, v.get<std::string>());
+    if (v.is_string()) {
+      if (is_time_field(path)) return localized_time(lang, v.get<std::string>());
+      return word(path, v.get<std::string>());
+    }
     if (v.is_boolean()) {
       if (lang == "ru") return v.get<bool>() ? "да" : "нет";
       return v.get<bool>() ? "yes" : "no";

@@ -74,6 +74,7 @@ struct InitArgs {
   std::string home;
   std::string party;
   std::vector<std::string> federation = {"127.0.0.1:7001"};
+  std::vector<std::string> advertise;
   std::string api = "127.0.0.1:7080";
   bool api_tls = false;
   std::string lang = "en";
@@ -103,6 +104,7 @@ int run_init(const InitArgs& args) {
   options.home = args.home;
   options.party = args.party;
   options.federation = args.federation;
+  options.advertise = args.advertise;
   options.api = args.api;
   options.api_tls = args.api_tls;
   options.lang = args.lang;
@@ -467,11 +469,17 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
                     "This party's id, e.g. us-eucom (a-z, 0-9, '-'); required unless --config")
         ->type_name("ID");
     sub->add_option("--federation", args->federation,
-                    "Where peers reach this gateway, HOST:PORT (repeat for backups, primary "
-                    "first); published in the bundle")
+                    "Where this gateway listens for peers, HOST:PORT (repeat for backups, "
+                    "primary first); published in the bundle unless --advertise is given")
         ->allow_extra_args(false)
         ->type_name("HOST:PORT")
         ->capture_default_str();
+    sub->add_option("--advertise", args->advertise,
+                    "Where peers reach this gateway, HOST:PORT (repeat, primary first): "
+                    "published in the bundle instead of --federation ([federation] advertise); "
+                    "needed when --federation is a wildcard (0.0.0.0, [::])")
+        ->allow_extra_args(false)
+        ->type_name("HOST:PORT");
     sub->add_option("--api", args->api,
                     "Where the HTTP API for principals listens, HOST:PORT: plain HTTP on "
                     "loopback, HTTPS (TLS 1.3) on any other address")

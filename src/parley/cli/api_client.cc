@@ -63,6 +63,7 @@ Result<ApiTarget> resolve_api(const std::string& home, const std::string& as,
     PARLEY_ASSIGN_OR_RETURN(const gateway::Home h, gateway::open_home(home));
     ApiTarget target = operator_target(h);
     target.headers["X-Parley-As"] = as;
+    target.lang = h.config.lang;
     return target;
   }
   if (api.empty() || token.empty()) {

@@ -24,6 +24,8 @@ struct ApiTarget {
   std::uint16_t port = 0;
   std::map<std::string, std::string> headers;  // Authorization, X-Parley-As
   std::optional<net::ClientTls> tls;           // https: how the server's certificate is checked
+  // The party's language (the home's `lang`) with --home; "en" with --api, which does not say.
+  std::string lang = "en";
 };
 
 // `home` + `as` (operator credentials), or `api` ("http://HOST:PORT" or "https://HOST:PORT")

@@ -1,4 +1,5 @@
-// send, inbox, outbox, show, ack, status: the principal's commands, through the gateway's API.
+// send, inbox, outbox, show, ack, cancel, status: the principal's commands, through the
+// gateway's API.
 #include <cstdint>
 #include <iostream>
 #include <map>
@@ -146,47 +147,123 @@ void print_escalations(const Json& s) {
   }
 }
 
+// The labels `parley inbox|outbox|show` print around a message, in the party's language
+// where the catalog's templates are written in it (en, ru; init refuses any other): the
+// rendered message is in that language already, so its frame is too. The values (states,
+// types, addresses, times) are the API's, as written.
+struct Labels {
+  const char* inbox_empty;
+  const char* outbox_empty;
+  const char* line;
+  const char* from;
+  const char* to;
+  const char* type;
+  const char* ack_deadline;
+  const char* due_in;
+  const char* overdue_by;
+  const char* translation;  // "translation (LANG) by ADDR: TEXT"
+  const char* by;
+  const char* acknowledged_by;
+  const char* cancelled_by;
+  const char* never_sent;
+  const char* at;
+  const char* refused;
+  const char* warning;
+  const char* gap;
+  const char* reply_to;
+};
+
+constexpr Labels kEnglish = {"inbox is empty",
+                             "outbox is empty",
+                             "line",
+                             "from",
+                             "to",
+                             "type",
+                             "ack deadline",
+                             "due in",
+                             "OVERDUE by",
+                             "translation",
+                             "by",
+                             "acknowledged by",
+                             "cancelled by",
+                             "never sent",
+                             "at",
+                             "refused by the peer",
+                             "WARNING",
+                             "earlier message(s) on this line have not arrived yet",
+                             "reply to"};
+constexpr Labels kRussian = {"входящих нет",
+                             "исходящих нет",
+                             "линия",
+                             "от",
+                             "кому",
+                             "тип",
+                             "срок подтверждения",
+                             "осталось",
+                             "ПРОСРОЧЕНО на",
+                             "перевод",
+                             "автор",
+                             "подтвердил",
+                             "отменил",
+                             "не отправлено",
+                             "в",
+                             "отклонено другой стороной",
+                             "ВНИМАНИЕ",
+                             "более ранних сообщений этой линии ещё не получено",
+                             "ответ на"};
+
+const Labels& labels_for(const std::string& lang) { return lang == "ru" ? kRussian : kEnglish; }
+
 // "due in 4m", "OVERDUE by 1m30s" or "" (it awaits no ack): a message's time_left_ms.
-std::string due(const Json& m) {
+std::string due(const Json& m, const Labels& l = kEnglish) {
   const auto it = m.find("time_left_ms");
   if (it == m.end() || !it->is_number_integer()) return "";
   const std::int64_t left = it->get<std::int64_t>();
-  if (left > 0) return "due in " + format_duration(Duration(left));
-  return "OVERDUE by " + format_duration(Duration(-left));
+  if (left > 0) return std::string(l.due_in) + " " + format_duration(Duration(left));
+  return std::string(l.overdue_by) + " " + format_duration(Duration(-left));
 }
 
-void print_messages(const Json& messages, bool inbox) {
+// What follows a message's first lines in inbox, outbox and show: its translations, who
+// acknowledged or cancelled it, the peer's refusal, a warning, a gap before it.
+void print_message_notes(const Json& m, const Labels& l) {
+  // Beside the original, marked as a translation and by whom (core/translation.h).
+  for (const Json& t : m.value("translations", Json::array())) {
+    std::cout << "  " << l.translation << " (" << field(t, "language") << ") " << l.by << " "
+              << field(t, "from") << ": " << field(t, "text") << "\n";
+  }
+  if (m.value("acknowledged_by", Json()).is_string()) {
+    std::cout << "  " << l.acknowledged_by << " " << field(m, "acknowledged_by") << " " << l.at
+              << " " << field(m, "acknowledged_at") << "\n";
+  }
+  if (m.value("cancelled_by", Json()).is_string()) {
+    std::cout << "  " << l.cancelled_by << " " << field(m, "cancelled_by") << " " << l.at << " "
+              << field(m, "cancelled_at") << ": " << l.never_sent << "\n";
+  }
+  if (m.value("refusal", Json()).is_string()) {
+    std::cout << "  " << l.refused << ": " << field(m, "refusal") << "\n";
+  }
+  if (m.value("warning", Json()).is_string()) {
+    std::cout << "  " << l.warning << ": " << field(m, "warning") << "\n";
+  }
+  if (m.value("gap_before", 0) > 0) {
+    std::cout << "  " << field(m, "gap_before") << " " << l.gap << "\n";
+  }
+}
+
+void print_messages(const Json& messages, bool inbox, const Labels& l) {
   if (messages.empty()) {
-    std::cout << (inbox ? "inbox is empty\n" : "outbox is empty\n");
+    std::cout << (inbox ? l.inbox_empty : l.outbox_empty) << "\n";
     return;
   }
   for (const Json& m : messages) {
-    const std::string left = due(m);
+    const std::string left = due(m, l);
     std::cout << field(m, "precedence") << "  " << field(m, "state") << "  " << field(m, "created")
-              << "  line " << field(m, "line") << " #" << field(m, "seq") << "\n  id "
-              << field(m, "id") << "\n  " << (inbox ? "from " : "to ")
-              << field(m, inbox ? "from" : "to") << "  type " << field(m, "type")
-              << "  ack deadline " << field(m, "ack_deadline")
+              << "  " << l.line << " " << field(m, "line") << " #" << field(m, "seq") << "\n  id "
+              << field(m, "id") << "\n  " << (inbox ? l.from : l.to) << " "
+              << field(m, inbox ? "from" : "to") << "  " << l.type << " " << field(m, "type")
+              << "  " << l.ack_deadline << " " << field(m, "ack_deadline")
               << (left.empty() ? "" : " (" + left + ")") << "\n  " << field(m, "rendered") << "\n";
-    // Beside the original, marked as a translation and by whom (core/translation.h).
-    for (const Json& t : m.value("translations", Json::array())) {
-      std::cout << "  translation (" << field(t, "language") << ") by " << field(t, "from") << ": "
-                << field(t, "text") << "\n";
-    }
-    if (m.value("acknowledged_by", Json()).is_string()) {
-      std::cout << "  acknowledged by " << field(m, "acknowledged_by") << " at "
-                << field(m, "acknowledged_at") << "\n";
-    }
-    if (m.value("refusal", Json()).is_string()) {
-      std::cout << "  refused by the peer: " << field(m, "refusal") << "\n";
-    }
-    if (m.value("warning", Json()).is_string()) {
-      std::cout << "  WARNING: " << field(m, "warning") << "\n";
-    }
-    if (m.value("gap_before", 0) > 0) {
-      std::cout << "  " << field(m, "gap_before")
-                << " earlier message(s) on this line have not arrived yet\n";
-    }
+    print_message_notes(m, l);
     std::cout << "\n";
   }
 }
@@ -236,7 +313,7 @@ int run_box(const Connection& c, const std::string& box, const BoxFilters& filte
     // stdout stays one JSON array: where the next page starts goes to stderr.
     if (next.is_string()) std::cerr << "parley: more: --cursor " << next.get<std::string>() << "\n";
   } else {
-    print_messages(messages, box == "inbox");
+    print_messages(messages, box == "inbox", labels_for(target->lang));
     if (next.is_string()) std::cout << "more: --cursor " << next.get<std::string>() << "\n";
   }
   return 0;
@@ -287,17 +364,17 @@ int run_show(const Connection& c, const std::string& id, bool as_json) {
     std::cout << m.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return 0;
   }
-  const std::string left = due(m);
+  const Labels& l = labels_for(target->lang);
+  const std::string left = due(m, l);
   std::cout << field(m, "precedence") << "  " << field(m, "state") << "  " << field(m, "type")
-            << "  line " << field(m, "line") << " #" << field(m, "seq") << " ("
-            << field(m, "direction") << ")\n  id " << field(m, "id") << "\n  from "
-            << field(m, "from") << " to " << field(m, "to") << "\n  ack deadline "
-            << field(m, "ack_deadline") << (left.empty() ? "" : " (" + left + ")") << "\n";
+            << "  " << l.line << " " << field(m, "line") << " #" << field(m, "seq") << " ("
+            << field(m, "direction") << ")\n  id " << field(m, "id") << "\n  " << l.from << " "
+            << field(m, "from") << " " << l.to << " " << field(m, "to") << "\n  " << l.ack_deadline
+            << " " << field(m, "ack_deadline") << (left.empty() ? "" : " (" + left + ")") << "\n";
   if (m.value("reply_to", Json()).is_string())
-    std::cout << "  reply to " << field(m, "reply_to") << "\n";
+    std::cout << "  " << l.reply_to << " " << field(m, "reply_to") << "\n";
   std::cout << "  " << field(m, "rendered") << "\n";
-  if (m.value("warning", Json()).is_string())
-    std::cout << "  WARNING: " << field(m, "warning") << "\n";
+  print_message_notes(m, l);
   print_timeline(m);
   print_evidence(m);
   return 0;
@@ -312,6 +389,18 @@ int run_ack(const Connection& c, const std::string& id) {
   if (!answer.is_ok()) return fail_request(answer.status());
   std::cout << "acknowledged " << field(*answer, "id") << " (ack " << field(*answer, "ack_id")
             << ")\n";
+  return 0;
+}
+
+int run_cancel(const Connection& c, const std::string& id) {
+  Result<std::string> checked = id_argument(id);
+  if (!checked.is_ok()) return fail_usage(checked.status());
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + *checked + "/cancel");
+  if (!answer.is_ok()) return fail_request(answer.status());
+  std::cout << "cancelled " << field(*answer, "id") << " (line " << field(*answer, "line") << " #"
+            << field(*answer, "seq") << "): it will never be sent\n";
   return 0;
 }
 
@@ -455,7 +544,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
               "stage 'shown', once"
             : "Messages the principal's lines sent, by precedence (FLASH first), then newest "
               "first, with their states (queued, sent, delivered, acknowledged, overdue, "
-              "expired, refused: the peer's reason), ack deadlines and time left, and, with "
+              "expired, refused: the peer's reason, cancelled), ack deadlines and time left, and, "
+              "with "
               "--json, their signed stages (stored, shown, acknowledged, answered) with times");
     add_connection_options(cmd, *c);
     cmd->add_option("--line", (*filters)["line"], "only this line");
@@ -464,7 +554,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--type", (*filters)["type"], "only this message type (ack: the acks)");
     cmd->add_option("--state", (*filters)["state"],
                     "only this state: queued, sent, delivered, acknowledged, overdue, expired, "
-                    "refused");
+                    "refused, cancelled");
     cmd->add_option("--from", (*filters)["from"],
                     "only from this sender: PARTY or PARTY/PRINCIPAL");
     cmd->add_option("--since", (*filters)["since"],
@@ -513,6 +603,21 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "digits (an ambiguous one is refused with the candidates)")
         ->required();
     cmd->callback([=, &exit_code] { exit_code = run_ack(*c, *id); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(
+        "cancel",
+        "Cancel a message you sent that is still queued: it becomes 'cancelled' and is never "
+        "sent. Only its sender or a principal of its line may; refused (exit 1) once a "
+        "transaction has carried it to the peer (sent, delivered, or on its way)");
+    add_connection_options(cmd, *c);
+    cmd->add_option("MESSAGE_ID", *id,
+                    "the id of the queued message, or any unique prefix of it of at least 8 hex "
+                    "digits (an ambiguous one is refused with the candidates)")
+        ->required();
+    cmd->callback([=, &exit_code] { exit_code = run_cancel(*c, *id); });
   }
   {
     auto c = std::make_shared<Connection>();

@@ -12,6 +12,7 @@ bool settled(MessageState s) {
     case MessageState::kAcknowledged:
     case MessageState::kOverdue:
     case MessageState::kRefused:
+    case MessageState::kCancelled:
       return true;
     case MessageState::kQueued:
     case MessageState::kSent:
@@ -25,6 +26,8 @@ bool settled(MessageState s) {
 }  // namespace
 
 MessageState next_state(MessageState current, MessageEvent event) {
+  // Final: it never left, so nothing the peer or a deadline does concerns it.
+  if (current == MessageState::kCancelled) return current;
   switch (event) {
     case MessageEvent::kReachedPeer:
       return current == MessageState::kQueued ? MessageState::kSent : current;
@@ -47,6 +50,12 @@ MessageState next_state(MessageState current, MessageEvent event) {
                      current == MessageState::kOverdue
                  ? MessageState::kExpired
                  : current;
+    case MessageEvent::kCancelled:
+      return current == MessageState::kQueued || current == MessageState::kOverdue
+                 ? MessageState::kCancelled
+                 : current;
+    case MessageEvent::kCarried:
+      return current;
   }
   return current;
 }
@@ -75,9 +84,17 @@ UpdateMessage transition(MessageRecord& record, const MessageChange& change) {
       record.refusal = change.refusal;
       update.refusal = change.refusal;
       break;
+    case MessageEvent::kCancelled:
+      if (record.state != MessageState::kCancelled) break;  // it did not apply
+      record.cancelled_at = change.at;
+      record.cancelled_by = change.cancelled_by;
+      update.cancelled_at = change.at;
+      update.cancelled_by = change.cancelled_by;
+      break;
     case MessageEvent::kReachedPeer:
     case MessageEvent::kDeadlinePassed:
     case MessageEvent::kExpired:
+    case MessageEvent::kCarried:
       break;
   }
   if (change.receipt) {

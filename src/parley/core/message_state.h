@@ -8,6 +8,8 @@
 //   queued/sent --expires passed--> expired (final unless a receipt arrives: it wins)
 //   queued/sent/expired --receipt refuses it--> refused (expired stays expired)
 //   queued/sent/delivered --ack deadline passed--> overdue (an ack still wins)
+//   queued/overdue --cancelled by its sender, never carried--> cancelled (final: never leaves)
+//   (carried: a transaction that holds it is about to leave; the state stays, its tx is kept)
 //
 // The receiver's record of the peer's message takes the last two steps too: delivered
 // --our principal acked--> acknowledged; delivered --ack deadline passed--> overdue.
@@ -29,6 +31,13 @@ enum class MessageEvent {
   kAcknowledged,    // acknowledged: by the peer's principal (ours), by ours (the peer's)
   kDeadlinePassed,  // its ack deadline passed unacknowledged
   kExpired,         // its `expires` passed before a receipt
+  // Its sender (or an alternate on its line) cancelled it. Only a message no transaction has
+  // carried yet may be cancelled: the outbox decides that (Outbox::cancel), not next_state.
+  kCancelled,
+  // A transaction carrying it for the first time is about to leave (its head's batch): the
+  // state stays, the transaction is recorded, so that after a restart the message is known
+  // to have possibly reached the peer (it can no longer be cancelled).
+  kCarried,
 };
 
 struct MessageChange {
@@ -40,6 +49,7 @@ struct MessageChange {
   std::optional<std::string> refusal;          // kRefusedByPeer
   std::optional<std::string> acknowledged_by;  // kAcknowledged
   std::optional<std::string> ack_id;           // kAcknowledged
+  std::optional<std::string> cancelled_by;     // kCancelled: "party/principal"
 };
 
 // The state `current` becomes on `event` (unchanged when the event does not apply to it).

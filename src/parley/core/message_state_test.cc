@@ -39,6 +39,53 @@ TEST(MessageStateTest, AReceiptWinsOverAnExpiryButARefusalKeepsIt) {
   EXPECT_EQ(next_state(MessageState::kSent, MessageEvent::kRefusedByPeer), MessageState::kRefused);
 }
 
+TEST(MessageStateTest, CancelledOnlyFromQueuedOrOverdueAndThenFinal) {
+  EXPECT_EQ(next_state(MessageState::kQueued, MessageEvent::kCancelled), MessageState::kCancelled);
+  EXPECT_EQ(next_state(MessageState::kOverdue, MessageEvent::kCancelled), MessageState::kCancelled);
+  for (MessageState s : {MessageState::kSent, MessageState::kDelivered, MessageState::kAcknowledged,
+                         MessageState::kExpired, MessageState::kRefused}) {
+    EXPECT_EQ(next_state(s, MessageEvent::kCancelled), s);
+  }
+  for (MessageEvent e :
+       {MessageEvent::kReachedPeer, MessageEvent::kReceipted, MessageEvent::kRefusedByPeer,
+        MessageEvent::kAcknowledged, MessageEvent::kDeadlinePassed, MessageEvent::kExpired,
+        MessageEvent::kCarried}) {
+    EXPECT_EQ(next_state(MessageState::kCancelled, e), MessageState::kCancelled);
+  }
+}
+
+TEST(MessageStateTest, CancellingRecordsWhoAndWhenInTheRecordAndTheUpdate) {
+  MessageRecord r = record_in(MessageState::kQueued);
+  MessageChange change(MessageEvent::kCancelled, kAt);
+  change.cancelled_by = "us-eucom/saceur";
+  const UpdateMessage u = transition(r, change);
+  EXPECT_EQ(r.state, MessageState::kCancelled);
+  EXPECT_EQ(u.state, MessageState::kCancelled);
+  EXPECT_EQ(r.cancelled_at, kAt);
+  EXPECT_EQ(u.cancelled_at, kAt);
+  EXPECT_EQ(r.cancelled_by, "us-eucom/saceur");
+  EXPECT_EQ(u.cancelled_by, "us-eucom/saceur");
+
+  // A message that has been sent is not cancelled, and nothing about a cancel is written.
+  MessageRecord sent = record_in(MessageState::kSent);
+  const UpdateMessage none = transition(sent, change);
+  EXPECT_EQ(sent.state, MessageState::kSent);
+  EXPECT_FALSE(sent.cancelled_at.has_value());
+  EXPECT_FALSE(none.cancelled_at.has_value());
+  EXPECT_FALSE(none.cancelled_by.has_value());
+}
+
+TEST(MessageStateTest, CarriedKeepsTheStateAndRecordsTheTransaction) {
+  MessageRecord r = record_in(MessageState::kOverdue);
+  MessageChange change(MessageEvent::kCarried, kAt);
+  change.tx = "tx-1";
+  const UpdateMessage u = transition(r, change);
+  EXPECT_EQ(r.state, MessageState::kOverdue);
+  EXPECT_EQ(u.state, MessageState::kOverdue);
+  EXPECT_EQ(r.tx, "tx-1");
+  EXPECT_EQ(u.tx, "tx-1");
+}
+
 TEST(MessageStateTest, ProgressNeverOverwritesAnAckOrAMissedDeadline) {
   EXPECT_EQ(next_state(MessageState::kAcknowledged, MessageEvent::kReceipted),
             MessageState::kAcknowledged);

@@ -63,6 +63,8 @@ std::string_view state_name(MessageState s) {
       return "expired";
     case MessageState::kRefused:
       return "refused";
+    case MessageState::kCancelled:
+      return "cancelled";
   }
   return "queued";
 }
@@ -75,9 +77,10 @@ Result<MessageState> parse_state(std::string_view text) {
   if (text == "overdue") return MessageState::kOverdue;
   if (text == "expired") return MessageState::kExpired;
   if (text == "refused") return MessageState::kRefused;
+  if (text == "cancelled") return MessageState::kCancelled;
   return Status::invalid_argument(
       "unknown state '" + std::string(text) +
-      "' (queued, sent, delivered, acknowledged, overdue, expired, refused)");
+      "' (queued, sent, delivered, acknowledged, overdue, expired, refused, cancelled)");
 }
 
 }  // namespace parley::core

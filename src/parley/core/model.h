@@ -92,8 +92,19 @@ std::string_view direction_name(Direction d);  // "outbound", "inbound"
 // expired, or refused: the peer's receipt says it refused this message (unknown line, a
 // body its catalog rejects, ...), with a reason; final, it leaves the queue. Inbound:
 // delivered -> acknowledged (or overdue/expired likewise); refused: a message we refused,
-// kept as evidence of what the peer signed, never shown in an inbox.
-enum class MessageState { kQueued, kSent, kDelivered, kAcknowledged, kOverdue, kExpired, kRefused };
+// kept as evidence of what the peer signed, never shown in an inbox. Outbound, cancelled: its
+// sender (or an alternate on its line) withdrew it while no transaction had carried it yet
+// (core/message_state.h); final, it never leaves.
+enum class MessageState {
+  kQueued,
+  kSent,
+  kDelivered,
+  kAcknowledged,
+  kOverdue,
+  kExpired,
+  kRefused,
+  kCancelled
+};
 std::string_view state_name(MessageState s);
 Result<MessageState> parse_state(std::string_view text);
 
@@ -137,6 +148,8 @@ struct MessageRecord {
   std::optional<std::string> receipt;          // outbound: the peer's receipt, JSON text
   std::optional<std::string> tx;               // the transaction that carried it
   std::optional<std::string> refusal;          // state refused: the reason the receiver gave
+  std::optional<Time> cancelled_at;            // state cancelled: when
+  std::optional<std::string> cancelled_by;     // state cancelled: by whom, "party/principal"
   // Read-only (filled by the store from log_entries; PutMessage ignores it): the message's
   // leaf index in the sender's transcript log for this pair of parties.
   std::optional<std::uint64_t> log_index;
@@ -216,6 +229,8 @@ struct UpdateMessage {  // changes the mutable fields of an existing message
   std::optional<std::string> receipt;
   std::optional<std::string> tx;
   std::optional<std::string> refusal;
+  std::optional<Time> cancelled_at;
+  std::optional<std::string> cancelled_by;
 };
 using Record =
     std::variant<PutMessage, UpdateMessage, LogEntry, PutHead, PutInclusion, PutEvidence>;

@@ -113,6 +113,8 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
           route_acknowledge(std::move(e), out);
         } else if constexpr (std::is_same_v<E, Show>) {
           route_show(std::move(e));
+        } else if constexpr (std::is_same_v<E, Cancel>) {
+          route_cancel(std::move(e), out);
         } else if constexpr (std::is_same_v<E, PeerTransaction>) {
           on_peer_transaction(std::move(e), out);
         } else if constexpr (std::is_same_v<E, PostAnswered>) {
@@ -199,6 +201,18 @@ void Node::route_show(Show show) {
     inbox_.emplace_back(party, std::move(show));
     return;
   }
+}
+
+void Node::route_cancel(Cancel cancel, std::vector<NodeAction>& out) {
+  // The session that holds the message decides, when the event reaches it: a transaction
+  // that the events queued before it start may carry the message first (then it has left).
+  for (auto& [party, peer] : peers_) {
+    if (!peer->session->holds(cancel.message_id)) continue;
+    inbox_.emplace_back(party, std::move(cancel));
+    return;
+  }
+  out.emplace_back(Rejected{cancel.request, Status::not_found("message '" + cancel.message_id +
+                                                              "' is not queued to any peer")});
 }
 
 void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) {

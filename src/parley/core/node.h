@@ -76,9 +76,9 @@ struct NodePeer {
 };
 
 // ---- events ----
-// Also events: Submit (routed by its line), Acknowledge (routed to the session holding the
-// message, else refused as unknown) and Show (to the session holding the message, else
-// ignored), from core/peer_session.h.
+// Also events: Submit (routed by its line), Acknowledge and Cancel (routed to the session
+// holding the message, else refused as unknown) and Show (to the session holding the message,
+// else ignored), from core/peer_session.h.
 struct Start {};          // once, first: resend what the store held unreceipted, first heartbeats
 struct Tick {};           // next_deadline() has come
 struct PeerTransaction {  // a peer's transaction, from the TLS peer `fingerprint`
@@ -124,9 +124,9 @@ struct Committed {    // Commit{commit} is durable, but for the batches refused 
   CommitId commit = 0;
   std::vector<Status> batches;
 };
-using NodeEvent =
-    std::variant<Start, Tick, Submit, Acknowledge, Show, PeerTransaction, PostAnswered, PostFailed,
-                 HeartbeatAnsweredOn, HeartbeatFailedOn, Reconfigure, CommitDue, Committed>;
+using NodeEvent = std::variant<Start, Tick, Submit, Acknowledge, Show, Cancel, PeerTransaction,
+                               PostAnswered, PostFailed, HeartbeatAnsweredOn, HeartbeatFailedOn,
+                               Reconfigure, CommitDue, Committed>;
 
 // ---- actions ----
 struct ScheduleCommit {};  // feed CommitDue once what is ready now has run
@@ -232,6 +232,7 @@ class Node {
   void route_submit(Submit submit, std::vector<NodeAction>& out);
   void route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out);
   void route_show(Show show);
+  void route_cancel(Cancel cancel, std::vector<NodeAction>& out);
   void on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out);
   void on_post_outcome(const std::string& party, PathIndex path, PathEvent path_event, Event event,
                        Time now, std::vector<NodeAction>& out);

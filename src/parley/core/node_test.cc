@@ -3,6 +3,7 @@
 // choice are checked on the node's own outputs.
 #include "parley/core/node.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -274,6 +275,45 @@ TEST_F(NodeTest, AnAckByIdIsRoutedToTheSessionHoldingTheMessageAndAnUnknownIdIsN
   ASSERT_EQ(all_of<Accepted>(every).size(), 1u);
   EXPECT_EQ(all_of<Accepted>(every)[0].request, 8u);
   EXPECT_EQ(ru->session("us-eucom")->stats().inbound_unacknowledged, 0u);
+}
+
+// Issue 16: a Cancel goes to the session that holds the message, which decides when the event
+// reaches it: the message of the transaction in flight has left (409), the one queued behind
+// it is cancelled once durable, an id no session holds is unknown.
+TEST_F(NodeTest, ACancelIsRoutedToTheSessionHoldingTheMessageWhichDecides) {
+  std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs");
+  std::vector<NodeAction> out;
+  std::vector<NodeAction> every;
+  us->handle(submit(1, Precedence::kFlash), now_, out);
+  commit_all(*us, out, &every);
+  ASSERT_EQ(all_of<Post>(every).size(), 1u);  // in flight, never answered
+  out.clear();
+  us->handle(submit(2), now_, out);
+  commit_all(*us, out, &every);
+  std::map<RequestId, std::string> ids;
+  for (const Accepted& a : all_of<Accepted>(every)) ids[a.request] = a.message_id;
+  ASSERT_EQ(ids.size(), 2u);
+
+  out.clear();
+  us->handle(Cancel{10, "saceur", ids[1]}, now_, out);
+  ASSERT_EQ(all_of<Rejected>(out).size(), 1u);
+  EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kFailedPrecondition);
+  out.clear();
+  us->handle(Cancel{11, "saceur", "0190a0a0-0000-7000-8000-000000000000"}, now_, out);
+  ASSERT_EQ(all_of<Rejected>(out).size(), 1u);
+  EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kNotFound);
+  EXPECT_FALSE(us->committing());
+
+  out.clear();
+  every.clear();
+  us->handle(Cancel{12, "saceur", ids[2]}, now_, out);
+  EXPECT_TRUE(all_of<Accepted>(out).empty());  // not before it is durable
+  commit_all(*us, out, &every);
+  ASSERT_EQ(all_of<Accepted>(every).size(), 1u);
+  EXPECT_EQ(all_of<Accepted>(every)[0].request, 12u);
+  EXPECT_EQ(all_of<Accepted>(every)[0].state, MessageState::kCancelled);
+  EXPECT_EQ(us->session("ru-genstaff")->stats().queued, 1u);
+  EXPECT_EQ(us->session("ru-genstaff")->stats().messages_cancelled, 1u);
 }
 
 // Path choice: traffic takes the best path as it leaves; when the primary goes down under

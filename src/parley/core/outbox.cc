@@ -60,6 +60,21 @@ void Outbox::set_aside(const std::string& id) {
   if (gone.in_flight && in_flight_) in_flight_->expired.emplace(id, std::move(gone));
 }
 
+Result<Outgoing> Outbox::cancel(const std::string& id) {
+  const Outgoing* o = queued(id);
+  if (o == nullptr) return Status::not_found("message '" + id + "' is not queued");
+  if (o->in_flight || o->record.tx) {
+    std::string tx = o->record.tx.value_or("");
+    if (o->in_flight && in_flight_) tx = in_flight_->tx;
+    return Status::failed_precondition(
+        "message '" + id + "' has left: transaction " + (tx.empty() ? "?" : tx) +
+        " carried it to the peer, which may hold it already; it cannot be cancelled");
+  }
+  Outgoing gone = *o;
+  unqueue(id);
+  return gone;
+}
+
 std::optional<Time> Outbox::oldest_created() const {
   if (created_.empty()) return std::nullopt;
   return *created_.begin();

@@ -5,7 +5,9 @@
 // first messages of the queue that fit, is resent unchanged until answered, and may be
 // given up (a FLASH overtakes it) so that its messages go again in a new one. A message
 // whose `expires` passes while in flight leaves the queue but stays with the transaction,
-// whose answer still decides what became of it. Pure: no I/O, times are values.
+// whose answer still decides what became of it. A queued message that no transaction has
+// carried yet may be cancelled (cancel()); once one has, it may have reached the peer, and it
+// can no longer be. Pure: no I/O, times are values.
 #pragma once
 
 #include <array>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "parley/base/bytes.h"
+#include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
@@ -30,6 +33,8 @@ namespace parley::core {
 struct Outgoing {
   MessageRecord record;
   std::uint64_t index = 0;  // its leaf in our log
+  // Carried by the transaction in flight. A message that any transaction has carried (this
+  // one, one given up since, one before a restart) has record.tx set: the peer may hold it.
   bool in_flight = false;
 };
 // The transaction in flight: what it carries and what its answer is checked against.
@@ -70,6 +75,12 @@ class Outbox {
   // Takes queued message `id` out of the queue; if the transaction in flight carries it,
   // it is set aside there until that transaction's answer.
   void set_aside(const std::string& id);
+  // Takes queued message `id` out of the queue for good, because its sender cancels it, and
+  // returns it; nothing changes on an error. kNotFound: it is not queued (never here, or
+  // settled: receipted, expired, refused). kFailedPrecondition: a transaction carries it or
+  // has carried it (in flight, or it left before and may be with the peer), so cancelling
+  // it could not undo its delivery.
+  Result<Outgoing> cancel(const std::string& id);
 
   const Queue& queue() const { return queue_; }
   Queue& queue() { return queue_; }

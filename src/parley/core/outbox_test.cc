@@ -91,5 +91,37 @@ TEST(OutboxTest, AFlashWaitsOnlyIfTheTransactionInFlightDoesNotCarryIt) {
   EXPECT_FALSE(outbox.flash_waits());
 }
 
+TEST(OutboxTest, CancelTakesOnlyAMessageNoTransactionCarried) {
+  Outbox outbox;
+  outbox.enqueue(message("r1", Precedence::kRoutine, 1, kT0));
+  outbox.enqueue(message("r2", Precedence::kRoutine, 2, kT0 + 1s));
+  Outgoing earlier = message("r3", Precedence::kRoutine, 3, kT0 + 2s, kT0 + 1h);
+  earlier.record.tx = "tx-0";  // carried before (a transaction given up, or before a restart)
+  outbox.enqueue(earlier);
+  outbox.queued("r1")->in_flight = true;
+  InFlight f;
+  f.tx = "tx-1";
+  f.ids = {"r1"};
+  outbox.start(f);
+
+  Result<Outgoing> in_flight = outbox.cancel("r1");
+  ASSERT_FALSE(in_flight.is_ok());
+  EXPECT_EQ(in_flight.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(in_flight.status().message().find("tx-1"), std::string::npos);
+  Result<Outgoing> carried = outbox.cancel("r3");
+  ASSERT_FALSE(carried.is_ok());
+  EXPECT_EQ(carried.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(carried.status().message().find("tx-0"), std::string::npos);
+  EXPECT_EQ(outbox.cancel("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(outbox.size(), 3u);  // refusals change nothing
+
+  Result<Outgoing> taken = outbox.cancel("r2");
+  ASSERT_TRUE(taken.is_ok());
+  EXPECT_EQ(taken->record.id, "r2");
+  EXPECT_EQ(order(outbox), (std::vector<std::string>{"r1", "r3"}));
+  EXPECT_EQ(outbox.queued("r2"), nullptr);
+  EXPECT_EQ(outbox.cancel("r2").status().code(), StatusCode::kNotFound);  // once
+}
+
 }  // namespace
 }  // namespace parley::core

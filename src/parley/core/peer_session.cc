@@ -40,6 +40,8 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "refusal-repeats";
     case NoticeKind::kMessageExpired:
       return "message-expired";
+    case NoticeKind::kMessageCancelled:
+      return "message-cancelled";
     case NoticeKind::kEscalation:
       return "escalation";
   }
@@ -91,6 +93,8 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   }
 
   for (MessageRecord& record : recovered.unreceipted) {
+    // Cancelled: final, never sent, so not in the frontier either (its base may be past it).
+    if (record.state == MessageState::kCancelled) continue;
     // Our own signature over our own stored envelope: failing here means the store or our
     // keys changed under us. The message cannot be sent as it is; say so, keep the rest.
     Result<wire::Envelope> envelope =
@@ -123,7 +127,7 @@ void PeerSession::watch_recovered(const Recovered& recovered) {
   for (const MessageRecord& record : recovered.unacknowledged) {
     // Final: no ack will come. Acks, translations, evidence and stages await none.
     if (record.state == MessageState::kRefused || record.state == MessageState::kExpired ||
-        !record.needs_ack) {
+        record.state == MessageState::kCancelled || !record.needs_ack) {
       continue;
     }
     const bool overdue = record.state == MessageState::kOverdue;
@@ -163,6 +167,8 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
           on_acknowledge(e, now, out);
         } else if constexpr (std::is_same_v<E, Show>) {
           on_show(e, now, out);
+        } else if constexpr (std::is_same_v<E, Cancel>) {
+          on_cancel(e, now, out);
         } else if constexpr (std::is_same_v<E, TransactionReceived>) {
           on_transaction(e, now, out);
         } else if constexpr (std::is_same_v<E, TransactionAnswered>) {
@@ -503,6 +509,65 @@ void PeerSession::on_show(const Show& e, Time now, std::vector<Action>& out) {
   persist(std::move(records), std::move(after), out);
 }
 
+Status PeerSession::may_cancel(const MessageRecord& record, const std::string& principal) const {
+  if (record.from.principal == principal) return Status::ok();
+  const Line* line = find_line(record.line);
+  if (line != nullptr && may_act_on(*line, principal)) return Status::ok();
+  return Status::permission_denied("principal " + single_quoted(principal) +
+                                   " may not cancel message " + single_quoted(record.id) +
+                                   ": only its sender or a principal of line " +
+                                   single_quoted(record.line) + " may");
+}
+
+void PeerSession::on_cancel(const Cancel& e, Time now, std::vector<Action>& out) {
+  const auto reject = [&](Status status) { out.push_back(Rejected{e.request, std::move(status)}); };
+  const std::string& id = e.message_id;
+  const Outgoing* queued = outbox_.queued(id);
+  if (queued == nullptr) {
+    if (unacked_.count(id) > 0 || outbox_.carried(id) != nullptr) {
+      return reject(Status::failed_precondition(
+          "message " + single_quoted(id) + " has left: " + config_.peer.party +
+          " has it or it is on its way; it cannot be cancelled"));
+    }
+    if (inbound_.holds(id)) {
+      return reject(Status::failed_precondition("message " + single_quoted(id) + " is " +
+                                                config_.peer.party +
+                                                "'s: only its sender cancels it"));
+    }
+    return reject(Status::not_found("message " + single_quoted(id) + " is not queued here"));
+  }
+  if (is_protocol_type(queued->record.type)) {
+    // An ack (or the gateway's own entry) is the gateway's word, not a principal's message.
+    return reject(Status::failed_precondition("message " + single_quoted(id) + " is an " +
+                                              queued->record.type +
+                                              " written by the gateway: it is not cancelled"));
+  }
+  if (Status s = may_cancel(queued->record, e.principal); !s.is_ok()) return reject(s);
+  // The outbox decides whether it may still be withdrawn (no transaction has carried it);
+  // the event order makes that final: a transaction built after this event does not find it.
+  Result<Outgoing> taken = outbox_.cancel(id);
+  if (!taken.is_ok()) return reject(taken.status());
+  Outgoing o = std::move(taken).value();
+  AfterPersist after;
+  after.cancelled = o;
+  MessageChange change(MessageEvent::kCancelled, now);
+  change.cancelled_by = config_.party + "/" + e.principal;
+  std::vector<Record> records{transition(o.record, change)};
+  untrack(id);  // final: no ack deadline, no escalation
+  ++counters_.messages_cancelled;
+  const MessageRecord& r = o.record;
+  after.actions.push_back(Accepted{e.request, r.id, r.line, r.seq, r.state});
+  // Constructed in place, as in expire() (a GCC 12 -O2 -Wmaybe-uninitialized false positive).
+  after.actions.emplace_back(
+      std::in_place_type<Notify>,
+      Notify{notice(NoticeKind::kMessageCancelled, r.id, r.line,
+                    std::string(wire::precedence_name(r.precedence)) + " " + r.type + " message " +
+                        r.id + " on line " + r.line + " (seq " + std::to_string(r.seq) +
+                        ") cancelled by " + *change.cancelled_by +
+                        " before it left; it is never sent")});
+  persist(std::move(records), std::move(after), out);
+}
+
 void PeerSession::add_shown_entry(const std::string& id, const AwaitingAck& a,
                                   const std::string& principal, Time now,
                                   std::vector<Record>& records, AfterPersist& after) {
@@ -639,6 +704,19 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // is_batch_refusal): either way the batch's content, so only its work is undone.
   const std::string why = "the store refused it: " + e.status.message();
   undo_outbound(after, why, now, out);
+  // A cancellation not stored: the message waits in the queue again, as it was, unless the
+  // store does not hold it at all (its own batch was refused before: nothing to send).
+  if (after.cancelled && e.status.code() != StatusCode::kNotFound) {
+    const MessageRecord& r = after.cancelled->record;
+    if (r.needs_ack) {
+      Unacked u{r.line, r.precedence,    r.ack_deadline, r.state == MessageState::kOverdue,
+                false,  r.from.principal};
+      if (u.overdue) escalate_sent(r.id, u);
+      track(r.id, std::move(u));
+    }
+    --counters_.messages_cancelled;
+    outbox_.enqueue(std::move(*after.cancelled));
+  }
   if (after.inbound) undo_inbound(*after.inbound, why, out);
 }
 

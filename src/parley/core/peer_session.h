@@ -140,6 +140,16 @@ struct Show {
   std::string principal;  // local principal id (already authenticated by the API)
   std::string message_id;
 };
+// A principal cancels one of our queued messages (docs/protocol.md "Cancellation"). Only
+// its sender or a principal of its line (the local one, an alternate) may, and only while
+// no transaction has carried it: it becomes cancelled (final) and never leaves. Answered
+// Accepted (state cancelled) once durable, else Rejected: kNotFound (not queued here),
+// kPermissionDenied, kFailedPrecondition (it has left).
+struct Cancel {
+  RequestId request = 0;
+  std::string principal;  // local principal id (already authenticated by the API)
+  std::string message_id;
+};
 struct TransactionReceived {  // the peer's transaction; TLS-authenticated, else unverified
   RequestId request = 0;
   std::string body;
@@ -165,8 +175,9 @@ struct PersistRefused {
   BatchId batch = 0;
   Status status;
 };
-using Event = std::variant<Submit, Acknowledge, Show, TransactionReceived, TransactionAnswered,
-                           TransactionFailed, Persisted, TimerFired, PersistRefused>;
+using Event =
+    std::variant<Submit, Acknowledge, Show, Cancel, TransactionReceived, TransactionAnswered,
+                 TransactionFailed, Persisted, TimerFired, PersistRefused>;
 
 // ---- actions ----
 struct Persist {  // make `records` durable, atomically, then feed Persisted{batch}
@@ -195,18 +206,19 @@ struct Rejected {  // the submission or ack `request` is refused; nothing change
   Status status;
 };
 enum class NoticeKind {
-  kMessageReceived,  // a new inbound message is stored (inbox)
-  kDelivered,        // the peer receipted our message
-  kAcknowledged,     // the peer's principal acknowledged our message
-  kInboundOverdue,   // the ack deadline of the peer's message passed (we did not ack it)
-  kFrameRefused,     // we refused a peer's transaction (bad signature, malformed, ...)
-  kPeerRefused,      // the peer refused our transaction
-  kLinkTrouble,      // our transaction got no answer; will retry
-  kForkDetected,     // the peer presented a head that contradicts one we countersigned
-  kMessageRefused,   // the peer's receipt refused our message (final, with its reason)
-  kInboundRefused,   // we refused one of the peer's messages (kept as evidence, not inbox)
-  kRefusalRepeats,   // the peer refused our whole transaction again: an operator must look
-  kMessageExpired,   // our message's `expires` passed before the peer receipted it (final)
+  kMessageReceived,   // a new inbound message is stored (inbox)
+  kDelivered,         // the peer receipted our message
+  kAcknowledged,      // the peer's principal acknowledged our message
+  kInboundOverdue,    // the ack deadline of the peer's message passed (we did not ack it)
+  kFrameRefused,      // we refused a peer's transaction (bad signature, malformed, ...)
+  kPeerRefused,       // the peer refused our transaction
+  kLinkTrouble,       // our transaction got no answer; will retry
+  kForkDetected,      // the peer presented a head that contradicts one we countersigned
+  kMessageRefused,    // the peer's receipt refused our message (final, with its reason)
+  kInboundRefused,    // we refused one of the peer's messages (kept as evidence, not inbox)
+  kRefusalRepeats,    // the peer refused our whole transaction again: an operator must look
+  kMessageExpired,    // our message's `expires` passed before the peer receipted it (final)
+  kMessageCancelled,  // one of our principals cancelled our queued message (final, never sent)
   // An overdue message's escalation alerts principals (`alerted`, `side`). On our side, the
   // first one (`first`) is what tells the sender its message went overdue.
   kEscalation,
@@ -260,6 +272,7 @@ struct SessionStats {
   std::uint64_t messages_refused = 0;      // ours the peer refused, since start
   std::uint64_t inbound_refused = 0;       // the peer's messages we refused, since start
   std::uint64_t messages_expired = 0;      // ours whose `expires` passed unreceipted, since start
+  std::uint64_t messages_cancelled = 0;    // ours cancelled before they left, since start
   std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
   std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
   std::string last_refusal;                // the peer's latest reason, if any
@@ -373,6 +386,8 @@ class PeerSession {
     std::optional<std::string> receipted_tx;             // our in-flight tx is receipted
     std::optional<InboundBatch> inbound;
     std::vector<std::uint64_t> log_entries;  // the indices of our log entries in the batch
+    // A cancellation being stored: the message as it was, queued again if the store refuses.
+    std::optional<Outgoing> cancelled;
   };
 
   void watch_recovered(const Recovered& recovered);
@@ -394,6 +409,9 @@ class PeerSession {
   void send_tests(Time now, std::vector<Action>& out);
   void answer_test(const std::string& id, Time now, std::vector<Action>& out);
   void on_show(const Show& e, Time now, std::vector<Action>& out);
+  void on_cancel(const Cancel& e, Time now, std::vector<Action>& out);
+  // Whether our principal `principal` may cancel `record`: its sender, or on its line.
+  Status may_cancel(const MessageRecord& record, const std::string& principal) const;
   // Our signed stage.shown entry for the peer's message `id` (awaiting `a`), shown to our
   // `principal` at `now`: marked shown, its records added to the batch.
   void add_shown_entry(const std::string& id, const AwaitingAck& a, const std::string& principal,

@@ -104,9 +104,19 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   own_.sent_head(size, *root);
 
   f.body = wire::encode_transaction(tx);
+  std::vector<Record> records{std::move(put_head)};
+  // A message carried for the first time is marked so in the same batch, before it can
+  // leave: from then on, also after a restart, it may be with the peer and is never cancelled.
+  for (const std::string& id : f.ids) {
+    Outgoing* o = outbox_.queued(id);
+    if (o == nullptr || o->record.tx) continue;
+    MessageChange carried(MessageEvent::kCarried, now);
+    carried.tx = f.tx;
+    records.push_back(transition(o->record, carried));
+  }
   AfterPersist after;
   after.actions.push_back(SendTransaction{f.tx, f.precedence, f.body});
-  persist({std::move(put_head)}, std::move(after), out);
+  persist(std::move(records), std::move(after), out);
   ++counters_.transactions_sent;
   outbox_.start(std::move(f));
 }

@@ -32,12 +32,20 @@ TEST(PeerSessionTest, SubmissionIsAcceptedOnlyAfterItIsPersisted) {
   std::vector<Action> out = h.feed(kUs, s);
   // The message, then (the line is idle) the transaction's head: both batches can go in
   // one commit; nothing is accepted or sent before they are durable. The message stays
-  // queued: it is sent only once the peer answers the transaction.
+  // queued: it is sent only once the peer answers the transaction. The head's batch records
+  // the transaction that carries it (from then on it may reach the peer, so it is never
+  // cancelled), its state unchanged.
   const std::vector<Persist> persists = all_of<Persist>(out);
   ASSERT_EQ(persists.size(), 2u);
   EXPECT_EQ(records_of<PutMessage>(persists[0]), 1u);
   EXPECT_EQ(records_of<PutHead>(persists[1]), 1u);
-  EXPECT_EQ(records_of<UpdateMessage>(persists[1]), 0u);
+  ASSERT_EQ(records_of<UpdateMessage>(persists[1]), 1u);
+  for (const Record& r : persists[1].records) {
+    if (const auto* u = std::get_if<UpdateMessage>(&r)) {
+      EXPECT_EQ(u->state, MessageState::kQueued);
+      EXPECT_TRUE(u->tx.has_value());
+    }
+  }
   EXPECT_LT(persists[0].batch, persists[1].batch);
   EXPECT_EQ(count_of<Accepted>(out), 0u);
   EXPECT_EQ(count_of<SendTransaction>(out), 0u);

@@ -119,6 +119,8 @@ class FakeStore {
         if (u->receipt) m.receipt = u->receipt;
         if (u->tx) m.tx = u->tx;
         if (u->refusal) m.refusal = u->refusal;
+        if (u->cancelled_at) m.cancelled_at = u->cancelled_at;
+        if (u->cancelled_by) m.cancelled_by = u->cancelled_by;
       } else if (const auto* e = std::get_if<LogEntry>(&record)) {
         auto& log = logs_[{e->owner, e->peer}];
         EXPECT_EQ(log.count(e->index), 0u) << "index " << e->index << " stored twice";
@@ -170,7 +172,7 @@ class FakeStore {
         last = std::max(last, m.seq);
         if (!m.receipt) r.unreceipted.push_back(m);
         if (m.needs_ack && !m.acknowledged_at && m.state != MessageState::kRefused &&
-            m.state != MessageState::kExpired) {
+            m.state != MessageState::kExpired && m.state != MessageState::kCancelled) {
           r.unacknowledged.push_back(m);
         }
       } else {
@@ -189,7 +191,9 @@ class FakeStore {
     const auto& log = logs_[{me, peer}];
     l.log_size = log.empty() ? 0 : log.rbegin()->first + 1;
     std::uint64_t lowest = l.log_size;
-    for (const MessageRecord& m : r.unreceipted) lowest = std::min(lowest, *m.log_index);
+    for (const MessageRecord& m : r.unreceipted) {
+      if (m.state != MessageState::kCancelled) lowest = std::min(lowest, *m.log_index);
+    }
     for (const auto& [size, head] : heads_[{me, peer}]) {
       if (head.receipt) l.countersigned = RecoveredHead{size, head.root, head.sth, head.receipt};
       if (head.receipt && head.frontier && size <= lowest) {
@@ -514,15 +518,16 @@ inline ledger::ReceiptV2 receipt_of(const Answer& answer, const PartyKeys& recei
   return r.is_ok() ? *r : ledger::ReceiptV2{};
 }
 
-// Every outbound message of `side` has an inclusion proof that verifies against a head of
-// its log that the other side countersigned (a receipt over exactly that head).
+// Every outbound message of `side` (but a cancelled one) has an inclusion proof that verifies
+// against a head of its log that the other side countersigned (a receipt over exactly that head).
 inline void expect_every_outbound_message_proven(Harness& h, int side) {
   const std::string me = side == kUs ? "us-eucom" : "ru-genstaff";
   const std::string peer = side == kUs ? "ru-genstaff" : "us-eucom";
   const int other = side == kUs ? kRu : kUs;
   std::size_t proven = 0;
   for (const auto& [id, m] : h.store(side).messages()) {
-    if (m.direction != Direction::kOutbound) continue;
+    // A cancelled message never left: nothing proves it to the peer.
+    if (m.direction != Direction::kOutbound || m.state == MessageState::kCancelled) continue;
     const InclusionRecord* in = h.store(side).inclusion(id);
     ASSERT_NE(in, nullptr) << "no inclusion proof for " << id;
     ASSERT_TRUE(m.log_index.has_value());

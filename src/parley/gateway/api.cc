@@ -174,6 +174,8 @@ class Api {
       if (ack_id && method == "POST") return ack(principal, *ack_id, responder);
       const std::optional<std::string> evidence_id = evidence_message_id(rest);
       if (evidence_id && method == "GET") return respond(evidence(principal, *evidence_id));
+      const std::optional<std::string> cancel_id = cancel_message_id(rest);
+      if (cancel_id && method == "POST") return cancel(principal, *cancel_id, responder);
       if (rest.find('/') == std::string::npos && method == "GET") {
         return respond(get_message(principal, rest));
       }
@@ -632,6 +634,61 @@ class Api {
     });
   }
 
+  // POST /api/v1/messages/{id}/cancel. The store says what became of a message that is no
+  // longer queued (a clear 409); whether a queued one may still be cancelled is the core's
+  // decision (core::PeerSession::on_cancel: a transaction may be carrying it off right now).
+  void cancel(const std::string& principal, const std::string& text,
+              const std::shared_ptr<net::Responder>& responder) {
+    Result<std::string> resolved = message_id(principal, text);
+    if (!resolved.is_ok()) return responder->respond(error_response(resolved.status()));
+    const std::string id = *resolved;
+    Result<std::optional<core::MessageRecord>> stored = driver_.store().get_message(id);
+    if (!stored.is_ok()) return responder->respond(error_response(stored.status()));
+    const std::vector<std::string> lines = line_ids(principal);
+    if (!stored->has_value() ||
+        std::find(lines.begin(), lines.end(), (*stored)->line) == lines.end()) {
+      return responder->respond(
+          error_response(Status::not_found("no message on your lines has the id '" + id + "'")));
+    }
+    if (const Status settled = cancel_refusal(**stored); !settled.is_ok()) {
+      return responder->respond(error_response(settled));
+    }
+    driver_.cancel(principal, id, [responder, id](Result<core::Accepted> accepted) {
+      if (!accepted.is_ok()) return responder->respond(error_response(accepted.status()));
+      responder->respond(json_response(200, {{"id", id},
+                                             {"state", core::state_name(accepted->state)},
+                                             {"line", accepted->line},
+                                             {"seq", accepted->seq}}));
+    });
+  }
+
+  // Why the stored message `m` can no longer be cancelled, as a 409; OK if it is queued.
+  static Status cancel_refusal(const core::MessageRecord& m) {
+    if (m.direction == core::Direction::kInbound) {
+      return Status::failed_precondition("message '" + m.id + "' is " + m.peer +
+                                         "'s: only its sender cancels it");
+    }
+    if (m.state == core::MessageState::kCancelled) {
+      return Status::failed_precondition(
+          "message '" + m.id + "' was cancelled already, by " + m.cancelled_by.value_or("?") +
+          (m.cancelled_at ? " at " + format_time(*m.cancelled_at) : std::string()));
+    }
+    if (m.state == core::MessageState::kExpired || m.state == core::MessageState::kRefused) {
+      return Status::failed_precondition("message '" + m.id + "' is " +
+                                         std::string(core::state_name(m.state)) +
+                                         (m.state == core::MessageState::kExpired
+                                              ? " (its expiry passed before a receipt)"
+                                              : " (by the peer: " + m.refusal.value_or("?") + ")") +
+                                         ": it is final already");
+    }
+    if (m.state != core::MessageState::kQueued && m.state != core::MessageState::kOverdue) {
+      return Status::failed_precondition("message '" + m.id + "' has left: it is " +
+                                         std::string(core::state_name(m.state)) +
+                                         "; it cannot be cancelled");
+    }
+    return Status::ok();
+  }
+
   // By message id: the messages naming it in reply_to (Store::replies_to, oldest first), from
   // which its stages (core::stages_of) and its translations are derived.
   using Replies = std::map<std::string, std::vector<core::MessageRecord>>;
@@ -711,7 +768,9 @@ json::Json message_view(const core::MessageRecord& m, const catalog::Catalog& ca
               {"acknowledged_at", optional_time(m.acknowledged_at)},
               {"acknowledged_by", optional_string(m.acknowledged_by)},
               {"ack_id", optional_string(m.ack_id)},
-              {"refusal", optional_string(m.refusal)}};
+              {"refusal", optional_string(m.refusal)},
+              {"cancelled_at", optional_time(m.cancelled_at)},
+              {"cancelled_by", optional_string(m.cancelled_by)}};
 }
 
 namespace {

@@ -273,9 +273,16 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
   PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
-  if (const toml::node* advertise = federation->get("advertise")) {
+  const toml::node* advertise = federation->get("advertise");
+  if (advertise != nullptr) {
     PARLEY_ASSIGN_OR_RETURN(config.federation_advertise,
                             r.addresses_of(*advertise, "federation.advertise"));
+  }
+  if (Status published =
+          check_published_addresses(config.federation_listen, config.federation_advertise);
+      !published.is_ok()) {
+    return r.error_at(advertise != nullptr ? advertise->source() : listen->source(),
+                      published.message());
   }
   if (const toml::node* heartbeat = federation->get("heartbeat")) {
     PARLEY_ASSIGN_OR_RETURN(
@@ -362,6 +369,39 @@ bool is_loopback_host(std::string_view host) {
     i = end + 1;
   }
   return octets == 4;
+}
+
+bool is_wildcard_host(std::string_view host) {
+  if (host == "0.0.0.0") return true;
+  // IPv6: only zeros and colons, with at least one colon.
+  return host.find(':') != std::string_view::npos &&
+         host.find_first_not_of(":0") == std::string_view::npos;
+}
+
+Status check_published_addresses(const std::vector<std::string>& listen,
+                                 const std::vector<std::string>& advertise) {
+  for (const std::string& address : advertise) {
+    const Result<wire::HostPort> parsed = wire::parse_host_port(address);
+    if (parsed.is_ok() && is_wildcard_host(parsed->host)) {
+      return Status::invalid_argument(fmt::format(
+          "federation.advertise '{}' is a wildcard address, which no peer can reach: advertise "
+          "the address(es) peers reach this gateway at",
+          address));
+    }
+  }
+  if (!advertise.empty()) return Status::ok();
+  for (const std::string& address : listen) {
+    const Result<wire::HostPort> parsed = wire::parse_host_port(address);
+    if (parsed.is_ok() && is_wildcard_host(parsed->host)) {
+      return Status::invalid_argument(fmt::format(
+          "federation.listen '{}' is a wildcard address, which no peer can reach, and the "
+          "bundle publishes the listen addresses unless federation.advertise is set: set "
+          "federation.advertise to the address(es) peers reach this gateway at (parley init "
+          "--advertise HOST:PORT)",
+          address));
+    }
+  }
+  return Status::ok();
 }
 
 Status check_lang(std::string_view lang) {

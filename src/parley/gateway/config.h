@@ -8,7 +8,8 @@
 //   [federation]
 //   listen = ["127.0.0.1:7001"]     # where this instance listens
 //   advertise = ["a:7001", "b:7001"]  # the bundle's addresses; default: listen (a standby
-//                                   # pair lists both instances: docs/operations.md)
+//                                   # pair lists both instances: docs/operations.md); needed
+//                                   # when listen holds 0.0.0.0 or [::]
 //   heartbeat = "200ms"             # heartbeat interval on every path to every peer
 //   test_interval = "1h"            # each line's automatic test message; "0": none
 //   test_answer_within = "1m"       # the peer gateway's answer is due within this
@@ -54,7 +55,8 @@ struct Config {
   std::string timezone = "UTC";
   int timezone_line = 0;  // where parley.toml sets it, for errors about the zone; 0: default
   std::vector<std::string> federation_listen;  // HOST:PORT, primary first
-  // The addresses the bundle publishes, primary first; empty: federation_listen. Instances of
+  // The addresses the bundle publishes, primary first; empty: federation_listen (which then
+  // holds no wildcard address: check_published_addresses). Instances of
   // one party sharing a PostgreSQL store each listen on their own and advertise them all.
   std::vector<std::string> federation_advertise;
   // Heartbeats on every federation path (docs/protocol.md "Heartbeats and paths"); a path
@@ -115,6 +117,18 @@ Status check_timezone_name(std::string_view name);
 // Whether `host` (as wire::parse_host_port gives it) names only this machine: "localhost", an
 // IPv4 address in 127.0.0.0/8, or ::1. A wildcard (0.0.0.0, ::) or any other name is not.
 bool is_loopback_host(std::string_view host);
+
+// Whether `host` (as wire::parse_host_port gives it) is a wildcard address: 0.0.0.0, or an
+// IPv6 address of zeros only (::, ::0, 0:0:0:0:0:0:0:0). One can be listened on, but no peer
+// can reach it: a bundle must never publish it.
+bool is_wildcard_host(std::string_view host);
+
+// Where peers reach this gateway: the advertised addresses, else the listened ones. OK unless
+// that would publish a wildcard address (kInvalidArgument, saying to set advertise): listening
+// on 0.0.0.0 or [::] needs federation.advertise (parley init --advertise), and no advertised
+// address may be a wildcard. Addresses that do not parse are not judged here.
+Status check_published_addresses(const std::vector<std::string>& listen,
+                                 const std::vector<std::string>& advertise);
 
 // kInvalidArgument unless `lang` is 2-8 characters of a-z and '-' ("en", "ru").
 Status check_lang(std::string_view lang);

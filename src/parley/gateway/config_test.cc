@@ -116,6 +116,40 @@ TEST(ConfigEncodeTest, AdvertiseDefaultsToListenAndLeaseIsBounded) {
               StartsWith("c.toml:5: federation.advertise must hold at least one address"));
 }
 
+TEST(ConfigEncodeTest, WildcardListenWithoutAdvertiseIsRefusedSayingToSetIt) {
+  const std::string head = "[party]\nid = \"p\"\n[federation]\n";
+  for (const char* wildcard : {"0.0.0.0:7001", "[::]:7001", "[::0]:7001"}) {
+    const std::string listen = std::string("listen = [\"127.0.0.1:7002\", \"") + wildcard + "\"]\n";
+    const Result<Config> refused = parse_config(head + listen, "c.toml");
+    ASSERT_FALSE(refused.is_ok()) << wildcard;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(refused.status().message(),
+                StartsWith(std::string("c.toml:4: federation.listen '") + wildcard +
+                           "' is a wildcard address"));
+    EXPECT_NE(refused.status().message().find("set federation.advertise"), std::string::npos);
+    // Advertised, the wildcard is only where it listens.
+    const Result<Config> advertised =
+        parse_config(head + listen + "advertise = [\"gw.example:7001\"]\n", "c.toml");
+    ASSERT_TRUE(advertised.is_ok()) << advertised.status().to_string();
+    EXPECT_EQ(advertised->federation_advertise, std::vector<std::string>{"gw.example:7001"});
+  }
+  const Result<Config> advertised_wildcard = parse_config(
+      head + "listen = [\"10.0.0.5:7001\"]\nadvertise = [\"10.0.0.5:7001\", \"0.0.0.0:7001\"]\n",
+      "c.toml");
+  ASSERT_FALSE(advertised_wildcard.is_ok());
+  EXPECT_THAT(advertised_wildcard.status().message(),
+              StartsWith("c.toml:5: federation.advertise '0.0.0.0:7001' is a wildcard address"));
+}
+
+TEST(ConfigEncodeTest, WildcardHostsAreZerosOnly) {
+  for (const char* host : {"0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0"}) {
+    EXPECT_TRUE(is_wildcard_host(host)) << host;
+  }
+  for (const char* host : {"127.0.0.1", "::1", "10.0.0.0", "0.0.0.1", "gw.example", "00", ""}) {
+    EXPECT_FALSE(is_wildcard_host(host)) << host;
+  }
+}
+
 TEST(ConfigEncodeTest, TomlQuoteEscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(toml_quote("a\"b\\c\n\x7f"), "\"a\\\"b\\\\c\\u000A\\u007F\"");
 }

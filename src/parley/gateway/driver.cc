@@ -431,6 +431,16 @@ void Driver::acknowledge(const std::string& principal, const std::string& messag
   feed(std::move(ack));
 }
 
+void Driver::cancel(const std::string& principal, const std::string& message_id, Done done) {
+  if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
+  core::Cancel event;
+  event.request = next_request_++;
+  event.principal = principal;
+  event.message_id = message_id;
+  pending_principal_[event.request] = std::move(done);
+  feed(std::move(event));
+}
+
 void Driver::show(const std::string& principal, const std::string& message_id) {
   if (stopping_ || principal.empty()) return;  // the operator is no principal on a line
   feed(core::Show{principal, message_id});
@@ -856,6 +866,9 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kAcknowledged:
       spdlog::info("{}: {}", kind, notice.text);
       break;
+    case core::NoticeKind::kMessageCancelled:  // the record of who withdrew what, and when
+      spdlog::warn("{}: {}", kind, notice.text);
+      break;
     case core::NoticeKind::kFrameRefused:
     case core::NoticeKind::kInboundOverdue:
     case core::NoticeKind::kPeerRefused:
@@ -904,6 +917,9 @@ void Driver::notify(const core::Notice& notice) {
       break;
     case core::NoticeKind::kMessageExpired:
       event = "expired";
+      break;
+    case core::NoticeKind::kMessageCancelled:
+      event = "cancelled";
       break;
     case core::NoticeKind::kEscalation:
       event = "escalation";

@@ -157,6 +157,8 @@ class Driver {
   // Principal requests (from the API). `done` is called once, on the io thread.
   void submit(core::Submit submit, Done done);
   void acknowledge(const std::string& principal, const std::string& message_id, Done done);
+  // Cancels our queued message `message_id` (core::Cancel): the core decides (404, 403, 409).
+  void cancel(const std::string& principal, const std::string& message_id, Done done);
   // `principal` was shown `message_id` (an inbox listing, GET /messages/{id}): the core decides
   // whether that is the message's stage "shown" (core::Show). Nothing is answered.
   void show(const std::string& principal, const std::string& message_id);

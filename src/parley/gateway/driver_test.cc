@@ -601,6 +601,66 @@ TEST_F(DriverTest, TheEvidenceOfAMessageChecksOnBothSidesWithThePartiesKeys) {
   EXPECT_EQ(hidden.status, 404) << hidden.body;
 }
 
+// Issue 16: with the peer down, the first message is carried by the transaction in flight
+// (409: it may be with the peer already) and the second waits in the queue: cancelled over
+// the API by a prefix (200; the event "cancelled" on the line), refused a second time (409),
+// and never sent once the peer is back, while the first is delivered.
+TEST_F(DriverTest, AQueuedMessageIsCancelledOverTheApiAndNeverReachesThePeer) {
+  ru_.driver->stop();
+  io_.run_for(100ms);
+  ru_.driver.reset();
+  auto stream = std::make_shared<CapturingStream>();
+  us_.driver->subscribe("saceur", stream);
+  const net::HttpResponse carried = call(
+      us_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","precedence":"FLASH","text":"a"})");
+  ASSERT_EQ(carried.status, 201) << carried.body;
+  const net::HttpResponse waiting =
+      call(us_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","text":"b"})");
+  ASSERT_EQ(waiting.status, 201) << waiting.body;
+  const std::string first = id_of(carried);
+  const std::string second = id_of(waiting);
+
+  const net::HttpResponse left = call(us_, "POST", "/api/v1/messages/" + first + "/cancel");
+  EXPECT_EQ(left.status, 409) << left.body;
+  EXPECT_NE(left.body.find("has left"), std::string::npos) << left.body;
+  Gateway cook = as(us_, "cook-token-0123456789");
+  ASSERT_NO_FATAL_FAILURE(add_principal(us_.driver->store(), "cook", cook.token));
+  const net::HttpResponse stranger = call(cook, "POST", "/api/v1/messages/" + second + "/cancel");
+  EXPECT_EQ(stranger.status, 404) << stranger.body;  // not on cook's lines
+  EXPECT_EQ(state_of(us_, second), "queued");
+
+  const net::HttpResponse cancelled =
+      call(us_, "POST", "/api/v1/messages/" + second.substr(0, 23) + "/cancel");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(id_of(cancelled), second);
+  EXPECT_EQ(id_of(cancelled, "state"), "cancelled");
+  EXPECT_EQ(state_of(us_, second), "cancelled");
+  const std::vector<json::Json> events = stream->named("cancelled");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].value("message_id", ""), second);
+  EXPECT_EQ(events[0].value("kind", ""), "message-cancelled");
+  const net::HttpResponse again = call(us_, "POST", "/api/v1/messages/" + second + "/cancel");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("cancelled already"), std::string::npos) << again.body;
+
+  ASSERT_NO_FATAL_FAILURE(start(ru_, nullptr));
+  ASSERT_TRUE(run_until([&] {
+    clock_->advance(1s);  // us-eucom's retries run on the test's clock
+    return state_of(us_, first) == "delivered";
+  })) << state_of(us_, first);
+  const net::HttpResponse after =
+      call(us_, "POST", "/api/v1/messages", R"({"line":"saceur-cgs","text":"c"})");
+  ASSERT_EQ(after.status, 201) << after.body;
+  ASSERT_TRUE(run_until([&] {
+    clock_->advance(100ms);
+    return state_of(us_, id_of(after)) == "delivered";
+  })) << state_of(us_, id_of(after));
+  Result<std::optional<core::MessageRecord>> at_ru = ru_.driver->store().get_message(second);
+  ASSERT_TRUE(at_ru.is_ok());
+  EXPECT_FALSE(at_ru->has_value());
+  EXPECT_EQ(state_of(us_, second), "cancelled");
+}
+
 // Issue 11: the receiving gateway watches the deadline of what it holds; us-eucom's clock
 // alone passes the FLASH deadline of ru-genstaff's message.
 TEST_F(DriverTest, TheReceiverMarksAnUnacknowledgedMessageOverdueAndCountsIt) {

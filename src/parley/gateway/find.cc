@@ -16,7 +16,7 @@ Json step(std::optional<Time> at, std::string_view event, std::string detail) {
 // When `m` became overdue, if it did by `now`: its deadline passed before an ack came.
 std::optional<Time> overdue_at(const core::MessageRecord& m, Time now) {
   if (!m.needs_ack || m.state == core::MessageState::kExpired ||
-      m.state == core::MessageState::kRefused) {
+      m.state == core::MessageState::kRefused || m.state == core::MessageState::kCancelled) {
     return std::nullopt;
   }
   const Time until = m.acknowledged_at.value_or(now);
@@ -64,6 +64,7 @@ bool awaits_ack(const core::MessageRecord& m) {
     case core::MessageState::kAcknowledged:
     case core::MessageState::kExpired:
     case core::MessageState::kRefused:
+    case core::MessageState::kCancelled:
       return false;
   }
   return false;
@@ -81,7 +82,13 @@ Json message_timeline(const core::MessageRecord& m, Time now) {
                        "by " + m.from.to_string() + " for " + m.to.to_string() + ", line " +
                            m.line + " #" + std::to_string(m.seq) + ", ack due " +
                            format_time(m.ack_deadline)));
-  if (outbound && m.tx) steps.push_back(step(std::nullopt, "sent", "in transaction " + *m.tx));
+  if (outbound && m.tx) {
+    // Still queued: a transaction carried it (or is carrying it), the peer has not answered.
+    steps.push_back(m.state == core::MessageState::kQueued
+                        ? step(std::nullopt, "carried",
+                               "in transaction " + *m.tx + ", not yet answered by the peer")
+                        : step(std::nullopt, "sent", "in transaction " + *m.tx));
+  }
   if (m.delivered_at) {
     steps.push_back(
         outbound ? step(m.delivered_at, "delivered",
@@ -99,6 +106,10 @@ Json message_timeline(const core::MessageRecord& m, Time now) {
   }
   if (m.state == core::MessageState::kExpired) {
     steps.push_back(step(m.expires, "expired", "not receipted before it expired"));
+  }
+  if (m.state == core::MessageState::kCancelled) {
+    steps.push_back(step(m.cancelled_at, "cancelled",
+                         "by " + m.cancelled_by.value_or("?") + " before it left; never sent"));
   }
   if (m.state == core::MessageState::kRefused) {
     steps.push_back(step(std::nullopt, "refused",

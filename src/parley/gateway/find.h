@@ -36,8 +36,8 @@ bool awaits_ack(const core::MessageRecord& m);
 json::Json time_left_ms(const core::MessageRecord& m, Time now);
 
 // `m`'s history from what the store keeps, oldest first: one {"at", "event", "detail"} per
-// step (created, sent, received, delivered, overdue, acknowledged, expired, refused); "at" is
-// null for a step whose time is not kept (the transaction that sent it).
+// step (created, carried, sent, received, delivered, overdue, acknowledged, expired, refused,
+// cancelled); "at" is null for a step whose time is not kept (the transaction that sent it).
 json::Json message_timeline(const core::MessageRecord& m, Time now);
 
 }  // namespace parley::gateway

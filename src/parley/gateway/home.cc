@@ -53,12 +53,26 @@ std::string store_config_text(const InitOptions& options) {
          toml_quote(options.store_url) + "\n";
 }
 
-std::string config_text(const InitOptions& options) {
-  std::string federation;
-  for (const std::string& address : options.federation) {
-    if (!federation.empty()) federation += ", ";
-    federation += toml_quote(address);
+// The addresses as a TOML array's items: "a:1", "b:2".
+std::string toml_addresses(const std::vector<std::string>& addresses) {
+  std::string out;
+  for (const std::string& address : addresses) {
+    if (!out.empty()) out += ", ";
+    out += toml_quote(address);
   }
+  return out;
+}
+
+std::string config_text(const InitOptions& options) {
+  const std::string federation = toml_addresses(options.federation);
+  const std::string advertise =
+      options.advertise.empty()
+          ? std::string(
+                "# The bundle publishes listen; set advertise to publish other addresses\n"
+                "# (needed when listening on 0.0.0.0 or [::]).\n")
+          : "# What the bundle publishes instead of listen: where peers reach this gateway.\n"
+            "advertise = [" +
+                toml_addresses(options.advertise) + "]\n";
   return fmt::format(
       "# parley gateway configuration, written by `parley init`.\n"
       "# An unknown key is an error: a typo is never silently ignored.\n"
@@ -73,9 +87,11 @@ std::string config_text(const InitOptions& options) {
       "timezone = \"UTC\"\n"
       "\n"
       "[federation]\n"
-      "# Where peers reach this gateway (mutual TLS), primary first. These are also the\n"
-      "# addresses published in this party's bundle: re-share the bundle after a change.\n"
+      "# Where this gateway listens for peers (mutual TLS), primary first. Unless advertise\n"
+      "# is set, these are the addresses published in this party's bundle: re-share the\n"
+      "# bundle after a change.\n"
       "listen = [{}]\n"
+      "{}"
       "# A heartbeat goes to every peer on every path this often; a path that misses 3 in a\n"
       "# row is down (the path carrying traffic after 2 while another is up) and traffic\n"
       "# moves to the next one (and back when it recovers).\n"
@@ -117,8 +133,8 @@ std::string config_text(const InitOptions& options) {
       "[log]\n"
       "# trace, debug, info, warn, error\n"
       "level = \"info\"\n",
-      toml_quote(options.party), toml_quote(options.lang), federation, toml_quote(options.api),
-      options.api_tls, store_config_text(options));
+      toml_quote(options.party), toml_quote(options.lang), federation, advertise,
+      toml_quote(options.api), options.api_tls, store_config_text(options));
 }
 
 // ---- files ------------------------------------------------------------------------------
@@ -295,6 +311,11 @@ Status validate(const InitOptions& options) {
       return parsed.status().with_context("bad --federation");
     }
   }
+  for (const std::string& address : options.advertise) {
+    const Result<wire::HostPort> parsed = wire::parse_host_port(address);
+    if (!parsed.is_ok()) return parsed.status().with_context("bad --advertise");
+  }
+  PARLEY_RETURN_IF_ERROR(check_published_addresses(options.federation, options.advertise));
   const Result<wire::HostPort> api = wire::parse_host_port(options.api);
   if (!api.is_ok()) {
     return api.status().with_context("bad --api");
@@ -333,6 +354,7 @@ Result<InitOptions> with_config_file(InitOptions options) {
   PARLEY_ASSIGN_OR_RETURN(const Config config, parse_config(text, file));
   options.party = config.party;
   options.federation = config.federation_listen;
+  options.advertise = config.federation_advertise;
   options.api = config.api_listen;
   options.api_tls = config.api_tls;
   options.lang = config.lang;

@@ -55,6 +55,9 @@ struct InitOptions {
   std::filesystem::path home;
   std::string party;
   std::vector<std::string> federation = {"127.0.0.1:7001"};
+  // What the bundle publishes instead of `federation` ([federation] advertise); needed when
+  // `federation` holds a wildcard address (0.0.0.0, [::]).
+  std::vector<std::string> advertise;
   std::string api = "127.0.0.1:7080";
   // Serve the API over TLS (api.tls = true) even on loopback; always so when `api` is not a
   // loopback address.

@@ -57,6 +57,42 @@ class HomeTest : public ::testing::Test {
   fs::path home_;
 };
 
+// [federation] advertise: the bundle publishes it instead of listen, which may then be a
+// wildcard; a wildcard listen without it is refused by init, and by a config edited so.
+TEST_F(HomeTest, BundlePublishesAdvertiseAndAWildcardListenNeedsIt) {
+  InitOptions o = options();
+  o.federation = {"0.0.0.0:7001"};
+  const Status refused = init_home(o);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_THAT(refused.message(), HasSubstr("federation.listen '0.0.0.0:7001' is a wildcard"));
+  EXPECT_THAT(refused.message(), HasSubstr("--advertise"));
+  EXPECT_FALSE(fs::exists(home_ / "parley.toml"));
+
+  o.advertise = {"gw.example:7001", "10.0.0.6:7001"};
+  ASSERT_TRUE(init_home(o).is_ok());
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok()) << home.status().to_string();
+  EXPECT_EQ(home->config.federation_listen, std::vector<std::string>{"0.0.0.0:7001"});
+  const wire::Bundle bundle = bundle_of(*home);
+  EXPECT_EQ(bundle.federation, (std::vector<std::string>{"gw.example:7001", "10.0.0.6:7001"}));
+  // It reads back from the bundle's JSON as published.
+  Result<wire::Bundle> parsed = wire::parse_bundle(wire::encode_bundle(bundle));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->federation, bundle.federation);
+
+  // The operator deletes advertise: the home no longer opens, so neither the gateway nor
+  // `parley bundle` runs, and the reason says what to set.
+  std::ifstream in(home_ / "parley.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t at = text.find("advertise = [");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.erase(at, text.find('\n', at) - at);
+  write(home_ / "parley.toml", text);
+  Result<Home> broken = open_home(home_);
+  ASSERT_FALSE(broken.is_ok());
+  EXPECT_THAT(broken.status().message(), HasSubstr("set federation.advertise"));
+}
+
 // Plain HTTP only on loopback: init on another address writes api.tls = true, and the API's
 // certificate (made either way) is loaded and pinned by its fingerprint.
 TEST_F(HomeTest, InitOffLoopbackServesTheApiOverTlsWithItsOwnCertificate) {

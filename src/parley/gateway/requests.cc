@@ -315,4 +315,8 @@ std::optional<std::string> evidence_message_id(std::string_view rest) {
   return id_before(rest, "/evidence");
 }
 
+std::optional<std::string> cancel_message_id(std::string_view rest) {
+  return id_before(rest, "/cancel");
+}
+
 }  // namespace parley::gateway

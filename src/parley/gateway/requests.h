@@ -95,5 +95,8 @@ Result<std::string> parse_id_or_prefix(std::string_view text);
 std::optional<std::string> ack_message_id(std::string_view rest);
 // The same for ".../messages/<id>/evidence" (GET).
 std::optional<std::string> evidence_message_id(std::string_view rest);
+// The id (or prefix) in "<id>/cancel", the rest of a /api/v1/messages/ path; nullopt if it
+// is not that.
+std::optional<std::string> cancel_message_id(std::string_view rest);
 
 }  // namespace parley::gateway

@@ -5,7 +5,8 @@
 namespace parley::meetings {
 
 bool in_record(const core::MessageRecord& m) {
-  return m.state != core::MessageState::kRefused && m.state != core::MessageState::kExpired;
+  return m.state != core::MessageState::kRefused && m.state != core::MessageState::kExpired &&
+         m.state != core::MessageState::kCancelled;
 }
 
 Message meeting_message(const core::MessageRecord& m) {

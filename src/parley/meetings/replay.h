@@ -11,7 +11,8 @@
 namespace parley::meetings {
 
 // Whether a stored message is in the record both sides replay: a peer's message we refused,
-// and one of ours the peer refused or that expired unsent, never reached the other side.
+// and one of ours the peer refused or that expired or was cancelled unsent, never reached the
+// other side.
 bool in_record(const core::MessageRecord& m);
 
 // The meeting layer's reading of a stored message.

@@ -82,6 +82,8 @@ std::string event_name(const core::NodeEvent& e) {
           return "Acknowledge #" + std::to_string(v.request) + " " + v.message_id;
         } else if constexpr (std::is_same_v<E, core::Show>) {
           return "Show " + v.principal + " " + v.message_id;
+        } else if constexpr (std::is_same_v<E, core::Cancel>) {
+          return "Cancel #" + std::to_string(v.request) + " " + v.message_id;
         } else if constexpr (std::is_same_v<E, core::PeerTransaction>) {
           return "PeerTransaction #" + std::to_string(v.request);
         } else if constexpr (std::is_same_v<E, core::PostAnswered>) {
@@ -854,6 +856,19 @@ void Cluster::on_accepted(Gateway& g, const core::Accepted& a) {
   if (it == g.principal.end()) return;
   const PrincipalRequest request = it->second;
   g.principal.erase(it);
+  if (request.cancel) {
+    ++outcome_.stats.cancelled;
+    outcome_.stats.cancelled_ids.push_back(request.target);
+    cancelled_.insert(request.target);
+    trace(&g, "message " + request.target + " cancelled");
+    Result<std::optional<core::MessageRecord>> stored = g.store->get_message(request.target);
+    if (!stored.is_ok() || !stored->has_value() ||
+        (*stored)->state != core::MessageState::kCancelled) {
+      violation("accepted-before-durable",
+                g.party + " accepted the cancel of " + request.target + " before storing it");
+    }
+    return;
+  }
   ++outcome_.stats.accepted;
   if (request.ack) ++outcome_.stats.acks_accepted;
   outcome_.stats.accepted_ids.push_back(a.message_id);
@@ -865,7 +880,11 @@ void Cluster::on_accepted(Gateway& g, const core::Accepted& a) {
     violation("accepted-before-durable",
               g.party + " accepted " + a.message_id + " that its store does not hold");
   }
-  if (request.ack) ack_busy_.erase({g.index, request.target});
+  if (request.ack) {
+    ack_busy_.erase({g.index, request.target});
+  } else {
+    consider_cancel(g, a.message_id);
+  }
   // Issue 12: the gateway answers an automatic test; a person never does.
   if (request.ack && automatic_test_at(g, request.target)) {
     violation("test-acked-by-principal",
@@ -879,6 +898,16 @@ void Cluster::on_rejected(Gateway& g, const core::Rejected& r) {
   const PrincipalRequest request = it->second;
   g.principal.erase(it);
   trace(&g, "request #" + std::to_string(r.request) + " Rejected: " + r.status.to_string());
+  if (request.cancel) {
+    // It has left (kFailedPrecondition), or is settled and out of the queue (kNotFound): the
+    // principal asked too late. A principal of the line may always ask.
+    if (r.status.code() != StatusCode::kFailedPrecondition &&
+        r.status.code() != StatusCode::kNotFound) {
+      violation("cancel-rejected", g.party + " rejected the cancel of " + request.target + ": " +
+                                       r.status.to_string());
+    }
+    return;
+  }
   if (!request.ack) {
     violation("submission-rejected", g.party + " rejected a valid submission on " + request.line +
                                          ": " + r.status.to_string());

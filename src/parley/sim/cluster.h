@@ -83,8 +83,9 @@ class Cluster {
   struct PrincipalRequest {
     bool ack = false;
     std::string line;
-    std::string target;  // ack: the inbound message acknowledged
+    std::string target;  // ack: the inbound message acknowledged; cancel: the one cancelled
     int depth = 0;       // retries so far
+    bool cancel = false;
   };
   struct Gateway {
     int index = 0;
@@ -209,6 +210,10 @@ class Cluster {
               std::optional<core::Precedence> precedence = std::nullopt);
   void acknowledge(int gateway, const std::string& id, int depth);
   void consider_ack(Gateway& g, const std::string& id);
+  // The sender of `id` (just accepted) may change its mind: a Cancel a moment later, which
+  // the node grants only if the message has not left yet.
+  void consider_cancel(Gateway& g, const std::string& id);
+  void cancel(int gateway, const std::string& id);
   void principal_error(Gateway& g, const PrincipalRequest& request);
   void poll_inbox(Gateway& g);
 
@@ -298,6 +303,7 @@ class Cluster {
   std::map<std::string, bool> ack_decided_;         // inbound id -> will be acknowledged
   std::set<std::pair<int, std::string>> ack_busy_;  // an ack is scheduled or in progress
   std::map<std::string, int> accepted_by_;          // accepted id (message or ack) -> gateway
+  std::set<std::string> cancelled_;                 // ids whose Cancel was Accepted
   std::map<std::pair<int, std::string>, int> received_notices_;
   std::map<std::string, Tracked> tracked_;
   std::map<int, std::set<std::string>> unresolved_;                // per gateway, tracked ids

@@ -128,8 +128,10 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
         }
         unresolved_[g.index].erase(update->id);
       } else if (update->state == core::MessageState::kRefused ||
-                 update->state == core::MessageState::kExpired) {
-        // Final: the peer refused it (or it expired first), so no escalation is due.
+                 update->state == core::MessageState::kExpired ||
+                 update->state == core::MessageState::kCancelled) {
+        // Final: the peer refused it (or it expired or was cancelled first), so no escalation
+        // is due.
         t.refused = true;
         unresolved_[g.index].erase(update->id);
       } else if (update->state == core::MessageState::kOverdue && !t.overdue) {
@@ -197,7 +199,8 @@ void Cluster::observe_alert_update(Gateway& g, const core::UpdateMessage& update
     w.acked_true = now_;
     alert_open_[g.index].erase(update.id);
   } else if (update.state == core::MessageState::kRefused ||
-             update.state == core::MessageState::kExpired) {
+             update.state == core::MessageState::kExpired ||
+             update.state == core::MessageState::kCancelled) {
     w.final = true;
     alert_open_[g.index].erase(update.id);
   }
@@ -522,8 +525,25 @@ void Cluster::check_final() {
         continue;
       }
       // Every message its sender stored (Accepted or not: the core resends what it finds in
-      // the store) is stored once by the receiver, unchanged.
+      // the store) is stored once by the receiver, unchanged; but a cancelled one, which
+      // never left: the receiver never holds it, and its sender holds no receipt of it.
       auto theirs = held[p].find(id);
+      if (m.state == core::MessageState::kCancelled) {
+        if (theirs != held[p].end() || m.receipt || m.delivered_at) {
+          violation("cancelled-delivered",
+                    g.party + " " + m.type + " " + id + " (" + m.line + " seq " +
+                        std::to_string(m.seq) + ") is cancelled, yet " +
+                        (theirs != held[p].end() ? peer.party + " holds it"
+                                                 : "its sender holds a receipt of it"));
+        }
+        continue;
+      }
+      if (cancelled_.count(id) > 0) {
+        violation("delivered-cancelled",
+                  g.party + " granted the cancel of " + id + ", which is now " +
+                      std::string(core::state_name(m.state)) +
+                      (theirs != held[p].end() ? " and held by " + peer.party : ""));
+      }
       if (theirs == held[p].end()) {
         const bool accepted = accepted_by_.count(id) > 0;
         violation("lost", std::string(accepted ? "accepted " : "stored ") + m.type + " " + id +

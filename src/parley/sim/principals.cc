@@ -100,10 +100,44 @@ void Cluster::acknowledge(int index, const std::string& id, int depth) {
   feed(g, std::move(ack));
 }
 
+void Cluster::consider_cancel(Gateway& g, const std::string& id) {
+  // Scripted workloads (the every-write loop's reference) send exactly what they script.
+  if (!scenario_.submissions.empty() || !workload_.chance(scenario_.cancel_probability)) return;
+  const int index = g.index;
+  // Often before the next transaction leaves (granted), sometimes after (refused).
+  const Duration wait = workload_.chance(0.5) ? Duration(0) : workload_.duration(1ms, 3s);
+  after(wait, [this, index, id] { cancel(index, id); });
+}
+
+void Cluster::cancel(int index, const std::string& id) {
+  Gateway& g = *gateways_[index];
+  if (!g.up) return;  // the principal gives up; nothing was asked
+  Result<std::optional<core::MessageRecord>> found = g.store->get_message(id);
+  if (!found.is_ok() || !found->has_value()) {
+    violation("accepted-lost", g.party + " no longer holds accepted message " + id);
+    return;
+  }
+  const core::MessageRecord& m = **found;
+  ++outcome_.stats.cancels_asked;
+  core::Cancel c;
+  c.request = g.next_request++;
+  // Its sender, or the line's other principal (an alternate may cancel too).
+  c.principal = m.from.principal;
+  for (const LineEnd& e : g.lines) {
+    if (e.id == m.line && workload_.chance(0.3)) {
+      c.principal = m.from.principal == e.local ? e.alternate : e.local;
+    }
+  }
+  c.message_id = id;
+  g.principal[c.request] = PrincipalRequest{false, m.line, id, kRetriesMax, true};
+  feed(g, std::move(c));
+}
+
 // The principal saw an error (the gateway crashed with the request pending, or was down):
 // it may try again, which is a new request (a new message, for a submission).
 void Cluster::principal_error(Gateway& g, const PrincipalRequest& request) {
   ++outcome_.stats.principal_errors;
+  if (request.cancel) return;  // not asked again: the crash may have stored it or not
   const int index = g.index;
   if (request.ack) ack_busy_.erase({index, request.target});
   if (request.depth >= kRetriesMax || !workload_.chance(scenario_.resubmit_probability)) return;

@@ -101,6 +101,9 @@ struct Scenario {
   int messages_per_line_direction = 8;          // submissions in the active phase (mean)
   double ack_probability = 0.85;                // a received message is acknowledged
   double resubmit_probability = 0.6;            // a submission that got an error is retried
+  // A random submission, once accepted, is cancelled by its sender within seconds (the node
+  // grants it only while no transaction has carried it).
+  double cancel_probability = 0.08;
   // A random submission is a meeting step instead of free text (sim/meetings.cc).
   double meeting_probability = 0.25;
   core::Deadlines deadlines;  // per line; short so that some expire during a run
@@ -170,12 +173,15 @@ struct Stats {
   std::uint64_t tests_sent = 0;         // automatic line tests stored by their senders
   std::uint64_t tests_answered = 0;     // of them, answered (the peer's ack stored)
   std::uint64_t tests_refused_acks = 0;  // principals' acks of an automatic test, refused
+  std::uint64_t cancels_asked = 0;      // Cancel requests fed
+  std::uint64_t cancelled = 0;          // of them, Accepted (the message never left)
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts
   // (200 Answers) covering it the receiver signed.
   std::map<std::string, int> delivered_notices;
   std::map<std::string, int> receipts_signed;
   std::vector<std::string> accepted_ids;
+  std::vector<std::string> cancelled_ids;  // of them, those whose Cancel was Accepted
 };
 
 struct Outcome {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +75,8 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
   std::uint64_t path_changes = 0;
   std::uint64_t commits_lost = 0;
   std::uint64_t transcripts = 0;
+  std::uint64_t cancels_asked = 0;
+  std::uint64_t cancelled = 0;
   int failures = 0;
   for (const Outcome& outcome : outcomes) {
     accepted += outcome.stats.accepted;
@@ -81,6 +84,8 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
     path_changes += outcome.stats.path_changes;
     commits_lost += outcome.stats.commits_lost;
     transcripts += outcome.stats.transcripts_verified;
+    cancels_asked += outcome.stats.cancels_asked;
+    cancelled += outcome.stats.cancelled;
     if (!outcome.ok() && ++failures <= 10) {
       ADD_FAILURE() << "seed " << outcome.seed << ": " << outcome.violation()
                     << "\nreproduce: " << reproduce_command(outcome.seed) << describe(outcome);
@@ -98,6 +103,9 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
   EXPECT_GT(path_changes, count / 4);  // traffic moved between a peer's two paths
   EXPECT_GT(commits_lost, 0u);         // a crash or power loss caught a commit unsynced
   EXPECT_GE(transcripts, 2 * count);   // every party's transcript was exported and verified
+  // Principals cancelled messages: some before they left (granted), some after (refused).
+  EXPECT_GT(cancelled, 0u);
+  EXPECT_GT(cancels_asked, cancelled);
 }
 
 TEST(SimulationTest, SameSeedRunsTheSameWay) {
@@ -118,8 +126,14 @@ TEST(SimulationTest, CalmRunDeliversAndReceiptsEveryMessageOnce) {
   EXPECT_GT(outcome.stats.acks_accepted, 0u);
   EXPECT_GT(outcome.stats.overdue, 0u);  // some principals answer after the deadline
   EXPECT_GT(outcome.stats.escalation_alerts, outcome.stats.overdue);  // both sides escalate
+  const std::set<std::string> cancelled(outcome.stats.cancelled_ids.begin(),
+                                        outcome.stats.cancelled_ids.end());
   for (const std::string& id : outcome.stats.accepted_ids) {
     const auto it = outcome.stats.receipts_signed.find(id);
+    if (cancelled.count(id) > 0) {
+      EXPECT_TRUE(it == outcome.stats.receipts_signed.end()) << "cancelled, yet receipted: " << id;
+      continue;
+    }
     EXPECT_TRUE(it != outcome.stats.receipts_signed.end() && it->second == 1) << id;
   }
 }

@@ -386,6 +386,60 @@ TEST_P(StoreConformanceTest, RefusedStateAndReasonRoundTripAndLeaveTheAckWatch) 
   EXPECT_EQ(recovered->last_outbound_seq.at("to-ru"), 1U);
 }
 
+TEST_P(StoreConformanceTest, CancelledStateRoundTripsAndLeavesTheAckWatchAndTheFrontier) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  // Our log: entry 0 receipted in the countersigned head of size 2 (with its frontier), entry
+  // 1 queued and never carried, then cancelled; entry 2 queued.
+  std::vector<Record> records;
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    MessageRecord m = message("o-" + std::to_string(i), "to-ru", i + 1, Direction::kOutbound,
+                              at(static_cast<std::int64_t>(i)));
+    if (i == 0) {
+      m.state = MessageState::kDelivered;
+      m.receipt = "{}";
+    }
+    records.push_back(PutMessage{m});
+    records.push_back(entry("us-eucom", "ru-genstaff", i, m.id));
+  }
+  records.push_back(head("us-eucom", "ru-genstaff", 2, "r2", {{hash_of(42)}}));
+  ASSERT_TRUE(store_->apply(records).is_ok());
+  Result<core::Recovered> before = store_->recover("ru-genstaff");
+  ASSERT_TRUE(before.is_ok()) << before.status().to_string();
+  EXPECT_EQ(before->ledger.base_size, 0U);  // entry 1 may still need its proof
+
+  UpdateMessage cancelled;
+  cancelled.id = "o-1";
+  cancelled.state = MessageState::kCancelled;
+  cancelled.cancelled_at = at(10);
+  cancelled.cancelled_by = "us-eucom/saceur";
+  ASSERT_TRUE(store_->apply({cancelled}).is_ok());
+  auto got = get("o-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->state, MessageState::kCancelled);
+  EXPECT_EQ(got->cancelled_at, at(10));
+  EXPECT_EQ(got->cancelled_by, "us-eucom/saceur");
+  // An update that sets neither keeps them.
+  UpdateMessage again;
+  again.id = "o-1";
+  again.state = MessageState::kCancelled;
+  ASSERT_TRUE(store_->apply({again}).is_ok());
+  EXPECT_EQ(get("o-1")->cancelled_by, "us-eucom/saceur");
+  EXPECT_EQ(get("o-1")->cancelled_at, at(10));
+  // The state filter finds it.
+  MessageQuery q;
+  q.state = MessageState::kCancelled;
+  EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"o-1"}));
+
+  // Final: recovered with the unreceipted (the session skips it) but awaiting no ack, and
+  // never holding the frontier's base back (it is never sent, so never proven).
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-0", "o-2"}));
+  EXPECT_EQ(ids_of(recovered->unreceipted), (std::vector<std::string>{"o-1", "o-2"}));
+  EXPECT_EQ(recovered->ledger.base_size, 2U);
+  EXPECT_EQ(recovered->ledger.tail, std::vector<crypto::Digest>{hash_of(2)});
+}
+
 TEST_P(StoreConformanceTest, PutAndUpdateInOneBatchBothApply) {
   UpdateMessage sent;
   sent.id = "m-1";

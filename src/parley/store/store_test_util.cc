@@ -83,6 +83,8 @@ MessageRecord every_field_set() {
   m.receipt = R"({"payload":"cg==","sig":"cw==","key":"us-eucom"})";
   m.tx = "0190a0b0-0000-7000-8000-0000000000bb";
   m.refusal = "unknown line 'x'";
+  m.cancelled_at = at(6'000);
+  m.cancelled_by = "us-eucom/dsaceur";
   return m;
 }
 
@@ -119,6 +121,8 @@ void expect_same(const MessageRecord& want, const MessageRecord& got) {
   EXPECT_EQ(want.tx, got.tx);
   EXPECT_EQ(want.refusal, got.refusal);
   EXPECT_EQ(want.needs_ack, got.needs_ack);
+  EXPECT_EQ(ms(want.cancelled_at), ms(got.cancelled_at));
+  EXPECT_EQ(want.cancelled_by, got.cancelled_by);
 }
 
 std::vector<std::string> ids_of(const std::vector<MessageRecord>& messages) {

@@ -207,6 +207,8 @@ class Transaction {
     if (u.receipt) m.receipt = u.receipt;
     if (u.tx) m.tx = u.tx;
     if (u.refusal) m.refusal = u.refusal;
+    if (u.cancelled_at) m.cancelled_at = u.cancelled_at;
+    if (u.cancelled_by) m.cancelled_by = u.cancelled_by;
     return Status::ok();
   }
 
@@ -368,9 +370,9 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
       continue;
     }
     if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
-    // A refused message is final, as an expired one: no ack is awaited.
+    // A refused message is final, as an expired or a cancelled one: no ack is awaited.
     if (m.needs_ack && !m.acknowledged_at && m.state != core::MessageState::kExpired &&
-        m.state != core::MessageState::kRefused) {
+        m.state != core::MessageState::kRefused && m.state != core::MessageState::kCancelled) {
       out.unacknowledged.push_back(with_log_index(t, m));
     }
   }
@@ -427,7 +429,10 @@ Status recover_tail(const Tables& t, std::string_view peer, const core::Recovere
                     core::RecoveredLedger& l) {
   std::uint64_t lowest = l.log_size;
   for (const MessageRecord& m : recovered.unreceipted) {
-    if (m.log_index) lowest = std::min(lowest, *m.log_index);
+    // A cancelled entry is never sent: no proof of it is ever needed.
+    if (m.log_index && m.state != core::MessageState::kCancelled) {
+      lowest = std::min(lowest, *m.log_index);
+    }
   }
   const std::uint64_t c = l.countersigned ? l.countersigned->size : 0;
   std::optional<std::uint64_t> base;

@@ -99,11 +99,13 @@ Status PostgresStore::put_message(const core::MessageRecord& m) {
   p.opt_text(m.tx);
   p.opt_text(m.refusal);
   p.integer(m.needs_ack ? 1 : 0);
+  p.opt_time(m.cancelled_at);
+  p.opt_text(m.cancelled_by);
   p.text(searchable_text(m.content));
   Result<PgResult> r = run(std::string("INSERT INTO messages (") + kMessageColumns +
                                ", search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
                                "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
-                               "$24, $25, $26, $27, $28, $29, $30)",
+                               "$24, $25, $26, $27, $28, $29, $30, $31, $32)",
                            p);
   if (r.is_ok()) return Status::ok();
   if (sqlstate_ == "23505" && constraint_ == "messages_id_key") {
@@ -129,13 +131,16 @@ Status PostgresStore::update_message(const core::UpdateMessage& u) {
   p.opt_text(u.receipt);
   p.opt_text(u.tx);
   p.opt_text(u.refusal);
+  p.opt_time(u.cancelled_at);
+  p.opt_text(u.cancelled_by);
   PARLEY_ASSIGN_OR_RETURN(
       const PgResult r,
       run("UPDATE messages SET state = $2, delivered_at = COALESCE($3, delivered_at), "
           "acknowledged_at = COALESCE($4, acknowledged_at), "
           "acknowledged_by = COALESCE($5, acknowledged_by), ack_id = COALESCE($6, ack_id), "
           "receipt = COALESCE($7, receipt), tx = COALESCE($8, tx), "
-          "refusal = COALESCE($9, refusal) WHERE id = $1",
+          "refusal = COALESCE($9, refusal), cancelled_at = COALESCE($10, cancelled_at), "
+          "cancelled_by = COALESCE($11, cancelled_by) WHERE id = $1",
           p));
   if (std::string_view(PQcmdTuples(r.get())) == "0") {
     return Status::not_found("message " + u.id + " is not stored");

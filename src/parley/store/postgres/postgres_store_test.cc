@@ -125,6 +125,43 @@ TEST(PostgresStoreTest, MigrationToTenKeepsWhetherAMessageNeedsAnAck) {
   EXPECT_EQ(recovered->unacknowledged[0].id, "o-1");
 }
 
+// Migration 14 allows the state 'cancelled' (a CHECK rewritten in place) with when and by
+// whom, and a cancelled message awaits no ack at recovery.
+TEST(PostgresStoreTest, MigrationToFourteenAllowsCancelled) {
+  const std::string url = fresh_url();
+  ASSERT_TRUE(open_postgres_store(url, {.migrate_to_version = 12}).is_ok());
+  for (const char* row : {"('o-1', 1)", "('o-2', 2)"}) {
+    sql(url, std::string("INSERT INTO messages (id, seq, type, line, direction, peer, from_party, "
+                         "from_principal, to_party, to_principal, precedence, created, lang, "
+                         "body_json, text, salt, envelope, state, ack_deadline) SELECT v.*, "
+                         "'text', 'to-ru', 'outbound', 'ru-genstaff', 'us-eucom', 'saceur', "
+                         "'ru-genstaff', 'cgs', 'ROUTINE', 1, 'en', '{}', '', '\\x00', '{}', "
+                         "'queued', 2 FROM (VALUES ") +
+                 row + ") AS v");
+  }
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
+            std::to_string(postgres_schema_version()));
+  UpdateMessage cancelled;
+  cancelled.id = "o-2";
+  cancelled.state = MessageState::kCancelled;
+  cancelled.cancelled_at = at(5);
+  cancelled.cancelled_by = "us-eucom/saceur";
+  ASSERT_TRUE((*store)->apply({cancelled}).is_ok());
+  Result<std::optional<MessageRecord>> kept = (*store)->get_message("o-2");
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  EXPECT_EQ((*kept)->state, MessageState::kCancelled);
+  EXPECT_EQ((*kept)->cancelled_at, at(5));
+  EXPECT_EQ((*kept)->cancelled_by, "us-eucom/saceur");
+  EXPECT_EQ(sql(url, "SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM messages"),
+            "o-1:queued,o-2:cancelled");
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  ASSERT_EQ(recovered->unacknowledged.size(), 1U);
+  EXPECT_EQ(recovered->unacknowledged[0].id, "o-1");
+}
+
 // Migration 11 fills search_text for the messages stored before it, so search finds them.
 TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
   const std::string url = fresh_url();
@@ -137,8 +174,9 @@ TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) 
   }
   sql(url,
       "DROP INDEX messages_search; ALTER TABLE messages DROP COLUMN search_text; "
-      "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; UPDATE parley_schema SET "
-      "version = 10");
+      "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; "
+      "ALTER TABLE messages DROP COLUMN cancelled_at; ALTER TABLE messages DROP COLUMN "
+      "cancelled_by; UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_postgres_store(url);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),

@@ -127,11 +127,12 @@ Result<core::Recovered> PostgresStore::recover(std::string_view peer) {
                      p));
   PARLEY_ASSIGN_OR_RETURN(
       out.unacknowledged,
-      query_messages(std::string("SELECT ") + kMessageSelect +
-                         " FROM messages WHERE direction = 'outbound' AND needs_ack = 1 AND "
-                         "acknowledged_at IS NULL AND state NOT IN ('expired', 'refused') AND " +
-                         mine + " ORDER BY created, seq, line",
-                     p));
+      query_messages(
+          std::string("SELECT ") + kMessageSelect +
+              " FROM messages WHERE direction = 'outbound' AND needs_ack = 1 AND "
+              "acknowledged_at IS NULL AND state NOT IN ('expired', 'refused', 'cancelled') AND " +
+              mine + " ORDER BY created, seq, line",
+          p));
   PARLEY_ASSIGN_OR_RETURN(
       out.inbound_unacknowledged,
       query_messages(std::string("SELECT ") + kMessageSelect +
@@ -203,7 +204,10 @@ Status PostgresStore::recover_ledger(std::string_view peer, core::Recovered& out
   // (FLASH may have overtaken an older one), with its compact range.
   std::uint64_t lowest = l.log_size;
   for (const core::MessageRecord& m : out.unreceipted) {
-    if (m.log_index) lowest = std::min(lowest, *m.log_index);
+    // A cancelled entry is never sent: no proof of it is ever needed.
+    if (m.log_index && m.state != core::MessageState::kCancelled) {
+      lowest = std::min(lowest, *m.log_index);
+    }
   }
   {
     Params q;

@@ -277,6 +277,21 @@ CREATE TABLE events (
   operator_only BIGINT NOT NULL CHECK (operator_only IN (0, 1))
 );
 )sql",
+    // 14 (as SQLite's 14, issue 16): cancellation: the state 'cancelled' (a queued message
+    // its sender withdrew before any transaction carried it; final), with when and by whom;
+    // the index of the messages awaiting an ack leaves cancelled ones out.
+    R"sql(
+ALTER TABLE messages DROP CONSTRAINT messages_state_check;
+ALTER TABLE messages ADD CONSTRAINT messages_state_check
+  CHECK (state IN ('queued', 'sent', 'delivered', 'acknowledged', 'overdue', 'expired',
+                   'refused', 'cancelled'));
+ALTER TABLE messages ADD COLUMN cancelled_at BIGINT;
+ALTER TABLE messages ADD COLUMN cancelled_by TEXT;
+DROP INDEX messages_unacknowledged;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL
+    AND state NOT IN ('expired', 'refused', 'cancelled');
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -139,7 +139,7 @@ Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
       query_messages(std::string("SELECT ") + kMessageSelect +
                          " FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
                          "'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND state NOT "
-                         "IN ('expired', 'refused') AND " +
+                         "IN ('expired', 'refused', 'cancelled') AND " +
                          mine + " ORDER BY created, seq, line",
                      bind_peer));
   PARLEY_ASSIGN_OR_RETURN(
@@ -195,7 +195,10 @@ Status SqliteStore::recover_ledger(std::string_view peer, core::Recovered& out) 
   // entry (FLASH may have overtaken an older one), with its compact range.
   std::uint64_t lowest = l.log_size;
   for (const core::MessageRecord& m : out.unreceipted) {
-    if (m.log_index) lowest = std::min(lowest, *m.log_index);
+    // A cancelled entry is never sent: no proof of it is ever needed.
+    if (m.log_index && m.state != core::MessageState::kCancelled) {
+      lowest = std::min(lowest, *m.log_index);
+    }
   }
   {
     PARLEY_ASSIGN_OR_RETURN(

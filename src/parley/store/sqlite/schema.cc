@@ -324,6 +324,72 @@ CREATE TABLE events (
   operator_only INTEGER NOT NULL CHECK (operator_only IN (0, 1))
 );
 )sql",
+    // 14 (issue 16): cancellation. A queued message no transaction has carried may be
+    // cancelled by its sender: the state 'cancelled' (final: it never leaves, awaits no ack),
+    // with when and by whom. SQLite cannot change a CHECK constraint in place: the table is
+    // rebuilt as in 4 (new table, copy, drop, rename, its indexes again; messages_fts is keyed
+    // by id, not rowid, so it stays as it is). The partial index of the messages awaiting an
+    // ack leaves cancelled ones out.
+    R"sql(
+CREATE TABLE messages_v14 (
+  id              TEXT NOT NULL UNIQUE,
+  line            TEXT NOT NULL,
+  seq             INTEGER NOT NULL CHECK (seq >= 0),
+  direction       TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+  peer            TEXT NOT NULL,
+  from_party      TEXT NOT NULL,
+  from_principal  TEXT NOT NULL,
+  to_party        TEXT NOT NULL,
+  to_principal    TEXT NOT NULL,
+  precedence      TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  created         INTEGER NOT NULL,
+  expires         INTEGER,
+  reply_to        TEXT,
+  lang            TEXT NOT NULL,
+  body_json       TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  salt            BLOB NOT NULL,
+  envelope        TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'acknowledged',
+                                                 'overdue', 'expired', 'refused', 'cancelled')),
+  ack_deadline    INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  ack_id          TEXT,
+  receipt         TEXT,
+  tx              TEXT,
+  refusal         TEXT,
+  needs_ack       INTEGER NOT NULL DEFAULT 1 CHECK (needs_ack IN (0, 1)),
+  cancelled_at    INTEGER,
+  cancelled_by    TEXT,
+  UNIQUE (line, direction, seq)
+);
+INSERT INTO messages_v14 (id, line, seq, direction, peer, from_party, from_principal, to_party,
+  to_principal, precedence, type, created, expires, reply_to, lang, body_json, text, salt,
+  envelope, state, ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt,
+  tx, refusal, needs_ack)
+SELECT id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal,
+  precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state,
+  ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal,
+  needs_ack
+FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v14 RENAME TO messages;
+CREATE INDEX messages_by_direction_line_created ON messages (direction, line, created);
+CREATE INDEX messages_unreceipted ON messages (line, seq)
+  WHERE direction = 'outbound' AND receipt IS NULL;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL
+    AND state NOT IN ('expired', 'refused', 'cancelled');
+CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
+CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
+  WHERE direction = 'inbound' AND needs_ack = 1 AND acknowledged_at IS NULL
+    AND state IN ('delivered', 'overdue');
+CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
+CREATE INDEX messages_by_type_line ON messages (type, line);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -51,7 +51,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
       sqlite3_stmt * raw,
       prepare(std::string("INSERT INTO messages (") + kMessageColumns +
               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"));
+              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"));
   Statement s(db_, raw);
   s.bind_text(1, m.id);
   s.bind_text(2, m.line);
@@ -82,6 +82,8 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
   s.bind_opt_text(27, m.tx);
   s.bind_opt_text(28, m.refusal);
   s.bind_int(29, m.needs_ack ? 1 : 0);
+  s.bind_opt_time(30, m.cancelled_at);
+  s.bind_opt_text(31, m.cancelled_by);
   const int rc = s.exec();
   if (rc == SQLITE_DONE) return index_message(m);
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
@@ -114,7 +116,8 @@ Status SqliteStore::update_message(const core::UpdateMessage& u) {
               "acknowledged_at = COALESCE(?4, acknowledged_at), "
               "acknowledged_by = COALESCE(?5, acknowledged_by), ack_id = COALESCE(?6, ack_id), "
               "receipt = COALESCE(?7, receipt), tx = COALESCE(?8, tx), "
-              "refusal = COALESCE(?9, refusal) WHERE id = ?1"));
+              "refusal = COALESCE(?9, refusal), cancelled_at = COALESCE(?10, cancelled_at), "
+              "cancelled_by = COALESCE(?11, cancelled_by) WHERE id = ?1"));
   Statement s(db_, raw);
   s.bind_text(1, u.id);
   s.bind_text(2, core::state_name(u.state));
@@ -125,6 +128,8 @@ Status SqliteStore::update_message(const core::UpdateMessage& u) {
   s.bind_opt_text(7, u.receipt);
   s.bind_opt_text(8, u.tx);
   s.bind_opt_text(9, u.refusal);
+  s.bind_opt_time(10, u.cancelled_at);
+  s.bind_opt_text(11, u.cancelled_by);
   if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "updating message " + u.id);
   if (sqlite3_changes(db_) == 0) return Status::not_found("message " + u.id + " is not stored");
   return Status::ok();

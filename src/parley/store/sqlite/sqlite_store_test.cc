@@ -76,7 +76,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "13");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "14");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -287,6 +287,79 @@ TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) 
   EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-1"}));
 }
 
+// Migration 14 rebuilds the messages table to allow the state 'cancelled' (its CHECK) and to
+// keep when and by whom: a schema-12 store keeps its rows and indexes, and a cancelled message
+// then stored awaits no ack at recovery.
+TEST(SqliteStoreTest, SchemaTwelveStoreIsMigratedToHoldCancellations) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    ASSERT_TRUE((*store)
+                    ->apply({PutMessage{message("o-1", "to-ru", 1, Direction::kOutbound, at(0))},
+                             PutMessage{message("o-2", "to-ru", 2, Direction::kOutbound, at(1))}})
+                    .is_ok());
+  }
+  // Back to what a schema-12 store holds: the state CHECK without 'cancelled', no columns.
+  raw_sql(path,
+          "CREATE TABLE m12 AS SELECT * FROM messages; DROP TABLE messages; "
+          "CREATE TABLE messages (id TEXT NOT NULL UNIQUE, line TEXT NOT NULL, seq INTEGER NOT "
+          "NULL CHECK (seq >= 0), direction TEXT NOT NULL, peer TEXT NOT NULL, from_party TEXT "
+          "NOT NULL, from_principal TEXT NOT NULL, to_party TEXT NOT NULL, to_principal TEXT NOT "
+          "NULL, precedence TEXT NOT NULL, type TEXT NOT NULL, created INTEGER NOT NULL, expires "
+          "INTEGER, reply_to TEXT, lang TEXT NOT NULL, body_json TEXT NOT NULL, text TEXT NOT "
+          "NULL, salt BLOB NOT NULL, envelope TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN "
+          "('queued', 'sent', 'delivered', 'acknowledged', 'overdue', 'expired', 'refused')), "
+          "ack_deadline INTEGER NOT NULL, delivered_at INTEGER, acknowledged_at INTEGER, "
+          "acknowledged_by TEXT, ack_id TEXT, receipt TEXT, tx TEXT, refusal TEXT, needs_ack "
+          "INTEGER NOT NULL DEFAULT 1 CHECK (needs_ack IN (0, 1)), UNIQUE (line, direction, "
+          "seq)); "
+          "INSERT INTO messages SELECT id, line, seq, direction, peer, from_party, "
+          "from_principal, to_party, to_principal, precedence, type, created, expires, reply_to, "
+          "lang, body_json, text, salt, envelope, state, ack_deadline, delivered_at, "
+          "acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, needs_ack FROM m12; "
+          "DROP TABLE m12; "
+          "CREATE INDEX messages_unreceipted ON messages (line, seq) WHERE direction = "
+          "'outbound' AND receipt IS NULL; CREATE INDEX messages_unacknowledged ON messages "
+          "(line, seq) WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS "
+          "NULL AND state NOT IN ('expired', 'refused'); DROP TABLE events; "
+          "UPDATE parley_schema SET version = 12");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "12");
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = "
+                    "'cancelled_at'"),
+            "0");
+
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'messages' AND name IN "
+                    "('messages_by_direction_line_created', 'messages_unreceipted', "
+                    "'messages_unacknowledged', 'messages_by_peer_line', "
+                    "'messages_inbound_unacknowledged', 'messages_by_reply_to', "
+                    "'messages_by_type_line')"),
+            "7");
+  UpdateMessage cancelled;
+  cancelled.id = "o-2";
+  cancelled.state = MessageState::kCancelled;
+  cancelled.cancelled_at = at(5);
+  cancelled.cancelled_by = "us-eucom/saceur";
+  ASSERT_TRUE((*store)->apply({cancelled}).is_ok());
+  Result<std::optional<MessageRecord>> kept = (*store)->get_message("o-2");
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  EXPECT_EQ((*kept)->state, MessageState::kCancelled);
+  EXPECT_EQ((*kept)->cancelled_at, at(5));
+  EXPECT_EQ((*kept)->cancelled_by, "us-eucom/saceur");
+  EXPECT_FALSE((*(*store)->get_message("o-1"))->cancelled_at.has_value());
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-1"}));
+  EXPECT_EQ(ids_of(recovered->unreceipted), (std::vector<std::string>{"o-1", "o-2"}));
+}
+
 TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
@@ -318,7 +391,7 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
   const std::string unacknowledged = plan(
       "SELECT id FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
       "'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND state NOT IN ('expired', "
-      "'refused') AND " +
+      "'refused', 'cancelled') AND " +
       mine);
   EXPECT_NE(unacknowledged.find("messages_unacknowledged"), std::string::npos) << unacknowledged;
   const std::string highest =
