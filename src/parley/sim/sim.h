@@ -173,8 +173,8 @@ struct Stats {
   std::uint64_t tests_sent = 0;         // automatic line tests stored by their senders
   std::uint64_t tests_answered = 0;     // of them, answered (the peer's ack stored)
   std::uint64_t tests_refused_acks = 0;  // principals' acks of an automatic test, refused
-  std::uint64_t cancels_asked = 0;      // Cancel requests fed
-  std::uint64_t cancelled = 0;          // of them, Accepted (the message never left)
+  std::uint64_t cancels_asked = 0;       // Cancel requests fed
+  std::uint64_t cancelled = 0;           // of them, Accepted (the message never left)
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts
   // (200 Answers) covering it the receiver signed.
