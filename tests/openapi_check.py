@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import sys
 import time
 import urllib.parse
@@ -356,6 +357,12 @@ def main():
            what="(again)")
     c.call("POST", "/api/v1/messages/{id}/ack", us, params={"id": "0" * 36}, token=saceur,
            expect=404)
+    c.call("GET", "/api/v1/messages/{id}/evidence", us, params={"id": mid}, token=saceur,
+           expect=200)
+    c.call("GET", "/api/v1/messages/{id}/evidence", ru, params={"id": mid}, token=cgs, expect=200,
+           what="(the receiver's side)")
+    c.call("GET", "/api/v1/messages/{id}/evidence", us, params={"id": "0" * 36}, token=saceur,
+           expect=404)
     if page and page.get("messages") is not None:
         print(f"ok: inbox page of {len(page['messages'])}")
 
@@ -455,6 +462,7 @@ def main():
 
     # The event stream: the first events, each validated against x-parley-events.
     check_events(c, doc, ru, cgs)
+    check_cancel(c, us, saceur, int(env.get("RU_PID", "0")))
 
     c.coverage()
 
@@ -468,6 +476,32 @@ def main():
     undocumented_endpoints(doc, us, us_op, fill)
     print(f"{len(failures)} failed")
     return 1 if failures else 0
+
+
+def check_cancel(c, us, saceur, ru_pid):
+    """Cancellation needs a message no transaction has carried: with ru stopped (SIGSTOP) the
+    first message is carried by the transaction in flight (409) and the second waits behind it
+    (200, then 409 again). ru is resumed whatever happens."""
+    if ru_pid <= 0:
+        fail("RU_PID is not set: cancellation cannot be exercised")
+        return
+    os.kill(ru_pid, signal.SIGSTOP)
+    try:
+        body = {"line": "saceur-cgs", "text": "carried while ru is stopped"}
+        first = c.call("POST", "/api/v1/messages", us, token=saceur, expect=201, body=body)
+        time.sleep(0.5)  # the first is in the transaction in flight; the second waits
+        second = c.call("POST", "/api/v1/messages", us, token=saceur, expect=201,
+                        body={"line": "saceur-cgs", "text": "withdrawn before it leaves"})
+        c.call("POST", "/api/v1/messages/{id}/cancel", us, params={"id": (first or {}).get("id")},
+               token=saceur, expect=409, what="(carried)")
+        c.call("POST", "/api/v1/messages/{id}/cancel", us,
+               params={"id": (second or {}).get("id")}, token=saceur, expect=200)
+        c.call("POST", "/api/v1/messages/{id}/cancel", us,
+               params={"id": (second or {}).get("id")}, token=saceur, expect=409, what="(again)")
+        c.call("POST", "/api/v1/messages/{id}/cancel", us, params={"id": "0" * 36},
+               token=saceur, expect=404)
+    finally:
+        os.kill(ru_pid, signal.SIGCONT)
 
 
 def check_events(c, doc, address, token):

@@ -35,7 +35,7 @@ check "us gateway ready" poll 20 curl -sf "http://127.0.0.1:$US_API/readyz"
 check "ru gateway ready" poll 20 curl -sf "http://127.0.0.1:$RU_API/readyz"
 
 if US_API=127.0.0.1:$US_API RU_API=127.0.0.1:$RU_API US_OP=$(cat "$US/operator.token") \
-  RU_OP=$(cat "$RU/operator.token") SACEUR=$SACEUR CGS=$CGS WATCH=$WATCH \
+  RU_OP=$(cat "$RU/operator.token") SACEUR=$SACEUR CGS=$CGS WATCH=$WATCH RU_PID=${PIDS[1]} \
   /usr/bin/python3 "$ROOT/tests/openapi_check.py" "$ROOT/docs/openapi.yaml" \
   "$ROOT/src/parley/gateway" >"$DIR/check.log" 2>&1; then
   ok "every operation of docs/openapi.yaml answers as documented, and nothing undocumented answers ($(grep -c '^ok:' "$DIR/check.log") checks)"

@@ -294,8 +294,9 @@ TEST(SimulationTest, MeetingsEndInTheSameStateOnBothSidesUnderFaults) {
     EXPECT_TRUE(outcome.ok()) << "reproduce: " << reproduce_command(seed, s) << describe(outcome);
   }
   // A floor on volume, not an invariant: issue 12's evidence and stage entries add traffic
-  // under the same fault dice, and seeds 1-30 then take exactly 100 steps (before: over 100).
-  EXPECT_GE(steps, 100u);
+  // under the same fault dice (seeds 1-30 then took exactly 100 steps), and since issue 16's
+  // random cancels (8 % of submissions, meeting steps among them) 94.
+  EXPECT_GE(steps, 90u);
   EXPECT_GT(meetings, 30u);
 }
 
