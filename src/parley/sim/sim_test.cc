@@ -259,8 +259,10 @@ TEST(SimulationTest, OneSidedLineIsRefusedMessageByMessageUnderFaults) {
 // past their deadline: they alert like any message (the escalation invariants).
 // DISABLED: as first run (seeds 1-10, 17:35 UTC) the scenario ends not-quiescent ("still busy
 // 3h after the faults stopped; us-eucom->ru-genstaff: 1 queued ru-genstaff->us-eucom: 1
-// queued"): something stays queued once tests recur through the settle phase. Not yet
-// understood; enable once the run settles.
+// queued"). The verbose trace of seed 10 shows tests sent and answered both ways every 15 s
+// to the last simulated second: the run loop ends only when no work task is left, which
+// periodic tests never allow, and "1 queued" is the test of that instant, not a stuck one.
+// Enable once the scenario stops scheduling tests after its active phase.
 TEST(SimulationTest, DISABLED_LineTestsAreAnsweredByTheGatewaysOnTime) {
   const Scenario s = Scenario::line_tests();
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
