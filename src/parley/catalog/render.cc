@@ -59,8 +59,13 @@ std::string localized_time(std::string_view lang, const std::string& value) {
   const int month = number(std::string_view(iso).substr(5, 2));
   std::string clock = iso.substr(11, 5);
   if (iso.substr(17, 6) != "00.000") {
-    clock += ":" + iso.substr(17, 2);
-    if (iso.substr(20, 3) != "000") clock += "," + iso.substr(20, 3);
+    // Appends, not '"x" + std::string': GCC 12 -O3 -Wrestrict false positive (release build).
+    clock += ':';
+    clock += iso.substr(17, 2);
+    if (iso.substr(20, 3) != "000") {
+      clock += ',';
+      clock += iso.substr(20, 3);
+    }
   }
   return std::to_string(number(std::string_view(iso).substr(8, 2))) + " " +
          std::string(kMonths[static_cast<std::size_t>(month - 1)]) + " " + iso.substr(0, 4) +

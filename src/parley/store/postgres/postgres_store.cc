@@ -272,11 +272,15 @@ Result<std::vector<core::MessageRecord>> PostgresStore::list_messages(const Mess
   Params p;
   const auto text = [&p](std::string_view v) {
     p.text(v);
-    return "$" + std::to_string(p.size());
+    std::string placeholder = "$";  // appended: GCC 12 -O3 -Wrestrict false positive
+    placeholder += std::to_string(p.size());
+    return placeholder;
   };
   const auto integer = [&p](std::int64_t v) {
     p.integer(v);
-    return "$" + std::to_string(p.size());
+    std::string placeholder = "$";
+    placeholder += std::to_string(p.size());
+    return placeholder;
   };
   std::string sql = std::string("SELECT ") + kMessageSelect + " FROM messages WHERE TRUE";
   if (query.direction) sql += " AND direction = " + text(core::direction_name(*query.direction));
