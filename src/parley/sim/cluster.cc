@@ -330,10 +330,21 @@ int Cluster::index_of(const std::string& party) const {
   return -1;
 }
 
-void Cluster::at(Time when, std::function<void()> task, bool background) {
-  tasks_.emplace(std::make_pair(std::max(when, now_), next_order_++),
-                 Task{std::move(task), background});
+std::pair<Time, std::uint64_t> Cluster::at(Time when, std::function<void()> task, bool background) {
+  const std::pair<Time, std::uint64_t> key{std::max(when, now_), next_order_++};
+  tasks_.emplace(key, Task{std::move(task), background});
   if (!background) ++work_tasks_;
+  return key;
+}
+
+void Cluster::disarm(Gateway& g) {
+  ++g.timer_generation;
+  if (!g.timer_task) return;
+  const auto it = tasks_.find(*g.timer_task);
+  g.timer_task.reset();
+  if (it == tasks_.end() || it->second.background) return;
+  it->second.background = true;  // it still runs (and finds its generation stale)
+  --work_tasks_;
 }
 
 Status Cluster::setup() {
@@ -485,7 +496,7 @@ void Cluster::crash(Gateway& g, const std::string& why) {
   g.seen.clear();
   g.feed.reset();
   g.timer_at.reset();
-  ++g.timer_generation;
+  disarm(g);
   if (g.disk) {
     // The process died (or the power went) while the commit was being synced: it is lost,
     // unless its sync completed just before. Either way nothing was told of it.
@@ -836,16 +847,18 @@ void Cluster::rearm(Gateway& g) {
   g.timer_at = when;
   g.timer_fires = fires;
   g.timer_background = background;
-  const std::uint64_t generation = ++g.timer_generation;
+  disarm(g);
+  const std::uint64_t generation = g.timer_generation;
   if (!when) return;
   const int index = g.index;
   const int incarnation = g.incarnation;
-  at(
+  g.timer_task = at(
       fires,
       [this, index, incarnation, generation] {
         Gateway& gw = *gateways_[index];
         if (!alive(gw, incarnation) || gw.timer_generation != generation) return;
         gw.timer_at.reset();
+        gw.timer_task.reset();
         feed(gw, core::Tick{});
       },
       background);

@@ -118,6 +118,9 @@ class Cluster {
     Time timer_fires;              // true time it fires at
     bool timer_background = false;
     std::uint64_t timer_generation = 0;
+    // The task of the armed timer: a timer superseded or dropped no longer keeps the run
+    // going (disarm), as the daemon cancels its one timer instead of waiting for it.
+    std::optional<std::pair<Time, std::uint64_t>> timer_task;
     // A commit handed to the disk whose sync has not completed yet.
     std::optional<core::Commit> disk;
     // What this incarnation saw of each (peer index, path): for the failover invariant.
@@ -254,7 +257,10 @@ class Cluster {
   // ---- scheduling ----
   // A background task (heartbeats, a timer with no work due) does not keep the run going:
   // the run is quiescent when only background tasks are left.
-  void at(Time when, std::function<void()> task, bool background = false);
+  // Returns the task's key in tasks_.
+  std::pair<Time, std::uint64_t> at(Time when, std::function<void()> task, bool background = false);
+  // The gateway's armed timer is superseded or dropped: it no longer counts as work.
+  void disarm(Gateway& g);
   void after(Duration delay, std::function<void()> task, bool background = false) {
     at(now_ + delay, std::move(task), background);
   }
