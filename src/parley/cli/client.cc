@@ -452,7 +452,8 @@ int run_status(const Connection& c, bool as_json) {
   }
   std::cout << "queued " << field(s, "queued") << ", unacknowledged " << field(s, "unacknowledged")
             << ", overdue " << field(s, "overdue") << ", refused " << field(s, "refused")
-            << ", missing inbound " << field(s, "missing") << "\n";
+            << ", missing inbound " << field(s, "missing") << "; backlog limit "
+            << field(s, "backlog_limit") << "\n";
   // The receiving side: the peers' messages our principals have not acknowledged yet.
   std::cout << "inbound unacknowledged " << field(s, "inbound_unacknowledged") << ", overdue "
             << field(s, "inbound_overdue") << "\n";
@@ -462,6 +463,11 @@ int run_status(const Connection& c, bool as_json) {
               << field(p, "oldest_queued") << "), unacknowledged " << field(p, "unacknowledged")
               << ", overdue " << field(p, "overdue") << ", refused frames "
               << field(p, "frames_refused") << "\n";
+    if (p.value("refused_backlog", 0) > 0) {
+      std::cout << "  backlog: " << field(p, "refused_backlog")
+                << " ROUTINE submissions refused (503) since start: the queue reached the "
+                   "backlog limit\n";
+    }
     const Json refusals = p.value("refusals", Json::object());
     if (refusals.value("alert", false)) {
       std::cout << "  ALERT: the peer refused our transaction " << field(refusals, "streak")

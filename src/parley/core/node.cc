@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include <fmt/format.h>
+
 #include "parley/base/check.h"
 
 namespace parley::core {
@@ -175,9 +177,23 @@ void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {
         Rejected{submit.request, Status::not_found("unknown line '" + submit.line + "'")});
     return;
   }
-  if (find(line->remote.party) == nullptr) {
+  Peer* peer = find(line->remote.party);
+  if (peer == nullptr) {
     out.emplace_back(Rejected{submit.request, Status::failed_precondition("line '" + submit.line +
                                                                           "' has no pinned peer")});
+    return;
+  }
+  // Backpressure: the queue, not the submission, decides; urgent traffic always goes in.
+  const std::size_t queued = peer->session->queued();
+  if (config_.backlog_limit > 0 && submit.precedence == Precedence::kRoutine &&
+      queued >= config_.backlog_limit) {
+    ++counters_.refused_backlog[peer->party];
+    out.emplace_back(Rejected{
+        submit.request,
+        Status::resource_exhausted(fmt::format(
+            "{} messages are queued for {}, the bound is {}: ROUTINE submissions are refused "
+            "until the queue drains (FLASH, IMMEDIATE and PRIORITY are accepted)",
+            queued, peer->party, config_.backlog_limit))});
     return;
   }
   inbox_.emplace_back(line->remote.party, std::move(submit));

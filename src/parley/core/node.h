@@ -67,6 +67,10 @@ struct NodeConfig {
   // The automatic line test on every line with a pinned peer (core/line_test.h; parley.toml
   // [federation] test_interval, test_answer_within). Off unless the interval is set.
   TestConfig tests;
+  // Backpressure ([federation] backlog_limit): a ROUTINE submission to a peer whose outbound
+  // queue holds this many messages or more is refused (kResourceExhausted: the API's 503 with
+  // Retry-After); FLASH, IMMEDIATE and PRIORITY are always taken. Zero: no bound.
+  std::size_t backlog_limit = 0;
 };
 
 // One pinned peer and what the store held for it at start.
@@ -183,6 +187,8 @@ struct NodeCounters {
   std::uint64_t frames_refused = 0;
   std::uint64_t commits = 0;            // group commits made
   std::uint64_t batches_committed = 0;  // batches they carried
+  // ROUTINE submissions refused because the peer's queue was at NodeConfig::backlog_limit.
+  std::map<std::string, std::uint64_t, std::less<>> refused_backlog;  // by peer party
 };
 
 class Node {

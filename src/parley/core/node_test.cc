@@ -66,9 +66,11 @@ class NodeTest : public ::testing::Test {
         rng_(7) {}
 
   std::unique_ptr<Node> make_node(const Side& self, const Side& peer, const std::string& local,
-                                  const std::string& remote, std::vector<Line> extra = {}) {
+                                  const std::string& remote, std::vector<Line> extra = {},
+                                  std::size_t backlog_limit = 0) {
     NodeConfig config;
     config.party = self.party;
+    config.backlog_limit = backlog_limit;
     config.keys = self.keys;
     config.lines = {make_line(local, peer.party, remote)};
     for (Line& l : extra) config.lines.push_back(std::move(l));
@@ -135,6 +137,43 @@ TEST_F(NodeTest, ASubmissionOnAnUnknownLineOrAnUnpinnedPeerIsRejectedAndChangesN
   EXPECT_EQ(rejected[1].status.code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
   EXPECT_FALSE(node->committing());
+}
+
+// Issue 15, backpressure: with the peer's queue at the bound, a ROUTINE submission is refused
+// (kResourceExhausted, the API's 503) and counted, nothing is written; FLASH, IMMEDIATE and
+// PRIORITY still go in, past the bound.
+TEST_F(NodeTest, RoutineIsRefusedWhileThePeersQueueIsAtTheBacklogLimitAndUrgentTrafficIsNot) {
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs", {}, 3);
+  std::vector<NodeAction> out;
+  for (RequestId r = 1; r <= 3; ++r) node->handle(submit(r), now_, out);
+  commit_all(*node, out);
+  EXPECT_EQ(node->session(ru_.party)->queued(), 3u);  // nothing answered: all still queued
+  out.clear();
+  node->handle(submit(4), now_, out);
+  const std::vector<Rejected> refused = all_of<Rejected>(out);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].request, 4u);
+  EXPECT_EQ(refused[0].status.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused[0].status.message().find("3 messages are queued for ru-genstaff"),
+            std::string::npos)
+      << refused[0].status.message();
+  EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());  // nothing to write for it
+  EXPECT_EQ(node->counters().refused_backlog.at(ru_.party), 1u);
+  EXPECT_EQ(node->session(ru_.party)->queued(), 3u);
+
+  out.clear();
+  node->handle(submit(5, Precedence::kFlash), now_, out);
+  node->handle(submit(6, Precedence::kImmediate), now_, out);
+  node->handle(submit(7, Precedence::kPriority), now_, out);
+  EXPECT_TRUE(all_of<Rejected>(out).empty());
+  std::vector<NodeAction> every;
+  commit_all(*node, out, &every);
+  EXPECT_EQ(all_of<Accepted>(every).size(), 3u);
+  EXPECT_EQ(node->session(ru_.party)->queued(), 6u);
+  out.clear();
+  node->handle(submit(8), now_, out);
+  EXPECT_EQ(all_of<Rejected>(out).size(), 1u);
+  EXPECT_EQ(node->counters().refused_backlog.at(ru_.party), 2u);
 }
 
 TEST_F(NodeTest, ATransactionFromAnUnknownCertificateIsRefusedWith403) {

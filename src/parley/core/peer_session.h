@@ -309,6 +309,8 @@ class PeerSession {
   std::vector<EscalationView> escalation_view() const;
 
   SessionStats stats() const;
+  // Outbound messages not yet receipted (what stats().queued counts), without stats()'s walk.
+  std::size_t queued() const { return outbox_.size(); }
   const SessionConfig& config() const { return config_; }
   // The lines with the peer changed (Node's Reconfigure): what is decided from now on (who
   // may send, acknowledge, which peer envelopes are accepted) follows `lines`; messages and

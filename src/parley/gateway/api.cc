@@ -30,6 +30,9 @@ using json::Json;
 
 // The length of a message id (a UUID, 8-4-4-4-12 hex digits): anything shorter is a prefix.
 constexpr std::size_t kFullIdSize = 36;
+// A ROUTINE submission refused for the peer's backlog: try again after this (a full
+// transaction window drains in well under it on a working link).
+constexpr int kBacklogRetrySeconds = 5;
 
 Json optional_string(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
 
@@ -477,9 +480,16 @@ class Api {
     }
     // Whether the line exists and the principal may send on it is the core's decision
     // (core::Node, core::PeerSession): its Rejected comes back as 404 or 403.
-    // The core's Accepted says what to answer: the store is not read back.
+    // The core's Accepted says what to answer: the store is not read back. A ROUTINE refused
+    // for the peer's backlog (kResourceExhausted) is 503 with Retry-After.
     driver_.submit(std::move(*submit), [responder](Result<core::Accepted> accepted) {
-      if (!accepted.is_ok()) return responder->respond(error_response(accepted.status()));
+      if (!accepted.is_ok()) {
+        net::HttpResponse refused = error_response(accepted.status());
+        if (accepted.status().code() == StatusCode::kResourceExhausted) {
+          refused.headers["Retry-After"] = std::to_string(kBacklogRetrySeconds);
+        }
+        return responder->respond(std::move(refused));
+      }
       responder->respond(json_response(201, {{"id", accepted->message_id},
                                              {"state", core::state_name(accepted->state)},
                                              {"line", accepted->line},

@@ -267,9 +267,9 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   if (federation == nullptr) {
     return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
   }
-  PARLEY_RETURN_IF_ERROR(
-      r.check_keys(*federation, "federation",
-                   {"listen", "advertise", "heartbeat", "test_interval", "test_answer_within"}));
+  PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation",
+                                      {"listen", "advertise", "heartbeat", "test_interval",
+                                       "test_answer_within", "backlog_limit"}));
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
   PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
@@ -291,6 +291,15 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
                       std::chrono::minutes(10), "100ms to 10m"));
   }
   PARLEY_RETURN_IF_ERROR(read_line_test(r, *federation, config));
+  if (const toml::node* limit = federation->get("backlog_limit")) {
+    const std::optional<std::int64_t> v =
+        limit->is_integer() ? limit->value<std::int64_t>() : std::nullopt;
+    if (!v || *v < 0 || *v > 10'000'000) {
+      return r.error_at(limit->source(),
+                        "federation.backlog_limit must be an integer, 0 (no bound) to 10000000");
+    }
+    config.backlog_limit = static_cast<std::size_t>(*v);
+  }
 
   // [api]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* api, r.table_of(root, "api"));
@@ -472,7 +481,7 @@ std::string encode_config(const Config& config) {
                                                      : "url = " + toml_quote(config.store_url);
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
-      "test_interval = {}\ntest_answer_within = {}\n"
+      "test_interval = {}\ntest_answer_within = {}\nbacklog_limit = {}\n"
       "[api]\nlisten = {}\ntls = {}\ncert = {}\nkey = {}\nprincipal_rate = {}\nprincipal_burst = "
       "{}\n[store]\n{}\nlease = {}\n"
       "[log]\nlevel = {}\n[escalation]\nflash = {}\nimmediate = {}\npriority = {}\nroutine = {}\n",
@@ -480,9 +489,9 @@ std::string encode_config(const Config& config) {
       advertise, toml_quote(format_duration(config.heartbeat_interval)),
       toml_quote(config.test_interval == Duration::zero() ? std::string("0")
                                                           : format_duration(config.test_interval)),
-      toml_quote(format_duration(config.test_answer_within)), toml_quote(config.api_listen),
-      config.api_tls, toml_quote(config.api_cert), toml_quote(config.api_key),
-      config.principal_rate, config.principal_burst, store,
+      toml_quote(format_duration(config.test_answer_within)), config.backlog_limit,
+      toml_quote(config.api_listen), config.api_tls, toml_quote(config.api_cert),
+      toml_quote(config.api_key), config.principal_rate, config.principal_burst, store,
       toml_quote(format_duration(config.lease)), toml_quote(config.log_level),
       toml_quote(format_duration(config.realert.flash)),
       toml_quote(format_duration(config.realert.immediate)),

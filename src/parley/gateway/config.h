@@ -13,6 +13,8 @@
 //   heartbeat = "200ms"             # heartbeat interval on every path to every peer
 //   test_interval = "1h"            # each line's automatic test message; "0": none
 //   test_answer_within = "1m"       # the peer gateway's answer is due within this
+//   backlog_limit = 10000           # ROUTINE submissions refused (503) while this many
+//                                   # messages are queued for the peer; 0: no bound
 //   [api]
 //   listen = "127.0.0.1:7080"       # plain HTTP only on loopback; anywhere else tls = true
 //   tls = true                      # HTTPS (TLS 1.3) with the certificate and key below
@@ -70,6 +72,10 @@ struct Config {
   // within `test_answer_within` (1s to 1d) or it is overdue and alerts.
   Duration test_interval = std::chrono::hours(1);
   Duration test_answer_within = std::chrono::minutes(1);
+  // Backpressure (core::NodeConfig::backlog_limit): while this many outbound messages are
+  // queued for one peer, new ROUTINE submissions to it get 503 with Retry-After; FLASH,
+  // IMMEDIATE and PRIORITY are always accepted. 0 to 10,000,000; 0: no bound.
+  std::size_t backlog_limit = 10000;
   std::string api_listen = "127.0.0.1:7080";
   // The API over TLS 1.3 (docs/operations.md "TLS on the API"): required when api_listen is
   // not a loopback address, allowed on loopback. The certificate and key (PEM) are paths

@@ -93,6 +93,7 @@ Status Driver::start(net::Handler api_handler) {
   config.realert.routine = home_.config.realert.routine;
   config.tests.interval = home_.config.test_interval;
   config.tests.answer_within = home_.config.test_answer_within;
+  config.backlog_limit = home_.config.backlog_limit;
   message_lines_ = std::make_unique<store::StoredMessageLines>(*store_);
   config.messages = message_lines_.get();
   for (const core::NodePeer& peer : recovery.peers) {
@@ -291,6 +292,10 @@ std::vector<Driver::PeerView> Driver::peers() const {
     if (const auto it = peer_catalogs_.find(peer.party); it != peer_catalogs_.end()) {
       view.catalog = it->second.difference;
       view.catalog_error = it->second.error;
+    }
+    const auto& refused = node_->counters().refused_backlog;
+    if (const auto it = refused.find(peer.party); it != refused.end()) {
+      view.refused_backlog = it->second;
     }
     const std::vector<core::PathStatus>& paths = peer.paths->paths();
     for (core::PathIndex i = 0; i < paths.size(); ++i) {

@@ -184,6 +184,8 @@ class Driver {
     // before the first answer. `catalog_error`: why the last answer's catalog was unreadable.
     std::optional<catalog::Difference> catalog;
     std::string catalog_error;
+    // ROUTINE submissions refused since start: the queue was at the backlog limit.
+    std::uint64_t refused_backlog = 0;
   };
   std::vector<PeerView> peers() const;
   // Every message awaiting an acknowledgment, on both sides, with its escalation (who was

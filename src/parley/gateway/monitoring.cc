@@ -277,6 +277,7 @@ Json peers_json(const Driver& driver) {
                      {"federation", p.federation},
                      {"paths", paths},
                      {"queued", p.stats.queued},
+                     {"refused_backlog", p.refused_backlog},
                      {"oldest_queued", optional_time(p.stats.oldest_queued)},
                      {"unacknowledged", p.stats.unacknowledged},
                      {"overdue", p.stats.overdue},
@@ -322,6 +323,7 @@ net::HttpResponse status_view(Driver& driver) {
                              {"ready", driver.ready()},
                              {"peers", peers_json(driver)},
                              {"queued", queued},
+                             {"backlog_limit", driver.home().config.backlog_limit},
                              {"unacknowledged", unacked},
                              {"overdue", overdue},
                              {"inbound_unacknowledged", inbound_unacked},
@@ -375,6 +377,14 @@ net::HttpResponse metrics_view(const Driver& driver) {
   };
   per_peer("parley_queue_depth", "gauge", "Our messages to the peer not yet receipted.",
            [](const Driver::PeerView& p) { return p.stats.queued; });
+  m.single("parley_backlog_limit", "gauge",
+           "Queued messages for one peer at which new ROUTINE submissions to it are refused "
+           "(503); 0: no bound.",
+           driver.home().config.backlog_limit);
+  per_peer("parley_submissions_refused_backlog_total", "counter",
+           "ROUTINE submissions to the peer refused with 503 (its queue at the backlog limit), "
+           "since start.",
+           [](const Driver::PeerView& p) { return p.refused_backlog; });
   const Time now = driver.now();
   per_peer("parley_queue_oldest_age_seconds", "gauge",
            "Age of the oldest of our messages to the peer not yet receipted; 0 if none.",
