@@ -226,9 +226,16 @@ int run_peer_add(const PeerAddArgs& args) {
   if (!bundle.is_ok()) return fail(bundle.status());
   std::cout << fmt::format("pinned peer {} (fingerprint {})\n", bundle->party,
                            bundle->tls_fingerprint)
-            << "it takes effect at the next gateway start\n"
             << std::flush;
-  return 0;
+  if (args.replace) {
+    // A running session holds the old bundle's keys, heads and deadlines: not swapped live.
+    std::cout << "it takes effect at the next gateway start\n" << std::flush;
+    return 0;
+  }
+  // A new peer: a running gateway adds it at once (its sessions and paths).
+  const Result<gateway::Home> home = gateway::open_home(args.home);
+  if (!home.is_ok()) return fail(home.status());
+  return tell_gateway(*home, std::cout);
 }
 
 // ---- principal add ----------------------------------------------------------------------
@@ -524,7 +531,8 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
     CLI::App* sub = peer->add_subcommand(
         "add",
         "Pin another party from its bundle file, received out of band: its keys and TLS "
-        "fingerprint are trusted from now on. Takes effect at the next gateway start.");
+        "fingerprint are trusted from now on. A running gateway adds a new peer at once; a "
+        "re-pin (--replace) takes effect at its next start.");
     add_home_option(sub, args->home);
     sub->add_option("BUNDLE_FILE", args->bundle_file,
                     "The peer's bundle (the output of parley bundle on its side)")

@@ -1,6 +1,7 @@
 #include "parley/core/node.h"
 
 #include <algorithm>
+#include <set>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -31,29 +32,33 @@ struct Node::Peer {
 
 Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
            std::vector<NodePeer> peers)
-    : config_(std::move(config)) {
+    : config_(std::move(config)), catalog_(catalog), rng_(rng) {
   for (NodePeer& p : peers) {
     PARLEY_CHECK(!p.bundle.federation.empty());
-    auto peer = std::make_unique<Peer>();
-    peer->party = p.bundle.party;
-    peer->bundle = p.bundle;
-    SessionConfig session;
-    session.party = config_.party;
-    session.lang = config_.lang;
-    session.keys = config_.keys;
-    session.peer = p.bundle;
-    session.realert = config_.realert;
-    session.directory = config_.directory;
-    session.messages = config_.messages;
-    session.tests = config_.tests;
-    for (const Line& line : config_.lines) {
-      if (line.remote.party == p.bundle.party) session.lines.push_back(line);
-    }
-    peer->session =
-        std::make_unique<PeerSession>(std::move(session), catalog, rng, std::move(p.recovered));
-    peer->paths = std::make_unique<PathMonitor>(p.bundle.federation, config_.paths);
-    peers_[peer->party] = std::move(peer);
+    add_peer(std::move(p));
   }
+}
+
+void Node::add_peer(NodePeer p) {
+  auto peer = std::make_unique<Peer>();
+  peer->party = p.bundle.party;
+  peer->bundle = p.bundle;
+  SessionConfig session;
+  session.party = config_.party;
+  session.lang = config_.lang;
+  session.keys = config_.keys;
+  session.peer = p.bundle;
+  session.realert = config_.realert;
+  session.directory = config_.directory;
+  session.messages = config_.messages;
+  session.tests = config_.tests;
+  for (const Line& line : config_.lines) {
+    if (line.remote.party == p.bundle.party) session.lines.push_back(line);
+  }
+  peer->session =
+      std::make_unique<PeerSession>(std::move(session), catalog_, rng_, std::move(p.recovered));
+  peer->paths = std::make_unique<PathMonitor>(p.bundle.federation, config_.paths);
+  peers_[peer->party] = std::move(peer);
 }
 
 Node::~Node() = default;
@@ -150,11 +155,29 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
   }
 }
 
+// Why the peers Reconfigure adds cannot be added; "" if they can.
+std::string Node::refuse_added_peers(const std::vector<NodePeer>& added) const {
+  std::set<std::string> seen;
+  for (const NodePeer& p : added) {
+    if (p.bundle.party == config_.party) return "a peer cannot be this party itself";
+    if (peers_.count(p.bundle.party) != 0 || !seen.insert(p.bundle.party).second) {
+      return "peer " + p.bundle.party + " is running already";
+    }
+    if (p.bundle.federation.empty()) return "peer " + p.bundle.party + " has no federation address";
+  }
+  return "";
+}
+
 void Node::on_reconfigure(Reconfigure e, std::vector<NodeAction>& out) {
   Status status = check_directory(e.lines, e.directory);
+  if (const std::string why = refuse_added_peers(e.added_peers); status.is_ok() && !why.empty()) {
+    status = Status::invalid_argument(why);
+  }
   if (status.is_ok()) {
     config_.lines = std::move(e.lines);
     config_.directory = std::move(e.directory);
+    if (e.backlog_limit) config_.backlog_limit = *e.backlog_limit;
+    for (NodePeer& p : e.added_peers) add_peer(std::move(p));
     for (auto& [party, peer] : peers_) {
       std::vector<Line> lines;
       for (const Line& line : config_.lines) {

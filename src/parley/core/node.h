@@ -118,10 +118,17 @@ struct HeartbeatFailedOn {
 // checked by the core (check_directory). Valid, they replace the old ones at once for every
 // session (sessions, messages and deadlines in flight are kept; a message on a line that is
 // gone keeps the deadline it had); invalid, nothing changes. Answered with Reconfigured.
-// Peers are not reloaded: a newly pinned peer needs a restart.
+// Newly pinned peers are added; a peer re-pinned or removed needs a restart (its session
+// holds messages, heads and deadlines the node cannot hand over).
 struct Reconfigure {
   std::vector<Line> lines;
   Directory directory;
+  // Peers pinned since start (`parley peer add` while the gateway runs), with what the store
+  // holds for them: each gets its session and paths now (issue 17, live reconfiguration).
+  // A party the node runs already, or a bundle without a federation address, refuses the
+  // whole reconfiguration.
+  std::vector<NodePeer> added_peers;
+  std::optional<std::size_t> backlog_limit;  // NodeConfig::backlog_limit; none: unchanged
 };
 struct CommitDue {};  // the driver ran what was ready after ScheduleCommit
 struct Committed {    // Commit{commit} is durable, but for the batches refused (by position)
@@ -252,8 +259,12 @@ class Node {
   void feed_paths(Peer& peer, const PathEvent& event, Time now, std::vector<NodeAction>& out);
   void count(const Notice& notice);
   Peer* find(const std::string& party);
+  void add_peer(NodePeer p);
+  std::string refuse_added_peers(const std::vector<NodePeer>& added) const;
 
   NodeConfig config_;
+  const catalog::Catalog& catalog_;
+  Rng& rng_;
   std::map<std::string, std::unique_ptr<Peer>> peers_;  // by party
   std::deque<Queued> inbox_;
   std::vector<CommitBatch> writes_;  // waiting for the next commit, in the order emitted

@@ -319,6 +319,61 @@ TEST_F(NodeTest, AnAckByIdIsRoutedToTheSessionHoldingTheMessageAndAnUnknownIdIsN
 // Issue 16: a Cancel goes to the session that holds the message, which decides when the event
 // reaches it: the message of the transaction in flight has left (409), the one queued behind
 // it is cancelled once durable, an id no session holds is unknown.
+// Issue 17, live reconfiguration: a peer pinned while running joins through Reconfigure (its
+// session runs, a line to it carries messages, its certificate is known); a Reconfigure that
+// would add this party itself, a peer already running or one without an address is refused
+// whole, and nothing changes.
+TEST_F(NodeTest, APeerAddedByReconfigureRunsAtOnceAndABadOneRefusesTheWholeChange) {
+  const Side nato = make_side("nato-shape", 3, std::string(64, 'c'));
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs");
+  Line to_nato = make_line("saceur", nato.party, "ops");
+  to_nato.id = "saceur-ops";
+  const std::vector<Line> lines = {node->config().lines[0], to_nato};
+
+  const auto reconfigure = [&](std::vector<wire::Bundle> bundles) {
+    Reconfigure r;
+    r.lines = lines;
+    r.directory = node->config().directory;
+    for (wire::Bundle& b : bundles) r.added_peers.push_back({std::move(b), Recovered{}});
+    r.backlog_limit = 5;
+    std::vector<NodeAction> out;
+    node->handle(std::move(r), now_, out);
+    const std::vector<Reconfigured> answers = all_of<Reconfigured>(out);
+    EXPECT_EQ(answers.size(), 1u);
+    return answers.empty() ? Status::internal("no answer") : answers[0].status;
+  };
+  wire::Bundle no_address = nato.bundle;
+  no_address.federation.clear();
+  EXPECT_EQ(reconfigure({no_address}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reconfigure({us_.bundle}).message(), "a peer cannot be this party itself");
+  EXPECT_EQ(reconfigure({nato.bundle, ru_.bundle}).message(),
+            "peer ru-genstaff is running already");
+  EXPECT_EQ(reconfigure({nato.bundle, nato.bundle}).message(),
+            "peer nato-shape is running already");
+  EXPECT_EQ(node->peers().size(), 1u);  // every refusal left the node as it was
+  EXPECT_EQ(node->config().lines.size(), 1u);
+  EXPECT_EQ(node->config().backlog_limit, 0u);
+
+  ASSERT_TRUE(reconfigure({nato.bundle}).is_ok());
+  ASSERT_EQ(node->peers().size(), 2u);
+  EXPECT_EQ(node->config().backlog_limit, 5u);
+  EXPECT_EQ(node->party_of_fingerprint(nato.bundle.tls_fingerprint), nato.party);
+  std::vector<NodeAction> out;
+  Submit s = submit(1);
+  s.line = "saceur-ops";
+  node->handle(s, now_, out);
+  std::vector<NodeAction> every;
+  commit_all(*node, out, &every);
+  const std::vector<Accepted> accepted = all_of<Accepted>(every);
+  ASSERT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(accepted[0].line, "saceur-ops");
+  // It leaves for the new peer on one of its paths.
+  bool posted = false;
+  for (const Post& p : all_of<Post>(every)) posted = posted || p.party == nato.party;
+  for (const Post& p : all_of<Post>(out)) posted = posted || p.party == nato.party;
+  EXPECT_TRUE(posted);
+}
+
 TEST_F(NodeTest, ACancelIsRoutedToTheSessionHoldingTheMessageWhichDecides) {
   std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs");
   std::vector<NodeAction> out;

@@ -499,4 +499,27 @@ std::string encode_config(const Config& config) {
       toml_quote(format_duration(config.realert.routine)));
 }
 
+std::vector<std::string> keys_needing_restart(const Config& running, const Config& fresh) {
+  std::vector<std::string> keys;
+  const auto changed = [&keys](bool differs, const char* key) {
+    if (differs) keys.emplace_back(key);
+  };
+  changed(running.party != fresh.party, "party.id");
+  changed(running.lang != fresh.lang, "party.lang");
+  changed(running.federation_listen != fresh.federation_listen, "federation.listen");
+  changed(running.federation_advertise != fresh.federation_advertise, "federation.advertise");
+  changed(running.heartbeat_interval != fresh.heartbeat_interval, "federation.heartbeat");
+  changed(running.test_interval != fresh.test_interval, "federation.test_interval");
+  changed(running.test_answer_within != fresh.test_answer_within, "federation.test_answer_within");
+  changed(running.api_listen != fresh.api_listen, "api.listen");
+  changed(running.api_tls != fresh.api_tls, "api.tls");
+  changed(running.api_cert != fresh.api_cert, "api.cert");
+  changed(running.api_key != fresh.api_key, "api.key");
+  changed(running.store_path != fresh.store_path, "store.path");
+  changed(running.store_url != fresh.store_url, "store.url");
+  changed(running.lease != fresh.lease, "store.lease");
+  changed(!(running.realert == fresh.realert), "escalation");
+  return keys;
+}
+
 }  // namespace parley::gateway

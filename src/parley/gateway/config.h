@@ -109,6 +109,13 @@ struct Config {
 // with "<file>:<line>: <reason>" (kInvalidArgument); an unknown key is an error.
 Result<Config> parse_config(std::string_view toml_text, const std::string& file);
 
+// Live reconfiguration (SIGHUP, POST /api/v1/admin/reload): of the keys that differ between
+// the running config and a freshly read one, those that take effect only at the next start
+// (the listeners, the store, identity, heartbeats, line tests, escalation cadences), as
+// "table.key" in the file's order. party.timezone, api.principal_rate, api.principal_burst,
+// federation.backlog_limit and log.level are applied at once.
+std::vector<std::string> keys_needing_restart(const Config& running, const Config& fresh);
+
 // `config` as parley.toml text, every key written, no comments: parse_config reads it back
 // to an equal Config (the fuzz target checks that round trip).
 std::string encode_config(const Config& config);

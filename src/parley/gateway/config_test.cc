@@ -91,6 +91,26 @@ TEST(ConfigEncodeTest, LineTestDefaultsHourlyAndIsBounded) {
       StartsWith("c.toml:5: federation.test_answer_within '2d' is out of range (1s to 1d)"));
 }
 
+// Issue 17, live reconfiguration: the keys a reload cannot apply are named when they change;
+// the live ones (time zone, rate limit, backlog limit, log level) never are.
+TEST(ConfigEncodeTest, KeysNeedingARestartAreNamedWhenTheyChange) {
+  const Config running;
+  Config fresh = running;
+  fresh.timezone = "UTC+01:00";
+  fresh.principal_rate = 3;
+  fresh.principal_burst = 4;
+  fresh.backlog_limit = 9;
+  fresh.log_level = "debug";
+  EXPECT_TRUE(keys_needing_restart(running, fresh).empty());
+  fresh.heartbeat_interval = std::chrono::seconds(2);
+  fresh.api_cert = "other.pem";
+  fresh.realert.flash = std::chrono::seconds(30);
+  fresh.federation_listen = {"127.0.0.1:9"};
+  EXPECT_EQ(keys_needing_restart(running, fresh),
+            (std::vector<std::string>{"federation.listen", "federation.heartbeat", "api.cert",
+                                      "escalation"}));
+}
+
 // Issue 15, backpressure: 10,000 queued per peer by default; 0 is no bound; anything but an
 // integer from 0 to 10,000,000 is refused with the file, the line and the key.
 TEST(ConfigEncodeTest, BacklogLimitDefaultsTo10000AndIsBounded) {

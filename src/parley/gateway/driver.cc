@@ -70,6 +70,21 @@ Driver::~Driver() { stop(); }
 
 Time Driver::now() const { return clock_->now(); }
 
+void Driver::add_clients(const wire::Bundle& bundle) {
+  // One client per address (and one more for heartbeats), each pinned to that address
+  // alone: which path carries traffic is the node's decision, not the client's.
+  Clients& clients = clients_[bundle.party];
+  for (const std::string& address : bundle.federation) {
+    clients.transactions.push_back(
+        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+    clients.heartbeats.push_back(
+        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+  }
+  allowed_fingerprints_->push_back(bundle.tls_fingerprint);
+  pinned_.push_back(bundle);
+  witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
+}
+
 Status Driver::start(net::Handler api_handler) {
   PARLEY_ASSIGN_OR_RETURN(store::NodeRecovery recovery, store::recover_node(*store_));
   PARLEY_ASSIGN_OR_RETURN(principals_, store_->principals());
@@ -99,19 +114,8 @@ Status Driver::start(net::Handler api_handler) {
   for (const core::NodePeer& peer : recovery.peers) {
     spdlog::info("peer {}: {} unreceipted, {} unacknowledged", peer.bundle.party,
                  peer.recovered.unreceipted.size(), peer.recovered.unacknowledged.size());
-    // One client per address (and one more for heartbeats), each pinned to that address
-    // alone: which path carries traffic is the node's decision, not the client's.
-    Clients& clients = clients_[peer.bundle.party];
-    for (const std::string& address : peer.bundle.federation) {
-      clients.transactions.push_back(
-          net::make_federation_client(io_, {address}, home_.tls, peer.bundle.tls_fingerprint));
-      clients.heartbeats.push_back(
-          net::make_federation_client(io_, {address}, home_.tls, peer.bundle.tls_fingerprint));
-    }
-    allowed_fingerprints_->push_back(peer.bundle.tls_fingerprint);
+    add_clients(peer.bundle);
   }
-  for (const core::NodePeer& peer : recovery.peers) pinned_.push_back(peer.bundle);
-  witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
   submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_.config.party, home_.keys.signing,
                                                      home_.tls, *store_);
   for (const core::Line& line : lines_) {
@@ -219,43 +223,6 @@ net::AdmissionStats Driver::federation_admission() const {
 
 net::AdmissionStats Driver::api_admission() const {
   return api_server_ ? api_server_->admission_stats() : net::AdmissionStats{};
-}
-
-Status Driver::reload() {
-  const Status status = reload_directory();
-  if (status.is_ok()) {
-    spdlog::info("audit: directory reloaded: {} principals, {} lines, time zone {}",
-                 principals_.size(), lines_.size(), zone_.name);
-  } else {
-    spdlog::error("audit: reload refused, the running directory is kept: {}", status.message());
-  }
-  return status;
-}
-
-Status Driver::reload_directory() {
-  if (!node_) return Status::failed_precondition("the gateway is not started");
-  const std::string file = (home_.dir / "parley.toml").string();
-  PARLEY_ASSIGN_OR_RETURN(const Home fresh, open_home(home_.dir));
-  PARLEY_ASSIGN_OR_RETURN(core::ZoneRules zone, load_zone(fresh.config, file));
-  core::Reconfigure reconfigure;
-  PARLEY_ASSIGN_OR_RETURN(reconfigure.lines, store_->lines());
-  PARLEY_ASSIGN_OR_RETURN(reconfigure.directory.principals, store_->principals());
-  PARLEY_ASSIGN_OR_RETURN(reconfigure.directory.roster, store_->roster());
-  reconfigure.directory.zone = zone;
-  std::vector<core::Line> lines = reconfigure.lines;
-  std::vector<core::Principal> principals = reconfigure.directory.principals;
-  reconfigured_.reset();
-  feed(std::move(reconfigure));
-  if (!reconfigured_) return Status::internal("the node did not answer the reload");
-  PARLEY_RETURN_IF_ERROR(*reconfigured_);
-  lines_ = std::move(lines);
-  principals_ = std::move(principals);
-  zone_ = std::move(zone);
-  home_.config.timezone = fresh.config.timezone;
-  home_.config.timezone_line = fresh.config.timezone_line;
-  home_.config.principal_rate = fresh.config.principal_rate;
-  home_.config.principal_burst = fresh.config.principal_burst;
-  return Status::ok();
 }
 
 std::optional<core::Shift> Driver::on_duty(std::string_view role, Time at) const {

@@ -142,13 +142,18 @@ class Driver {
   }
   bool ready() const { return ready_; }
 
-  // Reloads the directory without a restart (SIGHUP, POST /api/v1/admin/reload): reads
-  // parley.toml again (its time zone and the API's rate limit; other keys need a restart)
-  // and the principals, lines and roster from the store, and feeds them to the node as one
-  // core::Reconfigure, which checks them. Sessions, queues and connections are kept. An
-  // invalid config ("parley.toml:LINE: reason") or directory is refused (kInvalidArgument),
-  // logged, and the running one kept. Every outcome is an audit line in the log.
+  // Reloads without a restart (SIGHUP, POST /api/v1/admin/reload; gateway/reload.cc): reads
+  // parley.toml again (the time zone, the API's rate limit, the backlog limit and the log
+  // level apply at once; keys_needing_restart() lists the others that changed) and the
+  // principals, lines, roster and newly pinned peers from the store, and feeds them to the
+  // node as one core::Reconfigure, which checks them. Sessions, queues and connections are
+  // kept; a new peer gets its sessions and connections. An invalid config
+  // ("parley.toml:LINE: reason") or directory is refused (kInvalidArgument), logged, and the
+  // running one kept. Every outcome is an audit line in the log.
   Status reload();
+  // What the last successful reload found changed that takes effect only at the next start
+  // (config keys, re-pinned or removed peers).
+  const std::vector<std::string>& restart_needed() const { return restart_needed_; }
   // Who is on duty for `role` at `at`, by the directory in force (the node's answer).
   std::optional<core::Shift> on_duty(std::string_view role, Time at) const;
   // The party's time zone in force (parley.toml party.timezone).
@@ -291,6 +296,10 @@ class Driver {
   void submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome);
   // What reload() does, without its audit line.
   Status reload_directory();
+  Result<std::vector<core::NodePeer>> newly_pinned(std::vector<std::string>& restart);
+  // Connects to a pinned peer (a client per path) and accepts its certificate.
+  void add_clients(const wire::Bundle& bundle);
+  std::vector<std::string> restart_needed_;
   // Pushed alerts for meeting action items (meetings/alerts.h): reads the meetings of every
   // line and logs and broadcasts (SSE `action`) each new reminder and overdue item. Runs at
   // start, after a meeting step is stored (ours accepted, the peer's received) and when the

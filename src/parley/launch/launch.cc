@@ -90,6 +90,9 @@ Result<Party> init_party(const fs::path& dir, const PartySpec& spec, const PairO
   PARLEY_RETURN_IF_ERROR(
       replace_config_line(config, "principal_burst = 20\n",
                           "principal_burst = " + std::to_string(options.principal_burst) + "\n"));
+  PARLEY_RETURN_IF_ERROR(
+      replace_config_line(config, "backlog_limit = 10000\n",
+                          "backlog_limit = " + std::to_string(options.backlog_limit) + "\n"));
   return party;
 }
 

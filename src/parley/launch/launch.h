@@ -60,6 +60,9 @@ struct PairOptions {
   // second) would refuse them with 429.
   int principal_rate = 100000;
   int principal_burst = 100000;
+  // [federation] backlog_limit in both configs: 0 (no bound) for the same reason; a
+  // benchmark's flood must not be cut short by 503s unless it asks for the bound.
+  std::size_t backlog_limit = 0;
   // Called before `self` pins `peer`: may rewrite the pinned copy of the peer's bundle (e.g.
   // its federation addresses, to reach the peer through a proxy).
   std::function<void(const Party& self, wire::Bundle& peer)> edit_pinned_bundle;
