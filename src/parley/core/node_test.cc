@@ -334,6 +334,9 @@ TEST_F(NodeTest, APeerAddedByReconfigureRunsAtOnceAndABadOneRefusesTheWholeChang
     Reconfigure r;
     r.lines = lines;
     r.directory = node->config().directory;
+    Principal saceur;
+    saceur.id = "saceur";
+    r.directory.principals = {saceur};  // the lines' local principal (check_directory)
     for (wire::Bundle& b : bundles) r.added_peers.push_back({std::move(b), Recovered{}});
     r.backlog_limit = 5;
     std::vector<NodeAction> out;
