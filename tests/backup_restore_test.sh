@@ -87,5 +87,25 @@ rc=$?
 check "restore --force: exit 0, a warning naming what ru holds, the replaced store kept" \
   bash -c "[[ $rc -eq 0 ]] && grep -q '^WARNING: ru-genstaff countersigned' '$DIR/out' && ls '$US' | grep -q '^parley.db.replaced-'"
 
+# --- after the forced restore: the path is forked, an alarm on both sides, never healthy ---
+start "$US" "$US_API" "$DIR/us.log"; US_PID=$STARTED
+"$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "after the restore" >/dev/null
+"$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "after the restore" >/dev/null
+forked() { "$PARLEY" status --home "$1" --json | jq -e '.peers[0].forked == true and (.peers[0].fork_reason | type == "string") and (.peers[0].paths | all(.forked == true))'; }
+check "us: status --json shows the path to ru forked" poll 30 forked "$US"
+check "ru: status --json shows the path to us forked" poll 30 forked "$RU"
+check "us: its reason: ru countersigned more of our log" \
+  bash -c "'$PARLEY' status --home '$US' --json | jq -e '.peers[0].fork_reason | test(\"older than the one already countersigned|FORK\")'"
+check "ru: its reason: no proof from the head it countersigned, or a fork" \
+  bash -c "'$PARLEY' status --home '$RU' --json | jq -e '.peers[0].fork_reason | test(\"no consistency proof|FORK\")'"
+check "us: status text: an ALARM line, the path FORKED" \
+  bash -c "'$PARLEY' status --home '$US' >'$DIR/status' && grep -q '^  ALARM: FORKED: ' '$DIR/status' && grep -q '^  path 127.0.0.1:$RU_FED FORKED (' '$DIR/status'"
+check "us: GET /api/v1/status says forked" \
+  bash -c "curl -sf -H \"Authorization: Bearer \$(cat '$US/operator.token')\" http://127.0.0.1:$US_API/api/v1/status | jq -e '.peers[0].forked == true'"
+check "us: /metrics parley_peer_forked 1" \
+  bash -c "curl -sf -H \"Authorization: Bearer \$(cat '$US/operator.token')\" http://127.0.0.1:$US_API/metrics | grep -q '^parley_peer_forked{peer=\"ru-genstaff\"} 1$'"
+check "ru: /metrics parley_peer_forked 1" \
+  bash -c "curl -sf -H \"Authorization: Bearer \$(cat '$RU/operator.token')\" http://127.0.0.1:$RU_API/metrics | grep -q '^parley_peer_forked{peer=\"us-eucom\"} 1$'"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
