@@ -79,9 +79,26 @@ echo "not a database" >"$DIR/junk.db"
 rc=$?
 check "restore of a file that is not a store, even with --force: exit 1, nothing replaced" \
   bash -c "[[ $rc -eq 1 ]] && grep -q 'cannot be read as a SQLite database' '$DIR/err' && ! ls '$US' | grep -q replaced"
-"$PARLEY" restore --home "$RU" --force "$BACKUP" >/dev/null 2>"$DIR/err"
+# A home on PostgreSQL: both commands refuse and name PostgreSQL's tools (no server needed).
+PG=$DIR/pg
+"$PARLEY" init --home "$PG" --party nato-shape --federation 127.0.0.1:"$(free_port)" --api 127.0.0.1:"$(free_port)" >/dev/null
+sed -i 's|^path = "parley.db"|url = "postgresql://parley@127.0.0.1:1/parley"|' "$PG/parley.toml"
+"$PARLEY" backup --home "$PG" "$DIR/pg.db" >/dev/null 2>"$DIR/err"
 rc=$?
-check "a backup of us restored into ru's home (running): exit 1" test $rc -eq 1
+check "backup of a PostgreSQL store: exit 1, it names pg_dump" \
+  bash -c "[[ $rc -eq 1 && ! -e '$DIR/pg.db' ]] && grep -q 'back it up with PostgreSQL.s tools (pg_dump' '$DIR/err'"
+"$PARLEY" restore --home "$PG" "$BACKUP" >/dev/null 2>"$DIR/err"
+rc=$?
+check "restore of a PostgreSQL store: exit 1, it names pg_restore" \
+  bash -c "[[ $rc -eq 1 ]] && grep -q 'pg_restore' '$DIR/err'"
+# Another home of the same party id but other keys (not running): the backup's heads are not
+# signed by its key, so it is refused, --force or not, and its store is left alone.
+OTHER=$DIR/other
+"$PARLEY" init --home "$OTHER" --party us-eucom --federation 127.0.0.1:"$(free_port)" --api 127.0.0.1:"$(free_port)" >/dev/null
+"$PARLEY" restore --home "$OTHER" --force "$BACKUP" >/dev/null 2>"$DIR/err"
+rc=$?
+check "a backup restored into a home with other keys: exit 1, not this party's store, nothing replaced" \
+  bash -c "[[ $rc -eq 1 ]] && grep -q 'does not open with this home.s key' '$DIR/err' && ! ls '$OTHER' | grep -q replaced"
 "$PARLEY" restore --home "$US" --force "$BACKUP" >"$DIR/out" 2>"$DIR/err"
 rc=$?
 check "restore --force: exit 0, a warning naming what ru holds, the replaced store kept" \

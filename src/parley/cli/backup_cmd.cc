@@ -47,7 +47,7 @@ struct BackupArgs {
 
 Status refuse_postgres(const gateway::Home& home, std::string_view what) {
   return Status::failed_precondition(fmt::format(
-      "the store of {} is PostgreSQL ({}): {} it with PostgreSQL's tools (pg_dump --format=custom; "
+      "the store of {} is PostgreSQL ({}): {} with PostgreSQL's tools (pg_dump --format=custom; "
       "pg_restore into an empty database), docs/operations.md \"PostgreSQL store\"",
       home.dir.string(), "[store] url", what));
 }
@@ -55,7 +55,7 @@ Status refuse_postgres(const gateway::Home& home, std::string_view what) {
 int run_backup(const BackupArgs& args) {
   const Result<gateway::Home> home = gateway::open_home(args.home);
   if (!home.is_ok()) return fail(home.status());
-  if (!home->config.store_url.empty()) return fail(refuse_postgres(*home, "back up"));
+  if (!home->config.store_url.empty()) return fail(refuse_postgres(*home, "back it up"));
   const std::string store = home->store_path().string();
   const Result<store::BackupInfo> info = store::backup_sqlite_store(store, args.file);
   if (!info.is_ok()) return fail(info.status().with_context("backup"));
@@ -153,7 +153,7 @@ Result<bool> move_aside(const fs::path& db, const fs::path& aside) {
 
 Status restore_steps(const BackupArgs& args) {
   PARLEY_ASSIGN_OR_RETURN(const gateway::Home home, gateway::open_home(args.home));
-  if (!home.config.store_url.empty()) return refuse_postgres(home, "restore");
+  if (!home.config.store_url.empty()) return refuse_postgres(home, "restore it");
   // Held until the end: no gateway runs on this home or store while it is replaced.
   const Result<gateway::HomeLock> lock = gateway::HomeLock::acquire(home);
   if (!lock.is_ok()) {
