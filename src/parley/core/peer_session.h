@@ -289,7 +289,10 @@ struct SessionStats {
   // countersigned (our store went back to an older state); gone at the next receipt.
   // `peer_conflict`: the peer's head is newer than the one we countersigned but carries no
   // proof from it (the peer does not know of our countersignature: we, or it, went back);
-  // gone once one of its transactions is stored.
+  // gone once one of its transactions is stored. Also when the peer sends heads older than
+  // the one we countersigned twice in a row (one alone is a late copy from a dead path; again
+  // and again, its log went back); `stale_heads` counts them, 0 again once one is stored.
+  std::uint64_t stale_heads = 0;
   std::string fork;
   std::string own_conflict;
   std::string peer_conflict;

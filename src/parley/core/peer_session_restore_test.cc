@@ -39,6 +39,16 @@ TEST(PeerSessionRestoreTest, ARolledBackStoreIsShownForkedOnBothSides) {
       << us.own_conflict;
   EXPECT_EQ(us.fork_reason(), us.own_conflict);
   EXPECT_EQ(h.session(kRu).stats().peer_log_size, 3u);  // ru changed nothing
+  // One stale head is no alarm at ru (it may be a late copy)...
+  EXPECT_EQ(h.session(kRu).stats().stale_heads, 1u);
+  EXPECT_FALSE(h.session(kRu).stats().forked());
+  // ... us's retry of it, again older, is.
+  h.now += 20s;
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.session(kRu).stats().stale_heads, 2u);
+  EXPECT_TRUE(h.session(kRu).stats().forked());
+  EXPECT_NE(h.session(kRu).stats().peer_conflict.find("2 heads in a row older"), std::string::npos)
+      << h.session(kRu).stats().peer_conflict;
 
   // ru's next transaction extends ru's head 2, which us no longer knows it countersigned:
   // us refuses it (no proof from its head 1) and both sides show the path forked.
@@ -48,6 +58,7 @@ TEST(PeerSessionRestoreTest, ARolledBackStoreIsShownForkedOnBothSides) {
   const SessionStats ru = h.session(kRu).stats();
   EXPECT_TRUE(ru.forked());
   EXPECT_NE(ru.own_conflict.find("no consistency proof"), std::string::npos) << ru.own_conflict;
+  EXPECT_FALSE(ru.peer_conflict.empty());
   EXPECT_TRUE(ru.fork.empty());  // no contradicting head was presented to ru
 }
 
@@ -74,6 +85,11 @@ TEST(PeerSessionRestoreTest, ALateCopyOfAnOldTransactionIsNoAlarm) {
   EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
   EXPECT_FALSE(h.session(kRu).stats().forked());
   EXPECT_FALSE(h.session(kUs).stats().forked());
+  // A second late copy after a transaction was stored is still no alarm.
+  h.send(kUs);
+  h.feed(kRu, TransactionReceived{h.next_request(), first.body});
+  EXPECT_EQ(h.session(kRu).stats().stale_heads, 1u);
+  EXPECT_FALSE(h.session(kRu).stats().forked());
 }
 
 TEST(PeerSessionRestoreTest, RefusalsThatSayTheLogsConflict) {
