@@ -468,6 +468,12 @@ int run_status(const Connection& c, bool as_json) {
                 << " ROUTINE submissions refused (503) since start: the queue reached the "
                    "backlog limit\n";
     }
+    const bool forked = p.value("forked", false);
+    if (forked) {
+      std::cout << "  ALARM: FORKED: our log and the peer's cannot be reconciled; nothing is "
+                   "delivered either way until they are: "
+                << field(p, "fork_reason") << "\n";
+    }
     const Json refusals = p.value("refusals", Json::object());
     if (refusals.value("alert", false)) {
       std::cout << "  ALERT: the peer refused our transaction " << field(refusals, "streak")
@@ -486,7 +492,8 @@ int run_status(const Connection& c, bool as_json) {
     print_peer_catalog(p.value("catalog", Json()));
     for (const Json& t : p.value("tests", Json::array())) print_line_test(t);
     for (const Json& path : p.value("paths", Json::array())) {
-      std::cout << "  path " << field(path, "address") << " " << field(path, "state")
+      std::cout << "  path " << field(path, "address") << " "
+                << (forked ? "FORKED (" + field(path, "state") + ")" : field(path, "state"))
                 << (path.value("active", false) ? " (active)" : "") << ", last contact "
                 << field(path, "last_contact");
       if (const Json beat = path.value("last_heartbeat", Json()); beat.is_object()) {

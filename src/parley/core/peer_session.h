@@ -282,6 +282,25 @@ struct SessionStats {
   std::uint64_t tests_sent = 0;            // automatic line tests we sent, since start
   std::uint64_t tests_answered = 0;        // the peer's automatic tests we answered, since start
   std::vector<LineTestView> tests;         // per line with the peer (core/line_test.h)
+  // Why our log and the peer's cannot be reconciled now, if they cannot (docs/protocol.md
+  // "Forks and restores"); an alarm, never a healthy path. `fork`: the peer presented a head
+  // that contradicts one we countersigned (evidence kept; it stays until a restart).
+  // `own_conflict`: the peer refuses our head as older than, or contradicting, one it
+  // countersigned (our store went back to an older state); gone at the next receipt.
+  // `peer_conflict`: the peer's head is newer than the one we countersigned but carries no
+  // proof from it (the peer does not know of our countersignature: we, or it, went back);
+  // gone once one of its transactions is stored. Also when the peer sends heads older than
+  // the one we countersigned twice in a row (one alone is a late copy from a dead path; again
+  // and again, its log went back); `stale_heads` counts them, 0 again once one is stored.
+  std::uint64_t stale_heads = 0;
+  std::string fork;
+  std::string own_conflict;
+  std::string peer_conflict;
+  bool forked() const { return !fork.empty() || !own_conflict.empty() || !peer_conflict.empty(); }
+  // The first of them that is set ("" if none).
+  const std::string& fork_reason() const {
+    return !fork.empty() ? fork : !own_conflict.empty() ? own_conflict : peer_conflict;
+  }
 };
 
 class PeerSession {

@@ -239,6 +239,7 @@ void PeerSession::mark_reached(Time now, std::vector<Action>& out) {
 void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Time now,
                                 std::vector<Action>& out) {
   InFlight& f = *outbox_.in_flight();
+  counters_.own_conflict.clear();  // the peer countersigned our head: the logs agree
   std::map<std::string, std::string> refused;
   for (ledger::ReceiptRefusal& r : receipt.refused) refused[r.id] = std::move(r.reason);
 
@@ -299,6 +300,7 @@ void PeerSession::on_refused(const std::string& error, Time now, std::vector<Act
   ++counters_.transactions_refused;
   ++refusal_streak_;
   counters_.last_refusal = error;
+  if (refusal_says_log_conflict(error)) counters_.own_conflict = error;
   const std::string& peer = config_.peer.party;
   schedule_retry(now, single_quoted(peer) + " refused our transaction: " + error,
                  NoticeKind::kPeerRefused, out);

@@ -266,6 +266,7 @@ Json peers_json(const Driver& driver) {
       paths.push_back(
           {{"address", path.address},
            {"state", path.state},
+           {"forked", p.stats.forked()},
            {"active", path.active},
            {"last_contact", optional_time(path.last_contact)},
            {"last_error", path.last_error.empty() ? Json(nullptr) : Json(path.last_error)},
@@ -273,29 +274,32 @@ Json peers_json(const Driver& driver) {
     }
     Json tests = Json::array();
     for (const core::LineTestView& t : p.stats.tests) tests.push_back(line_test_json(t));
-    peers.push_back({{"party", p.party},
-                     {"federation", p.federation},
-                     {"paths", paths},
-                     {"queued", p.stats.queued},
-                     {"refused_backlog", p.refused_backlog},
-                     {"oldest_queued", optional_time(p.stats.oldest_queued)},
-                     {"unacknowledged", p.stats.unacknowledged},
-                     {"overdue", p.stats.overdue},
-                     {"inbound_unacknowledged", p.stats.inbound_unacknowledged},
-                     {"inbound_overdue", p.stats.inbound_overdue},
-                     {"frames_refused", p.stats.frames_refused},
-                     {"transactions_sent", p.stats.transactions_sent},
-                     {"send_failures", p.stats.send_failures},
-                     {"log_size", p.stats.log_size},
-                     {"countersigned_size", p.stats.countersigned_size},
-                     {"peer_log_size", p.stats.peer_log_size},
-                     {"forks_detected", p.stats.forks_detected},
-                     {"refusals", refusals_json(p.stats)},
-                     {"gaps", gaps_json(p.stats)},
-                     {"tests", tests},
-                     {"tests_sent", p.stats.tests_sent},
-                     {"tests_answered", p.stats.tests_answered},
-                     {"catalog", catalog_json(p)}});
+    peers.push_back(
+        {{"party", p.party},
+         {"federation", p.federation},
+         {"paths", paths},
+         {"queued", p.stats.queued},
+         {"refused_backlog", p.refused_backlog},
+         {"oldest_queued", optional_time(p.stats.oldest_queued)},
+         {"unacknowledged", p.stats.unacknowledged},
+         {"overdue", p.stats.overdue},
+         {"inbound_unacknowledged", p.stats.inbound_unacknowledged},
+         {"inbound_overdue", p.stats.inbound_overdue},
+         {"frames_refused", p.stats.frames_refused},
+         {"transactions_sent", p.stats.transactions_sent},
+         {"send_failures", p.stats.send_failures},
+         {"log_size", p.stats.log_size},
+         {"countersigned_size", p.stats.countersigned_size},
+         {"peer_log_size", p.stats.peer_log_size},
+         {"forks_detected", p.stats.forks_detected},
+         {"forked", p.stats.forked()},
+         {"fork_reason", p.stats.forked() ? Json(p.stats.fork_reason()) : Json(nullptr)},
+         {"refusals", refusals_json(p.stats)},
+         {"gaps", gaps_json(p.stats)},
+         {"tests", tests},
+         {"tests_sent", p.stats.tests_sent},
+         {"tests_answered", p.stats.tests_answered},
+         {"catalog", catalog_json(p)}});
   }
   return peers;
 }
@@ -449,6 +453,10 @@ net::HttpResponse metrics_view(const Driver& driver) {
   per_peer("parley_transactions_refused_total", "counter",
            "Our whole transactions the peer refused, since start.",
            [](const Driver::PeerView& p) { return p.stats.transactions_refused; });
+  per_peer("parley_peer_forked", "gauge",
+           "1 while our log and the peer's cannot be reconciled (a fork, or a store gone back "
+           "to an older state): an alarm; 0 otherwise.",
+           [](const Driver::PeerView& p) { return std::uint64_t{p.stats.forked() ? 1U : 0U}; });
   per_peer("parley_refusal_streak", "gauge",
            "Whole refusals of our transactions in a row now (2 or more: an alert).",
            [](const Driver::PeerView& p) { return p.stats.refusal_streak; });

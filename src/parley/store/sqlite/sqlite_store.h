@@ -1,6 +1,7 @@
 // The SQLite implementation of Store: WAL, synchronous=FULL, one transaction per apply().
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -23,5 +24,20 @@ struct SqliteOptions {
 // As above, with `options`.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
                                                  const SqliteOptions& options);
+
+// What backup_sqlite_store wrote.
+struct BackupInfo {
+  std::uintmax_t bytes = 0;
+  int schema_version = 0;
+};
+// Copies the parley store at `path` to the new file `destination` with SQLite's online
+// backup API, while a gateway may be writing to it: the copy is the store as of one commit
+// (every batch wholly in or out), passes SQLite's integrity check, is one self-contained file
+// (rollback-journal mode; opening it puts it back in WAL), mode 0600, fsynced with its
+// directory. `destination` appears only once complete. kAlreadyExists if `destination`
+// exists (never overwritten); kNotFound if there is no store at `path`; kDataLoss if it is
+// not a parley store or the copy is unsound; kUnavailable on I/O failure. Nothing is left
+// behind on failure.
+Result<BackupInfo> backup_sqlite_store(const std::string& path, const std::string& destination);
 
 }  // namespace parley::store
