@@ -119,6 +119,17 @@ struct Reconfigure {
   std::vector<Line> lines;
   Directory directory;
 };
+// One submission on several lines at once (docs/protocol.md "Broadcasts"): one Submit per
+// line, each with its own request (answered by its own Accepted or Rejected), the same
+// principal, and `id` (a uuid the caller drew) as each message's MessageRecord::broadcast.
+// All or nothing: every Submit is checked first (PeerSession::check_submit, and the line's
+// peer pinned); if one would be refused, each request is Rejected with the first refusal,
+// prefixed with its line ("line 'x': ..."), and nothing is queued. Else each is handled as a
+// Submit, in order, within this one event: their batches join the same group commit.
+struct Broadcast {
+  std::string id;
+  std::vector<Submit> submits;
+};
 struct CommitDue {};  // the driver ran what was ready after ScheduleCommit
 struct Committed {    // Commit{commit} is durable, but for the batches refused (by position)
   CommitId commit = 0;
@@ -126,7 +137,7 @@ struct Committed {    // Commit{commit} is durable, but for the batches refused 
 };
 using NodeEvent = std::variant<Start, Tick, Submit, Acknowledge, Show, Cancel, PeerTransaction,
                                PostAnswered, PostFailed, HeartbeatAnsweredOn, HeartbeatFailedOn,
-                               Reconfigure, CommitDue, Committed>;
+                               Reconfigure, Broadcast, CommitDue, Committed>;
 
 // ---- actions ----
 struct ScheduleCommit {};  // feed CommitDue once what is ready now has run
@@ -230,6 +241,9 @@ class Node {
   using Queued = std::pair<std::string, Event>;  // by party
 
   void route_submit(Submit submit, std::vector<NodeAction>& out);
+  void on_broadcast(Broadcast broadcast, Time now, std::vector<NodeAction>& out);
+  // Whether route_submit and the session would accept `submit` now (Broadcast).
+  Status check_submit(const Submit& submit, Time now) const;
   void route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out);
   void route_show(Show show);
   void route_cancel(Cancel cancel, std::vector<NodeAction>& out);

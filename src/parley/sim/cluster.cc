@@ -99,6 +99,8 @@ std::string event_name(const core::NodeEvent& e) {
                  v.reason + ")";
         } else if constexpr (std::is_same_v<E, core::Reconfigure>) {
           return "Reconfigure " + std::to_string(v.lines.size()) + " lines";
+        } else if constexpr (std::is_same_v<E, core::Broadcast>) {
+          return "Broadcast " + v.id + " on " + std::to_string(v.submits.size()) + " lines";
         } else if constexpr (std::is_same_v<E, core::CommitDue>) {
           return "CommitDue";
         } else if constexpr (std::is_same_v<E, core::Committed>) {
