@@ -207,7 +207,8 @@ TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) 
       "DROP INDEX messages_search; ALTER TABLE messages DROP COLUMN search_text; "
       "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; "
       "ALTER TABLE messages DROP COLUMN cancelled_at; ALTER TABLE messages DROP COLUMN "
-      "cancelled_by; UPDATE parley_schema SET version = 10");
+      "cancelled_by; DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN "
+      "broadcast; UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_postgres_store(url);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
