@@ -268,7 +268,8 @@ class Checker:
 def route_literals(sources):
     """Paths the gateway's API sources compare requests against."""
     found = set()
-    for name in ("api.cc", "directory_api.cc", "meetings_api.cc", "console.cc"):
+    for name in ("api.cc", "directory_api.cc", "meetings_api.cc", "broadcasts_api.cc",
+                 "console.cc"):
         with open(os.path.join(sources, name), encoding="utf-8") as f:
             text = f.read()
         for literal in re.findall(r'"(/[A-Za-z0-9/_.{}-]*)"', text):
@@ -352,6 +353,23 @@ def main():
     c.call("GET", "/api/v1/messages/{id}", ru, params={"id": mid[:24]}, token=cgs, expect=200,
            what="(a unique prefix)")
     c.call("GET", "/api/v1/messages/{id}", us, params={"id": "0" * 36}, token=saceur, expect=404)
+
+    # Broadcasts (issue 14): saceur has two lines to ru-genstaff.
+    sent = c.call("POST", "/api/v1/broadcasts", us, token=saceur, expect=201,
+                  body={"lines": ["saceur-cgs", "saceur-cgs-b"], "precedence": "IMMEDIATE",
+                        "text": "to both lines"})
+    bid = (sent or {}).get("id", "")
+    c.call("POST", "/api/v1/broadcasts", us, token=saceur, expect=400, what="(one line)",
+           body={"lines": ["saceur-cgs"], "text": "x"}, invalid=True)
+    c.call("POST", "/api/v1/broadcasts", us, token=saceur, expect=404, what="(an unknown line)",
+           body={"lines": ["saceur-cgs", "no-such-line"], "text": "x"})
+    c.call("POST", "/api/v1/broadcasts", us, expect=401,
+           body={"lines": ["saceur-cgs", "saceur-cgs-b"], "text": "x"})
+    c.call("GET", "/api/v1/broadcasts/{id}", us, params={"id": bid}, token=saceur, expect=200)
+    c.call("GET", "/api/v1/broadcasts/{id}", us, params={"id": "0190a0b0-0000-7000-8000-000000000001"},
+           token=saceur, expect=404)
+    c.call("GET", "/api/v1/broadcasts/{id}", us, params={"id": "not-a-uuid"}, token=saceur,
+           expect=400)
     c.call("POST", "/api/v1/messages/{id}/ack", ru, params={"id": mid}, token=cgs, expect=200)
     c.call("POST", "/api/v1/messages/{id}/ack", ru, params={"id": mid}, token=cgs, expect=409,
            what="(again)")

@@ -26,6 +26,9 @@ WATCH=$("$PARLEY" principal add --home "$US" watch-1 --role watch)
 CGS=$("$PARLEY" principal add --home "$RU" cgs)
 check "line add us" "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs
 check "line add ru" "$PARLEY" line add --home "$RU" saceur-cgs --local cgs --remote us-eucom/saceur
+# A second line between the same principals: a broadcast goes on both (issue 14).
+check "line add us b" "$PARLEY" line add --home "$US" saceur-cgs-b --local saceur --remote ru-genstaff/cgs
+check "line add ru b" "$PARLEY" line add --home "$RU" saceur-cgs-b --local cgs --remote us-eucom/saceur
 
 "$PARLEY" gateway --home "$US" 2>"$DIR/us.log" &
 PIDS+=($!)

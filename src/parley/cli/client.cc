@@ -4,8 +4,11 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "parley/base/json.h"
+#include "parley/base/rng.h"
 #include "parley/base/text.h"
 #include "parley/base/time.h"
 #include "parley/cli/api_client.h"
@@ -268,10 +271,22 @@ void print_messages(const Json& messages, bool inbox, const Labels& l) {
   }
 }
 
-int run_send(const Connection& c, const std::string& line, const std::string& precedence,
-             const std::string& type, const std::string& body, const std::string& text,
-             const std::string& reply_to, const std::string& expires) {
-  Json request = {{"line", line}, {"precedence", precedence}, {"type", type}, {"text", text}};
+int run_send(const Connection& c, const std::vector<std::string>& lines,
+             const std::string& precedence, const std::string& type, const std::string& body,
+             const std::string& text, const std::string& reply_to, const std::string& expires) {
+  // Two lines or more: a broadcast (POST /api/v1/broadcasts), one message per line.
+  const bool broadcast = lines.size() > 1;
+  if (broadcast && !reply_to.empty()) {
+    return fail_usage(Status::invalid_argument(
+        "--reply-to answers one message on one line: give one --line, not " +
+        std::to_string(lines.size())));
+  }
+  Json request = {{"precedence", precedence}, {"type", type}, {"text", text}};
+  if (broadcast) {
+    request["lines"] = lines;
+  } else {
+    request["line"] = lines.front();
+  }
   if (!body.empty()) {
     Result<Json> parsed = json::parse_object(body);
     if (!parsed.is_ok()) return fail(parsed.status().with_context("--body"));
@@ -281,11 +296,43 @@ int run_send(const Connection& c, const std::string& line, const std::string& pr
   if (!expires.empty()) request["expires"] = expires;
   Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
   if (!target.is_ok()) return fail(target.status());
-  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages", json::dump(request));
+  Result<Json> answer = call_api(
+      *target, "POST", broadcast ? "/api/v1/broadcasts" : "/api/v1/messages", json::dump(request));
   // A value the gateway refuses (400: an empty message, a reply_to it does not know, a body
   // the type's schema refuses) is a usage error, exit 2.
   if (!answer.is_ok()) return fail_request(answer.status());
   std::cout << field(*answer, "id") << "\n";
+  // A broadcast: its id first, then each message's id and line.
+  for (const Json& m : answer->value("messages", Json::array())) {
+    std::cout << field(m, "id") << " " << field(m, "line") << "\n";
+  }
+  return 0;
+}
+
+// `parley broadcast show`: GET /api/v1/broadcasts/{id}, the aggregated status of a broadcast
+// and each line's state.
+int run_broadcast_show(const Connection& c, const std::string& id, bool as_json) {
+  if (!is_uuid(id)) {
+    return fail_usage(Status::invalid_argument("'" + id + "' is not a broadcast id (a uuid)"));
+  }
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "GET", "/api/v1/broadcasts/" + id);
+  if (!answer.is_ok()) return fail_request(answer.status());
+  if (as_json) {
+    std::cout << answer->dump(2) << "\n";
+    return 0;
+  }
+  const Json& b = *answer;
+  std::cout << "broadcast " << field(b, "id") << " from " << field(b, "from") << ", "
+            << field(b, "precedence") << " " << field(b, "type") << ", created "
+            << field(b, "created") << "\n"
+            << "delivered to " << field(b, "delivered") << " of " << field(b, "lines_total")
+            << ", acknowledged by " << field(b, "acknowledged") << "\n";
+  for (const Json& m : b.value("messages", Json::array())) {
+    std::cout << "  " << field(m, "line") << "  " << field(m, "to") << "  " << field(m, "state")
+              << "  " << field(m, "id") << "\n";
+  }
   return 0;
 }
 
@@ -514,7 +561,7 @@ int run_status(const Connection& c, bool as_json) {
 void add_client_commands(CLI::App& app, int& exit_code) {
   {
     auto c = std::make_shared<Connection>();
-    auto line = std::make_shared<std::string>();
+    auto lines = std::make_shared<std::vector<std::string>>();
     auto precedence = std::make_shared<std::string>("ROUTINE");
     auto type = std::make_shared<std::string>("text");
     auto body = std::make_shared<std::string>();
@@ -522,9 +569,14 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto reply_to = std::make_shared<std::string>();
     auto expires = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
-        "send", "Send a message on a line; prints its id once the gateway has stored it durably");
+        "send",
+        "Send a message on a line; prints its id once the gateway has stored it durably. With "
+        "--line given twice or more, a broadcast: one message on each line, each receipted and "
+        "acknowledged on its own, all or none stored; prints the broadcast's id, then each "
+        "message's id and line (`parley broadcast show ID`)");
     add_connection_options(cmd, *c);
-    cmd->add_option("--line", *line, "the line to send on")->required();
+    cmd->add_option("--line", *lines, "the line to send on; repeated: a broadcast on every one")
+        ->required();
     cmd->add_option("--precedence", *precedence, "FLASH, IMMEDIATE, PRIORITY or ROUTINE")
         ->capture_default_str();
     cmd->add_option("--type", *type, "a message type from `parley catalog`")->capture_default_str();
@@ -540,8 +592,24 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "a UTC time (2026-11-24T21:00:00Z) after which the message is no longer "
                     "worth delivering: not receipted by then, it becomes expired and is not sent");
     cmd->callback([=, &exit_code] {
-      exit_code = run_send(*c, *line, *precedence, *type, *body, *text, *reply_to, *expires);
+      exit_code = run_send(*c, *lines, *precedence, *type, *body, *text, *reply_to, *expires);
     });
+  }
+  {
+    CLI::App* group =
+        app.add_subcommand("broadcast", "Broadcasts (`parley send --line A --line B`)");
+    group->require_subcommand(1);
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* cmd = group->add_subcommand(
+        "show",
+        "A broadcast's aggregated status (\"delivered to 11 of 12, acknowledged by 9\") and each "
+        "line's message and state");
+    add_connection_options(cmd, *c);
+    cmd->add_option("BROADCAST_ID", *id, "the id `parley send` printed")->required();
+    cmd->add_flag("--json", *as_json, "print it as JSON (GET /api/v1/broadcasts/{id})");
+    cmd->callback([=, &exit_code] { exit_code = run_broadcast_show(*c, *id, *as_json); });
   }
   for (const std::string box : {"inbox", "outbox"}) {
     auto c = std::make_shared<Connection>();

@@ -139,6 +139,8 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
           }
         } else if constexpr (std::is_same_v<E, Reconfigure>) {
           on_reconfigure(std::move(e), out);
+        } else if constexpr (std::is_same_v<E, Broadcast>) {
+          on_broadcast(std::move(e), now, out);
         } else if constexpr (std::is_same_v<E, CommitDue>) {
           on_commit_due(out);
         } else if constexpr (std::is_same_v<E, Committed>) {
@@ -206,20 +208,59 @@ void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {
                                                                           "' has no pinned peer")});
     return;
   }
-  // Backpressure: the queue, not the submission, decides; urgent traffic always goes in.
-  const std::size_t queued = peer->session->queued();
-  if (config_.backlog_limit > 0 && submit.precedence == Precedence::kRoutine &&
-      queued >= config_.backlog_limit) {
+  if (Status full = check_backlog(*peer, submit); !full.is_ok()) {
     ++counters_.refused_backlog[peer->party];
-    out.emplace_back(Rejected{
-        submit.request,
-        Status::resource_exhausted(fmt::format(
-            "{} messages are queued for {}, the bound is {}: ROUTINE submissions are refused "
-            "until the queue drains (FLASH, IMMEDIATE and PRIORITY are accepted)",
-            queued, peer->party, config_.backlog_limit))});
+    out.emplace_back(Rejected{submit.request, std::move(full)});
     return;
   }
   inbox_.emplace_back(line->remote.party, std::move(submit));
+}
+
+// Backpressure: the queue, not the submission, decides; urgent traffic always goes in.
+Status Node::check_backlog(const Peer& peer, const Submit& submit) const {
+  const std::size_t queued = peer.session->queued();
+  if (config_.backlog_limit == 0 || submit.precedence != Precedence::kRoutine ||
+      queued < config_.backlog_limit) {
+    return Status::ok();
+  }
+  return Status::resource_exhausted(fmt::format(
+      "{} messages are queued for {}, the bound is {}: ROUTINE submissions are refused until "
+      "the queue drains (FLASH, IMMEDIATE and PRIORITY are accepted)",
+      queued, peer.party, config_.backlog_limit));
+}
+
+Status Node::check_submit(const Submit& submit, Time now) const {
+  const auto line = std::find_if(config_.lines.begin(), config_.lines.end(),
+                                 [&](const Line& l) { return l.id == submit.line; });
+  if (line == config_.lines.end()) return Status::not_found("unknown line");
+  const auto peer = peers_.find(line->remote.party);
+  if (peer == peers_.end()) return Status::failed_precondition("the line has no pinned peer");
+  PARLEY_RETURN_IF_ERROR(check_backlog(*peer->second, submit));  // all lines, or none
+  return peer->second->session->check_submit(submit, now);
+}
+
+void Node::on_broadcast(Broadcast broadcast, Time now, std::vector<NodeAction>& out) {
+  Status refused;
+  std::set<std::string> lines;
+  if (!is_uuid(broadcast.id)) {
+    refused = Status::invalid_argument("broadcast id '" + broadcast.id + "' is not a uuid");
+  }
+  for (const Submit& submit : broadcast.submits) {
+    if (!refused.is_ok()) break;
+    if (!lines.insert(submit.line).second) {
+      refused = Status::invalid_argument("line '" + submit.line + "' is named twice");
+    } else if (Status s = check_submit(submit, now); !s.is_ok()) {
+      refused = s.with_context("line '" + submit.line + "'");
+    }
+  }
+  for (Submit& submit : broadcast.submits) {
+    if (!refused.is_ok()) {
+      out.emplace_back(Rejected{submit.request, refused});
+      continue;
+    }
+    submit.broadcast = broadcast.id;
+    route_submit(std::move(submit), out);
+  }
 }
 
 void Node::route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out) {

@@ -130,6 +130,18 @@ struct Reconfigure {
   std::vector<NodePeer> added_peers;
   std::optional<std::size_t> backlog_limit;  // NodeConfig::backlog_limit; none: unchanged
 };
+// One submission on several lines at once (docs/protocol.md "Broadcasts"): one Submit per
+// line, each with its own request (answered by its own Accepted or Rejected), the same
+// principal, and `id` (a uuid the caller drew) as each message's MessageRecord::broadcast.
+// All or nothing: every Submit is checked first (PeerSession::check_submit, the line's peer
+// pinned, and that peer's backlog for a ROUTINE one: NodeConfig::backlog_limit); if one would
+// be refused, each request is Rejected with the first refusal, prefixed with its line
+// ("line 'x': ..."), and nothing is queued. Else each is handled as a
+// Submit, in order, within this one event: their batches join the same group commit.
+struct Broadcast {
+  std::string id;
+  std::vector<Submit> submits;
+};
 struct CommitDue {};  // the driver ran what was ready after ScheduleCommit
 struct Committed {    // Commit{commit} is durable, but for the batches refused (by position)
   CommitId commit = 0;
@@ -137,7 +149,7 @@ struct Committed {    // Commit{commit} is durable, but for the batches refused 
 };
 using NodeEvent = std::variant<Start, Tick, Submit, Acknowledge, Show, Cancel, PeerTransaction,
                                PostAnswered, PostFailed, HeartbeatAnsweredOn, HeartbeatFailedOn,
-                               Reconfigure, CommitDue, Committed>;
+                               Reconfigure, Broadcast, CommitDue, Committed>;
 
 // ---- actions ----
 struct ScheduleCommit {};  // feed CommitDue once what is ready now has run
@@ -243,6 +255,9 @@ class Node {
   using Queued = std::pair<std::string, Event>;  // by party
 
   void route_submit(Submit submit, std::vector<NodeAction>& out);
+  void on_broadcast(Broadcast broadcast, Time now, std::vector<NodeAction>& out);
+  // Whether route_submit and the session would accept `submit` now (Broadcast).
+  Status check_submit(const Submit& submit, Time now) const;
   void route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out);
   void route_show(Show show);
   void route_cancel(Cancel cancel, std::vector<NodeAction>& out);
@@ -261,6 +276,7 @@ class Node {
   Peer* find(const std::string& party);
   void add_peer(NodePeer p);
   std::string refuse_added_peers(const std::vector<NodePeer>& added) const;
+  Status check_backlog(const Peer& peer, const Submit& submit) const;
 
   NodeConfig config_;
   const catalog::Catalog& catalog_;

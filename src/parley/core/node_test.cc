@@ -176,6 +176,119 @@ TEST_F(NodeTest, RoutineIsRefusedWhileThePeersQueueIsAtTheBacklogLimitAndUrgentT
   EXPECT_EQ(node->counters().refused_backlog.at(ru_.party), 2u);
 }
 
+// Issue 14, a broadcast: us-eucom with two pinned peers, a line to each (and one to a third
+// party nobody pinned, and one of another principal).
+class NodeBroadcastTest : public NodeTest {
+ protected:
+  static constexpr char kId[] = "0190a0b0-0000-7000-8000-00000000b001";
+
+  NodeBroadcastTest() : nato_(make_side("nato-shape", 3, std::string(64, 'c'))) {
+    NodeConfig config;
+    config.party = us_.party;
+    config.keys = us_.keys;
+    Line cgs = make_line("saceur", "ru-genstaff", "cgs");
+    Line shape = make_line("saceur", "nato-shape", "ops");
+    shape.id = "saceur-shape";
+    Line idle = make_line("saceur", "xx-unpinned", "nobody");
+    idle.id = "idle";
+    Line j3 = make_line("j3", "ru-genstaff", "cgs");
+    j3.id = "j3-cgs";
+    config.lines = {cgs, shape, idle, j3};
+    std::vector<NodePeer> peers;
+    peers.push_back({ru_.bundle, Recovered{}});
+    peers.push_back({nato_.bundle, Recovered{}});
+    node_ = std::make_unique<Node>(std::move(config), catalog::Catalog::builtin(), rng_,
+                                   std::move(peers));
+    std::vector<NodeAction> out;
+    node_->handle(Start{}, now_, out);
+  }
+
+  Broadcast broadcast(const std::vector<std::string>& lines) {
+    Broadcast b;
+    b.id = kId;
+    RequestId request = 1;
+    for (const std::string& line : lines) {
+      Submit s = submit(request++, Precedence::kFlash);
+      s.line = line;
+      b.submits.push_back(std::move(s));
+    }
+    return b;
+  }
+
+  // Handles a broadcast on `lines` that must be refused: every request Rejected with the same
+  // status, which names `bad`, and nothing written.
+  void expect_refused(const Broadcast& b, const std::string& bad, StatusCode code) {
+    std::vector<NodeAction> out;
+    node_->handle(b, now_, out);
+    const std::vector<Rejected> rejected = all_of<Rejected>(out);
+    ASSERT_EQ(rejected.size(), b.submits.size());
+    for (std::size_t i = 0; i < rejected.size(); ++i) {
+      EXPECT_EQ(rejected[i].request, b.submits[i].request);
+      EXPECT_EQ(rejected[i].status.code(), code) << rejected[i].status.to_string();
+      EXPECT_NE(rejected[i].status.message().find("'" + bad + "'"), std::string::npos)
+          << rejected[i].status.to_string();
+    }
+    EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
+    EXPECT_FALSE(node_->committing());
+    EXPECT_EQ(node_->session("ru-genstaff")->stats().queued, 0u);
+    EXPECT_EQ(node_->session("nato-shape")->stats().queued, 0u);
+  }
+
+  Side nato_;
+  std::unique_ptr<Node> node_;
+};
+
+TEST_F(NodeBroadcastTest, OneMessagePerLineEachToItsPeerInOneCommitTiedByTheBroadcastId) {
+  std::vector<NodeAction> out;
+  node_->handle(broadcast({kLine, "saceur-shape"}), now_, out);
+  EXPECT_TRUE(all_of<Rejected>(out).empty());
+  ASSERT_EQ(all_of<ScheduleCommit>(out).size(), 1u);
+  out.clear();
+  node_->handle(CommitDue{}, now_, out);
+  const std::vector<Commit> commits = all_of<Commit>(out);
+  ASSERT_EQ(commits.size(), 1u);                  // both lines' writes in one durable transaction
+  std::map<std::string, MessageRecord> messages;  // by line
+  for (const CommitBatch& batch : commits[0].batches) {
+    for (const Record& r : batch.records) {
+      if (const PutMessage* put = std::get_if<PutMessage>(&r)) {
+        messages[put->message.line] = put->message;
+        EXPECT_EQ(batch.party, put->message.peer);
+      }
+    }
+  }
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[kLine].to, (wire::Address{"ru-genstaff", "cgs"}));
+  EXPECT_EQ(messages["saceur-shape"].to, (wire::Address{"nato-shape", "ops"}));
+  EXPECT_NE(messages[kLine].id, messages["saceur-shape"].id);
+  EXPECT_NE(messages[kLine].envelope, messages["saceur-shape"].envelope);  // one each, signed
+  for (const auto& [line, m] : messages) {
+    EXPECT_EQ(m.broadcast, std::optional<std::string>(kId)) << line;
+    EXPECT_EQ(m.precedence, Precedence::kFlash) << line;
+  }
+  out.clear();
+  node_->handle(Committed{commits[0].id, std::vector<Status>(commits[0].batches.size())}, now_,
+                out);
+  const std::vector<Accepted> accepted = all_of<Accepted>(out);
+  ASSERT_EQ(accepted.size(), 2u);
+  EXPECT_EQ(accepted[0].request, 1u);
+  EXPECT_EQ(accepted[0].line, kLine);
+  EXPECT_EQ(accepted[1].request, 2u);
+  EXPECT_EQ(accepted[1].line, "saceur-shape");
+}
+
+TEST_F(NodeBroadcastTest, OneLineThatWouldBeRefusedRefusesEveryLineAndQueuesNothing) {
+  expect_refused(broadcast({kLine, "no-such-line"}), "no-such-line", StatusCode::kNotFound);
+  expect_refused(broadcast({kLine, "idle"}), "idle", StatusCode::kFailedPrecondition);
+  expect_refused(broadcast({"saceur-shape", "j3-cgs"}), "j3-cgs", StatusCode::kPermissionDenied);
+  expect_refused(broadcast({kLine, "saceur-shape", kLine}), kLine, StatusCode::kInvalidArgument);
+  Broadcast bad_body = broadcast({kLine, "saceur-shape"});
+  bad_body.submits[1].type = "notify.missile-launch";  // its body {} misses required fields
+  expect_refused(bad_body, "saceur-shape", StatusCode::kInvalidArgument);
+  Broadcast bad_id = broadcast({kLine, "saceur-shape"});
+  bad_id.id = "not-a-uuid";
+  expect_refused(bad_id, "not-a-uuid", StatusCode::kInvalidArgument);
+}
+
 TEST_F(NodeTest, ATransactionFromAnUnknownCertificateIsRefusedWith403) {
   std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs");
   std::vector<NodeAction> out;

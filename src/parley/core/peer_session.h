@@ -125,6 +125,7 @@ struct Submit {  // a principal asks to send a message
   wire::Content content;
   std::optional<std::string> reply_to;
   std::optional<Time> expires;
+  std::optional<std::string> broadcast;  // MessageRecord::broadcast (set by the node)
 };
 struct Acknowledge {  // a principal acknowledges an inbound message
   RequestId request = 0;
@@ -341,6 +342,10 @@ class PeerSession {
   // Whether an Acknowledge of `id` is this session's to answer: a message it holds in
   // memory (the peer's, awaiting an ack or settled since start; ours, not yet acknowledged).
   bool holds(std::string_view id) const;
+  // OK if Submit `e`, handled at `now`, would be accepted; else the Rejected status its
+  // handling would answer (the store's own refusal of the batch aside). Changes nothing: the
+  // node checks every line of a broadcast with it before it queues any (core/node.h).
+  Status check_submit(const Submit& e, Time now) const;
 
  private:
   // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.

@@ -11,6 +11,7 @@
 #include "parley/base/version.h"
 #include "parley/core/message_state.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/broadcasts_api.h"
 #include "parley/gateway/console.h"
 #include "parley/gateway/directory_api.h"
 #include "parley/gateway/evidence.h"
@@ -79,7 +80,11 @@ Json translations_json(const std::vector<core::MessageRecord>& replies) {
 class Api {
  public:
   explicit Api(Driver& driver)
-      : driver_(driver), meetings_(driver), directory_(driver), sessions_(session_rng_) {}
+      : driver_(driver),
+        meetings_(driver),
+        broadcasts_(driver),
+        directory_(driver),
+        sessions_(session_rng_) {}
 
   void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
     const Target target = split_target(request.target);
@@ -163,6 +168,9 @@ class Api {
     }
     if (path == "/api/v1/messages" && method == "POST") {
       return post_message(principal, request.body, responder);
+    }
+    if (BroadcastsApi::owns(path)) {
+      return broadcasts_.handle(principal, method, path, request.body, responder);
     }
     if (MeetingsApi::owns(path)) {
       return meetings_.handle(principal, method, path, request.body, responder);
@@ -746,6 +754,7 @@ class Api {
 
   Driver& driver_;
   MeetingsApi meetings_;
+  BroadcastsApi broadcasts_;
   DirectoryApi directory_;
   crypto::SystemRng session_rng_;
   Sessions sessions_;

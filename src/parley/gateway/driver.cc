@@ -392,6 +392,41 @@ void Driver::submit(core::Submit submit, Done done) {
   feed(std::move(submit));
 }
 
+void Driver::broadcast(std::vector<core::Submit> submits, BroadcastDone done) {
+  if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
+  // One answer per line, gathered; the first refusal is the answer (all lines are refused
+  // alike by the core's check, so it names the line at fault).
+  struct Gather {
+    BroadcastAccepted accepted;
+    std::size_t answered = 0;
+    std::optional<Status> refused;
+    BroadcastDone done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->accepted.id = uuid_v7(now(), rng_);
+  gather->accepted.messages.resize(submits.size());
+  gather->done = std::move(done);
+  core::Broadcast event;
+  event.id = gather->accepted.id;
+  for (std::size_t i = 0; i < submits.size(); ++i) {
+    core::Submit& submit = submits[i];
+    submit.request = next_request_++;
+    pending_principal_[submit.request] = [gather, i,
+                                          total = submits.size()](Result<core::Accepted> accepted) {
+      if (accepted.is_ok()) {
+        gather->accepted.messages[i] = std::move(*accepted);
+      } else if (!gather->refused) {
+        gather->refused = accepted.status();
+      }
+      if (++gather->answered < total) return;
+      if (gather->refused) return gather->done(*gather->refused);
+      gather->done(std::move(gather->accepted));
+    };
+    event.submits.push_back(std::move(submit));
+  }
+  feed(std::move(event));
+}
+
 void Driver::acknowledge(const std::string& principal, const std::string& message_id, Done done) {
   if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
   // The core finds the message and decides (404, 403, 409): the store is not read here.

@@ -161,6 +161,17 @@ class Driver {
 
   // Principal requests (from the API). `done` is called once, on the io thread.
   void submit(core::Submit submit, Done done);
+  // One submission on the lines of `submits` at once (core::Broadcast): the core checks
+  // every line before it queues any. `done` is called once with the broadcast's id and
+  // every message Accepted (in the order of `submits`), or with the first refusal: the core's
+  // check refused every line (nothing stored), or the store refused a batch as a conflict
+  // (the other lines' messages may be stored; GET /api/v1/broadcasts/{id} lists them).
+  struct BroadcastAccepted {
+    std::string id;
+    std::vector<core::Accepted> messages;
+  };
+  using BroadcastDone = std::function<void(Result<BroadcastAccepted>)>;
+  void broadcast(std::vector<core::Submit> submits, BroadcastDone done);
   void acknowledge(const std::string& principal, const std::string& message_id, Done done);
   // Cancels our queued message `message_id` (core::Cancel): the core decides (404, 403, 409).
   void cancel(const std::string& principal, const std::string& message_id, Done done);

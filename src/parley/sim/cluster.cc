@@ -39,10 +39,6 @@ std::uint64_t splitmix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub = 0) {
-  return splitmix(splitmix(seed ^ splitmix(stream)) ^ sub);
-}
-
 struct PartySpec {
   const char* party;
   const char* lang;
@@ -99,6 +95,8 @@ std::string event_name(const core::NodeEvent& e) {
                  v.reason + ")";
         } else if constexpr (std::is_same_v<E, core::Reconfigure>) {
           return "Reconfigure " + std::to_string(v.lines.size()) + " lines";
+        } else if constexpr (std::is_same_v<E, core::Broadcast>) {
+          return "Broadcast " + v.id + " on " + std::to_string(v.submits.size()) + " lines";
         } else if constexpr (std::is_same_v<E, core::CommitDue>) {
           return "CommitDue";
         } else if constexpr (std::is_same_v<E, core::Committed>) {
@@ -111,6 +109,10 @@ std::string event_name(const core::NodeEvent& e) {
 }
 
 }  // namespace
+
+std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub) {
+  return splitmix(splitmix(seed ^ splitmix(stream)) ^ sub);
+}
 
 // ---- Dice ----
 
@@ -207,6 +209,7 @@ std::optional<Scenario> Scenario::named(std::string_view name) {
   if (name == "refusals") return refusals();
   if (name == "calm") return calm();
   if (name == "clock-jumps") return clock_jumps();
+  if (name == "many-parties") return many_parties();
   if (name == "three-party") {
     Scenario s = standard();
     s.name = "three-party";
@@ -353,8 +356,9 @@ Status Cluster::setup() {
     parties =
         derive(seed_, 4) % static_cast<std::uint64_t>(scenario_.three_party_every) == 0 ? 3 : 2;
   }
-  parties = std::clamp(parties, 2, 3);
+  parties = std::max(parties, 2);
   outcome_.parties = parties;
+  steps_max_ = kStepsMax * static_cast<std::uint64_t>(std::max(1, parties / 2));
   intensity_ = scenario_.faults_scaled_by_seed ? faults_.uniform() * 2.0 : 1.0;
 
   std::string base = options_.directory;
@@ -370,7 +374,8 @@ Status Cluster::setup() {
   std::filesystem::create_directories(directory_, ec);
   if (ec) return Status::unavailable("creating " + directory_ + ": " + ec.message());
 
-  for (int i = 0; i < parties; ++i) {
+  if (parties > 3) add_many_parties(parties);
+  for (int i = 0; i < parties && parties <= 3; ++i) {
     auto g = std::make_unique<Gateway>();
     g->index = i;
     g->party = kParties[i].party;
@@ -387,7 +392,7 @@ Status Cluster::setup() {
     gateways_.push_back(std::move(g));
   }
   for (const LineSpec& spec : kLines) {
-    if (spec.b >= parties) continue;
+    if (spec.b >= parties || parties > 3) continue;
     gateways_[spec.a]->lines.push_back({spec.id, spec.a_local, spec.a_alternate, spec.b});
     gateways_[spec.b]->lines.push_back({spec.id, spec.b_local, spec.b_alternate, spec.a});
   }
@@ -629,6 +634,7 @@ void Cluster::schedule_workload() {
       }
     }
   }
+  schedule_broadcasts();
 }
 
 Outcome Cluster::run() {
@@ -670,6 +676,7 @@ Outcome Cluster::run() {
     check_final();
     check_meetings();
     check_tests();
+    check_broadcasts();
   }
   return outcome_;
 }
@@ -684,8 +691,8 @@ void Cluster::feed(Gateway& g, core::NodeEvent event) {
   const int incarnation = g.incarnation;
   std::vector<core::NodeAction> actions;
   while (std::optional<core::NodeEvent> next = g.feed.next()) {
-    if (++outcome_.stats.steps > kStepsMax) {
-      violation("runaway", "more than " + std::to_string(kStepsMax) + " events");
+    if (++outcome_.stats.steps > steps_max_) {
+      violation("runaway", "more than " + std::to_string(steps_max_) + " events");
       stopped_ = true;
       return;
     }

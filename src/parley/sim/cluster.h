@@ -220,6 +220,17 @@ class Cluster {
   void principal_error(Gateway& g, const PrincipalRequest& request);
   void poll_inbox(Gateway& g);
 
+  // ---- many parties (workload_many.cc; Scenario::many_parties) ----
+  // The gateways and lines of `parties` (> 3) parties: a hub with a line to every other
+  // party, each other party with lines to its two neighbours on each side of a ring.
+  void add_many_parties(int parties);
+  // The hub's principal broadcasts on every line of the hub, Scenario::broadcasts times.
+  void schedule_broadcasts();
+  void broadcast(int gateway);
+  // At the end: the sender holds every message of each accepted-or-not broadcast, or none
+  // (broadcast-partial), and each of them is held by its receiver once (the final checks).
+  void check_broadcasts();
+
   // ---- meetings (meetings.cc) ----
   // The book of `line` as `g`'s store holds it, replayed as the gateway's API does.
   Result<meetings::Book> meeting_book(Gateway& g, const std::string& line);
@@ -319,6 +330,11 @@ class Cluster {
   std::map<std::pair<int, std::string>, int> shown_of_;     // (gateway, id): stage.shown written
   std::map<std::string, TestWatch> tests_;                  // automatic tests, by id
   std::set<std::string> violation_keys_;
+  std::map<std::string, std::pair<int, std::size_t>> broadcasts_;  // id -> (sender, lines)
+  std::uint64_t steps_max_ = 0;
 };
+
+// A seed's independent stream `stream` (and sub-stream `sub`): keys, workload, faults.
+std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub = 0);
 
 }  // namespace parley::sim

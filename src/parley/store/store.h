@@ -61,7 +61,8 @@ struct MessageQuery {
   MessageOrder order = MessageOrder::kNewest;
   std::optional<core::Precedence> precedence;
   std::optional<core::MessageState> state;
-  bool include_refused_inbound = true;  // false: a peer's message we refused is left out
+  std::optional<std::string> broadcast;  // the messages of this broadcast (MessageRecord)
+  bool include_refused_inbound = true;   // false: a peer's message we refused is left out
   // The sender: its party, and its principal if `from.principal` is not empty.
   std::optional<wire::Address> from;
   std::optional<Time> since;  // created at or after

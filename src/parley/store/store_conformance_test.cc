@@ -719,6 +719,27 @@ TEST_P(StoreConformanceTest, ListFiltersByIdPrefix) {
   EXPECT_TRUE(list(q).empty());
 }
 
+TEST_P(StoreConformanceTest, ListFiltersByBroadcast) {
+  MessageRecord a = ranked("b-1", 1, core::Precedence::kRoutine, 100);
+  a.broadcast = "0190a0b0-0000-7000-8000-00000000b001";
+  MessageRecord b = ranked("b-2", 2, core::Precedence::kFlash, 200);
+  b.broadcast = a.broadcast;
+  MessageRecord other = ranked("b-3", 3, core::Precedence::kRoutine, 300);
+  other.broadcast = "0190a0b0-0000-7000-8000-00000000b002";
+  const MessageRecord none = ranked("b-4", 4, core::Precedence::kRoutine, 400);
+  ASSERT_TRUE(
+      store_->apply({PutMessage{a}, PutMessage{b}, PutMessage{other}, PutMessage{none}}).is_ok());
+  MessageQuery q;
+  q.broadcast = a.broadcast;
+  EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"b-2", "b-1"}));
+  q.broadcast = other.broadcast;
+  EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"b-3"}));
+  q.broadcast = "0190a0b0-0000-7000-8000-00000000b003";
+  EXPECT_TRUE(list(q).empty());
+  EXPECT_EQ(get("b-4")->broadcast, std::nullopt);
+  EXPECT_EQ(get("b-1")->broadcast, a.broadcast);
+}
+
 TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
   ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
   ASSERT_TRUE(store_->put_line(line("to-ru-2", "ru-genstaff")).is_ok());

@@ -104,6 +104,7 @@ bool selected(const Tables& t, const MessageQuery& query, const MessageRecord& m
   if (!query.include_acks && core::is_protocol_type(m.type)) return false;
   if (query.precedence && m.precedence != *query.precedence) return false;
   if (query.state && m.state != *query.state) return false;
+  if (query.broadcast && m.broadcast != *query.broadcast) return false;
   if (!query.include_refused_inbound && m.direction == Direction::kInbound &&
       m.state == core::MessageState::kRefused) {
     return false;

@@ -292,6 +292,12 @@ CREATE INDEX messages_unacknowledged ON messages (line, seq)
   WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL
     AND state NOT IN ('expired', 'refused', 'cancelled');
 )sql",
+    // 15 (as SQLite's 15, issue 14): the broadcast a
+    // message was submitted in (one submission on several lines), the sender's alone.
+    R"sql(
+ALTER TABLE messages ADD COLUMN broadcast TEXT;
+CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

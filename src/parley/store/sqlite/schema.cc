@@ -390,6 +390,13 @@ CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
 CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
 CREATE INDEX messages_by_type_line ON messages (type, line);
 )sql",
+    // 15 (issue 14, many parties): a broadcast, one
+    // submission on several lines, ties its messages by an id of the sender's alone (core/
+    // node.h Broadcast); GET /api/v1/broadcasts/{id} finds them by it.
+    R"sql(
+ALTER TABLE messages ADD COLUMN broadcast TEXT;
+CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -76,7 +76,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "14");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "15");  // 18 once renumbered
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -358,6 +358,44 @@ TEST(SqliteStoreTest, SchemaTwelveStoreIsMigratedToHoldCancellations) {
   ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
   EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-1"}));
   EXPECT_EQ(ids_of(recovered->unreceipted), (std::vector<std::string>{"o-1", "o-2"}));
+}
+
+// Migration 15 (issue 14): a message's broadcast id.
+TEST(SqliteStoreTest, SchemaFourteenStoreIsMigratedToHoldBroadcastIds) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    ASSERT_TRUE((*store)
+                    ->apply({PutMessage{message("o-1", "to-ru", 1, Direction::kOutbound, at(0))}})
+                    .is_ok());
+  }
+  // Back to what a schema-14 store holds: no broadcast column, no index on it.
+  raw_sql(path,
+          "DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN broadcast; "
+          "UPDATE parley_schema SET version = 14");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "14");
+  ASSERT_EQ(
+      raw_sql(path, "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'broadcast'"),
+      "0");
+
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
+  EXPECT_EQ(
+      raw_sql(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_broadcast'"),
+      "1");
+  EXPECT_EQ((*(*store)->get_message("o-1"))->broadcast, std::nullopt);
+  MessageRecord b = message("o-2", "to-ru", 2, Direction::kOutbound, at(1));
+  b.broadcast = "0190a0b0-0000-7000-8000-00000000b001";
+  ASSERT_TRUE((*store)->apply({PutMessage{b}}).is_ok());
+  MessageQuery q;
+  q.broadcast = b.broadcast;
+  Result<std::vector<MessageRecord>> found = (*store)->list_messages(q);
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_EQ(ids_of(*found), (std::vector<std::string>{"o-2"}));
 }
 
 TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
