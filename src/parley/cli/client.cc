@@ -408,10 +408,20 @@ int run_cancel(const Connection& c, const std::string& id) {
 // and the cosignatures its observers gave its logs.
 void print_witness_status(const Json& w) {
   for (const Json& split : w.value("split_views", Json::array())) {
+    // Each a signed note (ends in a newline) or a forwarded receipt (JSON, does not).
+    const auto statement = [&](const char* key) {
+      std::string text = split.value(key, "");
+      if (text.empty() || text.back() != '\n') text += '\n';
+      return text;
+    };
     std::cout << "ALERT: SPLIT VIEW of " << field(split, "origin") << " (" << field(split, "kind")
-              << "), seen " << field(split, "seen") << "\n  the head it had cosigned:\n"
-              << split.value("witnessed", "") << "  the head that contradicts it:\n"
-              << split.value("offered", "");
+              << "), seen " << field(split, "seen") << "\n  the head it held:\n"
+              << statement("witnessed") << "  the head that contradicts it:\n"
+              << statement("offered");
+  }
+  for (const Json& f : w.value("forwarded", Json::array())) {
+    std::cout << "forwarded by " << field(f, "forwarder") << ": " << field(f, "origin")
+              << " at size " << field(f, "size") << "\n";
   }
   for (const Json& v : w.value("witnessed", Json::array())) {
     std::cout << "witnessing " << field(v, "origin") << ": cosigned size " << field(v, "size")
