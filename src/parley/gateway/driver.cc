@@ -114,6 +114,11 @@ Status Driver::start(net::Handler api_handler) {
   submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_.config.party, home_.keys.signing,
                                                      home_.tls, *store_);
   forwarder_ = std::make_unique<HeadForwarder>(io_, home_.tls);
+  discloser_ =
+      std::make_unique<Discloser>(io_,
+                                  DiscloserSelf{home_.config.party, home_.keys.verify,
+                                                home_.keys.box_secret, home_.keys.box_public},
+                                  home_.tls, *store_, rng_);
   for (const core::Line& line : lines_) {
     if (clients_.find(line.remote.party) == clients_.end()) {
       spdlog::warn("line {}: remote party {} is not a pinned peer; the line is idle", line.id,
@@ -180,6 +185,7 @@ void Driver::stop() {
   subscribers_.clear();
   if (submitter_) submitter_->close();
   if (forwarder_) forwarder_->close();
+  if (discloser_) discloser_->close();
   // Writes still waiting are made durable (nothing was acknowledged for them yet; recovery
   // picks them up at the next start). Nothing is fed after that commit (feed, stopping).
   if (node_ && !feed_.draining() && !failed_) feed(core::CommitDue{});
@@ -469,6 +475,9 @@ void Driver::on_federation_request(net::HttpRequest request,
   if (request.method == "POST" && request.target == kForwardedHeadTarget) {
     return on_forwarded_head(request, *responder);
   }
+  if (request.method == "POST" && request.target == kDisclosureTarget) {
+    return on_disclosure(request, *responder);
+  }
   if (request.method != "POST" || request.target != kTransactionsTarget) {
     return refuse(404, "no such federation endpoint: " + request.method + " " + request.target);
   }
@@ -639,6 +648,41 @@ void Driver::on_forwarded_head(const net::HttpRequest& request, net::Responder& 
       answer_forwarded_head(*store_, home_.config.party, pinned_, from, request.body, now());
   if (reply.split_view) report_split_view(*reply.split_view, from + " (a forwarded head)");
   responder.respond(reply.response);
+}
+
+void Driver::on_disclosure(const net::HttpRequest& request, net::Responder& responder) {
+  const std::string from = node_->party_of_fingerprint(request.peer_fingerprint).value_or("");
+  responder.respond(answer_disclosure(
+      *store_, ObserverSelf{home_.config.party, home_.keys.box_secret, home_.keys.box_public},
+      pinned_, from, request.body, now()));
+}
+
+void Driver::disclose(const core::MessageRecord& message, const std::string& observer,
+                      Discloser::Done done) {
+  const auto fail = [&](Status s) {
+    boost::asio::post(io_, [done, s = std::move(s)]() { done(s); });
+  };
+  if (stopping_) return fail(Status::unavailable("the gateway is shutting down"));
+  const auto line = std::find_if(lines_.begin(), lines_.end(),
+                                 [&](const core::Line& l) { return l.id == message.line; });
+  if (line == lines_.end() || !contains(line->observers, observer)) {
+    return fail(Status::failed_precondition("'" + observer + "' is not an observer of line '" +
+                                            message.line +
+                                            "': a message is disclosed only to "
+                                            "an observer of its line"));
+  }
+  const auto bundle = [&](const std::string& party) -> const wire::Bundle* {
+    const auto it = std::find_if(pinned_.begin(), pinned_.end(),
+                                 [&](const wire::Bundle& b) { return b.party == party; });
+    return it == pinned_.end() ? nullptr : &*it;
+  };
+  const wire::Bundle* to = bundle(observer);
+  const wire::Bundle* peer = bundle(message.peer);
+  if (to == nullptr || peer == nullptr) {
+    return fail(Status::failed_precondition("'" + (to == nullptr ? observer : message.peer) +
+                                            "' is not a pinned peer of this gateway"));
+  }
+  discloser_->disclose(message, *peer, *to, std::move(done));
 }
 
 void Driver::post(const core::Post& post) {

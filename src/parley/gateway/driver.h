@@ -39,6 +39,7 @@
 #include "parley/core/node.h"
 #include "parley/core/node_feed.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/disclosure.h"
 #include "parley/gateway/forwarded.h"
 #include "parley/gateway/home.h"
 #include "parley/gateway/witness.h"
@@ -163,6 +164,12 @@ class Driver {
   // `principal` was shown `message_id` (an inbox listing, GET /messages/{id}): the core decides
   // whether that is the message's stage "shown" (core::Show). Nothing is answered.
   void show(const std::string& principal, const std::string& message_id);
+  // Discloses our message `message` to `observer`, an observer of its line (disclosure.h):
+  // done gets the observer's answer, or why not (kFailedPrecondition, kNotFound, ...).
+  void disclose(const core::MessageRecord& message, const std::string& observer,
+                Discloser::Done done);
+  // Every pinned peer's bundle, as read at start.
+  const std::vector<wire::Bundle>& pinned() const { return pinned_; }
 
   store::Store& store() { return *store_; }
   const Home& home() const { return home_; }
@@ -293,6 +300,8 @@ class Driver {
   // POST /federation/v1/forwarded-head: a peer's countersigned head of another party's log
   // (forwarded.h), compared with what we witnessed of it.
   void on_forwarded_head(const net::HttpRequest& request, net::Responder& responder);
+  // POST /federation/v1/disclosures: a party of a line we observe discloses a message.
+  void on_disclosure(const net::HttpRequest& request, net::Responder& responder);
   // A split view seen as a witness: counted, logged, sent to the operator's event streams.
   void report_split_view(const store::SplitViewRecord& split, const std::string& from);
   // The pinned observers of our lines with `peer`.
@@ -346,6 +355,7 @@ class Driver {
   std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs_;
   std::unique_ptr<CheckpointSubmitter> submitter_;
   std::unique_ptr<HeadForwarder> forwarder_;
+  std::unique_ptr<Discloser> discloser_;
   std::uint64_t split_views_seen_ = 0;
   meetings::ActionWatch action_watch_;
   std::optional<Time> actions_due_;  // when check_actions() must run next
