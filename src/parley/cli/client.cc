@@ -15,6 +15,7 @@
 #include "parley/cli/commands.h"
 #include "parley/cli/connection.h"
 #include "parley/gateway/requests.h"
+#include "parley/wire/wire.h"
 
 namespace parley::cli {
 
@@ -451,14 +452,65 @@ int run_cancel(const Connection& c, const std::string& id) {
   return 0;
 }
 
+int run_disclose(const Connection& c, const std::string& id, const std::string& to) {
+  Result<std::string> checked = id_argument(id);
+  if (!checked.is_ok()) return fail_usage(checked.status());
+  if (!wire::is_valid_id(to)) {
+    return fail_usage(Status::invalid_argument("--to: '" + to + "' is not a party id"));
+  }
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + *checked + "/disclose",
+                                 json::dump(Json{{"to", to}}));
+  if (!answer.is_ok()) return fail_request(answer.status());
+  std::cout << "disclosed " << field(*answer, "id") << " to " << escape_for_terminal(to)
+            << ": it checked the message at index " << field(*answer, "index") << " of "
+            << field(*answer, "origin") << " (size " << field(*answer, "size") << ")\n";
+  return 0;
+}
+
+// The messages disclosed to this gateway as an observer (the operator's view).
+int run_disclosed(const Connection& c, bool as_json) {
+  Result<ApiTarget> t = resolve_api(c.home, "operator", "", "", c.api_pin);
+  if (!t.is_ok()) return fail(t.status());
+  t->headers.erase("X-Parley-As");
+  Result<Json> answer = call_api(*t, "GET", "/api/v1/disclosed");
+  if (!answer.is_ok()) return fail(answer.status());
+  const Json list = answer->value("disclosed", Json::array());
+  if (as_json) {
+    std::cout << list.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  if (list.empty()) std::cout << "no message was disclosed to this gateway\n";
+  for (const Json& d : list) {
+    std::cout << field(d, "id") << " " << field(d, "created") << " " << field(d, "from") << " -> "
+              << field(d, "to") << " " << field(d, "precedence") << " " << field(d, "type")
+              << " (line " << field(d, "line") << " #" << field(d, "seq") << ")\n  disclosed by "
+              << field(d, "discloser") << " " << field(d, "disclosed") << ", checked at index "
+              << field(d, "index") << " of " << field(d, "origin") << " (size " << field(d, "size")
+              << ")\n  body " << field(d, "body") << "\n  text " << field(d, "text") << "\n";
+  }
+  return 0;
+}
+
 // This gateway as a witness (the logs it cosigned, every split view with both signed heads)
 // and the cosignatures its observers gave its logs.
 void print_witness_status(const Json& w) {
   for (const Json& split : w.value("split_views", Json::array())) {
+    // Each a signed note (ends in a newline) or a forwarded receipt (JSON, does not).
+    const auto statement = [&](const char* key) {
+      std::string text = split.value(key, "");
+      if (text.empty() || text.back() != '\n') text += '\n';
+      return text;
+    };
     std::cout << "ALERT: SPLIT VIEW of " << field(split, "origin") << " (" << field(split, "kind")
-              << "), seen " << field(split, "seen") << "\n  the head it had cosigned:\n"
-              << split.value("witnessed", "") << "  the head that contradicts it:\n"
-              << split.value("offered", "");
+              << "), seen " << field(split, "seen") << "\n  the head it held:\n"
+              << statement("witnessed") << "  the head that contradicts it:\n"
+              << statement("offered");
+  }
+  for (const Json& f : w.value("forwarded", Json::array())) {
+    std::cout << "forwarded by " << field(f, "forwarder") << ": " << field(f, "origin")
+              << " at size " << field(f, "size") << "\n";
   }
   for (const Json& v : w.value("witnessed", Json::array())) {
     std::cout << "witnessing " << field(v, "origin") << ": cosigned size " << field(v, "size")
@@ -699,6 +751,37 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "digits (an ambiguous one is refused with the candidates)")
         ->required();
     cmd->callback([=, &exit_code] { exit_code = run_cancel(*c, *id); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(
+        "disclose",
+        "Disclose a message you sent to an observer of its line: its salt and content travel "
+        "sealed to the observer, which checks them against the message's signed commitment and "
+        "its place in a checkpoint of your log it cosigned, then keeps and shows it (parley "
+        "disclosed on its side). Only a principal of the message's line may; refused (exit 1) "
+        "for a message the peer sent, a party that does not observe the line, or a message not "
+        "yet in a checkpoint the observer cosigned");
+    add_connection_options(cmd, *c);
+    cmd->add_option("MESSAGE_ID", *id,
+                    "the id of the message, or any unique prefix of it of at least 8 hex digits")
+        ->required();
+    cmd->add_option("--to", *to, "the observer (a party id) to disclose it to")->required();
+    cmd->callback([=, &exit_code] { exit_code = run_disclose(*c, *id, *to); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand(
+        "disclosed",
+        "The messages parties of observed lines disclosed to this gateway (the operator's "
+        "view), each checked against its signed commitment and a checkpoint this gateway "
+        "cosigned: who sent it to whom, when, its body and text");
+    add_connection_options(cmd, *c, false);
+    cmd->add_flag("--json", *as_json, "print JSON");
+    cmd->callback([=, &exit_code] { exit_code = run_disclosed(*c, *as_json); });
   }
   {
     auto c = std::make_shared<Connection>();

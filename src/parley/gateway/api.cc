@@ -14,6 +14,7 @@
 #include "parley/gateway/broadcasts_api.h"
 #include "parley/gateway/console.h"
 #include "parley/gateway/directory_api.h"
+#include "parley/gateway/disclosure.h"
 #include "parley/gateway/evidence.h"
 #include "parley/gateway/find.h"
 #include "parley/gateway/meetings_api.h"
@@ -142,6 +143,11 @@ class Api {
       if (!allowed.is_ok()) return respond(error_response(allowed));
       return respond(checkpoint(*peer));
     }
+    if (path == "/api/v1/disclosed" && method == "GET") {
+      const Status allowed = gateway_wide_only(*caller, "/api/v1/disclosed");
+      if (!allowed.is_ok()) return respond(error_response(allowed));
+      return respond(disclosed_view(driver_.store(), driver_.pinned()));
+    }
     if (path == "/api/v1/version" && method == "GET") {
       return respond(json_response(200, {{"version", std::string(version())},
                                          {"commit", std::string(build_commit())},
@@ -187,6 +193,10 @@ class Api {
       if (evidence_id && method == "GET") return respond(evidence(principal, *evidence_id));
       const std::optional<std::string> cancel_id = cancel_message_id(rest);
       if (cancel_id && method == "POST") return cancel(principal, *cancel_id, responder);
+      const std::optional<std::string> disclose_id = disclose_message_id(rest);
+      if (disclose_id && method == "POST") {
+        return disclose(principal, *disclose_id, request.body, responder);
+      }
       if (rest.find('/') == std::string::npos && method == "GET") {
         return respond(get_message(principal, rest));
       }
@@ -677,6 +687,27 @@ class Api {
                                              {"state", core::state_name(accepted->state)},
                                              {"line", accepted->line},
                                              {"seq", accepted->seq}}));
+    });
+  }
+
+  // POST /api/v1/messages/{id}/disclose (disclosure.h): a message of the caller's line, to an
+  // observer of that line. A message on another principal's line is unknown (404).
+  void disclose(const std::string& principal, const std::string& text, const std::string& body,
+                const std::shared_ptr<net::Responder>& responder) {
+    const auto respond = [&](net::HttpResponse r) { responder->respond(std::move(r)); };
+    Result<std::string> to = parse_disclose_request(body);
+    if (!to.is_ok()) return respond(error_response(to.status()));
+    Result<std::string> id = message_id(principal, text);
+    if (!id.is_ok()) return respond(error_response(id.status()));
+    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(*id);
+    if (!found.is_ok()) return respond(error_response(found.status()));
+    if (!found->has_value() || !on_line(principal, (*found)->line)) {
+      return respond(error_response(Status::not_found("unknown message '" + text + "'")));
+    }
+    spdlog::info("disclosure: {} discloses message {} to {}", principal, *id, *to);
+    driver_.disclose(**found, *to, [responder](Result<Json> answer) {
+      responder->respond(answer.is_ok() ? json_response(200, *answer)
+                                        : error_response(answer.status()));
     });
   }
 

@@ -118,6 +118,12 @@ Status Driver::start(net::Handler api_handler) {
   }
   submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_.config.party, home_.keys.signing,
                                                      home_.tls, *store_);
+  forwarder_ = std::make_unique<HeadForwarder>(io_, home_.tls);
+  discloser_ =
+      std::make_unique<Discloser>(io_,
+                                  DiscloserSelf{home_.config.party, home_.keys.verify,
+                                                home_.keys.box_secret, home_.keys.box_public},
+                                  home_.tls, *store_, rng_);
   for (const core::Line& line : lines_) {
     if (clients_.find(line.remote.party) == clients_.end()) {
       spdlog::warn("line {}: remote party {} is not a pinned peer; the line is idle", line.id,
@@ -183,6 +189,8 @@ void Driver::stop() {
   for (Subscriber& s : subscribers_) s.stream->close();
   subscribers_.clear();
   if (submitter_) submitter_->close();
+  if (forwarder_) forwarder_->close();
+  if (discloser_) discloser_->close();
   // Writes still waiting are made durable (nothing was acknowledged for them yet; recovery
   // picks them up at the next start). Nothing is fed after that commit (feed, stopping).
   if (node_ && !feed_.draining() && !failed_) feed(core::CommitDue{});
@@ -471,6 +479,12 @@ void Driver::on_federation_request(net::HttpRequest request,
   if (request.method == "POST" && request.target == kAddCheckpointTarget) {
     return on_add_checkpoint(request, *responder);
   }
+  if (request.method == "POST" && request.target == kForwardedHeadTarget) {
+    return on_forwarded_head(request, *responder);
+  }
+  if (request.method == "POST" && request.target == kDisclosureTarget) {
+    return on_disclosure(request, *responder);
+  }
   if (request.method != "POST" || request.target != kTransactionsTarget) {
     return refuse(404, "no such federation endpoint: " + request.method + " " + request.target);
   }
@@ -571,26 +585,57 @@ void Driver::commit(core::Commit& commit) {
   feed(core::Committed{commit.id, std::move(*outcome)});
 }
 
+std::vector<wire::Bundle> Driver::observers_of(const std::string& peer) const {
+  std::vector<wire::Bundle> observers;
+  for (const core::Line& line : lines_) {
+    if (line.remote.party != peer) continue;
+    for (const wire::Bundle& b : pinned_) {
+      const bool named = contains(line.observers, b.party);
+      const bool known = std::any_of(observers.begin(), observers.end(),
+                                     [&](const wire::Bundle& o) { return o.party == b.party; });
+      if (named && !known) observers.push_back(b);
+    }
+  }
+  return observers;
+}
+
 void Driver::submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome) {
   const std::string& me = home_.config.party;
   for (std::size_t i = 0; i < commit.batches.size() && i < outcome.size(); ++i) {
     if (!outcome[i].is_ok()) continue;
     for (const core::Record& record : commit.batches[i].records) {
       const auto* head = std::get_if<core::PutHead>(&record);
-      if (head == nullptr || head->owner != me) continue;
-      std::vector<wire::Bundle> observers;
-      for (const core::Line& line : lines_) {
-        if (line.remote.party != head->peer) continue;
-        for (const wire::Bundle& b : pinned_) {
-          const bool named = contains(line.observers, b.party);
-          const bool known = std::any_of(observers.begin(), observers.end(),
-                                         [&](const wire::Bundle& o) { return o.party == b.party; });
-          if (named && !known) observers.push_back(b);
+      if (head == nullptr) continue;
+      if (head->owner == me) {
+        const std::vector<wire::Bundle> observers = observers_of(head->peer);
+        if (!observers.empty())
+          submitter_->head_moved(head->peer, head->size, head->root, observers);
+      } else if (head->peer == me && head->receipt) {
+        // A head of the peer's log that we countersigned: forwarded to the same observers.
+        const std::vector<wire::Bundle> observers = observers_of(head->owner);
+        if (!observers.empty()) {
+          forwarder_->countersigned(head->owner, head->size, *head->receipt, observers);
         }
       }
-      if (!observers.empty()) submitter_->head_moved(head->peer, head->size, head->root, observers);
     }
   }
+}
+
+void Driver::report_split_view(const store::SplitViewRecord& split, const std::string& from) {
+  ++split_views_seen_;
+  spdlog::error("SPLIT VIEW of {} ({}), from {}: held\n{}\noffered\n{}", split.origin, split.kind,
+                from, split.witnessed, split.offered);
+  const std::string data = json::dump(json::Json{{"origin", split.origin},
+                                                 {"kind", split.kind},
+                                                 {"witnessed", split.witnessed},
+                                                 {"offered", split.offered},
+                                                 {"seen", format_time(split.seen)}});
+  store::EventRecord event;
+  event.name = "split-view";
+  event.data = data;
+  event.operator_only = true;
+  publish(std::move(event));
+  flush_events();
 }
 
 void Driver::on_add_checkpoint(const net::HttpRequest& request, net::Responder& responder) {
@@ -598,24 +643,53 @@ void Driver::on_add_checkpoint(const net::HttpRequest& request, net::Responder& 
       answer_add_checkpoint(*store_, witness_identity(home_.config.party, home_.keys.signing),
                             witnessed_logs_, request.body, now());
   if (reply.split_view) {
-    const store::SplitViewRecord& split = *reply.split_view;
-    ++split_views_seen_;
-    spdlog::error("SPLIT VIEW of {} ({}), submitted by {}: held\n{}offered\n{}", split.origin,
-                  split.kind, node_->party_of_fingerprint(request.peer_fingerprint).value_or("?"),
-                  split.witnessed, split.offered);
-    const std::string data = json::dump(json::Json{{"origin", split.origin},
-                                                   {"kind", split.kind},
-                                                   {"witnessed", split.witnessed},
-                                                   {"offered", split.offered},
-                                                   {"seen", format_time(split.seen)}});
-    store::EventRecord event;
-    event.name = "split-view";
-    event.data = data;
-    event.operator_only = true;
-    publish(std::move(event));
-    flush_events();
+    report_split_view(*reply.split_view,
+                      node_->party_of_fingerprint(request.peer_fingerprint).value_or("?"));
   }
   responder.respond(reply.response);
+}
+
+void Driver::on_forwarded_head(const net::HttpRequest& request, net::Responder& responder) {
+  const std::string from = node_->party_of_fingerprint(request.peer_fingerprint).value_or("");
+  const ForwardedReply reply =
+      answer_forwarded_head(*store_, home_.config.party, pinned_, from, request.body, now());
+  if (reply.split_view) report_split_view(*reply.split_view, from + " (a forwarded head)");
+  responder.respond(reply.response);
+}
+
+void Driver::on_disclosure(const net::HttpRequest& request, net::Responder& responder) {
+  const std::string from = node_->party_of_fingerprint(request.peer_fingerprint).value_or("");
+  responder.respond(answer_disclosure(
+      *store_, ObserverSelf{home_.config.party, home_.keys.box_secret, home_.keys.box_public},
+      pinned_, from, request.body, now()));
+}
+
+void Driver::disclose(const core::MessageRecord& message, const std::string& observer,
+                      Discloser::Done done) {
+  const auto fail = [&](Status s) {
+    boost::asio::post(io_, [done, s = std::move(s)]() { done(s); });
+  };
+  if (stopping_) return fail(Status::unavailable("the gateway is shutting down"));
+  const auto line = std::find_if(lines_.begin(), lines_.end(),
+                                 [&](const core::Line& l) { return l.id == message.line; });
+  if (line == lines_.end() || !contains(line->observers, observer)) {
+    return fail(Status::failed_precondition("'" + observer + "' is not an observer of line '" +
+                                            message.line +
+                                            "': a message is disclosed only to "
+                                            "an observer of its line"));
+  }
+  const auto bundle = [&](const std::string& party) -> const wire::Bundle* {
+    const auto it = std::find_if(pinned_.begin(), pinned_.end(),
+                                 [&](const wire::Bundle& b) { return b.party == party; });
+    return it == pinned_.end() ? nullptr : &*it;
+  };
+  const wire::Bundle* to = bundle(observer);
+  const wire::Bundle* peer = bundle(message.peer);
+  if (to == nullptr || peer == nullptr) {
+    return fail(Status::failed_precondition("'" + (to == nullptr ? observer : message.peer) +
+                                            "' is not a pinned peer of this gateway"));
+  }
+  discloser_->disclose(message, *peer, *to, std::move(done));
 }
 
 void Driver::post(const core::Post& post) {

@@ -39,6 +39,8 @@
 #include "parley/core/node.h"
 #include "parley/core/node_feed.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/disclosure.h"
+#include "parley/gateway/forwarded.h"
 #include "parley/gateway/home.h"
 #include "parley/gateway/witness.h"
 #include "parley/meetings/alerts.h"
@@ -178,6 +180,12 @@ class Driver {
   // `principal` was shown `message_id` (an inbox listing, GET /messages/{id}): the core decides
   // whether that is the message's stage "shown" (core::Show). Nothing is answered.
   void show(const std::string& principal, const std::string& message_id);
+  // Discloses our message `message` to `observer`, an observer of its line (disclosure.h):
+  // done gets the observer's answer, or why not (kFailedPrecondition, kNotFound, ...).
+  void disclose(const core::MessageRecord& message, const std::string& observer,
+                Discloser::Done done);
+  // Every pinned peer's bundle, as read at start.
+  const std::vector<wire::Bundle>& pinned() const { return pinned_; }
 
   store::Store& store() { return *store_; }
   const Home& home() const { return home_; }
@@ -244,6 +252,10 @@ class Driver {
   CheckpointSubmitter::Stats witness_submissions() const {
     return submitter_ ? submitter_->stats() : CheckpointSubmitter::Stats{};
   }
+  // The peers' heads we countersigned and forwarded to observers (forwarded.h).
+  HeadForwarder::Stats forwarded_heads() const {
+    return forwarder_ ? forwarder_->stats() : HeadForwarder::Stats{};
+  }
 
   std::string api_endpoint() const;
   std::string federation_endpoint() const;  // the first (primary) listener's
@@ -303,6 +315,15 @@ class Driver {
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
   // POST /add-checkpoint: this gateway as a witness (witness.h); a split view is an alert.
   void on_add_checkpoint(const net::HttpRequest& request, net::Responder& responder);
+  // POST /federation/v1/forwarded-head: a peer's countersigned head of another party's log
+  // (forwarded.h), compared with what we witnessed of it.
+  void on_forwarded_head(const net::HttpRequest& request, net::Responder& responder);
+  // POST /federation/v1/disclosures: a party of a line we observe discloses a message.
+  void on_disclosure(const net::HttpRequest& request, net::Responder& responder);
+  // A split view seen as a witness: counted, logged, sent to the operator's event streams.
+  void report_split_view(const store::SplitViewRecord& split, const std::string& from);
+  // The pinned observers of our lines with `peer`.
+  std::vector<wire::Bundle> observers_of(const std::string& peer) const;
   // After a commit: the heads of our logs it stored go to the observers of their lines.
   void submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome);
   // What reload() does, without its audit line.
@@ -355,6 +376,8 @@ class Driver {
   std::vector<wire::Bundle> pinned_;  // every pinned peer's bundle, from the store at start
   std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs_;
   std::unique_ptr<CheckpointSubmitter> submitter_;
+  std::unique_ptr<HeadForwarder> forwarder_;
+  std::unique_ptr<Discloser> discloser_;
   std::uint64_t split_views_seen_ = 0;
   meetings::ActionWatch action_watch_;
   std::optional<Time> actions_due_;  // when check_actions() must run next

@@ -113,10 +113,20 @@ Result<Json> witness_json(Driver& driver) {
   for (const store::CosignatureRecord& c : cosigned) {
     cosignatures.push_back({{"origin", c.origin}, {"witness", c.witness}, {"size", c.size}});
   }
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<store::ForwardedHead> heads,
+                          driver.store().forwarded_heads());
+  Json forwarded = Json::array();
+  for (const store::ForwardedHead& h : heads) {
+    forwarded.push_back({{"origin", h.origin},
+                         {"size", h.size},
+                         {"forwarder", h.forwarder},
+                         {"received", format_time(h.received)}});
+  }
   return Json{{"witnessed", witnessed},
               {"split_views", split_views},
               {"alert", !splits.empty()},
-              {"cosignatures", cosignatures}};
+              {"cosignatures", cosignatures},
+              {"forwarded", forwarded}};
 }
 
 // Prometheus text format 0.0.4 (prometheus.io, "Exposition formats"): each family's HELP and
@@ -362,6 +372,10 @@ net::HttpResponse metrics_view(const Driver& driver) {
            "Checkpoints of our logs submitted to observers, since start.", w.submitted);
   m.single("parley_checkpoints_cosigned_total", "counter",
            "Cosignatures observers answered, since start.", w.cosigned);
+  const HeadForwarder::Stats f = driver.forwarded_heads();
+  m.single("parley_heads_forwarded_total", "counter",
+           "Heads of the peers' logs we countersigned that observers accepted, since start.",
+           f.forwarded);
   // The peer's transactions we refused, by why (core/verify_transaction.h FrameRefusal).
   m.family("parley_frames_refused_total", "counter",
            "Transactions of the peer refused, by reason, since start.");

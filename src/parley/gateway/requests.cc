@@ -370,4 +370,18 @@ std::optional<std::string> cancel_message_id(std::string_view rest) {
   return id_before(rest, "/cancel");
 }
 
+std::optional<std::string> disclose_message_id(std::string_view rest) {
+  return id_before(rest, "/disclose");
+}
+
+Result<std::string> parse_disclose_request(std::string_view body) {
+  PARLEY_ASSIGN_OR_RETURN(const json::Json o, json::parse_object(body));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(o, {"to"}));
+  PARLEY_ASSIGN_OR_RETURN(std::string to, json::get_string(o, "to"));
+  if (!wire::is_valid_id(to)) {
+    return Status::invalid_argument("to: '" + to.substr(0, 64) + "' is not a party id");
+  }
+  return to;
+}
+
 }  // namespace parley::gateway

@@ -115,5 +115,9 @@ std::optional<std::string> evidence_message_id(std::string_view rest);
 // The id (or prefix) in "<id>/cancel", the rest of a /api/v1/messages/ path; nullopt if it
 // is not that.
 std::optional<std::string> cancel_message_id(std::string_view rest);
+// The id (or prefix) in "<id>/disclose"; nullopt if it is not that.
+std::optional<std::string> disclose_message_id(std::string_view rest);
+// The body of POST /api/v1/messages/{id}/disclose: {"to": "<party id>"}, nothing else.
+Result<std::string> parse_disclose_request(std::string_view body);
 
 }  // namespace parley::gateway

@@ -1507,6 +1507,59 @@ TEST_P(StoreConformanceTest, LogEntriesAreListedInIndexOrderWithTheirProofs) {
   EXPECT_TRUE(store_->log_entries("us-eucom", "ru-genstaff", 0, 10)->empty());
 }
 
+// An observer's forwarded heads: the first per (origin, size) stays; the largest per origin.
+TEST_P(StoreConformanceTest, ForwardedHeadsKeepTheFirstPerSizeAndListTheLargestPerOrigin) {
+  const std::string a = "parley.example/us-eucom/ru-genstaff";
+  const std::string b = "parley.example/ru-genstaff/us-eucom";
+  const Time t = time_from_unix_ms(1'796'000'000'000);
+  EXPECT_FALSE(store_->forwarded_head(a, 2)->has_value());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({a, 2, std::string(64, 'a'), "ru-genstaff", "r2", t}).is_ok());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({a, 2, std::string(64, 'b'), "ru-genstaff", "x", t}).is_ok());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({a, 5, std::string(64, 'c'), "ru-genstaff", "r5", t}).is_ok());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({b, 1, std::string(64, 'd'), "us-eucom", "r1", t}).is_ok());
+  const auto kept = store_->forwarded_head(a, 2);
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  EXPECT_EQ((*kept)->root, std::string(64, 'a'));
+  EXPECT_EQ((*kept)->receipt, "r2");
+  EXPECT_EQ((*kept)->received, t);
+  const std::vector<ForwardedHead> latest = *store_->forwarded_heads();
+  ASSERT_EQ(latest.size(), 2U);
+  EXPECT_EQ(latest[0].origin, b);
+  EXPECT_EQ(latest[1].origin, a);
+  EXPECT_EQ(latest[1].size, 5U);
+  EXPECT_FALSE(store_->put_forwarded_head({a, kStoredIntMax + 1, "", "", "", t}).is_ok());
+}
+
+// An observer's disclosures: kept once per message id, oldest first.
+TEST_P(StoreConformanceTest, DisclosuresAreKeptOncePerMessage) {
+  const Time t = time_from_unix_ms(1'796'000'000'000);
+  const DisclosureRecord d{"m-1",
+                           "us-eucom",
+                           "parley.example/us-eucom/ru-genstaff",
+                           1,
+                           3,
+                           "{\"key\":\"us-eucom\"}",
+                           std::string(64, 'e'),
+                           "{\"body\":{},\"text\":\"x\"}",
+                           t};
+  EXPECT_TRUE(store_->disclosures()->empty());
+  EXPECT_TRUE(*store_->put_disclosure(d));
+  DisclosureRecord again = d;
+  again.content = "other";
+  EXPECT_FALSE(*store_->put_disclosure(again));
+  DisclosureRecord second = d;
+  second.id = "m-2";
+  EXPECT_TRUE(*store_->put_disclosure(second));
+  const std::vector<DisclosureRecord> kept = *store_->disclosures();
+  ASSERT_EQ(kept.size(), 2U);
+  EXPECT_EQ(kept[0], d);
+  EXPECT_EQ(kept[1].id, "m-2");
+}
+
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
   return param.param.name;
 }

@@ -208,7 +208,8 @@ TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) 
   }
   sql(url,
       "DROP INDEX messages_search; ALTER TABLE messages DROP COLUMN search_text; "
-      "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; "
+      "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS "
+      "forwarded_heads; DROP TABLE IF EXISTS disclosures; "
       "ALTER TABLE messages DROP COLUMN cancelled_at; ALTER TABLE messages DROP COLUMN "
       "cancelled_by; DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN "
       "broadcast; UPDATE parley_schema SET version = 10");

@@ -397,6 +397,32 @@ CREATE INDEX messages_by_type_line ON messages (type, line);
 ALTER TABLE messages ADD COLUMN broadcast TEXT;
 CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL;
 )sql",
+    // 16 (issue 14): an observer's
+    // forwarded heads (the first per origin and size: the owner's signed head as its peer
+    // countersigned it) and the messages disclosed to it (checked, with salt and content).
+    R"sql(
+CREATE TABLE forwarded_heads (
+  origin    TEXT NOT NULL,
+  size      INTEGER NOT NULL CHECK (size >= 0),
+  root      TEXT NOT NULL,
+  forwarder TEXT NOT NULL,
+  receipt   TEXT NOT NULL,
+  received  INTEGER NOT NULL,
+  PRIMARY KEY (origin, size)
+);
+CREATE TABLE disclosures (
+  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  id        TEXT NOT NULL UNIQUE,
+  discloser TEXT NOT NULL,
+  origin    TEXT NOT NULL,
+  idx       INTEGER NOT NULL CHECK (idx >= 0),
+  size      INTEGER NOT NULL CHECK (size > idx),
+  envelope  TEXT NOT NULL,
+  salt      TEXT NOT NULL,
+  content   TEXT NOT NULL,
+  disclosed INTEGER NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

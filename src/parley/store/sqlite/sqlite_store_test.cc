@@ -76,7 +76,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "15");  // 18 once renumbered
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "16");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -117,7 +117,8 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
           "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
-          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 1");
+          "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS "
+          "disclosures; UPDATE parley_schema SET version = 1");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
@@ -144,7 +145,8 @@ TEST(SqliteStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
   // Back to what a schema-10 store holds: no index.
   raw_sql(path,
           "DROP TABLE messages_fts; DROP INDEX messages_by_type_line; "
-          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 10");
+          "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS "
+          "disclosures; UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
@@ -187,7 +189,8 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
           "ALTER TABLE evidence DROP COLUMN last_seen; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
           "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
-          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 2");
+          "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS "
+          "disclosures; UPDATE parley_schema SET version = 2");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
   ASSERT_EQ(raw_sql(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_peer'"),
             "1");
@@ -230,7 +233,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
-          "ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; UPDATE "
+          "ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; DROP TABLE IF "
+          "EXISTS forwarded_heads; DROP TABLE IF EXISTS disclosures; UPDATE "
           "parley_schema SET version = 3; "
           "INSERT INTO evidence VALUES ('e-1', 'ru', 'fork', 'first', '{a}', '{b}', 1000); "
           "INSERT INTO evidence VALUES ('e-2', 'ru', 'fork', 'again', '{a}', '{b}', 2000); "
@@ -273,7 +277,8 @@ TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) 
           "('expired', 'refused'); CREATE INDEX messages_inbound_unacknowledged ON messages "
           "(line, seq) WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL "
           "AND state IN ('delivered', 'overdue'); DROP TABLE messages_fts; "
-          "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; UPDATE parley_schema SET "
+          "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS "
+          "forwarded_heads; DROP TABLE IF EXISTS disclosures; UPDATE parley_schema SET "
           "version = 9");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
@@ -324,7 +329,8 @@ TEST(SqliteStoreTest, SchemaTwelveStoreIsMigratedToHoldCancellations) {
           "CREATE INDEX messages_unreceipted ON messages (line, seq) WHERE direction = "
           "'outbound' AND receipt IS NULL; CREATE INDEX messages_unacknowledged ON messages "
           "(line, seq) WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS "
-          "NULL AND state NOT IN ('expired', 'refused'); DROP TABLE events; "
+          "NULL AND state NOT IN ('expired', 'refused'); DROP TABLE events; DROP TABLE "
+          "forwarded_heads; DROP TABLE disclosures; "
           "UPDATE parley_schema SET version = 12");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "12");
   EXPECT_EQ(raw_sql(path,
@@ -372,9 +378,11 @@ TEST(SqliteStoreTest, SchemaFourteenStoreIsMigratedToHoldBroadcastIds) {
                     ->apply({PutMessage{message("o-1", "to-ru", 1, Direction::kOutbound, at(0))}})
                     .is_ok());
   }
-  // Back to what a schema-14 store holds: no broadcast column, no index on it.
+  // Back to what a schema-14 store holds: no broadcast column, no index on it, no observer's
+  // tables (16).
   raw_sql(path,
           "DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN broadcast; "
+          "DROP TABLE forwarded_heads; DROP TABLE disclosures; "
           "UPDATE parley_schema SET version = 14");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "14");
   ASSERT_EQ(
@@ -517,7 +525,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
           "(line, seq) WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS "
           "NULL AND state != 'expired'; CREATE INDEX messages_by_peer_line ON messages (peer, "
           "line, direction, seq); DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN "
-          "seen; ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; UPDATE "
+          "seen; ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; DROP "
+          "TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS disclosures; UPDATE "
           "parley_schema SET version = 3");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
 
