@@ -528,7 +528,14 @@ std::string operator_auth_headers(const Party& party) {
   return "Authorization: Bearer " + party.operator_token + "\r\n";
 }
 
-void init_pair(const fs::path& dir, Party& a, Party& b, const launch::PairOptions& options) {
+bool plaintext_store() {
+  const char* store = std::getenv("PARLEY_BENCH_STORE");
+  return store != nullptr && std::string_view(store) == "plaintext";
+}
+
+void init_pair(const fs::path& dir, Party& a, Party& b, const launch::PairOptions& given) {
+  launch::PairOptions options = given;
+  options.encrypt_store = !plaintext_store();
   Result<std::pair<Party, Party>> pair = launch::create_pair(dir, options);
   if (!pair.is_ok()) die("%s", pair.status().to_string().c_str());
   a = std::move(pair->first);

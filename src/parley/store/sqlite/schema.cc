@@ -525,13 +525,14 @@ Status unlock(sqlite3* db, const std::string& path, ByteView key) {
                                       " bytes, not " + std::to_string(key.size()));
     }
     PARLEY_RETURN_IF_ERROR(check_sqlcipher(db, path));
-    // SQLCipher's own log (a wrong key's "error decrypting page 1" on stderr) stays quiet:
-    // the status below says what happened, once.
-    sqlite3_exec(db, "PRAGMA cipher_log_level = NONE", nullptr, nullptr, nullptr);
     const std::string pragma = "PRAGMA key = \"" + raw_key_literal(key) + "\"";
     if (sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
       return open_error(db, path, "PRAGMA key");
     }
+    // SQLCipher's own log (a wrong key's "hmac check failed for pgno=1" on stderr) stays
+    // quiet: the status below says what happened, once. Set after the key, which sets up
+    // SQLCipher's logging.
+    sqlite3_exec(db, "PRAGMA cipher_log_level = NONE", nullptr, nullptr, nullptr);
   }
   if (sqlite3_exec(db, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
       SQLITE_OK) {
