@@ -11,6 +11,10 @@ set -uo pipefail
 
 source "$(dirname "$0")/lib.sh" store-at-rest "$@"
 
+# One SQLite in the program, and it is SQLCipher (CMakeLists.txt): never libsqlite3 beside it.
+check "parley links libsqlcipher" bash -c "ldd '$PARLEY' | grep -q libsqlcipher"
+check "and not libsqlite3" bash -c "! ldd '$PARLEY' | grep -q libsqlite3"
+
 US=$DIR/us RU=$DIR/ru
 US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
 "$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
