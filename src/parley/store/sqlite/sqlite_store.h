@@ -25,7 +25,7 @@ struct SqliteOptions {
   // that does not open the file is kPermissionDenied "the store key does not open PATH"; a
   // key given for a plaintext store is kFailedPrecondition; an encrypted store opened without
   // a key is kDataLoss, as any file that is not a SQLite database.
-  Bytes key;
+  Bytes key = {};
 };
 // As above, with `options`.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
