@@ -461,7 +461,12 @@ void DeliveredEvents::run(std::string buffer) {
     while ((end = buffer.find("\n\n")) != std::string::npos) {
       const std::string event = buffer.substr(0, end);
       buffer.erase(0, end + 2);
-      if (event.rfind("event: delivered\n", 0) != 0) continue;
+      // The gateway numbers its events ("id: N" first, docs/operations.md "Events and
+      // resuming them"): the event's name is on any line of it.
+      if (event.rfind("event: delivered\n", 0) != 0 &&
+          event.find("\nevent: delivered\n") == std::string::npos) {
+        continue;
+      }
       const auto data = event.find("\ndata: ");
       if (data == std::string::npos) continue;
       Result<json::Json> parsed = json::parse_object(std::string_view(event).substr(data + 7));
