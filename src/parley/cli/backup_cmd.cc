@@ -57,7 +57,9 @@ int run_backup(const BackupArgs& args) {
   if (!home.is_ok()) return fail(home.status());
   if (!home->config.store_url.empty()) return fail(refuse_postgres(*home, "back it up"));
   const std::string store = home->store_path().string();
-  const Result<store::BackupInfo> info = store::backup_sqlite_store(store, args.file);
+  const Result<Bytes> key = gateway::load_store_key(home->config, home->dir);
+  if (!key.is_ok()) return fail(key.status().with_context("backup"));
+  const Result<store::BackupInfo> info = store::backup_sqlite_store(store, args.file, *key);
   if (!info.is_ok()) return fail(info.status().with_context("backup"));
   std::cout << fmt::format("backed up {} to {} ({} bytes, schema version {})\n",
                            escape_for_terminal(store), escape_for_terminal(args.file), info->bytes,
@@ -166,13 +168,18 @@ Status restore_steps(const BackupArgs& args) {
   const fs::path db = home.store_path();
   const fs::path staging(db.string() + ".restoring");
   remove_store_files(staging);  // left by a restore that failed; the lock is ours
-  // A copy of the backup, checked, beside the store; the backup file itself is only read.
-  PARLEY_RETURN_IF_ERROR(
-      store::backup_sqlite_store(args.file, staging.string()).status().with_context("the backup"));
+  // A copy of the backup, checked, beside the store; the backup file itself is only read. It
+  // opens with this home's store key (a backup is encrypted as its store was).
+  PARLEY_ASSIGN_OR_RETURN(const Bytes key, gateway::load_store_key(home.config, home.dir));
+  PARLEY_RETURN_IF_ERROR(store::backup_sqlite_store(args.file, staging.string(), key)
+                             .status()
+                             .with_context("the backup"));
   Result<std::map<std::string, PeerSizes>> restored =
       [&]() -> Result<std::map<std::string, PeerSizes>> {
+    store::SqliteOptions options;
+    options.key = key;
     PARLEY_ASSIGN_OR_RETURN(const std::unique_ptr<store::Store> s,
-                            store::open_sqlite_store(staging.string()));
+                            store::open_sqlite_store(staging.string(), options));
     return sizes_of(*s, home, "the backup");
   }();
   if (!restored.is_ok()) {

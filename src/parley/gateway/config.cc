@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 
@@ -173,6 +174,39 @@ Result<std::string> path_of(const ConfigReader& r, const toml::node& node, std::
   return path;
 }
 
+// [store] encrypt and key_file (docs/operations.md "The store at rest"): both for a SQLite
+// store only (PostgreSQL's data at rest is the server's); key_file absolute and not with
+// encrypt = false. Where the file is and its mode are checked when the store is opened.
+Status read_store_key(const ConfigReader& r, const toml::table& store, Config& config) {
+  const bool postgres = store.get("url") != nullptr;
+  if (const toml::node* encrypt = store.get("encrypt")) {
+    const std::optional<bool> on = encrypt->is_boolean() ? encrypt->value<bool>() : std::nullopt;
+    if (!on) return r.error_at(encrypt->source(), "store.encrypt must be true or false");
+    if (postgres) {
+      return r.error_at(encrypt->source(),
+                        "store.encrypt is for a SQLite store (PostgreSQL's data at rest is the "
+                        "server's to encrypt)");
+    }
+    config.store_encrypt = *on;
+  }
+  if (const toml::node* key_file = store.get("key_file")) {
+    config.store_key_file_line = static_cast<int>(key_file->source().begin.line);
+    if (postgres) {
+      return r.error_at(key_file->source(), "store.key_file is for a SQLite store, not with url");
+    }
+    PARLEY_ASSIGN_OR_RETURN(config.store_key_file, path_of(r, *key_file, "store.key_file"));
+    if (!std::filesystem::path(config.store_key_file).is_absolute()) {
+      return r.error_at(key_file->source(),
+                        "store.key_file must be an absolute path, outside the home (the key is "
+                        "kept apart from the store it opens)");
+    }
+    if (!config.store_encrypt) {
+      return r.error_at(key_file->source(), "store.key_file with store.encrypt = false");
+    }
+  }
+  return Status::ok();
+}
+
 // [api]: listen, tls, cert, key and the rate limit. Plain HTTP only on loopback (DESIGN.md
 // "HTTP API"): a listen address elsewhere without tls = true is refused here, so that no
 // gateway ever starts that way and `parley check` says why.
@@ -310,7 +344,9 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   // [store]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* store, r.table_of(root, "store"));
   if (store != nullptr) {
-    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path", "url", "lease"}));
+    PARLEY_RETURN_IF_ERROR(
+        r.check_keys(*store, "store", {"path", "url", "lease", "encrypt", "key_file"}));
+    config.store_line = static_cast<int>(store->source().begin.line);
     const toml::node* path = store->get("path");
     if (path != nullptr) {
       PARLEY_ASSIGN_OR_RETURN(config.store_path, r.string_of(*path, "store.path"));
@@ -331,6 +367,7 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
         return r.error_at(url->source(), "store.url must be a postgresql:// URL");
       }
     }
+    PARLEY_RETURN_IF_ERROR(read_store_key(r, *store, config));
     if (const toml::node* lease = store->get("lease")) {
       PARLEY_ASSIGN_OR_RETURN(config.lease,
                               r.duration_of(*lease, "store.lease", std::chrono::seconds(1),
@@ -477,8 +514,13 @@ std::string encode_config(const Config& config) {
     advertise += toml_quote(address);
   }
   if (!advertise.empty()) advertise += "]\n";
-  const std::string store = config.store_url.empty() ? "path = " + toml_quote(config.store_path)
-                                                     : "url = " + toml_quote(config.store_url);
+  std::string store = config.store_url.empty() ? "path = " + toml_quote(config.store_path)
+                                               : "url = " + toml_quote(config.store_url);
+  if (config.store_url.empty()) {
+    store += config.store_encrypt ? "\nencrypt = true" : "\nencrypt = false";
+    if (!config.store_key_file.empty())
+      store += "\nkey_file = " + toml_quote(config.store_key_file);
+  }
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
       "test_interval = {}\ntest_answer_within = {}\nbacklog_limit = {}\n"

@@ -26,6 +26,11 @@
 //   path = "parley.db"             # relative to DIR; or, exclusive with path:
 //   url = "postgresql://..."       # a PostgreSQL store (docs/operations.md)
 //   lease = "10s"                  # PostgreSQL: the active gateway's lease (standby pairs)
+//   encrypt = true                 # SQLite: the file encrypted (SQLCipher); the default, and
+//                                  # without a key the gateway refuses to start; false: plaintext
+//   key_file = "/etc/parley/store.key"  # SQLite: the store key (64 hex digits), absolute,
+//                                  # outside the home and the store's directory, mode 0600 or
+//                                  # 0400; a systemd credential parley-store-key comes first
 //   [log]
 //   level = "info"                 # trace, debug, info, warn, error
 //   [escalation]                   # an overdue message's re-alert cadence, per precedence
@@ -92,6 +97,15 @@ struct Config {
   // How long the active gateway's lease on a PostgreSQL store lasts unrenewed (renewed every
   // third of it); a standby takes over once it expired. 1s to 10m. Unused with SQLite.
   Duration lease = std::chrono::seconds(10);
+  // [store] encrypt: the SQLite store encrypted at rest with SQLCipher (docs/operations.md
+  // "The store at rest"). On unless the file says `encrypt = false`. Unused with PostgreSQL.
+  bool store_encrypt = true;
+  // [store] key_file: the file holding the store key; empty: only the systemd credential
+  // parley-store-key ($CREDENTIALS_DIRECTORY) can give it. Absolute (home.h checks where it
+  // is and its mode when the store is opened).
+  std::string store_key_file;
+  int store_key_file_line = 0;  // where parley.toml sets them, for errors; 0: not set
+  int store_line = 0;           // the [store] table's line; 0: no such table
   std::string log_level = "info";
   // [escalation]: each precedence's step of a running escalation (core::Cadences, whose
   // defaults these are).

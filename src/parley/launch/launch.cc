@@ -66,6 +66,7 @@ Result<Party> init_party(const fs::path& dir, const PartySpec& spec, const PairO
   init.party = spec.id;
   init.lang = spec.lang;
   init.store_url = spec.store_url;
+  init.encrypt = options.encrypt_store;
   init.federation.clear();
   for (int i = 0; i < std::max(1, spec.federation_addresses); ++i) {
     PARLEY_ASSIGN_OR_RETURN(const std::uint16_t port, net::free_loopback_port());

@@ -67,6 +67,9 @@ struct PairOptions {
   // its federation addresses, to reach the peer through a proxy).
   std::function<void(const Party& self, wire::Bundle& peer)> edit_pinned_bundle;
   std::filesystem::path log_dir;  // where PARTY.log goes; empty: the pair's directory
+  // A SQLite store encrypted at rest (parley init's default), its key DIR/PARTY.store-key;
+  // false: plaintext (parley init --no-encrypt). The benchmarks measure both.
+  bool encrypt_store = true;
 };
 
 // Makes the two homes in `dir` (DIR/PARTY; `dir` is created if missing) and configures them

@@ -78,6 +78,17 @@ void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.nam
           }};
 }
 
+// The same file encrypted with SQLCipher (a fixed key): the whole contract holds through it.
+[[maybe_unused]] StoreFactory sqlcipher_factory() {
+  return {"sqlcipher", [](const fs::path& dir) -> Opener {
+            return [file = test::sqlite_path(dir)] {
+              SqliteOptions options;
+              options.key.assign(kStoreKeySize, 0x5c);
+              return open_sqlite_store(file, options);
+            };
+          }};
+}
+
 [[maybe_unused]] StoreFactory memory_factory() {
   return {"memory", [](const fs::path&) -> Opener {
             return [disk = MemoryStore::new_disk()] { return open_memory_store(disk); };
@@ -1569,7 +1580,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest, ::testing::Values(postgre
                          factory_name);
 #else
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
-                         ::testing::Values(sqlite_factory(), memory_factory(),
+                         ::testing::Values(sqlite_factory(), sqlcipher_factory(), memory_factory(),
                                            faulty_memory_factory()),
                          factory_name);
 #endif

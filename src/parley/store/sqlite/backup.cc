@@ -30,7 +30,7 @@ using DbPtr = std::unique_ptr<sqlite3, Closer>;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-Result<DbPtr> open_db(const std::string& path, int flags, std::string_view what) {
+Result<DbPtr> open_db(const std::string& path, int flags, std::string_view what, ByteView key) {
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   DbPtr db(raw);
@@ -41,6 +41,9 @@ Result<DbPtr> open_db(const std::string& path, int flags, std::string_view what)
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 5000);
+  // With SQLCipher both ends carry the store key: the backup API copies an encrypted store
+  // only into a destination keyed the same, so the backup is encrypted as the store is.
+  PARLEY_RETURN_IF_ERROR(key_connection(raw, path, key).with_context(what));
   return db;
 }
 
@@ -142,11 +145,12 @@ Status fsync_path(const std::string& path, int flags) {
   return Status::ok();
 }
 
-Status backup_into(const std::string& path, const std::string& partial) {
-  PARLEY_ASSIGN_OR_RETURN(const DbPtr source, open_db(path, SQLITE_OPEN_READWRITE, "store"));
+Status backup_into(const std::string& path, const std::string& partial, ByteView key) {
+  PARLEY_ASSIGN_OR_RETURN(const DbPtr source, open_db(path, SQLITE_OPEN_READWRITE, "store", key));
   PARLEY_RETURN_IF_ERROR(parley_schema_version(source.get(), path).status());
   {
-    PARLEY_ASSIGN_OR_RETURN(const DbPtr copy, open_db(partial, SQLITE_OPEN_READWRITE, "backup"));
+    PARLEY_ASSIGN_OR_RETURN(const DbPtr copy,
+                            open_db(partial, SQLITE_OPEN_READWRITE, "backup", key));
     PARLEY_RETURN_IF_ERROR(copy_pages(source.get(), copy.get(), path));
     PARLEY_RETURN_IF_ERROR(check_copy(copy.get(), partial));
   }  // the copy is closed: everything is in the file
@@ -155,7 +159,8 @@ Status backup_into(const std::string& path, const std::string& partial) {
 
 }  // namespace
 
-Result<BackupInfo> backup_sqlite_store(const std::string& path, const std::string& destination) {
+Result<BackupInfo> backup_sqlite_store(const std::string& path, const std::string& destination,
+                                       ByteView key) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::symlink_status(destination, ec).type() != fs::file_type::not_found) {
@@ -165,15 +170,16 @@ Result<BackupInfo> backup_sqlite_store(const std::string& path, const std::strin
   if (!fs::exists(path, ec)) {
     return Status::not_found(fmt::format("no store at '{}'", path));
   }
-  // A new, empty file of our own beside the destination (same filesystem, for link(2)); it
-  // holds messages in plaintext, so only the owner may read it.
+  // A new, empty file of our own beside the destination (same filesystem, for link(2));
+  // encrypted with the store key if the store is, else it holds messages in plaintext: only
+  // the owner may read it either way.
   const std::string partial = fmt::format("{}.partial-{}", destination, ::getpid());
   const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Status::unavailable(fmt::format("creating '{}': {}", partial, errno_text(errno)));
   }
   ::close(fd);
-  Status status = backup_into(path, partial);
+  Status status = backup_into(path, partial, key);
   if (status.is_ok() && ::link(partial.c_str(), destination.c_str()) != 0) {
     status = errno == EEXIST ? Status::already_exists(fmt::format(
                                    "'{}' exists: a backup never overwrites a file", destination))
@@ -188,7 +194,8 @@ Result<BackupInfo> backup_sqlite_store(const std::string& path, const std::strin
   BackupInfo info;
   info.bytes = fs::file_size(destination, ec);
   {
-    PARLEY_ASSIGN_OR_RETURN(const DbPtr copy, open_db(destination, SQLITE_OPEN_READONLY, "backup"));
+    PARLEY_ASSIGN_OR_RETURN(const DbPtr copy,
+                            open_db(destination, SQLITE_OPEN_READONLY, "backup", key));
     PARLEY_ASSIGN_OR_RETURN(info.schema_version, parley_schema_version(copy.get(), destination));
   }
   return info;

@@ -252,3 +252,10 @@ Result<std::optional<core::RecoveredHead>> SqliteStore::query_head(const std::st
 }
 
 }  // namespace parley::store::sqlite_detail
+
+namespace parley::store {
+// Keys a fresh connection with the store key (SQLCipher's PRAGMA key, raw 256-bit key; empty:
+// a plaintext file) and reads its first page: a wrong key is kPermissionDenied, as when the
+// store is opened (sqlite/schema.cc). Used by the backup (sqlite/backup.cc) on both ends.
+Status key_connection(sqlite3* db, const std::string& path, ByteView key);
+}  // namespace parley::store

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <string>
@@ -471,6 +472,195 @@ TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {
   EXPECT_NE(store.status().message().find("not a SQLite database"), std::string::npos)
       << store.status().message();
   EXPECT_NE(store.status().message().find(path), std::string::npos);
+}
+
+// ---- Encryption at rest (SQLCipher) ----
+
+// Every file of the store (the database, its WAL) as bytes.
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Whether `needle` occurs in the store's file or its WAL.
+bool store_files_contain(const std::string& path, const std::string& needle) {
+  for (const char* suffix : {"", "-wal"}) {
+    if (file_bytes(path + suffix).find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+Bytes store_key(std::uint8_t fill) { return Bytes(kStoreKeySize, fill); }
+
+SqliteOptions keyed(std::uint8_t fill) {
+  SqliteOptions options;
+  options.key = store_key(fill);
+  return options;
+}
+
+// A message whose text and body are easy to find in a file.
+MessageRecord secret_message(const std::string& id, std::uint64_t seq) {
+  MessageRecord m = message(id, "saceur-cgs", seq, Direction::kOutbound, at(1));
+  m.content = {R"({"note":"BODY-MARKER-7f3a"})", "TEXT-MARKER-c41e launch window"};
+  return m;
+}
+
+TEST(SqliteStoreEncryptionTest, AnEncryptedStoreHoldsNoPlaintextOnDiskAndReadsBack) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    auto store = open_sqlite_store(path, keyed(0x11));
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+    // While it is open (the commit is in the WAL) and after it is closed (checkpointed).
+    EXPECT_FALSE(store_files_contain(path, "TEXT-MARKER-c41e"));
+    EXPECT_FALSE(store_files_contain(path, "BODY-MARKER-7f3a"));
+  }
+  EXPECT_FALSE(store_files_contain(path, "TEXT-MARKER-c41e"));
+  EXPECT_FALSE(store_files_contain(path, "BODY-MARKER-7f3a"));
+  EXPECT_FALSE(store_files_contain(path, "SQLite format 3"));
+  EXPECT_FALSE(store_files_contain(path, "saceur-cgs"));
+  auto store = open_sqlite_store(path, keyed(0x11));
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  auto m = (*store)->get_message("m-1");
+  ASSERT_TRUE(m.is_ok() && m->has_value());
+  EXPECT_EQ((*m)->content.text, "TEXT-MARKER-c41e launch window");
+  // Found by search: the full-text index is inside the encrypted file too.
+  MessageQuery query;
+  query.words = {"launch"};
+  EXPECT_EQ(ids_of(*(*store)->list_messages(query)), std::vector<std::string>{"m-1"});
+}
+
+TEST(SqliteStoreEncryptionTest, WithoutAKeyAPlaintextStoreShowsItsMessages) {
+  // The contrast that makes the test above mean something: the marker is found unencrypted.
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    auto store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+  }
+  EXPECT_TRUE(store_files_contain(path, "TEXT-MARKER-c41e"));
+}
+
+TEST(SqliteStoreEncryptionTest, AWrongKeyIsRefusedAndLeavesTheStoreAsItWas) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    auto store = open_sqlite_store(path, keyed(0x11));
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+  }
+  const std::string before = file_bytes(path);
+  auto wrong = open_sqlite_store(path, keyed(0x12));
+  ASSERT_FALSE(wrong.is_ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(wrong.status().message(), "the store key does not open " + path);
+  EXPECT_EQ(file_bytes(path), before);
+  // No key at all: the file is not readable as SQLite.
+  auto none = open_sqlite_store(path);
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(none.status().message().find("encrypted and no store key"), std::string::npos)
+      << none.status().message();
+  EXPECT_EQ(file_bytes(path), before);
+  // The right key still opens it, with its message.
+  auto right = open_sqlite_store(path, keyed(0x11));
+  ASSERT_TRUE(right.is_ok()) << right.status().to_string();
+  EXPECT_TRUE((*right)->get_message("m-1")->has_value());
+}
+
+TEST(SqliteStoreEncryptionTest, AKeyForAPlaintextStoreIsRefusedNamingTheConversion) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  ASSERT_TRUE(open_sqlite_store(path).is_ok());
+  auto store = open_sqlite_store(path, keyed(0x11));
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("parley store encrypt"), std::string::npos)
+      << store.status().message();
+  EXPECT_TRUE(open_sqlite_store(path).is_ok());  // still a plaintext store
+}
+
+TEST(SqliteStoreEncryptionTest, AKeyOfTheWrongSizeIsRefused) {
+  TempDir dir;
+  SqliteOptions options;
+  options.key = Bytes(16, 1);
+  auto store = open_sqlite_store(sqlite_path(dir.path()), options);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(sqlite_path(dir.path())));
+}
+
+TEST(SqliteStoreEncryptionTest, APlaintextStoreIsExportedEncryptedWithEverything) {
+  TempDir dir;
+  const std::string plain = sqlite_path(dir.path());
+  const std::string encrypted = (dir.path() / "encrypted.db").string();
+  {
+    auto store = open_sqlite_store(plain);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{test::every_field_set()}}).is_ok());
+    // Exported while the store is open (a committed write still in the WAL).
+    Status exported = export_sqlite_store(plain, {}, encrypted, store_key(0x21));
+    ASSERT_TRUE(exported.is_ok()) << exported.to_string();
+  }
+  EXPECT_FALSE(store_files_contain(encrypted, "TEXT-MARKER-c41e"));
+  EXPECT_FALSE(store_files_contain(encrypted, "SQLite format 3"));
+  auto store = open_sqlite_store(encrypted, keyed(0x21));
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(plain, "SELECT version FROM parley_schema"), current_schema_version());
+  test::expect_same(test::every_field_set(),
+                    *(*store)->get_message(test::every_field_set().id).value());
+  MessageQuery query;
+  query.words = {"launch"};
+  EXPECT_EQ(ids_of(*(*store)->list_messages(query)), std::vector<std::string>{"m-1"});
+  EXPECT_FALSE(open_sqlite_store(encrypted, keyed(0x22)).is_ok());
+}
+
+TEST(SqliteStoreEncryptionTest, AnEncryptedStoreIsCopiedEncryptedWithTheSameKey) {
+  // What a backup of an encrypted store does: the copy opens with the key, and only with it.
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  const std::string copy = (dir.path() / "backup.db").string();
+  auto store = open_sqlite_store(path, keyed(0x31));
+  ASSERT_TRUE(store.is_ok());
+  ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+  Status exported = export_sqlite_store(path, store_key(0x31), copy, store_key(0x31));
+  ASSERT_TRUE(exported.is_ok()) << exported.to_string();
+  EXPECT_FALSE(store_files_contain(copy, "TEXT-MARKER-c41e"));
+  auto opened = open_sqlite_store(copy, keyed(0x31));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_TRUE((*opened)->get_message("m-1")->has_value());
+  EXPECT_EQ(open_sqlite_store(copy).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(SqliteStoreEncryptionTest, ExportRefusesAnExistingTargetAWrongKeyAndAForeignFile) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  const std::string target = (dir.path() / "target.db").string();
+  ASSERT_TRUE(open_sqlite_store(path, keyed(0x41)).is_ok());
+  // A wrong source key: nothing is left behind.
+  Status wrong = export_sqlite_store(path, store_key(0x42), target, store_key(0x41));
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied) << wrong.to_string();
+  EXPECT_FALSE(fs::exists(target));
+  // An existing target is never overwritten.
+  { std::ofstream(target) << "keep me"; }
+  EXPECT_EQ(export_sqlite_store(path, store_key(0x41), target, store_key(0x41)).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(file_bytes(target), "keep me");
+  // A SQLite file that is not a parley store.
+  const std::string other = (dir.path() / "other.db").string();
+  raw_sql(other, "CREATE TABLE accounts (id INTEGER)");
+  const std::string target2 = (dir.path() / "target2.db").string();
+  EXPECT_EQ(export_sqlite_store(other, {}, target2, store_key(0x41)).code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(fs::exists(target2));
+}
+
+TEST(SqliteStoreEncryptionTest, TheLinkedSqliteIsSqlcipher) {
+  // One SQLite in the program, and it is SQLCipher (CMakeLists.txt): plain SQLite would
+  // ignore PRAGMA key and write every message in plaintext.
+  EXPECT_FALSE(raw_sql(":memory:", "PRAGMA cipher_version").empty());
 }
 
 TEST(SqliteStoreTest, SqliteDatabaseOfAnotherProgramIsRefusedAsNotAParleyStore) {
