@@ -80,11 +80,12 @@ echo "not a database" >"$DIR/junk.db"
 "$PARLEY" restore --home "$US" --force "$DIR/junk.db" >/dev/null 2>"$DIR/err"
 rc=$?
 check "restore of a file that is not a store, even with --force: exit 1, nothing replaced" \
-  bash -c "[[ $rc -eq 1 ]] && grep -q 'cannot be read as a SQLite database' '$DIR/err' && ! ls '$US' | grep -q replaced"
+  bash -c "[[ $rc -eq 1 ]] && grep -q 'does not open .*junk.db: not a parley store, or one encrypted with another store key' '$DIR/err' && ! ls '$US' | grep -q replaced"
 # A home on PostgreSQL: both commands refuse and name PostgreSQL's tools (no server needed).
 PG=$DIR/pg
 "$PARLEY" init --home "$PG" --party nato-shape --federation 127.0.0.1:"$(free_port)" --api 127.0.0.1:"$(free_port)" >/dev/null
-sed -i 's|^path = "parley.db"|url = "postgresql://parley@127.0.0.1:1/parley"|' "$PG/parley.toml"
+sed -i -e 's|^path = "parley.db"|url = "postgresql://parley@127.0.0.1:1/parley"|' \
+  -e '/^encrypt = /d' -e '/^key_file = /d' "$PG/parley.toml"
 "$PARLEY" backup --home "$PG" "$DIR/pg.db" >/dev/null 2>"$DIR/err"
 rc=$?
 check "backup of a PostgreSQL store: exit 1, it names pg_dump" \
@@ -93,14 +94,22 @@ check "backup of a PostgreSQL store: exit 1, it names pg_dump" \
 rc=$?
 check "restore of a PostgreSQL store: exit 1, it names pg_restore" \
   bash -c "[[ $rc -eq 1 ]] && grep -q 'pg_restore' '$DIR/err'"
-# Another home of the same party id but other keys (not running): the backup's heads are not
-# signed by its key, so it is refused, --force or not, and its store is left alone.
+# Another home of the same party id with its own store key (not running): the backup does
+# not open with it, --force or not, and its store is left alone.
 OTHER=$DIR/other
 "$PARLEY" init --home "$OTHER" --party us-eucom --federation 127.0.0.1:"$(free_port)" --api 127.0.0.1:"$(free_port)" >/dev/null
 "$PARLEY" restore --home "$OTHER" --force "$BACKUP" >/dev/null 2>"$DIR/err"
 rc=$?
-check "a backup restored into a home with other keys: exit 1, not this party's store, nothing replaced" \
-  bash -c "[[ $rc -eq 1 ]] && grep -q 'does not open with this home.s key' '$DIR/err' && ! ls '$OTHER' | grep -q replaced"
+check "a backup restored into a home with another store key: exit 1, says so, nothing replaced" \
+  bash -c "[[ $rc -eq 1 ]] && grep -q 'encrypted with another store key' '$DIR/err' && ! ls '$OTHER' | grep -q replaced"
+# One that shares us's store key but has other signing keys: the backup opens, but its heads
+# are not signed by this home's key, so it is refused, --force or not.
+SAME=$DIR/same-key
+"$PARLEY" init --home "$SAME" --party us-eucom --store-key "$US.store-key" --federation 127.0.0.1:"$(free_port)" --api 127.0.0.1:"$(free_port)" >/dev/null
+"$PARLEY" restore --home "$SAME" --force "$BACKUP" >/dev/null 2>"$DIR/err"
+rc=$?
+check "a backup restored into a home with other signing keys: exit 1, not this party's store, nothing replaced" \
+  bash -c "[[ $rc -eq 1 ]] && grep -q 'does not open with this home.s key' '$DIR/err' && ! ls '$SAME' | grep -q replaced"
 "$PARLEY" restore --home "$US" --force "$BACKUP" >"$DIR/out" 2>"$DIR/err"
 rc=$?
 check "restore --force: exit 0, a warning naming what ru holds, the replaced store kept" \

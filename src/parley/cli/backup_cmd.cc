@@ -171,9 +171,16 @@ Status restore_steps(const BackupArgs& args) {
   // A copy of the backup, checked, beside the store; the backup file itself is only read. It
   // opens with this home's store key (a backup is encrypted as its store was).
   PARLEY_ASSIGN_OR_RETURN(const Bytes key, gateway::load_store_key(home.config, home.dir));
-  PARLEY_RETURN_IF_ERROR(store::backup_sqlite_store(args.file, staging.string(), key)
-                             .status()
-                             .with_context("the backup"));
+  const Status copied = store::backup_sqlite_store(args.file, staging.string(), key).status();
+  if (copied.code() == StatusCode::kPermissionDenied) {
+    // SQLCipher cannot tell a file that is no store from one encrypted with another key.
+    remove_store_files(staging);
+    return Status::failed_precondition(
+        fmt::format("the backup: {}: not a parley store, or one encrypted with another store key "
+                    "(a backup opens only with the key of the store it was taken from)",
+                    copied.message()));
+  }
+  PARLEY_RETURN_IF_ERROR(copied.with_context("the backup"));
   Result<std::map<std::string, PeerSizes>> restored =
       [&]() -> Result<std::map<std::string, PeerSizes>> {
     store::SqliteOptions options;

@@ -46,7 +46,7 @@ std::string store_config_text(const InitOptions& options) {
   if (options.store_url.empty()) {
     std::string text =
         "# The SQLite store, relative to this directory (or absolute). For PostgreSQL,\n"
-        "# replace this with url = \"postgresql://...\" (docs/operations.md).\n"
+        "# replace this table's keys with url = \"postgresql://...\" (docs/operations.md).\n"
         "path = " +
         toml_quote(options.store_path) + "\n";
     if (!options.encrypt)

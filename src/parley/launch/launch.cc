@@ -219,4 +219,9 @@ void stop(Party& party, Clock::duration grace) {
   kill_hard(party);
 }
 
+Result<std::unique_ptr<store::Store>> open_store(const Party& party) {
+  PARLEY_ASSIGN_OR_RETURN(gateway::Home home, gateway::open_home(party.home));
+  return gateway::open_store(home);
+}
+
 }  // namespace parley::launch

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@
 #include <sys/types.h>
 
 #include "parley/base/status.h"
+#include "parley/store/store.h"
 #include "parley/wire/wire.h"
 
 namespace parley::launch {
@@ -107,5 +109,9 @@ void kill_hard(Party& party);
 // SIGTERM (the gateway drains and exits), reaped; SIGKILL if it is still running after
 // `grace`. Nothing if the party has no gateway running.
 void stop(Party& party, Clock::duration grace = std::chrono::seconds(5));
+
+// Opens the party's store as its gateway does (gateway::open_store: with the store key its
+// config names; create_pair encrypts by default). The gateway must not be running.
+Result<std::unique_ptr<store::Store>> open_store(const Party& party);
 
 }  // namespace parley::launch

@@ -35,8 +35,7 @@ class LaunchTest : public ::testing::Test {
   }
 
   static std::unique_ptr<store::Store> open_store(const Party& party) {
-    Result<std::unique_ptr<store::Store>> store =
-        store::open_sqlite_store((party.home / "parley.db").string());
+    Result<std::unique_ptr<store::Store>> store = launch::open_store(party);
     EXPECT_TRUE(store.is_ok()) << store.status().to_string();
     return store.is_ok() ? std::move(*store) : nullptr;
   }
