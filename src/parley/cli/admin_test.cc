@@ -14,8 +14,8 @@
 
 #include "parley/base/json.h"
 #include "parley/cli/commands.h"
+#include "parley/cli/directory.h"
 #include "parley/gateway/home.h"
-#include "parley/store/sqlite/sqlite_store.h"
 #include "parley/store/store_test_util.h"
 
 namespace parley::cli {
@@ -96,12 +96,9 @@ class AdminTest : public ::testing::Test {
 
   std::unique_ptr<store::Store> open_store(const std::string& home) {
     // As the CLI opens it: with the store key the home's config names.
-    Result<gateway::Home> h = gateway::open_home(home);
-    EXPECT_TRUE(h.is_ok()) << h.status().to_string();
-    if (!h.is_ok()) return nullptr;
-    Result<std::unique_ptr<store::Store>> s = gateway::open_store(*h);
-    EXPECT_TRUE(s.is_ok()) << s.status().to_string();
-    return s.is_ok() ? std::move(s).value() : nullptr;
+    Result<OpenedHome> opened = open_home_and_store(home);
+    EXPECT_TRUE(opened.is_ok()) << opened.status().to_string();
+    return opened.is_ok() ? std::move(opened->store) : nullptr;
   }
 
   std::vector<core::Peer> peers_of(const std::string& home) {

@@ -28,7 +28,6 @@
 #include "parley/gateway/home.h"
 #include "parley/ledger/formats.h"
 #include "parley/ledger/merkle.h"
-#include "parley/store/sqlite/sqlite_store.h"
 #include "parley/wire/heartbeat.h"
 #include "parley/wire/wire.h"
 
