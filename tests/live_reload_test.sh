@@ -4,7 +4,9 @@
 # and paths at once, and messages flow both ways without a restart; SIGHUP applies
 # parley.toml's live keys (the backlog limit, the log level) and names those that need a
 # restart (`restart_needed`, a warning line); an invalid parley.toml is refused with
-# file:line:reason and the running configuration is kept; the gateway never restarted.
+# file:line:reason and the running configuration is kept; the API's certificate renewed in
+# place is served from the reload on (a key that does not match it is refused, the running
+# certificate kept); the gateway never restarted.
 # Usage: live_reload_test.sh PATH_TO_PARLEY
 set -uo pipefail
 
@@ -13,7 +15,7 @@ source "$(dirname "$0")/lib.sh" live-reload "$@"
 US=$DIR/us RU=$DIR/ru
 US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
 "$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
-"$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" >/dev/null || { bad "init ru"; exit 1; }
+"$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" --api-tls >/dev/null || { bad "init ru"; exit 1; }
 "$PARLEY" principal add --home "$US" saceur >/dev/null
 "$PARLEY" principal add --home "$RU" cgs >/dev/null
 "$PARLEY" bundle --home "$US" >"$DIR/us.json"
@@ -28,7 +30,7 @@ PIDS+=("$US_PID")
 check "us gateway ready, no peer" poll 20 curl -sf "http://127.0.0.1:$US_API/readyz"
 "$PARLEY" gateway --home "$RU" 2>>"$DIR/ru.log" &
 PIDS+=($!)
-check "ru gateway ready" poll 20 curl -sf "http://127.0.0.1:$RU_API/readyz"
+check "ru gateway ready" poll 20 curl -skf "https://127.0.0.1:$RU_API/readyz"
 check "us runs no peer yet" bash -c "'$PARLEY' status --home '$US' --json | jq -e '.peers == []'"
 
 # --- a peer pinned while running ---
@@ -78,6 +80,35 @@ cp "$DIR/good.toml" "$US/parley.toml"
 later_delivered() { test "$(state_of "$US" saceur "$LATER")" = delivered; }
 check "messages still flow after the refused reload" poll 30 later_delivered
 check "the gateway never restarted" kill -0 "$US_PID"
+
+# --- ru's API certificate renewed in place (ru serves its API over TLS) ---
+served_fp() {
+  openssl s_client -connect 127.0.0.1:"$RU_API" </dev/null 2>/dev/null |
+    openssl x509 -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+file_fp() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
+RU_TOKEN=$(cat "$RU/operator.token")
+ru_reload() { curl -sk -o "$DIR/ru-reload" -w '%{http_code}' -X POST -H "Authorization: Bearer $RU_TOKEN" "https://127.0.0.1:$RU_API/api/v1/admin/reload"; }
+OLD_FP=$(file_fp "$RU/tls/api-cert.pem")
+check "ru serves the API certificate init made" test "$(served_fp)" = "$OLD_FP"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=ru-genstaff \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$DIR/new-key.pem" -out "$DIR/new-cert.pem" 2>/dev/null
+NEW_FP=$(file_fp "$DIR/new-cert.pem")
+# The new certificate with the old key: refused, the running certificate kept.
+cp "$DIR/new-cert.pem" "$RU/tls/api-cert.pem"
+status=$(ru_reload)
+check "a certificate whose key does not match: 400 naming the API's new TLS identity" \
+  bash -c "[[ '$status' == 400 ]] && jq -e '.error | test(\"the API.s new TLS identity .*api-cert.pem\")' '$DIR/ru-reload'"
+check "the running certificate is still served" test "$(served_fp)" = "$OLD_FP"
+install -m 0600 "$DIR/new-key.pem" "$RU/tls/api-key.pem"
+status=$(ru_reload)
+check "the renewed pair: the reload answers 200" test "$status" = 200
+check "new connections get the renewed certificate" test "$(served_fp)" = "$NEW_FP"
+check "the audit line gives its fingerprint" grep -q "audit: the API's TLS certificate was replaced: SHA-256 fingerprint $NEW_FP" "$DIR/ru.log"
+check "the CLI, pinning the home's certificate, reaches ru" "$PARLEY" status --home "$RU"
+AFTER=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "After the renewal")
+after_delivered() { test "$(state_of "$RU" cgs "$AFTER")" = delivered; }
+check "messages flow after the renewal" poll 30 after_delivered
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

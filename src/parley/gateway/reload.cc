@@ -68,6 +68,19 @@ Status Driver::reload_directory() {
   PARLEY_ASSIGN_OR_RETURN(reconfigure.added_peers, newly_pinned(restart));
   reconfigure.directory.zone = zone;
   reconfigure.backlog_limit = fresh.config.backlog_limit;
+  // The API's certificate renewed in place (same files, new contents): served to the
+  // connections accepted from now on. Checked before anything changes.
+  const bool new_api_certificate =
+      api_server_ && home_.config.api_tls && fresh.config.api_tls &&
+      (fresh.api_tls.cert_pem != home_.api_tls.cert_pem ||
+       fresh.api_tls.key_pem != home_.api_tls.key_pem) &&
+      std::find(restart.begin(), restart.end(), "api.tls") == restart.end();
+  if (new_api_certificate) {
+    PARLEY_RETURN_IF_ERROR(net::check_tls_identity(fresh.api_tls)
+                               .with_context(fmt::format("the API's new TLS identity ({}, {})",
+                                                         fresh.api_cert_path().string(),
+                                                         fresh.api_key_path().string())));
+  }
   std::vector<core::Line> lines = reconfigure.lines;
   std::vector<core::Principal> principals = reconfigure.directory.principals;
   std::vector<wire::Bundle> added;
@@ -91,6 +104,15 @@ Status Driver::reload_directory() {
   for (const wire::Bundle& bundle : added) {
     spdlog::info("audit: peer {} pinned while running: its paths {} are up for traffic",
                  bundle.party, fmt::join(bundle.federation, ", "));
+  }
+  if (new_api_certificate) {
+    PARLEY_RETURN_IF_ERROR(api_server_->replace_identity(fresh.api_tls));
+    home_.api_tls = fresh.api_tls;
+    home_.api_fingerprint = fresh.api_fingerprint;
+    spdlog::info(
+        "audit: the API's TLS certificate was replaced: SHA-256 fingerprint {} (open "
+        "connections keep the previous one until they close)",
+        home_.api_fingerprint);
   }
   lines_ = std::move(lines);
   principals_ = std::move(principals);

@@ -271,6 +271,7 @@ class Session final : public SessionBase {
           std::string remote, std::string source, bool pressed)
       : state_(std::move(state)),
         id_(id),
+        context_(state_->tls),
         stream_(make_stream(std::move(socket), *state_)),
         deadline_(state_->io),
         remote_(std::move(remote)),
@@ -671,6 +672,9 @@ class Session final : public SessionBase {
 
   std::shared_ptr<ServerState> state_;
   std::uint64_t id_;
+  // The TLS context this connection was made with, kept as long as it lives: a certificate
+  // replaced meanwhile (Server::replace_identity) applies to new connections only.
+  std::shared_ptr<asio::ssl::context> context_;
   Stream stream_;
   asio::steady_timer deadline_;
   std::uint64_t deadline_generation_ = 0;
@@ -789,6 +793,16 @@ class ServerImpl final : public Server {
   ~ServerImpl() override { stop(); }
 
   std::string local_endpoint() const override { return local_; }
+
+  Status replace_identity(const TlsIdentity& identity) override {
+    if (!state_->tls || state_->peer_check) {
+      return Status::failed_precondition("only an https server's certificate can be replaced");
+    }
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, identity));
+    state_->tls = std::move(context);
+    return Status::ok();
+  }
 
   AdmissionStats admission_stats() const override {
     AdmissionStats stats = state_->stats;

@@ -146,6 +146,11 @@ class Server {
   // Stops accepting and closes open connections (streams included).
   virtual void stop() = 0;
   virtual AdmissionStats admission_stats() const = 0;
+  // listen_https only: serves `identity`'s certificate and key to connections accepted from
+  // now on; open ones keep theirs. kInvalidArgument (nothing changed) if the identity is
+  // unusable; kFailedPrecondition on a plain or federation server (the federation's
+  // certificate is pinned by the peers: it changes by rotation, not by a reload).
+  virtual Status replace_identity(const TlsIdentity& identity) = 0;
 };
 
 // Plain HTTP/1.1 (the API shell, bound to loopback by default). kUnavailable if `host:port`
@@ -225,6 +230,10 @@ Result<TlsIdentity> make_server_certificate(const std::string& common_name,
                                             const std::vector<std::string>& names);
 // SHA-256 of the certificate's DER, lowercase hex. kInvalidArgument if not a PEM certificate.
 Result<std::string> cert_fingerprint(const std::string& cert_pem);
+// Whether a TLS 1.3 server could serve `identity`: a readable certificate and a key that
+// matches it (the checks listen_https and Server::replace_identity make). kInvalidArgument
+// naming what is wrong.
+Status check_tls_identity(const TlsIdentity& identity);
 // The certificate's validity (notBefore, notAfter), for `parley check`. kInvalidArgument if
 // not a PEM certificate or if a date cannot be read.
 struct CertValidity {

@@ -923,6 +923,47 @@ TEST(HttpsTest, AnotherCertificateThanThePinnedOneIsRefusedAtTheHandshake) {
   EXPECT_EQ(answer.status().message().find('\n'), std::string::npos);
 }
 
+// A certificate renewed while the server runs (the gateway's reload): new connections get the
+// new one; an unusable identity is refused and the running one kept; only https servers.
+TEST(HttpsTest, ReplacedIdentityIsServedToNewConnections) {
+  HttpsFixture f;
+  ASSERT_TRUE(f.get(ClientTls{f.fingerprint}).is_ok());
+  const Result<TlsIdentity> renewed = make_server_certificate("us-eucom", {"127.0.0.1"});
+  ASSERT_TRUE(renewed.is_ok()) << renewed.status().to_string();
+  const std::string renewed_fingerprint = *cert_fingerprint(renewed->cert_pem);
+  ASSERT_NE(renewed_fingerprint, f.fingerprint);
+
+  // A key that is not the certificate's: refused, nothing changes.
+  TlsIdentity mismatched = *renewed;
+  mismatched.key_pem = f.identity.key_pem;
+  const Status refused = f.server->replace_identity(mismatched);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("TLS private key"), std::string::npos) << refused.message();
+  EXPECT_EQ(check_tls_identity(mismatched).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(f.get(ClientTls{f.fingerprint}).is_ok());
+
+  ASSERT_TRUE(check_tls_identity(*renewed).is_ok());
+  ASSERT_TRUE(f.server->replace_identity(*renewed).is_ok());
+  const Result<HttpResponse> answer = f.get(ClientTls{renewed_fingerprint});
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  EXPECT_EQ(answer->body, "GET over tls");
+  const Result<HttpResponse> old = f.get(ClientTls{f.fingerprint});
+  ASSERT_FALSE(old.is_ok());
+  EXPECT_NE(old.status().message().find("the server's TLS certificate " + renewed_fingerprint),
+            std::string::npos)
+      << old.status().message();
+}
+
+TEST(HttpsTest, OnlyAnHttpsServersIdentityIsReplaced) {
+  asio::io_context io;
+  Result<std::unique_ptr<Server>> plain = listen_http(
+      io, "127.0.0.1", 0, [](HttpRequest, std::shared_ptr<Responder> r) { r->respond({}); });
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  const Result<TlsIdentity> made = make_server_certificate("us-eucom", {"127.0.0.1"});
+  ASSERT_TRUE(made.is_ok());
+  EXPECT_EQ((*plain)->replace_identity(*made).code(), StatusCode::kFailedPrecondition);
+}
+
 TEST(HttpsTest, WithoutAPinASelfSignedCertificateFailsTheSystemsTrust) {
   HttpsFixture f;
   const Result<HttpResponse> answer = f.get(ClientTls{});

@@ -284,6 +284,11 @@ Result<std::chrono::system_clock::time_point> time_of(const ASN1_TIME* time) {
 
 }  // namespace
 
+Status check_tls_identity(const TlsIdentity& identity) {
+  boost::asio::ssl::context context(boost::asio::ssl::context::tls_server);
+  return internal::configure_tls13(context, identity);
+}
+
 Result<std::string> cert_fingerprint(const std::string& cert_pem) {
   PARLEY_ASSIGN_OR_RETURN(X509Ptr cert, read_certificate(cert_pem));
   std::string fingerprint = internal::fingerprint_of(cert.get());
