@@ -27,7 +27,8 @@
 // if it was in flight, the answer to that transaction still decides (a receipt wins).
 // Verification of the peer's transactions is core/verify_transaction.h; our log for the
 // peer, core/own_log.h. The definitions are split by role: peer_session.cc (start,
-// principals, durability, time), peer_session_receive.cc, peer_session_send.cc.
+// principals, durability, time), peer_session_receive.cc, peer_session_send.cc,
+// peer_session_overdue.cc (overdue marks, evidence of silence, escalation).
 //
 // Transcript (DESIGN.md "Transcript (ledger)"; docs/protocol.md): every envelope this party
 // sends the peer (messages and acks) is appended, in the order of durable acceptance, to
