@@ -44,6 +44,7 @@ Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
     session.directory = config_.directory;
     session.messages = config_.messages;
     session.tests = config_.tests;
+    session.window = config_.window;
     for (const Line& line : config_.lines) {
       if (line.remote.party == p.bundle.party) session.lines.push_back(line);
     }

@@ -64,6 +64,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
         key.status().with_context("peer " + single_quoted(config_.peer.party) + " box key");
   }
   if (config_.tx_envelopes_max == 0) config_.tx_envelopes_max = 1;
+  if (config_.window == 0) config_.window = 1;
   if (config_.retry_min <= Duration::zero()) config_.retry_min = Duration(1);
   if (config_.retry_max < config_.retry_min) config_.retry_max = config_.retry_min;
 
@@ -196,11 +197,12 @@ std::optional<Time> PeerSession::next_deadline() const {
   auto consider = [&next](Time t) {
     if (!next || t < *next) next = t;
   };
-  if (const InFlight* f = outbox_.in_flight()) {
-    if (f->retry_at) consider(*f->retry_at);
-  } else if (!build_failed_) {
-    // Queued work with nothing in flight is due at once (after a restart, before any
-    // other event arrives): report the oldest such message's creation time.
+  for (const InFlight& f : outbox_.window()) {
+    if (f.retry_at) consider(*f.retry_at);
+  }
+  if (may_build()) {
+    // Queued work that a transaction could carry now is due at once (after a restart,
+    // before any other event arrives): report the oldest queued message's creation time.
     if (const std::optional<Time> oldest = outbox_.oldest_created()) consider(*oldest);
   }
   if (!deadlines_.empty()) consider(deadlines_.begin()->first);
@@ -619,51 +621,58 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
   }
   for (auto& [id, u] : after.track) track(id, std::move(u));
   for (Action& action : after.actions) {
-    // A transaction given up before it left (a FLASH overtook it) does not leave.
+    // A transaction given up before it left (the store refused a batch it needs) does not leave.
     if (const auto* send = std::get_if<SendTransaction>(&action)) {
       if (!outbox_.in_flight_is(send->tx)) continue;
     }
     out.push_back(std::move(action));
   }
 
-  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
-    const InFlight& f = *outbox_.in_flight();
-    for (const std::string& id : f.ids) {
-      const Outgoing* o = outbox_.carried(id);
-      if (o == nullptr) continue;
-      const MessageRecord& r = o->record;
-      if (r.state == MessageState::kExpired) {
-        // Said when it expired; the receipt refused it (the peer's clock agreed).
-      } else if (r.state == MessageState::kRefused) {
-        // Final: no ack will come, so no deadline is watched.
-        ++counters_.messages_refused;
-        counters_.last_refusal = r.refusal.value_or("");
-        out.push_back(
-            Notify{notice(NoticeKind::kMessageRefused, r.id, r.line,
-                          std::string(wire::precedence_name(r.precedence)) + " " + r.type +
-                              " message " + r.id + " on line " + r.line + " refused by " +
-                              config_.peer.party + ": " + r.refusal.value_or("?"))});
-      } else if (r.type != "ack") {
-        if (!is_protocol_type(r.type)) {
-          counters_.delivery[static_cast<std::size_t>(r.precedence)].observe(now - r.created);
-        }
-        out.push_back(
-            Notify{notice(NoticeKind::kDelivered, r.id, r.line,
-                          std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
-                              " on line " + r.line + " delivered to " + config_.peer.party)});
-      }
-      outbox_.unqueue(id);
-    }
-    // The peer countersigned our head: it is C now. Proofs start from there, or from the
-    // lowest entry still unreceipted if FLASH overtook it.
-    own_.countersigned(f.size, f.root, outbox_.lowest_index(own_.assigned()));
-    outbox_.end_in_flight();
-    failure_streak_ = 0;
-    refusal_streak_ = 0;
-    backoff_ = Duration::zero();
+  if (after.receipted_tx) {
+    if (const InFlight* f = outbox_.in_flight(*after.receipted_tx)) receipted(*f, now, out);
   }
 
   if (after.inbound) inbound_durable(*after.inbound, now, out);
+}
+
+void PeerSession::receipted(const InFlight& f, Time now, std::vector<Action>& out) {
+  for (const std::string& id : f.ids) {
+    const Outgoing* o = outbox_.carried(id);
+    if (o == nullptr) continue;
+    const MessageRecord& r = o->record;
+    if (r.state == MessageState::kExpired) {
+      // Said when it expired; the receipt refused it (the peer's clock agreed).
+    } else if (r.state == MessageState::kRefused) {
+      // Final: no ack will come, so no deadline is watched.
+      ++counters_.messages_refused;
+      counters_.last_refusal = r.refusal.value_or("");
+      out.push_back(Notify{notice(NoticeKind::kMessageRefused, r.id, r.line,
+                                  std::string(wire::precedence_name(r.precedence)) + " " + r.type +
+                                      " message " + r.id + " on line " + r.line + " refused by " +
+                                      config_.peer.party + ": " + r.refusal.value_or("?"))});
+    } else if (r.type != "ack") {
+      if (!is_protocol_type(r.type)) {
+        counters_.delivery[static_cast<std::size_t>(r.precedence)].observe(now - r.created);
+      }
+      out.push_back(
+          Notify{notice(NoticeKind::kDelivered, r.id, r.line,
+                        std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
+                            " on line " + r.line + " delivered to " + config_.peer.party)});
+    }
+    outbox_.unqueue(id);
+  }
+  // The peer countersigned our head: it is C now (unless a later one was already). Proofs
+  // start from there, or from the lowest entry still unreceipted (carried by another
+  // transaction of the window, or overtaken by a FLASH).
+  own_.countersigned(f.size, f.root, outbox_.lowest_index(own_.assigned()));
+  failure_streak_ = 0;
+  refusal_streak_ = 0;
+  // The peer holds this head: a transaction that waited for it (answered 425) goes now.
+  for (const InFlight& other : outbox_.window()) {
+    if (other.blocked) outbox_.in_flight(other.tx)->retry_at = now;
+  }
+  const std::string tx = f.tx;  // `f` goes with it
+  outbox_.end_in_flight(tx);
 }
 
 void PeerSession::inbound_durable(InboundBatch& b, Time now, std::vector<Action>& out) {
@@ -720,9 +729,17 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   if (after.inbound) undo_inbound(*after.inbound, why, out);
 }
 
-void PeerSession::give_up_in_flight() {
-  for (const auto& [id, gone] : outbox_.in_flight()->expired) untrack(id);
-  outbox_.end_in_flight();
+void PeerSession::give_up_in_flight(const std::string& tx, bool later_too) {
+  std::vector<std::string> gone;
+  bool found = false;
+  for (const InFlight& f : outbox_.window()) {
+    found = found || f.tx == tx;
+    if (f.tx == tx || (found && later_too)) gone.push_back(f.tx);
+  }
+  for (const std::string& id : gone) {
+    for (const auto& [expired, o] : outbox_.in_flight(id)->expired) untrack(expired);
+    outbox_.end_in_flight(id);
+  }
 }
 
 void PeerSession::undo_outbound(const AfterPersist& after, const std::string& why, Time now,
@@ -737,16 +754,16 @@ void PeerSession::undo_outbound(const AfterPersist& after, const std::string& wh
   // Its messages were not stored: out of the queue, and out of a transaction built over them
   // (that one has not left: it waits for a later batch, which cannot apply without them).
   for (const std::string& id : after.queued) {
+    const InFlight* f = outbox_.carrier(id);
+    const std::optional<std::string> tx = f != nullptr ? std::optional(f->tx) : std::nullopt;
     if (!outbox_.unqueue(id)) continue;
-    const InFlight* f = outbox_.in_flight();
-    if (f != nullptr && std::find(f->ids.begin(), f->ids.end(), id) != f->ids.end()) {
-      give_up_in_flight();
-    }
+    // Those built after it name its head as `after`, which the peer may never get: they go too.
+    if (tx) give_up_in_flight(*tx, true);
   }
-  // A transaction whose head could not be stored does not leave.
+  // A transaction whose head could not be stored does not leave, nor do those after it.
   for (const Action& action : after.actions) {
     const auto* send = std::get_if<SendTransaction>(&action);
-    if (send != nullptr && outbox_.in_flight_is(send->tx)) give_up_in_flight();
+    if (send != nullptr) give_up_in_flight(send->tx, true);
   }
   // Its log entry was not stored: the index is free again if it was the last one handed
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
@@ -762,9 +779,12 @@ void PeerSession::undo_outbound(const AfterPersist& after, const std::string& wh
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.
-  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
-    outbox_.in_flight()->receipted = false;
-    schedule_retry(now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble, out);
+  if (after.receipted_tx) {
+    if (InFlight* f = outbox_.in_flight(*after.receipted_tx)) {
+      f->receipted = false;
+      schedule_retry(*f, now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble,
+                     out);
+    }
   }
 }
 
@@ -792,25 +812,23 @@ void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
   peer_.size = b.previous_size;
   peer_.root = b.previous_root;
   peer_.sth = b.previous_sth;
-  peer_.receipts = b.previous_receipts;
+  if (b.receipt_added) peer_.receipts.erase(b.tx);
   refuse(b.request, FrameRefusal::kStoreRefused, "", why, out);
 }
 
 // ---- time ----
 
 void PeerSession::resend_due(Time now, std::vector<Action>& out) {
-  InFlight* f = outbox_.in_flight();
-  if (f == nullptr || !f->retry_at || now < *f->retry_at) return;
-  f->retry_at.reset();
-  if (outbox_.flash_waits() && f->precedence != Precedence::kFlash) {
-    // FLASH is never queued behind lower precedence: give up this transaction and send a
-    // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
-    // the old transaction's answer, if any, is stale.
-    give_up_in_flight();
-    return;
+  // Oldest first: the receiver handles them in that order. A FLASH waits behind none of them
+  // (the FLASH lane: pump), so none is given up for one.
+  for (const InFlight& window : outbox_.window()) {
+    InFlight& f = *outbox_.in_flight(window.tx);
+    if (!f.retry_at || now < *f.retry_at) continue;
+    f.retry_at.reset();
+    f.blocked = false;
+    out.push_back(SendTransaction{f.tx, f.precedence, f.body});
+    ++counters_.transactions_sent;
   }
-  out.push_back(SendTransaction{f->tx, f->precedence, f->body});
-  ++counters_.transactions_sent;
 }
 
 void PeerSession::on_timer(Time now, std::vector<Action>& out) {

@@ -282,6 +282,36 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
   return "no consistency proof from my last countersigned head size " + std::to_string(state.size);
 }
 
+namespace {
+
+// The window's order (docs/protocol.md "Transaction window"): the transaction before this one
+// first, and a late copy of one whose head we passed is stale. Neither is a fault: both are
+// answered apart from refusals.
+std::optional<TransactionRefusal> check_order(const wire::Transaction& tx, std::uint64_t size,
+                                              const PeerState& state) {
+  if (tx.after && *tx.after > state.size) {
+    TransactionRefusal early{"transaction " + tx.id + " follows the head of size " +
+                                 std::to_string(*tx.after) + ", not received here yet (mine is " +
+                                 std::to_string(state.size) + "): send the one before it first",
+                             "", false, "", FrameRefusal::kInconsistent};
+    early.order = TransactionOrder::kEarly;
+    return early;
+  }
+  if (size < state.size) {
+    TransactionRefusal stale{"head of size " + std::to_string(size) +
+                                 " is older than the one already countersigned (size " +
+                                 std::to_string(state.size) +
+                                 "): send its messages again in a new transaction",
+                             "", false, tx.sth, FrameRefusal::kInconsistent};
+    stale.order = TransactionOrder::kStale;
+    stale.tx = tx.id;
+    return stale;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Verified verify_transaction(std::string_view body, const PeerContext& context,
                             const PeerState& state, Time now) {
   Result<wire::Transaction> parsed = wire::parse_transaction(body);
@@ -289,6 +319,7 @@ Verified verify_transaction(std::string_view body, const PeerContext& context,
   wire::Transaction& tx = *parsed;
   Result<Head> head = check_header(context, tx);
   if (!head.is_ok()) return refusal(FrameRefusal::kBadHead, head.status().message());
+  if (std::optional<TransactionRefusal> order = check_order(tx, head->size, state)) return *order;
   // It must extend the head we countersigned last (RFC 6962 §2.1.2).
   bool fork = false;
   std::string inconsistent = check_consistency(context, state, tx, head->size, head->root, fork);

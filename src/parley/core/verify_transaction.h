@@ -99,12 +99,27 @@ inline constexpr std::size_t kFrameRefusals = 9;
 // "conflict", "unavailable", "store_refused".
 std::string_view frame_refusal_name(FrameRefusal reason);
 
+// Where a transaction stands in the order of the sender's heads (docs/protocol.md
+// "Transaction window"): none of these is a fault of the sender's.
+enum class TransactionOrder {
+  kNone,
+  // Its `after` is a head we do not hold yet: a transaction before it has not arrived. It is
+  // answered 425 and sent again later; nothing is stored.
+  kEarly,
+  // Its head is older than the one we hold: a later transaction was handled first. Answered
+  // with the receipt signed for it if it was handled before, else 409 (the sender sends its
+  // messages again in a new transaction).
+  kStale,
+};
+
 struct TransactionRefusal {
   std::string why;
   std::string envelope_id;
   bool fork = false;
-  std::string sth;  // with `fork`: the conflicting head (DSSE JSON)
+  std::string sth;  // with `fork` or kStale: the transaction's head (DSSE JSON)
   FrameRefusal reason = FrameRefusal::kMalformed;
+  TransactionOrder order = TransactionOrder::kNone;
+  std::string tx = {};  // with kStale: the transaction's id
 };
 
 using Verified = std::variant<VerifiedBatch, TransactionRefusal>;
