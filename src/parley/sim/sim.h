@@ -140,7 +140,12 @@ struct Scenario {
   // Calm, with a line test every 15 s on every line, a partition that leaves one unanswered,
   // and a line without a pinned peer.
   static Scenario line_tests();
-  // "standard", "calm", "clock-jumps", "three-party", "refusals", "reference", "line-tests";
+  // Standard faults, and a flood each way: 60 ROUTINE messages within 60 ms, a FLASH in the
+  // middle of it and another after it (invariant flash-behind-routine: docs/protocol.md
+  // "Transaction window").
+  static Scenario flood();
+  // "standard", "calm", "clock-jumps", "three-party", "refusals", "reference", "line-tests",
+  // "flood";
   // nullopt for another name.
   static std::optional<Scenario> named(std::string_view name);
 };
