@@ -65,10 +65,14 @@ class NodeTest : public ::testing::Test {
         ru_(make_side("ru-genstaff", 2, std::string(64, 'b'))),
         rng_(7) {}
 
+  // `window`: transactions in flight per peer (1 unless a test is about the window: then the
+  // second message of a test waits queued behind the first one's transaction).
   std::unique_ptr<Node> make_node(const Side& self, const Side& peer, const std::string& local,
-                                  const std::string& remote, std::vector<Line> extra = {}) {
+                                  const std::string& remote, std::vector<Line> extra = {},
+                                  std::size_t window = 1) {
     NodeConfig config;
     config.party = self.party;
+    config.window = window;
     config.keys = self.keys;
     config.lines = {make_line(local, peer.party, remote)};
     for (Line& l : extra) config.lines.push_back(std::move(l));
@@ -161,8 +165,9 @@ TEST_F(NodeTest, WritesWaitingWhenTheCommitIsDueGoInOneCommitInOrder) {
   node->handle(CommitDue{}, now_, out);
   const std::vector<Commit> commits = all_of<Commit>(out);
   ASSERT_EQ(commits.size(), 1u);
-  // Message 1, the head of the transaction carrying it, message 2.
-  ASSERT_EQ(commits[0].batches.size(), 3u);
+  // Message 1, the head of the transaction carrying it, message 2 (a FLASH), the head of the
+  // FLASH lane's transaction carrying it.
+  ASSERT_EQ(commits[0].batches.size(), 4u);
   for (std::size_t i = 1; i < commits[0].batches.size(); ++i) {
     EXPECT_LT(commits[0].batches[i - 1].batch, commits[0].batches[i].batch);
   }
@@ -172,14 +177,36 @@ TEST_F(NodeTest, WritesWaitingWhenTheCommitIsDueGoInOneCommitInOrder) {
   EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
   EXPECT_TRUE(node->committing());
   out.clear();
-  node->handle(Committed{commits[0].id, std::vector<Status>(3)}, now_, out);
+  node->handle(Committed{commits[0].id, std::vector<Status>(4)}, now_, out);
   const std::vector<Accepted> accepted = all_of<Accepted>(out);
   ASSERT_EQ(accepted.size(), 2u);
   EXPECT_EQ(accepted[0].request, 1u);
   EXPECT_EQ(accepted[1].request, 2u);
   EXPECT_EQ(all_of<ScheduleCommit>(out).size(), 1u);  // now the third one's turn
   EXPECT_EQ(node->counters().commits, 1u);
-  EXPECT_EQ(node->counters().batches_committed, 3u);
+  EXPECT_EQ(node->counters().batches_committed, 4u);
+}
+
+// Issue 15: with a window, the node posts a transaction per submission at once, each after
+// the one before, without waiting for an answer; window 1 posts one and holds the other.
+TEST_F(NodeTest, TheWindowPostsSeveralTransactionsBeforeAnyAnswer) {
+  for (const std::size_t window : {std::size_t{1}, std::size_t{4}}) {
+    std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs", {}, window);
+    std::vector<NodeAction> out;
+    std::vector<NodeAction> every;
+    node->handle(submit(1), now_, out);
+    node->handle(submit(2), now_, out);
+    node->handle(submit(3), now_, out);
+    commit_all(*node, out, &every);
+    const std::vector<Post> posts = all_of<Post>(every);
+    ASSERT_EQ(posts.size(), window == 1 ? 1u : 3u) << "window " << window;
+    for (std::size_t i = 0; i < posts.size(); ++i) {
+      Result<wire::Transaction> tx = wire::parse_transaction(posts[i].body);
+      ASSERT_TRUE(tx.is_ok());
+      EXPECT_EQ(tx->after, i) << "window " << window;  // the head of the one before
+    }
+    EXPECT_EQ(node->session("ru-genstaff")->stats().queued, 3u);
+  }
 }
 
 TEST_F(NodeTest, ABatchTheStoreRefusesRejectsItsSubmissionAlone) {
