@@ -565,7 +565,6 @@ class PeerSession {
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
   Outbox outbox_;
-  Duration backoff_{};
   std::uint64_t failure_streak_ = 0;
   std::uint64_t refusal_streak_ = 0;  // whole-transaction refusals since the last receipt
   std::map<std::string, Unacked> unacked_;
