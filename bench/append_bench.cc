@@ -13,8 +13,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parley/base/rng.h"
@@ -103,7 +105,14 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir =
       std::filesystem::path(PARLEY_BENCH_SCRATCH_DIR) / ("append-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  auto opened = parley::store::open_sqlite_store((dir / "parley.db").string());
+  // Encrypted as a gateway's store is by default (a fixed key: the figure is the cipher's
+  // cost, not the key's secrecy); PARLEY_BENCH_STORE=plaintext measures without (bench/run).
+  parley::store::SqliteOptions options;
+  const char* plaintext = std::getenv("PARLEY_BENCH_STORE");
+  if (plaintext == nullptr || std::string_view(plaintext) != "plaintext") {
+    options.key.assign(parley::store::kStoreKeySize, 0xa5);
+  }
+  auto opened = parley::store::open_sqlite_store((dir / "parley.db").string(), options);
   if (!opened.is_ok()) {
     std::fprintf(stderr, "parley-bench-append: %s\n", opened.status().to_string().c_str());
     return 1;

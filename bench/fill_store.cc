@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
     if (!home.is_ok()) die("%s", home.status().to_string().c_str());
     const Pool pool = make_pool({us.id, us.principal}, {them.id, them.principal});
     parley::Result<std::unique_ptr<parley::store::Store>> store =
-        parley::store::open_sqlite_store(home->store_path().string());
+        parley::gateway::open_store(*home);
     if (!store.is_ok()) die("%s", store.status().to_string().c_str());
     fill(**store, n, {us.id, us.principal}, {them.id, them.principal}, pool);
     store->reset();  // closed: a clean shutdown, as before a restart

@@ -1,6 +1,8 @@
 // libFuzzer target: what the HTTP API reads from a principal's request (gateway/requests.h).
 // The first byte picks the parser, the rest is its input:
 //   'm'   the body of POST /api/v1/messages (parse_message_request);
+//   'b'   the body of POST /api/v1/broadcasts (parse_broadcast_request) and a broadcast's path
+//         (broadcast_path_id);
 //   's'   the body of POST /api/v1/session (parse_sign_in) and a Cookie header
 //         (cookie_value: gateway/sessions.h);
 //   't'   a request target: split_target, the query of GET /api/v1/messages
@@ -11,6 +13,8 @@
 // splits into a path that is a prefix of it, and a list query is in range.
 #include <cstddef>
 #include <cstdint>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "fuzz_fixture.h"
@@ -61,6 +65,24 @@ void check_target(std::string_view text) {
   }
 }
 
+// A broadcast request that parses names 2 to kBroadcastLinesMax distinct, non-empty lines,
+// no reply_to, and a non-empty message; a path's broadcast id is non-empty, without '/'.
+void check_broadcast(std::string_view text) {
+  auto request = gateway::parse_broadcast_request(text);
+  if (!request.is_ok()) {
+    fuzz::require(request.status().code() == StatusCode::kInvalidArgument);
+  } else {
+    fuzz::require(request->lines.size() >= 2 &&
+                  request->lines.size() <= gateway::kBroadcastLinesMax &&
+                  !request->message.reply_to && request->message.line.empty());
+    std::set<std::string> distinct(request->lines.begin(), request->lines.end());
+    fuzz::require(distinct.size() == request->lines.size() && !distinct.count(""));
+  }
+  auto id = gateway::broadcast_path_id(text);
+  fuzz::require(!id || (!id->empty() && id->find('/') == std::string::npos &&
+                        text == "/api/v1/broadcasts/" + *id));
+}
+
 // A sign-in body gives a token of 1 to 512 bytes or kInvalidArgument; a cookie's value is a
 // part of the header without a ';' (a cookie cannot end another one early).
 void check_session(std::string_view text) {
@@ -88,8 +110,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 's':
       check_session(rest);
       break;
+    case 'b':
+      check_broadcast(rest);
+      break;
     default:
       check_message(text);
+      check_broadcast(text);
       check_target(text);
       check_session(text);
   }

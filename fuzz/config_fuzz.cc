@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       again->test_answer_within == config->test_answer_within &&
       again->api_listen == config->api_listen && again->api_tls == config->api_tls &&
       again->api_cert == config->api_cert && again->api_key == config->api_key &&
-      again->store_path == config->store_path && again->log_level == config->log_level &&
+      again->store_path == config->store_path && again->store_encrypt == config->store_encrypt &&
+      again->store_key_file == config->store_key_file && again->log_level == config->log_level &&
       again->timezone == config->timezone && again->principal_rate == config->principal_rate &&
       again->principal_burst == config->principal_burst && again->realert == config->realert);
   return 0;

@@ -11,7 +11,8 @@ source "$(dirname "$0")/lib.sh" admin "$@"
 
 US=$DIR/us RU=$DIR/ru
 US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
-"$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
+# us's store is read below with Python's sqlite3 (plain SQLite): kept in plaintext.
+"$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" --no-encrypt >/dev/null || { bad "init us"; exit 1; }
 "$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" --lang ru >/dev/null || { bad "init ru"; exit 1; }
 federate "$US" "$RU"
 SACEUR_TOKEN=$("$PARLEY" principal add --home "$US" saceur)

@@ -87,8 +87,7 @@ TEST(CrashTest, SigkillOfEitherGatewayLosesAndDuplicatesNothing) {
   bed.stop(bed.us());
   bed.stop(bed.ru());
 
-  Result<std::unique_ptr<store::Store>> ru_store =
-      store::open_sqlite_store((bed.ru().home / "parley.db").string());
+  Result<std::unique_ptr<store::Store>> ru_store = launch::open_store(bed.ru());
   ASSERT_TRUE(ru_store.is_ok());
   store::MessageQuery query;
   query.direction = core::Direction::kInbound;
@@ -113,8 +112,7 @@ TEST(CrashTest, SigkillOfEitherGatewayLosesAndDuplicatesNothing) {
   // Anything else that arrived was submitted by a request that failed (in doubt).
   EXPECT_LE(ids.size(), accepted.size() + in_doubt);
 
-  Result<std::unique_ptr<store::Store>> us_store =
-      store::open_sqlite_store((bed.us().home / "parley.db").string());
+  Result<std::unique_ptr<store::Store>> us_store = launch::open_store(bed.us());
   ASSERT_TRUE(us_store.is_ok());
   query.direction = core::Direction::kOutbound;
   Result<std::vector<core::MessageRecord>> outbox = (*us_store)->list_messages(query);

@@ -105,8 +105,7 @@ class FailoverTest : public ::testing::Test {
         << "the sender's queue did not drain: " << peer_json().dump();
     bed_->stop(bed_->us());
     bed_->stop(bed_->ru());
-    Result<std::unique_ptr<store::Store>> store =
-        store::open_sqlite_store((bed_->ru().home / "parley.db").string());
+    Result<std::unique_ptr<store::Store>> store = launch::open_store(bed_->ru());
     EXPECT_TRUE(store.is_ok()) << store.status().to_string();
     if (!store.is_ok()) return {};
     store::MessageQuery query;

@@ -111,8 +111,7 @@ class HaStandbyTest : public ::testing::Test {
     store::MessageQuery query;
     query.direction = core::Direction::kInbound;
     query.limit = 100'000;
-    Result<std::unique_ptr<store::Store>> ru_store =
-        store::open_sqlite_store((ha_->ru().home / "parley.db").string());
+    Result<std::unique_ptr<store::Store>> ru_store = launch::open_store(ha_->ru());
     ASSERT_TRUE(ru_store.is_ok()) << ru_store.status().to_string();
     Result<std::vector<core::MessageRecord>> at_ru = (*ru_store)->list_messages(query);
     ASSERT_TRUE(at_ru.is_ok()) << at_ru.status().to_string();

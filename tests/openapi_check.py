@@ -268,7 +268,8 @@ class Checker:
 def route_literals(sources):
     """Paths the gateway's API sources compare requests against."""
     found = set()
-    for name in ("api.cc", "directory_api.cc", "meetings_api.cc", "console.cc"):
+    for name in ("api.cc", "directory_api.cc", "meetings_api.cc", "broadcasts_api.cc",
+                 "console.cc"):
         with open(os.path.join(sources, name), encoding="utf-8") as f:
             text = f.read()
         for literal in re.findall(r'"(/[A-Za-z0-9/_.{}-]*)"', text):
@@ -352,6 +353,23 @@ def main():
     c.call("GET", "/api/v1/messages/{id}", ru, params={"id": mid[:24]}, token=cgs, expect=200,
            what="(a unique prefix)")
     c.call("GET", "/api/v1/messages/{id}", us, params={"id": "0" * 36}, token=saceur, expect=404)
+
+    # Broadcasts (issue 14): saceur has two lines to ru-genstaff.
+    sent = c.call("POST", "/api/v1/broadcasts", us, token=saceur, expect=201,
+                  body={"lines": ["saceur-cgs", "saceur-cgs-b"], "precedence": "IMMEDIATE",
+                        "text": "to both lines"})
+    bid = (sent or {}).get("id", "")
+    c.call("POST", "/api/v1/broadcasts", us, token=saceur, expect=400, what="(one line)",
+           body={"lines": ["saceur-cgs"], "text": "x"}, invalid=True)
+    c.call("POST", "/api/v1/broadcasts", us, token=saceur, expect=404, what="(an unknown line)",
+           body={"lines": ["saceur-cgs", "no-such-line"], "text": "x"})
+    c.call("POST", "/api/v1/broadcasts", us, expect=401,
+           body={"lines": ["saceur-cgs", "saceur-cgs-b"], "text": "x"})
+    c.call("GET", "/api/v1/broadcasts/{id}", us, params={"id": bid}, token=saceur, expect=200)
+    c.call("GET", "/api/v1/broadcasts/{id}", us, params={"id": "0190a0b0-0000-7000-8000-000000000001"},
+           token=saceur, expect=404)
+    c.call("GET", "/api/v1/broadcasts/{id}", us, params={"id": "not-a-uuid"}, token=saceur,
+           expect=400)
     c.call("POST", "/api/v1/messages/{id}/ack", ru, params={"id": mid}, token=cgs, expect=200)
     c.call("POST", "/api/v1/messages/{id}/ack", ru, params={"id": mid}, token=cgs, expect=409,
            what="(again)")
@@ -460,6 +478,7 @@ def main():
     c.call("DELETE", "/api/v1/session", us,
            headers=dict(same, Origin="http://" + us, **{"X-Parley-CSRF": csrf}), expect=200)
 
+    check_disclose(c, us, env.get("NATO_API", ""), env.get("NATO_OP", ""), saceur, mid)
     # The event stream: the first events, each validated against x-parley-events.
     check_events(c, doc, ru, cgs)
     check_cancel(c, us, saceur, int(env.get("RU_PID", "0")))
@@ -476,6 +495,36 @@ def main():
     undocumented_endpoints(doc, us, us_op, fill)
     print(f"{len(failures)} failed")
     return 1 if failures else 0
+
+
+def check_disclose(c, us, nato, nato_op, saceur, mid):
+    """Disclosure to nato-shape, the line's observer (a third gateway): once nato-shape has
+    cosigned a checkpoint of us-eucom's log that includes `mid`, it is disclosed (200) and
+    nato-shape shows it; the errors: a party that does not observe the line (409), a malformed
+    body (400), an unknown message (404), a principal asking for the gateway-wide list (403)."""
+    if not nato or not nato_op:
+        fail("NATO_API or NATO_OP is not set: disclosure cannot be exercised")
+        return
+    headers = {"Authorization": "Bearer " + saceur, "Content-Type": "application/json"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # bounded: nato-shape cosigns as the heads move
+        status, _, _, _ = request(us, "POST", f"/api/v1/messages/{mid}/disclose", headers,
+                                  {"to": "nato-shape"})
+        if status == 200:
+            break
+        time.sleep(0.2)
+    c.call("POST", "/api/v1/messages/{id}/disclose", us, params={"id": mid}, token=saceur,
+           body={"to": "nato-shape"}, expect=200, what="(again: new false)")
+    c.call("POST", "/api/v1/messages/{id}/disclose", us, params={"id": mid}, token=saceur,
+           body={"to": "ru-genstaff"}, expect=409, what="(not an observer of the line)")
+    c.call("POST", "/api/v1/messages/{id}/disclose", us, params={"id": mid}, token=saceur,
+           body={"to": 5}, expect=400, invalid=True)
+    c.call("POST", "/api/v1/messages/{id}/disclose", us, params={"id": "0" * 36}, token=saceur,
+           body={"to": "nato-shape"}, expect=404)
+    shown = c.call("GET", "/api/v1/disclosed", nato, token=nato_op, expect=200)
+    if not shown or [d.get("id") for d in shown.get("disclosed", [])] != [mid]:
+        fail(f"GET /api/v1/disclosed on nato-shape: expected the one disclosed message {mid}")
+    c.call("GET", "/api/v1/disclosed", us, token=saceur, expect=403)
 
 
 def check_cancel(c, us, saceur, ru_pid):

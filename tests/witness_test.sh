@@ -6,7 +6,8 @@
 #   --policy` (C2SP tlog-policy: the log, the witness nato-shape, quorum nato-shape) accepts
 #   both; with the cosignature line removed, verify without a policy still accepts (the
 #   checkpoint is outside the manifest) and verify with the policy exits 3.
-# - No split view anywhere (the split-view test is in-process: gateway/witness_test.cc).
+# - Each party forwards the heads of the other's log it countersigned to nato-shape.
+# - No split view anywhere (the split-view tests: split_view_test.sh, gateway/witness_test.cc).
 # Usage: witness_test.sh PATH_TO_PARLEY
 set -uo pipefail
 
@@ -65,6 +66,16 @@ check "nato-shape holds a cosigned view of us-eucom's log, us-eucom holds the co
   poll 60 witnessed "$US" ru-genstaff parley.example/us-eucom/ru-genstaff
 check "nato-shape holds a cosigned view of ru-genstaff's log, ru-genstaff holds the cosignature" \
   poll 60 witnessed "$RU" us-eucom parley.example/ru-genstaff/us-eucom
+# Each party forwards the heads of the other's log it countersigned: nato-shape holds both
+# logs from both paths.
+forwarded() {  # forwarded ORIGIN FORWARDER
+  "$PARLEY" status --home "$NATO" --json |
+    jq -e --arg o "$1" --arg f "$2" '[.witness.forwarded[] | select(.origin == $o and .forwarder == $f and .size > 0)] | length == 1'
+}
+check "ru-genstaff forwarded the heads of us-eucom's log it countersigned" \
+  poll 60 forwarded parley.example/us-eucom/ru-genstaff ru-genstaff
+check "us-eucom forwarded the heads of ru-genstaff's log it countersigned" \
+  poll 60 forwarded parley.example/ru-genstaff/us-eucom us-eucom
 check "no split view at the observer" bash -c \
   "'$PARLEY' status --home '$NATO' --json | jq -e '.witness.split_views == [] and .witness.alert == false'"
 check "parley status (text) names what the observer witnesses" bash -c \

@@ -80,6 +80,8 @@ struct InitArgs {
   std::string lang = "en";
   std::string store;
   std::string config;
+  std::string store_key;
+  bool no_encrypt = false;
 };
 
 int run_init(const InitArgs& args) {
@@ -110,6 +112,17 @@ int run_init(const InitArgs& args) {
   options.lang = args.lang;
   options.store_url = args.store;
   options.config_file = args.config;
+  options.encrypt = !args.no_encrypt;
+  options.store_key_file = args.store_key;
+  if (!args.config.empty() && (args.no_encrypt || !args.store_key.empty())) {
+    std::cerr << "parley: init --config takes [store] encrypt and key_file from the file, not "
+                 "--no-encrypt or --store-key\n";
+    return 2;
+  }
+  if (args.no_encrypt && !args.store_key.empty()) {
+    std::cerr << "parley: init --no-encrypt and --store-key are exclusive\n";
+    return 2;
+  }
   const Status status = gateway::init_home(options);
   if (!status.is_ok()) return fail(status);
   const bool from_file = args.party.empty();
@@ -132,12 +145,42 @@ int run_init(const InitArgs& args) {
         home->config.api_listen, home->api_cert_path().string(),
         fingerprint.is_ok() ? *fingerprint : fingerprint.status().message());
   }
+  std::string store_line;
+  if (home->config.store_url.empty()) {
+    store_line = home->config.store_encrypt
+                     ? fmt::format(
+                           "the store is encrypted with the key in {}: keep a copy of it "
+                           "apart from the home's backups (without it they are unreadable)\n",
+                           home->config.store_key_file)
+                     : "the store is not encrypted (--no-encrypt)\n";
+  }
   std::cout << fmt::format("initialized party {} at {}\n",
                            from_file ? "from " + args.config : args.party, args.home)
-            << api_line
+            << api_line << store_line
             << fmt::format(
                    "share this party's bundle with its peers: parley bundle --home {} > {}.json\n",
                    args.home, from_file ? "bundle" : args.party)
+            << std::flush;
+  return 0;
+}
+
+// ---- store encrypt ----------------------------------------------------------------------
+
+int run_store_encrypt(const std::string& dir) {
+  const Result<gateway::Home> home = gateway::open_home(dir);
+  if (!home.is_ok()) return fail(home.status());
+  // No gateway may write the store while it is copied and replaced.
+  const Result<gateway::HomeLock> lock = gateway::HomeLock::acquire(*home);
+  if (!lock.is_ok()) return fail(lock.status());
+  if (const Status status = gateway::encrypt_store(*home); !status.is_ok()) return fail(status);
+  std::cout << fmt::format(
+                   "encrypted {} with the store key ({}); the plaintext bytes may survive in the "
+                   "disk's free blocks and in earlier backups: destroy those backups\n",
+                   home->store_path().string(),
+                   std::getenv("CREDENTIALS_DIRECTORY") != nullptr
+                       ? "the systemd credential parley-store-key, if present, else " +
+                             home->config.store_key_file
+                       : home->config.store_key_file)
             << std::flush;
   return 0;
 }
@@ -226,9 +269,16 @@ int run_peer_add(const PeerAddArgs& args) {
   if (!bundle.is_ok()) return fail(bundle.status());
   std::cout << fmt::format("pinned peer {} (fingerprint {})\n", bundle->party,
                            bundle->tls_fingerprint)
-            << "it takes effect at the next gateway start\n"
             << std::flush;
-  return 0;
+  if (args.replace) {
+    // A running session holds the old bundle's keys, heads and deadlines: not swapped live.
+    std::cout << "it takes effect at the next gateway start\n" << std::flush;
+    return 0;
+  }
+  // A new peer: a running gateway adds it at once (its sessions and paths).
+  const Result<gateway::Home> home = gateway::open_home(args.home);
+  if (!home.is_ok()) return fail(home.status());
+  return tell_gateway(*home, std::cout);
 }
 
 // ---- principal add ----------------------------------------------------------------------
@@ -498,11 +548,34 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
                     "A PostgreSQL database for the store, postgresql://USER@HOST:PORT/DB (its "
                     "schema is created now); default: SQLite in the home (parley.db)")
         ->type_name("URL");
+    sub->add_option("--store-key", args->store_key,
+                    "The SQLite store's key file (64 hex digits, mode 0600), outside the home: "
+                    "made with a random key if missing, used if it exists ([store] key_file); "
+                    "default: DIR.store-key beside the home")
+        ->type_name("FILE");
+    sub->add_flag("--no-encrypt", args->no_encrypt,
+                  "Keep the SQLite store in plaintext ([store] encrypt = false); by default it "
+                  "is encrypted at rest (SQLCipher)");
     sub->add_option("--config", args->config,
                     "Use this existing parley.toml (e.g. the package's /etc/parley/parley.toml) "
                     "instead of the options above: DIR/parley.toml becomes a symlink to it")
         ->type_name("FILE");
     sub->callback([args, code] { *code = run_init(*args); });
+  }
+
+  // store encrypt
+  {
+    CLI::App* store = app.add_subcommand("store", "The SQLite store at rest");
+    store->require_subcommand(1);
+    auto home = std::make_shared<std::string>();
+    CLI::App* sub = store->add_subcommand(
+        "encrypt",
+        "Encrypt a plaintext SQLite store with the store key the config names ([store] key_file, "
+        "made with a random key if missing; or the systemd credential parley-store-key). The "
+        "gateway must be stopped; set [store] key_file (and remove encrypt = false) first "
+        "(docs/operations.md \"The store at rest\")");
+    add_home_option(sub, *home);
+    sub->callback([home, code] { *code = run_store_encrypt(*home); });
   }
 
   // bundle
@@ -524,7 +597,8 @@ void add_admin_commands(CLI::App& app, int& exit_code) {
     CLI::App* sub = peer->add_subcommand(
         "add",
         "Pin another party from its bundle file, received out of band: its keys and TLS "
-        "fingerprint are trusted from now on. Takes effect at the next gateway start.");
+        "fingerprint are trusted from now on. A running gateway adds a new peer at once; a "
+        "re-pin (--replace) takes effect at its next start.");
     add_home_option(sub, args->home);
     sub->add_option("BUNDLE_FILE", args->bundle_file,
                     "The peer's bundle (the output of parley bundle on its side)")

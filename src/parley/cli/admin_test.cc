@@ -95,8 +95,11 @@ class AdminTest : public ::testing::Test {
   }
 
   std::unique_ptr<store::Store> open_store(const std::string& home) {
-    Result<std::unique_ptr<store::Store>> s =
-        store::open_sqlite_store((fs::path(home) / "parley.db").string());
+    // As the CLI opens it: with the store key the home's config names.
+    Result<gateway::Home> h = gateway::open_home(home);
+    EXPECT_TRUE(h.is_ok()) << h.status().to_string();
+    if (!h.is_ok()) return nullptr;
+    Result<std::unique_ptr<store::Store>> s = gateway::open_store(*h);
     EXPECT_TRUE(s.is_ok()) << s.status().to_string();
     return s.is_ok() ? std::move(s).value() : nullptr;
   }

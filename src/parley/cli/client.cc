@@ -4,14 +4,18 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "parley/base/json.h"
+#include "parley/base/rng.h"
 #include "parley/base/text.h"
 #include "parley/base/time.h"
 #include "parley/cli/api_client.h"
 #include "parley/cli/commands.h"
 #include "parley/cli/connection.h"
 #include "parley/gateway/requests.h"
+#include "parley/wire/wire.h"
 
 namespace parley::cli {
 
@@ -268,10 +272,22 @@ void print_messages(const Json& messages, bool inbox, const Labels& l) {
   }
 }
 
-int run_send(const Connection& c, const std::string& line, const std::string& precedence,
-             const std::string& type, const std::string& body, const std::string& text,
-             const std::string& reply_to, const std::string& expires) {
-  Json request = {{"line", line}, {"precedence", precedence}, {"type", type}, {"text", text}};
+int run_send(const Connection& c, const std::vector<std::string>& lines,
+             const std::string& precedence, const std::string& type, const std::string& body,
+             const std::string& text, const std::string& reply_to, const std::string& expires) {
+  // Two lines or more: a broadcast (POST /api/v1/broadcasts), one message per line.
+  const bool broadcast = lines.size() > 1;
+  if (broadcast && !reply_to.empty()) {
+    return fail_usage(Status::invalid_argument(
+        "--reply-to answers one message on one line: give one --line, not " +
+        std::to_string(lines.size())));
+  }
+  Json request = {{"precedence", precedence}, {"type", type}, {"text", text}};
+  if (broadcast) {
+    request["lines"] = lines;
+  } else {
+    request["line"] = lines.front();
+  }
   if (!body.empty()) {
     Result<Json> parsed = json::parse_object(body);
     if (!parsed.is_ok()) return fail(parsed.status().with_context("--body"));
@@ -281,11 +297,43 @@ int run_send(const Connection& c, const std::string& line, const std::string& pr
   if (!expires.empty()) request["expires"] = expires;
   Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
   if (!target.is_ok()) return fail(target.status());
-  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages", json::dump(request));
+  Result<Json> answer = call_api(
+      *target, "POST", broadcast ? "/api/v1/broadcasts" : "/api/v1/messages", json::dump(request));
   // A value the gateway refuses (400: an empty message, a reply_to it does not know, a body
   // the type's schema refuses) is a usage error, exit 2.
   if (!answer.is_ok()) return fail_request(answer.status());
   std::cout << field(*answer, "id") << "\n";
+  // A broadcast: its id first, then each message's id and line.
+  for (const Json& m : answer->value("messages", Json::array())) {
+    std::cout << field(m, "id") << " " << field(m, "line") << "\n";
+  }
+  return 0;
+}
+
+// `parley broadcast show`: GET /api/v1/broadcasts/{id}, the aggregated status of a broadcast
+// and each line's state.
+int run_broadcast_show(const Connection& c, const std::string& id, bool as_json) {
+  if (!is_uuid(id)) {
+    return fail_usage(Status::invalid_argument("'" + id + "' is not a broadcast id (a uuid)"));
+  }
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "GET", "/api/v1/broadcasts/" + id);
+  if (!answer.is_ok()) return fail_request(answer.status());
+  if (as_json) {
+    std::cout << answer->dump(2) << "\n";
+    return 0;
+  }
+  const Json& b = *answer;
+  std::cout << "broadcast " << field(b, "id") << " from " << field(b, "from") << ", "
+            << field(b, "precedence") << " " << field(b, "type") << ", created "
+            << field(b, "created") << "\n"
+            << "delivered to " << field(b, "delivered") << " of " << field(b, "lines_total")
+            << ", acknowledged by " << field(b, "acknowledged") << "\n";
+  for (const Json& m : b.value("messages", Json::array())) {
+    std::cout << "  " << field(m, "line") << "  " << field(m, "to") << "  " << field(m, "state")
+              << "  " << field(m, "id") << "\n";
+  }
   return 0;
 }
 
@@ -404,14 +452,65 @@ int run_cancel(const Connection& c, const std::string& id) {
   return 0;
 }
 
+int run_disclose(const Connection& c, const std::string& id, const std::string& to) {
+  Result<std::string> checked = id_argument(id);
+  if (!checked.is_ok()) return fail_usage(checked.status());
+  if (!wire::is_valid_id(to)) {
+    return fail_usage(Status::invalid_argument("--to: '" + to + "' is not a party id"));
+  }
+  Result<ApiTarget> target = resolve_api(c.home, c.as, c.api, c.token, c.api_pin);
+  if (!target.is_ok()) return fail(target.status());
+  Result<Json> answer = call_api(*target, "POST", "/api/v1/messages/" + *checked + "/disclose",
+                                 json::dump(Json{{"to", to}}));
+  if (!answer.is_ok()) return fail_request(answer.status());
+  std::cout << "disclosed " << field(*answer, "id") << " to " << escape_for_terminal(to)
+            << ": it checked the message at index " << field(*answer, "index") << " of "
+            << field(*answer, "origin") << " (size " << field(*answer, "size") << ")\n";
+  return 0;
+}
+
+// The messages disclosed to this gateway as an observer (the operator's view).
+int run_disclosed(const Connection& c, bool as_json) {
+  Result<ApiTarget> t = resolve_api(c.home, "operator", "", "", c.api_pin);
+  if (!t.is_ok()) return fail(t.status());
+  t->headers.erase("X-Parley-As");
+  Result<Json> answer = call_api(*t, "GET", "/api/v1/disclosed");
+  if (!answer.is_ok()) return fail(answer.status());
+  const Json list = answer->value("disclosed", Json::array());
+  if (as_json) {
+    std::cout << list.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  if (list.empty()) std::cout << "no message was disclosed to this gateway\n";
+  for (const Json& d : list) {
+    std::cout << field(d, "id") << " " << field(d, "created") << " " << field(d, "from") << " -> "
+              << field(d, "to") << " " << field(d, "precedence") << " " << field(d, "type")
+              << " (line " << field(d, "line") << " #" << field(d, "seq") << ")\n  disclosed by "
+              << field(d, "discloser") << " " << field(d, "disclosed") << ", checked at index "
+              << field(d, "index") << " of " << field(d, "origin") << " (size " << field(d, "size")
+              << ")\n  body " << field(d, "body") << "\n  text " << field(d, "text") << "\n";
+  }
+  return 0;
+}
+
 // This gateway as a witness (the logs it cosigned, every split view with both signed heads)
 // and the cosignatures its observers gave its logs.
 void print_witness_status(const Json& w) {
   for (const Json& split : w.value("split_views", Json::array())) {
+    // Each a signed note (ends in a newline) or a forwarded receipt (JSON, does not).
+    const auto statement = [&](const char* key) {
+      std::string text = split.value(key, "");
+      if (text.empty() || text.back() != '\n') text += '\n';
+      return text;
+    };
     std::cout << "ALERT: SPLIT VIEW of " << field(split, "origin") << " (" << field(split, "kind")
-              << "), seen " << field(split, "seen") << "\n  the head it had cosigned:\n"
-              << split.value("witnessed", "") << "  the head that contradicts it:\n"
-              << split.value("offered", "");
+              << "), seen " << field(split, "seen") << "\n  the head it held:\n"
+              << statement("witnessed") << "  the head that contradicts it:\n"
+              << statement("offered");
+  }
+  for (const Json& f : w.value("forwarded", Json::array())) {
+    std::cout << "forwarded by " << field(f, "forwarder") << ": " << field(f, "origin")
+              << " at size " << field(f, "size") << "\n";
   }
   for (const Json& v : w.value("witnessed", Json::array())) {
     std::cout << "witnessing " << field(v, "origin") << ": cosigned size " << field(v, "size")
@@ -452,7 +551,8 @@ int run_status(const Connection& c, bool as_json) {
   }
   std::cout << "queued " << field(s, "queued") << ", unacknowledged " << field(s, "unacknowledged")
             << ", overdue " << field(s, "overdue") << ", refused " << field(s, "refused")
-            << ", missing inbound " << field(s, "missing") << "\n";
+            << ", missing inbound " << field(s, "missing") << "; backlog limit "
+            << field(s, "backlog_limit") << "\n";
   // The receiving side: the peers' messages our principals have not acknowledged yet.
   std::cout << "inbound unacknowledged " << field(s, "inbound_unacknowledged") << ", overdue "
             << field(s, "inbound_overdue") << "\n";
@@ -462,6 +562,17 @@ int run_status(const Connection& c, bool as_json) {
               << field(p, "oldest_queued") << "), unacknowledged " << field(p, "unacknowledged")
               << ", overdue " << field(p, "overdue") << ", refused frames "
               << field(p, "frames_refused") << "\n";
+    if (p.value("refused_backlog", 0) > 0) {
+      std::cout << "  backlog: " << field(p, "refused_backlog")
+                << " ROUTINE submissions refused (503) since start: the queue reached the "
+                   "backlog limit\n";
+    }
+    const bool forked = p.value("forked", false);
+    if (forked) {
+      std::cout << "  ALARM: FORKED: our log and the peer's cannot be reconciled; nothing is "
+                   "delivered either way until they are: "
+                << field(p, "fork_reason") << "\n";
+    }
     const Json refusals = p.value("refusals", Json::object());
     if (refusals.value("alert", false)) {
       std::cout << "  ALERT: the peer refused our transaction " << field(refusals, "streak")
@@ -480,7 +591,8 @@ int run_status(const Connection& c, bool as_json) {
     print_peer_catalog(p.value("catalog", Json()));
     for (const Json& t : p.value("tests", Json::array())) print_line_test(t);
     for (const Json& path : p.value("paths", Json::array())) {
-      std::cout << "  path " << field(path, "address") << " " << field(path, "state")
+      std::cout << "  path " << field(path, "address") << " "
+                << (forked ? "FORKED (" + field(path, "state") + ")" : field(path, "state"))
                 << (path.value("active", false) ? " (active)" : "") << ", last contact "
                 << field(path, "last_contact");
       if (const Json beat = path.value("last_heartbeat", Json()); beat.is_object()) {
@@ -501,7 +613,7 @@ int run_status(const Connection& c, bool as_json) {
 void add_client_commands(CLI::App& app, int& exit_code) {
   {
     auto c = std::make_shared<Connection>();
-    auto line = std::make_shared<std::string>();
+    auto lines = std::make_shared<std::vector<std::string>>();
     auto precedence = std::make_shared<std::string>("ROUTINE");
     auto type = std::make_shared<std::string>("text");
     auto body = std::make_shared<std::string>();
@@ -509,9 +621,14 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     auto reply_to = std::make_shared<std::string>();
     auto expires = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
-        "send", "Send a message on a line; prints its id once the gateway has stored it durably");
+        "send",
+        "Send a message on a line; prints its id once the gateway has stored it durably. With "
+        "--line given twice or more, a broadcast: one message on each line, each receipted and "
+        "acknowledged on its own, all or none stored; prints the broadcast's id, then each "
+        "message's id and line (`parley broadcast show ID`)");
     add_connection_options(cmd, *c);
-    cmd->add_option("--line", *line, "the line to send on")->required();
+    cmd->add_option("--line", *lines, "the line to send on; repeated: a broadcast on every one")
+        ->required();
     cmd->add_option("--precedence", *precedence, "FLASH, IMMEDIATE, PRIORITY or ROUTINE")
         ->capture_default_str();
     cmd->add_option("--type", *type, "a message type from `parley catalog`")->capture_default_str();
@@ -527,8 +644,24 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "a UTC time (2026-11-24T21:00:00Z) after which the message is no longer "
                     "worth delivering: not receipted by then, it becomes expired and is not sent");
     cmd->callback([=, &exit_code] {
-      exit_code = run_send(*c, *line, *precedence, *type, *body, *text, *reply_to, *expires);
+      exit_code = run_send(*c, *lines, *precedence, *type, *body, *text, *reply_to, *expires);
     });
+  }
+  {
+    CLI::App* group =
+        app.add_subcommand("broadcast", "Broadcasts (`parley send --line A --line B`)");
+    group->require_subcommand(1);
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* cmd = group->add_subcommand(
+        "show",
+        "A broadcast's aggregated status (\"delivered to 11 of 12, acknowledged by 9\") and each "
+        "line's message and state");
+    add_connection_options(cmd, *c);
+    cmd->add_option("BROADCAST_ID", *id, "the id `parley send` printed")->required();
+    cmd->add_flag("--json", *as_json, "print it as JSON (GET /api/v1/broadcasts/{id})");
+    cmd->callback([=, &exit_code] { exit_code = run_broadcast_show(*c, *id, *as_json); });
   }
   for (const std::string box : {"inbox", "outbox"}) {
     auto c = std::make_shared<Connection>();
@@ -618,6 +751,37 @@ void add_client_commands(CLI::App& app, int& exit_code) {
                     "digits (an ambiguous one is refused with the candidates)")
         ->required();
     cmd->callback([=, &exit_code] { exit_code = run_cancel(*c, *id); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto id = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(
+        "disclose",
+        "Disclose a message you sent to an observer of its line: its salt and content travel "
+        "sealed to the observer, which checks them against the message's signed commitment and "
+        "its place in a checkpoint of your log it cosigned, then keeps and shows it (parley "
+        "disclosed on its side). Only a principal of the message's line may; refused (exit 1) "
+        "for a message the peer sent, a party that does not observe the line, or a message not "
+        "yet in a checkpoint the observer cosigned");
+    add_connection_options(cmd, *c);
+    cmd->add_option("MESSAGE_ID", *id,
+                    "the id of the message, or any unique prefix of it of at least 8 hex digits")
+        ->required();
+    cmd->add_option("--to", *to, "the observer (a party id) to disclose it to")->required();
+    cmd->callback([=, &exit_code] { exit_code = run_disclose(*c, *id, *to); });
+  }
+  {
+    auto c = std::make_shared<Connection>();
+    auto as_json = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand(
+        "disclosed",
+        "The messages parties of observed lines disclosed to this gateway (the operator's "
+        "view), each checked against its signed commitment and a checkpoint this gateway "
+        "cosigned: who sent it to whom, when, its body and text");
+    add_connection_options(cmd, *c, false);
+    cmd->add_flag("--json", *as_json, "print JSON");
+    cmd->callback([=, &exit_code] { exit_code = run_disclosed(*c, *as_json); });
   }
   {
     auto c = std::make_shared<Connection>();

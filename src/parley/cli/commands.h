@@ -35,6 +35,8 @@ void add_transcript_show_command(CLI::App* transcript, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 // check (a home's self-test: gateway/check.h)
 void add_check_command(CLI::App& app, int& exit_code);
+// backup, restore (the SQLite store: backup_cmd.cc)
+void add_backup_commands(CLI::App& app, int& exit_code);
 
 // What `parley verify` runs, for parley-bench-transcript too (verify_cmd.cc).
 struct ExportDirectory {

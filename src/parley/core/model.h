@@ -150,6 +150,9 @@ struct MessageRecord {
   std::optional<std::string> refusal;          // state refused: the reason the receiver gave
   std::optional<Time> cancelled_at;            // state cancelled: when
   std::optional<std::string> cancelled_by;     // state cancelled: by whom, "party/principal"
+  // Outbound: the broadcast it was submitted in (core/node.h Broadcast), which ties one
+  // submission's messages on several lines. The sender's alone: not on the wire.
+  std::optional<std::string> broadcast;
   // Read-only (filled by the store from log_entries; PutMessage ignores it): the message's
   // leaf index in the sender's transcript log for this pair of parties.
   std::optional<std::uint64_t> log_index;

@@ -1,7 +1,10 @@
 #include "parley/core/node.h"
 
 #include <algorithm>
+#include <set>
 #include <type_traits>
+
+#include <fmt/format.h>
 
 #include "parley/base/check.h"
 
@@ -29,30 +32,34 @@ struct Node::Peer {
 
 Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
            std::vector<NodePeer> peers)
-    : config_(std::move(config)) {
+    : config_(std::move(config)), catalog_(catalog), rng_(rng) {
   for (NodePeer& p : peers) {
     PARLEY_CHECK(!p.bundle.federation.empty());
-    auto peer = std::make_unique<Peer>();
-    peer->party = p.bundle.party;
-    peer->bundle = p.bundle;
-    SessionConfig session;
-    session.party = config_.party;
-    session.lang = config_.lang;
-    session.keys = config_.keys;
-    session.peer = p.bundle;
-    session.realert = config_.realert;
-    session.directory = config_.directory;
-    session.messages = config_.messages;
-    session.tests = config_.tests;
-    session.window = config_.window;
-    for (const Line& line : config_.lines) {
-      if (line.remote.party == p.bundle.party) session.lines.push_back(line);
-    }
-    peer->session =
-        std::make_unique<PeerSession>(std::move(session), catalog, rng, std::move(p.recovered));
-    peer->paths = std::make_unique<PathMonitor>(p.bundle.federation, config_.paths);
-    peers_[peer->party] = std::move(peer);
+    add_peer(std::move(p));
   }
+}
+
+void Node::add_peer(NodePeer p) {
+  auto peer = std::make_unique<Peer>();
+  peer->party = p.bundle.party;
+  peer->bundle = p.bundle;
+  SessionConfig session;
+  session.party = config_.party;
+  session.lang = config_.lang;
+  session.keys = config_.keys;
+  session.peer = p.bundle;
+  session.realert = config_.realert;
+  session.directory = config_.directory;
+  session.messages = config_.messages;
+  session.tests = config_.tests;
+  session.window = config_.window;
+  for (const Line& line : config_.lines) {
+    if (line.remote.party == p.bundle.party) session.lines.push_back(line);
+  }
+  peer->session =
+      std::make_unique<PeerSession>(std::move(session), catalog_, rng_, std::move(p.recovered));
+  peer->paths = std::make_unique<PathMonitor>(p.bundle.federation, config_.paths);
+  peers_[peer->party] = std::move(peer);
 }
 
 Node::~Node() = default;
@@ -133,6 +140,8 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
           }
         } else if constexpr (std::is_same_v<E, Reconfigure>) {
           on_reconfigure(std::move(e), out);
+        } else if constexpr (std::is_same_v<E, Broadcast>) {
+          on_broadcast(std::move(e), now, out);
         } else if constexpr (std::is_same_v<E, CommitDue>) {
           on_commit_due(out);
         } else if constexpr (std::is_same_v<E, Committed>) {
@@ -149,11 +158,29 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
   }
 }
 
+// Why the peers Reconfigure adds cannot be added; "" if they can.
+std::string Node::refuse_added_peers(const std::vector<NodePeer>& added) const {
+  std::set<std::string> seen;
+  for (const NodePeer& p : added) {
+    if (p.bundle.party == config_.party) return "a peer cannot be this party itself";
+    if (peers_.count(p.bundle.party) != 0 || !seen.insert(p.bundle.party).second) {
+      return "peer " + p.bundle.party + " is running already";
+    }
+    if (p.bundle.federation.empty()) return "peer " + p.bundle.party + " has no federation address";
+  }
+  return "";
+}
+
 void Node::on_reconfigure(Reconfigure e, std::vector<NodeAction>& out) {
   Status status = check_directory(e.lines, e.directory);
+  if (const std::string why = refuse_added_peers(e.added_peers); status.is_ok() && !why.empty()) {
+    status = Status::invalid_argument(why);
+  }
   if (status.is_ok()) {
     config_.lines = std::move(e.lines);
     config_.directory = std::move(e.directory);
+    if (e.backlog_limit) config_.backlog_limit = *e.backlog_limit;
+    for (NodePeer& p : e.added_peers) add_peer(std::move(p));
     for (auto& [party, peer] : peers_) {
       std::vector<Line> lines;
       for (const Line& line : config_.lines) {
@@ -176,12 +203,65 @@ void Node::route_submit(Submit submit, std::vector<NodeAction>& out) {
         Rejected{submit.request, Status::not_found("unknown line '" + submit.line + "'")});
     return;
   }
-  if (find(line->remote.party) == nullptr) {
+  Peer* peer = find(line->remote.party);
+  if (peer == nullptr) {
     out.emplace_back(Rejected{submit.request, Status::failed_precondition("line '" + submit.line +
                                                                           "' has no pinned peer")});
     return;
   }
+  if (Status full = check_backlog(*peer, submit); !full.is_ok()) {
+    ++counters_.refused_backlog[peer->party];
+    out.emplace_back(Rejected{submit.request, std::move(full)});
+    return;
+  }
   inbox_.emplace_back(line->remote.party, std::move(submit));
+}
+
+// Backpressure: the queue, not the submission, decides; urgent traffic always goes in.
+Status Node::check_backlog(const Peer& peer, const Submit& submit) const {
+  const std::size_t queued = peer.session->queued();
+  if (config_.backlog_limit == 0 || submit.precedence != Precedence::kRoutine ||
+      queued < config_.backlog_limit) {
+    return Status::ok();
+  }
+  return Status::resource_exhausted(fmt::format(
+      "{} messages are queued for {}, the bound is {}: ROUTINE submissions are refused until "
+      "the queue drains (FLASH, IMMEDIATE and PRIORITY are accepted)",
+      queued, peer.party, config_.backlog_limit));
+}
+
+Status Node::check_submit(const Submit& submit, Time now) const {
+  const auto line = std::find_if(config_.lines.begin(), config_.lines.end(),
+                                 [&](const Line& l) { return l.id == submit.line; });
+  if (line == config_.lines.end()) return Status::not_found("unknown line");
+  const auto peer = peers_.find(line->remote.party);
+  if (peer == peers_.end()) return Status::failed_precondition("the line has no pinned peer");
+  PARLEY_RETURN_IF_ERROR(check_backlog(*peer->second, submit));  // all lines, or none
+  return peer->second->session->check_submit(submit, now);
+}
+
+void Node::on_broadcast(Broadcast broadcast, Time now, std::vector<NodeAction>& out) {
+  Status refused;
+  std::set<std::string> lines;
+  if (!is_uuid(broadcast.id)) {
+    refused = Status::invalid_argument("broadcast id '" + broadcast.id + "' is not a uuid");
+  }
+  for (const Submit& submit : broadcast.submits) {
+    if (!refused.is_ok()) break;
+    if (!lines.insert(submit.line).second) {
+      refused = Status::invalid_argument("line '" + submit.line + "' is named twice");
+    } else if (Status s = check_submit(submit, now); !s.is_ok()) {
+      refused = s.with_context("line '" + submit.line + "'");
+    }
+  }
+  for (Submit& submit : broadcast.submits) {
+    if (!refused.is_ok()) {
+      out.emplace_back(Rejected{submit.request, refused});
+      continue;
+    }
+    submit.broadcast = broadcast.id;
+    route_submit(std::move(submit), out);
+  }
 }
 
 void Node::route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out) {

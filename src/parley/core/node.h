@@ -68,6 +68,10 @@ struct NodeConfig {
   // The automatic line test on every line with a pinned peer (core/line_test.h; parley.toml
   // [federation] test_interval, test_answer_within). Off unless the interval is set.
   TestConfig tests;
+  // Backpressure ([federation] backlog_limit): a ROUTINE submission to a peer whose outbound
+  // queue holds this many messages or more is refused (kResourceExhausted: the API's 503 with
+  // Retry-After); FLASH, IMMEDIATE and PRIORITY are always taken. Zero: no bound.
+  std::size_t backlog_limit = 0;
 };
 
 // One pinned peer and what the store held for it at start.
@@ -115,10 +119,29 @@ struct HeartbeatFailedOn {
 // checked by the core (check_directory). Valid, they replace the old ones at once for every
 // session (sessions, messages and deadlines in flight are kept; a message on a line that is
 // gone keeps the deadline it had); invalid, nothing changes. Answered with Reconfigured.
-// Peers are not reloaded: a newly pinned peer needs a restart.
+// Newly pinned peers are added; a peer re-pinned or removed needs a restart (its session
+// holds messages, heads and deadlines the node cannot hand over).
 struct Reconfigure {
   std::vector<Line> lines;
   Directory directory;
+  // Peers pinned since start (`parley peer add` while the gateway runs), with what the store
+  // holds for them: each gets its session and paths now (issue 17, live reconfiguration).
+  // A party the node runs already, or a bundle without a federation address, refuses the
+  // whole reconfiguration.
+  std::vector<NodePeer> added_peers;
+  std::optional<std::size_t> backlog_limit;  // NodeConfig::backlog_limit; none: unchanged
+};
+// One submission on several lines at once (docs/protocol.md "Broadcasts"): one Submit per
+// line, each with its own request (answered by its own Accepted or Rejected), the same
+// principal, and `id` (a uuid the caller drew) as each message's MessageRecord::broadcast.
+// All or nothing: every Submit is checked first (PeerSession::check_submit, the line's peer
+// pinned, and that peer's backlog for a ROUTINE one: NodeConfig::backlog_limit); if one would
+// be refused, each request is Rejected with the first refusal, prefixed with its line
+// ("line 'x': ..."), and nothing is queued. Else each is handled as a
+// Submit, in order, within this one event: their batches join the same group commit.
+struct Broadcast {
+  std::string id;
+  std::vector<Submit> submits;
 };
 struct CommitDue {};  // the driver ran what was ready after ScheduleCommit
 struct Committed {    // Commit{commit} is durable, but for the batches refused (by position)
@@ -127,7 +150,7 @@ struct Committed {    // Commit{commit} is durable, but for the batches refused 
 };
 using NodeEvent = std::variant<Start, Tick, Submit, Acknowledge, Show, Cancel, PeerTransaction,
                                PostAnswered, PostFailed, HeartbeatAnsweredOn, HeartbeatFailedOn,
-                               Reconfigure, CommitDue, Committed>;
+                               Reconfigure, Broadcast, CommitDue, Committed>;
 
 // ---- actions ----
 struct ScheduleCommit {};  // feed CommitDue once what is ready now has run
@@ -184,6 +207,8 @@ struct NodeCounters {
   std::uint64_t frames_refused = 0;
   std::uint64_t commits = 0;            // group commits made
   std::uint64_t batches_committed = 0;  // batches they carried
+  // ROUTINE submissions refused because the peer's queue was at NodeConfig::backlog_limit.
+  std::map<std::string, std::uint64_t, std::less<>> refused_backlog;  // by peer party
 };
 
 class Node {
@@ -231,6 +256,9 @@ class Node {
   using Queued = std::pair<std::string, Event>;  // by party
 
   void route_submit(Submit submit, std::vector<NodeAction>& out);
+  void on_broadcast(Broadcast broadcast, Time now, std::vector<NodeAction>& out);
+  // Whether route_submit and the session would accept `submit` now (Broadcast).
+  Status check_submit(const Submit& submit, Time now) const;
   void route_acknowledge(Acknowledge ack, std::vector<NodeAction>& out);
   void route_show(Show show);
   void route_cancel(Cancel cancel, std::vector<NodeAction>& out);
@@ -247,8 +275,13 @@ class Node {
   void feed_paths(Peer& peer, const PathEvent& event, Time now, std::vector<NodeAction>& out);
   void count(const Notice& notice);
   Peer* find(const std::string& party);
+  void add_peer(NodePeer p);
+  std::string refuse_added_peers(const std::vector<NodePeer>& added) const;
+  Status check_backlog(const Peer& peer, const Submit& submit) const;
 
   NodeConfig config_;
+  const catalog::Catalog& catalog_;
+  Rng& rng_;
   std::map<std::string, std::unique_ptr<Peer>> peers_;  // by party
   std::deque<Queued> inbox_;
   std::vector<CommitBatch> writes_;  // waiting for the next commit, in the order emitted

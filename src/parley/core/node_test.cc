@@ -69,10 +69,11 @@ class NodeTest : public ::testing::Test {
   // second message of a test waits queued behind the first one's transaction).
   std::unique_ptr<Node> make_node(const Side& self, const Side& peer, const std::string& local,
                                   const std::string& remote, std::vector<Line> extra = {},
-                                  std::size_t window = 1) {
+                                  std::size_t window = 1, std::size_t backlog_limit = 0) {
     NodeConfig config;
     config.party = self.party;
     config.window = window;
+    config.backlog_limit = backlog_limit;
     config.keys = self.keys;
     config.lines = {make_line(local, peer.party, remote)};
     for (Line& l : extra) config.lines.push_back(std::move(l));
@@ -139,6 +140,156 @@ TEST_F(NodeTest, ASubmissionOnAnUnknownLineOrAnUnpinnedPeerIsRejectedAndChangesN
   EXPECT_EQ(rejected[1].status.code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
   EXPECT_FALSE(node->committing());
+}
+
+// Issue 15, backpressure: with the peer's queue at the bound, a ROUTINE submission is refused
+// (kResourceExhausted, the API's 503) and counted, nothing is written; FLASH, IMMEDIATE and
+// PRIORITY still go in, past the bound.
+TEST_F(NodeTest, RoutineIsRefusedWhileThePeersQueueIsAtTheBacklogLimitAndUrgentTrafficIsNot) {
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs", {}, 3);
+  std::vector<NodeAction> out;
+  for (RequestId r = 1; r <= 3; ++r) node->handle(submit(r), now_, out);
+  commit_all(*node, out);
+  EXPECT_EQ(node->session(ru_.party)->queued(), 3u);  // nothing answered: all still queued
+  out.clear();
+  node->handle(submit(4), now_, out);
+  const std::vector<Rejected> refused = all_of<Rejected>(out);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].request, 4u);
+  EXPECT_EQ(refused[0].status.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused[0].status.message().find("3 messages are queued for ru-genstaff"),
+            std::string::npos)
+      << refused[0].status.message();
+  EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());  // nothing to write for it
+  EXPECT_EQ(node->counters().refused_backlog.at(ru_.party), 1u);
+  EXPECT_EQ(node->session(ru_.party)->queued(), 3u);
+
+  out.clear();
+  node->handle(submit(5, Precedence::kFlash), now_, out);
+  node->handle(submit(6, Precedence::kImmediate), now_, out);
+  node->handle(submit(7, Precedence::kPriority), now_, out);
+  EXPECT_TRUE(all_of<Rejected>(out).empty());
+  std::vector<NodeAction> every;
+  commit_all(*node, out, &every);
+  EXPECT_EQ(all_of<Accepted>(every).size(), 3u);
+  EXPECT_EQ(node->session(ru_.party)->queued(), 6u);
+  out.clear();
+  node->handle(submit(8), now_, out);
+  EXPECT_EQ(all_of<Rejected>(out).size(), 1u);
+  EXPECT_EQ(node->counters().refused_backlog.at(ru_.party), 2u);
+}
+
+// Issue 14, a broadcast: us-eucom with two pinned peers, a line to each (and one to a third
+// party nobody pinned, and one of another principal).
+class NodeBroadcastTest : public NodeTest {
+ protected:
+  static constexpr char kId[] = "0190a0b0-0000-7000-8000-00000000b001";
+
+  NodeBroadcastTest() : nato_(make_side("nato-shape", 3, std::string(64, 'c'))) {
+    NodeConfig config;
+    config.party = us_.party;
+    config.keys = us_.keys;
+    Line cgs = make_line("saceur", "ru-genstaff", "cgs");
+    Line shape = make_line("saceur", "nato-shape", "ops");
+    shape.id = "saceur-shape";
+    Line idle = make_line("saceur", "xx-unpinned", "nobody");
+    idle.id = "idle";
+    Line j3 = make_line("j3", "ru-genstaff", "cgs");
+    j3.id = "j3-cgs";
+    config.lines = {cgs, shape, idle, j3};
+    std::vector<NodePeer> peers;
+    peers.push_back({ru_.bundle, Recovered{}});
+    peers.push_back({nato_.bundle, Recovered{}});
+    node_ = std::make_unique<Node>(std::move(config), catalog::Catalog::builtin(), rng_,
+                                   std::move(peers));
+    std::vector<NodeAction> out;
+    node_->handle(Start{}, now_, out);
+  }
+
+  Broadcast broadcast(const std::vector<std::string>& lines) {
+    Broadcast b;
+    b.id = kId;
+    RequestId request = 1;
+    for (const std::string& line : lines) {
+      Submit s = submit(request++, Precedence::kFlash);
+      s.line = line;
+      b.submits.push_back(std::move(s));
+    }
+    return b;
+  }
+
+  // Handles a broadcast on `lines` that must be refused: every request Rejected with the same
+  // status, which names `bad`, and nothing written.
+  void expect_refused(const Broadcast& b, const std::string& bad, StatusCode code) {
+    std::vector<NodeAction> out;
+    node_->handle(b, now_, out);
+    const std::vector<Rejected> rejected = all_of<Rejected>(out);
+    ASSERT_EQ(rejected.size(), b.submits.size());
+    for (std::size_t i = 0; i < rejected.size(); ++i) {
+      EXPECT_EQ(rejected[i].request, b.submits[i].request);
+      EXPECT_EQ(rejected[i].status.code(), code) << rejected[i].status.to_string();
+      EXPECT_NE(rejected[i].status.message().find("'" + bad + "'"), std::string::npos)
+          << rejected[i].status.to_string();
+    }
+    EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
+    EXPECT_FALSE(node_->committing());
+    EXPECT_EQ(node_->session("ru-genstaff")->stats().queued, 0u);
+    EXPECT_EQ(node_->session("nato-shape")->stats().queued, 0u);
+  }
+
+  Side nato_;
+  std::unique_ptr<Node> node_;
+};
+
+TEST_F(NodeBroadcastTest, OneMessagePerLineEachToItsPeerInOneCommitTiedByTheBroadcastId) {
+  std::vector<NodeAction> out;
+  node_->handle(broadcast({kLine, "saceur-shape"}), now_, out);
+  EXPECT_TRUE(all_of<Rejected>(out).empty());
+  ASSERT_EQ(all_of<ScheduleCommit>(out).size(), 1u);
+  out.clear();
+  node_->handle(CommitDue{}, now_, out);
+  const std::vector<Commit> commits = all_of<Commit>(out);
+  ASSERT_EQ(commits.size(), 1u);                  // both lines' writes in one durable transaction
+  std::map<std::string, MessageRecord> messages;  // by line
+  for (const CommitBatch& batch : commits[0].batches) {
+    for (const Record& r : batch.records) {
+      if (const PutMessage* put = std::get_if<PutMessage>(&r)) {
+        messages[put->message.line] = put->message;
+        EXPECT_EQ(batch.party, put->message.peer);
+      }
+    }
+  }
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[kLine].to, (wire::Address{"ru-genstaff", "cgs"}));
+  EXPECT_EQ(messages["saceur-shape"].to, (wire::Address{"nato-shape", "ops"}));
+  EXPECT_NE(messages[kLine].id, messages["saceur-shape"].id);
+  EXPECT_NE(messages[kLine].envelope, messages["saceur-shape"].envelope);  // one each, signed
+  for (const auto& [line, m] : messages) {
+    EXPECT_EQ(m.broadcast, std::optional<std::string>(kId)) << line;
+    EXPECT_EQ(m.precedence, Precedence::kFlash) << line;
+  }
+  out.clear();
+  node_->handle(Committed{commits[0].id, std::vector<Status>(commits[0].batches.size())}, now_,
+                out);
+  const std::vector<Accepted> accepted = all_of<Accepted>(out);
+  ASSERT_EQ(accepted.size(), 2u);
+  EXPECT_EQ(accepted[0].request, 1u);
+  EXPECT_EQ(accepted[0].line, kLine);
+  EXPECT_EQ(accepted[1].request, 2u);
+  EXPECT_EQ(accepted[1].line, "saceur-shape");
+}
+
+TEST_F(NodeBroadcastTest, OneLineThatWouldBeRefusedRefusesEveryLineAndQueuesNothing) {
+  expect_refused(broadcast({kLine, "no-such-line"}), "no-such-line", StatusCode::kNotFound);
+  expect_refused(broadcast({kLine, "idle"}), "idle", StatusCode::kFailedPrecondition);
+  expect_refused(broadcast({"saceur-shape", "j3-cgs"}), "j3-cgs", StatusCode::kPermissionDenied);
+  expect_refused(broadcast({kLine, "saceur-shape", kLine}), kLine, StatusCode::kInvalidArgument);
+  Broadcast bad_body = broadcast({kLine, "saceur-shape"});
+  bad_body.submits[1].type = "notify.missile-launch";  // its body {} misses required fields
+  expect_refused(bad_body, "saceur-shape", StatusCode::kInvalidArgument);
+  Broadcast bad_id = broadcast({kLine, "saceur-shape"});
+  bad_id.id = "not-a-uuid";
+  expect_refused(bad_id, "not-a-uuid", StatusCode::kInvalidArgument);
 }
 
 TEST_F(NodeTest, ATransactionFromAnUnknownCertificateIsRefusedWith403) {
@@ -307,6 +458,64 @@ TEST_F(NodeTest, AnAckByIdIsRoutedToTheSessionHoldingTheMessageAndAnUnknownIdIsN
 // Issue 16: a Cancel goes to the session that holds the message, which decides when the event
 // reaches it: the message of the transaction in flight has left (409), the one queued behind
 // it is cancelled once durable, an id no session holds is unknown.
+// Issue 17, live reconfiguration: a peer pinned while running joins through Reconfigure (its
+// session runs, a line to it carries messages, its certificate is known); a Reconfigure that
+// would add this party itself, a peer already running or one without an address is refused
+// whole, and nothing changes.
+TEST_F(NodeTest, APeerAddedByReconfigureRunsAtOnceAndABadOneRefusesTheWholeChange) {
+  const Side nato = make_side("nato-shape", 3, std::string(64, 'c'));
+  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs");
+  Line to_nato = make_line("saceur", nato.party, "ops");
+  to_nato.id = "saceur-ops";
+  const std::vector<Line> lines = {node->config().lines[0], to_nato};
+
+  const auto reconfigure = [&](std::vector<wire::Bundle> bundles) {
+    Reconfigure r;
+    r.lines = lines;
+    r.directory = node->config().directory;
+    Principal saceur;
+    saceur.id = "saceur";
+    r.directory.principals = {saceur};  // the lines' local principal (check_directory)
+    for (wire::Bundle& b : bundles) r.added_peers.push_back({std::move(b), Recovered{}});
+    r.backlog_limit = 5;
+    std::vector<NodeAction> out;
+    node->handle(std::move(r), now_, out);
+    const std::vector<Reconfigured> answers = all_of<Reconfigured>(out);
+    EXPECT_EQ(answers.size(), 1u);
+    return answers.empty() ? Status::internal("no answer") : answers[0].status;
+  };
+  wire::Bundle no_address = nato.bundle;
+  no_address.federation.clear();
+  EXPECT_EQ(reconfigure({no_address}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reconfigure({us_.bundle}).message(), "a peer cannot be this party itself");
+  EXPECT_EQ(reconfigure({nato.bundle, ru_.bundle}).message(),
+            "peer ru-genstaff is running already");
+  EXPECT_EQ(reconfigure({nato.bundle, nato.bundle}).message(),
+            "peer nato-shape is running already");
+  EXPECT_EQ(node->peers().size(), 1u);  // every refusal left the node as it was
+  EXPECT_EQ(node->config().lines.size(), 1u);
+  EXPECT_EQ(node->config().backlog_limit, 0u);
+
+  ASSERT_TRUE(reconfigure({nato.bundle}).is_ok());
+  ASSERT_EQ(node->peers().size(), 2u);
+  EXPECT_EQ(node->config().backlog_limit, 5u);
+  EXPECT_EQ(node->party_of_fingerprint(nato.bundle.tls_fingerprint), nato.party);
+  std::vector<NodeAction> out;
+  Submit s = submit(1);
+  s.line = "saceur-ops";
+  node->handle(s, now_, out);
+  std::vector<NodeAction> every;
+  commit_all(*node, out, &every);
+  const std::vector<Accepted> accepted = all_of<Accepted>(every);
+  ASSERT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(accepted[0].line, "saceur-ops");
+  // It leaves for the new peer on one of its paths.
+  bool posted = false;
+  for (const Post& p : all_of<Post>(every)) posted = posted || p.party == nato.party;
+  for (const Post& p : all_of<Post>(out)) posted = posted || p.party == nato.party;
+  EXPECT_TRUE(posted);
+}
+
 TEST_F(NodeTest, ACancelIsRoutedToTheSessionHoldingTheMessageWhichDecides) {
   std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs");
   std::vector<NodeAction> out;

@@ -292,45 +292,49 @@ Outgoing PeerSession::compose(const Line& line, const std::string& principal,
   return Outgoing{std::move(r), 0};
 }
 
-void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out) {
-  auto reject = [&](Status status) { out.push_back(Rejected{e.request, std::move(status)}); };
-  if (!seal_key_status_.is_ok()) return reject(seal_key_status_);
+Status PeerSession::check_submit(const Submit& e, Time now) const {
+  if (!seal_key_status_.is_ok()) return seal_key_status_;
   const Line* line = find_line(e.line);
-  if (line == nullptr) return reject(Status::not_found("unknown line " + single_quoted(e.line)));
+  if (line == nullptr) return Status::not_found("unknown line " + single_quoted(e.line));
   if (!may_act_on(*line, e.principal) && !is_translator(e.principal)) {
-    return reject(Status::permission_denied("principal " + single_quoted(e.principal) +
-                                            " may not send on line " + single_quoted(e.line)));
+    return Status::permission_denied("principal " + single_quoted(e.principal) +
+                                     " may not send on line " + single_quoted(e.line));
   }
   if (e.type == kAckType) {
-    return reject(
-        Status::invalid_argument("type 'ack' is not submitted: acknowledge the message instead"));
+    return Status::invalid_argument("type 'ack' is not submitted: acknowledge the message instead");
   }
   if (is_protocol_type(e.type)) {
-    return reject(Status::invalid_argument("type " + single_quoted(e.type) +
-                                           " is written by the gateway, not submitted"));
+    return Status::invalid_argument("type " + single_quoted(e.type) +
+                                    " is written by the gateway, not submitted");
   }
-  if (Status s = catalog_.validate(e.type, e.content.body_json); !s.is_ok()) return reject(s);
+  if (Status s = catalog_.validate(e.type, e.content.body_json); !s.is_ok()) return s;
   if (automatic_test_sequence(e.type, e.content.body_json)) {
-    return reject(Status::invalid_argument(
-        "an automatic test (\"automatic\": true) is sent by the gateway, not submitted"));
+    return Status::invalid_argument(
+        "an automatic test (\"automatic\": true) is sent by the gateway, not submitted");
   }
   if (e.content.body_json.size() + e.content.text.size() > wire::kContentBytesMax) {
-    return reject(Status::invalid_argument(
+    return Status::invalid_argument(
         "body and text are " + std::to_string(e.content.body_json.size() + e.content.text.size()) +
-        " bytes, more than " + std::to_string(wire::kContentBytesMax)));
+        " bytes, more than " + std::to_string(wire::kContentBytesMax));
   }
   if (e.reply_to && !is_uuid(*e.reply_to)) {
-    return reject(
-        Status::invalid_argument("reply_to " + single_quoted(*e.reply_to) + " is not a uuid"));
+    return Status::invalid_argument("reply_to " + single_quoted(*e.reply_to) + " is not a uuid");
   }
   if (e.expires && *e.expires <= now) {
-    return reject(Status::invalid_argument("expires " + format_time(*e.expires) +
-                                           " is not after now (" + format_time(now) + ")"));
+    return Status::invalid_argument("expires " + format_time(*e.expires) + " is not after now (" +
+                                    format_time(now) + ")");
   }
-  if (Status s = may_submit(*line, e); !s.is_ok()) return reject(s);
+  return may_submit(*line, e);
+}
 
+void PeerSession::on_submit(const Submit& e, Time now, std::vector<Action>& out) {
+  if (Status s = check_submit(e, now); !s.is_ok()) {
+    return out.push_back(Rejected{e.request, std::move(s)});
+  }
+  const Line* line = find_line(e.line);  // check_submit found it
   Outgoing outgoing = compose(*line, e.principal, line->remote, e.precedence, e.type, e.content,
                               e.reply_to, e.expires, now);
+  outgoing.record.broadcast = e.broadcast;
   const MessageRecord& r = outgoing.record;
 
   AfterPersist after;

@@ -136,6 +136,7 @@ struct Submit {  // a principal asks to send a message
   wire::Content content;
   std::optional<std::string> reply_to;
   std::optional<Time> expires;
+  std::optional<std::string> broadcast;  // MessageRecord::broadcast (set by the node)
 };
 struct Acknowledge {  // a principal acknowledges an inbound message
   RequestId request = 0;
@@ -287,14 +288,33 @@ struct SessionStats {
   std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
   std::uint64_t transactions_superseded = 0;    // ours answered 409 and sent again, since start
   std::uint64_t transactions_out_of_order = 0;  // the peer's we answered 425 or 409, since start
-  std::uint64_t refusal_streak = 0;             // whole refusals in a row now (>= 2: alert)
-  std::string last_refusal;                     // the peer's latest reason, if any
-  std::vector<LineGap> gaps;                    // inbound lines with missing seqs, by line
-  std::size_t escalations = 0;                  // running now, both sides (core/escalation.h)
-  std::uint64_t escalation_alerts = 0;          // kEscalation notices raised, since start
-  std::uint64_t tests_sent = 0;                 // automatic line tests we sent, since start
-  std::uint64_t tests_answered = 0;  // the peer's automatic tests we answered, since start
-  std::vector<LineTestView> tests;   // per line with the peer (core/line_test.h)
+  std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
+  std::string last_refusal;                // the peer's latest reason, if any
+  std::vector<LineGap> gaps;               // inbound lines with missing seqs, by line
+  std::size_t escalations = 0;             // running now, both sides (core/escalation.h)
+  std::uint64_t escalation_alerts = 0;     // kEscalation notices raised, since start
+  std::uint64_t tests_sent = 0;            // automatic line tests we sent, since start
+  std::uint64_t tests_answered = 0;        // the peer's automatic tests we answered, since start
+  std::vector<LineTestView> tests;         // per line with the peer (core/line_test.h)
+  // Why our log and the peer's cannot be reconciled now, if they cannot (docs/protocol.md
+  // "Forks and restores"); an alarm, never a healthy path. `fork`: the peer presented a head
+  // that contradicts one we countersigned (evidence kept; it stays until a restart).
+  // `own_conflict`: the peer refuses our head as older than, or contradicting, one it
+  // countersigned (our store went back to an older state); gone at the next receipt.
+  // `peer_conflict`: the peer's head is newer than the one we countersigned but carries no
+  // proof from it (the peer does not know of our countersignature: we, or it, went back);
+  // gone once one of its transactions is stored. Also when the peer sends heads older than
+  // the one we countersigned twice in a row (one alone is a late copy from a dead path; again
+  // and again, its log went back); `stale_heads` counts them, 0 again once one is stored.
+  std::uint64_t stale_heads = 0;
+  std::string fork;
+  std::string own_conflict;
+  std::string peer_conflict;
+  bool forked() const { return !fork.empty() || !own_conflict.empty() || !peer_conflict.empty(); }
+  // The first of them that is set ("" if none).
+  const std::string& fork_reason() const {
+    return !fork.empty() ? fork : !own_conflict.empty() ? own_conflict : peer_conflict;
+  }
 };
 
 class PeerSession {
@@ -322,6 +342,8 @@ class PeerSession {
   std::vector<EscalationView> escalation_view() const;
 
   SessionStats stats() const;
+  // Outbound messages not yet receipted (what stats().queued counts), without stats()'s walk.
+  std::size_t queued() const { return outbox_.size(); }
   const SessionConfig& config() const { return config_; }
   // The lines with the peer changed (Node's Reconfigure): what is decided from now on (who
   // may send, acknowledge, which peer envelopes are accepted) follows `lines`; messages and
@@ -333,6 +355,10 @@ class PeerSession {
   // Whether an Acknowledge of `id` is this session's to answer: a message it holds in
   // memory (the peer's, awaiting an ack or settled since start; ours, not yet acknowledged).
   bool holds(std::string_view id) const;
+  // OK if Submit `e`, handled at `now`, would be accepted; else the Rejected status its
+  // handling would answer (the store's own refusal of the batch aside). Changes nothing: the
+  // node checks every line of a broadcast with it before it queues any (core/node.h).
+  Status check_submit(const Submit& e, Time now) const;
 
  private:
   // Receipts of the peer's transactions kept in memory to answer late copies (PeerLog::receipts).

@@ -282,6 +282,9 @@ TEST(PeerSessionTest, NonExtendingHeadIsDetectedAndEvidenceKept) {
   EXPECT_EQ(evidence.sth_b, wire::parse_transaction(forked)->sth);
   EXPECT_EQ(h.session(kRu).stats().forks_detected, 1u);
   EXPECT_EQ(h.session(kRu).stats().peer_log_size, 2u);  // nothing changed
+  // The path is forked: an alarm, with the reason.
+  EXPECT_TRUE(h.session(kRu).stats().forked());
+  EXPECT_EQ(h.session(kRu).stats().fork_reason(), alerts[0].text);
 
   // A longer rewritten log whose consistency proof from the countersigned size cannot hold.
   rewritten.push_back(rewritten.back());
@@ -317,6 +320,8 @@ TEST(PeerSessionTest, NonExtendingHeadIsDetectedAndEvidenceKept) {
   h.deliver(kUs, TimerFired{});
   EXPECT_EQ(h.store(kUs).find(third)->state, MessageState::kDelivered);
   EXPECT_EQ(h.session(kRu).stats().peer_log_size, 3u);
+  // A fork seen stays an alarm (until a restart; the evidence stays for good).
+  EXPECT_TRUE(h.session(kRu).stats().forked());
 }
 
 TEST(PeerSessionTest, StaleResendIsHarmless) {

@@ -58,6 +58,7 @@ void PeerSession::out_of_order(RequestId request, const TransactionRefusal& refu
 void PeerSession::on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
                           std::vector<Action>& out) {
   ++counters_.forks_detected;
+  counters_.fork = refusal.why;
   PutEvidence evidence;
   evidence.id = uuid_v7(now, rng_);
   evidence.peer = config_.peer.party;
@@ -83,6 +84,14 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
     if (refused->order != TransactionOrder::kNone) return out_of_order(e.request, *refused, out);
     if (refused->fork) return on_fork(e.request, *refused, now, out);
+    if (refused->unproven) counters_.peer_conflict = refused->why;
+    if (refused->reason == FrameRefusal::kInconsistent && !refused->unproven &&
+        ++counters_.stale_heads >= 2) {
+      counters_.peer_conflict = std::to_string(counters_.stale_heads) +
+                                " heads in a row older than the one we countersigned: " +
+                                single_quoted(config_.peer.party) +
+                                "'s log went back (a restore?): " + refused->why;
+    }
     return refuse(e.request, refused->reason, refused->envelope_id, refused->why, out);
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
@@ -93,6 +102,8 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
 void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
                                     std::vector<Action>& out) {
   const Head& head = verified.head;
+  counters_.peer_conflict.clear();  // its head extends the one we countersigned: reconciled
+  counters_.stale_heads = 0;
   InboundBatch batch;
   batch.request = request;
   batch.tx = verified.tx;

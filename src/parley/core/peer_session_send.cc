@@ -285,6 +285,7 @@ void PeerSession::mark_reached(InFlight& f, Time now, std::vector<Action>& out) 
 
 void PeerSession::apply_receipt(InFlight& f, ReceiptView receipt, const std::string& body, Time now,
                                 std::vector<Action>& out) {
+  counters_.own_conflict.clear();  // the peer countersigned our head: the logs agree
   std::map<std::string, std::string> refused;
   for (ledger::ReceiptRefusal& r : receipt.refused) refused[r.id] = std::move(r.reason);
 
@@ -346,6 +347,7 @@ void PeerSession::on_refused(InFlight& f, const std::string& error, Time now,
   ++counters_.transactions_refused;
   ++refusal_streak_;
   counters_.last_refusal = error;
+  if (refusal_says_log_conflict(error)) counters_.own_conflict = error;
   const std::string& peer = config_.peer.party;
   schedule_retry(f, now, single_quoted(peer) + " refused our transaction: " + error,
                  NoticeKind::kPeerRefused, out);

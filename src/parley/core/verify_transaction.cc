@@ -8,6 +8,11 @@ namespace parley::core {
 
 namespace {
 
+// The words of the refusals that refusal_says_log_conflict recognises.
+constexpr std::string_view kForkPrefix = "FORK: ";
+constexpr std::string_view kOlderHead = " is older than the one already countersigned";
+constexpr std::string_view kNoProof = "no consistency proof from my last countersigned head";
+
 TransactionRefusal refusal(FrameRefusal reason, std::string why, std::string envelope_id = "") {
   return TransactionRefusal{std::move(why), std::move(envelope_id), false, "", reason};
 }
@@ -253,6 +258,11 @@ bool may_write_to_us(const Line& line, std::string_view principal) {
          line.remote_alternates.end();
 }
 
+bool refusal_says_log_conflict(std::string_view error) {
+  return error.starts_with(kForkPrefix) || error.starts_with(kNoProof) ||
+         error.find(kOlderHead) != std::string_view::npos;
+}
+
 std::string check_consistency(const PeerContext& context, const PeerState& state,
                               const wire::Transaction& tx, std::uint64_t size,
                               const ledger::Hash& root, bool& fork) {
@@ -260,14 +270,14 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
   const std::string& peer = context.peer.party;
   if (state.size == 0) return "";  // any tree extends the empty one
   if (size < state.size) {
-    return "head of size " + std::to_string(size) + " is older than the one already " +
-           "countersigned (size " + std::to_string(state.size) + ")";
+    return "head of size " + std::to_string(size) + std::string(kOlderHead) + " (size " +
+           std::to_string(state.size) + ")";
   }
   if (size == state.size) {
     if (root == state.root) return "";  // the same head again (a resend, or nothing new)
     fork = true;
-    return "FORK: " + single_quoted(peer) + " signed a head of size " + std::to_string(size) +
-           " with root " + hex_encode(root) + ", but countersigned size " +
+    return std::string(kForkPrefix) + single_quoted(peer) + " signed a head of size " +
+           std::to_string(size) + " with root " + hex_encode(root) + ", but countersigned size " +
            std::to_string(state.size) + " has root " + hex_encode(state.root);
   }
   for (const wire::ConsistencyItem& item : tx.consistency) {
@@ -275,11 +285,11 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
     const Status s = ledger::verify_consistency(state.size, size, state.root, root, item.proof);
     if (s.is_ok()) return "";
     fork = true;
-    return "FORK: " + single_quoted(peer) + " signed a head of size " + std::to_string(size) +
-           " that does not extend the countersigned head of size " + std::to_string(state.size) +
-           ": " + s.message();
+    return std::string(kForkPrefix) + single_quoted(peer) + " signed a head of size " +
+           std::to_string(size) + " that does not extend the countersigned head of size " +
+           std::to_string(state.size) + ": " + s.message();
   }
-  return "no consistency proof from my last countersigned head size " + std::to_string(state.size);
+  return std::string(kNoProof) + " size " + std::to_string(state.size);
 }
 
 namespace {
@@ -324,8 +334,12 @@ Verified verify_transaction(std::string_view body, const PeerContext& context,
   bool fork = false;
   std::string inconsistent = check_consistency(context, state, tx, head->size, head->root, fork);
   if (!inconsistent.empty()) {
-    return TransactionRefusal{std::move(inconsistent), "", fork, fork ? tx.sth : "",
-                              fork ? FrameRefusal::kFork : FrameRefusal::kInconsistent};
+    return TransactionRefusal{std::move(inconsistent),
+                              "",
+                              fork,
+                              fork ? tx.sth : "",
+                              fork ? FrameRefusal::kFork : FrameRefusal::kInconsistent,
+                              !fork && head->size > state.size};
   }
 
   VerifiedBatch batch;

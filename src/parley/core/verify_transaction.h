@@ -120,7 +120,17 @@ struct TransactionRefusal {
   FrameRefusal reason = FrameRefusal::kMalformed;
   TransactionOrder order = TransactionOrder::kNone;
   std::string tx = {};  // with kStale: the transaction's id
+  // kInconsistent: the head is newer than the one we countersigned but carries no proof from
+  // it. The peer does not know of our countersignature: it, or we, went back to an older
+  // store (docs/protocol.md "Forks and restores"), and the two logs cannot be reconciled.
+  bool unproven = false;
 };
+
+// Whether the peer's refusal `error` of our transaction says our log and its record of it
+// cannot be reconciled: our head is older than the one it countersigned, contradicts it, or
+// comes with no proof from it (the refusals verify_transaction writes). After a restore from
+// an older backup, the peer holds more of our log, or countersigned more of it, than we know.
+bool refusal_says_log_conflict(std::string_view error);
 
 using Verified = std::variant<VerifiedBatch, TransactionRefusal>;
 

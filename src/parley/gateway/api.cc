@@ -11,8 +11,10 @@
 #include "parley/base/version.h"
 #include "parley/core/message_state.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/broadcasts_api.h"
 #include "parley/gateway/console.h"
 #include "parley/gateway/directory_api.h"
+#include "parley/gateway/disclosure.h"
 #include "parley/gateway/evidence.h"
 #include "parley/gateway/find.h"
 #include "parley/gateway/meetings_api.h"
@@ -30,6 +32,9 @@ using json::Json;
 
 // The length of a message id (a UUID, 8-4-4-4-12 hex digits): anything shorter is a prefix.
 constexpr std::size_t kFullIdSize = 36;
+// A ROUTINE submission refused for the peer's backlog: try again after this (a full
+// transaction window drains in well under it on a working link).
+constexpr int kBacklogRetrySeconds = 5;
 
 Json optional_string(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
 
@@ -76,7 +81,11 @@ Json translations_json(const std::vector<core::MessageRecord>& replies) {
 class Api {
  public:
   explicit Api(Driver& driver)
-      : driver_(driver), meetings_(driver), directory_(driver), sessions_(session_rng_) {}
+      : driver_(driver),
+        meetings_(driver),
+        broadcasts_(driver),
+        directory_(driver),
+        sessions_(session_rng_) {}
 
   void handle(net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
     const Target target = split_target(request.target);
@@ -134,6 +143,11 @@ class Api {
       if (!allowed.is_ok()) return respond(error_response(allowed));
       return respond(checkpoint(*peer));
     }
+    if (path == "/api/v1/disclosed" && method == "GET") {
+      const Status allowed = gateway_wide_only(*caller, "/api/v1/disclosed");
+      if (!allowed.is_ok()) return respond(error_response(allowed));
+      return respond(disclosed_view(driver_.store(), driver_.pinned()));
+    }
     if (path == "/api/v1/version" && method == "GET") {
       return respond(json_response(200, {{"version", std::string(version())},
                                          {"commit", std::string(build_commit())},
@@ -161,6 +175,9 @@ class Api {
     if (path == "/api/v1/messages" && method == "POST") {
       return post_message(principal, request.body, responder);
     }
+    if (BroadcastsApi::owns(path)) {
+      return broadcasts_.handle(principal, method, path, request.body, responder);
+    }
     if (MeetingsApi::owns(path)) {
       return meetings_.handle(principal, method, path, request.body, responder);
     }
@@ -176,6 +193,10 @@ class Api {
       if (evidence_id && method == "GET") return respond(evidence(principal, *evidence_id));
       const std::optional<std::string> cancel_id = cancel_message_id(rest);
       if (cancel_id && method == "POST") return cancel(principal, *cancel_id, responder);
+      const std::optional<std::string> disclose_id = disclose_message_id(rest);
+      if (disclose_id && method == "POST") {
+        return disclose(principal, *disclose_id, request.body, responder);
+      }
       if (rest.find('/') == std::string::npos && method == "GET") {
         return respond(get_message(principal, rest));
       }
@@ -477,9 +498,16 @@ class Api {
     }
     // Whether the line exists and the principal may send on it is the core's decision
     // (core::Node, core::PeerSession): its Rejected comes back as 404 or 403.
-    // The core's Accepted says what to answer: the store is not read back.
+    // The core's Accepted says what to answer: the store is not read back. A ROUTINE refused
+    // for the peer's backlog (kResourceExhausted) is 503 with Retry-After.
     driver_.submit(std::move(*submit), [responder](Result<core::Accepted> accepted) {
-      if (!accepted.is_ok()) return responder->respond(error_response(accepted.status()));
+      if (!accepted.is_ok()) {
+        net::HttpResponse refused = error_response(accepted.status());
+        if (accepted.status().code() == StatusCode::kResourceExhausted) {
+          refused.headers["Retry-After"] = std::to_string(kBacklogRetrySeconds);
+        }
+        return responder->respond(std::move(refused));
+      }
       responder->respond(json_response(201, {{"id", accepted->message_id},
                                              {"state", core::state_name(accepted->state)},
                                              {"line", accepted->line},
@@ -662,6 +690,27 @@ class Api {
     });
   }
 
+  // POST /api/v1/messages/{id}/disclose (disclosure.h): a message of the caller's line, to an
+  // observer of that line. A message on another principal's line is unknown (404).
+  void disclose(const std::string& principal, const std::string& text, const std::string& body,
+                const std::shared_ptr<net::Responder>& responder) {
+    const auto respond = [&](net::HttpResponse r) { responder->respond(std::move(r)); };
+    Result<std::string> to = parse_disclose_request(body);
+    if (!to.is_ok()) return respond(error_response(to.status()));
+    Result<std::string> id = message_id(principal, text);
+    if (!id.is_ok()) return respond(error_response(id.status()));
+    Result<std::optional<core::MessageRecord>> found = driver_.store().get_message(*id);
+    if (!found.is_ok()) return respond(error_response(found.status()));
+    if (!found->has_value() || !on_line(principal, (*found)->line)) {
+      return respond(error_response(Status::not_found("unknown message '" + text + "'")));
+    }
+    spdlog::info("disclosure: {} discloses message {} to {}", principal, *id, *to);
+    driver_.disclose(**found, *to, [responder](Result<Json> answer) {
+      responder->respond(answer.is_ok() ? json_response(200, *answer)
+                                        : error_response(answer.status()));
+    });
+  }
+
   // Why the stored message `m` can no longer be cancelled, as a 409; OK if it is queued.
   static Status cancel_refusal(const core::MessageRecord& m) {
     if (m.direction == core::Direction::kInbound) {
@@ -736,6 +785,7 @@ class Api {
 
   Driver& driver_;
   MeetingsApi meetings_;
+  BroadcastsApi broadcasts_;
   DirectoryApi directory_;
   crypto::SystemRng session_rng_;
   Sessions sessions_;

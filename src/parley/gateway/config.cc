@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 
@@ -173,6 +174,39 @@ Result<std::string> path_of(const ConfigReader& r, const toml::node& node, std::
   return path;
 }
 
+// [store] encrypt and key_file (docs/operations.md "The store at rest"): both for a SQLite
+// store only (PostgreSQL's data at rest is the server's); key_file absolute and not with
+// encrypt = false. Where the file is and its mode are checked when the store is opened.
+Status read_store_key(const ConfigReader& r, const toml::table& store, Config& config) {
+  const bool postgres = store.get("url") != nullptr;
+  if (const toml::node* encrypt = store.get("encrypt")) {
+    const std::optional<bool> on = encrypt->is_boolean() ? encrypt->value<bool>() : std::nullopt;
+    if (!on) return r.error_at(encrypt->source(), "store.encrypt must be true or false");
+    if (postgres) {
+      return r.error_at(encrypt->source(),
+                        "store.encrypt is for a SQLite store (PostgreSQL's data at rest is the "
+                        "server's to encrypt)");
+    }
+    config.store_encrypt = *on;
+  }
+  if (const toml::node* key_file = store.get("key_file")) {
+    config.store_key_file_line = static_cast<int>(key_file->source().begin.line);
+    if (postgres) {
+      return r.error_at(key_file->source(), "store.key_file is for a SQLite store, not with url");
+    }
+    PARLEY_ASSIGN_OR_RETURN(config.store_key_file, path_of(r, *key_file, "store.key_file"));
+    if (!std::filesystem::path(config.store_key_file).is_absolute()) {
+      return r.error_at(key_file->source(),
+                        "store.key_file must be an absolute path, outside the home (the key is "
+                        "kept apart from the store it opens)");
+    }
+    if (!config.store_encrypt) {
+      return r.error_at(key_file->source(), "store.key_file with store.encrypt = false");
+    }
+  }
+  return Status::ok();
+}
+
 // [api]: listen, tls, cert, key and the rate limit. Plain HTTP only on loopback (DESIGN.md
 // "HTTP API"): a listen address elsewhere without tls = true is refused here, so that no
 // gateway ever starts that way and `parley check` says why.
@@ -267,9 +301,9 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   if (federation == nullptr) {
     return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
   }
-  PARLEY_RETURN_IF_ERROR(r.check_keys(
-      *federation, "federation",
-      {"listen", "advertise", "heartbeat", "window", "test_interval", "test_answer_within"}));
+  PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation",
+                                      {"listen", "advertise", "heartbeat", "window",
+                                       "test_interval", "test_answer_within", "backlog_limit"}));
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
   PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
@@ -300,6 +334,15 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
     config.window = static_cast<int>(*v);
   }
   PARLEY_RETURN_IF_ERROR(read_line_test(r, *federation, config));
+  if (const toml::node* limit = federation->get("backlog_limit")) {
+    const std::optional<std::int64_t> v =
+        limit->is_integer() ? limit->value<std::int64_t>() : std::nullopt;
+    if (!v || *v < 0 || *v > 10'000'000) {
+      return r.error_at(limit->source(),
+                        "federation.backlog_limit must be an integer, 0 (no bound) to 10000000");
+    }
+    config.backlog_limit = static_cast<std::size_t>(*v);
+  }
 
   // [api]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* api, r.table_of(root, "api"));
@@ -310,7 +353,9 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   // [store]
   PARLEY_ASSIGN_OR_RETURN(const toml::table* store, r.table_of(root, "store"));
   if (store != nullptr) {
-    PARLEY_RETURN_IF_ERROR(r.check_keys(*store, "store", {"path", "url", "lease"}));
+    PARLEY_RETURN_IF_ERROR(
+        r.check_keys(*store, "store", {"path", "url", "lease", "encrypt", "key_file"}));
+    config.store_line = static_cast<int>(store->source().begin.line);
     const toml::node* path = store->get("path");
     if (path != nullptr) {
       PARLEY_ASSIGN_OR_RETURN(config.store_path, r.string_of(*path, "store.path"));
@@ -331,6 +376,7 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
         return r.error_at(url->source(), "store.url must be a postgresql:// URL");
       }
     }
+    PARLEY_RETURN_IF_ERROR(read_store_key(r, *store, config));
     if (const toml::node* lease = store->get("lease")) {
       PARLEY_ASSIGN_OR_RETURN(config.lease,
                               r.duration_of(*lease, "store.lease", std::chrono::seconds(1),
@@ -477,11 +523,16 @@ std::string encode_config(const Config& config) {
     advertise += toml_quote(address);
   }
   if (!advertise.empty()) advertise += "]\n";
-  const std::string store = config.store_url.empty() ? "path = " + toml_quote(config.store_path)
-                                                     : "url = " + toml_quote(config.store_url);
+  std::string store = config.store_url.empty() ? "path = " + toml_quote(config.store_path)
+                                               : "url = " + toml_quote(config.store_url);
+  if (config.store_url.empty()) {
+    store += config.store_encrypt ? "\nencrypt = true" : "\nencrypt = false";
+    if (!config.store_key_file.empty())
+      store += "\nkey_file = " + toml_quote(config.store_key_file);
+  }
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
-      "window = {}\ntest_interval = {}\ntest_answer_within = {}\n"
+      "window = {}\ntest_interval = {}\ntest_answer_within = {}\nbacklog_limit = {}\n"
       "[api]\nlisten = {}\ntls = {}\ncert = {}\nkey = {}\nprincipal_rate = {}\nprincipal_burst = "
       "{}\n[store]\n{}\nlease = {}\n"
       "[log]\nlevel = {}\n[escalation]\nflash = {}\nimmediate = {}\npriority = {}\nroutine = {}\n",
@@ -489,14 +540,37 @@ std::string encode_config(const Config& config) {
       advertise, toml_quote(format_duration(config.heartbeat_interval)), config.window,
       toml_quote(config.test_interval == Duration::zero() ? std::string("0")
                                                           : format_duration(config.test_interval)),
-      toml_quote(format_duration(config.test_answer_within)), toml_quote(config.api_listen),
-      config.api_tls, toml_quote(config.api_cert), toml_quote(config.api_key),
-      config.principal_rate, config.principal_burst, store,
+      toml_quote(format_duration(config.test_answer_within)), config.backlog_limit,
+      toml_quote(config.api_listen), config.api_tls, toml_quote(config.api_cert),
+      toml_quote(config.api_key), config.principal_rate, config.principal_burst, store,
       toml_quote(format_duration(config.lease)), toml_quote(config.log_level),
       toml_quote(format_duration(config.realert.flash)),
       toml_quote(format_duration(config.realert.immediate)),
       toml_quote(format_duration(config.realert.priority)),
       toml_quote(format_duration(config.realert.routine)));
+}
+
+std::vector<std::string> keys_needing_restart(const Config& running, const Config& fresh) {
+  std::vector<std::string> keys;
+  const auto changed = [&keys](bool differs, const char* key) {
+    if (differs) keys.emplace_back(key);
+  };
+  changed(running.party != fresh.party, "party.id");
+  changed(running.lang != fresh.lang, "party.lang");
+  changed(running.federation_listen != fresh.federation_listen, "federation.listen");
+  changed(running.federation_advertise != fresh.federation_advertise, "federation.advertise");
+  changed(running.heartbeat_interval != fresh.heartbeat_interval, "federation.heartbeat");
+  changed(running.test_interval != fresh.test_interval, "federation.test_interval");
+  changed(running.test_answer_within != fresh.test_answer_within, "federation.test_answer_within");
+  changed(running.api_listen != fresh.api_listen, "api.listen");
+  changed(running.api_tls != fresh.api_tls, "api.tls");
+  changed(running.api_cert != fresh.api_cert, "api.cert");
+  changed(running.api_key != fresh.api_key, "api.key");
+  changed(running.store_path != fresh.store_path, "store.path");
+  changed(running.store_url != fresh.store_url, "store.url");
+  changed(running.lease != fresh.lease, "store.lease");
+  changed(!(running.realert == fresh.realert), "escalation");
+  return keys;
 }
 
 }  // namespace parley::gateway

@@ -14,6 +14,8 @@
 //   window = 4                      # transactions in flight to a peer at once (1 to 64)
 //   test_interval = "1h"            # each line's automatic test message; "0": none
 //   test_answer_within = "1m"       # the peer gateway's answer is due within this
+//   backlog_limit = 10000           # ROUTINE submissions refused (503) while this many
+//                                   # messages are queued for the peer; 0: no bound
 //   [api]
 //   listen = "127.0.0.1:7080"       # plain HTTP only on loopback; anywhere else tls = true
 //   tls = true                      # HTTPS (TLS 1.3) with the certificate and key below
@@ -25,6 +27,11 @@
 //   path = "parley.db"             # relative to DIR; or, exclusive with path:
 //   url = "postgresql://..."       # a PostgreSQL store (docs/operations.md)
 //   lease = "10s"                  # PostgreSQL: the active gateway's lease (standby pairs)
+//   encrypt = true                 # SQLite: the file encrypted (SQLCipher); the default, and
+//                                  # without a key the gateway refuses to start; false: plaintext
+//   key_file = "/etc/parley/store.key"  # SQLite: the store key (64 hex digits), absolute,
+//                                  # outside the home and the store's directory, mode 0600 or
+//                                  # 0400; a systemd credential parley-store-key comes first
 //   [log]
 //   level = "info"                 # trace, debug, info, warn, error
 //   [escalation]                   # an overdue message's re-alert cadence, per precedence
@@ -73,6 +80,10 @@ struct Config {
   // within `test_answer_within` (1s to 1d) or it is overdue and alerts.
   Duration test_interval = std::chrono::hours(1);
   Duration test_answer_within = std::chrono::minutes(1);
+  // Backpressure (core::NodeConfig::backlog_limit): while this many outbound messages are
+  // queued for one peer, new ROUTINE submissions to it get 503 with Retry-After; FLASH,
+  // IMMEDIATE and PRIORITY are always accepted. 0 to 10,000,000; 0: no bound.
+  std::size_t backlog_limit = 10000;
   std::string api_listen = "127.0.0.1:7080";
   // The API over TLS 1.3 (docs/operations.md "TLS on the API"): required when api_listen is
   // not a loopback address, allowed on loopback. The certificate and key (PEM) are paths
@@ -89,6 +100,15 @@ struct Config {
   // How long the active gateway's lease on a PostgreSQL store lasts unrenewed (renewed every
   // third of it); a standby takes over once it expired. 1s to 10m. Unused with SQLite.
   Duration lease = std::chrono::seconds(10);
+  // [store] encrypt: the SQLite store encrypted at rest with SQLCipher (docs/operations.md
+  // "The store at rest"). On unless the file says `encrypt = false`. Unused with PostgreSQL.
+  bool store_encrypt = true;
+  // [store] key_file: the file holding the store key; empty: only the systemd credential
+  // parley-store-key ($CREDENTIALS_DIRECTORY) can give it. Absolute (home.h checks where it
+  // is and its mode when the store is opened).
+  std::string store_key_file;
+  int store_key_file_line = 0;  // where parley.toml sets them, for errors; 0: not set
+  int store_line = 0;           // the [store] table's line; 0: no such table
   std::string log_level = "info";
   // [escalation]: each precedence's step of a running escalation (core::Cadences, whose
   // defaults these are).
@@ -105,6 +125,13 @@ struct Config {
 // Parses and validates parley.toml text; `file` names it in errors. A bad config is refused
 // with "<file>:<line>: <reason>" (kInvalidArgument); an unknown key is an error.
 Result<Config> parse_config(std::string_view toml_text, const std::string& file);
+
+// Live reconfiguration (SIGHUP, POST /api/v1/admin/reload): of the keys that differ between
+// the running config and a freshly read one, those that take effect only at the next start
+// (the listeners, the store, identity, heartbeats, line tests, escalation cadences), as
+// "table.key" in the file's order. party.timezone, api.principal_rate, api.principal_burst,
+// federation.backlog_limit and log.level are applied at once.
+std::vector<std::string> keys_needing_restart(const Config& running, const Config& fresh);
 
 // `config` as parley.toml text, every key written, no comments: parse_config reads it back
 // to an equal Config (the fuzz target checks that round trip).

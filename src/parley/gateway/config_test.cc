@@ -29,6 +29,7 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   config.realert.routine = std::chrono::hours(2);
   config.test_interval = std::chrono::minutes(30);
   config.test_answer_within = std::chrono::seconds(45);
+  config.backlog_limit = 250;
   const Result<Config> again = parse_config(encode_config(config), "c.toml");
   ASSERT_TRUE(again.is_ok()) << again.status().to_string() << "\n" << encode_config(config);
   EXPECT_EQ(again->party, config.party);
@@ -46,6 +47,7 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   EXPECT_EQ(again->realert, config.realert);
   EXPECT_EQ(again->test_interval, config.test_interval);
   EXPECT_EQ(again->test_answer_within, config.test_answer_within);
+  EXPECT_EQ(again->backlog_limit, 250u);
   // No tests at all is written "0", and reads back as none.
   config.test_interval = Duration::zero();
   const Result<Config> off = parse_config(encode_config(config), "c.toml");
@@ -110,6 +112,44 @@ TEST(ConfigEncodeTest, LineTestDefaultsHourlyAndIsBounded) {
   EXPECT_THAT(
       parse_config(base + "test_answer_within = \"2d\"\n", "c.toml").status().message(),
       StartsWith("c.toml:5: federation.test_answer_within '2d' is out of range (1s to 1d)"));
+}
+
+// Issue 17, live reconfiguration: the keys a reload cannot apply are named when they change;
+// the live ones (time zone, rate limit, backlog limit, log level) never are.
+TEST(ConfigEncodeTest, KeysNeedingARestartAreNamedWhenTheyChange) {
+  const Config running;
+  Config fresh = running;
+  fresh.timezone = "UTC+01:00";
+  fresh.principal_rate = 3;
+  fresh.principal_burst = 4;
+  fresh.backlog_limit = 9;
+  fresh.log_level = "debug";
+  EXPECT_TRUE(keys_needing_restart(running, fresh).empty());
+  fresh.heartbeat_interval = std::chrono::seconds(2);
+  fresh.api_cert = "other.pem";
+  fresh.realert.flash = std::chrono::seconds(30);
+  fresh.federation_listen = {"127.0.0.1:9"};
+  EXPECT_EQ(keys_needing_restart(running, fresh),
+            (std::vector<std::string>{"federation.listen", "federation.heartbeat", "api.cert",
+                                      "escalation"}));
+}
+
+// Issue 15, backpressure: 10,000 queued per peer by default; 0 is no bound; anything but an
+// integer from 0 to 10,000,000 is refused with the file, the line and the key.
+TEST(ConfigEncodeTest, BacklogLimitDefaultsTo10000AndIsBounded) {
+  const std::string base = "[party]\nid = \"p\"\n[federation]\nlisten = [\"127.0.0.1:1\"]\n";
+  const Result<Config> plain = parse_config(base, "c.toml");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->backlog_limit, 10000u);
+  const Result<Config> none = parse_config(base + "backlog_limit = 0\n", "c.toml");
+  ASSERT_TRUE(none.is_ok()) << none.status().to_string();
+  EXPECT_EQ(none->backlog_limit, 0u);
+  for (const char* bad : {"backlog_limit = -1\n", "backlog_limit = 10000001\n",
+                          "backlog_limit = \"100\"\n", "backlog_limit = 1.5\n"}) {
+    EXPECT_EQ(parse_config(base + bad, "c.toml").status().message(),
+              "c.toml:5: federation.backlog_limit must be an integer, 0 (no bound) to 10000000")
+        << bad;
+  }
 }
 
 TEST(ConfigEncodeTest, EscalationCadencesDefaultPerPrecedenceAndAreBounded) {

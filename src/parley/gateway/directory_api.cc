@@ -65,7 +65,9 @@ net::HttpResponse DirectoryApi::reload(const Caller& caller) {
   return json_response(200, Json{{"reloaded", true},
                                  {"principals", driver_.principals().size()},
                                  {"lines", driver_.lines().size()},
-                                 {"timezone", driver_.zone().name}});
+                                 {"timezone", driver_.zone().name},
+                                 {"peers", driver_.peers().size()},
+                                 {"restart_needed", driver_.restart_needed()}});
 }
 
 net::HttpResponse DirectoryApi::roster(const std::map<std::string, std::string>& query) {

@@ -70,6 +70,21 @@ Driver::~Driver() { stop(); }
 
 Time Driver::now() const { return clock_->now(); }
 
+void Driver::add_clients(const wire::Bundle& bundle) {
+  // One client per address (and one more for heartbeats), each pinned to that address
+  // alone: which path carries traffic is the node's decision, not the client's.
+  Clients& clients = clients_[bundle.party];
+  for (const std::string& address : bundle.federation) {
+    clients.transactions.push_back(
+        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+    clients.heartbeats.push_back(
+        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+  }
+  allowed_fingerprints_->push_back(bundle.tls_fingerprint);
+  pinned_.push_back(bundle);
+  witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
+}
+
 Status Driver::start(net::Handler api_handler) {
   PARLEY_ASSIGN_OR_RETURN(store::NodeRecovery recovery, store::recover_node(*store_));
   PARLEY_ASSIGN_OR_RETURN(principals_, store_->principals());
@@ -94,26 +109,22 @@ Status Driver::start(net::Handler api_handler) {
   config.realert.routine = home_.config.realert.routine;
   config.tests.interval = home_.config.test_interval;
   config.tests.answer_within = home_.config.test_answer_within;
+  config.backlog_limit = home_.config.backlog_limit;
   message_lines_ = std::make_unique<store::StoredMessageLines>(*store_);
   config.messages = message_lines_.get();
   for (const core::NodePeer& peer : recovery.peers) {
     spdlog::info("peer {}: {} unreceipted, {} unacknowledged", peer.bundle.party,
                  peer.recovered.unreceipted.size(), peer.recovered.unacknowledged.size());
-    // One client per address (and one more for heartbeats), each pinned to that address
-    // alone: which path carries traffic is the node's decision, not the client's.
-    Clients& clients = clients_[peer.bundle.party];
-    for (const std::string& address : peer.bundle.federation) {
-      clients.transactions.push_back(
-          net::make_federation_client(io_, {address}, home_.tls, peer.bundle.tls_fingerprint));
-      clients.heartbeats.push_back(
-          net::make_federation_client(io_, {address}, home_.tls, peer.bundle.tls_fingerprint));
-    }
-    allowed_fingerprints_->push_back(peer.bundle.tls_fingerprint);
+    add_clients(peer.bundle);
   }
-  for (const core::NodePeer& peer : recovery.peers) pinned_.push_back(peer.bundle);
-  witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
   submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_.config.party, home_.keys.signing,
                                                      home_.tls, *store_);
+  forwarder_ = std::make_unique<HeadForwarder>(io_, home_.tls);
+  discloser_ =
+      std::make_unique<Discloser>(io_,
+                                  DiscloserSelf{home_.config.party, home_.keys.verify,
+                                                home_.keys.box_secret, home_.keys.box_public},
+                                  home_.tls, *store_, rng_);
   for (const core::Line& line : lines_) {
     if (clients_.find(line.remote.party) == clients_.end()) {
       spdlog::warn("line {}: remote party {} is not a pinned peer; the line is idle", line.id,
@@ -179,6 +190,8 @@ void Driver::stop() {
   for (Subscriber& s : subscribers_) s.stream->close();
   subscribers_.clear();
   if (submitter_) submitter_->close();
+  if (forwarder_) forwarder_->close();
+  if (discloser_) discloser_->close();
   // Writes still waiting are made durable (nothing was acknowledged for them yet; recovery
   // picks them up at the next start). Nothing is fed after that commit (feed, stopping).
   if (node_ && !feed_.draining() && !failed_) feed(core::CommitDue{});
@@ -221,43 +234,6 @@ net::AdmissionStats Driver::api_admission() const {
   return api_server_ ? api_server_->admission_stats() : net::AdmissionStats{};
 }
 
-Status Driver::reload() {
-  const Status status = reload_directory();
-  if (status.is_ok()) {
-    spdlog::info("audit: directory reloaded: {} principals, {} lines, time zone {}",
-                 principals_.size(), lines_.size(), zone_.name);
-  } else {
-    spdlog::error("audit: reload refused, the running directory is kept: {}", status.message());
-  }
-  return status;
-}
-
-Status Driver::reload_directory() {
-  if (!node_) return Status::failed_precondition("the gateway is not started");
-  const std::string file = (home_.dir / "parley.toml").string();
-  PARLEY_ASSIGN_OR_RETURN(const Home fresh, open_home(home_.dir));
-  PARLEY_ASSIGN_OR_RETURN(core::ZoneRules zone, load_zone(fresh.config, file));
-  core::Reconfigure reconfigure;
-  PARLEY_ASSIGN_OR_RETURN(reconfigure.lines, store_->lines());
-  PARLEY_ASSIGN_OR_RETURN(reconfigure.directory.principals, store_->principals());
-  PARLEY_ASSIGN_OR_RETURN(reconfigure.directory.roster, store_->roster());
-  reconfigure.directory.zone = zone;
-  std::vector<core::Line> lines = reconfigure.lines;
-  std::vector<core::Principal> principals = reconfigure.directory.principals;
-  reconfigured_.reset();
-  feed(std::move(reconfigure));
-  if (!reconfigured_) return Status::internal("the node did not answer the reload");
-  PARLEY_RETURN_IF_ERROR(*reconfigured_);
-  lines_ = std::move(lines);
-  principals_ = std::move(principals);
-  zone_ = std::move(zone);
-  home_.config.timezone = fresh.config.timezone;
-  home_.config.timezone_line = fresh.config.timezone_line;
-  home_.config.principal_rate = fresh.config.principal_rate;
-  home_.config.principal_burst = fresh.config.principal_burst;
-  return Status::ok();
-}
-
 std::optional<core::Shift> Driver::on_duty(std::string_view role, Time at) const {
   if (!node_) return std::nullopt;
   return node_->on_duty(role, at);
@@ -292,6 +268,10 @@ std::vector<Driver::PeerView> Driver::peers() const {
     if (const auto it = peer_catalogs_.find(peer.party); it != peer_catalogs_.end()) {
       view.catalog = it->second.difference;
       view.catalog_error = it->second.error;
+    }
+    const auto& refused = node_->counters().refused_backlog;
+    if (const auto it = refused.find(peer.party); it != refused.end()) {
+      view.refused_backlog = it->second;
     }
     const std::vector<core::PathStatus>& paths = peer.paths->paths();
     for (core::PathIndex i = 0; i < paths.size(); ++i) {
@@ -421,6 +401,41 @@ void Driver::submit(core::Submit submit, Done done) {
   feed(std::move(submit));
 }
 
+void Driver::broadcast(std::vector<core::Submit> submits, BroadcastDone done) {
+  if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
+  // One answer per line, gathered; the first refusal is the answer (all lines are refused
+  // alike by the core's check, so it names the line at fault).
+  struct Gather {
+    BroadcastAccepted accepted;
+    std::size_t answered = 0;
+    std::optional<Status> refused;
+    BroadcastDone done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->accepted.id = uuid_v7(now(), rng_);
+  gather->accepted.messages.resize(submits.size());
+  gather->done = std::move(done);
+  core::Broadcast event;
+  event.id = gather->accepted.id;
+  for (std::size_t i = 0; i < submits.size(); ++i) {
+    core::Submit& submit = submits[i];
+    submit.request = next_request_++;
+    pending_principal_[submit.request] = [gather, i,
+                                          total = submits.size()](Result<core::Accepted> accepted) {
+      if (accepted.is_ok()) {
+        gather->accepted.messages[i] = std::move(*accepted);
+      } else if (!gather->refused) {
+        gather->refused = accepted.status();
+      }
+      if (++gather->answered < total) return;
+      if (gather->refused) return gather->done(*gather->refused);
+      gather->done(std::move(gather->accepted));
+    };
+    event.submits.push_back(std::move(submit));
+  }
+  feed(std::move(event));
+}
+
 void Driver::acknowledge(const std::string& principal, const std::string& message_id, Done done) {
   if (stopping_) return done(Status::unavailable("the gateway is shutting down"));
   // The core finds the message and decides (404, 403, 409): the store is not read here.
@@ -464,6 +479,12 @@ void Driver::on_federation_request(net::HttpRequest request,
   }
   if (request.method == "POST" && request.target == kAddCheckpointTarget) {
     return on_add_checkpoint(request, *responder);
+  }
+  if (request.method == "POST" && request.target == kForwardedHeadTarget) {
+    return on_forwarded_head(request, *responder);
+  }
+  if (request.method == "POST" && request.target == kDisclosureTarget) {
+    return on_disclosure(request, *responder);
   }
   if (request.method != "POST" || request.target != kTransactionsTarget) {
     return refuse(404, "no such federation endpoint: " + request.method + " " + request.target);
@@ -565,26 +586,57 @@ void Driver::commit(core::Commit& commit) {
   feed(core::Committed{commit.id, std::move(*outcome)});
 }
 
+std::vector<wire::Bundle> Driver::observers_of(const std::string& peer) const {
+  std::vector<wire::Bundle> observers;
+  for (const core::Line& line : lines_) {
+    if (line.remote.party != peer) continue;
+    for (const wire::Bundle& b : pinned_) {
+      const bool named = contains(line.observers, b.party);
+      const bool known = std::any_of(observers.begin(), observers.end(),
+                                     [&](const wire::Bundle& o) { return o.party == b.party; });
+      if (named && !known) observers.push_back(b);
+    }
+  }
+  return observers;
+}
+
 void Driver::submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome) {
   const std::string& me = home_.config.party;
   for (std::size_t i = 0; i < commit.batches.size() && i < outcome.size(); ++i) {
     if (!outcome[i].is_ok()) continue;
     for (const core::Record& record : commit.batches[i].records) {
       const auto* head = std::get_if<core::PutHead>(&record);
-      if (head == nullptr || head->owner != me) continue;
-      std::vector<wire::Bundle> observers;
-      for (const core::Line& line : lines_) {
-        if (line.remote.party != head->peer) continue;
-        for (const wire::Bundle& b : pinned_) {
-          const bool named = contains(line.observers, b.party);
-          const bool known = std::any_of(observers.begin(), observers.end(),
-                                         [&](const wire::Bundle& o) { return o.party == b.party; });
-          if (named && !known) observers.push_back(b);
+      if (head == nullptr) continue;
+      if (head->owner == me) {
+        const std::vector<wire::Bundle> observers = observers_of(head->peer);
+        if (!observers.empty())
+          submitter_->head_moved(head->peer, head->size, head->root, observers);
+      } else if (head->peer == me && head->receipt) {
+        // A head of the peer's log that we countersigned: forwarded to the same observers.
+        const std::vector<wire::Bundle> observers = observers_of(head->owner);
+        if (!observers.empty()) {
+          forwarder_->countersigned(head->owner, head->size, *head->receipt, observers);
         }
       }
-      if (!observers.empty()) submitter_->head_moved(head->peer, head->size, head->root, observers);
     }
   }
+}
+
+void Driver::report_split_view(const store::SplitViewRecord& split, const std::string& from) {
+  ++split_views_seen_;
+  spdlog::error("SPLIT VIEW of {} ({}), from {}: held\n{}\noffered\n{}", split.origin, split.kind,
+                from, split.witnessed, split.offered);
+  const std::string data = json::dump(json::Json{{"origin", split.origin},
+                                                 {"kind", split.kind},
+                                                 {"witnessed", split.witnessed},
+                                                 {"offered", split.offered},
+                                                 {"seen", format_time(split.seen)}});
+  store::EventRecord event;
+  event.name = "split-view";
+  event.data = data;
+  event.operator_only = true;
+  publish(std::move(event));
+  flush_events();
 }
 
 void Driver::on_add_checkpoint(const net::HttpRequest& request, net::Responder& responder) {
@@ -592,24 +644,53 @@ void Driver::on_add_checkpoint(const net::HttpRequest& request, net::Responder& 
       answer_add_checkpoint(*store_, witness_identity(home_.config.party, home_.keys.signing),
                             witnessed_logs_, request.body, now());
   if (reply.split_view) {
-    const store::SplitViewRecord& split = *reply.split_view;
-    ++split_views_seen_;
-    spdlog::error("SPLIT VIEW of {} ({}), submitted by {}: held\n{}offered\n{}", split.origin,
-                  split.kind, node_->party_of_fingerprint(request.peer_fingerprint).value_or("?"),
-                  split.witnessed, split.offered);
-    const std::string data = json::dump(json::Json{{"origin", split.origin},
-                                                   {"kind", split.kind},
-                                                   {"witnessed", split.witnessed},
-                                                   {"offered", split.offered},
-                                                   {"seen", format_time(split.seen)}});
-    store::EventRecord event;
-    event.name = "split-view";
-    event.data = data;
-    event.operator_only = true;
-    publish(std::move(event));
-    flush_events();
+    report_split_view(*reply.split_view,
+                      node_->party_of_fingerprint(request.peer_fingerprint).value_or("?"));
   }
   responder.respond(reply.response);
+}
+
+void Driver::on_forwarded_head(const net::HttpRequest& request, net::Responder& responder) {
+  const std::string from = node_->party_of_fingerprint(request.peer_fingerprint).value_or("");
+  const ForwardedReply reply =
+      answer_forwarded_head(*store_, home_.config.party, pinned_, from, request.body, now());
+  if (reply.split_view) report_split_view(*reply.split_view, from + " (a forwarded head)");
+  responder.respond(reply.response);
+}
+
+void Driver::on_disclosure(const net::HttpRequest& request, net::Responder& responder) {
+  const std::string from = node_->party_of_fingerprint(request.peer_fingerprint).value_or("");
+  responder.respond(answer_disclosure(
+      *store_, ObserverSelf{home_.config.party, home_.keys.box_secret, home_.keys.box_public},
+      pinned_, from, request.body, now()));
+}
+
+void Driver::disclose(const core::MessageRecord& message, const std::string& observer,
+                      Discloser::Done done) {
+  const auto fail = [&](Status s) {
+    boost::asio::post(io_, [done, s = std::move(s)]() { done(s); });
+  };
+  if (stopping_) return fail(Status::unavailable("the gateway is shutting down"));
+  const auto line = std::find_if(lines_.begin(), lines_.end(),
+                                 [&](const core::Line& l) { return l.id == message.line; });
+  if (line == lines_.end() || !contains(line->observers, observer)) {
+    return fail(Status::failed_precondition("'" + observer + "' is not an observer of line '" +
+                                            message.line +
+                                            "': a message is disclosed only to "
+                                            "an observer of its line"));
+  }
+  const auto bundle = [&](const std::string& party) -> const wire::Bundle* {
+    const auto it = std::find_if(pinned_.begin(), pinned_.end(),
+                                 [&](const wire::Bundle& b) { return b.party == party; });
+    return it == pinned_.end() ? nullptr : &*it;
+  };
+  const wire::Bundle* to = bundle(observer);
+  const wire::Bundle* peer = bundle(message.peer);
+  if (to == nullptr || peer == nullptr) {
+    return fail(Status::failed_precondition("'" + (to == nullptr ? observer : message.peer) +
+                                            "' is not a pinned peer of this gateway"));
+  }
+  discloser_->disclose(message, *peer, *to, std::move(done));
 }
 
 void Driver::post(const core::Post& post) {

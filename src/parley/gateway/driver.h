@@ -39,6 +39,8 @@
 #include "parley/core/node.h"
 #include "parley/core/node_feed.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/disclosure.h"
+#include "parley/gateway/forwarded.h"
 #include "parley/gateway/home.h"
 #include "parley/gateway/witness.h"
 #include "parley/meetings/alerts.h"
@@ -142,13 +144,18 @@ class Driver {
   }
   bool ready() const { return ready_; }
 
-  // Reloads the directory without a restart (SIGHUP, POST /api/v1/admin/reload): reads
-  // parley.toml again (its time zone and the API's rate limit; other keys need a restart)
-  // and the principals, lines and roster from the store, and feeds them to the node as one
-  // core::Reconfigure, which checks them. Sessions, queues and connections are kept. An
-  // invalid config ("parley.toml:LINE: reason") or directory is refused (kInvalidArgument),
-  // logged, and the running one kept. Every outcome is an audit line in the log.
+  // Reloads without a restart (SIGHUP, POST /api/v1/admin/reload; gateway/reload.cc): reads
+  // parley.toml again (the time zone, the API's rate limit, the backlog limit and the log
+  // level apply at once; keys_needing_restart() lists the others that changed) and the
+  // principals, lines, roster and newly pinned peers from the store, and feeds them to the
+  // node as one core::Reconfigure, which checks them. Sessions, queues and connections are
+  // kept; a new peer gets its sessions and connections. An invalid config
+  // ("parley.toml:LINE: reason") or directory is refused (kInvalidArgument), logged, and the
+  // running one kept. Every outcome is an audit line in the log.
   Status reload();
+  // What the last successful reload found changed that takes effect only at the next start
+  // (config keys, re-pinned or removed peers).
+  const std::vector<std::string>& restart_needed() const { return restart_needed_; }
   // Who is on duty for `role` at `at`, by the directory in force (the node's answer).
   std::optional<core::Shift> on_duty(std::string_view role, Time at) const;
   // The party's time zone in force (parley.toml party.timezone).
@@ -156,12 +163,29 @@ class Driver {
 
   // Principal requests (from the API). `done` is called once, on the io thread.
   void submit(core::Submit submit, Done done);
+  // One submission on the lines of `submits` at once (core::Broadcast): the core checks
+  // every line before it queues any. `done` is called once with the broadcast's id and
+  // every message Accepted (in the order of `submits`), or with the first refusal: the core's
+  // check refused every line (nothing stored), or the store refused a batch as a conflict
+  // (the other lines' messages may be stored; GET /api/v1/broadcasts/{id} lists them).
+  struct BroadcastAccepted {
+    std::string id;
+    std::vector<core::Accepted> messages;
+  };
+  using BroadcastDone = std::function<void(Result<BroadcastAccepted>)>;
+  void broadcast(std::vector<core::Submit> submits, BroadcastDone done);
   void acknowledge(const std::string& principal, const std::string& message_id, Done done);
   // Cancels our queued message `message_id` (core::Cancel): the core decides (404, 403, 409).
   void cancel(const std::string& principal, const std::string& message_id, Done done);
   // `principal` was shown `message_id` (an inbox listing, GET /messages/{id}): the core decides
   // whether that is the message's stage "shown" (core::Show). Nothing is answered.
   void show(const std::string& principal, const std::string& message_id);
+  // Discloses our message `message` to `observer`, an observer of its line (disclosure.h):
+  // done gets the observer's answer, or why not (kFailedPrecondition, kNotFound, ...).
+  void disclose(const core::MessageRecord& message, const std::string& observer,
+                Discloser::Done done);
+  // Every pinned peer's bundle, as read at start.
+  const std::vector<wire::Bundle>& pinned() const { return pinned_; }
 
   store::Store& store() { return *store_; }
   const Home& home() const { return home_; }
@@ -184,6 +208,8 @@ class Driver {
     // before the first answer. `catalog_error`: why the last answer's catalog was unreadable.
     std::optional<catalog::Difference> catalog;
     std::string catalog_error;
+    // ROUTINE submissions refused since start: the queue was at the backlog limit.
+    std::uint64_t refused_backlog = 0;
   };
   std::vector<PeerView> peers() const;
   // Every message awaiting an acknowledgment, on both sides, with its escalation (who was
@@ -225,6 +251,10 @@ class Driver {
   std::uint64_t split_views_seen() const { return split_views_seen_; }
   CheckpointSubmitter::Stats witness_submissions() const {
     return submitter_ ? submitter_->stats() : CheckpointSubmitter::Stats{};
+  }
+  // The peers' heads we countersigned and forwarded to observers (forwarded.h).
+  HeadForwarder::Stats forwarded_heads() const {
+    return forwarder_ ? forwarder_->stats() : HeadForwarder::Stats{};
   }
 
   std::string api_endpoint() const;
@@ -285,10 +315,23 @@ class Driver {
   void on_federation_request(net::HttpRequest request, std::shared_ptr<net::Responder> responder);
   // POST /add-checkpoint: this gateway as a witness (witness.h); a split view is an alert.
   void on_add_checkpoint(const net::HttpRequest& request, net::Responder& responder);
+  // POST /federation/v1/forwarded-head: a peer's countersigned head of another party's log
+  // (forwarded.h), compared with what we witnessed of it.
+  void on_forwarded_head(const net::HttpRequest& request, net::Responder& responder);
+  // POST /federation/v1/disclosures: a party of a line we observe discloses a message.
+  void on_disclosure(const net::HttpRequest& request, net::Responder& responder);
+  // A split view seen as a witness: counted, logged, sent to the operator's event streams.
+  void report_split_view(const store::SplitViewRecord& split, const std::string& from);
+  // The pinned observers of our lines with `peer`.
+  std::vector<wire::Bundle> observers_of(const std::string& peer) const;
   // After a commit: the heads of our logs it stored go to the observers of their lines.
   void submit_checkpoints(const core::Commit& commit, const std::vector<Status>& outcome);
   // What reload() does, without its audit line.
   Status reload_directory();
+  Result<std::vector<core::NodePeer>> newly_pinned(std::vector<std::string>& restart);
+  // Connects to a pinned peer (a client per path) and accepts its certificate.
+  void add_clients(const wire::Bundle& bundle);
+  std::vector<std::string> restart_needed_;
   // Pushed alerts for meeting action items (meetings/alerts.h): reads the meetings of every
   // line and logs and broadcasts (SSE `action`) each new reminder and overdue item. Runs at
   // start, after a meeting step is stored (ours accepted, the peer's received) and when the
@@ -333,6 +376,8 @@ class Driver {
   std::vector<wire::Bundle> pinned_;  // every pinned peer's bundle, from the store at start
   std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs_;
   std::unique_ptr<CheckpointSubmitter> submitter_;
+  std::unique_ptr<HeadForwarder> forwarder_;
+  std::unique_ptr<Discloser> discloser_;
   std::uint64_t split_views_seen_ = 0;
   meetings::ActionWatch action_watch_;
   std::optional<Time> actions_due_;  // when check_actions() must run next

@@ -256,8 +256,7 @@ class DriverTest : public ::testing::Test {
                         const std::pair<std::string, std::string>& local,
                         const std::pair<std::string, std::string>& remote,
                         const std::string& token) {
-    Result<std::unique_ptr<store::Store>> s =
-        store::open_sqlite_store(g.home.store_path().string());
+    Result<std::unique_ptr<store::Store>> s = open_store(g.home);
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
     ASSERT_TRUE((*s)->put_peer(core::Peer{bundle_of(peer.home)}).is_ok());
     ASSERT_NO_FATAL_FAILURE(add_principal(**s, local.first, token));

@@ -44,9 +44,19 @@ std::string errno_text(int err) { return std::strerror(err); }
 // The [store] table's body: SQLite in the home, or the PostgreSQL database given to init.
 std::string store_config_text(const InitOptions& options) {
   if (options.store_url.empty()) {
-    return "# The SQLite store, relative to this directory (or absolute). For PostgreSQL,\n"
-           "# replace this with url = \"postgresql://...\" (docs/operations.md).\n"
-           "path = \"parley.db\"\n";
+    std::string text =
+        "# The SQLite store, relative to this directory (or absolute). For PostgreSQL,\n"
+        "# replace this table's keys with url = \"postgresql://...\" (docs/operations.md).\n"
+        "path = " +
+        toml_quote(options.store_path) + "\n";
+    if (!options.encrypt)
+      return text + "# Not encrypted at rest (parley init --no-encrypt).\nencrypt = false\n";
+    return text +
+           "# Encrypted at rest (SQLCipher) with the 256-bit key in key_file, kept outside this\n"
+           "# directory; under systemd the credential parley-store-key (LoadCredential=) is used\n"
+           "# instead (docs/operations.md \"The store at rest\").\n"
+           "encrypt = true\nkey_file = " +
+           toml_quote(options.store_key_file.string()) + "\n";
   }
   return "# The PostgreSQL store (docs/operations.md \"PostgreSQL store\").\n"
          "url = " +
@@ -101,6 +111,10 @@ std::string config_text(const InitOptions& options) {
       "# line's principal is alerted, with signed evidence (docs/operations.md).\n"
       "test_interval = \"1h\"\n"
       "test_answer_within = \"1m\"\n"
+      "# Backpressure: while this many messages wait to leave for one peer, new ROUTINE\n"
+      "# submissions to it are refused (503, Retry-After); FLASH, IMMEDIATE and PRIORITY are\n"
+      "# always accepted. 0: no bound.\n"
+      "backlog_limit = 10000\n"
       "\n"
       "[api]\n"
       "# The HTTP API for principals and the console. Plain HTTP only on loopback: anywhere\n"
@@ -276,6 +290,89 @@ Result<Bytes> read_key_file(const fs::path& path, std::size_t size) {
   return std::move(bytes).value();
 }
 
+// Whether `inner` is `outer` or lies inside it, symlinks resolved as far as they exist.
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  std::error_code ec;
+  const fs::path a = fs::weakly_canonical(fs::absolute(inner, ec), ec);
+  const fs::path b = fs::weakly_canonical(fs::absolute(outer, ec), ec);
+  if (ec || b.empty()) return false;
+  auto ai = a.begin();
+  for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai) {
+    if (bi->empty()) continue;  // a trailing separator
+    if (ai == a.end() || *ai != *bi) return false;
+  }
+  return true;
+}
+
+// The SQLite store's path for `config` in the home `dir`.
+fs::path sqlite_store_path(const Config& config, const fs::path& dir) {
+  const fs::path path(config.store_path);
+  return path.is_absolute() ? path : dir / path;
+}
+
+// Reads a store key file as load_store_key (home.h) says; `where` begins every error.
+Result<Bytes> read_store_key_file(const fs::path& path, const fs::path& dir, const fs::path& store,
+                                  const std::string& where) {
+  for (const fs::path& data : {dir, store.parent_path()}) {
+    if (is_within(path, data)) {
+      return Status::failed_precondition(fmt::format(
+          "{}: the store key {} is inside the data directory {}: keep it elsewhere (a copy of "
+          "the directory must not carry the key that opens it)",
+          where, path.string(), data.string()));
+    }
+  }
+  Result<std::string> text = read_file(path, /*secret=*/true, kSecretFileBytesMax);
+  if (!text.is_ok()) {
+    return Status::failed_precondition(fmt::format("{}: {}", where, text.status().message()));
+  }
+  Result<Bytes> key = hex_decode(trim(*text));
+  crypto::wipe({reinterpret_cast<std::uint8_t*>(text->data()), text->size()});
+  if (!key.is_ok() || key->size() != store::kStoreKeySize) {
+    if (key.is_ok()) crypto::wipe(*key);
+    return Status::failed_precondition(
+        fmt::format("{}: the store key {} must hold {} hex digits (a 256-bit key)", where,
+                    path.string(), 2 * store::kStoreKeySize));
+  }
+  return std::move(key).value();
+}
+
+// The store key file `parley init` uses: the one given (made absolute), else DIR.store-key
+// beside the home.
+fs::path init_key_path(const InitOptions& options) {
+  std::error_code ec;
+  if (!options.store_key_file.empty()) return fs::absolute(options.store_key_file, ec);
+  fs::path home = fs::absolute(options.home, ec).lexically_normal();
+  if (home.filename().empty()) home = home.parent_path();
+  return home.string() + ".store-key";
+}
+
+// Makes a store key file with a random key (mode 0600), or, if `path` exists, reads it as
+// the gateway will.
+Result<Bytes> init_store_key(const fs::path& path, const fs::path& dir, const fs::path& store) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (is_within(path, dir) || is_within(path, store.parent_path())) {
+      return read_store_key_file(path, dir, store, "--store-key");  // says why
+    }
+    Bytes key(store::kStoreKeySize);
+    crypto::SystemRng rng;
+    rng.fill(key);
+    std::string text = hex_encode(key) + "\n";
+    const Status written = write_new_file(path, text, 0600);
+    crypto::wipe({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+    if (!written.is_ok()) {
+      crypto::wipe(key);
+      return written;
+    }
+    if (Status synced = sync_dir(path.parent_path()); !synced.is_ok()) {
+      crypto::wipe(key);
+      return synced;
+    }
+    return key;
+  }
+  return read_store_key_file(path, dir, store, "--store-key");
+}
+
 Result<std::string> read_home_file(const fs::path& path, bool secret) {
   Result<std::string> text = read_file(path, secret, kSecretFileBytesMax);
   if (!text.is_ok() && text.status().code() == StatusCode::kNotFound) {
@@ -360,6 +457,8 @@ Result<InitOptions> with_config_file(InitOptions options) {
   options.lang = config.lang;
   options.store_url = config.store_url;
   options.store_path = config.store_path;
+  options.encrypt = config.store_encrypt;
+  options.store_key_file = config.store_key_file;
   return options;
 }
 
@@ -436,11 +535,16 @@ Status populate(const InitOptions& options, const fs::path& dir) {
   const fs::path db = fs::path(options.store_path).is_absolute() ? fs::path(options.store_path)
                                                                  : dir / options.store_path;
   {
-    Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
+    store::SqliteOptions sqlite;
+    if (options.encrypt) {
+      PARLEY_ASSIGN_OR_RETURN(sqlite.key, init_store_key(options.store_key_file, dir, db));
+    }
+    Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string(), sqlite);
+    crypto::wipe(sqlite.key);
     if (!store.is_ok()) return store.status().with_context("creating the store");
   }
-  // The store holds plaintext messages: only the owner may read it (the WAL and shared
-  // memory files, if any, too). The home directory is 0700 as well.
+  // The store holds the messages (in plaintext with encrypt = false): only the owner may read
+  // it (the WAL and shared memory files, if any, too). The home directory is 0700 as well.
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     const fs::path file = db.string() + suffix;
     if (::chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
@@ -456,9 +560,30 @@ Status populate(const InitOptions& options, const fs::path& dir) {
 
 }  // namespace
 
-fs::path Home::store_path() const {
-  const fs::path path(config.store_path);
-  return path.is_absolute() ? path : dir / path;
+fs::path Home::store_path() const { return sqlite_store_path(config, dir); }
+
+Result<Bytes> load_store_key(const Config& config, const fs::path& dir) {
+  if (!config.store_url.empty() || !config.store_encrypt) return Bytes{};
+  const fs::path store = sqlite_store_path(config, dir);
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  if (credentials != nullptr && *credentials != '\0') {
+    const fs::path credential = fs::path(credentials) / kStoreKeyCredential;
+    std::error_code ec;
+    if (fs::exists(credential, ec)) {
+      return read_store_key_file(credential, dir, store, credential.string());
+    }
+  }
+  const std::string config_file = (dir / kConfigFile).string();
+  if (!config.store_key_file.empty()) {
+    return read_store_key_file(config.store_key_file, dir, store,
+                               fmt::format("{}:{}", config_file, config.store_key_file_line));
+  }
+  return Status::failed_precondition(fmt::format(
+      "{}:{}: the store is encrypted (store.encrypt is on unless set to false) and no store key "
+      "is configured: set store.key_file, give the gateway the systemd credential {} "
+      "(LoadCredential=), or write store.encrypt = false for a plaintext store "
+      "(docs/operations.md \"The store at rest\")",
+      config_file, std::max(config.store_line, 1), kStoreKeyCredential));
 }
 
 fs::path Home::api_cert_path() const {
@@ -503,9 +628,74 @@ Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_s
     // open_sqlite_store would create an empty store: a missing one is a broken home.
     return Status::data_loss(fmt::format("the store {} is missing", db.string()));
   }
-  Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string());
+  store::SqliteOptions options;
+  PARLEY_ASSIGN_OR_RETURN(options.key, load_store_key(home.config, home.dir));
+  Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db.string(), options);
+  crypto::wipe(options.key);
   if (!store.is_ok()) return store.status().with_context("opening the store");
   return store;
+}
+
+Status encrypt_store(const Home& home) {
+  if (!home.config.store_url.empty()) {
+    return Status::failed_precondition(
+        "the store is PostgreSQL: its data at rest is the server's to encrypt");
+  }
+  const fs::path config_file = home.dir / kConfigFile;
+  if (!home.config.store_encrypt) {
+    return Status::failed_precondition(fmt::format(
+        "{}: store.encrypt is false: remove it (or set it to true) and set store.key_file first",
+        config_file.string()));
+  }
+  const fs::path db = home.store_path();
+  const fs::path staging = db.string() + ".encrypting";
+  std::error_code ec;
+  if (fs::exists(staging, ec)) {
+    return Status::failed_precondition(fmt::format(
+        "{} is left from an interrupted run: remove it and run again", staging.string()));
+  }
+  if (!home.config.store_key_file.empty() && !fs::exists(home.config.store_key_file, ec)) {
+    Result<Bytes> made = init_store_key(home.config.store_key_file, home.dir, db);
+    if (!made.is_ok()) return made.status();
+    crypto::wipe(*made);
+  }
+  PARLEY_ASSIGN_OR_RETURN(Bytes key, load_store_key(home.config, home.dir));
+  {
+    store::SqliteOptions options;
+    options.key = key;
+    const bool encrypted = store::open_sqlite_store(db.string(), options).is_ok();
+    crypto::wipe(options.key);
+    if (encrypted) {
+      crypto::wipe(key);
+      return Status::failed_precondition(
+          fmt::format("{} is already encrypted with the store key", db.string()));
+    }
+  }
+  // Opened in plaintext first: brought to this binary's schema, and its WAL checkpointed into
+  // the file and removed when it closes, so no plaintext WAL is left beside the new file.
+  Status status = store::open_sqlite_store(db.string()).status();
+  if (status.is_ok()) status = store::export_sqlite_store(db.string(), {}, staging.string(), key);
+  if (status.is_ok()) {
+    store::SqliteOptions options;
+    options.key = key;
+    status = store::open_sqlite_store(staging.string(), options).status();
+    crypto::wipe(options.key);
+  }
+  crypto::wipe(key);
+  if (status.is_ok() && fs::exists(db.string() + "-wal", ec)) {
+    status = Status::unavailable(
+        fmt::format("{}-wal is still there: is a gateway running?", db.string()));
+  }
+  if (status.is_ok() && ::rename(staging.c_str(), db.c_str()) != 0) {
+    status = Status::unavailable(fmt::format("cannot rename {} to {}: {}", staging.string(),
+                                             db.string(), errno_text(errno)));
+  }
+  if (!status.is_ok()) {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(staging.string() + suffix, ec);
+    return status;
+  }
+  (void)::chmod(db.c_str(), 0600);
+  return sync_dir(db.parent_path());
 }
 
 Status init_home(const InitOptions& given) {
@@ -541,8 +731,19 @@ Status init_home(const InitOptions& given) {
     }
   }
 
+  // The store key beside the home (or where --store-key or the config says), made by init
+  // unless it exists; removed again if init fails having made it.
+  bool key_made = false;
+  if (options.store_url.empty() && options.encrypt) {
+    options.store_key_file = init_key_path(options);
+    key_made = !fs::exists(options.store_key_file, ec);
+  }
   Status status = populate(options, dir);
   if (!status.is_ok()) {
+    if (key_made) {
+      std::error_code ignored;
+      fs::remove(options.store_key_file, ignored);
+    }
     // Leave nothing half-made behind: everything in `dir` was created by this call.
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       std::error_code ignored;

@@ -12,7 +12,10 @@
 //                          its fingerprint (`parley init` prints it)
 //   DIR/operator.token     the operator's local API credential, mode 0600
 //   DIR/parley.db          the SQLite store (path configurable), unless [store] url names a
-//                          PostgreSQL database
+//                          PostgreSQL database; encrypted (SQLCipher) with the store key
+//   DIR.store-key          (beside DIR, outside it) the store key `parley init` makes: 64 hex
+//                          digits, mode 0600 ([store] key_file; or the systemd credential
+//                          parley-store-key; docs/operations.md "The store at rest")
 //   DIR/gateway.lock       the running gateway's pid; flock(2)ed while it runs (HomeLock)
 //   STORE.lock             the same beside a SQLite store (DIR/parley.db.lock by default)
 //
@@ -65,6 +68,11 @@ struct InitOptions {
   std::string lang = "en";
   std::string store_url;  // a PostgreSQL URL (parley init --store); empty: SQLite in the home
   std::string store_path = "parley.db";  // the SQLite store, relative to the home or absolute
+  // The SQLite store encrypted at rest ([store] encrypt; false: `parley init --no-encrypt`),
+  // with the key in `store_key_file` (absolute, outside the home; made with a random key if
+  // missing; empty: DIR.store-key beside the home).
+  bool encrypt = true;
+  std::filesystem::path store_key_file;
   // `parley init --config FILE`: an existing parley.toml (the Debian package's conffile,
   // /etc/parley/parley.toml) to use instead of writing one. The options above are then read
   // from it, and DIR/parley.toml is made a symlink to its absolute path, so that the file
@@ -97,11 +105,32 @@ struct Home {
 std::vector<std::string> api_certificate_names(const wire::HostPort& api,
                                                const std::string& hostname);
 
+// The name of the store key's systemd credential: $CREDENTIALS_DIRECTORY/parley-store-key,
+// from the unit's LoadCredential=parley-store-key:FILE (packaging/parley.service).
+inline constexpr std::string_view kStoreKeyCredential = "parley-store-key";
+
+// The SQLite store's key (store::kStoreKeySize bytes) for `config` in the home `dir`: the
+// systemd credential if the process has one, else [store] key_file. Empty for PostgreSQL or
+// with encrypt = false. A key file must be a regular file that neither group nor others may
+// access, outside `dir` and the store's directory, holding 64 hex digits; else, and when
+// encrypt is on and no key is configured, an error "FILE:LINE: reason" (the config's line
+// of key_file, or the credential's path).
+Result<Bytes> load_store_key(const Config& config, const std::filesystem::path& dir);
+
 // Opens the home's store: PostgreSQL if config.store_url is set, else SQLite at
-// store_path(). A missing SQLite file is a broken home (kDataLoss: `parley init` creates it)
-// unless `create_sqlite` (the daemon, which always created it). Errors as open_sqlite_store
-// and open_postgres_store give them, prefixed "opening the store: ".
+// store_path(), with load_store_key's key. A missing SQLite file is a broken home (kDataLoss:
+// `parley init` creates it) unless `create_sqlite` (the daemon, which always created it). Errors as
+// open_sqlite_store and open_postgres_store give them, prefixed "opening the store: ".
 Result<std::unique_ptr<store::Store>> open_store(const Home& home, bool create_sqlite = false);
+
+// `parley store encrypt`: converts the home's plaintext SQLite store into one encrypted with
+// the store key its config names (load_store_key; a store.key_file that does not exist yet is
+// made with a random key, mode 0600). The config must have encrypt on. The store is copied
+// into STORE.encrypting with sqlcipher_export, fsynced, opened with the key to check it, then
+// renamed over the plaintext file. The caller holds the HomeLock (no gateway runs).
+// kFailedPrecondition if the store is PostgreSQL, encrypt is false, or STORE.encrypting is
+// left from an interrupted run; the plaintext store is untouched by any failure.
+Status encrypt_store(const Home& home);
 
 // Creates the home: the directory (which must not exist, or be empty), keys, a self-signed
 // TLS certificate for the federation and another for the API (the API's is made even when it

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -124,6 +125,222 @@ TEST_F(HomeTest, InitOnLoopbackStaysPlainButMakesTheApiCertificate) {
   EXPECT_TRUE(home->api_fingerprint.empty());
   EXPECT_TRUE(fs::exists(home_ / "tls/api-cert.pem"));
   EXPECT_EQ(mode_of(home_ / "tls/api-key.pem"), 0600u);
+}
+
+// ---- The store at rest (docs/operations.md "The store at rest") ----
+
+// The whole file as bytes.
+std::string bytes_of(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Replaces the first line of `file` that starts with `prefix` by `line` (no newline).
+void replace_line(const fs::path& file, std::string_view prefix, const std::string& line) {
+  std::string text = bytes_of(file);
+  const std::size_t at = text.find("\n" + std::string(prefix));
+  ASSERT_NE(at, std::string::npos) << prefix;
+  const std::size_t end = text.find('\n', at + 1);
+  text.replace(at + 1, end - at - 1, line);
+  std::ofstream(file, std::ios::trunc) << text;
+}
+
+// The 1-based line of `file` that starts with `prefix`.
+int line_of(const fs::path& file, std::string_view prefix) {
+  std::istringstream in(bytes_of(file));
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.rfind(prefix, 0) == 0) return n;
+  }
+  return 0;
+}
+
+core::Principal marked_principal() {
+  return core::Principal{"saceur", "NAME-MARKER-93b1", "principal", Bytes(32, 7), {}, {}};
+}
+
+Status open_home_store(const fs::path& dir) {
+  Result<Home> home = open_home(dir);
+  if (!home.is_ok()) return home.status();
+  return open_store(*home).status();
+}
+
+TEST_F(HomeTest, InitEncryptsTheStoreWithARandomKeyBesideTheHome) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  const fs::path key = root_ / "home.store-key";
+  EXPECT_EQ(mode_of(key), 0600u);
+  const std::string text = bytes_of(key);
+  ASSERT_EQ(text.size(), 65u);
+  EXPECT_EQ(text.find_first_not_of("0123456789abcdef"), 64u);
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok());
+  EXPECT_TRUE(home->config.store_encrypt);
+  EXPECT_EQ(home->config.store_key_file, key.string());
+  {
+    Result<std::unique_ptr<store::Store>> store = open_store(*home);
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    ASSERT_TRUE((*store)->put_principal(marked_principal()).is_ok());
+  }
+  EXPECT_EQ(bytes_of(home->store_path()).find("SQLite format 3"), std::string::npos);
+  EXPECT_EQ(bytes_of(home->store_path()).find("NAME-MARKER-93b1"), std::string::npos);
+  // Another home, another key.
+  InitOptions other = options();
+  other.home = root_ / "other";
+  ASSERT_TRUE(init_home(other).is_ok());
+  EXPECT_NE(bytes_of(root_ / "other.store-key"), text);
+}
+
+TEST_F(HomeTest, InitWithoutEncryptionKeepsAPlaintextStoreAndNoKey) {
+  InitOptions o = options();
+  o.encrypt = false;
+  ASSERT_TRUE(init_home(o).is_ok());
+  EXPECT_FALSE(fs::exists(root_ / "home.store-key"));
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok());
+  EXPECT_FALSE(home->config.store_encrypt);
+  EXPECT_EQ(bytes_of(home->store_path()).rfind("SQLite format 3", 0), 0u);
+  EXPECT_TRUE(open_store(*home).is_ok());
+}
+
+TEST_F(HomeTest, InitRefusesAKeyFileInsideTheHomeAndLeavesNothing) {
+  InitOptions o = options();
+  o.store_key_file = home_ / "store.key";
+  const Status status = init_home(o);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("inside the data directory"));
+  EXPECT_FALSE(fs::exists(home_));
+}
+
+TEST_F(HomeTest, InitUsesAnExistingKeyFile) {
+  const fs::path key = root_ / "given.key";
+  write(key, std::string(64, 'c') + "\n");
+  ::chmod(key.c_str(), 0600);
+  InitOptions o = options();
+  o.store_key_file = key;
+  ASSERT_TRUE(init_home(o).is_ok());
+  EXPECT_EQ(bytes_of(key), std::string(64, 'c') + "\n");
+  EXPECT_TRUE(open_home_store(home_).is_ok());
+}
+
+TEST_F(HomeTest, NoStoreKeyConfiguredRefusesWithTheConfigLine) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  const fs::path config = home_ / "parley.toml";
+  replace_line(config, "key_file = ", "# no key");
+  const Status status = open_home_store(home_);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), StartsWith(config.string() + ":" +
+                                           std::to_string(line_of(config, "[store]")) + ": "));
+  EXPECT_THAT(status.message(), HasSubstr("store.encrypt = false"));
+}
+
+TEST_F(HomeTest, StoreKeyFileRulesAreRefusedWithFileAndLine) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  const fs::path config = home_ / "parley.toml";
+  const fs::path key = root_ / "home.store-key";
+  const std::string where =
+      config.string() + ":" + std::to_string(line_of(config, "key_file = ")) + ": ";
+  // Readable by the group.
+  ASSERT_EQ(::chmod(key.c_str(), 0640), 0);
+  Status status = open_home_store(home_);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), StartsWith(where));
+  EXPECT_THAT(status.message(), HasSubstr("readable by others"));
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  // Inside the home (a copy of the key there, mode 0600).
+  fs::copy_file(key, home_ / "store.key");
+  replace_line(config, "key_file = ", "key_file = \"" + (home_ / "store.key").string() + "\"");
+  status = open_home_store(home_);
+  EXPECT_THAT(status.message(), StartsWith(where));
+  EXPECT_THAT(status.message(), HasSubstr("inside the data directory"));
+  // Not a key.
+  replace_line(config, "key_file = ", "key_file = \"" + key.string() + "\"");
+  const std::string good = bytes_of(key);
+  write(key, "not a key\n");
+  status = open_home_store(home_);
+  EXPECT_THAT(status.message(), StartsWith(where));
+  EXPECT_THAT(status.message(), HasSubstr("64 hex digits"));
+  // Missing.
+  fs::remove(key);
+  status = open_home_store(home_);
+  EXPECT_THAT(status.message(), StartsWith(where));
+  EXPECT_THAT(status.message(), HasSubstr("missing"));
+  // The right key again: the store opens.
+  write(key, good);
+  ::chmod(key.c_str(), 0600);
+  EXPECT_TRUE(open_home_store(home_).is_ok());
+}
+
+TEST_F(HomeTest, AWrongStoreKeyIsOneClearLineAndChangesNothing) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  const fs::path key = root_ / "home.store-key";
+  const std::string before = bytes_of(home_ / "parley.db");
+  write(key, std::string(64, 'e') + "\n");
+  const Status status = open_home_store(home_);
+  EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(status.message(),
+            "opening the store: the store key does not open " + (home_ / "parley.db").string());
+  EXPECT_EQ(bytes_of(home_ / "parley.db"), before);
+}
+
+TEST_F(HomeTest, TheSystemdCredentialComesBeforeTheKeyFile) {
+  ASSERT_TRUE(init_home(options()).is_ok());
+  const fs::path key = root_ / "home.store-key";
+  const fs::path credentials = root_ / "credentials";
+  fs::create_directory(credentials);
+  fs::copy_file(key, credentials / "parley-store-key");
+  write(key, std::string(64, 'e') + "\n");  // the key file is now wrong
+  ASSERT_EQ(::setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1), 0);
+  const Status with_credential = open_home_store(home_);
+  // A credential others may read is refused as a key file would be.
+  ::chmod((credentials / "parley-store-key").c_str(), 0644);
+  const Status readable = open_home_store(home_);
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  EXPECT_TRUE(with_credential.is_ok()) << with_credential.to_string();
+  EXPECT_THAT(readable.message(), StartsWith((credentials / "parley-store-key").string() + ": "));
+  EXPECT_EQ(open_home_store(home_).code(), StatusCode::kPermissionDenied);  // the file's key
+}
+
+TEST_F(HomeTest, StoreEncryptConvertsAPlaintextHomeKeepingItsData) {
+  InitOptions o = options();
+  o.encrypt = false;
+  ASSERT_TRUE(init_home(o).is_ok());
+  {
+    Result<Home> home = open_home(home_);
+    ASSERT_TRUE(home.is_ok());
+    Result<std::unique_ptr<store::Store>> store = open_store(*home);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_principal(marked_principal()).is_ok());
+  }
+  const fs::path db = home_ / "parley.db";
+  EXPECT_NE(bytes_of(db).find("NAME-MARKER-93b1"), std::string::npos);  // plaintext now
+  // With encrypt = false the conversion is refused and the store is left as it was.
+  {
+    Result<Home> home = open_home(home_);
+    ASSERT_TRUE(home.is_ok());
+    EXPECT_EQ(encrypt_store(*home).code(), StatusCode::kFailedPrecondition);
+  }
+  const fs::path key = root_ / "new.key";
+  replace_line(home_ / "parley.toml", "encrypt = false", "key_file = \"" + key.string() + "\"");
+  Result<Home> home = open_home(home_);
+  ASSERT_TRUE(home.is_ok()) << home.status().to_string();
+  ASSERT_TRUE(encrypt_store(*home).is_ok());
+  EXPECT_EQ(mode_of(key), 0600u);
+  EXPECT_FALSE(fs::exists(db.string() + ".encrypting"));
+  EXPECT_EQ(bytes_of(db).find("NAME-MARKER-93b1"), std::string::npos);
+  EXPECT_EQ(bytes_of(db).find("SQLite format 3"), std::string::npos);
+  Result<std::unique_ptr<store::Store>> store = open_store(*home);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  Result<std::vector<core::Principal>> principals = (*store)->principals();
+  ASSERT_TRUE(principals.is_ok());
+  ASSERT_EQ(principals->size(), 1u);
+  EXPECT_EQ(principals->front().name, "NAME-MARKER-93b1");
+  store->reset();
+  // Twice: refused, nothing changed.
+  const std::string encrypted = bytes_of(db);
+  const Status again = encrypt_store(*home);
+  EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.message(), HasSubstr("already encrypted"));
+  EXPECT_EQ(bytes_of(db), encrypted);
 }
 
 TEST(ApiCertificateNamesTest, TheListenHostUnlessAWildcardThenLoopbackAndTheHostName) {
@@ -382,6 +599,30 @@ TEST(ConfigTest, StoreUrlChoosesPostgresAndIsExclusiveWithPath) {
                     "c.toml:7: ", "store.url and store.path are exclusive");
   expect_refused_at(std::string(kHead) + "[store]\nurl = \"mysql://db/x\"\n",
                     "c.toml:6: ", "store.url must be a postgresql:// URL");
+}
+
+TEST(ConfigTest, StoreEncryptAndKeyFileAreCheckedWithTheirLines) {
+  constexpr std::string_view kHead = "[party]\nid = \"a\"\n[federation]\nlisten = [\"h:1\"]\n";
+  const Result<Config> config = parse_config(
+      std::string(kHead) + "[store]\nkey_file = \"/etc/parley/store.key\"\n", "c.toml");
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_TRUE(config->store_encrypt);  // on unless false is written
+  EXPECT_EQ(config->store_key_file, "/etc/parley/store.key");
+  EXPECT_EQ(config->store_key_file_line, 6);
+  const Result<Config> plain =
+      parse_config(std::string(kHead) + "[store]\nencrypt = false\n", "c.toml");
+  ASSERT_TRUE(plain.is_ok());
+  EXPECT_FALSE(plain->store_encrypt);
+  expect_refused_at(std::string(kHead) + "[store]\nencrypt = \"no\"\n",
+                    "c.toml:6: ", "store.encrypt must be true or false");
+  expect_refused_at(std::string(kHead) + "[store]\nkey_file = \"store.key\"\n",
+                    "c.toml:6: ", "store.key_file must be an absolute path");
+  expect_refused_at(std::string(kHead) + "[store]\nencrypt = false\nkey_file = \"/k\"\n",
+                    "c.toml:7: ", "store.key_file with store.encrypt = false");
+  expect_refused_at(std::string(kHead) + "[store]\nurl = \"postgresql:///x\"\nencrypt = true\n",
+                    "c.toml:7: ", "store.encrypt is for a SQLite store");
+  expect_refused_at(std::string(kHead) + "[store]\nurl = \"postgresql:///x\"\nkey_file = \"/k\"\n",
+                    "c.toml:7: ", "store.key_file is for a SQLite store");
 }
 
 TEST(ConfigTest, UnknownKeyIsRefusedWithItsLine) {

@@ -113,10 +113,20 @@ Result<Json> witness_json(Driver& driver) {
   for (const store::CosignatureRecord& c : cosigned) {
     cosignatures.push_back({{"origin", c.origin}, {"witness", c.witness}, {"size", c.size}});
   }
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<store::ForwardedHead> heads,
+                          driver.store().forwarded_heads());
+  Json forwarded = Json::array();
+  for (const store::ForwardedHead& h : heads) {
+    forwarded.push_back({{"origin", h.origin},
+                         {"size", h.size},
+                         {"forwarder", h.forwarder},
+                         {"received", format_time(h.received)}});
+  }
   return Json{{"witnessed", witnessed},
               {"split_views", split_views},
               {"alert", !splits.empty()},
-              {"cosignatures", cosignatures}};
+              {"cosignatures", cosignatures},
+              {"forwarded", forwarded}};
 }
 
 // Prometheus text format 0.0.4 (prometheus.io, "Exposition formats"): each family's HELP and
@@ -266,6 +276,7 @@ Json peers_json(const Driver& driver) {
       paths.push_back(
           {{"address", path.address},
            {"state", path.state},
+           {"forked", p.stats.forked()},
            {"active", path.active},
            {"last_contact", optional_time(path.last_contact)},
            {"last_error", path.last_error.empty() ? Json(nullptr) : Json(path.last_error)},
@@ -273,28 +284,32 @@ Json peers_json(const Driver& driver) {
     }
     Json tests = Json::array();
     for (const core::LineTestView& t : p.stats.tests) tests.push_back(line_test_json(t));
-    peers.push_back({{"party", p.party},
-                     {"federation", p.federation},
-                     {"paths", paths},
-                     {"queued", p.stats.queued},
-                     {"oldest_queued", optional_time(p.stats.oldest_queued)},
-                     {"unacknowledged", p.stats.unacknowledged},
-                     {"overdue", p.stats.overdue},
-                     {"inbound_unacknowledged", p.stats.inbound_unacknowledged},
-                     {"inbound_overdue", p.stats.inbound_overdue},
-                     {"frames_refused", p.stats.frames_refused},
-                     {"transactions_sent", p.stats.transactions_sent},
-                     {"send_failures", p.stats.send_failures},
-                     {"log_size", p.stats.log_size},
-                     {"countersigned_size", p.stats.countersigned_size},
-                     {"peer_log_size", p.stats.peer_log_size},
-                     {"forks_detected", p.stats.forks_detected},
-                     {"refusals", refusals_json(p.stats)},
-                     {"gaps", gaps_json(p.stats)},
-                     {"tests", tests},
-                     {"tests_sent", p.stats.tests_sent},
-                     {"tests_answered", p.stats.tests_answered},
-                     {"catalog", catalog_json(p)}});
+    peers.push_back(
+        {{"party", p.party},
+         {"federation", p.federation},
+         {"paths", paths},
+         {"queued", p.stats.queued},
+         {"refused_backlog", p.refused_backlog},
+         {"oldest_queued", optional_time(p.stats.oldest_queued)},
+         {"unacknowledged", p.stats.unacknowledged},
+         {"overdue", p.stats.overdue},
+         {"inbound_unacknowledged", p.stats.inbound_unacknowledged},
+         {"inbound_overdue", p.stats.inbound_overdue},
+         {"frames_refused", p.stats.frames_refused},
+         {"transactions_sent", p.stats.transactions_sent},
+         {"send_failures", p.stats.send_failures},
+         {"log_size", p.stats.log_size},
+         {"countersigned_size", p.stats.countersigned_size},
+         {"peer_log_size", p.stats.peer_log_size},
+         {"forks_detected", p.stats.forks_detected},
+         {"forked", p.stats.forked()},
+         {"fork_reason", p.stats.forked() ? Json(p.stats.fork_reason()) : Json(nullptr)},
+         {"refusals", refusals_json(p.stats)},
+         {"gaps", gaps_json(p.stats)},
+         {"tests", tests},
+         {"tests_sent", p.stats.tests_sent},
+         {"tests_answered", p.stats.tests_answered},
+         {"catalog", catalog_json(p)}});
   }
   return peers;
 }
@@ -322,6 +337,7 @@ net::HttpResponse status_view(Driver& driver) {
                              {"ready", driver.ready()},
                              {"peers", peers_json(driver)},
                              {"queued", queued},
+                             {"backlog_limit", driver.home().config.backlog_limit},
                              {"unacknowledged", unacked},
                              {"overdue", overdue},
                              {"inbound_unacknowledged", inbound_unacked},
@@ -356,6 +372,10 @@ net::HttpResponse metrics_view(const Driver& driver) {
            "Checkpoints of our logs submitted to observers, since start.", w.submitted);
   m.single("parley_checkpoints_cosigned_total", "counter",
            "Cosignatures observers answered, since start.", w.cosigned);
+  const HeadForwarder::Stats f = driver.forwarded_heads();
+  m.single("parley_heads_forwarded_total", "counter",
+           "Heads of the peers' logs we countersigned that observers accepted, since start.",
+           f.forwarded);
   // The peer's transactions we refused, by why (core/verify_transaction.h FrameRefusal).
   m.family("parley_frames_refused_total", "counter",
            "Transactions of the peer refused, by reason, since start.");
@@ -375,6 +395,14 @@ net::HttpResponse metrics_view(const Driver& driver) {
   };
   per_peer("parley_queue_depth", "gauge", "Our messages to the peer not yet receipted.",
            [](const Driver::PeerView& p) { return p.stats.queued; });
+  m.single("parley_backlog_limit", "gauge",
+           "Queued messages for one peer at which new ROUTINE submissions to it are refused "
+           "(503); 0: no bound.",
+           driver.home().config.backlog_limit);
+  per_peer("parley_submissions_refused_backlog_total", "counter",
+           "ROUTINE submissions to the peer refused with 503 (its queue at the backlog limit), "
+           "since start.",
+           [](const Driver::PeerView& p) { return p.refused_backlog; });
   const Time now = driver.now();
   per_peer("parley_queue_oldest_age_seconds", "gauge",
            "Age of the oldest of our messages to the peer not yet receipted; 0 if none.",
@@ -439,6 +467,10 @@ net::HttpResponse metrics_view(const Driver& driver) {
   per_peer("parley_transactions_refused_total", "counter",
            "Our whole transactions the peer refused, since start.",
            [](const Driver::PeerView& p) { return p.stats.transactions_refused; });
+  per_peer("parley_peer_forked", "gauge",
+           "1 while our log and the peer's cannot be reconciled (a fork, or a store gone back "
+           "to an older state): an alarm; 0 otherwise.",
+           [](const Driver::PeerView& p) { return std::uint64_t{p.stats.forked() ? 1U : 0U}; });
   per_peer("parley_refusal_streak", "gauge",
            "Whole refusals of our transactions in a row now (2 or more: an alert).",
            [](const Driver::PeerView& p) { return p.stats.refusal_streak; });

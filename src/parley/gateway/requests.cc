@@ -61,12 +61,11 @@ Target split_target(std::string_view target) {
   return out;
 }
 
-Result<MessageRequest> parse_message_request(std::string_view body) {
-  PARLEY_ASSIGN_OR_RETURN(json::Json j, json::parse_object(body));
-  PARLEY_RETURN_IF_ERROR(
-      json::check_keys(j, {"line", "precedence", "type", "body", "text", "reply_to", "expires"}));
+namespace {
+
+// The fields of a message but its line (MessageRequest), from `j`, whose keys were checked.
+Result<MessageRequest> message_fields(const json::Json& j) {
   MessageRequest m;
-  PARLEY_ASSIGN_OR_RETURN(m.line, json::get_string(j, "line"));
   PARLEY_ASSIGN_OR_RETURN(std::optional<std::string> precedence,
                           json::get_optional_string(j, "precedence"));
   if (precedence) {
@@ -96,6 +95,58 @@ Result<MessageRequest> parse_message_request(std::string_view body) {
         "(field 'body', parley send --body)");
   }
   return m;
+}
+
+}  // namespace
+
+Result<MessageRequest> parse_message_request(std::string_view body) {
+  PARLEY_ASSIGN_OR_RETURN(json::Json j, json::parse_object(body));
+  PARLEY_RETURN_IF_ERROR(
+      json::check_keys(j, {"line", "precedence", "type", "body", "text", "reply_to", "expires"}));
+  PARLEY_ASSIGN_OR_RETURN(std::string line, json::get_string(j, "line"));
+  PARLEY_ASSIGN_OR_RETURN(MessageRequest m, message_fields(j));
+  m.line = std::move(line);
+  return m;
+}
+
+Result<BroadcastRequest> parse_broadcast_request(std::string_view body) {
+  PARLEY_ASSIGN_OR_RETURN(json::Json j, json::parse_object(body));
+  PARLEY_RETURN_IF_ERROR(
+      json::check_keys(j, {"lines", "precedence", "type", "body", "text", "expires"}));
+  BroadcastRequest b;
+  if (!j.contains("lines") || !j["lines"].is_array()) {
+    return Status::invalid_argument("field 'lines': expected an array of line ids");
+  }
+  for (const json::Json& line : j["lines"]) {
+    if (!line.is_string() || line.get<std::string>().empty()) {
+      return Status::invalid_argument("field 'lines': expected non-empty strings (line ids)");
+    }
+    const std::string id = line.get<std::string>();
+    if (std::find(b.lines.begin(), b.lines.end(), id) != b.lines.end()) {
+      return Status::invalid_argument("field 'lines': line '" + id + "' is named twice");
+    }
+    b.lines.push_back(id);
+    if (b.lines.size() > kBroadcastLinesMax) break;
+  }
+  if (b.lines.size() < 2 || b.lines.size() > kBroadcastLinesMax) {
+    return Status::invalid_argument("field 'lines': a broadcast goes on 2 to " +
+                                    std::to_string(kBroadcastLinesMax) +
+                                    " lines (POST /api/v1/messages sends on one)");
+  }
+  PARLEY_ASSIGN_OR_RETURN(b.message, message_fields(j));
+  if (b.message.type.rfind("meeting.", 0) == 0) {
+    return Status::invalid_argument("field 'type': a meeting step (" + b.message.type +
+                                    ") goes on one line, not in a broadcast");
+  }
+  return b;
+}
+
+std::optional<std::string> broadcast_path_id(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/broadcasts/";
+  if (!path.starts_with(kPrefix)) return std::nullopt;
+  const std::string_view id = path.substr(kPrefix.size());
+  if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
+  return std::string(id);
 }
 
 std::string join_target(std::string path, const std::map<std::string, std::string>& query) {
@@ -317,6 +368,20 @@ std::optional<std::string> evidence_message_id(std::string_view rest) {
 
 std::optional<std::string> cancel_message_id(std::string_view rest) {
   return id_before(rest, "/cancel");
+}
+
+std::optional<std::string> disclose_message_id(std::string_view rest) {
+  return id_before(rest, "/disclose");
+}
+
+Result<std::string> parse_disclose_request(std::string_view body) {
+  PARLEY_ASSIGN_OR_RETURN(const json::Json o, json::parse_object(body));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(o, {"to"}));
+  PARLEY_ASSIGN_OR_RETURN(std::string to, json::get_string(o, "to"));
+  if (!wire::is_valid_id(to)) {
+    return Status::invalid_argument("to: '" + to.substr(0, 64) + "' is not a party id");
+  }
+  return to;
 }
 
 }  // namespace parley::gateway

@@ -51,6 +51,23 @@ Result<MessageRequest> parse_message_request(std::string_view body);
 // The body a client sends for `request`; parse_message_request reads it back as equal.
 std::string encode_message_request(const MessageRequest& request);
 
+// The body of POST /api/v1/broadcasts: one message on several lines at once,
+//   {"lines": ["a", "b", ...], "precedence": ..., "type": ..., "body": {...}, "text": ...,
+//    "expires": ...}
+// the fields of MessageRequest but "line" and "reply_to" (a reply answers one message on one
+// line), and "lines": 2 to kBroadcastLinesMax distinct line ids. `message.line` is empty.
+// kInvalidArgument naming the field otherwise, as parse_message_request; a meeting step
+// (meeting.*) is refused too (a meeting is a conversation on one line).
+struct BroadcastRequest {
+  std::vector<std::string> lines;
+  MessageRequest message;
+};
+inline constexpr std::size_t kBroadcastLinesMax = 256;
+Result<BroadcastRequest> parse_broadcast_request(std::string_view body);
+// The id of "/api/v1/broadcasts/<id>" (GET), or nullopt if `path` is not that with a
+// non-empty id without '/'.
+std::optional<std::string> broadcast_path_id(std::string_view path);
+
 // The query of GET /api/v1/messages (docs/openapi.yaml): box=inbox|outbox (default inbox),
 // limit=1..10000 (default 1000), the filters line, precedence, type, state, from (PARTY or
 // PARTY/PRINCIPAL), since and until (RFC 3339: created at or after, before), search (words,
@@ -98,5 +115,9 @@ std::optional<std::string> evidence_message_id(std::string_view rest);
 // The id (or prefix) in "<id>/cancel", the rest of a /api/v1/messages/ path; nullopt if it
 // is not that.
 std::optional<std::string> cancel_message_id(std::string_view rest);
+// The id (or prefix) in "<id>/disclose"; nullopt if it is not that.
+std::optional<std::string> disclose_message_id(std::string_view rest);
+// The body of POST /api/v1/messages/{id}/disclose: {"to": "<party id>"}, nothing else.
+Result<std::string> parse_disclose_request(std::string_view body);
 
 }  // namespace parley::gateway

@@ -73,6 +73,50 @@ TEST(RequestsTest, AnEmptyMessageIsRefused) {
   EXPECT_TRUE(parse_message_request(R"({"line":"l","body":{"a":1}})").is_ok());
 }
 
+// Issue 14: a broadcast names 2 to kBroadcastLinesMax distinct lines, and the fields of a
+// message but its line and reply_to.
+TEST(RequestsTest, BroadcastRequestReadsItsLinesAndTheMessage) {
+  const Result<BroadcastRequest> b = parse_broadcast_request(
+      R"({"lines":["a","b","c"],"precedence":"FLASH","type":"notify.exercise",)"
+      R"("body":{"x":1},"text":"t","expires":"2026-11-24T21:00:00Z"})");
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  EXPECT_EQ(b->lines, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(b->message.line, "");
+  EXPECT_EQ(b->message.precedence, wire::Precedence::kFlash);
+  EXPECT_EQ(b->message.type, "notify.exercise");
+  EXPECT_EQ(b->message.content.body_json, R"({"x":1})");
+  EXPECT_EQ(b->message.content.text, "t");
+  EXPECT_TRUE(b->message.expires.has_value());
+  EXPECT_EQ(broadcast_path_id("/api/v1/broadcasts/abc"), std::optional<std::string>("abc"));
+  EXPECT_EQ(broadcast_path_id("/api/v1/broadcasts/"), std::nullopt);
+  EXPECT_EQ(broadcast_path_id("/api/v1/broadcasts/a/b"), std::nullopt);
+  EXPECT_EQ(broadcast_path_id("/api/v1/messages/a"), std::nullopt);
+}
+
+TEST(RequestsTest, BadBroadcastRequestsAreRefusedByField) {
+  const auto refused = [](std::string_view body) {
+    const Result<BroadcastRequest> b = parse_broadcast_request(body);
+    EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument) << body;
+    return std::string(b.status().message());
+  };
+  EXPECT_THAT(refused(R"({"text":"t"})"), HasSubstr("lines"));
+  EXPECT_THAT(refused(R"({"lines":"a","text":"t"})"), HasSubstr("lines"));
+  EXPECT_THAT(refused(R"({"lines":["a"],"text":"t"})"), HasSubstr("2 to 256 lines"));
+  EXPECT_THAT(refused(R"({"lines":["a","a"],"text":"t"})"), HasSubstr("'a' is named twice"));
+  EXPECT_THAT(refused(R"({"lines":["a",""],"text":"t"})"), HasSubstr("non-empty"));
+  EXPECT_THAT(refused(R"({"lines":["a",7],"text":"t"})"), HasSubstr("non-empty"));
+  EXPECT_THAT(refused(R"({"lines":["a","b"],"line":"a","text":"t"})"), HasSubstr("line"));
+  EXPECT_THAT(refused(R"({"lines":["a","b"],"reply_to":"x","text":"t"})"), HasSubstr("reply_to"));
+  EXPECT_THAT(refused(R"({"lines":["a","b"]})"), HasSubstr("an empty message"));
+  EXPECT_THAT(refused(R"({"lines":["a","b"],"type":"meeting.propose","body":{"a":1}})"),
+              HasSubstr("meeting step"));
+  std::string many = R"({"text":"t","lines":[)";
+  for (std::size_t i = 0; i <= kBroadcastLinesMax; ++i) {
+    many += (i == 0 ? "\"l" : ",\"l") + std::to_string(i) + "\"";
+  }
+  EXPECT_THAT(refused(many + "]}"), HasSubstr("2 to 256 lines"));
+}
+
 TEST(RequestsTest, TargetSplitsIntoPathAndQuery) {
   const Target t = split_target("/api/v1/messages?box=outbox&limit=5&flag&=x&&limit=7");
   EXPECT_EQ(t.path, "/api/v1/messages");

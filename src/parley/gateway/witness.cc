@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "parley/base/bytes.h"
+#include "parley/gateway/forwarded.h"
 #include "parley/ledger/merkle.h"
 
 namespace parley::gateway {
@@ -101,6 +103,23 @@ WitnessReply answer_add_checkpoint(
     reply.split_view = std::move(split);
   }
   if (answer.new_view) {
+    // The other path: a head of this size that the log's peer countersigned and forwarded
+    // (forwarded.h). A checkpoint that contradicts it is a split view, not cosigned.
+    Result<std::optional<store::SplitViewRecord>> forwarded = check_against_forwarded(
+        store, answer.origin, answer.new_view->size, hex_encode(answer.new_view->root),
+        answer.new_view->checkpoint, now);
+    if (!forwarded.is_ok()) {
+      spdlog::error("witness: reading the forwarded heads of {}: {}", answer.origin,
+                    forwarded.status().to_string());
+      reply.response = text_response(503, "the witness cannot read its views\n");
+      return reply;
+    }
+    if (*forwarded) {
+      reply.split_view = std::move(**forwarded);
+      reply.response = text_response(
+          409, "the checkpoint contradicts the head of that size its peer countersigned\n");
+      return reply;
+    }
     const auto held = views->find(answer.origin);
     const std::uint64_t old_size = held == views->end() ? 0 : held->second.size;
     Result<bool> stored = store.put_witnessed(

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "parley/base/check.h"
+#include "parley/base/json.h"
 #include "parley/base/rng.h"
+#include "parley/gateway/forwarded.h"
+#include "parley/ledger/formats.h"
 #include "parley/store/memory/memory_store.h"
 
 namespace parley::gateway {
@@ -66,6 +69,32 @@ struct Observer {
   }
   WitnessReply submit(const std::string& body) {
     return answer_add_checkpoint(*store, identity, logs, body, kNow);
+  }
+  // ru-genstaff's receipt over a head of us-eucom's log (signed by `owner_key`) of `history`:
+  // what ru-genstaff forwards to the observer once it countersigned it.
+  std::string receipt(std::uint64_t size, const std::string& history,
+                      const crypto::SigningKey* owner_key = nullptr,
+                      const crypto::SigningKey* signer = nullptr) const {
+    const ledger::SignedTreeHead sth = ledger::sign_sth(
+        {"us-eucom", "ru-genstaff", size, ledger::root_of(leaves(size, history)), kNow},
+        owner_key != nullptr ? *owner_key : us.signing);
+    ledger::ReceiptV2Body body;
+    body.tx = "01890a5d-ac96-774b-bcce-b302099a8057";
+    body.from = "ru-genstaff";
+    body.to = "us-eucom";
+    body.sth = sth.payload_bytes;
+    body.sth_sig = sth.sig;
+    body.ids = {"01890a5d-ac96-774b-bcce-b302099a8058"};
+    body.indices = {size - 1};
+    body.received = kNow;
+    return ledger::encode_receipt_v2(
+        ledger::sign_receipt_v2(body, signer != nullptr ? *signer : ru.signing));
+  }
+  std::vector<wire::Bundle> pinned() const {
+    return {bundle("us-eucom", us), bundle("ru-genstaff", ru)};
+  }
+  ForwardedReply forward(const std::string& body, const std::string& from = "ru-genstaff") {
+    return answer_forwarded_head(*store, "nato-shape", pinned(), from, body, kNow);
   }
   std::vector<store::WitnessedCheckpoint> views() const { return *store->witnessed(); }
 };
@@ -156,6 +185,91 @@ TEST(WitnessEndpointTest, AHeadThatDoesNotExtendTheWitnessedOneIsASplitView) {
   ASSERT_EQ(o.store->split_views()->size(), 1U);
   EXPECT_EQ((*o.store->split_views())[0].kind, "not-an-extension");
   EXPECT_EQ(o.views()[0].size, 4U);
+}
+
+// The split-view test through the other path: us-eucom shows the observer one head
+// (cosigned) and sends its peer another of the same size; ru-genstaff countersigns that one
+// and forwards it. The observer reports a split view with both signed heads: us-eucom's
+// checkpoint note and ru-genstaff's receipt, which carries us-eucom's signed head.
+TEST(ForwardedHeadTest, AHeadThePeerCountersignedThatDiffersFromTheCosignedOneIsASplitView) {
+  Observer o;
+  ASSERT_EQ(o.submit(o.request(0, 4, "shown to the observer")).response.status, 200);
+  const std::string forwarded = o.receipt(4, "sent to the peer");
+  const ForwardedReply reply = o.forward(forwarded);
+  EXPECT_EQ(reply.response.status, 200) << reply.response.body;
+  EXPECT_EQ(parley::json::parse_object(reply.response.body)->value("split_view", false), true);
+  ASSERT_TRUE(reply.split_view.has_value());
+  const std::vector<store::SplitViewRecord> kept = *o.store->split_views();
+  ASSERT_EQ(kept.size(), 1U);
+  EXPECT_EQ(kept[0].origin, o.origin);
+  EXPECT_EQ(kept[0].kind, "forwarded-other-root");
+  EXPECT_EQ(kept[0].witnessed, o.checkpoint(4, "shown to the observer"));
+  EXPECT_EQ(kept[0].offered, forwarded);
+  // Both are signed by us-eucom: the note under its origin, the head inside the receipt.
+  auto note = ledger::open_checkpoint(kept[0].witnessed, o.logs.at(o.origin));
+  EXPECT_TRUE(note.is_ok()) << note.status().to_string();
+  auto receipt = ledger::parse_receipt_v2(kept[0].offered);
+  ASSERT_TRUE(receipt.is_ok());
+  auto head =
+      ledger::open_sth(wire::encode_dsse(receipt->body.sth, receipt->body.sth_sig, "us-eucom"),
+                       o.us.verify, "us-eucom");
+  ASSERT_TRUE(head.is_ok()) << head.status().to_string();
+  EXPECT_EQ(head->head.size, 4U);
+  EXPECT_NE(head->head.root, note->checkpoint.root);
+}
+
+// The same split view in the other order: the peer's forwarded head first, then the owner asks
+// the observer to cosign another head of that size, which it refuses (409) and keeps.
+TEST(ForwardedHeadTest, ACheckpointThatContradictsAForwardedHeadIsRefusedAsASplitView) {
+  Observer o;
+  const std::string forwarded = o.receipt(3, "sent to the peer");
+  const ForwardedReply first = o.forward(forwarded);
+  ASSERT_EQ(first.response.status, 200) << first.response.body;
+  EXPECT_FALSE(first.split_view.has_value());
+  ASSERT_EQ(o.store->forwarded_heads()->size(), 1U);
+  EXPECT_EQ((*o.store->forwarded_heads())[0].size, 3U);
+  EXPECT_EQ((*o.store->forwarded_heads())[0].forwarder, "ru-genstaff");
+
+  const WitnessReply shown = o.submit(o.request(0, 3, "shown to the observer"));
+  EXPECT_EQ(shown.response.status, 409);
+  ASSERT_TRUE(shown.split_view.has_value());
+  EXPECT_EQ(shown.split_view->kind, "forwarded-other-root");
+  EXPECT_EQ(shown.split_view->witnessed, forwarded);
+  EXPECT_EQ(shown.split_view->offered, o.checkpoint(3, "shown to the observer"));
+  EXPECT_TRUE(o.views().empty());  // not cosigned
+  // The head both saw is cosigned.
+  EXPECT_EQ(o.submit(o.request(0, 3, "sent to the peer")).response.status, 200);
+  EXPECT_EQ(o.store->split_views()->size(), 1U);
+}
+
+TEST(ForwardedHeadTest, BadForwardsAreRefusedWithAReasonAndChangeNothing) {
+  Observer o;
+  struct Case {
+    std::string body;
+    std::string from;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"not json", "ru-genstaff", 400},
+      {"{}", "ru-genstaff", 400},
+      {o.receipt(2, "sent"), "", 403},                                       // no pinned peer
+      {o.receipt(2, "sent"), "us-eucom", 403},                               // not its receipt
+      {o.receipt(2, "sent", nullptr, &o.nato.signing), "ru-genstaff", 403},  // forged receipt
+      {o.receipt(2, "sent", &o.ru.signing), "ru-genstaff", 403},             // head not us's
+      {std::string(kForwardedBodyMax + 1, ' '), "ru-genstaff", 400},
+  };
+  for (const Case& c : cases) {
+    const ForwardedReply r = o.forward(c.body, c.from);
+    EXPECT_EQ(r.response.status, c.status) << c.body.substr(0, 80) << " " << r.response.body;
+    EXPECT_TRUE(parley::json::parse_object(r.response.body)->contains("error"));
+  }
+  EXPECT_TRUE(o.store->forwarded_heads()->empty());
+  EXPECT_TRUE(o.store->split_views()->empty());
+  // A head of the observer's own log is not forwarded to it.
+  EXPECT_EQ(answer_forwarded_head(*o.store, "us-eucom", o.pinned(), "ru-genstaff",
+                                  o.receipt(2, "sent"), kNow)
+                .response.status,
+            400);
 }
 
 }  // namespace

@@ -66,6 +66,7 @@ Result<Party> init_party(const fs::path& dir, const PartySpec& spec, const PairO
   init.party = spec.id;
   init.lang = spec.lang;
   init.store_url = spec.store_url;
+  init.encrypt = options.encrypt_store;
   init.federation.clear();
   for (int i = 0; i < std::max(1, spec.federation_addresses); ++i) {
     PARLEY_ASSIGN_OR_RETURN(const std::uint16_t port, net::free_loopback_port());
@@ -90,6 +91,9 @@ Result<Party> init_party(const fs::path& dir, const PartySpec& spec, const PairO
   PARLEY_RETURN_IF_ERROR(
       replace_config_line(config, "principal_burst = 20\n",
                           "principal_burst = " + std::to_string(options.principal_burst) + "\n"));
+  PARLEY_RETURN_IF_ERROR(
+      replace_config_line(config, "backlog_limit = 10000\n",
+                          "backlog_limit = " + std::to_string(options.backlog_limit) + "\n"));
   return party;
 }
 
@@ -213,6 +217,11 @@ void stop(Party& party, Clock::duration grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill_hard(party);
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const Party& party) {
+  PARLEY_ASSIGN_OR_RETURN(gateway::Home home, gateway::open_home(party.home));
+  return gateway::open_store(home);
 }
 
 }  // namespace parley::launch

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@
 #include <sys/types.h>
 
 #include "parley/base/status.h"
+#include "parley/store/store.h"
 #include "parley/wire/wire.h"
 
 namespace parley::launch {
@@ -60,10 +62,16 @@ struct PairOptions {
   // second) would refuse them with 429.
   int principal_rate = 100000;
   int principal_burst = 100000;
+  // [federation] backlog_limit in both configs: 0 (no bound) for the same reason; a
+  // benchmark's flood must not be cut short by 503s unless it asks for the bound.
+  std::size_t backlog_limit = 0;
   // Called before `self` pins `peer`: may rewrite the pinned copy of the peer's bundle (e.g.
   // its federation addresses, to reach the peer through a proxy).
   std::function<void(const Party& self, wire::Bundle& peer)> edit_pinned_bundle;
   std::filesystem::path log_dir;  // where PARTY.log goes; empty: the pair's directory
+  // A SQLite store encrypted at rest (parley init's default), its key DIR/PARTY.store-key;
+  // false: plaintext (parley init --no-encrypt). The benchmarks measure both.
+  bool encrypt_store = true;
 };
 
 // Makes the two homes in `dir` (DIR/PARTY; `dir` is created if missing) and configures them
@@ -101,5 +109,9 @@ void kill_hard(Party& party);
 // SIGTERM (the gateway drains and exits), reaped; SIGKILL if it is still running after
 // `grace`. Nothing if the party has no gateway running.
 void stop(Party& party, Clock::duration grace = std::chrono::seconds(5));
+
+// Opens the party's store as its gateway does (gateway::open_store: with the store key its
+// config names; create_pair encrypts by default). The gateway must not be running.
+Result<std::unique_ptr<store::Store>> open_store(const Party& party);
 
 }  // namespace parley::launch

@@ -35,8 +35,7 @@ class LaunchTest : public ::testing::Test {
   }
 
   static std::unique_ptr<store::Store> open_store(const Party& party) {
-    Result<std::unique_ptr<store::Store>> store =
-        store::open_sqlite_store((party.home / "parley.db").string());
+    Result<std::unique_ptr<store::Store>> store = launch::open_store(party);
     EXPECT_TRUE(store.is_ok()) << store.status().to_string();
     return store.is_ok() ? std::move(*store) : nullptr;
   }
@@ -89,6 +88,7 @@ TEST_F(LaunchTest, OptionsReachTheConfigsAndThePinnedBundles) {
   options.second.lang = "ru";
   options.second.federation_addresses = 2;
   options.heartbeat = "200ms";
+  options.backlog_limit = 77;
   options.log_dir = dir_ / "logs";
   options.edit_pinned_bundle = [](const Party& self, wire::Bundle& peer) {
     if (self.id == "us-eucom") peer.federation[0] = "127.0.0.1:9";
@@ -106,6 +106,7 @@ TEST_F(LaunchTest, OptionsReachTheConfigsAndThePinnedBundles) {
   ASSERT_TRUE(ru_home.is_ok()) << ru_home.status().to_string();
   EXPECT_EQ(ru_home->config.lang, "ru");
   EXPECT_EQ(ru_home->config.heartbeat_interval, 200ms);
+  EXPECT_EQ(ru_home->config.backlog_limit, 77u);
   EXPECT_EQ(ru_home->config.federation_listen,
             (std::vector<std::string>{"127.0.0.1:" + std::to_string(ru.federation_ports[0]),
                                       "127.0.0.1:" + std::to_string(ru.federation_ports[1])}));

@@ -39,10 +39,6 @@ std::uint64_t splitmix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub = 0) {
-  return splitmix(splitmix(seed ^ splitmix(stream)) ^ sub);
-}
-
 struct PartySpec {
   const char* party;
   const char* lang;
@@ -99,6 +95,8 @@ std::string event_name(const core::NodeEvent& e) {
                  v.reason + ")";
         } else if constexpr (std::is_same_v<E, core::Reconfigure>) {
           return "Reconfigure " + std::to_string(v.lines.size()) + " lines";
+        } else if constexpr (std::is_same_v<E, core::Broadcast>) {
+          return "Broadcast " + v.id + " on " + std::to_string(v.submits.size()) + " lines";
         } else if constexpr (std::is_same_v<E, core::CommitDue>) {
           return "CommitDue";
         } else if constexpr (std::is_same_v<E, core::Committed>) {
@@ -111,6 +109,10 @@ std::string event_name(const core::NodeEvent& e) {
 }
 
 }  // namespace
+
+std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub) {
+  return splitmix(splitmix(seed ^ splitmix(stream)) ^ sub);
+}
 
 // ---- Dice ----
 
@@ -227,6 +229,7 @@ std::optional<Scenario> Scenario::named(std::string_view name) {
   if (name == "refusals") return refusals();
   if (name == "calm") return calm();
   if (name == "clock-jumps") return clock_jumps();
+  if (name == "many-parties") return many_parties();
   if (name == "three-party") {
     Scenario s = standard();
     s.name = "three-party";
@@ -350,10 +353,21 @@ int Cluster::index_of(const std::string& party) const {
   return -1;
 }
 
-void Cluster::at(Time when, std::function<void()> task, bool background) {
-  tasks_.emplace(std::make_pair(std::max(when, now_), next_order_++),
-                 Task{std::move(task), background});
+std::pair<Time, std::uint64_t> Cluster::at(Time when, std::function<void()> task, bool background) {
+  const std::pair<Time, std::uint64_t> key{std::max(when, now_), next_order_++};
+  tasks_.emplace(key, Task{std::move(task), background});
   if (!background) ++work_tasks_;
+  return key;
+}
+
+void Cluster::disarm(Gateway& g) {
+  ++g.timer_generation;
+  if (!g.timer_task) return;
+  const auto it = tasks_.find(*g.timer_task);
+  g.timer_task.reset();
+  if (it == tasks_.end() || it->second.background) return;
+  it->second.background = true;  // it still runs (and finds its generation stale)
+  --work_tasks_;
 }
 
 Status Cluster::setup() {
@@ -362,8 +376,9 @@ Status Cluster::setup() {
     parties =
         derive(seed_, 4) % static_cast<std::uint64_t>(scenario_.three_party_every) == 0 ? 3 : 2;
   }
-  parties = std::clamp(parties, 2, 3);
+  parties = std::max(parties, 2);
   outcome_.parties = parties;
+  steps_max_ = kStepsMax * static_cast<std::uint64_t>(std::max(1, parties / 2));
   intensity_ = scenario_.faults_scaled_by_seed ? faults_.uniform() * 2.0 : 1.0;
 
   std::string base = options_.directory;
@@ -379,7 +394,8 @@ Status Cluster::setup() {
   std::filesystem::create_directories(directory_, ec);
   if (ec) return Status::unavailable("creating " + directory_ + ": " + ec.message());
 
-  for (int i = 0; i < parties; ++i) {
+  if (parties > 3) add_many_parties(parties);
+  for (int i = 0; i < parties && parties <= 3; ++i) {
     auto g = std::make_unique<Gateway>();
     g->index = i;
     g->party = kParties[i].party;
@@ -396,7 +412,7 @@ Status Cluster::setup() {
     gateways_.push_back(std::move(g));
   }
   for (const LineSpec& spec : kLines) {
-    if (spec.b >= parties) continue;
+    if (spec.b >= parties || parties > 3) continue;
     gateways_[spec.a]->lines.push_back({spec.id, spec.a_local, spec.a_alternate, spec.b});
     gateways_[spec.b]->lines.push_back({spec.id, spec.b_local, spec.b_alternate, spec.a});
   }
@@ -505,7 +521,7 @@ void Cluster::crash(Gateway& g, const std::string& why) {
   g.seen.clear();
   g.feed.reset();
   g.timer_at.reset();
-  ++g.timer_generation;
+  disarm(g);
   if (g.disk) {
     // The process died (or the power went) while the commit was being synced: it is lost,
     // unless its sync completed just before. Either way nothing was told of it.
@@ -638,6 +654,7 @@ void Cluster::schedule_workload() {
       }
     }
   }
+  schedule_broadcasts();
 }
 
 Outcome Cluster::run() {
@@ -680,6 +697,7 @@ Outcome Cluster::run() {
     check_meetings();
     check_tests();
     check_flash_order();
+    check_broadcasts();
   }
   return outcome_;
 }
@@ -694,8 +712,8 @@ void Cluster::feed(Gateway& g, core::NodeEvent event) {
   const int incarnation = g.incarnation;
   std::vector<core::NodeAction> actions;
   while (std::optional<core::NodeEvent> next = g.feed.next()) {
-    if (++outcome_.stats.steps > kStepsMax) {
-      violation("runaway", "more than " + std::to_string(kStepsMax) + " events");
+    if (++outcome_.stats.steps > steps_max_) {
+      violation("runaway", "more than " + std::to_string(steps_max_) + " events");
       stopped_ = true;
       return;
     }
@@ -857,16 +875,18 @@ void Cluster::rearm(Gateway& g) {
   g.timer_at = when;
   g.timer_fires = fires;
   g.timer_background = background;
-  const std::uint64_t generation = ++g.timer_generation;
+  disarm(g);
+  const std::uint64_t generation = g.timer_generation;
   if (!when) return;
   const int index = g.index;
   const int incarnation = g.incarnation;
-  at(
+  g.timer_task = at(
       fires,
       [this, index, incarnation, generation] {
         Gateway& gw = *gateways_[index];
         if (!alive(gw, incarnation) || gw.timer_generation != generation) return;
         gw.timer_at.reset();
+        gw.timer_task.reset();
         feed(gw, core::Tick{});
       },
       background);

@@ -118,6 +118,9 @@ class Cluster {
     Time timer_fires;              // true time it fires at
     bool timer_background = false;
     std::uint64_t timer_generation = 0;
+    // The task of the armed timer: a timer superseded or dropped no longer keeps the run
+    // going (disarm), as the daemon cancels its one timer instead of waiting for it.
+    std::optional<std::pair<Time, std::uint64_t>> timer_task;
     // A commit handed to the disk whose sync has not completed yet.
     std::optional<core::Commit> disk;
     // What this incarnation saw of each (peer index, path): for the failover invariant.
@@ -217,6 +220,17 @@ class Cluster {
   void principal_error(Gateway& g, const PrincipalRequest& request);
   void poll_inbox(Gateway& g);
 
+  // ---- many parties (workload_many.cc; Scenario::many_parties) ----
+  // The gateways and lines of `parties` (> 3) parties: a hub with a line to every other
+  // party, each other party with lines to its two neighbours on each side of a ring.
+  void add_many_parties(int parties);
+  // The hub's principal broadcasts on every line of the hub, Scenario::broadcasts times.
+  void schedule_broadcasts();
+  void broadcast(int gateway);
+  // At the end: the sender holds every message of each accepted-or-not broadcast, or none
+  // (broadcast-partial), and each of them is held by its receiver once (the final checks).
+  void check_broadcasts();
+
   // ---- meetings (meetings.cc) ----
   // The book of `line` as `g`'s store holds it, replayed as the gateway's API does.
   Result<meetings::Book> meeting_book(Gateway& g, const std::string& line);
@@ -259,7 +273,10 @@ class Cluster {
   // ---- scheduling ----
   // A background task (heartbeats, a timer with no work due) does not keep the run going:
   // the run is quiescent when only background tasks are left.
-  void at(Time when, std::function<void()> task, bool background = false);
+  // Returns the task's key in tasks_.
+  std::pair<Time, std::uint64_t> at(Time when, std::function<void()> task, bool background = false);
+  // The gateway's armed timer is superseded or dropped: it no longer counts as work.
+  void disarm(Gateway& g);
   void after(Duration delay, std::function<void()> task, bool background = false) {
     at(now_ + delay, std::move(task), background);
   }
@@ -331,6 +348,11 @@ class Cluster {
     std::uint64_t routine_seq = 0;
   };
   std::vector<FlashSuspect> flash_suspects_;
+  std::map<std::string, std::pair<int, std::size_t>> broadcasts_;  // id -> (sender, lines)
+  std::uint64_t steps_max_ = 0;
 };
+
+// A seed's independent stream `stream` (and sub-stream `sub`): keys, workload, faults.
+std::uint64_t derive(std::uint64_t seed, std::uint64_t stream, std::uint64_t sub = 0);
 
 }  // namespace parley::sim

@@ -112,8 +112,11 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
       // Looked at again just after the moment it must be marked by (events of the gateway
       // look too, and so does the end of the run).
       const int index = g.index;
-      at(now_ + (escalation_bound(g, t) - wall(g)) + Duration(1),
-         [this, index] { check_escalations(*gateways_[index]); });
+      // Background: a look does not keep the run going (automatic tests come for ever); the
+      // node's own deadline timer is work, and the end of the run looks once more.
+      at(
+          now_ + (escalation_bound(g, t) - wall(g)) + Duration(1),
+          [this, index] { check_escalations(*gateways_[index]); }, true);
     } else if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
       auto it = tracked_.find(update->id);
       if (it == tracked_.end() || it->second.sender != g.index) continue;
@@ -225,8 +228,9 @@ void Cluster::watch_alerts(Gateway& g, const core::MessageRecord& m) {
   if (!alert_watch_.emplace(std::make_pair(g.index, m.id), w).second) return;
   alert_open_[g.index].insert(m.id);
   const int index = g.index;
-  at(now_ + (escalation_bound(g, w.t) - wall(g)) + Duration(1),
-     [this, index] { check_escalations(*gateways_[index]); });
+  at(
+      now_ + (escalation_bound(g, w.t) - wall(g)) + Duration(1),
+      [this, index] { check_escalations(*gateways_[index]); }, true);  // background, as above
 }
 
 void Cluster::observe_alert_update(Gateway& g, const core::UpdateMessage& update) {

@@ -50,6 +50,9 @@ void Cluster::submit(int index, const std::string& line, int depth,
 }
 
 void Cluster::consider_ack(Gateway& g, const std::string& id) {
+  // The gateway answers automatic tests; principals try to ack some in the active phase (and
+  // are refused), never afterwards: the tests go on for ever, and the run must be able to end.
+  if (now_ >= active_end_ && automatic_test_at(g, id)) return;
   auto decided = ack_decided_.find(id);
   if (decided == ack_decided_.end()) {
     decided = ack_decided_.emplace(id, workload_.chance(scenario_.ack_probability)).first;

@@ -93,7 +93,9 @@ struct Faults {
 
 struct Scenario {
   std::string name = "standard";  // parley-sim --scenario=NAME runs it (see named())
-  int parties = 2;                // 2: us-eucom <-> ru-genstaff; 3: plus nato-shape <-> us-eucom
+  // 2: us-eucom <-> ru-genstaff; 3: plus nato-shape <-> us-eucom; more: many_parties()'s
+  // topology (sim/workload_many.cc).
+  int parties = 2;
   // 0: `parties` as given; otherwise one seed in `three_party_every` runs with 3 parties.
   int three_party_every = 0;
   Duration active = std::chrono::minutes(3);    // principals submit, faults happen
@@ -129,6 +131,9 @@ struct Scenario {
   // us-eucom has a line to a party nobody pinned (`line add` before `peer add`): nothing may
   // ever be sent on it (invariant sent-without-peer), tests included.
   bool unpinned_line = false;
+  // Broadcasts (core::Broadcast) by the hub of many_parties() on all its lines during the
+  // active phase, at random times.
+  int broadcasts = 0;
   static Scenario standard();     // the thousand-seed suite: faults of every kind
   static Scenario calm();         // no random faults (scripted ones only)
   static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back
@@ -144,8 +149,13 @@ struct Scenario {
   // middle of it and another after it (invariant flash-behind-routine: docs/protocol.md
   // "Transaction window").
   static Scenario flood();
+  // Issue 14: 57 parties (the OSCE network's size) with the standard faults: a hub with a line
+  // to each of the 56 others, and each of those with lines to its two neighbours on either
+  // side of a ring (168 lines; every party has 5 lines, the hub 56); 3 submissions per line
+  // and direction on average, and 3 broadcasts by the hub to all its lines.
+  static Scenario many_parties();
   // "standard", "calm", "clock-jumps", "three-party", "refusals", "reference", "line-tests",
-  // "flood";
+  // "flood", "many-parties";
   // nullopt for another name.
   static std::optional<Scenario> named(std::string_view name);
 };
@@ -180,6 +190,8 @@ struct Stats {
   std::uint64_t tests_refused_acks = 0;  // principals' acks of an automatic test, refused
   std::uint64_t cancels_asked = 0;       // Cancel requests fed
   std::uint64_t cancelled = 0;           // of them, Accepted (the message never left)
+  std::uint64_t broadcasts = 0;          // Broadcast events fed (Scenario::broadcasts)
+  std::uint64_t broadcast_messages = 0;  // messages the senders' stores hold of them at the end
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts
   // (200 Answers) covering it the receiver signed.

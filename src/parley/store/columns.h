@@ -42,13 +42,13 @@ inline constexpr const char* kMessageColumns =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
     "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
-    "needs_ack, cancelled_at, cancelled_by";
+    "needs_ack, cancelled_at, cancelled_by, broadcast";
 // What a message query selects: every column, and the message's index in its sender's log.
 inline constexpr const char* kMessageSelect =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
     "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
-    "needs_ack, cancelled_at, cancelled_by, "
+    "needs_ack, cancelled_at, cancelled_by, broadcast, "
     "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
 
 // One row of a query selecting kMessageSelect, as a record; kDataLoss naming the message and
@@ -96,7 +96,8 @@ Result<core::MessageRecord> read_message(const Row& s) {
   m.needs_ack = s.integer(28) != 0;
   m.cancelled_at = s.opt_time(29);
   m.cancelled_by = s.opt_text(30);
-  if (!s.is_null(31)) m.log_index = static_cast<std::uint64_t>(s.integer(31));
+  m.broadcast = s.opt_text(31);
+  if (!s.is_null(32)) m.log_index = static_cast<std::uint64_t>(s.integer(32));
   return m;
 }
 

@@ -213,6 +213,35 @@ Result<std::vector<CosignatureRecord>> FaultyStore::cosignatures() {
   return inner_->cosignatures();
 }
 
+Status FaultyStore::put_forwarded_head(const ForwardedHead& head) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  return end_write(inner_->put_forwarded_head(head));
+}
+
+Result<std::optional<ForwardedHead>> FaultyStore::forwarded_head(std::string_view origin,
+                                                                 std::uint64_t size) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->forwarded_head(origin, size);
+}
+
+Result<std::vector<ForwardedHead>> FaultyStore::forwarded_heads() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->forwarded_heads();
+}
+
+Result<bool> FaultyStore::put_disclosure(const DisclosureRecord& d) {
+  PARLEY_RETURN_IF_ERROR(begin_write());
+  Result<bool> kept = inner_->put_disclosure(d);
+  if (!kept.is_ok()) return end_write(kept.status());
+  PARLEY_RETURN_IF_ERROR(end_write(Status::ok()));
+  return kept;
+}
+
+Result<std::vector<DisclosureRecord>> FaultyStore::disclosures() {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->disclosures();
+}
+
 Status FaultyStore::append_events(std::vector<EventRecord>& events) {
   PARLEY_RETURN_IF_ERROR(begin_write());
   return end_write(inner_->append_events(events));

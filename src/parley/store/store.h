@@ -61,7 +61,8 @@ struct MessageQuery {
   MessageOrder order = MessageOrder::kNewest;
   std::optional<core::Precedence> precedence;
   std::optional<core::MessageState> state;
-  bool include_refused_inbound = true;  // false: a peer's message we refused is left out
+  std::optional<std::string> broadcast;  // the messages of this broadcast (MessageRecord)
+  bool include_refused_inbound = true;   // false: a peer's message we refused is left out
   // The sender: its party, and its principal if `from.principal` is not empty.
   std::optional<wire::Address> from;
   std::optional<Time> since;  // created at or after
@@ -128,6 +129,35 @@ struct CosignatureRecord {
   std::string checkpoint;  // the signed note the witness cosigned (the log's signature only)
   std::string signature;   // the witness's cosignature line(s), "— <name> <base64>\n"
   bool operator==(const CosignatureRecord&) const = default;
+};
+
+// A head of another party's log that its peer countersigned and forwarded to us, an observer
+// of their line (docs/protocol.md "Witnesses", forwarded heads): the first one kept per
+// (origin, size), so that a checkpoint of that size the owner shows us can be compared.
+struct ForwardedHead {
+  std::string origin;  // of the owner's log, ledger::origin_of(owner, forwarder)
+  std::uint64_t size = 0;
+  std::string root;       // 64 lowercase hex
+  std::string forwarder;  // the party that countersigned it (the log's peer)
+  std::string receipt;    // its receipt v2 (DSSE JSON): the owner's signed head, countersigned
+  Time received;
+  bool operator==(const ForwardedHead&) const = default;
+};
+// A message a party of a line disclosed to us, an observer of the line (docs/protocol.md
+// "Disclosure"), after we checked it: its envelope (signed by the discloser), its inclusion
+// at `index` in the checkpoint of size `size` of `origin` we had cosigned, and the salt and
+// content that match its signed commitment.
+struct DisclosureRecord {
+  std::string id;         // the message id
+  std::string discloser;  // the party that disclosed it (the owner of the log)
+  std::string origin;
+  std::uint64_t index = 0;
+  std::uint64_t size = 0;
+  std::string envelope;  // the envelope's canonical DSSE text, as logged
+  std::string salt;      // 64 lowercase hex
+  std::string content;   // the content JSON text {"body":{..},"text":".."}
+  Time disclosed;
+  bool operator==(const DisclosureRecord&) const = default;
 };
 
 // ---- Events (docs/openapi.yaml GET /api/v1/events; docs/operations.md "Events") ----
@@ -248,6 +278,18 @@ class Store {
   // is kept already (answers may arrive out of order).
   virtual Status put_cosignature(const CosignatureRecord& cosignature) = 0;
   virtual Result<std::vector<CosignatureRecord>> cosignatures() = 0;  // by origin, witness
+
+  // Forwarded heads (an observer's). put_forwarded_head keeps `head` unless one of its
+  // (origin, size) is kept already (the first stays); forwarded_head gives the one kept for
+  // (origin, size); forwarded_heads the largest kept of every origin, by origin.
+  virtual Status put_forwarded_head(const ForwardedHead& head) = 0;
+  virtual Result<std::optional<ForwardedHead>> forwarded_head(std::string_view origin,
+                                                              std::uint64_t size) = 0;
+  virtual Result<std::vector<ForwardedHead>> forwarded_heads() = 0;
+  // Disclosures (an observer's). put_disclosure keeps `d` unless its message id is kept
+  // already (false then, nothing changed); disclosures() gives them oldest first.
+  virtual Result<bool> put_disclosure(const DisclosureRecord& d) = 0;
+  virtual Result<std::vector<DisclosureRecord>> disclosures() = 0;
 
   // Events. append_events gives `events` the next ids (the newest id kept plus one, so ids
   // are consecutive and never reused, a restart included), stores them durably in one

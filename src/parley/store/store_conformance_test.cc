@@ -78,6 +78,17 @@ void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.nam
           }};
 }
 
+// The same file encrypted with SQLCipher (a fixed key): the whole contract holds through it.
+[[maybe_unused]] StoreFactory sqlcipher_factory() {
+  return {"sqlcipher", [](const fs::path& dir) -> Opener {
+            return [file = test::sqlite_path(dir)] {
+              SqliteOptions options;
+              options.key.assign(kStoreKeySize, 0x5c);
+              return open_sqlite_store(file, options);
+            };
+          }};
+}
+
 [[maybe_unused]] StoreFactory memory_factory() {
   return {"memory", [](const fs::path&) -> Opener {
             return [disk = MemoryStore::new_disk()] { return open_memory_store(disk); };
@@ -717,6 +728,27 @@ TEST_P(StoreConformanceTest, ListFiltersByIdPrefix) {
   EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"0123abce-1"}));
   q.id_prefix = "0123abcf";
   EXPECT_TRUE(list(q).empty());
+}
+
+TEST_P(StoreConformanceTest, ListFiltersByBroadcast) {
+  MessageRecord a = ranked("b-1", 1, core::Precedence::kRoutine, 100);
+  a.broadcast = "0190a0b0-0000-7000-8000-00000000b001";
+  MessageRecord b = ranked("b-2", 2, core::Precedence::kFlash, 200);
+  b.broadcast = a.broadcast;
+  MessageRecord other = ranked("b-3", 3, core::Precedence::kRoutine, 300);
+  other.broadcast = "0190a0b0-0000-7000-8000-00000000b002";
+  const MessageRecord none = ranked("b-4", 4, core::Precedence::kRoutine, 400);
+  ASSERT_TRUE(
+      store_->apply({PutMessage{a}, PutMessage{b}, PutMessage{other}, PutMessage{none}}).is_ok());
+  MessageQuery q;
+  q.broadcast = a.broadcast;
+  EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"b-2", "b-1"}));
+  q.broadcast = other.broadcast;
+  EXPECT_EQ(ids_of(list(q)), (std::vector<std::string>{"b-3"}));
+  q.broadcast = "0190a0b0-0000-7000-8000-00000000b003";
+  EXPECT_TRUE(list(q).empty());
+  EXPECT_EQ(get("b-4")->broadcast, std::nullopt);
+  EXPECT_EQ(get("b-1")->broadcast, a.broadcast);
 }
 
 TEST_P(StoreConformanceTest, RecoverReturnsWhatThePeerSessionNeeds) {
@@ -1486,6 +1518,59 @@ TEST_P(StoreConformanceTest, LogEntriesAreListedInIndexOrderWithTheirProofs) {
   EXPECT_TRUE(store_->log_entries("us-eucom", "ru-genstaff", 0, 10)->empty());
 }
 
+// An observer's forwarded heads: the first per (origin, size) stays; the largest per origin.
+TEST_P(StoreConformanceTest, ForwardedHeadsKeepTheFirstPerSizeAndListTheLargestPerOrigin) {
+  const std::string a = "parley.example/us-eucom/ru-genstaff";
+  const std::string b = "parley.example/ru-genstaff/us-eucom";
+  const Time t = time_from_unix_ms(1'796'000'000'000);
+  EXPECT_FALSE(store_->forwarded_head(a, 2)->has_value());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({a, 2, std::string(64, 'a'), "ru-genstaff", "r2", t}).is_ok());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({a, 2, std::string(64, 'b'), "ru-genstaff", "x", t}).is_ok());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({a, 5, std::string(64, 'c'), "ru-genstaff", "r5", t}).is_ok());
+  ASSERT_TRUE(
+      store_->put_forwarded_head({b, 1, std::string(64, 'd'), "us-eucom", "r1", t}).is_ok());
+  const auto kept = store_->forwarded_head(a, 2);
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  EXPECT_EQ((*kept)->root, std::string(64, 'a'));
+  EXPECT_EQ((*kept)->receipt, "r2");
+  EXPECT_EQ((*kept)->received, t);
+  const std::vector<ForwardedHead> latest = *store_->forwarded_heads();
+  ASSERT_EQ(latest.size(), 2U);
+  EXPECT_EQ(latest[0].origin, b);
+  EXPECT_EQ(latest[1].origin, a);
+  EXPECT_EQ(latest[1].size, 5U);
+  EXPECT_FALSE(store_->put_forwarded_head({a, kStoredIntMax + 1, "", "", "", t}).is_ok());
+}
+
+// An observer's disclosures: kept once per message id, oldest first.
+TEST_P(StoreConformanceTest, DisclosuresAreKeptOncePerMessage) {
+  const Time t = time_from_unix_ms(1'796'000'000'000);
+  const DisclosureRecord d{"m-1",
+                           "us-eucom",
+                           "parley.example/us-eucom/ru-genstaff",
+                           1,
+                           3,
+                           "{\"key\":\"us-eucom\"}",
+                           std::string(64, 'e'),
+                           "{\"body\":{},\"text\":\"x\"}",
+                           t};
+  EXPECT_TRUE(store_->disclosures()->empty());
+  EXPECT_TRUE(*store_->put_disclosure(d));
+  DisclosureRecord again = d;
+  again.content = "other";
+  EXPECT_FALSE(*store_->put_disclosure(again));
+  DisclosureRecord second = d;
+  second.id = "m-2";
+  EXPECT_TRUE(*store_->put_disclosure(second));
+  const std::vector<DisclosureRecord> kept = *store_->disclosures();
+  ASSERT_EQ(kept.size(), 2U);
+  EXPECT_EQ(kept[0], d);
+  EXPECT_EQ(kept[1].id, "m-2");
+}
+
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
   return param.param.name;
 }
@@ -1495,7 +1580,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest, ::testing::Values(postgre
                          factory_name);
 #else
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
-                         ::testing::Values(sqlite_factory(), memory_factory(),
+                         ::testing::Values(sqlite_factory(), sqlcipher_factory(), memory_factory(),
                                            faulty_memory_factory()),
                          factory_name);
 #endif

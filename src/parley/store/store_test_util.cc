@@ -85,6 +85,7 @@ MessageRecord every_field_set() {
   m.refusal = "unknown line 'x'";
   m.cancelled_at = at(6'000);
   m.cancelled_by = "us-eucom/dsaceur";
+  m.broadcast = "0190a0b0-0000-7000-8000-0000000000cc";
   return m;
 }
 
@@ -123,6 +124,7 @@ void expect_same(const MessageRecord& want, const MessageRecord& got) {
   EXPECT_EQ(want.needs_ack, got.needs_ack);
   EXPECT_EQ(ms(want.cancelled_at), ms(got.cancelled_at));
   EXPECT_EQ(want.cancelled_by, got.cancelled_by);
+  EXPECT_EQ(want.broadcast, got.broadcast);
 }
 
 std::vector<std::string> ids_of(const std::vector<MessageRecord>& messages) {

@@ -69,6 +69,8 @@ struct Tables {
   std::map<std::string, WitnessedCheckpoint, std::less<>> witnessed;  // by origin
   std::vector<SplitViewRecord> split_views;
   std::map<std::pair<std::string, std::string>, CosignatureRecord> cosignatures;
+  std::map<std::pair<std::string, std::uint64_t>, ForwardedHead> forwarded;  // (origin, size)
+  std::vector<DisclosureRecord> disclosures;                                 // oldest first
   std::deque<EventRecord> events;  // the newest kEventsKept, oldest first
   std::uint64_t last_event = 0;    // the newest id given (kept or dropped since)
 };
@@ -104,6 +106,7 @@ bool selected(const Tables& t, const MessageQuery& query, const MessageRecord& m
   if (!query.include_acks && core::is_protocol_type(m.type)) return false;
   if (query.precedence && m.precedence != *query.precedence) return false;
   if (query.state && m.state != *query.state) return false;
+  if (query.broadcast && m.broadcast != *query.broadcast) return false;
   if (!query.include_refused_inbound && m.direction == Direction::kInbound &&
       m.state == core::MessageState::kRefused) {
     return false;
@@ -806,6 +809,54 @@ Result<std::vector<CosignatureRecord>> MemoryStore::cosignatures() {
   std::vector<CosignatureRecord> out;
   for (const auto& [key, c] : disk_->tables.cosignatures) out.push_back(c);
   return out;
+}
+
+Status MemoryStore::put_forwarded_head(const ForwardedHead& head) {
+  if (head.size > kStoredIntMax) return Status::invalid_argument("a head size above 2^63 - 1");
+  std::lock_guard lock(disk_->mutex);
+  disk_->tables.forwarded.try_emplace({head.origin, head.size}, head);
+  return Status::ok();
+}
+
+Result<std::optional<ForwardedHead>> MemoryStore::forwarded_head(std::string_view origin,
+                                                                 std::uint64_t size) {
+  std::lock_guard lock(disk_->mutex);
+  const auto& kept = disk_->tables.forwarded;
+  const auto it = kept.find({std::string(origin), size});
+  if (it == kept.end()) return std::optional<ForwardedHead>();
+  return std::optional<ForwardedHead>(it->second);
+}
+
+Result<std::vector<ForwardedHead>> MemoryStore::forwarded_heads() {
+  std::lock_guard lock(disk_->mutex);
+  std::vector<ForwardedHead> out;
+  for (const auto& [key, head] : disk_->tables.forwarded) {
+    if (!out.empty() && out.back().origin == head.origin) {
+      out.back() = head;  // sizes ascend within an origin: the last is the largest
+    } else {
+      out.push_back(head);
+    }
+  }
+  return out;
+}
+
+Result<bool> MemoryStore::put_disclosure(const DisclosureRecord& d) {
+  if (d.index > kStoredIntMax || d.size > kStoredIntMax) {
+    return Status::invalid_argument("a disclosed index or size above 2^63 - 1");
+  }
+  std::lock_guard lock(disk_->mutex);
+  auto& kept = disk_->tables.disclosures;
+  if (std::any_of(kept.begin(), kept.end(),
+                  [&](const DisclosureRecord& k) { return k.id == d.id; })) {
+    return false;
+  }
+  kept.push_back(d);
+  return true;
+}
+
+Result<std::vector<DisclosureRecord>> MemoryStore::disclosures() {
+  std::lock_guard lock(disk_->mutex);
+  return disk_->tables.disclosures;
 }
 
 Result<std::unique_ptr<Store>> open_memory_store(std::shared_ptr<MemoryStore::Disk> disk) {

@@ -188,6 +188,12 @@ class PostgresStore final : public Store {
   Result<std::vector<SplitViewRecord>> split_views() override;
   Status put_cosignature(const CosignatureRecord& cosignature) override;
   Result<std::vector<CosignatureRecord>> cosignatures() override;
+  Status put_forwarded_head(const ForwardedHead& head) override;
+  Result<std::optional<ForwardedHead>> forwarded_head(std::string_view origin,
+                                                      std::uint64_t size) override;
+  Result<std::vector<ForwardedHead>> forwarded_heads() override;
+  Result<bool> put_disclosure(const DisclosureRecord& d) override;
+  Result<std::vector<DisclosureRecord>> disclosures() override;
   Status append_events(std::vector<EventRecord>& events) override;
   Result<EventPage> events_after(std::uint64_t after, std::size_t limit) override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;

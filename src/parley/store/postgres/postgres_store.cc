@@ -101,11 +101,12 @@ Status PostgresStore::put_message(const core::MessageRecord& m) {
   p.integer(m.needs_ack ? 1 : 0);
   p.opt_time(m.cancelled_at);
   p.opt_text(m.cancelled_by);
+  p.opt_text(m.broadcast);
   p.text(searchable_text(m.content));
   Result<PgResult> r = run(std::string("INSERT INTO messages (") + kMessageColumns +
                                ", search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
                                "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
-                               "$24, $25, $26, $27, $28, $29, $30, $31, $32)",
+                               "$24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
                            p);
   if (r.is_ok()) return Status::ok();
   if (sqlstate_ == "23505" && constraint_ == "messages_id_key") {
@@ -296,6 +297,7 @@ Result<std::vector<core::MessageRecord>> PostgresStore::list_messages(const Mess
   if (query.precedence)
     sql += " AND precedence = " + text(wire::precedence_name(*query.precedence));
   if (query.state) sql += " AND state = " + text(core::state_name(*query.state));
+  if (query.broadcast) sql += " AND broadcast = " + text(*query.broadcast);
   if (!query.include_refused_inbound) {
     sql += " AND NOT (direction = 'inbound' AND state = 'refused')";
   }

@@ -162,6 +162,40 @@ TEST(PostgresStoreTest, MigrationToFourteenAllowsCancelled) {
   EXPECT_EQ(recovered->unacknowledged[0].id, "o-1");
 }
 
+// Migration 15 (issue 14): a message's broadcast id. A row
+// stored before it has none; one stored after is found by it.
+TEST(PostgresStoreTest, MigrationToBroadcastsKeepsOldRowsWithoutOne) {
+  const std::string url = fresh_url();
+  ASSERT_TRUE(open_postgres_store(url, {.migrate_to_version = 14}).is_ok());
+  sql(url,
+      "INSERT INTO messages (id, seq, type, line, direction, peer, from_party, from_principal, "
+      "to_party, to_principal, precedence, created, lang, body_json, text, salt, envelope, "
+      "state, ack_deadline) VALUES ('o-1', 1, 'text', 'to-ru', 'outbound', 'ru-genstaff', "
+      "'us-eucom', 'saceur', 'ru-genstaff', 'cgs', 'ROUTINE', 1, 'en', '{}', '', '\\x00', '{}', "
+      "'queued', 2)");
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
+            std::to_string(postgres_schema_version()));
+  // pg_indexes spans the database: the other tests' schemas have the index too.
+  EXPECT_EQ(sql(url,
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'messages_by_broadcast' AND "
+                "schemaname = current_schema()"),
+            "1");
+  Result<std::optional<MessageRecord>> old = (*store)->get_message("o-1");
+  ASSERT_TRUE(old.is_ok() && old->has_value()) << old.status().to_string();
+  EXPECT_EQ((*old)->broadcast, std::nullopt);
+  MessageRecord b = message("o-2", "to-ru", 2, Direction::kOutbound, at(1));
+  b.broadcast = "0190a0b0-0000-7000-8000-00000000b001";
+  ASSERT_TRUE((*store)->apply({PutMessage{b}}).is_ok());
+  store::MessageQuery q;
+  q.broadcast = b.broadcast;
+  Result<std::vector<MessageRecord>> found = (*store)->list_messages(q);
+  ASSERT_TRUE(found.is_ok()) << found.status().to_string();
+  ASSERT_EQ(found->size(), 1U);
+  EXPECT_EQ((*found)[0].id, "o-2");
+}
+
 // Migration 11 fills search_text for the messages stored before it, so search finds them.
 TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
   const std::string url = fresh_url();
@@ -174,9 +208,11 @@ TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) 
   }
   sql(url,
       "DROP INDEX messages_search; ALTER TABLE messages DROP COLUMN search_text; "
-      "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; "
+      "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS "
+      "forwarded_heads; DROP TABLE IF EXISTS disclosures; "
       "ALTER TABLE messages DROP COLUMN cancelled_at; ALTER TABLE messages DROP COLUMN "
-      "cancelled_by; UPDATE parley_schema SET version = 10");
+      "cancelled_by; DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN "
+      "broadcast; UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_postgres_store(url);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),

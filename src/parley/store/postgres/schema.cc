@@ -292,6 +292,36 @@ CREATE INDEX messages_unacknowledged ON messages (line, seq)
   WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL
     AND state NOT IN ('expired', 'refused', 'cancelled');
 )sql",
+    // 15 (as SQLite's 15, issue 14): the broadcast a
+    // message was submitted in (one submission on several lines), the sender's alone.
+    R"sql(
+ALTER TABLE messages ADD COLUMN broadcast TEXT;
+CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL;
+)sql",
+    // 16 (as SQLite's 16, issue 14): an observer's forwarded heads and disclosures.
+    R"sql(
+CREATE TABLE forwarded_heads (
+  origin    TEXT COLLATE "C" NOT NULL,
+  size      BIGINT NOT NULL CHECK (size >= 0),
+  root      TEXT NOT NULL,
+  forwarder TEXT NOT NULL,
+  receipt   TEXT NOT NULL,
+  received  BIGINT NOT NULL,
+  PRIMARY KEY (origin, size)
+);
+CREATE TABLE disclosures (
+  seq       BIGSERIAL PRIMARY KEY,
+  id        TEXT COLLATE "C" NOT NULL UNIQUE,
+  discloser TEXT NOT NULL,
+  origin    TEXT NOT NULL,
+  idx       BIGINT NOT NULL CHECK (idx >= 0),
+  size      BIGINT NOT NULL CHECK (size > idx),
+  envelope  TEXT NOT NULL,
+  salt      TEXT NOT NULL,
+  content   TEXT NOT NULL,
+  disclosed BIGINT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -327,6 +327,93 @@ Status PostgresStore::put_cosignature(const CosignatureRecord& c) {
   return Status::ok();
 }
 
+Status PostgresStore::put_forwarded_head(const ForwardedHead& h) {
+  if (h.size > kStoredIntMax) return Status::invalid_argument("a head size above 2^63 - 1");
+  Params p;
+  p.text(h.origin);
+  p.integer(static_cast<std::int64_t>(h.size));
+  p.text(h.root);
+  p.text(h.forwarder);
+  p.text(h.receipt);
+  p.time(h.received);
+  Result<PgResult> r =
+      run("INSERT INTO forwarded_heads (origin, size, root, forwarder, receipt, received) "
+          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (origin, size) DO NOTHING",
+          p);
+  if (!r.is_ok()) return r.status().with_context("storing a forwarded head of " + h.origin);
+  return Status::ok();
+}
+
+namespace {
+constexpr const char* kForwardedColumns = "origin, size, root, forwarder, receipt, received";
+ForwardedHead forwarded_row(const Row& s) {
+  return {s.text(0), static_cast<std::uint64_t>(s.integer(1)), s.text(2), s.text(3), s.text(4),
+          s.time(5)};
+}
+}  // namespace
+
+Result<std::optional<ForwardedHead>> PostgresStore::forwarded_head(std::string_view origin,
+                                                                   std::uint64_t size) {
+  if (size > kStoredIntMax) return std::optional<ForwardedHead>();
+  Params p;
+  p.text(std::string(origin));
+  p.integer(static_cast<std::int64_t>(size));
+  PARLEY_ASSIGN_OR_RETURN(const PgResult r,
+                          run(std::string("SELECT ") + kForwardedColumns +
+                                  " FROM forwarded_heads WHERE origin = $1 AND size = $2",
+                              p));
+  if (PQntuples(r.get()) == 0) return std::optional<ForwardedHead>();
+  return std::optional<ForwardedHead>(forwarded_row(Row(r.get(), 0)));
+}
+
+Result<std::vector<ForwardedHead>> PostgresStore::forwarded_heads() {
+  PARLEY_ASSIGN_OR_RETURN(const PgResult r,
+                          run(std::string("SELECT DISTINCT ON (origin) ") + kForwardedColumns +
+                                  " FROM forwarded_heads ORDER BY origin, size DESC",
+                              Params()));
+  std::vector<ForwardedHead> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(forwarded_row(Row(r.get(), i)));
+  return out;
+}
+
+Result<bool> PostgresStore::put_disclosure(const DisclosureRecord& d) {
+  if (d.index > kStoredIntMax || d.size > kStoredIntMax) {
+    return Status::invalid_argument("a disclosed index or size above 2^63 - 1");
+  }
+  Params p;
+  p.text(d.id);
+  p.text(d.discloser);
+  p.text(d.origin);
+  p.integer(static_cast<std::int64_t>(d.index));
+  p.integer(static_cast<std::int64_t>(d.size));
+  p.text(d.envelope);
+  p.text(d.salt);
+  p.text(d.content);
+  p.time(d.disclosed);
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("INSERT INTO disclosures (id, discloser, origin, idx, size, envelope, salt, content, "
+          "disclosed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+          p));
+  return std::string_view(PQcmdTuples(r.get())) == "1";
+}
+
+Result<std::vector<DisclosureRecord>> PostgresStore::disclosures() {
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT id, discloser, origin, idx, size, envelope, salt, content, disclosed "
+          "FROM disclosures ORDER BY seq",
+          Params()));
+  std::vector<DisclosureRecord> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const Row s(r.get(), i);
+    out.push_back({s.text(0), s.text(1), s.text(2), static_cast<std::uint64_t>(s.integer(3)),
+                   static_cast<std::uint64_t>(s.integer(4)), s.text(5), s.text(6), s.text(7),
+                   s.time(8)});
+  }
+  return out;
+}
+
 Result<std::vector<CosignatureRecord>> PostgresStore::cosignatures() {
   PARLEY_ASSIGN_OR_RETURN(const PgResult r, run("SELECT origin, witness, size, checkpoint, "
                                                 "signature FROM cosignatures "

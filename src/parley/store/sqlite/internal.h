@@ -164,6 +164,12 @@ class SqliteStore final : public Store {
   Result<std::vector<SplitViewRecord>> split_views() override;
   Status put_cosignature(const CosignatureRecord& cosignature) override;
   Result<std::vector<CosignatureRecord>> cosignatures() override;
+  Status put_forwarded_head(const ForwardedHead& head) override;
+  Result<std::optional<ForwardedHead>> forwarded_head(std::string_view origin,
+                                                      std::uint64_t size) override;
+  Result<std::vector<ForwardedHead>> forwarded_heads() override;
+  Result<bool> put_disclosure(const DisclosureRecord& d) override;
+  Result<std::vector<DisclosureRecord>> disclosures() override;
   Status append_events(std::vector<EventRecord>& events) override;
   Result<EventPage> events_after(std::uint64_t after, std::size_t limit) override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
@@ -246,3 +252,10 @@ Result<std::optional<core::RecoveredHead>> SqliteStore::query_head(const std::st
 }
 
 }  // namespace parley::store::sqlite_detail
+
+namespace parley::store {
+// Keys a fresh connection with the store key (SQLCipher's PRAGMA key, raw 256-bit key; empty:
+// a plaintext file) and reads its first page: a wrong key is kPermissionDenied, as when the
+// store is opened (sqlite/schema.cc). Used by the backup (sqlite/backup.cc) on both ends.
+Status key_connection(sqlite3* db, const std::string& path, ByteView key);
+}  // namespace parley::store

@@ -51,7 +51,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
       sqlite3_stmt * raw,
       prepare(std::string("INSERT INTO messages (") + kMessageColumns +
               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"));
+              "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"));
   Statement s(db_, raw);
   s.bind_text(1, m.id);
   s.bind_text(2, m.line);
@@ -84,6 +84,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
   s.bind_int(29, m.needs_ack ? 1 : 0);
   s.bind_opt_time(30, m.cancelled_at);
   s.bind_opt_text(31, m.cancelled_by);
+  s.bind_opt_text(32, m.broadcast);
   const int rc = s.exec();
   if (rc == SQLITE_DONE) return index_message(m);
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
@@ -267,6 +268,7 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
     sql += " AND precedence = " + text(std::string(wire::precedence_name(*query.precedence)));
   }
   if (query.state) sql += " AND state = " + text(std::string(core::state_name(*query.state)));
+  if (query.broadcast) sql += " AND broadcast = " + text(*query.broadcast);
   if (!query.include_refused_inbound) {
     sql += " AND NOT (direction = 'inbound' AND state = 'refused')";
   }

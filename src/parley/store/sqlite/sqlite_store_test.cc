@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <string>
@@ -76,7 +77,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "14");
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "16");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -117,7 +118,8 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
           "DROP TABLE log_entries; DROP TABLE heads; DROP TABLE inclusion; DROP TABLE evidence; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
           "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
-          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 1");
+          "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS "
+          "disclosures; UPDATE parley_schema SET version = 1");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "1");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
@@ -144,7 +146,8 @@ TEST(SqliteStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
   // Back to what a schema-10 store holds: no index.
   raw_sql(path,
           "DROP TABLE messages_fts; DROP INDEX messages_by_type_line; "
-          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 10");
+          "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS "
+          "disclosures; UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
@@ -187,7 +190,8 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
           "ALTER TABLE evidence DROP COLUMN last_seen; "
           "DROP INDEX messages_unreceipted; DROP INDEX messages_unacknowledged; "
           "DROP INDEX messages_by_peer_line; CREATE INDEX messages_by_peer ON messages (peer); "
-          "DROP TABLE IF EXISTS events; UPDATE parley_schema SET version = 2");
+          "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS "
+          "disclosures; UPDATE parley_schema SET version = 2");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "2");
   ASSERT_EQ(raw_sql(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_peer'"),
             "1");
@@ -230,7 +234,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
           "DROP INDEX IF EXISTS messages_inbound_unacknowledged; "
           "DROP TABLE lease; ALTER TABLE lines DROP COLUMN remote_alternates; "
           "DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN seen; "
-          "ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; UPDATE "
+          "ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; DROP TABLE IF "
+          "EXISTS forwarded_heads; DROP TABLE IF EXISTS disclosures; UPDATE "
           "parley_schema SET version = 3; "
           "INSERT INTO evidence VALUES ('e-1', 'ru', 'fork', 'first', '{a}', '{b}', 1000); "
           "INSERT INTO evidence VALUES ('e-2', 'ru', 'fork', 'again', '{a}', '{b}', 2000); "
@@ -273,7 +278,8 @@ TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) 
           "('expired', 'refused'); CREATE INDEX messages_inbound_unacknowledged ON messages "
           "(line, seq) WHERE direction = 'inbound' AND type != 'ack' AND acknowledged_at IS NULL "
           "AND state IN ('delivered', 'overdue'); DROP TABLE messages_fts; "
-          "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; UPDATE parley_schema SET "
+          "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS "
+          "forwarded_heads; DROP TABLE IF EXISTS disclosures; UPDATE parley_schema SET "
           "version = 9");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
@@ -324,7 +330,8 @@ TEST(SqliteStoreTest, SchemaTwelveStoreIsMigratedToHoldCancellations) {
           "CREATE INDEX messages_unreceipted ON messages (line, seq) WHERE direction = "
           "'outbound' AND receipt IS NULL; CREATE INDEX messages_unacknowledged ON messages "
           "(line, seq) WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS "
-          "NULL AND state NOT IN ('expired', 'refused'); DROP TABLE events; "
+          "NULL AND state NOT IN ('expired', 'refused'); DROP TABLE events; DROP TABLE "
+          "forwarded_heads; DROP TABLE disclosures; "
           "UPDATE parley_schema SET version = 12");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "12");
   EXPECT_EQ(raw_sql(path,
@@ -358,6 +365,46 @@ TEST(SqliteStoreTest, SchemaTwelveStoreIsMigratedToHoldCancellations) {
   ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
   EXPECT_EQ(ids_of(recovered->unacknowledged), (std::vector<std::string>{"o-1"}));
   EXPECT_EQ(ids_of(recovered->unreceipted), (std::vector<std::string>{"o-1", "o-2"}));
+}
+
+// Migration 15 (issue 14): a message's broadcast id.
+TEST(SqliteStoreTest, SchemaFourteenStoreIsMigratedToHoldBroadcastIds) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    ASSERT_TRUE((*store)
+                    ->apply({PutMessage{message("o-1", "to-ru", 1, Direction::kOutbound, at(0))}})
+                    .is_ok());
+  }
+  // Back to what a schema-14 store holds: no broadcast column, no index on it, no observer's
+  // tables (16).
+  raw_sql(path,
+          "DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN broadcast; "
+          "DROP TABLE forwarded_heads; DROP TABLE disclosures; "
+          "UPDATE parley_schema SET version = 14");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "14");
+  ASSERT_EQ(
+      raw_sql(path, "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'broadcast'"),
+      "0");
+
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
+  EXPECT_EQ(
+      raw_sql(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_broadcast'"),
+      "1");
+  EXPECT_EQ((*(*store)->get_message("o-1"))->broadcast, std::nullopt);
+  MessageRecord b = message("o-2", "to-ru", 2, Direction::kOutbound, at(1));
+  b.broadcast = "0190a0b0-0000-7000-8000-00000000b001";
+  ASSERT_TRUE((*store)->apply({PutMessage{b}}).is_ok());
+  MessageQuery q;
+  q.broadcast = b.broadcast;
+  Result<std::vector<MessageRecord>> found = (*store)->list_messages(q);
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_EQ(ids_of(*found), (std::vector<std::string>{"o-2"}));
 }
 
 TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
@@ -427,6 +474,195 @@ TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {
   EXPECT_NE(store.status().message().find(path), std::string::npos);
 }
 
+// ---- Encryption at rest (SQLCipher) ----
+
+// Every file of the store (the database, its WAL) as bytes.
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Whether `needle` occurs in the store's file or its WAL.
+bool store_files_contain(const std::string& path, const std::string& needle) {
+  for (const char* suffix : {"", "-wal"}) {
+    if (file_bytes(path + suffix).find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+Bytes store_key(std::uint8_t fill) { return Bytes(kStoreKeySize, fill); }
+
+SqliteOptions keyed(std::uint8_t fill) {
+  SqliteOptions options;
+  options.key = store_key(fill);
+  return options;
+}
+
+// A message whose text and body are easy to find in a file.
+MessageRecord secret_message(const std::string& id, std::uint64_t seq) {
+  MessageRecord m = message(id, "saceur-cgs", seq, Direction::kOutbound, at(1));
+  m.content = {R"({"note":"BODY-MARKER-7f3a"})", "TEXT-MARKER-c41e launch window"};
+  return m;
+}
+
+TEST(SqliteStoreEncryptionTest, AnEncryptedStoreHoldsNoPlaintextOnDiskAndReadsBack) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    auto store = open_sqlite_store(path, keyed(0x11));
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+    // While it is open (the commit is in the WAL) and after it is closed (checkpointed).
+    EXPECT_FALSE(store_files_contain(path, "TEXT-MARKER-c41e"));
+    EXPECT_FALSE(store_files_contain(path, "BODY-MARKER-7f3a"));
+  }
+  EXPECT_FALSE(store_files_contain(path, "TEXT-MARKER-c41e"));
+  EXPECT_FALSE(store_files_contain(path, "BODY-MARKER-7f3a"));
+  EXPECT_FALSE(store_files_contain(path, "SQLite format 3"));
+  EXPECT_FALSE(store_files_contain(path, "saceur-cgs"));
+  auto store = open_sqlite_store(path, keyed(0x11));
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  auto m = (*store)->get_message("m-1");
+  ASSERT_TRUE(m.is_ok() && m->has_value());
+  EXPECT_EQ((*m)->content.text, "TEXT-MARKER-c41e launch window");
+  // Found by search: the full-text index is inside the encrypted file too.
+  MessageQuery query;
+  query.words = {"launch"};
+  EXPECT_EQ(ids_of(*(*store)->list_messages(query)), std::vector<std::string>{"m-1"});
+}
+
+TEST(SqliteStoreEncryptionTest, WithoutAKeyAPlaintextStoreShowsItsMessages) {
+  // The contrast that makes the test above mean something: the marker is found unencrypted.
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    auto store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+  }
+  EXPECT_TRUE(store_files_contain(path, "TEXT-MARKER-c41e"));
+}
+
+TEST(SqliteStoreEncryptionTest, AWrongKeyIsRefusedAndLeavesTheStoreAsItWas) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    auto store = open_sqlite_store(path, keyed(0x11));
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+  }
+  const std::string before = file_bytes(path);
+  auto wrong = open_sqlite_store(path, keyed(0x12));
+  ASSERT_FALSE(wrong.is_ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(wrong.status().message(), "the store key does not open " + path);
+  EXPECT_EQ(file_bytes(path), before);
+  // No key at all: the file is not readable as SQLite.
+  auto none = open_sqlite_store(path);
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(none.status().message().find("encrypted and no store key"), std::string::npos)
+      << none.status().message();
+  EXPECT_EQ(file_bytes(path), before);
+  // The right key still opens it, with its message.
+  auto right = open_sqlite_store(path, keyed(0x11));
+  ASSERT_TRUE(right.is_ok()) << right.status().to_string();
+  EXPECT_TRUE((*right)->get_message("m-1")->has_value());
+}
+
+TEST(SqliteStoreEncryptionTest, AKeyForAPlaintextStoreIsRefusedNamingTheConversion) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  ASSERT_TRUE(open_sqlite_store(path).is_ok());
+  auto store = open_sqlite_store(path, keyed(0x11));
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("parley store encrypt"), std::string::npos)
+      << store.status().message();
+  EXPECT_TRUE(open_sqlite_store(path).is_ok());  // still a plaintext store
+}
+
+TEST(SqliteStoreEncryptionTest, AKeyOfTheWrongSizeIsRefused) {
+  TempDir dir;
+  SqliteOptions options;
+  options.key = Bytes(16, 1);
+  auto store = open_sqlite_store(sqlite_path(dir.path()), options);
+  ASSERT_FALSE(store.is_ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(sqlite_path(dir.path())));
+}
+
+TEST(SqliteStoreEncryptionTest, APlaintextStoreIsExportedEncryptedWithEverything) {
+  TempDir dir;
+  const std::string plain = sqlite_path(dir.path());
+  const std::string encrypted = (dir.path() / "encrypted.db").string();
+  {
+    auto store = open_sqlite_store(plain);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+    ASSERT_TRUE((*store)->apply({PutMessage{test::every_field_set()}}).is_ok());
+    // Exported while the store is open (a committed write still in the WAL).
+    Status exported = export_sqlite_store(plain, {}, encrypted, store_key(0x21));
+    ASSERT_TRUE(exported.is_ok()) << exported.to_string();
+  }
+  EXPECT_FALSE(store_files_contain(encrypted, "TEXT-MARKER-c41e"));
+  EXPECT_FALSE(store_files_contain(encrypted, "SQLite format 3"));
+  auto store = open_sqlite_store(encrypted, keyed(0x21));
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(plain, "SELECT version FROM parley_schema"), current_schema_version());
+  test::expect_same(test::every_field_set(),
+                    *(*store)->get_message(test::every_field_set().id).value());
+  MessageQuery query;
+  query.words = {"launch"};
+  EXPECT_EQ(ids_of(*(*store)->list_messages(query)), std::vector<std::string>{"m-1"});
+  EXPECT_FALSE(open_sqlite_store(encrypted, keyed(0x22)).is_ok());
+}
+
+TEST(SqliteStoreEncryptionTest, AnEncryptedStoreIsCopiedEncryptedWithTheSameKey) {
+  // What a backup of an encrypted store does: the copy opens with the key, and only with it.
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  const std::string copy = (dir.path() / "backup.db").string();
+  auto store = open_sqlite_store(path, keyed(0x31));
+  ASSERT_TRUE(store.is_ok());
+  ASSERT_TRUE((*store)->apply({PutMessage{secret_message("m-1", 1)}}).is_ok());
+  Status exported = export_sqlite_store(path, store_key(0x31), copy, store_key(0x31));
+  ASSERT_TRUE(exported.is_ok()) << exported.to_string();
+  EXPECT_FALSE(store_files_contain(copy, "TEXT-MARKER-c41e"));
+  auto opened = open_sqlite_store(copy, keyed(0x31));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_TRUE((*opened)->get_message("m-1")->has_value());
+  EXPECT_EQ(open_sqlite_store(copy).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(SqliteStoreEncryptionTest, ExportRefusesAnExistingTargetAWrongKeyAndAForeignFile) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  const std::string target = (dir.path() / "target.db").string();
+  ASSERT_TRUE(open_sqlite_store(path, keyed(0x41)).is_ok());
+  // A wrong source key: nothing is left behind.
+  Status wrong = export_sqlite_store(path, store_key(0x42), target, store_key(0x41));
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied) << wrong.to_string();
+  EXPECT_FALSE(fs::exists(target));
+  // An existing target is never overwritten.
+  { std::ofstream(target) << "keep me"; }
+  EXPECT_EQ(export_sqlite_store(path, store_key(0x41), target, store_key(0x41)).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(file_bytes(target), "keep me");
+  // A SQLite file that is not a parley store.
+  const std::string other = (dir.path() / "other.db").string();
+  raw_sql(other, "CREATE TABLE accounts (id INTEGER)");
+  const std::string target2 = (dir.path() / "target2.db").string();
+  EXPECT_EQ(export_sqlite_store(other, {}, target2, store_key(0x41)).code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(fs::exists(target2));
+}
+
+TEST(SqliteStoreEncryptionTest, TheLinkedSqliteIsSqlcipher) {
+  // One SQLite in the program, and it is SQLCipher (CMakeLists.txt): plain SQLite would
+  // ignore PRAGMA key and write every message in plaintext.
+  EXPECT_FALSE(raw_sql(":memory:", "PRAGMA cipher_version").empty());
+}
+
 TEST(SqliteStoreTest, SqliteDatabaseOfAnotherProgramIsRefusedAsNotAParleyStore) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
@@ -479,7 +715,8 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
           "(line, seq) WHERE direction = 'outbound' AND type != 'ack' AND acknowledged_at IS "
           "NULL AND state != 'expired'; CREATE INDEX messages_by_peer_line ON messages (peer, "
           "line, direction, seq); DROP INDEX evidence_once; ALTER TABLE evidence DROP COLUMN "
-          "seen; ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; UPDATE "
+          "seen; ALTER TABLE evidence DROP COLUMN last_seen; DROP TABLE IF EXISTS events; DROP "
+          "TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS disclosures; UPDATE "
           "parley_schema SET version = 3");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "3");
 

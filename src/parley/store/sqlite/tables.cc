@@ -355,6 +355,101 @@ Result<std::vector<CosignatureRecord>> SqliteStore::cosignatures() {
   return out;
 }
 
+Status SqliteStore::put_forwarded_head(const ForwardedHead& h) {
+  if (h.size > kStoredIntMax) return Status::invalid_argument("a head size above 2^63 - 1");
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO forwarded_heads (origin, size, root, forwarder, receipt, received) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (origin, size) DO NOTHING"));
+  Statement s(db_, raw);
+  s.bind_text(1, h.origin);
+  s.bind_int(2, static_cast<std::int64_t>(h.size));
+  s.bind_text(3, h.root);
+  s.bind_text(4, h.forwarder);
+  s.bind_text(5, h.receipt);
+  s.bind_time(6, h.received);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing a forwarded head of " + h.origin);
+  return Status::ok();
+}
+
+namespace {
+constexpr const char* kForwardedColumns = "origin, size, root, forwarder, receipt, received";
+ForwardedHead forwarded_row(const Statement& s) {
+  return {s.text(0), static_cast<std::uint64_t>(s.integer(1)), s.text(2), s.text(3), s.text(4),
+          s.time(5)};
+}
+}  // namespace
+
+Result<std::optional<ForwardedHead>> SqliteStore::forwarded_head(std::string_view origin,
+                                                                 std::uint64_t size) {
+  if (size > kStoredIntMax) return std::optional<ForwardedHead>();
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare(std::string("SELECT ") + kForwardedColumns +
+                                  " FROM forwarded_heads WHERE origin = ?1 AND size = ?2"));
+  Statement s(db_, raw);
+  s.bind_text(1, origin);
+  s.bind_int(2, static_cast<std::int64_t>(size));
+  PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+  if (!row) return std::optional<ForwardedHead>();
+  return std::optional<ForwardedHead>(forwarded_row(s));
+}
+
+Result<std::vector<ForwardedHead>> SqliteStore::forwarded_heads() {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare(std::string("SELECT ") + kForwardedColumns +
+              " FROM forwarded_heads f WHERE size = (SELECT MAX(size) FROM forwarded_heads g "
+              "WHERE g.origin = f.origin) ORDER BY origin"));
+  Statement s(db_, raw);
+  std::vector<ForwardedHead> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(forwarded_row(s));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::put_disclosure(const DisclosureRecord& d) {
+  if (d.index > kStoredIntMax || d.size > kStoredIntMax) {
+    return Status::invalid_argument("a disclosed index or size above 2^63 - 1");
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO disclosures (id, discloser, origin, idx, size, envelope, salt, "
+              "content, disclosed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+              "ON CONFLICT (id) DO NOTHING"));
+  Statement s(db_, raw);
+  s.bind_text(1, d.id);
+  s.bind_text(2, d.discloser);
+  s.bind_text(3, d.origin);
+  s.bind_int(4, static_cast<std::int64_t>(d.index));
+  s.bind_int(5, static_cast<std::int64_t>(d.size));
+  s.bind_text(6, d.envelope);
+  s.bind_text(7, d.salt);
+  s.bind_text(8, d.content);
+  s.bind_time(9, d.disclosed);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing the disclosure of " + d.id);
+  return sqlite3_changes(db_) == 1;
+}
+
+Result<std::vector<DisclosureRecord>> SqliteStore::disclosures() {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT id, discloser, origin, idx, size, envelope, salt, content, disclosed "
+              "FROM disclosures ORDER BY seq"));
+  Statement s(db_, raw);
+  std::vector<DisclosureRecord> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    out.push_back({s.text(0), s.text(1), s.text(2), static_cast<std::uint64_t>(s.integer(3)),
+                   static_cast<std::uint64_t>(s.integer(4)), s.text(5), s.text(6), s.text(7),
+                   s.time(8)});
+  }
+  return out;
+}
+
 Status SqliteStore::append_events(std::vector<EventRecord>& events) {
   if (events.empty()) return Status::ok();
   // Prepared before the transaction, so that a failure inside it is one to roll back.

@@ -1,0 +1,84 @@
+// Recovery of our own log from the peer (issue 17; docs/protocol.md "Forks and restores").
+//
+// A gateway whose store went back to an older state (`parley restore` of a backup, a VM or
+// filesystem snapshot) holds a shorter log for a peer than the peer has countersigned: the
+// peer keeps, with its receipt, the newest head of our log it countersigned, and a copy of
+// every entry of our log it received. Before it signs anything new for that peer (a new
+// entry at an index the peer already holds would be a fork, signed by us), the gateway takes
+// that head and the entries after its own size from the peer and checks them here: the head
+// is ours (our key, our log for this peer), the receipt is the peer's countersignature of
+// exactly that head, every entry is an envelope signed by us, and the entries, appended to
+// our log's frontier, give the head's root. Only then may they be appended again. The peer
+// is not trusted for any of it: what it could change would fail a signature or the root.
+//
+// What cannot be recovered is said, not guessed: an entry the peer never received (a message
+// cancelled or expired before it left, one queued behind a FLASH and lost with the restore)
+// leaves a hole that no root check can fill, and the log stays unrecoverable (forked) until
+// an operator settles it with the peer. Pure: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "parley/base/status.h"
+#include "parley/core/own_log.h"
+#include "parley/crypto/crypto.h"
+#include "parley/ledger/formats.h"
+#include "parley/ledger/merkle.h"
+#include "parley/wire/wire.h"
+
+namespace parley::core {
+
+// What the peer holds of our log: the newest head of it the peer countersigned (our signed
+// head, DSSE JSON, exactly as the transaction carried it) with the peer's receipt over it, and
+// our entries it received with an index at or after the size we asked from, by index.
+struct PeerCopyOfOurLog {
+  std::string sth;
+  std::string receipt;
+  std::vector<std::pair<std::uint64_t, std::string>> entries;  // (index, envelope JSON)
+};
+
+// One entry of our log, recovered: the envelope exactly as we signed it.
+struct RecoveredEntry {
+  std::uint64_t index = 0;
+  std::string envelope_json;
+  wire::Envelope envelope;
+  ledger::Hash leaf{};
+};
+
+// What verify_peer_copy accepted: our head the peer countersigned, its receipt, and the
+// entries of our log from `log`'s size up to the head's size (none if the head is not
+// larger), in index order.
+struct VerifiedPeerCopy {
+  ledger::SignedTreeHead head;
+  ledger::ReceiptV2 receipt;
+  std::string sth;
+  std::string receipt_json;
+  std::vector<RecoveredEntry> entries;
+};
+
+// The parties and keys the check needs.
+struct RecoveryParties {
+  std::string us;
+  crypto::VerifyKey our_key{};
+  std::string peer;
+  crypto::VerifyKey peer_key{};
+};
+
+// Checks `copy` against our log as we hold it (`log`, its frontier; its size is what we
+// asked the peer from). Errors, each one line:
+//  - kUnauthenticated: the head is not signed by our key, or is not our log for this peer;
+//    the receipt is not the peer's signature, or does not countersign exactly that head;
+//    an entry is not signed by us;
+//  - kInvalidArgument: malformed JSON, an entry at an index we did not ask for, twice, or out
+//    of order, entries although the head is not larger than our log;
+//  - kFailedPrecondition: an entry the head covers is missing (the peer never received it):
+//    our log cannot be recovered from this peer;
+//  - kDataLoss: the entries (or, for a head within our log, our own entries) do not give the
+//    head's root: something was altered, or our store and the peer's record of it differ.
+Result<VerifiedPeerCopy> verify_peer_copy(const PeerCopyOfOurLog& copy, const OwnLog& log,
+                                          const RecoveryParties& parties);
+
+}  // namespace parley::core
