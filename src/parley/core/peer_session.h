@@ -288,14 +288,14 @@ struct SessionStats {
   std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
   std::uint64_t transactions_superseded = 0;    // ours answered 409 and sent again, since start
   std::uint64_t transactions_out_of_order = 0;  // the peer's we answered 425 or 409, since start
-  std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
-  std::string last_refusal;                // the peer's latest reason, if any
-  std::vector<LineGap> gaps;               // inbound lines with missing seqs, by line
-  std::size_t escalations = 0;             // running now, both sides (core/escalation.h)
-  std::uint64_t escalation_alerts = 0;     // kEscalation notices raised, since start
-  std::uint64_t tests_sent = 0;            // automatic line tests we sent, since start
-  std::uint64_t tests_answered = 0;        // the peer's automatic tests we answered, since start
-  std::vector<LineTestView> tests;         // per line with the peer (core/line_test.h)
+  std::uint64_t refusal_streak = 0;             // whole refusals in a row now (>= 2: alert)
+  std::string last_refusal;                     // the peer's latest reason, if any
+  std::vector<LineGap> gaps;                    // inbound lines with missing seqs, by line
+  std::size_t escalations = 0;                  // running now, both sides (core/escalation.h)
+  std::uint64_t escalation_alerts = 0;          // kEscalation notices raised, since start
+  std::uint64_t tests_sent = 0;                 // automatic line tests we sent, since start
+  std::uint64_t tests_answered = 0;  // the peer's automatic tests we answered, since start
+  std::vector<LineTestView> tests;   // per line with the peer (core/line_test.h)
   // Why our log and the peer's cannot be reconciled now, if they cannot (docs/protocol.md
   // "Forks and restores"); an alarm, never a healthy path. `fork`: the peer presented a head
   // that contradicts one we countersigned (evidence kept; it stays until a restart).
@@ -361,6 +361,9 @@ class PeerSession {
   Status check_submit(const Submit& e, Time now) const;
 
  private:
+  // Whether a transaction of ours in the window carries a later head than `f`: then the
+  // peer's 409 to `f` means that one (or a FLASH lane one) arrived first.
+  bool superseded_by_ours(const InFlight& f) const;
   // Receipts of the peer's transactions kept in memory to answer late copies (PeerLog::receipts).
   static constexpr std::size_t kReceiptsKept = 64;
   // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.

@@ -82,7 +82,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   // Everything is checked before anything is touched (core/verify_transaction.h).
   const Verified verified = verify_transaction(e.body, context(), peer_, now);
   if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
-    if (refused->order != TransactionOrder::kNone) return out_of_order(e.request, *refused, out);
+    if (refused->order == TransactionOrder::kEarly) return out_of_order(e.request, *refused, out);
     if (refused->fork) return on_fork(e.request, *refused, now, out);
     if (refused->unproven) counters_.peer_conflict = refused->why;
     if (refused->reason == FrameRefusal::kInconsistent && !refused->unproven &&
@@ -92,6 +92,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
                                 single_quoted(config_.peer.party) +
                                 "'s log went back (a restore?): " + refused->why;
     }
+    if (refused->order == TransactionOrder::kStale) return out_of_order(e.request, *refused, out);
     return refuse(e.request, refused->reason, refused->envelope_id, refused->why, out);
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);

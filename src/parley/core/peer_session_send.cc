@@ -207,6 +207,14 @@ void PeerSession::schedule_retry(InFlight& f, Time now, const std::string& reaso
   }
 }
 
+bool PeerSession::superseded_by_ours(const InFlight& f) const {
+  if (own_.countersigned_size() > f.size) return true;  // a later one was receipted
+  for (const InFlight& other : outbox_.window()) {
+    if (other.size > f.size) return true;
+  }
+  return false;
+}
+
 void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out) {
   counters_.last_contact = now;
   InFlight* f = outbox_.in_flight(e.tx);
@@ -219,12 +227,16 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
     f->retry_at = now + std::max(f->backoff, config_.retry_min);
     return;
   }
-  if (e.http_status == 409) {
+  if (e.http_status == 409 && superseded_by_ours(*f)) {
     // The peer holds a later head (a FLASH lane transaction or a later one arrived first): its
     // messages go again in a new transaction, over a head the peer can take.
     ++counters_.transactions_superseded;
     return give_up_in_flight(e.tx, false);
   }
+  // A 409 that no later transaction of ours explains: the peer countersigned more of our log
+  // than we hold (our store went back, docs/protocol.md "Forks and restores"). Sending the
+  // messages again at once would be refused again, forever: it is a refusal (an alarm, and
+  // retried with backoff) like any other 4xx below.
   if (e.http_status >= 400 && e.http_status < 500) {
     mark_reached(*f, now, out);
     Result<wire::Refusal> refusal = wire::parse_refusal(e.body);

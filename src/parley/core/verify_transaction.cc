@@ -334,12 +334,13 @@ Verified verify_transaction(std::string_view body, const PeerContext& context,
   bool fork = false;
   std::string inconsistent = check_consistency(context, state, tx, head->size, head->root, fork);
   if (!inconsistent.empty()) {
-    return TransactionRefusal{std::move(inconsistent),
-                              "",
-                              fork,
-                              fork ? tx.sth : "",
-                              fork ? FrameRefusal::kFork : FrameRefusal::kInconsistent,
-                              !fork && head->size > state.size};
+    TransactionRefusal r;
+    r.why = std::move(inconsistent);
+    r.fork = fork;
+    r.sth = fork ? tx.sth : "";
+    r.reason = fork ? FrameRefusal::kFork : FrameRefusal::kInconsistent;
+    r.unproven = !fork && head->size > state.size;
+    return r;
   }
 
   VerifiedBatch batch;
