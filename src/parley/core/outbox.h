@@ -63,6 +63,9 @@ struct InFlight {
   // The peer answered 425: a transaction before it has not reached the peer yet. Sent again
   // once one before it is receipted, or at retry_at.
   bool blocked = false;
+  // 425s answered although the peer had countersigned the head this one comes after (its
+  // `after`): once may be a receipt that overtook the answer; twice, the peer went back.
+  int early_after_countersigned = 0;
   Duration backoff{};  // its current retry backoff
   // Its messages whose `expires` passed while it was in flight: out of the queue, but the
   // answer to this transaction still decides what became of them (a receipt wins).

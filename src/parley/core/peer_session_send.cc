@@ -221,6 +221,18 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
   if (f == nullptr || f->receipted) return;  // stale
   const std::string& peer = config_.peer.party;
   if (e.http_status == 425) {
+    if (f->after > 0 && f->after <= own_.countersigned_size()) {
+      // The peer countersigned the head this one comes after, yet says it lacks it. Once may
+      // be the receipt of the one before overtaking this answer: sent again. Twice, the
+      // peer's copy of our log went back (its store was restored): a log conflict, an alarm.
+      if (++f->early_after_countersigned >= 2) {
+        mark_reached(*f, now, out);
+        return on_refused(*f, lost_countersigned_head(peer, f->after), now, out);
+      }
+      f->blocked = false;
+      f->retry_at = now + config_.retry_min;
+      return;
+    }
     // One before it has not reached the peer: sent again once one before it is receipted
     // (receipted()), or after a while if none is. Nothing of it was stored; no fault.
     f->blocked = true;

@@ -12,6 +12,7 @@ namespace {
 constexpr std::string_view kForkPrefix = "FORK: ";
 constexpr std::string_view kOlderHead = " is older than the one already countersigned";
 constexpr std::string_view kNoProof = "no consistency proof from my last countersigned head";
+constexpr std::string_view kLostHead = " no longer holds our head of size ";
 
 TransactionRefusal refusal(FrameRefusal reason, std::string why, std::string envelope_id = "") {
   return TransactionRefusal{std::move(why), std::move(envelope_id), false, "", reason};
@@ -260,7 +261,14 @@ bool may_write_to_us(const Line& line, std::string_view principal) {
 
 bool refusal_says_log_conflict(std::string_view error) {
   return error.starts_with(kForkPrefix) || error.starts_with(kNoProof) ||
-         error.find(kOlderHead) != std::string_view::npos;
+         error.find(kOlderHead) != std::string_view::npos ||
+         error.find(kLostHead) != std::string_view::npos;
+}
+
+std::string lost_countersigned_head(const std::string& peer, std::uint64_t size) {
+  return single_quoted(peer) + std::string(kLostHead) + std::to_string(size) +
+         ", which it countersigned: its copy of our log went back (a restore from a backup?); "
+         "it answered twice that a transaction before ours has not reached it";
 }
 
 std::string check_consistency(const PeerContext& context, const PeerState& state,

@@ -132,6 +132,11 @@ struct TransactionRefusal {
 // an older backup, the peer holds more of our log, or countersigned more of it, than we know.
 bool refusal_says_log_conflict(std::string_view error);
 
+// What the sender concludes when the peer says twice (425) that it lacks the head of size
+// `size` of our log although it countersigned it: the peer's copy of our log went back. A
+// log conflict (refusal_says_log_conflict is true of it).
+std::string lost_countersigned_head(const std::string& peer, std::uint64_t size);
+
 using Verified = std::variant<VerifiedBatch, TransactionRefusal>;
 
 // Verifies `body`, a transaction the peer posted, observed at `now`.
