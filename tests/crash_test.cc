@@ -10,8 +10,6 @@
 #include "testbed.h"
 #include <gtest/gtest.h>
 
-#include "parley/store/sqlite/sqlite_store.h"
-
 namespace parley::testing {
 namespace {
 

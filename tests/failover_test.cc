@@ -19,8 +19,6 @@
 #include "testbed.h"
 #include <gtest/gtest.h>
 
-#include "parley/store/sqlite/sqlite_store.h"
-
 namespace parley::testing {
 namespace {
 

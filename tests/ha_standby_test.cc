@@ -18,7 +18,6 @@
 
 #include "parley/store/postgres/pg_test_server.h"
 #include "parley/store/postgres/postgres_store.h"
-#include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::testing {
 namespace {

@@ -28,7 +28,6 @@
 #include "parley/gateway/home.h"
 #include "parley/ledger/formats.h"
 #include "parley/ledger/merkle.h"
-#include "parley/store/sqlite/sqlite_store.h"
 #include "parley/wire/heartbeat.h"
 #include "parley/wire/wire.h"
 
@@ -281,8 +280,7 @@ class DriverTest : public ::testing::Test {
 
   void start(Gateway& g, std::unique_ptr<Clock> clock,
              const catalog::Catalog& catalog = catalog::Catalog::builtin()) {
-    Result<std::unique_ptr<store::Store>> s =
-        store::open_sqlite_store(g.home.store_path().string());
+    Result<std::unique_ptr<store::Store>> s = open_store(g.home);
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
     g.driver = std::make_unique<Driver>(io_, g.home, std::move(*s), std::move(clock), catalog);
     g.api = make_api_handler(*g.driver);
@@ -695,8 +693,7 @@ TEST_F(DriverTest, TheReceiverMarksAnUnacknowledgedMessageOverdueAndCountsIt) {
 // as the CLI does) is refused by the running gateway at the next request.
 TEST_F(DriverTest, ARevokedTokenIsRefusedByTheRunningGateway) {
   ASSERT_EQ(call(us_, "GET", "/api/v1/lines").status, 200);
-  Result<std::unique_ptr<store::Store>> cli =
-      store::open_sqlite_store(us_.home.store_path().string());
+  Result<std::unique_ptr<store::Store>> cli = open_store(us_.home);
   ASSERT_TRUE(cli.is_ok()) << cli.status().to_string();
   Result<std::vector<core::Principal>> all = (*cli)->principals();
   ASSERT_TRUE(all.is_ok());
@@ -763,8 +760,7 @@ TEST_F(DriverTest, ARosterAndALineChangeTakeEffectWithoutARestart) {
   EXPECT_NE(r.body.find("\"on_duty\":null"), std::string::npos) << r.body;
 
   Gateway clerk = as(us_, "clerk-token-0123456789");
-  Result<std::unique_ptr<store::Store>> cli =
-      store::open_sqlite_store(us_.home.store_path().string());
+  Result<std::unique_ptr<store::Store>> cli = open_store(us_.home);
   ASSERT_TRUE(cli.is_ok()) << cli.status().to_string();
   ASSERT_NO_FATAL_FAILURE(add_principal(**cli, "clerk", clerk.token));
   core::Line line;
@@ -795,8 +791,7 @@ TEST_F(DriverTest, ARosterAndALineChangeTakeEffectWithoutARestart) {
 // Issue 12: a reload with an invalid parley.toml or an invalid directory is refused with the
 // reason and the running directory is kept; only the operator may reload.
 TEST_F(DriverTest, AnInvalidReloadIsRefusedAndKeepsTheRunningDirectory) {
-  Result<std::unique_ptr<store::Store>> cli =
-      store::open_sqlite_store(us_.home.store_path().string());
+  Result<std::unique_ptr<store::Store>> cli = open_store(us_.home);
   ASSERT_TRUE(cli.is_ok());
   const Time now = clock_->now();
   ASSERT_TRUE(
@@ -1202,8 +1197,7 @@ TEST_F(DriverTest, EventIdsComeFromTheStoreAndLastEventIdResumesWithNothingMisse
   ASSERT_TRUE(all);
   EXPECT_EQ(all->message_ids("message"), (std::vector<std::string>{m1, m2, m3, m4, m5}));
   {
-    Result<std::unique_ptr<store::Store>> s =
-        store::open_sqlite_store(ru_.home.store_path().string());
+    Result<std::unique_ptr<store::Store>> s = open_store(ru_.home);
     ASSERT_TRUE(s.is_ok());
     ASSERT_NO_FATAL_FAILURE(add_principal(**s, "clerk", "clerk-token-0123456789"));
   }
@@ -1228,8 +1222,7 @@ TEST_F(DriverTest, EventIdsComeFromTheStoreAndLastEventIdResumesWithNothingMisse
 
   // More events than a store keeps since `seen`: a reset says where the replay resumes.
   {
-    Result<std::unique_ptr<store::Store>> s =
-        store::open_sqlite_store(ru_.home.store_path().string());
+    Result<std::unique_ptr<store::Store>> s = open_store(ru_.home);
     ASSERT_TRUE(s.is_ok());
     std::vector<store::EventRecord> filler(store::kEventsKept, store::EventRecord{});
     for (store::EventRecord& e : filler) {

@@ -12,7 +12,6 @@
 #include <gtest/gtest.h>
 
 #include "parley/gateway/home.h"
-#include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::launch {
 namespace {
