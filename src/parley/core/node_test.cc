@@ -604,5 +604,52 @@ TEST_F(NodeTest, TrafficLeavesADownPathAndAbandonsWhatIsInFlightOnIt) {
   EXPECT_EQ(posts.back().path, 1u);
 }
 
+// A window of transactions abandoned with their path counts as the path going down once, not
+// as that many failed transactions: once its heartbeats answer again the path is up and
+// traffic moves back, without waiting PathConfig::traffic_retry_after.
+TEST_F(NodeTest, AWindowAbandonedWithItsPathIsNoTrafficFailure) {
+  std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs", {}, /*window=*/4);
+  std::vector<NodeAction> out;
+  us->handle(HeartbeatAnsweredOn{"ru-genstaff", 0, 1}, now_, out);
+  us->handle(HeartbeatAnsweredOn{"ru-genstaff", 1, 2}, now_, out);
+  std::vector<Post> posts;
+  for (RequestId r = 1; r <= 4; ++r) {
+    out.clear();
+    us->handle(submit(r), now_, out);
+    commit_all(*us, out);
+    for (const Post& p : all_of<Post>(out)) posts.push_back(p);
+  }
+  const PathConfig config;
+  ASSERT_GE(posts.size(), static_cast<std::size_t>(config.traffic_failures_to_down));
+  for (const Post& p : posts) EXPECT_EQ(p.path, 0u);
+
+  // The primary's heartbeats fail until it is down: what is in flight on it is abandoned.
+  const auto beat = [&](bool primary_answers) {
+    now_ += 1s;
+    std::vector<NodeAction> tick;
+    us->handle(Tick{}, now_, tick);
+    for (const PostHeartbeat& b : all_of<PostHeartbeat>(tick)) {
+      if (b.path == 0 && !primary_answers) {
+        us->handle(HeartbeatFailedOn{"ru-genstaff", 0, b.id, "connection refused"}, now_, out);
+      } else {
+        us->handle(HeartbeatAnsweredOn{"ru-genstaff", b.path, b.id}, now_, out);
+      }
+    }
+  };
+  out.clear();
+  for (int i = 0; i < config.misses_to_down; ++i) beat(false);
+  ASSERT_EQ(all_of<AbandonPath>(out).size(), 1u);
+  for (const Post& p : posts) {
+    us->handle(PostFailed{"ru-genstaff", 0, p.tx, "abandoned: the path is down"}, now_, out);
+  }
+  const PathStatus& primary = us->peers()[0].paths->paths()[0];
+  EXPECT_EQ(primary.consecutive_traffic_failures, 0);
+
+  // The primary answers again: up after answers_to_up heartbeats, and traffic moves back.
+  for (int i = 0; i < config.answers_to_up; ++i) beat(true);
+  EXPECT_EQ(us->peers()[0].paths->paths()[0].state, PathState::kUp);
+  EXPECT_EQ(us->peers()[0].paths->best_path(), 0u);
+}
+
 }  // namespace
 }  // namespace parley::core
