@@ -14,6 +14,10 @@ US=$DIR/us RU=$DIR/ru
 US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
 "$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
 "$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" --lang ru >/dev/null || { bad "init ru"; exit 1; }
+# One transaction in flight to the peer at a time, so that the second message waits in the
+# queue behind the first (with a window of 4 it would leave at once in a transaction of its own).
+sed -i '/^\[federation\]$/a window = 1' "$US/parley.toml"
+grep -q '^window = 1$' "$US/parley.toml" || bad "window not set in $US/parley.toml"
 federate "$US" "$RU"
 "$PARLEY" principal add --home "$US" saceur >/dev/null
 "$PARLEY" principal add --home "$US" dsaceur >/dev/null

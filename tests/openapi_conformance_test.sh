@@ -26,6 +26,10 @@ for home in "$US" "$RU"; do
   sed -i 's/^principal_burst = .*/principal_burst = 100000/' "$home/parley.toml"
   grep -q '^principal_burst = 100000$' "$home/parley.toml" || bad "principal_burst not set in $home/parley.toml"
 done
+# One transaction in flight to a peer at a time: the cancellation check needs a message that
+# waits behind the one in flight (with a window of 4 the next three would each leave at once).
+sed -i '/^\[federation\]$/a window = 1' "$US/parley.toml"
+grep -q '^window = 1$' "$US/parley.toml" || bad "window not set in $US/parley.toml"
 SACEUR=$("$PARLEY" principal add --home "$US" saceur)
 WATCH=$("$PARLEY" principal add --home "$US" watch-1 --role watch)
 CGS=$("$PARLEY" principal add --home "$RU" cgs)

@@ -1,8 +1,10 @@
 #include "parley/core/node.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -28,6 +30,11 @@ struct Node::Peer {
   wire::Bundle bundle;
   std::unique_ptr<PeerSession> session;
   std::unique_ptr<PathMonitor> paths;
+  // The transactions posted and not answered yet, by (tx, path); `true` once the path was
+  // abandoned under them (AbandonPath): their failure is ours, not a sign of the path. A
+  // window of transactions abandoned at once must not count as that many traffic failures
+  // (which would keep the path down for traffic_retry_after once it answers again).
+  std::map<std::pair<std::string, PathIndex>, bool> posted;
 };
 
 Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
@@ -52,6 +59,7 @@ void Node::add_peer(NodePeer p) {
   session.directory = config_.directory;
   session.messages = config_.messages;
   session.tests = config_.tests;
+  session.window = config_.window;
   for (const Line& line : config_.lines) {
     if (line.remote.party == p.bundle.party) session.lines.push_back(line);
   }
@@ -309,8 +317,17 @@ void Node::on_post_outcome(const std::string& party, PathIndex path, PathEvent p
                            Event event, Time now, std::vector<NodeAction>& out) {
   Peer* peer = find(party);
   if (peer == nullptr) return;
+  const std::string& tx = std::holds_alternative<TransactionAnswered>(event)
+                              ? std::get<TransactionAnswered>(event).tx
+                              : std::get<TransactionFailed>(event).tx;
+  bool abandoned = false;
+  if (const auto it = peer->posted.find({tx, path}); it != peer->posted.end()) {
+    abandoned = it->second;
+    peer->posted.erase(it);
+  }
   // The path first, so that what the session sends next takes the best one.
-  if (path < peer->paths->paths().size()) feed_paths(*peer, path_event, now, out);
+  const bool says_nothing = abandoned && std::holds_alternative<TrafficFailed>(path_event);
+  if (path < peer->paths->paths().size() && !says_nothing) feed_paths(*peer, path_event, now, out);
   inbox_.emplace_back(party, std::move(event));
 }
 
@@ -377,8 +394,10 @@ void Node::carry_out(Peer& peer, Action& action, std::vector<NodeAction>& out) {
           writes_.push_back({peer.party, a.batch, std::move(a.records)});
         } else if constexpr (std::is_same_v<A, SendTransaction>) {
           // The path is chosen as the transaction leaves: the best one now.
-          out.emplace_back(Post{peer.party, peer.paths->best_path(), std::move(a.tx), a.precedence,
-                                std::move(a.body), config_.transaction_timeout});
+          const PathIndex path = peer.paths->best_path();
+          peer.posted[{a.tx, path}] = false;
+          out.emplace_back(Post{peer.party, path, std::move(a.tx), a.precedence, std::move(a.body),
+                                config_.transaction_timeout});
         } else if constexpr (std::is_same_v<A, Accepted>) {
           ++counters_.messages_submitted;
           out.emplace_back(std::move(a));
@@ -408,6 +427,9 @@ void Node::feed_paths(Peer& peer, const PathEvent& event, Time now, std::vector<
       // A transaction in flight on a path now down would only time out: abandon it, so the
       // session resends it (same id, the peer is idempotent) on the new path at once.
       if (paths[changed->from].state == PathState::kDown) {
+        for (auto& [posted, abandoned] : peer.posted) {
+          if (posted.second == changed->from) abandoned = true;
+        }
         out.emplace_back(AbandonPath{peer.party, changed->from});
       }
     } else if (const auto* state = std::get_if<PathStateChanged>(&action)) {

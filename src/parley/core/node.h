@@ -62,6 +62,7 @@ struct NodeConfig {
   Directory directory;      // principals, the duty roster, the time zone (core/roster.h)
   PathConfig paths;
   Duration transaction_timeout = std::chrono::seconds(10);  // a Post unanswered after this fails
+  std::size_t window = SessionConfig{}.window;  // transactions in flight per peer (SessionConfig)
   Cadences realert;  // each precedence's escalation step (core/escalation.h; parley.toml)
   const MessageLines* messages = nullptr;  // SessionConfig::messages; must outlive the node
   // The automatic line test on every line with a pinned peer (core/line_test.h; parley.toml

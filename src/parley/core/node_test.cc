@@ -65,11 +65,14 @@ class NodeTest : public ::testing::Test {
         ru_(make_side("ru-genstaff", 2, std::string(64, 'b'))),
         rng_(7) {}
 
+  // `window`: transactions in flight per peer (1 unless a test is about the window: then the
+  // second message of a test waits queued behind the first one's transaction).
   std::unique_ptr<Node> make_node(const Side& self, const Side& peer, const std::string& local,
                                   const std::string& remote, std::vector<Line> extra = {},
-                                  std::size_t backlog_limit = 0) {
+                                  std::size_t window = 1, std::size_t backlog_limit = 0) {
     NodeConfig config;
     config.party = self.party;
+    config.window = window;
     config.backlog_limit = backlog_limit;
     config.keys = self.keys;
     config.lines = {make_line(local, peer.party, remote)};
@@ -313,8 +316,9 @@ TEST_F(NodeTest, WritesWaitingWhenTheCommitIsDueGoInOneCommitInOrder) {
   node->handle(CommitDue{}, now_, out);
   const std::vector<Commit> commits = all_of<Commit>(out);
   ASSERT_EQ(commits.size(), 1u);
-  // Message 1, the head of the transaction carrying it, message 2.
-  ASSERT_EQ(commits[0].batches.size(), 3u);
+  // Message 1, the head of the transaction carrying it, message 2 (a FLASH), the head of the
+  // FLASH lane's transaction carrying it.
+  ASSERT_EQ(commits[0].batches.size(), 4u);
   for (std::size_t i = 1; i < commits[0].batches.size(); ++i) {
     EXPECT_LT(commits[0].batches[i - 1].batch, commits[0].batches[i].batch);
   }
@@ -324,14 +328,36 @@ TEST_F(NodeTest, WritesWaitingWhenTheCommitIsDueGoInOneCommitInOrder) {
   EXPECT_TRUE(all_of<ScheduleCommit>(out).empty());
   EXPECT_TRUE(node->committing());
   out.clear();
-  node->handle(Committed{commits[0].id, std::vector<Status>(3)}, now_, out);
+  node->handle(Committed{commits[0].id, std::vector<Status>(4)}, now_, out);
   const std::vector<Accepted> accepted = all_of<Accepted>(out);
   ASSERT_EQ(accepted.size(), 2u);
   EXPECT_EQ(accepted[0].request, 1u);
   EXPECT_EQ(accepted[1].request, 2u);
   EXPECT_EQ(all_of<ScheduleCommit>(out).size(), 1u);  // now the third one's turn
   EXPECT_EQ(node->counters().commits, 1u);
-  EXPECT_EQ(node->counters().batches_committed, 3u);
+  EXPECT_EQ(node->counters().batches_committed, 4u);
+}
+
+// Issue 15: with a window, the node posts a transaction per submission at once, each after
+// the one before, without waiting for an answer; window 1 posts one and holds the other.
+TEST_F(NodeTest, TheWindowPostsSeveralTransactionsBeforeAnyAnswer) {
+  for (const std::size_t window : {std::size_t{1}, std::size_t{4}}) {
+    std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs", {}, window);
+    std::vector<NodeAction> out;
+    std::vector<NodeAction> every;
+    node->handle(submit(1), now_, out);
+    node->handle(submit(2), now_, out);
+    node->handle(submit(3), now_, out);
+    commit_all(*node, out, &every);
+    const std::vector<Post> posts = all_of<Post>(every);
+    ASSERT_EQ(posts.size(), window == 1 ? 1u : 3u) << "window " << window;
+    for (std::size_t i = 0; i < posts.size(); ++i) {
+      Result<wire::Transaction> tx = wire::parse_transaction(posts[i].body);
+      ASSERT_TRUE(tx.is_ok());
+      EXPECT_EQ(tx->after, i) << "window " << window;  // the head of the one before
+    }
+    EXPECT_EQ(node->session("ru-genstaff")->stats().queued, 3u);
+  }
 }
 
 TEST_F(NodeTest, ABatchTheStoreRefusesRejectsItsSubmissionAlone) {
@@ -576,6 +602,53 @@ TEST_F(NodeTest, TrafficLeavesADownPathAndAbandonsWhatIsInFlightOnIt) {
   posts = all_of<Post>(out);
   ASSERT_FALSE(posts.empty());
   EXPECT_EQ(posts.back().path, 1u);
+}
+
+// A window of transactions abandoned with their path counts as the path going down once, not
+// as that many failed transactions: once its heartbeats answer again the path is up and
+// traffic moves back, without waiting PathConfig::traffic_retry_after.
+TEST_F(NodeTest, AWindowAbandonedWithItsPathIsNoTrafficFailure) {
+  std::unique_ptr<Node> us = make_node(us_, ru_, "saceur", "cgs", {}, /*window=*/4);
+  std::vector<NodeAction> out;
+  us->handle(HeartbeatAnsweredOn{"ru-genstaff", 0, 1}, now_, out);
+  us->handle(HeartbeatAnsweredOn{"ru-genstaff", 1, 2}, now_, out);
+  std::vector<Post> posts;
+  for (RequestId r = 1; r <= 4; ++r) {
+    out.clear();
+    us->handle(submit(r), now_, out);
+    commit_all(*us, out);
+    for (const Post& p : all_of<Post>(out)) posts.push_back(p);
+  }
+  const PathConfig config;
+  ASSERT_GE(posts.size(), static_cast<std::size_t>(config.traffic_failures_to_down));
+  for (const Post& p : posts) EXPECT_EQ(p.path, 0u);
+
+  // The primary's heartbeats fail until it is down: what is in flight on it is abandoned.
+  const auto beat = [&](bool primary_answers) {
+    now_ += 1s;
+    std::vector<NodeAction> tick;
+    us->handle(Tick{}, now_, tick);
+    for (const PostHeartbeat& b : all_of<PostHeartbeat>(tick)) {
+      if (b.path == 0 && !primary_answers) {
+        us->handle(HeartbeatFailedOn{"ru-genstaff", 0, b.id, "connection refused"}, now_, out);
+      } else {
+        us->handle(HeartbeatAnsweredOn{"ru-genstaff", b.path, b.id}, now_, out);
+      }
+    }
+  };
+  out.clear();
+  for (int i = 0; i < config.misses_to_down; ++i) beat(false);
+  ASSERT_EQ(all_of<AbandonPath>(out).size(), 1u);
+  for (const Post& p : posts) {
+    us->handle(PostFailed{"ru-genstaff", 0, p.tx, "abandoned: the path is down"}, now_, out);
+  }
+  const PathStatus& primary = us->peers()[0].paths->paths()[0];
+  EXPECT_EQ(primary.consecutive_traffic_failures, 0);
+
+  // The primary answers again: up after answers_to_up heartbeats, and traffic moves back.
+  for (int i = 0; i < config.answers_to_up; ++i) beat(true);
+  EXPECT_EQ(us->peers()[0].paths->paths()[0].state, PathState::kUp);
+  EXPECT_EQ(us->peers()[0].paths->best_path(), 0u);
 }
 
 }  // namespace

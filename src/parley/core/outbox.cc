@@ -24,6 +24,7 @@ bool Outbox::unqueue(const std::string& id) {
   PARLEY_CHECK(created != created_.end());
   created_.erase(created);
   if (q->second.record.expires) expiries_.erase({*q->second.record.expires, id});
+  if (q->second.in_flight) --carried_;
   queue_.erase(q);
   index_.erase(index);
   return true;
@@ -47,17 +48,20 @@ const Outgoing* Outbox::queued(const std::string& id) const {
 
 Outgoing* Outbox::carried(const std::string& id) {
   if (Outgoing* o = queued(id)) return o;
-  if (!in_flight_) return nullptr;
-  auto it = in_flight_->expired.find(id);
-  return it == in_flight_->expired.end() ? nullptr : &it->second;
+  for (InFlight& f : window_) {
+    auto it = f.expired.find(id);
+    if (it != f.expired.end()) return &it->second;
+  }
+  return nullptr;
 }
 
 void Outbox::set_aside(const std::string& id) {
   Outgoing* o = queued(id);
   PARLEY_CHECK(o != nullptr);
   Outgoing gone = *o;
+  InFlight* f = gone.in_flight ? carrier(id) : nullptr;
   unqueue(id);
-  if (gone.in_flight && in_flight_) in_flight_->expired.emplace(id, std::move(gone));
+  if (f != nullptr) f->expired.emplace(id, std::move(gone));
 }
 
 Result<Outgoing> Outbox::cancel(const std::string& id) {
@@ -65,7 +69,7 @@ Result<Outgoing> Outbox::cancel(const std::string& id) {
   if (o == nullptr) return Status::not_found("message '" + id + "' is not queued");
   if (o->in_flight || o->record.tx) {
     std::string tx = o->record.tx.value_or("");
-    if (o->in_flight && in_flight_) tx = in_flight_->tx;
+    if (const InFlight* f = o->in_flight ? carrier(id) : nullptr) tx = f->tx;
     return Status::failed_precondition(
         "message '" + id + "' has left: transaction " + (tx.empty() ? "?" : tx) +
         " carried it to the peer, which may hold it already; it cannot be cancelled");
@@ -97,14 +101,54 @@ std::uint64_t Outbox::lowest_index(std::uint64_t none) const {
 }
 
 bool Outbox::flash_waits() const {
-  return std::any_of(queue_.begin(), queue_.end(), [](const auto& entry) {
-    return entry.second.record.precedence == Precedence::kFlash && !entry.second.in_flight;
-  });
+  // FLASH sorts first: only the queue's FLASH messages are looked at.
+  for (const auto& [key, o] : queue_) {
+    if (o.record.precedence != Precedence::kFlash) return false;
+    if (!o.in_flight) return true;
+  }
+  return false;
 }
 
-void Outbox::end_in_flight() {
-  for (auto& [key, o] : queue_) o.in_flight = false;
-  in_flight_.reset();
+InFlight* Outbox::in_flight(const std::string& tx) {
+  for (InFlight& f : window_) {
+    if (f.tx == tx) return &f;
+  }
+  return nullptr;
+}
+
+bool Outbox::in_flight_is(const std::string& tx) const {
+  return std::any_of(window_.begin(), window_.end(),
+                     [&tx](const InFlight& f) { return f.tx == tx; });
+}
+
+InFlight* Outbox::carrier(const std::string& id) {
+  for (InFlight& f : window_) {
+    if (std::find(f.ids.begin(), f.ids.end(), id) != f.ids.end()) return &f;
+  }
+  return nullptr;
+}
+
+void Outbox::start(InFlight f) {
+  for (const std::string& id : f.ids) {
+    Outgoing* o = queued(id);
+    PARLEY_CHECK(o != nullptr && !o->in_flight);
+    o->in_flight = true;
+    ++carried_;
+  }
+  window_.push_back(std::move(f));
+}
+
+void Outbox::end_in_flight(const std::string& tx) {
+  const auto it =
+      std::find_if(window_.begin(), window_.end(), [&tx](const InFlight& f) { return f.tx == tx; });
+  if (it == window_.end()) return;
+  for (const std::string& id : it->ids) {
+    Outgoing* o = queued(id);
+    if (o == nullptr || !o->in_flight) continue;
+    o->in_flight = false;
+    --carried_;
+  }
+  window_.erase(it);
 }
 
 }  // namespace parley::core

@@ -1,17 +1,18 @@
-// The outbound queue of one peer session, with the transaction in flight.
+// The outbound queue of one peer session, with the window of transactions in flight.
 //
 // Outbound messages wait, not yet receipted, in precedence order (FLASH first), then by
-// sequence number, then by arrival. At most one transaction is in flight; it carries the
-// first messages of the queue that fit, is resent unchanged until answered, and may be
-// given up (a FLASH overtakes it) so that its messages go again in a new one. A message
-// whose `expires` passes while in flight leaves the queue but stays with the transaction,
-// whose answer still decides what became of it. A queued message that no transaction has
-// carried yet may be cancelled (cancel()); once one has, it may have reached the peer, and it
-// can no longer be. Pure: no I/O, times are values.
+// sequence number, then by arrival. A window of transactions is in flight at once, oldest
+// first (docs/protocol.md "Transaction window"); each carries queued messages that no other
+// one carries, is resent unchanged until answered, and may be given up so that its messages
+// go again in a new one. A message whose `expires` passes while in flight leaves the queue
+// but stays with its transaction, whose answer still decides what became of it. A queued
+// message that no transaction has carried yet may be cancelled (cancel()); once one has, it
+// may have reached the peer, and it can no longer be. Pure: no I/O, times are values.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -33,13 +34,19 @@ namespace parley::core {
 struct Outgoing {
   MessageRecord record;
   std::uint64_t index = 0;  // its leaf in our log
-  // Carried by the transaction in flight. A message that any transaction has carried (this
-  // one, one given up since, one before a restart) has record.tx set: the peer may hold it.
+  // Carried by a transaction of the window. A message that any transaction has carried (one
+  // in flight, one given up since, one before a restart) has record.tx set: the peer may hold it.
   bool in_flight = false;
 };
-// The transaction in flight: what it carries and what its answer is checked against.
+// A transaction in flight: what it carries and what its answer is checked against.
 struct InFlight {
   std::string tx;
+  // The head the receiver must hold before it handles this one (the transaction's `after`):
+  // the head of the transaction built before it, or, for the first of the window and for a
+  // FLASH lane transaction, the head the peer countersigned last.
+  std::uint64_t after = 0;
+  // A FLASH lane transaction: only FLASH messages, ordered behind no other transaction.
+  bool lane = false;
   std::vector<std::string> ids;
   std::vector<std::uint64_t> indices;
   std::vector<std::vector<ledger::Hash>> proofs;  // inclusion in the head, per id
@@ -53,6 +60,13 @@ struct InFlight {
   std::optional<Time> retry_at;
   bool receipted = false;  // a valid receipt is being persisted
   bool reached = false;    // the peer answered it: its messages are sent
+  // The peer answered 425: a transaction before it has not reached the peer yet. Sent again
+  // once one before it is receipted, or at retry_at.
+  bool blocked = false;
+  // 425s answered although the peer had countersigned the head this one comes after (its
+  // `after`): once may be a receipt that overtook the answer; twice, the peer went back.
+  int early_after_countersigned = 0;
+  Duration backoff{};  // its current retry backoff
   // Its messages whose `expires` passed while it was in flight: out of the queue, but the
   // answer to this transaction still decides what became of them (a receipt wins).
   std::map<std::string, Outgoing> expired;
@@ -70,10 +84,10 @@ class Outbox {
   // The queued message `id`, or nullptr.
   Outgoing* queued(const std::string& id);
   const Outgoing* queued(const std::string& id) const;
-  // A message of the in-flight transaction: queued, or set aside (expired) in flight.
+  // A message of a transaction in flight: queued, or set aside (expired) in flight.
   Outgoing* carried(const std::string& id);
-  // Takes queued message `id` out of the queue; if the transaction in flight carries it,
-  // it is set aside there until that transaction's answer.
+  // Takes queued message `id` out of the queue; if a transaction in flight carries it, it is
+  // set aside there until that transaction's answer.
   void set_aside(const std::string& id);
   // Takes queued message `id` out of the queue for good, because its sender cancels it, and
   // returns it; nothing changes on an error. kNotFound: it is not queued (never here, or
@@ -85,6 +99,8 @@ class Outbox {
   const Queue& queue() const { return queue_; }
   Queue& queue() { return queue_; }
   std::size_t size() const { return queue_.size(); }
+  // Of them, how many no transaction in flight carries.
+  std::size_t waiting() const { return queue_.size() - carried_; }
   bool empty() const { return queue_.empty(); }
   // The created time of the oldest queued message.
   std::optional<Time> oldest_created() const;
@@ -94,16 +110,21 @@ class Outbox {
   void unwatch_expiry(const std::string& id);
   // The lowest log index still queued, or `none`.
   std::uint64_t lowest_index(std::uint64_t none) const;
-  // Whether a FLASH waits that the transaction in flight does not carry.
+  // Whether a queued FLASH waits that no transaction in flight carries.
   bool flash_waits() const;
 
-  InFlight* in_flight() { return in_flight_ ? &*in_flight_ : nullptr; }
-  const InFlight* in_flight() const { return in_flight_ ? &*in_flight_ : nullptr; }
-  bool in_flight_is(const std::string& tx) const { return in_flight_ && in_flight_->tx == tx; }
-  void start(InFlight f) { in_flight_ = std::move(f); }
-  // No transaction is in flight any more (answered, or given up): what it carried and is
-  // still queued goes again in the next one.
-  void end_in_flight();
+  // The window: the transactions in flight, in the order they were built.
+  const std::deque<InFlight>& window() const { return window_; }
+  // The transaction `tx` of the window, or nullptr.
+  InFlight* in_flight(const std::string& tx);
+  bool in_flight_is(const std::string& tx) const;
+  // The transaction that carries message `id`, or nullptr.
+  InFlight* carrier(const std::string& id);
+  // `f` joins the window: its messages are carried.
+  void start(InFlight f);
+  // Transaction `tx` leaves the window (answered, or given up): what it carried and is still
+  // queued goes again in a later one.
+  void end_in_flight(const std::string& tx);
 
  private:
   Queue queue_;
@@ -111,7 +132,8 @@ class Outbox {
   std::map<std::string, QueueKey> index_;            // message id -> queue key
   std::set<std::pair<Time, std::string>> expiries_;  // (expires, id) of queued messages
   std::uint64_t next_arrival_ = 0;
-  std::optional<InFlight> in_flight_;
+  std::size_t carried_ = 0;  // queued messages a transaction of the window carries
+  std::deque<InFlight> window_;
 };
 
 }  // namespace parley::core

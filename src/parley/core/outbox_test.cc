@@ -61,13 +61,13 @@ TEST(OutboxTest, AMessageSetAsideInFlightIsStillCarriedUntilTheTransactionEnds) 
   Outbox outbox;
   outbox.enqueue(message("a", Precedence::kRoutine, 1, kT0, kT0 + 1min));
   outbox.enqueue(message("b", Precedence::kRoutine, 2, kT0));
-  outbox.queued("a")->in_flight = true;
-  outbox.queued("b")->in_flight = true;
   InFlight f;
   f.tx = "tx-1";
   f.ids = {"a", "b"};
   outbox.start(std::move(f));
   EXPECT_TRUE(outbox.in_flight_is("tx-1"));
+  EXPECT_TRUE(outbox.queued("a")->in_flight);
+  EXPECT_EQ(outbox.waiting(), 0u);
 
   outbox.set_aside("a");
   EXPECT_EQ(outbox.queued("a"), nullptr);
@@ -75,19 +75,59 @@ TEST(OutboxTest, AMessageSetAsideInFlightIsStillCarriedUntilTheTransactionEnds) 
   EXPECT_EQ(outbox.size(), 1u);
   EXPECT_FALSE(outbox.next_expiry().has_value());
 
-  outbox.end_in_flight();
+  outbox.end_in_flight("tx-1");
   EXPECT_EQ(outbox.carried("a"), nullptr);
-  EXPECT_EQ(outbox.in_flight(), nullptr);
+  EXPECT_EQ(outbox.in_flight("tx-1"), nullptr);
   EXPECT_FALSE(outbox.queued("b")->in_flight);  // goes again in the next transaction
+  EXPECT_EQ(outbox.waiting(), 1u);
 }
 
-TEST(OutboxTest, AFlashWaitsOnlyIfTheTransactionInFlightDoesNotCarryIt) {
+// The window: each transaction carries its own messages; one ending frees only its own.
+TEST(OutboxTest, TransactionsOfTheWindowCarryTheirOwnMessagesAndEndApart) {
+  Outbox outbox;
+  outbox.enqueue(message("a", Precedence::kRoutine, 1, kT0, kT0 + 1min));
+  outbox.enqueue(message("b", Precedence::kRoutine, 2, kT0));
+  outbox.enqueue(message("c", Precedence::kRoutine, 3, kT0));
+  InFlight first;
+  first.tx = "tx-1";
+  first.ids = {"a"};
+  outbox.start(std::move(first));
+  InFlight second;
+  second.tx = "tx-2";
+  second.ids = {"b"};
+  outbox.start(std::move(second));
+  ASSERT_EQ(outbox.window().size(), 2u);
+  EXPECT_EQ(outbox.window()[0].tx, "tx-1");  // in the order they were built
+  EXPECT_EQ(outbox.waiting(), 1u);           // c
+  EXPECT_EQ(outbox.carrier("b")->tx, "tx-2");
+  EXPECT_EQ(outbox.carrier("c"), nullptr);
+  EXPECT_FALSE(outbox.cancel("b").is_ok());  // carried: it may be with the peer
+
+  outbox.set_aside("a");  // expired in flight: with tx-1, not tx-2
+  EXPECT_NE(outbox.in_flight("tx-1")->expired.count("a"), 0u);
+  EXPECT_EQ(outbox.waiting(), 1u);
+
+  outbox.end_in_flight("tx-2");
+  EXPECT_FALSE(outbox.queued("b")->in_flight);
+  EXPECT_EQ(outbox.waiting(), 2u);
+  ASSERT_NE(outbox.carried("a"), nullptr);  // tx-1 still decides
+  EXPECT_TRUE(outbox.unqueue("b"));
+  EXPECT_EQ(outbox.waiting(), 1u);
+  outbox.end_in_flight("tx-1");
+  EXPECT_TRUE(outbox.window().empty());
+  EXPECT_EQ(outbox.waiting(), 1u);
+}
+
+TEST(OutboxTest, AFlashWaitsOnlyIfNoTransactionInFlightCarriesIt) {
   Outbox outbox;
   outbox.enqueue(message("r", Precedence::kRoutine, 1, kT0));
   EXPECT_FALSE(outbox.flash_waits());
   outbox.enqueue(message("f", Precedence::kFlash, 2, kT0));
   EXPECT_TRUE(outbox.flash_waits());
-  outbox.queued("f")->in_flight = true;
+  InFlight f;
+  f.tx = "tx-1";
+  f.ids = {"f"};
+  outbox.start(std::move(f));
   EXPECT_FALSE(outbox.flash_waits());
 }
 
@@ -98,7 +138,6 @@ TEST(OutboxTest, CancelTakesOnlyAMessageNoTransactionCarried) {
   Outgoing earlier = message("r3", Precedence::kRoutine, 3, kT0 + 2s, kT0 + 1h);
   earlier.record.tx = "tx-0";  // carried before (a transaction given up, or before a restart)
   outbox.enqueue(earlier);
-  outbox.queued("r1")->in_flight = true;
   InFlight f;
   f.tx = "tx-1";
   f.ids = {"r1"};

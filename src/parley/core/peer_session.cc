@@ -64,6 +64,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
         key.status().with_context("peer " + single_quoted(config_.peer.party) + " box key");
   }
   if (config_.tx_envelopes_max == 0) config_.tx_envelopes_max = 1;
+  if (config_.window == 0) config_.window = 1;
   if (config_.retry_min <= Duration::zero()) config_.retry_min = Duration(1);
   if (config_.retry_max < config_.retry_min) config_.retry_max = config_.retry_min;
 
@@ -196,11 +197,12 @@ std::optional<Time> PeerSession::next_deadline() const {
   auto consider = [&next](Time t) {
     if (!next || t < *next) next = t;
   };
-  if (const InFlight* f = outbox_.in_flight()) {
-    if (f->retry_at) consider(*f->retry_at);
-  } else if (!build_failed_) {
-    // Queued work with nothing in flight is due at once (after a restart, before any
-    // other event arrives): report the oldest such message's creation time.
+  for (const InFlight& f : outbox_.window()) {
+    if (f.retry_at) consider(*f.retry_at);
+  }
+  if (may_build()) {
+    // Queued work that a transaction could carry now is due at once (after a restart,
+    // before any other event arrives): report the oldest queued message's creation time.
     if (const std::optional<Time> oldest = outbox_.oldest_created()) consider(*oldest);
   }
   if (!deadlines_.empty()) consider(deadlines_.begin()->first);
@@ -623,51 +625,58 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
   }
   for (auto& [id, u] : after.track) track(id, std::move(u));
   for (Action& action : after.actions) {
-    // A transaction given up before it left (a FLASH overtook it) does not leave.
+    // A transaction given up before it left (the store refused a batch it needs) does not leave.
     if (const auto* send = std::get_if<SendTransaction>(&action)) {
       if (!outbox_.in_flight_is(send->tx)) continue;
     }
     out.push_back(std::move(action));
   }
 
-  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
-    const InFlight& f = *outbox_.in_flight();
-    for (const std::string& id : f.ids) {
-      const Outgoing* o = outbox_.carried(id);
-      if (o == nullptr) continue;
-      const MessageRecord& r = o->record;
-      if (r.state == MessageState::kExpired) {
-        // Said when it expired; the receipt refused it (the peer's clock agreed).
-      } else if (r.state == MessageState::kRefused) {
-        // Final: no ack will come, so no deadline is watched.
-        ++counters_.messages_refused;
-        counters_.last_refusal = r.refusal.value_or("");
-        out.push_back(
-            Notify{notice(NoticeKind::kMessageRefused, r.id, r.line,
-                          std::string(wire::precedence_name(r.precedence)) + " " + r.type +
-                              " message " + r.id + " on line " + r.line + " refused by " +
-                              config_.peer.party + ": " + r.refusal.value_or("?"))});
-      } else if (r.type != "ack") {
-        if (!is_protocol_type(r.type)) {
-          counters_.delivery[static_cast<std::size_t>(r.precedence)].observe(now - r.created);
-        }
-        out.push_back(
-            Notify{notice(NoticeKind::kDelivered, r.id, r.line,
-                          std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
-                              " on line " + r.line + " delivered to " + config_.peer.party)});
-      }
-      outbox_.unqueue(id);
-    }
-    // The peer countersigned our head: it is C now. Proofs start from there, or from the
-    // lowest entry still unreceipted if FLASH overtook it.
-    own_.countersigned(f.size, f.root, outbox_.lowest_index(own_.assigned()));
-    outbox_.end_in_flight();
-    failure_streak_ = 0;
-    refusal_streak_ = 0;
-    backoff_ = Duration::zero();
+  if (after.receipted_tx) {
+    if (const InFlight* f = outbox_.in_flight(*after.receipted_tx)) receipted(*f, now, out);
   }
 
   if (after.inbound) inbound_durable(*after.inbound, now, out);
+}
+
+void PeerSession::receipted(const InFlight& f, Time now, std::vector<Action>& out) {
+  for (const std::string& id : f.ids) {
+    const Outgoing* o = outbox_.carried(id);
+    if (o == nullptr) continue;
+    const MessageRecord& r = o->record;
+    if (r.state == MessageState::kExpired) {
+      // Said when it expired; the receipt refused it (the peer's clock agreed).
+    } else if (r.state == MessageState::kRefused) {
+      // Final: no ack will come, so no deadline is watched.
+      ++counters_.messages_refused;
+      counters_.last_refusal = r.refusal.value_or("");
+      out.push_back(Notify{notice(NoticeKind::kMessageRefused, r.id, r.line,
+                                  std::string(wire::precedence_name(r.precedence)) + " " + r.type +
+                                      " message " + r.id + " on line " + r.line + " refused by " +
+                                      config_.peer.party + ": " + r.refusal.value_or("?"))});
+    } else if (r.type != "ack") {
+      if (!is_protocol_type(r.type)) {
+        counters_.delivery[static_cast<std::size_t>(r.precedence)].observe(now - r.created);
+      }
+      out.push_back(
+          Notify{notice(NoticeKind::kDelivered, r.id, r.line,
+                        std::string(wire::precedence_name(r.precedence)) + " message " + r.id +
+                            " on line " + r.line + " delivered to " + config_.peer.party)});
+    }
+    outbox_.unqueue(id);
+  }
+  // The peer countersigned our head: it is C now (unless a later one was already). Proofs
+  // start from there, or from the lowest entry still unreceipted (carried by another
+  // transaction of the window, or overtaken by a FLASH).
+  own_.countersigned(f.size, f.root, outbox_.lowest_index(own_.assigned()));
+  failure_streak_ = 0;
+  refusal_streak_ = 0;
+  // The peer holds this head: a transaction that waited for it (answered 425) goes now.
+  for (const InFlight& other : outbox_.window()) {
+    if (other.blocked) outbox_.in_flight(other.tx)->retry_at = now;
+  }
+  const std::string tx = f.tx;  // `f` goes with it
+  outbox_.end_in_flight(tx);
 }
 
 void PeerSession::inbound_durable(InboundBatch& b, Time now, std::vector<Action>& out) {
@@ -724,9 +733,17 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   if (after.inbound) undo_inbound(*after.inbound, why, out);
 }
 
-void PeerSession::give_up_in_flight() {
-  for (const auto& [id, gone] : outbox_.in_flight()->expired) untrack(id);
-  outbox_.end_in_flight();
+void PeerSession::give_up_in_flight(const std::string& tx, bool later_too) {
+  std::vector<std::string> gone;
+  bool found = false;
+  for (const InFlight& f : outbox_.window()) {
+    found = found || f.tx == tx;
+    if (f.tx == tx || (found && later_too)) gone.push_back(f.tx);
+  }
+  for (const std::string& id : gone) {
+    for (const auto& [expired, o] : outbox_.in_flight(id)->expired) untrack(expired);
+    outbox_.end_in_flight(id);
+  }
 }
 
 void PeerSession::undo_outbound(const AfterPersist& after, const std::string& why, Time now,
@@ -741,16 +758,16 @@ void PeerSession::undo_outbound(const AfterPersist& after, const std::string& wh
   // Its messages were not stored: out of the queue, and out of a transaction built over them
   // (that one has not left: it waits for a later batch, which cannot apply without them).
   for (const std::string& id : after.queued) {
+    const InFlight* f = outbox_.carrier(id);
+    const std::optional<std::string> tx = f != nullptr ? std::optional(f->tx) : std::nullopt;
     if (!outbox_.unqueue(id)) continue;
-    const InFlight* f = outbox_.in_flight();
-    if (f != nullptr && std::find(f->ids.begin(), f->ids.end(), id) != f->ids.end()) {
-      give_up_in_flight();
-    }
+    // Those built after it name its head as `after`, which the peer may never get: they go too.
+    if (tx) give_up_in_flight(*tx, true);
   }
-  // A transaction whose head could not be stored does not leave.
+  // A transaction whose head could not be stored does not leave, nor do those after it.
   for (const Action& action : after.actions) {
     const auto* send = std::get_if<SendTransaction>(&action);
-    if (send != nullptr && outbox_.in_flight_is(send->tx)) give_up_in_flight();
+    if (send != nullptr) give_up_in_flight(send->tx, true);
   }
   // Its log entry was not stored: the index is free again if it was the last one handed
   // out. If later entries exist, our log in memory has an entry the store lacks: no head is
@@ -766,9 +783,12 @@ void PeerSession::undo_outbound(const AfterPersist& after, const std::string& wh
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.
-  if (after.receipted_tx && outbox_.in_flight_is(*after.receipted_tx)) {
-    outbox_.in_flight()->receipted = false;
-    schedule_retry(now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble, out);
+  if (after.receipted_tx) {
+    if (InFlight* f = outbox_.in_flight(*after.receipted_tx)) {
+      f->receipted = false;
+      schedule_retry(*f, now, "could not record the receipt: " + why, NoticeKind::kLinkTrouble,
+                     out);
+    }
   }
 }
 
@@ -796,25 +816,23 @@ void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
   peer_.size = b.previous_size;
   peer_.root = b.previous_root;
   peer_.sth = b.previous_sth;
-  peer_.receipts = b.previous_receipts;
+  if (b.receipt_added) peer_.receipts.erase(b.tx);
   refuse(b.request, FrameRefusal::kStoreRefused, "", why, out);
 }
 
 // ---- time ----
 
 void PeerSession::resend_due(Time now, std::vector<Action>& out) {
-  InFlight* f = outbox_.in_flight();
-  if (f == nullptr || !f->retry_at || now < *f->retry_at) return;
-  f->retry_at.reset();
-  if (outbox_.flash_waits() && f->precedence != Precedence::kFlash) {
-    // FLASH is never queued behind lower precedence: give up this transaction and send a
-    // new one led by the FLASH. Its messages go again; the peer dedups by (line, seq), and
-    // the old transaction's answer, if any, is stale.
-    give_up_in_flight();
-    return;
+  // Oldest first: the receiver handles them in that order. A FLASH waits behind none of them
+  // (the FLASH lane: pump), so none is given up for one.
+  for (const InFlight& window : outbox_.window()) {
+    InFlight& f = *outbox_.in_flight(window.tx);
+    if (!f.retry_at || now < *f.retry_at) continue;
+    f.retry_at.reset();
+    f.blocked = false;
+    out.push_back(SendTransaction{f.tx, f.precedence, f.body});
+    ++counters_.transactions_sent;
   }
-  out.push_back(SendTransaction{f->tx, f->precedence, f->body});
-  ++counters_.transactions_sent;
 }
 
 void PeerSession::on_timer(Time now, std::vector<Action>& out) {
@@ -836,200 +854,6 @@ void PeerSession::on_timer(Time now, std::vector<Action>& out) {
   // marked nor evidenced again. Should the gateway stop before this batch is durable, the
   // next start marks it (the record still says delivered) and writes the evidence then.
   persist(std::move(records), std::move(after), out);
-}
-
-std::vector<std::string> PeerSession::mark_overdue(Time now, std::vector<Record>& records) {
-  // The deadlines that have passed, handled in id order (as unacked_ is ordered).
-  std::vector<std::string> due;
-  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now;
-       it = deadlines_.erase(it)) {
-    due.push_back(it->second);
-  }
-  std::sort(due.begin(), due.end());
-  for (const std::string& id : due) {
-    auto entry = unacked_.find(id);
-    PARLEY_CHECK(entry != unacked_.end());
-    Unacked& u = entry->second;
-    u.overdue = true;
-    // The sender is told by the escalation's first step (no notice of its own: one event).
-    escalate_sent(id, u);
-    // Not queued: receipted, so delivered (a refused or acknowledged one is not watched).
-    MessageRecord receipted;
-    receipted.id = id;
-    receipted.state = MessageState::kDelivered;
-    Outgoing* o = outbox_.queued(id);
-    records.push_back(transition(o != nullptr ? o->record : receipted,
-                                 MessageChange(MessageEvent::kDeadlinePassed, now)));
-  }
-  return due;
-}
-
-std::vector<std::string> PeerSession::mark_inbound_overdue(Time now, std::vector<Record>& records,
-                                                           std::vector<Action>& out) {
-  const std::vector<std::string> due = inbound_.take_due(now);
-  for (const std::string& id : due) {
-    const AwaitingAck& a = *inbound_.awaiting(id);
-    escalate_received(id, a);
-    // Watched only while delivered, not acknowledged: the store holds it so.
-    MessageRecord stored;
-    stored.id = id;
-    stored.state = MessageState::kDelivered;
-    records.push_back(transition(stored, MessageChange(MessageEvent::kDeadlinePassed, now)));
-    ++counters_.inbound_overdue_marked;
-    const Line* line = find_line(a.line);
-    const Duration within =
-        line != nullptr ? line->deadlines.for_precedence(a.precedence) : Duration::zero();
-    out.push_back(Notify{notice(NoticeKind::kInboundOverdue, id, a.line,
-                                std::string(wire::precedence_name(a.precedence)) + " message " +
-                                    id + " on line " + a.line + " from " + a.from.to_string() +
-                                    " not acknowledged here within " + format_duration(within))});
-  }
-  return due;
-}
-
-// ---- evidence ----
-
-void PeerSession::add_evidence(const std::string& id, EscalationSide side, Time now,
-                               std::vector<Record>& records, AfterPersist& after) {
-  // Without the agreed key nothing can be sealed to the peer (the operator was told).
-  if (!seal_key_status_.is_ok()) return;
-  std::string line;
-  std::string from;
-  wire::Address to;
-  Precedence precedence = Precedence::kRoutine;
-  Time deadline;
-  if (side == EscalationSide::kSender) {
-    const Unacked& u = unacked_.at(id);
-    line = u.line;
-    from = u.sender;
-    const Line* l = find_line(u.line);
-    if (from.empty() && l != nullptr) from = l->local;
-    to = l != nullptr ? l->remote : wire::Address{config_.peer.party, ""};
-    precedence = u.precedence;
-    deadline = u.deadline;
-  } else {
-    const AwaitingAck& a = *inbound_.awaiting(id);
-    line = a.line;
-    from = a.addressee;
-    to = a.from;
-    precedence = a.precedence;
-    deadline = a.deadline;
-  }
-  // A line removed since, or a principal we no longer know: no envelope the peer would
-  // accept can be written (the escalation still alerts).
-  const Line* l = find_line(line);
-  if (l == nullptr || from.empty() || to.principal.empty()) return;
-  json::Json alerted = json::Json::array();
-  if (const Escalation* e = escalations_.find(id)) {
-    for (const AlertedPrincipal& p : e->alerted)
-      alerted.push_back(config_.party + "/" + p.principal);
-  }
-  if (alerted.empty()) alerted.push_back(config_.party + "/" + from);
-  const json::Json body = {{"message", id},
-                           {"side", escalation_side_name(side)},
-                           {"deadline", format_time(deadline)},
-                           {"observed", format_time(now)},
-                           {"alerted", std::move(alerted)}};
-  add_protocol_entry(line, from, to, precedence, kEvidenceUnacknowledgedType, id, json::dump(body),
-                     now, records, after);
-}
-
-void PeerSession::add_protocol_entry(const std::string& line_id, const std::string& from,
-                                     const wire::Address& to, Precedence precedence,
-                                     std::string_view type, const std::string& about,
-                                     const std::string& body_json, Time now,
-                                     std::vector<Record>& records, AfterPersist& after) {
-  Outgoing outgoing = compose(*find_line(line_id), from, to, precedence, std::string(type),
-                              wire::Content{body_json, ""}, about, std::nullopt, now);
-  records.push_back(PutMessage{outgoing.record});
-  append_to_log(outgoing, records, after);
-  after.queued.push_back(outgoing.record.id);
-  outbox_.enqueue(std::move(outgoing));
-}
-
-// ---- escalation ----
-
-void PeerSession::escalate_sent(const std::string& id, const Unacked& u) {
-  EscalationStart start{u.line, u.precedence, EscalationSide::kSender, u.deadline, {u.sender}, ""};
-  if (u.sender.empty()) {
-    const Line* line = find_line(u.line);
-    start.chain = {line != nullptr ? line->local : config_.party};
-  }
-  escalations_.start(id, std::move(start));
-}
-
-void PeerSession::escalate_received(const std::string& id, const AwaitingAck& a) {
-  EscalationStart start{a.line, a.precedence, EscalationSide::kReceiver, a.deadline, {}, ""};
-  const auto add = [&start](const std::string& p) {
-    if (!p.empty() && std::find(start.chain.begin(), start.chain.end(), p) == start.chain.end()) {
-      start.chain.push_back(p);
-    }
-  };
-  add(a.addressee);
-  // The line as configured now: its principal, then its alternates in order.
-  if (const Line* line = find_line(a.line)) {
-    add(line->local);
-    for (const std::string& alternate : line->alternates) add(alternate);
-  }
-  // A message on a line removed since, to nobody we know: the operator's own principal
-  // still hears of it through the alert (its text names the message); the chain names no one.
-  if (start.chain.empty()) start.chain.push_back(a.addressee.empty() ? a.line : a.addressee);
-  for (const Principal& p : config_.directory.principals) {
-    if (p.id == start.chain.front()) start.duty_role = p.role;
-  }
-  escalations_.start(id, std::move(start));
-}
-
-void PeerSession::raise_alerts(Time now, std::vector<Action>& out) {
-  for (Alert& a : escalations_.take_due(now, config_.directory.roster)) {
-    ++counters_.escalation_alerts;
-    const bool sender = a.side == EscalationSide::kSender;
-    std::string who;
-    for (const std::string& p : a.principals) who += (who.empty() ? "" : ", ") + p;
-    Notice n = notice(NoticeKind::kEscalation, a.message_id, a.line,
-                      std::string(wire::precedence_name(a.precedence)) + " message " +
-                          a.message_id + " on line " + a.line +
-                          (sender ? " not acknowledged by " + config_.peer.party
-                                  : " from " + config_.peer.party + " not acknowledged here") +
-                          ", overdue by " + format_duration(now - a.deadline) + ": alerting " +
-                          who + (a.repeat ? " (again)" : ""));
-    n.alerted = std::move(a.principals);
-    n.side = a.side;
-    n.first = a.first;
-    out.push_back(Notify{std::move(n)});
-  }
-}
-
-std::vector<EscalationView> PeerSession::escalation_view() const {
-  std::vector<EscalationView> views;
-  // `first`: whom the escalation's first step alerts (the sender, or the addressee).
-  const auto view = [&](const std::string& id, const std::string& line, Precedence precedence,
-                        EscalationSide side, Time deadline, bool overdue, bool ack_pending,
-                        const std::string& first) {
-    EscalationView v{id, line, precedence, side, deadline, overdue, {}, std::nullopt, {}};
-    if (const Escalation* e = escalations_.find(id)) {
-      v.alerted = e->alerted;
-      v.next_alert = e->next_alert;
-      v.next = step_principals(*e, e->steps, config_.directory.roster, e->next_alert);
-    } else if (!overdue) {
-      v.next_alert = deadline;
-      if (!first.empty()) v.next = {first};
-    }
-    if (ack_pending) {
-      v.next_alert.reset();
-      v.next.clear();
-    }
-    views.push_back(std::move(v));
-  };
-  for (const auto& [id, u] : unacked_) {
-    view(id, u.line, u.precedence, EscalationSide::kSender, u.deadline, u.overdue, u.ack_pending,
-         u.sender);
-  }
-  for (const auto& [id, a] : inbound_.all_awaiting()) {
-    view(id, a.line, a.precedence, EscalationSide::kReceiver, a.deadline, a.overdue,
-         a.ack_by.has_value(), a.addressee);
-  }
-  return views;
 }
 
 }  // namespace parley::core

@@ -20,14 +20,21 @@
 //    feed Persisted for it (it stops the process; recovery starts from the store).
 //
 // Delivery: outbound messages wait in a queue ordered by precedence (FLASH first), then by
-// sequence number (core/outbox.h). One transaction is in flight to the peer at a time; an
-// unanswered one is resent unchanged (same tx id: the receiver is idempotent) after a
-// backoff. Per-line sequence numbers let the receiver drop duplicates and detect gaps. A
+// sequence number (core/outbox.h). A window of up to SessionConfig::window transactions is in
+// flight to the peer at once, each naming the head the receiver must hold before it (`after`),
+// so that the receiver handles them in the order of the sender's heads (docs/protocol.md
+// "Transaction window"); a FLASH gets a transaction of its own at once (the FLASH lane),
+// ordered behind none of them. An unanswered transaction is resent unchanged (same tx id: the
+// receiver is idempotent) after a backoff; one the receiver answers 425 (one before it has not
+// arrived) is resent once one before it is receipted; one answered 409 (the receiver passed
+// its head) is given up, its messages go again in a new one. Per-line sequence numbers let
+// the receiver drop duplicates and detect gaps. A
 // message whose `expires` passes before a receipt becomes expired (final, not sent again);
 // if it was in flight, the answer to that transaction still decides (a receipt wins).
 // Verification of the peer's transactions is core/verify_transaction.h; our log for the
 // peer, core/own_log.h. The definitions are split by role: peer_session.cc (start,
-// principals, durability, time), peer_session_receive.cc, peer_session_send.cc.
+// principals, durability, time), peer_session_receive.cc, peer_session_send.cc,
+// peer_session_overdue.cc (overdue marks, evidence of silence, escalation).
 //
 // Transcript (DESIGN.md "Transcript (ledger)"; docs/protocol.md): every envelope this party
 // sends the peer (messages and acks) is appended, in the order of durable acceptance, to
@@ -102,6 +109,10 @@ struct SessionConfig {
   // proof before it answers): 16 halved flash.flood against 64 for ~10% less throughput
   // (bench/README.md).
   std::size_t tx_envelopes_max = 16;
+  // Transactions in flight at once (the window; at least 1): the next one is built and its
+  // head made durable while earlier ones await their receipts. FLASH lane transactions come
+  // on top, up to as many again.
+  std::size_t window = 4;
   // The escalation of an overdue message (core/escalation.h): its re-alert cadence per
   // precedence, and the directory its receiving-side chain ends in (the addressee's role's
   // duty officer, from the roster).
@@ -275,14 +286,16 @@ struct SessionStats {
   std::uint64_t messages_expired = 0;      // ours whose `expires` passed unreceipted, since start
   std::uint64_t messages_cancelled = 0;    // ours cancelled before they left, since start
   std::uint64_t transactions_refused = 0;  // ours the peer refused whole, since start
-  std::uint64_t refusal_streak = 0;        // whole refusals in a row now (>= 2: alert)
-  std::string last_refusal;                // the peer's latest reason, if any
-  std::vector<LineGap> gaps;               // inbound lines with missing seqs, by line
-  std::size_t escalations = 0;             // running now, both sides (core/escalation.h)
-  std::uint64_t escalation_alerts = 0;     // kEscalation notices raised, since start
-  std::uint64_t tests_sent = 0;            // automatic line tests we sent, since start
-  std::uint64_t tests_answered = 0;        // the peer's automatic tests we answered, since start
-  std::vector<LineTestView> tests;         // per line with the peer (core/line_test.h)
+  std::uint64_t transactions_superseded = 0;    // ours answered 409 and sent again, since start
+  std::uint64_t transactions_out_of_order = 0;  // the peer's we answered 425 or 409, since start
+  std::uint64_t refusal_streak = 0;             // whole refusals in a row now (>= 2: alert)
+  std::string last_refusal;                     // the peer's latest reason, if any
+  std::vector<LineGap> gaps;                    // inbound lines with missing seqs, by line
+  std::size_t escalations = 0;                  // running now, both sides (core/escalation.h)
+  std::uint64_t escalation_alerts = 0;          // kEscalation notices raised, since start
+  std::uint64_t tests_sent = 0;                 // automatic line tests we sent, since start
+  std::uint64_t tests_answered = 0;  // the peer's automatic tests we answered, since start
+  std::vector<LineTestView> tests;   // per line with the peer (core/line_test.h)
   // Why our log and the peer's cannot be reconciled now, if they cannot (docs/protocol.md
   // "Forks and restores"); an alarm, never a healthy path. `fork`: the peer presented a head
   // that contradicts one we countersigned (evidence kept; it stays until a restart).
@@ -348,6 +361,11 @@ class PeerSession {
   Status check_submit(const Submit& e, Time now) const;
 
  private:
+  // Whether a transaction of ours in the window carries a later head than `f`: then the
+  // peer's 409 to `f` means that one (or a FLASH lane one) arrived first.
+  bool superseded_by_ours(const InFlight& f) const;
+  // Receipts of the peer's transactions kept in memory to answer late copies (PeerLog::receipts).
+  static constexpr std::size_t kReceiptsKept = 64;
   // A receipt we signed for one of the peer's transactions over the head at PeerLog::size.
   struct Countersigned {
     std::string sth;      // the transaction's head, exactly (DSSE JSON)
@@ -357,9 +375,10 @@ class PeerSession {
   // The peer's log, as far as we countersigned it, and the messages we hold of it.
   struct PeerLog : PeerState {
     std::string sth;  // the countersigned head (DSSE JSON); empty for the empty log
-    // By transaction id, the receipts signed over this head (after a restart, the one the
-    // store kept). A transaction sent again is answered with the same receipt, so both
-    // parties hold one countersignature per head and a replay rewrites nothing.
+    // By transaction id, the receipts signed lately, over this head and earlier ones (after a
+    // restart, the one the store kept); at most kReceiptsKept. A transaction sent again is
+    // answered with the same receipt, so both parties hold one countersignature per head and
+    // a replay rewrites nothing.
     std::map<std::string, Countersigned> receipts;
   };
   struct Unacked {
@@ -382,7 +401,7 @@ class PeerSession {
     std::uint64_t previous_size = 0;
     ledger::Hash previous_root{};
     std::string previous_sth;
-    std::map<std::string, Countersigned> previous_receipts;
+    bool receipt_added = false;  // its receipt joined PeerLog::receipts (taken out if refused)
     std::vector<std::pair<std::uint64_t, std::string>> indices;  // new index -> id
     std::vector<std::pair<std::string, std::uint64_t>> seqs;     // new (line, seq)
     std::vector<std::string> new_ids;                            // their message ids
@@ -471,9 +490,13 @@ class PeerSession {
   // Raises the escalation steps due at `now`, one kEscalation notice per message.
   void raise_alerts(Time now, std::vector<Action>& out);
   void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
-  // Answers a transaction already countersigned over the current head with the receipt
-  // signed for it then (503 while that is not yet durable); false if it is not one.
-  bool answer_again(RequestId request, const VerifiedBatch& batch, std::vector<Action>& out);
+  // Answers transaction `tx` with head `sth`, countersigned before, with the receipt signed
+  // for it then (503 while that is not yet durable); false if it is not one.
+  bool answer_again(RequestId request, const std::string& tx, const std::string& sth,
+                    std::vector<Action>& out);
+  // The peer's transaction is out of the order of its heads (TransactionOrder): answered
+  // 425 (early) or 409 (stale, unless answered again), nothing stored, no refusal counted.
+  void out_of_order(RequestId request, const TransactionRefusal& refusal, std::vector<Action>& out);
   // The peer presented a head that contradicts the one we countersigned: kept as evidence.
   void on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
                std::vector<Action>& out);
@@ -487,13 +510,15 @@ class PeerSession {
   }
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
-  // Why `receipt` is not the in-flight transaction's; "" if it is.
-  std::string receipt_problem(const ReceiptView& receipt) const;
-  // The peer answered the in-flight transaction: its messages are sent (stored once).
-  void mark_reached(Time now, std::vector<Action>& out);
-  // A valid receipt for the in-flight transaction: its messages' fates, and the head.
-  void apply_receipt(ReceiptView receipt, const std::string& body, Time now,
+  // Why `receipt` is not transaction `f`'s; "" if it is.
+  std::string receipt_problem(const InFlight& f, const ReceiptView& receipt) const;
+  // The peer answered transaction `f`: its messages are sent (stored once).
+  void mark_reached(InFlight& f, Time now, std::vector<Action>& out);
+  // A valid receipt for transaction `f`: its messages' fates, and the head.
+  void apply_receipt(InFlight& f, ReceiptView receipt, const std::string& body, Time now,
                      std::vector<Action>& out);
+  // The peer's receipt for `f` is durable: its messages leave the queue, the head is C.
+  void receipted(const InFlight& f, Time now, std::vector<Action>& out);
   // Our messages whose `expires` has passed before a receipt become expired (final).
   void expire(Time now, std::vector<Action>& out);
   void on_persisted(const Persisted& e, Time now, std::vector<Action>& out);
@@ -505,19 +530,26 @@ class PeerSession {
                      std::vector<Action>& out);
   // Of a refused batch: the peer's transaction in it is refused, and nothing of it is kept.
   void undo_inbound(const InboundBatch& b, const std::string& why, std::vector<Action>& out);
-  // The transaction in flight is given up (it did not leave, or a FLASH overtakes it); its
-  // messages that expired in flight go with it (final, no longer watched).
-  void give_up_in_flight();
+  // Transaction `tx` of the window is given up (it did not leave, or the peer passed its
+  // head), with every later one if `later_too` (their `after` may name a head the peer never
+  // gets); its messages that expired in flight go with it (final, no longer watched).
+  void give_up_in_flight(const std::string& tx, bool later_too);
   void on_timer(Time now, std::vector<Action>& out);
-  // The transaction in flight, unanswered, is due again: resent, or given up for a FLASH.
+  // The transactions of the window that are due again are resent.
   void resend_due(Time now, std::vector<Action>& out);
+  // Whether pump() would build a transaction: messages wait that none carries, and the window
+  // has room (a FLASH waiting: the FLASH lane has).
+  bool may_build() const;
   void pump(Time now, std::vector<Action>& out);
-  // Puts the first queued messages that fit into `tx` (its consistency items already in),
-  // proven against the head `f` carries. An error if our log cannot prove them.
+  // Builds one transaction of the window (a FLASH lane one if `lane`); false if none was.
+  bool build(bool lane, Time now, std::vector<Action>& out);
+  // Puts the first queued messages that no transaction carries and that fit into `tx` (its
+  // consistency items already in; only FLASH ones if `f.lane`), proven against the head `f`
+  // carries. An error if our log cannot prove them.
   Status choose_entries(wire::Transaction& tx, InFlight& f);
   // Our own log cannot be proven: nothing more is sent; the operator is told once.
   void build_failed(const Status& status, std::vector<Action>& out);
-  void schedule_retry(Time now, const std::string& reason, NoticeKind kind,
+  void schedule_retry(InFlight& f, Time now, const std::string& reason, NoticeKind kind,
                       std::vector<Action>& out);
   void persist(std::vector<Record> records, std::optional<AfterPersist> after,
                std::vector<Action>& out);
@@ -546,8 +578,8 @@ class PeerSession {
   // Of one fresh envelope refused alone: kept as a refused entry of the peer's log.
   void refuse_incoming(const VerifiedEnvelope& in, InboundBatch& batch,
                        std::vector<Record>& records);
-  // The peer refused our whole transaction (4xx): retry, and alert when it repeats.
-  void on_refused(const std::string& error, Time now, std::vector<Action>& out);
+  // The peer refused our whole transaction `f` (4xx): retry, and alert when it repeats.
+  void on_refused(InFlight& f, const std::string& error, Time now, std::vector<Action>& out);
   const Line* find_line(std::string_view id) const { return core::find_line(config_.lines, id); }
   bool may_act_on(const Line& line, std::string_view principal) const {
     return core::may_act_on(line, principal);
@@ -562,7 +594,6 @@ class PeerSession {
   Status seal_key_status_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
   Outbox outbox_;
-  Duration backoff_{};
   std::uint64_t failure_streak_ = 0;
   std::uint64_t refusal_streak_ = 0;  // whole-transaction refusals since the last receipt
   std::map<std::string, Unacked> unacked_;

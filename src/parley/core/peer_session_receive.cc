@@ -27,21 +27,32 @@ void PeerSession::refuse(RequestId request, FrameRefusal reason, std::string_vie
       notice(NoticeKind::kFrameRefused, std::string(envelope_id), "", counters_.last_error)});
 }
 
-bool PeerSession::answer_again(RequestId request, const VerifiedBatch& batch,
+bool PeerSession::answer_again(RequestId request, const std::string& tx, const std::string& sth,
                                std::vector<Action>& out) {
-  if (batch.head.size != peer_.size || batch.head.root != peer_.root) return false;
-  const auto it = peer_.receipts.find(batch.tx);
-  if (it == peer_.receipts.end() || it->second.sth != batch.sth) return false;
+  const auto it = peer_.receipts.find(tx);
+  if (it == peer_.receipts.end() || it->second.sth != sth) return false;
   if (!it->second.durable) {
     // Its batch is being stored: the receipt may not leave before it is durable (and
     // signing another would give the head two countersignatures). The sender retries.
     out.push_back(Answer{
         request, 503,
-        wire::encode_refusal({"transaction " + batch.tx + " is being stored; send it again", ""})});
+        wire::encode_refusal({"transaction " + tx + " is being stored; send it again", ""})});
     return true;
   }
   out.push_back(Answer{request, 200, it->second.receipt});
   return true;
+}
+
+void PeerSession::out_of_order(RequestId request, const TransactionRefusal& refusal,
+                               std::vector<Action>& out) {
+  // A late copy of a transaction handled before gets the receipt signed for it then.
+  if (refusal.order == TransactionOrder::kStale &&
+      answer_again(request, refusal.tx, refusal.sth, out)) {
+    return;
+  }
+  ++counters_.transactions_out_of_order;
+  const int status = refusal.order == TransactionOrder::kEarly ? 425 : 409;
+  out.push_back(Answer{request, status, wire::encode_refusal({refusal.why, ""})});
 }
 
 void PeerSession::on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
@@ -71,6 +82,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   // Everything is checked before anything is touched (core/verify_transaction.h).
   const Verified verified = verify_transaction(e.body, context(), peer_, now);
   if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
+    if (refused->order == TransactionOrder::kEarly) return out_of_order(e.request, *refused, out);
     if (refused->fork) return on_fork(e.request, *refused, now, out);
     if (refused->unproven) counters_.peer_conflict = refused->why;
     if (refused->reason == FrameRefusal::kInconsistent && !refused->unproven &&
@@ -80,10 +92,11 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
                                 single_quoted(config_.peer.party) +
                                 "'s log went back (a restore?): " + refused->why;
     }
+    if (refused->order == TransactionOrder::kStale) return out_of_order(e.request, *refused, out);
     return refuse(e.request, refused->reason, refused->envelope_id, refused->why, out);
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
-  if (answer_again(e.request, batch, out)) return;
+  if (answer_again(e.request, batch.tx, batch.sth, out)) return;
   store_transaction(e.request, batch, now, out);
 }
 
@@ -100,7 +113,6 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   batch.previous_size = peer_.size;
   batch.previous_root = peer_.root;
   batch.previous_sth = peer_.sth;
-  batch.previous_receipts = peer_.receipts;
   std::vector<std::uint64_t> indices;
   std::vector<ledger::ReceiptRefusal> refused;
   std::vector<Record> records;
@@ -135,13 +147,23 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   peer_.pending_ids.insert(batch.new_ids.begin(), batch.new_ids.end());
   // Later transactions are checked against this head, as if countersigned already: if
   // the batch is refused, the previous head comes back.
-  if (head.size != peer_.size || head.root != peer_.root) peer_.receipts.clear();
   peer_.size = head.size;
   peer_.root = head.root;
   peer_.sth = verified.sth;
   // The first receipt over a head is the one the store keeps (PutHead never replaces a
-  // countersignature); a later transaction over the same head gets its own receipt.
-  peer_.receipts.try_emplace(verified.tx, Countersigned{verified.sth, batch.receipt, false});
+  // countersignature); a later transaction over the same head gets its own receipt. The
+  // receipts of the last few transactions are kept, whatever their heads: a late copy of one
+  // (the window's answers can be lost or overtaken) is answered with the same receipt.
+  batch.receipt_added =
+      peer_.receipts.try_emplace(verified.tx, Countersigned{verified.sth, batch.receipt, false})
+          .second;
+  if (peer_.receipts.size() > kReceiptsKept) {
+    // Transaction ids are UUIDv7: the oldest durable one goes (by the sender's clock). One
+    // being stored stays: a copy of it must get 503, never a second receipt.
+    const auto oldest = std::find_if(peer_.receipts.begin(), peer_.receipts.end(),
+                                     [](const auto& r) { return r.second.durable; });
+    if (oldest != peer_.receipts.end()) peer_.receipts.erase(oldest);
+  }
   for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
 
   AfterPersist after;

@@ -158,12 +158,14 @@ TEST(PeerSessionTest, MessageOnALineThePeerLacksIsRefusedAndFlashBehindItLeavesA
   std::string bad_id;
   for (const Accepted& a : all_of<Accepted>(h.log[kUs])) bad_id = a.message_id;
   ASSERT_FALSE(bad_id.empty());
-  // The FLASH waits behind the transaction in flight, which holds the bad message.
+  // The FLASH does not wait behind the transaction in flight, which holds the bad message:
+  // it has its own (the FLASH lane), which ru takes after (it is not delivered here).
   const std::string flash = h.send(kUs, Precedence::kFlash);
   ASSERT_FALSE(flash.empty());
   const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
-  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(envelopes_of(sent[0].body).size(), 1u);
+  EXPECT_EQ(sent[1].precedence, Precedence::kFlash);
 
   // ru answers it; from then on the link carries everything at once (no time passes).
   h.link_up = true;
@@ -173,6 +175,13 @@ TEST(PeerSessionTest, MessageOnALineThePeerLacksIsRefusedAndFlashBehindItLeavesA
   ASSERT_EQ(answers[0].http_status, 200) << answers[0].body;
   const std::size_t before = h.log[kUs].size();
   h.deliver(kUs, TransactionAnswered{sent[0].tx, answers[0].http_status, answers[0].body});
+  // The FLASH's own transaction reaches ru too (it left while the link was down).
+  const std::vector<Action> ru_flash =
+      h.feed_durable(kRu, TransactionReceived{h.next_request(), sent[1].body});
+  ASSERT_EQ(all_of<Answer>(ru_flash).size(), 1u);
+  const Answer flash_answer = all_of<Answer>(ru_flash)[0];
+  ASSERT_EQ(flash_answer.http_status, 200) << flash_answer.body;
+  h.deliver(kUs, TransactionAnswered{sent[1].tx, flash_answer.http_status, flash_answer.body});
 
   // The bad message is refused, final, with ru's reason; it waits for no ack.
   const MessageRecord* refused = h.store(kUs).find(bad_id);
@@ -188,7 +197,7 @@ TEST(PeerSessionTest, MessageOnALineThePeerLacksIsRefusedAndFlashBehindItLeavesA
   ASSERT_EQ(told.size(), 1u);
   EXPECT_EQ(told[0].message_id, bad_id);
   EXPECT_EQ(told[0].line, "us-only");
-  // The FLASH left in the next transaction and was delivered, at the same instant.
+  // The FLASH left in its own transaction and was delivered, at the same instant.
   EXPECT_EQ(h.store(kUs).find(flash)->state, MessageState::kDelivered);
   ASSERT_NE(h.store(kRu).find(flash), nullptr);
   EXPECT_EQ(h.store(kRu).find(flash)->state, MessageState::kDelivered);

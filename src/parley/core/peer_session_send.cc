@@ -61,8 +61,21 @@ void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records
   after.log_entries.push_back(outgoing.index);
 }
 
+bool PeerSession::may_build() const {
+  if (build_failed_ || outbox_.waiting() == 0) return false;
+  const std::size_t open = outbox_.window().size();
+  return open < config_.window || (open < 2 * config_.window && outbox_.flash_waits());
+}
+
 void PeerSession::pump(Time now, std::vector<Action>& out) {
-  if (outbox_.in_flight() != nullptr || outbox_.empty() || build_failed_) return;
+  // A waiting FLASH gets a transaction of its own at once (the FLASH lane); then the window
+  // fills. Each pass builds one or stops, and each carries a waiting message: bounded.
+  while (may_build()) {
+    if (!build(outbox_.flash_waits(), now, out)) return;
+  }
+}
+
+bool PeerSession::build(bool lane, Time now, std::vector<Action>& out) {
   // The head covers every entry of our log, also ones still queued: FLASH may overtake
   // ROUTINE, so the entries carried need not be a prefix. Entries whose batch is not yet
   // durable are covered too: the head goes in a later batch, and the transaction leaves
@@ -70,10 +83,16 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   // submitted on an idle line thus costs the sender one commit before it leaves.
   const std::uint64_t size = own_.assigned();
   Result<ledger::Hash> root = own_.root(size);
-  if (!root.is_ok()) return build_failed(root.status(), out);
+  if (!root.is_ok()) {
+    build_failed(root.status(), out);
+    return false;
+  }
   Result<std::vector<wire::ConsistencyItem>> consistency =
       own_.consistency_items(size, wire::kConsistencyItemsMax);
-  if (!consistency.is_ok()) return build_failed(consistency.status(), out);
+  if (!consistency.is_ok()) {
+    build_failed(consistency.status(), out);
+    return false;
+  }
   wire::Transaction tx;
   tx.id = uuid_v7(now, rng_);
   tx.from = config_.party;
@@ -83,8 +102,21 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   f.tx = tx.id;
   f.size = size;
   f.root = *root;
-  if (Status s = choose_entries(tx, f); !s.is_ok()) return build_failed(s, out);
-  if (f.ids.empty()) return;
+  f.lane = lane;
+  // The receiver handles it once it holds the head of the one built before it (the first of
+  // the window: the head the peer countersigned, which it holds). A FLASH lane transaction
+  // waits for no ROUTINE one in flight: only for the lane's previous one, so that FLASH
+  // messages keep their order among themselves.
+  f.after = own_.countersigned_size();
+  for (const InFlight& earlier : outbox_.window()) {
+    if (!lane || earlier.lane) f.after = earlier.size;
+  }
+  tx.after = f.after;
+  if (Status s = choose_entries(tx, f); !s.is_ok()) {
+    build_failed(s, out);
+    return false;
+  }
+  if (f.ids.empty()) return false;
 
   Head head;
   tx.sth =
@@ -119,6 +151,7 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
   persist(std::move(records), std::move(after), out);
   ++counters_.transactions_sent;
   outbox_.start(std::move(f));
+  return true;
 }
 
 Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
@@ -128,8 +161,10 @@ Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
   for (const wire::ConsistencyItem& c : tx.consistency) {
     bytes += kConsistencyItemBytes + kProofHashBytes * c.proof.size();
   }
-  for (auto& [key, o] : outbox_.queue()) {
+  for (const auto& [key, o] : outbox_.queue()) {
     if (tx.entries.size() >= count_max) break;
+    if (f.lane && o.record.precedence != Precedence::kFlash) break;  // FLASH sorts first
+    if (o.in_flight) continue;        // another transaction of the window carries it
     if (o.index >= f.size) continue;  // cannot happen: an index is assigned before queueing
     Result<std::vector<ledger::Hash>> proof = own_.inclusion_proof(o.index, f.size);
     if (!proof.is_ok()) return proof.status();
@@ -138,7 +173,6 @@ Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
     if (!tx.entries.empty() && bytes + entry_bytes > wire::kFrameBytesMax) break;
     bytes += entry_bytes;
     if (f.ids.empty()) f.precedence = o.record.precedence;
-    o.in_flight = true;
     f.ids.push_back(o.record.id);
     f.indices.push_back(o.index);
     f.proofs.push_back(*proof);
@@ -154,56 +188,94 @@ void PeerSession::build_failed(const Status& status, std::vector<Action>& out) {
   out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
 }
 
-void PeerSession::schedule_retry(Time now, const std::string& reason, NoticeKind kind,
+void PeerSession::schedule_retry(InFlight& f, Time now, const std::string& reason, NoticeKind kind,
                                  std::vector<Action>& out) {
-  InFlight* f = outbox_.in_flight();
-  PARLEY_CHECK(f != nullptr);
   ++counters_.send_failures;
-  backoff_ = failure_streak_ == 0 ? config_.retry_min : std::min(backoff_ * 2, config_.retry_max);
+  // Each transaction of the window backs off on its own: a path that fails them all at once
+  // (it went down) delays each by its own streak, not by the window's size.
+  f.backoff = f.backoff == Duration::zero() ? config_.retry_min
+                                            : std::min(f.backoff * 2, config_.retry_max);
   const bool news = failure_streak_ == 0 || reason != counters_.last_error;
   ++failure_streak_;
   counters_.last_error = reason;
-  f->retry_at = now + backoff_;
+  f.retry_at = now + f.backoff;
   // One alert per streak (or when the trouble changes), not one per retry.
   if (news) {
     out.push_back(Notify{
         notice(kind, "", "",
-               reason + "; retrying transaction " + f->tx + " in " + format_duration(backoff_))});
+               reason + "; retrying transaction " + f.tx + " in " + format_duration(f.backoff))});
   }
+}
+
+bool PeerSession::superseded_by_ours(const InFlight& f) const {
+  if (own_.countersigned_size() > f.size) return true;  // a later one was receipted
+  for (const InFlight& other : outbox_.window()) {
+    if (other.size > f.size) return true;
+  }
+  return false;
 }
 
 void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out) {
   counters_.last_contact = now;
-  if (!outbox_.in_flight_is(e.tx) || outbox_.in_flight()->receipted) return;  // stale
+  InFlight* f = outbox_.in_flight(e.tx);
+  if (f == nullptr || f->receipted) return;  // stale
   const std::string& peer = config_.peer.party;
+  if (e.http_status == 425) {
+    if (f->after > 0 && f->after <= own_.countersigned_size()) {
+      // The peer countersigned the head this one comes after, yet says it lacks it. Once may
+      // be the receipt of the one before overtaking this answer: sent again. Twice, the
+      // peer's copy of our log went back (its store was restored): a log conflict, an alarm.
+      if (++f->early_after_countersigned >= 2) {
+        mark_reached(*f, now, out);
+        return on_refused(*f, lost_countersigned_head(peer, f->after), now, out);
+      }
+      f->blocked = false;
+      f->retry_at = now + config_.retry_min;
+      return;
+    }
+    // One before it has not reached the peer: sent again once one before it is receipted
+    // (receipted()), or after a while if none is. Nothing of it was stored; no fault.
+    f->blocked = true;
+    f->retry_at = now + std::max(f->backoff, config_.retry_min);
+    return;
+  }
+  if (e.http_status == 409 && superseded_by_ours(*f)) {
+    // The peer holds a later head (a FLASH lane transaction or a later one arrived first): its
+    // messages go again in a new transaction, over a head the peer can take.
+    ++counters_.transactions_superseded;
+    return give_up_in_flight(e.tx, false);
+  }
+  // A 409 that no later transaction of ours explains: the peer countersigned more of our log
+  // than we hold (our store went back, docs/protocol.md "Forks and restores"). Sending the
+  // messages again at once would be refused again, forever: it is a refusal (an alarm, and
+  // retried with backoff) like any other 4xx below.
   if (e.http_status >= 400 && e.http_status < 500) {
-    mark_reached(now, out);
+    mark_reached(*f, now, out);
     Result<wire::Refusal> refusal = wire::parse_refusal(e.body);
     std::string error =
         refusal.is_ok() ? refusal->error
                         : "HTTP " + std::to_string(e.http_status) + " without a readable refusal";
     if (refusal.is_ok() && !refusal->id.empty()) error += " (envelope " + refusal->id + ")";
-    return on_refused(error, now, out);
+    return on_refused(*f, error, now, out);
   }
   if (e.http_status != 200) {
-    mark_reached(now, out);
-    return schedule_retry(now,
+    mark_reached(*f, now, out);
+    return schedule_retry(*f, now,
                           single_quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
                           NoticeKind::kLinkTrouble, out);
   }
   Result<ReceiptView> receipt = open_countersignature(e.body, config_.peer.sign_key, peer);
   const std::string problem =
-      receipt.is_ok() ? receipt_problem(*receipt) : receipt.status().message();
+      receipt.is_ok() ? receipt_problem(*f, *receipt) : receipt.status().message();
   if (!problem.empty()) {
-    mark_reached(now, out);
-    return schedule_retry(now, "invalid receipt from " + single_quoted(peer) + ": " + problem,
+    mark_reached(*f, now, out);
+    return schedule_retry(*f, now, "invalid receipt from " + single_quoted(peer) + ": " + problem,
                           NoticeKind::kPeerRefused, out);
   }
-  apply_receipt(std::move(*receipt), e.body, now, out);
+  apply_receipt(*f, std::move(*receipt), e.body, now, out);
 }
 
-std::string PeerSession::receipt_problem(const ReceiptView& receipt) const {
-  const InFlight& f = *outbox_.in_flight();
+std::string PeerSession::receipt_problem(const InFlight& f, const ReceiptView& receipt) const {
   const std::string& peer = config_.peer.party;
   if (receipt.tx != f.tx) return "it is for transaction " + receipt.tx + ", not " + f.tx;
   if (receipt.from != peer)
@@ -219,8 +291,7 @@ std::string PeerSession::receipt_problem(const ReceiptView& receipt) const {
   return "";
 }
 
-void PeerSession::mark_reached(Time now, std::vector<Action>& out) {
-  InFlight& f = *outbox_.in_flight();
+void PeerSession::mark_reached(InFlight& f, Time now, std::vector<Action>& out) {
   if (f.reached) return;
   f.reached = true;
   std::vector<Record> records;
@@ -236,9 +307,8 @@ void PeerSession::mark_reached(Time now, std::vector<Action>& out) {
   if (!records.empty()) persist(std::move(records), std::nullopt, out);
 }
 
-void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Time now,
+void PeerSession::apply_receipt(InFlight& f, ReceiptView receipt, const std::string& body, Time now,
                                 std::vector<Action>& out) {
-  InFlight& f = *outbox_.in_flight();
   counters_.own_conflict.clear();  // the peer countersigned our head: the logs agree
   std::map<std::string, std::string> refused;
   for (ledger::ReceiptRefusal& r : receipt.refused) refused[r.id] = std::move(r.reason);
@@ -296,13 +366,14 @@ void PeerSession::apply_receipt(ReceiptView receipt, const std::string& body, Ti
   persist(std::move(records), std::move(after), out);
 }
 
-void PeerSession::on_refused(const std::string& error, Time now, std::vector<Action>& out) {
+void PeerSession::on_refused(InFlight& f, const std::string& error, Time now,
+                             std::vector<Action>& out) {
   ++counters_.transactions_refused;
   ++refusal_streak_;
   counters_.last_refusal = error;
   if (refusal_says_log_conflict(error)) counters_.own_conflict = error;
   const std::string& peer = config_.peer.party;
-  schedule_retry(now, single_quoted(peer) + " refused our transaction: " + error,
+  schedule_retry(f, now, single_quoted(peer) + " refused our transaction: " + error,
                  NoticeKind::kPeerRefused, out);
   // The same transaction (or its successor with the same messages) refused again: retrying
   // alone will not fix it. Said at the 2nd refusal in a row, then at each doubling.
@@ -317,8 +388,9 @@ void PeerSession::on_refused(const std::string& error, Time now, std::vector<Act
 }
 
 void PeerSession::on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out) {
-  if (!outbox_.in_flight_is(e.tx) || outbox_.in_flight()->receipted) return;  // stale
-  schedule_retry(now, "no answer from " + single_quoted(config_.peer.party) + ": " + e.reason,
+  InFlight* f = outbox_.in_flight(e.tx);
+  if (f == nullptr || f->receipted) return;  // stale
+  schedule_retry(*f, now, "no answer from " + single_quoted(config_.peer.party) + ": " + e.reason,
                  NoticeKind::kLinkTrouble, out);
 }
 

@@ -146,33 +146,51 @@ TEST(PeerSessionTest, AckTravelsBackAndMarksTheMessageAcknowledged) {
   EXPECT_FALSE(h.session(kUs).next_deadline().has_value());
 }
 
+// The FLASH lane (docs/protocol.md "Transaction window"): a FLASH waits for no ROUTINE
+// transaction, in flight or queued: it leaves at once in a transaction of its own, even with
+// the window full, ordered behind nothing the peer has not countersigned (`after`).
 TEST(PeerSessionTest, FlashIsSentBeforeQueuedRoutine) {
   Harness h;
   h.link_up = false;
-  h.send(kUs);  // in flight
+  h.send(kUs);  // in flight: the window (1) is full
   for (int i = 0; i < 20; ++i) h.send(kUs);
   const std::string flash = h.send(kUs, Precedence::kFlash);
   std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
-  ASSERT_EQ(sent.size(), 1u);  // one transaction in flight at a time
-
-  // The in-flight transaction is answered; the next one leads with the FLASH.
-  h.link_up = true;
-  std::vector<Action> out = h.feed(kRu, TransactionReceived{h.next_request(), sent[0].body});
-  const std::vector<Action> persisted = h.feed(kRu, Persisted{all_of<Persist>(out)[0].batch});
-  const Answer receipt = all_of<Answer>(persisted)[0];
-  h.link_up = false;
-  h.deliver(kUs, TransactionAnswered{sent[0].tx, receipt.http_status, receipt.body});
-
-  sent = all_of<SendTransaction>(h.log[kUs]);
-  ASSERT_EQ(sent.size(), 2u);
+  ASSERT_EQ(sent.size(), 2u);  // the ROUTINE one, then the FLASH's own
   EXPECT_EQ(sent[1].precedence, Precedence::kFlash);
   const std::vector<std::string> envelopes = envelopes_of(sent[1].body);
-  ASSERT_EQ(envelopes.size(), std::min<std::size_t>(21, SessionConfig{}.tx_envelopes_max));
+  ASSERT_EQ(envelopes.size(), 1u);  // nothing ROUTINE rides with it
   Result<wire::Envelope> first =
       wire::open_envelope(envelopes[0], h.keys(kUs).keys.verify, "us-eucom");
   ASSERT_TRUE(first.is_ok());
   EXPECT_EQ(first->payload.id, flash);
   EXPECT_EQ(first->payload.seq, 22u);
+  Result<wire::Transaction> lane = wire::parse_transaction(sent[1].body);
+  ASSERT_TRUE(lane.is_ok());
+  EXPECT_EQ(lane->after, 0u);  // behind nothing in flight
+
+  // ru takes the FLASH first; the ROUTINE transaction in flight is then stale there (409)
+  // and its message goes again, in a new transaction, after the FLASH.
+  h.link_up = true;
+  const std::vector<Action> ru_flash =
+      h.feed_durable(kRu, TransactionReceived{h.next_request(), sent[1].body});
+  ASSERT_EQ(all_of<Answer>(ru_flash).size(), 1u);
+  const Answer flash_receipt = all_of<Answer>(ru_flash)[0];
+  ASSERT_EQ(flash_receipt.http_status, 200);
+  EXPECT_NE(h.store(kRu).find(flash), nullptr);
+  const std::vector<Action> ru_stale =
+      h.feed(kRu, TransactionReceived{h.next_request(), sent[0].body});
+  ASSERT_EQ(all_of<Answer>(ru_stale).size(), 1u);
+  const Answer stale = all_of<Answer>(ru_stale)[0];
+  EXPECT_EQ(stale.http_status, 409) << stale.body;
+  EXPECT_EQ(count_of<Persist>(ru_stale), 0u);            // nothing stored
+  EXPECT_EQ(h.session(kRu).stats().frames_refused, 0u);  // no fault of us-eucom's
+  h.deliver(kUs, TransactionAnswered{sent[1].tx, 200, flash_receipt.body});
+  h.deliver(kUs, TransactionAnswered{sent[0].tx, stale.http_status, stale.body});
+  EXPECT_EQ(h.session(kUs).stats().transactions_superseded, 1u);
+  EXPECT_EQ(h.store(kUs).find(flash)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.session(kUs).stats().queued, 0u);  // the ROUTINE ones went again, all delivered
+  EXPECT_EQ(h.session(kRu).stats().gaps.size(), 0u);
 }
 
 TEST(PeerSessionTest, FlashOvertakesTenThousandQueuedRoutine) {
@@ -182,23 +200,13 @@ TEST(PeerSessionTest, FlashOvertakesTenThousandQueuedRoutine) {
   constexpr int kBacklog = 10'000;
   for (int i = 0; i < kBacklog; ++i) h.send(kUs);
   const std::string flash = h.send(kUs, Precedence::kFlash);
-  std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
-  ASSERT_EQ(sent.size(), 1u);  // only the first ROUTINE was already on the wire
-
-  h.link_up = true;
-  std::vector<Action> out = h.feed(kRu, TransactionReceived{h.next_request(), sent[0].body});
-  const std::vector<Action> persisted = h.feed(kRu, Persisted{all_of<Persist>(out)[0].batch});
-  const Answer receipt = all_of<Answer>(persisted)[0];
-  h.link_up = false;
-  h.deliver(kUs, TransactionAnswered{sent[0].tx, receipt.http_status, receipt.body});
-
-  // The next frame on the wire starts with the FLASH: none of the 10,000 queued ROUTINE
-  // messages went before it.
-  sent = all_of<SendTransaction>(h.log[kUs]);
+  // The next frame on the wire is the FLASH's: none of the 10,000 queued ROUTINE messages
+  // goes before it, and it does not wait for the one in flight.
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[1].precedence, Precedence::kFlash);
   const std::vector<std::string> envelopes = envelopes_of(sent[1].body);
-  ASSERT_FALSE(envelopes.empty());
+  ASSERT_EQ(envelopes.size(), 1u);
   Result<wire::Envelope> first =
       wire::open_envelope(envelopes[0], h.keys(kUs).keys.verify, "us-eucom");
   ASSERT_TRUE(first.is_ok());
@@ -213,23 +221,24 @@ TEST(PeerSessionTest, FlashWaitingBehindAFailingTransactionGoesInANewOneAtRetry)
   const SendTransaction first = all_of<SendTransaction>(h.log[kUs])[0];
   h.deliver(kUs, TransactionFailed{first.tx, "timeout"});
   const std::string flash = h.send(kUs, Precedence::kFlash);
+  // The FLASH does not wait for the failing ROUTINE transaction: its own left at once.
+  std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].precedence, Precedence::kFlash);
+  ASSERT_EQ(envelopes_of(sent[1].body).size(), 1u);
+  h.deliver(kUs, TransactionFailed{sent[1].tx, "timeout"});
 
+  // At the retry, both go again unchanged, the ROUTINE one first (it failed first).
   h.now += 100ms;
-  std::vector<Action> out = h.feed_durable(kUs, TimerFired{});
-  const std::vector<SendTransaction> sent = all_of<SendTransaction>(out);
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_NE(sent[0].tx, first.tx);
-  EXPECT_EQ(sent[0].precedence, Precedence::kFlash);
-  const std::vector<std::string> envelopes = envelopes_of(sent[0].body);
-  ASSERT_EQ(envelopes.size(), 2u);
-  EXPECT_EQ(wire::open_envelope(envelopes[0], h.keys(kUs).keys.verify, "us-eucom")->payload.id,
-            flash);
-
   h.link_up = true;
-  h.carry(kUs, out);
+  h.deliver(kUs, TimerFired{});
   EXPECT_EQ(h.store(kUs).find(flash)->state, MessageState::kDelivered);
   EXPECT_EQ(h.store(kUs).find(routine)->state, MessageState::kDelivered);
-  // The abandoned transaction's late answer is stale.
+  sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 4u);
+  EXPECT_EQ(sent[2].tx, first.tx);
+  EXPECT_EQ(sent[2].body, first.body);
+  // A late answer to a receipted transaction is stale.
   EXPECT_EQ(count_of<Persist>(h.feed(kUs, TransactionAnswered{first.tx, 503, ""})), 0u);
 }
 

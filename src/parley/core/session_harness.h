@@ -269,8 +269,13 @@ inline void settle(PeerSession& session, FakeStore& store, Time now, std::vector
 
 class Harness {
  public:
-  explicit Harness(Recovered us_recovered = {}, std::uint64_t seed = 42)
-      : us_(make_party("us-eucom", 1)), ru_(make_party("ru-genstaff", 2)), rng_(seed) {
+  // `window`: SessionConfig::window of both sides (1, one transaction at a time and the FLASH
+  // lane, unless a test is about the window).
+  explicit Harness(Recovered us_recovered = {}, std::uint64_t seed = 42, std::size_t window = 1)
+      : us_(make_party("us-eucom", 1)),
+        ru_(make_party("ru-genstaff", 2)),
+        rng_(seed),
+        window_(window) {
     sessions_[kUs] = std::make_unique<PeerSession>(config(kUs), catalog::Catalog::builtin(), rng_,
                                                    std::move(us_recovered));
     sessions_[kRu] =
@@ -282,6 +287,7 @@ class Harness {
     const PartyKeys& me = side == kUs ? us_ : ru_;
     const PartyKeys& peer = side == kUs ? ru_ : us_;
     c.party = me.id;
+    c.window = window_;
     c.keys = me.keys;
     c.peer = peer.bundle;
     c.peer.translators = {kTranslator};
@@ -425,6 +431,7 @@ class Harness {
   PartyKeys ru_;
   std::vector<std::string> one_sided_[2];
   SeededRng rng_;
+  std::size_t window_ = 1;
   std::unique_ptr<PeerSession> sessions_[2];
   FakeStore stores_[2];
   FakeMessageLines message_lines_[2] = {FakeMessageLines(stores_[0]), FakeMessageLines(stores_[1])};

@@ -12,6 +12,7 @@ namespace {
 constexpr std::string_view kForkPrefix = "FORK: ";
 constexpr std::string_view kOlderHead = " is older than the one already countersigned";
 constexpr std::string_view kNoProof = "no consistency proof from my last countersigned head";
+constexpr std::string_view kLostHead = " no longer holds our head of size ";
 
 TransactionRefusal refusal(FrameRefusal reason, std::string why, std::string envelope_id = "") {
   return TransactionRefusal{std::move(why), std::move(envelope_id), false, "", reason};
@@ -260,7 +261,14 @@ bool may_write_to_us(const Line& line, std::string_view principal) {
 
 bool refusal_says_log_conflict(std::string_view error) {
   return error.starts_with(kForkPrefix) || error.starts_with(kNoProof) ||
-         error.find(kOlderHead) != std::string_view::npos;
+         error.find(kOlderHead) != std::string_view::npos ||
+         error.find(kLostHead) != std::string_view::npos;
+}
+
+std::string lost_countersigned_head(const std::string& peer, std::uint64_t size) {
+  return single_quoted(peer) + std::string(kLostHead) + std::to_string(size) +
+         ", which it countersigned: its copy of our log went back (a restore from a backup?); "
+         "it answered twice that a transaction before ours has not reached it";
 }
 
 std::string check_consistency(const PeerContext& context, const PeerState& state,
@@ -292,6 +300,36 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
   return std::string(kNoProof) + " size " + std::to_string(state.size);
 }
 
+namespace {
+
+// The window's order (docs/protocol.md "Transaction window"): the transaction before this one
+// first, and a late copy of one whose head we passed is stale. Neither is a fault: both are
+// answered apart from refusals.
+std::optional<TransactionRefusal> check_order(const wire::Transaction& tx, std::uint64_t size,
+                                              const PeerState& state) {
+  if (tx.after && *tx.after > state.size) {
+    TransactionRefusal early{"transaction " + tx.id + " follows the head of size " +
+                                 std::to_string(*tx.after) + ", not received here yet (mine is " +
+                                 std::to_string(state.size) + "): send the one before it first",
+                             "", false, "", FrameRefusal::kInconsistent};
+    early.order = TransactionOrder::kEarly;
+    return early;
+  }
+  if (size < state.size) {
+    TransactionRefusal stale{"head of size " + std::to_string(size) +
+                                 " is older than the one already countersigned (size " +
+                                 std::to_string(state.size) +
+                                 "): send its messages again in a new transaction",
+                             "", false, tx.sth, FrameRefusal::kInconsistent};
+    stale.order = TransactionOrder::kStale;
+    stale.tx = tx.id;
+    return stale;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Verified verify_transaction(std::string_view body, const PeerContext& context,
                             const PeerState& state, Time now) {
   Result<wire::Transaction> parsed = wire::parse_transaction(body);
@@ -299,16 +337,18 @@ Verified verify_transaction(std::string_view body, const PeerContext& context,
   wire::Transaction& tx = *parsed;
   Result<Head> head = check_header(context, tx);
   if (!head.is_ok()) return refusal(FrameRefusal::kBadHead, head.status().message());
+  if (std::optional<TransactionRefusal> order = check_order(tx, head->size, state)) return *order;
   // It must extend the head we countersigned last (RFC 6962 §2.1.2).
   bool fork = false;
   std::string inconsistent = check_consistency(context, state, tx, head->size, head->root, fork);
   if (!inconsistent.empty()) {
-    return TransactionRefusal{std::move(inconsistent),
-                              "",
-                              fork,
-                              fork ? tx.sth : "",
-                              fork ? FrameRefusal::kFork : FrameRefusal::kInconsistent,
-                              !fork && head->size > state.size};
+    TransactionRefusal r;
+    r.why = std::move(inconsistent);
+    r.fork = fork;
+    r.sth = fork ? tx.sth : "";
+    r.reason = fork ? FrameRefusal::kFork : FrameRefusal::kInconsistent;
+    r.unproven = !fork && head->size > state.size;
+    return r;
   }
 
   VerifiedBatch batch;

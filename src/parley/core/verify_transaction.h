@@ -99,12 +99,27 @@ inline constexpr std::size_t kFrameRefusals = 9;
 // "conflict", "unavailable", "store_refused".
 std::string_view frame_refusal_name(FrameRefusal reason);
 
+// Where a transaction stands in the order of the sender's heads (docs/protocol.md
+// "Transaction window"): none of these is a fault of the sender's.
+enum class TransactionOrder {
+  kNone,
+  // Its `after` is a head we do not hold yet: a transaction before it has not arrived. It is
+  // answered 425 and sent again later; nothing is stored.
+  kEarly,
+  // Its head is older than the one we hold: a later transaction was handled first. Answered
+  // with the receipt signed for it if it was handled before, else 409 (the sender sends its
+  // messages again in a new transaction).
+  kStale,
+};
+
 struct TransactionRefusal {
   std::string why;
   std::string envelope_id;
   bool fork = false;
-  std::string sth;  // with `fork`: the conflicting head (DSSE JSON)
+  std::string sth;  // with `fork` or kStale: the transaction's head (DSSE JSON)
   FrameRefusal reason = FrameRefusal::kMalformed;
+  TransactionOrder order = TransactionOrder::kNone;
+  std::string tx = {};  // with kStale: the transaction's id
   // kInconsistent: the head is newer than the one we countersigned but carries no proof from
   // it. The peer does not know of our countersignature: it, or we, went back to an older
   // store (docs/protocol.md "Forks and restores"), and the two logs cannot be reconciled.
@@ -116,6 +131,11 @@ struct TransactionRefusal {
 // comes with no proof from it (the refusals verify_transaction writes). After a restore from
 // an older backup, the peer holds more of our log, or countersigned more of it, than we know.
 bool refusal_says_log_conflict(std::string_view error);
+
+// What the sender concludes when the peer says twice (425) that it lacks the head of size
+// `size` of our log although it countersigned it: the peer's copy of our log went back. A
+// log conflict (refusal_says_log_conflict is true of it).
+std::string lost_countersigned_head(const std::string& peer, std::uint64_t size);
 
 using Verified = std::variant<VerifiedBatch, TransactionRefusal>;
 

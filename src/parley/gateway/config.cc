@@ -302,8 +302,8 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
     return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
   }
   PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation",
-                                      {"listen", "advertise", "heartbeat", "test_interval",
-                                       "test_answer_within", "backlog_limit"}));
+                                      {"listen", "advertise", "heartbeat", "window",
+                                       "test_interval", "test_answer_within", "backlog_limit"}));
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
   PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
@@ -323,6 +323,15 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
         config.heartbeat_interval,
         r.duration_of(*heartbeat, "federation.heartbeat", std::chrono::milliseconds(100),
                       std::chrono::minutes(10), "100ms to 10m"));
+  }
+  if (const toml::node* window = federation->get("window")) {
+    const std::optional<std::int64_t> v =
+        window->is_integer() ? window->value<std::int64_t>() : std::nullopt;
+    if (!v || *v < 1 || *v > 64) {
+      return r.error_at(window->source(),
+                        "federation.window must be an integer, 1 to 64 transactions in flight");
+    }
+    config.window = static_cast<int>(*v);
   }
   PARLEY_RETURN_IF_ERROR(read_line_test(r, *federation, config));
   if (const toml::node* limit = federation->get("backlog_limit")) {
@@ -523,12 +532,12 @@ std::string encode_config(const Config& config) {
   }
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
-      "test_interval = {}\ntest_answer_within = {}\nbacklog_limit = {}\n"
+      "window = {}\ntest_interval = {}\ntest_answer_within = {}\nbacklog_limit = {}\n"
       "[api]\nlisten = {}\ntls = {}\ncert = {}\nkey = {}\nprincipal_rate = {}\nprincipal_burst = "
       "{}\n[store]\n{}\nlease = {}\n"
       "[log]\nlevel = {}\n[escalation]\nflash = {}\nimmediate = {}\npriority = {}\nroutine = {}\n",
       toml_quote(config.party), toml_quote(config.lang), toml_quote(config.timezone), federation,
-      advertise, toml_quote(format_duration(config.heartbeat_interval)),
+      advertise, toml_quote(format_duration(config.heartbeat_interval)), config.window,
       toml_quote(config.test_interval == Duration::zero() ? std::string("0")
                                                           : format_duration(config.test_interval)),
       toml_quote(format_duration(config.test_answer_within)), config.backlog_limit,

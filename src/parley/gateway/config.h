@@ -11,6 +11,7 @@
 //                                   # pair lists both instances: docs/operations.md); needed
 //                                   # when listen holds 0.0.0.0 or [::]
 //   heartbeat = "200ms"             # heartbeat interval on every path to every peer
+//   window = 4                      # transactions in flight to a peer at once (1 to 64)
 //   test_interval = "1h"            # each line's automatic test message; "0": none
 //   test_answer_within = "1m"       # the peer gateway's answer is due within this
 //   backlog_limit = 10000           # ROUTINE submissions refused (503) while this many
@@ -71,6 +72,8 @@ struct Config {
   // at 200ms a cut primary is left within a second (issue 15; it was 1s, and 4.1 s). 100ms
   // to 10m.
   Duration heartbeat_interval = std::chrono::milliseconds(200);
+  // Transactions in flight to each peer at once (core::SessionConfig::window).
+  int window = 4;
   // The automatic test message on every line (core/line_test.h; docs/protocol.md "The line
   // test"): one every `test_interval` (1s to 7d; zero, written "0": none), hourly by
   // default as the Moscow-Washington link tested its circuits, answered by the peer's gateway

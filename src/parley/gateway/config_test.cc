@@ -55,6 +55,29 @@ TEST(ConfigEncodeTest, EveryFieldRoundTrips) {
   EXPECT_EQ(off->test_interval, Duration::zero());
 }
 
+// Issue 15, [federation] window: 4 by default, 1 to 64, an integer; it survives encoding.
+TEST(ConfigEncodeTest, WindowDefaultsToFourAndIsBounded) {
+  const std::string base = "[party]\nid = \"p\"\n[federation]\nlisten = [\"127.0.0.1:1\"]\n";
+  const Result<Config> plain = parse_config(base, "c.toml");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->window, 4);
+  const Result<Config> one = parse_config(base + "window = 1\n", "c.toml");
+  ASSERT_TRUE(one.is_ok()) << one.status().to_string();
+  EXPECT_EQ(one->window, 1);
+  Config config = *plain;
+  config.window = 64;
+  const Result<Config> again = parse_config(encode_config(config), "c.toml");
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(again->window, 64);
+  for (const char* bad : {"window = 0\n", "window = 65\n", "window = \"4\"\n", "window = 2.5\n"}) {
+    const Result<Config> refused = parse_config(base + bad, "c.toml");
+    ASSERT_FALSE(refused.is_ok()) << bad;
+    EXPECT_NE(refused.status().message().find("federation.window must be an integer, 1 to 64"),
+              std::string::npos)
+        << refused.status().message();
+  }
+}
+
 // Issue 12, the line test (core/line_test.h): hourly by default, answered within a minute;
 // "0" (or 0) turns it off; anything else out of range or malformed is refused at start, with
 // one line naming the file, the line and the key.

@@ -102,6 +102,7 @@ Status Driver::start(net::Handler api_handler) {
   config.paths.heartbeat_interval = home_.config.heartbeat_interval;
   config.paths.heartbeat_timeout = home_.config.heartbeat_interval;
   config.transaction_timeout = kTransactionTimeout;
+  config.window = static_cast<std::size_t>(home_.config.window);
   config.realert.flash = home_.config.realert.flash;
   config.realert.immediate = home_.config.realert.immediate;
   config.realert.priority = home_.config.realert.priority;

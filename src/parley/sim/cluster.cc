@@ -549,6 +549,7 @@ Outcome Cluster::run() {
     check_final();
     check_meetings();
     check_tests();
+    check_flash_order();
     check_broadcasts();
   }
   return outcome_;

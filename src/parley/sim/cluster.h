@@ -250,6 +250,11 @@ class Cluster {
   // Issue 12's line test (core/line_test.h), as each batch applies, and at the end.
   void observe_tests(Gateway& g, const std::vector<core::Record>& records);
   void check_tests();
+  // Issue 15, the FLASH lane: a FLASH is stored by its receiver before any ROUTINE message
+  // its sender accepted after it on the same line (flash-behind-routine), as each batch
+  // applies, and at the end (only FLASH messages that did arrive count).
+  void observe_flash_order(Gateway& g, const std::vector<core::Record>& records);
+  void check_flash_order();
   // Whether `id` is, in g's store, one of the peer's automatic tests.
   bool automatic_test_at(Gateway& g, const std::string& id);
   bool received_by(Gateway& g, const std::string& id);
@@ -330,6 +335,19 @@ class Cluster {
   std::map<std::pair<int, std::string>, int> shown_of_;     // (gateway, id): stage.shown written
   std::map<std::string, TestWatch> tests_;                  // automatic tests, by id
   std::set<std::string> violation_keys_;
+  // The FLASH lane: (sender, line) -> seqs of FLASH messages durable at the sender and not
+  // yet stored by the receiver; the ones stored; and ROUTINE messages stored before such a
+  // FLASH (the FLASH's key, the ROUTINE's id and seq), judged at the end.
+  using LineKey = std::pair<int, std::string>;
+  std::map<LineKey, std::set<std::uint64_t>> flash_unstored_;
+  std::set<std::pair<LineKey, std::uint64_t>> flash_stored_;
+  struct FlashSuspect {
+    LineKey line;
+    std::uint64_t flash_seq = 0;
+    std::string routine;
+    std::uint64_t routine_seq = 0;
+  };
+  std::vector<FlashSuspect> flash_suspects_;
   std::map<std::string, std::pair<int, std::size_t>> broadcasts_;  // id -> (sender, lines)
   std::uint64_t steps_max_ = 0;
 };

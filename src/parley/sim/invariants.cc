@@ -93,6 +93,7 @@ std::optional<Time> evidence_time(const std::vector<core::Record>& records, cons
 void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& records) {
   observe_evidence(g, records);
   observe_tests(g, records);
+  observe_flash_order(g, records);
   for (const core::Record& record : records) {
     if (const auto* put = std::get_if<core::PutMessage>(&record)) watch_alerts(g, put->message);
     if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
@@ -161,6 +162,43 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
         unresolved_[g.index].erase(update->id);
       }
     }
+  }
+}
+
+void Cluster::observe_flash_order(Gateway& g, const std::vector<core::Record>& records) {
+  for (const core::Record& record : records) {
+    const auto* put = std::get_if<core::PutMessage>(&record);
+    if (put == nullptr) continue;
+    const core::MessageRecord& m = put->message;
+    const bool flash = m.precedence == core::Precedence::kFlash;
+    if (m.direction == core::Direction::kOutbound) {
+      // Accepted (durable) here: a FLASH the receiver must take before later ROUTINE ones.
+      if (flash) flash_unstored_[{g.index, m.line}].insert(m.seq);
+      continue;
+    }
+    const LineKey key{index_of(m.from.party), m.line};
+    if (flash) {
+      flash_unstored_[key].erase(m.seq);
+      flash_stored_.insert({key, m.seq});
+    } else if (m.precedence == core::Precedence::kRoutine) {
+      // Every FLASH accepted before it (a lower seq on the line) and not stored here yet.
+      const auto unstored = flash_unstored_.find(key);
+      if (unstored == flash_unstored_.end()) continue;
+      for (auto f = unstored->second.begin(); f != unstored->second.end() && *f < m.seq; ++f) {
+        flash_suspects_.push_back({key, *f, m.id, m.seq});
+      }
+    }
+  }
+}
+
+void Cluster::check_flash_order() {
+  for (const FlashSuspect& s : flash_suspects_) {
+    // A FLASH that never arrived (expired, refused before it left) held nothing back.
+    if (flash_stored_.count({s.line, s.flash_seq}) == 0) continue;
+    violation("flash-behind-routine",
+              gateways_[s.line.first]->party + "'s FLASH seq " + std::to_string(s.flash_seq) +
+                  " on line " + s.line.second + " was stored by its receiver after ROUTINE " +
+                  s.routine + " (seq " + std::to_string(s.routine_seq) + "), accepted after it");
   }
 }
 

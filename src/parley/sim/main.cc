@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       if (!parley::sim::Scenario::named(scenario_name)) {
         return usage("unknown scenario '" + scenario_name +
                      "' (standard, calm, clock-jumps, three-party, refusals, reference, "
-                     "line-tests, many-parties)");
+                     "line-tests, flood, many-parties)");
       }
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
           "  --seed=N        the first seed (random if not given)\n"
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
           "  --scenario=NAME standard (default), calm, clock-jumps, three-party, refusals,\n"
-          "                  reference, line-tests, many-parties (57 parties)\n"
+          "                  reference, line-tests, flood, many-parties (57 parties)\n"
           "  --verbose       print every event and every violation\n");
       return 0;
     } else {

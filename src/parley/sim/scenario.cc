@@ -114,7 +114,27 @@ Scenario Scenario::line_tests() {
   return s;
 }
 
+Scenario Scenario::flood() {
+  Scenario s = standard();
+  s.name = "flood";
+  s.three_party_every = 0;
+  s.active = 20s;
+  using P = core::Precedence;
+  for (int from : {0, 1}) {
+    const Duration start = from == 0 ? 1s : 1500ms;
+    for (int i = 0; i < 60; ++i) {
+      s.submissions.push_back({start + i * 1ms, from, P::kRoutine});
+      if (i == 30) s.submissions.push_back({start + i * 1ms, from, P::kFlash});
+    }
+    s.submissions.push_back({start + 100ms, from, P::kFlash});
+    for (int i = 0; i < 10; ++i)
+      s.submissions.push_back({start + 101ms + i * 1ms, from, P::kRoutine});
+  }
+  return s;
+}
+
 std::optional<Scenario> Scenario::named(std::string_view name) {
+  if (name == "flood") return flood();
   if (name == "reference") return reference();
   if (name == "line-tests") return line_tests();
   if (name == "standard") return standard();

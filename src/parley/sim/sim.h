@@ -145,13 +145,17 @@ struct Scenario {
   // Calm, with a line test every 15 s on every line, a partition that leaves one unanswered,
   // and a line without a pinned peer.
   static Scenario line_tests();
+  // Standard faults, and a flood each way: 60 ROUTINE messages within 60 ms, a FLASH in the
+  // middle of it and another after it (invariant flash-behind-routine: docs/protocol.md
+  // "Transaction window").
+  static Scenario flood();
   // Issue 14: 57 parties (the OSCE network's size) with the standard faults: a hub with a line
   // to each of the 56 others, and each of those with lines to its two neighbours on either
   // side of a ring (168 lines; every party has 5 lines, the hub 56); 3 submissions per line
   // and direction on average, and 3 broadcasts by the hub to all its lines.
   static Scenario many_parties();
   // "standard", "calm", "clock-jumps", "three-party", "refusals", "reference", "line-tests",
-  // "many-parties";
+  // "flood", "many-parties";
   // nullopt for another name.
   static std::optional<Scenario> named(std::string_view name);
 };

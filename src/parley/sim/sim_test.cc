@@ -283,6 +283,21 @@ TEST(SimulationTest, OneSidedLineIsRefusedMessageByMessageUnderFaults) {
   EXPECT_GT(refused, 20u);
 }
 
+// Issue 15, the window and the FLASH lane: a flood each way (60 ROUTINE in 60 ms, a FLASH in
+// the middle, another after) under the standard faults. Every invariant holds, among them
+// flash-behind-routine: each FLASH is stored by its receiver before every ROUTINE message its
+// sender accepted after it on the line.
+TEST(SimulationTest, FloodKeepsEveryFlashAheadOfLaterRoutine) {
+  const Scenario s = Scenario::flood();
+  std::uint64_t accepted = 0;
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    const Outcome outcome = run(s, seed);
+    accepted += outcome.stats.accepted;
+    EXPECT_TRUE(outcome.ok()) << "reproduce: " << reproduce_command(seed, s) << describe(outcome);
+  }
+  EXPECT_GT(accepted, 10u * 100u);
+}
+
 // Issue 12, the line test: every line sends its automatic test every 15 s; each is answered
 // by the peer's gateway within its 10 s deadline while the link is up (line-test-late), every
 // one is answered in the end (line-test-unanswered), no principal's ack of one is accepted

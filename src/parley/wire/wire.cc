@@ -383,8 +383,8 @@ Result<Transaction> parse_transaction_fields(std::string_view text) {
     return Status::invalid_argument("larger than " + std::to_string(kFrameBytesMax) + " bytes");
   }
   PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
-  PARLEY_RETURN_IF_ERROR(
-      json::check_keys(object, {"v", "tx", "from", "to", "sth", "entries", "consistency"}));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(
+      object, {"v", "tx", "from", "to", "after", "sth", "entries", "consistency"}));
   PARLEY_ASSIGN_OR_RETURN(const std::uint64_t v, json::get_uint(object, "v"));
   if (v != kProtocolVersion) {
     return field_error("v", "unsupported version " + std::to_string(v) + " (expected " +
@@ -394,6 +394,9 @@ Result<Transaction> parse_transaction_fields(std::string_view text) {
   PARLEY_ASSIGN_OR_RETURN(tx.id, get_uuid(object, "tx"));
   PARLEY_ASSIGN_OR_RETURN(tx.from, get_id(object, "from"));
   PARLEY_ASSIGN_OR_RETURN(tx.to, get_id(object, "to"));
+  if (object.contains("after")) {
+    PARLEY_ASSIGN_OR_RETURN(tx.after, json::get_uint(object, "after"));
+  }
   if (!object.contains("sth") || !object["sth"].is_object()) {
     return field_error("sth", "expected a signed tree head (an object)");
   }
@@ -437,8 +440,9 @@ std::string encode_transaction(const Transaction& tx) {
   // The sth and the envelopes are spliced in as JSON values (not re-parsed): each is
   // already JSON text, and an envelope's exact bytes are its leaf in the sender's log.
   std::string out = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"tx\":" + json_string(tx.id) +
-                    ",\"from\":" + json_string(tx.from) + ",\"to\":" + json_string(tx.to) +
-                    ",\"sth\":" + tx.sth + ",\"entries\":[";
+                    ",\"from\":" + json_string(tx.from) + ",\"to\":" + json_string(tx.to);
+  if (tx.after) out += ",\"after\":" + std::to_string(*tx.after);
+  out += ",\"sth\":" + tx.sth + ",\"entries\":[";
   for (std::size_t i = 0; i < tx.entries.size(); ++i) {
     const TransactionEntry& e = tx.entries[i];
     if (i > 0) out += ',';

@@ -167,7 +167,10 @@ struct Transaction {
   std::string id;
   std::string from;  // party
   std::string to;    // party
-  std::string sth;   // the sender's signed tree head (DSSE JSON text), not yet verified
+  // The size of the sender's head the receiver must hold before it handles this transaction
+  // (docs/protocol.md "Transaction window"); absent: no order is asked for.
+  std::optional<std::uint64_t> after;
+  std::string sth;  // the sender's signed tree head (DSSE JSON text), not yet verified
   std::vector<TransactionEntry> entries;
   std::vector<ConsistencyItem> consistency;
 };

@@ -507,6 +507,30 @@ TEST_F(WireTest, TransactionRoundTripsAndItsEnvelopesStillOpen) {
   EXPECT_EQ(encode_transaction(*parsed), text);
 }
 
+// The window's `after` (docs/protocol.md "Transaction window"): optional, round-trips, and
+// is an integer within the protocol's range.
+TEST_F(WireTest, TransactionAfterIsOptionalAndRoundTrips) {
+  Transaction tx = test_transaction({encode_envelope(sealed(draft()))}, rng_);
+  const std::string without = encode_transaction(tx);
+  EXPECT_EQ(without.find("\"after\""), std::string::npos);
+  EXPECT_FALSE(parse_transaction(without)->after.has_value());
+  tx.after = 37;
+  const std::string with = encode_transaction(tx);
+  auto parsed = parse_transaction(with);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->after, 37U);
+  EXPECT_EQ(encode_transaction(*parsed), with);
+  for (const std::string bad :
+       {"\"after\":-1", "\"after\":\"3\"", "\"after\":9007199254740992", "\"after\":1.5"}) {
+    std::string text = with;
+    text.replace(text.find("\"after\":37"), 10, bad);
+    auto refused = parse_transaction(text);
+    ASSERT_FALSE(refused.is_ok()) << bad;
+    EXPECT_NE(refused.status().message().find("after"), std::string::npos)
+        << refused.status().message();
+  }
+}
+
 TEST_F(WireTest, MalformedTransactionNamesTheField) {
   const Transaction tx = test_transaction({encode_envelope(sealed(draft()))}, rng_);
   const std::string good = encode_transaction(tx);

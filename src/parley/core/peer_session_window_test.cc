@@ -1,0 +1,178 @@
+// PeerSession: the window of transactions in flight (docs/protocol.md "Transaction window"):
+// several unreceipted at once, each naming the head the receiver must hold before it; the
+// receiver handles them in the order of the sender's heads (425 for one that came early, 409
+// for one whose head it passed); receipts in any order; a lost one resent; a restart with a
+// window in flight.
+#include <gtest/gtest.h>
+
+#include "parley/core/session_harness.h"
+
+namespace parley::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t kWindow = 4;
+
+wire::Transaction parsed(const SendTransaction& send) {
+  Result<wire::Transaction> tx = wire::parse_transaction(send.body);
+  EXPECT_TRUE(tx.is_ok()) << tx.status().to_string();
+  return tx.is_ok() ? *tx : wire::Transaction{};
+}
+
+// ru's answer to `send`, its batch made durable (none if it stores nothing).
+Answer ru_answer(Harness& h, const SendTransaction& send) {
+  const std::vector<Action> out =
+      h.feed_durable(kRu, TransactionReceived{h.next_request(), send.body});
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  EXPECT_EQ(answers.size(), 1u);
+  return answers.empty() ? Answer{} : answers[0];
+}
+
+TEST(PeerSessionWindowTest, SeveralTransactionsAreInFlightAtOnceEachAfterTheOneBefore) {
+  Harness h(Recovered{}, 42, kWindow);
+  h.link_up = false;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < kWindow + 2; ++i) ids.push_back(h.send(kUs));
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), kWindow);  // the window is full: the last two wait
+  EXPECT_EQ(h.session(kUs).stats().queued, kWindow + 2);
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const wire::Transaction tx = parsed(sent[i]);
+    ASSERT_TRUE(tx.after.has_value());
+    EXPECT_EQ(*tx.after, i) << "transaction " << i;  // the head of the one before (size i)
+    EXPECT_EQ(tx.entries.size(), 1u);
+  }
+
+  // ru takes them in order; each receipt countersigns its own head.
+  std::vector<Answer> answers;
+  for (const SendTransaction& s : sent) {
+    answers.push_back(ru_answer(h, s));
+    ASSERT_EQ(answers.back().http_status, 200) << answers.back().body;
+    const ledger::ReceiptV2 receipt = receipt_of(answers.back(), h.keys(kRu));
+    EXPECT_EQ(receipt.body.tx, s.tx);
+  }
+  h.link_up = true;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    h.deliver(kUs, TransactionAnswered{sent[i].tx, answers[i].http_status, answers[i].body});
+  }
+  for (const std::string& id : ids) {
+    EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered) << id;
+  }
+  EXPECT_EQ(h.session(kUs).stats().queued, 0u);
+  EXPECT_EQ(h.session(kUs).stats().countersigned_size, kWindow + 2);
+  EXPECT_EQ(h.session(kRu).stats().transactions_out_of_order, 0u);
+  expect_every_outbound_message_proven(h, kUs);
+}
+
+TEST(PeerSessionWindowTest, AReceiptForTheSecondBeforeTheFirstDeliversBoth) {
+  Harness h(Recovered{}, 42, kWindow);
+  h.link_up = false;
+  const std::string first = h.send(kUs);
+  const std::string second = h.send(kUs);
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 2u);
+  const Answer a1 = ru_answer(h, sent[0]);
+  const Answer a2 = ru_answer(h, sent[1]);
+  ASSERT_EQ(a1.http_status, 200);
+  ASSERT_EQ(a2.http_status, 200);
+
+  h.link_up = true;
+  h.deliver(kUs, TransactionAnswered{sent[1].tx, a2.http_status, a2.body});
+  EXPECT_EQ(h.store(kUs).find(second)->state, MessageState::kDelivered);
+  EXPECT_NE(h.store(kUs).find(first)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.session(kUs).stats().countersigned_size, 2u);
+  h.deliver(kUs, TransactionAnswered{sent[0].tx, a1.http_status, a1.body});
+  EXPECT_EQ(h.store(kUs).find(first)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.session(kUs).stats().countersigned_size, 2u);  // C never moves back
+  EXPECT_EQ(h.session(kUs).stats().queued, 0u);
+  expect_every_outbound_message_proven(h, kUs);
+
+  // Traffic goes on from there.
+  const std::string third = h.send(kUs);
+  EXPECT_EQ(h.store(kUs).find(third)->state, MessageState::kDelivered);
+}
+
+// The middle transaction is lost: the one after it comes early (425, nothing stored, no
+// fault), the lost one is resent at its retry, and the early one once that is receipted. ru
+// stores the messages in the order they were written.
+TEST(PeerSessionWindowTest, ALostMiddleTransactionIsResentAndTheOneAfterItWaitsForIt) {
+  Harness h(Recovered{}, 42, kWindow);
+  h.link_up = false;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(h.send(kUs));
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 3u);
+
+  const Answer a1 = ru_answer(h, sent[0]);
+  ASSERT_EQ(a1.http_status, 200);
+  // sent[1] is lost on the way. sent[2] arrives: early.
+  const std::size_t stored = h.store(kRu).count(Direction::kInbound);
+  const Answer early = ru_answer(h, sent[2]);
+  EXPECT_EQ(early.http_status, 425) << early.body;
+  Result<wire::Refusal> why = wire::parse_refusal(early.body);
+  ASSERT_TRUE(why.is_ok()) << early.body;
+  EXPECT_NE(why->error.find("send the one before it first"), std::string::npos);
+  EXPECT_EQ(h.store(kRu).count(Direction::kInbound), stored);
+  EXPECT_EQ(h.session(kRu).stats().frames_refused, 0u);
+  EXPECT_EQ(h.session(kRu).stats().transactions_out_of_order, 1u);
+
+  h.link_up = true;
+  h.deliver(kUs, TransactionAnswered{sent[0].tx, a1.http_status, a1.body});
+  h.deliver(kUs, TransactionAnswered{sent[2].tx, early.http_status, early.body});
+  EXPECT_NE(h.store(kUs).find(ids[2])->state, MessageState::kDelivered);  // not yet
+  h.deliver(kUs, TransactionFailed{sent[1].tx, "timeout"});
+
+  // The retry: the lost one goes again, unchanged; once it is receipted the early one goes.
+  h.now += 100ms;
+  h.deliver(kUs, TimerFired{});
+  h.deliver(kUs, TimerFired{});
+  const std::vector<SendTransaction> all = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[3].tx, sent[1].tx);
+  EXPECT_EQ(all[3].body, sent[1].body);
+  EXPECT_EQ(all[4].tx, sent[2].tx);
+  for (const std::string& id : ids) {
+    EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered) << id;
+  }
+  EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 3u);
+  EXPECT_TRUE(h.session(kRu).stats().gaps.empty());
+  EXPECT_EQ(h.session(kUs).stats().send_failures, 1u);  // the 425 is no failure
+  expect_every_outbound_message_proven(h, kUs);
+}
+
+// us-eucom stops with three transactions in flight, two of which ru stored (their answers
+// lost). After the restart the messages go again over a new head; ru stores each once.
+TEST(PeerSessionWindowTest, ARestartWithAWindowInFlightLosesAndRepeatsNothing) {
+  std::vector<std::string> ids;
+  Harness h(Recovered{}, 42, kWindow);
+  h.link_up = false;
+  for (int i = 0; i < 3; ++i) ids.push_back(h.send(kUs));
+  const std::vector<SendTransaction> sent = all_of<SendTransaction>(h.log[kUs]);
+  ASSERT_EQ(sent.size(), 3u);
+  ASSERT_EQ(ru_answer(h, sent[0]).http_status, 200);
+  ASSERT_EQ(ru_answer(h, sent[1]).http_status, 200);
+  ASSERT_EQ(h.store(kRu).count(Direction::kInbound), 2u);
+
+  h.restart(kUs, h.store(kUs).recover("us-eucom", "ru-genstaff"), SessionConfig{}.tx_envelopes_max);
+  EXPECT_EQ(h.session(kUs).stats().queued, 3u);
+  h.link_up = true;
+  h.deliver(kUs, TimerFired{});
+  for (const std::string& id : ids) {
+    EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered) << id;
+  }
+  EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 3u);                      // each once
+  EXPECT_EQ(notices_of(h.log[kRu], NoticeKind::kMessageReceived).size(), 1u);  // the third
+  EXPECT_EQ(h.session(kRu).stats().frames_refused, 0u);
+  EXPECT_TRUE(h.store(kRu).evidence().empty());  // no fork
+  expect_every_outbound_message_proven(h, kUs);
+
+  // A late copy of the old third transaction (over the same head as the new one): receipted
+  // again, nothing stored twice.
+  const Answer late = ru_answer(h, sent[2]);
+  EXPECT_EQ(late.http_status, 200) << late.body;
+  EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 3u);
+}
+
+}  // namespace
+}  // namespace parley::core
