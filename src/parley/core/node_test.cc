@@ -146,7 +146,8 @@ TEST_F(NodeTest, ASubmissionOnAnUnknownLineOrAnUnpinnedPeerIsRejectedAndChangesN
 // (kResourceExhausted, the API's 503) and counted, nothing is written; FLASH, IMMEDIATE and
 // PRIORITY still go in, past the bound.
 TEST_F(NodeTest, RoutineIsRefusedWhileThePeersQueueIsAtTheBacklogLimitAndUrgentTrafficIsNot) {
-  std::unique_ptr<Node> node = make_node(us_, ru_, "saceur", "cgs", {}, 3);
+  std::unique_ptr<Node> node =
+      make_node(us_, ru_, "saceur", "cgs", {}, /*window=*/1, /*backlog_limit=*/3);
   std::vector<NodeAction> out;
   for (RequestId r = 1; r <= 3; ++r) node->handle(submit(r), now_, out);
   commit_all(*node, out);

@@ -189,6 +189,7 @@ class DriverTest : public ::testing::Test {
     fs::create_directories(root_);
     ASSERT_NO_FATAL_FAILURE(make_home("us-eucom", us_));
     ASSERT_NO_FATAL_FAILURE(make_home("ru-genstaff", ru_));
+    if (us_window_ > 0) us_.home.config.window = us_window_;
     ASSERT_NO_FATAL_FAILURE(
         configure(us_, ru_, {"saceur", "dsaceur"}, {"cgs", "deputy-cgs"}, "us-token-0123456789"));
     ASSERT_NO_FATAL_FAILURE(
@@ -398,6 +399,7 @@ class DriverTest : public ::testing::Test {
   fs::path root_;
   boost::asio::io_context io_;
   ManualClock* clock_ = nullptr;
+  int us_window_ = 0;  // us-eucom's [federation] window when above 0 (a fixture may set it)
   Gateway us_;
   Gateway ru_;
 };
@@ -602,7 +604,14 @@ TEST_F(DriverTest, TheEvidenceOfAMessageChecksOnBothSidesWithThePartiesKeys) {
 // (409: it may be with the peer already) and the second waits in the queue: cancelled over
 // the API by a prefix (200; the event "cancelled" on the line), refused a second time (409),
 // and never sent once the peer is back, while the first is delivered.
-TEST_F(DriverTest, AQueuedMessageIsCancelledOverTheApiAndNeverReachesThePeer) {
+// One transaction in flight at a time ([federation] window = 1): the second message waits
+// behind the first (with a window of 4 it would leave at once in a transaction of its own).
+class DriverOneInFlightTest : public DriverTest {
+ protected:
+  DriverOneInFlightTest() { us_window_ = 1; }
+};
+
+TEST_F(DriverOneInFlightTest, AQueuedMessageIsCancelledOverTheApiAndNeverReachesThePeer) {
   ru_.driver->stop();
   io_.run_for(100ms);
   ru_.driver.reset();
