@@ -172,7 +172,7 @@ void PeerSession::raise_alerts(Time now, std::vector<Action>& out) {
     n.alerted = std::move(a.principals);
     n.side = a.side;
     n.first = a.first;
-    out.push_back(Notify{std::move(n)});
+    out.emplace_back(std::in_place_type<Notify>, Notify{std::move(n)});
   }
 }
 
