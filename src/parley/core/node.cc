@@ -53,6 +53,7 @@ void Node::add_peer(NodePeer p) {
   session.messages = config_.messages;
   session.tests = config_.tests;
   session.window = config_.window;
+  session.recover_at_start = config_.recover_logs;
   for (const Line& line : config_.lines) {
     if (line.remote.party == p.bundle.party) session.lines.push_back(line);
   }
@@ -379,7 +380,7 @@ void Node::carry_out(Peer& peer, Action& action, std::vector<NodeAction>& out) {
         } else if constexpr (std::is_same_v<A, SendTransaction>) {
           // The path is chosen as the transaction leaves: the best one now.
           out.emplace_back(Post{peer.party, peer.paths->best_path(), std::move(a.tx), a.precedence,
-                                std::move(a.body), config_.transaction_timeout});
+                                std::move(a.body), config_.transaction_timeout, a.log_request});
         } else if constexpr (std::is_same_v<A, Accepted>) {
           ++counters_.messages_submitted;
           out.emplace_back(std::move(a));

@@ -295,6 +295,10 @@ class Driver {
   Status take_heartbeat_answer(const std::string& party, core::PathIndex path,
                                const std::string& request, const net::HttpResponse& response);
   // POST /federation/v1/heartbeat from `party`: answered, signed, if its signature verifies.
+  // POST /federation/v1/log from the pinned peer `party`: its copy of our logs, from the
+  // store (store/peer_copy.h); a bad request is refused (4xx), changing nothing.
+  void answer_log_request(const std::string& party, const net::HttpRequest& request,
+                          net::Responder& responder);
   void answer_heartbeat(const std::string& party, const net::HttpRequest& request,
                         net::Responder& responder);
   // Reads the peer's catalog versions from a heartbeat's answer, compares them with ours and
