@@ -128,6 +128,8 @@ void PeerSession::on_logs_answer(const TransactionAnswered& e, Time now, std::ve
   if (!page.is_ok()) {
     return recovery_failed("its answer is unreadable: " + page.status().message(), out);
   }
+  const bool page_has_ours = !page->yours.entries.empty();
+  const bool page_has_theirs = !page->mine.entries.empty();
   if (!recovery_.copy || !same_heads(*recovery_.copy, *page)) {
     // The first page, or the heads moved since the last one: start from our sizes again.
     const bool restart = recovery_.copy.has_value();
@@ -148,7 +150,7 @@ void PeerSession::on_logs_answer(const TransactionAnswered& e, Time now, std::ve
   // More pages while a page brought entries and a log is still short of its head.
   const bool our_short = *ours > own_.assigned() + copy.yours.entries.size();
   const bool their_short = *theirs > peer_.size + copy.mine.entries.size();
-  if ((our_short && !page->yours.entries.empty()) || (their_short && !page->mine.entries.empty())) {
+  if ((our_short && page_has_ours) || (their_short && page_has_theirs)) {
     counters_.recovering = "recovering our log from " + single_quoted(peer) + ": " +
                            std::to_string(copy.yours.entries.size() + copy.mine.entries.size()) +
                            " entries so far";
