@@ -101,27 +101,6 @@ Result<std::map<std::string, PeerSizes>> sizes_of(store::Store& store, const gat
   return sizes;
 }
 
-// What restoring `backup` over `current` loses that the peers hold; empty if nothing.
-std::vector<std::string> losses(const std::map<std::string, PeerSizes>& current,
-                                const std::map<std::string, PeerSizes>& backup) {
-  std::vector<std::string> lost;
-  for (const auto& [peer, now] : current) {
-    const auto it = backup.find(peer);
-    const PeerSizes then = it == backup.end() ? PeerSizes{} : it->second;
-    if (now.countersigned > then.log_size) {
-      lost.push_back(fmt::format(
-          "{} countersigned {} entries of our log, the backup has {} (entries {}..{} would be "
-          "only on {}'s side)",
-          peer, now.countersigned, then.log_size, then.log_size, now.countersigned - 1, peer));
-    }
-    if (now.peer_head > then.peer_head) {
-      lost.push_back(fmt::format("we countersigned {} entries of {}'s log, the backup {}",
-                                 now.peer_head, peer, then.peer_head));
-    }
-  }
-  return lost;
-}
-
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string out;
   for (const std::string& item : items) {
@@ -129,6 +108,70 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     out += item;
   }
   return out;
+}
+
+// What restoring the backup means, per peer: what the gateway recovers from the peer at its
+// next start (core/log_recovery.h), and what nothing can bring back.
+struct RestorePlan {
+  std::vector<std::string> recovered;  // "ru-genstaff: entries 3..5 of our log, ..."
+  std::vector<std::string> lost;       // one line each
+};
+
+// Our entries from `from` on in `current` (their messages), and the first one after them.
+Status our_entries_after(store::Store& current, const std::string& us, const std::string& peer,
+                         std::uint64_t from, std::vector<core::MessageRecord>& out) {
+  constexpr std::size_t kPage = 1000;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const std::vector<core::LogEntryView> entries,
+                            current.log_entries(us, peer, from, kPage));
+    for (const core::LogEntryView& e : entries) {
+      PARLEY_ASSIGN_OR_RETURN(const std::optional<core::MessageRecord> m,
+                              current.get_message(e.message_id));
+      if (m) out.push_back(*m);
+      from = e.index + 1;
+    }
+    if (entries.size() < kPage) return Status::ok();
+  }
+}
+
+Result<RestorePlan> plan_restore(store::Store& current, const std::string& us,
+                                 const std::map<std::string, PeerSizes>& now,
+                                 const std::map<std::string, PeerSizes>& backup) {
+  RestorePlan plan;
+  for (const auto& [peer, n] : now) {
+    const auto it = backup.find(peer);
+    const PeerSizes then = it == backup.end() ? PeerSizes{} : it->second;
+    std::vector<std::string> parts;
+    if (n.countersigned > then.log_size) {
+      parts.push_back(fmt::format("entries {}..{} of our log (the peer countersigned them)",
+                                  then.log_size, n.countersigned - 1));
+    }
+    if (n.peer_head > then.peer_head) {
+      parts.push_back(fmt::format("entries {}..{} of {}'s log (we countersigned them)",
+                                  then.peer_head, n.peer_head - 1, peer));
+    }
+    if (!parts.empty()) plan.recovered.push_back(peer + ": " + join(parts, ", "));
+    // Our entries the backup lacks: up to the peer's head, the peer holds them, unless one
+    // never left (cancelled): a hole. After it, nobody holds them but the replaced store.
+    std::vector<core::MessageRecord> after;
+    PARLEY_RETURN_IF_ERROR(our_entries_after(current, us, peer, then.log_size, after));
+    for (const core::MessageRecord& m : after) {
+      const std::uint64_t index = m.log_index.value_or(0);
+      if (index < n.countersigned && m.state == core::MessageState::kCancelled) {
+        plan.lost.push_back(fmt::format(
+            "{}: entry {} of our log (message {}) was cancelled before it left: {} does not hold "
+            "it, so the entries after it cannot be recovered",
+            peer, index, m.id, peer));
+      } else if (index >= n.countersigned) {
+        plan.lost.push_back(fmt::format(
+            "{}: message {} ({} {} on line {}, {}) was accepted after the backup and {} never "
+            "countersigned it: it would be lost",
+            peer, m.id, wire::precedence_name(m.precedence), m.type, m.line,
+            core::state_name(m.state), peer));
+      }
+    }
+  }
+  return plan;
 }
 
 void remove_store_files(const fs::path& db) {
@@ -198,20 +241,28 @@ Status restore_steps(const BackupArgs& args) {
     PARLEY_ASSIGN_OR_RETURN(const std::unique_ptr<store::Store> s, gateway::open_store(home));
     return sizes_of(*s, home, "the current store");
   }();
-  std::vector<std::string> lost;
+  RestorePlan plan;
   if (current.is_ok()) {
-    lost = losses(*current, *restored);
+    Result<RestorePlan> planned = [&]() -> Result<RestorePlan> {
+      PARLEY_ASSIGN_OR_RETURN(const std::unique_ptr<store::Store> s, gateway::open_store(home));
+      return plan_restore(*s, home.config.party, *current, *restored);
+    }();
+    if (planned.is_ok()) {
+      plan = std::move(*planned);
+    } else {
+      plan.lost.push_back("the current store cannot be read (" + planned.status().message() +
+                          "): what would be lost cannot be said");
+    }
   } else {
-    lost.push_back("the current store cannot be read (" + current.status().message() +
-                   "): what the peers hold cannot be compared");
+    plan.lost.push_back("the current store cannot be read (" + current.status().message() +
+                        "): what the peers hold cannot be compared");
   }
-  if (!lost.empty() && !args.force) {
+  if (!plan.lost.empty() && !args.force) {
     remove_store_files(staging);
     return Status::failed_precondition(fmt::format(
-        "restore: the backup is older than what the peers hold: {}; restoring it forks our log "
-        "unless the gateway recovers the rest from the peer (docs/operations.md \"Backups\"); "
-        "--force restores it anyway",
-        join(lost, "; ")));
+        "restore: the backup lacks what no peer can give back: {}; --force restores it anyway "
+        "(docs/operations.md \"Backups\")",
+        join(plan.lost, "; ")));
   }
   std::string stamp =
       format_time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
@@ -225,8 +276,13 @@ Status restore_steps(const BackupArgs& args) {
   fs::rename(staging, db, ec);
   if (ec) return Status::unavailable(fmt::format("putting the backup in place: {}", ec.message()));
   ::chmod(db.c_str(), 0600);
-  for (const std::string& line : lost)
+  for (const std::string& line : plan.lost) {
     std::cout << "WARNING: " << escape_for_terminal(line) << "\n";
+  }
+  for (const std::string& line : plan.recovered) {
+    std::cout << "at its next start the gateway recovers from " << escape_for_terminal(line)
+              << "\n";
+  }
   for (const auto& [peer, s] : *restored) {
     std::cout << fmt::format(
         "{}: our log {} entries ({} countersigned), {}'s log {} entries countersigned\n", peer,

@@ -487,6 +487,8 @@ class PeerSession {
   // The peer's entries we had countersigned and lost, and our receipt of its head.
   Status add_recovered_peer(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records);
   void recovery_failed(const std::string& why, std::vector<Action>& out);
+  // Principals' requests held so far are refused (503, `why`); a Show stays held.
+  void refuse_held(const std::string& why, std::vector<Action>& out);
   void end_recovery(Time now, std::vector<Action>& out);
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   // Whether e.principal may write e's message on `line` (core/translation.h): one of the

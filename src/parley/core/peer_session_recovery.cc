@@ -66,12 +66,16 @@ bool PeerSession::recovering(const Event& event, Time now, std::vector<Action>& 
     }
     return true;
   }
-  // A principal's request: it waits for the end (it may sign an entry), unless too many do.
+  // A principal's request waits for the end (it may sign an entry: a new envelope takes the
+  // next seq of its line, which the peer's copy may hold already) while the peer is being
+  // asked; once the peer did not answer, or too many wait, it is refused (503) with the reason
+  // rather than held for as long as the peer is away: the principal knows it was not taken.
   const auto refuse = [&](RequestId request) {
     out.push_back(Rejected{
         request, Status::unavailable(recovery_.failed ? counters_.fork : counters_.recovering)});
   };
-  if (recovery_.failed || recovery_.held.size() >= kHeldDuringRecoveryMax) {
+  if (recovery_.failed || recovery_.failures > 0 ||
+      recovery_.held.size() >= kHeldDuringRecoveryMax) {
     if (const auto* s = std::get_if<Submit>(&event)) refuse(s->request);
     if (const auto* a = std::get_if<Acknowledge>(&event)) refuse(a->request);
     if (const auto* c = std::get_if<Cancel>(&event)) refuse(c->request);
@@ -111,6 +115,23 @@ void PeerSession::logs_not_answered(const std::string& reason, Time now, std::ve
   counters_.last_error = reason;
   counters_.recovering = text;
   if (news) out.push_back(Notify{notice(NoticeKind::kLogRecovery, "", "", text)});
+  refuse_held(text, out);
+}
+
+void PeerSession::refuse_held(const std::string& why, std::vector<Action>& out) {
+  std::deque<Event> kept;  // a Show awaits no answer: it is kept for the end
+  for (Event& event : std::exchange(recovery_.held, {})) {
+    if (const auto* s = std::get_if<Submit>(&event)) {
+      out.push_back(Rejected{s->request, Status::unavailable(why)});
+    } else if (const auto* a = std::get_if<Acknowledge>(&event)) {
+      out.push_back(Rejected{a->request, Status::unavailable(why)});
+    } else if (const auto* c = std::get_if<Cancel>(&event)) {
+      out.push_back(Rejected{c->request, Status::unavailable(why)});
+    } else {
+      kept.push_back(std::move(event));
+    }
+  }
+  recovery_.held = std::move(kept);
 }
 
 void PeerSession::on_logs_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out) {
@@ -380,15 +401,8 @@ void PeerSession::recovery_failed(const std::string& why, std::vector<Action>& o
   counters_.last_error = counters_.fork;
   out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", counters_.fork)});
   // What waited is refused now rather than held for ever.
-  for (const Event& event : std::exchange(recovery_.held, {})) {
-    if (const auto* s = std::get_if<Submit>(&event)) {
-      out.push_back(Rejected{s->request, Status::unavailable(counters_.fork)});
-    } else if (const auto* a = std::get_if<Acknowledge>(&event)) {
-      out.push_back(Rejected{a->request, Status::unavailable(counters_.fork)});
-    } else if (const auto* c = std::get_if<Cancel>(&event)) {
-      out.push_back(Rejected{c->request, Status::unavailable(counters_.fork)});
-    }
-  }
+  refuse_held(counters_.fork, out);
+  recovery_.held.clear();
 }
 
 void PeerSession::end_recovery(Time now, std::vector<Action>& out) {

@@ -186,18 +186,25 @@ TEST(PeerSessionRecoveryTest, APeerThatDoesNotAnswerIsAskedAgainAndNothingIsSign
   const SendTransaction ask = all_of<SendTransaction>(out)[0];
   EXPECT_TRUE(ask.log_request);
   EXPECT_EQ(h.session(kUs).next_deadline(), std::nullopt);  // the answer decides
+  // A principal's message while the peer is asked waits: neither signed nor refused ...
+  const Submit waiting = h.submit_event();
+  EXPECT_TRUE(h.feed(kUs, waiting).empty());
+  // ... until the peer is found away: then it is refused (503) with the reason, not held.
   out = h.feed(kUs, TransactionFailed{ask.tx, "connection refused"});
   EXPECT_EQ(notices_of(out, NoticeKind::kLogRecovery).size(), 1u);
-  const SessionStats waiting = h.session(kUs).stats();
-  EXPECT_NE(waiting.recovering.find("connection refused"), std::string::npos) << waiting.recovering;
-  EXPECT_FALSE(waiting.forked());
+  ASSERT_EQ(count_of<Rejected>(out), 1u);
+  EXPECT_EQ(all_of<Rejected>(out)[0].request, waiting.request);
+  EXPECT_EQ(all_of<Rejected>(out)[0].status.code(), StatusCode::kUnavailable);
+  const SessionStats away = h.session(kUs).stats();
+  EXPECT_NE(away.recovering.find("connection refused"), std::string::npos) << away.recovering;
+  EXPECT_FALSE(away.forked());
   ASSERT_TRUE(h.session(kUs).next_deadline().has_value());
   EXPECT_GT(*h.session(kUs).next_deadline(), h.now);
+  out = h.feed(kUs, h.submit_event());
+  ASSERT_EQ(count_of<Rejected>(out), 1u);
+  EXPECT_NE(all_of<Rejected>(out)[0].status.message().find("recovering our log from"),
+            std::string::npos);
 
-  // A principal's message meanwhile waits: neither signed nor refused.
-  const Submit submit = h.submit_event();
-  out = h.feed(kUs, submit);
-  EXPECT_TRUE(out.empty());
   // The peer's transaction meanwhile is answered 503 (it tries again), nothing stored.
   h.link_up = true;
   const std::string from_ru = h.send(kRu);
@@ -205,35 +212,61 @@ TEST(PeerSessionRecoveryTest, APeerThatDoesNotAnswerIsAskedAgainAndNothingIsSign
   EXPECT_EQ(h.store(kUs).find(from_ru), nullptr);
   EXPECT_FALSE(h.session(kRu).stats().forked());
 
-  // Before the backoff passes nothing is asked; after it, the peer answers.
+  // Before the backoff passes nothing is asked; after it, again, with a longer backoff.
   h.link_up = false;
   out = h.feed(kUs, TimerFired{});
   EXPECT_EQ(count_of<SendTransaction>(out), 0u);
-  h.now = *h.session(kUs).next_deadline();
+  const Time first_retry = *h.session(kUs).next_deadline();
+  const Duration first_backoff = first_retry - h.now;
+  h.now = first_retry;
   out = h.feed(kUs, TimerFired{});
   ASSERT_EQ(count_of<SendTransaction>(out), 1u);
   out = h.feed(kUs, TransactionFailed{all_of<SendTransaction>(out)[0].tx, "connection refused"});
   EXPECT_TRUE(notices_of(out, NoticeKind::kLogRecovery).empty());  // one notice per streak
-  EXPECT_EQ(h.store(kUs).log(kUsId, kRuId).size(), 1u);            // nothing signed meanwhile
+  EXPECT_GT(*h.session(kUs).next_deadline() - h.now, first_backoff);
+  EXPECT_EQ(h.store(kUs).log(kUsId, kRuId).size(), 1u);  // nothing signed meanwhile
 
   h.link_up = true;
   h.now = *h.session(kUs).next_deadline();
   h.deliver(kUs, TimerFired{});
   EXPECT_TRUE(h.session(kUs).stats().recovering.empty());
-  EXPECT_EQ(h.session(kUs).stats().log_size, 4u);  // 3 recovered, then the waiting message
-  bool accepted = false;
-  for (const Accepted& a : all_of<Accepted>(h.log[kUs])) {
-    if (a.request == submit.request) {
-      accepted = true;
-      EXPECT_EQ(h.store(kUs).find(a.message_id)->log_index, 3u);
-      EXPECT_EQ(h.store(kUs).find(a.message_id)->state, MessageState::kDelivered);
-    }
-  }
-  EXPECT_TRUE(accepted);
+  EXPECT_EQ(h.session(kUs).stats().log_size, 3u);
+  const std::string after = h.send(kUs);
+  EXPECT_EQ(h.store(kUs).find(after)->log_index, 3u);
+  EXPECT_EQ(h.store(kUs).find(after)->state, MessageState::kDelivered);
   // ru's message, refused 503 meanwhile, goes through at its retry.
   h.now += 20s;
   h.deliver(kRu, TimerFired{});
   EXPECT_EQ(h.store(kRu).find(from_ru)->state, MessageState::kDelivered);
+  EXPECT_FALSE(h.session(kUs).stats().forked()) << h.session(kUs).stats().fork_reason();
+  EXPECT_FALSE(h.session(kRu).stats().forked()) << h.session(kRu).stats().fork_reason();
+}
+
+TEST(PeerSessionRecoveryTest, APrincipalsMessageWaitsWhileThePeerIsAskedAndLeavesAfter) {
+  Restored r;
+  Harness& h = r.h;
+  h.link_up = false;
+  std::vector<Action> out = h.feed(kUs, TimerFired{});
+  ASSERT_EQ(count_of<SendTransaction>(out), 1u);
+  const SendTransaction ask = all_of<SendTransaction>(out)[0];
+  const Submit waiting = h.submit_event();
+  EXPECT_TRUE(h.feed(kUs, waiting).empty());
+  // ru answers (from its store, as its gateway would).
+  h.link_up = true;
+  Result<LogRequest> request = parse_log_request(ask.body, kUsId, kRuId);
+  ASSERT_TRUE(request.is_ok());
+  h.deliver(kUs,
+            TransactionAnswered{ask.tx, 200, encode_log_answer(h.store(kRu).log_answer(*request))});
+  bool accepted = false;
+  for (const Accepted& a : all_of<Accepted>(h.log[kUs])) {
+    if (a.request != waiting.request) continue;
+    accepted = true;
+    // Signed after the recovered entries, with the next seq of its line.
+    EXPECT_EQ(h.store(kUs).find(a.message_id)->log_index, 3u);
+    EXPECT_EQ(a.seq, 4u);
+    EXPECT_EQ(h.store(kUs).find(a.message_id)->state, MessageState::kDelivered);
+  }
+  EXPECT_TRUE(accepted);
   EXPECT_FALSE(h.session(kUs).stats().forked()) << h.session(kUs).stats().fork_reason();
   EXPECT_FALSE(h.session(kRu).stats().forked()) << h.session(kRu).stats().fork_reason();
 }
