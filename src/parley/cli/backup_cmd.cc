@@ -9,12 +9,14 @@
 // taken for the whole command, so a gateway cannot start meanwhile). Before anything is
 // replaced it checks the backup (integrity, a parley store, heads signed by this party's key)
 // and compares it with the store it replaces, per peer: the size of our log the peer has
-// countersigned and the size of the peer's log we countersigned, as the current store
-// records them. That is all the CLI can know offline (the peer may hold more than the
-// current store records, never less). A backup that lacks what a peer holds (entries of our
-// log it countersigned, or entries of its log we countersigned) is refused without --force:
-// restoring it needs the peer's help (docs/operations.md "Backups"). So is a current store
-// that cannot be read, since then nothing can be compared. The replaced store is kept
+// countersigned, the size of the peer's log we countersigned, and our entries after the
+// backup's log, as the current store records them. That is all the CLI can know offline (the
+// peer may hold more than the current store records, never less). What the backup lacks that
+// the peer holds, the gateway recovers from the peer at its next start (core/log_recovery.h,
+// docs/protocol.md "Forks and restores"): it is said, not refused. What nobody else holds (a
+// message accepted after the backup the peer never countersigned; an entry cancelled before
+// it left, a hole no copy fills) is refused without --force, each named. So is a current
+// store that cannot be read, since then nothing can be compared. The replaced store is kept
 // beside, renamed STORE.replaced-<UTC time> (with its -wal and -shm), never deleted.
 #include <chrono>
 #include <filesystem>
@@ -318,16 +320,18 @@ void add_backup_commands(CLI::App& app, int& exit_code) {
   auto restore = std::make_shared<BackupArgs>();
   CLI::App* r = app.add_subcommand(
       "restore",
-      "Put the backup FILE in place of the home's store (the gateway must be stopped). Refused "
-      "if the backup lacks what a peer holds (entries it countersigned) unless --force; the "
-      "replaced store is kept beside as STORE.replaced-TIME");
+      "Put the backup FILE in place of the home's store (the gateway must be stopped). What the "
+      "backup lacks that a peer holds, the gateway recovers from that peer at its next start "
+      "(said per peer); what nobody else holds (a message the peer never countersigned) is "
+      "refused unless --force, each named; the replaced store is kept beside as "
+      "STORE.replaced-TIME");
   r->add_option("--home", restore->home, "The party's home directory (made by parley init)")
       ->required()
       ->type_name("DIR");
   r->add_option("FILE", restore->file, "A file made by parley backup")->required();
   r->add_flag("--force", restore->force,
-              "Restore even if the backup is older than what the peers hold, or the current "
-              "store cannot be read");
+              "Restore even if the backup lacks what no peer can give back (each is printed as "
+              "a WARNING and lost), or the current store cannot be read");
   r->callback([restore, code] { *code = run_restore(*restore); });
 }
 
