@@ -204,9 +204,17 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
 
 std::optional<Time> PeerSession::next_deadline() const {
   if (recovery_.active) {
-    // Only the next request is due: everything else waits for the end of the recovery.
-    if (recovery_.failed || recovery_.asked || recovery_.storing) return std::nullopt;
-    return recovery_.retry_at;
+    // Only the next request is due, and the refusal of a principal's request that waited too
+    // long: everything else waits for the end of the recovery.
+    if (recovery_.failed) return std::nullopt;
+    std::optional<Time> due;
+    if (!recovery_.asked && !recovery_.storing) due = recovery_.retry_at;
+    for (const auto& [at, event] : recovery_.held) {
+      if (std::holds_alternative<Show>(event)) continue;
+      if (!due || at + kHeldWaitMax < *due) due = at + kHeldWaitMax;
+      break;  // the oldest request decides
+    }
+    return due;
   }
   std::optional<Time> next;
   auto consider = [&next](Time t) {

@@ -467,9 +467,12 @@ class PeerSession {
     Duration backoff{};
     std::uint64_t failures = 0;
     std::optional<LogAnswer> copy;  // the pages so far
-    std::deque<Event> held;         // principals' requests, handled once it ends
+    // Principals' requests, with when they came: handled once it ends, or refused once they
+    // waited kHeldWaitMax (the peer does not answer) or it fails.
+    std::deque<std::pair<Time, Event>> held;
   };
   static constexpr std::size_t kHeldDuringRecoveryMax = 1000;
+  static constexpr Duration kHeldWaitMax = std::chrono::seconds(5);
 
   void watch_recovered(const Recovered& recovered);
   // ---- recovery of both logs from the peer at start (peer_session_recovery.cc) ----
@@ -487,8 +490,9 @@ class PeerSession {
   // The peer's entries we had countersigned and lost, and our receipt of its head.
   Status add_recovered_peer(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records);
   void recovery_failed(const std::string& why, std::vector<Action>& out);
-  // Principals' requests held so far are refused (503, `why`); a Show stays held.
-  void refuse_held(const std::string& why, std::vector<Action>& out);
+  // Principals' requests held since before `before` are refused (503, `why`); a Show stays
+  // held (it awaits no answer).
+  void refuse_held(const std::string& why, Time before, std::vector<Action>& out);
   void end_recovery(Time now, std::vector<Action>& out);
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   // Whether e.principal may write e's message on `line` (core/translation.h): one of the

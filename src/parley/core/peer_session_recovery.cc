@@ -61,27 +61,27 @@ bool PeerSession::recovering(const Event& event, Time now, std::vector<Action>& 
     return false;  // on_persisted / on_persist_refused end the recovery (or fail it)
   }
   if (std::holds_alternative<TimerFired>(event)) {
+    refuse_held(counters_.recovering, now - kHeldWaitMax, out);
     if (!recovery_.failed && !recovery_.asked && !recovery_.storing && now >= recovery_.retry_at) {
       ask_for_logs(now, out);
     }
     return true;
   }
-  // A principal's request waits for the end (it may sign an entry: a new envelope takes the
-  // next seq of its line, which the peer's copy may hold already) while the peer is being
-  // asked; once the peer did not answer, or too many wait, it is refused (503) with the reason
-  // rather than held for as long as the peer is away: the principal knows it was not taken.
+  // A principal's request waits for the end: it may sign an entry, and a new envelope takes
+  // the next seq of its line, which the peer's copy may hold already. While the peer does not
+  // answer it waits at most kHeldWaitMax, then it is refused (503) with the reason rather than
+  // held for as long as the peer is away: the principal knows it was not taken.
   const auto refuse = [&](RequestId request) {
     out.push_back(Rejected{
         request, Status::unavailable(recovery_.failed ? counters_.fork : counters_.recovering)});
   };
-  if (recovery_.failed || recovery_.failures > 0 ||
-      recovery_.held.size() >= kHeldDuringRecoveryMax) {
+  if (recovery_.failed || recovery_.held.size() >= kHeldDuringRecoveryMax) {
     if (const auto* s = std::get_if<Submit>(&event)) refuse(s->request);
     if (const auto* a = std::get_if<Acknowledge>(&event)) refuse(a->request);
     if (const auto* c = std::get_if<Cancel>(&event)) refuse(c->request);
     return true;
   }
-  recovery_.held.push_back(event);
+  recovery_.held.emplace_back(now, event);
   return true;
 }
 
@@ -115,20 +115,20 @@ void PeerSession::logs_not_answered(const std::string& reason, Time now, std::ve
   counters_.last_error = reason;
   counters_.recovering = text;
   if (news) out.push_back(Notify{notice(NoticeKind::kLogRecovery, "", "", text)});
-  refuse_held(text, out);
+  refuse_held(text, now - kHeldWaitMax, out);
 }
 
-void PeerSession::refuse_held(const std::string& why, std::vector<Action>& out) {
-  std::deque<Event> kept;  // a Show awaits no answer: it is kept for the end
-  for (Event& event : std::exchange(recovery_.held, {})) {
-    if (const auto* s = std::get_if<Submit>(&event)) {
-      out.push_back(Rejected{s->request, Status::unavailable(why)});
-    } else if (const auto* a = std::get_if<Acknowledge>(&event)) {
-      out.push_back(Rejected{a->request, Status::unavailable(why)});
-    } else if (const auto* c = std::get_if<Cancel>(&event)) {
-      out.push_back(Rejected{c->request, Status::unavailable(why)});
+void PeerSession::refuse_held(const std::string& why, Time before, std::vector<Action>& out) {
+  std::deque<std::pair<Time, Event>> kept;
+  for (auto& [at, event] : std::exchange(recovery_.held, {})) {
+    const RequestId* request = nullptr;
+    if (const auto* s = std::get_if<Submit>(&event)) request = &s->request;
+    if (const auto* a = std::get_if<Acknowledge>(&event)) request = &a->request;
+    if (const auto* c = std::get_if<Cancel>(&event)) request = &c->request;
+    if (request != nullptr && at <= before) {
+      out.push_back(Rejected{*request, Status::unavailable(why)});
     } else {
-      kept.push_back(std::move(event));
+      kept.emplace_back(at, std::move(event));
     }
   }
   recovery_.held = std::move(kept);
@@ -401,7 +401,7 @@ void PeerSession::recovery_failed(const std::string& why, std::vector<Action>& o
   counters_.last_error = counters_.fork;
   out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", counters_.fork)});
   // What waited is refused now rather than held for ever.
-  refuse_held(counters_.fork, out);
+  refuse_held(counters_.fork, Time::max(), out);
   recovery_.held.clear();
 }
 
@@ -422,7 +422,7 @@ void PeerSession::end_recovery(Time now, std::vector<Action>& out) {
   }
   // What waited is handled now, in its order; then the usual start (TimerFired: overdue
   // marks, tests, the queue).
-  for (Event& event : std::exchange(recovery_.held, {})) handle(event, now, out);
+  for (auto& [at, event] : std::exchange(recovery_.held, {})) handle(event, now, out);
   handle(TimerFired{}, now, out);
 }
 
