@@ -113,12 +113,14 @@ check "a backup restored into a home with other signing keys: exit 1, not this p
 rc=$?
 check "restore of a backup that lacks only what ru holds: no --force needed, it says what us recovers" \
   bash -c "[[ $rc -eq 0 ]] && grep -q '^at its next start the gateway recovers from ru-genstaff: entries [0-9]*\.\.[0-9]* of our log' '$DIR/out' && grep -q \"entries [0-9]*\.\.[0-9]* of ru-genstaff's log\" '$DIR/out' && ls '$US' | grep -q '^parley.db.replaced-' && ! grep -q WARNING '$DIR/out'"
+check "restore leaves its marker: the next start recovers before it signs anything" test -e "$US/parley.db.restored"
 
 # --- after the restore: us takes back both logs from ru, and the link works both ways ---
 start "$US" "$US_API" "$DIR/us.log"; US_PID=$STARTED
 recovered() { "$PARLEY" status --home "$1" --json | jq -e '.peers[0].forked == false and .peers[0].recovering == null and .peers[0].log_size >= 4 and .peers[0].peer_log_size >= 4'; }
 check "us: recovered both logs from ru (log sizes back, not forked, not recovering)" poll 30 recovered "$US"
 check "us: it said so" poll 10 grep -q "recovered our logs with 'ru-genstaff' from its copy" "$DIR/us.log"
+check "us: the restore's marker is gone once recovered" poll 10 test ! -e "$US/parley.db.restored"
 # "three" and "four", sent after the backup: us's own are back as delivered, ru's as received.
 for i in 2 3; do
   check "us: its message ${SENT_US[$i]} sent after the backup is back, delivered" delivered "$US" saceur "${SENT_US[$i]}"

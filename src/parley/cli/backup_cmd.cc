@@ -18,7 +18,10 @@
 // it left, a hole no copy fills) is refused without --force, each named. So is a current
 // store that cannot be read, since then nothing can be compared. The replaced store is kept
 // beside, renamed STORE.replaced-<UTC time> (with its -wal and -shm), never deleted.
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -270,9 +273,17 @@ Status restore_steps(const BackupArgs& args) {
       format_time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   std::erase(stamp, ':');  // 2026-11-24T210000.000Z
   const fs::path aside(db.string() + ".replaced-" + stamp);
+  // The marker first: a restored store is never started without recovering from the peers.
+  const fs::path marker = gateway::restore_marker_path(home);
+  if (std::FILE* f = std::fopen(marker.c_str(), "w"); f == nullptr || std::fclose(f) != 0) {
+    const std::string why = std::strerror(errno);
+    remove_store_files(staging);
+    return Status::unavailable(fmt::format("writing {}: {}", marker.string(), why));
+  }
   const Result<bool> moved = move_aside(db, aside);
   if (!moved.is_ok()) {
     remove_store_files(staging);
+    fs::remove(marker, ec);  // the store stays as it was
     return moved.status();
   }
   fs::rename(staging, db, ec);
@@ -290,6 +301,8 @@ Status restore_steps(const BackupArgs& args) {
         "{}: our log {} entries ({} countersigned), {}'s log {} entries countersigned\n", peer,
         s.log_size, s.countersigned, peer, s.peer_head);
   }
+  std::cout << "at its next start the gateway asks every peer for its copy of our logs before "
+               "it signs anything new\n";
   std::cout << fmt::format("restored {} from {}", db.string(), escape_for_terminal(args.file));
   if (*moved) std::cout << fmt::format("; the replaced store is {}", aside.string());
   std::cout << "\n" << std::flush;

@@ -54,6 +54,7 @@ void Node::add_peer(NodePeer p) {
   session.tests = config_.tests;
   session.window = config_.window;
   session.recover_at_start = config_.recover_logs;
+  session.recovery_required = config_.recovery_required;
   for (const Line& line : config_.lines) {
     if (line.remote.party == p.bundle.party) session.lines.push_back(line);
   }

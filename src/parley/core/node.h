@@ -75,6 +75,9 @@ struct NodeConfig {
   // SessionConfig::recover_at_start of every session: at start, each asks its peer for what
   // it holds of both logs before anything new is signed (core/log_recovery.h).
   bool recover_logs = false;
+  // SessionConfig::recovery_required: the store was restored; nothing new is signed for a
+  // peer before its copy of our logs was taken.
+  bool recovery_required = false;
 };
 
 // One pinned peer and what the store held for it at start.

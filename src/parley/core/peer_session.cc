@@ -122,12 +122,16 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   }
   watch_recovered(recovered);
   for (auto& [line, test] : recovered.line_tests) tests_.recover(line, std::move(test));
-  if (config_.recover_at_start) {
+  recovery_.start_assigned = own_.assigned();
+  recovery_.start_peer_size = peer_.size;
+  if (config_.recover_at_start && config_.recovery_required) {
     // Nothing new is signed or sent before the peer said what it holds of both logs: a new
     // entry at an index the peer already holds would be a fork, signed by us.
     recovery_.active = true;
     counters_.recovering =
         "recovering our log from " + single_quoted(config_.peer.party) + ": asking what it holds";
+  } else if (config_.recover_at_start) {
+    recovery_.watching = true;  // asked at the first timer (Node's Start); nothing waits
   }
 }
 
@@ -169,6 +173,12 @@ void PeerSession::watch_recovered(const Recovered& recovered) {
 
 void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out) {
   if (recovery_.active && recovering(event, now, out)) return;
+  if (recovery_.watching && watch_logs(event, now, out)) {
+    if (recovery_.active) return;  // storing what the peer gave back: nothing else meanwhile
+    expire(now, out);
+    pump(now, out);
+    return;
+  }
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
@@ -220,6 +230,7 @@ std::optional<Time> PeerSession::next_deadline() const {
   auto consider = [&next](Time t) {
     if (!next || t < *next) next = t;
   };
+  if (recovery_.watching && !recovery_.asked) consider(recovery_.retry_at);
   for (const InFlight& f : outbox_.window()) {
     if (f.retry_at) consider(*f.retry_at);
   }

@@ -125,10 +125,15 @@ struct SessionConfig {
   const MessageLines* messages = nullptr;
   // The automatic line test (core/line_test.h): how often, and how soon it must be answered.
   TestConfig tests;
-  // At start, before anything new is signed or sent, ask the peer what it holds of both logs
-  // of the pair and take back what our store lost (a restore; core/log_recovery.h). The
-  // gateway and the simulator set it; most unit tests leave it off.
+  // At start, ask the peer what it holds of both logs of the pair and take back what our store
+  // lost (core/log_recovery.h). The gateway and the simulator set it; most unit tests leave
+  // it off. With `recovery_required` (the store was restored: `parley restore` leaves a
+  // marker), nothing new is signed or sent before the peer answered and what it gave back is
+  // stored: the peer being away means waiting for it. Without it (every other start) nothing
+  // waits for the answer; it is taken if nothing was signed or received since start (our
+  // store went back some other way: a snapshot), else only what the exchange shows is said.
   bool recover_at_start = false;
+  bool recovery_required = false;
 };
 
 // ---- events ----
@@ -459,7 +464,10 @@ class PeerSession {
   };
   // The recovery of both logs from the peer at start (SessionConfig::recover_at_start).
   struct Recovery {
-    bool active = false;  // nothing new is signed or sent while it runs
+    bool active = false;                // nothing new is signed or sent while it runs
+    bool watching = false;              // asked at an ordinary start: nothing waits for the answer
+    std::uint64_t start_assigned = 0;   // own_.assigned() at start
+    std::uint64_t start_peer_size = 0;  // peer_.size at start
     bool failed = false;  // the copy cannot be taken: stays active, forked, until a restart
     std::optional<std::string> asked;  // our request in flight, by id
     bool storing = false;              // what it gave back is being persisted
@@ -479,6 +487,9 @@ class PeerSession {
   // Handles `event` while recovering: principals' requests wait, the peer's transactions are
   // answered 503, our request's answer is taken. False once recovery is over.
   bool recovering(const Event& event, Time now, std::vector<Action>& out);
+  // At an ordinary start (Recovery::watching): takes our request's answer or failure, and asks
+  // when due; true if `event` was that answer or failure.
+  bool watch_logs(const Event& event, Time now, std::vector<Action>& out);
   void ask_for_logs(Time now, std::vector<Action>& out);
   void on_logs_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void logs_not_answered(const std::string& reason, Time now, std::vector<Action>& out);
@@ -494,6 +505,13 @@ class PeerSession {
   // held (it awaits no answer).
   void refuse_held(const std::string& why, Time before, std::vector<Action>& out);
   void end_recovery(Time now, std::vector<Action>& out);
+
+ public:
+  // False while the session recovers its logs at start (SessionConfig::recovery_required) or
+  // stores what the peer gave back, or when that failed (forked).
+  bool recovery_done() const { return !recovery_.active && !recovery_.watching; }
+
+ private:
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   // Whether e.principal may write e's message on `line` (core/translation.h): one of the
   // line's principals, or a translator sending a translation of a message on the line.

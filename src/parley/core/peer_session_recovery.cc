@@ -85,6 +85,23 @@ bool PeerSession::recovering(const Event& event, Time now, std::vector<Action>& 
   return true;
 }
 
+bool PeerSession::watch_logs(const Event& event, Time now, std::vector<Action>& out) {
+  if (const auto* e = std::get_if<TransactionAnswered>(&event)) {
+    if (!recovery_.asked || e->tx != *recovery_.asked) return false;
+    on_logs_answer(*e, now, out);
+    return true;
+  }
+  if (const auto* e = std::get_if<TransactionFailed>(&event)) {
+    if (!recovery_.asked || e->tx != *recovery_.asked) return false;
+    logs_not_answered(e->reason, now, out);
+    return true;
+  }
+  if (std::holds_alternative<TimerFired>(event) && !recovery_.asked && now >= recovery_.retry_at) {
+    ask_for_logs(now, out);  // and the timer's usual work: nothing waits for the answer
+  }
+  return false;
+}
+
 void PeerSession::ask_for_logs(Time now, std::vector<Action>& out) {
   LogRequest request{config_.party, config_.peer.party, own_.assigned(), peer_.size};
   if (recovery_.copy) {
@@ -107,6 +124,16 @@ void PeerSession::logs_not_answered(const std::string& reason, Time now, std::ve
                           ? config_.retry_min
                           : std::min(recovery_.backoff * 2, config_.retry_max);
   recovery_.retry_at = now + recovery_.backoff;
+  if (recovery_.watching) {
+    // Nothing waits for it: asked again after the backoff, said in the log only once.
+    if (recovery_.failures++ == 0) {
+      out.push_back(Notify{notice(NoticeKind::kLogRecovery, "", "",
+                                  "asking " + single_quoted(config_.peer.party) +
+                                      " what it holds of our logs: " + reason +
+                                      "; asking again (nothing waits for it)")});
+    }
+    return;
+  }
   const std::string text = "recovering our log from " + single_quoted(config_.peer.party) + ": " +
                            reason + "; nothing new is sent until it answers (asking again in " +
                            format_duration(recovery_.backoff) + ")";
@@ -182,6 +209,18 @@ void PeerSession::on_logs_answer(const TransactionAnswered& e, Time now, std::ve
 
 void PeerSession::take_copies(Time now, std::vector<Action>& out) {
   const LogAnswer& copy = *recovery_.copy;
+  if (recovery_.watching) {
+    // An ordinary start, not waited for: what the copy gives back can be taken only if
+    // nothing was signed, sent or received since start (else our new entries or heads, or the
+    // peer's, would sit at indexes the copy holds). Otherwise a log that went back shows as
+    // before, when the peer refuses our heads (docs/protocol.md "Forks and restores").
+    if (own_.assigned() != recovery_.start_assigned || peer_.size != recovery_.start_peer_size ||
+        !outbox_.window().empty() || !after_persist_.empty()) {
+      return end_recovery(now, out);
+    }
+    recovery_.watching = false;
+    recovery_.active = true;  // from here on as after a restore
+  }
   const RecoveryParties parties{config_.party, config_.keys.verify, config_.peer.party,
                                 config_.peer.sign_key};
   std::vector<Record> records;
@@ -391,6 +430,8 @@ Status PeerSession::add_recovered_peer(const VerifiedPeerCopy& copy, Time now,
 }
 
 void PeerSession::recovery_failed(const std::string& why, std::vector<Action>& out) {
+  recovery_.watching = false;
+  recovery_.active = true;  // nothing new is signed for the peer
   recovery_.failed = true;
   recovery_.asked.reset();
   const std::string& peer = config_.peer.party;
@@ -408,7 +449,9 @@ void PeerSession::recovery_failed(const std::string& why, std::vector<Action>& o
 void PeerSession::end_recovery(Time now, std::vector<Action>& out) {
   const bool took = recovery_.copy && (!recovery_.copy->yours.entries.empty() ||
                                        !recovery_.copy->mine.entries.empty());
+  const bool was_active = recovery_.active;
   recovery_.active = false;
+  recovery_.watching = false;
   recovery_.copy.reset();
   counters_.recovering.clear();
   if (recovery_.failures > 0 || took) {
@@ -422,6 +465,7 @@ void PeerSession::end_recovery(Time now, std::vector<Action>& out) {
   }
   // What waited is handled now, in its order; then the usual start (TimerFired: overdue
   // marks, tests, the queue).
+  if (!was_active) return;  // an ordinary start: nothing waited
   for (auto& [at, event] : std::exchange(recovery_.held, {})) handle(event, now, out);
   handle(TimerFired{}, now, out);
 }

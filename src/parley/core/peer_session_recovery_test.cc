@@ -31,6 +31,7 @@ struct Restored {
     lost_ours.push_back(h.send(kUs));
     h.store(kUs) = backup;
     h.recover_at_start = true;
+    h.recovery_required = true;  // `parley restore` says so
     h.restart(kUs, h.store(kUs).recover(kUsId, kRuId));
   }
 };
@@ -108,6 +109,46 @@ TEST(PeerSessionRecoveryTest, AStartWithNothingLostIsOneRequestAndNothingStored)
   EXPECT_EQ(h.log_requests[kUs], 1u);  // once per start
   EXPECT_FALSE(h.session(kUs).stats().forked());
   EXPECT_FALSE(h.session(kRu).stats().forked());
+}
+
+TEST(PeerSessionRecoveryTest, AnOrdinaryStartWaitsForNothingWhenThePeerIsAway) {
+  Harness h;
+  h.send(kUs);
+  h.send(kRu);
+  h.recover_at_start = true;  // no restore: recovery_required stays off
+  h.restart(kUs, h.store(kUs).recover(kUsId, kRuId));
+  h.link_up = false;
+  std::vector<Action> out = h.feed(kUs, TimerFired{});
+  ASSERT_EQ(count_of<SendTransaction>(out), 1u);
+  const SendTransaction ask = all_of<SendTransaction>(out)[0];
+  ASSERT_TRUE(ask.log_request);
+  EXPECT_TRUE(h.session(kUs).stats().recovering.empty());
+  out = h.feed(kUs, TransactionFailed{ask.tx, "connection refused"});
+  EXPECT_EQ(notices_of(out, NoticeKind::kLogRecovery).size(), 1u);
+  // A principal's message is taken and leaves at once, as at any start with the peer away.
+  h.link_up = true;
+  const std::string id = h.send(kUs);
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered);
+  EXPECT_FALSE(h.session(kUs).stats().forked());
+  EXPECT_FALSE(h.session(kRu).stats().forked());
+}
+
+TEST(PeerSessionRecoveryTest, AnOrdinaryStartOfAStoreThatWentBackTakesTheCopyIfNothingWasSigned) {
+  Restored r;  // a snapshot rolled back, no `parley restore`: nothing says so
+  Harness& h = r.h;
+  h.recovery_required = false;
+  h.restart(kUs, h.store(kUs).recover(kUsId, kRuId));
+  h.deliver(kUs, TimerFired{});
+  EXPECT_EQ(h.log_requests[kUs], 1u);
+  EXPECT_FALSE(h.session(kUs).stats().forked()) << h.session(kUs).stats().fork_reason();
+  EXPECT_EQ(h.session(kUs).stats().log_size, 3u);
+  EXPECT_EQ(h.session(kUs).stats().peer_log_size, 2u);
+  const std::string from_us = h.send(kUs);
+  const std::string from_ru = h.send(kRu);
+  EXPECT_EQ(h.store(kUs).find(from_us)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kRu).find(from_ru)->state, MessageState::kDelivered);
+  EXPECT_FALSE(h.session(kRu).stats().forked()) << h.session(kRu).stats().fork_reason();
 }
 
 // A copy the peer altered: the session refuses it, shows the path forked with the reason, and
@@ -291,6 +332,7 @@ TEST(PeerSessionRecoveryTest, ALongLossIsFetchedInPages) {
   for (std::size_t i = 0; i < lost; ++i) h.send(kUs);
   h.store(kUs) = backup;
   h.recover_at_start = true;
+  h.recovery_required = true;
   h.restart(kUs, h.store(kUs).recover(kUsId, kRuId));
   h.deliver(kUs, TimerFired{});
   EXPECT_EQ(h.log_requests[kUs], 2u);

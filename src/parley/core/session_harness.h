@@ -318,6 +318,7 @@ class Harness {
     c.party = me.id;
     c.window = window_;
     c.recover_at_start = recover_at_start;
+    c.recovery_required = recovery_required;
     c.keys = me.keys;
     c.peer = peer.bundle;
     c.peer.translators = {kTranslator};
@@ -431,6 +432,7 @@ class Harness {
   bool link_up = true;  // false: SendTransaction goes nowhere (the test answers)
   // SessionConfig::recover_at_start of the sessions made from now on (restart()).
   bool recover_at_start = false;
+  bool recovery_required = false;  // SessionConfig::recovery_required (after a restore)
   // Log requests each side sent (SendTransaction::log_request), answered from the other
   // side's store; a test may change the answer (a forged or altered copy) before it arrives.
   std::size_t log_requests[2] = {0, 0};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -112,8 +113,17 @@ Status Driver::start(net::Handler api_handler) {
   config.tests.interval = home_.config.test_interval;
   config.tests.answer_within = home_.config.test_answer_within;
   config.backlog_limit = home_.config.backlog_limit;
-  // Before anything new is signed for a peer, ask it what it holds of our logs (a restore).
+  // At start, ask each peer what it holds of our logs; after `parley restore`, before anything
+  // new is signed for it (docs/operations.md "Backups").
   config.recover_logs = true;
+  if (std::error_code ec; std::filesystem::exists(restore_marker_path(home_), ec)) {
+    config.recovery_required = true;
+    restore_marker_ = restore_marker_path(home_).string();
+    spdlog::warn(
+        "the store was restored: recovering our logs from every peer before anything "
+        "new is signed ({})",
+        restore_marker_);
+  }
   message_lines_ = std::make_unique<store::StoredMessageLines>(*store_);
   config.messages = message_lines_.get();
   for (const core::NodePeer& peer : recovery.peers) {
@@ -434,8 +444,25 @@ void Driver::feed(core::NodeEvent event) {
     node_->handle(std::move(*next), now(), actions_);
     for (core::NodeAction& action : actions_) carry_out(action);
   }
+  if (!restore_marker_.empty()) clear_restore_marker();
   flush_events();
   rearm();
+}
+
+void Driver::clear_restore_marker() {
+  for (const core::Node::PeerView& peer : node_->peers()) {
+    if (!peer.session->recovery_done()) return;
+  }
+  std::error_code ec;
+  std::filesystem::remove(restore_marker_, ec);
+  if (ec) {
+    spdlog::error("cannot remove {}: {} (the next start recovers again)", restore_marker_,
+                  ec.message());
+  } else {
+    spdlog::info("recovered our logs from every peer after the restore; removed {}",
+                 restore_marker_);
+  }
+  restore_marker_.clear();
 }
 
 void Driver::carry_out(core::NodeAction& action) {

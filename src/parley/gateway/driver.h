@@ -354,6 +354,10 @@ class Driver {
   std::optional<Status> reconfigured_;  // the node's last Reconfigured
   // The node's MessageLines (core/translation.h): the lines of stored messages, from store_.
   std::unique_ptr<store::StoredMessageLines> message_lines_;
+  // `parley restore`'s marker beside the store (restore_marker_path), while it is there: every
+  // session recovers its logs before it signs anything new; removed once all have.
+  std::string restore_marker_;
+  void clear_restore_marker();
   std::unique_ptr<core::Node> node_;
   std::map<std::string, Clients> clients_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;
