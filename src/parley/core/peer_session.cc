@@ -122,6 +122,10 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   }
   watch_recovered(recovered);
   for (auto& [line, test] : recovered.line_tests) tests_.recover(line, std::move(test));
+  begin_recovery();
+}
+
+void PeerSession::begin_recovery() {
   recovery_.start_assigned = own_.assigned();
   recovery_.start_peer_size = peer_.size;
   if (config_.recover_at_start && config_.recovery_required) {

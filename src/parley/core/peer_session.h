@@ -483,6 +483,9 @@ class PeerSession {
   static constexpr Duration kHeldWaitMax = std::chrono::seconds(5);
 
   void watch_recovered(const Recovered& recovered);
+  // At start (SessionConfig::recover_at_start): wait for the peer's copy after a restore, or
+  // ask for it without waiting.
+  void begin_recovery();
   // ---- recovery of both logs from the peer at start (peer_session_recovery.cc) ----
   // Handles `event` while recovering: principals' requests wait, the peer's transactions are
   // answered 503, our request's answer is taken. False once recovery is over.
@@ -498,6 +501,10 @@ class PeerSession {
   // Our entries the peer's copy gives back, and its countersignature of our head.
   Status add_recovered_own(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records,
                            AfterPersist& after);
+  // The record of a recovered entry (ours or the peer's, by `direction`) as far as its
+  // envelope and the copy's receipt say; state and content are the caller's.
+  MessageRecord recovered_record(const RecoveredEntry& e, Direction direction,
+                                 const VerifiedPeerCopy& copy) const;
   // The peer's entries we had countersigned and lost, and our receipt of its head.
   Status add_recovered_peer(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records);
   void recovery_failed(const std::string& why, std::vector<Action>& out);

@@ -260,6 +260,32 @@ void PeerSession::take_copies(Time now, std::vector<Action>& out) {
   persist(std::move(records), std::move(after), out);
 }
 
+MessageRecord PeerSession::recovered_record(const RecoveredEntry& e, Direction direction,
+                                            const VerifiedPeerCopy& copy) const {
+  const wire::Payload& p = e.envelope.payload;
+  const Line* line = find_line(p.line);
+  MessageRecord r;
+  r.id = p.id;
+  r.line = p.line;
+  r.seq = p.seq;
+  r.direction = direction;
+  r.peer = config_.peer.party;
+  r.from = p.from;
+  r.to = p.to;
+  r.precedence = p.precedence;
+  r.type = p.type;
+  r.needs_ack = catalog_.needs_ack(p.type);
+  r.created = p.created;
+  r.expires = p.expires;
+  r.reply_to = p.reply_to;
+  r.lang = p.lang;
+  r.envelope = e.envelope_json;
+  r.tx = copy.receipt.body.tx;
+  r.ack_deadline =
+      p.created + (line != nullptr ? line->deadlines.for_precedence(p.precedence) : Duration{});
+  return r;
+}
+
 Status PeerSession::add_recovered_own(const VerifiedPeerCopy& copy, Time now,
                                       std::vector<Record>& records, AfterPersist& after) {
   const std::uint64_t size = copy.head.head.size;
@@ -272,32 +298,13 @@ Status PeerSession::add_recovered_own(const VerifiedPeerCopy& copy, Time now,
       return Status::data_loss("our recovered entry " + std::to_string(e.index) +
                                " cannot be opened: " + opened.status().message());
     }
-    const Line* line = find_line(p.line);
-    MessageRecord r;
-    r.id = p.id;
-    r.line = p.line;
-    r.seq = p.seq;
-    r.direction = Direction::kOutbound;
-    r.peer = config_.peer.party;
-    r.from = p.from;
-    r.to = p.to;
-    r.precedence = p.precedence;
-    r.type = p.type;
-    r.needs_ack = catalog_.needs_ack(p.type);
-    r.created = p.created;
-    r.expires = p.expires;
-    r.reply_to = p.reply_to;
-    r.lang = p.lang;
+    MessageRecord r = recovered_record(e, Direction::kOutbound, copy);
     r.content = std::move(opened->content);
     r.salt = std::move(opened->salt);
-    r.envelope = e.envelope_json;
-    r.ack_deadline =
-        p.created + (line != nullptr ? line->deadlines.for_precedence(p.precedence) : Duration{});
     // The receipt and the entry's inclusion in the head it countersigns are the evidence.
     r.state = MessageState::kDelivered;
     r.delivered_at = now;
     r.receipt = copy.receipt_json;
-    r.tx = copy.receipt.body.tx;
     std::uint64_t& last = last_outbound_seq_[p.line];
     last = std::max(last, p.seq);
     const std::uint64_t index = own_.append(e.leaf);
@@ -366,25 +373,7 @@ Status PeerSession::add_recovered_peer(const VerifiedPeerCopy& copy, Time now,
   for (const RecoveredEntry& e : copy.entries) {
     const wire::Payload& p = e.envelope.payload;
     const Line* line = find_line(p.line);
-    MessageRecord r;
-    r.id = p.id;
-    r.line = p.line;
-    r.seq = p.seq;
-    r.direction = Direction::kInbound;
-    r.peer = config_.peer.party;
-    r.from = p.from;
-    r.to = p.to;
-    r.precedence = p.precedence;
-    r.type = p.type;
-    r.needs_ack = catalog_.needs_ack(p.type);
-    r.created = p.created;
-    r.expires = p.expires;
-    r.reply_to = p.reply_to;
-    r.lang = p.lang;
-    r.envelope = e.envelope_json;
-    r.tx = copy.receipt.body.tx;
-    r.ack_deadline =
-        p.created + (line != nullptr ? line->deadlines.for_precedence(p.precedence) : Duration{});
+    MessageRecord r = recovered_record(e, Direction::kInbound, copy);
     Result<wire::Opened> opened = wire::open_content(p, seal_key_);
     if (opened.is_ok() && line != nullptr) {
       r.content = std::move(opened->content);
