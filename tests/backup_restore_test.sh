@@ -2,10 +2,12 @@
 # Backup and restore against real `parley gateway` processes on loopback (issue 17): us and ru
 # exchange messages; us is backed up while it runs (SQLite's online backup: the copy is a
 # parley store that verifies, and a second backup to the same file is refused); more messages
-# go both ways; `parley restore` is refused while us runs, and, us stopped, refused without
-# --force because the backup lacks entries ru holds (it says which); with --force the backup
-# is put in place and the replaced store kept beside. After the restart the path to ru is
-# shown forked (an alarm) in `parley status`, /api/v1/status and /metrics, never healthy.
+# go both ways; `parley restore` is refused while us runs; us stopped, the backup (which lacks
+# only what ru holds) is restored without --force, saying what us recovers from ru at its next
+# start, and the replaced store is kept beside. After the restart us takes back both logs from
+# ru: messages go both ways again, both transcripts export and verify, and neither side shows
+# an alarm. Then a backup that lacks a message ru never countersigned is refused without
+# --force, naming it; with --force it is restored with a warning.
 # Usage: backup_restore_test.sh PATH_TO_PARLEY
 set -uo pipefail
 
@@ -28,7 +30,7 @@ start() {  # start HOME API_PORT LOG: a gateway, its pid in $STARTED
   check "gateway $1 ready" poll 20 curl -sf "http://127.0.0.1:$2/readyz"
 }
 start "$US" "$US_API" "$DIR/us.log"; US_PID=$STARTED
-start "$RU" "$RU_API" "$DIR/ru.log"
+start "$RU" "$RU_API" "$DIR/ru.log"; RU_PID=$STARTED
 
 out_state() { "$PARLEY" outbox --home "$1" --as "$2" --json | jq -r --arg id "$3" '.[] | select(.id == $id) | .state'; }
 delivered() { [[ "$(out_state "$@")" == delivered ]]; }
@@ -38,7 +40,9 @@ send_both() {  # send_both TEXT: one message each way, both delivered
   b=$("$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "ru: $1")
   check "us -> ru delivered ($1)" poll 20 delivered "$US" saceur "$a"
   check "ru -> us delivered ($1)" poll 20 delivered "$RU" cgs "$b"
+  SENT_US+=("$a") SENT_RU+=("$b")
 }
+SENT_US=() SENT_RU=()
 send_both one
 send_both two
 
@@ -69,11 +73,6 @@ check "restore while the gateway runs: exit 1, one line saying to stop it" \
   bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'stop the gateway first' '$DIR/err'"
 kill -TERM "$US_PID"
 wait "$US_PID" 2>/dev/null
-"$PARLEY" restore --home "$US" "$BACKUP" >/dev/null 2>"$DIR/err"
-rc=$?
-check "restore of a backup older than what ru holds: exit 1, it says what ru holds" \
-  bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'ru-genstaff countersigned [0-9]* entries of our log, the backup has' '$DIR/err' && grep -q -- '--force' '$DIR/err'"
-check "nothing was replaced" bash -c "! ls '$US' | grep -q replaced"
 "$PARLEY" restore --home "$US" "$DIR/missing.db" >/dev/null 2>"$DIR/err"
 check "restore of a missing file: exit 1" test $? -eq 1
 echo "not a database" >"$DIR/junk.db"
@@ -110,30 +109,57 @@ SAME=$DIR/same-key
 rc=$?
 check "a backup restored into a home with other signing keys: exit 1, not this party's store, nothing replaced" \
   bash -c "[[ $rc -eq 1 ]] && grep -q 'does not open with this home.s key' '$DIR/err' && ! ls '$SAME' | grep -q replaced"
-"$PARLEY" restore --home "$US" --force "$BACKUP" >"$DIR/out" 2>"$DIR/err"
+"$PARLEY" restore --home "$US" "$BACKUP" >"$DIR/out" 2>"$DIR/err"
 rc=$?
-check "restore --force: exit 0, a warning naming what ru holds, the replaced store kept" \
-  bash -c "[[ $rc -eq 0 ]] && grep -q '^WARNING: ru-genstaff countersigned' '$DIR/out' && ls '$US' | grep -q '^parley.db.replaced-'"
+check "restore of a backup that lacks only what ru holds: no --force needed, it says what us recovers" \
+  bash -c "[[ $rc -eq 0 ]] && grep -q '^at its next start the gateway recovers from ru-genstaff: entries [0-9]*\.\.[0-9]* of our log' '$DIR/out' && grep -q \"entries [0-9]*\.\.[0-9]* of ru-genstaff's log\" '$DIR/out' && ls '$US' | grep -q '^parley.db.replaced-' && ! grep -q WARNING '$DIR/out'"
+check "restore leaves its marker: the next start recovers before it signs anything" test -e "$US/parley.db.restored"
 
-# --- after the forced restore: the path is forked, an alarm on both sides, never healthy ---
+# --- after the restore: us takes back both logs from ru, and the link works both ways ---
 start "$US" "$US_API" "$DIR/us.log"; US_PID=$STARTED
-"$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "after the restore" >/dev/null
-"$PARLEY" send --home "$RU" --as cgs --line saceur-cgs --text "after the restore" >/dev/null
-forked() { "$PARLEY" status --home "$1" --json | jq -e '.peers[0].forked == true and (.peers[0].fork_reason | type == "string") and (.peers[0].paths | all(.forked == true))'; }
-check "us: status --json shows the path to ru forked" poll 30 forked "$US"
-check "ru: status --json shows the path to us forked" poll 30 forked "$RU"
-check "us: its reason: ru countersigned more of our log" \
-  bash -c "'$PARLEY' status --home '$US' --json | jq -e '.peers[0].fork_reason | test(\"older than the one already countersigned|FORK\")'"
-check "ru: its reason: us lost what ru countersigned, sends older heads, or a fork" \
-  bash -c "'$PARLEY' status --home '$RU' --json | jq -e '.peers[0].fork_reason | test(\"no longer holds our head|heads in a row older|no consistency proof|FORK\")'"
-check "us: status text: an ALARM line, the path FORKED" \
-  bash -c "'$PARLEY' status --home '$US' >'$DIR/status' && grep -q '^  ALARM: FORKED: ' '$DIR/status' && grep -q '^  path 127.0.0.1:$RU_FED FORKED (' '$DIR/status'"
-check "us: GET /api/v1/status says forked" \
-  bash -c "curl -sf -H \"Authorization: Bearer \$(cat '$US/operator.token')\" http://127.0.0.1:$US_API/api/v1/status | jq -e '.peers[0].forked == true'"
-check "us: /metrics parley_peer_forked 1" \
-  bash -c "curl -sf -H \"Authorization: Bearer \$(cat '$US/operator.token')\" http://127.0.0.1:$US_API/metrics | grep -q '^parley_peer_forked{peer=\"ru-genstaff\"} 1$'"
-check "ru: /metrics parley_peer_forked 1" \
-  bash -c "curl -sf -H \"Authorization: Bearer \$(cat '$RU/operator.token')\" http://127.0.0.1:$RU_API/metrics | grep -q '^parley_peer_forked{peer=\"us-eucom\"} 1$'"
+recovered() { "$PARLEY" status --home "$1" --json | jq -e '.peers[0].forked == false and .peers[0].recovering == null and .peers[0].log_size >= 4 and .peers[0].peer_log_size >= 4'; }
+check "us: recovered both logs from ru (log sizes back, not forked, not recovering)" poll 30 recovered "$US"
+check "us: it said so" poll 10 grep -q "recovered our logs with 'ru-genstaff' from its copy" "$DIR/us.log"
+check "us: the restore's marker is gone once recovered" poll 10 test ! -e "$US/parley.db.restored"
+# "three" and "four", sent after the backup: us's own are back as delivered, ru's as received.
+for i in 2 3; do
+  check "us: its message ${SENT_US[$i]} sent after the backup is back, delivered" delivered "$US" saceur "${SENT_US[$i]}"
+  check "us: ru's message ${SENT_RU[$i]} received after the backup is back" \
+    bash -c "'$PARLEY' inbox --home '$US' --as saceur --json | jq -e --arg id '${SENT_RU[$i]}' 'any(.[]; .id == \$id)'"
+done
+send_both five
+send_both six
+no_alarm() { "$PARLEY" status --home "$1" --json | jq -e '.peers[0].forked == false and .peers[0].recovering == null and (.peers[0].paths | all(.forked == false))'; }
+check "us: status --json: no alarm" no_alarm "$US"
+check "ru: status --json: no alarm" no_alarm "$RU"
+check "us: status text: no ALARM, no RECOVERING" \
+  bash -c "'$PARLEY' status --home '$US' >'$DIR/status' && ! grep -q 'ALARM\|RECOVERING\|FORKED' '$DIR/status'"
+check "us: /metrics parley_peer_forked 0" \
+  bash -c "curl -sf -H \"Authorization: Bearer \$(cat '$US/operator.token')\" http://127.0.0.1:$US_API/metrics | grep -q '^parley_peer_forked{peer=\"ru-genstaff\"} 0$'"
+check "us: transcript export" "$PARLEY" transcript export --home "$US" --peer ru-genstaff "$DIR/us-transcript"
+check "ru: transcript export" "$PARLEY" transcript export --home "$RU" --peer us-eucom "$DIR/ru-transcript"
+check "us: the transcript verifies" "$PARLEY" verify "$DIR/us-transcript"
+check "ru: the transcript verifies" "$PARLEY" verify "$DIR/ru-transcript"
+check "both transcripts hold us's log alike" \
+  cmp -s "$DIR/us-transcript/logs/us-eucom.jsonl" "$DIR/ru-transcript/logs/us-eucom.jsonl"
+
+# --- a backup that lacks what nobody else holds: refused without --force, naming it ---
+BACKUP2=$DIR/us-backup2.db
+check "second backup" "$PARLEY" backup --home "$US" "$BACKUP2"
+kill -TERM "$RU_PID"
+wait "$RU_PID" 2>/dev/null
+queued=$("$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "never reaches ru")
+kill -TERM "$US_PID"
+wait "$US_PID" 2>/dev/null
+"$PARLEY" restore --home "$US" "$BACKUP2" >/dev/null 2>"$DIR/err"
+rc=$?
+check "restore of a backup that lacks a message ru never countersigned: exit 1, one line naming it" \
+  bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q 'message $queued (ROUTINE text on line saceur-cgs, queued) was accepted after the backup and ru-genstaff never countersigned it' '$DIR/err' && grep -q -- '--force' '$DIR/err'"
+check "nothing more was replaced" test "$(ls "$US" | grep -c replaced)" -eq 1
+"$PARLEY" restore --home "$US" --force "$BACKUP2" >"$DIR/out" 2>"$DIR/err"
+rc=$?
+check "restore --force: exit 0, a warning naming the lost message, the replaced store kept" \
+  bash -c "[[ $rc -eq 0 ]] && grep -q \"^WARNING: ru-genstaff: message $queued\" '$DIR/out' && test \"\$(ls '$US' | grep -c replaced)\" -eq 2"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -9,14 +9,19 @@
 // taken for the whole command, so a gateway cannot start meanwhile). Before anything is
 // replaced it checks the backup (integrity, a parley store, heads signed by this party's key)
 // and compares it with the store it replaces, per peer: the size of our log the peer has
-// countersigned and the size of the peer's log we countersigned, as the current store
-// records them. That is all the CLI can know offline (the peer may hold more than the
-// current store records, never less). A backup that lacks what a peer holds (entries of our
-// log it countersigned, or entries of its log we countersigned) is refused without --force:
-// restoring it needs the peer's help (docs/operations.md "Backups"). So is a current store
-// that cannot be read, since then nothing can be compared. The replaced store is kept
+// countersigned, the size of the peer's log we countersigned, and our entries after the
+// backup's log, as the current store records them. That is all the CLI can know offline (the
+// peer may hold more than the current store records, never less). What the backup lacks that
+// the peer holds, the gateway recovers from the peer at its next start (core/log_recovery.h,
+// docs/protocol.md "Forks and restores"): it is said, not refused. What nobody else holds (a
+// message accepted after the backup the peer never countersigned; an entry cancelled before
+// it left, a hole no copy fills) is refused without --force, each named. So is a current
+// store that cannot be read, since then nothing can be compared. The replaced store is kept
 // beside, renamed STORE.replaced-<UTC time> (with its -wal and -shm), never deleted.
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -101,27 +106,6 @@ Result<std::map<std::string, PeerSizes>> sizes_of(store::Store& store, const gat
   return sizes;
 }
 
-// What restoring `backup` over `current` loses that the peers hold; empty if nothing.
-std::vector<std::string> losses(const std::map<std::string, PeerSizes>& current,
-                                const std::map<std::string, PeerSizes>& backup) {
-  std::vector<std::string> lost;
-  for (const auto& [peer, now] : current) {
-    const auto it = backup.find(peer);
-    const PeerSizes then = it == backup.end() ? PeerSizes{} : it->second;
-    if (now.countersigned > then.log_size) {
-      lost.push_back(fmt::format(
-          "{} countersigned {} entries of our log, the backup has {} (entries {}..{} would be "
-          "only on {}'s side)",
-          peer, now.countersigned, then.log_size, then.log_size, now.countersigned - 1, peer));
-    }
-    if (now.peer_head > then.peer_head) {
-      lost.push_back(fmt::format("we countersigned {} entries of {}'s log, the backup {}",
-                                 now.peer_head, peer, then.peer_head));
-    }
-  }
-  return lost;
-}
-
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string out;
   for (const std::string& item : items) {
@@ -129,6 +113,70 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     out += item;
   }
   return out;
+}
+
+// What restoring the backup means, per peer: what the gateway recovers from the peer at its
+// next start (core/log_recovery.h), and what nothing can bring back.
+struct RestorePlan {
+  std::vector<std::string> recovered;  // "ru-genstaff: entries 3..5 of our log, ..."
+  std::vector<std::string> lost;       // one line each
+};
+
+// Our entries from `from` on in `current` (their messages), and the first one after them.
+Status our_entries_after(store::Store& current, const std::string& us, const std::string& peer,
+                         std::uint64_t from, std::vector<core::MessageRecord>& out) {
+  constexpr std::size_t kPage = 1000;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const std::vector<core::LogEntryView> entries,
+                            current.log_entries(us, peer, from, kPage));
+    for (const core::LogEntryView& e : entries) {
+      PARLEY_ASSIGN_OR_RETURN(const std::optional<core::MessageRecord> m,
+                              current.get_message(e.message_id));
+      if (m) out.push_back(*m);
+      from = e.index + 1;
+    }
+    if (entries.size() < kPage) return Status::ok();
+  }
+}
+
+Result<RestorePlan> plan_restore(store::Store& current, const std::string& us,
+                                 const std::map<std::string, PeerSizes>& now,
+                                 const std::map<std::string, PeerSizes>& backup) {
+  RestorePlan plan;
+  for (const auto& [peer, n] : now) {
+    const auto it = backup.find(peer);
+    const PeerSizes then = it == backup.end() ? PeerSizes{} : it->second;
+    std::vector<std::string> parts;
+    if (n.countersigned > then.log_size) {
+      parts.push_back(fmt::format("entries {}..{} of our log (the peer countersigned them)",
+                                  then.log_size, n.countersigned - 1));
+    }
+    if (n.peer_head > then.peer_head) {
+      parts.push_back(fmt::format("entries {}..{} of {}'s log (we countersigned them)",
+                                  then.peer_head, n.peer_head - 1, peer));
+    }
+    if (!parts.empty()) plan.recovered.push_back(peer + ": " + join(parts, ", "));
+    // Our entries the backup lacks: up to the peer's head, the peer holds them, unless one
+    // never left (cancelled): a hole. After it, nobody holds them but the replaced store.
+    std::vector<core::MessageRecord> after;
+    PARLEY_RETURN_IF_ERROR(our_entries_after(current, us, peer, then.log_size, after));
+    for (const core::MessageRecord& m : after) {
+      const std::uint64_t index = m.log_index.value_or(0);
+      if (index < n.countersigned && m.state == core::MessageState::kCancelled) {
+        plan.lost.push_back(fmt::format(
+            "{}: entry {} of our log (message {}) was cancelled before it left: {} does not hold "
+            "it, so the entries after it cannot be recovered",
+            peer, index, m.id, peer));
+      } else if (index >= n.countersigned) {
+        plan.lost.push_back(fmt::format(
+            "{}: message {} ({} {} on line {}, {}) was accepted after the backup and {} never "
+            "countersigned it: it would be lost",
+            peer, m.id, wire::precedence_name(m.precedence), m.type, m.line,
+            core::state_name(m.state), peer));
+      }
+    }
+  }
+  return plan;
 }
 
 void remove_store_files(const fs::path& db) {
@@ -198,40 +246,63 @@ Status restore_steps(const BackupArgs& args) {
     PARLEY_ASSIGN_OR_RETURN(const std::unique_ptr<store::Store> s, gateway::open_store(home));
     return sizes_of(*s, home, "the current store");
   }();
-  std::vector<std::string> lost;
+  RestorePlan plan;
   if (current.is_ok()) {
-    lost = losses(*current, *restored);
+    Result<RestorePlan> planned = [&]() -> Result<RestorePlan> {
+      PARLEY_ASSIGN_OR_RETURN(const std::unique_ptr<store::Store> s, gateway::open_store(home));
+      return plan_restore(*s, home.config.party, *current, *restored);
+    }();
+    if (planned.is_ok()) {
+      plan = std::move(*planned);
+    } else {
+      plan.lost.push_back("the current store cannot be read (" + planned.status().message() +
+                          "): what would be lost cannot be said");
+    }
   } else {
-    lost.push_back("the current store cannot be read (" + current.status().message() +
-                   "): what the peers hold cannot be compared");
+    plan.lost.push_back("the current store cannot be read (" + current.status().message() +
+                        "): what the peers hold cannot be compared");
   }
-  if (!lost.empty() && !args.force) {
+  if (!plan.lost.empty() && !args.force) {
     remove_store_files(staging);
     return Status::failed_precondition(fmt::format(
-        "restore: the backup is older than what the peers hold: {}; restoring it forks our log "
-        "unless the gateway recovers the rest from the peer (docs/operations.md \"Backups\"); "
-        "--force restores it anyway",
-        join(lost, "; ")));
+        "restore: the backup lacks what no peer can give back: {}; --force restores it anyway "
+        "(docs/operations.md \"Backups\")",
+        join(plan.lost, "; ")));
   }
   std::string stamp =
       format_time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   std::erase(stamp, ':');  // 2026-11-24T210000.000Z
   const fs::path aside(db.string() + ".replaced-" + stamp);
+  // The marker first: a restored store is never started without recovering from the peers.
+  const fs::path marker = gateway::restore_marker_path(home);
+  if (std::FILE* f = std::fopen(marker.c_str(), "w"); f == nullptr || std::fclose(f) != 0) {
+    const std::string why = std::strerror(errno);
+    remove_store_files(staging);
+    return Status::unavailable(fmt::format("writing {}: {}", marker.string(), why));
+  }
   const Result<bool> moved = move_aside(db, aside);
   if (!moved.is_ok()) {
     remove_store_files(staging);
+    fs::remove(marker, ec);  // the store stays as it was
     return moved.status();
   }
   fs::rename(staging, db, ec);
   if (ec) return Status::unavailable(fmt::format("putting the backup in place: {}", ec.message()));
   ::chmod(db.c_str(), 0600);
-  for (const std::string& line : lost)
+  for (const std::string& line : plan.lost) {
     std::cout << "WARNING: " << escape_for_terminal(line) << "\n";
+  }
+  for (const std::string& line : plan.recovered) {
+    std::cout << "at its next start the gateway recovers from " << escape_for_terminal(line)
+              << "\n";
+  }
   for (const auto& [peer, s] : *restored) {
     std::cout << fmt::format(
         "{}: our log {} entries ({} countersigned), {}'s log {} entries countersigned\n", peer,
         s.log_size, s.countersigned, peer, s.peer_head);
   }
+  std::cout << "at its next start the gateway asks every peer for its copy of our logs before "
+               "it signs anything new\n";
   std::cout << fmt::format("restored {} from {}", db.string(), escape_for_terminal(args.file));
   if (*moved) std::cout << fmt::format("; the replaced store is {}", aside.string());
   std::cout << "\n" << std::flush;
@@ -262,16 +333,18 @@ void add_backup_commands(CLI::App& app, int& exit_code) {
   auto restore = std::make_shared<BackupArgs>();
   CLI::App* r = app.add_subcommand(
       "restore",
-      "Put the backup FILE in place of the home's store (the gateway must be stopped). Refused "
-      "if the backup lacks what a peer holds (entries it countersigned) unless --force; the "
-      "replaced store is kept beside as STORE.replaced-TIME");
+      "Put the backup FILE in place of the home's store (the gateway must be stopped). What the "
+      "backup lacks that a peer holds, the gateway recovers from that peer at its next start "
+      "(said per peer); what nobody else holds (a message the peer never countersigned) is "
+      "refused unless --force, each named; the replaced store is kept beside as "
+      "STORE.replaced-TIME");
   r->add_option("--home", restore->home, "The party's home directory (made by parley init)")
       ->required()
       ->type_name("DIR");
   r->add_option("FILE", restore->file, "A file made by parley backup")->required();
   r->add_flag("--force", restore->force,
-              "Restore even if the backup is older than what the peers hold, or the current "
-              "store cannot be read");
+              "Restore even if the backup lacks what no peer can give back (each is printed as "
+              "a WARNING and lost), or the current store cannot be read");
   r->callback([restore, code] { *code = run_restore(*restore); });
 }
 

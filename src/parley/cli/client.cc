@@ -573,6 +573,10 @@ int run_status(const Connection& c, bool as_json) {
                    "delivered either way until they are: "
                 << field(p, "fork_reason") << "\n";
     }
+    if (const Json recovering = p.value("recovering", Json()); recovering.is_string()) {
+      // Not an alarm by itself, and no healthy path either: nothing new is sent meanwhile.
+      std::cout << "  RECOVERING: " << recovering.get<std::string>() << "\n";
+    }
     const Json refusals = p.value("refusals", Json::object());
     if (refusals.value("alert", false)) {
       std::cout << "  ALERT: the peer refused our transaction " << field(refusals, "streak")
@@ -592,7 +596,10 @@ int run_status(const Connection& c, bool as_json) {
     for (const Json& t : p.value("tests", Json::array())) print_line_test(t);
     for (const Json& path : p.value("paths", Json::array())) {
       std::cout << "  path " << field(path, "address") << " "
-                << (forked ? "FORKED (" + field(path, "state") + ")" : field(path, "state"))
+                << (forked ? "FORKED (" + field(path, "state") + ")"
+                    : p.value("recovering", Json()).is_string()
+                        ? "RECOVERING (" + field(path, "state") + ")"
+                        : field(path, "state"))
                 << (path.value("active", false) ? " (active)" : "") << ", last contact "
                 << field(path, "last_contact");
       if (const Json beat = path.value("last_heartbeat", Json()); beat.is_object()) {

@@ -1,8 +1,12 @@
 #include "parley/core/log_recovery.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include <fmt/format.h>
+
+#include "parley/base/bytes.h"
+#include "parley/base/json.h"
 
 namespace parley::core {
 namespace {
@@ -103,6 +107,227 @@ Result<VerifiedPeerCopy> verify_peer_copy(const PeerCopyOfOurLog& copy, const Ow
         ours, size - 1, size));
   }
   return out;
+}
+
+// ---- fetching the copy ----
+
+namespace {
+
+constexpr std::uint64_t kLogVersion = 1;
+
+std::string json_quoted(std::string_view text) { return json::dump(json::Json(std::string(text))); }
+
+Status check_parties(const json::Json& object, std::string_view from, std::string_view to) {
+  PARLEY_ASSIGN_OR_RETURN(const std::uint64_t v, json::get_uint(object, "v"));
+  if (v != kLogVersion) return Status::invalid_argument(fmt::format("unknown version {}", v));
+  PARLEY_ASSIGN_OR_RETURN(const std::string f, json::get_string(object, "from"));
+  PARLEY_ASSIGN_OR_RETURN(const std::string t, json::get_string(object, "to"));
+  if (f != from) {
+    return Status::permission_denied(fmt::format("\"from\" is '{}', not '{}'", f, from));
+  }
+  if (t != to) return Status::permission_denied(fmt::format("\"to\" is '{}', not '{}'", t, to));
+  return Status::ok();
+}
+
+// One log of an answer: {"sth": {..} | null, "receipt": {..} | null, "entries": [..]}.
+std::string encode_copy(const PeerCopyOfOurLog& copy) {
+  std::string out = "{\"sth\":" + (copy.sth.empty() ? std::string("null") : copy.sth) +
+                    ",\"receipt\":" + (copy.receipt.empty() ? std::string("null") : copy.receipt) +
+                    ",\"entries\":[";
+  for (std::size_t i = 0; i < copy.entries.size(); ++i) {
+    if (i > 0) out += ',';
+    // The envelope is spliced in as it is stored: its exact bytes are its leaf.
+    out += "{\"index\":" + std::to_string(copy.entries[i].first) +
+           ",\"envelope\":" + copy.entries[i].second + "}";
+  }
+  return out + "]}";
+}
+
+Result<std::string> optional_object(const json::Json& object, std::string_view key) {
+  const auto it = object.find(std::string(key));
+  if (it == object.end()) {
+    return Status::invalid_argument(fmt::format("field '{}': missing", key));
+  }
+  if (it->is_null()) return std::string();
+  if (!it->is_object()) {
+    return Status::invalid_argument(fmt::format("field '{}': expected an object or null", key));
+  }
+  return json::dump(*it);
+}
+
+Result<PeerCopyOfOurLog> parse_copy(const json::Json& object, std::string_view name) {
+  if (!object.is_object()) {
+    return Status::invalid_argument(fmt::format("field '{}': expected an object", name));
+  }
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"sth", "receipt", "entries"}));
+  PeerCopyOfOurLog copy;
+  PARLEY_ASSIGN_OR_RETURN(copy.sth, optional_object(object, "sth"));
+  PARLEY_ASSIGN_OR_RETURN(copy.receipt, optional_object(object, "receipt"));
+  if (copy.sth.empty() != copy.receipt.empty()) {
+    return Status::invalid_argument(
+        fmt::format("'{}': a head without a receipt, or one without "
+                    "a head",
+                    name));
+  }
+  PARLEY_ASSIGN_OR_RETURN(const json::Json entries, json::get_array(object, "entries"));
+  if (entries.size() > kLogEntriesPerAnswer) {
+    return Status::invalid_argument(
+        fmt::format("'{}': {} entries, more than {}", name, entries.size(), kLogEntriesPerAnswer));
+  }
+  if (copy.sth.empty() && !entries.empty()) {
+    return Status::invalid_argument(fmt::format("'{}': entries without a head", name));
+  }
+  for (const json::Json& entry : entries) {
+    if (!entry.is_object()) return Status::invalid_argument("an entry is not an object");
+    PARLEY_RETURN_IF_ERROR(json::check_keys(entry, {"index", "envelope"}));
+    PARLEY_ASSIGN_OR_RETURN(const std::uint64_t index, json::get_uint(entry, "index"));
+    PARLEY_ASSIGN_OR_RETURN(const json::Json envelope, json::get_object(entry, "envelope"));
+    if (!copy.entries.empty() && index <= copy.entries.back().first) {
+      return Status::invalid_argument(
+          fmt::format("'{}': entry {} is out of order or repeated", name, index));
+    }
+    copy.entries.emplace_back(index, json::dump(envelope));
+  }
+  return copy;
+}
+
+Result<std::optional<std::vector<ledger::Hash>>> parse_range(const json::Json& answer) {
+  const auto it = answer.find("mine_range");
+  if (it == answer.end() || it->is_null()) return std::optional<std::vector<ledger::Hash>>();
+  if (!it->is_array() || it->size() > 64) {
+    return Status::invalid_argument("field 'mine_range': expected at most 64 hashes or null");
+  }
+  std::vector<ledger::Hash> nodes;
+  for (const json::Json& node : *it) {
+    Result<Bytes> bytes = node.is_string() ? hex_decode(node.get<std::string>())
+                                           : Result<Bytes>(Status::invalid_argument("not hex"));
+    if (!bytes.is_ok() || bytes->size() != ledger::Hash{}.size()) {
+      return Status::invalid_argument("field 'mine_range': a node is not 64 hex digits");
+    }
+    ledger::Hash hash{};
+    std::copy(bytes->begin(), bytes->end(), hash.begin());
+    nodes.push_back(hash);
+  }
+  return std::optional<std::vector<ledger::Hash>>(std::move(nodes));
+}
+
+// Of `heads`, the newest with a receipt; its entries from `entries` below its size.
+PeerCopyOfOurLog held_copy(const std::vector<HeadRecord>& heads,
+                           const std::vector<LogEntryView>& entries, std::uint64_t from) {
+  PeerCopyOfOurLog copy;
+  const HeadRecord* newest = nullptr;
+  for (const HeadRecord& h : heads) {
+    if (h.receipt && (newest == nullptr || h.size > newest->size)) newest = &h;
+  }
+  if (newest == nullptr) return copy;
+  copy.sth = newest->sth;
+  copy.receipt = *newest->receipt;
+  for (const LogEntryView& e : entries) {
+    if (e.index < from || e.index >= newest->size) continue;
+    if (copy.entries.size() >= kLogEntriesPerAnswer) break;
+    copy.entries.emplace_back(e.index, e.envelope);
+  }
+  return copy;
+}
+
+}  // namespace
+
+std::string encode_log_request(const LogRequest& request) {
+  return fmt::format("{{\"v\":{},\"from\":{},\"to\":{},\"after\":{},\"peer_after\":{}}}",
+                     kLogVersion, json_quoted(request.from), json_quoted(request.to), request.after,
+                     request.peer_after);
+}
+
+Result<LogRequest> parse_log_request(std::string_view body, std::string_view asker,
+                                     std::string_view us) {
+  PARLEY_ASSIGN_OR_RETURN(const json::Json object, json::parse_object(body));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"v", "from", "to", "after", "peer_after"}));
+  PARLEY_RETURN_IF_ERROR(check_parties(object, asker, us));
+  LogRequest request;
+  request.from = std::string(asker);
+  request.to = std::string(us);
+  PARLEY_ASSIGN_OR_RETURN(request.after, json::get_uint(object, "after"));
+  PARLEY_ASSIGN_OR_RETURN(request.peer_after, json::get_uint(object, "peer_after"));
+  return request;
+}
+
+std::string encode_log_answer(const LogAnswer& answer) {
+  std::string out = fmt::format("{{\"v\":{},\"from\":{},\"to\":{},\"yours\":", kLogVersion,
+                                json_quoted(answer.from), json_quoted(answer.to));
+  out += encode_copy(answer.yours) + ",\"mine\":" + encode_copy(answer.mine) + ",\"mine_range\":";
+  if (!answer.mine_range) return out + "null}";
+  out += '[';
+  for (std::size_t i = 0; i < answer.mine_range->size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"' + hex_encode((*answer.mine_range)[i]) + '"';
+  }
+  return out + "]}";
+}
+
+Result<LogAnswer> parse_log_answer(std::string_view body, std::string_view peer,
+                                   std::string_view us) {
+  PARLEY_ASSIGN_OR_RETURN(const json::Json object, json::parse_object(body));
+  PARLEY_RETURN_IF_ERROR(
+      json::check_keys(object, {"v", "from", "to", "yours", "mine", "mine_range"}));
+  PARLEY_RETURN_IF_ERROR(check_parties(object, peer, us));
+  LogAnswer answer;
+  answer.from = std::string(peer);
+  answer.to = std::string(us);
+  const auto yours = object.find("yours");
+  const auto mine = object.find("mine");
+  if (yours == object.end() || mine == object.end()) {
+    return Status::invalid_argument("fields 'yours' and 'mine' are required");
+  }
+  PARLEY_ASSIGN_OR_RETURN(answer.yours, parse_copy(*yours, "yours"));
+  PARLEY_ASSIGN_OR_RETURN(answer.mine, parse_copy(*mine, "mine"));
+  PARLEY_ASSIGN_OR_RETURN(answer.mine_range, parse_range(object));
+  return answer;
+}
+
+LogAnswer make_log_answer(const LogRequest& request, const std::vector<HeadRecord>& asker_heads,
+                          const std::vector<LogEntryView>& asker_entries,
+                          const std::vector<HeadRecord>& own_heads,
+                          const std::vector<LogEntryView>& own_entries) {
+  LogAnswer answer;
+  answer.from = request.to;
+  answer.to = request.from;
+  answer.yours = held_copy(asker_heads, asker_entries, request.after);
+  answer.mine = held_copy(own_heads, own_entries, request.peer_after);
+  for (const HeadRecord& h : own_heads) {
+    if (h.size == request.peer_after && h.frontier) answer.mine_range = h.frontier;
+  }
+  if (request.peer_after == 0) answer.mine_range = std::vector<ledger::Hash>{};
+  return answer;
+}
+
+Result<VerifiedPeerCopy> verify_copy_of_peer_log(const LogAnswer& answer, std::uint64_t held_size,
+                                                 const ledger::Hash& held_root,
+                                                 const RecoveryParties& parties) {
+  // The roles swap: the head and the entries are the peer's, the receipt is ours.
+  const RecoveryParties swapped{parties.peer, parties.peer_key, parties.us, parties.our_key};
+  if (!answer.mine_range) {
+    return Status::failed_precondition(fmt::format(
+        "the peer keeps no compact range of its log at size {}: what it holds after that cannot "
+        "be checked",
+        held_size));
+  }
+  RecoveredLedger ledger;
+  ledger.log_size = held_size;
+  ledger.base_size = held_size;
+  ledger.base_nodes = *answer.mine_range;
+  OwnLog held;
+  if (!held.recover(std::move(ledger)).is_ok()) {
+    return Status::invalid_argument(
+        fmt::format("the compact range the peer returned does not fit size {}", held_size));
+  }
+  PARLEY_ASSIGN_OR_RETURN(const ledger::Hash root, held.root(held_size));
+  if (root != held_root) {
+    return Status::data_loss(
+        fmt::format("the compact range of the peer's log at size {} does not give the root of "
+                    "its head of that size we countersigned",
+                    held_size));
+  }
+  return verify_peer_copy(answer.mine, held, swapped);
 }
 
 }  // namespace parley::core

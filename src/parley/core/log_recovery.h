@@ -18,11 +18,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "parley/base/status.h"
+#include "parley/core/model.h"
 #include "parley/core/own_log.h"
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/formats.h"
@@ -80,5 +83,65 @@ struct RecoveryParties {
 //    head's root: something was altered, or our store and the peer's record of it differ.
 Result<VerifiedPeerCopy> verify_peer_copy(const PeerCopyOfOurLog& copy, const OwnLog& log,
                                           const RecoveryParties& parties);
+
+// ---- fetching the copy: POST /federation/v1/log (docs/protocol.md "Forks and restores") ----
+//
+// At each start, before it signs anything new for a peer, a gateway asks that peer what it
+// holds of both logs of the pair: of ours (the head of it the peer countersigned last, and
+// our entries after the size we hold) and of the peer's (the head of it we countersigned
+// last, with our own receipt, and its entries after the size we hold). A gateway whose store
+// did not go back gets two heads it already holds: nothing to recover.
+
+// Entries of each log per answer, at most; the asker asks again from the next index.
+inline constexpr std::size_t kLogEntriesPerAnswer = 256;
+
+struct LogRequest {
+  std::string from;              // the asking party
+  std::string to;                // the answering party
+  std::uint64_t after = 0;       // the size of the asker's log as the asker holds it
+  std::uint64_t peer_after = 0;  // the size of the answerer's log the asker holds
+};
+std::string encode_log_request(const LogRequest& request);
+// kInvalidArgument: malformed JSON, a missing, mistyped or unknown field, another version;
+// kPermissionDenied: `from` is not `asker` (the TLS peer) or `to` is not `us`.
+Result<LogRequest> parse_log_request(std::string_view body, std::string_view asker,
+                                     std::string_view us);
+
+// The answer. `yours`: the asker's log as the answerer holds it (its newest head the answerer
+// countersigned, the answerer's receipt, the asker's entries from `after`); `mine`: the
+// answerer's own log (its newest head the asker countersigned, the asker's receipt, its
+// entries from `peer_after`), with `mine_range`, the compact range of the answerer's log at
+// `peer_after` (empty if it keeps none there) from which the asker checks them. A log with no
+// countersigned head has empty `sth` and `receipt` (null on the wire) and no entries.
+struct LogAnswer {
+  std::string from;
+  std::string to;
+  PeerCopyOfOurLog yours;
+  PeerCopyOfOurLog mine;
+  std::optional<std::vector<ledger::Hash>> mine_range;
+};
+std::string encode_log_answer(const LogAnswer& answer);
+// kInvalidArgument: malformed, or an entry's index out of order; kPermissionDenied: `from`
+// is not `peer` or `to` is not `us`. Signatures are checked by verify_peer_copy, not here.
+Result<LogAnswer> parse_log_answer(std::string_view body, std::string_view peer,
+                                   std::string_view us);
+
+// The answer to `request` from what the answerer's store holds: the heads of the asker's log
+// (`asker_heads`) and of its own (`own_heads`), each by size, and the entries of each from
+// the asked index on (at most kLogEntriesPerAnswer are used, and none at or past the head).
+LogAnswer make_log_answer(const LogRequest& request, const std::vector<HeadRecord>& asker_heads,
+                          const std::vector<LogEntryView>& asker_entries,
+                          const std::vector<HeadRecord>& own_heads,
+                          const std::vector<LogEntryView>& own_entries);
+
+// Checks the peer's own log in `answer` (answer.mine) against what we hold of it: the head we
+// countersigned last (`held_size`, `held_root`), from which the answer's compact range must
+// give that root; then as verify_peer_copy with the roles swapped (the head is the peer's,
+// the receipt ours, the entries the peer's). `parties` are as for our own log (us, peer).
+// Errors as verify_peer_copy's; kFailedPrecondition also when the answer has no compact range
+// (the peer keeps none at `held_size`); kDataLoss when the range does not give `held_root`.
+Result<VerifiedPeerCopy> verify_copy_of_peer_log(const LogAnswer& answer, std::uint64_t held_size,
+                                                 const ledger::Hash& held_root,
+                                                 const RecoveryParties& parties);
 
 }  // namespace parley::core

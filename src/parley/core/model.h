@@ -252,6 +252,8 @@ struct HeadRecord {
   crypto::Digest root{};
   std::string sth;
   std::optional<std::string> receipt;
+  // For our own log: the compact range at `size`, if the store keeps it (PutHead::frontier).
+  std::optional<std::vector<crypto::Digest>> frontier = std::nullopt;
 };
 
 // A stored log entry with its envelope (Store::log_entries), for export.

@@ -60,6 +60,8 @@ void Node::add_peer(NodePeer p) {
   session.messages = config_.messages;
   session.tests = config_.tests;
   session.window = config_.window;
+  session.recover_at_start = config_.recover_logs;
+  session.recovery_required = config_.recovery_required;
   for (const Line& line : config_.lines) {
     if (line.remote.party == p.bundle.party) session.lines.push_back(line);
   }
@@ -397,7 +399,7 @@ void Node::carry_out(Peer& peer, Action& action, std::vector<NodeAction>& out) {
           const PathIndex path = peer.paths->best_path();
           peer.posted[{a.tx, path}] = false;
           out.emplace_back(Post{peer.party, path, std::move(a.tx), a.precedence, std::move(a.body),
-                                config_.transaction_timeout});
+                                config_.transaction_timeout, a.log_request});
         } else if constexpr (std::is_same_v<A, Accepted>) {
           ++counters_.messages_submitted;
           out.emplace_back(std::move(a));

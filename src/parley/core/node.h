@@ -72,6 +72,12 @@ struct NodeConfig {
   // queue holds this many messages or more is refused (kResourceExhausted: the API's 503 with
   // Retry-After); FLASH, IMMEDIATE and PRIORITY are always taken. Zero: no bound.
   std::size_t backlog_limit = 0;
+  // SessionConfig::recover_at_start of every session: at start, each asks its peer for what
+  // it holds of both logs before anything new is signed (core/log_recovery.h).
+  bool recover_logs = false;
+  // SessionConfig::recovery_required: the store was restored; nothing new is signed for a
+  // peer before its copy of our logs was taken.
+  bool recovery_required = false;
 };
 
 // One pinned peer and what the store held for it at start.
@@ -170,6 +176,8 @@ struct Post {  // POST the transaction to `party` on `path`; feed PostAnswered o
   Precedence precedence = Precedence::kRoutine;  // the highest inside
   std::string body;
   Duration timeout{};
+  // SendTransaction::log_request: POST /federation/v1/log, not a transaction.
+  bool log_request = false;
 };
 struct PostHeartbeat {  // feed HeartbeatAnsweredOn or HeartbeatFailedOn
   std::string party;

@@ -44,6 +44,8 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "message-cancelled";
     case NoticeKind::kEscalation:
       return "escalation";
+    case NoticeKind::kLogRecovery:
+      return "log-recovery";
   }
   return "unknown";
 }
@@ -120,6 +122,21 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   }
   watch_recovered(recovered);
   for (auto& [line, test] : recovered.line_tests) tests_.recover(line, std::move(test));
+  begin_recovery();
+}
+
+void PeerSession::begin_recovery() {
+  recovery_.start_assigned = own_.assigned();
+  recovery_.start_peer_size = peer_.size;
+  if (config_.recover_at_start && config_.recovery_required) {
+    // Nothing new is signed or sent before the peer said what it holds of both logs: a new
+    // entry at an index the peer already holds would be a fork, signed by us.
+    recovery_.active = true;
+    counters_.recovering =
+        "recovering our log from " + single_quoted(config_.peer.party) + ": asking what it holds";
+  } else if (config_.recover_at_start) {
+    recovery_.watching = true;  // asked at the first timer (Node's Start); nothing waits
+  }
 }
 
 // The messages awaiting an ack at start, both sides: their deadlines watched again, and the
@@ -159,6 +176,13 @@ void PeerSession::watch_recovered(const Recovered& recovered) {
 }
 
 void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out) {
+  if (recovery_.active && recovering(event, now, out)) return;
+  if (recovery_.watching && watch_logs(event, now, out)) {
+    if (recovery_.active) return;  // storing what the peer gave back: nothing else meanwhile
+    expire(now, out);
+    pump(now, out);
+    return;
+  }
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
@@ -193,10 +217,24 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
 }
 
 std::optional<Time> PeerSession::next_deadline() const {
+  if (recovery_.active) {
+    // Only the next request is due, and the refusal of a principal's request that waited too
+    // long: everything else waits for the end of the recovery.
+    if (recovery_.failed) return std::nullopt;
+    std::optional<Time> due;
+    if (!recovery_.asked && !recovery_.storing) due = recovery_.retry_at;
+    for (const auto& [at, event] : recovery_.held) {
+      if (std::holds_alternative<Show>(event)) continue;
+      if (!due || at + kHeldWaitMax < *due) due = at + kHeldWaitMax;
+      break;  // the oldest request decides
+    }
+    return due;
+  }
   std::optional<Time> next;
   auto consider = [&next](Time t) {
     if (!next || t < *next) next = t;
   };
+  if (recovery_.watching && !recovery_.asked) consider(recovery_.retry_at);
   for (const InFlight& f : outbox_.window()) {
     if (f.retry_at) consider(*f.retry_at);
   }
@@ -637,6 +675,14 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
   }
 
   if (after.inbound) inbound_durable(*after.inbound, now, out);
+  if (after.recovered_head) {
+    own_.countersigned(after.recovered_head->first, after.recovered_head->second,
+                       outbox_.lowest_index(own_.assigned()));
+  }
+  if (after.recovery) {
+    recovery_.storing = false;
+    end_recovery(now, out);
+  }
 }
 
 void PeerSession::receipted(const InFlight& f, Time now, std::vector<Action>& out) {
@@ -716,6 +762,11 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
   // A conflict with what is stored, or a value the store cannot hold (store.h
   // is_batch_refusal): either way the batch's content, so only its work is undone.
   const std::string why = "the store refused it: " + e.status.message();
+  if (after.recovery) {
+    recovery_.storing = false;
+    return recovery_failed(
+        "the store refused what the peer's copy gives back: " + e.status.message(), out);
+  }
   undo_outbound(after, why, now, out);
   // A cancellation not stored: the message waits in the queue again, as it was, unless the
   // store does not hold it at all (its own batch was refused before: nothing to send).

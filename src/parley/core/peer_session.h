@@ -76,6 +76,7 @@
 #include "parley/core/escalation.h"
 #include "parley/core/inbound_acks.h"
 #include "parley/core/line_test.h"
+#include "parley/core/log_recovery.h"
 #include "parley/core/model.h"
 #include "parley/core/outbox.h"
 #include "parley/core/own_log.h"
@@ -124,6 +125,15 @@ struct SessionConfig {
   const MessageLines* messages = nullptr;
   // The automatic line test (core/line_test.h): how often, and how soon it must be answered.
   TestConfig tests;
+  // At start, ask the peer what it holds of both logs of the pair and take back what our store
+  // lost (core/log_recovery.h). The gateway and the simulator set it; most unit tests leave
+  // it off. With `recovery_required` (the store was restored: `parley restore` leaves a
+  // marker), nothing new is signed or sent before the peer answered and what it gave back is
+  // stored: the peer being away means waiting for it. Without it (every other start) nothing
+  // waits for the answer; it is taken if nothing was signed or received since start (our
+  // store went back some other way: a snapshot), else only what the exchange shows is said.
+  bool recover_at_start = false;
+  bool recovery_required = false;
 };
 
 // ---- events ----
@@ -200,6 +210,9 @@ struct SendTransaction {  // POST `body` to the peer; feed TransactionAnswered/F
   std::string tx;
   Precedence precedence = Precedence::kRoutine;  // the highest precedence inside
   std::string body;
+  // Not a transaction: a request for the peer's copy of our logs (core/log_recovery.h
+  // LogRequest), posted to the log endpoint instead; `tx` is the request's own id.
+  bool log_request = false;
 };
 struct Answer {  // the response to TransactionReceived{request}
   RequestId request = 0;
@@ -231,6 +244,9 @@ enum class NoticeKind {
   kRefusalRepeats,    // the peer refused our whole transaction again: an operator must look
   kMessageExpired,    // our message's `expires` passed before the peer receipted it (final)
   kMessageCancelled,  // one of our principals cancelled our queued message (final, never sent)
+  // At start: the session is recovering our logs with the peer (nothing new is sent until it
+  // is done), or recovered them (core/log_recovery.h).
+  kLogRecovery,
   // An overdue message's escalation alerts principals (`alerted`, `side`). On our side, the
   // first one (`first`) is what tells the sender its message went overdue.
   kEscalation,
@@ -310,6 +326,10 @@ struct SessionStats {
   std::string fork;
   std::string own_conflict;
   std::string peer_conflict;
+  // While the session takes back from the peer what our store lost (SessionConfig::
+  // recover_at_start), why nothing new is sent yet: "recovering our log from '<peer>': ...".
+  // Empty once done. No alarm by itself; a copy that cannot be taken sets `fork`.
+  std::string recovering;
   bool forked() const { return !fork.empty() || !own_conflict.empty() || !peer_conflict.empty(); }
   // The first of them that is set ("" if none).
   const std::string& fork_reason() const {
@@ -333,10 +353,14 @@ class PeerSession {
   // When TimerFired is next due for a running escalation's next step (core/escalation.h),
   // if any. Apart from next_deadline(): an escalation re-alerts until someone acknowledges,
   // so it is no work that ends (the simulator's quiescence ignores it, as heartbeats).
-  std::optional<Time> next_alert() const { return escalations_.next_alert(); }
+  std::optional<Time> next_alert() const {
+    return recovery_.active ? std::nullopt : escalations_.next_alert();
+  }
   // When TimerFired is next due for a line's next automatic test (core/line_test.h), if
   // any. Apart from next_deadline() too: tests recur for as long as the line exists.
-  std::optional<Time> next_test() const { return tests_.next_due(config_.lines); }
+  std::optional<Time> next_test() const {
+    return recovery_.active ? std::nullopt : tests_.next_due(config_.lines);
+  }
   // Every message awaiting an acknowledgment, both sides, with its escalation: by side
   // (sender first), then id.
   std::vector<EscalationView> escalation_view() const;
@@ -433,9 +457,68 @@ class PeerSession {
     std::vector<std::uint64_t> log_entries;  // the indices of our log entries in the batch
     // A cancellation being stored: the message as it was, queued again if the store refuses.
     std::optional<Outgoing> cancelled;
+    // What recovery took back from the peer (peer_session_recovery.cc): our head the peer
+    // countersigned (size, root), C once durable; then recovery ends.
+    std::optional<std::pair<std::uint64_t, ledger::Hash>> recovered_head;
+    bool recovery = false;
   };
+  // The recovery of both logs from the peer at start (SessionConfig::recover_at_start).
+  struct Recovery {
+    bool active = false;                // nothing new is signed or sent while it runs
+    bool watching = false;              // asked at an ordinary start: nothing waits for the answer
+    std::uint64_t start_assigned = 0;   // own_.assigned() at start
+    std::uint64_t start_peer_size = 0;  // peer_.size at start
+    bool failed = false;  // the copy cannot be taken: stays active, forked, until a restart
+    std::optional<std::string> asked;  // our request in flight, by id
+    bool storing = false;              // what it gave back is being persisted
+    Time retry_at;
+    Duration backoff{};
+    std::uint64_t failures = 0;
+    std::optional<LogAnswer> copy;  // the pages so far
+    // Principals' requests, with when they came: handled once it ends, or refused once they
+    // waited kHeldWaitMax (the peer does not answer) or it fails.
+    std::deque<std::pair<Time, Event>> held;
+  };
+  static constexpr std::size_t kHeldDuringRecoveryMax = 1000;
+  static constexpr Duration kHeldWaitMax = std::chrono::seconds(5);
 
   void watch_recovered(const Recovered& recovered);
+  // At start (SessionConfig::recover_at_start): wait for the peer's copy after a restore, or
+  // ask for it without waiting.
+  void begin_recovery();
+  // ---- recovery of both logs from the peer at start (peer_session_recovery.cc) ----
+  // Handles `event` while recovering: principals' requests wait, the peer's transactions are
+  // answered 503, our request's answer is taken. False once recovery is over.
+  bool recovering(const Event& event, Time now, std::vector<Action>& out);
+  // At an ordinary start (Recovery::watching): takes our request's answer or failure, and asks
+  // when due; true if `event` was that answer or failure.
+  bool watch_logs(const Event& event, Time now, std::vector<Action>& out);
+  void ask_for_logs(Time now, std::vector<Action>& out);
+  void on_logs_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
+  void logs_not_answered(const std::string& reason, Time now, std::vector<Action>& out);
+  // Every page is in: checks both copies and stores what they give back.
+  void take_copies(Time now, std::vector<Action>& out);
+  // Our entries the peer's copy gives back, and its countersignature of our head.
+  Status add_recovered_own(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records,
+                           AfterPersist& after);
+  // The record of a recovered entry (ours or the peer's, by `direction`) as far as its
+  // envelope and the copy's receipt say; state and content are the caller's.
+  MessageRecord recovered_record(const RecoveredEntry& e, Direction direction,
+                                 const VerifiedPeerCopy& copy) const;
+  // The peer's entries we had countersigned and lost, and our receipt of its head.
+  Status add_recovered_peer(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records);
+  void recovery_failed(const std::string& why, std::vector<Action>& out);
+  // Principals' requests held since before `before` are refused (503, `why`); a Show stays
+  // held (it awaits no answer).
+  void refuse_held(const std::string& why, Time before, std::vector<Action>& out);
+  void end_recovery(Time now, std::vector<Action>& out);
+
+ public:
+  // False while the session recovers its logs at start (SessionConfig::recovery_required) or
+  // stores what the peer gave back, or when that failed (forked).
+  bool recovery_done() const { return !recovery_.active && !recovery_.watching; }
+
+ private:
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);
   // Whether e.principal may write e's message on `line` (core/translation.h): one of the
   // line's principals, or a translator sending a translation of a message on the line.
@@ -612,6 +695,7 @@ class PeerSession {
   // The peer's automatic tests recovered unanswered (a stop before our answer was durable):
   // answered at the first timer.
   std::set<std::string> answers_due_;
+  Recovery recovery_;
 };
 
 }  // namespace parley::core

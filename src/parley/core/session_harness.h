@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -162,6 +163,34 @@ class FakeStore {
   }
   const std::vector<PutEvidence>& evidence() const { return evidence_; }
 
+  // The answer to `request` (from the peer request.from, to us, request.to), as
+  // store::answer_log_request makes it from the SQLite store: core::make_log_answer over the
+  // stored heads and entries.
+  LogAnswer log_answer(const LogRequest& request) {
+    const auto head_records = [&](const std::string& owner, const std::string& peer) {
+      std::vector<HeadRecord> out;
+      for (const auto& [size, h] : heads_[{owner, peer}]) {
+        out.push_back(HeadRecord{size, h.root, h.sth, h.receipt, h.frontier});
+      }
+      return out;
+    };
+    const auto entries = [&](const std::string& owner, const std::string& peer,
+                             std::uint64_t from) {
+      std::vector<LogEntryView> out;
+      for (auto it = logs_[{owner, peer}].lower_bound(from); it != logs_[{owner, peer}].end();
+           ++it) {
+        if (out.size() >= kLogEntriesPerAnswer) break;
+        out.push_back(LogEntryView{it->first, it->second.message_id,
+                                   messages_.at(it->second.message_id).envelope, std::nullopt});
+      }
+      return out;
+    };
+    return make_log_answer(request, head_records(request.from, request.to),
+                           entries(request.from, request.to, request.after),
+                           head_records(request.to, request.from),
+                           entries(request.to, request.from, request.peer_after));
+  }
+
   // What Store::recover returns for (me, peer), by the same rules as the SQLite store.
   Recovered recover(const std::string& me, const std::string& peer) {
     Recovered r;
@@ -288,6 +317,8 @@ class Harness {
     const PartyKeys& peer = side == kUs ? ru_ : us_;
     c.party = me.id;
     c.window = window_;
+    c.recover_at_start = recover_at_start;
+    c.recovery_required = recovery_required;
     c.keys = me.keys;
     c.peer = peer.bundle;
     c.peer.translators = {kTranslator};
@@ -399,6 +430,13 @@ class Harness {
 
   Time now = time_from_unix_ms(1'795'000'000'000);
   bool link_up = true;  // false: SendTransaction goes nowhere (the test answers)
+  // SessionConfig::recover_at_start of the sessions made from now on (restart()).
+  bool recover_at_start = false;
+  bool recovery_required = false;  // SessionConfig::recovery_required (after a restore)
+  // Log requests each side sent (SendTransaction::log_request), answered from the other
+  // side's store; a test may change the answer (a forged or altered copy) before it arrives.
+  std::size_t log_requests[2] = {0, 0};
+  std::function<void(LogAnswer&)> alter_log_answer;
   std::vector<Action> log[2];
 
  private:
@@ -410,6 +448,18 @@ class Harness {
       session(side).handle(Persisted{p->batch}, now, out);
     } else if (const auto* send = std::get_if<SendTransaction>(&a)) {
       if (!link_up) return;
+      if (send->log_request) {
+        ++log_requests[side];
+        Result<LogRequest> request = parse_log_request(send->body, keys(side).id, keys(other).id);
+        EXPECT_TRUE(request.is_ok()) << request.status().to_string();
+        if (!request.is_ok()) return;
+        LogAnswer answer = stores_[other].log_answer(*request);
+        if (alter_log_answer) alter_log_answer(answer);
+        session(side).handle(TransactionAnswered{send->tx, 200, encode_log_answer(answer)}, now,
+                             out);
+        for (Action& o : out) pending_[side].push_back(std::move(o));
+        return;
+      }
       const RequestId request = next_request_++;
       requests_[other][request] = send->tx;
       session(other).handle(TransactionReceived{request, send->body}, now, out);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -13,12 +14,14 @@
 #include "parley/gateway/zone_file.h"
 #include "parley/meetings/replay.h"
 #include "parley/store/node_recovery.h"
+#include "parley/store/peer_copy.h"
 
 namespace parley::gateway {
 namespace {
 
 constexpr std::string_view kTransactionsTarget = "/federation/v1/transactions";
 constexpr std::string_view kHeartbeatTarget = "/federation/v1/heartbeat";
+constexpr std::string_view kLogTarget = "/federation/v1/log";
 constexpr std::chrono::milliseconds kTransactionTimeout{10'000};
 
 bool contains(const std::vector<std::string>& v, const std::string& x) {
@@ -110,6 +113,17 @@ Status Driver::start(net::Handler api_handler) {
   config.tests.interval = home_.config.test_interval;
   config.tests.answer_within = home_.config.test_answer_within;
   config.backlog_limit = home_.config.backlog_limit;
+  // At start, ask each peer what it holds of our logs; after `parley restore`, before anything
+  // new is signed for it (docs/operations.md "Backups").
+  config.recover_logs = true;
+  if (std::error_code ec; std::filesystem::exists(restore_marker_path(home_), ec)) {
+    config.recovery_required = true;
+    restore_marker_ = restore_marker_path(home_).string();
+    spdlog::warn(
+        "the store was restored: recovering our logs from every peer before anything "
+        "new is signed ({})",
+        restore_marker_);
+  }
   message_lines_ = std::make_unique<store::StoredMessageLines>(*store_);
   config.messages = message_lines_.get();
   for (const core::NodePeer& peer : recovery.peers) {
@@ -394,6 +408,10 @@ void Driver::on_federation_request(net::HttpRequest request,
     return answer_heartbeat(*node_->party_of_fingerprint(request.peer_fingerprint), request,
                             *responder);
   }
+  if (request.method == "POST" && request.target == kLogTarget) {
+    return answer_log_request(*node_->party_of_fingerprint(request.peer_fingerprint), request,
+                              *responder);
+  }
   if (request.method == "POST" && request.target == kAddCheckpointTarget) {
     return on_add_checkpoint(request, *responder);
   }
@@ -426,8 +444,25 @@ void Driver::feed(core::NodeEvent event) {
     node_->handle(std::move(*next), now(), actions_);
     for (core::NodeAction& action : actions_) carry_out(action);
   }
+  if (!restore_marker_.empty()) clear_restore_marker();
   flush_events();
   rearm();
+}
+
+void Driver::clear_restore_marker() {
+  for (const core::Node::PeerView& peer : node_->peers()) {
+    if (!peer.session->recovery_done()) return;
+  }
+  std::error_code ec;
+  std::filesystem::remove(restore_marker_, ec);
+  if (ec) {
+    spdlog::error("cannot remove {}: {} (the next start recovers again)", restore_marker_,
+                  ec.message());
+  } else {
+    spdlog::info("recovered our logs from every peer after the restore; removed {}",
+                 restore_marker_);
+  }
+  restore_marker_.clear();
 }
 
 void Driver::carry_out(core::NodeAction& action) {
@@ -610,13 +645,39 @@ void Driver::disclose(const core::MessageRecord& message, const std::string& obs
   discloser_->disclose(message, *peer, *to, std::move(done));
 }
 
+void Driver::answer_log_request(const std::string& party, const net::HttpRequest& request,
+                                net::Responder& responder) {
+  const auto respond = [&](int status, std::string body) {
+    net::HttpResponse response;
+    response.status = status;
+    response.body = std::move(body);
+    responder.respond(std::move(response));
+  };
+  if (stopping_) return respond(503, wire::encode_refusal({"the gateway is shutting down", ""}));
+  Result<core::LogRequest> parsed =
+      core::parse_log_request(request.body, party, home_.config.party);
+  if (!parsed.is_ok()) {
+    return respond(http_status(parsed.status().code()),
+                   wire::encode_refusal({"log request: " + parsed.status().message(), ""}));
+  }
+  // Read-only: the answer is what the store holds durably, so no receipt leaves before it is.
+  Result<std::string> answer = store::answer_log_request(*store_, *parsed);
+  if (!answer.is_ok()) {
+    spdlog::error("cannot answer {}'s log request: {}", party, answer.status().message());
+    return respond(503, wire::encode_refusal({"cannot read our store now; try again", ""}));
+  }
+  spdlog::info("answered {}'s log request (after {}, peer_after {})", party, parsed->after,
+               parsed->peer_after);
+  respond(200, std::move(*answer));
+}
+
 void Driver::post(const core::Post& post) {
   if (stopping_) return;
   const std::string party = post.party;
   const std::string tx = post.tx;
   const core::PathIndex path = post.path;
   clients_.at(party).transactions.at(path)->post(
-      std::string(kTransactionsTarget), post.body, post.timeout,
+      std::string(post.log_request ? kLogTarget : kTransactionsTarget), post.body, post.timeout,
       [this, party, tx, path](Result<net::HttpResponse> response) {
         // Deferred so that a client completing inline cannot re-enter feed().
         boost::asio::post(io_, [this, party, tx, path, response = std::move(response)]() {

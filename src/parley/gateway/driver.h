@@ -295,6 +295,10 @@ class Driver {
   Status take_heartbeat_answer(const std::string& party, core::PathIndex path,
                                const std::string& request, const net::HttpResponse& response);
   // POST /federation/v1/heartbeat from `party`: answered, signed, if its signature verifies.
+  // POST /federation/v1/log from the pinned peer `party`: its copy of our logs, from the
+  // store (store/peer_copy.h); a bad request is refused (4xx), changing nothing.
+  void answer_log_request(const std::string& party, const net::HttpRequest& request,
+                          net::Responder& responder);
   void answer_heartbeat(const std::string& party, const net::HttpRequest& request,
                         net::Responder& responder);
   // Reads the peer's catalog versions from a heartbeat's answer, compares them with ours and
@@ -350,6 +354,10 @@ class Driver {
   std::optional<Status> reconfigured_;  // the node's last Reconfigured
   // The node's MessageLines (core/translation.h): the lines of stored messages, from store_.
   std::unique_ptr<store::StoredMessageLines> message_lines_;
+  // `parley restore`'s marker beside the store (restore_marker_path), while it is there: every
+  // session recovers its logs before it signs anything new; removed once all have.
+  std::string restore_marker_;
+  void clear_restore_marker();
   std::unique_ptr<core::Node> node_;
   std::map<std::string, Clients> clients_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;

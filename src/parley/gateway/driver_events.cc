@@ -142,6 +142,7 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kInboundOverdue:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
+    case core::NoticeKind::kLogRecovery:
     case core::NoticeKind::kMessageRefused:
     case core::NoticeKind::kMessageExpired:
     case core::NoticeKind::kInboundRefused:
@@ -198,6 +199,7 @@ void Driver::notify(const core::Notice& notice) {
     case core::NoticeKind::kRefusalRepeats:
     case core::NoticeKind::kPeerRefused:
     case core::NoticeKind::kLinkTrouble:
+    case core::NoticeKind::kLogRecovery:
     case core::NoticeKind::kForkDetected:
       event = "alert";
       break;

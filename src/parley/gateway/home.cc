@@ -560,6 +560,10 @@ Status populate(const InitOptions& options, const fs::path& dir) {
 
 fs::path Home::store_path() const { return sqlite_store_path(config, dir); }
 
+fs::path restore_marker_path(const Home& home) {
+  return fs::path(home.store_path().string() + ".restored");
+}
+
 Result<Bytes> load_store_key(const Config& config, const fs::path& dir) {
   if (!config.store_url.empty() || !config.store_encrypt) return Bytes{};
   const fs::path store = sqlite_store_path(config, dir);

@@ -117,6 +117,11 @@ inline constexpr std::string_view kStoreKeyCredential = "parley-store-key";
 // of key_file, or the credential's path).
 Result<Bytes> load_store_key(const Config& config, const std::filesystem::path& dir);
 
+// The marker `parley restore` leaves beside the SQLite store (STORE.restored): while it is
+// there, the gateway recovers its logs from every peer at start before it signs anything new
+// (core::SessionConfig::recovery_required), and removes it once all are recovered.
+std::filesystem::path restore_marker_path(const Home& home);
+
 // Opens the home's store: PostgreSQL if config.store_url is set, else SQLite at
 // store_path(), with load_store_key's key. A missing SQLite file is a broken home (kDataLoss:
 // `parley init` creates it) unless `create_sqlite` (the daemon, which always created it). Errors as

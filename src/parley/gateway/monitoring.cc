@@ -304,6 +304,7 @@ Json peers_json(const Driver& driver) {
          {"forks_detected", p.stats.forks_detected},
          {"forked", p.stats.forked()},
          {"fork_reason", p.stats.forked() ? Json(p.stats.fork_reason()) : Json(nullptr)},
+         {"recovering", p.stats.recovering.empty() ? Json(nullptr) : Json(p.stats.recovering)},
          {"refusals", refusals_json(p.stats)},
          {"gaps", gaps_json(p.stats)},
          {"tests", tests},

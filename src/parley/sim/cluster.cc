@@ -338,6 +338,8 @@ Status Cluster::start(Gateway& g) {
   config.messages = g.message_lines.get();
   config.tests.interval = scenario_.test_interval;
   config.tests.answer_within = scenario_.test_answer_within;
+  // As the daemon: each session asks its peer what it holds of their logs before it signs.
+  config.recover_logs = true;
   std::vector<core::NodePeer> peers = std::move(recovery.peers);
   g.rng = std::make_unique<SeededRng>(
       derive(seed_, 6, static_cast<std::uint64_t>(g.index * 1000 + g.incarnation)));

@@ -141,6 +141,7 @@ class Cluster {
     std::string body;
     std::uint64_t heartbeat = 0;
     bool done = false;
+    bool log_request = false;  // POST /federation/v1/log (core::Post::log_request)
   };
   // An outbound message (not an ack) stored by its sender, for the escalation invariant.
   struct Tracked {
@@ -198,6 +199,8 @@ class Cluster {
   void send_request(Gateway& g, const core::Post& post);
   void send_heartbeat(Gateway& g, const core::PostHeartbeat& beat);
   void deliver_request(std::uint64_t call);
+  void send_log_request(Gateway& g, const core::Post& post, std::uint64_t id);
+  void deliver_log_request(std::uint64_t call);
   void deliver_heartbeat(std::uint64_t call);
   void answer(Gateway& g, core::Answer& a);
   void answer_arrives(std::uint64_t call, int status, const std::string& body);

@@ -2,7 +2,10 @@
 #include <algorithm>
 #include <string>
 
+#include "parley/core/log_recovery.h"
 #include "parley/sim/cluster.h"
+#include "parley/store/peer_copy.h"
+#include "parley/wire/wire.h"
 
 namespace parley::sim {
 
@@ -28,6 +31,7 @@ void Cluster::send_request(Gateway& g, const core::Post& post) {
   const int to = index_of(post.party);
   const std::uint64_t id = next_call_++;
   calls_[id] = Call{g.index, g.incarnation, to, post.path, post.tx, post.body, 0, false};
+  if (post.log_request) return send_log_request(g, post, id);
   ++outcome_.stats.transactions;
   ++g.requests_seen;
   check_path_choice(g, to, post.path);
@@ -92,6 +96,51 @@ void Cluster::deliver_heartbeat(std::uint64_t id) {
   // The peer's driver answers a heartbeat itself (Driver::on_federation_request).
   after(
       delay(), [this, id] { answer_arrives(id, 200, "{}"); }, true);
+}
+
+// A request for the peer's copy of our logs (core/log_recovery.h): no transaction, so neither
+// counted as one nor a target of the scripted faults (they count transactions); the random
+// faults and partitions apply as to any call.
+void Cluster::send_log_request(Gateway& g, const core::Post& post, std::uint64_t id) {
+  const int to = index_of(post.party);
+  calls_[id].log_request = true;
+  trace(&g, "-> " + post.party + " path " + std::to_string(post.path) + ": log request (call " +
+                std::to_string(id) + ")");
+  after(post.timeout, [this, id, timeout = post.timeout] {
+    fail_call(id, "timeout after " + format_duration(timeout));
+  });
+  if (const Partition* p = partition(g.index, to, post.path)) {
+    if (p->refuse) after(delay(), [this, id] { fail_call(id, "connection refused"); });
+    return;
+  }
+  if (faults_on() && net_.chance(scenario_.faults.drop_request * intensity_)) return;
+  after(delay(), [this, id] { deliver_log_request(id); });
+}
+
+// The peer's driver answers from its store (gateway/driver.cc answer_log_request).
+void Cluster::deliver_log_request(std::uint64_t id) {
+  const Call& c = calls_.at(id);
+  Gateway& r = *gateways_[c.to];
+  if (!r.up) {
+    after(delay(), [this, id] { fail_call(id, "connection refused"); });
+    return;
+  }
+  if (partition(c.from, c.to, c.path) != nullptr) return;  // lost: the client times out
+  int status = 200;
+  std::string body;
+  Result<core::LogRequest> request =
+      core::parse_log_request(c.body, gateways_[c.from]->party, r.party);
+  Result<std::string> answer = request.is_ok() ? store::answer_log_request(*r.store, *request)
+                                               : Result<std::string>(request.status());
+  if (answer.is_ok()) {
+    body = std::move(*answer);
+  } else {
+    status = request.is_ok() ? 503 : http_status(request.status().code());
+    body = wire::encode_refusal({answer.status().message(), ""});
+  }
+  trace(&r, "answers log request " + std::to_string(id) + " HTTP " + std::to_string(status));
+  if (faults_on() && net_.chance(scenario_.faults.drop_response * intensity_)) return;
+  after(delay(), [this, id, status, body = std::move(body)] { answer_arrives(id, status, body); });
 }
 
 void Cluster::deliver_request(std::uint64_t id) {

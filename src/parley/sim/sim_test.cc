@@ -343,8 +343,9 @@ TEST(SimulationTest, MeetingsEndInTheSameStateOnBothSidesUnderFaults) {
   }
   // A floor on volume, not an invariant: issue 12's evidence and stage entries add traffic
   // under the same fault dice (seeds 1-30 then took exactly 100 steps), and since issue 16's
-  // random cancels (8 % of submissions, meeting steps among them) 94.
-  EXPECT_GE(steps, 90u);
+  // random cancels (8 % of submissions, meeting steps among them) 94; since issue 17's log
+  // request at each (re)start, which draws from the same dice, 89.
+  EXPECT_GE(steps, 85u);
   EXPECT_GT(meetings, 30u);
 }
 

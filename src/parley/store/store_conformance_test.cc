@@ -1349,6 +1349,10 @@ TEST_P(StoreConformanceTest, CountersignedHeadIsNeverReplaced) {
   EXPECT_EQ((*heads)[1].sth, "{\"sth\":3}");  // the head its receipt countersigns
   EXPECT_EQ((*heads)[1].receipt, "r3");
   EXPECT_EQ((*heads)[1].root, hash_of(1003));
+  // The compact range kept with it (a peer's log request asks for it, core/log_recovery.h);
+  // none where none was given.
+  EXPECT_EQ((*heads)[0].frontier, std::nullopt);
+  EXPECT_EQ((*heads)[1].frontier, std::vector<crypto::Digest>{hash_of(7)});
   EXPECT_EQ(store_->heads("ru-genstaff", "us-eucom")->size(), 1U);
 }
 

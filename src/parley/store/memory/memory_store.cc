@@ -615,7 +615,8 @@ Result<std::vector<core::HeadRecord>> MemoryStore::heads(std::string_view owner,
   for (auto it = t.heads.lower_bound(LogKey{owner, peer, 0});
        it != t.heads.end() && std::get<0>(it->first) == owner && std::get<1>(it->first) == peer;
        ++it) {
-    out.push_back({std::get<2>(it->first), it->second.root, it->second.sth, it->second.receipt});
+    out.push_back({std::get<2>(it->first), it->second.root, it->second.sth, it->second.receipt,
+                   it->second.frontier});
   }
   return out;
 }

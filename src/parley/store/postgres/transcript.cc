@@ -138,10 +138,11 @@ Result<std::vector<core::HeadRecord>> PostgresStore::heads(std::string_view owne
   Params p;
   p.text(owner);
   p.text(peer);
-  PARLEY_ASSIGN_OR_RETURN(const PgResult r,
-                          run("SELECT size, root, sth_json, countersig_json FROM heads "
-                              "WHERE owner = $1 AND peer = $2 ORDER BY size",
-                              p));
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT size, root, sth_json, countersig_json, frontier_json FROM heads "
+          "WHERE owner = $1 AND peer = $2 ORDER BY size",
+          p));
   std::vector<core::HeadRecord> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     const Row s(r.get(), i);
@@ -152,6 +153,14 @@ Result<std::vector<core::HeadRecord>> PostgresStore::heads(std::string_view owne
     h.root = *root;
     h.sth = s.text(2);
     h.receipt = s.opt_text(3);
+    if (const std::optional<std::string> frontier = s.opt_text(4)) {
+      Result<std::vector<crypto::Digest>> nodes = parse_hashes(*frontier);
+      if (!nodes.is_ok()) {
+        return Status::data_loss("stored head " + std::to_string(h.size) +
+                                 ": frontier: " + nodes.status().message());
+      }
+      h.frontier = std::move(*nodes);
+    }
     out.push_back(std::move(h));
   }
   return out;

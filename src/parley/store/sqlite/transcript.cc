@@ -134,9 +134,10 @@ Result<std::vector<core::LogEntryView>> SqliteStore::log_entries(std::string_vie
 
 Result<std::vector<core::HeadRecord>> SqliteStore::heads(std::string_view owner,
                                                          std::string_view peer) {
-  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                          prepare("SELECT size, root, sth_json, countersig_json FROM heads "
-                                  "WHERE owner = ?1 AND peer = ?2 ORDER BY size"));
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT size, root, sth_json, countersig_json, frontier_json FROM heads "
+              "WHERE owner = ?1 AND peer = ?2 ORDER BY size"));
   Statement s(db_, raw);
   s.bind_text(1, owner);
   s.bind_text(2, peer);
@@ -151,6 +152,14 @@ Result<std::vector<core::HeadRecord>> SqliteStore::heads(std::string_view owner,
     h.root = *root;
     h.sth = s.text(2);
     h.receipt = s.opt_text(3);
+    if (const std::optional<std::string> frontier = s.opt_text(4)) {
+      Result<std::vector<crypto::Digest>> nodes = parse_hashes(*frontier);
+      if (!nodes.is_ok()) {
+        return Status::data_loss("stored head " + std::to_string(h.size) +
+                                 ": frontier: " + nodes.status().message());
+      }
+      h.frontier = std::move(*nodes);
+    }
     out.push_back(std::move(h));
   }
   return out;
