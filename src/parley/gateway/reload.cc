@@ -70,11 +70,12 @@ Status Driver::reload_directory() {
   reconfigure.backlog_limit = fresh.config.backlog_limit;
   // The API's certificate renewed in place (same files, new contents): served to the
   // connections accepted from now on. Checked before anything changes.
-  const bool new_api_certificate =
-      api_server_ && home_.config.api_tls && fresh.config.api_tls &&
-      (fresh.api_tls.cert_pem != home_.api_tls.cert_pem ||
-       fresh.api_tls.key_pem != home_.api_tls.key_pem) &&
-      std::find(restart.begin(), restart.end(), "api.tls") == restart.end();
+  // Other files named in parley.toml wait for the next start (restart_needed names them).
+  const bool new_api_certificate = api_server_ && home_.config.api_tls && fresh.config.api_tls &&
+                                   fresh.config.api_cert == home_.config.api_cert &&
+                                   fresh.config.api_key == home_.config.api_key &&
+                                   (fresh.api_tls.cert_pem != home_.api_tls.cert_pem ||
+                                    fresh.api_tls.key_pem != home_.api_tls.key_pem);
   if (new_api_certificate) {
     PARLEY_RETURN_IF_ERROR(net::check_tls_identity(fresh.api_tls)
                                .with_context(fmt::format("the API's new TLS identity ({}, {})",
