@@ -650,6 +650,10 @@ class PeerSession {
   // Stops watching `u`'s deadline (before it turns overdue or ack_pending).
   void unwatch(const std::string& id, const Unacked& u);
   // The fields of an inbound record that every stored envelope has, accepted or refused.
+  // The message record of a payload of this peer's line, as stored (its envelope's JSON,
+  // the transaction that carried it).
+  MessageRecord record_of(const wire::Payload& p, Direction direction, std::string envelope,
+                          std::string tx) const;
   MessageRecord inbound_record(const VerifiedEnvelope& in, const InboundBatch& batch) const;
   // Adds `record`, its log entry and its inclusion proof to `records`, and notes them in
   // `batch` (undone if the store refuses the batch).

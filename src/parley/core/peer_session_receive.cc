@@ -171,14 +171,13 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   persist(std::move(records), std::move(after), out);
 }
 
-MessageRecord PeerSession::inbound_record(const VerifiedEnvelope& in,
-                                          const InboundBatch& batch) const {
-  const wire::Payload& p = in.envelope.payload;
+MessageRecord PeerSession::record_of(const wire::Payload& p, Direction direction,
+                                     std::string envelope, std::string tx) const {
   MessageRecord r;
   r.id = p.id;
   r.line = p.line;
   r.seq = p.seq;
-  r.direction = Direction::kInbound;
+  r.direction = direction;
   r.peer = config_.peer.party;
   r.from = p.from;
   r.to = p.to;
@@ -189,9 +188,14 @@ MessageRecord PeerSession::inbound_record(const VerifiedEnvelope& in,
   r.expires = p.expires;
   r.reply_to = p.reply_to;
   r.lang = p.lang;
-  r.envelope = in.json;
-  r.tx = batch.tx;
+  r.envelope = std::move(envelope);
+  r.tx = std::move(tx);
   return r;
+}
+
+MessageRecord PeerSession::inbound_record(const VerifiedEnvelope& in,
+                                          const InboundBatch& batch) const {
+  return record_of(in.envelope.payload, Direction::kInbound, in.json, batch.tx);
 }
 
 void PeerSession::store_incoming(MessageRecord record, const VerifiedEnvelope& in,

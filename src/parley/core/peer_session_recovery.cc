@@ -264,23 +264,7 @@ MessageRecord PeerSession::recovered_record(const RecoveredEntry& e, Direction d
                                             const VerifiedPeerCopy& copy) const {
   const wire::Payload& p = e.envelope.payload;
   const Line* line = find_line(p.line);
-  MessageRecord r;
-  r.id = p.id;
-  r.line = p.line;
-  r.seq = p.seq;
-  r.direction = direction;
-  r.peer = config_.peer.party;
-  r.from = p.from;
-  r.to = p.to;
-  r.precedence = p.precedence;
-  r.type = p.type;
-  r.needs_ack = catalog_.needs_ack(p.type);
-  r.created = p.created;
-  r.expires = p.expires;
-  r.reply_to = p.reply_to;
-  r.lang = p.lang;
-  r.envelope = e.envelope_json;
-  r.tx = copy.receipt.body.tx;
+  MessageRecord r = record_of(p, direction, e.envelope_json, copy.receipt.body.tx);
   r.ack_deadline =
       p.created + (line != nullptr ? line->deadlines.for_precedence(p.precedence) : Duration{});
   return r;
