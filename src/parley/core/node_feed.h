@@ -42,6 +42,8 @@ class NodeFeed {
   }
 
   bool draining() const { return draining_; }
+  // Whether the running drain has an event left (next() would give one).
+  bool has_next() const { return !queue_.empty(); }
 
   // Forgets what is queued and any drain (the process the node lived in died).
   void reset() {

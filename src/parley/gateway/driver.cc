@@ -436,7 +436,16 @@ void Driver::on_federation_request(net::HttpRequest request,
 void Driver::feed(core::NodeEvent event) {
   if (failed_) return;
   if (!feed_.push(std::move(event))) return;  // the running drain gets to it, in order
-  while (std::optional<core::NodeEvent> next = feed_.next()) {
+  for (;;) {
+    // An open commit ends once the node has handled all it caused (still inside the drain:
+    // what its actions feed is queued, in order).
+    if (commit_open_ && !feed_.has_next()) {
+      finish_commit();
+      if (failed_) return;
+      continue;
+    }
+    std::optional<core::NodeEvent> next = feed_.next();
+    if (!next) break;
     if (failed_) return;  // the node cannot un-see a failed commit: it is fed nothing more
     // Once stopping, only the last commit runs: nobody is answered any more.
     if (stopping_ && !std::holds_alternative<core::CommitDue>(*next)) continue;
@@ -467,6 +476,14 @@ void Driver::clear_restore_marker() {
 
 void Driver::carry_out(core::NodeAction& action) {
   if (failed_) return;
+  if (commit_open_ && !std::holds_alternative<core::PeerNotice>(action) &&
+      !std::holds_alternative<core::PathNotice>(action) &&
+      !std::holds_alternative<core::Reconfigured>(action)) {
+    // Nothing leaves (an answer, a receipt, a transaction, a 201) before the commit is durable.
+    after_commit_.push_back(
+        [this, deferred = std::move(action)]() mutable { carry_out(deferred); });
+    return;
+  }
   std::visit(
       [&](auto& a) {
         using A = std::decay_t<decltype(a)>;
@@ -501,7 +518,13 @@ void Driver::carry_out(core::NodeAction& action) {
             done(a.status);
           }
         } else if constexpr (std::is_same_v<A, core::PeerNotice>) {
-          notify(a.notice);
+          if (commit_open_) {
+            // Its event joins the open commit; its log line says so only once it is durable.
+            after_commit_.push_back([this, notice = a.notice]() { log_notice(notice); });
+            publish_of(a.notice);
+          } else {
+            notify(a.notice);
+          }
         } else if constexpr (std::is_same_v<A, core::PathNotice>) {
           on_path_notice(a);
         } else if constexpr (std::is_same_v<A, core::Reconfigured>) {
@@ -515,27 +538,55 @@ void Driver::commit(core::Commit& commit) {
   std::vector<const std::vector<core::Record>*> batches;
   batches.reserve(commit.batches.size());
   for (const core::CommitBatch& b : commit.batches) batches.push_back(&b.records);
-  Result<std::vector<Status>> outcome = store_->apply_group(batches);
+  Result<std::vector<Status>> outcome = store_->apply_group_open(batches);
   if (!outcome.is_ok()) {
-    // Batches we cannot make durable must never be acknowledged or receipted, and the
-    // node cannot un-see them: stop here, recover from the store on restart (or, on a shared
-    // store, step down and let the active of the lease recover; on a full disk, hold until
-    // there is room and recover then: lease.h).
-    if (store_failure_) {
-      failed_ = true;
-      boost::asio::post(
-          io_, [handler = store_failure_, status = outcome.status()]() { handler(status); });
-      return;
-    }
-    spdlog::critical("store failed to make {} batches durable: {}; stopping", commit.batches.size(),
-                     outcome.status().to_string());
-    std::_Exit(70);
+    return commit_failed(outcome.status(),
+                         fmt::format("make {} batches durable", commit.batches.size()));
   }
   for (const Status& status : *outcome) {
     if (!status.is_ok()) spdlog::warn("store refused a batch: {}", status.to_string());
   }
-  submit_checkpoints(commit, *outcome);
-  feed(core::Committed{commit.id, std::move(*outcome)});
+  const auto id = commit.id;
+  commit_open_ = store_->group_open();
+  if (commit_open_) {
+    after_commit_.push_back([this, done = std::move(commit), statuses = *outcome]() {
+      submit_checkpoints(done, statuses);
+    });
+  } else {
+    submit_checkpoints(commit, *outcome);
+  }
+  feed(core::Committed{id, std::move(*outcome)});
+}
+
+void Driver::finish_commit() {
+  commit_open_ = false;
+  std::vector<store::EventRecord> events = std::move(events_pending_);
+  events_pending_.clear();
+  if (const Status done = store_->finish_group(events); !done.is_ok()) {
+    after_commit_.clear();
+    return commit_failed(done, "commit");
+  }
+  send_events(events, true);
+  std::vector<std::function<void()>> work = std::move(after_commit_);
+  after_commit_.clear();
+  for (std::function<void()>& f : work) {
+    if (failed_) return;
+    f();
+  }
+}
+
+void Driver::commit_failed(const Status& status, const std::string& what) {
+  // Batches we cannot make durable must never be acknowledged or receipted, and the node
+  // cannot un-see them: stop here, recover from the store on restart (or, on a shared store,
+  // step down and let the active of the lease recover; on a full disk, hold until there is
+  // room and recover then: lease.h).
+  if (store_failure_) {
+    failed_ = true;
+    boost::asio::post(io_, [handler = store_failure_, status]() { handler(status); });
+    return;
+  }
+  spdlog::critical("store failed to {}: {}; stopping", what, status.to_string());
+  std::_Exit(70);
 }
 
 std::vector<wire::Bundle> Driver::observers_of(const std::string& peer) const {

@@ -3,8 +3,9 @@
 // The node (core/node.h) decides everything: the sessions with every peer, path health and
 // choice, group commit, the bookkeeping of requests. The driver turns I/O into the node's
 // events, stamped with the wall-clock time, and its actions into I/O: Commit goes to the
-// store in ONE durable transaction (Store::apply_group: one fsync) and comes back as
-// Committed; Post goes to the federation client of the chosen path, PostHeartbeat to that
+// store in ONE durable transaction (Store::apply_group_open: one fsync, which on SQLite also
+// makes durable the events the node's handling of the outcome publishes: commit()) and comes
+// back as Committed; Post goes to the federation client of the chosen path, PostHeartbeat to that
 // path's heartbeat client (a heartbeat never waits behind a transaction on the same
 // connection), AbandonPath closes the path's transaction client; Answer completes the peer's
 // pending HTTP request, Accepted and Rejected a principal's pending API request; PeerNotice
@@ -285,7 +286,16 @@ class Driver {
   // those their actions cause) in order; then re-arms the timer.
   void feed(core::NodeEvent event);
   void carry_out(core::NodeAction& action);
+  // Applies a Commit's batches. On a store that can keep the transaction open
+  // (Store::apply_group_open) it stays open while the node handles what the commit caused:
+  // every action but a notice waits in after_commit_, and finish_commit() (once nothing is
+  // left to feed) stores the events published meanwhile in the same transaction, commits
+  // (the one fsync), and then sends the events and carries out what waited, in order. So the
+  // event that a message was delivered is durable with its receipt, not one fsync later.
   void commit(core::Commit& commit);
+  void finish_commit();
+  // Stops the gateway, or hands the failure to on_store_failure: a commit failed.
+  void commit_failed(const Status& status, const std::string& what);
   void post(const core::Post& post);
   void post_heartbeat(const core::PostHeartbeat& beat);
   // The node's pinned bundle of `party`; null if it pins none.
@@ -310,6 +320,11 @@ class Driver {
   // every feed of the node and after each other source of events has run.
   void publish(store::EventRecord event);
   void flush_events();
+  // Sends `events` (ids given if `stored`) to each open stream that may see them.
+  void send_events(const std::vector<store::EventRecord>& events, bool stored);
+  // notify() in two halves: the log line of a notice, and its event (published).
+  void log_notice(const core::Notice& notice);
+  void publish_of(const core::Notice& notice);
   // The event of a notice: to the notice's line's principals, to the principals it alerts
   // (an escalation), and to the operator.
   void publish_notice(const core::Notice& notice, const std::string& event,
@@ -380,6 +395,8 @@ class Driver {
   std::map<std::string, std::string> heartbeat_refusals_;
   core::NodeFeed feed_;  // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
+  bool commit_open_ = false;  // the store holds a commit's transaction open (commit())
+  std::vector<std::function<void()>> after_commit_;  // what waits for it, in order
   std::function<void(const Status&)> store_failure_;
   std::vector<wire::Bundle> pinned_;  // every pinned peer's bundle, from the store at start
   std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs_;

@@ -88,9 +88,13 @@ void Driver::flush_events() {
         "reconnects will not be sent them",
         events.size(), stored.to_string());
   }
+  send_events(events, stored.is_ok());
+}
+
+void Driver::send_events(const std::vector<store::EventRecord>& events, bool stored) {
   std::erase_if(subscribers_, [](const Subscriber& s) { return !s.stream->is_open(); });
   for (const store::EventRecord& e : events) {
-    const net::ServerEvent event{stored.is_ok() ? std::to_string(e.id) : "", e.name, e.data};
+    const net::ServerEvent event{stored ? std::to_string(e.id) : "", e.name, e.data};
     for (Subscriber& s : subscribers_) {
       if (may_see(s.principal, e)) s.stream->send(event);
     }
@@ -124,11 +128,14 @@ void Driver::on_path_notice(const core::PathNotice& n) {
 }
 
 void Driver::notify(const core::Notice& notice) {
+  log_notice(notice);
+  publish_of(notice);
+}
+
+void Driver::log_notice(const core::Notice& notice) {
   const std::string_view kind = core::notice_kind_name(notice.kind);
   switch (notice.kind) {
     case core::NoticeKind::kMessageReceived:
-      // The peer's meeting step may change the action items: look again.
-      if (meetings::is_meeting_type(notice.type)) actions_due_ = now();
       spdlog::info("{}: {}", kind, notice.text);
       break;
     case core::NoticeKind::kDelivered:
@@ -158,6 +165,14 @@ void Driver::notify(const core::Notice& notice) {
       spdlog::error("{}: {}", kind, notice.text);
       break;
   }
+}
+
+void Driver::publish_of(const core::Notice& notice) {
+  // The peer's meeting step may change the action items: look again.
+  if (notice.kind == core::NoticeKind::kMessageReceived && meetings::is_meeting_type(notice.type)) {
+    actions_due_ = now();
+  }
+  const std::string_view kind = core::notice_kind_name(notice.kind);
   json::Json data = {{"kind", kind},
                      {"message_id", notice.message_id},
                      {"line", notice.line},

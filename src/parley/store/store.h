@@ -209,6 +209,21 @@ class Store {
   virtual Result<std::vector<Status>> apply_group(
       const std::vector<const std::vector<core::Record>*>& batches) = 0;
 
+  // The same group commit in two steps, so that the events its outcome causes are made durable
+  // by the same fsync (gateway/driver.h): apply_group_open applies `batches` as apply_group
+  // does and returns the same outcome, but may leave its transaction open (group_open());
+  // finish_group then appends `events` in it (as append_events would, ids included) and
+  // commits. While a group is open the caller calls nothing else on the store. A failure of
+  // finish_group rolls everything back: neither the batches nor the events were stored. A
+  // store that does not override them commits in apply_group_open (group_open() stays false)
+  // and finish_group is append_events: the events in a transaction of their own.
+  virtual Result<std::vector<Status>> apply_group_open(
+      const std::vector<const std::vector<core::Record>*>& batches) {
+    return apply_group(batches);
+  }
+  virtual bool group_open() const { return false; }
+  virtual Status finish_group(std::vector<EventRecord>& events) { return append_events(events); }
+
   virtual Result<std::optional<core::MessageRecord>> get_message(std::string_view id) = 0;
   virtual Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) = 0;
   // The messages, of any type and either direction, whose reply_to is one of `ids` (at most

@@ -1195,6 +1195,53 @@ TEST_P(StoreConformanceTest, EventsGetConsecutiveIdsThatSurviveAReopenAndTheOlde
   EXPECT_TRUE(store_->append_events(none).is_ok());
 }
 
+// The group commit in two steps (Store::apply_group_open, finish_group): the batches' outcome
+// as apply_group gives it, then the events stored with them, ids given as append_events does.
+TEST_P(StoreConformanceTest, AGroupFinishedWithItsEventsStoresBothAndGivesTheEventsIds) {
+  const Time t = time_from_unix_ms(1'790'000'000'000);
+  std::vector<EventRecord> before{EventRecord{0, t, "alert", "{}", "", "ru-genstaff", {}, false}};
+  ASSERT_TRUE(store_->append_events(before).is_ok());
+
+  const std::vector<core::Record> good{
+      core::PutMessage{test::message("m-1", "l", 1, core::Direction::kOutbound, t)}};
+  UpdateMessage unknown;
+  unknown.id = "no-such-message";
+  unknown.state = core::MessageState::kDelivered;
+  const std::vector<core::Record> refused{unknown};
+  Result<std::vector<Status>> outcome = store_->apply_group_open({&good, &refused});
+  ASSERT_TRUE(outcome.is_ok()) << outcome.status().to_string();
+  ASSERT_EQ(outcome->size(), 2U);
+  EXPECT_TRUE((*outcome)[0].is_ok());
+  EXPECT_EQ((*outcome)[1].code(), StatusCode::kNotFound);
+  std::vector<EventRecord> events{
+      EventRecord{0, t, "delivered", R"({"message_id":"m-1"})", "l", "", {}, false},
+      EventRecord{0, t, "message", "{}", "l", "", {}, false}};
+  ASSERT_TRUE(store_->finish_group(events).is_ok());
+  EXPECT_FALSE(store_->group_open());
+  EXPECT_EQ(events[0].id, 2U);
+  EXPECT_EQ(events[1].id, 3U);
+
+  const std::unique_ptr<Store> again = open();  // what a restart finds
+  ASSERT_NE(again, nullptr);
+  const Result<std::optional<core::MessageRecord>> m = again->get_message("m-1");
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  EXPECT_TRUE(m->has_value());
+  const Result<EventPage> page = again->events_after(1, 10);
+  ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+  ASSERT_EQ(page->events.size(), 2U);
+  EXPECT_EQ(page->events[0], events[0]);
+  EXPECT_EQ(page->events[1], events[1]);
+
+  // A group with nothing to apply, and no events: nothing open, nothing stored.
+  const std::vector<core::Record> empty;
+  outcome = store_->apply_group_open({&empty});
+  ASSERT_TRUE(outcome.is_ok());
+  EXPECT_FALSE(store_->group_open());
+  std::vector<EventRecord> none;
+  EXPECT_TRUE(store_->finish_group(none).is_ok());
+  EXPECT_EQ(store_->events_after(0, 10)->last, 3U);
+}
+
 TEST_P(StoreConformanceTest, TheLatestCosignatureOfEachWitnessIsKept) {
   const std::string origin = "parley.example/us-eucom/ru-genstaff";
   ASSERT_TRUE(

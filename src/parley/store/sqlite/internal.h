@@ -140,6 +140,10 @@ class SqliteStore final : public Store {
   Status apply(const std::vector<core::Record>& records) override;
   Result<std::vector<Status>> apply_group(
       const std::vector<const std::vector<core::Record>*>& batches) override;
+  Result<std::vector<Status>> apply_group_open(
+      const std::vector<const std::vector<core::Record>*>& batches) override;
+  bool group_open() const override { return group_open_; }
+  Status finish_group(std::vector<EventRecord>& events) override;
   Result<std::optional<core::MessageRecord>> get_message(std::string_view id) override;
   Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) override;
   Result<std::vector<core::MessageRecord>> replies_to(const std::vector<std::string>& ids) override;
@@ -189,6 +193,13 @@ class SqliteStore final : public Store {
   // One record inside an open transaction; COMMIT (rolled back if it fails).
   Status apply_record(const core::Record& record);
   Status commit();
+  // apply_group's batches under savepoints inside a transaction this begins and leaves open
+  // unless it fails (then rolled back: the error).
+  Result<std::vector<Status>> apply_batches(
+      const std::vector<const std::vector<core::Record>*>& batches);
+  // append_events's inserts (and the drop of the oldest) inside the open transaction: the
+  // first id given (the ids are consecutive). On failure the caller rolls back.
+  Result<std::uint64_t> insert_events(const std::vector<EventRecord>& events);
   Status put_message(const core::MessageRecord& m);
   // Adds `m`, just stored, to messages_fts (store/search.h searchable_text).
   Status index_message(const core::MessageRecord& m);
@@ -212,6 +223,7 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   std::map<std::string, StmtPtr> cache_;
+  bool group_open_ = false;  // apply_group_open left its transaction for finish_group
 };
 
 template <typename Bind>

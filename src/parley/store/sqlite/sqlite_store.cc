@@ -1,6 +1,8 @@
 // The SQLite store: statements, messages, apply and the group commit (internal.h lists the
 // other files).
 
+#include <algorithm>
+
 #include "parley/store/sqlite/internal.h"
 
 namespace parley::store::sqlite_detail {
@@ -183,17 +185,51 @@ Status SqliteStore::apply(const std::vector<core::Record>& records) {
 
 Result<std::vector<Status>> SqliteStore::apply_group(
     const std::vector<const std::vector<core::Record>*>& batches) {
-  std::vector<Status> outcome(batches.size());
   std::size_t non_empty = 0;
   std::size_t last = 0;
   for (std::size_t i = 0; i < batches.size(); ++i) {
     if (!batches[i]->empty()) ++non_empty, last = i;
   }
-  if (non_empty == 0) return outcome;
   if (non_empty == 1) {  // one batch: its own transaction is the savepoint
+    std::vector<Status> outcome(batches.size());
     Status status = apply(*batches[last]);
     if (!store::is_batch_refusal(status)) PARLEY_RETURN_IF_ERROR(status);
     outcome[last] = std::move(status);
+    return outcome;
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::vector<Status> outcome, apply_batches(batches));
+  if (non_empty > 0) PARLEY_RETURN_IF_ERROR(commit());
+  return outcome;
+}
+
+Result<std::vector<Status>> SqliteStore::apply_group_open(
+    const std::vector<const std::vector<core::Record>*>& batches) {
+  PARLEY_ASSIGN_OR_RETURN(std::vector<Status> outcome, apply_batches(batches));
+  group_open_ = sqlite3_get_autocommit(db_) == 0;
+  return outcome;
+}
+
+Status SqliteStore::finish_group(std::vector<EventRecord>& events) {
+  if (!group_open_) return append_events(events);
+  group_open_ = false;
+  std::uint64_t first = 0;
+  if (!events.empty()) {
+    const Result<std::uint64_t> inserted = insert_events(events);
+    if (!inserted.is_ok()) {
+      (void)exec("ROLLBACK");
+      return inserted.status();
+    }
+    first = *inserted;
+  }
+  PARLEY_RETURN_IF_ERROR(commit());
+  for (std::size_t i = 0; i < events.size(); ++i) events[i].id = first + i;
+  return Status::ok();
+}
+
+Result<std::vector<Status>> SqliteStore::apply_batches(
+    const std::vector<const std::vector<core::Record>*>& batches) {
+  std::vector<Status> outcome(batches.size());
+  if (std::all_of(batches.begin(), batches.end(), [](const auto* b) { return b->empty(); })) {
     return outcome;
   }
   PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
@@ -224,7 +260,6 @@ Result<std::vector<Status>> SqliteStore::apply_group(
       return s;
     }
   }
-  PARLEY_RETURN_IF_ERROR(commit());
   return outcome;
 }
 

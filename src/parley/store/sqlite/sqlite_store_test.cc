@@ -97,6 +97,46 @@ TEST(SqliteStoreTest, ASqliteStoreIsNeverSharedAndAlwaysTheLeaseHolder) {
                   .is_ok());
 }
 
+// SQLite keeps apply_group_open's transaction open: another connection (the CLI, a backup)
+// sees neither the batch nor the events until finish_group commits them together, and a
+// failure there stores neither.
+TEST(SqliteStoreTest, AnOpenGroupIsOneTransactionWithTheEventsFinishingIt) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  const std::vector<core::Record> batch{
+      core::PutMessage{test::message("m-1", "l", 1, core::Direction::kOutbound, test::at(0))}};
+  ASSERT_TRUE((*store)->apply_group_open({&batch}).is_ok());
+  ASSERT_TRUE((*store)->group_open());
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM messages"), "0");
+  std::vector<EventRecord> events{
+      EventRecord{0, test::at(1), "delivered", "{}", "l", "", {}, false}};
+  ASSERT_TRUE((*store)->finish_group(events).is_ok());
+  EXPECT_FALSE((*store)->group_open());
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM messages"), "1");
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM events"), "1");
+  EXPECT_EQ(events[0].id, 1U);
+
+  // An event the store cannot store (a trigger put there behind its back refuses it) fails
+  // the finish: the batch it was to commit with is rolled back too.
+  raw_sql(path,
+          "CREATE TRIGGER no_events BEFORE INSERT ON events BEGIN "
+          "SELECT RAISE(ABORT, 'no more events'); END");
+  const std::vector<core::Record> second{
+      core::PutMessage{test::message("m-2", "l", 2, core::Direction::kOutbound, test::at(2))}};
+  ASSERT_TRUE((*store)->apply_group_open({&second}).is_ok());
+  std::vector<EventRecord> refused{
+      EventRecord{0, test::at(3), "message", "{}", "l", "", {}, false}};
+  EXPECT_FALSE((*store)->finish_group(refused).is_ok());
+  EXPECT_FALSE((*store)->group_open());
+  EXPECT_EQ(refused[0].id, 0U);
+  EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM messages"), "1");
+  const Result<std::optional<core::MessageRecord>> gone = (*store)->get_message("m-2");
+  ASSERT_TRUE(gone.is_ok()) << gone.status().to_string();
+  EXPECT_FALSE(gone->has_value());
+}
+
 TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());

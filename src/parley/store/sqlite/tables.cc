@@ -452,7 +452,18 @@ Result<std::vector<DisclosureRecord>> SqliteStore::disclosures() {
 
 Status SqliteStore::append_events(std::vector<EventRecord>& events) {
   if (events.empty()) return Status::ok();
-  // Prepared before the transaction, so that a failure inside it is one to roll back.
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  const Result<std::uint64_t> first = insert_events(events);
+  if (!first.is_ok()) {
+    (void)exec("ROLLBACK");
+    return first.status();
+  }
+  PARLEY_RETURN_IF_ERROR(commit());
+  for (std::size_t i = 0; i < events.size(); ++i) events[i].id = *first + i;
+  return Status::ok();
+}
+
+Result<std::uint64_t> SqliteStore::insert_events(const std::vector<EventRecord>& events) {
   PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * newest_id,
                           prepare("SELECT COALESCE(MAX(id), 0) FROM events"));
   PARLEY_ASSIGN_OR_RETURN(
@@ -460,17 +471,11 @@ Status SqliteStore::append_events(std::vector<EventRecord>& events) {
       prepare("INSERT INTO events (id, time, name, data, line, peer, alerted, operator_only) "
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * drop, prepare("DELETE FROM events WHERE id <= ?1"));
-  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-  const auto fail = [&](Status status) {
-    (void)exec("ROLLBACK");
-    return status;
-  };
   std::uint64_t last = 0;
   {
     Statement s(db_, newest_id);
-    const Result<bool> row = s.step();
-    if (!row.is_ok()) return fail(row.status());
-    last = *row ? static_cast<std::uint64_t>(s.integer(0)) : 0;
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    last = row ? static_cast<std::uint64_t>(s.integer(0)) : 0;
   }
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventRecord& e = events[i];
@@ -483,17 +488,15 @@ Status SqliteStore::append_events(std::vector<EventRecord>& events) {
     s.bind_text(6, e.peer);
     s.bind_text(7, encode_string_array(e.alerted));
     s.bind_int(8, e.operator_only ? 1 : 0);
-    if (s.exec() != SQLITE_DONE) return fail(sqlite_error(db_, "storing an event"));
+    if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "storing an event");
   }
   const std::uint64_t newest = last + events.size();
   if (newest > kEventsKept) {
     Statement s(db_, drop);
     s.bind_int(1, static_cast<std::int64_t>(newest - kEventsKept));
-    if (s.exec() != SQLITE_DONE) return fail(sqlite_error(db_, "dropping old events"));
+    if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "dropping old events");
   }
-  PARLEY_RETURN_IF_ERROR(commit());
-  for (std::size_t i = 0; i < events.size(); ++i) events[i].id = last + 1 + i;
-  return Status::ok();
+  return last + 1;
 }
 
 Result<EventPage> SqliteStore::events_after(std::uint64_t after, std::size_t limit) {
