@@ -221,6 +221,9 @@ class Driver {
   };
   std::vector<EscalationView> escalations() const;
   Counters counters() const { return node_ ? node_->counters() : Counters{}; }
+  // Durable store transactions that held events alone (flush_events), since start: with the
+  // node's group commits (counters().commits), every fsync'd write of the gateway's traffic.
+  std::uint64_t event_commits() const { return event_commits_; }
 
   // Event streams (docs/openapi.yaml GET /api/v1/events). Every event the gateway raises (a
   // notice of the node, a path alert, an action item, a split view) is stored first
@@ -395,6 +398,7 @@ class Driver {
   std::map<std::string, std::string> heartbeat_refusals_;
   core::NodeFeed feed_;  // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
+  std::uint64_t event_commits_ = 0;
   bool commit_open_ = false;  // the store holds a commit's transaction open (commit())
   std::vector<std::function<void()>> after_commit_;  // what waits for it, in order
   std::function<void(const Status&)> store_failure_;

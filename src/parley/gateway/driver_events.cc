@@ -82,6 +82,7 @@ void Driver::flush_events() {
   // Stored first, so that a client that reconnects gets it even if it missed it live; one
   // write for all of them.
   const Status stored = store_->append_events(events);
+  if (stored.is_ok()) ++event_commits_;
   if (!stored.is_ok()) {
     spdlog::error(
         "events: cannot store {} events ({}): sent live without an id, a client that "

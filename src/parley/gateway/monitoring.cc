@@ -362,6 +362,9 @@ net::HttpResponse metrics_view(const Driver& driver) {
            "Messages of the peers received and stored, since start.", c.messages_received);
   m.single("parley_store_commits_total", "counter",
            "Group commits (one durable write each), since start.", c.commits);
+  m.single("parley_store_event_commits_total", "counter",
+           "Durable writes of events alone (events no group commit carried), since start.",
+           driver.event_commits());
   m.single("parley_store_batches_total", "counter", "Batches those commits carried, since start.",
            c.batches_committed);
   // Witnessing (witness.h): split views seen as an observer since start, and our
