@@ -320,6 +320,12 @@ TranscriptReport finish_verification(const VerificationPlan& plan,
   }
   for (const LogRecord& log : plan.logs) {
     ++report.logs;
+    if (log.chain) {
+      for (std::size_t i = 1; i < log.chain->links().size(); ++i) {
+        const KeyChain::Link& link = log.chain->links()[i];
+        report.rotations.push_back({log.owner, link.from_index - 1, link.n, link.key});
+      }
+    }
     report.entries += log.entry_lines.size();
     report.heads += log.heads.size();
     for (const HeadRecord& head : log.heads) report.countersignatures += head.receipt ? 1 : 0;
