@@ -83,7 +83,7 @@ class VerifyRotationTest : public ::testing::Test {
   }
 
   // A transaction carrying `carried` (indices) of `log`, under a head of the whole log signed
-  // with `head_key`, consistent from the empty log.
+  // with `head_key`, consistent from the head of state_.
   wire::Transaction transaction(const std::vector<Entry>& log, const crypto::Keys& head_key,
                                 const std::vector<std::uint64_t>& carried) {
     std::vector<ledger::Hash> leaves;
@@ -102,8 +102,11 @@ class VerifyRotationTest : public ::testing::Test {
       entry.rotation = log[i].rotation;
       tx.entries.push_back(entry);
     }
-    tx.consistency.push_back(
-        {0, ledger::empty_root(), *ledger::consistency_proof(0, leaves.size(), source)});
+    // From the head we countersigned last (state_), as the sender does.
+    const std::vector<ledger::Hash> before(
+        leaves.begin(), leaves.begin() + static_cast<std::ptrdiff_t>(state_.size));
+    tx.consistency.push_back({state_.size, ledger::root_of(before),
+                              *ledger::consistency_proof(state_.size, leaves.size(), source)});
     return tx;
   }
 
