@@ -162,6 +162,8 @@ int main(int argc, char** argv) {
   ok &= write(root / "rotation_fuzz", "valid_statement", statement);
   ok &= write(root / "rotation_fuzz", "valid_payload",
               to_string(wire::parse_dsse(statement, wire::kRotationBytesMax)->payload));
+  ok &= write(root / "transcript_fuzz", "valid_rotation_line",
+              "l" + ledger::encode_log_line(5, statement, ledger::EntryKind::kRotation));
 
   // Transcript files: one line of each kind ('l', 'h', 'p' prefixes), the manifest ('m'),
   // and a whole export ('x'): the sender's complete log of three entries with its head and
