@@ -49,7 +49,7 @@ class VerifyRotationTest : public ::testing::Test {
   }
 
   PeerContext context(const ledger::KeyChain* chain = nullptr) const {
-    PeerContext c{"us-eucom", ru_bundle_, lines_, seal_, catalog::Catalog::builtin()};
+    PeerContext c{us_id_, ru_bundle_, lines_, seal_, catalog::Catalog::builtin()};
     c.chain = chain;
     return c;
   }
@@ -119,6 +119,7 @@ class VerifyRotationTest : public ::testing::Test {
   crypto::Keys k2_;
   crypto::Keys stranger_;
   crypto::Keys us_;
+  std::string us_id_ = "us-eucom";  // PeerContext holds a reference to it
   wire::Bundle ru_bundle_;
   crypto::SealKey seal_{};
   std::vector<Line> lines_;
