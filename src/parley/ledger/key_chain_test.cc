@@ -129,6 +129,22 @@ TEST(KeyChainVerifyTest, TheRotationLineNamesItsKind) {
       << failures_of(report);
 }
 
+TEST(KeyChainVerifyTest, ARotationLineInAnotherJsonLayoutMeansTheSame) {
+  RotatedExport x;
+  ExportFiles files = x.files();
+  std::string& log = files[log_path(kA)];
+  const std::string canonical = "{\"index\":3,\"rotation\":" + x.a_log_[3] + "}";
+  const std::size_t at = log.find(canonical);
+  ASSERT_NE(at, std::string::npos);
+  // Another order, whitespace, and the field's name escaped: the JSON reader's path.
+  log.replace(at, canonical.size(), "{\"rot\\u0061tion\": " + x.a_log_[3] + ", \"index\": 3}");
+  x.sign(files);
+  const TranscriptReport report = verify_transcript(files);
+  EXPECT_TRUE(report.valid()) << failures_of(report);
+  ASSERT_EQ(report.rotations.size(), 1u);
+  EXPECT_EQ(report.rotations[0].index, 3u);
+}
+
 TEST(KeyChainVerifyTest, AnEntryAfterTheRotationSignedWithTheOldKeyFails) {
   RotatedExport x;
   x.a_log_.resize(5);

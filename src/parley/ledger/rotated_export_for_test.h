@@ -118,15 +118,20 @@ class RotatedExport {
     files[proofs_path(kB)] = proofs_b;
     files[heads_path(kA)] = heads_file(a_heads_);
     files[heads_path(kB)] = heads_file(b_heads_);
+    sign(files);
+    return files;
+  }
+
+  // (Re)writes manifest.json over the other files, signed with us-eucom's newest key.
+  void sign(ExportFiles& files) const {
     Manifest manifest;
     manifest.exporter = std::string(kA);
     manifest.parties = {std::string(kA), std::string(kB)};
     manifest.created = at(1000);
     for (const auto& [path, contents] : files) {
-      manifest.files[path] = crypto::sha256(as_bytes(contents));
+      if (path != kManifestPath) manifest.files[path] = crypto::sha256(as_bytes(contents));
     }
     files[std::string(kManifestPath)] = encode_manifest(sign_manifest(manifest, a2_.signing));
-    return files;
   }
 
   SeededRng rng_;
