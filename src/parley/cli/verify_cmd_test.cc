@@ -121,6 +121,11 @@ TEST_F(VerifyCmdTest, AnExportWithAKeyRotationVerifiesAgainstThePinnedBundleFoll
               HasSubstr("us-eucom: signing key " + hex_encode(x.a1_.verify.bytes) + " (pinned"));
   EXPECT_THAT(r.out, HasSubstr("us-eucom: rotation 1 at entry 3: signing key " +
                                hex_encode(x.a2_.verify.bytes)));
+  r = run_verify({dir_.string(), "--pin", pin, "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              HasSubstr("\"rotations\":[{\"index\":3,\"key\":\"" + hex_encode(x.a2_.verify.bytes) +
+                        "\",\"n\":1,\"party\":\"us-eucom\"}]"));
   // A pin of the new key does not do: the export's log starts under the old one.
   write_pin(x.a2_);
   r = run_verify({dir_.string(), "--pin", pin});
