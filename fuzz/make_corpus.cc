@@ -12,6 +12,8 @@
 #include "parley/base/json.h"
 #include "parley/catalog/catalog.h"
 #include "parley/ledger/transcript.h"
+#include "parley/wire/dsse.h"
+#include "parley/wire/rotation.h"
 #include "parley/wire/wire.h"
 
 namespace {
@@ -142,6 +144,26 @@ int main(int argc, char** argv) {
   // Heads: the signed head, and its payload alone.
   ok &= write(root / "head_fuzz", "valid_sth", ledger::encode_sth(sth));
   ok &= write(root / "head_fuzz", "valid_payload", to_string(sth.payload_bytes));
+
+  // Rotation statements: us-eucom's first rotation, to the receiver's key (a key whose secret
+  // the fixture holds, so the target can sign a parsed payload again), and its payload alone.
+  // Its own Rng: the seeds written after it stay as they were.
+  SeededRng rotation_rng(17);
+  wire::Rotation rotation;
+  rotation.id = uuid_v7(*parse_time("2026-11-24T21:06:00Z"), rotation_rng);
+  rotation.party = std::string(fuzz::kSender);
+  rotation.n = 1;
+  rotation.old_sign_key = f.sender.verify;
+  rotation.new_sign_key = f.receiver.verify;
+  rotation.new_tls_fingerprint = std::string(64, 'a');
+  rotation.epoch = 2;
+  rotation.created = *parse_time("2026-11-24T21:06:00Z");
+  const std::string statement = wire::sign_rotation(rotation, f.sender.signing, f.receiver.signing);
+  ok &= write(root / "rotation_fuzz", "valid_statement", statement);
+  ok &= write(root / "rotation_fuzz", "valid_payload",
+              to_string(wire::parse_dsse(statement, wire::kRotationBytesMax)->payload));
+  ok &= write(root / "transcript_fuzz", "valid_rotation_line",
+              "l" + ledger::encode_log_line(5, statement, ledger::EntryKind::kRotation));
 
   // Transcript files: one line of each kind ('l', 'h', 'p' prefixes), the manifest ('m'),
   // and a whole export ('x'): the sender's complete log of three entries with its head and

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < tx->entries.size(); ++i) {
     fuzz::require(again->entries[i].index == tx->entries[i].index &&
                   again->entries[i].envelope == tx->entries[i].envelope &&
-                  again->entries[i].proof == tx->entries[i].proof);
+                  again->entries[i].proof == tx->entries[i].proof &&
+                  again->entries[i].rotation == tx->entries[i].rotation);
   }
   for (std::size_t i = 0; i < tx->consistency.size(); ++i) {
     fuzz::require(again->consistency[i].from_size == tx->consistency[i].from_size &&

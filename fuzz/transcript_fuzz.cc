@@ -28,11 +28,11 @@ void check_log_line(std::string_view line) {
   if (!parsed.is_ok()) return;
   fuzz::require(index && *index == parsed->index);
   const std::string entry(parsed->entry());
-  const std::string encoded = ledger::encode_log_line(parsed->index, entry);
+  const std::string encoded = ledger::encode_log_line(parsed->index, entry, parsed->kind);
   std::optional<std::uint64_t> again_index;
   auto again = ledger::parse_log_line(encoded, again_index);
   fuzz::require(again.is_ok() && again->index == parsed->index && again->entry() == entry &&
-                again->key == parsed->key);
+                again->key == parsed->key && again->kind == parsed->kind);
 }
 
 void check_head_line(std::string_view line) {

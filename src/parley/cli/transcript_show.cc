@@ -27,6 +27,7 @@
 #include "parley/gateway/home.h"
 #include "parley/ledger/export.h"
 #include "parley/ledger/formats.h"
+#include "parley/ledger/key_chain.h"
 #include "parley/wire/wire.h"
 
 namespace parley::cli {
@@ -76,6 +77,7 @@ struct Entry {
   std::string log;  // the owner of the log
   std::uint64_t index = 0;
   std::optional<wire::Payload> payload;
+  std::optional<wire::Rotation> rotation;  // a key rotation statement (docs/transcript.md)
   std::optional<wire::Content> content;
   std::string problem;      // why the entry did not open or check; empty if it did
   std::string sealed_note;  // why the body is not shown (no --home, or it did not open)
@@ -94,8 +96,10 @@ std::optional<crypto::SealKey> seal_key_for(const std::optional<gateway::Home>& 
   return std::nullopt;
 }
 
+// `chain` is the owner's keys along its log so far (ledger/key_chain.h): the entry is checked
+// with the key in force at its index, and a rotation statement extends it.
 Entry read_entry(const std::string& owner, std::string_view line, const Parties& parties,
-                 const std::optional<gateway::Home>& home) {
+                 const std::optional<gateway::Home>& home, ledger::KeyChain& chain) {
   Entry e;
   e.log = owner;
   std::optional<std::uint64_t> index;
@@ -105,8 +109,17 @@ Entry read_entry(const std::string& owner, std::string_view line, const Parties&
     e.problem = std::string(parsed.status().message());
     return e;
   }
+  if (parsed->kind == ledger::EntryKind::kRotation) {
+    Result<wire::Rotation> rotation = chain.add(parsed->index, parsed->entry());
+    if (rotation.is_ok()) {
+      e.rotation = std::move(rotation).value();
+    } else {
+      e.problem = std::string(rotation.status().message());
+    }
+    return e;
+  }
   Result<wire::Envelope> envelope =
-      wire::open_envelope(parsed->entry(), parties.bundles.at(owner).sign_key, owner);
+      wire::open_envelope(parsed->entry(), chain.entry_key(parsed->index), owner);
   if (!envelope.is_ok()) {
     e.problem = std::string(envelope.status().message());
     return e;
@@ -130,7 +143,22 @@ std::string commitment_hex(const wire::Payload& p) {
   return hex_encode(ByteView(p.commitment.data(), p.commitment.size()));
 }
 
+Json rotation_json(const Entry& e) {
+  const wire::Rotation& r = *e.rotation;
+  return {{"log", e.log},
+          {"index", e.index},
+          {"kind", "rotation"},
+          {"id", r.id},
+          {"n", r.n},
+          {"created", format_time(r.created)},
+          {"old_sign_key", hex_encode(r.old_sign_key.bytes)},
+          {"new_sign_key", hex_encode(r.new_sign_key.bytes)},
+          {"new_tls_fingerprint", r.new_tls_fingerprint},
+          {"epoch", r.epoch}};
+}
+
 Json entry_json(const Entry& e) {
+  if (e.rotation) return rotation_json(e);
   Json j = {{"log", e.log}, {"index", e.index}};
   if (!e.payload) {
     j["problem"] = e.problem;
@@ -163,6 +191,15 @@ Json entry_json(const Entry& e) {
 // hold control characters or line breaks), the line breaks are ours.
 void print_entry(const Entry& e) {
   const auto esc = [](std::string_view v) { return escape_for_terminal(v); };
+  if (e.rotation) {
+    const wire::Rotation& r = *e.rotation;
+    std::cout << fmt::format(
+        "  #{} {} KEY ROTATION {} of {}: signing key {} -> {}, seal epoch {}\n", e.index,
+        format_time(r.created), r.n, esc(r.party), hex_encode(r.old_sign_key.bytes),
+        hex_encode(r.new_sign_key.bytes), r.epoch);
+    std::cout << fmt::format("     new TLS certificate {}\n", r.new_tls_fingerprint);
+    return;
+  }
   if (!e.payload) {
     std::cout << fmt::format("  #{} INVALID: {}\n", e.index, esc(e.problem));
     return;
@@ -188,10 +225,11 @@ std::vector<Entry> read_log(const ExportDirectory& dir, const std::string& owner
   const auto it = dir.files.find(ledger::log_path(owner));
   if (it == dir.files.end()) return out;
   std::string_view text = it->second;
+  ledger::KeyChain chain(owner, parties.bundles.at(owner).sign_key);
   while (!text.empty()) {
     const std::size_t nl = text.find('\n');
     const std::string_view line = text.substr(0, nl);
-    out.push_back(read_entry(owner, line, parties, home));
+    out.push_back(read_entry(owner, line, parties, home, chain));
     if (nl == std::string_view::npos) break;
     text.remove_prefix(nl + 1);
   }
@@ -218,7 +256,7 @@ int run_show(const ShowArgs& args) {
                 << " entries)\n";
     }
     for (const Entry& e : entries) {
-      invalid = invalid || !e.payload;
+      invalid = invalid || (!e.payload && !e.rotation);
       if (args.json) {
         all.push_back(entry_json(e));
       } else {

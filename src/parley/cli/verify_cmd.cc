@@ -192,9 +192,11 @@ std::vector<std::string> check_pins(const std::vector<wire::Bundle>& pins,
   return failures;
 }
 
-// Says whose keys were checked: pinned ones, or the export's own (which prove nothing alone).
+// Says whose keys were checked: pinned ones, or the export's own (which prove nothing alone),
+// and the rotations followed from them.
 void print_keys(const std::map<std::string, wire::Bundle>& keys,
-                const std::vector<wire::Bundle>& pins) {
+                const std::vector<wire::Bundle>& pins,
+                const std::vector<ledger::TranscriptReport::Rotation>& rotations) {
   for (const auto& [party, bundle] : keys) {
     const std::string& name = party;  // Clang 14 does not capture structured bindings
     const bool pinned = std::any_of(pins.begin(), pins.end(),
@@ -204,6 +206,11 @@ void print_keys(const std::map<std::string, wire::Bundle>& keys,
                          : " (taken from the export: compare it with a bundle you trust, or "
                            "give it with --pin)")
               << "\n";
+  }
+  for (const ledger::TranscriptReport::Rotation& r : rotations) {
+    std::cout << escape_for_terminal(r.party) << ": rotation " << r.n << " at entry " << r.index
+              << ": signing key " << key_hex(r.key)
+              << " (signed by the key before it; in force after that entry)\n";
   }
 }
 
@@ -326,6 +333,11 @@ int run_verify(const VerifyArgs& args) {
     out["failures_total"] = report.failures_total;
     out["keys"] = json::Json::object();
     for (const auto& [party, bundle] : keys) out["keys"][party] = key_hex(bundle.sign_key);
+    out["rotations"] = json::Json::array();
+    for (const ledger::TranscriptReport::Rotation& r : report.rotations) {
+      out["rotations"].push_back(
+          {{"party", r.party}, {"index", r.index}, {"n", r.n}, {"key", key_hex(r.key)}});
+    }
     out["checkpoints"] = witnessed_json(witnessed);
     out["policy"] = !*policy ? json::Json() : json::Json(witnessed.policy_met ? "met" : "not met");
     out["pinned"] = json::Json::array();
@@ -333,7 +345,7 @@ int run_verify(const VerifyArgs& args) {
     std::cout << json::dump(out) << "\n";
   } else if (report.valid()) {
     std::cout << escape_for_terminal(report.summary()) << "\n";
-    print_keys(keys, *pins);
+    print_keys(keys, *pins, report.rotations);
     print_witnessed(witnessed, policy->has_value());
   } else {
     std::cerr << "parley: " << escape_for_terminal(report.summary()) << "\n";

@@ -12,6 +12,7 @@
 
 #include "parley/base/text.h"
 #include "parley/cli/commands.h"
+#include "parley/ledger/rotated_export_for_test.h"
 
 namespace parley::cli {
 namespace {
@@ -101,6 +102,36 @@ TEST_F(VerifyCmdTest, AnUnreadableDirectoryIsNamedEscaped) {
   EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
   EXPECT_TRUE(is_terminal_safe(r.err)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("no\\x1b[31mthere\\xc3: no such directory"));
+}
+
+TEST_F(VerifyCmdTest, AnExportWithAKeyRotationVerifiesAgainstThePinnedBundleFollowingTheChain) {
+  ledger::test_export::RotatedExport x;
+  for (const auto& [path, contents] : x.files()) write(path, contents);
+  // The bundle the peer pinned is us-eucom's first one: the chain starts from it. (Beside the
+  // export, not in it: verify refuses files an export does not hold.)
+  const std::string pin = dir_.string() + "-pin.json";
+  const auto write_pin = [&](const crypto::Keys& keys) {
+    std::ofstream out(pin, std::ios::binary | std::ios::trunc);
+    out << x.bundle(ledger::test_export::kA, keys);
+  };
+  write_pin(x.a1_);
+  Outcome r = run_verify({dir_.string(), "--pin", pin});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out,
+              HasSubstr("us-eucom: signing key " + hex_encode(x.a1_.verify.bytes) + " (pinned"));
+  EXPECT_THAT(r.out, HasSubstr("us-eucom: rotation 1 at entry 3: signing key " +
+                               hex_encode(x.a2_.verify.bytes)));
+  r = run_verify({dir_.string(), "--pin", pin, "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              HasSubstr("\"rotations\":[{\"index\":3,\"key\":\"" + hex_encode(x.a2_.verify.bytes) +
+                        "\",\"n\":1,\"party\":\"us-eucom\"}]"));
+  // A pin of the new key does not do: the export's log starts under the old one.
+  write_pin(x.a2_);
+  r = run_verify({dir_.string(), "--pin", pin});
+  fs::remove(pin);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_THAT(r.err, HasSubstr("the signing key of us-eucom is not the pinned one"));
 }
 
 }  // namespace

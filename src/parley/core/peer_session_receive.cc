@@ -96,6 +96,15 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
     return refuse(e.request, refused->reason, refused->envelope_id, refused->why, out);
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
+  if (!batch.rotations.empty()) {
+    // Verified (docs/protocol.md "Key rotation"), but the session cannot store a rotation
+    // entry and pin its key durably yet (issue 17): refused whole, nothing changes, and the
+    // peer keeps it queued and sends it again.
+    return refuse(e.request, FrameRefusal::kUnavailable, batch.rotations.front().rotation.id,
+                  "key rotation entry " + std::to_string(batch.rotations.front().index) +
+                      ": this gateway verifies rotations but cannot store them yet",
+                  out);
+  }
   if (answer_again(e.request, batch.tx, batch.sth, out)) return;
   store_transaction(e.request, batch, now, out);
 }

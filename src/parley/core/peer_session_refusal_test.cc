@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "parley/core/session_harness.h"
+#include "parley/wire/rotation.h"
 
 namespace parley::core {
 namespace {
@@ -506,6 +507,88 @@ TEST(PeerSessionTest, InvalidReceiptIsNotAccepted) {
   h.now += 10s;
   h.deliver(kUs, TimerFired{});
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered);
+}
+
+// ru-genstaff's log of `drafts` (signed by `from`) then its rotation to `to`, carried whole
+// under a head of the old key (the statement is its last entry).
+std::string rotation_transaction(Harness& h, const wire::Draft& draft, const crypto::Keys& to,
+                                 const crypto::Keys& from_key) {
+  const PartyKeys& ru = h.keys(kRu);
+  const crypto::SealKey seal = *crypto::derive_seal_key(ru.keys.box_secret, ru.keys.box_public,
+                                                        h.keys(kUs).keys.box_public, 1);
+  wire::Rotation r;
+  r.id = uuid_v7(time_from_unix_ms(1'795'000'000'000), h.rng());
+  r.party = ru.id;
+  r.n = 1;
+  r.old_sign_key = from_key.verify;
+  r.new_sign_key = to.verify;
+  r.new_tls_fingerprint = std::string(64, 'd');
+  r.epoch = 2;
+  r.created = time_from_unix_ms(1'795'000'000'000);
+  const std::vector<std::string> texts = {
+      wire::encode_envelope(
+          wire::seal_and_sign(draft, seal, ru.keys.signing, ru.id, h.rng()).envelope),
+      wire::sign_rotation(r, from_key.signing, to.signing)};
+  std::vector<ledger::Hash> leaves;
+  for (const std::string& t : texts) leaves.push_back(ledger::leaf_hash(as_bytes(t)));
+  const ledger::NodeSource source = ledger::leaves_source(leaves);
+  wire::Transaction tx;
+  tx.id = uuid_v7(time_from_unix_ms(1'795'000'000'000), h.rng());
+  tx.from = ru.id;
+  tx.to = "us-eucom";
+  tx.sth = ledger::encode_sth(
+      ledger::sign_sth({ru.id, "us-eucom", leaves.size(), ledger::root_of(leaves),
+                        time_from_unix_ms(1'795'000'000'000)},
+                       ru.keys.signing));
+  for (std::uint64_t i = 0; i < texts.size(); ++i) {
+    wire::TransactionEntry entry{i, texts[i], *ledger::inclusion_proof(i, leaves.size(), source)};
+    entry.rotation = i == 1;
+    tx.entries.push_back(entry);
+  }
+  tx.consistency.push_back(
+      {0, ledger::empty_root(), *ledger::consistency_proof(0, leaves.size(), source)});
+  return wire::encode_transaction(tx);
+}
+
+// docs/protocol.md "Key rotation": a rotation is verified, and until the session can store it
+// (issue 17, planned) refused whole; a forged one is refused for its signature. Either way
+// nothing is stored and nothing is pinned.
+TEST(PeerSessionTest, ATransactionCarryingARotationIsRefusedWholeAndStoresNothing) {
+  Harness h;
+  SeededRng keys(99);
+  const crypto::Keys next = crypto::generate_keys(keys);
+  const crypto::Keys stranger = crypto::generate_keys(keys);
+  const wire::Draft d = draft_from_ru(h.rng(), 1);
+
+  std::vector<Action> out =
+      h.feed(kUs, TransactionReceived{5, rotation_transaction(h, d, next, h.keys(kRu).keys)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  EXPECT_NE(all_of<Answer>(out)[0].body.find("verifies rotations but cannot store them yet"),
+            std::string::npos)
+      << all_of<Answer>(out)[0].body;
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+  EXPECT_EQ(notices_of(out, NoticeKind::kFrameRefused).size(), 1u);
+
+  out = h.feed(kUs, TransactionReceived{6, rotation_transaction(h, d, next, stranger)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  EXPECT_NE(all_of<Answer>(out)[0].body.find("rotation: bad signature"), std::string::npos)
+      << all_of<Answer>(out)[0].body;
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+  EXPECT_EQ(h.session(kUs)
+                .stats()
+                .frames_refused_by[static_cast<std::size_t>(FrameRefusal::kBadEnvelope)],
+            1u);
+  EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 0u);
+  EXPECT_EQ(h.store(kUs).find(d.id), nullptr);
+
+  // The same message without the rotation is stored as usual: the session is not stuck.
+  out = h.feed_durable(
+      kUs, TransactionReceived{7, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200);
+  EXPECT_NE(h.store(kUs).find(d.id), nullptr);
 }
 
 }  // namespace

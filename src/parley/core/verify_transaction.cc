@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "parley/base/check.h"
+
 namespace parley::core {
 
 namespace {
@@ -20,8 +22,35 @@ TransactionRefusal refusal(FrameRefusal reason, std::string why, std::string env
 
 std::string envelope_at(std::size_t i) { return "envelope " + std::to_string(i); }
 
-// The transaction's parties and the sender's head: by the pinned key, of its log for us.
-Result<Head> check_header(const PeerContext& c, const wire::Transaction& tx) {
+// The peer's head, signed by the key in force at its size. Its size is a signed field, so it
+// is read only from a head whose signature holds: the chain's keys are tried newest first.
+Result<Head> open_peer_head(const ledger::KeyChain& chain, const std::string& sth,
+                            const std::string& party) {
+  Status last = Status::unauthenticated("bad signature");
+  const std::vector<ledger::KeyChain::Link>& links = chain.links();
+  for (auto link = links.rbegin(); link != links.rend(); ++link) {
+    Result<Head> head = open_head(sth, link->key, party);
+    if (!head.is_ok()) {
+      if (head.status().code() != StatusCode::kUnauthenticated) return head;  // malformed
+      last = head.status();
+      continue;
+    }
+    if (chain.head_key(head->size) != link->key) {
+      return Status::unauthenticated(
+          "signed head of size " + std::to_string(head->size) + ": signed with " +
+          (link->n == 0 ? std::string("the pinned key")
+                        : "the key of rotation " + std::to_string(link->n)) +
+          ", which is not the key in force at that size");
+    }
+    return head;
+  }
+  return last;
+}
+
+// The transaction's parties and the sender's head: by the pinned key (the key of the chain in
+// force at its size), of its log for us.
+Result<Head> check_header(const PeerContext& c, const ledger::KeyChain& chain,
+                          const wire::Transaction& tx) {
   if (tx.from != c.peer.party) {
     return Status::permission_denied("transaction from " + single_quoted(tx.from) + ", expected " +
                                      single_quoted(c.peer.party));
@@ -30,7 +59,7 @@ Result<Head> check_header(const PeerContext& c, const wire::Transaction& tx) {
     return Status::permission_denied("transaction to " + single_quoted(tx.to) + ", expected " +
                                      single_quoted(c.party));
   }
-  PARLEY_ASSIGN_OR_RETURN(Head head, open_head(tx.sth, c.peer.sign_key, c.peer.party));
+  PARLEY_ASSIGN_OR_RETURN(Head head, open_peer_head(chain, tx.sth, c.peer.party));
   if (head.log != c.peer.party || head.peer != c.party) {
     return Status::permission_denied(
         "signed head of the log " + single_quoted(head.log) + " for " + single_quoted(head.peer) +
@@ -110,20 +139,11 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in,
   return Status::ok();
 }
 
-// Entry `i`: its envelope by the peer's signature, its inclusion in the head, its index
-// not holding another envelope already. Failing, the whole transaction is refused.
-std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(const PeerContext& c,
-                                                                const PeerState& state,
-                                                                const Head& head,
-                                                                wire::TransactionEntry& entry,
-                                                                std::size_t i) {
-  Result<wire::Envelope> envelope =
-      wire::open_envelope(entry.envelope, c.peer.sign_key, c.peer.party);
-  if (!envelope.is_ok()) {
-    return refusal(FrameRefusal::kBadEnvelope, envelope_at(i) + ": " + envelope.status().message());
-  }
-  const std::string id = envelope->payload.id;
-  // RFC 6962 §2.1.1: the envelope is leaf `index` of the signed head.
+// Entry `i` (an envelope or a statement, named `id`) is leaf `index` of the signed head
+// (RFC 6962 §2.1.1), and its index holds no other entry already.
+std::optional<TransactionRefusal> check_included(const PeerState& state, const Head& head,
+                                                 const wire::TransactionEntry& entry, std::size_t i,
+                                                 const std::string& id) {
   const Status s = ledger::verify_inclusion(
       entry.index, head.size, ledger::leaf_hash(as_bytes(entry.envelope)), entry.proof, head.root);
   if (!s.is_ok()) {
@@ -138,6 +158,21 @@ std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(const PeerContex
                        known->second,
                    id);
   }
+  return std::nullopt;
+}
+
+// Entry `i`: its envelope by the peer's key in force at its index, its inclusion in the head,
+// its index not holding another envelope already. Failing, the whole transaction is refused.
+std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(
+    const PeerContext& c, const ledger::KeyChain& chain, const PeerState& state, const Head& head,
+    wire::TransactionEntry& entry, std::size_t i) {
+  Result<wire::Envelope> envelope =
+      wire::open_envelope(entry.envelope, chain.entry_key(entry.index), c.peer.party);
+  if (!envelope.is_ok()) {
+    return refusal(FrameRefusal::kBadEnvelope, envelope_at(i) + ": " + envelope.status().message());
+  }
+  const std::string id = envelope->payload.id;
+  if (auto refused = check_included(state, head, entry, i, id)) return std::move(*refused);
   VerifiedEnvelope in;
   in.envelope = std::move(*envelope);
   in.json = std::move(entry.envelope);
@@ -187,12 +222,15 @@ Result<std::optional<std::string>> reply_line(const PeerContext& c, const Verifi
 }
 
 // Every entry verified, or the refusal of the whole transaction.
-std::optional<TransactionRefusal> verify_entries(const PeerContext& c, const PeerState& state,
-                                                 wire::Transaction& tx, VerifiedBatch& batch,
-                                                 Time now) {
+std::optional<TransactionRefusal> verify_entries(const PeerContext& c,
+                                                 const ledger::KeyChain& chain,
+                                                 const PeerState& state, wire::Transaction& tx,
+                                                 VerifiedBatch& batch, Time now) {
   std::set<std::string> ids;
+  for (const VerifiedRotation& r : batch.rotations) ids.insert(r.rotation.id);
   for (std::size_t i = 0; i < tx.entries.size(); ++i) {
-    auto verified = verify_entry(c, state, batch.head, tx.entries[i], i);
+    if (tx.entries[i].rotation) continue;  // opened by follow_rotations, proven by check_rotations
+    auto verified = verify_entry(c, chain, state, batch.head, tx.entries[i], i);
     if (auto* refused = std::get_if<TransactionRefusal>(&verified)) return std::move(*refused);
     VerifiedEnvelope& in = std::get<VerifiedEnvelope>(verified);
     const std::string id = in.envelope.payload.id;
@@ -302,6 +340,64 @@ std::string check_consistency(const PeerContext& context, const PeerState& state
 
 namespace {
 
+// The rotation entries of `tx`, in index order, each opened with the key in force at its
+// index (docs/protocol.md "Key rotation"): one past the chain's last rotation extends `chain`
+// (KeyChain::add: signed by the key it replaces, the next n and epoch); one the chain has
+// already (sent again) must be that very rotation. A statement that does not hold refuses the
+// whole transaction: nothing is pinned.
+std::optional<TransactionRefusal> follow_rotations(const PeerContext& c,
+                                                   const wire::Transaction& tx,
+                                                   ledger::KeyChain& chain,
+                                                   std::vector<VerifiedRotation>& out) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < tx.entries.size(); ++i) {
+    if (tx.entries[i].rotation) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return tx.entries[a].index < tx.entries[b].index;
+  });
+  for (const std::size_t i : order) {
+    const wire::TransactionEntry& entry = tx.entries[i];
+    const std::vector<ledger::KeyChain::Link>& links = chain.links();
+    const auto had = std::find_if(links.begin() + 1, links.end(), [&](const auto& link) {
+      return link.from_index == entry.index + 1;
+    });
+    const bool known = links.size() > 1 && entry.index < chain.newest().from_index;
+    Result<wire::Rotation> r =
+        known ? wire::open_rotation(entry.envelope, chain.entry_key(entry.index), c.peer.party)
+              : chain.add(entry.index, entry.envelope);
+    if (r.is_ok() && known && (had == links.end() || had->key != r->new_sign_key)) {
+      r = Status::invalid_argument("a rotation at entry " + std::to_string(entry.index) +
+                                   " that is not the one accepted before");
+    }
+    if (!r.is_ok()) {
+      return refusal(FrameRefusal::kBadEnvelope, envelope_at(i) + ": " + r.status().message());
+    }
+    out.push_back(VerifiedRotation{std::move(*r), entry.envelope, entry.index, entry.proof});
+  }
+  return std::nullopt;
+}
+
+// Each rotation entry is in the head, at an index that holds nothing else.
+std::optional<TransactionRefusal> check_rotations(const PeerState& state,
+                                                  const wire::Transaction& tx,
+                                                  const VerifiedBatch& batch) {
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < tx.entries.size(); ++i) {
+    if (!tx.entries[i].rotation) continue;
+    const auto r =
+        std::find_if(batch.rotations.begin(), batch.rotations.end(),
+                     [&](const VerifiedRotation& v) { return v.index == tx.entries[i].index; });
+    PARLEY_CHECK(r != batch.rotations.end());
+    if (auto refused = check_included(state, batch.head, tx.entries[i], i, r->rotation.id)) {
+      return refused;
+    }
+    ++k;
+  }
+  PARLEY_CHECK(k == batch.rotations.size());
+  return std::nullopt;
+}
+
 // The window's order (docs/protocol.md "Transaction window"): the transaction before this one
 // first, and a late copy of one whose head we passed is stale. Neither is a fault: both are
 // answered apart from refusals.
@@ -335,7 +431,13 @@ Verified verify_transaction(std::string_view body, const PeerContext& context,
   Result<wire::Transaction> parsed = wire::parse_transaction(body);
   if (!parsed.is_ok()) return refusal(FrameRefusal::kMalformed, parsed.status().message());
   wire::Transaction& tx = *parsed;
-  Result<Head> head = check_header(context, tx);
+  ledger::KeyChain chain = context.chain != nullptr
+                               ? *context.chain
+                               : ledger::KeyChain(context.peer.party, context.peer.sign_key);
+  const std::size_t links_before = chain.links().size();
+  std::vector<VerifiedRotation> rotations;
+  if (auto refused = follow_rotations(context, tx, chain, rotations)) return std::move(*refused);
+  Result<Head> head = check_header(context, chain, tx);
   if (!head.is_ok()) return refusal(FrameRefusal::kBadHead, head.status().message());
   if (std::optional<TransactionRefusal> order = check_order(tx, head->size, state)) return *order;
   // It must extend the head we countersigned last (RFC 6962 §2.1.2).
@@ -355,9 +457,12 @@ Verified verify_transaction(std::string_view body, const PeerContext& context,
   batch.tx = tx.id;
   batch.sth = tx.sth;
   batch.head = std::move(*head);
-  if (std::optional<TransactionRefusal> r = verify_entries(context, state, tx, batch, now)) {
+  batch.rotations = std::move(rotations);
+  if (std::optional<TransactionRefusal> r = check_rotations(state, tx, batch)) return std::move(*r);
+  if (std::optional<TransactionRefusal> r = verify_entries(context, chain, state, tx, batch, now)) {
     return std::move(*r);
   }
+  if (chain.links().size() != links_before) batch.chain = std::move(chain);
   return batch;
 }
 

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,6 +32,7 @@
 #include "parley/core/transcript_view.h"
 #include "parley/core/translation.h"
 #include "parley/crypto/crypto.h"
+#include "parley/ledger/key_chain.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
 
@@ -46,6 +48,9 @@ struct PeerContext {
   const catalog::Catalog& catalog;
   // Where a translation's reply_to is looked up (core/translation.h); null: nowhere.
   const MessageLines* messages = nullptr;
+  // The peer's keys along its log as pinned (ledger/key_chain.h: its bundle's key and the
+  // rotations we accepted); null: the bundle's key alone, for every position.
+  const ledger::KeyChain* chain = nullptr;
 };
 
 // Our state of the peer's log: the head we countersigned last, and which of its entries
@@ -72,11 +77,25 @@ struct VerifiedEnvelope {
   bool fresh = false;               // not held yet: to be stored (accepted or as a refused entry)
 };
 
+// A key rotation statement of the peer's (wire/rotation.h) that a transaction carried:
+// opened with the key in force at its index, and included in the head.
+struct VerifiedRotation {
+  wire::Rotation rotation;
+  std::string json;  // exactly as received: the leaf
+  std::uint64_t index = 0;
+  std::vector<ledger::Hash> proof;
+};
+
 struct VerifiedBatch {
   std::string tx;   // its id
   std::string sth;  // the sender's signed head, exactly as received (DSSE JSON)
   Head head;        // the same, opened
   std::vector<VerifiedEnvelope> envelopes;
+  // The rotation entries it carried, in index order (the ones we had accepted before too).
+  std::vector<VerifiedRotation> rotations;
+  // The peer's chain of keys once this batch is stored: the context's, and a link for each
+  // rotation it carried that the chain did not have. Pinned only when the batch is durable.
+  std::optional<ledger::KeyChain> chain;
 };
 
 // The whole transaction is refused: answered 400 with `why` (and the envelope's id, if one
@@ -139,7 +158,11 @@ std::string lost_countersigned_head(const std::string& peer, std::uint64_t size)
 
 using Verified = std::variant<VerifiedBatch, TransactionRefusal>;
 
-// Verifies `body`, a transaction the peer posted, observed at `now`.
+// Verifies `body`, a transaction the peer posted, observed at `now`. The peer's keys follow
+// its chain (docs/protocol.md "Key rotation"): the rotation entries the transaction carries
+// are opened first, in index order, each with the key in force at its index (a statement not
+// signed by that key refuses the whole transaction, kBadEnvelope); then the head is checked
+// with the key in force at its size and every envelope with the key in force at its index.
 Verified verify_transaction(std::string_view body, const PeerContext& context,
                             const PeerState& state, Time now);
 

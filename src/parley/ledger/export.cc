@@ -65,10 +65,13 @@ Result<std::vector<Hash>> get_proof(const Json& object, std::string_view key) {
 std::optional<LogLine> parse_canonical_log_line(std::string_view line) {
   LogLine out;
   std::string_view rest = line;
-  if (!eat(rest, "{\"index\":") || !eat_uint(rest, out.index) || !eat(rest, ",\"envelope\":") ||
-      !rest.ends_with('}')) {
+  if (!eat(rest, "{\"index\":") || !eat_uint(rest, out.index)) return std::nullopt;
+  if (eat(rest, ",\"rotation\":")) {
+    out.kind = EntryKind::kRotation;
+  } else if (!eat(rest, ",\"envelope\":")) {
     return std::nullopt;
   }
+  if (!rest.ends_with('}')) return std::nullopt;
   rest.remove_suffix(1);
   const auto fields = wire::split_canonical_dsse(rest);
   if (!fields) return std::nullopt;
@@ -129,8 +132,20 @@ bool is_export_path(std::string_view path) {
 
 // ---- Lines ----
 
-std::string encode_log_line(std::uint64_t index, std::string_view envelope_json) {
-  std::string out = "{\"index\":" + std::to_string(index) + ",\"envelope\":";
+std::string_view entry_kind_field(EntryKind kind) {
+  switch (kind) {
+    case EntryKind::kEnvelope:
+      return "envelope";
+    case EntryKind::kRotation:
+      return "rotation";
+  }
+  return "envelope";
+}
+
+std::string encode_log_line(std::uint64_t index, std::string_view envelope_json, EntryKind kind) {
+  std::string out = "{\"index\":" + std::to_string(index) + ",\"";
+  out += entry_kind_field(kind);
+  out += "\":";
   out += envelope_json;
   out += '}';
   return out;
@@ -166,18 +181,25 @@ Result<LogLine> parse_log_line(std::string_view line, std::optional<std::uint64_
     return std::move(*fast);
   }
   PARLEY_ASSIGN_OR_RETURN(const Json object, parse_line(line));
-  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"index", "envelope"}));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(object, {"index", "envelope", "rotation"}));
   LogLine out;
   PARLEY_ASSIGN_OR_RETURN(out.index, json::get_uint(object, "index"));
   index = out.index;
-  PARLEY_ASSIGN_OR_RETURN(const Json envelope, json::get_object(object, "envelope"));
+  if (object.contains("rotation")) {
+    if (object.contains("envelope")) {
+      return Status::invalid_argument("both 'envelope' and 'rotation' (an entry is one of them)");
+    }
+    out.kind = EntryKind::kRotation;
+  }
+  const std::string field_name(entry_kind_field(out.kind));
+  PARLEY_ASSIGN_OR_RETURN(const Json envelope, json::get_object(object, field_name));
   if (Status s = json::check_keys(envelope, {"payload", "sig", "key"}); !s.is_ok()) {
-    return s.with_context("envelope");
+    return s.with_context(field_name);
   }
   for (const char* field : {"key", "payload", "sig"}) {
     const auto it = envelope.find(field);
     if (it == envelope.end() || !it->is_string()) {
-      return Status::invalid_argument("envelope: field '" + std::string(field) +
+      return Status::invalid_argument(field_name + ": field '" + std::string(field) +
                                       "': expected a string");
     }
   }

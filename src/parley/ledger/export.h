@@ -40,7 +40,15 @@ bool is_export_path(std::string_view path);
 // The leaf of a log entry is the envelope's canonical text {"key":..,"payload":..,"sig":..}
 // (wire/dsse.h; keys in this order, no whitespace): what wire::encode_envelope produces, what
 // the gateway stores, sends and hashes.
-std::string encode_log_line(std::uint64_t index, std::string_view envelope_json);
+//
+// A log entry is an envelope or a key rotation statement (wire/rotation.h, docs/protocol.md
+// "Key rotation"). Both are DSSE texts; the line names which by its field, "envelope" or
+// "rotation" ({"index":i,"rotation":<statement JSON>}). The name is not signed, but the
+// signature's domain is: an entry read as the wrong kind does not verify.
+enum class EntryKind { kEnvelope, kRotation };
+std::string_view entry_kind_field(EntryKind kind);  // "envelope", "rotation"
+std::string encode_log_line(std::uint64_t index, std::string_view envelope_json,
+                            EntryKind kind = EntryKind::kEnvelope);
 std::string encode_head_line(std::string_view sth_json,
                              const std::optional<std::string>& receipt_json);
 std::string encode_proof_line(std::uint64_t index, std::uint64_t size,
@@ -54,6 +62,7 @@ inline constexpr std::size_t kLineBytesMax = 4 * 1024 * 1024;
 // and is read by the JSON parser, its envelope re-encoded as canonical text.
 struct LogLine {
   std::uint64_t index = 0;
+  EntryKind kind = EntryKind::kEnvelope;
   std::string key;        // the envelope's signer, as the line names it (not checked here)
   std::string_view text;  // the envelope inside the line, when it was canonical
   std::string storage;    // the envelope's canonical text, when it was not

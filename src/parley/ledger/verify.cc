@@ -72,8 +72,16 @@ CheckResult check_entry(const LogRecord& log, std::size_t k, InclusionChecker& i
   r.entry_known = true;
   r.index = parsed->index;
   r.leaf = leaf_hash(as_bytes(entry));
-  if (log.owner_key) {  // else the bundle's failure says why nothing of this party is checked
-    auto opened = wire::open_envelope(entry, *log.owner_key, log.owner);
+  if (log.chain && parsed->kind == EntryKind::kRotation) {
+    // Opened by the plan, in log order (follow_rotations), with the key in force at its index.
+    const auto it = log.rotations.find(k);
+    PARLEY_CHECK(it != log.rotations.end());
+    if (!it->second.is_ok()) return fail(it->second.code(), it->second.message());
+    auto opened = wire::open_rotation(entry, log.chain->entry_key(r.index), log.owner);
+    PARLEY_CHECK(opened.is_ok());  // the chain took it with this very key
+    std::copy_n(opened->id.begin(), r.id.size(), r.id.begin());
+  } else if (log.chain) {  // else the bundle's failure says why nothing of this party is checked
+    auto opened = wire::open_envelope(entry, log.chain->entry_key(r.index), log.owner);
     if (!opened.is_ok()) {
       if (opened.status().code() == StatusCode::kUnauthenticated) {
         return fail(StatusCode::kUnauthenticated, "bad envelope signature");
@@ -92,6 +100,31 @@ CheckResult check_entry(const LogRecord& log, std::size_t k, InclusionChecker& i
     r.status = Status(s.code(), one_line(s.message()));
   }
   return r;
+}
+
+// Which of the owner's keys a head of `size` needed, when the chain has more than one.
+std::string key_at_head(const KeyChain& chain, std::uint64_t size) {
+  if (chain.links().size() == 1) return "'s key";
+  const crypto::VerifyKey& key = chain.head_key(size);
+  for (const KeyChain::Link& link : chain.links()) {
+    if (link.key == key) {
+      return link.n == 0
+                 ? "'s pinned key, in force at this size"
+                 : "'s key of rotation " + std::to_string(link.n) + ", in force at this size";
+    }
+  }
+  return "'s key";
+}
+
+// A countersignature is made by the other party with one of the keys of its chain. Receipts
+// have no place in the other party's log, so any key of the chain is accepted (which one was
+// in force when the receipt was signed is not something the export can show).
+bool countersigned_by(const ReceiptV2& receipt, const std::optional<KeyChain>& chain,
+                      const crypto::VerifyKey& pinned) {
+  if (!chain) return verify_receipt_v2(receipt, pinned).is_ok();
+  return std::any_of(
+      chain->links().rbegin(), chain->links().rend(),
+      [&](const KeyChain::Link& link) { return verify_receipt_v2(receipt, link.key).is_ok(); });
 }
 
 CheckResult run_one_check(const VerificationPlan& plan, std::size_t i,
@@ -116,10 +149,11 @@ CheckResult run_one_check(const VerificationPlan& plan, std::size_t i,
     const auto [l, h] = plan.head_checks[i];
     const LogRecord& log = plan.logs[l];
     const HeadRecord& head = log.heads[h];
-    if (!verify_sth(head.sth, *log.owner_key).is_ok()) {
+    if (!verify_sth(head.sth, log.chain->head_key(head.sth.head.size)).is_ok()) {
       r.status =
           Status::unauthenticated(where(log.heads_file, head.line, head_item(head.sth.head.size)) +
-                                  ": bad signature (not made with " + log.owner + "'s key)");
+                                  ": bad signature (not made with " + log.owner +
+                                  key_at_head(*log.chain, head.sth.head.size) + ")");
     }
     return r;
   }
@@ -128,16 +162,20 @@ CheckResult run_one_check(const VerificationPlan& plan, std::size_t i,
     const auto [l, h] = plan.receipt_checks[i];
     const LogRecord& log = plan.logs[l];
     const HeadRecord& head = log.heads[h];
-    if (!verify_receipt_v2(*head.receipt, *log.other_key).is_ok()) {
+    if (!countersigned_by(*head.receipt, plan.logs[1 - l].chain, *log.other_key)) {
       r.status =
           Status::unauthenticated(where(log.heads_file, head.line, head_item(head.sth.head.size)) +
                                   ": bad countersignature (not made with " + log.other + "'s key)");
     }
     return r;
   }
-  if (plan.manifest_check && !verify_manifest(*plan.manifest, *plan.exporter_key).is_ok()) {
+  // The exporter signs with its newest key: the last of the chain its own (complete) log holds.
+  const crypto::VerifyKey& exporter_key = plan.logs.empty() || !plan.logs[0].chain
+                                              ? *plan.exporter_key
+                                              : plan.logs[0].chain->newest().key;
+  if (plan.manifest_check && !verify_manifest(*plan.manifest, exporter_key).is_ok()) {
     r.status = Status::unauthenticated("manifest.json: bad signature (not made with " +
-                                       plan.exporter + "'s key)");
+                                       plan.exporter + "'s newest key)");
   }
   return r;
 }
@@ -282,6 +320,12 @@ TranscriptReport finish_verification(const VerificationPlan& plan,
   }
   for (const LogRecord& log : plan.logs) {
     ++report.logs;
+    if (log.chain) {
+      for (std::size_t i = 1; i < log.chain->links().size(); ++i) {
+        const KeyChain::Link& link = log.chain->links()[i];
+        report.rotations.push_back({log.owner, link.from_index - 1, link.n, link.key});
+      }
+    }
     report.entries += log.entry_lines.size();
     report.heads += log.heads.size();
     for (const HeadRecord& head : log.heads) report.countersignatures += head.receipt ? 1 : 0;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "parley/base/status.h"
+#include "parley/crypto/crypto.h"
 #include "parley/ledger/merkle.h"
 
 namespace parley::ledger {
@@ -65,6 +66,15 @@ struct TranscriptReport {
   std::size_t entries = 0;
   std::size_t heads = 0;
   std::size_t countersignatures = 0;
+  // The key rotations the logs hold that the chain of keys took (docs/transcript.md "The
+  // chain of keys"), per log in index order: from `index + 1` on, `party` signs with `key`.
+  struct Rotation {
+    std::string party;
+    std::uint64_t index = 0;
+    std::uint64_t n = 0;
+    crypto::VerifyKey key;
+  };
+  std::vector<Rotation> rotations;
   std::vector<std::string> failures;  // at most kFailuresMax lines, in the order found
   std::size_t failures_total = 0;     // including those left out
   bool valid() const { return failures_total == 0; }

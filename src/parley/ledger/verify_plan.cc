@@ -242,6 +242,37 @@ void VerificationPlan::read_log(LogRecord& log) {
   }
 }
 
+namespace {
+
+// Whether `line` starts as an envelope's line does, {"index":N,"envelope": ... Such a line is
+// never a rotation's (parse_log_line refuses a line with both fields), so the sequential
+// pass below skips it without reading the rest: nearly every line of a log.
+bool starts_as_envelope(std::string_view line) {
+  constexpr std::string_view kIndex = "{\"index\":";
+  if (!line.starts_with(kIndex)) return false;
+  std::size_t i = kIndex.size();
+  while (i < line.size() && line[i] >= '0' && line[i] <= '9') ++i;
+  return line.substr(i).starts_with(",\"envelope\":");
+}
+
+}  // namespace
+
+// The chain of the owner's keys: each rotation entry, in the order of the log, opened with the
+// key in force at its index. A rotation that does not hold leaves the chain as it was: the
+// entries after it that its key signed then fail their own checks, each named.
+void VerificationPlan::follow_rotations(LogRecord& log) {
+  if (!log.owner_key) return;
+  log.chain.emplace(log.owner, *log.owner_key);
+  for (std::size_t k = 0; k < log.entry_lines.size(); ++k) {
+    if (starts_as_envelope(log.entry_lines[k])) continue;
+    std::optional<std::uint64_t> index;
+    auto parsed = parse_log_line(log.entry_lines[k], index);
+    if (!parsed.is_ok() || parsed->kind != EntryKind::kRotation) continue;
+    auto added = log.chain->add(parsed->index, parsed->entry());
+    log.rotations[k] = added.is_ok() ? Status::ok() : added.status();
+  }
+}
+
 // Numbers the checks that run_check runs, in the order the class comment gives.
 void VerificationPlan::list_checks() {
   for (std::size_t l = 0; l < logs.size(); ++l) {
@@ -281,6 +312,7 @@ void VerificationPlan::plan() {
     log.other_key = key_of(log.other);
     read_log(log);
     read_heads(log);
+    follow_rotations(log);
     log.first_check = entry_checks;
     entry_checks += log.entry_lines.size();
     logs.push_back(std::move(log));

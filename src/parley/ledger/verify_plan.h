@@ -16,6 +16,7 @@
 #include "parley/crypto/crypto.h"
 #include "parley/ledger/export.h"
 #include "parley/ledger/formats.h"
+#include "parley/ledger/key_chain.h"
 #include "parley/ledger/merkle.h"
 #include "parley/ledger/verify.h"
 
@@ -36,6 +37,11 @@ struct LogRecord {
   std::string proofs_file;
   std::optional<crypto::VerifyKey> owner_key;
   std::optional<crypto::VerifyKey> other_key;
+  // The owner's keys along its log (key_chain.h): from owner_key, one link per rotation entry
+  // that holds; absent without owner_key.
+  std::optional<KeyChain> chain;
+  // The rotation entries, by line (0-based): OK if the chain took it, else why not.
+  std::map<std::size_t, Status> rotations;
   std::vector<std::string_view> entry_lines;
   std::vector<std::string_view> proof_lines;
   std::vector<HeadRecord> heads;               // those that parsed, in file order
@@ -79,6 +85,7 @@ class VerificationPlan {
   std::map<std::string, crypto::VerifyKey> read_bundles();
   void read_log(LogRecord& log);
   void read_heads(LogRecord& log);
+  void follow_rotations(LogRecord& log);
   void list_checks();
 };
 

@@ -357,13 +357,18 @@ Result<std::vector<crypto::Digest>> get_hashes(const Json& object, std::string_v
 
 Result<TransactionEntry> parse_entry(const Json& item) {
   if (!item.is_object()) return Status::invalid_argument("not an object");
-  PARLEY_RETURN_IF_ERROR(json::check_keys(item, {"index", "envelope", "proof"}));
+  PARLEY_RETURN_IF_ERROR(json::check_keys(item, {"index", "envelope", "rotation", "proof"}));
   TransactionEntry entry;
   PARLEY_ASSIGN_OR_RETURN(entry.index, json::get_uint(item, "index"));
-  if (!item.contains("envelope") || !item["envelope"].is_object()) {
-    return field_error("envelope", "expected an object");
+  entry.rotation = item.contains("rotation");
+  if (entry.rotation && item.contains("envelope")) {
+    return Status::invalid_argument("both 'envelope' and 'rotation' (an entry is one of them)");
   }
-  entry.envelope = json::dump(item["envelope"]);
+  const char* field = entry.rotation ? "rotation" : "envelope";
+  if (!item.contains(field) || !item[field].is_object()) {
+    return field_error(field, "expected an object");
+  }
+  entry.envelope = json::dump(item[field]);
   PARLEY_ASSIGN_OR_RETURN(entry.proof, get_hashes(item, "proof"));
   return entry;
 }
@@ -446,7 +451,8 @@ std::string encode_transaction(const Transaction& tx) {
   for (std::size_t i = 0; i < tx.entries.size(); ++i) {
     const TransactionEntry& e = tx.entries[i];
     if (i > 0) out += ',';
-    out += "{\"index\":" + std::to_string(e.index) + ",\"envelope\":" + e.envelope +
+    out += "{\"index\":" + std::to_string(e.index) +
+           (e.rotation ? ",\"rotation\":" : ",\"envelope\":") + e.envelope +
            ",\"proof\":" + encode_hashes(e.proof) + "}";
   }
   out += "],\"consistency\":[";

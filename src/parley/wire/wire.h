@@ -153,10 +153,15 @@ inline constexpr int kProtocolVersion = 2;
 // earlier tree of from_size leaves (root from_root) is a prefix of the sth's tree.
 inline constexpr std::size_t kProofHashesMax = 64;       // a path in a tree of < 2^64 leaves
 inline constexpr std::size_t kConsistencyItemsMax = 64;  // heads a receiver may hold
+// An entry is an envelope, or a key rotation statement (wire/rotation.h), which travels as
+// {"index":i,"rotation":<statement>,"proof":[..]}: `rotation` says which, `envelope` holds
+// either text. The name is not signed; the signature's domain is, so an entry read as the
+// wrong kind does not verify.
 struct TransactionEntry {
   std::uint64_t index = 0;
-  std::string envelope;  // the encoded envelope (JSON text), not yet verified
+  std::string envelope;  // the encoded envelope or statement (JSON text), not yet verified
   std::vector<crypto::Digest> proof;
+  bool rotation = false;
 };
 struct ConsistencyItem {
   std::uint64_t from_size = 0;
