@@ -37,17 +37,61 @@ inline constexpr const char* kPrecedenceRank =
 // as unsigned), or nullopt if there is none ("" or all 0xFF): the end of a prefix's range.
 std::optional<std::string> prefix_end(std::string_view prefix);
 
+// Whether a message row is receipted, and where its receipt is (column `receipted`). The
+// receipt of a transaction is stored once, in `receipts` keyed by the transaction: a message
+// the transaction delivered (or the peer refused) holds kReceiptOfTx and its `tx`. A message
+// migrated from a store older than the receipts table whose receipt differed from the one
+// kept for its transaction, or that had no transaction, keeps its own in `message_receipts`.
+inline constexpr int kNotReceipted = 0;
+inline constexpr int kReceiptOfTx = 1;
+inline constexpr int kReceiptOfMessage = 2;
+
+// The `receipted` of a new row: where its receipt (if any) is kept.
+inline int receipted_of(const core::MessageRecord& m) {
+  if (!m.receipt) return kNotReceipted;
+  return m.tx ? kReceiptOfTx : kReceiptOfMessage;
+}
+
+// What an update `u` of a message stored with `receipted` and `tx` does to its receipt, as
+// every store decides it; the message's new `receipted`, nullopt if unchanged. A receipt is
+// stored once for its transaction (u.tx, else the stored one) by of_tx(tx, receipt); without
+// any tx, as the message's own by of_message(receipt). A new tx without a receipt is refused
+// (kInvalidArgument) for a message that has the receipt of its stored tx: it would lose it.
+template <typename OfTx, typename OfMessage>
+Result<std::optional<int>> update_receipt(const core::UpdateMessage& u, std::int64_t receipted,
+                                          const std::optional<std::string>& tx, OfTx of_tx,
+                                          OfMessage of_message) {
+  if (u.receipt) {
+    const std::optional<std::string>& of = u.tx ? u.tx : tx;
+    if (of) {
+      PARLEY_RETURN_IF_ERROR(of_tx(*of, *u.receipt));
+      return std::optional<int>(kReceiptOfTx);
+    }
+    PARLEY_RETURN_IF_ERROR(of_message(*u.receipt));
+    return std::optional<int>(kReceiptOfMessage);
+  }
+  if (u.tx && receipted == kReceiptOfTx && u.tx != tx) {
+    return Status::invalid_argument("message " + u.id + " has the receipt of transaction " +
+                                    tx.value_or("") + ": its tx stays");
+  }
+  return std::optional<int>();
+}
+
 // Every message column, in the order the stores bind them and read_message reads them.
 inline constexpr const char* kMessageColumns =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
-    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
-    "needs_ack, cancelled_at, cancelled_by, broadcast";
-// What a message query selects: every column, and the message's index in its sender's log.
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipted, tx, "
+    "refusal, needs_ack, cancelled_at, cancelled_by, broadcast";
+// What a message query selects: every column, with the receipt in place of `receipted` (read
+// from where `receipted` says), and the message's index in its sender's log.
 inline constexpr const char* kMessageSelect =
     "id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal, "
     "precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state, "
-    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, receipt, tx, refusal, "
+    "ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id, "
+    "(CASE receipted WHEN 1 THEN (SELECT receipts.receipt FROM receipts WHERE receipts.tx = "
+    "messages.tx) WHEN 2 THEN (SELECT message_receipts.receipt FROM message_receipts WHERE "
+    "message_receipts.id = messages.id) END), tx, refusal, "
     "needs_ack, cancelled_at, cancelled_by, broadcast, "
     "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
 

@@ -320,8 +320,16 @@ TEST_P(StoreConformanceTest, GroupRefusesABatchWithAValueTheStoreCannotHoldAlone
 
 TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
   MessageRecord m = message("m-1", "l", 1, Direction::kOutbound, at(0));
-  m.tx = "tx-1";
+  m.tx = "tx-0";
   ASSERT_TRUE(store_->apply({PutMessage{m}}).is_ok());
+
+  // Carried again by another transaction before any receipt: its tx is replaced.
+  UpdateMessage sent;
+  sent.id = "m-1";
+  sent.state = MessageState::kSent;
+  sent.tx = "tx-1";
+  ASSERT_TRUE(store_->apply({sent}).is_ok());
+  EXPECT_EQ(get("m-1")->tx, "tx-1");
 
   UpdateMessage delivered;
   delivered.id = "m-1";
@@ -343,7 +351,6 @@ TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
   acked.acknowledged_at = at(20);
   acked.acknowledged_by = "ru-genstaff/cgs";
   acked.ack_id = "ack-1";
-  acked.tx = "tx-2";
   ASSERT_TRUE(store_->apply({acked}).is_ok());
   got = get("m-1");
   ASSERT_TRUE(got.has_value());
@@ -353,10 +360,92 @@ TEST_P(StoreConformanceTest, UpdateSetsStateAndOnlyTheFieldsThatAreSet) {
   EXPECT_EQ(ms(got->acknowledged_at), unix_ms(at(20)));
   EXPECT_EQ(got->acknowledged_by, "ru-genstaff/cgs");
   EXPECT_EQ(got->ack_id, "ack-1");
-  EXPECT_EQ(got->tx, "tx-2");
+  EXPECT_EQ(got->tx, "tx-1");
   // Immutable fields are untouched.
   EXPECT_EQ(got->envelope, m.envelope);
   EXPECT_EQ(unix_ms(got->created), unix_ms(m.created));
+}
+
+// Issue 15: a transaction's receipt is stored once, whatever the number of messages it
+// delivered (or the peer refused); each of them reads it back, one not receipted reads none.
+TEST_P(StoreConformanceTest, MessagesOfOneTransactionReadBackItsOneReceipt) {
+  ASSERT_TRUE(store_->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  const std::string receipt = R"({"payloadType":"r","payload":"dHg=","signatures":[]})";
+  std::vector<Record> put;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    MessageRecord m = message("o-" + std::to_string(seq), "to-ru", seq, Direction::kOutbound,
+                              at(static_cast<std::int64_t>(seq)));
+    m.state = MessageState::kSent;
+    m.tx = "tx-1";
+    put.push_back(PutMessage{m});
+  }
+  ASSERT_TRUE(store_->apply(put).is_ok());
+  UpdateMessage delivered;
+  delivered.id = "o-1";
+  delivered.state = MessageState::kDelivered;
+  delivered.delivered_at = at(10);
+  delivered.receipt = receipt;
+  delivered.tx = "tx-1";
+  UpdateMessage refused = delivered;
+  refused.id = "o-2";
+  refused.state = MessageState::kRefused;
+  refused.delivered_at.reset();
+  refused.refusal = "unknown line";
+  ASSERT_TRUE(store_->apply({delivered, refused}).is_ok());
+  EXPECT_EQ(get("o-1")->receipt, receipt);
+  EXPECT_EQ(get("o-2")->receipt, receipt);
+  EXPECT_EQ(get("o-3")->receipt, std::nullopt);
+  // A message put already receipted by the same transaction (a recovered one) reads it too.
+  MessageRecord recovered = message("o-4", "to-ru", 4, Direction::kOutbound, at(4));
+  recovered.state = MessageState::kDelivered;
+  recovered.tx = "tx-1";
+  recovered.receipt = receipt;
+  ASSERT_TRUE(store_->apply({PutMessage{recovered}}).is_ok());
+  EXPECT_EQ(get("o-4")->receipt, receipt);
+  Result<core::Recovered> pending = store_->recover("ru-genstaff");
+  ASSERT_TRUE(pending.is_ok()) << pending.status().to_string();
+  EXPECT_EQ(ids_of(pending->unreceipted), (std::vector<std::string>{"o-3"}));
+  MessageQuery all;
+  all.direction = Direction::kOutbound;
+  for (const MessageRecord& m : list(all)) {
+    EXPECT_EQ(m.receipt, m.id == "o-3" ? std::nullopt : std::optional<std::string>(receipt))
+        << m.id;
+  }
+
+  // Another text for the same transaction is refused, and nothing of its batch is applied.
+  UpdateMessage other = delivered;
+  other.id = "o-3";
+  other.receipt = R"({"payloadType":"r","payload":"b3RoZXI=","signatures":[]})";
+  UpdateMessage acked;
+  acked.id = "o-1";
+  acked.state = MessageState::kAcknowledged;
+  acked.acknowledged_at = at(20);
+  EXPECT_EQ(store_->apply({acked, other}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(get("o-3")->receipt, std::nullopt);
+  EXPECT_EQ(get("o-3")->state, MessageState::kSent);
+  EXPECT_EQ(get("o-1")->state, MessageState::kDelivered);
+  EXPECT_EQ(get("o-1")->receipt, receipt);
+  MessageRecord other_put = recovered;
+  other_put.id = "o-5";
+  other_put.seq = 5;
+  other_put.receipt = other.receipt;
+  EXPECT_EQ(store_->apply({PutMessage{other_put}}).code(), StatusCode::kAlreadyExists);
+  EXPECT_FALSE(get("o-5").has_value());
+  // A receipted message keeps the tx its receipt belongs to: a new one alone is refused.
+  UpdateMessage moved;
+  moved.id = "o-1";
+  moved.state = MessageState::kDelivered;
+  moved.tx = "tx-2";
+  EXPECT_EQ(store_->apply({moved}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(get("o-1")->tx, "tx-1");
+  EXPECT_EQ(get("o-1")->receipt, receipt);
+  // The receipt of a message without a tx is its own.
+  MessageRecord lone = message("o-6", "to-ru", 6, Direction::kOutbound, at(6));
+  lone.receipt = "lone";
+  ASSERT_TRUE(store_->apply({PutMessage{lone}}).is_ok());
+  EXPECT_EQ(get("o-6")->receipt, "lone");
+  EXPECT_EQ(get("o-6")->tx, std::nullopt);
+  EXPECT_EQ(get("o-1")->receipt, receipt);
 }
 
 TEST_P(StoreConformanceTest, RefusedStateAndReasonRoundTripAndLeaveTheAckWatch) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "parley/base/check.h"
+#include "parley/store/columns.h"
 #include "parley/store/search.h"
 
 namespace parley::store {
@@ -46,8 +47,15 @@ using LogKey = std::tuple<std::string, std::string, std::uint64_t>;
 
 // The tables of the SQLite schema, with the indexes the queries need.
 struct Tables {
-  std::map<std::string, MessageRecord, std::less<>> messages;  // log_index never set
-  std::map<SeqKey, std::string> by_seq;                        // -> message id
+  // Stored without their receipt (read back from `receipts` by their tx) and log_index.
+  std::map<std::string, MessageRecord, std::less<>> messages;
+  // The receipt of each transaction, stored once (SQLite's receipts), and the messages that
+  // have the receipt of their tx (SQLite's receipted = 1).
+  std::map<std::string, std::string, std::less<>> receipts;
+  std::set<std::string, std::less<>> receipted;
+  // The receipt of a message that has no tx (SQLite's message_receipts, receipted = 2).
+  std::map<std::string, std::string, std::less<>> message_receipts;
+  std::map<SeqKey, std::string> by_seq;  // -> message id
   // The words of each message's searchable text (store/search.h), indexed when it is stored
   // as SQLite's messages_fts: id -> its words, sorted and unique.
   std::map<std::string, std::vector<std::string>, std::less<>> words;
@@ -180,7 +188,12 @@ class Transaction {
                                     "' (" + std::string(core::direction_name(m.direction)) +
                                     ") is already stored");
     }
+    if (m.receipt) {
+      PARLEY_RETURN_IF_ERROR(m.tx ? put_receipt(m.id, *m.tx, *m.receipt)
+                                  : put_message_receipt(m.id, *m.receipt));
+    }
     MessageRecord stored = m;
+    stored.receipt.reset();    // in receipts, once per tx
     stored.log_index.reset();  // read-only: derived from the log on every read
     t_.messages.emplace(m.id, std::move(stored));
     t_.by_seq.emplace(key, m.id);
@@ -201,17 +214,62 @@ class Transaction {
     if (it == t_.messages.end()) return Status::not_found("message " + u.id + " is not stored");
     undo_.emplace_back([this, old = it->second] { t_.messages[old.id] = old; });
     MessageRecord& m = it->second;
+    const int receipted =
+        t_.receipted.contains(u.id) ? columns::kReceiptOfTx : columns::kNotReceipted;
+    PARLEY_RETURN_IF_ERROR(
+        columns::update_receipt(
+            u, receipted, m.tx,
+            [this, &u](const std::string& tx, const std::string& receipt) {
+              return put_receipt(u.id, tx, receipt);
+            },
+            [this, &u](const std::string& receipt) { return put_message_receipt(u.id, receipt); })
+            .status());
     // An unset field keeps the stored value (SQLite: COALESCE).
     m.state = u.state;
     if (u.delivered_at) m.delivered_at = u.delivered_at;
     if (u.acknowledged_at) m.acknowledged_at = u.acknowledged_at;
     if (u.acknowledged_by) m.acknowledged_by = u.acknowledged_by;
     if (u.ack_id) m.ack_id = u.ack_id;
-    if (u.receipt) m.receipt = u.receipt;
     if (u.tx) m.tx = u.tx;
     if (u.refusal) m.refusal = u.refusal;
     if (u.cancelled_at) m.cancelled_at = u.cancelled_at;
     if (u.cancelled_by) m.cancelled_by = u.cancelled_by;
+    return Status::ok();
+  }
+
+  // The receipt of transaction `tx`, stored once, and message `id` marked as having it;
+  // kAlreadyExists if the transaction already has another receipt (the first stays).
+  Status put_receipt(const std::string& id, const std::string& tx, const std::string& receipt) {
+    if (auto it = t_.receipts.find(tx); it != t_.receipts.end()) {
+      if (it->second != receipt) {
+        return Status::already_exists("transaction " + tx + " already has another receipt");
+      }
+    } else {
+      t_.receipts.emplace(tx, receipt);
+      undo_.emplace_back([this, tx] { t_.receipts.erase(tx); });
+    }
+    if (t_.receipted.insert(id).second) {
+      undo_.emplace_back([this, id] { t_.receipted.erase(id); });
+    }
+    return Status::ok();
+  }
+
+  // The receipt of message `id` that has no tx, kept as its own (SQLite's message_receipts).
+  Status put_message_receipt(const std::string& id, const std::string& receipt) {
+    auto it = t_.message_receipts.find(id);
+    std::optional<std::string> old;
+    if (it != t_.message_receipts.end()) old = it->second;
+    t_.message_receipts[id] = receipt;
+    undo_.emplace_back([this, id, old] {
+      if (old) {
+        t_.message_receipts[id] = *old;
+      } else {
+        t_.message_receipts.erase(id);
+      }
+    });
+    if (t_.receipted.erase(id) > 0) {
+      undo_.emplace_back([this, id] { t_.receipted.insert(id); });
+    }
     return Status::ok();
   }
 
@@ -293,8 +351,14 @@ class Transaction {
   std::vector<std::function<void()>> undo_;
 };
 
+// A stored message as read: with its receipt and its log index.
 MessageRecord with_log_index(const Tables& t, const MessageRecord& m) {
   MessageRecord out = m;
+  if (m.tx && t.receipted.contains(m.id)) {
+    if (auto it = t.receipts.find(*m.tx); it != t.receipts.end()) out.receipt = it->second;
+  } else if (auto it = t.message_receipts.find(m.id); it != t.message_receipts.end()) {
+    out.receipt = it->second;
+  }
   if (auto it = t.log_index.find(m.id); it != t.log_index.end()) out.log_index = it->second;
   return out;
 }
@@ -372,7 +436,9 @@ void recover_pending(const Tables& t, std::string_view peer, core::Recovered& ou
       }
       continue;
     }
-    if (!m.receipt) out.unreceipted.push_back(with_log_index(t, m));
+    if (!t.receipted.contains(m.id) && !t.message_receipts.contains(m.id)) {
+      out.unreceipted.push_back(with_log_index(t, m));
+    }
     // A refused message is final, as an expired or a cancelled one: no ack is awaited.
     if (m.needs_ack && !m.acknowledged_at && m.state != core::MessageState::kExpired &&
         m.state != core::MessageState::kRefused && m.state != core::MessageState::kCancelled) {

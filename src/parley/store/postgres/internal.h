@@ -228,6 +228,9 @@ class PostgresStore final : public Store {
   Status rollback_and(Status status);
   Status put_message(const core::MessageRecord& m);
   Status update_message(const core::UpdateMessage& u);
+  Status put_receipt(const std::string& tx, const std::string& receipt);
+  Status put_message_receipt(const std::string& id, const std::string& receipt);
+  Result<std::optional<int>> update_receipt(const core::UpdateMessage& u);
   Status put_log_entry(const core::LogEntry& e);
   Status put_head(const core::PutHead& h);
   Status put_inclusion(const core::PutInclusion& i);

@@ -95,7 +95,7 @@ Status PostgresStore::put_message(const core::MessageRecord& m) {
   p.opt_time(m.acknowledged_at);
   p.opt_text(m.acknowledged_by);
   p.opt_text(m.ack_id);
-  p.opt_text(m.receipt);
+  p.integer(columns::receipted_of(m));
   p.opt_text(m.tx);
   p.opt_text(m.refusal);
   p.integer(m.needs_ack ? 1 : 0);
@@ -108,7 +108,10 @@ Status PostgresStore::put_message(const core::MessageRecord& m) {
                                "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
                                "$24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
                            p);
-  if (r.is_ok()) return Status::ok();
+  if (r.is_ok()) {
+    if (!m.receipt) return Status::ok();
+    return m.tx ? put_receipt(*m.tx, *m.receipt) : put_message_receipt(m.id, *m.receipt);
+  }
   if (sqlstate_ == "23505" && constraint_ == "messages_id_key") {
     return Status::already_exists("message " + m.id + " is already stored");
   }
@@ -120,7 +123,56 @@ Status PostgresStore::put_message(const core::MessageRecord& m) {
   return r.status().with_context("storing message " + m.id);
 }
 
+// The receipt of transaction `tx`, stored once: kAlreadyExists if the transaction already has
+// another one (a transaction has one receipt; the first stays). The query's snapshot is from
+// before its insert: true if it inserted, or if the stored receipt is the same text.
+Status PostgresStore::put_receipt(const std::string& tx, const std::string& receipt) {
+  Params p;
+  p.text(tx);
+  p.text(receipt);
+  PARLEY_ASSIGN_OR_RETURN(const PgResult r,
+                          run("WITH added AS (INSERT INTO receipts (tx, receipt) VALUES ($1, $2) "
+                              "ON CONFLICT (tx) DO NOTHING RETURNING 1) "
+                              "SELECT EXISTS (SELECT 1 FROM added) OR "
+                              "EXISTS (SELECT 1 FROM receipts WHERE tx = $1 AND receipt = $2)",
+                              p));
+  if (PQntuples(r.get()) == 1 && Row(r.get(), 0).text(0) == "t") return Status::ok();
+  return Status::already_exists("transaction " + tx + " already has another receipt");
+}
+
+// The receipt of a message without a tx, kept as its own (columns::kReceiptOfMessage).
+Status PostgresStore::put_message_receipt(const std::string& id, const std::string& receipt) {
+  Params p;
+  p.text(id);
+  p.text(receipt);
+  return run("INSERT INTO message_receipts (id, receipt) VALUES ($1, $2) "
+             "ON CONFLICT (id) DO UPDATE SET receipt = excluded.receipt",
+             p)
+      .status();
+}
+
+// What `u` does to the message's receipt (columns::update_receipt): its new `receipted`.
+// kNotFound if the message is not stored.
+Result<std::optional<int>> PostgresStore::update_receipt(const core::UpdateMessage& u) {
+  Params p;
+  p.text(u.id);
+  PARLEY_ASSIGN_OR_RETURN(const PgResult r,
+                          run("SELECT receipted, tx FROM messages WHERE id = $1", p));
+  if (PQntuples(r.get()) != 1) return Status::not_found("message " + u.id + " is not stored");
+  const Row row(r.get(), 0);
+  return columns::update_receipt(
+      u, row.integer(0), row.opt_text(1),
+      [this](const std::string& tx, const std::string& receipt) {
+        return put_receipt(tx, receipt);
+      },
+      [this, &u](const std::string& receipt) { return put_message_receipt(u.id, receipt); });
+}
+
 Status PostgresStore::update_message(const core::UpdateMessage& u) {
+  std::optional<int> receipted;
+  if (u.receipt || u.tx) {
+    PARLEY_ASSIGN_OR_RETURN(receipted, update_receipt(u));
+  }
   // An unset optional is NULL, and COALESCE keeps the stored value.
   Params p;
   p.text(u.id);
@@ -129,7 +181,11 @@ Status PostgresStore::update_message(const core::UpdateMessage& u) {
   p.opt_time(u.acknowledged_at);
   p.opt_text(u.acknowledged_by);
   p.opt_text(u.ack_id);
-  p.opt_text(u.receipt);
+  if (receipted) {
+    p.integer(*receipted);
+  } else {
+    p.null();  // as stored
+  }
   p.opt_text(u.tx);
   p.opt_text(u.refusal);
   p.opt_time(u.cancelled_at);
@@ -139,7 +195,7 @@ Status PostgresStore::update_message(const core::UpdateMessage& u) {
       run("UPDATE messages SET state = $2, delivered_at = COALESCE($3, delivered_at), "
           "acknowledged_at = COALESCE($4, acknowledged_at), "
           "acknowledged_by = COALESCE($5, acknowledged_by), ack_id = COALESCE($6, ack_id), "
-          "receipt = COALESCE($7, receipt), tx = COALESCE($8, tx), "
+          "receipted = COALESCE($7, receipted), tx = COALESCE($8, tx), "
           "refusal = COALESCE($9, refusal), cancelled_at = COALESCE($10, cancelled_at), "
           "cancelled_by = COALESCE($11, cancelled_by) WHERE id = $1",
           p));

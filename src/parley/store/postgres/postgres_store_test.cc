@@ -196,6 +196,56 @@ TEST(PostgresStoreTest, MigrationToBroadcastsKeepsOldRowsWithoutOne) {
   EXPECT_EQ((*found)[0].id, "o-2");
 }
 
+// Migration 17 (issue 15; reserved as 18): the receipts of a schema-16 store move out of its
+// rows, one per transaction; a row whose receipt differs from its transaction's (old data can
+// hold that), or that has no tx, keeps its own. Each reads back what it held.
+TEST(PostgresStoreTest, MigrationToReceiptsKeepsEachReceiptOnce) {
+  const std::string url = fresh_url();
+  ASSERT_TRUE(open_postgres_store(url, {.migrate_to_version = 16}).is_ok());
+  sql(url,
+      "INSERT INTO messages (id, seq, tx, receipt, type, line, direction, peer, from_party, "
+      "from_principal, to_party, to_principal, precedence, created, lang, body_json, text, "
+      "salt, envelope, state, ack_deadline) SELECT v.*, 'text', 'to-ru', 'outbound', "
+      "'ru-genstaff', 'us-eucom', 'saceur', 'ru-genstaff', 'cgs', 'ROUTINE', 1, 'en', '{}', '', "
+      "'\\x00', '{}', 'sent', 2 FROM (VALUES ('o-1', 1, 'tx-a', 'ra'), ('o-2', 2, 'tx-a', "
+      "'ra'), ('o-3', 3, 'tx-a', 'ra-v1'), ('o-4', 4, NULL, 'r4'), ('o-5', 5, 'tx-b', NULL), "
+      "('o-6', 6, 'tx-c', 'rc')) AS v");
+  ASSERT_EQ(sql(url, "SELECT count(receipt) FROM messages"), "5");
+  Result<std::unique_ptr<Store>> store = open_postgres_store(url);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),
+            std::to_string(postgres_schema_version()));
+  EXPECT_EQ(sql(url,
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                "current_schema() AND table_name = 'messages' AND column_name = 'receipt'"),
+            "0");
+  EXPECT_EQ(sql(url, "SELECT string_agg(tx || ':' || receipt, ',' ORDER BY tx) FROM receipts"),
+            "tx-a:ra,tx-c:rc");
+  EXPECT_EQ(sql(url,
+                "SELECT string_agg(id || ':' || receipt, ',' ORDER BY id) FROM "
+                "message_receipts"),
+            "o-3:ra-v1,o-4:r4");
+  const std::vector<std::optional<std::string>> want = {"ra", "ra",         "ra-v1",
+                                                        "r4", std::nullopt, "rc"};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const std::string id = "o-" + std::to_string(i + 1);
+    Result<std::optional<MessageRecord>> m = (*store)->get_message(id);
+    ASSERT_TRUE(m.is_ok() && m->has_value()) << id;
+    EXPECT_EQ((*m)->receipt, want[i]) << id;
+  }
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  ASSERT_EQ(recovered->unreceipted.size(), 1U);
+  EXPECT_EQ(recovered->unreceipted[0].id, "o-5");
+  UpdateMessage delivered;
+  delivered.id = "o-5";
+  delivered.state = MessageState::kDelivered;
+  delivered.receipt = "rb";
+  ASSERT_TRUE((*store)->apply({delivered}).is_ok());
+  EXPECT_EQ((*(*store)->get_message("o-5"))->receipt, "rb");
+  EXPECT_EQ(sql(url, "SELECT count(*) FROM receipts"), "3");
+}
+
 // Migration 11 fills search_text for the messages stored before it, so search finds them.
 TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
   const std::string url = fresh_url();
@@ -212,7 +262,10 @@ TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) 
       "forwarded_heads; DROP TABLE IF EXISTS disclosures; "
       "ALTER TABLE messages DROP COLUMN cancelled_at; ALTER TABLE messages DROP COLUMN "
       "cancelled_by; DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN "
-      "broadcast; UPDATE parley_schema SET version = 10");
+      "broadcast; DROP INDEX messages_unreceipted; ALTER TABLE messages DROP COLUMN receipted; "
+      "ALTER TABLE messages ADD COLUMN receipt TEXT; CREATE INDEX messages_unreceipted ON "
+      "messages (line, seq) WHERE direction = 'outbound' AND receipt IS NULL; DROP TABLE "
+      "receipts; DROP TABLE message_receipts; UPDATE parley_schema SET version = 10");
   Result<std::unique_ptr<Store>> store = open_postgres_store(url);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
   EXPECT_EQ(sql(url, "SELECT version FROM parley_schema"),

@@ -122,7 +122,7 @@ Result<core::Recovered> PostgresStore::recover(std::string_view peer) {
   PARLEY_ASSIGN_OR_RETURN(
       out.unreceipted,
       query_messages(std::string("SELECT ") + kMessageSelect +
-                         " FROM messages WHERE direction = 'outbound' AND receipt IS NULL AND " +
+                         " FROM messages WHERE direction = 'outbound' AND receipted = 0 AND " +
                          mine + " ORDER BY seq, line",
                      p));
   PARLEY_ASSIGN_OR_RETURN(

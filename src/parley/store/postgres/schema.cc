@@ -322,6 +322,35 @@ CREATE TABLE disclosures (
   disclosed BIGINT NOT NULL
 );
 )sql",
+    // 17 (as SQLite's 17, issue 15; reserved as 18: the number changes at merge): the peer's
+    // receipt stored once per transaction (`receipts`), not in each message row; a row whose
+    // receipt differs from its transaction's, or that has no tx, keeps its own
+    // (`message_receipts`); `receipted` says which (store/columns.h), 0: not receipted.
+    R"sql(
+CREATE TABLE receipts (
+  tx      TEXT COLLATE "C" PRIMARY KEY,
+  receipt TEXT NOT NULL
+);
+CREATE TABLE message_receipts (
+  id      TEXT COLLATE "C" PRIMARY KEY,
+  receipt TEXT NOT NULL
+);
+INSERT INTO receipts (tx, receipt)
+SELECT DISTINCT ON (tx) tx, receipt FROM messages
+WHERE tx IS NOT NULL AND receipt IS NOT NULL ORDER BY tx, id COLLATE "C";
+INSERT INTO message_receipts (id, receipt)
+SELECT m.id, m.receipt FROM messages AS m LEFT JOIN receipts AS r ON r.tx = m.tx
+WHERE m.receipt IS NOT NULL AND (m.tx IS NULL OR r.receipt IS DISTINCT FROM m.receipt);
+ALTER TABLE messages ADD COLUMN receipted INTEGER NOT NULL DEFAULT 0
+  CHECK (receipted IN (0, 1, 2));
+UPDATE messages SET receipted =
+  CASE WHEN id IN (SELECT id FROM message_receipts) THEN 2 ELSE 1 END
+WHERE receipt IS NOT NULL;
+DROP INDEX messages_unreceipted;
+ALTER TABLE messages DROP COLUMN receipt;
+CREATE INDEX messages_unreceipted ON messages (line, seq)
+  WHERE direction = 'outbound' AND receipted = 0;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -131,7 +131,7 @@ Result<core::Recovered> SqliteStore::recover(std::string_view peer) {
       out.unreceipted,
       query_messages(std::string("SELECT ") + kMessageSelect +
                          " FROM messages INDEXED BY messages_unreceipted WHERE direction = "
-                         "'outbound' AND receipt IS NULL AND " +
+                         "'outbound' AND receipted = 0 AND " +
                          mine + " ORDER BY seq, line",
                      bind_peer));
   PARLEY_ASSIGN_OR_RETURN(

@@ -432,6 +432,91 @@ CREATE TABLE disclosures (
   disclosed INTEGER NOT NULL
 );
 )sql",
+    // 17 (issue 15, reserved as 18: the number changes at merge): the peer's receipt is
+    // stored once per transaction, not copied into each message row it delivered (with 16
+    // messages a transaction, 1.7 KB 16 times, and a row too large for one page). `receipts`
+    // holds one per transaction: the receipt of the transaction's first row (by id) that has
+    // one. A row whose receipt differs from it (old data can hold that) or that has no tx
+    // keeps its own in `message_receipts`. The message row says which (`receipted`, 0: none;
+    // store/columns.h), and the partial index of unreceipted rows reads that column.
+    R"sql(
+CREATE TABLE receipts (
+  tx      TEXT PRIMARY KEY NOT NULL,
+  receipt TEXT NOT NULL
+);
+CREATE TABLE message_receipts (
+  id      TEXT PRIMARY KEY NOT NULL,
+  receipt TEXT NOT NULL
+);
+INSERT INTO receipts (tx, receipt)
+SELECT tx, receipt FROM (SELECT tx, receipt, min(id) FROM messages
+                         WHERE tx IS NOT NULL AND receipt IS NOT NULL GROUP BY tx);
+INSERT INTO message_receipts (id, receipt)
+SELECT id, receipt FROM messages
+WHERE receipt IS NOT NULL AND
+  (tx IS NULL OR receipt IS NOT (SELECT r.receipt FROM receipts AS r WHERE r.tx = messages.tx));
+CREATE TABLE messages_v18 (
+  id              TEXT NOT NULL UNIQUE,
+  line            TEXT NOT NULL,
+  seq             INTEGER NOT NULL CHECK (seq >= 0),
+  direction       TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+  peer            TEXT NOT NULL,
+  from_party      TEXT NOT NULL,
+  from_principal  TEXT NOT NULL,
+  to_party        TEXT NOT NULL,
+  to_principal    TEXT NOT NULL,
+  precedence      TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  created         INTEGER NOT NULL,
+  expires         INTEGER,
+  reply_to        TEXT,
+  lang            TEXT NOT NULL,
+  body_json       TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  salt            BLOB NOT NULL,
+  envelope        TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'acknowledged',
+                                                 'overdue', 'expired', 'refused', 'cancelled')),
+  ack_deadline    INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  ack_id          TEXT,
+  receipted       INTEGER NOT NULL DEFAULT 0 CHECK (receipted IN (0, 1, 2)),
+  tx              TEXT,
+  refusal         TEXT,
+  needs_ack       INTEGER NOT NULL DEFAULT 1 CHECK (needs_ack IN (0, 1)),
+  cancelled_at    INTEGER,
+  cancelled_by    TEXT,
+  broadcast       TEXT,
+  UNIQUE (line, direction, seq)
+);
+INSERT INTO messages_v18 (id, line, seq, direction, peer, from_party, from_principal, to_party,
+  to_principal, precedence, type, created, expires, reply_to, lang, body_json, text, salt,
+  envelope, state, ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id,
+  receipted, tx, refusal, needs_ack, cancelled_at, cancelled_by, broadcast)
+SELECT id, line, seq, direction, peer, from_party, from_principal, to_party, to_principal,
+  precedence, type, created, expires, reply_to, lang, body_json, text, salt, envelope, state,
+  ack_deadline, delivered_at, acknowledged_at, acknowledged_by, ack_id,
+  CASE WHEN receipt IS NULL THEN 0 WHEN id IN (SELECT id FROM message_receipts) THEN 2 ELSE 1 END,
+  tx, refusal, needs_ack, cancelled_at, cancelled_by, broadcast
+FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v18 RENAME TO messages;
+CREATE INDEX messages_by_direction_line_created ON messages (direction, line, created);
+CREATE INDEX messages_unreceipted ON messages (line, seq)
+  WHERE direction = 'outbound' AND receipted = 0;
+CREATE INDEX messages_unacknowledged ON messages (line, seq)
+  WHERE direction = 'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL
+    AND state NOT IN ('expired', 'refused', 'cancelled');
+CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq);
+CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
+  WHERE direction = 'inbound' AND needs_ack = 1 AND acknowledged_at IS NULL
+    AND state IN ('delivered', 'overdue');
+CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
+CREATE INDEX messages_by_type_line ON messages (type, line);
+CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

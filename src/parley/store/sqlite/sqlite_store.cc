@@ -80,7 +80,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
   s.bind_opt_time(23, m.acknowledged_at);
   s.bind_opt_text(24, m.acknowledged_by);
   s.bind_opt_text(25, m.ack_id);
-  s.bind_opt_text(26, m.receipt);
+  s.bind_int(26, columns::receipted_of(m));
   s.bind_opt_text(27, m.tx);
   s.bind_opt_text(28, m.refusal);
   s.bind_int(29, m.needs_ack ? 1 : 0);
@@ -88,7 +88,13 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
   s.bind_opt_text(31, m.cancelled_by);
   s.bind_opt_text(32, m.broadcast);
   const int rc = s.exec();
-  if (rc == SQLITE_DONE) return index_message(m);
+  if (rc == SQLITE_DONE) {
+    if (m.receipt) {
+      PARLEY_RETURN_IF_ERROR(m.tx ? put_receipt(*m.tx, *m.receipt)
+                                  : put_message_receipt(m.id, *m.receipt));
+    }
+    return index_message(m);
+  }
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
     const std::string what = sqlite3_errmsg(db_);
     if (what.find("messages.id") != std::string::npos) {
@@ -111,14 +117,71 @@ Status SqliteStore::index_message(const core::MessageRecord& m) {
   return sqlite_error(db_, "indexing message " + m.id);
 }
 
+// The receipt of transaction `tx`, stored once: kAlreadyExists if the transaction already has
+// another one (a transaction has one receipt; the first stays).
+Status SqliteStore::put_receipt(const std::string& tx, const std::string& receipt) {
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT receipt = ?2 FROM receipts WHERE tx = ?1"));
+    Statement s(db_, raw);
+    s.bind_text(1, tx);
+    s.bind_text(2, receipt);
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (row) {
+      if (s.integer(0) != 0) return Status::ok();
+      return Status::already_exists("transaction " + tx + " already has another receipt");
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("INSERT INTO receipts (tx, receipt) VALUES (?1, ?2)"));
+  Statement s(db_, raw);
+  s.bind_text(1, tx);
+  s.bind_text(2, receipt);
+  if (s.exec() == SQLITE_DONE) return Status::ok();
+  return sqlite_error(db_, "storing the receipt of transaction " + tx);
+}
+
+// The receipt of a message without a tx, kept as its own (columns::kReceiptOfMessage).
+Status SqliteStore::put_message_receipt(const std::string& id, const std::string& receipt) {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("INSERT INTO message_receipts (id, receipt) VALUES (?1, ?2) "
+                                  "ON CONFLICT (id) DO UPDATE SET receipt = excluded.receipt"));
+  Statement s(db_, raw);
+  s.bind_text(1, id);
+  s.bind_text(2, receipt);
+  if (s.exec() == SQLITE_DONE) return Status::ok();
+  return sqlite_error(db_, "storing the receipt of message " + id);
+}
+
+// What `u` does to the message's receipt (columns::update_receipt): its new `receipted`.
+// kNotFound if the message is not stored.
+Result<std::optional<int>> SqliteStore::update_receipt(const core::UpdateMessage& u) {
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("SELECT receipted, tx FROM messages WHERE id = ?1"));
+  Statement s(db_, raw);
+  s.bind_text(1, u.id);
+  PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+  if (!row) return Status::not_found("message " + u.id + " is not stored");
+  return columns::update_receipt(
+      u, s.integer(0), s.opt_text(1),
+      [this](const std::string& tx, const std::string& receipt) {
+        return put_receipt(tx, receipt);
+      },
+      [this, &u](const std::string& receipt) { return put_message_receipt(u.id, receipt); });
+}
+
 Status SqliteStore::update_message(const core::UpdateMessage& u) {
+  std::optional<int> receipted;
+  if (u.receipt || u.tx) {
+    PARLEY_ASSIGN_OR_RETURN(receipted, update_receipt(u));
+  }
   // An unset optional binds NULL, and COALESCE keeps the stored value.
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
       prepare("UPDATE messages SET state = ?2, delivered_at = COALESCE(?3, delivered_at), "
               "acknowledged_at = COALESCE(?4, acknowledged_at), "
               "acknowledged_by = COALESCE(?5, acknowledged_by), ack_id = COALESCE(?6, ack_id), "
-              "receipt = COALESCE(?7, receipt), tx = COALESCE(?8, tx), "
+              "receipted = COALESCE(?7, receipted), tx = COALESCE(?8, tx), "
               "refusal = COALESCE(?9, refusal), cancelled_at = COALESCE(?10, cancelled_at), "
               "cancelled_by = COALESCE(?11, cancelled_by) WHERE id = ?1"));
   Statement s(db_, raw);
@@ -128,7 +191,7 @@ Status SqliteStore::update_message(const core::UpdateMessage& u) {
   s.bind_opt_time(4, u.acknowledged_at);
   s.bind_opt_text(5, u.acknowledged_by);
   s.bind_opt_text(6, u.ack_id);
-  s.bind_opt_text(7, u.receipt);
+  if (receipted) s.bind_int(7, *receipted);  // else NULL: as stored
   s.bind_opt_text(8, u.tx);
   s.bind_opt_text(9, u.refusal);
   s.bind_opt_time(10, u.cancelled_at);

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "parley/store/columns.h"
 #include "parley/store/search.h"
 #include "parley/store/store.h"
 #include "parley/store/store_test_util.h"
@@ -64,6 +65,16 @@ std::string raw_sql(const std::string& path, const std::string& sql) {
   return out;
 }
 
+// Migration 17 (issue 15) undone, first in every test's way back to an older schema: the
+// receipt back in each message row, no receipts tables.
+constexpr const char* kBeforeReceipts =
+    "DROP INDEX messages_unreceipted; ALTER TABLE messages ADD COLUMN receipt TEXT; "
+    "UPDATE messages SET receipt = CASE receipted WHEN 1 THEN (SELECT r.receipt FROM receipts "
+    "AS r WHERE r.tx = messages.tx) WHEN 2 THEN (SELECT r.receipt FROM message_receipts AS r "
+    "WHERE r.id = messages.id) END; ALTER TABLE messages DROP COLUMN receipted; "
+    "CREATE INDEX messages_unreceipted ON messages (line, seq) WHERE direction = 'outbound' "
+    "AND receipt IS NULL; DROP TABLE receipts; DROP TABLE message_receipts; ";
+
 // The version a new store gets: what every migration test expects to end at.
 std::string current_schema_version() {
   TempDir fresh;
@@ -77,7 +88,8 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "16");
+  // 17 here: the receipts migration (issue 15), reserved as 18 (the number changes at merge).
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "17");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -147,7 +159,9 @@ TEST(SqliteStoreTest, SchemaOneStoreIsMigratedKeepingItsMessages) {
         (*store)->apply({PutMessage{message("m-1", "l", 1, Direction::kOutbound, at(0))}}).is_ok());
   }
   // Back to what a schema-1 store holds.
-  raw_sql(path,
+  raw_sql(
+      path,
+      std::string(kBeforeReceipts) +
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
@@ -184,7 +198,9 @@ TEST(SqliteStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) {
     ASSERT_TRUE((*store)->apply({PutMessage{m}}).is_ok());
   }
   // Back to what a schema-10 store holds: no index.
-  raw_sql(path,
+  raw_sql(
+      path,
+      std::string(kBeforeReceipts) +
           "DROP TABLE messages_fts; DROP INDEX messages_by_type_line; "
           "DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS forwarded_heads; DROP TABLE IF EXISTS "
           "disclosures; UPDATE parley_schema SET version = 10");
@@ -218,7 +234,9 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
     put_inbound(**store, "to-ru", {1, 2, 3, 5});
   }
   // Back to what a schema-2 store holds.
-  raw_sql(path,
+  raw_sql(
+      path,
+      std::string(kBeforeReceipts) +
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
@@ -249,7 +267,7 @@ TEST(SqliteStoreTest, SchemaTwoStoreIsMigratedAndRecoversThroughTheNewIndexes) {
   // The partial indexes were filled from the stored rows.
   EXPECT_EQ(raw_sql(path,
                     "SELECT COUNT(*) FROM messages INDEXED BY messages_unreceipted "
-                    "WHERE direction = 'outbound' AND receipt IS NULL"),
+                    "WHERE direction = 'outbound' AND receipted = 0"),
             "1");
   Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
   ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
@@ -265,7 +283,9 @@ TEST(SqliteStoreTest, SchemaThreeStoreFoldsRepeatedEvidenceIntoOneCountedRow) {
   const std::string path = sqlite_path(dir.path());
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   // What a schema-3 store holds after a peer resent one conflicting head three times.
-  raw_sql(path,
+  raw_sql(
+      path,
+      std::string(kBeforeReceipts) +
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
@@ -310,7 +330,9 @@ TEST(SqliteStoreTest, SchemaNineStoreIsMigratedToKeepWhetherAMessageNeedsAnAck) 
                      PutMessage{message("o-2", "to-ru", 2, Direction::kOutbound, at(1), "ack")}})
             .is_ok());
   }
-  raw_sql(path,
+  raw_sql(
+      path,
+      std::string(kBeforeReceipts) +
           "DROP INDEX messages_unacknowledged; DROP INDEX messages_inbound_unacknowledged; "
           "ALTER TABLE messages DROP COLUMN needs_ack; "
           "CREATE INDEX messages_unacknowledged ON messages (line, seq) WHERE direction = "
@@ -349,7 +371,9 @@ TEST(SqliteStoreTest, SchemaTwelveStoreIsMigratedToHoldCancellations) {
                     .is_ok());
   }
   // Back to what a schema-12 store holds: the state CHECK without 'cancelled', no columns.
-  raw_sql(path,
+  raw_sql(
+      path,
+      std::string(kBeforeReceipts) +
           "CREATE TABLE m12 AS SELECT * FROM messages; DROP TABLE messages; "
           "CREATE TABLE messages (id TEXT NOT NULL UNIQUE, line TEXT NOT NULL, seq INTEGER NOT "
           "NULL CHECK (seq >= 0), direction TEXT NOT NULL, peer TEXT NOT NULL, from_party TEXT "
@@ -421,10 +445,10 @@ TEST(SqliteStoreTest, SchemaFourteenStoreIsMigratedToHoldBroadcastIds) {
   }
   // Back to what a schema-14 store holds: no broadcast column, no index on it, no observer's
   // tables (16).
-  raw_sql(path,
-          "DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN broadcast; "
-          "DROP TABLE forwarded_heads; DROP TABLE disclosures; "
-          "UPDATE parley_schema SET version = 14");
+  raw_sql(path, std::string(kBeforeReceipts) +
+                    "DROP INDEX messages_by_broadcast; ALTER TABLE messages DROP COLUMN broadcast; "
+                    "DROP TABLE forwarded_heads; DROP TABLE disclosures; "
+                    "UPDATE parley_schema SET version = 14");
   ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "14");
   ASSERT_EQ(
       raw_sql(path, "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'broadcast'"),
@@ -445,6 +469,102 @@ TEST(SqliteStoreTest, SchemaFourteenStoreIsMigratedToHoldBroadcastIds) {
   Result<std::vector<MessageRecord>> found = (*store)->list_messages(q);
   ASSERT_TRUE(found.is_ok());
   EXPECT_EQ(ids_of(*found), (std::vector<std::string>{"o-2"}));
+}
+
+// Issue 15: sixteen messages delivered by one transaction hold its receipt once, not each.
+TEST(SqliteStoreTest, ATransactionsReceiptIsStoredOnceNotInEachMessageRow) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok());
+  ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+  const std::string receipt(1700, 'r');
+  std::vector<Record> put;
+  std::vector<Record> delivered;
+  for (std::uint64_t seq = 1; seq <= 16; ++seq) {
+    MessageRecord m = message("o-" + std::to_string(seq), "to-ru", seq, Direction::kOutbound,
+                              at(static_cast<std::int64_t>(seq)));
+    m.tx = "tx-1";
+    put.push_back(PutMessage{m});
+    UpdateMessage u;
+    u.id = m.id;
+    u.state = MessageState::kDelivered;
+    u.delivered_at = at(100);
+    u.receipt = receipt;
+    u.tx = "tx-1";
+    delivered.push_back(u);
+  }
+  ASSERT_TRUE((*store)->apply(put).is_ok());
+  ASSERT_TRUE((*store)->apply(delivered).is_ok());
+  EXPECT_EQ(raw_sql(path, "SELECT COUNT(*) || ' ' || SUM(LENGTH(receipt)) FROM receipts"),
+            "1 1700");
+  EXPECT_EQ(raw_sql(path, "SELECT COUNT(*) FROM message_receipts"), "0");
+  EXPECT_EQ(raw_sql(path, "SELECT COUNT(*) FROM messages WHERE receipted = 1 AND tx = 'tx-1'"),
+            "16");
+  EXPECT_EQ((*(*store)->get_message("o-16"))->receipt, receipt);
+}
+
+// Migration 17: the receipts of a schema-16 store move out of its rows, one per transaction;
+// a row whose receipt differs from its transaction's, or that has no tx, keeps its own.
+TEST(SqliteStoreTest, SchemaSixteenStoreIsMigratedToKeepEachReceiptOnce) {
+  TempDir dir;
+  const std::string path = sqlite_path(dir.path());
+  {
+    Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+    ASSERT_TRUE(store.is_ok());
+    ASSERT_TRUE((*store)->put_line(line("to-ru", "ru-genstaff")).is_ok());
+    std::vector<Record> put;
+    for (std::uint64_t seq = 1; seq <= 6; ++seq) {
+      put.push_back(PutMessage{message("o-" + std::to_string(seq), "to-ru", seq,
+                                       Direction::kOutbound, at(static_cast<std::int64_t>(seq)))});
+    }
+    ASSERT_TRUE((*store)->apply(put).is_ok());
+  }
+  // Back to schema 16, with what old rows can hold: o-1 .. o-3 of one transaction, o-3 with
+  // another text (a receipt v1 before the transcript, say), o-4 a receipt without a tx, o-5
+  // not receipted but carried, o-6 of another transaction.
+  raw_sql(path, std::string(kBeforeReceipts) +
+                    "UPDATE messages SET tx = 'tx-a', receipt = 'ra' WHERE id IN ('o-1', 'o-2'); "
+                    "UPDATE messages SET tx = 'tx-a', receipt = 'ra-v1' WHERE id = 'o-3'; "
+                    "UPDATE messages SET receipt = 'r4' WHERE id = 'o-4'; "
+                    "UPDATE messages SET tx = 'tx-b' WHERE id = 'o-5'; "
+                    "UPDATE messages SET tx = 'tx-c', receipt = 'rc' WHERE id = 'o-6'; "
+                    "UPDATE parley_schema SET version = 16");
+  ASSERT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "16");
+  ASSERT_EQ(raw_sql(path, "SELECT COUNT(receipt) FROM messages"), "5");
+
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), current_schema_version());
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = "
+                    "'receipt'"),
+            "0");
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT group_concat(tx || ':' || receipt, ',') FROM "
+                    "(SELECT tx, receipt FROM receipts ORDER BY tx)"),
+            "tx-a:ra,tx-c:rc");
+  EXPECT_EQ(raw_sql(path,
+                    "SELECT group_concat(id || ':' || receipt, ',') FROM "
+                    "(SELECT id, receipt FROM message_receipts ORDER BY id)"),
+            "o-3:ra-v1,o-4:r4");
+  const std::vector<std::optional<std::string>> want = {"ra", "ra",         "ra-v1",
+                                                        "r4", std::nullopt, "rc"};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const std::string id = "o-" + std::to_string(i + 1);
+    EXPECT_EQ((*(*store)->get_message(id))->receipt, want[i]) << id;
+  }
+  Result<core::Recovered> recovered = (*store)->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+  EXPECT_EQ(ids_of(recovered->unreceipted), (std::vector<std::string>{"o-5"}));
+  // The receipt of o-5's transaction, stored once, and o-5 reads it.
+  UpdateMessage delivered;
+  delivered.id = "o-5";
+  delivered.state = MessageState::kDelivered;
+  delivered.receipt = "rb";
+  ASSERT_TRUE((*store)->apply({delivered}).is_ok());
+  EXPECT_EQ((*(*store)->get_message("o-5"))->receipt, "rb");
+  EXPECT_EQ(raw_sql(path, "SELECT COUNT(*) FROM receipts"), "3");
 }
 
 TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
@@ -472,9 +592,14 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
       "(peer = 'p' OR line IN (SELECT id FROM lines WHERE remote_party = 'p'))";
   const std::string unreceipted = plan(
       "SELECT id FROM messages INDEXED BY messages_unreceipted WHERE direction = "
-      "'outbound' AND receipt IS NULL AND " +
+      "'outbound' AND receipted = 0 AND " +
       mine);
   EXPECT_NE(unreceipted.find("messages_unreceipted"), std::string::npos) << unreceipted;
+  // A message's receipt is read by its transaction's key, not by a scan of the receipts.
+  const std::string receipt =
+      plan(std::string("SELECT ") + columns::kMessageSelect + " FROM messages WHERE id = 'x'");
+  EXPECT_NE(receipt.find("SEARCH receipts USING INDEX"), std::string::npos) << receipt;
+  EXPECT_EQ(receipt.find("SCAN receipts"), std::string::npos) << receipt;
   const std::string unacknowledged = plan(
       "SELECT id FROM messages INDEXED BY messages_unacknowledged WHERE direction = "
       "'outbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND state NOT IN ('expired', "
@@ -727,7 +852,9 @@ TEST(SqliteStoreTest, SchemaThreeStoreIsMigratedToHoldRefusals) {
     ASSERT_TRUE((*store)->apply({PutMessage{pending}}).is_ok());
   }
   // Back to what a schema-3 store holds: the messages table without 'refused' or refusal.
-  raw_sql(path,
+  raw_sql(
+      path,
+      std::string(kBeforeReceipts) +
           "ALTER TABLE principals DROP COLUMN token_expires; "
           "ALTER TABLE principals DROP COLUMN revoked_at; DROP TABLE roster; "
           "DROP TABLE directory_changes; DROP TABLE witnessed; DROP TABLE split_views; "
