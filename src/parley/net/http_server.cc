@@ -25,11 +25,20 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "parley/net/http_server_state.h"
 #include "parley/net/internal.h"
 #include "parley/net/net.h"
 
 namespace parley::net {
 namespace {
+
+using internal::classify_handshake_error;
+using internal::endpoint_string;
+using internal::error_response;
+using internal::format_event;
+using internal::make_room;
+using internal::ServerState;
+using internal::SessionBase;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -53,161 +62,6 @@ constexpr std::pair<const char*, const char*> kApiSecurityHeaders[] = {
     {"X-Frame-Options", "DENY"},
     {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
     {"Referrer-Policy", "no-referrer"},
-};
-
-std::string json_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      std::array<char, 8> buf{};
-      std::snprintf(buf.data(), buf.size(), "\\u%04x", static_cast<unsigned>(c));
-      out += buf.data();
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-HttpResponse error_response(int status, const std::string& message) {
-  HttpResponse response;
-  response.status = status;
-  response.body = "{\"error\":\"" + json_escape(message) + "\"}";
-  return response;
-}
-
-std::string endpoint_string(const tcp::endpoint& endpoint) {
-  const asio::ip::address address = endpoint.address();
-  std::string host = address.to_string();
-  if (address.is_v6()) host = "[" + host + "]";
-  return host + ":" + std::to_string(endpoint.port());
-}
-
-// A field value on one line: an id or an event name with a line break would end its field
-// early and start another.
-std::string one_line(std::string text) {
-  std::erase_if(text, [](char c) { return c == '\n' || c == '\r'; });
-  return text;
-}
-
-// "id: <id>\nevent: <name>\ndata: <line>\n...\n\n" (a multi-line payload becomes several
-// data lines, as the SSE format requires).
-std::string format_event(const ServerEvent& e) {
-  std::string out;
-  if (!e.id.empty()) out += "id: " + one_line(e.id) + "\n";
-  if (!e.event.empty()) out += "event: " + one_line(e.event) + "\n";
-  const std::string& data = e.data;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = data.find('\n', start);
-    out += "data: " + data.substr(start, end == std::string::npos ? end : end - start) + "\n";
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  out += "\n";
-  return out;
-}
-
-// Which handshake failures mean what (docs/operations.md, parley_handshakes_refused_total).
-HandshakeRefusal classify_handshake_error(const error_code& ec, SSL* ssl) {
-  if (ec.category() == asio::error::get_ssl_category()) {
-    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
-      case SSL_R_CERTIFICATE_VERIFY_FAILED:
-      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-        return HandshakeRefusal::kUnpinnedCertificate;
-      case SSL_R_UNSUPPORTED_PROTOCOL:
-      case SSL_R_UNSUPPORTED_SSL_VERSION:
-      case SSL_R_WRONG_VERSION_NUMBER:
-      case SSL_R_VERSION_TOO_LOW:
-      case SSL_R_NO_PROTOCOLS_AVAILABLE:
-      case SSL_R_UNKNOWN_PROTOCOL:
-      case SSL_R_HTTP_REQUEST:
-      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
-        return HandshakeRefusal::kProtocolVersion;
-      default:
-        break;
-    }
-  }
-  // The verify callback refused the leaf even if the error says something more generic.
-  if (ssl != nullptr && SSL_get_verify_result(ssl) != X509_V_OK) {
-    return HandshakeRefusal::kUnpinnedCertificate;
-  }
-  return HandshakeRefusal::kOther;
-}
-
-class SessionBase : public std::enable_shared_from_this<SessionBase> {
- public:
-  virtual ~SessionBase() = default;
-  // Closes the connection now; pending operations complete with errors.
-  virtual void abort() = 0;
-  // Sheds the connection to make room for a newer one (counted; ServerLimits).
-  virtual void evict() = 0;
-  // Not yet admitted (ServerLimits): may be shed for a newer connection.
-  virtual bool unadmitted() const = 0;
-  // Unadmitted and nothing received on it yet: shed first.
-  virtual bool silent() const = 0;
-  virtual const std::string& source() const = 0;  // the client's IP address
-  virtual std::uint64_t id() const = 0;           // its key in ServerState::sessions
-};
-
-struct ServerState {
-  ServerState(asio::io_context& io_context, std::shared_ptr<asio::ssl::context> tls_context,
-              internal::PeerCheck check, Handler h, ServerLimits l)
-      : io(io_context),
-        acceptor(io_context),
-        backoff(io_context),
-        tls(std::move(tls_context)),
-        peer_check(std::move(check)),
-        handler(std::move(h)),
-        limits(std::move(l)) {}
-
-  // Calls limits.warn with `what` unless a line with the same `key` went out less than
-  // warn_interval ago; the line says how many were held back since.
-  void warn(const std::string& key, const std::string& what) {
-    if (!limits.warn) return;
-    Warned& w = warned[key];
-    ++w.count;
-    const auto at = std::chrono::steady_clock::now();
-    if (w.last && at - *w.last < limits.warn_interval) return;
-    limits.warn(std::string(!tls         ? "http "
-                            : peer_check ? "federation "
-                                         : "https ") +
-                local + ": " + std::to_string(w.count) + " " + key +
-                " since the last report; last: " + what);
-    w.last = at;
-    w.count = 0;
-  }
-
-  void refused_handshake(HandshakeRefusal refusal, const std::string& remote,
-                         const std::string& detail) {
-    ++stats.handshakes_refused[static_cast<std::size_t>(refusal)];
-    warn("TLS handshakes refused (" + std::string(handshake_refusal_name(refusal)) + ")",
-         remote + ": " + detail);
-  }
-
-  struct Warned {
-    std::optional<std::chrono::steady_clock::time_point> last;
-    std::uint64_t count = 0;
-  };
-
-  asio::io_context& io;
-  tcp::acceptor acceptor;
-  asio::steady_timer backoff;  // after an accept error (e.g. out of descriptors)
-  std::shared_ptr<asio::ssl::context> tls;
-  internal::PeerCheck peer_check;
-  Handler handler;
-  ServerLimits limits;
-  std::string local;  // the bound endpoint, for log lines
-  bool stopped = false;
-  std::uint64_t next_session = 0;
-  // By id: ids grow, so the map runs from the oldest connection to the newest.
-  std::map<std::uint64_t, std::weak_ptr<SessionBase>> sessions;
-  AdmissionStats stats;
-  std::map<std::string, Warned> warned;
 };
 
 template <bool kTls>
@@ -697,46 +551,6 @@ class Session final : public SessionBase {
   std::deque<std::string> sse_queue_;
   std::array<char, 512> watch_buffer_{};
 };
-
-// The oldest unadmitted session (from `source`, unless empty), preferring a silent one.
-std::shared_ptr<SessionBase> shed_candidate(const ServerState& state, const std::string& source) {
-  std::shared_ptr<SessionBase> oldest;
-  for (const auto& entry : state.sessions) {
-    auto session = entry.second.lock();
-    if (!session || !session->unadmitted()) continue;
-    if (!source.empty() && session->source() != source) continue;
-    if (session->silent()) return session;
-    if (!oldest) oldest = std::move(session);
-  }
-  return oldest;
-}
-
-std::size_t unadmitted_from(const ServerState& state, const std::string& source) {
-  std::size_t count = 0;
-  for (const auto& entry : state.sessions) {
-    const auto session = entry.second.lock();
-    if (session && session->unadmitted() && session->source() == source) ++count;
-  }
-  return count;
-}
-
-void evict(ServerState& state, const std::shared_ptr<SessionBase>& session) {
-  state.sessions.erase(session->id());  // its slot is free now, not when its handlers have run
-  session->evict();
-}
-
-// Admission (ServerLimits): makes room for a new connection from `source`. False if every
-// open connection is admitted and the server is full: the new one must be refused.
-bool make_room(ServerState& state, const std::string& source) {
-  if (unadmitted_from(state, source) >= state.limits.unadmitted_per_source_max) {
-    if (auto oldest = shed_candidate(state, source)) evict(state, oldest);
-  }
-  if (state.sessions.size() < state.limits.connections_max) return true;
-  auto oldest = shed_candidate(state, "");
-  if (!oldest) return false;
-  evict(state, oldest);
-  return true;
-}
 
 void do_accept(const std::shared_ptr<ServerState>& state);
 
