@@ -516,8 +516,15 @@ CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NO
     //    (SqliteStore::index_search): search_indexed.upto is the n up to which every message is
     //    in it. Opening a store and every search first index what is above it, so a search
     //    never misses a stored message; the rows stored before are indexed at the first open;
-    //  - log_entries is WITHOUT ROWID: its key (owner, peer, idx) is the table, not a b-tree
-    //    beside a rowid table (one b-tree fewer written per entry).
+    //  - the listing of every line, newest first (the operator's), walks messages_by_created
+    //    and stops at its page; it was a scan and a sort of the whole table;
+    //  - log_entries is WITHOUT ROWID, keyed (peer, idx, owner): the key is the table (not a
+    //    b-tree beside a rowid table) and serves what log_entries_by_peer (peer, idx) did, so
+    //    an entry writes one b-tree and log_entries_by_message instead of four. heads are keyed
+    //    (peer, size, owner) likewise, and heads_by_peer goes. A log is read by (owner, peer)
+    //    through the peer's part of the key: the logs of several peers for us share peer = us
+    //    and are read interleaved (owner is checked on each entry; a few peers, a few times
+    //    the rows).
     R"sql(
 CREATE TABLE messages_v19 (
   n               INTEGER PRIMARY KEY,
@@ -580,6 +587,7 @@ CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq)
 CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL;
 CREATE INDEX messages_by_type_line ON messages (type, line);
 CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL;
+CREATE INDEX messages_by_created ON messages (created);
 DROP TABLE messages_fts;
 CREATE VIRTUAL TABLE messages_fts USING fts5(words, content = '', columnsize = 0,
                                              tokenize = 'unicode61 remove_diacritics 0');
@@ -594,14 +602,28 @@ CREATE TABLE log_entries_v19 (
   idx        INTEGER NOT NULL CHECK (idx >= 0),
   message_id TEXT NOT NULL,
   leaf_hash  BLOB NOT NULL CHECK (length(leaf_hash) = 32),
-  PRIMARY KEY (owner, peer, idx)
+  PRIMARY KEY (peer, idx, owner)
 ) WITHOUT ROWID;
 INSERT INTO log_entries_v19 (owner, peer, idx, message_id, leaf_hash)
 SELECT owner, peer, idx, message_id, leaf_hash FROM log_entries;
 DROP TABLE log_entries;
 ALTER TABLE log_entries_v19 RENAME TO log_entries;
 CREATE INDEX log_entries_by_message ON log_entries (message_id);
-CREATE INDEX log_entries_by_peer ON log_entries (peer, idx);
+CREATE TABLE heads_v19 (
+  owner           TEXT NOT NULL,
+  peer            TEXT NOT NULL,
+  size            INTEGER NOT NULL CHECK (size >= 0),
+  root            BLOB NOT NULL CHECK (length(root) = 32),
+  sth_json        TEXT NOT NULL,
+  countersig_json TEXT,
+  frontier_json   TEXT,
+  PRIMARY KEY (peer, size, owner)
+);
+INSERT INTO heads_v19 (owner, peer, size, root, sth_json, countersig_json, frontier_json)
+SELECT owner, peer, size, root, sth_json, countersig_json, frontier_json FROM heads;
+DROP TABLE heads;
+ALTER TABLE heads_v19 RENAME TO heads;
+CREATE INDEX heads_by_owner ON heads (owner, size);
 )sql",
 };
 

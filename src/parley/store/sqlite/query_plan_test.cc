@@ -1,7 +1,8 @@
 // Every statement the SQLite store prepares is served by an index (issue 15): after a
 // workload that calls each of its reads and writes, SQLite plans every cached statement and
 // none reads the whole of messages, log_entries or heads, which grow with the store. A scan of
-// a partial index of the pending messages (schema 3) reads only what is pending and is allowed.
+// a partial index of the pending messages (schema 3) reads only what is pending, and a walk of
+// messages_by_created in the listing's order stops at the page: both are allowed.
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -55,7 +56,8 @@ void workload(Store& store) {
                   .apply({test::entry("us-eucom", "ru-genstaff", 0, "o-1"),
                           test::head("us-eucom", "ru-genstaff", 1),
                           core::PutInclusion{"o-1", 0, 1, test::hash_of(1), {}},
-                          core::PutEvidence{"e-1", "ru-genstaff", "fork", "d", "a", "b", at(3)}})
+                          core::PutEvidence{"e-1", "ru-genstaff", "fork", "d", "a", "b", at(3),
+                                            std::nullopt, 1}})
                   .is_ok());
   core::UpdateMessage receipted;
   receipted.id = "o-1";
@@ -146,11 +148,15 @@ TEST(SqliteQueryPlanTest, NoStatementTheStorePreparesScansMessagesLogEntriesOrHe
     const std::vector<std::string> steps = plan(db, sql);
     std::string all;
     for (const std::string& step : steps) all += step + "\n";
+    // A walk of messages_by_created in the listing's order stops at its page (LIMIT): the
+    // newest messages of every line. It must not be sorted whole (only within one `created`).
+    const bool sorted = all.find("USE TEMP B-TREE FOR ORDER BY") != std::string::npos;
     for (const std::string& step : steps) {
       std::smatch scan;
       if (!std::regex_search(step, scan, growing)) continue;
       const std::string how = scan[2].str();
-      EXPECT_TRUE(std::regex_search(how, pending)) << sql << "\n" << all;
+      const bool in_order = how == " USING INDEX messages_by_created" && !sorted;
+      EXPECT_TRUE(std::regex_search(how, pending) || in_order) << sql << "\n" << all;
     }
   }
   sqlite3_close(db);
