@@ -649,6 +649,16 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
       "AND type IN (SELECT value FROM json_each('[\"meeting.propose\", \"meeting.sign\"]')) "
       "ORDER BY created DESC, seq DESC, id DESC LIMIT 100000");
   EXPECT_NE(steps.find("USING INDEX messages_by_type_line"), std::string::npos) << steps;
+  // The last automatic line test at every start (store/node_recovery.h recover_line_tests:
+  // direction, one line, one type): by the type index on all three, not by the walk of the
+  // line's outbound messages (direction, line, created), which read every one of them.
+  const std::string tests = plan(
+      "SELECT id FROM messages WHERE 1 AND direction = 'outbound' AND line IN (SELECT value "
+      "FROM json_each('[\"l\"]')) AND type IN (SELECT value FROM json_each('[\"test\"]')) "
+      "ORDER BY created DESC, seq DESC, id DESC LIMIT 64");
+  EXPECT_NE(tests.find("INDEX messages_by_type_line (type=? AND line=? AND direction=?)"),
+            std::string::npos)
+      << tests;
 }
 
 TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {
