@@ -506,8 +506,7 @@ CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT N
 CREATE INDEX messages_by_type_line ON messages (type, line);
 CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL;
 )sql",
-    // 19 (issue 15, "less work per message"; the number may change at merge): fewer pages in
-    // the commit a message waits for.
+    // 18 (issue 15, "less work per message"): fewer pages in the commit a message waits for.
     //  - messages gets an INTEGER PRIMARY KEY, `n`: its rowid, kept by VACUUM and by
     //    sqlcipher_export (SELECT * names it), in the order rows were stored (messages are
     //    never deleted, so a new row's n is above every other's);

@@ -306,7 +306,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
     return status;
   }
   // The messages a crash left out of the search index (committed, not yet indexed), or that a
-  // migration left for it to index (schema 19).
+  // migration left for it to index (schema 18).
   PARLEY_RETURN_IF_ERROR(store->index_search_all());
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -1,4 +1,4 @@
-// The SQLite store: the full-text index (messages_fts, schema 19), written after the commit
+// The SQLite store: the full-text index (messages_fts, schema 18), written after the commit
 // that stores a message, several messages a transaction, not in it: a FLASH message's commit
 // holds no page of the index. search_indexed.upto is the durable watermark: every message
 // with n <= upto is indexed, those above are not (messages are never deleted, and a new

@@ -1,4 +1,4 @@
-// The SQLite store's search index off the commit path (schema 19, sqlite/search_index.cc): a
+// The SQLite store's search index off the commit path (schema 18, sqlite/search_index.cc): a
 // commit writes no page of messages_fts; index_search indexes afterwards, a batch at a time;
 // a search and an open first index what is left, so that a search never misses a stored
 // message, after a crash between the commit and the indexing too.

@@ -65,10 +65,10 @@ std::string raw_sql(const std::string& path, const std::string& sql) {
   return out;
 }
 
-// Migration 19 (issue 15, fewer pages per message) undone: messages without its INTEGER
+// Migration 18 (issue 15, fewer pages per message) undone: messages without its INTEGER
 // PRIMARY KEY n (a copy keeps the columns and the order), its indexes as schema 17 had them,
 // no search watermark. messages_fts stays contentless: every older schema's test drops it or
-// its migrations reach 19, which makes it again.
+// its migrations reach 18, which makes it again.
 const std::string kBeforeStorePages =
     std::string("CREATE TABLE messages_v17 AS SELECT ") + columns::kMessageColumns +
     " FROM messages ORDER BY n; DROP TABLE messages; "
@@ -90,7 +90,7 @@ const std::string kBeforeStorePages =
     "CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL; "
     "DROP TABLE search_indexed; ";
 
-// Migration 17 (issue 15) undone, after 19, first in every test's way back to an older schema:
+// Migration 17 (issue 15) undone, after 18, first in every test's way back to an older schema:
 // the receipt back in each message row, no receipts tables.
 const std::string kBeforeReceipts =
     kBeforeStorePages +
@@ -114,8 +114,7 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  // 18 here: the store pages migration (issue 15), reserved as 19 (the number changes at
-  // merge).
+  // 18: the store pages migration (issue 15).
   EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "18");
 }
 
