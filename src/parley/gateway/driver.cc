@@ -67,7 +67,8 @@ Driver::Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::St
       store_(std::move(store)),
       catalog_(catalog),
       allowed_fingerprints_(std::make_shared<std::vector<std::string>>()),
-      clock_(clock ? std::move(clock) : std::make_unique<SystemClock>(io)) {}
+      clock_(clock ? std::move(clock) : std::make_unique<SystemClock>(io)),
+      search_timer_(io) {}
 
 Driver::~Driver() { stop(); }
 
@@ -197,6 +198,7 @@ void Driver::stop() {
   if (api_server_) api_server_->stop();
   for (auto& server : federation_servers_) server->stop();
   clock_->cancel();
+  search_timer_.cancel();  // what is not indexed yet is indexed at the next open
   for (auto& [party, clients] : clients_) {
     for (auto& client : clients.transactions) client->close();
     for (auto& client : clients.heartbeats) client->close();

@@ -297,6 +297,12 @@ class Driver {
   // event that a message was delivered is durable with its receipt, not one fsync later.
   void commit(core::Commit& commit);
   void finish_commit();
+  // The full-text index off the commit path (Store::index_search): once a commit has stored
+  // messages, kSearchIndexDelay later the store indexes them, kSearchIndexBatch a transaction,
+  // each batch a handler of its own so that the io thread serves what arrives in between.
+  // Searches never wait for it: the store indexes what is left before a search.
+  void schedule_search_index();
+  void index_search();
   // Stops the gateway, or hands the failure to on_store_failure: a commit failed.
   void commit_failed(const Status& status, const std::string& what);
   void post(const core::Post& post);
@@ -412,7 +418,9 @@ class Driver {
   std::optional<Time> actions_due_;  // when check_actions() must run next
   bool ready_ = false;
   bool stopping_ = false;
-  bool failed_ = false;  // a commit failed: nothing more is fed or carried out
+  bool failed_ = false;                     // a commit failed: nothing more is fed or carried out
+  boost::asio::steady_timer search_timer_;  // schedule_search_index
+  bool search_scheduled_ = false;
 };
 
 // Listens for the API where the home says (config.api_listen): HTTPS with the home's API

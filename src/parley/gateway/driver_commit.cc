@@ -1,11 +1,13 @@
 // The driver's commits (driver.h, Driver::commit): a Commit's batches applied in one store
 // transaction, kept open on SQLite until the node has handled the outcome so that the events it
 // publishes are made durable by the same fsync; what a failed commit does; the checkpoints of
-// the heads a commit moved, for the observers.
+// the heads a commit moved, for the observers; the search index, written after the commits.
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/post.hpp>
@@ -28,6 +30,12 @@ void Driver::commit(core::Commit& commit) {
   for (const Status& status : *outcome) {
     if (!status.is_ok()) spdlog::warn("store refused a batch: {}", status.to_string());
   }
+  const bool stores_messages = std::ranges::any_of(commit.batches, [](const core::CommitBatch& b) {
+    return std::ranges::any_of(b.records, [](const core::Record& r) {
+      return std::holds_alternative<core::PutMessage>(r);
+    });
+  });
+  if (stores_messages) schedule_search_index();
   const auto id = commit.id;
   commit_open_ = store_->group_open();
   if (commit_open_) {
@@ -69,6 +77,40 @@ void Driver::commit_failed(const Status& status, const std::string& what) {
   }
   spdlog::critical("store failed to {}: {}; stopping", what, status.to_string());
   std::_Exit(70);
+}
+
+namespace {
+// A commit's messages wait this long for the search index, so that one transaction indexes
+// all that arrived meanwhile (one at a time, each FLASH message would cost an index
+// transaction of its own), and at most this many are indexed per transaction.
+constexpr std::chrono::milliseconds kSearchIndexDelay(500);
+constexpr std::size_t kSearchIndexBatch = 128;
+}  // namespace
+
+void Driver::schedule_search_index() {
+  if (search_scheduled_ || stopping_) return;
+  search_scheduled_ = true;
+  search_timer_.expires_after(kSearchIndexDelay);
+  // Fired outside any feed of the node, so never inside an open commit.
+  search_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) index_search();
+  });
+}
+
+void Driver::index_search() {
+  search_scheduled_ = false;
+  if (stopping_ || failed_) return;
+  const Result<bool> more = store_->index_search(kSearchIndexBatch);
+  if (!more.is_ok()) {
+    // Nothing is lost: a search (and the next start) indexes what is left first. A store that
+    // fails here fails the next commit too, which stops the gateway.
+    spdlog::warn("search index: {}", more.status().to_string());
+    return;
+  }
+  if (*more) {
+    search_scheduled_ = true;
+    boost::asio::post(io_, [this]() { index_search(); });
+  }
 }
 
 std::vector<wire::Bundle> Driver::observers_of(const std::string& peer) const {

@@ -3,6 +3,7 @@
 // API is called through its handler (no HTTP client), and us-eucom's clock is moved by hand.
 #include "parley/gateway/driver.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -414,6 +415,32 @@ class DriverTest : public ::testing::Test {
     return r.status == 200 && j.is_ok() ? j->value(field, std::int64_t{-1}) : -1;
   }
 
+  // The first column of the first row of `sql` on g's SQLite store, through a connection of
+  // its own (keyed with the home's store key).
+  static std::string raw_sql(const Gateway& g, const std::string& sql) {
+    std::string out;
+    sqlite3* db = nullptr;
+    const fs::path path = g.home.dir / g.home.config.store_path;
+    if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+      std::string key;
+      if (!g.home.config.store_key_file.empty()) {
+        std::ifstream(g.home.config.store_key_file) >> key;
+        const std::string pragma = "PRAGMA key = \"x'" + key + "'\"";
+        sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr);
+      }
+      sqlite3_exec(
+          db, sql.c_str(),
+          [](void* result, int columns, char** values, char**) {
+            auto* text = static_cast<std::string*>(result);
+            if (columns > 0 && values[0] != nullptr && text->empty()) *text = values[0];
+            return 0;
+          },
+          &out, nullptr);
+    }
+    sqlite3_close(db);
+    return out;
+  }
+
   std::string state_of(Gateway& g, const std::string& id) {
     const net::HttpResponse r = call(g, "GET", "/api/v1/messages/" + id);
     Result<json::Json> j = json::parse_object(r.body);
@@ -450,6 +477,33 @@ TEST_F(DriverTest, AMessageIsDeliveredAndGoesOverdueWhenTheClockPassesItsDeadlin
   // Nobody acknowledges it; the FLASH deadline (5 minutes) passes on us-eucom's clock alone.
   clock_->advance(6min);
   ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "overdue"; })) << state_of(us_, id);
+}
+
+// Issue 15: the search index is written after the commits that store messages, by the driver
+// (Driver::index_search), with no search asking for it: every stored message is indexed soon
+// after (SQLite's search_indexed.upto, read behind the store's back).
+TEST_F(DriverTest, TheDriverIndexesStoredMessagesForSearchAfterTheirCommits) {
+  std::vector<std::string> ids;
+  for (const char* text : {"hold fire", "northern fleet at sea"}) {
+    const net::HttpResponse posted =
+        call(us_, "POST", "/api/v1/messages",
+             std::string(R"({"line":"saceur-cgs","precedence":"FLASH","text":")") + text + "\"}");
+    ASSERT_EQ(posted.status, 201) << posted.body;
+    Result<json::Json> j = json::parse_object(posted.body);
+    ASSERT_TRUE(j.is_ok());
+    ids.push_back(j->value("id", ""));
+  }
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
+  }
+  for (Gateway* g : {&us_, &ru_}) {
+    EXPECT_TRUE(run_until([&] {
+      return raw_sql(*g,
+                     "SELECT COUNT(*) FROM messages WHERE n > (SELECT upto FROM "
+                     "search_indexed)") == "0";
+    })) << g->home.config.party;
+    EXPECT_GE(std::stoi(raw_sql(*g, "SELECT COUNT(*) FROM messages")), 2) << g->home.config.party;
+  }
 }
 
 // Issue 16: an empty message, and a reply_to that names no message on the principal's lines

@@ -224,6 +224,19 @@ class Store {
   virtual bool group_open() const { return false; }
   virtual Status finish_group(std::vector<EventRecord>& events) { return append_events(events); }
 
+  // The full-text index off the commit path. A store may leave a stored message out of its
+  // search index when it commits it (SQLite: messages_fts) and index it here, up to `max`
+  // messages in order of storing, in a transaction of its own: true if more remain. Nothing
+  // is lost if this is never called: the store indexes what remains before any search
+  // (list_messages with words never misses a stored message) and when it is opened. The
+  // gateway calls it after its commits, a batch at a time (Driver::index_search). Errors as
+  // apply(), and kInvalidArgument for a `max` of 0; a failure leaves the index as it was. A
+  // store that indexes in the commit (memory, PostgreSQL) has nothing to do: false.
+  virtual Result<bool> index_search(std::size_t max) {
+    (void)max;
+    return false;
+  }
+
   virtual Result<std::optional<core::MessageRecord>> get_message(std::string_view id) = 0;
   virtual Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) = 0;
   // The messages, of any type and either direction, whose reply_to is one of `ids` (at most

@@ -3,7 +3,9 @@
 //   recovery.cc      what a node starts from (Store::recover), reading only what is pending
 //   transcript.cc    the transcript: log entries, heads, inclusion proofs, evidence
 //   tables.cc        peers, principals and lines
-//   schema.cc        the schema's migrations and opening a store (open_sqlite_store)
+//   search_index.cc  the full-text index, written after the commit (index_search)
+//   migrations.cc    the schema's migrations
+//   schema.cc        opening a store (open_sqlite_store), migrating it to the current schema
 #pragma once
 
 #include <sqlite3.h>
@@ -14,6 +16,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -127,6 +130,12 @@ using columns::parse_string_array;
 using columns::prefix_end;
 using columns::to_digest;
 
+// The schema's migrations (migrations.cc): version N is reached from N-1 by migrations()[N-1].
+std::span<const char* const> migrations();
+
+// How many messages one transaction of index_search_all adds to the search index.
+inline constexpr std::size_t kSearchIndexBatch = 1000;
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -144,6 +153,13 @@ class SqliteStore final : public Store {
       const std::vector<const std::vector<core::Record>*>& batches) override;
   bool group_open() const override { return group_open_; }
   Status finish_group(std::vector<EventRecord>& events) override;
+  Result<bool> index_search(std::size_t max) override;
+  // index_search until every stored message is in messages_fts: at open (what a crash or a
+  // migration left unindexed) and before a search.
+  Status index_search_all();
+  // The SQL of every statement prepared so far (the cache's keys): what the query plan test
+  // asks SQLite to plan.
+  std::vector<std::string> prepared_sql() const;
   Result<std::optional<core::MessageRecord>> get_message(std::string_view id) override;
   Result<std::vector<core::MessageRecord>> list_messages(const MessageQuery& query) override;
   Result<std::vector<core::MessageRecord>> replies_to(const std::vector<std::string>& ids) override;
@@ -201,8 +217,8 @@ class SqliteStore final : public Store {
   // first id given (the ids are consecutive). On failure the caller rolls back.
   Result<std::uint64_t> insert_events(const std::vector<EventRecord>& events);
   Status put_message(const core::MessageRecord& m);
-  // Adds `m`, just stored, to messages_fts (store/search.h searchable_text).
-  Status index_message(const core::MessageRecord& m);
+  // index_search's work inside the open transaction.
+  Result<bool> index_search_in_transaction(std::size_t max);
   Status update_message(const core::UpdateMessage& u);
   Status put_receipt(const std::string& tx, const std::string& receipt);
   Status put_message_receipt(const std::string& id, const std::string& receipt);

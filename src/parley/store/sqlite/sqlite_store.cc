@@ -38,6 +38,13 @@ Result<sqlite3_stmt*> SqliteStore::prepare(const std::string& sql) {
   return stmt;
 }
 
+std::vector<std::string> SqliteStore::prepared_sql() const {
+  std::vector<std::string> out;
+  out.reserve(cache_.size());
+  for (const auto& [sql, stmt] : cache_) out.push_back(sql);
+  return out;
+}
+
 Status SqliteStore::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return sqlite_error(db_, sql);
@@ -93,7 +100,7 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
       PARLEY_RETURN_IF_ERROR(m.tx ? put_receipt(*m.tx, *m.receipt)
                                   : put_message_receipt(m.id, *m.receipt));
     }
-    return index_message(m);
+    return Status::ok();
   }
   if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
     const std::string what = sqlite3_errmsg(db_);
@@ -105,16 +112,6 @@ Status SqliteStore::put_message(const core::MessageRecord& m) {
                                   ") is already stored");
   }
   return sqlite_error(db_, "storing message " + m.id);
-}
-
-Status SqliteStore::index_message(const core::MessageRecord& m) {
-  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                          prepare("INSERT INTO messages_fts (id, words) VALUES (?1, ?2)"));
-  Statement s(db_, raw);
-  s.bind_text(1, m.id);
-  s.bind_text(2, searchable_text(m.content));
-  if (s.exec() == SQLITE_DONE) return Status::ok();
-  return sqlite_error(db_, "indexing message " + m.id);
 }
 
 // The receipt of transaction `tx`, stored once: kAlreadyExists if the transaction already has
@@ -378,7 +375,9 @@ Result<std::vector<core::MessageRecord>> SqliteStore::list_messages(const Messag
   if (query.since) sql += " AND created >= " + integer(unix_ms(*query.since));
   if (query.until) sql += " AND created < " + integer(unix_ms(*query.until));
   if (!query.words.empty()) {
-    sql += " AND id IN (SELECT id FROM messages_fts WHERE messages_fts MATCH " +
+    // Every stored message is in messages_fts before it is searched (index_search).
+    PARLEY_RETURN_IF_ERROR(index_search_all());
+    sql += " AND n IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH " +
            text(fts5_query(query.words)) + ")";
   }
   if (!query.id_prefix.empty()) {

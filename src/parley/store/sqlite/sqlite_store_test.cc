@@ -65,9 +65,35 @@ std::string raw_sql(const std::string& path, const std::string& sql) {
   return out;
 }
 
-// Migration 17 (issue 15) undone, first in every test's way back to an older schema: the
-// receipt back in each message row, no receipts tables.
-constexpr const char* kBeforeReceipts =
+// Migration 18 (issue 15, fewer pages per message) undone: messages without its INTEGER
+// PRIMARY KEY n (a copy keeps the columns and the order), its indexes as schema 17 had them,
+// no search watermark. messages_fts stays contentless: every older schema's test drops it or
+// its migrations reach 18, which makes it again.
+const std::string kBeforeStorePages =
+    std::string("CREATE TABLE messages_v17 AS SELECT ") + columns::kMessageColumns +
+    " FROM messages ORDER BY n; DROP TABLE messages; "
+    "ALTER TABLE messages_v17 RENAME TO messages; "
+    "CREATE UNIQUE INDEX messages_id ON messages (id); "
+    "CREATE UNIQUE INDEX messages_line_direction_seq ON messages (line, direction, seq); "
+    "CREATE INDEX messages_by_direction_line_created ON messages (direction, line, created); "
+    "CREATE INDEX messages_unreceipted ON messages (line, seq) "
+    "WHERE direction = 'outbound' AND receipted = 0; "
+    "CREATE INDEX messages_unacknowledged ON messages (line, seq) WHERE direction = 'outbound' "
+    "AND needs_ack = 1 AND acknowledged_at IS NULL AND state NOT IN ('expired', 'refused', "
+    "'cancelled'); "
+    "CREATE INDEX messages_by_peer_line ON messages (peer, line, direction, seq); "
+    "CREATE INDEX messages_inbound_unacknowledged ON messages (line, seq) WHERE direction = "
+    "'inbound' AND needs_ack = 1 AND acknowledged_at IS NULL AND state IN ('delivered', "
+    "'overdue'); "
+    "CREATE INDEX messages_by_reply_to ON messages (reply_to) WHERE reply_to IS NOT NULL; "
+    "CREATE INDEX messages_by_type_line ON messages (type, line); "
+    "CREATE INDEX messages_by_broadcast ON messages (broadcast) WHERE broadcast IS NOT NULL; "
+    "DROP TABLE search_indexed; ";
+
+// Migration 17 (issue 15) undone, after 18, first in every test's way back to an older schema:
+// the receipt back in each message row, no receipts tables.
+const std::string kBeforeReceipts =
+    kBeforeStorePages +
     "DROP INDEX messages_unreceipted; ALTER TABLE messages ADD COLUMN receipt TEXT; "
     "UPDATE messages SET receipt = CASE receipted WHEN 1 THEN (SELECT r.receipt FROM receipts "
     "AS r WHERE r.tx = messages.tx) WHEN 2 THEN (SELECT r.receipt FROM message_receipts AS r "
@@ -88,8 +114,8 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  // 17 here: the receipts migration (issue 15), reserved as 18 (the number changes at merge).
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "17");
+  // 18: the store pages migration (issue 15).
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "18");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the
@@ -622,6 +648,16 @@ TEST(SqliteStoreTest, RecoverQueriesReadThePendingRowsThroughIndexesNotAScan) {
       "AND type IN (SELECT value FROM json_each('[\"meeting.propose\", \"meeting.sign\"]')) "
       "ORDER BY created DESC, seq DESC, id DESC LIMIT 100000");
   EXPECT_NE(steps.find("USING INDEX messages_by_type_line"), std::string::npos) << steps;
+  // The last automatic line test at every start (store/node_recovery.h recover_line_tests:
+  // direction, one line, one type): by the type index on all three, not by the walk of the
+  // line's outbound messages (direction, line, created), which read every one of them.
+  const std::string tests = plan(
+      "SELECT id FROM messages WHERE 1 AND direction = 'outbound' AND line IN (SELECT value "
+      "FROM json_each('[\"l\"]')) AND type IN (SELECT value FROM json_each('[\"test\"]')) "
+      "ORDER BY created DESC, seq DESC, id DESC LIMIT 64");
+  EXPECT_NE(tests.find("INDEX messages_by_type_line (type=? AND line=? AND direction=?)"),
+            std::string::npos)
+      << tests;
 }
 
 TEST(SqliteStoreTest, FileThatIsNotSqliteIsRefusedAsDataLoss) {

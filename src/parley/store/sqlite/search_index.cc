@@ -1,0 +1,89 @@
+// The SQLite store: the full-text index (messages_fts, schema 18), written after the commit
+// that stores a message, several messages a transaction, not in it: a FLASH message's commit
+// holds no page of the index. search_indexed.upto is the durable watermark: every message
+// with n <= upto is indexed, those above are not (messages are never deleted, and a new
+// row's n is above every stored row's, so "above upto" is exactly what is left to index).
+
+#include "parley/store/sqlite/internal.h"
+
+namespace parley::store::sqlite_detail {
+
+Result<bool> SqliteStore::index_search_in_transaction(std::size_t max) {
+  std::int64_t upto = 0;
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT upto FROM search_indexed WHERE id = 1"));
+    Statement s(db_, raw);
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) return Status::data_loss("the search index has no watermark (search_indexed)");
+    upto = s.integer(0);
+  }
+  struct Row {
+    std::int64_t n;
+    wire::Content content;
+  };
+  std::vector<Row> rows;
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("SELECT n, body_json, text FROM messages WHERE n > ?1 "
+                                    "ORDER BY n LIMIT ?2"));
+    Statement s(db_, raw);
+    s.bind_int(1, upto);
+    // One more than `max`: whether more remain.
+    s.bind_int(2, fits_int64(max) ? static_cast<std::int64_t>(max) + 1
+                                  : std::numeric_limits<std::int64_t>::max());
+    for (;;) {
+      PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+      if (!row) break;
+      rows.push_back({s.integer(0), wire::Content{s.text(1), s.text(2)}});
+    }
+  }
+  const bool more = rows.size() > max;
+  if (more) rows.resize(max);
+  if (rows.empty()) return false;
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                            prepare("INSERT INTO messages_fts (rowid, words) VALUES (?1, ?2)"));
+    for (const Row& r : rows) {
+      Statement s(db_, raw);
+      s.bind_int(1, r.n);
+      s.bind_text(2, searchable_text(r.content));
+      if (s.exec() != SQLITE_DONE) {
+        return sqlite_error(db_, "indexing message " + std::to_string(r.n) + " for search");
+      }
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          prepare("UPDATE search_indexed SET upto = ?1 WHERE id = 1"));
+  Statement s(db_, raw);
+  s.bind_int(1, rows.back().n);
+  if (s.exec() != SQLITE_DONE) return sqlite_error(db_, "moving the search index's watermark");
+  return more;
+}
+
+Result<bool> SqliteStore::index_search(std::size_t max) {
+  if (max == 0) return Status::invalid_argument("index_search of 0 messages");
+  // Inside an open group (store.h: nothing else is called then, but a search from inside
+  // would see its uncommitted rows) the rows are indexed in that transaction, committed or
+  // rolled back with it.
+  if (group_open_ || sqlite3_get_autocommit(db_) == 0) return index_search_in_transaction(max);
+  // A commit as any other (synced once for the whole batch of messages); if a crash loses
+  // it, the next open indexes the same messages again.
+  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  Result<bool> more = index_search_in_transaction(max);
+  if (!more.is_ok()) {
+    (void)exec("ROLLBACK");
+    return more.status();
+  }
+  PARLEY_RETURN_IF_ERROR(commit());
+  return *more;
+}
+
+Status SqliteStore::index_search_all() {
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool more, index_search(kSearchIndexBatch));
+    if (!more) return Status::ok();
+  }
+}
+
+}  // namespace parley::store::sqlite_detail
