@@ -2,7 +2,6 @@
 // their invariant. The rest of the run (faults, principals, invariants) is the standard one:
 // nothing here is specific to the number of parties but the topology.
 #include <algorithm>
-#include <cstdio>
 #include <string>
 
 #include "parley/base/check.h"
@@ -20,9 +19,9 @@ constexpr const char* kHubPrincipal = "secretariat";
 constexpr const char* kHubAlternate = "deputy-secretariat";
 
 std::string party_name(int i) {
-  char name[16];
-  std::snprintf(name, sizeof name, "party-%02d", i);
-  return name;
+  std::string number = std::to_string(i);
+  if (number.size() < 2) number.insert(0, 2 - number.size(), '0');
+  return "party-" + number;
 }
 
 }  // namespace
