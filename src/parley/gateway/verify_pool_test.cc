@@ -72,7 +72,7 @@ struct Fixture {
           break;
         default: {
           const wire::Dsse head =
-              wire::sign_dsse(ledger::kSthDomain, to_bytes("{\"size\":1}"),
+              wire::sign_dsse(ledger::kSthDomain, to_bytes("{\"size\":" + std::to_string(i) + "}"),
                               i % 8 == 3 ? keys.signing : forger.signing, kParty);
           items.push_back(core::PrecheckItem{core::PrecheckItem::Kind::kHead,
                                              wire::encode_dsse(head),
@@ -111,7 +111,9 @@ void expect_same_verdicts(const std::vector<core::PrecheckItem>& items,
       const Result<wire::Dsse> b =
           wire::open_dsse(item.text, ledger::kSthDomain, item.key, item.party, 1 << 20);
       EXPECT_EQ(a.is_ok(), b.is_ok());
-      if (!a.is_ok() && !b.is_ok()) EXPECT_EQ(a.status().to_string(), b.status().to_string());
+      if (!a.is_ok() && !b.is_ok()) {
+        EXPECT_EQ(a.status().to_string(), b.status().to_string());
+      }
       continue;
     }
     const Result<wire::Envelope> a = wire::open_envelope(item.text, item.key, item.party, &facts);
