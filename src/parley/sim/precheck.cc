@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr Duration kPrecheckDelayMax = 5ms;  // a busy pool: longer than a commit's sync
+constexpr Duration kPrecheckDelayMax = 1ms;  // a pool of threads answers in well under that
 constexpr double kLeaveOutItem = 0.1;        // an item answered with no fact
 constexpr double kNoFacts = 0.05;            // an answer with no fact at all
 constexpr double kTwice = 0.02;              // an answer fed again (the node ignores it)
