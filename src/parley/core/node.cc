@@ -35,6 +35,16 @@ struct Node::Peer {
   // window of transactions abandoned at once must not count as that many traffic failures
   // (which would keep the path down for traffic_retry_after once it answers again).
   std::map<std::pair<std::string, PathIndex>, bool> posted;
+  // The peer's transactions received and not yet fed to its session, in the order received:
+  // each waits for its precheck and for every one before it (NodeConfig::precheck).
+  struct Held {
+    PrecheckToken token = 0;  // 0: none asked
+    RequestId request = 0;
+    std::string body;
+    std::shared_ptr<const crypto::Facts> known;
+    bool ready = false;
+  };
+  std::deque<Held> held;
 };
 
 Node::Node(NodeConfig config, const catalog::Catalog& catalog, Rng& rng,
@@ -151,6 +161,8 @@ void Node::handle(NodeEvent event, Time now, std::vector<NodeAction>& out) {
           on_reconfigure(std::move(e), out);
         } else if constexpr (std::is_same_v<E, Broadcast>) {
           on_broadcast(std::move(e), now, out);
+        } else if constexpr (std::is_same_v<E, Prechecked>) {
+          on_prechecked(std::move(e));
         } else if constexpr (std::is_same_v<E, CommitDue>) {
           on_commit_due(out);
         } else if constexpr (std::is_same_v<E, Committed>) {
@@ -312,7 +324,53 @@ void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) 
         Answer{e.request, 403, wire::encode_refusal({"unknown peer certificate", ""})});
     return;
   }
-  inbox_.emplace_back(*party, TransactionReceived{e.request, std::move(e.body)});
+  Peer* peer = find(*party);
+  PARLEY_CHECK(peer != nullptr);
+  if (!config_.precheck) {
+    inbox_.emplace_back(*party, TransactionReceived{e.request, std::move(e.body)});
+    return;
+  }
+  // A transaction that will not reach its signature checks (malformed, no seal key) asks for
+  // none: it is ready at once, and handled at once unless one before it is held.
+  std::vector<PrecheckItem> items = peer->session->precheck_items(e.body);
+  Peer::Held held{0, e.request, std::move(e.body), nullptr, items.empty()};
+  if (!items.empty()) {
+    held.token = next_precheck_++;
+    prechecks_.emplace(held.token, *party);
+    out.emplace_back(Precheck{held.token, std::move(items)});
+  }
+  peer->held.push_back(std::move(held));
+  release_held(*peer);
+}
+
+void Node::on_prechecked(Prechecked e) {
+  const auto asked = prechecks_.find(e.token);
+  if (asked == prechecks_.end()) return;
+  Peer* peer = find(asked->second);
+  prechecks_.erase(asked);
+  if (peer == nullptr) return;
+  for (Peer::Held& held : peer->held) {
+    if (held.token != e.token) continue;
+    held.known = std::move(e.facts);
+    held.ready = true;
+    break;
+  }
+  release_held(*peer);
+}
+
+void Node::release_held(Peer& peer) {
+  while (!peer.held.empty() && peer.held.front().ready) {
+    Peer::Held& held = peer.held.front();
+    inbox_.emplace_back(
+        peer.party, TransactionReceived{held.request, std::move(held.body), std::move(held.known)});
+    peer.held.pop_front();
+  }
+}
+
+std::size_t Node::transactions_held() const {
+  std::size_t n = 0;
+  for (const auto& [party, peer] : peers_) n += peer->held.size();
+  return n;
 }
 
 void Node::on_post_outcome(const std::string& party, PathIndex path, PathEvent path_event,

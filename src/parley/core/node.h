@@ -53,6 +53,7 @@
 namespace parley::core {
 
 using CommitId = std::uint64_t;
+using PrecheckToken = std::uint64_t;
 
 struct NodeConfig {
   std::string party;
@@ -78,6 +79,10 @@ struct NodeConfig {
   // SessionConfig::recovery_required: the store was restored; nothing new is signed for a
   // peer before its copy of our logs was taken.
   bool recovery_required = false;
+  // Whether a peer's transaction is prechecked by the shell (Precheck, Prechecked: its
+  // signature checks and seal openings on other threads, core/precheck.h) before its session
+  // verifies it. Off: verified at once, on the node's thread alone.
+  bool precheck = false;
 };
 
 // One pinned peer and what the store held for it at start.
@@ -149,6 +154,13 @@ struct Broadcast {
   std::string id;
   std::vector<Submit> submits;
 };
+// The answer to Precheck{token}: what held of its items (core/precheck.h), all, some or none
+// of them (null: none). Its transaction is then verified with these facts at hand; an answer
+// for a token the node does not hold (a restart, a duplicate) is ignored.
+struct Prechecked {
+  PrecheckToken token = 0;
+  std::shared_ptr<const crypto::Facts> facts;
+};
 struct CommitDue {};  // the driver ran what was ready after ScheduleCommit
 struct Committed {    // Commit{commit} is durable, but for the batches refused (by position)
   CommitId commit = 0;
@@ -156,7 +168,7 @@ struct Committed {    // Commit{commit} is durable, but for the batches refused 
 };
 using NodeEvent = std::variant<Start, Tick, Submit, Acknowledge, Show, Cancel, PeerTransaction,
                                PostAnswered, PostFailed, HeartbeatAnsweredOn, HeartbeatFailedOn,
-                               Reconfigure, Broadcast, CommitDue, Committed>;
+                               Reconfigure, Broadcast, Prechecked, CommitDue, Committed>;
 
 // ---- actions ----
 struct ScheduleCommit {};  // feed CommitDue once what is ready now has run
@@ -202,12 +214,20 @@ struct PathNotice {  // a path went up or down, or traffic moved to another path
   std::string previous;  // kChanged: the path traffic left
   std::string text;      // one human-readable line
 };
+// Run run_precheck on each item, on any thread, in any order (NodeConfig::precheck), and feed
+// Prechecked{token} with the facts established. The peer's transaction waits for the answer
+// (and so does every later one of the same peer: they are verified in the order received), so
+// every Precheck must be answered, if only with no facts.
+struct Precheck {
+  PrecheckToken token = 0;
+  std::vector<PrecheckItem> items;
+};
 struct Reconfigured {  // the answer to Reconfigure: OK, or why it was refused (nothing changed)
   Status status;
 };
 // Answer, Accepted and Rejected as in core/peer_session.h.
 using NodeAction = std::variant<ScheduleCommit, Commit, Post, PostHeartbeat, AbandonPath, Answer,
-                                Accepted, Rejected, PeerNotice, PathNotice, Reconfigured>;
+                                Accepted, Rejected, PeerNotice, PathNotice, Reconfigured, Precheck>;
 
 struct NodeCounters {
   std::uint64_t messages_submitted = 0;  // submissions and acks Accepted
@@ -258,6 +278,8 @@ class Node {
   const NodeCounters& counters() const { return counters_; }
   // The pinned peer whose TLS certificate has `fingerprint`, if any.
   std::optional<std::string> party_of_fingerprint(const std::string& fingerprint) const;
+  // Peers' transactions waiting for their precheck, or behind one that does.
+  std::size_t transactions_held() const;
 
  private:
   struct Peer;
@@ -271,6 +293,9 @@ class Node {
   void route_show(Show show);
   void route_cancel(Cancel cancel, std::vector<NodeAction>& out);
   void on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out);
+  void on_prechecked(Prechecked e);
+  // Queues the peer's held transactions that are ready, up to the first that is not.
+  void release_held(Peer& peer);
   void on_post_outcome(const std::string& party, PathIndex path, PathEvent path_event, Event event,
                        Time now, std::vector<NodeAction>& out);
   void on_commit_due(std::vector<NodeAction>& out);
@@ -297,6 +322,8 @@ class Node {
   std::optional<CommitId> commit_;   // emitted, not yet Committed
   std::vector<std::pair<std::string, BatchId>> in_commit_;  // its batches, in order
   CommitId next_commit_ = 1;
+  std::map<PrecheckToken, std::string> prechecks_;  // asked, not answered: by token, the party
+  PrecheckToken next_precheck_ = 1;
   bool started_ = false;
   NodeCounters counters_;
 };

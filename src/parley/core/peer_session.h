@@ -60,9 +60,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <variant>
@@ -80,6 +82,7 @@
 #include "parley/core/model.h"
 #include "parley/core/outbox.h"
 #include "parley/core/own_log.h"
+#include "parley/core/precheck.h"
 #include "parley/core/recovered.h"
 #include "parley/core/roster.h"
 #include "parley/core/seq_set.h"
@@ -87,6 +90,7 @@
 #include "parley/core/translation.h"
 #include "parley/core/verify_transaction.h"
 #include "parley/crypto/crypto.h"
+#include "parley/crypto/facts.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
 
@@ -175,6 +179,8 @@ struct Cancel {
 struct TransactionReceived {  // the peer's transaction; TLS-authenticated, else unverified
   RequestId request = 0;
   std::string body;
+  // Checks of its signatures and seals made ahead (core/precheck.h); null: none.
+  std::shared_ptr<const crypto::Facts> known = nullptr;
 };
 struct TransactionAnswered {  // the peer answered our transaction `tx`
   std::string tx;
@@ -517,6 +523,10 @@ class PeerSession {
   // False while the session recovers its logs at start (SessionConfig::recovery_required) or
   // stores what the peer gave back, or when that failed (forked).
   bool recovery_done() const { return !recovery_.active && !recovery_.watching; }
+  // The checks of the peer's transaction `body` worth making ahead, on other threads
+  // (core/precheck.h); none if it is malformed or will not be verified now (no seal key,
+  // recovering). Reads no payload field. Defined in precheck.cc.
+  std::vector<PrecheckItem> precheck_items(std::string_view body) const;
 
  private:
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);

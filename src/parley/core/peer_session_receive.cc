@@ -80,7 +80,9 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
     return refuse(e.request, FrameRefusal::kUnavailable, "", seal_key_status_.message(), out);
   }
   // Everything is checked before anything is touched (core/verify_transaction.h).
-  const Verified verified = verify_transaction(e.body, context(), peer_, now);
+  PeerContext context_known = context();
+  context_known.known = e.known.get();  // checks made ahead (core/precheck.h), if any
+  const Verified verified = verify_transaction(e.body, context_known, peer_, now);
   if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
     if (refused->order == TransactionOrder::kEarly) return out_of_order(e.request, *refused, out);
     if (refused->fork) return on_fork(e.request, *refused, now, out);

@@ -23,8 +23,8 @@ std::string sign_head(const std::string& log, const std::string& peer, std::uint
 }
 
 Result<Head> open_head(std::string_view json, const crypto::VerifyKey& key,
-                       const std::string& party) {
-  PARLEY_ASSIGN_OR_RETURN(ledger::SignedTreeHead sth, ledger::open_sth(json, key, party));
+                       const std::string& party, const crypto::Facts* known) {
+  PARLEY_ASSIGN_OR_RETURN(ledger::SignedTreeHead sth, ledger::open_sth(json, key, party, known));
   return head_of(std::move(sth));
 }
 

@@ -41,9 +41,10 @@ std::string sign_head(const std::string& log, const std::string& peer, std::uint
                       const ledger::Hash& root, Time now, const crypto::SigningKey& key,
                       Head& head);
 
-// Opens `party`'s head by its pinned `key`; an error if it is not validly signed.
+// Opens `party`'s head by its pinned `key`; an error if it is not validly signed. `known`:
+// facts established ahead (crypto/facts.h) that may answer the signature check; null: none.
 Result<Head> open_head(std::string_view json, const crypto::VerifyKey& key,
-                       const std::string& party);
+                       const std::string& party, const crypto::Facts* known = nullptr);
 
 // Our receipt (countersignature) over the sender's `head` and the entries received.
 std::string sign_countersignature(const std::string& tx, const std::string& from,

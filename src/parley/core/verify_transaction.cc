@@ -25,11 +25,11 @@ std::string envelope_at(std::size_t i) { return "envelope " + std::to_string(i);
 // The peer's head, signed by the key in force at its size. Its size is a signed field, so it
 // is read only from a head whose signature holds: the chain's keys are tried newest first.
 Result<Head> open_peer_head(const ledger::KeyChain& chain, const std::string& sth,
-                            const std::string& party) {
+                            const std::string& party, const crypto::Facts* known) {
   Status last = Status::unauthenticated("bad signature");
   const std::vector<ledger::KeyChain::Link>& links = chain.links();
   for (auto link = links.rbegin(); link != links.rend(); ++link) {
-    Result<Head> head = open_head(sth, link->key, party);
+    Result<Head> head = open_head(sth, link->key, party, known);
     if (!head.is_ok()) {
       if (head.status().code() != StatusCode::kUnauthenticated) return head;  // malformed
       last = head.status();
@@ -59,7 +59,7 @@ Result<Head> check_header(const PeerContext& c, const ledger::KeyChain& chain,
     return Status::permission_denied("transaction to " + single_quoted(tx.to) + ", expected " +
                                      single_quoted(c.party));
   }
-  PARLEY_ASSIGN_OR_RETURN(Head head, open_peer_head(chain, tx.sth, c.peer.party));
+  PARLEY_ASSIGN_OR_RETURN(Head head, open_peer_head(chain, tx.sth, c.peer.party, c.known));
   if (head.log != c.peer.party || head.peer != c.party) {
     return Status::permission_denied(
         "signed head of the log " + single_quoted(head.log) + " for " + single_quoted(head.peer) +
@@ -124,7 +124,7 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in,
     return Status::permission_denied("principal " + single_quoted(p.to.principal) +
                                      " is not on line " + single_quoted(p.line));
   }
-  PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, c.seal_key));
+  PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, c.seal_key, c.known));
   PARLEY_RETURN_IF_ERROR(check_body(c.catalog, p, in.opened.content.body_json));
   if (is_protocol_type(p.type) && !p.reply_to) {
     return Status::invalid_argument(p.type + " without reply_to");
@@ -167,7 +167,7 @@ std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(
     const PeerContext& c, const ledger::KeyChain& chain, const PeerState& state, const Head& head,
     wire::TransactionEntry& entry, std::size_t i) {
   Result<wire::Envelope> envelope =
-      wire::open_envelope(entry.envelope, chain.entry_key(entry.index), c.peer.party);
+      wire::open_envelope(entry.envelope, chain.entry_key(entry.index), c.peer.party, c.known);
   if (!envelope.is_ok()) {
     return refusal(FrameRefusal::kBadEnvelope, envelope_at(i) + ": " + envelope.status().message());
   }

@@ -32,6 +32,7 @@
 #include "parley/core/transcript_view.h"
 #include "parley/core/translation.h"
 #include "parley/crypto/crypto.h"
+#include "parley/crypto/facts.h"
 #include "parley/ledger/key_chain.h"
 #include "parley/ledger/merkle.h"
 #include "parley/wire/wire.h"
@@ -51,6 +52,10 @@ struct PeerContext {
   // The peer's keys along its log as pinned (ledger/key_chain.h: its bundle's key and the
   // rotations we accepted); null: the bundle's key alone, for every position.
   const ledger::KeyChain* chain = nullptr;
+  // Signature checks and seal openings established ahead, on other threads (core/precheck.h);
+  // null: none. They only save time: a check they do not hold is made here, so the verdict
+  // and its words are the same with or without them.
+  const crypto::Facts* known = nullptr;
 };
 
 // Our state of the peer's log: the head we countersigned last, and which of its entries

@@ -117,6 +117,8 @@ Status Driver::start(net::Handler api_handler) {
   // At start, ask each peer what it holds of our logs; after `parley restore`, before anything
   // new is signed for it (docs/operations.md "Backups").
   config.recover_logs = true;
+  // Peers' signatures and seals are checked on the pool's threads first (verify_pool.h).
+  config.precheck = true;
   if (std::error_code ec; std::filesystem::exists(restore_marker_path(home_), ec)) {
     config.recovery_required = true;
     restore_marker_ = restore_marker_path(home_).string();
@@ -480,7 +482,8 @@ void Driver::carry_out(core::NodeAction& action) {
   if (failed_) return;
   if (commit_open_ && !std::holds_alternative<core::PeerNotice>(action) &&
       !std::holds_alternative<core::PathNotice>(action) &&
-      !std::holds_alternative<core::Reconfigured>(action)) {
+      !std::holds_alternative<core::Reconfigured>(action) &&
+      !std::holds_alternative<core::Precheck>(action)) {
     // Nothing leaves (an answer, a receipt, a transaction, a 201) before the commit is durable.
     after_commit_.push_back(
         [this, deferred = std::move(action)]() mutable { carry_out(deferred); });
@@ -531,9 +534,24 @@ void Driver::carry_out(core::NodeAction& action) {
           on_path_notice(a);
         } else if constexpr (std::is_same_v<A, core::Reconfigured>) {
           reconfigured_ = std::move(a.status);
+        } else if constexpr (std::is_same_v<A, core::Precheck>) {
+          precheck(a);
         }
       },
       action);
+}
+
+void Driver::precheck(core::Precheck& asked) {
+  // On a worker thread: the facts go to the io thread, where the node is fed.
+  verify_pool_.submit(
+      std::move(asked.items),
+      [this, token = asked.token, alive = std::weak_ptr<const bool>(alive_)](crypto::Facts facts) {
+        auto shared = std::make_shared<const crypto::Facts>(std::move(facts));
+        boost::asio::post(io_, [this, token, alive, shared = std::move(shared)]() mutable {
+          if (alive.expired()) return;
+          feed(core::Prechecked{token, std::move(shared)});
+        });
+      });
 }
 
 void Driver::report_split_view(const store::SplitViewRecord& split, const std::string& from) {

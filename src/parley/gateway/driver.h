@@ -19,7 +19,12 @@
 // gateway steps down instead (on_store_failure; lease.h), which is the same thing without the
 // restart; on a full disk it holds until there is room, then recovers (lease.h).
 //
-// Single-threaded: everything runs on the io_context thread that the daemon runs.
+// Precheck goes to the pool of verification threads (verify_pool.h, one per core), and comes
+// back as Prechecked on the io thread.
+//
+// Single-threaded but for that pool: everything else runs on the io_context thread that the
+// daemon runs, the node included. The pool's workers run only core::run_precheck, a pure
+// function of the items handed to them.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +48,7 @@
 #include "parley/gateway/disclosure.h"
 #include "parley/gateway/forwarded.h"
 #include "parley/gateway/home.h"
+#include "parley/gateway/verify_pool.h"
 #include "parley/gateway/witness.h"
 #include "parley/meetings/alerts.h"
 #include "parley/meetings/meetings.h"
@@ -306,6 +312,9 @@ class Driver {
   // Stops the gateway, or hands the failure to on_store_failure: a commit failed.
   void commit_failed(const Status& status, const std::string& what);
   void post(const core::Post& post);
+  // Hands a Precheck to the pool (verify_pool.h); its answer is fed as Prechecked, on the io
+  // thread, unless the driver is gone by then.
+  void precheck(core::Precheck& asked);
   void post_heartbeat(const core::PostHeartbeat& beat);
   // The node's pinned bundle of `party`; null if it pins none.
   const wire::Bundle* pinned_bundle(const std::string& party) const;
@@ -421,6 +430,10 @@ class Driver {
   bool failed_ = false;                     // a commit failed: nothing more is fed or carried out
   boost::asio::steady_timer search_timer_;  // schedule_search_index
   bool search_scheduled_ = false;
+  // Last, so destroyed first: the pool's workers end before anything they call back into;
+  // an answer already posted to the io thread finds `alive_` expired and is dropped.
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
+  VerifyPool verify_pool_;
 };
 
 // Listens for the API where the home says (config.api_listen): HTTPS with the home's API

@@ -348,10 +348,10 @@ Status verify_sth(const SignedTreeHead& sth, const crypto::VerifyKey& signer) {
 }
 
 Result<SignedTreeHead> open_sth(std::string_view json, const crypto::VerifyKey& signer,
-                                std::string_view signer_party) {
+                                std::string_view signer_party, const crypto::Facts* known) {
   PARLEY_ASSIGN_OR_RETURN(
       wire::Dsse dsse,
-      in_context(wire::open_dsse(json, kSthDomain, signer, signer_party, kDocumentBytesMax),
+      in_context(wire::open_dsse(json, kSthDomain, signer, signer_party, kDocumentBytesMax, known),
                  "sth"));
   return sth_from_dsse(std::move(dsse));
 }

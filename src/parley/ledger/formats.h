@@ -75,9 +75,11 @@ Result<SignedTreeHead> parse_sth_object(const nlohmann::json& object);
 Status verify_sth(const SignedTreeHead& sth, const crypto::VerifyKey& signer);
 // Parses the wrapper, checks "key" == signer_party and the signature with `signer` before
 // reading a payload field, then parses the payload (its "log" must be signer_party).
-// kInvalidArgument (malformed) or kUnauthenticated (bad signature, wrong signer).
+// kInvalidArgument (malformed) or kUnauthenticated (bad signature, wrong signer). `known`:
+// facts established ahead (crypto/facts.h) that may answer the signature check; null: none.
 Result<SignedTreeHead> open_sth(std::string_view json, const crypto::VerifyKey& signer,
-                                std::string_view signer_party);
+                                std::string_view signer_party,
+                                const crypto::Facts* known = nullptr);
 
 // ---- Receipt v2 (the countersignature) ----
 // Payload {"v":2,"tx":"<uuid>","from":"<receiver>","to":"<sender>",

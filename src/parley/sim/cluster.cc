@@ -90,6 +90,8 @@ std::string event_name(const core::NodeEvent& e) {
           return "Reconfigure " + std::to_string(v.lines.size()) + " lines";
         } else if constexpr (std::is_same_v<E, core::Broadcast>) {
           return "Broadcast " + v.id + " on " + std::to_string(v.submits.size()) + " lines";
+        } else if constexpr (std::is_same_v<E, core::Prechecked>) {
+          return "Prechecked " + std::to_string(v.token);
         } else if constexpr (std::is_same_v<E, core::CommitDue>) {
           return "CommitDue";
         } else if constexpr (std::is_same_v<E, core::Committed>) {
@@ -154,7 +156,8 @@ Cluster::Cluster(const Scenario& scenario, std::uint64_t seed, const Options& op
       options_(options),
       workload_(derive(seed, 1)),
       net_(derive(seed, 2)),
-      faults_(derive(seed, 3)) {
+      faults_(derive(seed, 3)),
+      prechecks_(derive(seed, 7)) {
   outcome_.seed = seed;
   outcome_.trace_digest = 0xcbf29ce484222325ULL;
   start_ = time_from_unix_ms(1'795'554'000'000);  // 2026-11-24T21:00:00Z
@@ -340,6 +343,7 @@ Status Cluster::start(Gateway& g) {
   config.tests.answer_within = scenario_.test_answer_within;
   // As the daemon: each session asks its peer what it holds of their logs before it signs.
   config.recover_logs = true;
+  config.precheck = true;  // as the daemon: answered by precheck() (precheck.cc)
   std::vector<core::NodePeer> peers = std::move(recovery.peers);
   g.rng = std::make_unique<SeededRng>(
       derive(seed_, 6, static_cast<std::uint64_t>(g.index * 1000 + g.incarnation)));
@@ -619,6 +623,8 @@ void Cluster::carry_out(Gateway& g, core::NodeAction& action) {
           trace(&g, "path notice (" + a.party + "): " + a.text);
         } else if constexpr (std::is_same_v<A, core::Reconfigured>) {
           trace(&g, "reconfigured: " + (a.status.is_ok() ? "ok" : a.status.message()));
+        } else if constexpr (std::is_same_v<A, core::Precheck>) {
+          precheck(g, a);
         } else {
           static_assert(kAlwaysFalse<A>,
                         "sim: a new core::NodeAction kind must be carried out here");

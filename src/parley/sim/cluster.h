@@ -187,6 +187,9 @@ class Cluster {
   void feed(Gateway& g, core::NodeEvent event);
   void carry_out(Gateway& g, core::NodeAction& action);
   void write(Gateway& g, core::Commit& commit);
+  // Answers a Precheck (precheck.cc) as the daemon's pool would, at a time and with as many of
+  // its items as prechecks_ decides.
+  void precheck(Gateway& g, core::Precheck& asked);
   void sync_done(Gateway& g, bool crash_after);
   // Applies the commit on the disk to the store; false if the store failed (a violation).
   bool apply(Gateway& g, std::vector<Status>& statuses);
@@ -302,6 +305,7 @@ class Cluster {
   std::uint64_t minutes_drafted_ = 0;
   Dice net_;
   Dice faults_;
+  Dice prechecks_;          // their delays and the items left out (a stream of its own)
   double intensity_ = 1.0;  // the seed's multiplier of the fault rates
   std::string directory_;
   std::vector<std::unique_ptr<Gateway>> gateways_;

@@ -116,19 +116,20 @@ Result<Dsse> parse_dsse(std::string_view text, std::size_t text_bytes_max) {
   return parse_dsse_json(text);
 }
 
-Status verify_dsse(const Dsse& dsse, std::string_view domain, const crypto::VerifyKey& signer) {
-  return crypto::verify(signer, domain, dsse.payload, dsse.sig);
+Status verify_dsse(const Dsse& dsse, std::string_view domain, const crypto::VerifyKey& signer,
+                   const crypto::Facts* known) {
+  return crypto::verify(signer, domain, dsse.payload, dsse.sig, known);
 }
 
 Result<Dsse> open_dsse(std::string_view text, std::string_view domain,
                        const crypto::VerifyKey& signer, std::string_view signer_party,
-                       std::size_t text_bytes_max) {
+                       std::size_t text_bytes_max, const crypto::Facts* known) {
   PARLEY_ASSIGN_OR_RETURN(Dsse dsse, parse_dsse(text, text_bytes_max));
   if (dsse.key != signer_party) {
     return Status::unauthenticated("field 'key': signed by " + quote(dsse.key) + ", expected " +
                                    quote(signer_party));
   }
-  PARLEY_RETURN_IF_ERROR(verify_dsse(dsse, domain, signer));
+  PARLEY_RETURN_IF_ERROR(verify_dsse(dsse, domain, signer, known));
   return dsse;
 }
 

@@ -31,6 +31,7 @@
 #include "parley/base/bytes.h"
 #include "parley/base/status.h"
 #include "parley/crypto/crypto.h"
+#include "parley/crypto/facts.h"
 
 namespace parley::wire {
 
@@ -62,15 +63,17 @@ Result<Dsse> parse_dsse(std::string_view text, std::size_t text_bytes_max);
 Result<Dsse> parse_dsse_object(const nlohmann::json& object);
 
 // The signature alone: kUnauthenticated "bad signature" unless dsse.sig is `signer`'s over
-// pae(domain, dsse.payload).
-Status verify_dsse(const Dsse& dsse, std::string_view domain, const crypto::VerifyKey& signer);
+// pae(domain, dsse.payload). `known`: facts established ahead (crypto/facts.h), or null.
+Status verify_dsse(const Dsse& dsse, std::string_view domain, const crypto::VerifyKey& signer,
+                   const crypto::Facts* known = nullptr);
 
 // Parses `text`, checks that "key" names `signer_party` and that the signature verifies with
 // `signer` (in that order, before anyone reads a payload field). Errors as parse_dsse, then
 // kUnauthenticated "field 'key': signed by 'X', expected 'Y'" or "bad signature".
+// `known` as verify_dsse.
 Result<Dsse> open_dsse(std::string_view text, std::string_view domain,
                        const crypto::VerifyKey& signer, std::string_view signer_party,
-                       std::size_t text_bytes_max);
+                       std::size_t text_bytes_max, const crypto::Facts* known = nullptr);
 
 // ---- The two readers parse_dsse chooses between (public for the ledger's log lines, which
 // embed the canonical text, and for the tests that hold the readers equal) ----

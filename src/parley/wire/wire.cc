@@ -76,13 +76,6 @@ bool is_valid_type(std::string_view type) {
          });
 }
 
-Bytes associated_data(std::string_view id, std::string_view line) {
-  Bytes ad = to_bytes(id);
-  ad.push_back('\n');
-  ad.insert(ad.end(), line.begin(), line.end());
-  return ad;
-}
-
 crypto::Digest commit(ByteView salt_and_content) { return crypto::sha256(salt_and_content); }
 
 Result<Payload> parse_payload(ByteView bytes) {
@@ -260,7 +253,7 @@ Sealed seal_and_sign(const Draft& draft, const crypto::SealKey& seal_key,
   p.lang = draft.lang;
   p.epoch = draft.epoch;
   p.commitment = commit(plaintext);
-  p.sealed = crypto::seal(seal_key, associated_data(draft.id, draft.line), plaintext, rng);
+  p.sealed = crypto::seal(seal_key, content_associated_data(draft.id, draft.line), plaintext, rng);
   Bytes salt(plaintext.begin(), plaintext.begin() + kSaltBytes);
   crypto::wipe(plaintext);
 
@@ -276,8 +269,8 @@ std::string encode_envelope(const Envelope& envelope) {
 }
 
 Result<Envelope> open_envelope(std::string_view json, const crypto::VerifyKey& signer,
-                               std::string_view signer_party) {
-  auto dsse = open_dsse(json, kEnvelopeDomain, signer, signer_party, kFrameBytesMax);
+                               std::string_view signer_party, const crypto::Facts* known) {
+  auto dsse = open_dsse(json, kEnvelopeDomain, signer, signer_party, kFrameBytesMax, known);
   if (!dsse.is_ok()) return dsse.status().with_context("envelope");
   auto payload = parse_payload(dsse->payload);
   if (!payload.is_ok()) return payload.status().with_context("envelope payload");
@@ -289,9 +282,17 @@ Result<Envelope> open_envelope(std::string_view json, const crypto::VerifyKey& s
   return envelope;
 }
 
-Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key) {
-  auto plaintext =
-      crypto::open(seal_key, associated_data(payload.id, payload.line), payload.sealed);
+Bytes content_associated_data(std::string_view id, std::string_view line) {
+  Bytes ad = to_bytes(id);
+  ad.push_back('\n');
+  ad.insert(ad.end(), line.begin(), line.end());
+  return ad;
+}
+
+Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key,
+                            const crypto::Facts* known) {
+  auto plaintext = crypto::open(seal_key, content_associated_data(payload.id, payload.line),
+                                payload.sealed, known);
   if (!plaintext.is_ok()) return plaintext.status().with_context("sealed content");
   Bytes& bytes = *plaintext;
   if (bytes.size() < kSaltBytes) {

@@ -29,6 +29,7 @@
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
+#include "parley/crypto/facts.h"
 
 namespace parley::wire {
 
@@ -125,9 +126,10 @@ std::string encode_envelope(const Envelope& envelope);
 // Parses the DSSE JSON, checks the signature with `signer` (the pinned key of the party
 // named in "key", which must equal `signer_party`) before reading one payload field, then
 // parses and validates the payload. Errors: kInvalidArgument (malformed), kUnauthenticated
-// (bad signature, or "key" is not `signer_party`).
+// (bad signature, or "key" is not `signer_party`). `known`: facts established ahead
+// (crypto/facts.h) that may answer the signature check; null: none.
 Result<Envelope> open_envelope(std::string_view json, const crypto::VerifyKey& signer,
-                               std::string_view signer_party);
+                               std::string_view signer_party, const crypto::Facts* known = nullptr);
 
 // Decrypts and checks an envelope's content against its commitment. kUnauthenticated if the
 // seal or the commitment fails; kInvalidArgument if the content is not {"body":{..},"text":".."}.
@@ -135,7 +137,11 @@ struct Opened {
   Content content;
   Bytes salt;  // 32 bytes, for later disclosure
 };
-Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key);
+// `known` as open_envelope's, for the opening of the seal.
+Result<Opened> open_content(const Payload& payload, const crypto::SealKey& seal_key,
+                            const crypto::Facts* known = nullptr);
+// The associated data of an envelope's seal (its id and line): what open_content opens with.
+Bytes content_associated_data(std::string_view id, std::string_view line);
 
 // The federation protocol's version: the "v" of every transaction (docs/protocol.md). A
 // gateway takes only its own version; `parley --version` and GET /api/v1/version report it.
