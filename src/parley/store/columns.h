@@ -93,7 +93,7 @@ inline constexpr const char* kMessageSelect =
     "messages.tx) WHEN 2 THEN (SELECT message_receipts.receipt FROM message_receipts WHERE "
     "message_receipts.id = messages.id) END), tx, refusal, "
     "needs_ack, cancelled_at, cancelled_by, broadcast, "
-    "(SELECT idx FROM log_entries WHERE log_entries.message_id = messages.id LIMIT 1)";
+    "(SELECT MIN(idx) FROM log_entries WHERE log_entries.message_id = messages.id)";
 
 // One row of a query selecting kMessageSelect, as a record; kDataLoss naming the message and
 // the field if a stored value does not parse. `Row` is a store's row reader: text(i),

@@ -60,8 +60,7 @@ struct Tables {
   // as SQLite's messages_fts: id -> its words, sorted and unique.
   std::map<std::string, std::vector<std::string>, std::less<>> words;
   std::map<LogKey, core::LogEntry> log;
-  // A message's log index: the first entry stored for it (SQLite's "LIMIT 1" over the
-  // index on message_id reads the oldest row first).
+  // A message's log index: the lowest entry stored for it (kMessageSelect's MIN(idx)).
   std::map<std::string, std::uint64_t, std::less<>> log_index;
   std::map<LogKey, StoredHead> heads;
   std::map<std::string, core::InclusionRecord, std::less<>> inclusion;
@@ -281,10 +280,18 @@ class Transaction {
                                     e.owner + "' for '" + e.peer + "' is already stored");
     }
     t_.log.emplace(key, e);
-    const bool first = t_.log_index.emplace(e.message_id, e.index).second;
-    undo_.emplace_back([this, key = std::move(key), id = e.message_id, first] {
+    // A message's log_index is its lowest entry (as the SQL stores read it).
+    const auto known = t_.log_index.find(e.message_id);
+    std::optional<std::uint64_t> before;
+    if (known != t_.log_index.end()) before = known->second;
+    if (!before || e.index < *before) t_.log_index[e.message_id] = e.index;
+    undo_.emplace_back([this, key = std::move(key), id = e.message_id, before] {
       t_.log.erase(key);
-      if (first) t_.log_index.erase(id);
+      if (before) {
+        t_.log_index[id] = *before;
+      } else {
+        t_.log_index.erase(id);
+      }
     });
     return Status::ok();
   }
