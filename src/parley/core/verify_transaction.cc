@@ -178,6 +178,7 @@ std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(
   in.json = std::move(entry.envelope);
   in.index = entry.index;
   in.proof = std::move(entry.proof);
+  in.position = i;
   return in;
 }
 
@@ -373,7 +374,7 @@ std::optional<TransactionRefusal> follow_rotations(const PeerContext& c,
     if (!r.is_ok()) {
       return refusal(FrameRefusal::kBadEnvelope, envelope_at(i) + ": " + r.status().message());
     }
-    out.push_back(VerifiedRotation{std::move(*r), entry.envelope, entry.index, entry.proof});
+    out.push_back(VerifiedRotation{std::move(*r), entry.envelope, entry.index, entry.proof, i});
   }
   return std::nullopt;
 }

@@ -75,6 +75,7 @@ struct VerifiedEnvelope {
   const Line* line = nullptr;       // its line; set when it is accepted
   std::string refusal;              // why this message alone is refused; empty if accepted
   bool fresh = false;               // not held yet: to be stored (accepted or as a refused entry)
+  std::size_t position = 0;         // its place among the transaction's entries
 };
 
 // A key rotation statement of the peer's (wire/rotation.h) that a transaction carried:
@@ -84,6 +85,7 @@ struct VerifiedRotation {
   std::string json;  // exactly as received: the leaf
   std::uint64_t index = 0;
   std::vector<ledger::Hash> proof;
+  std::size_t position = 0;  // its place among the transaction's entries
 };
 
 struct VerifiedBatch {

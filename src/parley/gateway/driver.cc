@@ -84,7 +84,7 @@ void Driver::add_clients(const wire::Bundle& bundle) {
     clients.heartbeats.push_back(
         net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
   }
-  allowed_fingerprints_->push_back(bundle.tls_fingerprint);
+  allow_fingerprint(bundle.tls_fingerprint);
   pinned_.push_back(bundle);
   witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
 }
@@ -148,6 +148,13 @@ Status Driver::start(net::Handler api_handler) {
   }
   node_ =
       std::make_unique<core::Node>(std::move(config), catalog_, rng_, std::move(recovery.peers));
+  // The certificates the peers announced in rotations we stored (docs/protocol.md "Key
+  // rotation") are accepted from them too.
+  for (const core::Node::PeerView& peer : node_->peers()) {
+    for (const ledger::KeyChain::Link& link : peer.session->peer_chain().links()) {
+      if (!link.tls_fingerprint.empty()) allow_fingerprint(link.tls_fingerprint);
+    }
+  }
 
   // Every address is a path the peers may use (primary, backup, ...): listen on all.
   for (const std::string& address : home_.config.federation_listen) {
@@ -686,6 +693,18 @@ void Driver::post_heartbeat(const core::PostHeartbeat& beat) {
       });
 }
 
+void Driver::allow_fingerprint(const std::string& fingerprint) {
+  if (std::find(allowed_fingerprints_->begin(), allowed_fingerprints_->end(), fingerprint) ==
+      allowed_fingerprints_->end()) {
+    allowed_fingerprints_->push_back(fingerprint);
+  }
+}
+
+const crypto::VerifyKey* Driver::peer_key(const std::string& party) const {
+  const core::PeerSession* session = node_ ? node_->session(party) : nullptr;
+  return session == nullptr ? nullptr : &session->peer_chain().newest().key;
+}
+
 const wire::Bundle* Driver::pinned_bundle(const std::string& party) const {
   for (const core::Node::PeerView& peer : node_->peers()) {
     if (peer.party == party) return peer.bundle;
@@ -700,13 +719,14 @@ Status Driver::take_heartbeat_answer(const std::string& party, core::PathIndex p
     return Status::unavailable(fmt::format("the heartbeat got HTTP {}: {}", response.status,
                                            response.body.substr(0, 200)));
   }
-  const wire::Bundle* bundle = pinned_bundle(party);
-  if (bundle == nullptr) return Status::not_found("peer " + party + " is not pinned");
+  // Signed by the peer's key in force: the newest of its chain (its rotations we stored).
+  const crypto::VerifyKey* key = peer_key(party);
+  if (key == nullptr) return Status::not_found("peer " + party + " is not pinned");
   Result<wire::SignedHeartbeat> signed_answer = wire::parse_signed_heartbeat(response.body);
   Result<wire::HeartbeatAnswer> answer =
-      signed_answer.is_ok() ? wire::open_heartbeat_answer(*signed_answer, bundle->sign_key, party,
-                                                          home_.config.party, request)
-                            : Result<wire::HeartbeatAnswer>(signed_answer.status());
+      signed_answer.is_ok()
+          ? wire::open_heartbeat_answer(*signed_answer, *key, party, home_.config.party, request)
+          : Result<wire::HeartbeatAnswer>(signed_answer.status());
   if (!answer.is_ok()) {
     return Status::unauthenticated("the heartbeat's answer is not one the peer signed: " +
                                    answer.status().message());
@@ -718,13 +738,12 @@ Status Driver::take_heartbeat_answer(const std::string& party, core::PathIndex p
 
 void Driver::answer_heartbeat(const std::string& party, const net::HttpRequest& request,
                               net::Responder& responder) {
-  const wire::Bundle* bundle = pinned_bundle(party);
+  const crypto::VerifyKey* key = peer_key(party);  // its key in force, as above
   Result<wire::SignedHeartbeat> beat = wire::parse_signed_heartbeat(request.body);
-  const Status opened =
-      bundle == nullptr ? Status::not_found("peer " + party + " is not pinned")
-      : !beat.is_ok()
-          ? beat.status()
-          : wire::open_heartbeat(*beat, bundle->sign_key, party, home_.config.party).status();
+  const Status opened = key == nullptr ? Status::not_found("peer " + party + " is not pinned")
+                        : !beat.is_ok()
+                            ? beat.status()
+                            : wire::open_heartbeat(*beat, *key, party, home_.config.party).status();
   net::HttpResponse response;
   if (!opened.is_ok()) {
     std::string& last = heartbeat_refusals_[party];

@@ -309,6 +309,11 @@ class Driver {
   void post_heartbeat(const core::PostHeartbeat& beat);
   // The node's pinned bundle of `party`; null if it pins none.
   const wire::Bundle* pinned_bundle(const std::string& party) const;
+  // The key in force for `party` (its chain's newest: core::PeerSession::peer_chain), or null
+  // if it is not a pinned peer.
+  const crypto::VerifyKey* peer_key(const std::string& party) const;
+  // Accepts `fingerprint` from now on at the federation server (once).
+  void allow_fingerprint(const std::string& fingerprint);
   // The peer's signed answer to our heartbeat `request` (wire/heartbeat.h): kept as the path's
   // last signed heartbeat, its catalog compared with ours; or why it is no answer.
   Status take_heartbeat_answer(const std::string& party, core::PathIndex path,
