@@ -16,16 +16,18 @@ namespace parley::core {
 // and rotation statements.
 class RuLog {
  public:
-  explicit RuLog(Harness& h)
-      : h_(h),
-        seal_(*crypto::derive_seal_key(h.keys(kRu).keys.box_secret, h.keys(kRu).keys.box_public,
-                                       h.keys(kUs).keys.box_public, 1)) {}
+  explicit RuLog(Harness& h) : h_(h) {}
 
-  // Appends an envelope of seq `seq` signed with `key`; returns its id.
-  std::string envelope(const crypto::Keys& key, std::uint64_t seq) {
-    const wire::Draft d = draft_from_ru(h_.rng(), seq);
+  // Appends an envelope of seq `seq` signed with `key`, sealed under `epoch` (0: the epoch in
+  // force after the last rotation appended); returns its id.
+  std::string envelope(const crypto::Keys& key, std::uint64_t seq, std::uint32_t epoch = 0) {
+    wire::Draft d = draft_from_ru(h_.rng(), seq);
+    d.epoch = epoch != 0 ? epoch : epoch_;
+    const crypto::SealKey seal =
+        *crypto::derive_seal_key(h_.keys(kRu).keys.box_secret, h_.keys(kRu).keys.box_public,
+                                 h_.keys(kUs).keys.box_public, d.epoch);
     texts_.push_back(wire::encode_envelope(
-        wire::seal_and_sign(d, seal_, key.signing, "ru-genstaff", h_.rng()).envelope));
+        wire::seal_and_sign(d, seal, key.signing, "ru-genstaff", h_.rng()).envelope));
     rotation_.push_back(false);
     return d.id;
   }
@@ -44,6 +46,7 @@ class RuLog {
     r.created = h_.now;
     texts_.push_back(wire::sign_rotation(r, (signer ? *signer : from).signing, to.signing));
     rotation_.push_back(true);
+    epoch_ = r.epoch;
     return r.id;
   }
 
@@ -78,7 +81,7 @@ class RuLog {
 
  private:
   Harness& h_;
-  crypto::SealKey seal_;
+  std::uint32_t epoch_ = 1;
   std::vector<std::string> texts_;
   std::vector<bool> rotation_;
 };

@@ -79,6 +79,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   if (Status s = recover_chain(recovered.peer_rotations); !s.is_ok()) {
     counters_.last_error = s.message();
   }
+  derive_seal_keys();
   last_outbound_seq_ = std::move(recovered.last_outbound_seq);
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
     peer_.seqs.emplace(line, SeqSet(seqs.watermark, seqs.above));
@@ -739,6 +740,7 @@ void PeerSession::inbound_durable(InboundBatch& b, Time now, std::vector<Action>
   // now, so that a batch the store refused pins nothing).
   if (b.chain && b.chain->links().size() > peer_chain_.links().size()) {
     peer_chain_ = std::move(*b.chain);
+    derive_seal_keys();
   }
   for (const auto& key : b.seqs) {
     peer_.pending_seqs.erase(key);

@@ -606,8 +606,12 @@ class PeerSession {
     PeerContext c{config_.party, config_.peer, config_.lines,
                   seal_key_,     catalog_,     config_.messages};
     c.chain = &peer_chain_;
+    c.seal_keys = &seal_keys_;
+    c.keys = &config_.keys;
     return c;
   }
+  // Derives the seal key of every epoch of peer_chain_ after the first not derived yet.
+  void derive_seal_keys();
   // Whether the peer's rotation at entry `index` is stored, or being stored.
   bool rotation_held(std::uint64_t index) const;
   // Adds the records of a fresh rotation of `verified` (its statement, log entry and
@@ -705,6 +709,8 @@ class PeerSession {
   Rng& rng_;
   crypto::SealKey seal_key_{};
   Status seal_key_status_;
+  // The seal keys of the peer's epochs after the first (its rotations pinned), by epoch.
+  std::map<std::uint32_t, crypto::SealKey> seal_keys_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
   Outbox outbox_;
   std::uint64_t failure_streak_ = 0;

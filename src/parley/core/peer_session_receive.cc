@@ -206,6 +206,15 @@ Status PeerSession::recover_chain(const std::vector<PutRotation>& rotations) {
   return Status::ok();
 }
 
+void PeerSession::derive_seal_keys() {
+  for (const ledger::KeyChain::Link& link : peer_chain_.links()) {
+    if (link.epoch == 1 || seal_keys_.count(link.epoch) > 0) continue;
+    Result<crypto::SealKey> key = crypto::derive_seal_key(
+        config_.keys.box_secret, config_.keys.box_public, config_.peer.box_key, link.epoch);
+    if (key.is_ok()) seal_keys_.emplace(link.epoch, *key);  // else derived (and refused) per use
+  }
+}
+
 bool PeerSession::rotation_held(std::uint64_t index) const {
   if (peer_.ids.count(index) > 0) return true;  // being stored (or stored since start)
   const std::vector<ledger::KeyChain::Link>& links = peer_chain_.links();

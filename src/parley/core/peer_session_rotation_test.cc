@@ -204,6 +204,42 @@ TEST(PeerSessionRotationTest, ARestartKeepsThePeersNewKey) {
   EXPECT_EQ(rotations_in(out), 0u);
 }
 
+// docs/protocol.md "Content, sealing and commitment": after its rotation the peer seals
+// under the new epoch; content sealed under another epoch than the one in force at its entry
+// is refused alone.
+TEST(PeerSessionRotationTest, AfterTheRotationContentIsSealedUnderTheNewEpoch) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys next = new_keys(7);
+  // The rotation and an entry after it in one transaction: the new epoch's key is derived
+  // before the rotation is pinned.
+  const std::string first = log.envelope(h.keys(kRu).keys, 1);
+  log.rotation(h.keys(kRu).keys, next, 1);
+  const std::string after = log.envelope(next, 2);
+  std::vector<Action> out =
+      h.feed_durable(kUs, TransactionReceived{5, log.transaction({0, 1, 2}, 3, next, 0)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_TRUE(receipt_of(all_of<Answer>(out)[0], h.keys(kUs)).body.refused.empty());
+  EXPECT_EQ(h.store(kUs).find(first)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kUs).find(after)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kUs).find(after)->content.text, h.store(kUs).find(first)->content.text);
+
+  // Pinned: epoch 2 opens; epoch 1 after the rotation is refused alone, with the reason.
+  const std::string good = log.envelope(next, 3);
+  const std::string stale = log.envelope(next, 4, /*epoch=*/1);
+  out = h.feed_durable(kUs, TransactionReceived{6, log.transaction({3, 4}, 5, next, 3)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  ASSERT_EQ(receipt.body.refused.size(), 1u);
+  EXPECT_EQ(receipt.body.refused[0].id, stale);
+  EXPECT_NE(receipt.body.refused[0].reason.find(
+                "sealed under epoch 1, but epoch 2 is in force at entry 4"),
+            std::string::npos)
+      << receipt.body.refused[0].reason;
+  EXPECT_EQ(h.store(kUs).find(good)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kUs).find(stale)->state, MessageState::kRefused);
+}
+
 TEST(PeerSessionRotationTest, AReceiptSignedWithThePeersNewKeyIsTaken) {
   Harness h;
   RuLog log(h);
