@@ -78,13 +78,14 @@ void Driver::add_clients(const wire::Bundle& bundle) {
   // One client per address (and one more for heartbeats), each pinned to that address
   // alone: which path carries traffic is the node's decision, not the client's.
   Clients& clients = clients_[bundle.party];
+  clients.fingerprints = std::make_shared<std::vector<std::string>>();
   for (const std::string& address : bundle.federation) {
     clients.transactions.push_back(
-        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+        net::make_federation_client(io_, {address}, home_.tls, clients.fingerprints));
     clients.heartbeats.push_back(
-        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+        net::make_federation_client(io_, {address}, home_.tls, clients.fingerprints));
   }
-  allow_fingerprint(bundle.tls_fingerprint);
+  allow_fingerprint(bundle.party, bundle.tls_fingerprint);
   pinned_.push_back(bundle);
   witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
 }
@@ -152,7 +153,7 @@ Status Driver::start(net::Handler api_handler) {
   // rotation") are accepted from them too.
   for (const core::Node::PeerView& peer : node_->peers()) {
     for (const ledger::KeyChain::Link& link : peer.session->peer_chain().links()) {
-      if (!link.tls_fingerprint.empty()) allow_fingerprint(link.tls_fingerprint);
+      if (!link.tls_fingerprint.empty()) allow_fingerprint(peer.party, link.tls_fingerprint);
     }
   }
 
@@ -693,11 +694,13 @@ void Driver::post_heartbeat(const core::PostHeartbeat& beat) {
       });
 }
 
-void Driver::allow_fingerprint(const std::string& fingerprint) {
-  if (std::find(allowed_fingerprints_->begin(), allowed_fingerprints_->end(), fingerprint) ==
-      allowed_fingerprints_->end()) {
-    allowed_fingerprints_->push_back(fingerprint);
-  }
+void Driver::allow_fingerprint(const std::string& party, const std::string& fingerprint) {
+  const auto add = [&](std::vector<std::string>& list) {
+    if (std::find(list.begin(), list.end(), fingerprint) == list.end()) list.push_back(fingerprint);
+  };
+  add(*allowed_fingerprints_);
+  const auto clients = clients_.find(party);
+  if (clients != clients_.end() && clients->second.fingerprints) add(*clients->second.fingerprints);
 }
 
 const crypto::VerifyKey* Driver::peer_key(const std::string& party) const {

@@ -181,7 +181,7 @@ void Driver::publish_of(const core::Notice& notice) {
                      {"text", notice.text}};
   if (notice.kind == core::NoticeKind::kPeerKeyRotated) {
     // Its new certificate is accepted from the peer from now on (the rotation is durable).
-    allow_fingerprint(notice.tls_fingerprint);
+    allow_fingerprint(notice.peer, notice.tls_fingerprint);
     data["peer"] = notice.peer;
     data["rotation"] = notice.rotation;
     data["tls_fingerprint"] = notice.tls_fingerprint;
