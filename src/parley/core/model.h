@@ -218,6 +218,24 @@ struct PutEvidence {
   std::uint64_t seen = 1;
 };
 
+// A key rotation statement of `owner`'s (wire/rotation.h, docs/protocol.md "Key rotation"):
+// entry `index` of its log for (owner, peer), its text exactly as received (the leaf) and
+// what it pins. Stored with its LogEntry (message_id: the statement's id) and, for the peer's
+// log, its PutInclusion, in the batch that carried it. Insert only: the store refuses
+// (kAlreadyExists) a second statement at an index, or with an `n`, its log already holds.
+struct PutRotation {
+  std::string owner;
+  std::string peer;
+  std::uint64_t index = 0;
+  std::uint64_t n = 0;
+  std::string id;
+  std::string statement;  // DSSE JSON, exactly as received
+  crypto::VerifyKey new_sign_key;
+  std::string new_tls_fingerprint;  // 64 lowercase hex
+  std::uint32_t epoch = 0;
+  bool operator==(const PutRotation&) const = default;
+};
+
 // Records: what the core asks the store to make durable, atomically, per Persist action.
 struct PutMessage {  // insert; the store refuses a duplicate id or (line, direction, seq)
   MessageRecord message;
@@ -235,8 +253,8 @@ struct UpdateMessage {  // changes the mutable fields of an existing message
   std::optional<Time> cancelled_at;
   std::optional<std::string> cancelled_by;
 };
-using Record =
-    std::variant<PutMessage, UpdateMessage, LogEntry, PutHead, PutInclusion, PutEvidence>;
+using Record = std::variant<PutMessage, UpdateMessage, LogEntry, PutHead, PutInclusion, PutEvidence,
+                            PutRotation>;
 
 // What the store returns about inclusion of one message (Store::inclusion).
 struct InclusionRecord {
@@ -260,8 +278,9 @@ struct HeadRecord {
 struct LogEntryView {
   std::uint64_t index = 0;
   std::string message_id;
-  std::string envelope;
+  std::string envelope;                      // a rotation's: the statement (PutRotation::statement)
   std::optional<InclusionRecord> inclusion;  // for entries of the peer's log
+  bool rotation = false;  // a key rotation statement (PutRotation), not a message's envelope
 };
 
 }  // namespace parley::core

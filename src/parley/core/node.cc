@@ -96,6 +96,11 @@ const PeerSession* Node::session(const std::string& party) const {
 std::optional<std::string> Node::party_of_fingerprint(const std::string& fingerprint) const {
   for (const auto& [party, peer] : peers_) {
     if (peer->bundle.tls_fingerprint == fingerprint) return party;
+    // A certificate the peer announced in a rotation we stored (docs/protocol.md "Key
+    // rotation"): it switches to it once every one of its peers countersigned the rotation.
+    for (const ledger::KeyChain::Link& link : peer->session->peer_chain().links()) {
+      if (!link.tls_fingerprint.empty() && link.tls_fingerprint == fingerprint) return party;
+    }
   }
   return std::nullopt;
 }

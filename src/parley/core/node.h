@@ -276,7 +276,8 @@ class Node {
     return core::on_duty(config_.directory.roster, role, at);
   }
   const NodeCounters& counters() const { return counters_; }
-  // The pinned peer whose TLS certificate has `fingerprint`, if any.
+  // The pinned peer whose TLS certificate has `fingerprint`, if any: its bundle's, or one a
+  // rotation of its that we stored announced (PeerSession::peer_chain).
   std::optional<std::string> party_of_fingerprint(const std::string& fingerprint) const;
   // Peers' transactions waiting for their precheck, or behind one that does.
   std::size_t transactions_held() const;

@@ -46,6 +46,8 @@ std::string_view notice_kind_name(NoticeKind kind) {
       return "escalation";
     case NoticeKind::kLogRecovery:
       return "log-recovery";
+    case NoticeKind::kPeerKeyRotated:
+      return "peer_key_rotated";
   }
   return "unknown";
 }
@@ -53,6 +55,7 @@ std::string_view notice_kind_name(NoticeKind kind) {
 PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, Rng& rng,
                          Recovered recovered)
     : config_(std::move(config)),
+      peer_chain_(config_.peer.party, config_.peer.sign_key),
       catalog_(catalog),
       rng_(rng),
       escalations_(config_.realert),
@@ -70,6 +73,13 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   if (config_.retry_min <= Duration::zero()) config_.retry_min = Duration(1);
   if (config_.retry_max < config_.retry_min) config_.retry_max = config_.retry_min;
 
+  // The peer's rotations we stored: its key in force is the newest (docs/protocol.md "Key
+  // rotation"). One that does not follow means the store changed under us: the chain stops
+  // before it, and the peer's heads signed with a later key are refused, visibly.
+  if (Status s = recover_chain(recovered.peer_rotations); !s.is_ok()) {
+    counters_.last_error = s.message();
+  }
+  derive_seal_keys();
   last_outbound_seq_ = std::move(recovered.last_outbound_seq);
   for (const auto& [line, seqs] : recovered.inbound_seqs) {
     peer_.seqs.emplace(line, SeqSet(seqs.watermark, seqs.above));
@@ -726,6 +736,12 @@ void PeerSession::receipted(const InFlight& f, Time now, std::vector<Action>& ou
 }
 
 void PeerSession::inbound_durable(InboundBatch& b, Time now, std::vector<Action>& out) {
+  // The peer's rotation is durable: its new key is the one in force from now on (pinned only
+  // now, so that a batch the store refused pins nothing).
+  if (b.chain && b.chain->links().size() > peer_chain_.links().size()) {
+    peer_chain_ = std::move(*b.chain);
+    derive_seal_keys();
+  }
   for (const auto& key : b.seqs) {
     peer_.pending_seqs.erase(key);
     peer_.seqs[key.first].insert(key.second);

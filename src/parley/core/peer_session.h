@@ -256,6 +256,9 @@ enum class NoticeKind {
   // An overdue message's escalation alerts principals (`alerted`, `side`). On our side, the
   // first one (`first`) is what tells the sender its message went overdue.
   kEscalation,
+  // The peer's key rotation (docs/protocol.md "Key rotation") is stored: its new key (and
+  // TLS certificate) is the one in force for the peer from now on.
+  kPeerKeyRotated,
 };
 std::string_view notice_kind_name(NoticeKind kind);
 struct Notice {
@@ -268,6 +271,11 @@ struct Notice {
   std::optional<EscalationSide> side = std::nullopt;
   bool first = false;  // kEscalation: the escalation's first alert (the message just went overdue)
   std::string type = {};  // kMessageReceived: the message's catalog type
+  // kPeerKeyRotated: the peer, the rotation's number and its new TLS fingerprint (SHA-256 of
+  // the DER, hex).
+  std::string peer = {};
+  std::uint64_t rotation = 0;
+  std::string tls_fingerprint = {};
 };
 struct Notify {
   Notice notice;
@@ -375,6 +383,11 @@ class PeerSession {
   // Outbound messages not yet receipted (what stats().queued counts), without stats()'s walk.
   std::size_t queued() const { return outbox_.size(); }
   const SessionConfig& config() const { return config_; }
+  // The peer's chain of keys as pinned (ledger/key_chain.h): its bundle's key, then each of
+  // its rotations stored here. A rotation joins it only once the batch that carried it is
+  // durable; at start it is rebuilt from the rotations the store holds. Its newest link is the
+  // key in force for the peer: its heads, heartbeats and receipts are checked with it.
+  const ledger::KeyChain& peer_chain() const { return peer_chain_; }
   // The lines with the peer changed (Node's Reconfigure): what is decided from now on (who
   // may send, acknowledge, which peer envelopes are accepted) follows `lines`; messages and
   // deadlines already held are kept.
@@ -449,6 +462,8 @@ class PeerSession {
     };
     std::vector<AckUndo> ack_undo;
     std::vector<Notice> notices;
+    // The peer's chain of keys with the rotations this batch stores: pinned once durable.
+    std::optional<ledger::KeyChain> chain;
   };
   // Work that waits for a batch to become durable.
   struct AfterPersist {
@@ -598,9 +613,23 @@ class PeerSession {
                          std::vector<Action>& out);
   // What verification needs of us.
   PeerContext context() const {
-    return PeerContext{config_.party, config_.peer, config_.lines,
-                       seal_key_,     catalog_,     config_.messages};
+    PeerContext c{config_.party, config_.peer, config_.lines,
+                  seal_key_,     catalog_,     config_.messages};
+    c.chain = &peer_chain_;
+    c.seal_keys = &seal_keys_;
+    c.keys = &config_.keys;
+    return c;
   }
+  // Derives the seal key of every epoch of peer_chain_ after the first not derived yet.
+  void derive_seal_keys();
+  // Whether the peer's rotation at entry `index` is stored, or being stored.
+  bool rotation_held(std::uint64_t index) const;
+  // Adds the records of a fresh rotation of `verified` (its statement, log entry and
+  // inclusion proof) to `records` and its notice to `batch`.
+  void store_rotation(const VerifiedRotation& r, InboundBatch& batch, std::vector<Record>& records);
+  // The chain stored rotations rebuild (Recovered::peer_rotations); an error if one does not
+  // follow (the store changed under us).
+  Status recover_chain(const std::vector<PutRotation>& rotations);
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
   // Why `receipt` is not transaction `f`'s; "" if it is.
@@ -685,10 +714,13 @@ class PeerSession {
               const std::string& why, std::vector<Action>& out);
 
   SessionConfig config_;
+  ledger::KeyChain peer_chain_;  // after config_, from which it starts
   const catalog::Catalog& catalog_;
   Rng& rng_;
   crypto::SealKey seal_key_{};
   Status seal_key_status_;
+  // The seal keys of the peer's epochs after the first (its rotations pinned), by epoch.
+  std::map<std::uint32_t, crypto::SealKey> seal_keys_;
   std::map<std::string, std::uint64_t> last_outbound_seq_;
   Outbox outbox_;
   std::uint64_t failure_streak_ = 0;

@@ -1,6 +1,7 @@
 // PeerSession, as the receiver of the peer's transactions: verified by
 // core/verify_transaction, stored with our receipt, answered once durable.
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "parley/base/check.h"
@@ -98,15 +99,6 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
     return refuse(e.request, refused->reason, refused->envelope_id, refused->why, out);
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
-  if (!batch.rotations.empty()) {
-    // Verified (docs/protocol.md "Key rotation"), but the session cannot store a rotation
-    // entry and pin its key durably yet (issue 17): refused whole, nothing changes, and the
-    // peer keeps it queued and sends it again.
-    return refuse(e.request, FrameRefusal::kUnavailable, batch.rotations.front().rotation.id,
-                  "key rotation entry " + std::to_string(batch.rotations.front().index) +
-                      ": this gateway verifies rotations but cannot store them yet",
-                  out);
-  }
   if (answer_again(e.request, batch.tx, batch.sth, out)) return;
   store_transaction(e.request, batch, now, out);
 }
@@ -127,7 +119,28 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   std::vector<std::uint64_t> indices;
   std::vector<ledger::ReceiptRefusal> refused;
   std::vector<Record> records;
+  // The peer's key rotations first (docs/protocol.md "Key rotation"): each new one is an
+  // entry of its log, stored with this batch, and its chain of keys is pinned once the batch
+  // is durable. The receipt names every entry carried, in transaction order.
+  std::vector<const VerifiedRotation*> by_position;
+  for (const VerifiedRotation& r : verified.rotations) by_position.push_back(&r);
+  std::sort(by_position.begin(), by_position.end(),
+            [](const auto* a, const auto* b) { return a->position < b->position; });
+  for (const VerifiedRotation& r : verified.rotations) {
+    if (rotation_held(r.index)) continue;
+    store_rotation(r, batch, records);
+    batch.chain = verified.chain;
+  }
+  auto next_rotation = by_position.begin();
+  const auto name_rotations_before = [&](std::size_t position) {
+    for (; next_rotation != by_position.end() && (*next_rotation)->position < position;
+         ++next_rotation) {
+      batch.ids.push_back((*next_rotation)->rotation.id);
+      indices.push_back((*next_rotation)->index);
+    }
+  };
   for (const VerifiedEnvelope& in : verified.envelopes) {
+    name_rotations_before(in.position);
     batch.ids.push_back(in.envelope.payload.id);
     indices.push_back(in.index);
     // A refusal is answered on every resend (the checks are deterministic), stored once.
@@ -139,6 +152,7 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
       refuse_incoming(in, batch, records);
     }
   }
+  name_rotations_before(std::numeric_limits<std::size_t>::max());
   // The receipt: our countersignature over the sender's head and the entries received.
   // It is made now so that it is stored with the batch, and released (Answer) only once
   // the batch is durable.
@@ -180,6 +194,65 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   AfterPersist after;
   after.inbound = std::move(batch);
   persist(std::move(records), std::move(after), out);
+}
+
+Status PeerSession::recover_chain(const std::vector<PutRotation>& rotations) {
+  for (const PutRotation& r : rotations) {
+    Result<wire::Rotation> added = peer_chain_.add(r.index, r.statement);
+    if (!added.is_ok()) {
+      return added.status().with_context("stored key rotation " + std::to_string(r.n) + " (entry " +
+                                         std::to_string(r.index) + ") of " +
+                                         single_quoted(config_.peer.party));
+    }
+  }
+  return Status::ok();
+}
+
+void PeerSession::derive_seal_keys() {
+  for (const ledger::KeyChain::Link& link : peer_chain_.links()) {
+    if (link.epoch == 1 || seal_keys_.count(link.epoch) > 0) continue;
+    Result<crypto::SealKey> key = crypto::derive_seal_key(
+        config_.keys.box_secret, config_.keys.box_public, config_.peer.box_key, link.epoch);
+    if (key.is_ok()) seal_keys_.emplace(link.epoch, *key);  // else derived (and refused) per use
+  }
+}
+
+bool PeerSession::rotation_held(std::uint64_t index) const {
+  if (peer_.ids.count(index) > 0) return true;  // being stored (or stored since start)
+  const std::vector<ledger::KeyChain::Link>& links = peer_chain_.links();
+  return std::any_of(links.begin() + 1, links.end(),
+                     [&](const ledger::KeyChain::Link& l) { return l.from_index == index + 1; });
+}
+
+void PeerSession::store_rotation(const VerifiedRotation& r, InboundBatch& batch,
+                                 std::vector<Record>& records) {
+  const wire::Rotation& statement = r.rotation;
+  PutRotation put;
+  put.owner = config_.peer.party;
+  put.peer = config_.party;
+  put.index = r.index;
+  put.n = statement.n;
+  put.id = statement.id;
+  put.statement = r.json;
+  put.new_sign_key = statement.new_sign_key;
+  put.new_tls_fingerprint = statement.new_tls_fingerprint;
+  put.epoch = statement.epoch;
+  records.push_back(std::move(put));
+  records.push_back(LogEntry{config_.peer.party, config_.party, r.index, statement.id,
+                             ledger::leaf_hash(as_bytes(r.json))});
+  records.push_back(PutInclusion{statement.id, r.index, batch.head_size, batch.head_root, r.proof});
+  batch.indices.emplace_back(r.index, statement.id);
+  Notice n =
+      notice(NoticeKind::kPeerKeyRotated, statement.id, "",
+             "peer " + single_quoted(config_.peer.party) + " rotated its signing key (rotation " +
+                 std::to_string(statement.n) + ", entry " + std::to_string(r.index) + "): key " +
+                 base64_encode(statement.new_sign_key.bytes) + " in force from entry " +
+                 std::to_string(r.index + 1) + ", TLS certificate " +
+                 statement.new_tls_fingerprint + ", seal epoch " + std::to_string(statement.epoch));
+  n.peer = config_.peer.party;
+  n.rotation = statement.n;
+  n.tls_fingerprint = statement.new_tls_fingerprint;
+  batch.notices.push_back(std::move(n));
 }
 
 MessageRecord PeerSession::record_of(const wire::Payload& p, Direction direction,

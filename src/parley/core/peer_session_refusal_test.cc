@@ -550,10 +550,10 @@ std::string rotation_transaction(Harness& h, const wire::Draft& draft, const cry
   return wire::encode_transaction(tx);
 }
 
-// docs/protocol.md "Key rotation": a rotation is verified, and until the session can store it
-// (issue 17, planned) refused whole; a forged one is refused for its signature. Either way
-// nothing is stored and nothing is pinned.
-TEST(PeerSessionTest, ATransactionCarryingARotationIsRefusedWholeAndStoresNothing) {
+// docs/protocol.md "Key rotation": a rotation not signed by the key we pinned is refused for
+// its signature, whole: nothing is stored and nothing is pinned, and the session goes on (the
+// genuine one is stored: peer_session_rotation_test.cc).
+TEST(PeerSessionTest, ATransactionCarryingAForgedRotationIsRefusedWholeAndStoresNothing) {
   Harness h;
   SeededRng keys(99);
   const crypto::Keys next = crypto::generate_keys(keys);
@@ -561,34 +561,28 @@ TEST(PeerSessionTest, ATransactionCarryingARotationIsRefusedWholeAndStoresNothin
   const wire::Draft d = draft_from_ru(h.rng(), 1);
 
   std::vector<Action> out =
-      h.feed(kUs, TransactionReceived{5, rotation_transaction(h, d, next, h.keys(kRu).keys)});
-  ASSERT_EQ(count_of<Answer>(out), 1u);
-  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
-  EXPECT_NE(all_of<Answer>(out)[0].body.find("verifies rotations but cannot store them yet"),
-            std::string::npos)
-      << all_of<Answer>(out)[0].body;
-  EXPECT_EQ(count_of<Persist>(out), 0u);
-  EXPECT_EQ(notices_of(out, NoticeKind::kFrameRefused).size(), 1u);
-
-  out = h.feed(kUs, TransactionReceived{6, rotation_transaction(h, d, next, stranger)});
+      h.feed(kUs, TransactionReceived{6, rotation_transaction(h, d, next, stranger)});
   ASSERT_EQ(count_of<Answer>(out), 1u);
   EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
   EXPECT_NE(all_of<Answer>(out)[0].body.find("rotation: bad signature"), std::string::npos)
       << all_of<Answer>(out)[0].body;
   EXPECT_EQ(count_of<Persist>(out), 0u);
+  EXPECT_EQ(notices_of(out, NoticeKind::kFrameRefused).size(), 1u);
   EXPECT_EQ(h.session(kUs)
                 .stats()
                 .frames_refused_by[static_cast<std::size_t>(FrameRefusal::kBadEnvelope)],
             1u);
   EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 0u);
   EXPECT_EQ(h.store(kUs).find(d.id), nullptr);
+  EXPECT_EQ(h.session(kUs).peer_chain().links().size(), 1u);
 
-  // The same message without the rotation is stored as usual: the session is not stuck.
-  out = h.feed_durable(
-      kUs, TransactionReceived{7, transaction_body(h.keys(kRu), h.keys(kUs), d, h.rng())});
+  // The genuine rotation, signed by the pinned key, is stored, and the session is not stuck.
+  out = h.feed_durable(kUs,
+                       TransactionReceived{7, rotation_transaction(h, d, next, h.keys(kRu).keys)});
   ASSERT_EQ(count_of<Answer>(out), 1u);
-  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
   EXPECT_NE(h.store(kUs).find(d.id), nullptr);
+  EXPECT_EQ(h.session(kUs).peer_chain().newest().key, next.verify);
 }
 
 }  // namespace

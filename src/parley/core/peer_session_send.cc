@@ -264,7 +264,14 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
                           single_quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
                           NoticeKind::kLinkTrouble, out);
   }
-  Result<ReceiptView> receipt = open_countersignature(e.body, config_.peer.sign_key, peer);
+  // Signed by the peer's key in force (its chain's newest); one it signed before a rotation
+  // and answers again unchanged (its first answer was lost), by a key it held before.
+  const std::vector<ledger::KeyChain::Link>& keys = peer_chain_.links();
+  Result<ReceiptView> receipt = open_countersignature(e.body, keys.back().key, peer);
+  for (auto k = keys.rbegin() + 1; !receipt.is_ok() && k != keys.rend(); ++k) {
+    Result<ReceiptView> older = open_countersignature(e.body, k->key, peer);
+    if (older.is_ok()) receipt = std::move(older);
+  }
   const std::string problem =
       receipt.is_ok() ? receipt_problem(*f, *receipt) : receipt.status().message();
   if (!problem.empty()) {

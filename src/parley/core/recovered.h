@@ -64,6 +64,10 @@ struct Recovered {
   // numbering and schedule continue from it (core/line_test.h).
   std::map<std::string, RecoveredTest> line_tests;
   RecoveredLedger ledger;
+  // The peer's key rotations in its log for us (PutRotation, owner the peer), by index: the
+  // session rebuilds its chain of the peer's keys from them (ledger/key_chain.h). One per
+  // rotation the peer ever made, so a handful.
+  std::vector<PutRotation> peer_rotations;
 };
 
 }  // namespace parley::core

@@ -126,6 +126,7 @@ class FakeStore {
         auto& log = logs_[{e->owner, e->peer}];
         EXPECT_EQ(log.count(e->index), 0u) << "index " << e->index << " stored twice";
         log[e->index] = *e;
+        if (rotation_ids_.count(e->message_id) > 0) continue;  // a rotation's entry
         auto it = messages_.find(e->message_id);
         EXPECT_NE(it, messages_.end()) << "log entry of unknown message " << e->message_id;
         if (it != messages_.end()) it->second.log_index = e->index;
@@ -138,8 +139,20 @@ class FakeStore {
         inclusion_[i->message_id] = InclusionRecord{i->index, i->size, i->root, i->proof};
       } else if (const auto* ev = std::get_if<PutEvidence>(&record)) {
         evidence_.push_back(*ev);
+      } else if (const auto* r = std::get_if<PutRotation>(&record)) {
+        auto& stored = rotations_[{r->owner, r->peer}];
+        EXPECT_EQ(stored.count(r->index), 0u) << "rotation at " << r->index << " stored twice";
+        for (const auto& [index, other] : stored) {
+          EXPECT_NE(other.n, r->n) << "rotation " << r->n << " stored twice";
+        }
+        stored[r->index] = *r;
+        rotation_ids_.insert(r->id);
       }
     }
+  }
+  const std::map<std::uint64_t, PutRotation>& rotations(const std::string& owner,
+                                                        const std::string& peer) {
+    return rotations_[{owner, peer}];
   }
   const MessageRecord* find(const std::string& id) const {
     auto it = messages_.find(id);
@@ -241,6 +254,9 @@ class FakeStore {
     for (const auto& [size, head] : heads_[{peer, me}]) {
       if (head.receipt) l.peer_head = RecoveredHead{size, head.root, head.sth, head.receipt};
     }
+    for (const auto& [index, rotation] : rotations_[{peer, me}]) {
+      r.peer_rotations.push_back(rotation);
+    }
     return r;
   }
 
@@ -250,6 +266,8 @@ class FakeStore {
   std::map<LogKey, std::map<std::uint64_t, Head>> heads_;
   std::map<std::string, InclusionRecord> inclusion_;
   std::vector<PutEvidence> evidence_;
+  std::map<LogKey, std::map<std::uint64_t, PutRotation>> rotations_;
+  std::set<std::string> rotation_ids_;
 };
 
 // MessageLines (core/translation.h) from a FakeStore, as store::StoredMessageLines answers

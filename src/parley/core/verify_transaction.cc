@@ -89,6 +89,27 @@ bool is_peer_translator(const wire::Bundle& peer, std::string_view principal) {
   return std::binary_search(peer.translators.begin(), peer.translators.end(), principal);
 }
 
+// The seal key of `epoch` with the peer (PeerContext::seal_keys, keys).
+Result<crypto::SealKey> seal_key_of(const PeerContext& c, std::uint32_t epoch) {
+  if (epoch == 1) return c.seal_key;
+  if (c.seal_keys != nullptr) {
+    if (const auto it = c.seal_keys->find(epoch); it != c.seal_keys->end()) return it->second;
+  }
+  if (c.keys == nullptr) {
+    return Status::failed_precondition("no seal key for epoch " + std::to_string(epoch));
+  }
+  return crypto::derive_seal_key(c.keys->box_secret, c.keys->box_public, c.peer.box_key, epoch);
+}
+
+// The seal epoch in force at entry `index` of the chain's log: its last link's at or before it.
+std::uint32_t epoch_at(const ledger::KeyChain& chain, std::uint64_t index) {
+  std::uint32_t epoch = 1;
+  for (const ledger::KeyChain::Link& link : chain.links()) {
+    if (link.from_index <= index) epoch = link.epoch;
+  }
+  return epoch;
+}
+
 // What refuses this message alone (it is kept as a refused entry of the peer's log).
 // `reply_line`: the line of the message its reply_to names, if a translation's and known.
 Status check_message(const PeerContext& c, VerifiedEnvelope& in,
@@ -124,7 +145,15 @@ Status check_message(const PeerContext& c, VerifiedEnvelope& in,
     return Status::permission_denied("principal " + single_quoted(p.to.principal) +
                                      " is not on line " + single_quoted(p.line));
   }
-  PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, c.seal_key, c.known));
+  // Sealed under the epoch in force at its place in the peer's log (its chain's), no other.
+  if (p.epoch != in.epoch) {
+    return Status::invalid_argument("sealed under epoch " + std::to_string(p.epoch) +
+                                    ", but epoch " + std::to_string(in.epoch) +
+                                    " is in force at entry " + std::to_string(in.index) +
+                                    " of the log of " + single_quoted(peer));
+  }
+  PARLEY_ASSIGN_OR_RETURN(const crypto::SealKey key, seal_key_of(c, p.epoch));
+  PARLEY_ASSIGN_OR_RETURN(in.opened, wire::open_content(p, key, c.known));
   PARLEY_RETURN_IF_ERROR(check_body(c.catalog, p, in.opened.content.body_json));
   if (is_protocol_type(p.type) && !p.reply_to) {
     return Status::invalid_argument(p.type + " without reply_to");
@@ -178,6 +207,8 @@ std::variant<VerifiedEnvelope, TransactionRefusal> verify_entry(
   in.json = std::move(entry.envelope);
   in.index = entry.index;
   in.proof = std::move(entry.proof);
+  in.position = i;
+  in.epoch = epoch_at(chain, entry.index);
   return in;
 }
 
@@ -373,7 +404,7 @@ std::optional<TransactionRefusal> follow_rotations(const PeerContext& c,
     if (!r.is_ok()) {
       return refusal(FrameRefusal::kBadEnvelope, envelope_at(i) + ": " + r.status().message());
     }
-    out.push_back(VerifiedRotation{std::move(*r), entry.envelope, entry.index, entry.proof});
+    out.push_back(VerifiedRotation{std::move(*r), entry.envelope, entry.index, entry.proof, i});
   }
   return std::nullopt;
 }

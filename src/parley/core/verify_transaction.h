@@ -56,6 +56,12 @@ struct PeerContext {
   // null: none. They only save time: a check they do not hold is made here, so the verdict
   // and its words are the same with or without them.
   const crypto::Facts* known = nullptr;
+  // The seal keys of the epochs after the first (docs/protocol.md "Content, sealing and
+  // commitment"): a peer's content at an entry is sealed under the epoch in force there (its
+  // chain's), opened with the key derived for that epoch: from `seal_keys` if it holds it,
+  // else from our `keys` (a rotation the same transaction carries). Both null: epoch 1 alone.
+  const std::map<std::uint32_t, crypto::SealKey>* seal_keys = nullptr;
+  const crypto::Keys* keys = nullptr;
 };
 
 // Our state of the peer's log: the head we countersigned last, and which of its entries
@@ -80,6 +86,8 @@ struct VerifiedEnvelope {
   const Line* line = nullptr;       // its line; set when it is accepted
   std::string refusal;              // why this message alone is refused; empty if accepted
   bool fresh = false;               // not held yet: to be stored (accepted or as a refused entry)
+  std::uint32_t epoch = 1;          // the seal epoch in force at its index (the peer's chain)
+  std::size_t position = 0;         // its place among the transaction's entries
 };
 
 // A key rotation statement of the peer's (wire/rotation.h) that a transaction carried:
@@ -89,6 +97,7 @@ struct VerifiedRotation {
   std::string json;  // exactly as received: the leaf
   std::uint64_t index = 0;
   std::vector<ledger::Hash> proof;
+  std::size_t position = 0;  // its place among the transaction's entries
 };
 
 struct VerifiedBatch {

@@ -78,13 +78,14 @@ void Driver::add_clients(const wire::Bundle& bundle) {
   // One client per address (and one more for heartbeats), each pinned to that address
   // alone: which path carries traffic is the node's decision, not the client's.
   Clients& clients = clients_[bundle.party];
+  clients.fingerprints = std::make_shared<std::vector<std::string>>();
   for (const std::string& address : bundle.federation) {
     clients.transactions.push_back(
-        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+        net::make_federation_client(io_, {address}, home_.tls, clients.fingerprints));
     clients.heartbeats.push_back(
-        net::make_federation_client(io_, {address}, home_.tls, bundle.tls_fingerprint));
+        net::make_federation_client(io_, {address}, home_.tls, clients.fingerprints));
   }
-  allowed_fingerprints_->push_back(bundle.tls_fingerprint);
+  allow_fingerprint(bundle.party, bundle.tls_fingerprint);
   pinned_.push_back(bundle);
   witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
 }
@@ -150,6 +151,13 @@ Status Driver::start(net::Handler api_handler) {
   }
   node_ =
       std::make_unique<core::Node>(std::move(config), catalog_, rng_, std::move(recovery.peers));
+  // The certificates the peers announced in rotations we stored (docs/protocol.md "Key
+  // rotation") are accepted from them too.
+  for (const core::Node::PeerView& peer : node_->peers()) {
+    for (const ledger::KeyChain::Link& link : peer.session->peer_chain().links()) {
+      if (!link.tls_fingerprint.empty()) allow_fingerprint(peer.party, link.tls_fingerprint);
+    }
+  }
 
   // Every address is a path the peers may use (primary, backup, ...): listen on all.
   for (const std::string& address : home_.config.federation_listen) {
@@ -704,6 +712,20 @@ void Driver::post_heartbeat(const core::PostHeartbeat& beat) {
       });
 }
 
+void Driver::allow_fingerprint(const std::string& party, const std::string& fingerprint) {
+  const auto add = [&](std::vector<std::string>& list) {
+    if (std::find(list.begin(), list.end(), fingerprint) == list.end()) list.push_back(fingerprint);
+  };
+  add(*allowed_fingerprints_);
+  const auto clients = clients_.find(party);
+  if (clients != clients_.end() && clients->second.fingerprints) add(*clients->second.fingerprints);
+}
+
+const crypto::VerifyKey* Driver::peer_key(const std::string& party) const {
+  const core::PeerSession* session = node_ ? node_->session(party) : nullptr;
+  return session == nullptr ? nullptr : &session->peer_chain().newest().key;
+}
+
 const wire::Bundle* Driver::pinned_bundle(const std::string& party) const {
   for (const core::Node::PeerView& peer : node_->peers()) {
     if (peer.party == party) return peer.bundle;
@@ -718,13 +740,14 @@ Status Driver::take_heartbeat_answer(const std::string& party, core::PathIndex p
     return Status::unavailable(fmt::format("the heartbeat got HTTP {}: {}", response.status,
                                            response.body.substr(0, 200)));
   }
-  const wire::Bundle* bundle = pinned_bundle(party);
-  if (bundle == nullptr) return Status::not_found("peer " + party + " is not pinned");
+  // Signed by the peer's key in force: the newest of its chain (its rotations we stored).
+  const crypto::VerifyKey* key = peer_key(party);
+  if (key == nullptr) return Status::not_found("peer " + party + " is not pinned");
   Result<wire::SignedHeartbeat> signed_answer = wire::parse_signed_heartbeat(response.body);
   Result<wire::HeartbeatAnswer> answer =
-      signed_answer.is_ok() ? wire::open_heartbeat_answer(*signed_answer, bundle->sign_key, party,
-                                                          home_.config.party, request)
-                            : Result<wire::HeartbeatAnswer>(signed_answer.status());
+      signed_answer.is_ok()
+          ? wire::open_heartbeat_answer(*signed_answer, *key, party, home_.config.party, request)
+          : Result<wire::HeartbeatAnswer>(signed_answer.status());
   if (!answer.is_ok()) {
     return Status::unauthenticated("the heartbeat's answer is not one the peer signed: " +
                                    answer.status().message());
@@ -736,13 +759,12 @@ Status Driver::take_heartbeat_answer(const std::string& party, core::PathIndex p
 
 void Driver::answer_heartbeat(const std::string& party, const net::HttpRequest& request,
                               net::Responder& responder) {
-  const wire::Bundle* bundle = pinned_bundle(party);
+  const crypto::VerifyKey* key = peer_key(party);  // its key in force, as above
   Result<wire::SignedHeartbeat> beat = wire::parse_signed_heartbeat(request.body);
-  const Status opened =
-      bundle == nullptr ? Status::not_found("peer " + party + " is not pinned")
-      : !beat.is_ok()
-          ? beat.status()
-          : wire::open_heartbeat(*beat, bundle->sign_key, party, home_.config.party).status();
+  const Status opened = key == nullptr ? Status::not_found("peer " + party + " is not pinned")
+                        : !beat.is_ok()
+                            ? beat.status()
+                            : wire::open_heartbeat(*beat, *key, party, home_.config.party).status();
   net::HttpResponse response;
   if (!opened.is_ok()) {
     std::string& last = heartbeat_refusals_[party];

@@ -285,6 +285,9 @@ class Driver {
   struct Clients {
     std::vector<std::unique_ptr<net::FederationClient>> transactions;
     std::vector<std::unique_ptr<net::FederationClient>> heartbeats;
+    // The peer's certificates the clients accept: its bundle's, then those its key rotations
+    // announced (allow_fingerprint).
+    std::shared_ptr<std::vector<std::string>> fingerprints;
   };
   struct Subscriber {
     std::string principal;
@@ -318,6 +321,12 @@ class Driver {
   void post_heartbeat(const core::PostHeartbeat& beat);
   // The node's pinned bundle of `party`; null if it pins none.
   const wire::Bundle* pinned_bundle(const std::string& party) const;
+  // The key in force for `party` (its chain's newest: core::PeerSession::peer_chain), or null
+  // if it is not a pinned peer.
+  const crypto::VerifyKey* peer_key(const std::string& party) const;
+  // Accepts `fingerprint` as `party`'s certificate from now on (once): at the federation
+  // server, and from `party`'s server at our clients (the next connection).
+  void allow_fingerprint(const std::string& party, const std::string& fingerprint);
   // The peer's signed answer to our heartbeat `request` (wire/heartbeat.h): kept as the path's
   // last signed heartbeat, its catalog compared with ours; or why it is no answer.
   Status take_heartbeat_answer(const std::string& party, core::PathIndex path,

@@ -141,6 +141,7 @@ void Driver::log_notice(const core::Notice& notice) {
       break;
     case core::NoticeKind::kDelivered:
     case core::NoticeKind::kAcknowledged:
+    case core::NoticeKind::kPeerKeyRotated:
       spdlog::info("{}: {}", kind, notice.text);
       break;
     case core::NoticeKind::kMessageCancelled:  // the record of who withdrew what, and when
@@ -178,6 +179,13 @@ void Driver::publish_of(const core::Notice& notice) {
                      {"message_id", notice.message_id},
                      {"line", notice.line},
                      {"text", notice.text}};
+  if (notice.kind == core::NoticeKind::kPeerKeyRotated) {
+    // Its new certificate is accepted from the peer from now on (the rotation is durable).
+    allow_fingerprint(notice.peer, notice.tls_fingerprint);
+    data["peer"] = notice.peer;
+    data["rotation"] = notice.rotation;
+    data["tls_fingerprint"] = notice.tls_fingerprint;
+  }
   if (notice.side) {
     data["side"] = core::escalation_side_name(*notice.side);
     data["alerted"] = notice.alerted;
@@ -217,6 +225,7 @@ void Driver::publish_of(const core::Notice& notice) {
     case core::NoticeKind::kLinkTrouble:
     case core::NoticeKind::kLogRecovery:
     case core::NoticeKind::kForkDetected:
+    case core::NoticeKind::kPeerKeyRotated:
       event = "alert";
       break;
   }
@@ -230,6 +239,7 @@ void Driver::publish_notice(const core::Notice& notice, const std::string& event
   record.data = payload;
   record.line = notice.line;
   record.alerted = notice.alerted;
+  record.peer = notice.peer;  // kPeerKeyRotated: seen by the principals of the peer's lines
   publish(std::move(record));
 }
 

@@ -77,10 +77,10 @@ using Callback = FederationClient::Callback;
 class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
  public:
   ClientImpl(asio::io_context& io, std::vector<std::string> addresses, const TlsIdentity& identity,
-             std::string peer_fingerprint)
+             std::shared_ptr<const std::vector<std::string>> peer_fingerprints)
       : io_(io),
         addresses_(std::move(addresses)),
-        pinned_(lowercase(std::move(peer_fingerprint))),
+        pinned_(std::move(peer_fingerprints)),
         context_(ssl::context::tls_client),
         resolver_(io) {
     identity_status_ = internal::configure_tls13(context_, identity);
@@ -194,7 +194,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
           [raw = attempt.get(), pinned = pinned_](bool /*preverified*/,
                                                   ssl::verify_context& context) {
             return verify_leaf(context, [&](const std::string& fingerprint) {
-              if (fingerprint == pinned) return true;
+              if (is_allowed(pinned, fingerprint)) return true;
               raw->fingerprint_mismatch = true;
               return false;
             });
@@ -238,7 +238,8 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
                                                        ? "certificate fingerprint mismatch"
                                                        : internal::describe(handshake_ec));
                       }
-                      if (peer_fingerprint_of(attempt->stream.native_handle()) != self->pinned_) {
+                      if (!is_allowed(self->pinned_,
+                                      peer_fingerprint_of(attempt->stream.native_handle()))) {
                         return step_failed(errors, "certificate fingerprint mismatch");
                       }
                       self->attempt_.reset();
@@ -340,7 +341,8 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
 
   asio::io_context& io_;
   const std::vector<std::string> addresses_;
-  const std::string pinned_;
+  // Read on each handshake: a fingerprint added later is accepted from the next connection.
+  const std::shared_ptr<const std::vector<std::string>> pinned_;
   ssl::context context_;
   Status identity_status_;
   tcp::resolver resolver_;
@@ -401,8 +403,16 @@ std::unique_ptr<FederationClient> make_federation_client(asio::io_context& io,
                                                          std::vector<std::string> addresses,
                                                          const TlsIdentity& identity,
                                                          std::string peer_fingerprint) {
+  return make_federation_client(
+      io, std::move(addresses), identity,
+      std::make_shared<const std::vector<std::string>>(std::vector{std::move(peer_fingerprint)}));
+}
+
+std::unique_ptr<FederationClient> make_federation_client(
+    asio::io_context& io, std::vector<std::string> addresses, const TlsIdentity& identity,
+    std::shared_ptr<const std::vector<std::string>> peer_fingerprints) {
   return std::make_unique<FederationClientImpl>(std::make_shared<ClientImpl>(
-      io, std::move(addresses), identity, std::move(peer_fingerprint)));
+      io, std::move(addresses), identity, std::move(peer_fingerprints)));
 }
 
 }  // namespace parley::net

@@ -196,6 +196,12 @@ std::unique_ptr<FederationClient> make_federation_client(boost::asio::io_context
                                                          std::vector<std::string> addresses,
                                                          const TlsIdentity& identity,
                                                          std::string peer_fingerprint);
+// The same, pinned to any of `peer_fingerprints`, read on each handshake (as the server's
+// allowed_fingerprints): the peer's pinned certificate and the ones its key rotations
+// announced (docs/protocol.md "Key rotation").
+std::unique_ptr<FederationClient> make_federation_client(
+    boost::asio::io_context& io, std::vector<std::string> addresses, const TlsIdentity& identity,
+    std::shared_ptr<const std::vector<std::string>> peer_fingerprints);
 
 // How http_request speaks TLS 1.3 to an https API.
 struct ClientTls {

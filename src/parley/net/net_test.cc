@@ -765,6 +765,23 @@ TEST_F(FederationTest, ClientPinningAnotherServerFingerprintIsRefused) {
   EXPECT_TRUE(seen_.empty());
 }
 
+// A client pinned to a set of fingerprints (a peer's, with those its key rotations announced)
+// reads it on each handshake: one added later is accepted from the next connection.
+TEST_F(FederationTest, AFingerprintAddedToTheClientsPinnedSetIsAcceptedFromTheNextConnection) {
+  echo();
+  auto pinned = std::make_shared<std::vector<std::string>>(
+      std::vector{cert_fingerprint(stranger_.cert_pem).value()});
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, pinned);
+  Result<HttpResponse> result = post(*client, "tx");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().message(),
+            server_->local_endpoint() + ": certificate fingerprint mismatch");
+  pinned->push_back(b_fp_);
+  result = post(*client, "tx");
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  EXPECT_EQ(result->body, "ack:tx");
+}
+
 TEST_F(FederationTest, RefusedConnectionIsUnavailableAndNamesTheAddress) {
   const std::string address = "127.0.0.1:" + std::to_string(closed_port());
   auto client = make_federation_client(io_, {address}, a_, b_fp_);

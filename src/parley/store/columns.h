@@ -3,6 +3,7 @@
 // both read and write the same text. Pure.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -204,9 +205,33 @@ Result<core::LogEntryView> read_log_entry_view(const Row& s) {
   e.index = static_cast<std::uint64_t>(s.integer(0));
   e.message_id = s.text(1);
   e.envelope = s.text(2);
+  e.rotation = s.integer(7) != 0;
   if (s.is_null(3)) return e;
   PARLEY_ASSIGN_OR_RETURN(e.inclusion, read_inclusion(s, 3, e.message_id));
   return e;
+}
+
+// A row of (owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, epoch)
+// as a rotation; kDataLoss if the key is not 32 bytes or a number is out of range.
+template <typename Row>
+Result<core::PutRotation> read_rotation(const Row& s) {
+  core::PutRotation r;
+  r.owner = s.text(0);
+  r.peer = s.text(1);
+  r.index = static_cast<std::uint64_t>(s.integer(2));
+  r.n = static_cast<std::uint64_t>(s.integer(3));
+  r.id = s.text(4);
+  r.statement = s.text(5);
+  const Bytes key = s.bytes(6);
+  const std::int64_t epoch = s.integer(8);
+  if (key.size() != r.new_sign_key.bytes.size() || epoch < 2 || epoch > 0xffffffffLL) {
+    return Status::data_loss("stored rotation " + r.id + " of '" + r.owner +
+                             "': a malformed key or epoch");
+  }
+  std::copy(key.begin(), key.end(), r.new_sign_key.bytes.begin());
+  r.new_tls_fingerprint = s.text(7);
+  r.epoch = static_cast<std::uint32_t>(epoch);
+  return r;
 }
 
 // One row of (idx, leaf_hash) of the peer's log above the recovered frontier's base, read in

@@ -1658,6 +1658,89 @@ TEST_P(StoreConformanceTest, LogEntriesAreListedInIndexOrderWithTheirProofs) {
   EXPECT_TRUE(store_->log_entries("us-eucom", "ru-genstaff", 0, 10)->empty());
 }
 
+// A key rotation statement of `owner`'s log (core::PutRotation) at `index`, number `n`.
+core::PutRotation rotation(std::string owner, std::string peer, std::uint64_t index,
+                           std::uint64_t n) {
+  core::PutRotation r;
+  r.owner = std::move(owner);
+  r.peer = std::move(peer);
+  r.index = index;
+  r.n = n;
+  r.id = "rot-" + std::to_string(n);
+  r.statement = "{\"key\":\"ru-genstaff\",\"payload\":\"" + std::to_string(n) + "\",\"sig\":\"s\"}";
+  r.new_sign_key.bytes.fill(static_cast<std::uint8_t>(n));
+  r.new_tls_fingerprint = std::string(64, static_cast<char>('a' + n));
+  r.epoch = static_cast<std::uint32_t>(n + 1);
+  return r;
+}
+
+// docs/protocol.md "Key rotation": a rotation is an entry of its log, listed as such with its
+// statement, and recovered (the peer's) in index order, also after a reopen.
+TEST_P(StoreConformanceTest, RotationsAreLogEntriesAndAreRecoveredInIndexOrder) {
+  MessageRecord m = message("i-0", "l", 1, Direction::kInbound, at(0));
+  m.envelope = "{\"e\":0}";
+  const core::PutRotation first = rotation("ru-genstaff", "us-eucom", 1, 1);
+  const core::PutRotation second = rotation("ru-genstaff", "us-eucom", 3, 2);
+  ASSERT_TRUE(store_
+                  ->apply({PutMessage{m}, entry("ru-genstaff", "us-eucom", 0, m.id), second,
+                           entry("ru-genstaff", "us-eucom", 3, second.id),
+                           core::PutInclusion{second.id, 3, 4, hash_of(9), {hash_of(1)}}})
+                  .is_ok());
+  ASSERT_TRUE(store_->apply({first, entry("ru-genstaff", "us-eucom", 1, first.id)}).is_ok());
+  // Our own log's rotations are not the peer's.
+  ASSERT_TRUE(store_
+                  ->apply({rotation("us-eucom", "ru-genstaff", 0, 1),
+                           entry("us-eucom", "ru-genstaff", 0, "rot-1")})
+                  .is_ok());
+
+  for (int reopened = 0; reopened < 2; ++reopened) {
+    Result<std::vector<core::LogEntryView>> page =
+        store_->log_entries("ru-genstaff", "us-eucom", 0, 10);
+    ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+    ASSERT_EQ(page->size(), 3U);
+    EXPECT_FALSE((*page)[0].rotation);
+    EXPECT_EQ((*page)[0].envelope, m.envelope);
+    EXPECT_TRUE((*page)[1].rotation);
+    EXPECT_EQ((*page)[1].message_id, first.id);
+    EXPECT_EQ((*page)[1].envelope, first.statement);
+    EXPECT_FALSE((*page)[1].inclusion.has_value());
+    EXPECT_TRUE((*page)[2].rotation);
+    EXPECT_EQ((*page)[2].envelope, second.statement);
+    ASSERT_TRUE((*page)[2].inclusion.has_value());
+    EXPECT_EQ((*page)[2].inclusion->size, 4U);
+
+    Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+    ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
+    EXPECT_EQ(recovered->peer_rotations, (std::vector<core::PutRotation>{first, second}));
+    store_.reset();
+    store_ = open();
+    ASSERT_NE(store_, nullptr);
+  }
+}
+
+TEST_P(StoreConformanceTest, ARotationAtAnIndexOrWithANumberHeldIsRefusedAndNothingIsApplied) {
+  ASSERT_TRUE(store_->apply({rotation("ru-genstaff", "us-eucom", 1, 1)}).is_ok());
+  const MessageRecord m = message("i-0", "l", 1, Direction::kInbound, at(0));
+  core::PutRotation same_index = rotation("ru-genstaff", "us-eucom", 1, 2);
+  Status status = store_->apply({PutMessage{m}, same_index});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_FALSE(get(m.id).has_value());
+  core::PutRotation same_n = rotation("ru-genstaff", "us-eucom", 5, 1);
+  same_n.id = "rot-again";
+  status = store_->apply({PutMessage{m}, same_n});
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.to_string();
+  EXPECT_FALSE(get(m.id).has_value());
+  // An epoch below 2 (the first, before any rotation, is 1) the store cannot hold.
+  core::PutRotation bad = rotation("ru-genstaff", "us-eucom", 6, 3);
+  bad.epoch = 1;
+  status = store_->apply({PutMessage{m}, bad});
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.to_string();
+  EXPECT_FALSE(get(m.id).has_value());
+  Result<core::Recovered> recovered = store_->recover("ru-genstaff");
+  ASSERT_TRUE(recovered.is_ok());
+  EXPECT_EQ(recovered->peer_rotations.size(), 1U);
+}
+
 // An observer's forwarded heads: the first per (origin, size) stays; the largest per origin.
 TEST_P(StoreConformanceTest, ForwardedHeadsKeepTheFirstPerSizeAndListTheLargestPerOrigin) {
   const std::string a = "parley.example/us-eucom/ru-genstaff";

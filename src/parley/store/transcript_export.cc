@@ -72,7 +72,12 @@ Status export_log(Store& store, const std::string& owner, const std::string& oth
   File log_file(sink, ledger::log_path(owner));
   PARLEY_RETURN_IF_ERROR(log_file.open());
   PARLEY_RETURN_IF_ERROR(for_each_entry(store, owner, other, [&](const core::LogEntryView& e) {
-    if (exported(e)) log_file.line(ledger::encode_log_line(e.index, e.envelope));
+    if (!exported(e)) return;
+    // A key rotation statement is a line of its own kind (docs/transcript.md), so that
+    // `parley verify` follows the chain of keys through it.
+    log_file.line(ledger::encode_log_line(
+        e.index, e.envelope,
+        e.rotation ? ledger::EntryKind::kRotation : ledger::EntryKind::kEnvelope));
   }));
   PARLEY_RETURN_IF_ERROR(log_file.close(files));
   if (ours) return Status::ok();

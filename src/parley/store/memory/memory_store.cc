@@ -64,6 +64,7 @@ struct Tables {
   std::map<std::string, std::uint64_t, std::less<>> log_index;
   std::map<LogKey, StoredHead> heads;
   std::map<std::string, core::InclusionRecord, std::less<>> inclusion;
+  std::map<LogKey, core::PutRotation> rotations;  // by (owner, peer, index), as SQLite's
   std::map<std::string, core::PutEvidence> evidence;
   std::map<std::string, wire::Bundle> peers;
   std::map<std::string, core::Principal> principals;
@@ -165,9 +166,11 @@ class Transaction {
             return put_head(r);
           } else if constexpr (std::is_same_v<R, core::PutInclusion>) {
             return put_inclusion(r);
-          } else {
-            static_assert(std::is_same_v<R, core::PutEvidence>);
+          } else if constexpr (std::is_same_v<R, core::PutEvidence>) {
             return put_evidence(r);
+          } else {
+            static_assert(std::is_same_v<R, core::PutRotation>);
+            return put_rotation(r);
           }
         },
         record);
@@ -293,6 +296,26 @@ class Transaction {
         t_.log_index.erase(id);
       }
     });
+    return Status::ok();
+  }
+
+  // Insert only: another at its index, or with its n, of the same log is kAlreadyExists.
+  Status put_rotation(const core::PutRotation& r) {
+    if (!fits_int64(r.index) || !fits_int64(r.n) || r.n < 1 || r.epoch < 2) {
+      return Status::invalid_argument("rotation " + r.id + ": a value the store cannot hold");
+    }
+    LogKey key{r.owner, r.peer, r.index};
+    bool taken = t_.rotations.contains(key);
+    for (const auto& [k, stored] : t_.rotations) {
+      taken = taken || (stored.owner == r.owner && stored.peer == r.peer && stored.n == r.n);
+    }
+    if (taken) {
+      return Status::already_exists("rotation " + std::to_string(r.n) + " (entry " +
+                                    std::to_string(r.index) + ") of the log of '" + r.owner +
+                                    "' for '" + r.peer + "' is already stored");
+    }
+    t_.rotations.emplace(key, r);
+    undo_.emplace_back([this, key = std::move(key)] { t_.rotations.erase(key); });
     return Status::ok();
   }
 
@@ -647,6 +670,9 @@ Result<core::Recovered> MemoryStore::recover(std::string_view peer) {
   recover_lines(t, peer, out);
   recover_pending(t, peer, out);
   PARLEY_RETURN_IF_ERROR(recover_ledger(t, peer, out));
+  for (const auto& [key, r] : t.rotations) {
+    if (std::get<0>(key) == peer) out.peer_rotations.push_back(r);
+  }
   return out;
 }
 
@@ -670,10 +696,17 @@ Result<std::vector<core::LogEntryView>> MemoryStore::log_entries(std::string_vie
        it != t.log.end() && out.size() < limit && std::get<0>(it->first) == owner &&
        std::get<1>(it->first) == peer;
        ++it) {
-    // An entry whose message is not stored is left out (SQLite: an inner join).
-    auto m = t.messages.find(it->second.message_id);
-    if (m == t.messages.end()) continue;
-    core::LogEntryView e{it->second.index, it->second.message_id, m->second.envelope, {}};
+    // An entry whose message or rotation is not stored is left out (as SQLite's).
+    core::LogEntryView e{it->second.index, it->second.message_id, "", {}};
+    if (auto m = t.messages.find(e.message_id); m != t.messages.end()) {
+      e.envelope = m->second.envelope;
+    } else if (auto r = t.rotations.find(it->first);
+               r != t.rotations.end() && r->second.id == e.message_id) {
+      e.envelope = r->second.statement;
+      e.rotation = true;
+    } else {
+      continue;
+    }
     if (auto i = t.inclusion.find(e.message_id); i != t.inclusion.end()) e.inclusion = i->second;
     out.push_back(std::move(e));
   }

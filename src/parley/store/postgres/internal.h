@@ -235,6 +235,9 @@ class PostgresStore final : public Store {
   Status put_head(const core::PutHead& h);
   Status put_inclusion(const core::PutInclusion& i);
   Status put_evidence(const core::PutEvidence& e);
+  Status put_rotation(const core::PutRotation& r);
+  // The rotations of `owner`'s log, by index (Recovered::peer_rotations).
+  Result<std::vector<core::PutRotation>> rotations_of(std::string_view owner);
   Status recover_ledger(std::string_view peer, core::Recovered& out);
   Result<std::map<std::string, bool>> peer_lines(std::string_view peer);
   Result<std::optional<core::RecoveredSeqs>> inbound_seqs(const std::string& line,

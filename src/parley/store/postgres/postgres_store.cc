@@ -219,9 +219,11 @@ Status PostgresStore::apply_record(const core::Record& record) {
           return put_head(r);
         } else if constexpr (std::is_same_v<R, core::PutInclusion>) {
           return put_inclusion(r);
-        } else {
-          static_assert(std::is_same_v<R, core::PutEvidence>);
+        } else if constexpr (std::is_same_v<R, core::PutEvidence>) {
           return put_evidence(r);
+        } else {
+          static_assert(std::is_same_v<R, core::PutRotation>);
+          return put_rotation(r);
         }
       },
       record);

@@ -257,6 +257,7 @@ TEST(PostgresStoreTest, SchemaTenStoreIsMigratedAndItsMessagesAreFoundBySearch) 
     ASSERT_TRUE((*store)->apply({PutMessage{m}}).is_ok());
   }
   sql(url,
+      "DROP TABLE rotations; "
       "DROP INDEX messages_search; ALTER TABLE messages DROP COLUMN search_text; "
       "DROP INDEX messages_by_type_line; DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS "
       "forwarded_heads; DROP TABLE IF EXISTS disclosures; "

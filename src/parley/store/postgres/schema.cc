@@ -351,6 +351,23 @@ ALTER TABLE messages DROP COLUMN receipt;
 CREATE INDEX messages_unreceipted ON messages (line, seq)
   WHERE direction = 'outbound' AND receipted = 0;
 )sql",
+    // 18 (as SQLite's 18, issue 17): the rotation statements of a log (docs/protocol.md "Key
+    // rotation"), each an entry of `log_entries` too (message_id: the statement's id).
+    R"sql(
+CREATE TABLE rotations (
+  owner               TEXT COLLATE "C" NOT NULL,
+  peer                TEXT COLLATE "C" NOT NULL,
+  idx                 BIGINT NOT NULL CHECK (idx >= 0),
+  n                   BIGINT NOT NULL CHECK (n >= 1),
+  id                  TEXT COLLATE "C" NOT NULL,
+  statement           TEXT NOT NULL,
+  new_sign_key        BYTEA NOT NULL CHECK (octet_length(new_sign_key) = 32),
+  new_tls_fingerprint TEXT NOT NULL,
+  epoch               BIGINT NOT NULL CHECK (epoch >= 2 AND epoch <= 4294967295),
+  PRIMARY KEY (owner, peer, idx),
+  UNIQUE (owner, peer, n)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -24,6 +24,53 @@ Status PostgresStore::put_log_entry(const core::LogEntry& e) {
   return r.status().with_context("storing log entry " + std::to_string(e.index));
 }
 
+Status PostgresStore::put_rotation(const core::PutRotation& r) {
+  if (!fits_int64(r.index) || !fits_int64(r.n)) {
+    return Status::invalid_argument("rotation " + r.id + ": index or n out of range");
+  }
+  Params p;
+  p.text(r.owner);
+  p.text(r.peer);
+  p.integer(static_cast<std::int64_t>(r.index));
+  p.integer(static_cast<std::int64_t>(r.n));
+  p.text(r.id);
+  p.text(r.statement);
+  p.bytes(r.new_sign_key.bytes);
+  p.text(r.new_tls_fingerprint);
+  p.integer(static_cast<std::int64_t>(r.epoch));
+  Result<PgResult> result =
+      run("INSERT INTO rotations (owner, peer, idx, n, id, statement, new_sign_key, "
+          "new_tls_fingerprint, epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          p);
+  if (result.is_ok()) return Status::ok();
+  if (sqlstate_ == "23505") {
+    return Status::already_exists("rotation " + std::to_string(r.n) + " (entry " +
+                                  std::to_string(r.index) + ") of the log of '" + r.owner +
+                                  "' for '" + r.peer + "' is already stored");
+  }
+  if (sqlstate_ == "23514") {
+    return Status::invalid_argument("rotation " + r.id + ": a value the store cannot hold");
+  }
+  return result.status().with_context("storing rotation " + r.id);
+}
+
+Result<std::vector<core::PutRotation>> PostgresStore::rotations_of(std::string_view owner) {
+  Params p;
+  p.text(owner);
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, epoch "
+          "FROM rotations WHERE owner = $1 ORDER BY idx",
+          p));
+  std::vector<core::PutRotation> out;
+  for (int row = 0; row < PQntuples(r.get()); ++row) {
+    const Row s(r.get(), row);
+    PARLEY_ASSIGN_OR_RETURN(core::PutRotation rotation, columns::read_rotation(s));
+    out.push_back(std::move(rotation));
+  }
+  return out;
+}
+
 Status PostgresStore::put_head(const core::PutHead& h) {
   if (!fits_int64(h.size)) return Status::invalid_argument("head size out of range");
   // A countersigned head is never replaced (both parties keep the first countersignature);
@@ -119,10 +166,14 @@ Result<std::vector<core::LogEntryView>> PostgresStore::log_entries(std::string_v
                               : std::numeric_limits<std::int64_t>::max());
   PARLEY_ASSIGN_OR_RETURN(
       const PgResult r,
-      run("SELECT l.idx, l.message_id, m.envelope, i.idx, i.size, i.root, i.proof_json "
-          "FROM log_entries l JOIN messages m ON m.id = l.message_id "
+      run("SELECT l.idx, l.message_id, COALESCE(m.envelope, r.statement), i.idx, i.size, "
+          "i.root, i.proof_json, (r.idx IS NOT NULL)::int "
+          "FROM log_entries l LEFT JOIN messages m ON m.id = l.message_id "
+          "LEFT JOIN rotations r ON r.owner = l.owner AND r.peer = l.peer AND r.idx = l.idx "
+          "AND r.id = l.message_id "
           "LEFT JOIN inclusion i ON i.message_id = l.message_id "
-          "WHERE l.owner = $1 AND l.peer = $2 AND l.idx >= $3 ORDER BY l.idx LIMIT $4",
+          "WHERE l.owner = $1 AND l.peer = $2 AND l.idx >= $3 "
+          "AND (m.id IS NOT NULL OR r.idx IS NOT NULL) ORDER BY l.idx LIMIT $4",
           p));
   std::vector<core::LogEntryView> out;
   for (int row = 0; row < PQntuples(r.get()); ++row) {

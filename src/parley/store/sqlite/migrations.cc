@@ -629,6 +629,24 @@ DROP TABLE heads;
 ALTER TABLE heads_v19 RENAME TO heads;
 CREATE INDEX heads_by_owner ON heads (owner, size);
 )sql",
+    // 19: key rotation (issue 17): the rotation statements of a log (docs/protocol.md "Key
+    // rotation"), each an entry of `log_entries` too (message_id: the statement's id). The
+    // receiver rebuilds the peer's chain of keys from them at start (by owner: its key).
+    R"sql(
+CREATE TABLE rotations (
+  owner               TEXT NOT NULL,
+  peer                TEXT NOT NULL,
+  idx                 INTEGER NOT NULL CHECK (idx >= 0),
+  n                   INTEGER NOT NULL CHECK (n >= 1),
+  id                  TEXT NOT NULL,
+  statement           TEXT NOT NULL,
+  new_sign_key        BLOB NOT NULL CHECK (length(new_sign_key) = 32),
+  new_tls_fingerprint TEXT NOT NULL,
+  epoch               INTEGER NOT NULL CHECK (epoch >= 2 AND epoch <= 4294967295),
+  PRIMARY KEY (owner, peer, idx),
+  UNIQUE (owner, peer, n)
+);
+)sql",
 };
 
 }  // namespace

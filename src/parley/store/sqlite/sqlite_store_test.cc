@@ -65,12 +65,17 @@ std::string raw_sql(const std::string& path, const std::string& sql) {
   return out;
 }
 
-// Migration 18 (issue 15, fewer pages per message) undone: messages without its INTEGER
+// Migration 19 (issue 17, key rotation) undone, first in every test's way back to an older
+// schema: no rotations table.
+constexpr const char* kBeforeRotations = "DROP TABLE rotations; ";
+
+// Migration 18 (issue 15, fewer pages per message) undone, after 19: messages without its INTEGER
 // PRIMARY KEY n (a copy keeps the columns and the order), its indexes as schema 17 had them,
 // no search watermark. messages_fts stays contentless: every older schema's test drops it or
 // its migrations reach 18, which makes it again.
 const std::string kBeforeStorePages =
-    std::string("CREATE TABLE messages_v17 AS SELECT ") + columns::kMessageColumns +
+    std::string(kBeforeRotations) + "CREATE TABLE messages_v17 AS SELECT " +
+    columns::kMessageColumns +
     " FROM messages ORDER BY n; DROP TABLE messages; "
     "ALTER TABLE messages_v17 RENAME TO messages; "
     "CREATE UNIQUE INDEX messages_id ON messages (id); "
@@ -114,8 +119,8 @@ TEST(SqliteStoreTest, OpenCreatesAWalStoreAtTheCurrentSchemaVersion) {
   ASSERT_TRUE(open_sqlite_store(path).is_ok());
   EXPECT_TRUE(fs::exists(path));
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
-  // 18: the store pages migration (issue 15).
-  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "18");
+  // 19: key rotation (issue 17), after the store pages migration (18, issue 15).
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM parley_schema"), "19");
 }
 
 // One process holds a SQLite store (HomeLock): it is never shared, its gateway is always the

@@ -25,6 +25,54 @@ Status SqliteStore::put_log_entry(const core::LogEntry& e) {
   return sqlite_error(db_, "storing log entry " + std::to_string(e.index));
 }
 
+Status SqliteStore::put_rotation(const core::PutRotation& r) {
+  if (!fits_int64(r.index) || !fits_int64(r.n)) {
+    return Status::invalid_argument("rotation " + r.id + ": index or n out of range");
+  }
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("INSERT INTO rotations (owner, peer, idx, n, id, statement, new_sign_key, "
+              "new_tls_fingerprint, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  Statement s(db_, raw);
+  s.bind_text(1, r.owner);
+  s.bind_text(2, r.peer);
+  s.bind_int(3, static_cast<std::int64_t>(r.index));
+  s.bind_int(4, static_cast<std::int64_t>(r.n));
+  s.bind_text(5, r.id);
+  s.bind_text(6, r.statement);
+  s.bind_blob(7, r.new_sign_key.bytes);
+  s.bind_text(8, r.new_tls_fingerprint);
+  s.bind_int(9, static_cast<std::int64_t>(r.epoch));
+  if (s.exec() == SQLITE_DONE) return Status::ok();
+  const int code = sqlite3_extended_errcode(db_);
+  if (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE) {
+    return Status::already_exists("rotation " + std::to_string(r.n) + " (entry " +
+                                  std::to_string(r.index) + ") of the log of '" + r.owner +
+                                  "' for '" + r.peer + "' is already stored");
+  }
+  if (code == SQLITE_CONSTRAINT_CHECK) {
+    return Status::invalid_argument("rotation " + r.id + ": a value the store cannot hold");
+  }
+  return sqlite_error(db_, "storing rotation " + r.id);
+}
+
+Result<std::vector<core::PutRotation>> SqliteStore::rotations_of(std::string_view owner) {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, "
+              "epoch FROM rotations WHERE owner = ?1 ORDER BY peer, idx"));
+  Statement s(db_, raw);
+  s.bind_text(1, owner);
+  std::vector<core::PutRotation> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    PARLEY_ASSIGN_OR_RETURN(core::PutRotation r, columns::read_rotation(s));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Status SqliteStore::put_head(const core::PutHead& h) {
   if (!fits_int64(h.size)) return Status::invalid_argument("head size out of range");
   // A countersigned head is never replaced, by a head without a countersignature or by
@@ -112,10 +160,14 @@ Result<std::vector<core::LogEntryView>> SqliteStore::log_entries(std::string_vie
   if (!fits_int64(from)) return std::vector<core::LogEntryView>();
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
-      prepare("SELECT l.idx, l.message_id, m.envelope, i.idx, i.size, i.root, i.proof_json "
-              "FROM log_entries l JOIN messages m ON m.id = l.message_id "
+      prepare("SELECT l.idx, l.message_id, COALESCE(m.envelope, r.statement), i.idx, i.size, "
+              "i.root, i.proof_json, r.idx IS NOT NULL "
+              "FROM log_entries l LEFT JOIN messages m ON m.id = l.message_id "
+              "LEFT JOIN rotations r ON r.owner = l.owner AND r.peer = l.peer AND r.idx = l.idx "
+              "AND r.id = l.message_id "
               "LEFT JOIN inclusion i ON i.message_id = l.message_id "
-              "WHERE l.owner = ?1 AND l.peer = ?2 AND l.idx >= ?3 ORDER BY l.idx LIMIT ?4"));
+              "WHERE l.owner = ?1 AND l.peer = ?2 AND l.idx >= ?3 "
+              "AND (m.id IS NOT NULL OR r.idx IS NOT NULL) ORDER BY l.idx LIMIT ?4"));
   Statement s(db_, raw);
   s.bind_text(1, owner);
   s.bind_text(2, peer);
