@@ -105,7 +105,16 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     }
   }
 
-  for (MessageRecord& record : recovered.unreceipted) {
+  requeue_unreceipted(recovered.unreceipted);
+  watch_recovered(recovered);
+  for (auto& [line, test] : recovered.line_tests) tests_.recover(line, std::move(test));
+  begin_recovery();
+}
+
+// Our stored messages not yet receipted, back in the outbox at their log index (resent after
+// start); a message that cannot be resent as it is stays out, with the reason in last_error.
+void PeerSession::requeue_unreceipted(std::vector<MessageRecord>& unreceipted) {
+  for (MessageRecord& record : unreceipted) {
     // Cancelled: final, never sent, so not in the frontier either (its base may be past it).
     if (record.state == MessageState::kCancelled) continue;
     // Our own signature over our own stored envelope: failing here means the store or our
@@ -130,9 +139,6 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     const std::uint64_t index = *record.log_index;
     outbox_.enqueue(Outgoing{std::move(record), index});
   }
-  watch_recovered(recovered);
-  for (auto& [line, test] : recovered.line_tests) tests_.recover(line, std::move(test));
-  begin_recovery();
 }
 
 void PeerSession::begin_recovery() {

@@ -503,6 +503,8 @@ class PeerSession {
   static constexpr std::size_t kHeldDuringRecoveryMax = 1000;
   static constexpr Duration kHeldWaitMax = std::chrono::seconds(5);
 
+  // At start: the stored messages not yet receipted, back in the outbox (or why not).
+  void requeue_unreceipted(std::vector<MessageRecord>& unreceipted);
   void watch_recovered(const Recovered& recovered);
   // At start (SessionConfig::recover_at_start): wait for the peer's copy after a restore, or
   // ask for it without waiting.
@@ -622,6 +624,8 @@ class PeerSession {
   }
   // Derives the seal key of every epoch of peer_chain_ after the first not derived yet.
   void derive_seal_keys();
+  // Holds a batch being stored as if countersigned (peer_session_receive.cc).
+  void take_as_countersigned(const VerifiedBatch& verified, InboundBatch& batch);
   // Whether the peer's rotation at entry `index` is stored, or being stored.
   bool rotation_held(std::uint64_t index) const;
   // Adds the records of a fresh rotation of `verified` (its statement, log entry and

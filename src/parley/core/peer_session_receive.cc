@@ -168,6 +168,18 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   put_head.receipt = batch.receipt;
   records.push_back(std::move(put_head));
 
+  take_as_countersigned(verified, batch);
+
+  AfterPersist after;
+  after.inbound = std::move(batch);
+  persist(std::move(records), std::move(after), out);
+}
+
+// The batch being stored is taken as countersigned already: its seqs, ids and entries held,
+// its head the one later transactions must extend, its receipt the answer to a copy of it
+// (undo_inbound gives all of it back if the store refuses the batch).
+void PeerSession::take_as_countersigned(const VerifiedBatch& verified, InboundBatch& batch) {
+  const Head& head = verified.head;
   peer_.pending_seqs.insert(batch.seqs.begin(), batch.seqs.end());
   peer_.pending_ids.insert(batch.new_ids.begin(), batch.new_ids.end());
   // Later transactions are checked against this head, as if countersigned already: if
@@ -190,10 +202,6 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
     if (oldest != peer_.receipts.end()) peer_.receipts.erase(oldest);
   }
   for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
-
-  AfterPersist after;
-  after.inbound = std::move(batch);
-  persist(std::move(records), std::move(after), out);
 }
 
 Status PeerSession::recover_chain(const std::vector<PutRotation>& rotations) {
