@@ -55,10 +55,14 @@ std::vector<std::string> PeerSession::mark_inbound_overdue(Time now, std::vector
     const Line* line = find_line(a.line);
     const Duration within =
         line != nullptr ? line->deadlines.for_precedence(a.precedence) : Duration::zero();
-    out.push_back(Notify{notice(NoticeKind::kInboundOverdue, id, a.line,
-                                std::string(wire::precedence_name(a.precedence)) + " message " +
-                                    id + " on line " + a.line + " from " + a.from.to_string() +
-                                    " not acknowledged here within " + format_duration(within))});
+    // Emplaced as a Notify (not a pushed temporary variant): GCC 12 at -O3 warns, wrongly,
+    // that the temporary's other alternatives may be used uninitialized.
+    out.emplace_back(
+        std::in_place_type<Notify>,
+        Notify{notice(NoticeKind::kInboundOverdue, id, a.line,
+                      std::string(wire::precedence_name(a.precedence)) + " message " + id +
+                          " on line " + a.line + " from " + a.from.to_string() +
+                          " not acknowledged here within " + format_duration(within))});
   }
   return due;
 }
