@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "parley/base/check.h"
+#include "parley/base/text.h"
 
 namespace parley::core {
 namespace {
@@ -333,6 +334,15 @@ void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) 
   PARLEY_CHECK(peer != nullptr);
   if (!config_.precheck) {
     inbox_.emplace_back(*party, TransactionReceived{e.request, std::move(e.body)});
+    return;
+  }
+  if (peer->held.size() >= kHeldPerPeerMax) {
+    out.emplace_back(
+        Answer{e.request, 503,
+               wire::encode_refusal({std::to_string(peer->held.size()) + " transactions of " +
+                                         single_quoted(*party) +
+                                         " wait for their signature checks: send it again later",
+                                     ""})});
     return;
   }
   // A transaction that will not reach its signature checks (malformed, no seal key) asks for

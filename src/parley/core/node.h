@@ -281,6 +281,10 @@ class Node {
   std::optional<std::string> party_of_fingerprint(const std::string& fingerprint) const;
   // Peers' transactions waiting for their precheck, or behind one that does.
   std::size_t transactions_held() const;
+  // At most this many of one peer's transactions wait for their prechecks: the next is
+  // answered 503 at once (the peer sends it again), so that a peer posting faster than the
+  // checks run cannot grow the queue without bound.
+  static constexpr std::size_t kHeldPerPeerMax = 64;
 
  private:
   struct Peer;

@@ -224,6 +224,74 @@ TEST_F(NodePrecheckTest, AForgedFactCannotPassAForgedSignature) {
   EXPECT_EQ(answers.at(7).status, 200) << answers.at(7).body;
 }
 
+TEST_F(NodePrecheckTest, TheSessionVerifiesWithTheFactsItIsHanded) {
+  // A fact the shell never makes (that a forged signature holds) changes the verdict: the
+  // node hands the precheck's facts to verification, which takes them instead of checking.
+  // Inline, the forgery fails its signature; with the fact, it gets past it and fails at
+  // the next check, its inclusion (the forged envelope is another leaf).
+  const std::vector<std::string> sent = transactions(1);
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string forgery = forged(sent[0]);
+  Result<wire::Transaction> tx = wire::parse_transaction(forgery);
+  ASSERT_TRUE(tx.is_ok());
+  Result<wire::Dsse> dsse = wire::parse_dsse(tx->entries[0].envelope, 1 << 20);
+  ASSERT_TRUE(dsse.is_ok());
+  auto facts = std::make_shared<crypto::Facts>();
+  facts->add_signature(us_side_.bundle.sign_key, wire::kEnvelopeDomain, dsse->payload, dsse->sig);
+
+  SeededRng rng(21);
+  std::unique_ptr<Node> ru = node(ru_side_, us_side_, "cgs", "saceur", true, rng);
+  std::vector<NodeAction> out;
+  ru->handle(PeerTransaction{1, us_side_.bundle.tls_fingerprint, forgery}, now_, out);
+  const std::vector<Precheck> asked = all_of<Precheck>(out);
+  ASSERT_EQ(asked.size(), 1u);
+  out.clear();
+  ru->handle(Prechecked{asked[0].token, facts}, now_, out);
+  std::map<RequestId, Answered> answers;
+  settle(*ru, std::move(out), answers);
+  ASSERT_EQ(answers.count(1), 1u);
+  EXPECT_EQ(answers.at(1).status, 400) << answers.at(1).body;
+  EXPECT_EQ(answers.at(1).body.find("bad signature"), std::string::npos) << answers.at(1).body;
+  EXPECT_NE(answers.at(1).body.find("inclusion proof"), std::string::npos) << answers.at(1).body;
+  const std::map<RequestId, Answered> expected = inline_answers({forgery});
+  EXPECT_NE(expected.at(1).body.find("bad signature"), std::string::npos) << expected.at(1).body;
+}
+
+TEST_F(NodePrecheckTest, APeersTransactionsWaitingForPrechecksAreBounded) {
+  const std::vector<std::string> sent = transactions(1);
+  ASSERT_EQ(sent.size(), 1u);
+  SeededRng rng(21);
+  std::unique_ptr<Node> ru = node(ru_side_, us_side_, "cgs", "saceur", true, rng);
+  std::vector<Precheck> asked;
+  for (RequestId r = 1; r <= Node::kHeldPerPeerMax; ++r) {
+    std::vector<NodeAction> out;
+    ru->handle(PeerTransaction{r, us_side_.bundle.tls_fingerprint, sent[0]}, now_, out);
+    EXPECT_TRUE(all_of<Answer>(out).empty()) << "request " << r;
+    for (const Precheck& p : all_of<Precheck>(out)) asked.push_back(p);
+  }
+  EXPECT_EQ(ru->transactions_held(), Node::kHeldPerPeerMax);
+  // One more: refused at once, 503, nothing held or asked for it.
+  std::vector<NodeAction> out;
+  const RequestId over = Node::kHeldPerPeerMax + 1;
+  ru->handle(PeerTransaction{over, us_side_.bundle.tls_fingerprint, sent[0]}, now_, out);
+  EXPECT_TRUE(all_of<Precheck>(out).empty());
+  const std::vector<Answer> refused = all_of<Answer>(out);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].request, over);
+  EXPECT_EQ(refused[0].http_status, 503);
+  EXPECT_NE(refused[0].body.find("wait for their signature checks"), std::string::npos)
+      << refused[0].body;
+  EXPECT_EQ(ru->transactions_held(), Node::kHeldPerPeerMax);
+  // Once they are answered, the queue drains and a new copy is taken again.
+  out.clear();
+  for (const Precheck& p : asked) ru->handle(Prechecked{p.token, nullptr}, now_, out);
+  EXPECT_EQ(ru->transactions_held(), 0u);
+  out.clear();
+  ru->handle(PeerTransaction{over + 1, us_side_.bundle.tls_fingerprint, sent[0]}, now_, out);
+  EXPECT_EQ(all_of<Precheck>(out).size(), 1u);
+  EXPECT_EQ(ru->transactions_held(), 1u);
+}
+
 TEST_F(NodePrecheckTest, AMalformedTransactionWithNothingAheadIsRefusedAtOnce) {
   SeededRng rng(21);
   std::unique_ptr<Node> ru = node(ru_side_, us_side_, "cgs", "saceur", true, rng);

@@ -17,8 +17,12 @@ std::vector<PrecheckItem> plan_precheck(const wire::Transaction& tx, const PeerC
       PrecheckItem{PrecheckItem::Kind::kHead, tx.sth, context.peer.party, chain.newest().key, {}});
   for (const wire::TransactionEntry& entry : tx.entries) {
     if (entry.rotation) continue;
+    // Sealed under the epoch in force at its index (verify_transaction opens it so): after a
+    // rotation, the epoch-1 key would only make every opening miss.
+    Result<crypto::SealKey> seal_key = seal_key_of(context, epoch_at(chain, entry.index));
+    if (!seal_key.is_ok()) continue;  // verification says why, inline
     items.push_back(PrecheckItem{PrecheckItem::Kind::kEnvelope, entry.envelope, context.peer.party,
-                                 chain.entry_key(entry.index), context.seal_key});
+                                 chain.entry_key(entry.index), *seal_key});
   }
   return items;
 }

@@ -89,27 +89,6 @@ bool is_peer_translator(const wire::Bundle& peer, std::string_view principal) {
   return std::binary_search(peer.translators.begin(), peer.translators.end(), principal);
 }
 
-// The seal key of `epoch` with the peer (PeerContext::seal_keys, keys).
-Result<crypto::SealKey> seal_key_of(const PeerContext& c, std::uint32_t epoch) {
-  if (epoch == 1) return c.seal_key;
-  if (c.seal_keys != nullptr) {
-    if (const auto it = c.seal_keys->find(epoch); it != c.seal_keys->end()) return it->second;
-  }
-  if (c.keys == nullptr) {
-    return Status::failed_precondition("no seal key for epoch " + std::to_string(epoch));
-  }
-  return crypto::derive_seal_key(c.keys->box_secret, c.keys->box_public, c.peer.box_key, epoch);
-}
-
-// The seal epoch in force at entry `index` of the chain's log: its last link's at or before it.
-std::uint32_t epoch_at(const ledger::KeyChain& chain, std::uint64_t index) {
-  std::uint32_t epoch = 1;
-  for (const ledger::KeyChain::Link& link : chain.links()) {
-    if (link.from_index <= index) epoch = link.epoch;
-  }
-  return epoch;
-}
-
 // What refuses this message alone (it is kept as a refused entry of the peer's log).
 // `reply_line`: the line of the message its reply_to names, if a translation's and known.
 Status check_message(const PeerContext& c, VerifiedEnvelope& in,
@@ -282,6 +261,27 @@ std::optional<TransactionRefusal> verify_entries(const PeerContext& c,
 }
 
 }  // namespace
+
+// The seal key of `epoch` with the peer (PeerContext::seal_keys, keys).
+Result<crypto::SealKey> seal_key_of(const PeerContext& c, std::uint32_t epoch) {
+  if (epoch == 1) return c.seal_key;
+  if (c.seal_keys != nullptr) {
+    if (const auto it = c.seal_keys->find(epoch); it != c.seal_keys->end()) return it->second;
+  }
+  if (c.keys == nullptr) {
+    return Status::failed_precondition("no seal key for epoch " + std::to_string(epoch));
+  }
+  return crypto::derive_seal_key(c.keys->box_secret, c.keys->box_public, c.peer.box_key, epoch);
+}
+
+// The seal epoch in force at entry `index` of the chain's log: its last link's at or before it.
+std::uint32_t epoch_at(const ledger::KeyChain& chain, std::uint64_t index) {
+  std::uint32_t epoch = 1;
+  for (const ledger::KeyChain::Link& link : chain.links()) {
+    if (link.from_index <= index) epoch = link.epoch;
+  }
+  return epoch;
+}
 
 std::string_view frame_refusal_name(FrameRefusal reason) {
   switch (reason) {

@@ -172,6 +172,13 @@ std::string lost_countersigned_head(const std::string& peer, std::uint64_t size)
 
 using Verified = std::variant<VerifiedBatch, TransactionRefusal>;
 
+// The seal key of `epoch` with the peer: the context's seal_key for epoch 1, else from
+// seal_keys, else derived from keys; kFailedPrecondition if it has neither.
+Result<crypto::SealKey> seal_key_of(const PeerContext& c, std::uint32_t epoch);
+
+// The seal epoch in force at entry `index` of the chain's log: its last link's at or before it.
+std::uint32_t epoch_at(const ledger::KeyChain& chain, std::uint64_t index);
+
 // Verifies `body`, a transaction the peer posted, observed at `now`. The peer's keys follow
 // its chain (docs/protocol.md "Key rotation"): the rotation entries the transaction carries
 // are opened first, in index order, each with the key in force at its index (a statement not

@@ -209,6 +209,9 @@ void Driver::stop() {
   for (auto& server : federation_servers_) server->stop();
   clock_->cancel();
   search_timer_.cancel();  // what is not indexed yet is indexed at the next open
+  // Its threads end now, not when the Driver is destroyed: a standby keeps the drivers it
+  // stepped down from (lease.h), and their idle workers would pile up.
+  verify_pool_.stop();
   for (auto& [party, clients] : clients_) {
     for (auto& client : clients.transactions) client->close();
     for (auto& client : clients.heartbeats) client->close();
