@@ -19,9 +19,12 @@ class RuLog {
   explicit RuLog(Harness& h) : h_(h) {}
 
   // Appends an envelope of seq `seq` signed with `key`, sealed under `epoch` (0: the epoch in
-  // force after the last rotation appended); returns its id.
-  std::string envelope(const crypto::Keys& key, std::uint64_t seq, std::uint32_t epoch = 0) {
+  // force after the last rotation appended), with the id `id` (empty: a fresh one); returns
+  // its id.
+  std::string envelope(const crypto::Keys& key, std::uint64_t seq, std::uint32_t epoch = 0,
+                       const std::string& id = "") {
     wire::Draft d = draft_from_ru(h_.rng(), seq);
+    if (!id.empty()) d.id = id;
     d.epoch = epoch != 0 ? epoch : epoch_;
     const crypto::SealKey seal =
         *crypto::derive_seal_key(h_.keys(kRu).keys.box_secret, h_.keys(kRu).keys.box_public,

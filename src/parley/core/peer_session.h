@@ -447,8 +447,8 @@ class PeerSession {
     bool receipt_added = false;  // its receipt joined PeerLog::receipts (taken out if refused)
     std::vector<std::pair<std::uint64_t, std::string>> indices;  // new index -> id
     std::vector<std::pair<std::string, std::uint64_t>> seqs;     // new (line, seq)
-    std::vector<std::string> new_ids;                            // their message ids
-    std::vector<std::string> acked;                              // our ids the peer acknowledged
+    std::vector<std::string> new_ids;  // their entries' ids (messages and rotations)
+    std::vector<std::string> acked;    // our ids the peer acknowledged
     // The peer's new messages: awaiting our ack (watched once durable), or not (settled).
     std::vector<std::pair<std::string, AwaitingAck>> awaiting;
     std::vector<std::pair<std::string, SettledInbound>> settled;

@@ -250,6 +250,7 @@ void PeerSession::store_rotation(const VerifiedRotation& r, InboundBatch& batch,
                              ledger::leaf_hash(as_bytes(r.json))});
   records.push_back(PutInclusion{statement.id, r.index, batch.head_size, batch.head_root, r.proof});
   batch.indices.emplace_back(r.index, statement.id);
+  batch.new_ids.push_back(statement.id);  // no later entry may take its id (check_rotations)
   Notice n =
       notice(NoticeKind::kPeerKeyRotated, statement.id, "",
              "peer " + single_quoted(config_.peer.party) + " rotated its signing key (rotation " +

@@ -150,6 +150,25 @@ TEST(PeerSessionRotationTest, AfterTheRotationTheNewKeySignsAndTheOldKeyIsRefuse
   EXPECT_TRUE(notices_of(out, NoticeKind::kPeerKeyRotated).empty());
 }
 
+TEST(PeerSessionRotationTest, AMessageCannotTakeTheIdOfAStoredRotation) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys next = new_keys(7);
+  const Rotated r = rotate(h, log, next);
+  ASSERT_EQ(all_of<Answer>(h.feed_durable(kUs, TransactionReceived{5, r.body}))[0].http_status,
+            200);
+  // Entry 2, a message under the rotation's id: the id names entry 1 already.
+  log.envelope(next, 2, 0, r.rotation);
+  const std::vector<Action> out =
+      h.feed_durable(kUs, TransactionReceived{6, log.transaction({2}, 3, next, 2)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  EXPECT_NE(all_of<Answer>(out)[0].body.find("was already received"), std::string::npos)
+      << all_of<Answer>(out)[0].body;
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+  EXPECT_EQ(h.store(kUs).inclusion(r.rotation)->index, 1u);
+}
+
 TEST(PeerSessionRotationTest, ATransactionWhileTheRotationIsBeingStoredDoesNotStoreItTwice) {
   Harness h;
   RuLog log(h);

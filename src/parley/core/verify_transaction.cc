@@ -423,6 +423,15 @@ std::optional<TransactionRefusal> check_rotations(const PeerState& state,
     if (auto refused = check_included(state, batch.head, tx.entries[i], i, r->rotation.id)) {
       return refused;
     }
+    // A statement's id names an entry, as a message's does: one received before as another
+    // entry (a message, or a rotation at another index) is a conflict, as in mark_fresh.
+    const std::string& id = r->rotation.id;
+    const auto held = state.ids.find(tx.entries[i].index);
+    const bool same_entry = held != state.ids.end() && held->second == id;
+    if (!same_entry && (state.stored_ids.count(id) > 0 || state.pending_ids.count(id) > 0)) {
+      return refusal(FrameRefusal::kConflict,
+                     envelope_at(i) + ": id " + id + " was already received as another entry", id);
+    }
     ++k;
   }
   PARLEY_CHECK(k == batch.rotations.size());
