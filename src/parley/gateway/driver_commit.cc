@@ -108,8 +108,12 @@ void Driver::index_search() {
     return;
   }
   if (*more) {
+    // At once, on the timer (not a bare post): stop() and the destructor cancel it.
     search_scheduled_ = true;
-    boost::asio::post(io_, [this]() { index_search(); });
+    search_timer_.expires_after(std::chrono::milliseconds(0));
+    search_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) index_search();
+    });
   }
 }
 

@@ -133,8 +133,9 @@ using columns::to_digest;
 // The schema's migrations (migrations.cc): version N is reached from N-1 by migrations()[N-1].
 std::span<const char* const> migrations();
 
-// How many messages one transaction of index_search_all adds to the search index.
-inline constexpr std::size_t kSearchIndexBatch = 1000;
+// How many messages one transaction of index_search_all (at open, before a search) adds to
+// the search index (the gateway's own catching up, Driver::index_search, takes fewer).
+inline constexpr std::size_t kCatchUpIndexBatch = 1000;
 
 class SqliteStore final : public Store {
  public:
@@ -219,6 +220,8 @@ class SqliteStore final : public Store {
   Status put_message(const core::MessageRecord& m);
   // index_search's work inside the open transaction.
   Result<bool> index_search_in_transaction(std::size_t max);
+  // Whether messages_fts lacks a stored message (a read only).
+  Result<bool> search_index_behind();
   Status update_message(const core::UpdateMessage& u);
   Status put_receipt(const std::string& tx, const std::string& receipt);
   Status put_message_receipt(const std::string& id, const std::string& receipt);

@@ -61,27 +61,68 @@ Result<bool> SqliteStore::index_search_in_transaction(std::size_t max) {
   return more;
 }
 
+// Whether a message was stored above the watermark: a read of the two keys, so that a search
+// with nothing to index takes no write lock and writes nothing.
+Result<bool> SqliteStore::search_index_behind() {
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT (SELECT MAX(n) FROM messages) > (SELECT upto FROM search_indexed WHERE "
+              "id = 1)"));
+  Statement s(db_, raw);
+  PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+  return row && !s.is_null(0) && s.integer(0) != 0;
+}
+
 Result<bool> SqliteStore::index_search(std::size_t max) {
   if (max == 0) return Status::invalid_argument("index_search of 0 messages");
   // Inside an open group (store.h: nothing else is called then, but a search from inside
   // would see its uncommitted rows) the rows are indexed in that transaction, committed or
-  // rolled back with it.
-  if (group_open_ || sqlite3_get_autocommit(db_) == 0) return index_search_in_transaction(max);
-  // A commit as any other (synced once for the whole batch of messages); if a crash loses
-  // it, the next open indexes the same messages again.
-  PARLEY_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  // rolled back with it; a failure here takes back this part alone.
+  if (group_open_ || sqlite3_get_autocommit(db_) == 0) {
+    PARLEY_RETURN_IF_ERROR(exec("SAVEPOINT search_index"));
+    Result<bool> more = index_search_in_transaction(max);
+    if (!more.is_ok()) (void)exec("ROLLBACK TO search_index");
+    (void)exec("RELEASE search_index");
+    return more;
+  }
+  PARLEY_ASSIGN_OR_RETURN(const bool behind, search_index_behind());
+  if (!behind) return false;
+  // A commit of its own, without an fsync of its own: the index is derived (if a crash loses
+  // this commit, the next open or search indexes the same messages again), and the next
+  // durable commit's fsync of the WAL takes these frames along. WAL with synchronous=NORMAL
+  // loses a commit at a power cut, never consistency. The store's mode comes back after.
+  std::int64_t synchronous = 2;  // FULL
+  {
+    PARLEY_ASSIGN_OR_RETURN(sqlite3_stmt * raw, prepare("PRAGMA synchronous"));
+    Statement mode(db_, raw);
+    PARLEY_ASSIGN_OR_RETURN(const bool row, mode.step());
+    if (row) synchronous = mode.integer(0);
+  }
+  const bool relaxed = synchronous > 1;  // FULL or EXTRA
+  if (relaxed) PARLEY_RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL"));
+  const auto restore = [&]() -> Status {
+    if (!relaxed) return Status::ok();
+    return exec(synchronous == 3 ? "PRAGMA synchronous=EXTRA" : "PRAGMA synchronous=FULL");
+  };
+  if (Status begun = exec("BEGIN IMMEDIATE"); !begun.is_ok()) {
+    (void)restore();
+    return begun;
+  }
   Result<bool> more = index_search_in_transaction(max);
   if (!more.is_ok()) {
     (void)exec("ROLLBACK");
+    (void)restore();
     return more.status();
   }
-  PARLEY_RETURN_IF_ERROR(commit());
+  const Status committed = commit();
+  PARLEY_RETURN_IF_ERROR(restore());
+  PARLEY_RETURN_IF_ERROR(committed);
   return *more;
 }
 
 Status SqliteStore::index_search_all() {
   for (;;) {
-    PARLEY_ASSIGN_OR_RETURN(const bool more, index_search(kSearchIndexBatch));
+    PARLEY_ASSIGN_OR_RETURN(const bool more, index_search(kCatchUpIndexBatch));
     if (!more) return Status::ok();
   }
 }
