@@ -41,6 +41,10 @@ struct Outgoing {
 // A transaction in flight: what it carries and what its answer is checked against.
 struct InFlight {
   std::string tx;
+  // The links of the peer's chain of keys when it was built (PeerSession::peer_chain): its
+  // receipt is taken by the key in force then or a newer one, never by a key the peer had
+  // replaced before (whoever holds a replaced key must not receipt what the peer lacks).
+  std::size_t peer_keys = 1;
   // The head the receiver must hold before it handles this one (the transaction's `after`):
   // the head of the transaction built before it, or, for the first of the window and for a
   // FLASH lane transaction, the head the peer countersigned last.

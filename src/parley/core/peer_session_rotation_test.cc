@@ -284,6 +284,12 @@ TEST(PeerSessionRotationTest, AReceiptSignedWithThePeersNewKeyIsTaken) {
   body.received = h.now;
   const std::string receipt =
       ledger::encode_receipt_v2(ledger::sign_receipt_v2(body, next.signing));
+  // Built after the rotation was pinned: the replaced key may not receipt it.
+  const std::string by_old_key =
+      ledger::encode_receipt_v2(ledger::sign_receipt_v2(body, h.keys(kRu).keys.signing));
+  std::vector<Action> out = h.feed_durable(kUs, TransactionAnswered{sent.tx, 200, by_old_key});
+  EXPECT_NE(h.store(kUs).find(id)->state, MessageState::kDelivered);
+  EXPECT_FALSE(notices_of(out, NoticeKind::kPeerRefused).empty());
   h.feed_durable(kUs, TransactionAnswered{sent.tx, 200, receipt});
   EXPECT_EQ(h.store(kUs).find(id)->state, MessageState::kDelivered);
 }

@@ -100,6 +100,7 @@ bool PeerSession::build(bool lane, Time now, std::vector<Action>& out) {
   tx.consistency = std::move(*consistency);
   InFlight f;
   f.tx = tx.id;
+  f.peer_keys = peer_chain_.links().size();
   f.size = size;
   f.root = *root;
   f.lane = lane;
@@ -265,11 +266,14 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
                           NoticeKind::kLinkTrouble, out);
   }
   // Signed by the peer's key in force (its chain's newest); one it signed before a rotation
-  // and answers again unchanged (its first answer was lost), by a key it held before.
+  // and answers again unchanged (its first answer was lost), by a key it held before, but no
+  // older than the key in force when this transaction was built (InFlight::peer_keys).
   const std::vector<ledger::KeyChain::Link>& keys = peer_chain_.links();
   Result<ReceiptView> receipt = open_countersignature(e.body, keys.back().key, peer);
-  for (auto k = keys.rbegin() + 1; !receipt.is_ok() && k != keys.rend(); ++k) {
-    Result<ReceiptView> older = open_countersignature(e.body, k->key, peer);
+  const std::size_t oldest = std::min(f->peer_keys, keys.size()) - 1;
+  for (std::size_t k = keys.size() - 1; !receipt.is_ok() && k > oldest;) {
+    --k;
+    Result<ReceiptView> older = open_countersignature(e.body, keys[k].key, peer);
     if (older.is_ok()) receipt = std::move(older);
   }
   const std::string problem =

@@ -322,10 +322,10 @@ CREATE TABLE disclosures (
   disclosed BIGINT NOT NULL
 );
 )sql",
-    // 17 (as SQLite's 17, issue 15; reserved as 18: the number changes at merge): the peer's
-    // receipt stored once per transaction (`receipts`), not in each message row; a row whose
-    // receipt differs from its transaction's, or that has no tx, keeps its own
-    // (`message_receipts`); `receipted` says which (store/columns.h), 0: not receipted.
+    // 17 (as SQLite's 17, issue 15): the peer's receipt stored once per transaction (`receipts`),
+    // not in each message row; a row whose receipt differs from its transaction's, or that has no
+    // tx, keeps its own (`message_receipts`); `receipted` says which (store/columns.h), 0: not
+    // receipted.
     R"sql(
 CREATE TABLE receipts (
   tx      TEXT COLLATE "C" PRIMARY KEY,
@@ -351,7 +351,7 @@ ALTER TABLE messages DROP COLUMN receipt;
 CREATE INDEX messages_unreceipted ON messages (line, seq)
   WHERE direction = 'outbound' AND receipted = 0;
 )sql",
-    // 18 (as SQLite's 18, issue 17): the rotation statements of a log (docs/protocol.md "Key
+    // 18 (as SQLite's 19, issue 17): the rotation statements of a log (docs/protocol.md "Key
     // rotation"), each an entry of `log_entries` too (message_id: the statement's id).
     R"sql(
 CREATE TABLE rotations (

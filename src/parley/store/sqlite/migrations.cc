@@ -421,13 +421,13 @@ CREATE TABLE disclosures (
   disclosed INTEGER NOT NULL
 );
 )sql",
-    // 17 (issue 15, reserved as 18: the number changes at merge): the peer's receipt is
-    // stored once per transaction, not copied into each message row it delivered (with 16
-    // messages a transaction, 1.7 KB 16 times, and a row too large for one page). `receipts`
-    // holds one per transaction: the receipt of the transaction's first row (by id) that has
-    // one. A row whose receipt differs from it (old data can hold that) or that has no tx
-    // keeps its own in `message_receipts`. The message row says which (`receipted`, 0: none;
-    // store/columns.h), and the partial index of unreceipted rows reads that column.
+    // 17 (issue 15): the peer's receipt is stored once per transaction, not copied into each
+    // message row it delivered (with 16 messages a transaction, 1.7 KB 16 times, and a row too
+    // large for one page). `receipts` holds one per transaction: the receipt of the transaction's
+    // first row (by id) that has one. A row whose receipt differs from it (old data can hold that)
+    // or that has no tx keeps its own in `message_receipts`. The message row says which
+    // (`receipted`, 0: none; store/columns.h), and the partial index of unreceipted rows reads that
+    // column.
     R"sql(
 CREATE TABLE receipts (
   tx      TEXT PRIMARY KEY NOT NULL,
