@@ -26,9 +26,26 @@ check() {  # check DESCRIPTION COMMAND...: passes if the command succeeds
   if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi
 }
 
+# A loopback port free now, picked at random below the kernel's ephemeral range (a port bind(0)
+# hands out may be taken by an outgoing connection's source port before the gateway binds it).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
-    echo $((20000 + RANDOM % 20000))
+  python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randrange(max(1024, low - 10000), low)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+' 2>/dev/null || echo $((20000 + RANDOM % 10000))
 }
 
 # Pins two parties' bundles in each other's home (peer add both ways, each a check); the

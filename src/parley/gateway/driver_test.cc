@@ -18,8 +18,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "parley/base/bytes.h"
 #include "parley/base/check.h"
@@ -30,6 +28,7 @@
 #include "parley/gateway/home.h"
 #include "parley/ledger/formats.h"
 #include "parley/ledger/merkle.h"
+#include "parley/net/net.h"
 #include "parley/wire/heartbeat.h"
 #include "parley/wire/wire.h"
 
@@ -39,20 +38,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A loopback port free now (the kernel's choice; the gateway binds it right after).
+// A loopback port free now (net::free_loopback_port; the gateway binds it right after).
 std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  Result<std::uint16_t> port = net::free_loopback_port();
+  return port.is_ok() ? *port : 0;
 }
 
 // A wall clock and timer moved by the test: advance() moves the time and fires the timer if

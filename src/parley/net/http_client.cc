@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <fstream>
 #include <optional>
+#include <random>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -223,8 +225,37 @@ Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,
   return finish(x);
 }
 
+namespace {
+
+// The low end of the kernel's ephemeral range (the source ports of outgoing connections and of
+// bind(0)); 32768 by default.
+std::uint32_t ephemeral_low() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  std::uint32_t low = 0;
+  std::uint32_t high = 0;
+  if (range >> low >> high && low > 0 && low <= 65535) return low;
+  return 32768;
+}
+
+}  // namespace
+
 Result<std::uint16_t> free_loopback_port() {
+  // Below the ephemeral range: a port the kernel hands out to bind(0) is also one it may give
+  // any outgoing connection as its source port before the caller's gateway binds it (the
+  // tests start gateways that connect a lot), and one picked below it is not.
+  const std::uint32_t high = ephemeral_low();
+  const std::uint32_t low = high > 11024 ? high - 10000 : 1024;
+  std::random_device random;
   asio::io_context io;
+  for (int attempt = 0; high > low && attempt < 200; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(low + random() % (high - low));
+    tcp::acceptor acceptor(io);
+    error_code ec;
+    acceptor.open(tcp::v4(), ec);
+    if (!ec) acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+    if (!ec) return port;
+  }
+  // No free port below the range (or no room there): the kernel's choice.
   tcp::acceptor acceptor(io);
   error_code ec;
   acceptor.open(tcp::v4(), ec);

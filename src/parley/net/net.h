@@ -221,8 +221,10 @@ Result<HttpResponse> http_request(const std::string& host, std::uint16_t port,
                                   const std::string& body, std::chrono::milliseconds timeout,
                                   const std::optional<ClientTls>& tls = std::nullopt);
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for
-// demos, tests and benchmarks that start gateways. kUnavailable if none can be had.
+// A TCP port on 127.0.0.1 that was free a moment ago (bound, then released), for demos, tests
+// and benchmarks that start gateways: picked at random below the kernel's ephemeral range, so
+// that no outgoing connection takes it as its source port before the gateway binds it.
+// kUnavailable if none can be had.
 Result<std::uint16_t> free_loopback_port();
 
 // Makes a self-signed certificate for `common_name` (an Ed25519 key, valid 825 days), the
