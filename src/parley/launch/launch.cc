@@ -26,6 +26,17 @@ namespace fs = std::filesystem;
 
 std::string loopback(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
+// The last non-empty line of a gateway's log (why it stopped, as a rule), or "".
+std::string last_log_line(const fs::path& log) {
+  std::ifstream in(log);
+  std::string line;
+  std::string last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
 std::string new_token() {
   crypto::SystemRng rng;
   Bytes token(32);
@@ -184,8 +195,10 @@ Result<Clock::time_point> wait_ready(Party& party, Clock::time_point deadline,
     const Clock::time_point now = Clock::now();
     if (r.is_ok() && r->status == 200) return now;
     if (party.pid <= 0 || reaped(party)) {
+      const std::string last = last_log_line(party.log);
       return Status::unavailable("gateway " + party.id +
-                                 " exited before it was ready (log: " + party.log.string() + ")");
+                                 " exited before it was ready (log: " + party.log.string() +
+                                 (last.empty() ? "" : "; its last line: ") + last + ")");
     }
     if (now >= deadline) {
       return Status::unavailable("gateway " + party.id +

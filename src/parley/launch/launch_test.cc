@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -162,4 +164,22 @@ TEST_F(LaunchTest, AGatewayThatExitsAtStartIsReportedWithItsLog) {
 }
 
 }  // namespace
+
+TEST_F(LaunchTest, AGatewayWhosePortIsTakenIsReportedWithItsLastLogLine) {
+  Result<std::pair<Party, Party>> pair = create_pair(dir_, PairOptions{});
+  ASSERT_TRUE(pair.is_ok()) << pair.status().to_string();
+  Party& us = pair->first;
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor squatter(
+      io, {boost::asio::ip::address_v4::loopback(), us.federation_port});
+  SpawnOptions spawn_options;
+  spawn_options.parley_binary = PARLEY_BINARY;
+  const Status started = start(us, spawn_options, 30s);
+  ASSERT_FALSE(started.is_ok());
+  EXPECT_THAT(started.message(), HasSubstr("exited before it was ready"));
+  EXPECT_THAT(started.message(), HasSubstr("; its last line: "));
+  EXPECT_THAT(started.message(), HasSubstr(std::to_string(us.federation_port)))
+      << "the gateway's own reason, with the port it could not bind";
+}
+
 }  // namespace parley::launch
