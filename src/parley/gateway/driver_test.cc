@@ -3,7 +3,6 @@
 // API is called through its handler (no HTTP client), and us-eucom's clock is moved by hand.
 #include "parley/gateway/driver.h"
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +28,7 @@
 #include "parley/ledger/formats.h"
 #include "parley/ledger/merkle.h"
 #include "parley/net/net.h"
+#include "parley/store/store_test_util.h"
 #include "parley/wire/heartbeat.h"
 #include "parley/wire/wire.h"
 
@@ -407,27 +407,9 @@ class DriverTest : public ::testing::Test {
   // The first column of the first row of `sql` on g's SQLite store, through a connection of
   // its own (keyed with the home's store key).
   static std::string raw_sql(const Gateway& g, const std::string& sql) {
-    std::string out;
-    sqlite3* db = nullptr;
-    const fs::path path = g.home.dir / g.home.config.store_path;
-    if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
-      std::string key;
-      if (!g.home.config.store_key_file.empty()) {
-        std::ifstream(g.home.config.store_key_file) >> key;
-        const std::string pragma = "PRAGMA key = \"x'" + key + "'\"";
-        sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr);
-      }
-      sqlite3_exec(
-          db, sql.c_str(),
-          [](void* result, int columns, char** values, char**) {
-            auto* text = static_cast<std::string*>(result);
-            if (columns > 0 && values[0] != nullptr && text->empty()) *text = values[0];
-            return 0;
-          },
-          &out, nullptr);
-    }
-    sqlite3_close(db);
-    return out;
+    std::string key;
+    if (!g.home.config.store_key_file.empty()) std::ifstream(g.home.config.store_key_file) >> key;
+    return store::test::raw_sql((g.home.dir / g.home.config.store_path).string(), sql, key);
   }
 
   std::string state_of(Gateway& g, const std::string& id) {

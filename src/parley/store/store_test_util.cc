@@ -1,6 +1,7 @@
 // The helpers of the Store tests (store_test_util.h).
 #include "parley/store/store_test_util.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -194,6 +195,27 @@ core::Principal principal(std::string id, std::string name, std::string role, By
   p.role = std::move(role);
   p.token_hash = std::move(token_hash);
   return p;
+}
+
+std::string raw_sql(const std::string& path, const std::string& sql, const std::string& key_hex) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    if (!key_hex.empty()) {
+      const std::string pragma = "PRAGMA key = \"x'" + key_hex + "'\"";
+      sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr);
+    }
+    sqlite3_exec(
+        db, sql.c_str(),
+        [](void* result, int columns, char** values, char**) {
+          auto* text = static_cast<std::string*>(result);
+          if (columns > 0 && values[0] != nullptr && text->empty()) *text = values[0];
+          return 0;
+        },
+        &out, nullptr);
+  }
+  sqlite3_close(db);
+  return out;
 }
 
 }  // namespace parley::store::test

@@ -67,4 +67,10 @@ core::PutHead head(std::string owner, std::string peer, std::uint64_t size,
                    std::optional<std::string> receipt = std::nullopt,
                    std::optional<std::vector<crypto::Digest>> frontier = std::nullopt);
 
+// Runs `sql` on the SQLite file at `path` through a connection of its own (as the CLI's, or an
+// operator's sqlite3 would), keyed with `key_hex` (the store key's 64 hex digits) unless it is
+// empty; returns the first column of the first row, "" if none (or on any error).
+std::string raw_sql(const std::string& path, const std::string& sql,
+                    const std::string& key_hex = "");
+
 }  // namespace parley::store::test

@@ -2,7 +2,6 @@
 // commit writes no page of messages_fts; index_search indexes afterwards, a batch at a time;
 // a search and an open first index what is left, so that a search never misses a stored
 // message, after a crash between the commit and the indexing too.
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -26,26 +25,9 @@ using core::MessageRecord;
 using core::PutMessage;
 using test::at;
 using test::ids_of;
+using test::raw_sql;
 using test::sqlite_path;
 using test::TempDir;
-
-// The first column of the first row of `sql`, on a connection of its own (as the CLI's).
-std::string raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
-    sqlite3_exec(
-        db, sql.c_str(),
-        [](void* result, int columns, char** values, char**) {
-          auto* text = static_cast<std::string*>(result);
-          if (columns > 0 && values[0] != nullptr && text->empty()) *text = values[0];
-          return 0;
-        },
-        &out, nullptr);
-  }
-  sqlite3_close(db);
-  return out;
-}
 
 // The ids messages_fts itself finds for `word` (no catching up first), in id order.
 std::string indexed(const std::string& path, const std::string& word) {

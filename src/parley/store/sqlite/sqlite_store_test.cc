@@ -42,28 +42,11 @@ using test::ids_of;
 using test::line;
 using test::message;
 using test::put_inbound;
+using test::raw_sql;
 using test::sqlite_path;
 using test::TempDir;
 
 // ---- SQLite-specific ----
-
-// Runs `sql` on the file with the raw API; returns the first column of the first row.
-std::string raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
-    sqlite3_exec(
-        db, sql.c_str(),
-        [](void* result, int columns, char** values, char**) {
-          auto* text = static_cast<std::string*>(result);
-          if (columns > 0 && values[0] != nullptr && text->empty()) *text = values[0];
-          return 0;
-        },
-        &out, nullptr);
-  }
-  sqlite3_close(db);
-  return out;
-}
 
 // Migration 19 (issue 17, key rotation) undone, first in every test's way back to an older
 // schema: no rotations table.
