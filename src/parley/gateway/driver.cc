@@ -179,6 +179,9 @@ Status Driver::start(net::Handler api_handler) {
   // action items of the meetings are looked at once the timer runs.
   actions_due_ = now();
   feed(core::Start{});
+  // What a crash or a schema migration left out of the search index is indexed from now on, a
+  // batch at a time between the gateway's work (the store's open does not: schema.cc).
+  schedule_search_index();
   ready_ = true;
   spdlog::info("party {} ready: federation {}, api {}", home_.config.party, federation_endpoint(),
                api_endpoint());
@@ -208,7 +211,7 @@ void Driver::stop() {
   if (api_server_) api_server_->stop();
   for (auto& server : federation_servers_) server->stop();
   clock_->cancel();
-  search_timer_.cancel();  // what is not indexed yet is indexed at the next open
+  search_timer_.cancel();  // what is not indexed yet is indexed after the next start
   // Its threads end now, not when the Driver is destroyed: a standby keeps the drivers it
   // stepped down from (lease.h), and their idle workers would pile up.
   verify_pool_.stop();

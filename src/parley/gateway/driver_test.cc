@@ -475,6 +475,26 @@ TEST_F(DriverTest, TheDriverIndexesStoredMessagesForSearchAfterTheirCommits) {
     })) << g->home.config.party;
     EXPECT_GE(std::stoi(raw_sql(*g, "SELECT COUNT(*) FROM messages")), 2) << g->home.config.party;
   }
+
+  // What a crash or a migration leaves out of the index (here: all of it, while ru-genstaff is
+  // stopped) is indexed by the gateway after its next start, with no search asking for it.
+  ru_.driver->stop();
+  io_.run_for(100ms);
+  ru_.driver.reset();
+  raw_sql(ru_,
+          "INSERT INTO messages_fts(messages_fts) VALUES('delete-all'); "
+          "UPDATE search_indexed SET upto = 0");
+  const auto unindexed = [&] {
+    return raw_sql(ru_,
+                   "SELECT COUNT(*) FROM messages WHERE n > (SELECT upto FROM search_indexed)");
+  };
+  ASSERT_NE(unindexed(), "0");
+  ASSERT_EQ(raw_sql(ru_, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'fleet'"),
+            "0");
+  ASSERT_NO_FATAL_FAILURE(start(ru_, nullptr));
+  EXPECT_TRUE(run_until([&] { return unindexed() == "0"; })) << unindexed();
+  EXPECT_EQ(raw_sql(ru_, "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'fleet'"),
+            "1");
 }
 
 // Issue 16: an empty message, and a reply_to that names no message on the principal's lines

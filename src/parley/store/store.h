@@ -228,8 +228,9 @@ class Store {
   // search index when it commits it (SQLite: messages_fts) and index it here, up to `max`
   // messages in order of storing, in a transaction of its own: true if more remain. Nothing
   // is lost if this is never called: the store indexes what remains before any search
-  // (list_messages with words never misses a stored message) and when it is opened. The
-  // gateway calls it after its commits, a batch at a time (Driver::index_search). Errors as
+  // (list_messages with words never misses a stored message). The gateway calls it after its
+  // commits and after its start (what a crash or a migration left), a batch at a time
+  // (Driver::index_search). Errors as
   // apply(), and kInvalidArgument for a `max` of 0; a failure leaves the index as it was. A
   // store that indexes in the commit (memory, PostgreSQL) has nothing to do: false.
   virtual Result<bool> index_search(std::size_t max) {

@@ -133,7 +133,7 @@ using columns::to_digest;
 // The schema's migrations (migrations.cc): version N is reached from N-1 by migrations()[N-1].
 std::span<const char* const> migrations();
 
-// How many messages one transaction of index_search_all (at open, before a search) adds to
+// How many messages one transaction of index_search_all (before a search) adds to
 // the search index (the gateway's own catching up, Driver::index_search, takes fewer).
 inline constexpr std::size_t kCatchUpIndexBatch = 1000;
 
@@ -155,8 +155,7 @@ class SqliteStore final : public Store {
   bool group_open() const override { return group_open_; }
   Status finish_group(std::vector<EventRecord>& events) override;
   Result<bool> index_search(std::size_t max) override;
-  // index_search until every stored message is in messages_fts: at open (what a crash or a
-  // migration left unindexed) and before a search.
+  // index_search until every stored message is in messages_fts: before a search.
   Status index_search_all();
   // The SQL of every statement prepared so far (the cache's keys): what the query plan test
   // asks SQLite to plan.

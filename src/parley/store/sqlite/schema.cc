@@ -305,9 +305,11 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
     if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return status;
   }
-  // The messages a crash left out of the search index (committed, not yet indexed), or that a
-  // migration left for it to index (schema 18).
-  PARLEY_RETURN_IF_ERROR(store->index_search_all());
+  // What a crash left out of the search index (committed, not yet indexed), or a migration left
+  // for it (schema 18), is not indexed here: a first start after the migration of a store of a
+  // million messages would take minutes before the gateway is ready. The gateway indexes it
+  // after its start, a batch at a time (Driver::index_search), and a search first indexes
+  // whatever is left (list_messages).
   return std::unique_ptr<Store>(std::move(store));
 }
 

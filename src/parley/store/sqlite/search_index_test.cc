@@ -1,7 +1,7 @@
 // The SQLite store's search index off the commit path (schema 18, sqlite/search_index.cc): a
 // commit writes no page of messages_fts; index_search indexes afterwards, a batch at a time;
-// a search and an open first index what is left, so that a search never misses a stored
-// message, after a crash between the commit and the indexing too.
+// a search first indexes what is left (the gateway, after its start, too), so that a search
+// never misses a stored message, after a crash between the commit and the indexing too.
 #include <unistd.h>
 
 #include <cstdint>
@@ -137,20 +137,28 @@ TEST(SqliteSearchIndexTest, ACrashBetweenTheCommitAndTheIndexLosesNothingForASea
   EXPECT_EQ(indexed(path, "dawn"), "m-1,m-2,m-3");
 }
 
-TEST(SqliteSearchIndexTest, ACrashBetweenTheCommitAndTheIndexIsCaughtUpAtTheNextOpen) {
+// The next open leaves them to the gateway (Driver::index_search after its start) and to a
+// search: an open of a store of millions of unindexed messages (after the schema 18 migration)
+// must not keep the gateway from being ready for minutes.
+TEST(SqliteSearchIndexTest, ACrashBetweenTheCommitAndTheIndexIsLeftByTheNextOpenToIndexSearch) {
   TempDir dir;
   const std::string path = sqlite_path(dir.path());
   ASSERT_NO_FATAL_FAILURE(store_and_die(path, 1, 4, 0));
   EXPECT_EQ(raw_sql(path, "SELECT COUNT(*) FROM messages"), "4");
   EXPECT_EQ(indexed(path, "dawn"), "");
   EXPECT_EQ(raw_sql(path, "SELECT upto FROM search_indexed"), "0");
-  // Opening indexes them (before any search: the raw index shows them).
   Result<std::unique_ptr<Store>> store = open_sqlite_store(path);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-  EXPECT_EQ(indexed(path, "dawn"), "m-1,m-2,m-3,m-4");
+  EXPECT_EQ(indexed(path, "dawn"), "") << "the open indexes nothing";
+  // A batch at a time, as the gateway does, in the order of storing.
+  Result<bool> more = (*store)->index_search(3);
+  ASSERT_TRUE(more.is_ok()) << more.status().to_string();
+  EXPECT_TRUE(*more);
+  EXPECT_EQ(indexed(path, "dawn"), "m-1,m-2,m-3");
+  // A search indexes the rest first.
+  EXPECT_EQ(search(**store, "operation"), (std::vector<std::string>{"m-4", "m-3", "m-2", "m-1"}));
   EXPECT_EQ(raw_sql(path, "SELECT upto FROM search_indexed"),
             raw_sql(path, "SELECT MAX(n) FROM messages"));
-  EXPECT_EQ(search(**store, "operation"), (std::vector<std::string>{"m-4", "m-3", "m-2", "m-1"}));
 }
 
 // A group the store keeps open (Driver::commit) holds no page of the index either, and the
