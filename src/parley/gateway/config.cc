@@ -301,9 +301,10 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
   if (federation == nullptr) {
     return Status::invalid_argument(fmt::format("{}:1: missing table [federation]", file));
   }
-  PARLEY_RETURN_IF_ERROR(r.check_keys(*federation, "federation",
-                                      {"listen", "advertise", "heartbeat", "window",
-                                       "test_interval", "test_answer_within", "backlog_limit"}));
+  PARLEY_RETURN_IF_ERROR(
+      r.check_keys(*federation, "federation",
+                   {"listen", "advertise", "heartbeat", "window", "test_interval",
+                    "test_answer_within", "backlog_limit", "verify_threads"}));
   const toml::node* listen = federation->get("listen");
   if (listen == nullptr) return r.error_at(federation->source(), "missing key federation.listen");
   PARLEY_ASSIGN_OR_RETURN(config.federation_listen, r.addresses_of(*listen, "federation.listen"));
@@ -342,6 +343,16 @@ Result<Config> config_from_table(const toml::table& root, const std::string& fil
                         "federation.backlog_limit must be an integer, 0 (no bound) to 10000000");
     }
     config.backlog_limit = static_cast<std::size_t>(*v);
+  }
+  if (const toml::node* threads = federation->get("verify_threads")) {
+    const std::optional<std::int64_t> v =
+        threads->is_integer() ? threads->value<std::int64_t>() : std::nullopt;
+    if (!v || *v < 0 || *v > 64) {
+      return r.error_at(threads->source(),
+                        "federation.verify_threads must be an integer, 0 (none: checks on the "
+                        "gateway's thread) to 64");
+    }
+    config.verify_threads = static_cast<int>(*v);
   }
 
   // [api]
@@ -532,7 +543,7 @@ std::string encode_config(const Config& config) {
   }
   return fmt::format(
       "[party]\nid = {}\nlang = {}\ntimezone = {}\n[federation]\nlisten = [{}]\n{}heartbeat = {}\n"
-      "window = {}\ntest_interval = {}\ntest_answer_within = {}\nbacklog_limit = {}\n"
+      "window = {}\ntest_interval = {}\ntest_answer_within = {}\nbacklog_limit = {}\n{}"
       "[api]\nlisten = {}\ntls = {}\ncert = {}\nkey = {}\nprincipal_rate = {}\nprincipal_burst = "
       "{}\n[store]\n{}\nlease = {}\n"
       "[log]\nlevel = {}\n[escalation]\nflash = {}\nimmediate = {}\npriority = {}\nroutine = {}\n",
@@ -541,6 +552,8 @@ std::string encode_config(const Config& config) {
       toml_quote(config.test_interval == Duration::zero() ? std::string("0")
                                                           : format_duration(config.test_interval)),
       toml_quote(format_duration(config.test_answer_within)), config.backlog_limit,
+      config.verify_threads < 0 ? std::string()
+                                : fmt::format("verify_threads = {}\n", config.verify_threads),
       toml_quote(config.api_listen), config.api_tls, toml_quote(config.api_cert),
       toml_quote(config.api_key), config.principal_rate, config.principal_burst, store,
       toml_quote(format_duration(config.lease)), toml_quote(config.log_level),
@@ -562,6 +575,7 @@ std::vector<std::string> keys_needing_restart(const Config& running, const Confi
   changed(running.heartbeat_interval != fresh.heartbeat_interval, "federation.heartbeat");
   changed(running.test_interval != fresh.test_interval, "federation.test_interval");
   changed(running.test_answer_within != fresh.test_answer_within, "federation.test_answer_within");
+  changed(running.verify_threads != fresh.verify_threads, "federation.verify_threads");
   changed(running.api_listen != fresh.api_listen, "api.listen");
   changed(running.api_tls != fresh.api_tls, "api.tls");
   changed(running.api_cert != fresh.api_cert, "api.cert");

@@ -14,6 +14,8 @@
 //   window = 4                      # transactions in flight to a peer at once (1 to 64)
 //   test_interval = "1h"            # each line's automatic test message; "0": none
 //   test_answer_within = "1m"       # the peer gateway's answer is due within this
+//   verify_threads = 2              # threads checking peers' signatures (0: none; absent:
+//                                   # one per core)
 //   backlog_limit = 10000           # ROUTINE submissions refused (503) while this many
 //                                   # messages are queued for the peer; 0: no bound
 //   [api]
@@ -84,6 +86,10 @@ struct Config {
   // queued for one peer, new ROUTINE submissions to it get 503 with Retry-After; FLASH,
   // IMMEDIATE and PRIORITY are always accepted. 0 to 10,000,000; 0: no bound.
   std::size_t backlog_limit = 10000;
+  // The threads that check peers' signatures and seals ahead of the gateway's own thread
+  // (gateway/verify_pool.h; core/precheck.h): 1 to 64; 0: none, every check made on the
+  // gateway's thread; -1 (the key absent): one per core. Read at start.
+  int verify_threads = -1;
   std::string api_listen = "127.0.0.1:7080";
   // The API over TLS 1.3 (docs/operations.md "TLS on the API"): required when api_listen is
   // not a loopback address, allowed on loopback. The certificate and key (PEM) are paths

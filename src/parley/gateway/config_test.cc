@@ -78,6 +78,33 @@ TEST(ConfigEncodeTest, WindowDefaultsToFourAndIsBounded) {
   }
 }
 
+// Issue 15, [federation] verify_threads: absent (one per core, -1), 0 (none) to 64, an
+// integer; it survives encoding, and the absent key stays absent; a change needs a restart.
+TEST(ConfigEncodeTest, VerifyThreadsDefaultsToOnePerCoreAndIsBounded) {
+  const std::string base = "[party]\nid = \"p\"\n[federation]\nlisten = [\"127.0.0.1:1\"]\n";
+  const Result<Config> plain = parse_config(base, "c.toml");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->verify_threads, -1);
+  EXPECT_EQ(encode_config(*plain).find("verify_threads"), std::string::npos);
+  for (const int threads : {0, 1, 64}) {
+    Config config = *plain;
+    config.verify_threads = threads;
+    const Result<Config> again = parse_config(encode_config(config), "c.toml");
+    ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+    EXPECT_EQ(again->verify_threads, threads);
+    EXPECT_EQ(keys_needing_restart(*plain, *again),
+              std::vector<std::string>{"federation.verify_threads"});
+  }
+  for (const char* bad : {"verify_threads = -1\n", "verify_threads = 65\n",
+                          "verify_threads = \"2\"\n", "verify_threads = 1.5\n"}) {
+    const Result<Config> refused = parse_config(base + bad, "c.toml");
+    ASSERT_FALSE(refused.is_ok()) << bad;
+    EXPECT_EQ(refused.status().message(),
+              "c.toml:5: federation.verify_threads must be an integer, 0 (none: checks on the "
+              "gateway's thread) to 64");
+  }
+}
+
 // Issue 12, the line test (core/line_test.h): hourly by default, answered within a minute;
 // "0" (or 0) turns it off; anything else out of range or malformed is refused at start, with
 // one line naming the file, the line and the key.

@@ -68,7 +68,11 @@ Driver::Driver(boost::asio::io_context& io, Home home, std::unique_ptr<store::St
       catalog_(catalog),
       allowed_fingerprints_(std::make_shared<std::vector<std::string>>()),
       clock_(clock ? std::move(clock) : std::make_unique<SystemClock>(io)),
-      search_timer_(io) {}
+      search_timer_(io),
+      verify_pool_(home_.config.verify_threads == 0
+                       ? nullptr
+                       : std::make_unique<VerifyPool>(
+                             static_cast<std::size_t>(std::max(home_.config.verify_threads, 0)))) {}
 
 Driver::~Driver() { stop(); }
 
@@ -118,8 +122,9 @@ Status Driver::start(net::Handler api_handler) {
   // At start, ask each peer what it holds of our logs; after `parley restore`, before anything
   // new is signed for it (docs/operations.md "Backups").
   config.recover_logs = true;
-  // Peers' signatures and seals are checked on the pool's threads first (verify_pool.h).
-  config.precheck = true;
+  // Peers' signatures and seals are checked on the pool's threads first (verify_pool.h),
+  // unless [federation] verify_threads = 0.
+  config.precheck = verify_pool_ != nullptr;
   if (std::error_code ec; std::filesystem::exists(restore_marker_path(home_), ec)) {
     config.recovery_required = true;
     restore_marker_ = restore_marker_path(home_).string();
@@ -214,7 +219,7 @@ void Driver::stop() {
   search_timer_.cancel();  // what is not indexed yet is indexed after the next start
   // Its threads end now, not when the Driver is destroyed: a standby keeps the drivers it
   // stepped down from (lease.h), and their idle workers would pile up.
-  verify_pool_.stop();
+  if (verify_pool_) verify_pool_->stop();
   for (auto& [party, clients] : clients_) {
     for (auto& client : clients.transactions) client->close();
     for (auto& client : clients.heartbeats) client->close();
@@ -557,7 +562,9 @@ void Driver::carry_out(core::NodeAction& action) {
 
 void Driver::precheck(core::Precheck& asked) {
   // On a worker thread: the facts go to the io thread, where the node is fed.
-  verify_pool_.submit(
+  PARLEY_CHECK(verify_pool_ != nullptr);  // the node asks only if config.precheck
+  prechecks_ += asked.items.size();
+  verify_pool_->submit(
       std::move(asked.items),
       [this, token = asked.token, alive = std::weak_ptr<const bool>(alive_)](crypto::Facts facts) {
         auto shared = std::make_shared<const crypto::Facts>(std::move(facts));

@@ -230,6 +230,10 @@ class Driver {
   // Durable store transactions that held events alone (flush_events), since start: with the
   // node's group commits (counters().commits), every fsync'd write of the gateway's traffic.
   std::uint64_t event_commits() const { return event_commits_; }
+  // The threads checking peers' signatures and seals ahead ([federation] verify_threads; 0:
+  // none), and the checks handed to them since start.
+  std::size_t verify_threads() const { return verify_pool_ ? verify_pool_->threads() : 0; }
+  std::uint64_t prechecks() const { return prechecks_; }
 
   // Event streams (docs/openapi.yaml GET /api/v1/events). Every event the gateway raises (a
   // notice of the node, a path alert, an action item, a split view) is stored first
@@ -423,7 +427,8 @@ class Driver {
   core::NodeFeed feed_;  // the node is fed in order (node_feed.h)
   std::vector<core::NodeAction> actions_;
   std::uint64_t event_commits_ = 0;
-  bool commit_open_ = false;  // the store holds a commit's transaction open (commit())
+  std::uint64_t prechecks_ = 0;  // precheck items handed to verify_pool_
+  bool commit_open_ = false;     // the store holds a commit's transaction open (commit())
   std::vector<std::function<void()>> after_commit_;  // what waits for it, in order
   std::function<void(const Status&)> store_failure_;
   std::vector<wire::Bundle> pinned_;  // every pinned peer's bundle, from the store at start
@@ -442,7 +447,8 @@ class Driver {
   // Last, so destroyed first: the pool's workers end before anything they call back into;
   // an answer already posted to the io thread finds `alive_` expired and is dropped.
   std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
-  VerifyPool verify_pool_;
+  // None with [federation] verify_threads = 0: the node then checks everything itself.
+  std::unique_ptr<VerifyPool> verify_pool_;
 };
 
 // Listens for the API where the home says (config.api_listen): HTTPS with the home's API

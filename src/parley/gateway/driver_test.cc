@@ -497,6 +497,33 @@ TEST_F(DriverTest, TheDriverIndexesStoredMessagesForSearchAfterTheirCommits) {
             "1");
 }
 
+// Issue 15, [federation] verify_threads: by default the receiver hands its checks to one
+// thread per core; with 0 it has no pool and checks everything on its own thread, and the
+// messages are delivered all the same.
+TEST_F(DriverTest, VerifyThreadsZeroChecksOnTheGatewaysThreadAndDeliversAllTheSame) {
+  const auto send_flash = [&](const char* text) {
+    const net::HttpResponse posted =
+        call(us_, "POST", "/api/v1/messages",
+             std::string(R"({"line":"saceur-cgs","precedence":"FLASH","text":")") + text + "\"}");
+    EXPECT_EQ(posted.status, 201) << posted.body;
+    Result<json::Json> j = json::parse_object(posted.body);
+    const std::string id = j.is_ok() ? j->value("id", "") : "";
+    EXPECT_TRUE(run_until([&] { return state_of(us_, id) == "delivered"; })) << state_of(us_, id);
+  };
+  send_flash("with the pool");
+  EXPECT_GE(ru_.driver->verify_threads(), 1U);
+  EXPECT_GT(ru_.driver->prechecks(), 0U);
+
+  ru_.driver->stop();
+  io_.run_for(100ms);
+  ru_.driver.reset();
+  ru_.home.config.verify_threads = 0;
+  ASSERT_NO_FATAL_FAILURE(start(ru_, nullptr));
+  send_flash("without it");
+  EXPECT_EQ(ru_.driver->verify_threads(), 0U);
+  EXPECT_EQ(ru_.driver->prechecks(), 0U);
+}
+
 // Issue 16: an empty message, and a reply_to that names no message on the principal's lines
 // (a full id too), are refused with 400 and the reason; nothing is submitted. A reply to a
 // message it has, by a unique prefix, is taken with the full id.

@@ -367,6 +367,13 @@ net::HttpResponse metrics_view(const Driver& driver) {
            driver.event_commits());
   m.single("parley_store_batches_total", "counter", "Batches those commits carried, since start.",
            c.batches_committed);
+  m.single("parley_verify_threads", "gauge",
+           "Threads checking peers' signatures and seals ahead of the gateway's own thread "
+           "([federation] verify_threads); 0: none.",
+           driver.verify_threads());
+  m.single("parley_prechecks_total", "counter",
+           "Signature checks and seal openings handed to those threads, since start.",
+           driver.prechecks());
   // Witnessing (witness.h): split views seen as an observer since start, and our
   // submissions of checkpoints to observers.
   m.single("parley_split_views_total", "counter",
