@@ -44,7 +44,7 @@
 // it is stopped at the end).
 // Exit 0 if every check passed.
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import * as more from "./console.views.mjs";
 
@@ -92,6 +92,23 @@ async function step(what, fn) {
 
 const problems = []; // CSP violations and script errors, from every page
 let restarted = null; // ru's gateway as restarted by this test
+
+// Whether process `pid` has exited within `ms` (gone, or a zombie its parent, the test's
+// shell, has not reaped yet).
+async function exited(pid, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return true;
+    }
+    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
 function watch(page, side) {
   page.setDefaultTimeout(WAIT_MS);
   page.on("pageerror", (e) => problems.push(`${side}: script error: ${e.message}`));
@@ -302,6 +319,9 @@ try {
     process.kill(Number(env("RU_PID")), "SIGTERM");
     await ru.locator('[data-live="disconnected"]').waitFor();
     ok("the page says it is disconnected");
+    // The API closes first; the process drains and exits after it, holding its home's lock
+    // until then: a gateway started before that refuses the home (in use).
+    expect("ru's gateway exits within 20 s of SIGTERM", await exited(Number(env("RU_PID")), 20_000));
     restarted = spawn(env("PARLEY"), ["gateway", "--home", env("RU_HOME")], {
       stdio: ["ignore", "ignore", openSync(env("RU_LOG"), "a")],
     });
