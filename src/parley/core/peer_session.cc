@@ -56,6 +56,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
                          Recovered recovered)
     : config_(std::move(config)),
       peer_chain_(config_.peer.party, config_.peer.sign_key),
+      own_chain_(config_.party, config_.keys.verify),
       catalog_(catalog),
       rng_(rng),
       escalations_(config_.realert),
