@@ -53,17 +53,6 @@ Result<Rotations> follow_rotations(const PeerCopyOfOurLog& copy, std::uint64_t f
   return rotations;
 }
 
-// Any key of `chain` that signed `receipt` (a receipt has no place in its signer's log: it
-// may have been signed with a key replaced since); the newest key's error if none.
-Status countersigned_by(const ledger::ReceiptV2& receipt, const ledger::KeyChain& chain) {
-  const Status newest = ledger::verify_receipt_v2(receipt, chain.newest().key);
-  if (newest.is_ok()) return newest;
-  for (const ledger::KeyChain::Link& link : chain.links()) {
-    if (ledger::verify_receipt_v2(receipt, link.key).is_ok()) return Status::ok();
-  }
-  return newest;
-}
-
 // Our head, countersigned by the peer: our signature by the key `ours` puts in force at its
 // size, the peer's by one of its keys, and the receipt over exactly that head.
 Status check_head(const PeerCopyOfOurLog& copy, ledger::SignedTreeHead head,
@@ -75,11 +64,13 @@ Status check_head(const PeerCopyOfOurLog& copy, ledger::SignedTreeHead head,
                     "size {}: {}",
                     ours.party(), head.head.size, s.message()));
   }
-  Result<ledger::ReceiptV2> receipt = ledger::parse_receipt_v2(copy.receipt);
-  Status signed_by = receipt.is_ok() && receipt->key != peer.party()
-                         ? Status::unauthenticated("signed by '" + receipt->key + "'")
-                         : receipt.status();
-  if (signed_by.is_ok()) signed_by = countersigned_by(*receipt, peer);
+  // Any key of the peer's chain: a receipt has no place in its signer's log, and may have been
+  // signed with a key the peer replaced since. The signature first, then the fields.
+  Result<ledger::ReceiptV2> receipt = Status::unauthenticated("no key");
+  const Status signed_by = peer.any_key([&](const crypto::VerifyKey& key) {
+    receipt = ledger::open_receipt_v2(copy.receipt, key, peer.party());
+    return receipt.status();
+  });
   if (!signed_by.is_ok()) {
     return Status::unauthenticated("the receipt the peer returned is not its own: " +
                                    signed_by.message());

@@ -646,9 +646,6 @@ class PeerSession {
   // Adds the records of a fresh rotation of `verified` (its statement, log entry and
   // inclusion proof) to `records` and its notice to `batch`.
   void store_rotation(const VerifiedRotation& r, InboundBatch& batch, std::vector<Record>& records);
-  // The chain stored rotations rebuild (Recovered::peer_rotations); an error if one does not
-  // follow (the store changed under us).
-  Status recover_chain(const std::vector<PutRotation>& rotations);
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
   // Why `receipt` is not transaction `f`'s; "" if it is.

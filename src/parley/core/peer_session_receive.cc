@@ -204,18 +204,6 @@ void PeerSession::take_as_countersigned(const VerifiedBatch& verified, InboundBa
   for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
 }
 
-Status PeerSession::recover_chain(const std::vector<PutRotation>& rotations) {
-  for (const PutRotation& r : rotations) {
-    Result<wire::Rotation> added = peer_chain_.add(r.index, r.statement);
-    if (!added.is_ok()) {
-      return added.status().with_context("stored key rotation " + std::to_string(r.n) + " (entry " +
-                                         std::to_string(r.index) + ") of " +
-                                         single_quoted(config_.peer.party));
-    }
-  }
-  return Status::ok();
-}
-
 void PeerSession::derive_seal_keys() {
   for (const ledger::KeyChain::Link& link : peer_chain_.links()) {
     if (link.epoch == 1 || seal_keys_.count(link.epoch) > 0) continue;
