@@ -12,10 +12,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "parley/base/bytes.h"
 #include "parley/base/json.h"
+#include "parley/base/rng.h"
 #include "parley/cli/commands.h"
 #include "parley/cli/directory.h"
 #include "parley/gateway/home.h"
+#include "parley/gateway/rotation_for_test.h"
 #include "parley/store/store_test_util.h"
 
 namespace parley::cli {
@@ -616,7 +619,8 @@ TEST_F(AdminTest, PeerAndPrincipalRemoveRefuseWhatALineStillNames) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("peer ru-genstaff\n"));
   EXPECT_THAT(r.out, HasSubstr("\n  federation:      127.0.0.1:7101\n"));
-  EXPECT_EQ(count_lines(r.out), 7) << r.out;  // one value a line, not one escaped line
+  EXPECT_THAT(r.out, HasSubstr("\n  key in force:    the bundle's (no rotation)\n"));
+  EXPECT_EQ(count_lines(r.out), 8) << r.out;  // one value a line, not one escaped line
   r = run({"principal", "show", "--home", us_, "duty-officer"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\n  lines:   saceur-cgs\n"));
@@ -658,6 +662,57 @@ TEST_F(AdminTest, PeerAndPrincipalRemoveRefuseWhatALineStillNames) {
   EXPECT_EQ(actions,
             (std::vector<std::string>{"peer.add", "principal.add", "principal.add", "line.add",
                                       "line.remove", "principal.remove", "peer.remove"}));
+}
+
+// Issue 17: `peer show` gives, besides the pinned bundle, the key in force after the peer's
+// rotations stored here; a stored rotation that does not follow from the bundle is said.
+TEST_F(AdminTest, PeerShowGivesTheKeyInForceAfterThePeersRotation) {
+  set_up_us_side();
+  Result<OpenedHome> ru = open_home_and_store(ru_);
+  ASSERT_TRUE(ru.is_ok()) << ru.status().to_string();
+  SeededRng rng(11);
+  const crypto::Keys next = crypto::generate_keys(rng);
+  const core::PutRotation rotation = gateway::first_rotation(
+      "ru-genstaff", "us-eucom", ru->home.keys, next, 4, time_from_unix_ms(1'796'000'000'000));
+  ASSERT_TRUE(open_store(us_)->apply({rotation}).is_ok());
+  const std::string next_hex = hex_encode(ByteView(next.verify.bytes.data(), 32));
+  const std::string pinned_hex = hex_encode(ByteView(ru->home.keys.verify.bytes.data(), 32));
+
+  Outcome r = run({"peer", "show", "--home", us_, "ru-genstaff"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\n  signing key:     " + pinned_hex + "\n"));  // the bundle's
+  EXPECT_THAT(r.out, HasSubstr("\n  key in force:    rotation 1 (entry 4): key " + next_hex +
+                               ", in force from entry 5, seal epoch 2, TLS fingerprint " +
+                               std::string(64, 'e') + "\n"));
+  r = run({"peer", "show", "--home", us_, "ru-genstaff", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<json::Json> shown = json::parse(r.out);
+  ASSERT_TRUE(shown.is_ok()) << r.out;
+  EXPECT_EQ((*shown)["sign_key"], pinned_hex);
+  const json::Json& k = (*shown)["key_in_force"];
+  EXPECT_EQ(k["rotation"], 1);
+  EXPECT_EQ(k["sign_key"], next_hex);
+  EXPECT_EQ(k["from_entry"], 5);
+  EXPECT_EQ(k["epoch"], 2);
+  EXPECT_EQ(k["tls_fingerprint"], std::string(64, 'e'));
+  ASSERT_EQ((*shown)["rotations"].size(), 1U);
+  EXPECT_EQ((*shown)["rotations"][0], k);
+
+  // Re-pinned under the new key: the stored statement (signed by the old one) no longer
+  // follows from the bundle; the bundle is shown, the key in force is not guessed.
+  core::Peer repinned = peers_of(us_).front();
+  repinned.bundle.sign_key = next.verify;
+  ASSERT_TRUE(open_store(us_)->put_peer(repinned).is_ok());
+  r = run({"peer", "show", "--home", us_, "ru-genstaff"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\n  key in force:    UNKNOWN: stored key rotation 1 (entry 4) of "
+                               "'ru-genstaff': rotation: bad signature\n"));
+  r = run({"peer", "list", "--home", us_, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  shown = json::parse(r.out);
+  ASSERT_TRUE(shown.is_ok()) << r.out;
+  EXPECT_TRUE((*shown)[0]["key_in_force"].is_null());
+  EXPECT_THAT((*shown)[0]["key_error"].get<std::string>(), HasSubstr("bad signature"));
 }
 
 // Issue 16: a principal on the duty roster is not removed until its shifts are cleared.

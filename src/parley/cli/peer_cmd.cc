@@ -1,8 +1,9 @@
 // `parley peer list|show|remove` (DESIGN.md "Command line"; issue 16): the pinned peers, from
-// the home's store. A peer is removed only once no line names it (as the remote party or as
-// an observer); the removal is logged in the directory's audit trail. Peers are not reloaded
-// by a running gateway (core/node.h Reconfigure): like `peer add`, a removal takes effect at
-// its next start.
+// the home's store, each with the key in force after its key rotations we stored (issue 17,
+// docs/protocol.md "Key rotation": the chain of keys starts from the pinned bundle). A peer is
+// removed only once no line names it (as the remote party or as an observer); the removal is logged
+// in the directory's audit trail. Peers are not reloaded by a running gateway (core/node.h
+// Reconfigure): like `peer add`, a removal takes effect at its next start.
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "parley/base/text.h"
 #include "parley/cli/commands.h"
 #include "parley/cli/directory.h"
+#include "parley/store/key_chains.h"
 
 namespace parley::cli {
 namespace {
@@ -52,24 +54,61 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-Json peer_json(const wire::Bundle& b, const std::vector<std::string>& lines) {
-  return Json{{"party", b.party},
-              {"sign_key", key_hex(b.sign_key)},
-              {"tls_fingerprint", b.tls_fingerprint},
-              {"federation", b.federation},
-              {"lang", b.lang},
-              {"translators", b.translators},
-              {"lines", lines}};
+// One key of the peer's chain: {"rotation", "sign_key", "from_entry", "epoch",
+// "tls_fingerprint"} (rotation 0: the pinned bundle's, in force from entry 0, epoch 1).
+Json link_json(const ledger::KeyChain::Link& link, const wire::Bundle& b) {
+  return Json{{"rotation", link.n},
+              {"sign_key", key_hex(link.key)},
+              {"from_entry", link.from_index},
+              {"epoch", link.epoch},
+              {"tls_fingerprint", link.n == 0 ? b.tls_fingerprint : link.tls_fingerprint}};
 }
 
-void print_peer(const wire::Bundle& b, const std::vector<std::string>& lines) {
+// `chain`: the peer's keys as the store pins them (store::pinned_chain), or why not.
+Json peer_json(const wire::Bundle& b, const std::vector<std::string>& lines,
+               const Result<ledger::KeyChain>& chain) {
+  Json out{{"party", b.party},
+           {"sign_key", key_hex(b.sign_key)},
+           {"tls_fingerprint", b.tls_fingerprint},
+           {"federation", b.federation},
+           {"lang", b.lang},
+           {"translators", b.translators},
+           {"lines", lines}};
+  if (!chain.is_ok()) {
+    out["key_in_force"] = nullptr;
+    out["key_error"] = chain.status().message();
+    return out;
+  }
+  out["key_in_force"] = link_json(chain->newest(), b);
+  Json rotations = Json::array();
+  for (std::size_t i = 1; i < chain->links().size(); ++i) {
+    rotations.push_back(link_json(chain->links()[i], b));
+  }
+  out["rotations"] = std::move(rotations);
+  return out;
+}
+
+// "rotation N (entry I): key K, in force from entry I+1, seal epoch E, TLS fingerprint F", or
+// the bundle's key when the peer has not rotated, or why the chain cannot be read.
+std::string key_in_force_text(const Result<ledger::KeyChain>& chain) {
+  if (!chain.is_ok()) return "UNKNOWN: " + chain.status().message();
+  const ledger::KeyChain::Link& k = chain->newest();
+  if (k.n == 0) return "the bundle's (no rotation)";
+  return fmt::format(
+      "rotation {} (entry {}): key {}, in force from entry {}, seal epoch {}, TLS fingerprint {}",
+      k.n, k.from_index - 1, key_hex(k.key), k.from_index, k.epoch, k.tls_fingerprint);
+}
+
+void print_peer(const wire::Bundle& b, const std::vector<std::string>& lines,
+                const Result<ledger::KeyChain>& chain) {
   // Each value escaped on its own (a bundle comes from outside): the line breaks are ours.
   const auto e = [](std::string_view v) { return escape_for_terminal(v); };
   std::cout << fmt::format(
       "peer {}\n  signing key:     {}\n  TLS fingerprint: {}\n  federation:      {}\n"
-      "  language:        {}\n  translators:     {}\n  lines:           {}\n",
+      "  language:        {}\n  translators:     {}\n  lines:           {}\n"
+      "  key in force:    {}\n",
       e(b.party), key_hex(b.sign_key), e(b.tls_fingerprint), e(joined(b.federation)), e(b.lang),
-      e(joined(b.translators)), e(joined(lines)));
+      e(joined(b.translators)), e(joined(lines)), e(key_in_force_text(chain)));
 }
 
 // `party` empty: every peer (list); else that one (show, kNotFound if it is not pinned).
@@ -91,12 +130,16 @@ int run_peer_view(const std::string& dir, const std::string& party, bool as_json
   if (as_json) {
     Json out = Json::array();
     for (const core::Peer& p : *peers) {
-      out.push_back(peer_json(p.bundle, lines_naming(*lines, p.bundle.party)));
+      out.push_back(peer_json(p.bundle, lines_naming(*lines, p.bundle.party),
+                              store::pinned_chain(*opened->store, p.bundle)));
     }
     std::cout << json::dump(party.empty() ? out : out.front()) << "\n" << std::flush;
     return 0;
   }
-  for (const core::Peer& p : *peers) print_peer(p.bundle, lines_naming(*lines, p.bundle.party));
+  for (const core::Peer& p : *peers) {
+    print_peer(p.bundle, lines_naming(*lines, p.bundle.party),
+               store::pinned_chain(*opened->store, p.bundle));
+  }
   std::cout << std::flush;
   return 0;
 }
@@ -130,7 +173,9 @@ void add_peer_commands(CLI::App* peer, int& exit_code) {
     CLI::App* sub = peer->add_subcommand(
         "list",
         "List the pinned peers: party, signing key, TLS fingerprint, federation addresses, "
-        "language, translators and the lines that name it");
+        "language, translators, the lines that name it, and the key in force after the "
+        "peer's key rotations this party stored (rotation, key, first entry, seal epoch, TLS "
+        "fingerprint)");
     home_option(sub, *home);
     sub->add_flag("--json", *as_json, "One JSON array");
     sub->callback([=] { *code = run_peer_view(*home, "", *as_json); });

@@ -1,6 +1,7 @@
 #include "parley/core/log_recovery.h"
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -11,58 +12,112 @@
 namespace parley::core {
 namespace {
 
-// Our head, countersigned by the peer: both signatures, and the receipt over exactly it.
-Status check_head(const PeerCopyOfOurLog& copy, const RecoveryParties& parties,
-                  VerifiedPeerCopy& out) {
-  Result<ledger::SignedTreeHead> head = ledger::open_sth(copy.sth, parties.our_key, parties.us);
+// The head of `copy`, its structure alone (its signature is checked by check_head, with the
+// key the chain puts in force at its size): it must be of `owner`'s log for `peer`.
+Result<ledger::SignedTreeHead> parse_head(const PeerCopyOfOurLog& copy, const std::string& owner,
+                                          const std::string& peer) {
+  Result<ledger::SignedTreeHead> head = ledger::parse_sth(copy.sth);
   if (!head.is_ok()) {
-    return Status::unauthenticated("the head the peer returned is not ours: " +
-                                   head.status().message());
+    return Status::unauthenticated(fmt::format("the head the peer returned is not '{}''s: {}",
+                                               owner, head.status().message()));
   }
-  if (head->head.peer != parties.peer) {
+  if (head->head.log != owner) {
+    return Status::unauthenticated(fmt::format(
+        "the head the peer returned is of the log of '{}', not '{}''s", head->head.log, owner));
+  }
+  if (head->head.peer != peer) {
+    return Status::unauthenticated(fmt::format(
+        "the head the peer returned is of the log of '{}' for '{}'", owner, head->head.peer));
+  }
+  return head;
+}
+
+// The rotation statements among the entries [from, to), in index order, each opened with the
+// key in force at its index: `chain` grows by one link for each (docs/protocol.md "Key
+// rotation"). By index, the statements.
+using Rotations = std::map<std::uint64_t, wire::Rotation>;
+Result<Rotations> follow_rotations(const PeerCopyOfOurLog& copy, std::uint64_t from,
+                                   std::uint64_t to, ledger::KeyChain& chain) {
+  Rotations rotations;
+  for (const CopyEntry& e : copy.entries) {
+    // Out of range: refused by check_entries, which names the index.
+    if (!e.rotation || e.index < from || e.index >= to) continue;
+    Result<wire::Rotation> r = chain.add(e.index, e.envelope);
+    if (!r.is_ok()) {
+      return Status(r.status().code(),
+                    fmt::format("entry {} is not a key rotation of '{}' in force there: {}",
+                                e.index, chain.party(), r.status().message()));
+    }
+    rotations.emplace(e.index, std::move(*r));
+  }
+  return rotations;
+}
+
+// Our head, countersigned by the peer: our signature by the key `ours` puts in force at its
+// size, the peer's by one of its keys, and the receipt over exactly that head.
+Status check_head(const PeerCopyOfOurLog& copy, ledger::SignedTreeHead head,
+                  const ledger::KeyChain& ours, const ledger::KeyChain& peer,
+                  VerifiedPeerCopy& out) {
+  if (Status s = ledger::verify_sth(head, ours.head_key(head.head.size)); !s.is_ok()) {
     return Status::unauthenticated(
-        fmt::format("the head the peer returned is of our log for '{}'", head->head.peer));
+        fmt::format("the head the peer returned is not signed by '{}' with its key in force at "
+                    "size {}: {}",
+                    ours.party(), head.head.size, s.message()));
   }
-  Result<ledger::ReceiptV2> receipt =
-      ledger::open_receipt_v2(copy.receipt, parties.peer_key, parties.peer);
-  if (!receipt.is_ok()) {
+  // Any key of the peer's chain: a receipt has no place in its signer's log, and may have been
+  // signed with a key the peer replaced since. The signature first, then the fields.
+  Result<ledger::ReceiptV2> receipt = Status::unauthenticated("no key");
+  const Status signed_by = peer.any_key([&](const crypto::VerifyKey& key) {
+    receipt = ledger::open_receipt_v2(copy.receipt, key, peer.party());
+    return receipt.status();
+  });
+  if (!signed_by.is_ok()) {
     return Status::unauthenticated("the receipt the peer returned is not its own: " +
-                                   receipt.status().message());
+                                   signed_by.message());
   }
-  if (receipt->body.to != parties.us || receipt->body.sth != head->payload_bytes ||
-      receipt->body.sth_sig != head->sig) {
+  if (receipt->body.to != ours.party() || receipt->body.sth != head.payload_bytes ||
+      receipt->body.sth_sig != head.sig) {
     return Status::unauthenticated("the peer's receipt does not countersign the head it returned");
   }
-  out.head = std::move(*head);
+  out.head = std::move(head);
   out.receipt = std::move(*receipt);
   out.sth = copy.sth;
   out.receipt_json = copy.receipt;
   return Status::ok();
 }
 
-// The entries [from, to), each signed by us, in order and complete.
+// The entries [from, to), each signed by the key `chain` puts in force at its index (the
+// rotation statements opened already, `rotations`), in order and complete.
 Status check_entries(const PeerCopyOfOurLog& copy, std::uint64_t from, std::uint64_t to,
-                     const RecoveryParties& parties, VerifiedPeerCopy& out) {
+                     const ledger::KeyChain& chain, Rotations& rotations, VerifiedPeerCopy& out) {
   std::uint64_t expected = from;
-  for (const auto& [index, json] : copy.entries) {
-    if (index >= to || index < expected) {
+  for (const CopyEntry& e : copy.entries) {
+    if (e.index >= to || e.index < expected) {
       return Status::invalid_argument(
-          fmt::format("entry {} was not asked for (expected {} of {}..{})", index, expected, from,
+          fmt::format("entry {} was not asked for (expected {} of {}..{})", e.index, expected, from,
                       to == 0 ? 0 : to - 1));
     }
-    if (index > expected) {
+    if (e.index > expected) {
       return Status::failed_precondition(fmt::format(
           "the peer does not hold entry {} of our log (the head it countersigned has {}): it "
           "cannot be recovered from this peer",
           expected, to));
     }
-    Result<wire::Envelope> envelope = wire::open_envelope(json, parties.our_key, parties.us);
-    if (!envelope.is_ok()) {
-      return Status::unauthenticated(
-          fmt::format("entry {} is not signed by us: {}", index, envelope.status().message()));
+    RecoveredEntry entry{
+        e.index, e.envelope, {}, std::nullopt, ledger::leaf_hash(as_bytes(e.envelope))};
+    if (e.rotation) {
+      entry.rotation = std::move(rotations.at(e.index));  // follow_rotations opened it
+    } else {
+      Result<wire::Envelope> envelope =
+          wire::open_envelope(e.envelope, chain.entry_key(e.index), chain.party());
+      if (!envelope.is_ok()) {
+        return Status::unauthenticated(
+            fmt::format("entry {} is not signed by '{}' with its key in force there: {}", e.index,
+                        chain.party(), envelope.status().message()));
+      }
+      entry.envelope = std::move(*envelope);
     }
-    const ledger::Hash leaf = ledger::leaf_hash(as_bytes(json));
-    out.entries.push_back(RecoveredEntry{index, json, std::move(*envelope), leaf});
+    out.entries.push_back(std::move(entry));
     ++expected;
   }
   if (expected < to) {
@@ -79,9 +134,16 @@ Status check_entries(const PeerCopyOfOurLog& copy, std::uint64_t from, std::uint
 Result<VerifiedPeerCopy> verify_peer_copy(const PeerCopyOfOurLog& copy, const OwnLog& log,
                                           const RecoveryParties& parties) {
   VerifiedPeerCopy out;
-  PARLEY_RETURN_IF_ERROR(check_head(copy, parties, out));
+  PARLEY_ASSIGN_OR_RETURN(ledger::SignedTreeHead head,
+                          parse_head(copy, parties.ours.party(), parties.peer.party()));
   const std::uint64_t ours = log.assigned();
-  const std::uint64_t size = out.head.head.size;
+  const std::uint64_t size = head.head.size;
+  // The chain through the head first: the head's key may be one a statement among the
+  // entries puts in force.
+  ledger::KeyChain chain = parties.ours;
+  PARLEY_ASSIGN_OR_RETURN(Rotations rotations, follow_rotations(copy, ours, size, chain));
+  PARLEY_RETURN_IF_ERROR(check_head(copy, std::move(head), chain, parties.peer, out));
+  out.chain = chain;
   if (size <= ours) {
     if (!copy.entries.empty()) {
       return Status::invalid_argument(fmt::format(
@@ -96,7 +158,7 @@ Result<VerifiedPeerCopy> verify_peer_copy(const PeerCopyOfOurLog& copy, const Ow
     }
     return out;
   }
-  PARLEY_RETURN_IF_ERROR(check_entries(copy, ours, size, parties, out));
+  PARLEY_RETURN_IF_ERROR(check_entries(copy, ours, size, chain, rotations, out));
   OwnLog extended = log;
   for (const RecoveredEntry& e : out.entries) extended.append(e.leaf);
   PARLEY_ASSIGN_OR_RETURN(const ledger::Hash root, extended.root(size));
@@ -136,9 +198,10 @@ std::string encode_copy(const PeerCopyOfOurLog& copy) {
                     ",\"entries\":[";
   for (std::size_t i = 0; i < copy.entries.size(); ++i) {
     if (i > 0) out += ',';
-    // The envelope is spliced in as it is stored: its exact bytes are its leaf.
-    out += "{\"index\":" + std::to_string(copy.entries[i].first) +
-           ",\"envelope\":" + copy.entries[i].second + "}";
+    // The entry is spliced in as it is stored: its exact bytes are its leaf.
+    const CopyEntry& e = copy.entries[i];
+    out += "{\"index\":" + std::to_string(e.index) +
+           (e.rotation ? ",\"rotation\":" : ",\"envelope\":") + e.envelope + "}";
   }
   return out + "]}";
 }
@@ -179,14 +242,21 @@ Result<PeerCopyOfOurLog> parse_copy(const json::Json& object, std::string_view n
   }
   for (const json::Json& entry : entries) {
     if (!entry.is_object()) return Status::invalid_argument("an entry is not an object");
-    PARLEY_RETURN_IF_ERROR(json::check_keys(entry, {"index", "envelope"}));
+    PARLEY_RETURN_IF_ERROR(json::check_keys(entry, {"index", "envelope", "rotation"}));
     PARLEY_ASSIGN_OR_RETURN(const std::uint64_t index, json::get_uint(entry, "index"));
-    PARLEY_ASSIGN_OR_RETURN(const json::Json envelope, json::get_object(entry, "envelope"));
-    if (!copy.entries.empty() && index <= copy.entries.back().first) {
+    // An envelope or a key rotation statement (as a transaction carries them): one of the two.
+    const bool rotation = entry.contains("rotation");
+    if (rotation == entry.contains("envelope")) {
+      return Status::invalid_argument(
+          fmt::format("'{}': entry {} needs one of 'envelope' and 'rotation'", name, index));
+    }
+    PARLEY_ASSIGN_OR_RETURN(const json::Json text,
+                            json::get_object(entry, rotation ? "rotation" : "envelope"));
+    if (!copy.entries.empty() && index <= copy.entries.back().index) {
       return Status::invalid_argument(
           fmt::format("'{}': entry {} is out of order or repeated", name, index));
     }
-    copy.entries.emplace_back(index, json::dump(envelope));
+    copy.entries.push_back(CopyEntry{index, json::dump(text), rotation});
   }
   return copy;
 }
@@ -225,7 +295,7 @@ PeerCopyOfOurLog held_copy(const std::vector<HeadRecord>& heads,
   for (const LogEntryView& e : entries) {
     if (e.index < from || e.index >= newest->size) continue;
     if (copy.entries.size() >= kLogEntriesPerAnswer) break;
-    copy.entries.emplace_back(e.index, e.envelope);
+    copy.entries.push_back(CopyEntry{e.index, e.envelope, e.rotation});
   }
   return copy;
 }
@@ -304,7 +374,7 @@ Result<VerifiedPeerCopy> verify_copy_of_peer_log(const LogAnswer& answer, std::u
                                                  const ledger::Hash& held_root,
                                                  const RecoveryParties& parties) {
   // The roles swap: the head and the entries are the peer's, the receipt is ours.
-  const RecoveryParties swapped{parties.peer, parties.peer_key, parties.us, parties.our_key};
+  const RecoveryParties swapped{parties.peer, parties.ours};
   if (!answer.mine_range) {
     return Status::failed_precondition(fmt::format(
         "the peer keeps no compact range of its log at size {}: what it holds after that cannot "

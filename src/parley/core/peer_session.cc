@@ -7,6 +7,7 @@
 #include "parley/base/json.h"
 #include "parley/core/message_state.h"
 #include "parley/core/session_internal.h"
+#include "parley/core/stored_chain.h"
 #include "parley/core/transcript_view.h"
 #include "parley/ledger/transcript.h"
 
@@ -56,6 +57,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
                          Recovered recovered)
     : config_(std::move(config)),
       peer_chain_(config_.peer.party, config_.peer.sign_key),
+      own_chain_(config_.party, config_.keys.verify),
       catalog_(catalog),
       rng_(rng),
       escalations_(config_.realert),
@@ -76,7 +78,7 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
   // The peer's rotations we stored: its key in force is the newest (docs/protocol.md "Key
   // rotation"). One that does not follow means the store changed under us: the chain stops
   // before it, and the peer's heads signed with a later key are refused, visibly.
-  if (Status s = recover_chain(recovered.peer_rotations); !s.is_ok()) {
+  if (Status s = extend_chain(peer_chain_, recovered.peer_rotations); !s.is_ok()) {
     counters_.last_error = s.message();
   }
   derive_seal_keys();

@@ -481,6 +481,10 @@ class PeerSession {
     // What recovery took back from the peer (peer_session_recovery.cc): our head the peer
     // countersigned (size, root), C once durable; then recovery ends.
     std::optional<std::pair<std::uint64_t, ledger::Hash>> recovered_head;
+    // The chains of keys through the heads it took (the rotation statements among the entries
+    // it gave back): pinned once durable, as a received rotation is.
+    std::optional<ledger::KeyChain> recovered_peer_chain;
+    std::optional<ledger::KeyChain> recovered_own_chain;
     bool recovery = false;
   };
   // The recovery of both logs from the peer at start (SessionConfig::recover_at_start).
@@ -524,12 +528,23 @@ class PeerSession {
   // Our entries the peer's copy gives back, and its countersignature of our head.
   Status add_recovered_own(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records,
                            AfterPersist& after);
+  // One of them: its records (a message delivered, or a rotation of ours), its log entry.
+  Status add_recovered_own_entry(const RecoveredEntry& e, const VerifiedPeerCopy& copy, Time now,
+                                 std::vector<Record>& records, AfterPersist& after);
   // The record of a recovered entry (ours or the peer's, by `direction`) as far as its
   // envelope and the copy's receipt say; state and content are the caller's.
   MessageRecord recovered_record(const RecoveredEntry& e, Direction direction,
                                  const VerifiedPeerCopy& copy) const;
   // The peer's entries we had countersigned and lost, and our receipt of its head.
-  Status add_recovered_peer(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records);
+  Status add_recovered_peer(const VerifiedPeerCopy& copy, Time now, std::vector<Record>& records,
+                            AfterPersist& after);
+  // The record of the peer's recovered message `e` of `copy`: delivered, its content opened
+  // under the epoch in force at its entry, or refused as it was with the reason.
+  MessageRecord recovered_inbound(const RecoveredEntry& e, const VerifiedPeerCopy& copy,
+                                  Time now) const;
+  // Checks our copies' heads (take_copies): false, and the recovery failed, if the peer's
+  // head within its log as we hold it is not signed by its key in force there.
+  bool peer_head_holds(const LogAnswer& copy, std::vector<Action>& out);
   void recovery_failed(const std::string& why, std::vector<Action>& out);
   // Principals' requests held since before `before` are refused (503, `why`); a Show stays
   // held (it awaits no answer).
@@ -631,9 +646,6 @@ class PeerSession {
   // Adds the records of a fresh rotation of `verified` (its statement, log entry and
   // inclusion proof) to `records` and its notice to `batch`.
   void store_rotation(const VerifiedRotation& r, InboundBatch& batch, std::vector<Record>& records);
-  // The chain stored rotations rebuild (Recovered::peer_rotations); an error if one does not
-  // follow (the store changed under us).
-  Status recover_chain(const std::vector<PutRotation>& rotations);
   void on_answer(const TransactionAnswered& e, Time now, std::vector<Action>& out);
   void on_failed(const TransactionFailed& e, Time now, std::vector<Action>& out);
   // Why `receipt` is not transaction `f`'s; "" if it is.
@@ -719,6 +731,11 @@ class PeerSession {
 
   SessionConfig config_;
   ledger::KeyChain peer_chain_;  // after config_, from which it starts
+  // Our own chain of keys along our log for the peer, as the session passes it to the log
+  // recovery (core/log_recovery.h): our key (config_.keys.verify) alone until our own
+  // rotations (`parley rotate`, planned) hand the session its real chain; grown by a rotation
+  // of ours that a recovered copy gives back, once durable.
+  ledger::KeyChain own_chain_;
   const catalog::Catalog& catalog_;
   Rng& rng_;
   crypto::SealKey seal_key_{};

@@ -47,6 +47,12 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
     own_.countersigned(after.recovered_head->first, after.recovered_head->second,
                        outbox_.lowest_index(own_.assigned()));
   }
+  // The rotations the recovery took back are durable: their keys are in force from now on.
+  if (after.recovered_peer_chain) {
+    peer_chain_ = std::move(*after.recovered_peer_chain);
+    derive_seal_keys();
+  }
+  if (after.recovered_own_chain) own_chain_ = std::move(*after.recovered_own_chain);
   if (after.recovery) {
     recovery_.storing = false;
     end_recovery(now, out);

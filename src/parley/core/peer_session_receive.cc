@@ -204,18 +204,6 @@ void PeerSession::take_as_countersigned(const VerifiedBatch& verified, InboundBa
   for (const auto& [index, id] : batch.indices) peer_.ids[index] = id;
 }
 
-Status PeerSession::recover_chain(const std::vector<PutRotation>& rotations) {
-  for (const PutRotation& r : rotations) {
-    Result<wire::Rotation> added = peer_chain_.add(r.index, r.statement);
-    if (!added.is_ok()) {
-      return added.status().with_context("stored key rotation " + std::to_string(r.n) + " (entry " +
-                                         std::to_string(r.index) + ") of " +
-                                         single_quoted(config_.peer.party));
-    }
-  }
-  return Status::ok();
-}
-
 void PeerSession::derive_seal_keys() {
   for (const ledger::KeyChain::Link& link : peer_chain_.links()) {
     if (link.epoch == 1 || seal_keys_.count(link.epoch) > 0) continue;
@@ -232,36 +220,48 @@ bool PeerSession::rotation_held(std::uint64_t index) const {
                      [&](const ledger::KeyChain::Link& l) { return l.from_index == index + 1; });
 }
 
-void PeerSession::store_rotation(const VerifiedRotation& r, InboundBatch& batch,
-                                 std::vector<Record>& records) {
-  const wire::Rotation& statement = r.rotation;
+PutRotation internal::rotation_row(const std::string& owner, const std::string& other,
+                                   std::uint64_t index, const wire::Rotation& statement,
+                                   const std::string& text) {
   PutRotation put;
-  put.owner = config_.peer.party;
-  put.peer = config_.party;
-  put.index = r.index;
+  put.owner = owner;
+  put.peer = other;
+  put.index = index;
   put.n = statement.n;
   put.id = statement.id;
-  put.statement = r.json;
+  put.statement = text;
   put.new_sign_key = statement.new_sign_key;
   put.new_tls_fingerprint = statement.new_tls_fingerprint;
   put.epoch = statement.epoch;
-  records.push_back(std::move(put));
+  return put;
+}
+
+Notice internal::rotation_notice(const std::string& peer, const wire::Rotation& statement,
+                                 std::uint64_t index, bool recovered) {
+  Notice n =
+      notice(NoticeKind::kPeerKeyRotated, statement.id, "",
+             "peer " + single_quoted(peer) + " rotated its signing key (rotation " +
+                 std::to_string(statement.n) + ", entry " + std::to_string(index) + "): key " +
+                 base64_encode(statement.new_sign_key.bytes) + " in force from entry " +
+                 std::to_string(index + 1) + ", TLS certificate " + statement.new_tls_fingerprint +
+                 ", seal epoch " + std::to_string(statement.epoch) +
+                 (recovered ? " (taken back from its copy of its log at start)" : ""));
+  n.peer = peer;
+  n.rotation = statement.n;
+  n.tls_fingerprint = statement.new_tls_fingerprint;
+  return n;
+}
+
+void PeerSession::store_rotation(const VerifiedRotation& r, InboundBatch& batch,
+                                 std::vector<Record>& records) {
+  const wire::Rotation& statement = r.rotation;
+  records.push_back(rotation_row(config_.peer.party, config_.party, r.index, statement, r.json));
   records.push_back(LogEntry{config_.peer.party, config_.party, r.index, statement.id,
                              ledger::leaf_hash(as_bytes(r.json))});
   records.push_back(PutInclusion{statement.id, r.index, batch.head_size, batch.head_root, r.proof});
   batch.indices.emplace_back(r.index, statement.id);
   batch.new_ids.push_back(statement.id);  // no later entry may take its id (check_rotations)
-  Notice n =
-      notice(NoticeKind::kPeerKeyRotated, statement.id, "",
-             "peer " + single_quoted(config_.peer.party) + " rotated its signing key (rotation " +
-                 std::to_string(statement.n) + ", entry " + std::to_string(r.index) + "): key " +
-                 base64_encode(statement.new_sign_key.bytes) + " in force from entry " +
-                 std::to_string(r.index + 1) + ", TLS certificate " +
-                 statement.new_tls_fingerprint + ", seal epoch " + std::to_string(statement.epoch));
-  n.peer = config_.peer.party;
-  n.rotation = statement.n;
-  n.tls_fingerprint = statement.new_tls_fingerprint;
-  batch.notices.push_back(std::move(n));
+  batch.notices.push_back(rotation_notice(config_.peer.party, statement, r.index, false));
 }
 
 MessageRecord PeerSession::record_of(const wire::Payload& p, Direction direction,

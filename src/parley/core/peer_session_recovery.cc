@@ -23,12 +23,23 @@ using namespace internal;  // the session's own helpers (session_internal.h)
 
 namespace {
 
-// The size of the head `sth` signed by `owner`; an error if it is not one.
-Result<std::uint64_t> head_size(const std::string& sth, const crypto::VerifyKey& key,
-                                const std::string& owner) {
+// The size the head `sth` of `owner`'s log claims (0 for none); an error if it is not one.
+// Its signature is not checked here: the key in force at its size may be one a rotation
+// among the entries still to come puts in force (docs/protocol.md "Key rotation"), so it is
+// checked once every page is in (verify_peer_copy, verify_copy_of_peer_log).
+Result<std::uint64_t> claimed_size(const std::string& sth, const std::string& owner) {
   if (sth.empty()) return std::uint64_t{0};
-  PARLEY_ASSIGN_OR_RETURN(const ledger::SignedTreeHead head, ledger::open_sth(sth, key, owner));
+  PARLEY_ASSIGN_OR_RETURN(const ledger::SignedTreeHead head, ledger::parse_sth(sth));
+  if (head.head.log != owner) {
+    return Status::unauthenticated("a head of the log of " + single_quoted(head.head.log) +
+                                   ", not of " + single_quoted(owner));
+  }
   return head.head.size;
+}
+
+// The id that names entry `e`: its envelope's, or its rotation statement's.
+const std::string& entry_id(const RecoveredEntry& e) {
+  return e.rotation ? e.rotation->id : e.envelope.payload.id;
 }
 
 // Whether `page` continues `so_far`: the same heads (a page over another head starts again).
@@ -188,10 +199,10 @@ void PeerSession::on_logs_answer(const TransactionAnswered& e, Time now, std::ve
     for (auto& entry : page->mine.entries) recovery_.copy->mine.entries.push_back(entry);
   }
   const LogAnswer& copy = *recovery_.copy;
-  Result<std::uint64_t> ours = head_size(copy.yours.sth, config_.keys.verify, config_.party);
-  Result<std::uint64_t> theirs = head_size(copy.mine.sth, config_.peer.sign_key, peer);
+  Result<std::uint64_t> ours = claimed_size(copy.yours.sth, config_.party);
+  Result<std::uint64_t> theirs = claimed_size(copy.mine.sth, peer);
   if (!ours.is_ok() || !theirs.is_ok()) {
-    return recovery_failed("a head it returned is not signed by its owner: " +
+    return recovery_failed("a head it returned is not one of its owner's: " +
                                (ours.is_ok() ? theirs.status() : ours.status()).message(),
                            out);
   }
@@ -221,24 +232,24 @@ void PeerSession::take_copies(Time now, std::vector<Action>& out) {
     recovery_.watching = false;
     recovery_.active = true;  // from here on as after a restore
   }
-  const RecoveryParties parties{config_.party, config_.keys.verify, config_.peer.party,
-                                config_.peer.sign_key};
+  // Both logs' keys along their chains (ledger/key_chain.h): ours as the session holds it, the
+  // peer's as pinned here; rotation statements among the entries extend them.
+  const RecoveryParties parties{own_chain_, peer_chain_};
   std::vector<Record> records;
   AfterPersist after;
   after.recovery = true;
+  if (!peer_head_holds(copy, out)) return;
   // The peer's log first: its acks of our messages are known before ours are stored.
-  if (!copy.mine.sth.empty()) {
-    Result<std::uint64_t> size = head_size(copy.mine.sth, config_.peer.sign_key, copy.from);
-    if (size.is_ok() && *size > peer_.size) {
-      Result<VerifiedPeerCopy> verified =
-          verify_copy_of_peer_log(copy, peer_.size, peer_.root, parties);
-      if (!verified.is_ok()) {
-        return recovery_failed(
-            "its copy of its own log cannot be taken: " + verified.status().message(), out);
-      }
-      if (Status s = add_recovered_peer(*verified, now, records); !s.is_ok()) {
-        return recovery_failed(s.message(), out);
-      }
+  const Result<std::uint64_t> theirs = claimed_size(copy.mine.sth, copy.from);  // read before
+  if (theirs.is_ok() && *theirs > peer_.size) {
+    Result<VerifiedPeerCopy> verified =
+        verify_copy_of_peer_log(copy, peer_.size, peer_.root, parties);
+    if (!verified.is_ok()) {
+      return recovery_failed(
+          "its copy of its own log cannot be taken: " + verified.status().message(), out);
+    }
+    if (Status s = add_recovered_peer(*verified, now, records, after); !s.is_ok()) {
+      return recovery_failed(s.message(), out);
     }
   }
   if (!copy.yours.sth.empty()) {
@@ -260,6 +271,21 @@ void PeerSession::take_copies(Time now, std::vector<Action>& out) {
   persist(std::move(records), std::move(after), out);
 }
 
+bool PeerSession::peer_head_holds(const LogAnswer& copy, std::vector<Action>& out) {
+  if (copy.mine.sth.empty()) return true;
+  Result<ledger::SignedTreeHead> head = ledger::parse_sth(copy.mine.sth);  // on_logs_answer did
+  const std::uint64_t size = head.is_ok() ? head->head.size : 0;
+  // A larger head is checked with the entries that lead to it (verify_copy_of_peer_log).
+  if (head.is_ok() && size > peer_.size) return true;
+  const Status s =
+      head.is_ok() ? ledger::verify_sth(*head, peer_chain_.head_key(size)) : head.status();
+  if (s.is_ok()) return true;
+  recovery_failed("its head of size " + std::to_string(size) +
+                      " is not signed by its key in force at that size: " + s.message(),
+                  out);
+  return false;
+}
+
 MessageRecord PeerSession::recovered_record(const RecoveredEntry& e, Direction direction,
                                             const VerifiedPeerCopy& copy) const {
   const wire::Payload& p = e.envelope.payload;
@@ -270,37 +296,52 @@ MessageRecord PeerSession::recovered_record(const RecoveredEntry& e, Direction d
   return r;
 }
 
+Status PeerSession::add_recovered_own_entry(const RecoveredEntry& e, const VerifiedPeerCopy& copy,
+                                            Time now, std::vector<Record>& records,
+                                            AfterPersist& after) {
+  const std::uint64_t index = own_.append(e.leaf);
+  PARLEY_CHECK(index == e.index);  // verify_peer_copy gave them from our size, in order
+  after.log_entries.push_back(index);
+  if (e.rotation) {
+    // A rotation of ours the peer holds: an entry of our log again, and a link of our chain.
+    records.push_back(
+        rotation_row(config_.party, config_.peer.party, index, *e.rotation, e.envelope_json));
+    records.push_back(LogEntry{config_.party, config_.peer.party, index, e.rotation->id, e.leaf});
+    return Status::ok();
+  }
+  const wire::Payload& p = e.envelope.payload;
+  // Sealed under our epoch in force at its entry (our chain's).
+  Result<crypto::SealKey> key = seal_key_of(context(), epoch_at(*copy.chain, index));
+  Result<wire::Opened> opened =
+      key.is_ok() ? wire::open_content(p, *key) : Result<wire::Opened>(key.status());
+  if (!opened.is_ok()) {
+    return Status::data_loss("our recovered entry " + std::to_string(index) +
+                             " cannot be opened: " + opened.status().message());
+  }
+  MessageRecord r = recovered_record(e, Direction::kOutbound, copy);
+  r.content = std::move(opened->content);
+  r.salt = std::move(opened->salt);
+  // The receipt and the entry's inclusion in the head it countersigns are the evidence.
+  r.state = MessageState::kDelivered;
+  r.delivered_at = now;
+  r.receipt = copy.receipt_json;
+  std::uint64_t& last = last_outbound_seq_[p.line];
+  last = std::max(last, p.seq);
+  if (r.needs_ack) {
+    after.track.emplace_back(
+        r.id, Unacked{r.line, r.precedence, r.ack_deadline, false, false, r.from.principal});
+  }
+  records.push_back(PutMessage{std::move(r)});
+  records.push_back(LogEntry{config_.party, config_.peer.party, index, p.id, e.leaf});
+  return Status::ok();
+}
+
 Status PeerSession::add_recovered_own(const VerifiedPeerCopy& copy, Time now,
                                       std::vector<Record>& records, AfterPersist& after) {
   const std::uint64_t size = copy.head.head.size;
   const ledger::Hash& root = copy.head.head.root;
-  std::vector<std::string> ids;  // of our messages the receipt covers, for their inclusion
   for (const RecoveredEntry& e : copy.entries) {
-    const wire::Payload& p = e.envelope.payload;
-    Result<wire::Opened> opened = wire::open_content(p, seal_key_);
-    if (!opened.is_ok()) {
-      return Status::data_loss("our recovered entry " + std::to_string(e.index) +
-                               " cannot be opened: " + opened.status().message());
-    }
-    MessageRecord r = recovered_record(e, Direction::kOutbound, copy);
-    r.content = std::move(opened->content);
-    r.salt = std::move(opened->salt);
-    // The receipt and the entry's inclusion in the head it countersigns are the evidence.
-    r.state = MessageState::kDelivered;
-    r.delivered_at = now;
-    r.receipt = copy.receipt_json;
-    std::uint64_t& last = last_outbound_seq_[p.line];
-    last = std::max(last, p.seq);
-    const std::uint64_t index = own_.append(e.leaf);
-    PARLEY_CHECK(index == e.index);  // verify_peer_copy gave them from our size, in order
-    if (r.needs_ack) {
-      after.track.emplace_back(
-          r.id, Unacked{r.line, r.precedence, r.ack_deadline, false, false, r.from.principal});
-    }
-    records.push_back(PutMessage{std::move(r)});
-    records.push_back(LogEntry{config_.party, config_.peer.party, index, p.id, e.leaf});
-    after.log_entries.push_back(index);
-    ids.push_back(p.id);
+    PARLEY_RETURN_IF_ERROR(add_recovered_own_entry(e, copy, now, records, after));
   }
   // Our stored messages the head covers but the store still has unreceipted (the receipt came
   // after the backup): delivered, by the same receipt.
@@ -315,7 +356,6 @@ Status PeerSession::add_recovered_own(const VerifiedPeerCopy& copy, Time now,
     change.tx = copy.receipt.body.tx;
     change.receipt = copy.receipt_json;
     records.push_back(transition(o->record, change));
-    ids.push_back(id);
     const std::uint64_t index = o->index;
     outbox_.unqueue(id);
     // Its inclusion proof is added with the others below; `index` is known by its record.
@@ -325,7 +365,7 @@ Status PeerSession::add_recovered_own(const VerifiedPeerCopy& copy, Time now,
   for (const RecoveredEntry& e : copy.entries) {
     Result<std::vector<ledger::Hash>> proof = own_.inclusion_proof(e.index, size);
     if (!proof.is_ok()) return proof.status();
-    records.push_back(PutInclusion{e.envelope.payload.id, e.index, size, root, std::move(*proof)});
+    records.push_back(PutInclusion{entry_id(e), e.index, size, root, std::move(*proof)});
   }
   PutHead head;
   head.owner = config_.party;
@@ -339,11 +379,13 @@ Status PeerSession::add_recovered_own(const VerifiedPeerCopy& copy, Time now,
   }
   records.push_back(std::move(head));
   after.recovered_head = std::make_pair(size, root);
+  if (copy.chain->links().size() > own_chain_.links().size())
+    after.recovered_own_chain = copy.chain;
   return Status::ok();
 }
 
 Status PeerSession::add_recovered_peer(const VerifiedPeerCopy& copy, Time now,
-                                       std::vector<Record>& records) {
+                                       std::vector<Record>& records, AfterPersist& after) {
   const std::uint64_t size = copy.head.head.size;
   const ledger::Hash& root = copy.head.head.root;
   // The peer's log as we hold it, extended by the entries: their inclusion proofs.
@@ -355,21 +397,22 @@ Status PeerSession::add_recovered_peer(const VerifiedPeerCopy& copy, Time now,
   PARLEY_RETURN_IF_ERROR(log.recover(std::move(held)));
   for (const RecoveredEntry& e : copy.entries) log.append(e.leaf);
   for (const RecoveredEntry& e : copy.entries) {
-    const wire::Payload& p = e.envelope.payload;
-    const Line* line = find_line(p.line);
-    MessageRecord r = recovered_record(e, Direction::kInbound, copy);
-    Result<wire::Opened> opened = wire::open_content(p, seal_key_);
-    if (opened.is_ok() && line != nullptr) {
-      r.content = std::move(opened->content);
-      r.salt = std::move(opened->salt);
-      r.state = MessageState::kDelivered;
-      r.delivered_at = now;
-    } else {
-      // Kept as the refused entry it was: evidence of what the peer signed, no inbox message.
-      r.state = MessageState::kRefused;
-      r.refusal = line == nullptr ? "unknown line " + single_quoted(p.line)
-                                  : "recovered: " + opened.status().message();
+    PARLEY_ASSIGN_OR_RETURN(std::vector<ledger::Hash> proof, log.inclusion_proof(e.index, size));
+    peer_.ids[e.index] = entry_id(e);
+    peer_.stored_ids.insert(entry_id(e));
+    if (e.rotation) {
+      // Its rotation, stored as the receive path stores one, and pinned once durable.
+      records.push_back(
+          rotation_row(config_.peer.party, config_.party, e.index, *e.rotation, e.envelope_json));
+      records.push_back(
+          LogEntry{config_.peer.party, config_.party, e.index, e.rotation->id, e.leaf});
+      records.push_back(PutInclusion{e.rotation->id, e.index, size, root, std::move(proof)});
+      after.actions.push_back(
+          Notify{rotation_notice(config_.peer.party, *e.rotation, e.index, /*recovered=*/true)});
+      continue;
     }
+    const wire::Payload& p = e.envelope.payload;
+    MessageRecord r = recovered_inbound(e, copy, now);
     // Delivered before our store went back: no new alert. An ack of one of ours (held, or
     // recovered below) and one of the peer's awaiting our ack are left as they are stored:
     // their acks travel again at the next exchange only if they were lost (docs/protocol.md).
@@ -378,10 +421,7 @@ Status PeerSession::add_recovered_peer(const VerifiedPeerCopy& copy, Time now,
                     false,  std::nullopt, p.to.principal};
       inbound_.watch(p.id, std::move(a));
     }
-    PARLEY_ASSIGN_OR_RETURN(std::vector<ledger::Hash> proof, log.inclusion_proof(e.index, size));
     peer_.seqs[p.line].insert(p.seq);
-    peer_.ids[e.index] = p.id;
-    peer_.stored_ids.insert(p.id);
     records.push_back(PutMessage{std::move(r)});
     records.push_back(LogEntry{config_.peer.party, config_.party, e.index, p.id, e.leaf});
     records.push_back(PutInclusion{p.id, e.index, size, root, std::move(proof)});
@@ -399,7 +439,38 @@ Status PeerSession::add_recovered_peer(const VerifiedPeerCopy& copy, Time now,
   peer_.sth = copy.sth;
   // A late copy of the transaction behind that head is answered with the same receipt.
   peer_.receipts[copy.receipt.body.tx] = Countersigned{copy.sth, copy.receipt_json, true};
+  if (copy.chain->links().size() > peer_chain_.links().size()) {
+    after.recovered_peer_chain = copy.chain;
+  }
   return Status::ok();
+}
+
+MessageRecord PeerSession::recovered_inbound(const RecoveredEntry& e, const VerifiedPeerCopy& copy,
+                                             Time now) const {
+  const wire::Payload& p = e.envelope.payload;
+  const Line* line = find_line(p.line);
+  MessageRecord r = recovered_record(e, Direction::kInbound, copy);
+  // Sealed under the epoch in force at its entry (the peer's chain through the copy's head).
+  const std::uint32_t epoch = epoch_at(*copy.chain, e.index);
+  Result<wire::Opened> opened = Status::invalid_argument(
+      "sealed under epoch " + std::to_string(p.epoch) + ", but epoch " + std::to_string(epoch) +
+      " is in force at entry " + std::to_string(e.index));
+  if (p.epoch == epoch) {
+    Result<crypto::SealKey> key = seal_key_of(context(), epoch);
+    opened = key.is_ok() ? wire::open_content(p, *key) : Result<wire::Opened>(key.status());
+  }
+  if (opened.is_ok() && line != nullptr) {
+    r.content = std::move(opened->content);
+    r.salt = std::move(opened->salt);
+    r.state = MessageState::kDelivered;
+    r.delivered_at = now;
+  } else {
+    // Kept as the refused entry it was: evidence of what the peer signed, no inbox message.
+    r.state = MessageState::kRefused;
+    r.refusal = line == nullptr ? "unknown line " + single_quoted(p.line)
+                                : "recovered: " + opened.status().message();
+  }
+  return r;
 }
 
 void PeerSession::recovery_failed(const std::string& why, std::vector<Action>& out) {

@@ -184,9 +184,9 @@ TEST(PeerSessionRecoveryTest, AnAlteredEntryOfOurLogIsRefused) {
       r.h.store(kRu).find(r.h.store(kRu).log(kRuId, kUsId).at(0).message_id)->envelope;
   r.h.alter_log_answer = [&](LogAnswer& a) {
     ASSERT_FALSE(a.yours.entries.empty());
-    a.yours.entries[0].second = theirs;
+    a.yours.entries[0].envelope = theirs;
   };
-  expect_copy_refused(r, "is not signed by us");
+  expect_copy_refused(r, "is not signed by 'us-eucom'");
 }
 
 TEST(PeerSessionRecoveryTest, AMissingEntryOfOurLogIsUnrecoverable) {
@@ -199,7 +199,7 @@ TEST(PeerSessionRecoveryTest, EntriesInAnotherOrderDoNotGiveTheRoot) {
   Restored r;
   r.h.alter_log_answer = [](LogAnswer& a) {
     ASSERT_EQ(a.yours.entries.size(), 2u);
-    std::swap(a.yours.entries[0].second, a.yours.entries[1].second);
+    std::swap(a.yours.entries[0].envelope, a.yours.entries[1].envelope);
   };
   expect_copy_refused(r, "do not give the root");
 }
@@ -215,7 +215,7 @@ TEST(PeerSessionRecoveryTest, AnAlteredEntryOfThePeersLogIsRefused) {
   Restored r;
   r.h.alter_log_answer = [](LogAnswer& a) {
     ASSERT_EQ(a.mine.entries.size(), 1u);
-    a.mine.entries[0].second = a.yours.entries[0].second;  // ours, not the peer's
+    a.mine.entries[0].envelope = a.yours.entries[0].envelope;  // ours, not the peer's
   };
   expect_copy_refused(r, "its copy of its own log cannot be taken");
 }

@@ -193,8 +193,13 @@ class FakeStore {
       for (auto it = logs_[{owner, peer}].lower_bound(from); it != logs_[{owner, peer}].end();
            ++it) {
         if (out.size() >= kLogEntriesPerAnswer) break;
-        out.push_back(LogEntryView{it->first, it->second.message_id,
-                                   messages_.at(it->second.message_id).envelope, std::nullopt});
+        const auto rotation = rotations_[{owner, peer}].find(it->first);
+        const bool is_rotation = rotation != rotations_[{owner, peer}].end() &&
+                                 rotation->second.id == it->second.message_id;
+        out.push_back(LogEntryView{
+            it->first, it->second.message_id,
+            is_rotation ? rotation->second.statement : messages_.at(it->second.message_id).envelope,
+            std::nullopt, is_rotation});
       }
       return out;
     };

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "parley/core/peer_session.h"
+#include "parley/wire/rotation.h"
 
 namespace parley::core::internal {
 
@@ -24,5 +25,15 @@ constexpr std::uint64_t kRefusalAlertStreak = 2;
 inline Notice notice(NoticeKind kind, std::string message_id, std::string line, std::string text) {
   return Notice{kind, std::move(message_id), std::move(line), std::move(text)};
 }
+
+// The rotations row of `statement` (`text`, exactly as signed: the leaf) at entry `index` of
+// `owner`'s log for `other` (docs/protocol.md "Key rotation"); stored with its LogEntry.
+PutRotation rotation_row(const std::string& owner, const std::string& other, std::uint64_t index,
+                         const wire::Rotation& statement, const std::string& text);
+
+// kPeerKeyRotated for `peer`'s rotation `statement` at entry `index`, pinned now; `recovered`:
+// taken back from the peer's copy of its log at start (docs/protocol.md "Forks and restores").
+Notice rotation_notice(const std::string& peer, const wire::Rotation& statement,
+                       std::uint64_t index, bool recovered);
 
 }  // namespace parley::core::internal

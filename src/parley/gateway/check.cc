@@ -14,9 +14,11 @@
 #include <fmt/ranges.h>
 #include <sys/stat.h>
 
+#include "parley/base/bytes.h"
 #include "parley/base/json.h"
 #include "parley/gateway/home.h"
 #include "parley/net/net.h"
+#include "parley/store/key_chains.h"
 #include "parley/wire/heartbeat.h"
 
 namespace parley::gateway {
@@ -151,12 +153,13 @@ struct Probe {
   Time received;
 };
 
+// `fingerprints`: the peer's certificates to accept (its bundle's and its rotations').
 Probe probe_path(const Home& home, const wire::Bundle& peer, const std::string& address,
-                 std::chrono::milliseconds timeout) {
+                 const std::vector<std::string>& fingerprints, std::chrono::milliseconds timeout) {
   Probe probe;
   boost::asio::io_context io;
-  const std::unique_ptr<net::FederationClient> client =
-      net::make_federation_client(io, {address}, home.tls, peer.tls_fingerprint);
+  const std::unique_ptr<net::FederationClient> client = net::make_federation_client(
+      io, {address}, home.tls, std::make_shared<const std::vector<std::string>>(fingerprints));
   probe.sent = wall_now();
   crypto::SystemRng rng;
   const wire::SignedHeartbeat signed_beat = wire::sign_heartbeat(
@@ -175,25 +178,14 @@ Probe probe_path(const Home& home, const wire::Bundle& peer, const std::string& 
   return probe;
 }
 
-// The signed answer's time minus the middle of our round trip, or why there is none (an
-// answer the peer's pinned key did not sign, or to another request).
-Result<Duration> skew_of(const Probe& probe, const Home& home, const wire::Bundle& peer) {
-  PARLEY_ASSIGN_OR_RETURN(const wire::SignedHeartbeat signed_answer,
-                          wire::parse_signed_heartbeat(probe.answer->body));
-  PARLEY_ASSIGN_OR_RETURN(const wire::HeartbeatAnswer answer,
-                          wire::open_heartbeat_answer(signed_answer, peer.sign_key, peer.party,
-                                                      home.config.party, probe.request));
-  const Time middle = probe.sent + (probe.received - probe.sent) / 2;
-  return answer.time - middle;
-}
-
-// Each path of `peer`; the clock from the first that answered.
-void check_paths(const Home& home, const wire::Bundle& peer, const CheckOptions& options,
-                 std::vector<CheckResult>& out) {
+// Each path of `peer` (its keys in force: `chain`); the clock from the first that answered.
+void check_paths(const Home& home, const wire::Bundle& peer, const ledger::KeyChain& chain,
+                 const CheckOptions& options, std::vector<CheckResult>& out) {
   std::optional<CheckResult> clock;
+  const std::vector<std::string> fingerprints = store::accepted_fingerprints(peer, chain);
   for (const std::string& address : peer.federation) {
     const std::string name = fmt::format("peer {} path {}", peer.party, address);
-    const Probe probe = probe_path(home, peer, address, options.probe_timeout);
+    const Probe probe = probe_path(home, peer, address, fingerprints, options.probe_timeout);
     if (!probe.answer.is_ok()) {
       out.push_back(fail(name, fmt::format("unreachable: {} (is the peer's gateway up, and does "
                                            "it pin this party's bundle?)",
@@ -205,7 +197,8 @@ void check_paths(const Home& home, const wire::Bundle& peer, const CheckOptions&
                                            probe.answer->body)));
       continue;
     }
-    const Result<Duration> skew = skew_of(probe, home, peer);
+    const Result<Duration> skew = heartbeat_skew(probe.answer->body, probe.request, probe.sent,
+                                                 probe.received, chain, home.config.party);
     if (!skew.is_ok()) {
       out.push_back(fail(name, "bad heartbeat answer: " + skew.status().message()));
       continue;
@@ -239,7 +232,22 @@ void check_peers(const Home& home, const CheckOptions& options, std::vector<Chec
     CheckResult bundle = check_pinned_bundle(peer.bundle, own);
     const bool sane = bundle.level != CheckLevel::kFail;
     out.push_back(std::move(bundle));
-    if (sane) check_paths(home, peer.bundle, options, out);
+    if (!sane) continue;
+    // Its keys in force: the bundle's, then its rotations we stored (docs/protocol.md "Key
+    // rotation"), as the gateway checks it.
+    const Result<ledger::KeyChain> chain = store::pinned_chain(**store, peer.bundle);
+    if (!chain.is_ok()) {
+      out.push_back(fail(fmt::format("peer {} keys", peer.bundle.party), chain.status().message()));
+      continue;
+    }
+    if (chain->links().size() > 1) {
+      out.push_back(ok(
+          fmt::format("peer {} keys", peer.bundle.party),
+          fmt::format("rotation {} in force from entry {} (key {}, TLS certificate {})",
+                      chain->newest().n, chain->newest().from_index,
+                      base64_encode(chain->newest().key.bytes), chain->newest().tls_fingerprint)));
+    }
+    check_paths(home, peer.bundle, *chain, options, out);
   }
 }
 
@@ -249,6 +257,17 @@ std::string days_text(Duration d) {
 }
 
 }  // namespace
+
+Result<Duration> heartbeat_skew(std::string_view body, std::string_view request, Time sent,
+                                Time received, const ledger::KeyChain& chain, std::string_view us) {
+  PARLEY_ASSIGN_OR_RETURN(const wire::SignedHeartbeat signed_answer,
+                          wire::parse_signed_heartbeat(body));
+  PARLEY_ASSIGN_OR_RETURN(
+      const wire::HeartbeatAnswer answer,
+      wire::open_heartbeat_answer(signed_answer, chain.newest().key, chain.party(), us, request));
+  const Time middle = sent + (received - sent) / 2;
+  return answer.time - middle;
+}
 
 std::string_view check_level_name(CheckLevel level) {
   switch (level) {

@@ -16,7 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "parley/base/status.h"
 #include "parley/base/time.h"
+#include "parley/ledger/key_chain.h"
 #include "parley/wire/wire.h"
 
 namespace parley::gateway {
@@ -56,6 +58,14 @@ CheckResult check_clock_skew(const std::string& peer, Duration skew, const Check
 // `own` is this party's bundle: a pinned bundle that is ours, or shares our keys or
 // certificate, or lists an address twice, is refused.
 CheckResult check_pinned_bundle(const wire::Bundle& peer, const wire::Bundle& own);
+// The clock skew a peer's signed heartbeat answer `body` shows (its time minus the middle of
+// our round trip, sent at `sent`, answered at `received`): it must answer our request whose
+// payload was `request`, from `chain`'s party to `us`, signed by the peer's key in force
+// (`chain`'s newest: after its rotations, the last one's new key; docs/protocol.md "Key
+// rotation"). kInvalidArgument (malformed, another request, other parties) or kUnauthenticated
+// (not signed by that key).
+Result<Duration> heartbeat_skew(std::string_view body, std::string_view request, Time sent,
+                                Time received, const ledger::KeyChain& chain, std::string_view us);
 // A file mode: `mode` may not have any bit of `forbidden` (e.g. 077 for a secret).
 CheckResult check_file_mode(std::string_view name, unsigned mode, unsigned forbidden,
                             std::string_view fix);

@@ -12,7 +12,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "parley/base/rng.h"
 #include "parley/gateway/home.h"
+#include "parley/wire/heartbeat.h"
+#include "parley/wire/rotation.h"
 
 namespace parley::gateway {
 namespace {
@@ -148,6 +151,57 @@ TEST(CheckModeTest, NamesReadableOrWritable) {
               HasSubstr("0640: readable by others (chmod 600 f)"));
   EXPECT_THAT(check_file_mode("f", 0666, 022, "chmod 644 f").detail,
               HasSubstr("0666: writable by others"));
+}
+
+// docs/protocol.md "Key rotation": after the peer's rotation the probe's heartbeat answer is
+// checked with its key in force (the chain's newest), not with its pinned bundle's.
+TEST(HeartbeatSkewTest, TheAnswerIsCheckedWithThePeersKeyInForce) {
+  SeededRng rng(5);
+  const crypto::Keys old_key = crypto::generate_keys(rng);
+  const crypto::Keys new_key = crypto::generate_keys(rng);
+  const crypto::Keys us = crypto::generate_keys(rng);
+  wire::Rotation r;
+  r.id = "0190a0a0-0000-7000-8000-000000000001";
+  r.party = "ru-genstaff";
+  r.n = 1;
+  r.old_sign_key = old_key.verify;
+  r.new_sign_key = new_key.verify;
+  r.new_tls_fingerprint = std::string(64, 'e');
+  r.epoch = 2;
+  r.created = kNow;
+  ledger::KeyChain rotated("ru-genstaff", old_key.verify);
+  ASSERT_TRUE(rotated.add(4, wire::sign_rotation(r, old_key.signing, new_key.signing)).is_ok());
+  const ledger::KeyChain pinned("ru-genstaff", old_key.verify);
+
+  const wire::SignedHeartbeat beat = wire::sign_heartbeat(
+      wire::make_heartbeat("us-eucom", "ru-genstaff", "127.0.0.1:7001", kNow, rng), us.signing);
+  const auto answer = [&](const crypto::Keys& signer) {
+    wire::HeartbeatAnswer a;
+    a.from = "ru-genstaff";
+    a.to = "us-eucom";
+    a.time = kNow + std::chrono::seconds(3);
+    a.request = wire::heartbeat_digest(beat.payload);
+    return wire::encode_signed_heartbeat(wire::sign_heartbeat_answer(a, signer.signing));
+  };
+  const Time sent = kNow - std::chrono::seconds(1);
+  const Time received = kNow + std::chrono::seconds(1);
+  const Result<Duration> skew =
+      heartbeat_skew(answer(new_key), beat.payload, sent, received, rotated, "us-eucom");
+  ASSERT_TRUE(skew.is_ok()) << skew.status().to_string();
+  EXPECT_EQ(*skew, std::chrono::seconds(3));
+  // Without the rotation, or signed with the key it replaced: refused.
+  EXPECT_EQ(heartbeat_skew(answer(new_key), beat.payload, sent, received, pinned, "us-eucom")
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(heartbeat_skew(answer(old_key), beat.payload, sent, received, rotated, "us-eucom")
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  // An answer to another request is no answer.
+  EXPECT_FALSE(
+      heartbeat_skew(answer(new_key), beat.payload + " ", sent, received, rotated, "us-eucom")
+          .is_ok());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "parley/ledger/checkpoint.h"
 #include "parley/ledger/formats.h"
 #include "parley/ledger/merkle.h"
+#include "parley/store/key_chains.h"
 
 namespace parley::gateway {
 namespace {
@@ -25,6 +26,24 @@ const wire::Bundle* find_bundle(const std::vector<wire::Bundle>& pinned, std::st
   const auto it = std::find_if(pinned.begin(), pinned.end(),
                                [&](const wire::Bundle& b) { return b.party == party; });
   return it == pinned.end() ? nullptr : &*it;
+}
+
+// `envelope`, signed by `by` with one of the keys of its chain as `store` pins it (docs/protocol.md
+// "Key rotation": the envelope is an entry of its log for another peer, where its rotations stand
+// at indexes we do not hold). The store's errors as kUnavailable; else open_envelope's.
+Result<wire::Envelope> open_by_any_key(store::Store& store, const wire::Bundle& by,
+                                       std::string_view envelope) {
+  const Result<ledger::KeyChain> chain = store::pinned_chain(store, by);
+  if (!chain.is_ok()) {
+    return Status::unavailable("the keys of " + by.party + ": " + chain.status().message());
+  }
+  Result<wire::Envelope> env = Status::unauthenticated("no key");
+  const Status opened = chain->any_key([&](const crypto::VerifyKey& key) {
+    env = wire::open_envelope(envelope, key, by.party);
+    return env.status();
+  });
+  if (!opened.is_ok()) return opened;
+  return env;
 }
 
 // A request, parsed (structure only).
@@ -98,8 +117,9 @@ Result<Checked> check_disclosure(store::Store& store, const ObserverSelf& self,
                                  net::HttpResponse& conflict) {
   const wire::Bundle* by = find_bundle(pinned, discloser);
   if (by == nullptr) return Status::permission_denied("disclosures come from pinned peers");
-  Result<wire::Envelope> env = wire::open_envelope(r.envelope, by->sign_key, by->party);
+  Result<wire::Envelope> env = open_by_any_key(store, *by, r.envelope);
   if (!env.is_ok()) {
+    if (env.status().code() == StatusCode::kUnavailable) return env.status();
     if (env.status().code() != StatusCode::kUnauthenticated)
       return env.status().with_context("envelope");
     return Status::permission_denied("the envelope is not signed by " + by->party + ": " +
@@ -210,7 +230,7 @@ net::HttpResponse disclosed_view(store::Store& store, const std::vector<wire::Bu
   for (const store::DisclosureRecord& d : *kept) {
     const wire::Bundle* by = find_bundle(pinned, d.discloser);
     Result<wire::Envelope> env = by != nullptr
-                                     ? wire::open_envelope(d.envelope, by->sign_key, by->party)
+                                     ? open_by_any_key(store, *by, d.envelope)
                                      : Result<wire::Envelope>(Status::not_found("not pinned"));
     Result<Json> content = json::parse_object(d.content);
     if (!env.is_ok() || !content.is_ok()) continue;  // checked when kept; a re-pinned key
@@ -282,8 +302,13 @@ Result<std::string> disclosure_body(store::Store& store, const DiscloserSelf& se
 }
 
 Discloser::Discloser(boost::asio::io_context& io, DiscloserSelf self, net::TlsIdentity tls,
-                     store::Store& store, Rng& rng)
-    : io_(io), self_(std::move(self)), tls_(std::move(tls)), store_(store), rng_(rng) {}
+                     store::Store& store, Rng& rng, FingerprintsOf fingerprints)
+    : io_(io),
+      self_(std::move(self)),
+      tls_(std::move(tls)),
+      store_(store),
+      rng_(rng),
+      fingerprints_(std::move(fingerprints)) {}
 
 Discloser::~Discloser() { close(); }
 
@@ -329,7 +354,8 @@ void Discloser::post(const core::MessageRecord& message, const wire::Bundle& pee
   }
   auto& client = clients_[observer.party];
   if (!client) {
-    client = net::make_federation_client(io_, observer.federation, tls_, observer.tls_fingerprint);
+    client = net::make_federation_client(io_, observer.federation, tls_,
+                                         fingerprints_of(fingerprints_, observer));
   }
   client->post(
       std::string(kDisclosureTarget), *std::move(body), kDiscloseTimeout,

@@ -29,6 +29,7 @@
 #include "parley/base/time.h"
 #include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/fingerprints.h"
 #include "parley/net/net.h"
 #include "parley/store/store.h"
 #include "parley/wire/wire.h"
@@ -53,10 +54,10 @@ struct ObserverSelf {
 
 // Answers one disclosure from `discloser` (the pinned peer the TLS connection authenticated;
 // empty if none). 400 malformed; 403 not from a pinned peer, or an envelope not signed by
-// it; 404 a log we do not witness; 409 {"error","size"} when we hold another checkpoint size
-// of that log than the request's (or none); 422 a proof, seal, salt or content that does not
-// check; 503 a store failure; 200 {"id","origin","index","size","new"} once kept. Nothing is
-// stored unless everything checks.
+// it (with one of the keys of its chain as `store` pins it: store::pinned_chain); 404 a log we do
+// not witness; 409 {"error","size"} when we hold another checkpoint size of that log than the
+// request's (or none); 422 a proof, seal, salt or content that does not check; 503 a store failure;
+// 200 {"id","origin","index","size","new"} once kept. Nothing is stored unless everything checks.
 net::HttpResponse answer_disclosure(store::Store& store, const ObserverSelf& self,
                                     const std::vector<wire::Bundle>& pinned,
                                     std::string_view discloser, std::string_view body, Time now);
@@ -82,8 +83,9 @@ Result<std::string> disclosure_body(store::Store& store, const DiscloserSelf& se
 class Discloser {
  public:
   using Done = std::function<void(Result<json::Json>)>;
+  // `fingerprints`: the certificates to accept from each observer (fingerprints.h).
   Discloser(boost::asio::io_context& io, DiscloserSelf self, net::TlsIdentity tls,
-            store::Store& store, Rng& rng);
+            store::Store& store, Rng& rng, FingerprintsOf fingerprints = {});
   ~Discloser();
   Discloser(const Discloser&) = delete;
   Discloser& operator=(const Discloser&) = delete;
@@ -102,6 +104,7 @@ class Discloser {
   net::TlsIdentity tls_;
   store::Store& store_;
   Rng& rng_;
+  FingerprintsOf fingerprints_;
   std::map<std::string, std::unique_ptr<net::FederationClient>> clients_;  // by observer
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -10,6 +10,7 @@
 #include "parley/base/bytes.h"
 #include "parley/base/json.h"
 #include "parley/base/rng.h"
+#include "parley/gateway/rotation_for_test.h"
 #include "parley/ledger/checkpoint.h"
 #include "parley/ledger/merkle.h"
 #include "parley/store/memory/memory_store.h"
@@ -50,7 +51,8 @@ struct Observer {
   Bytes plain;                       // salt || content of entry 1
   std::string id;
 
-  Observer() {
+  // `signer`: us-eucom's key that signs its entries (null: its pinned one).
+  explicit Observer(const crypto::Keys* signer = nullptr) {
     for (int i = 0; i < 3; ++i) {
       wire::Draft d;
       d.id = "01890a5d-ac96-774b-bcce-b302099a805" + std::to_string(i);
@@ -61,7 +63,8 @@ struct Observer {
       d.type = "text";
       d.created = kNow;
       d.content = {"{}", "message " + std::to_string(i)};
-      const wire::Sealed s = wire::seal_and_sign(d, pair_key(), us.signing, "us-eucom", rng);
+      const wire::Sealed s = wire::seal_and_sign(
+          d, pair_key(), signer != nullptr ? signer->signing : us.signing, "us-eucom", rng);
       entries.push_back(wire::encode_envelope(s.envelope));
       if (i == 1) {
         id = d.id;
@@ -174,6 +177,25 @@ TEST(DisclosureTest, EveryOtherBadDisclosureIsRefusedWithItsReason) {
   EXPECT_EQ(o.kept(), 0U);
   // A 409 tells the discloser the size to prove it in.
   EXPECT_EQ((*json::parse_object(o.answer(o.request(o.plain, 1, 2)).body))["size"], 3);
+}
+
+// docs/protocol.md "Key rotation": after us-eucom's rotation is stored here, a disclosure of an
+// envelope its new key signed is checked, kept and shown; before, it is refused.
+TEST(DisclosureTest, AfterTheDisclosersRotationAnEnvelopeItsNewKeySignedIsTaken) {
+  const crypto::Keys next = keys(4);
+  Observer o(&next);
+  const net::HttpResponse before = o.answer(o.request(o.plain));
+  EXPECT_EQ(before.status, 403) << before.body;
+  EXPECT_EQ(o.kept(), 0U);
+  ASSERT_TRUE(
+      o.store->apply({first_rotation("us-eucom", "nato-shape", o.us, next, 0, kNow)}).is_ok());
+  const net::HttpResponse r = o.answer(o.request(o.plain));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const net::HttpResponse view =
+      disclosed_view(*o.store, {bundle("us-eucom", o.us), bundle("ru-genstaff", o.ru)});
+  const Json list = (*json::parse_object(view.body))["disclosed"];
+  ASSERT_EQ(list.size(), 1U);
+  EXPECT_EQ(list[0]["text"], "message 1");
 }
 
 }  // namespace

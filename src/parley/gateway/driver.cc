@@ -91,7 +91,6 @@ void Driver::add_clients(const wire::Bundle& bundle) {
   }
   allow_fingerprint(bundle.party, bundle.tls_fingerprint);
   pinned_.push_back(bundle);
-  witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
 }
 
 Status Driver::start(net::Handler api_handler) {
@@ -140,14 +139,18 @@ Status Driver::start(net::Handler api_handler) {
                  peer.recovered.unreceipted.size(), peer.recovered.unacknowledged.size());
     add_clients(peer.bundle);
   }
+  // Our clients to observers accept their rotated certificates too (fingerprints.h).
+  const FingerprintsOf fingerprints = [this](const wire::Bundle& b) {
+    return this->fingerprints(b);
+  };
   submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_.config.party, home_.keys.signing,
-                                                     home_.tls, *store_);
-  forwarder_ = std::make_unique<HeadForwarder>(io_, home_.tls);
+                                                     home_.tls, *store_, fingerprints);
+  forwarder_ = std::make_unique<HeadForwarder>(io_, home_.tls, fingerprints);
   discloser_ =
       std::make_unique<Discloser>(io_,
                                   DiscloserSelf{home_.config.party, home_.keys.verify,
                                                 home_.keys.box_secret, home_.keys.box_public},
-                                  home_.tls, *store_, rng_);
+                                  home_.tls, *store_, rng_, fingerprints);
   for (const core::Line& line : lines_) {
     if (clients_.find(line.remote.party) == clients_.end()) {
       spdlog::warn("line {}: remote party {} is not a pinned peer; the line is idle", line.id,
@@ -593,9 +596,9 @@ void Driver::report_split_view(const store::SplitViewRecord& split, const std::s
 }
 
 void Driver::on_add_checkpoint(const net::HttpRequest& request, net::Responder& responder) {
-  const WitnessReply reply =
-      answer_add_checkpoint(*store_, witness_identity(home_.config.party, home_.keys.signing),
-                            witnessed_logs_, request.body, now());
+  const WitnessReply reply = answer_add_checkpoint(
+      *store_, witness_identity(home_.config.party, home_.keys.signing),
+      witnessed_logs(home_.config.party, pinned_, *store_), request.body, now());
   if (reply.split_view) {
     report_split_view(*reply.split_view,
                       node_->party_of_fingerprint(request.peer_fingerprint).value_or("?"));
@@ -723,15 +726,6 @@ void Driver::post_heartbeat(const core::PostHeartbeat& beat) {
           }
         });
       });
-}
-
-void Driver::allow_fingerprint(const std::string& party, const std::string& fingerprint) {
-  const auto add = [&](std::vector<std::string>& list) {
-    if (std::find(list.begin(), list.end(), fingerprint) == list.end()) list.push_back(fingerprint);
-  };
-  add(*allowed_fingerprints_);
-  const auto clients = clients_.find(party);
-  if (clients != clients_.end() && clients->second.fingerprints) add(*clients->second.fingerprints);
 }
 
 const crypto::VerifyKey* Driver::peer_key(const std::string& party) const {

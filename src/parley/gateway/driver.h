@@ -328,6 +328,9 @@ class Driver {
   // The key in force for `party` (its chain's newest: core::PeerSession::peer_chain), or null
   // if it is not a pinned peer.
   const crypto::VerifyKey* peer_key(const std::string& party) const;
+  // The certificates our clients accept from pinned `party`: its clients' live list (its
+  // bundle's and its rotations', allow_fingerprint), else the bundle's alone (fingerprints.h).
+  Fingerprints fingerprints(const wire::Bundle& party) const;
   // Accepts `fingerprint` as `party`'s certificate from now on (once): at the federation
   // server, and from `party`'s server at our clients (the next connection).
   void allow_fingerprint(const std::string& party, const std::string& fingerprint);
@@ -432,7 +435,6 @@ class Driver {
   std::vector<std::function<void()>> after_commit_;  // what waits for it, in order
   std::function<void(const Status&)> store_failure_;
   std::vector<wire::Bundle> pinned_;  // every pinned peer's bundle, from the store at start
-  std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs_;
   std::unique_ptr<CheckpointSubmitter> submitter_;
   std::unique_ptr<HeadForwarder> forwarder_;
   std::unique_ptr<Discloser> discloser_;

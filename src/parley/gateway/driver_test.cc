@@ -1139,7 +1139,7 @@ TEST_F(DriverTest, TheLogEndpointAnswersThePinnedPeerItsCopyAndRefusesBadRequest
   Result<core::LogAnswer> answer = core::parse_log_answer(all.body, "ru-genstaff", "us-eucom");
   ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
   ASSERT_EQ(answer->yours.entries.size(), 1u);
-  EXPECT_EQ(answer->yours.entries[0].first, 0u);
+  EXPECT_EQ(answer->yours.entries[0].index, 0u);
   EXPECT_FALSE(answer->yours.receipt.empty());
   EXPECT_TRUE(answer->mine.sth.empty());  // ru sent nothing: no head of its log countersigned
   // From what us holds: nothing past it.

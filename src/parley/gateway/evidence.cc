@@ -7,6 +7,8 @@
 #include "parley/base/bytes.h"
 #include "parley/base/json.h"
 #include "parley/gateway/responses.h"
+#include "parley/ledger/formats.h"
+#include "parley/store/key_chains.h"
 #include "parley/store/store.h"
 
 namespace parley::gateway {
@@ -36,13 +38,34 @@ Result<Json> countersignature(Driver& driver, const core::MessageRecord& m,
   return Json(nullptr);
 }
 
-// The parties' signing keys as pinned here (base64 of the 32 bytes, as in their bundles).
-Result<Json> keys_json(Driver& driver, const std::string& peer) {
+// The peer's key that signed this evidence (docs/protocol.md "Key rotation"), of its chain as
+// pinned here (store::pinned_chain): for its own message, its key in force at the entry; for
+// ours, the key of its chain that signed its receipt (a receipt has no place in its log), the
+// newest if none does.
+crypto::VerifyKey peer_key(const ledger::KeyChain& chain, const core::MessageRecord& m,
+                           const std::optional<std::string>& receipt) {
+  if (m.direction == core::Direction::kInbound) {
+    return m.log_index ? chain.entry_key(*m.log_index) : chain.newest().key;
+  }
+  if (receipt) {
+    for (auto link = chain.links().rbegin(); link != chain.links().rend(); ++link) {
+      if (ledger::open_receipt_v2(*receipt, link->key, chain.party()).is_ok()) return link->key;
+    }
+  }
+  return chain.newest().key;
+}
+
+// The parties' signing keys that signed the evidence (base64 of the 32 bytes, as in their
+// bundles): ours, and the peer's (peer_key) if it is still pinned.
+Result<Json> keys_json(Driver& driver, const core::MessageRecord& m) {
   Json keys = Json::object();
   keys[driver.home().config.party] = base64_encode(driver.home().keys.verify.bytes);
   PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Peer> peers, driver.store().peers());
   for (const core::Peer& p : peers) {
-    if (p.bundle.party == peer) keys[peer] = base64_encode(p.bundle.sign_key.bytes);
+    if (p.bundle.party != m.peer) continue;
+    PARLEY_ASSIGN_OR_RETURN(const ledger::KeyChain chain,
+                            store::pinned_chain(driver.store(), p.bundle));
+    keys[m.peer] = base64_encode(peer_key(chain, m, m.receipt).bytes);
   }
   return keys;
 }
@@ -70,7 +93,7 @@ net::HttpResponse evidence_view(Driver& driver, const core::MessageRecord& m) {
     if (!c.is_ok()) return error_response(c.status());
     countersigned = std::move(c).value();
   }
-  Result<Json> keys = keys_json(driver, m.peer);
+  Result<Json> keys = keys_json(driver, m);
   if (!keys.is_ok()) return error_response(keys.status());
   return json_response(200, {{"id", m.id},
                              {"direction", core::direction_name(m.direction)},

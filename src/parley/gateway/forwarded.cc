@@ -11,6 +11,7 @@
 #include "parley/gateway/responses.h"
 #include "parley/ledger/checkpoint.h"
 #include "parley/ledger/formats.h"
+#include "parley/store/key_chains.h"
 #include "parley/wire/dsse.h"
 
 namespace parley::gateway {
@@ -24,14 +25,27 @@ const wire::Bundle* find_bundle(const std::vector<wire::Bundle>& pinned, std::st
   return it == pinned.end() ? nullptr : &*it;
 }
 
+// `party`'s keys in force (store::pinned_chain); a store that cannot say is unavailable.
+Result<ledger::KeyChain> keys_of(store::Store& store, const wire::Bundle& party) {
+  Result<ledger::KeyChain> chain = store::pinned_chain(store, party);
+  if (!chain.is_ok()) {
+    spdlog::error("forwarded head: the keys of {}: {}", party.party, chain.status().to_string());
+    return Status::unavailable("the observer cannot read the keys of " + party.party);
+  }
+  return chain;
+}
+
 // The forwarded receipt, opened: the forwarder signed it, and the owner signed the head it
-// carries. kInvalidArgument, kPermissionDenied (a signature), kNotFound (a log we do not
-// witness).
+// carries, each with one of the keys of its chain (docs/protocol.md "Key rotation": a receipt
+// has no place in the forwarder's log, and the head is of the owner's log for the forwarder,
+// where its rotations stand at indexes we do not hold). kInvalidArgument, kPermissionDenied (a
+// signature), kNotFound (a log we do not witness), kUnavailable (the store).
 struct OpenedForward {
   std::string owner;
   ledger::TreeHead head;
 };
-Result<OpenedForward> open_forward(std::string_view me, const std::vector<wire::Bundle>& pinned,
+Result<OpenedForward> open_forward(store::Store& store, std::string_view me,
+                                   const std::vector<wire::Bundle>& pinned,
                                    std::string_view forwarder, std::string_view body) {
   if (body.size() > kForwardedBodyMax) {
     return Status::invalid_argument("a forwarded head is at most " +
@@ -39,24 +53,35 @@ Result<OpenedForward> open_forward(std::string_view me, const std::vector<wire::
   }
   const wire::Bundle* by = find_bundle(pinned, forwarder);
   if (by == nullptr) return Status::permission_denied("forwarded heads come from pinned peers");
-  Result<ledger::ReceiptV2> receipt = ledger::open_receipt_v2(body, by->sign_key, by->party);
-  if (!receipt.is_ok()) {
-    if (receipt.status().code() == StatusCode::kUnauthenticated) {
+  PARLEY_ASSIGN_OR_RETURN(const ledger::KeyChain by_keys, keys_of(store, *by));
+  // Signatures first, as open_receipt_v2 checks them (then the fields), with each key.
+  Result<ledger::ReceiptV2> receipt = Status::unauthenticated("no key");
+  const Status signed_by = by_keys.any_key([&](const crypto::VerifyKey& key) {
+    receipt = ledger::open_receipt_v2(body, key, by->party);
+    return receipt.status();
+  });
+  if (!signed_by.is_ok()) {
+    if (signed_by.code() == StatusCode::kUnauthenticated) {
       return Status::permission_denied("the receipt is not " + by->party +
-                                       "'s: " + receipt.status().message());
+                                       "'s: " + signed_by.message());
     }
-    return receipt.status().with_context("forwarded receipt");
+    return signed_by.with_context("forwarded receipt");
   }
   const std::string& owner = receipt->body.to;
   if (owner == me) return Status::invalid_argument("a head of our own log is not forwarded to us");
   const wire::Bundle* of = find_bundle(pinned, owner);
   if (of == nullptr) return Status::not_found("unknown origin: " + owner + " is not pinned here");
+  PARLEY_ASSIGN_OR_RETURN(const ledger::KeyChain of_keys, keys_of(store, *of));
   // The head the receipt countersigns, exactly as its owner signed it.
   const std::string sth = wire::encode_dsse(receipt->body.sth, receipt->body.sth_sig, owner);
-  Result<ledger::SignedTreeHead> head = ledger::open_sth(sth, of->sign_key, owner);
-  if (!head.is_ok()) {
+  Result<ledger::SignedTreeHead> head = Status::unauthenticated("no key");
+  const Status head_signed = of_keys.any_key([&](const crypto::VerifyKey& key) {
+    head = ledger::open_sth(sth, key, owner);
+    return head.status();
+  });
+  if (!head_signed.is_ok()) {
     return Status::permission_denied("the forwarded head is not signed by " + owner + ": " +
-                                     head.status().message());
+                                     head_signed.message());
   }
   return OpenedForward{owner, head->head};
 }
@@ -92,7 +117,7 @@ ForwardedReply answer_forwarded_head(store::Store& store, std::string_view me,
                                      const std::vector<wire::Bundle>& pinned,
                                      std::string_view forwarder, std::string_view body, Time now) {
   ForwardedReply reply;
-  Result<OpenedForward> opened = open_forward(me, pinned, forwarder, body);
+  Result<OpenedForward> opened = open_forward(store, me, pinned, forwarder, body);
   if (!opened.is_ok()) {
     reply.response = error_response(opened.status());
     return reply;
@@ -137,8 +162,9 @@ Result<std::optional<store::SplitViewRecord>> check_against_forwarded(
   return std::optional<store::SplitViewRecord>(std::move(split));
 }
 
-HeadForwarder::HeadForwarder(boost::asio::io_context& io, net::TlsIdentity tls)
-    : io_(io), tls_(std::move(tls)) {}
+HeadForwarder::HeadForwarder(boost::asio::io_context& io, net::TlsIdentity tls,
+                             FingerprintsOf fingerprints)
+    : io_(io), tls_(std::move(tls)), fingerprints_(std::move(fingerprints)) {}
 
 HeadForwarder::~HeadForwarder() { close(); }
 
@@ -171,7 +197,7 @@ void HeadForwarder::send(Target& target) {
   auto& client = clients_[target.observer.party];
   if (!client) {
     client = net::make_federation_client(io_, target.observer.federation, tls_,
-                                         target.observer.tls_fingerprint);
+                                         fingerprints_of(fingerprints_, target.observer));
   }
   target.in_flight = true;
   const std::uint64_t size = target.size;

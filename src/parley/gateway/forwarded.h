@@ -26,6 +26,7 @@
 
 #include "parley/base/status.h"
 #include "parley/base/time.h"
+#include "parley/gateway/fingerprints.h"
 #include "parley/net/net.h"
 #include "parley/store/store.h"
 #include "parley/wire/wire.h"
@@ -45,7 +46,9 @@ struct ForwardedReply {
 };
 // Answers one forwarded head from `forwarder` (the pinned peer the TLS connection
 // authenticated; empty if none). 400 malformed, 403 not signed by the forwarder (receipt) or
-// the owner (head), 404 a log we do not witness, 503 a store failure; 200
+// the owner (head), each with one of the keys of its chain as `store` pins it
+// (store::pinned_chain: its bundle's, then its rotations'), 404 a log we do not witness, 503 a
+// store failure; 200
 // {"origin","size","split_view"} once kept. Never a crash; bad input changes nothing.
 ForwardedReply answer_forwarded_head(store::Store& store, std::string_view me,
                                      const std::vector<wire::Bundle>& pinned,
@@ -66,7 +69,9 @@ class HeadForwarder {
  public:
   static constexpr int kRetries = 5;
 
-  HeadForwarder(boost::asio::io_context& io, net::TlsIdentity tls);
+  // `fingerprints`: the certificates to accept from each observer (fingerprints.h).
+  HeadForwarder(boost::asio::io_context& io, net::TlsIdentity tls,
+                FingerprintsOf fingerprints = {});
   ~HeadForwarder();
   HeadForwarder(const HeadForwarder&) = delete;
   HeadForwarder& operator=(const HeadForwarder&) = delete;
@@ -100,6 +105,7 @@ class HeadForwarder {
 
   boost::asio::io_context& io_;
   net::TlsIdentity tls_;
+  FingerprintsOf fingerprints_;
   std::map<std::string, std::unique_ptr<net::FederationClient>> clients_;  // by observer
   std::map<std::pair<std::string, std::string>, Target> targets_;          // (peer, observer)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,7 +1,8 @@
 // Driver::reload: live reconfiguration without a restart (SIGHUP, POST /api/v1/admin/reload).
 // parley.toml is read again and checked whole; the directory (principals, lines, roster) and
 // any newly pinned peer come from the store; the core checks them as one core::Reconfigure.
-// Refused, nothing changes and the running configuration is kept.
+// Refused, nothing changes and the running configuration is kept. Also the certificates the
+// driver accepts from each pinned peer (its bundle's, and those its key rotations announced).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -99,7 +100,6 @@ Status Driver::reload_directory() {
     for (const wire::Bundle& bundle : added) clients_.erase(bundle.party);
     pinned_.resize(pinned_before);
     allowed_fingerprints_->resize(fingerprints_before);
-    witnessed_logs_ = witnessed_logs(home_.config.party, pinned_);
     return outcome;
   }
   for (const wire::Bundle& bundle : added) {
@@ -129,6 +129,22 @@ Status Driver::reload_directory() {
   }
   restart_needed_ = std::move(restart);
   return Status::ok();
+}
+
+void Driver::allow_fingerprint(const std::string& party, const std::string& fingerprint) {
+  const auto add = [&](std::vector<std::string>& list) {
+    if (std::find(list.begin(), list.end(), fingerprint) == list.end()) list.push_back(fingerprint);
+  };
+  add(*allowed_fingerprints_);
+  const auto clients = clients_.find(party);
+  if (clients != clients_.end() && clients->second.fingerprints) add(*clients->second.fingerprints);
+}
+
+Fingerprints Driver::fingerprints(const wire::Bundle& party) const {
+  const auto clients = clients_.find(party.party);
+  if (clients != clients_.end() && clients->second.fingerprints)
+    return clients->second.fingerprints;
+  return fingerprints_of({}, party);
 }
 
 }  // namespace parley::gateway

@@ -10,6 +10,7 @@
 #include "parley/base/bytes.h"
 #include "parley/gateway/forwarded.h"
 #include "parley/ledger/merkle.h"
+#include "parley/store/key_chains.h"
 
 namespace parley::gateway {
 namespace {
@@ -56,15 +57,21 @@ std::optional<std::uint64_t> parse_size_body(std::string_view body) {
 }  // namespace
 
 std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs(
-    std::string_view me, const std::vector<wire::Bundle>& pinned) {
+    std::string_view me, const std::vector<wire::Bundle>& pinned, store::Store& store) {
   std::vector<std::string> parties{std::string(me)};
   for (const wire::Bundle& b : pinned) parties.push_back(b.party);
   std::map<std::string, ledger::NoteVerifier, std::less<>> logs;
   for (const wire::Bundle& owner : pinned) {
+    const Result<ledger::KeyChain> chain = store::pinned_chain(store, owner);
+    if (!chain.is_ok()) {
+      spdlog::error("witness: the logs of {} are not witnessed: {}", owner.party,
+                    chain.status().to_string());
+      continue;
+    }
     for (const std::string& peer : parties) {
       if (peer == owner.party) continue;
       const std::string origin = ledger::origin_of(owner.party, peer);
-      logs[origin] = ledger::NoteVerifier{origin, ledger::kNoteKeyEd25519, owner.sign_key};
+      logs[origin] = ledger::NoteVerifier{origin, ledger::kNoteKeyEd25519, chain->newest().key};
     }
   }
   return logs;
@@ -150,8 +157,13 @@ WitnessReply answer_add_checkpoint(
 
 CheckpointSubmitter::CheckpointSubmitter(boost::asio::io_context& io, std::string me,
                                          crypto::SigningKey key, net::TlsIdentity tls,
-                                         store::Store& store)
-    : io_(io), me_(std::move(me)), key_(std::move(key)), tls_(std::move(tls)), store_(store) {}
+                                         store::Store& store, FingerprintsOf fingerprints)
+    : io_(io),
+      me_(std::move(me)),
+      key_(std::move(key)),
+      tls_(std::move(tls)),
+      store_(store),
+      fingerprints_(std::move(fingerprints)) {}
 
 CheckpointSubmitter::~CheckpointSubmitter() { close(); }
 
@@ -218,7 +230,7 @@ void CheckpointSubmitter::submit(Target& target) {
   auto& client = clients_[target.observer.party];
   if (!client) {
     client = net::make_federation_client(io_, target.observer.federation, tls_,
-                                         target.observer.tls_fingerprint);
+                                         fingerprints_of(fingerprints_, target.observer));
   }
   target.in_flight = true;
   ++stats_.submitted;
@@ -242,11 +254,16 @@ void CheckpointSubmitter::answered(Target& target, std::uint64_t size, const std
   if (response.is_ok() && response->status == 200) {
     target.witness_size = size;
     target.conflicts = 0;
-    // The cosignature lines follow the note's own signature lines: one note, checked whole.
-    const ledger::NoteVerifier cosigner = cosigner_key(observer, target.observer.sign_key);
+    // The cosignature lines follow the note's own signature lines: one note, checked whole,
+    // with the observer's key in force (docs/protocol.md "Key rotation").
+    const Result<ledger::KeyChain> chain = store::pinned_chain(store_, target.observer);
+    const ledger::NoteVerifier cosigner =
+        cosigner_key(observer, chain.is_ok() ? chain->newest().key : target.observer.sign_key);
     Result<ledger::SignedNote> cosigned = ledger::parse_note(note + response->body);
-    Result<std::vector<bool>> verified =
-        cosigned.is_ok() ? ledger::verify_note(*cosigned, {cosigner}) : cosigned.status();
+    Result<std::vector<bool>> verified = !chain.is_ok() ? chain.status()
+                                         : cosigned.is_ok()
+                                             ? ledger::verify_note(*cosigned, {cosigner})
+                                             : cosigned.status();
     if (verified.is_ok() && (*verified)[0]) {
       ++stats_.cosigned;
       const Status kept = store_.put_cosignature(

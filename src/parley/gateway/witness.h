@@ -25,6 +25,7 @@
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
+#include "parley/gateway/fingerprints.h"
 #include "parley/ledger/checkpoint.h"
 #include "parley/ledger/witness.h"
 #include "parley/net/net.h"
@@ -38,9 +39,14 @@ namespace parley::gateway {
 inline constexpr std::string_view kAddCheckpointTarget = "/add-checkpoint";
 
 // The origins `me` witnesses and their log keys: the logs of every pinned party with every
-// other pinned party and with `me` (origin_of(A, B), A's sign_key, key type 0x01).
+// other pinned party and with `me` (origin_of(A, B), key type 0x01), each under A's key in
+// force (store::pinned_chain's newest: after A's rotations stored in `store`, the last one's
+// new key; docs/protocol.md "Key rotation"). A checkpoint names one key per origin, so the
+// witness follows A's newest key: A's logs for other peers hold its rotation at indexes it does
+// not know. A party whose stored rotations do not follow is left out (its origins are unknown,
+// 404), said in the log.
 std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs(
-    std::string_view me, const std::vector<wire::Bundle>& pinned);
+    std::string_view me, const std::vector<wire::Bundle>& pinned, store::Store& store);
 
 // This party's cosigning identity: its party key name ("parley.example/<party>") and its
 // Ed25519 key, used with key type 0x04. `cosigner_key` is the verifier key others pin.
@@ -70,8 +76,10 @@ class CheckpointSubmitter {
   static constexpr int kRetries = 5;
   static constexpr int kConflictRetries = 3;
 
+  // `fingerprints`: the certificates to accept from each observer (fingerprints.h). An
+  // observer's cosignature is checked with its key in force (store::pinned_chain).
   CheckpointSubmitter(boost::asio::io_context& io, std::string me, crypto::SigningKey key,
-                      net::TlsIdentity tls, store::Store& store);
+                      net::TlsIdentity tls, store::Store& store, FingerprintsOf fingerprints = {});
   ~CheckpointSubmitter();
   CheckpointSubmitter(const CheckpointSubmitter&) = delete;
   CheckpointSubmitter& operator=(const CheckpointSubmitter&) = delete;
@@ -113,6 +121,7 @@ class CheckpointSubmitter {
   crypto::SigningKey key_;
   net::TlsIdentity tls_;
   store::Store& store_;
+  FingerprintsOf fingerprints_;
   std::map<std::string, std::unique_ptr<net::FederationClient>> clients_;  // by observer
   std::map<std::pair<std::string, std::string>, Target> targets_;          // by (peer, observer)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

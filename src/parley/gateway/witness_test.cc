@@ -11,6 +11,7 @@
 #include "parley/base/json.h"
 #include "parley/base/rng.h"
 #include "parley/gateway/forwarded.h"
+#include "parley/gateway/rotation_for_test.h"
 #include "parley/ledger/formats.h"
 #include "parley/store/memory/memory_store.h"
 
@@ -46,7 +47,7 @@ struct Observer {
   std::unique_ptr<store::Store> store =
       std::make_unique<store::MemoryStore>(store::MemoryStore::new_disk());
   std::map<std::string, ledger::NoteVerifier, std::less<>> logs =
-      witnessed_logs("nato-shape", {bundle("us-eucom", us), bundle("ru-genstaff", ru)});
+      witnessed_logs("nato-shape", {bundle("us-eucom", us), bundle("ru-genstaff", ru)}, *store);
   ledger::WitnessIdentity identity = witness_identity("nato-shape", nato.signing);
 
   static std::vector<Hash> leaves(std::uint64_t size, const std::string& history) {
@@ -56,16 +57,27 @@ struct Observer {
     }
     return out;
   }
-  std::string checkpoint(std::uint64_t size, const std::string& history = "sent") const {
+  // `key`: us-eucom's signing key (null: its pinned one).
+  std::string checkpoint(std::uint64_t size, const std::string& history = "sent",
+                         const crypto::SigningKey* key = nullptr) const {
     return ledger::sign_checkpoint({origin, size, ledger::root_of(leaves(size, history)), {}},
-                                   us.signing, origin);
+                                   key != nullptr ? *key : us.signing, origin);
   }
   std::string request(std::uint64_t old_size, std::uint64_t size,
-                      const std::string& history = "sent") const {
+                      const std::string& history = "sent",
+                      const crypto::SigningKey* key = nullptr) const {
     const std::vector<Hash> all = leaves(size, history);
     auto proof = ledger::consistency_proof(old_size, size, ledger::leaves_source(all));
     PARLEY_CHECK(proof.is_ok());
-    return ledger::encode_add_checkpoint({old_size, *proof, checkpoint(size, history)});
+    return ledger::encode_add_checkpoint({old_size, *proof, checkpoint(size, history, key)});
+  }
+  // `party` (keys `from`) rotated to `to` in its log for nato-shape at entry `index`, and
+  // nato-shape stored it (docs/protocol.md "Key rotation"); the witness's logs follow.
+  void rotate(const std::string& party, const crypto::Keys& from, const crypto::Keys& to,
+              std::uint64_t index) {
+    PARLEY_CHECK(
+        store->apply({first_rotation(party, "nato-shape", from, to, index, kNow)}).is_ok());
+    logs = witnessed_logs("nato-shape", pinned(), *store);
   }
   WitnessReply submit(const std::string& body) {
     return answer_add_checkpoint(*store, identity, logs, body, kNow);
@@ -187,6 +199,25 @@ TEST(WitnessEndpointTest, AHeadThatDoesNotExtendTheWitnessedOneIsASplitView) {
   EXPECT_EQ(o.views()[0].size, 4U);
 }
 
+// docs/protocol.md "Key rotation": once us-eucom's rotation is stored here, its checkpoints are
+// checked with its new key, and one its replaced key signs is refused.
+TEST(WitnessEndpointTest, AfterTheOwnersRotationItsCheckpointsAreCheckedWithItsNewKey) {
+  Observer o;
+  ASSERT_EQ(o.submit(o.request(0, 3)).response.status, 200);
+  const crypto::Keys next = keys(4);
+  o.rotate("us-eucom", o.us, next, 5);
+  const WitnessReply cosigned = o.submit(o.request(3, 8, "sent", &next.signing));
+  EXPECT_EQ(cosigned.response.status, 200) << cosigned.response.body;
+  EXPECT_EQ(o.views()[0].size, 8U);
+  EXPECT_EQ(o.submit(o.request(8, 9)).response.status, 403);  // the replaced key
+  EXPECT_EQ(o.views()[0].size, 8U);
+  // The logs of a party whose stored rotation does not open with its pinned key are not
+  // witnessed (their origins are unknown) rather than checked with a guess.
+  o.rotate("ru-genstaff", o.us, next, 2);
+  EXPECT_EQ(o.logs.count(ledger::origin_of("ru-genstaff", "us-eucom")), 0U);
+  EXPECT_EQ(o.logs.count(o.origin), 1U);
+}
+
 // The split-view test through the other path: us-eucom shows the observer one head
 // (cosigned) and sends its peer another of the same size; ru-genstaff countersigns that one
 // and forwards it. The observer reports a split view with both signed heads: us-eucom's
@@ -270,6 +301,25 @@ TEST(ForwardedHeadTest, BadForwardsAreRefusedWithAReasonAndChangeNothing) {
                                   o.receipt(2, "sent"), kNow)
                 .response.status,
             400);
+}
+
+// docs/protocol.md "Key rotation": after both parties' rotations are stored here, a forwarded
+// receipt signed by the forwarder's new key over a head signed by the owner's new key is taken.
+TEST(ForwardedHeadTest, AfterRotationsTheNewKeysOfForwarderAndOwnerAreTaken) {
+  Observer o;
+  const crypto::Keys us_next = keys(4);
+  const crypto::Keys ru_next = keys(5);
+  const std::string forwarded = o.receipt(3, "sent", &us_next.signing, &ru_next.signing);
+  EXPECT_EQ(o.forward(forwarded).response.status, 403);  // neither rotation known yet
+  o.rotate("us-eucom", o.us, us_next, 1);
+  EXPECT_EQ(o.forward(forwarded).response.status, 403);  // the forwarder's still unknown
+  o.rotate("ru-genstaff", o.ru, ru_next, 1);
+  const ForwardedReply reply = o.forward(forwarded);
+  EXPECT_EQ(reply.response.status, 200) << reply.response.body;
+  ASSERT_EQ(o.store->forwarded_heads()->size(), 1U);
+  // A receipt by a key that is in neither chain is still refused.
+  EXPECT_EQ(o.forward(o.receipt(4, "sent", &us_next.signing, &o.nato.signing)).response.status,
+            403);
 }
 
 }  // namespace

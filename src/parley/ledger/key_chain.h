@@ -53,6 +53,19 @@ class KeyChain {
   const std::vector<Link>& links() const { return links_; }
   // Whether `key` is one of the chain's keys.
   bool contains(const crypto::VerifyKey& key) const;
+  // `check(key)` (a Status) with each key of the chain, newest first, until one is OK: for a
+  // signature whose place in this log is not known (a receipt, which has none; an entry or
+  // head of the party's log for another peer, where its rotations stand at other indexes).
+  // OK if one is; else the newest key's error.
+  template <typename Check>
+  Status any_key(Check check) const {
+    const Status newest = check(links_.back().key);
+    if (newest.is_ok()) return newest;
+    for (auto link = links_.rbegin() + 1; link != links_.rend(); ++link) {
+      if (check(link->key).is_ok()) return Status::ok();
+    }
+    return newest;
+  }
 
   // Opens `text` as the rotation statement at entry `index` of the log and, if it is good,
   // appends its new key. In order: `index` must follow the last rotation's (kInvalidArgument

@@ -124,6 +124,11 @@ Result<std::optional<core::InclusionRecord>> FaultyStore::inclusion(std::string_
   return inner_->inclusion(message_id);
 }
 
+Result<std::vector<core::PutRotation>> FaultyStore::rotations(std::string_view owner) {
+  PARLEY_RETURN_IF_ERROR(check_alive());
+  return inner_->rotations(owner);
+}
+
 Result<std::vector<core::LogEntryView>> FaultyStore::log_entries(std::string_view owner,
                                                                  std::string_view peer,
                                                                  std::uint64_t from,

@@ -50,6 +50,7 @@ class FaultyStore final : public Store {
   Result<std::vector<core::MessageRecord>> replies_to(const std::vector<std::string>& ids) override;
   Result<core::Recovered> recover(std::string_view peer) override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
+  Result<std::vector<core::PutRotation>> rotations(std::string_view owner) override;
   Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner, std::string_view peer,
                                                       std::uint64_t from,
                                                       std::size_t limit) override;

@@ -11,6 +11,7 @@
 #include "parley/core/session_harness.h"
 #include "parley/ledger/verify.h"
 #include "parley/store/memory/memory_store.h"
+#include "parley/store/peer_copy.h"
 #include "parley/store/transcript_export.h"
 
 namespace parley::store {
@@ -60,6 +61,37 @@ TEST(RotationExportTest, TheExportOfAReceivedRotationVerifiesFollowingTheChain) 
   EXPECT_EQ(report.rotations[0].index, 1u);
   EXPECT_EQ(report.rotations[0].key, next.verify);
   EXPECT_EQ(report.entries, 3u);
+}
+
+// docs/protocol.md "Forks and restores": the copy of the peer's log we serve it from the store
+// (POST /federation/v1/log) carries its rotation statement as a rotation entry, exactly as
+// stored, so that the peer recovering from it follows its own chain of keys.
+TEST(RotationExportTest, TheCopyOfThePeersLogWeServeCarriesItsRotationEntry) {
+  core::Harness h;
+  core::RuLog log(h);
+  MemoryStore store(MemoryStore::new_disk());
+  ASSERT_TRUE(store.put_peer(core::Peer{h.keys(kRu).bundle}).is_ok());
+  SeededRng keys(7);
+  const crypto::Keys next = crypto::generate_keys(keys);
+  log.envelope(h.keys(kRu).keys, 1);
+  log.rotation(h.keys(kRu).keys, next, 1);
+  log.envelope(next, 2);
+  ASSERT_EQ(receive(h, store, log.transaction({0, 1, 2}, 3, next, 0)), 200);
+
+  // ru asks from the start of its log, as after a restore of its store.
+  Result<std::string> answer =
+      answer_log_request(store, core::LogRequest{"ru-genstaff", "us-eucom", 0, 0});
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  EXPECT_NE(answer->find("{\"index\":1,\"rotation\":" + log.text(1) + "}"), std::string::npos)
+      << *answer;
+  Result<core::LogAnswer> parsed = core::parse_log_answer(*answer, "us-eucom", "ru-genstaff");
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  ASSERT_EQ(parsed->yours.entries.size(), 3u);
+  EXPECT_FALSE(parsed->yours.entries[0].rotation);
+  EXPECT_TRUE(parsed->yours.entries[1].rotation);
+  EXPECT_EQ(parsed->yours.entries[1].envelope, log.text(1));
+  EXPECT_FALSE(parsed->yours.entries[2].rotation);
+  EXPECT_EQ(parsed->yours.entries[2].envelope, log.text(2));
 }
 
 }  // namespace

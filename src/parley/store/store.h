@@ -255,6 +255,10 @@ class Store {
   // The transcript (core/model.h "the transcript"), for the API and `transcript export`.
   // The inclusion proof stored for `message_id`, if any.
   virtual Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) = 0;
+  // The key rotation statements of `owner`'s logs (core::PutRotation; for a peer, its log for
+  // us), by peer then index: what a reader of the peer's signatures builds its chain of keys
+  // from (store/key_chains.h). One per rotation the party made per log: a handful.
+  virtual Result<std::vector<core::PutRotation>> rotations(std::string_view owner) = 0;
   // The entries of `owner`'s log for (owner, peer) with index >= `from`, in index order, at
   // most `limit`, each with its envelope and (for a log we received) its inclusion proof.
   virtual Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner,

@@ -1712,6 +1712,10 @@ TEST_P(StoreConformanceTest, RotationsAreLogEntriesAndAreRecoveredInIndexOrder) 
     Result<core::Recovered> recovered = store_->recover("ru-genstaff");
     ASSERT_TRUE(recovered.is_ok()) << recovered.status().to_string();
     EXPECT_EQ(recovered->peer_rotations, (std::vector<core::PutRotation>{first, second}));
+    // The same for a reader of the peer's keys (store/key_chains.h); ours apart.
+    EXPECT_EQ(*store_->rotations("ru-genstaff"), (std::vector<core::PutRotation>{first, second}));
+    EXPECT_EQ(store_->rotations("us-eucom")->size(), 1U);
+    EXPECT_TRUE(store_->rotations("nato-shape")->empty());
     store_.reset();
     store_ = open();
     ASSERT_NE(store_, nullptr);

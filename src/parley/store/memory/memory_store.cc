@@ -508,6 +508,15 @@ Status recover_tail(const Tables& t, std::string_view peer, const core::Recovere
   return Status::ok();
 }
 
+// The rotations of `owner`'s logs, by peer then index (as SQLite's ORDER BY peer, idx).
+std::vector<core::PutRotation> rotations_of(const Tables& t, std::string_view owner) {
+  std::vector<core::PutRotation> out;
+  for (const auto& [key, r] : t.rotations) {
+    if (std::get<0>(key) == owner) out.push_back(r);
+  }
+  return out;
+}
+
 // As SqliteStore::recover_ledger.
 Status recover_ledger(const Tables& t, std::string_view peer, core::Recovered& out) {
   core::RecoveredLedger& l = out.ledger;
@@ -612,10 +621,13 @@ Result<core::Recovered> MemoryStore::recover(std::string_view peer) {
   recover_lines(t, peer, out);
   recover_pending(t, peer, out);
   PARLEY_RETURN_IF_ERROR(recover_ledger(t, peer, out));
-  for (const auto& [key, r] : t.rotations) {
-    if (std::get<0>(key) == peer) out.peer_rotations.push_back(r);
-  }
+  out.peer_rotations = rotations_of(t, peer);
   return out;
+}
+
+Result<std::vector<core::PutRotation>> MemoryStore::rotations(std::string_view owner) {
+  std::lock_guard lock(disk_->mutex);
+  return rotations_of(disk_->tables, owner);
 }
 
 Result<std::optional<core::InclusionRecord>> MemoryStore::inclusion(std::string_view message_id) {

@@ -141,7 +141,7 @@ Result<core::Recovered> PostgresStore::recover(std::string_view peer) {
                          mine + " ORDER BY created, seq, line",
                      p));
   PARLEY_RETURN_IF_ERROR(recover_ledger(peer, out));
-  PARLEY_ASSIGN_OR_RETURN(out.peer_rotations, rotations_of(peer));
+  PARLEY_ASSIGN_OR_RETURN(out.peer_rotations, rotations(peer));
   return out;
 }
 

@@ -54,7 +54,7 @@ Status PostgresStore::put_rotation(const core::PutRotation& r) {
   return result.status().with_context("storing rotation " + r.id);
 }
 
-Result<std::vector<core::PutRotation>> PostgresStore::rotations_of(std::string_view owner) {
+Result<std::vector<core::PutRotation>> PostgresStore::rotations(std::string_view owner) {
   Params p;
   p.text(owner);
   PARLEY_ASSIGN_OR_RETURN(

@@ -193,6 +193,7 @@ class SqliteStore final : public Store {
   Status append_events(std::vector<EventRecord>& events) override;
   Result<EventPage> events_after(std::uint64_t after, std::size_t limit) override;
   Result<std::optional<core::InclusionRecord>> inclusion(std::string_view message_id) override;
+  Result<std::vector<core::PutRotation>> rotations(std::string_view owner) override;
   Result<std::vector<core::LogEntryView>> log_entries(std::string_view owner, std::string_view peer,
                                                       std::uint64_t from,
                                                       std::size_t limit) override;
@@ -230,8 +231,6 @@ class SqliteStore final : public Store {
   Status put_inclusion(const core::PutInclusion& i);
   Status put_evidence(const core::PutEvidence& e);
   Status put_rotation(const core::PutRotation& r);
-  // The rotations of `owner`'s log, by index (Recovered::peer_rotations).
-  Result<std::vector<core::PutRotation>> rotations_of(std::string_view owner);
   Status recover_ledger(std::string_view peer, core::Recovered& out);
   // The lines of `peer` (see recover), each with whether all of its messages are the peer's.
   Result<std::map<std::string, bool>> peer_lines(std::string_view peer);

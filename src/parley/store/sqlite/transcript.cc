@@ -56,7 +56,7 @@ Status SqliteStore::put_rotation(const core::PutRotation& r) {
   return sqlite_error(db_, "storing rotation " + r.id);
 }
 
-Result<std::vector<core::PutRotation>> SqliteStore::rotations_of(std::string_view owner) {
+Result<std::vector<core::PutRotation>> SqliteStore::rotations(std::string_view owner) {
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
       prepare("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, "
