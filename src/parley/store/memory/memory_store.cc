@@ -614,6 +614,8 @@ Result<core::Recovered> MemoryStore::recover(std::string_view peer) {
   PARLEY_RETURN_IF_ERROR(recover_ledger(t, peer, out));
   for (const auto& [key, r] : t.rotations) {
     if (std::get<0>(key) == peer) out.peer_rotations.push_back(r);
+    // A log for `peer` that it does not own is ours (the store is one party's).
+    if (std::get<1>(key) == peer && std::get<0>(key) != peer) out.own_rotations.push_back(r);
   }
   return out;
 }
