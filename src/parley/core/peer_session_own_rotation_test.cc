@@ -240,6 +240,30 @@ TEST(PeerSessionOwnRotationTest, ARestartKeepsTheChainAndAppendsNothingTwice) {
   expect_every_outbound_message_proven(h, kUs);
 }
 
+// At a start, each side asks the other for its copy of both logs (core/log_recovery.h): the
+// newest heads of ours are the new key's, and neither side takes that for a fork.
+TEST(PeerSessionOwnRotationTest, BothRestartAfterTheRotationWithoutAForkAlarm) {
+  Rotating r;
+  Harness& h = r.h;
+  ASSERT_FALSE(h.send(kUs).empty());
+  ASSERT_FALSE(h.send(kRu).empty());
+  ASSERT_EQ(h.session(kUs).rotations_countersigned(), 1u);
+  h.recover_at_start = true;
+  h.restart(kUs, h.store(kUs).recover(kUsParty, kRuParty));
+  h.restart(kRu, h.store(kRu).recover(kRuParty, kUsParty));
+  h.deliver(kUs, TimerFired{});
+  h.deliver(kRu, TimerFired{});
+  EXPECT_GT(h.log_requests[kUs], 0u);
+  EXPECT_GT(h.log_requests[kRu], 0u);
+  EXPECT_FALSE(h.session(kUs).stats().forked()) << h.session(kUs).stats().fork_reason();
+  EXPECT_FALSE(h.session(kRu).stats().forked()) << h.session(kRu).stats().fork_reason();
+  const std::string ours = h.send(kUs);
+  const std::string theirs = h.send(kRu);
+  ASSERT_NE(h.store(kRu).find(ours), nullptr);
+  EXPECT_EQ(h.store(kUs).find(ours)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kRu).find(theirs)->state, MessageState::kDelivered);
+}
+
 TEST(PeerSessionOwnRotationTest, ASecondRotationChainsOnTheFirst) {
   Rotating r;
   Harness& h = r.h;

@@ -328,6 +328,8 @@ class Driver {
   // The key in force for `party` (its chain's newest: core::PeerSession::peer_chain), or null
   // if it is not a pinned peer.
   const crypto::VerifyKey* peer_key(const std::string& party) const;
+  // Our key that `party` checks our heartbeats and their answers with (driver_peers.cc).
+  const crypto::SigningKey& our_key_for(const std::string& party) const;
   // Accepts `fingerprint` as `party`'s certificate from now on (once): at the federation
   // server, and from `party`'s server at our clients (the next connection).
   void allow_fingerprint(const std::string& party, const std::string& fingerprint);

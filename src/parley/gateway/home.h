@@ -205,6 +205,14 @@ struct Rotated {
   std::filesystem::path statement;
 };
 
+// The signing key of the newest of our rotations `in_log` (our rotations in our log for one
+// peer, as the store holds them: Recovered::own_rotations), our bundle's if none: what an
+// export of that log signs its manifest with (docs/transcript.md: the exporter's newest key,
+// the last of the chain its own log holds). kDataLoss if the store holds a rotation that is
+// not this home's.
+Result<crypto::SigningKey> newest_key_in(const Home& home,
+                                         const std::vector<core::PutRotation>& in_log);
+
 // `parley rotate`: replaces our signing key, federation certificate and seal epoch with a new
 // rotation (files above): a fresh Ed25519 key and a self-signed certificate made as `parley
 // init` makes them, the statement signed by the key in force (the newest) with the new key's

@@ -156,6 +156,22 @@ const net::TlsIdentity& Home::tls_of(std::size_t n) const {
   return n == 0 ? tls : rotations.at(std::min(n, rotations.size()) - 1).tls;
 }
 
+Result<crypto::SigningKey> newest_key_in(const Home& home,
+                                         const std::vector<core::PutRotation>& in_log) {
+  std::uint64_t newest = 0;
+  for (const core::PutRotation& r : in_log) {
+    if (r.n == 0 || r.n > home.rotations.size() ||
+        home.rotations[r.n - 1].statement != r.statement) {
+      return Status::data_loss(fmt::format(
+          "the store holds our key rotation {} (entry {} of our log for '{}'), which is not "
+          "this home's keys/rotations/{}.dsse",
+          r.n, r.index, r.peer, r.n));
+    }
+    newest = std::max(newest, r.n);
+  }
+  return newest == 0 ? home.keys.signing : home.rotations[newest - 1].signing;
+}
+
 Result<Rotated> rotate_home(const Home& home, Time now) {
   PARLEY_RETURN_IF_ERROR(crypto::init());
   crypto::SystemRng rng;
