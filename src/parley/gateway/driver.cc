@@ -181,6 +181,7 @@ Status Driver::start(net::Handler api_handler) {
   PARLEY_ASSIGN_OR_RETURN(api_server_,
                           listen_api(io_, home_, std::move(api_handler), server_limits()));
 
+  follow_rotations();  // made with the bundle's certificate: the one every peer accepts now
   // Resend whatever the store held unreceipted, the first heartbeats, arm the deadlines; the
   // action items of the meetings are looked at once the timer runs.
   actions_due_ = now();
@@ -478,6 +479,7 @@ void Driver::feed(core::NodeEvent event) {
     for (core::NodeAction& action : actions_) carry_out(action);
   }
   if (!restore_marker_.empty()) clear_restore_marker();
+  if (!home_.rotations.empty()) follow_rotations();
   flush_events();
   rearm();
 }

@@ -66,6 +66,32 @@ const crypto::SigningKey& Driver::our_key_for(const std::string& party) const {
   return session == nullptr ? home_.keys.signing : session->key_for_peer();
 }
 
+void Driver::follow_rotations() {
+  const std::uint64_t n = node_->rotations_countersigned();
+  if (n == federation_rotation_) return;
+  // Checked when the home was loaded (gateway/home.h): a failure here is no state to stop for;
+  // the certificate before stays, which every peer accepts.
+  const net::TlsIdentity& identity = home_.tls_of(n);
+  for (const auto& server : federation_servers_) {
+    if (const Status s = server->replace_identity(identity); !s.is_ok()) {
+      spdlog::error("federation certificate of rotation {} not presented: {}", n, s.to_string());
+      return;
+    }
+  }
+  for (auto& [party, clients] : clients_) {
+    for (auto* list : {&clients.transactions, &clients.heartbeats}) {
+      for (const auto& client : *list) (void)client->replace_identity(identity);
+    }
+  }
+  const Result<std::string> fingerprint = net::cert_fingerprint(identity.cert_pem);
+  spdlog::info("federation certificate: {} from now on, for new connections ({}): {}",
+               n == 0 ? std::string("the bundle's") : fmt::format("rotation {}'s", n),
+               fingerprint.is_ok() ? *fingerprint : fingerprint.status().message(),
+               n > federation_rotation_ ? "every peer countersigned the rotation"
+                                        : "a peer has not countersigned our later rotations yet");
+  federation_rotation_ = n;
+}
+
 const crypto::VerifyKey* Driver::peer_key(const std::string& party) const {
   const core::PeerSession* session = node_ ? node_->session(party) : nullptr;
   return session == nullptr ? nullptr : &session->peer_chain().newest().key;
