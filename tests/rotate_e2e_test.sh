@@ -5,7 +5,8 @@
 # stores and pins (peer_key_rotated); messages go both ways after it, FLASH included; both
 # parties' exported transcripts verify with `parley verify`, which follows us's chain of keys
 # from the bundle ru pinned; once ru countersigned the statement, us's federation server
-# presents the new certificate; after a restart of both, messages still flow with no fork alarm.
+# presents the new certificate, and `parley check` probes ru with the key it pinned; us restored from
+# a backup taken after the rotation and both restarted, messages still flow with no fork alarm.
 # Usage: rotate_e2e_test.sh PATH_TO_PARLEY
 set -uo pipefail
 
@@ -97,6 +98,11 @@ new_cert() { test "$(served_fp)" = "$NEW_FP"; }
 check "once ru countersigned the statement, us presents its new certificate" poll 30 new_cert
 check "us: no fork alarm" no_alarm "$US"
 check "ru: no fork alarm" no_alarm "$RU"
+# parley check probes ru as the gateway does: with the key and certificate ru pinned.
+"$PARLEY" check --home "$US" >"$DIR/check.out" 2>&1
+rc=$?
+check "parley check of us after the rotation: exit 0, ru's path answers" \
+  bash -c "[[ $rc -eq 0 ]] && grep -q '^ok    peer ru-genstaff path ' '$DIR/check.out'"
 
 # --- both transcripts verify, following us's chain from the bundle ru pinned ---
 check "transcript export by us" "$PARLEY" transcript export --home "$US" --peer ru-genstaff "$DIR/t-us"
@@ -108,9 +114,13 @@ check "parley verify of us's export, pinned to both bundles: exit 0" \
 check "parley verify of ru's export, pinned to both bundles: exit 0" \
   "$PARLEY" verify "$DIR/t-ru" --pin "$DIR/us.json" --pin "$DIR/ru.json"
 
-# --- both restart: nothing new fails, no fork alarm ---
+# --- both restart (us from a backup taken after the rotation): nothing new fails, no alarm ---
+check "backup of us after the rotation" "$PARLEY" backup --home "$US" "$DIR/us.backup"
 stop us
 stop ru
+"$PARLEY" restore --home "$US" "$DIR/us.backup" >"$DIR/restore.out" 2>&1
+rc=$?
+check "restore of it: exit 0 (its heads open with the keys of our chain)" test $rc -eq 0
 start us
 start ru
 LAST=$(send "$US" saceur --text "After both restarted")

@@ -213,6 +213,11 @@ struct Rotated {
 Result<crypto::SigningKey> newest_key_in(const Home& home,
                                          const std::vector<core::PutRotation>& in_log);
 
+// Of our rotations in our log for one peer (`recovered`: what the store holds for it), the
+// newest the peer countersigned (a head of ours it receipted holds the statement: it pinned
+// that key), 0 for none: the key and certificate it checks us with. kDataLoss as newest_key_in.
+Result<std::uint64_t> rotation_pinned_by(const Home& home, const core::Recovered& recovered);
+
 // `parley rotate`: replaces our signing key, federation certificate and seal epoch with a new
 // rotation (files above): a fresh Ed25519 key and a self-signed certificate made as `parley
 // init` makes them, the statement signed by the key in force (the newest) with the new key's

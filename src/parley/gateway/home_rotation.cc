@@ -172,6 +172,17 @@ Result<crypto::SigningKey> newest_key_in(const Home& home,
   return newest == 0 ? home.keys.signing : home.rotations[newest - 1].signing;
 }
 
+Result<std::uint64_t> rotation_pinned_by(const Home& home, const core::Recovered& recovered) {
+  PARLEY_RETURN_IF_ERROR(newest_key_in(home, recovered.own_rotations).status());
+  const std::uint64_t countersigned =
+      recovered.ledger.countersigned ? recovered.ledger.countersigned->size : 0;
+  std::uint64_t pinned = 0;
+  for (const core::PutRotation& r : recovered.own_rotations) {
+    if (r.index < countersigned) pinned = std::max(pinned, r.n);
+  }
+  return pinned;
+}
+
 Result<Rotated> rotate_home(const Home& home, Time now) {
   PARLEY_RETURN_IF_ERROR(crypto::init());
   crypto::SystemRng rng;
