@@ -285,6 +285,27 @@ TEST(PeerSessionOwnRotationTest, ASecondRotationChainsOnTheFirst) {
   EXPECT_EQ(h.session(kUs).key_for_peer().bytes, third.signing.bytes);
 }
 
+// A peer pinned after our rotation pins our bundle, which keeps our first key: our log for it
+// starts with the statement, and it follows our chain from there (docs/operations.md "Key
+// rotation").
+TEST(PeerSessionOwnRotationTest, APeerPinnedAfterTheRotationGetsTheStatementFirst) {
+  Harness h;
+  const crypto::Keys old = h.keys(kUs).keys;
+  const crypto::Keys next = new_keys(7);
+  h.own[kUs] = OwnRotations{{our_rotation(h, old, next, 1)}, {next.signing}};
+  h.restart(kUs, Recovered{});
+  EXPECT_EQ(h.session(kUs).rotations_countersigned(), 0u);
+  const std::string first = h.send(kUs);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(h.store(kUs).rotations(kUsParty, kRuParty).begin()->first, 0u);
+  EXPECT_EQ(h.store(kUs).find(first)->log_index, 1u);
+  EXPECT_EQ(h.session(kRu).peer_chain().newest().key, next.verify);
+  EXPECT_EQ(h.session(kRu).peer_chain().newest().from_index, 1u);
+  ASSERT_NE(h.store(kRu).find(first), nullptr);
+  EXPECT_EQ(h.session(kUs).rotations_countersigned(), 1u);
+  ASSERT_FALSE(h.send(kRu).empty());
+}
+
 TEST(PeerSessionOwnRotationTest, AStoreWhoseRotationIsNotTheHomesSignsNothingMore) {
   Rotating r;
   Harness& h = r.h;
