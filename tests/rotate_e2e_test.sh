@@ -6,7 +6,8 @@
 # parties' exported transcripts verify with `parley verify`, which follows us's chain of keys
 # from the bundle ru pinned; once ru countersigned the statement, us's federation server
 # presents the new certificate, and `parley check` probes ru with the key it pinned; us restored from
-# a backup taken after the rotation and both restarted, messages still flow with no fork alarm.
+# a backup taken after the rotation and both restarted, messages still flow with no fork alarm; a
+# third party pinned after the rotation follows the chain from us's bundle.
 # Usage: rotate_e2e_test.sh PATH_TO_PARLEY
 set -uo pipefail
 
@@ -131,6 +132,28 @@ check "us: no fork alarm after the restart" no_alarm "$US"
 check "ru: no fork alarm after the restart" no_alarm "$RU"
 check "us still presents its new certificate" new_cert
 check "ru logged us's rotation once" test "$(grep -c 'peer_key_rotated: peer' "$DIR/ru.log")" -eq 1
+
+# --- a third party pinned after the rotation: it pins the bundle (the first key), gets the
+# statement as the first entry of us's log for it; us presents its first certificate again
+# until the newcomer countersigned the statement, then the new one ---
+CN=$DIR/cn CN_FED=$(free_port) CN_API=$(free_port)
+"$PARLEY" init --home "$CN" --party cn-cmc --federation 127.0.0.1:"$CN_FED" --api 127.0.0.1:"$CN_API" >/dev/null || bad "init cn"
+"$PARLEY" bundle --home "$CN" >"$DIR/cn.json"
+check "peer add cn while us runs" "$PARLEY" peer add --home "$US" "$DIR/cn.json"
+check "cn pins us's bundle" "$PARLEY" peer add --home "$CN" "$DIR/us-after.json"
+"$PARLEY" principal add --home "$CN" chief >/dev/null
+check "line add us-cn" "$PARLEY" line add --home "$US" saceur-chief --local saceur --remote cn-cmc/chief
+check "line add cn-us" "$PARLEY" line add --home "$CN" saceur-chief --local chief --remote us-eucom/saceur
+old_cert() { test "$(served_fp)" = "$(file_fp "$US/tls/cert.pem")"; }
+check "us presents its first certificate again: cn has not countersigned the rotation" poll 30 old_cert
+"$PARLEY" gateway --home "$CN" 2>>"$DIR/cn.log" &
+PIDS+=($!)
+check "cn gateway ready" poll 20 curl -sf "http://127.0.0.1:$CN_API/readyz"
+TO_CN=$("$PARLEY" send --home "$US" --as saceur --line saceur-chief --text "Hello after the rotation")
+check "us's message to cn is delivered" poll 30 delivered "$US" saceur "$TO_CN"
+cn_rotated() { grep -q "peer_key_rotated: peer 'us-eucom' rotated its signing key (rotation 1, entry 0)" "$DIR/cn.log"; }
+check "cn pinned us's rotation from the first entry of us's log for it" cn_rotated
+check "every peer countersigned it: us presents its new certificate again" poll 30 new_cert
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

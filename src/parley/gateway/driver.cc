@@ -83,11 +83,13 @@ void Driver::add_clients(const wire::Bundle& bundle) {
   // alone: which path carries traffic is the node's decision, not the client's.
   Clients& clients = clients_[bundle.party];
   clients.fingerprints = std::make_shared<std::vector<std::string>>();
+  // With the certificate we present now (follow_rotations: our rotations every peer holds).
+  const net::TlsIdentity& tls = home_.tls_of(federation_rotation_);
   for (const std::string& address : bundle.federation) {
     clients.transactions.push_back(
-        net::make_federation_client(io_, {address}, home_.tls, clients.fingerprints));
+        net::make_federation_client(io_, {address}, tls, clients.fingerprints));
     clients.heartbeats.push_back(
-        net::make_federation_client(io_, {address}, home_.tls, clients.fingerprints));
+        net::make_federation_client(io_, {address}, tls, clients.fingerprints));
   }
   allow_fingerprint(bundle.party, bundle.tls_fingerprint);
   pinned_.push_back(bundle);
