@@ -37,6 +37,7 @@
 #include "parley/cli/commands.h"
 #include "parley/gateway/home.h"
 #include "parley/ledger/formats.h"
+#include "parley/ledger/key_chain.h"
 #include "parley/store/sqlite/sqlite_store.h"
 
 namespace parley::cli {
@@ -91,14 +92,23 @@ Result<std::map<std::string, PeerSizes>> sizes_of(store::Store& store, const gat
     if (recovered.ledger.countersigned) {
       const core::RecoveredHead& head = *recovered.ledger.countersigned;
       s.countersigned = head.size;
-      // Our own head: signed by this home's key, or the store is another party's.
-      const Result<ledger::SignedTreeHead> sth =
-          ledger::open_sth(head.sth, home.keys.verify, home.config.party);
-      if (!sth.is_ok()) {
+      // Our own head: signed by this home's key in force at its size (our key rotations in
+      // that log, docs/protocol.md "Key rotation"), or the store is another party's.
+      ledger::KeyChain chain(home.config.party, home.keys.verify);
+      Status opened = Status::ok();
+      for (const core::PutRotation& r : recovered.own_rotations) {
+        if (Result<wire::Rotation> added = chain.add(r.index, r.statement); !added.is_ok()) {
+          opened = added.status().with_context("our key rotation " + std::to_string(r.n));
+        }
+      }
+      if (opened.is_ok()) {
+        opened = ledger::open_sth(head.sth, chain.head_key(head.size), home.config.party).status();
+      }
+      if (!opened.is_ok()) {
         return Status::failed_precondition(fmt::format(
             "{}: our head of size {} for {} does not open with this home's key ({}): not a "
             "store of {}",
-            which, head.size, peer.bundle.party, sth.status().message(), home.config.party));
+            which, head.size, peer.bundle.party, opened.message(), home.config.party));
       }
     }
     if (recovered.ledger.peer_head) s.peer_head = recovered.ledger.peer_head->size;

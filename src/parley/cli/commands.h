@@ -37,6 +37,8 @@ void add_verify_command(CLI::App& app, int& exit_code);
 void add_check_command(CLI::App& app, int& exit_code);
 // backup, restore (the SQLite store: backup_cmd.cc)
 void add_backup_commands(CLI::App& app, int& exit_code);
+// rotate (our key rotation: rotate_cmd.cc)
+void add_rotate_command(CLI::App& app, int& exit_code);
 
 // What `parley verify` runs, for parley-bench-transcript too (verify_cmd.cc).
 struct ExportDirectory {

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   parley::cli::add_verify_command(app, exit_code);
   parley::cli::add_check_command(app, exit_code);
   parley::cli::add_backup_commands(app, exit_code);
+  parley::cli::add_rotate_command(app, exit_code);
 
   const parley::Status crypto = parley::crypto::init();
   if (!crypto.is_ok()) return parley::cli::fail(crypto);

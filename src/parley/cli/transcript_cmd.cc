@@ -106,9 +106,14 @@ Status run_export_steps(const ExportArgs& args) {
 
   const fs::path root(args.out_dir);
   PARLEY_RETURN_IF_ERROR(prepare_out_dir(root));
+  // Signed by our newest key in our log for the peer (our rotations there); the bundle is
+  // the first key's, where the chain in the export starts.
+  PARLEY_ASSIGN_OR_RETURN(const core::Recovered recovered, store.recover(peer));
+  PARLEY_ASSIGN_OR_RETURN(const crypto::SigningKey key,
+                          gateway::newest_key_in(home, recovered.own_rotations));
   DirectorySink sink(root);
   PARLEY_RETURN_IF_ERROR(store::export_transcript(
-      store, gateway::bundle_of(home), home.keys.signing, peer,
+      store, gateway::bundle_of(home), key, peer,
       std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()), sink));
   std::cout << "exported the transcript of " << me << " and " << peer << " to " << root.string()
             << "\n"

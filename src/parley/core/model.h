@@ -79,6 +79,15 @@ struct DirectoryChange {
   std::string detail;
 };
 
+// Our own key rotations (docs/protocol.md "Key rotation"; `parley rotate`, gateway/home.h):
+// the statements, n = 1, 2, ... (each the DSSE text that is an entry of our log for every
+// peer), and the signing key each one put in force. The chain they form starts from the key of
+// our published bundle (crypto::Keys::signing). Empty: we never rotated.
+struct OwnRotations {
+  std::vector<std::string> statements;
+  std::vector<crypto::SigningKey> keys;  // keys[n - 1]: statement n's new key
+};
+
 // A pinned peer: its bundle as given out of band.
 struct Peer {
   wire::Bundle bundle;

@@ -65,6 +65,7 @@ void Node::add_peer(NodePeer p) {
   session.party = config_.party;
   session.lang = config_.lang;
   session.keys = config_.keys;
+  session.own = config_.own;
   session.peer = p.bundle;
   session.realert = config_.realert;
   session.directory = config_.directory;
@@ -104,6 +105,13 @@ std::optional<std::string> Node::party_of_fingerprint(const std::string& fingerp
     }
   }
   return std::nullopt;
+}
+
+std::uint64_t Node::rotations_countersigned() const {
+  std::uint64_t n = config_.own.statements.size();
+  for (const auto& [party, peer] : peers_)
+    n = std::min(n, peer->session->rotations_countersigned());
+  return n;
 }
 
 std::vector<Node::PeerView> Node::peers() const {

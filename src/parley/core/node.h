@@ -58,7 +58,8 @@ using PrecheckToken = std::uint64_t;
 struct NodeConfig {
   std::string party;
   std::string lang = "en";  // SessionConfig::lang
-  crypto::Keys keys;
+  crypto::Keys keys;        // SessionConfig::keys: our bundle's
+  OwnRotations own;         // SessionConfig::own: our key rotations
   std::vector<Line> lines;  // every configured line; a line to an unpinned party is idle
   Directory directory;      // principals, the duty roster, the time zone (core/roster.h)
   PathConfig paths;
@@ -279,6 +280,11 @@ class Node {
   // The pinned peer whose TLS certificate has `fingerprint`, if any: its bundle's, or one a
   // rotation of its that we stored announced (PeerSession::peer_chain).
   std::optional<std::string> party_of_fingerprint(const std::string& fingerprint) const;
+  // Our key rotations every pinned peer countersigned (PeerSession::rotations_countersigned):
+  // the smallest over the peers, all of them (NodeConfig::own) when there is none. The
+  // federation certificate we present is the one in force after that rotation (every peer
+  // accepts it), docs/protocol.md "Key rotation".
+  std::uint64_t rotations_countersigned() const;
   // Peers' transactions waiting for their precheck, or behind one that does.
   std::size_t transactions_held() const;
   // At most this many of one peer's transactions wait for their prechecks: the next is

@@ -129,8 +129,8 @@ InFlight* Outbox::carrier(const std::string& id) {
 }
 
 void Outbox::start(InFlight f) {
-  for (const std::string& id : f.ids) {
-    Outgoing* o = queued(id);
+  for (std::size_t i = f.rotations; i < f.ids.size(); ++i) {
+    Outgoing* o = queued(f.ids[i]);
     PARLEY_CHECK(o != nullptr && !o->in_flight);
     o->in_flight = true;
     ++carried_;

@@ -51,6 +51,9 @@ struct InFlight {
   std::uint64_t after = 0;
   // A FLASH lane transaction: only FLASH messages, ordered behind no other transaction.
   bool lane = false;
+  // Its entries, in transaction order: first `rotations` of our key rotation statements
+  // (PeerSession::add_rotation_entries; no message), then its messages.
+  std::size_t rotations = 0;
   std::vector<std::string> ids;
   std::vector<std::uint64_t> indices;
   std::vector<std::vector<ledger::Hash>> proofs;  // inclusion in the head, per id

@@ -107,6 +107,13 @@ PeerSession::PeerSession(SessionConfig config, const catalog::Catalog& catalog, 
     }
   }
 
+  // Our rotations the store holds in our log for the peer (the rest is appended at the first
+  // event): one that is not the home's means the two do not belong together, and nothing more
+  // is signed for the peer.
+  if (Status s = recover_own_chain(recovered.own_rotations); !s.is_ok()) {
+    build_failed_ = true;
+    counters_.last_error = "cannot build a transaction: " + s.message();
+  }
   requeue_unreceipted(recovered.unreceipted);
   watch_recovered(recovered);
   for (auto& [line, test] : recovered.line_tests) tests_.recover(line, std::move(test));
@@ -121,8 +128,8 @@ void PeerSession::requeue_unreceipted(std::vector<MessageRecord>& unreceipted) {
     if (record.state == MessageState::kCancelled) continue;
     // Our own signature over our own stored envelope: failing here means the store or our
     // keys changed under us. The message cannot be sent as it is; say so, keep the rest.
-    Result<wire::Envelope> envelope =
-        wire::open_envelope(record.envelope, config_.keys.verify, config_.party);
+    Result<wire::Envelope> envelope = wire::open_envelope(
+        record.envelope, own_chain_.entry_key(record.log_index.value_or(0)), config_.party);
     if (!envelope.is_ok()) {
       counters_.last_error =
           "stored message " + record.id + " cannot be resent: " + envelope.status().message();
@@ -201,6 +208,9 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
     pump(now, out);
     return;
   }
+  // Our key rotations first: nothing is signed with a new key before its statement is in our
+  // log for the peer (docs/protocol.md "Key rotation").
+  if (own_chain_.newest().n < config_.own.statements.size()) append_own_rotations(out);
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
@@ -320,10 +330,15 @@ Outgoing PeerSession::compose(const Line& line, const std::string& principal,
   draft.expires = expires;
   draft.reply_to = reply_to;
   draft.lang = config_.lang;
-  draft.epoch = 1;
+  // Under the newest link of our chain (our last rotation appended): its epoch and key.
+  draft.epoch = own_chain_.newest().epoch;
   draft.content = content;
-  wire::Sealed sealed =
-      wire::seal_and_sign(draft, seal_key_, config_.keys.signing, config_.party, rng_);
+  // A seal key that cannot be derived (the peer's box key is unusable) refuses principals'
+  // submissions already (seal_key_status_); the protocol's own entries are then sealed as under
+  // epoch 1, which the peer cannot open either.
+  const Result<crypto::SealKey> seal = own_seal_key(own_chain_.newest().epoch);
+  wire::Sealed sealed = wire::seal_and_sign(draft, seal.is_ok() ? *seal : seal_key_,
+                                            signing_of(own_chain_.newest()), config_.party, rng_);
 
   MessageRecord r;
   r.id = draft.id;

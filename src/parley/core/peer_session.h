@@ -104,7 +104,11 @@ struct SessionConfig {
   // This party's language (the home's `lang`): signed into every envelope it sends, so the
   // record says in which language its principals wrote the text.
   std::string lang = "en";
+  // Our keys: `keys.signing` is the key of our published bundle, the first of the chain of our
+  // keys; `own` our rotations after it (docs/protocol.md "Key rotation"). The session appends
+  // each statement our log for the peer lacks, in order, before anything it signs after it.
   crypto::Keys keys;
+  OwnRotations own;
   wire::Bundle peer;        // the pinned peer
   std::vector<Line> lines;  // the lines whose remote party is `peer`
   Duration retry_min = std::chrono::milliseconds(100);
@@ -388,6 +392,19 @@ class PeerSession {
   // durable; at start it is rebuilt from the rotations the store holds. Its newest link is the
   // key in force for the peer: its heads, heartbeats and receipts are checked with it.
   const ledger::KeyChain& peer_chain() const { return peer_chain_; }
+  // The chain of our keys in our log for the peer: our bundle's key, then each of our rotations
+  // (SessionConfig::own) from where its statement is an entry of that log. Our entries and heads
+  // are signed as it says; its newest link signs our new entries, sealed under its epoch.
+  const ledger::KeyChain& own_chain() const { return own_chain_; }
+  // What the peer knows of our rotations: the number of the newest whose statement a receipt of
+  // the peer's covers (the peer pinned its key), 0 for none. Known from our head the peer
+  // countersigned, so also after a restart. Our federation certificate follows it (the node's
+  // smallest, core/node.h).
+  std::uint64_t rotations_countersigned() const { return peer_facing_link().n; }
+  // Our key the peer checks what we sign outside our log with (receipts, heartbeats and their
+  // answers): the key of rotations_countersigned(). Until the peer countersigned a statement it
+  // holds the key before it; then the new one.
+  const crypto::SigningKey& key_for_peer() const { return signing_of(peer_facing_link()); }
   // The lines with the peer changed (Node's Reconfigure): what is decided from now on (who
   // may send, acknowledge, which peer envelopes are accepted) follows `lines`; messages and
   // deadlines already held are kept.
@@ -485,7 +502,9 @@ class PeerSession {
     // it gave back): pinned once durable, as a received rotation is.
     std::optional<ledger::KeyChain> recovered_peer_chain;
     std::optional<ledger::KeyChain> recovered_own_chain;
+    std::map<std::uint64_t, std::string> recovered_own_ids;  // its statements' ids, by n
     bool recovery = false;
+    std::vector<std::uint64_t> own_rotations;  // our key rotations appended in the batch, by n
   };
   // The recovery of both logs from the peer at start (SessionConfig::recover_at_start).
   struct Recovery {
@@ -509,6 +528,34 @@ class PeerSession {
 
   // At start: the stored messages not yet receipted, back in the outbox (or why not).
   void requeue_unreceipted(std::vector<MessageRecord>& unreceipted);
+  // ---- our own key rotations (peer_session_rotate.cc; docs/protocol.md "Key rotation") ----
+  // At start: the chain of our keys from our rotations the store holds in our log for the
+  // peer; an error if they are not the statements of SessionConfig::own (the home and the
+  // store disagree): then nothing more is signed for the peer.
+  Status recover_own_chain(const std::vector<PutRotation>& rotations);
+  // The link of our chain in force at entry `index` of our log.
+  const ledger::KeyChain::Link& own_link_at(std::uint64_t index) const;
+  // The newest link of our chain whose statement a receipt of the peer's covers.
+  const ledger::KeyChain::Link& peer_facing_link() const;
+  // The signing key of one of our chain's links.
+  const crypto::SigningKey& signing_of(const ledger::KeyChain::Link& link) const;
+  // Our key for a head of `size` entries: the key of its last entry (ledger/key_chain.h).
+  const crypto::SigningKey& head_signing_key(std::uint64_t size) const {
+    return signing_of(own_link_at(size == 0 ? 0 : size - 1));
+  }
+  // The seal key of our epoch `epoch` (1 or one of our chain's), derived once.
+  Result<crypto::SealKey> own_seal_key(std::uint32_t epoch);
+  // Appends each statement of SessionConfig::own that our log for the peer lacks, in order:
+  // its log entry and rotations row in one batch, before anything signed after it.
+  void append_own_rotations(std::vector<Action>& out);
+  // Our rotation entries that no receipt of the peer's covers yet: links of own_chain_.
+  std::vector<const ledger::KeyChain::Link*> uncovered_rotations() const;
+  // Whether one of them is carried by no transaction of the window.
+  bool rotation_waits() const;
+  // Puts every uncovered rotation entry into `tx` (first, with its proof in the head `f`
+  // carries): the peer cannot know our key in force without it (docs/protocol.md "Key
+  // rotation"). `bytes` counts the transaction's size.
+  Status add_rotation_entries(wire::Transaction& tx, InFlight& f, std::size_t& bytes);
   void watch_recovered(const Recovered& recovered);
   // At start (SessionConfig::recover_at_start): wait for the peer's copy after a restore, or
   // ask for it without waiting.
@@ -619,6 +666,8 @@ class PeerSession {
   // for it then (503 while that is not yet durable); false if it is not one.
   bool answer_again(RequestId request, const std::string& tx, const std::string& sth,
                     std::vector<Action>& out);
+  // `receipt`, signed again by key_for_peer() if another of our keys signed it.
+  std::string receipt_for_peer(const std::string& receipt) const;
   // The peer's transaction is out of the order of its heads (TransactionOrder): answered
   // 425 (early) or 409 (stale, unless answered again), nothing stored, no refusal counted.
   void out_of_order(RequestId request, const TransactionRefusal& refusal, std::vector<Action>& out);
@@ -731,11 +780,11 @@ class PeerSession {
 
   SessionConfig config_;
   ledger::KeyChain peer_chain_;  // after config_, from which it starts
-  // Our own chain of keys along our log for the peer, as the session passes it to the log
-  // recovery (core/log_recovery.h): our key (config_.keys.verify) alone until our own
-  // rotations (`parley rotate`, planned) hand the session its real chain; grown by a rotation
-  // of ours that a recovered copy gives back, once durable.
+  // Our own chain of keys along our log for the peer (SessionConfig::own, `parley rotate`),
+  // which the session also passes to the log recovery (core/log_recovery.h); grown by a
+  // rotation of ours that a recovered copy gives back, once durable.
   ledger::KeyChain own_chain_;
+  std::map<std::uint64_t, std::string> own_rotation_ids_;  // of own_chain_'s statements, by n
   const catalog::Catalog& catalog_;
   Rng& rng_;
   crypto::SealKey seal_key_{};

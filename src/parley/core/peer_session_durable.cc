@@ -52,7 +52,10 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
     peer_chain_ = std::move(*after.recovered_peer_chain);
     derive_seal_keys();
   }
-  if (after.recovered_own_chain) own_chain_ = std::move(*after.recovered_own_chain);
+  if (after.recovered_own_chain) {
+    own_chain_ = std::move(*after.recovered_own_chain);
+    own_rotation_ids_.insert(after.recovered_own_ids.begin(), after.recovered_own_ids.end());
+  }
   if (after.recovery) {
     recovery_.storing = false;
     end_recovery(now, out);
@@ -211,6 +214,15 @@ void PeerSession::undo_outbound(const AfterPersist& after, const std::string& wh
                            "gateway to recover from the store";
     out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
     break;
+  }
+  // Our key rotation could not be appended: what would follow it cannot be signed.
+  if (!after.own_rotations.empty() && !build_failed_) {
+    build_failed_ = true;
+    counters_.last_error = "our key rotation " + std::to_string(after.own_rotations.front()) +
+                           " could not be appended to our log for " +
+                           single_quoted(config_.peer.party) + ": " + why +
+                           "; restart the gateway to recover from the store";
+    out.push_back(Notify{notice(NoticeKind::kLinkTrouble, "", "", counters_.last_error)});
   }
   // Our receipted transaction could not be recorded: send it again later; the peer's
   // receiver is idempotent.

@@ -40,8 +40,21 @@ bool PeerSession::answer_again(RequestId request, const std::string& tx, const s
         wire::encode_refusal({"transaction " + tx + " is being stored; send it again", ""})});
     return true;
   }
-  out.push_back(Answer{request, 200, it->second.receipt});
+  out.push_back(Answer{request, 200, receipt_for_peer(it->second.receipt)});
   return true;
+}
+
+std::string PeerSession::receipt_for_peer(const std::string& receipt) const {
+  // Signed before we knew that the peer pinned our rotated key (its receipt covering our
+  // statement overtook nothing: the peer may build a transaction after the pin while that
+  // receipt is on its way), the receipt is refused by the peer, which sends the transaction
+  // again: it gets the same countersignature by the key it holds now.
+  const crypto::SigningKey& key = key_for_peer();
+  Result<ledger::ReceiptV2> parsed = ledger::parse_receipt_v2(receipt);
+  if (!parsed.is_ok() || ledger::verify_receipt_v2(*parsed, crypto::verify_key_of(key)).is_ok()) {
+    return receipt;
+  }
+  return ledger::encode_receipt_v2(ledger::sign_receipt_v2(parsed->body, key));
 }
 
 void PeerSession::out_of_order(RequestId request, const TransactionRefusal& refusal,
@@ -158,7 +171,7 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   // the batch is durable.
   batch.receipt =
       sign_countersignature(verified.tx, config_.party, config_.peer.party, head, batch.ids,
-                            indices, std::move(refused), now, config_.keys.signing);
+                            indices, std::move(refused), now, key_for_peer());
   PutHead put_head;
   put_head.owner = config_.peer.party;
   put_head.peer = config_.party;

@@ -234,7 +234,7 @@ void PeerSession::take_copies(Time now, std::vector<Action>& out) {
   }
   // Both logs' keys along their chains (ledger/key_chain.h): ours as the session holds it, the
   // peer's as pinned here; rotation statements among the entries extend them.
-  const RecoveryParties parties{own_chain_, peer_chain_};
+  RecoveryParties parties{own_chain_, peer_chain_};
   std::vector<Record> records;
   AfterPersist after;
   after.recovery = true;
@@ -251,6 +251,9 @@ void PeerSession::take_copies(Time now, std::vector<Action>& out) {
     if (Status s = add_recovered_peer(*verified, now, records, after); !s.is_ok()) {
       return recovery_failed(s.message(), out);
     }
+    // The peer's receipts of our log, signed after a rotation its copy gave back, are checked
+    // with its chain through that copy.
+    parties.peer = *verified->chain;
   }
   if (!copy.yours.sth.empty()) {
     Result<VerifiedPeerCopy> verified = verify_peer_copy(copy.yours, own_, parties);
@@ -304,6 +307,16 @@ Status PeerSession::add_recovered_own_entry(const RecoveredEntry& e, const Verif
   after.log_entries.push_back(index);
   if (e.rotation) {
     // A rotation of ours the peer holds: an entry of our log again, and a link of our chain.
+    // It must be one of this home's statements (keys/rotations/), whose keys sign after it.
+    const std::uint64_t n = e.rotation->n;
+    if (n == 0 || n > config_.own.statements.size() ||
+        config_.own.statements[n - 1] != e.envelope_json) {
+      return Status::failed_precondition(
+          "our key rotation " + std::to_string(n) + " at entry " + std::to_string(index) +
+          " of the copy is not the statement of this home's keys/rotations/ (the home and the "
+          "log do not belong together)");
+    }
+    after.recovered_own_ids.emplace(n, e.rotation->id);
     records.push_back(
         rotation_row(config_.party, config_.peer.party, index, *e.rotation, e.envelope_json));
     records.push_back(LogEntry{config_.party, config_.peer.party, index, e.rotation->id, e.leaf});
@@ -311,7 +324,7 @@ Status PeerSession::add_recovered_own_entry(const RecoveredEntry& e, const Verif
   }
   const wire::Payload& p = e.envelope.payload;
   // Sealed under our epoch in force at its entry (our chain's).
-  Result<crypto::SealKey> key = seal_key_of(context(), epoch_at(*copy.chain, index));
+  Result<crypto::SealKey> key = own_seal_key(epoch_at(*copy.chain, index));
   Result<wire::Opened> opened =
       key.is_ok() ? wire::open_content(p, *key) : Result<wire::Opened>(key.status());
   if (!opened.is_ok()) {

@@ -62,7 +62,9 @@ void PeerSession::append_to_log(Outgoing& outgoing, std::vector<Record>& records
 }
 
 bool PeerSession::may_build() const {
-  if (build_failed_ || outbox_.waiting() == 0) return false;
+  // A rotation statement of ours that no transaction carries is work too: the peer must get it
+  // (and countersign it) even when no message waits.
+  if (build_failed_ || (outbox_.waiting() == 0 && !rotation_waits())) return false;
   const std::size_t open = outbox_.window().size();
   return open < config_.window || (open < 2 * config_.window && outbox_.flash_waits());
 }
@@ -120,8 +122,9 @@ bool PeerSession::build(bool lane, Time now, std::vector<Action>& out) {
   if (f.ids.empty()) return false;
 
   Head head;
+  // Our chain's key at its size: a rotation's first head is the old key's (key_chain.h).
   tx.sth =
-      sign_head(config_.party, config_.peer.party, size, *root, now, config_.keys.signing, head);
+      sign_head(config_.party, config_.peer.party, size, *root, now, head_signing_key(size), head);
   f.sth = tx.sth;
   f.sth_payload = std::move(head.payload);
   f.sth_sig = head.sig;
@@ -162,6 +165,9 @@ Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
   for (const wire::ConsistencyItem& c : tx.consistency) {
     bytes += kConsistencyItemBytes + kProofHashBytes * c.proof.size();
   }
+  // Our rotation entries no receipt covers yet, in every transaction (a FLASH lane one too):
+  // a peer that lacks one cannot check what our new key signed.
+  PARLEY_RETURN_IF_ERROR(add_rotation_entries(tx, f, bytes));
   for (const auto& [key, o] : outbox_.queue()) {
     if (tx.entries.size() >= count_max) break;
     if (f.lane && o.record.precedence != Precedence::kFlash) break;  // FLASH sorts first
@@ -173,7 +179,7 @@ Status PeerSession::choose_entries(wire::Transaction& tx, InFlight& f) {
         o.record.envelope.size() + kEntryBytes + kProofHashBytes * proof->size();
     if (!tx.entries.empty() && bytes + entry_bytes > wire::kFrameBytesMax) break;
     bytes += entry_bytes;
-    if (f.ids.empty()) f.precedence = o.record.precedence;
+    if (f.ids.size() == f.rotations) f.precedence = o.record.precedence;  // the first message
     f.ids.push_back(o.record.id);
     f.indices.push_back(o.index);
     f.proofs.push_back(*proof);
@@ -325,7 +331,8 @@ void PeerSession::apply_receipt(InFlight& f, ReceiptView receipt, const std::str
   for (ledger::ReceiptRefusal& r : receipt.refused) refused[r.id] = std::move(r.reason);
 
   std::vector<Record> records;
-  for (std::size_t i = 0; i < f.ids.size(); ++i) {
+  // Its first entries are our rotation statements (no message): the head's receipt covers them.
+  for (std::size_t i = f.rotations; i < f.ids.size(); ++i) {
     const std::string& id = f.ids[i];
     Outgoing* o = outbox_.carried(id);
     PARLEY_CHECK(o != nullptr);

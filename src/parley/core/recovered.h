@@ -68,6 +68,10 @@ struct Recovered {
   // session rebuilds its chain of the peer's keys from them (ledger/key_chain.h). One per
   // rotation the peer ever made, so a handful.
   std::vector<PutRotation> peer_rotations;
+  // Our own key rotations in our log for the peer (PutRotation, owner us, peer the peer), by
+  // index: the session rebuilds the chain of our keys in that log from them, and appends the
+  // statements it lacks (SessionConfig::own).
+  std::vector<PutRotation> own_rotations;
 };
 
 }  // namespace parley::core

@@ -262,6 +262,9 @@ class FakeStore {
     for (const auto& [index, rotation] : rotations_[{peer, me}]) {
       r.peer_rotations.push_back(rotation);
     }
+    for (const auto& [index, rotation] : rotations_[{me, peer}]) {
+      r.own_rotations.push_back(rotation);
+    }
     return r;
   }
 
@@ -343,6 +346,7 @@ class Harness {
     c.recover_at_start = recover_at_start;
     c.recovery_required = recovery_required;
     c.keys = me.keys;
+    c.own = own[side];
     c.peer = peer.bundle;
     c.peer.translators = {kTranslator};
     Principal translator;
@@ -456,6 +460,8 @@ class Harness {
   // SessionConfig::recover_at_start of the sessions made from now on (restart()).
   bool recover_at_start = false;
   bool recovery_required = false;  // SessionConfig::recovery_required (after a restore)
+  // SessionConfig::own of the sessions made from now on: each side's key rotations.
+  OwnRotations own[2];
   // Log requests each side sent (SendTransaction::log_request), answered from the other
   // side's store; a test may change the answer (a forged or altered copy) before it arrives.
   std::size_t log_requests[2] = {0, 0};

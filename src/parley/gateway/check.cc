@@ -114,7 +114,10 @@ std::optional<Config> check_config(const fs::path& dir, std::vector<CheckResult>
 
 void check_certificate(const Home& home, std::vector<CheckResult>& out,
                        const CheckOptions& options) {
-  const Result<net::CertValidity> validity = net::cert_validity(home.tls.cert_pem);
+  // The newest certificate (our last rotation's, else the bundle's): the one we present once
+  // every peer countersigned the rotation.
+  const Result<net::CertValidity> validity =
+      net::cert_validity(home.tls_of(home.rotations.size()).cert_pem);
   if (!validity.is_ok()) {
     out.push_back(fail("tls certificate", validity.status().message()));
     return;
@@ -153,18 +156,22 @@ struct Probe {
   Time received;
 };
 
+// Signed with our key the peer pinned (`rotation`: the newest of our rotations it
+// countersigned, 0 for none), over TLS with that rotation's certificate, as the gateway does;
 // `fingerprints`: the peer's certificates to accept (its bundle's and its rotations').
-Probe probe_path(const Home& home, const wire::Bundle& peer, const std::string& address,
-                 const std::vector<std::string>& fingerprints, std::chrono::milliseconds timeout) {
+Probe probe_path(const Home& home, std::uint64_t rotation, const wire::Bundle& peer,
+                 const std::string& address, const std::vector<std::string>& fingerprints,
+                 std::chrono::milliseconds timeout) {
   Probe probe;
   boost::asio::io_context io;
-  const std::unique_ptr<net::FederationClient> client = net::make_federation_client(
-      io, {address}, home.tls, std::make_shared<const std::vector<std::string>>(fingerprints));
+  const std::unique_ptr<net::FederationClient> client =
+      net::make_federation_client(io, {address}, home.tls_of(rotation),
+                                  std::make_shared<const std::vector<std::string>>(fingerprints));
   probe.sent = wall_now();
   crypto::SystemRng rng;
   const wire::SignedHeartbeat signed_beat = wire::sign_heartbeat(
       wire::make_heartbeat(home.config.party, peer.party, address, probe.sent, rng),
-      home.keys.signing);
+      rotation == 0 ? home.keys.signing : home.rotations.at(rotation - 1).signing);
   const std::string body = wire::encode_signed_heartbeat(signed_beat);
   probe.request = signed_beat.payload;
   probe.answer = Status::unavailable(fmt::format("no answer within {} ms", timeout.count()));
@@ -178,14 +185,17 @@ Probe probe_path(const Home& home, const wire::Bundle& peer, const std::string& 
   return probe;
 }
 
-// Each path of `peer` (its keys in force: `chain`); the clock from the first that answered.
-void check_paths(const Home& home, const wire::Bundle& peer, const ledger::KeyChain& chain,
+// Each path of `peer` (its keys in force: `chain`; ours as it pinned them: `rotation`); the
+// clock from the first that answered.
+void check_paths(const Home& home, std::uint64_t rotation, const wire::Bundle& peer,
+                 const ledger::KeyChain& chain,
                  const CheckOptions& options, std::vector<CheckResult>& out) {
   std::optional<CheckResult> clock;
   const std::vector<std::string> fingerprints = store::accepted_fingerprints(peer, chain);
   for (const std::string& address : peer.federation) {
     const std::string name = fmt::format("peer {} path {}", peer.party, address);
-    const Probe probe = probe_path(home, peer, address, fingerprints, options.probe_timeout);
+    const Probe probe =
+        probe_path(home, rotation, peer, address, fingerprints, options.probe_timeout);
     if (!probe.answer.is_ok()) {
       out.push_back(fail(name, fmt::format("unreachable: {} (is the peer's gateway up, and does "
                                            "it pin this party's bundle?)",
@@ -247,7 +257,16 @@ void check_peers(const Home& home, const CheckOptions& options, std::vector<Chec
                       chain->newest().n, chain->newest().from_index,
                       base64_encode(chain->newest().key.bytes), chain->newest().tls_fingerprint)));
     }
-    check_paths(home, peer.bundle, *chain, options, out);
+    // Which of our rotations the peer pinned: what our store holds of our log for it.
+    Result<core::Recovered> held = (*store)->recover(peer.bundle.party);
+    Result<std::uint64_t> rotation =
+        held.is_ok() ? rotation_pinned_by(home, *held) : Result<std::uint64_t>(held.status());
+    if (!rotation.is_ok()) {
+      out.push_back(
+          fail(fmt::format("peer {} key", peer.bundle.party), rotation.status().message()));
+      continue;
+    }
+    check_paths(home, *rotation, peer.bundle, *chain, options, out);
   }
 }
 
@@ -300,7 +319,7 @@ CheckResult check_certificate_dates(Time not_before, Time not_after, Time now, D
                                     bool api) {
   const std::string name = api ? "api tls certificate" : "tls certificate";
   const std::string renew = api ? "renew it: docs/operations.md, \"TLS on the API\""
-                                : "parley rotate, then re-share the bundle";
+                                : "parley rotate: docs/operations.md, \"Key rotation\"";
   if (now < not_before) {
     return fail(name,
                 fmt::format("not valid before {} (is this clock right?)", format_time(not_before)));

@@ -331,6 +331,13 @@ class Driver {
   // The certificates our clients accept from pinned `party`: its clients' live list (its
   // bundle's and its rotations', allow_fingerprint), else the bundle's alone (fingerprints.h).
   Fingerprints fingerprints(const wire::Bundle& party) const;
+  // Our key that `party` checks our heartbeats and their answers with (driver_peers.cc).
+  const crypto::SigningKey& our_key_for(const std::string& party) const;
+  // Our federation servers and clients present the certificate of the newest of our key
+  // rotations that every peer countersigned (core::Node::rotations_countersigned; until then
+  // a peer accepts only the one before): switched when that changes, for new connections,
+  // also back when a peer pinned since has not countersigned it yet (driver_peers.cc).
+  void follow_rotations();
   // Accepts `fingerprint` as `party`'s certificate from now on (once): at the federation
   // server, and from `party`'s server at our clients (the next connection).
   void allow_fingerprint(const std::string& party, const std::string& fingerprint);
@@ -411,6 +418,9 @@ class Driver {
   std::map<std::string, Clients> clients_;  // by party
   std::shared_ptr<std::vector<std::string>> allowed_fingerprints_;
   std::vector<std::unique_ptr<net::Server>> federation_servers_;  // one per listen address
+  // The rotation whose certificate our federation servers and clients present (0: the
+  // bundle's; follow_rotations).
+  std::uint64_t federation_rotation_ = 0;
   std::unique_ptr<net::Server> api_server_;
   std::unique_ptr<Clock> clock_;
   core::RequestId next_request_ = 1;

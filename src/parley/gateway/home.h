@@ -2,10 +2,32 @@
 //
 //   DIR/parley.toml        the config (below); written by `parley init`, read with toml++;
 //                          or a symlink to the file given to `parley init --config`
-//   DIR/keys/sign.key      Ed25519 secret key, base64, mode 0600
+//   DIR/keys/sign.key      Ed25519 secret key, base64, mode 0600: the key of the published
+//                          bundle, never replaced (the chain of our keys starts from it)
 //   DIR/keys/box.key       X25519 secret key, base64, mode 0600
 //   DIR/tls/key.pem        TLS private key, mode 0600
 //   DIR/tls/cert.pem       TLS self-signed certificate (its fingerprint is in the bundle)
+//
+// Our key rotations (`parley rotate`, rotate_home below; docs/protocol.md "Key rotation"),
+// for N = 1, 2, ...: rotation N is made of
+//   DIR/keys/rotations/N.dsse   its statement (DSSE JSON, exactly the entry of our logs),
+//                               signed by the key it replaces (sign.key for N = 1, else
+//                               sign.<N-1>.key), mode 0644
+//   DIR/keys/sign.N.key         the signing key it puts in force, base64, mode 0600
+//   DIR/tls/key.N.pem           the federation TLS key it announces, mode 0600
+//   DIR/tls/cert.N.pem          its certificate (the statement's new_tls_fingerprint)
+// A rotation exists once its statement does: `parley rotate` writes the three key files
+// first (fsynced), then the statement under a temporary name, renamed into place and the
+// directory fsynced, so an interrupted run leaves the rotations as they were (and files of
+// rotation N without a statement, which the next run replaces). Every key stays: the replaced
+// ones sign what our logs hold before each rotation and what a peer checks with the key it
+// pinned until it countersigned the statement. The statements are numbered from 1 without a
+// gap, and each must open with the key before it, name the next n and epoch, and name the
+// public key of its sign.N.key and the fingerprint of its cert.N.pem: open_home refuses a
+// home where they do not (kDataLoss naming the file), so a gateway does not start with keys
+// that do not hold together. A second `parley rotate` before the gateway sent the first is
+// allowed: rotation N + 1 chains on N, and the gateway appends every statement a peer's log
+// lacks, in order.
 //   DIR/tls/api-key.pem    the API's TLS private key (ECDSA P-256), mode 0600
 //   DIR/tls/api-cert.pem   the API's self-signed certificate, served when [api] tls = true
 //                          (unless [api] cert/key name the operator's own); principals pin
@@ -46,10 +68,12 @@
 
 #include "parley/base/status.h"
 #include "parley/base/time.h"
+#include "parley/core/model.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/config.h"
 #include "parley/net/net.h"
 #include "parley/store/store.h"
+#include "parley/wire/rotation.h"
 #include "parley/wire/wire.h"
 
 namespace parley::gateway {
@@ -80,12 +104,29 @@ struct InitOptions {
   std::filesystem::path config_file;
 };
 
+// One of our key rotations (files above).
+struct OwnRotation {
+  std::string statement;       // keys/rotations/N.dsse, exactly
+  wire::Rotation rotation;     // the same, opened
+  crypto::SigningKey signing;  // keys/sign.N.key
+  net::TlsIdentity tls;        // tls/cert.N.pem, tls/key.N.pem
+};
+
 struct Home {
   std::filesystem::path dir;
   Config config;
+  // The keys of the published bundle (keys/sign.key, keys/box.key), whatever our rotations:
+  // what observers and witnesses know us by, and the first link of the chain of our keys.
   crypto::Keys keys;
-  net::TlsIdentity tls;
+  net::TlsIdentity tls;  // the bundle's federation identity (tls/cert.pem, tls/key.pem)
   std::string tls_fingerprint;
+  // Our key rotations, n = 1, 2, ... (rotations[0] is rotation 1); empty if none.
+  std::vector<OwnRotation> rotations;
+  // The statements and keys of `rotations`, as the core takes them (core::SessionConfig::own).
+  core::OwnRotations own_rotations() const;
+  // The federation identity in force after rotation `n` (0: the bundle's; at most
+  // rotations.size()).
+  const net::TlsIdentity& tls_of(std::size_t n) const;
   // The API's certificate and key, and the certificate's SHA-256 fingerprint, when
   // config.api_tls (empty otherwise).
   net::TlsIdentity api_tls;
@@ -150,8 +191,41 @@ Status init_home(const InitOptions& options);
 // (run parley init)".
 Result<Home> open_home(const std::filesystem::path& dir);
 
-// This party's public bundle.
+// This party's public bundle. After a key rotation it still publishes the first key and
+// certificate (the chain of our keys starts there, in every log: a peer pinned later follows it
+// through our rotation entries).
 wire::Bundle bundle_of(const Home& home);
+
+// What `parley rotate` did: the rotation made.
+struct Rotated {
+  std::uint64_t n = 0;
+  crypto::VerifyKey key;        // the new signing key
+  std::string tls_fingerprint;  // the new certificate's
+  std::uint32_t epoch = 0;      // the new seal epoch
+  std::filesystem::path statement;
+};
+
+// The signing key of the newest of our rotations `in_log` (our rotations in our log for one
+// peer, as the store holds them: Recovered::own_rotations), our bundle's if none: what an
+// export of that log signs its manifest with (docs/transcript.md: the exporter's newest key,
+// the last of the chain its own log holds). kDataLoss if the store holds a rotation that is
+// not this home's.
+Result<crypto::SigningKey> newest_key_in(const Home& home,
+                                         const std::vector<core::PutRotation>& in_log);
+
+// Of our rotations in our log for one peer (`recovered`: what the store holds for it), the
+// newest the peer countersigned (a head of ours it receipted holds the statement: it pinned
+// that key), 0 for none: the key and certificate it checks us with. kDataLoss as newest_key_in.
+Result<std::uint64_t> rotation_pinned_by(const Home& home, const core::Recovered& recovered);
+
+// `parley rotate`: replaces our signing key, federation certificate and seal epoch with a new
+// rotation (files above): a fresh Ed25519 key and a self-signed certificate made as `parley
+// init` makes them, the statement signed by the key in force (the newest) with the new key's
+// possession, n the next number, epoch n + 1, `now` its time. The caller holds the HomeLock (no
+// gateway runs). Files of an interrupted run at rotation n (no statement) are replaced.
+// kUnavailable if a file cannot be written (the rotations stay as they were); kDataLoss if the
+// home written does not load back.
+Result<Rotated> rotate_home(const Home& home, Time now);
 
 // One gateway per home and per store: an exclusive flock(2) on DIR/gateway.lock and, for a
 // SQLite store, on STORE.lock (the store path is configurable and may lie outside the home,

@@ -81,12 +81,26 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
       : io_(io),
         addresses_(std::move(addresses)),
         pinned_(std::move(peer_fingerprints)),
-        context_(ssl::context::tls_client),
         resolver_(io) {
-    identity_status_ = internal::configure_tls13(context_, identity);
+    Result<std::shared_ptr<ssl::context>> context = make_context(identity);
+    identity_status_ = context.status();
+    if (context.is_ok()) context_ = std::move(*context);
     if (identity_status_.is_ok() && addresses_.empty()) {
       identity_status_ = Status::unavailable("the peer has no federation address");
     }
+  }
+
+  // The client's TLS context for `identity`.
+  static Result<std::shared_ptr<ssl::context>> make_context(const TlsIdentity& identity) {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+    PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, identity));
+    return context;
+  }
+
+  Status replace_identity(const TlsIdentity& identity) {
+    PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> context, make_context(identity));
+    context_ = std::move(context);  // a connection keeps the context it was made with
+    return Status::ok();
   }
 
   void post(const std::string& target, std::string body, std::chrono::milliseconds timeout,
@@ -144,8 +158,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   };
 
   struct Connection {
-    Connection(asio::io_context& io, ssl::context& context, std::string where)
-        : stream(io, context), address(std::move(where)) {}
+    Connection(asio::io_context& io, std::shared_ptr<ssl::context> tls, std::string where)
+        : context(std::move(tls)), stream(io, *context), address(std::move(where)) {}
+    std::shared_ptr<ssl::context> context;  // kept while the connection lives
     beast::ssl_stream<beast::tcp_stream> stream;
     std::string address;
     beast::flat_buffer buffer;
@@ -343,7 +358,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   const std::vector<std::string> addresses_;
   // Read on each handshake: a fingerprint added later is accepted from the next connection.
   const std::shared_ptr<const std::vector<std::string>> pinned_;
-  ssl::context context_;
+  std::shared_ptr<ssl::context> context_;  // new connections' (replace_identity)
   Status identity_status_;
   tcp::resolver resolver_;
   std::shared_ptr<Connection> connection_;  // connected and verified
@@ -366,6 +381,9 @@ class FederationClientImpl final : public FederationClient {
     impl_->post(target, std::move(body), timeout, std::move(done));
   }
   void close() override { impl_->close(); }
+  Status replace_identity(const TlsIdentity& identity) override {
+    return impl_->replace_identity(identity);
+  }
 
  private:
   std::shared_ptr<ClientImpl> impl_;
@@ -377,26 +395,33 @@ Result<std::unique_ptr<Server>> listen_federation(
     asio::io_context& io, const std::string& host, std::uint16_t port, const TlsIdentity& identity,
     std::shared_ptr<const std::vector<std::string>> allowed_fingerprints, Handler handler,
     ServerLimits limits) {
-  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-  PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, identity));
-  error_code ec;
-  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
-  if (!ec) {
-    context->set_verify_callback(
-        [allowed = allowed_fingerprints](bool /*preverified*/, ssl::verify_context& verify) {
-          return verify_leaf(verify, [&](const std::string& fingerprint) {
-            return is_allowed(allowed, fingerprint);
-          });
-        },
-        ec);
-  }
-  if (ec) return Status::internal("federation TLS context: " + internal::describe(ec));
+  // Also what a replaced identity gets (our key rotation, docs/protocol.md "Key rotation").
+  const internal::TlsContextMaker make =
+      [allowed =
+           allowed_fingerprints](const TlsIdentity& id) -> Result<std::shared_ptr<ssl::context>> {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+    PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, id));
+    error_code ec;
+    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+    if (!ec) {
+      context->set_verify_callback(
+          [allowed](bool /*preverified*/, ssl::verify_context& verify) {
+            return verify_leaf(verify, [&](const std::string& fingerprint) {
+              return is_allowed(allowed, fingerprint);
+            });
+          },
+          ec);
+    }
+    if (ec) return Status::internal("federation TLS context: " + internal::describe(ec));
+    return context;
+  };
+  PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> context, make(identity));
   internal::PeerCheck check =
       [allowed = std::move(allowed_fingerprints)](const std::string& fingerprint) {
         return is_allowed(allowed, fingerprint);
       };
   return internal::listen(io, host, port, std::move(context), std::move(check), std::move(handler),
-                          limits);
+                          limits, make);
 }
 
 std::unique_ptr<FederationClient> make_federation_client(asio::io_context& io,

@@ -609,12 +609,10 @@ class ServerImpl final : public Server {
   std::string local_endpoint() const override { return local_; }
 
   Status replace_identity(const TlsIdentity& identity) override {
-    if (!state_->tls || state_->peer_check) {
-      return Status::failed_precondition("only an https server's certificate can be replaced");
+    if (!state_->tls || !state_->remake) {
+      return Status::failed_precondition("a plain HTTP server has no certificate to replace");
     }
-    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-    PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, identity));
-    state_->tls = std::move(context);
+    PARLEY_ASSIGN_OR_RETURN(state_->tls, state_->remake(identity));
     return Status::ok();
   }
 
@@ -650,7 +648,8 @@ namespace internal {
 
 Result<std::unique_ptr<Server>> listen(asio::io_context& io, const std::string& host,
                                        std::uint16_t port, std::shared_ptr<asio::ssl::context> tls,
-                                       PeerCheck peer_check, Handler handler, ServerLimits limits) {
+                                       PeerCheck peer_check, Handler handler, ServerLimits limits,
+                                       TlsContextMaker remake) {
   PARLEY_CHECK(handler);
   const std::string where = host + ":" + std::to_string(port);
   error_code ec;
@@ -670,6 +669,7 @@ Result<std::unique_ptr<Server>> listen(asio::io_context& io, const std::string& 
 
   auto state = std::make_shared<ServerState>(io, std::move(tls), std::move(peer_check),
                                              std::move(handler), limits);
+  state->remake = std::move(remake);
   state->acceptor.open(endpoint.protocol(), ec);
   if (!ec) state->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) state->acceptor.bind(endpoint, ec);
@@ -710,9 +710,15 @@ Result<std::unique_ptr<Server>> listen_http(asio::io_context& io, const std::str
 Result<std::unique_ptr<Server>> listen_https(asio::io_context& io, const std::string& host,
                                              std::uint16_t port, const TlsIdentity& identity,
                                              Handler handler, ServerLimits limits) {
-  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, identity));
-  return internal::listen(io, host, port, std::move(context), nullptr, std::move(handler), limits);
+  const internal::TlsContextMaker make =
+      [](const TlsIdentity& id) -> Result<std::shared_ptr<asio::ssl::context>> {
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, id));
+    return context;
+  };
+  PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> context, make(identity));
+  return internal::listen(io, host, port, std::move(context), nullptr, std::move(handler), limits,
+                          make);
 }
 
 }  // namespace parley::net

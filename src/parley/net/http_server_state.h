@@ -97,6 +97,7 @@ struct ServerState {
   boost::asio::steady_timer backoff;  // after an accept error (e.g. out of descriptors)
   std::shared_ptr<boost::asio::ssl::context> tls;
   PeerCheck peer_check;
+  TlsContextMaker remake;  // Server::replace_identity's; null: the identity is fixed
   Handler handler;
   ServerLimits limits;
   std::string local;  // the bound endpoint, for log lines

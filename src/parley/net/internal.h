@@ -36,11 +36,18 @@ Status configure_tls13(boost::asio::ssl::context& ctx, const TlsIdentity& identi
 // Accepts a peer (after the handshake) if its certificate fingerprint is allowed.
 using PeerCheck = std::function<bool(const std::string& fingerprint)>;
 
-// The HTTP/1.1 server behind listen_http (tls == nullptr) and listen_federation (over
-// `tls`, with `peer_check` applied to the client certificate after each handshake).
+// Makes a server's TLS context for `identity` (its certificate and key, and whatever else the
+// server's kind asks of a handshake): what Server::replace_identity makes anew.
+using TlsContextMaker =
+    std::function<Result<std::shared_ptr<boost::asio::ssl::context>>(const TlsIdentity& identity)>;
+
+// The HTTP/1.1 server behind listen_http (tls == nullptr), listen_https and listen_federation
+// (over `tls`, with `peer_check` applied to the client certificate after each handshake);
+// `remake` makes the context of a replaced identity (null: none can be).
 Result<std::unique_ptr<Server>> listen(boost::asio::io_context& io, const std::string& host,
                                        std::uint16_t port,
                                        std::shared_ptr<boost::asio::ssl::context> tls,
-                                       PeerCheck peer_check, Handler handler, ServerLimits limits);
+                                       PeerCheck peer_check, Handler handler, ServerLimits limits,
+                                       TlsContextMaker remake = nullptr);
 
 }  // namespace parley::net::internal

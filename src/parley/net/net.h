@@ -146,10 +146,12 @@ class Server {
   // Stops accepting and closes open connections (streams included).
   virtual void stop() = 0;
   virtual AdmissionStats admission_stats() const = 0;
-  // listen_https only: serves `identity`'s certificate and key to connections accepted from
-  // now on; open ones keep theirs. kInvalidArgument (nothing changed) if the identity is
-  // unusable; kFailedPrecondition on a plain or federation server (the federation's
-  // certificate is pinned by the peers: it changes by rotation, not by a reload).
+  // listen_https and listen_federation: serves `identity`'s certificate and key to connections
+  // accepted from now on; open ones keep theirs (a federation server still asks each client
+  // for a certificate its allowed fingerprints hold). kInvalidArgument (nothing changed) if the
+  // identity is unusable; kFailedPrecondition on a plain server. The federation's certificate
+  // is pinned by the peers: it changes by our key rotation, once they countersigned it
+  // (docs/protocol.md "Key rotation"), not by a reload.
   virtual Status replace_identity(const TlsIdentity& identity) = 0;
 };
 
@@ -191,6 +193,10 @@ class FederationClient {
                     Callback done) = 0;
   // Closes the connection; pending callbacks get kUnavailable.
   virtual void close() = 0;
+  // Presents `identity`'s certificate from the next connection on (the open one keeps its
+  // own): our key rotation, once every peer countersigned it (docs/protocol.md "Key
+  // rotation"). kInvalidArgument (nothing changed) if the identity is unusable.
+  virtual Status replace_identity(const TlsIdentity& identity) = 0;
 };
 std::unique_ptr<FederationClient> make_federation_client(boost::asio::io_context& io,
                                                          std::vector<std::string> addresses,

@@ -782,6 +782,52 @@ TEST_F(FederationTest, AFingerprintAddedToTheClientsPinnedSetIsAcceptedFromTheNe
   EXPECT_EQ(result->body, "ack:tx");
 }
 
+// Our key rotation (docs/protocol.md "Key rotation"): once every peer countersigned it, the
+// federation server presents the rotated certificate to new connections, and still asks each
+// client for a certificate it allows.
+TEST_F(FederationTest, AReplacedIdentityIsPresentedToNewConnectionsAndClientsAreStillChecked) {
+  echo();
+  auto old_pin = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  ASSERT_TRUE(post(*old_pin, "tx").is_ok());
+  const TlsIdentity rotated = make_self_signed("party-b").value();
+  const std::string rotated_fp = cert_fingerprint(rotated.cert_pem).value();
+  TlsIdentity mismatched = rotated;
+  mismatched.key_pem = a_.key_pem;
+  EXPECT_EQ(server_->replace_identity(mismatched).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(post(*old_pin, "tx").is_ok());  // nothing changed
+
+  ASSERT_TRUE(server_->replace_identity(rotated).is_ok());
+  auto new_pin = make_federation_client(io_, {server_->local_endpoint()}, a_, rotated_fp);
+  Result<HttpResponse> result = post(*new_pin, "tx");
+  ASSERT_TRUE(result.is_ok()) << result.status().to_string();
+  EXPECT_EQ(result->body, "ack:tx");
+  auto stale = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  result = post(*stale, "tx");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().message(),
+            server_->local_endpoint() + ": certificate fingerprint mismatch");
+  auto stranger = make_federation_client(io_, {server_->local_endpoint()}, stranger_, rotated_fp);
+  EXPECT_FALSE(post(*stranger, "tx").is_ok());
+}
+
+// The client side of our key rotation: a replaced identity is presented from the next
+// connection (here one the server does not allow, which shows it is presented).
+TEST_F(FederationTest, AClientsReplacedIdentityIsPresentedFromTheNextConnection) {
+  echo();
+  auto client = make_federation_client(io_, {server_->local_endpoint()}, a_, b_fp_);
+  ASSERT_TRUE(post(*client, "tx").is_ok());
+  TlsIdentity mismatched = stranger_;
+  mismatched.key_pem = a_.key_pem;
+  EXPECT_EQ(client->replace_identity(mismatched).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(client->replace_identity(stranger_).is_ok());
+  Result<HttpResponse> kept = post(*client, "tx");  // the open connection keeps its own
+  ASSERT_TRUE(kept.is_ok()) << kept.status().to_string();
+  client->close();
+  EXPECT_FALSE(post(*client, "tx").is_ok());
+  ASSERT_EQ(seen_.size(), 2U);
+  EXPECT_EQ(seen_[1].peer_fingerprint, a_fp_);
+}
+
 TEST_F(FederationTest, RefusedConnectionIsUnavailableAndNamesTheAddress) {
   const std::string address = "127.0.0.1:" + std::to_string(closed_port());
   auto client = make_federation_client(io_, {address}, a_, b_fp_);
@@ -941,7 +987,7 @@ TEST(HttpsTest, AnotherCertificateThanThePinnedOneIsRefusedAtTheHandshake) {
 }
 
 // A certificate renewed while the server runs (the gateway's reload): new connections get the
-// new one; an unusable identity is refused and the running one kept; only https servers.
+// new one; an unusable identity is refused and the running one kept.
 TEST(HttpsTest, ReplacedIdentityIsServedToNewConnections) {
   HttpsFixture f;
   ASSERT_TRUE(f.get(ClientTls{f.fingerprint}).is_ok());
@@ -971,7 +1017,7 @@ TEST(HttpsTest, ReplacedIdentityIsServedToNewConnections) {
       << old.status().message();
 }
 
-TEST(HttpsTest, OnlyAnHttpsServersIdentityIsReplaced) {
+TEST(HttpsTest, APlainServerHasNoIdentityToReplace) {
   asio::io_context io;
   Result<std::unique_ptr<Server>> plain = listen_http(
       io, "127.0.0.1", 0, [](HttpRequest, std::shared_ptr<Responder> r) { r->respond({}); });

@@ -1722,6 +1722,40 @@ TEST_P(StoreConformanceTest, RotationsAreLogEntriesAndAreRecoveredInIndexOrder) 
   }
 }
 
+// Our own rotations (`parley rotate`): the same statement is an entry of our log for every
+// peer, each at its own index; each peer's session recovers those of its log alone, in index
+// order, apart from the peer's own rotations.
+TEST_P(StoreConformanceTest, OurRotationsAreRecoveredPerPeerInIndexOrder) {
+  const core::PutRotation ru_first = rotation("us-eucom", "ru-genstaff", 0, 1);
+  const core::PutRotation ru_second = rotation("us-eucom", "ru-genstaff", 1, 2);
+  const core::PutRotation cn_first = rotation("us-eucom", "cn-cmc", 0, 1);
+  const core::PutRotation theirs = rotation("ru-genstaff", "us-eucom", 4, 1);
+  ASSERT_TRUE(store_
+                  ->apply({ru_second, entry("us-eucom", "ru-genstaff", 1, ru_second.id), cn_first,
+                           entry("us-eucom", "cn-cmc", 0, cn_first.id), theirs,
+                           entry("ru-genstaff", "us-eucom", 4, theirs.id)})
+                  .is_ok());
+  ASSERT_TRUE(store_->apply({ru_first, entry("us-eucom", "ru-genstaff", 0, ru_first.id)}).is_ok());
+  for (int reopened = 0; reopened < 2; ++reopened) {
+    Result<core::Recovered> ru = store_->recover("ru-genstaff");
+    ASSERT_TRUE(ru.is_ok()) << ru.status().to_string();
+    EXPECT_EQ(ru->own_rotations, (std::vector<core::PutRotation>{ru_first, ru_second}));
+    EXPECT_EQ(ru->peer_rotations, (std::vector<core::PutRotation>{theirs}));
+    Result<core::Recovered> cn = store_->recover("cn-cmc");
+    ASSERT_TRUE(cn.is_ok()) << cn.status().to_string();
+    EXPECT_EQ(cn->own_rotations, (std::vector<core::PutRotation>{cn_first}));
+    EXPECT_TRUE(cn->peer_rotations.empty());
+    Result<std::vector<core::LogEntryView>> page = store_->log_entries("us-eucom", "cn-cmc", 0, 10);
+    ASSERT_TRUE(page.is_ok()) << page.status().to_string();
+    ASSERT_EQ(page->size(), 1U);
+    EXPECT_TRUE((*page)[0].rotation);
+    EXPECT_EQ((*page)[0].envelope, cn_first.statement);
+    store_.reset();
+    store_ = open();
+    ASSERT_NE(store_, nullptr);
+  }
+}
+
 TEST_P(StoreConformanceTest, ARotationAtAnIndexOrWithANumberHeldIsRefusedAndNothingIsApplied) {
   ASSERT_TRUE(store_->apply({rotation("ru-genstaff", "us-eucom", 1, 1)}).is_ok());
   const MessageRecord m = message("i-0", "l", 1, Direction::kInbound, at(0));

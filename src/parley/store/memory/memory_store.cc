@@ -622,6 +622,10 @@ Result<core::Recovered> MemoryStore::recover(std::string_view peer) {
   recover_pending(t, peer, out);
   PARLEY_RETURN_IF_ERROR(recover_ledger(t, peer, out));
   out.peer_rotations = rotations_of(t, peer);
+  for (const auto& [key, r] : t.rotations) {
+    // A log for `peer` that it does not own is ours (the store is one party's).
+    if (std::get<1>(key) == peer && std::get<0>(key) != peer) out.own_rotations.push_back(r);
+  }
   return out;
 }
 

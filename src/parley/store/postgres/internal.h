@@ -237,6 +237,8 @@ class PostgresStore final : public Store {
   Status put_inclusion(const core::PutInclusion& i);
   Status put_evidence(const core::PutEvidence& e);
   Status put_rotation(const core::PutRotation& r);
+  // Our own rotations in our log for `peer` (owner us, peer `peer`), by index.
+  Result<std::vector<core::PutRotation>> own_rotations_for(std::string_view peer);
   Status recover_ledger(std::string_view peer, core::Recovered& out);
   Result<std::map<std::string, bool>> peer_lines(std::string_view peer);
   Result<std::optional<core::RecoveredSeqs>> inbound_seqs(const std::string& line,

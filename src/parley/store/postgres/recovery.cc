@@ -142,6 +142,7 @@ Result<core::Recovered> PostgresStore::recover(std::string_view peer) {
                      p));
   PARLEY_RETURN_IF_ERROR(recover_ledger(peer, out));
   PARLEY_ASSIGN_OR_RETURN(out.peer_rotations, rotations(peer));
+  PARLEY_ASSIGN_OR_RETURN(out.own_rotations, own_rotations_for(peer));
   return out;
 }
 

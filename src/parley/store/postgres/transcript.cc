@@ -71,6 +71,24 @@ Result<std::vector<core::PutRotation>> PostgresStore::rotations(std::string_view
   return out;
 }
 
+Result<std::vector<core::PutRotation>> PostgresStore::own_rotations_for(std::string_view peer) {
+  // The store is one party's: the rows of a log for `peer` not owned by it are ours.
+  Params p;
+  p.text(peer);
+  PARLEY_ASSIGN_OR_RETURN(
+      const PgResult r,
+      run("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, epoch "
+          "FROM rotations WHERE peer = $1 AND owner != $1 ORDER BY idx",
+          p));
+  std::vector<core::PutRotation> out;
+  for (int row = 0; row < PQntuples(r.get()); ++row) {
+    const Row s(r.get(), row);
+    PARLEY_ASSIGN_OR_RETURN(core::PutRotation rotation, columns::read_rotation(s));
+    out.push_back(std::move(rotation));
+  }
+  return out;
+}
+
 Status PostgresStore::put_head(const core::PutHead& h) {
   if (!fits_int64(h.size)) return Status::invalid_argument("head size out of range");
   // A countersigned head is never replaced (both parties keep the first countersignature);

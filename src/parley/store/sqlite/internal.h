@@ -231,6 +231,8 @@ class SqliteStore final : public Store {
   Status put_inclusion(const core::PutInclusion& i);
   Status put_evidence(const core::PutEvidence& e);
   Status put_rotation(const core::PutRotation& r);
+  // Our own rotations in our log for `peer` (owner us, peer `peer`), by index.
+  Result<std::vector<core::PutRotation>> own_rotations_for(std::string_view peer);
   Status recover_ledger(std::string_view peer, core::Recovered& out);
   // The lines of `peer` (see recover), each with whether all of its messages are the peer's.
   Result<std::map<std::string, bool>> peer_lines(std::string_view peer);

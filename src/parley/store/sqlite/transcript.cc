@@ -73,6 +73,24 @@ Result<std::vector<core::PutRotation>> SqliteStore::rotations(std::string_view o
   return out;
 }
 
+Result<std::vector<core::PutRotation>> SqliteStore::own_rotations_for(std::string_view peer) {
+  // The store is one party's: the rows of a log for `peer` not owned by it are ours.
+  PARLEY_ASSIGN_OR_RETURN(
+      sqlite3_stmt * raw,
+      prepare("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, "
+              "epoch FROM rotations WHERE peer = ?1 AND owner != ?1 ORDER BY idx"));
+  Statement s(db_, raw);
+  s.bind_text(1, peer);
+  std::vector<core::PutRotation> out;
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
+    if (!row) break;
+    PARLEY_ASSIGN_OR_RETURN(core::PutRotation r, columns::read_rotation(s));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Status SqliteStore::put_head(const core::PutHead& h) {
   if (!fits_int64(h.size)) return Status::invalid_argument("head size out of range");
   // A countersigned head is never replaced, by a head without a countersignature or by
