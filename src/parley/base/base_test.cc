@@ -1,12 +1,27 @@
 #include <gtest/gtest.h>
 
 #include "parley/base/bytes.h"
+#include "parley/base/json.h"
 #include "parley/base/rng.h"
 #include "parley/base/status.h"
 #include "parley/base/time.h"
 
 namespace parley {
 namespace {
+
+// What a gateway answered, read without throwing: a null, a number, a missing key or a
+// non-object give the fallback (json's value() throws on the null).
+TEST(JsonTest, StringOrGivesTheStringOrTheFallbackAndNeverThrows) {
+  const json::Json answer = {{"hash", nullptr}, {"final", false}, {"id", "m-1"}, {"seq", 3}};
+  EXPECT_EQ(json::string_or(answer, "id"), "m-1");
+  EXPECT_EQ(json::string_or(answer, "hash"), "");
+  EXPECT_EQ(json::string_or(answer, "hash", "none"), "none");
+  EXPECT_EQ(json::string_or(answer, "seq"), "");
+  EXPECT_EQ(json::string_or(answer, "missing", "?"), "?");
+  EXPECT_EQ(json::string_or(json::Json(), "id"), "");
+  EXPECT_EQ(json::string_or(json::Json::array({"id"}), "id"), "");
+  EXPECT_THROW((void)answer.value("hash", ""), json::Json::type_error) << "why string_or exists";
+}
 
 TEST(Base64Test, MatchesRfc4648Vectors) {
   // RFC 4648 §10.

@@ -70,6 +70,12 @@ Result<std::string> get_string(const Json& object, std::string_view key) {
   return it->get<std::string>();
 }
 
+std::string string_or(const Json& object, std::string_view key, std::string fallback) {
+  if (!object.is_object()) return fallback;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 Result<std::optional<std::string>> get_optional_string(const Json& object, std::string_view key) {
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::optional<std::string>();

@@ -30,6 +30,10 @@ std::string dump(const Json& value);
 // "field '<key>': <what was expected>".
 Result<std::string> get_string(const Json& object, std::string_view key);
 Result<std::optional<std::string>> get_optional_string(const Json& object, std::string_view key);
+// The string at `key`, or `fallback` when `object` is not an object or the field is missing,
+// null or not a string: for reading what a gateway answered (the CLI, the demo) without
+// json's value(), which throws on a null.
+std::string string_or(const Json& object, std::string_view key, std::string fallback = "");
 // The largest integer a protocol field may hold: 2^53 - 1. Every reader of parley's JSON
 // (a browser's Number included) reads it exactly, and it fits the stores' signed 64-bit
 // integers, so a peer's number can never overflow a column (docs/protocol.md "Limits").

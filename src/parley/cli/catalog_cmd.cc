@@ -91,7 +91,7 @@ std::string describe_schema(const Json& s, const Words& w) {
   }
   std::string out = s.contains("type") ? json::dump(s["type"]) : "any";
   out.erase(std::remove(out.begin(), out.end(), '"'), out.end());
-  if (s.value("format", "") == "date-time") return "date-time (RFC 3339, UTC)";
+  if (json::string_or(s, "format") == "date-time") return "date-time (RFC 3339, UTC)";
   if (s.contains("minimum") || s.contains("maximum")) {
     out += fmt::format(" {}..{}", s.contains("minimum") ? json::dump(s["minimum"]) : "",
                        s.contains("maximum") ? json::dump(s["maximum"]) : "");

@@ -113,8 +113,8 @@ void print_peer_catalog(const Json& c) {
 
 // "in 4m" or "overdue by 1m30s": `deadline` against the gateway's clock when it answered.
 std::string time_left(const Json& status, const Json& e) {
-  const Result<Time> now = parse_time(status.value("time", ""));
-  const Result<Time> deadline = parse_time(e.value("deadline", ""));
+  const Result<Time> now = parse_time(json::string_or(status, "time"));
+  const Result<Time> deadline = parse_time(json::string_or(e, "deadline"));
   if (!now.is_ok() || !deadline.is_ok()) return "deadline " + field(e, "deadline");
   if (*deadline > *now) return "due in " + format_duration(*deadline - *now);
   return "OVERDUE by " + format_duration(*now - *deadline);
@@ -127,7 +127,7 @@ void print_escalations(const Json& s) {
   if (escalations.empty()) return;
   std::cout << "awaiting acknowledgment:\n";
   for (const Json& e : escalations) {
-    const bool sender = e.value("side", "") == "sender";
+    const bool sender = json::string_or(e, "side") == "sender";
     std::cout << "  " << field(e, "precedence") << " " << field(e, "message_id") << " line "
               << field(e, "line") << (sender ? " (sent, awaits " : " (received from ")
               << field(e, "peer") << (sender ? "'s ack)" : ", awaits ours)") << ": "
@@ -544,7 +544,7 @@ int run_status(const Connection& c, bool as_json) {
   const Json& s = *answer;
   std::cout << "party " << field(s, "party")
             << (s.value("ready", false) ? " (ready)" : " (not ready)") << "\n";
-  if (s.value("scope", "") == "lines") {
+  if (json::string_or(s, "scope") == "lines") {
     print_line_status(s);
     print_escalations(s);
     return 0;

@@ -28,15 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 using Side = launch::Party;
 
-// The string at `key` of `j`, or "" (a missing key, a null, another type, `j` not an object):
-// what the gateway answers is read, never trusted to have a field's type (json's value() throws
-// on a null, e.g. a meeting's minutes hash before its minutes arrived).
-std::string text_at(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 // The number at `key` of `j`, or 0.
 std::uint64_t number_at(const Json& j, const char* key) {
   if (!j.is_object()) return 0;
@@ -97,7 +88,7 @@ Result<Json> message(const Side& side, const std::string& id) {
 std::string state_of(const Side& side, const std::string& id) {
   Result<Json> m = message(side, id);
   if (!m.is_ok()) return "?";
-  const std::string state = text_at(*m, "state");
+  const std::string state = json::string_or(*m, "state");
   return state.empty() ? "?" : state;
 }
 
@@ -111,9 +102,9 @@ void print_inbox(const Side& side) {
   }
   const Json messages = box->is_object() && box->contains("messages") ? (*box)["messages"] : Json();
   for (const Json& m : messages.is_array() ? messages : Json::array()) {
-    std::cout << "  [" << text_at(m, "precedence") << "] " << text_at(m, "type") << " #"
-              << number_at(m, "seq") << " from " << text_at(m, "from") << ", "
-              << text_at(m, "state") << "\n    " << text_at(m, "rendered") << "\n";
+    std::cout << "  [" << json::string_or(m, "precedence") << "] " << json::string_or(m, "type")
+              << " #" << number_at(m, "seq") << " from " << json::string_or(m, "from") << ", "
+              << json::string_or(m, "state") << "\n    " << json::string_or(m, "rendered") << "\n";
   }
 }
 
@@ -126,9 +117,10 @@ void print_outbox(const Side& side) {
   }
   const Json messages = box->is_object() && box->contains("messages") ? (*box)["messages"] : Json();
   for (const Json& m : messages.is_array() ? messages : Json::array()) {
-    std::cout << "  [" << text_at(m, "precedence") << "] " << text_at(m, "type") << " #"
-              << number_at(m, "seq") << " to " << text_at(m, "to") << ": " << text_at(m, "state");
-    if (const std::string by = text_at(m, "acknowledged_by"); !by.empty()) {
+    std::cout << "  [" << json::string_or(m, "precedence") << "] " << json::string_or(m, "type")
+              << " #" << number_at(m, "seq") << " to " << json::string_or(m, "to") << ": "
+              << json::string_or(m, "state");
+    if (const std::string by = json::string_or(m, "acknowledged_by"); !by.empty()) {
       std::cout << " by " << by;
     }
     std::cout << "\n";
@@ -176,11 +168,12 @@ Status meeting_scenario(const Side& us, const Side& ru) {
                                {"title", "Staff talks: incidents at sea"},
                                {"slots", {slot, "2026-12-11T09:00:00Z"}},
                                {"agenda", {"notification of exercises", "incidents at sea"}}})));
-  const std::string id =
-      text_at(proposed, "meeting").empty() ? text_at(proposed, "id") : text_at(proposed, "meeting");
+  const std::string id = json::string_or(proposed, "meeting").empty()
+                             ? json::string_or(proposed, "id")
+                             : json::string_or(proposed, "meeting");
   std::cout << us.id << "/" << us.principal << ": meeting proposed (" << id << ")\n";
   const auto state_is = [](const char* state) {
-    return [state](const Json& m) { return text_at(m, "state") == state; };
+    return [state](const Json& m) { return json::string_or(m, "state") == state; };
   };
   PARLEY_RETURN_IF_ERROR(until_both(us, ru, id, "proposed", state_is("proposed"), deadline));
   PARLEY_RETURN_IF_ERROR(meeting_step(ru, id, "accept", {{"slot", slot}}).status());
@@ -198,14 +191,14 @@ Status meeting_scenario(const Side& us, const Side& ru) {
             {"due", "2027-01-15T00:00:00Z"}}}}},
         {{"agenda_item", "incidents at sea"}, {"decisions", {"keep 500 m separation"}}}}}};
   PARLEY_ASSIGN_OR_RETURN(Json drafted, meeting_step(us, id, "minutes", minutes));
-  const std::string hash = text_at(drafted, "minutes_hash");
+  const std::string hash = json::string_or(drafted, "minutes_hash");
   const auto minutes_are = [&](bool final) {
     return [&hash, final](const Json& m) {
       // A side the minutes have not reached yet shows them with a null hash.
       if (!m.is_object() || !m.contains("minutes")) return false;
       const Json& shown = m["minutes"];
       const auto done = shown.is_object() ? shown.find("final") : shown.end();
-      return !hash.empty() && text_at(shown, "hash") == hash && done != shown.end() &&
+      return !hash.empty() && json::string_or(shown, "hash") == hash && done != shown.end() &&
              done->is_boolean() && done->get<bool>() == final;
     };
   };
@@ -236,7 +229,7 @@ Status scenario(Side& us, Side& ru, bool keep, const fs::path& dir) {
     request["line"] = "hotline";
     PARLEY_ASSIGN_OR_RETURN(
         Json answer, call_api(api_of(from), "POST", "/api/v1/messages", json::dump(request)));
-    const std::string id = text_at(answer, "id");
+    const std::string id = json::string_or(answer, "id");
     std::cout << from.id << "/" << from.principal << " -> " << to.id << "/" << to.principal << ": "
               << what << " (" << id << ")\n";
     return Sent{&from, &to, id, std::move(what)};
