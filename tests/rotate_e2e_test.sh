@@ -98,6 +98,22 @@ check "ru reads us's messages after the rotation (sealed under epoch 2)" \
 new_cert() { test "$(served_fp)" = "$NEW_FP"; }
 check "once ru countersigned the statement, us presents its new certificate" poll 30 new_cert
 check "us: no fork alarm" no_alarm "$US"
+# The evidence of a message names the keys that signed it, along both chains: us's key in
+# force at the entry (the bundle's before the rotation, the new one after), as us and ru show it.
+FIRST_KEY=$(jq -r .sign_key "$DIR/us.json")
+NEW_KEY=$(python3 -c 'import base64, sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' \
+  "$("$PARLEY" peer show --home "$RU" us-eucom --json | jq -r .key_in_force.sign_key)")
+evidence_key() {  # evidence_key HOME API PRINCIPAL ID: the key the evidence names for us-eucom
+  curl -sf -H "Authorization: Bearer $(cat "$1/operator.token")" -H "X-Parley-As: $3" \
+    "http://127.0.0.1:$2/api/v1/messages/$4/evidence" | jq -r '.keys["us-eucom"]'
+}
+check "ru pinned a new key for us" test -n "$NEW_KEY" -a "$NEW_KEY" != "$FIRST_KEY"
+check "us's evidence of its message before the rotation names its bundle key" \
+  test "$(evidence_key "$US" "$US_API" saceur "$BEFORE")" = "$FIRST_KEY"
+check "us's evidence of its message after the rotation names its new key" \
+  test "$(evidence_key "$US" "$US_API" saceur "$AFTER")" = "$NEW_KEY"
+check "ru's evidence of that message names us's new key too" \
+  test "$(evidence_key "$RU" "$RU_API" cgs "$AFTER")" = "$NEW_KEY"
 check "ru: no fork alarm" no_alarm "$RU"
 # parley check probes ru as the gateway does: with the key and certificate ru pinned.
 "$PARLEY" check --home "$US" >"$DIR/check.out" 2>&1

@@ -188,8 +188,8 @@ Probe probe_path(const Home& home, std::uint64_t rotation, const wire::Bundle& p
 // Each path of `peer` (its keys in force: `chain`; ours as it pinned them: `rotation`); the
 // clock from the first that answered.
 void check_paths(const Home& home, std::uint64_t rotation, const wire::Bundle& peer,
-                 const ledger::KeyChain& chain,
-                 const CheckOptions& options, std::vector<CheckResult>& out) {
+                 const ledger::KeyChain& chain, const CheckOptions& options,
+                 std::vector<CheckResult>& out) {
   std::optional<CheckResult> clock;
   const std::vector<std::string> fingerprints = store::accepted_fingerprints(peer, chain);
   for (const std::string& address : peer.federation) {

@@ -230,6 +230,9 @@ class Driver {
   // Durable store transactions that held events alone (flush_events), since start: with the
   // node's group commits (counters().commits), every fsync'd write of the gateway's traffic.
   std::uint64_t event_commits() const { return event_commits_; }
+  // The chain of our keys along our log for `peer` (our `parley rotate`s it holds), or null if
+  // `peer` has no session.
+  const ledger::KeyChain* own_chain(const std::string& peer) const;
   // The threads checking peers' signatures and seals ahead ([federation] verify_threads; 0:
   // none), and the checks handed to them since start.
   std::size_t verify_threads() const { return verify_pool_ ? verify_pool_->threads() : 0; }

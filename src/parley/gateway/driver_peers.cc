@@ -57,6 +57,11 @@ const crypto::SigningKey& Driver::our_key_for(const std::string& party) const {
   return session == nullptr ? home_.keys.signing : session->key_for_peer();
 }
 
+const ledger::KeyChain* Driver::own_chain(const std::string& peer) const {
+  const core::PeerSession* session = node_ ? node_->session(peer) : nullptr;
+  return session == nullptr ? nullptr : &session->own_chain();
+}
+
 void Driver::follow_rotations() {
   const std::uint64_t n = node_->rotations_countersigned();
   if (n == federation_rotation_) return;

@@ -38,15 +38,10 @@ Result<Json> countersignature(Driver& driver, const core::MessageRecord& m,
   return Json(nullptr);
 }
 
-// The peer's key that signed this evidence (docs/protocol.md "Key rotation"), of its chain as
-// pinned here (store::pinned_chain): for its own message, its key in force at the entry; for
-// ours, the key of its chain that signed its receipt (a receipt has no place in its log), the
+// The key of `chain` that signed `receipt` (a receipt has no place in its signer's log), the
 // newest if none does.
-crypto::VerifyKey peer_key(const ledger::KeyChain& chain, const core::MessageRecord& m,
-                           const std::optional<std::string>& receipt) {
-  if (m.direction == core::Direction::kInbound) {
-    return m.log_index ? chain.entry_key(*m.log_index) : chain.newest().key;
-  }
+crypto::VerifyKey receipt_key(const ledger::KeyChain& chain,
+                              const std::optional<std::string>& receipt) {
   if (receipt) {
     for (auto link = chain.links().rbegin(); link != chain.links().rend(); ++link) {
       if (ledger::open_receipt_v2(*receipt, link->key, chain.party()).is_ok()) return link->key;
@@ -55,17 +50,48 @@ crypto::VerifyKey peer_key(const ledger::KeyChain& chain, const core::MessageRec
   return chain.newest().key;
 }
 
+// The key of the log's owner at the message's entry (its key in force there), the newest if
+// the entry is not known.
+crypto::VerifyKey entry_key(const ledger::KeyChain& chain, const core::MessageRecord& m) {
+  return m.log_index ? chain.entry_key(*m.log_index) : chain.newest().key;
+}
+
+// Our receipt over the head of the peer's log of `size` entries, as stored with it.
+Result<std::optional<std::string>> our_receipt(Driver& driver, const core::MessageRecord& m,
+                                               std::uint64_t size) {
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::HeadRecord> heads,
+                          driver.store().heads(m.peer, driver.home().config.party));
+  for (const core::HeadRecord& h : heads) {
+    if (h.size == size) return h.receipt;
+  }
+  return std::optional<std::string>();
+}
+
 // The parties' signing keys that signed the evidence (base64 of the 32 bytes, as in their
-// bundles): ours, and the peer's (peer_key) if it is still pinned.
-Result<Json> keys_json(Driver& driver, const core::MessageRecord& m) {
+// bundles), along each one's chain of keys (docs/protocol.md "Key rotation"): the envelope's
+// signer's key in force at its entry, and the receiver's key that signed the receipt. Ours is
+// of our chain in our log for the peer (our `parley rotate`s); the peer's of its chain as
+// pinned here (store::pinned_chain), if it is still pinned.
+Result<Json> keys_json(Driver& driver, const core::MessageRecord& m,
+                       const std::optional<std::uint64_t>& size) {
+  const bool outbound = m.direction == core::Direction::kOutbound;
   Json keys = Json::object();
-  keys[driver.home().config.party] = base64_encode(driver.home().keys.verify.bytes);
+  const std::string& me = driver.home().config.party;
+  keys[me] = base64_encode(driver.home().keys.verify.bytes);
+  if (const ledger::KeyChain* ours = driver.own_chain(m.peer)) {
+    std::optional<std::string> receipt;
+    if (!outbound && size) {
+      PARLEY_ASSIGN_OR_RETURN(receipt, our_receipt(driver, m, *size));
+    }
+    keys[me] = base64_encode((outbound ? entry_key(*ours, m) : receipt_key(*ours, receipt)).bytes);
+  }
   PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Peer> peers, driver.store().peers());
   for (const core::Peer& p : peers) {
     if (p.bundle.party != m.peer) continue;
     PARLEY_ASSIGN_OR_RETURN(const ledger::KeyChain chain,
                             store::pinned_chain(driver.store(), p.bundle));
-    keys[m.peer] = base64_encode(peer_key(chain, m, m.receipt).bytes);
+    keys[m.peer] =
+        base64_encode((outbound ? receipt_key(chain, m.receipt) : entry_key(chain, m)).bytes);
   }
   return keys;
 }
@@ -93,7 +119,9 @@ net::HttpResponse evidence_view(Driver& driver, const core::MessageRecord& m) {
     if (!c.is_ok()) return error_response(c.status());
     countersigned = std::move(c).value();
   }
-  Result<Json> keys = keys_json(driver, m);
+  Result<Json> keys = keys_json(
+      driver, m,
+      inclusion->has_value() ? std::optional<std::uint64_t>((*inclusion)->size) : std::nullopt);
   if (!keys.is_ok()) return error_response(keys.status());
   return json_response(200, {{"id", m.id},
                              {"direction", core::direction_name(m.direction)},
