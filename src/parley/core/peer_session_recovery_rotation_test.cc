@@ -11,6 +11,7 @@
 
 #include "parley/core/peer_log_for_test.h"
 #include "parley/core/session_harness.h"
+#include "parley/wire/rotation.h"
 
 namespace parley::core {
 namespace {
@@ -227,6 +228,121 @@ TEST(PeerSessionRecoveryRotationTest, ARestoreBeforeThePeersRotationTakesItBackF
   h.recovery_required = false;
   h.restart(kUs, h.store(kUs).recover(kUsId, kRuId));
   EXPECT_EQ(h.session(kUs).peer_chain().newest().key, r.next.verify);
+}
+
+// Issue 17: ru, a real session, rotates (its statement at entry 1 of its log), us countersigns
+// it, then us's message (entry 1 of us's log) is receipted by ru's new key; us's store goes
+// back to a backup taken before all of it. ru's copy of us's log then carries a receipt that
+// only ru's chain through its copy of its own log (the statement) can check: the chain the
+// restored store holds is ru's bundle key alone.
+struct RestoredBeforeThePeersRotation {
+  Harness h;
+  crypto::Keys old_key = h.keys(kRu).keys;
+  crypto::Keys next = new_keys(7);
+  std::string ours;  // us's message after ru's rotation, entry 1 of us's log
+
+  RestoredBeforeThePeersRotation() {
+    EXPECT_FALSE(h.send(kRu).empty());  // entry 0 of ru's log, its bundle key
+    EXPECT_FALSE(h.send(kUs).empty());  // entry 0 of us's log
+    const FakeStore backup = h.store(kUs);
+    wire::Rotation rotation;
+    rotation.id = uuid_v7(h.now, h.rng());
+    rotation.party = kRuId;
+    rotation.n = 1;
+    rotation.old_sign_key = old_key.verify;
+    rotation.new_sign_key = next.verify;
+    rotation.new_tls_fingerprint = std::string(64, 'e');
+    rotation.epoch = 2;
+    rotation.created = h.now;
+    h.own[kRu] = OwnRotations{{wire::sign_rotation(rotation, old_key.signing, next.signing)},
+                              {next.signing}};
+    h.restart(kRu, h.store(kRu).recover(kRuId, kUsId));
+    h.deliver(kRu, TimerFired{});  // the statement leaves alone; us stores and countersigns it
+    EXPECT_EQ(h.session(kUs).peer_chain().newest().key, next.verify);
+    EXPECT_EQ(h.session(kRu).rotations_countersigned(), 1u);
+    ours = h.send(kUs);
+    EXPECT_EQ(h.store(kUs).find(ours)->state, MessageState::kDelivered);
+    h.store(kUs) = backup;
+    h.recover_at_start = true;
+    h.recovery_required = true;
+    h.restart(kUs, h.store(kUs).recover(kUsId, kRuId));
+  }
+
+  // ru's receipt over the head of size `size` of us's log, as ru's store holds it.
+  ledger::ReceiptV2 ru_receipt(std::uint64_t size) {
+    const auto& heads = h.store(kRu).heads(kUsId, kRuId);
+    const auto head = heads.find(size);
+    EXPECT_NE(head, heads.end());
+    if (head == heads.end() || !head->second.receipt) return {};
+    Result<ledger::ReceiptV2> receipt = ledger::parse_receipt_v2(*head->second.receipt);
+    EXPECT_TRUE(receipt.is_ok()) << receipt.status().to_string();
+    return receipt.is_ok() ? *receipt : ledger::ReceiptV2{};
+  }
+};
+
+TEST(PeerSessionRecoveryRotationTest,
+     ARestoreBeforeThePeersRotationTakesOurLogReceiptedByItsNewKey) {
+  RestoredBeforeThePeersRotation r;
+  Harness& h = r.h;
+  // The scene: ru's receipt over us's head of size 2 is its new key's, not its bundle's; the
+  // restored store knows neither that head nor ru's rotation.
+  EXPECT_TRUE(ledger::verify_receipt_v2(r.ru_receipt(2), r.next.verify).is_ok());
+  EXPECT_FALSE(ledger::verify_receipt_v2(r.ru_receipt(2), r.old_key.verify).is_ok());
+  ASSERT_EQ(h.session(kUs).stats().log_size, 1u);
+  ASSERT_EQ(h.session(kUs).stats().peer_log_size, 1u);
+  ASSERT_EQ(h.session(kUs).peer_chain().links().size(), 1u);
+
+  // Asked, answered from ru's store: what the copy gives back is stored, nothing pinned yet.
+  std::vector<Action> out = h.feed(kUs, TimerFired{});
+  ASSERT_EQ(count_of<SendTransaction>(out), 1u);
+  const SendTransaction ask = all_of<SendTransaction>(out)[0];
+  ASSERT_TRUE(ask.log_request);
+  Result<LogRequest> request = parse_log_request(ask.body, kUsId, kRuId);
+  ASSERT_TRUE(request.is_ok()) << request.status().to_string();
+  out = h.feed(
+      kUs, TransactionAnswered{ask.tx, 200, encode_log_answer(h.store(kRu).log_answer(*request))});
+  EXPECT_TRUE(notices_of(out, NoticeKind::kForkDetected).empty())
+      << h.session(kUs).stats().fork_reason();
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  EXPECT_EQ(h.session(kUs).peer_chain().links().size(), 1u);
+  const std::size_t before = h.log[kUs].size();
+  h.carry(kUs, out);
+  const std::vector<Action> stored(h.log[kUs].begin() + static_cast<std::ptrdiff_t>(before),
+                                   h.log[kUs].end());
+  const SessionStats us = h.session(kUs).stats();
+  ASSERT_FALSE(us.forked()) << us.fork_reason();
+  EXPECT_TRUE(us.recovering.empty()) << us.recovering;
+  EXPECT_TRUE(notices_of(stored, NoticeKind::kForkDetected).empty());
+  EXPECT_EQ(us.log_size, 2u);
+  EXPECT_EQ(us.countersigned_size, 2u);
+  EXPECT_EQ(us.peer_log_size, 2u);
+
+  // Durable: ru's new key pinned, from the entry after its statement, said once.
+  ASSERT_EQ(h.session(kUs).peer_chain().links().size(), 2u);
+  EXPECT_EQ(h.session(kUs).peer_chain().newest().key, r.next.verify);
+  EXPECT_EQ(h.session(kUs).peer_chain().newest().from_index, 2u);
+  EXPECT_EQ(notices_of(stored, NoticeKind::kPeerKeyRotated).size(), 1u);
+  EXPECT_EQ(h.store(kUs).rotations(kRuId, kUsId).size(), 1u);
+  // Our message: delivered again as recovered, by ru's receipt signed with its new key.
+  const MessageRecord* m = h.store(kUs).find(r.ours);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->state, MessageState::kDelivered);
+  EXPECT_EQ(m->log_index, 1u);
+  EXPECT_EQ(m->content.text, "hello");
+  ASSERT_TRUE(m->receipt.has_value());
+  Result<ledger::ReceiptV2> receipt = ledger::parse_receipt_v2(*m->receipt);
+  ASSERT_TRUE(receipt.is_ok()) << receipt.status().to_string();
+  EXPECT_TRUE(ledger::verify_receipt_v2(*receipt, r.next.verify).is_ok());
+  ASSERT_NE(h.store(kUs).inclusion(r.ours), nullptr);
+  EXPECT_EQ(h.store(kUs).inclusion(r.ours)->size, 2u);
+
+  // Traffic flows both ways after it, and neither side raises a fork.
+  const std::string from_us = h.send(kUs);
+  const std::string from_ru = h.send(kRu);
+  EXPECT_EQ(h.store(kUs).find(from_us)->state, MessageState::kDelivered);
+  EXPECT_EQ(h.store(kRu).find(from_ru)->state, MessageState::kDelivered);
+  EXPECT_FALSE(h.session(kUs).stats().forked()) << h.session(kUs).stats().fork_reason();
+  EXPECT_FALSE(h.session(kRu).stats().forked()) << h.session(kRu).stats().fork_reason();
 }
 
 // After a restore before the rotation: a copy the peer altered is refused with the reason
