@@ -17,7 +17,8 @@
 // message accepted after the backup the peer never countersigned; an entry cancelled before
 // it left, a hole no copy fills) is refused without --force, each named. So is a current
 // store that cannot be read, since then nothing can be compared. The replaced store is kept
-// beside, renamed STORE.replaced-<UTC time> (with its -wal and -shm), never deleted.
+// beside, renamed STORE.replaced-<UTC time> (-2, -3, ... after it if a restore in the same
+// second put one aside already; with its -wal and -shm), never deleted.
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -282,7 +283,13 @@ Status restore_steps(const BackupArgs& args) {
   std::string stamp =
       format_time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   std::erase(stamp, ':');  // 2026-11-24T210000.000Z
-  const fs::path aside(db.string() + ".replaced-" + stamp);
+  // Never over a store an earlier restore put aside (two restores in the same second).
+  fs::path aside(db.string() + ".replaced-" + stamp);
+  for (int n = 2; fs::exists(aside, ec) || fs::exists(aside.string() + "-wal", ec) ||
+                  fs::exists(aside.string() + "-shm", ec);
+       ++n) {
+    aside = db.string() + ".replaced-" + stamp + "-" + std::to_string(n);
+  }
   // The marker first: a restored store is never started without recovering from the peers.
   const fs::path marker = gateway::restore_marker_path(home);
   if (std::FILE* f = std::fopen(marker.c_str(), "w"); f == nullptr || std::fclose(f) != 0) {
