@@ -239,6 +239,9 @@ class PostgresStore final : public Store {
   Status put_rotation(const core::PutRotation& r);
   // Our own rotations in our log for `peer` (owner us, peer `peer`), by index.
   Result<std::vector<core::PutRotation>> own_rotations_for(std::string_view peer);
+  // The rotations rows WHERE `where` (a condition on $1, bound to `value`), by peer and index.
+  Result<std::vector<core::PutRotation>> rotation_rows(std::string_view where,
+                                                       std::string_view value);
   Status recover_ledger(std::string_view peer, core::Recovered& out);
   Result<std::map<std::string, bool>> peer_lines(std::string_view peer);
   Result<std::optional<core::RecoveredSeqs>> inbound_seqs(const std::string& line,

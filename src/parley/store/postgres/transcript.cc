@@ -54,13 +54,15 @@ Status PostgresStore::put_rotation(const core::PutRotation& r) {
   return result.status().with_context("storing rotation " + r.id);
 }
 
-Result<std::vector<core::PutRotation>> PostgresStore::rotations(std::string_view owner) {
+Result<std::vector<core::PutRotation>> PostgresStore::rotation_rows(std::string_view where,
+                                                                    std::string_view value) {
   Params p;
-  p.text(owner);
+  p.text(value);
   PARLEY_ASSIGN_OR_RETURN(
       const PgResult r,
       run("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, epoch "
-          "FROM rotations WHERE owner = $1 ORDER BY idx",
+          "FROM rotations WHERE " +
+              std::string(where) + " ORDER BY peer, idx",
           p));
   std::vector<core::PutRotation> out;
   for (int row = 0; row < PQntuples(r.get()); ++row) {
@@ -71,22 +73,13 @@ Result<std::vector<core::PutRotation>> PostgresStore::rotations(std::string_view
   return out;
 }
 
+Result<std::vector<core::PutRotation>> PostgresStore::rotations(std::string_view owner) {
+  return rotation_rows("owner = $1", owner);
+}
+
 Result<std::vector<core::PutRotation>> PostgresStore::own_rotations_for(std::string_view peer) {
   // The store is one party's: the rows of a log for `peer` not owned by it are ours.
-  Params p;
-  p.text(peer);
-  PARLEY_ASSIGN_OR_RETURN(
-      const PgResult r,
-      run("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, epoch "
-          "FROM rotations WHERE peer = $1 AND owner != $1 ORDER BY idx",
-          p));
-  std::vector<core::PutRotation> out;
-  for (int row = 0; row < PQntuples(r.get()); ++row) {
-    const Row s(r.get(), row);
-    PARLEY_ASSIGN_OR_RETURN(core::PutRotation rotation, columns::read_rotation(s));
-    out.push_back(std::move(rotation));
-  }
-  return out;
+  return rotation_rows("peer = $1 AND owner != $1", peer);
 }
 
 Status PostgresStore::put_head(const core::PutHead& h) {

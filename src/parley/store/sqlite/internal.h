@@ -233,6 +233,9 @@ class SqliteStore final : public Store {
   Status put_rotation(const core::PutRotation& r);
   // Our own rotations in our log for `peer` (owner us, peer `peer`), by index.
   Result<std::vector<core::PutRotation>> own_rotations_for(std::string_view peer);
+  // The rotations rows WHERE `where` (a condition on ?1, bound to `value`), by peer and index.
+  Result<std::vector<core::PutRotation>> rotation_rows(std::string_view where,
+                                                       std::string_view value);
   Status recover_ledger(std::string_view peer, core::Recovered& out);
   // The lines of `peer` (see recover), each with whether all of its messages are the peer's.
   Result<std::map<std::string, bool>> peer_lines(std::string_view peer);

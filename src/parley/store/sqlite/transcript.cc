@@ -56,13 +56,15 @@ Status SqliteStore::put_rotation(const core::PutRotation& r) {
   return sqlite_error(db_, "storing rotation " + r.id);
 }
 
-Result<std::vector<core::PutRotation>> SqliteStore::rotations(std::string_view owner) {
+Result<std::vector<core::PutRotation>> SqliteStore::rotation_rows(std::string_view where,
+                                                                  std::string_view value) {
   PARLEY_ASSIGN_OR_RETURN(
       sqlite3_stmt * raw,
       prepare("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, "
-              "epoch FROM rotations WHERE owner = ?1 ORDER BY peer, idx"));
+              "epoch FROM rotations WHERE " +
+              std::string(where) + " ORDER BY peer, idx"));
   Statement s(db_, raw);
-  s.bind_text(1, owner);
+  s.bind_text(1, value);
   std::vector<core::PutRotation> out;
   for (;;) {
     PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
@@ -73,22 +75,13 @@ Result<std::vector<core::PutRotation>> SqliteStore::rotations(std::string_view o
   return out;
 }
 
+Result<std::vector<core::PutRotation>> SqliteStore::rotations(std::string_view owner) {
+  return rotation_rows("owner = ?1", owner);
+}
+
 Result<std::vector<core::PutRotation>> SqliteStore::own_rotations_for(std::string_view peer) {
   // The store is one party's: the rows of a log for `peer` not owned by it are ours.
-  PARLEY_ASSIGN_OR_RETURN(
-      sqlite3_stmt * raw,
-      prepare("SELECT owner, peer, idx, n, id, statement, new_sign_key, new_tls_fingerprint, "
-              "epoch FROM rotations WHERE peer = ?1 AND owner != ?1 ORDER BY idx"));
-  Statement s(db_, raw);
-  s.bind_text(1, peer);
-  std::vector<core::PutRotation> out;
-  for (;;) {
-    PARLEY_ASSIGN_OR_RETURN(const bool row, s.step());
-    if (!row) break;
-    PARLEY_ASSIGN_OR_RETURN(core::PutRotation r, columns::read_rotation(s));
-    out.push_back(std::move(r));
-  }
-  return out;
+  return rotation_rows("peer = ?1 AND owner != ?1", peer);
 }
 
 Status SqliteStore::put_head(const core::PutHead& h) {
