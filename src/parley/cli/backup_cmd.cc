@@ -36,6 +36,7 @@
 #include "parley/base/text.h"
 #include "parley/base/time.h"
 #include "parley/cli/commands.h"
+#include "parley/core/stored_chain.h"
 #include "parley/gateway/home.h"
 #include "parley/ledger/formats.h"
 #include "parley/ledger/key_chain.h"
@@ -96,12 +97,7 @@ Result<std::map<std::string, PeerSizes>> sizes_of(store::Store& store, const gat
       // Our own head: signed by this home's key in force at its size (our key rotations in
       // that log, docs/protocol.md "Key rotation"), or the store is another party's.
       ledger::KeyChain chain(home.config.party, home.keys.verify);
-      Status opened = Status::ok();
-      for (const core::PutRotation& r : recovered.own_rotations) {
-        if (Result<wire::Rotation> added = chain.add(r.index, r.statement); !added.is_ok()) {
-          opened = added.status().with_context("our key rotation " + std::to_string(r.n));
-        }
-      }
+      Status opened = core::extend_chain(chain, recovered.own_rotations);
       if (opened.is_ok()) {
         opened = ledger::open_sth(head.sth, chain.head_key(head.size), home.config.party).status();
       }
