@@ -73,7 +73,12 @@ check "rotate while us runs: exit 1, one line saying to stop the gateway first" 
   bash -c "[[ $rc -eq 1 && \$(wc -l <'$DIR/err') -eq 1 ]] && grep -q '^parley: stop the gateway first' '$DIR/err'"
 check "nothing was written" test ! -e "$US/keys/rotations/1.dsse"
 
-# --- rotated with us stopped ---
+# --- rotated with us stopped, one message of us's in flight (ru down): the statement follows
+# it in us's log, and the head that first includes the statement proves it ---
+stop ru
+INFLIGHT=$(send "$US" saceur --text "In flight across the rotation")
+check "us's message is in its log but not delivered (ru is down: queued)" \
+  test "$(state_of "$US" saceur "$INFLIGHT")" = queued
 stop us
 "$PARLEY" rotate --home "$US" >"$DIR/rotate.out" 2>"$DIR/err"
 rc=$?
@@ -85,6 +90,7 @@ check "the new certificate is tls/cert.1.pem" test "$(file_fp "$US/tls/cert.1.pe
 check "the bundle still publishes the first key and certificate" cmp -s "$DIR/us.json" "$DIR/us-after.json"
 
 start us
+start ru
 rotated() { grep -q "peer_key_rotated: peer 'us-eucom' rotated its signing key (rotation 1" "$DIR/ru.log"; }
 check "ru stored and pinned us's rotation (peer_key_rotated)" poll 30 rotated
 AFTER=$(send "$US" saceur --text "After the rotation")
@@ -114,6 +120,21 @@ check "us's evidence of its message after the rotation names its new key" \
   test "$(evidence_key "$US" "$US_API" saceur "$AFTER")" = "$NEW_KEY"
 check "ru's evidence of that message names us's new key too" \
   test "$(evidence_key "$RU" "$RU_API" cgs "$AFTER")" = "$NEW_KEY"
+check "us's message in flight across the rotation is delivered" poll 30 delivered "$US" saceur "$INFLIGHT"
+# The head that proves a message is signed by the key of its last entry: the message in flight
+# was signed by the bundle key and is proven by the head that first includes the statement,
+# still the bundle key's (the new key is in force after it); the message after it by the new
+# key, on both sides.
+head_key() {  # head_key HOME API PRINCIPAL ID: the key the evidence names for its proven head
+  curl -sf -H "Authorization: Bearer $(cat "$1/operator.token")" -H "X-Parley-As: $3" \
+    "http://127.0.0.1:$2/api/v1/messages/$4/evidence" | jq -r '.head_key'
+}
+check "the head proving us's message before the rotation: its bundle key (head_key)" \
+  test "$(head_key "$US" "$US_API" saceur "$BEFORE")" = "$FIRST_KEY"
+check "the message in flight: entry and head signed by the bundle key, on both sides" \
+  bash -c "[[ '$(evidence_key "$US" "$US_API" saceur "$INFLIGHT")' == '$FIRST_KEY' && '$(head_key "$US" "$US_API" saceur "$INFLIGHT")' == '$FIRST_KEY' && '$(head_key "$RU" "$RU_API" cgs "$INFLIGHT")' == '$FIRST_KEY' ]]"
+check "the head proving us's message after the rotation: its new key, on both sides" \
+  bash -c "[[ '$(head_key "$US" "$US_API" saceur "$AFTER")' == '$NEW_KEY' && '$(head_key "$RU" "$RU_API" cgs "$AFTER")' == '$NEW_KEY' ]]"
 check "ru: no fork alarm" no_alarm "$RU"
 # parley check probes ru as the gateway does: with the key and certificate ru pinned.
 "$PARLEY" check --home "$US" >"$DIR/check.out" 2>&1

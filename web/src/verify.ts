@@ -36,6 +36,9 @@ export interface Evidence {
   proof: Proof | null;
   countersignature: Dsse | null;
   keys: Record<string, string>;
+  // The owner's key that signed the proven head (base64), null without a proof. After a
+  // rotation between the entry and that head it is a later key than keys[owner].
+  head_key?: string | null;
 }
 
 export type CheckName = "envelope" | "leaf" | "inclusion" | "sth" | "countersignature" | "listed";
@@ -193,7 +196,8 @@ export function verifyEvidence(e: Evidence): Check[] {
     if (!root || !proof) throw new Error("no verified inclusion proof");
     const sthBytes = fromBase64(String(receiptPayload.sth));
     const sthSig = fromBase64(String(receiptPayload.sth_sig));
-    verifyDsse({ key: owner, payload: toBase64(sthBytes), sig: toBase64(sthSig) }, sthDomain, owner, e.keys);
+    const headKeys = e.head_key ? { ...e.keys, [owner]: e.head_key } : e.keys;
+    verifyDsse({ key: owner, payload: toBase64(sthBytes), sig: toBase64(sthSig) }, sthDomain, owner, headKeys);
     const sth = parseJson(sthBytes);
     if (sth.log !== owner || sth.peer !== peer) throw new Error(`the head is of log ${String(sth.log)}/${String(sth.peer)}`);
     if (sth.size !== proof.size || sth.root !== toHex(root)) {

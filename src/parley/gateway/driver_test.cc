@@ -627,6 +627,8 @@ void expect_evidence_holds(const json::Json& e, const std::string& id, const std
   ASSERT_EQ(e["log"].value("peer", ""), peer);
   EXPECT_EQ(e["keys"].value(owner, ""), base64_encode(owner_key.bytes));
   EXPECT_EQ(e["keys"].value(peer, ""), base64_encode(peer_key.bytes));
+  // No rotation: the head is signed by the key that signed the entry.
+  EXPECT_EQ(e.value("head_key", ""), base64_encode(owner_key.bytes));
   const json::Json& env = e["envelope"];
   ASSERT_EQ(env.value("key", ""), owner);
   const Bytes payload = base64_decode(env.value("payload", "")).value();

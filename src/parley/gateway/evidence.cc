@@ -67,32 +67,44 @@ Result<std::optional<std::string>> our_receipt(Driver& driver, const core::Messa
   return std::optional<std::string>();
 }
 
-// The parties' signing keys that signed the evidence (base64 of the 32 bytes, as in their
-// bundles), along each one's chain of keys (docs/protocol.md "Key rotation"): the envelope's
-// signer's key in force at its entry, and the receiver's key that signed the receipt. Ours is
-// of our chain in our log for the peer (our `parley rotate`s); the peer's of its chain as
-// pinned here (store::pinned_chain), if it is still pinned.
-Result<Json> keys_json(Driver& driver, const core::MessageRecord& m,
-                       const std::optional<std::uint64_t>& size) {
+// The keys that signed the evidence, along each party's chain of keys (docs/protocol.md "Key
+// rotation"): ours of our chain in our log for the peer (our `parley rotate`s), the peer's of
+// its chain as pinned here (store::pinned_chain), if it is still pinned.
+struct EvidenceKeys {
+  Json parties = Json::object();  // party -> the envelope's signer's key in force at its
+                                  // entry, and the receiver's key that signed the receipt
+  Json head = nullptr;            // the owner's key that signed the proven head
+};
+
+Result<EvidenceKeys> evidence_keys(Driver& driver, const core::MessageRecord& m,
+                                   const std::optional<std::uint64_t>& size) {
   const bool outbound = m.direction == core::Direction::kOutbound;
-  Json keys = Json::object();
   const std::string& me = driver.home().config.party;
-  keys[me] = base64_encode(driver.home().keys.verify.bytes);
-  if (const ledger::KeyChain* ours = driver.own_chain(m.peer)) {
-    std::optional<std::string> receipt;
-    if (!outbound && size) {
-      PARLEY_ASSIGN_OR_RETURN(receipt, our_receipt(driver, m, *size));
-    }
-    keys[me] = base64_encode((outbound ? entry_key(*ours, m) : receipt_key(*ours, receipt)).bytes);
-  }
+  std::optional<ledger::KeyChain> ours;
+  if (const ledger::KeyChain* chain = driver.own_chain(m.peer)) ours = *chain;
+  if (!ours) ours.emplace(me, driver.home().keys.verify);
+  std::optional<ledger::KeyChain> theirs;
   PARLEY_ASSIGN_OR_RETURN(const std::vector<core::Peer> peers, driver.store().peers());
   for (const core::Peer& p : peers) {
     if (p.bundle.party != m.peer) continue;
-    PARLEY_ASSIGN_OR_RETURN(const ledger::KeyChain chain,
-                            store::pinned_chain(driver.store(), p.bundle));
-    keys[m.peer] =
-        base64_encode((outbound ? receipt_key(chain, m.receipt) : entry_key(chain, m)).bytes);
+    PARLEY_ASSIGN_OR_RETURN(theirs, store::pinned_chain(driver.store(), p.bundle));
   }
+  EvidenceKeys keys;
+  if (outbound) {
+    keys.parties[me] = base64_encode(entry_key(*ours, m).bytes);
+    if (theirs) keys.parties[m.peer] = base64_encode(receipt_key(*theirs, m.receipt).bytes);
+  } else {
+    std::optional<std::string> receipt;
+    if (size) {
+      PARLEY_ASSIGN_OR_RETURN(receipt, our_receipt(driver, m, *size));
+    }
+    keys.parties[me] = base64_encode(receipt_key(*ours, receipt).bytes);
+    if (theirs) keys.parties[m.peer] = base64_encode(entry_key(*theirs, m).bytes);
+  }
+  // A head of `size` entries is signed by the key of its last entry (ledger/key_chain.h): a
+  // rotation between the message's entry and that head leaves it signed by a later key.
+  const std::optional<ledger::KeyChain>& owner = outbound ? ours : theirs;
+  if (size && owner) keys.head = base64_encode(owner->head_key(*size).bytes);
   return keys;
 }
 
@@ -119,7 +131,7 @@ net::HttpResponse evidence_view(Driver& driver, const core::MessageRecord& m) {
     if (!c.is_ok()) return error_response(c.status());
     countersigned = std::move(c).value();
   }
-  Result<Json> keys = keys_json(
+  Result<EvidenceKeys> keys = evidence_keys(
       driver, m,
       inclusion->has_value() ? std::optional<std::uint64_t>((*inclusion)->size) : std::nullopt);
   if (!keys.is_ok()) return error_response(keys.status());
@@ -129,7 +141,8 @@ net::HttpResponse evidence_view(Driver& driver, const core::MessageRecord& m) {
                              {"envelope", *envelope},
                              {"proof", proof},
                              {"countersignature", countersigned},
-                             {"keys", *keys}});
+                             {"keys", keys->parties},
+                             {"head_key", keys->head}});
 }
 
 }  // namespace parley::gateway
