@@ -301,7 +301,7 @@ int run_verify(const VerifyArgs& args) {
       report.failures.push_back(std::move(failure));
   }
   const ledger::WitnessReport witnessed = ledger::verify_witnessed(
-      dir->files, report.parties, witness_keys(*pins, *policy), *policy ? &**policy : nullptr);
+      dir->files, report, witness_keys(*pins, *policy), *policy ? &**policy : nullptr);
   for (std::string failure : witnessed.failures) {
     ++report.failures_total;
     if (report.failures.size() < ledger::kFailuresMax)
