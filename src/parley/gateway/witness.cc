@@ -159,9 +159,8 @@ WitnessReply answer_add_checkpoint(store::Store& store, const ledger::WitnessIde
 
 Result<std::string> our_checkpoint(const Home& home, store::Store& store, std::string_view peer,
                                    std::uint64_t size, const ledger::Hash& root) {
-  PARLEY_ASSIGN_OR_RETURN(std::vector<core::PutRotation> rotations,
-                          store.rotations(home.config.party));
-  std::erase_if(rotations, [&](const core::PutRotation& r) { return r.peer != peer; });
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::PutRotation> rotations,
+                          store::own_rotations_in(store, home.config.party, peer));
   PARLEY_ASSIGN_OR_RETURN(const crypto::SigningKey key, head_key_in(home, rotations, size));
   const std::string origin = ledger::origin_of(home.config.party, peer);
   return ledger::sign_checkpoint({origin, size, root, {}}, key, origin);
