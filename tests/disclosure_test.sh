@@ -155,6 +155,19 @@ after_rotation() {  # nato-shape cosigned us's log at its size, past the head th
 }
 check "nato-shape cosigned us-eucom's log after the rotation (new key), no alert" poll 60 after_rotation
 check "us-eucom's checkpoints were never refused" bash -c "! grep -q 'no signature by a known key' '$DIR/us.log'"
+# GET /api/v1/peers/ru-genstaff/checkpoint (the log's head is past the statement): its
+# signature line names the key ID of us's new key under the origin, not the bundle key's.
+key_id() {  # key_id HEX_KEY: the note key ID of that Ed25519 key under us's log origin
+  python3 -c 'import hashlib, sys; print(hashlib.sha256(b"parley.example/us-eucom/ru-genstaff\n\x01" + bytes.fromhex(sys.argv[1])).digest()[:4].hex())' "$1"
+}
+checkpoint_key_id() {
+  curl -sf -H "Authorization: Bearer $(cat "$US/operator.token")" "http://127.0.0.1:${API[us]}/api/v1/peers/ru-genstaff/checkpoint" |
+    awk '/^— /{print $3}' | python3 -c 'import base64, sys; print(base64.b64decode(sys.stdin.read().strip())[:4].hex())'
+}
+NEW_KEY=$("$PARLEY" peer show --home "$NATO" us-eucom --json | jq -r .key_in_force.sign_key)
+FIRST_KEY=$(jq -r .sign_key "$DIR/us.json" | python3 -c 'import base64, sys; print(base64.b64decode(sys.stdin.read()).hex())')
+signed_by_new_key() { [[ $NEW_KEY != "$FIRST_KEY" && $(checkpoint_key_id) == $(key_id "$NEW_KEY") ]]; }
+check "us's API checkpoint past the rotation is signed by its new key" signed_by_new_key
 check "parley disclose of a message sent after the rotation: exit 0" \
   "$PARLEY" disclose --home "$US" --as saceur "$ROTATED" --to nato-shape
 check "nato-shape shows it" bash -c \
