@@ -146,12 +146,13 @@ TEST_F(VerifyCmdTest, ACheckpointIsCheckedWithTheKeyOfItsHeadAlongTheOwnersChain
   const ledger::NoteVerifier cosigner{"parley.example/nato-shape", ledger::kNoteKeyCosignature,
                                       witness.verify};
   const std::string policy = dir_.string() + "-policy.txt";
-  {
+  const auto write_policy = [&](const crypto::Keys& log_key) {
     std::ofstream out(policy, std::ios::binary | std::ios::trunc);
-    out << "log " << ledger::encode_verifier_key({origin, ledger::kNoteKeyEd25519, x.a1_.verify})
+    out << "log " << ledger::encode_verifier_key({origin, ledger::kNoteKeyEd25519, log_key.verify})
         << "\nwitness nato-shape " << ledger::encode_verifier_key(cosigner)
         << "\nquorum nato-shape\n";
-  }
+  };
+  write_policy(x.a1_);  // the bundle's key
   // The checkpoint of us-eucom's head of `size`, signed by `key` and cosigned by the witness.
   const auto verify_with = [&](std::uint64_t size, const crypto::Keys& key) {
     const ledger::Checkpoint checkpoint{
@@ -176,6 +177,14 @@ TEST_F(VerifyCmdTest, ACheckpointIsCheckedWithTheKeyOfItsHeadAlongTheOwnersChain
   EXPECT_THAT(r.err, HasSubstr("along us-eucom's chain of keys"));
   r = verify_with(4, x.a2_);  // the new key, before
   EXPECT_EQ(r.code, 3) << r.out << r.err;
+  // A policy naming the new key accepts what it signed, not what the key before it signed:
+  // trust follows the chain forward only.
+  write_policy(x.a2_);
+  r = verify_with(7, x.a2_);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  r = verify_with(4, x.a1_);
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("policy: not signed by any of its logs"));
   fs::remove(policy);
 }
 

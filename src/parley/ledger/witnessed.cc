@@ -31,17 +31,22 @@ bool has_head(const ExportFiles& files, const std::string& owner, const Checkpoi
   return false;
 }
 
-// `policy` as it applies to the checkpoint of `origin` signed by `key`, the key of its head
-// along the owner's `chain`: if it lists a key of that chain for the origin, the chain's key
-// of the head is one of its logs too (that key's statements put it in force).
+// `policy` as it applies to the checkpoint of `origin` of `size` entries, signed by `key`, the
+// key of that head along the owner's `chain`: if it lists that key or one before it in the
+// chain for the origin, `key` is one of its logs too (each rotation from there on was signed by
+// the key it replaced: trust flows forward along the chain, never back).
 Policy along_chain(const Policy& policy, const std::string& origin, const KeyChain& chain,
-                   const NoteVerifier& key) {
+                   std::uint64_t size, const NoteVerifier& key) {
+  const KeyChain::Link& head = chain.head_link(size);
+  const auto& links = chain.links();
+  const auto vouches = [&](const NoteVerifier& log) {
+    return log.name == origin && log.type == kNoteKeyEd25519 &&
+           std::any_of(links.begin(), links.end(), [&](const KeyChain::Link& link) {
+             return link.from_index <= head.from_index && link.key == log.key;
+           });
+  };
   Policy out = policy;
-  if (std::any_of(policy.logs.begin(), policy.logs.end(), [&](const NoteVerifier& log) {
-        return log.name == origin && log.type == kNoteKeyEd25519 && chain.contains(log.key);
-      })) {
-    out.logs.push_back(key);
-  }
+  if (std::any_of(policy.logs.begin(), policy.logs.end(), vouches)) out.logs.push_back(key);
   return out;
 }
 
@@ -95,7 +100,8 @@ void check_log(const ExportFiles& files, WitnessedLog& log, const KeyChain* chai
     }
   }
   if (applies)
-    log.policy = check_policy(along_chain(*policy, log.origin, *chain, key), opened->note);
+    log.policy =
+        check_policy(along_chain(*policy, log.origin, *chain, text->size, key), opened->note);
 }
 
 }  // namespace

@@ -45,8 +45,9 @@ struct WitnessReport {
 // heads/<owner>.jsonl has its size and root (the heads themselves are verify_transcript's
 // business). Cosignatures are checked with `witnesses` (type 0x04 keys; others are ignored,
 // as signed-note says). With `policy`, each log the policy lists (every log if it lists none)
-// must have a checkpoint that meets it; a policy that lists a key of the owner's chain for the
-// origin (the bundle's key it pinned, say) accepts the key of that head along the chain.
+// must have a checkpoint that meets it; a policy that lists, for the origin, the key of that
+// head or an earlier key of the owner's chain (the bundle's key it pinned, say) accepts the key
+// of that head.
 WitnessReport verify_witnessed(const ExportFiles& files, const TranscriptReport& transcript,
                                const std::vector<NoteVerifier>& witnesses, const Policy* policy);
 
