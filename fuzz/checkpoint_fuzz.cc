@@ -3,12 +3,14 @@
 // keys, tlog-witness add-checkpoint requests and tlog-policy files (ledger/policy.h: what a
 // reader of an export gives `parley verify --policy`). Each parser is strict, so what parses
 // re-encodes to the very same bytes; and the witness's decision never fails, cosigns only a
-// checkpoint signed by the pinned key, and answers with one of the spec's status codes.
+// checkpoint signed by a key of the owner's pinned chain no older than the key of the view it
+// holds, and answers with one of the spec's status codes.
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fuzz_fixture.h"
 
@@ -49,21 +51,42 @@ void check_parsers(std::string_view text) {
   }
 }
 
+// The owner's chain, as the witness pins it: the sender's key, then the receiver's (as if the
+// sender had rotated to it).
+ledger::WitnessedKeys chain_of(const std::string& origin) {
+  const fuzz::Fixture& f = fuzz::fixture();
+  return {{origin,
+           {{origin, ledger::kNoteKeyEd25519, f.sender.verify},
+            {origin, ledger::kNoteKeyEd25519, f.receiver.verify}}}};
+}
+
+// `body` against a witness with no view of the origin, and against one whose view (the empty
+// tree) the second key signed: then only that key may sign.
 void check_witness(std::string_view body) {
   const fuzz::Fixture& f = fuzz::fixture();
   const std::string origin = ledger::origin_of(fuzz::kSender, fuzz::kReceiver);
-  const std::map<std::string, ledger::NoteVerifier, std::less<>> logs{
-      {origin, {origin, ledger::kNoteKeyEd25519, f.sender.verify}}};
-  const std::map<std::string, ledger::WitnessView, std::less<>> views;
+  const ledger::WitnessedKeys logs = chain_of(origin);
   const ledger::WitnessIdentity witness{"parley.example/nato-shape", f.receiver.signing};
-  const ledger::WitnessAnswer answer = ledger::add_checkpoint(body, logs, views, witness, 1);
-  const int s = answer.http_status;
-  fuzz::require(s == 200 || s == 400 || s == 403 || s == 404 || s == 409 || s == 422);
-  fuzz::require((s == 200) == answer.new_view.has_value());
-  if (s != 200) return;
-  auto opened = ledger::open_checkpoint(answer.new_view->checkpoint, logs.begin()->second);
-  fuzz::require(opened.is_ok() && opened->checkpoint.origin == origin &&
-                opened->checkpoint.size == answer.new_view->size);
+  const std::map<std::string, ledger::WitnessView, std::less<>> none;
+  const std::map<std::string, ledger::WitnessView, std::less<>> rotated{
+      {origin,
+       {0, ledger::empty_root(),
+        ledger::sign_checkpoint({origin, 0, ledger::empty_root(), {}}, f.receiver.signing,
+                                origin)}}};
+  for (const auto* views : {&none, &rotated}) {
+    const ledger::WitnessAnswer answer = ledger::add_checkpoint(body, logs, *views, witness, 1);
+    const int s = answer.http_status;
+    fuzz::require(s == 200 || s == 400 || s == 403 || s == 404 || s == 409 || s == 422);
+    fuzz::require((s == 200) == answer.new_view.has_value());
+    if (s != 200) continue;
+    const std::vector<ledger::NoteVerifier>& chain = logs.begin()->second;
+    auto opened = ledger::open_checkpoint(answer.new_view->checkpoint, chain[1]);
+    if (views == &none && !opened.is_ok()) {
+      opened = ledger::open_checkpoint(answer.new_view->checkpoint, chain[0]);
+    }
+    fuzz::require(opened.is_ok() && opened->checkpoint.origin == origin &&
+                  opened->checkpoint.size == answer.new_view->size);
+  }
 }
 
 }  // namespace
@@ -77,9 +100,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (ledger::parse_checkpoint_text(text).is_ok()) {
     const fuzz::Fixture& f = fuzz::fixture();
     auto checkpoint = ledger::parse_checkpoint_text(text);
-    const std::string note =
-        ledger::sign_checkpoint(*checkpoint, f.sender.signing, checkpoint->origin);
-    check_witness(ledger::encode_add_checkpoint({0, {}, note}));
+    for (const crypto::SigningKey* key : {&f.sender.signing, &f.receiver.signing}) {
+      const std::string note = ledger::sign_checkpoint(*checkpoint, *key, checkpoint->origin);
+      check_witness(ledger::encode_add_checkpoint({0, {}, note}));
+    }
   }
   return 0;
 }

@@ -9,6 +9,11 @@
 #   answers and not in its store's files.
 # - Refusals, each with its reason and exit 1: a message the peer sent, a party that does not
 #   observe the line, a message of another principal's line, an unknown observer.
+# - us-eucom rotates its key (issue 17; `parley rotate`, gateway stopped and started again):
+#   nato-shape pins the rotation from us-eucom's log for it, cosigns us-eucom's log for
+#   ru-genstaff at its size after the rotation (each checkpoint signed by the key of its head
+#   along us-eucom's chain there), a message sent after the rotation is disclosed and shown,
+#   and us-eucom's export verifies with a --policy naming its bundle's key and nato-shape.
 # (Altered content, a wrong salt, a wrong proof: gateway/disclosure_test.cc, in process.)
 # Usage: disclosure_test.sh PATH_TO_PARLEY
 set -uo pipefail
@@ -38,6 +43,7 @@ check "line add ru (unobserved)" "$PARLEY" line add --home "$RU" backchannel --l
 for p in us ru nato; do
   "$PARLEY" gateway --home "$DIR/$p" 2>"$DIR/$p.log" &
   PIDS+=("$!")
+  [[ $p == us ]] && US_PID=$!
 done
 for p in us ru nato; do
   check "$p gateway ready" poll 30 curl -sf "http://127.0.0.1:${API[$p]}/readyz"
@@ -126,6 +132,67 @@ check "the API refuses a malformed body (400, JSON reason)" bash -c \
 TOKEN=$("$PARLEY" principal add --home "$NATO" liaison 2>/dev/null | head -1)
 check "GET /api/v1/disclosed is gateway-wide (a principal without the role watch gets 403)" bash -c \
   "[[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:${API[nato]}/api/v1/disclosed) == 403 ]]"
+
+# --- us-eucom rotates its key: nato-shape follows its chain (issue 17) ---
+log_size() {  # log_size HOME PEER: the size of the party's log for PEER
+  "$PARLEY" status --home "$1" --json | jq -r --arg p "$2" '.peers[] | select(.party == $p) | .log_size'
+}
+ROTATED_AT=$(log_size "$US" ru-genstaff)  # the index the statement gets in us's log for ru
+kill -TERM "$US_PID"
+wait "$US_PID" 2>/dev/null
+check "rotate us-eucom (stopped)" "$PARLEY" rotate --home "$US"
+"$PARLEY" gateway --home "$US" 2>>"$DIR/us.log" &
+PIDS+=("$!")
+check "us gateway ready again" poll 30 curl -sf "http://127.0.0.1:${API[us]}/readyz"
+check "nato-shape pinned us-eucom's rotation (from us's log for it)" poll 30 bash -c \
+  "'$PARLEY' peer show --home '$NATO' us-eucom --json | jq -e '.key_in_force.rotation == 1'"
+ROTATED=$("$PARLEY" send --home "$US" --as saceur --line hotline --text "sent under the new key" | grep -Eo '[0-9a-f-]{36}' | head -1)
+check "us's message after the rotation delivered" poll 60 delivered "$US" saceur 3
+after_rotation() {  # nato-shape cosigned us's log at its size, past the head that holds the statement
+  local size
+  size=$(log_size "$US" ru-genstaff)
+  [[ -n $size && $size -gt $((ROTATED_AT + 1)) ]] && cosigned_as_owner "$US" ru-genstaff parley.example/us-eucom/ru-genstaff
+}
+check "nato-shape cosigned us-eucom's log after the rotation (new key), no alert" poll 60 after_rotation
+check "us-eucom's checkpoints were never refused" bash -c "! grep -q 'no signature by a known key' '$DIR/us.log'"
+# GET /api/v1/peers/ru-genstaff/checkpoint (the log's head is past the statement): its
+# signature line names the key ID of us's new key under the origin, not the bundle key's.
+key_id() {  # key_id HEX_KEY: the note key ID of that Ed25519 key under us's log origin
+  python3 -c 'import hashlib, sys; print(hashlib.sha256(b"parley.example/us-eucom/ru-genstaff\n\x01" + bytes.fromhex(sys.argv[1])).digest()[:4].hex())' "$1"
+}
+checkpoint_key_id() {
+  curl -sf -H "Authorization: Bearer $(cat "$US/operator.token")" "http://127.0.0.1:${API[us]}/api/v1/peers/ru-genstaff/checkpoint" |
+    awk '/^— /{print $3}' | python3 -c 'import base64, sys; print(base64.b64decode(sys.stdin.read().strip())[:4].hex())'
+}
+NEW_KEY=$("$PARLEY" peer show --home "$NATO" us-eucom --json | jq -r .key_in_force.sign_key)
+FIRST_KEY=$(jq -r .sign_key "$DIR/us.json" | python3 -c 'import base64, sys; print(base64.b64decode(sys.stdin.read()).hex())')
+signed_by_new_key() { [[ $NEW_KEY != "$FIRST_KEY" && $(checkpoint_key_id) == $(key_id "$NEW_KEY") ]]; }
+check "us's API checkpoint past the rotation is signed by its new key" signed_by_new_key
+check "parley disclose of a message sent after the rotation: exit 0" \
+  "$PARLEY" disclose --home "$US" --as saceur "$ROTATED" --to nato-shape
+check "nato-shape shows it" bash -c \
+  "'$PARLEY' disclosed --home '$NATO' --json | jq -e --arg id '$ROTATED' 'length == 2 and any(.[]; .id == \$id and .text == \"sent under the new key\")'"
+# us's export: its checkpoint (signed by its new key, cosigned by nato-shape) meets a policy
+# that names us's bundle key for the log: verify follows the chain in the exported log.
+vkey() {  # vkey NAME TYPE BUNDLE: C2SP verifier key of the bundle's sign_key
+  python3 - "$@" <<'PY'
+import base64, hashlib, json, sys
+name, kind, bundle = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+key = bytes([kind]) + base64.b64decode(json.load(open(bundle))["sign_key"])
+kid = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
+print(f"{name}+{kid.hex()}+{base64.b64encode(key).decode()}")
+PY
+}
+{
+  echo "log $(vkey parley.example/us-eucom/ru-genstaff 1 "$DIR/us.json")"
+  echo "witness nato-shape $(vkey parley.example/nato-shape 4 "$DIR/nato.json")"
+  echo "quorum nato-shape"
+} >"$DIR/policy.txt"
+check "transcript export by us-eucom after the rotation" "$PARLEY" transcript export --home "$US" --peer ru-genstaff "$DIR/t-us"
+"$PARLEY" verify "$DIR/t-us" --pin "$DIR/us.json" --policy "$DIR/policy.txt" --json >"$DIR/verify.json" 2>"$DIR/verify.err"
+rc=$?
+check "verify --policy of it: exit 0, policy met, its checkpoint past the rotation cosigned by nato-shape" bash -c \
+  "[[ $rc -eq 0 ]] && jq -e --argjson r '$ROTATED_AT' '.policy == \"met\" and ([.checkpoints[] | select(.owner == \"us-eucom\" and .size > \$r + 1) | .cosigners[]] == [\"parley.example/nato-shape\"])' '$DIR/verify.json'"
 
 echo "disclosure_test: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

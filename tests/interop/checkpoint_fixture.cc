@@ -91,8 +91,8 @@ struct Log {
 
 // The witness cosigns size 13, then the final size: its answer is appended to the checkpoint.
 Result<std::string> cosigned_checkpoint(const Log& log, const ledger::WitnessIdentity& witness) {
-  std::map<std::string, ledger::NoteVerifier, std::less<>> logs{
-      {log.origin, {log.origin, ledger::kNoteKeyEd25519, log.owner.verify}}};
+  const ledger::WitnessedKeys logs{
+      {log.origin, {{log.origin, ledger::kNoteKeyEd25519, log.owner.verify}}}};
   std::map<std::string, ledger::WitnessView, std::less<>> views;
   using Step = std::pair<std::uint64_t, std::uint64_t>;
   for (const auto& [old_size, size] : {Step{0, 13}, Step{13, kSize}}) {

@@ -301,7 +301,7 @@ int run_verify(const VerifyArgs& args) {
       report.failures.push_back(std::move(failure));
   }
   const ledger::WitnessReport witnessed = ledger::verify_witnessed(
-      dir->files, report.parties, witness_keys(*pins, *policy), *policy ? &**policy : nullptr);
+      dir->files, report, witness_keys(*pins, *policy), *policy ? &**policy : nullptr);
   for (std::string failure : witnessed.failures) {
     ++report.failures_total;
     if (report.failures.size() < ledger::kFailuresMax)
@@ -427,7 +427,9 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   sub->add_option("--policy", args->policy,
                   "A C2SP tlog-policy file (log, witness, group, quorum lines): each log it "
                   "lists (every log if none) must have a checkpoint in the export cosigned by "
-                  "its quorum, or verify fails (exit 3)");
+                  "its quorum, or verify fails (exit 3); a log line with the key of the "
+                  "checkpoint's head along the owner's chain or an earlier one (its bundle's, "
+                  "say) accepts it");
   sub->add_flag("--json", args->json, "Print the result as one JSON object");
   sub->add_option("--threads", args->threads,
                   "Threads for the signature checks (default: every core)")

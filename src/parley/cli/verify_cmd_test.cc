@@ -12,7 +12,9 @@
 
 #include "parley/base/text.h"
 #include "parley/cli/commands.h"
+#include "parley/ledger/checkpoint.h"
 #include "parley/ledger/rotated_export_for_test.h"
+#include "parley/ledger/witnessed.h"
 
 namespace parley::cli {
 namespace {
@@ -132,6 +134,58 @@ TEST_F(VerifyCmdTest, AnExportWithAKeyRotationVerifiesAgainstThePinnedBundleFoll
   fs::remove(pin);
   EXPECT_EQ(r.code, 3);
   EXPECT_THAT(r.err, HasSubstr("the signing key of us-eucom is not the pinned one"));
+}
+
+// docs/transcript.md "Cosigned checkpoints": us-eucom's checkpoint is checked with its key of
+// that head along its chain in the export (rotation at entry 3: the bundle's key up to size 4,
+// the new key after), and a policy naming the bundle's key for the log accepts it.
+TEST_F(VerifyCmdTest, ACheckpointIsCheckedWithTheKeyOfItsHeadAlongTheOwnersChain) {
+  ledger::test_export::RotatedExport x;
+  const std::string origin = ledger::origin_of(ledger::test_export::kA, ledger::test_export::kB);
+  const crypto::Keys witness = crypto::generate_keys(x.rng_);
+  const ledger::NoteVerifier cosigner{"parley.example/nato-shape", ledger::kNoteKeyCosignature,
+                                      witness.verify};
+  const std::string policy = dir_.string() + "-policy.txt";
+  const auto write_policy = [&](const crypto::Keys& log_key) {
+    std::ofstream out(policy, std::ios::binary | std::ios::trunc);
+    out << "log " << ledger::encode_verifier_key({origin, ledger::kNoteKeyEd25519, log_key.verify})
+        << "\nwitness nato-shape " << ledger::encode_verifier_key(cosigner)
+        << "\nquorum nato-shape\n";
+  };
+  write_policy(x.a1_);  // the bundle's key
+  // The checkpoint of us-eucom's head of `size`, signed by `key` and cosigned by the witness.
+  const auto verify_with = [&](std::uint64_t size, const crypto::Keys& key) {
+    const ledger::Checkpoint checkpoint{
+        origin, size, ledger::root_of(x.leaves(x.a_log_, size)), {}};
+    const std::string note = ledger::sign_checkpoint(checkpoint, key.signing, origin);
+    const ledger::NoteSignature cosignature = ledger::cosign(
+        ledger::checkpoint_text(checkpoint), 1'796'000'000, witness.signing, cosigner.name);
+    fs::remove_all(dir_);
+    for (const auto& [path, contents] : x.files()) write(path, contents);
+    write(ledger::checkpoint_path(ledger::test_export::kA),
+          note + ledger::encode_signature_line(cosignature));
+    return run_verify({dir_.string(), "--policy", policy});
+  };
+  Outcome r = verify_with(7, x.a2_);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("policy: met"));
+  r = verify_with(4, x.a1_);  // the head that first holds the statement: still the old key's
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  r = verify_with(7, x.a1_);  // the replaced key, after the rotation
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("checkpoints/us-eucom.note: "));
+  EXPECT_THAT(r.err, HasSubstr("along us-eucom's chain of keys"));
+  r = verify_with(4, x.a2_);  // the new key, before
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  // A policy naming the new key accepts what it signed, not what the key before it signed:
+  // trust follows the chain forward only.
+  write_policy(x.a2_);
+  r = verify_with(7, x.a2_);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  r = verify_with(4, x.a1_);
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("policy: not signed by any of its logs"));
+  fs::remove(policy);
 }
 
 }  // namespace

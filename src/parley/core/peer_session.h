@@ -533,15 +533,13 @@ class PeerSession {
   // peer; an error if they are not the statements of SessionConfig::own (the home and the
   // store disagree): then nothing more is signed for the peer.
   Status recover_own_chain(const std::vector<PutRotation>& rotations);
-  // The link of our chain in force at entry `index` of our log.
-  const ledger::KeyChain::Link& own_link_at(std::uint64_t index) const;
   // The newest link of our chain whose statement a receipt of the peer's covers.
   const ledger::KeyChain::Link& peer_facing_link() const;
   // The signing key of one of our chain's links.
   const crypto::SigningKey& signing_of(const ledger::KeyChain::Link& link) const;
   // Our key for a head of `size` entries: the key of its last entry (ledger/key_chain.h).
   const crypto::SigningKey& head_signing_key(std::uint64_t size) const {
-    return signing_of(own_link_at(size == 0 ? 0 : size - 1));
+    return signing_of(own_chain_.head_link(size));
   }
   // The seal key of our epoch `epoch` (1 or one of our chain's), derived once.
   Result<crypto::SealKey> own_seal_key(std::uint32_t epoch);

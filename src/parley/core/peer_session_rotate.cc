@@ -34,14 +34,6 @@ Status PeerSession::recover_own_chain(const std::vector<PutRotation>& rotations)
   return Status::ok();
 }
 
-const ledger::KeyChain::Link& PeerSession::own_link_at(std::uint64_t index) const {
-  const std::vector<ledger::KeyChain::Link>& links = own_chain_.links();
-  const auto after = std::upper_bound(
-      links.begin(), links.end(), index,
-      [](std::uint64_t i, const ledger::KeyChain::Link& l) { return i < l.from_index; });
-  return *std::prev(after);
-}
-
 const ledger::KeyChain::Link& PeerSession::peer_facing_link() const {
   // A statement at r is covered once the peer countersigned a head of more than r entries:
   // its link's from_index (r + 1) is at most C.

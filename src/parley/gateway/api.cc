@@ -22,6 +22,7 @@
 #include "parley/gateway/requests.h"
 #include "parley/gateway/responses.h"
 #include "parley/gateway/sessions.h"
+#include "parley/gateway/witness.h"
 #include "parley/ledger/checkpoint.h"
 #include "parley/wire/wire.h"
 
@@ -316,7 +317,8 @@ class Api {
   }
 
   // The latest head of our log for `peer` as a C2SP checkpoint (docs/transcript.md
-  // "Checkpoints"): the stored head's size and root, signed under the log's origin.
+  // "Checkpoints"): the stored head's size and root, signed under the log's origin with our
+  // key of that head (our_checkpoint).
   net::HttpResponse checkpoint(const std::string& peer) {
     const std::vector<Driver::PeerView> peers = driver_.peers();
     if (std::none_of(peers.begin(), peers.end(),
@@ -326,16 +328,19 @@ class Api {
     const std::string& me = driver_.home().config.party;
     Result<std::vector<core::HeadRecord>> heads = driver_.store().heads(me, peer);
     if (!heads.is_ok()) return error_response(heads.status());
-    ledger::Checkpoint head{ledger::origin_of(me, peer), 0, ledger::empty_root(), {}};
+    std::uint64_t size = 0;
+    ledger::Hash root = ledger::empty_root();
     const auto latest = std::max_element(
         heads->begin(), heads->end(), [](const auto& a, const auto& b) { return a.size < b.size; });
     if (latest != heads->end()) {
-      head.size = latest->size;
-      head.root = latest->root;
+      size = latest->size;
+      root = latest->root;
     }
+    Result<std::string> note = our_checkpoint(driver_.home(), driver_.store(), peer, size, root);
+    if (!note.is_ok()) return error_response(note.status());
     net::HttpResponse r;
     r.content_type = "text/plain; charset=utf-8";
-    r.body = ledger::sign_checkpoint(head, driver_.home().keys.signing, head.origin);
+    r.body = *std::move(note);
     return r;
   }
 

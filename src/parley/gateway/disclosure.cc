@@ -275,8 +275,12 @@ Result<std::string> disclosure_body(store::Store& store, const DiscloserSelf& se
   }
   PARLEY_ASSIGN_OR_RETURN(const std::vector<ledger::Hash> proof,
                           ledger::inclusion_proof(index, size, ledger::leaves_source(leaves)));
+  // Signed by our key of that entry along our chain in this log (docs/protocol.md "Key
+  // rotation").
+  PARLEY_ASSIGN_OR_RETURN(const ledger::KeyChain chain,
+                          store::own_chain(store, self.party, self.verify, peer.party));
   PARLEY_ASSIGN_OR_RETURN(const wire::Envelope env,
-                          wire::open_envelope(envelope, self.verify, self.party));
+                          wire::open_envelope(envelope, chain.entry_key(index), self.party));
   // Our own seal, opened again: the exact salt || content bytes the commitment covers.
   PARLEY_ASSIGN_OR_RETURN(
       const crypto::SealKey ours,

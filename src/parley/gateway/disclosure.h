@@ -69,7 +69,7 @@ net::HttpResponse disclosed_view(store::Store& store, const std::vector<wire::Bu
 // checkpoint of `size`. kFailedPrecondition saying why it cannot be disclosed yet.
 struct DiscloserSelf {
   std::string party;
-  crypto::VerifyKey verify;
+  crypto::VerifyKey verify;  // our bundle's key: our chain in each log starts there
   crypto::BoxSecretKey box_secret;
   crypto::BoxPublicKey box_public;
 };

@@ -146,8 +146,7 @@ Status Driver::start(net::Handler api_handler) {
   const FingerprintsOf fingerprints = [this](const wire::Bundle& b) {
     return this->fingerprints(b);
   };
-  submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_.config.party, home_.keys.signing,
-                                                     home_.tls, *store_, fingerprints);
+  submitter_ = std::make_unique<CheckpointSubmitter>(io_, home_, home_.tls, *store_, fingerprints);
   forwarder_ = std::make_unique<HeadForwarder>(io_, home_.tls, fingerprints);
   discloser_ =
       std::make_unique<Discloser>(io_,

@@ -205,11 +205,20 @@ struct Rotated {
   std::filesystem::path statement;
 };
 
-// The signing key of the newest of our rotations `in_log` (our rotations in our log for one
-// peer, as the store holds them: Recovered::own_rotations), our bundle's if none: what an
-// export of that log signs its manifest with (docs/transcript.md: the exporter's newest key,
-// the last of the chain its own log holds). kDataLoss if the store holds a rotation that is
-// not this home's.
+// Our signing key for a head of `size` entries of our log for one peer (`in_log`: our
+// rotations in that log, as the store holds them, in index order: Recovered::own_rotations, or
+// the peer's rows of Store::rotations(our party)): the key in force at its last entry along our
+// chain in that log (ledger/key_chain.h head_key: the bundle's key, then each rotation's new
+// key for the heads after the one that first holds its statement). What our checkpoints of
+// that log are signed with (witness.h our_checkpoint). kDataLoss if the store holds a rotation
+// that is not this home's, or rotations that do not chain (core::extend_chain's message).
+Result<crypto::SigningKey> head_key_in(const Home& home,
+                                       const std::vector<core::PutRotation>& in_log,
+                                       std::uint64_t size);
+// The signing key of the newest of our rotations `in_log`, our bundle's if none: head_key_in
+// of a head past them all, what an export of that log signs its manifest with
+// (docs/transcript.md: the exporter's newest key, the last of the chain its own log holds).
+// head_key_in's errors.
 Result<crypto::SigningKey> newest_key_in(const Home& home,
                                          const std::vector<core::PutRotation>& in_log);
 

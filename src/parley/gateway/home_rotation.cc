@@ -2,6 +2,7 @@
 // open_home, and making a new one (`parley rotate`).
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <set>
 #include <system_error>
 
@@ -9,6 +10,7 @@
 
 #include "parley/base/bytes.h"
 #include "parley/base/rng.h"
+#include "parley/core/stored_chain.h"
 #include "parley/gateway/home.h"
 #include "parley/gateway/home_files.h"
 #include "parley/ledger/key_chain.h"
@@ -156,9 +158,9 @@ const net::TlsIdentity& Home::tls_of(std::size_t n) const {
   return n == 0 ? tls : rotations.at(std::min(n, rotations.size()) - 1).tls;
 }
 
-Result<crypto::SigningKey> newest_key_in(const Home& home,
-                                         const std::vector<core::PutRotation>& in_log) {
-  std::uint64_t newest = 0;
+Result<crypto::SigningKey> head_key_in(const Home& home,
+                                       const std::vector<core::PutRotation>& in_log,
+                                       std::uint64_t size) {
   for (const core::PutRotation& r : in_log) {
     if (r.n == 0 || r.n > home.rotations.size() ||
         home.rotations[r.n - 1].statement != r.statement) {
@@ -167,9 +169,19 @@ Result<crypto::SigningKey> newest_key_in(const Home& home,
           "this home's keys/rotations/{}.dsse",
           r.n, r.index, r.peer, r.n));
     }
-    newest = std::max(newest, r.n);
   }
-  return newest == 0 ? home.keys.signing : home.rotations[newest - 1].signing;
+  // Our chain in that log, as the session builds it (core/stored_chain.h).
+  ledger::KeyChain chain(home.config.party, home.keys.verify);
+  if (Status s = core::extend_chain(chain, in_log); !s.is_ok()) {
+    return Status::data_loss(s.message());
+  }
+  const ledger::KeyChain::Link& link = chain.head_link(size);
+  return link.n == 0 ? home.keys.signing : home.rotations[link.n - 1].signing;
+}
+
+Result<crypto::SigningKey> newest_key_in(const Home& home,
+                                         const std::vector<core::PutRotation>& in_log) {
+  return head_key_in(home, in_log, std::numeric_limits<std::uint64_t>::max());
 }
 
 Result<std::uint64_t> rotation_pinned_by(const Home& home, const core::Recovered& recovered) {

@@ -11,7 +11,10 @@
 #include <gtest/gtest.h>
 
 #include "parley/gateway/home.h"
+#include "parley/gateway/witness.h"
+#include "parley/ledger/checkpoint.h"
 #include "parley/ledger/key_chain.h"
+#include "parley/store/memory/memory_store.h"
 
 namespace parley::gateway {
 namespace {
@@ -154,6 +157,73 @@ TEST_F(HomeRotationTest, FilesThatDoNotHoldTogetherAreRefusedNamingTheFile) {
   expect_refused_naming(keys / "rotations" / "03.dsse", "not a rotation statement");
   fs::remove(keys / "rotations" / "03.dsse");
   EXPECT_EQ(open().rotations.size(), 2u);
+}
+
+// Our rotation `n` of `home` as the store keeps it at entry `index` of our log for `peer`.
+core::PutRotation stored(const Home& home, std::uint64_t n, std::uint64_t index,
+                         const std::string& peer) {
+  const OwnRotation& r = home.rotations.at(n - 1);
+  core::PutRotation put;
+  put.owner = home.config.party;
+  put.peer = peer;
+  put.index = index;
+  put.n = n;
+  put.id = r.rotation.id;
+  put.statement = r.statement;
+  put.new_sign_key = r.rotation.new_sign_key;
+  put.new_tls_fingerprint = r.rotation.new_tls_fingerprint;
+  put.epoch = r.rotation.epoch;
+  return put;
+}
+
+// docs/protocol.md "Key rotation": in our log for ru-genstaff our rotation 1 is entry 3 and
+// rotation 2 entry 6, in our log for nato-shape rotation 1 is entry 0. A checkpoint is signed by
+// the key of its head: the bundle's up to size 4 (the head that first holds statement 1 is still
+// the old key's), rotation 1's for sizes 5 to 7, rotation 2's from 8; in the other log,
+// rotation 1's from size 2.
+TEST_F(HomeRotationTest, OurCheckpointIsSignedByTheKeyOfItsHeadAlongOurChainInThatLog) {
+  rotate();
+  rotate();
+  const Home home = open();
+  ASSERT_EQ(home.rotations.size(), 2u);
+  store::MemoryStore store(store::MemoryStore::new_disk());
+  ASSERT_TRUE(store
+                  .apply({stored(home, 1, 3, "ru-genstaff"), stored(home, 2, 6, "ru-genstaff"),
+                          stored(home, 1, 0, "nato-shape")})
+                  .is_ok());
+  const crypto::VerifyKey first = home.keys.verify;
+  const crypto::VerifyKey one = crypto::verify_key_of(home.rotations[0].signing);
+  const crypto::VerifyKey two = crypto::verify_key_of(home.rotations[1].signing);
+  const auto signed_by = [&](const std::string& peer, std::uint64_t size,
+                             const crypto::VerifyKey& key) {
+    const ledger::Hash root = ledger::leaf_hash(as_bytes("root " + std::to_string(size)));
+    const Result<std::string> note = our_checkpoint(home, store, peer, size, root);
+    if (!note.is_ok()) return ::testing::AssertionFailure() << note.status().to_string();
+    const std::string origin = ledger::origin_of("us-eucom", peer);
+    const Result<ledger::OpenedCheckpoint> opened =
+        ledger::open_checkpoint(*note, {origin, ledger::kNoteKeyEd25519, key});
+    if (!opened.is_ok()) return ::testing::AssertionFailure() << opened.status().to_string();
+    if (opened->checkpoint != ledger::Checkpoint{origin, size, root, {}}) {
+      return ::testing::AssertionFailure() << "another checkpoint: " << opened->note.text;
+    }
+    return ::testing::AssertionSuccess();
+  };
+  for (std::uint64_t size = 0; size <= 10; ++size) {
+    const crypto::VerifyKey& key = size <= 4 ? first : size <= 7 ? one : two;
+    EXPECT_TRUE(signed_by("ru-genstaff", size, key)) << "size " << size;
+  }
+  EXPECT_FALSE(signed_by("ru-genstaff", 5, first));  // the old key no longer signs there
+  EXPECT_TRUE(signed_by("nato-shape", 1, first));
+  EXPECT_TRUE(signed_by("nato-shape", 2, one));
+  EXPECT_TRUE(signed_by("cn-cmc", 9, first));  // a log without our rotations yet
+
+  // A rotation the store holds that is not this home's: nothing is signed with a guess.
+  core::PutRotation foreign = stored(home, 1, 2, "cn-cmc");
+  foreign.statement = home.rotations[1].statement;
+  const Result<crypto::SigningKey> refused = head_key_in(home, {foreign}, 5);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(refused.status().message(), HasSubstr("not this home's keys/rotations/1.dsse"));
 }
 
 }  // namespace

@@ -56,11 +56,11 @@ std::optional<std::uint64_t> parse_size_body(std::string_view body) {
 
 }  // namespace
 
-std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs(
-    std::string_view me, const std::vector<wire::Bundle>& pinned, store::Store& store) {
+ledger::WitnessedKeys witnessed_logs(std::string_view me, const std::vector<wire::Bundle>& pinned,
+                                     store::Store& store) {
   std::vector<std::string> parties{std::string(me)};
   for (const wire::Bundle& b : pinned) parties.push_back(b.party);
-  std::map<std::string, ledger::NoteVerifier, std::less<>> logs;
+  ledger::WitnessedKeys logs;
   for (const wire::Bundle& owner : pinned) {
     const Result<ledger::KeyChain> chain = store::pinned_chain(store, owner);
     if (!chain.is_ok()) {
@@ -71,7 +71,10 @@ std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs(
     for (const std::string& peer : parties) {
       if (peer == owner.party) continue;
       const std::string origin = ledger::origin_of(owner.party, peer);
-      logs[origin] = ledger::NoteVerifier{origin, ledger::kNoteKeyEd25519, chain->newest().key};
+      std::vector<ledger::NoteVerifier>& keys = logs[origin];
+      for (const ledger::KeyChain::Link& link : chain->links()) {
+        keys.push_back(ledger::NoteVerifier{origin, ledger::kNoteKeyEd25519, link.key});
+      }
     }
   }
   return logs;
@@ -85,10 +88,9 @@ ledger::NoteVerifier cosigner_key(std::string_view party, const crypto::VerifyKe
   return {ledger::party_key_name(party), ledger::kNoteKeyCosignature, key};
 }
 
-WitnessReply answer_add_checkpoint(
-    store::Store& store, const ledger::WitnessIdentity& witness,
-    const std::map<std::string, ledger::NoteVerifier, std::less<>>& logs, std::string_view body,
-    Time now) {
+WitnessReply answer_add_checkpoint(store::Store& store, const ledger::WitnessIdentity& witness,
+                                   const ledger::WitnessedKeys& logs, std::string_view body,
+                                   Time now) {
   WitnessReply reply;
   Result<std::map<std::string, ledger::WitnessView, std::less<>>> views = read_views(store);
   if (!views.is_ok()) {
@@ -155,12 +157,21 @@ WitnessReply answer_add_checkpoint(
   return reply;
 }
 
-CheckpointSubmitter::CheckpointSubmitter(boost::asio::io_context& io, std::string me,
-                                         crypto::SigningKey key, net::TlsIdentity tls,
-                                         store::Store& store, FingerprintsOf fingerprints)
+Result<std::string> our_checkpoint(const Home& home, store::Store& store, std::string_view peer,
+                                   std::uint64_t size, const ledger::Hash& root) {
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<core::PutRotation> rotations,
+                          store::own_rotations_in(store, home.config.party, peer));
+  PARLEY_ASSIGN_OR_RETURN(const crypto::SigningKey key, head_key_in(home, rotations, size));
+  const std::string origin = ledger::origin_of(home.config.party, peer);
+  return ledger::sign_checkpoint({origin, size, root, {}}, key, origin);
+}
+
+CheckpointSubmitter::CheckpointSubmitter(boost::asio::io_context& io, const Home& home,
+                                         net::TlsIdentity tls, store::Store& store,
+                                         FingerprintsOf fingerprints)
     : io_(io),
-      me_(std::move(me)),
-      key_(std::move(key)),
+      home_(home),
+      me_(home.config.party),
       tls_(std::move(tls)),
       store_(store),
       fingerprints_(std::move(fingerprints)) {}
@@ -219,9 +230,10 @@ Result<std::string> CheckpointSubmitter::request_body(const Target& target,
 void CheckpointSubmitter::submit(Target& target) {
   if (target.witness_size > target.size) return;  // the witness is ahead: nothing to add
   const std::string origin = ledger::origin_of(me_, target.peer);
-  const std::string note =
-      ledger::sign_checkpoint({origin, target.size, target.root, {}}, key_, origin);
-  Result<std::string> body = request_body(target, note);
+  const Result<std::string> signed_note =
+      our_checkpoint(home_, store_, target.peer, target.size, target.root);
+  Result<std::string> body =
+      signed_note.is_ok() ? request_body(target, *signed_note) : signed_note.status();
   if (!body.is_ok()) {
     spdlog::warn("witness {}: cannot submit {} at size {}: {}", target.observer.party, origin,
                  target.size, body.status().to_string());
@@ -235,6 +247,7 @@ void CheckpointSubmitter::submit(Target& target) {
   target.in_flight = true;
   ++stats_.submitted;
   const std::uint64_t size = target.size;
+  const std::string& note = *signed_note;
   const auto key = std::make_pair(target.peer, target.observer.party);
   client->post(std::string(kAddCheckpointTarget), *std::move(body), kSubmitTimeout,
                [this, alive = alive_, key, size, note](Result<net::HttpResponse> response) {

@@ -26,6 +26,7 @@
 #include "parley/base/time.h"
 #include "parley/crypto/crypto.h"
 #include "parley/gateway/fingerprints.h"
+#include "parley/gateway/home.h"
 #include "parley/ledger/checkpoint.h"
 #include "parley/ledger/witness.h"
 #include "parley/net/net.h"
@@ -39,14 +40,15 @@ namespace parley::gateway {
 inline constexpr std::string_view kAddCheckpointTarget = "/add-checkpoint";
 
 // The origins `me` witnesses and their log keys: the logs of every pinned party with every
-// other pinned party and with `me` (origin_of(A, B), key type 0x01), each under A's key in
-// force (store::pinned_chain's newest: after A's rotations stored in `store`, the last one's
-// new key; docs/protocol.md "Key rotation"). A checkpoint names one key per origin, so the
-// witness follows A's newest key: A's logs for other peers hold its rotation at indexes it does
-// not know. A party whose stored rotations do not follow is left out (its origins are unknown,
-// 404), said in the log.
-std::map<std::string, ledger::NoteVerifier, std::less<>> witnessed_logs(
-    std::string_view me, const std::vector<wire::Bundle>& pinned, store::Store& store);
+// other pinned party and with `me` (origin_of(A, B), key type 0x01), each under A's chain of
+// keys as `store` pins it (store::pinned_chain: A's bundle key, then the new key of each of A's
+// rotations stored; docs/protocol.md "Key rotation"), oldest first. A's logs for other peers
+// hold its rotations at indexes the witness does not know, so ledger::add_checkpoint takes any
+// key of the chain that is not older than the one of the checkpoint it witnessed last
+// (ledger::WitnessedKeys). A party whose stored rotations do not follow is left out (its
+// origins are unknown, 404), said in the log.
+ledger::WitnessedKeys witnessed_logs(std::string_view me, const std::vector<wire::Bundle>& pinned,
+                                     store::Store& store);
 
 // This party's cosigning identity: its party key name ("parley.example/<party>") and its
 // Ed25519 key, used with key type 0x04. `cosigner_key` is the verifier key others pin.
@@ -60,10 +62,17 @@ struct WitnessReply {
 // Answers one add-checkpoint request: the spec's status codes for bad input (nothing
 // stored), 200 with the cosignature line after the new view is durable. A store failure is
 // a 503 (nothing cosigned). Never a crash.
-WitnessReply answer_add_checkpoint(
-    store::Store& store, const ledger::WitnessIdentity& witness,
-    const std::map<std::string, ledger::NoteVerifier, std::less<>>& logs, std::string_view body,
-    Time now);
+WitnessReply answer_add_checkpoint(store::Store& store, const ledger::WitnessIdentity& witness,
+                                   const ledger::WitnessedKeys& logs, std::string_view body,
+                                   Time now);
+
+// Our checkpoint of our log for `peer` at `size` entries with root `root` (docs/transcript.md
+// "Checkpoints"), signed under the log's origin with our key of that head along our chain in
+// that log (head_key_in, with our rotations `store` holds for `peer`): what the submitter sends
+// to observers and GET /api/v1/peers/PEER/checkpoint answers. The store's errors; head_key_in's
+// kDataLoss.
+Result<std::string> our_checkpoint(const Home& home, store::Store& store, std::string_view peer,
+                                   std::uint64_t size, const ledger::Hash& root);
 
 // Submits our logs' checkpoints to the observers of their lines. Each observer is a pinned
 // peer; one connection each. Per (log, observer) one request at a time: a head that moves
@@ -76,10 +85,12 @@ class CheckpointSubmitter {
   static constexpr int kRetries = 5;
   static constexpr int kConflictRetries = 3;
 
-  // `fingerprints`: the certificates to accept from each observer (fingerprints.h). An
-  // observer's cosignature is checked with its key in force (store::pinned_chain).
-  CheckpointSubmitter(boost::asio::io_context& io, std::string me, crypto::SigningKey key,
-                      net::TlsIdentity tls, store::Store& store, FingerprintsOf fingerprints = {});
+  // Checkpoints are signed as our_checkpoint signs them, with `home`'s keys (which must
+  // outlive the submitter). `fingerprints`: the certificates to accept from each observer
+  // (fingerprints.h). An observer's cosignature is checked with its key in force
+  // (store::pinned_chain).
+  CheckpointSubmitter(boost::asio::io_context& io, const Home& home, net::TlsIdentity tls,
+                      store::Store& store, FingerprintsOf fingerprints = {});
   ~CheckpointSubmitter();
   CheckpointSubmitter(const CheckpointSubmitter&) = delete;
   CheckpointSubmitter& operator=(const CheckpointSubmitter&) = delete;
@@ -117,8 +128,8 @@ class CheckpointSubmitter {
   Result<std::string> request_body(const Target& target, const std::string& note);
 
   boost::asio::io_context& io_;
+  const Home& home_;
   std::string me_;
-  crypto::SigningKey key_;
   net::TlsIdentity tls_;
   store::Store& store_;
   FingerprintsOf fingerprints_;

@@ -46,7 +46,7 @@ struct Observer {
   std::string origin = ledger::origin_of("us-eucom", "ru-genstaff");
   std::unique_ptr<store::Store> store =
       std::make_unique<store::MemoryStore>(store::MemoryStore::new_disk());
-  std::map<std::string, ledger::NoteVerifier, std::less<>> logs =
+  ledger::WitnessedKeys logs =
       witnessed_logs("nato-shape", {bundle("us-eucom", us), bundle("ru-genstaff", ru)}, *store);
   ledger::WitnessIdentity identity = witness_identity("nato-shape", nato.signing);
 
@@ -199,18 +199,29 @@ TEST(WitnessEndpointTest, AHeadThatDoesNotExtendTheWitnessedOneIsASplitView) {
   EXPECT_EQ(o.views()[0].size, 4U);
 }
 
-// docs/protocol.md "Key rotation": once us-eucom's rotation is stored here, its checkpoints are
-// checked with its new key, and one its replaced key signs is refused.
-TEST(WitnessEndpointTest, AfterTheOwnersRotationItsCheckpointsAreCheckedWithItsNewKey) {
+// docs/protocol.md "Key rotation": once us-eucom's rotation is stored here (from its log for
+// nato-shape), its checkpoints are checked with its chain. The witness does not know where the
+// rotation stands in us-eucom's log for ru-genstaff (at entry 4, say): the old key still signs
+// the head that first holds it (size 5), the new key the later ones, and once a checkpoint by
+// the new key is witnessed, one the replaced key signs is refused.
+TEST(WitnessEndpointTest, AfterTheOwnersRotationItsKeysOnlyMoveForward) {
   Observer o;
   ASSERT_EQ(o.submit(o.request(0, 3)).response.status, 200);
   const crypto::Keys next = keys(4);
   o.rotate("us-eucom", o.us, next, 5);
-  const WitnessReply cosigned = o.submit(o.request(3, 8, "sent", &next.signing));
+  ASSERT_EQ(o.logs.at(o.origin).size(), 2U);
+  const WitnessReply first_after = o.submit(o.request(3, 5));
+  EXPECT_EQ(first_after.response.status, 200) << first_after.response.body;
+  const WitnessReply cosigned = o.submit(o.request(5, 8, "sent", &next.signing));
   EXPECT_EQ(cosigned.response.status, 200) << cosigned.response.body;
   EXPECT_EQ(o.views()[0].size, 8U);
-  EXPECT_EQ(o.submit(o.request(8, 9)).response.status, 403);  // the replaced key
+  const WitnessReply retired = o.submit(o.request(8, 9));  // the replaced key
+  EXPECT_EQ(retired.response.status, 403);
+  EXPECT_NE(retired.response.body.find("older than key 2"), std::string::npos)
+      << retired.response.body;
+  EXPECT_EQ(o.submit(o.request(8, 9, "sent", &o.ru.signing)).response.status, 403);  // no key
   EXPECT_EQ(o.views()[0].size, 8U);
+  EXPECT_EQ(o.submit(o.request(8, 9, "sent", &next.signing)).response.status, 200);
   // The logs of a party whose stored rotation does not open with its pinned key are not
   // witnessed (their origins are unknown) rather than checked with a guess.
   o.rotate("ru-genstaff", o.us, next, 2);
@@ -237,7 +248,7 @@ TEST(ForwardedHeadTest, AHeadThePeerCountersignedThatDiffersFromTheCosignedOneIs
   EXPECT_EQ(kept[0].witnessed, o.checkpoint(4, "shown to the observer"));
   EXPECT_EQ(kept[0].offered, forwarded);
   // Both are signed by us-eucom: the note under its origin, the head inside the receipt.
-  auto note = ledger::open_checkpoint(kept[0].witnessed, o.logs.at(o.origin));
+  auto note = ledger::open_checkpoint(kept[0].witnessed, o.logs.at(o.origin).front());
   EXPECT_TRUE(note.is_ok()) << note.status().to_string();
   auto receipt = ledger::parse_receipt_v2(kept[0].offered);
   ASSERT_TRUE(receipt.is_ok());

@@ -10,9 +10,9 @@
 //
 // The origin of the log that party O keeps for its traffic with peer P is
 // "parley.example/O/P" (origin_of), and the checkpoints are signed with O's Ed25519 party
-// key under that very name (key type 0x01), as the checkpoint spec recommends and as
-// witnesses that pin a key per origin expect. docs/transcript.md "Checkpoints" is the
-// byte-level specification.
+// key of that head (its key in force at the head's last entry, key_chain.h) under that very
+// name (key type 0x01), as the checkpoint spec recommends and as witnesses that pin keys per
+// origin expect. docs/transcript.md "Checkpoints" is the byte-level specification.
 #pragma once
 
 #include <cstdint>

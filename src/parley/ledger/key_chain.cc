@@ -10,16 +10,16 @@ KeyChain::KeyChain(std::string party, const crypto::VerifyKey& first) : party_(s
   links_.push_back(Link{0, first, 1, 0, ""});
 }
 
-const crypto::VerifyKey& KeyChain::entry_key(std::uint64_t index) const {
-  // The last link whose from_index is at most `index` (links_[0] starts at 0).
+const KeyChain::Link& KeyChain::link_at(std::uint64_t index) const {
+  // links_[0] starts at 0, so there is one.
   const auto after =
       std::upper_bound(links_.begin(), links_.end(), index,
                        [](std::uint64_t i, const Link& link) { return i < link.from_index; });
-  return std::prev(after)->key;
+  return *std::prev(after);
 }
 
-const crypto::VerifyKey& KeyChain::head_key(std::uint64_t size) const {
-  return size == 0 ? links_.front().key : entry_key(size - 1);
+const KeyChain::Link& KeyChain::head_link(std::uint64_t size) const {
+  return size == 0 ? links_.front() : link_at(size - 1);
 }
 
 bool KeyChain::contains(const crypto::VerifyKey& key) const {

@@ -43,11 +43,14 @@ class KeyChain {
   KeyChain(std::string party, const crypto::VerifyKey& first);
 
   const std::string& party() const { return party_; }
-  // The key entry `index` must be signed with.
-  const crypto::VerifyKey& entry_key(std::uint64_t index) const;
-  // The key a head of `size` entries must be signed with: entry_key(size - 1), the first key
-  // for the empty head.
-  const crypto::VerifyKey& head_key(std::uint64_t size) const;
+  // The link in force at entry `index`: the last whose from_index is at most `index`.
+  const Link& link_at(std::uint64_t index) const;
+  // The link of a head of `size` entries: link_at(size - 1), the first link for the empty head.
+  const Link& head_link(std::uint64_t size) const;
+  // The key entry `index` must be signed with: link_at(index)'s.
+  const crypto::VerifyKey& entry_key(std::uint64_t index) const { return link_at(index).key; }
+  // The key a head of `size` entries must be signed with: head_link(size)'s.
+  const crypto::VerifyKey& head_key(std::uint64_t size) const { return head_link(size).key; }
   // The newest link: the key in force after the last rotation.
   const Link& newest() const { return links_.back(); }
   const std::vector<Link>& links() const { return links_; }

@@ -321,6 +321,7 @@ TranscriptReport finish_verification(const VerificationPlan& plan,
   for (const LogRecord& log : plan.logs) {
     ++report.logs;
     if (log.chain) {
+      report.chains.emplace(log.owner, *log.chain);
       for (std::size_t i = 1; i < log.chain->links().size(); ++i) {
         const KeyChain::Link& link = log.chain->links()[i];
         report.rotations.push_back({log.owner, link.from_index - 1, link.n, link.key});

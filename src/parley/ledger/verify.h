@@ -20,6 +20,7 @@
 
 #include "parley/base/status.h"
 #include "parley/crypto/crypto.h"
+#include "parley/ledger/key_chain.h"
 #include "parley/ledger/merkle.h"
 
 namespace parley::ledger {
@@ -75,6 +76,10 @@ struct TranscriptReport {
     crypto::VerifyKey key;
   };
   std::vector<Rotation> rotations;
+  // Each log owner's chain of keys along its log in the export (the chain `rotations` lists),
+  // by party; none for a party whose bundle does not read. What verify_witnessed (witnessed.h)
+  // checks the owner's checkpoint with.
+  std::map<std::string, KeyChain> chains;
   std::vector<std::string> failures;  // at most kFailuresMax lines, in the order found
   std::size_t failures_total = 0;     // including those left out
   bool valid() const { return failures_total == 0; }

@@ -95,6 +95,26 @@ std::optional<WitnessAnswer> check_against_view(const AddCheckpointRequest& requ
   return refuse(422, "bad consistency proof: " + consistent.message());
 }
 
+// The index in `chain` of the newest key that signed `note` (verify_note's errors: a
+// signature by a key of the chain that does not verify, or none by any).
+Result<std::size_t> newest_signer(const SignedNote& note, const std::vector<NoteVerifier>& chain) {
+  PARLEY_ASSIGN_OR_RETURN(const std::vector<bool> signed_by, verify_note(note, chain));
+  for (std::size_t i = signed_by.size(); i-- > 0;) {
+    if (signed_by[i]) return i;
+  }
+  return Status::unauthenticated("no signature by a known key");  // verify_note said one did
+}
+
+// The oldest key of `chain` the witness accepts after `view`: the one that signed the note it
+// witnessed (WitnessedKeys).
+std::size_t oldest_allowed(const WitnessView* view, const std::vector<NoteVerifier>& chain) {
+  if (view == nullptr) return 0;
+  const Result<SignedNote> note = parse_note(view->checkpoint);
+  if (!note.is_ok()) return 0;
+  const Result<std::size_t> signer = newest_signer(*note, chain);
+  return signer.is_ok() ? *signer : 0;
+}
+
 }  // namespace
 
 std::string encode_add_checkpoint(const AddCheckpointRequest& request) {
@@ -136,8 +156,7 @@ std::string_view split_view_kind_name(SplitView::Kind kind) {
   return "unknown";
 }
 
-WitnessAnswer add_checkpoint(std::string_view body,
-                             const std::map<std::string, NoteVerifier, std::less<>>& logs,
+WitnessAnswer add_checkpoint(std::string_view body, const WitnessedKeys& logs,
                              const std::map<std::string, WitnessView, std::less<>>& views,
                              const WitnessIdentity& witness, std::uint64_t now) {
   auto request = parse_add_checkpoint(body);
@@ -148,16 +167,25 @@ WitnessAnswer add_checkpoint(std::string_view body,
   if (!checkpoint.is_ok()) return refuse(400, checkpoint.status().message());
 
   const auto log = logs.find(checkpoint->origin);
-  if (log == logs.end()) return refuse(404, "unknown origin " + checkpoint->origin);
-  if (const auto verified = verify_note(*note, {log->second}); !verified.is_ok()) {
-    return refuse(403, verified.status().message());
+  if (log == logs.end() || log->second.empty()) {
+    return refuse(404, "unknown origin " + checkpoint->origin);
+  }
+  const std::vector<NoteVerifier>& chain = log->second;
+  const Result<std::size_t> signer = newest_signer(*note, chain);
+  if (!signer.is_ok()) return refuse(403, signer.status().message());
+  const auto found = views.find(checkpoint->origin);
+  const WitnessView* view = found != views.end() ? &found->second : nullptr;
+  if (const std::size_t oldest = oldest_allowed(view, chain); *signer < oldest) {
+    return refuse(403, "signed by key " + std::to_string(*signer + 1) + " of the " +
+                           std::to_string(chain.size()) + " of " + checkpoint->origin +
+                           ", older than key " + std::to_string(oldest + 1) +
+                           ", which signed the checkpoint witnessed at size " +
+                           std::to_string(view->size));
   }
   if (request->old_size > checkpoint->size) {
     return refuse(400, "old size " + std::to_string(request->old_size) +
                            " is larger than the checkpoint's " + std::to_string(checkpoint->size));
   }
-  const auto found = views.find(checkpoint->origin);
-  const WitnessView* view = found != views.end() ? &found->second : nullptr;
   if (auto failed = check_against_view(*request, *checkpoint, view)) {
     failed->origin = checkpoint->origin;
     return *std::move(failed);

@@ -9,7 +9,8 @@
 // hashes (RFC 6962 §2.1.2), an empty line, then the signed checkpoint. Answers:
 //   200  cosignature lines ("— <witness> base64(id || time || sig)\n")
 //   400  malformed request, or old size > checkpoint size
-//   403  no signature by the origin's pinned key
+//   403  no signature by a key of the origin's pinned chain that is not older than the key
+//        of the checkpoint witnessed before (see WitnessedKeys)
 //   404  unknown origin
 //   409  old size is not the witness's size (body "<size>\n", text/x.tlog.size), or the same
 //        size with another root (a split view)
@@ -85,11 +86,23 @@ struct WitnessAnswer {
   std::optional<SplitView> split_view;  // evidence to keep and alert on
 };
 
-// Decides one request. `logs` maps each known origin to its pinned log key (type 0x01);
-// `views` maps origins to the witness's last view (absent: none yet, size 0). `now` is the
-// cosignature time in POSIX seconds. Never fails: every outcome is an answer.
-WitnessAnswer add_checkpoint(std::string_view body,
-                             const std::map<std::string, NoteVerifier, std::less<>>& logs,
+// The keys each known origin's checkpoints may be signed with: the chain of keys of the log's
+// owner (key_chain.h) as the witness pins it, oldest first (at least one), each a type 0x01
+// note key named by the origin. A head of the owner's log is signed by the key of its last
+// entry, and the owner's rotation stands at an index of that log the witness does not know
+// (its chain comes from the owner's log for the witness): so the witness accepts any key of
+// the chain, but keys only move forward per origin. The key of the checkpoint it witnessed
+// last (the newest key of the chain that signed the view's note; the first key if none did,
+// or with no view) is the oldest it accepts: once a checkpoint signed by key n is witnessed,
+// one signed by an older key is refused (403), so a retired key cannot sign on forever, while
+// the owner's first checkpoint after a rotation (the head that first holds the statement,
+// still the old key's) is cosigned.
+using WitnessedKeys = std::map<std::string, std::vector<NoteVerifier>, std::less<>>;
+
+// Decides one request. `logs` maps each known origin to its keys (WitnessedKeys); `views` maps
+// origins to the witness's last view (absent: none yet, size 0). `now` is the cosignature time
+// in POSIX seconds. Never fails: every outcome is an answer.
+WitnessAnswer add_checkpoint(std::string_view body, const WitnessedKeys& logs,
                              const std::map<std::string, WitnessView, std::less<>>& views,
                              const WitnessIdentity& witness, std::uint64_t now);
 

@@ -24,8 +24,8 @@ struct WitnessHarness {
   crypto::Keys witness_keys = keys(2);
   std::string origin = origin_of("us-eucom", "ru-genstaff");
   std::vector<Hash> leaves;
-  std::map<std::string, NoteVerifier, std::less<>> logs{
-      {origin, NoteVerifier{origin, kNoteKeyEd25519, log_keys.verify}}};
+  crypto::Keys rotated_keys = keys(4);  // the owner's key after its rotation (rotate())
+  WitnessedKeys logs{{origin, {NoteVerifier{origin, kNoteKeyEd25519, log_keys.verify}}}};
   std::map<std::string, WitnessView, std::less<>> views;
   WitnessIdentity identity{"parley.example/nato-shape/witness", witness_keys.signing};
 
@@ -39,15 +39,23 @@ struct WitnessHarness {
     grow(size);
     return {leaves.begin(), leaves.begin() + static_cast<std::ptrdiff_t>(size)};
   }
-  std::string checkpoint(std::uint64_t size) {
+  // The witness pins the owner's rotation: its chain is the first key, then rotated_keys.
+  void rotate() {
+    logs[origin].push_back(NoteVerifier{origin, kNoteKeyEd25519, rotated_keys.verify});
+  }
+  std::string checkpoint(std::uint64_t size) { return checkpoint(size, log_keys.signing); }
+  std::string checkpoint(std::uint64_t size, const crypto::SigningKey& key) {
     grow(size);
-    return sign_checkpoint({origin, size, root_of(first(size)), {}}, log_keys.signing, origin);
+    return sign_checkpoint({origin, size, root_of(first(size)), {}}, key, origin);
   }
   std::string request(std::uint64_t old_size, std::uint64_t size) {
+    return request(old_size, size, log_keys.signing);
+  }
+  std::string request(std::uint64_t old_size, std::uint64_t size, const crypto::SigningKey& key) {
     grow(size);
     auto proof = consistency_proof(old_size, size, leaves_source(first(size)));
     PARLEY_CHECK(proof.is_ok());
-    return encode_add_checkpoint({old_size, *proof, checkpoint(size)});
+    return encode_add_checkpoint({old_size, *proof, checkpoint(size, key)});
   }
   // Submits and, as the caller must, persists the new view on success.
   WitnessAnswer submit(std::string_view body) {
@@ -152,6 +160,42 @@ TEST(WitnessTest, StatusCodesFollowTheSpec) {
   EXPECT_FALSE(too_long.split_view.has_value());
   EXPECT_EQ(h.views.at(h.origin).size, 4U);
   EXPECT_EQ(h.submit(encode_add_checkpoint({4, *proof, h.checkpoint(6)})).http_status, 200);
+}
+
+// The owner rotates at entry 4 of this log (docs/protocol.md "Key rotation"): heads of up to 5
+// entries are the first key's, later ones the new key's. The witness pins both keys.
+TEST(WitnessTest, KeysOfTheOwnersChainOnlyMoveForward) {
+  WitnessHarness h;
+  h.rotate();
+  ASSERT_EQ(h.submit(h.request(0, 3)).http_status, 200);
+  // The head that first holds the statement is still the old key's: cosigned, though the
+  // witness already pins the new key.
+  const WitnessAnswer first_after = h.submit(h.request(3, 5));
+  EXPECT_EQ(first_after.http_status, 200) << first_after.body;
+  const WitnessAnswer rotated = h.submit(h.request(5, 6, h.rotated_keys.signing));
+  EXPECT_EQ(rotated.http_status, 200) << rotated.body;
+  EXPECT_EQ(h.views.at(h.origin).size, 6U);
+
+  // The retired key no longer signs once a checkpoint by the new one is witnessed.
+  const WitnessAnswer retired = h.submit(h.request(6, 7));
+  EXPECT_EQ(retired.http_status, 403);
+  EXPECT_EQ(retired.body,
+            "signed by key 1 of the 2 of " + h.origin +
+                ", older than key 2, which signed the checkpoint witnessed at size 6\n");
+  EXPECT_FALSE(retired.new_view.has_value());
+  // A key outside the chain, neither.
+  EXPECT_EQ(h.submit(h.request(6, 7, keys(3).signing)).http_status, 403);
+  EXPECT_EQ(h.views.at(h.origin).size, 6U);
+  EXPECT_EQ(h.submit(h.request(6, 7, h.rotated_keys.signing)).http_status, 200);
+
+  // A witness whose first view is the new key's refuses the old key from there on.
+  WitnessHarness fresh;
+  fresh.rotate();
+  ASSERT_EQ(fresh.submit(fresh.request(0, 6, fresh.rotated_keys.signing)).http_status, 200);
+  EXPECT_EQ(fresh.submit(fresh.request(6, 8)).http_status, 403);
+  // One that does not pin the rotation yet refuses the new key (the owner submits again later).
+  WitnessHarness behind;
+  EXPECT_EQ(behind.submit(behind.request(0, 6, behind.rotated_keys.signing)).http_status, 403);
 }
 
 TEST(WitnessTest, TwoRootsAtOneSizeAreASplitViewWithBothNotesAsEvidence) {

@@ -31,19 +31,28 @@ bool has_head(const ExportFiles& files, const std::string& owner, const Checkpoi
   return false;
 }
 
-// The owner's log key, from bundles/<owner>.json.
-Result<NoteVerifier> log_key(const ExportFiles& files, const std::string& owner,
-                             const std::string& origin) {
-  const auto file = files.find(bundle_path(owner));
-  if (file == files.end()) return Status::not_found(bundle_path(owner) + ": missing");
-  std::string_view text = file->second;
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  PARLEY_ASSIGN_OR_RETURN(const wire::Bundle bundle, wire::parse_bundle(text));
-  return NoteVerifier{origin, kNoteKeyEd25519, bundle.sign_key};
+// `policy` as it applies to the checkpoint of `origin` of `size` entries, signed by `key`, the
+// key of that head along the owner's `chain`: if it lists that key or one before it in the
+// chain for the origin, `key` is one of its logs too (each rotation from there on was signed by
+// the key it replaced: trust flows forward along the chain, never back).
+Policy along_chain(const Policy& policy, const std::string& origin, const KeyChain& chain,
+                   std::uint64_t size, const NoteVerifier& key) {
+  const KeyChain::Link& head = chain.head_link(size);
+  const auto& links = chain.links();
+  const auto vouches = [&](const NoteVerifier& log) {
+    return log.name == origin && log.type == kNoteKeyEd25519 &&
+           std::any_of(links.begin(), links.end(), [&](const KeyChain::Link& link) {
+             return link.from_index <= head.from_index && link.key == log.key;
+           });
+  };
+  Policy out = policy;
+  if (std::any_of(policy.logs.begin(), policy.logs.end(), vouches)) out.logs.push_back(key);
+  return out;
 }
 
-// Reads and checks one log's checkpoint; failures go to `failures`.
-void check_log(const ExportFiles& files, WitnessedLog& log,
+// Reads and checks one log's checkpoint with the owner's `chain` (null: its bundle does not
+// read); failures go to `failures`.
+void check_log(const ExportFiles& files, WitnessedLog& log, const KeyChain* chain,
                const std::vector<NoteVerifier>& witnesses, const Policy* policy,
                std::vector<std::string>& failures) {
   const std::string path = checkpoint_path(log.owner);
@@ -60,10 +69,18 @@ void check_log(const ExportFiles& files, WitnessedLog& log,
     failures.push_back(path + ": " + why);
     if (applies) log.policy = Status::failed_precondition("policy: the checkpoint is invalid");
   };
-  Result<NoteVerifier> key = log_key(files, log.owner, log.origin);
-  if (!key.is_ok()) return fail(key.status().message());
-  Result<OpenedCheckpoint> opened = open_checkpoint(file->second, *key);
-  if (!opened.is_ok()) return fail(opened.status().message());
+  if (chain == nullptr) return fail("no key of " + log.owner + ": " + bundle_path(log.owner));
+  // The size first, for the key of that head; then the whole note, checked with it.
+  Result<SignedNote> note = parse_note(file->second);
+  Result<Checkpoint> text = note.is_ok() ? parse_checkpoint_text(note->text) : note.status();
+  if (!text.is_ok()) return fail(text.status().message());
+  const NoteVerifier key{log.origin, kNoteKeyEd25519, chain->head_key(text->size)};
+  Result<OpenedCheckpoint> opened = open_checkpoint(file->second, key);
+  if (!opened.is_ok()) {
+    if (chain->links().size() == 1) return fail(opened.status().message());
+    return fail(opened.status().message() + " (checked with the key of a head of size " +
+                std::to_string(text->size) + " along " + log.owner + "'s chain of keys)");
+  }
   if (opened->checkpoint.origin != log.origin) {
     return fail("origin '" + opened->checkpoint.origin + "', expected '" + log.origin + "'");
   }
@@ -82,7 +99,9 @@ void check_log(const ExportFiles& files, WitnessedLog& log,
       }
     }
   }
-  if (applies) log.policy = check_policy(*policy, opened->note);
+  if (applies)
+    log.policy =
+        check_policy(along_chain(*policy, log.origin, *chain, text->size, key), opened->note);
 }
 
 }  // namespace
@@ -98,15 +117,18 @@ bool is_checkpoint_path(std::string_view path) {
   return !name.empty() && wire::is_valid_id(name);
 }
 
-WitnessReport verify_witnessed(const ExportFiles& files, const std::vector<std::string>& parties,
+WitnessReport verify_witnessed(const ExportFiles& files, const TranscriptReport& transcript,
                                const std::vector<NoteVerifier>& witnesses, const Policy* policy) {
   WitnessReport report;
+  const std::vector<std::string>& parties = transcript.parties;
   if (parties.size() < 2) return report;
   for (std::size_t i = 0; i < 2; ++i) {
     WitnessedLog log;
     log.owner = parties[i];
     log.origin = origin_of(parties[i], parties[1 - i]);
-    check_log(files, log, witnesses, policy, report.failures);
+    const auto chain = transcript.chains.find(log.owner);
+    check_log(files, log, chain != transcript.chains.end() ? &chain->second : nullptr, witnesses,
+              policy, report.failures);
     report.policy_met = report.policy_met && log.policy.is_ok();
     report.logs.push_back(std::move(log));
   }

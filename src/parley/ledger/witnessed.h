@@ -36,13 +36,19 @@ struct WitnessReport {
   bool policy_met = true;
 };
 
-// Checks checkpoints/<owner>.note for each of the two `parties` (the first two, exporter
-// first): the owner's note key (its bundle's sign_key under origin_of(owner, other)) signed
-// it, the origin is that log's, and a head of heads/<owner>.jsonl has its size and root (the
-// heads themselves are verify_transcript's business). Cosignatures are checked with
-// `witnesses` (type 0x04 keys; others are ignored, as signed-note says). With `policy`, each
-// log the policy lists (every log if it lists none) must have a checkpoint that meets it.
-WitnessReport verify_witnessed(const ExportFiles& files, const std::vector<std::string>& parties,
+// Checks checkpoints/<owner>.note for each of the two parties of `transcript` (what
+// verify_transcript reported of `files`: its parties, exporter first, and each owner's chain
+// of keys along its log): the owner's note key of that head signed it (under
+// origin_of(owner, other), the key of the head of the checkpoint's size along the owner's
+// chain: its bundle's sign_key until the head that first holds a rotation statement, the
+// rotation's new key after it; key_chain.h), the origin is that log's, and a head of
+// heads/<owner>.jsonl has its size and root (the heads themselves are verify_transcript's
+// business). Cosignatures are checked with `witnesses` (type 0x04 keys; others are ignored,
+// as signed-note says). With `policy`, each log the policy lists (every log if it lists none)
+// must have a checkpoint that meets it; a policy that lists, for the origin, the key of that
+// head or an earlier key of the owner's chain (the bundle's key it pinned, say) accepts the key
+// of that head.
+WitnessReport verify_witnessed(const ExportFiles& files, const TranscriptReport& transcript,
                                const std::vector<NoteVerifier>& witnesses, const Policy* policy);
 
 }  // namespace parley::ledger

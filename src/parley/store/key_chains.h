@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parley/base/status.h"
@@ -21,6 +22,16 @@ namespace parley::store {
 // kDataLoss when a stored rotation does not follow (core::extend_chain's message): the store
 // changed under us, and nothing of that party is checked with a guess.
 Result<ledger::KeyChain> pinned_chain(Store& store, const wire::Bundle& party);
+
+// Our own rotations in our log for `peer`: the rows of `store.rotations(me)` whose peer it is,
+// in index order (the statements our chain of keys in that log is built from; gateway/home.h
+// head_key_in maps them to our signing keys). The store's errors.
+Result<std::vector<core::PutRotation>> own_rotations_in(Store& store, std::string_view me,
+                                                        std::string_view peer);
+// Our chain of keys in our log for `peer`: `first` (our bundle's key), then own_rotations_in.
+// kDataLoss as pinned_chain.
+Result<ledger::KeyChain> own_chain(Store& store, std::string_view me,
+                                   const crypto::VerifyKey& first, std::string_view peer);
 
 // The federation certificates (SHA-256 fingerprints of their DER) to accept from `party`:
 // its bundle's, then each one its rotations announced (`chain`'s links), without repeats.

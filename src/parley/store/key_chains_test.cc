@@ -72,5 +72,33 @@ TEST(KeyChainsTest, AStoredRotationThatDoesNotFollowFromTheBundleIsDataLoss) {
       << chain.status().to_string();
 }
 
+// A party's own chain in its log for one peer (the reader is the party itself: its rows of
+// `rotations` are per peer). Here the rows are ru-genstaff's, of its log for us-eucom.
+TEST(KeyChainsTest, TheOwnChainOfALogIsBuiltFromThatLogsRotationsOnly) {
+  Received r;
+  const wire::Bundle& ru = r.h.keys(kRu).bundle;
+  const Result<std::vector<core::PutRotation>> rows =
+      own_rotations_in(r.store, "ru-genstaff", "us-eucom");
+  ASSERT_TRUE(rows.is_ok()) << rows.status().to_string();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].index, 1u);
+  const Result<ledger::KeyChain> chain = own_chain(r.store, "ru-genstaff", ru.sign_key, "us-eucom");
+  ASSERT_TRUE(chain.is_ok()) << chain.status().to_string();
+  ASSERT_EQ(chain->links().size(), 2u);
+  EXPECT_EQ(chain->head_key(2), ru.sign_key);  // the head that first holds the statement
+  EXPECT_EQ(chain->head_key(3), r.next.verify);
+  // Another log of the party holds none of it.
+  const Result<ledger::KeyChain> other =
+      own_chain(r.store, "ru-genstaff", ru.sign_key, "nato-shape");
+  ASSERT_TRUE(other.is_ok());
+  EXPECT_EQ(other->links().size(), 1u);
+  EXPECT_TRUE(own_rotations_in(r.store, "ru-genstaff", "nato-shape")->empty());
+  // From another first key, the stored statement does not follow: kDataLoss.
+  const Result<ledger::KeyChain> wrong =
+      own_chain(r.store, "ru-genstaff", r.next.verify, "us-eucom");
+  ASSERT_FALSE(wrong.is_ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace parley::store
