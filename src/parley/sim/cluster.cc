@@ -689,6 +689,7 @@ void Cluster::write(Gateway& g, core::Commit& commit) {
 }
 
 bool Cluster::apply(Gateway& g, std::vector<Status>& statuses) {
+  if (scenario_.lose_peer_rotation && !rotation_lost_) lose_peer_rotation(g, *g.disk);
   const core::Commit& commit = *g.disk;
   std::vector<const std::vector<core::Record>*> batches;
   for (const core::CommitBatch& b : commit.batches) batches.push_back(&b.records);

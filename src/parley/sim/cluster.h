@@ -257,6 +257,8 @@ class Cluster {
   // The key `g` signs its export with `peer` with: the newest of its rotations its log for
   // the peer holds (what `parley transcript export` takes).
   Result<crypto::SigningKey> export_key(Gateway& g, const std::string& peer);
+  // Scenario::lose_peer_rotation: drops the run's first peer's rotation from `commit`.
+  void lose_peer_rotation(Gateway& g, core::Commit& commit);
   // As each batch applies: a rotation stored is one its owner made, each pinned in order.
   void observe_rotations(Gateway& g, const std::vector<core::Record>& records);
   // A kPeerKeyRotated notice: about a rotation the peer made, stored before it is announced.
@@ -339,6 +341,7 @@ class Cluster {
   // (gateway, owner): the newest of the owner's rotations the gateway's store pinned.
   std::map<std::pair<int, int>, std::uint64_t> pinned_;
   std::map<std::string, int> rotation_ids_;  // a rotation statement's id -> who made it
+  bool rotation_lost_ = false;               // Scenario::lose_peer_rotation did its harm
   double intensity_ = 1.0;                   // the seed's multiplier of the fault rates
   std::string directory_;
   std::vector<std::unique_ptr<Gateway>> gateways_;

@@ -130,6 +130,20 @@ Result<crypto::SigningKey> Cluster::export_key(Gateway& g, const std::string& pe
   return newest == 0 ? g.keys.signing : g.own.keys[newest - 1];
 }
 
+void Cluster::lose_peer_rotation(Gateway& g, core::Commit& commit) {
+  for (core::CommitBatch& batch : commit.batches) {
+    for (auto it = batch.records.begin(); it != batch.records.end(); ++it) {
+      const auto* r = std::get_if<core::PutRotation>(&*it);
+      if (r == nullptr || r->owner == g.party) continue;
+      trace(&g, "PLANTED DEFECT: rotation " + std::to_string(r->n) + " of " + r->owner +
+                    " left out of its batch");
+      batch.records.erase(it);
+      rotation_lost_ = true;
+      return;
+    }
+  }
+}
+
 void Cluster::observe_rotations(Gateway& g, const std::vector<core::Record>& records) {
   for (const core::Record& record : records) {
     const auto* r = std::get_if<core::PutRotation>(&record);

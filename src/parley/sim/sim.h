@@ -141,6 +141,11 @@ struct Scenario {
   // rotate twice.
   int rotation_every = 0;
   int rotations_max = 3;
+  // A planted defect, for the test that the rotation invariants catch one: the first peer's
+  // rotation (a PutRotation of another party) that reaches a gateway's disk is left out of its
+  // batch, as a store or session that failed to keep the pin would; the rest of the batch
+  // (the log entry, the receipt) is applied.
+  bool lose_peer_rotation = false;
   static Scenario standard();     // the thousand-seed suite: faults of every kind
   static Scenario calm();         // no random faults (scripted ones only)
   static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back

@@ -398,5 +398,20 @@ TEST(SimulationTest, KeyRotationsArePinnedByEveryPeerUnderFaults) {
   EXPECT_TRUE(twice) << "no party rotated twice in 20 seeds";
 }
 
+// The rotation invariants catch a real defect: a peer's rotation left out of the batch that
+// carries it (its log entry and the receipt still stored, as a session or store that failed to
+// keep the pin would do) fails every seed, by the pin checks themselves.
+TEST(SimulationTest, APinLostFromItsBatchIsCaught) {
+  Scenario s = Scenario::rotations();
+  s.lose_peer_rotation = true;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const Outcome outcome = run(s, seed);
+    std::set<std::string> names;
+    for (const std::string& v : outcome.violations) names.insert(v.substr(0, v.find(':')));
+    EXPECT_EQ(names.count("rotation-unpinned"), 1u) << "seed " << seed << describe(outcome);
+    EXPECT_EQ(names.count("notice-before-durable"), 1u) << "seed " << seed << describe(outcome);
+  }
+}
+
 }  // namespace
 }  // namespace parley::sim
