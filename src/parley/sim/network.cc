@@ -30,8 +30,9 @@ const Cluster::Partition* Cluster::partition(int a, int b, core::PathIndex path)
 void Cluster::send_request(Gateway& g, const core::Post& post) {
   const int to = index_of(post.party);
   const std::uint64_t id = next_call_++;
-  calls_[id] = Call{g.index, g.incarnation,           to, post.path, post.tx, post.body, 0, false,
-                    false,   presented_fingerprint(g)};
+  Call call{g.index, g.incarnation, to, post.path, post.tx, post.body, 0, false, false, ""};
+  call.fingerprint = presented_fingerprint(g);  // the certificate it connects with
+  calls_[id] = std::move(call);
   if (post.log_request) return send_log_request(g, post, id);
   ++outcome_.stats.transactions;
   ++g.requests_seen;
