@@ -201,13 +201,15 @@ void Cluster::check_rotation_durable(Gateway& receiver, const std::string& id, i
 void Cluster::check_rotations() {
   for (auto& pp : gateways_) {
     Gateway& p = *pp;
-    if (p.own.statements.empty()) continue;
+    // A gateway down at the end is not-quiescent already (check_final); nothing to read.
+    if (p.own.statements.empty() || !p.up) continue;
     const std::uint64_t k = p.own.statements.size();
     std::set<int> peers;
     for (const LineEnd& end : p.lines) peers.insert(end.peer);
     Result<std::vector<core::PutRotation>> mine = p.store->rotations(p.party);
     for (const int q_index : peers) {
       Gateway& q = *gateways_[q_index];
+      if (!q.up) continue;
       const std::string log = p.party + "'s log for " + q.party;
       Result<std::vector<core::PutRotation>> theirs = q.store->rotations(p.party);
       if (!mine.is_ok() || !theirs.is_ok()) {
