@@ -157,7 +157,8 @@ Cluster::Cluster(const Scenario& scenario, std::uint64_t seed, const Options& op
       workload_(derive(seed, 1)),
       net_(derive(seed, 2)),
       faults_(derive(seed, 3)),
-      prechecks_(derive(seed, 7)) {
+      prechecks_(derive(seed, 7)),
+      rotations_(derive(seed, 8)) {
   outcome_.seed = seed;
   outcome_.trace_digest = 0xcbf29ce484222325ULL;
   start_ = time_from_unix_ms(1'795'554'000'000);  // 2026-11-24T21:00:00Z
@@ -336,6 +337,7 @@ Status Cluster::start(Gateway& g) {
   config.party = g.party;
   config.lang = g.lang;
   config.keys = g.keys;
+  config.own = g.own;  // our key rotations so far (sim/rotations.cc), as the home's
   config.lines = std::move(recovery.lines);
   g.message_lines = std::make_unique<store::StoredMessageLines>(*g.store);
   config.messages = g.message_lines.get();
@@ -529,6 +531,7 @@ Outcome Cluster::run() {
   }
   schedule_faults();
   schedule_workload();
+  schedule_rotations();
 
   // Heartbeats never stop: the run is over when only background tasks are left.
   while (work_tasks_ > 0 && !stopped_) {
@@ -557,6 +560,7 @@ Outcome Cluster::run() {
     check_tests();
     check_flash_order();
     check_broadcasts();
+    check_rotations();
   }
   return outcome_;
 }
@@ -685,6 +689,7 @@ void Cluster::write(Gateway& g, core::Commit& commit) {
 }
 
 bool Cluster::apply(Gateway& g, std::vector<Status>& statuses) {
+  if (scenario_.lose_peer_rotation && !rotation_lost_) lose_peer_rotation(g, *g.disk);
   const core::Commit& commit = *g.disk;
   std::vector<const std::vector<core::Record>*> batches;
   for (const core::CommitBatch& b : commit.batches) batches.push_back(&b.records);
@@ -857,6 +862,11 @@ void Cluster::on_notice(Gateway& g, const core::Notice& n) {
     }
   } else if (n.kind == core::NoticeKind::kMessageRefused) {
     ++outcome_.stats.refused;
+  } else if (n.kind == core::NoticeKind::kForkDetected) {
+    // Nothing in the simulation forks a log: crashes, restarts and rotations must not look so.
+    violation("fork-alarm", g.party + ": " + n.text);
+  } else if (n.kind == core::NoticeKind::kPeerKeyRotated) {
+    observe_rotation_notice(g, n);
   } else if (n.kind == core::NoticeKind::kEscalation) {
     // Our message's first alert is what told its sender it went overdue.
     if (n.first && n.side == core::EscalationSide::kSender) ++outcome_.stats.overdue;

@@ -92,7 +92,13 @@ class Cluster {
     std::string party;
     std::string lang;
     crypto::Keys keys;
-    wire::Bundle bundle;
+    wire::Bundle bundle;  // keeps the first key after a rotation, as `parley rotate`'s home
+    // Our key rotations so far (sim/rotations.cc), as the home holds them: the node gets them
+    // at every start (NodeConfig::own); and, per rotation n, its new verify key and TLS
+    // fingerprint (tls_fingerprints[n - 1]).
+    core::OwnRotations own;
+    std::vector<crypto::VerifyKey> rotated_keys;
+    std::vector<std::string> tls_fingerprints;
     std::vector<LineEnd> lines;
     std::string path;  // the store file
     std::unique_ptr<store::Store> store;
@@ -142,6 +148,9 @@ class Cluster {
     std::uint64_t heartbeat = 0;
     bool done = false;
     bool log_request = false;  // POST /federation/v1/log (core::Post::log_request)
+    // The TLS certificate the sender presents (its fingerprint): the bundle's, or that of its
+    // newest rotation every peer countersigned (Node::rotations_countersigned), as the driver.
+    std::string fingerprint;
   };
   // An outbound message (not an ack) stored by its sender, for the escalation invariant.
   struct Tracked {
@@ -237,6 +246,28 @@ class Cluster {
   // (broadcast-partial), and each of them is held by its receiver once (the final checks).
   void check_broadcasts();
 
+  // ---- key rotations (rotations.cc; Scenario::rotation_every) ----
+  void schedule_rotations();
+  // The operator stops `g` (if it is up), makes its next rotation and starts it again.
+  void rotate(int gateway);
+  // Every key of `g`'s chain so far, the bundle's first.
+  std::vector<crypto::VerifyKey> chain_keys(const Gateway& g) const;
+  // The certificate `g` presents now (Call::fingerprint).
+  std::string presented_fingerprint(const Gateway& g) const;
+  // The key `g` signs its export with `peer` with: the newest of its rotations its log for
+  // the peer holds (what `parley transcript export` takes).
+  Result<crypto::SigningKey> export_key(Gateway& g, const std::string& peer);
+  // Scenario::lose_peer_rotation: drops the run's first peer's rotation from `commit`.
+  void lose_peer_rotation(Gateway& g, core::Commit& commit);
+  // As each batch applies: a rotation stored is one its owner made, each pinned in order.
+  void observe_rotations(Gateway& g, const std::vector<core::Record>& records);
+  // A kPeerKeyRotated notice: about a rotation the peer made, stored before it is announced.
+  void observe_rotation_notice(Gateway& g, const core::Notice& notice);
+  // A receipt by `receiver` names rotation `id` of `owner`'s: stored there first.
+  void check_rotation_durable(Gateway& receiver, const std::string& id, int owner);
+  // At the end: every peer of a rotated party pins each of its rotations once, in order.
+  void check_rotations();
+
   // ---- meetings (meetings.cc) ----
   // The book of `line` as `g`'s store holds it, replayed as the gateway's API does.
   Result<meetings::Book> meeting_book(Gateway& g, const std::string& line);
@@ -305,8 +336,13 @@ class Cluster {
   std::uint64_t minutes_drafted_ = 0;
   Dice net_;
   Dice faults_;
-  Dice prechecks_;          // their delays and the items left out (a stream of its own)
-  double intensity_ = 1.0;  // the seed's multiplier of the fault rates
+  Dice prechecks_;  // their delays and the items left out (a stream of its own)
+  Dice rotations_;  // which seeds rotate, when and who (a stream of its own)
+  // (gateway, owner): the newest of the owner's rotations the gateway's store pinned.
+  std::map<std::pair<int, int>, std::uint64_t> pinned_;
+  std::map<std::string, int> rotation_ids_;  // a rotation statement's id -> who made it
+  bool rotation_lost_ = false;               // Scenario::lose_peer_rotation did its harm
+  double intensity_ = 1.0;                   // the seed's multiplier of the fault rates
   std::string directory_;
   std::vector<std::unique_ptr<Gateway>> gateways_;
 

@@ -30,11 +30,14 @@ constexpr std::string_view kReceiptDomains[] = {
 };
 
 // An independent reading of a receipt (docs/protocol.md): a DSSE object {"payload", "sig",
-// "key"} whose signature by the receiver over crypto::pae(domain, payload) verifies, and
+// "key"} whose signature by the receiver over crypto::pae(domain, payload) verifies (with one
+// of `signers`, the keys of the receiver's chain: a party that rotated signs with the key its
+// peer pinned, issue 17), and
 // whose payload names the transaction, both parties and the ids received. Written against
 // the format rather than with wire's or ledger's parser, so that the check does not share
 // the code it checks, and so that it reads both receipt versions.
-Result<ReceiptFacts> open_receipt_facts(std::string_view text, const crypto::VerifyKey& signer,
+Result<ReceiptFacts> open_receipt_facts(std::string_view text,
+                                        const std::vector<crypto::VerifyKey>& signers,
                                         std::string_view signer_party) {
   PARLEY_ASSIGN_OR_RETURN(const json::Json object, json::parse_object(text));
   PARLEY_ASSIGN_OR_RETURN(const std::string payload_b64, json::get_string(object, "payload"));
@@ -47,8 +50,11 @@ Result<ReceiptFacts> open_receipt_facts(std::string_view text, const crypto::Ver
   PARLEY_ASSIGN_OR_RETURN(const Bytes payload, base64_decode(payload_b64));
   PARLEY_ASSIGN_OR_RETURN(const Bytes sig, base64_decode(sig_b64));
   Status verified = Status::unauthenticated("no receipt domain");
-  for (std::string_view domain : kReceiptDomains) {
-    verified = crypto::verify(signer, domain, payload, sig);
+  for (const crypto::VerifyKey& signer : signers) {
+    for (std::string_view domain : kReceiptDomains) {
+      verified = crypto::verify(signer, domain, payload, sig);
+      if (verified.is_ok()) break;
+    }
     if (verified.is_ok()) break;
   }
   PARLEY_RETURN_IF_ERROR(verified);
@@ -94,6 +100,7 @@ void Cluster::observe_applied(Gateway& g, const std::vector<core::Record>& recor
   observe_evidence(g, records);
   observe_tests(g, records);
   observe_flash_order(g, records);
+  observe_rotations(g, records);
   for (const core::Record& record : records) {
     if (const auto* put = std::get_if<core::PutMessage>(&record)) watch_alerts(g, put->message);
     if (const auto* update = std::get_if<core::UpdateMessage>(&record)) {
@@ -489,7 +496,7 @@ void Cluster::check_path_choice(const Gateway& g, int to, core::PathIndex path) 
 
 // DESIGN.md: a receipt is signed only after the batch is durably stored on the receiver.
 void Cluster::check_receipt_durable(Gateway& receiver, const std::string& body, int sender) {
-  Result<ReceiptFacts> receipt = open_receipt_facts(body, receiver.keys.verify, receiver.party);
+  Result<ReceiptFacts> receipt = open_receipt_facts(body, chain_keys(receiver), receiver.party);
   if (!receipt.is_ok()) {
     violation("receipt-invalid",
               receiver.party + " answered " + gateways_[sender]->party +
@@ -497,6 +504,10 @@ void Cluster::check_receipt_durable(Gateway& receiver, const std::string& body, 
     return;
   }
   for (const std::string& id : receipt->ids) {
+    if (const auto rotation = rotation_ids_.find(id); rotation != rotation_ids_.end()) {
+      check_rotation_durable(receiver, id, rotation->second);  // an entry, not a message
+      continue;
+    }
     ++outcome_.stats.receipts_signed[id];
     Result<std::optional<core::MessageRecord>> stored = receiver.store->get_message(id);
     if (!stored.is_ok() || !stored->has_value()) {
@@ -616,7 +627,7 @@ void Cluster::check_final() {
                                        std::string(core::state_name(m.state)) +
                                        (m.receipt ? "" : " without a receipt"));
       } else {
-        Result<ReceiptFacts> r = open_receipt_facts(*m.receipt, peer.keys.verify, peer.party);
+        Result<ReceiptFacts> r = open_receipt_facts(*m.receipt, chain_keys(peer), peer.party);
         if (!r.is_ok()) {
           violation("receipt-invalid", g.party + " " + id + ": " + r.status().message());
         } else if (!contains(r->ids, id) || r->to != g.party || (m.tx && r->tx != *m.tx)) {
@@ -679,8 +690,10 @@ void Cluster::check_transcripts() {
     for (const LineEnd& end : g.lines) peers.insert(gateways_[end.peer]->party);
     for (const std::string& peer : peers) {
       store::MemorySink sink;
+      const Result<crypto::SigningKey> key = export_key(g, peer);
       const Status exported =
-          store::export_transcript(*g.store, g.bundle, g.keys.signing, peer, wall(g), sink);
+          key.is_ok() ? store::export_transcript(*g.store, g.bundle, *key, peer, wall(g), sink)
+                      : key.status();
       if (!exported.is_ok()) {
         violation("transcript-export", g.party + " with " + peer + ": " + exported.to_string());
         continue;
@@ -691,6 +704,18 @@ void Cluster::check_transcripts() {
         violation("transcript-invalid",
                   g.party + " with " + peer + ": " + report.summary() +
                       (report.failures.empty() ? "" : "; first: " + report.failures[0]));
+      }
+      // Issue 17: the verifier followed each party's chain through all its rotations.
+      for (const std::string& party : {g.party, peer}) {
+        const std::size_t made = gateways_[index_of(party)]->own.statements.size();
+        const auto taken = std::count_if(
+            report.rotations.begin(), report.rotations.end(),
+            [&](const ledger::TranscriptReport::Rotation& r) { return r.party == party; });
+        if (static_cast<std::size_t>(taken) != made) {
+          violation("transcript-rotations", g.party + "'s export with " + peer + " takes " +
+                                                std::to_string(taken) + " rotations of " + party +
+                                                ", who made " + std::to_string(made));
+        }
       }
     }
   }

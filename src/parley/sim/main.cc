@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       if (!parley::sim::Scenario::named(scenario_name)) {
         return usage("unknown scenario '" + scenario_name +
                      "' (standard, calm, clock-jumps, three-party, refusals, reference, "
-                     "line-tests, flood, many-parties)");
+                     "line-tests, flood, many-parties, rotations)");
       }
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
           "  --seed=N        the first seed (random if not given)\n"
           "  --seeds=COUNT   how many consecutive seeds to run (default 1)\n"
           "  --scenario=NAME standard (default), calm, clock-jumps, three-party, refusals,\n"
-          "                  reference, line-tests, flood, many-parties (57 parties)\n"
+          "                  reference, line-tests, flood, many-parties (57 parties),\n"
+          "                  rotations (key rotations in every seed)\n"
           "  --verbose       print every event and every violation\n");
       return 0;
     } else {
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
           "seed %llu: %d parties, %llu submitted, %llu accepted (%llu acks), %llu received, "
           "%llu transactions, %llu persists, %llu crashes, %llu dropped, %llu duplicated, "
           "%llu partitions, %llu clock jumps, %llu overdue, %llu escalation alerts, %llu evidence, "
-          "%llu shown, %llu broadcasts (%llu messages), "
+          "%llu shown, %llu broadcasts (%llu messages), %llu key rotations (%llu pinned), "
           "%lld s simulated\n",
           static_cast<unsigned long long>(seed), outcome.parties,
           static_cast<unsigned long long>(s.submitted), static_cast<unsigned long long>(s.accepted),
@@ -119,6 +120,8 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(s.evidence), static_cast<unsigned long long>(s.shown),
           static_cast<unsigned long long>(s.broadcasts),
           static_cast<unsigned long long>(s.broadcast_messages),
+          static_cast<unsigned long long>(s.rotations),
+          static_cast<unsigned long long>(s.rotations_pinned),
           static_cast<long long>(s.simulated.count() / 1000));
       for (const std::string& v : outcome.violations) {
         std::printf("  violation: %s\n", v.c_str());

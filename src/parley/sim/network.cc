@@ -30,7 +30,9 @@ const Cluster::Partition* Cluster::partition(int a, int b, core::PathIndex path)
 void Cluster::send_request(Gateway& g, const core::Post& post) {
   const int to = index_of(post.party);
   const std::uint64_t id = next_call_++;
-  calls_[id] = Call{g.index, g.incarnation, to, post.path, post.tx, post.body, 0, false};
+  Call call{g.index, g.incarnation, to, post.path, post.tx, post.body, 0, false, false, ""};
+  call.fingerprint = presented_fingerprint(g);  // the certificate it connects with
+  calls_[id] = std::move(call);
   if (post.log_request) return send_log_request(g, post, id);
   ++outcome_.stats.transactions;
   ++g.requests_seen;
@@ -68,7 +70,7 @@ void Cluster::send_request(Gateway& g, const core::Post& post) {
 void Cluster::send_heartbeat(Gateway& g, const core::PostHeartbeat& beat) {
   const int to = index_of(beat.party);
   const std::uint64_t id = next_call_++;
-  calls_[id] = Call{g.index, g.incarnation, to, beat.path, "", "", beat.id, false};
+  calls_[id] = Call{g.index, g.incarnation, to, beat.path, "", "", beat.id, false, false, ""};
   after(
       beat.timeout,
       [this, id, timeout = beat.timeout] {
@@ -153,7 +155,7 @@ void Cluster::deliver_request(std::uint64_t id) {
   if (partition(c.from, c.to, c.path) != nullptr) return;  // lost: the client times out
   const core::RequestId request = r.next_request++;
   r.peer_requests[request] = id;
-  feed(r, core::PeerTransaction{request, gateways_[c.from]->bundle.tls_fingerprint, c.body});
+  feed(r, core::PeerTransaction{request, c.fingerprint, c.body});
 }
 
 void Cluster::answer(Gateway& g, core::Answer& a) {

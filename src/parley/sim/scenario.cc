@@ -55,6 +55,7 @@ Scenario Scenario::standard() {
   s.deadlines.immediate = 1min;
   s.deadlines.priority = 2min;
   s.deadlines.routine = 4min;
+  s.rotation_every = 4;  // issue 17: one seed in four rotates keys
   return s;
 }
 
@@ -63,6 +64,7 @@ Scenario Scenario::calm() {
   s.name = "calm";
   s.three_party_every = 0;
   s.faults_scaled_by_seed = false;
+  s.rotation_every = 0;  // a rotation stops a gateway: none in the calm scenarios
   Faults none;
   none.drop_request = none.drop_response = none.duplicate_request = none.slow = 0;
   none.crash_before_apply = none.crash_after_apply = none.apply_fails = none.power_loss = 0;
@@ -133,7 +135,15 @@ Scenario Scenario::flood() {
   return s;
 }
 
+Scenario Scenario::rotations() {
+  Scenario s = standard();
+  s.name = "rotations";
+  s.rotation_every = 1;
+  return s;
+}
+
 std::optional<Scenario> Scenario::named(std::string_view name) {
+  if (name == "rotations") return rotations();
   if (name == "flood") return flood();
   if (name == "reference") return reference();
   if (name == "line-tests") return line_tests();

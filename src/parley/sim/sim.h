@@ -134,6 +134,18 @@ struct Scenario {
   // Broadcasts (core::Broadcast) by the hub of many_parties() on all its lines during the
   // active phase, at random times.
   int broadcasts = 0;
+  // Issue 17, key rotations: one seed in `rotation_every` (0: none) has 1 to `rotations_max`
+  // of its parties rotate their signing key at random moments of the active phase, as an
+  // operator does with `parley rotate` (the gateway stops, a statement is made and signed by
+  // the key in force, the gateway starts again with it; sim/rotations.cc). A party may
+  // rotate twice.
+  int rotation_every = 0;
+  int rotations_max = 3;
+  // A planted defect, for the test that the rotation invariants catch one: the first peer's
+  // rotation (a PutRotation of another party) that reaches a gateway's disk is left out of its
+  // batch, as a store or session that failed to keep the pin would; the rest of the batch
+  // (the log entry, the receipt) is applied.
+  bool lose_peer_rotation = false;
   static Scenario standard();     // the thousand-seed suite: faults of every kind
   static Scenario calm();         // no random faults (scripted ones only)
   static Scenario clock_jumps();  // calm but for frequent clock jumps, forward and back
@@ -154,8 +166,10 @@ struct Scenario {
   // side of a ring (168 lines; every party has 5 lines, the hub 56); 3 submissions per line
   // and direction on average, and 3 broadcasts by the hub to all its lines.
   static Scenario many_parties();
+  // Standard faults, and 1 to 3 key rotations in every seed (issue 17).
+  static Scenario rotations();
   // "standard", "calm", "clock-jumps", "three-party", "refusals", "reference", "line-tests",
-  // "flood", "many-parties";
+  // "flood", "many-parties", "rotations";
   // nullopt for another name.
   static std::optional<Scenario> named(std::string_view name);
 };
@@ -194,6 +208,9 @@ struct Stats {
   std::uint64_t cancelled = 0;           // of them, Accepted (the message never left)
   std::uint64_t broadcasts = 0;          // Broadcast events fed (Scenario::broadcasts)
   std::uint64_t broadcast_messages = 0;  // messages the senders' stores hold of them at the end
+  std::uint64_t rotations = 0;           // key rotations made (Scenario::rotation_every)
+  std::uint64_t rotations_pinned = 0;    // (peer, rotation) pairs checked pinned at the end
+  std::uint64_t rotation_n_max = 0;      // the most rotations one party made
   Duration simulated{};
   // Per message id: how many kDelivered notices its sender emitted, and how many receipts
   // (200 Answers) covering it the receiver signed.

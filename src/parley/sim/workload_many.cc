@@ -33,6 +33,7 @@ Scenario Scenario::many_parties() {
   s.parties = 57;
   s.messages_per_line_direction = 3;
   s.broadcasts = 3;
+  s.rotation_every = 1;  // issue 17: every seed, 1 to 3 rotations of random parties
   return s;
 }
 
