@@ -196,6 +196,49 @@ TEST(PeerSessionRotationTest, ATransactionWhileTheRotationIsBeingStoredDoesNotSt
   EXPECT_TRUE(notices_of(second, NoticeKind::kPeerKeyRotated).empty());
 }
 
+// Issue 17: two transactions carry the same new rotation; the store refuses the first's batch
+// (a conflict, a value it cannot hold) and commits the second's, in one group. The second's
+// receipt covers the statement, so the peer stops carrying it: its batch must store it.
+TEST(PeerSessionRotationTest, ARotationWhoseFirstBatchIsRefusedIsStoredByTheNextOneCarryingIt) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys next = new_keys(7);
+  const Rotated r = rotate(h, log, next);
+  const std::vector<Action> first = h.feed(kUs, TransactionReceived{5, r.body});
+  const std::string id = log.envelope(next, 2);
+  const std::vector<Action> second =
+      h.feed(kUs, TransactionReceived{6, log.transaction({1, 2}, 3, next, 2)});
+  ASSERT_EQ(count_of<Persist>(first), 1u);
+  ASSERT_EQ(count_of<Persist>(second), 1u);
+
+  std::vector<Action> out = h.feed(
+      kUs, PersistRefused{all_of<Persist>(first)[0].batch, Status::already_exists("a conflict")});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].request, 5u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  EXPECT_EQ(h.session(kUs).peer_chain().links().size(), 1u);
+
+  h.store(kUs).apply(all_of<Persist>(second)[0].records);
+  out = h.feed(kUs, Persisted{all_of<Persist>(second)[0].batch});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const ledger::ReceiptV2 receipt = receipt_of(all_of<Answer>(out)[0], h.keys(kUs));
+  EXPECT_EQ(receipt.body.ids, (std::vector<std::string>{r.rotation, id}));
+  // What the receipt covers is stored, and the new key pinned, said once.
+  EXPECT_EQ(h.store(kUs).rotations("ru-genstaff", "us-eucom").size(), 1u);
+  EXPECT_EQ(h.store(kUs).log("ru-genstaff", "us-eucom").count(1), 1u);
+  EXPECT_NE(h.store(kUs).inclusion(r.rotation), nullptr);
+  EXPECT_EQ(h.session(kUs).peer_chain().newest().key, next.verify);
+  EXPECT_EQ(notices_of(out, NoticeKind::kPeerKeyRotated).size(), 1u);
+
+  // The peer, receipted over the statement, carries it no more: its next transaction (the new
+  // key's, after the second's head) is taken.
+  const std::string later = log.envelope(next, 3);
+  out = h.feed_durable(kUs, TransactionReceived{7, log.transaction({3}, 4, next, 3)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_NE(h.store(kUs).find(later), nullptr);
+}
+
 TEST(PeerSessionRotationTest, ARestartKeepsThePeersNewKey) {
   Harness h;
   RuLog log(h);
