@@ -690,8 +690,14 @@ class PeerSession {
   void derive_seal_keys();
   // Holds a batch being stored as if countersigned (peer_session_receive.cc).
   void take_as_countersigned(const VerifiedBatch& verified, InboundBatch& batch);
-  // Whether the peer's rotation at entry `index` is stored, or being stored.
-  bool rotation_held(std::uint64_t index) const;
+  // Whether the peer's rotation at entry `index` is pinned (its batch durable).
+  bool rotation_pinned(std::uint64_t index) const;
+  // Whether `verified` carries a rotation of the peer that is not pinned yet but that a batch
+  // being stored holds (a transaction before it carried it too).
+  bool rotation_being_stored(const VerifiedBatch& verified) const;
+  // Handles again, as if they just arrived, the transactions that waited for a batch storing
+  // a rotation they carry (durable or refused now).
+  void retry_awaiting_rotation(Time now, std::vector<Action>& out);
   // Adds the records of a fresh rotation of `verified` (its statement, log entry and
   // inclusion proof) to `records` and its notice to `batch`.
   void store_rotation(const VerifiedRotation& r, InboundBatch& batch, std::vector<Record>& records);
@@ -812,6 +818,12 @@ class PeerSession {
   // answered at the first timer.
   std::set<std::string> answers_due_;
   Recovery recovery_;
+  // The peer's transactions that carry a rotation which only a batch being stored holds
+  // (peer_session_receive.cc): unanswered, nothing of them taken, until that batch is durable
+  // or refused. A receipt of theirs would cover the statement, which the peer then stops
+  // carrying: it must not be signed while the statement may still fail to be stored.
+  std::vector<TransactionReceived> awaiting_rotation_;
+  static constexpr std::size_t kAwaitingRotationMax = 64;
 };
 
 }  // namespace parley::core

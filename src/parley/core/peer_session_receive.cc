@@ -113,7 +113,45 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
   if (answer_again(e.request, batch.tx, batch.sth, out)) return;
+  if (rotation_being_stored(batch)) {
+    // Its receipt would cover a statement that only the batch being stored holds: were that
+    // batch refused, nothing would store it, and the peer, receipted, would carry it no more
+    // (its new key's entries refused here for good). It waits for that batch's outcome.
+    if (awaiting_rotation_.size() >= kAwaitingRotationMax) {
+      out.push_back(Answer{e.request, 503,
+                           wire::encode_refusal({"transaction " + batch.tx +
+                                                     " carries a key rotation being stored; "
+                                                     "send it again",
+                                                 ""})});
+      return;
+    }
+    awaiting_rotation_.push_back(e);
+    return;
+  }
   store_transaction(e.request, batch, now, out);
+}
+
+bool PeerSession::rotation_being_stored(const VerifiedBatch& verified) const {
+  for (const VerifiedRotation& r : verified.rotations) {
+    if (rotation_pinned(r.index)) continue;
+    for (const auto& [id, after] : after_persist_) {
+      if (!after.inbound || !after.inbound->chain) continue;
+      const auto& indices = after.inbound->indices;
+      if (std::any_of(indices.begin(), indices.end(),
+                      [&](const auto& entry) { return entry.first == r.index; })) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void PeerSession::retry_awaiting_rotation(Time now, std::vector<Action>& out) {
+  // Durable, the statement is pinned and they are stored without it; refused, the one that
+  // comes first stores it (or, coming after the refused transaction's head, is answered 425).
+  std::vector<TransactionReceived> waiting = std::move(awaiting_rotation_);
+  awaiting_rotation_.clear();
+  for (const TransactionReceived& e : waiting) on_transaction(e, now, out);
 }
 
 void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
@@ -139,8 +177,10 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   for (const VerifiedRotation& r : verified.rotations) by_position.push_back(&r);
   std::sort(by_position.begin(), by_position.end(),
             [](const auto* a, const auto* b) { return a->position < b->position; });
+  // A rotation pinned already is not stored again; one a batch being stored holds made the
+  // transaction wait for that batch (on_transaction), so none is stored twice.
   for (const VerifiedRotation& r : verified.rotations) {
-    if (rotation_held(r.index)) continue;
+    if (rotation_pinned(r.index)) continue;
     store_rotation(r, batch, records);
     batch.chain = verified.chain;
   }
@@ -226,8 +266,7 @@ void PeerSession::derive_seal_keys() {
   }
 }
 
-bool PeerSession::rotation_held(std::uint64_t index) const {
-  if (peer_.ids.count(index) > 0) return true;  // being stored (or stored since start)
+bool PeerSession::rotation_pinned(std::uint64_t index) const {
   const std::vector<ledger::KeyChain::Link>& links = peer_chain_.links();
   return std::any_of(links.begin() + 1, links.end(),
                      [&](const ledger::KeyChain::Link& l) { return l.from_index == index + 1; });
