@@ -258,9 +258,25 @@ void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
       o->record.ack_id = undo.ack_id;
     }
   }
-  peer_.size = b.previous_size;
-  peer_.root = b.previous_root;
-  peer_.sth = b.previous_sth;
+  // The head before this transaction comes back, unless a later transaction was taken over
+  // this one (its batch is being stored: batches are answered in order): that batch
+  // countersigns its own head, which stays; refused too, it goes back past this one.
+  bool taken_over = false;
+  for (auto& [id, pending] : after_persist_) {
+    if (!pending.inbound || pending.inbound->previous_size != b.head_size ||
+        pending.inbound->previous_root != b.head_root) {
+      continue;
+    }
+    taken_over = true;
+    pending.inbound->previous_size = b.previous_size;
+    pending.inbound->previous_root = b.previous_root;
+    pending.inbound->previous_sth = b.previous_sth;
+  }
+  if (!taken_over) {
+    peer_.size = b.previous_size;
+    peer_.root = b.previous_root;
+    peer_.sth = b.previous_sth;
+  }
   if (b.receipt_added) peer_.receipts.erase(b.tx);
   refuse(b.request, FrameRefusal::kStoreRefused, "", why, out);
 }

@@ -5,6 +5,7 @@
 // window in flight.
 #include <gtest/gtest.h>
 
+#include "parley/core/peer_log_for_test.h"
 #include "parley/core/session_harness.h"
 
 namespace parley::core {
@@ -172,6 +173,83 @@ TEST(PeerSessionWindowTest, ARestartWithAWindowInFlightLosesAndRepeatsNothing) {
   const Answer late = ru_answer(h, sent[2]);
   EXPECT_EQ(late.http_status, 200) << late.body;
   EXPECT_EQ(h.store(kRu).count(Direction::kInbound), 3u);
+}
+
+// The store refuses the batch of one transaction after the receiver took a later one over it
+// (its batch being stored too, in the same group): the later one is durable and receipted, so
+// its head is the one we countersigned, and the next transaction after it is taken (before,
+// the head went back to the one before the refused transaction: the next one was answered 425
+// for good, which its sender, receipted over that head, takes for a log conflict).
+TEST(PeerSessionWindowTest, AHeadTakenOverARefusedBatchStaysTheOneCountersigned) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys& key = h.keys(kRu).keys;
+  const std::string a = log.envelope(key, 1);
+  const std::string first_body = log.transaction({0}, 1, key, 0);
+  const std::vector<Action> first = h.feed(kUs, TransactionReceived{5, first_body});
+  const std::string b = log.envelope(key, 2);
+  const std::vector<Action> second =
+      h.feed(kUs, TransactionReceived{6, log.transaction({1}, 2, key, 1, 1)});
+  ASSERT_EQ(count_of<Persist>(first), 1u);
+  ASSERT_EQ(count_of<Persist>(second), 1u);
+
+  std::vector<Action> out = h.feed(
+      kUs, PersistRefused{all_of<Persist>(first)[0].batch, Status::already_exists("a conflict")});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  h.store(kUs).apply(all_of<Persist>(second)[0].records);
+  out = h.feed(kUs, Persisted{all_of<Persist>(second)[0].batch});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200);
+  EXPECT_EQ(h.store(kUs).find(a), nullptr);
+  EXPECT_NE(h.store(kUs).find(b), nullptr);
+
+  // The next one, after the second's head: taken.
+  const std::string c = log.envelope(key, 3);
+  out = h.feed_durable(kUs, TransactionReceived{7, log.transaction({2}, 3, key, 2, 2)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_NE(h.store(kUs).find(c), nullptr);
+  // The refused one sent again is stale (409): its sender carries its message again in a new
+  // transaction, which is stored.
+  out = h.feed_durable(kUs, TransactionReceived{8, first_body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 409) << all_of<Answer>(out)[0].body;
+  out = h.feed_durable(kUs, TransactionReceived{9, log.transaction({0}, 3, key, 3, 3)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_NE(h.store(kUs).find(a), nullptr);
+}
+
+// Both refused: the head goes back past both, to the one before the first.
+TEST(PeerSessionWindowTest, TwoRefusedBatchesOneOverTheOtherGiveTheHeadBeforeBoth) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys& key = h.keys(kRu).keys;
+  log.envelope(key, 1);
+  ASSERT_EQ(all_of<Answer>(
+                h.feed_durable(kUs, TransactionReceived{4, log.transaction({0}, 1, key, 0)}))[0]
+                .http_status,
+            200);
+  log.envelope(key, 2);
+  const std::string first_body = log.transaction({1}, 2, key, 1, 1);
+  const std::vector<Action> first = h.feed(kUs, TransactionReceived{5, first_body});
+  log.envelope(key, 3);
+  const std::string second_body = log.transaction({2}, 3, key, 2, 2);
+  const std::vector<Action> second = h.feed(kUs, TransactionReceived{6, second_body});
+  h.feed(kUs,
+         PersistRefused{all_of<Persist>(first)[0].batch, Status::already_exists("a conflict")});
+  h.feed(kUs,
+         PersistRefused{all_of<Persist>(second)[0].batch, Status::already_exists("a conflict")});
+
+  // The second is early now; the first, sent again, is stored, then the second.
+  std::vector<Action> out = h.feed_durable(kUs, TransactionReceived{7, second_body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 425) << all_of<Answer>(out)[0].body;
+  out = h.feed_durable(kUs, TransactionReceived{8, first_body});
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  out = h.feed_durable(kUs, TransactionReceived{9, second_body});
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
 }
 
 }  // namespace
