@@ -285,6 +285,40 @@ TEST(PeerSessionRotationTest, ATransactionAfterARefusedRotationBatchIsEarlyAndGo
   EXPECT_NE(h.store(kUs).find(id), nullptr);
 }
 
+// A bound on what waits: the 65th copy is answered 503 at once; the waiting ones are answered
+// once the batch is durable (the first stored, its copies as copies of a transaction being
+// stored or stored).
+TEST(PeerSessionRotationTest, AtMost64TransactionsWaitForARotationBeingStored) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys next = new_keys(7);
+  const Rotated r = rotate(h, log, next);
+  std::vector<Action> first = h.feed(kUs, TransactionReceived{5, r.body});
+  log.envelope(next, 2);
+  const std::string body = log.transaction({1, 2}, 3, next, 2, 2);
+  for (RequestId request = 100; request < 164; ++request) {
+    ASSERT_TRUE(h.feed(kUs, TransactionReceived{request, body}).empty());
+  }
+  const std::vector<Action> refused = h.feed(kUs, TransactionReceived{164, body});
+  ASSERT_EQ(count_of<Answer>(refused), 1u);
+  EXPECT_EQ(all_of<Answer>(refused)[0].http_status, 503);
+  EXPECT_NE(all_of<Answer>(refused)[0].body.find("carries a key rotation being stored"),
+            std::string::npos)
+      << all_of<Answer>(refused)[0].body;
+
+  settle(h.session(kUs), h.store(kUs), h.now, first);
+  const std::vector<Answer> answers = all_of<Answer>(first);
+  ASSERT_EQ(answers.size(), 65u);
+  EXPECT_EQ(answers[0].request, 5u);
+  EXPECT_EQ(answers[0].http_status, 200);
+  // The first copy is stored; the others, copies of a transaction being stored, get 503.
+  EXPECT_EQ(answers[1].request, 101u);
+  EXPECT_EQ(answers[1].http_status, 503);
+  EXPECT_EQ(answers.back().request, 100u);
+  EXPECT_EQ(answers.back().http_status, 200);
+  EXPECT_EQ(count_of<Persist>(first), 2u);
+}
+
 TEST(PeerSessionRotationTest, ARestartKeepsThePeersNewKey) {
   Harness h;
   RuLog log(h);
