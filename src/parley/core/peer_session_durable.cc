@@ -259,20 +259,20 @@ void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
     }
   }
   // The head before this transaction comes back, unless a later transaction was taken over
-  // this one (its batch is being stored: batches are answered in order): that batch
-  // countersigns its own head, which stays; refused too, it goes back past this one.
-  bool taken_over = false;
-  for (auto& [id, pending] : after_persist_) {
-    if (!pending.inbound || pending.inbound->previous_size != b.head_size ||
-        pending.inbound->previous_root != b.head_root) {
-      continue;
-    }
-    taken_over = true;
-    pending.inbound->previous_size = b.previous_size;
-    pending.inbound->previous_root = b.previous_root;
-    pending.inbound->previous_sth = b.previous_sth;
-  }
-  if (!taken_over) {
+  // this one: that batch, being stored, now comes after the head before this one; durable, it
+  // countersigns its own head, which stays; refused too, it goes back past this one. Batches
+  // are answered in BatchId order, so the first inbound batch still pending is the one taken
+  // directly after this one: only it (a later one over the same head, as after a FLASH lane
+  // transaction and a window one over one head, came after that one, not after this one).
+  const auto next = std::find_if(after_persist_.begin(), after_persist_.end(),
+                                 [](const auto& pending) { return pending.second.inbound; });
+  if (next != after_persist_.end() && next->second.inbound->previous_size == b.head_size &&
+      next->second.inbound->previous_root == b.head_root) {
+    InboundBatch& taken_over = *next->second.inbound;
+    taken_over.previous_size = b.previous_size;
+    taken_over.previous_root = b.previous_root;
+    taken_over.previous_sth = b.previous_sth;
+  } else {
     peer_.size = b.previous_size;
     peer_.root = b.previous_root;
     peer_.sth = b.previous_sth;

@@ -252,5 +252,74 @@ TEST(PeerSessionWindowTest, TwoRefusedBatchesOneOverTheOtherGiveTheHeadBeforeBot
   EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
 }
 
+// Two transactions over the same head (a FLASH lane one, then a window one built before
+// anything new was appended: A 0->2, B 2->2), then C 2->3, all three being stored. A's batch
+// refused gives B the head before A; it leaves C's alone (C was taken after B, not after A).
+// B's refused too gives C the head before both; C durable, its head is the one countersigned.
+TEST(PeerSessionWindowTest, ARefusedBatchRewritesOnlyTheBatchTakenDirectlyAfterIt) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys& key = h.keys(kRu).keys;
+  log.envelope(key, 1);
+  log.envelope(key, 2);
+  const std::vector<Action> a =
+      h.feed(kUs, TransactionReceived{5, log.transaction({0}, 2, key, 0)});
+  const std::vector<Action> b =
+      h.feed(kUs, TransactionReceived{6, log.transaction({1}, 2, key, 2, 2)});
+  const std::string c_id = log.envelope(key, 3);
+  const std::vector<Action> c =
+      h.feed(kUs, TransactionReceived{7, log.transaction({2}, 3, key, 2, 2)});
+  ASSERT_EQ(count_of<Persist>(a), 1u);
+  ASSERT_EQ(count_of<Persist>(b), 1u);
+  ASSERT_EQ(count_of<Persist>(c), 1u);
+
+  h.feed(kUs, PersistRefused{all_of<Persist>(a)[0].batch, Status::already_exists("a conflict")});
+  h.feed(kUs, PersistRefused{all_of<Persist>(b)[0].batch, Status::already_exists("a conflict")});
+  h.store(kUs).apply(all_of<Persist>(c)[0].records);
+  std::vector<Action> out = h.feed(kUs, Persisted{all_of<Persist>(c)[0].batch});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_NE(h.store(kUs).find(c_id), nullptr);
+
+  // The next one, after C's head (3): taken.
+  const std::string d_id = log.envelope(key, 4);
+  out = h.feed_durable(kUs, TransactionReceived{8, log.transaction({3}, 4, key, 3, 3)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_NE(h.store(kUs).find(d_id), nullptr);
+}
+
+// The same three; A refused, B durable (its head 2 countersigned), C refused: the head C came
+// after is B's, so C sent again is taken.
+TEST(PeerSessionWindowTest, ABatchRefusedAfterADurableOneOverTheSameHeadGivesBackThatHead) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys& key = h.keys(kRu).keys;
+  log.envelope(key, 1);
+  log.envelope(key, 2);
+  const std::vector<Action> a =
+      h.feed(kUs, TransactionReceived{5, log.transaction({0}, 2, key, 0)});
+  const std::vector<Action> b =
+      h.feed(kUs, TransactionReceived{6, log.transaction({1}, 2, key, 2, 2)});
+  const std::string c_id = log.envelope(key, 3);
+  const std::string c_body = log.transaction({2}, 3, key, 2, 2);
+  const std::vector<Action> c = h.feed(kUs, TransactionReceived{7, c_body});
+  ASSERT_EQ(count_of<Persist>(a), 1u);
+  ASSERT_EQ(count_of<Persist>(b), 1u);
+  ASSERT_EQ(count_of<Persist>(c), 1u);
+
+  h.feed(kUs, PersistRefused{all_of<Persist>(a)[0].batch, Status::already_exists("a conflict")});
+  h.store(kUs).apply(all_of<Persist>(b)[0].records);
+  std::vector<Action> out = h.feed(kUs, Persisted{all_of<Persist>(b)[0].batch});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  h.feed(kUs, PersistRefused{all_of<Persist>(c)[0].batch, Status::already_exists("a conflict")});
+
+  out = h.feed_durable(kUs, TransactionReceived{8, c_body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_NE(h.store(kUs).find(c_id), nullptr);
+}
+
 }  // namespace
 }  // namespace parley::core
