@@ -43,7 +43,7 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
   }
 
   if (after.inbound) inbound_durable(*after.inbound, now, out);
-  if (after.inbound && after.inbound->chain) retry_awaiting_rotation(now, out);
+  if (after.inbound) retry_held(now, out);
   if (after.recovered_head) {
     own_.countersigned(after.recovered_head->first, after.recovered_head->second,
                        outbox_.lowest_index(own_.assigned()));
@@ -166,7 +166,7 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     outbox_.enqueue(std::move(*after.cancelled));
   }
   if (after.inbound) undo_inbound(*after.inbound, why, out);
-  if (after.inbound && after.inbound->chain) retry_awaiting_rotation(now, out);
+  if (after.inbound) retry_held(now, out);
 }
 
 void PeerSession::give_up_in_flight(const std::string& tx, bool later_too) {

@@ -2,6 +2,7 @@
 // core/verify_transaction, stored with our receipt, answered once durable.
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "parley/base/check.h"
@@ -89,7 +90,8 @@ void PeerSession::on_fork(RequestId request, const TransactionRefusal& refusal, 
   out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", refusal.why)});
 }
 
-void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
+void PeerSession::on_transaction(const TransactionReceived& e, bool waited, Time now,
+                                 std::vector<Action>& out) {
   if (!seal_key_status_.is_ok()) {
     return refuse(e.request, FrameRefusal::kUnavailable, "", seal_key_status_.message(), out);
   }
@@ -113,45 +115,57 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
   if (answer_again(e.request, batch.tx, batch.sth, out)) return;
-  if (rotation_being_stored(batch)) {
-    // Its receipt would cover a statement that only the batch being stored holds: were that
-    // batch refused, nothing would store it, and the peer, receipted, would carry it no more
-    // (its new key's entries refused here for good). It waits for that batch's outcome.
-    if (awaiting_rotation_.size() >= kAwaitingRotationMax) {
+  if (carries_entry_being_stored(batch)) {
+    // Its receipt would name an entry that only the batch being stored holds: were that batch
+    // refused, nothing would store it, yet the peer, receipted, would count it delivered (a
+    // message lost; a rotation statement carried no more, its new key's entries refused here
+    // for good). It waits for that batch's outcome.
+    if (held_.size() >= kHeldMax) {
+      ++counters_.transactions_held_refused;
       out.push_back(Answer{e.request, 503,
                            wire::encode_refusal({"transaction " + batch.tx +
-                                                     " carries a key rotation being stored; "
-                                                     "send it again",
+                                                     " carries an entry of a transaction being "
+                                                     "stored; send it again",
                                                  ""})});
       return;
     }
-    awaiting_rotation_.push_back(e);
+    if (!waited) ++counters_.transactions_held;
+    held_.push_back(e);
     return;
   }
   store_transaction(e.request, batch, now, out);
 }
 
-bool PeerSession::rotation_being_stored(const VerifiedBatch& verified) const {
+bool PeerSession::carries_entry_being_stored(const VerifiedBatch& verified) const {
+  // The entries the batches being stored hold: each took its indices (messages, refused
+  // messages, rotations) and its (line, seq)s; a transaction that carries one of them counts
+  // it as held (verify_transaction's mark_fresh, rotation_pinned) and would name it in its
+  // receipt without storing it.
+  std::set<std::uint64_t> pending;
+  for (const auto& [id, after] : after_persist_) {
+    if (!after.inbound) continue;
+    for (const auto& [index, entry] : after.inbound->indices) pending.insert(index);
+  }
+  if (pending.empty()) return false;  // the common case: nothing of the peer's being stored
   for (const VerifiedRotation& r : verified.rotations) {
-    if (rotation_pinned(r.index)) continue;
-    for (const auto& [id, after] : after_persist_) {
-      if (!after.inbound || !after.inbound->chain) continue;
-      const auto& indices = after.inbound->indices;
-      if (std::any_of(indices.begin(), indices.end(),
-                      [&](const auto& entry) { return entry.first == r.index; })) {
-        return true;
-      }
-    }
+    if (pending.count(r.index) > 0) return true;
+  }
+  for (const VerifiedEnvelope& in : verified.envelopes) {
+    const wire::Payload& p = in.envelope.payload;
+    if (pending.count(in.index) > 0) return true;
+    if (!in.fresh && peer_.pending_seqs.count({p.line, p.seq}) > 0) return true;
   }
   return false;
 }
 
-void PeerSession::retry_awaiting_rotation(Time now, std::vector<Action>& out) {
-  // Durable, the statement is pinned and they are stored without it; refused, the one that
-  // comes first stores it (or, coming after the refused transaction's head, is answered 425).
-  std::vector<TransactionReceived> waiting = std::move(awaiting_rotation_);
-  awaiting_rotation_.clear();
-  for (const TransactionReceived& e : waiting) on_transaction(e, now, out);
+void PeerSession::retry_held(Time now, std::vector<Action>& out) {
+  // Durable, the entries are held for good: they are stored without them (a rotation pinned,
+  // not stored again). Refused, the first to come stores them (or, coming after the refused
+  // transaction's head, is answered 425). Those that still carry an entry of another batch
+  // being stored wait again, in the order they came.
+  std::vector<TransactionReceived> waiting = std::move(held_);
+  held_.clear();
+  for (const TransactionReceived& e : waiting) on_transaction(e, true, now, out);
 }
 
 void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified, Time now,

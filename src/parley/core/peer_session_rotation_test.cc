@@ -302,7 +302,7 @@ TEST(PeerSessionRotationTest, AtMost64TransactionsWaitForARotationBeingStored) {
   const std::vector<Action> refused = h.feed(kUs, TransactionReceived{164, body});
   ASSERT_EQ(count_of<Answer>(refused), 1u);
   EXPECT_EQ(all_of<Answer>(refused)[0].http_status, 503);
-  EXPECT_NE(all_of<Answer>(refused)[0].body.find("carries a key rotation being stored"),
+  EXPECT_NE(all_of<Answer>(refused)[0].body.find("carries an entry of a transaction being stored"),
             std::string::npos)
       << all_of<Answer>(refused)[0].body;
 
@@ -317,6 +317,9 @@ TEST(PeerSessionRotationTest, AtMost64TransactionsWaitForARotationBeingStored) {
   EXPECT_EQ(answers.back().request, 100u);
   EXPECT_EQ(answers.back().http_status, 200);
   EXPECT_EQ(count_of<Persist>(first), 2u);
+  // Each counted once, however often it waited again; the 65th as answered 503.
+  EXPECT_EQ(h.session(kUs).stats().transactions_held, 64u);
+  EXPECT_EQ(h.session(kUs).stats().transactions_held_refused, 1u);
 }
 
 TEST(PeerSessionRotationTest, ARestartKeepsThePeersNewKey) {

@@ -321,5 +321,95 @@ TEST(PeerSessionWindowTest, ABatchRefusedAfterADurableOneOverTheSameHeadGivesBac
   EXPECT_NE(h.store(kUs).find(c_id), nullptr);
 }
 
+// A sender that restarts with a transaction unreceipted carries its messages again in a new
+// transaction (ARestartWithAWindowInFlightLosesAndRepeatsNothing): the same entry over the same
+// head, while the first one's batch may still be being stored. The second waits for that
+// batch: refused, the second stores the message itself; its receipt never lists a message
+// stored nowhere (before: it counted the message as held, stored nothing of it, and was
+// receipted over it once the first was refused: the sender took it for delivered).
+TEST(PeerSessionWindowTest, ATransactionCarryingAnEntryBeingStoredWaitsForThatBatch) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys& key = h.keys(kRu).keys;
+  const std::string m = log.envelope(key, 1);
+  const std::vector<Action> first =
+      h.feed(kUs, TransactionReceived{5, log.transaction({0}, 1, key, 0)});
+  ASSERT_EQ(count_of<Persist>(first), 1u);
+  std::vector<Action> out = h.feed(kUs, TransactionReceived{6, log.transaction({0}, 1, key, 0, 0)});
+  EXPECT_EQ(count_of<Answer>(out), 0u);
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+
+  const std::vector<Action> refused = h.feed(
+      kUs, PersistRefused{all_of<Persist>(first)[0].batch, Status::already_exists("a conflict")});
+  out.insert(out.end(), refused.begin(), refused.end());
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].request, 5u);
+  EXPECT_EQ(answers[0].http_status, 400);
+  EXPECT_EQ(answers[1].request, 6u);
+  ASSERT_EQ(answers[1].http_status, 200) << answers[1].body;
+  EXPECT_EQ(receipt_of(answers[1], h.keys(kUs)).body.ids, std::vector<std::string>{m});
+  ASSERT_NE(h.store(kUs).find(m), nullptr);
+  EXPECT_EQ(h.store(kUs).log("ru-genstaff", "us-eucom").count(0), 1u);
+  EXPECT_EQ(h.session(kUs).stats().transactions_held, 1u);
+}
+
+// The first batch durable, the one that waited is answered: stored without the message again,
+// its receipt naming it (stored by the first).
+TEST(PeerSessionWindowTest, ATransactionThatWaitedForADurableBatchIsReceiptedWithoutStoringAgain) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys& key = h.keys(kRu).keys;
+  const std::string m = log.envelope(key, 1);
+  std::vector<Action> out = h.feed(kUs, TransactionReceived{5, log.transaction({0}, 1, key, 0)});
+  const std::vector<Action> second =
+      h.feed(kUs, TransactionReceived{6, log.transaction({0}, 1, key, 0, 0)});
+  EXPECT_TRUE(second.empty());
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].http_status, 200) << answers[0].body;
+  EXPECT_EQ(answers[1].request, 6u);
+  EXPECT_EQ(answers[1].http_status, 200) << answers[1].body;
+  EXPECT_EQ(receipt_of(answers[1], h.keys(kUs)).body.ids, std::vector<std::string>{m});
+  EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 1u);
+  EXPECT_EQ(notices_of(out, NoticeKind::kMessageReceived).size(), 1u);
+}
+
+// Carrying entries of two batches being stored, a transaction waits for both: the first
+// durable, it waits again (counted once), the second durable, it is answered.
+TEST(PeerSessionWindowTest, ATransactionWaitsUntilNoBatchItCarriesAnEntryOfIsBeingStored) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys& key = h.keys(kRu).keys;
+  const std::string m = log.envelope(key, 1);
+  const std::string n = log.envelope(key, 2);
+  std::vector<Action> first = h.feed(kUs, TransactionReceived{5, log.transaction({0}, 1, key, 0)});
+  std::vector<Action> second =
+      h.feed(kUs, TransactionReceived{6, log.transaction({1}, 2, key, 1, 1)});
+  ASSERT_EQ(count_of<Persist>(first), 1u);
+  ASSERT_EQ(count_of<Persist>(second), 1u);
+  EXPECT_TRUE(h.feed(kUs, TransactionReceived{7, log.transaction({0, 1}, 2, key, 0, 0)}).empty());
+
+  h.store(kUs).apply(all_of<Persist>(first)[0].records);
+  std::vector<Action> out = h.feed(kUs, Persisted{all_of<Persist>(first)[0].batch});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].request, 5u);
+  EXPECT_EQ(count_of<Persist>(out), 0u);  // it waits again, for the second
+
+  h.store(kUs).apply(all_of<Persist>(second)[0].records);
+  out = h.feed(kUs, Persisted{all_of<Persist>(second)[0].batch});
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].request, 6u);
+  EXPECT_EQ(answers[1].request, 7u);
+  EXPECT_EQ(answers[1].http_status, 200) << answers[1].body;
+  EXPECT_EQ(receipt_of(answers[1], h.keys(kUs)).body.ids, (std::vector<std::string>{m, n}));
+  EXPECT_EQ(h.store(kUs).count(Direction::kInbound), 2u);
+  EXPECT_EQ(h.session(kUs).stats().transactions_held, 1u);
+}
+
 }  // namespace
 }  // namespace parley::core
