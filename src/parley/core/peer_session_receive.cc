@@ -146,7 +146,9 @@ bool PeerSession::carries_entry_being_stored(const VerifiedBatch& verified) cons
     if (!after.inbound) continue;
     for (const auto& [index, entry] : after.inbound->indices) pending.insert(index);
   }
-  if (pending.empty()) return false;  // the common case: nothing of the peer's being stored
+  // Nothing of the peer's being stored; otherwise, in the common case, the window's
+  // transactions carry disjoint entries (docs/protocol.md "Transaction window"): none found.
+  if (pending.empty()) return false;
   for (const VerifiedRotation& r : verified.rotations) {
     if (pending.count(r.index) > 0) return true;
   }
