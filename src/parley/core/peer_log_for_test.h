@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,11 @@ class RuLog {
   const std::string& text(std::size_t i) const { return texts_[i]; }
 
   // A transaction carrying the entries `carried` under a head of the first `size` entries
-  // signed with `head_key`, consistent from the head of size `from`.
+  // signed with `head_key`, consistent from the head of size `from`, coming `after` the head
+  // of that size if set (docs/protocol.md "Transaction window").
   std::string transaction(const std::vector<std::uint64_t>& carried, std::uint64_t size,
-                          const crypto::Keys& head_key, std::uint64_t from) {
+                          const crypto::Keys& head_key, std::uint64_t from,
+                          std::optional<std::uint64_t> after = std::nullopt) {
     std::vector<ledger::Hash> leaves;
     for (std::uint64_t i = 0; i < size; ++i)
       leaves.push_back(ledger::leaf_hash(as_bytes(texts_[i])));
@@ -67,6 +70,7 @@ class RuLog {
     tx.id = uuid_v7(h_.now, h_.rng());
     tx.from = "ru-genstaff";
     tx.to = "us-eucom";
+    tx.after = after;
     tx.sth = ledger::encode_sth(ledger::sign_sth(
         {"ru-genstaff", "us-eucom", leaves.size(), ledger::root_of(leaves), h_.now},
         head_key.signing));

@@ -223,7 +223,7 @@ void PeerSession::handle(const Event& event, Time now, std::vector<Action>& out)
         } else if constexpr (std::is_same_v<E, Cancel>) {
           on_cancel(e, now, out);
         } else if constexpr (std::is_same_v<E, TransactionReceived>) {
-          on_transaction(e, now, out);
+          on_transaction(e, false, now, out);
         } else if constexpr (std::is_same_v<E, TransactionAnswered>) {
           on_answer(e, now, out);
         } else if constexpr (std::is_same_v<E, TransactionFailed>) {

@@ -330,6 +330,10 @@ struct SessionStats {
   std::uint64_t tests_sent = 0;                 // automatic line tests we sent, since start
   std::uint64_t tests_answered = 0;  // the peer's automatic tests we answered, since start
   std::vector<LineTestView> tests;   // per line with the peer (core/line_test.h)
+  // The peer's transactions that waited for a batch being stored holding an entry they carry
+  // (each time one began to wait), and those answered 503 because 64 waited; since start.
+  std::uint64_t transactions_held = 0;
+  std::uint64_t transactions_held_refused = 0;
   // Why our log and the peer's cannot be reconciled now, if they cannot (docs/protocol.md
   // "Forks and restores"); an alarm, never a healthy path. `fork`: the peer presented a head
   // that contradicts one we countersigned (evidence kept; it stays until a restart).
@@ -659,7 +663,10 @@ class PeerSession {
   void escalate_received(const std::string& id, const AwaitingAck& a);
   // Raises the escalation steps due at `now`, one kEscalation notice per message.
   void raise_alerts(Time now, std::vector<Action>& out);
-  void on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out);
+  // `waited`: handled again after waiting for a batch being stored (retry_held), so not
+  // counted as held again should it wait once more.
+  void on_transaction(const TransactionReceived& e, bool waited, Time now,
+                      std::vector<Action>& out);
   // Answers transaction `tx` with head `sth`, countersigned before, with the receipt signed
   // for it then (503 while that is not yet durable); false if it is not one.
   bool answer_again(RequestId request, const std::string& tx, const std::string& sth,
@@ -688,8 +695,15 @@ class PeerSession {
   void derive_seal_keys();
   // Holds a batch being stored as if countersigned (peer_session_receive.cc).
   void take_as_countersigned(const VerifiedBatch& verified, InboundBatch& batch);
-  // Whether the peer's rotation at entry `index` is stored, or being stored.
-  bool rotation_held(std::uint64_t index) const;
+  // Whether the peer's rotation at entry `index` is pinned (its batch durable).
+  bool rotation_pinned(std::uint64_t index) const;
+  // Whether `verified` carries an entry of the peer's log (a message, an ack, a rotation) that
+  // a batch being stored holds (a transaction before it carried it too): only that batch's
+  // outcome says whether it is stored.
+  bool carries_entry_being_stored(const VerifiedBatch& verified) const;
+  // Handles again, as if they just arrived, the transactions that waited for a batch holding
+  // an entry they carry (one batch of the peer's is durable or refused now).
+  void retry_held(Time now, std::vector<Action>& out);
   // Adds the records of a fresh rotation of `verified` (its statement, log entry and
   // inclusion proof) to `records` and its notice to `batch`.
   void store_rotation(const VerifiedRotation& r, InboundBatch& batch, std::vector<Record>& records);
@@ -810,6 +824,13 @@ class PeerSession {
   // answered at the first timer.
   std::set<std::string> answers_due_;
   Recovery recovery_;
+  // The peer's transactions that carry an entry which only a batch being stored holds
+  // (peer_session_receive.cc): unanswered, nothing of them taken, until that batch is durable
+  // or refused. A receipt of theirs names the entry, which the peer then counts as delivered
+  // (a rotation statement: carries no more): it must not be signed while the entry may still
+  // fail to be stored. At most kHeldMax; one more is answered 503.
+  std::vector<TransactionReceived> held_;
+  static constexpr std::size_t kHeldMax = 64;
 };
 
 }  // namespace parley::core

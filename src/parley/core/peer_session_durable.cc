@@ -43,6 +43,7 @@ void PeerSession::on_persisted(const Persisted& e, Time now, std::vector<Action>
   }
 
   if (after.inbound) inbound_durable(*after.inbound, now, out);
+  if (after.inbound) retry_held(now, out);
   if (after.recovered_head) {
     own_.countersigned(after.recovered_head->first, after.recovered_head->second,
                        outbox_.lowest_index(own_.assigned()));
@@ -165,6 +166,7 @@ void PeerSession::on_persist_refused(const PersistRefused& e, Time now, std::vec
     outbox_.enqueue(std::move(*after.cancelled));
   }
   if (after.inbound) undo_inbound(*after.inbound, why, out);
+  if (after.inbound) retry_held(now, out);
 }
 
 void PeerSession::give_up_in_flight(const std::string& tx, bool later_too) {
@@ -256,9 +258,25 @@ void PeerSession::undo_inbound(const InboundBatch& b, const std::string& why,
       o->record.ack_id = undo.ack_id;
     }
   }
-  peer_.size = b.previous_size;
-  peer_.root = b.previous_root;
-  peer_.sth = b.previous_sth;
+  // The head before this transaction comes back, unless a later transaction was taken over
+  // this one: that batch, being stored, now comes after the head before this one; durable, it
+  // countersigns its own head, which stays; refused too, it goes back past this one. Batches
+  // are answered in BatchId order, so the first inbound batch still pending is the one taken
+  // directly after this one: only it (a later one over the same head, as after a FLASH lane
+  // transaction and a window one over one head, came after that one, not after this one).
+  const auto next = std::find_if(after_persist_.begin(), after_persist_.end(),
+                                 [](const auto& pending) { return pending.second.inbound; });
+  if (next != after_persist_.end() && next->second.inbound->previous_size == b.head_size &&
+      next->second.inbound->previous_root == b.head_root) {
+    InboundBatch& taken_over = *next->second.inbound;
+    taken_over.previous_size = b.previous_size;
+    taken_over.previous_root = b.previous_root;
+    taken_over.previous_sth = b.previous_sth;
+  } else {
+    peer_.size = b.previous_size;
+    peer_.root = b.previous_root;
+    peer_.sth = b.previous_sth;
+  }
   if (b.receipt_added) peer_.receipts.erase(b.tx);
   refuse(b.request, FrameRefusal::kStoreRefused, "", why, out);
 }

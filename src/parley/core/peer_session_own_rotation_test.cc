@@ -168,6 +168,77 @@ TEST(PeerSessionOwnRotationTest, ItIsCarriedAgainUntilAReceiptCoversItAlsoOnTheF
   EXPECT_EQ(h.store(kRu).rotations(kUsParty, kRuParty).size(), 1u);
 }
 
+// Issue 17, both sides: two transactions of our window carry the statement; the peer's store
+// refuses the first's batch. The second waited at the peer for that batch, so it is early
+// (425) rather than receipted over a statement the peer does not hold; both go again, the peer
+// pins our key, and every message is delivered.
+TEST(PeerSessionOwnRotationTest, ThePeersStoreRefusingTheFirstOfTwoCarryingItLosesNothing) {
+  Harness h(Recovered{}, 42, /*window=*/2);
+  const crypto::Keys old = h.keys(kUs).keys;
+  const crypto::Keys next = new_keys(7);
+  ASSERT_FALSE(h.send(kUs).empty());
+  h.own[kUs] = OwnRotations{{our_rotation(h, old, next, 1)}, {next.signing}};
+  h.restart(kUs, h.store(kUs).recover(kUsParty, kRuParty));
+
+  h.link_up = false;
+  const std::size_t mark = h.log[kUs].size();
+  const std::string first = h.send(kUs);
+  const std::string second = h.send(kUs);
+  const std::vector<wire::Transaction> txs = sent(h, kUs, mark);
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(rotation_entries(txs[0]), 1u);
+  EXPECT_EQ(rotation_entries(txs[1]), 1u);
+
+  // The peer's store refuses the first's batch and stores whatever else it is given, in order
+  // (one group commit).
+  std::vector<Action> out = h.feed(kRu, TransactionReceived{900, wire::encode_transaction(txs[0])});
+  ASSERT_EQ(count_of<Persist>(out), 1u);
+  const BatchId refused = all_of<Persist>(out)[0].batch;
+  for (Action& a : h.feed(kRu, TransactionReceived{901, wire::encode_transaction(txs[1])})) {
+    out.push_back(std::move(a));
+  }
+  for (Action& a : h.feed(kRu, PersistRefused{refused, Status::already_exists("a conflict")})) {
+    out.push_back(std::move(a));
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto* p = std::get_if<Persist>(&out[i]);
+    if (p == nullptr || p->batch == refused) continue;
+    h.store(kRu).apply(p->records);
+    for (Action& a : h.feed(kRu, Persisted{p->batch})) out.push_back(std::move(a));
+  }
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 2u);
+  for (const Answer& a : answers) {
+    // The second is not receipted over a statement the peer does not hold: it waited for the
+    // first's batch, and is early now.
+    EXPECT_EQ(a.http_status, a.request == 900 ? 400 : 425) << a.body;
+  }
+  EXPECT_EQ(h.session(kRu).peer_chain().links().size(), 1u);
+
+  h.link_up = true;
+  for (const Answer& a : answers) {
+    h.deliver(kUs,
+              TransactionAnswered{a.request == 900 ? txs[0].id : txs[1].id, a.http_status, a.body});
+  }
+  for (int i = 0; i < 10 && h.store(kUs).find(second)->state != MessageState::kDelivered; ++i) {
+    h.now += std::chrono::seconds(11);
+    h.deliver(kUs, TimerFired{});
+  }
+  EXPECT_EQ(h.store(kUs).find(first)->state, MessageState::kDelivered)
+      << h.session(kUs).stats().last_error;
+  EXPECT_EQ(h.store(kUs).find(second)->state, MessageState::kDelivered)
+      << h.session(kUs).stats().last_error;
+  EXPECT_EQ(h.session(kRu).peer_chain().newest().key, next.verify);
+  EXPECT_EQ(h.store(kRu).rotations(kUsParty, kRuParty).size(), 1u);
+  EXPECT_EQ(h.session(kUs).rotations_countersigned(), 1u);
+  EXPECT_FALSE(h.session(kUs).stats().forked());
+  // And the line goes on under the new key.
+  const std::string later = h.send(kUs);
+  ASSERT_NE(h.store(kRu).find(later), nullptr);
+  EXPECT_EQ(h.store(kUs).find(later)->state, MessageState::kDelivered);
+  ASSERT_FALSE(h.send(kRu).empty());
+}
+
 TEST(PeerSessionOwnRotationTest, ReceiptsAreSignedWithTheKeyThePeerPinned) {
   Rotating r;
   Harness& h = r.h;

@@ -2,6 +2,7 @@
 // core/verify_transaction, stored with our receipt, answered once durable.
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "parley/base/check.h"
@@ -89,7 +90,8 @@ void PeerSession::on_fork(RequestId request, const TransactionRefusal& refusal, 
   out.push_back(Notify{notice(NoticeKind::kForkDetected, "", "", refusal.why)});
 }
 
-void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::vector<Action>& out) {
+void PeerSession::on_transaction(const TransactionReceived& e, bool waited, Time now,
+                                 std::vector<Action>& out) {
   if (!seal_key_status_.is_ok()) {
     return refuse(e.request, FrameRefusal::kUnavailable, "", seal_key_status_.message(), out);
   }
@@ -113,7 +115,59 @@ void PeerSession::on_transaction(const TransactionReceived& e, Time now, std::ve
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
   if (answer_again(e.request, batch.tx, batch.sth, out)) return;
+  if (carries_entry_being_stored(batch)) {
+    // Its receipt would name an entry that only the batch being stored holds: were that batch
+    // refused, nothing would store it, yet the peer, receipted, would count it delivered (a
+    // message lost; a rotation statement carried no more, its new key's entries refused here
+    // for good). It waits for that batch's outcome.
+    if (held_.size() >= kHeldMax) {
+      ++counters_.transactions_held_refused;
+      out.push_back(Answer{e.request, 503,
+                           wire::encode_refusal({"transaction " + batch.tx +
+                                                     " carries an entry of a transaction being "
+                                                     "stored; send it again",
+                                                 ""})});
+      return;
+    }
+    if (!waited) ++counters_.transactions_held;
+    held_.push_back(e);
+    return;
+  }
   store_transaction(e.request, batch, now, out);
+}
+
+bool PeerSession::carries_entry_being_stored(const VerifiedBatch& verified) const {
+  // The entries the batches being stored hold: each took its indices (messages, refused
+  // messages, rotations) and its (line, seq)s; a transaction that carries one of them counts
+  // it as held (verify_transaction's mark_fresh, rotation_pinned) and would name it in its
+  // receipt without storing it.
+  std::set<std::uint64_t> pending;
+  for (const auto& [id, after] : after_persist_) {
+    if (!after.inbound) continue;
+    for (const auto& [index, entry] : after.inbound->indices) pending.insert(index);
+  }
+  // Nothing of the peer's being stored; otherwise, in the common case, the window's
+  // transactions carry disjoint entries (docs/protocol.md "Transaction window"): none found.
+  if (pending.empty()) return false;
+  for (const VerifiedRotation& r : verified.rotations) {
+    if (pending.count(r.index) > 0) return true;
+  }
+  for (const VerifiedEnvelope& in : verified.envelopes) {
+    const wire::Payload& p = in.envelope.payload;
+    if (pending.count(in.index) > 0) return true;
+    if (!in.fresh && peer_.pending_seqs.count({p.line, p.seq}) > 0) return true;
+  }
+  return false;
+}
+
+void PeerSession::retry_held(Time now, std::vector<Action>& out) {
+  // Durable, the entries are held for good: they are stored without them (a rotation pinned,
+  // not stored again). Refused, the first to come stores them (or, coming after the refused
+  // transaction's head, is answered 425). Those that still carry an entry of another batch
+  // being stored wait again, in the order they came.
+  std::vector<TransactionReceived> waiting = std::move(held_);
+  held_.clear();
+  for (const TransactionReceived& e : waiting) on_transaction(e, true, now, out);
 }
 
 void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
@@ -139,8 +193,10 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   for (const VerifiedRotation& r : verified.rotations) by_position.push_back(&r);
   std::sort(by_position.begin(), by_position.end(),
             [](const auto* a, const auto* b) { return a->position < b->position; });
+  // A rotation pinned already is not stored again; one a batch being stored holds made the
+  // transaction wait for that batch (on_transaction), so none is stored twice.
   for (const VerifiedRotation& r : verified.rotations) {
-    if (rotation_held(r.index)) continue;
+    if (rotation_pinned(r.index)) continue;
     store_rotation(r, batch, records);
     batch.chain = verified.chain;
   }
@@ -226,8 +282,7 @@ void PeerSession::derive_seal_keys() {
   }
 }
 
-bool PeerSession::rotation_held(std::uint64_t index) const {
-  if (peer_.ids.count(index) > 0) return true;  // being stored (or stored since start)
+bool PeerSession::rotation_pinned(std::uint64_t index) const {
   const std::vector<ledger::KeyChain::Link>& links = peer_chain_.links();
   return std::any_of(links.begin() + 1, links.end(),
                      [&](const ledger::KeyChain::Link& l) { return l.from_index == index + 1; });

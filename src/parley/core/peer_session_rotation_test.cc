@@ -169,7 +169,8 @@ TEST(PeerSessionRotationTest, AMessageCannotTakeTheIdOfAStoredRotation) {
   EXPECT_EQ(h.store(kUs).inclusion(r.rotation)->index, 1u);
 }
 
-TEST(PeerSessionRotationTest, ATransactionWhileTheRotationIsBeingStoredDoesNotStoreItTwice) {
+TEST(PeerSessionRotationTest,
+     ATransactionWhileTheRotationIsBeingStoredWaitsAndDoesNotStoreItTwice) {
   Harness h;
   RuLog log(h);
   const crypto::Keys next = new_keys(7);
@@ -178,22 +179,147 @@ TEST(PeerSessionRotationTest, ATransactionWhileTheRotationIsBeingStoredDoesNotSt
   ASSERT_EQ(rotations_in(first), 1u);
 
   // The next transaction arrives before the first batch is durable: verified against the
-  // rotation it carries again, stored without it.
+  // rotation it carries again, it waits for that batch (unanswered, nothing stored).
   const std::string id = log.envelope(next, 2);
-  std::vector<Action> second =
-      h.feed(kUs, TransactionReceived{6, log.transaction({1, 2}, 3, next, 2)});
-  ASSERT_EQ(count_of<Persist>(second), 1u);
-  EXPECT_EQ(rotations_in(second), 0u);
+  const std::vector<Action> second =
+      h.feed(kUs, TransactionReceived{6, log.transaction({1, 2}, 3, next, 2, 2)});
+  EXPECT_EQ(count_of<Persist>(second), 0u);
+  EXPECT_EQ(count_of<Answer>(second), 0u);
   EXPECT_EQ(h.session(kUs).peer_chain().links().size(), 1u);
 
+  // The first is durable: the rotation pinned, the second stored without it, both answered.
   settle(h.session(kUs), h.store(kUs), h.now, first);
-  settle(h.session(kUs), h.store(kUs), h.now, second);
-  EXPECT_EQ(all_of<Answer>(first)[0].http_status, 200);
-  EXPECT_EQ(all_of<Answer>(second)[0].http_status, 200);
+  const std::vector<Answer> answers = all_of<Answer>(first);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].request, 5u);
+  EXPECT_EQ(answers[0].http_status, 200);
+  EXPECT_EQ(answers[1].request, 6u);
+  EXPECT_EQ(answers[1].http_status, 200) << answers[1].body;
+  EXPECT_EQ(count_of<Persist>(first), 2u);
+  EXPECT_EQ(rotations_in(first), 1u);
+  EXPECT_EQ(h.store(kUs).rotations("ru-genstaff", "us-eucom").size(), 1u);
   EXPECT_EQ(h.session(kUs).peer_chain().newest().key, next.verify);
   EXPECT_NE(h.store(kUs).find(id), nullptr);
   EXPECT_EQ(notices_of(first, NoticeKind::kPeerKeyRotated).size(), 1u);
-  EXPECT_TRUE(notices_of(second, NoticeKind::kPeerKeyRotated).empty());
+}
+
+// Issue 17: two transactions carry the same new rotation and the store refuses the first's
+// batch (a conflict, a value it cannot hold). The second's receipt covers the statement, after
+// which the peer carries it no more: the second must store it, or not be receipted.
+TEST(PeerSessionRotationTest, ARotationWhoseFirstBatchIsRefusedIsStoredByTheNextOneCarryingIt) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys next = new_keys(7);
+  const Rotated r = rotate(h, log, next);
+  const std::vector<Action> first = h.feed(kUs, TransactionReceived{5, r.body});
+  ASSERT_EQ(count_of<Persist>(first), 1u);
+  // A FLASH lane transaction (no `after`): it may be handled before the first.
+  const std::string id = log.envelope(next, 2);
+  const std::vector<Action> second =
+      h.feed(kUs, TransactionReceived{6, log.transaction({1, 2}, 3, next, 2)});
+  EXPECT_EQ(count_of<Answer>(second), 0u);
+
+  std::vector<Action> out = h.feed(
+      kUs, PersistRefused{all_of<Persist>(first)[0].batch, Status::already_exists("a conflict")});
+  ASSERT_GE(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].request, 5u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 400);
+  EXPECT_EQ(h.session(kUs).peer_chain().links().size(), 1u);
+  // The second is handled now: it stores the statement itself.
+  EXPECT_EQ(rotations_in(out), 1u);
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  const std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[1].request, 6u);
+  const ledger::ReceiptV2 receipt = receipt_of(answers[1], h.keys(kUs));
+  EXPECT_EQ(receipt.body.ids, (std::vector<std::string>{r.rotation, id}));
+  // What the receipt covers is stored, and the new key pinned, said once.
+  EXPECT_EQ(h.store(kUs).rotations("ru-genstaff", "us-eucom").size(), 1u);
+  EXPECT_EQ(h.store(kUs).log("ru-genstaff", "us-eucom").count(1), 1u);
+  EXPECT_NE(h.store(kUs).inclusion(r.rotation), nullptr);
+  EXPECT_EQ(h.session(kUs).peer_chain().newest().key, next.verify);
+  EXPECT_EQ(notices_of(out, NoticeKind::kPeerKeyRotated).size(), 1u);
+
+  // The peer, receipted over the statement, carries it no more: its next transaction (the new
+  // key's, after the second's head) is taken.
+  const std::string later = log.envelope(next, 3);
+  out = h.feed_durable(kUs, TransactionReceived{7, log.transaction({3}, 4, next, 3, 3)});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_NE(h.store(kUs).find(later), nullptr);
+}
+
+// The same, the second coming `after` the first's head (the window's order): once the first is
+// refused, the second is early (425) and waits for the first, sent again; nothing is receipted
+// over the statement before it is stored.
+TEST(PeerSessionRotationTest, ATransactionAfterARefusedRotationBatchIsEarlyAndGoesOnceItIsStored) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys next = new_keys(7);
+  const Rotated r = rotate(h, log, next);
+  const std::vector<Action> first = h.feed(kUs, TransactionReceived{5, r.body});
+  const std::string id = log.envelope(next, 2);
+  const std::string second_body = log.transaction({1, 2}, 3, next, 2, 2);
+  EXPECT_EQ(count_of<Answer>(h.feed(kUs, TransactionReceived{6, second_body})), 0u);
+
+  std::vector<Action> out = h.feed(
+      kUs, PersistRefused{all_of<Persist>(first)[0].batch, Status::already_exists("a conflict")});
+  std::vector<Answer> answers = all_of<Answer>(out);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].http_status, 400);
+  EXPECT_EQ(answers[1].request, 6u);
+  EXPECT_EQ(answers[1].http_status, 425) << answers[1].body;
+  EXPECT_EQ(count_of<Persist>(out), 0u);
+  EXPECT_EQ(h.session(kUs).peer_chain().links().size(), 1u);
+
+  // The first sent again is stored and pinned; then the second, without the statement again.
+  out = h.feed_durable(kUs, TransactionReceived{7, r.body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_EQ(h.session(kUs).peer_chain().newest().key, next.verify);
+  out = h.feed_durable(kUs, TransactionReceived{8, second_body});
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  EXPECT_EQ(all_of<Answer>(out)[0].http_status, 200) << all_of<Answer>(out)[0].body;
+  EXPECT_EQ(rotations_in(out), 0u);
+  EXPECT_EQ(h.store(kUs).rotations("ru-genstaff", "us-eucom").size(), 1u);
+  EXPECT_NE(h.store(kUs).find(id), nullptr);
+}
+
+// A bound on what waits: the 65th copy is answered 503 at once; the waiting ones are answered
+// once the batch is durable (the first stored, its copies as copies of a transaction being
+// stored or stored).
+TEST(PeerSessionRotationTest, AtMost64TransactionsWaitForARotationBeingStored) {
+  Harness h;
+  RuLog log(h);
+  const crypto::Keys next = new_keys(7);
+  const Rotated r = rotate(h, log, next);
+  std::vector<Action> first = h.feed(kUs, TransactionReceived{5, r.body});
+  log.envelope(next, 2);
+  const std::string body = log.transaction({1, 2}, 3, next, 2, 2);
+  for (RequestId request = 100; request < 164; ++request) {
+    ASSERT_TRUE(h.feed(kUs, TransactionReceived{request, body}).empty());
+  }
+  const std::vector<Action> refused = h.feed(kUs, TransactionReceived{164, body});
+  ASSERT_EQ(count_of<Answer>(refused), 1u);
+  EXPECT_EQ(all_of<Answer>(refused)[0].http_status, 503);
+  EXPECT_NE(all_of<Answer>(refused)[0].body.find("carries an entry of a transaction being stored"),
+            std::string::npos)
+      << all_of<Answer>(refused)[0].body;
+
+  settle(h.session(kUs), h.store(kUs), h.now, first);
+  const std::vector<Answer> answers = all_of<Answer>(first);
+  ASSERT_EQ(answers.size(), 65u);
+  EXPECT_EQ(answers[0].request, 5u);
+  EXPECT_EQ(answers[0].http_status, 200);
+  // The first copy is stored; the others, copies of a transaction being stored, get 503.
+  EXPECT_EQ(answers[1].request, 101u);
+  EXPECT_EQ(answers[1].http_status, 503);
+  EXPECT_EQ(answers.back().request, 100u);
+  EXPECT_EQ(answers.back().http_status, 200);
+  EXPECT_EQ(count_of<Persist>(first), 2u);
+  // Each counted once, however often it waited again; the 65th as answered 503.
+  EXPECT_EQ(h.session(kUs).stats().transactions_held, 64u);
+  EXPECT_EQ(h.session(kUs).stats().transactions_held_refused, 1u);
 }
 
 TEST(PeerSessionRotationTest, ARestartKeepsThePeersNewKey) {

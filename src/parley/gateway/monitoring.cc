@@ -475,6 +475,15 @@ net::HttpResponse metrics_view(const Driver& driver) {
   per_peer("parley_inbound_refused_total", "counter",
            "The peer's messages we refused, since start.",
            [](const Driver::PeerView& p) { return p.stats.inbound_refused; });
+  // The peer's transactions that waited for a batch being stored that holds an entry they
+  // carry (docs/protocol.md "Transaction window"), and those answered 503 with 64 waiting.
+  per_peer("parley_transactions_held_total", "counter",
+           "The peer's transactions that waited for a batch being stored holding an entry they "
+           "carry, since start.",
+           [](const Driver::PeerView& p) { return p.stats.transactions_held; });
+  per_peer("parley_transactions_held_refused_total", "counter",
+           "The peer's transactions answered 503 because 64 were waiting so, since start.",
+           [](const Driver::PeerView& p) { return p.stats.transactions_held_refused; });
   per_peer("parley_transactions_refused_total", "counter",
            "Our whole transactions the peer refused, since start.",
            [](const Driver::PeerView& p) { return p.stats.transactions_refused; });
