@@ -278,7 +278,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
           ec);
     }
     // SNI: the newest certificate we accept of the peer (the last pinned), which a peer that
-    // holds it presents even if it presents a newer one to others (listen_federation).
+    // holds it presents whichever it presents to others (listen_federation).
     const std::string server_name =
         pinned_ && !pinned_->empty() ? federation_server_name(pinned_->back()) : std::string();
     if (!ec && !server_name.empty() &&

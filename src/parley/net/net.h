@@ -147,10 +147,11 @@ class Server {
   virtual void stop() = 0;
   virtual AdmissionStats admission_stats() const = 0;
   // listen_https and listen_federation: serves `identity`'s certificate and key to connections
-  // accepted from now on; open ones keep theirs (a federation server still asks each client
-  // for a certificate its allowed fingerprints hold). kInvalidArgument (nothing changed) if the
-  // identity is unusable; kFailedPrecondition on a plain server. The federation's certificate
-  // is pinned by the peers: it changes by our key rotation, once they countersigned it
+  // accepted from now on (on a federation server, to those not naming another of its
+  // certificates in their SNI: listen_federation); open ones keep theirs (a federation server still
+  // asks each client for a certificate its allowed fingerprints hold). kInvalidArgument (nothing
+  // changed) if the identity is unusable; kFailedPrecondition on a plain server. The federation's
+  // certificate is pinned by the peers: it changes by our key rotation, once they countersigned it
   // (docs/protocol.md "Key rotation"), not by a reload.
   virtual Status replace_identity(const TlsIdentity& identity) = 0;
 };
@@ -207,8 +208,8 @@ std::optional<std::string> fingerprint_of_server_name(std::string_view name);
 // reachable of `addresses` ("host:port"), pinned to `peer_fingerprint` (a certificate with
 // another fingerprint fails the handshake), reconnecting on demand. Each handshake names the
 // pinned certificate in its SNI (federation_server_name; with several pinned, the last, the
-// newest: the peer's newest rotation we know), so that a peer holding it presents it even if it
-// presents a newer one to others (docs/protocol.md "Federation transport").
+// newest: the peer's newest rotation we know), so that a peer holding it presents it whichever
+// it presents to others (docs/protocol.md "Federation transport").
 class FederationClient {
  public:
   virtual ~FederationClient() = default;
