@@ -2,7 +2,8 @@
 # A gateway restored from a backup older than its peer's key rotation recovers by itself (issue
 # 17; docs/protocol.md "Federation transport", docs/operations.md "Key rotation"): us and ru
 # exchange messages; us is backed up; ru stopped, rotated and started, and once us countersigned
-# the statement ru's federation server presents its new certificate; us stopped and restored
+# the statement ru's federation server presents its new certificate by default, and any of
+# its certificates to a client naming it in its SNI; us stopped and restored
 # from the backup (which knows only ru's bundle certificate) and started: its client names that
 # certificate in its SNI, ru presents it, us takes back ru's log and the rotation in it (pinned
 # again), the session is up with no fork alarm and messages go both ways.
@@ -45,11 +46,15 @@ send_both() {  # send_both TEXT: one message each way, both delivered
   check "us -> ru delivered ($1)" poll 20 delivered "$US" saceur "$a"
   check "ru -> us delivered ($1)" poll 20 delivered "$RU" cgs "$b"
 }
-served_fp() {  # the certificate ru's federation server presents to a client without SNI (the
-  # handshake fails after it: no client certificate; the server's comes first)
-  openssl s_client -connect 127.0.0.1:"$RU_FED" -noservername </dev/null 2>/dev/null |
+served_fp() {  # [SERVER_NAME]: the certificate ru's federation server presents to a client
+  # naming SERVER_NAME in its SNI, or none (the handshake fails after it: no client certificate;
+  # the server's comes first)
+  local sni=(-noservername)
+  [[ $# -gt 0 ]] && sni=(-servername "$1")
+  openssl s_client -connect 127.0.0.1:"$RU_FED" "${sni[@]}" </dev/null 2>/dev/null |
     openssl x509 -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
 }
+sni_of() { echo "${1:0:32}.${1:32:32}.cert.parley.invalid"; }  # docs/protocol.md
 file_fp() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 up_and_no_alarm() {  # the session with ru is up (a path up), not recovering, no fork alarm
   "$PARLEY" status --home "$US" --json |
@@ -70,6 +75,13 @@ start ru
 send_both "after ru's rotation"
 new_cert() { test "$(served_fp)" = "$RU_NEW"; }
 check "ru presents its new certificate (us countersigned the rotation)" poll 20 new_cert
+RU_OLD=$(file_fp "$RU/tls/cert.pem")
+check "ru presents its bundle's certificate to a client naming it in its SNI" \
+  test "$(served_fp "$(sni_of "$RU_OLD")")" = "$RU_OLD"
+check "ru presents its new certificate to a client naming it in its SNI" \
+  test "$(served_fp "$(sni_of "$RU_NEW")")" = "$RU_NEW"
+check "ru presents its new certificate to a client naming another host" \
+  test "$(served_fp ru.example)" = "$RU_NEW"
 
 # --- us restored from the backup older than ru's rotation: it knows ru's bundle certificate only
 stop us
