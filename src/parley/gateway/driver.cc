@@ -169,13 +169,19 @@ Status Driver::start(net::Handler api_handler) {
     }
   }
 
+  // Every certificate of ours (the bundle's, each rotation's) is presented to a peer that names
+  // it in its SNI, the newest it pinned: one restored from a backup older than our rotation
+  // still reaches us, recovers our log and the rotation with it (docs/protocol.md "Federation
+  // transport"). Others get the one follow_rotations chose.
+  std::vector<net::TlsIdentity> ours = {home_.tls};
+  for (const OwnRotation& rotation : home_.rotations) ours.push_back(rotation.tls);
   // Every address is a path the peers may use (primary, backup, ...): listen on all.
   for (const std::string& address : home_.config.federation_listen) {
     PARLEY_ASSIGN_OR_RETURN(wire::HostPort hp, wire::parse_host_port(address));
     PARLEY_ASSIGN_OR_RETURN(
         std::unique_ptr<net::Server> server,
         net::listen_federation(
-            io_, hp.host, hp.port, home_.tls, allowed_fingerprints_,
+            io_, hp.host, hp.port, home_.tls, ours, allowed_fingerprints_,
             [this](net::HttpRequest request, std::shared_ptr<net::Responder> responder) {
               on_federation_request(std::move(request), std::move(responder));
             },

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -67,6 +69,65 @@ std::string peer_fingerprint_of(SSL* ssl) {
   std::string fingerprint = internal::fingerprint_of(peer);
   X509_free(peer);
   return fingerprint;
+}
+
+// A federation server's TLS context: our certificate and key, TLS 1.3, and a client
+// certificate whose fingerprint `allowed` holds.
+Status configure_server_context(ssl::context& context, const TlsIdentity& identity,
+                                const std::shared_ptr<const std::vector<std::string>>& allowed) {
+  PARLEY_RETURN_IF_ERROR(internal::configure_tls13(context, identity));
+  error_code ec;
+  context.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+  if (!ec) {
+    context.set_verify_callback(
+        [allowed](bool /*preverified*/, ssl::verify_context& verify) {
+          return verify_leaf(verify, [&](const std::string& fingerprint) {
+            return is_allowed(allowed, fingerprint);
+          });
+        },
+        ec);
+  }
+  if (ec) return Status::internal("federation TLS context: " + internal::describe(ec));
+  return Status::ok();
+}
+
+Result<std::shared_ptr<ssl::context>> make_server_context(
+    const TlsIdentity& identity, const std::shared_ptr<const std::vector<std::string>>& allowed) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  PARLEY_RETURN_IF_ERROR(configure_server_context(*context, identity, allowed));
+  return context;
+}
+
+// The server's certificates a client may name in its SNI, by fingerprint.
+using NamedContexts = std::map<std::string, std::shared_ptr<ssl::context>>;
+
+// The context a connection starts with, and the named ones it may switch to: they live as long
+// as it does (each connection keeps its context: Server::replace_identity).
+struct DefaultContext {
+  DefaultContext() : context(ssl::context::tls_server) {}
+  ssl::context context;
+  std::shared_ptr<const NamedContexts> named;
+};
+
+// OpenSSL's servername callback (RFC 6066 §3), called once the ClientHello is read, before the
+// server's certificate is chosen: a client naming one of ours by federation_server_name gets
+// that one. Its verification of the client stays the same: the named context's verify callback
+// is the default one's (Asio finds it through SSL_get_SSL_CTX), and the verify mode was copied
+// into the connection when it was made.
+int on_server_name(SSL* ssl, int* /*alert*/, void* arg) {
+  const auto* named = static_cast<const NamedContexts*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (named == nullptr || name == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  const std::optional<std::string> fingerprint = fingerprint_of_server_name(name);
+  if (!fingerprint) return SSL_TLSEXT_ERR_NOACK;
+  const auto it = named->find(*fingerprint);
+  if (it == named->end()) return SSL_TLSEXT_ERR_NOACK;
+  // NULL only if OpenSSL could not copy the certificate: the default one is presented then.
+  if (SSL_set_SSL_CTX(ssl, it->second->native_handle()) == nullptr) {
+    ERR_clear_error();
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  return SSL_TLSEXT_ERR_OK;
 }
 
 using Callback = FederationClient::Callback;
@@ -215,6 +276,15 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
             });
           },
           ec);
+    }
+    // SNI: the newest certificate we accept of the peer (the last pinned), which a peer that
+    // holds it presents whichever it presents to others (listen_federation).
+    const std::string server_name =
+        pinned_ && !pinned_->empty() ? federation_server_name(pinned_->back()) : std::string();
+    if (!ec && !server_name.empty() &&
+        SSL_set_tlsext_host_name(attempt->stream.native_handle(), server_name.c_str()) != 1) {
+      errors.push_back(address + ": cannot set the TLS server name: " + internal::openssl_error());
+      return connect(index + 1, std::move(errors));
     }
     if (ec) {
       errors.push_back(address + ": " + internal::describe(ec));
@@ -393,27 +463,32 @@ class FederationClientImpl final : public FederationClient {
 
 Result<std::unique_ptr<Server>> listen_federation(
     asio::io_context& io, const std::string& host, std::uint16_t port, const TlsIdentity& identity,
+    const std::vector<TlsIdentity>& named,
     std::shared_ptr<const std::vector<std::string>> allowed_fingerprints, Handler handler,
     ServerLimits limits) {
-  // Also what a replaced identity gets (our key rotation, docs/protocol.md "Key rotation").
+  // Our certificates a client may name (SNI), each in a context of its own that asks of the
+  // client what the default one asks.
+  auto by_fingerprint = std::make_shared<NamedContexts>();
+  for (const TlsIdentity& id : named) {
+    PARLEY_ASSIGN_OR_RETURN(std::string fingerprint, cert_fingerprint(id.cert_pem));
+    PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> context,
+                            make_server_context(id, allowed_fingerprints));
+    (*by_fingerprint)[fingerprint] = std::move(context);
+  }
+  // Also what a replaced identity gets (our key rotation, docs/protocol.md "Key rotation"): the
+  // named certificates stay.
   const internal::TlsContextMaker make =
-      [allowed =
-           allowed_fingerprints](const TlsIdentity& id) -> Result<std::shared_ptr<ssl::context>> {
-    auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-    PARLEY_RETURN_IF_ERROR(internal::configure_tls13(*context, id));
-    error_code ec;
-    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
-    if (!ec) {
-      context->set_verify_callback(
-          [allowed](bool /*preverified*/, ssl::verify_context& verify) {
-            return verify_leaf(verify, [&](const std::string& fingerprint) {
-              return is_allowed(allowed, fingerprint);
-            });
-          },
-          ec);
-    }
-    if (ec) return Status::internal("federation TLS context: " + internal::describe(ec));
-    return context;
+      [allowed = allowed_fingerprints,
+       named_contexts = std::shared_ptr<const NamedContexts>(std::move(by_fingerprint))](
+          const TlsIdentity& id) -> Result<std::shared_ptr<ssl::context>> {
+    auto holder = std::make_shared<DefaultContext>();
+    PARLEY_RETURN_IF_ERROR(configure_server_context(holder->context, id, allowed));
+    holder->named = named_contexts;
+    SSL_CTX* native = holder->context.native_handle();
+    SSL_CTX_set_tlsext_servername_callback(native, on_server_name);
+    SSL_CTX_set_tlsext_servername_arg(native, const_cast<NamedContexts*>(holder->named.get()));
+    // The context, kept alive with the named ones a connection may switch to.
+    return std::shared_ptr<ssl::context>(holder, &holder->context);
   };
   PARLEY_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> context, make(identity));
   internal::PeerCheck check =
@@ -422,6 +497,14 @@ Result<std::unique_ptr<Server>> listen_federation(
       };
   return internal::listen(io, host, port, std::move(context), std::move(check), std::move(handler),
                           limits, make);
+}
+
+Result<std::unique_ptr<Server>> listen_federation(
+    asio::io_context& io, const std::string& host, std::uint16_t port, const TlsIdentity& identity,
+    std::shared_ptr<const std::vector<std::string>> allowed_fingerprints, Handler handler,
+    ServerLimits limits) {
+  return listen_federation(io, host, port, identity, {}, std::move(allowed_fingerprints),
+                           std::move(handler), limits);
 }
 
 std::unique_ptr<FederationClient> make_federation_client(asio::io_context& io,

@@ -147,10 +147,11 @@ class Server {
   virtual void stop() = 0;
   virtual AdmissionStats admission_stats() const = 0;
   // listen_https and listen_federation: serves `identity`'s certificate and key to connections
-  // accepted from now on; open ones keep theirs (a federation server still asks each client
-  // for a certificate its allowed fingerprints hold). kInvalidArgument (nothing changed) if the
-  // identity is unusable; kFailedPrecondition on a plain server. The federation's certificate
-  // is pinned by the peers: it changes by our key rotation, once they countersigned it
+  // accepted from now on (on a federation server, to those not naming another of its
+  // certificates in their SNI: listen_federation); open ones keep theirs (a federation server still
+  // asks each client for a certificate its allowed fingerprints hold). kInvalidArgument (nothing
+  // changed) if the identity is unusable; kFailedPrecondition on a plain server. The federation's
+  // certificate is pinned by the peers: it changes by our key rotation, once they countersigned it
   // (docs/protocol.md "Key rotation"), not by a reload.
   virtual Status replace_identity(const TlsIdentity& identity) = 0;
 };
@@ -173,15 +174,42 @@ Result<std::unique_ptr<Server>> listen_https(boost::asio::io_context& io, const 
 // HTTP/1.1 over mutual TLS 1.3 (the federation shell). A client must present a certificate
 // whose fingerprint is in `allowed_fingerprints` (else the handshake fails); the handler
 // sees it in HttpRequest::peer_fingerprint. `allowed_fingerprints` is read on each handshake.
+//
+// The server presents `identity` (Server::replace_identity changes it for new connections),
+// except to a client whose ClientHello names, in its SNI, one of `named` (our other
+// certificates: the bundle's and each key rotation's) by federation_server_name: that client
+// is presented the one it named (docs/protocol.md "Federation transport"). No SNI, a name of
+// another form or of a certificate not in `named`: `identity`. kInvalidArgument if an identity
+// is unusable, kUnavailable if `host:port` cannot be bound.
+Result<std::unique_ptr<Server>> listen_federation(
+    boost::asio::io_context& io, const std::string& host, std::uint16_t port,
+    const TlsIdentity& identity, const std::vector<TlsIdentity>& named,
+    std::shared_ptr<const std::vector<std::string>> allowed_fingerprints, Handler handler,
+    ServerLimits limits = {});
+// The same with no other certificate to present than `identity`.
 Result<std::unique_ptr<Server>> listen_federation(
     boost::asio::io_context& io, const std::string& host, std::uint16_t port,
     const TlsIdentity& identity,
     std::shared_ptr<const std::vector<std::string>> allowed_fingerprints, Handler handler,
     ServerLimits limits = {});
 
+// The TLS server name (RFC 6066 §3 SNI, a DNS host name) by which a federation client asks for
+// the certificate whose SHA-256 fingerprint is `fingerprint` (64 hex digits, any case): its
+// first and last 32 digits as two labels (a label holds at most 63 octets, RFC 1035 §2.3.4)
+// under the reserved name "cert.parley.invalid" (RFC 6761 §6.4: never resolved), lowercase:
+//   "<hex 0..31>.<hex 32..63>.cert.parley.invalid"
+// Empty if `fingerprint` is not 64 hex digits.
+std::string federation_server_name(std::string_view fingerprint);
+// The fingerprint (lowercase hex) a federation_server_name names (compared without regard to
+// case, as DNS names are); nullopt if `name` is not of that form.
+std::optional<std::string> fingerprint_of_server_name(std::string_view name);
+
 // A federation client for one peer: keeps one mutual-TLS 1.3 connection to the first
 // reachable of `addresses` ("host:port"), pinned to `peer_fingerprint` (a certificate with
-// another fingerprint fails the handshake), reconnecting on demand.
+// another fingerprint fails the handshake), reconnecting on demand. Each handshake names the
+// pinned certificate in its SNI (federation_server_name; with several pinned, the last, the
+// newest: the peer's newest rotation we know), so that a peer holding it presents it whichever
+// it presents to others (docs/protocol.md "Federation transport").
 class FederationClient {
  public:
   virtual ~FederationClient() = default;

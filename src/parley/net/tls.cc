@@ -5,7 +5,9 @@
 #include <cctype>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -293,6 +295,48 @@ Result<std::string> cert_fingerprint(const std::string& cert_pem) {
   PARLEY_ASSIGN_OR_RETURN(X509Ptr cert, read_certificate(cert_pem));
   std::string fingerprint = internal::fingerprint_of(cert.get());
   if (fingerprint.empty()) return Status::invalid_argument("certificate cannot be DER-encoded");
+  return fingerprint;
+}
+
+namespace {
+
+constexpr std::string_view kServerNameSuffix = ".cert.parley.invalid";
+constexpr std::size_t kFingerprintDigits = 64;
+
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+std::string lowercase_ascii(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+std::string federation_server_name(std::string_view fingerprint) {
+  if (fingerprint.size() != kFingerprintDigits ||
+      !std::all_of(fingerprint.begin(), fingerprint.end(), is_hex_digit)) {
+    return {};
+  }
+  const std::string hex = lowercase_ascii(fingerprint);
+  const std::size_t half = kFingerprintDigits / 2;
+  return hex.substr(0, half) + "." + hex.substr(half) + std::string(kServerNameSuffix);
+}
+
+std::optional<std::string> fingerprint_of_server_name(std::string_view name) {
+  const std::size_t half = kFingerprintDigits / 2;
+  if (name.size() != kFingerprintDigits + 1 + kServerNameSuffix.size() || name[half] != '.') {
+    return std::nullopt;
+  }
+  const std::string lower = lowercase_ascii(name);
+  if (std::string_view(lower).substr(kFingerprintDigits + 1) != kServerNameSuffix) {
+    return std::nullopt;
+  }
+  std::string fingerprint = lower.substr(0, half) + lower.substr(half + 1, half);
+  if (!std::all_of(fingerprint.begin(), fingerprint.end(), is_hex_digit)) return std::nullopt;
   return fingerprint;
 }
 
