@@ -303,25 +303,18 @@ namespace {
 constexpr std::string_view kServerNameSuffix = ".cert.parley.invalid";
 constexpr std::size_t kFingerprintDigits = 64;
 
-bool is_hex_digit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-std::string lowercase_ascii(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+// `hex` (either case) in lowercase if it is kFingerprintDigits hex digits, else empty.
+std::string normal_fingerprint(std::string_view hex) {
+  if (hex.size() != kFingerprintDigits) return {};
+  const Result<Bytes> bytes = hex_decode(hex);
+  return bytes.is_ok() ? hex_encode(*bytes) : std::string();
 }
 
 }  // namespace
 
 std::string federation_server_name(std::string_view fingerprint) {
-  if (fingerprint.size() != kFingerprintDigits ||
-      !std::all_of(fingerprint.begin(), fingerprint.end(), is_hex_digit)) {
-    return {};
-  }
-  const std::string hex = lowercase_ascii(fingerprint);
+  const std::string hex = normal_fingerprint(fingerprint);
+  if (hex.empty()) return {};
   const std::size_t half = kFingerprintDigits / 2;
   return hex.substr(0, half) + "." + hex.substr(half) + std::string(kServerNameSuffix);
 }
@@ -331,12 +324,16 @@ std::optional<std::string> fingerprint_of_server_name(std::string_view name) {
   if (name.size() != kFingerprintDigits + 1 + kServerNameSuffix.size() || name[half] != '.') {
     return std::nullopt;
   }
-  const std::string lower = lowercase_ascii(name);
-  if (std::string_view(lower).substr(kFingerprintDigits + 1) != kServerNameSuffix) {
+  // A DNS name compares without regard to case (RFC 4343).
+  const std::string_view suffix = name.substr(kFingerprintDigits + 1);
+  if (!std::equal(suffix.begin(), suffix.end(), kServerNameSuffix.begin(),
+                  [](unsigned char a, unsigned char b) { return std::tolower(a) == b; })) {
     return std::nullopt;
   }
-  std::string fingerprint = lower.substr(0, half) + lower.substr(half + 1, half);
-  if (!std::all_of(fingerprint.begin(), fingerprint.end(), is_hex_digit)) return std::nullopt;
+  std::string digits(name.substr(0, half));
+  digits += name.substr(half + 1, half);
+  std::string fingerprint = normal_fingerprint(digits);
+  if (fingerprint.empty()) return std::nullopt;
   return fingerprint;
 }
 
