@@ -67,3 +67,41 @@ poll() {
   done
   "$@" >/dev/null 2>&1
 }
+
+# The pair most tests use: homes US (us-eucom, principal saceur) and RU (ru-genstaff,
+# principal cgs) in DIR, ports US_FED US_API RU_FED RU_API, pinned both ways, line saceur-cgs.
+# Exits the test if a home cannot be made.
+us_ru_pair() {
+  US=$DIR/us RU=$DIR/ru
+  US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
+  "$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
+  "$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" >/dev/null || { bad "init ru"; exit 1; }
+  federate "$US" "$RU"
+  "$PARLEY" principal add --home "$US" saceur >/dev/null
+  "$PARLEY" principal add --home "$RU" cgs >/dev/null
+  check "line add us" "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs
+  check "line add ru" "$PARLEY" line add --home "$RU" saceur-cgs --local cgs --remote us-eucom/saceur
+}
+
+# Starts the gateway of `us` or `ru` of us_ru_pair (stderr appended to DIR/us.log or
+# DIR/ru.log, its pid in US_PID or RU_PID) and checks that it is ready. start_gateway us|ru
+start_gateway() {
+  local home=$DIR/$1 api
+  [[ $1 == us ]] && api=$US_API || api=$RU_API
+  "$PARLEY" gateway --home "$home" 2>>"$DIR/$1.log" &
+  local pid=$!
+  PIDS+=("$pid")
+  if [[ $1 == us ]]; then US_PID=$pid; else RU_PID=$pid; fi
+  check "$1 gateway ready" poll 20 curl -sf "http://127.0.0.1:$api/readyz"
+}
+# Stops it (SIGTERM) and waits until it exited. stop_gateway us|ru
+stop_gateway() {
+  local pid
+  [[ $1 == us ]] && pid=$US_PID || pid=$RU_PID
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null
+}
+
+# The state of message ID in PRINCIPAL's outbox at HOME. out_state HOME PRINCIPAL ID
+out_state() { "$PARLEY" outbox --home "$1" --as "$2" --json | jq -r --arg id "$3" '.[] | select(.id == $id) | .state'; }
+delivered() { [[ "$(out_state "$@")" == delivered ]]; }

@@ -13,35 +13,8 @@ set -uo pipefail
 
 source "$(dirname "$0")/lib.sh" rotate "$@"
 
-US=$DIR/us RU=$DIR/ru
-US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
-"$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
-"$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" >/dev/null || { bad "init ru"; exit 1; }
-federate "$US" "$RU"
-"$PARLEY" principal add --home "$US" saceur >/dev/null
-"$PARLEY" principal add --home "$RU" cgs >/dev/null
-check "line add us" "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs
-check "line add ru" "$PARLEY" line add --home "$RU" saceur-cgs --local cgs --remote us-eucom/saceur
+us_ru_pair
 
-start() {  # start us|ru
-  local home=$DIR/$1 api
-  [[ $1 == us ]] && api=$US_API || api=$RU_API
-  "$PARLEY" gateway --home "$home" 2>>"$DIR/$1.log" &
-  local pid=$!
-  PIDS+=("$pid")
-  if [[ $1 == us ]]; then US_PID=$pid; else RU_PID=$pid; fi
-  check "$1 gateway ready" poll 20 curl -sf "http://127.0.0.1:$api/readyz"
-}
-stop() {  # stop us|ru
-  local pid
-  [[ $1 == us ]] && pid=$US_PID || pid=$RU_PID
-  kill -TERM "$pid"
-  wait "$pid" 2>/dev/null
-}
-state_of() {  # state_of HOME PRINCIPAL ID: the state of our message ID in PRINCIPAL's outbox
-  "$PARLEY" outbox --home "$1" --as "$2" --json | jq -r --arg id "$3" '.[] | select(.id == $id) | .state'
-}
-delivered() { test "$(state_of "$@")" = delivered; }
 send() {  # send HOME PRINCIPAL [options...]: prints the id
   local home=$1 as=$2
   shift 2
@@ -58,8 +31,8 @@ served_fp() {  # the certificate us's federation server presents (the handshake 
 }
 file_fp() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 
-start us
-start ru
+start_gateway us
+start_gateway ru
 BEFORE=$(send "$US" saceur --text "Before the rotation")
 REPLY=$(send "$RU" cgs --text "Received")
 check "us's message before the rotation is delivered" poll 30 delivered "$US" saceur "$BEFORE"
@@ -75,11 +48,11 @@ check "nothing was written" test ! -e "$US/keys/rotations/1.dsse"
 
 # --- rotated with us stopped, one message of us's in flight (ru down): the statement follows
 # it in us's log, and the head that first includes the statement proves it ---
-stop ru
+stop_gateway ru
 INFLIGHT=$(send "$US" saceur --text "In flight across the rotation")
 check "us's message is in its log but not delivered (ru is down: queued)" \
-  test "$(state_of "$US" saceur "$INFLIGHT")" = queued
-stop us
+  test "$(out_state "$US" saceur "$INFLIGHT")" = queued
+stop_gateway us
 "$PARLEY" rotate --home "$US" >"$DIR/rotate.out" 2>"$DIR/err"
 rc=$?
 check "rotate: exit 0, it says what it did and what to do" \
@@ -89,8 +62,8 @@ check "the new certificate is tls/cert.1.pem" test "$(file_fp "$US/tls/cert.1.pe
 "$PARLEY" bundle --home "$US" >"$DIR/us-after.json"
 check "the bundle still publishes the first key and certificate" cmp -s "$DIR/us.json" "$DIR/us-after.json"
 
-start us
-start ru
+start_gateway us
+start_gateway ru
 rotated() { grep -q "peer_key_rotated: peer 'us-eucom' rotated its signing key (rotation 1" "$DIR/ru.log"; }
 check "ru stored and pinned us's rotation (peer_key_rotated)" poll 30 rotated
 AFTER=$(send "$US" saceur --text "After the rotation")
@@ -154,13 +127,13 @@ check "parley verify of ru's export, pinned to both bundles: exit 0" \
 
 # --- both restart (us from a backup taken after the rotation): nothing new fails, no alarm ---
 check "backup of us after the rotation" "$PARLEY" backup --home "$US" "$DIR/us.backup"
-stop us
-stop ru
+stop_gateway us
+stop_gateway ru
 "$PARLEY" restore --home "$US" "$DIR/us.backup" >"$DIR/restore.out" 2>&1
 rc=$?
 check "restore of it: exit 0 (its heads open with the keys of our chain)" test $rc -eq 0
-start us
-start ru
+start_gateway us
+start_gateway ru
 LAST=$(send "$US" saceur --text "After both restarted")
 LAST_REPLY=$(send "$RU" cgs --text "Still here")
 check "us's message after both restarted is delivered" poll 30 delivered "$US" saceur "$LAST"

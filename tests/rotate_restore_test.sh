@@ -12,33 +12,8 @@ set -uo pipefail
 
 source "$(dirname "$0")/lib.sh" rotate-restore "$@"
 
-US=$DIR/us RU=$DIR/ru
-US_FED=$(free_port) US_API=$(free_port) RU_FED=$(free_port) RU_API=$(free_port)
-"$PARLEY" init --home "$US" --party us-eucom --federation 127.0.0.1:"$US_FED" --api 127.0.0.1:"$US_API" >/dev/null || { bad "init us"; exit 1; }
-"$PARLEY" init --home "$RU" --party ru-genstaff --federation 127.0.0.1:"$RU_FED" --api 127.0.0.1:"$RU_API" >/dev/null || { bad "init ru"; exit 1; }
-federate "$US" "$RU"
-"$PARLEY" principal add --home "$US" saceur >/dev/null
-"$PARLEY" principal add --home "$RU" cgs >/dev/null
-check "line add us" "$PARLEY" line add --home "$US" saceur-cgs --local saceur --remote ru-genstaff/cgs
-check "line add ru" "$PARLEY" line add --home "$RU" saceur-cgs --local cgs --remote us-eucom/saceur
+us_ru_pair
 
-start() {  # start us|ru
-  local home=$DIR/$1 api
-  [[ $1 == us ]] && api=$US_API || api=$RU_API
-  "$PARLEY" gateway --home "$home" 2>>"$DIR/$1.log" &
-  local pid=$!
-  PIDS+=("$pid")
-  if [[ $1 == us ]]; then US_PID=$pid; else RU_PID=$pid; fi
-  check "$1 gateway ready" poll 20 curl -sf "http://127.0.0.1:$api/readyz"
-}
-stop() {  # stop us|ru
-  local pid
-  [[ $1 == us ]] && pid=$US_PID || pid=$RU_PID
-  kill -TERM "$pid"
-  wait "$pid" 2>/dev/null
-}
-out_state() { "$PARLEY" outbox --home "$1" --as "$2" --json | jq -r --arg id "$3" '.[] | select(.id == $id) | .state'; }
-delivered() { [[ "$(out_state "$@")" == delivered ]]; }
 send_both() {  # send_both TEXT: one message each way, both delivered
   local a b
   a=$("$PARLEY" send --home "$US" --as saceur --line saceur-cgs --text "us: $1")
@@ -61,17 +36,17 @@ up_and_no_alarm() {  # the session with ru is up (a path up), not recovering, no
     jq -e '.peers[0].forked == false and .peers[0].recovering == null and (.peers[0].paths | all(.forked == false) and any(.state == "up"))'
 }
 
-start us
-start ru
+start_gateway us
+start_gateway ru
 send_both "before the backup"
 check "backup of us" "$PARLEY" backup --home "$US" "$DIR/us.backup"
 send_both "after the backup"
 
 # --- ru rotates; once us countersigned the statement, ru presents its new certificate ---
-stop ru
+stop_gateway ru
 check "rotate ru" "$PARLEY" rotate --home "$RU"
 RU_NEW=$(file_fp "$RU/tls/cert.1.pem")
-start ru
+start_gateway ru
 send_both "after ru's rotation"
 new_cert() { test "$(served_fp)" = "$RU_NEW"; }
 check "ru presents its new certificate (us countersigned the rotation)" poll 20 new_cert
@@ -84,11 +59,11 @@ check "ru presents its new certificate to a client naming another host" \
   test "$(served_fp ru.example)" = "$RU_NEW"
 
 # --- us restored from the backup older than ru's rotation: it knows ru's bundle certificate only
-stop us
+stop_gateway us
 "$PARLEY" restore --home "$US" "$DIR/us.backup" >"$DIR/restore.out" 2>&1
 rc=$?
 check "restore of the old backup: exit 0, no --force needed (ru holds what it lacks)" test $rc -eq 0
-start us
+start_gateway us
 check "us recovers: the session with ru up, not recovering, no fork alarm" poll 20 up_and_no_alarm
 taken_back() { grep -q "peer_key_rotated: peer 'ru-genstaff' rotated its signing key (rotation 1.*taken back from its copy of its log at start" "$DIR/us.log"; }
 check "us pinned ru's rotation again, taken back from ru's copy of its log" taken_back
