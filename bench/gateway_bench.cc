@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -258,7 +259,11 @@ int main(int argc, char** argv) {
 
     progress(strf("flash.idle: %d FLASH messages of %zu bytes, one at a time", n, kTextBytes));
     const double commits_before[2] = {store_commits(pair.sender), store_commits(pair.receiver)};
+    const std::optional<double> cpu_before[2] = {cpu_seconds(pair.sender.pid),
+                                                 cpu_seconds(pair.receiver.pid)};
     const Latency idle = measure_flash(client, events, 20, n, limit);
+    const std::optional<double> cpu_after[2] = {cpu_seconds(pair.sender.pid),
+                                                cpu_seconds(pair.receiver.pid)};
     // Heartbeats commit nothing, so what the two gateways committed meanwhile is the messages'.
     const double measured = static_cast<double>(idle.samples_us.size() + 20);
     const double commits[2] = {(store_commits(pair.sender) - commits_before[0]) / measured,
@@ -282,6 +287,20 @@ int main(int argc, char** argv) {
         measured);
     rows.push_back({"flash.idle.commits.sender", commits[0], "commits/msg", commits_note, ""});
     rows.push_back({"flash.idle.commits.receiver", commits[1], "commits/msg", commits_note, ""});
+    // The gateways' own CPU time (user + system, /proc/PID/stat) per message: what a message
+    // costs each side apart from waiting (fsync, the network).
+    const std::string cpu_note = strf(
+        "CPU time (user + system, /proc/PID/stat) of the gateway process per FLASH message of "
+        "flash.idle, warm-up included (%.0f messages); store %s",
+        measured,
+        plaintext_store() ? "plaintext (PARLEY_BENCH_STORE=plaintext)"
+                          : "encrypted at rest (SQLCipher, parley init's default)");
+    const char* cpu_ids[2] = {"flash.idle.cpu.sender", "flash.idle.cpu.receiver"};
+    for (int side = 0; side < 2; ++side) {
+      if (!cpu_before[side] || !cpu_after[side]) continue;  // /proc not readable: no row
+      rows.push_back({cpu_ids[side], (*cpu_after[side] - *cpu_before[side]) * 1e6 / measured,
+                      "µs/msg", cpu_note, ""});
+    }
 
     progress(
         strf("flash.flood: %d FLASH messages while %d threads submit ROUTINE", n, kFloodSenders));

@@ -155,6 +155,8 @@ std::string operator_auth_headers(const Party& party);
 // as `parley demo` sets them up. `options` as launch::create_pair's; die() on any failure.
 // The stores are encrypted at rest (parley init's default) unless the environment says
 // PARLEY_BENCH_STORE=plaintext (docs/operations.md "The store at rest": the cost measured).
+// Whether the environment asks for plaintext stores (PARLEY_BENCH_STORE=plaintext).
+bool plaintext_store();
 void init_pair(const std::filesystem::path& dir, Party& a, Party& b,
                const launch::PairOptions& options = {});
 // Starts `parley gateway --home` for `party`, stderr appended to party.log; it dies with this
