@@ -669,10 +669,18 @@ class PeerSession {
                       std::vector<Action>& out);
   // Answers transaction `tx` with head `sth`, countersigned before, with the receipt signed
   // for it then (503 while that is not yet durable); false if it is not one.
+  // `pinned`: the transaction's (wire::Transaction::pinned), checked by receipt_key().
   bool answer_again(RequestId request, const std::string& tx, const std::string& sth,
-                    std::vector<Action>& out);
-  // `receipt`, signed again by key_for_peer() if another of our keys signed it.
-  std::string receipt_for_peer(const std::string& receipt) const;
+                    std::optional<std::uint64_t> pinned, std::vector<Action>& out);
+  // Our key that signs the receipt of a transaction naming `pinned` (wire::Transaction): the
+  // key of our rotation it names, which the sender checks the receipt with; without it,
+  // key_for_peer(). Refused (invalid_argument) when it names a rotation we never made, and
+  // unavailable while that rotation is not yet an entry of our log for the peer.
+  Result<const crypto::SigningKey*> receipt_key(std::optional<std::uint64_t> pinned) const;
+  // Answers a transaction whose `pinned` receipt_key() refused: 503 (send it again) or 400.
+  void refuse_pinned(RequestId request, const Status& why, std::vector<Action>& out);
+  // `receipt`, signed again by `key` if another of our keys signed it.
+  static std::string receipt_signed_by(const std::string& receipt, const crypto::SigningKey& key);
   // The peer's transaction is out of the order of its heads (TransactionOrder): answered
   // 425 (early) or 409 (stale, unless answered again), nothing stored, no refusal counted.
   void out_of_order(RequestId request, const TransactionRefusal& refusal, std::vector<Action>& out);

@@ -239,7 +239,7 @@ TEST(PeerSessionOwnRotationTest, ThePeersStoreRefusingTheFirstOfTwoCarryingItLos
   ASSERT_FALSE(h.send(kRu).empty());
 }
 
-TEST(PeerSessionOwnRotationTest, ReceiptsAreSignedWithTheKeyThePeerPinned) {
+TEST(PeerSessionOwnRotationTest, ReceiptsAreSignedWithTheKeyThePeerNames) {
   Rotating r;
   Harness& h = r.h;
   // The peer gets our statement and pins it, but its receipt does not reach us yet.
@@ -248,38 +248,88 @@ TEST(PeerSessionOwnRotationTest, ReceiptsAreSignedWithTheKeyThePeerPinned) {
   h.deliver(kUs, TimerFired{});
   const std::vector<wire::Transaction> txs = sent(h, kUs, mark);
   ASSERT_EQ(txs.size(), 1u);
+  EXPECT_EQ(txs[0].pinned, 0u);  // the peer has not rotated: its bundle's key
   std::vector<Action> out = h.feed(kRu, TransactionReceived{900, wire::encode_transaction(txs[0])});
   settle(h.session(kRu), h.store(kRu), h.now, out);
   ASSERT_EQ(count_of<Answer>(out), 1u);
   const Answer receipt = all_of<Answer>(out)[0];
   ASSERT_EQ(h.session(kRu).peer_chain().newest().key, r.next.verify);
 
-  // The peer's next transaction, built after its pin: we do not know of the pin, so our receipt
-  // is the old key's, which the peer refuses (a transaction built after the pin).
+  // The peer's next transaction, built after its pin, names our rotation 1: although we do not
+  // know of the pin yet (we still sign heartbeats with the old key), our receipt is the new
+  // key's, which the peer takes at once.
   h.link_up = true;
+  const std::size_t ru_mark = h.log[kRu].size();
   const std::string theirs = h.send(kRu);
   ASSERT_FALSE(theirs.empty());
-  ASSERT_NE(h.store(kRu).find(theirs), nullptr);
-  EXPECT_NE(h.store(kRu).find(theirs)->state, MessageState::kDelivered);
-  EXPECT_NE(h.session(kRu).stats().last_error.find("invalid receipt"), std::string::npos)
-      << h.session(kRu).stats().last_error;
-
-  // Our statement's receipt arrives: we now sign with the new key, and the peer's resend is
-  // answered with the same countersignature by it.
-  out = h.feed(kUs, TransactionAnswered{txs[0].id, 200, receipt.body});
-  settle(h.session(kUs), h.store(kUs), h.now, out);
-  ASSERT_EQ(h.session(kUs).rotations_countersigned(), 1u);
-  h.now += std::chrono::seconds(11);
-  h.deliver(kRu, TimerFired{});
+  const std::vector<wire::Transaction> ru_txs = sent(h, kRu, ru_mark);
+  ASSERT_FALSE(ru_txs.empty());
+  EXPECT_EQ(ru_txs[0].pinned, 1u);
   const MessageRecord* m = h.store(kRu).find(theirs);
+  ASSERT_NE(m, nullptr);
   ASSERT_EQ(m->state, MessageState::kDelivered) << h.session(kRu).stats().last_error;
   Result<ledger::ReceiptV2> got = ledger::parse_receipt_v2(*m->receipt);
   ASSERT_TRUE(got.is_ok());
   EXPECT_TRUE(ledger::verify_receipt_v2(*got, r.next.verify).is_ok());
-  // And a new one is receipted at once, by the new key.
+  EXPECT_EQ(h.session(kUs).rotations_countersigned(), 0u);
+  EXPECT_EQ(h.session(kUs).key_for_peer().bytes, r.old.signing.bytes);
+
+  // Our statement's receipt arrives: the peer countersigned our rotation.
+  out = h.feed(kUs, TransactionAnswered{txs[0].id, 200, receipt.body});
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  ASSERT_EQ(h.session(kUs).rotations_countersigned(), 1u);
   const std::string next = h.send(kRu);
   ASSERT_FALSE(next.empty());
   EXPECT_EQ(h.store(kRu).find(next)->state, MessageState::kDelivered);
+}
+
+// A transaction built before the peer pinned our rotation names our bundle's key, and is
+// receipted by it; one naming a rotation we never made is refused, and nothing of it is taken.
+TEST(PeerSessionOwnRotationTest, ATransactionNamingAnOlderKeyOrOneWeNeverMadeIsAnsweredAsItSays) {
+  Rotating r;
+  Harness& h = r.h;
+  h.link_up = false;
+  const std::size_t mark = h.log[kRu].size();
+  const std::string theirs = h.send(kRu);  // built before the peer saw our statement
+  ASSERT_FALSE(theirs.empty());
+  const std::vector<wire::Transaction> txs = sent(h, kRu, mark);
+  ASSERT_EQ(txs.size(), 1u);
+  ASSERT_EQ(txs[0].pinned, 0u);
+
+  wire::Transaction never = txs[0];
+  never.pinned = 2;
+  std::vector<Action> out = h.feed(kUs, TransactionReceived{901, wire::encode_transaction(never)});
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const Answer refused = all_of<Answer>(out)[0];
+  EXPECT_EQ(refused.http_status, 400);
+  EXPECT_NE(refused.body.find("names our key rotation 2"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("we made 1"), std::string::npos) << refused.body;
+  EXPECT_EQ(h.store(kUs).find(theirs), nullptr);
+
+  // Named as built (our bundle's key), and again naming our rotation 1 (a rebuilt one): each
+  // answer is the same countersignature, by the key named; stored once.
+  out = h.feed(kUs, TransactionReceived{902, wire::encode_transaction(txs[0])});
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const Answer first = all_of<Answer>(out)[0];
+  ASSERT_EQ(first.http_status, 200) << first.body;
+  ASSERT_NE(h.store(kUs).find(theirs), nullptr);
+  Result<ledger::ReceiptV2> by_old = ledger::parse_receipt_v2(first.body);
+  ASSERT_TRUE(by_old.is_ok());
+  EXPECT_TRUE(ledger::verify_receipt_v2(*by_old, r.old.verify).is_ok());
+  wire::Transaction named = txs[0];
+  named.pinned = 1;
+  out = h.feed(kUs, TransactionReceived{903, wire::encode_transaction(named)});
+  settle(h.session(kUs), h.store(kUs), h.now, out);
+  ASSERT_EQ(count_of<Answer>(out), 1u);
+  const Answer again = all_of<Answer>(out)[0];
+  ASSERT_EQ(again.http_status, 200) << again.body;
+  Result<ledger::ReceiptV2> by_new = ledger::parse_receipt_v2(again.body);
+  ASSERT_TRUE(by_new.is_ok());
+  EXPECT_TRUE(ledger::verify_receipt_v2(*by_new, r.next.verify).is_ok());
+  EXPECT_FALSE(ledger::verify_receipt_v2(*by_new, r.old.verify).is_ok());
+  EXPECT_EQ(by_new->payload_bytes, by_old->payload_bytes);  // the same countersignature
 }
 
 TEST(PeerSessionOwnRotationTest, ARestartKeepsTheChainAndAppendsNothingTwice) {

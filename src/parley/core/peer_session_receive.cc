@@ -30,7 +30,7 @@ void PeerSession::refuse(RequestId request, FrameRefusal reason, std::string_vie
 }
 
 bool PeerSession::answer_again(RequestId request, const std::string& tx, const std::string& sth,
-                               std::vector<Action>& out) {
+                               std::optional<std::uint64_t> pinned, std::vector<Action>& out) {
   const auto it = peer_.receipts.find(tx);
   if (it == peer_.receipts.end() || it->second.sth != sth) return false;
   if (!it->second.durable) {
@@ -41,16 +41,45 @@ bool PeerSession::answer_again(RequestId request, const std::string& tx, const s
         wire::encode_refusal({"transaction " + tx + " is being stored; send it again", ""})});
     return true;
   }
-  out.push_back(Answer{request, 200, receipt_for_peer(it->second.receipt)});
+  Result<const crypto::SigningKey*> key = receipt_key(pinned);
+  if (!key.is_ok()) {
+    refuse_pinned(request, key.status(), out);
+    return true;
+  }
+  out.push_back(Answer{request, 200, receipt_signed_by(it->second.receipt, **key)});
   return true;
 }
 
-std::string PeerSession::receipt_for_peer(const std::string& receipt) const {
-  // Signed before we knew that the peer pinned our rotated key (its receipt covering our
-  // statement overtook nothing: the peer may build a transaction after the pin while that
-  // receipt is on its way), the receipt is refused by the peer, which sends the transaction
-  // again: it gets the same countersignature by the key it holds now.
-  const crypto::SigningKey& key = key_for_peer();
+Result<const crypto::SigningKey*> PeerSession::receipt_key(
+    std::optional<std::uint64_t> pinned) const {
+  if (!pinned) return &key_for_peer();
+  for (const ledger::KeyChain::Link& link : own_chain_.links()) {
+    if (link.n == *pinned) return &signing_of(link);
+  }
+  const std::string names =
+      "the transaction names our key rotation " + std::to_string(*pinned) + " as the newest pinned";
+  if (*pinned <= config_.own.keys.size()) {
+    // Made, but not yet appended to our log for the peer (it is at start, or our log is being
+    // recovered): the sender tries again.
+    return Status::unavailable(names + ", not yet in our log for " +
+                               single_quoted(config_.peer.party) + "; send it again");
+  }
+  return Status::invalid_argument(names + ", but we made " +
+                                  std::to_string(config_.own.keys.size()));
+}
+
+void PeerSession::refuse_pinned(RequestId request, const Status& why, std::vector<Action>& out) {
+  if (why.code() == StatusCode::kUnavailable) {
+    out.push_back(Answer{request, 503, wire::encode_refusal({why.message(), ""})});
+    return;
+  }
+  refuse(request, FrameRefusal::kBadHead, "", why.message(), out);
+}
+
+std::string PeerSession::receipt_signed_by(const std::string& receipt,
+                                           const crypto::SigningKey& key) {
+  // Stored as first signed; a resend naming another of our keys (a sender that pinned our
+  // rotation since, or rebuilt its transaction) gets the same countersignature by that key.
   Result<ledger::ReceiptV2> parsed = ledger::parse_receipt_v2(receipt);
   if (!parsed.is_ok() || ledger::verify_receipt_v2(*parsed, crypto::verify_key_of(key)).is_ok()) {
     return receipt;
@@ -62,7 +91,7 @@ void PeerSession::out_of_order(RequestId request, const TransactionRefusal& refu
                                std::vector<Action>& out) {
   // A late copy of a transaction handled before gets the receipt signed for it then.
   if (refusal.order == TransactionOrder::kStale &&
-      answer_again(request, refusal.tx, refusal.sth, out)) {
+      answer_again(request, refusal.tx, refusal.sth, refusal.pinned, out)) {
     return;
   }
   ++counters_.transactions_out_of_order;
@@ -114,7 +143,10 @@ void PeerSession::on_transaction(const TransactionReceived& e, bool waited, Time
     return refuse(e.request, refused->reason, refused->envelope_id, refused->why, out);
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
-  if (answer_again(e.request, batch.tx, batch.sth, out)) return;
+  if (answer_again(e.request, batch.tx, batch.sth, batch.pinned, out)) return;
+  if (Result<const crypto::SigningKey*> key = receipt_key(batch.pinned); !key.is_ok()) {
+    return refuse_pinned(e.request, key.status(), out);  // nothing taken: it is sent again
+  }
   if (carries_entry_being_stored(batch)) {
     // Its receipt would name an entry that only the batch being stored holds: were that batch
     // refused, nothing would store it, yet the peer, receipted, would count it delivered (a
@@ -227,7 +259,7 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   // the batch is durable.
   batch.receipt =
       sign_countersignature(verified.tx, config_.party, config_.peer.party, head, batch.ids,
-                            indices, std::move(refused), now, key_for_peer());
+                            indices, std::move(refused), now, **receipt_key(verified.pinned));
   PutHead put_head;
   put_head.owner = config_.peer.party;
   put_head.peer = config_.party;

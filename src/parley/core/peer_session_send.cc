@@ -78,11 +78,10 @@ void PeerSession::pump(Time now, std::vector<Action>& out) {
 }
 
 bool PeerSession::build(bool lane, Time now, std::vector<Action>& out) {
-  // The head covers every entry of our log, also ones still queued: FLASH may overtake
-  // ROUTINE, so the entries carried need not be a prefix. Entries whose batch is not yet
-  // durable are covered too: the head goes in a later batch, and the transaction leaves
-  // only once that batch is Persisted (so every earlier one is durable). A message
-  // submitted on an idle line thus costs the sender one commit before it leaves.
+  // The head covers every entry of our log, also ones still queued (FLASH may overtake
+  // ROUTINE: the entries carried need not be a prefix) or whose batch is not yet durable: the
+  // head goes in a later batch, and the transaction leaves once that one is Persisted (so every
+  // earlier one is durable). A message submitted on an idle line costs one commit to leave.
   const std::uint64_t size = own_.assigned();
   Result<ledger::Hash> root = own_.root(size);
   if (!root.is_ok()) {
@@ -100,6 +99,7 @@ bool PeerSession::build(bool lane, Time now, std::vector<Action>& out) {
   tx.from = config_.party;
   tx.to = config_.peer.party;
   tx.consistency = std::move(*consistency);
+  tx.pinned = peer_chain_.newest().n;  // the peer's key its receipt is signed with (wire.h)
   InFlight f;
   f.tx = tx.id;
   f.peer_keys = peer_chain_.links().size();
@@ -271,9 +271,9 @@ void PeerSession::on_answer(const TransactionAnswered& e, Time now, std::vector<
                           single_quoted(peer) + " answered HTTP " + std::to_string(e.http_status),
                           NoticeKind::kLinkTrouble, out);
   }
-  // Signed by the peer's key in force (its chain's newest); one it signed before a rotation
-  // and answers again unchanged (its first answer was lost), by a key it held before, but no
-  // older than the key in force when this transaction was built (InFlight::peer_keys).
+  // Signed by the peer's key we named (Transaction::pinned: the newest when this transaction
+  // was built, InFlight::peer_keys) or a later one; none older (a replaced key signs nothing
+  // new for us).
   const std::vector<ledger::KeyChain::Link>& keys = peer_chain_.links();
   Result<ReceiptView> receipt = open_countersignature(e.body, keys.back().key, peer);
   const std::size_t oldest = std::min(f->peer_keys, keys.size()) - 1;

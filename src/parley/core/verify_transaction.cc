@@ -459,6 +459,7 @@ std::optional<TransactionRefusal> check_order(const wire::Transaction& tx, std::
                              "", false, tx.sth, FrameRefusal::kInconsistent};
     stale.order = TransactionOrder::kStale;
     stale.tx = tx.id;
+    stale.pinned = tx.pinned;
     return stale;
   }
   return std::nullopt;
@@ -497,6 +498,7 @@ Verified verify_transaction(std::string_view body, const PeerContext& context,
   batch.tx = tx.id;
   batch.sth = tx.sth;
   batch.head = std::move(*head);
+  batch.pinned = tx.pinned;
   batch.rotations = std::move(rotations);
   if (std::optional<TransactionRefusal> r = check_rotations(state, tx, batch)) return std::move(*r);
   if (std::optional<TransactionRefusal> r = verify_entries(context, chain, state, tx, batch, now)) {

@@ -104,6 +104,8 @@ struct VerifiedBatch {
   std::string tx;   // its id
   std::string sth;  // the sender's signed head, exactly as received (DSSE JSON)
   Head head;        // the same, opened
+  // Which of our keys the sender checks the receipt with (wire::Transaction::pinned).
+  std::optional<std::uint64_t> pinned;
   std::vector<VerifiedEnvelope> envelopes;
   // The rotation entries it carried, in index order (the ones we had accepted before too).
   std::vector<VerifiedRotation> rotations;
@@ -152,7 +154,8 @@ struct TransactionRefusal {
   std::string sth;  // with `fork` or kStale: the transaction's head (DSSE JSON)
   FrameRefusal reason = FrameRefusal::kMalformed;
   TransactionOrder order = TransactionOrder::kNone;
-  std::string tx = {};  // with kStale: the transaction's id
+  std::string tx = {};                       // with kStale: the transaction's id
+  std::optional<std::uint64_t> pinned = {};  // with kStale: wire::Transaction::pinned
   // kInconsistent: the head is newer than the one we countersigned but carries no proof from
   // it. The peer does not know of our countersignature: it, or we, went back to an older
   // store (docs/protocol.md "Forks and restores"), and the two logs cannot be reconciled.

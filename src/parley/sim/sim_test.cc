@@ -409,6 +409,18 @@ TEST(SimulationTest, KeyRotationsArePinnedByEveryPeerUnderFaults) {
   EXPECT_EQ(a.stats.accepted_ids, b.stats.accepted_ids);
 }
 
+// Seeds of the standard scenario that once failed, each kept as found: both parties rotated,
+// each pinned the other's rotation while its receipt of the other's statement was lost to a
+// crash, and each then refused the other's receipts for good, signed by the key before the
+// rotation (the receipt is now signed by the key the transaction names, Transaction::pinned).
+TEST(SimulationTest, SeedsThatOnceFailedKeepEveryInvariant) {
+  for (const std::uint64_t seed : {7919939ULL, 23757055ULL}) {
+    const Outcome outcome = run(Scenario::standard(), seed);
+    EXPECT_GT(outcome.stats.rotations, 1u) << "seed " << seed;
+    EXPECT_TRUE(outcome.ok()) << "reproduce: " << reproduce_command(seed) << describe(outcome);
+  }
+}
+
 // The rotation invariants catch a real defect: a peer's rotation left out of the batch that
 // carries it (its log entry and the receipt still stored, as a session or store that failed to
 // keep the pin would do) fails every seed, by the pin checks themselves. The peer's traffic

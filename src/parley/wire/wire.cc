@@ -390,7 +390,7 @@ Result<Transaction> parse_transaction_fields(std::string_view text) {
   }
   PARLEY_ASSIGN_OR_RETURN(const Json object, json::parse_object(text));
   PARLEY_RETURN_IF_ERROR(json::check_keys(
-      object, {"v", "tx", "from", "to", "after", "sth", "entries", "consistency"}));
+      object, {"v", "tx", "from", "to", "after", "pinned", "sth", "entries", "consistency"}));
   PARLEY_ASSIGN_OR_RETURN(const std::uint64_t v, json::get_uint(object, "v"));
   if (v != kProtocolVersion) {
     return field_error("v", "unsupported version " + std::to_string(v) + " (expected " +
@@ -402,6 +402,9 @@ Result<Transaction> parse_transaction_fields(std::string_view text) {
   PARLEY_ASSIGN_OR_RETURN(tx.to, get_id(object, "to"));
   if (object.contains("after")) {
     PARLEY_ASSIGN_OR_RETURN(tx.after, json::get_uint(object, "after"));
+  }
+  if (object.contains("pinned")) {
+    PARLEY_ASSIGN_OR_RETURN(tx.pinned, json::get_uint(object, "pinned"));
   }
   if (!object.contains("sth") || !object["sth"].is_object()) {
     return field_error("sth", "expected a signed tree head (an object)");
@@ -448,6 +451,7 @@ std::string encode_transaction(const Transaction& tx) {
   std::string out = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"tx\":" + json_string(tx.id) +
                     ",\"from\":" + json_string(tx.from) + ",\"to\":" + json_string(tx.to);
   if (tx.after) out += ",\"after\":" + std::to_string(*tx.after);
+  if (tx.pinned) out += ",\"pinned\":" + std::to_string(*tx.pinned);
   out += ",\"sth\":" + tx.sth + ",\"entries\":[";
   for (std::size_t i = 0; i < tx.entries.size(); ++i) {
     const TransactionEntry& e = tx.entries[i];

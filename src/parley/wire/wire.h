@@ -181,6 +181,11 @@ struct Transaction {
   // The size of the sender's head the receiver must hold before it handles this transaction
   // (docs/protocol.md "Transaction window"); absent: no order is asked for.
   std::optional<std::uint64_t> after;
+  // The receiver's key the sender checks the receipt with: the number of the receiver's newest
+  // key rotation it had pinned when it built this transaction (0: none, the bundle's key).
+  // The receiver signs its receipt with that key (docs/protocol.md "Key rotation"); absent:
+  // with the key of its newest rotation a receipt of the sender's covers.
+  std::optional<std::uint64_t> pinned;
   std::string sth;  // the sender's signed tree head (DSSE JSON text), not yet verified
   std::vector<TransactionEntry> entries;
   std::vector<ConsistencyItem> consistency;

@@ -531,6 +531,34 @@ TEST_F(WireTest, TransactionAfterIsOptionalAndRoundTrips) {
   }
 }
 
+// `pinned` (docs/protocol.md "Key rotation"): the receiver's key the sender checks the receipt
+// with; optional, round-trips, written after `after`, and an integer within the protocol's range.
+TEST_F(WireTest, TransactionPinnedIsOptionalAndRoundTrips) {
+  Transaction tx = test_transaction({encode_envelope(sealed(draft()))}, rng_);
+  const std::string without = encode_transaction(tx);
+  EXPECT_EQ(without.find("\"pinned\""), std::string::npos);
+  EXPECT_FALSE(parse_transaction(without)->pinned.has_value());
+  tx.after = 5;
+  tx.pinned = 2;
+  const std::string with = encode_transaction(tx);
+  EXPECT_NE(with.find("\"after\":5,\"pinned\":2,\"sth\""), std::string::npos) << with;
+  auto parsed = parse_transaction(with);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->pinned, 2U);
+  EXPECT_EQ(encode_transaction(*parsed), with);
+  tx.pinned = 0;
+  EXPECT_EQ(parse_transaction(encode_transaction(tx))->pinned, 0U);
+  for (const std::string bad : {"\"pinned\":-1", "\"pinned\":\"2\"", "\"pinned\":9007199254740992",
+                                "\"pinned\":0.5", "\"pinned\":null"}) {
+    std::string text = with;
+    text.replace(text.find("\"pinned\":2"), 10, bad);
+    auto refused = parse_transaction(text);
+    ASSERT_FALSE(refused.is_ok()) << bad;
+    EXPECT_NE(refused.status().message().find("pinned"), std::string::npos)
+        << refused.status().message();
+  }
+}
+
 TEST_F(WireTest, MalformedTransactionNamesTheField) {
   const Transaction tx = test_transaction({encode_envelope(sealed(draft()))}, rng_);
   const std::string good = encode_transaction(tx);
