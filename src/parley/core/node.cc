@@ -44,6 +44,7 @@ struct Node::Peer {
     std::string body;
     std::shared_ptr<const crypto::Facts> known;
     bool ready = false;
+    std::shared_ptr<const wire::Transaction> parsed;  // `body`, parsed to plan its precheck
   };
   std::deque<Held> held;
 };
@@ -355,8 +356,9 @@ void Node::on_peer_transaction(PeerTransaction e, std::vector<NodeAction>& out) 
   }
   // A transaction that will not reach its signature checks (malformed, no seal key) asks for
   // none: it is ready at once, and handled at once unless one before it is held.
-  std::vector<PrecheckItem> items = peer->session->precheck_items(e.body);
-  Peer::Held held{0, e.request, std::move(e.body), nullptr, items.empty()};
+  std::shared_ptr<const wire::Transaction> parsed;
+  std::vector<PrecheckItem> items = peer->session->precheck_items(e.body, parsed);
+  Peer::Held held{0, e.request, std::move(e.body), nullptr, items.empty(), std::move(parsed)};
   if (!items.empty()) {
     held.token = next_precheck_++;
     prechecks_.emplace(held.token, *party);
@@ -385,7 +387,8 @@ void Node::release_held(Peer& peer) {
   while (!peer.held.empty() && peer.held.front().ready) {
     Peer::Held& held = peer.held.front();
     inbox_.emplace_back(
-        peer.party, TransactionReceived{held.request, std::move(held.body), std::move(held.known)});
+        peer.party, TransactionReceived{held.request, std::move(held.body), std::move(held.known),
+                                        std::move(held.parsed)});
     peer.held.pop_front();
   }
 }

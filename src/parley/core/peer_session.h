@@ -185,6 +185,9 @@ struct TransactionReceived {  // the peer's transaction; TLS-authenticated, else
   std::string body;
   // Checks of its signatures and seals made ahead (core/precheck.h); null: none.
   std::shared_ptr<const crypto::Facts> known = nullptr;
+  // `body` parsed (wire::parse_transaction) when its precheck was planned; null: parsed when
+  // handled. Only spares a second parse of the same bytes.
+  std::shared_ptr<const wire::Transaction> parsed = nullptr;
 };
 struct TransactionAnswered {  // the peer answered our transaction `tx`
   std::string tx;
@@ -607,7 +610,9 @@ class PeerSession {
   // The checks of the peer's transaction `body` worth making ahead, on other threads
   // (core/precheck.h); none if it is malformed or will not be verified now (no seal key,
   // recovering). Reads no payload field. Defined in precheck.cc.
-  std::vector<PrecheckItem> precheck_items(std::string_view body) const;
+  // `parsed`: where the transaction parsed to plan them is left (null if it was not).
+  std::vector<PrecheckItem> precheck_items(std::string_view body,
+                                           std::shared_ptr<const wire::Transaction>& parsed) const;
 
  private:
   void on_submit(const Submit& e, Time now, std::vector<Action>& out);

@@ -127,6 +127,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, bool waited, Time
   // Everything is checked before anything is touched (core/verify_transaction.h).
   PeerContext context_known = context();
   context_known.known = e.known.get();  // checks made ahead (core/precheck.h), if any
+  context_known.parsed = e.parsed.get();
   const Verified verified = verify_transaction(e.body, context_known, peer_, now);
   if (const auto* refused = std::get_if<TransactionRefusal>(&verified)) {
     if (refused->order == TransactionOrder::kEarly) return out_of_order(e.request, *refused, out);

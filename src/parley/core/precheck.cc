@@ -53,13 +53,17 @@ crypto::Facts run_precheck(const PrecheckItem& item) {
   return facts;
 }
 
-std::vector<PrecheckItem> PeerSession::precheck_items(std::string_view body) const {
+std::vector<PrecheckItem> PeerSession::precheck_items(
+    std::string_view body, std::shared_ptr<const wire::Transaction>& parsed) const {
   // No precheck where verification stops before its signatures: no seal key, or recovering
   // (the transaction is answered 503 unread). A malformed body is refused at once.
   if (!seal_key_status_.is_ok() || !recovery_done()) return {};
   Result<wire::Transaction> tx = wire::parse_transaction(body);
   if (!tx.is_ok()) return {};
-  return plan_precheck(*tx, context());
+  auto shared = std::make_shared<const wire::Transaction>(std::move(*tx));
+  std::vector<PrecheckItem> items = plan_precheck(*shared, context());
+  parsed = std::move(shared);
+  return items;
 }
 
 }  // namespace parley::core

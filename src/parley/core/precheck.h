@@ -9,8 +9,10 @@
 // threads, gateway/verify_pool.h; the simulator inline, answering at a time its seed
 // chooses) and feeds back what held (NodeEvent Prechecked). verify_transaction then runs as
 // before, on the node's thread, with those facts at hand (PeerContext::known): a check they
-// answer is not made again, any other is made there. So a missing, partial, late or stale
-// answer costs time only; the verdict and its words are those of verification without it.
+// answer is not made again, any other is made there. The transaction parsed to plan the
+// items goes with it (TransactionReceived::parsed, PeerContext::parsed): it is parsed once.
+// So a missing, partial, late or stale answer costs time only; the verdict and its words are
+// those of verification without it.
 //
 // Pure: run_precheck reads nothing but its item and may run on any thread.
 #pragma once

@@ -469,7 +469,9 @@ std::optional<TransactionRefusal> check_order(const wire::Transaction& tx, std::
 
 Verified verify_transaction(std::string_view body, const PeerContext& context,
                             const PeerState& state, Time now) {
-  Result<wire::Transaction> parsed = wire::parse_transaction(body);
+  Result<wire::Transaction> parsed = context.parsed != nullptr
+                                         ? Result<wire::Transaction>(*context.parsed)
+                                         : wire::parse_transaction(body);
   if (!parsed.is_ok()) return refusal(FrameRefusal::kMalformed, parsed.status().message());
   wire::Transaction& tx = *parsed;
   ledger::KeyChain chain = context.chain != nullptr

@@ -56,6 +56,9 @@ struct PeerContext {
   // null: none. They only save time: a check they do not hold is made here, so the verdict
   // and its words are the same with or without them.
   const crypto::Facts* known = nullptr;
+  // The transaction's body already parsed by wire::parse_transaction (core/precheck.h plans
+  // with it); null: verify_transaction parses the body. It must be the parse of that body.
+  const wire::Transaction* parsed = nullptr;
   // The seal keys of the epochs after the first (docs/protocol.md "Content, sealing and
   // commitment"): a peer's content at an entry is sealed under the epoch in force there (its
   // chain's), opened with the key derived for that epoch: from `seal_keys` if it holds it,

@@ -117,6 +117,33 @@ TEST_F(VerifyTransactionTest, AValidTransactionIsOneVerifiedBatchOfFreshEnvelope
   EXPECT_EQ(batch->envelopes[1].index, 1u);
 }
 
+// A transaction parsed ahead (the precheck's parse, PeerContext::parsed) is verified as its
+// body would be, without parsing the body again: the same verdict for the same bytes, and the
+// parse, not the body, is what is read (here the body is not even a transaction).
+TEST_F(VerifyTransactionTest, ATransactionParsedAheadIsVerifiedWithoutParsingItsBodyAgain) {
+  const wire::Transaction tx = transaction({draft(1), draft(2)});
+  const std::string body = wire::encode_transaction(tx);
+  Result<wire::Transaction> parsed = wire::parse_transaction(body);
+  ASSERT_TRUE(parsed.is_ok());
+  PeerContext ahead = context();
+  ahead.parsed = &*parsed;
+  const Verified once = verify_transaction(body, ahead, state_, kNow);
+  const Verified twice = verify_transaction(body, context(), state_, kNow);
+  const auto* a = std::get_if<VerifiedBatch>(&once);
+  const auto* b = std::get_if<VerifiedBatch>(&twice);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->tx, b->tx);
+  EXPECT_EQ(a->sth, b->sth);
+  ASSERT_EQ(a->envelopes.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(a->envelopes[i].json, b->envelopes[i].json);
+  const Verified unread = verify_transaction("{\"v\":", ahead, state_, kNow);
+  ASSERT_NE(std::get_if<VerifiedBatch>(&unread), nullptr);
+  // A malformed body parses to nothing ahead (precheck plans nothing): refused as before.
+  const Verified garbage = verify_transaction("{\"v\":", context(), state_, kNow);
+  EXPECT_EQ(std::get<TransactionRefusal>(garbage).reason, FrameRefusal::kMalformed);
+}
+
 TEST_F(VerifyTransactionTest, AMessageThatCannotBeAcceptedIsRefusedAloneNotTheTransaction) {
   wire::Draft unknown = draft(1);
   unknown.line = "no-such-line";
