@@ -507,55 +507,44 @@ TEST_F(WireTest, TransactionRoundTripsAndItsEnvelopesStillOpen) {
   EXPECT_EQ(encode_transaction(*parsed), text);
 }
 
-// The window's `after` (docs/protocol.md "Transaction window"): optional, round-trips, and
-// is an integer within the protocol's range.
-TEST_F(WireTest, TransactionAfterIsOptionalAndRoundTrips) {
+// The transaction's optional integers, the window's `after` (docs/protocol.md "Transaction
+// window") and `pinned` ("Key rotation"): absent unless set, written in that order before
+// `sth`, round-trip (0 too), and each is an integer within the protocol's range.
+TEST_F(WireTest, TransactionAfterAndPinnedAreOptionalAndRoundTrip) {
+  using Field = std::optional<std::uint64_t> Transaction::*;
+  const std::vector<std::pair<std::string, Field>> fields = {{"after", &Transaction::after},
+                                                             {"pinned", &Transaction::pinned}};
   Transaction tx = test_transaction({encode_envelope(sealed(draft()))}, rng_);
   const std::string without = encode_transaction(tx);
-  EXPECT_EQ(without.find("\"after\""), std::string::npos);
-  EXPECT_FALSE(parse_transaction(without)->after.has_value());
-  tx.after = 37;
-  const std::string with = encode_transaction(tx);
-  auto parsed = parse_transaction(with);
-  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
-  EXPECT_EQ(parsed->after, 37U);
-  EXPECT_EQ(encode_transaction(*parsed), with);
-  for (const std::string bad :
-       {"\"after\":-1", "\"after\":\"3\"", "\"after\":9007199254740992", "\"after\":1.5"}) {
-    std::string text = with;
-    text.replace(text.find("\"after\":37"), 10, bad);
-    auto refused = parse_transaction(text);
-    ASSERT_FALSE(refused.is_ok()) << bad;
-    EXPECT_NE(refused.status().message().find("after"), std::string::npos)
-        << refused.status().message();
+  for (const auto& [name, field] : fields) {
+    EXPECT_EQ(without.find("\"" + name + "\""), std::string::npos) << name;
+    EXPECT_FALSE((*parse_transaction(without)).*field) << name;
   }
-}
-
-// `pinned` (docs/protocol.md "Key rotation"): the receiver's key the sender checks the receipt
-// with; optional, round-trips, written after `after`, and an integer within the protocol's range.
-TEST_F(WireTest, TransactionPinnedIsOptionalAndRoundTrips) {
-  Transaction tx = test_transaction({encode_envelope(sealed(draft()))}, rng_);
-  const std::string without = encode_transaction(tx);
-  EXPECT_EQ(without.find("\"pinned\""), std::string::npos);
-  EXPECT_FALSE(parse_transaction(without)->pinned.has_value());
   tx.after = 5;
   tx.pinned = 2;
   const std::string with = encode_transaction(tx);
   EXPECT_NE(with.find("\"after\":5,\"pinned\":2,\"sth\""), std::string::npos) << with;
   auto parsed = parse_transaction(with);
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->after, 5U);
   EXPECT_EQ(parsed->pinned, 2U);
   EXPECT_EQ(encode_transaction(*parsed), with);
+  tx.after = 0;
   tx.pinned = 0;
-  EXPECT_EQ(parse_transaction(encode_transaction(tx))->pinned, 0U);
-  for (const std::string bad : {"\"pinned\":-1", "\"pinned\":\"2\"", "\"pinned\":9007199254740992",
-                                "\"pinned\":0.5", "\"pinned\":null"}) {
-    std::string text = with;
-    text.replace(text.find("\"pinned\":2"), 10, bad);
-    auto refused = parse_transaction(text);
-    ASSERT_FALSE(refused.is_ok()) << bad;
-    EXPECT_NE(refused.status().message().find("pinned"), std::string::npos)
-        << refused.status().message();
+  parsed = parse_transaction(encode_transaction(tx));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
+  EXPECT_EQ(parsed->after, 0U);
+  EXPECT_EQ(parsed->pinned, 0U);
+  for (const auto& [name, field] : fields) {
+    const std::string set = "\"" + name + "\":" + (name == "after" ? "5" : "2");
+    for (const std::string value : {"-1", "\"2\"", "9007199254740992", "0.5", "null"}) {
+      std::string text = with;
+      text.replace(text.find(set), set.size(), "\"" + name + "\":" + value);
+      auto refused = parse_transaction(text);
+      ASSERT_FALSE(refused.is_ok()) << name << " " << value;
+      EXPECT_NE(refused.status().message().find(name), std::string::npos)
+          << refused.status().message();
+    }
   }
 }
 
