@@ -98,19 +98,25 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
   std::printf(
       "%llu seeds, %llu messages and acks accepted, %llu crashes, %llu path changes, %llu "
       "commits lost, %llu transcripts verified, %llu key rotations (%llu pinned by a peer), "
-      "%.1f seeds/s, %d failed\n",
+      "%llu cancels granted of %llu asked, %.1f seeds/s, %d failed\n",
       static_cast<unsigned long long>(count), static_cast<unsigned long long>(accepted),
       static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(path_changes),
       static_cast<unsigned long long>(commits_lost), static_cast<unsigned long long>(transcripts),
       static_cast<unsigned long long>(rotations), static_cast<unsigned long long>(rotations_pinned),
+      static_cast<unsigned long long>(cancelled), static_cast<unsigned long long>(cancels_asked),
       seconds > 0 ? static_cast<double>(count) / seconds : 0.0, failures);
   // The faults really happened: a run without them would prove little.
   EXPECT_GT(crashes, count / 4);
   EXPECT_GT(path_changes, count / 4);  // traffic moved between a peer's two paths
   EXPECT_GT(commits_lost, 0u);         // a crash or power loss caught a commit unsynced
   EXPECT_GE(transcripts, 2 * count);   // every party's transcript was exported and verified
-  // Principals cancelled messages: some before they left (granted), some after (refused).
-  EXPECT_GT(cancelled, 0u);
+  // Principals cancelled messages: some before they left (granted), some after (refused). About
+  // 40 cancels in 1,000 seeds are granted, so the sanitized tree's 60 seeds see none in about
+  // one run in ten (7 runs of 80 at random seeds did): only a run of 200 seeds or more (the
+  // GCC tree's 1,000) must see one.
+  if (count >= 200) {
+    EXPECT_GT(cancelled, 0u);
+  }
   EXPECT_GT(cancels_asked, cancelled);
   // Issue 17: a seed in four rotates keys (1 to 3 rotations), each pinned by every peer.
   EXPECT_GT(rotations, count / 8);
