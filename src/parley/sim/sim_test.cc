@@ -95,6 +95,11 @@ TEST(SimulationTest, ThousandSeedsKeepEveryInvariant) {
                     << "\nreproduce: " << reproduce_command(outcome.seed) << describe(outcome);
     }
   }
+  // The failed seeds again, just before the totals: a log cut to its first and last lines (CI's)
+  // still names them, and each reproduces alone.
+  for (const Outcome& outcome : outcomes) {
+    if (!outcome.ok()) std::printf("failed: %s\n", reproduce_command(outcome.seed).c_str());
+  }
   std::printf(
       "%llu seeds, %llu messages and acks accepted, %llu crashes, %llu path changes, %llu "
       "commits lost, %llu transcripts verified, %llu key rotations (%llu pinned by a peer), "
