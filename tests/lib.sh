@@ -29,11 +29,30 @@ check() {  # check DESCRIPTION COMMAND...: passes if the command succeeds
 # A loopback port free now, picked at random below the kernel's ephemeral range (a port bind(0)
 # hands out may be taken by an outgoing connection's source port before the gateway binds it).
 free_port() {
+  # A port below the kernel's ephemeral range that binds now and that no other test running on
+  # this machine picked in the last 15 minutes: each pick is reserved by an atomic mkdir under
+  # /tmp/parley-test-ports, since a test takes seconds (init, federate) before its gateway
+  # binds the port, and ctest runs two tests at once.
   python3 -c '
-import random, socket
+import os, random, socket, time
 low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-for _ in range(200):
+held = "/tmp/parley-test-ports"
+os.makedirs(held, exist_ok=True)
+for _ in range(400):
     port = random.randrange(max(1024, low - 10000), low)
+    mark = os.path.join(held, str(port))
+    try:
+        if time.time() - os.stat(mark).st_mtime < 900:
+            continue
+        os.rmdir(mark)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        continue
+    try:
+        os.mkdir(mark)
+    except OSError:
+        continue
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", port))
