@@ -27,12 +27,11 @@ check() {  # check DESCRIPTION COMMAND...: passes if the command succeeds
 }
 
 # A loopback port free now, picked at random below the kernel's ephemeral range (a port bind(0)
-# hands out may be taken by an outgoing connection's source port before the gateway binds it).
+# hands out may be taken by an outgoing connection's source port before the gateway binds it),
+# and that no other test on this machine picked in the last 15 minutes: each pick is reserved by
+# an atomic mkdir under /tmp/parley-test-ports, since a test takes seconds (init, federate)
+# before its gateway binds the port, and ctest runs two tests at once.
 free_port() {
-  # A port below the kernel's ephemeral range that binds now and that no other test running on
-  # this machine picked in the last 15 minutes: each pick is reserved by an atomic mkdir under
-  # /tmp/parley-test-ports, since a test takes seconds (init, federate) before its gateway
-  # binds the port, and ctest runs two tests at once.
   python3 -c '
 import os, random, socket, time
 low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])

@@ -692,9 +692,10 @@ class PeerSession {
   // The peer presented a head that contradicts the one we countersigned: kept as evidence.
   void on_fork(RequestId request, const TransactionRefusal& refusal, Time now,
                std::vector<Action>& out);
-  // Stores a verified transaction's new messages and our receipt; answered once durable.
-  void store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
-                         std::vector<Action>& out);
+  // Stores a verified transaction's new messages and our receipt, signed by `signer` (the
+  // key receipt_key() chose for it); answered once durable.
+  void store_transaction(RequestId request, const VerifiedBatch& verified,
+                         const crypto::SigningKey& signer, Time now, std::vector<Action>& out);
   // What verification needs of us.
   PeerContext context() const {
     PeerContext c{config_.party, config_.peer, config_.lines,

@@ -145,8 +145,9 @@ void PeerSession::on_transaction(const TransactionReceived& e, bool waited, Time
   }
   const VerifiedBatch& batch = std::get<VerifiedBatch>(verified);
   if (answer_again(e.request, batch.tx, batch.sth, batch.pinned, out)) return;
-  if (Result<const crypto::SigningKey*> key = receipt_key(batch.pinned); !key.is_ok()) {
-    return refuse_pinned(e.request, key.status(), out);  // nothing taken: it is sent again
+  Result<const crypto::SigningKey*> signer = receipt_key(batch.pinned);
+  if (!signer.is_ok()) {
+    return refuse_pinned(e.request, signer.status(), out);  // nothing taken: it is sent again
   }
   if (carries_entry_being_stored(batch)) {
     // Its receipt would name an entry that only the batch being stored holds: were that batch
@@ -166,7 +167,7 @@ void PeerSession::on_transaction(const TransactionReceived& e, bool waited, Time
     held_.push_back(e);
     return;
   }
-  store_transaction(e.request, batch, now, out);
+  store_transaction(e.request, batch, **signer, now, out);
 }
 
 bool PeerSession::carries_entry_being_stored(const VerifiedBatch& verified) const {
@@ -203,7 +204,8 @@ void PeerSession::retry_held(Time now, std::vector<Action>& out) {
   for (const TransactionReceived& e : waiting) on_transaction(e, true, now, out);
 }
 
-void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified, Time now,
+void PeerSession::store_transaction(RequestId request, const VerifiedBatch& verified,
+                                    const crypto::SigningKey& signer, Time now,
                                     std::vector<Action>& out) {
   const Head& head = verified.head;
   counters_.peer_conflict.clear();  // its head extends the one we countersigned: reconciled
@@ -258,9 +260,8 @@ void PeerSession::store_transaction(RequestId request, const VerifiedBatch& veri
   // The receipt: our countersignature over the sender's head and the entries received.
   // It is made now so that it is stored with the batch, and released (Answer) only once
   // the batch is durable.
-  batch.receipt =
-      sign_countersignature(verified.tx, config_.party, config_.peer.party, head, batch.ids,
-                            indices, std::move(refused), now, **receipt_key(verified.pinned));
+  batch.receipt = sign_countersignature(verified.tx, config_.party, config_.peer.party, head,
+                                        batch.ids, indices, std::move(refused), now, signer);
   PutHead put_head;
   put_head.owner = config_.peer.party;
   put_head.peer = config_.party;
